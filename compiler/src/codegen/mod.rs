@@ -1,0 +1,1 @@
+//! C code generation from [`crate::ir`].

@@ -1,0 +1,1 @@
+//! The typed, resolved program: codegen's only input.

@@ -1,0 +1,1 @@
+//! Kernel header trees: manifests, fetching and relocation, kbuild, module checks.

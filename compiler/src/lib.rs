@@ -1,0 +1,23 @@
+//! stapkit's translator: SystemTap scripts in, loadable kernel modules out.
+//!
+//! The pipeline runs in one direction, each stage seeing only the output of
+//! the one before it:
+//!
+//! ```text
+//! syntax (tokens, AST) -> sema (resolution, types) -> ir -> codegen (C text)
+//!        -> kernel (header trees, kbuild, module checks) -> vm (QEMU runs)
+//! ```
+//!
+//! [`driver`] strings the passes together for the `stap` binary;
+//! [`matrix`] runs many scripts on many kernels for `stap-matrix`.
+
+pub mod codegen;
+pub mod diag;
+pub mod driver;
+pub mod ir;
+pub mod kernel;
+pub mod matrix;
+pub mod runtime;
+pub mod sema;
+pub mod syntax;
+pub mod vm;

@@ -1,0 +1,1 @@
+//! The scripts x kernels harness behind `stap-matrix`.

@@ -1,0 +1,1 @@
+//! The C runtime (`runtime-c/`), embedded in the binary.

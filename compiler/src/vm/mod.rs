@@ -1,0 +1,1 @@
+//! QEMU guests: initramfs assembly, booting, console supervision, result capture.
