@@ -1,1 +1,85 @@
 //! Kernel header trees: manifests, fetching and relocation, kbuild, module checks.
+//!
+//! **Architecture Invariant:** nothing here knows the SystemTap language;
+//! the kbuild driver takes C sources and returns a `.ko`.
+
+pub mod apt;
+pub mod cache;
+pub mod debversion;
+pub mod fetch;
+pub mod kbuild;
+pub mod manifest;
+pub mod modcheck;
+pub mod relocate;
+pub mod tree;
+
+use std::fmt;
+use std::path::PathBuf;
+
+pub use cache::{Cache, FetchState};
+pub use manifest::{Catalog, Manifest};
+pub use tree::{HeaderTree, TreeError};
+
+/// Why fetching or preparing a kernel failed; each renders as one line.
+#[derive(Debug)]
+pub enum PrepError {
+    /// A file or directory could not be read or written.
+    Io {
+        path: PathBuf,
+        error: std::io::Error,
+    },
+    /// A tool stap-prep needs is not installed.
+    ToolMissing { tool: String, why: &'static str },
+    /// apt failed (no network, unknown package, broken archive).
+    Apt { command: String, message: String },
+    /// No package of the series exists in the manifest's suites.
+    NoRelease { manifest: String, pattern: String },
+    /// A package the manifest or a dependency names does not exist.
+    MissingPackage { package: String },
+    /// A downloaded package or cache file is unreadable.
+    Corrupt { path: PathBuf, message: String },
+    /// The unpacked packages do not have the expected layout.
+    Layout { what: String },
+    /// Something the manifest asks for that this build cannot do.
+    Unsupported(String),
+    /// The manifest catalog could not be read.
+    Manifest(manifest::ManifestError),
+}
+
+impl fmt::Display for PrepError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PrepError::Io { path, error } => write!(f, "{}: {error}", path.display()),
+            PrepError::ToolMissing { tool, why } => {
+                write!(
+                    f,
+                    "'{tool}' is not installed ({why}); install it, e.g. apt-get install apt dpkg"
+                )
+            }
+            PrepError::Apt { command, message } => write!(f, "{command} failed: {message}"),
+            PrepError::NoRelease { manifest, pattern } => {
+                write!(
+                    f,
+                    "{manifest}: no package matching '{pattern}' in the manifest's suites"
+                )
+            }
+            PrepError::MissingPackage { package } => {
+                write!(f, "package '{package}' is not in the manifest's suites")
+            }
+            PrepError::Corrupt { path, message } => {
+                write!(f, "{} is unreadable: {message}", path.display())
+            }
+            PrepError::Layout { what } => write!(f, "unexpected package layout: {what}"),
+            PrepError::Unsupported(what) => write!(f, "{what}"),
+            PrepError::Manifest(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl std::error::Error for PrepError {}
+
+impl From<manifest::ManifestError> for PrepError {
+    fn from(e: manifest::ManifestError) -> Self {
+        PrepError::Manifest(e)
+    }
+}

@@ -1,0 +1,439 @@
+//! `stap-prep fetch`: resolve a manifest's series to the newest packages in
+//! its archive, download them, unpack the parts a build needs, relocate.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use super::apt::{PackageInfo, PrivateApt};
+use super::cache::{Cache, FetchState, FetchedPackage};
+use super::manifest::{release_matches, AptSource, Manifest, Source};
+use super::{debversion, relocate, PrepError};
+
+/// How to fetch.
+#[derive(Debug, Clone, Default)]
+pub struct FetchOptions {
+    /// Also fetch the debug vmlinux (large).
+    pub debug: bool,
+    /// Re-resolve the newest version even if a tree is already cached.
+    pub refresh: bool,
+}
+
+/// The result of a fetch.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Fetched {
+    /// The cache already had this kernel; nothing was downloaded.
+    AlreadyCached(FetchState),
+    /// Packages were downloaded and unpacked.
+    New(FetchState),
+}
+
+impl Fetched {
+    /// The kernel's recorded state either way.
+    pub fn state(&self) -> &FetchState {
+        match self {
+            Fetched::AlreadyCached(s) | Fetched::New(s) => s,
+        }
+    }
+}
+
+/// Fetches `manifest` into `cache`, reporting progress lines to `progress`.
+pub fn fetch(
+    manifest: &Manifest,
+    cache: &Cache,
+    options: &FetchOptions,
+    progress: &mut dyn FnMut(&str),
+) -> Result<Fetched, PrepError> {
+    let apt_source = match &manifest.source {
+        Source::Apt(apt) => apt,
+        Source::Rpm(_) => {
+            return Err(PrepError::Unsupported(format!(
+                "{}: fetching RPM kernels is not supported yet; unpack kernel-devel yourself and pass the tree with -r DIR",
+                manifest.name
+            )))
+        }
+    };
+    let _lock = cache.lock(&manifest.name)?;
+    if let Some(state) = cache.state(&manifest.name)? {
+        let has_debug = state.debug_vmlinux.is_some() || !options.debug;
+        if !options.refresh && has_debug && state.build_dir().join("Makefile").is_file() {
+            return Ok(Fetched::AlreadyCached(state));
+        }
+    }
+
+    let apt = PrivateApt::new(&cache.apt_dir(&manifest.name), apt_source)?;
+    progress(&format!("{}: reading package lists", manifest.name));
+    apt.update()?;
+    let (release, headers) = resolve_release(&apt, apt_source, &manifest.name)?;
+    progress(&format!(
+        "{}: newest release is {release} ({})",
+        manifest.name, headers.version
+    ));
+
+    let mut packages = header_closure(&apt, apt_source, &release)?;
+    let image = show_one(&apt, &apt_source.image_package(&release))?;
+    packages.push(image.clone());
+    let debug = match (options.debug, apt_source.debug_package(&release)) {
+        (true, Some(name)) => Some(show_one(&apt, &name)?),
+        (true, None) => {
+            return Err(PrepError::Unsupported(format!(
+                "{}: the manifest names no debug package",
+                manifest.name
+            )))
+        }
+        (false, _) => None,
+    };
+    packages.extend(debug.clone());
+
+    let release_dir = cache.kernel_dir(&manifest.name).join(&release);
+    let staging = cache
+        .kernel_dir(&manifest.name)
+        .join(format!("{release}.partial"));
+    remove_dir_if_exists(&staging)?;
+    let debs = staging.join("debs");
+    let root = staging.join("root");
+    for dir in [&debs, &root] {
+        std::fs::create_dir_all(dir).map_err(|error| PrepError::Io {
+            path: dir.to_path_buf(),
+            error,
+        })?;
+    }
+    for pkg in &packages {
+        progress(&format!(
+            "{}: downloading {} {} ({})",
+            manifest.name,
+            pkg.name,
+            pkg.version,
+            human_size(pkg.size)
+        ));
+        let deb = apt.download(pkg, &debs)?;
+        let filter = if pkg.name == image.name {
+            Filter::Image
+        } else if Some(&pkg.name) == debug.as_ref().map(|d| &d.name) {
+            Filter::Debug
+        } else {
+            Filter::All
+        };
+        unpack(&deb, &root, filter)?;
+        std::fs::remove_file(&deb).map_err(|error| PrepError::Io {
+            path: deb.clone(),
+            error,
+        })?;
+    }
+    remove_dir_if_exists(&debs)?;
+
+    remove_dir_if_exists(&release_dir)?;
+    std::fs::rename(&staging, &release_dir).map_err(|error| PrepError::Io {
+        path: release_dir.clone(),
+        error,
+    })?;
+    let root = release_dir.join("root");
+    progress(&format!(
+        "{}: relocating the tree under {}",
+        manifest.name,
+        root.display()
+    ));
+    relocate::relocate(&root)?;
+
+    let state = FetchState {
+        manifest: manifest.name.clone(),
+        release: release.clone(),
+        version: headers.version.clone(),
+        packages: packages
+            .iter()
+            .map(|p| FetchedPackage {
+                name: p.name.clone(),
+                version: p.version.clone(),
+            })
+            .collect(),
+        build: find_build_dir(&root, &release)?,
+        image: find_first(&root, &image_candidates(&release)).ok_or_else(|| PrepError::Layout {
+            what: format!("no kernel image for {release} in {}", image.name),
+        })?,
+        system_map: find_first(
+            &root,
+            &[
+                format!("boot/System.map-{release}"),
+                format!("usr/lib/modules/{release}/System.map"),
+            ],
+        ),
+        debug_vmlinux: match debug {
+            Some(ref d) => Some(find_first(&root, &debug_candidates(&release)).ok_or_else(
+                || PrepError::Layout {
+                    what: format!("no debug vmlinux for {release} in {}", d.name),
+                },
+            )?),
+            None => None,
+        },
+        root,
+    };
+    cache.save_state(&state)?;
+    remove_other_releases(cache, &manifest.name, &release)?;
+    Ok(Fetched::New(state))
+}
+
+/// Finds the newest release of the series: the header package matching the
+/// release pattern with the highest version.
+fn resolve_release(
+    apt: &PrivateApt,
+    source: &AptSource,
+    name: &str,
+) -> Result<(String, PackageInfo), PrepError> {
+    let template = source.headers.first().ok_or_else(|| PrepError::Layout {
+        what: format!("{name}: the manifest lists no header packages"),
+    })?;
+    let (pkg_prefix, pkg_suffix) =
+        template
+            .split_once("{release}")
+            .ok_or_else(|| PrepError::Layout {
+                what: format!("{name}: header package '{template}' has no {{release}}"),
+            })?;
+    let release_prefix = source.release.split('*').next().unwrap_or("");
+    let names = apt.package_names(&format!("{pkg_prefix}{release_prefix}"))?;
+    let candidates: Vec<String> = names
+        .into_iter()
+        .filter(|n| {
+            n.strip_prefix(pkg_prefix)
+                .and_then(|r| r.strip_suffix(pkg_suffix))
+                .is_some_and(|release| release_matches(&source.release, release))
+        })
+        .collect();
+    let newest = apt
+        .show(&candidates)?
+        .into_iter()
+        .max_by(|a, b| debversion::compare(&a.version, &b.version))
+        .ok_or_else(|| PrepError::NoRelease {
+            manifest: name.to_string(),
+            pattern: format!("{pkg_prefix}{}{pkg_suffix}", source.release),
+        })?;
+    let release = newest.name[pkg_prefix.len()..newest.name.len() - pkg_suffix.len()].to_string();
+    Ok((release, newest))
+}
+
+/// The header packages and their `linux-headers-*`/`linux-kbuild-*`
+/// dependencies, transitively.
+fn header_closure(
+    apt: &PrivateApt,
+    source: &AptSource,
+    release: &str,
+) -> Result<Vec<PackageInfo>, PrepError> {
+    let mut todo = source.header_packages(release);
+    let mut seen: Vec<PackageInfo> = Vec::new();
+    while let Some(name) = todo.pop() {
+        if seen.iter().any(|p| p.name == name) {
+            continue;
+        }
+        let pkg = show_one(apt, &name)?;
+        for dep in &pkg.depends {
+            if dep.starts_with("linux-headers-") || dep.starts_with("linux-kbuild-") {
+                todo.push(dep.clone());
+            }
+        }
+        seen.push(pkg);
+    }
+    seen.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(seen)
+}
+
+fn show_one(apt: &PrivateApt, name: &str) -> Result<PackageInfo, PrepError> {
+    apt.show(&[name.to_string()])?
+        .into_iter()
+        .find(|p| p.name == name)
+        .ok_or_else(|| PrepError::MissingPackage {
+            package: name.to_string(),
+        })
+}
+
+/// Which files of a package are unpacked.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Filter {
+    /// Everything (header and kbuild packages).
+    All,
+    /// Only the image, System.map and config (not the thousands of modules).
+    Image,
+    /// Only the debug vmlinux.
+    Debug,
+}
+
+fn keep(filter: Filter, path: &str) -> bool {
+    let path = path.trim_start_matches("./");
+    match filter {
+        Filter::All => true,
+        Filter::Image => {
+            path.starts_with("boot/")
+                || (path.starts_with("usr/lib/modules/") || path.starts_with("lib/modules/"))
+                    && ["/vmlinuz", "/System.map", "/config", "/modules.builtin"]
+                        .iter()
+                        .any(|s| path.ends_with(s))
+        }
+        Filter::Debug => path.ends_with("/vmlinux") || path.contains("/boot/vmlinux-"),
+    }
+}
+
+/// Unpacks the parts of `deb` that `filter` keeps into `root`.
+fn unpack(deb: &Path, root: &Path, filter: Filter) -> Result<(), PrepError> {
+    let mut child = Command::new("dpkg-deb")
+        .arg("--fsys-tarfile")
+        .arg(deb)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|error| match error.kind() {
+            std::io::ErrorKind::NotFound => PrepError::ToolMissing {
+                tool: "dpkg-deb".into(),
+                why: "stap-prep unpacks Debian packages with it",
+            },
+            _ => PrepError::Io {
+                path: deb.to_path_buf(),
+                error,
+            },
+        })?;
+    let stdout = child.stdout.take().expect("piped stdout");
+    let result = unpack_tar(stdout, root, filter, deb);
+    let mut stderr = String::new();
+    if let Some(mut e) = child.stderr.take() {
+        let _ = e.read_to_string(&mut stderr);
+    }
+    let status = child.wait().map_err(|error| PrepError::Io {
+        path: deb.to_path_buf(),
+        error,
+    })?;
+    result?;
+    if !status.success() {
+        return Err(PrepError::Corrupt {
+            path: deb.to_path_buf(),
+            message: stderr.trim().to_string(),
+        });
+    }
+    Ok(())
+}
+
+fn unpack_tar(stream: impl Read, root: &Path, filter: Filter, deb: &Path) -> Result<(), PrepError> {
+    let corrupt = |e: std::io::Error| PrepError::Corrupt {
+        path: deb.to_path_buf(),
+        message: e.to_string(),
+    };
+    let mut archive = tar::Archive::new(stream);
+    archive.set_preserve_permissions(true);
+    archive.set_unpack_xattrs(false);
+    for entry in archive.entries().map_err(corrupt)? {
+        let mut entry = entry.map_err(corrupt)?;
+        let path = entry
+            .path()
+            .map_err(corrupt)?
+            .to_string_lossy()
+            .into_owned();
+        let is_dir = entry.header().entry_type().is_dir();
+        if is_dir || !keep(filter, &path) {
+            continue;
+        }
+        entry.unpack_in(root).map_err(corrupt)?;
+    }
+    Ok(())
+}
+
+/// The flavour header tree: the `usr/src/linux-headers-RELEASE` directory.
+fn find_build_dir(root: &Path, release: &str) -> Result<PathBuf, PrepError> {
+    let rel = PathBuf::from(format!("usr/src/linux-headers-{release}"));
+    if root.join(&rel).join("Makefile").is_file() {
+        Ok(rel)
+    } else {
+        Err(PrepError::Layout {
+            what: format!("the header packages have no {}/Makefile", rel.display()),
+        })
+    }
+}
+
+fn image_candidates(release: &str) -> Vec<String> {
+    vec![
+        format!("boot/vmlinuz-{release}"),
+        format!("usr/lib/modules/{release}/vmlinuz"),
+        format!("lib/modules/{release}/vmlinuz"),
+        format!("boot/vmlinux-{release}"),
+    ]
+}
+
+fn debug_candidates(release: &str) -> Vec<String> {
+    vec![
+        format!("usr/lib/debug/boot/vmlinux-{release}"),
+        format!("usr/lib/debug/lib/modules/{release}/vmlinux"),
+        format!("usr/lib/debug/usr/lib/modules/{release}/vmlinux"),
+    ]
+}
+
+fn find_first(root: &Path, candidates: &[String]) -> Option<PathBuf> {
+    candidates
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| root.join(p).is_file())
+}
+
+fn remove_dir_if_exists(dir: &Path) -> Result<(), PrepError> {
+    match std::fs::remove_dir_all(dir) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(PrepError::Io {
+            path: dir.to_path_buf(),
+            error: e,
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// Drops trees of releases this kernel no longer resolves to.
+fn remove_other_releases(cache: &Cache, name: &str, keep: &str) -> Result<(), PrepError> {
+    let dir = cache.kernel_dir(name);
+    let entries = std::fs::read_dir(&dir).map_err(|error| PrepError::Io {
+        path: dir.clone(),
+        error,
+    })?;
+    for entry in entries.filter_map(|e| e.ok()) {
+        let is_dir = entry.file_type().map(|t| t.is_dir()).unwrap_or(false);
+        if is_dir && entry.file_name() != keep {
+            remove_dir_if_exists(&entry.path())?;
+        }
+    }
+    Ok(())
+}
+
+fn human_size(bytes: u64) -> String {
+    if bytes >= 1 << 20 {
+        format!("{:.1} MB", bytes as f64 / (1u64 << 20) as f64)
+    } else {
+        format!("{} kB", bytes.div_ceil(1024))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn image_filter_keeps_boot_files_not_modules() {
+        assert!(keep(Filter::Image, "./boot/vmlinuz-6.1.0-56-amd64"));
+        assert!(keep(
+            Filter::Image,
+            "./usr/lib/modules/7.2.13+deb14-amd64/vmlinuz"
+        ));
+        assert!(!keep(
+            Filter::Image,
+            "./lib/modules/6.1.0-56-amd64/kernel/fs/ext4/ext4.ko"
+        ));
+        assert!(keep(
+            Filter::Debug,
+            "./usr/lib/debug/boot/vmlinux-6.1.0-56-amd64"
+        ));
+        assert!(!keep(
+            Filter::Debug,
+            "./usr/lib/debug/lib/modules/6.1.0-56-amd64/kernel/fs/ext4/ext4.ko"
+        ));
+        assert!(keep(
+            Filter::All,
+            "./usr/src/linux-headers-6.1.0-56-amd64/Makefile"
+        ));
+    }
+
+    #[test]
+    fn sizes_read_well() {
+        assert_eq!(human_size(1841552), "1.8 MB");
+        assert_eq!(human_size(1000), "1 kB");
+    }
+}

@@ -1,0 +1,295 @@
+//! The kbuild driver: C sources in, `NAME.ko` out.
+//!
+//! Writes the sources and a `Kbuild` file to a build directory, runs
+//! `make -C TREE M=DIR modules` with the tree's compiler, and on failure
+//! shows each compiler error with the generated line it points at.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use super::tree::HeaderTree;
+
+/// What to build.
+#[derive(Debug, Clone)]
+pub struct BuildRequest<'a> {
+    /// The target tree.
+    pub tree: &'a HeaderTree,
+    /// The module name (`NAME.ko`); the main source must be `NAME.c`.
+    pub module: &'a str,
+    /// Files to write into the build directory: relative path and contents.
+    pub files: Vec<(PathBuf, String)>,
+    /// Extra compiler flags (`-D`, `-I $(src)/...`), placed in `ccflags-y`.
+    pub cflags: Vec<String>,
+    /// Extra `make` variables (`-B NAME=VALUE`).
+    pub make_vars: Vec<String>,
+    /// Keep the build directory (`-k`).
+    pub keep: bool,
+    /// Echo the build commands (`-v` level 3 and up).
+    pub verbose: bool,
+}
+
+/// A module that built.
+#[derive(Debug)]
+pub struct BuiltModule {
+    /// The `.ko`, inside the build directory.
+    pub ko: PathBuf,
+    /// The build directory: kept if asked, else removed on drop.
+    pub dir: BuildDir,
+}
+
+/// The build directory of one build.
+#[derive(Debug)]
+pub enum BuildDir {
+    /// Removed when dropped.
+    Temporary(tempfile::TempDir),
+    /// Kept (`-k`).
+    Kept(PathBuf),
+}
+
+impl BuildDir {
+    /// The directory's path.
+    pub fn path(&self) -> &Path {
+        match self {
+            BuildDir::Temporary(t) => t.path(),
+            BuildDir::Kept(p) => p,
+        }
+    }
+}
+
+/// Why a build failed.
+#[derive(Debug)]
+pub enum BuildError {
+    /// The tree's compiler is not installed.
+    CompilerMissing { compiler: String, release: String },
+    /// The build directory could not be set up.
+    Io {
+        path: PathBuf,
+        error: std::io::Error,
+    },
+    /// `make` could not be run.
+    Make(std::io::Error),
+    /// The compiler or kbuild failed.
+    Failed {
+        dir: PathBuf,
+        errors: Vec<CompileError>,
+        log: String,
+    },
+}
+
+/// One compiler error mapped back to the file it points at.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CompileError {
+    /// The file, relative to the build directory when inside it.
+    pub file: String,
+    /// 1-based line.
+    pub line: usize,
+    /// The compiler's message (`error: ...`).
+    pub message: String,
+    /// The source line it points at, if the file is ours.
+    pub source: Option<String>,
+}
+
+impl fmt::Display for BuildError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BuildError::CompilerMissing { compiler, release } => write!(
+                f,
+                "the kernel {release} was built with '{compiler}', which is not installed; \
+                 install it (apt-get install {compiler}) or use a manifest whose toolchain provides it"
+            ),
+            BuildError::Io { path, error } => write!(f, "{}: {error}", path.display()),
+            BuildError::Make(error) => write!(f, "cannot run make: {error}; install it (apt-get install make)"),
+            BuildError::Failed { dir, errors, log } => {
+                if errors.is_empty() {
+                    writeln!(f, "kbuild failed in {}:", dir.display())?;
+                    let tail: Vec<&str> = log.lines().rev().take(30).collect();
+                    for line in tail.into_iter().rev() {
+                        writeln!(f, "  {line}")?;
+                    }
+                    return Ok(());
+                }
+                writeln!(f, "the generated C failed to compile ({} error(s)):", errors.len())?;
+                for e in errors {
+                    writeln!(f, "{}:{}: {}", e.file, e.line, e.message)?;
+                    if let Some(src) = &e.source {
+                        writeln!(f, "  {:>5} | {}", e.line, src)?;
+                    }
+                }
+                write!(f, "this is a stapkit bug: please report it with the script (build dir: {})", dir.display())
+            }
+        }
+    }
+}
+
+impl std::error::Error for BuildError {}
+
+/// Builds the module and returns the `.ko`.
+pub fn build(req: &BuildRequest<'_>) -> Result<BuiltModule, BuildError> {
+    check_compiler(req.tree)?;
+    let dir = if req.keep {
+        let tmp = tempfile::Builder::new()
+            .prefix("stapkit")
+            .tempdir()
+            .map_err(|error| BuildError::Io {
+                path: std::env::temp_dir(),
+                error,
+            })?;
+        BuildDir::Kept(tmp.keep())
+    } else {
+        BuildDir::Temporary(
+            tempfile::Builder::new()
+                .prefix("stapkit")
+                .tempdir()
+                .map_err(|error| BuildError::Io {
+                    path: std::env::temp_dir(),
+                    error,
+                })?,
+        )
+    };
+    let path = dir.path().to_path_buf();
+    let io = |p: &Path| {
+        let p = p.to_path_buf();
+        move |error| BuildError::Io { path: p, error }
+    };
+    for (rel, text) in &req.files {
+        let file = path.join(rel);
+        if let Some(parent) = file.parent() {
+            std::fs::create_dir_all(parent).map_err(io(parent))?;
+        }
+        std::fs::write(&file, text).map_err(io(&file))?;
+    }
+    let kbuild = kbuild_file(req.module, &req.cflags);
+    std::fs::write(path.join("Kbuild"), kbuild).map_err(io(&path.join("Kbuild")))?;
+
+    let mut make = Command::new("make");
+    make.arg("-C")
+        .arg(&req.tree.dir)
+        .arg(format!("M={}", path.display()));
+    if req.verbose {
+        make.arg("V=1");
+    }
+    make.args(&req.make_vars).arg("modules").env("LC_ALL", "C");
+    let out = make.output().map_err(BuildError::Make)?;
+    let log = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let ko = path.join(format!("{}.ko", req.module));
+    if !out.status.success() || !ko.is_file() {
+        let errors = compile_errors(&log, &path);
+        return Err(BuildError::Failed {
+            dir: path,
+            errors,
+            log,
+        });
+    }
+    Ok(BuiltModule { ko, dir })
+}
+
+/// The `Kbuild` file for a one-object module.
+pub fn kbuild_file(module: &str, cflags: &[String]) -> String {
+    let mut text = format!("obj-m := {module}.o\n");
+    if !cflags.is_empty() {
+        text.push_str(&format!("ccflags-y += {}\n", cflags.join(" ")));
+    }
+    text
+}
+
+fn check_compiler(tree: &HeaderTree) -> Result<(), BuildError> {
+    let found = std::env::var_os("PATH")
+        .map(|paths| std::env::split_paths(&paths).any(|d| d.join(&tree.compiler).is_file()))
+        .unwrap_or(false);
+    if found {
+        Ok(())
+    } else {
+        Err(BuildError::CompilerMissing {
+            compiler: tree.compiler.clone(),
+            release: tree.release.clone(),
+        })
+    }
+}
+
+/// Extracts `FILE:LINE:COL: error: MSG` lines, attaching the source line
+/// from files inside the build directory.
+pub fn compile_errors(log: &str, dir: &Path) -> Vec<CompileError> {
+    let mut errors = Vec::new();
+    for line in log.lines() {
+        let Some((location, message)) = line
+            .split_once(": error: ")
+            .or_else(|| line.split_once(": fatal error: "))
+        else {
+            continue;
+        };
+        let mut parts = location.rsplitn(3, ':');
+        let (_col, line_no, file) = match (parts.next(), parts.next(), parts.next()) {
+            (Some(c), Some(l), Some(f)) if l.parse::<usize>().is_ok() => (c, l, f),
+            (Some(l), Some(f), None) if l.parse::<usize>().is_ok() => ("", l, f),
+            _ => continue,
+        };
+        let line_no: usize = line_no.parse().unwrap_or(0);
+        let path = Path::new(file);
+        let relative = path.strip_prefix(dir).ok().map(|p| p.display().to_string());
+        let source = relative.as_ref().and_then(|_| {
+            std::fs::read_to_string(path)
+                .ok()?
+                .lines()
+                .nth(line_no.checked_sub(1)?)
+                .map(str::to_string)
+        });
+        errors.push(CompileError {
+            file: relative.unwrap_or_else(|| file.to_string()),
+            line: line_no,
+            message: format!("error: {message}"),
+            source,
+        });
+    }
+    errors
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kbuild_file_names_the_object_and_flags() {
+        assert_eq!(kbuild_file("hello", &[]), "obj-m := hello.o\n");
+        assert_eq!(
+            kbuild_file(
+                "hello",
+                &["-I$(src)/runtime".into(), "-DMAXACTION=10".into()]
+            ),
+            "obj-m := hello.o\nccflags-y += -I$(src)/runtime -DMAXACTION=10\n"
+        );
+    }
+
+    #[test]
+    fn compile_errors_point_at_generated_lines() {
+        let tmp = tempfile::tempdir().unwrap();
+        std::fs::write(tmp.path().join("hello.c"), "int a;\nint b = nope;\n").unwrap();
+        let log = format!(
+            "  CC [M]  {0}/hello.c\n{0}/hello.c:2:9: error: 'nope' undeclared here (not in a function)\n\
+             /usr/src/linux/include/x.h:10:1: fatal error: y.h: No such file or directory\nmake: *** Error 1\n",
+            tmp.path().display()
+        );
+        let errors = compile_errors(&log, tmp.path());
+        assert_eq!(
+            errors,
+            vec![
+                CompileError {
+                    file: "hello.c".into(),
+                    line: 2,
+                    message: "error: 'nope' undeclared here (not in a function)".into(),
+                    source: Some("int b = nope;".into()),
+                },
+                CompileError {
+                    file: "/usr/src/linux/include/x.h".into(),
+                    line: 10,
+                    message: "error: y.h: No such file or directory".into(),
+                    source: None,
+                },
+            ]
+        );
+    }
+}

@@ -1,0 +1,349 @@
+//! Kernel manifests: the YAML files under `kernels/` that name a kernel
+//! *series* (not one package version) and say where its packages come from.
+//!
+//! The manifests shipped with stapkit are embedded in the binary; a directory
+//! named by `STAPKIT_KERNELS` (or `--kernels DIR`) is read instead when set.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use include_dir::{include_dir, Dir};
+use serde::Deserialize;
+
+static BUILTIN: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/../kernels");
+
+/// One target kernel series, as described by `kernels/NAME.yaml`.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    /// The name users pass to `-r` and `stap-prep`, e.g. `debian-6.1-amd64`.
+    pub name: String,
+    /// One line for listings.
+    pub description: String,
+    /// Distribution family (`debian`, `ubuntu`, `centos`, ...).
+    pub distro: String,
+    /// Kernel series, `MAJOR.MINOR`.
+    pub series: String,
+    /// Kernel architecture in SystemTap's spelling (`x86_64`, `arm64`).
+    pub arch: String,
+    /// Where the packages come from.
+    pub source: Source,
+    /// The compiler the kernel was built with, and where it runs.
+    pub toolchain: Toolchain,
+}
+
+/// A package source for a kernel series.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
+pub enum Source {
+    /// A Debian-style archive (Debian, Ubuntu): `.deb` packages fetched with apt.
+    Apt(AptSource),
+    /// An RPM repository (CentOS, RHEL, Fedora): `kernel-devel` packages.
+    Rpm(RpmSource),
+}
+
+/// An apt archive and the package names of one kernel series in it.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct AptSource {
+    /// Debian architecture of the packages (`amd64`, `arm64`).
+    pub architecture: String,
+    /// Archive locations and the suites to read from each.
+    pub repositories: Vec<AptRepository>,
+    /// Release pattern; `*` stands for one component without `-`.
+    pub release: String,
+    /// Header packages (`{release}` is substituted). Their dependencies named
+    /// `linux-headers-*` and `linux-kbuild-*` are fetched with them.
+    pub headers: Vec<String>,
+    /// The package carrying the bootable kernel image.
+    pub image: String,
+    /// The package carrying the debug vmlinux (fetched only on request).
+    #[serde(default)]
+    pub debug: Option<String>,
+}
+
+/// One apt repository line (`deb URI SUITE COMPONENTS`) per suite.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct AptRepository {
+    /// Archive root, e.g. `http://deb.debian.org/debian`.
+    pub uri: String,
+    /// Suites read from this archive.
+    pub suites: Vec<String>,
+    /// Archive components; `main` when absent.
+    #[serde(default = "default_components")]
+    pub components: Vec<String>,
+}
+
+fn default_components() -> Vec<String> {
+    vec!["main".to_string()]
+}
+
+/// An RPM repository (`baseurl`) and the package names of one kernel series.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RpmSource {
+    /// Repository base URLs.
+    pub baseurls: Vec<String>,
+    /// Release pattern, e.g. `5.14.0-*.el9.x86_64`.
+    pub release: String,
+    /// Header packages, e.g. `kernel-devel-{release}`.
+    pub headers: Vec<String>,
+    /// The package carrying the kernel image, e.g. `kernel-core-{release}`.
+    pub image: String,
+    /// The package carrying debug info, e.g. `kernel-debuginfo-{release}`.
+    #[serde(default)]
+    pub debug: Option<String>,
+}
+
+/// The compiler a kernel series wants.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Toolchain {
+    /// Compiler command, e.g. `gcc-12`.
+    pub compiler: String,
+    /// Debian suite whose minimal root provides the compiler when the host
+    /// cannot (absent: the host's own compiler is used).
+    #[serde(default)]
+    pub suite: Option<String>,
+}
+
+impl AptSource {
+    /// The header package names for a resolved release.
+    pub fn header_packages(&self, release: &str) -> Vec<String> {
+        self.headers
+            .iter()
+            .map(|p| p.replace("{release}", release))
+            .collect()
+    }
+
+    /// The image package name for a resolved release.
+    pub fn image_package(&self, release: &str) -> String {
+        self.image.replace("{release}", release)
+    }
+
+    /// The debug package name for a resolved release, if the series has one.
+    pub fn debug_package(&self, release: &str) -> Option<String> {
+        self.debug.as_ref().map(|p| p.replace("{release}", release))
+    }
+}
+
+/// A manifest that could not be found or read.
+#[derive(Debug)]
+pub enum ManifestError {
+    /// No manifest has that name.
+    Unknown { name: String, known: Vec<String> },
+    /// A manifest file is not valid YAML of the expected shape.
+    Invalid { file: String, message: String },
+    /// The manifest directory could not be read.
+    Io {
+        path: PathBuf,
+        error: std::io::Error,
+    },
+}
+
+impl fmt::Display for ManifestError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ManifestError::Unknown { name, known } => {
+                write!(
+                    f,
+                    "unknown kernel '{name}'; known kernels: {}",
+                    known.join(", ")
+                )
+            }
+            ManifestError::Invalid { file, message } => {
+                write!(f, "invalid kernel manifest {file}: {message}")
+            }
+            ManifestError::Io { path, error } => {
+                write!(
+                    f,
+                    "cannot read kernel manifests in {}: {error}",
+                    path.display()
+                )
+            }
+        }
+    }
+}
+
+impl std::error::Error for ManifestError {}
+
+/// The set of manifests stapkit knows about.
+#[derive(Debug, Clone)]
+pub struct Catalog {
+    manifests: Vec<Manifest>,
+}
+
+impl Catalog {
+    /// The manifests from `STAPKIT_KERNELS` if set, else the embedded ones.
+    pub fn load() -> Result<Catalog, ManifestError> {
+        match std::env::var_os("STAPKIT_KERNELS") {
+            Some(dir) => Catalog::from_dir(Path::new(&dir)),
+            None => Catalog::builtin(),
+        }
+    }
+
+    /// The manifests compiled into this binary.
+    pub fn builtin() -> Result<Catalog, ManifestError> {
+        let mut files: Vec<(String, String)> = BUILTIN
+            .files()
+            .filter(|f| f.path().extension().is_some_and(|e| e == "yaml"))
+            .map(|f| {
+                let name = f.path().display().to_string();
+                (name, f.contents_utf8().unwrap_or_default().to_string())
+            })
+            .collect();
+        files.sort();
+        Catalog::from_texts(files)
+    }
+
+    /// The manifests in `dir` (every `*.yaml`).
+    pub fn from_dir(dir: &Path) -> Result<Catalog, ManifestError> {
+        let io = |error| ManifestError::Io {
+            path: dir.to_path_buf(),
+            error,
+        };
+        let mut files = Vec::new();
+        for entry in std::fs::read_dir(dir).map_err(io)? {
+            let path = entry.map_err(io)?.path();
+            if path.extension().is_some_and(|e| e == "yaml") {
+                let text = std::fs::read_to_string(&path).map_err(io)?;
+                files.push((path.display().to_string(), text));
+            }
+        }
+        files.sort();
+        Catalog::from_texts(files)
+    }
+
+    fn from_texts(files: Vec<(String, String)>) -> Result<Catalog, ManifestError> {
+        let mut manifests = Vec::new();
+        for (file, text) in files {
+            let manifest = parse(&text).map_err(|message| ManifestError::Invalid {
+                file: file.clone(),
+                message,
+            })?;
+            let stem = Path::new(&file).file_stem().and_then(|s| s.to_str());
+            if stem != Some(manifest.name.as_str()) {
+                return Err(ManifestError::Invalid {
+                    file,
+                    message: format!("name '{}' does not match the file name", manifest.name),
+                });
+            }
+            manifests.push(manifest);
+        }
+        Ok(Catalog { manifests })
+    }
+
+    /// All manifests, sorted by name.
+    pub fn all(&self) -> &[Manifest] {
+        &self.manifests
+    }
+
+    /// The manifest called `name`.
+    pub fn get(&self, name: &str) -> Result<&Manifest, ManifestError> {
+        self.manifests
+            .iter()
+            .find(|m| m.name == name)
+            .ok_or_else(|| ManifestError::Unknown {
+                name: name.to_string(),
+                known: self.manifests.iter().map(|m| m.name.clone()).collect(),
+            })
+    }
+}
+
+/// Parses one manifest and checks the fields serde cannot.
+pub fn parse(text: &str) -> Result<Manifest, String> {
+    let manifest: Manifest = serde_yaml::from_str(text).map_err(|e| e.to_string())?;
+    let release = match &manifest.source {
+        Source::Apt(apt) => &apt.release,
+        Source::Rpm(rpm) => &rpm.release,
+    };
+    if release.matches('*').count() != 1 {
+        return Err(format!(
+            "release pattern '{release}' must contain exactly one '*'"
+        ));
+    }
+    if !matches!(manifest.arch.as_str(), "x86_64" | "arm64") {
+        return Err(format!(
+            "arch '{}' is not one of x86_64, arm64",
+            manifest.arch
+        ));
+    }
+    Ok(manifest)
+}
+
+/// Whether `release` matches `pattern`, where `*` stands for one run of
+/// characters without `-` (so `6.1.0-*-amd64` does not match the
+/// `6.1.0-56-cloud-amd64` flavour).
+pub fn release_matches(pattern: &str, release: &str) -> bool {
+    let Some((prefix, suffix)) = pattern.split_once('*') else {
+        return pattern == release;
+    };
+    let Some(middle) = release
+        .strip_prefix(prefix)
+        .and_then(|r| r.strip_suffix(suffix))
+    else {
+        return false;
+    };
+    !middle.is_empty() && !middle.contains('-')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtin_manifests_parse_and_name_their_files() {
+        let catalog = Catalog::builtin().unwrap();
+        let names: Vec<_> = catalog.all().iter().map(|m| m.name.as_str()).collect();
+        assert!(names.contains(&"debian-6.1-amd64"), "{names:?}");
+        assert!(names.contains(&"debian-5.10-amd64"), "{names:?}");
+        assert!(names.contains(&"debian-6.12-amd64"), "{names:?}");
+        assert!(names.contains(&"debian-7.2-amd64"), "{names:?}");
+    }
+
+    #[test]
+    fn unknown_kernel_lists_the_known_ones() {
+        let catalog = Catalog::builtin().unwrap();
+        let err = catalog.get("debian-9.9-amd64").unwrap_err().to_string();
+        assert!(
+            err.starts_with("unknown kernel 'debian-9.9-amd64'; known kernels: "),
+            "{err}"
+        );
+        assert!(err.contains("debian-6.1-amd64"), "{err}");
+    }
+
+    #[test]
+    fn release_pattern_excludes_other_flavours() {
+        assert!(release_matches("6.1.0-*-amd64", "6.1.0-56-amd64"));
+        assert!(!release_matches("6.1.0-*-amd64", "6.1.0-56-cloud-amd64"));
+        assert!(!release_matches("6.1.0-*-amd64", "6.1.0--amd64"));
+        assert!(release_matches("6.12.*-amd64", "6.12.107+deb13-amd64"));
+        assert!(!release_matches("6.12.*-amd64", "6.12.107+deb13-rt-amd64"));
+    }
+
+    #[test]
+    fn rpm_manifests_describe_kernel_devel_trees() {
+        let m = parse(
+            "name: centos-9-x86_64\ndescription: CentOS Stream 9\ndistro: centos\nseries: \"5.14\"\n\
+             arch: x86_64\nsource:\n  kind: rpm\n  baseurls: [http://mirror.stream.centos.org/9-stream/AppStream/x86_64/os/]\n\
+             \x20 release: \"5.14.0-*.el9.x86_64\"\n  headers: [\"kernel-devel-{release}\"]\n  image: kernel-core-{release}\n\
+             toolchain:\n  compiler: gcc\n",
+        )
+        .unwrap();
+        assert!(matches!(m.source, Source::Rpm(_)));
+    }
+
+    #[test]
+    fn bad_manifests_say_what_is_wrong() {
+        let err = parse("name: x\n").unwrap_err();
+        assert!(err.contains("missing field"), "{err}");
+        let err = parse(
+            "name: x\ndescription: d\ndistro: debian\nseries: \"6.1\"\narch: sparc\nsource:\n  kind: apt\n\
+             \x20 architecture: amd64\n  repositories: []\n  release: \"6.1.0-*-amd64\"\n  headers: []\n  image: i\n\
+             toolchain:\n  compiler: gcc-12\n",
+        )
+        .unwrap_err();
+        assert!(err.contains("arch 'sparc'"), "{err}");
+    }
+}

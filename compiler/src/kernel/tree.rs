@@ -1,0 +1,281 @@
+//! A kernel build tree (what `make -C` takes) and how `-r` finds one.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use super::cache::{Cache, FetchState};
+use super::manifest::Catalog;
+
+/// A ready kernel build tree and what stapkit needs to know about it.
+#[derive(Debug, Clone)]
+pub struct HeaderTree {
+    /// The build directory (holds `Makefile`, `.config`, `Module.symvers`).
+    pub dir: PathBuf,
+    /// The kernel release, `UTS_RELEASE` (e.g. `6.1.0-56-amd64`).
+    pub release: String,
+    /// Architecture in SystemTap's spelling (`x86_64`, `arm64`).
+    pub arch: String,
+    /// The tree's `.config`, `CONFIG_` names to values (`y`, `m`, `"text"`).
+    pub config: BTreeMap<String, String>,
+    /// The compiler command the kernel was built with (e.g. `gcc-12`).
+    pub compiler: String,
+    /// The fetched kernel this tree came from, if it came from the cache.
+    pub fetched: Option<FetchState>,
+}
+
+/// Why a tree could not be found or used.
+#[derive(Debug)]
+pub enum TreeError {
+    /// `-r NAME` named a known kernel that has not been fetched.
+    NotFetched { name: String },
+    /// `-r RELEASE` matched neither an installed nor a fetched kernel.
+    NoSuchRelease { release: String },
+    /// A directory that is not a configured kernel build tree.
+    NotATree { dir: PathBuf, missing: &'static str },
+    /// The cache could not be read.
+    Cache(super::PrepError),
+    /// The running kernel's release could not be read.
+    NoRunningRelease(std::io::Error),
+}
+
+impl fmt::Display for TreeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TreeError::NotFetched { name } => {
+                write!(f, "kernel '{name}' is not fetched; run: stap-prep fetch {name}")
+            }
+            TreeError::NoSuchRelease { release } => write!(
+                f,
+                "no build tree for kernel release '{release}': /lib/modules/{release}/build does not exist \
+                 and no fetched kernel has that release; install linux-headers-{release}, or fetch one \
+                 with stap-prep (see stap-prep list --available)"
+            ),
+            TreeError::NotATree { dir, missing } => {
+                write!(f, "{} is not a kernel build tree: it has no {missing}", dir.display())
+            }
+            TreeError::Cache(e) => write!(f, "{e}"),
+            TreeError::NoRunningRelease(e) => write!(f, "cannot read the running kernel's release: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for TreeError {}
+
+impl HeaderTree {
+    /// Opens the build tree at `dir` (or `dir/build` for `/lib/modules/R`).
+    pub fn open(dir: &Path) -> Result<HeaderTree, TreeError> {
+        let dir = if !dir.join("Makefile").is_file() && dir.join("build/Makefile").is_file() {
+            dir.join("build")
+        } else {
+            dir.to_path_buf()
+        };
+        let not = |missing| TreeError::NotATree {
+            dir: dir.clone(),
+            missing,
+        };
+        if !dir.join("Makefile").is_file() {
+            return Err(not("Makefile"));
+        }
+        let config_text =
+            std::fs::read_to_string(dir.join(".config")).map_err(|_| not(".config"))?;
+        let config = parse_config(&config_text);
+        let uts = std::fs::read_to_string(dir.join("include/generated/utsrelease.h"))
+            .map_err(|_| not("include/generated/utsrelease.h"))?;
+        let release = uts
+            .split('"')
+            .nth(1)
+            .map(str::to_string)
+            .ok_or(not("UTS_RELEASE in include/generated/utsrelease.h"))?;
+        let arch = if config.contains_key("CONFIG_ARM64") {
+            "arm64"
+        } else if config.contains_key("CONFIG_X86_64") {
+            "x86_64"
+        } else {
+            return Err(not(
+                "CONFIG_X86_64 or CONFIG_ARM64 in .config (only x86_64 and arm64 are supported)",
+            ));
+        };
+        let compiler = config
+            .get("CONFIG_CC_VERSION_TEXT")
+            .and_then(|t| t.trim_matches('"').split_whitespace().next())
+            .unwrap_or("gcc")
+            .to_string();
+        Ok(HeaderTree {
+            dir,
+            release,
+            arch: arch.to_string(),
+            config,
+            compiler,
+            fetched: None,
+        })
+    }
+
+    /// Resolves `-r`: a directory, a manifest name, or a kernel release;
+    /// `None` means the running kernel.
+    pub fn resolve(
+        spec: Option<&str>,
+        cache: &Cache,
+        catalog: &Catalog,
+    ) -> Result<HeaderTree, TreeError> {
+        let release = match spec {
+            Some(spec) if spec.contains('/') || Path::new(spec).is_dir() => {
+                return HeaderTree::open(Path::new(spec))
+            }
+            Some(spec) if catalog.get(spec).is_ok() => {
+                let state = cache.state(spec).map_err(TreeError::Cache)?;
+                let state = state.ok_or_else(|| TreeError::NotFetched {
+                    name: spec.to_string(),
+                })?;
+                return HeaderTree::from_fetched(state);
+            }
+            Some(release) => release.to_string(),
+            None => std::fs::read_to_string("/proc/sys/kernel/osrelease")
+                .map_err(TreeError::NoRunningRelease)?
+                .trim()
+                .to_string(),
+        };
+        let installed = PathBuf::from(format!("/lib/modules/{release}/build"));
+        if installed.join("Makefile").is_file() {
+            return HeaderTree::open(&installed);
+        }
+        match cache.find_release(&release).map_err(TreeError::Cache)? {
+            Some(state) => HeaderTree::from_fetched(state),
+            None => Err(TreeError::NoSuchRelease { release }),
+        }
+    }
+
+    /// The tree of a fetched kernel.
+    pub fn from_fetched(state: FetchState) -> Result<HeaderTree, TreeError> {
+        let mut tree = HeaderTree::open(&state.build_dir())?;
+        tree.fetched = Some(state);
+        Ok(tree)
+    }
+
+    /// Whether `CONFIG_name` is `y` or `m`.
+    pub fn enabled(&self, name: &str) -> bool {
+        matches!(self.config.get(name).map(String::as_str), Some("y" | "m"))
+    }
+
+    /// The leading `MAJOR.MINOR.PATCH` of the release (SystemTap's `kernel_v`).
+    pub fn version(&self) -> String {
+        let end = self
+            .release
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(self.release.len());
+        self.release[..end].trim_end_matches('.').to_string()
+    }
+
+    /// The `vermagic` string the kernel requires of modules, derived from the
+    /// configuration as `include/linux/vermagic.h` does.
+    pub fn vermagic(&self) -> String {
+        let mut v = format!("{} ", self.release);
+        if self.enabled("CONFIG_SMP") {
+            v.push_str("SMP ");
+        }
+        if self.enabled("CONFIG_PREEMPT_RT") {
+            v.push_str("preempt_rt ");
+        } else if self.enabled("CONFIG_PREEMPT_BUILD") || self.enabled("CONFIG_PREEMPT") {
+            v.push_str("preempt ");
+        }
+        if self.enabled("CONFIG_MODULE_UNLOAD") {
+            v.push_str("mod_unload ");
+        }
+        if self.enabled("CONFIG_MODVERSIONS") {
+            v.push_str("modversions ");
+        }
+        if self.arch == "arm64" {
+            v.push_str("aarch64");
+        }
+        v
+    }
+}
+
+/// Parses a kernel `.config` into `CONFIG_` names and values (unset options
+/// are absent; string values keep their quotes).
+pub fn parse_config(text: &str) -> BTreeMap<String, String> {
+    text.lines()
+        .filter(|l| l.starts_with("CONFIG_"))
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A minimal fake tree: enough files for `HeaderTree::open`.
+    pub(crate) fn fake_tree(dir: &Path, release: &str, config: &str) {
+        std::fs::create_dir_all(dir.join("include/generated")).unwrap();
+        std::fs::write(dir.join("Makefile"), "all:\n").unwrap();
+        std::fs::write(dir.join(".config"), config).unwrap();
+        std::fs::write(
+            dir.join("include/generated/utsrelease.h"),
+            format!("#define UTS_RELEASE \"{release}\"\n"),
+        )
+        .unwrap();
+    }
+
+    #[test]
+    fn reads_release_arch_compiler_and_vermagic() {
+        let tmp = tempfile::tempdir().unwrap();
+        fake_tree(
+            tmp.path(),
+            "6.1.0-56-amd64",
+            "CONFIG_CC_VERSION_TEXT=\"gcc-12 (Debian 12.2.0-14+deb12u1) 12.2.0\"\nCONFIG_X86_64=y\nCONFIG_SMP=y\n\
+             CONFIG_PREEMPT_BUILD=y\n# CONFIG_PREEMPT is not set\nCONFIG_MODULE_UNLOAD=y\nCONFIG_MODVERSIONS=y\n",
+        );
+        let tree = HeaderTree::open(tmp.path()).unwrap();
+        assert_eq!(tree.release, "6.1.0-56-amd64");
+        assert_eq!(tree.arch, "x86_64");
+        assert_eq!(tree.compiler, "gcc-12");
+        assert_eq!(tree.version(), "6.1.0");
+        assert_eq!(
+            tree.vermagic(),
+            "6.1.0-56-amd64 SMP preempt mod_unload modversions "
+        );
+    }
+
+    #[test]
+    fn arm64_vermagic_names_the_arch() {
+        let tmp = tempfile::tempdir().unwrap();
+        fake_tree(
+            tmp.path(),
+            "6.1.0-56-arm64",
+            "CONFIG_ARM64=y\nCONFIG_SMP=y\nCONFIG_MODULE_UNLOAD=y\nCONFIG_MODVERSIONS=y\n",
+        );
+        let tree = HeaderTree::open(tmp.path()).unwrap();
+        assert_eq!(
+            tree.vermagic(),
+            "6.1.0-56-arm64 SMP mod_unload modversions aarch64"
+        );
+    }
+
+    #[test]
+    fn errors_say_what_is_missing_and_what_to_run() {
+        let tmp = tempfile::tempdir().unwrap();
+        let err = HeaderTree::open(tmp.path()).unwrap_err().to_string();
+        assert!(
+            err.ends_with("is not a kernel build tree: it has no Makefile"),
+            "{err}"
+        );
+
+        let cache = Cache::locate(Some(tmp.path()));
+        let catalog = Catalog::builtin().unwrap();
+        let err = HeaderTree::resolve(Some("debian-6.1-amd64"), &cache, &catalog)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "kernel 'debian-6.1-amd64' is not fetched; run: stap-prep fetch debian-6.1-amd64"
+        );
+        let err = HeaderTree::resolve(Some("9.9.9-nope"), &cache, &catalog)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("no build tree for kernel release '9.9.9-nope'"),
+            "{err}"
+        );
+    }
+}
