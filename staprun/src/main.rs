@@ -1,1 +1,228 @@
-fn main() {}
+//! `staprun`: loads a stapkit module, streams its output, runs its end
+//! probes on exit or Ctrl-C, and unloads it.
+//!
+//! Usage: `staprun [-v] [-o FILE] MODULE.ko [name=value...]`. Exit status 0
+//! when the script ran and ended cleanly, 1 when it reported errors or could
+//! not be run.
+
+mod module;
+mod protocol;
+
+use std::fs::OpenOptions;
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use protocol::{Decoder, Record, Summary};
+
+static STOP_REQUESTED: AtomicBool = AtomicBool::new(false);
+
+/// Parsed command line.
+#[derive(Debug, Default, PartialEq)]
+struct Options {
+    module: PathBuf,
+    params: Vec<String>,
+    output: Option<PathBuf>,
+    verbose: u32,
+}
+
+fn usage() -> String {
+    "usage: staprun [-v] [-o FILE] MODULE.ko [name=value...]".to_string()
+}
+
+fn parse_args(args: &[String]) -> Result<Options, String> {
+    let mut opts = Options::default();
+    let mut module = None;
+    let mut i = 0;
+    while i < args.len() {
+        let arg = &args[i];
+        match arg.as_str() {
+            "-v" => opts.verbose += 1,
+            "-o" => {
+                i += 1;
+                let file = args
+                    .get(i)
+                    .ok_or_else(|| format!("-o needs a file name\n{}", usage()))?;
+                opts.output = Some(PathBuf::from(file));
+            }
+            "-h" | "--help" => return Err(usage()),
+            _ if arg.starts_with("-o") && arg.len() > 2 => {
+                opts.output = Some(PathBuf::from(&arg[2..]))
+            }
+            _ if arg.starts_with('-') && module.is_none() => {
+                return Err(format!("unknown option '{arg}'\n{}", usage()))
+            }
+            _ if module.is_none() => module = Some(PathBuf::from(arg)),
+            _ if arg.contains('=') => opts.params.push(arg.clone()),
+            _ => return Err(format!("module parameters must be name=value, not '{arg}'")),
+        }
+        i += 1;
+    }
+    opts.module = module.ok_or_else(usage)?;
+    Ok(opts)
+}
+
+extern "C" fn on_signal(_: libc::c_int) {
+    STOP_REQUESTED.store(true, Ordering::SeqCst);
+}
+
+/// Installs SIGINT/SIGTERM/SIGHUP handlers without SA_RESTART, so a
+/// blocked channel read returns EINTR and the loop can send `stop`.
+fn install_signal_handlers() {
+    for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+        // SAFETY: a zeroed sigaction with a plain handler and no flags is valid.
+        unsafe {
+            let mut sa: libc::sigaction = std::mem::zeroed();
+            sa.sa_sigaction = on_signal as extern "C" fn(libc::c_int) as usize;
+            libc::sigemptyset(&mut sa.sa_mask);
+            libc::sigaction(sig, &sa, std::ptr::null_mut());
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let opts = match parse_args(&args) {
+        Ok(o) => o,
+        Err(msg) => {
+            eprintln!("{msg}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match run(&opts) {
+        Ok(summary) if summary.errors == 0 && summary.error_exit == 0 => ExitCode::SUCCESS,
+        Ok(_) => ExitCode::FAILURE,
+        Err(msg) => {
+            eprintln!("ERROR: {msg}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(opts: &Options) -> Result<Summary, String> {
+    let image = std::fs::read(&opts.module)
+        .map_err(|e| format!("Couldn't read module '{}': {e}", opts.module.display()))?;
+    let name = module::module_name(&opts.module, &image);
+    if Path::new("/sys/module").join(&name).exists() {
+        return Err(format!(
+            "module '{name}' is already loaded; unload it first (rmmod {name})"
+        ));
+    }
+    module::ensure_debugfs()
+        .map_err(|e| format!("cannot mount debugfs on /sys/kernel/debug: {e}"))?;
+    let mut out: Box<dyn Write> = match &opts.output {
+        Some(path) => Box::new(
+            std::fs::File::create(path)
+                .map_err(|e| format!("cannot create {}: {e}", path.display()))?,
+        ),
+        None => Box::new(io::stdout()),
+    };
+    install_signal_handlers();
+    module::load(&opts.module, &opts.params.join(" ")).map_err(|e| {
+        format!(
+            "Couldn't insert module '{}': {}",
+            opts.module.display(),
+            module::load_error_text(&e)
+        )
+    })?;
+    if opts.verbose > 0 {
+        eprintln!("staprun: loaded module {name}");
+    }
+    let result = stream(&name, out.as_mut());
+    let unloaded = module::unload(&name);
+    let summary = result?;
+    unloaded.map_err(|e| format!("Couldn't remove module '{name}': {e}"))?;
+    if summary.dropped > 0 {
+        eprintln!("WARNING: {} messages dropped", summary.dropped);
+    }
+    Ok(summary)
+}
+
+/// Starts the session and copies records to stdout/stderr until `DONE`.
+fn stream(name: &str, out: &mut dyn Write) -> Result<Summary, String> {
+    let path = format!("/sys/kernel/debug/stapkit/{name}/channel");
+    let mut channel = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(&path)
+        .map_err(|e| format!("cannot open {path}: {e}"))?;
+    channel
+        .write_all(b"start")
+        .map_err(|e| format!("cannot start the session: {e}"))?;
+    let mut stop_sent = false;
+    let mut decoder = Decoder::default();
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut stderr = io::stderr();
+    loop {
+        if STOP_REQUESTED.load(Ordering::SeqCst) && !stop_sent {
+            stop_sent = true;
+            channel
+                .write_all(b"stop")
+                .map_err(|e| format!("cannot stop the session: {e}"))?;
+        }
+        let n = match channel.read(&mut buf) {
+            Ok(0) => return Err("the module closed its channel before finishing".to_string()),
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(format!("reading {path}: {e}")),
+        };
+        decoder.push(&buf[..n]);
+        while let Some(record) = decoder.next_record() {
+            match record {
+                Record::Stdout(bytes) => out
+                    .write_all(&bytes)
+                    .map_err(|e| format!("writing output: {e}"))?,
+                Record::Stderr(bytes) => {
+                    out.flush().ok();
+                    stderr.write_all(&bytes).ok();
+                }
+                Record::Exit => STOP_REQUESTED.store(true, Ordering::SeqCst),
+                Record::Done(summary) => {
+                    out.flush().map_err(|e| format!("writing output: {e}"))?;
+                    return Ok(summary);
+                }
+                Record::Unknown(_) => {}
+            }
+        }
+        out.flush().map_err(|e| format!("writing output: {e}"))?;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(s: &str) -> Vec<String> {
+        s.split_whitespace().map(str::to_string).collect()
+    }
+
+    #[test]
+    fn parses_module_params_and_output() {
+        let o = parse_args(&args("-v -o out.txt m.ko a=1 b=x")).unwrap();
+        assert_eq!(
+            o,
+            Options {
+                module: "m.ko".into(),
+                params: vec!["a=1".into(), "b=x".into()],
+                output: Some("out.txt".into()),
+                verbose: 1
+            }
+        );
+        assert!(parse_args(&args("")).unwrap_err().starts_with("usage:"));
+        assert!(parse_args(&args("-q m.ko"))
+            .unwrap_err()
+            .starts_with("unknown option '-q'"));
+        assert!(parse_args(&args("m.ko junk"))
+            .unwrap_err()
+            .contains("name=value"));
+    }
+
+    #[test]
+    fn module_name_falls_back_to_the_file_stem() {
+        assert_eq!(
+            module::module_name(Path::new("/x/my-mod.ko"), b"not elf"),
+            "my_mod"
+        );
+    }
+}

@@ -1,0 +1,21 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Kernel API differences, hidden behind one spelling each. The STP_HAVE_*
+ * macros come from stp_features.h, written per target tree by compiling
+ * feature probes against it.
+ */
+#ifndef STP_CORE_COMPAT_H
+#define STP_CORE_COMPAT_H
+
+/* hrtimer_setup() replaced hrtimer_init() + .function (6.13). */
+#ifdef STP_HAVE_HRTIMER_SETUP
+#define stp_hrtimer_setup(t, fn) hrtimer_setup((t), (fn), CLOCK_MONOTONIC, HRTIMER_MODE_REL)
+#else
+#define stp_hrtimer_setup(t, fn)                                   \
+	do {                                                       \
+		hrtimer_init((t), CLOCK_MONOTONIC, HRTIMER_MODE_REL); \
+		(t)->function = (fn);                              \
+	} while (0)
+#endif
+
+#endif /* STP_CORE_COMPAT_H */

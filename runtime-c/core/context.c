@@ -1,0 +1,162 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* Context allocation, the probe runner, error and skip accounting. */
+
+static struct stp_context **stp_contexts;
+static size_t stp_frame_size;
+
+static int stp_contexts_init(size_t frame_size)
+{
+	unsigned int cpu;
+
+	stp_frame_size = ALIGN(frame_size ? frame_size : 1, 8);
+	stp_contexts = kcalloc(nr_cpu_ids, sizeof(*stp_contexts), GFP_KERNEL);
+	if (!stp_contexts)
+		return -ENOMEM;
+	for_each_possible_cpu(cpu) {
+		struct stp_context *c;
+
+		c = vzalloc(sizeof(*c) + (MAXNESTING + 1) * stp_frame_size);
+		if (!c)
+			return -ENOMEM;
+		c->frames = (char *)(c + 1);
+		stp_contexts[cpu] = c;
+	}
+	return 0;
+}
+
+static void stp_contexts_exit(void)
+{
+	unsigned int cpu;
+
+	if (!stp_contexts)
+		return;
+	for_each_possible_cpu(cpu)
+		vfree(stp_contexts[cpu]);
+	kfree(stp_contexts);
+	stp_contexts = NULL;
+}
+
+/* The locals frame of the given call depth. */
+static inline void *stp_frame(struct stp_context *c, int depth)
+{
+	return c->frames + (size_t)depth * stp_frame_size;
+}
+
+static void stp_print_flush(struct stp_context *c);
+static void stp_request_exit(bool error_exit);
+static int stp_session_state(void);
+
+static atomic_t stp_error_count = ATOMIC_INIT(0);
+static atomic_t stp_skip_count = ATOMIC_INIT(0);
+
+/* Writes a formatted line to staprun's stderr. */
+static __printf(1, 2) void stp_stderr(const char *fmt, ...)
+{
+	char buf[256];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vscnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	stp_transport_write(STP_RECORD_STDERR, buf, n);
+}
+
+/* Reports the handler's error; stops the session past MAXERRORS. */
+static void stp_report_error(struct stp_context *c)
+{
+	if (c->last_stmt)
+		stp_stderr("ERROR: %s near %s\n", c->last_error, c->last_stmt);
+	else
+		stp_stderr("ERROR: %s\n", c->last_error);
+	if (atomic_inc_return(&stp_error_count) > MAXERRORS)
+		stp_request_exit(true);
+}
+
+/* Counts a probe hit that could not run; stops the session past MAXSKIPPED. */
+static void stp_skip(void)
+{
+	if (atomic_inc_return(&stp_skip_count) > MAXSKIPPED) {
+		stp_stderr("ERROR: Skipped too many probes, check MAXSKIPPED or try again with stap -t for more details.\n");
+		stp_request_exit(true);
+	}
+}
+
+/*
+ * Runs one probe handler if the session is in `state`: with interrupts
+ * off, on this CPU's context, unless a handler is already running here
+ * (then the hit is skipped).
+ */
+static void stp_probe_run(const struct stp_probe *p, int state, struct pt_regs *regs)
+{
+	struct stp_context *c;
+	unsigned long flags;
+
+	local_irq_save(flags);
+	if (stp_session_state() != state)
+		goto out;
+	c = stp_contexts[smp_processor_id()];
+	if (atomic_inc_return(&c->busy) != 1) {
+		atomic_dec(&c->busy);
+		stp_skip();
+		goto out;
+	}
+	c->probe = p;
+	c->last_error = NULL;
+	c->last_stmt = NULL;
+	c->actionremain = MAXACTION;
+	c->nesting = 0;
+	c->regs = regs;
+	p->handler(c);
+	stp_print_flush(c);
+	if (unlikely(c->last_error))
+		stp_report_error(c);
+	atomic_dec(&c->busy);
+out:
+	local_irq_restore(flags);
+}
+
+/*
+ * Takes the global locks a handler needs, in index order: write locks for
+ * globals it changes, read locks for ones it only reads. Gives up after
+ * MAXTRYLOCK attempts per lock (the hit is then skipped).
+ */
+struct stp_lock_use {
+	rwlock_t *lock;
+	bool write;
+};
+
+static bool stp_lock_globals(const struct stp_lock_use *uses, int n)
+{
+	int i, tries;
+
+	for (i = 0; i < n; i++) {
+		for (tries = 0;; tries++) {
+			if (uses[i].write ? write_trylock(uses[i].lock) : read_trylock(uses[i].lock))
+				break;
+			if (tries >= MAXTRYLOCK)
+				goto fail;
+			udelay(TRYLOCKDELAY);
+		}
+	}
+	return true;
+fail:
+	while (--i >= 0) {
+		if (uses[i].write)
+			write_unlock(uses[i].lock);
+		else
+			read_unlock(uses[i].lock);
+	}
+	stp_skip();
+	return false;
+}
+
+static void stp_unlock_globals(const struct stp_lock_use *uses, int n)
+{
+	while (--n >= 0) {
+		if (uses[n].write)
+			write_unlock(uses[n].lock);
+		else
+			read_unlock(uses[n].lock);
+	}
+}

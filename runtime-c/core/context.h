@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Per-CPU probe contexts: what a running handler has to hand (its locals,
+ * the error state, its print buffer) and the rules every handler runs by
+ * (MAXACTION, reentrancy, error and skip accounting).
+ */
+#ifndef STP_CORE_CONTEXT_H
+#define STP_CORE_CONTEXT_H
+
+/* One probe as the generated code describes it. */
+struct stp_probe {
+	const char *pp;       /* probe point, as pp() returns it */
+	void (*handler)(struct stp_context *c);
+};
+
+struct stp_context {
+	atomic_t busy;                  /* non-zero while a handler runs here */
+	const struct stp_probe *probe;  /* the running probe */
+	const char *last_error;         /* set by a failing statement */
+	const char *last_stmt;          /* "operator '/' at FILE:L:C" of it */
+	long actionremain;              /* statements left (MAXACTION) */
+	int nesting;                    /* function call depth */
+	struct pt_regs *regs;           /* registers at the probe, if any */
+	size_t print_len;               /* bytes in print_buf */
+	char print_buf[STP_PRINT_BUFSIZE];
+	char error_buf[MAXSTRINGLEN];   /* formatted error messages */
+	char *frames;                   /* (MAXNESTING + 1) locals frames */
+};
+
+/* Fails the running handler with `msg` at `stmt`; the handler unwinds. */
+#define STP_ERROR(c, msg, stmt) \
+	do { (c)->last_error = (msg); (c)->last_stmt = (stmt); } while (0)
+
+/* Counts one statement; true when MAXACTION is exhausted (error set). */
+static inline bool stp_action(struct stp_context *c, long n, const char *stmt)
+{
+	c->actionremain -= n;
+	if (unlikely(c->actionremain <= 0)) {
+		STP_ERROR(c, "MAXACTION exceeded", stmt);
+		return true;
+	}
+	return false;
+}
+
+#endif /* STP_CORE_CONTEXT_H */

@@ -1,0 +1,169 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The session: the module's life from load to unload.
+ *
+ *   STARTING --start--> (begin probes) --> RUNNING --exit()/errors--> STOPPING
+ *   STOPPING --stop--> (disarm, end or error probes) --> DONE
+ *
+ * `start` and `stop` arrive from staprun through the channel and run in
+ * its process context. exit() and fatal errors only flag the request; the
+ * channel reports it to staprun, which answers with `stop`.
+ */
+
+enum {
+	STP_STARTING = 1,
+	STP_RUNNING,
+	STP_STOPPING,
+	STP_DONE,
+};
+
+/* What the generated code describes about a script. */
+struct stp_module_desc {
+	const char *name;
+	size_t frame_size;                      /* sizeof the locals union */
+	const struct stp_probe *const *begin;   /* in priority order */
+	int nbegin;
+	const struct stp_probe *const *end;
+	int nend;
+	const struct stp_probe *const *error;
+	int nerror;
+	struct stp_timer_probe *timers;
+	int ntimers;
+	int (*globals_init)(void);
+	void (*globals_exit)(void);
+};
+
+static const struct stp_module_desc *stp_desc;
+static atomic_t stp_state = ATOMIC_INIT(STP_STARTING);
+static atomic_t stp_exit_requested = ATOMIC_INIT(0);
+static atomic_t stp_error_exit = ATOMIC_INIT(0);
+static bool stp_timers_armed;
+
+static int stp_session_state(void)
+{
+	return atomic_read(&stp_state);
+}
+
+static bool stp_session_exit_requested(void)
+{
+	return atomic_read(&stp_exit_requested) != 0;
+}
+
+static bool stp_session_done(void)
+{
+	return atomic_read(&stp_state) == STP_DONE;
+}
+
+static void stp_session_summary(struct stp_summary *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->errors = atomic_read(&stp_error_count);
+	s->skipped = atomic_read(&stp_skip_count);
+	s->error_exit = atomic_read(&stp_error_exit);
+}
+
+/* exit(), or an error past MAXERRORS: no further probe hits run. */
+static void stp_request_exit(bool error_exit)
+{
+	if (error_exit)
+		atomic_set(&stp_error_exit, 1);
+	atomic_set(&stp_exit_requested, 1);
+	atomic_cmpxchg(&stp_state, STP_RUNNING, STP_STOPPING);
+	atomic_cmpxchg(&stp_state, STP_STARTING, STP_STOPPING);
+}
+
+static void stp_run_all(const struct stp_probe *const *probes, int n, int state)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		stp_probe_run(probes[i], state, NULL);
+}
+
+static int stp_session_start(void)
+{
+	if (atomic_read(&stp_state) != STP_STARTING)
+		return -EBUSY;
+	stp_run_all(stp_desc->begin, stp_desc->nbegin, STP_STARTING);
+	if (atomic_cmpxchg(&stp_state, STP_STARTING, STP_RUNNING) == STP_STARTING) {
+		stp_timers_arm(stp_desc->timers, stp_desc->ntimers);
+		stp_timers_armed = true;
+	}
+	return 0;
+}
+
+static void stp_disarm(void)
+{
+	if (stp_timers_armed) {
+		stp_timers_disarm(stp_desc->timers, stp_desc->ntimers);
+		stp_timers_armed = false;
+	}
+}
+
+static int stp_session_stop(void)
+{
+	int errors, skipped;
+
+	if (atomic_read(&stp_state) == STP_DONE)
+		return 0;
+	atomic_set(&stp_state, STP_STOPPING);
+	stp_disarm();
+	if (atomic_read(&stp_error_exit))
+		stp_run_all(stp_desc->error, stp_desc->nerror, STP_STOPPING);
+	else
+		stp_run_all(stp_desc->end, stp_desc->nend, STP_STOPPING);
+	errors = atomic_read(&stp_error_count);
+	skipped = atomic_read(&stp_skip_count);
+	if (errors || skipped)
+		stp_stderr("WARNING: Number of errors: %d, skipped probes: %d\n", errors, skipped);
+	atomic_set(&stp_state, STP_DONE);
+	return 0;
+}
+
+static int stp_session_init(const struct stp_module_desc *desc)
+{
+	int rc;
+
+	stp_desc = desc;
+	rc = stp_contexts_init(desc->frame_size);
+	if (rc)
+		goto fail_contexts;
+	rc = desc->globals_init ? desc->globals_init() : 0;
+	if (rc)
+		goto fail_contexts;
+	rc = stp_transport_init(desc->name);
+	if (rc)
+		goto fail_transport;
+	return 0;
+fail_transport:
+	if (desc->globals_exit)
+		desc->globals_exit();
+fail_contexts:
+	stp_contexts_exit();
+	return rc;
+}
+
+static void stp_session_exit(void)
+{
+	atomic_set(&stp_state, STP_DONE);
+	stp_disarm();
+	stp_transport_exit();
+	if (stp_desc->globals_exit)
+		stp_desc->globals_exit();
+	stp_contexts_exit();
+}
+
+/* The module boilerplate every generated file ends with. */
+#define STP_MODULE(desc, description)                   \
+	static int __init stp_module_init(void)          \
+	{                                                \
+		return stp_session_init(&(desc));        \
+	}                                                \
+	static void __exit stp_module_exit(void)         \
+	{                                                \
+		stp_session_exit();                      \
+	}                                                \
+	module_init(stp_module_init);                    \
+	module_exit(stp_module_exit);                    \
+	MODULE_LICENSE("GPL");                           \
+	MODULE_DESCRIPTION(description)

@@ -1,0 +1,213 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* The ring and the debugfs channel; see transport.h. */
+
+#define STP_BOUNCE_SIZE (64 * 1024)
+#define STP_POLL_MS 10
+
+static struct {
+	raw_spinlock_t lock;
+	char *ring;
+	u64 head; /* bytes ever written */
+	u64 tail; /* bytes ever read */
+	atomic64_t dropped;
+	wait_queue_head_t readers;
+	struct mutex read_mutex;
+	struct mutex control_mutex;
+	char *bounce;
+	struct dentry *dir;
+	bool exit_reported;
+	bool done_reported;
+} stp_transport;
+
+static void stp_ring_copy_in(u64 pos, const void *src, u32 len)
+{
+	u64 at = pos % STP_TRANSPORT_BUFSIZE;
+	u32 first = min_t(u64, len, STP_TRANSPORT_BUFSIZE - at);
+
+	memcpy(stp_transport.ring + at, src, first);
+	if (first < len)
+		memcpy(stp_transport.ring, (const char *)src + first, len - first);
+}
+
+static int stp_transport_write(u32 type, const char *data, u32 len)
+{
+	struct stp_record_header h = { .type = cpu_to_le32(type), .len = cpu_to_le32(len) };
+	unsigned long flags;
+	u64 used;
+
+	raw_spin_lock_irqsave(&stp_transport.lock, flags);
+	used = stp_transport.head - stp_transport.tail;
+	if (used + sizeof(h) + len > STP_TRANSPORT_BUFSIZE) {
+		raw_spin_unlock_irqrestore(&stp_transport.lock, flags);
+		atomic64_inc(&stp_transport.dropped);
+		return -ENOSPC;
+	}
+	stp_ring_copy_in(stp_transport.head, &h, sizeof(h));
+	stp_ring_copy_in(stp_transport.head + sizeof(h), data, len);
+	stp_transport.head += sizeof(h) + len;
+	raw_spin_unlock_irqrestore(&stp_transport.lock, flags);
+	return 0;
+}
+
+/* Moves up to `max` bytes from the ring into the bounce buffer. */
+static size_t stp_ring_take(size_t max)
+{
+	unsigned long flags;
+	u64 avail, at;
+	size_t n, first;
+
+	raw_spin_lock_irqsave(&stp_transport.lock, flags);
+	avail = stp_transport.head - stp_transport.tail;
+	n = min_t(u64, avail, max);
+	at = stp_transport.tail % STP_TRANSPORT_BUFSIZE;
+	first = min_t(u64, n, STP_TRANSPORT_BUFSIZE - at);
+	memcpy(stp_transport.bounce, stp_transport.ring + at, first);
+	if (first < n)
+		memcpy(stp_transport.bounce + first, stp_transport.ring, n - first);
+	stp_transport.tail += n;
+	raw_spin_unlock_irqrestore(&stp_transport.lock, flags);
+	return n;
+}
+
+static bool stp_ring_empty(void)
+{
+	return READ_ONCE(stp_transport.head) == READ_ONCE(stp_transport.tail);
+}
+
+/* Session hooks the channel calls; defined in session.c. */
+static bool stp_session_exit_requested(void);
+static bool stp_session_done(void);
+static void stp_session_summary(struct stp_summary *s);
+static int stp_session_start(void);
+static int stp_session_stop(void);
+
+static size_t stp_synth_record(u32 type, const void *payload, u32 len)
+{
+	struct stp_record_header h = { .type = cpu_to_le32(type), .len = cpu_to_le32(len) };
+
+	memcpy(stp_transport.bounce, &h, sizeof(h));
+	memcpy(stp_transport.bounce + sizeof(h), payload, len);
+	return sizeof(h) + len;
+}
+
+static ssize_t stp_channel_read(struct file *file, char __user *buf, size_t count, loff_t *ppos)
+{
+	size_t n = 0;
+	long rc;
+
+	if (mutex_lock_interruptible(&stp_transport.read_mutex))
+		return -ERESTARTSYS;
+	for (;;) {
+		n = stp_ring_take(min_t(size_t, count, STP_BOUNCE_SIZE));
+		if (n)
+			break;
+		if (stp_session_exit_requested() && !stp_transport.exit_reported &&
+		    count >= sizeof(struct stp_record_header)) {
+			stp_transport.exit_reported = true;
+			n = stp_synth_record(STP_RECORD_EXIT, NULL, 0);
+			break;
+		}
+		if (stp_session_done() && !stp_transport.done_reported &&
+		    count >= sizeof(struct stp_record_header) + sizeof(struct stp_summary)) {
+			struct stp_summary s;
+
+			stp_session_summary(&s);
+			s.dropped = atomic64_read(&stp_transport.dropped);
+			stp_transport.done_reported = true;
+			n = stp_synth_record(STP_RECORD_DONE, &s, sizeof(s));
+			break;
+		}
+		if (stp_transport.done_reported)
+			break;
+		rc = wait_event_interruptible_timeout(stp_transport.readers, !stp_ring_empty(),
+						      msecs_to_jiffies(STP_POLL_MS));
+		if (rc < 0) {
+			mutex_unlock(&stp_transport.read_mutex);
+			return rc;
+		}
+	}
+	if (n && copy_to_user(buf, stp_transport.bounce, n))
+		n = 0, rc = -EFAULT;
+	else
+		rc = n;
+	mutex_unlock(&stp_transport.read_mutex);
+	return rc;
+}
+
+static ssize_t stp_channel_write(struct file *file, const char __user *buf, size_t count, loff_t *ppos)
+{
+	char cmd[16];
+	size_t len = min(count, sizeof(cmd) - 1);
+	int rc;
+
+	if (copy_from_user(cmd, buf, len))
+		return -EFAULT;
+	cmd[len] = '\0';
+	if (len && cmd[len - 1] == '\n')
+		cmd[len - 1] = '\0';
+	mutex_lock(&stp_transport.control_mutex);
+	if (!strcmp(cmd, "start"))
+		rc = stp_session_start();
+	else if (!strcmp(cmd, "stop"))
+		rc = stp_session_stop();
+	else
+		rc = -EINVAL;
+	mutex_unlock(&stp_transport.control_mutex);
+	return rc ? rc : count;
+}
+
+static const struct file_operations stp_channel_fops = {
+	.owner = THIS_MODULE,
+	.open = nonseekable_open,
+	.read = stp_channel_read,
+	.write = stp_channel_write,
+};
+
+static int stp_transport_init(const char *name)
+{
+	struct dentry *top, *file;
+
+	raw_spin_lock_init(&stp_transport.lock);
+	init_waitqueue_head(&stp_transport.readers);
+	mutex_init(&stp_transport.read_mutex);
+	mutex_init(&stp_transport.control_mutex);
+	atomic64_set(&stp_transport.dropped, 0);
+	stp_transport.ring = vzalloc(STP_TRANSPORT_BUFSIZE);
+	stp_transport.bounce = vzalloc(STP_BOUNCE_SIZE);
+	if (!stp_transport.ring || !stp_transport.bounce)
+		goto nomem;
+	top = debugfs_lookup("stapkit", NULL);
+	if (!top)
+		top = debugfs_create_dir("stapkit", NULL);
+	else
+		dput(top); /* debugfs_lookup took a reference; the dir stays */
+	if (IS_ERR_OR_NULL(top)) {
+		pr_err("stapkit: cannot create /sys/kernel/debug/stapkit (is debugfs enabled and not locked down?)\n");
+		goto fail;
+	}
+	stp_transport.dir = debugfs_create_dir(name, top);
+	if (IS_ERR_OR_NULL(stp_transport.dir))
+		goto fail;
+	file = debugfs_create_file("channel", 0600, stp_transport.dir, NULL, &stp_channel_fops);
+	if (IS_ERR_OR_NULL(file))
+		goto fail;
+	return 0;
+fail:
+	if (!IS_ERR_OR_NULL(stp_transport.dir))
+		debugfs_remove_recursive(stp_transport.dir);
+	stp_transport.dir = NULL;
+	vfree(stp_transport.ring);
+	vfree(stp_transport.bounce);
+	return -ENODEV;
+nomem:
+	vfree(stp_transport.ring);
+	vfree(stp_transport.bounce);
+	return -ENOMEM;
+}
+
+static void stp_transport_exit(void)
+{
+	debugfs_remove_recursive(stp_transport.dir);
+	vfree(stp_transport.ring);
+	vfree(stp_transport.bounce);
+}

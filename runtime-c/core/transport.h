@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The channel to staprun: a byte ring of records drained through one
+ * debugfs file, /sys/kernel/debug/stapkit/MODULE/channel.
+ *
+ * A record is a little-endian u32 type, a u32 length and the payload. The
+ * ring is written from any context (probe handlers run with interrupts
+ * off) under a raw spinlock and never sleeps or wakes anyone: the reader
+ * polls with a short timeout. A record that does not fit is dropped and
+ * counted; the count reaches staprun in the DONE record, which, like EXIT,
+ * is synthesised from session state when the ring is empty and so cannot
+ * itself be lost. Mirrors staprun/src/protocol.rs.
+ */
+#ifndef STP_CORE_TRANSPORT_H
+#define STP_CORE_TRANSPORT_H
+
+#define STP_RECORD_STDOUT 1
+#define STP_RECORD_STDERR 2
+#define STP_RECORD_EXIT 3
+#define STP_RECORD_DONE 4
+
+struct stp_record_header {
+	u32 type;
+	u32 len;
+};
+
+/* DONE payload. */
+struct stp_summary {
+	u32 errors;
+	u32 skipped;
+	u64 dropped;
+	u32 error_exit;
+	u32 reserved;
+};
+
+/* Queues one record; returns 0 or -ENOSPC (then counted as dropped). */
+static int stp_transport_write(u32 type, const char *data, u32 len);
+
+#endif /* STP_CORE_TRANSPORT_H */

@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * stapkit runtime: the one header every generated module includes, once.
+ * Generated code is one translation unit: configuration, this runtime,
+ * then the script's globals, functions, probes and its stp_module_desc.
+ */
+#ifndef STAPKIT_H
+#define STAPKIT_H
+
+#include <linux/module.h>
+#include <linux/kernel.h>
+#include <linux/init.h>
+#include <linux/types.h>
+#include <linux/string.h>
+#include <linux/slab.h>
+#include <linux/vmalloc.h>
+#include <linux/spinlock.h>
+#include <linux/mutex.h>
+#include <linux/wait.h>
+#include <linux/sched.h>
+#include <linux/debugfs.h>
+#include <linux/uaccess.h>
+#include <linux/hrtimer.h>
+#include <linux/ktime.h>
+#include <linux/random.h>
+#include <linux/delay.h>
+#include <linux/cpumask.h>
+#include <linux/smp.h>
+#include <linux/fs.h>
+#include <asm/irq_regs.h>
+
+#include "stp_features.h"
+#include "core/config.h"
+#include "core/compat.h"
+
+struct stp_context;
+struct stp_timer_probe;
+static void stp_timers_arm(struct stp_timer_probe *timers, int n);
+static void stp_timers_disarm(struct stp_timer_probe *timers, int n);
+
+#include "core/transport.h"
+#include "core/context.h"
+
+#include "core/transport.c"
+#include "core/context.c"
+#include "core/print.c"
+#include "core/session.c"
+#include "core/timer.c"
+
+#endif /* STAPKIT_H */
