@@ -1,0 +1,155 @@
+//! The test guest's initramfs: busybox, a static staprun, the modules to
+//! run and the `/init` from `vm-images/init.sh`.
+
+use std::path::{Path, PathBuf};
+
+use object::Object;
+
+use super::initramfs::Initramfs;
+use super::{Arch, VmError};
+
+/// The guest's `/init`, embedded from `vm-images/init.sh`.
+pub const INIT_SCRIPT: &str = include_str!("../../../vm-images/init.sh");
+
+/// One module to run in the guest.
+#[derive(Debug, Clone)]
+pub struct GuestCase {
+    /// Identifier used for the case's directory and results (`[A-Za-z0-9_-]`).
+    pub id: String,
+    /// The module file.
+    pub module: PathBuf,
+    /// The module's name once loaded (`/sys/module/NAME`).
+    pub module_name: String,
+    /// Seconds before staprun is interrupted (end probes then run).
+    pub timeout_secs: u32,
+}
+
+/// The user-space programs the guest needs, built for its architecture.
+#[derive(Debug, Clone)]
+pub struct GuestTools {
+    /// A statically linked busybox.
+    pub busybox: PathBuf,
+    /// A statically linked staprun.
+    pub staprun: PathBuf,
+}
+
+/// Whether the ELF file at `path` is a static executable for `arch`.
+pub fn check_static_binary(path: &Path, arch: Arch, what: &str, fix: &str) -> Result<(), VmError> {
+    let data = std::fs::read(path).map_err(|e| VmError::Tool {
+        what: what.to_string(),
+        message: format!("cannot read {}: {e}; {fix}", path.display()),
+    })?;
+    let file = object::File::parse(&*data).map_err(|e| VmError::Tool {
+        what: what.to_string(),
+        message: format!("{} is not an ELF executable ({e}); {fix}", path.display()),
+    })?;
+    let machine = match file.architecture() {
+        object::Architecture::X86_64 => Some(Arch::X86_64),
+        object::Architecture::Aarch64 => Some(Arch::Arm64),
+        _ => None,
+    };
+    if machine != Some(arch) {
+        return Err(VmError::Tool {
+            what: what.to_string(),
+            message: format!(
+                "{} is not an {} executable; {fix}",
+                path.display(),
+                arch.name()
+            ),
+        });
+    }
+    if file.section_by_name(".interp").is_some() {
+        return Err(VmError::Tool {
+            what: what.to_string(),
+            message: format!(
+                "{} is dynamically linked, but the guest has no C library; {fix}",
+                path.display()
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// Assembles the initramfs for `cases` on `arch`.
+pub fn build_initramfs(
+    arch: Arch,
+    tools: &GuestTools,
+    cases: &[GuestCase],
+) -> Result<Vec<u8>, VmError> {
+    let read = |p: &Path| {
+        std::fs::read(p).map_err(|e| VmError::Io {
+            path: p.to_path_buf(),
+            error: e,
+        })
+    };
+    let mut fs = Initramfs::default();
+    for dir in ["bin", "proc", "sys", "dev", "tmp", "cases"] {
+        fs.dir(dir);
+    }
+    fs.file("bin/busybox", 0o755, read(&tools.busybox)?);
+    fs.file("bin/staprun", 0o755, read(&tools.staprun)?);
+    fs.symlink("bin/sh", "busybox");
+    fs.file("init", 0o755, INIT_SCRIPT.as_bytes().to_vec());
+    fs.file(
+        "cases/results-port",
+        0o644,
+        format!("{}\n", arch.results_device()),
+    );
+    let mut list = String::new();
+    for case in cases {
+        let dir = format!("cases/{}", case.id);
+        fs.dir(&dir);
+        fs.file(&format!("{dir}/module.ko"), 0o644, read(&case.module)?);
+        fs.file(
+            &format!("{dir}/name"),
+            0o644,
+            format!("{}\n", case.module_name),
+        );
+        fs.file(
+            &format!("{dir}/timeout"),
+            0o644,
+            format!("{}\n", case.timeout_secs),
+        );
+        list.push_str(&case.id);
+        list.push('\n');
+    }
+    fs.file("cases/list", 0o644, list);
+    Ok(fs.to_gzip())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn init_script_streams_every_part_the_decoder_reads() {
+        for part in ["stdout", "stderr", "rc", "module", "dmesg"] {
+            assert!(INIT_SCRIPT.contains(part), "{part}");
+        }
+        assert!(INIT_SCRIPT.contains("@@stapkit-end"));
+        assert!(INIT_SCRIPT.contains("init: success"));
+    }
+
+    #[test]
+    fn dynamic_or_foreign_binaries_are_refused() {
+        let exe = std::env::current_exe().unwrap();
+        let err = check_static_binary(&exe, Arch::Arm64, "busybox", "install busybox-static")
+            .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("is not an arm64 executable; install busybox-static"),
+            "{err}"
+        );
+        let err = check_static_binary(
+            Path::new("/nonexistent"),
+            Arch::X86_64,
+            "staprun",
+            "build it",
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string().contains("cannot read /nonexistent"),
+            "{err}"
+        );
+    }
+}

@@ -1,0 +1,48 @@
+#!/bin/busybox sh
+# stapkit test guest: /init of the initramfs that stap-matrix builds.
+#
+# Runs every case listed in /cases/list through staprun, one at a time,
+# and streams each case's results to the second serial port (ttyS1 on
+# x86_64, the second PL011 on arm64: STAPKIT_RESULTS below) as framed
+# files: a line "@@stapkit NAME SIZE" followed by SIZE raw bytes. The
+# console (first port) only carries progress lines and kernel messages.
+/bin/busybox --install -s /bin
+export PATH=/bin
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev
+mount -t debugfs debugfs /sys/kernel/debug
+mkdir -p /out /tmp
+
+results=$(cat /cases/results-port)
+stty -F "$results" raw -echo 2>/dev/null
+
+# emit NAME FILE: one framed file on the results port.
+emit() {
+	size=$(wc -c < "$2")
+	size=$((size + 0))
+	printf '@@stapkit %s %s\n' "$1" "$size" > "$results"
+	cat "$2" > "$results"
+}
+
+echo "init: booted $(uname -r)"
+dmesg -c > /dev/null
+for case in $(cat /cases/list); do
+	dir=/cases/$case
+	limit=$(cat "$dir/timeout")
+	echo "init: case $case"
+	# SIGINT after the time limit lets staprun run the end probes; KILL if
+	# even that hangs.
+	timeout -s KILL $((limit + 20)) timeout -s INT "$limit" \
+		staprun "$dir/module.ko" > /out/stdout 2> /out/stderr
+	echo $? > /out/rc
+	name=$(cat "$dir/name")
+	if [ -e "/sys/module/$name" ]; then echo loaded > /out/module; else echo unloaded > /out/module; fi
+	dmesg -c > /out/dmesg
+	for part in stdout stderr rc module dmesg; do
+		emit "$case.$part" "/out/$part"
+	done
+done
+printf '@@stapkit-end\n' > "$results"
+echo "init: success"
+poweroff -f
