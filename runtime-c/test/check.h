@@ -135,6 +135,17 @@ static CHECK_UNUSED char *read_data(const char *dir, const char *name)
 	return buf;
 }
 
+/* check_text() against the file name in the data directory given on the command line. */
+static const char *check_datadir = ".";
+
+static CHECK_UNUSED void check_file(const char *name, const char *got, const char *file)
+{
+	char *want = read_data(check_datadir, file);
+
+	check_text(name, got, want);
+	free(want);
+}
+
 static CHECK_UNUSED int check_summary(const char *prog)
 {
 	printf("%s: %d checks, %d failed\n", prog, check_count, check_failures);
