@@ -222,6 +222,8 @@ STP_API int stp_stat_get(const struct stp_stat *s, const struct stp_stat_desc *d
 		*out = s->sum / s->count;
 		return STP_OK;
 	case STP_AGG_VARIANCE:
+		if (!d->want_variance)
+			return STP_E_INVAL;
 		*out = stp_stat_variance(s, d);
 		return STP_OK;
 	default:

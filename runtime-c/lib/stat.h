@@ -90,7 +90,8 @@ STP_API void stp_stat_merge(struct stp_stat *dst, const struct stp_stat *src,
 STP_API int64_t stp_stat_count(const struct stp_stat *s);
 STP_API int64_t stp_stat_sum(const struct stp_stat *s);
 
-/* Any aggregate into *out; STP_E_EMPTY for @min/@max/@avg/@variance of an empty statistic. */
+/* Any aggregate into *out; STP_E_EMPTY for @min/@max/@avg/@variance of an empty statistic,
+ * STP_E_INVAL for @variance unless the descriptor was built with want_variance. */
 STP_API int stp_stat_get(const struct stp_stat *s, const struct stp_stat_desc *d, int agg,
 			 int64_t *out);
 

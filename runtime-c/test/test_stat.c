@@ -343,6 +343,14 @@ static void empty_and_errors(void)
 	check_int("one-sample.variance", agg(s, &d, STP_AGG_VARIANCE), 0);
 	free(s);
 
+	stp_stat_desc_init(&d, STP_HIST_NONE, 0, 0, 0, 0, 0);
+	s = calloc(1, stp_stat_size(&d));
+	stp_stat_add(s, &d, 1);
+	stp_stat_add(s, &d, 2);
+	check_int("variance.not-requested", agg(s, &d, STP_AGG_VARIANCE), STP_E_INVAL);
+	check_int("variance.not-requested.avg-still-fine", agg(s, &d, STP_AGG_AVG), 1);
+	free(s);
+
 	check_int("desc.interval0", stp_stat_desc_init(&d, STP_HIST_LINEAR, 0, 10, 0, 0, 0),
 		  STP_E_INVAL);
 	check_int("desc.stop<=start", stp_stat_desc_init(&d, STP_HIST_LINEAR, 10, 10, 1, 0, 0),
