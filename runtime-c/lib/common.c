@@ -27,8 +27,6 @@ STP_API const char *stp_status_name(int status)
 		return "invalid argument";
 	case STP_E_NOMEM:
 		return "out of memory";
-	case STP_E_KEY:
-		return "bad key";
 	default:
 		return "unknown status";
 	}

@@ -24,8 +24,7 @@ enum stp_status {
 	STP_E_HIST = -6,	/* histogram operation on a stat without that histogram */
 	STP_E_RANGE = -7,	/* index out of bounds (stringat, histogram bucket) */
 	STP_E_INVAL = -8,	/* invalid parameter (strtol base, map/stat descriptor) */
-	STP_E_NOMEM = -9,	/* allocation failed (init only) */
-	STP_E_KEY = -10		/* key tuple does not fit the map's key types */
+	STP_E_NOMEM = -9	/* allocation failed (init only) */
 };
 
 /* Short English name of a status, e.g. for logs and tests. */
