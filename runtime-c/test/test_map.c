@@ -604,6 +604,149 @@ static void bulk(void)
 	stp_map_destroy(m);
 }
 
+/* A deliberately naive model of a one-key long map: an ordered array. */
+struct model {
+	int64_t k[64], v[64];
+	int n, cap, wrap;
+};
+
+static int model_find(const struct model *md, int64_t k)
+{
+	int i;
+
+	for (i = 0; i < md->n; i++)
+		if (md->k[i] == k)
+			return i;
+	return -1;
+}
+
+static void model_remove(struct model *md, int i)
+{
+	memmove(md->k + i, md->k + i + 1, (size_t)(md->n - i - 1) * sizeof(int64_t));
+	memmove(md->v + i, md->v + i + 1, (size_t)(md->n - i - 1) * sizeof(int64_t));
+	md->n--;
+}
+
+/* Returns the expected status of a[k] += d (or = d when set). */
+static int model_store(struct model *md, int64_t k, int64_t d, int set)
+{
+	int i = model_find(md, k);
+
+	if (i < 0) {
+		if (md->n == md->cap) {
+			if (!md->wrap)
+				return STP_E_OVERFLOW;
+			model_remove(md, 0);
+		}
+		i = md->n++;
+		md->k[i] = k;
+		md->v[i] = 0;
+	}
+	md->v[i] = set ? d : md->v[i] + d;
+	return STP_OK;
+}
+
+/* Stable insertion sort, as the map's merge sort must order ties. */
+static void model_sort(struct model *md, int column, int dir)
+{
+	int i, j;
+	int64_t k, v, a, b;
+
+	for (i = 1; i < md->n; i++) {
+		k = md->k[i];
+		v = md->v[i];
+		for (j = i; j > 0; j--) {
+			a = column ? md->k[j - 1] : md->v[j - 1];
+			b = column ? k : v;
+			if (dir > 0 ? a <= b : a >= b)
+				break;
+			md->k[j] = md->k[j - 1];
+			md->v[j] = md->v[j - 1];
+		}
+		md->k[j] = k;
+		md->v[j] = v;
+	}
+}
+
+static int model_same(struct stp_map *m, const struct model *md)
+{
+	struct stp_map_node *n;
+	int i = 0;
+
+	if ((int)stp_map_size(m) != md->n)
+		return 0;
+	for (n = stp_map_first(m); n; n = stp_map_next(m, n), i++)
+		if (i >= md->n || stp_map_node_key_long(m, n, 0) != md->k[i] ||
+		    stp_map_node_long(m, n) != md->v[i])
+			return 0;
+	return i == md->n;
+}
+
+/* Random operations on real maps and the model must never disagree. */
+static void random_ops(void)
+{
+	static struct model md;
+	uint64_t x = 88172645463325252ULL;
+	struct stp_map *m;
+	union stp_arg k;
+	int round, op, rc, want, bad = 0, steps = 0;
+	int64_t key, val;
+
+	for (round = 0; round < 40; round++) {
+		memset(&md, 0, sizeof(md));
+		md.cap = 1 + round % 32;
+		md.wrap = round & 1;
+		m = new_map(1, LONGKEY, STP_TYPE_LONG, (uint32_t)md.cap, md.wrap, 16, NULL);
+		for (op = 0; op < 3000; op++, steps++) {
+			x ^= x << 13;
+			x ^= x >> 7;
+			x ^= x << 17;
+			key = (int64_t)(x % 48) - 8;
+			val = (int64_t)((x >> 8) % 5);
+			k = K(key);
+			switch ((x >> 20) % 16) {
+			case 0: case 1: case 2: case 3:
+				want = model_store(&md, key, val, 1);
+				rc = stp_map_set_long(m, &k, val);
+				break;
+			case 4: case 5: case 6:
+				want = model_store(&md, key, val, 0);
+				rc = stp_map_add_long(m, &k, val, NULL);
+				break;
+			case 7: case 8: case 9:
+				want = model_find(&md, key) >= 0;
+				if (want)
+					model_remove(&md, model_find(&md, key));
+				rc = stp_map_delete(m, &k);
+				break;
+			case 10: case 11:
+				want = model_find(&md, key) >= 0;
+				rc = stp_map_exists(m, &k);
+				if (rc && stp_map_get_long(m, &k) != md.v[model_find(&md, key)])
+					bad++;
+				break;
+			case 12: case 13: case 14:
+				want = STP_OK;
+				model_sort(&md, (int)(x >> 30) & 1, (x >> 31) & 1 ? 1 : -1);
+				rc = stp_map_sort(m, (int)(x >> 30) & 1, (x >> 31) & 1 ? 1 : -1, 0);
+				break;
+			default:
+				if ((x >> 33) % 8 == 0) {
+					md.n = 0;
+					stp_map_clear(m);
+				}
+				want = rc = 0;
+				break;
+			}
+			if (rc != want || !model_same(m, &md))
+				bad++;
+		}
+		stp_map_destroy(m);
+	}
+	check_int("random-ops.disagreements", bad, 0);
+	check_int("random-ops.steps", steps, 120000);
+}
+
 static void descriptors(void)
 {
 	struct stp_map_desc d;
@@ -684,6 +827,7 @@ int main(int argc, char **argv)
 	stat_values();
 	per_cpu();
 	bulk();
+	random_ops();
 	descriptors();
 	return check_summary("test_map");
 }

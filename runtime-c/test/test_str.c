@@ -302,6 +302,69 @@ static void concat_and_longs(void)
 	check_int("cap0.long", (long long)stp_long_to_str(NULL, 0, 5), 0);
 }
 
+/*
+ * Random strings (all byte values) and capacities through every producer:
+ * results must stay inside the buffer, NUL-terminated, and agree with the
+ * returned length.
+ */
+static void robustness(void)
+{
+	static char in1[40], in2[6], in3[6], out[40], state[16];
+	struct stp_tokenize_state st;
+	uint64_t x = 0x9e3779b97f4a7c15ULL;
+	size_t i, cap, n;
+	int round, bad = 0;
+	int64_t v;
+
+	stp_tokenize_init(&st, state, sizeof(state));
+	for (round = 0; round < 100000; round++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		for (i = 0; i < sizeof(in1) - 1; i++)
+			in1[i] = (char)("ab,\\\"\n\001\377%"[(x >> (i % 60)) % 10]);
+		in1[(x >> 3) % sizeof(in1)] = '\0';
+		in1[sizeof(in1) - 1] = '\0';
+		memcpy(in2, in1 + (x >> 9) % 8, sizeof(in2) - 1);
+		in2[(x >> 12) % sizeof(in2)] = '\0';
+		in2[sizeof(in2) - 1] = '\0';
+		memcpy(in3, in1 + (x >> 15) % 8, sizeof(in3) - 1);
+		in3[(x >> 18) % sizeof(in3)] = '\0';
+		in3[sizeof(in3) - 1] = '\0';
+		cap = (x >> 21) % (sizeof(out) + 1);
+		memset(out, 'Z', sizeof(out));
+		switch ((x >> 27) % 6) {
+		case 0:
+			n = stp_text_strn(cap ? out : NULL, cap, in1, (int64_t)((x >> 30) % 50) - 5,
+					  (int)((x >> 40) & 1));
+			break;
+		case 1:
+			n = stp_str_replace(cap ? out : NULL, cap, in1, in2, in3);
+			break;
+		case 2:
+			n = stp_substr(cap ? out : NULL, cap, in1, (int64_t)((x >> 30) % 50) - 5,
+				       (int64_t)((x >> 36) % 50) - 5);
+			break;
+		case 3:
+			n = stp_tokenize(cap ? out : NULL, cap, (x >> 30) & 1 ? in1 : "", in2, &st);
+			break;
+		case 4:
+			n = stp_long_to_str(cap ? out : NULL, cap, (int64_t)x);
+			break;
+		default:
+			stp_strtol(in1, (int64_t)((x >> 30) % 40), &v);
+			n = stp_strpos(in1, in2) >= 0 ? 0 : 0;
+			cap = 0;
+			break;
+		}
+		if (cap && (n >= cap || out[n] != '\0' || strlen(out) != n))
+			bad++;
+		if (cap < sizeof(out) && out[cap] != 'Z')
+			bad++;
+	}
+	check_int("robustness.bad-results", bad, 0);
+}
+
 int main(void)
 {
 	testsuite_substr();
@@ -312,5 +375,6 @@ int main(void)
 	testsuite_text_str();
 	doc_misc();
 	concat_and_longs();
+	robustness();
 	return check_summary("test_str");
 }
