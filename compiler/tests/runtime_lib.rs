@@ -1,0 +1,133 @@
+//! The C data library of the runtime (`runtime-c/lib`), tested in user space.
+//!
+//! Each program in `runtime-c/test/` is compiled with the host gcc under
+//! kernel-like strictness (`-Werror`, no mixed declarations, no VLAs, frame
+//! size limit) plus AddressSanitizer and UndefinedBehaviorSanitizer, run, and
+//! its stdout snapshotted.  A program exits non-zero when any of its checks
+//! fails - most of them compare with SystemTap's recorded output - so a
+//! regression fails here even before the snapshot comparison.
+//!
+//! A second test compiles every library file in the dialect of the oldest
+//! kernel we target (5.10: gnu89, `-Wdeclaration-after-statement`) with the
+//! 256-byte stack-frame budget.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn runtime_c() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../runtime-c")
+}
+
+/// Every `.c` file of the library, in a stable order.
+fn lib_sources() -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(runtime_c().join("lib"))
+        .expect("runtime-c/lib exists")
+        .map(|entry| entry.expect("readable directory entry").path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "c"))
+        .collect();
+    files.sort();
+    assert!(!files.is_empty(), "no C sources in runtime-c/lib");
+    files
+}
+
+const TEST_CFLAGS: &[&str] = &[
+    "-std=gnu11",
+    "-Wall",
+    "-Wextra",
+    "-Werror",
+    "-Wdeclaration-after-statement",
+    "-Wvla",
+    "-Wframe-larger-than=1024",
+    "-fsanitize=address,undefined",
+    "-fno-sanitize-recover=all",
+    "-fno-omit-frame-pointer",
+    "-O0",
+    "-g",
+];
+
+/// Compiles `runtime-c/test/<program>.c` with the library, runs it and
+/// returns its stdout; panics with the program's output if anything fails.
+fn build_and_run(program: &str) -> String {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let exe = dir.path().join(program);
+    let test_dir = runtime_c().join("test");
+    let compile = Command::new("gcc")
+        .args(TEST_CFLAGS)
+        .arg(test_dir.join(format!("{program}.c")))
+        .args(lib_sources())
+        .arg("-o")
+        .arg(&exe)
+        .output()
+        .expect("gcc runs (the host C compiler is required)");
+    assert!(
+        compile.status.success(),
+        "gcc failed for {program}:\n{}",
+        String::from_utf8_lossy(&compile.stderr)
+    );
+    let run = Command::new(&exe)
+        .arg(test_dir.join("data"))
+        .env("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=0")
+        .env("UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=1")
+        .output()
+        .expect("test program runs");
+    let stdout = String::from_utf8(run.stdout).expect("test output is UTF-8");
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(
+        run.status.success() && stderr.is_empty(),
+        "{program} failed ({}):\n{stdout}\n{stderr}",
+        run.status
+    );
+    stdout
+}
+
+#[test]
+fn format() {
+    insta::assert_snapshot!("format", build_and_run("test_format"));
+}
+
+#[test]
+fn map() {
+    insta::assert_snapshot!("map", build_and_run("test_map"));
+}
+
+#[test]
+fn stat() {
+    insta::assert_snapshot!("stat", build_and_run("test_stat"));
+}
+
+#[test]
+fn str() {
+    insta::assert_snapshot!("str", build_and_run("test_str"));
+}
+
+#[test]
+fn lib_compiles_in_kernel_5_10_dialect() {
+    for source in lib_sources() {
+        let out = Command::new("gcc")
+            .args([
+                "-std=gnu89",
+                "-O2",
+                "-Wall",
+                "-Wextra",
+                "-Werror",
+                "-Wdeclaration-after-statement",
+                "-Wvla",
+                "-Wframe-larger-than=256",
+                "-Wmissing-prototypes",
+                "-Wstrict-prototypes",
+                "-fno-strict-overflow",
+                "-c",
+                "-o",
+                "/dev/null",
+            ])
+            .arg(&source)
+            .output()
+            .expect("gcc runs");
+        assert!(
+            out.status.success(),
+            "{} does not compile as gnu89 kernel-style C:\n{}",
+            source.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
