@@ -33,6 +33,20 @@
 #include "core/config.h"
 #include "core/compat.h"
 
+/* The data library, compiled into this one translation unit. */
+#define STP_API static __maybe_unused
+#include "lib/port.h"
+#include "lib/common.h"
+#include "lib/str.h"
+#include "lib/format.h"
+#include "lib/stat.h"
+#include "lib/map.h"
+#include "lib/common.c"
+#include "lib/str.c"
+#include "lib/format.c"
+#include "lib/stat.c"
+#include "lib/map.c"
+
 struct stp_context;
 struct stp_timer_probe;
 static void stp_timers_arm(struct stp_timer_probe *timers, int n);

@@ -8,7 +8,7 @@
 
 /* Longest string, including its NUL. */
 #ifndef MAXSTRINGLEN
-#define MAXSTRINGLEN 512
+#define MAXSTRINGLEN 128
 #endif
 /* Statements one probe handler may execute. */
 #ifndef MAXACTION

@@ -52,3 +52,67 @@ static void stp_print_char(struct stp_context *c, char ch)
 {
 	stp_print_bytes(c, &ch, 1);
 }
+
+/* Fault-safe memory reads for %m and %M. */
+static int stp_read_mem(void *ctx, void *dst, uint64_t addr, size_t len, int user)
+{
+	if (user)
+		return copy_from_user_nofault(dst, (const void __user *)(uintptr_t)addr, len) ? -EFAULT : 0;
+	return copy_from_kernel_nofault(dst, (const void *)(uintptr_t)addr, len) ? -EFAULT : 0;
+}
+
+static const struct stp_format_env stp_format_env = { .read_mem = stp_read_mem };
+
+/* Fails the handler for a library status (compile-time-checked formats only fail on bad memory). */
+static void stp_format_failed(struct stp_context *c, int status)
+{
+	STP_ERROR(c, status == STP_E_MEMREAD ? "read fault in %m/%M" : "printf failed", NULL);
+}
+
+/* printf: formats straight into the print buffer, flushing first if needed. */
+static void stp_printf(struct stp_context *c, const char *fmt, const union stp_arg *args, int nargs)
+{
+	size_t room = STP_PRINT_BUFSIZE - c->print_len;
+	int n = stp_format(c->print_buf + c->print_len, room, fmt, args, nargs, &stp_format_env);
+
+	if (n < 0) {
+		stp_format_failed(c, n);
+		return;
+	}
+	if ((size_t)n >= room && c->print_len) {
+		stp_print_flush(c);
+		room = STP_PRINT_BUFSIZE;
+		n = stp_format(c->print_buf, room, fmt, args, nargs, &stp_format_env);
+		if (n < 0) {
+			stp_format_failed(c, n);
+			return;
+		}
+	}
+	/* Output longer than the whole buffer is truncated to it. */
+	c->print_len += min_t(size_t, n, room - 1);
+}
+
+/* sprintf into a MAXSTRINGLEN-style buffer (truncating, as SystemTap does). */
+static void stp_sprintf(struct stp_context *c, char *dst, size_t size, const char *fmt,
+			const union stp_arg *args, int nargs)
+{
+	int n = stp_format(dst, size, fmt, args, nargs, &stp_format_env);
+
+	if (n < 0)
+		stp_format_failed(c, n);
+}
+
+/* Appends a long in decimal to a string buffer (sprint of a number). */
+static void stp_strlcat_long(char *dst, int64_t v, size_t cap)
+{
+	char num[24];
+
+	stp_long_to_str(num, sizeof(num), v);
+	stp_strlcat(dst, num, cap);
+}
+
+/* a % b without the INT64_MIN % -1 trap (division by 0 is checked before). */
+static inline int64_t stp_mod64(int64_t a, int64_t b)
+{
+	return b == -1 ? 0 : a % b;
+}
