@@ -1,1 +1,516 @@
 //! The typed, resolved program: codegen's only input.
+//!
+//! Semantic analysis lowers the AST into this form: every name is resolved
+//! to a global, local or function by index, every expression has a type,
+//! probe points are concrete (aliases expanded, wildcards resolved), format
+//! strings are parsed, and tapset functions are ordinary [`Function`]s. No
+//! spans survive; a [`Location`] keeps what runtime error messages quote.
+//!
+//! **Architecture Invariant:** the IR knows nothing of C or of kernels;
+//! codegen decides frames, temporaries, locking and names.
+
+use std::fmt;
+
+/// A whole script, ready for code generation.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Program {
+    /// Global variables, indexed by [`GlobalId`].
+    pub globals: Vec<Global>,
+    /// Functions (script and tapset), indexed by [`FunctionId`].
+    pub functions: Vec<Function>,
+    /// Probes, in script order.
+    pub probes: Vec<Probe>,
+    /// Top-level embedded C blocks (`%{ ... %}`, guru mode), in order.
+    pub embedded: Vec<String>,
+}
+
+/// A scalar value type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Type {
+    /// 64-bit signed integer.
+    Long,
+    /// String of at most `MAXSTRINGLEN - 1` bytes.
+    String,
+    /// Statistics aggregate (`<<<`), read through `@count` and friends.
+    Stats,
+}
+
+impl fmt::Display for Type {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Type::Long => "long",
+            Type::String => "string",
+            Type::Stats => "stats",
+        })
+    }
+}
+
+/// Index of a global in [`Program::globals`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct GlobalId(pub u32);
+
+/// Index of a function in [`Program::functions`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct FunctionId(pub u32);
+
+/// Index of a local in the enclosing probe's or function's `locals`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct LocalId(pub u32);
+
+/// Where something is in the script, as runtime errors quote it:
+/// `near operator '/' at FILE:LINE:COLUMN`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Location {
+    /// The script or tapset file as the user named it (`<input>` for `-e`).
+    pub file: String,
+    /// 1-based line.
+    pub line: u32,
+    /// 1-based column.
+    pub column: u32,
+    /// The token, described as SystemTap does: `operator '/'`,
+    /// `identifier 'a'`, `keyword 'while'`, `string "x"`, `number '3'`.
+    pub token: String,
+}
+
+impl Location {
+    /// `TOKEN at FILE:LINE:COLUMN`, the text after `near` in an error.
+    pub fn near(&self) -> String {
+        format!("{} at {}:{}:{}", self.token, self.file, self.line, self.column)
+    }
+}
+
+/// A global variable.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Global {
+    /// Its name in the script.
+    pub name: String,
+    /// Scalar or array, and the types involved.
+    pub kind: GlobalKind,
+    /// The initial value of a scalar (`global x = 3`).
+    pub init: Option<Const>,
+    /// The histogram this stats global (or stats array) carries, if any.
+    pub histogram: Option<Histogram>,
+    /// Where it is declared.
+    pub location: Location,
+}
+
+/// The shape of a global.
+#[derive(Debug, Clone, PartialEq)]
+pub enum GlobalKind {
+    /// A single value (long, string or stats).
+    Scalar(Type),
+    /// An associative array.
+    Array(ArrayType),
+}
+
+/// An associative array's types and limits.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ArrayType {
+    /// Key types, one to nine, each long or string.
+    pub keys: Vec<Type>,
+    /// Value type (long, string or stats).
+    pub value: Type,
+    /// Declared capacity (`global a[1000]`); `MAXMAPENTRIES` when absent.
+    pub capacity: Option<u32>,
+    /// Wrap-around: when full, new keys replace the oldest (`global a%`).
+    pub wrap: bool,
+}
+
+/// A compile-time constant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Const {
+    /// A number.
+    Long(i64),
+    /// A string.
+    String(String),
+}
+
+/// A histogram a stats value is printed as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Histogram {
+    /// `@hist_log`: power-of-two buckets.
+    Log,
+    /// `@hist_linear(s, low, high, step)`.
+    Linear { low: i64, high: i64, step: i64 },
+}
+
+/// A function, from the script or from a tapset.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Function {
+    /// Its name.
+    pub name: String,
+    /// Parameters and locals; the first `params` entries are the parameters.
+    pub locals: Vec<Local>,
+    /// How many of `locals` are parameters.
+    pub params: usize,
+    /// Return type; `None` for a function that returns no value.
+    pub ret: Option<Type>,
+    /// The body.
+    pub body: FunctionBody,
+    /// Where it is defined.
+    pub location: Location,
+}
+
+/// A function's body.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FunctionBody {
+    /// Script statements.
+    Script(Block),
+    /// Embedded C (`%{ ... %}`); reads `STAP_ARG_name`, sets `STAP_RETVALUE`.
+    Embedded(String),
+}
+
+/// A local variable or parameter.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Local {
+    /// Its name.
+    pub name: String,
+    /// Its type (locals are never stats).
+    pub ty: Type,
+}
+
+/// A probe: one body run for any of its points.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Probe {
+    /// The concrete points that run this body.
+    pub points: Vec<ProbePoint>,
+    /// Locals of the body.
+    pub locals: Vec<Local>,
+    /// `probe P if (cond)`: the body runs only when the condition holds.
+    pub condition: Option<Expr>,
+    /// The body (alias prologues and epilogues already spliced in).
+    pub body: Block,
+    /// Where the probe is written.
+    pub location: Location,
+}
+
+/// One concrete probe point.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProbePoint {
+    /// The canonical text `pp()` returns, e.g. `timer.s(1)`.
+    pub name: String,
+    /// What fires it.
+    pub kind: ProbeKind,
+}
+
+/// The events a probe point can name.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ProbeKind {
+    /// Once, when the session starts; lower priorities run first.
+    Begin { priority: i64 },
+    /// Once, when the session ends normally.
+    End { priority: i64 },
+    /// Once, when the session ends because of errors.
+    Error { priority: i64 },
+    /// Never fires (`never`).
+    Never,
+    /// Periodically: `timer.s/ms/us/ns/hz/jiffies(N)[.randomize(M)]`.
+    Timer { period_ns: u64, randomize_ns: u64 },
+}
+
+/// A sequence of statements.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Block {
+    /// The statements, in order.
+    pub stmts: Vec<Stmt>,
+}
+
+/// A statement and where it is.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stmt {
+    /// What it does.
+    pub kind: StmtKind,
+    /// Where it is.
+    pub location: Location,
+}
+
+/// Statement forms.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StmtKind {
+    /// An expression evaluated for its effect.
+    Expr(Expr),
+    /// A nested block.
+    Block(Block),
+    /// `if (cond) then else els`.
+    If { cond: Expr, then: Block, els: Option<Block> },
+    /// `while (cond) body`.
+    While { cond: Expr, body: Block },
+    /// `for (init; cond; step) body`.
+    For { init: Option<Expr>, cond: Option<Expr>, step: Option<Expr>, body: Block },
+    /// `foreach`.
+    Foreach(Box<Foreach>),
+    /// `break`.
+    Break,
+    /// `continue`.
+    Continue,
+    /// `next`: leave the probe handler.
+    Next,
+    /// `return [value]`.
+    Return(Option<Expr>),
+    /// `delete ...`.
+    Delete(Delete),
+    /// `try { body } catch (var) { handler }`.
+    Try { body: Block, catch_var: Option<LocalId>, handler: Block },
+}
+
+/// `foreach ([k1, k2] in array- limit N)` and its variants.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Foreach {
+    /// The array iterated.
+    pub array: GlobalId,
+    /// Locals receiving the keys, one per key column.
+    pub keys: Vec<LocalId>,
+    /// `foreach (v = [k] in a)`: local receiving the value.
+    pub value: Option<LocalId>,
+    /// Sort order, if any.
+    pub sort: Option<Sort>,
+    /// `limit N`.
+    pub limit: Option<Expr>,
+    /// The loop body.
+    pub body: Block,
+}
+
+/// A `foreach` sort order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sort {
+    /// What is sorted on.
+    pub by: SortKey,
+    /// `-` (descending) rather than `+`.
+    pub descending: bool,
+}
+
+/// What a `foreach` sorts on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SortKey {
+    /// Key column N (0-based).
+    Key(usize),
+    /// The value (for stats values: `@count` unless an aggregate is named).
+    Value,
+    /// A stats value's aggregate (`foreach (x in s @sum-)`).
+    Aggregate(Aggregate),
+}
+
+/// What `delete` removes.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Delete {
+    /// A whole global: an array is emptied, a scalar reset.
+    Global(GlobalId),
+    /// A local reset to 0 / "".
+    Local(LocalId),
+    /// Elements of an array; `None` keys are wildcards (`delete a[*, k]`).
+    Elements { array: GlobalId, keys: Vec<Option<Expr>> },
+}
+
+/// A typed expression.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Expr {
+    /// What it computes.
+    pub kind: ExprKind,
+    /// Its type; `None` for calls of functions that return nothing.
+    pub ty: Option<Type>,
+    /// The token runtime errors point at (the operator for a binary expression).
+    pub location: Location,
+}
+
+/// Expression forms.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ExprKind {
+    /// A number.
+    Long(i64),
+    /// A string literal.
+    Str(String),
+    /// A local variable.
+    Local(LocalId),
+    /// A scalar global.
+    Global(GlobalId),
+    /// `array[keys]`.
+    Index { array: GlobalId, keys: Vec<Expr> },
+    /// `[keys] in array`.
+    In { array: GlobalId, keys: Vec<Expr> },
+    /// A unary operator on a long.
+    Unary { op: UnaryOp, operand: Box<Expr> },
+    /// An arithmetic or bitwise operator on longs.
+    Binary { op: BinaryOp, lhs: Box<Expr>, rhs: Box<Expr> },
+    /// A comparison of two longs or two strings (the operands' type says which).
+    Compare { op: CompareOp, lhs: Box<Expr>, rhs: Box<Expr> },
+    /// `&&` / `||`, short-circuit, on longs.
+    Logical { op: LogicalOp, lhs: Box<Expr>, rhs: Box<Expr> },
+    /// String concatenation `a . b`.
+    Concat(Box<Expr>, Box<Expr>),
+    /// `cond ? then : els`.
+    Ternary { cond: Box<Expr>, then: Box<Expr>, els: Box<Expr> },
+    /// `target = value` and compound forms; the value of the expression is
+    /// the target's new value.
+    Assign { target: LValue, op: AssignOp, value: Box<Expr> },
+    /// `++x`, `x--`, ...
+    IncDec { target: LValue, increment: bool, prefix: bool },
+    /// `target <<< value`.
+    StatAdd { target: LValue, value: Box<Expr> },
+    /// `@count(s)` and friends.
+    Aggregate { op: Aggregate, stats: LValue },
+    /// `@hist_log(s)` / `@hist_linear(s, ...)`, only as a print argument.
+    Histogram { stats: LValue, histogram: Histogram },
+    /// `subject =~ "regex"` (or `!~` with `negate`); the pattern is a literal.
+    Regex { subject: Box<Expr>, pattern: String, negate: bool },
+    /// A call of a script or tapset function.
+    Call { function: FunctionId, args: Vec<Expr> },
+    /// `print`, `println`, `sprint`, `sprintln` of their arguments in turn.
+    Print { kind: PrintKind, args: Vec<Expr> },
+    /// `printf`, `sprintf` with a parsed format.
+    Printf { kind: PrintfKind, format: Format, args: Vec<Expr> },
+}
+
+/// Something that can be assigned to.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LValue {
+    /// A local.
+    Local(LocalId),
+    /// A scalar global.
+    Global(GlobalId),
+    /// An array element.
+    Index { array: GlobalId, keys: Vec<Expr> },
+}
+
+/// Unary operators.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UnaryOp {
+    /// `-x`.
+    Neg,
+    /// `!x`.
+    Not,
+    /// `~x`.
+    BitNot,
+}
+
+/// Binary arithmetic and bitwise operators on longs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BinaryOp {
+    /// `+`.
+    Add,
+    /// `-`.
+    Sub,
+    /// `*`.
+    Mul,
+    /// `/` (division by zero is a runtime error).
+    Div,
+    /// `%` (by zero is a runtime error).
+    Mod,
+    /// `<<`.
+    Shl,
+    /// `>>` (arithmetic).
+    Shr,
+    /// `>>>` (logical).
+    UShr,
+    /// `&`.
+    BitAnd,
+    /// `|`.
+    BitOr,
+    /// `^`.
+    BitXor,
+}
+
+/// Comparison operators.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CompareOp {
+    /// `==`.
+    Eq,
+    /// `!=`.
+    Ne,
+    /// `<`.
+    Lt,
+    /// `<=`.
+    Le,
+    /// `>`.
+    Gt,
+    /// `>=`.
+    Ge,
+}
+
+/// Short-circuit logical operators.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogicalOp {
+    /// `&&`.
+    And,
+    /// `||`.
+    Or,
+}
+
+/// Assignment operators.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AssignOp {
+    /// `=`.
+    Set,
+    /// `+=`, `-=`, ... on longs.
+    Arith(BinaryOp),
+    /// `.=` on strings.
+    Concat,
+}
+
+/// Statistics aggregates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Aggregate {
+    /// `@count`.
+    Count,
+    /// `@sum`.
+    Sum,
+    /// `@min`.
+    Min,
+    /// `@max`.
+    Max,
+    /// `@avg`.
+    Avg,
+    /// `@variance`.
+    Variance,
+}
+
+/// The `print` family.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PrintKind {
+    /// `print(a, b)`: arguments back to back.
+    Print,
+    /// `println(a, b)`: then a newline.
+    Println,
+    /// `sprint(a, b)`: as a string.
+    Sprint,
+    /// `sprintln(a, b)`: as a string, with a newline.
+    Sprintln,
+}
+
+/// `printf` or `sprintf`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PrintfKind {
+    /// Output.
+    Printf,
+    /// A string.
+    Sprintf,
+}
+
+/// A parsed format string.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Format {
+    /// The format text as written (the runtime formats from it).
+    pub text: String,
+    /// The conversions, in order, each consuming arguments.
+    pub conversions: Vec<Conversion>,
+}
+
+/// One `%` conversion of a format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Conversion {
+    /// The conversion character (`d`, `s`, `x`, ...).
+    pub kind: char,
+    /// Width comes from an argument (`*`).
+    pub star_width: bool,
+    /// Precision comes from an argument (`.*`).
+    pub star_precision: bool,
+}
+
+impl Conversion {
+    /// The argument type the conversion itself consumes.
+    pub fn arg_type(&self) -> Type {
+        match self.kind {
+            's' => Type::String,
+            _ => Type::Long,
+        }
+    }
+}
