@@ -1,0 +1,269 @@
+//! Probe-point resolution: aliases are expanded (with their prologues,
+//! epilogues and any suffix the use adds), and what remains is matched
+//! against the built-in probe providers.
+
+use crate::ir::{ProbeKind, ProbePoint};
+use crate::syntax::ast;
+
+use super::tapset::point_name;
+
+/// How deep aliases may refer to aliases.
+const MAX_ALIAS_DEPTH: usize = 16;
+
+/// A probe alias available to the script.
+#[derive(Debug, Clone, Copy)]
+pub struct AliasDef<'a> {
+    /// The alias declaration.
+    pub alias: &'a ast::ProbeAlias,
+}
+
+/// One concrete point a probe resolves to, with the alias code around it.
+#[derive(Debug, Clone)]
+pub struct Resolved<'a> {
+    /// The concrete point.
+    pub point: ProbePoint,
+    /// Alias prologues, outermost first.
+    pub prologues: Vec<&'a ast::Block>,
+    /// Alias epilogues, innermost first.
+    pub epilogues: Vec<&'a ast::Block>,
+}
+
+/// Why a point did not resolve.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PointError {
+    /// What is wrong.
+    pub message: String,
+    /// Help, if there is a likely fix.
+    pub help: Option<String>,
+}
+
+/// What resolution needs from the target.
+#[derive(Debug, Clone, Copy)]
+pub struct Target {
+    /// The kernel's `CONFIG_HZ` (for `timer.jiffies`).
+    pub hz: u64,
+}
+
+type Parts<'p> = Vec<(&'p str, Option<&'p ast::Literal>)>;
+
+fn parts(point: &ast::ProbePoint) -> Parts<'_> {
+    point
+        .components
+        .iter()
+        .filter_map(|c| match c {
+            ast::Component::Named(n) => Some((n.name.name.as_str(), n.arg.as_ref())),
+            ast::Component::Group(_) => None,
+        })
+        .collect()
+}
+
+/// Resolves an expanded point (no brace groups) to concrete points.
+pub fn resolve<'a>(
+    point: &ast::ProbePoint,
+    aliases: &[AliasDef<'a>],
+    target: Target,
+) -> Result<Vec<Resolved<'a>>, PointError> {
+    resolve_parts(&parts(point), aliases, target, 0)
+}
+
+fn resolve_parts<'a>(
+    parts: &Parts<'_>,
+    aliases: &[AliasDef<'a>],
+    target: Target,
+    depth: usize,
+) -> Result<Vec<Resolved<'a>>, PointError> {
+    if depth > MAX_ALIAS_DEPTH {
+        return Err(PointError { message: "probe aliases nest too deeply (a recursive alias?)".into(), help: None });
+    }
+    if let Some(builtin) = builtin(parts, target)? {
+        return Ok(vec![Resolved { point: builtin, prologues: Vec::new(), epilogues: Vec::new() }]);
+    }
+    let mut out = Vec::new();
+    for def in aliases {
+        for name in &def.alias.names {
+            let alias_parts = self::parts(name);
+            if alias_parts.len() > parts.len() {
+                continue;
+            }
+            let matches = alias_parts.iter().zip(parts.iter()).all(|((an, aa), (pn, pa))| {
+                glob(pn, an) && aa.map(literal_text) == pa.map(literal_text)
+            });
+            if !matches {
+                continue;
+            }
+            let suffix = &parts[alias_parts.len()..];
+            for expansion in &def.alias.points {
+                for expanded in expansion.expand(1024).unwrap_or_default() {
+                    let mut target_parts = self::parts(&expanded);
+                    target_parts.extend(suffix.iter().cloned());
+                    let inner = match resolve_parts(&target_parts, aliases, target, depth + 1) {
+                        Ok(inner) => inner,
+                        Err(_) if expanded.optional => Vec::new(),
+                        Err(e) => return Err(e),
+                    };
+                    for mut r in inner {
+                        match def.alias.kind {
+                            ast::AliasKind::Prologue => r.prologues.insert(0, &def.alias.body),
+                            ast::AliasKind::Epilogue => r.epilogues.push(&def.alias.body),
+                        }
+                        if let Some(epilogue) = &def.alias.epilogue {
+                            r.epilogues.push(epilogue);
+                        }
+                        out.push(r);
+                    }
+                }
+            }
+        }
+    }
+    if out.is_empty() {
+        let shown = parts_text(parts);
+        let mut known: Vec<String> = BUILTIN_NAMES.iter().map(|s| s.to_string()).collect();
+        known.extend(aliases.iter().flat_map(|a| a.alias.names.iter().map(point_name)));
+        let help = similar(&shown, &known).map(|s| format!("did you mean '{s}'?"));
+        return Err(PointError { message: format!("probe point '{shown}' matches no probe point or alias"), help });
+    }
+    Ok(out)
+}
+
+const BUILTIN_NAMES: &[&str] = &[
+    "begin", "end", "error", "never", "timer.s(N)", "timer.ms(N)", "timer.us(N)", "timer.ns(N)", "timer.hz(N)",
+    "timer.jiffies(N)",
+];
+
+fn literal_text(l: &ast::Literal) -> String {
+    match l {
+        ast::Literal::Number(n) => n.value.to_string(),
+        ast::Literal::String(s) => format!("\"{}\"", s.to_str_lossy()),
+    }
+}
+
+fn parts_text(parts: &Parts<'_>) -> String {
+    parts
+        .iter()
+        .map(|(n, a)| match a {
+            Some(l) => format!("{n}({})", literal_text(l)),
+            None => n.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join(".")
+}
+
+fn number(arg: Option<&ast::Literal>) -> Option<i64> {
+    match arg {
+        Some(ast::Literal::Number(n)) => Some(n.value),
+        _ => None,
+    }
+}
+
+/// The built-in providers: begin/end/error(N), never, timer.*.
+fn builtin(parts: &Parts<'_>, target: Target) -> Result<Option<ProbePoint>, PointError> {
+    let err = |m: String| PointError { message: m, help: None };
+    let name = parts_text(parts);
+    let priority = |arg: Option<&ast::Literal>| -> Result<i64, PointError> {
+        match arg {
+            None => Ok(0),
+            Some(ast::Literal::Number(n)) => Ok(n.value),
+            Some(_) => Err(err(format!("'{name}': the priority must be a number"))),
+        }
+    };
+    let kind = match parts.as_slice() {
+        [("begin", a)] => ProbeKind::Begin { priority: priority(*a)? },
+        [("end", a)] => ProbeKind::End { priority: priority(*a)? },
+        [("error", a)] => ProbeKind::Error { priority: priority(*a)? },
+        [("never", None)] => ProbeKind::Never,
+        [("timer", None), (unit, arg), rest @ ..] => {
+            let ns_per = |unit: &str| -> Option<u64> {
+                Some(match unit {
+                    "s" | "sec" => 1_000_000_000,
+                    "ms" | "msec" => 1_000_000,
+                    "us" | "usec" => 1_000,
+                    "ns" | "nsec" => 1,
+                    "jiffies" => 1_000_000_000 / target.hz.max(1),
+                    _ => return None,
+                })
+            };
+            let n = number(*arg);
+            let period_ns = match (*unit, n) {
+                ("hz", Some(hz)) if hz > 0 => 1_000_000_000 / hz as u64,
+                (u, Some(v)) if v > 0 => match ns_per(u) {
+                    Some(mult) => (v as u64).checked_mul(mult).ok_or_else(|| err(format!("'{name}': the period is too long")))?,
+                    None => return Ok(None),
+                },
+                (u, _) if ns_per(u).is_some() || u == "hz" => {
+                    return Err(err(format!("'{name}': timer.{u}(N) needs a positive number N")))
+                }
+                _ => return Ok(None),
+            };
+            let randomize_ns = match rest {
+                [] => 0,
+                [("randomize", Some(ast::Literal::Number(r)))] if r.value >= 0 && *unit != "hz" => {
+                    let r = (r.value as u64).saturating_mul(ns_per(unit).unwrap_or(1));
+                    if r >= period_ns {
+                        return Err(err(format!("'{name}': the randomization must be smaller than the period")));
+                    }
+                    r
+                }
+                _ => return Ok(None),
+            };
+            ProbeKind::Timer { period_ns, randomize_ns }
+        }
+        _ => return Ok(None),
+    };
+    Ok(Some(ProbePoint { name, kind }))
+}
+
+/// Shell-style `*` matching of a probe-point component.
+pub fn glob(pattern: &str, name: &str) -> bool {
+    fn rec(p: &[u8], n: &[u8]) -> bool {
+        match p.split_first() {
+            None => n.is_empty(),
+            Some((b'*', rest)) => (0..=n.len()).any(|i| rec(rest, &n[i..])),
+            Some((c, rest)) => n.first() == Some(c) && rec(rest, &n[1..]),
+        }
+    }
+    rec(pattern.as_bytes(), name.as_bytes())
+}
+
+/// The candidate closest to `name` by edit distance, if close enough.
+pub fn similar<'a>(name: &str, candidates: &'a [String]) -> Option<&'a str> {
+    let limit = (name.len() / 3).max(2);
+    candidates
+        .iter()
+        .map(|c| (edit_distance(name, c), c))
+        .filter(|(d, _)| *d <= limit)
+        .min_by_key(|(d, c)| (*d, c.len()))
+        .map(|(_, c)| c.as_str())
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            cur.push((prev[j] + (ca != *cb) as usize).min(prev[j + 1] + 1).min(cur[j] + 1));
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn globs_match_components() {
+        assert!(glob("sys_*", "sys_open"));
+        assert!(glob("*", "anything"));
+        assert!(glob("a*c*", "abcd"));
+        assert!(!glob("sys_*", "do_sys_open"));
+    }
+
+    #[test]
+    fn suggestions_are_close_names() {
+        let known = vec!["begin".to_string(), "end".to_string(), "timer.ms(N)".to_string()];
+        assert_eq!(similar("begn", &known), Some("begin"));
+        assert_eq!(similar("zzzzzz", &known), None);
+    }
+}

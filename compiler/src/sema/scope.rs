@@ -1,0 +1,110 @@
+//! Variables and functions as semantic analysis tracks them while types
+//! are still being inferred.
+
+use std::collections::HashMap;
+
+use crate::diag::{FileId, Span};
+use crate::ir::{Histogram, Type};
+use crate::syntax::ast;
+
+/// Whether a global is a scalar or an array (learned from its uses).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    /// Not yet known.
+    Unknown,
+    /// A single value.
+    Scalar,
+    /// An array with this many key columns.
+    Array(usize),
+}
+
+/// A type as far as it is known, with the place that decided it.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Slot {
+    /// The type, once known.
+    pub ty: Option<Type>,
+    /// Where the type was decided (for mismatch messages).
+    pub decided_at: Option<Span>,
+}
+
+/// A global variable.
+#[derive(Debug, Clone)]
+pub struct GlobalVar<'a> {
+    /// Its name.
+    pub name: String,
+    /// The declaration.
+    pub decl: &'a ast::GlobalVar,
+    /// For `private global`, the only file that sees it.
+    pub private_to: Option<FileId>,
+    /// Scalar or array.
+    pub shape: Shape,
+    /// Where the shape was decided.
+    pub shape_at: Option<Span>,
+    /// The (element) value type.
+    pub value: Slot,
+    /// Key column types of an array.
+    pub keys: Vec<Slot>,
+    /// The histogram printed from it, if any.
+    pub histogram: Option<(Histogram, Span)>,
+    /// Read anywhere.
+    pub read: bool,
+    /// Written anywhere.
+    pub written: bool,
+}
+
+/// A local variable or parameter.
+#[derive(Debug, Clone)]
+pub struct LocalVar {
+    /// Its name.
+    pub name: String,
+    /// Its type.
+    pub slot: Slot,
+    /// Where it first appears.
+    pub first: Span,
+    /// Assigned somewhere (parameters count as assigned).
+    pub assigned: bool,
+}
+
+/// The locals of one probe or function body.
+#[derive(Debug, Clone, Default)]
+pub struct Locals {
+    /// In order of first appearance; parameters first.
+    pub vars: Vec<LocalVar>,
+    by_name: HashMap<String, usize>,
+}
+
+impl Locals {
+    /// The local called `name`, if any.
+    pub fn get(&self, name: &str) -> Option<usize> {
+        self.by_name.get(name).copied()
+    }
+
+    /// The local called `name`, created at `span` if new.
+    pub fn get_or_add(&mut self, name: &str, span: Span) -> usize {
+        if let Some(i) = self.get(name) {
+            return i;
+        }
+        self.vars.push(LocalVar { name: name.to_string(), slot: Slot::default(), first: span, assigned: false });
+        self.by_name.insert(name.to_string(), self.vars.len() - 1);
+        self.vars.len() - 1
+    }
+}
+
+/// A function the script may call.
+#[derive(Debug, Clone)]
+pub struct FunctionDef<'a> {
+    /// The declaration.
+    pub def: &'a ast::Function,
+    /// The file it is in.
+    pub file: FileId,
+    /// Defined in a tapset (embedded C allowed without -g).
+    pub tapset: bool,
+    /// Parameters, then locals.
+    pub locals: Locals,
+    /// Return type.
+    pub ret: Slot,
+    /// Has a `return EXPR` (or is embedded C with a declared type).
+    pub returns_value: bool,
+    /// Reached from some probe.
+    pub used: bool,
+}
