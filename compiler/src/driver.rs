@@ -1,1 +1,395 @@
-//! The `stap` pipeline: passes 1 (parse) to 4 (build a `.ko`).
+//! The `stap` pipeline: passes 1 (parse) to 4 (build a `.ko`), and the
+//! guarded pass 5 (run through staprun).
+//!
+//! [`StapOptions`] is SystemTap's command line; [`Pipeline`] runs the
+//! passes and keeps what each produced, so `stap` prints them and
+//! `stap-matrix` builds with exactly the same code.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use clap::{ArgAction, Parser};
+
+use crate::codegen;
+use crate::diag::{render_all, Diagnostic, SourceMap};
+use crate::ir::Program;
+use crate::kernel::kbuild::{self, BuildRequest, BuiltModule};
+use crate::kernel::{modcheck, Cache, Catalog, HeaderTree};
+use crate::runtime;
+use crate::sema;
+use crate::syntax::{self, PreprocessConfig};
+
+/// SystemTap's command line, flag for flag where stapkit supports it.
+#[derive(Parser, Debug, Clone, Default)]
+#[command(name = "stap", version, about = "Translate SystemTap scripts into kernel modules for any kernel tree")]
+pub struct StapOptions {
+    /// Run the script given as text instead of a file.
+    #[arg(short = 'e', value_name = "SCRIPT")]
+    pub inline: Option<String>,
+    /// Target kernel: a build tree directory, a release, or a kernel manifest name.
+    #[arg(short = 'r', value_name = "RELEASE|DIR")]
+    pub release: Option<String>,
+    /// Target architecture (x86_64, arm64; aarch64 and amd64 accepted).
+    #[arg(short = 'a', value_name = "ARCH")]
+    pub arch: Option<String>,
+    /// Module name.
+    #[arg(short = 'm', value_name = "NAME")]
+    pub module: Option<String>,
+    /// Stop after pass N (1 parse, 2 elaborate, 3 translate, 4 build, 5 run).
+    #[arg(short = 'p', value_name = "N", value_parser = clap::value_parser!(u8).range(1..=5))]
+    pub pass: Option<u8>,
+    /// Keep the build directory.
+    #[arg(short = 'k')]
+    pub keep: bool,
+    /// More verbose (repeat for more).
+    #[arg(short = 'v', action = ArgAction::Count)]
+    pub verbose: u8,
+    /// Guru mode: embedded C, writes to target variables.
+    #[arg(short = 'g')]
+    pub guru: bool,
+    /// Define a C macro for the module (limits such as MAXACTION=N).
+    #[arg(short = 'D', value_name = "NAME=VALUE")]
+    pub defines: Vec<String>,
+    /// Pass NAME=VALUE to kbuild's make.
+    #[arg(short = 'B', value_name = "NAME=VALUE")]
+    pub make_vars: Vec<String>,
+    /// Add a tapset directory.
+    #[arg(short = 'I', value_name = "DIR")]
+    pub includes: Vec<PathBuf>,
+    /// Suppress warnings.
+    #[arg(short = 'w')]
+    pub suppress_warnings: bool,
+    /// Unoptimized: keep unused variables and functions.
+    #[arg(short = 'u')]
+    pub unoptimized: bool,
+    /// Send the script's output to FILE (pass 5).
+    #[arg(short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// The kernel cache (default as stap-prep's).
+    #[arg(long = "cache-dir", value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+    /// The script file (unless -e), then the script's arguments ($1, @1, ...).
+    #[arg(value_name = "SCRIPT|ARGS", trailing_var_arg = true)]
+    pub rest: Vec<String>,
+}
+
+impl StapOptions {
+    /// The last pass to run (SystemTap's default is 5).
+    pub fn last_pass(&self) -> u8 {
+        self.pass.unwrap_or(5)
+    }
+}
+
+/// Why the pipeline stopped: everything to print, and the exit status.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Failure {
+    /// Text for stderr (diagnostics and the closing `Pass N: ... failed` line).
+    pub message: String,
+}
+
+impl Failure {
+    fn usage(message: impl Into<String>) -> Failure {
+        Failure { message: format!("{}\n", message.into()) }
+    }
+
+    fn pass(pass: u8, what: &str, body: String) -> Failure {
+        Failure { message: format!("{body}Pass {pass}: {what} failed.  [man error::pass{pass}]\n") }
+    }
+}
+
+/// The script text and the name it is reported under.
+#[derive(Debug, Clone)]
+pub struct Script {
+    /// `<input>` for `-e`, else the path as given.
+    pub name: String,
+    /// The text.
+    pub text: String,
+    /// Arguments after the script (`$1`...).
+    pub args: Vec<String>,
+}
+
+/// A running translation: options, sources and the target tree.
+pub struct Pipeline {
+    /// The options.
+    pub options: StapOptions,
+    /// Every source text (script and tapsets) diagnostics refer to.
+    pub sources: SourceMap,
+    /// The script.
+    pub script: Script,
+    /// The target tree, when one could be found.
+    pub tree: Option<HeaderTree>,
+    tree_error: Option<String>,
+    /// Non-fatal diagnostics gathered so far, rendered.
+    pub warnings: String,
+    timings: Vec<(u8, u128)>,
+}
+
+impl Pipeline {
+    /// Reads the script and finds the target tree.
+    pub fn new(options: StapOptions) -> Result<Pipeline, Failure> {
+        let script = read_script(&options)?;
+        if let Some(arch) = &options.arch {
+            canonical_arch(arch).ok_or_else(|| {
+                Failure::usage(format!("stap: unknown architecture '{arch}'; use x86_64 or arm64"))
+            })?;
+        }
+        for define in &options.defines {
+            check_define(define).map_err(Failure::usage)?;
+        }
+        let cache = Cache::locate(options.cache_dir.as_deref());
+        let catalog = Catalog::load().map_err(|e| Failure::usage(format!("stap: {e}")))?;
+        let (tree, tree_error) = match HeaderTree::resolve(options.release.as_deref(), &cache, &catalog) {
+            Ok(tree) => (Some(tree), None),
+            Err(e) => (None, Some(e.to_string())),
+        };
+        if let (Some(tree), Some(arch)) = (&tree, &options.arch) {
+            let want = canonical_arch(arch).unwrap_or(arch);
+            if tree.arch != want {
+                return Err(Failure::usage(format!(
+                    "stap: -a {arch} does not match the kernel tree {} ({}); pass -r with a {want} tree",
+                    tree.dir.display(),
+                    tree.arch
+                )));
+            }
+        }
+        Ok(Pipeline {
+            options,
+            sources: SourceMap::new(),
+            script,
+            tree,
+            tree_error,
+            warnings: String::new(),
+            timings: Vec::new(),
+        })
+    }
+
+    /// The module name: `-m NAME`, else `stap_` and a hash of the script.
+    pub fn module_name(&self) -> String {
+        match &self.options.module {
+            Some(m) => m.clone(),
+            None => format!("stap_{:016x}", fnv1a(self.script.text.as_bytes())),
+        }
+    }
+
+    fn preprocess_config(&self) -> PreprocessConfig {
+        let mut cfg = match &self.tree {
+            Some(tree) => {
+                let mut cfg = PreprocessConfig::for_kernel(&tree.release, &tree.arch);
+                cfg.kernel_config =
+                    tree.config.iter().map(|(k, v)| (k.clone(), v.trim_matches('"').to_string())).collect();
+                cfg
+            }
+            None => {
+                let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+                let arch = self.options.arch.as_deref().and_then(canonical_arch).unwrap_or(std::env::consts::ARCH);
+                let mut cfg = PreprocessConfig::for_kernel(release.trim(), if arch == "aarch64" { "arm64" } else { arch });
+                cfg.kernel_config.clear();
+                cfg
+            }
+        };
+        cfg.guru = self.options.guru;
+        cfg.args = self.script.args.clone();
+        cfg
+    }
+
+    fn diagnostics(&mut self, diags: &[Diagnostic]) -> bool {
+        let (errors, warnings): (Vec<_>, Vec<_>) = diags.iter().cloned().partition(|d| d.is_error());
+        if !self.options.suppress_warnings && !warnings.is_empty() {
+            self.warnings.push_str(&render_all(&self.sources, &warnings));
+        }
+        errors.is_empty()
+    }
+
+    fn timed<T>(&mut self, pass: u8, f: impl FnOnce(&mut Self) -> T) -> T {
+        let start = Instant::now();
+        let out = f(self);
+        self.timings.push((pass, start.elapsed().as_millis()));
+        out
+    }
+
+    /// `Pass N: ... in Xms` lines for `-v`.
+    pub fn timing_report(&self) -> String {
+        let what = |p| match p {
+            1 => "parsed user script",
+            2 => "analyzed script",
+            3 => "translated to C",
+            4 => "compiled C into kernel module",
+            _ => "ran",
+        };
+        self.timings.iter().map(|(p, ms)| format!("Pass {p}: {} in {ms}ms.\n", what(*p))).collect()
+    }
+
+    /// Pass 1: preprocess and parse.
+    pub fn parse(&mut self) -> Result<syntax::ast::Script, Failure> {
+        self.timed(1, |p| {
+            let file = p.sources.add(p.script.name.clone(), p.script.text.clone());
+            let parsed = syntax::parse(&p.sources, file, &p.preprocess_config());
+            if p.diagnostics(&parsed.diagnostics) {
+                Ok(parsed.script)
+            } else {
+                let (errors, _): (Vec<_>, Vec<_>) = parsed.diagnostics.into_iter().partition(|d| d.is_error());
+                Err(Failure::pass(1, "parse", render_all(&p.sources, &errors)))
+            }
+        })
+    }
+
+    /// Pass 2: resolve, elaborate and type the script into the IR.
+    pub fn elaborate(&mut self, script: &syntax::ast::Script) -> Result<Program, Failure> {
+        self.timed(2, |p| {
+            let config = sema::Config {
+                guru: p.options.guru,
+                unoptimized: p.options.unoptimized,
+                include_dirs: p.options.includes.clone(),
+                preprocess: p.preprocess_config(),
+            };
+            let analysis = sema::analyze(&mut p.sources, script, &config);
+            let ok = p.diagnostics(&analysis.diagnostics);
+            match analysis.program {
+                Some(program) if ok => Ok(program),
+                _ => {
+                    let (errors, _): (Vec<_>, Vec<_>) = analysis.diagnostics.into_iter().partition(|d| d.is_error());
+                    Err(Failure::pass(2, "analysis", render_all(&p.sources, &errors)))
+                }
+            }
+        })
+    }
+
+    /// Pass 3: generate the module's C source.
+    pub fn translate(&mut self, program: &Program) -> Result<String, Failure> {
+        self.timed(3, |p| {
+            let config = codegen::Config { module_name: p.module_name(), script_name: p.script.name.clone() };
+            codegen::generate(program, &config).map_err(|errors| {
+                let body: String = errors.iter().map(|e| format!("semantic error: {e}\n")).collect();
+                Failure::pass(3, "translation", body)
+            })
+        })
+    }
+
+    /// The tree pass 4 builds against, or why there is none.
+    pub fn require_tree(&self) -> Result<&HeaderTree, Failure> {
+        self.tree.as_ref().ok_or_else(|| {
+            Failure::pass(4, "compilation", format!("{}\n", self.tree_error.clone().unwrap_or_default()))
+        })
+    }
+
+    /// Pass 4: build the `.ko` against the tree and check it will load.
+    pub fn build(&mut self, c_source: &str) -> Result<BuiltModule, Failure> {
+        self.timed(4, |p| {
+            let tree = p.require_tree()?.clone();
+            let module = p.module_name();
+            let mut files = runtime::files();
+            files.push((PathBuf::from(format!("{module}.c")), c_source.to_string()));
+            let mut cflags = vec!["-I$(src)/runtime".to_string()];
+            cflags.extend(p.options.defines.iter().map(|d| format!("-D{d}")));
+            let request = BuildRequest {
+                tree: &tree,
+                module: &module,
+                files,
+                cflags,
+                make_vars: p.options.make_vars.clone(),
+                keep: p.options.keep,
+                verbose: p.options.verbose >= 3,
+            };
+            let built =
+                kbuild::build(&request).map_err(|e| Failure::pass(4, "compilation", format!("{e}\n")))?;
+            if let Err(failures) = modcheck::check(&built.ko, &tree) {
+                let body: String = failures.iter().map(|f| format!("ERROR: {f}\n")).collect();
+                return Err(Failure::pass(4, "compilation", body));
+            }
+            Ok(built)
+        })
+    }
+}
+
+fn read_script(options: &StapOptions) -> Result<Script, Failure> {
+    match &options.inline {
+        Some(text) => Ok(Script { name: "<input>".to_string(), text: text.clone(), args: options.rest.clone() }),
+        None => {
+            let (path, args) = options
+                .rest
+                .split_first()
+                .ok_or_else(|| Failure::usage("stap: no script given; pass a script file or -e 'SCRIPT'"))?;
+            let text = if path == "-" {
+                let mut s = String::new();
+                std::io::Read::read_to_string(&mut std::io::stdin(), &mut s)
+                    .map_err(|e| Failure::usage(format!("stap: cannot read the script from stdin: {e}")))?;
+                s
+            } else {
+                std::fs::read_to_string(path)
+                    .map_err(|e| Failure::usage(format!("stap: cannot read script '{path}': {e}")))?
+            };
+            Ok(Script { name: path.clone(), text, args: args.to_vec() })
+        }
+    }
+}
+
+/// SystemTap's spelling of an architecture name (`aarch64` is `arm64`).
+pub fn canonical_arch(arch: &str) -> Option<&'static str> {
+    match arch {
+        "x86_64" | "amd64" | "x86-64" => Some("x86_64"),
+        "arm64" | "aarch64" => Some("arm64"),
+        _ => None,
+    }
+}
+
+/// Checks a `-D NAME[=VALUE]` so it can be passed to the compiler safely.
+fn check_define(define: &str) -> Result<(), String> {
+    let (name, value) = define.split_once('=').unwrap_or((define, ""));
+    let ident = !name.is_empty()
+        && !name.starts_with(|c: char| c.is_ascii_digit())
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if !ident {
+        return Err(format!("stap: -D {define}: '{name}' is not a C macro name"));
+    }
+    if !value.chars().all(|c| c.is_ascii_alphanumeric() || "_.+-".contains(c)) {
+        return Err(format!("stap: -D {define}: the value may only use letters, digits and '_.+-'"));
+    }
+    Ok(())
+}
+
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf29ce484222325u64, |h, &b| (h ^ b as u64).wrapping_mul(0x100000001b3))
+}
+
+/// Copies the built module to `dir/NAME.ko`, returning the new path.
+pub fn deliver(built: &BuiltModule, module: &str, dir: &Path) -> std::io::Result<PathBuf> {
+    let dest = dir.join(format!("{module}.ko"));
+    std::fs::copy(&built.ko, &dest)?;
+    Ok(dest)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn opts(args: &[&str]) -> StapOptions {
+        StapOptions::try_parse_from(std::iter::once("stap").chain(args.iter().copied())).unwrap()
+    }
+
+    #[test]
+    fn parses_systemtap_flags() {
+        let o = opts(&["-v", "-v", "-p4", "-m", "hello", "-r", "debian-6.1-amd64", "-DMAXACTION=10", "-k", "x.stp", "arg1", "-3"]);
+        assert_eq!(o.verbose, 2);
+        assert_eq!(o.pass, Some(4));
+        assert_eq!(o.module.as_deref(), Some("hello"));
+        assert_eq!(o.defines, ["MAXACTION=10"]);
+        assert_eq!(o.rest, ["x.stp", "arg1", "-3"]);
+        assert!(StapOptions::try_parse_from(["stap", "-p6", "-e", "x"]).is_err());
+    }
+
+    #[test]
+    fn defines_must_be_safe_for_the_compiler() {
+        assert!(check_define("MAXACTION=10").is_ok());
+        assert!(check_define("STP_NO_OVERLOAD").is_ok());
+        assert!(check_define("1X=2").unwrap_err().contains("not a C macro name"));
+        assert!(check_define("X=$(shell rm)").unwrap_err().contains("may only use"));
+    }
+
+    #[test]
+    fn module_names_are_stable_hashes_without_m() {
+        let a = Script { name: "<input>".into(), text: "probe begin {}".into(), args: vec![] };
+        assert_eq!(format!("stap_{:016x}", fnv1a(a.text.as_bytes())).len(), 21);
+        assert_eq!(canonical_arch("aarch64"), Some("arm64"));
+        assert_eq!(canonical_arch("sparc"), None);
+    }
+}
