@@ -1,1 +1,458 @@
 //! The scripts x kernels harness behind `stap-matrix`.
+//!
+//! Builds every script for every kernel (in parallel), boots each kernel
+//! once in QEMU with all of its modules, compares each case's rendered
+//! outcome with the expected file beside the script (`NAME.expected`, or
+//! the body of an insta snapshot `NAME.snap`), and reports a kernel x
+//! script table.
+
+pub mod render;
+pub mod script;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use clap::Parser as _;
+
+use crate::driver::{Pipeline, StapOptions};
+use crate::kernel::fetch::{fetch, FetchOptions};
+use crate::kernel::{Cache, Catalog, HeaderTree};
+use crate::vm::guest::{build_initramfs, check_static_binary, GuestCase, GuestTools};
+use crate::vm::qemu::{boot, BootConfig, BootOutcome};
+use crate::vm::Arch;
+pub use render::{render, Outcome};
+pub use script::TestScript;
+
+/// How to run the matrix.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Kernel manifest names.
+    pub kernels: Vec<String>,
+    /// The scripts.
+    pub scripts: Vec<PathBuf>,
+    /// Print outcomes instead of comparing them.
+    pub print: bool,
+    /// Parallel builds.
+    pub jobs: usize,
+    /// Run only shard `i` of `n` (1-based) of the (kernel, script) pairs.
+    pub shard: Option<(usize, usize)>,
+    /// The static staprun for x86_64 guests.
+    pub staprun: PathBuf,
+    /// The static busybox for x86_64 guests.
+    pub busybox: PathBuf,
+    /// Use KVM.
+    pub kvm: bool,
+    /// The kernel cache.
+    pub cache: Cache,
+    /// Where build directories, initrds and console logs go (kept).
+    pub work_dir: PathBuf,
+}
+
+/// The verdict for one (kernel, script) cell.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Verdict {
+    /// Output matched the expected file.
+    Pass,
+    /// Printed, not compared (`--print`).
+    Printed,
+    /// No expected file exists.
+    NoExpected,
+    /// Output differed from the expected file; the diff.
+    Mismatch(String),
+}
+
+/// One (kernel, script) result.
+#[derive(Debug, Clone)]
+pub struct Cell {
+    /// Kernel manifest name.
+    pub kernel: String,
+    /// Script case name.
+    pub script: String,
+    /// What happened.
+    pub outcome: Outcome,
+    /// Against the expected file.
+    pub verdict: Verdict,
+}
+
+impl Cell {
+    /// Whether this cell fails the run.
+    pub fn failed(&self) -> bool {
+        match (&self.verdict, &self.outcome) {
+            (_, Outcome::NotRun(_)) => true,
+            (Verdict::Mismatch(_) | Verdict::NoExpected, _) => true,
+            (Verdict::Printed, Outcome::Ran { kernel_problems, still_loaded, .. }) => {
+                !kernel_problems.is_empty() || *still_loaded
+            }
+            _ => false,
+        }
+    }
+
+    fn statuses(&self) -> [&'static str; 3] {
+        let output = match &self.verdict {
+            Verdict::Pass => "ok",
+            Verdict::Printed => "printed",
+            Verdict::NoExpected => "NEW",
+            Verdict::Mismatch(_) => "DIFF",
+        };
+        match &self.outcome {
+            Outcome::BuildFailed(_) => ["FAIL", "-", output],
+            Outcome::NotRun(_) => ["ok", "NOTRUN", "-"],
+            Outcome::Ran { stderr, kernel_problems, .. } => {
+                let load =
+                    if String::from_utf8_lossy(stderr).contains("Couldn't insert module") { "FAIL" } else { "ok" };
+                let output = if kernel_problems.is_empty() { output } else { "KERNEL" };
+                ["ok", load, output]
+            }
+        }
+    }
+}
+
+/// The matrix's results.
+#[derive(Debug, Default)]
+pub struct Report {
+    /// Every cell, by kernel then script.
+    pub cells: Vec<Cell>,
+    /// Boot notes (crashes, timeouts) per kernel.
+    pub boots: BTreeMap<String, String>,
+}
+
+impl Report {
+    /// Whether any cell failed.
+    pub fn failed(&self) -> bool {
+        self.cells.iter().any(Cell::failed)
+    }
+
+    /// The kernel x script table.
+    pub fn table(&self) -> String {
+        let kernels: Vec<&str> = dedup(self.cells.iter().map(|c| c.kernel.as_str()));
+        let scripts: Vec<&str> = dedup(self.cells.iter().map(|c| c.script.as_str()));
+        let name_width = scripts.iter().map(|s| s.len()).max().unwrap_or(6).max(6);
+        let col = |k: &str| k.len().max(22);
+        let mut out = format!("{:name_width$}", "script");
+        for k in &kernels {
+            out.push_str(&format!("  {:w$}", k, w = col(k)));
+        }
+        out.push('\n');
+        out.push_str(&" ".repeat(name_width));
+        for k in &kernels {
+            out.push_str(&format!("  {:w$}", "build  load    output", w = col(k)));
+        }
+        out.push('\n');
+        for s in &scripts {
+            out.push_str(&format!("{s:name_width$}"));
+            for k in &kernels {
+                let cell = self.cells.iter().find(|c| c.kernel == *k && c.script == *s);
+                let text = match cell {
+                    Some(c) => {
+                        let [b, l, o] = c.statuses();
+                        format!("{b:6} {l:7} {o}")
+                    }
+                    None => "(not in this shard)".to_string(),
+                };
+                out.push_str(&format!("  {:w$}", text, w = col(k)));
+            }
+            out.push('\n');
+        }
+        out
+    }
+
+    /// Details of every failure: diffs, build errors, crash notes.
+    pub fn details(&self) -> String {
+        let mut out = String::new();
+        for (kernel, note) in &self.boots {
+            out.push_str(&format!("== {kernel}: {note}\n"));
+        }
+        for c in self.cells.iter().filter(|c| c.failed()) {
+            out.push_str(&format!("== {} on {}\n", c.script, c.kernel));
+            match &c.verdict {
+                Verdict::Mismatch(diff) => {
+                    out.push_str("expected (-) vs actual (+):\n");
+                    out.push_str(diff);
+                }
+                Verdict::NoExpected => {
+                    out.push_str("no expected file; actual outcome (run with --print, review, save as NAME.expected):\n");
+                    out.push_str(&render(&c.outcome));
+                }
+                _ => out.push_str(&render(&c.outcome)),
+            }
+        }
+        out
+    }
+}
+
+fn dedup<'a>(it: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
+    let mut v: Vec<&str> = Vec::new();
+    for x in it {
+        if !v.contains(&x) {
+            v.push(x);
+        }
+    }
+    v
+}
+
+/// The expected text for a script, if it has an expected file.
+pub fn expected_for(script: &Path) -> Option<String> {
+    let plain = script.with_extension("expected");
+    if let Ok(text) = std::fs::read_to_string(&plain) {
+        return Some(text);
+    }
+    let snap = script.with_extension("snap");
+    std::fs::read_to_string(snap).ok().map(|t| render::expected_body(&t).to_string())
+}
+
+/// Selects shard `i` of `n` (1-based) from the (kernel, script) pairs.
+pub fn shard<T: Clone>(pairs: &[T], shard: Option<(usize, usize)>) -> Vec<T> {
+    match shard {
+        None => pairs.to_vec(),
+        Some((i, n)) => pairs.iter().enumerate().filter(|(k, _)| k % n == i - 1).map(|(_, p)| p.clone()).collect(),
+    }
+}
+
+struct Job {
+    kernel: String,
+    script: TestScript,
+}
+
+struct Built {
+    kernel: String,
+    script: TestScript,
+    result: Result<PathBuf, String>,
+}
+
+/// Builds one script for one tree with stap's own pipeline.
+pub fn build_one(script: &TestScript, tree: &HeaderTree, out_dir: &Path) -> Result<PathBuf, String> {
+    let module = script.module_name();
+    let (opts_part, args_part) = match script.stap_args.iter().position(|a| a == "--") {
+        Some(i) => (&script.stap_args[..i], &script.stap_args[i + 1..]),
+        None => (&script.stap_args[..], &[][..]),
+    };
+    let tree_dir = tree.dir.display().to_string();
+    let script_path = script.path.display().to_string();
+    let mut argv = vec!["stap", "-p4", "-m", &module, "-r", &tree_dir];
+    argv.extend(opts_part.iter().map(String::as_str));
+    argv.push(&script_path);
+    argv.extend(args_part.iter().map(String::as_str));
+    let options = StapOptions::try_parse_from(argv).map_err(|e| e.to_string())?;
+    let mut pipeline = Pipeline::new(options).map_err(|f| f.message)?;
+    let ast = pipeline.parse().map_err(|f| f.message)?;
+    let program = pipeline.elaborate(&ast).map_err(|f| f.message)?;
+    let c = pipeline.translate(&program).map_err(|f| f.message)?;
+    let built = pipeline.build(&c).map_err(|f| f.message)?;
+    std::fs::create_dir_all(out_dir).map_err(|e| e.to_string())?;
+    crate::driver::deliver(&built, &module, out_dir).map_err(|e| e.to_string())
+}
+
+/// Runs the matrix, reporting progress lines to `progress`.
+pub fn run(options: &Options, progress: &(dyn Fn(&str) + Sync)) -> Result<Report, String> {
+    let catalog = Catalog::load().map_err(|e| e.to_string())?;
+    let mut trees = BTreeMap::new();
+    for name in &options.kernels {
+        let manifest = catalog.get(name).map_err(|e| e.to_string())?;
+        let fetched = fetch(manifest, &options.cache, &FetchOptions::default(), &mut |l| progress(l))
+            .map_err(|e| e.to_string())?;
+        let tree = HeaderTree::from_fetched(fetched.state().clone()).map_err(|e| e.to_string())?;
+        trees.insert(name.clone(), tree);
+    }
+    let scripts: Vec<TestScript> = options.scripts.iter().map(|p| TestScript::load(p)).collect::<Result<_, _>>()?;
+    let pairs: Vec<(String, usize)> =
+        options.kernels.iter().flat_map(|k| (0..scripts.len()).map(move |i| (k.clone(), i))).collect();
+    let jobs: Vec<Job> = shard(&pairs, options.shard)
+        .into_iter()
+        .map(|(kernel, i)| Job { kernel, script: scripts[i].clone() })
+        .collect();
+
+    // Build in parallel.
+    let next = AtomicUsize::new(0);
+    let built = Mutex::new(Vec::new());
+    std::thread::scope(|s| {
+        for _ in 0..options.jobs.max(1) {
+            s.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::SeqCst);
+                let Some(job) = jobs.get(i) else { break };
+                let tree = &trees[&job.kernel];
+                let dir = options.work_dir.join(&job.kernel).join("modules");
+                let result = build_one(&job.script, tree, &dir);
+                progress(&format!(
+                    "built {} for {}: {}",
+                    job.script.name,
+                    job.kernel,
+                    if result.is_ok() { "ok" } else { "failed" }
+                ));
+                built.lock().unwrap().push(Built { kernel: job.kernel.clone(), script: job.script.clone(), result });
+            });
+        }
+    });
+    let mut built = built.into_inner().unwrap();
+    built.sort_by_key(|b| (options.kernels.iter().position(|k| *k == b.kernel), scripts.iter().position(|s| s.name == b.script.name)));
+
+    let mut report = Report::default();
+    for kernel in &options.kernels {
+        let ours: Vec<&Built> = built.iter().filter(|b| &b.kernel == kernel).collect();
+        if ours.is_empty() {
+            continue;
+        }
+        let outcomes = run_kernel(options, kernel, &trees[kernel], &ours, progress, &mut report)?;
+        for (b, outcome) in ours.iter().zip(outcomes) {
+            let verdict = if options.print {
+                Verdict::Printed
+            } else {
+                match expected_for(&b.script.path) {
+                    None => Verdict::NoExpected,
+                    Some(expected) => {
+                        let actual = render(&outcome);
+                        if expected == actual {
+                            Verdict::Pass
+                        } else {
+                            Verdict::Mismatch(render::diff(&expected, &actual))
+                        }
+                    }
+                }
+            };
+            report.cells.push(Cell { kernel: kernel.clone(), script: b.script.name.clone(), outcome, verdict });
+        }
+    }
+    Ok(report)
+}
+
+/// Boots one kernel with every module that built for it.
+fn run_kernel(
+    options: &Options,
+    kernel: &str,
+    tree: &HeaderTree,
+    built: &[&Built],
+    progress: &(dyn Fn(&str) + Sync),
+    report: &mut Report,
+) -> Result<Vec<Outcome>, String> {
+    let arch = Arch::from_name(&tree.arch).ok_or_else(|| format!("{kernel}: unsupported arch {}", tree.arch))?;
+    let cases: Vec<GuestCase> = built
+        .iter()
+        .filter_map(|b| {
+            let ko = b.result.as_ref().ok()?;
+            Some(GuestCase {
+                id: b.script.name.clone(),
+                module: ko.clone(),
+                module_name: b.script.module_name(),
+                timeout_secs: b.script.timeout_secs,
+            })
+        })
+        .collect();
+    let mut outcomes: Vec<Outcome> = Vec::new();
+    let mut boot_report = None;
+    if !cases.is_empty() {
+        check_static_binary(&options.staprun, arch, "staprun", "build it with: cargo xtask staprun")
+            .map_err(|e| e.to_string())?;
+        check_static_binary(&options.busybox, arch, "busybox", "install it with: apt-get install busybox-static")
+            .map_err(|e| e.to_string())?;
+        let tools = GuestTools { busybox: options.busybox.clone(), staprun: options.staprun.clone() };
+        let initrd = build_initramfs(arch, &tools, &cases).map_err(|e| e.to_string())?;
+        let image = tree.fetched.as_ref().map(|f| f.image_path()).ok_or_else(|| {
+            format!("{kernel}: no kernel image (fetch it with stap-prep fetch {kernel})")
+        })?;
+        let case_time: u64 = cases.iter().map(|c| c.timeout_secs as u64 + 25).sum();
+        let config = BootConfig {
+            arch,
+            kernel: image,
+            memory_mib: 1024,
+            cpus: 2,
+            kvm: options.kvm,
+            timeout: Duration::from_secs(120 + case_time),
+            work_dir: options.work_dir.join(kernel),
+        };
+        progress(&format!("booting {kernel} with {} module(s)", cases.len()));
+        let r = boot(&config, &initrd).map_err(|e| e.to_string())?;
+        progress(&format!("{kernel}: guest finished in {:.1?} ({:?})", r.elapsed, r.outcome));
+        match &r.outcome {
+            BootOutcome::Completed => {}
+            other => {
+                let tail: Vec<&str> = r.console.lines().rev().take(40).collect();
+                let tail: Vec<&str> = tail.into_iter().rev().collect();
+                report.boots.insert(
+                    kernel.to_string(),
+                    format!("guest {other:?}; console log in {}:\n{}", config.work_dir.join("console.log").display(), tail.join("\n")),
+                );
+            }
+        }
+        boot_report = Some(r);
+    }
+    for b in built {
+        let outcome = match &b.result {
+            Err(e) => Outcome::BuildFailed(e.clone()),
+            Ok(_) => match boot_report.as_ref().and_then(|r| r.results.cases.get(&b.script.name)) {
+                Some(r) => Outcome::Ran {
+                    exit_code: r.exit_code,
+                    stdout: r.stdout.clone(),
+                    stderr: r.stderr.clone(),
+                    still_loaded: r.still_loaded,
+                    kernel_problems: r.kernel_problems().into_iter().map(strip_timestamp).collect(),
+                },
+                None => Outcome::NotRun(format!(
+                    "the guest ended ({:?}) before reporting this case",
+                    boot_report.as_ref().map(|r| r.outcome.clone())
+                )),
+            },
+        };
+        outcomes.push(outcome);
+    }
+    Ok(outcomes)
+}
+
+/// Drops the `[   12.345678] ` prefix so kernel lines compare across runs.
+fn strip_timestamp(line: &str) -> String {
+    match line.strip_prefix('[').and_then(|r| r.split_once("] ")) {
+        Some((_, rest)) => rest.to_string(),
+        None => line.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shards_partition_the_pairs() {
+        let pairs: Vec<u32> = (0..7).collect();
+        let a = shard(&pairs, Some((1, 3)));
+        let b = shard(&pairs, Some((2, 3)));
+        let c = shard(&pairs, Some((3, 3)));
+        assert_eq!(a, [0, 3, 6]);
+        assert_eq!(b, [1, 4]);
+        assert_eq!(c, [2, 5]);
+        assert_eq!(shard(&pairs, None).len(), 7);
+    }
+
+    #[test]
+    fn table_shows_build_load_output_per_kernel() {
+        let ran = |stdout: &[u8]| Outcome::Ran {
+            exit_code: Some(0),
+            stdout: stdout.to_vec(),
+            stderr: vec![],
+            still_loaded: false,
+            kernel_problems: vec![],
+        };
+        let report = Report {
+            cells: vec![
+                Cell { kernel: "k1".into(), script: "hello".into(), outcome: ran(b"hello\n"), verdict: Verdict::Pass },
+                Cell {
+                    kernel: "k1".into(),
+                    script: "broken".into(),
+                    outcome: Outcome::BuildFailed("semantic error".into()),
+                    verdict: Verdict::Mismatch("- x\n".into()),
+                },
+            ],
+            boots: BTreeMap::new(),
+        };
+        assert!(report.failed());
+        let table = report.table();
+        assert!(table.contains("hello   ok     ok      ok"), "{table}");
+        assert!(table.contains("broken  FAIL   -       DIFF"), "{table}");
+    }
+
+    #[test]
+    fn timestamps_are_dropped_from_kernel_lines() {
+        assert_eq!(strip_timestamp("[    2.5] BUG: x"), "BUG: x");
+        assert_eq!(strip_timestamp("BUG: x"), "BUG: x");
+    }
+}

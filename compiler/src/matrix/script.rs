@@ -1,0 +1,118 @@
+//! Test scripts and the options they carry in their header.
+//!
+//! A script may start with `# matrix: ...` lines naming stap options and
+//! arguments for its build (`-DMAXERRORS=3`, `-g`, `-- arg1 arg2`) and
+//! `timeout=SECONDS`, after which staprun is interrupted as by Ctrl-C.
+
+use std::path::{Path, PathBuf};
+
+/// Default seconds a case may run before staprun gets SIGINT.
+pub const DEFAULT_TIMEOUT_SECS: u32 = 10;
+
+/// A script to run on every kernel of the matrix.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TestScript {
+    /// The `.stp` file.
+    pub path: PathBuf,
+    /// Its name without directory and extension (the case name).
+    pub name: String,
+    /// Extra stap options and arguments from `# matrix:` lines.
+    pub stap_args: Vec<String>,
+    /// Seconds before staprun is interrupted.
+    pub timeout_secs: u32,
+}
+
+impl TestScript {
+    /// Reads the script's header.
+    pub fn load(path: &Path) -> Result<TestScript, String> {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let name = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .filter(|s| s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-'))
+            .ok_or_else(|| format!("{}: script names may only use letters, digits, '_' and '-'", path.display()))?
+            .to_string();
+        let mut script = TestScript { path: path.to_path_buf(), name, stap_args: Vec::new(), timeout_secs: DEFAULT_TIMEOUT_SECS };
+        for (n, line) in text.lines().enumerate() {
+            let Some(directive) = line.strip_prefix("# matrix:") else { continue };
+            for word in split_words(directive).map_err(|e| format!("{}:{}: {e}", path.display(), n + 1))? {
+                match word.strip_prefix("timeout=") {
+                    Some(secs) => {
+                        script.timeout_secs = secs
+                            .parse()
+                            .map_err(|_| format!("{}:{}: timeout must be whole seconds, not '{secs}'", path.display(), n + 1))?
+                    }
+                    None => script.stap_args.push(word),
+                }
+            }
+        }
+        Ok(script)
+    }
+
+    /// The module name used for this script (valid C identifier).
+    pub fn module_name(&self) -> String {
+        format!("t_{}", self.name.replace('-', "_"))
+    }
+}
+
+/// Splits on whitespace, honouring double quotes.
+fn split_words(s: &str) -> Result<Vec<String>, String> {
+    let mut words = Vec::new();
+    let mut cur = String::new();
+    let mut in_word = false;
+    let mut quoted = false;
+    for c in s.chars() {
+        match c {
+            '"' => {
+                quoted = !quoted;
+                in_word = true;
+            }
+            c if c.is_whitespace() && !quoted => {
+                if in_word {
+                    words.push(std::mem::take(&mut cur));
+                    in_word = false;
+                }
+            }
+            c => {
+                cur.push(c);
+                in_word = true;
+            }
+        }
+    }
+    if quoted {
+        return Err("unterminated quote".to_string());
+    }
+    if in_word {
+        words.push(cur);
+    }
+    Ok(words)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_options_and_timeout() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("div-zero.stp");
+        std::fs::write(&path, "# matrix: -DMAXERRORS=2 timeout=3\n# matrix: -- \"a b\" c\nprobe begin {}\n").unwrap();
+        let s = TestScript::load(&path).unwrap();
+        assert_eq!(s.name, "div-zero");
+        assert_eq!(s.module_name(), "t_div_zero");
+        assert_eq!(s.timeout_secs, 3);
+        assert_eq!(s.stap_args, ["-DMAXERRORS=2", "--", "a b", "c"]);
+    }
+
+    #[test]
+    fn bad_headers_name_the_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.stp");
+        std::fs::write(&path, "\n# matrix: timeout=soon\n").unwrap();
+        let err = TestScript::load(&path).unwrap_err();
+        assert!(err.ends_with("x.stp:2: timeout must be whole seconds, not 'soon'"), "{err}");
+        let path = dir.path().join("bad name.stp");
+        std::fs::write(&path, "").unwrap();
+        assert!(TestScript::load(&path).unwrap_err().contains("script names may only use"));
+    }
+}
