@@ -1,1 +1,54 @@
-fn main() {}
+//! `cargo xtask`: developer automation for stapkit.
+//!
+//! - `cargo xtask setup` installs what building and testing need on Debian
+//!   (apt packages, the default kernel, a static staprun).
+//! - `cargo xtask demo [SCRIPT]` builds a script for the default kernel and
+//!   runs it in QEMU, printing its output (the README's main job).
+//! - `cargo xtask test` runs the whole test suite, VM tests included (the
+//!   README's test command; `.ci/run` calls it).
+//! - `cargo xtask staprun` builds the static staprun and prints its path.
+//! - `cargo xtask bench NAME` runs a benchmark and prints its figures.
+
+mod bench;
+mod demo;
+mod setup;
+mod test;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "cargo xtask")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Install packages, fetch the default kernel, build the static staprun.
+    Setup(setup::Options),
+    /// Build a script for the default kernel and run it in QEMU.
+    Demo(demo::Options),
+    /// Run the whole test suite (unit, snapshot and QEMU tests).
+    Test(test::Options),
+    /// Build the static staprun for the guest and print its path.
+    Staprun,
+    /// Run a benchmark and print its figures.
+    Bench(bench::Options),
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let sh = xshell::Shell::new()?;
+    sh.change_dir(setup::project_root());
+    match cli.command {
+        Command::Setup(o) => setup::run(&sh, &o).map(drop),
+        Command::Demo(o) => demo::run(&sh, &o),
+        Command::Test(o) => test::run(&sh, &o),
+        Command::Staprun => {
+            println!("{}", setup::build_staprun(&sh)?.display());
+            Ok(())
+        }
+        Command::Bench(o) => bench::run(&sh, &o),
+    }
+}

@@ -1,0 +1,20 @@
+//! `cargo xtask bench NAME`: benchmarks print figures; nothing asserts time.
+
+use anyhow::{bail, Result};
+use xshell::{cmd, Shell};
+
+/// Options of `cargo xtask bench`.
+#[derive(clap::Args, Debug)]
+pub struct Options {
+    /// Which benchmark: `frontend` (parse and elaborate a large script).
+    pub name: String,
+}
+
+/// Runs the named benchmark.
+pub fn run(sh: &Shell, options: &Options) -> Result<()> {
+    match options.name.as_str() {
+        "frontend" => cmd!(sh, "cargo bench -p stapkit --bench frontend").run()?,
+        other => bail!("unknown benchmark '{other}'; known: frontend"),
+    }
+    Ok(())
+}

@@ -1,0 +1,30 @@
+//! `cargo xtask test`: the whole test suite, as CI runs it.
+//!
+//! Sets up the machine, then runs every test of the workspace, including
+//! the QEMU tests in `tests/`, which find the static staprun and the kernel
+//! cache through the environment. Nothing is skipped: a missing kernel or
+//! QEMU is installed here, not tolerated there.
+
+use anyhow::Result;
+use xshell::{cmd, Shell};
+
+use crate::setup;
+
+/// Options of `cargo xtask test`.
+#[derive(clap::Args, Debug)]
+pub struct Options {
+    /// Arguments passed on to `cargo test` (e.g. a test name filter).
+    #[arg(last = true)]
+    pub cargo_args: Vec<String>,
+}
+
+/// Runs the suite.
+pub fn run(sh: &Shell, options: &Options) -> Result<()> {
+    let started = std::time::Instant::now();
+    let prepared = setup::run(sh, &setup::Options::default())?;
+    let staprun = prepared.staprun.display().to_string();
+    let extra = &options.cargo_args;
+    cmd!(sh, "cargo test --workspace {extra...}").env("STAPKIT_STAPRUN", &staprun).run()?;
+    eprintln!("xtask: whole test suite passed in {:.0?}", started.elapsed());
+    Ok(())
+}
