@@ -124,13 +124,19 @@ impl Diagnostic {
 
     /// Sets the primary label (replacing any earlier one).
     pub fn with_primary(mut self, span: Span, message: impl Into<String>) -> Diagnostic {
-        self.primary = Some(Label { span, message: message.into() });
+        self.primary = Some(Label {
+            span,
+            message: message.into(),
+        });
         self
     }
 
     /// Adds a secondary label.
     pub fn with_secondary(mut self, span: Span, message: impl Into<String>) -> Diagnostic {
-        self.secondary.push(Label { span, message: message.into() });
+        self.secondary.push(Label {
+            span,
+            message: message.into(),
+        });
         self
     }
 

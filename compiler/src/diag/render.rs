@@ -55,15 +55,20 @@ pub fn render(map: &SourceMap, diag: &Diagnostic) -> String {
         let Some(source) = map.get(file) else {
             continue;
         };
-        let in_file: Vec<(&Label, bool)> =
-            labels.iter().copied().filter(|(l, _)| l.span.file == file).collect();
+        let in_file: Vec<(&Label, bool)> = labels
+            .iter()
+            .copied()
+            .filter(|(l, _)| l.span.file == file)
+            .collect();
         let first = in_file[0].0.span;
         let arrow = if fi == 0 { "-->" } else { ":::" };
         let _ = writeln!(out, "{pad}{arrow} {}", map.location(first));
         let _ = writeln!(out, "{pad} |");
 
-        let mut lines: Vec<usize> =
-            in_file.iter().map(|(l, _)| source.line_col(l.span.start).line).collect();
+        let mut lines: Vec<usize> = in_file
+            .iter()
+            .map(|(l, _)| source.line_col(l.span.start).line)
+            .collect();
         lines.sort_unstable();
         lines.dedup();
         let mut previous: Option<usize> = None;
@@ -98,7 +103,11 @@ pub fn render(map: &SourceMap, diag: &Diagnostic) -> String {
         if !labels.is_empty() {
             let _ = writeln!(out, "{pad} |");
         }
-        let lead = if labels.is_empty() { String::new() } else { format!("{pad} = ") };
+        let lead = if labels.is_empty() {
+            String::new()
+        } else {
+            format!("{pad} = ")
+        };
         for note in &diag.notes {
             let _ = writeln!(out, "{lead}note: {note}");
         }
@@ -145,7 +154,11 @@ fn underline(source: &SourceFile, line: usize, label: &Label) -> (usize, usize) 
     let to = label.span.end.clamp(from, line_end);
     let width_of = |a: usize, b: usize| -> usize {
         text.get(a - start_of_line..b - start_of_line)
-            .map_or(0, |s| s.chars().map(|c| if c == '\t' { TAB_WIDTH } else { 1 }).sum())
+            .map_or(0, |s| {
+                s.chars()
+                    .map(|c| if c == '\t' { TAB_WIDTH } else { 1 })
+                    .sum()
+            })
     };
     let col = width_of(start_of_line, from);
     let width = width_of(from, to).max(1);

@@ -51,7 +51,11 @@ impl Span {
 
     /// An empty span at the end of `self`, for "expected X after this" errors.
     pub fn end_point(self) -> Span {
-        Span { file: self.file, start: self.end, end: self.end }
+        Span {
+            file: self.file,
+            start: self.end,
+            end: self.end,
+        }
     }
 
     /// Number of bytes covered.
@@ -131,9 +135,14 @@ impl SourceFile {
         let line = self.line_index(offset);
         let start = self.line_starts[line];
         let col = self.text.get(start..).map_or(0, |rest| {
-            rest.char_indices().take_while(|(i, _)| start + i < offset).count()
+            rest.char_indices()
+                .take_while(|(i, _)| start + i < offset)
+                .count()
         });
-        LineCol { line: line + 1, col: col + 1 }
+        LineCol {
+            line: line + 1,
+            col: col + 1,
+        }
     }
 
     /// The text of 1-based line `line`, without its line terminator; empty
@@ -142,14 +151,20 @@ impl SourceFile {
         let Some(&start) = line.checked_sub(1).and_then(|i| self.line_starts.get(i)) else {
             return "";
         };
-        let end = self.line_starts.get(line).copied().unwrap_or(self.text.len());
+        let end = self
+            .line_starts
+            .get(line)
+            .copied()
+            .unwrap_or(self.text.len());
         let text = self.text.get(start..end).unwrap_or("");
         text.trim_end_matches('\n').trim_end_matches('\r')
     }
 
     /// Byte offset at which 1-based line `line` starts, if it exists.
     pub fn line_start(&self, line: usize) -> Option<usize> {
-        line.checked_sub(1).and_then(|i| self.line_starts.get(i)).copied()
+        line.checked_sub(1)
+            .and_then(|i| self.line_starts.get(i))
+            .copied()
     }
 }
 
@@ -171,7 +186,11 @@ impl SourceMap {
         let mut line_starts = vec![0];
         line_starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
         let id = FileId(u32::try_from(self.files.len()).unwrap_or(u32::MAX));
-        self.files.push(SourceFile { name: name.into(), text, line_starts });
+        self.files.push(SourceFile {
+            name: name.into(),
+            text,
+            line_starts,
+        });
         id
     }
 
