@@ -6,7 +6,9 @@
 //!    argument (so `42` stays a number and `kernel.function("x")` becomes a
 //!    probe point), `@N` by that argument as a string literal, `$#`/`@#` by
 //!    the argument count as a number/string. A missing argument is an error
-//!    that names it. Spliced tokens carry the span of the `$N`.
+//!    that names it, unless the reference is in a skipped conditional
+//!    branch (`%( $# >= 1 %? $1 %: 0 %)` is the usual idiom). Spliced
+//!    tokens carry the span of the `$N`.
 //! 2. **Macros.** `@define NAME %( BODY %)` and `@define NAME(A, B) %( BODY
 //!    %)` define a macro for the rest of the file; `@NAME` and `@NAME(x, y)`
 //!    expand it, and inside the body `@A` expands to the argument (in the
@@ -19,8 +21,8 @@
 //!    Skipped branches are not macro-expanded, so a `@define` there does not
 //!    count.
 //!
-//! Macro expansion and conditionals run as one stream, so a condition may
-//! come from a macro and a macro body may contain conditionals.
+//! All three run as one stream, so a condition may come from a macro or an
+//! argument, and a macro body may contain conditionals.
 
 mod cond;
 mod matching;
@@ -70,108 +72,19 @@ pub(crate) fn preprocess(
     tokens: Vec<Token>,
     cfg: &PreprocessConfig,
 ) -> (Vec<Token>, Vec<SyntaxError>) {
-    let mut errors = Vec::new();
-    let input = substitute_args(tokens, cfg, &mut errors);
     let mut pp = Preprocessor {
         cfg,
-        input,
+        input: tokens,
         pos: 0,
         frames: Vec::new(),
         macros: HashMap::new(),
         conds: Vec::new(),
         out: Vec::new(),
-        errors,
+        errors: Vec::new(),
         expanded: 0,
     };
     pp.run();
     (pp.out, pp.errors)
-}
-
-/// Stage 1: `$N`, `@N`, `$#`, `@#`.
-fn substitute_args(
-    tokens: Vec<Token>,
-    cfg: &PreprocessConfig,
-    errors: &mut Vec<SyntaxError>,
-) -> Vec<Token> {
-    let mut out = Vec::with_capacity(tokens.len());
-    for tok in tokens {
-        let with = |kind| Token {
-            kind,
-            span: tok.span,
-            spaced: tok.spaced,
-            line_start: tok.line_start,
-            origin: None,
-        };
-        match tok.kind {
-            TokenKind::Arg { quoted, index } => {
-                let arg = (index as usize)
-                    .checked_sub(1)
-                    .and_then(|i| cfg.args.get(i));
-                match arg {
-                    None => {
-                        errors.push(SyntaxError::MissingArgument {
-                            span: tok.span,
-                            quoted,
-                            index,
-                            given: cfg.args.len(),
-                        });
-                        // A placeholder of the right kind avoids follow-on errors.
-                        out.push(with(if quoted {
-                            TokenKind::Str(Vec::new())
-                        } else {
-                            TokenKind::Number(0)
-                        }));
-                    }
-                    Some(text) if quoted => {
-                        out.push(with(TokenKind::Str(text.as_bytes().to_vec())))
-                    }
-                    Some(text) => {
-                        let (spliced, lex_errors) = tokenize(tok.span.file, text);
-                        errors.extend(lex_errors.into_iter().map(|inner| {
-                            SyntaxError::InArgument {
-                                span: tok.span,
-                                quoted,
-                                index,
-                                inner: Box::new(inner),
-                            }
-                        }));
-                        for (i, t) in spliced.into_iter().enumerate() {
-                            if matches!(t.kind, TokenKind::Arg { .. } | TokenKind::ArgCount { .. })
-                            {
-                                errors.push(SyntaxError::NestedArgument {
-                                    span: tok.span,
-                                    index,
-                                });
-                                continue;
-                            }
-                            let (spaced, line_start) = if i == 0 {
-                                (tok.spaced, tok.line_start)
-                            } else {
-                                (t.spaced, false)
-                            };
-                            out.push(Token {
-                                kind: t.kind,
-                                span: tok.span,
-                                spaced,
-                                line_start,
-                                origin: None,
-                            });
-                        }
-                    }
-                }
-            }
-            TokenKind::ArgCount { quoted } => {
-                let n = cfg.args.len();
-                out.push(with(if quoted {
-                    TokenKind::Str(n.to_string().into_bytes())
-                } else {
-                    TokenKind::Number(n as u64)
-                }));
-            }
-            _ => out.push(tok),
-        }
-    }
-    out
 }
 
 struct MacroDef {
@@ -367,10 +280,18 @@ impl Preprocessor<'_> {
         SkipEnd::Eof
     }
 
-    /// The next token with macros defined and expanded.
+    /// The next token with arguments spliced and macros defined and
+    /// expanded. (Skipped conditional branches never get here, so a `$2`
+    /// there is not an error even without a second argument.)
     fn next_expanded(&mut self) -> Option<Token> {
         loop {
             let tok = self.next_raw()?;
+            if let TokenKind::Arg { .. } | TokenKind::ArgCount { .. } = tok.kind {
+                match self.splice_arg(tok) {
+                    Some(single) => return Some(single),
+                    None => continue,
+                }
+            }
             let TokenKind::AtWord(name) = &tok.kind else {
                 return Some(tok);
             };
@@ -400,6 +321,89 @@ impl Preprocessor<'_> {
             }
             return Some(tok);
         }
+    }
+
+    /// Replaces an argument reference: `@N`, `$#` and `@#` by one literal
+    /// (returned), `$N` by the tokens of the argument (pushed as an
+    /// expansion, or returned if there is just one). A missing argument is
+    /// reported and replaced by a literal of the right kind.
+    fn splice_arg(&mut self, tok: Token) -> Option<Token> {
+        let with = |kind| Token {
+            kind,
+            ..tok.clone()
+        };
+        let (quoted, index) = match tok.kind {
+            TokenKind::ArgCount { quoted } => {
+                let n = self.cfg.args.len();
+                return Some(with(if quoted {
+                    TokenKind::Str(n.to_string().into_bytes())
+                } else {
+                    TokenKind::Number(n as u64)
+                }));
+            }
+            TokenKind::Arg { quoted, index } => (quoted, index),
+            _ => return Some(tok),
+        };
+        let Some(text) = (index as usize)
+            .checked_sub(1)
+            .and_then(|i| self.cfg.args.get(i))
+        else {
+            let given = self.cfg.args.len();
+            self.errors.push(SyntaxError::MissingArgument {
+                span: tok.span,
+                quoted,
+                index,
+                given,
+            });
+            return Some(with(if quoted {
+                TokenKind::Str(Vec::new())
+            } else {
+                TokenKind::Number(0)
+            }));
+        };
+        if quoted {
+            return Some(with(TokenKind::Str(text.as_bytes().to_vec())));
+        }
+        let (lexed, lex_errors) = tokenize(tok.span.file, text);
+        self.errors
+            .extend(lex_errors.into_iter().map(|inner| SyntaxError::InArgument {
+                span: tok.span,
+                quoted,
+                index,
+                inner: Box::new(inner),
+            }));
+        let mut spliced = Vec::with_capacity(lexed.len());
+        for (i, t) in lexed.into_iter().enumerate() {
+            if matches!(t.kind, TokenKind::Arg { .. } | TokenKind::ArgCount { .. }) {
+                self.errors.push(SyntaxError::NestedArgument {
+                    span: tok.span,
+                    index,
+                });
+                continue;
+            }
+            let (spaced, line_start) = if i == 0 {
+                (tok.spaced, tok.line_start)
+            } else {
+                (t.spaced, false)
+            };
+            spliced.push(Token {
+                kind: t.kind,
+                span: tok.span,
+                spaced,
+                line_start,
+                origin: tok.origin,
+            });
+        }
+        if spliced.len() == 1 {
+            return spliced.pop();
+        }
+        let env = self
+            .frames
+            .last()
+            .map(|f| f.env.clone())
+            .unwrap_or_default();
+        let span = self.outer_span(tok.span);
+        self.push_frame(spliced.into(), env, span, format!("${index}"))
     }
 
     /// The span expanded tokens get: that of the outermost active use, or

@@ -88,6 +88,24 @@ fn missing_and_nested_arguments_are_errors() {
 }
 
 #[test]
+fn arguments_in_skipped_branches_need_not_exist() {
+    let (out, errors) = run_with(
+        "x = %( $# >= 2 %? $2 %: 0 %) y = %( $# < 1 %? 1 %: @1 %)",
+        &PreprocessConfig::default(),
+    );
+    assert!(errors.is_empty(), "{errors:?}");
+    assert_eq!(out, "x = 0 y = 1");
+}
+
+#[test]
+fn arguments_inside_macros() {
+    let cfg = with_args(&["a + b"]);
+    let (out, errors) = run_with("@define m %( ($1) %) z = @m * 2", &cfg);
+    assert!(errors.is_empty(), "{errors:?}");
+    assert_eq!(out, "z = ( a + b ) * 2");
+}
+
+#[test]
 fn argument_lexing_errors_name_the_argument() {
     let cfg = with_args(&["\"open"]);
     let (_, errors) = run_with("x = $1", &cfg);
