@@ -1,1 +1,19 @@
 //! Source files, spans and diagnostics shared by every compiler stage.
+//!
+//! [`SourceMap`] holds every text of a compilation (scripts, tapsets, `-e`
+//! text named `<input>`); a [`Span`] is a byte range in one of them. Stages
+//! report problems as [`Diagnostic`] values and never print: the driver
+//! renders them with [`render`], which produces deterministic, colourless
+//! text headed in SystemTap's words (`parse error:`, `semantic error:`,
+//! `WARNING:`) followed by a rustc-like code frame.
+//!
+//! **API Boundary:** the syntax, semantic, codegen and kernel stages all
+//! depend on this module; keep it free of any stage's details.
+
+mod diagnostic;
+mod render;
+mod source;
+
+pub use diagnostic::{has_errors, Diagnostic, DiagnosticKind, Label, Severity};
+pub use render::{render, render_all};
+pub use source::{FileId, LineCol, SourceFile, SourceMap, Span};

@@ -1,4 +1,110 @@
 //! The SystemTap language front end: preprocessor, lexer, parser, AST.
 //!
+//! ```text
+//! text --lexer--> tokens --preprocess--> tokens --parser--> ast::Script
+//!                          ($1 @1 $#, @define, %( %? %: %))      |
+//!                                                  print::print <-+-> dump
+//! ```
+//!
+//! [`parse`] runs the whole pipeline for one file and returns the tree with
+//! every diagnostic found; it never fails and never panics. [`print`]
+//! writes a tree back in canonical form (`stap -p1`), and re-parsing that
+//! text gives the same tree. [`dump`] writes the tree's structure for tests.
+//!
 //! **Architecture Invariant:** this module knows nothing of the rest of the
-//! compiler; it depends only on [`crate::diag`].
+//! compiler; it depends only on [`crate::diag`]. It does not resolve names,
+//! expand aliases or wildcards, or check types; embedded C and guru-only
+//! constructs are recorded, not rejected (that is sema's job).
+//!
+//! **API Boundary:** [`ast`] and [`parse`] are what semantic analysis
+//! consumes.
+
+#![warn(missing_docs)]
+
+pub mod ast;
+pub mod config;
+mod dump;
+mod error;
+mod lexer;
+mod parser;
+mod preprocess;
+mod print;
+pub mod token;
+pub mod visit;
+
+use crate::diag::{Diagnostic, FileId, SourceMap};
+
+pub use config::{PreprocessConfig, Privilege};
+pub use dump::{dump, DumpConfig};
+pub use print::print;
+
+/// The result of parsing one file.
+#[derive(Clone, Debug)]
+pub struct Parsed {
+    /// The tree; complete if there are no errors, otherwise holding every
+    /// item that could be recovered.
+    pub script: ast::Script,
+    /// Errors and warnings, in source order.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Parsed {
+    /// Whether any diagnostic is an error.
+    pub fn has_errors(&self) -> bool {
+        crate::diag::has_errors(&self.diagnostics)
+    }
+}
+
+/// Tokens and the diagnostics found while producing them.
+#[derive(Clone, Debug)]
+pub struct Tokens {
+    /// The tokens, without an end-of-file token.
+    pub tokens: Vec<token::Token>,
+    /// Errors and warnings, in source order.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// Parses `file` of `map`: lexes, preprocesses against `cfg`, parses.
+pub fn parse(map: &SourceMap, file: FileId, cfg: &PreprocessConfig) -> Parsed {
+    let text = map.text(file);
+    let (tokens, mut errors) = lexer::tokenize(file, text);
+    let (tokens, pp_errors) = preprocess::preprocess(tokens, cfg);
+    errors.extend(pp_errors);
+    let (script, parse_errors) = parser::parse_tokens(file, text.len(), tokens);
+    errors.extend(parse_errors);
+    Parsed {
+        script,
+        diagnostics: into_diagnostics(errors),
+    }
+}
+
+/// Lexes `file` of `map` without preprocessing (`$1`, `@define`, `%(` are
+/// left as tokens).
+pub fn lex(map: &SourceMap, file: FileId) -> Tokens {
+    let (tokens, errors) = lexer::tokenize(file, map.text(file));
+    Tokens {
+        tokens,
+        diagnostics: into_diagnostics(errors),
+    }
+}
+
+/// Lexes and preprocesses `file` of `map`: the tokens the parser would see.
+pub fn preprocess(map: &SourceMap, file: FileId, cfg: &PreprocessConfig) -> Tokens {
+    let (tokens, mut errors) = lexer::tokenize(file, map.text(file));
+    let (tokens, pp_errors) = preprocess::preprocess(tokens, cfg);
+    errors.extend(pp_errors);
+    Tokens {
+        tokens,
+        diagnostics: into_diagnostics(errors),
+    }
+}
+
+/// Converts errors to diagnostics in source order (stable for equal spans;
+/// span-less ones last).
+fn into_diagnostics(mut errors: Vec<error::SyntaxError>) -> Vec<Diagnostic> {
+    errors.sort_by_key(|e| e.span().map_or((1, 0), |s| (0, s.start)));
+    errors
+        .into_iter()
+        .map(error::SyntaxError::into_diagnostic)
+        .collect()
+}

@@ -1,0 +1,736 @@
+//! The tightest-binding expressions: literals, variables, calls, the print
+//! family, `@` operators, histograms and target expressions (`$var->f`,
+//! `@cast(...)`, `&$var`, autocasts).
+
+use super::super::ast::{
+    Expr, ExprKind, HistKind, HistOp, Ident, Indexable, NumLit, PrintCall, PrintKind, StatOp,
+    StrLit, TargetBase, TargetComponent, TargetComponentKind, TargetExpr,
+};
+use super::super::preprocess::edit_distance;
+use super::super::token::{Punct, TokenKind};
+use super::{PResult, Parser};
+use crate::diag::Span;
+
+/// The `@` operators the parser knows (besides macros, which are gone by now).
+const AT_WORDS: [&str; 21] = [
+    "cast",
+    "var",
+    "defined",
+    "choose_defined",
+    "probewrite",
+    "entry",
+    "perf",
+    "const",
+    "count",
+    "sum",
+    "min",
+    "max",
+    "avg",
+    "variance",
+    "hist_linear",
+    "hist_log",
+    "kregister",
+    "uregister",
+    "kderef",
+    "uderef",
+    "define",
+];
+
+const HIST_USE_HELP: &str =
+    "a histogram can be printed (print(@hist_log(s))), indexed by bucket (@hist_log(s)[3]) or iterated (foreach (b in @hist_log(s)))";
+
+/// Splits a trailing pretty-print suffix off a target name: `$var$$` gives
+/// (`$var`, `$$`). Names made only of `$`, or without a suffix, are kept.
+fn split_pretty(name: &str) -> (&str, &str) {
+    match name.rfind(|c| c != '$') {
+        Some(last) if last + 1 < name.len() => name.split_at(last + 1),
+        _ => (name, ""),
+    }
+}
+
+impl Parser {
+    /// A value with optional `&` and target-expression suffixes.
+    pub(super) fn dwarf_value(&mut self) -> PResult<Expr> {
+        let target_start = match self.kind() {
+            TokenKind::Punct(Punct::Amp) => true,
+            TokenKind::Ident(name) => name.starts_with('$'),
+            TokenKind::AtWord(name) => name == "cast" || name == "var",
+            _ => false,
+        };
+        if target_start {
+            return self.target_expr();
+        }
+        let value = self.value()?;
+        if self.at(Punct::Arrow) || self.at(Punct::LBracket) || self.at_pretty_suffix() {
+            return self.autocast(value);
+        }
+        Ok(value)
+    }
+
+    /// `value->...`, `value[...]`, `value$`: an autocast target expression.
+    fn autocast(&mut self, value: Expr) -> PResult<Expr> {
+        let start = value.span;
+        let mut target = TargetExpr {
+            base: TargetBase::Autocast(value),
+            components: Vec::new(),
+            address_of: false,
+        };
+        self.target_components(&mut target)?;
+        Ok(Expr {
+            kind: ExprKind::Target(Box::new(target)),
+            span: self.span_from(start),
+        })
+    }
+
+    /// A target expression starting with `&`, `$name`, `@cast` or `@var`.
+    fn target_expr(&mut self) -> PResult<Expr> {
+        let start = self.span();
+        let ampersand = self.eat(Punct::Amp);
+        let mut target = match self.kind() {
+            TokenKind::Ident(name) if name.starts_with('$') => self.target_var()?,
+            TokenKind::AtWord(name) if name == "cast" => self.cast()?,
+            TokenKind::AtWord(name) if name == "var" => self.at_var()?,
+            _ => {
+                let value = self.value()?;
+                match value.kind {
+                    ExprKind::Target(inner) if inner.address_of => {
+                        return Err(self.misplaced(
+                            start,
+                            "cannot take the address of an address",
+                            "'&' applied twice",
+                            None,
+                        ));
+                    }
+                    ExprKind::Target(inner) => *inner,
+                    _ => TargetExpr {
+                        base: TargetBase::Autocast(value),
+                        components: Vec::new(),
+                        address_of: false,
+                    },
+                }
+            }
+        };
+        target.address_of = ampersand;
+        self.target_components(&mut target)?;
+        Ok(Expr {
+            kind: ExprKind::Target(Box::new(target)),
+            span: self.span_from(start),
+        })
+    }
+
+    /// `$name`, `$name$`, `$$vars$$`...
+    fn target_var(&mut self) -> PResult<TargetExpr> {
+        let tok = self.bump();
+        let TokenKind::Ident(name) = tok.kind else {
+            return Err(super::Recovered);
+        };
+        let (base, suffix) = split_pretty(&name);
+        let mut components = Vec::new();
+        if !suffix.is_empty() {
+            components.push(self.pretty(suffix, tok.span)?);
+        }
+        let base = TargetBase::Var(Ident {
+            name: base.to_string(),
+            span: tok.span,
+        });
+        Ok(TargetExpr {
+            base,
+            components,
+            address_of: false,
+        })
+    }
+
+    fn at_pretty_suffix(&self) -> bool {
+        matches!(self.kind(), TokenKind::Ident(name) if !name.is_empty() && name.chars().all(|c| c == '$'))
+    }
+
+    fn pretty(&mut self, suffix: &str, span: Span) -> PResult<TargetComponent> {
+        match suffix {
+            "$" => Ok(TargetComponent {
+                kind: TargetComponentKind::Pretty { deep: false },
+                span,
+            }),
+            "$$" => Ok(TargetComponent {
+                kind: TargetComponentKind::Pretty { deep: true },
+                span,
+            }),
+            _ => Err(self.misplaced(
+                span,
+                format!("unknown pretty-print suffix '{suffix}'"),
+                "expected '$' or '$$'",
+                None,
+            )),
+        }
+    }
+
+    /// `->member`, `[index]` and `$`/`$$` after a target base.
+    fn target_components(&mut self, target: &mut TargetExpr) -> PResult<()> {
+        let already_pretty = |t: &TargetExpr| {
+            t.components
+                .iter()
+                .any(|c| matches!(c.kind, TargetComponentKind::Pretty { .. }))
+        };
+        while !already_pretty(target) {
+            if self.at(Punct::Arrow) {
+                let arrow = self.bump().span;
+                let (text, span) = match self.kind() {
+                    TokenKind::Ident(name) => (name.clone(), self.span()),
+                    TokenKind::Keyword(k) => (k.as_str().to_string(), self.span()),
+                    _ => return Err(self.expected("a member name after '->'", None)),
+                };
+                self.bump();
+                let (member, suffix) = split_pretty(&text);
+                let (member, suffix) = if member.chars().all(|c| c == '$') {
+                    ("", text.as_str())
+                } else {
+                    (member, suffix)
+                };
+                if !member.is_empty() {
+                    let ident = Ident {
+                        name: member.to_string(),
+                        span,
+                    };
+                    target.components.push(TargetComponent {
+                        kind: TargetComponentKind::Member(ident),
+                        span: arrow.to(span),
+                    });
+                }
+                if !suffix.is_empty() {
+                    let pretty = self.pretty(suffix, span)?;
+                    target.components.push(pretty);
+                }
+            } else if self.at(Punct::LBracket) {
+                let open = self.bump().span;
+                let index = self.expr()?;
+                self.expect_closing(Punct::RBracket, open, "to close this '['")?;
+                target.components.push(TargetComponent {
+                    kind: TargetComponentKind::Index(index),
+                    span: self.span_from(open),
+                });
+            } else {
+                break;
+            }
+        }
+        if !already_pretty(target) && self.at_pretty_suffix() {
+            let tok = self.bump();
+            if let TokenKind::Ident(suffix) = tok.kind {
+                let pretty = self.pretty(&suffix, tok.span)?;
+                target.components.push(pretty);
+            }
+        }
+        if already_pretty(target) && (self.at(Punct::Arrow) || self.at(Punct::LBracket)) {
+            let span = self.span();
+            return Err(self.misplaced(
+                span,
+                "nothing may follow a pretty-printing '$'",
+                "after '$' or '$$'",
+                Some("move the '$' to the end"),
+            ));
+        }
+        Ok(())
+    }
+
+    /// `@cast(operand, "type"[, "module"])`
+    fn cast(&mut self) -> PResult<TargetExpr> {
+        let at = self.bump().span;
+        let open = self.expect(Punct::LParen, "'(' after '@cast'")?;
+        let operand = self.expr()?;
+        self.expect(Punct::Comma, "',' and a type name")?;
+        let type_name = self.nonempty_string("a type name such as \"struct task_struct\"")?;
+        let module = if self.eat(Punct::Comma) {
+            Some(self.nonempty_string("a module or header name")?)
+        } else {
+            None
+        };
+        self.expect_closing(Punct::RParen, open, "to close this '('")?;
+        let _ = at;
+        Ok(TargetExpr {
+            base: TargetBase::Cast {
+                operand,
+                type_name,
+                module,
+            },
+            components: Vec::new(),
+            address_of: false,
+        })
+    }
+
+    /// `@var("name[@file]"[, "module"])`
+    fn at_var(&mut self) -> PResult<TargetExpr> {
+        self.bump();
+        let open = self.expect(Punct::LParen, "'(' after '@var'")?;
+        let name = self.nonempty_string("a variable name such as \"jiffies@kernel/time.c\"")?;
+        let module = if self.eat(Punct::Comma) {
+            Some(self.nonempty_string("a module name")?)
+        } else {
+            None
+        };
+        self.expect_closing(Punct::RParen, open, "to close this '('")?;
+        Ok(TargetExpr {
+            base: TargetBase::AtVar { name, module },
+            components: Vec::new(),
+            address_of: false,
+        })
+    }
+
+    /// A string literal (adjacent literals joined); the current token must
+    /// be a string.
+    pub(super) fn string_lit(&mut self) -> StrLit {
+        let start = self.span();
+        let mut value = Vec::new();
+        while let TokenKind::Str(_) = self.kind() {
+            if let TokenKind::Str(bytes) = self.bump().kind {
+                value.extend_from_slice(&bytes);
+            }
+        }
+        StrLit {
+            value,
+            span: self.span_from(start),
+        }
+    }
+
+    fn nonempty_string(&mut self, what: &str) -> PResult<StrLit> {
+        if !matches!(self.kind(), TokenKind::Str(_)) {
+            return Err(self.expected(what, None));
+        }
+        let s = self.string_lit();
+        if s.value.is_empty() {
+            return Err(self.misplaced(
+                s.span,
+                format!("expected {what}, found an empty string"),
+                "empty",
+                None,
+            ));
+        }
+        Ok(s)
+    }
+
+    /// A primary value: literal, parenthesized expression, variable, call,
+    /// `@` operator, or embedded C.
+    fn value(&mut self) -> PResult<Expr> {
+        match self.kind() {
+            TokenKind::Punct(Punct::LParen) => self.parenthesized(),
+            TokenKind::Ident(_) => self.symbol(),
+            TokenKind::AtWord(_) => self.at_operator(),
+            _ => self.literal_value(),
+        }
+    }
+
+    fn parenthesized(&mut self) -> PResult<Expr> {
+        let open = self.bump().span;
+        let inner = self.expr()?;
+        self.expect_closing(Punct::RParen, open, "to close this '('")?;
+        Ok(inner)
+    }
+
+    /// Number, string and embedded-C values.
+    fn literal_value(&mut self) -> PResult<Expr> {
+        let start = self.span();
+        match self.kind() {
+            TokenKind::Number(n) => {
+                let n = *n;
+                self.bump();
+                Ok(Expr {
+                    kind: ExprKind::Number(n as i64),
+                    span: start,
+                })
+            }
+            TokenKind::Str(_) => {
+                let s = self.string_lit();
+                Ok(Expr {
+                    kind: ExprKind::String(s.value),
+                    span: s.span,
+                })
+            }
+            TokenKind::Embedded(_) => {
+                let tok = self.bump();
+                let TokenKind::Embedded(code) = tok.kind else {
+                    return Err(super::Recovered);
+                };
+                Ok(Expr {
+                    kind: ExprKind::Embedded(code),
+                    span: tok.span,
+                })
+            }
+            TokenKind::Keyword(k) => {
+                let help = format!(
+                    "'{}' is a reserved word and cannot be used as a value",
+                    k.as_str()
+                );
+                Err(self.expected("an expression", Some(help)))
+            }
+            _ => Err(self.expected("an expression", None)),
+        }
+    }
+
+    /// A name: variable, array element, function call, or print call.
+    fn symbol(&mut self) -> PResult<Expr> {
+        let ident = self.expect_ident("a name")?;
+        if let Some(kind) = PrintKind::lookup(&ident.name) {
+            return self.print_call(kind, ident);
+        }
+        if self.at(Punct::LParen) {
+            return self.call(ident);
+        }
+        if self.at(Punct::LBracket) {
+            return self.array_element(ident);
+        }
+        let span = ident.span;
+        Ok(Expr {
+            kind: ExprKind::Var(ident),
+            span,
+        })
+    }
+
+    fn call(&mut self, name: Ident) -> PResult<Expr> {
+        let start = name.span;
+        let open = self.bump().span;
+        let args = self.call_args(open)?;
+        Ok(Expr {
+            kind: ExprKind::Call { name, args },
+            span: self.span_from(start),
+        })
+    }
+
+    fn array_element(&mut self, name: Ident) -> PResult<Expr> {
+        let start = name.span;
+        let indices = self.index_list()?;
+        Ok(Expr {
+            kind: ExprKind::Index {
+                base: Indexable::Var(name),
+                indices,
+            },
+            span: self.span_from(start),
+        })
+    }
+
+    /// Comma-separated arguments up to `)`; the `(` is consumed.
+    fn call_args(&mut self, open: Span) -> PResult<Vec<Expr>> {
+        let mut args = Vec::new();
+        if self.eat(Punct::RParen) {
+            return Ok(args);
+        }
+        loop {
+            args.push(self.expr()?);
+            if self.eat(Punct::Comma) {
+                continue;
+            }
+            self.expect_closing(Punct::RParen, open, "to close this '('")?;
+            return Ok(args);
+        }
+    }
+
+    fn print_call(&mut self, kind: PrintKind, name: Ident) -> PResult<Expr> {
+        let start = name.span;
+        if !self.at(Punct::LParen) {
+            let help = format!(
+                "'{}' is a built-in function and cannot be used as a variable",
+                kind.name()
+            );
+            return Err(self.expected(&format!("'(' after '{}'", kind.name()), Some(help)));
+        }
+        let open = self.bump().span;
+        let mut call = PrintCall {
+            kind,
+            format: None,
+            args: Vec::new(),
+            hist: None,
+        };
+        let plain = matches!(
+            kind,
+            PrintKind::Print | PrintKind::Println | PrintKind::Sprint | PrintKind::Sprintln
+        );
+        if plain
+            && matches!(self.kind(), TokenKind::AtWord(w) if w == "hist_log" || w == "hist_linear")
+        {
+            let hist = self.hist_op()?;
+            if self.at(Punct::LBracket) {
+                // print(@hist_log(s)[3], ...): a bucket count, not a drawing.
+                let indices = self.index_list()?;
+                let span = hist.span.to(self.prev_span());
+                call.args.push(Expr {
+                    kind: ExprKind::Index {
+                        base: Indexable::Hist(hist),
+                        indices,
+                    },
+                    span,
+                });
+                while self.eat(Punct::Comma) {
+                    call.args.push(self.expr()?);
+                }
+            } else {
+                call.hist = Some(hist);
+            }
+            self.expect_closing(Punct::RParen, open, "to close this '('")?;
+            return Ok(Expr {
+                kind: ExprKind::Print(Box::new(call)),
+                span: self.span_from(start),
+            });
+        }
+        if kind.has_format() || kind.has_delimiter() {
+            if !matches!(self.kind(), TokenKind::Str(_)) {
+                let (what, help) = if kind.has_format() {
+                    ("a format string literal", "the format is checked when the script is compiled; to print a computed string write printf(\"%s\", value)")
+                } else {
+                    ("a delimiter string literal", "the first argument of the printd family is the delimiter put between the values")
+                };
+                return Err(self.expected(what, Some(help.to_string())));
+            }
+            call.format = Some(self.string_lit());
+            while self.eat(Punct::Comma) {
+                call.args.push(self.expr()?);
+            }
+        } else if !self.at(Punct::RParen) {
+            call.args = self.call_args(open)?;
+            return self.finish_print(call, start);
+        }
+        self.expect_closing(Punct::RParen, open, "to close this '('")?;
+        self.finish_print(call, start)
+    }
+
+    fn finish_print(&mut self, call: PrintCall, start: Span) -> PResult<Expr> {
+        let span = self.span_from(start);
+        let needed = if call.kind.has_delimiter() {
+            2
+        } else if call.kind.has_format() || call.kind.has_newline() {
+            0
+        } else {
+            1
+        };
+        if call.args.len() < needed {
+            let plural = if needed == 1 { "" } else { "s" };
+            return Err(self.misplaced(
+                span,
+                format!(
+                    "'{}' needs at least {needed} value{plural} to print",
+                    call.kind.name()
+                ),
+                "too few arguments",
+                None,
+            ));
+        }
+        Ok(Expr {
+            kind: ExprKind::Print(Box::new(call)),
+            span,
+        })
+    }
+
+    /// An array name or histogram, for indexing, `in` and `foreach`.
+    pub(super) fn indexable(&mut self) -> PResult<Indexable> {
+        match self.kind() {
+            TokenKind::Ident(_) => Ok(Indexable::Var(self.expect_ident("an array name")?)),
+            TokenKind::AtWord(w) if w == "hist_log" || w == "hist_linear" => {
+                Ok(Indexable::Hist(self.hist_op()?))
+            }
+            _ => Err(self.expected("an array name", None)),
+        }
+    }
+
+    /// `@hist_linear(stat, low, high, step)` or `@hist_log(stat)`.
+    fn hist_op(&mut self) -> PResult<HistOp> {
+        let tok = self.bump();
+        let linear = matches!(&tok.kind, TokenKind::AtWord(w) if w == "hist_linear");
+        let open = self.expect(Punct::LParen, "'('")?;
+        let stat = Box::new(self.expr()?);
+        let kind = if linear {
+            let mut bounds = [0i64; 3];
+            for (i, what) in ["the lowest value", "the highest value", "the bucket width"]
+                .into_iter()
+                .enumerate()
+            {
+                if !self.eat(Punct::Comma) {
+                    let help = "write @hist_linear(stat, low, high, step) with literal numbers"
+                        .to_string();
+                    return Err(self.expected(&format!("',' and {what}"), Some(help)));
+                }
+                bounds[i] = self
+                    .signed_number(&format!("{what} (a number literal)"))?
+                    .value;
+            }
+            HistKind::Linear {
+                low: bounds[0],
+                high: bounds[1],
+                step: bounds[2],
+            }
+        } else {
+            HistKind::Log
+        };
+        self.expect_closing(Punct::RParen, open, "to close this '('")?;
+        Ok(HistOp {
+            kind,
+            stat,
+            span: self.span_from(tok.span),
+        })
+    }
+
+    /// `( expr )` after an `@` operator.
+    fn paren_expr(&mut self, op: &str) -> PResult<Expr> {
+        let open = self.expect(Punct::LParen, &format!("'(' after '@{op}'"))?;
+        let e = self.expr()?;
+        self.expect_closing(Punct::RParen, open, "to close this '('")?;
+        Ok(e)
+    }
+
+    fn at_operator(&mut self) -> PResult<Expr> {
+        let start = self.span();
+        let TokenKind::AtWord(name) = self.kind().clone() else {
+            return Err(self.expected("an expression", None));
+        };
+        if name == "hist_log" || name == "hist_linear" {
+            let hist = self.hist_op()?;
+            if !self.at(Punct::LBracket) {
+                return Err(self.misplaced(
+                    hist.span,
+                    "a histogram is not a value",
+                    "histogram used as a value",
+                    Some(HIST_USE_HELP),
+                ));
+            }
+            let indices = self.index_list()?;
+            return Ok(Expr {
+                kind: ExprKind::Index {
+                    base: Indexable::Hist(hist),
+                    indices,
+                },
+                span: self.span_from(start),
+            });
+        }
+        if let Some(op) = StatOp::lookup(&name) {
+            self.bump();
+            let open = self.expect(Punct::LParen, &format!("'(' after '@{name}'"))?;
+            let operand = Box::new(self.expr()?);
+            let mut param = None;
+            if self.eat(Punct::Comma) {
+                if op != StatOp::Variance {
+                    let span = self.prev_span();
+                    return Err(self.misplaced(
+                        span,
+                        format!("'@{name}' takes one argument"),
+                        "unexpected ','",
+                        None,
+                    ));
+                }
+                param = Some(self.signed_number("a number literal")?);
+            }
+            self.expect_closing(Punct::RParen, open, "to close this '('")?;
+            return Ok(Expr {
+                kind: ExprKind::Stat { op, operand, param },
+                span: self.span_from(start),
+            });
+        }
+        let kind = match name.as_str() {
+            "defined" => {
+                self.bump();
+                ExprKind::Defined(Box::new(self.paren_expr(&name)?))
+            }
+            "entry" => {
+                self.bump();
+                ExprKind::Entry(Box::new(self.paren_expr(&name)?))
+            }
+            "choose_defined" => {
+                // SystemTap's library macro: (@defined(a) ? a : b).
+                self.bump();
+                let open = self.expect(Punct::LParen, "'(' after '@choose_defined'")?;
+                let a = self.expr()?;
+                self.expect(Punct::Comma, "','")?;
+                let b = self.expr()?;
+                self.expect_closing(Punct::RParen, open, "to close this '('")?;
+                let span = self.span_from(start);
+                let defined = Expr {
+                    kind: ExprKind::Defined(Box::new(a.clone())),
+                    span,
+                };
+                ExprKind::Ternary {
+                    cond: Box::new(defined),
+                    then: Box::new(a),
+                    otherwise: Box::new(b),
+                }
+            }
+            "probewrite" => {
+                self.bump();
+                let open = self.expect(Punct::LParen, "'(' after '@probewrite'")?;
+                let var = self.expect_ident("a variable name")?;
+                self.expect_closing(Punct::RParen, open, "to close this '('")?;
+                ExprKind::Probewrite(var)
+            }
+            "const" | "perf" => {
+                self.bump();
+                let open = self.expect(Punct::LParen, &format!("'(' after '@{name}'"))?;
+                let what = if name == "const" {
+                    "a C expression string"
+                } else {
+                    "a perf counter name"
+                };
+                let s = self.nonempty_string(what)?;
+                self.expect_closing(Punct::RParen, open, "to close this '('")?;
+                if name == "const" {
+                    ExprKind::Const(s)
+                } else {
+                    ExprKind::Perf(s)
+                }
+            }
+            "kregister" | "uregister" => {
+                self.bump();
+                let open = self.expect(Punct::LParen, &format!("'(' after '@{name}'"))?;
+                let number = self.signed_number("a register number")?;
+                self.expect_closing(Punct::RParen, open, "to close this '('")?;
+                ExprKind::Register {
+                    user: name == "uregister",
+                    number,
+                }
+            }
+            "kderef" | "uderef" => {
+                self.bump();
+                let open = self.expect(Punct::LParen, &format!("'(' after '@{name}'"))?;
+                let size: NumLit = self.signed_number("a size in bytes")?;
+                self.expect(Punct::Comma, "',' and an address")?;
+                let addr = Box::new(self.expr()?);
+                self.expect_closing(Punct::RParen, open, "to close this '('")?;
+                ExprKind::Deref {
+                    user: name == "uderef",
+                    size,
+                    addr,
+                }
+            }
+            _ => {
+                let suggestion = AT_WORDS
+                    .iter()
+                    .filter(|w| **w != "define")
+                    .map(|w| (edit_distance(w, &name), *w))
+                    .filter(|(d, w)| *d <= 2.max(w.len() / 4))
+                    .min()
+                    .map(|(_, w)| w);
+                let help = match suggestion {
+                    Some(w) => format!("did you mean '@{w}'?"),
+                    None => format!("no macro '@{name}' is defined; macros are defined with '@define {name} %( ... %)' before use"),
+                };
+                let span = self.span();
+                return Err(self.misplaced(
+                    span,
+                    format!("unknown operator '@{name}'"),
+                    "not a built-in operator or macro",
+                    Some(&help),
+                ));
+            }
+        };
+        Ok(Expr {
+            kind,
+            span: self.span_from(start),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split_pretty;
+
+    #[test]
+    fn pretty_suffixes() {
+        assert_eq!(split_pretty("$var$$"), ("$var", "$$"));
+        assert_eq!(split_pretty("$var$"), ("$var", "$"));
+        assert_eq!(split_pretty("$$vars$"), ("$$vars", "$"));
+        assert_eq!(split_pretty("$$vars"), ("$$vars", ""));
+        assert_eq!(split_pretty("$$$"), ("$$$", ""));
+        assert_eq!(split_pretty("member$"), ("member", "$"));
+    }
+}

@@ -1,0 +1,165 @@
+//! Helpers shared by the front-end test targets (`parse.rs`,
+//! `fuzz_frontend.rs`): fixture configuration headers, the span-invariant
+//! check and the print/re-parse round trip.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+use stapkit::diag::{render_all, SourceMap};
+use stapkit::syntax::{self, dump, print, DumpConfig, Parsed, PreprocessConfig, Privilege};
+
+/// The `.stp` files of a fixture directory, sorted by name.
+pub fn fixtures(dir: &str) -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(dir);
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| e.expect("directory entry").path())
+        .filter(|p| p.extension().is_some_and(|x| x == "stp"))
+        .collect();
+    files.sort();
+    files
+}
+
+/// The preprocessor configuration a fixture asks for in `//@ key: value`
+/// header lines (`args` split at spaces, `'...'` grouping; `arch`, `kernel`, `guru`, `privilege`,
+/// `systemtap`, `config NAME=VALUE`); otherwise the default.
+pub fn fixture_config(text: &str) -> PreprocessConfig {
+    let mut cfg = PreprocessConfig::default();
+    for line in text.lines() {
+        let Some(rest) = line.strip_prefix("//@ ") else {
+            continue;
+        };
+        let (key, value) = rest.split_once(':').unwrap_or((rest, ""));
+        let value = value.trim();
+        match key.trim() {
+            "args" => cfg.args = split_args(value),
+            "arch" => cfg.arch = value.to_string(),
+            "kernel" => {
+                cfg.kernel_release = value.to_string();
+                cfg.kernel_version = PreprocessConfig::base_version(value).to_string();
+            }
+            "guru" => cfg.guru = value == "true",
+            "systemtap" => cfg.systemtap_version = value.to_string(),
+            "privilege" => {
+                cfg.privilege = match value {
+                    "stapusr" => Privilege::StapUsr,
+                    "stapsys" => Privilege::StapSys,
+                    _ => Privilege::StapDev,
+                }
+            }
+            "config" => {
+                let (k, v) = value.split_once('=').unwrap_or((value, ""));
+                cfg.kernel_config.insert(k.to_string(), v.to_string());
+            }
+            other => panic!("unknown fixture header '{other}'"),
+        }
+    }
+    cfg
+}
+
+/// Splits on spaces, keeping single-quoted runs together (the quotes are
+/// removed; double quotes are kept, for arguments that are string tokens).
+fn split_args(text: &str) -> Vec<String> {
+    let mut args = Vec::new();
+    let mut cur = String::new();
+    let mut quoted = false;
+    let mut any = false;
+    for c in text.chars() {
+        match c {
+            '\'' => {
+                quoted = !quoted;
+                any = true;
+            }
+            ' ' if !quoted => {
+                if any {
+                    args.push(std::mem::take(&mut cur));
+                    any = false;
+                }
+            }
+            c => {
+                cur.push(c);
+                any = true;
+            }
+        }
+    }
+    if any {
+        args.push(cur);
+    }
+    args
+}
+
+/// Parses `text` as file `name` with `cfg`.
+pub fn parse_text(name: &str, text: &str, cfg: &PreprocessConfig) -> (SourceMap, Parsed) {
+    let mut map = SourceMap::new();
+    let file = map.add(name, text);
+    let parsed = syntax::parse(&map, file, cfg);
+    (map, parsed)
+}
+
+/// Checks every span in `parsed` (via its dump): inside the file, non-empty
+/// (except an empty script), and inside the span of the enclosing node.
+pub fn check_spans(parsed: &Parsed, file_len: usize) -> Result<(), String> {
+    let text = dump(&parsed.script, DumpConfig { spans: true });
+    // (depth, start, end) of the enclosing nodes that have spans.
+    let mut stack: Vec<(usize, usize, usize)> = Vec::new();
+    for line in text.lines() {
+        let depth = (line.len() - line.trim_start().len()) / 2;
+        while stack.last().is_some_and(|&(d, _, _)| d >= depth) {
+            stack.pop();
+        }
+        let Some((_, span)) = line.rsplit_once(" @") else {
+            continue;
+        };
+        let (start, end) = span
+            .split_once("..")
+            .ok_or_else(|| format!("bad span in {line:?}"))?;
+        let (start, end): (usize, usize) = (
+            start.parse().map_err(|_| line.to_string())?,
+            end.parse().map_err(|_| line.to_string())?,
+        );
+        if start > end || end > file_len {
+            return Err(format!("span out of the file ({file_len} bytes): {line}"));
+        }
+        if start == end && depth > 0 {
+            return Err(format!("empty span: {line}"));
+        }
+        if let Some(&(_, ps, pe)) = stack.last() {
+            if start < ps || end > pe {
+                return Err(format!(
+                    "span {start}..{end} not inside its parent {ps}..{pe}: {line}\n{text}"
+                ));
+            }
+        }
+        stack.push((depth, start, end));
+    }
+    Ok(())
+}
+
+/// Prints the tree, re-parses the print, and checks that the trees match
+/// (ignoring spans), that the re-parse has no errors, and that printing is
+/// idempotent. Returns the printed text.
+pub fn check_roundtrip(parsed: &Parsed) -> Result<String, String> {
+    let printed = print(&parsed.script);
+    let (map, again) = parse_text("<printed>", &printed, &PreprocessConfig::default());
+    if again.has_errors() {
+        return Err(format!(
+            "printed text does not parse:\n{}\n--- printed ---\n{printed}",
+            render_all(&map, &again.diagnostics)
+        ));
+    }
+    let before = dump(&parsed.script, DumpConfig::default());
+    let after = dump(&again.script, DumpConfig::default());
+    if before != after {
+        return Err(format!("tree changed by print + parse\n--- printed ---\n{printed}\n--- before ---\n{before}\n--- after ---\n{after}"));
+    }
+    let reprinted = print(&again.script);
+    if reprinted != printed {
+        return Err(format!(
+            "printing is not idempotent\n--- first ---\n{printed}\n--- second ---\n{reprinted}"
+        ));
+    }
+    Ok(printed)
+}
