@@ -21,7 +21,11 @@ use crate::syntax::{self, PreprocessConfig};
 
 /// SystemTap's command line, flag for flag where stapkit supports it.
 #[derive(Parser, Debug, Clone, Default)]
-#[command(name = "stap", version, about = "Translate SystemTap scripts into kernel modules for any kernel tree")]
+#[command(
+    name = "stap",
+    version,
+    about = "Translate SystemTap scripts into kernel modules for any kernel tree"
+)]
 pub struct StapOptions {
     /// Run the script given as text instead of a file.
     #[arg(short = 'e', value_name = "SCRIPT")]
@@ -89,11 +93,15 @@ pub struct Failure {
 
 impl Failure {
     fn usage(message: impl Into<String>) -> Failure {
-        Failure { message: format!("{}\n", message.into()) }
+        Failure {
+            message: format!("{}\n", message.into()),
+        }
     }
 
     fn pass(pass: u8, what: &str, body: String) -> Failure {
-        Failure { message: format!("{body}Pass {pass}: {what} failed.  [man error::pass{pass}]\n") }
+        Failure {
+            message: format!("{body}Pass {pass}: {what} failed.  [man error::pass{pass}]\n"),
+        }
     }
 }
 
@@ -130,7 +138,9 @@ impl Pipeline {
         let script = read_script(&options)?;
         if let Some(arch) = &options.arch {
             canonical_arch(arch).ok_or_else(|| {
-                Failure::usage(format!("stap: unknown architecture '{arch}'; use x86_64 or arm64"))
+                Failure::usage(format!(
+                    "stap: unknown architecture '{arch}'; use x86_64 or arm64"
+                ))
             })?;
         }
         for define in &options.defines {
@@ -138,10 +148,11 @@ impl Pipeline {
         }
         let cache = Cache::locate(options.cache_dir.as_deref());
         let catalog = Catalog::load().map_err(|e| Failure::usage(format!("stap: {e}")))?;
-        let (tree, tree_error) = match HeaderTree::resolve(options.release.as_deref(), &cache, &catalog) {
-            Ok(tree) => (Some(tree), None),
-            Err(e) => (None, Some(e.to_string())),
-        };
+        let (tree, tree_error) =
+            match HeaderTree::resolve(options.release.as_deref(), &cache, &catalog) {
+                Ok(tree) => (Some(tree), None),
+                Err(e) => (None, Some(e.to_string())),
+            };
         if let (Some(tree), Some(arch)) = (&tree, &options.arch) {
             let want = canonical_arch(arch).unwrap_or(arch);
             if tree.arch != want {
@@ -175,14 +186,26 @@ impl Pipeline {
         let mut cfg = match &self.tree {
             Some(tree) => {
                 let mut cfg = PreprocessConfig::for_kernel(&tree.release, &tree.arch);
-                cfg.kernel_config =
-                    tree.config.iter().map(|(k, v)| (k.clone(), v.trim_matches('"').to_string())).collect();
+                cfg.kernel_config = tree
+                    .config
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.trim_matches('"').to_string()))
+                    .collect();
                 cfg
             }
             None => {
-                let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
-                let arch = self.options.arch.as_deref().and_then(canonical_arch).unwrap_or(std::env::consts::ARCH);
-                let mut cfg = PreprocessConfig::for_kernel(release.trim(), if arch == "aarch64" { "arm64" } else { arch });
+                let release =
+                    std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+                let arch = self
+                    .options
+                    .arch
+                    .as_deref()
+                    .and_then(canonical_arch)
+                    .unwrap_or(std::env::consts::ARCH);
+                let mut cfg = PreprocessConfig::for_kernel(
+                    release.trim(),
+                    if arch == "aarch64" { "arm64" } else { arch },
+                );
                 cfg.kernel_config.clear();
                 cfg
             }
@@ -193,9 +216,11 @@ impl Pipeline {
     }
 
     fn diagnostics(&mut self, diags: &[Diagnostic]) -> bool {
-        let (errors, warnings): (Vec<_>, Vec<_>) = diags.iter().cloned().partition(|d| d.is_error());
+        let (errors, warnings): (Vec<_>, Vec<_>) =
+            diags.iter().cloned().partition(|d| d.is_error());
         if !self.options.suppress_warnings && !warnings.is_empty() {
-            self.warnings.push_str(&render_all(&self.sources, &warnings));
+            self.warnings
+                .push_str(&render_all(&self.sources, &warnings));
         }
         errors.is_empty()
     }
@@ -216,7 +241,10 @@ impl Pipeline {
             4 => "compiled C into kernel module",
             _ => "ran",
         };
-        self.timings.iter().map(|(p, ms)| format!("Pass {p}: {} in {ms}ms.\n", what(*p))).collect()
+        self.timings
+            .iter()
+            .map(|(p, ms)| format!("Pass {p}: {} in {ms}ms.\n", what(*p)))
+            .collect()
     }
 
     /// Pass 1: preprocess and parse.
@@ -227,7 +255,8 @@ impl Pipeline {
             if p.diagnostics(&parsed.diagnostics) {
                 Ok(parsed.script)
             } else {
-                let (errors, _): (Vec<_>, Vec<_>) = parsed.diagnostics.into_iter().partition(|d| d.is_error());
+                let (errors, _): (Vec<_>, Vec<_>) =
+                    parsed.diagnostics.into_iter().partition(|d| d.is_error());
                 Err(Failure::pass(1, "parse", render_all(&p.sources, &errors)))
             }
         })
@@ -247,8 +276,13 @@ impl Pipeline {
             match analysis.program {
                 Some(program) if ok => Ok(program),
                 _ => {
-                    let (errors, _): (Vec<_>, Vec<_>) = analysis.diagnostics.into_iter().partition(|d| d.is_error());
-                    Err(Failure::pass(2, "analysis", render_all(&p.sources, &errors)))
+                    let (errors, _): (Vec<_>, Vec<_>) =
+                        analysis.diagnostics.into_iter().partition(|d| d.is_error());
+                    Err(Failure::pass(
+                        2,
+                        "analysis",
+                        render_all(&p.sources, &errors),
+                    ))
                 }
             }
         })
@@ -257,9 +291,15 @@ impl Pipeline {
     /// Pass 3: generate the module's C source.
     pub fn translate(&mut self, program: &Program) -> Result<String, Failure> {
         self.timed(3, |p| {
-            let config = codegen::Config { module_name: p.module_name(), script_name: p.script.name.clone() };
+            let config = codegen::Config {
+                module_name: p.module_name(),
+                script_name: p.script.name.clone(),
+            };
             codegen::generate(program, &config).map_err(|errors| {
-                let body: String = errors.iter().map(|e| format!("semantic error: {e}\n")).collect();
+                let body: String = errors
+                    .iter()
+                    .map(|e| format!("semantic error: {e}\n"))
+                    .collect();
                 Failure::pass(3, "translation", body)
             })
         })
@@ -268,7 +308,11 @@ impl Pipeline {
     /// The tree pass 4 builds against, or why there is none.
     pub fn require_tree(&self) -> Result<&HeaderTree, Failure> {
         self.tree.as_ref().ok_or_else(|| {
-            Failure::pass(4, "compilation", format!("{}\n", self.tree_error.clone().unwrap_or_default()))
+            Failure::pass(
+                4,
+                "compilation",
+                format!("{}\n", self.tree_error.clone().unwrap_or_default()),
+            )
         })
     }
 
@@ -290,8 +334,8 @@ impl Pipeline {
                 keep: p.options.keep,
                 verbose: p.options.verbose >= 3,
             };
-            let built =
-                kbuild::build(&request).map_err(|e| Failure::pass(4, "compilation", format!("{e}\n")))?;
+            let built = kbuild::build(&request)
+                .map_err(|e| Failure::pass(4, "compilation", format!("{e}\n")))?;
             if let Err(failures) = modcheck::check(&built.ko, &tree) {
                 let body: String = failures.iter().map(|f| format!("ERROR: {f}\n")).collect();
                 return Err(Failure::pass(4, "compilation", body));
@@ -303,22 +347,31 @@ impl Pipeline {
 
 fn read_script(options: &StapOptions) -> Result<Script, Failure> {
     match &options.inline {
-        Some(text) => Ok(Script { name: "<input>".to_string(), text: text.clone(), args: options.rest.clone() }),
+        Some(text) => Ok(Script {
+            name: "<input>".to_string(),
+            text: text.clone(),
+            args: options.rest.clone(),
+        }),
         None => {
-            let (path, args) = options
-                .rest
-                .split_first()
-                .ok_or_else(|| Failure::usage("stap: no script given; pass a script file or -e 'SCRIPT'"))?;
+            let (path, args) = options.rest.split_first().ok_or_else(|| {
+                Failure::usage("stap: no script given; pass a script file or -e 'SCRIPT'")
+            })?;
             let text = if path == "-" {
                 let mut s = String::new();
-                std::io::Read::read_to_string(&mut std::io::stdin(), &mut s)
-                    .map_err(|e| Failure::usage(format!("stap: cannot read the script from stdin: {e}")))?;
+                std::io::Read::read_to_string(&mut std::io::stdin(), &mut s).map_err(|e| {
+                    Failure::usage(format!("stap: cannot read the script from stdin: {e}"))
+                })?;
                 s
             } else {
-                std::fs::read_to_string(path)
-                    .map_err(|e| Failure::usage(format!("stap: cannot read script '{path}': {e}")))?
+                std::fs::read_to_string(path).map_err(|e| {
+                    Failure::usage(format!("stap: cannot read script '{path}': {e}"))
+                })?
             };
-            Ok(Script { name: path.clone(), text, args: args.to_vec() })
+            Ok(Script {
+                name: path.clone(),
+                text,
+                args: args.to_vec(),
+            })
         }
     }
 }
@@ -341,14 +394,21 @@ fn check_define(define: &str) -> Result<(), String> {
     if !ident {
         return Err(format!("stap: -D {define}: '{name}' is not a C macro name"));
     }
-    if !value.chars().all(|c| c.is_ascii_alphanumeric() || "_.+-".contains(c)) {
-        return Err(format!("stap: -D {define}: the value may only use letters, digits and '_.+-'"));
+    if !value
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "_.+-".contains(c))
+    {
+        return Err(format!(
+            "stap: -D {define}: the value may only use letters, digits and '_.+-'"
+        ));
     }
     Ok(())
 }
 
 fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf29ce484222325u64, |h, &b| (h ^ b as u64).wrapping_mul(0x100000001b3))
+    bytes.iter().fold(0xcbf29ce484222325u64, |h, &b| {
+        (h ^ b as u64).wrapping_mul(0x100000001b3)
+    })
 }
 
 /// Copies the built module to `dir/NAME.ko`, returning the new path.
@@ -368,7 +428,20 @@ mod tests {
 
     #[test]
     fn parses_systemtap_flags() {
-        let o = opts(&["-v", "-v", "-p4", "-m", "hello", "-r", "debian-6.1-amd64", "-DMAXACTION=10", "-k", "x.stp", "arg1", "-3"]);
+        let o = opts(&[
+            "-v",
+            "-v",
+            "-p4",
+            "-m",
+            "hello",
+            "-r",
+            "debian-6.1-amd64",
+            "-DMAXACTION=10",
+            "-k",
+            "x.stp",
+            "arg1",
+            "-3",
+        ]);
         assert_eq!(o.verbose, 2);
         assert_eq!(o.pass, Some(4));
         assert_eq!(o.module.as_deref(), Some("hello"));
@@ -381,13 +454,21 @@ mod tests {
     fn defines_must_be_safe_for_the_compiler() {
         assert!(check_define("MAXACTION=10").is_ok());
         assert!(check_define("STP_NO_OVERLOAD").is_ok());
-        assert!(check_define("1X=2").unwrap_err().contains("not a C macro name"));
-        assert!(check_define("X=$(shell rm)").unwrap_err().contains("may only use"));
+        assert!(check_define("1X=2")
+            .unwrap_err()
+            .contains("not a C macro name"));
+        assert!(check_define("X=$(shell rm)")
+            .unwrap_err()
+            .contains("may only use"));
     }
 
     #[test]
     fn module_names_are_stable_hashes_without_m() {
-        let a = Script { name: "<input>".into(), text: "probe begin {}".into(), args: vec![] };
+        let a = Script {
+            name: "<input>".into(),
+            text: "probe begin {}".into(),
+            args: vec![],
+        };
         assert_eq!(format!("stap_{:016x}", fnv1a(a.text.as_bytes())).len(), 21);
         assert_eq!(canonical_arch("aarch64"), Some("arm64"));
         assert_eq!(canonical_arch("sparc"), None);

@@ -75,7 +75,10 @@ pub struct Location {
 impl Location {
     /// `TOKEN at FILE:LINE:COLUMN`, the text after `near` in an error.
     pub fn near(&self) -> String {
-        format!("{} at {}:{}:{}", self.token, self.file, self.line, self.column)
+        format!(
+            "{} at {}:{}:{}",
+            self.token, self.file, self.line, self.column
+        )
     }
 }
 
@@ -232,11 +235,20 @@ pub enum StmtKind {
     /// A nested block.
     Block(Block),
     /// `if (cond) then else els`.
-    If { cond: Expr, then: Block, els: Option<Block> },
+    If {
+        cond: Expr,
+        then: Block,
+        els: Option<Block>,
+    },
     /// `while (cond) body`.
     While { cond: Expr, body: Block },
     /// `for (init; cond; step) body`.
-    For { init: Option<Expr>, cond: Option<Expr>, step: Option<Expr>, body: Block },
+    For {
+        init: Option<Expr>,
+        cond: Option<Expr>,
+        step: Option<Expr>,
+        body: Block,
+    },
     /// `foreach`.
     Foreach(Box<Foreach>),
     /// `break`.
@@ -250,7 +262,11 @@ pub enum StmtKind {
     /// `delete ...`.
     Delete(Delete),
     /// `try { body } catch (var) { handler }`.
-    Try { body: Block, catch_var: Option<LocalId>, handler: Block },
+    Try {
+        body: Block,
+        catch_var: Option<LocalId>,
+        handler: Block,
+    },
 }
 
 /// `foreach ([k1, k2] in array- limit N)` and its variants.
@@ -298,7 +314,10 @@ pub enum Delete {
     /// A local reset to 0 / "".
     Local(LocalId),
     /// Elements of an array; `None` keys are wildcards (`delete a[*, k]`).
-    Elements { array: GlobalId, keys: Vec<Option<Expr>> },
+    Elements {
+        array: GlobalId,
+        keys: Vec<Option<Expr>>,
+    },
 }
 
 /// A typed expression.
@@ -330,20 +349,44 @@ pub enum ExprKind {
     /// A unary operator on a long.
     Unary { op: UnaryOp, operand: Box<Expr> },
     /// An arithmetic or bitwise operator on longs.
-    Binary { op: BinaryOp, lhs: Box<Expr>, rhs: Box<Expr> },
+    Binary {
+        op: BinaryOp,
+        lhs: Box<Expr>,
+        rhs: Box<Expr>,
+    },
     /// A comparison of two longs or two strings (the operands' type says which).
-    Compare { op: CompareOp, lhs: Box<Expr>, rhs: Box<Expr> },
+    Compare {
+        op: CompareOp,
+        lhs: Box<Expr>,
+        rhs: Box<Expr>,
+    },
     /// `&&` / `||`, short-circuit, on longs.
-    Logical { op: LogicalOp, lhs: Box<Expr>, rhs: Box<Expr> },
+    Logical {
+        op: LogicalOp,
+        lhs: Box<Expr>,
+        rhs: Box<Expr>,
+    },
     /// String concatenation `a . b`.
     Concat(Box<Expr>, Box<Expr>),
     /// `cond ? then : els`.
-    Ternary { cond: Box<Expr>, then: Box<Expr>, els: Box<Expr> },
+    Ternary {
+        cond: Box<Expr>,
+        then: Box<Expr>,
+        els: Box<Expr>,
+    },
     /// `target = value` and compound forms; the value of the expression is
     /// the target's new value.
-    Assign { target: LValue, op: AssignOp, value: Box<Expr> },
+    Assign {
+        target: LValue,
+        op: AssignOp,
+        value: Box<Expr>,
+    },
     /// `++x`, `x--`, ...
-    IncDec { target: LValue, increment: bool, prefix: bool },
+    IncDec {
+        target: LValue,
+        increment: bool,
+        prefix: bool,
+    },
     /// `target <<< value`.
     StatAdd { target: LValue, value: Box<Expr> },
     /// `@count(s)` and friends.
@@ -351,13 +394,24 @@ pub enum ExprKind {
     /// `@hist_log(s)` / `@hist_linear(s, ...)`, only as a print argument.
     Histogram { stats: LValue, histogram: Histogram },
     /// `subject =~ "regex"` (or `!~` with `negate`); the pattern is a literal.
-    Regex { subject: Box<Expr>, pattern: String, negate: bool },
+    Regex {
+        subject: Box<Expr>,
+        pattern: String,
+        negate: bool,
+    },
     /// A call of a script or tapset function.
-    Call { function: FunctionId, args: Vec<Expr> },
+    Call {
+        function: FunctionId,
+        args: Vec<Expr>,
+    },
     /// `print`, `println`, `sprint`, `sprintln` of their arguments in turn.
     Print { kind: PrintKind, args: Vec<Expr> },
     /// `printf`, `sprintf` with a parsed format.
-    Printf { kind: PrintfKind, format: Format, args: Vec<Expr> },
+    Printf {
+        kind: PrintfKind,
+        format: Format,
+        args: Vec<Expr>,
+    },
 }
 
 /// Something that can be assigned to.

@@ -12,7 +12,10 @@ static RUNTIME: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/../runtime-c");
 pub fn files() -> Vec<(PathBuf, String)> {
     let mut out = Vec::new();
     collect(&RUNTIME, &mut out);
-    out.push((PathBuf::from("runtime/stp_features.h"), "/* No feature probes yet. */\n".to_string()));
+    out.push((
+        PathBuf::from("runtime/stp_features.h"),
+        "/* No feature probes yet. */\n".to_string(),
+    ));
     out.sort();
     out
 }
@@ -43,7 +46,12 @@ pub fn tapsets() -> Vec<(String, &'static str)> {
         .map(|d| {
             d.files()
                 .filter(|f| f.path().extension().is_some_and(|e| e == "stp"))
-                .filter_map(|f| Some((format!("<tapset>/{}", f.path().file_name()?.to_str()?), f.contents_utf8()?)))
+                .filter_map(|f| {
+                    Some((
+                        format!("<tapset>/{}", f.path().file_name()?.to_str()?),
+                        f.contents_utf8()?,
+                    ))
+                })
                 .collect()
         })
         .unwrap_or_default();
@@ -59,15 +67,27 @@ mod tests {
     fn runtime_has_its_umbrella_header_and_core() {
         let files = files();
         let names: Vec<String> = files.iter().map(|(p, _)| p.display().to_string()).collect();
-        assert!(names.contains(&"runtime/stapkit.h".to_string()), "{names:?}");
-        assert!(names.contains(&"runtime/core/transport.c".to_string()), "{names:?}");
-        assert!(names.contains(&"runtime/stp_features.h".to_string()), "{names:?}");
+        assert!(
+            names.contains(&"runtime/stapkit.h".to_string()),
+            "{names:?}"
+        );
+        assert!(
+            names.contains(&"runtime/core/transport.c".to_string()),
+            "{names:?}"
+        );
+        assert!(
+            names.contains(&"runtime/stp_features.h".to_string()),
+            "{names:?}"
+        );
         assert!(!names.iter().any(|n| n.ends_with(".stp")), "{names:?}");
     }
 
     #[test]
     fn tapsets_are_embedded() {
         let names: Vec<String> = tapsets().into_iter().map(|(n, _)| n).collect();
-        assert!(names.contains(&"<tapset>/control.stp".to_string()), "{names:?}");
+        assert!(
+            names.contains(&"<tapset>/control.stp".to_string()),
+            "{names:?}"
+        );
     }
 }

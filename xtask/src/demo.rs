@@ -20,10 +20,19 @@ pub struct Options {
 
 /// Builds the script for the kernel and runs it in QEMU, printing its output.
 pub fn run(sh: &Shell, options: &Options) -> Result<()> {
-    let prepared = setup::run(sh, &setup::Options { kernels: vec![options.kernel.clone()] })?;
+    let prepared = setup::run(
+        sh,
+        &setup::Options {
+            kernels: vec![options.kernel.clone()],
+        },
+    )?;
     let matrix = prepared.bin_dir.join("stap-matrix");
     let staprun = &prepared.staprun;
     let (kernel, script) = (&options.kernel, &options.script);
-    cmd!(sh, "{matrix} --kernel {kernel} --staprun {staprun} --print {script}").run()?;
+    cmd!(
+        sh,
+        "{matrix} --kernel {kernel} --staprun {staprun} --print {script}"
+    )
+    .run()?;
     Ok(())
 }

@@ -45,7 +45,10 @@ pub struct Prepared {
 
 /// The workspace root.
 pub fn project_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives in the workspace").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives in the workspace")
+        .to_path_buf()
 }
 
 fn target_dir() -> Result<PathBuf> {
@@ -59,7 +62,10 @@ fn target_dir() -> Result<PathBuf> {
 
 fn is_root() -> bool {
     std::fs::read_to_string("/proc/self/status")
-        .map(|s| s.lines().any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0")))
+        .map(|s| {
+            s.lines()
+                .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0"))
+        })
         .unwrap_or(false)
 }
 
@@ -70,7 +76,11 @@ pub fn install_packages(sh: &Shell) -> Result<()> {
         .copied()
         .filter(|p| {
             let format = "-f=${Status}";
-            let status = cmd!(sh, "dpkg-query -W {format} {p}").quiet().ignore_stderr().read().unwrap_or_default();
+            let status = cmd!(sh, "dpkg-query -W {format} {p}")
+                .quiet()
+                .ignore_stderr()
+                .read()
+                .unwrap_or_default();
             !status.ends_with("installed") || status.contains("not-installed")
         })
         .collect();
@@ -78,22 +88,36 @@ pub fn install_packages(sh: &Shell) -> Result<()> {
         return Ok(());
     }
     if !is_root() {
-        bail!("missing packages; run as root: apt-get install {}", missing.join(" "));
+        bail!(
+            "missing packages; run as root: apt-get install {}",
+            missing.join(" ")
+        );
     }
     eprintln!("xtask: installing {}", missing.join(" "));
-    cmd!(sh, "apt-get update -qq").env("DEBIAN_FRONTEND", "noninteractive").run()?;
-    cmd!(sh, "apt-get install -y -qq --no-install-recommends {missing...}")
+    cmd!(sh, "apt-get update -qq")
         .env("DEBIAN_FRONTEND", "noninteractive")
         .run()?;
+    cmd!(
+        sh,
+        "apt-get install -y -qq --no-install-recommends {missing...}"
+    )
+    .env("DEBIAN_FRONTEND", "noninteractive")
+    .run()?;
     Ok(())
 }
 
 /// Builds the static staprun the guests run and returns its path.
 pub fn build_staprun(sh: &Shell) -> Result<PathBuf> {
     let triple = "x86_64-unknown-linux-gnu";
-    cmd!(sh, "cargo build --quiet --release -p staprun --target {triple}")
-        .env("CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUSTFLAGS", "-C target-feature=+crt-static")
-        .run()?;
+    cmd!(
+        sh,
+        "cargo build --quiet --release -p staprun --target {triple}"
+    )
+    .env(
+        "CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUSTFLAGS",
+        "-C target-feature=+crt-static",
+    )
+    .run()?;
     Ok(target_dir()?.join(triple).join("release/staprun"))
 }
 
@@ -107,7 +131,10 @@ pub fn build_binaries(sh: &Shell) -> Result<PathBuf> {
 pub fn fetch_kernels(sh: &Shell, bin_dir: &Path, kernels: &[String]) -> Result<()> {
     let stap_prep = bin_dir.join("stap-prep");
     for kernel in kernels {
-        cmd!(sh, "{stap_prep} fetch {kernel}").quiet().ignore_stdout().run()?;
+        cmd!(sh, "{stap_prep} fetch {kernel}")
+            .quiet()
+            .ignore_stdout()
+            .run()?;
     }
     Ok(())
 }
@@ -117,8 +144,11 @@ pub fn run(sh: &Shell, options: &Options) -> Result<Prepared> {
     install_packages(sh)?;
     let bin_dir = build_binaries(sh)?;
     let staprun = build_staprun(sh)?;
-    let kernels =
-        if options.kernels.is_empty() { vec![DEFAULT_KERNEL.to_string()] } else { options.kernels.clone() };
+    let kernels = if options.kernels.is_empty() {
+        vec![DEFAULT_KERNEL.to_string()]
+    } else {
+        options.kernels.clone()
+    };
     fetch_kernels(sh, &bin_dir, &kernels)?;
     Ok(Prepared { staprun, bin_dir })
 }

@@ -24,7 +24,12 @@ pub fn run(sh: &Shell, options: &Options) -> Result<()> {
     let prepared = setup::run(sh, &setup::Options::default())?;
     let staprun = prepared.staprun.display().to_string();
     let extra = &options.cargo_args;
-    cmd!(sh, "cargo test --workspace {extra...}").env("STAPKIT_STAPRUN", &staprun).run()?;
-    eprintln!("xtask: whole test suite passed in {:.0?}", started.elapsed());
+    cmd!(sh, "cargo test --workspace {extra...}")
+        .env("STAPKIT_STAPRUN", &staprun)
+        .run()?;
+    eprintln!(
+        "xtask: whole test suite passed in {:.0?}",
+        started.elapsed()
+    );
     Ok(())
 }

@@ -47,7 +47,10 @@ struct Cli {
 
 fn parse_shard(s: &str) -> Result<(usize, usize), String> {
     let (i, n) = s.split_once('/').ok_or("expected I/N, e.g. 1/4")?;
-    let (i, n): (usize, usize) = (i.parse().map_err(|_| "I must be a number")?, n.parse().map_err(|_| "N must be a number")?);
+    let (i, n): (usize, usize) = (
+        i.parse().map_err(|_| "I must be a number")?,
+        n.parse().map_err(|_| "N must be a number")?,
+    );
     if n == 0 || i == 0 || i > n {
         return Err(format!("shard {i}/{n} is out of range: need 1 <= I <= N"));
     }
@@ -75,13 +78,20 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
     let staprun = cli
         .staprun
         .or_else(|| std::env::var_os("STAPKIT_STAPRUN").map(PathBuf::from))
-        .or_else(|| std::env::current_exe().ok().map(|e| e.with_file_name("staprun")))
+        .or_else(|| {
+            std::env::current_exe()
+                .ok()
+                .map(|e| e.with_file_name("staprun"))
+        })
         .ok_or("cannot locate staprun; pass --staprun")?;
     let temp;
     let work_dir = match cli.work_dir {
         Some(d) => d,
         None => {
-            temp = tempfile::Builder::new().prefix("stap-matrix").tempdir().map_err(|e| e.to_string())?;
+            temp = tempfile::Builder::new()
+                .prefix("stap-matrix")
+                .tempdir()
+                .map_err(|e| e.to_string())?;
             temp.path().to_path_buf()
         }
     };
@@ -89,7 +99,11 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
         kernels,
         scripts: cli.scripts,
         print: cli.print,
-        jobs: cli.jobs.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)),
+        jobs: cli.jobs.unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1)
+        }),
         shard: cli.shard,
         staprun,
         busybox: cli.busybox,

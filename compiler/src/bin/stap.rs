@@ -52,11 +52,17 @@ fn run(p: &mut Pipeline) -> Result<ExitCode, Failure> {
     let built = p.build(&c)?;
     let module = p.module_name();
     if p.options.keep {
-        eprintln!("Keeping temporary directory \"{}\"", built.dir.path().display());
+        eprintln!(
+            "Keeping temporary directory \"{}\"",
+            built.dir.path().display()
+        );
     }
-    let cwd = std::env::current_dir().map_err(|e| Failure { message: format!("stap: {e}\n") })?;
-    let ko = deliver(&built, &module, &cwd)
-        .map_err(|e| Failure { message: format!("stap: cannot write {module}.ko: {e}\n") })?;
+    let cwd = std::env::current_dir().map_err(|e| Failure {
+        message: format!("stap: {e}\n"),
+    })?;
+    let ko = deliver(&built, &module, &cwd).map_err(|e| Failure {
+        message: format!("stap: cannot write {module}.ko: {e}\n"),
+    })?;
     if last == 4 {
         println!("{module}.ko");
         return Ok(ExitCode::SUCCESS);
@@ -89,5 +95,9 @@ fn pass5(p: &Pipeline, ko: &std::path::Path) -> Result<ExitCode, Failure> {
     let status = cmd.arg(ko).status().map_err(|e| Failure {
         message: format!("stap: cannot run staprun: {e}; install stapkit's staprun on this host\n"),
     })?;
-    Ok(if status.success() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    Ok(if status.success() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }

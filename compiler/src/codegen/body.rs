@@ -54,7 +54,12 @@ pub(super) struct BodyGen<'a> {
 }
 
 impl<'a> BodyGen<'a> {
-    pub fn new(program: &'a Program, locals: &'a [Local], kind: BodyKind, ret: Option<Type>) -> Self {
+    pub fn new(
+        program: &'a Program,
+        locals: &'a [Local],
+        kind: BodyKind,
+        ret: Option<Type>,
+    ) -> Self {
         BodyGen {
             program,
             locals,
@@ -110,19 +115,27 @@ impl<'a> BodyGen<'a> {
     }
 
     fn unsupported(&mut self, what: &str, location: &Location) {
-        self.errors.push(CodegenError::Unsupported { what: what.to_string(), location: location.clone() });
+        self.errors.push(CodegenError::Unsupported {
+            what: what.to_string(),
+            location: location.clone(),
+        });
     }
 
     /// Jumps to the error label if the last operation failed.
     fn check_error(&mut self) {
         let label = self.err_label.clone();
-        self.w.line(format!("if (unlikely(c->last_error)) goto {label};"));
+        self.w
+            .line(format!("if (unlikely(c->last_error)) goto {label};"));
     }
 
     fn fail(&mut self, cond: &str, message: &str, location: &Location) {
         let label = self.err_label.clone();
         self.w.open(format!("if (unlikely({cond}))"));
-        self.w.line(format!("STP_ERROR(c, {}, {});", c_string(message), c_string(&location.near())));
+        self.w.line(format!(
+            "STP_ERROR(c, {}, {});",
+            c_string(message),
+            c_string(&location.near())
+        ));
         self.w.line(format!("goto {label};"));
         self.w.close("");
     }
@@ -166,8 +179,15 @@ impl<'a> BodyGen<'a> {
                 }
                 self.w.close("");
             }
-            StmtKind::While { cond, body } => self.lower_loop(None, Some(cond), None, body, &s.location),
-            StmtKind::For { init, cond, step, body } => {
+            StmtKind::While { cond, body } => {
+                self.lower_loop(None, Some(cond), None, body, &s.location)
+            }
+            StmtKind::For {
+                init,
+                cond,
+                step,
+                body,
+            } => {
                 if let Some(init) = init {
                     self.expr(init);
                 }
@@ -187,20 +207,30 @@ impl<'a> BodyGen<'a> {
                 }
                 None => self.unsupported("'continue' outside a loop", &s.location),
             },
-            StmtKind::Next if self.kind == BodyKind::Function => self.unsupported("'next' inside a function", &s.location),
+            StmtKind::Next if self.kind == BodyKind::Function => {
+                self.unsupported("'next' inside a function", &s.location)
+            }
             StmtKind::Next => self.w.line("goto out;"),
             StmtKind::Return(value) => {
                 if let Some(v) = value {
                     let val = self.expr(v);
                     match (self.ret, val) {
-                        (Some(Type::String), Val::Str(s)) => self.w.line(format!("stp_strlcpy(l->retvalue, {s}, MAXSTRINGLEN);")),
-                        (Some(Type::Long), v) => self.w.line(format!("l->retvalue = {};", v.long())),
+                        (Some(Type::String), Val::Str(s)) => self
+                            .w
+                            .line(format!("stp_strlcpy(l->retvalue, {s}, MAXSTRINGLEN);")),
+                        (Some(Type::Long), v) => {
+                            self.w.line(format!("l->retvalue = {};", v.long()))
+                        }
                         _ => {}
                     }
                 }
                 self.w.line("goto out;");
             }
-            StmtKind::Try { body, catch_var, handler } => {
+            StmtKind::Try {
+                body,
+                catch_var,
+                handler,
+            } => {
                 let catch = self.label("catch");
                 let end = self.label("try_end");
                 let outer = std::mem::replace(&mut self.err_label, catch.clone());
@@ -212,7 +242,8 @@ impl<'a> BodyGen<'a> {
                 self.w.label(&catch);
                 if let Some(var) = catch_var {
                     let (name, _) = self.local(*var);
-                    self.w.line(format!("stp_strlcpy({name}, c->last_error, MAXSTRINGLEN);"));
+                    self.w
+                        .line(format!("stp_strlcpy({name}, c->last_error, MAXSTRINGLEN);"));
                 }
                 self.w.line("c->last_error = NULL;");
                 self.w.line("c->last_stmt = NULL;");
@@ -238,7 +269,9 @@ impl<'a> BodyGen<'a> {
                     _ => self.unsupported("delete of arrays and statistics", &s.location),
                 }
             }
-            StmtKind::Delete(Delete::Elements { .. }) => self.unsupported("delete of array elements", &s.location),
+            StmtKind::Delete(Delete::Elements { .. }) => {
+                self.unsupported("delete of array elements", &s.location)
+            }
         }
     }
 
@@ -254,7 +287,10 @@ impl<'a> BodyGen<'a> {
         let cont = self.label("continue");
         let err = self.err_label.clone();
         self.w.open("for (;;)");
-        self.w.line(format!("if (stp_action(c, 1, {})) goto {err};", c_string(&location.near())));
+        self.w.line(format!(
+            "if (stp_action(c, 1, {})) goto {err};",
+            c_string(&location.near())
+        ));
         if let Some(cond) = cond {
             self.long_temps = 0;
             self.string_temps = 0;
@@ -290,8 +326,20 @@ impl<'a> BodyGen<'a> {
                 (name, _) => Val::Long(name),
             },
             ExprKind::Global(id) => match self.global(*id) {
-                (name, Global { kind: GlobalKind::Scalar(Type::String), .. }) => Val::Str(name),
-                (name, Global { kind: GlobalKind::Scalar(Type::Long), .. }) => Val::Long(name),
+                (
+                    name,
+                    Global {
+                        kind: GlobalKind::Scalar(Type::String),
+                        ..
+                    },
+                ) => Val::Str(name),
+                (
+                    name,
+                    Global {
+                        kind: GlobalKind::Scalar(Type::Long),
+                        ..
+                    },
+                ) => Val::Long(name),
                 _ => {
                     self.unsupported("statistics and arrays", &e.location);
                     Val::Long("0".into())
@@ -371,7 +419,11 @@ impl<'a> BodyGen<'a> {
             ExprKind::Ternary { cond, then, els } => {
                 let c = self.expr(cond).long();
                 let string = e.ty == Some(Type::String);
-                let t = if string { self.string_temp() } else { self.long_temp() };
+                let t = if string {
+                    self.string_temp()
+                } else {
+                    self.long_temp()
+                };
                 self.w.open(format!("if ({c})"));
                 let v = self.expr(then);
                 self.assign_to(&t, string, v);
@@ -386,8 +438,14 @@ impl<'a> BodyGen<'a> {
                 }
             }
             ExprKind::Assign { target, op, value } => self.assign(target, *op, value, &e.location),
-            ExprKind::IncDec { target, increment, prefix } => {
-                let Some(place) = self.place(target, &e.location) else { return Val::Long("0".into()) };
+            ExprKind::IncDec {
+                target,
+                increment,
+                prefix,
+            } => {
+                let Some(place) = self.place(target, &e.location) else {
+                    return Val::Long("0".into());
+                };
                 let op = if *increment { "++" } else { "--" };
                 let t = self.long_temp();
                 if *prefix {
@@ -442,7 +500,8 @@ impl<'a> BodyGen<'a> {
     fn assign_to(&mut self, dst: &str, string: bool, v: Val) {
         if string {
             let v = v.long();
-            self.w.line(format!("stp_strlcpy({dst}, {v}, MAXSTRINGLEN);"));
+            self.w
+                .line(format!("stp_strlcpy({dst}, {v}, MAXSTRINGLEN);"));
         } else {
             let v = v.long();
             self.w.line(format!("{dst} = {v};"));
@@ -456,7 +515,11 @@ impl<'a> BodyGen<'a> {
             BinaryOp::Mul => format!("{t} = {a} * {b};"),
             BinaryOp::Div | BinaryOp::Mod => {
                 self.fail(&format!("{b} == 0"), "division by 0", location);
-                let f = if op == BinaryOp::Div { "stp_div64" } else { "stp_mod64" };
+                let f = if op == BinaryOp::Div {
+                    "stp_div64"
+                } else {
+                    "stp_mod64"
+                };
                 format!("{t} = {f}({a}, {b});")
             }
             BinaryOp::Shl => format!("{t} = (int64_t)((uint64_t){a} << ({b} & 63));"),
@@ -474,7 +537,13 @@ impl<'a> BodyGen<'a> {
         match target {
             LValue::Local(id) => Some(self.local(*id).0),
             LValue::Global(id) => match self.global(*id) {
-                (name, Global { kind: GlobalKind::Scalar(Type::Long | Type::String), .. }) => Some(name),
+                (
+                    name,
+                    Global {
+                        kind: GlobalKind::Scalar(Type::Long | Type::String),
+                        ..
+                    },
+                ) => Some(name),
                 _ => {
                     self.unsupported("statistics", location);
                     None
@@ -503,11 +572,17 @@ impl<'a> BodyGen<'a> {
 
     fn assign(&mut self, target: &LValue, op: AssignOp, value: &Expr, location: &Location) -> Val {
         let v = self.expr(value);
-        let Some(place) = self.place(target, location) else { return Val::Long("0".into()) };
+        let Some(place) = self.place(target, location) else {
+            return Val::Long("0".into());
+        };
         let string = self.target_type(target) == Some(Type::String);
         match (op, string) {
-            (AssignOp::Set, true) => self.w.line(format!("stp_strlcpy({place}, {}, MAXSTRINGLEN);", v.long())),
-            (AssignOp::Concat, true) => self.w.line(format!("stp_strlcat({place}, {}, MAXSTRINGLEN);", v.long())),
+            (AssignOp::Set, true) => self
+                .w
+                .line(format!("stp_strlcpy({place}, {}, MAXSTRINGLEN);", v.long())),
+            (AssignOp::Concat, true) => self
+                .w
+                .line(format!("stp_strlcat({place}, {}, MAXSTRINGLEN);", v.long())),
             (AssignOp::Set, false) => self.w.line(format!("{place} = {};", v.long())),
             (AssignOp::Arith(op), false) => {
                 let b = v.long();
@@ -544,7 +619,11 @@ impl<'a> BodyGen<'a> {
                     self.w.line(format!("{t} = {s};"));
                     Val::Long(t)
                 }
-                Val::Str(s) if rest.iter().any(has_effects) && !s.starts_with("l->s") && !s.starts_with('"') => {
+                Val::Str(s)
+                    if rest.iter().any(has_effects)
+                        && !s.starts_with("l->s")
+                        && !s.starts_with('"') =>
+                {
                     let t = self.string_temp();
                     self.w.line(format!("stp_strlcpy({t}, {s}, MAXSTRINGLEN);"));
                     Val::Str(t)
@@ -563,22 +642,33 @@ impl<'a> BodyGen<'a> {
         self.w.open("");
         self.w.line(format!("struct {frame} *callee;"));
         self.w.open("if (unlikely(c->nesting >= MAXNESTING))");
-        self.w.line(format!("STP_ERROR(c, \"MAXNESTING exceeded\", {});", c_string(&location.near())));
+        self.w.line(format!(
+            "STP_ERROR(c, \"MAXNESTING exceeded\", {});",
+            c_string(&location.near())
+        ));
         self.w.line(format!("goto {err};"));
         self.w.close("");
         self.w.line("callee = stp_frame(c, c->nesting + 1);");
         self.w.line("memset(callee, 0, sizeof(*callee));");
         for (local, v) in f.locals.iter().zip(vals) {
             match (local.ty, v) {
-                (Type::String, v) => self.w.line(format!("stp_strlcpy(callee->v_{}, {}, MAXSTRINGLEN);", local.name, v.long())),
-                (_, v) => self.w.line(format!("callee->v_{} = {};", local.name, v.long())),
+                (Type::String, v) => self.w.line(format!(
+                    "stp_strlcpy(callee->v_{}, {}, MAXSTRINGLEN);",
+                    local.name,
+                    v.long()
+                )),
+                (_, v) => self
+                    .w
+                    .line(format!("callee->v_{} = {};", local.name, v.long())),
             }
         }
         self.w.line("c->nesting++;");
         self.w.line(format!("{}(c);", function_name(f)));
         self.w.line("c->nesting--;");
         match &result {
-            Some(Val::Str(t)) => self.w.line(format!("stp_strlcpy({t}, callee->retvalue, MAXSTRINGLEN);")),
+            Some(Val::Str(t)) => self
+                .w
+                .line(format!("stp_strlcpy({t}, callee->retvalue, MAXSTRINGLEN);")),
             Some(Val::Long(t)) => self.w.line(format!("{t} = callee->retvalue;")),
             _ => {}
         }
@@ -609,12 +699,15 @@ impl<'a> BodyGen<'a> {
                 for v in vals {
                     match v {
                         Val::Str(s) => self.w.line(format!("stp_strlcat({t}, {s}, MAXSTRINGLEN);")),
-                        Val::Long(n) => self.w.line(format!("stp_strlcat_long({t}, {n}, MAXSTRINGLEN);")),
+                        Val::Long(n) => self
+                            .w
+                            .line(format!("stp_strlcat_long({t}, {n}, MAXSTRINGLEN);")),
                         Val::Void => {}
                     }
                 }
                 if kind == PrintKind::Sprintln {
-                    self.w.line(format!("stp_strlcat({t}, \"\\n\", MAXSTRINGLEN);"));
+                    self.w
+                        .line(format!("stp_strlcat({t}, \"\\n\", MAXSTRINGLEN);"));
                 }
                 Val::Str(t)
             }
@@ -639,7 +732,9 @@ impl<'a> BodyGen<'a> {
         let fmt = c_string(&format.text);
         match &result {
             None => self.w.line(format!("stp_printf(c, {fmt}, {argv}, {n});")),
-            Some(t) => self.w.line(format!("stp_sprintf(c, {t}, MAXSTRINGLEN, {fmt}, {argv}, {n});")),
+            Some(t) => self.w.line(format!(
+                "stp_sprintf(c, {t}, MAXSTRINGLEN, {fmt}, {argv}, {n});"
+            )),
         }
         self.w.close("");
         self.check_error();
@@ -697,7 +792,9 @@ pub(super) fn c_long(n: i64) -> String {
 fn is_temp_or_const(v: &str) -> bool {
     (v.starts_with('t') && v[1..].chars().all(|c| c.is_ascii_digit()))
         || v.starts_with('(')
-        || v.chars().next().is_some_and(|c| c.is_ascii_digit() || c == '-')
+        || v.chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_digit() || c == '-')
 }
 
 /// Whether evaluating `e` may change variables or produce output.
@@ -716,7 +813,9 @@ pub(super) fn has_effects(e: &Expr) -> bool {
         | ExprKind::Compare { lhs, rhs, .. }
         | ExprKind::Logical { lhs, rhs, .. }
         | ExprKind::Concat(lhs, rhs) => has_effects(lhs) || has_effects(rhs),
-        ExprKind::Ternary { cond, then, els } => has_effects(cond) || has_effects(then) || has_effects(els),
+        ExprKind::Ternary { cond, then, els } => {
+            has_effects(cond) || has_effects(then) || has_effects(els)
+        }
         ExprKind::Aggregate { .. } | ExprKind::Histogram { .. } => false,
         ExprKind::Regex { subject, .. } => has_effects(subject),
     }

@@ -93,7 +93,12 @@ impl Visitor {
                 self.expr(cond);
                 self.block(body);
             }
-            StmtKind::For { init, cond, step, body } => {
+            StmtKind::For {
+                init,
+                cond,
+                step,
+                body,
+            } => {
                 for e in [init, cond, step].into_iter().flatten() {
                     self.expr(e);
                 }
@@ -162,13 +167,17 @@ impl Visitor {
             }
             ExprKind::IncDec { target, .. } => self.lvalue(target, Access::Write),
             // Reading an aggregate folds per-CPU data: it needs the writer's lock.
-            ExprKind::Aggregate { stats, .. } | ExprKind::Histogram { stats, .. } => self.lvalue(stats, Access::Write),
+            ExprKind::Aggregate { stats, .. } | ExprKind::Histogram { stats, .. } => {
+                self.lvalue(stats, Access::Write)
+            }
             ExprKind::Regex { subject, .. } => self.expr(subject),
             ExprKind::Call { function, args } => {
                 self.calls.push(*function);
                 args.iter().for_each(|a| self.expr(a));
             }
-            ExprKind::Print { args, .. } | ExprKind::Printf { args, .. } => args.iter().for_each(|a| self.expr(a)),
+            ExprKind::Print { args, .. } | ExprKind::Printf { args, .. } => {
+                args.iter().for_each(|a| self.expr(a))
+            }
         }
     }
 }

@@ -117,7 +117,13 @@ pub fn generate(program: &Program, config: &Config) -> Result<String, Vec<Codege
         members.push(format!("struct {} f_{};", function_frame(f), f.name));
     }
     for (i, (p, body)) in program.probes.iter().zip(&probe_bodies).enumerate() {
-        frame_struct(&mut out, &probe_frame(i), &p.locals, None, body.max_string_temps);
+        frame_struct(
+            &mut out,
+            &probe_frame(i),
+            &p.locals,
+            None,
+            body.max_string_temps,
+        );
         members.push(format!("struct {} p{i};", probe_frame(i)));
     }
     out.open("union stp_frame");
@@ -130,7 +136,10 @@ pub fn generate(program: &Program, config: &Config) -> Result<String, Vec<Codege
 
     // Functions.
     for f in &program.functions {
-        out.line(format!("static void {}(struct stp_context *c);", function_name(f)));
+        out.line(format!(
+            "static void {}(struct stp_context *c);",
+            function_name(f)
+        ));
     }
     if !program.functions.is_empty() {
         out.line("");
@@ -163,10 +172,13 @@ fn globals(program: &Program, out: &mut CWriter, errors: &mut Vec<CodegenError>)
                 out.line(format!("static int64_t {name} = {};", c_long(*n)))
             }
             (GlobalKind::Scalar(Type::Long), _) => out.line(format!("static int64_t {name};")),
-            (GlobalKind::Scalar(Type::String), Some(Const::String(s))) => {
-                out.line(format!("static char {name}[MAXSTRINGLEN] = {};", c_string(s)))
+            (GlobalKind::Scalar(Type::String), Some(Const::String(s))) => out.line(format!(
+                "static char {name}[MAXSTRINGLEN] = {};",
+                c_string(s)
+            )),
+            (GlobalKind::Scalar(Type::String), _) => {
+                out.line(format!("static char {name}[MAXSTRINGLEN];"))
             }
-            (GlobalKind::Scalar(Type::String), _) => out.line(format!("static char {name}[MAXSTRINGLEN];")),
             _ => errors.push(CodegenError::Unsupported {
                 what: format!("global '{}' (statistics and arrays)", g.name),
                 location: g.location.clone(),
@@ -184,7 +196,13 @@ fn c_type_field(ty: Type, name: &str) -> String {
     }
 }
 
-fn frame_struct(out: &mut CWriter, name: &str, locals: &[Local], ret: Option<Type>, string_temps: usize) {
+fn frame_struct(
+    out: &mut CWriter,
+    name: &str,
+    locals: &[Local],
+    ret: Option<Type>,
+    string_temps: usize,
+) {
     out.open(format!("struct {name}"));
     out.line("char none;");
     for l in locals {
@@ -201,8 +219,14 @@ fn frame_struct(out: &mut CWriter, name: &str, locals: &[Local], ret: Option<Typ
 }
 
 fn script_function(out: &mut CWriter, f: &Function, body: BodyGen<'_>) {
-    out.open(format!("static void {}(struct stp_context *c)", function_name(f)));
-    out.line(format!("struct {} *l = stp_frame(c, c->nesting);", function_frame(f)));
+    out.open(format!(
+        "static void {}(struct stp_context *c)",
+        function_name(f)
+    ));
+    out.line(format!(
+        "struct {} *l = stp_frame(c, c->nesting);",
+        function_frame(f)
+    ));
     if let Some(decl) = body.long_temp_decls() {
         out.line(decl);
     }
@@ -215,8 +239,14 @@ fn script_function(out: &mut CWriter, f: &Function, body: BodyGen<'_>) {
 }
 
 fn embedded_function(out: &mut CWriter, f: &Function, code: &str) {
-    out.open(format!("static void {}(struct stp_context *c)", function_name(f)));
-    out.line(format!("struct {} *l = stp_frame(c, c->nesting);", function_frame(f)));
+    out.open(format!(
+        "static void {}(struct stp_context *c)",
+        function_name(f)
+    ));
+    out.line(format!(
+        "struct {} *l = stp_frame(c, c->nesting);",
+        function_frame(f)
+    ));
     out.line("#define CONTEXT c");
     out.line("#define STAP_RETVALUE l->retvalue");
     out.line("#define STAP_RETURN(v) do { STAP_RETVALUE = (v); goto out; } while (0)");
@@ -241,12 +271,24 @@ fn embedded_function(out: &mut CWriter, f: &Function, code: &str) {
     out.line("");
 }
 
-fn probe_handler(out: &mut CWriter, program: &Program, i: usize, body: BodyGen<'_>, uses: &locks::Uses) {
+fn probe_handler(
+    out: &mut CWriter,
+    program: &Program,
+    i: usize,
+    body: BodyGen<'_>,
+    uses: &locks::Uses,
+) {
     if !uses.is_empty() {
-        out.open(format!("static const struct stp_lock_use stp_probe_{i}_locks[] ="));
+        out.open(format!(
+            "static const struct stp_lock_use stp_probe_{i}_locks[] ="
+        ));
         for (g, access) in uses {
             let g = &program.globals[g.0 as usize];
-            out.line(format!("{{ &{}, {} }},", lock_name(g), *access == Access::Write));
+            out.line(format!(
+                "{{ &{}, {} }},",
+                lock_name(g),
+                *access == Access::Write
+            ));
         }
         out.close(";");
         out.line("");
@@ -261,7 +303,10 @@ fn probe_handler(out: &mut CWriter, program: &Program, i: usize, body: BodyGen<'
     out.line("");
     out.line("memset(l, 0, sizeof(*l));");
     if !uses.is_empty() {
-        out.line(format!("if (!stp_lock_globals(stp_probe_{i}_locks, {}))", uses.len()));
+        out.line(format!(
+            "if (!stp_lock_globals(stp_probe_{i}_locks, {}))",
+            uses.len()
+        ));
         out.line("\treturn;");
     }
     out.raw(&body.w.finish());
@@ -269,7 +314,10 @@ fn probe_handler(out: &mut CWriter, program: &Program, i: usize, body: BodyGen<'
     if uses.is_empty() {
         out.line(";");
     } else {
-        out.line(format!("stp_unlock_globals(stp_probe_{i}_locks, {});", uses.len()));
+        out.line(format!(
+            "stp_unlock_globals(stp_probe_{i}_locks, {});",
+            uses.len()
+        ));
     }
     out.close("");
     out.line("");
@@ -292,7 +340,10 @@ fn probe_tables(out: &mut CWriter, program: &Program, config: &Config) {
                 ProbeKind::End { priority } => end.push((*priority, var)),
                 ProbeKind::Error { priority } => error.push((*priority, var)),
                 ProbeKind::Never => {}
-                ProbeKind::Timer { period_ns, randomize_ns } => timers.push((var, *period_ns, *randomize_ns)),
+                ProbeKind::Timer {
+                    period_ns,
+                    randomize_ns,
+                } => timers.push((var, *period_ns, *randomize_ns)),
             }
         }
     }
@@ -315,7 +366,9 @@ fn probe_tables(out: &mut CWriter, program: &Program, config: &Config) {
     if !timers.is_empty() {
         out.open("static struct stp_timer_probe stp_timer_probes[] =");
         for (var, period, random) in &timers {
-            out.line(format!("{{ .probe = &{var}, .period_ns = {period}ULL, .randomize_ns = {random}ULL }},"));
+            out.line(format!(
+                "{{ .probe = &{var}, .period_ns = {period}ULL, .randomize_ns = {random}ULL }},"
+            ));
         }
         out.close(";");
     }
@@ -340,5 +393,8 @@ fn probe_tables(out: &mut CWriter, program: &Program, config: &Config) {
     }
     out.close(";");
     out.line("");
-    out.line(format!("STP_MODULE(stp_module, {});", c_string(&format!("stapkit script {}", config.script_name))));
+    out.line(format!(
+        "STP_MODULE(stp_module, {});",
+        c_string(&format!("stapkit script {}", config.script_name))
+    ));
 }

@@ -12,7 +12,10 @@ pub struct CWriter {
 impl CWriter {
     /// A writer whose lines start `depth` levels in (a function body).
     pub fn indented(depth: usize) -> Self {
-        CWriter { out: String::new(), indent: depth }
+        CWriter {
+            out: String::new(),
+            indent: depth,
+        }
     }
 
     /// Writes one line at the current indentation.
@@ -30,7 +33,11 @@ impl CWriter {
     /// Writes `text` and opens a brace block.
     pub fn open(&mut self, text: impl AsRef<str>) {
         let text = text.as_ref();
-        self.line(if text.is_empty() { "{".to_string() } else { format!("{text} {{") });
+        self.line(if text.is_empty() {
+            "{".to_string()
+        } else {
+            format!("{text} {{")
+        });
         self.indent += 1;
     }
 
@@ -125,6 +132,9 @@ mod tests {
         w.label("out");
         w.line("return;");
         w.close("");
-        assert_eq!(w.finish(), "static void f(void) {\n\tx = 1;\nout:\n\treturn;\n}\n");
+        assert_eq!(
+            w.finish(),
+            "static void f(void) {\n\tx = 1;\nout:\n\treturn;\n}\n"
+        );
     }
 }

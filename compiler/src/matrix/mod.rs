@@ -83,9 +83,14 @@ impl Cell {
         match (&self.verdict, &self.outcome) {
             (_, Outcome::NotRun(_)) => true,
             (Verdict::Mismatch(_) | Verdict::NoExpected, _) => true,
-            (Verdict::Printed, Outcome::Ran { kernel_problems, still_loaded, .. }) => {
-                !kernel_problems.is_empty() || *still_loaded
-            }
+            (
+                Verdict::Printed,
+                Outcome::Ran {
+                    kernel_problems,
+                    still_loaded,
+                    ..
+                },
+            ) => !kernel_problems.is_empty() || *still_loaded,
             _ => false,
         }
     }
@@ -100,10 +105,21 @@ impl Cell {
         match &self.outcome {
             Outcome::BuildFailed(_) => ["FAIL", "-", output],
             Outcome::NotRun(_) => ["ok", "NOTRUN", "-"],
-            Outcome::Ran { stderr, kernel_problems, .. } => {
-                let load =
-                    if String::from_utf8_lossy(stderr).contains("Couldn't insert module") { "FAIL" } else { "ok" };
-                let output = if kernel_problems.is_empty() { output } else { "KERNEL" };
+            Outcome::Ran {
+                stderr,
+                kernel_problems,
+                ..
+            } => {
+                let load = if String::from_utf8_lossy(stderr).contains("Couldn't insert module") {
+                    "FAIL"
+                } else {
+                    "ok"
+                };
+                let output = if kernel_problems.is_empty() {
+                    output
+                } else {
+                    "KERNEL"
+                };
                 ["ok", load, output]
             }
         }
@@ -200,14 +216,21 @@ pub fn expected_for(script: &Path) -> Option<String> {
         return Some(text);
     }
     let snap = script.with_extension("snap");
-    std::fs::read_to_string(snap).ok().map(|t| render::expected_body(&t).to_string())
+    std::fs::read_to_string(snap)
+        .ok()
+        .map(|t| render::expected_body(&t).to_string())
 }
 
 /// Selects shard `i` of `n` (1-based) from the (kernel, script) pairs.
 pub fn shard<T: Clone>(pairs: &[T], shard: Option<(usize, usize)>) -> Vec<T> {
     match shard {
         None => pairs.to_vec(),
-        Some((i, n)) => pairs.iter().enumerate().filter(|(k, _)| k % n == i - 1).map(|(_, p)| p.clone()).collect(),
+        Some((i, n)) => pairs
+            .iter()
+            .enumerate()
+            .filter(|(k, _)| k % n == i - 1)
+            .map(|(_, p)| p.clone())
+            .collect(),
     }
 }
 
@@ -223,7 +246,11 @@ struct Built {
 }
 
 /// Builds one script for one tree with stap's own pipeline.
-pub fn build_one(script: &TestScript, tree: &HeaderTree, out_dir: &Path) -> Result<PathBuf, String> {
+pub fn build_one(
+    script: &TestScript,
+    tree: &HeaderTree,
+    out_dir: &Path,
+) -> Result<PathBuf, String> {
     let module = script.module_name();
     let (opts_part, args_part) = match script.stap_args.iter().position(|a| a == "--") {
         Some(i) => (&script.stap_args[..i], &script.stap_args[i + 1..]),
@@ -251,17 +278,32 @@ pub fn run(options: &Options, progress: &(dyn Fn(&str) + Sync)) -> Result<Report
     let mut trees = BTreeMap::new();
     for name in &options.kernels {
         let manifest = catalog.get(name).map_err(|e| e.to_string())?;
-        let fetched = fetch(manifest, &options.cache, &FetchOptions::default(), &mut |l| progress(l))
-            .map_err(|e| e.to_string())?;
+        let fetched = fetch(
+            manifest,
+            &options.cache,
+            &FetchOptions::default(),
+            &mut |l| progress(l),
+        )
+        .map_err(|e| e.to_string())?;
         let tree = HeaderTree::from_fetched(fetched.state().clone()).map_err(|e| e.to_string())?;
         trees.insert(name.clone(), tree);
     }
-    let scripts: Vec<TestScript> = options.scripts.iter().map(|p| TestScript::load(p)).collect::<Result<_, _>>()?;
-    let pairs: Vec<(String, usize)> =
-        options.kernels.iter().flat_map(|k| (0..scripts.len()).map(move |i| (k.clone(), i))).collect();
+    let scripts: Vec<TestScript> = options
+        .scripts
+        .iter()
+        .map(|p| TestScript::load(p))
+        .collect::<Result<_, _>>()?;
+    let pairs: Vec<(String, usize)> = options
+        .kernels
+        .iter()
+        .flat_map(|k| (0..scripts.len()).map(move |i| (k.clone(), i)))
+        .collect();
     let jobs: Vec<Job> = shard(&pairs, options.shard)
         .into_iter()
-        .map(|(kernel, i)| Job { kernel, script: scripts[i].clone() })
+        .map(|(kernel, i)| Job {
+            kernel,
+            script: scripts[i].clone(),
+        })
         .collect();
 
     // Build in parallel.
@@ -281,12 +323,21 @@ pub fn run(options: &Options, progress: &(dyn Fn(&str) + Sync)) -> Result<Report
                     job.kernel,
                     if result.is_ok() { "ok" } else { "failed" }
                 ));
-                built.lock().unwrap().push(Built { kernel: job.kernel.clone(), script: job.script.clone(), result });
+                built.lock().unwrap().push(Built {
+                    kernel: job.kernel.clone(),
+                    script: job.script.clone(),
+                    result,
+                });
             });
         }
     });
     let mut built = built.into_inner().unwrap();
-    built.sort_by_key(|b| (options.kernels.iter().position(|k| *k == b.kernel), scripts.iter().position(|s| s.name == b.script.name)));
+    built.sort_by_key(|b| {
+        (
+            options.kernels.iter().position(|k| *k == b.kernel),
+            scripts.iter().position(|s| s.name == b.script.name),
+        )
+    });
 
     let mut report = Report::default();
     for kernel in &options.kernels {
@@ -294,7 +345,14 @@ pub fn run(options: &Options, progress: &(dyn Fn(&str) + Sync)) -> Result<Report
         if ours.is_empty() {
             continue;
         }
-        let outcomes = run_kernel(options, kernel, &trees[kernel], &ours, progress, &mut report)?;
+        let outcomes = run_kernel(
+            options,
+            kernel,
+            &trees[kernel],
+            &ours,
+            progress,
+            &mut report,
+        )?;
         for (b, outcome) in ours.iter().zip(outcomes) {
             let verdict = if options.print {
                 Verdict::Printed
@@ -303,7 +361,9 @@ pub fn run(options: &Options, progress: &(dyn Fn(&str) + Sync)) -> Result<Report
                     None => Verdict::NoExpected,
                     Some(expected) => {
                         let actual = render(&outcome);
-                        if expected == actual {
+                        // Trailing newlines carry nothing: a missing final
+                        // newline in the output is its own marker line.
+                        if expected.trim_end_matches('\n') == actual.trim_end_matches('\n') {
                             Verdict::Pass
                         } else {
                             Verdict::Mismatch(render::diff(&expected, &actual))
@@ -311,7 +371,12 @@ pub fn run(options: &Options, progress: &(dyn Fn(&str) + Sync)) -> Result<Report
                     }
                 }
             };
-            report.cells.push(Cell { kernel: kernel.clone(), script: b.script.name.clone(), outcome, verdict });
+            report.cells.push(Cell {
+                kernel: kernel.clone(),
+                script: b.script.name.clone(),
+                outcome,
+                verdict,
+            });
         }
     }
     Ok(report)
@@ -326,7 +391,8 @@ fn run_kernel(
     progress: &(dyn Fn(&str) + Sync),
     report: &mut Report,
 ) -> Result<Vec<Outcome>, String> {
-    let arch = Arch::from_name(&tree.arch).ok_or_else(|| format!("{kernel}: unsupported arch {}", tree.arch))?;
+    let arch = Arch::from_name(&tree.arch)
+        .ok_or_else(|| format!("{kernel}: unsupported arch {}", tree.arch))?;
     let cases: Vec<GuestCase> = built
         .iter()
         .filter_map(|b| {
@@ -342,15 +408,32 @@ fn run_kernel(
     let mut outcomes: Vec<Outcome> = Vec::new();
     let mut boot_report = None;
     if !cases.is_empty() {
-        check_static_binary(&options.staprun, arch, "staprun", "build it with: cargo xtask staprun")
-            .map_err(|e| e.to_string())?;
-        check_static_binary(&options.busybox, arch, "busybox", "install it with: apt-get install busybox-static")
-            .map_err(|e| e.to_string())?;
-        let tools = GuestTools { busybox: options.busybox.clone(), staprun: options.staprun.clone() };
+        check_static_binary(
+            &options.staprun,
+            arch,
+            "staprun",
+            "build it with: cargo xtask staprun",
+        )
+        .map_err(|e| e.to_string())?;
+        check_static_binary(
+            &options.busybox,
+            arch,
+            "busybox",
+            "install it with: apt-get install busybox-static",
+        )
+        .map_err(|e| e.to_string())?;
+        let tools = GuestTools {
+            busybox: options.busybox.clone(),
+            staprun: options.staprun.clone(),
+        };
         let initrd = build_initramfs(arch, &tools, &cases).map_err(|e| e.to_string())?;
-        let image = tree.fetched.as_ref().map(|f| f.image_path()).ok_or_else(|| {
-            format!("{kernel}: no kernel image (fetch it with stap-prep fetch {kernel})")
-        })?;
+        let image = tree
+            .fetched
+            .as_ref()
+            .map(|f| f.image_path())
+            .ok_or_else(|| {
+                format!("{kernel}: no kernel image (fetch it with stap-prep fetch {kernel})")
+            })?;
         let case_time: u64 = cases.iter().map(|c| c.timeout_secs as u64 + 25).sum();
         let config = BootConfig {
             arch,
@@ -363,7 +446,10 @@ fn run_kernel(
         };
         progress(&format!("booting {kernel} with {} module(s)", cases.len()));
         let r = boot(&config, &initrd).map_err(|e| e.to_string())?;
-        progress(&format!("{kernel}: guest finished in {:.1?} ({:?})", r.elapsed, r.outcome));
+        progress(&format!(
+            "{kernel}: guest finished in {:.1?} ({:?})",
+            r.elapsed, r.outcome
+        ));
         match &r.outcome {
             BootOutcome::Completed => {}
             other => {
@@ -371,7 +457,11 @@ fn run_kernel(
                 let tail: Vec<&str> = tail.into_iter().rev().collect();
                 report.boots.insert(
                     kernel.to_string(),
-                    format!("guest {other:?}; console log in {}:\n{}", config.work_dir.join("console.log").display(), tail.join("\n")),
+                    format!(
+                        "guest {other:?}; console log in {}:\n{}",
+                        config.work_dir.join("console.log").display(),
+                        tail.join("\n")
+                    ),
                 );
             }
         }
@@ -380,13 +470,20 @@ fn run_kernel(
     for b in built {
         let outcome = match &b.result {
             Err(e) => Outcome::BuildFailed(e.clone()),
-            Ok(_) => match boot_report.as_ref().and_then(|r| r.results.cases.get(&b.script.name)) {
+            Ok(_) => match boot_report
+                .as_ref()
+                .and_then(|r| r.results.cases.get(&b.script.name))
+            {
                 Some(r) => Outcome::Ran {
                     exit_code: r.exit_code,
                     stdout: r.stdout.clone(),
                     stderr: r.stderr.clone(),
                     still_loaded: r.still_loaded,
-                    kernel_problems: r.kernel_problems().into_iter().map(strip_timestamp).collect(),
+                    kernel_problems: r
+                        .kernel_problems()
+                        .into_iter()
+                        .map(strip_timestamp)
+                        .collect(),
                 },
                 None => Outcome::NotRun(format!(
                     "the guest ended ({:?}) before reporting this case",
@@ -434,7 +531,12 @@ mod tests {
         };
         let report = Report {
             cells: vec![
-                Cell { kernel: "k1".into(), script: "hello".into(), outcome: ran(b"hello\n"), verdict: Verdict::Pass },
+                Cell {
+                    kernel: "k1".into(),
+                    script: "hello".into(),
+                    outcome: ran(b"hello\n"),
+                    verdict: Verdict::Pass,
+                },
                 Cell {
                     kernel: "k1".into(),
                     script: "broken".into(),

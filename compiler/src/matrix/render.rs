@@ -48,7 +48,13 @@ pub fn render(outcome: &Outcome) -> String {
         Outcome::NotRun(why) => {
             let _ = writeln!(out, "not run: {why}");
         }
-        Outcome::Ran { exit_code, stdout, stderr, still_loaded, kernel_problems } => {
+        Outcome::Ran {
+            exit_code,
+            stdout,
+            stderr,
+            still_loaded,
+            kernel_problems,
+        } => {
             match exit_code {
                 Some(code) => {
                     let _ = writeln!(out, "exit: {code}");
@@ -117,7 +123,11 @@ pub fn diff(expected: &str, actual: &str) -> String {
     let mut lcs = vec![vec![0usize; a.len() + 1]; e.len() + 1];
     for i in (0..e.len()).rev() {
         for j in (0..a.len()).rev() {
-            lcs[i][j] = if e[i] == a[j] { lcs[i + 1][j + 1] + 1 } else { lcs[i + 1][j].max(lcs[i][j + 1]) };
+            lcs[i][j] = if e[i] == a[j] {
+                lcs[i + 1][j + 1] + 1
+            } else {
+                lcs[i + 1][j].max(lcs[i][j + 1])
+            };
         }
     }
     let (mut i, mut j, mut out) = (0, 0, String::new());

@@ -29,18 +29,39 @@ impl TestScript {
         let name = path
             .file_stem()
             .and_then(|s| s.to_str())
-            .filter(|s| s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-'))
-            .ok_or_else(|| format!("{}: script names may only use letters, digits, '_' and '-'", path.display()))?
+            .filter(|s| {
+                s.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+            })
+            .ok_or_else(|| {
+                format!(
+                    "{}: script names may only use letters, digits, '_' and '-'",
+                    path.display()
+                )
+            })?
             .to_string();
-        let mut script = TestScript { path: path.to_path_buf(), name, stap_args: Vec::new(), timeout_secs: DEFAULT_TIMEOUT_SECS };
+        let mut script = TestScript {
+            path: path.to_path_buf(),
+            name,
+            stap_args: Vec::new(),
+            timeout_secs: DEFAULT_TIMEOUT_SECS,
+        };
         for (n, line) in text.lines().enumerate() {
-            let Some(directive) = line.strip_prefix("# matrix:") else { continue };
-            for word in split_words(directive).map_err(|e| format!("{}:{}: {e}", path.display(), n + 1))? {
+            let Some(directive) = line.strip_prefix("# matrix:") else {
+                continue;
+            };
+            for word in
+                split_words(directive).map_err(|e| format!("{}:{}: {e}", path.display(), n + 1))?
+            {
                 match word.strip_prefix("timeout=") {
                     Some(secs) => {
-                        script.timeout_secs = secs
-                            .parse()
-                            .map_err(|_| format!("{}:{}: timeout must be whole seconds, not '{secs}'", path.display(), n + 1))?
+                        script.timeout_secs = secs.parse().map_err(|_| {
+                            format!(
+                                "{}:{}: timeout must be whole seconds, not '{secs}'",
+                                path.display(),
+                                n + 1
+                            )
+                        })?
                     }
                     None => script.stap_args.push(word),
                 }
@@ -96,7 +117,11 @@ mod tests {
     fn header_options_and_timeout() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("div-zero.stp");
-        std::fs::write(&path, "# matrix: -DMAXERRORS=2 timeout=3\n# matrix: -- \"a b\" c\nprobe begin {}\n").unwrap();
+        std::fs::write(
+            &path,
+            "# matrix: -DMAXERRORS=2 timeout=3\n# matrix: -- \"a b\" c\nprobe begin {}\n",
+        )
+        .unwrap();
         let s = TestScript::load(&path).unwrap();
         assert_eq!(s.name, "div-zero");
         assert_eq!(s.module_name(), "t_div_zero");
@@ -110,9 +135,14 @@ mod tests {
         let path = dir.path().join("x.stp");
         std::fs::write(&path, "\n# matrix: timeout=soon\n").unwrap();
         let err = TestScript::load(&path).unwrap_err();
-        assert!(err.ends_with("x.stp:2: timeout must be whole seconds, not 'soon'"), "{err}");
+        assert!(
+            err.ends_with("x.stp:2: timeout must be whole seconds, not 'soon'"),
+            "{err}"
+        );
         let path = dir.path().join("bad name.stp");
         std::fs::write(&path, "").unwrap();
-        assert!(TestScript::load(&path).unwrap_err().contains("script names may only use"));
+        assert!(TestScript::load(&path)
+            .unwrap_err()
+            .contains("script names may only use"));
     }
 }

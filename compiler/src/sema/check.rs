@@ -42,12 +42,28 @@ pub struct Walker<'c, 'a> {
 }
 
 fn long_expr(kind: ir::ExprKind, location: ir::Location) -> ir::Expr {
-    ir::Expr { kind, ty: Some(Type::Long), location }
+    ir::Expr {
+        kind,
+        ty: Some(Type::Long),
+        location,
+    }
 }
 
 impl<'c, 'a> Walker<'c, 'a> {
-    pub fn new(cx: &'c mut Context<'a>, locals: Locals, function: Option<usize>, mode: Mode) -> Self {
-        Walker { cx, locals, function, mode, loops: 0, changed: false }
+    pub fn new(
+        cx: &'c mut Context<'a>,
+        locals: Locals,
+        function: Option<usize>,
+        mode: Mode,
+    ) -> Self {
+        Walker {
+            cx,
+            locals,
+            function,
+            mode,
+            loops: 0,
+            changed: false,
+        }
     }
 
     fn error(&mut self, d: Diagnostic) {
@@ -67,13 +83,18 @@ impl<'c, 'a> Walker<'c, 'a> {
         let current = self.slot(slot);
         match current.ty {
             None => {
-                *self.slot_mut(slot) = Slot { ty: Some(ty), decided_at: Some(at) };
+                *self.slot_mut(slot) = Slot {
+                    ty: Some(ty),
+                    decided_at: Some(at),
+                };
                 self.changed = true;
             }
             Some(t) if t == ty => {}
             Some(t) => {
-                let mut d = Diagnostic::semantic_error(format!("type mismatch for {what}: it is {t} here but used as {ty}"))
-                    .with_primary(at, format!("used as {ty}"));
+                let mut d = Diagnostic::semantic_error(format!(
+                    "type mismatch for {what}: it is {t} here but used as {ty}"
+                ))
+                .with_primary(at, format!("used as {ty}"));
                 if let Some(prev) = current.decided_at {
                     if prev != at {
                         d = d.with_secondary(prev, format!("{t} because of this"));
@@ -129,9 +150,14 @@ impl<'c, 'a> Walker<'c, 'a> {
     fn resolve_var(&mut self, ident: &ast::Ident) -> Option<VarRef> {
         if ident.name.starts_with('$') {
             self.error(
-                Diagnostic::semantic_error(format!("target variable '{}' is not available here", ident.name))
-                    .with_primary(ident.span, "no probe context provides target variables")
-                    .with_help("target variables need a kernel.function, kernel.trace or process probe"),
+                Diagnostic::semantic_error(format!(
+                    "target variable '{}' is not available here",
+                    ident.name
+                ))
+                .with_primary(ident.span, "no probe context provides target variables")
+                .with_help(
+                    "target variables need a kernel.function, kernel.trace or process probe",
+                ),
             );
             return None;
         }
@@ -141,7 +167,9 @@ impl<'c, 'a> Walker<'c, 'a> {
         if let Some(g) = self.cx.global_named(&ident.name, ident.span.file) {
             return Some(VarRef::Global(g));
         }
-        Some(VarRef::Local(self.locals.get_or_add(&ident.name, ident.span)))
+        Some(VarRef::Local(
+            self.locals.get_or_add(&ident.name, ident.span),
+        ))
     }
 
     /// Marks a global as scalar or as an array of `arity` keys.
@@ -165,8 +193,12 @@ impl<'c, 'a> Walker<'c, 'a> {
             Shape::Array(n) => format!("an array with {n} key(s)"),
             Shape::Unknown => "unknown".to_string(),
         };
-        let mut d = Diagnostic::semantic_error(format!("'{name}' is used as {} and as {}", what(current), what(shape)))
-            .with_primary(at, format!("used as {}", what(shape)));
+        let mut d = Diagnostic::semantic_error(format!(
+            "'{name}' is used as {} and as {}",
+            what(current),
+            what(shape)
+        ))
+        .with_primary(at, format!("used as {}", what(shape)));
         if let Some(prev) = self.cx.globals[g].shape_at {
             d = d.with_secondary(prev, format!("used as {} here", what(current)));
         }
@@ -177,13 +209,17 @@ impl<'c, 'a> Walker<'c, 'a> {
     // ---- statements -------------------------------------------------------
 
     pub fn block(&mut self, b: &ast::Block) -> ir::Block {
-        ir::Block { stmts: b.stmts.iter().filter_map(|s| self.stmt(s)).collect() }
+        ir::Block {
+            stmts: b.stmts.iter().filter_map(|s| self.stmt(s)).collect(),
+        }
     }
 
     fn stmt_as_block(&mut self, s: &ast::Stmt) -> ir::Block {
         match &s.kind {
             ast::StmtKind::Block(b) => self.block(b),
-            _ => ir::Block { stmts: self.stmt(s).into_iter().collect() },
+            _ => ir::Block {
+                stmts: self.stmt(s).into_iter().collect(),
+            },
         }
     }
 
@@ -209,9 +245,16 @@ impl<'c, 'a> Walker<'c, 'a> {
             ast::StmtKind::Expr(e) => {
                 let location = self.expr_location(e);
                 let (_, ir) = self.expr(e, None);
-                return Some(ir::Stmt { kind: ir::StmtKind::Expr(ir), location });
+                return Some(ir::Stmt {
+                    kind: ir::StmtKind::Expr(ir),
+                    location,
+                });
             }
-            ast::StmtKind::If { cond, then, otherwise } => {
+            ast::StmtKind::If {
+                cond,
+                then,
+                otherwise,
+            } => {
                 let cond = self.cond(cond);
                 let then = self.stmt_as_block(then);
                 let els = otherwise.as_ref().map(|o| self.stmt_as_block(o));
@@ -230,7 +273,12 @@ impl<'c, 'a> Walker<'c, 'a> {
                     location: self.keyword_location(s.span, "while"),
                 });
             }
-            ast::StmtKind::For { init, cond, step, body } => {
+            ast::StmtKind::For {
+                init,
+                cond,
+                step,
+                body,
+            } => {
                 let init = init.as_ref().map(|e| self.expr(e, None).1);
                 let cond = cond.as_ref().map(|e| self.cond(e));
                 let step = step.as_ref().map(|e| self.expr(e, None).1);
@@ -238,13 +286,22 @@ impl<'c, 'a> Walker<'c, 'a> {
                 let body = self.stmt_as_block(body);
                 self.loops -= 1;
                 return Some(ir::Stmt {
-                    kind: ir::StmtKind::For { init, cond, step, body },
+                    kind: ir::StmtKind::For {
+                        init,
+                        cond,
+                        step,
+                        body,
+                    },
                     location: self.keyword_location(s.span, "for"),
                 });
             }
             ast::StmtKind::Foreach(f) => return self.foreach(f, s.span),
             ast::StmtKind::Break | ast::StmtKind::Continue => {
-                let word = if matches!(s.kind, ast::StmtKind::Break) { "break" } else { "continue" };
+                let word = if matches!(s.kind, ast::StmtKind::Break) {
+                    "break"
+                } else {
+                    "continue"
+                };
                 if self.loops == 0 {
                     self.error(
                         Diagnostic::semantic_error(format!("'{word}' outside a loop"))
@@ -272,16 +329,29 @@ impl<'c, 'a> Walker<'c, 'a> {
                 Some(d) => ir::StmtKind::Delete(d),
                 None => return None,
             },
-            ast::StmtKind::Try { body, catch_var, catch } => {
+            ast::StmtKind::Try {
+                body,
+                catch_var,
+                catch,
+            } => {
                 let body = self.block(body);
                 let catch_var = catch_var.as_ref().map(|v| {
                     let i = self.locals.get_or_add(&v.name, v.span);
                     self.locals.vars[i].assigned = true;
-                    self.unify(SlotRef::Local(i), Type::String, v.span, &format!("'{}'", v.name));
+                    self.unify(
+                        SlotRef::Local(i),
+                        Type::String,
+                        v.span,
+                        &format!("'{}'", v.name),
+                    );
                     ir::LocalId(i as u32)
                 });
                 let handler = self.block(catch);
-                ir::StmtKind::Try { body, catch_var, handler }
+                ir::StmtKind::Try {
+                    body,
+                    catch_var,
+                    handler,
+                }
             }
         };
         let location = self.stmt_location(s);
@@ -326,7 +396,12 @@ impl<'c, 'a> Walker<'c, 'a> {
                         Diagnostic::semantic_error("a function cannot return statistics")
                             .with_primary(e.span, "this is a statistics value"),
                     ),
-                    Some(t) => self.unify(SlotRef::Return(f), t, e.span, &format!("the return value of '{name}'")),
+                    Some(t) => self.unify(
+                        SlotRef::Return(f),
+                        t,
+                        e.span,
+                        &format!("the return value of '{name}'"),
+                    ),
                     None => {}
                 }
                 ir::StmtKind::Return(Some(ir))
@@ -343,7 +418,10 @@ impl<'c, 'a> Walker<'c, 'a> {
                     Some(ir::Delete::Global(ir::GlobalId(g as u32)))
                 }
             },
-            ast::ExprKind::Index { base: ast::Indexable::Var(v), indices } => {
+            ast::ExprKind::Index {
+                base: ast::Indexable::Var(v),
+                indices,
+            } => {
                 let g = self.array_global(v, indices.len())?;
                 self.cx.globals[g].written = true;
                 let keys = indices
@@ -354,7 +432,10 @@ impl<'c, 'a> Walker<'c, 'a> {
                         ast::IndexItem::Expr(ke) => Some(self.key_expr(g, k, ke)),
                     })
                     .collect();
-                Some(ir::Delete::Elements { array: ir::GlobalId(g as u32), keys })
+                Some(ir::Delete::Elements {
+                    array: ir::GlobalId(g as u32),
+                    keys,
+                })
             }
             _ => {
                 self.error(
@@ -369,15 +450,20 @@ impl<'c, 'a> Walker<'c, 'a> {
     fn foreach(&mut self, f: &ast::Foreach, span: Span) -> Option<ir::Stmt> {
         let ast::Indexable::Var(array) = &f.base else {
             self.error(
-                Diagnostic::semantic_error("foreach over a histogram's buckets is not supported yet")
-                    .with_primary(f.base.span(), "a histogram"),
+                Diagnostic::semantic_error(
+                    "foreach over a histogram's buckets is not supported yet",
+                )
+                .with_primary(f.base.span(), "a histogram"),
             );
             return None;
         };
         if f.slice.is_some() {
             self.error(
                 Diagnostic::semantic_error("foreach over a slice of an array is not supported yet")
-                    .with_primary(array.span, "iterate the whole array and test the keys instead"),
+                    .with_primary(
+                        array.span,
+                        "iterate the whole array and test the keys instead",
+                    ),
             );
         }
         let g = self.array_global(array, f.keys.len())?;
@@ -386,7 +472,12 @@ impl<'c, 'a> Walker<'c, 'a> {
         for (k, key) in f.keys.iter().enumerate() {
             let i = self.locals.get_or_add(&key.name, key.span);
             self.locals.vars[i].assigned = true;
-            self.link(SlotRef::Local(i), SlotRef::GlobalKey(g, k), key.span, &format!("'{}'", key.name));
+            self.link(
+                SlotRef::Local(i),
+                SlotRef::GlobalKey(g, k),
+                key.span,
+                &format!("'{}'", key.name),
+            );
             keys.push(ir::LocalId(i as u32));
         }
         let value = f.value.as_ref().map(|v| {
@@ -394,11 +485,21 @@ impl<'c, 'a> Walker<'c, 'a> {
             self.locals.vars[i].assigned = true;
             if self.cx.globals[g].value.ty == Some(Type::Stats) {
                 self.error(
-                    Diagnostic::semantic_error("the value of a statistics array cannot be assigned to a variable")
-                        .with_primary(v.span, "use @count(array[key]) and friends in the loop instead"),
+                    Diagnostic::semantic_error(
+                        "the value of a statistics array cannot be assigned to a variable",
+                    )
+                    .with_primary(
+                        v.span,
+                        "use @count(array[key]) and friends in the loop instead",
+                    ),
                 );
             } else {
-                self.link(SlotRef::Local(i), SlotRef::GlobalValue(g), v.span, &format!("'{}'", v.name));
+                self.link(
+                    SlotRef::Local(i),
+                    SlotRef::GlobalValue(g),
+                    v.span,
+                    &format!("'{}'", v.name),
+                );
             }
             ir::LocalId(i as u32)
         });
@@ -415,7 +516,14 @@ impl<'c, 'a> Walker<'c, 'a> {
         let body = self.stmt_as_block(&f.body);
         self.loops -= 1;
         Some(ir::Stmt {
-            kind: ir::StmtKind::Foreach(Box::new(ir::Foreach { array: ir::GlobalId(g as u32), keys, value, sort, limit, body })),
+            kind: ir::StmtKind::Foreach(Box::new(ir::Foreach {
+                array: ir::GlobalId(g as u32),
+                keys,
+                value,
+                sort,
+                limit,
+                body,
+            })),
             location: self.keyword_location(span, "foreach"),
         })
     }
@@ -439,11 +547,19 @@ impl<'c, 'a> Walker<'c, 'a> {
                     None
                 }
             }
-            VarRef::Local(_) => {
+            VarRef::Local(i) => {
+                // Reported once here; keep the local from cascading.
+                self.locals.vars[i].assigned = true;
+                if self.locals.vars[i].slot.ty.is_none() {
+                    self.locals.vars[i].slot.ty = Some(Type::Long);
+                }
                 self.error(
-                    Diagnostic::semantic_error(format!("'{}' is indexed like an array, but arrays must be global", v.name))
-                        .with_primary(v.span, "a local variable")
-                        .with_help(format!("declare it: global {}", v.name)),
+                    Diagnostic::semantic_error(format!(
+                        "'{}' is indexed like an array, but arrays must be global",
+                        v.name
+                    ))
+                    .with_primary(v.span, "a local variable")
+                    .with_help(format!("declare it: global {}", v.name)),
                 );
                 None
             }
@@ -456,9 +572,15 @@ impl<'c, 'a> Walker<'c, 'a> {
         let name = self.cx.globals[g].name.clone();
         match ty {
             Some(Type::Stats) => self.error(
-                Diagnostic::semantic_error("array keys must be numbers or strings").with_primary(e.span, "statistics"),
+                Diagnostic::semantic_error("array keys must be numbers or strings")
+                    .with_primary(e.span, "statistics"),
             ),
-            Some(t) => self.unify(SlotRef::GlobalKey(g, k), t, e.span, &format!("key {} of '{name}'", k + 1)),
+            Some(t) => self.unify(
+                SlotRef::GlobalKey(g, k),
+                t,
+                e.span,
+                &format!("key {} of '{name}'", k + 1),
+            ),
             None => {}
         }
         ir
@@ -470,17 +592,24 @@ impl<'c, 'a> Walker<'c, 'a> {
         use ast::ExprKind as K;
         match &e.kind {
             K::Number(n) => self.location(e.span, format!("number '{n}'")),
-            K::String(s) => self.location(e.span, format!("string \"{}\"", String::from_utf8_lossy(s))),
+            K::String(s) => {
+                self.location(e.span, format!("string \"{}\"", String::from_utf8_lossy(s)))
+            }
             K::Var(v) => self.ident_location(v),
-            K::Index { base: ast::Indexable::Var(v), .. } => self.ident_location(v),
+            K::Index {
+                base: ast::Indexable::Var(v),
+                ..
+            } => self.ident_location(v),
             K::Call { name, .. } => self.ident_location(name),
             K::Print(p) => self.location(e.span, format!("identifier '{}'", p.kind.name())),
-            K::Binary { op, lhs, rhs } => {
-                self.location(self.cx.operator_span(lhs.span, rhs.span, op.as_str()), format!("operator '{}'", op.as_str()))
-            }
-            K::Assign { op, lhs, rhs } => {
-                self.location(self.cx.operator_span(lhs.span, rhs.span, op.as_str()), format!("operator '{}'", op.as_str()))
-            }
+            K::Binary { op, lhs, rhs } => self.location(
+                self.cx.operator_span(lhs.span, rhs.span, op.as_str()),
+                format!("operator '{}'", op.as_str()),
+            ),
+            K::Assign { op, lhs, rhs } => self.location(
+                self.cx.operator_span(lhs.span, rhs.span, op.as_str()),
+                format!("operator '{}'", op.as_str()),
+            ),
             K::Crement { op, fix, operand } => {
                 let span = match fix {
                     ast::Fix::Prefix => Span::new(e.span.file, e.span.start, e.span.start + 2),
@@ -488,15 +617,26 @@ impl<'c, 'a> Walker<'c, 'a> {
                 };
                 self.location(span, format!("operator '{}'", op.as_str()))
             }
-            K::Unary { op, .. } => {
-                self.location(Span::new(e.span.file, e.span.start, e.span.start + 1), format!("operator '{}'", op.as_str()))
-            }
+            K::Unary { op, .. } => self.location(
+                Span::new(e.span.file, e.span.start, e.span.start + 1),
+                format!("operator '{}'", op.as_str()),
+            ),
             K::Stat { op, .. } => self.location(e.span, format!("operator '@{}'", op.name())),
-            K::Ternary { cond, then, .. } => self.location(self.cx.operator_span(cond.span, then.span, "?"), "operator '?'".into()),
+            K::Ternary { cond, then, .. } => self.location(
+                self.cx.operator_span(cond.span, then.span, "?"),
+                "operator '?'".into(),
+            ),
             K::In { .. } => self.location(e.span, "operator 'in'".into()),
-            K::Regex { negated, lhs, pattern } => {
+            K::Regex {
+                negated,
+                lhs,
+                pattern,
+            } => {
                 let op = if *negated { "!~" } else { "=~" };
-                self.location(self.cx.operator_span(lhs.span, pattern.span, op), format!("operator '{op}'"))
+                self.location(
+                    self.cx.operator_span(lhs.span, pattern.span, op),
+                    format!("operator '{op}'"),
+                )
             }
             _ => self.location(e.span, "operator".into()),
         }
@@ -509,10 +649,16 @@ impl<'c, 'a> Walker<'c, 'a> {
         let location = self.expr_location(e);
         let mk = |kind, ty, location| ir::Expr { kind, ty, location };
         match &e.kind {
-            K::Number(n) => (Some(Type::Long), long_expr(ir::ExprKind::Long(*n), location)),
+            K::Number(n) => (
+                Some(Type::Long),
+                long_expr(ir::ExprKind::Long(*n), location),
+            ),
             K::String(s) => {
                 let text = String::from_utf8_lossy(s).into_owned();
-                (Some(Type::String), mk(ir::ExprKind::Str(text), Some(Type::String), location))
+                (
+                    Some(Type::String),
+                    mk(ir::ExprKind::Str(text), Some(Type::String), location),
+                )
             }
             K::Var(v) => match self.resolve_var(v) {
                 None => (None, long_expr(ir::ExprKind::Long(0), location)),
@@ -523,7 +669,10 @@ impl<'c, 'a> Walker<'c, 'a> {
                         }
                     }
                     let ty = self.locals.vars[i].slot.ty;
-                    (ty, mk(ir::ExprKind::Local(ir::LocalId(i as u32)), ty, location))
+                    (
+                        ty,
+                        mk(ir::ExprKind::Local(ir::LocalId(i as u32)), ty, location),
+                    )
                 }
                 Some(VarRef::Global(g)) => {
                     if !self.shape(g, Shape::Scalar, v.span) {
@@ -536,30 +685,72 @@ impl<'c, 'a> Walker<'c, 'a> {
                     let ty = self.cx.globals[g].value.ty;
                     if ty == Some(Type::Stats) {
                         self.error(
-                            Diagnostic::semantic_error(format!("'{}' holds statistics and cannot be read directly", v.name))
-                                .with_primary(v.span, "a statistics value")
-                                .with_help(format!("use @count({0}), @sum({0}), @avg({0}), ...", v.name)),
+                            Diagnostic::semantic_error(format!(
+                                "'{}' holds statistics and cannot be read directly",
+                                v.name
+                            ))
+                            .with_primary(v.span, "a statistics value")
+                            .with_help(format!(
+                                "use @count({0}), @sum({0}), @avg({0}), ...",
+                                v.name
+                            )),
                         );
                     }
-                    (ty, mk(ir::ExprKind::Global(ir::GlobalId(g as u32)), ty, location))
+                    (
+                        ty,
+                        mk(ir::ExprKind::Global(ir::GlobalId(g as u32)), ty, location),
+                    )
                 }
             },
-            K::Index { base: ast::Indexable::Var(v), indices } => {
+            K::Index {
+                base: ast::Indexable::Var(v),
+                indices,
+            } => {
                 let Some(g) = self.array_global(v, indices.len()) else {
                     return (None, long_expr(ir::ExprKind::Long(0), location));
                 };
                 self.cx.globals[g].read = true;
                 let keys = self.keys(g, indices);
                 if let (Some(t), None) = (expect, self.cx.globals[g].value.ty) {
-                    self.unify(SlotRef::GlobalValue(g), t, v.span, &format!("the elements of '{}'", v.name));
+                    self.unify(
+                        SlotRef::GlobalValue(g),
+                        t,
+                        v.span,
+                        &format!("the elements of '{}'", v.name),
+                    );
                 }
                 let ty = self.cx.globals[g].value.ty;
-                (ty, mk(ir::ExprKind::Index { array: ir::GlobalId(g as u32), keys }, ty, location))
+                if ty == Some(Type::Stats) {
+                    self.error(
+                        Diagnostic::semantic_error(format!(
+                            "the elements of '{}' are statistics and cannot be read directly",
+                            v.name
+                        ))
+                        .with_primary(v.span, "a statistics value")
+                        .with_help(format!("use @count({0}[...]), @sum({0}[...]), ...", v.name)),
+                    );
+                }
+                (
+                    ty,
+                    mk(
+                        ir::ExprKind::Index {
+                            array: ir::GlobalId(g as u32),
+                            keys,
+                        },
+                        ty,
+                        location,
+                    ),
+                )
             }
-            K::Index { base: ast::Indexable::Hist(h), .. } => {
+            K::Index {
+                base: ast::Indexable::Hist(h),
+                ..
+            } => {
                 self.error(
-                    Diagnostic::semantic_error("indexing a histogram's buckets is not supported yet")
-                        .with_primary(h.span, "a histogram"),
+                    Diagnostic::semantic_error(
+                        "indexing a histogram's buckets is not supported yet",
+                    )
+                    .with_primary(h.span, "a histogram"),
                 );
                 (None, long_expr(ir::ExprKind::Long(0), location))
             }
@@ -567,17 +758,35 @@ impl<'c, 'a> Walker<'c, 'a> {
             K::Print(p) => self.print(p, e.span, location),
             K::Unary { op, operand } => {
                 let (ty, inner) = self.expr(operand, Some(Type::Long));
-                self.require(ty, Type::Long, operand.span, &format!("operator '{}'", op.as_str()));
+                self.require(
+                    ty,
+                    Type::Long,
+                    operand.span,
+                    &format!("operator '{}'", op.as_str()),
+                );
                 let kind = match op {
                     ast::UnaryOp::Plus => return (Some(Type::Long), inner),
                     ast::UnaryOp::Neg => ir::UnaryOp::Neg,
                     ast::UnaryOp::Not => ir::UnaryOp::Not,
                     ast::UnaryOp::BitNot => ir::UnaryOp::BitNot,
                 };
-                (Some(Type::Long), long_expr(ir::ExprKind::Unary { op: kind, operand: Box::new(inner) }, location))
+                (
+                    Some(Type::Long),
+                    long_expr(
+                        ir::ExprKind::Unary {
+                            op: kind,
+                            operand: Box::new(inner),
+                        },
+                        location,
+                    ),
+                )
             }
             K::Crement { op, fix, operand } => {
-                let target = self.lvalue(operand, Some(Type::Long), &format!("operator '{}'", op.as_str()));
+                let target = self.lvalue(
+                    operand,
+                    Some(Type::Long),
+                    &format!("operator '{}'", op.as_str()),
+                );
                 let kind = match target {
                     Some(target) => ir::ExprKind::IncDec {
                         target,
@@ -589,68 +798,140 @@ impl<'c, 'a> Walker<'c, 'a> {
                 (Some(Type::Long), long_expr(kind, location))
             }
             K::Binary { op, lhs, rhs } => self.binary(*op, lhs, rhs, location),
-            K::Regex { negated, lhs, pattern } => {
+            K::Regex {
+                negated,
+                lhs,
+                pattern,
+            } => {
                 let (ty, subject) = self.expr(lhs, Some(Type::String));
                 self.require(ty, Type::String, lhs.span, "a regular expression match");
                 let pattern = pattern.to_str_lossy().into_owned();
-                (Some(Type::Long), long_expr(ir::ExprKind::Regex { subject: Box::new(subject), pattern, negate: *negated }, location))
+                (
+                    Some(Type::Long),
+                    long_expr(
+                        ir::ExprKind::Regex {
+                            subject: Box::new(subject),
+                            pattern,
+                            negate: *negated,
+                        },
+                        location,
+                    ),
+                )
             }
-            K::Ternary { cond, then, otherwise } => {
+            K::Ternary {
+                cond,
+                then,
+                otherwise,
+            } => {
                 let cond = self.cond(cond);
                 let (t1, a) = self.expr(then, expect);
                 let (t2, b) = self.expr(otherwise, t1.or(expect));
-                let (t1, a) = if t1.is_none() && t2.is_some() { self.expr(then, t2) } else { (t1, a) };
+                let (t1, a) = if t1.is_none() && t2.is_some() {
+                    self.expr(then, t2)
+                } else {
+                    (t1, a)
+                };
                 let ty = match (t1, t2) {
                     (Some(x), Some(y)) if x != y => {
                         self.error(
-                            Diagnostic::semantic_error(format!("the two branches of '?:' have different types ({x} and {y})"))
-                                .with_primary(otherwise.span, format!("a {y}"))
-                                .with_secondary(then.span, format!("a {x}")),
+                            Diagnostic::semantic_error(format!(
+                                "the two branches of '?:' have different types ({x} and {y})"
+                            ))
+                            .with_primary(otherwise.span, format!("a {y}"))
+                            .with_secondary(then.span, format!("a {x}")),
                         );
                         None
                     }
                     (x, y) => x.or(y),
                 };
-                (ty, mk(ir::ExprKind::Ternary { cond: Box::new(cond), then: Box::new(a), els: Box::new(b) }, ty, location))
+                (
+                    ty,
+                    mk(
+                        ir::ExprKind::Ternary {
+                            cond: Box::new(cond),
+                            then: Box::new(a),
+                            els: Box::new(b),
+                        },
+                        ty,
+                        location,
+                    ),
+                )
             }
             K::Assign { op, lhs, rhs } => self.assign(*op, lhs, rhs, location),
-            K::In { keys, base: ast::Indexable::Var(v) } => {
+            K::In {
+                keys,
+                base: ast::Indexable::Var(v),
+            } => {
                 let Some(g) = self.array_global(v, keys.len()) else {
                     return (Some(Type::Long), long_expr(ir::ExprKind::Long(0), location));
                 };
                 self.cx.globals[g].read = true;
-                if keys.iter().any(|k| matches!(k, ast::IndexItem::Wildcard(_))) {
+                if keys
+                    .iter()
+                    .any(|k| matches!(k, ast::IndexItem::Wildcard(_)))
+                {
                     self.error(
                         Diagnostic::semantic_error("wildcard keys in 'in' are not supported yet")
                             .with_primary(e.span, "test each key instead"),
                     );
                 }
                 let keys = self.keys(g, keys);
-                (Some(Type::Long), long_expr(ir::ExprKind::In { array: ir::GlobalId(g as u32), keys }, location))
+                (
+                    Some(Type::Long),
+                    long_expr(
+                        ir::ExprKind::In {
+                            array: ir::GlobalId(g as u32),
+                            keys,
+                        },
+                        location,
+                    ),
+                )
             }
-            K::In { base: ast::Indexable::Hist(h), .. } => {
-                self.error(Diagnostic::semantic_error("'in' a histogram is not supported").with_primary(h.span, "a histogram"));
+            K::In {
+                base: ast::Indexable::Hist(h),
+                ..
+            } => {
+                self.error(
+                    Diagnostic::semantic_error("'in' a histogram is not supported")
+                        .with_primary(h.span, "a histogram"),
+                );
                 (Some(Type::Long), long_expr(ir::ExprKind::Long(0), location))
             }
             K::Stat { op, operand, param } => {
                 if param.is_some() {
                     self.error(
-                        Diagnostic::semantic_error("@variance's bit-shift parameter is not supported yet")
-                            .with_primary(e.span, "remove the second argument"),
+                        Diagnostic::semantic_error(
+                            "@variance's bit-shift parameter is not supported yet",
+                        )
+                        .with_primary(e.span, "remove the second argument"),
                     );
                 }
                 let stats = self.stats_operand(operand);
                 let kind = match stats {
-                    Some(stats) => ir::ExprKind::Aggregate { op: aggregate(*op), stats },
+                    Some(stats) => ir::ExprKind::Aggregate {
+                        op: aggregate(*op),
+                        stats,
+                    },
                     None => ir::ExprKind::Long(0),
                 };
                 (Some(Type::Long), long_expr(kind, location))
             }
-            K::Target(_) | K::Entry(_) | K::Defined(_) | K::Probewrite(_) | K::Perf(_) | K::Register { .. } | K::Deref { .. } => {
+            K::Target(_)
+            | K::Entry(_)
+            | K::Defined(_)
+            | K::Probewrite(_)
+            | K::Perf(_)
+            | K::Register { .. }
+            | K::Deref { .. } => {
                 self.error(
-                    Diagnostic::semantic_error("target expressions are not available in this probe context")
-                        .with_primary(e.span, "needs a kernel.function, kernel.trace or process probe")
-                        .with_note("stapkit does not support target variables yet"),
+                    Diagnostic::semantic_error(
+                        "target expressions are not available in this probe context",
+                    )
+                    .with_primary(
+                        e.span,
+                        "needs a kernel.function, kernel.trace or process probe",
+                    )
+                    .with_note("stapkit does not support target variables yet"),
                 );
                 (None, long_expr(ir::ExprKind::Long(0), location))
             }
@@ -672,8 +953,10 @@ impl<'c, 'a> Walker<'c, 'a> {
                 ast::IndexItem::Expr(ke) => Some(self.key_expr(g, k, ke)),
                 ast::IndexItem::Wildcard(span) => {
                     self.error(
-                        Diagnostic::semantic_error("a wildcard key only makes sense in 'delete', 'in' or aggregates")
-                            .with_primary(*span, "'*' here"),
+                        Diagnostic::semantic_error(
+                            "a wildcard key only makes sense in 'delete', 'in' or aggregates",
+                        )
+                        .with_primary(*span, "'*' here"),
                     );
                     None
                 }
@@ -690,7 +973,13 @@ impl<'c, 'a> Walker<'c, 'a> {
         }
     }
 
-    fn binary(&mut self, op: ast::BinaryOp, lhs: &ast::Expr, rhs: &ast::Expr, location: ir::Location) -> (Option<Type>, ir::Expr) {
+    fn binary(
+        &mut self,
+        op: ast::BinaryOp,
+        lhs: &ast::Expr,
+        rhs: &ast::Expr,
+        location: ir::Location,
+    ) -> (Option<Type>, ir::Expr) {
         use ast::BinaryOp as B;
         let ctx = format!("operator '{}'", op.as_str());
         let arith = |op| match op {
@@ -712,15 +1001,28 @@ impl<'c, 'a> Walker<'c, 'a> {
             let (tr, b) = self.expr(rhs, Some(Type::Long));
             if op == B::Add && (tl == Some(Type::String) || tr == Some(Type::String)) {
                 self.error(
-                    Diagnostic::semantic_error("operator '+' adds numbers; it does not join strings")
-                        .with_primary(if tl == Some(Type::String) { lhs.span } else { rhs.span }, "a string")
-                        .with_help("join strings with '.', e.g. \"a\" . \"b\""),
+                    Diagnostic::semantic_error(
+                        "operator '+' adds numbers; it does not join strings",
+                    )
+                    .with_primary(
+                        if tl == Some(Type::String) {
+                            lhs.span
+                        } else {
+                            rhs.span
+                        },
+                        "a string",
+                    )
+                    .with_help("join strings with '.', e.g. \"a\" . \"b\""),
                 );
             } else {
                 self.require(tl, Type::Long, lhs.span, &ctx);
                 self.require(tr, Type::Long, rhs.span, &ctx);
             }
-            let kind = ir::ExprKind::Binary { op: bop, lhs: Box::new(a), rhs: Box::new(b) };
+            let kind = ir::ExprKind::Binary {
+                op: bop,
+                lhs: Box::new(a),
+                rhs: Box::new(b),
+            };
             return (Some(Type::Long), long_expr(kind, location));
         }
         match op {
@@ -729,13 +1031,34 @@ impl<'c, 'a> Walker<'c, 'a> {
                 let (tr, b) = self.expr(rhs, Some(Type::String));
                 self.require(tl, Type::String, lhs.span, &ctx);
                 self.require(tr, Type::String, rhs.span, &ctx);
-                (Some(Type::String), ir::Expr { kind: ir::ExprKind::Concat(Box::new(a), Box::new(b)), ty: Some(Type::String), location })
+                (
+                    Some(Type::String),
+                    ir::Expr {
+                        kind: ir::ExprKind::Concat(Box::new(a), Box::new(b)),
+                        ty: Some(Type::String),
+                        location,
+                    },
+                )
             }
             B::And | B::Or => {
                 let a = self.cond(lhs);
                 let b = self.cond(rhs);
-                let op = if op == B::And { ir::LogicalOp::And } else { ir::LogicalOp::Or };
-                (Some(Type::Long), long_expr(ir::ExprKind::Logical { op, lhs: Box::new(a), rhs: Box::new(b) }, location))
+                let op = if op == B::And {
+                    ir::LogicalOp::And
+                } else {
+                    ir::LogicalOp::Or
+                };
+                (
+                    Some(Type::Long),
+                    long_expr(
+                        ir::ExprKind::Logical {
+                            op,
+                            lhs: Box::new(a),
+                            rhs: Box::new(b),
+                        },
+                        location,
+                    ),
+                )
             }
             _ => {
                 let cop = match op {
@@ -748,7 +1071,11 @@ impl<'c, 'a> Walker<'c, 'a> {
                 };
                 let (tl, a) = self.expr(lhs, None);
                 let (tr, b) = self.expr(rhs, tl);
-                let (tl, a) = if tl.is_none() && tr.is_some() { self.expr(lhs, tr) } else { (tl, a) };
+                let (tl, a) = if tl.is_none() && tr.is_some() {
+                    self.expr(lhs, tr)
+                } else {
+                    (tl, a)
+                };
                 if let (Some(x), Some(y)) = (tl, tr) {
                     if x != y || x == Type::Stats {
                         self.error(
@@ -758,7 +1085,11 @@ impl<'c, 'a> Walker<'c, 'a> {
                         );
                     }
                 }
-                let kind = ir::ExprKind::Compare { op: cop, lhs: Box::new(a), rhs: Box::new(b) };
+                let kind = ir::ExprKind::Compare {
+                    op: cop,
+                    lhs: Box::new(a),
+                    rhs: Box::new(b),
+                };
                 (Some(Type::Long), long_expr(kind, location))
             }
         }
@@ -786,19 +1117,32 @@ impl<'c, 'a> Walker<'c, 'a> {
                     Some(ir::LValue::Global(ir::GlobalId(g as u32)))
                 }
             },
-            ast::ExprKind::Index { base: ast::Indexable::Var(v), indices } => {
+            ast::ExprKind::Index {
+                base: ast::Indexable::Var(v),
+                indices,
+            } => {
                 let g = self.array_global(v, indices.len())?;
                 self.cx.globals[g].written = true;
                 let keys = self.keys(g, indices);
                 if let Some(t) = want {
-                    self.unify(SlotRef::GlobalValue(g), t, v.span, &format!("the elements of '{}'", v.name));
+                    self.unify(
+                        SlotRef::GlobalValue(g),
+                        t,
+                        v.span,
+                        &format!("the elements of '{}'", v.name),
+                    );
                 }
-                Some(ir::LValue::Index { array: ir::GlobalId(g as u32), keys })
+                Some(ir::LValue::Index {
+                    array: ir::GlobalId(g as u32),
+                    keys,
+                })
             }
             _ => {
                 self.error(
-                    Diagnostic::semantic_error(format!("{context} needs a variable or array element to change"))
-                        .with_primary(e.span, "not assignable"),
+                    Diagnostic::semantic_error(format!(
+                        "{context} needs a variable or array element to change"
+                    ))
+                    .with_primary(e.span, "not assignable"),
                 );
                 None
             }
@@ -808,11 +1152,19 @@ impl<'c, 'a> Walker<'c, 'a> {
     fn lvalue_type(&self, lv: &ir::LValue) -> Option<Type> {
         match lv {
             ir::LValue::Local(i) => self.locals.vars[i.0 as usize].slot.ty,
-            ir::LValue::Global(g) | ir::LValue::Index { array: g, .. } => self.cx.globals[g.0 as usize].value.ty,
+            ir::LValue::Global(g) | ir::LValue::Index { array: g, .. } => {
+                self.cx.globals[g.0 as usize].value.ty
+            }
         }
     }
 
-    fn assign(&mut self, op: ast::AssignOp, lhs: &ast::Expr, rhs: &ast::Expr, location: ir::Location) -> (Option<Type>, ir::Expr) {
+    fn assign(
+        &mut self,
+        op: ast::AssignOp,
+        lhs: &ast::Expr,
+        rhs: &ast::Expr,
+        location: ir::Location,
+    ) -> (Option<Type>, ir::Expr) {
         use ast::AssignOp as A;
         let ctx = format!("operator '{}'", op.as_str());
         let zero = |location| (None, long_expr(ir::ExprKind::Long(0), location));
@@ -823,8 +1175,18 @@ impl<'c, 'a> Walker<'c, 'a> {
                 self.require(tr, Type::Long, rhs.span, &ctx);
                 match target {
                     Some(target) => {
-                        let kind = ir::ExprKind::StatAdd { target, value: Box::new(value) };
-                        (None, ir::Expr { kind, ty: None, location })
+                        let kind = ir::ExprKind::StatAdd {
+                            target,
+                            value: Box::new(value),
+                        };
+                        (
+                            None,
+                            ir::Expr {
+                                kind,
+                                ty: None,
+                                location,
+                            },
+                        )
                     }
                     None => zero(location),
                 }
@@ -835,11 +1197,15 @@ impl<'c, 'a> Walker<'c, 'a> {
                 let (tr, value) = self.expr(rhs, probe_target);
                 if tr == Some(Type::Stats) {
                     self.error(
-                        Diagnostic::semantic_error("statistics cannot be assigned; add values with '<<<'")
-                            .with_primary(rhs.span, "a statistics value"),
+                        Diagnostic::semantic_error(
+                            "statistics cannot be assigned; add values with '<<<'",
+                        )
+                        .with_primary(rhs.span, "a statistics value"),
                     );
                 }
-                let Some(target) = self.lvalue(lhs, tr.filter(|t| *t != Type::Stats), &ctx) else { return zero(location) };
+                let Some(target) = self.lvalue(lhs, tr.filter(|t| *t != Type::Stats), &ctx) else {
+                    return zero(location);
+                };
                 let ty = self.lvalue_type(&target);
                 if tr.is_none() {
                     if let Some(t) = ty {
@@ -847,7 +1213,11 @@ impl<'c, 'a> Walker<'c, 'a> {
                         let _ = self.expr(rhs, Some(t));
                     }
                 }
-                let kind = ir::ExprKind::Assign { target, op: ir::AssignOp::Set, value: Box::new(value) };
+                let kind = ir::ExprKind::Assign {
+                    target,
+                    op: ir::AssignOp::Set,
+                    value: Box::new(value),
+                };
                 (ty, ir::Expr { kind, ty, location })
             }
             A::Concat => {
@@ -856,8 +1226,19 @@ impl<'c, 'a> Walker<'c, 'a> {
                 self.require(tr, Type::String, rhs.span, &ctx);
                 match target {
                     Some(target) => {
-                        let kind = ir::ExprKind::Assign { target, op: ir::AssignOp::Concat, value: Box::new(value) };
-                        (Some(Type::String), ir::Expr { kind, ty: Some(Type::String), location })
+                        let kind = ir::ExprKind::Assign {
+                            target,
+                            op: ir::AssignOp::Concat,
+                            value: Box::new(value),
+                        };
+                        (
+                            Some(Type::String),
+                            ir::Expr {
+                                kind,
+                                ty: Some(Type::String),
+                                location,
+                            },
+                        )
                     }
                     None => zero(location),
                 }
@@ -880,7 +1261,11 @@ impl<'c, 'a> Walker<'c, 'a> {
                 self.require(tr, Type::Long, rhs.span, &ctx);
                 match target {
                     Some(target) => {
-                        let kind = ir::ExprKind::Assign { target, op: ir::AssignOp::Arith(bop), value: Box::new(value) };
+                        let kind = ir::ExprKind::Assign {
+                            target,
+                            op: ir::AssignOp::Arith(bop),
+                            value: Box::new(value),
+                        };
                         (Some(Type::Long), long_expr(kind, location))
                     }
                     None => zero(location),
@@ -894,11 +1279,18 @@ impl<'c, 'a> Walker<'c, 'a> {
         match &e.kind {
             ast::ExprKind::Var(v) => match self.locals.get(&v.name) {
                 Some(i) => self.locals.vars[i].slot.ty,
-                None => self.cx.global_named(&v.name, v.span.file).and_then(|g| self.cx.globals[g].value.ty),
+                None => self
+                    .cx
+                    .global_named(&v.name, v.span.file)
+                    .and_then(|g| self.cx.globals[g].value.ty),
             },
-            ast::ExprKind::Index { base: ast::Indexable::Var(v), .. } => {
-                self.cx.global_named(&v.name, v.span.file).and_then(|g| self.cx.globals[g].value.ty)
-            }
+            ast::ExprKind::Index {
+                base: ast::Indexable::Var(v),
+                ..
+            } => self
+                .cx
+                .global_named(&v.name, v.span.file)
+                .and_then(|g| self.cx.globals[g].value.ty),
             _ => None,
         }
         .filter(|t| *t != Type::Stats)
@@ -912,29 +1304,50 @@ impl<'c, 'a> Walker<'c, 'a> {
                         return None;
                     }
                     self.cx.globals[g].read = true;
-                    self.unify(SlotRef::GlobalValue(g), Type::Stats, v.span, &format!("'{}'", v.name));
+                    self.unify(
+                        SlotRef::GlobalValue(g),
+                        Type::Stats,
+                        v.span,
+                        &format!("'{}'", v.name),
+                    );
                     ir::LValue::Global(ir::GlobalId(g as u32))
                 }
                 VarRef::Local(_) => {
                     self.error(
-                        Diagnostic::semantic_error(format!("'{}' must be a global statistics variable", v.name))
-                            .with_primary(v.span, "a local variable")
-                            .with_help(format!("declare it: global {}", v.name)),
+                        Diagnostic::semantic_error(format!(
+                            "'{}' must be a global statistics variable",
+                            v.name
+                        ))
+                        .with_primary(v.span, "a local variable")
+                        .with_help(format!("declare it: global {}", v.name)),
                     );
                     return None;
                 }
             },
-            ast::ExprKind::Index { base: ast::Indexable::Var(v), indices } => {
+            ast::ExprKind::Index {
+                base: ast::Indexable::Var(v),
+                indices,
+            } => {
                 let g = self.array_global(v, indices.len())?;
                 self.cx.globals[g].read = true;
-                self.unify(SlotRef::GlobalValue(g), Type::Stats, v.span, &format!("the elements of '{}'", v.name));
+                self.unify(
+                    SlotRef::GlobalValue(g),
+                    Type::Stats,
+                    v.span,
+                    &format!("the elements of '{}'", v.name),
+                );
                 let keys = self.keys(g, indices);
-                ir::LValue::Index { array: ir::GlobalId(g as u32), keys }
+                ir::LValue::Index {
+                    array: ir::GlobalId(g as u32),
+                    keys,
+                }
             }
             _ => {
                 self.error(
-                    Diagnostic::semantic_error("aggregates need a statistics variable or array element")
-                        .with_primary(operand.span, "not a statistics value"),
+                    Diagnostic::semantic_error(
+                        "aggregates need a statistics variable or array element",
+                    )
+                    .with_primary(operand.span, "not a statistics value"),
                 );
                 return None;
             }
@@ -942,7 +1355,12 @@ impl<'c, 'a> Walker<'c, 'a> {
         Some(lv)
     }
 
-    fn call(&mut self, name: &ast::Ident, args: &[ast::Expr], location: ir::Location) -> (Option<Type>, ir::Expr) {
+    fn call(
+        &mut self,
+        name: &ast::Ident,
+        args: &[ast::Expr],
+        location: ir::Location,
+    ) -> (Option<Type>, ir::Expr) {
         let Some(f) = self.cx.function_named(&name.name) else {
             let mut d = Diagnostic::semantic_error(format!("unresolved function '{}'", name.name))
                 .with_primary(name.span, "no script or tapset function has this name");
@@ -978,35 +1396,58 @@ impl<'c, 'a> Walker<'c, 'a> {
             let (ty, ir) = self.expr(a, expect);
             match ty {
                 Some(Type::Stats) => self.error(
-                    Diagnostic::semantic_error("statistics cannot be passed to a function").with_primary(a.span, "statistics"),
+                    Diagnostic::semantic_error("statistics cannot be passed to a function")
+                        .with_primary(a.span, "statistics"),
                 ),
                 Some(t) => {
                     let pname = self.cx.functions[f].def.params[i].name.name.clone();
-                    self.unify(SlotRef::Param(f, i), t, a.span, &format!("parameter '{pname}' of '{}'", name.name));
+                    self.unify(
+                        SlotRef::Param(f, i),
+                        t,
+                        a.span,
+                        &format!("parameter '{pname}' of '{}'", name.name),
+                    );
                 }
                 None => {}
             }
             lowered.push(ir);
         }
         let ty = self.cx.functions[f].ret.ty;
-        let kind = ir::ExprKind::Call { function: ir::FunctionId(f as u32), args: lowered };
+        let kind = ir::ExprKind::Call {
+            function: ir::FunctionId(f as u32),
+            args: lowered,
+        };
         (ty, ir::Expr { kind, ty, location })
     }
 
-    fn print(&mut self, p: &ast::PrintCall, span: Span, location: ir::Location) -> (Option<Type>, ir::Expr) {
+    fn print(
+        &mut self,
+        p: &ast::PrintCall,
+        span: Span,
+        location: ir::Location,
+    ) -> (Option<Type>, ir::Expr) {
         let string = p.kind.returns_string();
         let ty = if string { Some(Type::String) } else { None };
         if let Some(h) = &p.hist {
             let Some(stats) = self.stats_operand(&h.stat) else {
-                return (ty, ir::Expr { kind: ir::ExprKind::Long(0), ty, location });
+                return (
+                    ty,
+                    ir::Expr {
+                        kind: ir::ExprKind::Long(0),
+                        ty,
+                        location,
+                    },
+                );
             };
             let histogram = match h.kind {
                 ast::HistKind::Log => ir::Histogram::Log,
                 ast::HistKind::Linear { low, high, step } => {
                     if step <= 0 || high <= low {
                         self.error(
-                            Diagnostic::semantic_error("@hist_linear needs low < high and a positive step")
-                                .with_primary(h.span, "bad bounds"),
+                            Diagnostic::semantic_error(
+                                "@hist_linear needs low < high and a positive step",
+                            )
+                            .with_primary(h.span, "bad bounds"),
                         );
                     }
                     ir::Histogram::Linear { low, high, step }
@@ -1029,13 +1470,23 @@ impl<'c, 'a> Walker<'c, 'a> {
                 }
                 Some(_) => {}
             }
-            let inner = ir::Expr { kind: ir::ExprKind::Histogram { stats, histogram }, ty: Some(Type::String), location: location.clone() };
+            let inner = ir::Expr {
+                kind: ir::ExprKind::Histogram { stats, histogram },
+                ty: Some(Type::String),
+                location: location.clone(),
+            };
             let kind = if p.kind == ast::PrintKind::Print || p.kind == ast::PrintKind::Println {
-                ir::ExprKind::Print { kind: print_kind(p.kind), args: vec![inner] }
+                ir::ExprKind::Print {
+                    kind: print_kind(p.kind),
+                    args: vec![inner],
+                }
             } else {
                 self.error(
-                    Diagnostic::semantic_error(format!("{} cannot draw a histogram; use print", p.kind.name()))
-                        .with_primary(span, "here"),
+                    Diagnostic::semantic_error(format!(
+                        "{} cannot draw a histogram; use print",
+                        p.kind.name()
+                    ))
+                    .with_primary(span, "here"),
                 );
                 ir::ExprKind::Long(0)
             };
@@ -1045,18 +1496,33 @@ impl<'c, 'a> Walker<'c, 'a> {
         let mut types = Vec::new();
         for a in &p.args {
             let (t, ir) = self.expr(a, None);
-            if t == Some(Type::Stats) {
-                self.error(Diagnostic::semantic_error("statistics cannot be printed directly").with_primary(a.span, "use @count, @sum, ... or a histogram"));
+            if t.is_none() {
+                if let ast::ExprKind::Call { name, .. } = &a.kind {
+                    self.error(
+                        Diagnostic::semantic_error(format!(
+                            "'{}' returns no value to print",
+                            name.name
+                        ))
+                        .with_primary(a.span, "this call has no value"),
+                    );
+                }
             }
             types.push((t, a.span));
             args.push(ir);
         }
         let kind = if p.kind.has_format() {
-            let fmt = p.format.as_ref().map(|f| f.to_str_lossy().into_owned()).unwrap_or_default();
+            let fmt = p
+                .format
+                .as_ref()
+                .map(|f| f.to_str_lossy().into_owned())
+                .unwrap_or_default();
             match format::parse(&fmt) {
                 Err(e) => {
                     let at = p.format.as_ref().map(|f| f.span).unwrap_or(span);
-                    self.error(Diagnostic::semantic_error(format!("bad format string: {}", e.message)).with_primary(at, "this format"));
+                    self.error(
+                        Diagnostic::semantic_error(format!("bad format string: {}", e.message))
+                            .with_primary(at, "this format"),
+                    );
                     ir::ExprKind::Long(0)
                 }
                 Ok(format) => {
@@ -1068,7 +1534,10 @@ impl<'c, 'a> Walker<'c, 'a> {
                                 want.len(),
                                 args.len()
                             ))
-                            .with_primary(p.format.as_ref().map(|f| f.span).unwrap_or(span), "this format"),
+                            .with_primary(
+                                p.format.as_ref().map(|f| f.span).unwrap_or(span),
+                                "this format",
+                            ),
                         );
                     } else {
                         for (i, (w, (t, at))) in want.iter().zip(types.iter()).enumerate() {
@@ -1088,44 +1557,78 @@ impl<'c, 'a> Walker<'c, 'a> {
                             }
                         }
                     }
-                    let pk = if string { ir::PrintfKind::Sprintf } else { ir::PrintfKind::Printf };
-                    ir::ExprKind::Printf { kind: pk, format, args }
+                    let pk = if string {
+                        ir::PrintfKind::Sprintf
+                    } else {
+                        ir::PrintfKind::Printf
+                    };
+                    ir::ExprKind::Printf {
+                        kind: pk,
+                        format,
+                        args,
+                    }
                 }
             }
         } else if p.kind.has_delimiter() {
             // printd(delim, a, b) == print(a, delim, b)
-            let delim = p.format.as_ref().map(|f| f.to_str_lossy().into_owned()).unwrap_or_default();
+            let delim = p
+                .format
+                .as_ref()
+                .map(|f| f.to_str_lossy().into_owned())
+                .unwrap_or_default();
             let mut spliced = Vec::new();
             for (i, a) in args.into_iter().enumerate() {
                 if i > 0 {
-                    spliced.push(ir::Expr { kind: ir::ExprKind::Str(delim.clone()), ty: Some(Type::String), location: location.clone() });
+                    spliced.push(ir::Expr {
+                        kind: ir::ExprKind::Str(delim.clone()),
+                        ty: Some(Type::String),
+                        location: location.clone(),
+                    });
                 }
                 spliced.push(a);
             }
-            ir::ExprKind::Print { kind: print_kind(p.kind), args: spliced }
-        } else {
-            for (i, (t, at)) in types.iter().enumerate() {
-                if t.is_none() && self.mode == Mode::Lower {
-                    let _ = i;
-                    self.error(Diagnostic::semantic_error("unresolved type of a printed value").with_primary(*at, "its type is not known"));
-                }
+            ir::ExprKind::Print {
+                kind: print_kind(p.kind),
+                args: spliced,
             }
-            ir::ExprKind::Print { kind: print_kind(p.kind), args }
+        } else {
+            ir::ExprKind::Print {
+                kind: print_kind(p.kind),
+                args,
+            }
         };
         (ty, ir::Expr { kind, ty, location })
     }
 
     /// Checks every local has a type; reports the ones that do not.
     pub fn finish_locals(&mut self) {
-        let unresolved: Vec<LocalVar> = self.locals.vars.iter().filter(|v| v.slot.ty.is_none()).cloned().collect();
+        let unresolved: Vec<LocalVar> = self
+            .locals
+            .vars
+            .iter()
+            .filter(|v| v.slot.ty.is_none())
+            .cloned()
+            .collect();
         for v in unresolved {
             self.error(
                 Diagnostic::semantic_error(format!("unresolved type for '{}'", v.name))
-                    .with_primary(v.first, "nothing decides whether this is a number or a string")
-                    .with_help(format!("assign it a value, e.g. {} = 0 or {} = \"\"", v.name, v.name)),
+                    .with_primary(
+                        v.first,
+                        "nothing decides whether this is a number or a string",
+                    )
+                    .with_help(format!(
+                        "assign it a value, e.g. {} = 0 or {} = \"\"",
+                        v.name, v.name
+                    )),
             );
         }
-        let unassigned: Vec<LocalVar> = self.locals.vars.iter().filter(|v| !v.assigned).cloned().collect();
+        let unassigned: Vec<LocalVar> = self
+            .locals
+            .vars
+            .iter()
+            .filter(|v| !v.assigned)
+            .cloned()
+            .collect();
         for v in unassigned {
             self.warn(
                 Diagnostic::warning(format!("never-assigned local variable '{}'", v.name))

@@ -56,13 +56,20 @@ pub fn parse(text: &str) -> Result<Format, FormatError> {
             i += 1;
         }
         let Some(&c) = bytes.get(i) else {
-            return Err(FormatError { offset: start, message: "format string ends inside a conversion".into() });
+            return Err(FormatError {
+                offset: start,
+                message: "format string ends inside a conversion".into(),
+            });
         };
         i += 1;
         match c {
             b'%' if i - start == 2 => {}
             b'd' | b'i' | b'u' | b'x' | b'X' | b'o' | b'c' | b's' | b'p' | b'b' | b'm' | b'M' => {
-                conversions.push(Conversion { kind: c as char, star_width, star_precision })
+                conversions.push(Conversion {
+                    kind: c as char,
+                    star_width,
+                    star_precision,
+                })
             }
             _ => {
                 let shown = text[start..].chars().take(i - start).collect::<String>();
@@ -73,7 +80,10 @@ pub fn parse(text: &str) -> Result<Format, FormatError> {
             }
         }
     }
-    Ok(Format { text: text.to_string(), conversions })
+    Ok(Format {
+        text: text.to_string(),
+        conversions,
+    })
 }
 
 /// The argument types a format consumes, in order (`*` widths first).
@@ -100,19 +110,37 @@ mod tests {
     fn parses_conversions_flags_and_stars() {
         let f = parse("%d|%-5s|%08x|%*d|%.*s|%ld|%%|%#o").unwrap();
         let kinds: String = f.conversions.iter().map(|c| c.kind).collect();
-        assert_eq!(kinds, "dsxddso");
+        assert_eq!(kinds, "dsxdsdo");
         assert_eq!(
             argument_types(&f),
-            [Type::Long, Type::String, Type::Long, Type::Long, Type::Long, Type::Long, Type::String, Type::Long, Type::Long]
+            [
+                Type::Long,
+                Type::String,
+                Type::Long,
+                Type::Long,
+                Type::Long,
+                Type::Long,
+                Type::String,
+                Type::Long,
+                Type::Long
+            ]
         );
     }
 
     #[test]
     fn rejects_bad_conversions() {
-        assert_eq!(parse("100%").unwrap_err().message, "format string ends inside a conversion");
+        assert_eq!(
+            parse("100%").unwrap_err().message,
+            "format string ends inside a conversion"
+        );
         let e = parse("x %q").unwrap_err();
         assert_eq!(e.offset, 2);
-        assert!(e.message.starts_with("invalid or missing conversion in '%q'"), "{}", e.message);
+        assert!(
+            e.message
+                .starts_with("invalid or missing conversion in '%q'"),
+            "{}",
+            e.message
+        );
         assert!(parse("%5%").is_err());
     }
 }

@@ -26,14 +26,23 @@ pub fn listing(program: &Program) -> String {
     if !program.functions.is_empty() {
         out.push_str("# functions\n");
         for f in &program.functions {
-            let params: Vec<String> = f.locals[..f.params].iter().map(|l| format!("{}:{}", l.name, l.ty)).collect();
-            let ret = f.ret.map(|t| t.to_string()).unwrap_or_else(|| "unknown".to_string());
+            let params: Vec<String> = f.locals[..f.params]
+                .iter()
+                .map(|l| format!("{}:{}", l.name, l.ty))
+                .collect();
+            let ret = f
+                .ret
+                .map(|t| t.to_string())
+                .unwrap_or_else(|| "unknown".to_string());
             let kind = match f.body {
                 FunctionBody::Embedded(_) => " %{ ... %}",
                 FunctionBody::Script(_) => "",
             };
             let _ = writeln!(out, "{}:{ret} ({}){kind}", f.name, params.join(", "));
-            let locals: Vec<String> = f.locals[f.params..].iter().map(|l| format!("{}:{}", l.name, l.ty)).collect();
+            let locals: Vec<String> = f.locals[f.params..]
+                .iter()
+                .map(|l| format!("{}:{}", l.name, l.ty))
+                .collect();
             if !locals.is_empty() {
                 let _ = writeln!(out, "  # locals\n  {}", locals.join("\n  "));
             }
@@ -42,10 +51,18 @@ pub fn listing(program: &Program) -> String {
     out.push_str("# probes\n");
     for p in &program.probes {
         for point in &p.points {
-            let _ = writeln!(out, "{} /* <- {}:{} */", point.name, p.location.file, p.location.line);
+            let _ = writeln!(
+                out,
+                "{} /* <- {}:{} */",
+                point.name, p.location.file, p.location.line
+            );
         }
         if !p.locals.is_empty() {
-            let locals: Vec<String> = p.locals.iter().map(|l| format!("{}:{}", l.name, l.ty)).collect();
+            let locals: Vec<String> = p
+                .locals
+                .iter()
+                .map(|l| format!("{}:{}", l.name, l.ty))
+                .collect();
             let _ = writeln!(out, "  # locals\n  {}", locals.join("\n  "));
         }
     }

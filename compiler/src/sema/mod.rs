@@ -83,14 +83,22 @@ pub struct Context<'a> {
 impl<'a> Context<'a> {
     fn location(&self, span: Span, token: String) -> ir::Location {
         let lc = self.map.line_col(span);
-        ir::Location { file: self.map.name(span.file).to_string(), line: lc.line as u32, column: lc.col as u32, token }
+        ir::Location {
+            file: self.map.name(span.file).to_string(),
+            line: lc.line as u32,
+            column: lc.col as u32,
+            token,
+        }
     }
 
     /// The span of operator `op` between two operands (skipping
     /// whitespace, parentheses and comments).
     fn operator_span(&self, lhs: Span, rhs: Span, op: &str) -> Span {
         let text = self.map.text(lhs.file);
-        let (start, end) = (lhs.end.min(text.len()), rhs.start.min(text.len()).max(lhs.end.min(text.len())));
+        let (start, end) = (
+            lhs.end.min(text.len()),
+            rhs.start.min(text.len()).max(lhs.end.min(text.len())),
+        );
         let gap = &text[start..end];
         let bytes = gap.as_bytes();
         let mut i = 0;
@@ -110,7 +118,9 @@ impl<'a> Context<'a> {
     }
 
     fn global_named(&self, name: &str, file: FileId) -> Option<usize> {
-        self.globals.iter().position(|g| g.name == name && g.private_to.is_none_or(|f| f == file))
+        self.globals
+            .iter()
+            .position(|g| g.name == name && g.private_to.is_none_or(|f| f == file))
     }
 
     fn function_named(&self, name: &str) -> Option<usize> {
@@ -133,9 +143,12 @@ impl<'a> Context<'a> {
                         if let Some(existing) = self.global_named(&var.name.name, script.file) {
                             let prev = self.globals[existing].decl.name.span;
                             self.diagnostics.push(
-                                Diagnostic::semantic_error(format!("duplicate global '{}'", var.name.name))
-                                    .with_primary(var.name.span, "declared again here")
-                                    .with_secondary(prev, "first declared here"),
+                                Diagnostic::semantic_error(format!(
+                                    "duplicate global '{}'",
+                                    var.name.name
+                                ))
+                                .with_primary(var.name.span, "declared again here")
+                                .with_secondary(prev, "first declared here"),
                             );
                             continue;
                         }
@@ -161,7 +174,10 @@ impl<'a> Context<'a> {
                                 ast::Literal::Number(_) => Type::Long,
                                 ast::Literal::String(_) => Type::String,
                             };
-                            g.value = Slot { ty: Some(ty), decided_at: Some(init.span()) };
+                            g.value = Slot {
+                                ty: Some(ty),
+                                decided_at: Some(init.span()),
+                            };
                         }
                         self.globals.push(g);
                     }
@@ -170,9 +186,12 @@ impl<'a> Context<'a> {
                     if let Some(&i) = self.function_index.get(&f.name.name) {
                         let prev = self.functions[i].def.name.span;
                         self.diagnostics.push(
-                            Diagnostic::semantic_error(format!("duplicate function '{}'", f.name.name))
-                                .with_primary(f.name.span, "defined again here")
-                                .with_secondary(prev, "first defined here"),
+                            Diagnostic::semantic_error(format!(
+                                "duplicate function '{}'",
+                                f.name.name
+                            ))
+                            .with_primary(f.name.span, "defined again here")
+                            .with_secondary(prev, "first defined here"),
                         );
                         continue;
                     }
@@ -181,12 +200,18 @@ impl<'a> Context<'a> {
                         let i = locals.get_or_add(&p.name.name, p.name.span);
                         locals.vars[i].assigned = true;
                         if let Some(t) = p.ty {
-                            locals.vars[i].slot = Slot { ty: Some(script_type(t.ty)), decided_at: Some(t.span) };
+                            locals.vars[i].slot = Slot {
+                                ty: Some(script_type(t.ty)),
+                                decided_at: Some(t.span),
+                            };
                         }
                     }
                     let ret = f
                         .ret
-                        .map(|t| Slot { ty: Some(script_type(t.ty)), decided_at: Some(t.span) })
+                        .map(|t| Slot {
+                            ty: Some(script_type(t.ty)),
+                            decided_at: Some(t.span),
+                        })
                         .unwrap_or_default();
                     let embedded = matches!(f.body, ast::FunctionBody::Embedded(_));
                     if embedded && !tapset && !self.config.guru {
@@ -196,11 +221,10 @@ impl<'a> Context<'a> {
                                 .with_help("run stap with -g if you trust this code"),
                         );
                     }
-                    self.function_index.insert(f.name.name.clone(), self.functions.len());
+                    self.function_index
+                        .insert(f.name.name.clone(), self.functions.len());
                     self.functions.push(FunctionDef {
                         def: f,
-                        file: script.file,
-                        tapset,
                         locals,
                         returns_value: embedded && f.ret.is_some(),
                         ret,
@@ -311,11 +335,18 @@ pub fn analyze(map: &mut SourceMap, script: &ast::Script, config: &Config) -> An
     // Resolve probe points into derived probes.
     let alias_defs: Vec<AliasDef> = aliases.iter().map(|a| AliasDef { alias: a }).collect();
     let target = points::Target {
-        hz: config.preprocess.kernel_config.get("CONFIG_HZ").and_then(|h| h.parse().ok()).unwrap_or(250),
+        hz: config
+            .preprocess
+            .kernel_config
+            .get("CONFIG_HZ")
+            .and_then(|h| h.parse().ok())
+            .unwrap_or(250),
     };
     let mut derived: Vec<DerivedProbe> = Vec::new();
     for item in &script.items {
-        let ast::Item::Probe(probe) = item else { continue };
+        let ast::Item::Probe(probe) = item else {
+            continue;
+        };
         let mut groups: Vec<DerivedProbe> = Vec::new();
         let mut sufficient_hit = false;
         for written in &probe.points {
@@ -326,8 +357,11 @@ pub fn analyze(map: &mut SourceMap, script: &ast::Script, config: &Config) -> An
                 Ok(e) => e,
                 Err(e) => {
                     cx.diagnostics.push(
-                        Diagnostic::semantic_error(format!("probe point expands to more than {} points", e.limit))
-                            .with_primary(written.span, "too many alternatives"),
+                        Diagnostic::semantic_error(format!(
+                            "probe point expands to more than {} points",
+                            e.limit
+                        ))
+                        .with_primary(written.span, "too many alternatives"),
                     );
                     continue;
                 }
@@ -344,7 +378,8 @@ pub fn analyze(map: &mut SourceMap, script: &ast::Script, config: &Config) -> An
                     }
                     Err(_) if point.optional => {}
                     Err(e) => {
-                        let mut d = Diagnostic::semantic_error(e.message).with_primary(point.span, "while resolving this probe point");
+                        let mut d = Diagnostic::semantic_error(e.message)
+                            .with_primary(point.span, "while resolving this probe point");
                         if let Some(h) = e.help {
                             d = d.with_help(h);
                         }
@@ -375,15 +410,29 @@ pub fn analyze(map: &mut SourceMap, script: &ast::Script, config: &Config) -> An
     let (program, _) = walk_all(&mut cx, &mut derived, Mode::Lower);
     diagnostics.append(&mut cx.diagnostics);
     let has_errors = crate::diag::has_errors(&diagnostics);
-    Analysis { program: (!has_errors).then_some(program), diagnostics }
+    Analysis {
+        program: (!has_errors).then_some(program),
+        diagnostics,
+    }
 }
 
-fn add_to_group<'a>(groups: &mut Vec<DerivedProbe<'a>>, r: Resolved<'a>, probe: &'a ast::Probe, condition: Option<&'a ast::Expr>) {
+fn add_to_group<'a>(
+    groups: &mut Vec<DerivedProbe<'a>>,
+    r: Resolved<'a>,
+    probe: &'a ast::Probe,
+    condition: Option<&'a ast::Expr>,
+) {
     let same = |g: &DerivedProbe<'a>| {
         g.prologues.len() == r.prologues.len()
-            && g.prologues.iter().zip(&r.prologues).all(|(a, b)| std::ptr::eq(*a, *b))
+            && g.prologues
+                .iter()
+                .zip(&r.prologues)
+                .all(|(a, b)| std::ptr::eq(*a, *b))
             && g.epilogues.len() == r.epilogues.len()
-            && g.epilogues.iter().zip(&r.epilogues).all(|(a, b)| std::ptr::eq(*a, *b))
+            && g.epilogues
+                .iter()
+                .zip(&r.epilogues)
+                .all(|(a, b)| std::ptr::eq(*a, *b))
             && match (g.condition, condition) {
                 (None, None) => true,
                 (Some(a), Some(b)) => std::ptr::eq(a, b),
@@ -406,7 +455,11 @@ fn add_to_group<'a>(groups: &mut Vec<DerivedProbe<'a>>, r: Resolved<'a>, probe: 
 
 /// One walk over every probe and used function. Returns the program (only
 /// meaningful in [`Mode::Lower`]) and whether any type changed.
-fn walk_all<'a>(cx: &mut Context<'a>, derived: &mut [DerivedProbe<'a>], mode: Mode) -> (ir::Program, bool) {
+fn walk_all<'a>(
+    cx: &mut Context<'a>,
+    derived: &mut [DerivedProbe<'a>],
+    mode: Mode,
+) -> (ir::Program, bool) {
     let mut changed = false;
     let mut probes = Vec::new();
     for d in derived.iter_mut() {
@@ -414,7 +467,12 @@ fn walk_all<'a>(cx: &mut Context<'a>, derived: &mut [DerivedProbe<'a>], mode: Mo
         let mut w = Walker::new(cx, locals, None, mode);
         let condition = d.condition.map(|c| w.expr(c, Some(Type::Long)).1);
         let mut stmts = Vec::new();
-        let parts = d.prologues.iter().copied().chain(std::iter::once(d.body)).chain(d.epilogues.iter().copied());
+        let parts = d
+            .prologues
+            .iter()
+            .copied()
+            .chain(std::iter::once(d.body))
+            .chain(d.epilogues.iter().copied());
         for b in parts {
             stmts.extend(w.block(b).stmts);
         }
@@ -436,7 +494,10 @@ fn walk_all<'a>(cx: &mut Context<'a>, derived: &mut [DerivedProbe<'a>], mode: Mo
     let mut bodies: Vec<Option<ir::FunctionBody>> = vec![None; cx.functions.len()];
     loop {
         let todo: Vec<usize> = (0..cx.functions.len())
-            .filter(|&i| (cx.functions[i].used || cx.config.unoptimized) && bodies.get(i).is_none_or(|b| b.is_none()))
+            .filter(|&i| {
+                (cx.functions[i].used || cx.config.unoptimized)
+                    && bodies.get(i).is_none_or(|b| b.is_none())
+            })
             .collect();
         if todo.is_empty() {
             break;
@@ -467,7 +528,9 @@ fn walk_all<'a>(cx: &mut Context<'a>, derived: &mut [DerivedProbe<'a>], mode: Mo
         check_globals(cx);
     }
     // Keep only used functions, renumbering calls.
-    let keep: Vec<usize> = (0..cx.functions.len()).filter(|&i| bodies.get(i).is_some_and(|b| b.is_some())).collect();
+    let keep: Vec<usize> = (0..cx.functions.len())
+        .filter(|&i| bodies.get(i).is_some_and(|b| b.is_some()))
+        .collect();
     let mut renumber = vec![u32::MAX; cx.functions.len()];
     for (new, &old) in keep.iter().enumerate() {
         renumber[old] = new as u32;
@@ -485,13 +548,25 @@ fn walk_all<'a>(cx: &mut Context<'a>, derived: &mut [DerivedProbe<'a>], mode: Mo
             location: cx.location(f.def.name.span, format!("identifier '{}'", f.def.name.name)),
         });
     }
-    let mut program = ir::Program { globals: lower_globals(cx), functions, probes, embedded: embedded_blocks(cx) };
+    let mut program = ir::Program {
+        globals: lower_globals(cx),
+        functions,
+        probes,
+        embedded: embedded_blocks(cx),
+    };
     renumber_calls(&mut program, &renumber);
     (program, changed)
 }
 
 fn lower_locals(locals: &Locals) -> Vec<ir::Local> {
-    locals.vars.iter().map(|v| ir::Local { name: v.name.clone(), ty: v.slot.ty.unwrap_or(Type::Long) }).collect()
+    locals
+        .vars
+        .iter()
+        .map(|v| ir::Local {
+            name: v.name.clone(),
+            ty: v.slot.ty.unwrap_or(Type::Long),
+        })
+        .collect()
 }
 
 fn lower_globals(cx: &Context<'_>) -> Vec<ir::Global> {
@@ -503,7 +578,10 @@ fn lower_globals(cx: &Context<'_>) -> Vec<ir::Global> {
                 Shape::Array(_) => ir::GlobalKind::Array(ir::ArrayType {
                     keys: g.keys.iter().map(|k| k.ty.unwrap_or(Type::Long)).collect(),
                     value,
-                    capacity: g.decl.size.map(|s| s.value.clamp(1, u32::MAX as i64) as u32),
+                    capacity: g
+                        .decl
+                        .size
+                        .map(|s| s.value.clamp(1, u32::MAX as i64) as u32),
                     wrap: g.decl.wrap,
                 }),
                 _ => ir::GlobalKind::Scalar(value),
@@ -535,17 +613,29 @@ fn check_signatures(cx: &mut Context<'_>) {
         for (i, p) in f.def.params.iter().enumerate() {
             if f.locals.vars[i].slot.ty.is_none() {
                 cx.diagnostics.push(
-                    Diagnostic::semantic_error(format!("unresolved type for parameter '{}' of '{}'", p.name.name, f.def.name.name))
-                        .with_primary(p.name.span, "nothing decides its type")
-                        .with_help(format!("annotate it: {}:long or {}:string", p.name.name, p.name.name)),
+                    Diagnostic::semantic_error(format!(
+                        "unresolved type for parameter '{}' of '{}'",
+                        p.name.name, f.def.name.name
+                    ))
+                    .with_primary(p.name.span, "nothing decides its type")
+                    .with_help(format!(
+                        "annotate it: {}:long or {}:string",
+                        p.name.name, p.name.name
+                    )),
                 );
             }
         }
         if f.returns_value && f.ret.ty.is_none() {
             cx.diagnostics.push(
-                Diagnostic::semantic_error(format!("unresolved return type of '{}'", f.def.name.name))
-                    .with_primary(f.def.name.span, "nothing decides what it returns")
-                    .with_help(format!("annotate it: function {}:long (...)", f.def.name.name)),
+                Diagnostic::semantic_error(format!(
+                    "unresolved return type of '{}'",
+                    f.def.name.name
+                ))
+                .with_primary(f.def.name.span, "nothing decides what it returns")
+                .with_help(format!(
+                    "annotate it: function {}:long (...)",
+                    f.def.name.name
+                )),
             );
         }
     }
@@ -559,15 +649,22 @@ fn check_globals(cx: &mut Context<'_>) {
         if g.value.ty.is_none() {
             cx.diagnostics.push(
                 Diagnostic::semantic_error(format!("unresolved type for global '{}'", g.name))
-                    .with_primary(g.decl.name.span, "nothing decides whether this holds numbers or strings"),
+                    .with_primary(
+                        g.decl.name.span,
+                        "nothing decides whether this holds numbers or strings",
+                    ),
             );
         }
         if let Shape::Array(_) = g.shape {
             for (k, key) in g.keys.iter().enumerate() {
                 if key.ty.is_none() {
                     cx.diagnostics.push(
-                        Diagnostic::semantic_error(format!("unresolved type for key {} of '{}'", k + 1, g.name))
-                            .with_primary(g.decl.name.span, "declared here"),
+                        Diagnostic::semantic_error(format!(
+                            "unresolved type for key {} of '{}'",
+                            k + 1,
+                            g.name
+                        ))
+                        .with_primary(g.decl.name.span, "declared here"),
                     );
                 }
             }
@@ -585,7 +682,10 @@ fn renumber_calls(program: &mut ir::Program, renumber: &[u32]) {
             }
             K::Index { keys, .. } | K::In { keys, .. } => keys.iter_mut().for_each(|k| expr(k, r)),
             K::Unary { operand, .. } => expr(operand, r),
-            K::Binary { lhs, rhs, .. } | K::Compare { lhs, rhs, .. } | K::Logical { lhs, rhs, .. } | K::Concat(lhs, rhs) => {
+            K::Binary { lhs, rhs, .. }
+            | K::Compare { lhs, rhs, .. }
+            | K::Logical { lhs, rhs, .. }
+            | K::Concat(lhs, rhs) => {
                 expr(lhs, r);
                 expr(rhs, r);
             }
@@ -598,9 +698,13 @@ fn renumber_calls(program: &mut ir::Program, renumber: &[u32]) {
                 lvalue(target, r);
                 expr(value, r);
             }
-            K::IncDec { target, .. } | K::Aggregate { stats: target, .. } | K::Histogram { stats: target, .. } => lvalue(target, r),
+            K::IncDec { target, .. }
+            | K::Aggregate { stats: target, .. }
+            | K::Histogram { stats: target, .. } => lvalue(target, r),
             K::Regex { subject, .. } => expr(subject, r),
-            K::Print { args, .. } | K::Printf { args, .. } => args.iter_mut().for_each(|a| expr(a, r)),
+            K::Print { args, .. } | K::Printf { args, .. } => {
+                args.iter_mut().for_each(|a| expr(a, r))
+            }
             K::Long(_) | K::Str(_) | K::Local(_) | K::Global(_) => {}
         }
     }
@@ -625,7 +729,12 @@ fn renumber_calls(program: &mut ir::Program, renumber: &[u32]) {
                     expr(cond, r);
                     block(body, r);
                 }
-                ir::StmtKind::For { init, cond, step, body } => {
+                ir::StmtKind::For {
+                    init,
+                    cond,
+                    step,
+                    body,
+                } => {
                     for e in [init, cond, step].into_iter().flatten() {
                         expr(e, r);
                     }
@@ -638,7 +747,9 @@ fn renumber_calls(program: &mut ir::Program, renumber: &[u32]) {
                     block(&mut f.body, r);
                 }
                 ir::StmtKind::Return(Some(e)) => expr(e, r),
-                ir::StmtKind::Delete(ir::Delete::Elements { keys, .. }) => keys.iter_mut().flatten().for_each(|k| expr(k, r)),
+                ir::StmtKind::Delete(ir::Delete::Elements { keys, .. }) => {
+                    keys.iter_mut().flatten().for_each(|k| expr(k, r))
+                }
                 ir::StmtKind::Try { body, handler, .. } => {
                     block(body, r);
                     block(handler, r);

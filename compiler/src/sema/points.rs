@@ -73,10 +73,17 @@ fn resolve_parts<'a>(
     depth: usize,
 ) -> Result<Vec<Resolved<'a>>, PointError> {
     if depth > MAX_ALIAS_DEPTH {
-        return Err(PointError { message: "probe aliases nest too deeply (a recursive alias?)".into(), help: None });
+        return Err(PointError {
+            message: "probe aliases nest too deeply (a recursive alias?)".into(),
+            help: None,
+        });
     }
     if let Some(builtin) = builtin(parts, target)? {
-        return Ok(vec![Resolved { point: builtin, prologues: Vec::new(), epilogues: Vec::new() }]);
+        return Ok(vec![Resolved {
+            point: builtin,
+            prologues: Vec::new(),
+            epilogues: Vec::new(),
+        }]);
     }
     let mut out = Vec::new();
     for def in aliases {
@@ -85,9 +92,12 @@ fn resolve_parts<'a>(
             if alias_parts.len() > parts.len() {
                 continue;
             }
-            let matches = alias_parts.iter().zip(parts.iter()).all(|((an, aa), (pn, pa))| {
-                glob(pn, an) && aa.map(literal_text) == pa.map(literal_text)
-            });
+            let matches = alias_parts
+                .iter()
+                .zip(parts.iter())
+                .all(|((an, aa), (pn, pa))| {
+                    glob(pn, an) && aa.map(literal_text) == pa.map(literal_text)
+                });
             if !matches {
                 continue;
             }
@@ -118,15 +128,30 @@ fn resolve_parts<'a>(
     if out.is_empty() {
         let shown = parts_text(parts);
         let mut known: Vec<String> = BUILTIN_NAMES.iter().map(|s| s.to_string()).collect();
-        known.extend(aliases.iter().flat_map(|a| a.alias.names.iter().map(point_name)));
+        known.extend(
+            aliases
+                .iter()
+                .flat_map(|a| a.alias.names.iter().map(point_name)),
+        );
         let help = similar(&shown, &known).map(|s| format!("did you mean '{s}'?"));
-        return Err(PointError { message: format!("probe point '{shown}' matches no probe point or alias"), help });
+        return Err(PointError {
+            message: format!("probe point '{shown}' matches no probe point or alias"),
+            help,
+        });
     }
     Ok(out)
 }
 
 const BUILTIN_NAMES: &[&str] = &[
-    "begin", "end", "error", "never", "timer.s(N)", "timer.ms(N)", "timer.us(N)", "timer.ns(N)", "timer.hz(N)",
+    "begin",
+    "end",
+    "error",
+    "never",
+    "timer.s(N)",
+    "timer.ms(N)",
+    "timer.us(N)",
+    "timer.ns(N)",
+    "timer.hz(N)",
     "timer.jiffies(N)",
 ];
 
@@ -157,7 +182,10 @@ fn number(arg: Option<&ast::Literal>) -> Option<i64> {
 
 /// The built-in providers: begin/end/error(N), never, timer.*.
 fn builtin(parts: &Parts<'_>, target: Target) -> Result<Option<ProbePoint>, PointError> {
-    let err = |m: String| PointError { message: m, help: None };
+    let err = |m: String| PointError {
+        message: m,
+        help: None,
+    };
     let name = parts_text(parts);
     let priority = |arg: Option<&ast::Literal>| -> Result<i64, PointError> {
         match arg {
@@ -167,9 +195,15 @@ fn builtin(parts: &Parts<'_>, target: Target) -> Result<Option<ProbePoint>, Poin
         }
     };
     let kind = match parts.as_slice() {
-        [("begin", a)] => ProbeKind::Begin { priority: priority(*a)? },
-        [("end", a)] => ProbeKind::End { priority: priority(*a)? },
-        [("error", a)] => ProbeKind::Error { priority: priority(*a)? },
+        [("begin", a)] => ProbeKind::Begin {
+            priority: priority(*a)?,
+        },
+        [("end", a)] => ProbeKind::End {
+            priority: priority(*a)?,
+        },
+        [("error", a)] => ProbeKind::Error {
+            priority: priority(*a)?,
+        },
         [("never", None)] => ProbeKind::Never,
         [("timer", None), (unit, arg), rest @ ..] => {
             let ns_per = |unit: &str| -> Option<u64> {
@@ -186,11 +220,15 @@ fn builtin(parts: &Parts<'_>, target: Target) -> Result<Option<ProbePoint>, Poin
             let period_ns = match (*unit, n) {
                 ("hz", Some(hz)) if hz > 0 => 1_000_000_000 / hz as u64,
                 (u, Some(v)) if v > 0 => match ns_per(u) {
-                    Some(mult) => (v as u64).checked_mul(mult).ok_or_else(|| err(format!("'{name}': the period is too long")))?,
+                    Some(mult) => (v as u64)
+                        .checked_mul(mult)
+                        .ok_or_else(|| err(format!("'{name}': the period is too long")))?,
                     None => return Ok(None),
                 },
                 (u, _) if ns_per(u).is_some() || u == "hz" => {
-                    return Err(err(format!("'{name}': timer.{u}(N) needs a positive number N")))
+                    return Err(err(format!(
+                        "'{name}': timer.{u}(N) needs a positive number N"
+                    )))
                 }
                 _ => return Ok(None),
             };
@@ -199,13 +237,18 @@ fn builtin(parts: &Parts<'_>, target: Target) -> Result<Option<ProbePoint>, Poin
                 [("randomize", Some(ast::Literal::Number(r)))] if r.value >= 0 && *unit != "hz" => {
                     let r = (r.value as u64).saturating_mul(ns_per(unit).unwrap_or(1));
                     if r >= period_ns {
-                        return Err(err(format!("'{name}': the randomization must be smaller than the period")));
+                        return Err(err(format!(
+                            "'{name}': the randomization must be smaller than the period"
+                        )));
                     }
                     r
                 }
                 _ => return Ok(None),
             };
-            ProbeKind::Timer { period_ns, randomize_ns }
+            ProbeKind::Timer {
+                period_ns,
+                randomize_ns,
+            }
         }
         _ => return Ok(None),
     };
@@ -241,7 +284,11 @@ fn edit_distance(a: &str, b: &str) -> usize {
     for (i, ca) in a.chars().enumerate() {
         let mut cur = vec![i + 1];
         for (j, cb) in b.iter().enumerate() {
-            cur.push((prev[j] + (ca != *cb) as usize).min(prev[j + 1] + 1).min(cur[j] + 1));
+            cur.push(
+                (prev[j] + (ca != *cb) as usize)
+                    .min(prev[j + 1] + 1)
+                    .min(cur[j] + 1),
+            );
         }
         prev = cur;
     }
@@ -262,7 +309,11 @@ mod tests {
 
     #[test]
     fn suggestions_are_close_names() {
-        let known = vec!["begin".to_string(), "end".to_string(), "timer.ms(N)".to_string()];
+        let known = vec![
+            "begin".to_string(),
+            "end".to_string(),
+            "timer.ms(N)".to_string(),
+        ];
         assert_eq!(similar("begn", &known), Some("begin"));
         assert_eq!(similar("zzzzzz", &known), None);
     }

@@ -84,7 +84,12 @@ impl Locals {
         if let Some(i) = self.get(name) {
             return i;
         }
-        self.vars.push(LocalVar { name: name.to_string(), slot: Slot::default(), first: span, assigned: false });
+        self.vars.push(LocalVar {
+            name: name.to_string(),
+            slot: Slot::default(),
+            first: span,
+            assigned: false,
+        });
         self.by_name.insert(name.to_string(), self.vars.len() - 1);
         self.vars.len() - 1
     }
@@ -95,10 +100,6 @@ impl Locals {
 pub struct FunctionDef<'a> {
     /// The declaration.
     pub def: &'a ast::Function,
-    /// The file it is in.
-    pub file: FileId,
-    /// Defined in a tapset (embedded C allowed without -g).
-    pub tapset: bool,
     /// Parameters, then locals.
     pub locals: Locals,
     /// Return type.

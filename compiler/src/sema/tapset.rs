@@ -32,13 +32,18 @@ impl Library {
         include_dirs: &[std::path::PathBuf],
         cfg: &PreprocessConfig,
     ) -> (Library, Vec<Diagnostic>) {
-        let mut texts: Vec<(String, String)> =
-            crate::runtime::tapsets().into_iter().map(|(n, t)| (n, t.to_string())).collect();
+        let mut texts: Vec<(String, String)> = crate::runtime::tapsets()
+            .into_iter()
+            .map(|(n, t)| (n, t.to_string()))
+            .collect();
         let mut diags = Vec::new();
         for dir in include_dirs {
             match read_dir_stp(dir) {
                 Ok(files) => texts.extend(files),
-                Err(e) => diags.push(Diagnostic::error(format!("cannot read tapset directory {}: {e}", dir.display()))),
+                Err(e) => diags.push(Diagnostic::error(format!(
+                    "cannot read tapset directory {}: {e}",
+                    dir.display()
+                ))),
             }
         }
         let mut library = Library::default();
@@ -55,19 +60,27 @@ impl Library {
                     _ => {}
                 }
             }
-            library.files.push(TapsetFile { script: parsed.script, functions, aliases });
+            library.files.push(TapsetFile {
+                script: parsed.script,
+                functions,
+                aliases,
+            });
         }
         (library, diags)
     }
 
     /// The file defining function `name`, if any.
     pub fn defining_function(&self, name: &str) -> Option<usize> {
-        self.files.iter().position(|f| f.functions.iter().any(|n| n == name))
+        self.files
+            .iter()
+            .position(|f| f.functions.iter().any(|n| n == name))
     }
 
     /// Every function name in the library (for suggestions).
     pub fn function_names(&self) -> impl Iterator<Item = &str> {
-        self.files.iter().flat_map(|f| f.functions.iter().map(String::as_str))
+        self.files
+            .iter()
+            .flat_map(|f| f.functions.iter().map(String::as_str))
     }
 }
 
@@ -76,7 +89,10 @@ fn read_dir_stp(dir: &Path) -> std::io::Result<Vec<(String, String)>> {
     for entry in walkdir::WalkDir::new(dir).sort_by_file_name() {
         let entry = entry.map_err(std::io::Error::from)?;
         if entry.file_type().is_file() && entry.path().extension().is_some_and(|e| e == "stp") {
-            out.push((entry.path().display().to_string(), std::fs::read_to_string(entry.path())?));
+            out.push((
+                entry.path().display().to_string(),
+                std::fs::read_to_string(entry.path())?,
+            ));
         }
     }
     Ok(out)
@@ -90,7 +106,9 @@ pub fn point_name(p: &ast::ProbePoint) -> String {
             ast::Component::Named(n) => match &n.arg {
                 None => n.name.name.clone(),
                 Some(ast::Literal::Number(v)) => format!("{}({})", n.name.name, v.value),
-                Some(ast::Literal::String(s)) => format!("{}(\"{}\")", n.name.name, s.to_str_lossy()),
+                Some(ast::Literal::String(s)) => {
+                    format!("{}(\"{}\")", n.name.name, s.to_str_lossy())
+                }
             },
             ast::Component::Group(_) => "{...}".to_string(),
         })

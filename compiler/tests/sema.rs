@@ -1,0 +1,139 @@
+//! Data-driven tests of semantic analysis and code generation.
+//!
+//! * `tests/data/sema/ok/*.stp` must analyze without errors; the snapshot
+//!   holds the `-p2` listing.
+//! * `tests/data/sema/err/*.stp` must produce at least one error; the
+//!   snapshot holds the rendered diagnostics.
+//! * `tests/scripts/*.stp` (the QEMU suite) are translated to C; the
+//!   snapshot holds the generated C, which must be deterministic.
+//!
+//! Fixtures use the default preprocessor target (Debian 6.1 x86_64) unless
+//! a `//@` header line says otherwise. Update snapshots with
+//! `INSTA_UPDATE=always cargo test -p stapkit --test sema` and review them.
+
+mod frontend_support;
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::{Path, PathBuf};
+
+use frontend_support::{fixture_config, fixtures};
+use stapkit::codegen;
+use stapkit::diag::{render_all, SourceMap};
+use stapkit::sema;
+
+fn analyze(name: &str, text: &str) -> (SourceMap, sema::Analysis) {
+    let cfg = fixture_config(text);
+    let mut map = SourceMap::new();
+    let file = map.add(name.to_string(), text.to_string());
+    let parsed = stapkit::syntax::parse(&map, file, &cfg);
+    assert!(
+        !parsed.has_errors(),
+        "{name} does not parse:\n{}",
+        render_all(&map, &parsed.diagnostics)
+    );
+    let config = sema::Config {
+        preprocess: cfg,
+        ..Default::default()
+    };
+    let analysis = sema::analyze(&mut map, &parsed.script, &config);
+    (map, analysis)
+}
+
+fn run_all(files: Vec<PathBuf>, check: impl Fn(&str, &str) -> Result<(), String>) {
+    assert!(!files.is_empty(), "no fixtures");
+    let mut failures = Vec::new();
+    for path in &files {
+        let name = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or("?")
+            .to_string();
+        let text =
+            std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        match catch_unwind(AssertUnwindSafe(|| check(&name, &text))) {
+            Ok(Ok(())) => {}
+            Ok(Err(message)) => failures.push(format!("{}: {message}", path.display())),
+            Err(_) => failures.push(format!("{}: panicked (snapshot mismatch?)", path.display())),
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} fixtures failed:\n\n{}",
+        failures.len(),
+        files.len(),
+        failures.join("\n\n")
+    );
+}
+
+fn snapshot(dir: &str, name: &str, content: &str) {
+    insta::with_settings!({
+        snapshot_path => format!("snapshots/{dir}"),
+        prepend_module_to_snapshot => false,
+        omit_expression => true,
+    }, {
+        insta::assert_snapshot!(name.to_string(), content);
+    });
+}
+
+#[test]
+fn ok_fixtures_analyze_cleanly() {
+    run_all(fixtures("sema/ok"), |name, text| {
+        let (map, analysis) = analyze(&format!("{name}.stp"), text);
+        let Some(program) = analysis.program else {
+            return Err(format!(
+                "unexpected errors:\n{}",
+                render_all(&map, &analysis.diagnostics)
+            ));
+        };
+        let mut out = sema::listing(&program);
+        if !analysis.diagnostics.is_empty() {
+            out.push_str("# warnings\n");
+            out.push_str(&render_all(&map, &analysis.diagnostics));
+        }
+        snapshot("sema_ok", name, &out);
+        Ok(())
+    });
+}
+
+#[test]
+fn err_fixtures_report_errors() {
+    run_all(fixtures("sema/err"), |name, text| {
+        let (map, analysis) = analyze(&format!("{name}.stp"), text);
+        if analysis.program.is_some() {
+            return Err("expected a semantic error, got none".to_string());
+        }
+        snapshot("sema_err", name, &render_all(&map, &analysis.diagnostics));
+        Ok(())
+    });
+}
+
+#[test]
+fn qemu_scripts_translate_to_deterministic_c() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/scripts");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(|e| Some(e.ok()?.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "stp"))
+        .collect();
+    files.sort();
+    run_all(files, |name, text| {
+        let (map, analysis) = analyze(&format!("{name}.stp"), text);
+        let Some(program) = analysis.program else {
+            return Err(format!(
+                "unexpected errors:\n{}",
+                render_all(&map, &analysis.diagnostics)
+            ));
+        };
+        let config = codegen::Config {
+            module_name: format!("t_{name}"),
+            script_name: format!("{name}.stp"),
+        };
+        let c = codegen::generate(&program, &config).map_err(|e| format!("{e:?}"))?;
+        let again = codegen::generate(&program, &config).map_err(|e| format!("{e:?}"))?;
+        if c != again {
+            return Err("generated C differs between two runs".to_string());
+        }
+        snapshot("codegen", name, &c);
+        Ok(())
+    });
+}
