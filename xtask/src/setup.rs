@@ -23,8 +23,28 @@ pub const APT_PACKAGES: &[&str] = &[
     "busybox-static",
 ];
 
-/// The kernel the demo and the default test run use.
+/// The kernel the demo uses.
 pub const DEFAULT_KERNEL: &str = "debian-6.1-amd64";
+
+/// `ci/matrix.yaml`: what CI covers.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CiMatrix {
+    kernels: Vec<String>,
+}
+
+/// The kernels of the CI matrix (`ci/matrix.yaml`).
+pub fn ci_kernels() -> Result<Vec<String>> {
+    let path = project_root().join("ci/matrix.yaml");
+    let text =
+        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let matrix: CiMatrix =
+        serde_yaml::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+    if matrix.kernels.is_empty() {
+        bail!("{} lists no kernels", path.display());
+    }
+    Ok(matrix.kernels)
+}
 
 /// Options of `cargo xtask setup`.
 #[derive(clap::Args, Debug, Default)]

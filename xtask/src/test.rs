@@ -21,7 +21,8 @@ pub struct Options {
 /// Runs the suite.
 pub fn run(sh: &Shell, options: &Options) -> Result<()> {
     let started = std::time::Instant::now();
-    let prepared = setup::run(sh, &setup::Options::default())?;
+    let kernels = setup::ci_kernels()?;
+    let prepared = setup::run(sh, &setup::Options { kernels })?;
     let staprun = prepared.staprun.display().to_string();
     let extra = &options.cargo_args;
     cmd!(sh, "cargo test --workspace {extra...}")
