@@ -421,8 +421,13 @@ pub enum LValue {
     Local(LocalId),
     /// A scalar global.
     Global(GlobalId),
-    /// An array element.
-    Index { array: GlobalId, keys: Vec<Expr> },
+    /// An array element; `location` is the array's name, which errors on
+    /// the element (e.g. an overflow) point at.
+    Index {
+        array: GlobalId,
+        keys: Vec<Expr>,
+        location: Location,
+    },
 }
 
 /// Unary operators.

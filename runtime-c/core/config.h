@@ -38,6 +38,10 @@
 #ifndef TRYLOCKDELAY
 #define TRYLOCKDELAY 10
 #endif
+/* Empty histogram rows kept around each non-empty run before eliding. */
+#ifndef HIST_ELISION
+#define HIST_ELISION 2
+#endif
 /* Bytes a probe handler may print before its output is flushed early. */
 #ifndef STP_PRINT_BUFSIZE
 #define STP_PRINT_BUFSIZE 8192

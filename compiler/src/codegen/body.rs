@@ -20,7 +20,8 @@ pub(super) enum Val {
 }
 
 impl Val {
-    fn long(self) -> String {
+    /// The C expression (for longs, strings alike).
+    pub(super) fn long(self) -> String {
         match self {
             Val::Long(s) => s,
             Val::Str(s) => s,
@@ -51,6 +52,10 @@ pub(super) struct BodyGen<'a> {
     labels: usize,
     err_label: String,
     loops: Vec<(String, String)>,
+    /// The body uses the key array `ka`.
+    pub uses_keys: bool,
+    /// The body uses the map temporary `mt`.
+    pub uses_map_temp: bool,
 }
 
 impl<'a> BodyGen<'a> {
@@ -74,25 +79,54 @@ impl<'a> BodyGen<'a> {
             labels: 0,
             err_label: "out".to_string(),
             loops: Vec::new(),
+            uses_keys: false,
+            uses_map_temp: false,
         }
     }
 
     /// Declarations of the stack temporaries the body used.
-    pub fn long_temp_decls(&self) -> Option<String> {
-        (self.max_long_temps > 0).then(|| {
+    pub fn temp_decls(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.max_long_temps > 0 {
             let names: Vec<String> = (0..self.max_long_temps).map(|i| format!("t{i}")).collect();
-            format!("int64_t {};", names.join(", "))
-        })
+            out.push(format!("int64_t {};", names.join(", ")));
+        }
+        if self.uses_keys {
+            out.push("union stp_arg ka[STP_MAP_MAX_KEYS];".to_string());
+        }
+        if self.uses_map_temp {
+            out.push("struct stp_map *mt;".to_string());
+        }
+        out
     }
 
-    fn long_temp(&mut self) -> String {
+    /// The label errors jump to here.
+    pub(super) fn err_label(&self) -> String {
+        self.err_label.clone()
+    }
+
+    /// A fresh number for labels and loop variables.
+    pub(super) fn next_label_number(&mut self) -> usize {
+        self.labels += 1;
+        self.labels
+    }
+
+    pub(super) fn push_loop(&mut self, brk: String, cont: String) {
+        self.loops.push((brk, cont));
+    }
+
+    pub(super) fn pop_loop(&mut self) {
+        self.loops.pop();
+    }
+
+    pub(super) fn long_temp(&mut self) -> String {
         let t = format!("t{}", self.long_temps);
         self.long_temps += 1;
         self.max_long_temps = self.max_long_temps.max(self.long_temps);
         t
     }
 
-    fn string_temp(&mut self) -> String {
+    pub(super) fn string_temp(&mut self) -> String {
         let t = format!("l->s{}", self.string_temps);
         self.string_temps += 1;
         self.max_string_temps = self.max_string_temps.max(self.string_temps);
@@ -104,7 +138,7 @@ impl<'a> BodyGen<'a> {
         format!("{what}_{}", self.labels)
     }
 
-    fn local(&self, id: LocalId) -> (String, Type) {
+    pub(super) fn local(&self, id: LocalId) -> (String, Type) {
         let l = &self.locals[id.0 as usize];
         (format!("l->v_{}", l.name), l.ty)
     }
@@ -114,7 +148,7 @@ impl<'a> BodyGen<'a> {
         (global_name(g), g)
     }
 
-    fn unsupported(&mut self, what: &str, location: &Location) {
+    pub(super) fn unsupported(&mut self, what: &str, location: &Location) {
         self.errors.push(CodegenError::Unsupported {
             what: what.to_string(),
             location: location.clone(),
@@ -122,7 +156,7 @@ impl<'a> BodyGen<'a> {
     }
 
     /// Jumps to the error label if the last operation failed.
-    fn check_error(&mut self) {
+    pub(super) fn check_error(&mut self) {
         let label = self.err_label.clone();
         self.w
             .line(format!("if (unlikely(c->last_error)) goto {label};"));
@@ -143,7 +177,7 @@ impl<'a> BodyGen<'a> {
     // ---- statements -------------------------------------------------------
 
     /// Lowers a block, charging its statements against MAXACTION.
-    pub fn block(&mut self, b: &Block) {
+    pub(super) fn block(&mut self, b: &Block) {
         if let Some(first) = b.stmts.first() {
             let label = self.err_label.clone();
             self.w.line(format!(
@@ -253,7 +287,7 @@ impl<'a> BodyGen<'a> {
                 self.w.label(&end);
                 self.w.line(";");
             }
-            StmtKind::Foreach(_) => self.unsupported("foreach", &s.location),
+            StmtKind::Foreach(f) => self.foreach(f, &s.location),
             StmtKind::Delete(Delete::Local(id)) => {
                 let (name, ty) = self.local(*id);
                 match ty {
@@ -261,16 +295,9 @@ impl<'a> BodyGen<'a> {
                     _ => self.w.line(format!("{name} = 0;")),
                 }
             }
-            StmtKind::Delete(Delete::Global(id)) => {
-                let (name, g) = self.global(*id);
-                match &g.kind {
-                    GlobalKind::Scalar(Type::Long) => self.w.line(format!("{name} = 0;")),
-                    GlobalKind::Scalar(Type::String) => self.w.line(format!("{name}[0] = '\\0';")),
-                    _ => self.unsupported("delete of arrays and statistics", &s.location),
-                }
-            }
-            StmtKind::Delete(Delete::Elements { .. }) => {
-                self.unsupported("delete of array elements", &s.location)
+            StmtKind::Delete(Delete::Global(id)) => self.delete_global(*id),
+            StmtKind::Delete(Delete::Elements { array, keys }) => {
+                self.delete_elements(*array, keys)
             }
         }
     }
@@ -317,7 +344,7 @@ impl<'a> BodyGen<'a> {
     // ---- expressions ------------------------------------------------------
 
     /// Lowers `e`, returning the C expression of its value.
-    pub fn expr(&mut self, e: &Expr) -> Val {
+    pub(super) fn expr(&mut self, e: &Expr) -> Val {
         match &e.kind {
             ExprKind::Long(n) => Val::Long(c_long(*n)),
             ExprKind::Str(s) => Val::Str(c_string(s)),
@@ -439,6 +466,16 @@ impl<'a> BodyGen<'a> {
             }
             ExprKind::Assign { target, op, value } => self.assign(target, *op, value, &e.location),
             ExprKind::IncDec {
+                target:
+                    LValue::Index {
+                        array,
+                        keys,
+                        location,
+                    },
+                increment,
+                prefix,
+            } => self.index_incdec(*array, keys, *increment, *prefix, location),
+            ExprKind::IncDec {
                 target,
                 increment,
                 prefix,
@@ -458,14 +495,11 @@ impl<'a> BodyGen<'a> {
             ExprKind::Call { function, args } => self.call(*function, args, &e.location),
             ExprKind::Print { kind, args } => self.print(*kind, args),
             ExprKind::Printf { kind, format, args } => self.printf(*kind, format, args),
-            ExprKind::Index { .. } | ExprKind::In { .. } => {
-                self.unsupported("arrays", &e.location);
-                Val::Long("0".into())
-            }
-            ExprKind::StatAdd { .. } | ExprKind::Aggregate { .. } | ExprKind::Histogram { .. } => {
-                self.unsupported("statistics", &e.location);
-                Val::Long("0".into())
-            }
+            ExprKind::Index { array, keys } => self.index_read(*array, keys, e.ty, &e.location),
+            ExprKind::In { array, keys } => self.index_exists(*array, keys, &e.location),
+            ExprKind::StatAdd { target, value } => self.stat_add(target, value),
+            ExprKind::Aggregate { op, stats } => self.aggregate(*op, stats, &e.location),
+            ExprKind::Histogram { stats, .. } => self.histogram(stats, &e.location),
             ExprKind::Regex { .. } => {
                 self.unsupported("regular expression matching", &e.location);
                 Val::Long("0".into())
@@ -508,7 +542,7 @@ impl<'a> BodyGen<'a> {
         }
     }
 
-    fn binary(&mut self, t: &str, op: BinaryOp, a: &str, b: &str, location: &Location) {
+    pub(super) fn binary(&mut self, t: &str, op: BinaryOp, a: &str, b: &str, location: &Location) {
         let line = match op {
             BinaryOp::Add => format!("{t} = {a} + {b};"),
             BinaryOp::Sub => format!("{t} = {a} - {b};"),
@@ -571,6 +605,14 @@ impl<'a> BodyGen<'a> {
     }
 
     fn assign(&mut self, target: &LValue, op: AssignOp, value: &Expr, location: &Location) -> Val {
+        if let LValue::Index {
+            array,
+            keys,
+            location: at,
+        } = target
+        {
+            return self.index_assign(*array, keys, op, value, at, location);
+        }
         let v = self.expr(value);
         let Some(place) = self.place(target, location) else {
             return Val::Long("0".into());
@@ -678,7 +720,7 @@ impl<'a> BodyGen<'a> {
     }
 
     fn print(&mut self, kind: PrintKind, args: &[Expr]) -> Val {
-        let vals = self.eval_args(args);
+        let vals = self.eval_stable(args, &[]);
         match kind {
             PrintKind::Print | PrintKind::Println => {
                 for v in vals {
@@ -715,7 +757,7 @@ impl<'a> BodyGen<'a> {
     }
 
     fn printf(&mut self, kind: PrintfKind, format: &Format, args: &[Expr]) -> Val {
-        let vals = self.eval_args(args);
+        let vals = self.eval_stable(args, &[]);
         let result = (kind == PrintfKind::Sprintf).then(|| self.string_temp());
         self.w.open("");
         let n = vals.len();
@@ -745,11 +787,12 @@ impl<'a> BodyGen<'a> {
     }
 
     /// Evaluates call-like arguments left to right, keeping earlier values
-    /// stable while later ones run.
-    fn eval_args(&mut self, args: &[Expr]) -> Vec<Val> {
+    /// stable while later ones (and `later`) run.
+    pub(super) fn eval_stable(&mut self, args: &[Expr], later: &[&Expr]) -> Vec<Val> {
         let mut vals = Vec::new();
         for (i, a) in args.iter().enumerate() {
-            let later_effects = args[i + 1..].iter().any(has_effects);
+            let later_effects =
+                args[i + 1..].iter().any(has_effects) || later.iter().any(|e| has_effects(e));
             let v = self.expr(a);
             let v = match v {
                 Val::Long(s) if later_effects && !is_temp_or_const(&s) => {

@@ -24,7 +24,7 @@ pub fn probe_locks(program: &Program) -> Vec<Uses> {
         .functions
         .iter()
         .map(|f| {
-            let mut v = Visitor::default();
+            let mut v = Visitor::new(program);
             if let FunctionBody::Script(body) = &f.body {
                 v.block(body);
             }
@@ -35,7 +35,7 @@ pub fn probe_locks(program: &Program) -> Vec<Uses> {
         .probes
         .iter()
         .map(|p| {
-            let mut v = Visitor::default();
+            let mut v = Visitor::new(program);
             if let Some(cond) = &p.condition {
                 v.expr(cond);
             }
@@ -65,13 +65,25 @@ fn merge(uses: &mut Uses, g: GlobalId, a: Access) {
     }
 }
 
-#[derive(Default)]
-struct Visitor {
+struct Visitor<'p> {
+    program: &'p Program,
     uses: Uses,
     calls: Vec<FunctionId>,
 }
 
-impl Visitor {
+impl<'p> Visitor<'p> {
+    fn new(program: &'p Program) -> Self {
+        Visitor {
+            program,
+            uses: Uses::new(),
+            calls: Vec::new(),
+        }
+    }
+
+    fn kind_of(&self, g: GlobalId) -> Option<&'p GlobalKind> {
+        self.program.globals.get(g.0 as usize).map(|g| &g.kind)
+    }
+
     fn block(&mut self, b: &Block) {
         for s in &b.stmts {
             self.stmt(s);
@@ -105,7 +117,15 @@ impl Visitor {
                 self.block(body);
             }
             StmtKind::Foreach(f) => {
-                merge(&mut self.uses, f.array, Access::Read);
+                // Sorting reorders the array in place and statistics arrays
+                // are merged before iterating: both need the writer's lock.
+                let stats = matches!(self.kind_of(f.array), Some(GlobalKind::Array(a)) if a.value == Type::Stats);
+                let access = if f.sort.is_some() || stats {
+                    Access::Write
+                } else {
+                    Access::Read
+                };
+                merge(&mut self.uses, f.array, access);
                 if let Some(l) = &f.limit {
                     self.expr(l);
                 }
@@ -133,7 +153,7 @@ impl Visitor {
         match lv {
             LValue::Local(_) => {}
             LValue::Global(g) => merge(&mut self.uses, *g, access),
-            LValue::Index { array, keys } => {
+            LValue::Index { array, keys, .. } => {
                 merge(&mut self.uses, *array, access);
                 keys.iter().for_each(|k| self.expr(k));
             }
@@ -145,7 +165,12 @@ impl Visitor {
             ExprKind::Long(_) | ExprKind::Str(_) | ExprKind::Local(_) => {}
             ExprKind::Global(g) => merge(&mut self.uses, *g, Access::Read),
             ExprKind::Index { array, keys } | ExprKind::In { array, keys } => {
-                merge(&mut self.uses, *array, Access::Read);
+                let stats = matches!(self.kind_of(*array), Some(GlobalKind::Array(a)) if a.value == Type::Stats);
+                merge(
+                    &mut self.uses,
+                    *array,
+                    if stats { Access::Write } else { Access::Read },
+                );
                 keys.iter().for_each(|k| self.expr(k));
             }
             ExprKind::Unary { operand, .. } => self.expr(operand),
@@ -161,8 +186,14 @@ impl Visitor {
                 self.expr(then);
                 self.expr(els);
             }
-            ExprKind::Assign { target, value, .. } | ExprKind::StatAdd { target, value } => {
+            ExprKind::Assign { target, value, .. } => {
                 self.lvalue(target, Access::Write);
+                self.expr(value);
+            }
+            // Statistics accumulate into per-CPU copies: adding only reads
+            // the shared state.
+            ExprKind::StatAdd { target, value } => {
+                self.lvalue(target, Access::Read);
                 self.expr(value);
             }
             ExprKind::IncDec { target, .. } => self.lvalue(target, Access::Write),

@@ -10,12 +10,14 @@
 //! **Architecture Invariant:** codegen sees only the IR, never the AST.
 
 mod body;
+mod data;
 mod locks;
 mod writer;
 
 use std::fmt;
 
 use body::{c_long, function_frame, function_name, BodyGen, BodyKind};
+use data::Storage;
 use locks::Access;
 use writer::{c_comment, c_string, CWriter};
 
@@ -77,7 +79,7 @@ pub fn generate(program: &Program, config: &Config) -> Result<String, Vec<Codege
     for block in &program.embedded {
         out.raw(block);
     }
-    globals(program, &mut out, &mut errors);
+    globals(program, &mut out);
 
     // Lower every body first: frames need the temporaries they used.
     let mut function_bodies = Vec::new();
@@ -161,31 +163,117 @@ pub fn generate(program: &Program, config: &Config) -> Result<String, Vec<Codege
     Ok(out.finish())
 }
 
-fn globals(program: &Program, out: &mut CWriter, errors: &mut Vec<CodegenError>) {
+fn globals(program: &Program, out: &mut CWriter) {
     if program.globals.is_empty() {
         return;
     }
     for g in &program.globals {
         let name = global_name(g);
-        match (&g.kind, &g.init) {
-            (GlobalKind::Scalar(Type::Long), Some(Const::Long(n))) => {
-                out.line(format!("static int64_t {name} = {};", c_long(*n)))
-            }
-            (GlobalKind::Scalar(Type::Long), _) => out.line(format!("static int64_t {name};")),
-            (GlobalKind::Scalar(Type::String), Some(Const::String(s))) => out.line(format!(
-                "static char {name}[MAXSTRINGLEN] = {};",
-                c_string(s)
-            )),
-            (GlobalKind::Scalar(Type::String), _) => {
+        match (data::storage(g), &g.kind, &g.init) {
+            (Storage::Map(_), ..) => out.line(format!("static struct stp_map *{name};")),
+            (Storage::Stat(_), ..) => out.line(format!("static struct stp_pstat {name};")),
+            (Storage::StatMap(_), ..) => out.line(format!("static struct stp_pmap {name};")),
+            (Storage::Scalar, GlobalKind::Scalar(Type::String), Some(Const::String(s))) => out
+                .line(format!(
+                    "static char {name}[MAXSTRINGLEN] = {};",
+                    c_string(s)
+                )),
+            (Storage::Scalar, GlobalKind::Scalar(Type::String), _) => {
                 out.line(format!("static char {name}[MAXSTRINGLEN];"))
             }
-            _ => errors.push(CodegenError::Unsupported {
-                what: format!("global '{}' (statistics and arrays)", g.name),
-                location: g.location.clone(),
-            }),
+            (Storage::Scalar, _, Some(Const::Long(n))) => {
+                out.line(format!("static int64_t {name} = {};", c_long(*n)))
+            }
+            (Storage::Scalar, ..) => out.line(format!("static int64_t {name};")),
         }
         out.line(format!("static DEFINE_RWLOCK({});", lock_name(g)));
     }
+    out.line("");
+    globals_init(program, out);
+}
+
+fn type_tag(t: Type) -> &'static str {
+    match t {
+        Type::Long => "STP_TYPE_LONG",
+        Type::String => "STP_TYPE_STRING",
+        Type::Stats => "STP_TYPE_STAT",
+    }
+}
+
+fn hist_args(h: Option<Histogram>) -> String {
+    match h {
+        None => "STP_HIST_NONE, 0, 0, 0".to_string(),
+        Some(Histogram::Log) => "STP_HIST_LOG, 0, 0, 0".to_string(),
+        Some(Histogram::Linear { low, high, step }) => {
+            format!(
+                "STP_HIST_LINEAR, {}, {}, {}",
+                c_long(low),
+                c_long(high),
+                c_long(step)
+            )
+        }
+    }
+}
+
+/// `stp_globals_init` allocates every array and statistic at module load
+/// (the only time the runtime allocates); `stp_globals_exit` frees them.
+fn globals_init(program: &Program, out: &mut CWriter) {
+    let has_data = program
+        .globals
+        .iter()
+        .any(|g| !matches!(data::storage(g), Storage::Scalar));
+    if !has_data {
+        return;
+    }
+    out.open("static void stp_globals_exit(void)");
+    for g in &program.globals {
+        match data::storage(g) {
+            Storage::Map(name) => out.line(format!("stp_map_destroy({name});")),
+            Storage::Stat(name) => out.line(format!("stp_pstat_exit(&{name});")),
+            Storage::StatMap(name) => out.line(format!("stp_pmap_exit(&{name});")),
+            Storage::Scalar => {}
+        }
+    }
+    out.close("");
+    out.line("");
+    out.open("static int stp_globals_init(void)");
+    for g in &program.globals {
+        let storage = data::storage(g);
+        if matches!(storage, Storage::Scalar) {
+            continue;
+        }
+        out.open("");
+        if let GlobalKind::Array(a) = &g.kind {
+            let keys: Vec<&str> = a.keys.iter().map(|k| type_tag(*k)).collect();
+            let capacity = a
+                .capacity
+                .map(|c| c.to_string())
+                .unwrap_or_else(|| "MAXMAPENTRIES".to_string());
+            out.open("static const struct stp_map_desc desc =");
+            out.line(format!(".nkeys = {},", a.keys.len()));
+            out.line(format!(".key_types = {{ {} }},", keys.join(", ")));
+            out.line(format!(".value_type = {},", type_tag(a.value)));
+            out.line(format!(".max_entries = {capacity},"));
+            out.line(format!(".wrap = {},", a.wrap as u8));
+            out.line(".str_size = MAXSTRINGLEN,");
+            out.close(";");
+        }
+        let call = match storage {
+            Storage::Map(name) => format!("stp_map_create(&{name}, &desc) ? -ENOMEM : 0"),
+            Storage::Stat(name) => format!("stp_pstat_init(&{name}, {})", hist_args(g.histogram)),
+            Storage::StatMap(name) => {
+                format!("stp_pmap_init(&{name}, &desc, {})", hist_args(g.histogram))
+            }
+            Storage::Scalar => unreachable!(),
+        };
+        out.open(format!("if ({call})"));
+        out.line("stp_globals_exit();");
+        out.line("return -ENOMEM;");
+        out.close("");
+        out.close("");
+    }
+    out.line("return 0;");
+    out.close("");
     out.line("");
 }
 
@@ -227,7 +315,7 @@ fn script_function(out: &mut CWriter, f: &Function, body: BodyGen<'_>) {
         "struct {} *l = stp_frame(c, c->nesting);",
         function_frame(f)
     ));
-    if let Some(decl) = body.long_temp_decls() {
+    for decl in body.temp_decls() {
         out.line(decl);
     }
     out.line("");
@@ -297,7 +385,7 @@ fn probe_handler(
     out.line(format!("/* {} */", c_comment(&p.location.near())));
     out.open(format!("static void stp_probe_{i}(struct stp_context *c)"));
     out.line(format!("struct {} *l = stp_frame(c, 0);", probe_frame(i)));
-    if let Some(decl) = body.long_temp_decls() {
+    for decl in body.temp_decls() {
         out.line(decl);
     }
     out.line("");
@@ -386,6 +474,14 @@ fn probe_tables(out: &mut CWriter, program: &Program, config: &Config) {
             out.line(format!(".{field} = {table},"));
             out.line(format!(".n{field} = {n},"));
         }
+    }
+    if program
+        .globals
+        .iter()
+        .any(|g| !matches!(data::storage(g), Storage::Scalar))
+    {
+        out.line(".globals_init = stp_globals_init,");
+        out.line(".globals_exit = stp_globals_exit,");
     }
     if !timers.is_empty() {
         out.line(".timers = stp_timer_probes,");

@@ -264,6 +264,11 @@ pub fn build_one(
     argv.extend(args_part.iter().map(String::as_str));
     let options = StapOptions::try_parse_from(argv).map_err(|e| e.to_string())?;
     let mut pipeline = Pipeline::new(options).map_err(|f| f.message)?;
+    // Report the script by its file name, as `stap NAME.stp` run beside it
+    // would: outcomes then do not depend on where the checkout lives.
+    if let Some(file_name) = script.path.file_name() {
+        pipeline.script.name = file_name.to_string_lossy().into_owned();
+    }
     let ast = pipeline.parse().map_err(|f| f.message)?;
     let program = pipeline.elaborate(&ast).map_err(|f| f.message)?;
     let c = pipeline.translate(&program).map_err(|f| f.message)?;

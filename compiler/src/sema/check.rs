@@ -37,6 +37,8 @@ pub struct Walker<'c, 'a> {
     pub function: Option<usize>,
     pub mode: Mode,
     loops: usize,
+    /// Arrays being iterated by enclosing foreach loops, with the loop's span.
+    iterating: Vec<(usize, Span)>,
     /// A change of any type happened during this walk.
     pub changed: bool,
 }
@@ -62,6 +64,7 @@ impl<'c, 'a> Walker<'c, 'a> {
             function,
             mode,
             loops: 0,
+            iterating: Vec::new(),
             changed: false,
         }
     }
@@ -170,6 +173,21 @@ impl<'c, 'a> Walker<'c, 'a> {
         Some(VarRef::Local(
             self.locals.get_or_add(&ident.name, ident.span),
         ))
+    }
+
+    /// Reports a change to an array inside a foreach over that array.
+    fn check_not_iterating(&mut self, g: usize, at: Span) {
+        if let Some(&(_, loop_span)) = self.iterating.iter().find(|(it, _)| *it == g) {
+            let name = self.cx.globals[g].name.clone();
+            self.error(
+                Diagnostic::semantic_error(format!(
+                    "'{name}' cannot be modified inside a foreach over it"
+                ))
+                .with_primary(at, "modified here")
+                .with_secondary(loop_span, "while this foreach iterates it")
+                .with_help("collect the keys in another array and change this one after the loop"),
+            );
+        }
     }
 
     /// Marks a global as scalar or as an array of `arity` keys.
@@ -414,6 +432,7 @@ impl<'c, 'a> Walker<'c, 'a> {
             ast::ExprKind::Var(v) => match self.resolve_var(v)? {
                 VarRef::Local(i) => Some(ir::Delete::Local(ir::LocalId(i as u32))),
                 VarRef::Global(g) => {
+                    self.check_not_iterating(g, e.span);
                     self.cx.globals[g].written = true;
                     Some(ir::Delete::Global(ir::GlobalId(g as u32)))
                 }
@@ -423,6 +442,7 @@ impl<'c, 'a> Walker<'c, 'a> {
                 indices,
             } => {
                 let g = self.array_global(v, indices.len())?;
+                self.check_not_iterating(g, e.span);
                 self.cx.globals[g].written = true;
                 let keys = indices
                     .iter()
@@ -513,7 +533,9 @@ impl<'c, 'a> Walker<'c, 'a> {
         });
         let limit = f.limit.as_ref().map(|l| self.cond(l));
         self.loops += 1;
+        self.iterating.push((g, array.span));
         let body = self.stmt_as_block(&f.body);
+        self.iterating.pop();
         self.loops -= 1;
         Some(ir::Stmt {
             kind: ir::StmtKind::Foreach(Box::new(ir::Foreach {
@@ -1135,6 +1157,7 @@ impl<'c, 'a> Walker<'c, 'a> {
                 Some(ir::LValue::Index {
                     array: ir::GlobalId(g as u32),
                     keys,
+                    location: self.ident_location(v),
                 })
             }
             _ => {
@@ -1340,6 +1363,7 @@ impl<'c, 'a> Walker<'c, 'a> {
                 ir::LValue::Index {
                     array: ir::GlobalId(g as u32),
                     keys,
+                    location: self.ident_location(v),
                 }
             }
             _ => {
