@@ -28,6 +28,13 @@
 #include <linux/smp.h>
 #include <linux/fs.h>
 #include <asm/irq_regs.h>
+#include <linux/cred.h>
+#include <linux/uidgid.h>
+#include <linux/time.h>
+#include <linux/timekeeping.h>
+#include <linux/jiffies.h>
+#include <linux/timex.h>
+#include <linux/rcupdate.h>
 
 #include "stp_features.h"
 #include "core/config.h"
@@ -59,6 +66,7 @@ static void stp_timers_disarm(struct stp_timer_probe *timers, int n);
 #include "core/context.c"
 #include "core/print.c"
 #include "core/data.c"
+#include "core/access.c"
 #include "core/session.c"
 #include "core/timer.c"
 

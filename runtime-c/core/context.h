@@ -24,6 +24,8 @@ struct stp_context {
 	size_t print_len;               /* bytes in print_buf */
 	char print_buf[STP_PRINT_BUFSIZE];
 	char error_buf[MAXSTRINGLEN];   /* formatted error messages */
+	struct stp_tokenize_state tokenize;  /* tokenize()'s position */
+	char tokenize_buf[MAXSTRINGLEN];
 	char *frames;                   /* (MAXNESTING + 1) locals frames */
 };
 

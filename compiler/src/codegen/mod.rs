@@ -338,7 +338,7 @@ fn embedded_function(out: &mut CWriter, f: &Function, code: &str) {
     out.line("#define CONTEXT c");
     out.line("#define STAP_RETVALUE l->retvalue");
     out.line("#define STAP_RETURN(v) do { STAP_RETVALUE = (v); goto out; } while (0)");
-    out.line("#define STAP_ERROR(msg) do { STP_ERROR(c, (msg), NULL); goto out; } while (0)");
+    out.line("#define STAP_ERROR(...) do { stp_error_fmt(c, __VA_ARGS__); goto out; } while (0)");
     for l in &f.locals[..f.params] {
         out.line(format!("#define STAP_ARG_{0} l->v_{0}", l.name));
     }
