@@ -103,10 +103,34 @@ static __maybe_unused void stp_skip(void)
  * off, on this CPU's context, unless a handler is already running here
  * (then the hit is skipped).
  */
+#ifndef STP_NO_OVERLOAD
+/*
+ * Charges a handler's run time to its CPU; past the threshold within one
+ * interval, the script is stopped as SystemTap stops it.
+ */
+static void stp_overload_check(struct stp_context *c, u64 start, u64 end)
+{
+	if (end - c->overload_start > STP_OVERLOAD_INTERVAL) {
+		c->overload_start = end;
+		c->overload_used = 0;
+	}
+	c->overload_used += end - start;
+	if (unlikely(c->overload_used > STP_OVERLOAD_THRESHOLD)) {
+		c->overload_used = 0;
+		stp_stderr("ERROR: probe overhead exceeded threshold\n");
+		atomic_inc(&stp_error_count);
+		stp_request_exit(true);
+	}
+}
+#endif
+
 static __maybe_unused void stp_probe_run(const struct stp_probe *p, int state, struct pt_regs *regs)
 {
 	struct stp_context *c;
 	unsigned long flags;
+#ifndef STP_NO_OVERLOAD
+	u64 start;
+#endif
 
 	local_irq_save(flags);
 	if (stp_session_state() != state)
@@ -123,10 +147,16 @@ static __maybe_unused void stp_probe_run(const struct stp_probe *p, int state, s
 	c->actionremain = MAXACTION;
 	c->nesting = 0;
 	c->regs = regs;
+#ifndef STP_NO_OVERLOAD
+	start = ktime_get_mono_fast_ns();
+#endif
 	p->handler(c);
 	stp_print_flush(c);
 	if (unlikely(c->last_error))
 		stp_report_error(c);
+#ifndef STP_NO_OVERLOAD
+	stp_overload_check(c, start, ktime_get_mono_fast_ns());
+#endif
 	atomic_dec(&c->busy);
 out:
 	local_irq_restore(flags);

@@ -21,6 +21,8 @@ struct stp_context {
 	long actionremain;              /* statements left (MAXACTION) */
 	int nesting;                    /* function call depth */
 	struct pt_regs *regs;           /* registers at the probe, if any */
+	u64 overload_start;             /* start of the current overload interval (ns) */
+	u64 overload_used;              /* handler time spent in it (ns) */
 	size_t print_len;               /* bytes in print_buf */
 	char print_buf[STP_PRINT_BUFSIZE];
 	char error_buf[MAXSTRINGLEN];   /* formatted error messages */

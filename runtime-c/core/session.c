@@ -34,6 +34,11 @@ struct stp_module_desc {
 };
 
 static const struct stp_module_desc *stp_desc;
+
+/* The process `stap -x PID` / `staprun -x PID` names; target() returns it. */
+static long stp_target_pid;
+module_param_named(_stp_target, stp_target_pid, long, 0444);
+MODULE_PARM_DESC(_stp_target, "the target process id (stap -x)");
 static atomic_t stp_state = ATOMIC_INIT(STP_STARTING);
 static atomic_t stp_exit_requested = ATOMIC_INIT(0);
 static atomic_t stp_error_exit = ATOMIC_INIT(0);

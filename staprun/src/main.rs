@@ -1,7 +1,7 @@
 //! `staprun`: loads a stapkit module, streams its output, runs its end
 //! probes on exit or Ctrl-C, and unloads it.
 //!
-//! Usage: `staprun [-v] [-o FILE] MODULE.ko [name=value...]`. Exit status 0
+//! Usage: `staprun [-v] [-o FILE] [-x PID] MODULE.ko [name=value...]`. Exit status 0
 //! when the script ran and ended cleanly, 1 when it reported errors or could
 //! not be run.
 
@@ -24,11 +24,12 @@ struct Options {
     module: PathBuf,
     params: Vec<String>,
     output: Option<PathBuf>,
+    target: Option<u32>,
     verbose: u32,
 }
 
 fn usage() -> String {
-    "usage: staprun [-v] [-o FILE] MODULE.ko [name=value...]".to_string()
+    "usage: staprun [-v] [-o FILE] [-x PID] MODULE.ko [name=value...]".to_string()
 }
 
 fn parse_args(args: &[String]) -> Result<Options, String> {
@@ -45,6 +46,16 @@ fn parse_args(args: &[String]) -> Result<Options, String> {
                     .get(i)
                     .ok_or_else(|| format!("-o needs a file name\n{}", usage()))?;
                 opts.output = Some(PathBuf::from(file));
+            }
+            "-x" => {
+                i += 1;
+                let pid = args
+                    .get(i)
+                    .ok_or_else(|| format!("-x needs a process id\n{}", usage()))?;
+                let pid = pid
+                    .parse()
+                    .map_err(|_| format!("-x needs a process id, not '{pid}'"))?;
+                opts.target = Some(pid);
             }
             "-h" | "--help" => return Err(usage()),
             _ if arg.starts_with("-o") && arg.len() > 2 => {
@@ -119,7 +130,11 @@ fn run(opts: &Options) -> Result<Summary, String> {
         None => Box::new(io::stdout()),
     };
     install_signal_handlers();
-    module::load(&opts.module, &opts.params.join(" ")).map_err(|e| {
+    let mut params = opts.params.clone();
+    if let Some(pid) = opts.target {
+        params.push(format!("_stp_target={pid}"));
+    }
+    module::load(&opts.module, &params.join(" ")).map_err(|e| {
         format!(
             "Couldn't insert module '{}': {}",
             opts.module.display(),
@@ -206,6 +221,7 @@ mod tests {
                 module: "m.ko".into(),
                 params: vec!["a=1".into(), "b=x".into()],
                 output: Some("out.txt".into()),
+                target: None,
                 verbose: 1
             }
         );
