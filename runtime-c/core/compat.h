@@ -18,4 +18,16 @@
 	} while (0)
 #endif
 
+/*
+ * The kretprobe an instance belongs to: get_kretprobe() since 5.11 (when
+ * kretprobe instances moved to rethook), ri->rp before.
+ * FIXME: select with a feature probe (STP_HAVE_GET_KRETPROBE) once the
+ * feature-probe framework lands, instead of the version number.
+ */
+#if defined(STP_HAVE_GET_KRETPROBE) || LINUX_VERSION_CODE >= KERNEL_VERSION(5, 11, 0)
+#define stp_kretprobe_of(ri) get_kretprobe(ri)
+#else
+#define stp_kretprobe_of(ri) ((ri)->rp)
+#endif
+
 #endif /* STP_CORE_COMPAT_H */

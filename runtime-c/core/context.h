@@ -11,6 +11,7 @@
 struct stp_probe {
 	const char *pp;       /* probe point, as pp() returns it */
 	void (*handler)(struct stp_context *c);
+	const char *func;     /* the probed function, as probefunc() returns it */
 };
 
 struct stp_context {

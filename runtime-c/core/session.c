@@ -29,6 +29,8 @@ struct stp_module_desc {
 	int nerror;
 	struct stp_timer_probe *timers;
 	int ntimers;
+	struct stp_kprobe *kprobes;
+	int nkprobes;
 	int (*globals_init)(void);
 	void (*globals_exit)(void);
 };
@@ -93,12 +95,18 @@ static __maybe_unused int stp_session_start(void)
 	if (atomic_cmpxchg(&stp_state, STP_STARTING, STP_RUNNING) == STP_STARTING) {
 		stp_timers_arm(stp_desc->timers, stp_desc->ntimers);
 		stp_timers_armed = true;
+		if (stp_kprobes_register(stp_desc->kprobes, stp_desc->nkprobes)) {
+			stp_stderr("ERROR: no probe point could be registered\n");
+			atomic_inc(&stp_error_count);
+			stp_request_exit(true);
+		}
 	}
 	return 0;
 }
 
 static __maybe_unused void stp_disarm(void)
 {
+	stp_kprobes_unregister(stp_desc->kprobes, stp_desc->nkprobes);
 	if (stp_timers_armed) {
 		stp_timers_disarm(stp_desc->timers, stp_desc->ntimers);
 		stp_timers_armed = false;
