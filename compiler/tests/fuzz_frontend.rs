@@ -513,7 +513,7 @@ fn binop_paren() -> impl Strategy<Value = &'static str> {
 /// Random statements and probes built around [`expression`].
 fn script() -> impl Strategy<Value = String> {
     let stmt = prop_oneof![
-        expression().prop_map(|e| format!("{e}")),
+        expression(),
         (expression(), expression())
             .prop_map(|(c, e)| format!("if ({c}) {e} else if (z) {{ {e} }}")),
         (expression(), expression()).prop_map(|(c, e)| format!("while ({c}) {{ {e}; break }}")),
