@@ -12,14 +12,15 @@
 //!
 //! The grammar lives in the submodules: [`decl`] (globals, functions),
 //! [`probe`] (probes, aliases, probe points), [`stmt`] (statements,
-//! foreach), [`expr`] (operators and precedence) and [`atom`] (literals,
-//! calls, `@` operators, target expressions).
+//! foreach), [`expr`] (operators and precedence), [`atom`] (literals,
+//! calls, `@` operators) and [`target`] (target expressions).
 
 mod atom;
 mod decl;
 pub(crate) mod expr;
 mod probe;
 mod stmt;
+mod target;
 
 use std::cell::Cell;
 
