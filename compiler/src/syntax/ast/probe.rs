@@ -174,3 +174,85 @@ impl ProbePoint {
         Ok(acc)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::diag::SourceMap;
+    use crate::syntax::ast::{Component, Item};
+    use crate::syntax::{parse, PreprocessConfig};
+
+    fn expanded(points: &str) -> Vec<String> {
+        let mut map = SourceMap::new();
+        let file = map.add("t", format!("probe {points} {{ }}"));
+        let parsed = parse(&map, file, &PreprocessConfig::default());
+        assert!(!parsed.has_errors(), "{:?}", parsed.diagnostics);
+        let Some(Item::Probe(probe)) = parsed.script.items.first() else {
+            panic!("no probe");
+        };
+        let mut out = Vec::new();
+        for point in &probe.points {
+            for p in point.expand(100).expect("within the limit") {
+                let names: Vec<String> = p
+                    .components
+                    .iter()
+                    .map(|c| match c {
+                        Component::Named(n) => n.name.name.clone(),
+                        Component::Group(_) => "{group}".to_string(),
+                    })
+                    .collect();
+                let marks = format!(
+                    "{}{}",
+                    if p.sufficient {
+                        "!"
+                    } else if p.optional {
+                        "?"
+                    } else {
+                        ""
+                    },
+                    if p.condition.is_some() { " if" } else { "" }
+                );
+                out.push(names.join(".") + &marks);
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn groups_multiply_out() {
+        assert_eq!(
+            expanded("syscall.{open,close}.return"),
+            ["syscall.open.return", "syscall.close.return"]
+        );
+        assert_eq!(
+            expanded("a.{b, c.{d, e}}.f"),
+            ["a.b.f", "a.c.d.f", "a.c.e.f"]
+        );
+        assert_eq!(expanded("begin"), ["begin"]);
+    }
+
+    #[test]
+    fn markers_apply_to_the_alternatives_they_follow() {
+        assert_eq!(expanded("s.{open?, close!}"), ["s.open?", "s.close!"]);
+        assert_eq!(expanded("s.{a, b}? if (x)"), ["s.a? if", "s.b? if"]);
+        assert_eq!(expanded("s.{a if (y), b}"), ["s.a if", "s.b"]);
+    }
+
+    #[test]
+    fn too_many_alternatives_is_an_error_not_a_blowup() {
+        let mut map = SourceMap::new();
+        let text = format!("probe x{} {{ }}", ".{a,b,c,d}".repeat(20));
+        let file = map.add("t", text);
+        let parsed = parse(&map, file, &PreprocessConfig::default());
+        let Some(Item::Probe(probe)) = parsed.script.items.first() else {
+            panic!("no probe");
+        };
+        assert_eq!(
+            probe.points[0]
+                .expand(10_000)
+                .map(|v| v.len())
+                .unwrap_err()
+                .limit,
+            10_000
+        );
+    }
+}
