@@ -91,6 +91,51 @@ pub struct Script {
     pub span: Span,
 }
 
+impl Script {
+    /// The probes, in source order.
+    pub fn probes(&self) -> impl Iterator<Item = &Probe> {
+        self.items.iter().filter_map(|i| match i {
+            Item::Probe(p) => Some(p),
+            _ => None,
+        })
+    }
+
+    /// The probe alias definitions, in source order.
+    pub fn aliases(&self) -> impl Iterator<Item = &ProbeAlias> {
+        self.items.iter().filter_map(|i| match i {
+            Item::Alias(a) => Some(a),
+            _ => None,
+        })
+    }
+
+    /// The functions, in source order.
+    pub fn functions(&self) -> impl Iterator<Item = &Function> {
+        self.items.iter().filter_map(|i| match i {
+            Item::Function(f) => Some(f),
+            _ => None,
+        })
+    }
+
+    /// Every declared global variable, with its declaration.
+    pub fn globals(&self) -> impl Iterator<Item = (&GlobalDecl, &GlobalVar)> {
+        self.items
+            .iter()
+            .filter_map(|i| match i {
+                Item::Global(g) => Some(g),
+                _ => None,
+            })
+            .flat_map(|g| g.vars.iter().map(move |v| (g, v)))
+    }
+
+    /// The top-level embedded C blocks, in source order.
+    pub fn embedded(&self) -> impl Iterator<Item = &EmbeddedCode> {
+        self.items.iter().filter_map(|i| match i {
+            Item::Embedded(e) => Some(e),
+            _ => None,
+        })
+    }
+}
+
 /// A top-level declaration.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Item {

@@ -110,13 +110,10 @@ impl Parser {
                 })
             }
             TokenKind::Embedded(_) => {
-                let tok = self.bump();
-                let TokenKind::Embedded(code) = tok.kind else {
-                    return Err(super::Recovered);
-                };
+                let code = self.embedded_code();
                 Ok(Expr {
-                    kind: ExprKind::Embedded(code),
-                    span: tok.span,
+                    kind: ExprKind::Embedded(code.code),
+                    span: code.span,
                 })
             }
             TokenKind::Keyword(k) => {

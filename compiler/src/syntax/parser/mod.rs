@@ -269,6 +269,19 @@ impl Parser {
         Err(self.expected_with(&what, Some((opener, opener_label)), None))
     }
 
+    /// Consumes the current token, which must be embedded C.
+    pub(super) fn embedded_code(&mut self) -> ast::EmbeddedCode {
+        let tok = self.bump();
+        let code = match tok.kind {
+            TokenKind::Embedded(code) => code,
+            _ => String::new(),
+        };
+        ast::EmbeddedCode {
+            code,
+            span: tok.span,
+        }
+    }
+
     /// Consumes an identifier or reports "expected `what`".
     pub(super) fn expect_ident(&mut self, what: &str) -> PResult<ast::Ident> {
         if let TokenKind::Ident(_) = self.kind() {
@@ -486,16 +499,7 @@ impl Parser {
                 self.function(start, false).map(ast::Item::Function)
             }
             TokenKind::Keyword(Keyword::Private) => self.private_item(),
-            TokenKind::Embedded(_) => {
-                let tok = self.bump();
-                let TokenKind::Embedded(code) = tok.kind else {
-                    return Err(Recovered);
-                };
-                Ok(ast::Item::Embedded(ast::EmbeddedCode {
-                    code,
-                    span: tok.span,
-                }))
-            }
+            TokenKind::Embedded(_) => Ok(ast::Item::Embedded(self.embedded_code())),
             _ => {
                 let help = self.item_help();
                 Err(self.expected("'probe', 'global', 'function', 'private' or '%{'", help))
