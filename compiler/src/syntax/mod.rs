@@ -7,7 +7,7 @@
 //! ```
 //!
 //! [`parse`] runs the whole pipeline for one file and returns the tree with
-//! every diagnostic found; it never fails and never panics. [`print`]
+//! every diagnostic found; it never fails and never panics. [`print()`]
 //! writes a tree back in canonical form (`stap -p1`), and re-parsing that
 //! text gives the same tree. [`dump`] writes the tree's structure for tests.
 //!

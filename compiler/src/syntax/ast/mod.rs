@@ -6,11 +6,11 @@
 //! [`super::visit`] walks it for you. The tree records what was written
 //! (after preprocessing), not what it means: probe-point brace groups stay
 //! groups ([`ProbePoint::expand`] multiplies them out), names are unresolved,
-//! nothing is typed. Parentheses leave no node; [`super::print`] puts back
+//! nothing is typed. Parentheses leave no node; [`super::print()`] puts back
 //! the ones precedence needs.
 //!
-//! The node families live in [`probe`] (probes, aliases, probe points),
-//! [`stmt`] (blocks and statements) and [`expr`] (expressions and target
+//! The node families live in `probe` (probes, aliases, probe points),
+//! `stmt` (blocks and statements) and `expr` (expressions and target
 //! expressions); everything is re-exported here, so `ast::Expr` works.
 
 mod expr;
