@@ -473,6 +473,12 @@ impl Parser {
     fn items(&mut self) -> Vec<ast::Item> {
         let mut items = Vec::new();
         while !self.at_eof() {
+            // After an unclosed block was reported, a stray `}` at the top
+            // level most likely closes it: skip it quietly.
+            if self.unclosed_reported_at.is_some() && self.at(Punct::RBrace) {
+                self.bump();
+                continue;
+            }
             let start = self.pos;
             match self.item() {
                 Ok(item) => items.push(item),

@@ -218,6 +218,47 @@ impl Preprocessor<'_> {
         );
     }
 
+    /// Drops the rest of a `@define` found inside a macro body (already
+    /// reported): its name, parameters and `%( ... %)` body.
+    pub(super) fn skip_nested_define(&mut self) {
+        if matches!(
+            self.peek_same_source(),
+            Some(Token {
+                kind: TokenKind::Ident(_),
+                ..
+            })
+        ) {
+            self.next_same_source();
+        }
+        if self
+            .peek_same_source()
+            .is_some_and(|t| is(t, Punct::LParen))
+        {
+            while let Some(t) = self.next_same_source() {
+                if is(&t, Punct::RParen) {
+                    break;
+                }
+            }
+        }
+        if !self
+            .peek_same_source()
+            .is_some_and(|t| is(t, Punct::PpOpen))
+        {
+            return;
+        }
+        let mut depth = 0usize;
+        while let Some(t) = self.next_same_source() {
+            if is(&t, Punct::PpOpen) {
+                depth += 1;
+            } else if is(&t, Punct::PpClose) {
+                depth -= 1;
+                if depth == 0 {
+                    return;
+                }
+            }
+        }
+    }
+
     /// Expands a use of `def`; `at` is the `@name` token. A use that cannot
     /// be expanded is reported and gives an invalid token to emit.
     pub(super) fn invoke(&mut self, at: Token, name: &str, def: &MacroDef) -> Option<Token> {

@@ -264,6 +264,7 @@ impl Preprocessor<'_> {
                     self.errors.push(SyntaxError::DefineInMacro {
                         span: tok.origin.unwrap_or(tok.span),
                     });
+                    self.skip_nested_define();
                 }
                 continue;
             }
@@ -341,6 +342,7 @@ impl Preprocessor<'_> {
                     span: tok.span,
                     index,
                 });
+                spliced.push(invalid(tok.span));
                 continue;
             }
             let (spaced, line_start) = if i == 0 {
