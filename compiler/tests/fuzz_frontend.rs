@@ -334,12 +334,18 @@ fn check(bytes: &[u8], args: &[String]) -> Result<bool, String> {
         return Ok(false);
     }
     check_roundtrip(&parsed)?;
-    let config = sema::Config { preprocess: cfg, ..Default::default() };
+    let config = sema::Config {
+        preprocess: cfg,
+        ..Default::default()
+    };
     let analysis = sema::analyze(&mut map, &parsed.script, &config);
     let _ = render_all(&map, &analysis.diagnostics);
     if let Some(program) = analysis.program {
         let _ = sema::listing(&program);
-        let config = codegen::Config { module_name: "fuzz".into(), script_name: "fuzz.stp".into() };
+        let config = codegen::Config {
+            module_name: "fuzz".into(),
+            script_name: "fuzz.stp".into(),
+        };
         let _ = codegen::generate(&program, &config);
     }
     Ok(true)

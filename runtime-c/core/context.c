@@ -65,6 +65,13 @@ static __maybe_unused __printf(2, 3) void stp_error_fmt(struct stp_context *c, c
 	STP_ERROR(c, c->error_buf, NULL);
 }
 
+/* error(msg): reported as "ERROR: msg", without a location. */
+static __maybe_unused void stp_error_noloc(struct stp_context *c, const char *msg)
+{
+	stp_strlcpy(c->error_buf, msg, sizeof(c->error_buf));
+	STP_ERROR(c, c->error_buf, "");
+}
+
 /* Writes a formatted line to staprun's stderr. */
 static __maybe_unused __printf(1, 2) void stp_stderr(const char *fmt, ...)
 {
@@ -81,7 +88,7 @@ static __maybe_unused __printf(1, 2) void stp_stderr(const char *fmt, ...)
 /* Reports the handler's error; stops the session past MAXERRORS. */
 static __maybe_unused void stp_report_error(struct stp_context *c)
 {
-	if (c->last_stmt)
+	if (c->last_stmt && c->last_stmt[0])
 		stp_stderr("ERROR: %s near %s\n", c->last_error, c->last_stmt);
 	else
 		stp_stderr("ERROR: %s\n", c->last_error);

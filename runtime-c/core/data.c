@@ -11,12 +11,19 @@
  * dirty since.
  */
 
-/* Sets the handler's error to "Array overflow, check size limit (N)". */
+/*
+ * Sets the handler's error to SystemTap's overflow text: the declared size
+ * for `global a[N]`, MAXMAPENTRIES otherwise.
+ */
 static __maybe_unused void stp_array_overflow(struct stp_context *c, struct stp_map *m, const char *stmt)
 {
-	scnprintf(c->error_buf, sizeof(c->error_buf), "Array overflow, check size limit (%u)",
-		  stp_map_capacity(m));
-	STP_ERROR(c, c->error_buf, stmt);
+	if (m && m->desc.sized) {
+		scnprintf(c->error_buf, sizeof(c->error_buf), "Array overflow, check size limit (%u)",
+			  stp_map_capacity(m));
+		STP_ERROR(c, c->error_buf, stmt);
+	} else {
+		STP_ERROR(c, "Array overflow, check MAXMAPENTRIES", stmt);
+	}
 }
 
 /* Turns a library status into the handler's error; true if it failed. */

@@ -121,10 +121,11 @@ static __maybe_unused int stp_session_stop(void)
 		return 0;
 	atomic_set(&stp_state, STP_STOPPING);
 	stp_disarm();
+	/* An error in an end probe also ends in the error probes. */
+	if (!atomic_read(&stp_error_exit))
+		stp_run_all(stp_desc->end, stp_desc->nend, STP_STOPPING);
 	if (atomic_read(&stp_error_exit))
 		stp_run_all(stp_desc->error, stp_desc->nerror, STP_STOPPING);
-	else
-		stp_run_all(stp_desc->end, stp_desc->nend, STP_STOPPING);
 	errors = atomic_read(&stp_error_count);
 	skipped = atomic_read(&stp_skip_count);
 	if (errors || skipped)

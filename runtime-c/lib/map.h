@@ -38,6 +38,7 @@ struct stp_map_desc {
 	int key_types[STP_MAP_MAX_KEYS];	/* STP_TYPE_LONG or STP_TYPE_STRING */
 	int value_type;				/* STP_TYPE_LONG, _STRING or _STAT */
 	uint32_t max_entries;			/* global a[N], else MAXMAPENTRIES */
+	int sized;				/* N was declared: overflow names it */
 	int wrap;				/* global a%[N]: evict the oldest when full */
 	uint32_t str_size;			/* MAXSTRINGLEN: bytes per string incl. NUL */
 	const struct stp_stat_desc *stat;	/* value_type STAT: must outlive the map */

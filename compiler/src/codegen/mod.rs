@@ -255,6 +255,7 @@ fn globals_init(program: &Program, out: &mut CWriter) {
             out.line(format!(".value_type = {},", type_tag(a.value)));
             out.line(format!(".max_entries = {capacity},"));
             out.line(format!(".wrap = {},", a.wrap as u8));
+            out.line(format!(".sized = {},", a.capacity.is_some() as u8));
             out.line(".str_size = MAXSTRINGLEN,");
             out.close(";");
         }

@@ -261,7 +261,9 @@ impl<'c, 'a> Walker<'c, 'a> {
             ast::StmtKind::Empty => return None,
             ast::StmtKind::Block(b) => ir::StmtKind::Block(self.block(b)),
             ast::StmtKind::Expr(e) => {
-                let location = self.expr_location(e);
+                // Statement-level errors (MAXACTION) point at the first
+                // token, as SystemTap's do.
+                let location = self.expr_location(first_operand(e));
                 let (_, ir) = self.expr(e, None);
                 return Some(ir::Stmt {
                     kind: ir::StmtKind::Expr(ir),
@@ -433,7 +435,7 @@ impl<'c, 'a> Walker<'c, 'a> {
                 VarRef::Local(i) => Some(ir::Delete::Local(ir::LocalId(i as u32))),
                 VarRef::Global(g) => {
                     self.check_not_iterating(g, e.span);
-                    self.cx.globals[g].written = true;
+                    self.cx.mark_written(g, e.span);
                     Some(ir::Delete::Global(ir::GlobalId(g as u32)))
                 }
             },
@@ -443,7 +445,7 @@ impl<'c, 'a> Walker<'c, 'a> {
             } => {
                 let g = self.array_global(v, indices.len())?;
                 self.check_not_iterating(g, e.span);
-                self.cx.globals[g].written = true;
+                self.cx.mark_written(g, e.span);
                 let keys = indices
                     .iter()
                     .enumerate()
@@ -1132,7 +1134,7 @@ impl<'c, 'a> Walker<'c, 'a> {
                     if !self.shape(g, Shape::Scalar, v.span) {
                         return None;
                     }
-                    self.cx.globals[g].written = true;
+                    self.cx.mark_written(g, e.span);
                     if let Some(t) = want {
                         self.unify(SlotRef::GlobalValue(g), t, v.span, &format!("'{}'", v.name));
                     }
@@ -1144,7 +1146,7 @@ impl<'c, 'a> Walker<'c, 'a> {
                 indices,
             } => {
                 let g = self.array_global(v, indices.len())?;
-                self.cx.globals[g].written = true;
+                self.cx.mark_written(g, e.span);
                 let keys = self.keys(g, indices);
                 if let Some(t) = want {
                     self.unify(
@@ -1196,9 +1198,12 @@ impl<'c, 'a> Walker<'c, 'a> {
                 if let ast::ExprKind::Var(v) = &lhs.kind {
                     if self.cx.global_named(&v.name, v.span.file).is_none() {
                         self.error(
-                            Diagnostic::semantic_error(format!("'{}' collects statistics, so it must be global", v.name))
-                                .with_primary(v.span, "a local variable")
-                                .with_help(format!("declare it: global {}", v.name)),
+                            Diagnostic::semantic_error(format!(
+                                "'{}' collects statistics, so it must be global",
+                                v.name
+                            ))
+                            .with_primary(v.span, "a local variable")
+                            .with_help(format!("declare it: global {}", v.name)),
                         );
                         let _ = self.expr(rhs, Some(Type::Long));
                         return zero(location);
@@ -1688,6 +1693,23 @@ pub enum SlotRef {
     GlobalKey(usize, usize),
     Return(usize),
     Param(usize, usize),
+}
+
+/// The sub-expression holding `e`'s first token (`x` of `x++`, `a` of
+/// `a + b`, `f` of `f(x)[...]`).
+fn first_operand(e: &ast::Expr) -> &ast::Expr {
+    match &e.kind {
+        ast::ExprKind::Binary { lhs, .. }
+        | ast::ExprKind::Assign { lhs, .. }
+        | ast::ExprKind::Regex { lhs, .. } => first_operand(lhs),
+        ast::ExprKind::Ternary { cond, .. } => first_operand(cond),
+        ast::ExprKind::Crement {
+            fix: ast::Fix::Postfix,
+            operand,
+            ..
+        } => first_operand(operand),
+        _ => e,
+    }
 }
 
 fn aggregate(op: ast::StatOp) -> ir::Aggregate {

@@ -11,6 +11,7 @@
 //! **Architecture Invariant:** sema never generates C; it only produces IR
 //! and diagnostics. It may parse tapset files (it depends on `syntax`).
 
+mod autoprint;
 mod check;
 mod format;
 mod listing;
@@ -117,6 +118,16 @@ impl<'a> Context<'a> {
         Span::new(lhs.file, start, start)
     }
 
+    /// Records a write of global `g` at `at`.
+    fn mark_written(&mut self, g: usize, at: Span) {
+        let global = &mut self.globals[g];
+        global.written = true;
+        let earlier = |a: Span, b: Span| (a.file.index(), a.start) < (b.file.index(), b.start);
+        if global.first_write.is_none_or(|w| earlier(at, w)) {
+            global.first_write = Some(at);
+        }
+    }
+
     fn global_named(&self, name: &str, file: FileId) -> Option<usize> {
         self.globals
             .iter()
@@ -163,6 +174,7 @@ impl<'a> Context<'a> {
                             histogram: None,
                             read: false,
                             written: false,
+                            first_write: None,
                         };
                         if var.size.is_some() || var.wrap {
                             g.shape = Shape::Unknown; // arity is learned from uses
@@ -556,6 +568,11 @@ fn walk_all<'a>(
         embedded: embedded_blocks(cx),
     };
     renumber_calls(&mut program, &renumber);
+    if mode == Mode::Lower {
+        program
+            .probes
+            .extend(autoprint::probe(&cx.globals, &program));
+    }
     (program, changed)
 }
 

@@ -50,6 +50,9 @@ pub struct GlobalVar<'a> {
     pub read: bool,
     /// Written anywhere.
     pub written: bool,
+    /// The first place it is written, in source order (auto-printing
+    /// lists unread globals in this order).
+    pub first_write: Option<Span>,
 }
 
 /// A local variable or parameter.
