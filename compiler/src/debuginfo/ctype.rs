@@ -182,7 +182,11 @@ impl CType {
             CType::Void => ("void".into(), String::new()),
             CType::Int { name, .. } | CType::Float { name, .. } => (name.clone(), String::new()),
             CType::Aggregate { kind, name, .. } => (
-                format!("{} {}", kind.keyword(), name.as_deref().unwrap_or("<anonymous>")),
+                format!(
+                    "{} {}",
+                    kind.keyword(),
+                    name.as_deref().unwrap_or("<anonymous>")
+                ),
                 String::new(),
             ),
             CType::Enum { name, .. } => (
@@ -320,7 +324,11 @@ pub struct FieldPath {
 impl FieldPath {
     /// The type of the last member.
     pub fn ty(&self) -> &CType {
-        &self.steps.last().expect("a field path has at least one step").ty
+        &self
+            .steps
+            .last()
+            .expect("a field path has at least one step")
+            .ty
     }
 }
 
@@ -377,7 +385,10 @@ mod tests {
             name: Some("file".into()),
             size: Some(232),
         };
-        assert_eq!(CType::Pointer(Box::new(file.clone())).render(), "struct file*");
+        assert_eq!(
+            CType::Pointer(Box::new(file.clone())).render(),
+            "struct file*"
+        );
         assert_eq!(
             CType::Pointer(Box::new(CType::Const(Box::new(char_())))).render(),
             "const char*"

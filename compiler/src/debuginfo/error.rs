@@ -138,7 +138,11 @@ impl fmt::Display for DebugInfoError {
                 write!(f, "the BTF of {} is unreadable: {message}", path.display())
             }
             Dwarf { path, message } => {
-                write!(f, "the DWARF of {} is unreadable: {message}", path.display())
+                write!(
+                    f,
+                    "the DWARF of {} is unreadable: {message}",
+                    path.display()
+                )
             }
             NeedsDwarf { what, hint } => write!(f, "no debug info for {what}: {hint}"),
             NoSuchFunction {
@@ -156,7 +160,10 @@ impl fmt::Display for DebugInfoError {
                 "function '{name}' cannot be probed: the kernel forbids kprobes on it ({reason})"
             ),
             NoSuchType { name, source } => {
-                write!(f, "no struct, union or typedef '{name}' in this kernel's {source}")
+                write!(
+                    f,
+                    "no struct, union or typedef '{name}' in this kernel's {source}"
+                )
             }
             NoSuchMember {
                 ty,
@@ -221,8 +228,9 @@ mod tests {
         );
         let e = DebugInfoError::NeedsDwarf {
             what: "'vfs_read@fs/read_write.c' matching".into(),
-            hint: "install linux-image-6.1.0-56-amd64-dbg (stap-prep fetch --debug debian-6.1-amd64)"
-                .into(),
+            hint:
+                "install linux-image-6.1.0-56-amd64-dbg (stap-prep fetch --debug debian-6.1-amd64)"
+                    .into(),
         };
         assert_eq!(
             e.to_string(),

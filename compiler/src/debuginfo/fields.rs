@@ -9,10 +9,7 @@ use super::similar;
 /// A type as the member walker sees it, after typedefs and qualifiers.
 pub(crate) enum Node<Id> {
     /// A complete struct or union.
-    Aggregate {
-        kind: AggregateKind,
-        size: u64,
-    },
+    Aggregate { kind: AggregateKind, size: u64 },
     /// A pointer to something.
     Pointer(Id),
     /// Anything else (integers, arrays, incomplete types, ...).
@@ -122,7 +119,8 @@ pub(crate) fn member_path<G: TypeGraph>(
 }
 
 fn lookup<G: TypeGraph>(g: &G, name: &str) -> Result<G::Id, DebugInfoError> {
-    g.lookup_aggregate(name.trim()).ok_or_else(|| no_type(g, name))
+    g.lookup_aggregate(name.trim())
+        .ok_or_else(|| no_type(g, name))
 }
 
 fn no_type<G: TypeGraph>(g: &G, name: &str) -> DebugInfoError {

@@ -34,22 +34,33 @@ pub fn edit_distance(a: &str, b: &str) -> usize {
 
 /// The significant `_`-separated words of a name.
 pub fn words(name: &str) -> Vec<&str> {
-    name.split(|c: char| c == '_' || c == ':' || c == '.')
+    name.split(['_', ':', '.'])
         .filter(|w| !w.is_empty() && !WEAK_WORDS.contains(w))
         .collect()
 }
 
 /// Up to `max` candidates nearest to `query`, best first. A candidate is
-/// kept when it shares every significant word of the query or is within a
-/// small edit distance (typos).
+/// kept when it is a small edit away (a typo in a significant word) or
+/// shares the query's significant words.
 pub fn nearest<'a>(
     query: &str,
     candidates: impl IntoIterator<Item = &'a str>,
     max: usize,
 ) -> Vec<String> {
+    nearest_preferring(query, candidates, max, &|_| false)
+}
+
+/// Like [`nearest`], but among equally related candidates those for which
+/// `prefer` holds (exported functions, say) come first.
+pub fn nearest_preferring<'a>(
+    query: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+    max: usize,
+    prefer: &dyn Fn(&str) -> bool,
+) -> Vec<String> {
     let qwords = words(query);
     let typo_budget = (query.len() / 4).clamp(1, 3);
-    let mut scored: Vec<(usize, usize, &str)> = Vec::new();
+    let mut scored: Vec<(usize, bool, usize, &str)> = Vec::new();
     for cand in candidates {
         if cand == query {
             continue;
@@ -58,7 +69,7 @@ pub fn nearest<'a>(
         let shared = qwords.iter().filter(|w| cwords.contains(w)).count();
         let all_shared = !qwords.is_empty() && shared == qwords.len();
         let dist = edit_distance(query, cand);
-        let rank = if dist <= typo_budget {
+        let rank = if dist <= typo_budget && !all_shared {
             0
         } else if all_shared {
             1
@@ -67,11 +78,15 @@ pub fn nearest<'a>(
         } else {
             continue;
         };
-        scored.push((rank, dist, cand));
+        scored.push((rank, !prefer(cand), dist, cand));
     }
     scored.sort();
-    scored.dedup_by(|a, b| a.2 == b.2);
-    scored.into_iter().take(max).map(|(_, _, c)| c.to_string()).collect()
+    scored.dedup_by(|a, b| a.3 == b.3);
+    scored
+        .into_iter()
+        .take(max)
+        .map(|(.., c)| c.to_string())
+        .collect()
 }
 
 #[cfg(test)]
@@ -99,7 +114,15 @@ mod tests {
         ];
         let got = nearest("do_fsync", cands, 4);
         assert_eq!(got, ["vfs_fsync", "__x64_sys_fsync", "vfs_fsync_range"]);
-        assert_eq!(nearest("sched_swtich", ["sched_switch", "sched_wakeup"], 3), ["sched_switch"]);
+        assert_eq!(
+            nearest("sched_swtich", ["sched_switch", "sched_wakeup"], 3),
+            ["sched_switch"]
+        );
         assert!(nearest("zzzz_qqq", cands, 3).is_empty());
+        let exported = |n: &str| n == "vfs_fsync_range";
+        assert_eq!(
+            nearest_preferring("do_fsync", cands, 2, &exported),
+            ["vfs_fsync_range", "vfs_fsync"]
+        );
     }
 }

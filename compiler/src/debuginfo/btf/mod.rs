@@ -17,8 +17,8 @@ pub(crate) mod testing;
 #[cfg(test)]
 mod tests;
 
-use std::sync::OnceLock;
 use std::fmt;
+use std::sync::OnceLock;
 
 use super::ctype::{AggregateKind, CType, FieldPath, Layout, Param, Prototype};
 use super::error::DebugInfoError;
@@ -115,10 +115,12 @@ impl Btf {
 
     /// The prototype of function `name`, from its `FUNC_PROTO`.
     pub fn prototype(&self, name: &str) -> Option<Prototype> {
-        let proto = self.ids_of(name).find_map(|id| match self.raw.types[id as usize].kind {
-            RawKind::Func { proto, .. } => Some(proto),
-            _ => None,
-        })?;
+        let proto = self
+            .ids_of(name)
+            .find_map(|id| match self.raw.types[id as usize].kind {
+                RawKind::Func { proto, .. } => Some(proto),
+                _ => None,
+            })?;
         let (ret, params, variadic) = self.proto_parts(proto)?;
         Some(Prototype {
             name: name.to_string(),
@@ -151,7 +153,11 @@ impl Btf {
             .types
             .iter()
             .filter(|t| matches!(t.kind, RawKind::Typedef(_)))
-            .filter_map(|t| self.raw.str_at(t.name_off).strip_prefix(TRACE_TYPEDEF_PREFIX))
+            .filter_map(|t| {
+                self.raw
+                    .str_at(t.name_off)
+                    .strip_prefix(TRACE_TYPEDEF_PREFIX)
+            })
             .collect();
         names.sort_unstable();
         names.dedup();
@@ -168,6 +174,21 @@ impl Btf {
     /// [`FieldPath`] for how to follow it).
     pub fn member_path(&self, base: &str, path: &[&str]) -> Result<FieldPath, DebugInfoError> {
         fields::member_path(self, base, path)
+    }
+
+    /// The type named `name`: `struct X`, `union X`, `enum X` or a typedef.
+    pub fn named_type_ctype(&self, name: &str) -> Option<CType> {
+        let name = name.trim();
+        if name.starts_with("struct ") || name.starts_with("union ") {
+            return self.lookup_aggregate(name).map(|id| self.ctype(id));
+        }
+        if let Some(tag) = name.strip_prefix("enum ") {
+            let id = self
+                .ids_of(tag.trim())
+                .find(|&id| matches!(self.raw.types[id as usize].kind, RawKind::Enum { .. }))?;
+            return Some(self.ctype(id));
+        }
+        self.typedef(name).map(|id| self.ctype(id))
     }
 
     /// Type `id` as a [`CType`].
@@ -256,10 +277,12 @@ impl Btf {
             RawKind::Fwd { union } => CType::Aggregate {
                 kind: aggregate_kind(*union),
                 name: name(),
-                size: self.complete(id).and_then(|c| match self.raw.types[c as usize].kind {
-                    RawKind::Aggregate { size, .. } => Some(size as u64),
-                    _ => None,
-                }),
+                size: self
+                    .complete(id)
+                    .and_then(|c| match self.raw.types[c as usize].kind {
+                        RawKind::Aggregate { size, .. } => Some(size as u64),
+                        _ => None,
+                    }),
             },
             RawKind::Enum { size, signed, .. } => CType::Enum {
                 name: name(),
@@ -297,7 +320,7 @@ impl Btf {
     fn aggregate_named(&self, tag: &str, union: Option<bool>) -> Option<TypeId> {
         self.ids_of(tag).find(|&id| {
             matches!(self.raw.types[id as usize].kind,
-                RawKind::Aggregate { union: u, .. } if union.map_or(true, |want| want == u))
+                RawKind::Aggregate { union: u, .. } if union.is_none_or(|want| want == u))
         })
     }
 
@@ -343,8 +366,11 @@ impl TypeGraph for Btf {
         }
         if let Some(id) = self.typedef(name) {
             let target = self.complete(self.strip(id))?;
-            return matches!(self.raw.types[target as usize].kind, RawKind::Aggregate { .. })
-                .then_some(target);
+            return matches!(
+                self.raw.types[target as usize].kind,
+                RawKind::Aggregate { .. }
+            )
+            .then_some(target);
         }
         self.aggregate_named(name, None)
     }
@@ -365,7 +391,8 @@ impl TypeGraph for Btf {
     fn members(&self, id: TypeId) -> Vec<GraphMember<TypeId>> {
         let id = self.strip(id);
         let id = self.complete(id).unwrap_or(id);
-        let Some(RawKind::Aggregate { members, .. }) = self.raw.types.get(id as usize).map(|t| &t.kind)
+        let Some(RawKind::Aggregate { members, .. }) =
+            self.raw.types.get(id as usize).map(|t| &t.kind)
         else {
             return Vec::new();
         };

@@ -244,7 +244,9 @@ pub fn parse(data: &[u8]) -> Result<RawBtf, BtfError> {
         at = parse_type(&r, at, &mut out)?;
     }
     if at != types_range.end {
-        return Err(BtfError("the last type record overruns the type section".into()));
+        return Err(BtfError(
+            "the last type record overruns the type section".into(),
+        ));
     }
     Ok(out)
 }

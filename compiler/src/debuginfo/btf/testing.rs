@@ -33,7 +33,14 @@ impl BtfBuilder {
         self.types.extend_from_slice(&w.to_le_bytes());
     }
 
-    fn header(&mut self, name: &str, kind: u32, vlen: u32, kind_flag: bool, size_or_type: u32) -> u32 {
+    fn header(
+        &mut self,
+        name: &str,
+        kind: u32,
+        vlen: u32,
+        kind_flag: bool,
+        size_or_type: u32,
+    ) -> u32 {
         let name = self.str(name);
         self.word(name);
         self.word(vlen | kind << 24 | (kind_flag as u32) << 31);
@@ -45,7 +52,7 @@ impl BtfBuilder {
 
     pub fn int(&mut self, name: &str, size: u32, signed: bool) -> u32 {
         let id = self.header(name, 1, 0, false, size);
-        self.word((signed as u32) << 24 | size * 8);
+        self.word(((signed as u32) << 24) | (size * 8));
         id
     }
 
@@ -62,9 +69,21 @@ impl BtfBuilder {
     }
 
     /// A struct or union; members are (name, type, bit offset, bitfield bits).
-    pub fn aggregate(&mut self, name: &str, union: bool, size: u32, members: &[(&str, u32, u32, u32)]) -> u32 {
+    pub fn aggregate(
+        &mut self,
+        name: &str,
+        union: bool,
+        size: u32,
+        members: &[(&str, u32, u32, u32)],
+    ) -> u32 {
         let bitfields = members.iter().any(|m| m.3 != 0);
-        let id = self.header(name, if union { 5 } else { 4 }, members.len() as u32, bitfields, size);
+        let id = self.header(
+            name,
+            if union { 5 } else { 4 },
+            members.len() as u32,
+            bitfields,
+            size,
+        );
         for &(n, ty, off, bits) in members {
             let n = self.str(n);
             self.word(n);
@@ -79,7 +98,13 @@ impl BtfBuilder {
     }
 
     pub fn enum32(&mut self, name: &str, values: &[(&str, i32)]) -> u32 {
-        let id = self.header(name, 6, values.len() as u32, values.iter().any(|v| v.1 < 0), 4);
+        let id = self.header(
+            name,
+            6,
+            values.len() as u32,
+            values.iter().any(|v| v.1 < 0),
+            4,
+        );
         for &(n, v) in values {
             let n = self.str(n);
             self.word(n);

@@ -39,12 +39,22 @@ fn mini_kernel() -> Vec<u8> {
     let _ = task;
     let file_fwd = b.fwd("file", false);
     let file_ptr = b.ptr(file_fwd);
-    b.aggregate("file", false, 16, &[("f_flags", uint, 0, 0), ("f_owner", task_ptr, 64, 0)]);
+    b.aggregate(
+        "file",
+        false,
+        16,
+        &[("f_flags", uint, 0, 0), ("f_owner", task_ptr, 64, 0)],
+    );
     let char_ptr = b.ptr(char_);
     let loff_ptr = b.ptr(loff_t);
     let vfs_read = b.func_proto(
         long,
-        &[("file", file_ptr), ("buf", char_ptr), ("count", size_t), ("pos", loff_ptr)],
+        &[
+            ("file", file_ptr),
+            ("buf", char_ptr),
+            ("count", size_t),
+            ("pos", loff_ptr),
+        ],
     );
     b.func("vfs_read", vfs_read);
     let cchar = b.const_(char_);
@@ -52,7 +62,16 @@ fn mini_kernel() -> Vec<u8> {
     let printk = b.func_proto(int, &[("fmt", cchar_ptr), ("", 0)]);
     b.func("_printk", printk);
     let void_ptr = b.ptr(0);
-    let tp = b.func_proto(0, &[("", void_ptr), ("", bool_), ("", task_ptr), ("", task_ptr), ("", uint)]);
+    let tp = b.func_proto(
+        0,
+        &[
+            ("", void_ptr),
+            ("", bool_),
+            ("", task_ptr),
+            ("", task_ptr),
+            ("", uint),
+        ],
+    );
     let tp_ptr = b.ptr(tp);
     b.typedef("btf_trace_sched_switch", tp_ptr);
     let counter = b.aggregate("", false, 4, &[("counter", int, 0, 0)]);
@@ -75,7 +94,10 @@ fn parses_functions_with_parameter_names() {
     let params = p.params.unwrap();
     assert_eq!(params[2].ty.size(), Some(8));
     assert!(!params[2].ty.is_signed());
-    assert_eq!(params[0].ty.aggregate_name().as_deref(), Some("struct file"));
+    assert_eq!(
+        params[0].ty.aggregate_name().as_deref(),
+        Some("struct file")
+    );
     let printk = btf.prototype("_printk").unwrap();
     assert!(printk.variadic);
     assert_eq!(printk.render(), "int _printk(const char* fmt, ...)");
@@ -86,10 +108,18 @@ fn tracepoint_typedefs_give_types_without_names() {
     let btf = Btf::parse(&mini_kernel()).unwrap();
     assert_eq!(btf.tracepoint_names(), ["sched_switch"]);
     let params = btf.tracepoint_params("sched_switch").unwrap();
-    let rendered: Vec<String> = params.iter().map(|p| format!("{} {}", p.ty, p.name)).collect();
+    let rendered: Vec<String> = params
+        .iter()
+        .map(|p| format!("{} {}", p.ty, p.name))
+        .collect();
     assert_eq!(
         rendered,
-        ["_Bool arg2", "struct task_struct* arg3", "struct task_struct* arg4", "unsigned int arg5"]
+        [
+            "_Bool arg2",
+            "struct task_struct* arg3",
+            "struct task_struct* arg4",
+            "unsigned int arg5"
+        ]
     );
     assert!(btf.tracepoint_params("sched_wakeup").is_none());
 }
@@ -101,10 +131,15 @@ fn layouts_and_member_chains() {
     assert_eq!(layout.size, 64);
     assert_eq!(layout.kind, AggregateKind::Struct);
     let names: Vec<&str> = layout.members.iter().map(|m| m.name.as_str()).collect();
-    assert_eq!(names, ["pid", "in_execve", "in_iowait", "comm", "real_parent", ""]);
+    assert_eq!(
+        names,
+        ["pid", "in_execve", "in_iowait", "comm", "real_parent", ""]
+    );
     assert_eq!(layout.members[2].bitfield_size, Some(1));
 
-    let path = btf.member_path("struct task_struct", &["real_parent", "pid"]).unwrap();
+    let path = btf
+        .member_path("struct task_struct", &["real_parent", "pid"])
+        .unwrap();
     assert_eq!(path.steps.len(), 2);
     assert_eq!((path.steps[0].deref, path.steps[0].offset), (false, 24));
     assert_eq!((path.steps[1].deref, path.steps[1].offset), (true, 0));
@@ -114,8 +149,13 @@ fn layouts_and_member_chains() {
     // Through an anonymous union, and a bitfield.
     let b = btf.member_path("task_struct", &["b"]).unwrap();
     assert_eq!(b.steps[0].offset, 32);
-    let iow = btf.member_path("struct task_struct", &["in_iowait"]).unwrap();
-    assert_eq!((iow.steps[0].offset, iow.steps[0].bitfield), (4, Some((1, 1))));
+    let iow = btf
+        .member_path("struct task_struct", &["in_iowait"])
+        .unwrap();
+    assert_eq!(
+        (iow.steps[0].offset, iow.steps[0].bitfield),
+        (4, Some((1, 1)))
+    );
 
     // Typedef of an anonymous struct; forward declarations complete.
     let c = btf.member_path("atomic_t", &["counter"]).unwrap();
@@ -139,20 +179,28 @@ fn member_errors_name_the_type_and_suggest() {
         e.to_string(),
         "struct task_struct has no member 'pdi'; did you mean pid?"
     );
-    let e = btf.member_path("struct task_struct", &["pid", "x"]).unwrap_err();
+    let e = btf
+        .member_path("struct task_struct", &["pid", "x"])
+        .unwrap_err();
     assert!(matches!(e, DebugInfoError::NotAnAggregate { .. }), "{e}");
     assert_eq!(
         e.to_string(),
         "'struct task_struct->pid' has type pid_t, which is not a struct, union or pointer to one"
     );
     let e = btf.layout("struct nope").unwrap_err();
-    assert_eq!(e.to_string(), "no struct, union or typedef 'struct nope' in this kernel's BTF");
+    assert_eq!(
+        e.to_string(),
+        "no struct, union or typedef 'struct nope' in this kernel's BTF"
+    );
 }
 
 #[test]
 fn rejects_bad_blobs() {
     assert!(Btf::parse(b"").is_err());
-    assert!(Btf::parse(&[0x9f, 0xeb, 2, 0]).unwrap_err().0.contains("version"));
+    assert!(Btf::parse(&[0x9f, 0xeb, 2, 0])
+        .unwrap_err()
+        .0
+        .contains("version"));
     let mut blob = mini_kernel();
     blob.truncate(blob.len() - 30);
     assert!(Btf::parse(&blob).is_err());

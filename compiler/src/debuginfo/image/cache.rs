@@ -66,13 +66,13 @@ impl ImageCache {
 
     fn lookup(&self, key: &str) -> Option<ImageBtf> {
         let text = std::fs::read_to_string(self.dir.join(KEY_FILE)).ok()?;
-        let (stored_key, format) = text.lines().fold((None, None), |(k, f), line| {
-            match line.split_once('=') {
-                Some(("image", v)) => (Some(v.to_string()), f),
-                Some(("format", v)) => (k, Some(v.to_string())),
-                _ => (k, f),
-            }
-        });
+        let (stored_key, format) =
+            text.lines()
+                .fold((None, None), |(k, f), line| match line.split_once('=') {
+                    Some(("image", v)) => (Some(v.to_string()), f),
+                    Some(("format", v)) => (k, Some(v.to_string())),
+                    _ => (k, f),
+                });
         if stored_key.as_deref() != Some(key) {
             return None;
         }
@@ -96,7 +96,7 @@ impl ImageCache {
 }
 
 /// Identifies an image file: its absolute path, size and mtime.
-fn image_key(image: &Path) -> Result<String, DebugInfoError> {
+pub(crate) fn image_key(image: &Path) -> Result<String, DebugInfoError> {
     let meta = std::fs::metadata(image).map_err(|e| DebugInfoError::io(image, e))?;
     let mtime = meta
         .modified()
@@ -105,12 +105,22 @@ fn image_key(image: &Path) -> Result<String, DebugInfoError> {
         .map(|d| format!("{}.{:09}", d.as_secs(), d.subsec_nanos()))
         .unwrap_or_default();
     let path = std::fs::canonicalize(image).unwrap_or_else(|_| image.to_path_buf());
-    Ok(format!("{} size {} mtime {mtime}", path.display(), meta.len()))
+    Ok(format!(
+        "{} size {} mtime {mtime}",
+        path.display(),
+        meta.len()
+    ))
 }
 
-/// Writes `bytes` to `path` through a temporary file in the same directory.
+/// Writes `bytes` to `path` through a uniquely named temporary file in the
+/// same directory, so concurrent writers never see each other's halves.
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), DebugInfoError> {
-    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-    std::fs::write(&tmp, bytes).map_err(|e| DebugInfoError::io(&tmp, e))?;
-    std::fs::rename(&tmp, path).map_err(|e| DebugInfoError::io(path, e))
+    use std::io::Write;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| DebugInfoError::io(dir, e))?;
+    tmp.write_all(bytes)
+        .map_err(|e| DebugInfoError::io(tmp.path(), e))?;
+    tmp.persist(path)
+        .map(|_| ())
+        .map_err(|e| DebugInfoError::io(path, e.error))
 }

@@ -124,7 +124,9 @@ pub fn detect(data: &[u8]) -> Result<Detected, String> {
     if data.get(0x202..0x206) == Some(b"HdrS") {
         let version = u16::from_le_bytes([data[0x206], data[0x207]]);
         if version < 0x208 {
-            return Err(format!("bzImage boot protocol {version:#x} is older than 2.08"));
+            return Err(format!(
+                "bzImage boot protocol {version:#x} is older than 2.08"
+            ));
         }
         let setup_sects = match data[0x1f1] {
             0 => 4,
@@ -241,10 +243,7 @@ pub fn btf_of(kernel: &[u8]) -> Option<&[u8]> {
 pub fn find_btf(data: &[u8]) -> Option<&[u8]> {
     const PREFIX: [u8; 12] = [0x9f, 0xeb, 1, 0, 24, 0, 0, 0, 0, 0, 0, 0];
     let mut from = 0;
-    while let Some(pos) = data[from..]
-        .windows(PREFIX.len())
-        .position(|w| w == PREFIX)
-    {
+    while let Some(pos) = data[from..].windows(PREFIX.len()).position(|w| w == PREFIX) {
         let at = from + pos;
         let fits = (|| {
             let type_len = le32(data, at + 12)? as usize;

@@ -57,7 +57,7 @@ fn elf_with_btf(btf: &[u8]) -> Vec<u8> {
     elf.extend_from_slice(shstrtab);
     let btf_off = elf.len();
     elf.extend_from_slice(btf);
-    while elf.len() % 8 != 0 {
+    while !elf.len().is_multiple_of(8) {
         elf.push(0);
     }
     let shoff = elf.len();
@@ -91,7 +91,11 @@ fn small_btf() -> Vec<u8> {
 
 #[test]
 fn detects_and_unpacks_bzimage_payloads() {
-    for (data, c) in [(XZ, Compression::Xz), (ZSTD, Compression::Zstd), (GZIP, Compression::Gzip)] {
+    for (data, c) in [
+        (XZ, Compression::Xz),
+        (ZSTD, Compression::Zstd),
+        (GZIP, Compression::Gzip),
+    ] {
         let img = bzimage(data);
         let d = detect(&img).unwrap();
         assert_eq!(d.format, ImageFormat::BzImage(c));
@@ -103,7 +107,10 @@ fn detects_and_unpacks_bzimage_payloads() {
 
 #[test]
 fn detects_whole_file_compression_elf_and_arm64() {
-    assert_eq!(detect(XZ).unwrap().format, ImageFormat::Compressed(Compression::Xz));
+    assert_eq!(
+        detect(XZ).unwrap().format,
+        ImageFormat::Compressed(Compression::Xz)
+    );
     assert_eq!(extract_kernel_from(ZSTD).unwrap().bytes, PAYLOAD);
     assert_eq!(extract_kernel_from(GZIP).unwrap().bytes, PAYLOAD);
     let elf = elf_with_btf(&small_btf());
@@ -122,7 +129,10 @@ fn detects_efi_zboot() {
     img[24..28].copy_from_slice(b"gzip");
     img.extend_from_slice(GZIP);
     img.extend_from_slice(&[0; 16]);
-    assert_eq!(detect(&img).unwrap().format, ImageFormat::EfiZboot(Compression::Gzip));
+    assert_eq!(
+        detect(&img).unwrap().format,
+        ImageFormat::EfiZboot(Compression::Gzip)
+    );
     assert_eq!(extract_kernel_from(&img).unwrap().bytes, PAYLOAD);
 }
 

@@ -1,0 +1,523 @@
+//! [`KernelInfo`]: every question the probe providers and codegen ask
+//! about a kernel, answered by the best source at hand — DWARF, then BTF,
+//! then the calling convention — and saying which one answered. Sources
+//! are opened on first use: a script that only uses `syscall.*` never
+//! builds the DWARF index.
+
+use std::collections::BTreeMap;
+use std::sync::OnceLock;
+
+use super::btf::Btf;
+use super::callconv::Arch;
+use super::cdecl::{NoTypes, TypeNames};
+use super::ctype::{CType, FieldPath, Layout};
+use super::dwarf::{DwarfFunction, DwarfKernel};
+use super::error::DebugInfoError;
+use super::files::KernelFiles;
+use super::image::cache::ImageCache;
+use super::source::{CallingConvention, FunctionFacts, Source, Sourced, TypeSource};
+use super::symbols::{wildcard_match, Exports, SystemMap};
+use super::syscalls::{self, SyscallTable};
+use super::tracepoints::{self, TraceDecl};
+
+/// Whether the kprobe blacklist rules a function out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BlacklistAnswer {
+    /// Symbols say kprobes may be placed on it.
+    Allowed,
+    /// The kernel refuses kprobes on it, for this reason.
+    Forbidden(String),
+    /// No real `System.map`: registration will tell at run time.
+    Unknown,
+}
+
+/// How a BTF load went, for `-v` and for error hints.
+#[derive(Debug)]
+enum Loaded<T> {
+    Ready(T),
+    Missing(String),
+}
+
+impl<T> Loaded<T> {
+    fn get(&self) -> Option<&T> {
+        match self {
+            Loaded::Ready(t) => Some(t),
+            Loaded::Missing(_) => None,
+        }
+    }
+}
+
+/// Answers about one kernel (see the module docs).
+#[derive(Debug)]
+pub struct KernelInfo {
+    files: KernelFiles,
+    dwarf: OnceLock<Loaded<DwarfKernel>>,
+    btf: OnceLock<Loaded<(Btf, String)>>,
+    system_map: OnceLock<Option<SystemMap>>,
+    exports: OnceLock<Exports>,
+    calling_convention: OnceLock<CallingConvention>,
+    trace_decls: OnceLock<BTreeMap<String, TraceDecl>>,
+    syscall_table: OnceLock<Option<SyscallTable>>,
+    syscall_protos: OnceLock<std::collections::HashMap<String, Vec<String>>>,
+}
+
+impl KernelInfo {
+    /// Answers about the kernel whose files are `files`.
+    pub fn new(files: KernelFiles) -> KernelInfo {
+        KernelInfo {
+            files,
+            dwarf: OnceLock::new(),
+            btf: OnceLock::new(),
+            system_map: OnceLock::new(),
+            exports: OnceLock::new(),
+            calling_convention: OnceLock::new(),
+            trace_decls: OnceLock::new(),
+            syscall_table: OnceLock::new(),
+            syscall_protos: OnceLock::new(),
+        }
+    }
+
+    /// The kernel's files.
+    pub fn files(&self) -> &KernelFiles {
+        &self.files
+    }
+
+    /// The architecture.
+    pub fn arch(&self) -> Arch {
+        self.files.arch
+    }
+
+    /// The DWARF source, if the debug vmlinux is present and readable.
+    pub fn dwarf(&self) -> Option<&DwarfKernel> {
+        self.dwarf
+            .get_or_init(|| match &self.files.debug_vmlinux {
+                None => Loaded::Missing(self.files.debug_hint.clone()),
+                Some(path) => match DwarfKernel::open(path, &self.files.cache_dir) {
+                    Ok(k) => Loaded::Ready(k),
+                    Err(e) => Loaded::Missing(e.to_string()),
+                },
+            })
+            .get()
+    }
+
+    /// The BTF source, from the image (cached after the first extraction).
+    pub fn btf(&self) -> Option<&Btf> {
+        self.btf_loaded().get().map(|(b, _)| b)
+    }
+
+    fn btf_loaded(&self) -> &Loaded<(Btf, String)> {
+        self.btf.get_or_init(|| {
+            let Some(image) = &self.files.image else {
+                return Loaded::Missing("no kernel image".into());
+            };
+            let cache = ImageCache::new(&self.files.cache_dir);
+            let loaded = cache.btf(image).and_then(|found| {
+                let btf = Btf::parse(&found.bytes).map_err(|e| DebugInfoError::Btf {
+                    path: image.clone(),
+                    message: e.0,
+                })?;
+                let how = if found.cached { "cached" } else { "extracted" };
+                Ok((
+                    btf,
+                    format!("{} ({}, {how})", image.display(), found.format),
+                ))
+            });
+            match loaded {
+                Ok(b) => Loaded::Ready(b),
+                Err(e) => Loaded::Missing(e.to_string()),
+            }
+        })
+    }
+
+    /// The real `System.map`, if there is one.
+    pub fn system_map(&self) -> Option<&SystemMap> {
+        self.system_map
+            .get_or_init(|| {
+                let path = self.files.system_map.as_ref()?;
+                SystemMap::load(path).ok().flatten()
+            })
+            .as_ref()
+    }
+
+    /// The tree's exports (`Module.symvers`; empty without one).
+    pub fn exports(&self) -> &Exports {
+        self.exports.get_or_init(|| {
+            self.files
+                .module_symvers
+                .as_ref()
+                .and_then(|p| Exports::load(p).ok())
+                .unwrap_or_default()
+        })
+    }
+
+    /// The calling-convention fallback (functions from `System.map`, else
+    /// from the exports).
+    pub fn calling_convention(&self) -> &CallingConvention {
+        self.calling_convention.get_or_init(|| {
+            let mut functions: Vec<String> = match self.system_map() {
+                Some(map) => map
+                    .function_names()
+                    .into_iter()
+                    .map(str::to_string)
+                    .collect(),
+                None => Vec::new(),
+            };
+            if functions.is_empty() {
+                functions = self.exports_names();
+            }
+            functions.sort();
+            functions.dedup();
+            CallingConvention {
+                arch: self.files.arch,
+                functions,
+            }
+        })
+    }
+
+    fn exports_names(&self) -> Vec<String> {
+        let Some(path) = &self.files.module_symvers else {
+            return Vec::new();
+        };
+        std::fs::read_to_string(path)
+            .map(|t| {
+                t.lines()
+                    .filter_map(|l| l.split('\t').nth(1).map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// The type sources in the order they are asked.
+    pub fn sources(&self) -> Vec<&dyn TypeSource> {
+        let mut out: Vec<&dyn TypeSource> = Vec::new();
+        if let Some(d) = self.dwarf() {
+            out.push(d);
+        }
+        if let Some(b) = self.btf() {
+            out.push(b);
+        }
+        out.push(self.calling_convention());
+        out
+    }
+
+    /// One line per source saying what is available (for `stap -v`).
+    pub fn describe_sources(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        out.push(match (self.dwarf.get(), &self.files.debug_vmlinux) {
+            (Some(Loaded::Ready(d)), _) => format!("DWARF: {}", d.path().display()),
+            (Some(Loaded::Missing(why)), _) => format!("DWARF: none ({why})"),
+            (None, Some(path)) => format!("DWARF: {} (not opened yet)", path.display()),
+            (None, None) => format!("DWARF: none ({})", self.files.debug_hint),
+        });
+        match self.btf_loaded() {
+            Loaded::Ready((_, from)) => out.push(format!("BTF: {from}")),
+            Loaded::Missing(why) => out.push(format!("BTF: none ({why})")),
+        }
+        out.push(match self.system_map() {
+            Some(m) => format!("System.map: {} symbols", m.symbols().len()),
+            None => "System.map: none or placeholder (kprobe blacklist unknown)".into(),
+        });
+        out.push(format!("Module.symvers: {} exports", self.exports().len()));
+        out
+    }
+
+    /// The best named-type resolver (DWARF, else BTF).
+    pub(crate) fn type_names(&self) -> &dyn TypeNames {
+        if let Some(d) = self.dwarf() {
+            return d;
+        }
+        if let Some(b) = self.btf() {
+            return b;
+        }
+        &NoTypes
+    }
+
+    /// What the first source that knows function `name` says. Errors
+    /// (with alternatives) when no source knows it.
+    pub fn function(&self, name: &str) -> Result<Sourced<FunctionFacts>, DebugInfoError> {
+        self.find_function(name)
+            .ok_or_else(|| self.no_such_function(name))
+    }
+
+    /// What the first source that knows function `name` says, if any.
+    pub(crate) fn find_function(&self, name: &str) -> Option<Sourced<FunctionFacts>> {
+        let mut found = self.sources().into_iter().find_map(|s| {
+            Some(Sourced {
+                value: s.function(name)?,
+                source: s.source(),
+            })
+        })?;
+        // DWARF shows no out-of-line code for a function whose code
+        // identical-code folding merged into another's (`__dev_fwnode` and
+        // `__dev_fwnode_const`); its symbol is then an alias of that code.
+        if found.source == Source::Dwarf && !found.value.out_of_line && self.has_symbol(name) {
+            found.value.out_of_line = true;
+        }
+        Some(found)
+    }
+
+    /// Whether `System.map` (when real) or BTF has function `name`.
+    fn has_symbol(&self, name: &str) -> bool {
+        match self.system_map() {
+            Some(map) => map.get(name).is_some_and(|s| s.is_text()),
+            None => self.btf().is_some_and(|b| b.has_function(name)),
+        }
+    }
+
+    /// Like [`function`](Self::function), but errors unless a kprobe can
+    /// be placed on `name`: it must have an out-of-line copy, a symbol
+    /// (when `System.map` is real) and not be blacklisted.
+    pub fn probeable(&self, name: &str) -> Result<Sourced<FunctionFacts>, DebugInfoError> {
+        let found = self.function(name)?;
+        if !found.value.out_of_line {
+            let why = match found.value.inlined.unwrap_or(0) {
+                0 => "the compiler left no code for it".to_string(),
+                n => format!("it is inlined ({n} copies) and has no out-of-line copy to probe"),
+            };
+            return Err(DebugInfoError::NoSuchFunction {
+                name: name.to_string(),
+                why,
+                suggestions: self.alternatives(name),
+                source: found.source.to_string(),
+            });
+        }
+        if let Some(map) = self.system_map() {
+            if map.get(name).filter(|s| s.is_text()).is_none() {
+                let clones: Vec<String> = map
+                    .function_names()
+                    .into_iter()
+                    .filter(|n| {
+                        n.strip_prefix(name)
+                            .is_some_and(|rest| rest.starts_with('.'))
+                    })
+                    .map(str::to_string)
+                    .collect();
+                return Err(DebugInfoError::NoSuchFunction {
+                    name: name.to_string(),
+                    why: if clones.is_empty() {
+                        "it has no symbol".into()
+                    } else {
+                        "only compiler-specialised copies of it have symbols".into()
+                    },
+                    suggestions: if clones.is_empty() {
+                        self.alternatives(name)
+                    } else {
+                        clones
+                    },
+                    source: "System.map".into(),
+                });
+            }
+        }
+        if let BlacklistAnswer::Forbidden(reason) = self.blacklisted(name) {
+            return Err(DebugInfoError::Blacklisted {
+                name: name.to_string(),
+                reason,
+            });
+        }
+        Ok(found)
+    }
+
+    /// Whether the kprobe blacklist rules `name` out, as far as symbols tell.
+    pub fn blacklisted(&self, name: &str) -> BlacklistAnswer {
+        let Some(map) = self.system_map() else {
+            return BlacklistAnswer::Unknown;
+        };
+        let Some(sym) = map.get(name) else {
+            return BlacklistAnswer::Allowed;
+        };
+        map.blacklist()
+            .reason(sym)
+            .map_or(BlacklistAnswer::Allowed, BlacklistAnswer::Forbidden)
+    }
+
+    fn no_such_function(&self, name: &str) -> DebugInfoError {
+        let (source, why) = if self.dwarf().is_some() {
+            ("DWARF", "it does not exist")
+        } else if self.btf().is_some() {
+            ("BTF", "it is inlined or does not exist")
+        } else {
+            ("symbols", "it is inlined or does not exist")
+        };
+        DebugInfoError::NoSuchFunction {
+            name: name.to_string(),
+            why: why.into(),
+            suggestions: self.alternatives(name),
+            source: source.into(),
+        }
+    }
+
+    /// Probe-able functions to suggest instead of `name`: DWARF's callers
+    /// of an inlined `name` first, then the syscall entry when `name` is
+    /// about a syscall, then similar names; `syscall.X` last.
+    pub fn alternatives(&self, name: &str) -> Vec<String> {
+        super::suggest::alternatives(self, name)
+    }
+
+    /// The probe-able function names (DWARF's with code, else BTF's, else
+    /// symbols), and the source they came from.
+    pub fn function_names(&self) -> Sourced<Vec<String>> {
+        if let Some(d) = self.dwarf() {
+            // DWARF's functions with code, plus BTF's (aliases left by
+            // identical-code folding have no code in DWARF); with a real
+            // System.map, only those with a symbol of their own.
+            let mut names: Vec<&str> = d.function_names();
+            if let Some(b) = self.btf() {
+                names.extend(b.function_names());
+                names.sort_unstable();
+                names.dedup();
+            }
+            if let Some(map) = self.system_map() {
+                names.retain(|n| map.get(n).is_some_and(|s| s.is_text()));
+            }
+            return Sourced {
+                value: names.into_iter().map(str::to_string).collect(),
+                source: Source::Dwarf,
+            };
+        }
+        if let Some(b) = self.btf() {
+            return Sourced {
+                value: b.function_names().into_iter().map(str::to_string).collect(),
+                source: Source::Btf,
+            };
+        }
+        Sourced {
+            value: self.calling_convention().functions.clone(),
+            source: Source::CallingConvention,
+        }
+    }
+
+    /// Function names matching a wildcard pattern (`vfs_*`), sorted,
+    /// without blacklisted ones when that is knowable.
+    pub fn functions_matching(&self, pattern: &str) -> Sourced<Vec<String>> {
+        let all = self.function_names();
+        let map = self.system_map();
+        let bl = map.map(SystemMap::blacklist);
+        let value = all
+            .value
+            .into_iter()
+            .filter(|n| wildcard_match(pattern, n))
+            .filter(|n| match (map, &bl) {
+                (Some(m), Some(bl)) => m.get(n).is_none_or(|s| bl.reason(s).is_none()),
+                _ => true,
+            })
+            .collect();
+        Sourced {
+            value,
+            source: all.source,
+        }
+    }
+
+    /// Functions matching `pattern` declared in files matching `file`
+    /// (`name@file.c` probe points); needs DWARF.
+    pub fn functions_in_file(
+        &self,
+        pattern: &str,
+        file: &str,
+    ) -> Result<Vec<DwarfFunction>, DebugInfoError> {
+        let d = self.dwarf().ok_or_else(|| DebugInfoError::NeedsDwarf {
+            what: format!("'{pattern}@{file}' matching"),
+            hint: self.files.debug_hint.clone(),
+        })?;
+        Ok(d.matching(pattern, Some(file)))
+    }
+
+    /// The layout of a struct, union or typedef of one, from the first
+    /// source that has it.
+    pub fn layout(&self, name: &str) -> Result<Sourced<Layout>, DebugInfoError> {
+        self.first_typed(|s| s.layout(name))
+    }
+
+    /// Resolves `@cast(p, "struct task_struct")->a->b` and `$p->a->b`.
+    pub fn member_path(
+        &self,
+        base: &str,
+        path: &[&str],
+    ) -> Result<Sourced<FieldPath>, DebugInfoError> {
+        self.first_typed(|s| s.member_path(base, path))
+    }
+
+    /// A named type (`pid_t`, `struct stat`) as a [`CType`].
+    pub fn named_type(&self, name: &str) -> Option<Sourced<CType>> {
+        self.sources().into_iter().find_map(|s| {
+            Some(Sourced {
+                value: s.named_type(name)?,
+                source: s.source(),
+            })
+        })
+    }
+
+    /// Runs `ask` on DWARF then BTF; a missing type falls through to the
+    /// next source, other errors (no such member) are final.
+    fn first_typed<T>(
+        &self,
+        ask: impl Fn(&dyn TypeSource) -> Result<T, DebugInfoError>,
+    ) -> Result<Sourced<T>, DebugInfoError> {
+        let mut last = None;
+        for s in self.sources() {
+            match ask(s) {
+                Ok(value) => {
+                    return Ok(Sourced {
+                        value,
+                        source: s.source(),
+                    })
+                }
+                Err(e @ DebugInfoError::NoSuchType { .. }) => {
+                    if last.is_none() || s.source() != Source::CallingConvention {
+                        last = Some(e);
+                    }
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        let e = last.expect("the calling convention source is always there");
+        Err(match (self.dwarf().is_none() && self.btf().is_none(), e) {
+            (true, DebugInfoError::NoSuchType { name, .. }) => DebugInfoError::NeedsDwarf {
+                what: format!("type '{name}' (the image has no BTF either)"),
+                hint: self.files.debug_hint.clone(),
+            },
+            (_, e) => e,
+        })
+    }
+
+    /// The tracepoint declarations of the tree's headers, by event name.
+    pub fn trace_decls(&self) -> &BTreeMap<String, TraceDecl> {
+        self.trace_decls
+            .get_or_init(|| tracepoints::scan(&self.files.source_dirs, self.files.arch))
+    }
+
+    /// The syscall table of the tree.
+    pub fn syscall_table(&self) -> Result<&SyscallTable, DebugInfoError> {
+        self.syscall_table
+            .get_or_init(|| syscalls::read_table(&self.files.source_dirs, self.files.arch))
+            .as_ref()
+            .ok_or_else(|| DebugInfoError::TreeLayout {
+                what: format!(
+                    "no syscall table for {} in {}",
+                    self.files.arch,
+                    self.files
+                        .source_dirs
+                        .first()
+                        .map(|d| d.display().to_string())
+                        .unwrap_or_default()
+                ),
+            })
+    }
+
+    pub(crate) fn syscall_prototypes(&self) -> &std::collections::HashMap<String, Vec<String>> {
+        self.syscall_protos.get_or_init(|| {
+            syscalls::read_prototypes(&self.files.source_dirs, self.files.arch, &self.files.config)
+        })
+    }
+
+    /// Whether a probe-able function `name` exists per the best function
+    /// list (for syscall entries and suggestions).
+    pub(crate) fn has_function(&self, name: &str) -> Option<bool> {
+        let known = self.dwarf().is_some()
+            || self.btf().is_some()
+            || !self.calling_convention().functions.is_empty();
+        known.then(|| {
+            self.find_function(name)
+                .is_some_and(|f| f.value.out_of_line)
+        })
+    }
+}
