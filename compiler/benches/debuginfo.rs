@@ -37,7 +37,11 @@ fn main() {
     println!("warm cache hit: {:.2?}", t.elapsed());
     let t = Instant::now();
     let raw = stapkit::debuginfo::btf::parse::parse(&warm.bytes).expect("parse");
-    println!("BTF decode only: {:.2?} ({} members)", t.elapsed(), raw.members.len());
+    println!(
+        "BTF decode only: {:.2?} ({} members)",
+        t.elapsed(),
+        raw.members.len()
+    );
     let t = Instant::now();
     let btf = Btf::parse(&warm.bytes).expect("parse");
     println!(
@@ -48,9 +52,68 @@ fn main() {
         btf.tracepoint_names().len()
     );
     let t = Instant::now();
-    for name in ["vfs_read", "do_sys_openat2", "__x64_sys_kill", "do_fsync"] {
+    for name in [
+        "vfs_read",
+        "do_sys_openat2",
+        "__x64_sys_kill",
+        "do_fsync",
+        "__do_sys_clone",
+        "__se_sys_clone",
+        "__do_sys_kill",
+        "__se_sys_kill",
+        "ksys_fsync",
+        "vfs_fsync",
+        "__x64_sys_fsync",
+        "__x64_sys_newstat",
+        "__ia32_sys_kill",
+        "__x64_sys_ni_syscall",
+    ] {
         let p = btf.prototype(name);
         println!("  {name}: {}", p.map(|p| p.render()).unwrap_or("-".into()));
     }
     println!("4 prototype lookups: {:.2?}", t.elapsed());
+    dwarf_probe(&state, tmp.path());
+}
+
+#[allow(dead_code)]
+fn dwarf_probe(state: &stapkit::kernel::FetchState, tmp: &std::path::Path) {
+    use stapkit::debuginfo::dwarf::DwarfKernel;
+    let Some(vmlinux) = state.debug_vmlinux.as_ref().map(|p| state.root.join(p)) else {
+        println!("no debug vmlinux");
+        return;
+    };
+    let t = Instant::now();
+    let k = DwarfKernel::open(&vmlinux, tmp).expect("dwarf");
+    println!(
+        "DWARF index built in {:.2?}: {} functions, {} types, {} files, {} units",
+        t.elapsed(),
+        k.index().functions.len(),
+        k.index().types.len(),
+        k.index().files.len(),
+        k.index().units.len()
+    );
+    let t = Instant::now();
+    let k2 = DwarfKernel::open(&vmlinux, tmp).expect("dwarf");
+    println!(
+        "DWARF index from cache in {:.2?} (cached: {})",
+        t.elapsed(),
+        k2.index_was_cached()
+    );
+    for f in [
+        "do_fsync",
+        "vfs_read",
+        "vfs_fsync",
+        "__x64_sys_kill",
+        "current",
+        "get_current",
+    ] {
+        println!("  {f}: {:?}", k2.functions(f));
+        println!("    {:?}", k2.prototype(f, None).map(|p| p.render()));
+    }
+    let t = Instant::now();
+    println!(
+        "  {:?}",
+        k2.member_path("struct task_struct", &["real_parent", "pid"])
+    );
+    println!("  member path in {:.2?}", t.elapsed());
 }
