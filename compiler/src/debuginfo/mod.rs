@@ -20,6 +20,8 @@
 //! generates C; it answers questions about one kernel. It never loads a
 //! module and never runs the kernel.
 
+#![warn(missing_docs)]
+
 pub mod btf;
 pub mod callconv;
 pub mod cdecl;
@@ -30,6 +32,7 @@ pub mod error;
 pub mod events;
 mod fields;
 pub mod files;
+pub mod functions;
 pub mod image;
 pub mod info;
 pub mod similar;
@@ -44,6 +47,7 @@ pub use ctype::{AggregateKind, CType, FieldPath, FieldStep, Layout, Member, Para
 pub use error::DebugInfoError;
 pub use events::SyscallInfo;
 pub use files::KernelFiles;
-pub use info::{BlacklistAnswer, KernelInfo};
+pub use functions::BlacklistAnswer;
+pub use info::KernelInfo;
 pub use source::{FunctionFacts, Source, Sourced, TypeSource};
 pub use tracepoints::{TraceParam, Tracepoint};

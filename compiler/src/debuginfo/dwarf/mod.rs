@@ -8,6 +8,7 @@
 //! the mapped file.
 
 pub mod index;
+mod index_file;
 pub mod load;
 mod types;
 
