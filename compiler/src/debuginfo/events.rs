@@ -92,8 +92,12 @@ impl KernelInfo {
     fn tracepoint_named(&self, name: &str) -> Sourced<Tracepoint> {
         let decl = self.trace_decls().get(name);
         let btf_params = self.btf().and_then(|b| b.tracepoint_params(name));
+        let btf_names = match decl {
+            None => self.btf().and_then(|b| b.tracepoint_param_names(name)),
+            Some(_) => None,
+        };
         Sourced {
-            value: combine(decl, name, btf_params, self.type_names()),
+            value: combine(decl, name, btf_params, btf_names, self.type_names()),
             source: if decl.is_some() {
                 Source::Headers
             } else {

@@ -30,12 +30,7 @@ impl KernelInfo {
 
     /// What the first source that knows function `name` says, if any.
     pub(crate) fn find_function(&self, name: &str) -> Option<Sourced<FunctionFacts>> {
-        let mut found = self.sources().into_iter().find_map(|s| {
-            Some(Sourced {
-                value: s.function(name)?,
-                source: s.source(),
-            })
-        })?;
+        let mut found = self.ask(|s| s.function(name))?;
         // DWARF shows no out-of-line code for a function whose code
         // identical-code folding merged into another's (`__dev_fwnode` and
         // `__dev_fwnode_const`); its symbol is then an alias of that code.

@@ -36,6 +36,9 @@ impl<T> Loaded<T> {
     }
 }
 
+/// How many sources [`KernelInfo::source_at`] has.
+const SOURCE_COUNT: usize = 3;
+
 /// Answers about one kernel (see the module docs).
 #[derive(Debug)]
 pub struct KernelInfo {
@@ -178,15 +181,34 @@ impl KernelInfo {
 
     /// The type sources in the order they are asked.
     pub fn sources(&self) -> Vec<&dyn TypeSource> {
-        let mut out: Vec<&dyn TypeSource> = Vec::new();
-        if let Some(d) = self.dwarf() {
-            out.push(d);
+        (0..SOURCE_COUNT)
+            .filter_map(|i| self.source_at(i))
+            .collect()
+    }
+
+    /// The `i`th source in asking order, opened on demand (the
+    /// calling-convention fallback reads symbols only when it is reached).
+    fn source_at(&self, i: usize) -> Option<&dyn TypeSource> {
+        match i {
+            0 => self.dwarf().map(|d| d as &dyn TypeSource),
+            1 => self.btf().map(|b| b as &dyn TypeSource),
+            2 => Some(self.calling_convention()),
+            _ => None,
         }
-        if let Some(b) = self.btf() {
-            out.push(b);
-        }
-        out.push(self.calling_convention());
-        out
+    }
+
+    /// The first answer `ask` gets from the sources, in order.
+    pub(crate) fn ask<T>(
+        &self,
+        mut ask: impl FnMut(&dyn TypeSource) -> Option<T>,
+    ) -> Option<Sourced<T>> {
+        (0..SOURCE_COUNT).find_map(|i| {
+            let s = self.source_at(i)?;
+            Some(Sourced {
+                value: ask(s)?,
+                source: s.source(),
+            })
+        })
     }
 
     /// One line per source saying what is available (for `stap -v`).
@@ -238,12 +260,7 @@ impl KernelInfo {
 
     /// A named type (`pid_t`, `struct stat`) as a [`CType`].
     pub fn named_type(&self, name: &str) -> Option<Sourced<CType>> {
-        self.sources().into_iter().find_map(|s| {
-            Some(Sourced {
-                value: s.named_type(name)?,
-                source: s.source(),
-            })
-        })
+        self.ask(|s| s.named_type(name))
     }
 
     /// Runs `ask` on DWARF then BTF; a missing type falls through to the
@@ -253,7 +270,7 @@ impl KernelInfo {
         ask: impl Fn(&dyn TypeSource) -> Result<T, DebugInfoError>,
     ) -> Result<Sourced<T>, DebugInfoError> {
         let mut last = None;
-        for s in self.sources() {
+        for s in (0..SOURCE_COUNT).filter_map(|i| self.source_at(i)) {
             match ask(s) {
                 Ok(value) => {
                     return Ok(Sourced {

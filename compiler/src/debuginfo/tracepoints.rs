@@ -78,16 +78,25 @@ impl Tracepoint {
     }
 }
 
-/// Every trace header under the source directories (each a tree root such
-/// as the build dir or Debian's `-common` dir).
-pub fn trace_headers(source_dirs: &[PathBuf], arch: Arch) -> Vec<(PathBuf, PathBuf)> {
+/// Directories (relative to a source root) holding trace headers: the
+/// generic and RAS events, and the architecture's own.
+fn trace_dirs(arch: Arch) -> Vec<String> {
     let arch_dir = super::syscalls::arch_dir(arch);
+    vec![
+        "include/trace/events".into(),
+        "include/trace".into(),
+        "include/ras".into(),
+        format!("arch/{arch_dir}/include/asm/trace"),
+        format!("arch/{arch_dir}/include/asm"),
+    ]
+}
+
+/// Every header in the source directories' trace directories, as (root,
+/// path relative to it); [`scan`] keeps those defining `TRACE_SYSTEM`.
+pub fn trace_headers(source_dirs: &[PathBuf], arch: Arch) -> Vec<(PathBuf, PathBuf)> {
     let mut out = Vec::new();
     for root in source_dirs {
-        for sub in [
-            "include/trace/events".to_string(),
-            format!("arch/{arch_dir}/include/asm/trace"),
-        ] {
+        for sub in trace_dirs(arch) {
             let Ok(entries) = std::fs::read_dir(root.join(&sub)) else {
                 continue;
             };
@@ -113,6 +122,9 @@ pub fn scan(source_dirs: &[PathBuf], arch: Arch) -> BTreeMap<String, TraceDecl> 
         let Ok(text) = std::fs::read_to_string(root.join(&rel)) else {
             continue;
         };
+        if !text.contains("TRACE_SYSTEM") {
+            continue;
+        }
         for decl in parse_header(&text, &rel) {
             out.entry(decl.name.clone()).or_insert(decl);
         }
@@ -129,11 +141,17 @@ pub fn parse_header(text: &str, rel: &Path) -> Vec<TraceDecl> {
             .unwrap_or_default()
     });
     let text = expand_helper_macros(&text);
-    let names: Vec<&str> = DEFINERS.iter().map(|d| d.0).collect();
+    let aliases = definer_aliases(&text);
+    let mut names: Vec<&str> = DEFINERS.iter().map(|d| d.0).collect();
+    names.extend(aliases.iter().map(|(alias, _)| alias.as_str()));
     invocations(&text, &names)
         .into_iter()
         .filter_map(|inv| {
-            let &(_, name_at) = DEFINERS.iter().find(|d| d.0 == inv.name)?;
+            let definer = aliases
+                .iter()
+                .find(|(alias, _)| *alias == inv.name)
+                .map_or(inv.name.as_str(), |(_, d)| d);
+            let &(_, name_at) = DEFINERS.iter().find(|d| d.0 == definer)?;
             let name = inv.args.get(name_at)?.trim().to_string();
             if !name.chars().all(|c| c.is_alphanumeric() || c == '_') || name.is_empty() {
                 return None;
@@ -149,6 +167,22 @@ pub fn parse_header(text: &str, rel: &Path) -> Vec<TraceDecl> {
                 params,
                 header: rel.to_path_buf(),
             })
+        })
+        .collect()
+}
+
+/// Object-like macros standing for a definer (`#define
+/// DEFINE_EVENT_SCHEDSTAT DEFINE_EVENT`, under `#ifdef CONFIG_SCHEDSTATS`;
+/// the other branch aliases a `_NOP` variant, which is not a definer).
+fn definer_aliases(text: &str) -> Vec<(String, &'static str)> {
+    text.lines()
+        .filter_map(|l| {
+            let mut w = l.split_whitespace();
+            (w.next()? == "#define").then_some(())?;
+            let alias = w.next()?;
+            let target = w.next()?;
+            let definer = DEFINERS.iter().find(|d| d.0 == target)?.0;
+            (w.next().is_none() && !alias.contains('(')).then(|| (alias.to_string(), definer))
         })
         .collect()
 }
@@ -194,8 +228,11 @@ fn expand_helper_macros(text: &str) -> String {
     let mut out = text.to_string();
     for inv in invocations(text, &names) {
         let (_, params, body) = helpers.iter().find(|h| h.0 == inv.name).expect("a helper");
-        let mut expanded = substitute(body, params, &inv.args);
-        expanded = expanded.replace("##", "");
+        let mut expanded = substitute(body, params, &inv.args).replace("##", "");
+        // One invocation per line, as `invocations` expects.
+        for d in DEFINERS {
+            expanded = expanded.replace(&format!(" {}(", d.0), &format!("\n{}(", d.0));
+        }
         out.push('\n');
         out.push_str(&expanded);
         out.push('\n');
@@ -227,11 +264,15 @@ fn substitute(body: &str, params: &[String], args: &[String]) -> String {
 }
 
 /// Joins a header declaration with the BTF types (when the kernel has the
-/// tracepoint): names from the header, types from BTF when the counts agree.
+/// tracepoint): names from the header, types from BTF when the counts
+/// agree. Without a header, names come from `btf_names` (see
+/// [`Btf::tracepoint_param_names`](super::btf::Btf::tracepoint_param_names)),
+/// else they are `argN`.
 pub fn combine(
     decl: Option<&TraceDecl>,
     name: &str,
     btf_params: Option<Vec<super::ctype::Param>>,
+    btf_names: Option<Vec<String>>,
     types: &dyn TypeNames,
 ) -> Tracepoint {
     let from_header: Vec<(String, String, CType)> = decl
@@ -249,15 +290,19 @@ pub fn combine(
         .unwrap_or_default();
     let in_kernel = btf_params.as_ref().map(|_| true);
     let params = match btf_params {
-        Some(btf) if decl.is_none() || btf.len() != from_header.len() => btf
-            .into_iter()
-            .enumerate()
-            .map(|(i, p)| TraceParam {
-                name: format!("arg{}", i + 1),
-                decl: None,
-                ty: p.ty,
-            })
-            .collect(),
+        Some(btf) if decl.is_none() || btf.len() != from_header.len() => {
+            let names = btf_names.filter(|n| n.len() == btf.len());
+            btf.into_iter()
+                .enumerate()
+                .map(|(i, p)| TraceParam {
+                    name: names
+                        .as_ref()
+                        .map_or_else(|| format!("arg{}", i + 1), |n| n[i].clone()),
+                    decl: None,
+                    ty: p.ty,
+                })
+                .collect()
+        }
         Some(btf) => from_header
             .into_iter()
             .zip(btf)
@@ -328,6 +373,19 @@ DEFINE_EVENT(sched_process_template, sched_##name,		\
 
 DEFINE_SCHED_HELPER(helped);
 
+#define DEFINE_PAIR(name) DEFINE_EVENT(sched_process_template, name##_entry, TP_PROTO(struct task_struct *p), TP_ARGS(p)); DEFINE_EVENT(sched_process_template, name##_exit, TP_PROTO(struct task_struct *p), TP_ARGS(p));
+
+DEFINE_PAIR(vec);
+
+#ifdef CONFIG_SCHEDSTATS
+#define DEFINE_EVENT_SCHEDSTAT DEFINE_EVENT
+#else
+#define DEFINE_EVENT_SCHEDSTAT DEFINE_EVENT_NOP
+#endif
+DEFINE_EVENT_SCHEDSTAT(sched_process_template, sched_stat_wait,
+	     TP_PROTO(struct task_struct *tsk, u64 delay),
+	     TP_ARGS(tsk, delay));
+
 TRACE_EVENT(sched_nothing, TP_PROTO(void), TP_ARGS(), TP_STRUCT__entry(), TP_fast_assign(), TP_printk(""));
 "#;
 
@@ -341,8 +399,11 @@ TRACE_EVENT(sched_nothing, TP_PROTO(void), TP_ARGS(), TP_STRUCT__entry(), TP_fas
                 "sched_switch",
                 "sched_process_free",
                 "pelt_cfs_tp",
+                "sched_stat_wait",
                 "sched_nothing",
-                "sched_helped"
+                "sched_helped",
+                "vec_entry",
+                "vec_exit"
             ]
         );
         assert!(decls.iter().all(|d| d.system == "sched"));
@@ -355,14 +416,15 @@ TRACE_EVENT(sched_nothing, TP_PROTO(void), TP_ARGS(), TP_STRUCT__entry(), TP_fas
                 "unsigned int prev_state"
             ]
         );
-        assert!(decls[3].params.is_empty());
-        assert_eq!(decls[4].params, ["struct task_struct *p"]);
+        assert_eq!(decls[3].params, ["struct task_struct *tsk", "u64 delay"]);
+        assert!(decls[4].params.is_empty());
+        assert_eq!(decls[5].params, ["struct task_struct *p"]);
     }
 
     #[test]
     fn combining_with_btf_types() {
         let decls = parse_header(SCHED, Path::new("include/trace/events/sched.h"));
-        let header_only = combine(Some(&decls[0]), "sched_switch", None, &NoTypes);
+        let header_only = combine(Some(&decls[0]), "sched_switch", None, None, &NoTypes);
         assert_eq!(header_only.full_name(), "sched:sched_switch");
         assert_eq!(header_only.in_kernel, None);
         let rendered: Vec<String> = header_only
@@ -389,11 +451,23 @@ TRACE_EVENT(sched_nothing, TP_PROTO(void), TP_ARGS(), TP_STRUCT__entry(), TP_fas
             "mystery",
             Some(vec![crate::debuginfo::ctype::Param {
                 name: "arg2".into(),
-                ty: int,
+                ty: int.clone(),
             }]),
+            None,
             &NoTypes,
         );
         assert_eq!(btf_only.params[0].name, "arg1");
         assert_eq!(btf_only.in_kernel, Some(true));
+        let named = combine(
+            None,
+            "mystery",
+            Some(vec![crate::debuginfo::ctype::Param {
+                name: "arg2".into(),
+                ty: int,
+            }]),
+            Some(vec!["cpu".into()]),
+            &NoTypes,
+        );
+        assert_eq!(named.params[0].name, "cpu");
     }
 }

@@ -16,6 +16,7 @@ pub mod parse;
 pub(crate) mod testing;
 #[cfg(test)]
 mod tests;
+mod trace;
 
 use std::fmt;
 use std::sync::OnceLock;
@@ -36,9 +37,6 @@ impl fmt::Display for BtfError {
     }
 }
 
-/// Prefix of the typedef BTF has for each tracepoint.
-const TRACE_TYPEDEF_PREFIX: &str = "btf_trace_";
-
 /// A parsed, indexed `.BTF` section.
 #[derive(Debug)]
 pub struct Btf {
@@ -49,6 +47,8 @@ pub struct Btf {
     /// Name offsets of the FUNCs, sorted by name and deduplicated (built on
     /// first use: only listings and suggestions need it).
     functions: OnceLock<Vec<u32>>,
+    /// The `__bpf_trace_<class>` FUNCs: (name offset, FUNC_PROTO id).
+    bpf_trace_funcs: OnceLock<Vec<(u32, TypeId)>>,
 }
 
 /// FNV-1a: cheap, and the index is rebuilt on every parse.
@@ -74,6 +74,7 @@ impl Btf {
             raw,
             by_name,
             functions: OnceLock::new(),
+            bpf_trace_funcs: OnceLock::new(),
         })
     }
 
@@ -128,40 +129,6 @@ impl Btf {
             params: Some(params),
             variadic,
         })
-    }
-
-    /// The parameter types of tracepoint `event` (without the leading
-    /// `void *__data`), from its `btf_trace_<event>` typedef; the names are
-    /// `argN` because BTF does not keep them for tracepoints.
-    pub fn tracepoint_params(&self, event: &str) -> Option<Vec<Param>> {
-        let id = self.typedef(&format!("{TRACE_TYPEDEF_PREFIX}{event}"))?;
-        let RawKind::Typedef(ptr) = self.raw.types[id as usize].kind else {
-            return None;
-        };
-        let RawKind::Ptr(proto) = self.raw.types[ptr as usize].kind else {
-            return None;
-        };
-        let (_, params, _) = self.proto_parts(proto)?;
-        Some(params.into_iter().skip(1).collect())
-    }
-
-    /// The tracepoint names that have a `btf_trace_<event>` typedef (the
-    /// built-in tracepoints), sorted.
-    pub fn tracepoint_names(&self) -> Vec<&str> {
-        let mut names: Vec<&str> = self
-            .raw
-            .types
-            .iter()
-            .filter(|t| matches!(t.kind, RawKind::Typedef(_)))
-            .filter_map(|t| {
-                self.raw
-                    .str_at(t.name_off)
-                    .strip_prefix(TRACE_TYPEDEF_PREFIX)
-            })
-            .collect();
-        names.sort_unstable();
-        names.dedup();
-        names
     }
 
     /// The layout of a struct, union or typedef of one (`struct file`,

@@ -74,6 +74,21 @@ fn mini_kernel() -> Vec<u8> {
     );
     let tp_ptr = b.ptr(tp);
     b.typedef("btf_trace_sched_switch", tp_ptr);
+    // The same prototype with names, as the kernel's BPF glue has it; an
+    // event of that class without its own function, and an unrelated class.
+    let named = b.func_proto(
+        0,
+        &[
+            ("__data", void_ptr),
+            ("preempt", bool_),
+            ("prev", task_ptr),
+            ("next", task_ptr),
+            ("prev_state", uint),
+        ],
+    );
+    b.func("__bpf_trace_sched_switch", named);
+    b.typedef("btf_trace_sched_switch_again", tp_ptr);
+    b.typedef("btf_trace_unrelated_event", tp_ptr);
     let counter = b.aggregate("", false, 4, &[("counter", int, 0, 0)]);
     b.typedef("atomic_t", counter);
     b.enum32("pid_type", &[("PIDTYPE_PID", 0), ("PIDTYPE_MAX", 4)]);
@@ -83,7 +98,10 @@ fn mini_kernel() -> Vec<u8> {
 #[test]
 fn parses_functions_with_parameter_names() {
     let btf = Btf::parse(&mini_kernel()).unwrap();
-    assert_eq!(btf.function_names(), ["_printk", "vfs_read"]);
+    assert_eq!(
+        btf.function_names(),
+        ["__bpf_trace_sched_switch", "_printk", "vfs_read"]
+    );
     assert!(btf.has_function("vfs_read"));
     assert!(!btf.has_function("do_fsync"));
     let p = btf.prototype("vfs_read").unwrap();
@@ -106,7 +124,10 @@ fn parses_functions_with_parameter_names() {
 #[test]
 fn tracepoint_typedefs_give_types_without_names() {
     let btf = Btf::parse(&mini_kernel()).unwrap();
-    assert_eq!(btf.tracepoint_names(), ["sched_switch"]);
+    assert_eq!(
+        btf.tracepoint_names(),
+        ["sched_switch", "sched_switch_again", "unrelated_event"]
+    );
     let params = btf.tracepoint_params("sched_switch").unwrap();
     let rendered: Vec<String> = params
         .iter()
@@ -122,6 +143,18 @@ fn tracepoint_typedefs_give_types_without_names() {
         ]
     );
     assert!(btf.tracepoint_params("sched_wakeup").is_none());
+    let names = ["preempt", "prev", "next", "prev_state"]
+        .map(String::from)
+        .to_vec();
+    assert_eq!(
+        btf.tracepoint_param_names("sched_switch"),
+        Some(names.clone())
+    );
+    assert_eq!(
+        btf.tracepoint_param_names("sched_switch_again"),
+        Some(names)
+    );
+    assert_eq!(btf.tracepoint_param_names("unrelated_event"), None);
 }
 
 #[test]
