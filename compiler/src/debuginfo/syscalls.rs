@@ -134,7 +134,11 @@ pub fn parse_table(table: &str, names: &str) -> SyscallTable {
         .collect();
     let mut seen = BTreeMap::new();
     let text = strip_comments(table);
+    // `__SYSCALL_COMMON`/`__SYSCALL_64` are the 64-bit table before 5.11
+    // (`__SYSCALL_X32` entries are left out: not native syscalls).
     for (macro_name, entry_at) in [
+        ("__SYSCALL_COMMON", 1),
+        ("__SYSCALL_64", 1),
         ("__SYSCALL_WITH_COMPAT", 1),
         ("__SYSCALL", 1),
         ("__SC_COMP_3264", 2),
@@ -329,6 +333,18 @@ mod tests {
         assert!(t.by_nr(134).is_none());
         assert_eq!(entry_function(Arch::X86_64, "sys_kill"), "__x64_sys_kill");
         assert_eq!(entry_function(Arch::Arm64, "sys_kill"), "__arm64_sys_kill");
+    }
+
+    #[test]
+    fn x86_table_before_5_11() {
+        let table = "__SYSCALL_COMMON(0, sys_read)\n__SYSCALL_64(15, sys_rt_sigreturn)\n__SYSCALL_X32(512, compat_sys_x32_rt_sigreturn)\n__SYSCALL_X32(520, sys_x32_thing)\n";
+        let t = parse_table(table, "#define __NR_read 0\n#define __NR_rt_sigreturn 15\n");
+        let entries: Vec<(u32, &str)> = t
+            .syscalls
+            .iter()
+            .map(|s| (s.nr, s.entry.as_str()))
+            .collect();
+        assert_eq!(entries, [(0, "sys_read"), (15, "sys_rt_sigreturn")]);
     }
 
     #[test]

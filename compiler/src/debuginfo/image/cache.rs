@@ -120,6 +120,15 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), DebugInfoErr
     let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| DebugInfoError::io(dir, e))?;
     tmp.write_all(bytes)
         .map_err(|e| DebugInfoError::io(tmp.path(), e))?;
+    // Readable by everyone, like the fetched tree it sits next to (the
+    // temporary file starts out private).
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::Permissions::from_mode(0o644);
+        std::fs::set_permissions(tmp.path(), mode)
+            .map_err(|e| DebugInfoError::io(tmp.path(), e))?;
+    }
     tmp.persist(path)
         .map(|_| ())
         .map_err(|e| DebugInfoError::io(path, e.error))
