@@ -1,3 +1,53 @@
-//! What the kernel looks like without compiling against it: symbols
-//! (System.map, the image's ELF), function prototypes and struct layouts
-//! (BTF from the image, DWARF from a -dbg package), tracepoints, syscalls.
+//! What the kernel looks like without compiling against it: function
+//! prototypes and struct layouts (DWARF from a `-dbg` vmlinux, BTF from the
+//! image), symbols and the kprobe blacklist (`System.map`), exports
+//! (`Module.symvers`), tracepoints and syscalls (the tree's headers), and
+//! where arguments live (the calling convention).
+//!
+//! Entry point: [`KernelInfo`], built from [`KernelFiles`] (usually
+//! `KernelFiles::from_tree(&HeaderTree)`), asks DWARF, then BTF, then the
+//! calling convention ([`TypeSource`]) and says which one answered
+//! ([`Sourced`]). Answers use the source-neutral [`CType`] family.
+//!
+//! ```text
+//! image ──► image (unpack, cache .BTF) ──► btf ─┐
+//! -dbg vmlinux ──► dwarf (gimli, cached index) ─┼─► source::TypeSource ─► info::KernelInfo
+//! System.map / Module.symvers ──► symbols ──────┘        ▲
+//! headers ──► tracepoints, syscalls (cheader, cdecl) ────┘ events
+//! ```
+//!
+//! **Architecture Invariant:** nothing here knows the SystemTap language or
+//! generates C; it answers questions about one kernel. It never loads a
+//! module and never runs the kernel.
+
+#![warn(missing_docs)]
+
+pub mod btf;
+pub mod callconv;
+pub mod cdecl;
+pub mod cheader;
+pub mod ctype;
+pub mod dwarf;
+pub mod error;
+pub mod events;
+mod fields;
+pub mod files;
+pub mod functions;
+pub mod image;
+pub mod info;
+pub mod similar;
+pub mod source;
+mod suggest;
+pub mod symbols;
+pub mod syscalls;
+pub mod tracepoints;
+
+pub use callconv::{arg_location, return_register, syscall_arg_register, Arch, ArgLocation};
+pub use ctype::{AggregateKind, CType, FieldPath, FieldStep, Layout, Member, Param, Prototype};
+pub use error::DebugInfoError;
+pub use events::SyscallInfo;
+pub use files::KernelFiles;
+pub use functions::BlacklistAnswer;
+pub use info::KernelInfo;
+pub use source::{FunctionFacts, Source, Sourced, TypeSource};
+pub use tracepoints::{TraceParam, Tracepoint};

@@ -153,6 +153,7 @@ pub fn fetch(
         system_map: find_first(
             &root,
             &[
+                format!("usr/lib/debug/boot/System.map-{release}"),
                 format!("boot/System.map-{release}"),
                 format!("usr/lib/modules/{release}/System.map"),
             ],
@@ -266,7 +267,13 @@ fn keep(filter: Filter, path: &str) -> bool {
                         .iter()
                         .any(|s| path.ends_with(s))
         }
-        Filter::Debug => path.ends_with("/vmlinux") || path.contains("/boot/vmlinux-"),
+        // The -dbg package also carries the real System.map (the image
+        // package's is a one-line placeholder on Debian).
+        Filter::Debug => {
+            path.ends_with("/vmlinux")
+                || path.contains("/boot/vmlinux-")
+                || path.contains("/boot/System.map-")
+        }
     }
 }
 
@@ -424,6 +431,10 @@ mod tests {
         assert!(!keep(
             Filter::Debug,
             "./usr/lib/debug/lib/modules/6.1.0-56-amd64/kernel/fs/ext4/ext4.ko"
+        ));
+        assert!(keep(
+            Filter::Debug,
+            "./usr/lib/debug/boot/System.map-6.1.0-56-amd64"
         ));
         assert!(keep(
             Filter::All,

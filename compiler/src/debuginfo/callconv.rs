@@ -1,0 +1,176 @@
+//! The calling conventions stapkit reads arguments through when no debug
+//! information says where a variable lives: at a function's entry the
+//! first integer/pointer arguments are in registers saved in `struct
+//! pt_regs`, the rest on the stack; the return value is in one register at
+//! a `.return` probe. Syscall wrappers (`__x64_sys_*`, `__arm64_sys_*`)
+//! take one `struct pt_regs *` whose fields hold the user's arguments.
+//!
+//! A register holds 64 bits; a narrower parameter is the low bytes of it
+//! (truncate to the parameter's size, sign-extend if signed). Structs
+//! passed by value and 128-bit integers do not follow these slots.
+
+use std::fmt;
+
+/// A supported architecture.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Arch {
+    /// x86-64 (System V ABI).
+    X86_64,
+    /// arm64 (AAPCS64).
+    Arm64,
+}
+
+impl Arch {
+    /// From SystemTap's or uname's spelling (`x86_64`, `arm64`, `aarch64`).
+    pub fn from_name(name: &str) -> Option<Arch> {
+        match name {
+            "x86_64" | "amd64" => Some(Arch::X86_64),
+            "arm64" | "aarch64" => Some(Arch::Arm64),
+            _ => None,
+        }
+    }
+
+    /// SystemTap's spelling.
+    pub fn name(self) -> &'static str {
+        match self {
+            Arch::X86_64 => "x86_64",
+            Arch::Arm64 => "arm64",
+        }
+    }
+
+    /// The prefix of syscall entry functions (`__x64_`, `__arm64_`).
+    pub fn syscall_prefix(self) -> &'static str {
+        match self {
+            Arch::X86_64 => "__x64_",
+            Arch::Arm64 => "__arm64_",
+        }
+    }
+}
+
+impl fmt::Display for Arch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Where a value is, relative to the `struct pt_regs` of the probe hit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ArgLocation {
+    /// A `struct pt_regs` member (`di`, `regs[0]`), as C accepts it after `regs->`.
+    Register(&'static str),
+    /// A 64-bit stack slot at this byte offset from the stack pointer at
+    /// function entry (`sp` on x86-64, `sp` on arm64).
+    Stack(u64),
+}
+
+impl fmt::Display for ArgLocation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ArgLocation::Register(r) => write!(f, "regs->{r}"),
+            ArgLocation::Stack(off) => write!(f, "*(u64 *)(sp + {off})"),
+        }
+    }
+}
+
+const X86_ARGS: [&str; 6] = ["di", "si", "dx", "cx", "r8", "r9"];
+const X86_SYSCALL_ARGS: [&str; 6] = ["di", "si", "dx", "r10", "r8", "r9"];
+const ARM64_REGS: [&str; 8] = [
+    "regs[0]", "regs[1]", "regs[2]", "regs[3]", "regs[4]", "regs[5]", "regs[6]", "regs[7]",
+];
+
+/// Where integer/pointer argument `n` (1-based) is at function entry.
+/// Beyond the registers, arguments are 8-byte stack slots above the
+/// return address (x86-64) or at the stack pointer (arm64).
+pub fn arg_location(arch: Arch, n: u32) -> Option<ArgLocation> {
+    let i = n.checked_sub(1)? as usize;
+    Some(match arch {
+        Arch::X86_64 => match X86_ARGS.get(i) {
+            Some(r) => ArgLocation::Register(r),
+            None => ArgLocation::Stack(8 + 8 * (i - X86_ARGS.len()) as u64),
+        },
+        Arch::Arm64 => match ARM64_REGS.get(i) {
+            Some(r) => ArgLocation::Register(r),
+            None => ArgLocation::Stack(8 * (i - ARM64_REGS.len()) as u64),
+        },
+    })
+}
+
+/// The register holding the return value at a `.return` probe.
+pub fn return_register(arch: Arch) -> &'static str {
+    match arch {
+        Arch::X86_64 => "ax",
+        Arch::Arm64 => "regs[0]",
+    }
+}
+
+/// The `struct pt_regs` member holding user syscall argument `n`
+/// (1-based, up to 6) inside the `pt_regs` a syscall wrapper receives.
+/// On arm64 the first argument is overwritten by the return value: at a
+/// `.return` probe read it from `orig_x0`.
+pub fn syscall_arg_register(arch: Arch, n: u32) -> Option<&'static str> {
+    let i = n.checked_sub(1)? as usize;
+    match arch {
+        Arch::X86_64 => X86_SYSCALL_ARGS.get(i).copied(),
+        Arch::Arm64 => ARM64_REGS.get(i).filter(|_| i < 6).copied(),
+    }
+}
+
+/// The `struct pt_regs` member holding the syscall number.
+pub fn syscall_nr_register(arch: Arch) -> &'static str {
+    match arch {
+        Arch::X86_64 => "orig_ax",
+        Arch::Arm64 => "syscallno",
+    }
+}
+
+/// The `struct pt_regs` member holding the syscall's return value.
+pub fn syscall_return_register(arch: Arch) -> &'static str {
+    return_register(arch)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn x86_64_entry_and_return() {
+        let regs: Vec<String> = (1..=7)
+            .map(|n| arg_location(Arch::X86_64, n).unwrap().to_string())
+            .collect();
+        assert_eq!(
+            regs,
+            [
+                "regs->di",
+                "regs->si",
+                "regs->dx",
+                "regs->cx",
+                "regs->r8",
+                "regs->r9",
+                "*(u64 *)(sp + 8)"
+            ]
+        );
+        assert_eq!(arg_location(Arch::X86_64, 0), None);
+        assert_eq!(return_register(Arch::X86_64), "ax");
+        assert_eq!(syscall_arg_register(Arch::X86_64, 4), Some("r10"));
+        assert_eq!(syscall_arg_register(Arch::X86_64, 7), None);
+        assert_eq!(syscall_nr_register(Arch::X86_64), "orig_ax");
+    }
+
+    #[test]
+    fn arm64_entry_and_return() {
+        assert_eq!(
+            arg_location(Arch::Arm64, 1),
+            Some(ArgLocation::Register("regs[0]"))
+        );
+        assert_eq!(
+            arg_location(Arch::Arm64, 8),
+            Some(ArgLocation::Register("regs[7]"))
+        );
+        assert_eq!(arg_location(Arch::Arm64, 9), Some(ArgLocation::Stack(0)));
+        assert_eq!(return_register(Arch::Arm64), "regs[0]");
+        assert_eq!(syscall_arg_register(Arch::Arm64, 6), Some("regs[5]"));
+        assert_eq!(syscall_arg_register(Arch::Arm64, 7), None);
+        assert_eq!(Arch::from_name("aarch64"), Some(Arch::Arm64));
+        assert_eq!(Arch::X86_64.syscall_prefix(), "__x64_");
+    }
+}

@@ -1,0 +1,200 @@
+//! Tracepoint and syscall questions on [`KernelInfo`]: names and types of
+//! `kernel.trace("sched:sched_switch")` arguments, the syscall table and
+//! each syscall's parameters — all without DWARF (headers for names, BTF
+//! or DWARF for types when available).
+
+use super::ctype::CType;
+use super::error::DebugInfoError;
+use super::info::KernelInfo;
+use super::similar;
+use super::source::{Source, Sourced};
+use super::symbols::wildcard_match;
+use super::syscalls::{entry_function, params_of, Syscall, SyscallParam};
+use super::tracepoints::{combine, Tracepoint};
+
+/// A syscall with its entry function and parameters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyscallInfo {
+    /// Number, name and table entry.
+    pub syscall: Syscall,
+    /// The kernel function to probe (`__x64_sys_kill`).
+    pub entry_function: String,
+    /// Whether that function exists (`None`: nothing to check against).
+    /// `SYSCALL_DEFINE0` entries are aliases of `__do_sys_NAME`, the name
+    /// BTF keeps: they count as existing when that one does.
+    pub entry_exists: Option<bool>,
+    /// The user-visible parameters, in order.
+    pub params: Vec<SyscallParam>,
+    /// Where the parameters came from: the headers' `sys_NAME`
+    /// declaration, else the kernel's `__do_sys_NAME` (DWARF or BTF);
+    /// `None` when nothing declares them (the list is then empty).
+    pub params_source: Option<Source>,
+    /// The return type (`long`).
+    pub ret: CType,
+}
+
+impl KernelInfo {
+    /// Tracepoint `spec` (`sched:sched_switch` or `sched_switch`).
+    pub fn tracepoint(&self, spec: &str) -> Result<Sourced<Tracepoint>, DebugInfoError> {
+        let found = self.tracepoints(spec);
+        match found.len() {
+            1 => Ok(found.into_iter().next().expect("one")),
+            0 => Err(DebugInfoError::NoSuchTracepoint {
+                name: spec.to_string(),
+                suggestions: {
+                    let names = self.tracepoint_names();
+                    let short = spec.rsplit(':').next().unwrap_or(spec);
+                    similar::nearest(short, names.iter().map(|(_, n)| n.as_str()), 3)
+                },
+            }),
+            _ => Ok(found.into_iter().next().expect("several")),
+        }
+    }
+
+    /// Every tracepoint matching `pattern` (`sched:*`, `sched_*`,
+    /// `*:sched_switch`, `*`), sorted by subsystem and name. With BTF only
+    /// the kernel's built-in tracepoints are listed; without it, every one
+    /// the headers declare.
+    pub fn tracepoints(&self, pattern: &str) -> Vec<Sourced<Tracepoint>> {
+        let (sys_pat, name_pat) = pattern.split_once(':').unwrap_or(("*", pattern));
+        let mut out: Vec<Sourced<Tracepoint>> = self
+            .tracepoint_names()
+            .into_iter()
+            .filter(|(sys, name)| wildcard_match(sys_pat, sys) && wildcard_match(name_pat, name))
+            .map(|(_, name)| self.tracepoint_named(&name))
+            .collect();
+        out.sort_by(|a, b| (&a.value.system, &a.value.name).cmp(&(&b.value.system, &b.value.name)));
+        out
+    }
+
+    /// (subsystem, name) of every tracepoint.
+    fn tracepoint_names(&self) -> Vec<(String, String)> {
+        let decls = self.trace_decls();
+        let system = |name: &str| {
+            decls
+                .get(name)
+                .map(|d| d.system.clone())
+                .unwrap_or_default()
+        };
+        match self.btf() {
+            Some(btf) => btf
+                .tracepoint_names()
+                .into_iter()
+                .map(|n| (system(n), n.to_string()))
+                .collect(),
+            None => decls
+                .values()
+                .map(|d| (d.system.clone(), d.name.clone()))
+                .collect(),
+        }
+    }
+
+    fn tracepoint_named(&self, name: &str) -> Sourced<Tracepoint> {
+        let decl = self.trace_decls().get(name);
+        let btf_params = self.btf().and_then(|b| b.tracepoint_params(name));
+        let btf_names = match decl {
+            None => self.btf().and_then(|b| b.tracepoint_param_names(name)),
+            Some(_) => None,
+        };
+        Sourced {
+            value: combine(decl, name, btf_params, btf_names, self.type_names()),
+            source: if decl.is_some() {
+                Source::Headers
+            } else {
+                Source::Btf
+            },
+        }
+    }
+
+    /// Syscall `name` (`kill`, `stat`, or the entry's `newstat`).
+    pub fn syscall(&self, name: &str) -> Result<Sourced<SyscallInfo>, DebugInfoError> {
+        let table = self.syscall_table()?;
+        let sc = table
+            .get(name)
+            .ok_or_else(|| DebugInfoError::NoSuchSyscall {
+                name: name.to_string(),
+                suggestions: similar::nearest(
+                    name,
+                    table.syscalls.iter().map(|s| s.name.as_str()),
+                    3,
+                ),
+            })?;
+        Ok(Sourced {
+            value: self.syscall_info(sc),
+            source: Source::Headers,
+        })
+    }
+
+    /// Every syscall whose name matches `pattern` (`*`, `open*`), by number.
+    pub fn syscalls(&self, pattern: &str) -> Result<Vec<SyscallInfo>, DebugInfoError> {
+        Ok(self
+            .syscall_table()?
+            .syscalls
+            .iter()
+            .filter(|s| wildcard_match(pattern, &s.name))
+            .map(|s| self.syscall_info(s))
+            .collect())
+    }
+
+    fn syscall_info(&self, sc: &Syscall) -> SyscallInfo {
+        let entry_fn = entry_function(self.arch(), &sc.entry);
+        let base = sc.entry.trim_start_matches("sys_");
+        let do_sys = || self.find_function(&format!("__do_sys_{base}"));
+        let decls = self.syscall_prototypes().get(&sc.entry);
+        let (params, params_source) = match decls {
+            Some(d) => {
+                // Unnamed header parameters take their names from the
+                // kernel's `__do_sys_NAME` (where SYSCALL_DEFINE puts the body).
+                let fallback: Vec<String> = if d.iter().any(|p| !has_name(p)) {
+                    do_sys()
+                        .and_then(|f| f.value.prototype.params)
+                        .map(|ps| ps.into_iter().map(|p| p.name).collect())
+                        .unwrap_or_default()
+                } else {
+                    Vec::new()
+                };
+                (
+                    params_of(d, &fallback, self.type_names()),
+                    Some(Source::Headers),
+                )
+            }
+            None => match do_sys().and_then(|f| Some((f.value.prototype.params?, f.source))) {
+                Some((ps, source)) => (
+                    ps.into_iter()
+                        .map(|p| SyscallParam {
+                            decl: format!("{} {}", p.ty, p.name),
+                            name: p.name,
+                            user: false,
+                            ty: p.ty,
+                        })
+                        .collect(),
+                    Some(source),
+                ),
+                None => (Vec::new(), None),
+            },
+        };
+        let entry_exists = match self.has_function(&entry_fn) {
+            Some(false) if params.is_empty() && params_source.is_some() => {
+                self.has_function(&format!("__do_sys_{base}"))
+            }
+            other => other,
+        };
+        SyscallInfo {
+            syscall: sc.clone(),
+            entry_exists,
+            entry_function: entry_fn,
+            params,
+            params_source,
+            ret: CType::Int {
+                name: "long".into(),
+                size: 8,
+                signed: true,
+            },
+        }
+    }
+}
+
+/// Whether a header parameter declaration names its parameter.
+fn has_name(decl: &str) -> bool {
+    super::cdecl::parse_param(decl, &super::cdecl::NoTypes).is_some_and(|p| p.name.is_some())
+}

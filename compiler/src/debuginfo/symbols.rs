@@ -1,0 +1,410 @@
+//! Kernel symbols: `System.map` (when it is the real one — Debian's image
+//! package ships a one-line placeholder, the real map is in the `-dbg`
+//! package), the kprobe blacklist it reveals, `Module.symvers` exports,
+//! and SystemTap's wildcard matching of names.
+
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+use std::sync::OnceLock;
+
+use super::error::DebugInfoError;
+
+/// One `System.map` line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Symbol {
+    /// Its address.
+    pub addr: u64,
+    /// `nm`'s type letter (`T`/`t` text, `D` data, `A` absolute, ...).
+    pub kind: char,
+    /// Its name.
+    pub name: String,
+}
+
+impl Symbol {
+    /// Whether it is a code symbol.
+    pub fn is_text(&self) -> bool {
+        matches!(self.kind, 't' | 'T' | 'w' | 'W')
+    }
+}
+
+/// A kernel's `System.map`.
+#[derive(Debug, Clone)]
+pub struct SystemMap {
+    /// Every symbol, sorted by name.
+    symbols: Vec<Symbol>,
+    /// The kprobe blacklist, computed on first use.
+    blacklist: OnceLock<Blacklist>,
+}
+
+/// What marks Debian's placeholder `System.map`.
+const PLACEHOLDER: &str = "The real System.map is in";
+
+impl SystemMap {
+    /// Parses `System.map` text; `None` for a placeholder without symbols.
+    pub fn parse(text: &str) -> Option<SystemMap> {
+        if text.contains(PLACEHOLDER) {
+            return None;
+        }
+        let mut symbols: Vec<Symbol> = text
+            .lines()
+            .filter_map(|line| {
+                let mut parts = line.split_whitespace();
+                let addr = u64::from_str_radix(parts.next()?, 16).ok()?;
+                let kind = parts.next()?.chars().next()?;
+                let name = parts.next()?.to_string();
+                Some(Symbol { addr, kind, name })
+            })
+            .collect();
+        if symbols.is_empty() {
+            return None;
+        }
+        symbols.sort_by(|a, b| a.name.cmp(&b.name).then(a.addr.cmp(&b.addr)));
+        Some(SystemMap {
+            symbols,
+            blacklist: OnceLock::new(),
+        })
+    }
+
+    /// Reads `path`; `Ok(None)` for a placeholder.
+    pub fn load(path: &Path) -> Result<Option<SystemMap>, DebugInfoError> {
+        let text = std::fs::read_to_string(path).map_err(|e| DebugInfoError::io(path, e))?;
+        Ok(SystemMap::parse(&text))
+    }
+
+    /// Every symbol, sorted by name.
+    pub fn symbols(&self) -> &[Symbol] {
+        &self.symbols
+    }
+
+    /// The first symbol named `name`.
+    pub fn get(&self, name: &str) -> Option<&Symbol> {
+        let i = self.symbols.partition_point(|s| s.name.as_str() < name);
+        self.symbols.get(i).filter(|s| s.name == name)
+    }
+
+    /// The names of the code symbols, sorted and deduplicated.
+    pub fn function_names(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = self
+            .symbols
+            .iter()
+            .filter(|s| s.is_text())
+            .map(|s| s.name.as_str())
+            .collect();
+        names.dedup();
+        names
+    }
+
+    /// The kprobe blacklist this map reveals.
+    pub fn blacklist(&self) -> &Blacklist {
+        self.blacklist.get_or_init(|| self.compute_blacklist())
+    }
+
+    fn compute_blacklist(&self) -> Blacklist {
+        const KBL_PREFIX: &str = "_kbl_addr_";
+        let names = self
+            .symbols
+            .iter()
+            .filter_map(|s| s.name.strip_prefix(KBL_PREFIX))
+            .map(str::to_string)
+            .collect();
+        let ranges = BLACKLISTED_SECTIONS
+            .iter()
+            .filter_map(|&(start, end, why)| {
+                Some((self.get(start)?.addr, self.get(end)?.addr, why))
+            })
+            .collect();
+        Blacklist { names, ranges }
+    }
+}
+
+/// Text ranges the kernel refuses kprobes in (`within_kprobe_blacklist`
+/// and the architectures' `arch_populate_kprobe_blacklist`), as the
+/// start/end symbols that bound them, with the reason reported.
+const BLACKLISTED_SECTIONS: &[(&str, &str, &str)] = &[
+    (
+        "__kprobes_text_start",
+        "__kprobes_text_end",
+        ".kprobes.text",
+    ),
+    (
+        "__noinstr_text_start",
+        "__noinstr_text_end",
+        ".noinstr.text",
+    ),
+    ("__entry_text_start", "__entry_text_end", "entry code"),
+    (
+        "__irqentry_text_start",
+        "__irqentry_text_end",
+        ".irqentry.text",
+    ),
+    (
+        "__softirqentry_text_start",
+        "__softirqentry_text_end",
+        ".softirqentry.text",
+    ),
+    ("_sinittext", "_einittext", ".init.text, freed after boot"),
+    (
+        "__hyp_text_start",
+        "__hyp_text_end",
+        "arm64 hypervisor text",
+    ),
+    (
+        "__hyp_idmap_text_start",
+        "__hyp_idmap_text_end",
+        "arm64 hypervisor idmap text",
+    ),
+    ("__idmap_text_start", "__idmap_text_end", "arm64 idmap text"),
+];
+
+/// Functions the kernel refuses to kprobe, as far as symbols tell.
+#[derive(Debug, Clone, Default)]
+pub struct Blacklist {
+    /// `NOKPROBE_SYMBOL(name)` functions (`_kbl_addr_name` symbols).
+    names: HashSet<String>,
+    /// Forbidden address ranges with their reason.
+    ranges: Vec<(u64, u64, &'static str)>,
+}
+
+impl Blacklist {
+    /// Why `sym` cannot be kprobed, if it cannot.
+    pub fn reason(&self, sym: &Symbol) -> Option<String> {
+        if self.names.contains(&sym.name) {
+            return Some("NOKPROBE_SYMBOL".into());
+        }
+        self.ranges
+            .iter()
+            .find(|&&(start, end, _)| sym.addr >= start && sym.addr < end)
+            .map(|&(_, _, why)| why.to_string())
+    }
+
+    /// How many `NOKPROBE_SYMBOL` names and ranges it has.
+    pub fn len(&self) -> (usize, usize) {
+        (self.names.len(), self.ranges.len())
+    }
+}
+
+/// Whether an export is usable by any module or only GPL ones.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Export {
+    /// `EXPORT_SYMBOL_GPL` (vs `EXPORT_SYMBOL`).
+    pub gpl: bool,
+    /// `vmlinux` or the module's path.
+    pub module: String,
+    /// The symbol namespace, if any.
+    pub namespace: Option<String>,
+}
+
+/// The exported symbols of a tree (`Module.symvers`).
+#[derive(Debug, Clone, Default)]
+pub struct Exports {
+    map: HashMap<String, Export>,
+}
+
+impl Exports {
+    /// Parses `Module.symvers`: `CRC<TAB>name<TAB>module<TAB>EXPORT_SYMBOL[_GPL]<TAB>namespace`.
+    pub fn parse(text: &str) -> Exports {
+        let map = text
+            .lines()
+            .filter_map(|line| {
+                let mut f = line.split('\t');
+                let _crc = f.next()?;
+                let name = f.next()?;
+                let module = f.next()?;
+                let kind = f.next()?;
+                let namespace = f.next().filter(|n| !n.is_empty()).map(str::to_string);
+                Some((
+                    name.to_string(),
+                    Export {
+                        gpl: kind.ends_with("_GPL"),
+                        module: module.to_string(),
+                        namespace,
+                    },
+                ))
+            })
+            .collect();
+        Exports { map }
+    }
+
+    /// Reads `Module.symvers` at `path`.
+    pub fn load(path: &Path) -> Result<Exports, DebugInfoError> {
+        let text = std::fs::read_to_string(path).map_err(|e| DebugInfoError::io(path, e))?;
+        Ok(Exports::parse(&text))
+    }
+
+    /// The export of `name`, if it is exported.
+    pub fn get(&self, name: &str) -> Option<&Export> {
+        self.map.get(name)
+    }
+
+    /// How many symbols are exported.
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    /// Whether nothing is exported (no `Module.symvers`).
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+}
+
+/// Whether `pattern` has SystemTap wildcards (`*`, `?`, `[...]`).
+pub fn is_wildcard(pattern: &str) -> bool {
+    pattern.contains(['*', '?', '['])
+}
+
+/// Shell-style matching as SystemTap does for probe points: `*` any run,
+/// `?` one character, `[abc]`/`[a-z]`/`[!a]` a class.
+pub fn wildcard_match(pattern: &str, name: &str) -> bool {
+    let (p, n): (Vec<char>, Vec<char>) = (pattern.chars().collect(), name.chars().collect());
+    // Iterative matching with backtracking to the last `*`.
+    let (mut pi, mut ni) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while ni < n.len() {
+        match p.get(pi) {
+            Some('*') => {
+                star = Some((pi, ni));
+                pi += 1;
+                continue;
+            }
+            Some('?') => {
+                pi += 1;
+                ni += 1;
+                continue;
+            }
+            Some('[') => {
+                if let Some((matched, len)) = class_match(&p[pi..], n[ni]) {
+                    if matched {
+                        pi += len;
+                        ni += 1;
+                        continue;
+                    }
+                } else if n[ni] == '[' {
+                    pi += 1;
+                    ni += 1;
+                    continue;
+                }
+            }
+            Some(&c) if c == n[ni] => {
+                pi += 1;
+                ni += 1;
+                continue;
+            }
+            _ => {}
+        }
+        match star {
+            Some((sp, sn)) => {
+                pi = sp + 1;
+                ni = sn + 1;
+                star = Some((sp, sn + 1));
+            }
+            None => return false,
+        }
+    }
+    p[pi..].iter().all(|&c| c == '*')
+}
+
+/// Matches `c` against the class at the start of `p` (`[...]`); returns
+/// whether it matched and the class's length, or `None` if unterminated.
+fn class_match(p: &[char], c: char) -> Option<(bool, usize)> {
+    let mut i = 1;
+    let negate = matches!(p.get(i), Some('!' | '^'));
+    if negate {
+        i += 1;
+    }
+    let mut matched = false;
+    let mut first = true;
+    while i < p.len() && (p[i] != ']' || first) {
+        first = false;
+        if p.get(i + 1) == Some(&'-') && p.get(i + 2).is_some_and(|&e| e != ']') {
+            matched |= p[i] <= c && c <= p[i + 2];
+            i += 3;
+        } else {
+            matched |= p[i] == c;
+            i += 1;
+        }
+    }
+    (i < p.len()).then_some((matched != negate, i + 1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MAP: &str = "\
+ffffffff81000000 T _stext
+ffffffff81000000 T _text
+ffffffff81001000 T __kprobes_text_start
+ffffffff81001010 T kprobe_handler_thing
+ffffffff81002000 T __kprobes_text_end
+ffffffff81003000 T vfs_read
+ffffffff81003100 t do_fsync_helper.isra.0
+ffffffff81003200 T exc_int3
+ffffffff82000000 D _kbl_addr_exc_int3
+ffffffff81004000 T __noinstr_text_start
+ffffffff81004100 T do_syscall_64
+ffffffff81005000 T __noinstr_text_end
+ffffffff82000100 D jiffies
+";
+
+    #[test]
+    fn placeholder_maps_have_no_symbols() {
+        assert!(SystemMap::parse(
+            "ffffffffffffffff B The real System.map is in the linux-image-6.1.0-56-amd64-dbg package\n"
+        )
+        .is_none());
+        assert!(SystemMap::parse("").is_none());
+    }
+
+    #[test]
+    fn functions_and_blacklist_from_a_real_map() {
+        let map = SystemMap::parse(MAP).unwrap();
+        assert_eq!(map.get("vfs_read").unwrap().addr, 0xffffffff81003000);
+        assert!(map.get("nope").is_none());
+        let f = map.function_names();
+        assert!(f.contains(&"vfs_read") && f.contains(&"do_fsync_helper.isra.0"));
+        assert!(!f.contains(&"jiffies"));
+        let bl = map.blacklist();
+        assert_eq!(bl.len(), (1, 2));
+        let reason = |n: &str| bl.reason(map.get(n).unwrap());
+        assert_eq!(reason("exc_int3").as_deref(), Some("NOKPROBE_SYMBOL"));
+        assert_eq!(
+            reason("kprobe_handler_thing").as_deref(),
+            Some(".kprobes.text")
+        );
+        assert_eq!(reason("do_syscall_64").as_deref(), Some(".noinstr.text"));
+        assert_eq!(reason("vfs_read"), None);
+    }
+
+    #[test]
+    fn module_symvers_exports() {
+        let e = Exports::parse(
+            "0x4c9d28b0\tphys_base\tvmlinux\tEXPORT_SYMBOL\t\n\
+             0x039823de\tinit_uts_ns\tvmlinux\tEXPORT_SYMBOL_GPL\t\n\
+             0x11111111\tcxl_thing\tdrivers/cxl/core/cxl_core\tEXPORT_SYMBOL_GPL\tCXL\n",
+        );
+        assert_eq!(e.len(), 3);
+        assert!(!e.get("phys_base").unwrap().gpl);
+        assert!(e.get("init_uts_ns").unwrap().gpl);
+        assert_eq!(
+            e.get("cxl_thing").unwrap().namespace.as_deref(),
+            Some("CXL")
+        );
+        assert!(e.get("vfs_read").is_none());
+    }
+
+    #[test]
+    fn wildcards_match_like_systemtap() {
+        assert!(is_wildcard("vfs_*") && !is_wildcard("vfs_read"));
+        assert!(wildcard_match("vfs_*", "vfs_read"));
+        assert!(wildcard_match("vfs_*", "vfs_"));
+        assert!(!wildcard_match("vfs_*", "do_vfs_read"));
+        assert!(wildcard_match("*_read", "vfs_read"));
+        assert!(wildcard_match("sys_?ill", "sys_kill"));
+        assert!(wildcard_match("sched_*_[sw]*", "sched_process_switch"));
+        assert!(!wildcard_match("sched_*_[!sw]*", "sched_process_switch"));
+        assert!(wildcard_match("a*b*c", "aXXbYYc"));
+        assert!(!wildcard_match("a*b*c", "aXXbYY"));
+        assert!(wildcard_match("[a-c]x", "bx"));
+        assert!(wildcard_match("*", ""));
+    }
+}

@@ -1,0 +1,236 @@
+//! DWARF against BTF on the real Debian 6.1 amd64 kernel with its `-dbg`
+//! package: the answers both can give must agree, and the DWARF-only ones
+//! (inlining, `name@file.c`, the kprobe blacklist from the real
+//! `System.map`) are snapshotted.
+//!
+//! The `-dbg` package is 800+ MB, so this target is not run by a plain
+//! `cargo test` (`test = false` in Cargo.toml). Run it with
+//! `STAPKIT_DEBUG_KERNEL=debian-6.1-amd64 cargo test -p stapkit --test debuginfo_dwarf`
+//! after `stap-prep fetch --debug debian-6.1-amd64`. The first run builds
+//! the DWARF index (seconds in release, a minute or more in a debug build).
+
+use std::fmt::Write as _;
+use std::sync::OnceLock;
+
+use stapkit::debuginfo::{BlacklistAnswer, KernelFiles, KernelInfo, Source, TypeSource};
+use stapkit::kernel::{Cache, HeaderTree};
+
+const ENV: &str = "STAPKIT_DEBUG_KERNEL";
+const SNAPSHOT_KERNEL: &str = "debian-6.1-amd64";
+
+fn kernel() -> &'static KernelInfo {
+    static INFO: OnceLock<KernelInfo> = OnceLock::new();
+    INFO.get_or_init(|| {
+        let name = std::env::var(ENV).unwrap_or_else(|_| {
+            panic!(
+                "{ENV} is not set: these tests need a kernel fetched with its -dbg package; run \
+                 `stap-prep fetch --debug {SNAPSHOT_KERNEL}` then \
+                 `{ENV}={SNAPSHOT_KERNEL} cargo test -p stapkit --test debuginfo_dwarf`"
+            )
+        });
+        assert_eq!(
+            name, SNAPSHOT_KERNEL,
+            "the snapshots are of {SNAPSHOT_KERNEL}"
+        );
+        let state = Cache::locate(None)
+            .state(&name)
+            .unwrap_or_else(|e| panic!("cannot read the kernel cache: {e}"))
+            .unwrap_or_else(|| {
+                panic!("{name} is not fetched: run `stap-prep fetch --debug {name}`")
+            });
+        assert!(
+            state.debug_vmlinux.is_some(),
+            "{name} was fetched without its -dbg package: run `stap-prep fetch --debug {name}`"
+        );
+        let tree = HeaderTree::from_fetched(state).unwrap_or_else(|e| panic!("{e}"));
+        let k = KernelInfo::new(KernelFiles::from_tree(&tree).expect("an x86_64 tree"));
+        assert!(k.dwarf().is_some(), "{:?}", k.describe_sources());
+        assert!(k.btf().is_some(), "{:?}", k.describe_sources());
+        assert!(
+            k.system_map().is_some(),
+            "the -dbg package's System.map is missing"
+        );
+        k
+    })
+}
+
+fn redact(text: &str) -> String {
+    text.replace(&kernel().files().release, "<release>")
+}
+
+#[test]
+fn prototypes_agree() {
+    let k = kernel();
+    let (dwarf, btf) = (k.dwarf().unwrap(), k.btf().unwrap());
+    for name in [
+        "vfs_read",
+        "do_sys_openat2",
+        "__x64_sys_kill",
+        "vfs_fsync",
+        "schedule",
+        "do_exit",
+        "_printk",
+    ] {
+        let d = TypeSource::function(dwarf, name).unwrap_or_else(|| panic!("DWARF lacks {name}"));
+        let b = TypeSource::function(btf, name).unwrap_or_else(|| panic!("BTF lacks {name}"));
+        assert_eq!(d.prototype, b.prototype, "{name}");
+        assert!(d.out_of_line, "{name}");
+    }
+    let f = k.function("vfs_read").unwrap();
+    assert_eq!(f.source, Source::Dwarf);
+    assert_eq!(f.value.file.as_deref(), Some("fs/read_write.c"));
+}
+
+#[test]
+fn layouts_agree() {
+    let k = kernel();
+    let (dwarf, btf) = (k.dwarf().unwrap(), k.btf().unwrap());
+    for ty in [
+        "struct task_struct",
+        "struct file",
+        "struct mm_struct",
+        "struct sk_buff",
+        "struct pt_regs",
+        "atomic_t",
+    ] {
+        let d = dwarf.layout(ty).unwrap_or_else(|e| panic!("{e}"));
+        let b = btf.layout(ty).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((d.size, d.members.len()), (b.size, b.members.len()), "{ty}");
+        for (dm, bm) in d.members.iter().zip(&b.members) {
+            assert_eq!(
+                (&dm.name, dm.bit_offset, dm.bitfield_size, dm.ty.size()),
+                (&bm.name, bm.bit_offset, bm.bitfield_size, bm.ty.size()),
+                "{ty}"
+            );
+        }
+    }
+    for path in [
+        &["pid"][..],
+        &["comm"],
+        &["real_parent", "pid"],
+        &["mm", "mmap_lock"],
+        &["se", "vruntime"],
+    ] {
+        let d = dwarf.member_path("struct task_struct", path).unwrap();
+        let b = btf.member_path("struct task_struct", path).unwrap();
+        assert_eq!(d, b, "{path:?}");
+    }
+}
+
+#[test]
+fn function_sets_agree() {
+    let k = kernel();
+    let (dwarf, btf) = (k.dwarf().unwrap(), k.btf().unwrap());
+    let btf_names = btf.function_names();
+    let missing: Vec<&str> = btf_names
+        .iter()
+        .copied()
+        .filter(|n| dwarf.functions(n).is_empty())
+        .collect();
+    // DWARF describes every function BTF has.
+    assert!(
+        missing.is_empty(),
+        "{} missing, e.g. {:?}",
+        missing.len(),
+        &missing[..missing.len().min(10)]
+    );
+    // Some have no code in DWARF: identical-code folding made their
+    // symbols aliases of another function's code. They stay probe-able.
+    let dwarf_code = dwarf.function_names();
+    let folded: Vec<&str> = btf_names
+        .iter()
+        .copied()
+        .filter(|n| dwarf_code.binary_search(n).is_err())
+        .collect();
+    assert!(folded.contains(&"HUF_getErrorName"), "{folded:?}");
+    for name in &folded {
+        let f = k.function(name).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(f.source, Source::Dwarf);
+        assert!(f.value.out_of_line, "{name}");
+    }
+    let vfs_dwarf = k.functions_matching("vfs_*");
+    assert_eq!(vfs_dwarf.source, Source::Dwarf);
+    for name in btf
+        .function_names()
+        .into_iter()
+        .filter(|n| n.starts_with("vfs_"))
+    {
+        if !vfs_dwarf.value.iter().any(|n| n == name) {
+            assert!(
+                matches!(k.blacklisted(name), BlacklistAnswer::Forbidden(_)),
+                "{name}"
+            );
+        }
+    }
+}
+
+#[test]
+fn dwarf_only_answers() {
+    let k = kernel();
+    let mut out = String::new();
+    let f = k.function("do_fsync").unwrap();
+    let _ = writeln!(
+        out,
+        "do_fsync ({}): {} in {}:{}, out of line: {}, inlined {} times: {}",
+        f.source,
+        f.value.prototype.render(),
+        f.value.file.as_deref().unwrap_or("?"),
+        f.value.line.unwrap_or(0),
+        f.value.out_of_line,
+        f.value.inlined.unwrap_or(0),
+        f.value.inline_sites.join(", ")
+    );
+    let _ = writeln!(out, "{}", k.probeable("do_fsync").unwrap_err());
+    let _ = writeln!(out, "{}", k.probeable("vfs_raed").unwrap_err());
+    let in_file = k.functions_in_file("vfs_*", "fs/read_write.c").unwrap();
+    let names: Vec<&str> = in_file.iter().map(|f| f.name.as_str()).collect();
+    let _ = writeln!(out, "vfs_*@fs/read_write.c: {}", names.join(" "));
+    let signal = k.functions_in_file("*", "kernel/signal.c").unwrap();
+    let _ = writeln!(
+        out,
+        "*@kernel/signal.c: {} functions, {} with code",
+        signal.len(),
+        signal.iter().filter(|f| f.out_of_line).count()
+    );
+    for name in [
+        "vfs_read",
+        "do_int3",
+        "exc_int3",
+        "do_syscall_64",
+        "entry_SYSCALL_64",
+        "start_kernel",
+    ] {
+        let answer = match k.blacklisted(name) {
+            BlacklistAnswer::Allowed => "allowed".to_string(),
+            BlacklistAnswer::Forbidden(why) => format!("forbidden ({why})"),
+            BlacklistAnswer::Unknown => "unknown".to_string(),
+        };
+        let _ = writeln!(out, "kprobe on {name}: {answer}");
+    }
+    let _ = writeln!(out, "{}", k.probeable("exc_int3").unwrap_err());
+    insta::assert_snapshot!(redact(&out));
+}
+
+#[test]
+fn events_agree_with_dwarf_types() {
+    let k = kernel();
+    let btf_only = KernelInfo::new(k.files().clone().without_debug());
+    for spec in ["sched:sched_switch", "sched:sched_process_exec"] {
+        assert_eq!(
+            k.tracepoint(spec).unwrap(),
+            btf_only.tracepoint(spec).unwrap(),
+            "{spec}"
+        );
+    }
+    for name in ["kill", "openat", "fsync", "clone"] {
+        let d = k.syscall(name).unwrap().value;
+        let b = btf_only.syscall(name).unwrap().value;
+        assert_eq!(d, b, "{name}");
+    }
+    // Without a header declaration, DWARF still knows the arch syscalls'
+    // parameters through their (inlined) `__do_sys_NAME`.
+    let mmap = k.syscall("mmap").unwrap().value;
+    assert_eq!(mmap.params_source, Some(Source::Dwarf));
+    let names: Vec<&str> = mmap.params.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(names, ["addr", "len", "prot", "flags", "fd", "off"]);
+}
