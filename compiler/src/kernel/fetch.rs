@@ -262,7 +262,7 @@ fn keep(filter: Filter, path: &str) -> bool {
         Filter::Image => {
             path.starts_with("boot/")
                 || (path.starts_with("usr/lib/modules/") || path.starts_with("lib/modules/"))
-                    && ["/vmlinuz", "/System.map", "/config", "/modules.builtin"]
+                    && ["/vmlinuz", "/vmlinuz.unsigned", "/System.map", "/config", "/modules.builtin"]
                         .iter()
                         .any(|s| path.ends_with(s))
         }
@@ -348,6 +348,8 @@ fn image_candidates(release: &str) -> Vec<String> {
     vec![
         format!("boot/vmlinuz-{release}"),
         format!("usr/lib/modules/{release}/vmlinuz"),
+        // 7.x: linux-binary-unsigned-* ships the image under this name.
+        format!("usr/lib/modules/{release}/vmlinuz.unsigned"),
         format!("lib/modules/{release}/vmlinuz"),
         format!("boot/vmlinux-{release}"),
     ]
@@ -412,6 +414,10 @@ mod tests {
         assert!(keep(
             Filter::Image,
             "./usr/lib/modules/7.2.13+deb14-amd64/vmlinuz"
+        ));
+        assert!(keep(
+            Filter::Image,
+            "./usr/lib/modules/7.2.13+deb14-amd64/vmlinuz.unsigned"
         ));
         assert!(!keep(
             Filter::Image,
