@@ -28,6 +28,15 @@
 #include <linux/smp.h>
 #include <linux/fs.h>
 #include <asm/irq_regs.h>
+#include <linux/cred.h>
+#include <linux/uidgid.h>
+#include <linux/time.h>
+#include <linux/timekeeping.h>
+#include <linux/jiffies.h>
+#include <linux/timex.h>
+#include <linux/rcupdate.h>
+#include <linux/kprobes.h>
+#include <linux/version.h>
 
 #include "stp_features.h"
 #include "core/config.h"
@@ -49,6 +58,9 @@
 
 struct stp_context;
 struct stp_timer_probe;
+struct stp_kprobe;
+static int stp_kprobes_register(struct stp_kprobe *ps, int n);
+static void stp_kprobes_unregister(struct stp_kprobe *ps, int n);
 static void stp_timers_arm(struct stp_timer_probe *timers, int n);
 static void stp_timers_disarm(struct stp_timer_probe *timers, int n);
 
@@ -59,7 +71,9 @@ static void stp_timers_disarm(struct stp_timer_probe *timers, int n);
 #include "core/context.c"
 #include "core/print.c"
 #include "core/data.c"
+#include "core/access.c"
 #include "core/session.c"
 #include "core/timer.c"
+#include "core/kprobe.c"
 
 #endif /* STAPKIT_H */

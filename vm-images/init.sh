@@ -30,11 +30,12 @@ dmesg -c > /dev/null
 for case in $(cat /cases/list); do
 	dir=/cases/$case
 	limit=$(cat "$dir/timeout")
+	args=$(cat "$dir/args")
 	echo "init: case $case"
 	# SIGINT after the time limit lets staprun run the end probes; KILL if
-	# even that hangs.
-	timeout -s KILL $((limit + 20)) timeout -s INT "$limit" \
-		staprun "$dir/module.ko" > /out/stdout 2> /out/stderr
+	# even that hangs. $args holds shell-quoted staprun options (-c CMD).
+	eval timeout -s KILL $((limit + 20)) timeout -s INT "$limit" \
+		staprun $args "$dir/module.ko" > /out/stdout 2> /out/stderr
 	echo $? > /out/rc
 	name=$(cat "$dir/name")
 	if [ -e "/sys/module/$name" ]; then echo loaded > /out/module; else echo unloaded > /out/module; fi

@@ -66,6 +66,13 @@ pub struct StapOptions {
     /// Unoptimized: keep unused variables and functions.
     #[arg(short = 'u')]
     pub unoptimized: bool,
+    /// Run CMD while the script runs; its pid is target() and the script
+    /// ends when it exits (pass 5 hands it to staprun).
+    #[arg(short = 'c', value_name = "CMD")]
+    pub command: Option<String>,
+    /// The target process for target() (pass 5 hands it to staprun).
+    #[arg(short = 'x', value_name = "PID")]
+    pub target_pid: Option<u32>,
     /// Send the script's output to FILE (pass 5).
     #[arg(short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,

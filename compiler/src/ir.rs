@@ -194,6 +194,8 @@ pub struct ProbePoint {
     pub name: String,
     /// What fires it.
     pub kind: ProbeKind,
+    /// Written with `?` or `!`: failing to attach it at run time is silent.
+    pub optional: bool,
 }
 
 /// The events a probe point can name.
@@ -209,6 +211,14 @@ pub enum ProbeKind {
     Never,
     /// Periodically: `timer.s/ms/us/ns/hz/jiffies(N)[.randomize(M)]`.
     Timer { period_ns: u64, randomize_ns: u64 },
+    /// A kernel function's entry (kprobe) or return (`.return`, kretprobe),
+    /// by name; `module` for `module("m").function(...)`.
+    Kprobe {
+        function: String,
+        module: Option<String>,
+        ret: bool,
+        maxactive: Option<u32>,
+    },
 }
 
 /// A sequence of statements.

@@ -12,6 +12,7 @@
 //! [`matrix`] runs many scripts on many kernels for `stap-matrix`.
 
 pub mod codegen;
+pub mod debuginfo;
 pub mod diag;
 pub mod driver;
 pub mod ir;

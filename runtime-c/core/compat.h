@@ -209,6 +209,13 @@ typedef struct callback_head *(*stp_task_work_cancel_func_t)(struct task_struct 
 #define STP_TASK_WORK_CANCEL_FUNC_SYMBOL "task_work_cancel"
 #endif
 
+/* The kretprobe an instance belongs to: get_kretprobe() since 5.11, ri->rp before. */
+#ifdef STP_HAVE_GET_KRETPROBE
+#define stp_kretprobe_of(ri) get_kretprobe(ri)
+#else
+#define stp_kretprobe_of(ri) ((ri)->rp)
+#endif
+
 /*
  * kallsyms_lookup_name() was unexported in 5.7. Without the export,
  * stp_kallsyms_init() finds it once through a kprobe on it. On kernels with

@@ -42,6 +42,18 @@
 #ifndef HIST_ELISION
 #define HIST_ELISION 2
 #endif
+/*
+ * Overload protection: if probe handlers on one CPU use more than
+ * STP_OVERLOAD_THRESHOLD of every STP_OVERLOAD_INTERVAL (ns), the script
+ * is stopped ("probe overhead exceeded threshold"). -DSTP_NO_OVERLOAD
+ * turns the check off.
+ */
+#ifndef STP_OVERLOAD_INTERVAL
+#define STP_OVERLOAD_INTERVAL 1000000000LL
+#endif
+#ifndef STP_OVERLOAD_THRESHOLD
+#define STP_OVERLOAD_THRESHOLD 500000000LL
+#endif
 /* Bytes a probe handler may print before its output is flushed early. */
 #ifndef STP_PRINT_BUFSIZE
 #define STP_PRINT_BUFSIZE 8192

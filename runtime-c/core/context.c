@@ -4,7 +4,7 @@
 static struct stp_context **stp_contexts;
 static size_t stp_frame_size;
 
-static int stp_contexts_init(size_t frame_size)
+static __maybe_unused int stp_contexts_init(size_t frame_size)
 {
 	unsigned int cpu;
 
@@ -19,12 +19,13 @@ static int stp_contexts_init(size_t frame_size)
 		if (!c)
 			return -ENOMEM;
 		c->frames = (char *)(c + 1);
+		stp_tokenize_init(&c->tokenize, c->tokenize_buf, sizeof(c->tokenize_buf));
 		stp_contexts[cpu] = c;
 	}
 	return 0;
 }
 
-static void stp_contexts_exit(void)
+static __maybe_unused void stp_contexts_exit(void)
 {
 	unsigned int cpu;
 
@@ -37,22 +38,37 @@ static void stp_contexts_exit(void)
 }
 
 /* The locals frame of the given call depth. */
-static inline void *stp_frame(struct stp_context *c, int depth)
+static __maybe_unused inline void *stp_frame(struct stp_context *c, int depth)
 {
 	return c->frames + (size_t)depth * stp_frame_size;
 }
 
-static void stp_print_flush(struct stp_context *c);
-static void stp_request_exit(bool error_exit);
-static int stp_session_state(void);
+static __maybe_unused void stp_print_flush(struct stp_context *c);
+static __maybe_unused void stp_request_exit(bool error_exit);
+static __maybe_unused int stp_session_state(void);
 
 static atomic_t stp_error_count = ATOMIC_INIT(0);
 static atomic_t stp_skip_count = ATOMIC_INIT(0);
 
-/* Writes a formatted line to staprun's stderr. */
-static __printf(1, 2) void stp_stderr(const char *fmt, ...)
+/*
+ * Fails the handler with a formatted message (kept in the context's error
+ * buffer). The location is left for the caller to fill: a failing tapset
+ * function reports the place it was called from.
+ */
+static __maybe_unused __printf(2, 3) void stp_error_fmt(struct stp_context *c, const char *fmt, ...)
 {
-	char buf[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vscnprintf(c->error_buf, sizeof(c->error_buf), fmt, ap);
+	va_end(ap);
+	STP_ERROR(c, c->error_buf, NULL);
+}
+
+/* Writes a formatted line to staprun's stderr. */
+static __maybe_unused __printf(1, 2) void stp_stderr(const char *fmt, ...)
+{
+	char buf[MAXSTRINGLEN + 256];
 	va_list ap;
 	int n;
 
@@ -63,7 +79,7 @@ static __printf(1, 2) void stp_stderr(const char *fmt, ...)
 }
 
 /* Reports the handler's error; stops the session past MAXERRORS. */
-static void stp_report_error(struct stp_context *c)
+static __maybe_unused void stp_report_error(struct stp_context *c)
 {
 	if (c->last_stmt)
 		stp_stderr("ERROR: %s near %s\n", c->last_error, c->last_stmt);
@@ -74,7 +90,7 @@ static void stp_report_error(struct stp_context *c)
 }
 
 /* Counts a probe hit that could not run; stops the session past MAXSKIPPED. */
-static void stp_skip(void)
+static __maybe_unused void stp_skip(void)
 {
 	if (atomic_inc_return(&stp_skip_count) > MAXSKIPPED) {
 		stp_stderr("ERROR: Skipped too many probes, check MAXSKIPPED or try again with stap -t for more details.\n");
@@ -87,10 +103,34 @@ static void stp_skip(void)
  * off, on this CPU's context, unless a handler is already running here
  * (then the hit is skipped).
  */
-static void stp_probe_run(const struct stp_probe *p, int state, struct pt_regs *regs)
+#ifndef STP_NO_OVERLOAD
+/*
+ * Charges a handler's run time to its CPU; past the threshold within one
+ * interval, the script is stopped as SystemTap stops it.
+ */
+static void stp_overload_check(struct stp_context *c, u64 start, u64 end)
+{
+	if (end - c->overload_start > STP_OVERLOAD_INTERVAL) {
+		c->overload_start = end;
+		c->overload_used = 0;
+	}
+	c->overload_used += end - start;
+	if (unlikely(c->overload_used > STP_OVERLOAD_THRESHOLD)) {
+		c->overload_used = 0;
+		stp_stderr("ERROR: probe overhead exceeded threshold\n");
+		atomic_inc(&stp_error_count);
+		stp_request_exit(true);
+	}
+}
+#endif
+
+static __maybe_unused void stp_probe_run(const struct stp_probe *p, int state, struct pt_regs *regs)
 {
 	struct stp_context *c;
 	unsigned long flags;
+#ifndef STP_NO_OVERLOAD
+	u64 start;
+#endif
 
 	local_irq_save(flags);
 	if (stp_session_state() != state)
@@ -107,10 +147,16 @@ static void stp_probe_run(const struct stp_probe *p, int state, struct pt_regs *
 	c->actionremain = MAXACTION;
 	c->nesting = 0;
 	c->regs = regs;
+#ifndef STP_NO_OVERLOAD
+	start = ktime_get_mono_fast_ns();
+#endif
 	p->handler(c);
 	stp_print_flush(c);
 	if (unlikely(c->last_error))
 		stp_report_error(c);
+#ifndef STP_NO_OVERLOAD
+	stp_overload_check(c, start, ktime_get_mono_fast_ns());
+#endif
 	atomic_dec(&c->busy);
 out:
 	local_irq_restore(flags);
@@ -126,7 +172,7 @@ struct stp_lock_use {
 	bool write;
 };
 
-static bool stp_lock_globals(const struct stp_lock_use *uses, int n)
+static __maybe_unused bool stp_lock_globals(const struct stp_lock_use *uses, int n)
 {
 	int i, tries;
 
@@ -151,7 +197,7 @@ fail:
 	return false;
 }
 
-static void stp_unlock_globals(const struct stp_lock_use *uses, int n)
+static __maybe_unused void stp_unlock_globals(const struct stp_lock_use *uses, int n)
 {
 	while (--n >= 0) {
 		if (uses[n].write)

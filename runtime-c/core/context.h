@@ -11,6 +11,7 @@
 struct stp_probe {
 	const char *pp;       /* probe point, as pp() returns it */
 	void (*handler)(struct stp_context *c);
+	const char *func;     /* the probed function, as probefunc() returns it */
 };
 
 struct stp_context {
@@ -21,9 +22,13 @@ struct stp_context {
 	long actionremain;              /* statements left (MAXACTION) */
 	int nesting;                    /* function call depth */
 	struct pt_regs *regs;           /* registers at the probe, if any */
+	u64 overload_start;             /* start of the current overload interval (ns) */
+	u64 overload_used;              /* handler time spent in it (ns) */
 	size_t print_len;               /* bytes in print_buf */
 	char print_buf[STP_PRINT_BUFSIZE];
 	char error_buf[MAXSTRINGLEN];   /* formatted error messages */
+	struct stp_tokenize_state tokenize;  /* tokenize()'s position */
+	char tokenize_buf[MAXSTRINGLEN];
 	char *frames;                   /* (MAXNESTING + 1) locals frames */
 };
 

@@ -12,7 +12,7 @@
  */
 
 /* Sets the handler's error to "Array overflow, check size limit (N)". */
-static void stp_array_overflow(struct stp_context *c, struct stp_map *m, const char *stmt)
+static __maybe_unused void stp_array_overflow(struct stp_context *c, struct stp_map *m, const char *stmt)
 {
 	scnprintf(c->error_buf, sizeof(c->error_buf), "Array overflow, check size limit (%u)",
 		  stp_map_capacity(m));
@@ -20,7 +20,7 @@ static void stp_array_overflow(struct stp_context *c, struct stp_map *m, const c
 }
 
 /* Turns a library status into the handler's error; true if it failed. */
-static bool stp_data_failed(struct stp_context *c, struct stp_map *m, int status, const char *stmt)
+static __maybe_unused bool stp_data_failed(struct stp_context *c, struct stp_map *m, int status, const char *stmt)
 {
 	if (likely(status >= 0))
 		return false;
@@ -52,7 +52,7 @@ struct stp_pstat {
 	bool dirty;
 };
 
-static void stp_pstat_exit(struct stp_pstat *p)
+static __maybe_unused void stp_pstat_exit(struct stp_pstat *p)
 {
 	unsigned int cpu;
 
@@ -66,7 +66,7 @@ static void stp_pstat_exit(struct stp_pstat *p)
 	memset(p, 0, sizeof(*p));
 }
 
-static int stp_pstat_init(struct stp_pstat *p, int hist_type, int64_t start, int64_t stop,
+static __maybe_unused int stp_pstat_init(struct stp_pstat *p, int hist_type, int64_t start, int64_t stop,
 			  int64_t interval)
 {
 	unsigned int cpu;
@@ -99,14 +99,14 @@ nomem:
 }
 
 /* s <<< v (read lock held). */
-static inline void stp_pstat_add(struct stp_pstat *p, int64_t v)
+static __maybe_unused inline void stp_pstat_add(struct stp_pstat *p, int64_t v)
 {
 	stp_stat_add(p->cpu[smp_processor_id()], &p->desc, v);
 	WRITE_ONCE(p->dirty, true);
 }
 
 /* The merged statistic (write lock held). */
-static struct stp_stat *stp_pstat_agg(struct stp_pstat *p)
+static __maybe_unused struct stp_stat *stp_pstat_agg(struct stp_pstat *p)
 {
 	unsigned int cpu;
 
@@ -120,7 +120,7 @@ static struct stp_stat *stp_pstat_agg(struct stp_pstat *p)
 }
 
 /* @op(s) (write lock held). */
-static int64_t stp_pstat_get(struct stp_context *c, struct stp_pstat *p, int agg, const char *stmt)
+static __maybe_unused int64_t stp_pstat_get(struct stp_context *c, struct stp_pstat *p, int agg, const char *stmt)
 {
 	int64_t out = 0;
 
@@ -129,7 +129,7 @@ static int64_t stp_pstat_get(struct stp_context *c, struct stp_pstat *p, int agg
 }
 
 /* delete s (write lock held). */
-static void stp_pstat_clear(struct stp_pstat *p)
+static __maybe_unused void stp_pstat_clear(struct stp_pstat *p)
 {
 	unsigned int cpu;
 
@@ -140,7 +140,7 @@ static void stp_pstat_clear(struct stp_pstat *p)
 }
 
 /* Appends a drawn histogram of `s` to the output. */
-static void stp_print_hist(struct stp_context *c, const struct stp_stat *s,
+static __maybe_unused void stp_print_hist(struct stp_context *c, const struct stp_stat *s,
 			   const struct stp_stat_desc *d, char *buf, size_t size, const char *stmt)
 {
 	int n = stp_hist_print(buf, size, s, d, HIST_ELISION);
@@ -162,7 +162,7 @@ struct stp_pmap {
 	bool dirty;
 };
 
-static void stp_pmap_exit(struct stp_pmap *p)
+static __maybe_unused void stp_pmap_exit(struct stp_pmap *p)
 {
 	unsigned int cpu;
 
@@ -177,7 +177,7 @@ static void stp_pmap_exit(struct stp_pmap *p)
 }
 
 /* `desc` must have value_type STP_TYPE_STAT; its .stat is set here. */
-static int stp_pmap_init(struct stp_pmap *p, const struct stp_map_desc *desc, int hist_type,
+static __maybe_unused int stp_pmap_init(struct stp_pmap *p, const struct stp_map_desc *desc, int hist_type,
 			 int64_t start, int64_t stop, int64_t interval)
 {
 	unsigned int cpu;
@@ -206,7 +206,7 @@ nomem:
 }
 
 /* a[k] <<< v (read lock held). */
-static void stp_pmap_add(struct stp_context *c, struct stp_pmap *p, const union stp_arg *keys,
+static __maybe_unused void stp_pmap_add(struct stp_context *c, struct stp_pmap *p, const union stp_arg *keys,
 			 int64_t v, const char *stmt)
 {
 	struct stp_map *m = p->cpu[smp_processor_id()];
@@ -216,7 +216,7 @@ static void stp_pmap_add(struct stp_context *c, struct stp_pmap *p, const union 
 }
 
 /* The merged array (write lock held); NULL and an error if it overflows. */
-static struct stp_map *stp_pmap_agg(struct stp_context *c, struct stp_pmap *p, const char *stmt)
+static __maybe_unused struct stp_map *stp_pmap_agg(struct stp_context *c, struct stp_pmap *p, const char *stmt)
 {
 	unsigned int cpu;
 
@@ -232,7 +232,7 @@ static struct stp_map *stp_pmap_agg(struct stp_context *c, struct stp_pmap *p, c
 }
 
 /* delete a (write lock held). */
-static void stp_pmap_clear(struct stp_pmap *p)
+static __maybe_unused void stp_pmap_clear(struct stp_pmap *p)
 {
 	unsigned int cpu;
 
@@ -243,7 +243,7 @@ static void stp_pmap_clear(struct stp_pmap *p)
 }
 
 /* delete a[k, *...] (write lock held). */
-static void stp_pmap_delete(struct stp_pmap *p, const union stp_arg *keys, uint32_t wildmask)
+static __maybe_unused void stp_pmap_delete(struct stp_pmap *p, const union stp_arg *keys, uint32_t wildmask)
 {
 	unsigned int cpu;
 

@@ -6,7 +6,7 @@
  * with another CPU's.
  */
 
-static void stp_print_flush(struct stp_context *c)
+static __maybe_unused void stp_print_flush(struct stp_context *c)
 {
 	if (c->print_len) {
 		stp_transport_write(STP_RECORD_STDOUT, c->print_buf, c->print_len);
@@ -15,7 +15,7 @@ static void stp_print_flush(struct stp_context *c)
 }
 
 /* Appends `len` bytes of output. */
-static void stp_print_bytes(struct stp_context *c, const char *s, size_t len)
+static __maybe_unused void stp_print_bytes(struct stp_context *c, const char *s, size_t len)
 {
 	while (len) {
 		size_t room = STP_PRINT_BUFSIZE - c->print_len;
@@ -33,13 +33,13 @@ static void stp_print_bytes(struct stp_context *c, const char *s, size_t len)
 }
 
 /* Appends a NUL-terminated string. */
-static void stp_print_str(struct stp_context *c, const char *s)
+static __maybe_unused void stp_print_str(struct stp_context *c, const char *s)
 {
 	stp_print_bytes(c, s, strnlen(s, MAXSTRINGLEN));
 }
 
 /* Appends a number in decimal, as print() shows a long. */
-static void stp_print_long(struct stp_context *c, int64_t n)
+static __maybe_unused void stp_print_long(struct stp_context *c, int64_t n)
 {
 	char buf[24];
 	int len = scnprintf(buf, sizeof(buf), "%lld", (long long)n);
@@ -48,13 +48,13 @@ static void stp_print_long(struct stp_context *c, int64_t n)
 }
 
 /* Appends one character. */
-static void stp_print_char(struct stp_context *c, char ch)
+static __maybe_unused void stp_print_char(struct stp_context *c, char ch)
 {
 	stp_print_bytes(c, &ch, 1);
 }
 
 /* Fault-safe memory reads for %m and %M. */
-static int stp_read_mem(void *ctx, void *dst, uint64_t addr, size_t len, int user)
+static __maybe_unused int stp_read_mem(void *ctx, void *dst, uint64_t addr, size_t len, int user)
 {
 	if (user)
 		return copy_from_user_nofault(dst, (const void __user *)(uintptr_t)addr, len) ? -EFAULT : 0;
@@ -64,13 +64,13 @@ static int stp_read_mem(void *ctx, void *dst, uint64_t addr, size_t len, int use
 static const struct stp_format_env stp_format_env = { .read_mem = stp_read_mem };
 
 /* Fails the handler for a library status (compile-time-checked formats only fail on bad memory). */
-static void stp_format_failed(struct stp_context *c, int status)
+static __maybe_unused void stp_format_failed(struct stp_context *c, int status)
 {
 	STP_ERROR(c, status == STP_E_MEMREAD ? "read fault in %m/%M" : "printf failed", NULL);
 }
 
 /* printf: formats straight into the print buffer, flushing first if needed. */
-static void stp_printf(struct stp_context *c, const char *fmt, const union stp_arg *args, int nargs)
+static __maybe_unused void stp_printf(struct stp_context *c, const char *fmt, const union stp_arg *args, int nargs)
 {
 	size_t room = STP_PRINT_BUFSIZE - c->print_len;
 	int n = stp_format(c->print_buf + c->print_len, room, fmt, args, nargs, &stp_format_env);
@@ -93,7 +93,7 @@ static void stp_printf(struct stp_context *c, const char *fmt, const union stp_a
 }
 
 /* sprintf into a MAXSTRINGLEN-style buffer (truncating, as SystemTap does). */
-static void stp_sprintf(struct stp_context *c, char *dst, size_t size, const char *fmt,
+static __maybe_unused void stp_sprintf(struct stp_context *c, char *dst, size_t size, const char *fmt,
 			const union stp_arg *args, int nargs)
 {
 	int n = stp_format(dst, size, fmt, args, nargs, &stp_format_env);
@@ -103,7 +103,7 @@ static void stp_sprintf(struct stp_context *c, char *dst, size_t size, const cha
 }
 
 /* Appends a long in decimal to a string buffer (sprint of a number). */
-static void stp_strlcat_long(char *dst, int64_t v, size_t cap)
+static __maybe_unused void stp_strlcat_long(char *dst, int64_t v, size_t cap)
 {
 	char num[24];
 
@@ -112,7 +112,7 @@ static void stp_strlcat_long(char *dst, int64_t v, size_t cap)
 }
 
 /* a % b without the INT64_MIN % -1 trap (division by 0 is checked before). */
-static inline int64_t stp_mod64(int64_t a, int64_t b)
+static __maybe_unused inline int64_t stp_mod64(int64_t a, int64_t b)
 {
 	return b == -1 ? 0 : a % b;
 }

@@ -29,32 +29,39 @@ struct stp_module_desc {
 	int nerror;
 	struct stp_timer_probe *timers;
 	int ntimers;
+	struct stp_kprobe *kprobes;
+	int nkprobes;
 	int (*globals_init)(void);
 	void (*globals_exit)(void);
 };
 
 static const struct stp_module_desc *stp_desc;
+
+/* The process `stap -x PID` / `staprun -x PID` names; target() returns it. */
+static long stp_target_pid;
+module_param_named(_stp_target, stp_target_pid, long, 0444);
+MODULE_PARM_DESC(_stp_target, "the target process id (stap -x)");
 static atomic_t stp_state = ATOMIC_INIT(STP_STARTING);
 static atomic_t stp_exit_requested = ATOMIC_INIT(0);
 static atomic_t stp_error_exit = ATOMIC_INIT(0);
 static bool stp_timers_armed;
 
-static int stp_session_state(void)
+static __maybe_unused int stp_session_state(void)
 {
 	return atomic_read(&stp_state);
 }
 
-static bool stp_session_exit_requested(void)
+static __maybe_unused bool stp_session_exit_requested(void)
 {
 	return atomic_read(&stp_exit_requested) != 0;
 }
 
-static bool stp_session_done(void)
+static __maybe_unused bool stp_session_done(void)
 {
 	return atomic_read(&stp_state) == STP_DONE;
 }
 
-static void stp_session_summary(struct stp_summary *s)
+static __maybe_unused void stp_session_summary(struct stp_summary *s)
 {
 	memset(s, 0, sizeof(*s));
 	s->errors = atomic_read(&stp_error_count);
@@ -63,7 +70,7 @@ static void stp_session_summary(struct stp_summary *s)
 }
 
 /* exit(), or an error past MAXERRORS: no further probe hits run. */
-static void stp_request_exit(bool error_exit)
+static __maybe_unused void stp_request_exit(bool error_exit)
 {
 	if (error_exit)
 		atomic_set(&stp_error_exit, 1);
@@ -72,7 +79,7 @@ static void stp_request_exit(bool error_exit)
 	atomic_cmpxchg(&stp_state, STP_STARTING, STP_STOPPING);
 }
 
-static void stp_run_all(const struct stp_probe *const *probes, int n, int state)
+static __maybe_unused void stp_run_all(const struct stp_probe *const *probes, int n, int state)
 {
 	int i;
 
@@ -80,7 +87,7 @@ static void stp_run_all(const struct stp_probe *const *probes, int n, int state)
 		stp_probe_run(probes[i], state, NULL);
 }
 
-static int stp_session_start(void)
+static __maybe_unused int stp_session_start(void)
 {
 	if (atomic_read(&stp_state) != STP_STARTING)
 		return -EBUSY;
@@ -88,19 +95,25 @@ static int stp_session_start(void)
 	if (atomic_cmpxchg(&stp_state, STP_STARTING, STP_RUNNING) == STP_STARTING) {
 		stp_timers_arm(stp_desc->timers, stp_desc->ntimers);
 		stp_timers_armed = true;
+		if (stp_kprobes_register(stp_desc->kprobes, stp_desc->nkprobes)) {
+			stp_stderr("ERROR: no probe point could be registered\n");
+			atomic_inc(&stp_error_count);
+			stp_request_exit(true);
+		}
 	}
 	return 0;
 }
 
-static void stp_disarm(void)
+static __maybe_unused void stp_disarm(void)
 {
+	stp_kprobes_unregister(stp_desc->kprobes, stp_desc->nkprobes);
 	if (stp_timers_armed) {
 		stp_timers_disarm(stp_desc->timers, stp_desc->ntimers);
 		stp_timers_armed = false;
 	}
 }
 
-static int stp_session_stop(void)
+static __maybe_unused int stp_session_stop(void)
 {
 	int errors, skipped;
 
@@ -120,7 +133,7 @@ static int stp_session_stop(void)
 	return 0;
 }
 
-static int stp_session_init(const struct stp_module_desc *desc)
+static __maybe_unused int stp_session_init(const struct stp_module_desc *desc)
 {
 	int rc;
 
@@ -143,7 +156,7 @@ fail_contexts:
 	return rc;
 }
 
-static void stp_session_exit(void)
+static __maybe_unused void stp_session_exit(void)
 {
 	atomic_set(&stp_state, STP_DONE);
 	stp_disarm();

@@ -12,7 +12,7 @@ struct stp_timer_probe {
 	struct hrtimer hr;
 };
 
-static u64 stp_timer_interval(const struct stp_timer_probe *t)
+static __maybe_unused u64 stp_timer_interval(const struct stp_timer_probe *t)
 {
 	u64 ns = t->period_ns;
 
@@ -21,7 +21,7 @@ static u64 stp_timer_interval(const struct stp_timer_probe *t)
 	return ns ? ns : 1;
 }
 
-static enum hrtimer_restart stp_timer_fire(struct hrtimer *hr)
+static __maybe_unused enum hrtimer_restart stp_timer_fire(struct hrtimer *hr)
 {
 	struct stp_timer_probe *t = container_of(hr, struct stp_timer_probe, hr);
 
@@ -32,7 +32,7 @@ static enum hrtimer_restart stp_timer_fire(struct hrtimer *hr)
 	return HRTIMER_RESTART;
 }
 
-static void stp_timers_arm(struct stp_timer_probe *timers, int n)
+static __maybe_unused void stp_timers_arm(struct stp_timer_probe *timers, int n)
 {
 	int i;
 
@@ -42,7 +42,7 @@ static void stp_timers_arm(struct stp_timer_probe *timers, int n)
 	}
 }
 
-static void stp_timers_disarm(struct stp_timer_probe *timers, int n)
+static __maybe_unused void stp_timers_disarm(struct stp_timer_probe *timers, int n)
 {
 	int i;
 

@@ -19,7 +19,7 @@ static struct {
 	bool done_reported;
 } stp_transport;
 
-static void stp_ring_copy_in(u64 pos, const void *src, u32 len)
+static __maybe_unused void stp_ring_copy_in(u64 pos, const void *src, u32 len)
 {
 	u64 at = pos % STP_TRANSPORT_BUFSIZE;
 	u32 first = min_t(u64, len, STP_TRANSPORT_BUFSIZE - at);
@@ -29,7 +29,7 @@ static void stp_ring_copy_in(u64 pos, const void *src, u32 len)
 		memcpy(stp_transport.ring, (const char *)src + first, len - first);
 }
 
-static int stp_transport_write(u32 type, const char *data, u32 len)
+static __maybe_unused int stp_transport_write(u32 type, const char *data, u32 len)
 {
 	struct stp_record_header h = { .type = cpu_to_le32(type), .len = cpu_to_le32(len) };
 	unsigned long flags;
@@ -50,7 +50,7 @@ static int stp_transport_write(u32 type, const char *data, u32 len)
 }
 
 /* Moves up to `max` bytes from the ring into the bounce buffer. */
-static size_t stp_ring_take(size_t max)
+static __maybe_unused size_t stp_ring_take(size_t max)
 {
 	unsigned long flags;
 	u64 avail, at;
@@ -69,19 +69,19 @@ static size_t stp_ring_take(size_t max)
 	return n;
 }
 
-static bool stp_ring_empty(void)
+static __maybe_unused bool stp_ring_empty(void)
 {
 	return READ_ONCE(stp_transport.head) == READ_ONCE(stp_transport.tail);
 }
 
 /* Session hooks the channel calls; defined in session.c. */
-static bool stp_session_exit_requested(void);
-static bool stp_session_done(void);
-static void stp_session_summary(struct stp_summary *s);
-static int stp_session_start(void);
-static int stp_session_stop(void);
+static __maybe_unused bool stp_session_exit_requested(void);
+static __maybe_unused bool stp_session_done(void);
+static __maybe_unused void stp_session_summary(struct stp_summary *s);
+static __maybe_unused int stp_session_start(void);
+static __maybe_unused int stp_session_stop(void);
 
-static size_t stp_synth_record(u32 type, const void *payload, u32 len)
+static __maybe_unused size_t stp_synth_record(u32 type, const void *payload, u32 len)
 {
 	struct stp_record_header h = { .type = cpu_to_le32(type), .len = cpu_to_le32(len) };
 
@@ -90,7 +90,7 @@ static size_t stp_synth_record(u32 type, const void *payload, u32 len)
 	return sizeof(h) + len;
 }
 
-static ssize_t stp_channel_read(struct file *file, char __user *buf, size_t count, loff_t *ppos)
+static __maybe_unused ssize_t stp_channel_read(struct file *file, char __user *buf, size_t count, loff_t *ppos)
 {
 	size_t n = 0;
 	long rc;
@@ -134,7 +134,7 @@ static ssize_t stp_channel_read(struct file *file, char __user *buf, size_t coun
 	return rc;
 }
 
-static ssize_t stp_channel_write(struct file *file, const char __user *buf, size_t count, loff_t *ppos)
+static __maybe_unused ssize_t stp_channel_write(struct file *file, const char __user *buf, size_t count, loff_t *ppos)
 {
 	char cmd[16];
 	size_t len = min(count, sizeof(cmd) - 1);
@@ -163,7 +163,7 @@ static const struct file_operations stp_channel_fops = {
 	.write = stp_channel_write,
 };
 
-static int stp_transport_init(const char *name)
+static __maybe_unused int stp_transport_init(const char *name)
 {
 	struct dentry *top, *file;
 
@@ -205,7 +205,7 @@ nomem:
 	return -ENOMEM;
 }
 
-static void stp_transport_exit(void)
+static __maybe_unused void stp_transport_exit(void)
 {
 	debugfs_remove_recursive(stp_transport.dir);
 	vfree(stp_transport.ring);

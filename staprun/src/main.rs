@@ -1,10 +1,14 @@
 //! `staprun`: loads a stapkit module, streams its output, runs its end
 //! probes on exit or Ctrl-C, and unloads it.
 //!
-//! Usage: `staprun [-v] [-o FILE] MODULE.ko [name=value...]`. Exit status 0
+//! Usage: `staprun [-v] [-o FILE] [-x PID | -c CMD] MODULE.ko [name=value...]`.
+//! With `-c CMD`, the command runs (under `/bin/sh -c`) once the begin
+//! probes have, its pid is the script's `target()`, and the session ends
+//! when it exits. Exit status 0
 //! when the script ran and ended cleanly, 1 when it reported errors or could
 //! not be run.
 
+mod child;
 mod module;
 mod protocol;
 
@@ -24,11 +28,13 @@ struct Options {
     module: PathBuf,
     params: Vec<String>,
     output: Option<PathBuf>,
+    target: Option<u32>,
+    command: Option<String>,
     verbose: u32,
 }
 
 fn usage() -> String {
-    "usage: staprun [-v] [-o FILE] MODULE.ko [name=value...]".to_string()
+    "usage: staprun [-v] [-o FILE] [-x PID | -c CMD] MODULE.ko [name=value...]".to_string()
 }
 
 fn parse_args(args: &[String]) -> Result<Options, String> {
@@ -46,6 +52,23 @@ fn parse_args(args: &[String]) -> Result<Options, String> {
                     .ok_or_else(|| format!("-o needs a file name\n{}", usage()))?;
                 opts.output = Some(PathBuf::from(file));
             }
+            "-x" => {
+                i += 1;
+                let pid = args
+                    .get(i)
+                    .ok_or_else(|| format!("-x needs a process id\n{}", usage()))?;
+                let pid = pid
+                    .parse()
+                    .map_err(|_| format!("-x needs a process id, not '{pid}'"))?;
+                opts.target = Some(pid);
+            }
+            "-c" => {
+                i += 1;
+                let cmd = args
+                    .get(i)
+                    .ok_or_else(|| format!("-c needs a command\n{}", usage()))?;
+                opts.command = Some(cmd.clone());
+            }
             "-h" | "--help" => return Err(usage()),
             _ if arg.starts_with("-o") && arg.len() > 2 => {
                 opts.output = Some(PathBuf::from(&arg[2..]))
@@ -60,21 +83,36 @@ fn parse_args(args: &[String]) -> Result<Options, String> {
         i += 1;
     }
     opts.module = module.ok_or_else(usage)?;
+    if opts.command.is_some() && opts.target.is_some() {
+        return Err("-c and -x cannot be used together".to_string());
+    }
     Ok(opts)
 }
+
+static CHILD_EXITED: AtomicBool = AtomicBool::new(false);
 
 extern "C" fn on_signal(_: libc::c_int) {
     STOP_REQUESTED.store(true, Ordering::SeqCst);
 }
 
+extern "C" fn on_child(_: libc::c_int) {
+    CHILD_EXITED.store(true, Ordering::SeqCst);
+}
+
 /// Installs SIGINT/SIGTERM/SIGHUP handlers without SA_RESTART, so a
 /// blocked channel read returns EINTR and the loop can send `stop`.
 fn install_signal_handlers() {
-    for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+    let handlers: [(libc::c_int, extern "C" fn(libc::c_int)); 4] = [
+        (libc::SIGINT, on_signal),
+        (libc::SIGTERM, on_signal),
+        (libc::SIGHUP, on_signal),
+        (libc::SIGCHLD, on_child),
+    ];
+    for (sig, handler) in handlers {
         // SAFETY: a zeroed sigaction with a plain handler and no flags is valid.
         unsafe {
             let mut sa: libc::sigaction = std::mem::zeroed();
-            sa.sa_sigaction = on_signal as extern "C" fn(libc::c_int) as usize;
+            sa.sa_sigaction = handler as usize;
             libc::sigemptyset(&mut sa.sa_mask);
             libc::sigaction(sig, &sa, std::ptr::null_mut());
         }
@@ -119,7 +157,17 @@ fn run(opts: &Options) -> Result<Summary, String> {
         None => Box::new(io::stdout()),
     };
     install_signal_handlers();
-    module::load(&opts.module, &opts.params.join(" ")).map_err(|e| {
+    let child = match &opts.command {
+        Some(cmd) => Some(
+            child::Child::spawn_waiting(cmd).map_err(|e| format!("cannot start '{cmd}': {e}"))?,
+        ),
+        None => None,
+    };
+    let mut params = opts.params.clone();
+    if let Some(pid) = opts.target.or(child.as_ref().map(|c| c.pid())) {
+        params.push(format!("_stp_target={pid}"));
+    }
+    module::load(&opts.module, &params.join(" ")).map_err(|e| {
         format!(
             "Couldn't insert module '{}': {}",
             opts.module.display(),
@@ -129,7 +177,7 @@ fn run(opts: &Options) -> Result<Summary, String> {
     if opts.verbose > 0 {
         eprintln!("staprun: loaded module {name}");
     }
-    let result = stream(&name, out.as_mut());
+    let result = stream(&name, out.as_mut(), child);
     let unloaded = module::unload(&name);
     let summary = result?;
     unloaded.map_err(|e| format!("Couldn't remove module '{name}': {e}"))?;
@@ -140,7 +188,11 @@ fn run(opts: &Options) -> Result<Summary, String> {
 }
 
 /// Starts the session and copies records to stdout/stderr until `DONE`.
-fn stream(name: &str, out: &mut dyn Write) -> Result<Summary, String> {
+fn stream(
+    name: &str,
+    out: &mut dyn Write,
+    mut child: Option<child::Child>,
+) -> Result<Summary, String> {
     let path = format!("/sys/kernel/debug/stapkit/{name}/channel");
     let mut channel = OpenOptions::new()
         .read(true)
@@ -150,11 +202,20 @@ fn stream(name: &str, out: &mut dyn Write) -> Result<Summary, String> {
     channel
         .write_all(b"start")
         .map_err(|e| format!("cannot start the session: {e}"))?;
+    if let Some(c) = &mut child {
+        c.release()
+            .map_err(|e| format!("cannot start the -c command: {e}"))?;
+    }
     let mut stop_sent = false;
     let mut decoder = Decoder::default();
     let mut buf = vec![0u8; 64 * 1024];
     let mut stderr = io::stderr();
     loop {
+        if CHILD_EXITED.swap(false, Ordering::SeqCst)
+            && child.as_mut().is_some_and(|c| c.try_reap())
+        {
+            STOP_REQUESTED.store(true, Ordering::SeqCst);
+        }
         if STOP_REQUESTED.load(Ordering::SeqCst) && !stop_sent {
             stop_sent = true;
             channel
@@ -206,6 +267,8 @@ mod tests {
                 module: "m.ko".into(),
                 params: vec!["a=1".into(), "b=x".into()],
                 output: Some("out.txt".into()),
+                target: None,
+                command: None,
                 verbose: 1
             }
         );
@@ -216,6 +279,20 @@ mod tests {
         assert!(parse_args(&args("m.ko junk"))
             .unwrap_err()
             .contains("name=value"));
+        assert_eq!(parse_args(&args("-x 42 m.ko")).unwrap().target, Some(42));
+        assert!(parse_args(&args("-x abc m.ko"))
+            .unwrap_err()
+            .contains("process id"));
+        assert_eq!(
+            parse_args(&args("-c true m.ko"))
+                .unwrap()
+                .command
+                .as_deref(),
+            Some("true")
+        );
+        assert!(parse_args(&args("-c true -x 1 m.ko"))
+            .unwrap_err()
+            .contains("cannot be used together"));
     }
 
     #[test]

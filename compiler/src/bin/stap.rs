@@ -104,6 +104,12 @@ fn pass5(p: &Pipeline, ko: &std::path::Path) -> Result<ExitCode, Failure> {
     if let Some(out) = &p.options.output {
         cmd.arg("-o").arg(out);
     }
+    if let Some(pid) = p.options.target_pid {
+        cmd.arg("-x").arg(pid.to_string());
+    }
+    if let Some(command) = &p.options.command {
+        cmd.arg("-c").arg(command);
+    }
     let status = cmd.arg(ko).status().map_err(|e| Failure {
         message: format!("stap: cannot run staprun: {e}; install stapkit's staprun on this host\n"),
     })?;

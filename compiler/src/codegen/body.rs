@@ -715,7 +715,16 @@ impl<'a> BodyGen<'a> {
             _ => {}
         }
         self.w.close("");
-        self.check_error();
+        // A callee that failed without saying where (embedded C) is
+        // reported at this call, as SystemTap reports tapset functions.
+        let label = self.err_label.clone();
+        self.w.open("if (unlikely(c->last_error))");
+        self.w.line(format!(
+            "if (!c->last_stmt) c->last_stmt = {};",
+            c_string(&location.near())
+        ));
+        self.w.line(format!("goto {label};"));
+        self.w.close("");
         result.unwrap_or(Val::Void)
     }
 

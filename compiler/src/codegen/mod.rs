@@ -338,7 +338,7 @@ fn embedded_function(out: &mut CWriter, f: &Function, code: &str) {
     out.line("#define CONTEXT c");
     out.line("#define STAP_RETVALUE l->retvalue");
     out.line("#define STAP_RETURN(v) do { STAP_RETVALUE = (v); goto out; } while (0)");
-    out.line("#define STAP_ERROR(msg) do { STP_ERROR(c, (msg), NULL); goto out; } while (0)");
+    out.line("#define STAP_ERROR(...) do { stp_error_fmt(c, __VA_ARGS__); goto out; } while (0)");
     for l in &f.locals[..f.params] {
         out.line(format!("#define STAP_ARG_{0} l->v_{0}", l.name));
     }
@@ -416,11 +416,16 @@ fn probe_tables(out: &mut CWriter, program: &Program, config: &Config) {
     let mut end = Vec::new();
     let mut error = Vec::new();
     let mut timers = Vec::new();
+    let mut kprobes: Vec<(String, String, bool, u32, bool)> = Vec::new();
     for (i, p) in program.probes.iter().enumerate() {
         for (j, point) in p.points.iter().enumerate() {
             let var = format!("stp_probe_{i}_{j}");
+            let func = match &point.kind {
+                ProbeKind::Kprobe { function, .. } => c_string(function),
+                _ => "\"\"".to_string(),
+            };
             out.line(format!(
-                "static const struct stp_probe {var} = {{ {}, stp_probe_{i} }};",
+                "static const struct stp_probe {var} = {{ {}, stp_probe_{i}, {func} }};",
                 c_string(&point.name)
             ));
             match &point.kind {
@@ -432,6 +437,18 @@ fn probe_tables(out: &mut CWriter, program: &Program, config: &Config) {
                     period_ns,
                     randomize_ns,
                 } => timers.push((var, *period_ns, *randomize_ns)),
+                ProbeKind::Kprobe {
+                    function,
+                    module,
+                    ret,
+                    maxactive,
+                } => {
+                    let symbol = match module {
+                        Some(m) => format!("{m}:{function}"),
+                        None => function.clone(),
+                    };
+                    kprobes.push((var, symbol, *ret, maxactive.unwrap_or(0), point.optional));
+                }
             }
         }
     }
@@ -456,6 +473,16 @@ fn probe_tables(out: &mut CWriter, program: &Program, config: &Config) {
         for (var, period, random) in &timers {
             out.line(format!(
                 "{{ .probe = &{var}, .period_ns = {period}ULL, .randomize_ns = {random}ULL }},"
+            ));
+        }
+        out.close(";");
+    }
+    if !kprobes.is_empty() {
+        out.open("static struct stp_kprobe stp_kprobes[] =");
+        for (var, symbol, ret, maxactive, optional) in &kprobes {
+            out.line(format!(
+                "{{ .probe = &{var}, .symbol = {}, .ret = {ret}, .maxactive = {maxactive}, .optional = {optional} }},",
+                c_string(symbol)
             ));
         }
         out.close(";");
@@ -486,6 +513,10 @@ fn probe_tables(out: &mut CWriter, program: &Program, config: &Config) {
     if !timers.is_empty() {
         out.line(".timers = stp_timer_probes,");
         out.line(format!(".ntimers = {},", timers.len()));
+    }
+    if !kprobes.is_empty() {
+        out.line(".kprobes = stp_kprobes,");
+        out.line(format!(".nkprobes = {},", kprobes.len()));
     }
     out.close(";");
     out.line("");

@@ -10,6 +10,8 @@
 //! **API Boundary:** the syntax, semantic, codegen and kernel stages all
 //! depend on this module; keep it free of any stage's details.
 
+#![warn(missing_docs)]
+
 mod diagnostic;
 mod render;
 mod source;

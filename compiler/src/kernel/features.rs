@@ -484,6 +484,7 @@ mod tests {
         task_work_cancel_func: "STP_HAVE_TASK_WORK_CANCEL_FUNC" => [false, false, true],
         task_work_notify_mode: "STP_HAVE_TASK_WORK_NOTIFY_MODE" => [false, true, true],
         hrtimer_setup: "STP_HAVE_HRTIMER_SETUP" => [false, false, true],
+        get_kretprobe: "STP_HAVE_GET_KRETPROBE" => [false, true, true],
         get_random_u32: "STP_HAVE_GET_RANDOM_U32" => [true, true, true],
         vma_lookup: "STP_HAVE_VMA_LOOKUP" => [false, true, true],
         module_import_ns_string: "STP_HAVE_MODULE_IMPORT_NS_STRING" => [false, false, true],

@@ -113,8 +113,12 @@ impl fmt::Display for BuildError {
                     }
                     return Ok(());
                 }
-                writeln!(f, "the generated C failed to compile ({} error(s)):", errors.len())?;
+                writeln!(f, "the generated C failed to build ({} error(s)):", errors.len())?;
                 for e in errors {
+                    if e.line == 0 {
+                        writeln!(f, "{}: {}", e.file, e.message)?;
+                        continue;
+                    }
                     writeln!(f, "{}:{}: {}", e.file, e.line, e.message)?;
                     if let Some(src) = &e.source {
                         writeln!(f, "  {:>5} | {}", e.line, src)?;
@@ -214,6 +218,16 @@ pub fn kbuild_file(module: &str, cflags: &[String]) -> String {
 pub fn compile_errors(log: &str, dir: &Path) -> Vec<CompileError> {
     let mut errors = Vec::new();
     for line in log.lines() {
+        if let Some(message) = line.trim_start().strip_prefix("ERROR: modpost: ") {
+            let message = message.replace(&format!("{}/", dir.display()), "");
+            errors.push(CompileError {
+                file: "modpost".into(),
+                line: 0,
+                message: format!("error: {message}"),
+                source: None,
+            });
+            continue;
+        }
         let Some((location, message)) = line
             .split_once(": error: ")
             .or_else(|| line.split_once(": fatal error: "))
@@ -268,7 +282,8 @@ mod tests {
         std::fs::write(tmp.path().join("hello.c"), "int a;\nint b = nope;\n").unwrap();
         let log = format!(
             "  CC [M]  {0}/hello.c\n{0}/hello.c:2:9: error: 'nope' undeclared here (not in a function)\n\
-             /usr/src/linux/include/x.h:10:1: fatal error: y.h: No such file or directory\nmake: *** Error 1\n",
+             /usr/src/linux/include/x.h:10:1: fatal error: y.h: No such file or directory\n\
+             ERROR: modpost: \"nope\" [{0}/hello.ko] undefined!\nmake: *** Error 1\n",
             tmp.path().display()
         );
         let errors = compile_errors(&log, tmp.path());
@@ -285,6 +300,12 @@ mod tests {
                     file: "/usr/src/linux/include/x.h".into(),
                     line: 10,
                     message: "error: y.h: No such file or directory".into(),
+                    source: None,
+                },
+                CompileError {
+                    file: "modpost".into(),
+                    line: 0,
+                    message: "error: \"nope\" [hello.ko] undefined!".into(),
                     source: None,
                 },
             ]

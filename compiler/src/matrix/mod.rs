@@ -411,6 +411,7 @@ fn run_kernel(
                 module: ko.clone(),
                 module_name: b.script.module_name(),
                 timeout_secs: b.script.timeout_secs,
+                staprun_args: b.script.staprun_args.clone(),
             })
         })
         .collect();

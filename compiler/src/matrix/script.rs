@@ -20,6 +20,9 @@ pub struct TestScript {
     pub stap_args: Vec<String>,
     /// Seconds before staprun is interrupted.
     pub timeout_secs: u32,
+    /// Options for staprun in the guest (`-c CMD`, `-x PID`), taken out
+    /// of the `# matrix:` options.
+    pub staprun_args: Vec<String>,
 }
 
 impl TestScript {
@@ -45,14 +48,23 @@ impl TestScript {
             name,
             stap_args: Vec::new(),
             timeout_secs: DEFAULT_TIMEOUT_SECS,
+            staprun_args: Vec::new(),
         };
         for (n, line) in text.lines().enumerate() {
             let Some(directive) = line.strip_prefix("# matrix:") else {
                 continue;
             };
-            for word in
-                split_words(directive).map_err(|e| format!("{}:{}: {e}", path.display(), n + 1))?
-            {
+            let at = |e: String| format!("{}:{}: {e}", path.display(), n + 1);
+            let mut words = split_words(directive).map_err(at)?.into_iter();
+            while let Some(word) = words.next() {
+                // -c CMD and -x PID are staprun's, in the guest.
+                if word == "-c" || word == "-x" {
+                    let value = words
+                        .next()
+                        .ok_or_else(|| at(format!("{word} needs a value")))?;
+                    script.staprun_args.extend([word, value]);
+                    continue;
+                }
                 match word.strip_prefix("timeout=") {
                     Some(secs) => {
                         script.timeout_secs = secs.parse().map_err(|_| {
@@ -119,7 +131,7 @@ mod tests {
         let path = dir.path().join("div-zero.stp");
         std::fs::write(
             &path,
-            "# matrix: -DMAXERRORS=2 timeout=3\n# matrix: -- \"a b\" c\nprobe begin {}\n",
+            "# matrix: -DMAXERRORS=2 timeout=3 -c \"cat /etc/passwd\"\n# matrix: -- \"a b\" c\nprobe begin {}\n",
         )
         .unwrap();
         let s = TestScript::load(&path).unwrap();
@@ -127,6 +139,7 @@ mod tests {
         assert_eq!(s.module_name(), "t_div_zero");
         assert_eq!(s.timeout_secs, 3);
         assert_eq!(s.stap_args, ["-DMAXERRORS=2", "--", "a b", "c"]);
+        assert_eq!(s.staprun_args, ["-c", "cat /etc/passwd"]);
     }
 
     #[test]

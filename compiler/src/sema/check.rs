@@ -1516,41 +1516,65 @@ impl<'c, 'a> Walker<'c, 'a> {
             };
             return (ty, ir::Expr { kind, ty, location });
         }
-        let mut args = Vec::new();
-        let mut types = Vec::new();
-        for a in &p.args {
-            let (t, ir) = self.expr(a, None);
-            if t.is_none() {
-                if let ast::ExprKind::Call { name, .. } = &a.kind {
-                    self.error(
-                        Diagnostic::semantic_error(format!(
-                            "'{}' returns no value to print",
-                            name.name
-                        ))
-                        .with_primary(a.span, "this call has no value"),
-                    );
-                }
-            }
-            types.push((t, a.span));
-            args.push(ir);
-        }
-        let kind = if p.kind.has_format() {
+        // A format decides its arguments' types: parse it first, then walk
+        // each argument once with the type it must have.
+        let format = if p.kind.has_format() {
             let fmt = p
                 .format
                 .as_ref()
                 .map(|f| f.to_str_lossy().into_owned())
                 .unwrap_or_default();
             match format::parse(&fmt) {
+                Ok(format) => Some(format),
                 Err(e) => {
                     let at = p.format.as_ref().map(|f| f.span).unwrap_or(span);
                     self.error(
                         Diagnostic::semantic_error(format!("bad format string: {}", e.message))
                             .with_primary(at, "this format"),
                     );
-                    ir::ExprKind::Long(0)
+                    None
                 }
-                Ok(format) => {
-                    let want = format::argument_types(&format);
+            }
+        } else {
+            None
+        };
+        let want: Vec<Type> = format
+            .as_ref()
+            .map(format::argument_types)
+            .unwrap_or_default();
+        let mut args = Vec::new();
+        for (i, a) in p.args.iter().enumerate() {
+            let (t, ir) = self.expr(a, want.get(i).copied());
+            if t.is_none() {
+                if let ast::ExprKind::Call { name, .. } = &a.kind {
+                    if self.cx.function_named(&name.name).is_some() {
+                        self.error(
+                            Diagnostic::semantic_error(format!(
+                                "'{}' returns no value to print",
+                                name.name
+                            ))
+                            .with_primary(a.span, "this call has no value"),
+                        );
+                    }
+                }
+            }
+            if let (Some(t), Some(w)) = (t, want.get(i)) {
+                if t != *w {
+                    self.error(
+                        Diagnostic::semantic_error(format!(
+                            "argument {} is a {t}, but its conversion needs a {w}",
+                            i + 1
+                        ))
+                        .with_primary(a.span, format!("a {t}")),
+                    );
+                }
+            }
+            args.push(ir);
+        }
+        let kind = if p.kind.has_format() {
+            match format {
+                None => ir::ExprKind::Long(0),
+                Some(format) => {
                     if want.len() != args.len() {
                         self.error(
                             Diagnostic::semantic_error(format!(
@@ -1563,23 +1587,6 @@ impl<'c, 'a> Walker<'c, 'a> {
                                 "this format",
                             ),
                         );
-                    } else {
-                        for (i, (w, (t, at))) in want.iter().zip(types.iter()).enumerate() {
-                            match t {
-                                None => {
-                                    let (_, ir) = self.expr(&p.args[i], Some(*w));
-                                    args[i] = ir;
-                                }
-                                Some(t) if t != w => self.error(
-                                    Diagnostic::semantic_error(format!(
-                                        "argument {} is a {t}, but its conversion needs a {w}",
-                                        i + 1
-                                    ))
-                                    .with_primary(*at, format!("a {t}")),
-                                ),
-                                _ => {}
-                            }
-                        }
                     }
                     let pk = if string {
                         ir::PrintfKind::Sprintf

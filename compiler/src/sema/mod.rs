@@ -372,7 +372,8 @@ pub fn analyze(map: &mut SourceMap, script: &ast::Script, config: &Config) -> An
                         if point.sufficient && !resolved.is_empty() {
                             sufficient_hit = true;
                         }
-                        for r in resolved {
+                        for mut r in resolved {
+                            r.point.optional = point.optional;
                             add_to_group(&mut groups, r, probe, written.condition.as_ref());
                         }
                     }

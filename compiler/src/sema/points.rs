@@ -205,6 +205,16 @@ fn builtin(parts: &Parts<'_>, target: Target) -> Result<Option<ProbePoint>, Poin
             priority: priority(*a)?,
         },
         [("never", None)] => ProbeKind::Never,
+        [("kernel", None), ("function", Some(f)), rest @ ..]
+        | [("kprobe", None), ("function", Some(f)), rest @ ..] => {
+            return function_probe(&name, f, None, rest, parts[0].0 == "kprobe");
+        }
+        [("module", Some(m)), ("function", Some(f)), rest @ ..] => {
+            let ast::Literal::String(m) = m else {
+                return Err(err(format!("'{name}': the module name must be a string")));
+            };
+            return function_probe(&name, f, Some(m.to_str_lossy().into_owned()), rest, false);
+        }
         [("timer", None), (unit, arg), rest @ ..] => {
             let ns_per = |unit: &str| -> Option<u64> {
                 Some(match unit {
@@ -252,7 +262,74 @@ fn builtin(parts: &Parts<'_>, target: Target) -> Result<Option<ProbePoint>, Poin
         }
         _ => return Ok(None),
     };
-    Ok(Some(ProbePoint { name, kind }))
+    Ok(Some(ProbePoint {
+        name,
+        kind,
+        optional: false,
+    }))
+}
+
+/// `kernel.function("f")`, `kprobe.function("f")`, `module("m").function("f")`
+/// with `.call`, `.return` and `.maxactive(N)`.
+fn function_probe(
+    name: &str,
+    function: &ast::Literal,
+    module: Option<String>,
+    rest: &[(&str, Option<&ast::Literal>)],
+    raw_kprobe: bool,
+) -> Result<Option<ProbePoint>, PointError> {
+    let err = |m: String, help: Option<String>| PointError { message: m, help };
+    let ast::Literal::String(f) = function else {
+        return Err(err(
+            format!("'{name}': the function name must be a string"),
+            None,
+        ));
+    };
+    let function = f.to_str_lossy().into_owned();
+    if function.contains('@') || function.contains(':') {
+        return Err(err(
+            format!("'{name}': matching functions by source file or line needs debug info, which this stapkit cannot read yet"),
+            Some(format!("probe the function by name: kernel.function(\"{}\")", function.split('@').next().unwrap_or(""))),
+        ));
+    }
+    if function.contains('*') || function.contains('?') || function.contains('[') {
+        return Err(err(
+            format!("'{name}': wildcard function names need the kernel's symbol list, which this stapkit cannot read yet"),
+            Some("name the function exactly".to_string()),
+        ));
+    }
+    let mut ret = false;
+    let mut maxactive = None;
+    for (component, arg) in rest {
+        match (*component, arg) {
+            ("call", None) if !raw_kprobe => {}
+            ("return", None) => ret = true,
+            ("maxactive", Some(ast::Literal::Number(n))) if n.value > 0 => maxactive = Some(n.value.min(u32::MAX as i64) as u32),
+            ("inline", None) if !raw_kprobe => {
+                return Err(err(
+                    format!("'{name}': .inline probes need debug info (DWARF) to find the inlined copies"),
+                    Some("probe a function that calls it, or fetch the debug package with stap-prep fetch --debug".to_string()),
+                ))
+            }
+            _ => return Ok(None),
+        }
+    }
+    if maxactive.is_some() && !ret {
+        return Err(err(
+            format!("'{name}': .maxactive(N) only applies to .return probes"),
+            None,
+        ));
+    }
+    Ok(Some(ProbePoint {
+        name: name.to_string(),
+        kind: ProbeKind::Kprobe {
+            function,
+            module,
+            ret,
+            maxactive,
+        },
+        optional: false,
+    }))
 }
 
 /// Shell-style `*` matching of a probe-point component.

@@ -7,7 +7,7 @@
 //! ```
 //!
 //! [`parse`] runs the whole pipeline for one file and returns the tree with
-//! every diagnostic found; it never fails and never panics. [`print`]
+//! every diagnostic found; it never fails and never panics. [`print()`]
 //! writes a tree back in canonical form (`stap -p1`), and re-parsing that
 //! text gives the same tree. [`dump`] writes the tree's structure for tests.
 //!
@@ -18,6 +18,17 @@
 //!
 //! **API Boundary:** [`ast`] and [`parse`] are what semantic analysis
 //! consumes.
+//!
+//! Code map: `lexer` (text to [`token::Token`]s), `preprocess` (`$N`/`@N`
+//! splicing, `macros`, `cond`itionals evaluated against
+//! [`PreprocessConfig`]), `parser` (`decl`, `probe`, `stmt`, `expr`,
+//! `atom`, `target`), `error` (every syntax error and its wording), [`ast`],
+//! [`visit`], `print`, `dump`.
+//!
+//! Limits, so that no input can exhaust memory or the stack: nesting is at
+//! most 256 units deep (an expression level costs 3, a statement 1; see
+//! `parser::Cost`), macro expansion at most 64 levels and about a million
+//! tokens, and a file reports at most 100 errors.
 
 #![warn(missing_docs)]
 

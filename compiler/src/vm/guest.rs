@@ -22,6 +22,8 @@ pub struct GuestCase {
     pub module_name: String,
     /// Seconds before staprun is interrupted (end probes then run).
     pub timeout_secs: u32,
+    /// Options for staprun in the guest (`-c CMD`, `-x PID`).
+    pub staprun_args: Vec<String>,
 }
 
 /// The user-space programs the guest needs, built for its architecture.
@@ -70,6 +72,11 @@ pub fn check_static_binary(path: &Path, arch: Arch, what: &str, fix: &str) -> Re
     Ok(())
 }
 
+/// `s` quoted for the guest's shell.
+fn shell_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "'\\''"))
+}
+
 /// Assembles the initramfs for `cases` on `arch`.
 pub fn build_initramfs(
     arch: Arch,
@@ -110,6 +117,12 @@ pub fn build_initramfs(
             0o644,
             format!("{}\n", case.timeout_secs),
         );
+        let args: Vec<String> = case.staprun_args.iter().map(|a| shell_quote(a)).collect();
+        fs.file(
+            &format!("{dir}/args"),
+            0o644,
+            format!("{}\n", args.join(" ")),
+        );
         list.push_str(&case.id);
         list.push('\n');
     }
@@ -128,6 +141,12 @@ mod tests {
         }
         assert!(INIT_SCRIPT.contains("@@stapkit-end"));
         assert!(INIT_SCRIPT.contains("init: success"));
+    }
+
+    #[test]
+    fn shell_quoting_survives_quotes() {
+        assert_eq!(shell_quote("cat /etc/passwd"), "'cat /etc/passwd'");
+        assert_eq!(shell_quote("it's"), r"'it'\''s'");
     }
 
     #[test]

@@ -159,16 +159,7 @@ impl Parser {
             priority = Some(n);
         }
         let body = match self.kind() {
-            TokenKind::Embedded(_) => {
-                let tok = self.bump();
-                let TokenKind::Embedded(code) = tok.kind else {
-                    unreachable_recovered()?
-                };
-                FunctionBody::Embedded(super::super::ast::EmbeddedCode {
-                    code,
-                    span: tok.span,
-                })
-            }
+            TokenKind::Embedded(_) => FunctionBody::Embedded(self.embedded_code()),
             TokenKind::Punct(Punct::LBrace) => {
                 let outer = std::mem::replace(&mut self.in_function, true);
                 let block = self.block();
@@ -246,9 +237,4 @@ impl Parser {
         };
         Ok(NumLit { value, span })
     }
-}
-
-/// For `let ... else` arms that cannot happen: recover instead of panic.
-fn unreachable_recovered<T>() -> PResult<T> {
-    Err(super::Recovered)
 }

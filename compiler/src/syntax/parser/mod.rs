@@ -12,14 +12,15 @@
 //!
 //! The grammar lives in the submodules: [`decl`] (globals, functions),
 //! [`probe`] (probes, aliases, probe points), [`stmt`] (statements,
-//! foreach), [`expr`] (operators and precedence) and [`atom`] (literals,
-//! calls, `@` operators, target expressions).
+//! foreach), [`expr`] (operators and precedence), [`atom`] (literals,
+//! calls, `@` operators) and [`target`] (target expressions).
 
 mod atom;
 mod decl;
 pub(crate) mod expr;
 mod probe;
 mod stmt;
+mod target;
 
 use std::cell::Cell;
 
@@ -268,6 +269,19 @@ impl Parser {
         Err(self.expected_with(&what, Some((opener, opener_label)), None))
     }
 
+    /// Consumes the current token, which must be embedded C.
+    pub(super) fn embedded_code(&mut self) -> ast::EmbeddedCode {
+        let tok = self.bump();
+        let code = match tok.kind {
+            TokenKind::Embedded(code) => code,
+            _ => String::new(),
+        };
+        ast::EmbeddedCode {
+            code,
+            span: tok.span,
+        }
+    }
+
     /// Consumes an identifier or reports "expected `what`".
     pub(super) fn expect_ident(&mut self, what: &str) -> PResult<ast::Ident> {
         if let TokenKind::Ident(_) = self.kind() {
@@ -459,6 +473,12 @@ impl Parser {
     fn items(&mut self) -> Vec<ast::Item> {
         let mut items = Vec::new();
         while !self.at_eof() {
+            // After an unclosed block was reported, a stray `}` at the top
+            // level most likely closes it: skip it quietly.
+            if self.unclosed_reported_at.is_some() && self.at(Punct::RBrace) {
+                self.bump();
+                continue;
+            }
             let start = self.pos;
             match self.item() {
                 Ok(item) => items.push(item),
@@ -485,16 +505,7 @@ impl Parser {
                 self.function(start, false).map(ast::Item::Function)
             }
             TokenKind::Keyword(Keyword::Private) => self.private_item(),
-            TokenKind::Embedded(_) => {
-                let tok = self.bump();
-                let TokenKind::Embedded(code) = tok.kind else {
-                    return Err(Recovered);
-                };
-                Ok(ast::Item::Embedded(ast::EmbeddedCode {
-                    code,
-                    span: tok.span,
-                }))
-            }
+            TokenKind::Embedded(_) => Ok(ast::Item::Embedded(self.embedded_code())),
             _ => {
                 let help = self.item_help();
                 Err(self.expected("'probe', 'global', 'function', 'private' or '%{'", help))

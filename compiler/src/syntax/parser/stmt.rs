@@ -5,7 +5,7 @@
 //! statement, as in SystemTap.
 
 use super::super::ast::{
-    Block, ExprKind, Foreach, Ident, Sort, SortColumn, SortDirection, StatOp, Stmt, StmtKind,
+    Block, Expr, ExprKind, Foreach, Ident, Sort, SortColumn, SortDirection, StatOp, Stmt, StmtKind,
 };
 use super::super::token::{Keyword, Punct, TokenKind};
 use super::{Cost, PResult, Parser, Recovered};
@@ -161,9 +161,44 @@ impl Parser {
             return Err(self.expected(&format!("'(' after '{keyword}'"), Some(help)));
         }
         let open = self.bump().span;
-        let cond = self.expr()?;
-        self.expect_closing(Punct::RParen, open, "to close this '('")?;
-        Ok(cond)
+        self.in_header(|p| {
+            let cond = p.expr()?;
+            p.expect_closing(Punct::RParen, open, "to close this '('")?;
+            Ok(cond)
+        })
+    }
+
+    /// Runs `parse` on a parenthesized loop or branch header whose `(` has
+    /// been consumed; if it fails, skips to the header's `)` so that the
+    /// statement's body is not misread as more of the header.
+    fn in_header<T>(&mut self, parse: impl FnOnce(&mut Parser) -> PResult<T>) -> PResult<T> {
+        let result = parse(self);
+        if result.is_err() {
+            self.skip_past_header();
+        }
+        result
+    }
+
+    fn skip_past_header(&mut self) {
+        let mut depth = 0usize;
+        loop {
+            if self.at_eof() || self.at_item_start() {
+                return;
+            }
+            match self.kind() {
+                TokenKind::Punct(Punct::RParen) if depth == 0 => {
+                    self.bump();
+                    return;
+                }
+                TokenKind::Punct(Punct::LBrace | Punct::RBrace) if depth == 0 => return,
+                TokenKind::Punct(Punct::LParen | Punct::LBracket | Punct::LBrace) => depth += 1,
+                TokenKind::Punct(Punct::RParen | Punct::RBracket | Punct::RBrace) => {
+                    depth = depth.saturating_sub(1)
+                }
+                _ => {}
+            }
+            self.bump();
+        }
     }
 
     fn if_stmt(&mut self) -> PResult<Stmt> {
@@ -198,6 +233,25 @@ impl Parser {
     fn for_stmt(&mut self) -> PResult<Stmt> {
         let start = self.bump().span;
         let open = self.expect(Punct::LParen, "'(' after 'for'")?;
+        let (init, cond, step) = self.in_header(|p| p.for_header(open))?;
+        let body = Box::new(self.stmt()?);
+        Ok(Stmt {
+            kind: StmtKind::For {
+                init,
+                cond,
+                step,
+                body,
+            },
+            span: self.span_from(start),
+        })
+    }
+
+    /// `init; cond; step)` of a `for` loop.
+    #[allow(clippy::type_complexity)]
+    fn for_header(
+        &mut self,
+        open: Span,
+    ) -> PResult<(Option<Box<Expr>>, Option<Box<Expr>>, Option<Box<Expr>>)> {
         let init = if self.at(Punct::Semi) {
             None
         } else {
@@ -223,16 +277,7 @@ impl Parser {
             Some(Box::new(self.expr()?))
         };
         self.expect_closing(Punct::RParen, open, "to close this '('")?;
-        let body = Box::new(self.stmt()?);
-        Ok(Stmt {
-            kind: StmtKind::For {
-                init,
-                cond,
-                step,
-                body,
-            },
-            span: self.span_from(start),
-        })
+        Ok((init, cond, step))
     }
 
     fn try_stmt(&mut self) -> PResult<Stmt> {
@@ -307,6 +352,16 @@ impl Parser {
     fn foreach_stmt(&mut self) -> PResult<Stmt> {
         let start = self.bump().span;
         let open = self.expect(Punct::LParen, "'(' after 'foreach'")?;
+        let mut foreach = self.in_header(|p| p.foreach_header(open))?;
+        foreach.body = self.stmt()?;
+        Ok(Stmt {
+            kind: StmtKind::Foreach(Box::new(foreach)),
+            span: self.span_from(start),
+        })
+    }
+
+    /// The header of a foreach loop after its `(`; the body is left empty.
+    fn foreach_header(&mut self, open: Span) -> PResult<Foreach> {
         let mut sort: Option<Sort> = None;
         let mut value = None;
         let mut keys = Vec::new();
@@ -395,8 +450,11 @@ impl Parser {
             None
         };
         self.expect_closing(Punct::RParen, open, "to close this '('")?;
-        let body = self.stmt()?;
-        let foreach = Foreach {
+        let body = Stmt {
+            kind: StmtKind::Empty,
+            span: open,
+        };
+        Ok(Foreach {
             value,
             keys,
             base,
@@ -404,10 +462,6 @@ impl Parser {
             sort,
             limit,
             body,
-        };
-        Ok(Stmt {
-            kind: StmtKind::Foreach(Box::new(foreach)),
-            span: self.span_from(start),
         })
     }
 }

@@ -63,7 +63,7 @@ fn arguments_are_spliced_as_tokens_or_strings() {
 fn missing_and_nested_arguments_are_errors() {
     let cfg = with_args(&["$2", "x"]);
     let (out, errors) = run_with("a = $3 b = @0 c = $1", &cfg);
-    assert_eq!(out, r#"a = 0 b = "" c ="#);
+    assert_eq!(out, r#"a = 0 b = "" c = <invalid input>"#);
     assert!(matches!(
         errors[0],
         SyntaxError::MissingArgument {

@@ -117,4 +117,10 @@ int stp_check_task_work(struct task_struct *t, struct callback_head *work)
 	return rc;
 }
 
+struct kretprobe *stp_check_kretprobe(struct kretprobe_instance *ri);
+struct kretprobe *stp_check_kretprobe(struct kretprobe_instance *ri)
+{
+	return stp_kretprobe_of(ri);
+}
+
 STP_MODULE_IMPORT_NS(STP_CHECK_NS);

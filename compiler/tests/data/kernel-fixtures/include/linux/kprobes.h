@@ -9,4 +9,21 @@ struct kprobe {
 };
 int register_kprobe(struct kprobe *p);
 void unregister_kprobe(struct kprobe *p);
+
+struct kretprobe {
+	struct kprobe kp;
+};
+struct kretprobe_instance {
+#if STP_FIXTURE_AT_LEAST(5, 11)
+	struct kretprobe *rph;
+#else
+	struct kretprobe *rp;
+#endif
+};
+#if STP_FIXTURE_AT_LEAST(5, 11)
+static inline struct kretprobe *get_kretprobe(struct kretprobe_instance *ri)
+{
+	return ri->rph;
+}
+#endif
 #endif

@@ -1,0 +1,92 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Function probes: kernel.function("f"), kprobe.function("f") and their
+ * .return forms, registered by symbol name (the kernel resolves it through
+ * kallsyms) when the session starts, after the begin probes.
+ *
+ * A point the kernel refuses (blacklisted, not a function, missing) is
+ * reported as a warning and the script goes on with the others, unless no
+ * point registered at all and none was optional.
+ */
+
+struct stp_kprobe {
+	const struct stp_probe *probe;
+	const char *symbol;
+	unsigned long offset;
+	bool ret;             /* .return: a kretprobe */
+	int maxactive;        /* .maxactive(N), 0: the kernel's default */
+	bool optional;        /* probe P? : a failed registration is silent */
+	bool registered;
+	union {
+		struct kprobe kp;
+		struct kretprobe krp;
+	} u;
+};
+
+static int stp_kprobe_entry(struct kprobe *kp, struct pt_regs *regs)
+{
+	struct stp_kprobe *p = container_of(kp, struct stp_kprobe, u.kp);
+
+	stp_probe_run(p->probe, STP_RUNNING, regs);
+	return 0;
+}
+
+static int stp_kretprobe_return(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	struct kretprobe *rp = stp_kretprobe_of(ri);
+	struct stp_kprobe *p;
+
+	if (!rp)
+		return 0;
+	p = container_of(rp, struct stp_kprobe, u.krp);
+	stp_probe_run(p->probe, STP_RUNNING, regs);
+	return 0;
+}
+
+static void stp_kprobes_unregister(struct stp_kprobe *ps, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++) {
+		if (!ps[i].registered)
+			continue;
+		if (ps[i].ret)
+			unregister_kretprobe(&ps[i].u.krp);
+		else
+			unregister_kprobe(&ps[i].u.kp);
+		ps[i].registered = false;
+	}
+}
+
+/* Registers every point; 0 unless none at all could be registered. */
+static int stp_kprobes_register(struct stp_kprobe *ps, int n)
+{
+	int i, rc, ok = 0, required = 0;
+
+	for (i = 0; i < n; i++) {
+		struct stp_kprobe *p = &ps[i];
+
+		memset(&p->u, 0, sizeof(p->u));
+		if (p->ret) {
+			p->u.krp.kp.symbol_name = p->symbol;
+			p->u.krp.kp.offset = p->offset;
+			p->u.krp.handler = stp_kretprobe_return;
+			p->u.krp.maxactive = p->maxactive;
+			rc = register_kretprobe(&p->u.krp);
+		} else {
+			p->u.kp.symbol_name = p->symbol;
+			p->u.kp.offset = p->offset;
+			p->u.kp.pre_handler = stp_kprobe_entry;
+			rc = register_kprobe(&p->u.kp);
+		}
+		if (!p->optional)
+			required++;
+		if (rc == 0) {
+			p->registered = true;
+			ok++;
+		} else if (!p->optional) {
+			stp_stderr("WARNING: probe %s registration error (rc %d)\n", p->probe->pp, rc);
+		}
+	}
+	return (ok == 0 && required > 0) ? -EINVAL : 0;
+}
