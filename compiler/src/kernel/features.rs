@@ -168,7 +168,7 @@ pub enum FeatureError {
         error: std::io::Error,
     },
     /// `make` could not be started (or the toolchain root entered).
-    Make(std::io::Error),
+    Make(String),
     /// The control probe did not compile.
     ControlFailed { log: PathBuf, excerpt: String },
 }
@@ -177,11 +177,7 @@ impl fmt::Display for FeatureError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             FeatureError::Io { path, error } => write!(f, "{}: {error}", path.display()),
-            FeatureError::Make(e) => write!(
-                f,
-                "cannot run make for the feature probes: {e}; install make, or prepare the tree's toolchain \
-                 with stap-prep toolchain NAME"
-            ),
+            FeatureError::Make(why) => write!(f, "feature probes: {why}"),
             FeatureError::ControlFailed { log, excerpt } => write!(
                 f,
                 "the feature probes cannot compile even an empty file against this tree ({excerpt}); \
@@ -221,7 +217,22 @@ pub fn cache_key(tree: &HeaderTree, toolchain: &Toolchain) -> String {
 /// The features of `tree`: from the cache, or probed now (once, even when
 /// many builds ask at the same time).
 pub fn detect(tree: &HeaderTree, toolchain: &Toolchain, cache: &Cache) -> Result<Features, FeatureError> {
-    let dir = cache.features_dir().join(cache_key(tree, toolchain));
+    let key = cache_key(tree, toolchain);
+    let mut dir = cache.features_dir().join(&key);
+    // A shared cache this user cannot write (prepared by root) still serves
+    // its results; new ones go to a per-user directory instead.
+    let probe_lock = |d: &Path| lock_file(&d.with_extension("lock")).ok();
+    let mut lock = None;
+    if !dir.join("stp_features.h").is_file() {
+        lock = probe_lock(&dir);
+        if lock.is_none() {
+            // SAFETY: geteuid has no preconditions.
+            let uid = unsafe { libc::geteuid() };
+            dir = std::env::temp_dir()
+                .join(format!("stapkit-features-{uid}"))
+                .join(&key);
+        }
+    }
     let header_path = dir.join("stp_features.h");
     let read_cached = || -> Option<Features> {
         let header = std::fs::read_to_string(&header_path).ok()?;
@@ -235,10 +246,13 @@ pub fn detect(tree: &HeaderTree, toolchain: &Toolchain, cache: &Cache) -> Result
     if let Some(f) = read_cached() {
         return Ok(f);
     }
-    let _lock = lock_file(&dir.with_extension("lock")).map_err(|e| FeatureError::Io {
-        path: dir.clone(),
-        error: std::io::Error::other(e.to_string()),
-    })?;
+    let _lock = match lock {
+        Some(lock) => lock,
+        None => lock_file(&dir.with_extension("lock")).map_err(|e| FeatureError::Io {
+            path: dir.clone(),
+            error: std::io::Error::other(e.to_string()),
+        })?,
+    };
     if let Some(f) = read_cached() {
         return Ok(f);
     }
@@ -316,7 +330,7 @@ fn run_probes(
         .args(&objects)
         .env("LC_ALL", "C")
         .output()
-        .map_err(FeatureError::Make)?;
+        .map_err(|e| FeatureError::Make(toolchain.spawn_error(&e)))?;
     let log = format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),

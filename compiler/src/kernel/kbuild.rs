@@ -72,8 +72,8 @@ pub enum BuildError {
         path: PathBuf,
         error: std::io::Error,
     },
-    /// `make` could not be run.
-    Make(std::io::Error),
+    /// `make` could not be run (the toolchain's explanation).
+    Make(String),
     /// The compiler or kbuild failed.
     Failed {
         dir: PathBuf,
@@ -99,11 +99,7 @@ impl fmt::Display for BuildError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             BuildError::Io { path, error } => write!(f, "{}: {error}", path.display()),
-            BuildError::Make(error) => write!(
-                f,
-                "cannot run make: {error}; install it (apt-get install make), or if a toolchain root is in use, \
-                 run stap as root or enable user namespaces (sysctl kernel.unprivileged_userns_clone=1)"
-            ),
+            BuildError::Make(why) => write!(f, "{why}"),
             BuildError::Failed { dir, errors, log } => {
                 if errors.is_empty() {
                     writeln!(f, "kbuild failed in {}:", dir.display())?;
@@ -177,7 +173,9 @@ pub fn build(req: &BuildRequest<'_>) -> Result<BuiltModule, BuildError> {
         make.arg("V=1");
     }
     make.args(&req.make_vars).arg("modules").env("LC_ALL", "C");
-    let out = make.output().map_err(BuildError::Make)?;
+    let out = make
+        .output()
+        .map_err(|e| BuildError::Make(req.toolchain.spawn_error(&e)))?;
     let log = format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),

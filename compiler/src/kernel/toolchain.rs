@@ -463,6 +463,21 @@ impl Toolchain {
         }
     }
 
+    /// One line explaining why `make` could not be started with this
+    /// toolchain, and what to do.
+    pub fn spawn_error(&self, error: &std::io::Error) -> String {
+        match self {
+            Toolchain::Host { .. } => {
+                format!("cannot run make: {error}; install it (apt-get install make)")
+            }
+            Toolchain::Root(root) => format!(
+                "cannot enter the {} toolchain root ({error}): builds need a private mount namespace; run as \
+                 root, or allow unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1)",
+                root.name
+            ),
+        }
+    }
+
     /// What identifies this toolchain in cache keys.
     pub fn identity(&self) -> String {
         match self {
