@@ -365,6 +365,16 @@ impl Pipeline {
                 "-Werror".to_string(),
                 "-Wno-unused-function".to_string(),
             ];
+            // FIXME(codegen): the generated C still trips these four on every
+            // compiler from gcc-10 to gcc-16 (unused `l` frames of embedded
+            // functions, unused break_N/continue_N labels, `?:` of constants
+            // in conditions, folded signed overflow where SystemTap wraps).
+            // Drop each exception once codegen no longer emits it.
+            cflags.extend(
+                ["unused-variable", "unused-label", "int-in-bool-context", "overflow"]
+                    .iter()
+                    .map(|w| format!("-Wno-error={w}")),
+            );
             cflags.extend(p.options.defines.iter().map(|d| format!("-D{d}")));
             let request = BuildRequest {
                 tree: &tree,
@@ -552,6 +562,22 @@ mod tests {
         assert_eq!(o.defines, ["MAXACTION=10"]);
         assert_eq!(o.rest, ["x.stp", "arg1", "-3"]);
         assert!(StapOptions::try_parse_from(["stap", "-p6", "-e", "x"]).is_err());
+    }
+
+    #[test]
+    fn guru_mode_cannot_switch_modversions_off() {
+        for args in [
+            &["-g", "-B", "CONFIG_MODVERSIONS=", "-e", "probe begin {}"][..],
+            &["-B", "CONFIG_MODVERSIONS=n", "-e", "probe begin {}"][..],
+        ] {
+            let err = Pipeline::new(opts(args)).err().expect("refused").message;
+            assert!(
+                err.starts_with("stap: -B CONFIG_MODVERSIONS="),
+                "{err}"
+            );
+            assert!(err.contains("guru mode included"), "{err}");
+        }
+        assert!(check_make_var("KCFLAGS=-g").is_ok());
     }
 
     #[test]
