@@ -98,6 +98,7 @@ pub enum ToolchainError {
         manifest: String,
         suite: String,
         why: Misfit,
+        cache: PathBuf,
     },
     /// The host does not fit and no manifest says where a toolchain comes from.
     NoManifest { release: String, why: Misfit },
@@ -115,11 +116,13 @@ impl fmt::Display for ToolchainError {
                 manifest,
                 suite,
                 why,
+                cache,
             } => write!(
                 f,
                 "kernel {release} needs its Debian {suite} toolchain: {why}; prepare it with: \
-                 stap-prep toolchain {manifest}{}",
-                if is_root() { "" } else { " (as root, or with a subordinate uid range for mmdebstrap --mode=unshare)" }
+                 stap-prep --cache-dir {} toolchain {manifest}{}",
+                cache.display(),
+                if is_root() { "" } else { " (as root, or as this user given a subordinate uid range in /etc/subuid)" }
             ),
             ToolchainError::NoManifest { release, why } => write!(
                 f,
@@ -234,6 +237,7 @@ pub fn select(tree: &HeaderTree, cache: &Cache, catalog: &Catalog) -> Result<Too
             manifest: manifest.name.clone(),
             suite: manifest.toolchain.suite.clone().unwrap_or_default(),
             why,
+            cache: cache.dir().to_path_buf(),
         }),
     }
 }
@@ -371,14 +375,19 @@ pub fn prepare(
             .unwrap_or("mmdebstrap failed")
             .trim_start_matches("E: ");
         let _ = std::fs::remove_dir_all(&staging);
+        let hint = if is_root() {
+            String::new()
+        } else {
+            format!(
+                "; run as root: stap-prep --cache-dir {} toolchain {}, or give this user a subordinate uid \
+                 range in /etc/subuid",
+                cache.dir().display(),
+                manifest.name
+            )
+        };
         return Err(PrepError::Unsupported(format!(
-            "{}: mmdebstrap could not build the {name} toolchain root: {line}{}",
-            manifest.name,
-            if is_root() {
-                ""
-            } else {
-                "; run stap-prep toolchain as root, or give this user a subordinate uid range (/etc/subuid)"
-            }
+            "{}: mmdebstrap could not build the {name} toolchain root: {line}{hint}",
+            manifest.name
         )));
     }
     let versions = installed_versions(&staging, packages)?;
@@ -669,7 +678,10 @@ mod tests {
             err.starts_with("kernel 6.12.117+deb13-amd64 needs its Debian trixie toolchain: 'stapkit-no-such-gcc-14' is not installed"),
             "{err}"
         );
-        assert!(err.contains("stap-prep toolchain debian-6.12-amd64"), "{err}");
+        assert!(
+            err.contains(&format!("stap-prep --cache-dir {} toolchain debian-6.12-amd64", tmp.path().display())),
+            "{err}"
+        );
     }
 
     #[test]
