@@ -209,8 +209,13 @@ pub enum ProbeKind {
     Error { priority: i64 },
     /// Never fires (`never`).
     Never,
-    /// Periodically: `timer.s/ms/us/ns/hz/jiffies(N)[.randomize(M)]`.
-    Timer { period_ns: u64, randomize_ns: u64 },
+    /// Periodically: `timer.s/ms/us/ns/hz/jiffies(N)[.randomize(M)]`; with
+    /// `per_cpu`, on every CPU (`timer.profile`).
+    Timer {
+        period_ns: u64,
+        randomize_ns: u64,
+        per_cpu: bool,
+    },
     /// A kernel function's entry (kprobe) or return (`.return`, kretprobe),
     /// by name; `module` for `module("m").function(...)`.
     Kprobe {

@@ -1,5 +1,6 @@
 //! Property ("fuzz") test for the whole front end: preprocessor, lexer,
-//! parser, printer and diagnostic renderer.
+//! parser, printer, diagnostic renderer and semantic analysis (with code
+//! generation for programs that analyze cleanly).
 //!
 //! Inputs are the fixture files mutated at the byte and token level (flips,
 //! deletions, duplications, splices between fixtures, inserted fragments of
@@ -8,7 +9,8 @@
 //! * nothing panics (parse, print, dump, render);
 //! * every span is inside the file and nested inside its parent's;
 //! * if the parse has no errors, the printed tree re-parses to the same
-//!   tree and printing is idempotent.
+//!   tree and printing is idempotent, and semantic analysis (then code
+//!   generation, if analysis succeeds) runs without panicking.
 //!
 //! The default run is short (a few seconds). For a long run set
 //! `STAPKIT_FUZZ_CASES`, e.g. `STAPKIT_FUZZ_CASES=2000000 cargo test
@@ -26,6 +28,7 @@ use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 use stapkit::diag::{render_all, SourceMap};
 use stapkit::syntax::{self, dump, DumpConfig, PreprocessConfig};
+use stapkit::{codegen, sema};
 
 /// Fragments worth inserting: every kind of token, and the openers and
 /// closers that stress recovery.
@@ -331,6 +334,14 @@ fn check(bytes: &[u8], args: &[String]) -> Result<bool, String> {
         return Ok(false);
     }
     check_roundtrip(&parsed)?;
+    let config = sema::Config { preprocess: cfg, ..Default::default() };
+    let analysis = sema::analyze(&mut map, &parsed.script, &config);
+    let _ = render_all(&map, &analysis.diagnostics);
+    if let Some(program) = analysis.program {
+        let _ = sema::listing(&program);
+        let config = codegen::Config { module_name: "fuzz".into(), script_name: "fuzz.stp".into() };
+        let _ = codegen::generate(&program, &config);
+    }
     Ok(true)
 }
 

@@ -109,12 +109,12 @@
 
 /* hrtimer_setup() replaced hrtimer_init() + .function (6.13). */
 #ifdef STP_HAVE_HRTIMER_SETUP
-#define stp_hrtimer_setup(t, fn) hrtimer_setup((t), (fn), CLOCK_MONOTONIC, HRTIMER_MODE_REL)
+#define stp_hrtimer_setup(t, fn, mode) hrtimer_setup((t), (fn), CLOCK_MONOTONIC, (mode))
 #else
-#define stp_hrtimer_setup(t, fn)                                   \
-	do {                                                       \
-		hrtimer_init((t), CLOCK_MONOTONIC, HRTIMER_MODE_REL); \
-		(t)->function = (fn);                              \
+#define stp_hrtimer_setup(t, fn, mode)                       \
+	do {                                                 \
+		hrtimer_init((t), CLOCK_MONOTONIC, (mode));  \
+		(t)->function = (fn);                        \
 	} while (0)
 #endif
 

@@ -436,7 +436,8 @@ fn probe_tables(out: &mut CWriter, program: &Program, config: &Config) {
                 ProbeKind::Timer {
                     period_ns,
                     randomize_ns,
-                } => timers.push((var, *period_ns, *randomize_ns)),
+                    per_cpu,
+                } => timers.push((var, *period_ns, *randomize_ns, *per_cpu)),
                 ProbeKind::Kprobe {
                     function,
                     module,
@@ -470,9 +471,9 @@ fn probe_tables(out: &mut CWriter, program: &Program, config: &Config) {
     let nerror = table(out, "stp_error_probes", error);
     if !timers.is_empty() {
         out.open("static struct stp_timer_probe stp_timer_probes[] =");
-        for (var, period, random) in &timers {
+        for (var, period, random, per_cpu) in &timers {
             out.line(format!(
-                "{{ .probe = &{var}, .period_ns = {period}ULL, .randomize_ns = {random}ULL }},"
+                "{{ .probe = &{var}, .period_ns = {period}ULL, .randomize_ns = {random}ULL, .per_cpu = {per_cpu} }},"
             ));
         }
         out.close(";");

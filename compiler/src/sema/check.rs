@@ -1193,6 +1193,17 @@ impl<'c, 'a> Walker<'c, 'a> {
         let zero = |location| (None, long_expr(ir::ExprKind::Long(0), location));
         match op {
             A::Accumulate => {
+                if let ast::ExprKind::Var(v) = &lhs.kind {
+                    if self.cx.global_named(&v.name, v.span.file).is_none() {
+                        self.error(
+                            Diagnostic::semantic_error(format!("'{}' collects statistics, so it must be global", v.name))
+                                .with_primary(v.span, "a local variable")
+                                .with_help(format!("declare it: global {}", v.name)),
+                        );
+                        let _ = self.expr(rhs, Some(Type::Long));
+                        return zero(location);
+                    }
+                }
                 let target = self.lvalue(lhs, Some(Type::Stats), &ctx);
                 let (tr, value) = self.expr(rhs, Some(Type::Long));
                 self.require(tr, Type::Long, rhs.span, &ctx);

@@ -215,6 +215,11 @@ fn builtin(parts: &Parts<'_>, target: Target) -> Result<Option<ProbePoint>, Poin
             };
             return function_probe(&name, f, Some(m.to_str_lossy().into_owned()), rest, false);
         }
+        [("timer", None), ("profile", None)] => ProbeKind::Timer {
+            period_ns: 1_000_000_000 / target.hz.max(1),
+            randomize_ns: 0,
+            per_cpu: true,
+        },
         [("timer", None), (unit, arg), rest @ ..] => {
             let ns_per = |unit: &str| -> Option<u64> {
                 Some(match unit {
@@ -258,6 +263,7 @@ fn builtin(parts: &Parts<'_>, target: Target) -> Result<Option<ProbePoint>, Poin
             ProbeKind::Timer {
                 period_ns,
                 randomize_ns,
+                per_cpu: false,
             }
         }
         _ => return Ok(None),
