@@ -67,7 +67,7 @@ int stp_check_timers(struct stp_check_timer *c, struct hrtimer *hr);
 int stp_check_timers(struct stp_check_timer *c, struct hrtimer *hr)
 {
 	timer_setup(&c->timer, stp_check_timer_fn, 0);
-	stp_hrtimer_setup(hr, stp_check_hrtimer_fn);
+	stp_hrtimer_setup(hr, stp_check_hrtimer_fn, HRTIMER_MODE_REL);
 	return stp_timer_delete(&c->timer) + stp_timer_delete_sync(&c->timer);
 }
 
