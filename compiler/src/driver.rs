@@ -474,7 +474,10 @@ fn check_define(define: &str) -> Result<(), String> {
 /// CRCs a MODVERSIONS kernel requires.
 fn check_make_var(var: &str) -> Result<(), String> {
     let name = var.split_once('=').map(|(n, _)| n).unwrap_or(var);
-    if name == "CONFIG_MODVERSIONS" || name == "KBUILD_MODPOST_WARN" || name == "KBUILD_MODPOST_NOFINAL" {
+    if name == "CONFIG_MODVERSIONS"
+        || name == "KBUILD_MODPOST_WARN"
+        || name == "KBUILD_MODPOST_NOFINAL"
+    {
         return Err(format!(
             "stap: -B {var} would build a module this kernel may refuse ('Invalid module format' or \
              'Unknown symbol'); stapkit keeps the tree's settings, guru mode included"
@@ -571,10 +574,7 @@ mod tests {
             &["-B", "CONFIG_MODVERSIONS=n", "-e", "probe begin {}"][..],
         ] {
             let err = Pipeline::new(opts(args)).err().expect("refused").message;
-            assert!(
-                err.starts_with("stap: -B CONFIG_MODVERSIONS="),
-                "{err}"
-            );
+            assert!(err.starts_with("stap: -B CONFIG_MODVERSIONS="), "{err}");
             assert!(err.contains("guru mode included"), "{err}");
         }
         assert!(check_make_var("KCFLAGS=-g").is_ok());

@@ -21,10 +21,9 @@ fn ci_kernels() -> Vec<String> {
 
 fn tree(kernel: &str) -> HeaderTree {
     let cache = Cache::locate(None);
-    let state = cache
-        .state(kernel)
-        .unwrap()
-        .unwrap_or_else(|| panic!("{kernel} is not fetched; run the suite with `cargo xtask test`"));
+    let state = cache.state(kernel).unwrap().unwrap_or_else(|| {
+        panic!("{kernel} is not fetched; run the suite with `cargo xtask test`")
+    });
     HeaderTree::from_fetched(state).unwrap()
 }
 
@@ -38,15 +37,24 @@ fn feature_probe_results_per_kernel() {
     let cache = Cache::locate(None);
     for kernel in ci_kernels() {
         let tree = tree(&kernel);
-        let found = features::detect(&tree, &toolchain_for(&tree), &cache).unwrap_or_else(|e| panic!("{e}"));
+        let found = features::detect(&tree, &toolchain_for(&tree), &cache)
+            .unwrap_or_else(|e| panic!("{e}"));
         let table: String = found
             .results
             .iter()
             .map(|(name, present)| format!("{} {name}\n", if *present { "yes" } else { "no " }))
             .collect();
         // Exactly one get_user_pages_remote shape on every kernel.
-        let shapes = ["STP_HAVE_GUP_REMOTE_TASK", "STP_HAVE_GUP_REMOTE_VMAS", "STP_HAVE_GUP_REMOTE_NOVMAS"];
-        assert_eq!(shapes.iter().filter(|s| found.has(s)).count(), 1, "{kernel}:\n{table}");
+        let shapes = [
+            "STP_HAVE_GUP_REMOTE_TASK",
+            "STP_HAVE_GUP_REMOTE_VMAS",
+            "STP_HAVE_GUP_REMOTE_NOVMAS",
+        ];
+        assert_eq!(
+            shapes.iter().filter(|s| found.has(s)).count(),
+            1,
+            "{kernel}:\n{table}"
+        );
         insta::with_settings!({ prepend_module_to_snapshot => false, omit_expression => true }, {
             insta::assert_snapshot!(format!("features_{kernel}"), table);
         });
@@ -56,18 +64,29 @@ fn feature_probe_results_per_kernel() {
 #[test]
 fn compat_shims_compile_against_every_kernel() {
     let cache = Cache::locate(None);
-    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../compiler/tests/data/kernel-fixtures");
-    let runtime = Path::new(env!("CARGO_MANIFEST_DIR")).join("../runtime-c").canonicalize().unwrap();
+    let fixtures =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../compiler/tests/data/kernel-fixtures");
+    let runtime = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../runtime-c")
+        .canonicalize()
+        .unwrap();
     for kernel in ci_kernels() {
         let tree = tree(&kernel);
         let tc = toolchain_for(&tree);
         let found = features::detect(&tree, &tc, &cache).unwrap();
         let build = tempfile::tempdir().unwrap();
         std::fs::write(build.path().join("stp_features.h"), &found.header).unwrap();
-        std::fs::copy(fixtures.join("compat_check.c"), build.path().join("compat_check.c")).unwrap();
+        std::fs::copy(
+            fixtures.join("compat_check.c"),
+            build.path().join("compat_check.c"),
+        )
+        .unwrap();
         std::fs::write(
             build.path().join("Kbuild"),
-            format!("obj-m := compat_check.o\nccflags-y += -Werror -I$(src) -I{}\n", runtime.display()),
+            format!(
+                "obj-m := compat_check.o\nccflags-y += -Werror -I$(src) -I{}\n",
+                runtime.display()
+            ),
         )
         .unwrap();
         let out = tc
@@ -114,23 +133,36 @@ fn a_module_built_for_one_kernel_is_refused_by_the_others() {
     let dir = tempfile::tempdir().unwrap();
     let first = &kernels[0];
     let ko = build_hello(first, dir.path());
-    assert!(modcheck::check(&ko, &tree(first)).is_ok(), "{first} refuses its own module");
+    assert!(
+        modcheck::check(&ko, &tree(first)).is_ok(),
+        "{first} refuses its own module"
+    );
     for other in kernels.iter().filter(|k| *k != first) {
         let other_tree = tree(other);
         let failures = modcheck::check(&ko, &other_tree).expect_err(other);
         assert!(
-            failures.iter().any(|f| matches!(f, modcheck::CheckFailure::Vermagic { .. })),
+            failures
+                .iter()
+                .any(|f| matches!(f, modcheck::CheckFailure::Vermagic { .. })),
             "{other}: {failures:?}"
         );
         if other_tree.enabled("CONFIG_MODVERSIONS") {
             assert!(
-                failures.iter().any(|f| matches!(f, modcheck::CheckFailure::Crc { .. })),
+                failures
+                    .iter()
+                    .any(|f| matches!(f, modcheck::CheckFailure::Crc { .. })),
                 "{other} has MODVERSIONS, so symbol CRCs differ too: {failures:?}"
             );
         }
         // stap --check-module says the same, naming the fix.
-        let options =
-            StapOptions::try_parse_from(["stap", "--check-module", ko.to_str().unwrap(), "-r", other]).unwrap();
+        let options = StapOptions::try_parse_from([
+            "stap",
+            "--check-module",
+            ko.to_str().unwrap(),
+            "-r",
+            other,
+        ])
+        .unwrap();
         let (text, ok) = stapkit::driver::check_module(&options, &ko);
         assert!(!ok);
         assert!(text.contains("'Invalid module format'"), "{text}");

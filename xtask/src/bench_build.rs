@@ -33,7 +33,11 @@ fn children_cpu() -> Duration {
 }
 
 fn cache_dir() -> PathBuf {
-    let env = |k| std::env::var_os(k).filter(|v| !v.is_empty()).map(PathBuf::from);
+    let env = |k| {
+        std::env::var_os(k)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
     env("STAPKIT_CACHE")
         .or_else(|| env("XDG_CACHE_HOME").map(|d| d.join("stapkit")))
         .or_else(|| env("HOME").map(|h| h.join(".cache/stapkit")))
@@ -71,7 +75,12 @@ fn stap_p4(stap: &PathBuf, kernel: &str, script: &PathBuf, out: &std::path::Path
 /// Measures and prints cold and warm `stap -p4` for every CI kernel.
 pub fn run(sh: &Shell) -> Result<()> {
     let kernels = setup::ci_kernels()?;
-    let prepared = setup::run(sh, &setup::Options { kernels: kernels.clone() })?;
+    let prepared = setup::run(
+        sh,
+        &setup::Options {
+            kernels: kernels.clone(),
+        },
+    )?;
     let stap = prepared.bin_dir.join("stap");
     let script = setup::project_root().join("tests/scripts/hello.stp");
     let out = tempfile_dir()?;
@@ -82,7 +91,8 @@ pub fn run(sh: &Shell) -> Result<()> {
     );
     for kernel in &kernels {
         if features.exists() {
-            std::fs::remove_dir_all(&features).with_context(|| format!("emptying {}", features.display()))?;
+            std::fs::remove_dir_all(&features)
+                .with_context(|| format!("emptying {}", features.display()))?;
         }
         let cold = stap_p4(&stap, kernel, &script, &out)?;
         let warm = stap_p4(&stap, kernel, &script, &out)?;

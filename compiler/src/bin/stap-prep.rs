@@ -67,9 +67,15 @@ fn main() -> ExitCode {
 }
 
 /// Fetches one kernel and prepares its toolchain; the build tree's path.
-fn fetch_one(name: &str, catalog: &Catalog, cache: &Cache, options: &FetchOptions) -> Result<String, String> {
+fn fetch_one(
+    name: &str,
+    catalog: &Catalog,
+    cache: &Cache,
+    options: &FetchOptions,
+) -> Result<String, String> {
     let manifest = catalog.get(name).map_err(|e| e.to_string())?;
-    let fetched = fetch(manifest, cache, options, &mut |line| eprintln!("{line}")).map_err(|e| e.to_string())?;
+    let fetched = fetch(manifest, cache, options, &mut |line| eprintln!("{line}"))
+        .map_err(|e| e.to_string())?;
     let state = fetched.state();
     let verb = match fetched {
         Fetched::AlreadyCached(_) => "already fetched",
@@ -77,7 +83,8 @@ fn fetch_one(name: &str, catalog: &Catalog, cache: &Cache, options: &FetchOption
     };
     eprintln!("{name}: {verb}: {} ({})", state.release, state.version);
     let tree = HeaderTree::from_fetched(state.clone()).map_err(|e| e.to_string())?;
-    let tc = toolchain::ensure(manifest, &tree, cache, &mut |l| eprintln!("{l}")).map_err(|e| e.to_string())?;
+    let tc = toolchain::ensure(manifest, &tree, cache, &mut |l| eprintln!("{l}"))
+        .map_err(|e| e.to_string())?;
     eprintln!("{name}: toolchain: {}", tc.describe());
     Ok(state.build_dir().display().to_string())
 }

@@ -17,7 +17,11 @@ fn main() -> ExitCode {
         } else {
             std::io::stderr().write_all(text.as_bytes())
         };
-        return if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE };
+        return if ok {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        };
     }
     let mut pipeline = match Pipeline::new(options) {
         Ok(p) => p,

@@ -216,7 +216,11 @@ pub fn cache_key(tree: &HeaderTree, toolchain: &Toolchain) -> String {
 
 /// The features of `tree`: from the cache, or probed now (once, even when
 /// many builds ask at the same time).
-pub fn detect(tree: &HeaderTree, toolchain: &Toolchain, cache: &Cache) -> Result<Features, FeatureError> {
+pub fn detect(
+    tree: &HeaderTree,
+    toolchain: &Toolchain,
+    cache: &Cache,
+) -> Result<Features, FeatureError> {
     let key = cache_key(tree, toolchain);
     let mut dir = cache.features_dir().join(&key);
     // A shared cache this user cannot write (prepared by root) still serves
@@ -311,7 +315,10 @@ fn run_probes(
             objects.push(format!("{}.o", probe.name));
         }
     }
-    let kbuild = format!("obj-m := {}\nccflags-y += {PROBE_CFLAGS}\n", objects.join(" "));
+    let kbuild = format!(
+        "obj-m := {}\nccflags-y += {PROBE_CFLAGS}\n",
+        objects.join(" ")
+    );
     let kbuild_path = build.path().join("Kbuild");
     std::fs::write(&kbuild_path, kbuild).map_err(|error| FeatureError::Io {
         path: kbuild_path,
@@ -359,7 +366,11 @@ fn run_probes(
 }
 
 /// `stp_features.h` for the results, one commented line per probe.
-pub fn render_header(release: &str, probes: &[FeatureProbe], results: &BTreeMap<String, bool>) -> String {
+pub fn render_header(
+    release: &str,
+    probes: &[FeatureProbe],
+    results: &BTreeMap<String, bool>,
+) -> String {
     let mut out = format!(
         "/* Kernel features of {release}, found by stapkit's feature probes\n \
          * (runtime-c/features/). Generated per tree; do not edit. */\n\
@@ -382,7 +393,10 @@ pub fn parse_header(text: &str) -> BTreeMap<String, bool> {
     text.lines()
         .filter_map(|l| {
             if let Some(rest) = l.strip_prefix("#define STP_HAVE_") {
-                Some((format!("STP_HAVE_{}", rest.split_whitespace().next()?), true))
+                Some((
+                    format!("STP_HAVE_{}", rest.split_whitespace().next()?),
+                    true,
+                ))
             } else {
                 let rest = l.strip_prefix("/* #undef ")?;
                 Some((rest.trim_end_matches(" */").to_string(), false))
@@ -524,8 +538,14 @@ mod tests {
                 // function a probe defines must be declared first.
                 let definitions = source
                     .lines()
-                    .filter(|l| !l.starts_with(char::is_whitespace) && !l.ends_with(';') && l.contains('('))
-                    .filter(|l| l.starts_with("stp_") || l.contains(" stp_probe") || l.contains("*stp_probe"));
+                    .filter(|l| {
+                        !l.starts_with(char::is_whitespace) && !l.ends_with(';') && l.contains('(')
+                    })
+                    .filter(|l| {
+                        l.starts_with("stp_")
+                            || l.contains(" stp_probe")
+                            || l.contains("*stp_probe")
+                    });
                 for line in definitions {
                     let decl = format!("{};", line.trim_end());
                     assert!(
@@ -545,7 +565,11 @@ mod tests {
         // and its new-API branches against the 6.1 and 7.2 ones.
         for (v, features) in fixture_results() {
             let out = compile_compat_check(&fixtures().join(v), &features.header);
-            assert!(out.0, "compat_check.c does not compile against the {v} fixture:\n{}", out.1);
+            assert!(
+                out.0,
+                "compat_check.c does not compile against the {v} fixture:\n{}",
+                out.1
+            );
         }
     }
 
@@ -555,7 +579,11 @@ mod tests {
         let build = tempfile::tempdir().unwrap();
         let runtime = Path::new(env!("CARGO_MANIFEST_DIR")).join("../runtime-c");
         std::fs::write(build.path().join("stp_features.h"), header).unwrap();
-        std::fs::copy(fixtures().join("compat_check.c"), build.path().join("compat_check.c")).unwrap();
+        std::fs::copy(
+            fixtures().join("compat_check.c"),
+            build.path().join("compat_check.c"),
+        )
+        .unwrap();
         std::fs::write(
             build.path().join("Kbuild"),
             format!(
@@ -573,7 +601,11 @@ mod tests {
             .unwrap();
         (
             out.status.success() && build.path().join("compat_check.o").is_file(),
-            format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)),
+            format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ),
         )
     }
 
@@ -615,8 +647,12 @@ mod tests {
             .collect();
         let header = render_header("6.1.0-56-amd64", &probes, &results);
         assert_eq!(parse_header(&header), results);
-        assert!(header.contains("#define STP_HAVE_ACCESS_OK_NO_TYPE 1\n"), "{header}");
-        assert!(header.contains("/* access_ok() lost its VERIFY_READ/VERIFY_WRITE argument (5.0). */\n"));
+        assert!(
+            header.contains("#define STP_HAVE_ACCESS_OK_NO_TYPE 1\n"),
+            "{header}"
+        );
+        assert!(header
+            .contains("/* access_ok() lost its VERIFY_READ/VERIFY_WRITE argument (5.0). */\n"));
     }
 
     #[test]
@@ -624,8 +660,16 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let tree_dir = tmp.path().join("tree");
         std::fs::create_dir_all(tree_dir.join("include/generated")).unwrap();
-        std::fs::write(tree_dir.join("Makefile"), "%.o:\n\t@echo 'error: no compiler here' >&2; exit 1\n").unwrap();
-        std::fs::write(tree_dir.join(".config"), "CONFIG_X86_64=y\nCONFIG_CC_VERSION_TEXT=\"gcc x\"\n").unwrap();
+        std::fs::write(
+            tree_dir.join("Makefile"),
+            "%.o:\n\t@echo 'error: no compiler here' >&2; exit 1\n",
+        )
+        .unwrap();
+        std::fs::write(
+            tree_dir.join(".config"),
+            "CONFIG_X86_64=y\nCONFIG_CC_VERSION_TEXT=\"gcc x\"\n",
+        )
+        .unwrap();
         std::fs::write(
             tree_dir.join("include/generated/utsrelease.h"),
             "#define UTS_RELEASE \"0.0.0-broken\"\n",
@@ -633,9 +677,15 @@ mod tests {
         .unwrap();
         let tree = HeaderTree::open(&tree_dir).unwrap();
         let cache = Cache::locate(Some(tmp.path()));
-        let err = detect(&tree, &Toolchain::Host { compiler: "gcc".into() }, &cache)
-            .unwrap_err()
-            .to_string();
+        let err = detect(
+            &tree,
+            &Toolchain::Host {
+                compiler: "gcc".into(),
+            },
+            &cache,
+        )
+        .unwrap_err()
+        .to_string();
         assert!(
             err.starts_with("the feature probes cannot compile even an empty file against this tree (error: no compiler here)"),
             "{err}"

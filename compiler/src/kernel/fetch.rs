@@ -262,9 +262,15 @@ fn keep(filter: Filter, path: &str) -> bool {
         Filter::Image => {
             path.starts_with("boot/")
                 || (path.starts_with("usr/lib/modules/") || path.starts_with("lib/modules/"))
-                    && ["/vmlinuz", "/vmlinuz.unsigned", "/System.map", "/config", "/modules.builtin"]
-                        .iter()
-                        .any(|s| path.ends_with(s))
+                    && [
+                        "/vmlinuz",
+                        "/vmlinuz.unsigned",
+                        "/System.map",
+                        "/config",
+                        "/modules.builtin",
+                    ]
+                    .iter()
+                    .any(|s| path.ends_with(s))
         }
         Filter::Debug => path.ends_with("/vmlinux") || path.contains("/boot/vmlinux-"),
     }

@@ -109,7 +109,11 @@ impl fmt::Display for BuildError {
                     }
                     return Ok(());
                 }
-                writeln!(f, "the generated C failed to build ({} error(s)):", errors.len())?;
+                writeln!(
+                    f,
+                    "the generated C failed to build ({} error(s)):",
+                    errors.len()
+                )?;
                 for e in errors {
                     if e.line == 0 {
                         writeln!(f, "{}: {}", e.file, e.message)?;
@@ -120,7 +124,11 @@ impl fmt::Display for BuildError {
                         writeln!(f, "  {:>5} | {}", e.line, src)?;
                     }
                 }
-                write!(f, "this is a stapkit bug: please report it with the script (build dir: {})", dir.display())
+                write!(
+                    f,
+                    "this is a stapkit bug: please report it with the script (build dir: {})",
+                    dir.display()
+                )
             }
         }
     }

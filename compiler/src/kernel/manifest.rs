@@ -282,7 +282,9 @@ pub fn parse(text: &str) -> Result<Manifest, String> {
         ));
     }
     if manifest.toolchain.suite.is_some() && manifest.toolchain.packages.is_empty() {
-        return Err("toolchain.suite needs toolchain.packages (at least the compiler and make)".into());
+        return Err(
+            "toolchain.suite needs toolchain.packages (at least the compiler and make)".into(),
+        );
     }
     if !matches!(manifest.arch.as_str(), "x86_64" | "arm64") {
         return Err(format!(
@@ -330,7 +332,10 @@ mod tests {
         assert_eq!(m.name, "debian-6.12-amd64");
         assert_eq!(m.toolchain.suite.as_deref(), Some("trixie"));
         assert!(m.toolchain.packages.iter().any(|p| p == "gcc-14"));
-        assert_eq!(catalog.for_release("5.10.0-46-amd64").unwrap().name, "debian-5.10-amd64");
+        assert_eq!(
+            catalog.for_release("5.10.0-46-amd64").unwrap().name,
+            "debian-5.10-amd64"
+        );
         assert!(catalog.for_release("6.1.0-56-cloud-amd64").is_none());
         for m in catalog.all() {
             assert!(

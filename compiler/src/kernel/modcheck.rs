@@ -63,7 +63,11 @@ pub fn parse_symvers(text: &str) -> BTreeMap<String, Export> {
             let symbol = f.next()?.to_string();
             let module = f.next().unwrap_or("vmlinux").to_string();
             let gpl_only = f.next().is_some_and(|t| t.ends_with("_GPL"));
-            let namespace = f.next().map(str::trim).filter(|n| !n.is_empty()).map(str::to_string);
+            let namespace = f
+                .next()
+                .map(str::trim)
+                .filter(|n| !n.is_empty())
+                .map(str::to_string);
             Some((
                 symbol,
                 Export {
@@ -118,7 +122,10 @@ pub enum CheckFailure {
     /// Undefined symbols the kernel does not export.
     Unexported { symbols: Vec<String> },
     /// GPL-only exports used by a module whose license is not GPL-compatible.
-    GplOnly { symbols: Vec<String>, license: String },
+    GplOnly {
+        symbols: Vec<String>,
+        license: String,
+    },
     /// Namespaced exports whose namespace the module does not import.
     Namespace { symbol: String, namespace: String },
     /// The tree has no `Module.symvers` to check against.
@@ -127,7 +134,12 @@ pub enum CheckFailure {
 
 fn list(symbols: &[String]) -> String {
     const SHOWN: usize = 8;
-    let mut s = symbols.iter().take(SHOWN).cloned().collect::<Vec<_>>().join(", ");
+    let mut s = symbols
+        .iter()
+        .take(SHOWN)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
     if symbols.len() > SHOWN {
         s.push_str(&format!(" and {} more", symbols.len() - SHOWN));
     }
@@ -219,7 +231,12 @@ impl fmt::Display for CheckFailure {
 pub fn gpl_compatible(license: &str) -> bool {
     matches!(
         license,
-        "GPL" | "GPL v2" | "GPL and additional rights" | "Dual BSD/GPL" | "Dual MIT/GPL" | "Dual MPL/GPL"
+        "GPL"
+            | "GPL v2"
+            | "GPL and additional rights"
+            | "Dual BSD/GPL"
+            | "Dual MIT/GPL"
+            | "Dual MPL/GPL"
     )
 }
 
@@ -404,7 +421,9 @@ fn check_symbols(
         .cloned()
         .collect();
     if !unexported.is_empty() {
-        failures.push(CheckFailure::Unexported { symbols: unexported });
+        failures.push(CheckFailure::Unexported {
+            symbols: unexported,
+        });
     }
     let license = image.info.license.clone().unwrap_or_default();
     if !gpl_compatible(&license) {
@@ -415,7 +434,10 @@ fn check_symbols(
             .cloned()
             .collect();
         if !gpl.is_empty() {
-            failures.push(CheckFailure::GplOnly { symbols: gpl, license });
+            failures.push(CheckFailure::GplOnly {
+                symbols: gpl,
+                license,
+            });
         }
     }
     let imported: BTreeSet<&str> = image.info.all("import_ns").collect();
@@ -461,7 +483,9 @@ fn check_symbols(
 mod tests {
     use super::*;
     use object::write::{Object as WriteObject, Symbol, SymbolSection};
-    use object::{Architecture, BinaryFormat, Endianness, SectionKind, SymbolFlags, SymbolKind, SymbolScope};
+    use object::{
+        Architecture, BinaryFormat, Endianness, SectionKind, SymbolFlags, SymbolKind, SymbolScope,
+    };
 
     const VERMAGIC: &str = "6.1.0-56-amd64 SMP preempt mod_unload modversions ";
 
@@ -483,7 +507,11 @@ mod tests {
             let s = obj.add_section(vec![], b"__versions".to_vec(), SectionKind::ReadOnlyData);
             obj.append_section_data(s, &bytes, 8);
         }
-        let s = obj.add_section(vec![], b".gnu.linkonce.this_module".to_vec(), SectionKind::Data);
+        let s = obj.add_section(
+            vec![],
+            b".gnu.linkonce.this_module".to_vec(),
+            SectionKind::Data,
+        );
         obj.append_section_data(s, &[0u8; 64], 8);
         for name in undefined {
             obj.add_symbol(Symbol {
@@ -539,8 +567,14 @@ mod tests {
         assert_eq!(s["_printk"].crc, 0x92997ed8);
         assert!(!s["_printk"].gpl_only);
         assert!(s["register_kprobe"].gpl_only);
-        assert_eq!(s["insert_resource_expand_to_fit"].namespace.as_deref(), Some("CXL"));
-        assert_eq!(s["twofish_dec_blk"].module, "arch/x86/crypto/twofish-x86_64");
+        assert_eq!(
+            s["insert_resource_expand_to_fit"].namespace.as_deref(),
+            Some("CXL")
+        );
+        assert_eq!(
+            s["twofish_dec_blk"].module,
+            "arch/x86/crypto/twofish-x86_64"
+        );
     }
 
     #[test]
@@ -548,7 +582,11 @@ mod tests {
         let s = symvers();
         let ko = module(
             &refs(&good_modinfo()),
-            Some(&[("module_layout", 0x9060323f), ("_printk", 0x92997ed8), ("register_kprobe", 0xfcca5424)]),
+            Some(&[
+                ("module_layout", 0x9060323f),
+                ("_printk", 0x92997ed8),
+                ("register_kprobe", 0xfcca5424),
+            ]),
             &["_printk", "register_kprobe"],
         );
         let info = check_image(&ko, &target(&s, true), Some("hello")).unwrap();
@@ -571,7 +609,10 @@ mod tests {
             }]
         );
         let text = err[0].to_string();
-        assert!(text.contains("module_layout (module 0x2f9b2b9a, kernel 0x9060323f)"), "{text}");
+        assert!(
+            text.contains("module_layout (module 0x2f9b2b9a, kernel 0x9060323f)"),
+            "{text}"
+        );
         assert!(text.contains("rebuild it with -r"), "{text}");
         // Without MODVERSIONS the kernel does not look at CRCs.
         assert!(check_image(&ko, &target(&s, false), Some("hello")).is_ok());
@@ -583,10 +624,21 @@ mod tests {
         let ko = module(&refs(&good_modinfo()), None, &["_printk"]);
         let err = check_image(&ko, &target(&s, true), None).unwrap_err();
         assert_eq!(err, [CheckFailure::NoVersions]);
-        assert!(err[0].to_string().contains("without -B CONFIG_MODVERSIONS="));
-        let ko = module(&refs(&good_modinfo()), Some(&[("module_layout", 0x9060323f)]), &["_printk"]);
+        assert!(err[0]
+            .to_string()
+            .contains("without -B CONFIG_MODVERSIONS="));
+        let ko = module(
+            &refs(&good_modinfo()),
+            Some(&[("module_layout", 0x9060323f)]),
+            &["_printk"],
+        );
         let err = check_image(&ko, &target(&s, true), None).unwrap_err();
-        assert_eq!(err, [CheckFailure::MissingVersions { symbols: vec!["_printk".into()] }]);
+        assert_eq!(
+            err,
+            [CheckFailure::MissingVersions {
+                symbols: vec!["_printk".into()]
+            }]
+        );
     }
 
     #[test]
@@ -610,7 +662,11 @@ mod tests {
         let s = symvers();
         let mut modinfo = good_modinfo();
         modinfo[0] = "license=Proprietary".into();
-        let ko = module(&refs(&modinfo), Some(&[("register_kprobe", 0xfcca5424)]), &["register_kprobe"]);
+        let ko = module(
+            &refs(&modinfo),
+            Some(&[("register_kprobe", 0xfcca5424)]),
+            &["register_kprobe"],
+        );
         let err = check_image(&ko, &target(&s, true), None).unwrap_err();
         assert_eq!(
             err[0].to_string(),
@@ -618,7 +674,11 @@ mod tests {
              MODULE_LICENSE(\"GPL\") (or another GPL-compatible license)"
         );
         modinfo[0] = "license=Dual BSD/GPL".into();
-        let ko = module(&refs(&modinfo), Some(&[("register_kprobe", 0xfcca5424)]), &["register_kprobe"]);
+        let ko = module(
+            &refs(&modinfo),
+            Some(&[("register_kprobe", 0xfcca5424)]),
+            &["register_kprobe"],
+        );
         assert!(check_image(&ko, &target(&s, true), None).is_ok());
     }
 
@@ -649,10 +709,20 @@ mod tests {
     #[test]
     fn modinfo_must_be_sane() {
         let s = symvers();
-        let ko = module(&[&format!("vermagic={VERMAGIC}"), "name=hello", "name=other"], Some(&[]), &[]);
+        let ko = module(
+            &[&format!("vermagic={VERMAGIC}"), "name=hello", "name=other"],
+            Some(&[]),
+            &[],
+        );
         let err = check_image(&ko, &target(&s, true), Some("hello")).unwrap_err();
-        assert!(err.contains(&CheckFailure::MissingModinfo("license")), "{err:?}");
-        assert!(err.contains(&CheckFailure::DuplicateModinfo("name")), "{err:?}");
+        assert!(
+            err.contains(&CheckFailure::MissingModinfo("license")),
+            "{err:?}"
+        );
+        assert!(
+            err.contains(&CheckFailure::DuplicateModinfo("name")),
+            "{err:?}"
+        );
         let ko = module(&refs(&good_modinfo()), Some(&[]), &[]);
         let err = check_image(&ko, &target(&s, true), Some("renamed")).unwrap_err();
         assert_eq!(
@@ -667,7 +737,10 @@ mod tests {
             ..target(&s, true)
         };
         let err = check_image(&ko, &other, None).unwrap_err();
-        assert!(err[0].to_string().contains("'Invalid module format'"), "{err:?}");
+        assert!(
+            err[0].to_string().contains("'Invalid module format'"),
+            "{err:?}"
+        );
     }
 
     #[test]

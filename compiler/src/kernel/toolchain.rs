@@ -83,7 +83,10 @@ impl fmt::Display for Misfit {
                 write!(f, "'{program}' is not installed on this host ({why})")
             }
             Misfit::HostTool { tool, message } => {
-                write!(f, "the tree's host tool {tool} does not run here ({message})")
+                write!(
+                    f,
+                    "the tree's host tool {tool} does not run here ({message})"
+                )
             }
         }
     }
@@ -173,10 +176,9 @@ pub fn host_fit(tree: &HeaderTree) -> Result<(), Misfit> {
         match Command::new(&fixdep).output() {
             Ok(out) => {
                 let stderr = String::from_utf8_lossy(&out.stderr);
-                if let Some(line) = stderr
-                    .lines()
-                    .find(|l| l.contains("GLIBC_") || l.contains("error while loading shared libraries"))
-                {
+                if let Some(line) = stderr.lines().find(|l| {
+                    l.contains("GLIBC_") || l.contains("error while loading shared libraries")
+                }) {
                     return Err(Misfit::HostTool {
                         tool: "scripts/basic/fixdep".into(),
                         message: line.rsplit(": ").next().unwrap_or(line).trim().to_string(),
@@ -207,7 +209,11 @@ fn needs_pahole(tree: &HeaderTree) -> bool {
 
 /// Chooses the toolchain for `tree`: the host's when it fits, else the
 /// prepared root of the tree's manifest.
-pub fn select(tree: &HeaderTree, cache: &Cache, catalog: &Catalog) -> Result<Toolchain, ToolchainError> {
+pub fn select(
+    tree: &HeaderTree,
+    cache: &Cache,
+    catalog: &Catalog,
+) -> Result<Toolchain, ToolchainError> {
     let why = match host_fit(tree) {
         Ok(()) => {
             return Ok(Toolchain::Host {
@@ -261,7 +267,10 @@ pub fn ensure(
                     manifest.name
                 )));
             }
-            progress(&format!("{}: the host toolchain does not fit: {why}", manifest.name));
+            progress(&format!(
+                "{}: the host toolchain does not fit: {why}",
+                manifest.name
+            ));
             prepare(manifest, cache, progress).map(Toolchain::Root)
         }
     }
@@ -350,7 +359,11 @@ pub fn prepare(
     ));
     let mut cmd = Command::new("mmdebstrap");
     cmd.arg("--variant=essential")
-        .arg(if is_root() { "--mode=root" } else { "--mode=unshare" })
+        .arg(if is_root() {
+            "--mode=root"
+        } else {
+            "--mode=unshare"
+        })
         .arg(format!("--architectures={}", host_debian_arch()))
         .arg(format!("--include={}", packages.join(",")))
         // Builds lay the root's /usr over the host's: the root must be merged-/usr
@@ -362,7 +375,10 @@ pub fn prepare(
     if !host_checks_valid_until() {
         cmd.arg("--aptopt=Acquire::Check-Valid-Until \"false\"");
     }
-    cmd.arg(suite).arg(&staging).args(&mirrors).env("LC_ALL", "C");
+    cmd.arg(suite)
+        .arg(&staging)
+        .args(&mirrors)
+        .env("LC_ALL", "C");
     let out = cmd.output().map_err(|error| PrepError::Io {
         path: PathBuf::from("mmdebstrap"),
         error,
@@ -411,7 +427,10 @@ pub fn prepare(
 /// The versions of `packages` installed in `root`.
 fn installed_versions(root: &Path, packages: &[String]) -> Result<Vec<FetchedPackage>, PrepError> {
     let out = Command::new("dpkg-query")
-        .arg(format!("--admindir={}", root.join("var/lib/dpkg").display()))
+        .arg(format!(
+            "--admindir={}",
+            root.join("var/lib/dpkg").display()
+        ))
         .args(["-W", "-f", "${Package} ${Version}\\n"])
         .args(packages)
         .output()
@@ -493,7 +512,11 @@ impl Toolchain {
             Toolchain::Host { compiler } => {
                 let meta = which(compiler).and_then(|p| {
                     let m = std::fs::metadata(&p).ok()?;
-                    let mtime = m.modified().ok()?.duration_since(std::time::UNIX_EPOCH).ok()?;
+                    let mtime = m
+                        .modified()
+                        .ok()?
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .ok()?;
                     Some(format!("{} {} {}", p.display(), m.len(), mtime.as_secs()))
                 });
                 format!("host {compiler} {}", meta.unwrap_or_default())
@@ -584,9 +607,17 @@ fn cstring(p: &Path) -> CString {
 
 /// Runs in the child between fork and exec: a new mount namespace (in a
 /// user namespace mapping the caller to root when not root), then the binds.
-fn enter_namespace(binds: &[(CString, CString)], ids: Option<&(String, String)>) -> std::io::Result<()> {
+fn enter_namespace(
+    binds: &[(CString, CString)],
+    ids: Option<&(String, String)>,
+) -> std::io::Result<()> {
     let err = std::io::Error::last_os_error;
-    let flags = libc::CLONE_NEWNS | if ids.is_some() { libc::CLONE_NEWUSER } else { 0 };
+    let flags = libc::CLONE_NEWNS
+        | if ids.is_some() {
+            libc::CLONE_NEWUSER
+        } else {
+            0
+        };
     // SAFETY: plain system calls on NUL-terminated strings that outlive them.
     unsafe {
         if libc::unshare(flags) != 0 {
@@ -658,7 +689,10 @@ mod tests {
         let cache = Cache::locate(Some(tmp.path()));
         let catalog = Catalog::builtin().unwrap();
         let err = select(&tree, &cache, &catalog).unwrap_err().to_string();
-        assert!(err.starts_with("cannot build for kernel 9.9.0-1-amd64: 'stapkit-no-such-gcc-99'"), "{err}");
+        assert!(
+            err.starts_with("cannot build for kernel 9.9.0-1-amd64: 'stapkit-no-such-gcc-99'"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -679,7 +713,10 @@ mod tests {
             "{err}"
         );
         assert!(
-            err.contains(&format!("stap-prep --cache-dir {} toolchain debian-6.12-amd64", tmp.path().display())),
+            err.contains(&format!(
+                "stap-prep --cache-dir {} toolchain debian-6.12-amd64",
+                tmp.path().display()
+            )),
             "{err}"
         );
     }
@@ -702,8 +739,16 @@ mod tests {
                 version: "14.2.0-19".into(),
             }],
         };
-        std::fs::write(base.join("state.yaml"), serde_yaml::to_string(&state).unwrap()).unwrap();
-        assert_eq!(find_root(&cache, manifest).unwrap(), None, "make and the rest are missing");
+        std::fs::write(
+            base.join("state.yaml"),
+            serde_yaml::to_string(&state).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(
+            find_root(&cache, manifest).unwrap(),
+            None,
+            "make and the rest are missing"
+        );
         state.packages = manifest
             .toolchain
             .packages
@@ -713,12 +758,23 @@ mod tests {
                 version: "1".into(),
             })
             .collect();
-        std::fs::write(base.join("state.yaml"), serde_yaml::to_string(&state).unwrap()).unwrap();
+        std::fs::write(
+            base.join("state.yaml"),
+            serde_yaml::to_string(&state).unwrap(),
+        )
+        .unwrap();
         let root = find_root(&cache, manifest).unwrap().unwrap();
         assert_eq!(root.dir, base.join("root"));
         let tc = Toolchain::Root(root.clone());
-        assert!(tc.describe().starts_with("gcc-14 1 in the trixie root "), "{}", tc.describe());
+        assert!(
+            tc.describe().starts_with("gcc-14 1 in the trixie root "),
+            "{}",
+            tc.describe()
+        );
         // The root's /usr always replaces the host's; on a merged-/usr host nothing else does.
-        assert_eq!(root.binds()[0], (base.join("root/usr"), PathBuf::from("/usr")));
+        assert_eq!(
+            root.binds()[0],
+            (base.join("root/usr"), PathBuf::from("/usr"))
+        );
     }
 }

@@ -260,7 +260,16 @@ pub fn build_one(
     let tree_dir = tree.dir.display().to_string();
     let script_path = script.path.display().to_string();
     let cache_dir = cache.dir().display().to_string();
-    let mut argv = vec!["stap", "-p4", "-m", &module, "-r", &tree_dir, "--cache-dir", &cache_dir];
+    let mut argv = vec![
+        "stap",
+        "-p4",
+        "-m",
+        &module,
+        "-r",
+        &tree_dir,
+        "--cache-dir",
+        &cache_dir,
+    ];
     argv.extend(opts_part.iter().map(String::as_str));
     argv.push(&script_path);
     argv.extend(args_part.iter().map(String::as_str));
