@@ -14,7 +14,7 @@ use crate::codegen;
 use crate::diag::{render_all, Diagnostic, SourceMap};
 use crate::ir::Program;
 use crate::kernel::kbuild::{self, BuildRequest, BuiltModule};
-use crate::kernel::{modcheck, Cache, Catalog, HeaderTree};
+use crate::kernel::{features, modcheck, toolchain, Cache, Catalog, HeaderTree};
 use crate::runtime;
 use crate::sema;
 use crate::syntax::{self, PreprocessConfig};
@@ -79,6 +79,9 @@ pub struct StapOptions {
     /// The kernel cache (default as stap-prep's).
     #[arg(long = "cache-dir", value_name = "DIR")]
     pub cache_dir: Option<PathBuf>,
+    /// Check that a module built elsewhere loads on the -r kernel, and stop.
+    #[arg(long = "check-module", value_name = "FILE.ko")]
+    pub check_module: Option<PathBuf>,
     /// The script file (unless -e), then the script's arguments ($1, @1, ...).
     #[arg(value_name = "SCRIPT|ARGS", trailing_var_arg = true)]
     pub rest: Vec<String>,
@@ -136,6 +139,10 @@ pub struct Pipeline {
     tree_error: Option<String>,
     /// Non-fatal diagnostics gathered so far, rendered.
     pub warnings: String,
+    /// What pass 4 chose and found (toolchain, feature probes), for `-v`.
+    pub build_notes: Vec<String>,
+    cache: Cache,
+    catalog: Catalog,
     timings: Vec<(u8, u128)>,
 }
 
@@ -152,6 +159,9 @@ impl Pipeline {
         }
         for define in &options.defines {
             check_define(define).map_err(Failure::usage)?;
+        }
+        for var in &options.make_vars {
+            check_make_var(var).map_err(Failure::usage)?;
         }
         let cache = Cache::locate(options.cache_dir.as_deref());
         let catalog = Catalog::load().map_err(|e| Failure::usage(format!("stap: {e}")))?;
@@ -177,6 +187,9 @@ impl Pipeline {
             tree,
             tree_error,
             warnings: String::new(),
+            build_notes: Vec::new(),
+            cache,
+            catalog,
             timings: Vec::new(),
         })
     }
@@ -328,12 +341,44 @@ impl Pipeline {
         self.timed(4, |p| {
             let tree = p.require_tree()?.clone();
             let module = p.module_name();
+            let fail = |e: &dyn std::fmt::Display| Failure::pass(4, "compilation", format!("{e}\n"));
+            let toolchain = toolchain::select(&tree, &p.cache, &p.catalog).map_err(|e| fail(&e))?;
+            let started = Instant::now();
+            let features = features::detect(&tree, &toolchain, &p.cache).map_err(|e| fail(&e))?;
+            p.build_notes.push(format!("toolchain: {}", toolchain.describe()));
+            p.build_notes.push(format!(
+                "feature probes: {} of {} present, {} in {}ms ({})",
+                features.results.values().filter(|v| **v).count(),
+                features.results.len(),
+                if features.cached { "cached" } else { "probed" },
+                started.elapsed().as_millis(),
+                features.dir.display()
+            ));
             let mut files = runtime::files();
+            files.push((PathBuf::from("runtime/stp_features.h"), features.header.clone()));
             files.push((PathBuf::from(format!("{module}.c")), c_source.to_string()));
-            let mut cflags = vec!["-I$(src)/runtime".to_string()];
+            // Warnings are errors. The runtime is one translation unit
+            // compiled whole into every module, so helpers a script does not
+            // call are expected: unused static functions are the exception.
+            let mut cflags = vec![
+                "-I$(src)/runtime".to_string(),
+                "-Werror".to_string(),
+                "-Wno-unused-function".to_string(),
+            ];
+            // FIXME(codegen): the generated C still trips these four on every
+            // compiler from gcc-10 to gcc-16 (unused `l` frames of embedded
+            // functions, unused break_N/continue_N labels, `?:` of constants
+            // in conditions, folded signed overflow where SystemTap wraps).
+            // Drop each exception once codegen no longer emits it.
+            cflags.extend(
+                ["unused-variable", "unused-label", "int-in-bool-context", "overflow"]
+                    .iter()
+                    .map(|w| format!("-Wno-error={w}")),
+            );
             cflags.extend(p.options.defines.iter().map(|d| format!("-D{d}")));
             let request = BuildRequest {
                 tree: &tree,
+                toolchain: &toolchain,
                 module: &module,
                 files,
                 cflags,
@@ -346,6 +391,18 @@ impl Pipeline {
             if let Err(failures) = modcheck::check(&built.ko, &tree) {
                 let body: String = failures.iter().map(|f| format!("ERROR: {f}\n")).collect();
                 return Err(Failure::pass(4, "compilation", body));
+            }
+            if !built.modpost_warnings.is_empty() {
+                let body: String = built
+                    .modpost_warnings
+                    .iter()
+                    .map(|w| format!("ERROR: {w}\n"))
+                    .collect();
+                return Err(Failure::pass(
+                    4,
+                    "compilation",
+                    format!("{body}modpost warnings are errors (the module must build cleanly); this is a stapkit bug: please report it with the script\n"),
+                ));
             }
             Ok(built)
         })
@@ -412,6 +469,59 @@ fn check_define(define: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// Refuses `-B` variables that would build a module the kernel refuses:
+/// switching `CONFIG_MODVERSIONS` off (in guru mode too) strips the symbol
+/// CRCs a MODVERSIONS kernel requires.
+fn check_make_var(var: &str) -> Result<(), String> {
+    let name = var.split_once('=').map(|(n, _)| n).unwrap_or(var);
+    if name == "CONFIG_MODVERSIONS"
+        || name == "KBUILD_MODPOST_WARN"
+        || name == "KBUILD_MODPOST_NOFINAL"
+    {
+        return Err(format!(
+            "stap: -B {var} would build a module this kernel may refuse ('Invalid module format' or \
+             'Unknown symbol'); stapkit keeps the tree's settings, guru mode included"
+        ));
+    }
+    Ok(())
+}
+
+/// `stap --check-module FILE.ko -r TREE`: whether a module built elsewhere
+/// loads on the tree's kernel; the text to print and whether it passed.
+pub fn check_module(options: &StapOptions, ko: &Path) -> (String, bool) {
+    let cache = Cache::locate(options.cache_dir.as_deref());
+    let catalog = match Catalog::load() {
+        Ok(c) => c,
+        Err(e) => return (format!("stap: {e}\n"), false),
+    };
+    let tree = match HeaderTree::resolve(options.release.as_deref(), &cache, &catalog) {
+        Ok(t) => t,
+        Err(e) => return (format!("stap: {e}\n"), false),
+    };
+    match modcheck::check(ko, &tree) {
+        Ok(info) => (
+            format!(
+                "{}: module {} loads on {} (vermagic, symbol versions, exports and .modinfo match {})\n",
+                ko.display(),
+                info.name.as_deref().unwrap_or("?"),
+                tree.release,
+                tree.dir.display()
+            ),
+            true,
+        ),
+        Err(failures) => {
+            let mut out: String = failures.iter().map(|f| format!("ERROR: {f}\n")).collect();
+            out.push_str(&format!(
+                "{} would not load on {} ({})\n",
+                ko.display(),
+                tree.release,
+                tree.dir.display()
+            ));
+            (out, false)
+        }
+    }
+}
+
 fn fnv1a(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf29ce484222325u64, |h, &b| {
         (h ^ b as u64).wrapping_mul(0x100000001b3)
@@ -455,6 +565,19 @@ mod tests {
         assert_eq!(o.defines, ["MAXACTION=10"]);
         assert_eq!(o.rest, ["x.stp", "arg1", "-3"]);
         assert!(StapOptions::try_parse_from(["stap", "-p6", "-e", "x"]).is_err());
+    }
+
+    #[test]
+    fn guru_mode_cannot_switch_modversions_off() {
+        for args in [
+            &["-g", "-B", "CONFIG_MODVERSIONS=", "-e", "probe begin {}"][..],
+            &["-B", "CONFIG_MODVERSIONS=n", "-e", "probe begin {}"][..],
+        ] {
+            let err = Pipeline::new(opts(args)).err().expect("refused").message;
+            assert!(err.starts_with("stap: -B CONFIG_MODVERSIONS="), "{err}");
+            assert!(err.contains("guru mode included"), "{err}");
+        }
+        assert!(check_make_var("KCFLAGS=-g").is_ok());
     }
 
     #[test]

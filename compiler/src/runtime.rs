@@ -8,14 +8,11 @@ use include_dir::{include_dir, Dir, DirEntry};
 static RUNTIME: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/../runtime-c");
 
 /// The runtime's C sources and headers, as `runtime/PATH` build-directory
-/// files, plus the per-tree feature header `runtime/stp_features.h`.
+/// files. The per-tree feature header `runtime/stp_features.h` that
+/// `stapkit.h` includes comes from `kernel::features`.
 pub fn files() -> Vec<(PathBuf, String)> {
     let mut out = Vec::new();
     collect(&RUNTIME, &mut out);
-    out.push((
-        PathBuf::from("runtime/stp_features.h"),
-        "/* No feature probes yet. */\n".to_string(),
-    ));
     out.sort();
     out
 }
@@ -27,8 +24,9 @@ fn collect(dir: &Dir<'_>, out: &mut Vec<(PathBuf, String)>) {
             DirEntry::File(f) => {
                 let path = f.path();
                 let is_c = path.extension().is_some_and(|e| e == "c" || e == "h");
-                // The runtime's user-space tests are not part of a module.
-                if is_c && !path.starts_with("test") {
+                // The runtime's user-space tests and the feature probes are
+                // not part of a module.
+                if is_c && !path.starts_with("test") && !path.starts_with("features") {
                     if let Some(text) = f.contents_utf8() {
                         out.push((PathBuf::from("runtime").join(path), text.to_string()));
                     }
@@ -75,10 +73,7 @@ mod tests {
             names.contains(&"runtime/core/transport.c".to_string()),
             "{names:?}"
         );
-        assert!(
-            names.contains(&"runtime/stp_features.h".to_string()),
-            "{names:?}"
-        );
+        assert!(!names.iter().any(|n| n.contains("features")), "{names:?}");
         assert!(!names.iter().any(|n| n.ends_with(".stp")), "{names:?}");
     }
 

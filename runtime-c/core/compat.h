@@ -1,11 +1,111 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * Kernel API differences, hidden behind one spelling each. The STP_HAVE_*
- * macros come from stp_features.h, written per target tree by compiling
- * feature probes against it.
+ * Kernel API differences, hidden behind one spelling each (stp_*). The
+ * STP_HAVE_* macros come from stp_features.h, which stapkit writes per
+ * target tree by compiling the probes in runtime-c/features/ against it
+ * (compiler/src/kernel/features.rs): nothing here tests a version number.
+ *
+ * Every shim compiles on both sides of its change; compiler/tests/data/
+ * kernel-fixtures/compat_check.c uses each one and is built against fixture
+ * trees of 5.4, 6.1 and 7.2 shape and against every real kernel tree.
  */
 #ifndef STP_CORE_COMPAT_H
 #define STP_CORE_COMPAT_H
+
+#include <linux/module.h>
+#include <linux/mm.h>
+#include <linux/sched.h>
+#include <linux/proc_fs.h>
+#include <linux/timer.h>
+#include <linux/hrtimer.h>
+#include <linux/string.h>
+#include <linux/uaccess.h>
+#include <linux/random.h>
+#include <linux/stacktrace.h>
+#include <linux/task_work.h>
+#include <linux/tracepoint.h>
+#include <linux/kprobes.h>
+#include <linux/kallsyms.h>
+
+/* mmap_sem became mmap_lock, with mmap_read_lock() (5.8). */
+#ifdef STP_HAVE_MMAP_LOCK
+#define stp_mmap_read_lock(mm) mmap_read_lock(mm)
+#define stp_mmap_read_trylock(mm) mmap_read_trylock(mm)
+#define stp_mmap_read_unlock(mm) mmap_read_unlock(mm)
+#else
+#define stp_mmap_read_lock(mm) down_read(&(mm)->mmap_sem)
+#define stp_mmap_read_trylock(mm) down_read_trylock(&(mm)->mmap_sem)
+#define stp_mmap_read_unlock(mm) up_read(&(mm)->mmap_sem)
+#endif
+
+/*
+ * get_user_pages_remote() in its newest shape: (mm, start, nr_pages,
+ * gup_flags, pages, locked). It lost the task in 5.9 and vmas in 6.5.
+ * Undefined (so a use names it) when the tree has none of the known shapes.
+ */
+#if defined(STP_HAVE_GUP_REMOTE_NOVMAS)
+#define stp_get_user_pages_remote(mm, start, nr, flags, pages, locked) \
+	get_user_pages_remote((mm), (start), (nr), (flags), (pages), (locked))
+#elif defined(STP_HAVE_GUP_REMOTE_VMAS)
+#define stp_get_user_pages_remote(mm, start, nr, flags, pages, locked) \
+	get_user_pages_remote((mm), (start), (nr), (flags), (pages), NULL, (locked))
+#elif defined(STP_HAVE_GUP_REMOTE_TASK)
+#define stp_get_user_pages_remote(mm, start, nr, flags, pages, locked) \
+	get_user_pages_remote(NULL, (mm), (start), (nr), (flags), (pages), NULL, (locked))
+#endif
+
+/*
+ * /proc files: struct proc_ops replaced file_operations (5.6).
+ * STP_PROC_OPS(name, open, read, write, release) defines `name` for proc_create().
+ */
+#ifdef STP_HAVE_PROC_OPS
+#define STP_PROC_OPS(name, open_fn, read_fn, write_fn, release_fn) \
+	static const struct proc_ops name = {                         \
+		.proc_open = (open_fn),                               \
+		.proc_read = (read_fn),                               \
+		.proc_write = (write_fn),                             \
+		.proc_lseek = noop_llseek,                            \
+		.proc_release = (release_fn),                         \
+	}
+#else
+#define STP_PROC_OPS(name, open_fn, read_fn, write_fn, release_fn) \
+	static const struct file_operations name = {                  \
+		.owner = THIS_MODULE,                                 \
+		.open = (open_fn),                                    \
+		.read = (read_fn),                                    \
+		.write = (write_fn),                                  \
+		.llseek = noop_llseek,                                \
+		.release = (release_fn),                              \
+	}
+#endif
+
+/* PDE_DATA() was renamed pde_data() (5.17). */
+#ifdef STP_HAVE_PDE_DATA
+#define stp_pde_data(inode) pde_data(inode)
+#else
+#define stp_pde_data(inode) PDE_DATA(inode)
+#endif
+
+/* task_struct's state became __state (5.14). */
+#ifdef STP_HAVE_TASK___STATE
+#define stp_task_state(t) ((long)READ_ONCE((t)->__state))
+#else
+#define stp_task_state(t) ((long)READ_ONCE((t)->state))
+#endif
+
+/* from_timer() became timer_container_of() (6.16); del_timer() timer_delete() (6.2). */
+#ifdef STP_HAVE_TIMER_CONTAINER_OF
+#define stp_timer_container_of(var, t, field) timer_container_of(var, t, field)
+#else
+#define stp_timer_container_of(var, t, field) from_timer(var, t, field)
+#endif
+#ifdef STP_HAVE_TIMER_DELETE
+#define stp_timer_delete(t) timer_delete(t)
+#define stp_timer_delete_sync(t) timer_delete_sync(t)
+#else
+#define stp_timer_delete(t) del_timer(t)
+#define stp_timer_delete_sync(t) del_timer_sync(t)
+#endif
 
 /* hrtimer_setup() replaced hrtimer_init() + .function (6.13). */
 #ifdef STP_HAVE_HRTIMER_SETUP
@@ -19,15 +119,151 @@
 #endif
 
 /*
- * The kretprobe an instance belongs to: get_kretprobe() since 5.11 (when
- * kretprobe instances moved to rethook), ri->rp before.
- * FIXME: select with a feature probe (STP_HAVE_GET_KRETPROBE) once the
- * feature-probe framework lands, instead of the version number.
+ * strlcpy() went in 6.8 (STP_HAVE_STRLCPY says whether the tree still has
+ * it). The runtime never calls it: lib/str.c has its own stp_strlcpy().
  */
-#if defined(STP_HAVE_GET_KRETPROBE) || LINUX_VERSION_CODE >= KERNEL_VERSION(5, 11, 0)
+
+/* probe_kernel_read()/probe_user_read() became copy_from_{kernel,user}_nofault() (5.8). */
+#ifdef STP_HAVE_COPY_FROM_KERNEL_NOFAULT
+#define stp_copy_from_kernel_nofault(dst, src, n) copy_from_kernel_nofault((dst), (src), (n))
+#else
+#define stp_copy_from_kernel_nofault(dst, src, n) probe_kernel_read((dst), (src), (n))
+#endif
+#ifdef STP_HAVE_COPY_FROM_USER_NOFAULT
+#define stp_copy_from_user_nofault(dst, src, n) copy_from_user_nofault((dst), (src), (n))
+#else
+#define stp_copy_from_user_nofault(dst, src, n) probe_user_read((dst), (src), (n))
+#endif
+
+/* access_ok() lost its type argument (5.0). */
+#ifdef STP_HAVE_ACCESS_OK_NO_TYPE
+#define stp_access_ok(p, n) access_ok((p), (n))
+#else
+#define stp_access_ok(p, n) access_ok(VERIFY_READ, (p), (n))
+#endif
+
+/* get_random_u32() is the API; prandom_u32() went in 6.2. */
+#ifdef STP_HAVE_GET_RANDOM_U32
+#define stp_random_u32() get_random_u32()
+#else
+#define stp_random_u32() prandom_u32()
+#endif
+
+/* stack_trace_save() replaced save_stack_trace() (5.2). */
+#ifdef STP_HAVE_STACK_TRACE_SAVE
+#define stp_stack_trace_save(entries, n, skip) stack_trace_save((entries), (n), (skip))
+#else
+static inline unsigned int stp_stack_trace_save(unsigned long *entries, unsigned int n, unsigned int skip)
+{
+	struct stack_trace trace = { .entries = entries, .max_entries = n, .skip = skip };
+
+	save_stack_trace(&trace);
+	return trace.nr_entries;
+}
+#endif
+
+/* vma_lookup() (5.14): the VMA containing addr, or NULL. */
+#ifdef STP_HAVE_VMA_LOOKUP
+#define stp_vma_lookup(mm, addr) vma_lookup((mm), (addr))
+#else
+static inline struct vm_area_struct *stp_vma_lookup(struct mm_struct *mm, unsigned long addr)
+{
+	struct vm_area_struct *vma = find_vma(mm, addr);
+
+	return vma && addr >= vma->vm_start ? vma : NULL;
+}
+#endif
+
+/* MODULE_IMPORT_NS() takes a string literal (6.13). */
+#ifdef STP_HAVE_MODULE_IMPORT_NS_STRING
+#define STP_MODULE_IMPORT_NS(ns) MODULE_IMPORT_NS(#ns)
+#else
+#define STP_MODULE_IMPORT_NS(ns) MODULE_IMPORT_NS(ns)
+#endif
+
+/* Tracepoints register by struct tracepoint * (3.15). */
+#ifdef STP_HAVE_TRACEPOINT_REGISTER_TP
+#define stp_tracepoint_register(tp, fn, data) tracepoint_probe_register((tp), (fn), (data))
+#define stp_tracepoint_unregister(tp, fn, data) tracepoint_probe_unregister((tp), (fn), (data))
+#define stp_for_each_kernel_tracepoint(fn, priv) for_each_kernel_tracepoint((fn), (priv))
+#endif
+
+/* task_work_add() takes a notify mode instead of a bool (5.11). */
+#ifdef STP_HAVE_TASK_WORK_NOTIFY_MODE
+#define stp_task_work_add(task, work) task_work_add((task), (work), TWA_RESUME)
+#else
+#define stp_task_work_add(task, work) task_work_add((task), (work), true)
+#endif
+
+/*
+ * Cancelling task work by callback: task_work_cancel(task, func) became
+ * task_work_cancel_func() and task_work_cancel() now takes the
+ * callback_head (6.11, backported to 6.1.y and 5.10.y). Neither is
+ * exported: resolve STP_TASK_WORK_CANCEL_FUNC_SYMBOL with
+ * stp_kallsyms_lookup_name() and call it as a stp_task_work_cancel_func_t.
+ */
+typedef struct callback_head *(*stp_task_work_cancel_func_t)(struct task_struct *, task_work_func_t);
+#ifdef STP_HAVE_TASK_WORK_CANCEL_FUNC
+#define STP_TASK_WORK_CANCEL_FUNC_SYMBOL "task_work_cancel_func"
+#else
+#define STP_TASK_WORK_CANCEL_FUNC_SYMBOL "task_work_cancel"
+#endif
+
+/* The kretprobe an instance belongs to: get_kretprobe() since 5.11, ri->rp before. */
+#ifdef STP_HAVE_GET_KRETPROBE
 #define stp_kretprobe_of(ri) get_kretprobe(ri)
 #else
 #define stp_kretprobe_of(ri) ((ri)->rp)
+#endif
+
+/*
+ * kallsyms_lookup_name() was unexported in 5.7. Without the export,
+ * stp_kallsyms_init() finds it once through a kprobe on it. On kernels with
+ * indirect branch tracking a kprobe's address is past the function's ENDBR
+ * (and an unused function may have had its ENDBR sealed): the call goes to
+ * the ENDBR, and a sealed function is refused (-ENOENT) rather than called.
+ */
+#ifdef STP_HAVE_EXPORT_KALLSYMS_LOOKUP_NAME
+static inline int stp_kallsyms_init(void)
+{
+	return 0;
+}
+#define stp_kallsyms_lookup_name(name) kallsyms_lookup_name(name)
+#else
+static unsigned long (*stp_kallsyms_lookup_name_fn)(const char *name) __maybe_unused;
+
+static inline int stp_kallsyms_init(void)
+{
+	struct kprobe kp = { .symbol_name = "kallsyms_lookup_name" };
+	unsigned long addr;
+	int rc = register_kprobe(&kp);
+
+	if (rc < 0)
+		return rc;
+	addr = (unsigned long)kp.addr;
+	unregister_kprobe(&kp);
+#ifdef CONFIG_X86_KERNEL_IBT
+	{
+		static const unsigned char endbr64[4] = { 0xf3, 0x0f, 0x1e, 0xfa };
+		unsigned char at[4], before[4];
+
+		if (stp_copy_from_kernel_nofault(at, (void *)addr, 4) ||
+		    stp_copy_from_kernel_nofault(before, (void *)(addr - 4), 4))
+			return -EFAULT;
+		if (!memcmp(before, endbr64, 4))
+			addr -= 4;
+		else if (memcmp(at, endbr64, 4))
+			return -ENOENT;
+	}
+#endif
+	stp_kallsyms_lookup_name_fn = (unsigned long (*)(const char *))addr;
+	return 0;
+}
+
+static inline unsigned long stp_kallsyms_lookup_name(const char *name)
+{
+	return stp_kallsyms_lookup_name_fn ? stp_kallsyms_lookup_name_fn(name) : 0;
+}
 #endif
 
 #endif /* STP_CORE_COMPAT_H */

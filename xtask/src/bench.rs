@@ -6,7 +6,8 @@ use xshell::{cmd, Shell};
 /// Options of `cargo xtask bench`.
 #[derive(clap::Args, Debug)]
 pub struct Options {
-    /// Which benchmark: `frontend` (parse and elaborate a large script).
+    /// Which benchmark: `frontend` (parse and elaborate a large script),
+    /// `build` (cold and warm `stap -p4` per CI kernel).
     pub name: String,
 }
 
@@ -14,7 +15,8 @@ pub struct Options {
 pub fn run(sh: &Shell, options: &Options) -> Result<()> {
     match options.name.as_str() {
         "frontend" => cmd!(sh, "cargo bench -p stapkit --bench frontend").run()?,
-        other => bail!("unknown benchmark '{other}'; known: frontend"),
+        "build" => crate::bench_build::run(sh)?,
+        other => bail!("unknown benchmark '{other}'; known: frontend, build"),
     }
     Ok(())
 }

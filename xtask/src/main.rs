@@ -10,6 +10,7 @@
 //! - `cargo xtask bench NAME` runs a benchmark and prints its figures.
 
 mod bench;
+mod bench_build;
 mod demo;
 mod setup;
 mod test;

@@ -18,6 +18,9 @@ pub const APT_PACKAGES: &[&str] = &[
     "apt",
     "dpkg",
     "debian-archive-keyring",
+    // stap-prep: toolchain roots for kernels the host compiler does not fit
+    // (5.10 gcc-10, 6.12 gcc-14, 7.2 gcc-16)
+    "mmdebstrap",
     // the test guests
     "qemu-system-x86",
     "busybox-static",
@@ -147,15 +150,14 @@ pub fn build_binaries(sh: &Shell) -> Result<PathBuf> {
     Ok(target_dir()?.join("debug"))
 }
 
-/// Fetches kernels with the freshly built stap-prep.
+/// Fetches kernels, and prepares the toolchain each needs, with the freshly
+/// built stap-prep (which works on them in parallel).
 pub fn fetch_kernels(sh: &Shell, bin_dir: &Path, kernels: &[String]) -> Result<()> {
     let stap_prep = bin_dir.join("stap-prep");
-    for kernel in kernels {
-        cmd!(sh, "{stap_prep} fetch {kernel}")
-            .quiet()
-            .ignore_stdout()
-            .run()?;
-    }
+    cmd!(sh, "{stap_prep} fetch {kernels...}")
+        .quiet()
+        .ignore_stdout()
+        .run()?;
     Ok(())
 }
 

@@ -1,11 +1,12 @@
 //! `stap-prep`: fetch and relocate kernel trees so `stap -r` can target
-//! kernels that are not installed.
+//! kernels that are not installed, and prepare the toolchain each needs.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use stapkit::kernel::fetch::{fetch, FetchOptions, Fetched};
+use stapkit::kernel::toolchain;
 use stapkit::kernel::{Cache, Catalog, HeaderTree, TreeError};
 
 /// Fetch kernel header trees (and images) for stapkit.
@@ -21,7 +22,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Download, unpack and relocate a kernel's headers and image.
+    /// Download, unpack and relocate kernels' headers and images (several
+    /// kernels in parallel), and prepare the toolchain each needs.
     Fetch {
         /// Kernel manifest names (see `list --available`).
         #[arg(required = true)]
@@ -32,6 +34,12 @@ enum Command {
         /// Resolve the newest package version again even if one is cached.
         #[arg(long)]
         refresh: bool,
+    },
+    /// Prepare (or show) the toolchain of fetched kernels: the host's when it
+    /// fits, else a root of the kernel's Debian suite.
+    Toolchain {
+        #[arg(required = true)]
+        kernels: Vec<String>,
     },
     /// List fetched kernels (or, with --available, every known manifest).
     List {
@@ -58,6 +66,29 @@ fn main() -> ExitCode {
     }
 }
 
+/// Fetches one kernel and prepares its toolchain; the build tree's path.
+fn fetch_one(
+    name: &str,
+    catalog: &Catalog,
+    cache: &Cache,
+    options: &FetchOptions,
+) -> Result<String, String> {
+    let manifest = catalog.get(name).map_err(|e| e.to_string())?;
+    let fetched = fetch(manifest, cache, options, &mut |line| eprintln!("{line}"))
+        .map_err(|e| e.to_string())?;
+    let state = fetched.state();
+    let verb = match fetched {
+        Fetched::AlreadyCached(_) => "already fetched",
+        Fetched::New(_) => "fetched",
+    };
+    eprintln!("{name}: {verb}: {} ({})", state.release, state.version);
+    let tree = HeaderTree::from_fetched(state.clone()).map_err(|e| e.to_string())?;
+    let tc = toolchain::ensure(manifest, &tree, cache, &mut |l| eprintln!("{l}"))
+        .map_err(|e| e.to_string())?;
+    eprintln!("{name}: toolchain: {}", tc.describe());
+    Ok(state.build_dir().display().to_string())
+}
+
 fn run(cli: Cli) -> Result<(), String> {
     let cache = Cache::locate(cli.cache_dir.as_deref());
     let catalog = Catalog::load().map_err(|e| e.to_string())?;
@@ -67,18 +98,42 @@ fn run(cli: Cli) -> Result<(), String> {
             debug,
             refresh,
         } => {
+            for name in &kernels {
+                catalog.get(name).map_err(|e| e.to_string())?;
+            }
+            let options = FetchOptions { debug, refresh };
+            let results: Vec<Result<String, String>> = std::thread::scope(|s| {
+                let handles: Vec<_> = kernels
+                    .iter()
+                    .map(|name| s.spawn(|| fetch_one(name, &catalog, &cache, &options)))
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|h| h.join().unwrap_or_else(|_| Err("fetch panicked".into())))
+                    .collect()
+            });
+            let mut errors = Vec::new();
+            for result in results {
+                match result {
+                    Ok(dir) => println!("{dir}"),
+                    Err(e) => errors.push(e),
+                }
+            }
+            if !errors.is_empty() {
+                return Err(errors.join("\nstap-prep: "));
+            }
+        }
+        Command::Toolchain { kernels } => {
             for name in kernels {
                 let manifest = catalog.get(&name).map_err(|e| e.to_string())?;
-                let options = FetchOptions { debug, refresh };
-                let fetched = fetch(manifest, &cache, &options, &mut |line| eprintln!("{line}"))
+                let state = cache
+                    .state(&name)
+                    .map_err(|e| e.to_string())?
+                    .ok_or_else(|| TreeError::NotFetched { name: name.clone() }.to_string())?;
+                let tree = HeaderTree::from_fetched(state).map_err(|e| e.to_string())?;
+                let tc = toolchain::ensure(manifest, &tree, &cache, &mut |l| eprintln!("{l}"))
                     .map_err(|e| e.to_string())?;
-                let state = fetched.state();
-                let verb = match fetched {
-                    Fetched::AlreadyCached(_) => "already fetched",
-                    Fetched::New(_) => "fetched",
-                };
-                eprintln!("{name}: {verb}: {} ({})", state.release, state.version);
-                println!("{}", state.build_dir().display());
+                println!("{name}: {}", tc.describe());
             }
         }
         Command::List { available: true } => {

@@ -10,6 +10,19 @@ use stapkit::driver::{deliver, Failure, Pipeline, StapOptions};
 fn main() -> ExitCode {
     let options = StapOptions::parse();
     let verbose = options.verbose;
+    if let Some(ko) = &options.check_module {
+        let (text, ok) = stapkit::driver::check_module(&options, ko);
+        let _ = if ok {
+            std::io::stdout().write_all(text.as_bytes())
+        } else {
+            std::io::stderr().write_all(text.as_bytes())
+        };
+        return if ok {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        };
+    }
     let mut pipeline = match Pipeline::new(options) {
         Ok(p) => p,
         Err(f) => return fail(&f),
@@ -18,6 +31,9 @@ fn main() -> ExitCode {
     let mut stderr = std::io::stderr();
     let _ = stderr.write_all(pipeline.warnings.as_bytes());
     if verbose > 0 {
+        for note in &pipeline.build_notes {
+            let _ = writeln!(stderr, "Pass 4: {note}");
+        }
         let _ = stderr.write_all(pipeline.timing_report().as_bytes());
     }
     match result {

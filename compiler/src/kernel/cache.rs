@@ -5,6 +5,8 @@
 //! CACHE/kernels/NAME/RELEASE/root/     the unpacked, relocated packages
 //! CACHE/kernels/NAME/RELEASE/debs/     the downloaded .deb files
 //! CACHE/apt/NAME/                       the private apt configuration
+//! CACHE/toolchains/SUITE-COMPILER/      a toolchain root (kernel::toolchain)
+//! CACHE/features/KEY/stp_features.h     feature probe results (kernel::features)
 //! ```
 //! `CACHE` is `$STAPKIT_CACHE`, else `$XDG_CACHE_HOME/stapkit`, else
 //! `~/.cache/stapkit`.
@@ -102,6 +104,16 @@ impl Cache {
         self.dir.join("apt").join(name)
     }
 
+    /// Toolchain roots live under here, one directory each.
+    pub fn toolchains_dir(&self) -> PathBuf {
+        self.dir.join("toolchains")
+    }
+
+    /// Feature probe results live under here, one directory per key.
+    pub fn features_dir(&self) -> PathBuf {
+        self.dir.join("features")
+    }
+
     /// The recorded state of one kernel, if it has been fetched.
     pub fn state(&self, name: &str) -> Result<Option<FetchState>, PrepError> {
         let path = self.kernel_dir(name).join("state.yaml");
@@ -159,19 +171,28 @@ impl Cache {
     /// Holds an exclusive lock on one kernel's cache entry until dropped, so
     /// parallel fetches of the same kernel wait for each other.
     pub fn lock(&self, name: &str) -> Result<std::fs::File, PrepError> {
-        let dir = self.kernel_dir(name);
-        std::fs::create_dir_all(&dir).map_err(|error| PrepError::Io {
-            path: dir.clone(),
-            error,
-        })?;
-        let path = dir.join(".lock");
-        let file = std::fs::File::create(&path).map_err(|error| PrepError::Io {
-            path: path.clone(),
-            error,
-        })?;
-        file.lock().map_err(|error| PrepError::Io { path, error })?;
-        Ok(file)
+        lock_file(&self.kernel_dir(name).join(".lock"))
     }
+}
+
+/// Holds an exclusive lock on `path` (created, with its directory, if
+/// needed) until the returned file is dropped.
+pub fn lock_file(path: &Path) -> Result<std::fs::File, PrepError> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|error| PrepError::Io {
+            path: dir.to_path_buf(),
+            error,
+        })?;
+    }
+    let file = std::fs::File::create(path).map_err(|error| PrepError::Io {
+        path: path.to_path_buf(),
+        error,
+    })?;
+    file.lock().map_err(|error| PrepError::Io {
+        path: path.to_path_buf(),
+        error,
+    })?;
+    Ok(file)
 }
 
 #[cfg(test)]

@@ -263,9 +263,15 @@ fn keep(filter: Filter, path: &str) -> bool {
         Filter::Image => {
             path.starts_with("boot/")
                 || (path.starts_with("usr/lib/modules/") || path.starts_with("lib/modules/"))
-                    && ["/vmlinuz", "/System.map", "/config", "/modules.builtin"]
-                        .iter()
-                        .any(|s| path.ends_with(s))
+                    && [
+                        "/vmlinuz",
+                        "/vmlinuz.unsigned",
+                        "/System.map",
+                        "/config",
+                        "/modules.builtin",
+                    ]
+                    .iter()
+                    .any(|s| path.ends_with(s))
         }
         // The -dbg package also carries the real System.map (the image
         // package's is a one-line placeholder on Debian).
@@ -355,6 +361,8 @@ fn image_candidates(release: &str) -> Vec<String> {
     vec![
         format!("boot/vmlinuz-{release}"),
         format!("usr/lib/modules/{release}/vmlinuz"),
+        // 7.x: linux-binary-unsigned-* ships the image under this name.
+        format!("usr/lib/modules/{release}/vmlinuz.unsigned"),
         format!("lib/modules/{release}/vmlinuz"),
         format!("boot/vmlinux-{release}"),
     ]
@@ -419,6 +427,10 @@ mod tests {
         assert!(keep(
             Filter::Image,
             "./usr/lib/modules/7.2.13+deb14-amd64/vmlinuz"
+        ));
+        assert!(keep(
+            Filter::Image,
+            "./usr/lib/modules/7.2.13+deb14-amd64/vmlinuz.unsigned"
         ));
         assert!(!keep(
             Filter::Image,

@@ -1,13 +1,16 @@
 //! The kbuild driver: C sources in, `NAME.ko` out.
 //!
 //! Writes the sources and a `Kbuild` file to a build directory, runs
-//! `make -C TREE M=DIR modules` with the tree's compiler, and on failure
-//! shows each compiler error with the generated line it points at.
+//! `make -C TREE M=DIR modules` with the tree's toolchain (the host's, or a
+//! toolchain root: `kernel::toolchain`), and on failure shows each compiler
+//! error with the generated line it points at. Warnings of `modpost` are
+//! returned with the module: with `-Werror` on the C, a build is clean only
+//! when modpost is quiet too (7.x warns about a missing MODULE_DESCRIPTION).
 
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
+use super::toolchain::Toolchain;
 use super::tree::HeaderTree;
 
 /// What to build.
@@ -15,6 +18,8 @@ use super::tree::HeaderTree;
 pub struct BuildRequest<'a> {
     /// The target tree.
     pub tree: &'a HeaderTree,
+    /// Where `make` runs.
+    pub toolchain: &'a Toolchain,
     /// The module name (`NAME.ko`); the main source must be `NAME.c`.
     pub module: &'a str,
     /// Files to write into the build directory: relative path and contents.
@@ -36,6 +41,8 @@ pub struct BuiltModule {
     pub ko: PathBuf,
     /// The build directory: kept if asked, else removed on drop.
     pub dir: BuildDir,
+    /// `WARNING: modpost: ...` lines of the build.
+    pub modpost_warnings: Vec<String>,
 }
 
 /// The build directory of one build.
@@ -60,15 +67,13 @@ impl BuildDir {
 /// Why a build failed.
 #[derive(Debug)]
 pub enum BuildError {
-    /// The tree's compiler is not installed.
-    CompilerMissing { compiler: String, release: String },
     /// The build directory could not be set up.
     Io {
         path: PathBuf,
         error: std::io::Error,
     },
-    /// `make` could not be run.
-    Make(std::io::Error),
+    /// `make` could not be run (the toolchain's explanation).
+    Make(String),
     /// The compiler or kbuild failed.
     Failed {
         dir: PathBuf,
@@ -93,13 +98,8 @@ pub struct CompileError {
 impl fmt::Display for BuildError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            BuildError::CompilerMissing { compiler, release } => write!(
-                f,
-                "the kernel {release} was built with '{compiler}', which is not installed; \
-                 install it (apt-get install {compiler}) or use a manifest whose toolchain provides it"
-            ),
             BuildError::Io { path, error } => write!(f, "{}: {error}", path.display()),
-            BuildError::Make(error) => write!(f, "cannot run make: {error}; install it (apt-get install make)"),
+            BuildError::Make(why) => write!(f, "{why}"),
             BuildError::Failed { dir, errors, log } => {
                 if errors.is_empty() {
                     writeln!(f, "kbuild failed in {}:", dir.display())?;
@@ -109,7 +109,11 @@ impl fmt::Display for BuildError {
                     }
                     return Ok(());
                 }
-                writeln!(f, "the generated C failed to build ({} error(s)):", errors.len())?;
+                writeln!(
+                    f,
+                    "the generated C failed to build ({} error(s)):",
+                    errors.len()
+                )?;
                 for e in errors {
                     if e.line == 0 {
                         writeln!(f, "{}: {}", e.file, e.message)?;
@@ -120,7 +124,11 @@ impl fmt::Display for BuildError {
                         writeln!(f, "  {:>5} | {}", e.line, src)?;
                     }
                 }
-                write!(f, "this is a stapkit bug: please report it with the script (build dir: {})", dir.display())
+                write!(
+                    f,
+                    "this is a stapkit bug: please report it with the script (build dir: {})",
+                    dir.display()
+                )
             }
         }
     }
@@ -130,7 +138,6 @@ impl std::error::Error for BuildError {}
 
 /// Builds the module and returns the `.ko`.
 pub fn build(req: &BuildRequest<'_>) -> Result<BuiltModule, BuildError> {
-    check_compiler(req.tree)?;
     let dir = if req.keep {
         let tmp = tempfile::Builder::new()
             .prefix("stapkit")
@@ -166,7 +173,7 @@ pub fn build(req: &BuildRequest<'_>) -> Result<BuiltModule, BuildError> {
     let kbuild = kbuild_file(req.module, &req.cflags);
     std::fs::write(path.join("Kbuild"), kbuild).map_err(io(&path.join("Kbuild")))?;
 
-    let mut make = Command::new("make");
+    let mut make = req.toolchain.command("make");
     make.arg("-C")
         .arg(&req.tree.dir)
         .arg(format!("M={}", path.display()));
@@ -174,7 +181,9 @@ pub fn build(req: &BuildRequest<'_>) -> Result<BuiltModule, BuildError> {
         make.arg("V=1");
     }
     make.args(&req.make_vars).arg("modules").env("LC_ALL", "C");
-    let out = make.output().map_err(BuildError::Make)?;
+    let out = make
+        .output()
+        .map_err(|e| BuildError::Make(req.toolchain.spawn_error(&e)))?;
     let log = format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),
@@ -189,7 +198,16 @@ pub fn build(req: &BuildRequest<'_>) -> Result<BuiltModule, BuildError> {
             log,
         });
     }
-    Ok(BuiltModule { ko, dir })
+    let modpost_warnings = log
+        .lines()
+        .filter(|l| l.starts_with("WARNING: modpost:"))
+        .map(str::to_string)
+        .collect();
+    Ok(BuiltModule {
+        ko,
+        dir,
+        modpost_warnings,
+    })
 }
 
 /// The `Kbuild` file for a one-object module.
@@ -199,20 +217,6 @@ pub fn kbuild_file(module: &str, cflags: &[String]) -> String {
         text.push_str(&format!("ccflags-y += {}\n", cflags.join(" ")));
     }
     text
-}
-
-fn check_compiler(tree: &HeaderTree) -> Result<(), BuildError> {
-    let found = std::env::var_os("PATH")
-        .map(|paths| std::env::split_paths(&paths).any(|d| d.join(&tree.compiler).is_file()))
-        .unwrap_or(false);
-    if found {
-        Ok(())
-    } else {
-        Err(BuildError::CompilerMissing {
-            compiler: tree.compiler.clone(),
-            release: tree.release.clone(),
-        })
-    }
 }
 
 /// Extracts `FILE:LINE:COL: error: MSG` lines, attaching the source line

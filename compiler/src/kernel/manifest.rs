@@ -96,16 +96,22 @@ pub struct RpmSource {
     pub debug: Option<String>,
 }
 
-/// The compiler a kernel series wants.
+/// The compiler a kernel series wants, and where to get it when the host
+/// cannot run it (see `kernel::toolchain`).
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Toolchain {
-    /// Compiler command, e.g. `gcc-12`.
+    /// Compiler command, e.g. `gcc-12` (the tree's `CONFIG_CC_VERSION_TEXT`
+    /// may spell it with a target prefix, `x86_64-linux-gnu-gcc-14`).
     pub compiler: String,
-    /// Debian suite whose minimal root provides the compiler when the host
-    /// cannot (absent: the host's own compiler is used).
+    /// Debian suite whose minimal root provides the compiler and a glibc the
+    /// tree's kbuild host tools run with (absent: host only).
     #[serde(default)]
     pub suite: Option<String>,
+    /// Packages installed into that root: the compiler, make, libc6-dev and
+    /// the libraries of the kbuild host tools (`pahole` for module BTF).
+    #[serde(default)]
+    pub packages: Vec<String>,
 }
 
 impl AptSource {
@@ -239,6 +245,18 @@ impl Catalog {
         &self.manifests
     }
 
+    /// The manifest whose release pattern matches `release`, for trees that
+    /// did not come from the cache (`-r /lib/modules/R/build`).
+    pub fn for_release(&self, release: &str) -> Option<&Manifest> {
+        self.manifests.iter().find(|m| {
+            let pattern = match &m.source {
+                Source::Apt(apt) => &apt.release,
+                Source::Rpm(rpm) => &rpm.release,
+            };
+            release_matches(pattern, release)
+        })
+    }
+
     /// The manifest called `name`.
     pub fn get(&self, name: &str) -> Result<&Manifest, ManifestError> {
         self.manifests
@@ -262,6 +280,11 @@ pub fn parse(text: &str) -> Result<Manifest, String> {
         return Err(format!(
             "release pattern '{release}' must contain exactly one '*'"
         ));
+    }
+    if manifest.toolchain.suite.is_some() && manifest.toolchain.packages.is_empty() {
+        return Err(
+            "toolchain.suite needs toolchain.packages (at least the compiler and make)".into(),
+        );
     }
     if !matches!(manifest.arch.as_str(), "x86_64" | "arm64") {
         return Err(format!(
@@ -300,6 +323,28 @@ mod tests {
         assert!(names.contains(&"debian-5.10-amd64"), "{names:?}");
         assert!(names.contains(&"debian-6.12-amd64"), "{names:?}");
         assert!(names.contains(&"debian-7.2-amd64"), "{names:?}");
+    }
+
+    #[test]
+    fn releases_find_their_manifest_and_toolchain() {
+        let catalog = Catalog::builtin().unwrap();
+        let m = catalog.for_release("6.12.117+deb13-amd64").unwrap();
+        assert_eq!(m.name, "debian-6.12-amd64");
+        assert_eq!(m.toolchain.suite.as_deref(), Some("trixie"));
+        assert!(m.toolchain.packages.iter().any(|p| p == "gcc-14"));
+        assert_eq!(
+            catalog.for_release("5.10.0-46-amd64").unwrap().name,
+            "debian-5.10-amd64"
+        );
+        assert!(catalog.for_release("6.1.0-56-cloud-amd64").is_none());
+        for m in catalog.all() {
+            assert!(
+                m.toolchain.packages.contains(&m.toolchain.compiler),
+                "{}: the toolchain root must install {}",
+                m.name,
+                m.toolchain.compiler
+            );
+        }
     }
 
     #[test]

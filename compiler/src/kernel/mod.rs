@@ -1,4 +1,5 @@
-//! Kernel header trees: manifests, fetching and relocation, kbuild, module checks.
+//! Kernel header trees: manifests, fetching and relocation, toolchains,
+//! feature probes, kbuild, module checks.
 //!
 //! **Architecture Invariant:** nothing here knows the SystemTap language;
 //! the kbuild driver takes C sources and returns a `.ko`.
@@ -6,11 +7,13 @@
 pub mod apt;
 pub mod cache;
 pub mod debversion;
+pub mod features;
 pub mod fetch;
 pub mod kbuild;
 pub mod manifest;
 pub mod modcheck;
 pub mod relocate;
+pub mod toolchain;
 pub mod tree;
 
 use std::fmt;

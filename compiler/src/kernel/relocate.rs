@@ -130,6 +130,29 @@ mod tests {
     use super::*;
 
     #[test]
+    fn relocates_the_kbuild_output_that_7_x_pins() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path();
+        let flavour = root.join("usr/src/linux-headers-7.2.13+deb14-amd64");
+        std::fs::create_dir_all(&flavour).unwrap();
+        std::fs::write(
+            flavour.join("Makefile"),
+            "KBUILD_OUTPUT=/usr/src/linux-headers-7.2.13+deb14-amd64\n\
+             include /usr/src/linux-headers-7.2.13+deb14-common/Makefile\n",
+        )
+        .unwrap();
+        relocate(root).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(flavour.join("Makefile")).unwrap(),
+            format!(
+                "KBUILD_OUTPUT={0}/usr/src/linux-headers-7.2.13+deb14-amd64\n\
+                 include {0}/usr/src/linux-headers-7.2.13+deb14-common/Makefile\n",
+                root.display()
+            )
+        );
+    }
+
+    #[test]
     fn relocates_debian_header_layout() {
         let tmp = tempfile::tempdir().unwrap();
         let root = tmp.path();

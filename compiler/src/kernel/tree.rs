@@ -202,7 +202,7 @@ pub fn parse_config(text: &str) -> BTreeMap<String, String> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     /// A minimal fake tree: enough files for `HeaderTree::open`.

@@ -19,7 +19,7 @@ use clap::Parser as _;
 
 use crate::driver::{Pipeline, StapOptions};
 use crate::kernel::fetch::{fetch, FetchOptions};
-use crate::kernel::{Cache, Catalog, HeaderTree};
+use crate::kernel::{toolchain, Cache, Catalog, HeaderTree};
 use crate::vm::guest::{build_initramfs, check_static_binary, GuestCase, GuestTools};
 use crate::vm::qemu::{boot, BootConfig, BootOutcome};
 use crate::vm::Arch;
@@ -249,6 +249,7 @@ struct Built {
 pub fn build_one(
     script: &TestScript,
     tree: &HeaderTree,
+    cache: &Cache,
     out_dir: &Path,
 ) -> Result<PathBuf, String> {
     let module = script.module_name();
@@ -258,7 +259,17 @@ pub fn build_one(
     };
     let tree_dir = tree.dir.display().to_string();
     let script_path = script.path.display().to_string();
-    let mut argv = vec!["stap", "-p4", "-m", &module, "-r", &tree_dir];
+    let cache_dir = cache.dir().display().to_string();
+    let mut argv = vec![
+        "stap",
+        "-p4",
+        "-m",
+        &module,
+        "-r",
+        &tree_dir,
+        "--cache-dir",
+        &cache_dir,
+    ];
     argv.extend(opts_part.iter().map(String::as_str));
     argv.push(&script_path);
     argv.extend(args_part.iter().map(String::as_str));
@@ -291,6 +302,8 @@ pub fn run(options: &Options, progress: &(dyn Fn(&str) + Sync)) -> Result<Report
         )
         .map_err(|e| e.to_string())?;
         let tree = HeaderTree::from_fetched(fetched.state().clone()).map_err(|e| e.to_string())?;
+        toolchain::ensure(manifest, &tree, &options.cache, &mut |l| progress(l))
+            .map_err(|e| e.to_string())?;
         trees.insert(name.clone(), tree);
     }
     let scripts: Vec<TestScript> = options
@@ -321,7 +334,7 @@ pub fn run(options: &Options, progress: &(dyn Fn(&str) + Sync)) -> Result<Report
                 let Some(job) = jobs.get(i) else { break };
                 let tree = &trees[&job.kernel];
                 let dir = options.work_dir.join(&job.kernel).join("modules");
-                let result = build_one(&job.script, tree, &dir);
+                let result = build_one(&job.script, tree, &options.cache, &dir);
                 progress(&format!(
                     "built {} for {}: {}",
                     job.script.name,

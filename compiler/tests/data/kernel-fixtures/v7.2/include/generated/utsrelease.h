@@ -1,0 +1,1 @@
+#define UTS_RELEASE "7.2.0-fixture"
