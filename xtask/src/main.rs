@@ -8,9 +8,12 @@
 //!   README's test command; `.ci/run` calls it).
 //! - `cargo xtask staprun` builds the static staprun and prints its path.
 //! - `cargo xtask bench NAME` runs a benchmark and prints its figures.
+//! - `cargo xtask oracle [SCRIPT...]` runs scripts under real SystemTap
+//!   (Debian's packages) in QEMU and records what it does.
 
 mod bench;
 mod demo;
+mod oracle;
 mod setup;
 mod test;
 
@@ -35,6 +38,8 @@ enum Command {
     Staprun,
     /// Run a benchmark and print its figures.
     Bench(bench::Options),
+    /// Run scripts under real SystemTap in QEMU and record its behaviour.
+    Oracle(oracle::Options),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -50,5 +55,6 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Bench(o) => bench::run(&sh, &o),
+        Command::Oracle(o) => oracle::run(&sh, &o),
     }
 }
