@@ -9,7 +9,8 @@
 # only carries progress lines and kernel messages.
 #
 # Per case directory /cases/ID: module.ko, name (the module name),
-# timeout (seconds before SIGINT; KILL 20 s later).
+# timeout (seconds before SIGINT; KILL 20 s later), args (staprun
+# options, one per line).
 /bin/busybox --install -s /bin
 export PATH=/bin:/usr/bin:/usr/sbin:/sbin
 mount -t proc proc /proc
@@ -44,8 +45,11 @@ for case in $(cat /cases/list); do
 	cp "$dir/module.ko" "/tmp/$name.ko"
 	# SIGINT after the time limit lets staprun run the end probes; KILL if
 	# even that hangs.
+	# staprun options, one per line.
+	set --
+	while IFS= read -r arg; do set -- "$@" "$arg"; done < "$dir/args"
 	timeout -s KILL $((limit + 20)) timeout -s INT "$limit" \
-		/usr/bin/staprun "/tmp/$name.ko" < /dev/null > /out/stdout 2> /out/stderr
+		/usr/bin/staprun "$@" "/tmp/$name.ko" < /dev/null > /out/stdout 2> /out/stderr
 	echo $? > /out/rc
 	if [ -e "/sys/module/$name" ]; then
 		echo loaded > /out/module

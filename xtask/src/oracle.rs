@@ -126,6 +126,8 @@ struct OracleCase {
     script_args: Vec<String>,
     /// Seconds before staprun is interrupted.
     timeout_secs: u32,
+    /// staprun options (before the module).
+    staprun_args: Vec<String>,
 }
 
 impl OracleCase {
@@ -316,6 +318,7 @@ fn load_script(path: &Path, global_options: &[String]) -> Result<OracleScript> {
         stap_options: global_options.to_vec(),
         script_args: Vec::new(),
         timeout_secs: DEFAULT_TIMEOUT_SECS,
+        staprun_args: Vec::new(),
     };
     let mut case_lines = Vec::new();
     for (n, line) in text.lines().enumerate() {
@@ -368,6 +371,8 @@ fn apply_words(case: &mut OracleCase, words: &[String]) -> Result<(), String> {
             case.script_args.push(word.clone());
         } else if word == "--" {
             args = true;
+        } else if let Some(arg) = word.strip_prefix("staprun=") {
+            case.staprun_args.push(arg.to_string());
         } else if let Some(secs) = word.strip_prefix("timeout=") {
             case.timeout_secs = secs
                 .parse()
@@ -767,18 +772,20 @@ fn run_all(
                 guest_files.key.as_bytes(),
                 image.display().to_string().as_bytes(),
                 case.timeout_secs.to_string().as_bytes(),
+                case.staprun_args.join(" ").as_bytes(),
             ]);
             let dir = cache.dir().join("oracle/runs").join(&key);
             if !options.rerun && dir.join("done").is_file() {
                 runs.insert(id, RunResult::Ran(load_run(&dir)?));
             } else {
-                todo.push((
+                todo.push(GuestCase {
                     id,
-                    module.clone(),
-                    module_name(script, case),
-                    case.timeout_secs,
-                    dir,
-                ));
+                    module: module.clone(),
+                    name: module_name(script, case),
+                    timeout_secs: case.timeout_secs,
+                    staprun_args: case.staprun_args.clone(),
+                    cache_dir: dir,
+                });
             }
         }
     }
@@ -823,17 +830,25 @@ fn run_all(
     );
     let mut list = String::new();
     let mut total_secs = 0u64;
-    for (n, (_, module, name, timeout, _)) in todo.iter().enumerate() {
+    for (n, case) in todo.iter().enumerate() {
         let dir = format!("cases/c{n}");
         fs.dir(&dir);
+        fs.fs.file(
+            &format!("{dir}/module.ko"),
+            0o644,
+            std::fs::read(&case.module)?,
+        );
         fs.fs
-            .file(&format!("{dir}/module.ko"), 0o644, std::fs::read(module)?);
-        fs.fs
-            .file(&format!("{dir}/name"), 0o644, format!("{name}\n"));
-        fs.fs
-            .file(&format!("{dir}/timeout"), 0o644, format!("{timeout}\n"));
+            .file(&format!("{dir}/name"), 0o644, format!("{}\n", case.name));
+        fs.fs.file(
+            &format!("{dir}/timeout"),
+            0o644,
+            format!("{}\n", case.timeout_secs),
+        );
+        let args: String = case.staprun_args.iter().map(|a| format!("{a}\n")).collect();
+        fs.fs.file(&format!("{dir}/args"), 0o644, args);
         writeln!(list, "c{n}").unwrap();
-        total_secs += u64::from(*timeout) + 30;
+        total_secs += u64::from(case.timeout_secs) + 30;
     }
     fs.fs.file("cases/list", 0o644, list);
 
@@ -867,7 +882,8 @@ fn run_all(
         BootOutcome::TimedOut => "the guest timed out".to_string(),
         BootOutcome::Incomplete => "the guest stopped early".to_string(),
     };
-    for (n, (id, _, _, _, dir)) in todo.into_iter().enumerate() {
+    for (n, case) in todo.into_iter().enumerate() {
+        let (id, dir) = (case.id, case.cache_dir);
         let id_in_guest = format!("c{n}");
         // A case is complete once its last part (dmesg) arrived.
         let complete = report.results.complete
@@ -887,6 +903,22 @@ fn run_all(
         }
     }
     Ok(runs)
+}
+
+/// A case the guest runs.
+struct GuestCase {
+    /// (script, case) it belongs to.
+    id: (String, String),
+    /// The module built by stap.
+    module: PathBuf,
+    /// The module's name.
+    name: String,
+    /// Seconds before SIGINT.
+    timeout_secs: u32,
+    /// staprun options.
+    staprun_args: Vec<String>,
+    /// Where its run is cached.
+    cache_dir: PathBuf,
 }
 
 /// An initramfs that creates parent directories on demand.
