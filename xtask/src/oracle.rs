@@ -136,8 +136,8 @@ impl OracleCase {
     fn last_pass(&self) -> u32 {
         self.stap_options
             .iter()
-            .filter_map(|o| o.strip_prefix("-p").and_then(|n| n.parse().ok()))
-            .last()
+            .rev()
+            .find_map(|o| o.strip_prefix("-p").and_then(|n| n.parse().ok()))
             .unwrap_or(4)
     }
 }
