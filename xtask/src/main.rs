@@ -8,10 +8,13 @@
 //!   README's test command; `.ci/run` calls it).
 //! - `cargo xtask staprun` builds the static staprun and prints its path.
 //! - `cargo xtask bench NAME` runs a benchmark and prints its figures.
+//! - `cargo xtask oracle [SCRIPT...]` runs scripts under real SystemTap
+//!   (Debian's packages) in QEMU and records what it does.
 
 mod bench;
 mod bench_build;
 mod demo;
+mod oracle;
 mod setup;
 mod test;
 
@@ -36,6 +39,8 @@ enum Command {
     Staprun,
     /// Run a benchmark and print its figures.
     Bench(bench::Options),
+    /// Run scripts under real SystemTap in QEMU and record its behaviour.
+    Oracle(oracle::Options),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -51,5 +56,6 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Bench(o) => bench::run(&sh, &o),
+        Command::Oracle(o) => oracle::run(&sh, &o),
     }
 }
