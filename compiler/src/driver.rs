@@ -73,6 +73,9 @@ pub struct StapOptions {
     /// The target process for target() (pass 5 hands it to staprun).
     #[arg(short = 'x', value_name = "PID")]
     pub target_pid: Option<u32>,
+    /// Size of the output buffer between the module and staprun, in MiB.
+    #[arg(short = 's', value_name = "MB", value_parser = clap::value_parser!(u32).range(1..=1024))]
+    pub buffer_mb: Option<u32>,
     /// Send the script's output to FILE (pass 5).
     #[arg(short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
@@ -365,17 +368,10 @@ impl Pipeline {
                 "-Werror".to_string(),
                 "-Wno-unused-function".to_string(),
             ];
-            // FIXME(codegen): the generated C still trips these four on every
-            // compiler from gcc-10 to gcc-16 (unused `l` frames of embedded
-            // functions, unused break_N/continue_N labels, `?:` of constants
-            // in conditions, folded signed overflow where SystemTap wraps).
-            // Drop each exception once codegen no longer emits it.
-            cflags.extend(
-                ["unused-variable", "unused-label", "int-in-bool-context", "overflow"]
-                    .iter()
-                    .map(|w| format!("-Wno-error={w}")),
-            );
             cflags.extend(p.options.defines.iter().map(|d| format!("-D{d}")));
+            if let Some(mb) = p.options.buffer_mb {
+                cflags.push(format!("-DSTP_TRANSPORT_BUFSIZE={}", u64::from(mb) << 20));
+            }
             let request = BuildRequest {
                 tree: &tree,
                 toolchain: &toolchain,

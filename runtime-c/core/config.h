@@ -8,7 +8,7 @@
 
 /* Longest string, including its NUL. */
 #ifndef MAXSTRINGLEN
-#define MAXSTRINGLEN 128
+#define MAXSTRINGLEN 512
 #endif
 /* Statements one probe handler may execute. */
 #ifndef MAXACTION
@@ -58,7 +58,8 @@
 #ifndef STP_PRINT_BUFSIZE
 #define STP_PRINT_BUFSIZE 8192
 #endif
-/* Bytes of output the transport holds for staprun (stap -s MB sets it). */
+/* Bytes of output the transport holds for staprun (stap -s MB sets it;
+ * SystemTap's default is 16 MiB). */
 #ifndef STP_TRANSPORT_BUFSIZE
 #define STP_TRANSPORT_BUFSIZE (16 << 20)
 #endif

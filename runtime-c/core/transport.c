@@ -10,6 +10,7 @@ static struct {
 	u64 head; /* bytes ever written */
 	u64 tail; /* bytes ever read */
 	atomic64_t dropped;
+	atomic64_t dropped_bytes;
 	wait_queue_head_t readers;
 	struct mutex read_mutex;
 	struct mutex control_mutex;
@@ -40,6 +41,7 @@ static __maybe_unused int stp_transport_write(u32 type, const char *data, u32 le
 	if (used + sizeof(h) + len > STP_TRANSPORT_BUFSIZE) {
 		raw_spin_unlock_irqrestore(&stp_transport.lock, flags);
 		atomic64_inc(&stp_transport.dropped);
+		atomic64_add(len, &stp_transport.dropped_bytes);
 		return -ENOSPC;
 	}
 	stp_ring_copy_in(stp_transport.head, &h, sizeof(h));
@@ -113,6 +115,8 @@ static __maybe_unused ssize_t stp_channel_read(struct file *file, char __user *b
 
 			stp_session_summary(&s);
 			s.dropped = atomic64_read(&stp_transport.dropped);
+			s.dropped_bytes = atomic64_read(&stp_transport.dropped_bytes);
+			s.buffer_mb = DIV_ROUND_UP(STP_TRANSPORT_BUFSIZE, 1 << 20);
 			stp_transport.done_reported = true;
 			n = stp_synth_record(STP_RECORD_DONE, &s, sizeof(s));
 			break;
@@ -172,6 +176,7 @@ static __maybe_unused int stp_transport_init(const char *name)
 	mutex_init(&stp_transport.read_mutex);
 	mutex_init(&stp_transport.control_mutex);
 	atomic64_set(&stp_transport.dropped, 0);
+	atomic64_set(&stp_transport.dropped_bytes, 0);
 	stp_transport.ring = vzalloc(STP_TRANSPORT_BUFSIZE);
 	stp_transport.bounce = vzalloc(STP_BOUNCE_SIZE);
 	if (!stp_transport.ring || !stp_transport.bounce)

@@ -28,9 +28,10 @@ struct stp_record_header {
 struct stp_summary {
 	u32 errors;
 	u32 skipped;
-	u64 dropped;
+	u64 dropped;          /* records that did not fit ("transport failures") */
 	u32 error_exit;
-	u32 reserved;
+	u32 buffer_mb;        /* the transport buffer, MiB (stap -s) */
+	u64 dropped_bytes;    /* payload bytes of the dropped records */
 };
 
 /* Queues one record; returns 0 or -ENOSPC (then counted as dropped). */

@@ -182,12 +182,28 @@ fn run(opts: &Options) -> Result<Summary, String> {
     let summary = result?;
     unloaded.map_err(|e| format!("Couldn't remove module '{name}': {e}"))?;
     if summary.dropped > 0 {
-        eprintln!("WARNING: {} messages dropped", summary.dropped);
+        // SystemTap's words for output that did not fit the buffer.
+        eprintln!(
+            "WARNING: There were {} transport failures. Try stap -s to increase the buffer size from {}.",
+            summary.dropped, summary.buffer_mb
+        );
+        eprintln!(
+            "WARNING: There were 0 lost messages and {} lost bytes.",
+            summary.dropped_bytes
+        );
     }
     Ok(summary)
 }
 
 /// Starts the session and copies records to stdout/stderr until `DONE`.
+/// Sets this process's name (its comm, what execname() reads).
+fn name_process(name: &str) {
+    if let Ok(name) = std::ffi::CString::new(name) {
+        // SAFETY: PR_SET_NAME reads a NUL-terminated string of up to 16 bytes.
+        unsafe { libc::prctl(libc::PR_SET_NAME, name.as_ptr()) };
+    }
+}
+
 fn stream(
     name: &str,
     out: &mut dyn Write,
@@ -199,6 +215,9 @@ fn stream(
         .write(true)
         .open(&path)
         .map_err(|e| format!("cannot open {path}: {e}"))?;
+    // Begin and end probes run in this process; SystemTap runs them in
+    // stapio, and scripts print execname() there.
+    name_process("stapio");
     channel
         .write_all(b"start")
         .map_err(|e| format!("cannot start the session: {e}"))?;

@@ -30,6 +30,10 @@ pub struct Summary {
     pub dropped: u64,
     /// Non-zero when the session ended because of errors.
     pub error_exit: u32,
+    /// The transport buffer's size in MiB.
+    pub buffer_mb: u32,
+    /// Bytes of the dropped records.
+    pub dropped_bytes: u64,
 }
 
 impl Summary {
@@ -52,6 +56,8 @@ impl Summary {
             skipped: u32_at(4),
             dropped: u64_at(8),
             error_exit: u32_at(16),
+            buffer_mb: u32_at(20),
+            dropped_bytes: u64_at(24),
         }
     }
 }
@@ -135,7 +141,8 @@ mod tests {
         summary.extend(1u32.to_le_bytes());
         summary.extend(7u64.to_le_bytes());
         summary.extend(1u32.to_le_bytes());
-        summary.extend(0u32.to_le_bytes());
+        summary.extend(16u32.to_le_bytes());
+        summary.extend(4106u64.to_le_bytes());
         stream.extend(record(RECORD_DONE, &summary));
         stream.extend(record(99, b"future"));
         for split in 0..stream.len() {
@@ -157,7 +164,9 @@ mod tests {
                         errors: 2,
                         skipped: 1,
                         dropped: 7,
-                        error_exit: 1
+                        error_exit: 1,
+                        buffer_mb: 16,
+                        dropped_bytes: 4106
                     }),
                     Record::Unknown(99),
                 ],

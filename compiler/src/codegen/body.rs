@@ -375,12 +375,14 @@ impl<'a> BodyGen<'a> {
             ExprKind::Unary { op, operand } => {
                 let v = self.expr(operand).long();
                 let t = self.long_temp();
-                let op = match op {
-                    UnaryOp::Neg => "-",
-                    UnaryOp::Not => "!",
-                    UnaryOp::BitNot => "~",
-                };
-                self.w.line(format!("{t} = {op}({v});"));
+                match op {
+                    // -INT64_MIN wraps, as in SystemTap.
+                    UnaryOp::Neg => self
+                        .w
+                        .line(format!("{t} = (int64_t)(0 - (uint64_t)({v}));")),
+                    UnaryOp::Not => self.w.line(format!("{t} = !({v});")),
+                    UnaryOp::BitNot => self.w.line(format!("{t} = ~({v});")),
+                }
                 Val::Long(t)
             }
             ExprKind::Binary { op, lhs, rhs } => {
@@ -544,9 +546,11 @@ impl<'a> BodyGen<'a> {
 
     pub(super) fn binary(&mut self, t: &str, op: BinaryOp, a: &str, b: &str, location: &Location) {
         let line = match op {
-            BinaryOp::Add => format!("{t} = {a} + {b};"),
-            BinaryOp::Sub => format!("{t} = {a} - {b};"),
-            BinaryOp::Mul => format!("{t} = {a} * {b};"),
+            // Script arithmetic wraps; in unsigned C it is defined (and the
+            // compiler does not warn about constants that overflow).
+            BinaryOp::Add => format!("{t} = (int64_t)((uint64_t){a} + (uint64_t){b});"),
+            BinaryOp::Sub => format!("{t} = (int64_t)((uint64_t){a} - (uint64_t){b});"),
+            BinaryOp::Mul => format!("{t} = (int64_t)((uint64_t){a} * (uint64_t){b});"),
             BinaryOp::Div | BinaryOp::Mod => {
                 self.fail(&format!("{b} == 0"), "division by 0", location);
                 let f = if op == BinaryOp::Div {

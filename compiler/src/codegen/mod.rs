@@ -260,7 +260,7 @@ fn globals_init(program: &Program, out: &mut CWriter) {
             out.close(";");
         }
         let call = match storage {
-            Storage::Map(name) => format!("stp_map_create(&{name}, &desc) ? -ENOMEM : 0"),
+            Storage::Map(name) => format!("stp_map_create(&{name}, &desc)"),
             Storage::Stat(name) => format!("stp_pstat_init(&{name}, {})", hist_args(g.histogram)),
             Storage::StatMap(name) => {
                 format!("stp_pmap_init(&{name}, &desc, {})", hist_args(g.histogram))
@@ -313,7 +313,7 @@ fn script_function(out: &mut CWriter, f: &Function, body: BodyGen<'_>) {
         function_name(f)
     ));
     out.line(format!(
-        "struct {} *l = stp_frame(c, c->nesting);",
+        "struct {} *l __maybe_unused = stp_frame(c, c->nesting);",
         function_frame(f)
     ));
     for decl in body.temp_decls() {
@@ -333,7 +333,7 @@ fn embedded_function(out: &mut CWriter, f: &Function, code: &str) {
         function_name(f)
     ));
     out.line(format!(
-        "struct {} *l = stp_frame(c, c->nesting);",
+        "struct {} *l __maybe_unused = stp_frame(c, c->nesting);",
         function_frame(f)
     ));
     out.line("#define CONTEXT c");
@@ -385,7 +385,10 @@ fn probe_handler(
     let p = &program.probes[i];
     out.line(format!("/* {} */", c_comment(&p.location.near())));
     out.open(format!("static void stp_probe_{i}(struct stp_context *c)"));
-    out.line(format!("struct {} *l = stp_frame(c, 0);", probe_frame(i)));
+    out.line(format!(
+        "struct {} *l __maybe_unused = stp_frame(c, 0);",
+        probe_frame(i)
+    ));
     for decl in body.temp_decls() {
         out.line(decl);
     }

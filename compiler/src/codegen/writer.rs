@@ -55,9 +55,10 @@ impl CWriter {
     }
 
     /// Writes a label one level out, as kernel style puts labels.
+    /// (Marked unused-tolerant: not every label is jumped to.)
     pub fn label(&mut self, name: &str) {
         self.out.push_str(name);
-        self.out.push_str(":\n");
+        self.out.push_str(": __maybe_unused;\n");
     }
 
     /// Appends raw text (already formatted, e.g. embedded C).
@@ -134,7 +135,7 @@ mod tests {
         w.close("");
         assert_eq!(
             w.finish(),
-            "static void f(void) {\n\tx = 1;\nout:\n\treturn;\n}\n"
+            "static void f(void) {\n\tx = 1;\nout: __maybe_unused;\n\treturn;\n}\n"
         );
     }
 }
