@@ -142,6 +142,7 @@ pub struct Pipeline {
     tree_error: Option<String>,
     /// Non-fatal diagnostics gathered so far, rendered.
     pub warnings: String,
+    kernel: Option<std::sync::Arc<crate::debuginfo::KernelInfo>>,
     /// What pass 4 chose and found (toolchain, feature probes), for `-v`.
     pub build_notes: Vec<String>,
     cache: Cache,
@@ -190,11 +191,26 @@ impl Pipeline {
             tree,
             tree_error,
             warnings: String::new(),
+            kernel: None,
             build_notes: Vec::new(),
             cache,
             catalog,
             timings: Vec::new(),
         })
+    }
+
+    /// What the target kernel looks like, read once (lazily per question).
+    pub fn kernel_info(&mut self) -> Option<std::sync::Arc<crate::debuginfo::KernelInfo>> {
+        if self.kernel.is_none() {
+            let files = self
+                .tree
+                .as_ref()
+                .and_then(crate::debuginfo::KernelFiles::from_tree)?;
+            self.kernel = Some(std::sync::Arc::new(crate::debuginfo::KernelInfo::new(
+                files,
+            )));
+        }
+        self.kernel.clone()
     }
 
     /// The module name: `-m NAME`, else `stap_` and a hash of the script.
@@ -293,6 +309,7 @@ impl Pipeline {
                 unoptimized: p.options.unoptimized,
                 include_dirs: p.options.includes.clone(),
                 preprocess: p.preprocess_config(),
+                kernel: p.kernel_info(),
             };
             let analysis = sema::analyze(&mut p.sources, script, &config);
             let ok = p.diagnostics(&analysis.diagnostics);

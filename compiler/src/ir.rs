@@ -427,6 +427,67 @@ pub enum ExprKind {
         format: Format,
         args: Vec<Expr>,
     },
+    /// A value read from the probed kernel: `$param`, `$var->a->b`,
+    /// `$return`, `@cast(p, "type")->f`.
+    Target(Box<TargetAccess>),
+}
+
+/// How to compute a target expression: start from a value, walk member
+/// and index steps over addresses (reading kernel memory fault-safely),
+/// and end with a value, a load or an address.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TargetAccess {
+    /// The starting value.
+    pub base: TargetBase,
+    /// Steps over addresses, in order.
+    pub steps: Vec<TargetStep>,
+    /// What the expression yields.
+    pub result: TargetResult,
+}
+
+/// Where a target expression's starting value comes from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TargetBase {
+    /// A `struct pt_regs` member at the probe (`di`, `regs[0]`).
+    Register(String),
+    /// A 64-bit stack slot this many bytes above the stack pointer at
+    /// function entry.
+    Stack(u64),
+    /// Argument N (0-based) of the tracepoint.
+    TracepointArg(usize),
+    /// A script value (`@cast(p, ...)`).
+    Value(Box<Expr>),
+}
+
+/// One step of a target expression, applied to the current address.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TargetStep {
+    /// Load the pointer stored at the current address (a `->` through a
+    /// pointer member).
+    Deref,
+    /// Add a member's byte offset.
+    Offset(u64),
+    /// Add `index * stride` (array element).
+    Index { index: Box<Expr>, stride: u64 },
+}
+
+/// What a target expression yields.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TargetResult {
+    /// The starting value itself, narrowed to `size` bytes (a parameter
+    /// in a register, a tracepoint argument).
+    Value { size: u8, signed: bool },
+    /// `size` bytes loaded at the address reached.
+    Load { size: u8, signed: bool },
+    /// A bitfield at the address reached.
+    Bitfield {
+        size: u8,
+        bit_offset: u32,
+        width: u32,
+        signed: bool,
+    },
+    /// The address reached (`&$var->f`, arrays, structs).
+    Address,
 }
 
 /// Something that can be assigned to.

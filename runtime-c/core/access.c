@@ -5,6 +5,21 @@
  * a script error (stp_error_fmt), never an oops.
  */
 
+/* v narrowed to size bytes, as a value of that size and signedness. */
+static inline int64_t stp_narrow(uint64_t v, int size, bool is_signed)
+{
+	switch (size) {
+	case 1:
+		return is_signed ? (int64_t)(s8)v : (int64_t)(u8)v;
+	case 2:
+		return is_signed ? (int64_t)(s16)v : (int64_t)(u16)v;
+	case 4:
+		return is_signed ? (int64_t)(s32)v : (int64_t)(u32)v;
+	default:
+		return (int64_t)v;
+	}
+}
+
 /*
  * Copies the NUL-terminated string at addr (kernel, or the current
  * process's memory when user) into dst, truncated to cap - 1 bytes.
@@ -72,4 +87,45 @@ static __maybe_unused void stp_ctime(char *dst, size_t cap, int64_t secs)
 	time64_to_tm(secs, 0, &tm);
 	scnprintf(dst, cap, "%s %s %2d %02d:%02d:%02d %lld", days[tm.tm_wday], months[tm.tm_mon],
 		  tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (long long)tm.tm_year + 1900);
+}
+
+/*
+ * Target expressions: reads size (1, 2, 4 or 8) bytes of kernel memory at
+ * addr into *out, sign- or zero-extended. A bad address fails the handler
+ * with SystemTap's "read fault" text; returns false then.
+ */
+static __maybe_unused bool stp_kread(struct stp_context *c, uint64_t addr, int size, bool is_signed,
+				     int64_t *out, const char *stmt)
+{
+	union {
+		u8 b;
+		u16 h;
+		u32 w;
+		u64 q;
+	} v;
+
+	if (copy_from_kernel_nofault(&v, (const void *)(uintptr_t)addr, size)) {
+		scnprintf(c->error_buf, sizeof(c->error_buf),
+			  "read fault [man error::fault] at 0x%016llx (addr)", (unsigned long long)addr);
+		STP_ERROR(c, c->error_buf, stmt);
+		return false;
+	}
+	*out = stp_narrow(size == 1 ? v.b : size == 2 ? v.h : size == 4 ? v.w : v.q, size, is_signed);
+	return true;
+}
+
+/* A bitfield of `width` bits at bit `shift` of the size-byte unit at addr. */
+static __maybe_unused bool stp_kread_bits(struct stp_context *c, uint64_t addr, int size, int shift,
+					  int width, bool is_signed, int64_t *out, const char *stmt)
+{
+	int64_t unit;
+	uint64_t bits;
+
+	if (!stp_kread(c, addr, size, false, &unit, stmt))
+		return false;
+	bits = ((uint64_t)unit >> shift) & (width >= 64 ? ~0ULL : ((1ULL << width) - 1));
+	if (is_signed && width < 64 && (bits >> (width - 1)) & 1)
+		bits |= ~0ULL << width;
+	*out = (int64_t)bits;
+	return true;
 }

@@ -497,6 +497,7 @@ impl<'a> BodyGen<'a> {
             ExprKind::Call { function, args } => self.call(*function, args, &e.location),
             ExprKind::Print { kind, args } => self.print(*kind, args),
             ExprKind::Printf { kind, format, args } => self.printf(*kind, format, args),
+            ExprKind::Target(t) => self.target(t, &e.location),
             ExprKind::Index { array, keys } => self.index_read(*array, keys, e.ty, &e.location),
             ExprKind::In { array, keys } => self.index_exists(*array, keys, &e.location),
             ExprKind::StatAdd { target, value } => self.stat_add(target, value),
@@ -874,5 +875,6 @@ pub(super) fn has_effects(e: &Expr) -> bool {
         }
         ExprKind::Aggregate { .. } | ExprKind::Histogram { .. } => false,
         ExprKind::Regex { subject, .. } => has_effects(subject),
+        ExprKind::Target(t) => super::locks::target_exprs(t).any(has_effects),
     }
 }

@@ -65,6 +65,19 @@ fn merge(uses: &mut Uses, g: GlobalId, a: Access) {
     }
 }
 
+/// The script expressions inside a target access (a cast's value, indices).
+pub(super) fn target_exprs(t: &TargetAccess) -> impl Iterator<Item = &Expr> {
+    let base = match &t.base {
+        TargetBase::Value(e) => Some(&**e),
+        _ => None,
+    };
+    base.into_iter()
+        .chain(t.steps.iter().filter_map(|s| match s {
+            TargetStep::Index { index, .. } => Some(&**index),
+            _ => None,
+        }))
+}
+
 struct Visitor<'p> {
     program: &'p Program,
     uses: Uses,
@@ -209,6 +222,7 @@ impl<'p> Visitor<'p> {
             ExprKind::Print { args, .. } | ExprKind::Printf { args, .. } => {
                 args.iter().for_each(|a| self.expr(a))
             }
+            ExprKind::Target(t) => target_exprs(t).for_each(|e| self.expr(e)),
         }
     }
 }

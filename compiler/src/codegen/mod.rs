@@ -12,6 +12,7 @@
 mod body;
 mod data;
 mod locks;
+mod target;
 mod writer;
 
 use std::fmt;

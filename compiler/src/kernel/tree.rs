@@ -120,7 +120,20 @@ impl HeaderTree {
     ) -> Result<HeaderTree, TreeError> {
         let release = match spec {
             Some(spec) if spec.contains('/') || Path::new(spec).is_dir() => {
-                return HeaderTree::open(Path::new(spec))
+                // A fetched kernel's build tree named by its path is still
+                // that kernel: keep its image (BTF) and toolchain.
+                let dir = Path::new(spec)
+                    .canonicalize()
+                    .unwrap_or_else(|_| PathBuf::from(spec));
+                if let Ok(fetched) = cache.list() {
+                    if let Some(state) = fetched
+                        .into_iter()
+                        .find(|s| s.build_dir().canonicalize().is_ok_and(|b| b == dir))
+                    {
+                        return HeaderTree::from_fetched(state);
+                    }
+                }
+                return HeaderTree::open(Path::new(spec));
             }
             Some(spec) if catalog.get(spec).is_ok() => {
                 let state = cache.state(spec).map_err(TreeError::Cache)?;

@@ -37,6 +37,8 @@ pub struct Walker<'c, 'a> {
     pub function: Option<usize>,
     pub mode: Mode,
     loops: usize,
+    /// The target variables the probe being walked offers.
+    pub context: super::points::ProbeContext,
     /// Arrays being iterated by enclosing foreach loops, with the loop's span.
     iterating: Vec<(usize, Span)>,
     /// A change of any type happened during this walk.
@@ -65,6 +67,7 @@ impl<'c, 'a> Walker<'c, 'a> {
             mode,
             loops: 0,
             iterating: Vec::new(),
+            context: super::points::ProbeContext::None,
             changed: false,
         }
     }
@@ -940,8 +943,8 @@ impl<'c, 'a> Walker<'c, 'a> {
                 };
                 (Some(Type::Long), long_expr(kind, location))
             }
-            K::Target(_)
-            | K::Entry(_)
+            K::Target(t) => self.target_expr(t, e.span, location),
+            K::Entry(_)
             | K::Defined(_)
             | K::Probewrite(_)
             | K::Perf(_)

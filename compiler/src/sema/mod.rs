@@ -18,6 +18,7 @@ mod listing;
 mod points;
 mod scope;
 mod tapset;
+mod target;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -43,6 +44,9 @@ pub struct Config {
     pub include_dirs: Vec<PathBuf>,
     /// The target as the preprocessor saw it (tapsets are parsed with it).
     pub preprocess: PreprocessConfig,
+    /// What the target kernel looks like (function prototypes, struct
+    /// layouts, tracepoints, syscalls); absent without a tree.
+    pub kernel: Option<std::sync::Arc<crate::debuginfo::KernelInfo>>,
 }
 
 /// The outcome of analysis.
@@ -66,6 +70,8 @@ struct DerivedProbe<'a> {
     condition: Option<&'a ast::Expr>,
     span: Span,
     locals: Locals,
+    /// The target variables the points offer (one point per probe then).
+    context: points::ProbeContext,
 }
 
 /// Everything analysis knows, shared by the walks.
@@ -347,6 +353,7 @@ pub fn analyze(map: &mut SourceMap, script: &ast::Script, config: &Config) -> An
     // Resolve probe points into derived probes.
     let alias_defs: Vec<AliasDef> = aliases.iter().map(|a| AliasDef { alias: a }).collect();
     let target = points::Target {
+        kernel: config.kernel.as_deref(),
         hz: config
             .preprocess
             .kernel_config
@@ -435,8 +442,12 @@ fn add_to_group<'a>(
     probe: &'a ast::Probe,
     condition: Option<&'a ast::Expr>,
 ) {
+    // Points offering target variables each get their own body: '$file'
+    // may mean different things at different functions.
     let same = |g: &DerivedProbe<'a>| {
-        g.prologues.len() == r.prologues.len()
+        g.context == points::ProbeContext::None
+            && r.context == points::ProbeContext::None
+            && g.prologues.len() == r.prologues.len()
             && g.prologues
                 .iter()
                 .zip(&r.prologues)
@@ -462,6 +473,7 @@ fn add_to_group<'a>(
             condition,
             span: probe.span,
             locals: Locals::default(),
+            context: r.context,
         }),
     }
 }
@@ -478,6 +490,7 @@ fn walk_all<'a>(
     for d in derived.iter_mut() {
         let locals = std::mem::take(&mut d.locals);
         let mut w = Walker::new(cx, locals, None, mode);
+        w.context = d.context.clone();
         let condition = d.condition.map(|c| w.expr(c, Some(Type::Long)).1);
         let mut stmts = Vec::new();
         let parts = d
@@ -722,6 +735,16 @@ fn renumber_calls(program: &mut ir::Program, renumber: &[u32]) {
             K::Regex { subject, .. } => expr(subject, r),
             K::Print { args, .. } | K::Printf { args, .. } => {
                 args.iter_mut().for_each(|a| expr(a, r))
+            }
+            K::Target(t) => {
+                if let ir::TargetBase::Value(e) = &mut t.base {
+                    expr(e, r);
+                }
+                for step in &mut t.steps {
+                    if let ir::TargetStep::Index { index, .. } = step {
+                        expr(index, r);
+                    }
+                }
             }
             K::Long(_) | K::Str(_) | K::Local(_) | K::Global(_) => {}
         }

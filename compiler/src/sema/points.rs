@@ -2,6 +2,7 @@
 //! epilogues and any suffix the use adds), and what remains is matched
 //! against the built-in probe providers.
 
+use crate::debuginfo::{Arch, KernelInfo, Prototype, Tracepoint};
 use crate::ir::{ProbeKind, ProbePoint};
 use crate::syntax::ast;
 
@@ -26,6 +27,8 @@ pub struct Resolved<'a> {
     pub prologues: Vec<&'a ast::Block>,
     /// Alias epilogues, innermost first.
     pub epilogues: Vec<&'a ast::Block>,
+    /// The target variables the point offers.
+    pub context: ProbeContext,
 }
 
 /// Why a point did not resolve.
@@ -39,9 +42,28 @@ pub struct PointError {
 
 /// What resolution needs from the target.
 #[derive(Debug, Clone, Copy)]
-pub struct Target {
+pub struct Target<'k> {
     /// The kernel's `CONFIG_HZ` (for `timer.jiffies`).
     pub hz: u64,
+    /// What the kernel looks like (absent without a tree: names are not
+    /// checked and no target variables are available).
+    pub kernel: Option<&'k KernelInfo>,
+}
+
+/// What a probe point offers its handler beyond the script's own data:
+/// the target variables (`$name`) it can read.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ProbeContext {
+    /// Nothing (begin, timers, raw kprobes).
+    None,
+    /// A function's entry or return: its prototype, where its arguments are.
+    Function {
+        prototype: Prototype,
+        ret: bool,
+        arch: Arch,
+    },
+    /// A tracepoint and its parameters.
+    Tracepoint(Tracepoint),
 }
 
 type Parts<'p> = Vec<(&'p str, Option<&'p ast::Literal>)>;
@@ -61,7 +83,7 @@ fn parts(point: &ast::ProbePoint) -> Parts<'_> {
 pub fn resolve<'a>(
     point: &ast::ProbePoint,
     aliases: &[AliasDef<'a>],
-    target: Target,
+    target: Target<'_>,
 ) -> Result<Vec<Resolved<'a>>, PointError> {
     resolve_parts(&parts(point), aliases, target, 0)
 }
@@ -69,7 +91,7 @@ pub fn resolve<'a>(
 fn resolve_parts<'a>(
     parts: &Parts<'_>,
     aliases: &[AliasDef<'a>],
-    target: Target,
+    target: Target<'_>,
     depth: usize,
 ) -> Result<Vec<Resolved<'a>>, PointError> {
     if depth > MAX_ALIAS_DEPTH {
@@ -78,12 +100,16 @@ fn resolve_parts<'a>(
             help: None,
         });
     }
-    if let Some(builtin) = builtin(parts, target)? {
-        return Ok(vec![Resolved {
-            point: builtin,
-            prologues: Vec::new(),
-            epilogues: Vec::new(),
-        }]);
+    if let Some(points) = builtin(parts, target)? {
+        return Ok(points
+            .into_iter()
+            .map(|(point, context)| Resolved {
+                point,
+                prologues: Vec::new(),
+                epilogues: Vec::new(),
+                context,
+            })
+            .collect());
     }
     let mut out = Vec::new();
     for def in aliases {
@@ -181,7 +207,10 @@ fn number(arg: Option<&ast::Literal>) -> Option<i64> {
 }
 
 /// The built-in providers: begin/end/error(N), never, timer.*.
-fn builtin(parts: &Parts<'_>, target: Target) -> Result<Option<ProbePoint>, PointError> {
+fn builtin(
+    parts: &Parts<'_>,
+    target: Target<'_>,
+) -> Result<Option<Vec<(ProbePoint, ProbeContext)>>, PointError> {
     let err = |m: String| PointError {
         message: m,
         help: None,
@@ -207,13 +236,20 @@ fn builtin(parts: &Parts<'_>, target: Target) -> Result<Option<ProbePoint>, Poin
         [("never", None)] => ProbeKind::Never,
         [("kernel", None), ("function", Some(f)), rest @ ..]
         | [("kprobe", None), ("function", Some(f)), rest @ ..] => {
-            return function_probe(&name, f, None, rest, parts[0].0 == "kprobe");
+            return function_probe(parts, f, None, rest, parts[0].0 == "kprobe", target);
         }
         [("module", Some(m)), ("function", Some(f)), rest @ ..] => {
             let ast::Literal::String(m) = m else {
                 return Err(err(format!("'{name}': the module name must be a string")));
             };
-            return function_probe(&name, f, Some(m.to_str_lossy().into_owned()), rest, false);
+            return function_probe(
+                parts,
+                f,
+                Some(m.to_str_lossy().into_owned()),
+                rest,
+                false,
+                target,
+            );
         }
         [("timer", None), ("profile", None)] => ProbeKind::Timer {
             period_ns: 1_000_000_000 / target.hz.max(1),
@@ -268,22 +304,30 @@ fn builtin(parts: &Parts<'_>, target: Target) -> Result<Option<ProbePoint>, Poin
         }
         _ => return Ok(None),
     };
-    Ok(Some(ProbePoint {
-        name,
-        kind,
-        optional: false,
-    }))
+    Ok(Some(vec![(
+        ProbePoint {
+            name,
+            kind,
+            optional: false,
+        },
+        ProbeContext::None,
+    )]))
 }
 
 /// `kernel.function("f")`, `kprobe.function("f")`, `module("m").function("f")`
-/// with `.call`, `.return` and `.maxactive(N)`.
+/// with `.call`, `.return` and `.maxactive(N)`. With the kernel's debug
+/// information, names are checked (inlined or missing functions fail with
+/// the nearest alternatives), wildcards and `f@file.c` expand to every
+/// match, and each point carries its function's prototype for `$vars`.
 fn function_probe(
-    name: &str,
+    parts: &Parts<'_>,
     function: &ast::Literal,
     module: Option<String>,
     rest: &[(&str, Option<&ast::Literal>)],
     raw_kprobe: bool,
-) -> Result<Option<ProbePoint>, PointError> {
+    target: Target<'_>,
+) -> Result<Option<Vec<(ProbePoint, ProbeContext)>>, PointError> {
+    let name = parts_text(parts);
     let err = |m: String, help: Option<String>| PointError { message: m, help };
     let ast::Literal::String(f) = function else {
         return Err(err(
@@ -291,30 +335,20 @@ fn function_probe(
             None,
         ));
     };
-    let function = f.to_str_lossy().into_owned();
-    if function.contains('@') || function.contains(':') {
-        return Err(err(
-            format!("'{name}': matching functions by source file or line needs debug info, which this stapkit cannot read yet"),
-            Some(format!("probe the function by name: kernel.function(\"{}\")", function.split('@').next().unwrap_or(""))),
-        ));
-    }
-    if function.contains('*') || function.contains('?') || function.contains('[') {
-        return Err(err(
-            format!("'{name}': wildcard function names need the kernel's symbol list, which this stapkit cannot read yet"),
-            Some("name the function exactly".to_string()),
-        ));
-    }
+    let spec = f.to_str_lossy().into_owned();
     let mut ret = false;
     let mut maxactive = None;
     for (component, arg) in rest {
         match (*component, arg) {
             ("call", None) if !raw_kprobe => {}
             ("return", None) => ret = true,
-            ("maxactive", Some(ast::Literal::Number(n))) if n.value > 0 => maxactive = Some(n.value.min(u32::MAX as i64) as u32),
+            ("maxactive", Some(ast::Literal::Number(n))) if n.value > 0 => {
+                maxactive = Some(n.value.min(u32::MAX as i64) as u32)
+            }
             ("inline", None) if !raw_kprobe => {
                 return Err(err(
-                    format!("'{name}': .inline probes need debug info (DWARF) to find the inlined copies"),
-                    Some("probe a function that calls it, or fetch the debug package with stap-prep fetch --debug".to_string()),
+                    format!("'{name}': .inline probes need the variable locations of debug info (DWARF), which stapkit cannot use yet"),
+                    Some("probe a function that calls it".to_string()),
                 ))
             }
             _ => return Ok(None),
@@ -326,16 +360,96 @@ fn function_probe(
             None,
         ));
     }
-    Ok(Some(ProbePoint {
-        name: name.to_string(),
+    let wildcard = spec.contains(['*', '?', '[']);
+    let (pattern, file) = match spec.split_once('@') {
+        Some((f, file)) => (f.to_string(), Some(file.to_string())),
+        None => (spec.clone(), None),
+    };
+    let kernel = match (target.kernel, &module) {
+        (Some(k), None) => k,
+        // Without the kernel's information (no tree for -p1/-p2, or a
+        // module's functions), names go to the kernel unchecked.
+        _ if !wildcard && file.is_none() => {
+            let point = function_point(parts, &pattern, module, ret, maxactive);
+            return Ok(Some(vec![(point, ProbeContext::None)]));
+        }
+        _ => {
+            return Err(err(
+                format!("'{name}': matching several functions needs the kernel's symbols (a kernel tree with -r)"),
+                Some("name the function exactly".to_string()),
+            ))
+        }
+    };
+    let names: Vec<String> = match (&file, wildcard) {
+        (Some(file), _) => kernel
+            .functions_in_file(&pattern, file)
+            .map_err(|e| err(format!("'{name}': {e}"), None))?
+            .into_iter()
+            .filter(|f| f.out_of_line)
+            .map(|f| f.name)
+            .collect(),
+        (None, true) => kernel.functions_matching(&pattern).value,
+        (None, false) => vec![pattern.clone()],
+    };
+    let mut points = Vec::new();
+    for function in &names {
+        match kernel.probeable(function) {
+            Ok(facts) => {
+                let context = if raw_kprobe {
+                    ProbeContext::None
+                } else {
+                    ProbeContext::Function {
+                        prototype: facts.value.prototype,
+                        ret,
+                        arch: kernel.arch(),
+                    }
+                };
+                points.push((
+                    function_point(parts, function, None, ret, maxactive),
+                    context,
+                ));
+            }
+            // Wildcards skip what cannot be probed, as SystemTap does.
+            Err(_) if wildcard || file.is_some() => {}
+            Err(e) => return Err(err(format!("'{name}': {e}"), None)),
+        }
+    }
+    if points.is_empty() {
+        return Err(err(
+            format!("'{name}': no probe-able function matches '{spec}'"),
+            None,
+        ));
+    }
+    Ok(Some(points))
+}
+
+/// One function's point, named as written with the function filled in.
+fn function_point(
+    parts: &Parts<'_>,
+    function: &str,
+    module: Option<String>,
+    ret: bool,
+    maxactive: Option<u32>,
+) -> ProbePoint {
+    let name = parts
+        .iter()
+        .map(|(n, a)| match (*n, a) {
+            ("function", Some(_)) => format!("function(\"{function}\")"),
+            (n, Some(l)) => format!("{n}({})", literal_text(l)),
+            (n, None) => n.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join(".");
+    ProbePoint {
+        name,
         kind: ProbeKind::Kprobe {
-            function,
+            function: function.to_string(),
             module,
             ret,
             maxactive,
         },
         optional: false,
-    }))
+    }
 }
 
 /// Shell-style `*` matching of a probe-point component.

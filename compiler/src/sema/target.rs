@@ -1,0 +1,485 @@
+//! Target expressions: `$param`, `$var->a->b[i]`, `&$var->f`, `$return`,
+//! `$$parms`, `@cast(p, "struct T")->f`, resolved against the probe's
+//! context (a function's prototype, a tracepoint's parameters) and the
+//! kernel's type information into [`ir::TargetAccess`].
+//!
+//! A chain is walked as a place: either a *value* in hand (a parameter's
+//! register, a pointer just loaded) or the *address* of an object in
+//! memory. `->m` on a pointer value goes to the object it points at; on a
+//! pointer stored in memory it loads the pointer first; on an embedded
+//! struct it just adds the member's offset.
+
+use crate::debuginfo::{arg_location, return_register, ArgLocation, CType, KernelInfo};
+use crate::diag::{Diagnostic, Span};
+use crate::ir::{self, Type};
+use crate::syntax::ast;
+
+use super::check::{Mode, Walker};
+use super::points::ProbeContext;
+
+/// Where a chain is: a value of this type in hand, or an object of this
+/// type at the address computed so far.
+enum Place {
+    Value(CType),
+    Address(CType),
+}
+
+/// A failed resolution: the diagnostic to report.
+type Failed = Box<Diagnostic>;
+
+impl Walker<'_, '_> {
+    /// Lowers a target expression; errors are reported and yield 0.
+    pub(super) fn target_expr(
+        &mut self,
+        t: &ast::TargetExpr,
+        span: Span,
+        location: ir::Location,
+    ) -> (Option<Type>, ir::Expr) {
+        match self.resolve_target(t, span) {
+            Ok(kind) => {
+                // `$$parms` and friends are text; everything else a number.
+                let ty = if matches!(kind, ir::ExprKind::Printf { .. }) {
+                    Type::String
+                } else {
+                    Type::Long
+                };
+                (
+                    Some(ty),
+                    ir::Expr {
+                        kind,
+                        ty: Some(ty),
+                        location,
+                    },
+                )
+            }
+            Err(d) => {
+                self.report(*d);
+                (
+                    Some(Type::Long),
+                    ir::Expr {
+                        kind: ir::ExprKind::Long(0),
+                        ty: Some(Type::Long),
+                        location,
+                    },
+                )
+            }
+        }
+    }
+
+    fn report(&mut self, d: Diagnostic) {
+        if self.mode == Mode::Lower {
+            self.cx.diagnostics.push(d);
+        }
+    }
+
+    fn kernel(&self) -> Option<std::sync::Arc<KernelInfo>> {
+        self.cx.config.kernel.clone()
+    }
+
+    fn resolve_target(&mut self, t: &ast::TargetExpr, span: Span) -> Result<ir::ExprKind, Failed> {
+        let (base, place) =
+            match &t.base {
+                ast::TargetBase::Var(v) => {
+                    if v.name.starts_with("$$") {
+                        if !t.components.is_empty() || t.address_of {
+                            return Err(fail(
+                                v.span,
+                                format!("'{}' is a string and has no members", v.name),
+                            ));
+                        }
+                        return self.context_string(&v.name, v.span);
+                    }
+                    self.variable(&v.name[1..], v.span)?
+                }
+                ast::TargetBase::Cast {
+                    operand,
+                    type_name,
+                    module,
+                } => {
+                    if module.is_some() {
+                        return Err(fail(
+                            span,
+                            "@cast with a module or header argument is not supported yet".into(),
+                        ));
+                    }
+                    let name = type_name.to_str_lossy().into_owned();
+                    let (_, value) = self.expr(operand, Some(Type::Long));
+                    // The value is a pointer to `name`: its address.
+                    let agg = self.named_aggregate(&name, type_name.span)?;
+                    (
+                        ir::TargetBase::Value(Box::new(value)),
+                        Place::Value(CType::Pointer(Box::new(agg))),
+                    )
+                }
+                ast::TargetBase::AtVar { name, .. } => return Err(fail(
+                    name.span,
+                    "@var needs the address of a kernel variable, which stapkit cannot resolve yet"
+                        .into(),
+                )),
+                ast::TargetBase::Autocast(e) => {
+                    return Err(fail(
+                        e.span,
+                        "this value has no known C type; use @cast(value, \"struct T\")".into(),
+                    ))
+                }
+            };
+        let mut steps = Vec::new();
+        let mut place = place;
+        let mut bitfield = None;
+        for c in &t.components {
+            if bitfield.is_some() {
+                return Err(fail(c.span, "a bitfield has no members".into()));
+            }
+            place = match &c.kind {
+                ast::TargetComponentKind::Member(m) => {
+                    let (next, bits) = self.member(place, &m.name, m.span, &mut steps)?;
+                    bitfield = bits;
+                    next
+                }
+                ast::TargetComponentKind::Index(i) => self.index(place, i, c.span, &mut steps)?,
+                ast::TargetComponentKind::Pretty { .. } => {
+                    return Err(fail(
+                        c.span,
+                        "pretty-printing target values ('$') is not supported yet".into(),
+                    ))
+                }
+            };
+        }
+        let result = if t.address_of {
+            match place {
+                Place::Address(_) => ir::TargetResult::Address,
+                Place::Value(_) => {
+                    return Err(fail(
+                        span,
+                        "cannot take the address of a value held in a register".into(),
+                    ))
+                }
+            }
+        } else {
+            match (place, bitfield) {
+                (Place::Address(ty), Some((shift, width))) => {
+                    let (size, signed) = scalar(&ty).unwrap_or((8, false));
+                    ir::TargetResult::Bitfield {
+                        size,
+                        bit_offset: shift,
+                        width,
+                        signed,
+                    }
+                }
+                (Place::Value(ty), _) => {
+                    let (size, signed) = scalar(&ty).ok_or_else(|| {
+                        fail(
+                            span,
+                            format!(
+                                "'{}' is not a number or a pointer; take one of its members",
+                                ty.render()
+                            ),
+                        )
+                    })?;
+                    ir::TargetResult::Value { size, signed }
+                }
+                (Place::Address(ty), None) => match scalar(&ty) {
+                    Some((size, signed)) => ir::TargetResult::Load { size, signed },
+                    // Arrays and structs yield their address (kernel_string($t->comm)).
+                    None => ir::TargetResult::Address,
+                },
+            }
+        };
+        Ok(ir::ExprKind::Target(Box::new(ir::TargetAccess {
+            base,
+            steps,
+            result,
+        })))
+    }
+
+    /// `$name`: a parameter of the probed function or tracepoint, or `$return`.
+    fn variable(&mut self, name: &str, span: Span) -> Result<(ir::TargetBase, Place), Failed> {
+        match &self.context {
+            ProbeContext::None => Err(fail_help(
+                span,
+                format!("target variable '${name}' is not available in this probe"),
+                "target variables need a kernel.function(...) or kernel.trace(...) probe".into(),
+            )),
+            ProbeContext::Function {
+                prototype,
+                ret,
+                arch,
+            } => {
+                if name == "return" {
+                    if !ret {
+                        return Err(fail(
+                            span,
+                            "'$return' is only available in .return probes".into(),
+                        ));
+                    }
+                    let reg = return_register(*arch).to_string();
+                    return Ok((
+                        ir::TargetBase::Register(reg),
+                        Place::Value(prototype.ret.clone()),
+                    ));
+                }
+                let params = prototype.params.as_deref().ok_or_else(|| {
+                    fail(
+                        span,
+                        format!(
+                            "the parameters of '{}' are unknown (no BTF or DWARF describes them)",
+                            prototype.name
+                        ),
+                    )
+                })?;
+                let Some(n) = params.iter().position(|p| p.name == name) else {
+                    let names: Vec<String> =
+                        params.iter().map(|p| format!("${}", p.name)).collect();
+                    return Err(fail_help(
+                        span,
+                        format!("'{}' has no parameter '{name}'", prototype.name),
+                        format!("its parameters are: {}", names.join(", ")),
+                    ));
+                };
+                if *ret {
+                    return Err(fail(
+                        span,
+                        format!("'${name}' at a .return probe would read a clobbered register; @entry(${name}) is not supported yet"),
+                    ));
+                }
+                let base = match arg_location(*arch, n as u32 + 1) {
+                    Some(ArgLocation::Register(r)) => ir::TargetBase::Register(r.to_string()),
+                    Some(ArgLocation::Stack(off)) => ir::TargetBase::Stack(off),
+                    None => {
+                        return Err(fail(
+                            span,
+                            format!("cannot locate argument {} of '{}'", n + 1, prototype.name),
+                        ))
+                    }
+                };
+                Ok((base, Place::Value(params[n].ty.clone())))
+            }
+            ProbeContext::Tracepoint(tp) => {
+                let Some(n) = tp.params.iter().position(|p| p.name == name) else {
+                    let names: Vec<String> =
+                        tp.params.iter().map(|p| format!("${}", p.name)).collect();
+                    return Err(fail_help(
+                        span,
+                        format!("tracepoint '{}' has no parameter '{name}'", tp.name),
+                        format!("its parameters are: {}", names.join(", ")),
+                    ));
+                };
+                Ok((
+                    ir::TargetBase::TracepointArg(n),
+                    Place::Value(tp.params[n].ty.clone()),
+                ))
+            }
+        }
+    }
+
+    /// `$$parms`, `$$vars`, `$$locals`, `$$return`: the values as text,
+    /// `name=0x...` separated by spaces.
+    fn context_string(&mut self, which: &str, span: Span) -> Result<ir::ExprKind, Failed> {
+        let context = self.context.clone();
+        let (names, ret): (Vec<String>, bool) = match &context {
+            ProbeContext::Function { prototype, ret, .. } => (
+                prototype
+                    .params
+                    .iter()
+                    .flatten()
+                    .map(|p| p.name.clone())
+                    .collect(),
+                *ret,
+            ),
+            ProbeContext::Tracepoint(tp) => {
+                (tp.params.iter().map(|p| p.name.clone()).collect(), false)
+            }
+            ProbeContext::None => {
+                return Err(fail(
+                    span,
+                    format!("'{which}' is not available in this probe"),
+                ));
+            }
+        };
+        let wanted: Vec<String> = match which {
+            "$$parms" | "$$vars" if !ret => names,
+            "$$parms" | "$$vars" | "$$locals" => Vec::new(),
+            "$$return" if ret => vec!["return".to_string()],
+            "$$return" => {
+                return Err(fail(
+                    span,
+                    "'$$return' is only available in .return probes".into(),
+                ))
+            }
+            _ => return Err(fail(span, format!("unknown context variable '{which}'"))),
+        };
+        let mut text = String::new();
+        let mut args = Vec::new();
+        let location = self.cx.location(span, format!("identifier '{which}'"));
+        for name in &wanted {
+            let (base, place) = self.variable(name, span)?;
+            let Place::Value(ty) = place else { continue };
+            let Some((size, signed)) = scalar(&ty) else {
+                continue;
+            };
+            if !text.is_empty() {
+                text.push(' ');
+            }
+            text.push_str(&format!("{name}=%#x"));
+            let access = ir::TargetAccess {
+                base,
+                steps: Vec::new(),
+                result: ir::TargetResult::Value { size, signed },
+            };
+            args.push(ir::Expr {
+                kind: ir::ExprKind::Target(Box::new(access)),
+                ty: Some(Type::Long),
+                location: location.clone(),
+            });
+        }
+        let format = super::format::parse(&text).map_err(|e| fail(span, e.message))?;
+        Ok(ir::ExprKind::Printf {
+            kind: ir::PrintfKind::Sprintf,
+            format,
+            args,
+        })
+    }
+
+    fn named_aggregate(&self, name: &str, span: Span) -> Result<CType, Failed> {
+        let kernel = self.kernel().ok_or_else(|| {
+            fail(
+                span,
+                "@cast needs the kernel's type information (a tree with -r)".into(),
+            )
+        })?;
+        let layout = kernel.layout(name).map_err(|e| fail(span, e.to_string()))?;
+        Ok(CType::Aggregate {
+            kind: layout.value.kind,
+            name: Some(
+                layout
+                    .value
+                    .name
+                    .trim_start_matches("struct ")
+                    .trim_start_matches("union ")
+                    .to_string(),
+            ),
+            size: Some(layout.value.size),
+        })
+    }
+
+    /// `->name` from `place`.
+    fn member(
+        &mut self,
+        place: Place,
+        name: &str,
+        span: Span,
+        steps: &mut Vec<ir::TargetStep>,
+    ) -> Result<(Place, Option<(u32, u32)>), Failed> {
+        // Reach the object's address.
+        let object = match place {
+            Place::Value(ty) => match ty.strip() {
+                CType::Pointer(to) => (**to).clone(),
+                other => {
+                    return Err(fail(
+                        span,
+                        format!("'{}' is not a pointer to a struct", other.render()),
+                    ))
+                }
+            },
+            Place::Address(ty) => match ty.strip() {
+                CType::Pointer(to) => {
+                    steps.push(ir::TargetStep::Deref);
+                    (**to).clone()
+                }
+                _ => ty,
+            },
+        };
+        let agg = object
+            .aggregate_name()
+            .ok_or_else(|| fail(span, format!("'{}' has no members", object.render())))?;
+        let kernel = self
+            .kernel()
+            .ok_or_else(|| fail(span, "members need the kernel's type information".into()))?;
+        let path = kernel
+            .member_path(&agg, &[name])
+            .map_err(|e| fail(span, e.to_string()))?
+            .value;
+        let mut bitfield = None;
+        let mut ty = object;
+        for step in path.steps {
+            if step.deref {
+                steps.push(ir::TargetStep::Deref);
+            }
+            steps.push(ir::TargetStep::Offset(step.offset));
+            bitfield = step.bitfield;
+            ty = step.ty;
+        }
+        Ok((Place::Address(ty), bitfield))
+    }
+
+    /// `[i]` from `place`.
+    fn index(
+        &mut self,
+        place: Place,
+        index: &ast::Expr,
+        span: Span,
+        steps: &mut Vec<ir::TargetStep>,
+    ) -> Result<Place, Failed> {
+        let elem = match place {
+            Place::Value(ty) => match ty.strip() {
+                CType::Pointer(to) => (**to).clone(),
+                other => {
+                    return Err(fail(
+                        span,
+                        format!("'{}' cannot be indexed", other.render()),
+                    ))
+                }
+            },
+            Place::Address(ty) => match ty.strip() {
+                CType::Array { elem, .. } => (**elem).clone(),
+                CType::Pointer(to) => {
+                    steps.push(ir::TargetStep::Deref);
+                    (**to).clone()
+                }
+                other => {
+                    return Err(fail(
+                        span,
+                        format!("'{}' cannot be indexed", other.render()),
+                    ))
+                }
+            },
+        };
+        let stride = elem
+            .size()
+            .ok_or_else(|| fail(span, format!("'{}' has no known size", elem.render())))?;
+        let (t, value) = self.expr(index, Some(Type::Long));
+        if t.is_some_and(|t| t != Type::Long) {
+            return Err(fail(index.span, "an index must be a number".into()));
+        }
+        steps.push(ir::TargetStep::Index {
+            index: Box::new(value),
+            stride,
+        });
+        Ok(Place::Address(elem))
+    }
+}
+
+fn fail(span: Span, message: String) -> Failed {
+    Box::new(Diagnostic::semantic_error(message).with_primary(span, "in this target expression"))
+}
+
+fn fail_help(span: Span, message: String, help: String) -> Failed {
+    Box::new(
+        Diagnostic::semantic_error(message)
+            .with_primary(span, "in this target expression")
+            .with_help(help),
+    )
+}
+
+/// Size and signedness of a type a script reads as a number.
+fn scalar(ty: &CType) -> Option<(u8, bool)> {
+    match ty.strip() {
+        CType::Int { size, signed, .. } | CType::Enum { size, signed, .. }
+            if matches!(size, 1 | 2 | 4 | 8) =>
+        {
+            Some((*size as u8, *signed))
+        }
+        CType::Pointer(_) => Some((8, false)),
+        _ => None,
+    }
+}
