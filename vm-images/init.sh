@@ -16,13 +16,17 @@ mkdir -p /out /tmp
 
 results=$(cat /cases/results-port)
 stty -F "$results" raw -echo 2>/dev/null
+# Keep the port open for the whole run: the last close of a serial port
+# shuts the UART down and clears its transmit FIFO, which can drop the
+# tail of a frame still in flight.
+exec 3>"$results"
 
 # emit NAME FILE: one framed file on the results port.
 emit() {
 	size=$(wc -c < "$2")
 	size=$((size + 0))
-	printf '@@stapkit %s %s\n' "$1" "$size" > "$results"
-	cat "$2" > "$results"
+	printf '@@stapkit %s %s\n' "$1" "$size" >&3
+	cat "$2" >&3
 }
 
 echo "init: booted $(uname -r)"
@@ -44,6 +48,9 @@ for case in $(cat /cases/list); do
 		emit "$case.$part" "/out/$part"
 	done
 done
-printf '@@stapkit-end\n' > "$results"
+printf '@@stapkit-end\n' >&3
+# Padding after the end marker absorbs anything the final close drops.
+printf '%064d\n' 0 >&3
+exec 3>&-
 echo "init: success"
 poweroff -f

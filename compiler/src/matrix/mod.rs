@@ -493,6 +493,10 @@ fn run_kernel(
                 .as_ref()
                 .and_then(|r| r.results.cases.get(&b.script.name))
             {
+                Some(r) if !r.damaged.is_empty() => Outcome::NotRun(format!(
+                    "its results ({}) arrived damaged from the guest (serial transfer)",
+                    r.damaged.join(", ")
+                )),
                 Some(r) => Outcome::Ran {
                     exit_code: r.exit_code,
                     stdout: r.stdout.clone(),

@@ -19,6 +19,8 @@ pub struct CaseResult {
     pub still_loaded: bool,
     /// Kernel messages logged while the case ran.
     pub kernel_log: String,
+    /// Parts that arrived damaged (their CRC did not match).
+    pub damaged: Vec<String>,
 }
 
 /// Lines in a kernel log that mean the kernel was hurt: any of these fails
@@ -80,12 +82,13 @@ pub fn decode(mut bytes: &[u8]) -> ResultStream {
             out.complete = true;
             break;
         }
-        let mut parts = line.split(' ');
+        let mut fields = line.split(' ');
         let (Some("@@stapkit"), Some(name), Some(size)) =
-            (parts.next(), parts.next(), parts.next())
+            (fields.next(), fields.next(), fields.next())
         else {
             continue; // noise before the first header
         };
+        let crc: Option<u32> = fields.next().and_then(|c| c.trim().parse().ok());
         let Ok(size) = size.trim().parse::<usize>() else {
             break;
         };
@@ -95,6 +98,15 @@ pub fn decode(mut bytes: &[u8]) -> ResultStream {
             break;
         };
         let r = out.cases.entry(case.to_string()).or_default();
+        bytes = &bytes[data.len()..];
+        // A frame cut short (the guest died) keeps what arrived, marked
+        // damaged; a complete frame with the wrong CRC is not used at all.
+        if truncated || crc.is_some_and(|crc| crc != posix_cksum(data)) {
+            r.damaged.push(part.to_string());
+            if !truncated {
+                continue;
+            }
+        }
         match part {
             "stdout" => r.stdout = data.to_vec(),
             "stderr" => r.stderr = data.to_vec(),
@@ -103,7 +115,6 @@ pub fn decode(mut bytes: &[u8]) -> ResultStream {
             "dmesg" => r.kernel_log = String::from_utf8_lossy(data).into_owned(),
             _ => {}
         }
-        bytes = &bytes[data.len()..];
         if truncated {
             break;
         }
@@ -111,12 +122,35 @@ pub fn decode(mut bytes: &[u8]) -> ResultStream {
     out
 }
 
+/// The POSIX `cksum` CRC of `data` (CRC-32/CKSUM over the bytes, then
+/// over the length's significant bytes, complemented).
+pub fn posix_cksum(data: &[u8]) -> u32 {
+    fn feed(mut crc: u32, byte: u8) -> u32 {
+        crc ^= (byte as u32) << 24;
+        for _ in 0..8 {
+            crc = if crc & 0x8000_0000 != 0 {
+                (crc << 1) ^ 0x04C1_1DB7
+            } else {
+                crc << 1
+            };
+        }
+        crc
+    }
+    let mut crc = data.iter().fold(0u32, |c, &b| feed(c, b));
+    let mut len = data.len() as u64;
+    while len > 0 {
+        crc = feed(crc, (len & 0xff) as u8);
+        len >>= 8;
+    }
+    !crc
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn frame(name: &str, data: &[u8]) -> Vec<u8> {
-        let mut v = format!("@@stapkit {name} {}\n", data.len()).into_bytes();
+        let mut v = format!("@@stapkit {name} {} {}\n", data.len(), posix_cksum(data)).into_bytes();
         v.extend_from_slice(data);
         v
     }
@@ -154,6 +188,21 @@ mod tests {
             bad.kernel_problems(),
             ["[ 2.0] BUG: kernel NULL pointer dereference, address: 0"]
         );
+    }
+
+    #[test]
+    fn cksum_matches_posix_and_damage_is_detected() {
+        // `printf 'hello\n' | cksum` prints 3015617425 6.
+        assert_eq!(posix_cksum(b"hello\n"), 3015617425);
+        assert_eq!(posix_cksum(b""), 4294967295);
+        let mut s = frame("a.rc", b"1\n");
+        let at = s.len() - 2;
+        s[at] = b'7';
+        s.extend(frame("a.stdout", b"ok\n"));
+        let r = decode(&s);
+        assert_eq!(r.cases["a"].exit_code, None);
+        assert_eq!(r.cases["a"].damaged, ["rc"]);
+        assert_eq!(r.cases["a"].stdout, b"ok\n");
     }
 
     #[test]
