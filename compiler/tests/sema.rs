@@ -4,24 +4,57 @@
 //!   holds the `-p2` listing.
 //! * `tests/data/sema/err/*.stp` must produce at least one error; the
 //!   snapshot holds the rendered diagnostics.
+//! * `tests/data/sema/kernel_err/*.stp` must produce at least one error
+//!   when checked against the fetched Debian 6.1 kernel (missing and
+//!   inlined functions, unknown members); the snapshot holds the
+//!   diagnostics.
 //! * `tests/scripts/*.stp` (the QEMU suite) are translated to C; the
 //!   snapshot holds the generated C, which must be deterministic.
 //!
 //! Fixtures use the default preprocessor target (Debian 6.1 x86_64) unless
-//! a `//@` header line says otherwise. Update snapshots with
+//! a `//@` header line says otherwise. The QEMU scripts are translated
+//! against the fetched Debian 6.1 kernel (its BTF and symbols), as the QEMU
+//! test builds them; `cargo xtask setup` fetches it. Update snapshots with
 //! `INSTA_UPDATE=always cargo test -p stapkit --test sema` and review them.
 
 mod frontend_support;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use frontend_support::{fixture_config, fixtures};
 use stapkit::codegen;
+use stapkit::debuginfo::{KernelFiles, KernelInfo};
 use stapkit::diag::{render_all, SourceMap};
+use stapkit::kernel::{Cache, Catalog, HeaderTree};
 use stapkit::sema;
 
+/// The kernel the QEMU scripts are translated for.
+const QEMU_KERNEL: &str = "debian-6.1-amd64";
+
+/// The fetched [`QEMU_KERNEL`]'s information; panics with the fix when it
+/// has not been fetched.
+fn qemu_kernel() -> Arc<KernelInfo> {
+    let catalog = Catalog::load().expect("kernel manifests");
+    let tree = HeaderTree::resolve(Some(QEMU_KERNEL), &Cache::locate(None), &catalog)
+        .unwrap_or_else(|e| {
+            panic!("{e}\nfetch it first: cargo xtask setup (or stap-prep fetch {QEMU_KERNEL})")
+        });
+    // What a machine without the -dbg package sees, whatever is cached.
+    let files = KernelFiles::from_tree(&tree).expect("an x86_64 tree");
+    Arc::new(KernelInfo::new(files.without_debug()))
+}
+
 fn analyze(name: &str, text: &str) -> (SourceMap, sema::Analysis) {
+    analyze_for(name, text, None)
+}
+
+fn analyze_for(
+    name: &str,
+    text: &str,
+    kernel: Option<Arc<KernelInfo>>,
+) -> (SourceMap, sema::Analysis) {
     let cfg = fixture_config(text);
     let mut map = SourceMap::new();
     let file = map.add(name.to_string(), text.to_string());
@@ -33,6 +66,7 @@ fn analyze(name: &str, text: &str) -> (SourceMap, sema::Analysis) {
     );
     let config = sema::Config {
         preprocess: cfg,
+        kernel,
         ..Default::default()
     };
     let analysis = sema::analyze(&mut map, &parsed.script, &config);
@@ -108,6 +142,22 @@ fn err_fixtures_report_errors() {
 }
 
 #[test]
+fn kernel_err_fixtures_report_errors() {
+    let kernel = qemu_kernel();
+    let release = kernel.files().release.clone();
+    run_all(fixtures("sema/kernel_err"), |name, text| {
+        let (map, analysis) = analyze_for(&format!("{name}.stp"), text, Some(kernel.clone()));
+        if analysis.program.is_some() {
+            return Err("expected a semantic error, got none".to_string());
+        }
+        // Debian point releases change the release, not the answers.
+        let out = render_all(&map, &analysis.diagnostics).replace(&release, "<release>");
+        snapshot("sema_kernel_err", name, &out);
+        Ok(())
+    });
+}
+
+#[test]
 fn qemu_scripts_translate_to_deterministic_c() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/scripts");
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
@@ -116,8 +166,9 @@ fn qemu_scripts_translate_to_deterministic_c() {
         .filter(|p| p.extension().is_some_and(|e| e == "stp"))
         .collect();
     files.sort();
+    let kernel = qemu_kernel();
     run_all(files, |name, text| {
-        let (map, analysis) = analyze(&format!("{name}.stp"), text);
+        let (map, analysis) = analyze_for(&format!("{name}.stp"), text, Some(kernel.clone()));
         let Some(program) = analysis.program else {
             return Err(format!(
                 "unexpected errors:\n{}",

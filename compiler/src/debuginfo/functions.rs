@@ -101,6 +101,31 @@ impl KernelInfo {
         Ok(found)
     }
 
+    /// Whether a raw kprobe (`kprobe.function`) can go on symbol `name`:
+    /// it must be a text symbol of `System.map` that the blacklist allows.
+    /// Debug information does not matter (assembly functions have none);
+    /// without a real `System.map`, BTF or DWARF must know the function.
+    pub fn kprobe_symbol(&self, name: &str) -> Result<(), DebugInfoError> {
+        let Some(map) = self.system_map() else {
+            return self.probeable(name).map(|_| ());
+        };
+        if map.get(name).filter(|s| s.is_text()).is_none() {
+            return Err(DebugInfoError::NoSuchFunction {
+                name: name.to_string(),
+                why: "it has no symbol".into(),
+                suggestions: self.alternatives(name),
+                source: "System.map".into(),
+            });
+        }
+        match self.blacklisted(name) {
+            BlacklistAnswer::Forbidden(reason) => Err(DebugInfoError::Blacklisted {
+                name: name.to_string(),
+                reason,
+            }),
+            _ => Ok(()),
+        }
+    }
+
     /// Whether the kprobe blacklist rules `name` out, as far as symbols tell.
     pub fn blacklisted(&self, name: &str) -> BlacklistAnswer {
         let Some(map) = self.system_map() else {

@@ -64,6 +64,9 @@ pub enum ProbeContext {
     },
     /// A tracepoint and its parameters.
     Tracepoint(Tracepoint),
+    /// A function named without the information to check it (no kernel
+    /// tree, or a module's function): why its variables are unknown.
+    Unchecked(String),
 }
 
 type Parts<'p> = Vec<(&'p str, Option<&'p ast::Literal>)>;
@@ -238,7 +241,8 @@ fn builtin(
         | [("kprobe", None), ("function", Some(f)), rest @ ..] => {
             return function_probe(parts, f, None, rest, parts[0].0 == "kprobe", target);
         }
-        [("module", Some(m)), ("function", Some(f)), rest @ ..] => {
+        [("module", Some(m)), ("function", Some(f)), rest @ ..]
+        | [("kprobe", None), ("module", Some(m)), ("function", Some(f)), rest @ ..] => {
             let ast::Literal::String(m) = m else {
                 return Err(err(format!("'{name}': the module name must be a string")));
             };
@@ -247,7 +251,7 @@ fn builtin(
                 f,
                 Some(m.to_str_lossy().into_owned()),
                 rest,
-                false,
+                parts[0].0 == "kprobe",
                 target,
             );
         }
@@ -370,8 +374,18 @@ fn function_probe(
         // Without the kernel's information (no tree for -p1/-p2, or a
         // module's functions), names go to the kernel unchecked.
         _ if !wildcard && file.is_none() => {
+            let context = match (&module, raw_kprobe) {
+                (_, true) => ProbeContext::None,
+                (Some(m), false) => ProbeContext::Unchecked(format!(
+                    "the functions of module '{m}' are not described yet"
+                )),
+                (None, false) => ProbeContext::Unchecked(
+                    "no kernel tree was found, so nothing describes the kernel's functions"
+                        .to_string(),
+                ),
+            };
             let point = function_point(parts, &pattern, module, ret, maxactive);
-            return Ok(Some(vec![(point, ProbeContext::None)]));
+            return Ok(Some(vec![(point, context)]));
         }
         _ => {
             return Err(err(
@@ -393,16 +407,23 @@ fn function_probe(
     };
     let mut points = Vec::new();
     for function in &names {
+        if raw_kprobe {
+            match kernel.kprobe_symbol(function) {
+                Ok(()) => points.push((
+                    function_point(parts, function, None, ret, maxactive),
+                    ProbeContext::None,
+                )),
+                Err(_) if wildcard => {}
+                Err(e) => return Err(err(format!("'{name}': {e}"), None)),
+            }
+            continue;
+        }
         match kernel.probeable(function) {
             Ok(facts) => {
-                let context = if raw_kprobe {
-                    ProbeContext::None
-                } else {
-                    ProbeContext::Function {
-                        prototype: facts.value.prototype,
-                        ret,
-                        arch: kernel.arch(),
-                    }
+                let context = ProbeContext::Function {
+                    prototype: facts.value.prototype,
+                    ret,
+                    arch: kernel.arch(),
                 };
                 points.push((
                     function_point(parts, function, None, ret, maxactive),

@@ -54,11 +54,19 @@ impl Walker<'_, '_> {
             }
             Err(d) => {
                 self.report(*d);
+                // `$$parms` and friends stay strings, so that one error
+                // does not cascade into type mismatches.
+                let (kind, ty) = match &t.base {
+                    ast::TargetBase::Var(v) if v.name.starts_with("$$") => {
+                        (ir::ExprKind::Str(String::new()), Type::String)
+                    }
+                    _ => (ir::ExprKind::Long(0), Type::Long),
+                };
                 (
-                    Some(Type::Long),
+                    Some(ty),
                     ir::Expr {
-                        kind: ir::ExprKind::Long(0),
-                        ty: Some(Type::Long),
+                        kind,
+                        ty: Some(ty),
                         location,
                     },
                 )
@@ -200,6 +208,7 @@ impl Walker<'_, '_> {
                 format!("target variable '${name}' is not available in this probe"),
                 "target variables need a kernel.function(...) or kernel.trace(...) probe".into(),
             )),
+            ProbeContext::Unchecked(why) => Err(unchecked(span, &format!("${name}"), why)),
             ProbeContext::Function {
                 prototype,
                 ret,
@@ -295,6 +304,7 @@ impl Walker<'_, '_> {
                     format!("'{which}' is not available in this probe"),
                 ));
             }
+            ProbeContext::Unchecked(why) => return Err(unchecked(span, which, why)),
         };
         let wanted: Vec<String> = match which {
             "$$parms" | "$$vars" if !ret => names,
@@ -405,7 +415,11 @@ impl Walker<'_, '_> {
             if step.deref {
                 steps.push(ir::TargetStep::Deref);
             }
-            steps.push(ir::TargetStep::Offset(step.offset));
+            // Members of embedded structs add up to one offset.
+            match steps.last_mut() {
+                Some(ir::TargetStep::Offset(last)) => *last += step.offset,
+                _ => steps.push(ir::TargetStep::Offset(step.offset)),
+            }
             bitfield = step.bitfield;
             ty = step.ty;
         }
@@ -461,6 +475,15 @@ impl Walker<'_, '_> {
 
 fn fail(span: Span, message: String) -> Failed {
     Box::new(Diagnostic::semantic_error(message).with_primary(span, "in this target expression"))
+}
+
+/// `what` needs the probed function's prototype, which `why` withholds.
+fn unchecked(span: Span, what: &str, why: &str) -> Failed {
+    fail_help(
+        span,
+        format!("'{what}' needs the probed function's prototype, but {why}"),
+        "name a fetched kernel with -r (see `stap-prep list`)".into(),
+    )
 }
 
 fn fail_help(span: Span, message: String, help: String) -> Failed {
