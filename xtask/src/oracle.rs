@@ -1070,6 +1070,7 @@ fn load_run(dir: &Path) -> Result<CaseResult> {
         exit_code: std::fs::read_to_string(dir.join("rc"))?.trim().parse().ok(),
         still_loaded: std::fs::read_to_string(dir.join("module"))?.starts_with("loaded"),
         kernel_log: std::fs::read_to_string(dir.join("dmesg"))?,
+        damaged: Vec::new(),
     })
 }
 

@@ -129,12 +129,13 @@ pub fn install_packages(sh: &Shell) -> Result<()> {
     Ok(())
 }
 
-/// Builds the static staprun the guests run and returns its path.
+/// Builds the static staprun the guests run, and `stapkit-workload` beside
+/// it, and returns staprun's path.
 pub fn build_staprun(sh: &Shell) -> Result<PathBuf> {
     let triple = "x86_64-unknown-linux-gnu";
     cmd!(
         sh,
-        "cargo build --quiet --release -p staprun --target {triple}"
+        "cargo build --quiet --release -p staprun -p stapkit-workload --target {triple}"
     )
     .env(
         "CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUSTFLAGS",

@@ -441,9 +441,19 @@ fn run_kernel(
             "install it with: apt-get install busybox-static",
         )
         .map_err(|e| e.to_string())?;
+        // Built beside staprun by the same command.
+        let workload = options.staprun.with_file_name("stapkit-workload");
+        check_static_binary(
+            &workload,
+            arch,
+            "stapkit-workload",
+            "build it (beside staprun) with: cargo xtask staprun",
+        )
+        .map_err(|e| e.to_string())?;
         let tools = GuestTools {
             busybox: options.busybox.clone(),
             staprun: options.staprun.clone(),
+            workload,
         };
         let initrd = build_initramfs(arch, &tools, &cases).map_err(|e| e.to_string())?;
         let image = tree

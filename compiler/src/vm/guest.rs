@@ -1,5 +1,6 @@
-//! The test guest's initramfs: busybox, a static staprun, the modules to
-//! run and the `/init` from `vm-images/init.sh`.
+//! The test guest's initramfs: busybox, a static staprun, the
+//! `stapkit-workload` event generator, the modules to run and the `/init`
+//! from `vm-images/init.sh`.
 
 use std::path::{Path, PathBuf};
 
@@ -33,6 +34,9 @@ pub struct GuestTools {
     pub busybox: PathBuf,
     /// A statically linked staprun.
     pub staprun: PathBuf,
+    /// The statically linked `stapkit-workload` (`/bin/stapkit-workload`),
+    /// which scripts run with `-c` to make the events they probe.
+    pub workload: PathBuf,
 }
 
 /// Whether the ELF file at `path` is a static executable for `arch`.
@@ -95,6 +99,7 @@ pub fn build_initramfs(
     }
     fs.file("bin/busybox", 0o755, read(&tools.busybox)?);
     fs.file("bin/staprun", 0o755, read(&tools.staprun)?);
+    fs.file("bin/stapkit-workload", 0o755, read(&tools.workload)?);
     fs.symlink("bin/sh", "busybox");
     fs.file("init", 0o755, INIT_SCRIPT.as_bytes().to_vec());
     fs.file(

@@ -1,0 +1,261 @@
+//! `stapkit-workload`: the test guests' event generator.
+//!
+//! Scripts under `tests/scripts/` run it with `-c` to make the kernel do
+//! something they can probe, in a known order, with known arguments. Each
+//! step is a word and its operands; steps run left to right:
+//!
+//! ```text
+//! stapkit-workload open /proc/version  kill 15  fsync /tmp/f  call 3  exec /bin/true
+//! ```
+//!
+//! | step            | what the kernel sees                                      |
+//! |-----------------|-----------------------------------------------------------|
+//! | `open PATH`     | `openat(AT_FDCWD, PATH, O_RDONLY)`, a read, `close`       |
+//! | `create PATH`   | `openat(AT_FDCWD, PATH, O_WRONLY|O_CREAT|O_TRUNC, 0644)`   |
+//! | `fsync PATH`    | create PATH, write 5 bytes, `fsync`, `close`              |
+//! | `missing PATH`  | an `openat` that fails with `ENOENT`                      |
+//! | `kill SIG`      | a child that waits, `kill(child, SIG)`, `wait4`           |
+//! | `call N`        | N calls of `stapkit_workload_add(i, 2)` (uprobe target)   |
+//! | `exec PATH ...` | `execve(PATH, [PATH, ...])`; the rest of the line is argv |
+//! | `sleep MS`      | `nanosleep`                                               |
+//!
+//! It prints nothing: what the guest captures is the script's output. A
+//! failed step is reported on stderr and exits 1.
+
+use std::ffi::CString;
+use std::process::ExitCode;
+
+/// The function `process("...").function("stapkit_workload_add")` probes:
+/// never inlined, a stable unmangled symbol, two arguments and a result.
+#[no_mangle]
+#[inline(never)]
+pub extern "C" fn stapkit_workload_add(a: i64, b: i64) -> i64 {
+    // A volatile read keeps the body from being folded into its caller.
+    unsafe { std::ptr::read_volatile(&a) + b }
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match run(&args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("stapkit-workload: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(args: &[String]) -> Result<(), String> {
+    let mut rest = args;
+    while let Some((step, after)) = rest.split_first() {
+        let operand = |what: &str| {
+            after
+                .first()
+                .cloned()
+                .ok_or_else(|| format!("'{step}' needs {what}"))
+        };
+        rest = match step.as_str() {
+            "open" => {
+                open_read(&operand("a path")?)?;
+                &after[1..]
+            }
+            "create" => {
+                let fd = create(&operand("a path")?)?;
+                close(fd);
+                &after[1..]
+            }
+            "fsync" => {
+                fsync_file(&operand("a path")?)?;
+                &after[1..]
+            }
+            "missing" => {
+                missing(&operand("a path")?)?;
+                &after[1..]
+            }
+            "kill" => {
+                kill_child(number(&operand("a signal number")?)? as i32)?;
+                &after[1..]
+            }
+            "call" => {
+                let n = number(&operand("a count")?)?;
+                let mut sum = 0;
+                for i in 0..n {
+                    sum += stapkit_workload_add(i, 2);
+                }
+                std::hint::black_box(sum);
+                &after[1..]
+            }
+            "sleep" => {
+                let ms = number(&operand("milliseconds")?)?;
+                std::thread::sleep(std::time::Duration::from_millis(ms as u64));
+                &after[1..]
+            }
+            "exec" => return exec(after),
+            other => return Err(format!("unknown step '{other}'")),
+        };
+    }
+    Ok(())
+}
+
+fn number(text: &str) -> Result<i64, String> {
+    text.parse()
+        .map_err(|_| format!("'{text}' is not a number"))
+}
+
+fn c_path(path: &str) -> Result<CString, String> {
+    CString::new(path).map_err(|_| format!("'{path}' contains a NUL byte"))
+}
+
+fn os_error(what: &str, path: &str) -> String {
+    format!("{what} {path}: {}", std::io::Error::last_os_error())
+}
+
+fn open_read(path: &str) -> Result<(), String> {
+    let c = c_path(path)?;
+    // SAFETY: a valid NUL-terminated path; the fd is closed below.
+    let fd = unsafe { libc::openat(libc::AT_FDCWD, c.as_ptr(), libc::O_RDONLY) };
+    if fd < 0 {
+        return Err(os_error("cannot open", path));
+    }
+    let mut buf = [0u8; 64];
+    // SAFETY: reads into a buffer of the stated length.
+    unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
+    close(fd);
+    Ok(())
+}
+
+fn create(path: &str) -> Result<i32, String> {
+    let c = c_path(path)?;
+    // SAFETY: a valid NUL-terminated path.
+    let fd = unsafe {
+        libc::openat(
+            libc::AT_FDCWD,
+            c.as_ptr(),
+            libc::O_WRONLY | libc::O_CREAT | libc::O_TRUNC,
+            0o644 as libc::c_uint,
+        )
+    };
+    if fd < 0 {
+        return Err(os_error("cannot create", path));
+    }
+    Ok(fd)
+}
+
+fn fsync_file(path: &str) -> Result<(), String> {
+    let fd = create(path)?;
+    // SAFETY: writes 5 bytes from a static buffer to our own fd.
+    let written = unsafe { libc::write(fd, b"data\n".as_ptr().cast(), 5) };
+    // SAFETY: fsync of our own fd.
+    let synced = unsafe { libc::fsync(fd) };
+    close(fd);
+    if written != 5 || synced != 0 {
+        return Err(os_error("cannot write and fsync", path));
+    }
+    Ok(())
+}
+
+fn missing(path: &str) -> Result<(), String> {
+    let c = c_path(path)?;
+    // SAFETY: a valid NUL-terminated path.
+    let fd = unsafe { libc::openat(libc::AT_FDCWD, c.as_ptr(), libc::O_RDONLY) };
+    if fd >= 0 {
+        close(fd);
+        return Err(format!("{path} exists, but 'missing' wants it not to"));
+    }
+    Ok(())
+}
+
+fn close(fd: i32) {
+    // SAFETY: closing an fd this program opened.
+    unsafe { libc::close(fd) };
+}
+
+fn kill_child(signal: i32) -> Result<(), String> {
+    // SAFETY: the child only calls async-signal-safe functions.
+    let child = unsafe { libc::fork() };
+    match child {
+        -1 => Err(os_error("cannot fork", "")),
+        0 => {
+            // The child waits for the signal (or gives up after 10 s).
+            // SAFETY: pause/_exit are async-signal-safe.
+            unsafe {
+                libc::alarm(10);
+                libc::pause();
+                libc::_exit(0)
+            }
+        }
+        pid => {
+            // SAFETY: signalling and reaping our own child.
+            let sent = unsafe { libc::kill(pid, signal) };
+            let mut status = 0;
+            unsafe { libc::waitpid(pid, &mut status, 0) };
+            if sent != 0 {
+                return Err(os_error("cannot send the signal to", &pid.to_string()));
+            }
+            Ok(())
+        }
+    }
+}
+
+fn exec(argv: &[String]) -> Result<(), String> {
+    let Some(path) = argv.first() else {
+        return Err("'exec' needs a program".to_string());
+    };
+    let args: Vec<CString> = argv.iter().map(|a| c_path(a)).collect::<Result<_, _>>()?;
+    let mut ptrs: Vec<*const libc::c_char> = args.iter().map(|a| a.as_ptr()).collect();
+    ptrs.push(std::ptr::null());
+    let env: [*const libc::c_char; 1] = [std::ptr::null()];
+    // SAFETY: NUL-terminated argv and envp arrays of valid strings.
+    unsafe { libc::execve(args[0].as_ptr(), ptrs.as_ptr(), env.as_ptr()) };
+    Err(os_error("cannot execute", path))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn steps_run_in_order_and_bad_ones_are_named() {
+        let dir = std::env::temp_dir().join(format!("stapkit-workload-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("f").display().to_string();
+        let missing_file = dir.join("absent").display().to_string();
+        let args: Vec<String> = [
+            "fsync",
+            &file,
+            "open",
+            &file,
+            "missing",
+            &missing_file,
+            "call",
+            "3",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        run(&args).unwrap();
+        assert_eq!(std::fs::read(&file).unwrap(), b"data\n");
+        assert_eq!(
+            run(&["frobnicate".to_string()]).unwrap_err(),
+            "unknown step 'frobnicate'"
+        );
+        assert_eq!(
+            run(&["open".to_string()]).unwrap_err(),
+            "'open' needs a path"
+        );
+        assert!(run(&["missing".to_string(), file.clone()])
+            .unwrap_err()
+            .contains("exists"));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn kill_reaps_the_signalled_child() {
+        kill_child(libc::SIGTERM).unwrap();
+    }
+
+    #[test]
+    fn add_adds() {
+        assert_eq!(stapkit_workload_add(40, 2), 42);
+    }
+}
