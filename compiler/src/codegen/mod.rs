@@ -12,6 +12,7 @@
 mod body;
 mod data;
 mod locks;
+mod probes;
 mod target;
 mod writer;
 
@@ -160,7 +161,7 @@ pub fn generate(program: &Program, config: &Config) -> Result<String, Vec<Codege
     for (i, (body, uses)) in probe_bodies.into_iter().zip(&lock_sets).enumerate() {
         probe_handler(&mut out, program, i, body, uses);
     }
-    probe_tables(&mut out, program, config);
+    probes::probe_tables(&mut out, program, config);
     Ok(out.finish())
 }
 
@@ -414,120 +415,4 @@ fn probe_handler(
     }
     out.close("");
     out.line("");
-}
-
-fn probe_tables(out: &mut CWriter, program: &Program, config: &Config) {
-    let mut begin = Vec::new();
-    let mut end = Vec::new();
-    let mut error = Vec::new();
-    let mut timers = Vec::new();
-    let mut kprobes: Vec<(String, String, bool, u32, bool)> = Vec::new();
-    for (i, p) in program.probes.iter().enumerate() {
-        for (j, point) in p.points.iter().enumerate() {
-            let var = format!("stp_probe_{i}_{j}");
-            let func = match &point.kind {
-                ProbeKind::Kprobe { function, .. } => c_string(function),
-                _ => "\"\"".to_string(),
-            };
-            out.line(format!(
-                "static const struct stp_probe {var} = {{ {}, stp_probe_{i}, {func} }};",
-                c_string(&point.name)
-            ));
-            match &point.kind {
-                ProbeKind::Begin { priority } => begin.push((*priority, var)),
-                ProbeKind::End { priority } => end.push((*priority, var)),
-                ProbeKind::Error { priority } => error.push((*priority, var)),
-                ProbeKind::Never => {}
-                ProbeKind::Timer {
-                    period_ns,
-                    randomize_ns,
-                    per_cpu,
-                } => timers.push((var, *period_ns, *randomize_ns, *per_cpu)),
-                ProbeKind::Kprobe {
-                    function,
-                    module,
-                    ret,
-                    maxactive,
-                } => {
-                    let symbol = match module {
-                        Some(m) => format!("{m}:{function}"),
-                        None => function.clone(),
-                    };
-                    kprobes.push((var, symbol, *ret, maxactive.unwrap_or(0), point.optional));
-                }
-            }
-        }
-    }
-    out.line("");
-    let table = |out: &mut CWriter, name: &str, mut entries: Vec<(i64, String)>| -> usize {
-        // Lower priorities first; equal priorities in script order.
-        entries.sort_by_key(|(priority, _)| *priority);
-        if !entries.is_empty() {
-            out.open(format!("static const struct stp_probe *const {name}[] ="));
-            for (_, var) in &entries {
-                out.line(format!("&{var},"));
-            }
-            out.close(";");
-        }
-        entries.len()
-    };
-    let nbegin = table(out, "stp_begin_probes", begin);
-    let nend = table(out, "stp_end_probes", end);
-    let nerror = table(out, "stp_error_probes", error);
-    if !timers.is_empty() {
-        out.open("static struct stp_timer_probe stp_timer_probes[] =");
-        for (var, period, random, per_cpu) in &timers {
-            out.line(format!(
-                "{{ .probe = &{var}, .period_ns = {period}ULL, .randomize_ns = {random}ULL, .per_cpu = {per_cpu} }},"
-            ));
-        }
-        out.close(";");
-    }
-    if !kprobes.is_empty() {
-        out.open("static struct stp_kprobe stp_kprobes[] =");
-        for (var, symbol, ret, maxactive, optional) in &kprobes {
-            out.line(format!(
-                "{{ .probe = &{var}, .symbol = {}, .ret = {ret}, .maxactive = {maxactive}, .optional = {optional} }},",
-                c_string(symbol)
-            ));
-        }
-        out.close(";");
-    }
-    out.line("");
-    out.open("static const struct stp_module_desc stp_module =");
-    out.line(format!("/* {} */", c_comment(&config.module_name)));
-    out.line(".name = KBUILD_MODNAME,");
-    out.line(".frame_size = sizeof(union stp_frame),");
-    for (field, table, n) in [
-        ("begin", "stp_begin_probes", nbegin),
-        ("end", "stp_end_probes", nend),
-        ("error", "stp_error_probes", nerror),
-    ] {
-        if n > 0 {
-            out.line(format!(".{field} = {table},"));
-            out.line(format!(".n{field} = {n},"));
-        }
-    }
-    if program
-        .globals
-        .iter()
-        .any(|g| !matches!(data::storage(g), Storage::Scalar))
-    {
-        out.line(".globals_init = stp_globals_init,");
-        out.line(".globals_exit = stp_globals_exit,");
-    }
-    if !timers.is_empty() {
-        out.line(".timers = stp_timer_probes,");
-        out.line(format!(".ntimers = {},", timers.len()));
-    }
-    if !kprobes.is_empty() {
-        out.line(".kprobes = stp_kprobes,");
-        out.line(format!(".nkprobes = {},", kprobes.len()));
-    }
-    out.close(";");
-    out.line("");
-    out.line(format!(
-        "STP_MODULE(stp_module, {});",
-        c_string(&format!("stapkit script {}", config.script_name))
-    ));
 }

@@ -8,6 +8,10 @@ use crate::syntax::ast;
 
 use super::tapset::point_name;
 
+mod function;
+
+use function::function_probe;
+
 /// How deep aliases may refer to aliases.
 const MAX_ALIAS_DEPTH: usize = 16;
 
@@ -184,14 +188,14 @@ const BUILTIN_NAMES: &[&str] = &[
     "timer.jiffies(N)",
 ];
 
-fn literal_text(l: &ast::Literal) -> String {
+pub(super) fn literal_text(l: &ast::Literal) -> String {
     match l {
         ast::Literal::Number(n) => n.value.to_string(),
         ast::Literal::String(s) => format!("\"{}\"", s.to_str_lossy()),
     }
 }
 
-fn parts_text(parts: &Parts<'_>) -> String {
+pub(super) fn parts_text(parts: &Parts<'_>) -> String {
     parts
         .iter()
         .map(|(n, a)| match a {
@@ -316,161 +320,6 @@ fn builtin(
         },
         ProbeContext::None,
     )]))
-}
-
-/// `kernel.function("f")`, `kprobe.function("f")`, `module("m").function("f")`
-/// with `.call`, `.return` and `.maxactive(N)`. With the kernel's debug
-/// information, names are checked (inlined or missing functions fail with
-/// the nearest alternatives), wildcards and `f@file.c` expand to every
-/// match, and each point carries its function's prototype for `$vars`.
-fn function_probe(
-    parts: &Parts<'_>,
-    function: &ast::Literal,
-    module: Option<String>,
-    rest: &[(&str, Option<&ast::Literal>)],
-    raw_kprobe: bool,
-    target: Target<'_>,
-) -> Result<Option<Vec<(ProbePoint, ProbeContext)>>, PointError> {
-    let name = parts_text(parts);
-    let err = |m: String, help: Option<String>| PointError { message: m, help };
-    let ast::Literal::String(f) = function else {
-        return Err(err(
-            format!("'{name}': the function name must be a string"),
-            None,
-        ));
-    };
-    let spec = f.to_str_lossy().into_owned();
-    let mut ret = false;
-    let mut maxactive = None;
-    for (component, arg) in rest {
-        match (*component, arg) {
-            ("call", None) if !raw_kprobe => {}
-            ("return", None) => ret = true,
-            ("maxactive", Some(ast::Literal::Number(n))) if n.value > 0 => {
-                maxactive = Some(n.value.min(u32::MAX as i64) as u32)
-            }
-            ("inline", None) if !raw_kprobe => {
-                return Err(err(
-                    format!("'{name}': .inline probes need the variable locations of debug info (DWARF), which stapkit cannot use yet"),
-                    Some("probe a function that calls it".to_string()),
-                ))
-            }
-            _ => return Ok(None),
-        }
-    }
-    if maxactive.is_some() && !ret {
-        return Err(err(
-            format!("'{name}': .maxactive(N) only applies to .return probes"),
-            None,
-        ));
-    }
-    let wildcard = spec.contains(['*', '?', '[']);
-    let (pattern, file) = match spec.split_once('@') {
-        Some((f, file)) => (f.to_string(), Some(file.to_string())),
-        None => (spec.clone(), None),
-    };
-    let kernel = match (target.kernel, &module) {
-        (Some(k), None) => k,
-        // Without the kernel's information (no tree for -p1/-p2, or a
-        // module's functions), names go to the kernel unchecked.
-        _ if !wildcard && file.is_none() => {
-            let context = match (&module, raw_kprobe) {
-                (_, true) => ProbeContext::None,
-                (Some(m), false) => ProbeContext::Unchecked(format!(
-                    "the functions of module '{m}' are not described yet"
-                )),
-                (None, false) => ProbeContext::Unchecked(
-                    "no kernel tree was found, so nothing describes the kernel's functions"
-                        .to_string(),
-                ),
-            };
-            let point = function_point(parts, &pattern, module, ret, maxactive);
-            return Ok(Some(vec![(point, context)]));
-        }
-        _ => {
-            return Err(err(
-                format!("'{name}': matching several functions needs the kernel's symbols (a kernel tree with -r)"),
-                Some("name the function exactly".to_string()),
-            ))
-        }
-    };
-    let names: Vec<String> = match (&file, wildcard) {
-        (Some(file), _) => kernel
-            .functions_in_file(&pattern, file)
-            .map_err(|e| err(format!("'{name}': {e}"), None))?
-            .into_iter()
-            .filter(|f| f.out_of_line)
-            .map(|f| f.name)
-            .collect(),
-        (None, true) => kernel.functions_matching(&pattern).value,
-        (None, false) => vec![pattern.clone()],
-    };
-    let mut points = Vec::new();
-    for function in &names {
-        if raw_kprobe {
-            match kernel.kprobe_symbol(function) {
-                Ok(()) => points.push((
-                    function_point(parts, function, None, ret, maxactive),
-                    ProbeContext::None,
-                )),
-                Err(_) if wildcard => {}
-                Err(e) => return Err(err(format!("'{name}': {e}"), None)),
-            }
-            continue;
-        }
-        match kernel.probeable(function) {
-            Ok(facts) => {
-                let context = ProbeContext::Function {
-                    prototype: facts.value.prototype,
-                    ret,
-                    arch: kernel.arch(),
-                };
-                points.push((
-                    function_point(parts, function, None, ret, maxactive),
-                    context,
-                ));
-            }
-            // Wildcards skip what cannot be probed, as SystemTap does.
-            Err(_) if wildcard || file.is_some() => {}
-            Err(e) => return Err(err(format!("'{name}': {e}"), None)),
-        }
-    }
-    if points.is_empty() {
-        return Err(err(
-            format!("'{name}': no probe-able function matches '{spec}'"),
-            None,
-        ));
-    }
-    Ok(Some(points))
-}
-
-/// One function's point, named as written with the function filled in.
-fn function_point(
-    parts: &Parts<'_>,
-    function: &str,
-    module: Option<String>,
-    ret: bool,
-    maxactive: Option<u32>,
-) -> ProbePoint {
-    let name = parts
-        .iter()
-        .map(|(n, a)| match (*n, a) {
-            ("function", Some(_)) => format!("function(\"{function}\")"),
-            (n, Some(l)) => format!("{n}({})", literal_text(l)),
-            (n, None) => n.to_string(),
-        })
-        .collect::<Vec<_>>()
-        .join(".");
-    ProbePoint {
-        name,
-        kind: ProbeKind::Kprobe {
-            function: function.to_string(),
-            module,
-            ret,
-            maxactive,
-        },
-        optional: false,
-    }
 }
 
 /// Shell-style `*` matching of a probe-point component.

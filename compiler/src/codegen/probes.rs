@@ -1,0 +1,198 @@
+//! The probe tables: one `struct stp_probe` per probe point, then one table
+//! per probe family (begin/end/error by priority, timers, kprobes, ...)
+//! and the `stp_module_desc` that hands them to the runtime.
+//!
+//! A family is a [`Family`]: it collects its points and writes its table;
+//! the descriptor then gets `.FIELD = TABLE, .nFIELD = N` for each family
+//! with entries. Adding a family means one `Family` implementation and one
+//! arm in [`probe_tables`].
+
+use super::data::{self, Storage};
+use super::writer::{c_comment, c_string, CWriter};
+use super::Config;
+use crate::ir::*;
+
+/// One probe family's table.
+trait Family {
+    /// Records point `var` (the `struct stp_probe` variable) of kind `kind`.
+    fn add(&mut self, var: &str, point: &ProbePoint);
+    /// Writes the table; its descriptor field and entry count, if any.
+    fn write(&mut self, out: &mut CWriter) -> Option<(&'static str, String, usize)>;
+}
+
+/// `begin`, `end` or `error` probes: pointers in priority order.
+struct Ordered {
+    field: &'static str,
+    entries: Vec<(i64, String)>,
+}
+
+impl Ordered {
+    fn new(field: &'static str) -> Ordered {
+        Ordered {
+            field,
+            entries: Vec::new(),
+        }
+    }
+}
+
+impl Family for Ordered {
+    fn add(&mut self, var: &str, point: &ProbePoint) {
+        if let ProbeKind::Begin { priority }
+        | ProbeKind::End { priority }
+        | ProbeKind::Error { priority } = point.kind
+        {
+            self.entries.push((priority, var.to_string()));
+        }
+    }
+
+    fn write(&mut self, out: &mut CWriter) -> Option<(&'static str, String, usize)> {
+        if self.entries.is_empty() {
+            return None;
+        }
+        // Lower priorities first; equal priorities in script order.
+        self.entries.sort_by_key(|(priority, _)| *priority);
+        let table = format!("stp_{}_probes", self.field);
+        out.open(format!("static const struct stp_probe *const {table}[] ="));
+        for (_, var) in &self.entries {
+            out.line(format!("&{var},"));
+        }
+        out.close(";");
+        Some((self.field, table, self.entries.len()))
+    }
+}
+
+/// `timer.*` probes.
+#[derive(Default)]
+struct Timers(Vec<String>);
+
+impl Family for Timers {
+    fn add(&mut self, var: &str, point: &ProbePoint) {
+        if let ProbeKind::Timer {
+            period_ns,
+            randomize_ns,
+            per_cpu,
+        } = point.kind
+        {
+            self.0.push(format!(
+                "{{ .probe = &{var}, .period_ns = {period_ns}ULL, .randomize_ns = {randomize_ns}ULL, .per_cpu = {per_cpu} }},"
+            ));
+        }
+    }
+
+    fn write(&mut self, out: &mut CWriter) -> Option<(&'static str, String, usize)> {
+        write_table(out, "timers", "stp_timer_probe", &self.0)
+    }
+}
+
+/// `kernel.function`, `kprobe.function` and `module().function` probes.
+#[derive(Default)]
+struct Kprobes(Vec<String>);
+
+impl Family for Kprobes {
+    fn add(&mut self, var: &str, point: &ProbePoint) {
+        if let ProbeKind::Kprobe {
+            function,
+            module,
+            ret,
+            maxactive,
+        } = &point.kind
+        {
+            let symbol = match module {
+                Some(m) => format!("{m}:{function}"),
+                None => function.clone(),
+            };
+            self.0.push(format!(
+                "{{ .probe = &{var}, .symbol = {}, .ret = {ret}, .maxactive = {}, .optional = {} }},",
+                c_string(&symbol),
+                maxactive.unwrap_or(0),
+                point.optional
+            ));
+        }
+    }
+
+    fn write(&mut self, out: &mut CWriter) -> Option<(&'static str, String, usize)> {
+        write_table(out, "kprobes", "stp_kprobe", &self.0)
+    }
+}
+
+/// `static struct stp_TYPE stp_FIELD[] = { entries };` when there are any.
+fn write_table(
+    out: &mut CWriter,
+    field: &'static str,
+    ctype: &str,
+    entries: &[String],
+) -> Option<(&'static str, String, usize)> {
+    if entries.is_empty() {
+        return None;
+    }
+    let table = format!("stp_{field}");
+    out.open(format!("static struct {ctype} {table}[] ="));
+    for entry in entries {
+        out.line(entry);
+    }
+    out.close(";");
+    Some((field, table, entries.len()))
+}
+
+/// The probe points, the family tables and the module descriptor.
+pub(super) fn probe_tables(out: &mut CWriter, program: &Program, config: &Config) {
+    let mut begin = Ordered::new("begin");
+    let mut end = Ordered::new("end");
+    let mut error = Ordered::new("error");
+    let mut timers = Timers::default();
+    let mut kprobes = Kprobes::default();
+    for (i, p) in program.probes.iter().enumerate() {
+        for (j, point) in p.points.iter().enumerate() {
+            let var = format!("stp_probe_{i}_{j}");
+            let func = match &point.kind {
+                ProbeKind::Kprobe { function, .. } => c_string(function),
+                _ => "\"\"".to_string(),
+            };
+            out.line(format!(
+                "static const struct stp_probe {var} = {{ {}, stp_probe_{i}, {func} }};",
+                c_string(&point.name)
+            ));
+            let family: &mut dyn Family = match &point.kind {
+                ProbeKind::Begin { .. } => &mut begin,
+                ProbeKind::End { .. } => &mut end,
+                ProbeKind::Error { .. } => &mut error,
+                ProbeKind::Never => continue,
+                ProbeKind::Timer { .. } => &mut timers,
+                ProbeKind::Kprobe { .. } => &mut kprobes,
+            };
+            family.add(&var, point);
+        }
+    }
+    out.line("");
+    let families: [&mut dyn Family; 5] =
+        [&mut begin, &mut end, &mut error, &mut timers, &mut kprobes];
+    let tables: Vec<_> = families.into_iter().filter_map(|f| f.write(out)).collect();
+    out.line("");
+    out.open("static const struct stp_module_desc stp_module =");
+    out.line(format!("/* {} */", c_comment(&config.module_name)));
+    out.line(".name = KBUILD_MODNAME,");
+    out.line(".frame_size = sizeof(union stp_frame),");
+    let has_data = program
+        .globals
+        .iter()
+        .any(|g| !matches!(data::storage(g), Storage::Scalar));
+    let ordered = |field: &str| ["begin", "end", "error"].contains(&field);
+    for (field, table, n) in tables.iter().filter(|t| ordered(t.0)) {
+        out.line(format!(".{field} = {table},"));
+        out.line(format!(".n{field} = {n},"));
+    }
+    if has_data {
+        out.line(".globals_init = stp_globals_init,");
+        out.line(".globals_exit = stp_globals_exit,");
+    }
+    for (field, table, n) in tables.iter().filter(|t| !ordered(t.0)) {
+        out.line(format!(".{field} = {table},"));
+        out.line(format!(".n{field} = {n},"));
+    }
+    out.close(";");
+    out.line("");
+    out.line(format!(
+        "STP_MODULE(stp_module, {});",
+        c_string(&format!("stapkit script {}", config.script_name))
+    ));
+}
