@@ -59,7 +59,8 @@
 struct stp_context;
 struct stp_timer_probe;
 struct stp_kprobe;
-static int stp_kprobes_register(struct stp_kprobe *ps, int n);
+struct stp_reg_count;
+static void stp_kprobes_register(struct stp_kprobe *ps, int n, struct stp_reg_count *count);
 static void stp_kprobes_unregister(struct stp_kprobe *ps, int n);
 static void stp_timers_arm(struct stp_timer_probe *timers, int n);
 static void stp_timers_disarm(struct stp_timer_probe *timers, int n);

@@ -58,10 +58,10 @@ static void stp_kprobes_unregister(struct stp_kprobe *ps, int n)
 	}
 }
 
-/* Registers every point; 0 unless none at all could be registered. */
-static int stp_kprobes_register(struct stp_kprobe *ps, int n)
+/* Registers every point, counting into *count. */
+static void stp_kprobes_register(struct stp_kprobe *ps, int n, struct stp_reg_count *count)
 {
-	int i, rc, ok = 0, required = 0;
+	int i, rc;
 
 	for (i = 0; i < n; i++) {
 		struct stp_kprobe *p = &ps[i];
@@ -79,14 +79,8 @@ static int stp_kprobes_register(struct stp_kprobe *ps, int n)
 			p->u.kp.pre_handler = stp_kprobe_entry;
 			rc = register_kprobe(&p->u.kp);
 		}
-		if (!p->optional)
-			required++;
-		if (rc == 0) {
+		stp_reg_count_note(count, p->probe, p->optional, rc);
+		if (rc == 0)
 			p->registered = true;
-			ok++;
-		} else if (!p->optional) {
-			stp_stderr("WARNING: probe %s registration error (rc %d)\n", p->probe->pp, rc);
-		}
 	}
-	return (ok == 0 && required > 0) ? -EINVAL : 0;
 }

@@ -37,6 +37,29 @@ struct stp_module_desc {
 
 static const struct stp_module_desc *stp_desc;
 
+/*
+ * What registering the event probes (kprobes, tracepoints, ...) came to.
+ * Each family reports every point through stp_reg_count_note(); a point
+ * the kernel refuses is a warning, and the session fails only when
+ * required points exist and none at all registered.
+ */
+struct stp_reg_count {
+	int ok;
+	int required;
+};
+
+static __maybe_unused void stp_reg_count_note(struct stp_reg_count *count,
+					      const struct stp_probe *probe,
+					      bool optional, int rc)
+{
+	if (!optional)
+		count->required++;
+	if (rc == 0)
+		count->ok++;
+	else if (!optional)
+		stp_stderr("WARNING: probe %s registration error (rc %d)\n", probe->pp, rc);
+}
+
 /* The process `stap -x PID` / `staprun -x PID` names; target() returns it. */
 static long stp_target_pid;
 module_param_named(_stp_target, stp_target_pid, long, 0444);
@@ -93,9 +116,12 @@ static __maybe_unused int stp_session_start(void)
 		return -EBUSY;
 	stp_run_all(stp_desc->begin, stp_desc->nbegin, STP_STARTING);
 	if (atomic_cmpxchg(&stp_state, STP_STARTING, STP_RUNNING) == STP_STARTING) {
+		struct stp_reg_count count = { 0, 0 };
+
 		stp_timers_arm(stp_desc->timers, stp_desc->ntimers);
 		stp_timers_armed = true;
-		if (stp_kprobes_register(stp_desc->kprobes, stp_desc->nkprobes)) {
+		stp_kprobes_register(stp_desc->kprobes, stp_desc->nkprobes, &count);
+		if (count.required > 0 && count.ok == 0) {
 			stp_stderr("ERROR: no probe point could be registered\n");
 			atomic_inc(&stp_error_count);
 			stp_request_exit(true);
