@@ -185,6 +185,10 @@ pub struct Probe {
     pub body: Block,
     /// Where the probe is written.
     pub location: Location,
+    /// Values a `.return` probe saves when the function is entered
+    /// (`@entry(e)`, parameters read at the return), evaluated in order by
+    /// an entry handler; [`ExprKind::EntrySlot`] k reads `entry[k]`.
+    pub entry: Vec<Expr>,
 }
 
 /// One concrete probe point.
@@ -355,6 +359,8 @@ pub enum ExprKind {
     Str(String),
     /// A local variable.
     Local(LocalId),
+    /// Value k saved when the function was entered ([`Probe::entry`]).
+    EntrySlot(u32),
     /// A scalar global.
     Global(GlobalId),
     /// `array[keys]`.

@@ -131,7 +131,13 @@ static void stp_overload_check(struct stp_context *c, u64 start, u64 end)
 }
 #endif
 
-static __maybe_unused void stp_probe_run(const struct stp_probe *p, int state, struct pt_regs *regs)
+/*
+ * Runs probe p's handler on this CPU's context, if the session is in
+ * `state` and the context is free; `data` is what the handler's family
+ * hands it (a kretprobe instance's values saved at entry), or NULL.
+ */
+static __maybe_unused void stp_probe_run_data(const struct stp_probe *p, int state,
+					      struct pt_regs *regs, void *data)
 {
 	struct stp_context *c;
 	unsigned long flags;
@@ -154,6 +160,7 @@ static __maybe_unused void stp_probe_run(const struct stp_probe *p, int state, s
 	c->actionremain = MAXACTION;
 	c->nesting = 0;
 	c->regs = regs;
+	c->entry_data = data;
 #ifndef STP_NO_OVERLOAD
 	start = ktime_get_mono_fast_ns();
 #endif
@@ -167,6 +174,11 @@ static __maybe_unused void stp_probe_run(const struct stp_probe *p, int state, s
 	atomic_dec(&c->busy);
 out:
 	local_irq_restore(flags);
+}
+
+static __maybe_unused void stp_probe_run(const struct stp_probe *p, int state, struct pt_regs *regs)
+{
+	stp_probe_run_data(p, state, regs, NULL);
 }
 
 /*

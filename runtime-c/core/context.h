@@ -22,6 +22,7 @@ struct stp_context {
 	long actionremain;              /* statements left (MAXACTION) */
 	int nesting;                    /* function call depth */
 	struct pt_regs *regs;           /* registers at the probe, if any */
+	void *entry_data;               /* values saved at function entry, if any */
 	unsigned long *tp_args;         /* a tracepoint's arguments, if any */
 	u64 overload_start;             /* start of the current overload interval (ns) */
 	u64 overload_used;              /* handler time spent in it (ns) */

@@ -16,6 +16,10 @@ struct stp_kprobe {
 	bool ret;             /* .return: a kretprobe */
 	int maxactive;        /* .maxactive(N), 0: the kernel's default */
 	bool optional;        /* probe P? : a failed registration is silent */
+	/* .return probes saving values at entry (@entry, parameters): the
+	 * handler that saves them into each instance's data_size bytes. */
+	const struct stp_probe *entry;
+	size_t data_size;
 	bool registered;
 	union {
 		struct kprobe kp;
@@ -31,6 +35,21 @@ static int stp_kprobe_entry(struct kprobe *kp, struct pt_regs *regs)
 	return 0;
 }
 
+/* Function entry of a .return probe that saves values: zeroed first, so a
+ * skipped or failed entry handler leaves 0 and "" rather than garbage. */
+static int stp_kretprobe_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	struct kretprobe *rp = stp_kretprobe_of(ri);
+	struct stp_kprobe *p;
+
+	if (!rp)
+		return 0;
+	p = container_of(rp, struct stp_kprobe, u.krp);
+	memset(ri->data, 0, p->data_size);
+	stp_probe_run_data(p->entry, STP_RUNNING, regs, ri->data);
+	return 0;
+}
+
 static int stp_kretprobe_return(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
 	struct kretprobe *rp = stp_kretprobe_of(ri);
@@ -39,7 +58,7 @@ static int stp_kretprobe_return(struct kretprobe_instance *ri, struct pt_regs *r
 	if (!rp)
 		return 0;
 	p = container_of(rp, struct stp_kprobe, u.krp);
-	stp_probe_run(p->probe, STP_RUNNING, regs);
+	stp_probe_run_data(p->probe, STP_RUNNING, regs, p->entry ? ri->data : NULL);
 	return 0;
 }
 
@@ -72,6 +91,10 @@ static void stp_kprobes_register(struct stp_kprobe *ps, int n, struct stp_reg_co
 			p->u.krp.kp.offset = p->offset;
 			p->u.krp.handler = stp_kretprobe_return;
 			p->u.krp.maxactive = p->maxactive;
+			if (p->entry) {
+				p->u.krp.entry_handler = stp_kretprobe_entry;
+				p->u.krp.data_size = p->data_size;
+			}
 			rc = register_kretprobe(&p->u.krp);
 		} else {
 			p->u.kp.symbol_name = p->symbol;

@@ -56,6 +56,9 @@ pub(super) struct BodyGen<'a> {
     pub uses_keys: bool,
     /// The body uses the map temporary `mt`.
     pub uses_map_temp: bool,
+    /// The C struct of the probe's values saved at function entry
+    /// (`struct stp_probe_N_entry`), when it has any.
+    pub entry_struct: Option<String>,
 }
 
 impl<'a> BodyGen<'a> {
@@ -81,7 +84,33 @@ impl<'a> BodyGen<'a> {
             loops: Vec::new(),
             uses_keys: false,
             uses_map_temp: false,
+            entry_struct: None,
         }
+    }
+
+    /// Lowers the saves of an entry handler: `entry[k]` into field `ek` of
+    /// the entry struct, one statement each.
+    pub(super) fn entry_saves(&mut self, entry: &[Expr]) {
+        for (k, e) in entry.iter().enumerate() {
+            self.long_temps = 0;
+            self.string_temps = 0;
+            let slot = self.entry_slot(k as u32);
+            match self.expr(e) {
+                Val::Str(s) => self
+                    .w
+                    .line(format!("stp_strlcpy({slot}, {s}, MAXSTRINGLEN);")),
+                v => self.w.line(format!("{slot} = {};", v.long())),
+            }
+            let label = self.err_label();
+            self.w
+                .line(format!("if (unlikely(c->last_error)) goto {label};"));
+        }
+    }
+
+    /// The C lvalue of entry slot `k`.
+    fn entry_slot(&self, k: u32) -> String {
+        let name = self.entry_struct.as_deref().unwrap_or("stp_no_entry");
+        format!("((struct {name} *)c->entry_data)->e{k}")
     }
 
     /// Declarations of the stack temporaries the body used.
@@ -351,6 +380,10 @@ impl<'a> BodyGen<'a> {
             ExprKind::Local(id) => match self.local(*id) {
                 (name, Type::String) => Val::Str(name),
                 (name, _) => Val::Long(name),
+            },
+            ExprKind::EntrySlot(k) => match e.ty {
+                Some(Type::String) => Val::Str(self.entry_slot(*k)),
+                _ => Val::Long(self.entry_slot(*k)),
             },
             ExprKind::Global(id) => match self.global(*id) {
                 (
@@ -857,7 +890,11 @@ fn is_temp_or_const(v: &str) -> bool {
 /// Whether evaluating `e` may change variables or produce output.
 pub(super) fn has_effects(e: &Expr) -> bool {
     match &e.kind {
-        ExprKind::Long(_) | ExprKind::Str(_) | ExprKind::Local(_) | ExprKind::Global(_) => false,
+        ExprKind::Long(_)
+        | ExprKind::Str(_)
+        | ExprKind::Local(_)
+        | ExprKind::Global(_)
+        | ExprKind::EntrySlot(_) => false,
         ExprKind::Assign { .. }
         | ExprKind::IncDec { .. }
         | ExprKind::StatAdd { .. }

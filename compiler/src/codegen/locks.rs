@@ -39,6 +39,8 @@ pub fn probe_locks(program: &Program) -> Vec<Uses> {
             if let Some(cond) = &p.condition {
                 v.expr(cond);
             }
+            // The entry handler takes the same locks as the body.
+            p.entry.iter().for_each(|e| v.expr(e));
             v.block(&p.body);
             let mut uses = v.uses;
             let mut seen = vec![false; program.functions.len()];
@@ -175,7 +177,7 @@ impl<'p> Visitor<'p> {
 
     fn expr(&mut self, e: &Expr) {
         match &e.kind {
-            ExprKind::Long(_) | ExprKind::Str(_) | ExprKind::Local(_) => {}
+            ExprKind::Long(_) | ExprKind::Str(_) | ExprKind::Local(_) | ExprKind::EntrySlot(_) => {}
             ExprKind::Global(g) => merge(&mut self.uses, *g, Access::Read),
             ExprKind::Index { array, keys } | ExprKind::In { array, keys } => {
                 let stats = matches!(self.kind_of(*array), Some(GlobalKind::Array(a)) if a.value == Type::Stats);

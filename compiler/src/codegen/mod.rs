@@ -97,8 +97,18 @@ pub fn generate(program: &Program, config: &Config) -> Result<String, Vec<Codege
         }
     }
     let mut probe_bodies = Vec::new();
-    for p in &program.probes {
+    let mut entry_bodies = Vec::new();
+    for (i, p) in program.probes.iter().enumerate() {
+        let entry_struct = (!p.entry.is_empty()).then(|| entry_struct(i));
+        entry_bodies.push(entry_struct.clone().map(|name| {
+            let mut g = BodyGen::new(program, &p.locals, BodyKind::Probe, None);
+            g.entry_struct = Some(name);
+            g.entry_saves(&p.entry);
+            errors.append(&mut g.errors);
+            g
+        }));
         let mut g = BodyGen::new(program, &p.locals, BodyKind::Probe, None);
+        g.entry_struct = entry_struct;
         if let Some(cond) = &p.condition {
             let c = g.expr(cond);
             if let body::Val::Long(c) = c {
@@ -121,12 +131,13 @@ pub fn generate(program: &Program, config: &Config) -> Result<String, Vec<Codege
         members.push(format!("struct {} f_{};", function_frame(f), f.name));
     }
     for (i, (p, body)) in program.probes.iter().zip(&probe_bodies).enumerate() {
+        let entry_temps = entry_bodies[i].as_ref().map_or(0, |g| g.max_string_temps);
         frame_struct(
             &mut out,
             &probe_frame(i),
             &p.locals,
             None,
-            body.max_string_temps,
+            body.max_string_temps.max(entry_temps),
         );
         members.push(format!("struct {} p{i};", probe_frame(i)));
     }
@@ -158,8 +169,19 @@ pub fn generate(program: &Program, config: &Config) -> Result<String, Vec<Codege
 
     // Probes.
     let lock_sets = locks::probe_locks(program);
-    for (i, (body, uses)) in probe_bodies.into_iter().zip(&lock_sets).enumerate() {
-        probe_handler(&mut out, program, i, body, uses);
+    for (i, ((body, entry), uses)) in probe_bodies
+        .into_iter()
+        .zip(entry_bodies)
+        .zip(&lock_sets)
+        .enumerate()
+    {
+        lock_table(&mut out, program, i, uses);
+        if let Some(entry) = entry {
+            entry_data_struct(&mut out, &program.probes[i].entry, i);
+            let name = format!("stp_probe_{i}_entry");
+            probe_handler(&mut out, program, i, &name, entry, uses);
+        }
+        probe_handler(&mut out, program, i, &format!("stp_probe_{i}"), body, uses);
     }
     probes::probe_tables(&mut out, program, config);
     Ok(out.finish())
@@ -362,13 +384,26 @@ fn embedded_function(out: &mut CWriter, f: &Function, code: &str) {
     out.line("");
 }
 
-fn probe_handler(
-    out: &mut CWriter,
-    program: &Program,
-    i: usize,
-    body: BodyGen<'_>,
-    uses: &locks::Uses,
-) {
+/// The C struct holding probe `i`'s values saved at function entry.
+pub(super) fn entry_struct(i: usize) -> String {
+    format!("stp_probe_{i}_entry")
+}
+
+/// `struct stp_probe_N_entry { int64_t e0; char e1[MAXSTRINGLEN]; ... };`
+fn entry_data_struct(out: &mut CWriter, entry: &[Expr], i: usize) {
+    out.open(format!("struct {}", entry_struct(i)));
+    for (k, e) in entry.iter().enumerate() {
+        out.line(match e.ty {
+            Some(Type::String) => format!("char e{k}[MAXSTRINGLEN];"),
+            _ => format!("int64_t e{k};"),
+        });
+    }
+    out.close(";");
+    out.line("");
+}
+
+/// The locks probe `i` takes, if any (`stp_probe_N_locks`).
+fn lock_table(out: &mut CWriter, program: &Program, i: usize, uses: &locks::Uses) {
     if !uses.is_empty() {
         out.open(format!(
             "static const struct stp_lock_use stp_probe_{i}_locks[] ="
@@ -384,9 +419,20 @@ fn probe_handler(
         out.close(";");
         out.line("");
     }
+}
+
+/// Handler `name` of probe `i` (its body, or its entry saves).
+fn probe_handler(
+    out: &mut CWriter,
+    program: &Program,
+    i: usize,
+    name: &str,
+    body: BodyGen<'_>,
+    uses: &locks::Uses,
+) {
     let p = &program.probes[i];
     out.line(format!("/* {} */", c_comment(&p.location.near())));
-    out.open(format!("static void stp_probe_{i}(struct stp_context *c)"));
+    out.open(format!("static void {name}(struct stp_context *c)"));
     out.line(format!(
         "struct {} *l __maybe_unused = stp_frame(c, 0);",
         probe_frame(i)

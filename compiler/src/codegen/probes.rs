@@ -14,8 +14,10 @@ use crate::ir::*;
 
 /// One probe family's table.
 trait Family {
-    /// Records point `var` (the `struct stp_probe` variable) of kind `kind`.
-    fn add(&mut self, var: &str, point: &ProbePoint);
+    /// Records point `var` (the `struct stp_probe` variable). `entry`
+    /// names the probe's entry-data struct when it saves values at
+    /// function entry (then `VAR_entry` is the entry handler's probe).
+    fn add(&mut self, var: &str, point: &ProbePoint, entry: Option<&str>);
     /// Writes the table; its descriptor field and entry count, if any.
     fn write(&mut self, out: &mut CWriter) -> Option<(&'static str, String, usize)>;
 }
@@ -36,7 +38,7 @@ impl Ordered {
 }
 
 impl Family for Ordered {
-    fn add(&mut self, var: &str, point: &ProbePoint) {
+    fn add(&mut self, var: &str, point: &ProbePoint, _: Option<&str>) {
         if let ProbeKind::Begin { priority }
         | ProbeKind::End { priority }
         | ProbeKind::Error { priority } = point.kind
@@ -66,7 +68,7 @@ impl Family for Ordered {
 struct Timers(Vec<String>);
 
 impl Family for Timers {
-    fn add(&mut self, var: &str, point: &ProbePoint) {
+    fn add(&mut self, var: &str, point: &ProbePoint, _: Option<&str>) {
         if let ProbeKind::Timer {
             period_ns,
             randomize_ns,
@@ -89,7 +91,7 @@ impl Family for Timers {
 struct Kprobes(Vec<String>);
 
 impl Family for Kprobes {
-    fn add(&mut self, var: &str, point: &ProbePoint) {
+    fn add(&mut self, var: &str, point: &ProbePoint, entry: Option<&str>) {
         if let ProbeKind::Kprobe {
             function,
             module,
@@ -101,8 +103,14 @@ impl Family for Kprobes {
                 Some(m) => format!("{m}:{function}"),
                 None => function.clone(),
             };
+            let saves = match entry {
+                Some(data) if *ret => {
+                    format!(", .entry = &{var}_entry, .data_size = sizeof(struct {data})")
+                }
+                _ => String::new(),
+            };
             self.0.push(format!(
-                "{{ .probe = &{var}, .symbol = {}, .ret = {ret}, .maxactive = {}, .optional = {} }},",
+                "{{ .probe = &{var}, .symbol = {}, .ret = {ret}, .maxactive = {}, .optional = {}{saves} }},",
                 c_string(&symbol),
                 maxactive.unwrap_or(0),
                 point.optional
@@ -152,6 +160,13 @@ pub(super) fn probe_tables(out: &mut CWriter, program: &Program, config: &Config
                 "static const struct stp_probe {var} = {{ {}, stp_probe_{i}, {func} }};",
                 c_string(&point.name)
             ));
+            let entry = (!p.entry.is_empty()).then(|| super::entry_struct(i));
+            if entry.is_some() {
+                out.line(format!(
+                    "static const struct stp_probe {var}_entry = {{ {}, stp_probe_{i}_entry, {func} }};",
+                    c_string(&point.name)
+                ));
+            }
             let family: &mut dyn Family = match &point.kind {
                 ProbeKind::Begin { .. } => &mut begin,
                 ProbeKind::End { .. } => &mut end,
@@ -160,7 +175,7 @@ pub(super) fn probe_tables(out: &mut CWriter, program: &Program, config: &Config
                 ProbeKind::Timer { .. } => &mut timers,
                 ProbeKind::Kprobe { .. } => &mut kprobes,
             };
-            family.add(&var, point);
+            family.add(&var, point, entry.as_deref());
         }
     }
     out.line("");

@@ -56,6 +56,7 @@ pub fn probe(globals: &[GlobalVar<'_>], program: &Program) -> Option<Probe> {
         condition: None,
         body: Block { stmts: b.stmts },
         location: Location::default(),
+        entry: Vec::new(),
     })
 }
 

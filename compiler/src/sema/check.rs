@@ -41,6 +41,11 @@ pub struct Walker<'c, 'a> {
     pub context: super::points::ProbeContext,
     /// Arrays being iterated by enclosing foreach loops, with the loop's span.
     iterating: Vec<(usize, Span)>,
+    /// Values a `.return` probe saves at function entry (`@entry(e)`,
+    /// parameters): slot k is `entry[k]`.
+    pub entry: Vec<ir::Expr>,
+    /// Lowering an `@entry(...)` operand (no locals exist there).
+    pub(super) in_entry: bool,
     /// A change of any type happened during this walk.
     pub changed: bool,
 }
@@ -69,6 +74,8 @@ impl<'c, 'a> Walker<'c, 'a> {
             iterating: Vec::new(),
             context: super::points::ProbeContext::None,
             changed: false,
+            entry: Vec::new(),
+            in_entry: false,
         }
     }
 
@@ -278,6 +285,20 @@ impl<'c, 'a> Walker<'c, 'a> {
                 then,
                 otherwise,
             } => {
+                // `if (@defined($x))`: only the branch that applies is
+                // translated, so the other may name what does not exist.
+                if let Some(truth) = self.static_truth(cond) {
+                    let taken = if truth {
+                        Some(&**then)
+                    } else {
+                        otherwise.as_deref()
+                    };
+                    let block = taken.map(|s| self.stmt_as_block(s)).unwrap_or_default();
+                    return Some(ir::Stmt {
+                        kind: ir::StmtKind::Block(block),
+                        location: self.keyword_location(s.span, "if"),
+                    });
+                }
                 let cond = self.cond(cond);
                 let then = self.stmt_as_block(then);
                 let els = otherwise.as_ref().map(|o| self.stmt_as_block(o));
@@ -689,6 +710,16 @@ impl<'c, 'a> Walker<'c, 'a> {
             }
             K::Var(v) => match self.resolve_var(v) {
                 None => (None, long_expr(ir::ExprKind::Long(0), location)),
+                Some(VarRef::Local(_)) if self.in_entry => {
+                    self.error(
+                        Diagnostic::semantic_error(format!(
+                            "@entry cannot read the local '{}': locals do not exist yet when the function is entered",
+                            v.name
+                        ))
+                        .with_primary(v.span, "a local of this probe"),
+                    );
+                    (None, long_expr(ir::ExprKind::Long(0), location))
+                }
                 Some(VarRef::Local(i)) => {
                     if let Some(t) = expect {
                         if self.locals.vars[i].slot.ty.is_none() {
@@ -850,6 +881,11 @@ impl<'c, 'a> Walker<'c, 'a> {
                 then,
                 otherwise,
             } => {
+                // `@defined($x) ? $x : 0` (and `@choose_defined`): only the
+                // branch that applies is translated.
+                if let Some(truth) = self.static_truth(cond) {
+                    return self.expr(if truth { then } else { otherwise }, expect);
+                }
                 let cond = self.cond(cond);
                 let (t1, a) = self.expr(then, expect);
                 let (t2, b) = self.expr(otherwise, t1.or(expect));
@@ -944,12 +980,15 @@ impl<'c, 'a> Walker<'c, 'a> {
                 (Some(Type::Long), long_expr(kind, location))
             }
             K::Target(t) => self.target_expr(t, e.span, location),
-            K::Entry(_)
-            | K::Defined(_)
-            | K::Probewrite(_)
-            | K::Perf(_)
-            | K::Register { .. }
-            | K::Deref { .. } => {
+            K::Defined(inner) => {
+                let truth = self.defined(inner);
+                (
+                    Some(Type::Long),
+                    long_expr(ir::ExprKind::Long(truth as i64), location),
+                )
+            }
+            K::Entry(inner) => self.entry_expr(inner, e.span, location),
+            K::Probewrite(_) | K::Perf(_) | K::Register { .. } | K::Deref { .. } => {
                 self.error(
                     Diagnostic::semantic_error(
                         "target expressions are not available in this probe context",

@@ -507,6 +507,7 @@ fn walk_all<'a>(
         }
         changed |= w.changed;
         d.locals = w.locals;
+        let entry = w.entry;
         let location = cx.location(d.span, "keyword 'probe'".into());
         probes.push(ir::Probe {
             points: d.points.clone(),
@@ -514,6 +515,7 @@ fn walk_all<'a>(
             condition,
             body: ir::Block { stmts },
             location,
+            entry,
         });
     }
     // Functions: walk every one reached (a walk may reach new ones).
@@ -746,7 +748,7 @@ fn renumber_calls(program: &mut ir::Program, renumber: &[u32]) {
                     }
                 }
             }
-            K::Long(_) | K::Str(_) | K::Local(_) | K::Global(_) => {}
+            K::Long(_) | K::Str(_) | K::Local(_) | K::Global(_) | K::EntrySlot(_) => {}
         }
     }
     fn lvalue(lv: &mut ir::LValue, r: &[u32]) {
@@ -803,6 +805,7 @@ fn renumber_calls(program: &mut ir::Program, renumber: &[u32]) {
         if let Some(c) = &mut p.condition {
             expr(c, renumber);
         }
+        p.entry.iter_mut().for_each(|e| expr(e, renumber));
         block(&mut p.body, renumber);
     }
     for f in &mut program.functions {

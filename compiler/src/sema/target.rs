@@ -74,6 +74,100 @@ impl Walker<'_, '_> {
         }
     }
 
+    /// `@entry(e)` in a `.return` probe: `e` is evaluated when the function
+    /// is entered (with its parameters readable) and saved for the return.
+    pub(super) fn entry_expr(
+        &mut self,
+        inner: &ast::Expr,
+        span: Span,
+        location: ir::Location,
+    ) -> (Option<Type>, ir::Expr) {
+        let ProbeContext::Function {
+            prototype,
+            ret: true,
+            arch,
+        } = self.context.clone()
+        else {
+            self.report(
+                Diagnostic::semantic_error(
+                    "@entry is only available in .return probes of functions",
+                )
+                .with_primary(span, "here"),
+            );
+            return (None, zero(location));
+        };
+        if self.in_entry {
+            return self.expr(inner, None);
+        }
+        let outer = std::mem::replace(
+            &mut self.context,
+            ProbeContext::Function {
+                prototype,
+                ret: false,
+                arch,
+            },
+        );
+        self.in_entry = true;
+        let (ty, value) = self.expr(inner, None);
+        self.in_entry = false;
+        self.context = outer;
+        match ty {
+            Some(Type::Stats) => {
+                self.report(
+                    Diagnostic::semantic_error("@entry cannot save statistics")
+                        .with_primary(inner.span, "statistics"),
+                );
+                (None, zero(location))
+            }
+            _ => {
+                let ty = ty.unwrap_or(Type::Long);
+                (Some(ty), self.save_at_entry(value, ty, location))
+            }
+        }
+    }
+
+    /// Saves `value` at function entry; the expression that reads it back.
+    fn save_at_entry(&mut self, value: ir::Expr, ty: Type, location: ir::Location) -> ir::Expr {
+        self.entry.push(value);
+        ir::Expr {
+            kind: ir::ExprKind::EntrySlot(self.entry.len() as u32 - 1),
+            ty: Some(ty),
+            location,
+        }
+    }
+
+    /// Whether `@defined(e)` holds here: `e` is a target expression that
+    /// resolves in this probe (or not a target expression at all).
+    pub(super) fn defined(&mut self, e: &ast::Expr) -> bool {
+        match &e.kind {
+            ast::ExprKind::Target(t) => self.resolve_target(t, e.span).is_ok(),
+            ast::ExprKind::Entry(inner) => self.defined(inner),
+            _ => true,
+        }
+    }
+
+    /// The value of a condition that `@defined` decides at compile time:
+    /// `@defined(x)`, its negation, and `&&`/`||` whose left side is
+    /// decided (the right side is then evaluated only as C would).
+    pub(super) fn static_truth(&mut self, e: &ast::Expr) -> Option<bool> {
+        use ast::{BinaryOp, ExprKind as K, UnaryOp};
+        match &e.kind {
+            K::Defined(inner) => Some(self.defined(inner)),
+            K::Unary {
+                op: UnaryOp::Not,
+                operand,
+            } => self.static_truth(operand).map(|b| !b),
+            K::Binary { op, lhs, rhs } if matches!(op, BinaryOp::And | BinaryOp::Or) => {
+                let short = *op == BinaryOp::Or;
+                match self.static_truth(lhs)? {
+                    l if l == short => Some(short),
+                    _ => self.static_truth(rhs),
+                }
+            }
+            _ => None,
+        }
+    }
+
     fn report(&mut self, d: Diagnostic) {
         if self.mode == Mode::Lower {
             self.cx.diagnostics.push(d);
@@ -245,12 +339,6 @@ impl Walker<'_, '_> {
                         format!("its parameters are: {}", names.join(", ")),
                     ));
                 };
-                if *ret {
-                    return Err(fail(
-                        span,
-                        format!("'${name}' at a .return probe would read a clobbered register; @entry(${name}) is not supported yet"),
-                    ));
-                }
                 let base = match arg_location(*arch, n as u32 + 1) {
                     Some(ArgLocation::Register(r)) => ir::TargetBase::Register(r.to_string()),
                     Some(ArgLocation::Stack(off)) => ir::TargetBase::Stack(off),
@@ -261,7 +349,33 @@ impl Walker<'_, '_> {
                         ))
                     }
                 };
-                Ok((base, Place::Value(params[n].ty.clone())))
+                let ty = params[n].ty.clone();
+                if *ret {
+                    // In a .return probe a parameter is its value at entry,
+                    // as in SystemTap: saved then, read back here.
+                    let (size, signed) = scalar(&ty).ok_or_else(|| {
+                        fail(
+                            span,
+                            format!(
+                                "'${name}' ({}) is passed by value and cannot be saved at entry",
+                                ty.render()
+                            ),
+                        )
+                    })?;
+                    let location = self.cx.location(span, format!("identifier '${name}'"));
+                    let value = ir::Expr {
+                        kind: ir::ExprKind::Target(Box::new(ir::TargetAccess {
+                            base,
+                            steps: Vec::new(),
+                            result: ir::TargetResult::Value { size, signed },
+                        })),
+                        ty: Some(Type::Long),
+                        location: location.clone(),
+                    };
+                    let saved = self.save_at_entry(value, Type::Long, location);
+                    return Ok((ir::TargetBase::Value(Box::new(saved)), Place::Value(ty)));
+                }
+                Ok((base, Place::Value(ty)))
             }
             ProbeContext::Tracepoint(tp) => {
                 let Some(n) = tp.params.iter().position(|p| p.name == name) else {
@@ -307,8 +421,9 @@ impl Walker<'_, '_> {
             ProbeContext::Unchecked(why) => return Err(unchecked(span, which, why)),
         };
         let wanted: Vec<String> = match which {
-            "$$parms" | "$$vars" if !ret => names,
-            "$$parms" | "$$vars" | "$$locals" => Vec::new(),
+            // In a .return probe, the parameters' values at entry.
+            "$$parms" | "$$vars" => names,
+            "$$locals" => Vec::new(),
             "$$return" if ret => vec!["return".to_string()],
             "$$return" => {
                 return Err(fail(
@@ -470,6 +585,14 @@ impl Walker<'_, '_> {
             stride,
         });
         Ok(Place::Address(elem))
+    }
+}
+
+fn zero(location: ir::Location) -> ir::Expr {
+    ir::Expr {
+        kind: ir::ExprKind::Long(0),
+        ty: Some(Type::Long),
+        location,
     }
 }
 
