@@ -738,22 +738,25 @@ fn renumber_calls(program: &mut ir::Program, renumber: &[u32]) {
             K::Print { args, .. } | K::Printf { args, .. } => {
                 args.iter_mut().for_each(|a| expr(a, r))
             }
-            K::Target(t) => {
-                if let ir::TargetBase::Value(e) = &mut t.base {
-                    expr(e, r);
-                }
-                for step in &mut t.steps {
-                    if let ir::TargetStep::Index { index, .. } = step {
-                        expr(index, r);
-                    }
-                }
-            }
+            K::Target(t) => target(t, r),
             K::Long(_) | K::Str(_) | K::Local(_) | K::Global(_) | K::EntrySlot(_) => {}
         }
     }
+    fn target(t: &mut ir::TargetAccess, r: &[u32]) {
+        if let ir::TargetBase::Value(e) = &mut t.base {
+            expr(e, r);
+        }
+        for step in &mut t.steps {
+            if let ir::TargetStep::Index { index, .. } = step {
+                expr(index, r);
+            }
+        }
+    }
     fn lvalue(lv: &mut ir::LValue, r: &[u32]) {
-        if let ir::LValue::Index { keys, .. } = lv {
-            keys.iter_mut().for_each(|k| expr(k, r));
+        match lv {
+            ir::LValue::Index { keys, .. } => keys.iter_mut().for_each(|k| expr(k, r)),
+            ir::LValue::Target(t) => target(t, r),
+            ir::LValue::Local(_) | ir::LValue::Global(_) => {}
         }
     }
     fn block(b: &mut ir::Block, r: &[u32]) {

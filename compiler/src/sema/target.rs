@@ -74,6 +74,70 @@ impl Walker<'_, '_> {
         }
     }
 
+    /// A target expression on the left of an assignment or `++`/`--`:
+    /// guru mode only, and only a value in a register, on the stack or in
+    /// kernel memory (`$return`, a parameter at entry, `$p->field`).
+    pub(super) fn target_lvalue(
+        &mut self,
+        t: &ast::TargetExpr,
+        span: Span,
+        want: Option<Type>,
+        context: &str,
+    ) -> Option<ir::LValue> {
+        if !self.cx.config.guru {
+            self.report(
+                Diagnostic::semantic_error(format!(
+                    "{context} writes to a target variable, which needs guru mode"
+                ))
+                .with_primary(span, "a value of the probed kernel")
+                .with_help("rerun with -g: guru mode lets a script change the kernel's state"),
+            );
+            return None;
+        }
+        let access = match self.resolve_target(t, span) {
+            Ok(ir::ExprKind::Target(access)) => access,
+            Ok(_) => {
+                self.report(*fail(
+                    span,
+                    format!(
+                        "{context} cannot change this: it is text made from the probe's values"
+                    ),
+                ));
+                return None;
+            }
+            Err(d) => {
+                self.report(*d);
+                return None;
+            }
+        };
+        if let Some(w) = want.filter(|w| *w != Type::Long) {
+            self.report(
+                Diagnostic::semantic_error(format!(
+                    "{context} needs a {w} here, but target variables are numbers"
+                ))
+                .with_primary(span, "a number"),
+            );
+            return None;
+        }
+        let refusal = match (&access.base, access.result) {
+            (_, ir::TargetResult::Address) => {
+                Some("this is an address (or a whole struct or array); assign one of its members")
+            }
+            (ir::TargetBase::TracepointArg(_), ir::TargetResult::Value { .. }) => {
+                Some("tracepoint arguments are copies and cannot be changed")
+            }
+            (ir::TargetBase::Value(_), ir::TargetResult::Value { .. }) => Some(
+                "in a .return probe a parameter is its value saved at entry; it cannot be changed",
+            ),
+            _ => None,
+        };
+        if let Some(why) = refusal {
+            self.report(*fail(span, format!("{context} cannot change this: {why}")));
+            return None;
+        }
+        Some(ir::LValue::Target(access))
+    }
+
     /// `@entry(e)` in a `.return` probe: `e` is evaluated when the function
     /// is entered (with its parameters readable) and saved for the return.
     pub(super) fn entry_expr(
