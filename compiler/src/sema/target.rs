@@ -243,52 +243,60 @@ impl Walker<'_, '_> {
     }
 
     fn resolve_target(&mut self, t: &ast::TargetExpr, span: Span) -> Result<ir::ExprKind, Failed> {
-        let (base, place) =
-            match &t.base {
-                ast::TargetBase::Var(v) => {
-                    if v.name.starts_with("$$") {
-                        if !t.components.is_empty() || t.address_of {
-                            return Err(fail(
-                                v.span,
-                                format!("'{}' is a string and has no members", v.name),
-                            ));
-                        }
-                        return self.context_string(&v.name, v.span);
-                    }
-                    self.variable(&v.name[1..], v.span)?
-                }
-                ast::TargetBase::Cast {
-                    operand,
-                    type_name,
-                    module,
-                } => {
-                    if module.is_some() {
+        let (base, place) = match &t.base {
+            ast::TargetBase::Var(v) => {
+                if v.name.starts_with("$$") {
+                    if !t.components.is_empty() || t.address_of {
                         return Err(fail(
-                            span,
-                            "@cast with a module or header argument is not supported yet".into(),
+                            v.span,
+                            format!("'{}' is a string and has no members", v.name),
                         ));
                     }
-                    let name = type_name.to_str_lossy().into_owned();
-                    let (_, value) = self.expr(operand, Some(Type::Long));
-                    // The value is a pointer to `name`: its address.
-                    let agg = self.named_aggregate(&name, type_name.span)?;
-                    (
-                        ir::TargetBase::Value(Box::new(value)),
-                        Place::Value(CType::Pointer(Box::new(agg))),
-                    )
+                    return self.context_string(&v.name, v.span);
                 }
-                ast::TargetBase::AtVar { name, .. } => return Err(fail(
+                self.variable(&v.name[1..], v.span)?
+            }
+            ast::TargetBase::Cast {
+                operand,
+                type_name,
+                module,
+            } => {
+                if let Some(m) = module {
+                    // "kernel" and "kernel<linux/sched.h>" name the
+                    // kernel's own types, which BTF/DWARF describe
+                    // whole: the header list is not needed.
+                    let text = m.to_str_lossy();
+                    if text != "kernel" && !text.starts_with("kernel<") {
+                        return Err(fail_help(
+                                m.span,
+                                format!("@cast types from module '{text}' are not supported"),
+                                "stapkit reads types from the kernel's BTF or DWARF: use \"kernel\" or leave the module out".into(),
+                            ));
+                    }
+                }
+                let name = type_name.to_str_lossy().into_owned();
+                let (_, value) = self.expr(operand, Some(Type::Long));
+                // The value is a pointer to `name`: its address.
+                let agg = self.named_aggregate(&name, type_name.span)?;
+                (
+                    ir::TargetBase::Value(Box::new(value)),
+                    Place::Value(CType::Pointer(Box::new(agg))),
+                )
+            }
+            ast::TargetBase::AtVar { name, .. } => {
+                return Err(fail(
                     name.span,
                     "@var needs the address of a kernel variable, which stapkit cannot resolve yet"
                         .into(),
-                )),
-                ast::TargetBase::Autocast(e) => {
-                    return Err(fail(
-                        e.span,
-                        "this value has no known C type; use @cast(value, \"struct T\")".into(),
-                    ))
-                }
-            };
+                ))
+            }
+            ast::TargetBase::Autocast(e) => {
+                return Err(fail(
+                    e.span,
+                    "this value has no known C type; use @cast(value, \"struct T\")".into(),
+                ))
+            }
+        };
         let mut steps = Vec::new();
         let mut place = place;
         let mut bitfield = None;
