@@ -34,10 +34,11 @@ pub const DEFAULT_KERNEL: &str = "debian-6.1-amd64";
 #[serde(deny_unknown_fields)]
 struct CiMatrix {
     kernels: Vec<String>,
+    #[serde(default)]
+    debug_kernels: Vec<String>,
 }
 
-/// The kernels of the CI matrix (`ci/matrix.yaml`).
-pub fn ci_kernels() -> Result<Vec<String>> {
+fn ci_matrix() -> Result<CiMatrix> {
     let path = project_root().join("ci/matrix.yaml");
     let text =
         std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
@@ -46,7 +47,27 @@ pub fn ci_kernels() -> Result<Vec<String>> {
     if matrix.kernels.is_empty() {
         bail!("{} lists no kernels", path.display());
     }
-    Ok(matrix.kernels)
+    if let Some(k) = matrix
+        .debug_kernels
+        .iter()
+        .find(|k| !matrix.kernels.contains(k))
+    {
+        bail!(
+            "{}: debug kernel {k} is not one of its kernels",
+            path.display()
+        );
+    }
+    Ok(matrix)
+}
+
+/// The kernels of the CI matrix (`ci/matrix.yaml`).
+pub fn ci_kernels() -> Result<Vec<String>> {
+    Ok(ci_matrix()?.kernels)
+}
+
+/// The kernels of the CI matrix fetched with their -dbg package.
+pub fn ci_debug_kernels() -> Result<Vec<String>> {
+    Ok(ci_matrix()?.debug_kernels)
 }
 
 /// Options of `cargo xtask setup`.
@@ -55,6 +76,9 @@ pub struct Options {
     /// Kernels to fetch (default: the default kernel).
     #[arg(long = "kernel")]
     pub kernels: Vec<String>,
+    /// Kernels to fetch with their -dbg package (800+ MB each).
+    #[arg(long = "debug-kernel")]
+    pub debug_kernels: Vec<String>,
 }
 
 /// What setup prepared.
@@ -162,6 +186,19 @@ pub fn fetch_kernels(sh: &Shell, bin_dir: &Path, kernels: &[String]) -> Result<(
     Ok(())
 }
 
+/// Adds the -dbg package to fetched kernels.
+pub fn fetch_debug(sh: &Shell, bin_dir: &Path, kernels: &[String]) -> Result<()> {
+    if kernels.is_empty() {
+        return Ok(());
+    }
+    let stap_prep = bin_dir.join("stap-prep");
+    cmd!(sh, "{stap_prep} fetch --debug {kernels...}")
+        .quiet()
+        .ignore_stdout()
+        .run()?;
+    Ok(())
+}
+
 /// The whole setup.
 pub fn run(sh: &Shell, options: &Options) -> Result<Prepared> {
     install_packages(sh)?;
@@ -173,5 +210,6 @@ pub fn run(sh: &Shell, options: &Options) -> Result<Prepared> {
         options.kernels.clone()
     };
     fetch_kernels(sh, &bin_dir, &kernels)?;
+    fetch_debug(sh, &bin_dir, &options.debug_kernels)?;
     Ok(Prepared { staprun, bin_dir })
 }
