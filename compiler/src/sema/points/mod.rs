@@ -118,7 +118,9 @@ fn resolve_parts<'a>(
             })
             .collect());
     }
-    let mut out = Vec::new();
+    // Aliases naming more of the point win: `vfs.read.return` is its own
+    // alias, not `vfs.read` with a `.return` suffix.
+    let mut matched = Vec::new();
     for def in aliases {
         for name in &def.alias.names {
             let alias_parts = self::parts(name);
@@ -131,10 +133,19 @@ fn resolve_parts<'a>(
                 .all(|((an, aa), (pn, pa))| {
                     glob(pn, an) && aa.map(literal_text) == pa.map(literal_text)
                 });
-            if !matches {
-                continue;
+            if matches {
+                matched.push((def, alias_parts.len()));
             }
-            let suffix = &parts[alias_parts.len()..];
+        }
+    }
+    let longest = matched.iter().map(|&(_, n)| n).max().unwrap_or(0);
+    let mut out = Vec::new();
+    for (def, len) in matched {
+        if len < longest {
+            continue;
+        }
+        {
+            let suffix = &parts[len..];
             for expansion in &def.alias.points {
                 for expanded in expansion.expand(1024).unwrap_or_default() {
                     let mut target_parts = self::parts(&expanded);
