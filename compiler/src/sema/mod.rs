@@ -733,6 +733,10 @@ fn check_signatures(cx: &mut Context<'_>) {
 fn check_globals(cx: &mut Context<'_>) {
     for g in &cx.globals {
         if !(g.read || g.written) {
+            cx.diagnostics.push(
+                Diagnostic::warning(format!("eliding unused variable '{}'", g.name))
+                    .with_primary(g.decl.name.span, "declared here, but never used"),
+            );
             continue;
         }
         if g.value.ty.is_none() {

@@ -200,14 +200,28 @@ impl Walker<'_, '_> {
         }
     }
 
-    /// Whether `@defined(e)` holds here: `e` is a target expression that
-    /// resolves in this probe (or not a target expression at all).
+    /// Whether `@defined(e)` holds here: every target expression in `e`
+    /// (`$x`, or `kernel_string($f->name)` around one) resolves in this
+    /// probe.
     pub(super) fn defined(&mut self, e: &ast::Expr) -> bool {
-        match &e.kind {
-            ast::ExprKind::Target(t) => self.resolve_target(t, e.span).is_ok(),
-            ast::ExprKind::Entry(inner) => self.defined(inner),
-            _ => true,
+        use crate::syntax::visit::{walk_expr, Visitor};
+        // The visitor lends no lifetime, so the target expressions are
+        // cloned out (they are small).
+        struct Targets(Vec<(ast::TargetExpr, Span)>);
+        impl Visitor for Targets {
+            fn visit_expr(&mut self, e: &ast::Expr) {
+                if let ast::ExprKind::Target(t) = &e.kind {
+                    self.0.push(((**t).clone(), e.span));
+                }
+                walk_expr(self, e);
+            }
         }
+        let mut targets = Targets(Vec::new());
+        targets.visit_expr(e);
+        targets
+            .0
+            .iter()
+            .all(|(t, span)| self.resolve_target(t, *span).is_ok())
     }
 
     /// The value of a condition that `@defined` decides at compile time:
