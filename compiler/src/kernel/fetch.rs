@@ -142,7 +142,7 @@ pub fn fetch(
         packages: packages
             .iter()
             .map(|p| FetchedPackage {
-                name: p.name.clone(),
+                name: p.qualified_name(),
                 version: p.version.clone(),
             })
             .collect(),
@@ -212,7 +212,9 @@ fn resolve_release(
 }
 
 /// The header packages and their `linux-headers-*`/`linux-kbuild-*`
-/// dependencies, transitively.
+/// dependencies, transitively. `linux-kbuild-*` holds the tree's host tools
+/// (`fixdep`, `modpost`), which run on the build host: for a series of
+/// another architecture it is fetched for the host's (`NAME:amd64`).
 fn header_closure(
     apt: &PrivateApt,
     source: &AptSource,
@@ -224,7 +226,14 @@ fn header_closure(
         if seen.iter().any(|p| p.name == name) {
             continue;
         }
-        let pkg = show_one(apt, &name)?;
+        let pkg = match apt.host_architecture() {
+            Some(host) if name.starts_with("linux-kbuild-") => {
+                let mut pkg = show_one(apt, &format!("{name}:{host}"))?;
+                pkg.qualified = true;
+                pkg
+            }
+            _ => show_one(apt, &name)?,
+        };
         for dep in &pkg.depends {
             if dep.starts_with("linux-headers-") || dep.starts_with("linux-kbuild-") {
                 todo.push(dep.clone());
@@ -236,10 +245,15 @@ fn header_closure(
     Ok(seen)
 }
 
+/// What apt says about `name` (or `name:arch`).
 fn show_one(apt: &PrivateApt, name: &str) -> Result<PackageInfo, PrepError> {
+    let (plain, arch) = match name.split_once(':') {
+        Some((plain, arch)) => (plain, Some(arch)),
+        None => (name, None),
+    };
     apt.show(&[name.to_string()])?
         .into_iter()
-        .find(|p| p.name == name)
+        .find(|p| p.name == plain && arch.is_none_or(|a| p.architecture == a))
         .ok_or_else(|| PrepError::MissingPackage {
             package: name.to_string(),
         })
