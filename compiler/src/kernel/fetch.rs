@@ -56,7 +56,12 @@ pub fn fetch(
     let _lock = cache.lock(&manifest.name)?;
     if let Some(state) = cache.state(&manifest.name)? {
         let has_debug = state.debug_vmlinux.is_some() || !options.debug;
-        if !options.refresh && has_debug && state.build_dir().join("Makefile").is_file() {
+        let has_busybox = state.busybox.is_some() || apt_source.busybox.is_none();
+        if !options.refresh
+            && has_debug
+            && has_busybox
+            && state.build_dir().join("Makefile").is_file()
+        {
             return Ok(Fetched::AlreadyCached(state));
         }
     }
@@ -84,6 +89,11 @@ pub fn fetch(
         (false, _) => None,
     };
     packages.extend(debug.clone());
+    let busybox = match &apt_source.busybox {
+        Some(name) => Some(show_one(&apt, name)?),
+        None => None,
+    };
+    packages.extend(busybox.clone());
 
     let release_dir = cache.kernel_dir(&manifest.name).join(&release);
     let staging = cache
@@ -111,6 +121,8 @@ pub fn fetch(
             Filter::Image
         } else if Some(&pkg.name) == debug.as_ref().map(|d| &d.name) {
             Filter::Debug
+        } else if Some(&pkg.name) == busybox.as_ref().map(|b| &b.name) {
+            Filter::Busybox
         } else {
             Filter::All
         };
@@ -164,6 +176,18 @@ pub fn fetch(
                     what: format!("no debug vmlinux for {release} in {}", d.name),
                 },
             )?),
+            None => None,
+        },
+        busybox: match busybox {
+            Some(ref b) => Some(
+                find_first(
+                    &root,
+                    &["bin/busybox".to_string(), "usr/bin/busybox".to_string()],
+                )
+                .ok_or_else(|| PrepError::Layout {
+                    what: format!("no bin/busybox in {}", b.name),
+                })?,
+            ),
             None => None,
         },
         root,
@@ -268,6 +292,8 @@ enum Filter {
     Image,
     /// Only the debug vmlinux.
     Debug,
+    /// Only the busybox executable.
+    Busybox,
 }
 
 fn keep(filter: Filter, path: &str) -> bool {
@@ -294,6 +320,7 @@ fn keep(filter: Filter, path: &str) -> bool {
                 || path.contains("/boot/vmlinux-")
                 || path.contains("/boot/System.map-")
         }
+        Filter::Busybox => path == "bin/busybox" || path == "usr/bin/busybox",
     }
 }
 

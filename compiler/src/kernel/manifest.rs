@@ -60,6 +60,12 @@ pub struct AptSource {
     /// The package carrying the debug vmlinux (fetched only on request).
     #[serde(default)]
     pub debug: Option<String>,
+    /// The package carrying a static busybox of this architecture
+    /// (`busybox-static`), fetched with the image for the test guest's
+    /// initramfs: a foreign architecture's guest cannot use the host's
+    /// `/bin/busybox`.
+    #[serde(default)]
+    pub busybox: Option<String>,
 }
 
 /// One apt repository line (`deb URI SUITE COMPONENTS`) per suite.
