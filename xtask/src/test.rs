@@ -32,9 +32,11 @@ pub fn run(sh: &Shell, options: &Options) -> Result<()> {
     )?;
     let staprun = prepared.staprun.display().to_string();
     let extra = &options.cargo_args;
-    cmd!(sh, "cargo test --workspace {extra...}")
-        .env("STAPKIT_STAPRUN", &staprun)
-        .run()?;
+    let mut test = cmd!(sh, "cargo test --workspace {extra...}").env("STAPKIT_STAPRUN", &staprun);
+    if let Some(arm64) = &prepared.staprun_arm64 {
+        test = test.env("STAPKIT_STAPRUN_ARM64", arm64);
+    }
+    test.run()?;
     // Not part of a plain `cargo test` (it needs a -dbg package).
     for kernel in &debug_kernels {
         cmd!(
