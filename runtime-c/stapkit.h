@@ -36,6 +36,8 @@
 #include <linux/timex.h>
 #include <linux/rcupdate.h>
 #include <linux/kprobes.h>
+#include <linux/namei.h>
+#include <linux/uprobes.h>
 #include <linux/version.h>
 
 #include "stp_features.h"
@@ -62,6 +64,9 @@ struct stp_kprobe;
 struct stp_reg_count;
 static void stp_kprobes_register(struct stp_kprobe *ps, int n, struct stp_reg_count *count);
 static void stp_kprobes_unregister(struct stp_kprobe *ps, int n);
+struct stp_uprobe;
+static void stp_uprobes_register(struct stp_uprobe *ps, int n, struct stp_reg_count *count);
+static void stp_uprobes_unregister(struct stp_uprobe *ps, int n);
 static void stp_timers_arm(struct stp_timer_probe *timers, int n);
 static void stp_timers_disarm(struct stp_timer_probe *timers, int n);
 
@@ -76,5 +81,7 @@ static void stp_timers_disarm(struct stp_timer_probe *timers, int n);
 #include "core/session.c"
 #include "core/timer.c"
 #include "core/kprobe.c"
+#include "core/uprobe.c"
+#include "core/regs.c"
 
 #endif /* STAPKIT_H */

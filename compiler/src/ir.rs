@@ -228,6 +228,16 @@ pub enum ProbeKind {
         ret: bool,
         maxactive: Option<u32>,
     },
+    /// A user-space function's entry (uprobe) or return (`.return`,
+    /// uretprobe): `process("PATH").function("f")`. `path` is the program
+    /// as the target host sees it; `offset` is the probed instruction's
+    /// offset in that file (resolved on the build host from its ELF).
+    Uprobe {
+        path: String,
+        function: String,
+        offset: u64,
+        ret: bool,
+    },
 }
 
 /// A sequence of statements.

@@ -123,6 +123,29 @@ impl Family for Kprobes {
     }
 }
 
+/// `process("PATH").function("f")` probes (uprobes and uretprobes).
+#[derive(Default)]
+struct Uprobes(Vec<String>);
+
+impl Family for Uprobes {
+    fn add(&mut self, var: &str, point: &ProbePoint, _: Option<&str>) {
+        if let ProbeKind::Uprobe {
+            path, offset, ret, ..
+        } = &point.kind
+        {
+            self.0.push(format!(
+                "{{ .probe = &{var}, .path = {}, .offset = {offset:#x}, .ret = {ret}, .optional = {} }},",
+                c_string(path),
+                point.optional
+            ));
+        }
+    }
+
+    fn write(&mut self, out: &mut CWriter) -> Option<(&'static str, String, usize)> {
+        write_table(out, "uprobes", "stp_uprobe", &self.0)
+    }
+}
+
 /// `static struct stp_TYPE stp_FIELD[] = { entries };` when there are any.
 fn write_table(
     out: &mut CWriter,
@@ -149,11 +172,14 @@ pub(super) fn probe_tables(out: &mut CWriter, program: &Program, config: &Config
     let mut error = Ordered::new("error");
     let mut timers = Timers::default();
     let mut kprobes = Kprobes::default();
+    let mut uprobes = Uprobes::default();
     for (i, p) in program.probes.iter().enumerate() {
         for (j, point) in p.points.iter().enumerate() {
             let var = format!("stp_probe_{i}_{j}");
             let func = match &point.kind {
-                ProbeKind::Kprobe { function, .. } => c_string(function),
+                ProbeKind::Kprobe { function, .. } | ProbeKind::Uprobe { function, .. } => {
+                    c_string(function)
+                }
                 _ => "\"\"".to_string(),
             };
             out.line(format!(
@@ -174,13 +200,20 @@ pub(super) fn probe_tables(out: &mut CWriter, program: &Program, config: &Config
                 ProbeKind::Never => continue,
                 ProbeKind::Timer { .. } => &mut timers,
                 ProbeKind::Kprobe { .. } => &mut kprobes,
+                ProbeKind::Uprobe { .. } => &mut uprobes,
             };
             family.add(&var, point, entry.as_deref());
         }
     }
     out.line("");
-    let families: [&mut dyn Family; 5] =
-        [&mut begin, &mut end, &mut error, &mut timers, &mut kprobes];
+    let families: [&mut dyn Family; 6] = [
+        &mut begin,
+        &mut end,
+        &mut error,
+        &mut timers,
+        &mut kprobes,
+        &mut uprobes,
+    ];
     let tables: Vec<_> = families.into_iter().filter_map(|f| f.write(out)).collect();
     out.line("");
     out.open("static const struct stp_module_desc stp_module =");

@@ -47,6 +47,9 @@ pub struct Config {
     /// What the target kernel looks like (function prototypes, struct
     /// layouts, tracepoints, syscalls); absent without a tree.
     pub kernel: Option<std::sync::Arc<crate::debuginfo::KernelInfo>>,
+    /// The target's file tree on this machine (`--sysroot DIR`), where
+    /// user-space programs are read.
+    pub sysroot: Option<PathBuf>,
 }
 
 /// The outcome of analysis.
@@ -360,6 +363,7 @@ pub fn analyze(map: &mut SourceMap, script: &ast::Script, config: &Config) -> An
             .get("CONFIG_HZ")
             .and_then(|h| h.parse().ok())
             .unwrap_or(250),
+        sysroot: config.sysroot.as_deref(),
     };
     let mut derived: Vec<DerivedProbe> = Vec::new();
     for item in &script.items {

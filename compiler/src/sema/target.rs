@@ -303,6 +303,7 @@ impl Walker<'_, '_> {
                 "target variables need a kernel.function(...) or kernel.trace(...) probe".into(),
             )),
             ProbeContext::Unchecked(why) => Err(unchecked(span, &format!("${name}"), why)),
+            ProbeContext::UserSpace => Err(user_space(span, &format!("${name}"))),
             ProbeContext::Function {
                 prototype,
                 ret,
@@ -419,6 +420,7 @@ impl Walker<'_, '_> {
                 ));
             }
             ProbeContext::Unchecked(why) => return Err(unchecked(span, which, why)),
+            ProbeContext::UserSpace => return Err(user_space(span, which)),
         };
         let wanted: Vec<String> = match which {
             // In a .return probe, the parameters' values at entry.
@@ -606,6 +608,15 @@ fn unchecked(span: Span, what: &str, why: &str) -> Failed {
         span,
         format!("'{what}' needs the probed function's prototype, but {why}"),
         "name a fetched kernel with -r (see `stap-prep list`)".into(),
+    )
+}
+
+/// `$var` in a `process(...).function(...)` probe.
+fn user_space(span: Span, what: &str) -> Failed {
+    fail_help(
+        span,
+        format!("'{what}' of a user-space function needs the program's debug information (DWARF), which stapkit does not read"),
+        "read arguments with int_arg(N), long_arg(N), pointer_arg(N), ... and the result with returnval()".into(),
     )
 }
 

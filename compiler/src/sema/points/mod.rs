@@ -9,8 +9,10 @@ use crate::syntax::ast;
 use super::tapset::point_name;
 
 mod function;
+mod process;
 
 use function::function_probe;
+use process::process_function_probe;
 
 /// How deep aliases may refer to aliases.
 const MAX_ALIAS_DEPTH: usize = 16;
@@ -52,6 +54,9 @@ pub struct Target<'k> {
     /// What the kernel looks like (absent without a tree: names are not
     /// checked and no target variables are available).
     pub kernel: Option<&'k KernelInfo>,
+    /// Where the target's files are on this machine (`--sysroot DIR`):
+    /// `process("PATH")` reads `DIR/PATH`.
+    pub sysroot: Option<&'k std::path::Path>,
 }
 
 /// What a probe point offers its handler beyond the script's own data:
@@ -71,6 +76,10 @@ pub enum ProbeContext {
     /// A function named without the information to check it (no kernel
     /// tree, or a module's function): why its variables are unknown.
     Unchecked(String),
+    /// A user-space function (`process("PATH").function("f")`): its
+    /// variables would need the program's DWARF, which stapkit does not
+    /// read; the argument functions (`int_arg(N)`, ...) work instead.
+    UserSpace,
 }
 
 type Parts<'p> = Vec<(&'p str, Option<&'p ast::Literal>)>;
@@ -186,6 +195,7 @@ const BUILTIN_NAMES: &[&str] = &[
     "timer.ns(N)",
     "timer.hz(N)",
     "timer.jiffies(N)",
+    "process(\"PATH\").function(\"NAME\")",
 ];
 
 pub(super) fn literal_text(l: &ast::Literal) -> String {
@@ -258,6 +268,9 @@ fn builtin(
                 parts[0].0 == "kprobe",
                 target,
             );
+        }
+        [("process", Some(path)), ("function", Some(f)), rest @ ..] => {
+            return process_function_probe(parts, path, f, rest, target);
         }
         [("timer", None), ("profile", None)] => ProbeKind::Timer {
             period_ns: 1_000_000_000 / target.hz.max(1),
