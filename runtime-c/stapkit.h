@@ -62,6 +62,9 @@ struct stp_kprobe;
 struct stp_reg_count;
 static void stp_kprobes_register(struct stp_kprobe *ps, int n, struct stp_reg_count *count);
 static void stp_kprobes_unregister(struct stp_kprobe *ps, int n);
+struct stp_tracepoint;
+static void stp_tracepoints_register(struct stp_tracepoint *ps, int n, struct stp_reg_count *count);
+static void stp_tracepoints_unregister(struct stp_tracepoint *ps, int n);
 static void stp_timers_arm(struct stp_timer_probe *timers, int n);
 static void stp_timers_disarm(struct stp_timer_probe *timers, int n);
 
@@ -76,5 +79,6 @@ static void stp_timers_disarm(struct stp_timer_probe *timers, int n);
 #include "core/session.c"
 #include "core/timer.c"
 #include "core/kprobe.c"
+#include "core/tracepoint.c"
 
 #endif /* STAPKIT_H */

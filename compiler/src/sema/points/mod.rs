@@ -9,8 +9,10 @@ use crate::syntax::ast;
 use super::tapset::point_name;
 
 mod function;
+mod trace;
 
 use function::function_probe;
+use trace::trace_probe;
 
 /// How deep aliases may refer to aliases.
 const MAX_ALIAS_DEPTH: usize = 16;
@@ -258,6 +260,9 @@ fn builtin(
                 parts[0].0 == "kprobe",
                 target,
             );
+        }
+        [("kernel", None), ("trace", Some(t)), rest @ ..] => {
+            return trace_probe(parts, t, rest, target);
         }
         [("timer", None), ("profile", None)] => ProbeKind::Timer {
             period_ns: 1_000_000_000 / target.hz.max(1),
