@@ -28,6 +28,7 @@
 #include <linux/smp.h>
 #include <linux/fs.h>
 #include <asm/irq_regs.h>
+#include <asm/syscall.h>
 #include <linux/cred.h>
 #include <linux/uidgid.h>
 #include <linux/time.h>

@@ -120,20 +120,30 @@ fn resolve_parts<'a>(
             })
             .collect());
     }
-    let mut out = Vec::new();
-    for def in aliases {
-        for name in &def.alias.names {
-            let alias_parts = self::parts(name);
-            if alias_parts.len() > parts.len() {
-                continue;
-            }
-            let matches = alias_parts
+    let alias_matches = |name: &ast::ProbePoint| -> Option<usize> {
+        let alias_parts = self::parts(name);
+        let matches = alias_parts.len() <= parts.len()
+            && alias_parts
                 .iter()
                 .zip(parts.iter())
                 .all(|((an, aa), (pn, pa))| {
                     glob(pn, an) && aa.map(literal_text) == pa.map(literal_text)
                 });
-            if !matches {
+        matches.then_some(alias_parts.len())
+    };
+    // The most specific aliases win: with `syscall_any` and
+    // `syscall_any.return` both defined, `syscall_any.return` is the
+    // latter, not the former with a `.return` suffix.
+    let longest = aliases
+        .iter()
+        .flat_map(|d| d.alias.names.iter())
+        .filter_map(alias_matches)
+        .max();
+    let mut out = Vec::new();
+    for def in aliases {
+        for name in &def.alias.names {
+            let alias_parts = self::parts(name);
+            if alias_matches(name).is_none() || Some(alias_parts.len()) != longest {
                 continue;
             }
             let suffix = &parts[alias_parts.len()..];
