@@ -28,6 +28,7 @@
 #include <linux/smp.h>
 #include <linux/fs.h>
 #include <asm/irq_regs.h>
+#include <asm/syscall.h>
 #include <linux/cred.h>
 #include <linux/uidgid.h>
 #include <linux/time.h>
@@ -67,6 +68,9 @@ static void stp_kprobes_unregister(struct stp_kprobe *ps, int n);
 struct stp_uprobe;
 static void stp_uprobes_register(struct stp_uprobe *ps, int n, struct stp_reg_count *count);
 static void stp_uprobes_unregister(struct stp_uprobe *ps, int n);
+struct stp_tracepoint;
+static void stp_tracepoints_register(struct stp_tracepoint *ps, int n, struct stp_reg_count *count);
+static void stp_tracepoints_unregister(struct stp_tracepoint *ps, int n);
 static void stp_timers_arm(struct stp_timer_probe *timers, int n);
 static void stp_timers_disarm(struct stp_timer_probe *timers, int n);
 
@@ -83,5 +87,6 @@ static void stp_timers_disarm(struct stp_timer_probe *timers, int n);
 #include "core/kprobe.c"
 #include "core/uprobe.c"
 #include "core/regs.c"
+#include "core/tracepoint.c"
 
 #endif /* STAPKIT_H */

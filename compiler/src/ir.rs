@@ -238,6 +238,17 @@ pub enum ProbeKind {
         offset: u64,
         ret: bool,
     },
+    /// A kernel tracepoint (`kernel.trace("sched:sched_switch")`): its
+    /// name and how many arguments its probe function receives (each in
+    /// one register-width slot).
+    Tracepoint {
+        /// The subsystem (`sched`).
+        system: String,
+        /// The tracepoint (`sched_switch`).
+        name: String,
+        /// The number of `TP_PROTO` arguments.
+        nargs: usize,
+    },
 }
 
 /// A sequence of statements.

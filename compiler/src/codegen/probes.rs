@@ -146,6 +146,57 @@ impl Family for Uprobes {
     }
 }
 
+/// `kernel.trace(...)` probes: one probe function per arity, void
+/// `fn(void *data, unsigned long a0, ...)` (each argument in a
+/// register-width slot; the runtime's comment says why that is enough),
+/// then the table.
+#[derive(Default)]
+struct Tracepoints {
+    entries: Vec<String>,
+    arities: std::collections::BTreeSet<usize>,
+}
+
+impl Family for Tracepoints {
+    fn add(&mut self, var: &str, point: &ProbePoint, _: Option<&str>) {
+        if let ProbeKind::Tracepoint { name, nargs, .. } = &point.kind {
+            self.arities.insert(*nargs);
+            self.entries.push(format!(
+                "{{ .probe = &{var}, .name = {}, .func = (void *)stp_tracepoint_fn_{nargs}, .optional = {} }},",
+                c_string(name),
+                point.optional
+            ));
+        }
+    }
+
+    fn write(&mut self, out: &mut CWriter) -> Option<(&'static str, String, usize)> {
+        if self.entries.is_empty() {
+            return None;
+        }
+        out.line("#if !STP_TRACEPOINT_SLOTS_OK");
+        out.line("#error \"tracepoint probes need the exact prototypes on kernels with CFI\"");
+        out.line("#endif");
+        for &n in &self.arities {
+            let params: String = (0..n).map(|i| format!(", unsigned long a{i}")).collect();
+            out.open(format!(
+                "static void stp_tracepoint_fn_{n}(void *data{params})"
+            ));
+            if n == 0 {
+                out.line("stp_tracepoint_run(data, NULL);");
+            } else {
+                let args: Vec<String> = (0..n).map(|i| format!("a{i}")).collect();
+                out.line(format!(
+                    "unsigned long args[{n}] = {{ {} }};",
+                    args.join(", ")
+                ));
+                out.line("");
+                out.line("stp_tracepoint_run(data, args);");
+            }
+            out.close("");
+        }
+        write_table(out, "tracepoints", "stp_tracepoint", &self.entries)
+    }
+}
+
 /// `static struct stp_TYPE stp_FIELD[] = { entries };` when there are any.
 fn write_table(
     out: &mut CWriter,
@@ -172,6 +223,7 @@ pub(super) fn probe_tables(out: &mut CWriter, program: &Program, config: &Config
     let mut error = Ordered::new("error");
     let mut timers = Timers::default();
     let mut kprobes = Kprobes::default();
+    let mut tracepoints = Tracepoints::default();
     let mut uprobes = Uprobes::default();
     for (i, p) in program.probes.iter().enumerate() {
         for (j, point) in p.points.iter().enumerate() {
@@ -200,18 +252,20 @@ pub(super) fn probe_tables(out: &mut CWriter, program: &Program, config: &Config
                 ProbeKind::Never => continue,
                 ProbeKind::Timer { .. } => &mut timers,
                 ProbeKind::Kprobe { .. } => &mut kprobes,
+                ProbeKind::Tracepoint { .. } => &mut tracepoints,
                 ProbeKind::Uprobe { .. } => &mut uprobes,
             };
             family.add(&var, point, entry.as_deref());
         }
     }
     out.line("");
-    let families: [&mut dyn Family; 6] = [
+    let families: [&mut dyn Family; 7] = [
         &mut begin,
         &mut end,
         &mut error,
         &mut timers,
         &mut kprobes,
+        &mut tracepoints,
         &mut uprobes,
     ];
     let tables: Vec<_> = families.into_iter().filter_map(|f| f.write(out)).collect();

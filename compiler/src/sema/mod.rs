@@ -17,6 +17,7 @@ mod format;
 mod listing;
 mod points;
 mod scope;
+mod syscall_names;
 mod tapset;
 mod target;
 
@@ -330,7 +331,17 @@ fn calls_in_block(b: &ast::Block, out: &mut Vec<String>) {
 
 /// Analyzes `script` into a program.
 pub fn analyze(map: &mut SourceMap, script: &ast::Script, config: &Config) -> Analysis {
-    let (library, mut diagnostics) = Library::load(map, &config.include_dirs, &config.preprocess);
+    let (mut library, mut diagnostics) =
+        Library::load(map, &config.include_dirs, &config.preprocess);
+    // The target's syscall names, for syscall_any (pulled in only if used).
+    if let Some(table) = config.kernel.as_ref().and_then(|k| k.syscall_table().ok()) {
+        diagnostics.extend(library.add(
+            map,
+            "<generated>/syscall_names.stp".into(),
+            syscall_names::tapset(table),
+            &config.preprocess,
+        ));
+    }
     let map: &SourceMap = map;
     let mut cx = Context {
         map,

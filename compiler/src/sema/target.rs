@@ -38,7 +38,7 @@ impl Walker<'_, '_> {
         match self.resolve_target(t, span) {
             Ok(kind) => {
                 // `$$parms` and friends are text; everything else a number.
-                let ty = if matches!(kind, ir::ExprKind::Printf { .. }) {
+                let ty = if matches!(kind, ir::ExprKind::Printf { .. } | ir::ExprKind::Str(_)) {
                     Type::String
                 } else {
                     Type::Long
@@ -400,6 +400,15 @@ impl Walker<'_, '_> {
     /// `name=0x...` separated by spaces.
     fn context_string(&mut self, which: &str, span: Span) -> Result<ir::ExprKind, Failed> {
         let context = self.context.clone();
+        // A tracepoint's subsystem and name.
+        if let (ProbeContext::Tracepoint(tp), "$$system" | "$$name") = (&context, which) {
+            let text = if which == "$$system" {
+                &tp.system
+            } else {
+                &tp.name
+            };
+            return Ok(ir::ExprKind::Str(text.clone()));
+        }
         let (names, ret): (Vec<String>, bool) = match &context {
             ProbeContext::Function { prototype, ret, .. } => (
                 prototype

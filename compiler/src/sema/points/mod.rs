@@ -10,9 +10,11 @@ use super::tapset::point_name;
 
 mod function;
 mod process;
+mod trace;
 
 use function::function_probe;
 use process::process_function_probe;
+use trace::trace_probe;
 
 /// How deep aliases may refer to aliases.
 const MAX_ALIAS_DEPTH: usize = 16;
@@ -127,20 +129,30 @@ fn resolve_parts<'a>(
             })
             .collect());
     }
-    let mut out = Vec::new();
-    for def in aliases {
-        for name in &def.alias.names {
-            let alias_parts = self::parts(name);
-            if alias_parts.len() > parts.len() {
-                continue;
-            }
-            let matches = alias_parts
+    let alias_matches = |name: &ast::ProbePoint| -> Option<usize> {
+        let alias_parts = self::parts(name);
+        let matches = alias_parts.len() <= parts.len()
+            && alias_parts
                 .iter()
                 .zip(parts.iter())
                 .all(|((an, aa), (pn, pa))| {
                     glob(pn, an) && aa.map(literal_text) == pa.map(literal_text)
                 });
-            if !matches {
+        matches.then_some(alias_parts.len())
+    };
+    // The most specific aliases win: with `syscall_any` and
+    // `syscall_any.return` both defined, `syscall_any.return` is the
+    // latter, not the former with a `.return` suffix.
+    let longest = aliases
+        .iter()
+        .flat_map(|d| d.alias.names.iter())
+        .filter_map(alias_matches)
+        .max();
+    let mut out = Vec::new();
+    for def in aliases {
+        for name in &def.alias.names {
+            let alias_parts = self::parts(name);
+            if alias_matches(name).is_none() || Some(alias_parts.len()) != longest {
                 continue;
             }
             let suffix = &parts[alias_parts.len()..];
@@ -271,6 +283,9 @@ fn builtin(
         }
         [("process", Some(path)), ("function", Some(f)), rest @ ..] => {
             return process_function_probe(parts, path, f, rest, target);
+        }
+        [("kernel", None), ("trace", Some(t)), rest @ ..] => {
+            return trace_probe(parts, t, rest, target);
         }
         [("timer", None), ("profile", None)] => ProbeKind::Timer {
             period_ns: 1_000_000_000 / target.hz.max(1),
