@@ -46,9 +46,20 @@ pub(super) fn trace_probe(
     let found = kernel.tracepoints(&spec);
     if found.is_empty() {
         if wildcard {
+            // A misspelt subsystem is the likely mistake.
+            let help = spec.split_once(':').and_then(|(system, rest)| {
+                let mut systems: Vec<String> = kernel
+                    .tracepoints("*")
+                    .into_iter()
+                    .map(|t| t.value.system)
+                    .filter(|s| !s.is_empty())
+                    .collect();
+                systems.dedup();
+                super::similar(system, &systems).map(|s| format!("did you mean '{s}:{rest}'?"))
+            });
             return Err(err(
                 format!("'{name}': no tracepoint of the kernel matches '{spec}'"),
-                Some("list them with stap -l 'kernel.trace(\"*\")'".into()),
+                help,
             ));
         }
         // Declared in a header, but not built into the kernel image.
