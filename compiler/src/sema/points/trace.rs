@@ -145,3 +145,35 @@ fn trace_point(parts: &Parts<'_>, tp: &Tracepoint) -> ProbePoint {
         optional: false,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn int(size: u64) -> CType {
+        CType::Int {
+            name: format!("i{size}"),
+            size,
+            signed: true,
+        }
+    }
+
+    #[test]
+    fn integers_enums_and_pointers_fit_a_slot() {
+        assert!(fits_slot(&int(1)));
+        assert!(fits_slot(&int(8)));
+        assert!(!fits_slot(&int(16)));
+        let s = CType::Aggregate {
+            kind: crate::debuginfo::AggregateKind::Struct,
+            name: Some("timespec64".into()),
+            size: Some(16),
+        };
+        assert!(fits_slot(&CType::Pointer(Box::new(s.clone()))));
+        assert!(!fits_slot(&s));
+        let typedef = CType::Typedef {
+            name: "pid_t".into(),
+            target: Box::new(CType::Const(Box::new(int(4)))),
+        };
+        assert!(fits_slot(&typedef));
+    }
+}
