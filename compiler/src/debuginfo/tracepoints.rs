@@ -75,9 +75,15 @@ pub struct Tracepoint {
 }
 
 impl Tracepoint {
-    /// `sched:sched_switch`.
+    /// `sched:sched_switch`; just the name when no header gives the
+    /// subsystem (a tracepoint declared in a private header of `fs/` or
+    /// `drivers/`, known only from BTF).
     pub fn full_name(&self) -> String {
-        format!("{}:{}", self.system, self.name)
+        if self.system.is_empty() {
+            self.name.clone()
+        } else {
+            format!("{}:{}", self.system, self.name)
+        }
     }
 }
 

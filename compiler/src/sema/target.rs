@@ -409,6 +409,12 @@ impl Walker<'_, '_> {
             };
             return Ok(ir::ExprKind::Str(text.clone()));
         }
+        if matches!(which, "$$system" | "$$name") {
+            return Err(fail(
+                span,
+                format!("'{which}' is only available in tracepoint probes (kernel.trace)"),
+            ));
+        }
         let (names, ret): (Vec<String>, bool) = match &context {
             ProbeContext::Function { prototype, ret, .. } => (
                 prototype

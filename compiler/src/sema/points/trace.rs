@@ -46,9 +46,20 @@ pub(super) fn trace_probe(
     let found = kernel.tracepoints(&spec);
     if found.is_empty() {
         if wildcard {
+            // A misspelt subsystem is the likely mistake.
+            let help = spec.split_once(':').and_then(|(system, rest)| {
+                let mut systems: Vec<String> = kernel
+                    .tracepoints("*")
+                    .into_iter()
+                    .map(|t| t.value.system)
+                    .filter(|s| !s.is_empty())
+                    .collect();
+                systems.dedup();
+                super::similar(system, &systems).map(|s| format!("did you mean '{s}:{rest}'?"))
+            });
             return Err(err(
                 format!("'{name}': no tracepoint of the kernel matches '{spec}'"),
-                Some("list them with stap -l 'kernel.trace(\"*\")'".into()),
+                help,
             ));
         }
         // Declared in a header, but not built into the kernel image.
@@ -132,5 +143,37 @@ fn trace_point(parts: &Parts<'_>, tp: &Tracepoint) -> ProbePoint {
             nargs: tp.params.len(),
         },
         optional: false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn int(size: u64) -> CType {
+        CType::Int {
+            name: format!("i{size}"),
+            size,
+            signed: true,
+        }
+    }
+
+    #[test]
+    fn integers_enums_and_pointers_fit_a_slot() {
+        assert!(fits_slot(&int(1)));
+        assert!(fits_slot(&int(8)));
+        assert!(!fits_slot(&int(16)));
+        let s = CType::Aggregate {
+            kind: crate::debuginfo::AggregateKind::Struct,
+            name: Some("timespec64".into()),
+            size: Some(16),
+        };
+        assert!(fits_slot(&CType::Pointer(Box::new(s.clone()))));
+        assert!(!fits_slot(&s));
+        let typedef = CType::Typedef {
+            name: "pid_t".into(),
+            target: Box::new(CType::Const(Box::new(int(4)))),
+        };
+        assert!(fits_slot(&typedef));
     }
 }
