@@ -39,6 +39,8 @@
 #include <linux/kprobes.h>
 #include <linux/namei.h>
 #include <linux/uprobes.h>
+#include <linux/binfmts.h>
+#include <linux/sched/signal.h>
 #include <linux/version.h>
 
 #include "stp_features.h"
@@ -68,6 +70,9 @@ static void stp_kprobes_unregister(struct stp_kprobe *ps, int n);
 struct stp_uprobe;
 static void stp_uprobes_register(struct stp_uprobe *ps, int n, struct stp_reg_count *count);
 static void stp_uprobes_unregister(struct stp_uprobe *ps, int n);
+struct stp_process_probe;
+static void stp_processes_register(struct stp_process_probe *ps, int n, struct stp_reg_count *count);
+static void stp_processes_unregister(struct stp_process_probe *ps, int n);
 struct stp_tracepoint;
 static void stp_tracepoints_register(struct stp_tracepoint *ps, int n, struct stp_reg_count *count);
 static void stp_tracepoints_unregister(struct stp_tracepoint *ps, int n);
@@ -88,5 +93,6 @@ static void stp_timers_disarm(struct stp_timer_probe *timers, int n);
 #include "core/uprobe.c"
 #include "core/regs.c"
 #include "core/tracepoint.c"
+#include "core/process.c"
 
 #endif /* STAPKIT_H */

@@ -238,6 +238,10 @@ pub enum ProbeKind {
         offset: u64,
         ret: bool,
     },
+    /// A process starting or ending: `process("PATH").begin` (a task has
+    /// exec'd PATH), `process("PATH").end` and `process.end` (a process's
+    /// last thread exits). `path` is as the target host sees it.
+    Process { path: Option<String>, end: bool },
     /// A kernel tracepoint (`kernel.trace("sched:sched_switch")`): its
     /// name and how many arguments its probe function receives (each in
     /// one register-width slot).

@@ -33,6 +33,8 @@ struct stp_module_desc {
 	int nkprobes;
 	struct stp_uprobe *uprobes;
 	int nuprobes;
+	struct stp_process_probe *processes;
+	int nprocesses;
 	struct stp_tracepoint *tracepoints;
 	int ntracepoints;
 	int (*globals_init)(void);
@@ -127,6 +129,7 @@ static __maybe_unused int stp_session_start(void)
 		stp_kprobes_register(stp_desc->kprobes, stp_desc->nkprobes, &count);
 		stp_uprobes_register(stp_desc->uprobes, stp_desc->nuprobes, &count);
 		stp_tracepoints_register(stp_desc->tracepoints, stp_desc->ntracepoints, &count);
+		stp_processes_register(stp_desc->processes, stp_desc->nprocesses, &count);
 		if (count.required > 0 && count.ok == 0) {
 			stp_stderr("ERROR: no probe point could be registered\n");
 			atomic_inc(&stp_error_count);
@@ -141,6 +144,7 @@ static __maybe_unused void stp_disarm(void)
 	stp_kprobes_unregister(stp_desc->kprobes, stp_desc->nkprobes);
 	stp_uprobes_unregister(stp_desc->uprobes, stp_desc->nuprobes);
 	stp_tracepoints_unregister(stp_desc->tracepoints, stp_desc->ntracepoints);
+	stp_processes_unregister(stp_desc->processes, stp_desc->nprocesses);
 	if (stp_timers_armed) {
 		stp_timers_disarm(stp_desc->timers, stp_desc->ntimers);
 		stp_timers_armed = false;

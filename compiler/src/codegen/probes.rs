@@ -146,6 +146,32 @@ impl Family for Uprobes {
     }
 }
 
+/// `process("PATH").begin/.end` and `process.end` probes (scheduler
+/// tracepoints in the runtime, core/process.c).
+#[derive(Default)]
+struct Processes(Vec<String>);
+
+impl Family for Processes {
+    fn add(&mut self, var: &str, point: &ProbePoint, _: Option<&str>) {
+        if let ProbeKind::Process { path, end } = &point.kind {
+            let path = path.as_deref().map_or("NULL".to_string(), c_string);
+            self.0.push(format!(
+                "{{ .probe = &{var}, .path = {path}, .end = {end}, .optional = {} }},",
+                point.optional
+            ));
+        }
+    }
+
+    fn write(&mut self, out: &mut CWriter) -> Option<(&'static str, String, usize)> {
+        if !self.0.is_empty() {
+            out.line("#if !STP_TRACEPOINT_SLOTS_OK");
+            out.line("#error \"process probes need the exact tracepoint prototypes on kernels with CFI\"");
+            out.line("#endif");
+        }
+        write_table(out, "processes", "stp_process_probe", &self.0)
+    }
+}
+
 /// `kernel.trace(...)` probes: one probe function per arity, void
 /// `fn(void *data, unsigned long a0, ...)` (each argument in a
 /// register-width slot; the runtime's comment says why that is enough),
@@ -225,6 +251,7 @@ pub(super) fn probe_tables(out: &mut CWriter, program: &Program, config: &Config
     let mut kprobes = Kprobes::default();
     let mut tracepoints = Tracepoints::default();
     let mut uprobes = Uprobes::default();
+    let mut processes = Processes::default();
     for (i, p) in program.probes.iter().enumerate() {
         for (j, point) in p.points.iter().enumerate() {
             let var = format!("stp_probe_{i}_{j}");
@@ -254,12 +281,13 @@ pub(super) fn probe_tables(out: &mut CWriter, program: &Program, config: &Config
                 ProbeKind::Kprobe { .. } => &mut kprobes,
                 ProbeKind::Tracepoint { .. } => &mut tracepoints,
                 ProbeKind::Uprobe { .. } => &mut uprobes,
+                ProbeKind::Process { .. } => &mut processes,
             };
             family.add(&var, point, entry.as_deref());
         }
     }
     out.line("");
-    let families: [&mut dyn Family; 7] = [
+    let families: [&mut dyn Family; 8] = [
         &mut begin,
         &mut end,
         &mut error,
@@ -267,6 +295,7 @@ pub(super) fn probe_tables(out: &mut CWriter, program: &Program, config: &Config
         &mut kprobes,
         &mut tracepoints,
         &mut uprobes,
+        &mut processes,
     ];
     let tables: Vec<_> = families.into_iter().filter_map(|f| f.write(out)).collect();
     out.line("");

@@ -13,7 +13,7 @@ mod process;
 mod trace;
 
 use function::function_probe;
-use process::process_function_probe;
+use process::{process_function_probe, process_lifetime_probe};
 use trace::trace_probe;
 
 /// How deep aliases may refer to aliases.
@@ -208,6 +208,9 @@ const BUILTIN_NAMES: &[&str] = &[
     "timer.hz(N)",
     "timer.jiffies(N)",
     "process(\"PATH\").function(\"NAME\")",
+    "process(\"PATH\").begin",
+    "process(\"PATH\").end",
+    "process.end",
 ];
 
 pub(super) fn literal_text(l: &ast::Literal) -> String {
@@ -280,6 +283,9 @@ fn builtin(
                 parts[0].0 == "kprobe",
                 target,
             );
+        }
+        [("process", path), (event @ ("begin" | "end"), None)] => {
+            return process_lifetime_probe(parts, *path, *event == "end", target);
         }
         [("process", Some(path)), ("function", Some(f)), rest @ ..] => {
             return process_function_probe(parts, path, f, rest, target);

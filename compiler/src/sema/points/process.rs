@@ -101,6 +101,59 @@ pub(super) fn process_function_probe(
     ))
 }
 
+/// `process("PATH").begin`, `process("PATH").end`, `process.end`.
+pub(super) fn process_lifetime_probe(
+    parts: &Parts<'_>,
+    path: Option<&ast::Literal>,
+    end: bool,
+    target: Target<'_>,
+) -> Result<Option<Vec<(ProbePoint, ProbeContext)>>, PointError> {
+    let name = parts_text(parts);
+    let err = |m: String, help: Option<String>| PointError { message: m, help };
+    let path = match path {
+        None if end => None,
+        None => {
+            return Err(err(
+                format!("'{name}': process.begin without a program is not supported yet: its handler would have to run inside each newly forked process, which stapkit does not arrange"),
+                Some("name the program: process(\"/PATH\").begin fires when a task execs it".to_string()),
+            ))
+        }
+        Some(ast::Literal::String(s)) => Some(s.to_str_lossy().into_owned()),
+        Some(ast::Literal::Number(_)) => {
+            return Err(err(
+                format!("'{name}': process(PID) probes are not supported"),
+                Some("use process(\"/PATH\") and compare pid() with target()".to_string()),
+            ))
+        }
+    };
+    if let Some(path) = &path {
+        if !path.starts_with('/') {
+            return Err(err(
+                format!("'{name}': the program path '{path}' must be absolute"),
+                Some(format!("write the full path, such as \"/usr/bin/{path}\"")),
+            ));
+        }
+        let host = host_path(target.sysroot, path);
+        if let Err(e) = std::fs::metadata(&host) {
+            return Err(err(
+                format!("'{name}': cannot read {}: {e}", host.display()),
+                target.sysroot.is_none().then(|| {
+                    "programs are read on this machine: give the target's file tree with --sysroot DIR"
+                        .to_string()
+                }),
+            ));
+        }
+    }
+    Ok(Some(vec![(
+        ProbePoint {
+            name,
+            kind: ProbeKind::Process { path, end },
+            optional: false,
+        },
+        ProbeContext::None,
+    )]))
+}
+
 /// Where the build host finds the target's `path`.
 fn host_path(sysroot: Option<&Path>, path: &str) -> PathBuf {
     match sysroot {
