@@ -4,8 +4,11 @@
  * process.end, on the scheduler's tracepoints (registered like
  * kernel.trace() points, core/tracepoint.c):
  *
- *   sched_process_exec  process("PATH").begin, in the task that has just
- *                       exec'd PATH (its comm is already the new one);
+ *   sched_process_exec  an exec ends the old program's process, as in
+ *                       SystemTap: process.end, and process("PATH").end
+ *                       when it was tracked; then process("PATH").begin
+ *                       when the new program is PATH (all in the task,
+ *                       whose comm is already the new one);
  *   sched_process_fork  a tracked process's new child process runs PATH
  *                       too and is tracked;
  *   sched_process_exit  once the last thread of a process exits:
@@ -15,8 +18,12 @@
  * At exit a task's mm (and with it its executable) is already gone, so
  * the processes running a probed PATH are remembered from exec and fork
  * in a fixed table (STP_MAXPROCESSES; a process that does not fit counts
- * as a skipped probe). Processes already running PATH when the session
- * starts are not tracked.
+ * as a skipped probe).
+ *
+ * Unlike SystemTap (docs/oracle/outputs/.../uprobes.out), processes
+ * already running when the session starts get no .begin and are not
+ * tracked, and a tracked process's forked child gets no .begin of its
+ * own (it would have to run in the child): it is only tracked for .end.
  */
 
 #ifndef STP_MAXPROCESSES
@@ -103,6 +110,7 @@ static void stp_process_exec(void *data, struct task_struct *p, pid_t old_pid,
 			     struct linux_binprm *bprm)
 {
 	struct inode *inode = bprm && bprm->file ? file_inode(bprm->file) : NULL;
+	struct inode *old;
 	bool tracked = false;
 	int i;
 
@@ -110,7 +118,13 @@ static void stp_process_exec(void *data, struct task_struct *p, pid_t old_pid,
 	(void)old_pid;
 	if (p != current)
 		return;
-	stp_process_untrack(current->tgid);
+	old = stp_process_untrack(current->tgid);
+	for (i = 0; i < stp_nprocess_probes; i++) {
+		struct stp_process_probe *pp = &stp_process_probes[i];
+
+		if (pp->end && (!pp->path || (pp->inode && pp->inode == old)))
+			stp_probe_run(pp->probe, STP_RUNNING, NULL);
+	}
 	for (i = 0; i < stp_nprocess_probes; i++) {
 		struct stp_process_probe *pp = &stp_process_probes[i];
 
