@@ -28,6 +28,7 @@
 #include <linux/smp.h>
 #include <linux/fs.h>
 #include <asm/irq_regs.h>
+#include <asm/syscall.h>
 #include <linux/cred.h>
 #include <linux/uidgid.h>
 #include <linux/time.h>
@@ -36,6 +37,10 @@
 #include <linux/timex.h>
 #include <linux/rcupdate.h>
 #include <linux/kprobes.h>
+#include <linux/namei.h>
+#include <linux/uprobes.h>
+#include <linux/binfmts.h>
+#include <linux/sched/signal.h>
 #include <linux/version.h>
 
 #include "stp_features.h"
@@ -62,6 +67,15 @@ struct stp_kprobe;
 struct stp_reg_count;
 static void stp_kprobes_register(struct stp_kprobe *ps, int n, struct stp_reg_count *count);
 static void stp_kprobes_unregister(struct stp_kprobe *ps, int n);
+struct stp_uprobe;
+static void stp_uprobes_register(struct stp_uprobe *ps, int n, struct stp_reg_count *count);
+static void stp_uprobes_unregister(struct stp_uprobe *ps, int n);
+struct stp_process_probe;
+static void stp_processes_register(struct stp_process_probe *ps, int n, struct stp_reg_count *count);
+static void stp_processes_unregister(struct stp_process_probe *ps, int n);
+struct stp_tracepoint;
+static void stp_tracepoints_register(struct stp_tracepoint *ps, int n, struct stp_reg_count *count);
+static void stp_tracepoints_unregister(struct stp_tracepoint *ps, int n);
 static void stp_timers_arm(struct stp_timer_probe *timers, int n);
 static void stp_timers_disarm(struct stp_timer_probe *timers, int n);
 
@@ -76,5 +90,9 @@ static void stp_timers_disarm(struct stp_timer_probe *timers, int n);
 #include "core/session.c"
 #include "core/timer.c"
 #include "core/kprobe.c"
+#include "core/uprobe.c"
+#include "core/regs.c"
+#include "core/tracepoint.c"
+#include "core/process.c"
 
 #endif /* STAPKIT_H */

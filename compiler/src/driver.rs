@@ -79,6 +79,10 @@ pub struct StapOptions {
     /// Send the script's output to FILE (pass 5).
     #[arg(short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// The target's file tree on this machine: `process("PATH")` programs
+    /// are read from DIR/PATH while the target still runs PATH.
+    #[arg(long = "sysroot", value_name = "DIR")]
+    pub sysroot: Option<PathBuf>,
     /// The kernel cache (default as stap-prep's).
     #[arg(long = "cache-dir", value_name = "DIR")]
     pub cache_dir: Option<PathBuf>,
@@ -310,6 +314,7 @@ impl Pipeline {
                 include_dirs: p.options.includes.clone(),
                 preprocess: p.preprocess_config(),
                 kernel: p.kernel_info(),
+                sysroot: p.options.sysroot.clone(),
             };
             let analysis = sema::analyze(&mut p.sources, script, &config);
             let ok = p.diagnostics(&analysis.diagnostics);

@@ -228,6 +228,31 @@ pub enum ProbeKind {
         ret: bool,
         maxactive: Option<u32>,
     },
+    /// A user-space function's entry (uprobe) or return (`.return`,
+    /// uretprobe): `process("PATH").function("f")`. `path` is the program
+    /// as the target host sees it; `offset` is the probed instruction's
+    /// offset in that file (resolved on the build host from its ELF).
+    Uprobe {
+        path: String,
+        function: String,
+        offset: u64,
+        ret: bool,
+    },
+    /// A process starting or ending: `process("PATH").begin` (a task has
+    /// exec'd PATH), `process("PATH").end` and `process.end` (a process's
+    /// last thread exits). `path` is as the target host sees it.
+    Process { path: Option<String>, end: bool },
+    /// A kernel tracepoint (`kernel.trace("sched:sched_switch")`): its
+    /// name and how many arguments its probe function receives (each in
+    /// one register-width slot).
+    Tracepoint {
+        /// The subsystem (`sched`).
+        system: String,
+        /// The tracepoint (`sched_switch`).
+        name: String,
+        /// The number of `TP_PROTO` arguments.
+        nargs: usize,
+    },
 }
 
 /// A sequence of statements.

@@ -11,6 +11,11 @@
 //! * `tests/scripts/*.stp` (the QEMU suite) are translated to C; the
 //!   snapshot holds the generated C, which must be deterministic.
 //!
+//! `process("PATH")` probes read their programs under a sysroot made here:
+//! `bin/stapkit-workload` is a small synthetic ELF executable (written with
+//! `object`) defining the workload's uprobe targets and `main`, so the
+//! generated C and the errors do not depend on a built workload.
+//!
 //! Fixtures use the default preprocessor target (Debian 6.1 x86_64) unless
 //! a `//@` header line says otherwise. The QEMU scripts are translated
 //! against the fetched Debian 6.1 kernel (its BTF and symbols), as the QEMU
@@ -46,6 +51,116 @@ fn qemu_kernel() -> Arc<KernelInfo> {
     Arc::new(KernelInfo::new(files.without_debug()))
 }
 
+/// Functions of the synthetic `/bin/stapkit-workload`: (name, offset in .text).
+const SYNTHETIC_FUNCTIONS: &[(&str, u64)] = &[
+    ("main", 0x0),
+    ("stapkit_workload_add", 0x40),
+    ("stapkit_workload_text", 0x80),
+];
+
+/// A sysroot holding the synthetic `bin/stapkit-workload` (made once).
+fn test_sysroot() -> PathBuf {
+    static ROOT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    ROOT.get_or_init(|| {
+        let root = Path::new(env!("CARGO_TARGET_TMPDIR")).join("sema-sysroot");
+        std::fs::create_dir_all(root.join("bin")).unwrap();
+        let tmp = root.join(format!("bin/.stapkit-workload.{}", std::process::id()));
+        std::fs::write(&tmp, synthetic_program()).unwrap();
+        std::fs::rename(&tmp, root.join("bin/stapkit-workload")).unwrap();
+        root
+    })
+    .clone()
+}
+
+/// An x86-64 ELF executable: one loadable segment at file offset 0x1000,
+/// address 0x401000, holding .text with [`SYNTHETIC_FUNCTIONS`].
+fn synthetic_program() -> Vec<u8> {
+    use object::elf;
+    use object::write::elf::{FileHeader, ProgramHeader, SectionHeader, Sym, Writer};
+
+    const VADDR: u64 = 0x401000;
+    let text = vec![0xc3u8; 0xc0];
+    let mut buf = Vec::new();
+    let mut w = Writer::new(object::Endianness::Little, true, &mut buf);
+    w.reserve_file_header();
+    w.reserve_program_headers(1);
+    w.reserve_until(0x1000);
+    let text_offset = w.reserve(text.len(), 16);
+    let names: Vec<_> = SYNTHETIC_FUNCTIONS
+        .iter()
+        .map(|(n, _)| w.add_string(n.as_bytes()))
+        .collect();
+    let text_name = w.add_section_name(b".text");
+    w.reserve_null_section_index();
+    let text_index = w.reserve_section_index();
+    w.reserve_null_symbol_index();
+    for _ in SYNTHETIC_FUNCTIONS {
+        w.reserve_symbol_index(Some(text_index));
+    }
+    w.reserve_symtab();
+    w.reserve_strtab();
+    w.reserve_symtab_section_index();
+    w.reserve_strtab_section_index();
+    w.reserve_shstrtab_section_index();
+    w.reserve_shstrtab();
+    w.reserve_section_headers();
+
+    w.write_file_header(&FileHeader {
+        os_abi: elf::ELFOSABI_NONE,
+        abi_version: 0,
+        e_type: elf::ET_EXEC,
+        e_machine: elf::EM_X86_64,
+        e_entry: VADDR,
+        e_flags: 0,
+    })
+    .unwrap();
+    w.write_align_program_headers();
+    w.write_program_header(&ProgramHeader {
+        p_type: elf::PT_LOAD,
+        p_flags: elf::PF_R | elf::PF_X,
+        p_offset: text_offset as u64,
+        p_vaddr: VADDR,
+        p_paddr: VADDR,
+        p_filesz: text.len() as u64,
+        p_memsz: text.len() as u64,
+        p_align: 0x1000,
+    });
+    w.pad_until(text_offset);
+    w.write(&text);
+    w.write_null_symbol();
+    for (name, (_, offset)) in names.iter().zip(SYNTHETIC_FUNCTIONS) {
+        w.write_symbol(&Sym {
+            name: Some(*name),
+            section: Some(text_index),
+            st_info: (elf::STB_GLOBAL << 4) | elf::STT_FUNC,
+            st_other: elf::STV_DEFAULT,
+            st_shndx: 0,
+            st_value: VADDR + offset,
+            st_size: 0x40,
+        });
+    }
+    w.write_strtab();
+    w.write_shstrtab();
+    w.write_null_section_header();
+    w.write_section_header(&SectionHeader {
+        name: Some(text_name),
+        sh_type: elf::SHT_PROGBITS,
+        sh_flags: (elf::SHF_ALLOC | elf::SHF_EXECINSTR) as u64,
+        sh_addr: VADDR,
+        sh_offset: text_offset as u64,
+        sh_size: text.len() as u64,
+        sh_link: 0,
+        sh_info: 0,
+        sh_addralign: 16,
+        sh_entsize: 0,
+    });
+    w.write_symtab_section_header(1);
+    w.write_strtab_section_header();
+    w.write_shstrtab_section_header();
+    assert_eq!(w.reserved_len(), w.len());
+    buf
+}
+
 fn analyze(name: &str, text: &str) -> (SourceMap, sema::Analysis) {
     analyze_for(name, text, None)
 }
@@ -79,6 +194,7 @@ fn analyze_for(
         guru: cfg.guru,
         preprocess: cfg,
         kernel,
+        sysroot: Some(test_sysroot()),
         ..Default::default()
     };
     let analysis = sema::analyze(&mut map, &parsed.script, &config);
@@ -148,7 +264,10 @@ fn err_fixtures_report_errors() {
         if analysis.program.is_some() {
             return Err("expected a semantic error, got none".to_string());
         }
-        snapshot("sema_err", name, &render_all(&map, &analysis.diagnostics));
+        // The sysroot lives in this checkout's target directory.
+        let out = render_all(&map, &analysis.diagnostics)
+            .replace(&test_sysroot().display().to_string(), "<sysroot>");
+        snapshot("sema_err", name, &out);
         Ok(())
     });
 }

@@ -26,6 +26,8 @@
 #include <linux/tracepoint.h>
 #include <linux/kprobes.h>
 #include <linux/kallsyms.h>
+#include <linux/err.h>
+#include <linux/uprobes.h>
 
 /* mmap_sem became mmap_lock, with mmap_read_lock() (5.8). */
 #ifdef STP_HAVE_MMAP_LOCK
@@ -264,6 +266,65 @@ static inline unsigned long stp_kallsyms_lookup_name(const char *name)
 {
 	return stp_kallsyms_lookup_name_fn ? stp_kallsyms_lookup_name_fn(name) : 0;
 }
+#endif
+
+/*
+ * Uprobes: since 6.12 uprobe_register() returns the struct uprobe * that
+ * unregistering takes, with uprobe_unregister_nosync() per consumer and
+ * then one uprobe_unregister_sync() for all; before, it returned an errno
+ * and uprobe_unregister() took the inode and offset again and waited.
+ */
+#ifdef STP_HAVE_UPROBE_REGISTER_NOSYNC
+static inline int stp_uprobe_register(struct inode *inode, loff_t offset,
+				      struct uprobe_consumer *uc, struct uprobe **uprobe)
+{
+	struct uprobe *u = uprobe_register(inode, offset, 0, uc);
+
+	*uprobe = NULL;
+	if (IS_ERR(u))
+		return PTR_ERR(u);
+	*uprobe = u;
+	return 0;
+}
+
+static inline void stp_uprobe_unregister_nosync(struct inode *inode, loff_t offset,
+						struct uprobe_consumer *uc, struct uprobe *uprobe)
+{
+	(void)inode;
+	(void)offset;
+	uprobe_unregister_nosync(uprobe, uc);
+}
+#define stp_uprobe_unregister_sync() uprobe_unregister_sync()
+#else
+static inline int stp_uprobe_register(struct inode *inode, loff_t offset,
+				      struct uprobe_consumer *uc, struct uprobe **uprobe)
+{
+	*uprobe = NULL;
+	return uprobe_register(inode, offset, uc);
+}
+
+static inline void stp_uprobe_unregister_nosync(struct inode *inode, loff_t offset,
+						struct uprobe_consumer *uc, struct uprobe *uprobe)
+{
+	(void)uprobe;
+	uprobe_unregister(inode, offset, uc);
+}
+#define stp_uprobe_unregister_sync() do { } while (0)
+#endif
+
+/* uprobe_consumer handlers gained a trailing __u64 *data (6.13). Use:
+ * static STP_UPROBE_HANDLER(name, self, regs) { ... } */
+#ifdef STP_HAVE_UPROBE_HANDLER_DATA
+#define STP_UPROBE_HANDLER(name, self, regs) \
+	int name(struct uprobe_consumer *self, struct pt_regs *regs, __u64 *stp_uprobe_data)
+#define STP_URETPROBE_HANDLER(name, self, func, regs) \
+	int name(struct uprobe_consumer *self, unsigned long func, struct pt_regs *regs, \
+		 __u64 *stp_uprobe_data)
+#else
+#define STP_UPROBE_HANDLER(name, self, regs) \
+	int name(struct uprobe_consumer *self, struct pt_regs *regs)
+#define STP_URETPROBE_HANDLER(name, self, func, regs) \
+	int name(struct uprobe_consumer *self, unsigned long func, struct pt_regs *regs)
 #endif
 
 #endif /* STP_CORE_COMPAT_H */

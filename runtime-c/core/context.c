@@ -136,8 +136,8 @@ static void stp_overload_check(struct stp_context *c, u64 start, u64 end)
  * `state` and the context is free; `data` is what the handler's family
  * hands it (a kretprobe instance's values saved at entry), or NULL.
  */
-static __maybe_unused void stp_probe_run_data(const struct stp_probe *p, int state,
-					      struct pt_regs *regs, void *data)
+static void stp_probe_run_ctx(const struct stp_probe *p, int state, struct pt_regs *regs,
+			      void *data, unsigned long *tp_args)
 {
 	struct stp_context *c;
 	unsigned long flags;
@@ -161,6 +161,7 @@ static __maybe_unused void stp_probe_run_data(const struct stp_probe *p, int sta
 	c->nesting = 0;
 	c->regs = regs;
 	c->entry_data = data;
+	c->tp_args = tp_args;
 #ifndef STP_NO_OVERLOAD
 	start = ktime_get_mono_fast_ns();
 #endif
@@ -176,9 +177,22 @@ out:
 	local_irq_restore(flags);
 }
 
+static __maybe_unused void stp_probe_run_data(const struct stp_probe *p, int state,
+					      struct pt_regs *regs, void *data)
+{
+	stp_probe_run_ctx(p, state, regs, data, NULL);
+}
+
 static __maybe_unused void stp_probe_run(const struct stp_probe *p, int state, struct pt_regs *regs)
 {
-	stp_probe_run_data(p, state, regs, NULL);
+	stp_probe_run_ctx(p, state, regs, NULL, NULL);
+}
+
+/* A tracepoint hit: no registers, the arguments in register-width slots. */
+static __maybe_unused void stp_probe_run_args(const struct stp_probe *p, int state,
+					      unsigned long *args)
+{
+	stp_probe_run_ctx(p, state, NULL, NULL, args);
 }
 
 /*

@@ -31,6 +31,12 @@ struct stp_module_desc {
 	int ntimers;
 	struct stp_kprobe *kprobes;
 	int nkprobes;
+	struct stp_uprobe *uprobes;
+	int nuprobes;
+	struct stp_process_probe *processes;
+	int nprocesses;
+	struct stp_tracepoint *tracepoints;
+	int ntracepoints;
 	int (*globals_init)(void);
 	void (*globals_exit)(void);
 };
@@ -121,6 +127,9 @@ static __maybe_unused int stp_session_start(void)
 		stp_timers_arm(stp_desc->timers, stp_desc->ntimers);
 		stp_timers_armed = true;
 		stp_kprobes_register(stp_desc->kprobes, stp_desc->nkprobes, &count);
+		stp_uprobes_register(stp_desc->uprobes, stp_desc->nuprobes, &count);
+		stp_tracepoints_register(stp_desc->tracepoints, stp_desc->ntracepoints, &count);
+		stp_processes_register(stp_desc->processes, stp_desc->nprocesses, &count);
 		if (count.required > 0 && count.ok == 0) {
 			stp_stderr("ERROR: no probe point could be registered\n");
 			atomic_inc(&stp_error_count);
@@ -133,6 +142,9 @@ static __maybe_unused int stp_session_start(void)
 static __maybe_unused void stp_disarm(void)
 {
 	stp_kprobes_unregister(stp_desc->kprobes, stp_desc->nkprobes);
+	stp_uprobes_unregister(stp_desc->uprobes, stp_desc->nuprobes);
+	stp_tracepoints_unregister(stp_desc->tracepoints, stp_desc->ntracepoints);
+	stp_processes_unregister(stp_desc->processes, stp_desc->nprocesses);
 	if (stp_timers_armed) {
 		stp_timers_disarm(stp_desc->timers, stp_desc->ntimers);
 		stp_timers_armed = false;

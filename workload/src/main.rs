@@ -16,6 +16,7 @@
 //! | `missing PATH`  | an `openat` that fails with `ENOENT`                      |
 //! | `kill SIG`      | a child that waits, `kill(child, SIG)`, `wait4`           |
 //! | `call N`        | N calls of `stapkit_workload_add(i, 2)` (uprobe target)   |
+//! | `text STRING`   | one call of `stapkit_workload_text(STRING, -7)` (uprobe target) |
 //! | `exec PATH ...` | `execve(PATH, [PATH, ...])`; the rest of the line is argv |
 //! | `sleep MS`      | `nanosleep`                                               |
 //!
@@ -32,6 +33,17 @@ use std::process::ExitCode;
 pub extern "C" fn stapkit_workload_add(a: i64, b: i64) -> i64 {
     // A volatile read keeps the body from being folded into its caller.
     unsafe { std::ptr::read_volatile(&a) + b }
+}
+
+/// The second uprobe target: a string argument (a user-space pointer), a
+/// negative `int` and an `int` result, the string's length.
+#[no_mangle]
+#[inline(never)]
+pub extern "C" fn stapkit_workload_text(text: *const libc::c_char, tag: i32) -> i32 {
+    // SAFETY: callers pass a NUL-terminated string.
+    let len = unsafe { libc::strlen(std::ptr::read_volatile(&text)) };
+    std::hint::black_box(tag);
+    len as i32
 }
 
 fn main() -> ExitCode {
@@ -83,6 +95,11 @@ fn run(args: &[String]) -> Result<(), String> {
                     sum += stapkit_workload_add(i, 2);
                 }
                 std::hint::black_box(sum);
+                &after[1..]
+            }
+            "text" => {
+                let text = c_path(&operand("a string")?)?;
+                std::hint::black_box(stapkit_workload_text(text.as_ptr(), -7));
                 &after[1..]
             }
             "sleep" => {
@@ -257,5 +274,16 @@ mod tests {
     #[test]
     fn add_adds() {
         assert_eq!(stapkit_workload_add(40, 2), 42);
+    }
+
+    #[test]
+    fn text_measures() {
+        let s = CString::new("hello").unwrap();
+        assert_eq!(stapkit_workload_text(s.as_ptr(), -7), 5);
+        run(&["text".to_string(), "abc".to_string()]).unwrap();
+        assert_eq!(
+            run(&["text".to_string()]).unwrap_err(),
+            "'text' needs a string"
+        );
     }
 }

@@ -21,7 +21,11 @@
 //! ```
 //!
 //! Without `# oracle-case:` lines a script is one case called `main`.
-//! Cases with `-p1`..`-p3` only record the translator's output.
+//! Cases with `-p1`..`-p3` only record the translator's output. The word
+//! `workload` gives a case stapkit's own `stapkit-workload` (built with
+//! `cargo xtask staprun`): at `/bin/stapkit-workload` in the guest, and
+//! under a `--sysroot=sysroot` for the build, so user-space probes on it
+//! can be compared with stapkit's.
 //!
 //! **Architecture Invariant:** nothing here loads a module on the host and
 //! nothing here reads or copies SystemTap's sources: only its Debian
@@ -129,6 +133,8 @@ struct OracleCase {
     timeout_secs: u32,
     /// staprun options (before the module).
     staprun_args: Vec<String>,
+    /// The case probes `/bin/stapkit-workload` (word `workload`).
+    workload: bool,
 }
 
 impl OracleCase {
@@ -226,6 +232,14 @@ pub fn run(sh: &Shell, options: &Options) -> Result<()> {
         .map(|s| prepare_root(&cache, s, &compilers))
         .collect::<Result<Vec<_>>>()?;
 
+    let workload = if scripts.iter().flat_map(|s| &s.cases).any(|c| c.workload) {
+        let path = setup::build_staprun(sh, setup::GuestArch::X86_64)?.with_file_name("stapkit-workload");
+        Some(std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?)
+    } else {
+        None
+    };
+    let workload = workload.as_deref();
+
     let mut failures = Vec::new();
     for root in &roots {
         for kernel in &kernels {
@@ -234,8 +248,8 @@ pub fn run(sh: &Shell, options: &Options) -> Result<()> {
                 "oracle: {pair}: {} on {} ({})",
                 root.version, kernel.state.release, kernel.state.version
             );
-            let builds = build_all(&cache, root, kernel, &scripts, options.jobs)?;
-            let runs = run_all(&cache, root, kernel, &scripts, &builds, options)?;
+            let builds = build_all(&cache, root, kernel, &scripts, workload, options.jobs)?;
+            let runs = run_all(&cache, root, kernel, &scripts, &builds, workload, options)?;
             for script in &scripts {
                 let text = render_script(root, kernel, script, &builds, &runs);
                 print!("{text}");
@@ -320,6 +334,7 @@ fn load_script(path: &Path, global_options: &[String]) -> Result<OracleScript> {
         script_args: Vec::new(),
         timeout_secs: DEFAULT_TIMEOUT_SECS,
         staprun_args: Vec::new(),
+        workload: false,
     };
     let mut case_lines = Vec::new();
     for (n, line) in text.lines().enumerate() {
@@ -372,6 +387,8 @@ fn apply_words(case: &mut OracleCase, words: &[String]) -> Result<(), String> {
             case.script_args.push(word.clone());
         } else if word == "--" {
             args = true;
+        } else if word == "workload" {
+            case.workload = true;
         } else if let Some(arg) = word.strip_prefix("staprun=") {
             case.staprun_args.push(arg.to_string());
         } else if let Some(secs) = word.strip_prefix("timeout=") {
@@ -617,6 +634,7 @@ fn build_all(
     root: &StapRoot,
     kernel: &Kernel,
     scripts: &[OracleScript],
+    workload: Option<&[u8]>,
     jobs: Option<usize>,
 ) -> Result<BTreeMap<(String, String), BuildResult>> {
     let queue: Mutex<Vec<(&OracleScript, &OracleCase)>> = Mutex::new(
@@ -637,7 +655,7 @@ fn build_all(
                 let Some((script, case)) = queue.lock().unwrap().pop() else {
                     break;
                 };
-                match build_case(cache, root, kernel, script, case) {
+                match build_case(cache, root, kernel, script, case, workload) {
                     Ok(r) => {
                         results
                             .lock()
@@ -666,8 +684,14 @@ fn build_case(
     kernel: &Kernel,
     script: &OracleScript,
     case: &OracleCase,
+    workload: Option<&[u8]>,
 ) -> Result<BuildResult> {
     let tree = kernel.state.build_dir();
+    let workload = if case.workload {
+        Some(workload.ok_or_else(|| anyhow!("the workload was not built"))?)
+    } else {
+        None
+    };
     let name = module_name(script, case);
     let file = format!("{}.stp", script.stem);
     let mut argv: Vec<String> = vec!["stap".into()];
@@ -680,6 +704,10 @@ fn build_case(
         "-m".into(),
         name.clone(),
     ]);
+    if workload.is_some() {
+        // Relative to the build directory, where it is copied below.
+        argv.push("--sysroot=sysroot".into());
+    }
     argv.extend(case.stap_options.iter().cloned());
     argv.push(file.clone());
     argv.extend(case.script_args.iter().cloned());
@@ -695,6 +723,7 @@ fn build_case(
         kernel.state.version.as_bytes(),
         command.as_bytes(),
         script.text.as_bytes(),
+        workload.unwrap_or_default(),
     ]);
     let dir = cache.dir().join("oracle/builds").join(&key);
     let module = dir.join(format!("{name}.ko"));
@@ -723,6 +752,11 @@ fn build_case(
     }
     std::fs::create_dir_all(&host_work)?;
     std::fs::write(host_work.join(&file), &script.text)?;
+    if let Some(workload) = workload {
+        let bin = host_work.join("sysroot/bin");
+        std::fs::create_dir_all(&bin)?;
+        std::fs::write(bin.join("stapkit-workload"), workload)?;
+    }
     let out = in_root(&root.dir, &[&kernel.state.root], &work, &argv)?;
     result.status = out.status.code().unwrap_or(-1);
     result.stdout = out.stdout;
@@ -753,6 +787,7 @@ fn run_all(
     kernel: &Kernel,
     scripts: &[OracleScript],
     builds: &BTreeMap<(String, String), BuildResult>,
+    workload: Option<&[u8]>,
     options: &Options,
 ) -> Result<BTreeMap<(String, String), RunResult>> {
     let guest_files = guest_files(root)?;
@@ -774,6 +809,11 @@ fn run_all(
                 image.display().to_string().as_bytes(),
                 case.timeout_secs.to_string().as_bytes(),
                 case.staprun_args.join(" ").as_bytes(),
+                if case.workload {
+                    workload.unwrap_or_default()
+                } else {
+                    &[]
+                },
             ]);
             let dir = cache.dir().join("oracle/runs").join(&key);
             if !options.rerun && dir.join("done").is_file() {
@@ -785,6 +825,7 @@ fn run_all(
                     name: module_name(script, case),
                     timeout_secs: case.timeout_secs,
                     staprun_args: case.staprun_args.clone(),
+                    workload: case.workload,
                     cache_dir: dir,
                 });
             }
@@ -807,6 +848,9 @@ fn run_all(
         fs.dir(dir);
     }
     fs.fs.file("bin/busybox", 0o755, std::fs::read(busybox)?);
+    if let (true, Some(workload)) = (todo.iter().any(|c| c.workload), workload) {
+        fs.fs.file("bin/stapkit-workload", 0o755, workload.to_vec());
+    }
     fs.fs.symlink("bin/sh", "busybox");
     fs.fs.symlink("sbin", "bin");
     fs.fs.file("init", 0o755, INIT_SCRIPT.as_bytes().to_vec());
@@ -918,6 +962,8 @@ struct GuestCase {
     timeout_secs: u32,
     /// staprun options.
     staprun_args: Vec<String>,
+    /// It needs `/bin/stapkit-workload`.
+    workload: bool,
     /// Where its run is cached.
     cache_dir: PathBuf,
 }

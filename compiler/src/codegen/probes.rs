@@ -123,6 +123,106 @@ impl Family for Kprobes {
     }
 }
 
+/// `process("PATH").function("f")` probes (uprobes and uretprobes).
+#[derive(Default)]
+struct Uprobes(Vec<String>);
+
+impl Family for Uprobes {
+    fn add(&mut self, var: &str, point: &ProbePoint, _: Option<&str>) {
+        if let ProbeKind::Uprobe {
+            path, offset, ret, ..
+        } = &point.kind
+        {
+            self.0.push(format!(
+                "{{ .probe = &{var}, .path = {}, .offset = {offset:#x}, .ret = {ret}, .optional = {} }},",
+                c_string(path),
+                point.optional
+            ));
+        }
+    }
+
+    fn write(&mut self, out: &mut CWriter) -> Option<(&'static str, String, usize)> {
+        write_table(out, "uprobes", "stp_uprobe", &self.0)
+    }
+}
+
+/// `process("PATH").begin/.end` and `process.end` probes (scheduler
+/// tracepoints in the runtime, core/process.c).
+#[derive(Default)]
+struct Processes(Vec<String>);
+
+impl Family for Processes {
+    fn add(&mut self, var: &str, point: &ProbePoint, _: Option<&str>) {
+        if let ProbeKind::Process { path, end } = &point.kind {
+            let path = path.as_deref().map_or("NULL".to_string(), c_string);
+            self.0.push(format!(
+                "{{ .probe = &{var}, .path = {path}, .end = {end}, .optional = {} }},",
+                point.optional
+            ));
+        }
+    }
+
+    fn write(&mut self, out: &mut CWriter) -> Option<(&'static str, String, usize)> {
+        if !self.0.is_empty() {
+            out.line("#if !STP_TRACEPOINT_SLOTS_OK");
+            out.line("#error \"process probes need the exact tracepoint prototypes on kernels with CFI\"");
+            out.line("#endif");
+        }
+        write_table(out, "processes", "stp_process_probe", &self.0)
+    }
+}
+
+/// `kernel.trace(...)` probes: one probe function per arity, void
+/// `fn(void *data, unsigned long a0, ...)` (each argument in a
+/// register-width slot; the runtime's comment says why that is enough),
+/// then the table.
+#[derive(Default)]
+struct Tracepoints {
+    entries: Vec<String>,
+    arities: std::collections::BTreeSet<usize>,
+}
+
+impl Family for Tracepoints {
+    fn add(&mut self, var: &str, point: &ProbePoint, _: Option<&str>) {
+        if let ProbeKind::Tracepoint { name, nargs, .. } = &point.kind {
+            self.arities.insert(*nargs);
+            self.entries.push(format!(
+                "{{ .probe = &{var}, .name = {}, .func = (void *)stp_tracepoint_fn_{nargs}, .optional = {} }},",
+                c_string(name),
+                point.optional
+            ));
+        }
+    }
+
+    fn write(&mut self, out: &mut CWriter) -> Option<(&'static str, String, usize)> {
+        if self.entries.is_empty() {
+            return None;
+        }
+        out.line("#if !STP_TRACEPOINT_SLOTS_OK");
+        out.line("#error \"tracepoint probes need the exact prototypes on kernels with CFI\"");
+        out.line("#endif");
+        for &n in &self.arities {
+            let params: String = (0..n).map(|i| format!(", unsigned long a{i}")).collect();
+            out.open(format!(
+                "static void stp_tracepoint_fn_{n}(void *data{params})"
+            ));
+            if n == 0 {
+                out.line("stp_tracepoint_run(data, NULL);");
+            } else {
+                let args: Vec<String> = (0..n).map(|i| format!("a{i}")).collect();
+                out.line(format!(
+                    "unsigned long args[{n}] = {{ {} }};",
+                    args.join(", ")
+                ));
+                out.line("");
+                out.line("stp_tracepoint_run(data, args);");
+            }
+            out.close("");
+        }
+        write_table(out, "tracepoints", "stp_tracepoint", &self.entries)
+    }
+}
+
 /// `static struct stp_TYPE stp_FIELD[] = { entries };` when there are any.
 fn write_table(
     out: &mut CWriter,
@@ -149,11 +249,16 @@ pub(super) fn probe_tables(out: &mut CWriter, program: &Program, config: &Config
     let mut error = Ordered::new("error");
     let mut timers = Timers::default();
     let mut kprobes = Kprobes::default();
+    let mut tracepoints = Tracepoints::default();
+    let mut uprobes = Uprobes::default();
+    let mut processes = Processes::default();
     for (i, p) in program.probes.iter().enumerate() {
         for (j, point) in p.points.iter().enumerate() {
             let var = format!("stp_probe_{i}_{j}");
             let func = match &point.kind {
-                ProbeKind::Kprobe { function, .. } => c_string(function),
+                ProbeKind::Kprobe { function, .. } | ProbeKind::Uprobe { function, .. } => {
+                    c_string(function)
+                }
                 _ => "\"\"".to_string(),
             };
             out.line(format!(
@@ -174,13 +279,24 @@ pub(super) fn probe_tables(out: &mut CWriter, program: &Program, config: &Config
                 ProbeKind::Never => continue,
                 ProbeKind::Timer { .. } => &mut timers,
                 ProbeKind::Kprobe { .. } => &mut kprobes,
+                ProbeKind::Tracepoint { .. } => &mut tracepoints,
+                ProbeKind::Uprobe { .. } => &mut uprobes,
+                ProbeKind::Process { .. } => &mut processes,
             };
             family.add(&var, point, entry.as_deref());
         }
     }
     out.line("");
-    let families: [&mut dyn Family; 5] =
-        [&mut begin, &mut end, &mut error, &mut timers, &mut kprobes];
+    let families: [&mut dyn Family; 8] = [
+        &mut begin,
+        &mut end,
+        &mut error,
+        &mut timers,
+        &mut kprobes,
+        &mut tracepoints,
+        &mut uprobes,
+        &mut processes,
+    ];
     let tables: Vec<_> = families.into_iter().filter_map(|f| f.write(out)).collect();
     out.line("");
     out.open("static const struct stp_module_desc stp_module =");

@@ -20,6 +20,9 @@ const DEFINERS: &[(&str, usize)] = &[
     ("TRACE_EVENT_CONDITION", 0),
     ("TRACE_EVENT_FN", 0),
     ("TRACE_EVENT_FN_COND", 0),
+    ("TRACE_EVENT_RCU", 0),
+    // Faultable syscall tracepoints (`raw_syscalls:sys_enter`, 6.14).
+    ("TRACE_EVENT_SYSCALL", 0),
     ("DEFINE_EVENT", 1),
     ("DEFINE_EVENT_FN", 1),
     ("DEFINE_EVENT_PRINT", 1),
@@ -72,9 +75,15 @@ pub struct Tracepoint {
 }
 
 impl Tracepoint {
-    /// `sched:sched_switch`.
+    /// `sched:sched_switch`; just the name when no header gives the
+    /// subsystem (a tracepoint declared in a private header of `fs/` or
+    /// `drivers/`, known only from BTF).
     pub fn full_name(&self) -> String {
-        format!("{}:{}", self.system, self.name)
+        if self.system.is_empty() {
+            self.name.clone()
+        } else {
+            format!("{}:{}", self.system, self.name)
+        }
     }
 }
 

@@ -516,6 +516,8 @@ mod tests {
         get_kretprobe: "STP_HAVE_GET_KRETPROBE" => [false, true, true],
         get_random_u32: "STP_HAVE_GET_RANDOM_U32" => [true, true, true],
         vma_lookup: "STP_HAVE_VMA_LOOKUP" => [false, true, true],
+        uprobe_register_nosync: "STP_HAVE_UPROBE_REGISTER_NOSYNC" => [false, false, true],
+        uprobe_handler_data: "STP_HAVE_UPROBE_HANDLER_DATA" => [false, false, true],
         module_import_ns_string: "STP_HAVE_MODULE_IMPORT_NS_STRING" => [false, false, true],
         debugfs_lookup: "STP_HAVE_DEBUGFS_LOOKUP" => [true, true, true],
         export_kallsyms_lookup_name: "STP_HAVE_EXPORT_KALLSYMS_LOOKUP_NAME" => [true, false, false],

@@ -251,12 +251,15 @@ struct Built {
     result: Result<PathBuf, String>,
 }
 
-/// Builds one script for one tree with stap's own pipeline.
+/// Builds one script for one tree with stap's own pipeline. `sysroot`
+/// is the guests' file tree as far as builds need it (`--sysroot`, for
+/// `process("/bin/stapkit-workload")`), unless the script names its own.
 pub fn build_one(
     script: &TestScript,
     tree: &HeaderTree,
     cache: &Cache,
     out_dir: &Path,
+    sysroot: Option<&Path>,
 ) -> Result<PathBuf, String> {
     let module = script.module_name();
     let (opts_part, args_part) = match script.stap_args.iter().position(|a| a == "--") {
@@ -276,6 +279,11 @@ pub fn build_one(
         "--cache-dir",
         &cache_dir,
     ];
+    let sysroot = sysroot.map(|s| s.display().to_string());
+    let own_sysroot = opts_part.iter().any(|a| a.starts_with("--sysroot"));
+    if let (Some(sysroot), false) = (&sysroot, own_sysroot) {
+        argv.extend(["--sysroot", sysroot.as_str()]);
+    }
     argv.extend(opts_part.iter().map(String::as_str));
     argv.push(&script_path);
     argv.extend(args_part.iter().map(String::as_str));
@@ -330,6 +338,8 @@ pub fn run(options: &Options, progress: &(dyn Fn(&str) + Sync)) -> Result<Report
         })
         .collect();
 
+    let sysroot = guest_sysroot(options)?;
+
     // Build in parallel.
     let next = AtomicUsize::new(0);
     let built = Mutex::new(Vec::new());
@@ -340,7 +350,7 @@ pub fn run(options: &Options, progress: &(dyn Fn(&str) + Sync)) -> Result<Report
                 let Some(job) = jobs.get(i) else { break };
                 let tree = &trees[&job.kernel];
                 let dir = options.work_dir.join(&job.kernel).join("modules");
-                let result = build_one(&job.script, tree, &options.cache, &dir);
+                let result = build_one(&job.script, tree, &options.cache, &dir, sysroot.as_deref());
                 progress(&format!(
                     "built {} for {}: {}",
                     job.script.name,
@@ -434,6 +444,29 @@ pub fn guest_staprun(options: &Options, arch: Arch) -> PathBuf {
         }
     }
     out
+}
+
+/// The part of the guests' file tree that builds read: `bin/stapkit-workload`
+/// (the file every guest gets as `/bin/stapkit-workload`), linked under
+/// the work directory. None when the workload is not built (a script
+/// probing it then fails to build, saying which file is missing).
+fn guest_sysroot(options: &Options) -> Result<Option<PathBuf>, String> {
+    let workload = options.staprun.with_file_name("stapkit-workload");
+    let Ok(workload) = workload.canonicalize() else {
+        return Ok(None);
+    };
+    let root = options.work_dir.join("sysroot");
+    let bin = root.join("bin");
+    let link = bin.join("stapkit-workload");
+    std::fs::create_dir_all(&bin).map_err(|e| format!("{}: {e}", bin.display()))?;
+    match std::fs::remove_file(&link) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            return Err(format!("{}: {e}", link.display()))
+        }
+        _ => {}
+    }
+    std::os::unix::fs::symlink(&workload, &link).map_err(|e| format!("{}: {e}", link.display()))?;
+    Ok(Some(root))
 }
 
 /// Boots one kernel with every module that built for it.

@@ -17,6 +17,7 @@ mod format;
 mod listing;
 mod points;
 mod scope;
+mod syscall_names;
 mod tapset;
 mod target;
 
@@ -47,6 +48,9 @@ pub struct Config {
     /// What the target kernel looks like (function prototypes, struct
     /// layouts, tracepoints, syscalls); absent without a tree.
     pub kernel: Option<std::sync::Arc<crate::debuginfo::KernelInfo>>,
+    /// The target's file tree on this machine (`--sysroot DIR`), where
+    /// user-space programs are read.
+    pub sysroot: Option<PathBuf>,
 }
 
 /// The outcome of analysis.
@@ -383,7 +387,17 @@ fn symbols_in_block(b: &ast::Block, out: &mut Symbols) {
 
 /// Analyzes `script` into a program.
 pub fn analyze(map: &mut SourceMap, script: &ast::Script, config: &Config) -> Analysis {
-    let (library, mut diagnostics) = Library::load(map, &config.include_dirs, &config.preprocess);
+    let (mut library, mut diagnostics) =
+        Library::load(map, &config.include_dirs, &config.preprocess);
+    // The target's syscall names, for syscall_any (pulled in only if used).
+    if let Some(table) = config.kernel.as_ref().and_then(|k| k.syscall_table().ok()) {
+        diagnostics.extend(library.add(
+            map,
+            "<generated>/syscall_names.stp".into(),
+            syscall_names::tapset(table),
+            &config.preprocess,
+        ));
+    }
     let map: &SourceMap = map;
     let mut cx = Context {
         map,
@@ -416,6 +430,7 @@ pub fn analyze(map: &mut SourceMap, script: &ast::Script, config: &Config) -> An
             .get("CONFIG_HZ")
             .and_then(|h| h.parse().ok())
             .unwrap_or(250),
+        sysroot: config.sysroot.as_deref(),
     };
     let mut derived: Vec<DerivedProbe> = Vec::new();
     for item in &script.items {

@@ -51,30 +51,42 @@ impl Library {
         }
         let mut library = Library::default();
         for (name, text) in texts {
-            let file = map.add(name, text);
-            let parsed = syntax::parse(map, file, cfg);
-            diags.extend(parsed.diagnostics);
-            let mut functions = Vec::new();
-            let mut aliases = Vec::new();
-            let mut globals = Vec::new();
-            for item in &parsed.script.items {
-                match item {
-                    ast::Item::Function(f) => functions.push(f.name.name.clone()),
-                    ast::Item::Alias(a) => aliases.extend(a.names.iter().map(point_name)),
-                    ast::Item::Global(g) if !g.private => {
-                        globals.extend(g.vars.iter().map(|v| v.name.name.clone()))
-                    }
-                    _ => {}
-                }
-            }
-            library.files.push(TapsetFile {
-                script: parsed.script,
-                functions,
-                aliases,
-                globals,
-            });
+            diags.extend(library.add(map, name, text, cfg));
         }
         (library, diags)
+    }
+
+    /// Parses and adds one tapset file (also a generated one, such as the
+    /// target's syscall names); returns its diagnostics.
+    pub fn add(
+        &mut self,
+        map: &mut SourceMap,
+        name: String,
+        text: String,
+        cfg: &PreprocessConfig,
+    ) -> Vec<Diagnostic> {
+        let file = map.add(name, text);
+        let parsed = syntax::parse(map, file, cfg);
+        let mut functions = Vec::new();
+        let mut aliases = Vec::new();
+        let mut globals = Vec::new();
+        for item in &parsed.script.items {
+            match item {
+                ast::Item::Function(f) => functions.push(f.name.name.clone()),
+                ast::Item::Alias(a) => aliases.extend(a.names.iter().map(point_name)),
+                ast::Item::Global(g) if !g.private => {
+                    globals.extend(g.vars.iter().map(|v| v.name.name.clone()))
+                }
+                _ => {}
+            }
+        }
+        self.files.push(TapsetFile {
+            script: parsed.script,
+            functions,
+            aliases,
+            globals,
+        });
+        parsed.diagnostics
     }
 
     /// The file defining function `name`, if any.

@@ -38,7 +38,7 @@ impl Walker<'_, '_> {
         match self.resolve_target(t, span) {
             Ok(kind) => {
                 // `$$parms` and friends are text; everything else a number.
-                let ty = if matches!(kind, ir::ExprKind::Printf { .. }) {
+                let ty = if matches!(kind, ir::ExprKind::Printf { .. } | ir::ExprKind::Str(_)) {
                     Type::String
                 } else {
                     Type::Long
@@ -389,6 +389,7 @@ impl Walker<'_, '_> {
                 "target variables need a kernel.function(...) or kernel.trace(...) probe".into(),
             )),
             ProbeContext::Unchecked(why) => Err(unchecked(span, &format!("${name}"), why)),
+            ProbeContext::UserSpace => Err(user_space(span, &format!("${name}"))),
             ProbeContext::Function {
                 prototype,
                 ret,
@@ -485,6 +486,21 @@ impl Walker<'_, '_> {
     /// `name=0x...` separated by spaces.
     fn context_string(&mut self, which: &str, span: Span) -> Result<ir::ExprKind, Failed> {
         let context = self.context.clone();
+        // A tracepoint's subsystem and name.
+        if let (ProbeContext::Tracepoint(tp), "$$system" | "$$name") = (&context, which) {
+            let text = if which == "$$system" {
+                &tp.system
+            } else {
+                &tp.name
+            };
+            return Ok(ir::ExprKind::Str(text.clone()));
+        }
+        if matches!(which, "$$system" | "$$name") {
+            return Err(fail(
+                span,
+                format!("'{which}' is only available in tracepoint probes (kernel.trace)"),
+            ));
+        }
         let (names, ret): (Vec<String>, bool) = match &context {
             ProbeContext::Function { prototype, ret, .. } => (
                 prototype
@@ -505,6 +521,7 @@ impl Walker<'_, '_> {
                 ));
             }
             ProbeContext::Unchecked(why) => return Err(unchecked(span, which, why)),
+            ProbeContext::UserSpace => return Err(user_space(span, which)),
         };
         let wanted: Vec<String> = match which {
             // In a .return probe, the parameters' values at entry.
@@ -692,6 +709,15 @@ fn unchecked(span: Span, what: &str, why: &str) -> Failed {
         span,
         format!("'{what}' needs the probed function's prototype, but {why}"),
         "name a fetched kernel with -r (see `stap-prep list`)".into(),
+    )
+}
+
+/// `$var` in a `process(...).function(...)` probe.
+fn user_space(span: Span, what: &str) -> Failed {
+    fail_help(
+        span,
+        format!("'{what}' of a user-space function needs the program's debug information (DWARF), which stapkit does not read"),
+        "read arguments with int_arg(N), long_arg(N), pointer_arg(N), ... and the result with returnval()".into(),
     )
 }
 

@@ -9,8 +9,12 @@ use crate::syntax::ast;
 use super::tapset::point_name;
 
 mod function;
+mod process;
+mod trace;
 
 use function::function_probe;
+use process::{process_function_probe, process_lifetime_probe};
+use trace::trace_probe;
 
 /// How deep aliases may refer to aliases.
 const MAX_ALIAS_DEPTH: usize = 16;
@@ -52,6 +56,9 @@ pub struct Target<'k> {
     /// What the kernel looks like (absent without a tree: names are not
     /// checked and no target variables are available).
     pub kernel: Option<&'k KernelInfo>,
+    /// Where the target's files are on this machine (`--sysroot DIR`):
+    /// `process("PATH")` reads `DIR/PATH`.
+    pub sysroot: Option<&'k std::path::Path>,
 }
 
 /// What a probe point offers its handler beyond the script's own data:
@@ -71,6 +78,10 @@ pub enum ProbeContext {
     /// A function named without the information to check it (no kernel
     /// tree, or a module's function): why its variables are unknown.
     Unchecked(String),
+    /// A user-space function (`process("PATH").function("f")`): its
+    /// variables would need the program's DWARF, which stapkit does not
+    /// read; the argument functions (`int_arg(N)`, ...) work instead.
+    UserSpace,
 }
 
 type Parts<'p> = Vec<(&'p str, Option<&'p ast::Literal>)>;
@@ -118,34 +129,33 @@ fn resolve_parts<'a>(
             })
             .collect());
     }
-    // Aliases naming more of the point win: `vfs.read.return` is its own
-    // alias, not `vfs.read` with a `.return` suffix.
-    let mut matched = Vec::new();
-    for def in aliases {
-        for name in &def.alias.names {
-            let alias_parts = self::parts(name);
-            if alias_parts.len() > parts.len() {
-                continue;
-            }
-            let matches = alias_parts
+    let alias_matches = |name: &ast::ProbePoint| -> Option<usize> {
+        let alias_parts = self::parts(name);
+        let matches = alias_parts.len() <= parts.len()
+            && alias_parts
                 .iter()
                 .zip(parts.iter())
                 .all(|((an, aa), (pn, pa))| {
                     glob(pn, an) && aa.map(literal_text) == pa.map(literal_text)
                 });
-            if matches {
-                matched.push((def, alias_parts.len()));
-            }
-        }
-    }
-    let longest = matched.iter().map(|&(_, n)| n).max().unwrap_or(0);
+        matches.then_some(alias_parts.len())
+    };
+    // The most specific aliases win: with `syscall_any` and
+    // `syscall_any.return` both defined, `syscall_any.return` is the
+    // latter, not the former with a `.return` suffix.
+    let longest = aliases
+        .iter()
+        .flat_map(|d| d.alias.names.iter())
+        .filter_map(alias_matches)
+        .max();
     let mut out = Vec::new();
-    for (def, len) in matched {
-        if len < longest {
-            continue;
-        }
-        {
-            let suffix = &parts[len..];
+    for def in aliases {
+        for name in &def.alias.names {
+            let alias_parts = self::parts(name);
+            if alias_matches(name).is_none() || Some(alias_parts.len()) != longest {
+                continue;
+            }
+            let suffix = &parts[alias_parts.len()..];
             for expansion in &def.alias.points {
                 for expanded in expansion.expand(1024).unwrap_or_default() {
                     let mut target_parts = self::parts(&expanded);
@@ -197,6 +207,10 @@ const BUILTIN_NAMES: &[&str] = &[
     "timer.ns(N)",
     "timer.hz(N)",
     "timer.jiffies(N)",
+    "process(\"PATH\").function(\"NAME\")",
+    "process(\"PATH\").begin",
+    "process(\"PATH\").end",
+    "process.end",
 ];
 
 pub(super) fn literal_text(l: &ast::Literal) -> String {
@@ -269,6 +283,15 @@ fn builtin(
                 parts[0].0 == "kprobe",
                 target,
             );
+        }
+        [("process", path), (event @ ("begin" | "end"), None)] => {
+            return process_lifetime_probe(parts, *path, *event == "end", target);
+        }
+        [("process", Some(path)), ("function", Some(f)), rest @ ..] => {
+            return process_function_probe(parts, path, f, rest, target);
+        }
+        [("kernel", None), ("trace", Some(t)), rest @ ..] => {
+            return trace_probe(parts, t, rest, target);
         }
         [("timer", None), ("profile", None)] => ProbeKind::Timer {
             period_ns: 1_000_000_000 / target.hz.max(1),

@@ -123,4 +123,35 @@ struct kretprobe *stp_check_kretprobe(struct kretprobe_instance *ri)
 	return stp_kretprobe_of(ri);
 }
 
+static STP_UPROBE_HANDLER(stp_check_uprobe_hit, self, regs)
+{
+	(void)self;
+	(void)regs;
+	return 0;
+}
+
+static STP_URETPROBE_HANDLER(stp_check_uretprobe_hit, self, func, regs)
+{
+	(void)self;
+	(void)func;
+	(void)regs;
+	return 0;
+}
+
+int stp_check_uprobe(struct inode *inode, struct uprobe_consumer *uc);
+int stp_check_uprobe(struct inode *inode, struct uprobe_consumer *uc)
+{
+	struct uprobe *uprobe = NULL;
+	int rc;
+
+	uc->handler = stp_check_uprobe_hit;
+	uc->ret_handler = stp_check_uretprobe_hit;
+	rc = stp_uprobe_register(inode, 4096, uc, &uprobe);
+	if (rc == 0) {
+		stp_uprobe_unregister_nosync(inode, 4096, uc, uprobe);
+		stp_uprobe_unregister_sync();
+	}
+	return rc;
+}
+
 STP_MODULE_IMPORT_NS(STP_CHECK_NS);

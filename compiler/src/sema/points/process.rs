@@ -1,0 +1,258 @@
+//! User-space function probes: `process("PATH").function("f")` with
+//! `.call` and `.return`. The program's ELF symbol table is read on the
+//! build host (at `--sysroot DIR` + PATH when a sysroot is given, the
+//! path on the target staying PATH); each function becomes a uprobe at its
+//! file offset. Target variables need the program's DWARF, which stapkit
+//! does not read: such points offer [`ProbeContext::UserSpace`].
+
+use std::path::{Path, PathBuf};
+
+use object::{Object, ObjectSegment, ObjectSymbol, SymbolKind};
+
+use super::{glob, literal_text, parts_text, similar, Parts, PointError, ProbeContext, Target};
+use crate::ir::{ProbeKind, ProbePoint};
+use crate::syntax::ast;
+
+/// A function found in a program's symbol table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserFunction {
+    /// The symbol's name.
+    pub name: String,
+    /// Where its first instruction is in the file (what uprobes take).
+    pub offset: u64,
+}
+
+/// `process("PATH").function("f")[.call|.return]`.
+pub(super) fn process_function_probe(
+    parts: &Parts<'_>,
+    path: &ast::Literal,
+    function: &ast::Literal,
+    rest: &[(&str, Option<&ast::Literal>)],
+    target: Target<'_>,
+) -> Result<Option<Vec<(ProbePoint, ProbeContext)>>, PointError> {
+    let name = parts_text(parts);
+    let err = |m: String, help: Option<String>| PointError { message: m, help };
+    let (ast::Literal::String(path), ast::Literal::String(function)) = (path, function) else {
+        return Err(err(
+            format!("'{name}': the program path and the function name must be strings"),
+            None,
+        ));
+    };
+    let mut ret = false;
+    for (component, arg) in rest {
+        match (*component, arg) {
+            ("call", None) => {}
+            ("return", None) => ret = true,
+            _ => return Ok(None),
+        }
+    }
+    let path = path.to_str_lossy().into_owned();
+    let spec = function.to_str_lossy().into_owned();
+    if !path.starts_with('/') {
+        return Err(err(
+            format!("'{name}': the program path '{path}' must be absolute"),
+            Some(format!("write the full path, such as \"/usr/bin/{path}\"")),
+        ));
+    }
+    if spec.contains('@') || spec.contains(':') {
+        return Err(err(
+            format!("'{name}': source files and lines of user-space functions need the program's debug information (DWARF), which stapkit does not read"),
+            Some("name the function by its symbol only".to_string()),
+        ));
+    }
+    let host = host_path(target.sysroot, &path);
+    let functions = user_functions(&host).map_err(|e| {
+        err(
+            format!("'{name}': {e}"),
+            target.sysroot.is_none().then(|| {
+                "programs are read on this machine: give the target's file tree with --sysroot DIR"
+                    .to_string()
+            }),
+        )
+    })?;
+    let matched: Vec<&UserFunction> = functions.iter().filter(|f| glob(&spec, &f.name)).collect();
+    if matched.is_empty() {
+        let names: Vec<String> = functions.iter().map(|f| f.name.clone()).collect();
+        return Err(err(
+            format!(
+                "'{name}': no function matches '{spec}' in the symbol table of {}",
+                host.display()
+            ),
+            similar(&spec, &names).map(|s| format!("did you mean '{s}'?")),
+        ));
+    }
+    Ok(Some(
+        matched
+            .into_iter()
+            .map(|f| {
+                let point = ProbePoint {
+                    name: point_name(parts, &f.name),
+                    kind: ProbeKind::Uprobe {
+                        path: path.clone(),
+                        function: f.name.clone(),
+                        offset: f.offset,
+                        ret,
+                    },
+                    optional: false,
+                };
+                (point, ProbeContext::UserSpace)
+            })
+            .collect(),
+    ))
+}
+
+/// `process("PATH").begin`, `process("PATH").end`, `process.end`.
+pub(super) fn process_lifetime_probe(
+    parts: &Parts<'_>,
+    path: Option<&ast::Literal>,
+    end: bool,
+    target: Target<'_>,
+) -> Result<Option<Vec<(ProbePoint, ProbeContext)>>, PointError> {
+    let name = parts_text(parts);
+    let err = |m: String, help: Option<String>| PointError { message: m, help };
+    let path = match path {
+        None if end => None,
+        None => {
+            return Err(err(
+                format!("'{name}': process.begin without a program is not supported yet: its handler would have to run inside each newly forked process, which stapkit does not arrange"),
+                Some("name the program: process(\"/PATH\").begin fires when a task execs it".to_string()),
+            ))
+        }
+        Some(ast::Literal::String(s)) => Some(s.to_str_lossy().into_owned()),
+        Some(ast::Literal::Number(_)) => {
+            return Err(err(
+                format!("'{name}': process(PID) probes are not supported"),
+                Some("use process(\"/PATH\") and compare pid() with target()".to_string()),
+            ))
+        }
+    };
+    if let Some(path) = &path {
+        if !path.starts_with('/') {
+            return Err(err(
+                format!("'{name}': the program path '{path}' must be absolute"),
+                Some(format!("write the full path, such as \"/usr/bin/{path}\"")),
+            ));
+        }
+        let host = host_path(target.sysroot, path);
+        if let Err(e) = std::fs::metadata(&host) {
+            return Err(err(
+                format!("'{name}': cannot read {}: {e}", host.display()),
+                target.sysroot.is_none().then(|| {
+                    "programs are read on this machine: give the target's file tree with --sysroot DIR"
+                        .to_string()
+                }),
+            ));
+        }
+    }
+    Ok(Some(vec![(
+        ProbePoint {
+            name,
+            kind: ProbeKind::Process { path, end },
+            optional: false,
+        },
+        ProbeContext::None,
+    )]))
+}
+
+/// Where the build host finds the target's `path`.
+fn host_path(sysroot: Option<&Path>, path: &str) -> PathBuf {
+    match sysroot {
+        Some(root) => root.join(path.trim_start_matches('/')),
+        None => PathBuf::from(path),
+    }
+}
+
+/// The defined functions of an ELF program or library, by name (first
+/// definition of each name), with their file offsets.
+pub fn user_functions(file: &Path) -> Result<Vec<UserFunction>, String> {
+    let data = std::fs::read(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+    let elf = object::File::parse(&*data)
+        .map_err(|e| format!("{} is not an ELF program: {e}", file.display()))?;
+    // The loadable segments: (address, size in the file, file offset).
+    let segments: Vec<(u64, u64, u64)> = elf
+        .segments()
+        .map(|s| {
+            let (offset, size) = s.file_range();
+            (s.address(), size, offset)
+        })
+        .collect();
+    let mut functions: Vec<UserFunction> = Vec::new();
+    let mut seen = std::collections::BTreeSet::new();
+    for symbol in elf.symbols().chain(elf.dynamic_symbols()) {
+        if symbol.kind() != SymbolKind::Text || !symbol.is_definition() || symbol.address() == 0 {
+            continue;
+        }
+        let Ok(name) = symbol.name() else { continue };
+        if name.is_empty() || !seen.insert(name.to_string()) {
+            continue;
+        }
+        let address = symbol.address();
+        let Some(offset) = segments
+            .iter()
+            .find(|(start, size, _)| address >= *start && address < start + size)
+            .map(|(start, _, offset)| address - start + offset)
+        else {
+            continue;
+        };
+        functions.push(UserFunction {
+            name: name.to_string(),
+            offset,
+        });
+    }
+    if functions.is_empty() {
+        return Err(format!(
+            "{} has no function symbols (stripped?)",
+            file.display()
+        ));
+    }
+    functions.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(functions)
+}
+
+/// One function's point, named as written with the function filled in.
+fn point_name(parts: &Parts<'_>, function: &str) -> String {
+    parts
+        .iter()
+        .map(|(n, a)| match (*n, a) {
+            ("function", Some(_)) => format!("function(\"{function}\")"),
+            (n, Some(l)) => format!("{n}({})", literal_text(l)),
+            (n, None) => n.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join(".")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn functions_of_this_test_binary_have_file_offsets() {
+        let exe = std::env::current_exe().unwrap();
+        let functions = user_functions(&exe).unwrap();
+        assert!(functions.iter().any(|f| f.name == "main"), "no main");
+        let data = std::fs::read(&exe).unwrap();
+        assert!(functions.iter().all(|f| (f.offset as usize) < data.len()));
+    }
+
+    #[test]
+    fn missing_and_non_elf_files_are_errors() {
+        let e = user_functions(Path::new("/no/such/program")).unwrap_err();
+        assert!(e.starts_with("cannot read /no/such/program: "), "{e}");
+        let e = user_functions(Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/Cargo.toml"
+        )))
+        .unwrap_err();
+        assert!(e.contains("is not an ELF program"), "{e}");
+    }
+
+    #[test]
+    fn sysroot_prefixes_the_path() {
+        assert_eq!(
+            host_path(Some(Path::new("/s")), "/bin/x"),
+            PathBuf::from("/s/bin/x")
+        );
+        assert_eq!(host_path(None, "/bin/x"), PathBuf::from("/bin/x"));
+    }
+}

@@ -1,0 +1,179 @@
+//! Tracepoint probes: `kernel.trace("sched:sched_switch")`, with `*`
+//! wildcards in the subsystem and the name (`"sched:*"`, `"*:sys_enter"`,
+//! `"sched_*"` for any subsystem), checked against the kernel's
+//! tracepoints (BTF `btf_trace_<name>` typedefs, names from the headers).
+//!
+//! Each concrete point carries its [`Tracepoint`] so that `$prev->pid`,
+//! `$$parms`, `$$system` and `$$name` resolve against its parameters.
+
+use super::{literal_text, parts_text, Parts, PointError, ProbeContext, Target};
+use crate::debuginfo::{CType, Tracepoint};
+use crate::ir::{ProbeKind, ProbePoint};
+use crate::syntax::ast;
+
+/// Register-width slots: a parameter wider than this (a struct passed by
+/// value, a 128-bit integer) cannot be read from one.
+const SLOT_BYTES: u64 = 8;
+
+/// `kernel.trace("spec")`.
+pub(super) fn trace_probe(
+    parts: &Parts<'_>,
+    spec: &ast::Literal,
+    rest: &[(&str, Option<&ast::Literal>)],
+    target: Target<'_>,
+) -> Result<Option<Vec<(ProbePoint, ProbeContext)>>, PointError> {
+    if !rest.is_empty() {
+        return Ok(None);
+    }
+    let name = parts_text(parts);
+    let err = |m: String, help: Option<String>| PointError { message: m, help };
+    let ast::Literal::String(s) = spec else {
+        return Err(err(
+            format!("'{name}': the tracepoint name must be a string"),
+            None,
+        ));
+    };
+    let spec = s.to_str_lossy().into_owned();
+    let Some(kernel) = target.kernel else {
+        return Err(err(
+            format!(
+                "'{name}': tracepoint probes need the kernel's tracepoints (a kernel tree with -r)"
+            ),
+            None,
+        ));
+    };
+    let wildcard = spec.contains('*');
+    let found = kernel.tracepoints(&spec);
+    if found.is_empty() {
+        if wildcard {
+            // A misspelt subsystem is the likely mistake.
+            let help = spec.split_once(':').and_then(|(system, rest)| {
+                let mut systems: Vec<String> = kernel
+                    .tracepoints("*")
+                    .into_iter()
+                    .map(|t| t.value.system)
+                    .filter(|s| !s.is_empty())
+                    .collect();
+                systems.dedup();
+                super::similar(system, &systems).map(|s| format!("did you mean '{s}:{rest}'?"))
+            });
+            return Err(err(
+                format!("'{name}': no tracepoint of the kernel matches '{spec}'"),
+                help,
+            ));
+        }
+        // Declared in a header, but not built into the kernel image.
+        let short = spec.rsplit(':').next().unwrap_or(&spec);
+        if let Some(decl) = kernel.trace_decls().get(short) {
+            if kernel.btf().is_some() {
+                return Err(err(
+                    format!(
+                        "'{name}': tracepoint '{}:{}' ({}) is not built into the kernel image: it belongs to a module or its configuration is off, and tracepoints in modules are not supported yet",
+                        decl.system,
+                        decl.name,
+                        decl.header.display()
+                    ),
+                    None,
+                ));
+            }
+        }
+        let e = kernel
+            .tracepoint(&spec)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_else(|| format!("no tracepoint '{spec}' in this kernel"));
+        return Err(err(format!("'{name}': {e}"), None));
+    }
+    let mut points = Vec::new();
+    for tp in found {
+        let tp = tp.value;
+        if let Some(bad) = tp.params.iter().find(|p| !fits_slot(&p.ty)) {
+            if wildcard {
+                // As for functions, wildcards skip what cannot be probed.
+                continue;
+            }
+            return Err(err(
+                format!(
+                    "'{name}': parameter '{}' of tracepoint '{}' is a {} passed by value, which stapkit cannot receive",
+                    bad.name,
+                    tp.full_name(),
+                    bad.ty.render()
+                ),
+                None,
+            ));
+        }
+        points.push((trace_point(parts, &tp), ProbeContext::Tracepoint(tp)));
+    }
+    if points.is_empty() {
+        return Err(err(
+            format!("'{name}': no probe-able tracepoint matches '{spec}'"),
+            None,
+        ));
+    }
+    Ok(Some(points))
+}
+
+/// Whether a parameter travels in one register-width slot (an integer,
+/// enum or pointer of at most 8 bytes).
+fn fits_slot(ty: &CType) -> bool {
+    match ty.strip() {
+        CType::Int { size, .. } | CType::Enum { size, .. } => *size <= SLOT_BYTES,
+        CType::Pointer(_) => true,
+        _ => false,
+    }
+}
+
+/// One tracepoint's point: `kernel.trace("sched:sched_switch")`, the form
+/// `pp()` returns whatever pattern matched it.
+fn trace_point(parts: &Parts<'_>, tp: &Tracepoint) -> ProbePoint {
+    let name = parts
+        .iter()
+        .map(|(n, a)| match (*n, a) {
+            ("trace", Some(_)) => format!("trace(\"{}\")", tp.full_name()),
+            (n, Some(l)) => format!("{n}({})", literal_text(l)),
+            (n, None) => n.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join(".");
+    ProbePoint {
+        name,
+        kind: ProbeKind::Tracepoint {
+            system: tp.system.clone(),
+            name: tp.name.clone(),
+            nargs: tp.params.len(),
+        },
+        optional: false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn int(size: u64) -> CType {
+        CType::Int {
+            name: format!("i{size}"),
+            size,
+            signed: true,
+        }
+    }
+
+    #[test]
+    fn integers_enums_and_pointers_fit_a_slot() {
+        assert!(fits_slot(&int(1)));
+        assert!(fits_slot(&int(8)));
+        assert!(!fits_slot(&int(16)));
+        let s = CType::Aggregate {
+            kind: crate::debuginfo::AggregateKind::Struct,
+            name: Some("timespec64".into()),
+            size: Some(16),
+        };
+        assert!(fits_slot(&CType::Pointer(Box::new(s.clone()))));
+        assert!(!fits_slot(&s));
+        let typedef = CType::Typedef {
+            name: "pid_t".into(),
+            target: Box::new(CType::Const(Box::new(int(4)))),
+        };
+        assert!(fits_slot(&typedef));
+    }
+}
