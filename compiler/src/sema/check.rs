@@ -108,19 +108,26 @@ impl<'c, 'a> Walker<'c, 'a> {
         match compiled {
             Ok(id) => ir::RegexId(id),
             Err(e) => {
-                let d = Diagnostic::semantic_error(format!(
+                let mut d = Diagnostic::semantic_error(format!(
                     "invalid regular expression \"{}\": {}",
                     pattern.value.escape_ascii(),
                     e.message
                 ))
                 .with_primary(
                     pattern.span,
-                    format!("at character {} of the pattern", e.offset + 1),
-                )
-                .with_help(
-                    "patterns are POSIX extended regular expressions; quote a special \
-                     character with '\\' (written \"\\\\\" in a string literal)",
+                    match e.offset {
+                        Some(offset) => format!("at character {} of the pattern", offset + 1),
+                        None => "this pattern".to_string(),
+                    },
                 );
+                d = if e.offset.is_some() {
+                    d.with_help(
+                        "patterns are POSIX extended regular expressions; quote a special \
+                         character with '\\' (written \"\\\\\" in a string literal)",
+                    )
+                } else {
+                    d.with_help("split the test into simpler patterns joined with && or ||")
+                };
                 self.error(d);
                 ir::RegexId(u32::MAX)
             }
@@ -1485,7 +1492,13 @@ impl<'c, 'a> Walker<'c, 'a> {
         let Some(f) = self.cx.function_named(&name.name) else {
             let mut d = Diagnostic::semantic_error(format!("unresolved function '{}'", name.name))
                 .with_primary(name.span, "no script or tapset function has this name");
-            if let Some(s) = self.cx.similar_function(&name.name) {
+            if matches!(name.name.as_str(), "matched" | "matched_str" | "ngroups") {
+                // SystemTap's tapset::regex(3stap); FIXME: implement it.
+                d = d.with_note(
+                    "stapkit matches with =~ and !~ but does not yet record what matched: \
+                     matched(), matched_str() and ngroups() are not available",
+                );
+            } else if let Some(s) = self.cx.similar_function(&name.name) {
                 d = d.with_help(format!("did you mean '{s}'?"));
             }
             self.error(d);

@@ -45,8 +45,9 @@ const DUP_MAX: u32 = 255;
 /// pattern it is about.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RegexError {
-    /// Offset of the offending character in the pattern.
-    pub offset: usize,
+    /// Offset of the offending character in the pattern; `None` when the
+    /// whole pattern is at fault (too large).
+    pub offset: Option<usize>,
     /// What is wrong, in SystemTap's style (lower case, no final period).
     pub message: String,
 }
@@ -54,7 +55,14 @@ pub struct RegexError {
 impl RegexError {
     fn new(offset: usize, message: impl Into<String>) -> RegexError {
         RegexError {
-            offset,
+            offset: Some(offset),
+            message: message.into(),
+        }
+    }
+
+    fn whole(message: impl Into<String>) -> RegexError {
+        RegexError {
+            offset: None,
             message: message.into(),
         }
     }
@@ -453,13 +461,10 @@ struct Nfa {
 impl Nfa {
     fn push(&mut self, s: NState) -> Result<u32, RegexError> {
         if self.states.len() >= MAX_NFA_STATES {
-            return Err(RegexError::new(
-                0,
-                format!(
-                    "the pattern is too large: it needs more than {MAX_NFA_STATES} automaton states \
+            return Err(RegexError::whole(format!(
+                "the pattern is too large: it needs more than {MAX_NFA_STATES} automaton states \
                      (counted repetitions are expanded)"
-                ),
-            ));
+            )));
         }
         self.states.push(s);
         Ok((self.states.len() - 1) as u32)
@@ -618,14 +623,11 @@ fn determinize(
     index.insert(start_key.clone(), 1);
     sets.push(start_key);
     let too_complex = |states: usize| {
-        RegexError::new(
-            0,
-            format!(
-                "regular expression \"{}\" is too complex: its automaton needs more than \
+        RegexError::whole(format!(
+            "regular expression \"{}\" is too complex: its automaton needs more than \
                  {states} states",
-                pattern.escape_ascii()
-            ),
-        )
+            pattern.escape_ascii()
+        ))
     };
 
     let mut next = Vec::new();
@@ -858,18 +860,18 @@ mod tests {
 
     #[test]
     fn bad_patterns_are_errors_with_offsets() {
-        assert_eq!(error("ab(c").offset, 2);
+        assert_eq!(error("ab(c").offset, Some(2));
         assert_eq!(error("ab(c").message, "unmatched '('");
         assert_eq!(error("abc)").message, "unmatched ')'");
         assert_eq!(error("a[bc").message, "unterminated bracket expression '['");
         assert_eq!(error("*a").message, "'*' has nothing to repeat");
-        assert_eq!(error("a|+").offset, 2);
-        assert_eq!(error("a{3,2}").offset, 1);
+        assert_eq!(error("a|+").offset, Some(2));
+        assert_eq!(error("a{3,2}").offset, Some(1));
         assert_eq!(
             error("a{256}").message,
             "repetition bound 256 is larger than 255"
         );
-        assert_eq!(error("a{x}").offset, 1);
+        assert_eq!(error("a{x}").offset, Some(1));
         assert!(error("[z-a]").message.starts_with("invalid range 'z-a'"));
         assert_eq!(
             error("[[:alfa:]]").message,
