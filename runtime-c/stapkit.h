@@ -55,11 +55,13 @@
 #include "lib/format.h"
 #include "lib/stat.h"
 #include "lib/map.h"
+#include "lib/regex.h"
 #include "lib/common.c"
 #include "lib/str.c"
 #include "lib/format.c"
 #include "lib/stat.c"
 #include "lib/map.c"
+#include "lib/regex.c"
 
 struct stp_context;
 struct stp_timer_probe;

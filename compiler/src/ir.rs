@@ -22,6 +22,56 @@ pub struct Program {
     pub probes: Vec<Probe>,
     /// Top-level embedded C blocks (`%{ ... %}`, guru mode), in order.
     pub embedded: Vec<String>,
+    /// The compiled patterns of `=~` / `!~`, indexed by [`RegexId`]; one
+    /// per distinct pattern.
+    pub regexes: Vec<RegexDfa>,
+}
+
+/// Index of a compiled pattern in [`Program::regexes`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RegexId(pub u32);
+
+/// A regular expression compiled at translation time (see
+/// `sema::regex`): the automata the runtime walks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegexDfa {
+    /// The pattern as written (bytes, escapes of the literal decoded).
+    pub pattern: Vec<u8>,
+    /// How many parenthesised subexpressions it has (`ngroups()`).
+    pub groups: u32,
+    /// Unanchored: does the pattern match anywhere in the subject?
+    /// Accepting states are absorbing.
+    pub search: RegexAutomaton,
+    /// Anchored at the first byte it is run from: where can a match that
+    /// starts there end?  For the extent of the leftmost-longest match.
+    pub anchored: RegexAutomaton,
+}
+
+/// A DFA over byte classes. State 0 is dead (no match possible any more),
+/// state 1 is the start state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegexAutomaton {
+    /// The class of every byte (256 entries).
+    pub classes: Vec<u8>,
+    /// Number of byte classes (at most 256).
+    pub nclasses: u16,
+    /// `next[state * nclasses + class]`: the transition table.
+    pub next: Vec<u16>,
+    /// Per state: [`Self::ACCEPT`], [`Self::ACCEPT_AT_END`].
+    pub flags: Vec<u8>,
+}
+
+impl RegexAutomaton {
+    /// A match ends at the current position.
+    pub const ACCEPT: u8 = 1;
+    /// A match ends at the current position if it is the end of the
+    /// subject (the pattern's `$` is satisfied there).
+    pub const ACCEPT_AT_END: u8 = 2;
+
+    /// Number of states.
+    pub fn states(&self) -> usize {
+        self.flags.len()
+    }
 }
 
 /// A scalar value type.
@@ -439,10 +489,11 @@ pub enum ExprKind {
     Aggregate { op: Aggregate, stats: LValue },
     /// `@hist_log(s)` / `@hist_linear(s, ...)`, only as a print argument.
     Histogram { stats: LValue, histogram: Histogram },
-    /// `subject =~ "regex"` (or `!~` with `negate`); the pattern is a literal.
+    /// `subject =~ "regex"` (or `!~` with `negate`); the pattern is a
+    /// literal, compiled into [`Program::regexes`].
     Regex {
         subject: Box<Expr>,
-        pattern: String,
+        regex: RegexId,
         negate: bool,
     },
     /// A call of a script or tapset function.

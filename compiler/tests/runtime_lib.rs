@@ -48,11 +48,22 @@ const TEST_CFLAGS: &[&str] = &[
 /// Compiles `runtime-c/test/<program>.c` with the library, runs it and
 /// returns its stdout; panics with the program's output if anything fails.
 fn build_and_run(program: &str) -> String {
+    build_and_run_with(program, &[])
+}
+
+/// As [`build_and_run`], with extra headers (name, text) the program can
+/// `#include`.
+fn build_and_run_with(program: &str, headers: &[(&str, String)]) -> String {
     let dir = tempfile::tempdir().expect("temporary directory");
+    for (name, text) in headers {
+        std::fs::write(dir.path().join(name), text).expect("write generated header");
+    }
     let exe = dir.path().join(program);
     let test_dir = runtime_c().join("test");
     let compile = Command::new("gcc")
         .args(TEST_CFLAGS)
+        .arg("-I")
+        .arg(dir.path())
         .arg(test_dir.join(format!("{program}.c")))
         .args(lib_sources())
         .arg("-o")
@@ -98,6 +109,68 @@ fn stat() {
 #[test]
 fn str() {
     insta::assert_snapshot!("str", build_and_run("test_str"));
+}
+
+/// The patterns `runtime-c/test/test_regex.c` uses.
+const TEST_PATTERNS: &[&[u8]] = &[
+    b"abc",
+    b"",
+    b"^ab",
+    b"bc$",
+    b"^$",
+    b"(^|/)etc",
+    b"^a{2,3}$",
+    b"^(cat|dog)s?$",
+    b"^[[:alpha:]_][[:alnum:]_]*$",
+    b"^[^/]+$",
+    b"^[]a-]+$",
+    b"\\.so(\\.[0-9]+)*$",
+    b"\xe9",
+    b"[\x80-\xff]",
+    b"b+",
+    b"a|ab",
+    b"x*",
+    b"c$",
+    b"z",
+    b"[0-9]+",
+    b"a$",
+];
+
+/// `regex_tables.h` for test_regex.c: each pattern compiled by the
+/// translator and written as codegen writes it into a module.
+fn regex_tables_header() -> String {
+    use stapkit::codegen::regex::{anchored_name, regex_tables, search_name};
+    use stapkit::ir::RegexId;
+    let mut out = String::new();
+    let mut entries = String::new();
+    for (i, pattern) in TEST_PATTERNS.iter().enumerate() {
+        let dfa = stapkit::sema::regex::compile(pattern)
+            .unwrap_or_else(|e| panic!("{}: {e:?}", pattern.escape_ascii()));
+        let id = RegexId(i as u32);
+        out.push_str(&regex_tables(id, &dfa));
+        let literal: String = pattern.iter().map(|b| format!("\\{b:03o}")).collect();
+        entries.push_str(&format!(
+            "\t{{ \"{literal}\", &{}, &{} }},\n",
+            search_name(id),
+            anchored_name(id)
+        ));
+    }
+    out.push_str(
+        "struct test_regex {\n\tconst char *pattern;\n\tconst struct stp_regex *search;\n\
+         \tconst struct stp_regex *anchored;\n};\n",
+    );
+    out.push_str("static const struct test_regex test_regexes[] = {\n");
+    out.push_str(&entries);
+    out.push_str("};\n");
+    out
+}
+
+#[test]
+fn regex() {
+    insta::assert_snapshot!(
+        "regex",
+        build_and_run_with("test_regex", &[("regex_tables.h", regex_tables_header())])
+    );
 }
 
 #[test]

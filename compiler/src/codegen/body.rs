@@ -541,9 +541,26 @@ impl<'a> BodyGen<'a> {
             ExprKind::StatAdd { target, value } => self.stat_add(target, value),
             ExprKind::Aggregate { op, stats } => self.aggregate(*op, stats, &e.location),
             ExprKind::Histogram { stats, .. } => self.histogram(stats, &e.location),
-            ExprKind::Regex { .. } => {
-                self.unsupported("regular expression matching", &e.location);
-                Val::Long("0".into())
+            ExprKind::Regex {
+                subject,
+                regex,
+                negate,
+            } => {
+                let s = self.expr(subject).long();
+                let t = self.long_temp();
+                self.w.line(format!(
+                    "{t} = stp_regex_search(&{}, {s}, MAXSTRINGLEN);",
+                    super::regex::search_name(*regex)
+                ));
+                self.fail(
+                    &format!("{t} < 0"),
+                    "internal error: malformed regular expression table",
+                    &e.location,
+                );
+                if *negate {
+                    self.w.line(format!("{t} = !{t};"));
+                }
+                Val::Long(t)
             }
         }
     }

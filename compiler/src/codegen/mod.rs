@@ -13,6 +13,7 @@ mod body;
 mod data;
 mod locks;
 mod probes;
+pub mod regex;
 mod target;
 mod writer;
 
@@ -82,6 +83,10 @@ pub fn generate(program: &Program, config: &Config) -> Result<String, Vec<Codege
         out.raw(block);
     }
     globals(program, &mut out);
+    for (i, dfa) in program.regexes.iter().enumerate() {
+        out.raw(&regex::regex_tables(RegexId(i as u32), dfa));
+        out.line("");
+    }
 
     // Lower every body first: frames need the temporaries they used.
     let mut function_bodies = Vec::new();

@@ -91,6 +91,49 @@ impl<'c, 'a> Walker<'c, 'a> {
         }
     }
 
+    /// The compiled form of an `=~` pattern (compiled once per distinct
+    /// pattern); a pattern that does not compile is reported at its literal.
+    fn regex(&mut self, pattern: &ast::StrLit) -> ir::RegexId {
+        let cx = &mut *self.cx;
+        let compiled = cx
+            .regex_index
+            .entry(pattern.value.clone())
+            .or_insert_with(|| {
+                super::regex::compile(&pattern.value).map(|dfa| {
+                    cx.regexes.push(dfa);
+                    (cx.regexes.len() - 1) as u32
+                })
+            })
+            .clone();
+        match compiled {
+            Ok(id) => ir::RegexId(id),
+            Err(e) => {
+                let mut d = Diagnostic::semantic_error(format!(
+                    "invalid regular expression \"{}\": {}",
+                    pattern.value.escape_ascii(),
+                    e.message
+                ))
+                .with_primary(
+                    pattern.span,
+                    match e.offset {
+                        Some(offset) => format!("at character {} of the pattern", offset + 1),
+                        None => "this pattern".to_string(),
+                    },
+                );
+                d = if e.offset.is_some() {
+                    d.with_help(
+                        "patterns are POSIX extended regular expressions; quote a special \
+                         character with '\\' (written \"\\\\\" in a string literal)",
+                    )
+                } else {
+                    d.with_help("split the test into simpler patterns joined with && or ||")
+                };
+                self.error(d);
+                ir::RegexId(u32::MAX)
+            }
+        }
+    }
+
     /// Records that `slot` has type `ty` because of the code at `at`.
     fn unify(&mut self, slot: SlotRef, ty: Type, at: Span, what: &str) {
         let current = self.slot(slot);
@@ -863,13 +906,13 @@ impl<'c, 'a> Walker<'c, 'a> {
             } => {
                 let (ty, subject) = self.expr(lhs, Some(Type::String));
                 self.require(ty, Type::String, lhs.span, "a regular expression match");
-                let pattern = pattern.to_str_lossy().into_owned();
+                let regex = self.regex(pattern);
                 (
                     Some(Type::Long),
                     long_expr(
                         ir::ExprKind::Regex {
                             subject: Box::new(subject),
-                            pattern,
+                            regex,
                             negate: *negated,
                         },
                         location,
@@ -1449,7 +1492,13 @@ impl<'c, 'a> Walker<'c, 'a> {
         let Some(f) = self.cx.function_named(&name.name) else {
             let mut d = Diagnostic::semantic_error(format!("unresolved function '{}'", name.name))
                 .with_primary(name.span, "no script or tapset function has this name");
-            if let Some(s) = self.cx.similar_function(&name.name) {
+            if matches!(name.name.as_str(), "matched" | "matched_str" | "ngroups") {
+                // SystemTap's tapset::regex(3stap); FIXME: implement it.
+                d = d.with_note(
+                    "stapkit matches with =~ and !~ but does not yet record what matched: \
+                     matched(), matched_str() and ngroups() are not available",
+                );
+            } else if let Some(s) = self.cx.similar_function(&name.name) {
                 d = d.with_help(format!("did you mean '{s}'?"));
             }
             self.error(d);

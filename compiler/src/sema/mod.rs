@@ -16,6 +16,7 @@ mod check;
 mod format;
 mod listing;
 mod points;
+pub mod regex;
 mod scope;
 mod syscall_names;
 mod tapset;
@@ -89,6 +90,10 @@ pub struct Context<'a> {
     pulled: Vec<bool>,
     embedded: Vec<String>,
     diagnostics: Vec<Diagnostic>,
+    /// Compiled `=~` patterns, one per distinct pattern ([`ir::RegexId`]).
+    regexes: Vec<ir::RegexDfa>,
+    /// Pattern → its index in `regexes`, or why it does not compile.
+    regex_index: HashMap<Vec<u8>, Result<u32, regex::RegexError>>,
 }
 
 impl<'a> Context<'a> {
@@ -409,6 +414,8 @@ pub fn analyze(map: &mut SourceMap, script: &ast::Script, config: &Config) -> An
         pulled: vec![false; library.files.len()],
         embedded: Vec::new(),
         diagnostics: Vec::new(),
+        regexes: Vec::new(),
+        regex_index: HashMap::new(),
     };
     let mut aliases: Vec<&ast::ProbeAlias> = cx.add_items(script, Source::Script);
     // Tapset aliases are available to every probe point (their files load
@@ -652,6 +659,7 @@ fn walk_all<'a>(
         functions,
         probes,
         embedded: embedded_blocks(cx),
+        regexes: cx.regexes.clone(),
     };
     renumber_calls(&mut program, &renumber);
     if mode == Mode::Lower {
