@@ -17,6 +17,7 @@ mod format;
 mod listing;
 mod points;
 mod scope;
+mod syscall_tapset;
 mod tapset;
 mod target;
 
@@ -327,7 +328,24 @@ fn calls_in_block(b: &ast::Block, out: &mut Vec<String>) {
 
 /// Analyzes `script` into a program.
 pub fn analyze(map: &mut SourceMap, script: &ast::Script, config: &Config) -> Analysis {
-    let (library, mut diagnostics) = Library::load(map, &config.include_dirs, &config.preprocess);
+    let (mut library, mut diagnostics) =
+        Library::load(map, &config.include_dirs, &config.preprocess);
+    // The syscall tapset is generated from the target's syscall table, and
+    // only when a probe point may name it.
+    if let Some(kernel) = config
+        .kernel
+        .as_deref()
+        .filter(|_| mentions_syscalls(script))
+    {
+        if let Some(text) = syscall_tapset::generate(kernel) {
+            diagnostics.extend(library.add(
+                map,
+                syscall_tapset::TAPSET_NAME.to_string(),
+                text,
+                &config.preprocess,
+            ));
+        }
+    }
     let map: &SourceMap = map;
     let mut cx = Context {
         map,
@@ -434,6 +452,19 @@ pub fn analyze(map: &mut SourceMap, script: &ast::Script, config: &Config) -> An
         program: (!has_errors).then_some(program),
         diagnostics,
     }
+}
+
+/// Whether some probe point of `script` may be a `syscall.*` one (its
+/// first component matches `syscall`).
+fn mentions_syscalls(script: &ast::Script) -> bool {
+    script.items.iter().any(|item| match item {
+        ast::Item::Probe(p) => p.points.iter().any(|pt| match pt.components.first() {
+            Some(ast::Component::Named(n)) => points::glob(&n.name.name, "syscall"),
+            Some(ast::Component::Group(_)) => true,
+            None => false,
+        }),
+        _ => false,
+    })
 }
 
 fn add_to_group<'a>(

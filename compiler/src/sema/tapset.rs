@@ -48,6 +48,22 @@ impl Library {
         }
         let mut library = Library::default();
         for (name, text) in texts {
+            diags.extend(library.add(map, name, text, cfg));
+        }
+        (library, diags)
+    }
+
+    /// Parses one more tapset file (a generated one) into the library.
+    pub fn add(
+        &mut self,
+        map: &mut SourceMap,
+        name: String,
+        text: String,
+        cfg: &PreprocessConfig,
+    ) -> Vec<Diagnostic> {
+        let mut diags = Vec::new();
+        {
+            let library = self;
             let file = map.add(name, text);
             let parsed = syntax::parse(map, file, cfg);
             diags.extend(parsed.diagnostics);
@@ -66,7 +82,7 @@ impl Library {
                 aliases,
             });
         }
-        (library, diags)
+        diags
     }
 
     /// The file defining function `name`, if any.

@@ -2,6 +2,7 @@
 //! epilogues and any suffix the use adds), and what remains is matched
 //! against the built-in probe providers.
 
+use crate::debuginfo::syscalls::SyscallParam;
 use crate::debuginfo::{Arch, KernelInfo, Prototype, Tracepoint};
 use crate::ir::{ProbeKind, ProbePoint};
 use crate::syntax::ast;
@@ -9,8 +10,10 @@ use crate::syntax::ast;
 use super::tapset::point_name;
 
 mod function;
+mod syscall;
 
 use function::function_probe;
+use syscall::syscall_probe;
 
 /// How deep aliases may refer to aliases.
 const MAX_ALIAS_DEPTH: usize = 16;
@@ -68,6 +71,19 @@ pub enum ProbeContext {
     },
     /// A tracepoint and its parameters.
     Tracepoint(Tracepoint),
+    /// A syscall's entry wrapper (`__x64_sys_kill`) or its return: the
+    /// user's arguments are in the `struct pt_regs` that the wrapper's one
+    /// parameter points at, not in the wrapper's own argument registers.
+    Syscall {
+        /// The syscall's name (`kill`).
+        name: String,
+        /// Its user-visible parameters, in order.
+        params: Vec<SyscallParam>,
+        /// Whether this is the return.
+        ret: bool,
+        /// The architecture (where `pt_regs` keeps each argument).
+        arch: Arch,
+    },
     /// A function named without the information to check it (no kernel
     /// tree, or a module's function): why its variables are unknown.
     Unchecked(String),
@@ -119,10 +135,20 @@ fn resolve_parts<'a>(
             .collect());
     }
     let mut out = Vec::new();
+    // An alias naming more of the point wins over a shorter one plus a
+    // suffix: `syscall.*.return` is every `syscall.X.return`, not also
+    // `syscall.X` with `.return` added.
+    let longest = aliases
+        .iter()
+        .flat_map(|def| def.alias.names.iter())
+        .map(self::parts)
+        .filter(|ap| ap.len() <= parts.len() && alias_matches(ap, parts))
+        .map(|ap| ap.len())
+        .max();
     for def in aliases {
         for name in &def.alias.names {
             let alias_parts = self::parts(name);
-            if alias_parts.len() > parts.len() {
+            if alias_parts.len() > parts.len() || Some(alias_parts.len()) != longest {
                 continue;
             }
             let matches = alias_parts
@@ -157,6 +183,18 @@ fn resolve_parts<'a>(
                 }
             }
         }
+    }
+    if out.is_empty()
+        && parts.first().is_some_and(|(n, _)| glob(n, "syscall"))
+        && target.kernel.is_none()
+    {
+        return Err(PointError {
+            message: format!(
+                "probe point '{}': syscall probes are generated from the kernel's syscall table, and no kernel tree was found",
+                parts_text(parts)
+            ),
+            help: Some("name a fetched kernel with -r (see `stap-prep list`)".into()),
+        });
     }
     if out.is_empty() {
         let shown = parts_text(parts);
@@ -213,6 +251,14 @@ fn number(arg: Option<&ast::Literal>) -> Option<i64> {
     }
 }
 
+/// Whether alias name `alias` matches the first components of `parts`.
+fn alias_matches(alias: &Parts<'_>, parts: &Parts<'_>) -> bool {
+    alias
+        .iter()
+        .zip(parts.iter())
+        .all(|((an, aa), (pn, pa))| glob(pn, an) && aa.map(literal_text) == pa.map(literal_text))
+}
+
 /// The built-in providers: begin/end/error(N), never, timer.*.
 fn builtin(
     parts: &Parts<'_>,
@@ -258,6 +304,9 @@ fn builtin(
                 parts[0].0 == "kprobe",
                 target,
             );
+        }
+        [("__syscall", Some(n)), rest @ ..] => {
+            return syscall_probe(n, &rest.to_vec(), target);
         }
         [("timer", None), ("profile", None)] => ProbeKind::Timer {
             period_ns: 1_000_000_000 / target.hz.max(1),
