@@ -188,3 +188,68 @@ fn qemu_scripts_translate_to_deterministic_c() {
         Ok(())
     });
 }
+
+/// `stap -l`/`-L` against the 6.1 tree without its debug package: the
+/// generated syscall aliases with their variables and types, functions
+/// with BTF prototypes, and points without variables.
+#[test]
+fn probe_point_listings() {
+    let kernel = qemu_kernel();
+    let mut out = String::new();
+    for (pattern, variables) in [
+        ("syscall.kill", true),
+        ("syscall.kill.return", true),
+        ("syscall.{openat,close,fsync,read,write}", true),
+        ("syscall.fsync*", false),
+        ("syscall.f*sync.return", true),
+        ("syscall.exit_group", true),
+        ("kernel.function(\"vfs_fsync*\")", true),
+        ("kernel.function(\"vfs_read\").return", true),
+        ("begin", true),
+        ("timer.ms(100)", false),
+    ] {
+        let text = format!("probe {pattern} {{}}\n");
+        let cfg = fixture_config(&text);
+        let mut map = SourceMap::new();
+        let file = map.add("<input>".to_string(), text.clone());
+        let parsed = stapkit::syntax::parse(&map, file, &cfg);
+        let config = sema::Config {
+            preprocess: cfg,
+            kernel: Some(kernel.clone()),
+            ..Default::default()
+        };
+        let (lines, diagnostics) = sema::list_points(&mut map, &parsed.script, &config, variables);
+        assert!(
+            !diagnostics.iter().any(|d| d.is_error()),
+            "{pattern}: {}",
+            render_all(&map, &diagnostics)
+        );
+        assert!(!lines.is_empty(), "{pattern} lists nothing");
+        out.push_str(&format!(
+            "$ stap -{} '{pattern}'\n",
+            if variables { 'L' } else { 'l' }
+        ));
+        for line in lines {
+            out.push_str(&line);
+            out.push('\n');
+        }
+    }
+    // Unknown syscalls are errors naming the nearest ones.
+    let text = "probe syscall.kil {}\n";
+    let cfg = fixture_config(text);
+    let mut map = SourceMap::new();
+    let file = map.add("<input>".to_string(), text.to_string());
+    let parsed = stapkit::syntax::parse(&map, file, &cfg);
+    let config = sema::Config {
+        preprocess: cfg,
+        kernel: Some(kernel.clone()),
+        ..Default::default()
+    };
+    let (lines, diagnostics) = sema::list_points(&mut map, &parsed.script, &config, false);
+    assert!(lines.is_empty());
+    out.push_str(&format!(
+        "$ stap -l 'syscall.kil'\n{}",
+        render_all(&map, &diagnostics)
+    ));
+    snapshot("listing", "probe_point_listings", &out);
+}

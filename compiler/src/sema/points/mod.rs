@@ -36,6 +36,9 @@ pub struct Resolved<'a> {
     pub epilogues: Vec<&'a ast::Block>,
     /// The target variables the point offers.
     pub context: ProbeContext,
+    /// The name `stap -l` lists it under: the outermost alias it came
+    /// through (`syscall.kill`), or the concrete point's own name.
+    pub listed: String,
 }
 
 /// Why a point did not resolve.
@@ -127,6 +130,7 @@ fn resolve_parts<'a>(
         return Ok(points
             .into_iter()
             .map(|(point, context)| Resolved {
+                listed: point.name.clone(),
                 point,
                 prologues: Vec::new(),
                 epilogues: Vec::new(),
@@ -170,7 +174,12 @@ fn resolve_parts<'a>(
                         Err(_) if expanded.optional => Vec::new(),
                         Err(e) => return Err(e),
                     };
+                    let mut listed = point_name(name);
+                    if !suffix.is_empty() {
+                        listed = format!("{listed}.{}", parts_text(&suffix.to_vec()));
+                    }
                     for mut r in inner {
+                        r.listed = listed.clone();
                         match def.alias.kind {
                             ast::AliasKind::Prologue => r.prologues.insert(0, &def.alias.body),
                             ast::AliasKind::Epilogue => r.epilogues.push(&def.alias.body),
