@@ -84,31 +84,42 @@ impl Walker<'_, '_> {
         span: Span,
         location: ir::Location,
     ) -> (Option<Type>, ir::Expr) {
-        let ProbeContext::Function {
-            prototype,
-            ret: true,
-            arch,
-        } = self.context.clone()
-        else {
-            self.report(
-                Diagnostic::semantic_error(
-                    "@entry is only available in .return probes of functions",
-                )
-                .with_primary(span, "here"),
-            );
-            return (None, zero(location));
-        };
-        if self.in_entry {
-            return self.expr(inner, None);
-        }
-        let outer = std::mem::replace(
-            &mut self.context,
+        // The same point at entry: parameters read directly.
+        let at_entry = match self.context.clone() {
             ProbeContext::Function {
+                prototype,
+                ret: true,
+                arch,
+            } => ProbeContext::Function {
                 prototype,
                 ret: false,
                 arch,
             },
-        );
+            ProbeContext::Syscall {
+                name,
+                params,
+                ret: true,
+                arch,
+            } => ProbeContext::Syscall {
+                name,
+                params,
+                ret: false,
+                arch,
+            },
+            _ => {
+                self.report(
+                    Diagnostic::semantic_error(
+                        "@entry is only available in .return probes of functions",
+                    )
+                    .with_primary(span, "here"),
+                );
+                return (None, zero(location));
+            }
+        };
+        if self.in_entry {
+            return self.expr(inner, None);
+        }
+        let outer = std::mem::replace(&mut self.context, at_entry);
         self.in_entry = true;
         let (ty, value) = self.expr(inner, None);
         self.in_entry = false;
