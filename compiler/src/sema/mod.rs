@@ -361,7 +361,7 @@ fn analyze_listing(
     if let Some(kernel) = config
         .kernel
         .as_deref()
-        .filter(|_| mentions_syscalls(script))
+        .filter(|_| mentions_syscalls(script, &library))
     {
         if let Some(text) = syscall_tapset::generate(kernel) {
             diagnostics.extend(library.add(
@@ -541,17 +541,23 @@ fn listed_points(derived: &[DerivedProbe<'_>], variables: bool) -> Vec<String> {
     lines.into_iter().collect()
 }
 
-/// Whether some probe point of `script` may be a `syscall.*` one (its
-/// first component matches `syscall`).
-fn mentions_syscalls(script: &ast::Script) -> bool {
-    script.items.iter().any(|item| match item {
-        ast::Item::Probe(p) => p.points.iter().any(|pt| match pt.components.first() {
-            Some(ast::Component::Named(n)) => points::glob(&n.name.name, "syscall"),
-            Some(ast::Component::Group(_)) => true,
-            None => false,
-        }),
-        _ => false,
-    })
+/// Whether some probe point of `script`, or of an alias it or a tapset
+/// defines, may be a `syscall.*` one (its first component matches
+/// `syscall`).
+fn mentions_syscalls(script: &ast::Script, library: &Library) -> bool {
+    let may_be_syscall = |pt: &ast::ProbePoint| match pt.components.first() {
+        Some(ast::Component::Named(n)) => points::glob(&n.name.name, "syscall"),
+        Some(ast::Component::Group(_)) => true,
+        None => false,
+    };
+    let in_script = |script: &ast::Script, probes: bool| {
+        script.items.iter().any(|item| match item {
+            ast::Item::Probe(p) if probes => p.points.iter().any(may_be_syscall),
+            ast::Item::Alias(a) => a.points.iter().any(may_be_syscall),
+            _ => false,
+        })
+    };
+    in_script(script, true) || library.files.iter().any(|f| in_script(&f.script, false))
 }
 
 fn add_to_group<'a>(

@@ -30,9 +30,11 @@ pub struct AliasDef<'a> {
 pub struct Resolved<'a> {
     /// The concrete point.
     pub point: ProbePoint,
-    /// Alias prologues, outermost first.
+    /// Alias prologues, innermost (nearest the concrete point) first: an
+    /// alias of an alias sees the variables the inner one sets, as in
+    /// SystemTap, where each alias prepends to the probe it expands.
     pub prologues: Vec<&'a ast::Block>,
-    /// Alias epilogues, innermost first.
+    /// Alias epilogues, outermost (nearest the probe's body) first.
     pub epilogues: Vec<&'a ast::Block>,
     /// The target variables the point offers.
     pub context: ProbeContext,
@@ -180,13 +182,15 @@ fn resolve_parts<'a>(
                     }
                     for mut r in inner {
                         r.listed = listed.clone();
+                        let mut own_epilogues = Vec::new();
                         match def.alias.kind {
-                            ast::AliasKind::Prologue => r.prologues.insert(0, &def.alias.body),
-                            ast::AliasKind::Epilogue => r.epilogues.push(&def.alias.body),
+                            ast::AliasKind::Prologue => r.prologues.push(&def.alias.body),
+                            ast::AliasKind::Epilogue => own_epilogues.push(&def.alias.body),
                         }
                         if let Some(epilogue) = &def.alias.epilogue {
-                            r.epilogues.push(epilogue);
+                            own_epilogues.push(epilogue);
                         }
+                        r.epilogues.splice(0..0, own_epilogues);
                         out.push(r);
                     }
                 }
