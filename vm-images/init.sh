@@ -3,7 +3,7 @@
 #
 # Runs every case listed in /cases/list through staprun, one at a time,
 # and streams each case's results to the second serial port (ttyS1 on
-# x86_64, the second PL011 on arm64: STAPKIT_RESULTS below) as framed
+# x86_64, a PCI 16550 as ttyS0 on arm64: /cases/results-port) as framed
 # files: a line "@@stapkit NAME SIZE" followed by SIZE raw bytes. The
 # console (first port) only carries progress lines and kernel messages.
 /bin/busybox --install -s /bin

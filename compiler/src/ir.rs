@@ -510,6 +510,9 @@ pub enum LValue {
         keys: Vec<Expr>,
         location: Location,
     },
+    /// A value of the probed kernel (guru mode): a register, a stack slot
+    /// or kernel memory, as a target expression reaches it.
+    Target(Box<TargetAccess>),
 }
 
 /// Unary operators.

@@ -50,12 +50,23 @@ fn analyze(name: &str, text: &str) -> (SourceMap, sema::Analysis) {
     analyze_for(name, text, None)
 }
 
+/// Whether a QEMU script's `# matrix:` options ask for guru mode.
+fn matrix_guru(text: &str) -> bool {
+    text.lines()
+        .filter_map(|l| l.strip_prefix("# matrix:"))
+        .any(|opts| {
+            opts.split_whitespace()
+                .any(|w| w == "-g" || w == "--guru-mode")
+        })
+}
+
 fn analyze_for(
     name: &str,
     text: &str,
     kernel: Option<Arc<KernelInfo>>,
 ) -> (SourceMap, sema::Analysis) {
-    let cfg = fixture_config(text);
+    let mut cfg = fixture_config(text);
+    cfg.guru |= matrix_guru(text);
     let mut map = SourceMap::new();
     let file = map.add(name.to_string(), text.to_string());
     let parsed = stapkit::syntax::parse(&map, file, &cfg);
@@ -65,6 +76,7 @@ fn analyze_for(
         render_all(&map, &parsed.diagnostics)
     );
     let config = sema::Config {
+        guru: cfg.guru,
         preprocess: cfg,
         kernel,
         ..Default::default()

@@ -104,7 +104,7 @@ static __maybe_unused bool stp_kread(struct stp_context *c, uint64_t addr, int s
 		u64 q;
 	} v;
 
-	if (copy_from_kernel_nofault(&v, (const void *)(uintptr_t)addr, size)) {
+	if (stp_copy_from_kernel_nofault(&v, (const void *)(uintptr_t)addr, size)) {
 		scnprintf(c->error_buf, sizeof(c->error_buf),
 			  "read fault [man error::fault] at 0x%016llx (addr)", (unsigned long long)addr);
 		STP_ERROR(c, c->error_buf, stmt);
@@ -112,6 +112,89 @@ static __maybe_unused bool stp_kread(struct stp_context *c, uint64_t addr, int s
 	}
 	*out = stp_narrow(size == 1 ? v.b : size == 2 ? v.h : size == 4 ? v.w : v.q, size, is_signed);
 	return true;
+}
+
+/*
+ * Copies size (1, 2, 4 or 8) bytes to kernel memory; false on a fault.
+ * copy_to_kernel_nofault() (5.8, renamed from probe_kernel_write() in the
+ * same change as the read side) is not exported to modules, so from 5.8
+ * on this does what it does with the exported-by-header primitive.
+ */
+static bool stp_copy_to_kernel(void *dst, const void *src, int size)
+{
+#ifdef STP_HAVE_COPY_FROM_KERNEL_NOFAULT
+	pagefault_disable();
+	switch (size) {
+	case 1:
+		__put_kernel_nofault(dst, src, u8, fault);
+		break;
+	case 2:
+		__put_kernel_nofault(dst, src, u16, fault);
+		break;
+	case 4:
+		__put_kernel_nofault(dst, src, u32, fault);
+		break;
+	default:
+		__put_kernel_nofault(dst, src, u64, fault);
+	}
+	pagefault_enable();
+	return true;
+fault:
+	pagefault_enable();
+	return false;
+#else
+	return probe_kernel_write(dst, src, size) == 0;
+#endif
+}
+
+/*
+ * Guru mode: stores the low `size` bytes of value at kernel address addr;
+ * a bad address is a script error, as for reads.
+ */
+static __maybe_unused bool stp_kwrite(struct stp_context *c, uint64_t addr, int size, int64_t value,
+				      const char *stmt)
+{
+	union {
+		u8 b;
+		u16 h;
+		u32 w;
+		u64 q;
+	} v;
+
+	switch (size) {
+	case 1:
+		v.b = (u8)value;
+		break;
+	case 2:
+		v.h = (u16)value;
+		break;
+	case 4:
+		v.w = (u32)value;
+		break;
+	default:
+		v.q = (u64)value;
+		size = 8;
+	}
+	if (!stp_copy_to_kernel((void *)(uintptr_t)addr, &v, size)) {
+		scnprintf(c->error_buf, sizeof(c->error_buf),
+			  "write fault [man error::fault] at 0x%016llx (addr)", (unsigned long long)addr);
+		STP_ERROR(c, c->error_buf, stmt);
+		return false;
+	}
+	return true;
+}
+
+/* Guru mode: replaces the bitfield of `width` bits at bit `shift` of the size-byte unit at addr. */
+static __maybe_unused bool stp_kwrite_bits(struct stp_context *c, uint64_t addr, int size, int shift,
+					   int width, int64_t value, const char *stmt)
+{
+	int64_t unit;
+	uint64_t mask = (width >= 64 ? ~0ULL : ((1ULL << width) - 1)) << shift;
+
+	if (!stp_kread(c, addr, size, false, &unit, stmt))
+		return false;
+	unit = (int64_t)(((uint64_t)unit & ~mask) | (((uint64_t)value << shift) & mask));
+	return stp_kwrite(c, addr, size, unit, stmt);
 }
 
 /* A bitfield of `width` bits at bit `shift` of the size-byte unit at addr. */

@@ -55,6 +55,7 @@ pub fn run_scripts_on(kernel: &str) {
             .unwrap_or(2),
         shard: None,
         staprun: staprun(),
+        staprun_arm64: std::env::var_os("STAPKIT_STAPRUN_ARM64").map(PathBuf::from),
         busybox: PathBuf::from("/bin/busybox"),
         kvm: false,
         cache: Cache::locate(None),

@@ -94,6 +94,7 @@ fn compat_shims_compile_against_every_kernel() {
             .arg("-C")
             .arg(&tree.dir)
             .arg(format!("M={}", build.path().display()))
+            .args(tree.make_vars())
             .arg("compat_check.o")
             .output()
             .unwrap();
@@ -146,6 +147,15 @@ fn a_module_built_for_one_kernel_is_refused_by_the_others() {
                 .any(|f| matches!(f, modcheck::CheckFailure::Vermagic { .. })),
             "{other}: {failures:?}"
         );
+        if other_tree.arch != tree(first).arch {
+            assert!(
+                failures
+                    .iter()
+                    .any(|f| matches!(f, modcheck::CheckFailure::WrongArch { .. })),
+                "{other} is {}, the module is not: {failures:?}",
+                other_tree.arch
+            );
+        }
         if other_tree.enabled("CONFIG_MODVERSIONS") {
             assert!(
                 failures

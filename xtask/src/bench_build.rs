@@ -79,6 +79,7 @@ pub fn run(sh: &Shell) -> Result<()> {
         sh,
         &setup::Options {
             kernels: kernels.clone(),
+            debug_kernels: Vec::new(),
         },
     )?;
     let stap = prepared.bin_dir.join("stap");

@@ -24,6 +24,7 @@ pub fn run(sh: &Shell, options: &Options) -> Result<()> {
         sh,
         &setup::Options {
             kernels: vec![options.kernel.clone()],
+            debug_kernels: Vec::new(),
         },
     )?;
     let matrix = prepared.bin_dir.join("stap-matrix");

@@ -6,7 +6,8 @@
 //!   runs it in QEMU, printing its output (the README's main job).
 //! - `cargo xtask test` runs the whole test suite, VM tests included (the
 //!   README's test command; `.ci/run` calls it).
-//! - `cargo xtask staprun` builds the static staprun and prints its path.
+//! - `cargo xtask staprun [--target aarch64]` builds the static staprun
+//!   for x86_64 (or arm64) guests and prints its path.
 //! - `cargo xtask bench NAME` runs a benchmark and prints its figures.
 //! - `cargo xtask oracle [SCRIPT...]` runs scripts under real SystemTap
 //!   (Debian's packages) in QEMU and records what it does.
@@ -35,8 +36,8 @@ enum Command {
     Demo(demo::Options),
     /// Run the whole test suite (unit, snapshot and QEMU tests).
     Test(test::Options),
-    /// Build the static staprun for the guest and print its path.
-    Staprun,
+    /// Build the static staprun (and stapkit-workload) for the guests and print its path.
+    Staprun(setup::StaprunOptions),
     /// Run a benchmark and print its figures.
     Bench(bench::Options),
     /// Run scripts under real SystemTap in QEMU and record its behaviour.
@@ -51,8 +52,8 @@ fn main() -> anyhow::Result<()> {
         Command::Setup(o) => setup::run(&sh, &o).map(drop),
         Command::Demo(o) => demo::run(&sh, &o),
         Command::Test(o) => test::run(&sh, &o),
-        Command::Staprun => {
-            println!("{}", setup::build_staprun(&sh)?.display());
+        Command::Staprun(o) => {
+            println!("{}", setup::build_staprun(&sh, o.target)?.display());
             Ok(())
         }
         Command::Bench(o) => bench::run(&sh, &o),

@@ -24,7 +24,59 @@ pub const APT_PACKAGES: &[&str] = &[
     // the test guests
     "qemu-system-x86",
     "busybox-static",
+    // arm64: modules are cross-built with Debian's aarch64 gcc (the 6.12
+    // root brings trixie's), which also links the guests' static staprun
+    // (its glibc comes as libc6-dev-arm64-cross); arm64 guests boot in
+    // qemu-system-aarch64. Their busybox comes with the kernel (stap-prep).
+    "gcc-aarch64-linux-gnu",
+    "libc6-dev-arm64-cross",
+    "qemu-system-arm",
 ];
+
+/// A guest architecture `cargo xtask staprun --target` builds for.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum GuestArch {
+    /// x86-64 guests (the default).
+    #[default]
+    #[value(name = "x86_64", alias = "amd64")]
+    X86_64,
+    /// arm64 guests.
+    #[value(name = "aarch64", alias = "arm64")]
+    Aarch64,
+}
+
+impl GuestArch {
+    /// The Rust target triple its binaries are built for.
+    pub fn triple(self) -> &'static str {
+        match self {
+            GuestArch::X86_64 => "x86_64-unknown-linux-gnu",
+            GuestArch::Aarch64 => "aarch64-unknown-linux-gnu",
+        }
+    }
+
+    /// SystemTap's name for it, as kernel manifests spell `arch`.
+    pub fn kernel_arch(self) -> &'static str {
+        match self {
+            GuestArch::X86_64 => "x86_64",
+            GuestArch::Aarch64 => "arm64",
+        }
+    }
+
+    /// The architecture of a kernel manifest's `arch`.
+    pub fn of_kernel_arch(arch: &str) -> Option<GuestArch> {
+        [GuestArch::X86_64, GuestArch::Aarch64]
+            .into_iter()
+            .find(|g| g.kernel_arch() == arch)
+    }
+}
+
+/// Options of `cargo xtask staprun`.
+#[derive(clap::Args, Debug, Default)]
+pub struct StaprunOptions {
+    /// The guests' architecture.
+    #[arg(long, value_enum, default_value_t)]
+    pub target: GuestArch,
+}
 
 /// The kernel the demo uses.
 pub const DEFAULT_KERNEL: &str = "debian-6.1-amd64";
@@ -34,10 +86,11 @@ pub const DEFAULT_KERNEL: &str = "debian-6.1-amd64";
 #[serde(deny_unknown_fields)]
 struct CiMatrix {
     kernels: Vec<String>,
+    #[serde(default)]
+    debug_kernels: Vec<String>,
 }
 
-/// The kernels of the CI matrix (`ci/matrix.yaml`).
-pub fn ci_kernels() -> Result<Vec<String>> {
+fn ci_matrix() -> Result<CiMatrix> {
     let path = project_root().join("ci/matrix.yaml");
     let text =
         std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
@@ -46,7 +99,27 @@ pub fn ci_kernels() -> Result<Vec<String>> {
     if matrix.kernels.is_empty() {
         bail!("{} lists no kernels", path.display());
     }
-    Ok(matrix.kernels)
+    if let Some(k) = matrix
+        .debug_kernels
+        .iter()
+        .find(|k| !matrix.kernels.contains(k))
+    {
+        bail!(
+            "{}: debug kernel {k} is not one of its kernels",
+            path.display()
+        );
+    }
+    Ok(matrix)
+}
+
+/// The kernels of the CI matrix (`ci/matrix.yaml`).
+pub fn ci_kernels() -> Result<Vec<String>> {
+    Ok(ci_matrix()?.kernels)
+}
+
+/// The kernels of the CI matrix fetched with their -dbg package.
+pub fn ci_debug_kernels() -> Result<Vec<String>> {
+    Ok(ci_matrix()?.debug_kernels)
 }
 
 /// Options of `cargo xtask setup`.
@@ -55,13 +128,18 @@ pub struct Options {
     /// Kernels to fetch (default: the default kernel).
     #[arg(long = "kernel")]
     pub kernels: Vec<String>,
+    /// Kernels to fetch with their -dbg package (800+ MB each).
+    #[arg(long = "debug-kernel")]
+    pub debug_kernels: Vec<String>,
 }
 
 /// What setup prepared.
 #[derive(Debug)]
 pub struct Prepared {
-    /// The static staprun for the guests.
+    /// The static staprun for x86_64 guests.
     pub staprun: PathBuf,
+    /// The static staprun for arm64 guests, when a kernel needs it.
+    pub staprun_arm64: Option<PathBuf>,
     /// The stapkit binaries' directory (`stap`, `stap-prep`, `stap-matrix`).
     pub bin_dir: PathBuf,
 }
@@ -129,20 +207,79 @@ pub fn install_packages(sh: &Shell) -> Result<()> {
     Ok(())
 }
 
-/// Builds the static staprun the guests run, and `stapkit-workload` beside
-/// it, and returns staprun's path.
-pub fn build_staprun(sh: &Shell) -> Result<PathBuf> {
-    let triple = "x86_64-unknown-linux-gnu";
-    cmd!(
+/// Builds the static staprun the guests of `arch` run, and
+/// `stapkit-workload` beside it, and returns staprun's path.
+///
+/// Both link glibc statically (`+crt-static`). For aarch64 the Rust
+/// standard library is rustup's `aarch64-unknown-linux-gnu` target (added
+/// here when missing) and the linker and static glibc are Debian's
+/// cross toolchain (`gcc-aarch64-linux-gnu`, `libc6-dev-arm64-cross`).
+pub fn build_staprun(sh: &Shell, arch: GuestArch) -> Result<PathBuf> {
+    let triple = arch.triple();
+    let env = triple.to_uppercase().replace('-', "_");
+    let mut build = cmd!(
         sh,
         "cargo build --quiet --release -p staprun -p stapkit-workload --target {triple}"
     )
     .env(
-        "CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUSTFLAGS",
+        format!("CARGO_TARGET_{env}_RUSTFLAGS"),
         "-C target-feature=+crt-static",
-    )
-    .run()?;
+    );
+    if arch == GuestArch::Aarch64 {
+        ensure_rust_target(sh, triple)?;
+        if cmd!(sh, "which aarch64-linux-gnu-gcc")
+            .quiet()
+            .ignore_stdout()
+            .run()
+            .is_err()
+        {
+            bail!("aarch64-linux-gnu-gcc is missing; run as root: apt-get install gcc-aarch64-linux-gnu libc6-dev-arm64-cross");
+        }
+        build = build.env(
+            format!("CARGO_TARGET_{env}_LINKER"),
+            "aarch64-linux-gnu-gcc",
+        );
+    }
+    build.run()?;
     Ok(target_dir()?.join(triple).join("release/staprun"))
+}
+
+/// Adds the Rust standard library for `triple` with rustup, unless the
+/// toolchain has it already.
+fn ensure_rust_target(sh: &Shell, triple: &str) -> Result<()> {
+    let installed = cmd!(sh, "rustup target list --installed")
+        .quiet()
+        .read()
+        .context("rustup lists the installed targets")?;
+    if installed.lines().any(|l| l.trim() == triple) {
+        return Ok(());
+    }
+    eprintln!("xtask: adding the Rust target {triple}");
+    cmd!(sh, "rustup target add {triple}")
+        .run()
+        .with_context(|| format!("the guests' staprun needs Rust's {triple} standard library"))
+}
+
+/// The guest architectures of `kernels` (their manifests' `arch`), x86_64
+/// first.
+pub fn guest_arches(kernels: &[String]) -> Result<Vec<GuestArch>> {
+    let mut arches = vec![GuestArch::X86_64];
+    for kernel in kernels {
+        let path = project_root()
+            .join("kernels")
+            .join(format!("{kernel}.yaml"));
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("reading {}", path.display()))?;
+        let manifest: serde_yaml::Value =
+            serde_yaml::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+        let arch = manifest["arch"].as_str().unwrap_or_default();
+        let guest = GuestArch::of_kernel_arch(arch)
+            .with_context(|| format!("{kernel}: no guest tools for arch '{arch}'"))?;
+        if !arches.contains(&guest) {
+            arches.push(guest);
+        }
+    }
+    Ok(arches)
 }
 
 /// Builds stapkit's binaries and returns their directory.
@@ -162,16 +299,43 @@ pub fn fetch_kernels(sh: &Shell, bin_dir: &Path, kernels: &[String]) -> Result<(
     Ok(())
 }
 
+/// Adds the -dbg package to fetched kernels.
+pub fn fetch_debug(sh: &Shell, bin_dir: &Path, kernels: &[String]) -> Result<()> {
+    if kernels.is_empty() {
+        return Ok(());
+    }
+    let stap_prep = bin_dir.join("stap-prep");
+    cmd!(sh, "{stap_prep} fetch --debug {kernels...}")
+        .quiet()
+        .ignore_stdout()
+        .run()?;
+    Ok(())
+}
+
 /// The whole setup.
 pub fn run(sh: &Shell, options: &Options) -> Result<Prepared> {
     install_packages(sh)?;
     let bin_dir = build_binaries(sh)?;
-    let staprun = build_staprun(sh)?;
     let kernels = if options.kernels.is_empty() {
         vec![DEFAULT_KERNEL.to_string()]
     } else {
         options.kernels.clone()
     };
+    let mut staprun = None;
+    let mut staprun_arm64 = None;
+    for arch in guest_arches(&kernels)? {
+        let built = Some(build_staprun(sh, arch)?);
+        match arch {
+            GuestArch::X86_64 => staprun = built,
+            GuestArch::Aarch64 => staprun_arm64 = built,
+        }
+    }
+    let staprun = staprun.expect("x86_64 guests' staprun is always built");
     fetch_kernels(sh, &bin_dir, &kernels)?;
-    Ok(Prepared { staprun, bin_dir })
+    fetch_debug(sh, &bin_dir, &options.debug_kernels)?;
+    Ok(Prepared {
+        staprun,
+        staprun_arm64,
+        bin_dir,
+    })
 }

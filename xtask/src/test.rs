@@ -22,12 +22,30 @@ pub struct Options {
 pub fn run(sh: &Shell, options: &Options) -> Result<()> {
     let started = std::time::Instant::now();
     let kernels = setup::ci_kernels()?;
-    let prepared = setup::run(sh, &setup::Options { kernels })?;
+    let debug_kernels = setup::ci_debug_kernels()?;
+    let prepared = setup::run(
+        sh,
+        &setup::Options {
+            kernels,
+            debug_kernels: debug_kernels.clone(),
+        },
+    )?;
     let staprun = prepared.staprun.display().to_string();
     let extra = &options.cargo_args;
-    cmd!(sh, "cargo test --workspace {extra...}")
-        .env("STAPKIT_STAPRUN", &staprun)
+    let mut test = cmd!(sh, "cargo test --workspace {extra...}").env("STAPKIT_STAPRUN", &staprun);
+    if let Some(arm64) = &prepared.staprun_arm64 {
+        test = test.env("STAPKIT_STAPRUN_ARM64", arm64);
+    }
+    test.run()?;
+    // Not part of a plain `cargo test` (it needs a -dbg package).
+    for kernel in &debug_kernels {
+        cmd!(
+            sh,
+            "cargo test -p stapkit --test debuginfo_dwarf {extra...}"
+        )
+        .env("STAPKIT_DEBUG_KERNEL", kernel)
         .run()?;
+    }
     eprintln!(
         "xtask: whole test suite passed in {:.0?}",
         started.elapsed()

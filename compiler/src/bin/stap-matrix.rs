@@ -28,7 +28,12 @@ struct Cli {
     /// The static staprun for the guests (default: $STAPKIT_STAPRUN, else beside this program).
     #[arg(long)]
     staprun: Option<PathBuf>,
-    /// The static busybox for x86_64 guests.
+    /// The static staprun for arm64 guests (default: $STAPKIT_STAPRUN_ARM64, else the
+    /// aarch64-unknown-linux-gnu counterpart of --staprun in cargo's target directory).
+    #[arg(long)]
+    staprun_arm64: Option<PathBuf>,
+    /// The static busybox for guests of this machine's architecture (others use the one
+    /// stap-prep fetched with their kernel).
     #[arg(long, default_value = "/bin/busybox")]
     busybox: PathBuf,
     /// Use KVM instead of TCG.
@@ -106,6 +111,9 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
         }),
         shard: cli.shard,
         staprun,
+        staprun_arm64: cli
+            .staprun_arm64
+            .or_else(|| std::env::var_os("STAPKIT_STAPRUN_ARM64").map(PathBuf::from)),
         busybox: cli.busybox,
         kvm: cli.kvm,
         cache: Cache::locate(cli.cache_dir.as_deref()),

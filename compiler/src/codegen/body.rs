@@ -511,6 +511,11 @@ impl<'a> BodyGen<'a> {
                 prefix,
             } => self.index_incdec(*array, keys, *increment, *prefix, location),
             ExprKind::IncDec {
+                target: LValue::Target(t),
+                increment,
+                prefix,
+            } => self.target_incdec(t, *increment, *prefix, &e.location),
+            ExprKind::IncDec {
                 target,
                 increment,
                 prefix,
@@ -621,9 +626,8 @@ impl<'a> BodyGen<'a> {
                     None
                 }
             },
-            LValue::Index { .. } => {
-                self.unsupported("arrays", location);
-                None
+            LValue::Index { .. } | LValue::Target(_) => {
+                unreachable!("array elements and target values have their own assignment")
             }
         }
     }
@@ -639,6 +643,7 @@ impl<'a> BodyGen<'a> {
                 GlobalKind::Array(a) => Some(a.value),
                 GlobalKind::Scalar(t) => Some(*t),
             },
+            LValue::Target(_) => Some(Type::Long),
         }
     }
 
@@ -650,6 +655,9 @@ impl<'a> BodyGen<'a> {
         } = target
         {
             return self.index_assign(*array, keys, op, value, at, location);
+        }
+        if let LValue::Target(t) = target {
+            return self.target_assign(t, op, value, location);
         }
         let v = self.expr(value);
         let Some(place) = self.place(target, location) else {
@@ -879,7 +887,7 @@ pub(super) fn c_long(n: i64) -> String {
     }
 }
 
-fn is_temp_or_const(v: &str) -> bool {
+pub(super) fn is_temp_or_const(v: &str) -> bool {
     (v.starts_with('t') && v[1..].chars().all(|c| c.is_ascii_digit()))
         || v.starts_with('(')
         || v.chars()

@@ -264,7 +264,9 @@ impl BodyGen<'_> {
                 ));
                 self.check_error();
             }
-            LValue::Local(_) => unreachable!("locals are never statistics"),
+            LValue::Local(_) | LValue::Target(_) => {
+                unreachable!("locals and target values are never statistics")
+            }
         }
         Val::Void
     }
@@ -293,7 +295,9 @@ impl BodyGen<'_> {
                     agg_name(op)
                 ));
             }
-            LValue::Local(_) => unreachable!("locals are never statistics"),
+            LValue::Local(_) | LValue::Target(_) => {
+                unreachable!("locals and target values are never statistics")
+            }
         }
         Val::Long(t)
     }
@@ -332,7 +336,9 @@ impl BodyGen<'_> {
                 self.w.close("");
                 self.check_error();
             }
-            LValue::Local(_) => unreachable!("locals are never statistics"),
+            LValue::Local(_) | LValue::Target(_) => {
+                unreachable!("locals and target values are never statistics")
+            }
         }
         Val::Void
     }

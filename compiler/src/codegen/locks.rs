@@ -172,6 +172,7 @@ impl<'p> Visitor<'p> {
                 merge(&mut self.uses, *array, access);
                 keys.iter().for_each(|k| self.expr(k));
             }
+            LValue::Target(t) => target_exprs(t).for_each(|e| self.expr(e)),
         }
     }
 

@@ -194,23 +194,34 @@ fn globals(program: &Program, out: &mut CWriter) {
     for g in &program.globals {
         let name = global_name(g);
         match (data::storage(g), &g.kind, &g.init) {
-            (Storage::Map(_), ..) => out.line(format!("static struct stp_map *{name};")),
-            (Storage::Stat(_), ..) => out.line(format!("static struct stp_pstat {name};")),
-            (Storage::StatMap(_), ..) => out.line(format!("static struct stp_pmap {name};")),
+            (Storage::Map(_), ..) => {
+                out.line(format!("static __maybe_unused struct stp_map *{name};"))
+            }
+            (Storage::Stat(_), ..) => {
+                out.line(format!("static __maybe_unused struct stp_pstat {name};"))
+            }
+            (Storage::StatMap(_), ..) => {
+                out.line(format!("static __maybe_unused struct stp_pmap {name};"))
+            }
             (Storage::Scalar, GlobalKind::Scalar(Type::String), Some(Const::String(s))) => out
                 .line(format!(
-                    "static char {name}[MAXSTRINGLEN] = {};",
+                    "static __maybe_unused char {name}[MAXSTRINGLEN] = {};",
                     c_string(s)
                 )),
             (Storage::Scalar, GlobalKind::Scalar(Type::String), _) => {
-                out.line(format!("static char {name}[MAXSTRINGLEN];"))
+                out.line(format!("static __maybe_unused char {name}[MAXSTRINGLEN];"))
             }
-            (Storage::Scalar, _, Some(Const::Long(n))) => {
-                out.line(format!("static int64_t {name} = {};", c_long(*n)))
-            }
-            (Storage::Scalar, ..) => out.line(format!("static int64_t {name};")),
+            (Storage::Scalar, _, Some(Const::Long(n))) => out.line(format!(
+                "static __maybe_unused int64_t {name} = {};",
+                c_long(*n)
+            )),
+            (Storage::Scalar, ..) => out.line(format!("static __maybe_unused int64_t {name};")),
         }
-        out.line(format!("static DEFINE_RWLOCK({});", lock_name(g)));
+        // Unused globals (sema warned) must not fail a -Werror build.
+        out.line(format!(
+            "static __maybe_unused DEFINE_RWLOCK({});",
+            lock_name(g)
+        ));
     }
     out.line("");
     globals_init(program, out);

@@ -1,24 +1,96 @@
 //! Lowering of target expressions (`$param`, `$var->a->b`, `$return`,
 //! `@cast`): the starting value, address steps with fault-safe loads
-//! (`stp_kread`), and the final value, load or address.
+//! (`stp_kread`), and the final value, load or address; and, in guru mode,
+//! stores to the same places (`stp_kwrite`, a `pt_regs` member).
 
-use super::body::{BodyGen, Val};
+use super::body::{is_temp_or_const, BodyGen, Val};
 use super::writer::c_string;
 use crate::ir::*;
+
+/// Where a target expression's value lives once its steps are walked.
+enum Place {
+    /// A `struct pt_regs` member.
+    Register(String),
+    /// Kernel memory at the address held in this temporary.
+    Memory(String),
+    /// Only a value, held in this temporary (a tracepoint argument, a
+    /// value saved at entry, a cast pointer).
+    Value(String),
+}
 
 impl BodyGen<'_> {
     /// A target expression's value (always a long).
     pub(super) fn target(&mut self, t: &TargetAccess, location: &Location) -> Val {
+        let place = self.target_place(t, location);
+        Val::Long(self.target_load(&place, t.result, location))
+    }
+
+    /// `target op= value` (guru mode); yields the value stored.
+    pub(super) fn target_assign(
+        &mut self,
+        t: &TargetAccess,
+        op: AssignOp,
+        value: &Expr,
+        location: &Location,
+    ) -> Val {
+        let v = self.expr(value).long();
+        let v = if is_temp_or_const(&v) {
+            v
+        } else {
+            let tmp = self.long_temp();
+            self.w.line(format!("{tmp} = {v};"));
+            tmp
+        };
+        let place = self.target_place(t, location);
+        let new = match op {
+            AssignOp::Arith(bop) => {
+                let old = self.target_load(&place, t.result, location);
+                self.binary(&old, bop, &old, &v, location);
+                old
+            }
+            _ => v,
+        };
+        self.target_store(&place, t.result, &new, location);
+        Val::Long(new)
+    }
+
+    /// `++target`, `target--`… (guru mode).
+    pub(super) fn target_incdec(
+        &mut self,
+        t: &TargetAccess,
+        increment: bool,
+        prefix: bool,
+        location: &Location,
+    ) -> Val {
+        let place = self.target_place(t, location);
+        let old = self.target_load(&place, t.result, location);
+        let new = self.long_temp();
+        let op = if increment { "+" } else { "-" };
+        self.w
+            .line(format!("{new} = (int64_t)((uint64_t){old} {op} 1);"));
+        self.target_store(&place, t.result, &new, location);
+        Val::Long(if prefix { new } else { old })
+    }
+
+    /// Computes the base and walks the steps of `t`.
+    fn target_place(&mut self, t: &TargetAccess, location: &Location) -> Place {
+        if let (TargetBase::Register(reg), true) = (&t.base, t.steps.is_empty()) {
+            if matches!(t.result, TargetResult::Value { .. }) {
+                return Place::Register(reg.clone());
+            }
+        }
         let near = c_string(&location.near());
         let err = self.err_label();
         let a = self.long_temp();
+        let mut memory = false;
         match &t.base {
             TargetBase::Register(reg) => self.w.line(format!("{a} = (int64_t)c->regs->{reg};")),
             TargetBase::Stack(off) => {
                 // Stack arguments: 64-bit slots above the entry stack pointer.
                 self.w.line(format!(
-                    "if (!stp_kread(c, (uint64_t)kernel_stack_pointer(c->regs) + {off}, 8, false, &{a}, {near})) goto {err};"
+                    "{a} = (int64_t)((uint64_t)kernel_stack_pointer(c->regs) + {off}ULL);"
                 ));
+                memory = true;
             }
             TargetBase::TracepointArg(i) => self.w.line(format!("{a} = (int64_t)c->tp_args[{i}];")),
             TargetBase::Value(e) => {
@@ -27,6 +99,11 @@ impl BodyGen<'_> {
             }
         }
         for step in &t.steps {
+            if std::mem::take(&mut memory) {
+                self.w.line(format!(
+                    "if (!stp_kread(c, (uint64_t){a}, 8, false, &{a}, {near})) goto {err};"
+                ));
+            }
             match step {
                 TargetStep::Deref => self.w.line(format!(
                     "if (!stp_kread(c, (uint64_t){a}, 8, false, &{a}, {near})) goto {err};"
@@ -43,18 +120,62 @@ impl BodyGen<'_> {
                 }
             }
         }
-        match t.result {
-            TargetResult::Value { size, signed } => {
-                self.w.line(format!("{a} = stp_narrow((uint64_t){a}, {size}, {signed});"))
-            }
+        match (memory, t.result, t.steps.is_empty()) {
+            // A stack slot read as the argument's value.
+            (true, TargetResult::Value { .. }, _) => Place::Memory(a),
+            (_, TargetResult::Value { .. }, true) => Place::Value(a),
+            _ => Place::Memory(a),
+        }
+    }
+
+    /// The value at `place`, as `result` says; a fresh temporary.
+    fn target_load(&mut self, place: &Place, result: TargetResult, location: &Location) -> String {
+        let near = c_string(&location.near());
+        let (a, from_memory) = match place {
+            Place::Register(reg) => (format!("(int64_t)c->regs->{reg}"), false),
+            Place::Memory(a) => (a.clone(), true),
+            Place::Value(a) => (a.clone(), false),
+        };
+        let out = self.long_temp();
+        let err = self.err_label();
+        match result {
+            TargetResult::Value { size, signed } if from_memory => self.w.line(format!(
+                "if (!stp_kread(c, (uint64_t){a}, 8, false, &{out}, {near})) goto {err};\n{out} = stp_narrow((uint64_t){out}, {size}, {signed});"
+            )),
+            TargetResult::Value { size, signed } => self
+                .w
+                .line(format!("{out} = stp_narrow((uint64_t){a}, {size}, {signed});")),
             TargetResult::Load { size, signed } => self.w.line(format!(
-                "if (!stp_kread(c, (uint64_t){a}, {size}, {signed}, &{a}, {near})) goto {err};"
+                "if (!stp_kread(c, (uint64_t){a}, {size}, {signed}, &{out}, {near})) goto {err};"
             )),
             TargetResult::Bitfield { size, bit_offset, width, signed } => self.w.line(format!(
-                "if (!stp_kread_bits(c, (uint64_t){a}, {size}, {bit_offset}, {width}, {signed}, &{a}, {near})) goto {err};"
+                "if (!stp_kread_bits(c, (uint64_t){a}, {size}, {bit_offset}, {width}, {signed}, &{out}, {near})) goto {err};"
             )),
-            TargetResult::Address => {}
+            TargetResult::Address => self.w.line(format!("{out} = {a};")),
         }
-        Val::Long(a)
+        out
+    }
+
+    /// Stores `v` at `place` (sema only lets writable places through).
+    fn target_store(&mut self, place: &Place, result: TargetResult, v: &str, location: &Location) {
+        let near = c_string(&location.near());
+        let err = self.err_label();
+        match (place, result) {
+            (Place::Register(reg), _) => self
+                .w
+                .line(format!("c->regs->{reg} = (unsigned long){v};")),
+            (Place::Memory(a), TargetResult::Value { .. }) => self.w.line(format!(
+                "if (!stp_kwrite(c, (uint64_t){a}, 8, {v}, {near})) goto {err};"
+            )),
+            (Place::Memory(a), TargetResult::Load { size, .. }) => self.w.line(format!(
+                "if (!stp_kwrite(c, (uint64_t){a}, {size}, {v}, {near})) goto {err};"
+            )),
+            (Place::Memory(a), TargetResult::Bitfield { size, bit_offset, width, .. }) => {
+                self.w.line(format!(
+                    "if (!stp_kwrite_bits(c, (uint64_t){a}, {size}, {bit_offset}, {width}, {v}, {near})) goto {err};"
+                ))
+            }
+            _ => unreachable!("sema refuses stores to values and addresses"),
+        }
     }
 }

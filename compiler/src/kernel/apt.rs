@@ -15,6 +15,9 @@ use super::PrepError;
 pub struct PrivateApt {
     dir: PathBuf,
     architecture: String,
+    /// Further architectures whose packages are listed too (the build
+    /// host's, for a foreign series: its `linux-kbuild-*` runs here).
+    foreign: Vec<String>,
 }
 
 /// What `apt-cache show` says about one package.
@@ -29,6 +32,22 @@ pub struct PackageInfo {
     pub depends: Vec<String>,
     /// Size of the `.deb` in bytes.
     pub size: u64,
+    /// The package's architecture (`amd64`, `arm64`, `all`).
+    pub architecture: String,
+    /// Whether it was asked for as `NAME:ARCH` (another architecture than
+    /// the configuration's own).
+    pub qualified: bool,
+}
+
+impl PackageInfo {
+    /// `NAME:ARCH` for a package of another architecture, else `NAME`.
+    pub fn qualified_name(&self) -> String {
+        if self.qualified {
+            format!("{}:{}", self.name, self.architecture)
+        } else {
+            self.name.clone()
+        }
+    }
 }
 
 impl PrivateApt {
@@ -53,10 +72,23 @@ impl PrivateApt {
             }
         }
         std::fs::write(dir.join("etc/sources.list"), list).map_err(io)?;
+        let host = super::arch::host_debian();
         Ok(PrivateApt {
             dir: dir.to_path_buf(),
             architecture: source.architecture.clone(),
+            foreign: if source.architecture == host {
+                Vec::new()
+            } else {
+                vec![host.to_string()]
+            },
         })
+    }
+
+    /// The build host's Debian architecture when it differs from the
+    /// series' (`amd64` for an arm64 series here): packages that run on the
+    /// build host are fetched as `NAME:ARCH` of it.
+    pub fn host_architecture(&self) -> Option<&str> {
+        self.foreign.first().map(String::as_str)
     }
 
     fn options(&self) -> Vec<String> {
@@ -67,7 +99,14 @@ impl PrivateApt {
             format!("-oDir::State::Lists={d}/lists"),
             format!("-oDir::Cache={d}/cache"),
             format!("-oAPT::Architecture={}", self.architecture),
-            format!("-oAPT::Architectures={}", self.architecture),
+            format!(
+                "-oAPT::Architectures={}",
+                std::iter::once(&self.architecture)
+                    .chain(&self.foreign)
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(",")
+            ),
             "-oAPT::Sandbox::User=root".to_string(),
             "-oDebug::NoLocking=1".to_string(),
             "-qq".to_string(),
@@ -123,9 +162,9 @@ impl PrivateApt {
         Ok(parse_show(&out))
     }
 
-    /// Downloads `name=version` into `dest`, returning the `.deb`'s path.
+    /// Downloads `name[:arch]=version` into `dest`, returning the `.deb`'s path.
     pub fn download(&self, pkg: &PackageInfo, dest: &Path) -> Result<PathBuf, PrepError> {
-        let spec = format!("{}={}", pkg.name, pkg.version);
+        let spec = format!("{}={}", pkg.qualified_name(), pkg.version);
         self.run("apt-get", &["download", &spec], Some(dest))?;
         let prefix = format!("{}_", pkg.name);
         let found = std::fs::read_dir(dest)
@@ -192,6 +231,8 @@ pub fn parse_show(text: &str) -> Vec<PackageInfo> {
             version,
             depends,
             size,
+            architecture: field("Architecture").unwrap_or_default(),
+            qualified: false,
         });
     }
     out
@@ -205,12 +246,22 @@ mod tests {
     fn parses_show_stanzas() {
         let text = "Package: linux-headers-6.1.0-56-amd64\nVersion: 6.1.192-2\n\
             Depends: linux-headers-6.1.0-56-common (= 6.1.192-2), linux-kbuild-6.1 (>= 6.1.192-2), linux-compiler-gcc-12-x86\n\
-            Size: 1841552\n\nPackage: linux-headers-7.2.13+deb14-amd64\nVersion: 7.2.13-1\n\
+            Architecture: amd64\nSize: 1841552\n\nPackage: linux-headers-7.2.13+deb14-amd64\nVersion: 7.2.13-1\n\
             Depends: gcc-16-for-host, linux-image-a (= 1) | linux-image-b:amd64 (= 1)\n";
         let pkgs = parse_show(text);
         assert_eq!(pkgs.len(), 2);
         assert_eq!(pkgs[0].version, "6.1.192-2");
         assert_eq!(pkgs[0].size, 1841552);
+        assert_eq!(pkgs[0].architecture, "amd64");
+        assert_eq!(pkgs[0].qualified_name(), "linux-headers-6.1.0-56-amd64");
+        let foreign = PackageInfo {
+            qualified: true,
+            ..pkgs[0].clone()
+        };
+        assert_eq!(
+            foreign.qualified_name(),
+            "linux-headers-6.1.0-56-amd64:amd64"
+        );
         assert_eq!(
             pkgs[0].depends,
             [

@@ -46,6 +46,10 @@ pub struct FetchState {
     /// The debug vmlinux, relative to `root`, when fetched with `--debug`.
     #[serde(default)]
     pub debug_vmlinux: Option<PathBuf>,
+    /// A static busybox of the kernel's architecture for the test guest,
+    /// relative to `root`, when the manifest names one.
+    #[serde(default)]
+    pub busybox: Option<PathBuf>,
 }
 
 /// One package that was unpacked.
@@ -66,6 +70,11 @@ impl FetchState {
     /// The absolute kernel image path.
     pub fn image_path(&self) -> PathBuf {
         self.root.join(&self.image)
+    }
+
+    /// The absolute path of the guest's static busybox, if fetched.
+    pub fn busybox_path(&self) -> Option<PathBuf> {
+        self.busybox.as_ref().map(|p| self.root.join(p))
     }
 }
 
@@ -218,6 +227,7 @@ mod tests {
             image: "boot/vmlinuz-6.1.0-56-amd64".into(),
             system_map: None,
             debug_vmlinux: None,
+            busybox: None,
         };
         let _lock = cache.lock("debian-6.1-amd64").unwrap();
         cache.save_state(&state).unwrap();

@@ -332,6 +332,7 @@ fn run_probes(
         .arg("-C")
         .arg(&tree.dir)
         .arg(format!("M={}", build.path().display()))
+        .args(tree.make_vars())
         .arg("-k")
         .arg(format!("-j{jobs}"))
         .args(&objects)

@@ -56,7 +56,12 @@ pub fn fetch(
     let _lock = cache.lock(&manifest.name)?;
     if let Some(state) = cache.state(&manifest.name)? {
         let has_debug = state.debug_vmlinux.is_some() || !options.debug;
-        if !options.refresh && has_debug && state.build_dir().join("Makefile").is_file() {
+        let has_busybox = state.busybox.is_some() || apt_source.busybox.is_none();
+        if !options.refresh
+            && has_debug
+            && has_busybox
+            && state.build_dir().join("Makefile").is_file()
+        {
             return Ok(Fetched::AlreadyCached(state));
         }
     }
@@ -84,6 +89,11 @@ pub fn fetch(
         (false, _) => None,
     };
     packages.extend(debug.clone());
+    let busybox = match &apt_source.busybox {
+        Some(name) => Some(show_one(&apt, name)?),
+        None => None,
+    };
+    packages.extend(busybox.clone());
 
     let release_dir = cache.kernel_dir(&manifest.name).join(&release);
     let staging = cache
@@ -111,6 +121,8 @@ pub fn fetch(
             Filter::Image
         } else if Some(&pkg.name) == debug.as_ref().map(|d| &d.name) {
             Filter::Debug
+        } else if Some(&pkg.name) == busybox.as_ref().map(|b| &b.name) {
+            Filter::Busybox
         } else {
             Filter::All
         };
@@ -142,7 +154,7 @@ pub fn fetch(
         packages: packages
             .iter()
             .map(|p| FetchedPackage {
-                name: p.name.clone(),
+                name: p.qualified_name(),
                 version: p.version.clone(),
             })
             .collect(),
@@ -164,6 +176,18 @@ pub fn fetch(
                     what: format!("no debug vmlinux for {release} in {}", d.name),
                 },
             )?),
+            None => None,
+        },
+        busybox: match busybox {
+            Some(ref b) => Some(
+                find_first(
+                    &root,
+                    &["bin/busybox".to_string(), "usr/bin/busybox".to_string()],
+                )
+                .ok_or_else(|| PrepError::Layout {
+                    what: format!("no bin/busybox in {}", b.name),
+                })?,
+            ),
             None => None,
         },
         root,
@@ -212,7 +236,9 @@ fn resolve_release(
 }
 
 /// The header packages and their `linux-headers-*`/`linux-kbuild-*`
-/// dependencies, transitively.
+/// dependencies, transitively. `linux-kbuild-*` holds the tree's host tools
+/// (`fixdep`, `modpost`), which run on the build host: for a series of
+/// another architecture it is fetched for the host's (`NAME:amd64`).
 fn header_closure(
     apt: &PrivateApt,
     source: &AptSource,
@@ -224,7 +250,14 @@ fn header_closure(
         if seen.iter().any(|p| p.name == name) {
             continue;
         }
-        let pkg = show_one(apt, &name)?;
+        let pkg = match apt.host_architecture() {
+            Some(host) if name.starts_with("linux-kbuild-") => {
+                let mut pkg = show_one(apt, &format!("{name}:{host}"))?;
+                pkg.qualified = true;
+                pkg
+            }
+            _ => show_one(apt, &name)?,
+        };
         for dep in &pkg.depends {
             if dep.starts_with("linux-headers-") || dep.starts_with("linux-kbuild-") {
                 todo.push(dep.clone());
@@ -236,10 +269,15 @@ fn header_closure(
     Ok(seen)
 }
 
+/// What apt says about `name` (or `name:arch`).
 fn show_one(apt: &PrivateApt, name: &str) -> Result<PackageInfo, PrepError> {
+    let (plain, arch) = match name.split_once(':') {
+        Some((plain, arch)) => (plain, Some(arch)),
+        None => (name, None),
+    };
     apt.show(&[name.to_string()])?
         .into_iter()
-        .find(|p| p.name == name)
+        .find(|p| p.name == plain && arch.is_none_or(|a| p.architecture == a))
         .ok_or_else(|| PrepError::MissingPackage {
             package: name.to_string(),
         })
@@ -254,6 +292,8 @@ enum Filter {
     Image,
     /// Only the debug vmlinux.
     Debug,
+    /// Only the busybox executable.
+    Busybox,
 }
 
 fn keep(filter: Filter, path: &str) -> bool {
@@ -280,6 +320,7 @@ fn keep(filter: Filter, path: &str) -> bool {
                 || path.contains("/boot/vmlinux-")
                 || path.contains("/boot/System.map-")
         }
+        Filter::Busybox => path == "bin/busybox" || path == "usr/bin/busybox",
     }
 }
 

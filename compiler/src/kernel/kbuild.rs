@@ -2,7 +2,8 @@
 //!
 //! Writes the sources and a `Kbuild` file to a build directory, runs
 //! `make -C TREE M=DIR modules` with the tree's toolchain (the host's, or a
-//! toolchain root: `kernel::toolchain`), and on failure shows each compiler
+//! toolchain root: `kernel::toolchain`; `ARCH=`/`CROSS_COMPILE=` when the
+//! tree is another architecture's, `kernel::arch`), and on failure shows each compiler
 //! error with the generated line it points at. Warnings of `modpost` are
 //! returned with the module: with `-Werror` on the C, a build is clean only
 //! when modpost is quiet too (7.x warns about a missing MODULE_DESCRIPTION).
@@ -180,7 +181,11 @@ pub fn build(req: &BuildRequest<'_>) -> Result<BuiltModule, BuildError> {
     if req.verbose {
         make.arg("V=1");
     }
-    make.args(&req.make_vars).arg("modules").env("LC_ALL", "C");
+    // The tree's cross-build variables first: `-B` may override them.
+    make.args(req.tree.make_vars())
+        .args(&req.make_vars)
+        .arg("modules")
+        .env("LC_ALL", "C");
     let out = make
         .output()
         .map_err(|e| BuildError::Make(req.toolchain.spawn_error(&e)))?;

@@ -60,6 +60,12 @@ pub struct AptSource {
     /// The package carrying the debug vmlinux (fetched only on request).
     #[serde(default)]
     pub debug: Option<String>,
+    /// The package carrying a static busybox of this architecture
+    /// (`busybox-static`), fetched with the image for the test guest's
+    /// initramfs: a foreign architecture's guest cannot use the host's
+    /// `/bin/busybox`.
+    #[serde(default)]
+    pub busybox: Option<String>,
 }
 
 /// One apt repository line (`deb URI SUITE COMPONENTS`) per suite.
@@ -97,7 +103,9 @@ pub struct RpmSource {
 }
 
 /// The compiler a kernel series wants, and where to get it when the host
-/// cannot run it (see `kernel::toolchain`).
+/// cannot run it (see `kernel::toolchain`). The packages are for an x86-64
+/// (amd64) build host: a series of another architecture lists its Debian
+/// cross compiler (`gcc-12-aarch64-linux-gnu`, see `kernel::arch`).
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Toolchain {
@@ -112,6 +120,19 @@ pub struct Toolchain {
     /// the libraries of the kbuild host tools (`pahole` for module BTF).
     #[serde(default)]
     pub packages: Vec<String>,
+}
+
+impl Manifest {
+    /// The package that provides the compiler on this host: `compiler`
+    /// itself for a native series, its Debian cross compiler
+    /// (`gcc-12-aarch64-linux-gnu`) for a foreign one.
+    pub fn compiler_package(&self) -> String {
+        match super::arch::cross_compile(&self.arch) {
+            Some(_) => super::arch::cross_compiler_package(&self.toolchain.compiler, &self.arch)
+                .unwrap_or_else(|| self.toolchain.compiler.clone()),
+            None => self.toolchain.compiler.clone(),
+        }
+    }
 }
 
 impl AptSource {
@@ -339,10 +360,10 @@ mod tests {
         assert!(catalog.for_release("6.1.0-56-cloud-amd64").is_none());
         for m in catalog.all() {
             assert!(
-                m.toolchain.packages.contains(&m.toolchain.compiler),
+                m.toolchain.packages.contains(&m.compiler_package()),
                 "{}: the toolchain root must install {}",
                 m.name,
-                m.toolchain.compiler
+                m.compiler_package()
             );
         }
     }

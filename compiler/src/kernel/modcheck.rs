@@ -594,6 +594,25 @@ mod tests {
     }
 
     #[test]
+    fn an_x86_64_module_is_refused_for_an_arm64_tree() {
+        let s = symvers();
+        let ko = module(&refs(&good_modinfo()), None, &[]);
+        let arm64 = Target {
+            arch: "arm64",
+            vermagic: "6.1.0-56-arm64 SMP mod_unload modversions aarch64",
+            ..target(&s, true)
+        };
+        let failures = check_image(&ko, &arm64, Some("hello")).unwrap_err();
+        assert_eq!(
+            failures[0],
+            CheckFailure::WrongArch {
+                module: "x86_64".into(),
+                tree: "arm64".into()
+            }
+        );
+    }
+
+    #[test]
     fn crc_mismatches_name_the_symbol_and_both_crcs() {
         let s = symvers();
         let ko = module(

@@ -165,8 +165,14 @@ pub fn host_fit(tree: &HeaderTree) -> Result<(), Misfit> {
         program: program.to_string(),
         why,
     };
-    if which(&tree.compiler).is_none() {
-        return Err(missing(&tree.compiler, "the kernel was built with it"));
+    let compiler = tree.compiler_command();
+    if which(&compiler).is_none() {
+        let why = if tree.cross_compile().is_some() {
+            "the kernel was built with its version; this cross compiler builds for it here"
+        } else {
+            "the kernel was built with it"
+        };
+        return Err(missing(&compiler, why));
     }
     if which("make").is_none() {
         return Err(missing("make", "kbuild runs it"));
@@ -217,7 +223,7 @@ pub fn select(
     let why = match host_fit(tree) {
         Ok(()) => {
             return Ok(Toolchain::Host {
-                compiler: tree.compiler.clone(),
+                compiler: tree.compiler_command(),
             })
         }
         Err(why) => why,
@@ -258,7 +264,7 @@ pub fn ensure(
 ) -> Result<Toolchain, PrepError> {
     match host_fit(tree) {
         Ok(()) => Ok(Toolchain::Host {
-            compiler: tree.compiler.clone(),
+            compiler: tree.compiler_command(),
         }),
         Err(why) => {
             if manifest.toolchain.suite.is_none() {
@@ -276,10 +282,13 @@ pub fn ensure(
     }
 }
 
-/// `SUITE-COMPILER`, the directory name of a manifest's toolchain root.
+/// `SUITE-COMPILER`, the directory name of a manifest's toolchain root;
+/// a cross compiler's root is named with its prefix
+/// (`trixie-aarch64-linux-gnu-gcc-14`), apart from the native one.
 pub fn root_name(manifest: &Manifest) -> Option<String> {
     let suite = manifest.toolchain.suite.as_ref()?;
-    Some(format!("{suite}-{}", manifest.toolchain.compiler))
+    let prefix = super::arch::cross_compile(&manifest.arch).unwrap_or_default();
+    Some(format!("{suite}-{prefix}{}", manifest.toolchain.compiler))
 }
 
 /// The manifest's prepared toolchain root, if it holds every package the
@@ -364,7 +373,7 @@ pub fn prepare(
         } else {
             "--mode=unshare"
         })
-        .arg(format!("--architectures={}", host_debian_arch()))
+        .arg(format!("--architectures={}", super::arch::host_debian()))
         .arg(format!("--include={}", packages.join(",")))
         // Builds lay the root's /usr over the host's: the root must be merged-/usr
         // even for suites (bullseye) that were not by default.
@@ -415,7 +424,7 @@ pub fn prepare(
     })?;
     let state = RootState {
         suite: suite.clone(),
-        compiler: manifest.toolchain.compiler.clone(),
+        compiler: manifest.compiler_package(),
         packages: versions,
     };
     let path = base.join("state.yaml");
@@ -463,13 +472,6 @@ fn host_checks_valid_until() -> bool {
         .output()
         .map(|o| !String::from_utf8_lossy(&o.stdout).contains("\"false\""))
         .unwrap_or(true)
-}
-
-fn host_debian_arch() -> &'static str {
-    match std::env::consts::ARCH {
-        "aarch64" => "arm64",
-        _ => "amd64",
-    }
 }
 
 fn remove_dir_if_exists(dir: &Path) -> Result<(), PrepError> {

@@ -165,6 +165,36 @@ impl HeaderTree {
         Ok(tree)
     }
 
+    /// The `CROSS_COMPILE=` prefix of builds for this tree on this host
+    /// (`aarch64-linux-gnu-` for an arm64 tree on x86-64), `None` when native.
+    pub fn cross_compile(&self) -> Option<String> {
+        super::arch::cross_compile(&self.arch)
+    }
+
+    /// The compiler command builds run: the tree's compiler, with the cross
+    /// prefix when the tree is foreign and does not spell one already
+    /// (6.1's `gcc-12` becomes `aarch64-linux-gnu-gcc-12`; 6.12 names
+    /// `aarch64-linux-gnu-gcc-14` itself).
+    pub fn compiler_command(&self) -> String {
+        match self.cross_compile() {
+            Some(prefix) if !self.compiler.starts_with(&prefix) => {
+                format!("{prefix}{}", self.compiler)
+            }
+            _ => self.compiler.clone(),
+        }
+    }
+
+    /// The `make` variables every kbuild run for this tree gets: `ARCH=` and
+    /// `CROSS_COMPILE=` for a cross build, nothing for a native one.
+    pub fn make_vars(&self) -> Vec<String> {
+        match (self.cross_compile(), super::arch::kbuild(&self.arch)) {
+            (Some(prefix), Some(arch)) => {
+                vec![format!("ARCH={arch}"), format!("CROSS_COMPILE={prefix}")]
+            }
+            _ => Vec::new(),
+        }
+    }
+
     /// Whether `CONFIG_name` is `y` or `m`.
     pub fn enabled(&self, name: &str) -> bool {
         matches!(self.config.get(name).map(String::as_str), Some("y" | "m"))
@@ -263,6 +293,52 @@ pub(crate) mod tests {
             tree.vermagic(),
             "6.1.0-56-arm64 SMP mod_unload modversions aarch64"
         );
+    }
+
+    #[test]
+    fn foreign_trees_build_with_the_cross_prefix() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (foreign, config, triplet) = if super::super::arch::host() == "arm64" {
+            ("x86", "CONFIG_X86_64=y\n", "x86_64-linux-gnu-")
+        } else {
+            ("arm64", "CONFIG_ARM64=y\n", "aarch64-linux-gnu-")
+        };
+        fake_tree(
+            tmp.path(),
+            "6.1.0-56-x",
+            &format!("{config}CONFIG_CC_VERSION_TEXT=\"gcc-12 (Debian 12.2.0-14) 12.2.0\"\n"),
+        );
+        let tree = HeaderTree::open(tmp.path()).unwrap();
+        assert_eq!(tree.compiler, "gcc-12");
+        assert_eq!(tree.compiler_command(), format!("{triplet}gcc-12"));
+        assert_eq!(
+            tree.make_vars(),
+            [
+                format!("ARCH={foreign}"),
+                format!("CROSS_COMPILE={triplet}")
+            ]
+        );
+        // A tree that names its compiler with the prefix keeps it.
+        fake_tree(
+            tmp.path(),
+            "6.12.117+deb13-x",
+            &format!(
+                "{config}CONFIG_CC_VERSION_TEXT=\"{triplet}gcc-14 (Debian 14.2.0-19) 14.2.0\"\n"
+            ),
+        );
+        let tree = HeaderTree::open(tmp.path()).unwrap();
+        assert_eq!(tree.compiler_command(), format!("{triplet}gcc-14"));
+        // The host's own architecture builds natively.
+        let native = if foreign == "arm64" {
+            "CONFIG_X86_64=y\n"
+        } else {
+            "CONFIG_ARM64=y\n"
+        };
+        fake_tree(tmp.path(), "6.1.0-56-y", native);
+        let tree = HeaderTree::open(tmp.path()).unwrap();
+        assert_eq!(tree.cross_compile(), None);
+        assert!(tree.make_vars().is_empty());
+        assert_eq!(tree.compiler_command(), "gcc");
     }
 
     #[test]

@@ -39,9 +39,15 @@ pub struct Options {
     pub jobs: usize,
     /// Run only shard `i` of `n` (1-based) of the (kernel, script) pairs.
     pub shard: Option<(usize, usize)>,
-    /// The static staprun for x86_64 guests.
+    /// The static staprun for x86_64 guests (`stapkit-workload` beside it).
     pub staprun: PathBuf,
-    /// The static busybox for x86_64 guests.
+    /// The static staprun for arm64 guests (`stapkit-workload` beside it);
+    /// `None`: where `cargo xtask staprun --target aarch64` puts it beside
+    /// the x86_64 one (see [`guest_staprun`]).
+    pub staprun_arm64: Option<PathBuf>,
+    /// The static busybox for guests of the host's architecture; other
+    /// architectures' guests use the one `stap-prep fetch` unpacked with
+    /// their kernel (the manifest's `busybox` package).
     pub busybox: PathBuf,
     /// Use KVM.
     pub kvm: bool,
@@ -400,6 +406,36 @@ pub fn run(options: &Options, progress: &(dyn Fn(&str) + Sync)) -> Result<Report
     Ok(report)
 }
 
+/// The Rust target `cargo xtask staprun` builds a guest's binaries for.
+pub fn rust_target(arch: Arch) -> &'static str {
+    match arch {
+        Arch::X86_64 => "x86_64-unknown-linux-gnu",
+        Arch::Arm64 => "aarch64-unknown-linux-gnu",
+    }
+}
+
+/// The static staprun for `arch` guests: the one given for it, else the
+/// x86_64 one's counterpart in cargo's layout
+/// (`target/aarch64-unknown-linux-gnu/release/staprun` beside
+/// `target/x86_64-unknown-linux-gnu/release/staprun`), else beside it.
+pub fn guest_staprun(options: &Options, arch: Arch) -> PathBuf {
+    if arch == Arch::Arm64 {
+        if let Some(p) = &options.staprun_arm64 {
+            return p.clone();
+        }
+    }
+    let x86 = rust_target(Arch::X86_64);
+    let mut out = PathBuf::new();
+    for part in options.staprun.components() {
+        if part.as_os_str() == x86 {
+            out.push(rust_target(arch));
+        } else {
+            out.push(part);
+        }
+    }
+    out
+}
+
 /// Boots one kernel with every module that built for it.
 fn run_kernel(
     options: &Options,
@@ -427,32 +463,52 @@ fn run_kernel(
     let mut outcomes: Vec<Outcome> = Vec::new();
     let mut boot_report = None;
     if !cases.is_empty() {
+        let staprun = guest_staprun(options, arch);
+        let build_it = match arch {
+            Arch::X86_64 => "cargo xtask staprun",
+            Arch::Arm64 => "cargo xtask staprun --target aarch64",
+        };
         check_static_binary(
-            &options.staprun,
+            &staprun,
             arch,
             "staprun",
-            "build it with: cargo xtask staprun",
+            &format!("build it with: {build_it}"),
         )
         .map_err(|e| e.to_string())?;
+        let busybox = if tree.arch == crate::kernel::arch::host() {
+            options.busybox.clone()
+        } else {
+            tree.fetched
+                .as_ref()
+                .and_then(|f| f.busybox_path())
+                .ok_or_else(|| {
+                    format!(
+                        "{kernel}: no {} busybox for the guest; fetch it with: stap-prep fetch {kernel}",
+                        tree.arch
+                    )
+                })?
+        };
         check_static_binary(
-            &options.busybox,
+            &busybox,
             arch,
             "busybox",
-            "install it with: apt-get install busybox-static",
+            &format!(
+                "install it with: apt-get install busybox-static, or stap-prep fetch {kernel}"
+            ),
         )
         .map_err(|e| e.to_string())?;
         // Built beside staprun by the same command.
-        let workload = options.staprun.with_file_name("stapkit-workload");
+        let workload = staprun.with_file_name("stapkit-workload");
         check_static_binary(
             &workload,
             arch,
             "stapkit-workload",
-            "build it (beside staprun) with: cargo xtask staprun",
+            &format!("build it (beside staprun) with: {build_it}"),
         )
         .map_err(|e| e.to_string())?;
         let tools = GuestTools {
-            busybox: options.busybox.clone(),
-            staprun: options.staprun.clone(),
+            busybox,
+            staprun,
             workload,
         };
         let initrd = build_initramfs(arch, &tools, &cases).map_err(|e| e.to_string())?;
@@ -540,6 +596,33 @@ fn strip_timestamp(line: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn arm64_guests_find_their_staprun_in_cargos_layout() {
+        let mut options = Options {
+            kernels: vec![],
+            scripts: vec![],
+            print: true,
+            jobs: 1,
+            shard: None,
+            staprun: PathBuf::from("/w/target/x86_64-unknown-linux-gnu/release/staprun"),
+            staprun_arm64: None,
+            busybox: PathBuf::from("/bin/busybox"),
+            kvm: false,
+            cache: Cache::locate(Some(Path::new("/nonexistent"))),
+            work_dir: PathBuf::from("/tmp"),
+        };
+        assert_eq!(guest_staprun(&options, Arch::X86_64), options.staprun);
+        assert_eq!(
+            guest_staprun(&options, Arch::Arm64),
+            Path::new("/w/target/aarch64-unknown-linux-gnu/release/staprun")
+        );
+        options.staprun_arm64 = Some(PathBuf::from("/elsewhere/staprun"));
+        assert_eq!(
+            guest_staprun(&options, Arch::Arm64),
+            Path::new("/elsewhere/staprun")
+        );
+    }
 
     #[test]
     fn shards_partition_the_pairs() {

@@ -1204,6 +1204,7 @@ impl<'c, 'a> Walker<'c, 'a> {
                     location: self.ident_location(v),
                 })
             }
+            ast::ExprKind::Target(t) => self.target_lvalue(t, e.span, want, context),
             _ => {
                 self.error(
                     Diagnostic::semantic_error(format!(
@@ -1222,6 +1223,7 @@ impl<'c, 'a> Walker<'c, 'a> {
             ir::LValue::Global(g) | ir::LValue::Index { array: g, .. } => {
                 self.cx.globals[g.0 as usize].value.ty
             }
+            ir::LValue::Target(_) => Some(Type::Long),
         }
     }
 
@@ -1372,6 +1374,7 @@ impl<'c, 'a> Walker<'c, 'a> {
                 .cx
                 .global_named(&v.name, v.span.file)
                 .and_then(|g| self.cx.globals[g].value.ty),
+            ast::ExprKind::Target(_) => Some(Type::Long),
             _ => None,
         }
         .filter(|t| *t != Type::Stats)
@@ -1537,7 +1540,9 @@ impl<'c, 'a> Walker<'c, 'a> {
             };
             let g = match &stats {
                 ir::LValue::Global(g) | ir::LValue::Index { array: g, .. } => g.0 as usize,
-                ir::LValue::Local(_) => unreachable!("stats operands are global"),
+                ir::LValue::Local(_) | ir::LValue::Target(_) => {
+                    unreachable!("stats operands are global")
+                }
             };
             match self.cx.globals[g].histogram {
                 None => self.cx.globals[g].histogram = Some((histogram, h.span)),

@@ -153,12 +153,25 @@ impl<'a> Context<'a> {
         points::similar(name, &names).map(str::to_string)
     }
 
-    fn add_items(&mut self, script: &'a ast::Script, tapset: bool) -> Vec<&'a ast::ProbeAlias> {
+    fn add_items(&mut self, script: &'a ast::Script, from: Source) -> Vec<&'a ast::ProbeAlias> {
+        let tapset = from != Source::Script;
         let mut aliases = Vec::new();
         for item in &script.items {
+            let is_global = matches!(item, ast::Item::Global(_));
+            let wanted = match from {
+                Source::Script => true,
+                Source::Tapset => !is_global,
+                Source::TapsetGlobal(_) => is_global,
+            };
+            if !wanted {
+                continue;
+            }
             match item {
                 ast::Item::Global(decl) => {
                     for var in &decl.vars {
+                        if matches!(from, Source::TapsetGlobal(name) if name != var.name.name) {
+                            continue;
+                        }
                         let private_to = decl.private.then_some(script.file);
                         if let Some(existing) = self.global_named(&var.name.name, script.file) {
                             let prev = self.globals[existing].decl.name.span;
@@ -270,30 +283,46 @@ impl<'a> Context<'a> {
     }
 
     /// Pulls in the tapset file defining each function called but not
-    /// defined, until nothing new is needed.
+    /// defined, and each global used but not declared, until nothing new
+    /// is needed.
     fn pull_functions(&mut self, roots: &[&'a ast::Block]) -> Vec<&'a ast::ProbeAlias> {
         let mut aliases = Vec::new();
         loop {
-            let mut wanted = Vec::new();
+            let mut wanted = Symbols::default();
             for b in roots {
-                calls_in_block(b, &mut wanted);
+                symbols_in_block(b, &mut wanted);
             }
             for f in &self.functions {
                 if let ast::FunctionBody::Block(b) = &f.def.body {
-                    calls_in_block(b, &mut wanted);
+                    symbols_in_block(b, &mut wanted);
+                }
+            }
+            let mut files = Vec::new();
+            for name in wanted.calls {
+                if !self.function_index.contains_key(&name) {
+                    files.extend(self.library.defining_function(&name));
+                }
+            }
+            let mut global_files = Vec::new();
+            for name in wanted.vars {
+                if !self.globals.iter().any(|g| g.name == name) {
+                    if let Some(i) = self.library.defining_global(&name) {
+                        global_files.push((i, name));
+                    }
                 }
             }
             let mut added = false;
-            for name in wanted {
-                if self.function_index.contains_key(&name) {
-                    continue;
+            for i in files {
+                if !self.pulled[i] {
+                    self.pulled[i] = true;
+                    aliases.extend(self.add_items(&self.library.files[i].script, Source::Tapset));
+                    added = true;
                 }
-                if let Some(i) = self.library.defining_function(&name) {
-                    if !self.pulled[i] {
-                        self.pulled[i] = true;
-                        aliases.extend(self.add_items(&self.library.files[i].script, true));
-                        added = true;
-                    }
+            }
+            for (i, name) in global_files {
+                if !self.globals.iter().any(|g| g.name == name) {
+                    self.add_items(&self.library.files[i].script, Source::TapsetGlobal(&name));
+                    added = true;
                 }
             }
             if !added {
@@ -303,6 +332,18 @@ impl<'a> Context<'a> {
     }
 }
 
+/// Which items of a file `add_items` takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Source<'n> {
+    /// The user's script: everything.
+    Script,
+    /// A tapset pulled in for a function or alias: all but its globals,
+    /// which load one by one when something names them.
+    Tapset,
+    /// Only this global of a tapset.
+    TapsetGlobal(&'n str),
+}
+
 fn script_type(t: ast::ScriptType) -> Type {
     match t {
         ast::ScriptType::Long => Type::Long,
@@ -310,19 +351,34 @@ fn script_type(t: ast::ScriptType) -> Type {
     }
 }
 
-/// Names of functions called anywhere in a block.
-fn calls_in_block(b: &ast::Block, out: &mut Vec<String>) {
+/// Names a block uses that a tapset may define.
+#[derive(Default)]
+struct Symbols {
+    /// Functions called.
+    calls: Vec<String>,
+    /// Plain identifiers used as variables or arrays.
+    vars: Vec<String>,
+}
+
+/// The functions called and variables named anywhere in a block.
+fn symbols_in_block(b: &ast::Block, out: &mut Symbols) {
     use crate::syntax::visit::{walk_expr, Visitor};
-    struct Calls<'o>(&'o mut Vec<String>);
-    impl Visitor for Calls<'_> {
+    struct Collect<'o>(&'o mut Symbols);
+    impl Visitor for Collect<'_> {
         fn visit_expr(&mut self, e: &ast::Expr) {
-            if let ast::ExprKind::Call { name, .. } = &e.kind {
-                self.0.push(name.name.clone());
+            match &e.kind {
+                ast::ExprKind::Call { name, .. } => self.0.calls.push(name.name.clone()),
+                ast::ExprKind::Var(v)
+                | ast::ExprKind::Index {
+                    base: ast::Indexable::Var(v),
+                    ..
+                } => self.0.vars.push(v.name.clone()),
+                _ => {}
             }
             walk_expr(self, e);
         }
     }
-    let mut v = Calls(out);
+    let mut v = Collect(out);
     for s in &b.stmts {
         v.visit_stmt(s);
     }
@@ -384,13 +440,13 @@ fn analyze_listing(
         embedded: Vec::new(),
         diagnostics: Vec::new(),
     };
-    let mut aliases: Vec<&ast::ProbeAlias> = cx.add_items(script, false);
+    let mut aliases: Vec<&ast::ProbeAlias> = cx.add_items(script, Source::Script);
     // Tapset aliases are available to every probe point (their files load
     // when a point uses them).
     for (i, file) in library.files.iter().enumerate() {
         if !file.aliases.is_empty() && !cx.pulled[i] {
             cx.pulled[i] = true;
-            aliases.extend(cx.add_items(&file.script, true));
+            aliases.extend(cx.add_items(&file.script, Source::Tapset));
         }
     }
 
@@ -805,6 +861,10 @@ fn check_signatures(cx: &mut Context<'_>) {
 fn check_globals(cx: &mut Context<'_>) {
     for g in &cx.globals {
         if !(g.read || g.written) {
+            cx.diagnostics.push(
+                Diagnostic::warning(format!("eliding unused variable '{}'", g.name))
+                    .with_primary(g.decl.name.span, "declared here, but never used"),
+            );
             continue;
         }
         if g.value.ty.is_none() {
@@ -866,22 +926,25 @@ fn renumber_calls(program: &mut ir::Program, renumber: &[u32]) {
             K::Print { args, .. } | K::Printf { args, .. } => {
                 args.iter_mut().for_each(|a| expr(a, r))
             }
-            K::Target(t) => {
-                if let ir::TargetBase::Value(e) = &mut t.base {
-                    expr(e, r);
-                }
-                for step in &mut t.steps {
-                    if let ir::TargetStep::Index { index, .. } = step {
-                        expr(index, r);
-                    }
-                }
-            }
+            K::Target(t) => target(t, r),
             K::Long(_) | K::Str(_) | K::Local(_) | K::Global(_) | K::EntrySlot(_) => {}
         }
     }
+    fn target(t: &mut ir::TargetAccess, r: &[u32]) {
+        if let ir::TargetBase::Value(e) = &mut t.base {
+            expr(e, r);
+        }
+        for step in &mut t.steps {
+            if let ir::TargetStep::Index { index, .. } = step {
+                expr(index, r);
+            }
+        }
+    }
     fn lvalue(lv: &mut ir::LValue, r: &[u32]) {
-        if let ir::LValue::Index { keys, .. } = lv {
-            keys.iter_mut().for_each(|k| expr(k, r));
+        match lv {
+            ir::LValue::Index { keys, .. } => keys.iter_mut().for_each(|k| expr(k, r)),
+            ir::LValue::Target(t) => target(t, r),
+            ir::LValue::Local(_) | ir::LValue::Global(_) => {}
         }
     }
     fn block(b: &mut ir::Block, r: &[u32]) {

@@ -16,6 +16,9 @@ pub struct TapsetFile {
     pub functions: Vec<String>,
     /// Probe aliases it defines, as dotted names.
     pub aliases: Vec<String>,
+    /// Globals it declares for scripts to use (not `private`), such as
+    /// `VM_FAULT_MAJOR`.
+    pub globals: Vec<String>,
 }
 
 /// Every tapset file available to a compilation.
@@ -69,10 +72,14 @@ impl Library {
             diags.extend(parsed.diagnostics);
             let mut functions = Vec::new();
             let mut aliases = Vec::new();
+            let mut globals = Vec::new();
             for item in &parsed.script.items {
                 match item {
                     ast::Item::Function(f) => functions.push(f.name.name.clone()),
                     ast::Item::Alias(a) => aliases.extend(a.names.iter().map(point_name)),
+                    ast::Item::Global(g) if !g.private => {
+                        globals.extend(g.vars.iter().map(|v| v.name.name.clone()))
+                    }
                     _ => {}
                 }
             }
@@ -80,6 +87,7 @@ impl Library {
                 script: parsed.script,
                 functions,
                 aliases,
+                globals,
             });
         }
         diags
@@ -90,6 +98,13 @@ impl Library {
         self.files
             .iter()
             .position(|f| f.functions.iter().any(|n| n == name))
+    }
+
+    /// The file declaring global `name` for scripts, if any.
+    pub fn defining_global(&self, name: &str) -> Option<usize> {
+        self.files
+            .iter()
+            .position(|f| f.globals.iter().any(|n| n == name))
     }
 
     /// Every function name in the library (for suggestions).

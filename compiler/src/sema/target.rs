@@ -76,6 +76,70 @@ impl Walker<'_, '_> {
         }
     }
 
+    /// A target expression on the left of an assignment or `++`/`--`:
+    /// guru mode only, and only a value in a register, on the stack or in
+    /// kernel memory (`$return`, a parameter at entry, `$p->field`).
+    pub(super) fn target_lvalue(
+        &mut self,
+        t: &ast::TargetExpr,
+        span: Span,
+        want: Option<Type>,
+        context: &str,
+    ) -> Option<ir::LValue> {
+        if !self.cx.config.guru {
+            self.report(
+                Diagnostic::semantic_error(format!(
+                    "{context} writes to a target variable, which needs guru mode"
+                ))
+                .with_primary(span, "a value of the probed kernel")
+                .with_help("rerun with -g: guru mode lets a script change the kernel's state"),
+            );
+            return None;
+        }
+        let access = match self.resolve_target(t, span) {
+            Ok(ir::ExprKind::Target(access)) => access,
+            Ok(_) => {
+                self.report(*fail(
+                    span,
+                    format!(
+                        "{context} cannot change this: it is text made from the probe's values"
+                    ),
+                ));
+                return None;
+            }
+            Err(d) => {
+                self.report(*d);
+                return None;
+            }
+        };
+        if let Some(w) = want.filter(|w| *w != Type::Long) {
+            self.report(
+                Diagnostic::semantic_error(format!(
+                    "{context} needs a {w} here, but target variables are numbers"
+                ))
+                .with_primary(span, "a number"),
+            );
+            return None;
+        }
+        let refusal = match (&access.base, access.result) {
+            (_, ir::TargetResult::Address) => {
+                Some("this is an address (or a whole struct or array); assign one of its members")
+            }
+            (ir::TargetBase::TracepointArg(_), ir::TargetResult::Value { .. }) => {
+                Some("tracepoint arguments are copies and cannot be changed")
+            }
+            (ir::TargetBase::Value(_), ir::TargetResult::Value { .. }) => Some(
+                "in a .return probe a parameter is its value saved at entry; it cannot be changed",
+            ),
+            _ => None,
+        };
+        if let Some(why) = refusal {
+            self.report(*fail(span, format!("{context} cannot change this: {why}")));
+            return None;
+        }
+        Some(ir::LValue::Target(access))
+    }
+
     /// `@entry(e)` in a `.return` probe: `e` is evaluated when the function
     /// is entered (with its parameters readable) and saved for the return.
     pub(super) fn entry_expr(
@@ -149,14 +213,28 @@ impl Walker<'_, '_> {
         }
     }
 
-    /// Whether `@defined(e)` holds here: `e` is a target expression that
-    /// resolves in this probe (or not a target expression at all).
+    /// Whether `@defined(e)` holds here: every target expression in `e`
+    /// (`$x`, or `kernel_string($f->name)` around one) resolves in this
+    /// probe.
     pub(super) fn defined(&mut self, e: &ast::Expr) -> bool {
-        match &e.kind {
-            ast::ExprKind::Target(t) => self.resolve_target(t, e.span).is_ok(),
-            ast::ExprKind::Entry(inner) => self.defined(inner),
-            _ => true,
+        use crate::syntax::visit::{walk_expr, Visitor};
+        // The visitor lends no lifetime, so the target expressions are
+        // cloned out (they are small).
+        struct Targets(Vec<(ast::TargetExpr, Span)>);
+        impl Visitor for Targets {
+            fn visit_expr(&mut self, e: &ast::Expr) {
+                if let ast::ExprKind::Target(t) = &e.kind {
+                    self.0.push(((**t).clone(), e.span));
+                }
+                walk_expr(self, e);
+            }
         }
+        let mut targets = Targets(Vec::new());
+        targets.visit_expr(e);
+        targets
+            .0
+            .iter()
+            .all(|(t, span)| self.resolve_target(t, *span).is_ok())
     }
 
     /// The value of a condition that `@defined` decides at compile time:
@@ -192,52 +270,60 @@ impl Walker<'_, '_> {
     }
 
     fn resolve_target(&mut self, t: &ast::TargetExpr, span: Span) -> Result<ir::ExprKind, Failed> {
-        let (base, place) =
-            match &t.base {
-                ast::TargetBase::Var(v) => {
-                    if v.name.starts_with("$$") {
-                        if !t.components.is_empty() || t.address_of {
-                            return Err(fail(
-                                v.span,
-                                format!("'{}' is a string and has no members", v.name),
-                            ));
-                        }
-                        return self.context_string(&v.name, v.span);
-                    }
-                    self.variable(&v.name[1..], v.span)?
-                }
-                ast::TargetBase::Cast {
-                    operand,
-                    type_name,
-                    module,
-                } => {
-                    if module.is_some() {
+        let (base, place) = match &t.base {
+            ast::TargetBase::Var(v) => {
+                if v.name.starts_with("$$") {
+                    if !t.components.is_empty() || t.address_of {
                         return Err(fail(
-                            span,
-                            "@cast with a module or header argument is not supported yet".into(),
+                            v.span,
+                            format!("'{}' is a string and has no members", v.name),
                         ));
                     }
-                    let name = type_name.to_str_lossy().into_owned();
-                    let (_, value) = self.expr(operand, Some(Type::Long));
-                    // The value is a pointer to `name`: its address.
-                    let agg = self.named_aggregate(&name, type_name.span)?;
-                    (
-                        ir::TargetBase::Value(Box::new(value)),
-                        Place::Value(CType::Pointer(Box::new(agg))),
-                    )
+                    return self.context_string(&v.name, v.span);
                 }
-                ast::TargetBase::AtVar { name, .. } => return Err(fail(
+                self.variable(&v.name[1..], v.span)?
+            }
+            ast::TargetBase::Cast {
+                operand,
+                type_name,
+                module,
+            } => {
+                if let Some(m) = module {
+                    // "kernel" and "kernel<linux/sched.h>" name the
+                    // kernel's own types, which BTF/DWARF describe
+                    // whole: the header list is not needed.
+                    let text = m.to_str_lossy();
+                    if text != "kernel" && !text.starts_with("kernel<") {
+                        return Err(fail_help(
+                                m.span,
+                                format!("@cast types from module '{text}' are not supported"),
+                                "stapkit reads types from the kernel's BTF or DWARF: use \"kernel\" or leave the module out".into(),
+                            ));
+                    }
+                }
+                let name = type_name.to_str_lossy().into_owned();
+                let (_, value) = self.expr(operand, Some(Type::Long));
+                // The value is a pointer to `name`: its address.
+                let agg = self.named_aggregate(&name, type_name.span)?;
+                (
+                    ir::TargetBase::Value(Box::new(value)),
+                    Place::Value(CType::Pointer(Box::new(agg))),
+                )
+            }
+            ast::TargetBase::AtVar { name, .. } => {
+                return Err(fail(
                     name.span,
                     "@var needs the address of a kernel variable, which stapkit cannot resolve yet"
                         .into(),
-                )),
-                ast::TargetBase::Autocast(e) => {
-                    return Err(fail(
-                        e.span,
-                        "this value has no known C type; use @cast(value, \"struct T\")".into(),
-                    ))
-                }
-            };
+                ))
+            }
+            ast::TargetBase::Autocast(e) => {
+                return Err(fail(
+                    e.span,
+                    "this value has no known C type; use @cast(value, \"struct T\")".into(),
+                ))
+            }
+        };
         let mut steps = Vec::new();
         let mut place = place;
         let mut bitfield = None;
@@ -447,25 +533,27 @@ impl Walker<'_, '_> {
                     ));
                 };
                 // The wrapper's first argument points at the user's saved
-                // registers; the argument is loaded from its slot there.
+                // registers; the argument is the slot there (which a guru
+                // write changes for the syscall too).
                 let location = self.cx.location(span, format!("identifier '${name}'"));
-                let value = ir::Expr {
+                let slot = |result| ir::Expr {
                     kind: ir::ExprKind::Target(Box::new(ir::TargetAccess {
                         base: ir::TargetBase::Register(regs.to_string()),
                         steps: vec![ir::TargetStep::Offset(offset)],
-                        result: ir::TargetResult::Load { size, signed },
+                        result,
                     })),
                     ty: Some(Type::Long),
                     location: location.clone(),
                 };
-                let value = if *ret {
+                if *ret {
                     // At the return the registers may be reused: the value
                     // at entry, saved then, as for functions.
-                    self.save_at_entry(value, Type::Long, location)
-                } else {
-                    value
-                };
-                Ok((ir::TargetBase::Value(Box::new(value)), Place::Value(ty)))
+                    let value = slot(ir::TargetResult::Load { size, signed });
+                    let saved = self.save_at_entry(value, Type::Long, location.clone());
+                    return Ok((ir::TargetBase::Value(Box::new(saved)), Place::Value(ty)));
+                }
+                let address = slot(ir::TargetResult::Address);
+                Ok((ir::TargetBase::Value(Box::new(address)), Place::Address(ty)))
             }
             ProbeContext::Tracepoint(tp) => {
                 let Some(n) = tp.params.iter().position(|p| p.name == name) else {

@@ -74,7 +74,8 @@ impl Arch {
     pub fn results_device(self) -> &'static str {
         match self {
             Arch::X86_64 => "/dev/ttyS1",
-            Arch::Arm64 => "/dev/ttyAMA1",
+            // The PCI 16550 `qemu::command` adds (the only 8250 port there).
+            Arch::Arm64 => "/dev/ttyS0",
         }
     }
 }

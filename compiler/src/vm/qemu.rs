@@ -97,9 +97,21 @@ pub fn command(config: &BootConfig, initrd: &Path, results: &Path) -> Command {
                 config.arch.console_device()
             ),
         ])
-        .args(["-serial", "stdio", "-serial"])
-        .arg(format!("file:{}", results.display()))
-        .stdin(Stdio::null())
+        .args(["-serial", "stdio"]);
+    match config.arch {
+        Arch::X86_64 => {
+            cmd.arg("-serial")
+                .arg(format!("file:{}", results.display()));
+        }
+        // The virt machine has one PL011: results go to a PCI 16550, which
+        // Debian's arm64 kernels drive built in (8250_pci).
+        Arch::Arm64 => {
+            cmd.arg("-chardev")
+                .arg(format!("file,id=results,path={}", results.display()))
+                .args(["-device", "pci-serial,chardev=results"]);
+        }
+    }
+    cmd.stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     cmd
@@ -229,5 +241,20 @@ mod tests {
         assert!(tcg.contains("console=ttyS0 panic=-1"), "{tcg}");
         config.kvm = true;
         assert!(args(&config).starts_with("-accel kvm -cpu host "));
+        config.kvm = false;
+        config.arch = Arch::Arm64;
+        let arm64 = args(&config);
+        assert!(
+            arm64.starts_with("-accel tcg -cpu max,pauth-impdef=on -machine virt "),
+            "{arm64}"
+        );
+        assert!(
+            arm64.contains(
+                "-serial stdio -chardev file,id=results,path=/w/results.bin \
+                 -device pci-serial,chardev=results"
+            ),
+            "{arm64}"
+        );
+        assert!(arm64.contains("console=ttyAMA0 panic=-1"), "{arm64}");
     }
 }

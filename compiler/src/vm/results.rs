@@ -72,10 +72,7 @@ pub struct ResultStream {
 /// Decodes a results stream; a truncated stream yields what arrived.
 pub fn decode(mut bytes: &[u8]) -> ResultStream {
     let mut out = ResultStream::default();
-    loop {
-        let Some(nl) = bytes.iter().position(|&b| b == b'\n') else {
-            break;
-        };
+    while let Some(nl) = bytes.iter().position(|&b| b == b'\n') {
         let line = String::from_utf8_lossy(&bytes[..nl]).into_owned();
         bytes = &bytes[nl + 1..];
         if line == "@@stapkit-end" {

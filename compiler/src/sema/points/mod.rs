@@ -140,33 +140,29 @@ fn resolve_parts<'a>(
             })
             .collect());
     }
-    let mut out = Vec::new();
-    // An alias naming more of the point wins over a shorter one plus a
-    // suffix: `syscall.*.return` is every `syscall.X.return`, not also
-    // `syscall.X` with `.return` added.
-    let longest = aliases
-        .iter()
-        .flat_map(|def| def.alias.names.iter())
-        .map(self::parts)
-        .filter(|ap| ap.len() <= parts.len() && alias_matches(ap, parts))
-        .map(|ap| ap.len())
-        .max();
+    // Aliases naming more of the point win: `vfs.read.return` is its own
+    // alias, not `vfs.read` with a `.return` suffix (and `syscall.*.return`
+    // is every `syscall.X.return`, not also `syscall.X` plus `.return`).
+    let mut matched = Vec::new();
     for def in aliases {
         for name in &def.alias.names {
             let alias_parts = self::parts(name);
-            if alias_parts.len() > parts.len() || Some(alias_parts.len()) != longest {
+            if alias_parts.len() > parts.len() {
                 continue;
             }
-            let matches = alias_parts
-                .iter()
-                .zip(parts.iter())
-                .all(|((an, aa), (pn, pa))| {
-                    glob(pn, an) && aa.map(literal_text) == pa.map(literal_text)
-                });
-            if !matches {
-                continue;
+            if alias_matches(&alias_parts, parts) {
+                matched.push((def, name, alias_parts.len()));
             }
-            let suffix = &parts[alias_parts.len()..];
+        }
+    }
+    let longest = matched.iter().map(|&(_, _, n)| n).max().unwrap_or(0);
+    let mut out = Vec::new();
+    for (def, name, len) in matched {
+        if len < longest {
+            continue;
+        }
+        {
+            let suffix = &parts[len..];
             for expansion in &def.alias.points {
                 for expanded in expansion.expand(1024).unwrap_or_default() {
                     let mut target_parts = self::parts(&expanded);
