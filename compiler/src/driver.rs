@@ -89,6 +89,13 @@ pub struct StapOptions {
     /// Check that a module built elsewhere loads on the -r kernel, and stop.
     #[arg(long = "check-module", value_name = "FILE.ko")]
     pub check_module: Option<PathBuf>,
+    /// List the probe points matching PROBE (`'syscall.*'`,
+    /// `'kernel.function("vfs_*")'`), one per line, and stop.
+    #[arg(short = 'l', value_name = "PROBE", conflicts_with = "list_vars")]
+    pub list: Option<String>,
+    /// As -l, with each point's variables and their types.
+    #[arg(short = 'L', value_name = "PROBE")]
+    pub list_vars: Option<String>,
     /// The script file (unless -e), then the script's arguments ($1, @1, ...).
     #[arg(value_name = "SCRIPT|ARGS", trailing_var_arg = true)]
     pub rest: Vec<String>,
@@ -333,6 +340,30 @@ impl Pipeline {
         })
     }
 
+    /// `-l`/`-L`: the listing of the points the pattern matches (see
+    /// [`sema::list_points`]), one line each.
+    pub fn list_points(&mut self, script: &syntax::ast::Script) -> Result<String, Failure> {
+        let config = sema::Config {
+            guru: self.options.guru,
+            unoptimized: self.options.unoptimized,
+            include_dirs: self.options.includes.clone(),
+            preprocess: self.preprocess_config(),
+            kernel: self.kernel_info(),
+            sysroot: self.options.sysroot.clone(),
+        };
+        let variables = self.options.list_vars.is_some();
+        let (lines, diagnostics) = sema::list_points(&mut self.sources, script, &config, variables);
+        let errors: Vec<_> = diagnostics.into_iter().filter(|d| d.is_error()).collect();
+        if !errors.is_empty() {
+            return Err(Failure::pass(
+                2,
+                "analysis",
+                render_all(&self.sources, &errors),
+            ));
+        }
+        Ok(lines.iter().map(|l| format!("{l}\n")).collect())
+    }
+
     /// Pass 3: generate the module's C source.
     pub fn translate(&mut self, program: &Program) -> Result<String, Failure> {
         self.timed(3, |p| {
@@ -428,6 +459,14 @@ impl Pipeline {
 }
 
 fn read_script(options: &StapOptions) -> Result<Script, Failure> {
+    // -l/-L elaborate a probe on the pattern, as SystemTap does.
+    if let Some(pattern) = options.list.as_ref().or(options.list_vars.as_ref()) {
+        return Ok(Script {
+            name: "<input>".to_string(),
+            text: format!("probe {pattern} {{}}\n"),
+            args: Vec::new(),
+        });
+    }
     match &options.inline {
         Some(text) => Ok(Script {
             name: "<input>".to_string(),

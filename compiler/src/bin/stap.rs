@@ -51,6 +51,10 @@ fn run(p: &mut Pipeline) -> Result<ExitCode, Failure> {
     let last = p.options.last_pass();
     let mut stdout = std::io::stdout();
     let ast = p.parse()?;
+    if p.options.list.is_some() || p.options.list_vars.is_some() {
+        let _ = stdout.write_all(p.list_points(&ast)?.as_bytes());
+        return Ok(ExitCode::SUCCESS);
+    }
     if last == 1 {
         let _ = stdout.write_all(stapkit::syntax::print(&ast).as_bytes());
         return Ok(ExitCode::SUCCESS);

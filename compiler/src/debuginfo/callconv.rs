@@ -115,6 +115,20 @@ pub fn syscall_arg_register(arch: Arch, n: u32) -> Option<&'static str> {
     }
 }
 
+/// The byte offset in `struct pt_regs` of user syscall argument `n`
+/// (1-based, up to 6): where a syscall wrapper, which receives a pointer
+/// to the user's saved registers, finds it. The layout of `pt_regs` is
+/// user ABI (ptrace) on both architectures, so it does not vary by kernel.
+pub fn syscall_arg_offset(arch: Arch, n: u32) -> Option<u64> {
+    let i = n.checked_sub(1)? as usize;
+    match arch {
+        // r15 r14 r13 r12 bp bx r11 r10 r9 r8 ax cx dx si di orig_ax ...
+        Arch::X86_64 => [14u64, 13, 12, 7, 9, 8].get(i).map(|slot| slot * 8),
+        // regs[31], sp, pc, pstate: argument i is regs[i].
+        Arch::Arm64 => (i < 6).then_some(i as u64 * 8),
+    }
+}
+
 /// The `struct pt_regs` member holding the syscall number.
 pub fn syscall_nr_register(arch: Arch) -> &'static str {
     match arch {
@@ -154,6 +168,11 @@ mod tests {
         assert_eq!(syscall_arg_register(Arch::X86_64, 4), Some("r10"));
         assert_eq!(syscall_arg_register(Arch::X86_64, 7), None);
         assert_eq!(syscall_nr_register(Arch::X86_64), "orig_ax");
+        // di is the 15th slot, r10 the 8th.
+        assert_eq!(syscall_arg_offset(Arch::X86_64, 1), Some(112));
+        assert_eq!(syscall_arg_offset(Arch::X86_64, 4), Some(56));
+        assert_eq!(syscall_arg_offset(Arch::X86_64, 7), None);
+        assert_eq!(syscall_arg_offset(Arch::Arm64, 2), Some(8));
     }
 
     #[test]

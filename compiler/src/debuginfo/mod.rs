@@ -42,7 +42,9 @@ pub mod symbols;
 pub mod syscalls;
 pub mod tracepoints;
 
-pub use callconv::{arg_location, return_register, syscall_arg_register, Arch, ArgLocation};
+pub use callconv::{
+    arg_location, return_register, syscall_arg_offset, syscall_arg_register, Arch, ArgLocation,
+};
 pub use ctype::{AggregateKind, CType, FieldPath, FieldStep, Layout, Member, Param, Prototype};
 pub use error::DebugInfoError;
 pub use events::SyscallInfo;

@@ -315,10 +315,101 @@ pub fn params_of(
         .collect()
 }
 
+/// The numeric `#define NAME VALUE` lines of the first of `files` (paths
+/// relative to a source directory) that each source directory has, in
+/// order of the files and then of the lines; a name defined twice keeps its
+/// first value (`SIGABRT` before `SIGIOT`). Values may be decimal, octal
+/// (`00000100`), hex or negative (`-100`, `(-100)`); symbolic ones
+/// (`#define SIGPOLL SIGIO`) are left out. This is how the syscall tapset
+/// learns the target's `O_*` flags, signal numbers and errno names.
+pub fn read_defines(source_dirs: &[PathBuf], files: &[String]) -> Vec<(String, i64)> {
+    let mut out: Vec<(String, i64)> = Vec::new();
+    for rel in files {
+        let Some(text) = source_dirs
+            .iter()
+            .find_map(|d| std::fs::read_to_string(d.join(rel)).ok())
+        else {
+            continue;
+        };
+        for (name, value) in parse_defines(&text) {
+            if !out.iter().any(|(n, _)| *n == name) {
+                out.push((name, value));
+            }
+        }
+    }
+    out
+}
+
+/// The numeric `#define`s of one header, in order.
+pub fn parse_defines(text: &str) -> Vec<(String, i64)> {
+    strip_comments(text)
+        .lines()
+        .filter_map(|l| {
+            let l = l.trim_start();
+            let rest = l.strip_prefix('#')?.trim_start().strip_prefix("define")?;
+            let mut w = rest.split_whitespace();
+            let name = w.next()?;
+            if name.contains('(') {
+                return None;
+            }
+            let value: String = w.collect::<Vec<_>>().join("");
+            Some((name.to_string(), define_value(&value)?))
+        })
+        .collect()
+}
+
+/// A `#define`'s value: a number, or numbers combined with `<<` and `|`
+/// (7.2's uapi headers write `O_CREAT` as `(1 << 6)`), in parentheses or
+/// not.
+fn define_value(text: &str) -> Option<i64> {
+    let text = text.trim();
+    if let Some(inner) = text.strip_prefix('(').and_then(|t| t.strip_suffix(')')) {
+        if balanced(text) == Some(inner) {
+            return define_value(inner);
+        }
+    }
+    if let Some((a, b)) = text.split_once('|') {
+        return Some(define_value(a)? | define_value(b)?);
+    }
+    if let Some((a, b)) = text.split_once("<<") {
+        return define_value(a)?.checked_shl(u32::try_from(define_value(b)?).ok()?);
+    }
+    let (neg, digits) = match text.strip_prefix('-') {
+        Some(d) => (true, d),
+        None => (false, text),
+    };
+    let digits = digits.trim_end_matches(['U', 'L', 'u', 'l']);
+    let v = if let Some(h) = digits.strip_prefix("0x") {
+        i64::from_str_radix(h, 16).ok()?
+    } else if digits.len() > 1 && digits.starts_with('0') {
+        i64::from_str_radix(&digits[1..], 8).ok()?
+    } else {
+        digits.parse().ok()?
+    };
+    Some(if neg { -v } else { v })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::debuginfo::cdecl::NoTypes;
+
+    #[test]
+    fn numeric_defines_of_a_header() {
+        let text = "#ifndef O_CREAT\n#define O_CREAT\t\t00000100\t/* not fcntl */\n#endif\n#define AT_FDCWD\t\t-100\n#define SIGPOLL\t\tSIGIO\n#define EPERM\t\t 1\n#define X(a) 3\n#define M 0x10UL\n#define O_TRUNC\t(1 << 9)\t/* 7.2 */\n#define B (1U << 2 | 1)\n#define S (A | 1)\n#define N (-100)\n";
+        assert_eq!(
+            parse_defines(text),
+            [
+                ("O_CREAT".to_string(), 0o100),
+                ("AT_FDCWD".to_string(), -100),
+                ("EPERM".to_string(), 1),
+                ("M".to_string(), 16),
+                ("O_TRUNC".to_string(), 0o1000),
+                ("B".to_string(), 5),
+                ("N".to_string(), -100)
+            ]
+        );
+    }
 
     #[test]
     fn x86_table_with_unistd_names() {

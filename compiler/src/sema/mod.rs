@@ -19,6 +19,7 @@ mod points;
 pub mod regex;
 mod scope;
 mod syscall_names;
+mod syscall_tapset;
 mod tapset;
 mod target;
 
@@ -69,6 +70,8 @@ const MAX_INFERENCE_ROUNDS: usize = 32;
 /// A probe after point resolution: one body with its alias code.
 struct DerivedProbe<'a> {
     points: Vec<ir::ProbePoint>,
+    /// What `stap -l` lists for each point.
+    listed: Vec<String>,
     prologues: Vec<&'a ast::Block>,
     body: &'a ast::Block,
     epilogues: Vec<&'a ast::Block>,
@@ -392,8 +395,48 @@ fn symbols_in_block(b: &ast::Block, out: &mut Symbols) {
 
 /// Analyzes `script` into a program.
 pub fn analyze(map: &mut SourceMap, script: &ast::Script, config: &Config) -> Analysis {
+    analyze_listing(map, script, config, None).0
+}
+
+/// `stap -l`/`-L`: the points the probes of `script` resolve to, one line
+/// each, sorted and unique, as SystemTap lists them (alias names such as
+/// `syscall.kill`); with `variables`, each followed by the variables its
+/// handler sees: alias locals with their script types (`name:string`),
+/// then the target variables with their C types (`$fd:unsigned int`).
+pub fn list_points(
+    map: &mut SourceMap,
+    script: &ast::Script,
+    config: &Config,
+    variables: bool,
+) -> (Vec<String>, Vec<Diagnostic>) {
+    let (analysis, lines) = analyze_listing(map, script, config, Some(variables));
+    (lines, analysis.diagnostics)
+}
+
+fn analyze_listing(
+    map: &mut SourceMap,
+    script: &ast::Script,
+    config: &Config,
+    listing: Option<bool>,
+) -> (Analysis, Vec<String>) {
     let (mut library, mut diagnostics) =
         Library::load(map, &config.include_dirs, &config.preprocess);
+    // The syscall tapset is generated from the target's syscall table, and
+    // only when a probe point may name it.
+    if let Some(kernel) = config
+        .kernel
+        .as_deref()
+        .filter(|_| mentions_syscalls(script, &library))
+    {
+        if let Some(text) = syscall_tapset::generate(kernel) {
+            diagnostics.extend(library.add(
+                map,
+                syscall_tapset::TAPSET_NAME.to_string(),
+                text,
+                &config.preprocess,
+            ));
+        }
+    }
     // The target's syscall names, for syscall_any (pulled in only if used).
     if let Some(table) = config.kernel.as_ref().and_then(|k| k.syscall_table().ok()) {
         diagnostics.extend(library.add(
@@ -508,10 +551,90 @@ pub fn analyze(map: &mut SourceMap, script: &ast::Script, config: &Config) -> An
     let (program, _) = walk_all(&mut cx, &mut derived, Mode::Lower);
     diagnostics.append(&mut cx.diagnostics);
     let has_errors = crate::diag::has_errors(&diagnostics);
-    Analysis {
-        program: (!has_errors).then_some(program),
-        diagnostics,
+    let lines = match listing {
+        Some(variables) => listed_points(&derived, variables),
+        None => Vec::new(),
+    };
+    (
+        Analysis {
+            program: (!has_errors).then_some(program),
+            diagnostics,
+        },
+        lines,
+    )
+}
+
+/// The `-l`/`-L` lines of the derived probes.
+fn listed_points(derived: &[DerivedProbe<'_>], variables: bool) -> Vec<String> {
+    let mut lines = std::collections::BTreeSet::new();
+    for d in derived {
+        let mut vars = String::new();
+        if variables {
+            for v in &d.locals.vars {
+                if let Some(ty) = v.slot.ty {
+                    vars.push_str(&format!(" {}:{ty}", v.name));
+                }
+            }
+            let c_type = |ty: &crate::debuginfo::CType| ty.render().replace(" *", "*");
+            let (params, ret): (Vec<(String, String)>, Option<String>) = match &d.context {
+                points::ProbeContext::Function { prototype, ret, .. } => (
+                    prototype
+                        .params
+                        .iter()
+                        .flatten()
+                        .map(|p| (p.name.clone(), c_type(&p.ty)))
+                        .collect(),
+                    ret.then(|| c_type(&prototype.ret)),
+                ),
+                points::ProbeContext::Syscall { params, ret, .. } => (
+                    params
+                        .iter()
+                        .map(|p| (p.name.clone(), c_type(&p.ty)))
+                        .collect(),
+                    ret.then(|| "long".to_string()),
+                ),
+                points::ProbeContext::Tracepoint(tp) => (
+                    tp.params
+                        .iter()
+                        .map(|p| (p.name.clone(), c_type(&p.ty)))
+                        .collect(),
+                    None,
+                ),
+                points::ProbeContext::None
+                | points::ProbeContext::Unchecked(_)
+                | points::ProbeContext::UserSpace => (Vec::new(), None),
+            };
+            if let Some(ret) = ret {
+                vars.push_str(&format!(" $return:{ret}"));
+            }
+            for (name, ty) in params {
+                vars.push_str(&format!(" ${name}:{ty}"));
+            }
+        }
+        for name in &d.listed {
+            lines.insert(format!("{name}{vars}"));
+        }
     }
+    lines.into_iter().collect()
+}
+
+/// Whether some probe point of `script`, or of an alias it or a tapset
+/// defines, may be a `syscall.*` one (its first component matches
+/// `syscall`).
+fn mentions_syscalls(script: &ast::Script, library: &Library) -> bool {
+    let may_be_syscall = |pt: &ast::ProbePoint| match pt.components.first() {
+        Some(ast::Component::Named(n)) => points::glob(&n.name.name, "syscall"),
+        Some(ast::Component::Group(_)) => true,
+        None => false,
+    };
+    let in_script = |script: &ast::Script, probes: bool| {
+        script.items.iter().any(|item| match item {
+            ast::Item::Probe(p) if probes => p.points.iter().any(may_be_syscall),
+            ast::Item::Alias(a) => a.points.iter().any(may_be_syscall),
+            _ => false,
+        })
+    };
+    in_script(script, true) || library.files.iter().any(|f| in_script(&f.script, false))
 }
 
 fn add_to_group<'a>(
@@ -542,9 +665,13 @@ fn add_to_group<'a>(
             }
     };
     match groups.iter_mut().find(|g| same(g)) {
-        Some(g) => g.points.push(r.point),
+        Some(g) => {
+            g.points.push(r.point);
+            g.listed.push(r.listed);
+        }
         None => groups.push(DerivedProbe {
             points: vec![r.point],
+            listed: vec![r.listed],
             prologues: r.prologues,
             body: &probe.body,
             epilogues: r.epilogues,

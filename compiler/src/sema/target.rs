@@ -9,7 +9,9 @@
 //! pointer stored in memory it loads the pointer first; on an embedded
 //! struct it just adds the member's offset.
 
-use crate::debuginfo::{arg_location, return_register, ArgLocation, CType, KernelInfo};
+use crate::debuginfo::{
+    arg_location, return_register, syscall_arg_offset, ArgLocation, CType, KernelInfo,
+};
 use crate::diag::{Diagnostic, Span};
 use crate::ir::{self, Type};
 use crate::syntax::ast;
@@ -146,31 +148,42 @@ impl Walker<'_, '_> {
         span: Span,
         location: ir::Location,
     ) -> (Option<Type>, ir::Expr) {
-        let ProbeContext::Function {
-            prototype,
-            ret: true,
-            arch,
-        } = self.context.clone()
-        else {
-            self.report(
-                Diagnostic::semantic_error(
-                    "@entry is only available in .return probes of functions",
-                )
-                .with_primary(span, "here"),
-            );
-            return (None, zero(location));
-        };
-        if self.in_entry {
-            return self.expr(inner, None);
-        }
-        let outer = std::mem::replace(
-            &mut self.context,
+        // The same point at entry: parameters read directly.
+        let at_entry = match self.context.clone() {
             ProbeContext::Function {
+                prototype,
+                ret: true,
+                arch,
+            } => ProbeContext::Function {
                 prototype,
                 ret: false,
                 arch,
             },
-        );
+            ProbeContext::Syscall {
+                name,
+                params,
+                ret: true,
+                arch,
+            } => ProbeContext::Syscall {
+                name,
+                params,
+                ret: false,
+                arch,
+            },
+            _ => {
+                self.report(
+                    Diagnostic::semantic_error(
+                        "@entry is only available in .return probes of functions",
+                    )
+                    .with_primary(span, "here"),
+                );
+                return (None, zero(location));
+            }
+        };
+        if self.in_entry {
+            return self.expr(inner, None);
+        }
+        let outer = std::mem::replace(&mut self.context, at_entry);
         self.in_entry = true;
         let (ty, value) = self.expr(inner, None);
         self.in_entry = false;
@@ -464,6 +477,85 @@ impl Walker<'_, '_> {
                 }
                 Ok((base, Place::Value(ty)))
             }
+            ProbeContext::Syscall {
+                name: syscall,
+                params,
+                ret,
+                arch,
+            } => {
+                if name == "return" {
+                    if !ret {
+                        return Err(fail(
+                            span,
+                            "'$return' is only available in .return probes".into(),
+                        ));
+                    }
+                    let long = CType::Int {
+                        name: "long".into(),
+                        size: 8,
+                        signed: true,
+                    };
+                    let reg = return_register(*arch).to_string();
+                    return Ok((ir::TargetBase::Register(reg), Place::Value(long)));
+                }
+                let Some(n) = params.iter().position(|p| p.name == name) else {
+                    let names: Vec<String> =
+                        params.iter().map(|p| format!("${}", p.name)).collect();
+                    return Err(fail_help(
+                        span,
+                        format!("syscall '{syscall}' has no parameter '{name}'"),
+                        if names.is_empty() {
+                            "it takes no parameters".to_string()
+                        } else {
+                            format!("its parameters are: {}", names.join(", "))
+                        },
+                    ));
+                };
+                let ty = params[n].ty.clone();
+                let (size, signed) = scalar(&ty).ok_or_else(|| {
+                    fail(
+                        span,
+                        format!("'${name}' ({}) is not a number or a pointer", ty.render()),
+                    )
+                })?;
+                let (Some(regs), Some(offset)) = (
+                    arg_location(*arch, 1),
+                    syscall_arg_offset(*arch, n as u32 + 1),
+                ) else {
+                    return Err(fail(
+                        span,
+                        format!("cannot locate argument {} of syscall '{syscall}'", n + 1),
+                    ));
+                };
+                let ArgLocation::Register(regs) = regs else {
+                    return Err(fail(
+                        span,
+                        "the pt_regs pointer is not in a register".into(),
+                    ));
+                };
+                // The wrapper's first argument points at the user's saved
+                // registers; the argument is the slot there (which a guru
+                // write changes for the syscall too).
+                let location = self.cx.location(span, format!("identifier '${name}'"));
+                let slot = |result| ir::Expr {
+                    kind: ir::ExprKind::Target(Box::new(ir::TargetAccess {
+                        base: ir::TargetBase::Register(regs.to_string()),
+                        steps: vec![ir::TargetStep::Offset(offset)],
+                        result,
+                    })),
+                    ty: Some(Type::Long),
+                    location: location.clone(),
+                };
+                if *ret {
+                    // At the return the registers may be reused: the value
+                    // at entry, saved then, as for functions.
+                    let value = slot(ir::TargetResult::Load { size, signed });
+                    let saved = self.save_at_entry(value, Type::Long, location.clone());
+                    return Ok((ir::TargetBase::Value(Box::new(saved)), Place::Value(ty)));
+                }
+                let address = slot(ir::TargetResult::Address);
+                Ok((ir::TargetBase::Value(Box::new(address)), Place::Address(ty)))
+            }
             ProbeContext::Tracepoint(tp) => {
                 let Some(n) = tp.params.iter().position(|p| p.name == name) else {
                     let names: Vec<String> =
@@ -513,6 +605,9 @@ impl Walker<'_, '_> {
             ),
             ProbeContext::Tracepoint(tp) => {
                 (tp.params.iter().map(|p| p.name.clone()).collect(), false)
+            }
+            ProbeContext::Syscall { params, ret, .. } => {
+                (params.iter().map(|p| p.name.clone()).collect(), *ret)
             }
             ProbeContext::None => {
                 return Err(fail(

@@ -2,6 +2,7 @@
 //! epilogues and any suffix the use adds), and what remains is matched
 //! against the built-in probe providers.
 
+use crate::debuginfo::syscalls::SyscallParam;
 use crate::debuginfo::{Arch, KernelInfo, Prototype, Tracepoint};
 use crate::ir::{ProbeKind, ProbePoint};
 use crate::syntax::ast;
@@ -10,10 +11,12 @@ use super::tapset::point_name;
 
 mod function;
 mod process;
+mod syscall;
 mod trace;
 
 use function::function_probe;
 use process::{process_function_probe, process_lifetime_probe};
+use syscall::syscall_probe;
 use trace::trace_probe;
 
 /// How deep aliases may refer to aliases.
@@ -31,12 +34,17 @@ pub struct AliasDef<'a> {
 pub struct Resolved<'a> {
     /// The concrete point.
     pub point: ProbePoint,
-    /// Alias prologues, outermost first.
+    /// Alias prologues, innermost (nearest the concrete point) first: an
+    /// alias of an alias sees the variables the inner one sets, as in
+    /// SystemTap, where each alias prepends to the probe it expands.
     pub prologues: Vec<&'a ast::Block>,
-    /// Alias epilogues, innermost first.
+    /// Alias epilogues, outermost (nearest the probe's body) first.
     pub epilogues: Vec<&'a ast::Block>,
     /// The target variables the point offers.
     pub context: ProbeContext,
+    /// The name `stap -l` lists it under: the outermost alias it came
+    /// through (`syscall.kill`), or the concrete point's own name.
+    pub listed: String,
 }
 
 /// Why a point did not resolve.
@@ -75,6 +83,19 @@ pub enum ProbeContext {
     },
     /// A tracepoint and its parameters.
     Tracepoint(Tracepoint),
+    /// A syscall's entry wrapper (`__x64_sys_kill`) or its return: the
+    /// user's arguments are in the `struct pt_regs` that the wrapper's one
+    /// parameter points at, not in the wrapper's own argument registers.
+    Syscall {
+        /// The syscall's name (`kill`).
+        name: String,
+        /// Its user-visible parameters, in order.
+        params: Vec<SyscallParam>,
+        /// Whether this is the return.
+        ret: bool,
+        /// The architecture (where `pt_regs` keeps each argument).
+        arch: Arch,
+    },
     /// A function named without the information to check it (no kernel
     /// tree, or a module's function): why its variables are unknown.
     Unchecked(String),
@@ -122,6 +143,7 @@ fn resolve_parts<'a>(
         return Ok(points
             .into_iter()
             .map(|(point, context)| Resolved {
+                listed: point.name.clone(),
                 point,
                 prologues: Vec::new(),
                 epilogues: Vec::new(),
@@ -129,33 +151,29 @@ fn resolve_parts<'a>(
             })
             .collect());
     }
-    let alias_matches = |name: &ast::ProbePoint| -> Option<usize> {
-        let alias_parts = self::parts(name);
-        let matches = alias_parts.len() <= parts.len()
-            && alias_parts
-                .iter()
-                .zip(parts.iter())
-                .all(|((an, aa), (pn, pa))| {
-                    glob(pn, an) && aa.map(literal_text) == pa.map(literal_text)
-                });
-        matches.then_some(alias_parts.len())
-    };
-    // The most specific aliases win: with `syscall_any` and
-    // `syscall_any.return` both defined, `syscall_any.return` is the
-    // latter, not the former with a `.return` suffix.
-    let longest = aliases
-        .iter()
-        .flat_map(|d| d.alias.names.iter())
-        .filter_map(alias_matches)
-        .max();
-    let mut out = Vec::new();
+    // Aliases naming more of the point win: `vfs.read.return` is its own
+    // alias, not `vfs.read` with a `.return` suffix (and `syscall.*.return`
+    // is every `syscall.X.return`, not also `syscall.X` plus `.return`).
+    let mut matched = Vec::new();
     for def in aliases {
         for name in &def.alias.names {
             let alias_parts = self::parts(name);
-            if alias_matches(name).is_none() || Some(alias_parts.len()) != longest {
+            if alias_parts.len() > parts.len() {
                 continue;
             }
-            let suffix = &parts[alias_parts.len()..];
+            if alias_matches(&alias_parts, parts) {
+                matched.push((def, name, alias_parts.len()));
+            }
+        }
+    }
+    let longest = matched.iter().map(|&(_, _, n)| n).max().unwrap_or(0);
+    let mut out = Vec::new();
+    for (def, name, len) in matched {
+        if len < longest {
+            continue;
+        }
+        {
+            let suffix = &parts[len..];
             for expansion in &def.alias.points {
                 for expanded in expansion.expand(1024).unwrap_or_default() {
                     let mut target_parts = self::parts(&expanded);
@@ -165,19 +183,38 @@ fn resolve_parts<'a>(
                         Err(_) if expanded.optional => Vec::new(),
                         Err(e) => return Err(e),
                     };
+                    let mut listed = point_name(name);
+                    if !suffix.is_empty() {
+                        listed = format!("{listed}.{}", parts_text(&suffix.to_vec()));
+                    }
                     for mut r in inner {
+                        r.listed = listed.clone();
+                        let mut own_epilogues = Vec::new();
                         match def.alias.kind {
-                            ast::AliasKind::Prologue => r.prologues.insert(0, &def.alias.body),
-                            ast::AliasKind::Epilogue => r.epilogues.push(&def.alias.body),
+                            ast::AliasKind::Prologue => r.prologues.push(&def.alias.body),
+                            ast::AliasKind::Epilogue => own_epilogues.push(&def.alias.body),
                         }
                         if let Some(epilogue) = &def.alias.epilogue {
-                            r.epilogues.push(epilogue);
+                            own_epilogues.push(epilogue);
                         }
+                        r.epilogues.splice(0..0, own_epilogues);
                         out.push(r);
                     }
                 }
             }
         }
+    }
+    if out.is_empty()
+        && parts.first().is_some_and(|(n, _)| glob(n, "syscall"))
+        && target.kernel.is_none()
+    {
+        return Err(PointError {
+            message: format!(
+                "probe point '{}': syscall probes are generated from the kernel's syscall table, and no kernel tree was found",
+                parts_text(parts)
+            ),
+            help: Some("name a fetched kernel with -r (see `stap-prep list`)".into()),
+        });
     }
     if out.is_empty() {
         let shown = parts_text(parts);
@@ -238,6 +275,14 @@ fn number(arg: Option<&ast::Literal>) -> Option<i64> {
     }
 }
 
+/// Whether alias name `alias` matches the first components of `parts`.
+fn alias_matches(alias: &Parts<'_>, parts: &Parts<'_>) -> bool {
+    alias
+        .iter()
+        .zip(parts.iter())
+        .all(|((an, aa), (pn, pa))| glob(pn, an) && aa.map(literal_text) == pa.map(literal_text))
+}
+
 /// The built-in providers: begin/end/error(N), never, timer.*.
 fn builtin(
     parts: &Parts<'_>,
@@ -292,6 +337,9 @@ fn builtin(
         }
         [("kernel", None), ("trace", Some(t)), rest @ ..] => {
             return trace_probe(parts, t, rest, target);
+        }
+        [("__syscall", Some(n)), rest @ ..] => {
+            return syscall_probe(n, &rest.to_vec(), target);
         }
         [("timer", None), ("profile", None)] => ProbeKind::Timer {
             period_ns: 1_000_000_000 / target.hz.max(1),
