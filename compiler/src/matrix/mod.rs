@@ -347,7 +347,15 @@ pub fn run(options: &Options, progress: &(dyn Fn(&str) + Sync)) -> Result<Report
         })
         .collect();
 
-    let sysroot = guest_sysroot(options)?;
+    // Each architecture's builds read that architecture's workload.
+    let mut sysroots: Vec<(Arch, Option<PathBuf>)> = Vec::new();
+    for tree in trees.values() {
+        if let Some(arch) = Arch::from_name(&tree.arch) {
+            if !sysroots.iter().any(|(a, _)| *a == arch) {
+                sysroots.push((arch, guest_sysroot(options, arch)?));
+            }
+        }
+    }
 
     // Build in parallel.
     let next = AtomicUsize::new(0);
@@ -359,7 +367,12 @@ pub fn run(options: &Options, progress: &(dyn Fn(&str) + Sync)) -> Result<Report
                 let Some(job) = jobs.get(i) else { break };
                 let tree = &trees[&job.kernel];
                 let dir = options.work_dir.join(&job.kernel).join("modules");
-                let result = build_one(&job.script, tree, &options.cache, &dir, sysroot.as_deref());
+                let arch = Arch::from_name(&tree.arch);
+                let sysroot = sysroots
+                    .iter()
+                    .find(|(a, _)| Some(*a) == arch)
+                    .and_then(|(_, s)| s.as_deref());
+                let result = build_one(&job.script, tree, &options.cache, &dir, sysroot);
                 progress(&format!(
                     "built {} for {}: {}",
                     job.script.name,
@@ -459,12 +472,12 @@ pub fn guest_staprun(options: &Options, arch: Arch) -> PathBuf {
 /// (the file every guest gets as `/bin/stapkit-workload`), linked under
 /// the work directory. None when the workload is not built (a script
 /// probing it then fails to build, saying which file is missing).
-fn guest_sysroot(options: &Options) -> Result<Option<PathBuf>, String> {
-    let workload = options.staprun.with_file_name("stapkit-workload");
+fn guest_sysroot(options: &Options, arch: Arch) -> Result<Option<PathBuf>, String> {
+    let workload = guest_staprun(options, arch).with_file_name("stapkit-workload");
     let Ok(workload) = workload.canonicalize() else {
         return Ok(None);
     };
-    let root = options.work_dir.join("sysroot");
+    let root = options.work_dir.join(format!("sysroot-{}", rust_target(arch)));
     let bin = root.join("bin");
     let link = bin.join("stapkit-workload");
     std::fs::create_dir_all(&bin).map_err(|e| format!("{}: {e}", bin.display()))?;
