@@ -29,6 +29,7 @@
 #include <linux/fs.h>
 #include <asm/irq_regs.h>
 #include <asm/syscall.h>
+#include <linux/compat.h>
 #include <linux/cred.h>
 #include <linux/uidgid.h>
 #include <linux/time.h>

@@ -63,9 +63,12 @@ pub(super) fn trace_probe(
             ));
         }
         // Declared in a header, but not built into the kernel image.
-        let short = spec.rsplit(':').next().unwrap_or(&spec);
+        let (system, short) = match spec.split_once(':') {
+            Some((system, short)) => (Some(system), short),
+            None => (None, spec.as_str()),
+        };
         if let Some(decl) = kernel.trace_decls().get(short) {
-            if kernel.btf().is_some() {
+            if kernel.btf().is_some() && system.is_none_or(|s| s == decl.system) {
                 return Err(err(
                     format!(
                         "'{name}': tracepoint '{}:{}' ({}) is not built into the kernel image: it belongs to a module or its configuration is off, and tracepoints in modules are not supported yet",
@@ -82,7 +85,12 @@ pub(super) fn trace_probe(
             .err()
             .map(|e| e.to_string())
             .unwrap_or_else(|| format!("no tracepoint '{spec}' in this kernel"));
-        return Err(err(format!("'{name}': {e}"), None));
+        // The name in another subsystem.
+        let help = kernel
+            .tracepoints(&format!("*:{short}"))
+            .first()
+            .map(|t| format!("did you mean '{}'?", t.value.full_name()));
+        return Err(err(format!("'{name}': {e}"), help));
     }
     let mut points = Vec::new();
     for tp in found {
