@@ -278,6 +278,9 @@ pub enum ProbeKind {
         ret: bool,
         maxactive: Option<u32>,
     },
+    /// A raw kprobe on a kernel address (`kprobe.statement(ADDR).absolute`,
+    /// guru mode only).
+    KprobeAddress { address: u64 },
     /// A user-space function's entry (uprobe) or return (`.return`,
     /// uretprobe): `process("PATH").function("f")`. `path` is the program
     /// as the target host sees it; `offset` is the probed instruction's

@@ -12,6 +12,7 @@
 struct stp_kprobe {
 	const struct stp_probe *probe;
 	const char *symbol;
+	unsigned long addr;   /* kprobe.statement(ADDR).absolute: by address, not symbol */
 	unsigned long offset;
 	bool ret;             /* .return: a kretprobe */
 	int maxactive;        /* .maxactive(N), 0: the kernel's default */
@@ -96,6 +97,10 @@ static void stp_kprobes_register(struct stp_kprobe *ps, int n, struct stp_reg_co
 				p->u.krp.data_size = p->data_size;
 			}
 			rc = register_kretprobe(&p->u.krp);
+		} else if (p->addr) {
+			p->u.kp.addr = (kprobe_opcode_t *)p->addr;
+			p->u.kp.pre_handler = stp_kprobe_entry;
+			rc = register_kprobe(&p->u.kp);
 		} else {
 			p->u.kp.symbol_name = p->symbol;
 			p->u.kp.offset = p->offset;

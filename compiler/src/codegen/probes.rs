@@ -115,6 +115,11 @@ impl Family for Kprobes {
                 maxactive.unwrap_or(0),
                 point.optional
             ));
+        } else if let ProbeKind::KprobeAddress { address } = &point.kind {
+            self.0.push(format!(
+                "{{ .probe = &{var}, .addr = {address:#x}UL, .optional = {} }},",
+                point.optional
+            ));
         }
     }
 
@@ -278,7 +283,7 @@ pub(super) fn probe_tables(out: &mut CWriter, program: &Program, config: &Config
                 ProbeKind::Error { .. } => &mut error,
                 ProbeKind::Never => continue,
                 ProbeKind::Timer { .. } => &mut timers,
-                ProbeKind::Kprobe { .. } => &mut kprobes,
+                ProbeKind::Kprobe { .. } | ProbeKind::KprobeAddress { .. } => &mut kprobes,
                 ProbeKind::Tracepoint { .. } => &mut tracepoints,
                 ProbeKind::Uprobe { .. } => &mut uprobes,
                 ProbeKind::Process { .. } => &mut processes,

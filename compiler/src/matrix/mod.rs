@@ -477,7 +477,9 @@ fn guest_sysroot(options: &Options, arch: Arch) -> Result<Option<PathBuf>, Strin
     let Ok(workload) = workload.canonicalize() else {
         return Ok(None);
     };
-    let root = options.work_dir.join(format!("sysroot-{}", rust_target(arch)));
+    let root = options
+        .work_dir
+        .join(format!("sysroot-{}", rust_target(arch)));
     let bin = root.join("bin");
     let link = bin.join("stapkit-workload");
     std::fs::create_dir_all(&bin).map_err(|e| format!("{}: {e}", bin.display()))?;

@@ -481,6 +481,7 @@ fn analyze_listing(
             .and_then(|h| h.parse().ok())
             .unwrap_or(250),
         sysroot: config.sysroot.as_deref(),
+        guru: config.guru,
     };
     let mut derived: Vec<DerivedProbe> = Vec::new();
     for item in &script.items {

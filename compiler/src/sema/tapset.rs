@@ -132,6 +132,10 @@ pub fn point_name(p: &ast::ProbePoint) -> String {
         .map(|c| match c {
             ast::Component::Named(n) => match &n.arg {
                 None => n.name.name.clone(),
+                // Addresses read as SystemTap shows them: in hex.
+                Some(ast::Literal::Number(v)) if n.name.name == "statement" => {
+                    format!("{}({:#x})", n.name.name, v.value as u64)
+                }
                 Some(ast::Literal::Number(v)) => format!("{}({})", n.name.name, v.value),
                 Some(ast::Literal::String(s)) => {
                     format!("{}(\"{}\")", n.name.name, s.to_str_lossy())

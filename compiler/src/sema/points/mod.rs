@@ -67,6 +67,8 @@ pub struct Target<'k> {
     /// Where the target's files are on this machine (`--sysroot DIR`):
     /// `process("PATH")` reads `DIR/PATH`.
     pub sysroot: Option<&'k std::path::Path>,
+    /// Guru mode (`-g`): points that can stop the kernel are allowed.
+    pub guru: bool,
 }
 
 /// What a probe point offers its handler beyond the script's own data:
@@ -261,6 +263,10 @@ pub(super) fn parts_text(parts: &Parts<'_>) -> String {
     parts
         .iter()
         .map(|(n, a)| match a {
+            // Addresses read as SystemTap shows them: in hex.
+            Some(ast::Literal::Number(v)) if *n == "statement" => {
+                format!("{n}({:#x})", v.value as u64)
+            }
             Some(l) => format!("{n}({})", literal_text(l)),
             None => n.to_string(),
         })
@@ -311,6 +317,25 @@ fn builtin(
             priority: priority(*a)?,
         },
         [("never", None)] => ProbeKind::Never,
+        [("kprobe", None), ("statement", Some(addr)), ("absolute", None)] => {
+            let ast::Literal::Number(addr) = addr else {
+                return Err(err(format!("'{name}': the address must be a number")));
+            };
+            if !target.guru {
+                return Err(PointError {
+                    message: format!(
+                        "'{name}' probes a raw kernel address, which needs guru mode"
+                    ),
+                    help: Some(
+                        "rerun with -g; a wrong address can crash the kernel, so check it in /proc/kallsyms"
+                            .into(),
+                    ),
+                });
+            }
+            ProbeKind::KprobeAddress {
+                address: addr.value as u64,
+            }
+        }
         [("kernel", None), ("function", Some(f)), rest @ ..]
         | [("kprobe", None), ("function", Some(f)), rest @ ..] => {
             return function_probe(parts, f, None, rest, parts[0].0 == "kprobe", target);
