@@ -16,6 +16,7 @@ mod check;
 mod format;
 mod listing;
 mod points;
+mod pretty;
 pub mod regex;
 mod scope;
 mod syscall_names;

@@ -21,13 +21,13 @@ use super::points::ProbeContext;
 
 /// Where a chain is: a value of this type in hand, or an object of this
 /// type at the address computed so far.
-enum Place {
+pub(super) enum Place {
     Value(CType),
     Address(CType),
 }
 
 /// A failed resolution: the diagnostic to report.
-type Failed = Box<Diagnostic>;
+pub(super) type Failed = Box<Diagnostic>;
 
 impl Walker<'_, '_> {
     /// Lowers a target expression; errors are reported and yield 0.
@@ -265,7 +265,7 @@ impl Walker<'_, '_> {
         }
     }
 
-    fn kernel(&self) -> Option<std::sync::Arc<KernelInfo>> {
+    pub(super) fn kernel(&self) -> Option<std::sync::Arc<KernelInfo>> {
         self.cx.config.kernel.clone()
     }
 
@@ -338,11 +338,11 @@ impl Walker<'_, '_> {
                     next
                 }
                 ast::TargetComponentKind::Index(i) => self.index(place, i, c.span, &mut steps)?,
-                ast::TargetComponentKind::Pretty { .. } => {
-                    return Err(fail(
-                        c.span,
-                        "pretty-printing target values ('$') is not supported yet".into(),
-                    ))
+                ast::TargetComponentKind::Pretty { deep } => {
+                    if bitfield.is_some() {
+                        return Err(fail(c.span, "a bitfield cannot be pretty-printed".into()));
+                    }
+                    return self.pretty(base, steps, place, *deep, span);
                 }
             };
         }
@@ -794,7 +794,7 @@ fn zero(location: ir::Location) -> ir::Expr {
     }
 }
 
-fn fail(span: Span, message: String) -> Failed {
+pub(super) fn fail(span: Span, message: String) -> Failed {
     Box::new(Diagnostic::semantic_error(message).with_primary(span, "in this target expression"))
 }
 
