@@ -82,6 +82,8 @@ impl BodyGen<'_> {
         let near = c_string(&location.near());
         let err = self.err_label();
         let a = self.long_temp();
+        // Set while `a` holds a stack slot's address whose value (the
+        // argument) has not been loaded yet.
         let mut memory = false;
         match &t.base {
             TargetBase::Register(reg) => self.w.line(format!("{a} = (int64_t)c->regs->{reg};")),
@@ -139,9 +141,13 @@ impl BodyGen<'_> {
         let out = self.long_temp();
         let err = self.err_label();
         match result {
-            TargetResult::Value { size, signed } if from_memory => self.w.line(format!(
-                "if (!stp_kread(c, (uint64_t){a}, 8, false, &{out}, {near})) goto {err};\n{out} = stp_narrow((uint64_t){out}, {size}, {signed});"
-            )),
+            TargetResult::Value { size, signed } if from_memory => {
+                self.w.line(format!(
+                    "if (!stp_kread(c, (uint64_t){a}, 8, false, &{out}, {near})) goto {err};"
+                ));
+                self.w
+                    .line(format!("{out} = stp_narrow((uint64_t){out}, {size}, {signed});"));
+            }
             TargetResult::Value { size, signed } => self
                 .w
                 .line(format!("{out} = stp_narrow((uint64_t){a}, {size}, {signed});")),

@@ -13,7 +13,7 @@ use crate::diag::Span;
 use crate::ir::{self, Type};
 
 use super::check::Walker;
-use super::target::{fail, Failed, Place};
+use super::target::{fail, scalar, Failed, Place};
 
 /// The most values one pretty-printed string reads.
 const MAX_VALUES: usize = 32;
@@ -21,8 +21,12 @@ const MAX_VALUES: usize = 32;
 /// How deep `$$` expands nested structs.
 const MAX_DEPTH: usize = 4;
 
-/// The format text and the values it prints.
-struct Text {
+/// One pretty-printed string being built: the format text and the values
+/// it prints, all read from `base`.
+struct Printer {
+    base: ir::TargetBase,
+    deep: bool,
+    span: Span,
     format: String,
     args: Vec<ir::Expr>,
     location: ir::Location,
@@ -39,97 +43,89 @@ impl Walker<'_, '_> {
         deep: bool,
         span: Span,
     ) -> Result<ir::ExprKind, Failed> {
-        let location = self.cx.location(span, "operator '$'".into());
-        let mut text = Text {
+        let mut p = Printer {
+            base,
+            deep,
+            span,
             format: String::new(),
             args: Vec::new(),
-            location,
+            location: self.cx.location(span, "operator '$'".into()),
             full: false,
         };
         match place {
             Place::Value(ty) => match ty.strip() {
                 // A pointer to a struct: the struct it points to.
                 CType::Pointer(to) if is_aggregate(to.strip()) => {
-                    let agg = to.strip().clone();
-                    self.pretty_aggregate(&base, &steps, &agg, deep, 0, &mut text, span)?;
+                    self.pretty_at(&mut p, &steps, to, 0)?
                 }
                 _ => {
                     let (conv, result) = scalar_conv(&ty, false).ok_or_else(|| {
                         fail(span, format!("'{}' cannot be printed", ty.render()))
                     })?;
-                    text.value(&base, &steps, conv, result);
+                    p.value(&steps, conv, result);
                 }
             },
             Place::Address(ty) => {
-                let ty = ty.strip().clone();
-                if let CType::Pointer(to) = &ty {
-                    if is_aggregate(to.strip()) {
+                let object = match ty.strip() {
+                    CType::Pointer(to) if is_aggregate(to.strip()) => {
                         steps.push(ir::TargetStep::Deref);
-                        let agg = to.strip().clone();
-                        self.pretty_aggregate(&base, &steps, &agg, deep, 0, &mut text, span)?;
-                        return text.finish(span);
+                        (**to).clone()
                     }
-                }
-                self.pretty_at(&base, &steps, &ty, deep, 0, &mut text, span)?;
+                    other => other.clone(),
+                };
+                self.pretty_at(&mut p, &steps, &object, 0)?;
             }
         }
-        text.finish(span)
+        p.finish()
     }
 
-    /// The object of type `ty` at the address `steps` reach.
-    #[allow(clippy::too_many_arguments)]
+    /// The object of type `ty` at the address `steps` reach, `depth` structs
+    /// down from the value printed.
     fn pretty_at(
         &mut self,
-        base: &ir::TargetBase,
+        p: &mut Printer,
         steps: &[ir::TargetStep],
         ty: &CType,
-        deep: bool,
         depth: usize,
-        text: &mut Text,
-        span: Span,
     ) -> Result<(), Failed> {
         let ty = ty.strip();
         if is_aggregate(ty) {
-            if depth > 0 && (!deep || depth >= MAX_DEPTH) {
-                text.format.push_str("{...}");
+            if depth > 0 && (!p.deep || depth >= MAX_DEPTH) {
+                p.format.push_str("{...}");
                 return Ok(());
             }
-            return self.pretty_aggregate(base, steps, ty, deep, depth, text, span);
+            return self.pretty_aggregate(p, steps, ty, depth);
         }
         if let CType::Array { elem, len } = ty {
-            let first = scalar_conv(elem, true);
-            match (deep, first) {
+            match (p.deep, scalar_conv(elem, true)) {
                 (true, Some((conv, result))) if *len != Some(0) => {
-                    text.format.push('[');
-                    text.value(base, steps, conv, result);
+                    p.format.push('[');
+                    p.value(steps, conv, result);
                     if *len != Some(1) {
-                        text.format.push_str(", ...");
+                        p.format.push_str(", ...");
                     }
-                    text.format.push(']');
+                    p.format.push(']');
                 }
-                _ => text.format.push_str("[...]"),
+                _ => p.format.push_str("[...]"),
             }
             return Ok(());
         }
         match scalar_conv(ty, true) {
-            Some((conv, result)) => text.value(base, steps, conv, result),
-            None => text.format.push('?'),
+            Some((conv, result)) => p.value(steps, conv, result),
+            None => p.format.push('?'),
         }
         Ok(())
     }
 
     /// `{.a=..., .b=...}` for the struct or union `agg` at `steps`.
-    #[allow(clippy::too_many_arguments)]
     fn pretty_aggregate(
         &mut self,
-        base: &ir::TargetBase,
+        p: &mut Printer,
         steps: &[ir::TargetStep],
         agg: &CType,
-        deep: bool,
         depth: usize,
-        text: &mut Text,
-        span: Span,
     ) -> Result<(), Failed> {
+        let span = p.span;
         let name = agg
             .aggregate_name()
             .ok_or_else(|| fail(span, format!("'{}' has no members", agg.render())))?;
@@ -140,10 +136,9 @@ impl Walker<'_, '_> {
             .layout(&name)
             .map_err(|e| fail(span, e.to_string()))?
             .value;
-        text.format.push('{');
-        let mut first = true;
+        p.format.push('{');
         for member in layout.members.iter().filter(|m| !m.name.is_empty()) {
-            if text.full {
+            if p.full {
                 break;
             }
             let path = kernel
@@ -153,51 +148,36 @@ impl Walker<'_, '_> {
             let Some(step) = path.steps.last() else {
                 continue;
             };
-            if !first {
-                text.format.push_str(", ");
+            if !p.format.ends_with('{') {
+                p.format.push_str(", ");
             }
-            first = false;
-            text.format.push_str(&format!(".{}=", member.name));
+            p.format.push_str(&format!(".{}=", member.name));
             let mut at = steps.to_vec();
             at.push(ir::TargetStep::Offset(step.offset));
             match step.bitfield {
                 Some((shift, width)) => {
-                    let (size, signed) = match *step.ty.strip() {
-                        CType::Int { size, signed, .. } | CType::Enum { size, signed, .. } => {
-                            (size.clamp(1, 8) as u8, signed)
-                        }
-                        _ => (4, false),
-                    };
+                    // Read as a bitfield chain is (`$p->flags_bit`).
+                    let (size, signed) = scalar(&step.ty).unwrap_or((8, false));
                     let conv = if signed { "%d" } else { "%u" };
-                    text.value(
-                        base,
-                        &at,
-                        conv,
-                        ir::TargetResult::Bitfield {
-                            size,
-                            bit_offset: shift,
-                            width,
-                            signed,
-                        },
-                    );
+                    let result = ir::TargetResult::Bitfield {
+                        size,
+                        bit_offset: shift,
+                        width,
+                        signed,
+                    };
+                    p.value(&at, conv, result);
                 }
-                None => self.pretty_at(base, &at, &step.ty, deep, depth + 1, text, span)?,
+                None => self.pretty_at(p, &at, &step.ty, depth + 1)?,
             }
         }
-        text.format.push('}');
+        p.format.push('}');
         Ok(())
     }
 }
 
-impl Text {
+impl Printer {
     /// One value read at `steps` (or the base value itself).
-    fn value(
-        &mut self,
-        base: &ir::TargetBase,
-        steps: &[ir::TargetStep],
-        conv: &str,
-        result: ir::TargetResult,
-    ) {
+    fn value(&mut self, steps: &[ir::TargetStep], conv: &str, result: ir::TargetResult) {
         if self.args.len() >= MAX_VALUES {
             self.full = true;
             self.format.push_str("...");
@@ -206,7 +186,7 @@ impl Text {
         self.format.push_str(conv);
         self.args.push(ir::Expr {
             kind: ir::ExprKind::Target(Box::new(ir::TargetAccess {
-                base: base.clone(),
+                base: self.base.clone(),
                 steps: steps.to_vec(),
                 result,
             })),
@@ -215,8 +195,8 @@ impl Text {
         });
     }
 
-    fn finish(self, span: Span) -> Result<ir::ExprKind, Failed> {
-        let format = super::format::parse(&self.format).map_err(|e| fail(span, e.message))?;
+    fn finish(self) -> Result<ir::ExprKind, Failed> {
+        let format = super::format::parse(&self.format).map_err(|e| fail(self.span, e.message))?;
         Ok(ir::ExprKind::Printf {
             kind: ir::PrintfKind::Sprintf,
             format,

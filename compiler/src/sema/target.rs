@@ -409,12 +409,7 @@ impl Walker<'_, '_> {
                 arch,
             } => {
                 if name == "return" {
-                    if !ret {
-                        return Err(fail(
-                            span,
-                            "'$return' is only available in .return probes".into(),
-                        ));
-                    }
+                    require_return_probe(*ret, span)?;
                     let reg = return_register(*arch).to_string();
                     return Ok((
                         ir::TargetBase::Register(reg),
@@ -484,12 +479,7 @@ impl Walker<'_, '_> {
                 arch,
             } => {
                 if name == "return" {
-                    if !ret {
-                        return Err(fail(
-                            span,
-                            "'$return' is only available in .return probes".into(),
-                        ));
-                    }
+                    require_return_probe(*ret, span)?;
                     let long = CType::Int {
                         name: "long".into(),
                         size: 8,
@@ -798,6 +788,18 @@ pub(super) fn fail(span: Span, message: String) -> Failed {
     Box::new(Diagnostic::semantic_error(message).with_primary(span, "in this target expression"))
 }
 
+/// `$return` outside a `.return` probe is an error.
+fn require_return_probe(ret: bool, span: Span) -> Result<(), Failed> {
+    if ret {
+        Ok(())
+    } else {
+        Err(fail(
+            span,
+            "'$return' is only available in .return probes".into(),
+        ))
+    }
+}
+
 /// `what` needs the probed function's prototype, which `why` withholds.
 fn unchecked(span: Span, what: &str, why: &str) -> Failed {
     fail_help(
@@ -825,7 +827,7 @@ fn fail_help(span: Span, message: String, help: String) -> Failed {
 }
 
 /// Size and signedness of a type a script reads as a number.
-fn scalar(ty: &CType) -> Option<(u8, bool)> {
+pub(super) fn scalar(ty: &CType) -> Option<(u8, bool)> {
     match ty.strip() {
         CType::Int { size, signed, .. } | CType::Enum { size, signed, .. }
             if matches!(size, 1 | 2 | 4 | 8) =>

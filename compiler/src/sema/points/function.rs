@@ -2,7 +2,7 @@
 //! `module("m").function("f")`, `kprobe.module("m").function("f")`, checked
 //! against the kernel's debug information when there is some.
 
-use super::{literal_text, parts_text, Parts, PointError, ProbeContext, Target};
+use super::{parts_text, resolved_text, Parts, PointError, ProbeContext, Target};
 use crate::ir::{ProbeKind, ProbePoint};
 use crate::syntax::ast;
 
@@ -140,15 +140,7 @@ fn function_point(
     ret: bool,
     maxactive: Option<u32>,
 ) -> ProbePoint {
-    let name = parts
-        .iter()
-        .map(|(n, a)| match (*n, a) {
-            ("function", Some(_)) => format!("function(\"{function}\")"),
-            (n, Some(l)) => format!("{n}({})", literal_text(l)),
-            (n, None) => n.to_string(),
-        })
-        .collect::<Vec<_>>()
-        .join(".");
+    let name = resolved_text(parts, "function", function);
     ProbePoint {
         name,
         kind: ProbeKind::Kprobe {

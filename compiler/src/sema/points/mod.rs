@@ -260,9 +260,17 @@ pub(super) fn literal_text(l: &ast::Literal) -> String {
 }
 
 pub(super) fn parts_text(parts: &Parts<'_>) -> String {
+    resolved_text(parts, "", "")
+}
+
+/// A concrete point's name: as written, but with `component`'s argument
+/// replaced by the quoted `value` it resolved to
+/// (`kernel.function("vfs_read").return` for `kernel.function("vfs_*").return`).
+pub(super) fn resolved_text(parts: &Parts<'_>, component: &str, value: &str) -> String {
     parts
         .iter()
         .map(|(n, a)| match a {
+            Some(_) if *n == component => format!("{n}(\"{value}\")"),
             // Addresses read as SystemTap shows them: in hex.
             Some(ast::Literal::Number(v)) if *n == "statement" => {
                 format!("{n}({:#x})", v.value as u64)

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use object::{Object, ObjectSegment, ObjectSymbol, SymbolKind};
 
-use super::{glob, literal_text, parts_text, similar, Parts, PointError, ProbeContext, Target};
+use super::{glob, parts_text, resolved_text, similar, Parts, PointError, ProbeContext, Target};
 use crate::ir::{ProbeKind, ProbePoint};
 use crate::syntax::ast;
 
@@ -211,15 +211,7 @@ pub fn user_functions(file: &Path) -> Result<Vec<UserFunction>, String> {
 
 /// One function's point, named as written with the function filled in.
 fn point_name(parts: &Parts<'_>, function: &str) -> String {
-    parts
-        .iter()
-        .map(|(n, a)| match (*n, a) {
-            ("function", Some(_)) => format!("function(\"{function}\")"),
-            (n, Some(l)) => format!("{n}({})", literal_text(l)),
-            (n, None) => n.to_string(),
-        })
-        .collect::<Vec<_>>()
-        .join(".")
+    resolved_text(parts, "function", function)
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@
 //! Each concrete point carries its [`Tracepoint`] so that `$prev->pid`,
 //! `$$parms`, `$$system` and `$$name` resolve against its parameters.
 
-use super::{literal_text, parts_text, Parts, PointError, ProbeContext, Target};
+use super::{parts_text, resolved_text, Parts, PointError, ProbeContext, Target};
 use crate::debuginfo::{CType, Tracepoint};
 use crate::ir::{ProbeKind, ProbePoint};
 use crate::syntax::ast;
@@ -134,15 +134,7 @@ fn fits_slot(ty: &CType) -> bool {
 /// One tracepoint's point: `kernel.trace("sched:sched_switch")`, the form
 /// `pp()` returns whatever pattern matched it.
 fn trace_point(parts: &Parts<'_>, tp: &Tracepoint) -> ProbePoint {
-    let name = parts
-        .iter()
-        .map(|(n, a)| match (*n, a) {
-            ("trace", Some(_)) => format!("trace(\"{}\")", tp.full_name()),
-            (n, Some(l)) => format!("{n}({})", literal_text(l)),
-            (n, None) => n.to_string(),
-        })
-        .collect::<Vec<_>>()
-        .join(".");
+    let name = resolved_text(parts, "trace", &tp.full_name());
     ProbePoint {
         name,
         kind: ProbeKind::Tracepoint {
