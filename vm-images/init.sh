@@ -4,8 +4,10 @@
 # Runs every case listed in /cases/list through staprun, one at a time,
 # and streams each case's results to the second serial port (ttyS1 on
 # x86_64, a PCI 16550 as ttyS0 on arm64: /cases/results-port) as framed
-# files: a line "@@stapkit NAME SIZE" followed by SIZE raw bytes. The
-# console (first port) only carries progress lines and kernel messages.
+# files: a line "@@stapkit NAME SIZE CRC" followed by SIZE raw bytes (CRC
+# is the data's CRC-32: the line can lose bytes under TCG, and the host
+# reruns a case whose frames do not check). The console (first port) only
+# carries progress lines and kernel messages.
 /bin/busybox --install -s /bin
 export PATH=/bin
 mount -t proc proc /proc
@@ -25,7 +27,8 @@ exec 3>"$results"
 emit() {
 	size=$(wc -c < "$2")
 	size=$((size + 0))
-	printf '@@stapkit %s %s\n' "$1" "$size" >&3
+	crc=$(crc32 < "$2")
+	printf '@@stapkit %s %s %s\n' "$1" "$size" "$crc" >&3
 	cat "$2" >&3
 }
 

@@ -1118,6 +1118,7 @@ fn load_run(dir: &Path) -> Result<CaseResult> {
         still_loaded: std::fs::read_to_string(dir.join("module"))?.starts_with("loaded"),
         kernel_log: std::fs::read_to_string(dir.join("dmesg"))?,
         damaged: Vec::new(),
+        received: stapkit::vm::results::PARTS.map(String::from).to_vec(),
     })
 }
 

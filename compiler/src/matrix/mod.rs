@@ -21,7 +21,8 @@ use crate::driver::{Pipeline, StapOptions};
 use crate::kernel::fetch::{fetch, FetchOptions};
 use crate::kernel::{toolchain, Cache, Catalog, HeaderTree};
 use crate::vm::guest::{build_initramfs, check_static_binary, GuestCase, GuestTools};
-use crate::vm::qemu::{boot, BootConfig, BootOutcome};
+use crate::vm::qemu::{boot, BootConfig, BootOutcome, BootReport};
+use crate::vm::results::CaseResult;
 use crate::vm::Arch;
 pub use render::{render, Outcome};
 pub use script::TestScript;
@@ -518,7 +519,7 @@ fn run_kernel(
         })
         .collect();
     let mut outcomes: Vec<Outcome> = Vec::new();
-    let mut boot_report = None;
+    let mut results: BTreeMap<String, CaseResult> = BTreeMap::new();
     if !cases.is_empty() {
         let staprun = guest_staprun(options, arch);
         let build_it = match arch {
@@ -568,7 +569,6 @@ fn run_kernel(
             staprun,
             workload,
         };
-        let initrd = build_initramfs(arch, &tools, &cases).map_err(|e| e.to_string())?;
         let image = tree
             .fetched
             .as_ref()
@@ -576,49 +576,60 @@ fn run_kernel(
             .ok_or_else(|| {
                 format!("{kernel}: no kernel image (fetch it with stap-prep fetch {kernel})")
             })?;
-        let case_time: u64 = cases.iter().map(|c| c.timeout_secs as u64 + 25).sum();
-        let config = BootConfig {
-            arch,
-            kernel: image,
-            memory_mib: 1024,
-            cpus: 2,
-            kvm: options.kvm,
-            timeout: Duration::from_secs(120 + case_time),
-            work_dir: options.work_dir.join(kernel),
-        };
-        progress(&format!("booting {kernel} with {} module(s)", cases.len()));
-        let r = boot(&config, &initrd).map_err(|e| e.to_string())?;
-        progress(&format!(
-            "{kernel}: guest finished in {:.1?} ({:?})",
-            r.elapsed, r.outcome
-        ));
-        match &r.outcome {
-            BootOutcome::Completed => {}
-            other => {
-                let tail: Vec<&str> = r.console.lines().rev().take(40).collect();
-                let tail: Vec<&str> = tail.into_iter().rev().collect();
-                report.boots.insert(
-                    kernel.to_string(),
-                    format!(
-                        "guest {other:?}; console log in {}:\n{}",
-                        config.work_dir.join("console.log").display(),
-                        tail.join("\n")
-                    ),
-                );
+        // The serial line can lose bytes under TCG: cases whose results
+        // did not arrive intact run again in a fresh guest.
+        let mut pending: Vec<GuestCase> = cases;
+        for attempt in 1..=BOOT_ATTEMPTS {
+            let config = BootConfig {
+                arch,
+                kernel: image.clone(),
+                memory_mib: 1024,
+                cpus: 2,
+                kvm: options.kvm,
+                timeout: Duration::from_secs(
+                    120 + pending
+                        .iter()
+                        .map(|c| c.timeout_secs as u64 + 25)
+                        .sum::<u64>(),
+                ),
+                work_dir: match attempt {
+                    1 => options.work_dir.join(kernel),
+                    n => options.work_dir.join(format!("{kernel}-attempt{n}")),
+                },
+            };
+            let r = boot_cases(&config, &tools, &pending, kernel, progress)?;
+            if r.outcome != BootOutcome::Completed {
+                report
+                    .boots
+                    .insert(kernel.to_string(), boot_failure(&r, &config));
             }
+            for (id, result) in r.results.cases {
+                if pending.iter().any(|c| c.id == id) {
+                    results.insert(id, result);
+                }
+            }
+            pending.retain(|c| !results.get(&c.id).is_some_and(|r| r.intact()));
+            // A guest that crashed is a finding, not a transfer problem.
+            if pending.is_empty() || r.outcome != BootOutcome::Completed || attempt == BOOT_ATTEMPTS
+            {
+                break;
+            }
+            let ids: Vec<&str> = pending.iter().map(|c| c.id.as_str()).collect();
+            progress(&format!(
+                "{kernel}: results of {} arrived damaged; running them again",
+                ids.join(", ")
+            ));
         }
-        boot_report = Some(r);
     }
     for b in built {
         let outcome = match &b.result {
             Err(e) => Outcome::BuildFailed(e.clone()),
-            Ok(_) => match boot_report
-                .as_ref()
-                .and_then(|r| r.results.cases.get(&b.script.name))
-            {
-                Some(r) if !r.damaged.is_empty() => Outcome::NotRun(format!(
-                    "its results ({}) arrived damaged from the guest (serial transfer)",
-                    r.damaged.join(", ")
+            Ok(_) => match results.get(&b.script.name) {
+                Some(r) if !r.intact() => Outcome::NotRun(format!(
+                    "its results arrived damaged from the guest (serial transfer) {BOOT_ATTEMPTS} times \
+                     (damaged: {}; missing: {})",
+                    r.damaged.join(", "),
+                    r.missing().join(", ")
                 )),
                 Some(r) => Outcome::Ran {
                     exit_code: r.exit_code,
@@ -632,14 +643,48 @@ fn run_kernel(
                         .collect(),
                 },
                 None => Outcome::NotRun(format!(
-                    "the guest ended ({:?}) before reporting this case",
-                    boot_report.as_ref().map(|r| r.outcome.clone())
+                    "the guest ended ({}) before reporting this case",
+                    report.boots.get(kernel).map_or("normally", |_| "abnormally")
                 )),
             },
         };
         outcomes.push(outcome);
     }
     Ok(outcomes)
+}
+
+/// Boots allowed per kernel: the first, and one rerun of the cases whose
+/// results were damaged in transfer.
+const BOOT_ATTEMPTS: u32 = 2;
+
+/// Boots one guest that runs `cases` and reports what it streamed back.
+fn boot_cases(
+    config: &BootConfig,
+    tools: &GuestTools,
+    cases: &[GuestCase],
+    kernel: &str,
+    progress: &(dyn Fn(&str) + Sync),
+) -> Result<BootReport, String> {
+    let initrd = build_initramfs(config.arch, tools, cases).map_err(|e| e.to_string())?;
+    progress(&format!("booting {kernel} with {} module(s)", cases.len()));
+    let r = boot(config, &initrd).map_err(|e| e.to_string())?;
+    progress(&format!(
+        "{kernel}: guest finished in {:.1?} ({:?})",
+        r.elapsed, r.outcome
+    ));
+    Ok(r)
+}
+
+/// What a boot that did not complete left on the console.
+fn boot_failure(r: &BootReport, config: &BootConfig) -> String {
+    let tail: Vec<&str> = r.console.lines().rev().take(40).collect();
+    let tail: Vec<&str> = tail.into_iter().rev().collect();
+    format!(
+        "guest {:?}; console log in {}:\n{}",
+        r.outcome,
+        config.work_dir.join("console.log").display(),
+        tail.join("\n")
+    )
 }
 
 /// Drops the `[   12.345678] ` prefix so kernel lines compare across runs.

@@ -1,8 +1,11 @@
 //! Decoding what the guest streams on its results port, and what each
 //! case's result means.
 //!
-//! The stream is a sequence of `@@stapkit NAME SIZE\n` headers each followed
-//! by SIZE raw bytes, ended by `@@stapkit-end\n` (see `vm-images/init.sh`).
+//! The stream is a sequence of `@@stapkit NAME SIZE CRC\n` headers (CRC is
+//! the CRC-32 of the data in hex, as busybox `crc32` prints it; optional)
+//! each followed by SIZE raw bytes, ended by `@@stapkit-end\n` (see
+//! `vm-images/init.sh`). The serial line can lose bytes under TCG, so the
+//! decoder checks every frame and says which parts are damaged or missing.
 
 use std::collections::BTreeMap;
 
@@ -21,6 +24,8 @@ pub struct CaseResult {
     pub kernel_log: String,
     /// Parts that arrived damaged (their CRC did not match).
     pub damaged: Vec<String>,
+    /// Parts whose frame arrived (see [`PARTS`]).
+    pub received: Vec<String>,
 }
 
 /// Lines in a kernel log that mean the kernel was hurt: any of these fails
@@ -69,7 +74,29 @@ pub struct ResultStream {
     pub complete: bool,
 }
 
+/// The files the guest reports for every case, in order.
+pub const PARTS: [&str; 5] = ["stdout", "stderr", "rc", "module", "dmesg"];
+
+impl CaseResult {
+    /// Parts of [`PARTS`] that never arrived (their frame was lost).
+    pub fn missing(&self) -> Vec<&'static str> {
+        PARTS
+            .into_iter()
+            .filter(|p| !self.received.iter().any(|r| r == p))
+            .collect()
+    }
+
+    /// Every part arrived, and none damaged: the result can be trusted.
+    pub fn intact(&self) -> bool {
+        self.damaged.is_empty() && self.missing().is_empty()
+    }
+}
+
 /// Decodes a results stream; a truncated stream yields what arrived.
+///
+/// A frame whose CRC does not match lost or gained bytes on the way, so its
+/// SIZE cannot be trusted either: it is marked damaged and decoding resumes
+/// at the line after its header, which finds the frames behind it.
 pub fn decode(mut bytes: &[u8]) -> ResultStream {
     let mut out = ResultStream::default();
     while let Some(nl) = bytes.iter().position(|&b| b == b'\n') {
@@ -83,27 +110,28 @@ pub fn decode(mut bytes: &[u8]) -> ResultStream {
         let (Some("@@stapkit"), Some(name), Some(size)) =
             (fields.next(), fields.next(), fields.next())
         else {
-            continue; // noise before the first header
+            continue; // noise before the first header, or after damage
         };
-        let crc: Option<u32> = fields.next().and_then(|c| c.trim().parse().ok());
-        let Ok(size) = size.trim().parse::<usize>() else {
-            break;
+        let crc = fields
+            .next()
+            .map(|c| u32::from_str_radix(c.trim(), 16).ok());
+        let (Ok(size), Some((case, part))) = (size.trim().parse::<usize>(), name.rsplit_once('.'))
+        else {
+            continue;
         };
         let data = &bytes[..size.min(bytes.len())];
         let truncated = data.len() < size;
-        let Some((case, part)) = name.rsplit_once('.') else {
-            break;
-        };
         let r = out.cases.entry(case.to_string()).or_default();
-        bytes = &bytes[data.len()..];
         // A frame cut short (the guest died) keeps what arrived, marked
         // damaged; a complete frame with the wrong CRC is not used at all.
-        if truncated || crc.is_some_and(|crc| crc != posix_cksum(data)) {
+        if truncated || crc.is_some_and(|crc| crc != Some(crc32fast::hash(data))) {
             r.damaged.push(part.to_string());
             if !truncated {
                 continue;
             }
         }
+        bytes = &bytes[data.len()..];
+        r.received.push(part.to_string());
         match part {
             "stdout" => r.stdout = data.to_vec(),
             "stderr" => r.stderr = data.to_vec(),
@@ -119,35 +147,17 @@ pub fn decode(mut bytes: &[u8]) -> ResultStream {
     out
 }
 
-/// The POSIX `cksum` CRC of `data` (CRC-32/CKSUM over the bytes, then
-/// over the length's significant bytes, complemented).
-pub fn posix_cksum(data: &[u8]) -> u32 {
-    fn feed(mut crc: u32, byte: u8) -> u32 {
-        crc ^= (byte as u32) << 24;
-        for _ in 0..8 {
-            crc = if crc & 0x8000_0000 != 0 {
-                (crc << 1) ^ 0x04C1_1DB7
-            } else {
-                crc << 1
-            };
-        }
-        crc
-    }
-    let mut crc = data.iter().fold(0u32, |c, &b| feed(c, b));
-    let mut len = data.len() as u64;
-    while len > 0 {
-        crc = feed(crc, (len & 0xff) as u8);
-        len >>= 8;
-    }
-    !crc
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn frame(name: &str, data: &[u8]) -> Vec<u8> {
-        let mut v = format!("@@stapkit {name} {} {}\n", data.len(), posix_cksum(data)).into_bytes();
+        let mut v = format!(
+            "@@stapkit {name} {} {:x}\n",
+            data.len(),
+            crc32fast::hash(data)
+        )
+        .into_bytes();
         v.extend_from_slice(data);
         v
     }
@@ -188,10 +198,9 @@ mod tests {
     }
 
     #[test]
-    fn cksum_matches_posix_and_damage_is_detected() {
-        // `printf 'hello\n' | cksum` prints 3015617425 6.
-        assert_eq!(posix_cksum(b"hello\n"), 3015617425);
-        assert_eq!(posix_cksum(b""), 4294967295);
+    fn crc_matches_busybox_and_damage_is_detected() {
+        // `printf 'hello\n' | busybox crc32` prints 363a3020.
+        assert_eq!(crc32fast::hash(b"hello\n"), 0x363a_3020);
         let mut s = frame("a.rc", b"1\n");
         let at = s.len() - 2;
         s[at] = b'7';
@@ -200,6 +209,26 @@ mod tests {
         assert_eq!(r.cases["a"].exit_code, None);
         assert_eq!(r.cases["a"].damaged, ["rc"]);
         assert_eq!(r.cases["a"].stdout, b"ok\n");
+        assert!(!r.cases["a"].intact());
+    }
+
+    #[test]
+    fn frames_behind_a_frame_that_lost_bytes_are_recovered() {
+        // The first frame lost two bytes on the wire: its SIZE now reaches
+        // into the next header, which must still be found.
+        let mut s = frame("a.dmesg", b"kernel says hi\n");
+        s.drain(s.len() - 4..s.len() - 2);
+        for part in PARTS {
+            s.extend(frame(&format!("b.{part}"), b"0\n"));
+        }
+        let r = decode(&s);
+        assert_eq!(r.cases["a"].damaged, ["dmesg"]);
+        assert_eq!(
+            r.cases["a"].missing(),
+            ["stdout", "stderr", "rc", "module", "dmesg"]
+        );
+        assert!(r.cases["b"].intact(), "{:?}", r.cases["b"]);
+        assert_eq!(r.cases["b"].exit_code, Some(0));
     }
 
     #[test]
