@@ -42,6 +42,9 @@
 #include <linux/uprobes.h>
 #include <linux/binfmts.h>
 #include <linux/sched/signal.h>
+#include <linux/sched/task.h>
+#include <linux/task_work.h>
+#include <linux/pid.h>
 #include <linux/version.h>
 
 #include "stp_features.h"

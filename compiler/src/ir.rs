@@ -291,10 +291,11 @@ pub enum ProbeKind {
         offset: u64,
         ret: bool,
     },
-    /// A process starting or ending: `process("PATH").begin` (a task has
-    /// exec'd PATH), `process("PATH").end` and `process.end` (a process's
-    /// last thread exits). `path` is as the target host sees it.
-    Process { path: Option<String>, end: bool },
+    /// A process starting or ending: `.begin` (a new process, a process
+    /// already running when the session starts, or a task that exec'd
+    /// PATH) or `.end` (a process's last thread exits), for the processes
+    /// `which` selects.
+    Process { which: ProcessSelector, end: bool },
     /// A kernel tracepoint (`kernel.trace("sched:sched_switch")`): its
     /// name and how many arguments its probe function receives (each in
     /// one register-width slot).
@@ -306,6 +307,18 @@ pub enum ProbeKind {
         /// The number of `TP_PROTO` arguments.
         nargs: usize,
     },
+}
+
+/// Which processes a `process...begin/.end` probe is for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProcessSelector {
+    /// `process.begin`, `process.end`: every process.
+    Any,
+    /// `process("PATH")`: processes running PATH (as the target host
+    /// sees it).
+    Path(String),
+    /// `process(PID)`: the one process with this id.
+    Pid(i64),
 }
 
 /// A sequence of statements.

@@ -225,6 +225,37 @@ typedef struct callback_head *(*stp_task_work_cancel_func_t)(struct task_struct 
  * (and an unused function may have had its ENDBR sealed): the call goes to
  * the ENDBR, and a sealed function is refused (-ENOENT) rather than called.
  */
+#ifdef CONFIG_X86_KERNEL_IBT
+/*
+ * Where to call a function found at addr through a pointer. A CPU that
+ * enforces indirect branch tracking wants an ENDBR: the function's at
+ * addr, or at addr - 4 when addr is past it (a kprobe's address); 0 when
+ * neither, e.g. the ENDBR of a function never called indirectly was
+ * sealed at boot. Other CPUs take addr as it is.
+ */
+static inline unsigned long stp_ibt_entry(unsigned long addr)
+{
+	static const unsigned char endbr64[4] = { 0xf3, 0x0f, 0x1e, 0xfa };
+	unsigned char at[4], before[4];
+
+	if (!cpu_feature_enabled(X86_FEATURE_IBT))
+		return addr;
+	if (stp_copy_from_kernel_nofault(at, (void *)addr, 4))
+		return 0;
+	if (!memcmp(at, endbr64, 4))
+		return addr;
+	if (!stp_copy_from_kernel_nofault(before, (void *)(addr - 4), 4) &&
+	    !memcmp(before, endbr64, 4))
+		return addr - 4;
+	return 0;
+}
+#else
+static inline unsigned long stp_ibt_entry(unsigned long addr)
+{
+	return addr;
+}
+#endif
+
 #ifdef STP_HAVE_EXPORT_KALLSYMS_LOOKUP_NAME
 static inline int stp_kallsyms_init(void)
 {
@@ -238,26 +269,17 @@ static inline int stp_kallsyms_init(void)
 {
 	struct kprobe kp = { .symbol_name = "kallsyms_lookup_name" };
 	unsigned long addr;
-	int rc = register_kprobe(&kp);
+	int rc;
 
+	if (stp_kallsyms_lookup_name_fn)
+		return 0;
+	rc = register_kprobe(&kp);
 	if (rc < 0)
 		return rc;
-	addr = (unsigned long)kp.addr;
+	addr = stp_ibt_entry((unsigned long)kp.addr);
 	unregister_kprobe(&kp);
-#ifdef CONFIG_X86_KERNEL_IBT
-	{
-		static const unsigned char endbr64[4] = { 0xf3, 0x0f, 0x1e, 0xfa };
-		unsigned char at[4], before[4];
-
-		if (stp_copy_from_kernel_nofault(at, (void *)addr, 4) ||
-		    stp_copy_from_kernel_nofault(before, (void *)(addr - 4), 4))
-			return -EFAULT;
-		if (!memcmp(before, endbr64, 4))
-			addr -= 4;
-		else if (memcmp(at, endbr64, 4))
-			return -ENOENT;
-	}
-#endif
+	if (!addr)
+		return -ENOENT;
 	stp_kallsyms_lookup_name_fn = (unsigned long (*)(const char *))addr;
 	return 0;
 }
@@ -267,6 +289,21 @@ static inline unsigned long stp_kallsyms_lookup_name(const char *name)
 	return stp_kallsyms_lookup_name_fn ? stp_kallsyms_lookup_name_fn(name) : 0;
 }
 #endif
+
+/*
+ * The address of an unexported kernel function that may be called
+ * through a pointer, or 0 (not found, or not callable under IBT).
+ * Process context: the first call may register a kprobe.
+ */
+static inline __maybe_unused unsigned long stp_kallsyms_callable(const char *name)
+{
+	unsigned long addr;
+
+	if (stp_kallsyms_init())
+		return 0;
+	addr = stp_kallsyms_lookup_name(name);
+	return addr ? stp_ibt_entry(addr) : 0;
+}
 
 /*
  * Uprobes: since 6.12 uprobe_register() returns the struct uprobe * that

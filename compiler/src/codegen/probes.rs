@@ -158,10 +158,14 @@ struct Processes(Vec<String>);
 
 impl Family for Processes {
     fn add(&mut self, var: &str, point: &ProbePoint, _: Option<&str>) {
-        if let ProbeKind::Process { path, end } = &point.kind {
-            let path = path.as_deref().map_or("NULL".to_string(), c_string);
+        if let ProbeKind::Process { which, end } = &point.kind {
+            let (path, pid) = match which {
+                ProcessSelector::Any => ("NULL".to_string(), 0),
+                ProcessSelector::Path(path) => (c_string(path), 0),
+                ProcessSelector::Pid(pid) => ("NULL".to_string(), *pid),
+            };
             self.0.push(format!(
-                "{{ .probe = &{var}, .path = {path}, .end = {end}, .optional = {} }},",
+                "{{ .probe = &{var}, .path = {path}, .pid = {pid}, .end = {end}, .optional = {} }},",
                 point.optional
             ));
         }

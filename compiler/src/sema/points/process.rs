@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use object::{Object, ObjectSegment, ObjectSymbol, SymbolKind};
 
 use super::{glob, parts_text, resolved_text, similar, Parts, PointError, ProbeContext, Target};
-use crate::ir::{ProbeKind, ProbePoint};
+use crate::ir::{ProbeKind, ProbePoint, ProcessSelector};
 use crate::syntax::ast;
 
 /// A function found in a program's symbol table.
@@ -101,7 +101,8 @@ pub(super) fn process_function_probe(
     ))
 }
 
-/// `process("PATH").begin`, `process("PATH").end`, `process.end`.
+/// `process.begin/.end`, `process("PATH").begin/.end`,
+/// `process(PID).begin/.end`.
 pub(super) fn process_lifetime_probe(
     parts: &Parts<'_>,
     path: Option<&ast::Literal>,
@@ -110,23 +111,20 @@ pub(super) fn process_lifetime_probe(
 ) -> Result<Option<Vec<(ProbePoint, ProbeContext)>>, PointError> {
     let name = parts_text(parts);
     let err = |m: String, help: Option<String>| PointError { message: m, help };
-    let path = match path {
-        None if end => None,
-        None => {
-            return Err(err(
-                format!("'{name}': process.begin without a program is not supported yet: its handler would have to run inside each newly forked process, which stapkit does not arrange"),
-                Some("name the program: process(\"/PATH\").begin fires when a task execs it".to_string()),
-            ))
+    let which = match path {
+        None => ProcessSelector::Any,
+        Some(ast::Literal::String(s)) => ProcessSelector::Path(s.to_str_lossy().into_owned()),
+        Some(ast::Literal::Number(pid)) if pid.value > 0 && pid.value <= i32::MAX as i64 => {
+            ProcessSelector::Pid(pid.value)
         }
-        Some(ast::Literal::String(s)) => Some(s.to_str_lossy().into_owned()),
-        Some(ast::Literal::Number(_)) => {
+        Some(ast::Literal::Number(pid)) => {
             return Err(err(
-                format!("'{name}': process(PID) probes are not supported"),
-                Some("use process(\"/PATH\") and compare pid() with target()".to_string()),
+                format!("'{name}': {} is not a process id", pid.value),
+                Some("a process id is a number from 1 up".to_string()),
             ))
         }
     };
-    if let Some(path) = &path {
+    if let ProcessSelector::Path(path) = &which {
         if !path.starts_with('/') {
             return Err(err(
                 format!("'{name}': the program path '{path}' must be absolute"),
@@ -147,7 +145,7 @@ pub(super) fn process_lifetime_probe(
     Ok(Some(vec![(
         ProbePoint {
             name,
-            kind: ProbeKind::Process { path, end },
+            kind: ProbeKind::Process { which, end },
             optional: false,
         },
         ProbeContext::None,
