@@ -215,6 +215,8 @@ fn needs_pahole(tree: &HeaderTree) -> bool {
 
 /// Chooses the toolchain for `tree`: the host's when it fits, else the
 /// prepared root of the tree's manifest.
+// Called once per build; the error carries the whole remedy on purpose.
+#[allow(clippy::result_large_err)]
 pub fn select(
     tree: &HeaderTree,
     cache: &Cache,
