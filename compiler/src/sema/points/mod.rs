@@ -249,6 +249,9 @@ const BUILTIN_NAMES: &[&str] = &[
     "process(\"PATH\").function(\"NAME\")",
     "process(\"PATH\").begin",
     "process(\"PATH\").end",
+    "process(PID).begin",
+    "process(PID).end",
+    "process.begin",
     "process.end",
 ];
 
