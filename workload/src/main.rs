@@ -15,6 +15,7 @@
 //! | `fsync PATH`    | create PATH, write 5 bytes, `fsync`, `close`              |
 //! | `missing PATH`  | an `openat` that fails with `ENOENT`                      |
 //! | `kill SIG`      | a child that waits, `kill(child, SIG)`, `wait4`           |
+//! | `raise SIG`     | a handler for SIG, then `tgkill` of itself: the handler runs |
 //! | `call N`        | N calls of `stapkit_workload_add(i, 2)` (uprobe target)   |
 //! | `text STRING`   | one call of `stapkit_workload_text(STRING, -7)` (uprobe target) |
 //! | `exec PATH ...` | `execve(PATH, [PATH, ...])`; the rest of the line is argv |
@@ -86,6 +87,10 @@ fn run(args: &[String]) -> Result<(), String> {
             }
             "kill" => {
                 kill_child(number(&operand("a signal number")?)? as i32)?;
+                &after[1..]
+            }
+            "raise" => {
+                raise_handled(number(&operand("a signal number")?)? as i32)?;
                 &after[1..]
             }
             "call" => {
@@ -212,6 +217,28 @@ fn kill_child(signal: i32) -> Result<(), String> {
             Ok(())
         }
     }
+}
+
+/// The handler `raise SIG` installs: it does nothing, the kernel's
+/// delivery to it is the event.
+extern "C" fn ignore_signal(_signal: i32) {}
+
+fn raise_handled(signal: i32) -> Result<(), String> {
+    // SAFETY: a zeroed sigaction with a handler that touches nothing.
+    unsafe {
+        let mut action: libc::sigaction = std::mem::zeroed();
+        action.sa_sigaction = ignore_signal as extern "C" fn(i32) as usize;
+        if libc::sigaction(signal, &action, std::ptr::null_mut()) != 0 {
+            return Err(os_error(
+                "cannot set a handler for signal",
+                &signal.to_string(),
+            ));
+        }
+        if libc::raise(signal) != 0 {
+            return Err(os_error("cannot raise signal", &signal.to_string()));
+        }
+    }
+    Ok(())
 }
 
 fn exec(argv: &[String]) -> Result<(), String> {
