@@ -15,6 +15,8 @@ mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
 mount -t debugfs debugfs /sys/kernel/debug
 mkdir -p /out /tmp
+# Loopback up, for the workload's TCP connections to 127.0.0.1.
+ip link set lo up 2>/dev/null || ifconfig lo 127.0.0.1 up 2>/dev/null
 
 results=$(cat /cases/results-port)
 stty -F "$results" raw -echo 2>/dev/null

@@ -15,6 +15,8 @@
 //! | `fsync PATH`    | create PATH, write 5 bytes, `fsync`, `close`              |
 //! | `missing PATH`  | an `openat` that fails with `ENOENT`                      |
 //! | `kill SIG`      | a child that waits, `kill(child, SIG)`, `wait4`           |
+//! | `tcp PORT`      | a listener on 127.0.0.1:PORT, a connection to it, 5 bytes sent and received, `shutdown` of the listener |
+//! | `raise SIG`     | a handler for SIG, then `tgkill` of itself: the handler runs |
 //! | `call N`        | N calls of `stapkit_workload_add(i, 2)` (uprobe target)   |
 //! | `text STRING`   | one call of `stapkit_workload_text(STRING, -7)` (uprobe target) |
 //! | `exec PATH ...` | `execve(PATH, [PATH, ...])`; the rest of the line is argv |
@@ -86,6 +88,14 @@ fn run(args: &[String]) -> Result<(), String> {
             }
             "kill" => {
                 kill_child(number(&operand("a signal number")?)? as i32)?;
+                &after[1..]
+            }
+            "tcp" => {
+                tcp_loopback(number(&operand("a port")?)? as u16)?;
+                &after[1..]
+            }
+            "raise" => {
+                raise_handled(number(&operand("a signal number")?)? as i32)?;
                 &after[1..]
             }
             "call" => {
@@ -212,6 +222,51 @@ fn kill_child(signal: i32) -> Result<(), String> {
             Ok(())
         }
     }
+}
+
+fn tcp_loopback(port: u16) -> Result<(), String> {
+    use std::io::{Read, Write};
+    use std::os::fd::AsRawFd;
+
+    let err = |what: &str, e: std::io::Error| format!("{what} 127.0.0.1:{port}: {e}");
+    let listener =
+        std::net::TcpListener::bind(("127.0.0.1", port)).map_err(|e| err("cannot listen on", e))?;
+    let mut client = std::net::TcpStream::connect(("127.0.0.1", port))
+        .map_err(|e| err("cannot connect to", e))?;
+    let (mut server, _) = listener.accept().map_err(|e| err("cannot accept on", e))?;
+    client
+        .write_all(b"hello")
+        .map_err(|e| err("cannot send to", e))?;
+    let mut buf = [0u8; 5];
+    server
+        .read_exact(&mut buf)
+        .map_err(|e| err("cannot receive from", e))?;
+    // Shutting a listening socket down disconnects it (tcp_disconnect).
+    // SAFETY: the descriptor is the listener's, open until it drops.
+    unsafe { libc::shutdown(listener.as_raw_fd(), libc::SHUT_RDWR) };
+    Ok(())
+}
+
+/// The handler `raise SIG` installs: it does nothing, the kernel's
+/// delivery to it is the event.
+extern "C" fn ignore_signal(_signal: i32) {}
+
+fn raise_handled(signal: i32) -> Result<(), String> {
+    // SAFETY: a zeroed sigaction with a handler that touches nothing.
+    unsafe {
+        let mut action: libc::sigaction = std::mem::zeroed();
+        action.sa_sigaction = ignore_signal as extern "C" fn(i32) as usize;
+        if libc::sigaction(signal, &action, std::ptr::null_mut()) != 0 {
+            return Err(os_error(
+                "cannot set a handler for signal",
+                &signal.to_string(),
+            ));
+        }
+        if libc::raise(signal) != 0 {
+            return Err(os_error("cannot raise signal", &signal.to_string()));
+        }
+    }
+    Ok(())
 }
 
 fn exec(argv: &[String]) -> Result<(), String> {

@@ -176,7 +176,13 @@ fn resolve_parts<'a>(
         }
         {
             let suffix = &parts[len..];
+            // `a !, b`: the first sufficient point that resolves ends the
+            // alternatives, as in a probe's own point list.
+            let mut sufficient_hit = false;
             for expansion in &def.alias.points {
+                if sufficient_hit {
+                    break;
+                }
                 for expanded in expansion.expand(1024).unwrap_or_default() {
                     let mut target_parts = self::parts(&expanded);
                     target_parts.extend(suffix.iter().cloned());
@@ -185,6 +191,9 @@ fn resolve_parts<'a>(
                         Err(_) if expanded.optional => Vec::new(),
                         Err(e) => return Err(e),
                     };
+                    if expanded.sufficient && !inner.is_empty() {
+                        sufficient_hit = true;
+                    }
                     let mut listed = point_name(name);
                     if !suffix.is_empty() {
                         listed = format!("{listed}.{}", parts_text(&suffix.to_vec()));
@@ -216,6 +225,17 @@ fn resolve_parts<'a>(
                 parts_text(parts)
             ),
             help: Some("name a fetched kernel with -r (see `stap-prep list`)".into()),
+        });
+    }
+    if out.is_empty() && longest > 0 {
+        // Aliases matched, but every point they name is optional and
+        // missing from this kernel.
+        return Err(PointError {
+            message: format!(
+                "probe point '{}': its alias stands for optional points only, and none of them exists here",
+                parts_text(parts)
+            ),
+            help: None,
         });
     }
     if out.is_empty() {
