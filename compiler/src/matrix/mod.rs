@@ -285,14 +285,16 @@ pub fn build_one(
     if let (Some(sysroot), false) = (&sysroot, own_sysroot) {
         argv.extend(["--sysroot", sysroot.as_str()]);
     }
-    // A TCG guest's vCPUs are host threads: one holding a script's global
-    // lock can stall for many milliseconds while the host is busy, which
-    // hardware never does, and the default MAXTRYLOCK (10 ms of retries)
-    // then skips probes at random. Guests get one second unless the
-    // script sets its own.
+    // A TCG guest's vCPUs take turns on one host thread that the host
+    // itself may not run for a while when busy: a vCPU holding a script's
+    // global lock can stall for many milliseconds, which hardware never
+    // does, and the default MAXTRYLOCK (10 ms of retries) then skips
+    // probes at random (one second was still seen to miss once on a
+    // loaded 2-core host). Guests get ten seconds unless the script sets
+    // its own.
     let own_trylock = opts_part.iter().any(|a| a.contains("MAXTRYLOCK"));
     if !own_trylock {
-        argv.extend(["-D", "MAXTRYLOCK=100000"]);
+        argv.extend(["-D", "MAXTRYLOCK=1000000"]);
     }
     argv.extend(opts_part.iter().map(String::as_str));
     argv.push(&script_path);
