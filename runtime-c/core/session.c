@@ -70,6 +70,14 @@ static __maybe_unused void stp_reg_count_note(struct stp_reg_count *count,
 static long stp_target_pid;
 module_param_named(_stp_target, stp_target_pid, long, 0444);
 MODULE_PARM_DESC(_stp_target, "the target process id (stap -x)");
+
+/* The time zone of the host staprun runs on, which it passes at load. */
+static long stp_tz_gmtoff;
+module_param_named(_stp_tz_gmtoff, stp_tz_gmtoff, long, 0444);
+MODULE_PARM_DESC(_stp_tz_gmtoff, "the local time zone's offset, seconds west of UTC");
+static char stp_tz_name[16] = "UTC";
+module_param_string(_stp_tz_name, stp_tz_name, sizeof(stp_tz_name), 0444);
+MODULE_PARM_DESC(_stp_tz_name, "the local time zone's name");
 static atomic_t stp_state = ATOMIC_INIT(STP_STARTING);
 static atomic_t stp_exit_requested = ATOMIC_INIT(0);
 static atomic_t stp_error_exit = ATOMIC_INIT(0);

@@ -11,6 +11,7 @@
 mod child;
 mod module;
 mod protocol;
+mod tz;
 
 use std::fs::OpenOptions;
 use std::io::{self, Read, Write};
@@ -167,6 +168,7 @@ fn run(opts: &Options) -> Result<Summary, String> {
     if let Some(pid) = opts.target.or(child.as_ref().map(|c| c.pid())) {
         params.push(format!("_stp_target={pid}"));
     }
+    params.extend(tz::params(&opts.params));
     module::load(&opts.module, &params.join(" ")).map_err(|e| {
         format!(
             "Couldn't insert module '{}': {}",
