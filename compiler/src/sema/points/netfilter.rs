@@ -132,10 +132,15 @@ pub(super) fn netfilter_probe(
         None => match guru_number(&pf_text, target.guru, 0, u8::MAX as i64) {
             Some(v) => v as u8,
             None => {
+                let help = if parse_number(&pf_text).is_some() && !target.guru {
+                    "numbers stand for protocol families only in guru mode (-g)".to_string()
+                } else {
+                    hint(FAMILIES.iter().map(|(n, _)| *n), &pf_text)
+                };
                 return Err(err(
                     format!("'{name}': unknown protocol family '{pf_text}'"),
-                    Some(hint(FAMILIES.iter().map(|(n, _)| *n), &pf_text)),
-                ))
+                    Some(help),
+                ));
             }
         },
     };
@@ -156,9 +161,14 @@ pub(super) fn netfilter_probe(
                     .iter()
                     .flat_map(|t| t.iter().map(|(n, _)| *n))
                     .collect();
+                let help = if parse_number(&hook_text).is_some() && !target.guru {
+                    "numbers stand for hooks only in guru mode (-g)".to_string()
+                } else {
+                    hint(known.into_iter(), &hook_text)
+                };
                 return Err(err(
                     format!("'{name}': '{hook_text}' is not a hook of protocol family '{pf_text}'"),
-                    Some(hint(known.into_iter(), &hook_text)),
+                    Some(help),
                 ));
             }
         },
