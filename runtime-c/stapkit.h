@@ -46,6 +46,9 @@
 #include <linux/task_work.h>
 #include <linux/pid.h>
 #include <linux/version.h>
+#include <linux/netfilter.h>
+#include <linux/netdevice.h>
+#include <net/net_namespace.h>
 
 #include "stp_features.h"
 #include "core/config.h"
@@ -82,6 +85,9 @@ static void stp_processes_unregister(struct stp_process_probe *ps, int n);
 struct stp_tracepoint;
 static void stp_tracepoints_register(struct stp_tracepoint *ps, int n, struct stp_reg_count *count);
 static void stp_tracepoints_unregister(struct stp_tracepoint *ps, int n);
+struct stp_netfilter;
+static void stp_netfilters_register(struct stp_netfilter *ps, int n, struct stp_reg_count *count);
+static void stp_netfilters_unregister(struct stp_netfilter *ps, int n);
 static void stp_timers_arm(struct stp_timer_probe *timers, int n);
 static void stp_timers_disarm(struct stp_timer_probe *timers, int n);
 
@@ -100,5 +106,6 @@ static void stp_timers_disarm(struct stp_timer_probe *timers, int n);
 #include "core/regs.c"
 #include "core/tracepoint.c"
 #include "core/process.c"
+#include "core/netfilter.c"
 
 #endif /* STAPKIT_H */

@@ -307,6 +307,17 @@ pub enum ProbeKind {
         /// The number of `TP_PROTO` arguments.
         nargs: usize,
     },
+    /// A netfilter hook (`netfilter.hook("NF_INET_LOCAL_OUT").pf("NFPROTO_IPV4")`):
+    /// a `struct nf_hook_ops` for protocol family `pf` at hook number
+    /// `hook`, ordered among the kernel's own by `priority`.
+    Netfilter {
+        /// The protocol family (`NFPROTO_IPV4` is 2).
+        pf: u8,
+        /// The hook number (`NF_INET_LOCAL_OUT` is 3).
+        hook: u32,
+        /// Lower runs first; 0 is the filter tables' priority.
+        priority: i32,
+    },
 }
 
 /// Which processes a `process...begin/.end` probe is for.

@@ -37,6 +37,8 @@ struct stp_module_desc {
 	int nprocesses;
 	struct stp_tracepoint *tracepoints;
 	int ntracepoints;
+	struct stp_netfilter *netfilters;
+	int nnetfilters;
 	int (*globals_init)(void);
 	void (*globals_exit)(void);
 };
@@ -138,6 +140,7 @@ static __maybe_unused int stp_session_start(void)
 		stp_uprobes_register(stp_desc->uprobes, stp_desc->nuprobes, &count);
 		stp_tracepoints_register(stp_desc->tracepoints, stp_desc->ntracepoints, &count);
 		stp_processes_register(stp_desc->processes, stp_desc->nprocesses, &count);
+		stp_netfilters_register(stp_desc->netfilters, stp_desc->nnetfilters, &count);
 		if (count.required > 0 && count.ok == 0) {
 			stp_stderr("ERROR: no probe point could be registered\n");
 			atomic_inc(&stp_error_count);
@@ -153,6 +156,7 @@ static __maybe_unused void stp_disarm(void)
 	stp_uprobes_unregister(stp_desc->uprobes, stp_desc->nuprobes);
 	stp_tracepoints_unregister(stp_desc->tracepoints, stp_desc->ntracepoints);
 	stp_processes_unregister(stp_desc->processes, stp_desc->nprocesses);
+	stp_netfilters_unregister(stp_desc->netfilters, stp_desc->nnetfilters);
 	if (stp_timers_armed) {
 		stp_timers_disarm(stp_desc->timers, stp_desc->ntimers);
 		stp_timers_armed = false;

@@ -16,6 +16,7 @@
 //! | `missing PATH`  | an `openat` that fails with `ENOENT`                      |
 //! | `kill SIG`      | a child that waits, `kill(child, SIG)`, `wait4`           |
 //! | `tcp PORT`      | a listener on 127.0.0.1:PORT, a connection to it, 5 bytes sent and received, `shutdown` of the listener |
+//! | `connect PORT MS` | a listener on 127.0.0.1:PORT and a connection to it that must be made within MS milliseconds (fails with "connection timed out" when the SYN is dropped) |
 //! | `raise SIG`     | a handler for SIG, then `tgkill` of itself: the handler runs |
 //! | `call N`        | N calls of `stapkit_workload_add(i, 2)` (uprobe target)   |
 //! | `text STRING`   | one call of `stapkit_workload_text(STRING, -7)` (uprobe target) |
@@ -93,6 +94,15 @@ fn run(args: &[String]) -> Result<(), String> {
             "tcp" => {
                 tcp_loopback(number(&operand("a port")?)? as u16)?;
                 &after[1..]
+            }
+            "connect" => {
+                let port = number(&operand("a port")?)? as u16;
+                let ms = after
+                    .get(1)
+                    .ok_or_else(|| "'connect' needs a timeout in milliseconds".to_string())
+                    .and_then(|t| number(t))?;
+                tcp_connect_within(port, ms as u64)?;
+                &after[2..]
             }
             "raise" => {
                 raise_handled(number(&operand("a signal number")?)? as i32)?;
@@ -244,6 +254,27 @@ fn tcp_loopback(port: u16) -> Result<(), String> {
     // Shutting a listening socket down disconnects it (tcp_disconnect).
     // SAFETY: the descriptor is the listener's, open until it drops.
     unsafe { libc::shutdown(listener.as_raw_fd(), libc::SHUT_RDWR) };
+    Ok(())
+}
+
+/// `connect PORT MS`: a connection to a listener of our own that either
+/// is made within `ms` milliseconds or fails, with a message that does not
+/// depend on the kernel ("connection timed out").
+fn tcp_connect_within(port: u16, ms: u64) -> Result<(), String> {
+    let err = |what: &str, e: std::io::Error| format!("{what} 127.0.0.1:{port}: {e}");
+    let listener =
+        std::net::TcpListener::bind(("127.0.0.1", port)).map_err(|e| err("cannot listen on", e))?;
+    let address = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    let client =
+        std::net::TcpStream::connect_timeout(&address, std::time::Duration::from_millis(ms))
+            .map_err(|e| match e.kind() {
+                std::io::ErrorKind::TimedOut => {
+                    format!("cannot connect to 127.0.0.1:{port}: connection timed out")
+                }
+                _ => err("cannot connect to", e),
+            })?;
+    drop(client);
+    drop(listener);
     Ok(())
 }
 

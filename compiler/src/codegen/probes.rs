@@ -232,6 +232,32 @@ impl Family for Tracepoints {
     }
 }
 
+/// `netfilter.hook(...).pf(...)` probes: `struct nf_hook_ops` the runtime
+/// fills and registers (core/netfilter.c).
+#[derive(Default)]
+struct Netfilters(Vec<String>);
+
+impl Family for Netfilters {
+    fn add(&mut self, var: &str, point: &ProbePoint, _: Option<&str>) {
+        if let ProbeKind::Netfilter { pf, hook, priority } = &point.kind {
+            self.0.push(format!(
+                "{{ .probe = &{var}, .pf = {pf}, .hooknum = {hook}, .priority = {}, .optional = {} }},",
+                // INT_MIN has no decimal literal of type int.
+                if *priority == i32::MIN {
+                    "INT_MIN".to_string()
+                } else {
+                    priority.to_string()
+                },
+                point.optional
+            ));
+        }
+    }
+
+    fn write(&mut self, out: &mut CWriter) -> Option<(&'static str, String, usize)> {
+        write_table(out, "netfilters", "stp_netfilter", &self.0)
+    }
+}
+
 /// `static struct stp_TYPE stp_FIELD[] = { entries };` when there are any.
 fn write_table(
     out: &mut CWriter,
@@ -261,6 +287,7 @@ pub(super) fn probe_tables(out: &mut CWriter, program: &Program, config: &Config
     let mut tracepoints = Tracepoints::default();
     let mut uprobes = Uprobes::default();
     let mut processes = Processes::default();
+    let mut netfilters = Netfilters::default();
     for (i, p) in program.probes.iter().enumerate() {
         for (j, point) in p.points.iter().enumerate() {
             let var = format!("stp_probe_{i}_{j}");
@@ -291,12 +318,13 @@ pub(super) fn probe_tables(out: &mut CWriter, program: &Program, config: &Config
                 ProbeKind::Tracepoint { .. } => &mut tracepoints,
                 ProbeKind::Uprobe { .. } => &mut uprobes,
                 ProbeKind::Process { .. } => &mut processes,
+                ProbeKind::Netfilter { .. } => &mut netfilters,
             };
             family.add(&var, point, entry.as_deref());
         }
     }
     out.line("");
-    let families: [&mut dyn Family; 8] = [
+    let families: [&mut dyn Family; 9] = [
         &mut begin,
         &mut end,
         &mut error,
@@ -305,6 +333,7 @@ pub(super) fn probe_tables(out: &mut CWriter, program: &Program, config: &Config
         &mut tracepoints,
         &mut uprobes,
         &mut processes,
+        &mut netfilters,
     ];
     let tables: Vec<_> = families.into_iter().filter_map(|f| f.write(out)).collect();
     out.line("");

@@ -602,6 +602,15 @@ fn listed_points(derived: &[DerivedProbe<'_>], variables: bool) -> Vec<String> {
                         .collect(),
                     None,
                 ),
+                points::ProbeContext::Netfilter => (
+                    points::NETFILTER_VARS
+                        .iter()
+                        .filter_map(|n| {
+                            points::netfilter_var(n).map(|v| (n.to_string(), c_type(&v.ty)))
+                        })
+                        .collect(),
+                    None,
+                ),
                 points::ProbeContext::None
                 | points::ProbeContext::Unchecked(_)
                 | points::ProbeContext::UserSpace => (Vec::new(), None),

@@ -546,6 +546,26 @@ impl Walker<'_, '_> {
                 let address = slot(ir::TargetResult::Address);
                 Ok((ir::TargetBase::Value(Box::new(address)), Place::Address(ty)))
             }
+            ProbeContext::Netfilter => {
+                let Some(var) = super::points::netfilter_var(name) else {
+                    let names: Vec<String> = super::points::NETFILTER_VARS
+                        .iter()
+                        .map(|n| format!("${n}"))
+                        .collect();
+                    return Err(fail_help(
+                        span,
+                        format!("netfilter hooks have no variable '${name}'"),
+                        format!("their variables are: {}", names.join(", ")),
+                    ));
+                };
+                let base = ir::TargetBase::TracepointArg(var.slot);
+                if var.by_address {
+                    // `$verdict` is the hook function's own variable: its
+                    // address is in the slot, so guru mode can store to it.
+                    return Ok((base, Place::Address(var.ty)));
+                }
+                Ok((base, Place::Value(var.ty)))
+            }
             ProbeContext::Tracepoint(tp) => {
                 let Some(n) = tp.params.iter().position(|p| p.name == name) else {
                     let names: Vec<String> =
@@ -596,6 +616,13 @@ impl Walker<'_, '_> {
             ProbeContext::Tracepoint(tp) => {
                 (tp.params.iter().map(|p| p.name.clone()).collect(), false)
             }
+            ProbeContext::Netfilter => (
+                super::points::NETFILTER_VARS
+                    .iter()
+                    .map(|n| n.to_string())
+                    .collect(),
+                false,
+            ),
             ProbeContext::Syscall { params, ret, .. } => {
                 (params.iter().map(|p| p.name.clone()).collect(), *ret)
             }

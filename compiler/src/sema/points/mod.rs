@@ -10,11 +10,14 @@ use crate::syntax::ast;
 use super::tapset::point_name;
 
 mod function;
+mod netfilter;
 mod process;
 mod syscall;
 mod trace;
 
 use function::function_probe;
+use netfilter::netfilter_probe;
+pub use netfilter::{netfilter_var, NETFILTER_VARS};
 use process::{process_function_probe, process_lifetime_probe};
 use syscall::syscall_probe;
 use trace::trace_probe;
@@ -105,6 +108,9 @@ pub enum ProbeContext {
     /// variables would need the program's DWARF, which stapkit does not
     /// read; the argument functions (`int_arg(N)`, ...) work instead.
     UserSpace,
+    /// A netfilter hook: `$hooknum`, `$skb`, `$in`, `$out` and the
+    /// writable `$verdict`, in fixed slots the runtime fills.
+    Netfilter,
 }
 
 type Parts<'p> = Vec<(&'p str, Option<&'p ast::Literal>)>;
@@ -273,6 +279,9 @@ const BUILTIN_NAMES: &[&str] = &[
     "process(PID).end",
     "process.begin",
     "process.end",
+    "netfilter.hook(\"HOOK\").pf(\"PF\")",
+    "netfilter.pf(\"PF\").hook(\"HOOK\")",
+    "netfilter.hook(\"HOOK\").pf(\"PF\").priority(\"P\")",
 ];
 
 pub(super) fn literal_text(l: &ast::Literal) -> String {
@@ -394,6 +403,7 @@ fn builtin(
         [("kernel", None), ("trace", Some(t)), rest @ ..] => {
             return trace_probe(parts, t, rest, target);
         }
+        [("netfilter", None), ..] => return netfilter_probe(parts, target),
         [("__syscall", Some(n)), rest @ ..] => {
             return syscall_probe(n, &rest.to_vec(), target);
         }
