@@ -375,6 +375,10 @@ pub struct Foreach {
     pub keys: Vec<LocalId>,
     /// `foreach (v = [k] in a)`: local receiving the value.
     pub value: Option<LocalId>,
+    /// `foreach ([k1, k2] in a[*, x])`: only the entries whose keys equal
+    /// the `Some` expressions (evaluated once, before the loop) are
+    /// visited; `None` is a `*`. Empty when the whole array is iterated.
+    pub slice: Vec<Option<Expr>>,
     /// Sort order, if any.
     pub sort: Option<Sort>,
     /// `limit N`.

@@ -49,6 +49,10 @@ pub(super) struct BodyGen<'a> {
     max_long_temps: usize,
     string_temps: usize,
     pub max_string_temps: usize,
+    /// Temporaries below these numbers hold values a loop keeps for its
+    /// whole body (a foreach slice's keys): statements start above them.
+    long_floor: usize,
+    string_floor: usize,
     labels: usize,
     err_label: String,
     loops: Vec<(String, String)>,
@@ -79,6 +83,8 @@ impl<'a> BodyGen<'a> {
             max_long_temps: 0,
             string_temps: 0,
             max_string_temps: 0,
+            long_floor: 0,
+            string_floor: 0,
             labels: 0,
             err_label: "out".to_string(),
             loops: Vec::new(),
@@ -155,6 +161,21 @@ impl<'a> BodyGen<'a> {
         t
     }
 
+    /// Keeps the temporaries allocated so far alive until `unreserve`:
+    /// the statements lowered meanwhile allocate above them. Returns the
+    /// previous floors.
+    pub(super) fn reserve_temps(&mut self) -> (usize, usize) {
+        let old = (self.long_floor, self.string_floor);
+        self.long_floor = self.long_temps;
+        self.string_floor = self.string_temps;
+        old
+    }
+
+    /// Restores the floors `reserve_temps` returned.
+    pub(super) fn unreserve_temps(&mut self, old: (usize, usize)) {
+        (self.long_floor, self.string_floor) = old;
+    }
+
     pub(super) fn string_temp(&mut self) -> String {
         let t = format!("l->s{}", self.string_temps);
         self.string_temps += 1;
@@ -221,8 +242,8 @@ impl<'a> BodyGen<'a> {
     }
 
     fn stmt(&mut self, s: &Stmt) {
-        self.long_temps = 0;
-        self.string_temps = 0;
+        self.long_temps = self.long_floor;
+        self.string_temps = self.string_floor;
         match &s.kind {
             StmtKind::Expr(e) => {
                 self.expr(e);
@@ -348,8 +369,8 @@ impl<'a> BodyGen<'a> {
             c_string(&location.near())
         ));
         if let Some(cond) = cond {
-            self.long_temps = 0;
-            self.string_temps = 0;
+            self.long_temps = self.long_floor;
+            self.string_temps = self.string_floor;
             let c = self.expr(cond).long();
             self.w.line(format!("if (!({c})) goto {brk};"));
         }
@@ -360,8 +381,8 @@ impl<'a> BodyGen<'a> {
         self.loops.pop();
         self.w.label(&cont);
         if let Some(step) = step {
-            self.long_temps = 0;
-            self.string_temps = 0;
+            self.long_temps = self.long_floor;
+            self.string_temps = self.string_floor;
             self.expr(step);
         }
         self.w.line(";");

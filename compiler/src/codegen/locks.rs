@@ -141,6 +141,7 @@ impl<'p> Visitor<'p> {
                     Access::Read
                 };
                 merge(&mut self.uses, f.array, access);
+                f.slice.iter().flatten().for_each(|k| self.expr(k));
                 if let Some(l) = &f.limit {
                     self.expr(l);
                 }

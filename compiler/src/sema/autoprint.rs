@@ -214,6 +214,7 @@ impl Builder {
             array: id,
             keys,
             value: None,
+            slice: Vec::new(),
             sort: Some(Sort {
                 by: sort,
                 descending: true,

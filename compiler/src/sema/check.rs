@@ -546,17 +546,34 @@ impl<'c, 'a> Walker<'c, 'a> {
             );
             return None;
         };
-        if f.slice.is_some() {
-            self.error(
-                Diagnostic::semantic_error("foreach over a slice of an array is not supported yet")
-                    .with_primary(
-                        array.span,
-                        "iterate the whole array and test the keys instead",
-                    ),
-            );
-        }
         let g = self.array_global(array, f.keys.len())?;
         self.cx.globals[g].read = true;
+        let slice = match &f.slice {
+            None => Vec::new(),
+            Some(items) => {
+                if items.len() != f.keys.len() {
+                    self.error(
+                        Diagnostic::semantic_error(format!(
+                            "inconsistent arity: the slice of '{}' has {} key(s) but the loop binds {}",
+                            array.name,
+                            items.len(),
+                            f.keys.len()
+                        ))
+                        .with_primary(array.span, "the array sliced")
+                        .with_help("give one key or '*' per key variable"),
+                    );
+                    return None;
+                }
+                items
+                    .iter()
+                    .enumerate()
+                    .map(|(k, item)| match item {
+                        ast::IndexItem::Wildcard(_) => None,
+                        ast::IndexItem::Expr(ke) => Some(self.key_expr(g, k, ke)),
+                    })
+                    .collect()
+            }
+        };
         let mut keys = Vec::new();
         for (k, key) in f.keys.iter().enumerate() {
             let i = self.locals.get_or_add(&key.name, key.span);
@@ -611,6 +628,7 @@ impl<'c, 'a> Walker<'c, 'a> {
                 array: ir::GlobalId(g as u32),
                 keys,
                 value,
+                slice,
                 sort,
                 limit,
                 body,

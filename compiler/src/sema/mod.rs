@@ -999,6 +999,7 @@ fn renumber_calls(program: &mut ir::Program, renumber: &[u32]) {
                     block(body, r);
                 }
                 ir::StmtKind::Foreach(f) => {
+                    f.slice.iter_mut().flatten().for_each(|k| expr(k, r));
                     if let Some(l) = &mut f.limit {
                         expr(l, r);
                     }
