@@ -25,6 +25,9 @@ pub struct Program {
     /// The compiled patterns of `=~` / `!~`, indexed by [`RegexId`]; one
     /// per distinct pattern.
     pub regexes: Vec<RegexDfa>,
+    /// The program calls the regex tapset (`matched(n)`, `ngroups()`):
+    /// every `=~`/`!~` records what it matched for them.
+    pub records_matches: bool,
 }
 
 /// Index of a compiled pattern in [`Program::regexes`].
@@ -45,6 +48,48 @@ pub struct RegexDfa {
     /// Anchored at the first byte it is run from: where can a match that
     /// starts there end?  For the extent of the leftmost-longest match.
     pub anchored: RegexAutomaton,
+    /// The pattern's NFA for the subexpressions of a match (`matched(n)`),
+    /// `None` when too large for the runtime's scratch space.
+    pub program: Option<RegexProgram>,
+}
+
+/// A pattern's Thompson NFA as instructions (`struct stp_regex_prog` in
+/// `runtime-c/lib/regex.h`): instruction `i` is `ops[i]` with operands
+/// `a[i]`, `b[i]`. Alternatives of a `SPLIT` are tried `a` first, which
+/// makes repetition greedy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegexProgram {
+    /// Opcodes: [`Self::BYTES`] .. [`Self::MATCH`].
+    pub ops: Vec<u8>,
+    /// First operands.
+    pub a: Vec<u16>,
+    /// Second operands.
+    pub b: Vec<u16>,
+    /// The byte sets of `BYTES` instructions, 256 bits each (bit `b % 8`
+    /// of byte `b / 8` for byte value `b`).
+    pub sets: Vec<[u8; 32]>,
+    /// The first instruction.
+    pub start: u16,
+}
+
+impl RegexProgram {
+    /// Consume a byte of set `a`, go to `b`.
+    pub const BYTES: u8 = 0;
+    /// Go to `a`, else to `b`.
+    pub const SPLIT: u8 = 1;
+    /// `^`: at the start of the subject, go to `a`.
+    pub const BOL: u8 = 2;
+    /// `$`: at the end of the subject, go to `a`.
+    pub const EOL: u8 = 3;
+    /// Record the position in capture slot `a`, go to `b`.
+    pub const SAVE: u8 = 4;
+    /// The match is complete.
+    pub const MATCH: u8 = 5;
+    /// Most instructions the runtime's scratch space holds
+    /// (`STP_RE_MAX_INSNS`).
+    pub const MAX_INSNS: usize = 128;
+    /// Most groups, the whole match included (`STP_RE_MAX_GROUPS`).
+    pub const MAX_GROUPS: u32 = 10;
 }
 
 /// A DFA over byte classes. State 0 is dead (no match possible any more),
@@ -57,6 +102,9 @@ pub struct RegexAutomaton {
     pub nclasses: u16,
     /// `next[state * nclasses + class]`: the transition table.
     pub next: Vec<u16>,
+    /// The state an anchored run starting after the subject's first byte
+    /// begins in (`^` cannot match there); 1 for a search automaton.
+    pub restart: u16,
     /// Per state: [`Self::ACCEPT`], [`Self::ACCEPT_AT_END`].
     pub flags: Vec<u8>,
 }

@@ -578,6 +578,15 @@ impl<'a> BodyGen<'a> {
                     "internal error: malformed regular expression table",
                     &e.location,
                 );
+                if self.program.records_matches {
+                    let err = self.err_label();
+                    self.w.line(format!(
+                        "if (stp_match_record(c, {t}, &{}, &{}, {s}, {})) goto {err};",
+                        super::regex::anchored_name(*regex),
+                        super::regex::program_name(*regex),
+                        c_string(&e.location.near())
+                    ));
+                }
                 if *negate {
                     self.w.line(format!("{t} = !{t};"));
                 }

@@ -101,6 +101,7 @@ impl<'c, 'a> Walker<'c, 'a> {
             .or_insert_with(|| {
                 super::regex::compile(&pattern.value).map(|dfa| {
                     cx.regexes.push(dfa);
+                    cx.regex_spans.push(pattern.span);
                     (cx.regexes.len() - 1) as u32
                 })
             })
@@ -1510,13 +1511,7 @@ impl<'c, 'a> Walker<'c, 'a> {
         let Some(f) = self.cx.function_named(&name.name) else {
             let mut d = Diagnostic::semantic_error(format!("unresolved function '{}'", name.name))
                 .with_primary(name.span, "no script or tapset function has this name");
-            if matches!(name.name.as_str(), "matched" | "matched_str" | "ngroups") {
-                // SystemTap's tapset::regex(3stap); FIXME: implement it.
-                d = d.with_note(
-                    "stapkit matches with =~ and !~ but does not yet record what matched: \
-                     matched(), matched_str() and ngroups() are not available",
-                );
-            } else if let Some(s) = self.cx.similar_function(&name.name) {
+            if let Some(s) = self.cx.similar_function(&name.name) {
                 d = d.with_help(format!("did you mean '{s}'?"));
             }
             self.error(d);

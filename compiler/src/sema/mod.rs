@@ -98,6 +98,8 @@ pub struct Context<'a> {
     regexes: Vec<ir::RegexDfa>,
     /// Pattern → its index in `regexes`, or why it does not compile.
     regex_index: HashMap<Vec<u8>, Result<u32, regex::RegexError>>,
+    /// The first literal of each of `regexes`.
+    regex_spans: Vec<Span>,
 }
 
 impl<'a> Context<'a> {
@@ -459,6 +461,7 @@ fn analyze_listing(
         embedded: Vec::new(),
         diagnostics: Vec::new(),
         regexes: Vec::new(),
+        regex_spans: Vec::new(),
         regex_index: HashMap::new(),
     };
     let mut aliases: Vec<&ast::ProbeAlias> = cx.add_items(script, Source::Script);
@@ -789,7 +792,15 @@ fn walk_all<'a>(
         probes,
         embedded: embedded_blocks(cx),
         regexes: cx.regexes.clone(),
+        records_matches: false,
     };
+    program.records_matches = program.functions.iter().any(|f| {
+        matches!(f.body, ir::FunctionBody::Embedded(_))
+            && regex::MATCH_FUNCTIONS.contains(&f.name.as_str())
+    });
+    if mode == Mode::Lower && program.records_matches {
+        check_capture_programs(cx);
+    }
     renumber_calls(&mut program, &renumber);
     if mode == Mode::Lower {
         program
@@ -797,6 +808,30 @@ fn walk_all<'a>(
             .extend(autoprint::probe(&cx.globals, &program));
     }
     (program, changed)
+}
+
+/// Every pattern of a program that calls `matched()` & co. needs its
+/// capture program; one too large for the runtime's scratch is an error.
+fn check_capture_programs(cx: &mut Context<'_>) {
+    for (dfa, span) in cx.regexes.iter().zip(&cx.regex_spans) {
+        if dfa.program.is_some() {
+            continue;
+        }
+        cx.diagnostics.push(
+            Diagnostic::semantic_error(format!(
+                "regular expression \"{}\" is too complex for matched() and ngroups()",
+                dfa.pattern.escape_ascii()
+            ))
+            .with_primary(*span, "this pattern")
+            .with_note(format!(
+                "subexpressions are found with at most {} automaton states and {} groups \
+                 (counted repetitions are expanded)",
+                ir::RegexProgram::MAX_INSNS,
+                ir::RegexProgram::MAX_GROUPS - 1
+            ))
+            .with_help("match with a simpler pattern, or split the test into several =~"),
+        );
+    }
 }
 
 fn lower_locals(locals: &Locals) -> Vec<ir::Local> {
