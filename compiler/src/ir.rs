@@ -594,6 +594,27 @@ pub enum TargetBase {
     TracepointArg(usize),
     /// A script value (`@cast(p, ...)`).
     Value(Box<Expr>),
+    /// The address of a kernel variable (`@var("name")`), found by
+    /// symbol name.
+    KernelSymbol {
+        /// The symbol (the variable's name).
+        symbol: String,
+        /// Not exported: where `System.map` puts it, relocated at run time.
+        mapped: Option<MappedSymbol>,
+    },
+}
+
+/// A `System.map` address relocated at run time: `address + (&anchor -
+/// anchor_address)`, `anchor` being an exported symbol (the whole kernel
+/// image moves by one offset).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MappedSymbol {
+    /// The variable's link-time address.
+    pub address: u64,
+    /// The exported symbol whose run-time address gives the offset.
+    pub anchor: String,
+    /// The anchor's link-time address.
+    pub anchor_address: u64,
 }
 
 /// One step of a target expression, applied to the current address.

@@ -60,6 +60,8 @@ pub(super) struct BodyGen<'a> {
     pub uses_keys: bool,
     /// The body uses the map temporary `mt`.
     pub uses_map_temp: bool,
+    /// Kernel symbols `@var` reads (declared at the top of the module).
+    pub kernel_symbols: std::collections::BTreeSet<String>,
     /// The C struct of the probe's values saved at function entry
     /// (`struct stp_probe_N_entry`), when it has any.
     pub entry_struct: Option<String>,
@@ -90,6 +92,7 @@ impl<'a> BodyGen<'a> {
             loops: Vec::new(),
             uses_keys: false,
             uses_map_temp: false,
+            kernel_symbols: Default::default(),
             entry_struct: None,
         }
     }

@@ -136,6 +136,21 @@ pub fn generate(program: &Program, config: &Config) -> Result<String, Vec<Codege
         return Err(errors);
     }
 
+    // Kernel variables read with @var.
+    let symbols: std::collections::BTreeSet<String> = function_bodies
+        .iter()
+        .flatten()
+        .chain(entry_bodies.iter().flatten())
+        .chain(&probe_bodies)
+        .flat_map(|b| b.kernel_symbols.iter().cloned())
+        .collect();
+    if !symbols.is_empty() {
+        for d in target::kernel_symbol_decls(&symbols) {
+            out.line(d);
+        }
+        out.line("");
+    }
+
     // Frames.
     let mut members = Vec::new();
     for (f, body) in program.functions.iter().zip(&function_bodies) {

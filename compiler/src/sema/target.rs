@@ -9,6 +9,7 @@
 //! pointer stored in memory it loads the pointer first; on an embedded
 //! struct it just adds the member's offset.
 
+use crate::debuginfo::variables::{self, VariableLocation};
 use crate::debuginfo::{
     arg_location, return_register, syscall_arg_offset, ArgLocation, CType, KernelInfo,
 };
@@ -310,13 +311,7 @@ impl Walker<'_, '_> {
                     Place::Value(CType::Pointer(Box::new(agg))),
                 )
             }
-            ast::TargetBase::AtVar { name, .. } => {
-                return Err(fail(
-                    name.span,
-                    "@var needs the address of a kernel variable, which stapkit cannot resolve yet"
-                        .into(),
-                ))
-            }
+            ast::TargetBase::AtVar { name, module } => self.at_var(name, module.as_ref())?,
             ast::TargetBase::Autocast(e) => {
                 return Err(fail(
                     e.span,
@@ -391,6 +386,83 @@ impl Walker<'_, '_> {
             steps,
             result,
         })))
+    }
+
+    /// `@var("name"[, "kernel"])`: a kernel global variable in memory.
+    fn at_var(
+        &mut self,
+        name: &ast::StrLit,
+        module: Option<&ast::StrLit>,
+    ) -> Result<(ir::TargetBase, Place), Failed> {
+        if let Some(m) = module {
+            if m.to_str_lossy() != "kernel" {
+                return Err(fail_help(
+                    m.span,
+                    format!(
+                        "@var in module '{}' is not supported",
+                        m.to_str_lossy()
+                    ),
+                    "stapkit reads the kernel's own variables: use \"kernel\" or leave the module out"
+                        .into(),
+                ));
+            }
+        }
+        let text = name.to_str_lossy().into_owned();
+        let (var, file) = match text.split_once('@') {
+            Some((v, f)) => (v.to_string(), Some(f.to_string())),
+            None => (text.clone(), None),
+        };
+        let is_ident = !var.is_empty()
+            && !var.starts_with(|c: char| c.is_ascii_digit())
+            && var.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !is_ident {
+            return Err(fail(
+                name.span,
+                format!("@var(\"{text}\"): '{var}' is not a variable name"),
+            ));
+        }
+        if let Some(file) = file {
+            // FIXME: index DW_TAG_variable in the DWARF index to check the
+            // compilation unit (and reach file-static variables).
+            return Err(fail_help(
+                name.span,
+                format!(
+                    "@var(\"{text}\"): finding '{var}' in compilation unit '{file}' needs the \
+                     kernel's DWARF variables, which stapkit does not read yet"
+                ),
+                format!("for a global variable, leave the file out: @var(\"{var}\")"),
+            ));
+        }
+        let kernel = self.kernel().ok_or_else(|| {
+            fail(
+                name.span,
+                "@var needs the kernel's headers and symbols (a tree with -r)".into(),
+            )
+        })?;
+        let found = kernel.variable(&var).map_err(|e| {
+            fail(
+                name.span,
+                format!("@var(\"{text}\"): cannot read kernel variable '{var}': {e}"),
+            )
+        })?;
+        let mapped = match found.location {
+            VariableLocation::Exported => None,
+            VariableLocation::Mapped {
+                address,
+                anchor_address,
+            } => Some(ir::MappedSymbol {
+                address,
+                anchor: variables::ANCHOR.to_string(),
+                anchor_address,
+            }),
+        };
+        Ok((
+            ir::TargetBase::KernelSymbol {
+                symbol: var,
+                mapped,
+            },
+            Place::Address(found.ty),
+        ))
     }
 
     /// `$name`: a parameter of the probed function or tracepoint, or `$return`.
