@@ -496,7 +496,13 @@ pub enum ExprKind {
     /// `array[keys]`.
     Index { array: GlobalId, keys: Vec<Expr> },
     /// `[keys] in array`.
-    In { array: GlobalId, keys: Vec<Expr> },
+    In {
+        array: GlobalId,
+        /// One per key column; a `*` column holds a placeholder `0`.
+        keys: Vec<Expr>,
+        /// Bit `i` set: key column `i` is `*` (`[k, *] in a`).
+        wildcards: u32,
+    },
     /// A unary operator on a long.
     Unary { op: UnaryOp, operand: Box<Expr> },
     /// An arithmetic or bitwise operator on longs.
@@ -541,7 +547,13 @@ pub enum ExprKind {
     /// `target <<< value`.
     StatAdd { target: LValue, value: Box<Expr> },
     /// `@count(s)` and friends.
-    Aggregate { op: Aggregate, stats: LValue },
+    Aggregate {
+        op: Aggregate,
+        stats: LValue,
+        /// Bit `i` set: key column `i` of an `LValue::Index` is `*`
+        /// (`@count(a[*, k])`: every matching entry's statistics merged).
+        wildcards: u32,
+    },
     /// `@hist_log(s)` / `@hist_linear(s, ...)`, only as a print argument.
     Histogram { stats: LValue, histogram: Histogram },
     /// `subject =~ "regex"` (or `!~` with `negate`); the pattern is a
@@ -551,6 +563,9 @@ pub enum ExprKind {
         regex: RegexId,
         negate: bool,
     },
+    /// A C expression of the kernel's headers or the script's own
+    /// embedded C (`@const("NAME")`, `%{ expr %}`; guru mode), as a long.
+    EmbeddedC(String),
     /// A call of a script or tapset function.
     Call {
         function: FunctionId,

@@ -557,13 +557,26 @@ impl<'a> BodyGen<'a> {
                 Val::Long(t)
             }
             ExprKind::Call { function, args } => self.call(*function, args, &e.location),
+            ExprKind::EmbeddedC(code) => {
+                let t = self.long_temp();
+                self.w.line(format!("{t} = (int64_t)({code});"));
+                Val::Long(t)
+            }
             ExprKind::Print { kind, args } => self.print(*kind, args),
             ExprKind::Printf { kind, format, args } => self.printf(*kind, format, args),
             ExprKind::Target(t) => self.target(t, &e.location),
             ExprKind::Index { array, keys } => self.index_read(*array, keys, e.ty, &e.location),
-            ExprKind::In { array, keys } => self.index_exists(*array, keys, &e.location),
+            ExprKind::In {
+                array,
+                keys,
+                wildcards,
+            } => self.index_exists(*array, keys, *wildcards, &e.location),
             ExprKind::StatAdd { target, value } => self.stat_add(target, value),
-            ExprKind::Aggregate { op, stats } => self.aggregate(*op, stats, &e.location),
+            ExprKind::Aggregate {
+                op,
+                stats,
+                wildcards,
+            } => self.aggregate(*op, stats, *wildcards, &e.location),
             ExprKind::Histogram { stats, .. } => self.histogram(stats, &e.location),
             ExprKind::Regex {
                 subject,
@@ -958,7 +971,8 @@ pub(super) fn has_effects(e: &Expr) -> bool {
         | ExprKind::StatAdd { .. }
         | ExprKind::Call { .. }
         | ExprKind::Print { .. }
-        | ExprKind::Printf { .. } => true,
+        | ExprKind::Printf { .. }
+        | ExprKind::EmbeddedC(_) => true,
         ExprKind::Index { keys, .. } | ExprKind::In { keys, .. } => keys.iter().any(has_effects),
         ExprKind::Unary { operand, .. } => has_effects(operand),
         ExprKind::Binary { lhs, rhs, .. }

@@ -112,17 +112,24 @@ impl BodyGen<'_> {
         }
     }
 
-    /// `[keys] in array`.
+    /// `[keys] in array`; `wildcards` marks `*` columns.
     pub(super) fn index_exists(
         &mut self,
         array: GlobalId,
         keys: &[Expr],
+        wildcards: u32,
         location: &Location,
     ) -> Val {
         let m = self.map_for_read(array, location);
         self.fill_keys(keys, &[]);
         let t = self.long_temp();
-        self.w.line(format!("{t} = stp_map_exists({m}, ka);"));
+        if wildcards == 0 {
+            self.w.line(format!("{t} = stp_map_exists({m}, ka);"));
+        } else {
+            self.w.line(format!(
+                "{t} = stp_map_exists_match({m}, ka, {wildcards}u);"
+            ));
+        }
         Val::Long(t)
     }
 
@@ -271,8 +278,14 @@ impl BodyGen<'_> {
         Val::Void
     }
 
-    /// `@op(stats)`.
-    pub(super) fn aggregate(&mut self, op: Aggregate, stats: &LValue, location: &Location) -> Val {
+    /// `@op(stats)`; `wildcards` marks `*` key columns of an element.
+    pub(super) fn aggregate(
+        &mut self,
+        op: Aggregate,
+        stats: &LValue,
+        wildcards: u32,
+        location: &Location,
+    ) -> Val {
         let t = self.long_temp();
         let near = c_string(&location.near());
         let err = self.err_label();
@@ -290,10 +303,17 @@ impl BodyGen<'_> {
             LValue::Index { array, keys, .. } => {
                 let m = self.map_for_read(*array, location);
                 self.fill_keys(keys, &[]);
-                self.w.line(format!(
-                    "if (stp_data_failed(c, {m}, stp_map_get_stat_agg({m}, ka, {}, &{t}), {near})) goto {err};",
-                    agg_name(op)
-                ));
+                if wildcards == 0 {
+                    self.w.line(format!(
+                        "if (stp_data_failed(c, {m}, stp_map_get_stat_agg({m}, ka, {}, &{t}), {near})) goto {err};",
+                        agg_name(op)
+                    ));
+                } else {
+                    self.w.line(format!(
+                        "if (stp_data_failed(c, {m}, stp_map_get_stat_agg_match({m}, ka, {wildcards}u, {}, &{t}), {near})) goto {err};",
+                        agg_name(op)
+                    ));
+                }
             }
             LValue::Local(_) | LValue::Target(_) => {
                 unreachable!("locals and target values are never statistics")

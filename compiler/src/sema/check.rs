@@ -991,22 +991,14 @@ impl<'c, 'a> Walker<'c, 'a> {
                     return (Some(Type::Long), long_expr(ir::ExprKind::Long(0), location));
                 };
                 self.cx.globals[g].read = true;
-                if keys
-                    .iter()
-                    .any(|k| matches!(k, ast::IndexItem::Wildcard(_)))
-                {
-                    self.error(
-                        Diagnostic::semantic_error("wildcard keys in 'in' are not supported yet")
-                            .with_primary(e.span, "test each key instead"),
-                    );
-                }
-                let keys = self.keys(g, keys);
+                let (keys, wildcards) = self.slice_keys(g, keys);
                 (
                     Some(Type::Long),
                     long_expr(
                         ir::ExprKind::In {
                             array: ir::GlobalId(g as u32),
                             keys,
+                            wildcards,
                         },
                         location,
                     ),
@@ -1031,11 +1023,13 @@ impl<'c, 'a> Walker<'c, 'a> {
                         .with_primary(e.span, "remove the second argument"),
                     );
                 }
-                let stats = self.stats_operand(operand);
+                let mut wildcards = 0;
+                let stats = self.stats_operand(operand, Some(&mut wildcards));
                 let kind = match stats {
                     Some(stats) => ir::ExprKind::Aggregate {
                         op: aggregate(*op),
                         stats,
+                        wildcards,
                     },
                     None => ir::ExprKind::Long(0),
                 };
@@ -1064,13 +1058,50 @@ impl<'c, 'a> Walker<'c, 'a> {
                 (None, long_expr(ir::ExprKind::Long(0), location))
             }
             K::Const(_) | K::Embedded(_) => {
-                self.error(
-                    Diagnostic::semantic_error("embedded C expressions are not supported yet")
-                        .with_primary(e.span, "embedded C"),
-                );
-                (None, long_expr(ir::ExprKind::Long(0), location))
+                let code = match &e.kind {
+                    K::Const(name) => name.to_str_lossy().into_owned(),
+                    K::Embedded(code) => code.clone(),
+                    _ => unreachable!("matched above"),
+                };
+                if !self.cx.config.guru {
+                    self.error(
+                        Diagnostic::semantic_error("embedded C in a script needs guru mode")
+                            .with_primary(e.span, "a C expression")
+                            .with_help("run stap with -g if you trust this code"),
+                    );
+                    return (Some(Type::Long), long_expr(ir::ExprKind::Long(0), location));
+                }
+                if code.trim().is_empty() {
+                    self.error(
+                        Diagnostic::semantic_error("an empty C expression")
+                            .with_primary(e.span, "nothing to evaluate"),
+                    );
+                    return (Some(Type::Long), long_expr(ir::ExprKind::Long(0), location));
+                }
+                (
+                    Some(Type::Long),
+                    long_expr(ir::ExprKind::EmbeddedC(code), location),
+                )
             }
         }
+    }
+
+    /// Keys where `*` is allowed (`[k, *] in a`, `@count(a[*, k])`): a
+    /// placeholder `0` per `*`, and the mask of `*` columns.
+    fn slice_keys(&mut self, g: usize, indices: &[ast::IndexItem]) -> (Vec<ir::Expr>, u32) {
+        let mut mask = 0;
+        let keys = indices
+            .iter()
+            .enumerate()
+            .map(|(k, item)| match item {
+                ast::IndexItem::Expr(ke) => self.key_expr(g, k, ke),
+                ast::IndexItem::Wildcard(span) => {
+                    mask |= 1 << k;
+                    long_expr(ir::ExprKind::Long(0), self.location(*span, "'*'".into()))
+                }
+            })
+            .collect();
+        (keys, mask)
     }
 
     fn keys(&mut self, g: usize, indices: &[ast::IndexItem]) -> Vec<ir::Expr> {
@@ -1442,7 +1473,13 @@ impl<'c, 'a> Walker<'c, 'a> {
         .filter(|t| *t != Type::Stats)
     }
 
-    fn stats_operand(&mut self, operand: &ast::Expr) -> Option<ir::LValue> {
+    /// The statistics an aggregate or histogram reads; with `wildcards`,
+    /// an element may have `*` keys, whose mask is stored there.
+    fn stats_operand(
+        &mut self,
+        operand: &ast::Expr,
+        wildcards: Option<&mut u32>,
+    ) -> Option<ir::LValue> {
         let lv = match &operand.kind {
             ast::ExprKind::Var(v) => match self.resolve_var(v)? {
                 VarRef::Global(g) => {
@@ -1482,7 +1519,14 @@ impl<'c, 'a> Walker<'c, 'a> {
                     v.span,
                     &format!("the elements of '{}'", v.name),
                 );
-                let keys = self.keys(g, indices);
+                let keys = match wildcards {
+                    Some(mask) => {
+                        let (keys, m) = self.slice_keys(g, indices);
+                        *mask = m;
+                        keys
+                    }
+                    None => self.keys(g, indices),
+                };
                 ir::LValue::Index {
                     array: ir::GlobalId(g as u32),
                     keys,
@@ -1576,7 +1620,7 @@ impl<'c, 'a> Walker<'c, 'a> {
         let string = p.kind.returns_string();
         let ty = if string { Some(Type::String) } else { None };
         if let Some(h) = &p.hist {
-            let Some(stats) = self.stats_operand(&h.stat) else {
+            let Some(stats) = self.stats_operand(&h.stat, None) else {
                 return (
                     ty,
                     ir::Expr {

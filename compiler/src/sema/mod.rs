@@ -986,7 +986,12 @@ fn renumber_calls(program: &mut ir::Program, renumber: &[u32]) {
                 args.iter_mut().for_each(|a| expr(a, r))
             }
             K::Target(t) => target(t, r),
-            K::Long(_) | K::Str(_) | K::Local(_) | K::Global(_) | K::EntrySlot(_) => {}
+            K::Long(_)
+            | K::Str(_)
+            | K::Local(_)
+            | K::Global(_)
+            | K::EntrySlot(_)
+            | K::EmbeddedC(_) => {}
         }
     }
     fn target(t: &mut ir::TargetAccess, r: &[u32]) {
