@@ -48,6 +48,9 @@ pub struct Walker<'c, 'a> {
     pub(super) in_entry: bool,
     /// A change of any type happened during this walk.
     pub changed: bool,
+    /// The probe handler's own body (not its aliases' prologues and
+    /// epilogues), for `@probewrite`; `None` in functions.
+    pub probe_body: Option<&'a ast::Block>,
 }
 
 fn long_expr(kind: ir::ExprKind, location: ir::Location) -> ir::Expr {
@@ -76,6 +79,7 @@ impl<'c, 'a> Walker<'c, 'a> {
             changed: false,
             entry: Vec::new(),
             in_entry: false,
+            probe_body: None,
         }
     }
 
@@ -1044,7 +1048,25 @@ impl<'c, 'a> Walker<'c, 'a> {
                 )
             }
             K::Entry(inner) => self.entry_expr(inner, e.span, location),
-            K::Probewrite(_) | K::Perf(_) | K::Register { .. } | K::Deref { .. } => {
+            K::Probewrite(v) => {
+                let Some(body) = self.probe_body else {
+                    self.error(
+                        Diagnostic::semantic_error("@probewrite is only meaningful in a probe")
+                            .with_primary(e.span, "inside a function")
+                            .with_help(
+                                "use it in a probe alias's prologue or epilogue, where it says \
+                                 whether the probe handler writes the variable",
+                            ),
+                    );
+                    return (Some(Type::Long), long_expr(ir::ExprKind::Long(0), location));
+                };
+                let written = writes_variable(body, &v.name);
+                (
+                    Some(Type::Long),
+                    long_expr(ir::ExprKind::Long(written as i64), location),
+                )
+            }
+            K::Perf(_) | K::Register { .. } | K::Deref { .. } => {
                 self.error(
                     Diagnostic::semantic_error(
                         "target expressions are not available in this probe context",
@@ -1863,6 +1885,52 @@ fn first_operand(e: &ast::Expr) -> &ast::Expr {
         } => first_operand(operand),
         _ => e,
     }
+}
+
+/// Whether `body` writes variable `name` (`=`, `op=`, `<<<`, `++`/`--`,
+/// `delete`, to it or an element of it): `@probewrite(name)`.
+fn writes_variable(body: &ast::Block, name: &str) -> bool {
+    use crate::syntax::visit::{self, Visitor};
+    struct Writes<'n> {
+        name: &'n str,
+        found: bool,
+    }
+    impl Writes<'_> {
+        fn target(&mut self, e: &ast::Expr) {
+            let root = match &e.kind {
+                ast::ExprKind::Var(v) => Some(v.name.as_str()),
+                ast::ExprKind::Index {
+                    base: ast::Indexable::Var(v),
+                    ..
+                } => Some(v.name.as_str()),
+                ast::ExprKind::Target(t) => match &t.base {
+                    ast::TargetBase::Var(v) => Some(v.name.as_str()),
+                    _ => None,
+                },
+                _ => None,
+            };
+            self.found |= root == Some(self.name);
+        }
+    }
+    impl Visitor for Writes<'_> {
+        fn visit_expr(&mut self, e: &ast::Expr) {
+            match &e.kind {
+                ast::ExprKind::Assign { lhs, .. } => self.target(lhs),
+                ast::ExprKind::Crement { operand, .. } => self.target(operand),
+                _ => {}
+            }
+            visit::walk_expr(self, e);
+        }
+        fn visit_stmt(&mut self, s: &ast::Stmt) {
+            if let ast::StmtKind::Delete(e) = &s.kind {
+                self.target(e);
+            }
+            visit::walk_stmt(self, s);
+        }
+    }
+    let mut w = Writes { name, found: false };
+    w.visit_block(body);
+    w.found
 }
 
 fn aggregate(op: ast::StatOp) -> ir::Aggregate {

@@ -701,6 +701,7 @@ fn walk_all<'a>(
         let locals = std::mem::take(&mut d.locals);
         let mut w = Walker::new(cx, locals, None, mode);
         w.context = d.context.clone();
+        w.probe_body = Some(d.body);
         let condition = d.condition.map(|c| w.expr(c, Some(Type::Long)).1);
         let mut stmts = Vec::new();
         let parts = d
