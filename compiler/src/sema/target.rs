@@ -274,13 +274,19 @@ impl Walker<'_, '_> {
         let (base, place) = match &t.base {
             ast::TargetBase::Var(v) => {
                 if v.name.starts_with("$$") {
+                    // `$$parms$`, `$$vars$$`: each value pretty-printed.
+                    if let ([c], false) = (t.components.as_slice(), t.address_of) {
+                        if let ast::TargetComponentKind::Pretty { deep } = c.kind {
+                            return self.context_string(&v.name, v.span, Some(deep));
+                        }
+                    }
                     if !t.components.is_empty() || t.address_of {
                         return Err(fail(
                             v.span,
                             format!("'{}' is a string and has no members", v.name),
                         ));
                     }
-                    return self.context_string(&v.name, v.span);
+                    return self.context_string(&v.name, v.span, None);
                 }
                 self.variable(&v.name[1..], v.span)?
             }
@@ -638,7 +644,14 @@ impl Walker<'_, '_> {
 
     /// `$$parms`, `$$vars`, `$$locals`, `$$return`: the values as text,
     /// `name=0x...` separated by spaces.
-    fn context_string(&mut self, which: &str, span: Span) -> Result<ir::ExprKind, Failed> {
+    /// `$$parms`, `$$vars`, `$$locals`, `$$return` (with `pretty`, their
+    /// `$`/`$$` forms: `Some(deep)`), `$$system`, `$$name`.
+    fn context_string(
+        &mut self,
+        which: &str,
+        span: Span,
+        pretty: Option<bool>,
+    ) -> Result<ir::ExprKind, Failed> {
         let context = self.context.clone();
         // A tracepoint's subsystem and name.
         if let (ProbeContext::Tracepoint(tp), "$$system" | "$$name") = (&context, which) {
@@ -698,6 +711,19 @@ impl Walker<'_, '_> {
         let location = self.cx.location(span, format!("identifier '{which}'"));
         for name in &wanted {
             let (base, place) = self.variable(name, span)?;
+            if let Some(deep) = pretty {
+                let kind = self.pretty(base, Vec::new(), place, deep, span)?;
+                if !text.is_empty() {
+                    text.push(' ');
+                }
+                text.push_str(&format!("{name}=%s"));
+                args.push(ir::Expr {
+                    kind,
+                    ty: Some(Type::String),
+                    location: location.clone(),
+                });
+                continue;
+            }
             let Place::Value(ty) = place else { continue };
             let Some((size, signed)) = scalar(&ty) else {
                 continue;
