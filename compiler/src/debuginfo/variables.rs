@@ -16,8 +16,12 @@
 //!   at run time by an exported anchor symbol (`jiffies`): the whole image
 //!   moves by one offset.
 //!
-//! Per-CPU variables (`DECLARE_PER_CPU`) and file-static ones (no header
-//! declares them) are refused with the reason.
+//! `@var("name@file.c")` names a compilation unit: it needs the `-dbg`
+//! package's DWARF, which gives the type and the link-time address of a
+//! global or file-static variable defined there (relocated as above).
+//!
+//! Per-CPU variables (`DECLARE_PER_CPU`) and, without a file, file-static
+//! ones (no header declares them) are refused with the reason.
 
 use std::path::{Path, PathBuf};
 
@@ -38,7 +42,8 @@ pub struct KernelVariable {
     pub name: String,
     /// Its type.
     pub ty: CType,
-    /// The header declaring it (`include/linux/jiffies.h`), for messages.
+    /// Where it is declared, for messages: the header
+    /// (`include/linux/jiffies.h`), or the compilation unit of `name@file`.
     pub header: String,
     /// How the module finds it.
     pub location: VariableLocation,
@@ -88,6 +93,21 @@ pub enum VariableError {
         /// The declaring header.
         header: String,
     },
+    /// `name@file` without the kernel's DWARF.
+    NeedsDwarf {
+        /// What to install.
+        hint: String,
+    },
+    /// No compilation unit matching the file defines it.
+    NotInFile {
+        /// The file pattern.
+        file: String,
+    },
+    /// DWARF found it, but there is no real `System.map` to relocate by.
+    NoAnchor {
+        /// What to install.
+        hint: String,
+    },
 }
 
 impl std::fmt::Display for VariableError {
@@ -115,6 +135,18 @@ impl std::fmt::Display for VariableError {
                 f,
                 "it is declared in {header} but neither exported nor in System.map \
                  (not built into this kernel)"
+            ),
+            VariableError::NeedsDwarf { hint } => write!(
+                f,
+                "finding it in a compilation unit needs the kernel's DWARF: {hint}"
+            ),
+            VariableError::NotInFile { file } => write!(
+                f,
+                "no compilation unit matching '{file}' defines it at file scope"
+            ),
+            VariableError::NoAnchor { hint } => write!(
+                f,
+                "relocating its address needs the real System.map: {hint}"
             ),
         }
     }
@@ -279,17 +311,54 @@ pub fn declared_type(decl: &str, types: &dyn TypeNames) -> Option<CType> {
 }
 
 impl KernelInfo {
-    /// Kernel variable `name`, read by `@var("name")` (looked up once).
-    pub fn variable(&self, name: &str) -> Result<KernelVariable, VariableError> {
-        if let Some(found) = self.variables.lock().expect("not poisoned").get(name) {
+    /// Kernel variable `name`, read by `@var("name")`, or with `file`
+    /// by `@var("name@file")` (each looked up once).
+    pub fn variable(
+        &self,
+        name: &str,
+        file: Option<&str>,
+    ) -> Result<KernelVariable, VariableError> {
+        let key = match file {
+            Some(f) => format!("{name}@{f}"),
+            None => name.to_string(),
+        };
+        if let Some(found) = self.variables.lock().expect("not poisoned").get(&key) {
             return found.clone();
         }
-        let found = self.find_variable(name);
+        let found = match file {
+            Some(f) => self.find_variable_in(name, f),
+            None => self.find_variable(name),
+        };
         self.variables
             .lock()
             .expect("not poisoned")
-            .insert(name.to_string(), found.clone());
+            .insert(key, found.clone());
         found
+    }
+
+    fn find_variable_in(&self, name: &str, file: &str) -> Result<KernelVariable, VariableError> {
+        let hint = self.files().debug_hint.clone();
+        let dwarf = self
+            .dwarf()
+            .ok_or(VariableError::NeedsDwarf { hint: hint.clone() })?;
+        let found = dwarf
+            .variable_in(name, file)
+            .ok_or_else(|| VariableError::NotInFile {
+                file: file.to_string(),
+            })?;
+        let anchor = self
+            .system_map()
+            .and_then(|m| m.get(ANCHOR))
+            .ok_or(VariableError::NoAnchor { hint })?;
+        Ok(KernelVariable {
+            name: name.to_string(),
+            ty: found.ty,
+            header: found.file,
+            location: VariableLocation::Mapped {
+                address: found.address,
+                anchor_address: anchor.addr,
+            },
+        })
     }
 
     fn find_variable(&self, name: &str) -> Result<KernelVariable, VariableError> {

@@ -427,25 +427,13 @@ impl Walker<'_, '_> {
                 format!("@var(\"{text}\"): '{var}' is not a variable name"),
             ));
         }
-        if let Some(file) = file {
-            // FIXME: index DW_TAG_variable in the DWARF index to check the
-            // compilation unit (and reach file-static variables).
-            return Err(fail_help(
-                name.span,
-                format!(
-                    "@var(\"{text}\"): finding '{var}' in compilation unit '{file}' needs the \
-                     kernel's DWARF variables, which stapkit does not read yet"
-                ),
-                format!("for a global variable, leave the file out: @var(\"{var}\")"),
-            ));
-        }
         let kernel = self.kernel().ok_or_else(|| {
             fail(
                 name.span,
                 "@var needs the kernel's headers and symbols (a tree with -r)".into(),
             )
         })?;
-        let found = kernel.variable(&var).map_err(|e| {
+        let found = kernel.variable(&var, file.as_deref()).map_err(|e| {
             fail(
                 name.span,
                 format!("@var(\"{text}\"): cannot read kernel variable '{var}': {e}"),
