@@ -191,6 +191,8 @@ pub struct Global {
     pub init: Option<Const>,
     /// The histogram this stats global (or stats array) carries, if any.
     pub histogram: Option<Histogram>,
+    /// The bit-shift its `@variance(s, N)` asks for (0..=62; 0 by default).
+    pub variance_shift: u32,
     /// Where it is declared.
     pub location: Location,
 }

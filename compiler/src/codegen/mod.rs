@@ -324,9 +324,17 @@ fn globals_init(program: &Program, out: &mut CWriter) {
         }
         let call = match storage {
             Storage::Map(name) => format!("stp_map_create(&{name}, &desc)"),
-            Storage::Stat(name) => format!("stp_pstat_init(&{name}, {})", hist_args(g.histogram)),
+            Storage::Stat(name) => format!(
+                "stp_pstat_init(&{name}, {}, {})",
+                hist_args(g.histogram),
+                g.variance_shift
+            ),
             Storage::StatMap(name) => {
-                format!("stp_pmap_init(&{name}, &desc, {})", hist_args(g.histogram))
+                format!(
+                    "stp_pmap_init(&{name}, &desc, {}, {})",
+                    hist_args(g.histogram),
+                    g.variance_shift
+                )
             }
             Storage::Scalar => unreachable!(),
         };

@@ -1019,16 +1019,11 @@ impl<'c, 'a> Walker<'c, 'a> {
                 (Some(Type::Long), long_expr(ir::ExprKind::Long(0), location))
             }
             K::Stat { op, operand, param } => {
-                if param.is_some() {
-                    self.error(
-                        Diagnostic::semantic_error(
-                            "@variance's bit-shift parameter is not supported yet",
-                        )
-                        .with_primary(e.span, "remove the second argument"),
-                    );
-                }
                 let mut wildcards = 0;
                 let stats = self.stats_operand(operand, Some(&mut wildcards));
+                if let (Some(shift), Some(stats)) = (param, &stats) {
+                    self.variance_shift(stats, shift);
+                }
                 let kind = match stats {
                     Some(stats) => ir::ExprKind::Aggregate {
                         op: aggregate(*op),
@@ -1105,6 +1100,41 @@ impl<'c, 'a> Walker<'c, 'a> {
                     long_expr(ir::ExprKind::EmbeddedC(code), location),
                 )
             }
+        }
+    }
+
+    /// Records `@variance(s, N)`'s bit-shift on `s`'s global: 0..=62, one
+    /// value per variable (stap(1)).
+    fn variance_shift(&mut self, stats: &ir::LValue, shift: &ast::NumLit) {
+        let g = match stats {
+            ir::LValue::Global(g) | ir::LValue::Index { array: g, .. } => g.0 as usize,
+            ir::LValue::Local(_) | ir::LValue::Target(_) => return,
+        };
+        if !(0..=62).contains(&shift.value) {
+            self.error(
+                Diagnostic::semantic_error(format!(
+                    "@variance's bit-shift must be between 0 and 62, not {}",
+                    shift.value
+                ))
+                .with_primary(shift.span, "out of range"),
+            );
+            return;
+        }
+        let value = shift.value as u32;
+        match self.cx.globals[g].variance_shift {
+            None => self.cx.globals[g].variance_shift = Some((value, shift.span)),
+            Some((existing, at)) if existing != value => {
+                let name = self.cx.globals[g].name.clone();
+                self.error(
+                    Diagnostic::semantic_error(format!(
+                        "'{name}' is given two @variance bit-shifts, {existing} and {value}"
+                    ))
+                    .with_primary(shift.span, format!("bit-shift {value}"))
+                    .with_secondary(at, format!("bit-shift {existing}"))
+                    .with_help("only one bit-shift may be used with a given variable"),
+                );
+            }
+            Some(_) => {}
         }
     }
 

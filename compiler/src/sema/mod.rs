@@ -206,6 +206,7 @@ impl<'a> Context<'a> {
                             value: Slot::default(),
                             keys: Vec::new(),
                             histogram: None,
+                            variance_shift: None,
                             read: false,
                             written: false,
                             first_write: None,
@@ -872,6 +873,7 @@ fn lower_globals(cx: &Context<'_>) -> Vec<ir::Global> {
                 kind,
                 init,
                 histogram: g.histogram.map(|(h, _)| h),
+                variance_shift: g.variance_shift.map_or(0, |(s, _)| s),
                 location: cx.location(g.decl.name.span, format!("identifier '{}'", g.name)),
             }
         })
