@@ -98,6 +98,7 @@ static void stp_timers_disarm(struct stp_timer_probe *timers, int n);
 #include "core/context.c"
 #include "core/print.c"
 #include "core/data.c"
+#include "core/match.c"
 #include "core/access.c"
 #include "core/session.c"
 #include "core/timer.c"

@@ -25,6 +25,9 @@ pub struct Program {
     /// The compiled patterns of `=~` / `!~`, indexed by [`RegexId`]; one
     /// per distinct pattern.
     pub regexes: Vec<RegexDfa>,
+    /// The program calls the regex tapset (`matched(n)`, `ngroups()`):
+    /// every `=~`/`!~` records what it matched for them.
+    pub records_matches: bool,
 }
 
 /// Index of a compiled pattern in [`Program::regexes`].
@@ -45,6 +48,48 @@ pub struct RegexDfa {
     /// Anchored at the first byte it is run from: where can a match that
     /// starts there end?  For the extent of the leftmost-longest match.
     pub anchored: RegexAutomaton,
+    /// The pattern's NFA for the subexpressions of a match (`matched(n)`),
+    /// `None` when too large for the runtime's scratch space.
+    pub program: Option<RegexProgram>,
+}
+
+/// A pattern's Thompson NFA as instructions (`struct stp_regex_prog` in
+/// `runtime-c/lib/regex.h`): instruction `i` is `ops[i]` with operands
+/// `a[i]`, `b[i]`. Alternatives of a `SPLIT` are tried `a` first, which
+/// makes repetition greedy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegexProgram {
+    /// Opcodes: [`Self::BYTES`] .. [`Self::MATCH`].
+    pub ops: Vec<u8>,
+    /// First operands.
+    pub a: Vec<u16>,
+    /// Second operands.
+    pub b: Vec<u16>,
+    /// The byte sets of `BYTES` instructions, 256 bits each (bit `b % 8`
+    /// of byte `b / 8` for byte value `b`).
+    pub sets: Vec<[u8; 32]>,
+    /// The first instruction.
+    pub start: u16,
+}
+
+impl RegexProgram {
+    /// Consume a byte of set `a`, go to `b`.
+    pub const BYTES: u8 = 0;
+    /// Go to `a`, else to `b`.
+    pub const SPLIT: u8 = 1;
+    /// `^`: at the start of the subject, go to `a`.
+    pub const BOL: u8 = 2;
+    /// `$`: at the end of the subject, go to `a`.
+    pub const EOL: u8 = 3;
+    /// Record the position in capture slot `a`, go to `b`.
+    pub const SAVE: u8 = 4;
+    /// The match is complete.
+    pub const MATCH: u8 = 5;
+    /// Most instructions the runtime's scratch space holds
+    /// (`STP_RE_MAX_INSNS`).
+    pub const MAX_INSNS: usize = 128;
+    /// Most groups, the whole match included (`STP_RE_MAX_GROUPS`).
+    pub const MAX_GROUPS: u32 = 10;
 }
 
 /// A DFA over byte classes. State 0 is dead (no match possible any more),
@@ -57,6 +102,9 @@ pub struct RegexAutomaton {
     pub nclasses: u16,
     /// `next[state * nclasses + class]`: the transition table.
     pub next: Vec<u16>,
+    /// The state an anchored run starting after the subject's first byte
+    /// begins in (`^` cannot match there); 1 for a search automaton.
+    pub restart: u16,
     /// Per state: [`Self::ACCEPT`], [`Self::ACCEPT_AT_END`].
     pub flags: Vec<u8>,
 }
@@ -143,6 +191,8 @@ pub struct Global {
     pub init: Option<Const>,
     /// The histogram this stats global (or stats array) carries, if any.
     pub histogram: Option<Histogram>,
+    /// The bit-shift its `@variance(s, N)` asks for (0..=62; 0 by default).
+    pub variance_shift: u32,
     /// Where it is declared.
     pub location: Location,
 }
@@ -402,6 +452,10 @@ pub struct Foreach {
     pub keys: Vec<LocalId>,
     /// `foreach (v = [k] in a)`: local receiving the value.
     pub value: Option<LocalId>,
+    /// `foreach ([k1, k2] in a[*, x])`: only the entries whose keys equal
+    /// the `Some` expressions (evaluated once, before the loop) are
+    /// visited; `None` is a `*`. Empty when the whole array is iterated.
+    pub slice: Vec<Option<Expr>>,
     /// Sort order, if any.
     pub sort: Option<Sort>,
     /// `limit N`.
@@ -471,7 +525,13 @@ pub enum ExprKind {
     /// `array[keys]`.
     Index { array: GlobalId, keys: Vec<Expr> },
     /// `[keys] in array`.
-    In { array: GlobalId, keys: Vec<Expr> },
+    In {
+        array: GlobalId,
+        /// One per key column; a `*` column holds a placeholder `0`.
+        keys: Vec<Expr>,
+        /// Bit `i` set: key column `i` is `*` (`[k, *] in a`).
+        wildcards: u32,
+    },
     /// A unary operator on a long.
     Unary { op: UnaryOp, operand: Box<Expr> },
     /// An arithmetic or bitwise operator on longs.
@@ -516,7 +576,13 @@ pub enum ExprKind {
     /// `target <<< value`.
     StatAdd { target: LValue, value: Box<Expr> },
     /// `@count(s)` and friends.
-    Aggregate { op: Aggregate, stats: LValue },
+    Aggregate {
+        op: Aggregate,
+        stats: LValue,
+        /// Bit `i` set: key column `i` of an `LValue::Index` is `*`
+        /// (`@count(a[*, k])`: every matching entry's statistics merged).
+        wildcards: u32,
+    },
     /// `@hist_log(s)` / `@hist_linear(s, ...)`, only as a print argument.
     Histogram { stats: LValue, histogram: Histogram },
     /// `subject =~ "regex"` (or `!~` with `negate`); the pattern is a
@@ -526,6 +592,9 @@ pub enum ExprKind {
         regex: RegexId,
         negate: bool,
     },
+    /// A C expression of the kernel's headers or the script's own
+    /// embedded C (`@const("NAME")`, `%{ expr %}`; guru mode), as a long.
+    EmbeddedC(String),
     /// A call of a script or tapset function.
     Call {
         function: FunctionId,
@@ -569,6 +638,27 @@ pub enum TargetBase {
     TracepointArg(usize),
     /// A script value (`@cast(p, ...)`).
     Value(Box<Expr>),
+    /// The address of a kernel variable (`@var("name")`), found by
+    /// symbol name.
+    KernelSymbol {
+        /// The symbol (the variable's name).
+        symbol: String,
+        /// Not exported: where `System.map` puts it, relocated at run time.
+        mapped: Option<MappedSymbol>,
+    },
+}
+
+/// A `System.map` address relocated at run time: `address + (&anchor -
+/// anchor_address)`, `anchor` being an exported symbol (the whole kernel
+/// image moves by one offset).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MappedSymbol {
+    /// The variable's link-time address.
+    pub address: u64,
+    /// The exported symbol whose run-time address gives the offset.
+    pub anchor: String,
+    /// The anchor's link-time address.
+    pub anchor_address: u64,
 }
 
 /// One step of a target expression, applied to the current address.

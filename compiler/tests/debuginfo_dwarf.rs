@@ -234,3 +234,51 @@ fn events_agree_with_dwarf_types() {
     let names: Vec<&str> = mmap.params.iter().map(|p| p.name.as_str()).collect();
     assert_eq!(names, ["addr", "len", "prot", "flags", "fd", "off"]);
 }
+
+/// `@var("name@file")`: DWARF's definition of a variable in a compilation
+/// unit, at the address System.map gives it; a file-static one too.
+#[test]
+fn variables_in_files() {
+    use stapkit::debuginfo::variables::VariableLocation;
+    use stapkit::debuginfo::CType;
+    let k = kernel();
+    let map = k.system_map().expect("the -dbg System.map");
+    let v = k.variable("nr_threads", Some("kernel/fork.c")).unwrap();
+    assert!(
+        matches!(
+            v.ty,
+            CType::Int {
+                size: 4,
+                signed: true,
+                ..
+            }
+        ),
+        "{:?}",
+        v.ty
+    );
+    assert_eq!(v.header, "kernel/fork.c");
+    let VariableLocation::Mapped {
+        address,
+        anchor_address,
+    } = v.location
+    else {
+        panic!("a DWARF variable is located by address: {v:?}");
+    };
+    assert_eq!(address, map.get("nr_threads").unwrap().addr);
+    assert_eq!(anchor_address, map.get("jiffies").unwrap().addr);
+    // `@file` forms: a base name matches too.
+    let same = k.variable("nr_threads", Some("fork.c")).unwrap();
+    assert_eq!(same.location, v.location);
+    // A struct, defined in its own file.
+    let init = k.variable("init_task", Some("init/init_task.c")).unwrap();
+    assert_eq!(
+        init.ty.aggregate_name().as_deref(),
+        Some("struct task_struct")
+    );
+    // Not defined in that file.
+    let err = k.variable("nr_threads", Some("kernel/exit.c")).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "no compilation unit matching 'kernel/exit.c' defines it at file scope"
+    );
+}

@@ -134,12 +134,23 @@ const TEST_PATTERNS: &[&[u8]] = &[
     b"z",
     b"[0-9]+",
     b"a$",
+    b"^ab|a",
+    b"str(ing)",
+    b"a|(b)",
+    b"(a*)(a)",
+    b"(ab)+",
+    b"^([a-z]+)=(.*)$",
+    b"(q)?z",
+    b"(a|ab)(c|bcd)(d*)",
+    b"((a)|b)+",
+    b"x(y)",
+    b"a{200}",
 ];
 
 /// `regex_tables.h` for test_regex.c: each pattern compiled by the
 /// translator and written as codegen writes it into a module.
 fn regex_tables_header() -> String {
-    use stapkit::codegen::regex::{anchored_name, regex_tables, search_name};
+    use stapkit::codegen::regex::{anchored_name, program_name, regex_tables, search_name};
     use stapkit::ir::RegexId;
     let mut out = String::new();
     let mut entries = String::new();
@@ -147,17 +158,21 @@ fn regex_tables_header() -> String {
         let dfa = stapkit::sema::regex::compile(pattern)
             .unwrap_or_else(|e| panic!("{}: {e:?}", pattern.escape_ascii()));
         let id = RegexId(i as u32);
-        out.push_str(&regex_tables(id, &dfa));
+        out.push_str(&regex_tables(id, &dfa, true));
         let literal: String = pattern.iter().map(|b| format!("\\{b:03o}")).collect();
+        let program = match &dfa.program {
+            Some(_) => format!("&{}", program_name(id)),
+            None => "NULL".to_string(),
+        };
         entries.push_str(&format!(
-            "\t{{ \"{literal}\", &{}, &{} }},\n",
+            "\t{{ \"{literal}\", &{}, &{}, {program} }},\n",
             search_name(id),
             anchored_name(id)
         ));
     }
     out.push_str(
         "struct test_regex {\n\tconst char *pattern;\n\tconst struct stp_regex *search;\n\
-         \tconst struct stp_regex *anchored;\n};\n",
+         \tconst struct stp_regex *anchored;\n\tconst struct stp_regex_prog *prog;\n};\n",
     );
     out.push_str("static const struct test_regex test_regexes[] = {\n");
     out.push_str(&entries);

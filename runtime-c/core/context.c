@@ -159,6 +159,9 @@ static void stp_probe_run_ctx(const struct stp_probe *p, int state, struct pt_re
 	c->last_stmt = NULL;
 	c->actionremain = MAXACTION;
 	c->nesting = 0;
+#ifdef STP_NEED_REGEX_GROUPS
+	c->last_match.state = STP_MATCH_NONE;
+#endif
 	c->regs = regs;
 	c->entry_data = data;
 	c->tp_args = tp_args;

@@ -14,6 +14,19 @@ struct stp_probe {
 	const char *func;     /* the probed function, as probefunc() returns it */
 };
 
+#ifdef STP_NEED_REGEX_GROUPS
+/* The last =~ of the running handler, for matched(n) and ngroups(). */
+struct stp_last_match {
+	int state;                      /* STP_MATCH_NONE, _FAILED or _OK */
+	int ngroups;                    /* groups + 1 (the whole match) */
+	int16_t slots[STP_RE_MAX_SLOTS];
+	char subject[MAXSTRINGLEN];
+};
+#define STP_MATCH_NONE 0
+#define STP_MATCH_FAILED 1
+#define STP_MATCH_OK 2
+#endif
+
 struct stp_context {
 	atomic_t busy;                  /* non-zero while a handler runs here */
 	const struct stp_probe *probe;  /* the running probe */
@@ -32,6 +45,10 @@ struct stp_context {
 	struct stp_tokenize_state tokenize;  /* tokenize()'s position */
 	char tokenize_buf[MAXSTRINGLEN];
 	char *frames;                   /* (MAXNESTING + 1) locals frames */
+#ifdef STP_NEED_REGEX_GROUPS
+	struct stp_last_match last_match;       /* what the last =~ matched (matched()) */
+	struct stp_regex_scratch regex_scratch; /* stp_regex_groups()'s memory */
+#endif
 };
 
 /* Fails the running handler with `msg` at `stmt`; the handler unwinds. */

@@ -74,12 +74,12 @@ static __maybe_unused void stp_pstat_exit(struct stp_pstat *p)
 }
 
 static __maybe_unused int stp_pstat_init(struct stp_pstat *p, int hist_type, int64_t start, int64_t stop,
-			  int64_t interval)
+			  int64_t interval, int var_shift)
 {
 	unsigned int cpu;
 	size_t size;
 
-	if (stp_stat_desc_init(&p->desc, hist_type, start, stop, interval, 0, 1))
+	if (stp_stat_desc_init(&p->desc, hist_type, start, stop, interval, var_shift, 1))
 		return -EINVAL;
 	size = stp_stat_size(&p->desc);
 	p->cpu = kcalloc(nr_cpu_ids, sizeof(*p->cpu), GFP_KERNEL);
@@ -185,11 +185,11 @@ static __maybe_unused void stp_pmap_exit(struct stp_pmap *p)
 
 /* `desc` must have value_type STP_TYPE_STAT; its .stat is set here. */
 static __maybe_unused int stp_pmap_init(struct stp_pmap *p, const struct stp_map_desc *desc, int hist_type,
-			 int64_t start, int64_t stop, int64_t interval)
+			 int64_t start, int64_t stop, int64_t interval, int var_shift)
 {
 	unsigned int cpu;
 
-	if (stp_stat_desc_init(&p->sdesc, hist_type, start, stop, interval, 0, 1))
+	if (stp_stat_desc_init(&p->sdesc, hist_type, start, stop, interval, var_shift, 1))
 		return -EINVAL;
 	p->desc = *desc;
 	p->desc.stat = &p->sdesc;

@@ -352,6 +352,33 @@ STP_API int stp_map_get_stat_agg(struct stp_map *m, const union stp_arg *keys, i
 	return agg >= STP_AGG_MIN && agg <= STP_AGG_VARIANCE ? STP_E_EMPTY : STP_E_INVAL;
 }
 
+STP_API int stp_map_get_stat_agg_match(struct stp_map *m, const union stp_arg *keys,
+				       uint32_t wildmask, int agg, int64_t *out)
+{
+	struct stp_stat acc;
+	struct stp_stat_desc d;
+	uint32_t i;
+
+	if ((wildmask & ((1U << m->desc.nkeys) - 1)) == 0)
+		return stp_map_get_stat_agg(m, keys, agg, out);
+	if (m->desc.value_type != STP_TYPE_STAT || !m->desc.stat)
+		return STP_E_INVAL;
+	/* Only the moments are merged: the histogram is not needed here. */
+	d = *m->desc.stat;
+	d.hist_type = STP_HIST_NONE;
+	d.nbuckets = 0;
+	memset(&acc, 0, sizeof(acc));
+	for (i = STP_NODE(m, 0)->next; i; i = STP_NODE(m, i)->next)
+		if (stp_map_node_matches(m, STP_NODE(m, i), keys, wildmask))
+			stp_stat_merge(&acc, stp_map_node_stat(m, STP_NODE(m, i)), &d);
+	if (acc.count > 0)
+		return stp_stat_get(&acc, &d, agg, out);
+	*out = 0;
+	if (agg == STP_AGG_COUNT || agg == STP_AGG_SUM)
+		return STP_OK;
+	return agg >= STP_AGG_MIN && agg <= STP_AGG_VARIANCE ? STP_E_EMPTY : STP_E_INVAL;
+}
+
 STP_API int stp_map_set_long(struct stp_map *m, const union stp_arg *keys, int64_t v)
 {
 	struct stp_map_node *n;

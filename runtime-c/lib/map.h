@@ -95,6 +95,14 @@ STP_API const struct stp_stat *stp_map_get_stat(struct stp_map *m, const union s
 STP_API int stp_map_get_stat_agg(struct stp_map *m, const union stp_arg *keys, int agg,
 				 int64_t *out);
 
+/*
+ * @agg(a[k1, *]) of a stat map: the aggregate of every entry matching keys
+ * (bit i of wildmask set: key i is '*'), their statistics merged; no match
+ * is an empty statistic, as for a missing key.
+ */
+STP_API int stp_map_get_stat_agg_match(struct stp_map *m, const union stp_arg *keys,
+				       uint32_t wildmask, int agg, int64_t *out);
+
 /* a[k] = v (long map). */
 STP_API int stp_map_set_long(struct stp_map *m, const union stp_arg *keys, int64_t v);
 

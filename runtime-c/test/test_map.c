@@ -245,6 +245,49 @@ static void testsuite_map_wrap(void)
 	stp_map_destroy(m);
 }
 
+/* @agg(a[*, k]): the matching entries' statistics merged. */
+static void stat_slices(void)
+{
+	static const int KEYS2[] = { STP_TYPE_LONG, STP_TYPE_LONG };
+	struct stp_stat_desc sd;
+	struct stp_map *m;
+	union stp_arg k[2];
+	int64_t v = -1;
+
+	stp_stat_desc_init(&sd, STP_HIST_LOG, 0, 0, 0, 0, 1);
+	m = new_map(2, KEYS2, STP_TYPE_STAT, 16, 0, 128, &sd);
+	k[0] = K(1); k[1] = K(100);
+	stp_map_stat_add(m, k, 5);
+	k[1] = K(200);
+	stp_map_stat_add(m, k, 7);
+	stp_map_stat_add(m, k, 9);
+	k[0] = K(2); k[1] = K(100);
+	stp_map_stat_add(m, k, 1);
+	k[0] = K(1); k[1] = K(0);
+	check_int("slice.count", stp_map_get_stat_agg_match(m, k, 2u, STP_AGG_COUNT, &v), STP_OK);
+	check_int("slice.count.value", v, 3);
+	stp_map_get_stat_agg_match(m, k, 2u, STP_AGG_SUM, &v);
+	check_int("slice.sum", v, 21);
+	stp_map_get_stat_agg_match(m, k, 2u, STP_AGG_MIN, &v);
+	check_int("slice.min", v, 5);
+	stp_map_get_stat_agg_match(m, k, 2u, STP_AGG_MAX, &v);
+	check_int("slice.max", v, 9);
+	stp_map_get_stat_agg_match(m, k, 2u, STP_AGG_AVG, &v);
+	check_int("slice.avg", v, 7);
+	stp_map_get_stat_agg_match(m, k, 2u, STP_AGG_VARIANCE, &v);
+	check_int("slice.variance", v, 4);
+	k[0] = K(0); k[1] = K(100);
+	stp_map_get_stat_agg_match(m, k, 1u, STP_AGG_SUM, &v);
+	check_int("slice.other-column", v, 6);
+	stp_map_get_stat_agg_match(m, k, 3u, STP_AGG_COUNT, &v);
+	check_int("slice.all", v, 4);
+	k[0] = K(9);
+	check_int("slice.none.count", stp_map_get_stat_agg_match(m, k, 2u, STP_AGG_COUNT, &v), STP_OK);
+	check_int("slice.none.count.value", v, 0);
+	check_int("slice.none.min", stp_map_get_stat_agg_match(m, k, 2u, STP_AGG_MIN, &v), STP_E_EMPTY);
+	stp_map_destroy(m);
+}
+
 static void overflow_and_wrap(void)
 {
 	struct stp_map *m = new_map(1, LONGKEY, STP_TYPE_LONG, 3, 0, 128, NULL);
@@ -820,6 +863,7 @@ int main(int argc, char **argv)
 	testsuite_foreach_limit();
 	testsuite_map_wrap();
 	overflow_and_wrap();
+	stat_slices();
 	sort_ties();
 	multi_key();
 	nine_keys_and_strings();

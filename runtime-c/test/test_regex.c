@@ -70,6 +70,49 @@ static void find(const char *pattern, const char *subject, long want_start, long
 	check_int(name, r == 1 ? (long)start * 1000 + (long)end : -1, want_start * 1000 + want_end);
 }
 
+/*
+ * The groups of the leftmost-longest match of pattern in subject, as
+ * "0=[...] 1=[...]" ("-" for a group that took no part), "nomatch", or
+ * "error N".
+ */
+static void groups(const char *pattern, const char *subject, const char *want)
+{
+	static struct stp_regex_scratch scratch;
+	const struct test_regex *re = lookup(pattern);
+	int16_t slots[STP_RE_MAX_SLOTS];
+	size_t start = 0, end = 0, len = strlen(subject);
+	static char name[256], got[512];
+	int r, k, n = 0;
+
+	snprintf(name, sizeof(name), "groups /%s/ in \"%s\"", pattern, subject);
+	if (!re->prog) {
+		check_str(name, "no program", want);
+		return;
+	}
+	r = stp_regex_find(re->anchored, subject, MAXSTRINGLEN, &start, &end);
+	if (r != 1) {
+		check_str(name, "nomatch", want);
+		return;
+	}
+	r = stp_regex_groups(re->prog, subject, len, start, end, &scratch, slots);
+	if (r < 0) {
+		snprintf(got, sizeof(got), "error %d", r);
+		check_str(name, got, want);
+		return;
+	}
+	got[0] = '\0';
+	for (k = 0; k < re->prog->ngroups; k++) {
+		if (slots[2 * k] < 0 || slots[2 * k + 1] < 0)
+			n += snprintf(got + n, sizeof(got) - (size_t)n, "%s%d=-", k ? " " : "", k);
+		else
+			n += snprintf(got + n, sizeof(got) - (size_t)n, "%s%d=[%.*s]", k ? " " : "", k,
+				      slots[2 * k + 1] - slots[2 * k], subject + slots[2 * k]);
+	}
+	if (r == 0)
+		snprintf(got + n, sizeof(got) - (size_t)n, " (no path)");
+	check_str(name, got, want);
+}
+
 int main(void)
 {
 	static char longs[MAXSTRINGLEN * 2];
@@ -107,6 +150,25 @@ int main(void)
 	find("^$", "", 0, 0);
 	find("z", "abc", -1, -1);
 	find("[0-9]+", "pid 4242 ok", 4, 8);
+
+	/* '^' holds only at the subject's start, also for the extent. */
+	find("^ab|a", "xab", 1, 2);
+	find("^ab|a", "abx", 0, 2);
+
+	/* Subexpressions: greedy repetition, earlier alternatives first, the last iteration. */
+	groups("str(ing)", "an example string", "0=[string] 1=[ing]");
+	groups("a|(b)", "a", "0=[a] 1=-");
+	groups("a|(b)", "xb", "0=[b] 1=[b]");
+	groups("(a*)(a)", "xaaay", "0=[aaa] 1=[aa] 2=[a]");
+	groups("(ab)+", "abab", "0=[abab] 1=[ab]");
+	groups("^([a-z]+)=(.*)$", "foo=bar=baz", "0=[foo=bar=baz] 1=[foo] 2=[bar=baz]");
+	groups("^([a-z]+)=(.*)$", "foo=", "0=[foo=] 1=[foo] 2=[]");
+	groups("(q)?z", "zzz", "0=[z] 1=-");
+	groups("(a|ab)(c|bcd)(d*)", "abcd", "0=[abcd] 1=[a] 2=[bcd] 3=[]");
+	groups("((a)|b)+", "ab", "0=[ab] 1=[b] 2=[a]");
+	groups("x(y)", "abc", "nomatch");
+	groups("abc", "xabcx", "0=[abc]");
+	groups("a{200}", "a", "no program");
 
 	/* The subject is read up to cap bytes only (SystemTap's MAXSTRINGLEN). */
 	memset(longs, 'a', sizeof(longs) - 1);

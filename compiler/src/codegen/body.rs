@@ -49,6 +49,10 @@ pub(super) struct BodyGen<'a> {
     max_long_temps: usize,
     string_temps: usize,
     pub max_string_temps: usize,
+    /// Temporaries below these numbers hold values a loop keeps for its
+    /// whole body (a foreach slice's keys): statements start above them.
+    long_floor: usize,
+    string_floor: usize,
     labels: usize,
     err_label: String,
     loops: Vec<(String, String)>,
@@ -56,6 +60,8 @@ pub(super) struct BodyGen<'a> {
     pub uses_keys: bool,
     /// The body uses the map temporary `mt`.
     pub uses_map_temp: bool,
+    /// Kernel symbols `@var` reads (declared at the top of the module).
+    pub kernel_symbols: std::collections::BTreeSet<String>,
     /// The C struct of the probe's values saved at function entry
     /// (`struct stp_probe_N_entry`), when it has any.
     pub entry_struct: Option<String>,
@@ -79,11 +85,14 @@ impl<'a> BodyGen<'a> {
             max_long_temps: 0,
             string_temps: 0,
             max_string_temps: 0,
+            long_floor: 0,
+            string_floor: 0,
             labels: 0,
             err_label: "out".to_string(),
             loops: Vec::new(),
             uses_keys: false,
             uses_map_temp: false,
+            kernel_symbols: Default::default(),
             entry_struct: None,
         }
     }
@@ -155,6 +164,21 @@ impl<'a> BodyGen<'a> {
         t
     }
 
+    /// Keeps the temporaries allocated so far alive until `unreserve`:
+    /// the statements lowered meanwhile allocate above them. Returns the
+    /// previous floors.
+    pub(super) fn reserve_temps(&mut self) -> (usize, usize) {
+        let old = (self.long_floor, self.string_floor);
+        self.long_floor = self.long_temps;
+        self.string_floor = self.string_temps;
+        old
+    }
+
+    /// Restores the floors `reserve_temps` returned.
+    pub(super) fn unreserve_temps(&mut self, old: (usize, usize)) {
+        (self.long_floor, self.string_floor) = old;
+    }
+
     pub(super) fn string_temp(&mut self) -> String {
         let t = format!("l->s{}", self.string_temps);
         self.string_temps += 1;
@@ -221,8 +245,8 @@ impl<'a> BodyGen<'a> {
     }
 
     fn stmt(&mut self, s: &Stmt) {
-        self.long_temps = 0;
-        self.string_temps = 0;
+        self.long_temps = self.long_floor;
+        self.string_temps = self.string_floor;
         match &s.kind {
             StmtKind::Expr(e) => {
                 self.expr(e);
@@ -348,8 +372,8 @@ impl<'a> BodyGen<'a> {
             c_string(&location.near())
         ));
         if let Some(cond) = cond {
-            self.long_temps = 0;
-            self.string_temps = 0;
+            self.long_temps = self.long_floor;
+            self.string_temps = self.string_floor;
             let c = self.expr(cond).long();
             self.w.line(format!("if (!({c})) goto {brk};"));
         }
@@ -360,8 +384,8 @@ impl<'a> BodyGen<'a> {
         self.loops.pop();
         self.w.label(&cont);
         if let Some(step) = step {
-            self.long_temps = 0;
-            self.string_temps = 0;
+            self.long_temps = self.long_floor;
+            self.string_temps = self.string_floor;
             self.expr(step);
         }
         self.w.line(";");
@@ -533,13 +557,26 @@ impl<'a> BodyGen<'a> {
                 Val::Long(t)
             }
             ExprKind::Call { function, args } => self.call(*function, args, &e.location),
+            ExprKind::EmbeddedC(code) => {
+                let t = self.long_temp();
+                self.w.line(format!("{t} = (int64_t)({code});"));
+                Val::Long(t)
+            }
             ExprKind::Print { kind, args } => self.print(*kind, args),
             ExprKind::Printf { kind, format, args } => self.printf(*kind, format, args),
             ExprKind::Target(t) => self.target(t, &e.location),
             ExprKind::Index { array, keys } => self.index_read(*array, keys, e.ty, &e.location),
-            ExprKind::In { array, keys } => self.index_exists(*array, keys, &e.location),
+            ExprKind::In {
+                array,
+                keys,
+                wildcards,
+            } => self.index_exists(*array, keys, *wildcards, &e.location),
             ExprKind::StatAdd { target, value } => self.stat_add(target, value),
-            ExprKind::Aggregate { op, stats } => self.aggregate(*op, stats, &e.location),
+            ExprKind::Aggregate {
+                op,
+                stats,
+                wildcards,
+            } => self.aggregate(*op, stats, *wildcards, &e.location),
             ExprKind::Histogram { stats, .. } => self.histogram(stats, &e.location),
             ExprKind::Regex {
                 subject,
@@ -557,6 +594,15 @@ impl<'a> BodyGen<'a> {
                     "internal error: malformed regular expression table",
                     &e.location,
                 );
+                if self.program.records_matches {
+                    let err = self.err_label();
+                    self.w.line(format!(
+                        "if (stp_match_record(c, {t}, &{}, &{}, {s}, {})) goto {err};",
+                        super::regex::anchored_name(*regex),
+                        super::regex::program_name(*regex),
+                        c_string(&e.location.near())
+                    ));
+                }
                 if *negate {
                     self.w.line(format!("{t} = !{t};"));
                 }
@@ -925,7 +971,8 @@ pub(super) fn has_effects(e: &Expr) -> bool {
         | ExprKind::StatAdd { .. }
         | ExprKind::Call { .. }
         | ExprKind::Print { .. }
-        | ExprKind::Printf { .. } => true,
+        | ExprKind::Printf { .. }
+        | ExprKind::EmbeddedC(_) => true,
         ExprKind::Index { keys, .. } | ExprKind::In { keys, .. } => keys.iter().any(has_effects),
         ExprKind::Unary { operand, .. } => has_effects(operand),
         ExprKind::Binary { lhs, rhs, .. }

@@ -7,7 +7,7 @@
 //! filled immediately before the library call, so nested indexing cannot
 //! clobber it.
 
-use super::body::{BodyGen, Val};
+use super::body::{is_temp_or_const, BodyGen, Val};
 use super::global_name;
 use super::writer::c_string;
 use crate::ir::*;
@@ -112,17 +112,24 @@ impl BodyGen<'_> {
         }
     }
 
-    /// `[keys] in array`.
+    /// `[keys] in array`; `wildcards` marks `*` columns.
     pub(super) fn index_exists(
         &mut self,
         array: GlobalId,
         keys: &[Expr],
+        wildcards: u32,
         location: &Location,
     ) -> Val {
         let m = self.map_for_read(array, location);
         self.fill_keys(keys, &[]);
         let t = self.long_temp();
-        self.w.line(format!("{t} = stp_map_exists({m}, ka);"));
+        if wildcards == 0 {
+            self.w.line(format!("{t} = stp_map_exists({m}, ka);"));
+        } else {
+            self.w.line(format!(
+                "{t} = stp_map_exists_match({m}, ka, {wildcards}u);"
+            ));
+        }
         Val::Long(t)
     }
 
@@ -271,8 +278,14 @@ impl BodyGen<'_> {
         Val::Void
     }
 
-    /// `@op(stats)`.
-    pub(super) fn aggregate(&mut self, op: Aggregate, stats: &LValue, location: &Location) -> Val {
+    /// `@op(stats)`; `wildcards` marks `*` key columns of an element.
+    pub(super) fn aggregate(
+        &mut self,
+        op: Aggregate,
+        stats: &LValue,
+        wildcards: u32,
+        location: &Location,
+    ) -> Val {
         let t = self.long_temp();
         let near = c_string(&location.near());
         let err = self.err_label();
@@ -290,10 +303,17 @@ impl BodyGen<'_> {
             LValue::Index { array, keys, .. } => {
                 let m = self.map_for_read(*array, location);
                 self.fill_keys(keys, &[]);
-                self.w.line(format!(
-                    "if (stp_data_failed(c, {m}, stp_map_get_stat_agg({m}, ka, {}, &{t}), {near})) goto {err};",
-                    agg_name(op)
-                ));
+                if wildcards == 0 {
+                    self.w.line(format!(
+                        "if (stp_data_failed(c, {m}, stp_map_get_stat_agg({m}, ka, {}, &{t}), {near})) goto {err};",
+                        agg_name(op)
+                    ));
+                } else {
+                    self.w.line(format!(
+                        "if (stp_data_failed(c, {m}, stp_map_get_stat_agg_match({m}, ka, {wildcards}u, {}, &{t}), {near})) goto {err};",
+                        agg_name(op)
+                    ));
+                }
             }
             LValue::Local(_) | LValue::Target(_) => {
                 unreachable!("locals and target values are never statistics")
@@ -413,6 +433,40 @@ impl BodyGen<'_> {
         self.w.line(format!("struct stp_map *{mvar};"));
         self.w.line(format!("struct stp_map_node *{node};"));
         self.w.line(format!("int64_t {count} = 0, {limit} = -1;"));
+        let slice = format!("slice{n}");
+        let mut wildmask = 0u32;
+        if !f.slice.is_empty() {
+            self.w
+                .line(format!("union stp_arg {slice}[{}];", f.slice.len()));
+            for (i, k) in f.slice.iter().enumerate() {
+                match k {
+                    None => {
+                        wildmask |= 1 << i;
+                        self.w.line(format!("{slice}[{i}].n = 0;"));
+                    }
+                    // Kept in temporaries the body does not reuse.
+                    Some(e) => match self.expr(e) {
+                        Val::Str(v) if v.starts_with('"') || v.starts_with("l->s") => {
+                            self.w.line(format!("{slice}[{i}].s = {v};"));
+                        }
+                        Val::Long(v) if is_temp_or_const(&v) => {
+                            self.w.line(format!("{slice}[{i}].n = {v};"));
+                        }
+                        Val::Str(v) => {
+                            let t = self.string_temp();
+                            self.w.line(format!("stp_strlcpy({t}, {v}, MAXSTRINGLEN);"));
+                            self.w.line(format!("{slice}[{i}].s = {t};"));
+                        }
+                        v => {
+                            let v = v.long();
+                            let t = self.long_temp();
+                            self.w.line(format!("{t} = {v};"));
+                            self.w.line(format!("{slice}[{i}].n = {t};"));
+                        }
+                    },
+                }
+            }
+        }
         if let Some(l) = &f.limit {
             let v = self.expr(l).long();
             self.w.line(format!("{limit} = {v};"));
@@ -433,6 +487,11 @@ impl BodyGen<'_> {
             "for ({node} = stp_map_first({mvar}); {node}; {node} = stp_map_next({mvar}, {node}))"
         ));
         let err = self.err_label();
+        if !f.slice.is_empty() {
+            self.w.line(format!(
+                "if (!stp_map_node_matches({mvar}, {node}, {slice}, {wildmask}u)) continue;"
+            ));
+        }
         self.w
             .line(format!("if ({limit} >= 0 && {count}++ >= {limit}) break;"));
         self.w.line(format!(
@@ -462,9 +521,11 @@ impl BodyGen<'_> {
             }
         }
         self.push_loop(brk.clone(), cont.clone());
+        let floors = self.reserve_temps();
         self.w.open("");
         self.block(&f.body);
         self.w.close("");
+        self.unreserve_temps(floors);
         self.pop_loop();
         self.w.label(&cont);
         self.w.line(";");

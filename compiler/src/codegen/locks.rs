@@ -141,6 +141,7 @@ impl<'p> Visitor<'p> {
                     Access::Read
                 };
                 merge(&mut self.uses, f.array, access);
+                f.slice.iter().flatten().for_each(|k| self.expr(k));
                 if let Some(l) = &f.limit {
                     self.expr(l);
                 }
@@ -178,9 +179,13 @@ impl<'p> Visitor<'p> {
 
     fn expr(&mut self, e: &Expr) {
         match &e.kind {
-            ExprKind::Long(_) | ExprKind::Str(_) | ExprKind::Local(_) | ExprKind::EntrySlot(_) => {}
+            ExprKind::Long(_)
+            | ExprKind::Str(_)
+            | ExprKind::Local(_)
+            | ExprKind::EntrySlot(_)
+            | ExprKind::EmbeddedC(_) => {}
             ExprKind::Global(g) => merge(&mut self.uses, *g, Access::Read),
-            ExprKind::Index { array, keys } | ExprKind::In { array, keys } => {
+            ExprKind::Index { array, keys } | ExprKind::In { array, keys, .. } => {
                 let stats = matches!(self.kind_of(*array), Some(GlobalKind::Array(a)) if a.value == Type::Stats);
                 merge(
                     &mut self.uses,

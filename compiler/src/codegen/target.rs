@@ -18,7 +18,31 @@ enum Place {
     Value(String),
 }
 
+/// The C name through which the module refers to kernel symbol `name`
+/// (declared once per module by [`kernel_symbol_decls`]).
+pub(super) fn kernel_symbol_name(name: &str) -> String {
+    format!("stp_ksym_{name}")
+}
+
+/// Declarations of the kernel symbols `@var` reads: each under a name of
+/// the module's own bound to the symbol with an assembler label, so they
+/// cannot clash with the kernel headers' declarations of the same symbols.
+pub(super) fn kernel_symbol_decls<'a>(
+    symbols: impl IntoIterator<Item = &'a String>,
+) -> Vec<String> {
+    symbols
+        .into_iter()
+        .map(|s| format!("extern char {}[] __asm__(\"{s}\");", kernel_symbol_name(s)))
+        .collect()
+}
+
 impl BodyGen<'_> {
+    /// The C name of kernel symbol `name`, recorded for its declaration.
+    fn kernel_symbol(&mut self, name: &str) -> String {
+        self.kernel_symbols.insert(name.to_string());
+        kernel_symbol_name(name)
+    }
+
     /// A target expression's value (always a long).
     pub(super) fn target(&mut self, t: &TargetAccess, location: &Location) -> Val {
         let place = self.target_place(t, location);
@@ -99,6 +123,19 @@ impl BodyGen<'_> {
                 let v = self.expr(e).long();
                 self.w.line(format!("{a} = {v};"));
             }
+            TargetBase::KernelSymbol { symbol, mapped } => match mapped {
+                None => {
+                    let sym = self.kernel_symbol(symbol);
+                    self.w.line(format!("{a} = (int64_t)(unsigned long){sym};"));
+                }
+                Some(m) => {
+                    let anchor = self.kernel_symbol(&m.anchor);
+                    self.w.line(format!(
+                        "{a} = (int64_t)(0x{:x}ULL + ((unsigned long){anchor} - 0x{:x}ULL));",
+                        m.address, m.anchor_address
+                    ));
+                }
+            },
         }
         for step in &t.steps {
             if std::mem::take(&mut memory) {

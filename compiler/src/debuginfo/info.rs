@@ -51,6 +51,13 @@ pub struct KernelInfo {
     trace_decls: OnceLock<BTreeMap<String, TraceDecl>>,
     syscall_table: OnceLock<Option<SyscallTable>>,
     syscall_protos: OnceLock<std::collections::HashMap<String, Vec<String>>>,
+    /// `@var` answers by name (each one scans the tree's headers).
+    pub(super) variables: std::sync::Mutex<
+        std::collections::HashMap<
+            String,
+            Result<super::variables::KernelVariable, super::variables::VariableError>,
+        >,
+    >,
 }
 
 impl KernelInfo {
@@ -66,6 +73,7 @@ impl KernelInfo {
             trace_decls: OnceLock::new(),
             syscall_table: OnceLock::new(),
             syscall_protos: OnceLock::new(),
+            variables: Default::default(),
         }
     }
 

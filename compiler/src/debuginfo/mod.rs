@@ -41,6 +41,7 @@ mod suggest;
 pub mod symbols;
 pub mod syscalls;
 pub mod tracepoints;
+pub mod variables;
 
 pub use callconv::{
     arg_location, return_register, syscall_arg_offset, syscall_arg_register, Arch, ArgLocation,

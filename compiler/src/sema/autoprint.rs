@@ -112,6 +112,7 @@ impl Builder {
                 ExprKind::Aggregate {
                     op,
                     stats: stats.clone(),
+                    wildcards: 0,
                 },
                 Type::Long,
             )
@@ -125,6 +126,7 @@ impl Builder {
             ExprKind::Aggregate {
                 op: Aggregate::Count,
                 stats: stats.clone(),
+                wildcards: 0,
             },
             Type::Long,
         );
@@ -214,6 +216,7 @@ impl Builder {
             array: id,
             keys,
             value: None,
+            slice: Vec::new(),
             sort: Some(Sort {
                 by: sort,
                 descending: true,

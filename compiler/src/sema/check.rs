@@ -48,6 +48,9 @@ pub struct Walker<'c, 'a> {
     pub(super) in_entry: bool,
     /// A change of any type happened during this walk.
     pub changed: bool,
+    /// The probe handler's own body (not its aliases' prologues and
+    /// epilogues), for `@probewrite`; `None` in functions.
+    pub probe_body: Option<&'a ast::Block>,
 }
 
 fn long_expr(kind: ir::ExprKind, location: ir::Location) -> ir::Expr {
@@ -76,6 +79,7 @@ impl<'c, 'a> Walker<'c, 'a> {
             changed: false,
             entry: Vec::new(),
             in_entry: false,
+            probe_body: None,
         }
     }
 
@@ -101,6 +105,7 @@ impl<'c, 'a> Walker<'c, 'a> {
             .or_insert_with(|| {
                 super::regex::compile(&pattern.value).map(|dfa| {
                     cx.regexes.push(dfa);
+                    cx.regex_spans.push(pattern.span);
                     (cx.regexes.len() - 1) as u32
                 })
             })
@@ -546,17 +551,34 @@ impl<'c, 'a> Walker<'c, 'a> {
             );
             return None;
         };
-        if f.slice.is_some() {
-            self.error(
-                Diagnostic::semantic_error("foreach over a slice of an array is not supported yet")
-                    .with_primary(
-                        array.span,
-                        "iterate the whole array and test the keys instead",
-                    ),
-            );
-        }
         let g = self.array_global(array, f.keys.len())?;
         self.cx.globals[g].read = true;
+        let slice = match &f.slice {
+            None => Vec::new(),
+            Some(items) => {
+                if items.len() != f.keys.len() {
+                    self.error(
+                        Diagnostic::semantic_error(format!(
+                            "inconsistent arity: the slice of '{}' has {} key(s) but the loop binds {}",
+                            array.name,
+                            items.len(),
+                            f.keys.len()
+                        ))
+                        .with_primary(array.span, "the array sliced")
+                        .with_help("give one key or '*' per key variable"),
+                    );
+                    return None;
+                }
+                items
+                    .iter()
+                    .enumerate()
+                    .map(|(k, item)| match item {
+                        ast::IndexItem::Wildcard(_) => None,
+                        ast::IndexItem::Expr(ke) => Some(self.key_expr(g, k, ke)),
+                    })
+                    .collect()
+            }
+        };
         let mut keys = Vec::new();
         for (k, key) in f.keys.iter().enumerate() {
             let i = self.locals.get_or_add(&key.name, key.span);
@@ -611,6 +633,7 @@ impl<'c, 'a> Walker<'c, 'a> {
                 array: ir::GlobalId(g as u32),
                 keys,
                 value,
+                slice,
                 sort,
                 limit,
                 body,
@@ -972,22 +995,14 @@ impl<'c, 'a> Walker<'c, 'a> {
                     return (Some(Type::Long), long_expr(ir::ExprKind::Long(0), location));
                 };
                 self.cx.globals[g].read = true;
-                if keys
-                    .iter()
-                    .any(|k| matches!(k, ast::IndexItem::Wildcard(_)))
-                {
-                    self.error(
-                        Diagnostic::semantic_error("wildcard keys in 'in' are not supported yet")
-                            .with_primary(e.span, "test each key instead"),
-                    );
-                }
-                let keys = self.keys(g, keys);
+                let (keys, wildcards) = self.slice_keys(g, keys);
                 (
                     Some(Type::Long),
                     long_expr(
                         ir::ExprKind::In {
                             array: ir::GlobalId(g as u32),
                             keys,
+                            wildcards,
                         },
                         location,
                     ),
@@ -1004,19 +1019,16 @@ impl<'c, 'a> Walker<'c, 'a> {
                 (Some(Type::Long), long_expr(ir::ExprKind::Long(0), location))
             }
             K::Stat { op, operand, param } => {
-                if param.is_some() {
-                    self.error(
-                        Diagnostic::semantic_error(
-                            "@variance's bit-shift parameter is not supported yet",
-                        )
-                        .with_primary(e.span, "remove the second argument"),
-                    );
+                let mut wildcards = 0;
+                let stats = self.stats_operand(operand, Some(&mut wildcards));
+                if let (Some(shift), Some(stats)) = (param, &stats) {
+                    self.variance_shift(stats, shift);
                 }
-                let stats = self.stats_operand(operand);
                 let kind = match stats {
                     Some(stats) => ir::ExprKind::Aggregate {
                         op: aggregate(*op),
                         stats,
+                        wildcards,
                     },
                     None => ir::ExprKind::Long(0),
                 };
@@ -1031,7 +1043,25 @@ impl<'c, 'a> Walker<'c, 'a> {
                 )
             }
             K::Entry(inner) => self.entry_expr(inner, e.span, location),
-            K::Probewrite(_) | K::Perf(_) | K::Register { .. } | K::Deref { .. } => {
+            K::Probewrite(v) => {
+                let Some(body) = self.probe_body else {
+                    self.error(
+                        Diagnostic::semantic_error("@probewrite is only meaningful in a probe")
+                            .with_primary(e.span, "inside a function")
+                            .with_help(
+                                "use it in a probe alias's prologue or epilogue, where it says \
+                                 whether the probe handler writes the variable",
+                            ),
+                    );
+                    return (Some(Type::Long), long_expr(ir::ExprKind::Long(0), location));
+                };
+                let written = writes_variable(body, &v.name);
+                (
+                    Some(Type::Long),
+                    long_expr(ir::ExprKind::Long(written as i64), location),
+                )
+            }
+            K::Perf(_) | K::Register { .. } | K::Deref { .. } => {
                 self.error(
                     Diagnostic::semantic_error(
                         "target expressions are not available in this probe context",
@@ -1045,13 +1075,85 @@ impl<'c, 'a> Walker<'c, 'a> {
                 (None, long_expr(ir::ExprKind::Long(0), location))
             }
             K::Const(_) | K::Embedded(_) => {
-                self.error(
-                    Diagnostic::semantic_error("embedded C expressions are not supported yet")
-                        .with_primary(e.span, "embedded C"),
-                );
-                (None, long_expr(ir::ExprKind::Long(0), location))
+                let code = match &e.kind {
+                    K::Const(name) => name.to_str_lossy().into_owned(),
+                    K::Embedded(code) => code.clone(),
+                    _ => unreachable!("matched above"),
+                };
+                if !self.cx.config.guru {
+                    self.error(
+                        Diagnostic::semantic_error("embedded C in a script needs guru mode")
+                            .with_primary(e.span, "a C expression")
+                            .with_help("run stap with -g if you trust this code"),
+                    );
+                    return (Some(Type::Long), long_expr(ir::ExprKind::Long(0), location));
+                }
+                if code.trim().is_empty() {
+                    self.error(
+                        Diagnostic::semantic_error("an empty C expression")
+                            .with_primary(e.span, "nothing to evaluate"),
+                    );
+                    return (Some(Type::Long), long_expr(ir::ExprKind::Long(0), location));
+                }
+                (
+                    Some(Type::Long),
+                    long_expr(ir::ExprKind::EmbeddedC(code), location),
+                )
             }
         }
+    }
+
+    /// Records `@variance(s, N)`'s bit-shift on `s`'s global: 0..=62, one
+    /// value per variable (stap(1)).
+    fn variance_shift(&mut self, stats: &ir::LValue, shift: &ast::NumLit) {
+        let g = match stats {
+            ir::LValue::Global(g) | ir::LValue::Index { array: g, .. } => g.0 as usize,
+            ir::LValue::Local(_) | ir::LValue::Target(_) => return,
+        };
+        if !(0..=62).contains(&shift.value) {
+            self.error(
+                Diagnostic::semantic_error(format!(
+                    "@variance's bit-shift must be between 0 and 62, not {}",
+                    shift.value
+                ))
+                .with_primary(shift.span, "out of range"),
+            );
+            return;
+        }
+        let value = shift.value as u32;
+        match self.cx.globals[g].variance_shift {
+            None => self.cx.globals[g].variance_shift = Some((value, shift.span)),
+            Some((existing, at)) if existing != value => {
+                let name = self.cx.globals[g].name.clone();
+                self.error(
+                    Diagnostic::semantic_error(format!(
+                        "'{name}' is given two @variance bit-shifts, {existing} and {value}"
+                    ))
+                    .with_primary(shift.span, format!("bit-shift {value}"))
+                    .with_secondary(at, format!("bit-shift {existing}"))
+                    .with_help("only one bit-shift may be used with a given variable"),
+                );
+            }
+            Some(_) => {}
+        }
+    }
+
+    /// Keys where `*` is allowed (`[k, *] in a`, `@count(a[*, k])`): a
+    /// placeholder `0` per `*`, and the mask of `*` columns.
+    fn slice_keys(&mut self, g: usize, indices: &[ast::IndexItem]) -> (Vec<ir::Expr>, u32) {
+        let mut mask = 0;
+        let keys = indices
+            .iter()
+            .enumerate()
+            .map(|(k, item)| match item {
+                ast::IndexItem::Expr(ke) => self.key_expr(g, k, ke),
+                ast::IndexItem::Wildcard(span) => {
+                    mask |= 1 << k;
+                    long_expr(ir::ExprKind::Long(0), self.location(*span, "'*'".into()))
+                }
+            })
+            .collect();
+        (keys, mask)
     }
 
     fn keys(&mut self, g: usize, indices: &[ast::IndexItem]) -> Vec<ir::Expr> {
@@ -1423,7 +1525,13 @@ impl<'c, 'a> Walker<'c, 'a> {
         .filter(|t| *t != Type::Stats)
     }
 
-    fn stats_operand(&mut self, operand: &ast::Expr) -> Option<ir::LValue> {
+    /// The statistics an aggregate or histogram reads; with `wildcards`,
+    /// an element may have `*` keys, whose mask is stored there.
+    fn stats_operand(
+        &mut self,
+        operand: &ast::Expr,
+        wildcards: Option<&mut u32>,
+    ) -> Option<ir::LValue> {
         let lv = match &operand.kind {
             ast::ExprKind::Var(v) => match self.resolve_var(v)? {
                 VarRef::Global(g) => {
@@ -1463,7 +1571,14 @@ impl<'c, 'a> Walker<'c, 'a> {
                     v.span,
                     &format!("the elements of '{}'", v.name),
                 );
-                let keys = self.keys(g, indices);
+                let keys = match wildcards {
+                    Some(mask) => {
+                        let (keys, m) = self.slice_keys(g, indices);
+                        *mask = m;
+                        keys
+                    }
+                    None => self.keys(g, indices),
+                };
                 ir::LValue::Index {
                     array: ir::GlobalId(g as u32),
                     keys,
@@ -1492,13 +1607,7 @@ impl<'c, 'a> Walker<'c, 'a> {
         let Some(f) = self.cx.function_named(&name.name) else {
             let mut d = Diagnostic::semantic_error(format!("unresolved function '{}'", name.name))
                 .with_primary(name.span, "no script or tapset function has this name");
-            if matches!(name.name.as_str(), "matched" | "matched_str" | "ngroups") {
-                // SystemTap's tapset::regex(3stap); FIXME: implement it.
-                d = d.with_note(
-                    "stapkit matches with =~ and !~ but does not yet record what matched: \
-                     matched(), matched_str() and ngroups() are not available",
-                );
-            } else if let Some(s) = self.cx.similar_function(&name.name) {
+            if let Some(s) = self.cx.similar_function(&name.name) {
                 d = d.with_help(format!("did you mean '{s}'?"));
             }
             self.error(d);
@@ -1563,7 +1672,7 @@ impl<'c, 'a> Walker<'c, 'a> {
         let string = p.kind.returns_string();
         let ty = if string { Some(Type::String) } else { None };
         if let Some(h) = &p.hist {
-            let Some(stats) = self.stats_operand(&h.stat) else {
+            let Some(stats) = self.stats_operand(&h.stat, None) else {
                 return (
                     ty,
                     ir::Expr {
@@ -1806,6 +1915,52 @@ fn first_operand(e: &ast::Expr) -> &ast::Expr {
         } => first_operand(operand),
         _ => e,
     }
+}
+
+/// Whether `body` writes variable `name` (`=`, `op=`, `<<<`, `++`/`--`,
+/// `delete`, to it or an element of it): `@probewrite(name)`.
+fn writes_variable(body: &ast::Block, name: &str) -> bool {
+    use crate::syntax::visit::{self, Visitor};
+    struct Writes<'n> {
+        name: &'n str,
+        found: bool,
+    }
+    impl Writes<'_> {
+        fn target(&mut self, e: &ast::Expr) {
+            let root = match &e.kind {
+                ast::ExprKind::Var(v) => Some(v.name.as_str()),
+                ast::ExprKind::Index {
+                    base: ast::Indexable::Var(v),
+                    ..
+                } => Some(v.name.as_str()),
+                ast::ExprKind::Target(t) => match &t.base {
+                    ast::TargetBase::Var(v) => Some(v.name.as_str()),
+                    _ => None,
+                },
+                _ => None,
+            };
+            self.found |= root == Some(self.name);
+        }
+    }
+    impl Visitor for Writes<'_> {
+        fn visit_expr(&mut self, e: &ast::Expr) {
+            match &e.kind {
+                ast::ExprKind::Assign { lhs, .. } => self.target(lhs),
+                ast::ExprKind::Crement { operand, .. } => self.target(operand),
+                _ => {}
+            }
+            visit::walk_expr(self, e);
+        }
+        fn visit_stmt(&mut self, s: &ast::Stmt) {
+            if let ast::StmtKind::Delete(e) = &s.kind {
+                self.target(e);
+            }
+            visit::walk_stmt(self, s);
+        }
+    }
+    let mut w = Writes { name, found: false };
+    w.visit_block(body);
+    w.found
 }
 
 fn aggregate(op: ast::StatOp) -> ir::Aggregate {

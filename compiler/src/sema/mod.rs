@@ -98,6 +98,8 @@ pub struct Context<'a> {
     regexes: Vec<ir::RegexDfa>,
     /// Pattern → its index in `regexes`, or why it does not compile.
     regex_index: HashMap<Vec<u8>, Result<u32, regex::RegexError>>,
+    /// The first literal of each of `regexes`.
+    regex_spans: Vec<Span>,
 }
 
 impl<'a> Context<'a> {
@@ -204,6 +206,7 @@ impl<'a> Context<'a> {
                             value: Slot::default(),
                             keys: Vec::new(),
                             histogram: None,
+                            variance_shift: None,
                             read: false,
                             written: false,
                             first_write: None,
@@ -459,6 +462,7 @@ fn analyze_listing(
         embedded: Vec::new(),
         diagnostics: Vec::new(),
         regexes: Vec::new(),
+        regex_spans: Vec::new(),
         regex_index: HashMap::new(),
     };
     let mut aliases: Vec<&ast::ProbeAlias> = cx.add_items(script, Source::Script);
@@ -707,6 +711,7 @@ fn walk_all<'a>(
         let locals = std::mem::take(&mut d.locals);
         let mut w = Walker::new(cx, locals, None, mode);
         w.context = d.context.clone();
+        w.probe_body = Some(d.body);
         let condition = d.condition.map(|c| w.expr(c, Some(Type::Long)).1);
         let mut stmts = Vec::new();
         let parts = d
@@ -798,7 +803,15 @@ fn walk_all<'a>(
         probes,
         embedded: embedded_blocks(cx),
         regexes: cx.regexes.clone(),
+        records_matches: false,
     };
+    program.records_matches = program.functions.iter().any(|f| {
+        matches!(f.body, ir::FunctionBody::Embedded(_))
+            && regex::MATCH_FUNCTIONS.contains(&f.name.as_str())
+    });
+    if mode == Mode::Lower && program.records_matches {
+        check_capture_programs(cx);
+    }
     renumber_calls(&mut program, &renumber);
     if mode == Mode::Lower {
         program
@@ -806,6 +819,30 @@ fn walk_all<'a>(
             .extend(autoprint::probe(&cx.globals, &program));
     }
     (program, changed)
+}
+
+/// Every pattern of a program that calls `matched()` & co. needs its
+/// capture program; one too large for the runtime's scratch is an error.
+fn check_capture_programs(cx: &mut Context<'_>) {
+    for (dfa, span) in cx.regexes.iter().zip(&cx.regex_spans) {
+        if dfa.program.is_some() {
+            continue;
+        }
+        cx.diagnostics.push(
+            Diagnostic::semantic_error(format!(
+                "regular expression \"{}\" is too complex for matched() and ngroups()",
+                dfa.pattern.escape_ascii()
+            ))
+            .with_primary(*span, "this pattern")
+            .with_note(format!(
+                "subexpressions are found with at most {} automaton states and {} groups \
+                 (counted repetitions are expanded)",
+                ir::RegexProgram::MAX_INSNS,
+                ir::RegexProgram::MAX_GROUPS - 1
+            ))
+            .with_help("match with a simpler pattern, or split the test into several =~"),
+        );
+    }
 }
 
 fn lower_locals(locals: &Locals) -> Vec<ir::Local> {
@@ -845,6 +882,7 @@ fn lower_globals(cx: &Context<'_>) -> Vec<ir::Global> {
                 kind,
                 init,
                 histogram: g.histogram.map(|(h, _)| h),
+                variance_shift: g.variance_shift.map_or(0, |(s, _)| s),
                 location: cx.location(g.decl.name.span, format!("identifier '{}'", g.name)),
             }
         })
@@ -960,7 +998,12 @@ fn renumber_calls(program: &mut ir::Program, renumber: &[u32]) {
                 args.iter_mut().for_each(|a| expr(a, r))
             }
             K::Target(t) => target(t, r),
-            K::Long(_) | K::Str(_) | K::Local(_) | K::Global(_) | K::EntrySlot(_) => {}
+            K::Long(_)
+            | K::Str(_)
+            | K::Local(_)
+            | K::Global(_)
+            | K::EntrySlot(_)
+            | K::EmbeddedC(_) => {}
         }
     }
     fn target(t: &mut ir::TargetAccess, r: &[u32]) {
@@ -1008,6 +1051,7 @@ fn renumber_calls(program: &mut ir::Program, renumber: &[u32]) {
                     block(body, r);
                 }
                 ir::StmtKind::Foreach(f) => {
+                    f.slice.iter_mut().flatten().for_each(|k| expr(k, r));
                     if let Some(l) = &mut f.limit {
                         expr(l, r);
                     }

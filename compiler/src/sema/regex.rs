@@ -27,7 +27,11 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use crate::ir::{RegexAutomaton, RegexDfa};
+use crate::ir::{RegexAutomaton, RegexDfa, RegexProgram};
+
+/// The regex tapset's functions (`runtime-c/tapset/regex.stp`): a program
+/// calling any of them records what each `=~` matched.
+pub const MATCH_FUNCTIONS: &[&str] = &["matched", "matched_str", "ngroups"];
 
 /// Most DFA states one automaton may have.
 pub const MAX_STATES: usize = 2048;
@@ -90,7 +94,50 @@ pub fn compile(pattern: &[u8]) -> Result<RegexDfa, RegexError> {
         groups: parser.groups,
         search,
         anchored,
+        program: capture_program(&nfa, start, parser.groups),
     })
+}
+
+/// The NFA as the runtime's submatch pass runs it (`matched(n)`), or
+/// `None` when it is larger than the runtime's fixed scratch space allows
+/// ([`RegexProgram::MAX_INSNS`], [`RegexProgram::MAX_GROUPS`]).
+fn capture_program(nfa: &Nfa, start: u32, groups: u32) -> Option<RegexProgram> {
+    if nfa.states.len() > RegexProgram::MAX_INSNS || groups >= RegexProgram::MAX_GROUPS {
+        return None;
+    }
+    let mut p = RegexProgram {
+        ops: Vec::with_capacity(nfa.states.len()),
+        a: Vec::with_capacity(nfa.states.len()),
+        b: Vec::with_capacity(nfa.states.len()),
+        sets: Vec::new(),
+        start: start as u16,
+    };
+    let mut set_index: HashMap<ByteSet, u16> = HashMap::new();
+    for state in &nfa.states {
+        let (op, a, b) = match *state {
+            NState::Bytes(set, next) => {
+                let n = set_index.len() as u16;
+                let i = *set_index.entry(set).or_insert_with(|| {
+                    let mut bytes = [0u8; 32];
+                    for (k, byte) in bytes.iter_mut().enumerate() {
+                        *byte = (set.0[k / 8] >> ((k % 8) * 8)) as u8;
+                    }
+                    p.sets.push(bytes);
+                    n
+                });
+                (RegexProgram::BYTES, i as u32, next)
+            }
+            NState::Split(x, y) => (RegexProgram::SPLIT, x, y),
+            NState::AssertStart(next) => (RegexProgram::BOL, next, 0),
+            NState::AssertEnd(next) => (RegexProgram::EOL, next, 0),
+            NState::Save(slot, next) => (RegexProgram::SAVE, slot, next),
+            NState::Match => (RegexProgram::MATCH, 0, 0),
+        };
+        p.ops.push(op);
+        p.a.push(a as u16);
+        p.b.push(b as u16);
+    }
+    Some(p)
 }
 
 /// A set of bytes.
@@ -140,6 +187,8 @@ enum Node {
     End,
     Concat(Vec<Node>),
     Alternation(Vec<Node>),
+    /// A parenthesised subexpression, numbered from 1 by its `(`.
+    Group(u32, Box<Node>),
     Repeat {
         node: Box<Node>,
         min: u32,
@@ -284,12 +333,13 @@ impl Parser<'_> {
                     return Err(RegexError::new(at, "groups nested too deeply"));
                 }
                 self.groups += 1;
+                let index = self.groups;
                 let inner = self.parse_alternation(depth + 1)?;
                 if self.peek() != Some(b')') {
                     return Err(RegexError::new(at, "unmatched '('"));
                 }
                 self.pos += 1;
-                inner
+                Node::Group(index, Box::new(inner))
             }
             b'*' | b'+' | b'?' | b'{' => {
                 return Err(RegexError::new(
@@ -450,6 +500,9 @@ enum NState {
     Split(u32, u32),
     AssertStart(u32),
     AssertEnd(u32),
+    /// Records the position in capture slot `.0`, then goes on to `.1`
+    /// (group N starts in slot 2N and ends in slot 2N+1).
+    Save(u32, u32),
     Match,
 }
 
@@ -477,6 +530,11 @@ impl Nfa {
             Node::Bytes(set) => self.push(NState::Bytes(*set, next))?,
             Node::Start => self.push(NState::AssertStart(next))?,
             Node::End => self.push(NState::AssertEnd(next))?,
+            Node::Group(index, inner) => {
+                let close = self.push(NState::Save(2 * index + 1, next))?;
+                let body = self.compile(inner, close)?;
+                self.push(NState::Save(2 * index, body))?
+            }
             Node::Concat(items) => {
                 let mut next = next;
                 for item in items.iter().rev() {
@@ -543,6 +601,7 @@ impl Nfa {
                         stack.push(*n);
                     }
                 }
+                NState::Save(_, n) => stack.push(*n),
                 NState::AssertEnd(n) => {
                     if at_end {
                         stack.push(*n);
@@ -622,6 +681,22 @@ fn determinize(
     };
     index.insert(start_key.clone(), 1);
     sets.push(start_key);
+    // Anchored runs from a later byte start here: `^` cannot pass.
+    let restart = match mode {
+        Mode::Search => 1,
+        Mode::Anchored => {
+            let key = (Some(nfa.closure(&[start], false, false)), false);
+            match index.get(&key) {
+                Some(&id) => id,
+                None => {
+                    let id = sets.len() as u16;
+                    index.insert(key.clone(), id);
+                    sets.push(key);
+                    id
+                }
+            }
+        }
+    };
     let too_complex = |states: usize| {
         RegexError::whole(format!(
             "regular expression \"{}\" is too complex: its automaton needs more than \
@@ -704,6 +779,7 @@ fn determinize(
         nclasses: nclasses as u16,
         next,
         flags,
+        restart,
     })
 }
 
@@ -734,7 +810,7 @@ mod tests {
         let a = &dfa.anchored;
         let bytes = subject.as_bytes();
         for start in 0..=bytes.len() {
-            let mut state = 1usize;
+            let mut state = if start == 0 { 1 } else { a.restart as usize };
             let mut end = None;
             let mut i = start;
             loop {
@@ -850,6 +926,35 @@ mod tests {
         assert_eq!(find("c$", "cbc"), Some((2, 3)));
         assert_eq!(find("^$", ""), Some((0, 0)));
         assert_eq!(find("z", "abc"), None);
+        // `^` holds at the subject's start only, not where a later run starts.
+        assert_eq!(find("^ab|a", "xab"), Some((1, 2)));
+        assert_eq!(find("^ab|a", "abx"), Some((0, 2)));
+        assert_eq!(find("^a", "ba"), None);
+    }
+
+    #[test]
+    fn capture_programs_save_group_bounds() {
+        let p = compile(b"a(b)").unwrap().program.expect("small program");
+        let saves: Vec<u16> = (0..p.ops.len())
+            .filter(|&i| p.ops[i] == RegexProgram::SAVE)
+            .map(|i| p.a[i])
+            .collect();
+        assert_eq!(saves.len(), 2);
+        assert!(saves.contains(&2) && saves.contains(&3), "{saves:?}");
+        assert_eq!(
+            p.ops.iter().filter(|&&o| o == RegexProgram::MATCH).count(),
+            1
+        );
+        // Too many states or groups for the runtime's scratch: no program.
+        assert!(compile(b"a{200}").unwrap().program.is_none());
+        assert!(compile(b"(a)(b)(c)(d)(e)(f)(g)(h)(i)(j)")
+            .unwrap()
+            .program
+            .is_none());
+        assert!(compile(b"(a)(b)(c)(d)(e)(f)(g)(h)(i)")
+            .unwrap()
+            .program
+            .is_some());
     }
 
     #[test]

@@ -46,6 +46,8 @@ pub struct GlobalVar<'a> {
     pub keys: Vec<Slot>,
     /// The histogram printed from it, if any.
     pub histogram: Option<(Histogram, Span)>,
+    /// `@variance(it, N)`'s bit-shift, and where it was given.
+    pub variance_shift: Option<(u32, Span)>,
     /// Read anywhere.
     pub read: bool,
     /// Written anywhere.

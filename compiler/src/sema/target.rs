@@ -9,6 +9,7 @@
 //! pointer stored in memory it loads the pointer first; on an embedded
 //! struct it just adds the member's offset.
 
+use crate::debuginfo::variables::{self, VariableLocation};
 use crate::debuginfo::{
     arg_location, return_register, syscall_arg_offset, ArgLocation, CType, KernelInfo,
 };
@@ -273,13 +274,19 @@ impl Walker<'_, '_> {
         let (base, place) = match &t.base {
             ast::TargetBase::Var(v) => {
                 if v.name.starts_with("$$") {
+                    // `$$parms$`, `$$vars$$`: each value pretty-printed.
+                    if let ([c], false) = (t.components.as_slice(), t.address_of) {
+                        if let ast::TargetComponentKind::Pretty { deep } = c.kind {
+                            return self.context_string(&v.name, v.span, Some(deep));
+                        }
+                    }
                     if !t.components.is_empty() || t.address_of {
                         return Err(fail(
                             v.span,
                             format!("'{}' is a string and has no members", v.name),
                         ));
                     }
-                    return self.context_string(&v.name, v.span);
+                    return self.context_string(&v.name, v.span, None);
                 }
                 self.variable(&v.name[1..], v.span)?
             }
@@ -310,13 +317,7 @@ impl Walker<'_, '_> {
                     Place::Value(CType::Pointer(Box::new(agg))),
                 )
             }
-            ast::TargetBase::AtVar { name, .. } => {
-                return Err(fail(
-                    name.span,
-                    "@var needs the address of a kernel variable, which stapkit cannot resolve yet"
-                        .into(),
-                ))
-            }
+            ast::TargetBase::AtVar { name, module } => self.at_var(name, module.as_ref())?,
             ast::TargetBase::Autocast(e) => {
                 return Err(fail(
                     e.span,
@@ -391,6 +392,71 @@ impl Walker<'_, '_> {
             steps,
             result,
         })))
+    }
+
+    /// `@var("name"[, "kernel"])`: a kernel global variable in memory.
+    fn at_var(
+        &mut self,
+        name: &ast::StrLit,
+        module: Option<&ast::StrLit>,
+    ) -> Result<(ir::TargetBase, Place), Failed> {
+        if let Some(m) = module {
+            if m.to_str_lossy() != "kernel" {
+                return Err(fail_help(
+                    m.span,
+                    format!(
+                        "@var in module '{}' is not supported",
+                        m.to_str_lossy()
+                    ),
+                    "stapkit reads the kernel's own variables: use \"kernel\" or leave the module out"
+                        .into(),
+                ));
+            }
+        }
+        let text = name.to_str_lossy().into_owned();
+        let (var, file) = match text.split_once('@') {
+            Some((v, f)) => (v.to_string(), Some(f.to_string())),
+            None => (text.clone(), None),
+        };
+        let is_ident = !var.is_empty()
+            && !var.starts_with(|c: char| c.is_ascii_digit())
+            && var.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !is_ident {
+            return Err(fail(
+                name.span,
+                format!("@var(\"{text}\"): '{var}' is not a variable name"),
+            ));
+        }
+        let kernel = self.kernel().ok_or_else(|| {
+            fail(
+                name.span,
+                "@var needs the kernel's headers and symbols (a tree with -r)".into(),
+            )
+        })?;
+        let found = kernel.variable(&var, file.as_deref()).map_err(|e| {
+            fail(
+                name.span,
+                format!("@var(\"{text}\"): cannot read kernel variable '{var}': {e}"),
+            )
+        })?;
+        let mapped = match found.location {
+            VariableLocation::Exported => None,
+            VariableLocation::Mapped {
+                address,
+                anchor_address,
+            } => Some(ir::MappedSymbol {
+                address,
+                anchor: variables::ANCHOR.to_string(),
+                anchor_address,
+            }),
+        };
+        Ok((
+            ir::TargetBase::KernelSymbol {
+                symbol: var,
+                mapped,
+            },
+            Place::Address(found.ty),
+        ))
     }
 
     /// `$name`: a parameter of the probed function or tracepoint, or `$return`.
@@ -586,7 +652,14 @@ impl Walker<'_, '_> {
 
     /// `$$parms`, `$$vars`, `$$locals`, `$$return`: the values as text,
     /// `name=0x...` separated by spaces.
-    fn context_string(&mut self, which: &str, span: Span) -> Result<ir::ExprKind, Failed> {
+    /// `$$parms`, `$$vars`, `$$locals`, `$$return` (with `pretty`, their
+    /// `$`/`$$` forms: `Some(deep)`), `$$system`, `$$name`.
+    fn context_string(
+        &mut self,
+        which: &str,
+        span: Span,
+        pretty: Option<bool>,
+    ) -> Result<ir::ExprKind, Failed> {
         let context = self.context.clone();
         // A tracepoint's subsystem and name.
         if let (ProbeContext::Tracepoint(tp), "$$system" | "$$name") = (&context, which) {
@@ -653,6 +726,19 @@ impl Walker<'_, '_> {
         let location = self.cx.location(span, format!("identifier '{which}'"));
         for name in &wanted {
             let (base, place) = self.variable(name, span)?;
+            if let Some(deep) = pretty {
+                let kind = self.pretty(base, Vec::new(), place, deep, span)?;
+                if !text.is_empty() {
+                    text.push(' ');
+                }
+                text.push_str(&format!("{name}=%s"));
+                args.push(ir::Expr {
+                    kind,
+                    ty: Some(Type::String),
+                    location: location.clone(),
+                });
+                continue;
+            }
             let Place::Value(ty) = place else { continue };
             let Some((size, signed)) = scalar(&ty) else {
                 continue;

@@ -101,6 +101,13 @@ impl Btf {
         offsets.iter().map(|&o| self.raw.str_at(o)).collect()
     }
 
+    /// Whether a `VAR` named `name` exists (vmlinux BTF has them for
+    /// per-CPU variables only).
+    pub fn has_variable(&self, name: &str) -> bool {
+        self.ids_of(name)
+            .any(|id| matches!(self.raw.types[id as usize].kind, RawKind::Var { .. }))
+    }
+
     /// Whether a `FUNC` named `name` exists.
     pub fn has_function(&self, name: &str) -> bool {
         self.function_count(name) > 0

@@ -139,7 +139,7 @@ pub fn build(dwarf: &gimli::Dwarf<Reader<'_>>) -> Result<DwarfIndex, gimli::Erro
     Ok(merge(units, parts.into_inner().expect("no poisoned lock")))
 }
 
-fn global(unit: &UnitHeader<Reader<'_>>, off: gimli::UnitOffset) -> u64 {
+pub(crate) fn global(unit: &UnitHeader<Reader<'_>>, off: gimli::UnitOffset) -> u64 {
     off.to_debug_info_offset(unit)
         .map_or(u64::MAX, |o| o.0 as u64)
 }

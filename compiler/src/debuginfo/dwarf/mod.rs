@@ -11,6 +11,7 @@ pub mod index;
 mod index_file;
 pub mod load;
 mod types;
+pub mod variables;
 
 use std::collections::HashMap;
 use std::path::Path;
