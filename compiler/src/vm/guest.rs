@@ -1,6 +1,7 @@
 //! The test guest's initramfs: busybox, a static staprun, the
-//! `stapkit-workload` event generator, the modules to run and the `/init`
-//! from `vm-images/init.sh`.
+//! `stapkit-workload` event generator, the modules to run, the kernel's own
+//! modules that cases ask for (`/modules/NAME.ko`) and the `/init` from
+//! `vm-images/init.sh`.
 
 use std::path::{Path, PathBuf};
 
@@ -25,6 +26,20 @@ pub struct GuestCase {
     pub timeout_secs: u32,
     /// Options for staprun in the guest (`-c CMD`, `-x PID`).
     pub staprun_args: Vec<String>,
+    /// Modules of the kernel's own package to load before the case (and
+    /// unload after it), dependencies first.
+    pub kernel_modules: Vec<KernelModuleLoad>,
+}
+
+/// One of the kernel's own modules, loaded in the guest for a case.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KernelModuleLoad {
+    /// Its name (`/sys/module/NAME`); also its file's name in `/modules`.
+    pub name: String,
+    /// The uncompressed `.ko` on the host.
+    pub file: PathBuf,
+    /// insmod's parameters (`rd_nr=1`), free of shell quoting.
+    pub params: Vec<String>,
 }
 
 /// The user-space programs the guest needs, built for its architecture.
@@ -94,7 +109,7 @@ pub fn build_initramfs(
         })
     };
     let mut fs = Initramfs::default();
-    for dir in ["bin", "proc", "sys", "dev", "tmp", "cases"] {
+    for dir in ["bin", "proc", "sys", "dev", "tmp", "cases", "modules"] {
         fs.dir(dir);
     }
     fs.file("bin/busybox", 0o755, read(&tools.busybox)?);
@@ -108,6 +123,17 @@ pub fn build_initramfs(
         format!("{}\n", arch.results_device()),
     );
     let mut list = String::new();
+    let mut carried: Vec<&str> = Vec::new();
+    for module in cases.iter().flat_map(|c| &c.kernel_modules) {
+        if !carried.contains(&module.name.as_str()) {
+            carried.push(&module.name);
+            fs.file(
+                &format!("modules/{}.ko", module.name),
+                0o644,
+                read(&module.file)?,
+            );
+        }
+    }
     for case in cases {
         let dir = format!("cases/{}", case.id);
         fs.dir(&dir);
@@ -128,6 +154,16 @@ pub fn build_initramfs(
             0o644,
             format!("{}\n", args.join(" ")),
         );
+        let mut modules = String::new();
+        for m in &case.kernel_modules {
+            modules.push_str(&m.name);
+            for p in &m.params {
+                modules.push(' ');
+                modules.push_str(p);
+            }
+            modules.push('\n');
+        }
+        fs.file(&format!("{dir}/modules"), 0o644, modules);
         list.push_str(&case.id);
         list.push('\n');
     }
