@@ -306,6 +306,9 @@ pub enum ProbeKind {
         name: String,
         /// The number of `TP_PROTO` arguments.
         nargs: usize,
+        /// Defined in a module, not the kernel image: found when its
+        /// module loads (now or later), never an error when it does not.
+        module: bool,
     },
 }
 

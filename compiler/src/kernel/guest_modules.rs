@@ -56,15 +56,19 @@ pub fn normalize(name: &str) -> String {
 }
 
 /// `names` and every module they need, each in load order (a module after
-/// all it depends on), taken from the kernel's image package into the
-/// cache on first use.
+/// all it depends on), taken from the kernel's package into the cache on
+/// first use. A name in `optional` that the package lacks (built in, or
+/// renamed, on that kernel) is left out instead of failing.
 pub fn provide(
     manifest: &Manifest,
     cache: &Cache,
     state: &FetchState,
     names: &[String],
+    optional: &[String],
     progress: &mut dyn FnMut(&str),
 ) -> Result<Vec<GuestModule>, PrepError> {
+    let optional: BTreeSet<String> = optional.iter().map(|n| normalize(n)).collect();
+    let mut absent: BTreeSet<String> = BTreeSet::new();
     let release_dir = cache.kernel_dir(&manifest.name).join(&state.release);
     let dir = release_dir.join("guest-modules");
     std::fs::create_dir_all(&dir).map_err(|error| PrepError::Io {
@@ -80,6 +84,9 @@ pub fn provide(
         let mut missing = BTreeSet::new();
         for name in std::mem::take(&mut wanted) {
             let file = dir.join(format!("{name}.ko"));
+            if absent.contains(&name) {
+                continue;
+            }
             if file.is_file() {
                 let module = load_cached(&name, &file)?;
                 wanted.extend(module.depends.iter().cloned());
@@ -109,6 +116,10 @@ pub fn provide(
         extract(&deb_path, &state.release, &missing, &dir)?;
         for name in &missing {
             let file = dir.join(format!("{name}.ko"));
+            if !file.is_file() && optional.contains(name) {
+                absent.insert(name.clone());
+                continue;
+            }
             if !file.is_file() {
                 return Err(PrepError::Layout {
                     what: format!(
@@ -124,14 +135,10 @@ pub fn provide(
     }
     let mut order = Vec::new();
     let mut placed = BTreeSet::new();
-    for name in names {
-        place(
-            &normalize(name),
-            &known,
-            &mut placed,
-            &mut order,
-            &mut Vec::new(),
-        )?;
+    for name in names.iter().map(|n| normalize(n)) {
+        if !absent.contains(&name) {
+            place(&name, &known, &mut placed, &mut order, &mut Vec::new())?;
+        }
     }
     Ok(order)
 }

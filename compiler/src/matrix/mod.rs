@@ -268,7 +268,7 @@ fn kernel_modules(
     tree: &HeaderTree,
     progress: &(dyn Fn(&str) + Sync),
 ) -> Result<Vec<KernelModuleLoad>, String> {
-    if script.guest_modules.is_empty() {
+    if script.guest_modules.is_empty() && script.guest_modules_later.is_empty() {
         return Ok(Vec::new());
     }
     let state = tree.fetched.as_ref().ok_or_else(|| {
@@ -277,16 +277,26 @@ fn kernel_modules(
             manifest.name, manifest.name
         )
     })?;
-    let names: Vec<String> = script
-        .guest_modules
-        .iter()
-        .map(|m| m.name.clone())
-        .collect();
-    let modules = guest_modules::provide(manifest, &options.cache, state, &names, &mut |l| {
-        progress(l)
-    })
-    .map_err(|e| format!("guest modules of {}: {e}", script.name))?;
-    Ok(modules
+    let provide = |requests: &[script::ModuleRequest]| {
+        let names: Vec<String> = requests.iter().map(|m| m.name.clone()).collect();
+        let optional: Vec<String> = requests
+            .iter()
+            .filter(|m| m.optional)
+            .map(|m| m.name.clone())
+            .collect();
+        guest_modules::provide(
+            manifest,
+            &options.cache,
+            state,
+            &names,
+            &optional,
+            &mut |l| progress(l),
+        )
+        .map_err(|e| format!("guest modules of {}: {e}", script.name))
+    };
+    let modules = provide(&script.guest_modules)?;
+    let later = provide(&script.guest_modules_later)?;
+    let mut loads: Vec<KernelModuleLoad> = modules
         .into_iter()
         .map(|m| KernelModuleLoad {
             params: script
@@ -297,8 +307,22 @@ fn kernel_modules(
                 .collect(),
             name: m.name,
             file: m.file,
+            depends: m.depends,
+            load: true,
         })
-        .collect())
+        .collect();
+    for m in later {
+        if !loads.iter().any(|l| l.name == m.name) {
+            loads.push(KernelModuleLoad {
+                name: m.name,
+                file: m.file,
+                params: Vec::new(),
+                depends: m.depends,
+                load: false,
+            });
+        }
+    }
+    Ok(loads)
 }
 
 /// Builds one script for one tree with stap's own pipeline. `sysroot`

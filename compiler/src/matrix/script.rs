@@ -8,7 +8,10 @@
 //! the kernel's own package that the guest loads (with their dependencies)
 //! before the case runs and unloads after it: `brd rd_nr=1 rd_size=1024`
 //! gives the guest a ramdisk `/dev/ram0`. A word with `=` is a parameter of
-//! the module before it.
+//! the module before it; `NAME?` is loaded only where the kernel's package
+//! has it (`crc32c_generic?`, which 7.x no longer builds). `# guest-modules-later: NAME...` only carries
+//! modules (and their dependencies) for the case to load itself with
+//! busybox `modprobe NAME` while the script runs.
 
 use std::path::{Path, PathBuf};
 
@@ -32,6 +35,9 @@ pub struct TestScript {
     /// Modules of the kernel's package the guest loads for this case
     /// (`# guest-modules:` lines), in the order given.
     pub guest_modules: Vec<ModuleRequest>,
+    /// Modules the guest only carries, for the case to `modprobe` itself
+    /// (`# guest-modules-later:` lines).
+    pub guest_modules_later: Vec<ModuleRequest>,
 }
 
 /// A module a script asks the guest to load.
@@ -41,6 +47,9 @@ pub struct ModuleRequest {
     pub name: String,
     /// Its parameters (`rd_nr=1`), given to insmod.
     pub params: Vec<String>,
+    /// Written `NAME?`: only where the kernel's package has it (built in,
+    /// renamed or gone elsewhere).
+    pub optional: bool,
 }
 
 impl TestScript {
@@ -68,9 +77,22 @@ impl TestScript {
             timeout_secs: DEFAULT_TIMEOUT_SECS,
             staprun_args: Vec::new(),
             guest_modules: Vec::new(),
+            guest_modules_later: Vec::new(),
         };
         for (n, line) in text.lines().enumerate() {
             let at = |e: String| format!("{}:{}: {e}", path.display(), n + 1);
+            if let Some(list) = line.strip_prefix("# guest-modules-later:") {
+                let mut later = Vec::new();
+                parse_modules(list, &mut later).map_err(at)?;
+                if let Some(m) = later.iter().find(|m| !m.params.is_empty()) {
+                    return Err(at(format!(
+                        "'{}' takes its parameters where the case loads it, not here",
+                        m.name
+                    )));
+                }
+                script.guest_modules_later.extend(later);
+                continue;
+            }
             if let Some(list) = line.strip_prefix("# guest-modules:") {
                 parse_modules(list, &mut script.guest_modules).map_err(at)?;
                 continue;
@@ -135,9 +157,10 @@ fn parse_modules(list: &str, out: &mut Vec<ModuleRequest>) -> Result<(), String>
                 }
                 module.params.push(word.to_string());
             }
-            None if ok(word) => out.push(ModuleRequest {
-                name: word.to_string(),
+            None if ok(word.strip_suffix('?').unwrap_or(word)) => out.push(ModuleRequest {
+                name: word.trim_end_matches('?').to_string(),
                 params: Vec::new(),
+                optional: word.ends_with('?'),
             }),
             None => return Err(format!("bad module name '{word}'")),
         }
@@ -206,7 +229,7 @@ mod tests {
         let path = dir.path().join("io.stp");
         std::fs::write(
             &path,
-            "# guest-modules: brd rd_nr=1 rd_size=1024\n# guest-modules: loop\n",
+            "# guest-modules: brd rd_nr=1 rd_size=1024\n# guest-modules: loop\n# guest-modules-later: crc32c_generic? ext4\n",
         )
         .unwrap();
         let s = TestScript::load(&path).unwrap();
@@ -224,6 +247,12 @@ mod tests {
             names,
             [("brd", vec!["rd_nr=1", "rd_size=1024"]), ("loop", vec![])]
         );
+        let later: Vec<(&str, bool)> = s
+            .guest_modules_later
+            .iter()
+            .map(|m| (m.name.as_str(), m.optional))
+            .collect();
+        assert_eq!(later, [("crc32c_generic", true), ("ext4", false)]);
         std::fs::write(&path, "\n# guest-modules: rd_nr=1 brd\n").unwrap();
         let err = TestScript::load(&path).unwrap_err();
         assert!(

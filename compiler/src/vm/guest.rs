@@ -40,6 +40,38 @@ pub struct KernelModuleLoad {
     pub file: PathBuf,
     /// insmod's parameters (`rd_nr=1`), free of shell quoting.
     pub params: Vec<String>,
+    /// The modules it needs loaded first (direct dependencies).
+    pub depends: Vec<String>,
+    /// Loaded by `/init` before the case; else only carried, for the case
+    /// to `modprobe` (`/lib/modules/RELEASE/modules.dep` lists them all).
+    pub load: bool,
+}
+
+/// `modules.dep` for busybox `modprobe`: each carried module and all it
+/// needs, transitively, the one to load first last (as depmod writes it).
+fn modules_dep(modules: &[&KernelModuleLoad]) -> String {
+    fn closure<'a>(name: &'a str, modules: &[&'a KernelModuleLoad], out: &mut Vec<&'a str>) {
+        let Some(m) = modules.iter().find(|m| m.name == name) else {
+            return;
+        };
+        for dep in &m.depends {
+            if !out.contains(&dep.as_str()) {
+                closure(dep, modules, out);
+                out.push(dep);
+            }
+        }
+    }
+    let mut text = String::new();
+    for m in modules {
+        let mut deps = Vec::new();
+        closure(&m.name, modules, &mut deps);
+        text.push_str(&format!("{}.ko:", m.name));
+        for d in deps.iter().rev() {
+            text.push_str(&format!(" {d}.ko"));
+        }
+        text.push('\n');
+    }
+    text
 }
 
 /// The user-space programs the guest needs, built for its architecture.
@@ -123,10 +155,10 @@ pub fn build_initramfs(
         format!("{}\n", arch.results_device()),
     );
     let mut list = String::new();
-    let mut carried: Vec<&str> = Vec::new();
+    let mut carried: Vec<&KernelModuleLoad> = Vec::new();
     for module in cases.iter().flat_map(|c| &c.kernel_modules) {
-        if !carried.contains(&module.name.as_str()) {
-            carried.push(&module.name);
+        if !carried.iter().any(|m| m.name == module.name) {
+            carried.push(module);
             fs.file(
                 &format!("modules/{}.ko", module.name),
                 0o644,
@@ -134,6 +166,8 @@ pub fn build_initramfs(
             );
         }
     }
+    // /init links /lib/modules/RELEASE to /modules for modprobe.
+    fs.file("modules/modules.dep", 0o644, modules_dep(&carried));
     for case in cases {
         let dir = format!("cases/{}", case.id);
         fs.dir(&dir);
@@ -155,7 +189,7 @@ pub fn build_initramfs(
             format!("{}\n", args.join(" ")),
         );
         let mut modules = String::new();
-        for m in &case.kernel_modules {
+        for m in case.kernel_modules.iter().filter(|m| m.load) {
             modules.push_str(&m.name);
             for p in &m.params {
                 modules.push(' ');
@@ -164,6 +198,13 @@ pub fn build_initramfs(
             modules.push('\n');
         }
         fs.file(&format!("{dir}/modules"), 0o644, modules);
+        let later: String = case
+            .kernel_modules
+            .iter()
+            .filter(|m| !m.load)
+            .map(|m| format!("{}\n", m.name))
+            .collect();
+        fs.file(&format!("{dir}/later"), 0o644, later);
         list.push_str(&case.id);
         list.push('\n');
     }
@@ -182,6 +223,27 @@ mod tests {
         }
         assert!(INIT_SCRIPT.contains("@@stapkit-end"));
         assert!(INIT_SCRIPT.contains("init: success"));
+    }
+
+    #[test]
+    fn modules_dep_lists_every_dependency_first_loaded_last() {
+        let m = |name: &str, deps: &[&str]| KernelModuleLoad {
+            name: name.to_string(),
+            file: PathBuf::from(format!("{name}.ko")),
+            params: Vec::new(),
+            depends: deps.iter().map(|d| d.to_string()).collect(),
+            load: false,
+        };
+        let (crc16, jbd2, ext4) = (
+            m("crc16", &[]),
+            m("jbd2", &["crc16"]),
+            m("ext4", &["jbd2", "crc16"]),
+        );
+        let dep = modules_dep(&[&crc16, &jbd2, &ext4]);
+        assert_eq!(
+            dep,
+            "crc16.ko:\njbd2.ko: crc16.ko\next4.ko: jbd2.ko crc16.ko\n"
+        );
     }
 
     #[test]
