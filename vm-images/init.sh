@@ -15,6 +15,10 @@ mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
 mount -t debugfs debugfs /sys/kernel/debug
 mkdir -p /out /tmp
+mkdir -p /out /tmp /lib/modules
+# The kernel's own modules that cases asked for, with a modules.dep, where
+# busybox modprobe looks for them.
+ln -s /modules "/lib/modules/$(uname -r)"
 # Loopback up, for the workload's TCP connections to 127.0.0.1.
 ip link set lo up 2>/dev/null || ifconfig lo 127.0.0.1 up 2>/dev/null
 
@@ -41,11 +45,32 @@ for case in $(cat /cases/list); do
 	limit=$(cat "$dir/timeout")
 	args=$(cat "$dir/args")
 	echo "init: case $case"
+	# The kernel's own modules the case asked for (dependencies first;
+	# "NAME PARAMS..." per line), loaded now and unloaded after it. A
+	# failed insmod shows in the case's stderr.
+	: > /out/stderr
+	loaded=""
+	while read -r mod params; do
+		[ -e "/sys/module/$mod" ] && continue
+		if insmod "/modules/$mod.ko" $params 2>> /out/stderr; then
+			loaded="$mod $loaded"
+		else
+			echo "init: insmod $mod failed" >> /out/stderr
+		fi
+	done < "$dir/modules"
+	# Those the case may modprobe itself: unloaded after it too, if it did.
+	while read -r mod; do
+		[ -e "/sys/module/$mod" ] || loaded="$mod $loaded"
+	done < "$dir/later"
 	# SIGINT after the time limit lets staprun run the end probes; KILL if
 	# even that hangs. $args holds shell-quoted staprun options (-c CMD).
 	eval timeout -s KILL $((limit + 20)) timeout -s INT "$limit" \
-		staprun $args "$dir/module.ko" > /out/stdout 2> /out/stderr
+		staprun $args "$dir/module.ko" > /out/stdout 2>> /out/stderr
 	echo $? > /out/rc
+	for mod in $loaded; do
+		[ -e "/sys/module/$mod" ] || continue
+		rmmod "$mod" || echo "init: rmmod $mod failed"
+	done
 	name=$(cat "$dir/name")
 	if [ -e "/sys/module/$name" ]; then echo loaded > /out/module; else echo unloaded > /out/module; fi
 	dmesg -c > /out/dmesg

@@ -356,6 +356,9 @@ pub enum ProbeKind {
         name: String,
         /// The number of `TP_PROTO` arguments.
         nargs: usize,
+        /// Defined in a module, not the kernel image: found when its
+        /// module loads (now or later), never an error when it does not.
+        module: bool,
     },
     /// A netfilter hook (`netfilter.hook("NF_INET_LOCAL_OUT").pf("NFPROTO_IPV4")`):
     /// a `struct nf_hook_ops` for protocol family `pf` at hook number

@@ -22,6 +22,7 @@
 //! | `text STRING`   | one call of `stapkit_workload_text(STRING, -7)` (uprobe target) |
 //! | `exec PATH ...` | `execve(PATH, [PATH, ...])`; the rest of the line is argv |
 //! | `sleep MS`      | `nanosleep`                                               |
+//! | `blkio DEV`     | `O_DIRECT` open of block device DEV, one 4096-byte `pwrite` at offset 4096 (sector 8), one 4096-byte `pread` of it, `close`: one write bio and one read bio |
 //!
 //! It prints nothing: what the guest captures is the script's output. A
 //! failed step is reported on stderr and exits 1.
@@ -122,6 +123,10 @@ fn run(args: &[String]) -> Result<(), String> {
                 std::hint::black_box(stapkit_workload_text(text.as_ptr(), -7));
                 &after[1..]
             }
+            "blkio" => {
+                block_io(&operand("a block device")?)?;
+                &after[1..]
+            }
             "sleep" => {
                 let ms = number(&operand("milliseconds")?)?;
                 std::thread::sleep(std::time::Duration::from_millis(ms as u64));
@@ -187,6 +192,40 @@ fn fsync_file(path: &str) -> Result<(), String> {
     close(fd);
     if written != 5 || synced != 0 {
         return Err(os_error("cannot write and fsync", path));
+    }
+    Ok(())
+}
+
+/// One direct write and one direct read of a 4 KiB block at offset 4096:
+/// with `O_DIRECT` each becomes one bio submitted by this process.
+fn block_io(path: &str) -> Result<(), String> {
+    const BLOCK: usize = 4096;
+    let c = c_path(path)?;
+    // SAFETY: a valid NUL-terminated path.
+    let fd = unsafe { libc::openat(libc::AT_FDCWD, c.as_ptr(), libc::O_RDWR | libc::O_DIRECT) };
+    if fd < 0 {
+        return Err(os_error("cannot open for direct I/O", path));
+    }
+    // O_DIRECT wants a buffer aligned to the logical block size.
+    let layout = std::alloc::Layout::from_size_align(BLOCK, BLOCK).expect("valid layout");
+    // SAFETY: a non-zero size; freed below with the same layout.
+    let buf = unsafe { std::alloc::alloc_zeroed(layout) };
+    if buf.is_null() {
+        close(fd);
+        return Err("out of memory".to_string());
+    }
+    // SAFETY: buf holds BLOCK bytes.
+    unsafe { std::ptr::write_bytes(buf, 0x5a, BLOCK) };
+    // SAFETY: BLOCK bytes from our buffer to our own fd, then back.
+    let written = unsafe { libc::pwrite(fd, buf.cast(), BLOCK, BLOCK as libc::off_t) };
+    // SAFETY: as above.
+    let read = unsafe { libc::pread(fd, buf.cast(), BLOCK, BLOCK as libc::off_t) };
+    let error = os_error("cannot write and read back", path);
+    // SAFETY: allocated above with this layout.
+    unsafe { std::alloc::dealloc(buf, layout) };
+    close(fd);
+    if written != BLOCK as isize || read != BLOCK as isize {
+        return Err(error);
     }
     Ok(())
 }

@@ -193,10 +193,17 @@ struct Tracepoints {
 
 impl Family for Tracepoints {
     fn add(&mut self, var: &str, point: &ProbePoint, _: Option<&str>) {
-        if let ProbeKind::Tracepoint { name, nargs, .. } = &point.kind {
+        if let ProbeKind::Tracepoint {
+            name,
+            nargs,
+            module,
+            ..
+        } = &point.kind
+        {
             self.arities.insert(*nargs);
+            let module = if *module { ", .module = true" } else { "" };
             self.entries.push(format!(
-                "{{ .probe = &{var}, .name = {}, .func = (void *)stp_tracepoint_fn_{nargs}, .optional = {} }},",
+                "{{ .probe = &{var}, .name = {}, .func = (void *)stp_tracepoint_fn_{nargs}, .optional = {}{module} }},",
                 c_string(name),
                 point.optional
             ));

@@ -89,6 +89,26 @@ impl KernelInfo {
         }
     }
 
+    /// Tracepoint `name` as its header declares it when the kernel image
+    /// lacks it (its BTF has no `btf_trace_<name>`): one defined in a
+    /// module, or configured out. Types come from the kernel's BTF by
+    /// name; a type private to the module stays unresolved (an empty
+    /// typedef or an incomplete struct). `None` without BTF (nothing then
+    /// says what the image has) or without a declaration.
+    pub fn module_tracepoint(&self, name: &str) -> Option<Sourced<Tracepoint>> {
+        let btf = self.btf()?;
+        if btf.tracepoint_params(name).is_some() {
+            return None;
+        }
+        let decl = self.trace_decls().get(name)?;
+        let mut tp = combine(Some(decl), name, None, None, self.type_names());
+        tp.in_kernel = Some(false);
+        Some(Sourced {
+            value: tp,
+            source: Source::Headers,
+        })
+    }
+
     fn tracepoint_named(&self, name: &str) -> Sourced<Tracepoint> {
         let decl = self.trace_decls().get(name);
         let btf_params = self.btf().and_then(|b| b.tracepoint_params(name));

@@ -60,6 +60,11 @@ pub struct AptSource {
     /// The package carrying the debug vmlinux (fetched only on request).
     #[serde(default)]
     pub debug: Option<String>,
+    /// The package carrying the kernel's modules (`kernel/**/*.ko*`),
+    /// fetched only when a test guest needs some; the image package when
+    /// absent (7.x moved them to `linux-modules-*`).
+    #[serde(default)]
+    pub modules: Option<String>,
     /// The package carrying a static busybox of this architecture
     /// (`busybox-static`), fetched with the image for the test guest's
     /// initramfs: a foreign architecture's guest cannot use the host's
@@ -147,6 +152,14 @@ impl AptSource {
     /// The image package name for a resolved release.
     pub fn image_package(&self, release: &str) -> String {
         self.image.replace("{release}", release)
+    }
+
+    /// The package carrying the modules for a resolved release.
+    pub fn modules_package(&self, release: &str) -> String {
+        self.modules
+            .as_deref()
+            .unwrap_or(&self.image)
+            .replace("{release}", release)
     }
 
     /// The debug package name for a resolved release, if the series has one.

@@ -10,6 +10,7 @@ pub mod cache;
 pub mod debversion;
 pub mod features;
 pub mod fetch;
+pub mod guest_modules;
 pub mod kbuild;
 pub mod manifest;
 pub mod modcheck;

@@ -19,8 +19,12 @@ use clap::Parser as _;
 
 use crate::driver::{Pipeline, StapOptions};
 use crate::kernel::fetch::{fetch, FetchOptions};
+use crate::kernel::guest_modules;
+use crate::kernel::manifest::Manifest;
 use crate::kernel::{toolchain, Cache, Catalog, HeaderTree};
-use crate::vm::guest::{build_initramfs, check_static_binary, GuestCase, GuestTools};
+use crate::vm::guest::{
+    build_initramfs, check_static_binary, GuestCase, GuestTools, KernelModuleLoad,
+};
 use crate::vm::qemu::{boot, BootConfig, BootOutcome, BootReport};
 use crate::vm::results::CaseResult;
 use crate::vm::Arch;
@@ -250,6 +254,75 @@ struct Built {
     kernel: String,
     script: TestScript,
     result: Result<PathBuf, String>,
+    /// The kernel's own modules the script asked for, in load order.
+    modules: Vec<KernelModuleLoad>,
+}
+
+/// The kernel's own modules `script` asks for (`# guest-modules:`), with
+/// their dependencies, in load order; taken out of the kernel's image
+/// package into the cache on first use.
+fn kernel_modules(
+    script: &TestScript,
+    manifest: &Manifest,
+    options: &Options,
+    tree: &HeaderTree,
+    progress: &(dyn Fn(&str) + Sync),
+) -> Result<Vec<KernelModuleLoad>, String> {
+    if script.guest_modules.is_empty() && script.guest_modules_later.is_empty() {
+        return Ok(Vec::new());
+    }
+    let state = tree.fetched.as_ref().ok_or_else(|| {
+        format!(
+            "{}: guest modules need a fetched kernel (stap-prep fetch {})",
+            manifest.name, manifest.name
+        )
+    })?;
+    let provide = |requests: &[script::ModuleRequest]| {
+        let names: Vec<String> = requests.iter().map(|m| m.name.clone()).collect();
+        let optional: Vec<String> = requests
+            .iter()
+            .filter(|m| m.optional)
+            .map(|m| m.name.clone())
+            .collect();
+        guest_modules::provide(
+            manifest,
+            &options.cache,
+            state,
+            &names,
+            &optional,
+            &mut |l| progress(l),
+        )
+        .map_err(|e| format!("guest modules of {}: {e}", script.name))
+    };
+    let modules = provide(&script.guest_modules)?;
+    let later = provide(&script.guest_modules_later)?;
+    let mut loads: Vec<KernelModuleLoad> = modules
+        .into_iter()
+        .map(|m| KernelModuleLoad {
+            params: script
+                .guest_modules
+                .iter()
+                .filter(|r| guest_modules::normalize(&r.name) == m.name)
+                .flat_map(|r| r.params.iter().cloned())
+                .collect(),
+            name: m.name,
+            file: m.file,
+            depends: m.depends,
+            load: true,
+        })
+        .collect();
+    for m in later {
+        if !loads.iter().any(|l| l.name == m.name) {
+            loads.push(KernelModuleLoad {
+                name: m.name,
+                file: m.file,
+                params: Vec::new(),
+                depends: m.depends,
+                load: false,
+            });
+        }
+    }
+    Ok(loads)
 }
 
 /// Builds one script for one tree with stap's own pipeline. `sysroot`
@@ -318,8 +391,10 @@ pub fn build_one(
 pub fn run(options: &Options, progress: &(dyn Fn(&str) + Sync)) -> Result<Report, String> {
     let catalog = Catalog::load().map_err(|e| e.to_string())?;
     let mut trees = BTreeMap::new();
+    let mut manifests = BTreeMap::new();
     for name in &options.kernels {
         let manifest = catalog.get(name).map_err(|e| e.to_string())?;
+        manifests.insert(name.clone(), manifest.clone());
         let fetched = fetch(
             manifest,
             &options.cache,
@@ -375,7 +450,20 @@ pub fn run(options: &Options, progress: &(dyn Fn(&str) + Sync)) -> Result<Report
                     .iter()
                     .find(|(a, _)| Some(*a) == arch)
                     .and_then(|(_, s)| s.as_deref());
-                let result = build_one(&job.script, tree, &options.cache, &dir, sysroot);
+                let modules = kernel_modules(
+                    &job.script,
+                    &manifests[&job.kernel],
+                    options,
+                    tree,
+                    progress,
+                );
+                let (result, modules) = match modules {
+                    Ok(modules) => (
+                        build_one(&job.script, tree, &options.cache, &dir, sysroot),
+                        modules,
+                    ),
+                    Err(e) => (Err(e), Vec::new()),
+                };
                 progress(&format!(
                     "built {} for {}: {}",
                     job.script.name,
@@ -386,6 +474,7 @@ pub fn run(options: &Options, progress: &(dyn Fn(&str) + Sync)) -> Result<Report
                     kernel: job.kernel.clone(),
                     script: job.script.clone(),
                     result,
+                    modules,
                 });
             });
         }
@@ -517,6 +606,7 @@ fn run_kernel(
                 module_name: b.script.module_name(),
                 timeout_secs: b.script.timeout_secs,
                 staprun_args: b.script.staprun_args.clone(),
+                kernel_modules: b.modules.clone(),
             })
         })
         .collect();

@@ -3,6 +3,15 @@
 //! A script may start with `# matrix: ...` lines naming stap options and
 //! arguments for its build (`-DMAXERRORS=3`, `-g`, `-- arg1 arg2`) and
 //! `timeout=SECONDS`, after which staprun is interrupted as by Ctrl-C.
+//!
+//! `# guest-modules: NAME [PARAM=VALUE...] [NAME ...]` lines name modules of
+//! the kernel's own package that the guest loads (with their dependencies)
+//! before the case runs and unloads after it: `brd rd_nr=1 rd_size=1024`
+//! gives the guest a ramdisk `/dev/ram0`. A word with `=` is a parameter of
+//! the module before it; `NAME?` is loaded only where the kernel's package
+//! has it (`crc32c_generic?`, which 7.x no longer builds). `# guest-modules-later: NAME...` only carries
+//! modules (and their dependencies) for the case to load itself with
+//! busybox `modprobe NAME` while the script runs.
 
 use std::path::{Path, PathBuf};
 
@@ -23,6 +32,24 @@ pub struct TestScript {
     /// Options for staprun in the guest (`-c CMD`, `-x PID`), taken out
     /// of the `# matrix:` options.
     pub staprun_args: Vec<String>,
+    /// Modules of the kernel's package the guest loads for this case
+    /// (`# guest-modules:` lines), in the order given.
+    pub guest_modules: Vec<ModuleRequest>,
+    /// Modules the guest only carries, for the case to `modprobe` itself
+    /// (`# guest-modules-later:` lines).
+    pub guest_modules_later: Vec<ModuleRequest>,
+}
+
+/// A module a script asks the guest to load.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModuleRequest {
+    /// The module's name (`brd`).
+    pub name: String,
+    /// Its parameters (`rd_nr=1`), given to insmod.
+    pub params: Vec<String>,
+    /// Written `NAME?`: only where the kernel's package has it (built in,
+    /// renamed or gone elsewhere).
+    pub optional: bool,
 }
 
 impl TestScript {
@@ -49,12 +76,30 @@ impl TestScript {
             stap_args: Vec::new(),
             timeout_secs: DEFAULT_TIMEOUT_SECS,
             staprun_args: Vec::new(),
+            guest_modules: Vec::new(),
+            guest_modules_later: Vec::new(),
         };
         for (n, line) in text.lines().enumerate() {
+            let at = |e: String| format!("{}:{}: {e}", path.display(), n + 1);
+            if let Some(list) = line.strip_prefix("# guest-modules-later:") {
+                let mut later = Vec::new();
+                parse_modules(list, &mut later).map_err(at)?;
+                if let Some(m) = later.iter().find(|m| !m.params.is_empty()) {
+                    return Err(at(format!(
+                        "'{}' takes its parameters where the case loads it, not here",
+                        m.name
+                    )));
+                }
+                script.guest_modules_later.extend(later);
+                continue;
+            }
+            if let Some(list) = line.strip_prefix("# guest-modules:") {
+                parse_modules(list, &mut script.guest_modules).map_err(at)?;
+                continue;
+            }
             let Some(directive) = line.strip_prefix("# matrix:") else {
                 continue;
             };
-            let at = |e: String| format!("{}:{}: {e}", path.display(), n + 1);
             let mut words = split_words(directive).map_err(at)?.into_iter();
             while let Some(word) = words.next() {
                 // -c CMD and -x PID are staprun's, in the guest.
@@ -86,6 +131,41 @@ impl TestScript {
     pub fn module_name(&self) -> String {
         format!("t_{}", self.name.replace('-', "_"))
     }
+}
+
+/// Adds the modules of one `# guest-modules:` line to `out`.
+fn parse_modules(list: &str, out: &mut Vec<ModuleRequest>) -> Result<(), String> {
+    for word in list.split_whitespace() {
+        let ok = |s: &str| {
+            !s.is_empty()
+                && s.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        };
+        match word.split_once('=') {
+            Some((key, value)) => {
+                let module = out
+                    .last_mut()
+                    .ok_or_else(|| format!("parameter '{word}' comes before any module name"))?;
+                // The guest's shell splits the list on spaces: values
+                // must not need quoting.
+                if !ok(key)
+                    || !value
+                        .chars()
+                        .all(|c| c.is_ascii_graphic() && c != '\'' && c != '"')
+                {
+                    return Err(format!("bad module parameter '{word}'"));
+                }
+                module.params.push(word.to_string());
+            }
+            None if ok(word.strip_suffix('?').unwrap_or(word)) => out.push(ModuleRequest {
+                name: word.trim_end_matches('?').to_string(),
+                params: Vec::new(),
+                optional: word.ends_with('?'),
+            }),
+            None => return Err(format!("bad module name '{word}'")),
+        }
+    }
+    Ok(())
 }
 
 /// Splits on whitespace, honouring double quotes.
@@ -140,6 +220,49 @@ mod tests {
         assert_eq!(s.timeout_secs, 3);
         assert_eq!(s.stap_args, ["-DMAXERRORS=2", "--", "a b", "c"]);
         assert_eq!(s.staprun_args, ["-c", "cat /etc/passwd"]);
+        assert!(s.guest_modules.is_empty());
+    }
+
+    #[test]
+    fn guest_modules_take_parameters() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("io.stp");
+        std::fs::write(
+            &path,
+            "# guest-modules: brd rd_nr=1 rd_size=1024\n# guest-modules: loop\n# guest-modules-later: crc32c_generic? ext4\n",
+        )
+        .unwrap();
+        let s = TestScript::load(&path).unwrap();
+        let names: Vec<(&str, Vec<&str>)> = s
+            .guest_modules
+            .iter()
+            .map(|m| {
+                (
+                    m.name.as_str(),
+                    m.params.iter().map(String::as_str).collect(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            names,
+            [("brd", vec!["rd_nr=1", "rd_size=1024"]), ("loop", vec![])]
+        );
+        let later: Vec<(&str, bool)> = s
+            .guest_modules_later
+            .iter()
+            .map(|m| (m.name.as_str(), m.optional))
+            .collect();
+        assert_eq!(later, [("crc32c_generic", true), ("ext4", false)]);
+        std::fs::write(&path, "\n# guest-modules: rd_nr=1 brd\n").unwrap();
+        let err = TestScript::load(&path).unwrap_err();
+        assert!(
+            err.ends_with("io.stp:2: parameter 'rd_nr=1' comes before any module name"),
+            "{err}"
+        );
+        std::fs::write(&path, "# guest-modules: brd x='a b'\n").unwrap();
+        assert!(TestScript::load(&path)
+            .unwrap_err()
+            .contains("bad module parameter"));
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The test guest's initramfs: busybox, a static staprun, the
-//! `stapkit-workload` event generator, the modules to run and the `/init`
-//! from `vm-images/init.sh`.
+//! `stapkit-workload` event generator, the modules to run, the kernel's own
+//! modules that cases ask for (`/modules/NAME.ko`) and the `/init` from
+//! `vm-images/init.sh`.
 
 use std::path::{Path, PathBuf};
 
@@ -25,6 +26,52 @@ pub struct GuestCase {
     pub timeout_secs: u32,
     /// Options for staprun in the guest (`-c CMD`, `-x PID`).
     pub staprun_args: Vec<String>,
+    /// Modules of the kernel's own package to load before the case (and
+    /// unload after it), dependencies first.
+    pub kernel_modules: Vec<KernelModuleLoad>,
+}
+
+/// One of the kernel's own modules, loaded in the guest for a case.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KernelModuleLoad {
+    /// Its name (`/sys/module/NAME`); also its file's name in `/modules`.
+    pub name: String,
+    /// The uncompressed `.ko` on the host.
+    pub file: PathBuf,
+    /// insmod's parameters (`rd_nr=1`), free of shell quoting.
+    pub params: Vec<String>,
+    /// The modules it needs loaded first (direct dependencies).
+    pub depends: Vec<String>,
+    /// Loaded by `/init` before the case; else only carried, for the case
+    /// to `modprobe` (`/lib/modules/RELEASE/modules.dep` lists them all).
+    pub load: bool,
+}
+
+/// `modules.dep` for busybox `modprobe`: each carried module and all it
+/// needs, transitively, the one to load first last (as depmod writes it).
+fn modules_dep(modules: &[&KernelModuleLoad]) -> String {
+    fn closure<'a>(name: &'a str, modules: &[&'a KernelModuleLoad], out: &mut Vec<&'a str>) {
+        let Some(m) = modules.iter().find(|m| m.name == name) else {
+            return;
+        };
+        for dep in &m.depends {
+            if !out.contains(&dep.as_str()) {
+                closure(dep, modules, out);
+                out.push(dep);
+            }
+        }
+    }
+    let mut text = String::new();
+    for m in modules {
+        let mut deps = Vec::new();
+        closure(&m.name, modules, &mut deps);
+        text.push_str(&format!("{}.ko:", m.name));
+        for d in deps.iter().rev() {
+            text.push_str(&format!(" {d}.ko"));
+        }
+        text.push('\n');
+    }
+    text
 }
 
 /// The user-space programs the guest needs, built for its architecture.
@@ -94,7 +141,7 @@ pub fn build_initramfs(
         })
     };
     let mut fs = Initramfs::default();
-    for dir in ["bin", "proc", "sys", "dev", "tmp", "cases"] {
+    for dir in ["bin", "proc", "sys", "dev", "tmp", "cases", "modules"] {
         fs.dir(dir);
     }
     fs.file("bin/busybox", 0o755, read(&tools.busybox)?);
@@ -108,6 +155,19 @@ pub fn build_initramfs(
         format!("{}\n", arch.results_device()),
     );
     let mut list = String::new();
+    let mut carried: Vec<&KernelModuleLoad> = Vec::new();
+    for module in cases.iter().flat_map(|c| &c.kernel_modules) {
+        if !carried.iter().any(|m| m.name == module.name) {
+            carried.push(module);
+            fs.file(
+                &format!("modules/{}.ko", module.name),
+                0o644,
+                read(&module.file)?,
+            );
+        }
+    }
+    // /init links /lib/modules/RELEASE to /modules for modprobe.
+    fs.file("modules/modules.dep", 0o644, modules_dep(&carried));
     for case in cases {
         let dir = format!("cases/{}", case.id);
         fs.dir(&dir);
@@ -128,6 +188,23 @@ pub fn build_initramfs(
             0o644,
             format!("{}\n", args.join(" ")),
         );
+        let mut modules = String::new();
+        for m in case.kernel_modules.iter().filter(|m| m.load) {
+            modules.push_str(&m.name);
+            for p in &m.params {
+                modules.push(' ');
+                modules.push_str(p);
+            }
+            modules.push('\n');
+        }
+        fs.file(&format!("{dir}/modules"), 0o644, modules);
+        let later: String = case
+            .kernel_modules
+            .iter()
+            .filter(|m| !m.load)
+            .map(|m| format!("{}\n", m.name))
+            .collect();
+        fs.file(&format!("{dir}/later"), 0o644, later);
         list.push_str(&case.id);
         list.push('\n');
     }
@@ -146,6 +223,27 @@ mod tests {
         }
         assert!(INIT_SCRIPT.contains("@@stapkit-end"));
         assert!(INIT_SCRIPT.contains("init: success"));
+    }
+
+    #[test]
+    fn modules_dep_lists_every_dependency_first_loaded_last() {
+        let m = |name: &str, deps: &[&str]| KernelModuleLoad {
+            name: name.to_string(),
+            file: PathBuf::from(format!("{name}.ko")),
+            params: Vec::new(),
+            depends: deps.iter().map(|d| d.to_string()).collect(),
+            load: false,
+        };
+        let (crc16, jbd2, ext4) = (
+            m("crc16", &[]),
+            m("jbd2", &["crc16"]),
+            m("ext4", &["jbd2", "crc16"]),
+        );
+        let dep = modules_dep(&[&crc16, &jbd2, &ext4]);
+        assert_eq!(
+            dep,
+            "crc16.ko:\njbd2.ko: crc16.ko\next4.ko: jbd2.ko crc16.ko\n"
+        );
     }
 
     #[test]

@@ -3,6 +3,12 @@
 //! `"sched_*"` for any subsystem), checked against the kernel's
 //! tracepoints (BTF `btf_trace_<name>` typedefs, names from the headers).
 //!
+//! A tracepoint the headers declare but the kernel image lacks (no BTF
+//! `btf_trace_<name>`) is taken as a module's: its arguments come from the
+//! header with types from the kernel's BTF (one the module keeps private
+//! is refused), and the runtime attaches to it whenever its module is
+//! loaded. Wildcards match the image's tracepoints only.
+//!
 //! Each concrete point carries its [`Tracepoint`] so that `$prev->pid`,
 //! `$$parms`, `$$system` and `$$name` resolve against its parameters.
 
@@ -67,17 +73,41 @@ pub(super) fn trace_probe(
             Some((system, short)) => (Some(system), short),
             None => (None, spec.as_str()),
         };
-        if let Some(decl) = kernel.trace_decls().get(short) {
-            if kernel.btf().is_some() && system.is_none_or(|s| s == decl.system) {
-                return Err(err(
-                    format!(
-                        "'{name}': tracepoint '{}:{}' ({}) is not built into the kernel image: it belongs to a module or its configuration is off, and tracepoints in modules are not supported yet",
-                        decl.system,
-                        decl.name,
-                        decl.header.display()
-                    ),
-                    None,
-                ));
+        // Declared in a header, not in the image: a module's (or one
+        // configured out, which then never fires, as a module's that
+        // never loads does not).
+        if let Some(tp) = kernel.module_tracepoint(short) {
+            let tp = tp.value;
+            if system.is_none_or(|s| s == tp.system) {
+                if let Some(bad) = tp.params.iter().find(|p| !fits_slot(&p.ty)) {
+                    let private = matches!(
+                        bad.ty.strip(),
+                        CType::Void | CType::Aggregate { size: None, .. }
+                    );
+                    let what = if private {
+                        format!(
+                            "has type '{}', which the kernel's BTF does not describe (a type private to the module): stapkit cannot receive it",
+                            bad.ty.render()
+                        )
+                    } else {
+                        format!(
+                            "is a {} passed by value, which stapkit cannot receive",
+                            bad.ty.render()
+                        )
+                    };
+                    return Err(err(
+                        format!(
+                            "'{name}': parameter '{}' of module tracepoint '{}' {what}",
+                            bad.name,
+                            tp.full_name(),
+                        ),
+                        None,
+                    ));
+                }
+                return Ok(Some(vec![(
+                    trace_point(parts, &tp),
+                    ProbeContext::Tracepoint(tp),
+                )]));
             }
         }
         let e = kernel
@@ -141,6 +171,7 @@ fn trace_point(parts: &Parts<'_>, tp: &Tracepoint) -> ProbePoint {
             system: tp.system.clone(),
             name: tp.name.clone(),
             nargs: tp.params.len(),
+            module: tp.in_kernel == Some(false),
         },
         optional: false,
     }
