@@ -326,6 +326,15 @@ fn keep(filter: Filter, path: &str) -> bool {
 
 /// Unpacks the parts of `deb` that `filter` keeps into `root`.
 fn unpack(deb: &Path, root: &Path, filter: Filter) -> Result<(), PrepError> {
+    read_deb_files(deb, |files| unpack_tar(files, root, filter, deb))
+}
+
+/// Runs `read` on the tar stream of `deb`'s files (`dpkg-deb
+/// --fsys-tarfile`); its error comes first, then dpkg-deb's own.
+pub(super) fn read_deb_files<T>(
+    deb: &Path,
+    read: impl FnOnce(std::process::ChildStdout) -> Result<T, PrepError>,
+) -> Result<T, PrepError> {
     let mut child = Command::new("dpkg-deb")
         .arg("--fsys-tarfile")
         .arg(deb)
@@ -343,7 +352,7 @@ fn unpack(deb: &Path, root: &Path, filter: Filter) -> Result<(), PrepError> {
             },
         })?;
     let stdout = child.stdout.take().expect("piped stdout");
-    let result = unpack_tar(stdout, root, filter, deb);
+    let result = read(stdout);
     let mut stderr = String::new();
     if let Some(mut e) = child.stderr.take() {
         let _ = e.read_to_string(&mut stderr);
@@ -352,14 +361,14 @@ fn unpack(deb: &Path, root: &Path, filter: Filter) -> Result<(), PrepError> {
         path: deb.to_path_buf(),
         error,
     })?;
-    result?;
+    let value = result?;
     if !status.success() {
         return Err(PrepError::Corrupt {
             path: deb.to_path_buf(),
             message: stderr.trim().to_string(),
         });
     }
-    Ok(())
+    Ok(value)
 }
 
 fn unpack_tar(stream: impl Read, root: &Path, filter: Filter, deb: &Path) -> Result<(), PrepError> {

@@ -19,10 +19,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 
 use super::apt::PrivateApt;
 use super::cache::{Cache, FetchState};
+use super::fetch::read_deb_files;
 use super::manifest::{Manifest, Source};
 use super::modcheck::read_modinfo;
 use super::PrepError;
@@ -278,74 +278,41 @@ fn extract(
         path: deb.to_path_buf(),
         message,
     };
-    let mut child = Command::new("dpkg-deb")
-        .arg("--fsys-tarfile")
-        .arg(deb)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .map_err(|error| match error.kind() {
-            std::io::ErrorKind::NotFound => PrepError::ToolMissing {
-                tool: "dpkg-deb".into(),
-                why: "stap-prep unpacks Debian packages with it",
-            },
-            _ => PrepError::Io {
-                path: deb.to_path_buf(),
-                error,
-            },
-        })?;
-    let stdout = child.stdout.take().expect("piped stdout");
-    let mut archive = tar::Archive::new(stdout);
-    let mut result = Ok(());
     let prefixes = [
         format!("lib/modules/{release}/"),
         format!("usr/lib/modules/{release}/"),
     ];
-    let entries = archive.entries().map_err(|e| corrupt(e.to_string()))?;
-    for entry in entries {
-        let mut entry = match entry {
-            Ok(e) => e,
-            Err(e) => {
-                result = Err(corrupt(e.to_string()));
-                break;
+    read_deb_files(deb, |files| {
+        let mut archive = tar::Archive::new(files);
+        for entry in archive.entries().map_err(|e| corrupt(e.to_string()))? {
+            let mut entry = entry.map_err(|e| corrupt(e.to_string()))?;
+            let path = entry
+                .path()
+                .map_err(|e| corrupt(e.to_string()))?
+                .to_string_lossy()
+                .trim_start_matches("./")
+                .to_string();
+            if !entry.header().entry_type().is_file()
+                || !prefixes.iter().any(|p| path.starts_with(p))
+            {
+                continue;
             }
-        };
-        let path = match entry.path() {
-            Ok(p) => p.to_string_lossy().trim_start_matches("./").to_string(),
-            Err(e) => {
-                result = Err(corrupt(e.to_string()));
-                break;
-            }
-        };
-        if !entry.header().entry_type().is_file() || !prefixes.iter().any(|p| path.starts_with(p)) {
-            continue;
+            let Some(name) = module_name_of(&path).filter(|n| names.contains(n)) else {
+                continue;
+            };
+            let mut data = Vec::new();
+            entry
+                .read_to_end(&mut data)
+                .map_err(|e| corrupt(e.to_string()))?;
+            let plain = decompress(&path, &data).map_err(|e| corrupt(format!("{path}: {e}")))?;
+            let file = dir.join(format!("{name}.ko"));
+            let tmp = dir.join(format!("{name}.ko.partial"));
+            std::fs::write(&tmp, &plain)
+                .and_then(|_| std::fs::rename(&tmp, &file))
+                .map_err(|error| PrepError::Io { path: file, error })?;
         }
-        let Some(name) = module_name_of(&path).filter(|n| names.contains(n)) else {
-            continue;
-        };
-        let mut data = Vec::new();
-        if let Err(e) = entry.read_to_end(&mut data) {
-            result = Err(corrupt(e.to_string()));
-            break;
-        }
-        let plain = match decompress(&path, &data) {
-            Ok(p) => p,
-            Err(e) => {
-                result = Err(corrupt(format!("{path}: {e}")));
-                break;
-            }
-        };
-        let file = dir.join(format!("{name}.ko"));
-        let tmp = dir.join(format!("{name}.ko.partial"));
-        let write = std::fs::write(&tmp, &plain).and_then(|_| std::fs::rename(&tmp, &file));
-        if let Err(error) = write {
-            result = Err(PrepError::Io { path: file, error });
-            break;
-        }
-    }
-    drop(archive);
-    let _ = child.wait();
-    result
+        Ok(())
+    })
 }
 
 /// The module file's bytes without its compression (by file name).
