@@ -8,6 +8,14 @@
 # is the data's CRC-32: the line can lose bytes under TCG, and the host
 # reruns a case whose frames do not check). The console (first port) only
 # carries progress lines and kernel messages.
+#
+# It loads modules (staprun's, and Debian's that a case names), so it only
+# ever runs as PID 1 of a test guest's initramfs: anywhere else it stops
+# before doing anything.
+if [ "$$" != 1 ]; then
+	echo "init.sh is a test guest's /init; it does not run on a host" >&2
+	exit 1
+fi
 /bin/busybox --install -s /bin
 export PATH=/bin
 mount -t proc proc /proc

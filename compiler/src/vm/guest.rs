@@ -216,6 +216,27 @@ pub fn build_initramfs(
 mod tests {
     use super::*;
 
+    /// Module loading lives only in the guest's `/init`, which must stop
+    /// before any command unless it is PID 1 (never so on a host).
+    #[test]
+    fn init_script_refuses_to_run_outside_a_guest() {
+        let guard = INIT_SCRIPT
+            .find("if [ \"$$\" != 1 ]; then")
+            .expect("the PID 1 guard");
+        let commands = INIT_SCRIPT
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.is_empty())
+            .collect::<Vec<_>>();
+        assert_eq!(
+            commands[0], "if [ \"$$\" != 1 ]; then",
+            "the guard comes first"
+        );
+        for loader in ["insmod", "modprobe", "staprun"] {
+            let at = INIT_SCRIPT.find(&format!("{loader} ")).expect(loader);
+            assert!(guard < at, "{loader} before the guard");
+        }
+    }
+
     #[test]
     fn init_script_streams_every_part_the_decoder_reads() {
         for part in ["stdout", "stderr", "rc", "module", "dmesg"] {
