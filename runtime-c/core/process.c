@@ -176,6 +176,8 @@ static LIST_HEAD(stp_begin_works);
 static DEFINE_RAW_SPINLOCK(stp_begin_lock);
 /* Works queued or running: the module waits for none to be left. */
 static atomic_t stp_begin_outstanding = ATOMIC_INIT(0);
+/* Some .begin probe may match a new process: forks need looking at. */
+static bool stp_begin_on_fork;
 /* task_work_cancel_func (or the older task_work_cancel); NULL: no task work. */
 static stp_task_work_cancel_func_t stp_begin_cancel;
 
@@ -352,7 +354,7 @@ static void stp_process_fork(void *data, struct task_struct *parent, struct task
 	inode = stp_process_tracked(parent->tgid);
 	if (inode)
 		stp_process_track(child->tgid, inode);
-	if (!(child->flags & PF_KTHREAD) &&
+	if (stp_begin_on_fork && !(child->flags & PF_KTHREAD) &&
 	    stp_begin_any(child->tgid, stp_task_exe_inode(child), false))
 		stp_begin_queue(child, false);
 }
@@ -417,6 +419,10 @@ static void stp_processes_register(struct stp_process_probe *ps, int n, struct s
 		return;
 	stp_process_probes = ps;
 	stp_nprocess_probes = n;
+	stp_begin_on_fork = false;
+	for (i = 0; i < n; i++)
+		if (!ps[i].end && !ps[i].pid)
+			stp_begin_on_fork = true;
 	for (i = 0; i < n; i++) {
 		struct inode *inode;
 
