@@ -1,11 +1,16 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * Netfilter probes: netfilter.hook("HOOK").pf("PF")[.priority(P)]. Each
- * point is a struct nf_hook_ops registered in the initial network
- * namespace with nf_register_net_hook() when the session starts (after
- * the begin probes) and unregistered when it stops; synchronize_net()
- * then waits for hook functions still running on other CPUs, since the
- * kernel calls hooks under rcu_read_lock().
+ * point is a struct nf_hook_ops registered with nf_register_net_hook() in
+ * every network namespace: a pernet subsystem, registered when the session
+ * starts (after the begin probes), gives each namespace its own copies of
+ * the ops and registers them in the namespaces there are and
+ * in each one created later, so packets in containers are seen too; its
+ * exit unregisters them when a namespace goes and when the session stops.
+ * synchronize_net() then waits for hook functions still running on other
+ * CPUs, since the kernel calls hooks under rcu_read_lock(). A point's
+ * registration is reported (and counted) as it went in the initial
+ * namespace; another namespace refusing one is silent.
  *
  * The hook function has had one prototype since 4.4,
  *   unsigned int fn(void *priv, struct sk_buff *skb,
@@ -29,10 +34,7 @@ struct stp_netfilter {
 	unsigned int hooknum; /* NF_INET_*, NF_ARP_*, NF_BR_* */
 	int priority;
 	bool optional;        /* probe P? : a failed registration is silent */
-#ifdef CONFIG_NETFILTER
-	struct nf_hook_ops ops;
-#endif
-	bool registered;
+	int init_rc;          /* its registration in the initial namespace */
 };
 
 #ifdef CONFIG_NETFILTER
@@ -70,46 +72,122 @@ static unsigned int stp_netfilter_hook(void *priv, struct sk_buff *skb,
 }
 #endif
 
+#ifdef CONFIG_NETFILTER
+/*
+ * The points' ops in one namespace. (Not net_generic(): its size is fixed
+ * at build time on 7.x, and ours depends on the script.) The pernet
+ * calls for one namespace never overlap, but different namespaces' may:
+ * stp_nf_lock guards the list.
+ */
+struct stp_nf_net {
+	struct list_head list;
+	struct net *net;
+	struct nf_hook_ops ops[];
+};
+
+/* The points the pernet subsystem serves (the script's). */
+static struct stp_netfilter *stp_nf_points;
+static int stp_nf_npoints;
+static bool stp_nf_pernet_registered;
+static LIST_HEAD(stp_nf_nets);
+static DEFINE_MUTEX(stp_nf_lock);
+
+static int stp_nf_net_init(struct net *net)
+{
+	struct stp_nf_net *nn;
+	int i, rc;
+
+	nn = kzalloc(struct_size(nn, ops, stp_nf_npoints), GFP_KERNEL);
+	if (!nn) {
+		if (net_eq(net, &init_net))
+			for (i = 0; i < stp_nf_npoints; i++)
+				stp_nf_points[i].init_rc = -ENOMEM;
+		/* Never fail: that would fail the namespace's creation. */
+		return 0;
+	}
+	nn->net = net;
+	for (i = 0; i < stp_nf_npoints; i++) {
+		struct stp_netfilter *p = &stp_nf_points[i];
+
+		nn->ops[i].hook = stp_netfilter_hook;
+		nn->ops[i].priv = p;
+		nn->ops[i].pf = p->pf;
+		nn->ops[i].hooknum = p->hooknum;
+		nn->ops[i].priority = p->priority;
+		rc = nf_register_net_hook(net, &nn->ops[i]);
+		/* Not registered here: not unregistered by the exit. */
+		if (rc != 0)
+			nn->ops[i].hook = NULL;
+		if (net_eq(net, &init_net))
+			p->init_rc = rc;
+	}
+	mutex_lock(&stp_nf_lock);
+	list_add(&nn->list, &stp_nf_nets);
+	mutex_unlock(&stp_nf_lock);
+	return 0;
+}
+
+static void stp_nf_net_exit(struct net *net)
+{
+	struct stp_nf_net *nn, *found = NULL;
+	int i;
+
+	mutex_lock(&stp_nf_lock);
+	list_for_each_entry(nn, &stp_nf_nets, list) {
+		if (nn->net == net) {
+			found = nn;
+			list_del(&nn->list);
+			break;
+		}
+	}
+	mutex_unlock(&stp_nf_lock);
+	if (!found)
+		return;
+	for (i = 0; i < stp_nf_npoints; i++)
+		if (found->ops[i].hook)
+			nf_unregister_net_hook(net, &found->ops[i]);
+	/* The kernel frees its hook entries only after a grace period. */
+	synchronize_net();
+	kfree(found);
+}
+
+static struct pernet_operations stp_nf_pernet = {
+	.init = stp_nf_net_init,
+	.exit = stp_nf_net_exit,
+};
+#endif
+
 static void stp_netfilters_unregister(struct stp_netfilter *ps, int n)
 {
 #ifdef CONFIG_NETFILTER
-	bool any = false;
-	int i;
-
-	for (i = 0; i < n; i++) {
-		if (!ps[i].registered)
-			continue;
-		nf_unregister_net_hook(&init_net, &ps[i].ops);
-		ps[i].registered = false;
-		any = true;
-	}
+	if (!stp_nf_pernet_registered || ps != stp_nf_points)
+		return;
+	unregister_pernet_subsys(&stp_nf_pernet);
+	stp_nf_pernet_registered = false;
 	/* No hook function may still be running once this returns. */
-	if (any)
-		synchronize_net();
+	synchronize_net();
 #endif
 }
 
-/* Registers every point, counting into *count. */
+/* Registers every point in every namespace, counting into *count. */
 static void stp_netfilters_register(struct stp_netfilter *ps, int n, struct stp_reg_count *count)
 {
 	int i, rc;
 
-	for (i = 0; i < n; i++) {
-		struct stp_netfilter *p = &ps[i];
-
+	if (n == 0)
+		return;
 #ifdef CONFIG_NETFILTER
-		memset(&p->ops, 0, sizeof(p->ops));
-		p->ops.hook = stp_netfilter_hook;
-		p->ops.priv = p;
-		p->ops.pf = p->pf;
-		p->ops.hooknum = p->hooknum;
-		p->ops.priority = p->priority;
-		rc = nf_register_net_hook(&init_net, &p->ops);
+	stp_nf_points = ps;
+	stp_nf_npoints = n;
+	for (i = 0; i < n; i++)
+		ps[i].init_rc = -ENOENT;
+	rc = register_pernet_subsys(&stp_nf_pernet);
+	if (rc == 0)
+		stp_nf_pernet_registered = true;
+	for (i = 0; i < n; i++)
+		stp_reg_count_note(count, ps[i].probe, ps[i].optional, rc ? rc : ps[i].init_rc);
 #else
-		rc = -ENOSYS;
+	for (i = 0; i < n; i++)
+		stp_reg_count_note(count, ps[i].probe, ps[i].optional, -ENOSYS);
 #endif
-		stp_reg_count_note(count, p->probe, p->optional, rc);
-		if (rc == 0)
-			p->registered = true;
-	}
 }
