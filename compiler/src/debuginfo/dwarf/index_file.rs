@@ -164,6 +164,14 @@ mod tests {
             Some(index.clone())
         );
         assert_eq!(DwarfIndex::from_text(&text, "vmlinux size 2"), None);
+        // Inline units are written by position in `units`; one past the
+        // end makes the file unreadable, hence rebuilt.
+        assert!(text.contains("\nin 1\n"), "{text}");
+        let bad = text.replace("\nin 1\n", "\nin 2\n");
+        assert_eq!(DwarfIndex::from_text(&bad, "vmlinux size 1"), None);
+        // An index of the previous format is not read.
+        let old = text.replace("stapkit-dwarf-index 3", "stapkit-dwarf-index 2");
+        assert_eq!(DwarfIndex::from_text(&old, "vmlinux size 1"), None);
         assert_eq!(index.functions_named("do_fsync").len(), 1);
         assert!(index.functions_named("do_fsyn").is_empty());
         assert_eq!(index.type_die("struct task_struct"), Some(0x99));
