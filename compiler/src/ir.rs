@@ -330,6 +330,16 @@ pub enum ProbeKind {
         ret: bool,
         maxactive: Option<u32>,
     },
+    /// An inlined copy of a kernel function (`kernel.function("f").inline`):
+    /// a kprobe at `symbol+offset`, where `symbol` is a text symbol no
+    /// other has the name of; `containing` is the function the copy is
+    /// in, what `probefunc()` returns.
+    KprobeInline {
+        function: String,
+        symbol: String,
+        offset: u64,
+        containing: String,
+    },
     /// A raw kprobe on a kernel address (`kprobe.statement(ADDR).absolute`,
     /// guru mode only).
     KprobeAddress { address: u64 },

@@ -282,3 +282,97 @@ fn variables_in_files() {
         "no compilation unit matching 'kernel/exit.c' defines it at file scope"
     );
 }
+
+/// `.inline`: do_fsync is inlined into the fsync and fdatasync syscalls
+/// (their x86-64 and ia32 wrappers) on 6.1. Each copy becomes a kprobe at
+/// a unique symbol plus an offset that lands on the copy's entry, inside
+/// the function that contains it. Addresses move between Debian point
+/// releases, so they are checked against System.map, not snapshotted.
+#[test]
+fn inline_instances_of_do_fsync() {
+    let k = kernel();
+    let map = k.system_map().unwrap();
+    let probes = k.inline_probes("do_fsync", None).unwrap();
+    let mut containing: Vec<&str> = probes.iter().map(|p| p.containing.as_str()).collect();
+    containing.sort();
+    assert_eq!(
+        containing,
+        [
+            "__ia32_sys_fdatasync",
+            "__ia32_sys_fsync",
+            "__x64_sys_fdatasync",
+            "__x64_sys_fsync"
+        ]
+    );
+    for p in &probes {
+        assert_eq!(p.function, "do_fsync");
+        assert_eq!(map.count(&p.symbol), 1, "{p:?}");
+        let anchor = map.get(&p.symbol).unwrap();
+        assert_eq!(anchor.addr + p.offset, p.address, "{p:?}");
+        let func = map.get(&p.containing).unwrap();
+        assert!(func.addr < p.address, "{p:?} is not inside its function");
+        assert_eq!(map.text_symbol_at(p.address).unwrap().name, p.containing);
+    }
+    // The same copies through the file and through a wildcard.
+    assert_eq!(
+        k.inline_probes("do_fsync", Some("fs/sync.c")).unwrap(),
+        probes
+    );
+    let wild = k.inline_probes("do_fs*nc", Some("sync.c")).unwrap();
+    assert_eq!(wild, probes);
+    // Errors name what is wrong.
+    let mut out = String::new();
+    for (f, file) in [
+        ("do_fsync", Some("fs/open.c")),
+        ("vfs_raed", None),
+        ("start_kernel", None),
+        // Inlined only into do_syscall_64, which is .noinstr.text.
+        ("do_syscall_x64", None),
+    ] {
+        let _ = writeln!(out, "{}", k.inline_probes(f, file).unwrap_err());
+    }
+    assert!(k.inline_probes("no_such_*", None).unwrap().is_empty());
+    insta::assert_snapshot!(redact(&out));
+}
+
+/// `.inline` points through sema: one per copy, and `$vars` refused.
+#[test]
+fn inline_points_in_scripts() {
+    use stapkit::diag::{render_all, SourceMap};
+    use stapkit::{ir, sema, syntax};
+    let info = std::sync::Arc::new(KernelInfo::new(k_files()));
+    let analyze = |text: &str| {
+        let mut map = SourceMap::new();
+        let file = map.add("inline.stp".to_string(), text.to_string());
+        let cfg = syntax::PreprocessConfig::default();
+        let parsed = syntax::parse(&map, file, &cfg);
+        let config = sema::Config {
+            preprocess: cfg,
+            kernel: Some(info.clone()),
+            ..Default::default()
+        };
+        let analysis = sema::analyze(&mut map, &parsed.script, &config);
+        let errors = render_all(&map, &analysis.diagnostics);
+        (analysis.program, errors)
+    };
+    let (program, errors) =
+        analyze("probe kernel.function(\"do_fsync\").inline { println(pp(), \" \", probefunc()) }");
+    let program = program.unwrap_or_else(|| panic!("{errors}"));
+    let points: Vec<&ir::ProbePoint> = program.probes.iter().flat_map(|p| &p.points).collect();
+    assert_eq!(points.len(), 4);
+    for p in points {
+        assert_eq!(p.name, "kernel.function(\"do_fsync\").inline");
+        assert!(
+            matches!(&p.kind, ir::ProbeKind::KprobeInline { function, .. } if function == "do_fsync")
+        );
+    }
+    let (program, errors) = analyze("probe kernel.function(\"do_fsync\").inline { println($fd) }");
+    assert!(program.is_none());
+    let (_, no_inline) = analyze("probe kernel.function(\"do_fsync\") { }");
+    insta::assert_snapshot!(redact(&format!("{errors}\n{no_inline}")));
+}
+
+/// The files of the kernel [`kernel`] describes, for a second `KernelInfo`.
+fn k_files() -> KernelFiles {
+    kernel().files().clone()
+}

@@ -51,6 +51,25 @@ fn qemu_kernel() -> Arc<KernelInfo> {
     Arc::new(KernelInfo::new(files.without_debug()))
 }
 
+/// The fetched [`QEMU_KERNEL`] with its `-dbg` package, for the QEMU
+/// scripts that `# requires: debuginfo` (CI fetches it with it).
+fn qemu_kernel_with_debug() -> Arc<KernelInfo> {
+    static INFO: std::sync::OnceLock<Arc<KernelInfo>> = std::sync::OnceLock::new();
+    INFO.get_or_init(|| {
+        let catalog = Catalog::load().expect("kernel manifests");
+        let tree = HeaderTree::resolve(Some(QEMU_KERNEL), &Cache::locate(None), &catalog)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let info = KernelInfo::new(KernelFiles::from_tree(&tree).expect("an x86_64 tree"));
+        assert!(
+            info.dwarf().is_some() && info.system_map().is_some(),
+            "scripts with '# requires: debuginfo' are translated with {QEMU_KERNEL}'s -dbg \
+             package: stap-prep fetch --debug {QEMU_KERNEL}"
+        );
+        Arc::new(info)
+    })
+    .clone()
+}
+
 /// Functions of the synthetic `/bin/stapkit-workload`: (name, offset in .text).
 const SYNTHETIC_FUNCTIONS: &[(&str, u64)] = &[
     ("main", 0x0),
@@ -299,7 +318,14 @@ fn qemu_scripts_translate_to_deterministic_c() {
     files.sort();
     let kernel = qemu_kernel();
     run_all(files, |name, text| {
-        let (map, analysis) = analyze_for(&format!("{name}.stp"), text, Some(kernel.clone()));
+        let kernel = match text
+            .lines()
+            .any(|l| l.trim_end() == "# requires: debuginfo")
+        {
+            true => qemu_kernel_with_debug(),
+            false => kernel.clone(),
+        };
+        let (map, analysis) = analyze_for(&format!("{name}.stp"), text, Some(kernel));
         let Some(program) = analysis.program else {
             return Err(format!(
                 "unexpected errors:\n{}",

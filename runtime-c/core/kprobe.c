@@ -2,7 +2,9 @@
 /*
  * Function probes: kernel.function("f"), kprobe.function("f") and their
  * .return forms, registered by symbol name (the kernel resolves it through
- * kallsyms) when the session starts, after the begin probes.
+ * kallsyms) when the session starts, after the begin probes. An inlined
+ * copy (kernel.function("f").inline) is a kprobe at symbol+offset, the
+ * translator having chosen a symbol whose name is unique.
  *
  * A point the kernel refuses (blacklisted, not a function, missing) is
  * reported as a warning and the script goes on with the others, unless no

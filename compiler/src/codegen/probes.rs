@@ -120,6 +120,12 @@ impl Family for Kprobes {
                 maxactive.unwrap_or(0),
                 point.optional
             ));
+        } else if let ProbeKind::KprobeInline { symbol, offset, .. } = &point.kind {
+            self.0.push(format!(
+                "{{ .probe = &{var}, .symbol = {}, .offset = {offset:#x}UL, .optional = {} }},",
+                c_string(symbol),
+                point.optional
+            ));
         } else if let ProbeKind::KprobeAddress { address } = &point.kind {
             self.0.push(format!(
                 "{{ .probe = &{var}, .addr = {address:#x}UL, .optional = {} }},",
@@ -307,6 +313,7 @@ pub(super) fn probe_tables(out: &mut CWriter, program: &Program, config: &Config
                 ProbeKind::Kprobe { function, .. } | ProbeKind::Uprobe { function, .. } => {
                     c_string(function)
                 }
+                ProbeKind::KprobeInline { containing, .. } => c_string(containing),
                 _ => "\"\"".to_string(),
             };
             out.line(format!(
@@ -326,7 +333,9 @@ pub(super) fn probe_tables(out: &mut CWriter, program: &Program, config: &Config
                 ProbeKind::Error { .. } => &mut error,
                 ProbeKind::Never => continue,
                 ProbeKind::Timer { .. } => &mut timers,
-                ProbeKind::Kprobe { .. } | ProbeKind::KprobeAddress { .. } => &mut kprobes,
+                ProbeKind::Kprobe { .. }
+                | ProbeKind::KprobeInline { .. }
+                | ProbeKind::KprobeAddress { .. } => &mut kprobes,
                 ProbeKind::Tracepoint { .. } => &mut tracepoints,
                 ProbeKind::Uprobe { .. } => &mut uprobes,
                 ProbeKind::Process { .. } => &mut processes,

@@ -54,14 +54,20 @@ impl KernelInfo {
     pub fn probeable(&self, name: &str) -> Result<Sourced<FunctionFacts>, DebugInfoError> {
         let found = self.function(name)?;
         if !found.value.out_of_line {
-            let why = match found.value.inlined.unwrap_or(0) {
+            let inlined = found.value.inlined.unwrap_or(0);
+            let why = match inlined {
                 0 => "the compiler left no code for it".to_string(),
                 n => format!("it is inlined ({n} copies) and has no out-of-line copy to probe"),
             };
+            let mut suggestions = self.alternatives(name);
+            // DWARF knows where the copies are: `.inline` probes them.
+            if inlined > 0 && found.source == Source::Dwarf {
+                suggestions.insert(0, format!("kernel.function(\"{name}\").inline"));
+            }
             return Err(DebugInfoError::NoSuchFunction {
                 name: name.to_string(),
                 why,
-                suggestions: self.alternatives(name),
+                suggestions,
                 source: found.source.to_string(),
             });
         }

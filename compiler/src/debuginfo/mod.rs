@@ -35,6 +35,7 @@ pub mod files;
 pub mod functions;
 pub mod image;
 pub mod info;
+pub mod inline;
 pub mod similar;
 pub mod source;
 mod suggest;

@@ -34,6 +34,8 @@ pub struct SystemMap {
     symbols: Vec<Symbol>,
     /// The kprobe blacklist, computed on first use.
     blacklist: OnceLock<Blacklist>,
+    /// Indices of the code symbols sorted by address, on first use.
+    by_address: OnceLock<Vec<usize>>,
 }
 
 /// What marks Debian's placeholder `System.map`.
@@ -62,6 +64,7 @@ impl SystemMap {
         Some(SystemMap {
             symbols,
             blacklist: OnceLock::new(),
+            by_address: OnceLock::new(),
         })
     }
 
@@ -80,6 +83,47 @@ impl SystemMap {
     pub fn get(&self, name: &str) -> Option<&Symbol> {
         let i = self.symbols.partition_point(|s| s.name.as_str() < name);
         self.symbols.get(i).filter(|s| s.name == name)
+    }
+
+    /// How many symbols are named `name` (static functions share names).
+    pub fn count(&self, name: &str) -> usize {
+        let i = self.symbols.partition_point(|s| s.name.as_str() < name);
+        self.symbols[i..].partition_point(|s| s.name == name)
+    }
+
+    /// The code symbols by address (ties by name).
+    fn by_address(&self) -> &[usize] {
+        self.by_address.get_or_init(|| {
+            let mut v: Vec<usize> = (0..self.symbols.len())
+                .filter(|&i| self.symbols[i].is_text())
+                .collect();
+            v.sort_by(|&a, &b| {
+                let (a, b) = (&self.symbols[a], &self.symbols[b]);
+                (a.addr, &a.name).cmp(&(b.addr, &b.name))
+            });
+            v
+        })
+    }
+
+    /// The code symbols at or before `addr`, nearest first.
+    fn text_symbols_before(&self, addr: u64) -> impl Iterator<Item = &Symbol> {
+        let order = self.by_address();
+        let end = order.partition_point(|&i| self.symbols[i].addr <= addr);
+        order[..end].iter().rev().map(|&i| &self.symbols[i])
+    }
+
+    /// The code symbol containing `addr` (the last one at or before it),
+    /// as `symname(addr)` would name it.
+    pub fn text_symbol_at(&self, addr: u64) -> Option<&Symbol> {
+        self.text_symbols_before(addr).next()
+    }
+
+    /// The nearest code symbol at or before `addr` whose name no other
+    /// symbol has: a kprobe at `name+offset` resolves `name` through
+    /// kallsyms, which takes the first of several same-named symbols.
+    pub fn unique_text_symbol_before(&self, addr: u64) -> Option<&Symbol> {
+        self.text_symbols_before(addr)
+            .find(|s| self.count(&s.name) == 1)
     }
 
     /// The names of the code symbols, sorted and deduplicated.
@@ -175,6 +219,16 @@ impl Blacklist {
             .iter()
             .find(|&&(start, end, _)| sym.addr >= start && sym.addr < end)
             .map(|&(_, _, why)| why.to_string())
+    }
+
+    /// Why a kprobe at `addr`, inside function `containing`, would be
+    /// refused, if it would.
+    pub fn reason_at(&self, addr: u64, containing: &str) -> Option<String> {
+        self.reason(&Symbol {
+            addr,
+            kind: 't',
+            name: containing.to_string(),
+        })
     }
 
     /// How many `NOKPROBE_SYMBOL` names and ranges it has.
@@ -373,6 +427,32 @@ ffffffff82000100 D jiffies
         );
         assert_eq!(reason("do_syscall_64").as_deref(), Some(".noinstr.text"));
         assert_eq!(reason("vfs_read"), None);
+    }
+
+    #[test]
+    fn addresses_to_unique_symbols() {
+        let map = SystemMap::parse(
+            "ffffffff81000000 T _stext\n\
+             ffffffff81001000 t helper\n\
+             ffffffff81002000 t helper\n\
+             ffffffff81002000 t helper_alias\n\
+             ffffffff81003000 T vfs_read\n\
+             ffffffff82000000 D jiffies\n",
+        )
+        .unwrap();
+        assert_eq!(map.count("helper"), 2);
+        assert_eq!(map.count("vfs_read"), 1);
+        assert_eq!(map.count("nope"), 0);
+        let at = |a: u64| map.text_symbol_at(a).map(|s| s.name.as_str());
+        assert_eq!(at(0xffffffff81002010), Some("helper_alias"));
+        assert_eq!(at(0xffffffff81003000), Some("vfs_read"));
+        assert_eq!(at(0xffffffff80000000), None);
+        // Data symbols never contain code.
+        assert_eq!(at(0xffffffff82000010), Some("vfs_read"));
+        let unique = |a: u64| map.unique_text_symbol_before(a).map(|s| s.name.as_str());
+        assert_eq!(unique(0xffffffff81002010), Some("helper_alias"));
+        // `helper` at 0x...1000 is not unique: the anchor is `_stext`.
+        assert_eq!(unique(0xffffffff81001010), Some("_stext"));
     }
 
     #[test]

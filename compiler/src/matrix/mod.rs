@@ -73,6 +73,9 @@ pub enum Verdict {
     NoExpected,
     /// Output differed from the expected file; the diff.
     Mismatch(String),
+    /// The script does not apply to this kernel (`# requires:`): nothing
+    /// to compare, and no failure.
+    NotApplicable,
 }
 
 /// One (kernel, script) result.
@@ -92,6 +95,7 @@ impl Cell {
     /// Whether this cell fails the run.
     pub fn failed(&self) -> bool {
         match (&self.verdict, &self.outcome) {
+            (_, Outcome::NotApplicable(_)) => false,
             (_, Outcome::NotRun(_)) => true,
             (Verdict::Mismatch(_) | Verdict::NoExpected, _) => true,
             (
@@ -112,8 +116,10 @@ impl Cell {
             Verdict::Printed => "printed",
             Verdict::NoExpected => "NEW",
             Verdict::Mismatch(_) => "DIFF",
+            Verdict::NotApplicable => "n/a",
         };
         match &self.outcome {
+            Outcome::NotApplicable(_) => ["n/a", "-", "n/a"],
             Outcome::BuildFailed(_) => ["FAIL", "-", output],
             Outcome::NotRun(_) => ["ok", "NOTRUN", "-"],
             Outcome::Ran {
@@ -192,6 +198,14 @@ impl Report {
         for (kernel, note) in &self.boots {
             out.push_str(&format!("== {kernel}: {note}\n"));
         }
+        for c in &self.cells {
+            if let Outcome::NotApplicable(why) = &c.outcome {
+                out.push_str(&format!(
+                    "== {} on {}: not applicable: {why}\n",
+                    c.script, c.kernel
+                ));
+            }
+        }
         for c in self.cells.iter().filter(|c| c.failed()) {
             out.push_str(&format!("== {} on {}\n", c.script, c.kernel));
             match &c.verdict {
@@ -254,6 +268,8 @@ struct Built {
     kernel: String,
     script: TestScript,
     result: Result<PathBuf, String>,
+    /// Why the script does not apply to this kernel (then it was not built).
+    not_applicable: Option<String>,
     /// The kernel's own modules the script asked for, in load order.
     modules: Vec<KernelModuleLoad>,
 }
@@ -450,6 +466,20 @@ pub fn run(options: &Options, progress: &(dyn Fn(&str) + Sync)) -> Result<Report
                     .iter()
                     .find(|(a, _)| Some(*a) == arch)
                     .and_then(|(_, s)| s.as_deref());
+                if let Some(why) = job.script.unmet_requirement(tree, &job.kernel) {
+                    progress(&format!(
+                        "{} does not apply to {}: {why}",
+                        job.script.name, job.kernel
+                    ));
+                    built.lock().unwrap().push(Built {
+                        kernel: job.kernel.clone(),
+                        script: job.script.clone(),
+                        result: Err(why.clone()),
+                        not_applicable: Some(why),
+                        modules: Vec::new(),
+                    });
+                    continue;
+                }
                 let modules = kernel_modules(
                     &job.script,
                     &manifests[&job.kernel],
@@ -474,6 +504,7 @@ pub fn run(options: &Options, progress: &(dyn Fn(&str) + Sync)) -> Result<Report
                     kernel: job.kernel.clone(),
                     script: job.script.clone(),
                     result,
+                    not_applicable: None,
                     modules,
                 });
             });
@@ -502,7 +533,9 @@ pub fn run(options: &Options, progress: &(dyn Fn(&str) + Sync)) -> Result<Report
             &mut report,
         )?;
         for (b, outcome) in ours.iter().zip(outcomes) {
-            let verdict = if options.print {
+            let verdict = if matches!(outcome, Outcome::NotApplicable(_)) {
+                Verdict::NotApplicable
+            } else if options.print {
                 Verdict::Printed
             } else {
                 match expected_for(&b.script.path) {
@@ -714,6 +747,10 @@ fn run_kernel(
         }
     }
     for b in built {
+        if let Some(why) = &b.not_applicable {
+            outcomes.push(Outcome::NotApplicable(why.clone()));
+            continue;
+        }
         let outcome = match &b.result {
             Err(e) => Outcome::BuildFailed(e.clone()),
             Ok(_) => match results.get(&b.script.name) {
@@ -860,6 +897,31 @@ mod tests {
         let table = report.table();
         assert!(table.contains("hello   ok     ok      ok"), "{table}");
         assert!(table.contains("broken  FAIL   -       DIFF"), "{table}");
+    }
+
+    #[test]
+    fn not_applicable_cells_show_why_and_do_not_fail() {
+        let why = "needs the kernel's debug info";
+        let report = Report {
+            cells: vec![Cell {
+                kernel: "k2".into(),
+                script: "inline".into(),
+                outcome: Outcome::NotApplicable(why.into()),
+                verdict: Verdict::NotApplicable,
+            }],
+            boots: BTreeMap::new(),
+        };
+        assert!(!report.failed());
+        let table = report.table();
+        assert!(table.contains("inline  n/a    -       n/a"), "{table}");
+        assert_eq!(
+            report.details(),
+            format!("== inline on k2: not applicable: {why}\n")
+        );
+        assert_eq!(
+            render(&report.cells[0].outcome),
+            format!("not applicable: {why}\n")
+        );
     }
 
     #[test]

@@ -35,6 +35,9 @@ pub enum Outcome {
     },
     /// The guest died before reporting this case; why.
     NotRun(String),
+    /// The script needs something this kernel lacks (`# requires:`), so
+    /// it was neither built nor run; why.
+    NotApplicable(String),
 }
 
 /// Renders an outcome in the expected-file form.
@@ -47,6 +50,9 @@ pub fn render(outcome: &Outcome) -> String {
         }
         Outcome::NotRun(why) => {
             let _ = writeln!(out, "not run: {why}");
+        }
+        Outcome::NotApplicable(why) => {
+            let _ = writeln!(out, "not applicable: {why}");
         }
         Outcome::Ran {
             exit_code,

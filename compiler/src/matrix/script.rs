@@ -12,6 +12,10 @@
 //! has it (`crc32c_generic?`, which 7.x no longer builds). `# guest-modules-later: NAME...` only carries
 //! modules (and their dependencies) for the case to load itself with
 //! busybox `modprobe NAME` while the script runs.
+//!
+//! `# requires: debuginfo` limits a script to kernels fetched with their
+//! `-dbg` package (DWARF and the real `System.map`); on the others its
+//! cell is *not applicable*, with the reason, rather than built and run.
 
 use std::path::{Path, PathBuf};
 
@@ -38,6 +42,15 @@ pub struct TestScript {
     /// Modules the guest only carries, for the case to `modprobe` itself
     /// (`# guest-modules-later:` lines).
     pub guest_modules_later: Vec<ModuleRequest>,
+    /// What a kernel must have for the script to apply (`# requires:`).
+    pub requires: Vec<Requirement>,
+}
+
+/// Something a script needs from the kernel it runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Requirement {
+    /// The kernel's debug information: fetched with its `-dbg` package.
+    Debuginfo,
 }
 
 /// A module a script asks the guest to load.
@@ -78,6 +91,7 @@ impl TestScript {
             staprun_args: Vec::new(),
             guest_modules: Vec::new(),
             guest_modules_later: Vec::new(),
+            requires: Vec::new(),
         };
         for (n, line) in text.lines().enumerate() {
             let at = |e: String| format!("{}:{}: {e}", path.display(), n + 1);
@@ -91,6 +105,22 @@ impl TestScript {
                     )));
                 }
                 script.guest_modules_later.extend(later);
+                continue;
+            }
+            if let Some(list) = line.strip_prefix("# requires:") {
+                for word in list.split_whitespace() {
+                    let requirement = match word {
+                        "debuginfo" => Requirement::Debuginfo,
+                        _ => {
+                            return Err(at(format!(
+                                "unknown requirement '{word}' (known: debuginfo)"
+                            )))
+                        }
+                    };
+                    if !script.requires.contains(&requirement) {
+                        script.requires.push(requirement);
+                    }
+                }
                 continue;
             }
             if let Some(list) = line.strip_prefix("# guest-modules:") {
@@ -125,6 +155,30 @@ impl TestScript {
             }
         }
         Ok(script)
+    }
+
+    /// Why the script does not apply to `tree` (kernel manifest `kernel`),
+    /// if one of its requirements is unmet.
+    pub fn unmet_requirement(
+        &self,
+        tree: &crate::kernel::HeaderTree,
+        kernel: &str,
+    ) -> Option<String> {
+        self.requires.iter().find_map(|r| match r {
+            Requirement::Debuginfo => {
+                let has_debug = tree.fetched.as_ref().is_some_and(|state| {
+                    state
+                        .debug_vmlinux
+                        .as_ref()
+                        .is_some_and(|p| state.root.join(p).is_file())
+                });
+                (!has_debug).then(|| {
+                    format!(
+                        "needs the kernel's debug info, and {kernel} was fetched without its -dbg package (stap-prep fetch --debug {kernel})"
+                    )
+                })
+            }
+        })
     }
 
     /// The module name used for this script (valid C identifier).
@@ -263,6 +317,25 @@ mod tests {
         assert!(TestScript::load(&path)
             .unwrap_err()
             .contains("bad module parameter"));
+    }
+
+    #[test]
+    fn requirements() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("inline.stp");
+        std::fs::write(&path, "# requires: debuginfo\n# requires: debuginfo\n").unwrap();
+        assert_eq!(
+            TestScript::load(&path).unwrap().requires,
+            [Requirement::Debuginfo]
+        );
+        std::fs::write(&path, "probe begin {}\n").unwrap();
+        assert!(TestScript::load(&path).unwrap().requires.is_empty());
+        std::fs::write(&path, "\n# requires: dwarf\n").unwrap();
+        let err = TestScript::load(&path).unwrap_err();
+        assert!(
+            err.ends_with("inline.stp:2: unknown requirement 'dwarf' (known: debuginfo)"),
+            "{err}"
+        );
     }
 
     #[test]

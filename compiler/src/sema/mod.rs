@@ -628,7 +628,8 @@ fn listed_points(derived: &[DerivedProbe<'_>], variables: bool) -> Vec<String> {
                 ),
                 points::ProbeContext::None
                 | points::ProbeContext::Unchecked(_)
-                | points::ProbeContext::UserSpace => (Vec::new(), None),
+                | points::ProbeContext::UserSpace
+                | points::ProbeContext::Inline { .. } => (Vec::new(), None),
             };
             if let Some(ret) = ret {
                 vars.push_str(&format!(" $return:{ret}"));
@@ -670,10 +671,14 @@ fn add_to_group<'a>(
     condition: Option<&'a ast::Expr>,
 ) {
     // Points offering target variables each get their own body: '$file'
-    // may mean different things at different functions.
+    // may mean different things at different functions. The inlined
+    // copies of one function offer none and share one.
     let same = |g: &DerivedProbe<'a>| {
-        g.context == points::ProbeContext::None
-            && r.context == points::ProbeContext::None
+        g.context == r.context
+            && matches!(
+                r.context,
+                points::ProbeContext::None | points::ProbeContext::Inline { .. }
+            )
             && g.prologues.len() == r.prologues.len()
             && g.prologues
                 .iter()

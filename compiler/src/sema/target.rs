@@ -469,6 +469,9 @@ impl Walker<'_, '_> {
             )),
             ProbeContext::Unchecked(why) => Err(unchecked(span, &format!("${name}"), why)),
             ProbeContext::UserSpace => Err(user_space(span, &format!("${name}"))),
+            ProbeContext::Inline { callers } => {
+                Err(inline_copy(span, &format!("${name}"), callers))
+            }
             ProbeContext::Function {
                 prototype,
                 ret,
@@ -707,6 +710,7 @@ impl Walker<'_, '_> {
             }
             ProbeContext::Unchecked(why) => return Err(unchecked(span, which, why)),
             ProbeContext::UserSpace => return Err(user_space(span, which)),
+            ProbeContext::Inline { callers } => return Err(inline_copy(span, which, callers)),
         };
         let wanted: Vec<String> = match which {
             // In a .return probe, the parameters' values at entry.
@@ -928,6 +932,24 @@ fn user_space(span: Span, what: &str) -> Failed {
         span,
         format!("'{what}' of a user-space function needs the program's debug information (DWARF), which stapkit does not read"),
         "read arguments with int_arg(N), long_arg(N), pointer_arg(N), ... and the result with returnval()".into(),
+    )
+}
+
+/// `$var` in a `.inline` probe.
+fn inline_copy(span: Span, what: &str, callers: &[String]) -> Failed {
+    const SHOWN: usize = 3;
+    let mut named: Vec<String> = callers
+        .iter()
+        .take(SHOWN)
+        .map(|c| format!("kernel.function(\"{c}\")"))
+        .collect();
+    if callers.len() > SHOWN {
+        named.push(format!("{} more", callers.len() - SHOWN));
+    }
+    fail_help(
+        span,
+        format!("'{what}' in an .inline probe needs the DWARF location lists of the inlined copies' variables, which stapkit does not evaluate"),
+        format!("read it in a probe on a caller ({}), or on the function's out-of-line copy with .call if it has one", named.join(", ")),
     )
 }
 

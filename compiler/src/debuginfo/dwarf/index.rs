@@ -50,6 +50,9 @@ pub struct FuncEntry {
     pub inlined: u32,
     /// Where some of them are (the first [`MAX_SITES`] by caller).
     pub sites: Vec<InlineSite>,
+    /// The compilation units (`.debug_info` offsets, ascending) holding
+    /// its inlined copies: `.inline` probes scan only these.
+    pub inline_units: Vec<u64>,
 }
 
 /// One place a function was inlined into.
@@ -75,6 +78,8 @@ pub struct TypeEntry {
 /// What one compilation unit contributes.
 #[derive(Default)]
 struct UnitPart<'a> {
+    /// The unit's `.debug_info` offset.
+    unit: u64,
     funcs: Vec<RawFunc<'a>>,
     /// Concrete out-of-line instances: abstract origin.
     concrete: Vec<u64>,
@@ -229,7 +234,13 @@ fn index_unit<'a>(
     let unit = dwarf.unit(header)?;
     let files = unit_files(dwarf, &unit);
     let file_of = |v: Option<u64>| v.and_then(|i| files.get(i as usize).cloned().flatten());
-    let mut part = UnitPart::default();
+    let mut part = UnitPart {
+        unit: header
+            .offset()
+            .as_debug_info_offset()
+            .map_or(u64::MAX, |o| o.0 as u64),
+        ..UnitPart::default()
+    };
     let mut names: HashMap<u64, &'a str> = HashMap::new();
     let mut origins: HashMap<u64, u64> = HashMap::new();
     let mut raw_inlines: Vec<(u64, u64, Option<Arc<str>>, u32)> = Vec::new();
@@ -365,7 +376,7 @@ fn merge(units: Vec<u64>, parts: Vec<UnitPart<'_>>) -> DwarfIndex {
     let mut by_die: HashMap<u64, usize> = HashMap::new();
     let mut funcs: Vec<RawFunc<'_>> = Vec::new();
     let mut concrete = Vec::new();
-    let mut inlines: Vec<(u64, u32, Vec<RawSite<'_>>)> = Vec::new();
+    let mut inlines: Vec<(u64, u64, u32, Vec<RawSite<'_>>)> = Vec::new();
     let mut types: HashMap<(&'static str, &str), u64> = HashMap::new();
     for part in parts {
         for f in part.funcs {
@@ -373,7 +384,8 @@ fn merge(units: Vec<u64>, parts: Vec<UnitPart<'_>>) -> DwarfIndex {
             funcs.push(f);
         }
         concrete.extend(part.concrete);
-        inlines.extend(part.inlines.into_iter().map(|(o, (n, s))| (o, n, s)));
+        let unit = part.unit;
+        inlines.extend(part.inlines.into_iter().map(|(o, (n, s))| (o, unit, n, s)));
         for (kind, name, die) in part.types {
             let slot = types.entry((kind, name)).or_insert(die);
             *slot = (*slot).min(die);
@@ -386,9 +398,11 @@ fn merge(units: Vec<u64>, parts: Vec<UnitPart<'_>>) -> DwarfIndex {
         }
     }
     let mut inline_of: Vec<(u32, Vec<RawSite<'_>>)> = vec![(0, Vec::new()); funcs.len()];
-    for (o, n, sites) in inlines {
+    let mut units_of: Vec<Vec<u64>> = vec![Vec::new(); funcs.len()];
+    for (o, unit, n, sites) in inlines {
         if let Some(&i) = by_die.get(&o) {
             inline_of[i].0 += n;
+            units_of[i].push(unit);
             for s in sites {
                 keep_smallest(&mut inline_of[i].1, s);
             }
@@ -425,6 +439,7 @@ fn merge(units: Vec<u64>, parts: Vec<UnitPart<'_>>) -> DwarfIndex {
             external: false,
             inlined: 0,
             sites: Vec::new(),
+            inline_units: Vec::new(),
         });
         if f.code && !e.code {
             e.die = f.die;
@@ -433,6 +448,7 @@ fn merge(units: Vec<u64>, parts: Vec<UnitPart<'_>>) -> DwarfIndex {
         e.declared_inline |= f.declared_inline;
         e.external |= f.external;
         e.inlined += inline_of[i].0;
+        e.inline_units.append(&mut units_of[i]);
         let sites = group_sites.entry(key).or_default();
         for s in std::mem::take(&mut inline_of[i].1) {
             keep_smallest(sites, s);
@@ -467,6 +483,8 @@ fn merge(units: Vec<u64>, parts: Vec<UnitPart<'_>>) -> DwarfIndex {
             s.file = s.file.map(|f| renumber[f as usize]);
         }
         e.sites.sort();
+        e.inline_units.sort_unstable();
+        e.inline_units.dedup();
     }
     let files = sorted.into_iter().map(|(f, _)| f).collect();
     functions.sort_by(|a, b| (&a.name, a.file).cmp(&(&b.name, b.file)));

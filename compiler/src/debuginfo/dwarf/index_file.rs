@@ -1,12 +1,14 @@
 //! The DWARF index's cache file: a line-oriented text form (`func`,
-//! `site`, `type`, `file`, `units` records) headed by a format version and
-//! the key of the vmlinux it describes, so a stale file is never used.
+//! `site`, `in` (the units holding a function's inlined copies, by
+//! position in `units`), `type`, `file`, `units` records) headed by a
+//! format version and the key of the vmlinux it describes, so a stale file
+//! is never used.
 
 use std::fmt::Write as _;
 
 use super::index::{DwarfIndex, FuncEntry, InlineSite, TypeEntry};
 
-const MAGIC: &str = "stapkit-dwarf-index 2";
+const MAGIC: &str = "stapkit-dwarf-index 3";
 
 impl DwarfIndex {
     /// The text form written to the cache, with `key` identifying the vmlinux.
@@ -36,6 +38,13 @@ impl DwarfIndex {
             );
             for s in &f.sites {
                 let _ = writeln!(out, "site {} {} {}", s.caller, file(s.file), s.line);
+            }
+            if !f.inline_units.is_empty() {
+                out.push_str("in");
+                for u in &f.inline_units {
+                    let _ = write!(out, " {}", self.units.partition_point(|x| x < u));
+                }
+                out.push('\n');
             }
         }
         for t in &self.types {
@@ -84,7 +93,15 @@ impl DwarfIndex {
                         external: flags & 4 != 0,
                         inlined: inlined.parse().ok()?,
                         sites: Vec::new(),
+                        inline_units: Vec::new(),
                     });
+                }
+                "in" => {
+                    let units = rest
+                        .split(' ')
+                        .map(|i| index.units.get(i.parse::<usize>().ok()?).copied())
+                        .collect::<Option<Vec<u64>>>()?;
+                    index.functions.last_mut()?.inline_units = units;
                 }
                 "site" => {
                     let w: Vec<&str> = rest.split(' ').collect();
@@ -134,6 +151,7 @@ mod tests {
                     file: Some(0),
                     line: 200,
                 }],
+                inline_units: vec![0x1234],
             }],
             types: vec![TypeEntry {
                 key: "struct task_struct".into(),
@@ -146,6 +164,14 @@ mod tests {
             Some(index.clone())
         );
         assert_eq!(DwarfIndex::from_text(&text, "vmlinux size 2"), None);
+        // Inline units are written by position in `units`; one past the
+        // end makes the file unreadable, hence rebuilt.
+        assert!(text.contains("\nin 1\n"), "{text}");
+        let bad = text.replace("\nin 1\n", "\nin 2\n");
+        assert_eq!(DwarfIndex::from_text(&bad, "vmlinux size 1"), None);
+        // An index of the previous format is not read.
+        let old = text.replace("stapkit-dwarf-index 3", "stapkit-dwarf-index 2");
+        assert_eq!(DwarfIndex::from_text(&old, "vmlinux size 1"), None);
         assert_eq!(index.functions_named("do_fsync").len(), 1);
         assert!(index.functions_named("do_fsyn").is_empty());
         assert_eq!(index.type_die("struct task_struct"), Some(0x99));

@@ -9,6 +9,7 @@
 
 pub mod index;
 mod index_file;
+pub mod inlines;
 pub mod load;
 mod types;
 pub mod variables;
@@ -67,7 +68,9 @@ impl std::fmt::Debug for DwarfKernel {
     }
 }
 
-const INDEX_FILE: &str = "dwarf.index";
+/// Named after the format version, so that builds of different versions
+/// sharing a kernel cache do not overwrite each other's index.
+const INDEX_FILE: &str = "dwarf.v3.index";
 
 impl DwarfKernel {
     /// Maps `vmlinux` and loads its index from `cache_dir` (building and

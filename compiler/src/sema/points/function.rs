@@ -3,11 +3,13 @@
 //! against the kernel's debug information when there is some.
 
 use super::{parts_text, resolved_text, Parts, PointError, ProbeContext, Target};
+use crate::debuginfo::DebugInfoError;
 use crate::ir::{ProbeKind, ProbePoint};
 use crate::syntax::ast;
 
 /// `kernel.function("f")`, `kprobe.function("f")`, `module("m").function("f")`
-/// with `.call`, `.return` and `.maxactive(N)`. With the kernel's debug
+/// with `.call`, `.return`, `.maxactive(N)` and `.inline` (every inlined
+/// copy, see [`inline_probe`]). With the kernel's debug
 /// information, names are checked (inlined or missing functions fail with
 /// the nearest alternatives), wildcards and `f@file.c` expand to every
 /// match, and each point carries its function's prototype for `$vars`.
@@ -30,21 +32,20 @@ pub(super) fn function_probe(
     let spec = f.to_str_lossy().into_owned();
     let mut ret = false;
     let mut maxactive = None;
+    let (mut call, mut inline) = (false, false);
     for (component, arg) in rest {
         match (*component, arg) {
-            ("call", None) if !raw_kprobe => {}
+            ("call", None) if !raw_kprobe => call = true,
             ("return", None) => ret = true,
             ("maxactive", Some(ast::Literal::Number(n))) if n.value > 0 => {
                 maxactive = Some(n.value.min(u32::MAX as i64) as u32)
             }
-            ("inline", None) if !raw_kprobe => {
-                return Err(err(
-                    format!("'{name}': .inline probes need the variable locations of debug info (DWARF), which stapkit cannot use yet"),
-                    Some("probe a function that calls it".to_string()),
-                ))
-            }
+            ("inline", None) if !raw_kprobe => inline = true,
             _ => return Ok(None),
         }
+    }
+    if inline {
+        return inline_probe(parts, &spec, module.is_some(), call, ret, target).map(Some);
     }
     if maxactive.is_some() && !ret {
         return Err(err(
@@ -130,6 +131,116 @@ pub(super) fn function_probe(
         ));
     }
     Ok(Some(points))
+}
+
+/// `kernel.function("f").inline`: a kprobe on the entry of every inlined
+/// copy of `f` (wildcards and `f@file.c` as for other function probes),
+/// found in DWARF. Inlined copies have no return of their own, and their
+/// variables live wherever the optimiser put them (DWARF location lists,
+/// which stapkit does not evaluate): `.return` is refused here and
+/// `$vars` by [`ProbeContext::Inline`].
+fn inline_probe(
+    parts: &Parts<'_>,
+    spec: &str,
+    in_module: bool,
+    call: bool,
+    ret: bool,
+    target: Target<'_>,
+) -> Result<Vec<(ProbePoint, ProbeContext)>, PointError> {
+    let name = parts_text(parts);
+    let err = |m: String, help: Option<String>| PointError { message: m, help };
+    if ret {
+        // The functions it is inlined into, when something knows them.
+        let function = spec.split_once('@').map_or(spec, |(f, _)| f);
+        let callers: Vec<String> = target
+            .kernel
+            .map(|k| k.alternatives(function))
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|c| !c.contains('.'))
+            .take(2)
+            .map(|c| format!("kernel.function(\"{c}\").return"))
+            .collect();
+        let help = match callers.is_empty() {
+            true => "probe the return of a function it is inlined into".to_string(),
+            false => format!(
+                "probe the return of a function it is inlined into; probe-able alternatives: {}",
+                callers.join(", ")
+            ),
+        };
+        return Err(err(
+            format!("'{name}': .inline probes have no .return: an inlined copy has no return of its own"),
+            Some(help),
+        ));
+    }
+    if call {
+        return Err(err(
+            format!("'{name}': .call and .inline exclude each other (.call is the out-of-line copy only)"),
+            None,
+        ));
+    }
+    if in_module {
+        return Err(err(
+            format!("'{name}': .inline probes in modules are not supported: stapkit reads only the kernel image's DWARF"),
+            None,
+        ));
+    }
+    let Some(kernel) = target.kernel else {
+        return Err(err(
+            format!("'{name}': .inline probes need the kernel's DWARF (a kernel tree with -r and its -dbg package)"),
+            None,
+        ));
+    };
+    let (pattern, file) = match spec.split_once('@') {
+        Some((f, file)) => (f, Some(file)),
+        None => (spec, None),
+    };
+    let probes = kernel.inline_probes(pattern, file).map_err(|e| {
+        let help = match &e {
+            DebugInfoError::NoSuchFunction { .. } | DebugInfoError::Blacklisted { .. } => {
+                Some("probe a function that calls it, or the function itself without .inline when it has an out-of-line copy".into())
+            }
+            _ => None,
+        };
+        err(format!("'{name}': {e}"), help)
+    })?;
+    if probes.is_empty() {
+        return Err(err(
+            format!("'{name}': no inlined copy of a function matching '{spec}' can be probed"),
+            None,
+        ));
+    }
+    // One context per function, the same for all its copies, so that
+    // they stay one probe (and a refused `$var` is reported once).
+    let callers_of = |function: &str| {
+        let mut callers: Vec<String> = probes
+            .iter()
+            .filter(|p| p.function == function)
+            .map(|p| p.containing.clone())
+            .collect();
+        callers.sort();
+        callers.dedup();
+        callers
+    };
+    Ok(probes
+        .iter()
+        .map(|p| {
+            let point = ProbePoint {
+                name: resolved_text(parts, "function", &p.function),
+                kind: ProbeKind::KprobeInline {
+                    function: p.function.clone(),
+                    symbol: p.symbol.clone(),
+                    offset: p.offset,
+                    containing: p.containing.clone(),
+                },
+                optional: false,
+            };
+            let context = ProbeContext::Inline {
+                callers: callers_of(&p.function),
+            };
+            (point, context)
+        })
+        .collect())
 }
 
 /// One function's point, named as written with the function filled in.

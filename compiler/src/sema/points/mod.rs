@@ -111,6 +111,13 @@ pub enum ProbeContext {
     /// A netfilter hook: `$hooknum`, `$skb`, `$in`, `$out` and the
     /// writable `$verdict`, in fixed slots the runtime fills.
     Netfilter,
+    /// An inlined copy of a function (`.inline`): its variables would need
+    /// DWARF location lists, which stapkit does not evaluate; `callers`
+    /// are the functions its copies are in, to suggest instead.
+    Inline {
+        /// The functions containing the copies (`__x64_sys_fsync`), sorted.
+        callers: Vec<String>,
+    },
 }
 
 type Parts<'p> = Vec<(&'p str, Option<&'p ast::Literal>)>;
