@@ -221,6 +221,11 @@ fn resolve_parts<'a>(
             }
         }
     }
+    // `process.*`, `timer.*`, `*`: the built-in points the pattern's
+    // wildcards can name (aliases matched above already).
+    if parts.iter().any(|(n, _)| n.contains('*')) {
+        out.extend(builtin_wildcards(parts, target)?);
+    }
     if out.is_empty()
         && parts.first().is_some_and(|(n, _)| glob(n, "syscall"))
         && target.kernel.is_none()
@@ -259,6 +264,117 @@ fn resolve_parts<'a>(
         });
     }
     Ok(out)
+}
+
+/// Whether a built-in point's component takes a parameter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Param {
+    /// Never (`never`, `.return`).
+    No,
+    /// It may (`begin(N)`, `process("PATH")`).
+    Optional,
+    /// It must (`timer.ms(N)`, `function("NAME")`).
+    Required,
+}
+
+/// The shapes of the built-in points, for wildcard components: a
+/// wildcard never stands for a parameter, so `timer.*` is `timer.profile`
+/// alone and `process.*` is `process.begin` and `process.end`, as
+/// SystemTap lists them; `kernel.function("f").*` is its `.call` and
+/// `.return`.
+const BUILTIN_SHAPES: &[&[(&str, Param)]] = &[
+    &[("begin", Param::Optional)],
+    &[("end", Param::Optional)],
+    &[("error", Param::Optional)],
+    &[("never", Param::No)],
+    &[("timer", Param::No), ("profile", Param::No)],
+    &[("timer", Param::No), ("s", Param::Required)],
+    &[("timer", Param::No), ("ms", Param::Required)],
+    &[("timer", Param::No), ("us", Param::Required)],
+    &[("timer", Param::No), ("ns", Param::Required)],
+    &[("timer", Param::No), ("hz", Param::Required)],
+    &[("timer", Param::No), ("jiffies", Param::Required)],
+    &[("process", Param::Optional), ("begin", Param::No)],
+    &[("process", Param::Optional), ("end", Param::No)],
+    &[("process", Param::Required), ("function", Param::Required)],
+    &[
+        ("process", Param::Required),
+        ("function", Param::Required),
+        ("call", Param::No),
+    ],
+    &[
+        ("process", Param::Required),
+        ("function", Param::Required),
+        ("return", Param::No),
+    ],
+    &[("kernel", Param::No), ("function", Param::Required)],
+    &[
+        ("kernel", Param::No),
+        ("function", Param::Required),
+        ("call", Param::No),
+    ],
+    &[
+        ("kernel", Param::No),
+        ("function", Param::Required),
+        ("return", Param::No),
+    ],
+    &[("kprobe", Param::No), ("function", Param::Required)],
+    &[
+        ("kprobe", Param::No),
+        ("function", Param::Required),
+        ("return", Param::No),
+    ],
+    &[("kernel", Param::No), ("trace", Param::Required)],
+];
+
+/// The built-in points a pattern with wildcard components names: each
+/// shape whose components the pattern's match, resolved with the
+/// pattern's parameters. A shape that matches but does not resolve (a
+/// missing program) is an error only when no shape resolves.
+fn builtin_wildcards<'a>(
+    parts: &Parts<'_>,
+    target: Target<'_>,
+) -> Result<Vec<Resolved<'a>>, PointError> {
+    let mut out = Vec::new();
+    let mut first_error = None;
+    for shape in BUILTIN_SHAPES {
+        if shape.len() != parts.len() {
+            continue;
+        }
+        let fits = shape.iter().zip(parts).all(|((name, param), (pat, arg))| {
+            glob(pat, name)
+                && match param {
+                    Param::No => arg.is_none(),
+                    Param::Optional => true,
+                    Param::Required => arg.is_some(),
+                }
+        });
+        if !fits {
+            continue;
+        }
+        let concrete: Parts<'_> = shape
+            .iter()
+            .zip(parts)
+            .map(|((name, _), (_, arg))| (*name, *arg))
+            .collect();
+        match builtin(&concrete, target) {
+            Ok(Some(points)) => out.extend(points.into_iter().map(|(point, context)| Resolved {
+                listed: point.name.clone(),
+                point,
+                prologues: Vec::new(),
+                epilogues: Vec::new(),
+                context,
+            })),
+            Ok(None) => {}
+            Err(e) => {
+                first_error.get_or_insert(e);
+            }
+        }
+    }
+    match first_error {
+        Some(e) if out.is_empty() => Err(e),
+        _ => Ok(out),
+    }
 }
 
 const BUILTIN_NAMES: &[&str] = &[
@@ -520,6 +636,47 @@ mod tests {
         assert!(glob("*", "anything"));
         assert!(glob("a*c*", "abcd"));
         assert!(!glob("sys_*", "do_sys_open"));
+    }
+
+    #[test]
+    fn wildcards_name_builtin_points_without_parameters() {
+        let target = Target {
+            hz: 250,
+            kernel: None,
+            sysroot: None,
+            guru: false,
+        };
+        let names = |parts: &Parts<'_>| -> Vec<String> {
+            builtin_wildcards(parts, target)
+                .unwrap()
+                .into_iter()
+                .map(|r| r.listed)
+                .collect()
+        };
+        assert_eq!(
+            names(&vec![("*", None)]),
+            ["begin", "end", "error", "never"]
+        );
+        assert_eq!(
+            names(&vec![("timer", None), ("*", None)]),
+            ["timer.profile"]
+        );
+        assert_eq!(
+            names(&vec![("process", None), ("*", None)]),
+            ["process.begin", "process.end"]
+        );
+        assert_eq!(names(&vec![("proc*", None), ("e*", None)]), ["process.end"]);
+        assert!(names(&vec![("netfilter", None), ("*", None)]).is_empty());
+        // A point that matches but cannot resolve is the error.
+        let mut map = crate::diag::SourceMap::new();
+        let file = map.add("t.stp", "probe process(\"relative\").* {}");
+        let path = ast::Literal::String(ast::StrLit {
+            value: b"relative".to_vec(),
+            span: crate::diag::Span::new(file, 14, 24),
+        });
+        let e =
+            builtin_wildcards(&vec![("process", Some(&path)), ("*", None)], target).unwrap_err();
+        assert!(e.message.contains("must be absolute"), "{}", e.message);
     }
 
     #[test]
