@@ -98,9 +98,17 @@ impl KernelFiles {
                     format!("/usr/lib/debug/lib/modules/{release}/vmlinux"),
                 ]);
                 files.cache_dir = Cache::locate(None).dir().join("debuginfo").join(&release);
-                let modules = PathBuf::from(format!("/lib/modules/{release}/kernel"));
-                files.modules = modules.is_dir().then(|| ModuleSource::Installed {
-                    dir: modules,
+                // The whole release directory (`kernel/`, `updates/`,
+                // `extra/`); its `build` symlink is not followed.
+                files.modules = [
+                    format!("/lib/modules/{release}"),
+                    format!("/usr/lib/modules/{release}"),
+                ]
+                .into_iter()
+                .map(PathBuf::from)
+                .find(|d| d.is_dir())
+                .map(|dir| ModuleSource::Installed {
+                    dir,
                     cache_file: files.cache_dir.join("module-tracepoints.tsv"),
                 });
                 files.debug_hint = format!(

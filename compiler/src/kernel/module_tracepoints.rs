@@ -281,7 +281,8 @@ fn scan_deb(deb: &Path, release: &str) -> Result<Vec<ModuleTracepoint>, PrepErro
     })
 }
 
-/// Every module under `dir` (an installed kernel's `/lib/modules/RELEASE`).
+/// Every module under `dir` (an installed kernel's `/lib/modules/RELEASE`;
+/// symbolic links, such as its `build`, are not followed).
 fn scan_dir(dir: &Path) -> Result<Vec<ModuleTracepoint>, PrepError> {
     let mut files = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
@@ -542,6 +543,12 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(dir.join("x.ko"), synthetic_module()).unwrap();
         std::fs::write(dir.join("modules.order"), "x\n").unwrap();
+        // `build` points at the headers (here: elsewhere with a module):
+        // not followed.
+        let elsewhere = tmp.path().join("elsewhere");
+        std::fs::create_dir_all(&elsewhere).unwrap();
+        std::fs::write(elsewhere.join("y.ko"), synthetic_module()).unwrap();
+        std::os::unix::fs::symlink(&elsewhere, tmp.path().join("kernel/build")).unwrap();
         let source = ModuleSource::Installed {
             dir: tmp.path().join("kernel"),
             cache_file: tmp.path().join("cache/module-tracepoints.tsv"),
