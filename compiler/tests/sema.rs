@@ -361,6 +361,8 @@ fn probe_point_listings() {
         ("timer.*", false),
         ("begin*", false),
         ("*", false),
+        ("vfs.**", false),
+        ("process(\"/bin/stapkit-workload\").**", false),
     ] {
         let text = format!("probe {pattern} {{}}\n");
         let cfg = fixture_config(&text);

@@ -163,9 +163,22 @@ fn resolve_parts<'a>(
     // alias, not `vfs.read` with a `.return` suffix (and `syscall.*.return`
     // is every `syscall.X.return`, not also `syscall.X` plus `.return`).
     let mut matched = Vec::new();
+    // `**` stands for one or more whole components: the alias's whole
+    // name must match, with no suffix.
+    let spans_components = parts.iter().any(|(n, a)| *n == "**" && a.is_none());
     for def in aliases {
         for name in &def.alias.names {
             let alias_parts = self::parts(name);
+            if spans_components {
+                // Private aliases (`__netfilter.ipv4`, which only works
+                // with a suffix) only when the pattern names them.
+                let private = |p: &Parts<'_>| p.first().is_some_and(|(n, _)| n.starts_with("__"));
+                if spanning_match(parts, &alias_parts) && (!private(&alias_parts) || private(parts))
+                {
+                    matched.push((def, name, parts.len()));
+                }
+                continue;
+            }
             if alias_parts.len() > parts.len() {
                 continue;
             }
@@ -194,7 +207,9 @@ fn resolve_parts<'a>(
                     target_parts.extend(suffix.iter().cloned());
                     let inner = match resolve_parts(&target_parts, aliases, target, depth + 1) {
                         Ok(inner) => inner,
-                        Err(_) if expanded.optional => Vec::new(),
+                        // `**` is a wildcard: an alias it reaches that
+                        // does not resolve here is left out.
+                        Err(_) if expanded.optional || spans_components => Vec::new(),
                         Err(e) => return Err(e),
                     };
                     if expanded.sufficient && !inner.is_empty() {
@@ -338,25 +353,9 @@ fn builtin_wildcards<'a>(
     let mut out = Vec::new();
     let mut first_error = None;
     for shape in BUILTIN_SHAPES {
-        if shape.len() != parts.len() {
+        let Some(concrete) = shape_match(parts, shape) else {
             continue;
-        }
-        let fits = shape.iter().zip(parts).all(|((name, param), (pat, arg))| {
-            glob(pat, name)
-                && match param {
-                    Param::No => arg.is_none(),
-                    Param::Optional => true,
-                    Param::Required => arg.is_some(),
-                }
-        });
-        if !fits {
-            continue;
-        }
-        let concrete: Parts<'_> = shape
-            .iter()
-            .zip(parts)
-            .map(|((name, _), (_, arg))| (*name, *arg))
-            .collect();
+        };
         match builtin(&concrete, target) {
             Ok(Some(points)) => out.extend(points.into_iter().map(|(point, context)| Resolved {
                 listed: point.name.clone(),
@@ -434,6 +433,61 @@ fn number(arg: Option<&ast::Literal>) -> Option<i64> {
     match arg {
         Some(ast::Literal::Number(n)) => Some(n.value),
         _ => None,
+    }
+}
+
+/// The concrete point a built-in `shape` makes of the pattern `parts`
+/// (its names, the pattern's parameters), if the pattern matches it:
+/// each component by [`glob`] with a parameter where the shape allows
+/// one, `**` for one or more components that take none.
+fn shape_match<'p>(
+    parts: &[(&str, Option<&'p ast::Literal>)],
+    shape: &[(&'static str, Param)],
+) -> Option<Parts<'p>> {
+    match (parts.split_first(), shape.split_first()) {
+        (None, None) => Some(Vec::new()),
+        (Some(((pat, None), rest)), _) if *pat == "**" => (1..=shape.len()).find_map(|k| {
+            if shape[..k].iter().any(|(_, p)| *p == Param::Required) {
+                return None;
+            }
+            let mut out: Parts<'p> = shape[..k].iter().map(|(n, _)| (*n, None)).collect();
+            out.extend(shape_match(rest, &shape[k..])?);
+            Some(out)
+        }),
+        (Some(((pat, arg), rest)), Some(((name, param), shape_rest))) => {
+            let arg_fits = match param {
+                Param::No => arg.is_none(),
+                Param::Optional => true,
+                Param::Required => arg.is_some(),
+            };
+            if !(glob(pat, name) && arg_fits) {
+                return None;
+            }
+            let mut out: Parts<'p> = vec![(*name, *arg)];
+            out.extend(shape_match(rest, shape_rest)?);
+            Some(out)
+        }
+        _ => None,
+    }
+}
+
+/// Whether the pattern `parts`, which has a `**`, matches the whole
+/// alias name `alias` (`**` standing for one or more of its components).
+fn spanning_match(
+    parts: &[(&str, Option<&ast::Literal>)],
+    alias: &[(&str, Option<&ast::Literal>)],
+) -> bool {
+    match (parts.split_first(), alias.split_first()) {
+        (None, None) => true,
+        (Some(((pat, None), rest)), _) if *pat == "**" => {
+            (1..=alias.len()).any(|k| spanning_match(rest, &alias[k..]))
+        }
+        (Some(((pn, pa), rest)), Some(((an, aa), alias_rest))) => {
+            glob(pn, an)
+                && aa.map(literal_text) == pa.map(literal_text)
+                && spanning_match(rest, alias_rest)
+        }
+        _ => false,
     }
 }
 
@@ -667,6 +721,23 @@ mod tests {
         );
         assert_eq!(names(&vec![("proc*", None), ("e*", None)]), ["process.end"]);
         assert!(names(&vec![("netfilter", None), ("*", None)]).is_empty());
+        // `**`: one or more components, never a parameter.
+        assert_eq!(
+            names(&vec![("**", None)]),
+            [
+                "begin",
+                "end",
+                "error",
+                "never",
+                "timer.profile",
+                "process.begin",
+                "process.end"
+            ]
+        );
+        assert_eq!(
+            names(&vec![("timer", None), ("**", None)]),
+            ["timer.profile"]
+        );
         // A point that matches but cannot resolve is the error.
         let mut map = crate::diag::SourceMap::new();
         let file = map.add("t.stp", "probe process(\"relative\").* {}");
