@@ -321,7 +321,9 @@ pub enum ProbeKind {
         per_cpu: bool,
     },
     /// A kernel function's entry (kprobe) or return (`.return`, kretprobe),
-    /// by name; `module` for `module("m").function(...)`.
+    /// by name; `module` for `module("m").function(...)` and
+    /// `kprobe.module("m").function(...)`, which wait for the module: placed
+    /// when it loads (or at start if loaded), removed when it goes.
     Kprobe {
         function: String,
         module: Option<String>,

@@ -103,6 +103,11 @@ impl Family for Kprobes {
                 Some(m) => format!("{m}:{function}"),
                 None => function.clone(),
             };
+            // A module's function waits for the module to load.
+            let waits = match module {
+                Some(m) => format!(", .module = {}", c_string(m)),
+                None => String::new(),
+            };
             let saves = match entry {
                 Some(data) if *ret => {
                     format!(", .entry = &{var}_entry, .data_size = sizeof(struct {data})")
@@ -110,7 +115,7 @@ impl Family for Kprobes {
                 _ => String::new(),
             };
             self.0.push(format!(
-                "{{ .probe = &{var}, .symbol = {}, .ret = {ret}, .maxactive = {}, .optional = {}{saves} }},",
+                "{{ .probe = &{var}, .symbol = {}{waits}, .ret = {ret}, .maxactive = {}, .optional = {}{saves} }},",
                 c_string(&symbol),
                 maxactive.unwrap_or(0),
                 point.optional

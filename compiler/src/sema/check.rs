@@ -314,7 +314,7 @@ impl<'c, 'a> Walker<'c, 'a> {
         ir
     }
 
-    fn stmt(&mut self, s: &ast::Stmt) -> Option<ir::Stmt> {
+    pub(super) fn stmt(&mut self, s: &ast::Stmt) -> Option<ir::Stmt> {
         let kind = match &s.kind {
             ast::StmtKind::Empty => return None,
             ast::StmtKind::Block(b) => ir::StmtKind::Block(self.block(b)),

@@ -13,6 +13,7 @@
 
 mod autoprint;
 mod check;
+mod elide;
 mod format;
 mod listing;
 mod points;
@@ -24,7 +25,7 @@ mod syscall_tapset;
 mod tapset;
 mod target;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 
 use crate::diag::{Diagnostic, FileId, SourceMap, Span};
@@ -81,6 +82,9 @@ struct DerivedProbe<'a> {
     locals: Locals,
     /// The target variables the points offer (one point per probe then).
     context: points::ProbeContext,
+    /// Statements of the alias bodies left out (by address): dead
+    /// assignments ([`elide`]).
+    elided: HashSet<usize>,
 }
 
 /// Everything analysis knows, shared by the walks.
@@ -547,6 +551,13 @@ fn analyze_listing(
     }
     let more_aliases = cx.pull_functions(&roots);
     let _ = more_aliases; // aliases in function-only tapset files are not used by points resolved above
+    if !cx.config.unoptimized && listing.is_none() {
+        for d in &mut derived {
+            let aliases: Vec<&ast::Block> =
+                d.prologues.iter().chain(&d.epilogues).copied().collect();
+            d.elided = elide::dead_alias_assignments(&cx, &aliases, d.body, d.condition);
+        }
+    }
 
     // Infer until nothing changes, then lower once, reporting.
     for _ in 0..MAX_INFERENCE_ROUNDS {
@@ -694,6 +705,7 @@ fn add_to_group<'a>(
             span: probe.span,
             locals: Locals::default(),
             context: r.context,
+            elided: HashSet::new(),
         }),
     }
 }
@@ -721,7 +733,11 @@ fn walk_all<'a>(
             .chain(std::iter::once(d.body))
             .chain(d.epilogues.iter().copied());
         for b in parts {
-            stmts.extend(w.block(b).stmts);
+            for s in &b.stmts {
+                if !d.elided.contains(&(s as *const ast::Stmt as usize)) {
+                    stmts.extend(w.stmt(s));
+                }
+            }
         }
         if mode == Mode::Lower {
             w.finish_locals();

@@ -210,6 +210,22 @@ fn resolve_parts<'a>(
                         // `**` is a wildcard: an alias it reaches that
                         // does not resolve here is left out.
                         Err(_) if expanded.optional || spans_components => Vec::new(),
+                        // The suffix is what the aliased point lacks.
+                        Err(e)
+                            if !suffix.is_empty()
+                                && e.message.ends_with("matches no probe point or alias") =>
+                        {
+                            return Err(PointError {
+                                message: format!(
+                                    "probe point '{}': '{}' is an alias of '{}', which has no '.{}'",
+                                    parts_text(parts),
+                                    point_name(name),
+                                    parts_text(&self::parts(&expanded)),
+                                    parts_text(&suffix.to_vec()),
+                                ),
+                                help: None,
+                            })
+                        }
                         Err(e) => return Err(e),
                     };
                     if expanded.sufficient && !inner.is_empty() {
