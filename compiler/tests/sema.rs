@@ -348,7 +348,11 @@ fn qemu_scripts_translate_to_deterministic_c() {
 
 /// `stap -l`/`-L` against the 6.1 tree without its debug package: the
 /// generated syscall aliases with their variables and types, functions
-/// with BTF prototypes, and points without variables.
+/// with BTF prototypes, tracepoints of the image and of modules (ext4's,
+/// learnt from the kernel's modules package), process points (functions
+/// from the synthetic program's symbol table) and points without
+/// variables; wildcard components name only points that need no
+/// parameter (`timer.*` is `timer.profile`), as SystemTap lists them.
 #[test]
 fn probe_point_listings() {
     let kernel = qemu_kernel();
@@ -364,6 +368,27 @@ fn probe_point_listings() {
         ("kernel.function(\"vfs_read\").return", true),
         ("begin", true),
         ("timer.ms(100)", false),
+        ("kernel.trace(\"ext4:ext4_sync_file_*\")", true),
+        ("kernel.trace(\"*:ext4_sync_file_*\")", false),
+        ("kernel.trace(\"sched:sched_process_fork\")", true),
+        ("kernel.function(\"vfs_read\").*", false),
+        ("process.*", false),
+        ("process.begin", false),
+        ("process.end", true),
+        ("process(\"/bin/stapkit-workload\").*", false),
+        (
+            "process(\"/bin/stapkit-workload\").function(\"stapkit_*\")",
+            false,
+        ),
+        (
+            "process(\"/bin/stapkit-workload\").function(\"stapkit_*\").return",
+            true,
+        ),
+        ("timer.*", false),
+        ("begin*", false),
+        ("*", false),
+        ("vfs.**", false),
+        ("process(\"/bin/stapkit-workload\").**", false),
     ] {
         let text = format!("probe {pattern} {{}}\n");
         let cfg = fixture_config(&text);
@@ -373,6 +398,7 @@ fn probe_point_listings() {
         let config = sema::Config {
             preprocess: cfg,
             kernel: Some(kernel.clone()),
+            sysroot: Some(test_sysroot()),
             ..Default::default()
         };
         let (lines, diagnostics) = sema::list_points(&mut map, &parsed.script, &config, variables);

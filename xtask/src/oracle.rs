@@ -21,7 +21,8 @@
 //! ```
 //!
 //! Without `# oracle-case:` lines a script is one case called `main`.
-//! Cases with `-p1`..`-p3` only record the translator's output. The word
+//! Cases with `-p1`..`-p3`, or `-l`/`-L PROBE` (which SystemTap refuses
+//! to combine with `-p`), only record the translator's output. The word
 //! `workload` gives a case stapkit's own `stapkit-workload` (built with
 //! `cargo xtask staprun`): at `/bin/stapkit-workload` in the guest, and
 //! under a `--sysroot=sysroot` for the build, so user-space probes on it
@@ -140,11 +141,22 @@ struct OracleCase {
 impl OracleCase {
     /// The pass stap stops after (`-pN`; 4 unless the case says).
     fn last_pass(&self) -> u32 {
+        // `-l`/`-L` stop after elaboration (and refuse `-p`).
+        if self.lists() {
+            return 2;
+        }
         self.stap_options
             .iter()
             .rev()
             .find_map(|o| o.strip_prefix("-p").and_then(|n| n.parse().ok()))
             .unwrap_or(4)
+    }
+}
+
+impl OracleCase {
+    /// Whether the case lists probe points (`-l`/`-L PROBE`).
+    fn lists(&self) -> bool {
+        self.stap_options.iter().any(|o| o == "-l" || o == "-L")
     }
 }
 
@@ -407,8 +419,14 @@ fn apply_words(case: &mut OracleCase, words: &[String]) -> Result<(), String> {
 fn split_words(s: &str) -> Result<Vec<String>, String> {
     let mut words = Vec::new();
     let (mut cur, mut in_word, mut quoted) = (String::new(), false, false);
-    for c in s.chars() {
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
         match c {
+            // `\"` is a quote inside a word (`process(\"/bin/sh\").*`).
+            '\\' => {
+                cur.extend(chars.next());
+                in_word = true;
+            }
             '"' => {
                 quoted = !quoted;
                 in_word = true;
@@ -696,7 +714,7 @@ fn build_case(
     let name = module_name(script, case);
     let file = format!("{}.stp", script.stem);
     let mut argv: Vec<String> = vec!["stap".into()];
-    if !case.stap_options.iter().any(|o| o.starts_with("-p")) {
+    if !case.lists() && !case.stap_options.iter().any(|o| o.starts_with("-p")) {
         argv.push("-p4".into());
     }
     argv.extend([

@@ -11,6 +11,21 @@ use super::source::{Source, Sourced};
 use super::symbols::wildcard_match;
 use super::syscalls::{entry_function, params_of, Syscall, SyscallParam};
 use super::tracepoints::{combine, Tracepoint};
+use crate::kernel::module_tracepoints::ModuleTracepoint;
+
+/// What [`KernelInfo::tracepoints_with_modules`] found.
+#[derive(Debug, Clone, Default)]
+pub struct TracepointMatches {
+    /// The image's and the modules' tracepoints that can be probed by
+    /// name, with their parameters.
+    pub found: Vec<Sourced<Tracepoint>>,
+    /// Tracepoints of modules that no header of the tree declares (their
+    /// parameters are unknown), with their module and subsystem.
+    pub undeclared: Vec<ModuleTracepoint>,
+    /// Why the modules' tracepoints could not be learnt (the image's are
+    /// in `found` all the same).
+    pub modules_error: Option<String>,
+}
 
 /// A syscall with its entry function and parameters.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,11 +56,7 @@ impl KernelInfo {
             1 => Ok(found.into_iter().next().expect("one")),
             0 => Err(DebugInfoError::NoSuchTracepoint {
                 name: spec.to_string(),
-                suggestions: {
-                    let names = self.tracepoint_names();
-                    let short = spec.rsplit(':').next().unwrap_or(spec);
-                    similar::nearest(short, names.iter().map(|(_, n)| n.as_str()), 3)
-                },
+                suggestions: self.similar_tracepoints(spec.rsplit(':').next().unwrap_or(spec)),
             }),
             _ => Ok(found.into_iter().next().expect("several")),
         }
@@ -65,6 +76,78 @@ impl KernelInfo {
             .collect();
         out.sort_by(|a, b| (&a.value.system, &a.value.name).cmp(&(&b.value.system, &b.value.name)));
         out
+    }
+
+    /// Every tracepoint matching `pattern` (as [`KernelInfo::tracepoints`]),
+    /// the image's and those the kernel's own modules define (see
+    /// [`KernelInfo::module_tracepoints`]: this reads every module once
+    /// per kernel), sorted by subsystem and name. A module's tracepoint
+    /// comes with its header's parameters (as
+    /// [`KernelInfo::module_tracepoint`]); those no header of the tree
+    /// declares (a driver's private trace header) are only named, in
+    /// [`TracepointMatches::undeclared`].
+    pub fn tracepoints_with_modules(&self, pattern: &str) -> TracepointMatches {
+        let mut found = self.tracepoints(pattern);
+        let mut undeclared = Vec::new();
+        let modules_error = match self.module_tracepoints() {
+            Err(e) => Some(e.to_string()),
+            Ok(list) => {
+                let (sys_pat, name_pat) = pattern.split_once(':').unwrap_or(("*", pattern));
+                let decls = self.trace_decls();
+                let mut seen: std::collections::BTreeSet<String> =
+                    found.iter().map(|t| t.value.name.clone()).collect();
+                for mt in list {
+                    let decl = decls.get(&mt.name);
+                    let system = match (&mt.system, decl) {
+                        (s, _) if !s.is_empty() => s.clone(),
+                        (_, Some(d)) => d.system.clone(),
+                        (_, None) => String::new(),
+                    };
+                    if !wildcard_match(name_pat, &mt.name)
+                        || !wildcard_match(sys_pat, &system)
+                        || !seen.insert(mt.name.clone())
+                    {
+                        continue;
+                    }
+                    match self.module_tracepoint(&mt.name) {
+                        Some(tp) if tp.value.system == system => found.push(tp),
+                        // In the image after all, or declared in another
+                        // subsystem than the module's event says.
+                        Some(_) => {}
+                        None if decl.is_none() => undeclared.push(ModuleTracepoint {
+                            system,
+                            ..mt.clone()
+                        }),
+                        None => {}
+                    }
+                }
+                None
+            }
+        };
+        found.sort_by(|a, b| {
+            (&a.value.system, &a.value.name).cmp(&(&b.value.system, &b.value.name))
+        });
+        TracepointMatches {
+            found,
+            undeclared,
+            modules_error,
+        }
+    }
+
+    /// Names close to tracepoint `name` (`sched_swich`): the image's and,
+    /// when they are known already or can be learnt, the modules'.
+    pub fn similar_tracepoints(&self, name: &str) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .tracepoint_names()
+            .into_iter()
+            .map(|(_, n)| n)
+            .collect();
+        if let Ok(list) = self.module_tracepoints() {
+            names.extend(list.iter().map(|t| t.name.clone()));
+        }
+        names.sort();
+        names.dedup();
+        similar::nearest(name, names.iter().map(String::as_str), 3)
     }
 
     /// (subsystem, name) of every tracepoint.

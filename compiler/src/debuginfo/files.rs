@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use super::callconv::Arch;
 use crate::kernel::manifest::Source as ManifestSource;
+use crate::kernel::module_tracepoints::ModuleSource;
 use crate::kernel::{Cache, Catalog, HeaderTree};
 
 /// The files describing one kernel.
@@ -34,6 +35,8 @@ pub struct KernelFiles {
     pub cache_dir: PathBuf,
     /// What to install for DWARF (`install linux-image-…-dbg (stap-prep fetch --debug …)`).
     pub debug_hint: String,
+    /// Where the kernel's own modules are, for the tracepoints they define.
+    pub modules: Option<ModuleSource>,
 }
 
 impl KernelFiles {
@@ -53,6 +56,7 @@ impl KernelFiles {
             module_symvers: existing(tree.dir.join("Module.symvers")),
             cache_dir: PathBuf::new(),
             debug_hint: String::new(),
+            modules: None,
         };
         match &tree.fetched {
             Some(state) => {
@@ -67,6 +71,16 @@ impl KernelFiles {
                     "install {package} (stap-prep fetch --debug {})",
                     state.manifest
                 );
+                // ROOT is CACHE/kernels/NAME/RELEASE/root.
+                files.modules =
+                    state
+                        .root
+                        .ancestors()
+                        .nth(4)
+                        .map(|cache_dir| ModuleSource::Fetched {
+                            cache_dir: cache_dir.to_path_buf(),
+                            manifest: state.manifest.clone(),
+                        });
             }
             None => {
                 let first = |cands: &[String]| cands.iter().map(PathBuf::from).find_map(existing);
@@ -84,6 +98,19 @@ impl KernelFiles {
                     format!("/usr/lib/debug/lib/modules/{release}/vmlinux"),
                 ]);
                 files.cache_dir = Cache::locate(None).dir().join("debuginfo").join(&release);
+                // The whole release directory (`kernel/`, `updates/`,
+                // `extra/`); its `build` symlink is not followed.
+                files.modules = [
+                    format!("/lib/modules/{release}"),
+                    format!("/usr/lib/modules/{release}"),
+                ]
+                .into_iter()
+                .map(PathBuf::from)
+                .find(|d| d.is_dir())
+                .map(|dir| ModuleSource::Installed {
+                    dir,
+                    cache_file: files.cache_dir.join("module-tracepoints.tsv"),
+                });
                 files.debug_hint = format!(
                     "install the kernel's debug vmlinux (linux-image-{release}-dbg on Debian)"
                 );

@@ -19,6 +19,7 @@ use super::source::{CallingConvention, Source, Sourced, TypeSource};
 use super::symbols::{Exports, SystemMap};
 use super::syscalls::{self, SyscallTable};
 use super::tracepoints::{self, TraceDecl};
+use crate::kernel::module_tracepoints::{module_tracepoints, ModuleTracepoint};
 
 /// How a BTF load went, for `-v` and for error hints.
 #[derive(Debug)]
@@ -51,6 +52,7 @@ pub struct KernelInfo {
     trace_decls: OnceLock<BTreeMap<String, TraceDecl>>,
     syscall_table: OnceLock<Option<SyscallTable>>,
     syscall_protos: OnceLock<std::collections::HashMap<String, Vec<String>>>,
+    module_tracepoints: OnceLock<Result<Vec<ModuleTracepoint>, String>>,
     /// `@var` answers by name (each one scans the tree's headers).
     pub(super) variables: std::sync::Mutex<
         std::collections::HashMap<
@@ -73,6 +75,7 @@ impl KernelInfo {
             trace_decls: OnceLock::new(),
             syscall_table: OnceLock::new(),
             syscall_protos: OnceLock::new(),
+            module_tracepoints: OnceLock::new(),
             variables: Default::default(),
         }
     }
@@ -127,6 +130,26 @@ impl KernelInfo {
                 Err(e) => Loaded::Missing(e.to_string()),
             }
         })
+    }
+
+    /// The tracepoints the kernel's own modules define (see
+    /// [`crate::kernel::module_tracepoints`]): read from the modules once
+    /// per kernel, the first time something asks (a trace wildcard, a
+    /// listing), then from the cache. An error says why they cannot be
+    /// known (no modules package to be had, an unreadable module).
+    pub fn module_tracepoints(&self) -> Result<&[ModuleTracepoint], &str> {
+        self.module_tracepoints
+            .get_or_init(|| {
+                let Some(source) = &self.files.modules else {
+                    return Err(format!(
+                        "the modules of {} are not at hand (neither fetched nor installed)",
+                        self.files.release
+                    ));
+                };
+                module_tracepoints(source, &mut |_| {}).map_err(|e| e.to_string())
+            })
+            .as_deref()
+            .map_err(String::as_str)
     }
 
     /// The real `System.map`, if there is one.

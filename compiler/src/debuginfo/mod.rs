@@ -49,7 +49,7 @@ pub use callconv::{
 };
 pub use ctype::{AggregateKind, CType, FieldPath, FieldStep, Layout, Member, Param, Prototype};
 pub use error::DebugInfoError;
-pub use events::SyscallInfo;
+pub use events::{SyscallInfo, TracepointMatches};
 pub use files::KernelFiles;
 pub use functions::BlacklistAnswer;
 pub use info::KernelInfo;

@@ -201,7 +201,7 @@ fn load_cached(name: &str, file: &Path) -> Result<GuestModule, PrepError> {
 /// The package with the modules (the image package before 7.x),
 /// downloaded into `release_dir` once, of the version `stap-prep fetch`
 /// unpacked the image of, so the modules match the image.
-fn modules_deb(
+pub(super) fn modules_deb(
     manifest: &Manifest,
     cache: &Cache,
     state: &FetchState,
@@ -316,7 +316,7 @@ fn extract(
 }
 
 /// The module file's bytes without its compression (by file name).
-fn decompress(path: &str, data: &[u8]) -> Result<Vec<u8>, String> {
+pub(super) fn decompress(path: &str, data: &[u8]) -> Result<Vec<u8>, String> {
     let mut out = Vec::with_capacity(data.len() * 3);
     let result = if path.ends_with(".xz") {
         lzma_rust2::XzReader::new(data, false).read_to_end(&mut out)

@@ -14,6 +14,7 @@ pub mod guest_modules;
 pub mod kbuild;
 pub mod manifest;
 pub mod modcheck;
+pub mod module_tracepoints;
 pub mod relocate;
 pub mod toolchain;
 pub mod tree;

@@ -170,9 +170,22 @@ fn resolve_parts<'a>(
     // alias, not `vfs.read` with a `.return` suffix (and `syscall.*.return`
     // is every `syscall.X.return`, not also `syscall.X` plus `.return`).
     let mut matched = Vec::new();
+    // `**` stands for one or more whole components: the alias's whole
+    // name must match, with no suffix.
+    let spans_components = parts.iter().any(|(n, a)| *n == "**" && a.is_none());
     for def in aliases {
         for name in &def.alias.names {
             let alias_parts = self::parts(name);
+            if spans_components {
+                // Private aliases (`__netfilter.ipv4`, which only works
+                // with a suffix) only when the pattern names them.
+                let private = |p: &Parts<'_>| p.first().is_some_and(|(n, _)| n.starts_with("__"));
+                if spanning_match(parts, &alias_parts) && (!private(&alias_parts) || private(parts))
+                {
+                    matched.push((def, name, parts.len()));
+                }
+                continue;
+            }
             if alias_parts.len() > parts.len() {
                 continue;
             }
@@ -201,7 +214,9 @@ fn resolve_parts<'a>(
                     target_parts.extend(suffix.iter().cloned());
                     let inner = match resolve_parts(&target_parts, aliases, target, depth + 1) {
                         Ok(inner) => inner,
-                        Err(_) if expanded.optional => Vec::new(),
+                        // `**` is a wildcard: an alias it reaches that
+                        // does not resolve here is left out.
+                        Err(_) if expanded.optional || spans_components => Vec::new(),
                         // The suffix is what the aliased point lacks.
                         Err(e)
                             if !suffix.is_empty()
@@ -244,6 +259,11 @@ fn resolve_parts<'a>(
             }
         }
     }
+    // `process.*`, `timer.*`, `*`: the built-in points the pattern's
+    // wildcards can name (aliases matched above already).
+    if parts.iter().any(|(n, _)| n.contains('*')) {
+        out.extend(builtin_wildcards(parts, target)?);
+    }
     if out.is_empty()
         && parts.first().is_some_and(|(n, _)| glob(n, "syscall"))
         && target.kernel.is_none()
@@ -282,6 +302,101 @@ fn resolve_parts<'a>(
         });
     }
     Ok(out)
+}
+
+/// Whether a built-in point's component takes a parameter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Param {
+    /// Never (`never`, `.return`).
+    No,
+    /// It may (`begin(N)`, `process("PATH")`).
+    Optional,
+    /// It must (`timer.ms(N)`, `function("NAME")`).
+    Required,
+}
+
+/// The shapes of the built-in points, for wildcard components: a
+/// wildcard never stands for a parameter, so `timer.*` is `timer.profile`
+/// alone and `process.*` is `process.begin` and `process.end`, as
+/// SystemTap lists them; `kernel.function("f").*` is its `.call` and
+/// `.return`.
+const BUILTIN_SHAPES: &[&[(&str, Param)]] = &[
+    &[("begin", Param::Optional)],
+    &[("end", Param::Optional)],
+    &[("error", Param::Optional)],
+    &[("never", Param::No)],
+    &[("timer", Param::No), ("profile", Param::No)],
+    &[("timer", Param::No), ("s", Param::Required)],
+    &[("timer", Param::No), ("ms", Param::Required)],
+    &[("timer", Param::No), ("us", Param::Required)],
+    &[("timer", Param::No), ("ns", Param::Required)],
+    &[("timer", Param::No), ("hz", Param::Required)],
+    &[("timer", Param::No), ("jiffies", Param::Required)],
+    &[("process", Param::Optional), ("begin", Param::No)],
+    &[("process", Param::Optional), ("end", Param::No)],
+    &[("process", Param::Required), ("function", Param::Required)],
+    &[
+        ("process", Param::Required),
+        ("function", Param::Required),
+        ("call", Param::No),
+    ],
+    &[
+        ("process", Param::Required),
+        ("function", Param::Required),
+        ("return", Param::No),
+    ],
+    &[("kernel", Param::No), ("function", Param::Required)],
+    &[
+        ("kernel", Param::No),
+        ("function", Param::Required),
+        ("call", Param::No),
+    ],
+    &[
+        ("kernel", Param::No),
+        ("function", Param::Required),
+        ("return", Param::No),
+    ],
+    &[("kprobe", Param::No), ("function", Param::Required)],
+    &[
+        ("kprobe", Param::No),
+        ("function", Param::Required),
+        ("return", Param::No),
+    ],
+    &[("kernel", Param::No), ("trace", Param::Required)],
+];
+
+/// The built-in points a pattern with wildcard components names: each
+/// shape whose components the pattern's match, resolved with the
+/// pattern's parameters. A shape that matches but does not resolve (a
+/// missing program) is an error only when no shape resolves.
+fn builtin_wildcards<'a>(
+    parts: &Parts<'_>,
+    target: Target<'_>,
+) -> Result<Vec<Resolved<'a>>, PointError> {
+    let mut out = Vec::new();
+    let mut first_error = None;
+    for shape in BUILTIN_SHAPES {
+        let Some(concrete) = shape_match(parts, shape) else {
+            continue;
+        };
+        match builtin(&concrete, target) {
+            Ok(Some(points)) => out.extend(points.into_iter().map(|(point, context)| Resolved {
+                listed: point.name.clone(),
+                point,
+                prologues: Vec::new(),
+                epilogues: Vec::new(),
+                context,
+            })),
+            Ok(None) => {}
+            Err(e) => {
+                first_error.get_or_insert(e);
+            }
+        }
+    }
+    match first_error {
+        Some(e) if out.is_empty() => Err(e),
+        _ => Ok(out),
+    }
 }
 
 const BUILTIN_NAMES: &[&str] = &[
@@ -341,6 +456,61 @@ fn number(arg: Option<&ast::Literal>) -> Option<i64> {
     match arg {
         Some(ast::Literal::Number(n)) => Some(n.value),
         _ => None,
+    }
+}
+
+/// The concrete point a built-in `shape` makes of the pattern `parts`
+/// (its names, the pattern's parameters), if the pattern matches it:
+/// each component by [`glob`] with a parameter where the shape allows
+/// one, `**` for one or more components that take none.
+fn shape_match<'p>(
+    parts: &[(&str, Option<&'p ast::Literal>)],
+    shape: &[(&'static str, Param)],
+) -> Option<Parts<'p>> {
+    match (parts.split_first(), shape.split_first()) {
+        (None, None) => Some(Vec::new()),
+        (Some(((pat, None), rest)), _) if *pat == "**" => (1..=shape.len()).find_map(|k| {
+            if shape[..k].iter().any(|(_, p)| *p == Param::Required) {
+                return None;
+            }
+            let mut out: Parts<'p> = shape[..k].iter().map(|(n, _)| (*n, None)).collect();
+            out.extend(shape_match(rest, &shape[k..])?);
+            Some(out)
+        }),
+        (Some(((pat, arg), rest)), Some(((name, param), shape_rest))) => {
+            let arg_fits = match param {
+                Param::No => arg.is_none(),
+                Param::Optional => true,
+                Param::Required => arg.is_some(),
+            };
+            if !(glob(pat, name) && arg_fits) {
+                return None;
+            }
+            let mut out: Parts<'p> = vec![(*name, *arg)];
+            out.extend(shape_match(rest, shape_rest)?);
+            Some(out)
+        }
+        _ => None,
+    }
+}
+
+/// Whether the pattern `parts`, which has a `**`, matches the whole
+/// alias name `alias` (`**` standing for one or more of its components).
+fn spanning_match(
+    parts: &[(&str, Option<&ast::Literal>)],
+    alias: &[(&str, Option<&ast::Literal>)],
+) -> bool {
+    match (parts.split_first(), alias.split_first()) {
+        (None, None) => true,
+        (Some(((pat, None), rest)), _) if *pat == "**" => {
+            (1..=alias.len()).any(|k| spanning_match(rest, &alias[k..]))
+        }
+        (Some(((pn, pa), rest)), Some(((an, aa), alias_rest))) => {
+            glob(pn, an)
+                && aa.map(literal_text) == pa.map(literal_text)
+                && spanning_match(rest, alias_rest)
+        }
+        _ => false,
     }
 }
 
@@ -543,6 +713,64 @@ mod tests {
         assert!(glob("*", "anything"));
         assert!(glob("a*c*", "abcd"));
         assert!(!glob("sys_*", "do_sys_open"));
+    }
+
+    #[test]
+    fn wildcards_name_builtin_points_without_parameters() {
+        let target = Target {
+            hz: 250,
+            kernel: None,
+            sysroot: None,
+            guru: false,
+        };
+        let names = |parts: &Parts<'_>| -> Vec<String> {
+            builtin_wildcards(parts, target)
+                .unwrap()
+                .into_iter()
+                .map(|r| r.listed)
+                .collect()
+        };
+        assert_eq!(
+            names(&vec![("*", None)]),
+            ["begin", "end", "error", "never"]
+        );
+        assert_eq!(
+            names(&vec![("timer", None), ("*", None)]),
+            ["timer.profile"]
+        );
+        assert_eq!(
+            names(&vec![("process", None), ("*", None)]),
+            ["process.begin", "process.end"]
+        );
+        assert_eq!(names(&vec![("proc*", None), ("e*", None)]), ["process.end"]);
+        assert!(names(&vec![("netfilter", None), ("*", None)]).is_empty());
+        // `**`: one or more components, never a parameter.
+        assert_eq!(
+            names(&vec![("**", None)]),
+            [
+                "begin",
+                "end",
+                "error",
+                "never",
+                "timer.profile",
+                "process.begin",
+                "process.end"
+            ]
+        );
+        assert_eq!(
+            names(&vec![("timer", None), ("**", None)]),
+            ["timer.profile"]
+        );
+        // A point that matches but cannot resolve is the error.
+        let mut map = crate::diag::SourceMap::new();
+        let file = map.add("t.stp", "probe process(\"relative\").* {}");
+        let path = ast::Literal::String(ast::StrLit {
+            value: b"relative".to_vec(),
+            span: crate::diag::Span::new(file, 14, 24),
+        });
+        let e =
+            builtin_wildcards(&vec![("process", Some(&path)), ("*", None)], target).unwrap_err();
+        assert!(e.message.contains("must be absolute"), "{}", e.message);
     }
 
     #[test]

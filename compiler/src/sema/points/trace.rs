@@ -7,7 +7,10 @@
 //! `btf_trace_<name>`) is taken as a module's: its arguments come from the
 //! header with types from the kernel's BTF (one the module keeps private
 //! is refused), and the runtime attaches to it whenever its module is
-//! loaded. Wildcards match the image's tracepoints only.
+//! loaded. Wildcards match the image's tracepoints and those the kernel's
+//! own modules define (read from its modules package once, see
+//! [`crate::kernel::module_tracepoints`]) when the tree's headers declare
+//! them; one no header declares is named in the error, never guessed at.
 //!
 //! Each concrete point carries its [`Tracepoint`] so that `$prev->pid`,
 //! `$$parms`, `$$system` and `$$name` resolve against its parameters.
@@ -49,22 +52,56 @@ pub(super) fn trace_probe(
         ));
     };
     let wildcard = spec.contains('*');
-    let found = kernel.tracepoints(&spec);
+    // A wildcard sees the modules' tracepoints too (read from the
+    // kernel's modules package once per kernel); a plain name does not
+    // need them unless it is not found.
+    let matches = if wildcard {
+        kernel.tracepoints_with_modules(&spec)
+    } else {
+        crate::debuginfo::TracepointMatches {
+            found: kernel.tracepoints(&spec),
+            ..Default::default()
+        }
+    };
+    let found = matches.found;
     if found.is_empty() {
         if wildcard {
+            if let Some(first) = matches.undeclared.first() {
+                return Err(err(
+                    format!(
+                        "'{name}': '{spec}' matches only tracepoints of modules that no header of the kernel tree declares ({} of module {}{}), so their arguments are unknown",
+                        module_tp_name(first),
+                        first.module,
+                        match matches.undeclared.len() {
+                            1 => String::new(),
+                            n => format!(", and {} more", n - 1),
+                        }
+                    ),
+                    None,
+                ));
+            }
             // A misspelt subsystem is the likely mistake.
-            let help = spec.split_once(':').and_then(|(system, rest)| {
-                let mut systems: Vec<String> = kernel
-                    .tracepoints("*")
-                    .into_iter()
-                    .map(|t| t.value.system)
-                    .filter(|s| !s.is_empty())
-                    .collect();
-                systems.dedup();
-                super::similar(system, &systems).map(|s| format!("did you mean '{s}:{rest}'?"))
-            });
+            let help = spec
+                .split_once(':')
+                .and_then(|(system, rest)| {
+                    let mut systems: Vec<String> = kernel
+                        .tracepoints_with_modules("*")
+                        .found
+                        .into_iter()
+                        .map(|t| t.value.system)
+                        .filter(|s| !s.is_empty())
+                        .collect();
+                    systems.sort();
+                    systems.dedup();
+                    super::similar(system, &systems).map(|s| format!("did you mean '{s}:{rest}'?"))
+                })
+                .or_else(|| {
+                    matches.modules_error.as_ref().map(|e| {
+                        format!("the tracepoints of the kernel's modules are not known: {e}")
+                    })
+                });
             return Err(err(
-                format!("'{name}': no tracepoint of the kernel matches '{spec}'"),
+                format!("'{name}': no tracepoint of the kernel or its modules matches '{spec}'"),
                 help,
             ));
         }
@@ -110,6 +147,21 @@ pub(super) fn trace_probe(
                 )]));
             }
         }
+        // A module's, but no header of the tree declares it.
+        if let Ok(list) = kernel.module_tracepoints() {
+            if let Some(mt) = list.iter().find(|t| {
+                t.name == short && system.is_none_or(|s| t.system.is_empty() || t.system == s)
+            }) {
+                return Err(err(
+                    format!(
+                        "'{name}': tracepoint '{}' is defined by module {}, but no header of the kernel tree declares it (a header private to the module's sources), so its arguments are unknown",
+                        module_tp_name(mt),
+                        mt.module
+                    ),
+                    None,
+                ));
+            }
+        }
         let e = kernel
             .tracepoint(&spec)
             .err()
@@ -149,6 +201,15 @@ pub(super) fn trace_probe(
         ));
     }
     Ok(Some(points))
+}
+
+/// `system:name` of a module's tracepoint (just the name for a bare one).
+fn module_tp_name(t: &crate::kernel::module_tracepoints::ModuleTracepoint) -> String {
+    if t.system.is_empty() {
+        t.name.clone()
+    } else {
+        format!("{}:{}", t.system, t.name)
+    }
 }
 
 /// Whether a parameter travels in one register-width slot (an integer,

@@ -1,0 +1,567 @@
+//! Which tracepoints each module of a kernel's own package defines, so
+//! that `kernel.trace("ext4:*")` and `stap -l 'kernel.trace("*")'` see
+//! them as well as the image's.
+//!
+//! A module's `struct tracepoint`s are the `__tracepoint_NAME` symbols of
+//! its `__tracepoints` section. Their subsystem is the `TRACE_SYSTEM` of
+//! the event built on each: every `_ftrace_events` entry points (through a
+//! relocation: the module is an unlinked object) at a `struct
+//! trace_event_call` whose `class` pointer (second word) leads to a
+//! `struct trace_event_class` whose first word is the system's name, and
+//! whose `tp` pointer (third word) is the tracepoint. A bare tracepoint
+//! with no event (`DECLARE_TRACE`) has no subsystem here.
+//!
+//! The modules come from the package [`guest_modules`](super::guest_modules)
+//! downloads for guests (`RELEASE/modules.deb`), or from
+//! `/lib/modules/RELEASE` for an installed kernel; every `.ko` (`.xz`,
+//! `.zst`, `.gz` decompressed) is read once and the answer kept as
+//! `RELEASE/module-tracepoints.tsv`.
+//!
+//! **Architecture Invariant:** modules are only read here, never loaded.
+
+use std::collections::HashMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use object::{Object, ObjectSection, ObjectSymbol, RelocationTarget, SectionIndex};
+
+use super::cache::Cache;
+use super::fetch::read_deb_files;
+use super::guest_modules::{decompress, module_name_of, modules_deb};
+use super::{Catalog, PrepError};
+
+/// The cache file's first line: its format.
+const CACHE_HEADER: &str = "# stapkit module tracepoints v1: module system name";
+
+/// The offsets in a `struct trace_event_call` of its `class` and `tp`
+/// pointers (after a `struct list_head`; the same layout since 3.x), and
+/// the size of a pointer: 64-bit kernels only.
+const CALL_CLASS_OFFSET: u64 = 8 * 2;
+const CALL_TP_OFFSET: u64 = 8 * 3;
+
+/// One tracepoint a module defines.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ModuleTracepoint {
+    /// The module (`ext4`; `-` spelled `_`).
+    pub module: String,
+    /// Its subsystem (`ext4`), empty for a bare tracepoint.
+    pub system: String,
+    /// Its name (`ext4_sync_file_enter`).
+    pub name: String,
+}
+
+/// Where a kernel's modules are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ModuleSource {
+    /// A kernel `stap-prep fetch` fetched: its modules package, downloaded
+    /// into the cache on first use.
+    Fetched {
+        /// The cache root.
+        cache_dir: PathBuf,
+        /// The manifest's name.
+        manifest: String,
+    },
+    /// An installed kernel: `/lib/modules/RELEASE`, with the answer kept
+    /// in `cache_file`.
+    Installed {
+        /// The modules directory.
+        dir: PathBuf,
+        /// Where the answer is cached.
+        cache_file: PathBuf,
+    },
+}
+
+/// The tracepoints of every module of the kernel, sorted by name then
+/// module: read from the cache file, else computed (reading every module
+/// once) and cached. `progress` hears about downloads and long scans.
+pub fn module_tracepoints(
+    source: &ModuleSource,
+    progress: &mut dyn FnMut(&str),
+) -> Result<Vec<ModuleTracepoint>, PrepError> {
+    match source {
+        ModuleSource::Fetched {
+            cache_dir,
+            manifest,
+        } => {
+            let cache = Cache::locate(Some(cache_dir));
+            let state = cache.state(manifest)?.ok_or_else(|| PrepError::Layout {
+                what: format!("{manifest} is not fetched; run: stap-prep fetch {manifest}"),
+            })?;
+            let release_dir = cache.kernel_dir(manifest).join(&state.release);
+            let file = release_dir.join("module-tracepoints.tsv");
+            if let Some(found) = read_cache(&file)? {
+                return Ok(found);
+            }
+            let catalog = Catalog::load().map_err(PrepError::Manifest)?;
+            let manifest = catalog.get(manifest).map_err(PrepError::Manifest)?;
+            let _lock = cache.lock(&manifest.name)?;
+            if let Some(found) = read_cache(&file)? {
+                return Ok(found);
+            }
+            let deb = modules_deb(manifest, &cache, &state, &release_dir, progress)?;
+            progress(&format!(
+                "{}: reading the tracepoints of every module in {}",
+                manifest.name,
+                deb.display()
+            ));
+            let found = scan_deb(&deb, &state.release)?;
+            write_cache(&file, &found)?;
+            Ok(found)
+        }
+        ModuleSource::Installed { dir, cache_file } => {
+            if let Some(found) = read_cache(cache_file)? {
+                return Ok(found);
+            }
+            progress(&format!(
+                "reading the tracepoints of every module in {}",
+                dir.display()
+            ));
+            let found = scan_dir(dir)?;
+            write_cache(cache_file, &found)?;
+            Ok(found)
+        }
+    }
+}
+
+/// The cached answer, if there is one of this format.
+fn read_cache(file: &Path) -> Result<Option<Vec<ModuleTracepoint>>, PrepError> {
+    let text = match std::fs::read_to_string(file) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(error) => {
+            return Err(PrepError::Io {
+                path: file.to_path_buf(),
+                error,
+            })
+        }
+    };
+    let mut lines = text.lines();
+    if lines.next() != Some(CACHE_HEADER) {
+        return Ok(None);
+    }
+    lines
+        .map(|l| {
+            let mut f = l.split('\t');
+            match (f.next(), f.next(), f.next(), f.next()) {
+                (Some(module), Some(system), Some(name), None) => Ok(ModuleTracepoint {
+                    module: module.to_string(),
+                    system: system.to_string(),
+                    name: name.to_string(),
+                }),
+                _ => Err(PrepError::Corrupt {
+                    path: file.to_path_buf(),
+                    message: format!("bad line '{l}' (delete the file to read the modules again)"),
+                }),
+            }
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map(Some)
+}
+
+fn write_cache(file: &Path, found: &[ModuleTracepoint]) -> Result<(), PrepError> {
+    let mut text = format!("{CACHE_HEADER}\n");
+    for t in found {
+        text.push_str(&format!("{}\t{}\t{}\n", t.module, t.system, t.name));
+    }
+    if let Some(dir) = file.parent() {
+        std::fs::create_dir_all(dir).map_err(|error| PrepError::Io {
+            path: dir.to_path_buf(),
+            error,
+        })?;
+    }
+    let tmp = file.with_extension("tsv.partial");
+    std::fs::write(&tmp, text)
+        .and_then(|_| std::fs::rename(&tmp, file))
+        .map_err(|error| PrepError::Io {
+            path: file.to_path_buf(),
+            error,
+        })
+}
+
+/// A module file's path and (possibly compressed) bytes.
+type ModuleFile = (String, Vec<u8>);
+
+/// Reads the modules handed to `feed` on as many threads as the machine
+/// has (decompressing is most of the work), sorted.
+fn scan_files(
+    feed: impl FnOnce(&dyn Fn(ModuleFile)) -> Result<(), PrepError>,
+) -> Result<Vec<ModuleTracepoint>, PrepError> {
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let (tx, rx) = std::sync::mpsc::sync_channel::<ModuleFile>(workers * 2);
+    let rx = std::sync::Mutex::new(rx);
+    let mut found: Vec<ModuleTracepoint> = Vec::new();
+    let mut problems: Vec<String> = Vec::new();
+    std::thread::scope(|scope| -> Result<(), PrepError> {
+        let handles: Vec<_> = (0..workers)
+            .map(|_| {
+                let rx = &rx;
+                scope.spawn(move || {
+                    let mut found = Vec::new();
+                    let mut problems = Vec::new();
+                    loop {
+                        let next = rx.lock().expect("receiver lock").recv();
+                        let Ok((path, data)) = next else { break };
+                        let Some(module) = module_name_of(&path) else {
+                            continue;
+                        };
+                        let result = decompress(&path, &data)
+                            .and_then(|plain| tracepoints_of_module(&plain));
+                        match result {
+                            Ok(tps) => found.extend(tps.into_iter().map(|(system, name)| {
+                                ModuleTracepoint {
+                                    module: module.clone(),
+                                    system,
+                                    name,
+                                }
+                            })),
+                            Err(e) => problems.push(format!("{path}: {e}")),
+                        }
+                    }
+                    (found, problems)
+                })
+            })
+            .collect();
+        let fed = feed(&|file| {
+            // A worker gone means it panicked: join reports it below.
+            let _ = tx.send(file);
+        });
+        drop(tx);
+        for h in handles {
+            let (f, p) = h.join().expect("module scanner thread");
+            found.extend(f);
+            problems.extend(p);
+        }
+        fed
+    })?;
+    if let Some(p) = problems.first() {
+        return Err(PrepError::Layout {
+            what: format!("cannot read a module's tracepoints: {p}"),
+        });
+    }
+    found.sort_by(|a, b| (&a.name, &a.module).cmp(&(&b.name, &b.module)));
+    found.dedup();
+    Ok(found)
+}
+
+/// Every module of `release` in the package `deb`.
+fn scan_deb(deb: &Path, release: &str) -> Result<Vec<ModuleTracepoint>, PrepError> {
+    let corrupt = |message: String| PrepError::Corrupt {
+        path: deb.to_path_buf(),
+        message,
+    };
+    let prefixes = [
+        format!("lib/modules/{release}/"),
+        format!("usr/lib/modules/{release}/"),
+    ];
+    scan_files(|send| {
+        read_deb_files(deb, |files| {
+            let mut archive = tar::Archive::new(files);
+            for entry in archive.entries().map_err(|e| corrupt(e.to_string()))? {
+                let mut entry = entry.map_err(|e| corrupt(e.to_string()))?;
+                let path = entry
+                    .path()
+                    .map_err(|e| corrupt(e.to_string()))?
+                    .to_string_lossy()
+                    .trim_start_matches("./")
+                    .to_string();
+                if !entry.header().entry_type().is_file()
+                    || !prefixes.iter().any(|p| path.starts_with(p))
+                    || module_name_of(&path).is_none()
+                {
+                    continue;
+                }
+                let mut data = Vec::new();
+                entry
+                    .read_to_end(&mut data)
+                    .map_err(|e| corrupt(e.to_string()))?;
+                send((path, data));
+            }
+            Ok(())
+        })
+    })
+}
+
+/// Every module under `dir` (an installed kernel's `/lib/modules/RELEASE`;
+/// symbolic links, such as its `build`, are not followed).
+fn scan_dir(dir: &Path) -> Result<Vec<ModuleTracepoint>, PrepError> {
+    let mut files = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let entries = std::fs::read_dir(&d).map_err(|error| PrepError::Io {
+            path: d.clone(),
+            error,
+        })?;
+        for e in entries.flatten() {
+            let path = e.path();
+            match e.file_type() {
+                Ok(t) if t.is_dir() => stack.push(path),
+                Ok(t) if t.is_file() && module_name_of(&path.to_string_lossy()).is_some() => {
+                    files.push(path);
+                }
+                _ => {}
+            }
+        }
+    }
+    files.sort();
+    scan_files(|send| {
+        for path in files {
+            let data = std::fs::read(&path).map_err(|error| PrepError::Io {
+                path: path.clone(),
+                error,
+            })?;
+            send((path.to_string_lossy().into_owned(), data));
+        }
+        Ok(())
+    })
+}
+
+/// The (subsystem, name) of every tracepoint one module (a plain ELF
+/// `.ko`) defines, in name order.
+pub fn tracepoints_of_module(data: &[u8]) -> Result<Vec<(String, String)>, String> {
+    let elf = object::File::parse(data).map_err(|e| format!("not an ELF module: {e}"))?;
+    let Some(tp_section) = elf.section_by_name("__tracepoints").map(|s| s.index()) else {
+        return Ok(Vec::new());
+    };
+    // The module's tracepoints, by where they are in their section.
+    let mut by_offset: HashMap<u64, String> = HashMap::new();
+    for sym in elf.symbols() {
+        if sym.section_index() != Some(tp_section) {
+            continue;
+        }
+        if let Some(name) = sym
+            .name()
+            .ok()
+            .and_then(|n| n.strip_prefix("__tracepoint_"))
+        {
+            by_offset.insert(sym.address(), name.to_string());
+        }
+    }
+    let mut systems: HashMap<String, String> = HashMap::new();
+    if let Some(events) = elf.section_by_name("_ftrace_events") {
+        let mut relocs = Relocations::new(&elf);
+        let entries: Vec<(SectionIndex, u64)> =
+            relocs.of(events.index()).values().copied().collect();
+        for (call_section, call) in entries {
+            let tp = relocs.at(call_section, call + CALL_TP_OFFSET);
+            let Some(name) = tp
+                .filter(|(s, _)| *s == tp_section)
+                .and_then(|(_, off)| by_offset.get(&off))
+            else {
+                continue;
+            };
+            let system = relocs
+                .at(call_section, call + CALL_CLASS_OFFSET)
+                .and_then(|(class_section, class)| relocs.at(class_section, class))
+                .and_then(|(s, off)| c_string(&elf, s, off));
+            if let Some(system) = system {
+                systems.insert(name.clone(), system);
+            }
+        }
+    }
+    let mut out: Vec<(String, String)> = by_offset
+        .into_values()
+        .map(|name| (systems.get(&name).cloned().unwrap_or_default(), name))
+        .collect();
+    out.sort_by(|a, b| a.1.cmp(&b.1));
+    Ok(out)
+}
+
+/// A module's relocations, per section, as where each pointer-sized slot
+/// points: (section, offset in it).
+struct Relocations<'d, 'f> {
+    elf: &'f object::File<'d>,
+    sections: HashMap<SectionIndex, HashMap<u64, (SectionIndex, u64)>>,
+}
+
+impl<'d, 'f> Relocations<'d, 'f> {
+    fn new(elf: &'f object::File<'d>) -> Self {
+        Relocations {
+            elf,
+            sections: HashMap::new(),
+        }
+    }
+
+    /// Every relocated slot of `section`, by offset.
+    fn of(&mut self, section: SectionIndex) -> &HashMap<u64, (SectionIndex, u64)> {
+        let elf = self.elf;
+        self.sections.entry(section).or_insert_with(|| {
+            let mut out = HashMap::new();
+            let Ok(s) = elf.section_by_index(section) else {
+                return out;
+            };
+            for (offset, r) in s.relocations() {
+                let RelocationTarget::Symbol(idx) = r.target() else {
+                    continue;
+                };
+                let Ok(sym) = elf.symbol_by_index(idx) else {
+                    continue;
+                };
+                let Some(target_section) = sym.section_index() else {
+                    continue;
+                };
+                let Some(to) = sym.address().checked_add_signed(r.addend()) else {
+                    continue;
+                };
+                out.insert(offset, (target_section, to));
+            }
+            out
+        })
+    }
+
+    /// Where the pointer at `offset` of `section` points.
+    fn at(&mut self, section: SectionIndex, offset: u64) -> Option<(SectionIndex, u64)> {
+        self.of(section).get(&offset).copied()
+    }
+}
+
+/// The NUL-terminated string at `offset` of `section`.
+fn c_string(elf: &object::File<'_>, section: SectionIndex, offset: u64) -> Option<String> {
+    let data = elf.section_by_index(section).ok()?.data().ok()?;
+    let rest = data.get(usize::try_from(offset).ok()?..)?;
+    let end = rest.iter().position(|&b| b == 0)?;
+    let s = std::str::from_utf8(&rest[..end]).ok()?;
+    (!s.is_empty()).then(|| s.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use object::write::{Object as WriteObject, Relocation, Symbol, SymbolSection};
+    use object::{
+        Architecture, BinaryFormat, Endianness, RelocationEncoding, RelocationFlags,
+        RelocationKind, SectionKind, SymbolFlags, SymbolKind, SymbolScope,
+    };
+
+    /// A module shaped as the kernel's trace macros lay one out: two
+    /// tracepoints in `__tracepoints`, an event on the first whose class
+    /// names the subsystem, and no event on the second (a bare
+    /// `DECLARE_TRACE`). Relocations go through section symbols plus
+    /// addends, as the assembler writes those against static objects.
+    fn synthetic_module() -> Vec<u8> {
+        let mut obj = WriteObject::new(BinaryFormat::Elf, Architecture::X86_64, Endianness::Little);
+        let section = |obj: &mut WriteObject, name: &str, kind| {
+            obj.add_section(Vec::new(), name.as_bytes().to_vec(), kind)
+        };
+        let tps = section(&mut obj, "__tracepoints", SectionKind::Data);
+        let rodata = section(&mut obj, ".rodata", SectionKind::ReadOnlyData);
+        let data = section(&mut obj, ".data", SectionKind::Data);
+        let events = section(&mut obj, "_ftrace_events", SectionKind::Data);
+        obj.append_section_data(tps, &[0u8; 0x80], 8);
+        // Something before the system's name, so the addend matters.
+        obj.append_section_data(rodata, b"other\0mysys\0", 1);
+        // The class at 0 (system pointer first), the call at 0x40.
+        obj.append_section_data(data, &[0u8; 0x80], 8);
+        obj.append_section_data(events, &[0u8; 8], 8);
+        for (name, at) in [("__tracepoint_tp_event", 0x40), ("__tracepoint_tp_bare", 0)] {
+            obj.add_symbol(Symbol {
+                name: name.as_bytes().to_vec(),
+                value: at,
+                size: 0x40,
+                kind: SymbolKind::Data,
+                scope: SymbolScope::Linkage,
+                weak: false,
+                section: SymbolSection::Section(tps),
+                flags: SymbolFlags::None,
+            });
+        }
+        let abs64 = RelocationFlags::Generic {
+            kind: RelocationKind::Absolute,
+            encoding: RelocationEncoding::Generic,
+            size: 64,
+        };
+        let reloc = |obj: &mut WriteObject, at_section, offset, to_section, addend| {
+            let symbol = obj.section_symbol(to_section);
+            obj.add_relocation(
+                at_section,
+                Relocation {
+                    offset,
+                    symbol,
+                    addend,
+                    flags: abs64,
+                },
+            )
+            .unwrap();
+        };
+        reloc(&mut obj, data, 0, rodata, 6);
+        reloc(&mut obj, data, 0x40 + CALL_CLASS_OFFSET, data, 0);
+        reloc(&mut obj, data, 0x40 + CALL_TP_OFFSET, tps, 0x40);
+        reloc(&mut obj, events, 0, data, 0x40);
+        obj.write().unwrap()
+    }
+
+    #[test]
+    fn tracepoints_and_their_subsystems_come_from_the_event_tables() {
+        let found = tracepoints_of_module(&synthetic_module()).unwrap();
+        assert_eq!(
+            found,
+            [
+                (String::new(), "tp_bare".to_string()),
+                ("mysys".to_string(), "tp_event".to_string())
+            ]
+        );
+    }
+
+    #[test]
+    fn modules_without_tracepoints_and_non_elf_files() {
+        let obj = WriteObject::new(BinaryFormat::Elf, Architecture::X86_64, Endianness::Little);
+        assert_eq!(tracepoints_of_module(&obj.write().unwrap()).unwrap(), []);
+        let e = tracepoints_of_module(b"not a module").unwrap_err();
+        assert!(e.starts_with("not an ELF module"), "{e}");
+    }
+
+    #[test]
+    fn the_cache_file_round_trips_and_refuses_damage() {
+        let tmp = tempfile::tempdir().unwrap();
+        let file = tmp.path().join("r/module-tracepoints.tsv");
+        assert_eq!(read_cache(&file).unwrap(), None);
+        let list = vec![
+            ModuleTracepoint {
+                module: "ext4".into(),
+                system: "ext4".into(),
+                name: "ext4_sync_file_enter".into(),
+            },
+            ModuleTracepoint {
+                module: "m".into(),
+                system: String::new(),
+                name: "bare".into(),
+            },
+        ];
+        write_cache(&file, &list).unwrap();
+        assert_eq!(read_cache(&file).unwrap(), Some(list));
+        std::fs::write(&file, format!("{CACHE_HEADER}\nonly two\tfields\n")).unwrap();
+        let e = read_cache(&file).unwrap_err().to_string();
+        assert!(e.contains("bad line 'only two\tfields'"), "{e}");
+        // Another format is read again from the modules.
+        std::fs::write(&file, "# older\n").unwrap();
+        assert_eq!(read_cache(&file).unwrap(), None);
+    }
+
+    #[test]
+    fn installed_modules_are_found_under_their_directory() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("kernel/fs/x");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("x.ko"), synthetic_module()).unwrap();
+        std::fs::write(dir.join("modules.order"), "x\n").unwrap();
+        // `build` points at the headers (here: elsewhere with a module):
+        // not followed.
+        let elsewhere = tmp.path().join("elsewhere");
+        std::fs::create_dir_all(&elsewhere).unwrap();
+        std::fs::write(elsewhere.join("y.ko"), synthetic_module()).unwrap();
+        std::os::unix::fs::symlink(&elsewhere, tmp.path().join("kernel/build")).unwrap();
+        let source = ModuleSource::Installed {
+            dir: tmp.path().join("kernel"),
+            cache_file: tmp.path().join("cache/module-tracepoints.tsv"),
+        };
+        let found = module_tracepoints(&source, &mut |_| {}).unwrap();
+        let names: Vec<String> = found
+            .iter()
+            .map(|t| format!("{} {}:{}", t.module, t.system, t.name))
+            .collect();
+        assert_eq!(names, ["x :tp_bare", "x mysys:tp_event"]);
+        assert!(tmp.path().join("cache/module-tracepoints.tsv").is_file());
+        // The second time, from the cache (the module is gone).
+        std::fs::remove_file(dir.join("x.ko")).unwrap();
+        assert_eq!(module_tracepoints(&source, &mut |_| {}).unwrap(), found);
+    }
+}
