@@ -387,7 +387,11 @@ pub fn build_one(
     }
     argv.extend(opts_part.iter().map(String::as_str));
     argv.push(&script_path);
-    argv.extend(args_part.iter().map(String::as_str));
+    let args: Vec<String> = args_part
+        .iter()
+        .map(|a| substitute_symbols(a, tree))
+        .collect::<Result<_, _>>()?;
+    argv.extend(args.iter().map(String::as_str));
     let options = StapOptions::try_parse_from(argv).map_err(|e| e.to_string())?;
     let mut pipeline = Pipeline::new(options).map_err(|f| f.message)?;
     // Report the script by its file name, as `stap NAME.stp` run beside it
@@ -401,6 +405,42 @@ pub fn build_one(
     let built = pipeline.build(&c).map_err(|f| f.message)?;
     std::fs::create_dir_all(out_dir).map_err(|e| e.to_string())?;
     crate::driver::deliver(&built, &module, out_dir).map_err(|e| e.to_string())
+}
+
+/// A script argument with each `{symbol:NAME}` replaced by NAME's address
+/// in the kernel's System.map (hexadecimal), for probes on addresses
+/// (`kprobe.statement($1).absolute`): test guests boot with `nokaslr`, so
+/// the map's addresses are the running kernel's. Only the -dbg package
+/// carries a real System.map: such scripts say `# requires: debuginfo`.
+fn substitute_symbols(arg: &str, tree: &HeaderTree) -> Result<String, String> {
+    let mut out = String::new();
+    let mut rest = arg;
+    while let Some(start) = rest.find("{symbol:") {
+        let Some(len) = rest[start..].find('}') else {
+            return Err(format!("'{arg}': '{{symbol:' without its closing '}}'"));
+        };
+        let name = &rest[start + "{symbol:".len()..start + len];
+        let map = crate::debuginfo::KernelFiles::from_tree(tree)
+            .and_then(|f| f.system_map)
+            .ok_or_else(|| {
+                format!("'{arg}': this kernel has no System.map (fetch it with --debug)")
+            })?;
+        let map = crate::debuginfo::symbols::SystemMap::load(&map)
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| {
+                format!(
+                    "'{arg}': this kernel's System.map is a placeholder (fetch it with --debug)"
+                )
+            })?;
+        let symbol = map
+            .get(name)
+            .ok_or_else(|| format!("'{arg}': '{name}' is not in this kernel's System.map"))?;
+        out.push_str(&rest[..start]);
+        out.push_str(&format!("{:#x}", symbol.addr));
+        rest = &rest[start + len + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
 }
 
 /// Runs the matrix, reporting progress lines to `progress`.

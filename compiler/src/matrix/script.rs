@@ -3,6 +3,8 @@
 //! A script may start with `# matrix: ...` lines naming stap options and
 //! arguments for its build (`-DMAXERRORS=3`, `-g`, `-- arg1 arg2`) and
 //! `timeout=SECONDS`, after which staprun is interrupted as by Ctrl-C.
+//! In the script's arguments `{symbol:NAME}` stands for NAME's address in
+//! the kernel's System.map (the -dbg package's; see `# requires:`).
 //!
 //! `# guest-modules: NAME [PARAM=VALUE...] [NAME ...]` lines name modules of
 //! the kernel's own package that the guest loads (with their dependencies)
