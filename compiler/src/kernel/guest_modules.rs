@@ -274,6 +274,34 @@ fn extract(
     names: &BTreeSet<String>,
     dir: &Path,
 ) -> Result<(), PrepError> {
+    read_deb_modules(
+        deb,
+        release,
+        |name| names.contains(name),
+        |name, path, data| {
+            let plain = decompress(&path, &data).map_err(|message| PrepError::Corrupt {
+                path: deb.to_path_buf(),
+                message: format!("{path}: {message}"),
+            })?;
+            let file = dir.join(format!("{name}.ko"));
+            let tmp = dir.join(format!("{name}.ko.partial"));
+            std::fs::write(&tmp, &plain)
+                .and_then(|_| std::fs::rename(&tmp, &file))
+                .map_err(|error| PrepError::Io { path: file, error })
+        },
+    )
+}
+
+/// Calls `each(name, path, bytes)` for every module of `release` in the
+/// package `deb` (under `lib/modules/RELEASE/` or `usr/lib/modules/...`)
+/// whose name `wanted` accepts, with the file's bytes as packed (possibly
+/// compressed: see [`decompress`]).
+pub(super) fn read_deb_modules(
+    deb: &Path,
+    release: &str,
+    wanted: impl Fn(&str) -> bool,
+    mut each: impl FnMut(String, String, Vec<u8>) -> Result<(), PrepError>,
+) -> Result<(), PrepError> {
     let corrupt = |message: String| PrepError::Corrupt {
         path: deb.to_path_buf(),
         message,
@@ -297,19 +325,14 @@ fn extract(
             {
                 continue;
             }
-            let Some(name) = module_name_of(&path).filter(|n| names.contains(n)) else {
+            let Some(name) = module_name_of(&path).filter(|n| wanted(n)) else {
                 continue;
             };
             let mut data = Vec::new();
             entry
                 .read_to_end(&mut data)
                 .map_err(|e| corrupt(e.to_string()))?;
-            let plain = decompress(&path, &data).map_err(|e| corrupt(format!("{path}: {e}")))?;
-            let file = dir.join(format!("{name}.ko"));
-            let tmp = dir.join(format!("{name}.ko.partial"));
-            std::fs::write(&tmp, &plain)
-                .and_then(|_| std::fs::rename(&tmp, &file))
-                .map_err(|error| PrepError::Io { path: file, error })?;
+            each(name, path, data)?;
         }
         Ok(())
     })

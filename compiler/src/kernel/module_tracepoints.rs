@@ -20,14 +20,12 @@
 //! **Architecture Invariant:** modules are only read here, never loaded.
 
 use std::collections::HashMap;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use object::{Object, ObjectSection, ObjectSymbol, RelocationTarget, SectionIndex};
 
 use super::cache::Cache;
-use super::fetch::read_deb_files;
-use super::guest_modules::{decompress, module_name_of, modules_deb};
+use super::guest_modules::{decompress, module_name_of, modules_deb, read_deb_modules};
 use super::{Catalog, PrepError};
 
 /// The cache file's first line: its format.
@@ -245,39 +243,16 @@ fn scan_files(
 
 /// Every module of `release` in the package `deb`.
 fn scan_deb(deb: &Path, release: &str) -> Result<Vec<ModuleTracepoint>, PrepError> {
-    let corrupt = |message: String| PrepError::Corrupt {
-        path: deb.to_path_buf(),
-        message,
-    };
-    let prefixes = [
-        format!("lib/modules/{release}/"),
-        format!("usr/lib/modules/{release}/"),
-    ];
     scan_files(|send| {
-        read_deb_files(deb, |files| {
-            let mut archive = tar::Archive::new(files);
-            for entry in archive.entries().map_err(|e| corrupt(e.to_string()))? {
-                let mut entry = entry.map_err(|e| corrupt(e.to_string()))?;
-                let path = entry
-                    .path()
-                    .map_err(|e| corrupt(e.to_string()))?
-                    .to_string_lossy()
-                    .trim_start_matches("./")
-                    .to_string();
-                if !entry.header().entry_type().is_file()
-                    || !prefixes.iter().any(|p| path.starts_with(p))
-                    || module_name_of(&path).is_none()
-                {
-                    continue;
-                }
-                let mut data = Vec::new();
-                entry
-                    .read_to_end(&mut data)
-                    .map_err(|e| corrupt(e.to_string()))?;
+        read_deb_modules(
+            deb,
+            release,
+            |_| true,
+            |_, path, data| {
                 send((path, data));
-            }
-            Ok(())
-        })
+                Ok(())
+            },
+        )
     })
 }
 
