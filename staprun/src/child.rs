@@ -1,6 +1,10 @@
 //! The `-c CMD` child: forked before the module loads (so its pid can be
 //! the script's target()), held until the begin probes have run, then
-//! released to exec `/bin/sh -c CMD`.
+//! released to exec CMD. As with SystemTap's stapio (observed with
+//! Debian's 5.1): until the exec the child is named `stapio`, and a
+//! simple command (words only, no shell syntax) is exec'd directly,
+//! looked up in PATH, so the target runs one program; anything else runs
+//! under `/bin/sh -c CMD`.
 
 use std::ffi::CString;
 use std::io;
@@ -14,11 +18,20 @@ pub struct Child {
 }
 
 impl Child {
-    /// Forks a child that waits on a pipe, then runs `/bin/sh -c cmd`.
+    /// Forks a child that waits on a pipe, then runs `cmd`.
     pub fn spawn_waiting(cmd: &str) -> io::Result<Child> {
-        let sh = CString::new("/bin/sh").expect("no NUL");
-        let dash_c = CString::new("-c").expect("no NUL");
-        let cmd = CString::new(cmd).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+        let words: Vec<String> = match simple_words(cmd) {
+            Some(words) => words,
+            None => vec!["/bin/sh".into(), "-c".into(), cmd.into()],
+        };
+        let words: Vec<CString> = words
+            .into_iter()
+            .map(CString::new)
+            .collect::<Result<_, _>>()
+            .map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+        let mut argv: Vec<*const libc::c_char> = words.iter().map(|w| w.as_ptr()).collect();
+        argv.push(std::ptr::null());
+        let name = CString::new("stapio").expect("no NUL");
         let mut fds = [0 as libc::c_int; 2];
         // SAFETY: fds has room for the two descriptors pipe(2) writes.
         if unsafe { libc::pipe(fds.as_mut_ptr()) } != 0 {
@@ -32,13 +45,13 @@ impl Child {
         if pid == 0 {
             // SAFETY: in the child: wait for one byte (or EOF), then exec.
             unsafe {
+                libc::prctl(libc::PR_SET_NAME, name.as_ptr());
                 libc::close(fds[1]);
                 let mut byte = 0u8;
                 let n = libc::read(fds[0], &mut byte as *mut u8 as *mut libc::c_void, 1);
                 libc::close(fds[0]);
                 if n == 1 {
-                    let argv = [sh.as_ptr(), dash_c.as_ptr(), cmd.as_ptr(), std::ptr::null()];
-                    libc::execv(sh.as_ptr(), argv.as_ptr());
+                    libc::execvp(argv[0], argv.as_ptr());
                 }
                 libc::_exit(127);
             }
@@ -85,6 +98,22 @@ impl Child {
     }
 }
 
+/// The words of a command with no shell syntax (only letters, digits,
+/// spaces and `_-./,:+@%=`), to exec directly; `None` for anything the
+/// shell must read.
+fn simple_words(cmd: &str) -> Option<Vec<String>> {
+    let plain = |c: char| c.is_ascii_alphanumeric() || c == ' ' || "_-./,:+@%=".contains(c);
+    if !cmd.chars().all(plain) {
+        return None;
+    }
+    let words: Vec<String> = cmd.split(' ').filter(|w| !w.is_empty()).map(String::from).collect();
+    // `NAME=VALUE cmd` sets a variable: the shell's job.
+    if words.is_empty() || words[0].contains('=') {
+        return None;
+    }
+    Some(words)
+}
+
 impl Drop for Child {
     /// A child never released (the module failed to load) exits at once.
     fn drop(&mut self) {
@@ -97,5 +126,23 @@ impl Drop for Child {
             // SAFETY: reaping our own child.
             unsafe { libc::waitpid(self.pid, &mut status, 0) };
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn simple_commands_are_execed_directly() {
+        assert_eq!(
+            simple_words("stapkit-workload kill 15"),
+            Some(vec!["stapkit-workload".into(), "kill".into(), "15".into()])
+        );
+        assert_eq!(simple_words("a | b"), None);
+        assert_eq!(simple_words("echo $HOME"), None);
+        assert_eq!(simple_words("X=1 prog"), None);
+        assert_eq!(simple_words("sh -c 'x'"), None);
+        assert_eq!(simple_words("  "), None);
     }
 }

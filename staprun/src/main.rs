@@ -2,9 +2,9 @@
 //! probes on exit or Ctrl-C, and unloads it.
 //!
 //! Usage: `staprun [-v] [-o FILE] [-x PID | -c CMD] MODULE.ko [name=value...]`.
-//! With `-c CMD`, the command runs (under `/bin/sh -c`) once the begin
-//! probes have, its pid is the script's `target()`, and the session ends
-//! when it exits. Exit status 0
+//! With `-c CMD`, the command runs (exec'd directly when it is plain
+//! words, else under `/bin/sh -c`) once the begin probes have, its pid is
+//! the script's `target()`, and the session ends when it exits. Exit status 0
 //! when the script ran and ended cleanly, 1 when it reported errors or could
 //! not be run.
 

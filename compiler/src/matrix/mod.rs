@@ -6,6 +6,7 @@
 //! the body of an insta snapshot `NAME.snap`), and reports a kernel x
 //! script table.
 
+pub mod oracle;
 pub mod render;
 pub mod script;
 
@@ -89,6 +90,8 @@ pub struct Cell {
     pub outcome: Outcome,
     /// Against the expected file.
     pub verdict: Verdict,
+    /// What it was compared with (`None`: not compared).
+    pub reference: Option<oracle::Reference>,
 }
 
 impl Cell {
@@ -190,6 +193,11 @@ impl Report {
             out.push('\n');
         }
         out
+    }
+
+    /// How the compared cells stood against real SystemTap.
+    pub fn tally(&self) -> oracle::Tally {
+        oracle::tally(&self.cells)
     }
 
     /// Details of every failure: diffs, build errors, crash notes.
@@ -400,10 +408,15 @@ pub fn build_one(
     if let Some(file_name) = script.path.file_name() {
         pipeline.script.name = file_name.to_string_lossy().into_owned();
     }
-    let ast = pipeline.parse().map_err(|f| f.message)?;
-    let program = pipeline.elaborate(&ast).map_err(|f| f.message)?;
-    let c = pipeline.translate(&program).map_err(|f| f.message)?;
-    let built = pipeline.build(&c).map_err(|f| f.message)?;
+    // A failure's text is what `stap` prints on stderr: the warnings
+    // found so far, then the errors.
+    let failed = |p: &mut Pipeline, f: crate::driver::Failure| {
+        format!("{}{}", std::mem::take(&mut p.warnings), f.message)
+    };
+    let ast = pipeline.parse().map_err(|f| failed(&mut pipeline, f))?;
+    let program = pipeline.elaborate(&ast).map_err(|f| failed(&mut pipeline, f))?;
+    let c = pipeline.translate(&program).map_err(|f| failed(&mut pipeline, f))?;
+    let built = pipeline.build(&c).map_err(|f| failed(&mut pipeline, f))?;
     std::fs::create_dir_all(out_dir).map_err(|e| e.to_string())?;
     crate::driver::deliver(&built, &module, out_dir).map_err(|e| e.to_string())
 }
@@ -413,7 +426,7 @@ pub fn build_one(
 /// (`kprobe.statement($1).absolute`): test guests boot with `nokaslr`, so
 /// the map's addresses are the running kernel's. Only the -dbg package
 /// carries a real System.map: such scripts say `# requires: debuginfo`.
-fn substitute_symbols(arg: &str, tree: &HeaderTree) -> Result<String, String> {
+pub fn substitute_symbols(arg: &str, tree: &HeaderTree) -> Result<String, String> {
     let mut out = String::new();
     let mut rest = arg;
     while let Some(start) = rest.find("{symbol:") {
@@ -574,30 +587,20 @@ pub fn run(options: &Options, progress: &(dyn Fn(&str) + Sync)) -> Result<Report
             &mut report,
         )?;
         for (b, outcome) in ours.iter().zip(outcomes) {
-            let verdict = if matches!(outcome, Outcome::NotApplicable(_)) {
-                Verdict::NotApplicable
+            let (verdict, reference) = if matches!(outcome, Outcome::NotApplicable(_)) {
+                (Verdict::NotApplicable, None)
             } else if options.print {
-                Verdict::Printed
+                (Verdict::Printed, None)
             } else {
-                match expected_for(&b.script.path) {
-                    None => Verdict::NoExpected,
-                    Some(expected) => {
-                        let actual = render(&outcome);
-                        // Trailing newlines carry nothing: a missing final
-                        // newline in the output is its own marker line.
-                        if expected.trim_end_matches('\n') == actual.trim_end_matches('\n') {
-                            Verdict::Pass
-                        } else {
-                            Verdict::Mismatch(render::diff(&expected, &actual))
-                        }
-                    }
-                }
+                let (verdict, reference) = oracle::judge(&b.script.path, kernel, &outcome);
+                (verdict, Some(reference))
             };
             report.cells.push(Cell {
                 kernel: kernel.clone(),
                 script: b.script.name.clone(),
                 outcome,
                 verdict,
+                reference,
             });
         }
     }
@@ -924,12 +927,14 @@ mod tests {
                     script: "hello".into(),
                     outcome: ran(b"hello\n"),
                     verdict: Verdict::Pass,
+                    reference: None,
                 },
                 Cell {
                     kernel: "k1".into(),
                     script: "broken".into(),
                     outcome: Outcome::BuildFailed("semantic error".into()),
                     verdict: Verdict::Mismatch("- x\n".into()),
+                    reference: None,
                 },
             ],
             boots: BTreeMap::new(),
@@ -949,6 +954,7 @@ mod tests {
                 script: "inline".into(),
                 outcome: Outcome::NotApplicable(why.into()),
                 verdict: Verdict::NotApplicable,
+                reference: None,
             }],
             boots: BTreeMap::new(),
         };
