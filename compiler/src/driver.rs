@@ -239,7 +239,16 @@ impl Pipeline {
     fn preprocess_config(&self) -> PreprocessConfig {
         let mut cfg = match &self.tree {
             Some(tree) => {
-                let mut cfg = PreprocessConfig::for_kernel(&tree.release, &tree.arch);
+                // As SystemTap, the release the tree was built as
+                // (`include/config/kernel.release`: Debian's 6.1.0-57-amd64
+                // tree says 6.1.192) is kernel_v/kernel_vr.
+                let built_as =
+                    std::fs::read_to_string(tree.dir.join("include/config/kernel.release"))
+                        .ok()
+                        .map(|r| r.trim().to_string())
+                        .filter(|r| !r.is_empty());
+                let release = built_as.as_deref().unwrap_or(&tree.release);
+                let mut cfg = PreprocessConfig::for_kernel(release, &tree.arch);
                 cfg.kernel_config = tree
                     .config
                     .iter()
@@ -632,7 +641,10 @@ mod tests {
         assert_eq!(opts(&["-p4", "-p2", "-e", "x"]).pass, Some(2));
         // Options after the script are options (getopt permutes).
         let o = opts(&["-p1", "x.stp", "a", "-p2"]);
-        assert_eq!((o.pass, o.rest), (Some(2), vec!["x.stp".into(), "a".into()]));
+        assert_eq!(
+            (o.pass, o.rest),
+            (Some(2), vec!["x.stp".into(), "a".into()])
+        );
         assert!(StapOptions::try_parse_from(["stap", "x.stp", "-3"]).is_err());
     }
 

@@ -17,6 +17,7 @@ mod bench;
 mod bench_build;
 mod demo;
 mod oracle;
+mod oracle_frontend;
 mod oracle_record;
 mod setup;
 mod test;

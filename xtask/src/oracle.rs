@@ -55,6 +55,7 @@ use stapkit::vm::results::CaseResult;
 use stapkit::vm::Arch;
 use xshell::{cmd, Shell};
 
+use crate::oracle_frontend;
 use crate::oracle_record;
 use crate::setup;
 
@@ -93,6 +94,15 @@ pub struct Options {
     /// Neither save nor compare outputs; only print them.
     #[arg(long, conflicts_with = "check")]
     pub no_save: bool,
+    /// Record real SystemTap's `-p1` text and `-p2` acceptance of the
+    /// published examples and the parse fixtures
+    /// (`tests/systemtap-frontend/`), instead of running scripts.
+    #[arg(long, conflicts_with_all = ["check", "record", "case"])]
+    pub frontend: bool,
+    /// With `--frontend`: run `-p2` too (slow: pass 2 reads the kernel's
+    /// DWARF for many examples).
+    #[arg(long, requires = "frontend")]
+    pub with_p2: bool,
     /// Save each QEMU test script's outcome (`tests/scripts/*.stp`) as its
     /// expected output, `tests/scripts/NAME.oracle` (one block per kernel).
     #[arg(long, conflicts_with_all = ["check", "case"])]
@@ -181,22 +191,22 @@ impl OracleCase {
 
 /// A root with Debian's SystemTap.
 #[derive(Debug, Clone)]
-struct StapRoot {
+pub(crate) struct StapRoot {
     /// Debian suite.
-    suite: String,
+    pub(crate) suite: String,
     /// The root directory.
-    dir: PathBuf,
+    pub(crate) dir: PathBuf,
     /// First line of `stap -V`.
-    version: String,
+    pub(crate) version: String,
 }
 
 /// A kernel to build for and boot.
 #[derive(Debug, Clone)]
-struct Kernel {
+pub(crate) struct Kernel {
     /// Manifest name.
-    name: String,
+    pub(crate) name: String,
     /// What stap-prep fetched.
-    state: FetchState,
+    pub(crate) state: FetchState,
 }
 
 /// What `stap` did with one case.
@@ -229,6 +239,9 @@ enum RunResult {
 
 /// Runs the oracle.
 pub fn run(sh: &Shell, options: &Options) -> Result<()> {
+    if options.frontend {
+        return oracle_frontend::run(sh, options);
+    }
     let started = Instant::now();
     let (global_options, script_paths) = split_args(&options.args)?;
     let mut scripts = Vec::new();
@@ -596,7 +609,7 @@ fn split_words(s: &str) -> Result<Vec<String>, String> {
 }
 
 /// Installs mmdebstrap from the machine's own archive when missing.
-fn install_mmdebstrap(sh: &Shell) -> Result<()> {
+pub(crate) fn install_mmdebstrap(sh: &Shell) -> Result<()> {
     if cmd!(sh, "mmdebstrap --version")
         .quiet()
         .ignore_stdout()
@@ -618,7 +631,7 @@ fn install_mmdebstrap(sh: &Shell) -> Result<()> {
 }
 
 /// Fetches (or finds cached) the kernel `name`.
-fn fetch_kernel(cache: &Cache, name: &str) -> Result<Kernel> {
+pub(crate) fn fetch_kernel(cache: &Cache, name: &str) -> Result<Kernel> {
     let catalog = Catalog::load()?;
     let manifest = catalog.get(name)?;
     let fetched = fetch(manifest, cache, &FetchOptions::default(), &mut |line| {
@@ -632,12 +645,12 @@ fn fetch_kernel(cache: &Cache, name: &str) -> Result<Kernel> {
 }
 
 /// The compiler package the kernel `name` was built with.
-fn kernel_compiler(name: &str) -> Result<String> {
+pub(crate) fn kernel_compiler(name: &str) -> Result<String> {
     Ok(Catalog::load()?.get(name)?.toolchain.compiler.clone())
 }
 
 /// Makes (or reuses) the root of `suite` with SystemTap and `compilers`.
-fn prepare_root(cache: &Cache, suite: &str, compilers: &BTreeSet<String>) -> Result<StapRoot> {
+pub(crate) fn prepare_root(cache: &Cache, suite: &str, compilers: &BTreeSet<String>) -> Result<StapRoot> {
     if !suite.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
         bail!("'{suite}' is not a Debian suite name");
     }
@@ -736,7 +749,7 @@ fn in_root(root: &Path, binds: &[&Path], cwd: &str, argv: &[String]) -> Result<O
 
 /// [`in_root`], with `files` (host file, path in the root) bound over
 /// files of the root too (made empty first where missing).
-fn in_root_with(
+pub(crate) fn in_root_with(
     root: &Path,
     binds: &[&Path],
     files: &[(PathBuf, String)],
@@ -788,7 +801,7 @@ exec chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/roo
 }
 
 /// FNV-1a, 64 bits: a stable content key for the caches.
-fn content_key(parts: &[&[u8]]) -> String {
+pub(crate) fn content_key(parts: &[&[u8]]) -> String {
     let mut h: u64 = 0xcbf29ce484222325;
     for part in parts {
         for &b in part.iter().chain(&[0xffu8]) {
@@ -982,7 +995,7 @@ fn build_case(
 /// package's is a placeholder), so SystemTap resolves kernel functions,
 /// the syscall tapset and symbols as it would on a host with the -dbg
 /// package installed.
-fn debug_files(kernel: &Kernel) -> Vec<(PathBuf, String)> {
+pub(crate) fn debug_files(kernel: &Kernel) -> Vec<(PathBuf, String)> {
     let release = &kernel.state.release;
     let mut files = Vec::new();
     let in_kernel = |p: &Option<PathBuf>| {

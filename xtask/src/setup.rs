@@ -31,6 +31,9 @@ pub const APT_PACKAGES: &[&str] = &[
     "gcc-aarch64-linux-gnu",
     "libc6-dev-arm64-cross",
     "qemu-system-arm",
+    // SystemTap's published examples: the stap -p1 comparison reads them
+    // (tests/tests/systemtap_frontend.rs)
+    "systemtap-doc",
 ];
 
 /// A guest architecture `cargo xtask staprun --target` builds for.

@@ -6,6 +6,7 @@
 //! the body of an insta snapshot `NAME.snap`), and reports a kernel x
 //! script table.
 
+pub mod frontend;
 pub mod oracle;
 pub mod render;
 pub mod script;
@@ -414,8 +415,12 @@ pub fn build_one(
         format!("{}{}", std::mem::take(&mut p.warnings), f.message)
     };
     let ast = pipeline.parse().map_err(|f| failed(&mut pipeline, f))?;
-    let program = pipeline.elaborate(&ast).map_err(|f| failed(&mut pipeline, f))?;
-    let c = pipeline.translate(&program).map_err(|f| failed(&mut pipeline, f))?;
+    let program = pipeline
+        .elaborate(&ast)
+        .map_err(|f| failed(&mut pipeline, f))?;
+    let c = pipeline
+        .translate(&program)
+        .map_err(|f| failed(&mut pipeline, f))?;
     let built = pipeline.build(&c).map_err(|f| failed(&mut pipeline, f))?;
     std::fs::create_dir_all(out_dir).map_err(|e| e.to_string())?;
     crate::driver::deliver(&built, &module, out_dir).map_err(|e| e.to_string())

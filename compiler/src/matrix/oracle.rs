@@ -151,7 +151,13 @@ fn replace_number_after(line: &str, prefixes: &[&str], with: &str) -> Option<Str
             let start = from + at + prefix.len();
             let len = out[start..]
                 .bytes()
-                .take_while(|b| if hex { b.is_ascii_hexdigit() } else { b.is_ascii_digit() })
+                .take_while(|b| {
+                    if hex {
+                        b.is_ascii_hexdigit()
+                    } else {
+                        b.is_ascii_digit()
+                    }
+                })
                 .count();
             if len == 0 || out[start..start + len] == *with {
                 from = start;
@@ -177,7 +183,10 @@ fn replace_word_after(line: &str, prefix: &str, end: char, with: &str) -> Option
             break;
         };
         let word = &out[start..start + len];
-        if word != with && !word.is_empty() && word.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        if word != with
+            && !word.is_empty()
+            && word.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        {
             out.replace_range(start..start + len, with);
             changed = true;
         }
@@ -244,11 +253,16 @@ pub fn parse_oracle(text: &str) -> Result<Vec<OracleBlock>, String> {
             if line.starts_with('#') || line.trim().is_empty() {
                 continue;
             }
-            return Err(format!("line {}: text before the first '## KERNEL' line", n + 1));
+            return Err(format!(
+                "line {}: text before the first '## KERNEL' line",
+                n + 1
+            ));
         };
         if block.outcome.is_empty() {
             if let Some((key, value)) = line.strip_prefix("# ").and_then(|l| l.split_once(": ")) {
-                block.provenance.push((key.to_string(), value.trim_end().to_string()));
+                block
+                    .provenance
+                    .push((key.to_string(), value.trim_end().to_string()));
                 continue;
             }
         }
@@ -379,7 +393,9 @@ pub fn tally(cells: &[Cell]) -> Tally {
         let passed = c.verdict == Verdict::Pass;
         match reference {
             Reference::SystemTap { .. } if !passed => t.differing += 1,
-            Reference::SystemTap { same_kernel: true, .. } => t.matched_same_kernel += 1,
+            Reference::SystemTap {
+                same_kernel: true, ..
+            } => t.matched_same_kernel += 1,
             Reference::SystemTap { .. } => t.matched_other_kernel += 1,
             Reference::Difference(_) => t.justified += 1,
             Reference::NoSystemTap(_) => t.no_systemtap += 1,
@@ -414,10 +430,15 @@ fn check_reason(script: &Path, why: &str) -> Result<(), String> {
         .map(|d| d.join("docs/oracle/FINDINGS.md"))
         .find(|p| p.is_file())
         .ok_or_else(|| format!("{}: no docs/oracle/FINDINGS.md above it", script.display()))?;
-    let text = std::fs::read_to_string(&findings).map_err(|e| format!("{}: {e}", findings.display()))?;
+    let text =
+        std::fs::read_to_string(&findings).map_err(|e| format!("{}: {e}", findings.display()))?;
     if text
         .lines()
-        .filter_map(|l| l.trim_start_matches('#').strip_prefix(' ').filter(|_| l.starts_with('#')))
+        .filter_map(|l| {
+            l.trim_start_matches('#')
+                .strip_prefix(' ')
+                .filter(|_| l.starts_with('#'))
+        })
         .any(|heading| heading_anchor(heading) == anchor)
     {
         Ok(())
@@ -572,7 +593,10 @@ mod tests {
 
     #[test]
     fn anchors_follow_github() {
-        assert_eq!(heading_anchor("Process pid on the build host"), "process-pid-on-the-build-host");
+        assert_eq!(
+            heading_anchor("Process pid on the build host"),
+            "process-pid-on-the-build-host"
+        );
         assert_eq!(heading_anchor("`stap -l` / `-L` (x)"), "stap--l---l-x");
     }
 
@@ -587,7 +611,9 @@ mod tests {
         assert_eq!(Tally::from_text(&t.to_text()), t);
         t.add(&t.clone());
         assert_eq!(t.matched_same_kernel, 6);
-        assert!(t.summary().starts_with("6 cases match real SystemTap byte for byte"));
+        assert!(t
+            .summary()
+            .starts_with("6 cases match real SystemTap byte for byte"));
     }
 
     #[test]
@@ -603,6 +629,8 @@ mod tests {
         }];
         let text = format_oracle(&blocks);
         assert_eq!(parse_oracle(&text).unwrap(), blocks);
-        assert!(parse_oracle("## k\nexit: 0\n").unwrap_err().contains("systemtap"));
+        assert!(parse_oracle("## k\nexit: 0\n")
+            .unwrap_err()
+            .contains("systemtap"));
     }
 }
