@@ -761,6 +761,11 @@ root=$1; cwd=$2; shift 2
 IFS='
 '
 for b in $ORACLE_BINDS; do mkdir -p "$root$b"; mount --bind "$b" "$root$b"; done
+# A writable layer over directories (a kernel tree) for the files below.
+for o in $ORACLE_OVERLAYS; do
+    layer=$(mktemp -d); mkdir "$layer/u" "$layer/w"
+    mount -t overlay overlay -o "lowerdir=$root$o,upperdir=$layer/u,workdir=$layer/w" "$root$o"
+done
 for f in $ORACLE_FILES; do
     src=${f%%	*}; dst=$root${f#*	}
     mkdir -p "${dst%/*}"; [ -e "$dst" ] || : > "$dst"; mount --bind "$src" "$dst"
@@ -787,6 +792,15 @@ exec chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/roo
         .arg(cwd)
         .args(argv)
         .env("ORACLE_BINDS", binds.join("\n"))
+        .env(
+            "ORACLE_OVERLAYS",
+            files
+                .iter()
+                .filter_map(|(_, dst)| dst.strip_suffix("/vmlinux"))
+                .filter(|dir| dir.contains("/usr/src/"))
+                .collect::<Vec<_>>()
+                .join("\n"),
+        )
         .env(
             "ORACLE_FILES",
             files
@@ -935,6 +949,12 @@ fn build_case(
         command.as_bytes(),
         script.text.as_bytes(),
         workload.unwrap_or_default(),
+        // Where the -dbg files are offered changes what SystemTap finds.
+        debug_files(kernel)
+            .iter()
+            .map(|(_, dst)| format!("{dst}\n"))
+            .collect::<String>()
+            .as_bytes(),
     ]);
     let dir = cache.dir().join("oracle/builds").join(&key);
     let module = dir.join(format!("{name}.ko"));
@@ -1003,12 +1023,21 @@ pub(crate) fn debug_files(kernel: &Kernel) -> Vec<(PathBuf, String)> {
             .map(|p| kernel.state.root.join(p))
             .filter(|p| p.is_file())
     };
+    // SystemTap with `-r TREE` reads TREE/vmlinux (so the tree gets a
+    // writable overlay in the build's namespace; the cache is untouched)
+    // and /boot/System.map-R, R being the tree's
+    // include/config/kernel.release (6.1.192 for 6.1.0-57-amd64).
+    let tree = kernel.state.build_dir();
+    let built_as = std::fs::read_to_string(tree.join("include/config/kernel.release"))
+        .map(|r| r.trim().to_string())
+        .unwrap_or_else(|_| release.clone());
     if let Some(vmlinux) = in_kernel(&kernel.state.debug_vmlinux) {
-        files.push((vmlinux.clone(), format!("/usr/lib/debug/boot/vmlinux-{release}")));
-        files.push((vmlinux, format!("/usr/lib/debug/lib/modules/{release}/vmlinux")));
+        files.push((vmlinux.clone(), format!("{}/vmlinux", tree.display())));
+        files.push((vmlinux, format!("/usr/lib/debug/boot/vmlinux-{release}")));
     }
     if let Some(map) = in_kernel(&kernel.state.system_map) {
-        files.push((map, format!("/boot/System.map-{release}")));
+        files.push((map.clone(), format!("/boot/System.map-{release}")));
+        files.push((map, format!("/boot/System.map-{built_as}")));
     }
     files
 }
