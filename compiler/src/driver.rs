@@ -228,7 +228,10 @@ impl Pipeline {
     pub fn module_name(&self) -> String {
         match &self.options.module {
             Some(m) => m.clone(),
-            None => format!("stap_{:016x}", fnv1a(self.script.text.as_bytes())),
+            None => format!(
+                "stap_{:016x}",
+                crate::text::hash::fnv1a_64(self.script.text.as_bytes())
+            ),
         }
     }
 
@@ -579,12 +582,6 @@ pub fn check_module(options: &StapOptions, ko: &Path) -> (String, bool) {
     }
 }
 
-fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf29ce484222325u64, |h, &b| {
-        (h ^ b as u64).wrapping_mul(0x100000001b3)
-    })
-}
-
 /// Copies the built module to `dir/NAME.ko`, returning the new path.
 pub fn deliver(built: &BuiltModule, module: &str, dir: &Path) -> std::io::Result<PathBuf> {
     let dest = dir.join(format!("{module}.ko"));
@@ -656,7 +653,14 @@ mod tests {
             text: "probe begin {}".into(),
             args: vec![],
         };
-        assert_eq!(format!("stap_{:016x}", fnv1a(a.text.as_bytes())).len(), 21);
+        assert_eq!(
+            format!(
+                "stap_{:016x}",
+                crate::text::hash::fnv1a_64(a.text.as_bytes())
+            )
+            .len(),
+            21
+        );
         assert_eq!(canonical_arch("aarch64"), Some("arm64"));
         assert_eq!(canonical_arch("sparc"), None);
     }

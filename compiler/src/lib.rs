@@ -21,4 +21,5 @@ pub mod matrix;
 pub mod runtime;
 pub mod sema;
 pub mod syntax;
+pub mod text;
 pub mod vm;

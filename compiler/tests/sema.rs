@@ -34,6 +34,7 @@ use stapkit::debuginfo::{KernelFiles, KernelInfo};
 use stapkit::diag::{render_all, SourceMap};
 use stapkit::kernel::{Cache, Catalog, HeaderTree};
 use stapkit::sema;
+use stapkit::text::header;
 
 /// The kernel the QEMU scripts are translated for.
 const QEMU_KERNEL: &str = "debian-6.1-amd64";
@@ -186,12 +187,10 @@ fn analyze(name: &str, text: &str) -> (SourceMap, sema::Analysis) {
 
 /// Whether a QEMU script's `# matrix:` options ask for guru mode.
 fn matrix_guru(text: &str) -> bool {
-    text.lines()
-        .filter_map(|l| l.strip_prefix("# matrix:"))
-        .any(|opts| {
-            opts.split_whitespace()
-                .any(|w| w == "-g" || w == "--guru-mode")
-        })
+    header::values(text, "#", "matrix").any(|(_, opts)| {
+        header::split_words(opts, header::Quoting::DOUBLE)
+            .is_ok_and(|words| words.iter().any(|w| w == "-g" || w == "--guru-mode"))
+    })
 }
 
 fn analyze_for(

@@ -16,10 +16,11 @@ use super::error::DebugInfoError;
 use super::files::KernelFiles;
 use super::image::cache::ImageCache;
 use super::source::{CallingConvention, Source, Sourced, TypeSource};
-use super::symbols::{Exports, SystemMap};
+use super::symbols::SystemMap;
 use super::syscalls::{self, SyscallTable};
 use super::tracepoints::{self, TraceDecl};
 use crate::kernel::module_tracepoints::{module_tracepoints, ModuleTracepoint};
+use crate::kernel::symvers::Symvers;
 
 /// How a BTF load went, for `-v` and for error hints.
 #[derive(Debug)]
@@ -47,7 +48,7 @@ pub struct KernelInfo {
     dwarf: OnceLock<Loaded<DwarfKernel>>,
     btf: OnceLock<Loaded<(Btf, String)>>,
     system_map: OnceLock<Option<SystemMap>>,
-    exports: OnceLock<Exports>,
+    exports: OnceLock<Symvers>,
     calling_convention: OnceLock<CallingConvention>,
     trace_decls: OnceLock<BTreeMap<String, TraceDecl>>,
     syscall_table: OnceLock<Option<SyscallTable>>,
@@ -163,12 +164,12 @@ impl KernelInfo {
     }
 
     /// The tree's exports (`Module.symvers`; empty without one).
-    pub fn exports(&self) -> &Exports {
+    pub fn exports(&self) -> &Symvers {
         self.exports.get_or_init(|| {
             self.files
                 .module_symvers
                 .as_ref()
-                .and_then(|p| Exports::load(p).ok())
+                .and_then(|p| Symvers::load(p).ok())
                 .unwrap_or_default()
         })
     }
@@ -186,7 +187,7 @@ impl KernelInfo {
                 None => Vec::new(),
             };
             if functions.is_empty() {
-                functions = self.exports_names();
+                functions = self.exports().names().map(str::to_string).collect();
             }
             functions.sort();
             functions.dedup();
@@ -195,19 +196,6 @@ impl KernelInfo {
                 functions,
             }
         })
-    }
-
-    fn exports_names(&self) -> Vec<String> {
-        let Some(path) = &self.files.module_symvers else {
-            return Vec::new();
-        };
-        std::fs::read_to_string(path)
-            .map(|t| {
-                t.lines()
-                    .filter_map(|l| l.split('\t').nth(1).map(str::to_string))
-                    .collect()
-            })
-            .unwrap_or_default()
     }
 
     /// The type sources in the order they are asked.

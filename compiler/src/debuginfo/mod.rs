@@ -36,7 +36,6 @@ pub mod functions;
 pub mod image;
 pub mod info;
 pub mod inline;
-pub mod similar;
 pub mod source;
 mod suggest;
 pub mod symbols;

@@ -16,6 +16,7 @@ pub mod manifest;
 pub mod modcheck;
 pub mod module_tracepoints;
 pub mod relocate;
+pub mod symvers;
 pub mod toolchain;
 pub mod tree;
 
