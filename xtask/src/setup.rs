@@ -289,10 +289,12 @@ pub fn build_binaries(sh: &Shell) -> Result<PathBuf> {
 }
 
 /// Fetches kernels, and prepares the toolchain each needs, with the freshly
-/// built stap-prep (which works on them in parallel).
+/// built stap-prep (which works on them in parallel); `--modules` also
+/// learns the tracepoints of each kernel's modules, which `stap` never
+/// fetches during a test's pass 2 (`sema_kernel` lists ext4's).
 pub fn fetch_kernels(sh: &Shell, bin_dir: &Path, kernels: &[String]) -> Result<()> {
     let stap_prep = bin_dir.join("stap-prep");
-    cmd!(sh, "{stap_prep} fetch {kernels...}")
+    cmd!(sh, "{stap_prep} fetch --modules {kernels...}")
         .quiet()
         .ignore_stdout()
         .run()?;

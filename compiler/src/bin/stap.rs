@@ -5,13 +5,17 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Parser;
-use stapkit::driver::{deliver, Failure, Pipeline, StapOptions};
+use stapkit::driver::{deliver, Failure, Options, Pipeline, StapOptions};
 
 fn main() -> ExitCode {
-    let options = StapOptions::parse();
-    let verbose = options.verbose;
-    if let Some(ko) = &options.check_module {
-        let (text, ok) = stapkit::driver::check_module(&options, ko);
+    let cli = StapOptions::parse();
+    if let Some(ko) = cli.check_module.clone() {
+        let options = Options {
+            release: cli.release,
+            cache_dir: cli.cache_dir,
+            ..Options::default()
+        };
+        let (text, ok) = stapkit::driver::check_module(&options, &ko);
         let _ = if ok {
             std::io::stdout().write_all(text.as_bytes())
         } else {
@@ -23,6 +27,11 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         };
     }
+    let options = match cli.options() {
+        Ok(o) => o,
+        Err(f) => return fail(&f),
+    };
+    let verbose = options.verbose;
     let mut pipeline = match Pipeline::new(options) {
         Ok(p) => p,
         Err(f) => return fail(&f),
@@ -51,7 +60,7 @@ fn run(p: &mut Pipeline) -> Result<ExitCode, Failure> {
     let last = p.options.last_pass();
     let mut stdout = std::io::stdout();
     let ast = p.parse()?;
-    if p.options.list.is_some() || p.options.list_vars.is_some() {
+    if p.options.lists_points() {
         let _ = stdout.write_all(p.list_points(&ast)?.as_bytes());
         return Ok(ExitCode::SUCCESS);
     }

@@ -38,6 +38,14 @@ impl Arch {
         }
     }
 
+    /// kbuild's `ARCH=` for it, the directory under `arch/` (`x86`, `arm64`).
+    pub fn kbuild(self) -> &'static str {
+        match self {
+            Arch::X86_64 => "x86",
+            Arch::Arm64 => "arm64",
+        }
+    }
+
     /// The prefix of syscall entry functions (`__x64_`, `__arm64_`).
     pub fn syscall_prefix(self) -> &'static str {
         match self {
