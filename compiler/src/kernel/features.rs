@@ -478,7 +478,6 @@ mod tests {
         proc_ops: "STP_HAVE_PROC_OPS" => [false, true, true],
         pde_data: "STP_HAVE_PDE_DATA" => [false, true, true],
         task_state: "STP_HAVE_TASK___STATE" => [false, true, true],
-        timer_setup: "STP_HAVE_TIMER_SETUP" => [true, true, true],
         timer_container_of: "STP_HAVE_TIMER_CONTAINER_OF" => [false, false, true],
         timer_delete: "STP_HAVE_TIMER_DELETE" => [false, false, true],
         strlcpy: "STP_HAVE_STRLCPY" => [true, true, false],
@@ -496,14 +495,7 @@ mod tests {
         uprobe_register_nosync: "STP_HAVE_UPROBE_REGISTER_NOSYNC" => [false, false, true],
         uprobe_handler_data: "STP_HAVE_UPROBE_HANDLER_DATA" => [false, false, true],
         module_import_ns_string: "STP_HAVE_MODULE_IMPORT_NS_STRING" => [false, false, true],
-        debugfs_lookup: "STP_HAVE_DEBUGFS_LOOKUP" => [true, true, true],
         export_kallsyms_lookup_name: "STP_HAVE_EXPORT_KALLSYMS_LOOKUP_NAME" => [true, false, false],
-        export_kallsyms_on_each_symbol: "STP_HAVE_EXPORT_KALLSYMS_ON_EACH_SYMBOL" => [true, false, false],
-        export_task_work_add: "STP_HAVE_EXPORT_TASK_WORK_ADD" => [false, true, true],
-        export_task_work_cancel_func: "STP_HAVE_EXPORT_TASK_WORK_CANCEL_FUNC" => [false, false, false],
-        export_stack_trace_save_regs: "STP_HAVE_EXPORT_STACK_TRACE_SAVE_REGS" => [false, false, false],
-        export_for_each_kernel_tracepoint: "STP_HAVE_EXPORT_FOR_EACH_KERNEL_TRACEPOINT" => [true, true, true],
-        export_get_user_pages_remote: "STP_HAVE_EXPORT_GET_USER_PAGES_REMOTE" => [true, true, true],
     }
 
     #[test]
