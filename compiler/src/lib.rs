@@ -11,6 +11,7 @@
 //! [`driver`] strings the passes together for the `stap` binary;
 //! [`matrix`] runs many scripts on many kernels for `stap-matrix`.
 
+pub mod arch;
 pub mod codegen;
 pub mod debuginfo;
 pub mod diag;

@@ -469,11 +469,7 @@ fn read_script(options: &Options) -> Result<Script, Failure> {
 
 /// SystemTap's spelling of an architecture name (`aarch64` is `arm64`).
 pub fn canonical_arch(arch: &str) -> Option<&'static str> {
-    match arch {
-        "x86_64" | "amd64" | "x86-64" => Some("x86_64"),
-        "arm64" | "aarch64" => Some("arm64"),
-        _ => None,
-    }
+    crate::arch::Arch::from_name(arch).map(crate::arch::Arch::name)
 }
 
 /// Checks a `-D NAME[=VALUE]` so it can be passed to the compiler safely.
