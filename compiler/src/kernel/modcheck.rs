@@ -387,7 +387,7 @@ fn check_symbols(
         let gpl: Vec<String> = image
             .undefined
             .iter()
-            .filter(|s| symvers.get(*s).is_some_and(|e| e.gpl_only))
+            .filter(|s| symvers.get(s).is_some_and(|e| e.gpl_only))
             .cloned()
             .collect();
         if !gpl.is_empty() {
