@@ -15,16 +15,21 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::Parser;
-use stapkit::driver::{deliver, Failure, Pipeline, StapOptions};
+use stapkit::driver::{deliver, Failure, Options, Pipeline, StapOptions};
 
 /// SystemTap's words for the forced last pass.
 const MISMATCH_WARNING: &str =
     "WARNING: kernel release/architecture mismatch with host forces last-pass 4.\n";
 
 fn main() -> ExitCode {
-    let options = StapOptions::parse();
-    if let Some(ko) = &options.check_module {
-        let (text, ok) = stapkit::driver::check_module(&options, ko);
+    let cli = StapOptions::parse();
+    if let Some(ko) = cli.check_module.clone() {
+        let options = Options {
+            release: cli.release,
+            cache_dir: cli.cache_dir,
+            ..Options::default()
+        };
+        let (text, ok) = stapkit::driver::check_module(&options, &ko);
         let _ = if ok {
             std::io::stdout().write_all(text.as_bytes())
         } else {
@@ -36,12 +41,16 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         };
     }
+    let options = match cli.options() {
+        Ok(o) => o,
+        Err(f) => return fail(&f),
+    };
     let mut pipeline = match Pipeline::new(options) {
         Ok(p) => p,
         Err(f) => return fail(&f),
     };
     if pipeline.options.last_pass() == 5 && targets_another_host(&pipeline) {
-        pipeline.options.pass = Some(4);
+        pipeline.options.last_pass = Some(4);
         if !pipeline.options.suppress_warnings {
             let _ = std::io::stderr().write_all(MISMATCH_WARNING.as_bytes());
         }
@@ -127,7 +136,7 @@ impl Run {
         self.done(p, || {
             format!("Pass 1: parsed user script and {} library scripts", library_scripts())
         });
-        if p.options.list.is_some() || p.options.list_vars.is_some() {
+        if p.options.lists_points() {
             let _ = stdout.write_all(p.list_points(&ast)?.as_bytes());
             return Ok(ExitCode::SUCCESS);
         }
