@@ -31,8 +31,9 @@ pub struct StapOptions {
     #[arg(short = 'e', value_name = "SCRIPT")]
     pub inline: Option<String>,
     /// Target kernel: a build tree directory, a release, or a kernel manifest name.
-    #[arg(short = 'r', value_name = "RELEASE|DIR")]
-    pub release: Option<String>,
+    /// With --bundle, repeat it (or give a,b,... / all / @LIST) for every kernel.
+    #[arg(short = 'r', value_name = "RELEASE|DIR", action = ArgAction::Append)]
+    pub release: Vec<String>,
     /// Target architecture (x86_64, arm64; aarch64 and amd64 accepted).
     #[arg(short = 'a', value_name = "ARCH")]
     pub arch: Option<String>,
@@ -96,6 +97,19 @@ pub struct StapOptions {
     /// As -l, with each point's variables and their types.
     #[arg(short = 'L', value_name = "PROBE")]
     pub list_vars: Option<String>,
+    /// Build the module for every -r kernel into one bundle FILE (NAME.stpb)
+    /// that staprun runs on any of them (see crate::ship).
+    #[arg(long = "bundle", value_name = "FILE")]
+    pub bundle: Option<PathBuf>,
+    /// Sign the module (each module of a bundle) with KEY (PEM; CERT
+    /// defaults to KEY), in the kernel's format; without a value, the key
+    /// --make-mok made.
+    #[arg(long = "sign-module", value_name = "KEY[,CERT]", num_args = 0..=1, require_equals = true)]
+    pub sign_module: Option<Option<String>>,
+    /// Make a machine-owner key pair for --sign-module in DIR (default
+    /// ~/.config/stapkit/mok), print how to enroll it, and stop.
+    #[arg(long = "make-mok", value_name = "DIR", num_args = 0..=1, require_equals = true)]
+    pub make_mok: Option<Option<PathBuf>>,
     /// The script file (unless -e), then the script's arguments ($1, @1, ...).
     #[arg(value_name = "SCRIPT|ARGS", trailing_var_arg = true)]
     pub rest: Vec<String>,
@@ -105,6 +119,19 @@ impl StapOptions {
     /// The last pass to run (SystemTap's default is 5).
     pub fn last_pass(&self) -> u8 {
         self.pass.unwrap_or(5)
+    }
+
+    /// The one `-r` kernel (`None`: the running one); several only go
+    /// with `--bundle`.
+    pub fn single_release(&self) -> Result<Option<&str>, String> {
+        match self.release.as_slice() {
+            [] => Ok(None),
+            [one] => Ok(Some(one)),
+            many => Err(format!(
+                "stap: -r given {} times; building for several kernels needs --bundle FILE.stpb",
+                many.len()
+            )),
+        }
     }
 }
 
@@ -180,8 +207,9 @@ impl Pipeline {
         }
         let cache = Cache::locate(options.cache_dir.as_deref());
         let catalog = Catalog::load().map_err(|e| Failure::usage(format!("stap: {e}")))?;
+        let release = options.single_release().map_err(Failure::usage)?;
         let (tree, tree_error) =
-            match HeaderTree::resolve(options.release.as_deref(), &cache, &catalog) {
+            match HeaderTree::resolve(release, &cache, &catalog) {
                 Ok(tree) => (Some(tree), None),
                 Err(e) => (None, Some(e.to_string())),
             };
@@ -551,7 +579,11 @@ pub fn check_module(options: &StapOptions, ko: &Path) -> (String, bool) {
         Ok(c) => c,
         Err(e) => return (format!("stap: {e}\n"), false),
     };
-    let tree = match HeaderTree::resolve(options.release.as_deref(), &cache, &catalog) {
+    let release = match options.single_release() {
+        Ok(r) => r,
+        Err(e) => return (format!("{e}\n"), false),
+    };
+    let tree = match HeaderTree::resolve(release, &cache, &catalog) {
         Ok(t) => t,
         Err(e) => return (format!("stap: {e}\n"), false),
     };

@@ -23,6 +23,12 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         };
     }
+    if let Some(dir) = &options.make_mok {
+        return print_or_fail(stapkit::ship::make_mok(dir.as_deref()));
+    }
+    if let Some(file) = options.bundle.clone() {
+        return print_or_fail(stapkit::ship::bundle_command(&options, &file, verbose > 0));
+    }
     let mut pipeline = match Pipeline::new(options) {
         Ok(p) => p,
         Err(f) => return fail(&f),
@@ -38,6 +44,16 @@ fn main() -> ExitCode {
     }
     match result {
         Ok(code) => code,
+        Err(f) => fail(&f),
+    }
+}
+
+fn print_or_fail(result: Result<String, Failure>) -> ExitCode {
+    match result {
+        Ok(text) => {
+            let _ = std::io::stdout().write_all(text.as_bytes());
+            ExitCode::SUCCESS
+        }
         Err(f) => fail(&f),
     }
 }
@@ -83,6 +99,7 @@ fn run(p: &mut Pipeline) -> Result<ExitCode, Failure> {
     let ko = deliver(&built, &module, &cwd).map_err(|e| Failure {
         message: format!("stap: cannot write {module}.ko: {e}\n"),
     })?;
+    stapkit::ship::sign_delivered(p, &ko)?;
     if last == 4 {
         println!("{module}.ko");
         return Ok(ExitCode::SUCCESS);
