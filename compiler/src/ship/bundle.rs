@@ -115,15 +115,33 @@ impl Bundle {
     }
 }
 
-/// A kernel's GNU build id from its unpacked image (ELF vmlinux or flat
-/// Image): the first `NT_GNU_BUILD_ID` note, little-endian as both
-/// supported architectures are, which `/sys/kernel/notes` shows on the
-/// running kernel.
+/// A kernel's GNU build id from its unpacked image, which
+/// `/sys/kernel/notes` shows on the running kernel: in an ELF vmlinux,
+/// the `NT_GNU_BUILD_ID` note of its `.notes` section; in a flat Image
+/// (arm64), the first such note that is not inside an embedded ELF file
+/// — the vDSOs the kernel carries have build ids of their own, and their
+/// ELF header is never more than a few KiB before their note.
 pub fn build_id_in(kernel: &[u8]) -> Option<String> {
     const NOTE: [u8; 16] = [4, 0, 0, 0, 20, 0, 0, 0, 3, 0, 0, 0, b'G', b'N', b'U', 0];
-    let at = kernel.windows(NOTE.len()).position(|w| w == NOTE)?;
-    let id = kernel.get(at + NOTE.len()..at + NOTE.len() + 20)?;
-    Some(id.iter().map(|b| format!("{b:02x}")).collect())
+    const EMBEDDED_ELF_REACH: usize = 64 * 1024;
+    let hex = |id: &[u8]| id.iter().map(|b| format!("{b:02x}")).collect::<String>();
+    if kernel.starts_with(b"\x7fELF") {
+        use object::{Object, ObjectSection};
+        let file = object::File::parse(kernel).ok()?;
+        let notes = file.section_by_name(".notes")?.data().ok()?;
+        let at = notes.windows(NOTE.len()).position(|w| w == NOTE)?;
+        return notes.get(at + NOTE.len()..at + NOTE.len() + 20).map(hex);
+    }
+    let mut from = 0;
+    while let Some(found) = kernel[from..].windows(NOTE.len()).position(|w| w == NOTE) {
+        let at = from + found;
+        let window = &kernel[at.saturating_sub(EMBEDDED_ELF_REACH)..at];
+        if !window.windows(4).any(|w| w == b"\x7fELF") {
+            return kernel.get(at + NOTE.len()..at + NOTE.len() + 20).map(hex);
+        }
+        from = at + 1;
+    }
+    None
 }
 
 #[cfg(test)]
@@ -204,7 +222,12 @@ mod tests {
 
     #[test]
     fn build_ids_are_found_in_an_unpacked_kernel() {
-        let mut kernel = vec![0u8; 100];
+        // A vDSO (an ELF image with its own note) comes first, then the
+        // kernel's note.
+        let mut kernel = b"flat Image: \x7fELF vdso".to_vec();
+        kernel.extend([4, 0, 0, 0, 20, 0, 0, 0, 3, 0, 0, 0, b'G', b'N', b'U', 0]);
+        kernel.extend([0xee; 20]);
+        kernel.extend(vec![0u8; 70 * 1024]);
         kernel.extend([4, 0, 0, 0, 20, 0, 0, 0, 3, 0, 0, 0, b'G', b'N', b'U', 0]);
         kernel.extend(1..=20u8);
         kernel.extend([0; 10]);
@@ -212,6 +235,6 @@ mod tests {
             build_id_in(&kernel).unwrap(),
             "0102030405060708090a0b0c0d0e0f1011121314"
         );
-        assert_eq!(build_id_in(&kernel[..120]), None);
+        assert_eq!(build_id_in(&kernel[..kernel.len() - 20]), None);
     }
 }
