@@ -208,11 +208,10 @@ impl Pipeline {
         let cache = Cache::locate(options.cache_dir.as_deref());
         let catalog = Catalog::load().map_err(|e| Failure::usage(format!("stap: {e}")))?;
         let release = options.single_release().map_err(Failure::usage)?;
-        let (tree, tree_error) =
-            match HeaderTree::resolve(release, &cache, &catalog) {
-                Ok(tree) => (Some(tree), None),
-                Err(e) => (None, Some(e.to_string())),
-            };
+        let (tree, tree_error) = match HeaderTree::resolve(release, &cache, &catalog) {
+            Ok(tree) => (Some(tree), None),
+            Err(e) => (None, Some(e.to_string())),
+        };
         if let (Some(tree), Some(arch)) = (&tree, &options.arch) {
             let want = canonical_arch(arch).unwrap_or(arch);
             if tree.arch != want {

@@ -133,7 +133,10 @@ pub fn parse_manifest(text: &str) -> Result<Manifest, String> {
                     }
                 }
                 if e.release.is_empty() || e.file.is_empty() {
-                    return Err(format!("MANIFEST line {}: a kernel line without release or file", n + 2));
+                    return Err(format!(
+                        "MANIFEST line {}: a kernel line without release or file",
+                        n + 2
+                    ));
                 }
                 m.entries.push(e);
             }
@@ -168,13 +171,19 @@ fn vermagic_misfit(vermagic: &str, version: &str) -> Option<String> {
     let version_words: Vec<&str> = version.split_whitespace().collect();
     let smp = version_words.contains(&"SMP");
     if words.contains(&"SMP") != smp {
-        return Some(format!("vermagic '{vermagic}' does not fit '{version}' (SMP)"));
+        return Some(format!(
+            "vermagic '{vermagic}' does not fit '{version}' (SMP)"
+        ));
     }
-    let rt = version_words.iter().any(|w| *w == "PREEMPT_RT");
-    let preempt = version_words.iter().any(|w| *w == "PREEMPT" || *w == "PREEMPT_DYNAMIC");
+    let rt = version_words.contains(&"PREEMPT_RT");
+    let preempt = version_words
+        .iter()
+        .any(|w| *w == "PREEMPT" || *w == "PREEMPT_DYNAMIC");
     let (vm_rt, vm_preempt) = (words.contains(&"preempt_rt"), words.contains(&"preempt"));
     if vm_rt != rt || (!rt && vm_preempt != preempt) {
-        return Some(format!("vermagic '{vermagic}' does not fit '{version}' (preemption)"));
+        return Some(format!(
+            "vermagic '{vermagic}' does not fit '{version}' (preemption)"
+        ));
     }
     None
 }
@@ -182,7 +191,11 @@ fn vermagic_misfit(vermagic: &str, version: &str) -> Option<String> {
 /// The entry to load on `host`, or the message listing what the bundle
 /// holds and why none fits.
 pub fn choose<'a>(m: &'a Manifest, host: &Host, bundle: &str) -> Result<&'a Entry, String> {
-    let fits: Vec<&Entry> = m.entries.iter().filter(|e| misfit(e, host).is_none()).collect();
+    let fits: Vec<&Entry> = m
+        .entries
+        .iter()
+        .filter(|e| misfit(e, host).is_none())
+        .collect();
     if let Some(e) = fits.first() {
         return Ok(e);
     }
@@ -241,7 +254,11 @@ pub fn this_host() -> Host {
         u
     };
     let text = |f: &[libc::c_char]| {
-        let bytes: Vec<u8> = f.iter().take_while(|&&c| c != 0).map(|&c| c as u8).collect();
+        let bytes: Vec<u8> = f
+            .iter()
+            .take_while(|&&c| c != 0)
+            .map(|&c| c as u8)
+            .collect();
         String::from_utf8_lossy(&bytes).into_owned()
     };
     let machine = text(&uts.machine);
@@ -260,7 +277,8 @@ pub fn this_host() -> Host {
 
 /// The GNU build id in an ELF note section's bytes (native endian), hex.
 pub fn gnu_build_id(notes: &[u8]) -> Option<String> {
-    let u32_at = |at: usize| Some(u32::from_ne_bytes(notes.get(at..at + 4)?.try_into().ok()?) as usize);
+    let u32_at =
+        |at: usize| Some(u32::from_ne_bytes(notes.get(at..at + 4)?.try_into().ok()?) as usize);
     let mut at = 0;
     while at + 12 <= notes.len() {
         let (namesz, descsz, kind) = (u32_at(at)?, u32_at(at + 4)?, u32_at(at + 8)?);
@@ -271,7 +289,12 @@ pub fn gnu_build_id(notes: &[u8]) -> Option<String> {
             return None;
         }
         if kind == 3 && notes.get(name_at..name_at + namesz) == Some(b"GNU\0") {
-            return Some(notes[desc_at..desc_at + descsz].iter().map(|b| format!("{b:02x}")).collect());
+            return Some(
+                notes[desc_at..desc_at + descsz]
+                    .iter()
+                    .map(|b| format!("{b:02x}"))
+                    .collect(),
+            );
         }
         at = next;
     }
@@ -303,8 +326,12 @@ mod tests {
         assert_eq!(m.entries.len(), 3);
         assert_eq!(m.entries[1].build_id, None);
         assert_eq!(m.entries[1].signed.as_deref(), Some("sha256"));
-        assert!(parse_manifest("something else\n").unwrap_err().contains("stapkit-bundle 1"));
-        assert!(parse_manifest("stapkit-bundle 1\nkernel\tarch=x\n").unwrap_err().contains("line 2"));
+        assert!(parse_manifest("something else\n")
+            .unwrap_err()
+            .contains("stapkit-bundle 1"));
+        assert!(parse_manifest("stapkit-bundle 1\nkernel\tarch=x\n")
+            .unwrap_err()
+            .contains("line 2"));
     }
 
     #[test]
@@ -315,19 +342,43 @@ mod tests {
         assert_eq!(choose(&m, &h, "b").unwrap().file, "6.1.0-27-amd64/hello.ko");
         let h = host("6.1.0-27-arm64", "arm64", dyn_preempt, None);
         assert_eq!(choose(&m, &h, "b").unwrap().file, "6.1.0-27-arm64/hello.ko");
-        let h = host("5.10.0-33-amd64", "x86_64", "#1 SMP Debian 5.10.226-1", Some("ff"));
+        let h = host(
+            "5.10.0-33-amd64",
+            "x86_64",
+            "#1 SMP Debian 5.10.226-1",
+            Some("ff"),
+        );
         assert_eq!(choose(&m, &h, "b").unwrap().release, "5.10.0-33-amd64");
     }
 
     #[test]
     fn no_fit_lists_what_the_bundle_holds() {
         let m = parse_manifest(MANIFEST).unwrap();
-        let h = host("6.1.0-27-amd64", "x86_64", "#1 SMP PREEMPT_DYNAMIC x", Some("cc33"));
+        let h = host(
+            "6.1.0-27-amd64",
+            "x86_64",
+            "#1 SMP PREEMPT_DYNAMIC x",
+            Some("cc33"),
+        );
         let err = choose(&m, &h, "hello.stpb").unwrap_err();
-        assert!(err.starts_with("hello.stpb has no module for this kernel (6.1.0-27-amd64 x86_64, build id cc33)"), "{err}");
-        assert!(err.contains("another build of 6.1.0-27-amd64 (build id aa11, this kernel's is cc33)"), "{err}");
-        assert!(err.contains("6.1.0-27-arm64               arm64   built for arm64"), "{err}");
-        assert!(err.contains("stap -r 6.1.0-27-amd64 ... --bundle hello.stpb"), "{err}");
+        assert!(
+            err.starts_with(
+                "hello.stpb has no module for this kernel (6.1.0-27-amd64 x86_64, build id cc33)"
+            ),
+            "{err}"
+        );
+        assert!(
+            err.contains("another build of 6.1.0-27-amd64 (build id aa11, this kernel's is cc33)"),
+            "{err}"
+        );
+        assert!(
+            err.contains("6.1.0-27-arm64               arm64   built for arm64"),
+            "{err}"
+        );
+        assert!(
+            err.contains("stap -r 6.1.0-27-amd64 ... --bundle hello.stpb"),
+            "{err}"
+        );
         // A kernel without SMP or preemption is another build too.
         let h = host("6.1.0-27-amd64", "x86_64", "#1 Debian", None);
         assert!(choose(&m, &h, "b").unwrap_err().contains("(SMP)"));
@@ -340,7 +391,10 @@ mod tests {
         let m = parse_manifest(MANIFEST).unwrap();
         let h = host("5.10.0-33-amd64", "x86_64", "#1 SMP Debian", None);
         let text = listing(&m, &h);
-        assert!(text.starts_with("module hello, built by stapkit 0.1.0 (channel protocol 2)"), "{text}");
+        assert!(
+            text.starts_with("module hello, built by stapkit 0.1.0 (channel protocol 2)"),
+            "{text}"
+        );
         assert!(text.contains("\n* 5.10.0-33-amd64"), "{text}");
         assert!(text.contains("\n  6.1.0-27-amd64"), "{text}");
     }
@@ -348,7 +402,10 @@ mod tests {
     #[test]
     fn tar_members_are_read() {
         let mut tar = Vec::new();
-        for (name, body) in [("MANIFEST", &b"stapkit-bundle 1\n"[..]), ("k/m.ko", &[7u8; 600][..])] {
+        for (name, body) in [
+            ("MANIFEST", &b"stapkit-bundle 1\n"[..]),
+            ("k/m.ko", &[7u8; 600][..]),
+        ] {
             let mut h = [0u8; 512];
             h[..name.len()].copy_from_slice(name.as_bytes());
             h[124..135].copy_from_slice(format!("{:011o}", body.len()).as_bytes());
@@ -364,14 +421,19 @@ mod tests {
         assert_eq!(files.len(), 2);
         assert_eq!(files[1].0, "k/m.ko");
         assert_eq!(files[1].1.len(), 600);
-        assert!(tar_files(&tar[..1024 + 512 + 100]).unwrap_err().contains("cut short in 'k/m.ko'"));
+        assert!(tar_files(&tar[..1024 + 512 + 100])
+            .unwrap_err()
+            .contains("cut short in 'k/m.ko'"));
     }
 
     #[test]
     fn build_ids_come_from_the_gnu_note() {
         let mut notes = Vec::new();
         // A Xen note first, then NT_GNU_BUILD_ID.
-        for (name, kind, desc) in [(&b"Xen\0"[..], 1u32, &[1u8, 2][..]), (b"GNU\0", 3, &[0xab, 0xcd, 0xef])] {
+        for (name, kind, desc) in [
+            (&b"Xen\0"[..], 1u32, &[1u8, 2][..]),
+            (b"GNU\0", 3, &[0xab, 0xcd, 0xef]),
+        ] {
             notes.extend((name.len() as u32).to_ne_bytes());
             notes.extend((desc.len() as u32).to_ne_bytes());
             notes.extend(kind.to_ne_bytes());

@@ -195,6 +195,21 @@ pub fn split_words(cmd: &str, env: &dyn Fn(&str) -> Option<String>) -> Option<Ve
     Some(words)
 }
 
+impl Drop for Child {
+    /// A child never released (the module failed to load) exits at once.
+    fn drop(&mut self) {
+        if let Some(fd) = self.gate.take() {
+            // SAFETY: closing the pipe makes the waiting child read EOF and exit.
+            unsafe { libc::close(fd) };
+        }
+        if !self.reaped {
+            let mut status = 0;
+            // SAFETY: reaping our own child.
+            unsafe { libc::waitpid(self.pid, &mut status, 0) };
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -214,29 +229,28 @@ mod tests {
             split("echo 'a b' \"c $X\" d\\ e").unwrap(),
             ["echo", "a b", "c a b", "d e"]
         );
-        assert_eq!(split("cat ~/f $X. 1$").unwrap(), ["cat", "/root/f", "a b.", "1$"]);
+        assert_eq!(
+            split("cat ~/f $X. 1$").unwrap(),
+            ["cat", "/root/f", "a b.", "1$"]
+        );
         assert_eq!(split("  ").unwrap(), Vec::<String>::new());
     }
 
     #[test]
     fn shell_syntax_goes_to_the_shell() {
-        for cmd in ["a | b", "a; b", "a && b", "a > f", "echo $(id)", "echo `id`", "ls *.c", "'open", "echo ${X}", "echo $UNSET"] {
+        for cmd in [
+            "a | b",
+            "a; b",
+            "a && b",
+            "a > f",
+            "echo $(id)",
+            "echo `id`",
+            "ls *.c",
+            "'open",
+            "echo ${X}",
+            "echo $UNSET",
+        ] {
             assert_eq!(split(cmd), None, "{cmd}");
-        }
-    }
-}
-
-impl Drop for Child {
-    /// A child never released (the module failed to load) exits at once.
-    fn drop(&mut self) {
-        if let Some(fd) = self.gate.take() {
-            // SAFETY: closing the pipe makes the waiting child read EOF and exit.
-            unsafe { libc::close(fd) };
-        }
-        if !self.reaped {
-            let mut status = 0;
-            // SAFETY: reaping our own child.
-            unsafe { libc::waitpid(self.pid, &mut status, 0) };
         }
     }
 }

@@ -84,12 +84,17 @@ fn module_path(module: &Path) -> PathBuf {
 }
 
 fn read_bundle(path: &Path) -> Result<(Vec<u8>, bundle::Manifest), String> {
-    let data = std::fs::read(path).map_err(|e| format!("Couldn't read '{}': {e}", path.display()))?;
+    let data =
+        std::fs::read(path).map_err(|e| format!("Couldn't read '{}': {e}", path.display()))?;
     if !bundle::is_bundle(&data) {
-        return Err(format!("'{}' is not a stapkit bundle (a tar with a MANIFEST)", path.display()));
+        return Err(format!(
+            "'{}' is not a stapkit bundle (a tar with a MANIFEST)",
+            path.display()
+        ));
     }
     let manifest = {
-        let files = bundle::tar_files(&data).map_err(|e| format!("bundle '{}': {e}", path.display()))?;
+        let files =
+            bundle::tar_files(&data).map_err(|e| format!("bundle '{}': {e}", path.display()))?;
         let (_, text) = files
             .iter()
             .find(|(n, _)| n == "MANIFEST")
@@ -120,13 +125,26 @@ fn read_source(opts: &Options) -> Result<Source, String> {
     let (data, manifest) = read_bundle(&path)?;
     let host = bundle::this_host();
     let entry = bundle::choose(&manifest, &host, &path.display().to_string())?;
-    let files = bundle::tar_files(&data).map_err(|e| format!("bundle '{}': {e}", path.display()))?;
+    let files =
+        bundle::tar_files(&data).map_err(|e| format!("bundle '{}': {e}", path.display()))?;
     let (_, image) = files
         .iter()
         .find(|(n, _)| *n == entry.file)
-        .ok_or_else(|| format!("bundle '{}' lists {} but does not hold it", path.display(), entry.file))?;
+        .ok_or_else(|| {
+            format!(
+                "bundle '{}' lists {} but does not hold it",
+                path.display(),
+                entry.file
+            )
+        })?;
     if opts.verbose > 0 {
-        eprintln!("staprun: {}: chose {} for {} {}", path.display(), entry.file, entry.release, entry.arch);
+        eprintln!(
+            "staprun: {}: chose {} for {} {}",
+            path.display(),
+            entry.file,
+            entry.release,
+            entry.arch
+        );
     }
     Ok(Source {
         image: image.to_vec(),
@@ -168,7 +186,10 @@ fn daemonize() -> Result<(), String> {
     // SAFETY: fork in a single-threaded process.
     let pid = unsafe { libc::fork() };
     if pid < 0 {
-        return Err(format!("cannot run in the background: {}", std::io::Error::last_os_error()));
+        return Err(format!(
+            "cannot run in the background: {}",
+            std::io::Error::last_os_error()
+        ));
     }
     if pid > 0 {
         println!("{pid}");
@@ -211,7 +232,10 @@ fn open_channel(name: &str) -> Result<std::fs::File, String> {
 
 fn run(opts: &Options) -> Result<Option<Summary>, String> {
     let source = read_source(opts)?;
-    let built_name = module::module_name(source.file.as_deref().unwrap_or(&opts.module), &source.image);
+    let built_name = module::module_name(
+        source.file.as_deref().unwrap_or(&opts.module),
+        &source.image,
+    );
     let detaching = opts.detach || opts.flight;
     check_protocol(module::protocol_of(&source.image), &source.label, detaching)?;
     let (name, image, file) = if opts.rename {
@@ -229,14 +253,17 @@ fn run(opts: &Options) -> Result<Option<Summary>, String> {
              or load this one under another name (staprun -R)"
         ));
     }
-    module::ensure_debugfs().map_err(|e| format!("cannot mount debugfs on /sys/kernel/debug: {e}"))?;
+    module::ensure_debugfs()
+        .map_err(|e| format!("cannot mount debugfs on /sys/kernel/debug: {e}"))?;
     if opts.daemon {
         daemonize()?;
     }
     let mut out = open_output(opts)?;
     session::install_signal_handlers();
     let mut child = match &opts.command {
-        Some(cmd) => Some(child::Child::spawn_waiting(cmd).map_err(|e| format!("cannot start '{cmd}': {e}"))?),
+        Some(cmd) => Some(
+            child::Child::spawn_waiting(cmd).map_err(|e| format!("cannot start '{cmd}': {e}"))?,
+        ),
         None => None,
     };
     let mut params = opts.params.clone();
@@ -250,8 +277,14 @@ fn run(opts: &Options) -> Result<Option<Summary>, String> {
         None => module::load_image(&image, &params),
     };
     if let Err(e) = loaded {
-        let mut msg = format!("Couldn't insert module '{}': {}", source.label, module::load_error_text(&e));
-        if let Some(help) = module::signature_help(&e, module::is_signed(&image), module::locked_down()) {
+        let mut msg = format!(
+            "Couldn't insert module '{}': {}",
+            source.label,
+            module::load_error_text(&e)
+        );
+        if let Some(help) =
+            module::signature_help(&e, module::is_signed(&image), module::locked_down())
+        {
             msg.push_str(&format!("\nstaprun: {help}"));
         }
         return Err(msg);
@@ -292,9 +325,12 @@ fn start_and_stream(
             .write_all(b"flight")
             .map_err(|e| format!("cannot start the flight recorder: {e}"))?;
     }
-    channel.write_all(b"start").map_err(|e| format!("cannot start the session: {e}"))?;
+    channel
+        .write_all(b"start")
+        .map_err(|e| format!("cannot start the session: {e}"))?;
     if let Some(c) = &mut child {
-        c.release().map_err(|e| format!("cannot start the -c command: {e}"))?;
+        c.release()
+            .map_err(|e| format!("cannot start the -c command: {e}"))?;
     }
     if opts.detach || opts.flight {
         return Ok(Ending::Detached);
@@ -337,12 +373,17 @@ fn loaded_module(opts: &Options) -> Result<(String, u32), String> {
     let base = given.rsplit('/').next().unwrap_or(&given);
     let name = base.strip_suffix(".ko").unwrap_or(base).replace('-', "_");
     if !Path::new("/sys/module").join(&name).exists() {
-        return Err(format!("module '{name}' is not loaded (staprun -L or -F leaves one running)"));
+        return Err(format!(
+            "module '{name}' is not loaded (staprun -L or -F leaves one running)"
+        ));
     }
-    module::ensure_debugfs().map_err(|e| format!("cannot mount debugfs on /sys/kernel/debug: {e}"))?;
+    module::ensure_debugfs()
+        .map_err(|e| format!("cannot mount debugfs on /sys/kernel/debug: {e}"))?;
     let dir = format!("/sys/kernel/debug/stapkit/{name}");
     if !Path::new(&dir).exists() {
-        return Err(format!("module '{name}' is not a stapkit module (no {dir})"));
+        return Err(format!(
+            "module '{name}' is not a stapkit module (no {dir})"
+        ));
     }
     let protocol = std::fs::read_to_string(format!("{dir}/protocol"))
         .ok()
@@ -378,7 +419,9 @@ fn attach(opts: &Options) -> Result<Option<Summary>, String> {
     .run()?;
     match ending {
         Ending::Detached => {
-            eprintln!("\nDisconnecting from systemtap module.\nTo reconnect, type \"staprun -A {name}\"");
+            eprintln!(
+                "\nDisconnecting from systemtap module.\nTo reconnect, type \"staprun -A {name}\""
+            );
             Ok(None)
         }
         Ending::Done(summary) => finish(&name, summary),
@@ -394,7 +437,9 @@ fn delete(opts: &Options) -> Result<Option<Summary>, String> {
     }
     let mut out = Output::stdout();
     let mut channel = open_channel(&name)?;
-    channel.write_all(b"stop").map_err(|e| format!("cannot stop the session: {e}"))?;
+    channel
+        .write_all(b"stop")
+        .map_err(|e| format!("cannot stop the session: {e}"))?;
     session::install_signal_handlers();
     let ending = Stream {
         channel,
@@ -428,9 +473,15 @@ mod tests {
         assert!(check_protocol(1, "m.ko", false).is_ok());
         assert!(check_protocol(2, "m.ko", true).is_ok());
         let newer = check_protocol(3, "m.ko", false).unwrap_err();
-        assert!(newer.contains("built by a newer stapkit (channel protocol 3"), "{newer}");
+        assert!(
+            newer.contains("built by a newer stapkit (channel protocol 3"),
+            "{newer}"
+        );
         let older = check_protocol(1, "m.ko", true).unwrap_err();
-        assert!(older.contains("older stapkit (channel protocol 1)"), "{older}");
+        assert!(
+            older.contains("older stapkit (channel protocol 1)"),
+            "{older}"
+        );
     }
 
     #[test]
@@ -440,9 +491,14 @@ mod tests {
         assert!(unsigned.contains("loads only signed modules"), "{unsigned}");
         assert!(unsigned.contains("stap --sign-module"), "{unsigned}");
         let signed = module::signature_help(&rejected, true, false).unwrap();
-        assert!(signed.contains("not with a key this kernel trusts"), "{signed}");
+        assert!(
+            signed.contains("not with a key this kernel trusts"),
+            "{signed}"
+        );
         let eperm = std::io::Error::from_raw_os_error(libc::EPERM);
-        assert!(module::signature_help(&eperm, false, true).unwrap().contains("locked down"));
+        assert!(module::signature_help(&eperm, false, true)
+            .unwrap()
+            .contains("locked down"));
         assert!(module::signature_help(&eperm, false, false).is_none());
     }
 }

@@ -91,14 +91,19 @@ pub fn renamed(image: &[u8], old: &str, new: &str) -> Result<Vec<u8>, String> {
     let mut expect = old.as_bytes().to_vec();
     expect.push(0);
     if !field.starts_with(&expect) {
-        return Err(format!("could not find the name '{old}' in the module's struct module"));
+        return Err(format!(
+            "could not find the name '{old}' in the module's struct module"
+        ));
     }
     field.fill(0);
     field[..new.len()].copy_from_slice(new.as_bytes());
     if let Some((at, size)) = offset_of(".modinfo") {
         let entry = format!("name={old}\0");
         let section = &mut out[at..at + size];
-        if let Some(pos) = section.windows(entry.len()).position(|w| w == entry.as_bytes()) {
+        if let Some(pos) = section
+            .windows(entry.len())
+            .position(|w| w == entry.as_bytes())
+        {
             let replacement = if new.len() <= old.len() {
                 let mut r = format!("name={new}").into_bytes();
                 r.resize(entry.len(), 0);

@@ -90,9 +90,7 @@ pub fn parse_args(args: &[String]) -> Result<Options, String> {
         i += 1;
         if module.is_some() {
             if !arg.contains('=') || arg.starts_with('=') {
-                return Err(format!(
-                    "module parameters must be name=value, not '{arg}'"
-                ));
+                return Err(format!("module parameters must be name=value, not '{arg}'"));
             }
             opts.params.push(arg.clone());
             continue;
@@ -122,8 +120,7 @@ pub fn parse_args(args: &[String]) -> Result<Options, String> {
             module = Some(PathBuf::from(arg));
             continue;
         }
-        let mut flags = arg[1..].char_indices();
-        while let Some((at, flag)) = flags.next() {
+        for (at, flag) in arg[1..].char_indices() {
             if WITH_VALUE.contains(&flag) {
                 let inline = &arg[1 + at + flag.len_utf8()..];
                 let value = if !inline.is_empty() {
@@ -162,7 +159,10 @@ pub fn parse_args(args: &[String]) -> Result<Options, String> {
 
 fn set_mode(opts: &mut Options, mode: Mode, flag: &str) -> Result<(), String> {
     if opts.mode != Mode::Run && opts.mode != mode {
-        return Err(format!("{flag} cannot be combined with {}", mode_flag(opts.mode)));
+        return Err(format!(
+            "{flag} cannot be combined with {}",
+            mode_flag(opts.mode)
+        ));
     }
     opts.mode = mode;
     Ok(())
@@ -247,12 +247,15 @@ fn check(o: &Options) -> Result<(), String> {
         return Err("-S needs -o FILE: it rotates output files".to_string());
     }
     if o.daemon && o.output.is_none() {
-        return Err("-D needs -o FILE: a staprun in the background has no terminal to write to".to_string());
+        return Err(
+            "-D needs -o FILE: a staprun in the background has no terminal to write to".to_string(),
+        );
     }
     if o.detach && o.flight {
         return Err("-L and -F cannot be used together (-F also detaches)".to_string());
     }
-    let runs_here = o.command.is_some() || o.output.is_some() || o.daemon || o.timeout_secs.is_some();
+    let runs_here =
+        o.command.is_some() || o.output.is_some() || o.daemon || o.timeout_secs.is_some();
     if (o.detach || o.flight) && runs_here {
         return Err(format!(
             "{} detaches at once: -o, -S, -D, -c and -T belong to the staprun that attaches (-A)",
@@ -262,17 +265,35 @@ fn check(o: &Options) -> Result<(), String> {
     match o.mode {
         Mode::Attach | Mode::Delete => {
             let flag = mode_flag(o.mode);
-            if o.detach || o.flight || o.rename || o.command.is_some() || o.target.is_some() || !o.params.is_empty() {
+            if o.detach
+                || o.flight
+                || o.rename
+                || o.command.is_some()
+                || o.target.is_some()
+                || !o.params.is_empty()
+            {
                 return Err(format!(
                     "{flag} works on a loaded module: -L, -F, -R, -c, -x and module parameters belong to the staprun that loads it"
                 ));
             }
-            if o.mode == Mode::Delete && (o.output.is_some() || o.daemon || o.timeout_secs.is_some()) {
-                return Err("-d takes no -o, -D or -T; its end probes' output goes to stdout".to_string());
+            if o.mode == Mode::Delete
+                && (o.output.is_some() || o.daemon || o.timeout_secs.is_some())
+            {
+                return Err(
+                    "-d takes no -o, -D or -T; its end probes' output goes to stdout".to_string(),
+                );
             }
         }
         Mode::List => {
-            if o.detach || o.flight || o.daemon || o.rename || o.command.is_some() || o.target.is_some() || o.output.is_some() || !o.params.is_empty() {
+            if o.detach
+                || o.flight
+                || o.daemon
+                || o.rename
+                || o.command.is_some()
+                || o.target.is_some()
+                || o.output.is_some()
+                || !o.params.is_empty()
+            {
                 return Err("--list only reads the bundle: give it no other options".to_string());
             }
         }
@@ -307,10 +328,16 @@ mod tests {
             }
         );
         assert!(parse("").unwrap_err().starts_with("usage:"));
-        assert!(parse("-q m.ko").unwrap_err().starts_with("unknown option '-q'"));
-        assert!(parse("--quiet m.ko").unwrap_err().starts_with("unknown option '--quiet'"));
+        assert!(parse("-q m.ko")
+            .unwrap_err()
+            .starts_with("unknown option '-q'"));
+        assert!(parse("--quiet m.ko")
+            .unwrap_err()
+            .starts_with("unknown option '--quiet'"));
         assert!(parse("m.ko junk").unwrap_err().contains("name=value"));
-        assert!(parse("m.ko -v").unwrap_err().contains("name=value, not '-v'"));
+        assert!(parse("m.ko -v")
+            .unwrap_err()
+            .contains("name=value, not '-v'"));
     }
 
     #[test]
@@ -338,14 +365,21 @@ mod tests {
     #[test]
     fn bad_values_say_what_is_wanted() {
         assert!(parse("-x abc m.ko").unwrap_err().contains("process id"));
-        assert!(parse("-T 1.5 m.ko").unwrap_err().contains("whole number of seconds"));
-        assert!(parse("-T 0 m.ko").unwrap_err().contains("at least 1 second"));
+        assert!(parse("-T 1.5 m.ko")
+            .unwrap_err()
+            .contains("whole number of seconds"));
+        assert!(parse("-T 0 m.ko")
+            .unwrap_err()
+            .contains("at least 1 second"));
         assert!(parse("-o f -S 0 m.ko").unwrap_err().contains("SIZE[,N]"));
         assert!(parse("-o f -S 1,x m.ko").unwrap_err().contains("SIZE[,N]"));
         assert!(parse("-o f -S 1,0 m.ko").unwrap_err().contains("SIZE[,N]"));
         assert!(parse("-o").unwrap_err().starts_with("-o needs a value"));
         assert!(parse("-b 4 m.ko").unwrap_err().contains("stap -s 4"));
-        assert_eq!(parse("-o f -S 7 m.ko").unwrap().rotation.unwrap().keep, None);
+        assert_eq!(
+            parse("-o f -S 7 m.ko").unwrap().rotation.unwrap().keep,
+            None
+        );
     }
 
     #[test]
@@ -357,15 +391,27 @@ mod tests {
         assert!(parse("-F m.ko").unwrap().flight);
         assert!(parse("-L m.ko").unwrap().detach);
         assert!(parse("-A -d m").unwrap_err().contains("cannot be combined"));
-        assert!(parse("-c true -x 1 m.ko").unwrap_err().contains("cannot be used together"));
+        assert!(parse("-c true -x 1 m.ko")
+            .unwrap_err()
+            .contains("cannot be used together"));
         assert!(parse("-S 1 m.ko").unwrap_err().starts_with("-S needs -o"));
         assert!(parse("-D m.ko").unwrap_err().starts_with("-D needs -o"));
-        assert!(parse("-F -o x m.ko").unwrap_err().contains("belong to the staprun that attaches"));
-        assert!(parse("-L -F m.ko").unwrap_err().contains("cannot be used together"));
-        assert!(parse("-A -F m").unwrap_err().contains("works on a loaded module"));
-        assert!(parse("-A m a=1").unwrap_err().contains("works on a loaded module"));
+        assert!(parse("-F -o x m.ko")
+            .unwrap_err()
+            .contains("belong to the staprun that attaches"));
+        assert!(parse("-L -F m.ko")
+            .unwrap_err()
+            .contains("cannot be used together"));
+        assert!(parse("-A -F m")
+            .unwrap_err()
+            .contains("works on a loaded module"));
+        assert!(parse("-A m a=1")
+            .unwrap_err()
+            .contains("works on a loaded module"));
         assert!(parse("-d -o x m").unwrap_err().contains("-d takes no"));
-        assert!(parse("--list -o x b.stpb").unwrap_err().contains("only reads"));
+        assert!(parse("--list -o x b.stpb")
+            .unwrap_err()
+            .contains("only reads"));
         // -A may write to a file and stop after a while.
         let o = parse("-A -o f -T 3 m").unwrap();
         assert_eq!((o.output.as_deref(), o.timeout_secs), (Some("f"), Some(3)));

@@ -104,14 +104,22 @@ impl Stream<'_> {
                 STOP.store(true, Ordering::SeqCst);
             }
             if INTERRUPT.swap(false, Ordering::SeqCst) {
-                let flag = if self.interrupt_detaches { &DETACH } else { &STOP };
+                let flag = if self.interrupt_detaches {
+                    &DETACH
+                } else {
+                    &STOP
+                };
                 flag.store(true, Ordering::SeqCst);
             }
             if SWITCH.swap(false, Ordering::SeqCst) {
-                self.out.switch_file().map_err(|e| format!("switching the output file: {e}"))?;
+                self.out
+                    .switch_file()
+                    .map_err(|e| format!("switching the output file: {e}"))?;
             }
             if DETACH.load(Ordering::SeqCst) && !stop_sent {
-                self.out.flush().map_err(|e| format!("writing output: {e}"))?;
+                self.out
+                    .flush()
+                    .map_err(|e| format!("writing output: {e}"))?;
                 return Ok(Ending::Detached);
             }
             if STOP.load(Ordering::SeqCst) && !stop_sent {
@@ -141,13 +149,17 @@ impl Stream<'_> {
                     }
                     Record::Exit => STOP.store(true, Ordering::SeqCst),
                     Record::Done(summary) => {
-                        self.out.flush().map_err(|e| format!("writing output: {e}"))?;
+                        self.out
+                            .flush()
+                            .map_err(|e| format!("writing output: {e}"))?;
                         return Ok(Ending::Done(summary));
                     }
                     Record::Unknown(_) => {}
                 }
             }
-            self.out.flush().map_err(|e| format!("writing output: {e}"))?;
+            self.out
+                .flush()
+                .map_err(|e| format!("writing output: {e}"))?;
         }
     }
 }

@@ -767,7 +767,10 @@ fn run_kernel(
         for (kernel_args, cases) in groups {
             let boot_name = match kernel_args.is_empty() {
                 true => kernel.to_string(),
-                false => format!("{kernel}-{}", kernel_args.join("-").replace(['=', ','], "_")),
+                false => format!(
+                    "{kernel}-{}",
+                    kernel_args.join("-").replace(['=', ','], "_")
+                ),
             };
             boot_group(
                 options,
@@ -831,48 +834,47 @@ fn boot_group(
     results: &mut BTreeMap<String, CaseResult>,
 ) -> Result<(), String> {
     let mut pending: Vec<GuestCase> = cases;
-        for attempt in 1..=BOOT_ATTEMPTS {
-            let config = BootConfig {
-                arch,
-                kernel: image.to_path_buf(),
-                memory_mib: 1024,
-                cpus: 2,
-                kvm: options.kvm,
-                timeout: Duration::from_secs(
-                    120 + pending
-                        .iter()
-                        .map(|c| c.timeout_secs as u64 + 25)
-                        .sum::<u64>(),
-                ),
-                kernel_args: kernel_args.clone(),
-                work_dir: match attempt {
-                    1 => options.work_dir.join(boot_name),
-                    n => options.work_dir.join(format!("{boot_name}-attempt{n}")),
-                },
-            };
-            let r = boot_cases(&config, tools, &pending, kernel, progress)?;
-            if r.outcome != BootOutcome::Completed {
-                report
-                    .boots
-                    .insert(kernel.to_string(), boot_failure(&r, &config));
-            }
-            for (id, result) in r.results.cases {
-                if pending.iter().any(|c| c.id == id) {
-                    results.insert(id, result);
-                }
-            }
-            pending.retain(|c| !results.get(&c.id).is_some_and(|r| r.intact()));
-            // A guest that crashed is a finding, not a transfer problem.
-            if pending.is_empty() || r.outcome != BootOutcome::Completed || attempt == BOOT_ATTEMPTS
-            {
-                break;
-            }
-            let ids: Vec<&str> = pending.iter().map(|c| c.id.as_str()).collect();
-            progress(&format!(
-                "{kernel}: results of {} arrived damaged; running them again",
-                ids.join(", ")
-            ));
+    for attempt in 1..=BOOT_ATTEMPTS {
+        let config = BootConfig {
+            arch,
+            kernel: image.to_path_buf(),
+            memory_mib: 1024,
+            cpus: 2,
+            kvm: options.kvm,
+            timeout: Duration::from_secs(
+                120 + pending
+                    .iter()
+                    .map(|c| c.timeout_secs as u64 + 25)
+                    .sum::<u64>(),
+            ),
+            kernel_args: kernel_args.clone(),
+            work_dir: match attempt {
+                1 => options.work_dir.join(boot_name),
+                n => options.work_dir.join(format!("{boot_name}-attempt{n}")),
+            },
+        };
+        let r = boot_cases(&config, tools, &pending, kernel, progress)?;
+        if r.outcome != BootOutcome::Completed {
+            report
+                .boots
+                .insert(kernel.to_string(), boot_failure(&r, &config));
         }
+        for (id, result) in r.results.cases {
+            if pending.iter().any(|c| c.id == id) {
+                results.insert(id, result);
+            }
+        }
+        pending.retain(|c| !results.get(&c.id).is_some_and(|r| r.intact()));
+        // A guest that crashed is a finding, not a transfer problem.
+        if pending.is_empty() || r.outcome != BootOutcome::Completed || attempt == BOOT_ATTEMPTS {
+            break;
+        }
+        let ids: Vec<&str> = pending.iter().map(|c| c.id.as_str()).collect();
+        progress(&format!(
+            "{kernel}: results of {} arrived damaged; running them again",
+            ids.join(", ")
+        ));
+    }
     Ok(())
 }
 

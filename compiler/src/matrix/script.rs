@@ -132,7 +132,9 @@ impl TestScript {
                 continue;
             }
             if let Some(list) = line.strip_prefix("# bundle:") {
-                script.bundle.extend(list.split_whitespace().map(str::to_string));
+                script
+                    .bundle
+                    .extend(list.split_whitespace().map(str::to_string));
                 continue;
             }
             if let Some(command) = line.strip_prefix("# guest-run:") {
@@ -143,7 +145,10 @@ impl TestScript {
             }
             if let Some(list) = line.strip_prefix("# guest-boot:") {
                 for word in list.split_whitespace() {
-                    if !word.chars().all(|c| c.is_ascii_alphanumeric() || "._=,-".contains(c)) {
+                    if !word
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "._=,-".contains(c))
+                    {
                         return Err(at(format!("bad kernel argument '{word}'")));
                     }
                     script.boot_args.push(word.to_string());
@@ -158,7 +163,9 @@ impl TestScript {
                             _ => None,
                         }) {
                             Some(kernels) => kernels.push(kernel.to_string()),
-                            None => script.requires.push(Requirement::Kernel(vec![kernel.to_string()])),
+                            None => script
+                                .requires
+                                .push(Requirement::Kernel(vec![kernel.to_string()])),
                         }
                         continue;
                     }
@@ -344,11 +351,19 @@ mod tests {
         .unwrap();
         let s = TestScript::load(&path).unwrap();
         assert_eq!(s.bundle, ["k1", "k2"]);
-        assert_eq!(s.guest_run.as_deref(), Some("staprun -F $MODULE\nstaprun -d t_ship\n"));
+        assert_eq!(
+            s.guest_run.as_deref(),
+            Some("staprun -F $MODULE\nstaprun -d t_ship\n")
+        );
         assert_eq!(s.boot_args, ["module.sig_enforce=1"]);
-        assert_eq!(s.requires, [Requirement::Kernel(vec!["k1".into(), "k2".into()])]);
+        assert_eq!(
+            s.requires,
+            [Requirement::Kernel(vec!["k1".into(), "k2".into()])]
+        );
         std::fs::write(&path, "# guest-boot: a;reboot\n").unwrap();
-        assert!(TestScript::load(&path).unwrap_err().contains("bad kernel argument 'a;reboot'"));
+        assert!(TestScript::load(&path)
+            .unwrap_err()
+            .contains("bad kernel argument 'a;reboot'"));
     }
 
     #[test]

@@ -50,11 +50,24 @@ pub fn with_test_key(args: &[String], work_dir: &Path) -> Result<Vec<String>, St
 
 /// The stap options of `script` built for `kernels` (no arguments `--`
 /// after; bundle scripts take none).
-fn options_for(script: &TestScript, kernels: &[String], cache: &Cache, work_dir: &Path) -> Result<StapOptions, String> {
+fn options_for(
+    script: &TestScript,
+    kernels: &[String],
+    cache: &Cache,
+    work_dir: &Path,
+) -> Result<StapOptions, String> {
     if script.stap_args.iter().any(|a| a == "--") {
-        return Err(format!("{}: a # bundle: script takes no script arguments", script.name));
+        return Err(format!(
+            "{}: a # bundle: script takes no script arguments",
+            script.name
+        ));
     }
-    let mut argv = vec!["stap".to_string(), "-p4".to_string(), "-m".to_string(), script.module_name()];
+    let mut argv = vec![
+        "stap".to_string(),
+        "-p4".to_string(),
+        "-m".to_string(),
+        script.module_name(),
+    ];
     argv.extend(["--cache-dir".to_string(), cache.dir().display().to_string()]);
     for k in kernels {
         argv.extend(["-r".to_string(), k.clone()]);
@@ -93,16 +106,27 @@ pub fn bundle_case(
     let _guard = LOCK.lock().unwrap_or_else(|e| e.into_inner());
     let options = options_for(script, &script.bundle, cache, work_dir)?;
     if options.sign_module.is_some() {
-        return Err(format!("{}: signed bundles are not reused across runs; sign single modules in tests", script.name));
+        return Err(format!(
+            "{}: signed bundles are not reused across runs; sign single modules in tests",
+            script.name
+        ));
     }
     let dir = cache.dir().join("test-bundles");
     let path = dir.join(format!("{}.stpb", key(script, &options)?));
     if path.is_file() {
-        progress(&format!("{}: reusing its bundle {}", script.name, path.display()));
+        progress(&format!(
+            "{}: reusing its bundle {}",
+            script.name,
+            path.display()
+        ));
         return Ok(path);
     }
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    progress(&format!("{}: building its bundle for {}", script.name, script.bundle.join(", ")));
+    progress(&format!(
+        "{}: building its bundle for {}",
+        script.name,
+        script.bundle.join(", ")
+    ));
     crate::ship::build::build_bundle(&options, &path, progress).map_err(|f| f.message)?;
     Ok(path)
 }

@@ -20,7 +20,11 @@ pub const PROTOCOL: u32 = 2;
 /// The kernels `-r` names for a bundle: each `-r` may be a list
 /// (`a,b`), `all` (every kernel of the catalog fetched into the cache) or
 /// `@FILE` (names, one a line, `#` comments).
-pub fn expand_kernels(specs: &[String], cache: &Cache, catalog: &Catalog) -> Result<Vec<String>, String> {
+pub fn expand_kernels(
+    specs: &[String],
+    cache: &Cache,
+    catalog: &Catalog,
+) -> Result<Vec<String>, String> {
     let mut out: Vec<String> = Vec::new();
     let mut push = |k: &str| {
         let k = k.trim();
@@ -38,7 +42,10 @@ pub fn expand_kernels(specs: &[String], cache: &Cache, catalog: &Catalog) -> Res
                     .map(|m| m.name.as_str())
                     .collect();
                 if fetched.is_empty() {
-                    return Err("stap: -r all: no kernel is fetched yet (stap-prep fetch KERNEL...)".to_string());
+                    return Err(
+                        "stap: -r all: no kernel is fetched yet (stap-prep fetch KERNEL...)"
+                            .to_string(),
+                    );
                 }
                 fetched.into_iter().for_each(&mut push);
             } else if let Some(file) = part.strip_prefix('@') {
@@ -74,9 +81,17 @@ fn image_of(tree: &HeaderTree) -> Option<PathBuf> {
 pub fn kernel_build_id(tree: &HeaderTree, cache: &Cache) -> Option<String> {
     let image = image_of(tree)?;
     let meta = std::fs::metadata(&image).ok()?;
-    let mtime = meta.modified().ok()?.duration_since(std::time::UNIX_EPOCH).ok()?.as_secs();
+    let mtime = meta
+        .modified()
+        .ok()?
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()?
+        .as_secs();
     let key = format!("{} {} {mtime}", image.display(), meta.len());
-    let file = cache.dir().join("build-ids").join(sha256_hex(key.as_bytes()));
+    let file = cache
+        .dir()
+        .join("build-ids")
+        .join(sha256_hex(key.as_bytes()));
     if let Ok(text) = std::fs::read_to_string(&file) {
         if let Some(id) = text.strip_prefix(&format!("{key}\n")) {
             return (id.trim() != "-").then(|| id.trim().to_string());
@@ -91,7 +106,11 @@ pub fn kernel_build_id(tree: &HeaderTree, cache: &Cache) -> Option<String> {
 }
 
 /// Builds, checks and (with a key) signs the module for one kernel.
-fn build_for(options: &StapOptions, kernel: &str, key: Option<&SigningKey>) -> Result<BundleModule, String> {
+fn build_for(
+    options: &StapOptions,
+    kernel: &str,
+    key: Option<&SigningKey>,
+) -> Result<BundleModule, String> {
     let mut options = options.clone();
     options.release = vec![kernel.to_string()];
     options.bundle = None;
@@ -103,7 +122,8 @@ fn build_for(options: &StapOptions, kernel: &str, key: Option<&SigningKey>) -> R
     let c = p.translate(&program).map_err(fail)?;
     let built = p.build(&c).map_err(fail)?;
     let tree = p.require_tree().map_err(fail)?.clone();
-    let image = std::fs::read(&built.ko).map_err(|e| format!("{kernel}: {}: {e}", built.ko.display()))?;
+    let image =
+        std::fs::read(&built.ko).map_err(|e| format!("{kernel}: {}: {e}", built.ko.display()))?;
     let (image, signed) = match key {
         Some(key) => {
             let hash = sign::hash_for(&tree.config);
@@ -135,23 +155,36 @@ pub struct Built {
 /// `stap -r K1 -r K2 ... --bundle FILE SCRIPT`: builds the module for
 /// every kernel (each failure reported, all kernels tried) and writes the
 /// bundle only when all of them built.
-pub fn build_bundle(options: &StapOptions, path: &Path, progress: &(dyn Fn(&str) + Sync)) -> Result<Built, Failure> {
-    let usage = |m: String| Failure { message: format!("{m}\n") };
+pub fn build_bundle(
+    options: &StapOptions,
+    path: &Path,
+    progress: &(dyn Fn(&str) + Sync),
+) -> Result<Built, Failure> {
+    let usage = |m: String| Failure {
+        message: format!("{m}\n"),
+    };
     if options.arch.is_some() {
-        return Err(usage("stap: --bundle takes the architecture from each kernel; drop -a".to_string()));
+        return Err(usage(
+            "stap: --bundle takes the architecture from each kernel; drop -a".to_string(),
+        ));
     }
     let cache = Cache::locate(options.cache_dir.as_deref());
     let catalog = Catalog::load().map_err(|e| usage(format!("stap: {e}")))?;
     let kernels = expand_kernels(&options.release, &cache, &catalog).map_err(usage)?;
-    let key = options.sign_module.as_ref().map(|spec| SigningKey::from_spec(spec.as_deref()));
+    let key = options
+        .sign_module
+        .as_ref()
+        .map(|spec| SigningKey::from_spec(spec.as_deref()));
     let script = Pipeline::new(StapOptions {
         release: Vec::new(),
         ..options.clone()
-    })
-    .map_err(|f| f)?;
+    })?;
     let name = script.module_name();
     let script_sha256 = sha256_hex(script.script.text.as_bytes());
-    let jobs = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).min(kernels.len());
+    let jobs = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .min(kernels.len());
     let next = AtomicUsize::new(0);
     let results = Mutex::new(Vec::new());
     std::thread::scope(|s| {
@@ -162,7 +195,11 @@ pub fn build_bundle(options: &StapOptions, path: &Path, progress: &(dyn Fn(&str)
                 let result = build_for(options, kernel, key.as_ref());
                 progress(&format!(
                     "{kernel}: {}",
-                    if result.is_ok() { "built and checked" } else { "failed" }
+                    if result.is_ok() {
+                        "built and checked"
+                    } else {
+                        "failed"
+                    }
                 ));
                 results.lock().unwrap().push((i, result));
             });
@@ -180,7 +217,10 @@ pub fn build_bundle(options: &StapOptions, path: &Path, progress: &(dyn Fn(&str)
     }
     if !errors.is_empty() {
         return Err(Failure {
-            message: format!("{errors}stap: {} not written: the module did not build for every kernel\n", path.display()),
+            message: format!(
+                "{errors}stap: {} not written: the module did not build for every kernel\n",
+                path.display()
+            ),
         });
     }
     let bundle = Bundle {
@@ -207,19 +247,29 @@ mod tests {
         let cache = Cache::locate(Some(Path::new("/nonexistent-stapkit-cache")));
         let catalog = Catalog::builtin().unwrap();
         let specs = vec!["a,b".to_string(), "b".to_string(), "c".to_string()];
-        assert_eq!(expand_kernels(&specs, &cache, &catalog).unwrap(), ["a", "b", "c"]);
+        assert_eq!(
+            expand_kernels(&specs, &cache, &catalog).unwrap(),
+            ["a", "b", "c"]
+        );
         let dir = tempfile::tempdir().unwrap();
         let list = dir.path().join("kernels.txt");
         std::fs::write(&list, "# fleet\nx\n\ny # comment\n").unwrap();
         let specs = vec![format!("@{}", list.display()), "z".to_string()];
-        assert_eq!(expand_kernels(&specs, &cache, &catalog).unwrap(), ["x", "y", "z"]);
-        assert!(expand_kernels(&[], &cache, &catalog).unwrap_err().contains("-r KERNEL"));
+        assert_eq!(
+            expand_kernels(&specs, &cache, &catalog).unwrap(),
+            ["x", "y", "z"]
+        );
+        assert!(expand_kernels(&[], &cache, &catalog)
+            .unwrap_err()
+            .contains("-r KERNEL"));
         assert!(expand_kernels(&["all".to_string()], &cache, &catalog)
             .unwrap_err()
             .contains("no kernel is fetched yet"));
-        assert!(expand_kernels(&["@/nonexistent".to_string()], &cache, &catalog)
-            .unwrap_err()
-            .contains("cannot read the kernel list"));
+        assert!(
+            expand_kernels(&["@/nonexistent".to_string()], &cache, &catalog)
+                .unwrap_err()
+                .contains("cannot read the kernel list")
+        );
     }
 
     #[test]
@@ -229,6 +279,9 @@ mod tests {
             .find(|(p, _)| p.ends_with("core/transport.h"))
             .expect("transport.h is embedded")
             .1;
-        assert!(header.contains(&format!("#define STP_PROTOCOL {PROTOCOL}\n")), "{header}");
+        assert!(
+            header.contains(&format!("#define STP_PROTOCOL {PROTOCOL}\n")),
+            "{header}"
+        );
     }
 }

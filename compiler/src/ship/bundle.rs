@@ -47,7 +47,10 @@ pub struct Bundle {
 
 /// Lowercase hex SHA-256 of `bytes`.
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 impl BundleModule {
@@ -166,7 +169,8 @@ mod tests {
                 BundleModule {
                     release: "6.12.38+deb13-arm64".into(),
                     arch: "arm64".into(),
-                    vermagic: "6.12.38+deb13-arm64 SMP preempt mod_unload modversions aarch64".into(),
+                    vermagic: "6.12.38+deb13-arm64 SMP preempt mod_unload modversions aarch64"
+                        .into(),
                     build_id: None,
                     signed: None,
                     image: vec![7; 1000],
@@ -193,7 +197,11 @@ mod tests {
                 sha256_hex(b"\x7fELF amd64")
             )
         );
-        assert!(lines[6].contains("\tbuild-id=-\tsigned=no\t"), "{}", lines[6]);
+        assert!(
+            lines[6].contains("\tbuild-id=-\tsigned=no\t"),
+            "{}",
+            lines[6]
+        );
         assert!(lines[6].ends_with("\tfile=6.12.38+deb13-arm64/hello.ko"));
     }
 
@@ -216,7 +224,13 @@ mod tests {
         assert_eq!(members.len(), 3);
         assert_eq!(members[0].0, "MANIFEST");
         assert_eq!(members[0].1, bundle.manifest().into_bytes());
-        assert_eq!(members[1], ("6.1.0-27-amd64/hello.ko".to_string(), b"\x7fELF amd64".to_vec()));
+        assert_eq!(
+            members[1],
+            (
+                "6.1.0-27-amd64/hello.ko".to_string(),
+                b"\x7fELF amd64".to_vec()
+            )
+        );
         assert_eq!(members[2].1.len(), 1000);
     }
 

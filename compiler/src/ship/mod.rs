@@ -11,16 +11,20 @@ pub mod build;
 pub mod bundle;
 pub mod sign;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::driver::{Failure, Pipeline};
 
 /// `stap --make-mok[=DIR]`: the key pair, and what to do with it, as text
 /// for stdout.
 pub fn make_mok(dir: Option<&Path>) -> Result<String, Failure> {
-    let dir = dir.map(Path::to_path_buf).unwrap_or_else(sign::default_key_dir);
+    let dir = dir
+        .map(Path::to_path_buf)
+        .unwrap_or_else(sign::default_key_dir);
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
-    let subject = format!("stapkit module signing key {}", host.trim()).trim().to_string();
+    let subject = format!("stapkit module signing key {}", host.trim())
+        .trim()
+        .to_string();
     let pair = sign::make_key_pair(&dir, &subject, 4096).map_err(|e| Failure {
         message: format!("stap: --make-mok: {e}\n"),
     })?;
@@ -48,12 +52,17 @@ pub fn sign_delivered(p: &Pipeline, ko: &Path) -> Result<(), Failure> {
     let tree = p.require_tree()?;
     let key = sign::SigningKey::from_spec(spec.as_deref());
     let image = std::fs::read(ko).map_err(|e| fail(format!("{}: {e}", ko.display())))?;
-    let signed = sign::sign(&image, &key, &sign::hash_for(&tree.config)).map_err(|e| fail(e.to_string()))?;
+    let signed =
+        sign::sign(&image, &key, &sign::hash_for(&tree.config)).map_err(|e| fail(e.to_string()))?;
     std::fs::write(ko, signed).map_err(|e| fail(format!("{}: {e}", ko.display())))
 }
 
 /// `stap ... --bundle FILE`: builds it and returns the line to print.
-pub fn bundle_command(options: &crate::driver::StapOptions, file: &Path, verbose: bool) -> Result<String, Failure> {
+pub fn bundle_command(
+    options: &crate::driver::StapOptions,
+    file: &Path,
+    verbose: bool,
+) -> Result<String, Failure> {
     let progress = |line: &str| {
         if verbose {
             eprintln!("Pass 4: {line}");
@@ -68,12 +77,8 @@ pub fn bundle_command(options: &crate::driver::StapOptions, file: &Path, verbose
         .collect();
     Ok(format!(
         "{} ({} modules: {})\n",
-        display(&built.path),
+        built.path.display(),
         kernels.len(),
         kernels.join(", ")
     ))
-}
-
-fn display(p: &PathBuf) -> String {
-    p.display().to_string()
 }

@@ -81,7 +81,10 @@ pub enum SignError {
     /// The `openssl` command is not installed.
     NoOpenssl,
     /// A file could not be read or written.
-    Io { path: PathBuf, error: std::io::Error },
+    Io {
+        path: PathBuf,
+        error: std::io::Error,
+    },
     /// `openssl` refused; its own words.
     Openssl { what: String, stderr: String },
     /// The digest is not one the kernel signs modules with.
@@ -182,7 +185,9 @@ fn io(path: &Path) -> impl Fn(std::io::Error) -> SignError + '_ {
 
 /// The image signed with `key` over `hash` (an earlier signature replaced).
 pub fn sign(image: &[u8], key: &SigningKey, hash: &str) -> Result<Vec<u8>, SignError> {
-    const HASHES: &[&str] = &["sha1", "sha224", "sha256", "sha384", "sha512", "sha3-256", "sha3-384", "sha3-512"];
+    const HASHES: &[&str] = &[
+        "sha1", "sha224", "sha256", "sha384", "sha512", "sha3-256", "sha3-384", "sha3-512",
+    ];
     if !HASHES.contains(&hash) {
         return Err(SignError::UnknownHash(hash.to_string()));
     }
@@ -363,7 +368,10 @@ mod tests {
         assert!(signed.ends_with(b"~Module signature appended~\n"));
         let info = &signed[signed.len() - MAGIC.len() - INFO_LEN..signed.len() - MAGIC.len()];
         assert_eq!(info, [0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 9]);
-        assert_eq!(split_signature(&signed), Some((&b"\x7fELF...module"[..], &b"SIGNATURE"[..])));
+        assert_eq!(
+            split_signature(&signed),
+            Some((&b"\x7fELF...module"[..], &b"SIGNATURE"[..]))
+        );
         assert_eq!(strip_signature(&signed), b"\x7fELF...module");
         assert_eq!(split_signature(b"unsigned"), None);
         // A trailer whose length points before the file is not a signature.
@@ -377,7 +385,10 @@ mod tests {
     fn the_hash_comes_from_the_config() {
         let mut config = std::collections::BTreeMap::new();
         assert_eq!(hash_for(&config), "sha256");
-        config.insert("CONFIG_MODULE_SIG_HASH".to_string(), "\"sha512\"".to_string());
+        config.insert(
+            "CONFIG_MODULE_SIG_HASH".to_string(),
+            "\"sha512\"".to_string(),
+        );
         assert_eq!(hash_for(&config), "sha512");
     }
 
@@ -390,8 +401,13 @@ mod tests {
                 cert: "c.der".into()
             }
         );
-        assert_eq!(SigningKey::from_spec(Some("both.pem")).cert, PathBuf::from("both.pem"));
-        assert!(SigningKey::from_spec(None).key.ends_with("stapkit/mok/signing_key.pem"));
+        assert_eq!(
+            SigningKey::from_spec(Some("both.pem")).cert,
+            PathBuf::from("both.pem")
+        );
+        assert!(SigningKey::from_spec(None)
+            .key
+            .ends_with("stapkit/mok/signing_key.pem"));
     }
 
     /// Signs with a fresh key and checks the result as the kernel would
@@ -408,7 +424,15 @@ mod tests {
         let key = SigningKey::from_spec(Some(pair.pem.to_str().unwrap()));
         let once = sign(&module, &key, "sha512").unwrap();
         // Re-signing replaces the signature rather than stacking another.
-        let signed = sign(&once, &SigningKey { key: pair.pem.clone(), cert: pair.der.clone() }, "sha256").unwrap();
+        let signed = sign(
+            &once,
+            &SigningKey {
+                key: pair.pem.clone(),
+                cert: pair.der.clone(),
+            },
+            "sha256",
+        )
+        .unwrap();
         let (body, sig) = split_signature(&signed).unwrap();
         assert_eq!(body, &module[..]);
         let sig_path = dir.path().join("sig.p7s");
@@ -416,7 +440,15 @@ mod tests {
         std::fs::write(&sig_path, sig).unwrap();
         std::fs::write(&body_path, body).unwrap();
         let verify = Command::new("openssl")
-            .args(["cms", "-verify", "-binary", "-inform", "DER", "-noverify", "-in"])
+            .args([
+                "cms",
+                "-verify",
+                "-binary",
+                "-inform",
+                "DER",
+                "-noverify",
+                "-in",
+            ])
             .arg(&sig_path)
             .arg("-content")
             .arg(&body_path)
@@ -425,21 +457,40 @@ mod tests {
             .args(["-out", "/dev/null"])
             .output()
             .unwrap();
-        assert!(verify.status.success(), "{}", String::from_utf8_lossy(&verify.stderr));
+        assert!(
+            verify.status.success(),
+            "{}",
+            String::from_utf8_lossy(&verify.stderr)
+        );
         let print = Command::new("openssl")
             .args(["cms", "-cmsout", "-print", "-inform", "DER", "-in"])
             .arg(&sig_path)
             .output()
             .unwrap();
         let text = String::from_utf8_lossy(&print.stdout);
-        assert!(text.contains("digestAlgorithm") && text.contains("sha256"), "{text}");
-        assert!(text.contains("certificates:\n      <ABSENT>") || text.contains("certificates:\r\n      <ABSENT>"), "{text}");
+        assert!(
+            text.contains("digestAlgorithm") && text.contains("sha256"),
+            "{text}"
+        );
+        assert!(
+            text.contains("certificates:\n      <ABSENT>")
+                || text.contains("certificates:\r\n      <ABSENT>"),
+            "{text}"
+        );
         assert!(text.contains("signedAttrs:\n          <ABSENT>"), "{text}");
         assert!(text.contains("issuerAndSerialNumber"), "{text}");
         // A tampered module no longer verifies.
         std::fs::write(&body_path, b"other").unwrap();
         let bad = Command::new("openssl")
-            .args(["cms", "-verify", "-binary", "-inform", "DER", "-noverify", "-in"])
+            .args([
+                "cms",
+                "-verify",
+                "-binary",
+                "-inform",
+                "DER",
+                "-noverify",
+                "-in",
+            ])
             .arg(&sig_path)
             .arg("-content")
             .arg(&body_path)
@@ -456,7 +507,10 @@ mod tests {
             .output()
             .unwrap();
         let cert = String::from_utf8_lossy(&cert.stdout);
-        assert!(cert.contains("Code Signing") && cert.contains("Digital Signature"), "{cert}");
+        assert!(
+            cert.contains("Code Signing") && cert.contains("Digital Signature"),
+            "{cert}"
+        );
         assert!(cert.contains("CN = stapkit test key"), "{cert}");
     }
 }

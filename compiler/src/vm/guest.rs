@@ -208,7 +208,11 @@ pub fn build_initramfs(
             .map(|m| format!("{}\n", m.name))
             .collect();
         fs.file(&format!("{dir}/later"), 0o644, later);
-        fs.file(&format!("{dir}/run"), 0o644, case.run.clone().unwrap_or_default());
+        fs.file(
+            &format!("{dir}/run"),
+            0o644,
+            case.run.clone().unwrap_or_default(),
+        );
         list.push_str(&case.id);
         list.push('\n');
     }
