@@ -15,16 +15,25 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::Parser;
-use stapkit::driver::{deliver, Failure, Pipeline, StapOptions};
+use stapkit::driver::{deliver, Failure, Options, Pipeline, StapOptions};
 
 /// SystemTap's words for the forced last pass.
 const MISMATCH_WARNING: &str =
     "WARNING: kernel release/architecture mismatch with host forces last-pass 4.\n";
 
 fn main() -> ExitCode {
-    let options = StapOptions::parse();
-    if let Some(ko) = &options.check_module {
-        let (text, ok) = stapkit::driver::check_module(&options, ko);
+    let cli = StapOptions::parse();
+    if let Some(ko) = cli.check_module.clone() {
+        let release = match cli.single_release() {
+            Ok(r) => r,
+            Err(f) => return fail(&f),
+        };
+        let options = Options {
+            release,
+            cache_dir: cli.cache_dir,
+            ..Options::default()
+        };
+        let (text, ok) = stapkit::driver::check_module(&options, &ko);
         let _ = if ok {
             std::io::stdout().write_all(text.as_bytes())
         } else {
@@ -36,12 +45,24 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         };
     }
+    if let Some(dir) = &cli.make_mok {
+        return print_or_fail(stapkit::ship::make_mok(dir.as_deref()));
+    }
+    let (bundle, releases) = (cli.bundle.clone(), cli.release.clone());
+    let options = match cli.options() {
+        Ok(o) => o,
+        Err(f) => return fail(&f),
+    };
+    if let Some(file) = bundle {
+        let verbose = options.verbose > 0;
+        return print_or_fail(stapkit::ship::bundle_command(&options, &releases, &file, verbose));
+    }
     let mut pipeline = match Pipeline::new(options) {
         Ok(p) => p,
         Err(f) => return fail(&f),
     };
     if pipeline.options.last_pass() == 5 && targets_another_host(&pipeline) {
-        pipeline.options.pass = Some(4);
+        pipeline.options.last_pass = Some(4);
         if !pipeline.options.suppress_warnings {
             let _ = std::io::stderr().write_all(MISMATCH_WARNING.as_bytes());
         }
@@ -56,6 +77,16 @@ fn main() -> ExitCode {
             run.failed(&mut pipeline, &f);
             ExitCode::FAILURE
         }
+    }
+}
+
+fn print_or_fail(result: Result<String, Failure>) -> ExitCode {
+    match result {
+        Ok(text) => {
+            let _ = std::io::stdout().write_all(text.as_bytes());
+            ExitCode::SUCCESS
+        }
+        Err(f) => fail(&f),
     }
 }
 
@@ -142,7 +173,7 @@ impl Run {
                 library_scripts()
             )
         });
-        if p.options.list.is_some() || p.options.list_vars.is_some() {
+        if p.options.lists_points() {
             let _ = stdout.write_all(p.list_points(&ast)?.as_bytes());
             return Ok(ExitCode::SUCCESS);
         }
@@ -197,6 +228,7 @@ impl Run {
         let ko = deliver(&built, &module, &cwd).map_err(|e| Failure {
             message: format!("stap: cannot write {module}.ko: {e}\n"),
         })?;
+        stapkit::ship::sign_delivered(p, &ko)?;
         let mut stderr = std::io::stderr();
         if p.options.verbose >= 2 {
             for note in &p.build_notes {
