@@ -1037,7 +1037,10 @@ pub(crate) fn debug_files(kernel: &Kernel) -> Vec<(PathBuf, String)> {
     }
     if let Some(map) = in_kernel(&kernel.state.system_map) {
         files.push((map.clone(), format!("/boot/System.map-{release}")));
-        files.push((map, format!("/boot/System.map-{built_as}")));
+        files.push((map.clone(), format!("/boot/System.map-{built_as}")));
+        if in_kernel(&kernel.state.debug_vmlinux).is_some() {
+            files.push((map, format!("{}/System.map", tree.display())));
+        }
     }
     files
 }
