@@ -44,9 +44,9 @@ fn stapkit_p1(case: &FrontendCase) -> (i32, String) {
     argv.push("--".into());
     argv.push(path.display().to_string());
     argv.extend(case.args.iter().cloned());
-    let options = match StapOptions::try_parse_from(&argv) {
-        Ok(o) => o,
-        Err(_) => return (1, String::new()),
+    let options = match StapOptions::try_parse_from(&argv).map(|o| o.options()) {
+        Ok(Ok(o)) => o,
+        _ => return (1, String::new()),
     };
     let mut pipeline = match Pipeline::new(options) {
         Ok(p) => p,
