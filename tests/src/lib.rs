@@ -89,7 +89,10 @@ pub fn run_scripts_on(kernel: &str) {
             ..cell.clone()
         }]));
         // Held to real SystemTap's record (NAME.oracle): no snapshot.
-        if let Reference::SystemTap { kernel: recorded, .. } = &reference {
+        if let Reference::SystemTap {
+            kernel: recorded, ..
+        } = &reference
+        {
             if let Verdict::Mismatch(diff) = &verdict {
                 eprintln!(
                     "{} on {kernel} differs from real SystemTap's outcome (recorded on {recorded}; \

@@ -95,7 +95,11 @@ fn stap_p1_prints_what_systemtap_prints() {
             let text = std::fs::read_to_string(&meta).unwrap_or_default();
             if let Some(name) = text.lines().find_map(|l| l.strip_prefix("name:")) {
                 let dir = meta.parent().unwrap();
-                let rel = dir.strip_prefix(EXAMPLES_DIR).unwrap().display().to_string();
+                let rel = dir
+                    .strip_prefix(EXAMPLES_DIR)
+                    .unwrap()
+                    .display()
+                    .to_string();
                 let id = format!("ex/{rel}/{}", name.trim());
                 if dir.join(name.trim()).is_file() && !cases.iter().any(|c| c.id == id) {
                     missing.push(id);

@@ -44,10 +44,9 @@ use anyhow::{anyhow, bail, Context, Result};
 use stapkit::kernel::cache::{Cache, FetchState};
 use stapkit::kernel::fetch::{fetch, FetchOptions};
 use stapkit::kernel::{Catalog, HeaderTree};
-use stapkit::matrix::substitute_symbols;
 use stapkit::matrix::render::{render, Outcome};
 use stapkit::matrix::script::{ModuleRequest, Requirement, TestScript};
-use stapkit::kernel::guest_modules;
+use stapkit::matrix::{module_loads, substitute_symbols};
 use stapkit::vm::guest::{check_static_binary, modules_dep, shell_quote, KernelModuleLoad};
 use stapkit::vm::initramfs::Initramfs;
 use stapkit::vm::qemu::{boot, BootConfig, BootOutcome};
@@ -304,7 +303,10 @@ pub fn run(sh: &Shell, options: &Options) -> Result<()> {
                 .filter(|s| {
                     let skip = !has_debug && s.cases.iter().any(|c| c.requires_debuginfo);
                     if skip {
-                        eprintln!("oracle: {} needs the -dbg package of {}: not run", s.stem, kernel.name);
+                        eprintln!(
+                            "oracle: {} needs the -dbg package of {}: not run",
+                            s.stem, kernel.name
+                        );
                     }
                     !skip
                 })
@@ -364,22 +366,15 @@ fn record_all(
         let id = (script.stem.clone(), "main".to_string());
         let build = &builds[&id];
         let ran = match &runs[&id] {
-            RunResult::Ran(r) => Some(Outcome::Ran {
-                exit_code: r.exit_code,
-                stdout: r.stdout.clone(),
-                stderr: r.stderr.clone(),
-                still_loaded: r.still_loaded,
-                kernel_problems: r
-                    .kernel_problems()
-                    .into_iter()
-                    .map(|l| strip_timestamp(l).to_string())
-                    .collect(),
-            }),
+            RunResult::Ran(r) => Some(ran_outcome(r)),
             _ => None,
         };
         let stderr = String::from_utf8_lossy(&build.stderr).replace(&tree, "$TREE");
         let Some(text) = oracle_record::outcome_text(build.status, &stderr, ran) else {
-            failures.push(format!("{} on {}: the guest did not report it", script.stem, kernel.name));
+            failures.push(format!(
+                "{} on {}: the guest did not report it",
+                script.stem, kernel.name
+            ));
             continue;
         };
         let provenance = oracle_record::Provenance {
@@ -650,7 +645,11 @@ pub(crate) fn kernel_compiler(name: &str) -> Result<String> {
 }
 
 /// Makes (or reuses) the root of `suite` with SystemTap and `compilers`.
-pub(crate) fn prepare_root(cache: &Cache, suite: &str, compilers: &BTreeSet<String>) -> Result<StapRoot> {
+pub(crate) fn prepare_root(
+    cache: &Cache,
+    suite: &str,
+    compilers: &BTreeSet<String>,
+) -> Result<StapRoot> {
     if !suite.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
         bail!("'{suite}' is not a Debian suite name");
     }
@@ -988,7 +987,13 @@ fn build_case(
         std::fs::create_dir_all(&bin)?;
         std::fs::write(bin.join("stapkit-workload"), workload)?;
     }
-    let out = in_root_with(&root.dir, &[&kernel.state.root], &debug_files(kernel), &work, &argv)?;
+    let out = in_root_with(
+        &root.dir,
+        &[&kernel.state.root],
+        &debug_files(kernel),
+        &work,
+        &argv,
+    )?;
     result.status = out.status.code().unwrap_or(-1);
     result.stdout = out.stdout;
     result.stderr = out.stderr;
@@ -1117,7 +1122,9 @@ fn run_all(
     )
     .map_err(|e| anyhow!("{e}"))?;
     let mut fs = GuestFs::default();
-    for dir in ["bin", "proc", "sys", "dev", "tmp", "cases", "etc", "root", "modules"] {
+    for dir in [
+        "bin", "proc", "sys", "dev", "tmp", "cases", "etc", "root", "modules",
+    ] {
         fs.dir(dir);
     }
     let mut carried: Vec<&KernelModuleLoad> = Vec::new();
@@ -1131,7 +1138,11 @@ fn run_all(
             );
         }
     }
-    fs.file("modules/modules.dep", 0o644, modules_dep(&carried).into_bytes());
+    fs.file(
+        "modules/modules.dep",
+        0o644,
+        modules_dep(&carried).into_bytes(),
+    );
     fs.fs.file("bin/busybox", 0o755, std::fs::read(busybox)?);
     if let (true, Some(workload)) = (todo.iter().any(|c| c.workload), workload) {
         fs.fs.file("bin/stapkit-workload", 0o755, workload.to_vec());
@@ -1176,8 +1187,11 @@ fn run_all(
             format!("{}\n", case.timeout_secs),
         );
         let args: Vec<String> = case.staprun_args.iter().map(|a| shell_quote(a)).collect();
-        fs.fs
-            .file(&format!("{dir}/args"), 0o644, format!("{}\n", args.join(" ")));
+        fs.fs.file(
+            &format!("{dir}/args"),
+            0o644,
+            format!("{}\n", args.join(" ")),
+        );
         let mut modules = String::new();
         for m in case.modules.iter().filter(|m| m.load) {
             modules.push_str(&m.name);
@@ -1256,50 +1270,24 @@ fn run_all(
 
 /// The kernel's own modules a test script's case asks for, with their
 /// dependencies, in load order (as stap-matrix provides them).
-fn kernel_modules(cache: &Cache, kernel: &Kernel, case: &OracleCase) -> Result<Vec<KernelModuleLoad>> {
+fn kernel_modules(
+    cache: &Cache,
+    kernel: &Kernel,
+    case: &OracleCase,
+) -> Result<Vec<KernelModuleLoad>> {
     if case.guest_modules.is_empty() && case.guest_modules_later.is_empty() {
         return Ok(Vec::new());
     }
     let manifest = Catalog::load()?.get(&kernel.name)?.clone();
-    let provide = |requests: &[ModuleRequest]| -> Result<Vec<guest_modules::GuestModule>> {
-        let names: Vec<String> = requests.iter().map(|m| m.name.clone()).collect();
-        let optional: Vec<String> = requests
-            .iter()
-            .filter(|m| m.optional)
-            .map(|m| m.name.clone())
-            .collect();
-        guest_modules::provide(&manifest, cache, &kernel.state, &names, &optional, &mut |l| {
-            eprintln!("{l}")
-        })
-        .map_err(|e| anyhow!("{e}"))
-    };
-    let mut loads: Vec<KernelModuleLoad> = provide(&case.guest_modules)?
-        .into_iter()
-        .map(|m| KernelModuleLoad {
-            params: case
-                .guest_modules
-                .iter()
-                .filter(|r| guest_modules::normalize(&r.name) == m.name)
-                .flat_map(|r| r.params.iter().cloned())
-                .collect(),
-            name: m.name,
-            file: m.file,
-            depends: m.depends,
-            load: true,
-        })
-        .collect();
-    for m in provide(&case.guest_modules_later)? {
-        if !loads.iter().any(|l| l.name == m.name) {
-            loads.push(KernelModuleLoad {
-                name: m.name,
-                file: m.file,
-                params: Vec::new(),
-                depends: m.depends,
-                load: false,
-            });
-        }
-    }
-    Ok(loads)
+    module_loads(
+        &case.guest_modules,
+        &case.guest_modules_later,
+        &manifest,
+        cache,
+        &kernel.state,
+        &|l| eprintln!("{l}"),
+    )
+    .map_err(|e| anyhow!("{e}"))
 }
 
 /// A case the guest runs.
@@ -1517,17 +1505,7 @@ fn render_script(
             }
             RunResult::Ran(r) => {
                 out.push_str("staprun ");
-                let outcome = Outcome::Ran {
-                    exit_code: r.exit_code,
-                    stdout: r.stdout.clone(),
-                    stderr: r.stderr.clone(),
-                    still_loaded: r.still_loaded,
-                    kernel_problems: r
-                        .kernel_problems()
-                        .into_iter()
-                        .map(|l| strip_timestamp(l).to_string())
-                        .collect(),
-                };
+                let outcome = ran_outcome(r);
                 if r.stdout.iter().filter(|&&b| b == b'\n').count() > MAX_RENDERED_LINES {
                     out.push_str(&render_elided(&outcome, &r.stdout));
                 } else {
@@ -1582,6 +1560,22 @@ fn render_elided(outcome: &Outcome, stdout: &[u8]) -> String {
     quote(&mut middle, &tail);
     shown = shown.replacen("stdout:\n", &format!("stdout:\n{middle}"), 1);
     shown
+}
+
+/// A guest's report of a case in stap-matrix's outcome form, kernel log
+/// problems without their timestamps.
+fn ran_outcome(r: &CaseResult) -> Outcome {
+    Outcome::Ran {
+        exit_code: r.exit_code,
+        stdout: r.stdout.clone(),
+        stderr: r.stderr.clone(),
+        still_loaded: r.still_loaded,
+        kernel_problems: r
+            .kernel_problems()
+            .into_iter()
+            .map(|l| strip_timestamp(l).to_string())
+            .collect(),
+    }
 }
 
 fn strip_timestamp(line: &str) -> &str {

@@ -19,6 +19,7 @@ use stapkit::kernel::cache::Cache;
 use stapkit::matrix::frontend::{
     example_invocation, format_cases, text_hash, FrontendCase, EXAMPLES_DIR,
 };
+use stapkit::text::header::{split_words, Quoting};
 use xshell::Shell;
 
 use crate::oracle::{
@@ -54,9 +55,17 @@ pub fn run(sh: &Shell, options: &Options) -> Result<()> {
     let cache = Cache::locate(None);
     let kernel = fetch_kernel(&cache, KERNEL)?;
     let compilers: BTreeSet<String> = [kernel_compiler(KERNEL)?].into_iter().collect();
-    let suite = options.suites.first().cloned().unwrap_or_else(|| "trixie".into());
+    let suite = options
+        .suites
+        .first()
+        .cloned()
+        .unwrap_or_else(|| "trixie".into());
     let root = prepare_root(&cache, &suite, &compilers)?;
-    eprintln!("oracle: front end of {} cases with {}", jobs.len(), root.version);
+    eprintln!(
+        "oracle: front end of {} cases with {}",
+        jobs.len(),
+        root.version
+    );
     let queue = Mutex::new(jobs.iter().collect::<Vec<_>>());
     let done = Mutex::new(Vec::new());
     let errors = Mutex::new(Vec::new());
@@ -136,12 +145,19 @@ fn jobs() -> Result<Vec<Job>> {
         else {
             continue;
         };
-        let dir = entry.parent().expect("a file has a directory").to_path_buf();
+        let dir = entry
+            .parent()
+            .expect("a file has a directory")
+            .to_path_buf();
         if !dir.join(&name).is_file() {
             continue;
         }
         let (options, args) = example_invocation(&meta, &name);
-        let rel = dir.strip_prefix(examples).unwrap_or(&dir).display().to_string();
+        let rel = dir
+            .strip_prefix(examples)
+            .unwrap_or(&dir)
+            .display()
+            .to_string();
         jobs.push(Job {
             id: format!("ex/{rel}/{name}"),
             dir,
@@ -160,7 +176,11 @@ fn jobs() -> Result<Vec<Job>> {
             let Some((options, args)) = fixture_invocation(&text) else {
                 continue;
             };
-            let file = path.file_name().expect("a file").to_string_lossy().into_owned();
+            let file = path
+                .file_name()
+                .expect("a file")
+                .to_string_lossy()
+                .into_owned();
             jobs.push(Job {
                 id: format!("fx/{kind}/{file}"),
                 dir: path.parent().expect("a directory").to_path_buf(),
@@ -184,42 +204,15 @@ pub fn fixture_invocation(text: &str) -> Option<(Vec<String>, Vec<String>)> {
         };
         let (key, value) = rest.split_once(':').unwrap_or((rest, ""));
         match key.trim() {
-            "args" => args = split_fixture_args(value.trim()),
+            "args" => {
+                args = split_words(value.trim(), Quoting::SINGLE).ok()?;
+            }
             "guru" if value.trim() == "true" => options.push("-g".to_string()),
             "guru" => {}
             _ => return None,
         }
     }
     Some((options, args))
-}
-
-/// As the fixtures' own reader: spaces split, `'...'` groups (quotes
-/// removed).
-fn split_fixture_args(text: &str) -> Vec<String> {
-    let mut args = Vec::new();
-    let (mut cur, mut quoted, mut any) = (String::new(), false, false);
-    for c in text.chars() {
-        match c {
-            '\'' => {
-                quoted = !quoted;
-                any = true;
-            }
-            ' ' if !quoted => {
-                if any {
-                    args.push(std::mem::take(&mut cur));
-                    any = false;
-                }
-            }
-            c => {
-                cur.push(c);
-                any = true;
-            }
-        }
-    }
-    if any {
-        args.push(cur);
-    }
-    args
 }
 
 fn walk(dir: &Path) -> Result<Vec<PathBuf>> {
@@ -256,7 +249,9 @@ fn run_stap(cache: &Cache, root: &StapRoot, kernel: &Kernel, job: &Job, pass: &s
     let dir = cache.dir().join("oracle/frontend").join(&key);
     if dir.join("done").is_file() {
         return Ok(Ran {
-            status: std::fs::read_to_string(dir.join("status"))?.trim().parse()?,
+            status: std::fs::read_to_string(dir.join("status"))?
+                .trim()
+                .parse()?,
             stdout: std::fs::read(dir.join("stdout"))?,
         });
     }
@@ -276,7 +271,13 @@ fn run_stap(cache: &Cache, root: &StapRoot, kernel: &Kernel, job: &Job, pass: &s
     argv.push("--".into());
     argv.push(job.file.clone());
     argv.extend(job.args.iter().cloned());
-    let out = in_root_with(&root.dir, &[&kernel.state.root], &debug_files(kernel), &work, &argv)?;
+    let out = in_root_with(
+        &root.dir,
+        &[&kernel.state.root],
+        &debug_files(kernel),
+        &work,
+        &argv,
+    )?;
     std::fs::remove_dir_all(&host_work)?;
     let status = out
         .status
@@ -311,7 +312,10 @@ mod tests {
     fn fixture_headers_give_options_or_leave_the_fixture_out() {
         assert_eq!(
             fixture_invocation("//@ args: 'two words' 7\n//@ guru: true\nprobe begin {}\n"),
-            Some((vec!["-g".to_string()], vec!["two words".to_string(), "7".to_string()]))
+            Some((
+                vec!["-g".to_string()],
+                vec!["two words".to_string(), "7".to_string()]
+            ))
         );
         assert_eq!(fixture_invocation("//@ arch: arm64\n"), None);
     }

@@ -26,11 +26,7 @@ pub struct Provenance<'a> {
 
 /// The normalised outcome in stap-matrix's form: `None` when the guest
 /// did not report the case (nothing to record).
-pub fn outcome_text(
-    stap_status: i32,
-    stap_stderr: &str,
-    ran: Option<Outcome>,
-) -> Option<String> {
+pub fn outcome_text(stap_status: i32, stap_stderr: &str, ran: Option<Outcome>) -> Option<String> {
     let outcome = if stap_status != 0 {
         Outcome::BuildFailed(stap_stderr.to_string())
     } else {

@@ -55,7 +55,9 @@ fn main() -> ExitCode {
     };
     if let Some(file) = bundle {
         let verbose = options.verbose > 0;
-        return print_or_fail(stapkit::ship::bundle_command(&options, &releases, &file, verbose));
+        return print_or_fail(stapkit::ship::bundle_command(
+            &options, &releases, &file, verbose,
+        ));
     }
     let mut pipeline = match Pipeline::new(options) {
         Ok(p) => p,

@@ -149,7 +149,10 @@ pub fn example_invocation(meta: &str, name: &str) -> (Vec<String>, Vec<String>) 
         let Some(cluster) = w.strip_prefix('-').filter(|c| !c.starts_with('-')) else {
             return false;
         };
-        let letters: String = cluster.chars().take_while(|c| c.is_ascii_alphabetic()).collect();
+        let letters: String = cluster
+            .chars()
+            .take_while(|c| c.is_ascii_alphabetic())
+            .collect();
         let takes_value = |c: char| "DIrBcxTosSmeaRb".contains(c);
         letters.contains('g')
             && letters
@@ -257,8 +260,14 @@ mod tests {
             (vec![], vec![])
         );
         let guru = (vec!["-g".to_string()], vec![]);
-        assert_eq!(example_invocation("test_check: stap -gp4 y.stp -x $$", "y.stp"), guru);
-        assert_eq!(example_invocation("test_check: stap -Dgx y.stp", "y.stp"), (vec![], vec![]));
+        assert_eq!(
+            example_invocation("test_check: stap -gp4 y.stp -x $$", "y.stp"),
+            guru
+        );
+        assert_eq!(
+            example_invocation("test_check: stap -Dgx y.stp", "y.stp"),
+            (vec![], vec![])
+        );
     }
 
     #[test]

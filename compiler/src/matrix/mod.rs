@@ -303,6 +303,30 @@ fn kernel_modules(
             manifest.name, manifest.name
         )
     })?;
+    module_loads(
+        &script.guest_modules,
+        &script.guest_modules_later,
+        manifest,
+        &options.cache,
+        state,
+        progress,
+    )
+    .map_err(|e| format!("guest modules of {}: {e}", script.name))
+}
+
+/// The kernel's own modules `load` (loaded before the case, with their
+/// parameters) and `later` (only carried, for the case to modprobe)
+/// name, with their dependencies, in load order; taken out of the
+/// kernel's package into the cache on first use. stap-matrix and the
+/// oracle (xtask) set up their guests with it.
+pub fn module_loads(
+    load: &[script::ModuleRequest],
+    later: &[script::ModuleRequest],
+    manifest: &Manifest,
+    cache: &Cache,
+    state: &crate::kernel::cache::FetchState,
+    progress: &(dyn Fn(&str) + Sync),
+) -> Result<Vec<KernelModuleLoad>, String> {
     let provide = |requests: &[script::ModuleRequest]| {
         let names: Vec<String> = requests.iter().map(|m| m.name.clone()).collect();
         let optional: Vec<String> = requests
@@ -310,23 +334,15 @@ fn kernel_modules(
             .filter(|m| m.optional)
             .map(|m| m.name.clone())
             .collect();
-        guest_modules::provide(
-            manifest,
-            &options.cache,
-            state,
-            &names,
-            &optional,
-            &mut |l| progress(l),
-        )
-        .map_err(|e| format!("guest modules of {}: {e}", script.name))
+        guest_modules::provide(manifest, cache, state, &names, &optional, &mut |l| progress(l))
+            .map_err(|e| e.to_string())
     };
-    let modules = provide(&script.guest_modules)?;
-    let later = provide(&script.guest_modules_later)?;
+    let modules = provide(load)?;
+    let carried = provide(later)?;
     let mut loads: Vec<KernelModuleLoad> = modules
         .into_iter()
         .map(|m| KernelModuleLoad {
-            params: script
-                .guest_modules
+            params: load
                 .iter()
                 .filter(|r| guest_modules::normalize(&r.name) == m.name)
                 .flat_map(|r| r.params.iter().cloned())
@@ -337,7 +353,7 @@ fn kernel_modules(
             load: true,
         })
         .collect();
-    for m in later {
+    for m in carried {
         if !loads.iter().any(|l| l.name == m.name) {
             loads.push(KernelModuleLoad {
                 name: m.name,

@@ -587,7 +587,9 @@ mod tests {
         assert_eq!(normalise(&normalise(text)), normalise(text));
         assert_eq!(normalise("|pids 12\n"), "|pids 12\n");
         assert_eq!(
-            normalise("|ERROR: probe overhead (759131243 cycles) exceeded threshold (500000000 cycles)\n"),
+            normalise(
+                "|ERROR: probe overhead (759131243 cycles) exceeded threshold (500000000 cycles)\n"
+            ),
             "|ERROR: probe overhead (N cycles) exceeded threshold (500000000 cycles)\n"
         );
         let script_pid = "|semantic error: cannot probe pid 4000000: No such process\n";

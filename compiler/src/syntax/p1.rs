@@ -610,27 +610,7 @@ impl P1<'_> {
                 }
             }
         }
-        let mut s = String::from("\"");
-        for chunk in value.utf8_chunks() {
-            for c in chunk.valid().chars() {
-                match c {
-                    '"' => s.push_str("\\\""),
-                    '\\' => s.push_str("\\\\"),
-                    '\n' => s.push_str("\\n"),
-                    '\t' => s.push_str("\\t"),
-                    '\r' => s.push_str("\\r"),
-                    c if (c as u32) < 0x20 || c as u32 == 0x7f => {
-                        let _ = write!(s, "\\{:03o}", c as u32);
-                    }
-                    c => s.push(c),
-                }
-            }
-            for b in chunk.invalid() {
-                let _ = write!(s, "\\{b:03o}");
-            }
-        }
-        s.push('"');
-        s
+        super::print::quote_string(value)
     }
 }
 
