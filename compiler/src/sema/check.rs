@@ -1604,7 +1604,11 @@ impl<'c, 'a> Walker<'c, 'a> {
         args: &[ast::Expr],
         location: ir::Location,
     ) -> (Option<Type>, ir::Expr) {
-        let Some(f) = self.cx.function_named(&name.name) else {
+        let found = self
+            .cx
+            .function_with_arity(&name.name, args.len())
+            .or_else(|| self.cx.function_named(&name.name));
+        let Some(f) = found else {
             let mut d = Diagnostic::semantic_error(format!("unresolved function '{}'", name.name))
                 .with_primary(name.span, "no script or tapset function has this name");
             if let Some(s) = self.cx.similar_function(&name.name) {

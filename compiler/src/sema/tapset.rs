@@ -12,13 +12,16 @@ use crate::syntax::{self, ast, PreprocessConfig};
 pub struct TapsetFile {
     /// The parsed file.
     pub script: ast::Script,
-    /// Functions it defines.
-    pub functions: Vec<String>,
+    /// Functions it defines: name and number of parameters.
+    pub functions: Vec<(String, usize)>,
     /// Probe aliases it defines, as dotted names.
     pub aliases: Vec<String>,
     /// Globals it declares for scripts to use (not `private`), such as
     /// `VM_FAULT_MAJOR`.
     pub globals: Vec<String>,
+    /// Globals private to the file (the state of its functions, such as
+    /// the stopwatches'): added when a function of the file names them.
+    pub private_globals: Vec<String>,
 }
 
 /// Every tapset file available to a compilation.
@@ -70,12 +73,18 @@ impl Library {
         let mut functions = Vec::new();
         let mut aliases = Vec::new();
         let mut globals = Vec::new();
+        let mut private_globals = Vec::new();
         for item in &parsed.script.items {
             match item {
-                ast::Item::Function(f) => functions.push(f.name.name.clone()),
+                ast::Item::Function(f) => functions.push((f.name.name.clone(), f.params.len())),
                 ast::Item::Alias(a) => aliases.extend(a.names.iter().map(point_name)),
-                ast::Item::Global(g) if !g.private => {
-                    globals.extend(g.vars.iter().map(|v| v.name.name.clone()))
+                ast::Item::Global(g) => {
+                    let names = g.vars.iter().map(|v| v.name.name.clone());
+                    if g.private {
+                        private_globals.extend(names)
+                    } else {
+                        globals.extend(names)
+                    }
                 }
                 _ => {}
             }
@@ -85,15 +94,22 @@ impl Library {
             functions,
             aliases,
             globals,
+            private_globals,
         });
         parsed.diagnostics
     }
 
-    /// The file defining function `name`, if any.
-    pub fn defining_function(&self, name: &str) -> Option<usize> {
+    /// The file defining function `name` with `arity` parameters, else
+    /// the first defining `name` at all (for the arity error), if any.
+    pub fn defining_function(&self, name: &str, arity: usize) -> Option<usize> {
         self.files
             .iter()
-            .position(|f| f.functions.iter().any(|n| n == name))
+            .position(|f| f.functions.iter().any(|(n, a)| n == name && *a == arity))
+            .or_else(|| {
+                self.files
+                    .iter()
+                    .position(|f| f.functions.iter().any(|(n, _)| n == name))
+            })
     }
 
     /// The file declaring global `name` for scripts, if any.
@@ -107,7 +123,7 @@ impl Library {
     pub fn function_names(&self) -> impl Iterator<Item = &str> {
         self.files
             .iter()
-            .flat_map(|f| f.functions.iter().map(String::as_str))
+            .flat_map(|f| f.functions.iter().map(|(n, _)| n.as_str()))
     }
 }
 
