@@ -159,6 +159,8 @@ pub struct Pipeline {
     cache: Cache,
     catalog: Catalog,
     timings: Vec<(u8, u128)>,
+    /// The library's macros (`.stpm` files), read by the first parse.
+    library_macros: Option<syntax::LibraryMacros>,
 }
 
 impl Pipeline {
@@ -207,6 +209,7 @@ impl Pipeline {
             cache,
             catalog,
             timings: Vec::new(),
+            library_macros: None,
         })
     }
 
@@ -262,7 +265,25 @@ impl Pipeline {
         };
         cfg.guru = self.options.guru;
         cfg.args = self.script.args.clone();
+        cfg.library_macros = self.library_macros.clone().unwrap_or_default();
         cfg
+    }
+
+    /// Reads the library macro files (`.stpm`) once, before the script is
+    /// parsed: their macros are visible to it.
+    fn load_library_macros(&mut self) -> Result<(), Failure> {
+        if self.library_macros.is_some() {
+            return Ok(());
+        }
+        let cfg = self.preprocess_config();
+        let (macros, diags) =
+            sema::library_macros(&mut self.sources, &self.options.includes, &cfg);
+        self.library_macros = Some(macros);
+        if self.diagnostics(&diags) {
+            return Ok(());
+        }
+        let errors: Vec<_> = diags.into_iter().filter(|d| d.is_error()).collect();
+        Err(Failure::pass(1, "parse", render_all(&self.sources, &errors)))
     }
 
     fn diagnostics(&mut self, diags: &[Diagnostic]) -> bool {
@@ -300,6 +321,7 @@ impl Pipeline {
     /// Pass 1: preprocess and parse.
     pub fn parse(&mut self) -> Result<syntax::ast::Script, Failure> {
         self.timed(1, |p| {
+            p.load_library_macros()?;
             let file = p.sources.add(p.script.name.clone(), p.script.text.clone());
             let parsed = syntax::parse(&p.sources, file, &p.preprocess_config());
             if p.diagnostics(&parsed.diagnostics) {

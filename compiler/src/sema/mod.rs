@@ -34,6 +34,7 @@ use crate::syntax::{ast, PreprocessConfig};
 
 use check::{Mode, Walker};
 pub use listing::listing;
+pub use tapset::library_macros;
 use points::{AliasDef, Resolved};
 use scope::{FunctionDef, GlobalVar, Locals, Shape, Slot};
 use tapset::Library;

@@ -1,11 +1,14 @@
 //! The tapset library: stapkit's own tapsets (`runtime-c/tapset/`) and any
 //! `-I DIR` ones, parsed and indexed so that a symbol the script uses pulls
-//! in the file that defines it, as SystemTap does.
+//! in the file that defines it, as SystemTap does. Library macro files
+//! (`.stpm`, only `@define`s) are read first, by [`library_macros`]: their
+//! macros are visible to every tapset and to the script.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use crate::diag::{Diagnostic, SourceMap};
-use crate::syntax::{self, ast, PreprocessConfig};
+use crate::syntax::{self, ast, LibraryMacros, PreprocessConfig};
 
 /// One parsed tapset file and what it defines.
 #[derive(Debug)]
@@ -44,7 +47,7 @@ impl Library {
             .collect();
         let mut diags = Vec::new();
         for dir in include_dirs {
-            match read_dir_stp(dir) {
+            match read_dir_ext(dir, "stp") {
                 Ok(files) => texts.extend(files),
                 Err(e) => diags.push(Diagnostic::error(format!(
                     "cannot read tapset directory {}: {e}",
@@ -127,11 +130,46 @@ impl Library {
     }
 }
 
-fn read_dir_stp(dir: &Path) -> std::io::Result<Vec<(String, String)>> {
+/// The macros of the library's `.stpm` files, stapkit's own then those
+/// under `include_dirs`; a later definition of a name replaces an earlier
+/// one, so a user's library can redefine stapkit's. `cfg` is the
+/// configuration the files are preprocessed with (its own
+/// `library_macros` are not used).
+pub fn library_macros(
+    map: &mut SourceMap,
+    include_dirs: &[std::path::PathBuf],
+    cfg: &PreprocessConfig,
+) -> (LibraryMacros, Vec<Diagnostic>) {
+    let mut texts: Vec<(String, String)> = crate::runtime::tapset_macros()
+        .into_iter()
+        .map(|(n, t)| (n, t.to_string()))
+        .collect();
+    let mut diags = Vec::new();
+    for dir in include_dirs {
+        // An unreadable directory is reported once, by Library::load.
+        if let Ok(files) = read_dir_ext(dir, "stpm") {
+            texts.extend(files);
+        }
+    }
+    let mut cfg = cfg.clone();
+    cfg.library_macros = LibraryMacros::default();
+    let mut macros = BTreeMap::new();
+    for (name, text) in texts {
+        let file = map.add(name, text);
+        let (defs, d) = syntax::library_macros(map, file, &cfg);
+        diags.extend(d);
+        macros.extend(defs);
+    }
+    (LibraryMacros::new(macros), diags)
+}
+
+fn read_dir_ext(dir: &Path, extension: &str) -> std::io::Result<Vec<(String, String)>> {
     let mut out = Vec::new();
     for entry in walkdir::WalkDir::new(dir).sort_by_file_name() {
         let entry = entry.map_err(std::io::Error::from)?;
-        if entry.file_type().is_file() && entry.path().extension().is_some_and(|e| e == "stp") {
+        if entry.file_type().is_file()
+            && entry.path().extension().is_some_and(|e| e == extension)
+        {
             out.push((
                 entry.path().display().to_string(),
                 std::fs::read_to_string(entry.path())?,
