@@ -9,6 +9,9 @@
  * below them "jammed" into bit 0 (sticky). pack() rounds once, to nearest
  * with ties to even. Division and square root are computed bit by bit
  * (64 steps), so no 128-bit division helper is needed in the kernel.
+ * An invalid operation gives the default NaN 0x7ff8000000000000, and a
+ * NaN operand is passed on quietened (the first one, if both are), as
+ * SystemTap's floating-point tapset does.
  */
 #include "softfp.h"
 
@@ -16,7 +19,7 @@
 #define F64_EXP 0x7ff0000000000000ULL
 #define F64_FRAC 0x000fffffffffffffULL
 #define F64_QUIET 0x0008000000000000ULL
-#define F64_DEFAULT_NAN 0xfff8000000000000ULL
+#define F64_DEFAULT_NAN 0x7ff8000000000000ULL
 #define LEAD (1ULL << 62)
 
 struct unpacked {
@@ -386,13 +389,15 @@ STP_API int64_t stp_fp_to_i64(uint64_t a, int mode)
 	uint64_t ipart, frac, half, mag;
 	int shift, up;
 
-	if (is_nan(a) || is_inf(a))
-		return INT64_MIN;
+	if (is_nan(a))
+		return 0;
 	if (is_zero(a))
 		return 0;
+	if (is_inf(a))
+		return (a & F64_SIGN) ? INT64_MIN : INT64_MAX;
 	x = unpack(a);
 	if (x.exp >= 63)
-		return INT64_MIN; /* out of range (and -2^63 exactly) */
+		return x.sign ? INT64_MIN : INT64_MAX; /* -2^63 exactly is INT64_MIN too */
 	if (x.exp < 0) {
 		/* The fraction as a 64-bit fixed-point number (bit 63 is one
 		 * half): sig * 2^(exp + 2), anything lower jammed into bit 0. */
@@ -420,22 +425,123 @@ STP_API int64_t stp_fp_to_i64(uint64_t a, int mode)
 	case STP_FP_MAX:
 		up = !x.sign && frac != 0;
 		break;
-	case STP_FP_ODD:
-		up = 0;
-		if (frac != 0)
-			ipart |= 1;
-		break;
-	default: /* STP_FP_MIN_MAG and anything unknown: truncate */
+	default: /* STP_FP_MIN_MAG, and every other mode: truncate */
 		up = 0;
 		break;
 	}
 	mag = ipart + (uint64_t)up;
-	if (x.sign) {
-		if (mag > (1ULL << 63))
-			return INT64_MIN;
-		return (int64_t)((uint64_t)0 - mag);
+	if (x.sign)
+		return mag > (1ULL << 63) ? INT64_MIN : (int64_t)((uint64_t)0 - mag);
+	return mag >= (1ULL << 63) ? INT64_MAX : (int64_t)mag;
+}
+
+STP_API int stp_fp_from_string(const char *s, uint64_t *out)
+{
+	const uint64_t ten = 0x4024000000000000ULL, one = 0x3ff0000000000000ULL;
+	uint64_t x = 0, p = one;
+	int64_t exp = 0, k, n;
+	int neg = 0, exp_neg = 0, seen_dot = 0, frac_digits = 0;
+
+	if (*s == '+' || *s == '-')
+		neg = *s++ == '-';
+	for (; *s && *s != 'e' && *s != 'E'; s++) {
+		if (*s == '.') {
+			if (seen_dot)
+				return -1;
+			seen_dot = 1;
+			continue;
+		}
+		if (*s < '0' || *s > '9')
+			return -1;
+		x = stp_fp_add(stp_fp_mul(x, ten), stp_fp_from_i64(*s - '0'));
+		if (seen_dot)
+			frac_digits++;
 	}
-	if (mag >= (1ULL << 63))
-		return INT64_MIN;
-	return (int64_t)mag;
+	if (*s) {
+		s++;
+		if (*s == '+' || *s == '-')
+			exp_neg = *s++ == '-';
+		for (; *s; s++) {
+			if (*s < '0' || *s > '9')
+				return -1;
+			if (exp < 100000)
+				exp = exp * 10 + (*s - '0');
+		}
+	}
+	k = (exp_neg ? -exp : exp) - frac_digits;
+	/* Scaled by division, as SystemTap does: by 10^-k for a negative k,
+	 * by (1/10/10...) for a positive one. Past about 330 steps the
+	 * divisor is infinite or zero and stays so. */
+	if (k < 0) {
+		for (n = 0; n < -k && !is_inf(p); n++)
+			p = stp_fp_mul(p, ten);
+	} else {
+		for (n = 0; n < k && !is_zero(p); n++)
+			p = stp_fp_div(p, ten);
+	}
+	x = stp_fp_div(x, p);
+	if (is_nan(x))
+		return -1;
+	*out = neg ? x ^ F64_SIGN : x;
+	return 0;
+}
+
+STP_API size_t stp_fp_to_string(char *dst, size_t cap, uint64_t a, int64_t precision)
+{
+	uint64_t frac52 = a & F64_FRAC, mant, ipart, f;
+	int field = (int)((a & F64_EXP) >> 52), e;
+	unsigned shift;
+	unsigned __int128 t;
+	char digits[24];
+	size_t len = 0;
+	int64_t i;
+	int n = 0, d;
+
+	if (cap == 0)
+		return 0;
+	if (field == 0) {
+		mant = frac52; /* no implicit one for a subnormal (or zero) */
+		e = -1023;
+	} else {
+		mant = frac52 | (1ULL << 52);
+		e = field - 1023;
+	}
+	/* SystemTap splits the value with 64-bit shifts whose counts wrap at
+	 * 64, so outside [2^-11, 2^53) the value printed is off by a power
+	 * of 2^64; stapkit prints what SystemTap prints. */
+	shift = (unsigned)(52 - e) & 63;
+	ipart = mant >> shift;
+	f = mant << ((64 - shift) & 63);
+	if (precision < 1)
+		precision = 1;
+	if (a & F64_SIGN)
+		dst[len++] = '-';
+	/* The integer part, at most 53 bits. */
+	do {
+		digits[n++] = (char)('0' + ipart % 10);
+		ipart /= 10;
+	} while (ipart && n < (int)sizeof(digits));
+	while (n > 0 && len + 1 < cap)
+		dst[len++] = digits[--n];
+	if (len + 1 < cap)
+		dst[len++] = '.';
+	/* The fraction's digits, exactly; then the last one is rounded up
+	 * when the next is 5 or more, without carrying (SystemTap prints
+	 * 0.999 to two places as "0.910"). */
+	for (i = 0; i < precision && len + 1 < cap; i++) {
+		t = (unsigned __int128)f * 10;
+		d = (int)(t >> 64);
+		f = (uint64_t)t;
+		if (i + 1 == precision && (int)(((unsigned __int128)f * 10) >> 64) >= 5)
+			d++;
+		if (d == 10) {
+			dst[len++] = '1';
+			if (len + 1 >= cap)
+				break;
+			d = 0;
+		}
+		dst[len++] = (char)('0' + d);
+	}
+	dst[len] = '\0';
+	return len;
 }

@@ -231,19 +231,163 @@ static void conversions(void)
 	}
 	check_result(ok, "to_i64");
 	printf(": %d conversions\n", count);
-	check_int("to_i64.nan", stp_fp_to_i64(0x7ff8000000000000ULL, 0), INT64_MIN);
-	check_int("to_i64.inf", stp_fp_to_i64(0x7ff0000000000000ULL, 0), INT64_MIN);
-	check_int("to_i64.2^63", stp_fp_to_i64(0x43e0000000000000ULL, 0), INT64_MIN);
+	/* SystemTap's recorded results (docs/oracle/outputs/.../tapset_values.out) */
+	check_int("to_i64.nan", stp_fp_to_i64(0x7ff8000000000000ULL, 0), 0);
+	check_int("to_i64.snan", stp_fp_to_i64(0x7ff0000000000001ULL, 0), 0);
+	check_int("to_i64.inf", stp_fp_to_i64(0x7ff0000000000000ULL, 0), INT64_MAX);
+	check_int("to_i64.-inf", stp_fp_to_i64(0xfff0000000000000ULL, 0), INT64_MIN);
+	check_int("to_i64.2^63", stp_fp_to_i64(0x43e0000000000000ULL, 0), INT64_MAX);
 	check_int("to_i64.-2^63", stp_fp_to_i64(0xc3e0000000000000ULL, 0), INT64_MIN);
-	check_int("to_i64.odd.2.5", stp_fp_to_i64(0x4004000000000000ULL, STP_FP_ODD), 3);
-	check_int("to_i64.odd.4.5", stp_fp_to_i64(0x4012000000000000ULL, STP_FP_ODD), 5);
-	check_int("to_i64.odd.4", stp_fp_to_i64(0x4010000000000000ULL, STP_FP_ODD), 4);
-	check_int("to_i64.odd.-0.5", stp_fp_to_i64(0xbfe0000000000000ULL, STP_FP_ODD), -1);
+	check_int("to_i64.mode6.2.5", stp_fp_to_i64(0x4004000000000000ULL, 6), 2);
+	check_int("to_i64.mode7.-2.5", stp_fp_to_i64(0xc004000000000000ULL, 7), -2);
+}
+
+/* string_to_fp: SystemTap's recorded results (tests/oracle/tapset_values.stp). */
+static const struct {
+	const char *in;
+	const char *want; /* hex, or NULL for "invalid format" */
+} strings[] = {
+	{ "0", "0" }, { "1", "3ff0000000000000" }, { "-1", "bff0000000000000" },
+	{ "0.1", "3fb999999999999a" }, { "3.14159", "400921f9f01b866e" },
+	{ "1.5e-3", "3f589374bc6a7efa" },
+	{ "123456789012345678901234567890", "45f8ee90ff6c373d" },
+	{ "abc", NULL }, { "  7", NULL }, { "7x", NULL }, { ".5", "3fe0000000000000" },
+	{ "5.", "4014000000000000" }, { "+3", "4008000000000000" }, { "1e400", "7ff0000000000000" },
+	{ "2.2250738585072014e-308", "0" }, { "nan", NULL }, { "inf", NULL },
+	{ "-0.0", "8000000000000000" }, { "0.999999999999999999", "3ff0000000000001" },
+	{ "0.1234567890123456789", "3fbf9add3746f661" },
+	{ "1.23456789012345678e-7", "3e8091f1667f0597" },
+	{ "12345678901234567.89", "4345ee2a2eb5a5c5" },
+	{ "3.3333333333333333333", "400aaaaaaaaaaaa9" }, { "1e300", "7e37e43c8800758d" },
+	{ "5e-324", "0" }, { "1E3", "408f400000000000" }, { "1e+3", "408f400000000000" },
+	{ "1.e2", "4059000000000000" }, { "-.5", "bfe0000000000000" }, { "0x10", NULL },
+	{ "1e", "3ff0000000000000" }, { "e5", "0" }, { "--1", NULL }, { "1.2.3", NULL },
+	{ "7 ", NULL }, { "00012", "4028000000000000" }, { "1e-400", "0" }, { "", "0" },
+	{ "1e10", "4202a05f1ffffffe" }, { "1e15", "430c6bf52633ffff" },
+	{ "1e22", "4480f0cf064dd592" }, { "1e25", "45208b2a2c280290" },
+	{ "1e100", "54b249ad2594c379" }, { "1e308", "7fe1ccf385ebc896" },
+	{ "1e-10", "3ddb7cdfd9d7bdbb" }, { "1e-50", "358dee7a4ad4b81e" },
+	{ "1e-300", "1a56e1fc2f8f358" }, { "1.5e10", "420bf08eaffffffe" },
+	{ "0e400", NULL }, { "0e-400", "0" }, { "1e99999", "7ff0000000000000" },
+	{ "123e-2", "3ff3ae147ae147ae" }, { "1e-5e2", NULL },
+};
+
+static void from_string(void)
+{
+	size_t i;
+	uint64_t v;
+	char got[32];
+	int rc;
+
+	for (i = 0; i < sizeof(strings) / sizeof(strings[0]); i++) {
+		rc = stp_fp_from_string(strings[i].in, &v);
+		if (rc < 0)
+			snprintf(got, sizeof(got), "invalid");
+		else
+			snprintf(got, sizeof(got), "%llx", (unsigned long long)v);
+		check_str(strings[i].in, got, strings[i].want ? strings[i].want : "invalid");
+	}
+}
+
+/* fp_to_string: SystemTap's recorded results, of string_to_fp(in) or of a pattern. */
+static const struct {
+	const char *in;
+	uint64_t bits;
+	int precision;
+	const char *want;
+} texts[] = {
+	{ "0", 0, 3, "0.000" },
+	{ "1", 0, 3, "1.000" },
+	{ "-1", 0, 3, "-1.000" },
+	{ "2", 0, 3, "2.000" },
+	{ "1000000", 0, 3, "1000000.000" },
+	{ "-123456789", 0, 3, "-123456789.000" },
+	{ "4503599627370496", 0, 3, "4503599627370496.000" },
+	{ "9223372036854775807", 0, 3, "0.500" },
+	{ "0.125", 0, 2, "0.13" },
+	{ "0.375", 0, 2, "0.38" },
+	{ "-0.125", 0, 2, "-0.13" },
+	{ "0.25", 0, 1, "0.3" },
+	{ "0.75", 0, 1, "0.8" },
+	{ "0.999", 0, 2, "0.910" },
+	{ "-0.0", 0, 2, "-0.00" },
+	{ "1e-20", 0, 25, "0.1844674407370955060425644" },
+	{ "1e-300", 0, 5, "179769313.48623" },
+	{ "5e-324", 0, 3, "0.000" },
+	{ "0.1", 0, 25, "0.1000000000000000055511151" },
+	{ "0.1", 0, 40, "0.1000000000000000055511151231257827021182" },
+	{ "0.1", 0, 60, "0.100000000000000005551115123125782702118158340454101562500000" },
+	{ "123.456", 0, 20, "123.45600000000000306954" },
+	{ "1e15", 0, 3, "999999999999999.875" },
+	{ "1e18", 0, 2, "0.05" },
+	{ "9.2e18", 0, 1, "0.5" },
+	{ "1e30", 0, 2, "54210108624.28" },
+	{ "1e40", 0, 2, "29.39" },
+	{ "1e100", 0, 2, "4681.68" },
+	{ "1e300", 0, 2, "102613420032.46" },
+	{ "-1e20", 0, 2, "-5.42" },
+	{ "0.3", 0, 0, "0.3" },
+	{ "2.5", 0, 0, "2.5" },
+	{ "0.05", 0, 1, "0.1" },
+	{ "0.15", 0, 1, "0.1" },
+	{ "0.25", 0, 1, "0.3" },
+	{ "0.35", 0, 1, "0.3" },
+	{ "1.005", 0, 2, "1.00" },
+	{ "7e-10", 0, 12, "12912720851.596685409546" },
+	{ "1e-6", 0, 20, "18446744073709.55078125000000000000" },
+	{ "3e-5", 0, 22, "553402322211286.5625000000000000000000" },
+	{ "0.5", 0, 0, "0.5" },
+	{ "1.5", 0, 0, "1.5" },
+	{ "0.95", 0, 1, "0.9" },
+	{ "9.5", 0, 0, "9.5" },
+	{ "0.0625", 0, 3, "0.063" },
+	{ "1e-7", 0, 7, "1844674407370.9550781" },
+	{ "1e-7", 0, 6, "1844674407370.955078" },
+	{ "1e15", 0, 3, "999999999999999.875" }, { "4503599627370496", 0, 3, "4503599627370496.000" },
+	{ "-123456789", 0, 3, "-123456789.000" }, { "9223372036854775807", 0, 3, "0.500" },
+	{ NULL, 0x43d0000000000000ULL, 3, "0.250" },
+	{ NULL, 0x43d8000000000000ULL, 3, "0.375" },
+	{ NULL, 0x43c0000000000000ULL, 3, "0.125" },
+	{ NULL, 0x43e8000000000000ULL, 3, "0.750" },
+	{ NULL, 0x4400000000000000ULL, 3, "2.000" },
+	{ NULL, 0x45e0000000000000ULL, 3, "2147483648.000" },
+	{ NULL, 0x45f0000000000000ULL, 3, "4294967296.000" },
+	{ NULL, 0x49f0000000000000ULL, 3, "4294967296.000" },
+	{ NULL, 0x4410000000000000ULL, 3, "4.000" },
+	{ NULL, 0x1ULL, 3, "0.000" },
+	{ NULL, 0xfffffffffffffULL, 3, "1.9910" },
+	{ NULL, 0x3cb0000000000000ULL, 3, "4096.000" },
+	{ NULL, 0x47d0000000000000ULL, 2, "0.25" }, { NULL, 0x4c70000000000000ULL, 2, "256.00" },
+	{ NULL, 0xc3f0000000000000ULL, 2, "-1.00" }, { NULL, 0x7ff8000000000000ULL, 2, "1.50" },
+	{ NULL, 0x7ff0000000000000ULL, 2, "1.00" }, { NULL, 0xfff0000000000000ULL, 2, "-1.00" },
+	{ NULL, 0x3fd5555555555555ULL, 20, "0.33333333333333331483" },
+	{ NULL, 0x3fd5555555555555ULL, -1, "0.3" },
+};
+
+static void to_string(void)
+{
+	size_t i;
+	uint64_t v;
+	char got[128], name[64];
+
+	for (i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+		v = texts[i].bits;
+		if (texts[i].in && stp_fp_from_string(texts[i].in, &v) < 0)
+			v = 0;
+		stp_fp_to_string(got, sizeof(got), v, texts[i].precision);
+		snprintf(name, sizeof(name), "to_string(%s, %d)", texts[i].in ? texts[i].in : "bits",
+			 texts[i].precision);
+		check_str(name, got, texts[i].want);
+	}
+	stp_fp_to_string(got, 8, 0x3fd5555555555555ULL, 20);
+	check_str("to_string.truncated", got, "0.33333");
 }
 
 int main(void)
 {
 	arithmetic();
 	conversions();
+	from_string();
+	to_string();
 	return check_failures ? 1 : 0;
 }

@@ -34,7 +34,7 @@ use crate::syntax::{ast, PreprocessConfig};
 
 use check::{Mode, Walker};
 pub use listing::listing;
-pub use tapset::library_macros;
+pub use tapset::{dump_library, library_macros, LibraryDump};
 use points::{AliasDef, Resolved};
 use scope::{FunctionDef, GlobalVar, Locals, Shape, Slot};
 use tapset::Library;

@@ -200,3 +200,111 @@ pub fn point_name(p: &ast::ProbePoint) -> String {
         .collect::<Vec<_>>()
         .join(".")
 }
+
+/// `stap --dump-functions`: every function of the library that scripts
+/// may call, one line each, `name:type (param:type, ...)` with `unknown`
+/// for a type the declaration leaves to inference and `/* unprivileged */`
+/// after the functions whose embedded C says so, sorted as SystemTap
+/// sorts them (bytewise, whole lines). Private functions and those whose
+/// names start with `_` are the library's own and not listed.
+pub fn dump_functions(library: &Library) -> String {
+    let ty = |t: Option<ast::TypeAnnot>| {
+        t.map_or("unknown", |t| match t.ty {
+            ast::ScriptType::Long => "long",
+            ast::ScriptType::String => "string",
+        })
+    };
+    let mut lines: Vec<String> = Vec::new();
+    for file in &library.files {
+        for item in &file.script.items {
+            let ast::Item::Function(f) = item else {
+                continue;
+            };
+            if f.private || f.name.name.starts_with('_') {
+                continue;
+            }
+            let params: Vec<String> = f
+                .params
+                .iter()
+                .map(|p| format!("{}:{}", p.name.name, ty(p.ty)))
+                .collect();
+            let unprivileged = match &f.body {
+                ast::FunctionBody::Embedded(e) => e.code.contains("/* unprivileged */"),
+                ast::FunctionBody::Block(_) => false,
+            };
+            lines.push(format!(
+                "{}:{} ({}){}\n",
+                f.name.name,
+                ty(f.ret),
+                params.join(", "),
+                if unprivileged { " /* unprivileged */" } else { "" }
+            ));
+        }
+    }
+    lines.sort();
+    lines.dedup();
+    lines.concat()
+}
+
+/// `stap --dump-probe-aliases`: every probe alias of the library, one line
+/// per name, `NAME = POINT, POINT?, POINT!` (`+=` for an epilogue alias),
+/// sorted; aliases whose names start with `_` are the library's own.
+pub fn dump_probe_aliases(library: &Library) -> String {
+    let mut lines: Vec<String> = Vec::new();
+    for file in &library.files {
+        for item in &file.script.items {
+            let ast::Item::Alias(a) = item else {
+                continue;
+            };
+            let op = match a.kind {
+                ast::AliasKind::Prologue => "=",
+                ast::AliasKind::Epilogue => "+=",
+            };
+            let points: Vec<String> = a.points.iter().map(syntax::print_point).collect();
+            for name in &a.names {
+                let name = syntax::print_point(name);
+                if name.starts_with('_') {
+                    continue;
+                }
+                lines.push(format!("{name} {op} {}\n", points.join(", ")));
+            }
+        }
+    }
+    lines.sort();
+    lines.dedup();
+    lines.concat()
+}
+
+/// What `--dump-*` prints of the library.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LibraryDump {
+    /// `--dump-functions`.
+    Functions,
+    /// `--dump-probe-aliases`.
+    ProbeAliases,
+}
+
+/// Loads the library as a compilation would (with the target's syscall
+/// aliases when a kernel is known) and dumps it.
+pub fn dump_library(
+    map: &mut SourceMap,
+    config: &super::Config,
+    what: LibraryDump,
+) -> (String, Vec<Diagnostic>) {
+    let (mut library, mut diags) = Library::load(map, &config.include_dirs, &config.preprocess);
+    if let Some(kernel) = config.kernel.as_deref() {
+        if let Some(text) = super::syscall_tapset::generate(kernel) {
+            diags.extend(library.add(
+                map,
+                super::syscall_tapset::TAPSET_NAME.to_string(),
+                text,
+                &config.preprocess,
+            ));
+        }
+    }
+    let text = match what {
+        LibraryDump::Functions => dump_functions(&library),
+        LibraryDump::ProbeAliases => dump_probe_aliases(&library),
+    };
+    (text, diags)
+}

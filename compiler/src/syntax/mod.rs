@@ -47,7 +47,7 @@ use crate::diag::{Diagnostic, FileId, SourceMap};
 
 pub use config::{LibraryMacro, LibraryMacros, PreprocessConfig, Privilege};
 pub use dump::{dump, DumpConfig};
-pub use print::print;
+pub use print::{print, print_point};
 
 /// The result of parsing one file.
 #[derive(Clone, Debug)]
