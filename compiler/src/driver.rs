@@ -96,6 +96,24 @@ pub struct StapOptions {
     /// As -l, with each point's variables and their types.
     #[arg(short = 'L', value_name = "PROBE")]
     pub list_vars: Option<String>,
+    /// Stop the script after TIME seconds (a `timer.ms` probe calling
+    /// exit() is added, as SystemTap does).
+    #[arg(short = 'T', value_name = "TIME")]
+    pub timeout: Option<u32>,
+    /// Symbol and unwind data for every loaded kernel module. stapkit's
+    /// modules look kernel and module symbols up at run time, so this
+    /// changes nothing; it is accepted for SystemTap's command lines.
+    #[arg(long = "all-modules")]
+    pub all_modules: bool,
+    /// List the functions of the tapset library, and stop.
+    #[arg(long = "dump-functions")]
+    pub dump_functions: bool,
+    /// List the probe aliases of the tapset library, and stop.
+    #[arg(long = "dump-probe-aliases")]
+    pub dump_probe_aliases: bool,
+    /// List the built-in probe point types, and stop.
+    #[arg(long = "dump-probe-types")]
+    pub dump_probe_types: bool,
     /// The script file (unless -e), then the script's arguments ($1, @1, ...).
     #[arg(value_name = "SCRIPT|ARGS", trailing_var_arg = true)]
     pub rest: Vec<String>,
@@ -105,6 +123,11 @@ impl StapOptions {
     /// The last pass to run (SystemTap's default is 5).
     pub fn last_pass(&self) -> u8 {
         self.pass.unwrap_or(5)
+    }
+
+    /// Whether a `--dump-*` option asks for a listing instead of a script.
+    pub fn dumps(&self) -> bool {
+        self.dump_functions || self.dump_probe_aliases || self.dump_probe_types
     }
 }
 
@@ -323,7 +346,15 @@ impl Pipeline {
         self.timed(1, |p| {
             p.load_library_macros()?;
             let file = p.sources.add(p.script.name.clone(), p.script.text.clone());
-            let parsed = syntax::parse(&p.sources, file, &p.preprocess_config());
+            let mut parsed = syntax::parse(&p.sources, file, &p.preprocess_config());
+            if let Some(seconds) = p.options.timeout {
+                // -T: SystemTap adds this probe.
+                let text = format!("probe timer.ms({}) {{ exit() }}\n", u64::from(seconds) * 1000);
+                let file = p.sources.add("<-T>".to_string(), text);
+                let timer = syntax::parse(&p.sources, file, &p.preprocess_config());
+                parsed.diagnostics.extend(timer.diagnostics);
+                parsed.script.items.extend(timer.script.items);
+            }
             if p.diagnostics(&parsed.diagnostics) {
                 Ok(parsed.script)
             } else {
@@ -384,6 +415,39 @@ impl Pipeline {
             ));
         }
         Ok(lines.iter().map(|l| format!("{l}\n")).collect())
+    }
+
+    /// `--dump-functions`, `--dump-probe-aliases`, `--dump-probe-types`:
+    /// the library's listings, in SystemTap's formats.
+    pub fn dump(&mut self) -> Result<String, Failure> {
+        self.load_library_macros()?;
+        let mut out = String::new();
+        if self.options.dump_probe_types {
+            out.push_str(&sema::dump_probe_types());
+        }
+        let config = sema::Config {
+            guru: self.options.guru,
+            unoptimized: self.options.unoptimized,
+            include_dirs: self.options.includes.clone(),
+            preprocess: self.preprocess_config(),
+            kernel: self.kernel_info(),
+            sysroot: self.options.sysroot.clone(),
+        };
+        for (wanted, what) in [
+            (self.options.dump_probe_aliases, sema::LibraryDump::ProbeAliases),
+            (self.options.dump_functions, sema::LibraryDump::Functions),
+        ] {
+            if !wanted {
+                continue;
+            }
+            let (text, diags) = sema::dump_library(&mut self.sources, &config, what);
+            let errors: Vec<_> = diags.into_iter().filter(|d| d.is_error()).collect();
+            if !errors.is_empty() {
+                return Err(Failure::pass(1, "parse", render_all(&self.sources, &errors)));
+            }
+            out.push_str(&text);
+        }
+        Ok(out)
     }
 
     /// Pass 3: generate the module's C source.
@@ -481,6 +545,14 @@ impl Pipeline {
 }
 
 fn read_script(options: &StapOptions) -> Result<Script, Failure> {
+    // The --dump-* listings need no script.
+    if options.dumps() {
+        return Ok(Script {
+            name: "<input>".to_string(),
+            text: String::new(),
+            args: Vec::new(),
+        });
+    }
     // -l/-L elaborate a probe on the pattern, as SystemTap does.
     if let Some(pattern) = options.list.as_ref().or(options.list_vars.as_ref()) {
         return Ok(Script {

@@ -394,10 +394,10 @@ STP_API int64_t stp_fp_to_i64(uint64_t a, int mode)
 	if (is_zero(a))
 		return 0;
 	if (is_inf(a))
-		return (a & F64_SIGN) ? INT64_MIN : INT64_MAX;
+		return (a & F64_SIGN) ? STP_INT64_MIN : STP_INT64_MAX;
 	x = unpack(a);
 	if (x.exp >= 63)
-		return x.sign ? INT64_MIN : INT64_MAX; /* -2^63 exactly is INT64_MIN too */
+		return x.sign ? STP_INT64_MIN : STP_INT64_MAX; /* -2^63 exactly is STP_INT64_MIN too */
 	if (x.exp < 0) {
 		/* The fraction as a 64-bit fixed-point number (bit 63 is one
 		 * half): sig * 2^(exp + 2), anything lower jammed into bit 0. */
@@ -431,8 +431,8 @@ STP_API int64_t stp_fp_to_i64(uint64_t a, int mode)
 	}
 	mag = ipart + (uint64_t)up;
 	if (x.sign)
-		return mag > (1ULL << 63) ? INT64_MIN : (int64_t)((uint64_t)0 - mag);
-	return mag >= (1ULL << 63) ? INT64_MAX : (int64_t)mag;
+		return mag > (1ULL << 63) ? STP_INT64_MIN : (int64_t)((uint64_t)0 - mag);
+	return mag >= (1ULL << 63) ? STP_INT64_MAX : (int64_t)mag;
 }
 
 STP_API int stp_fp_from_string(const char *s, uint64_t *out)

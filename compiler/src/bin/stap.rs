@@ -50,6 +50,10 @@ fn fail(f: &Failure) -> ExitCode {
 fn run(p: &mut Pipeline) -> Result<ExitCode, Failure> {
     let last = p.options.last_pass();
     let mut stdout = std::io::stdout();
+    if p.options.dumps() {
+        let _ = stdout.write_all(p.dump()?.as_bytes());
+        return Ok(ExitCode::SUCCESS);
+    }
     let ast = p.parse()?;
     if p.options.list.is_some() || p.options.list_vars.is_some() {
         let _ = stdout.write_all(p.list_points(&ast)?.as_bytes());

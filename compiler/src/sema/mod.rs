@@ -18,6 +18,7 @@ mod format;
 mod listing;
 mod points;
 mod pretty;
+mod probe_types;
 pub mod regex;
 mod scope;
 mod syscall_names;
@@ -34,6 +35,7 @@ use crate::syntax::{ast, PreprocessConfig};
 
 use check::{Mode, Walker};
 pub use listing::listing;
+pub use probe_types::dump_probe_types;
 pub use tapset::{dump_library, library_macros, LibraryDump};
 use points::{AliasDef, Resolved};
 use scope::{FunctionDef, GlobalVar, Locals, Shape, Slot};
@@ -177,6 +179,11 @@ impl<'a> Context<'a> {
     fn function_from_script(&self, i: usize) -> bool {
         let file = self.functions[i].def.name.span.file;
         !self.library.files.iter().any(|f| f.script.file == file)
+    }
+
+    /// The last function of this name defined (whatever its arity).
+    fn function_defined_last(&self, name: &str) -> Option<usize> {
+        self.function_index.get(name).and_then(|v| v.last().copied())
     }
 
     /// The function of this name taking `arity` arguments.
