@@ -2,8 +2,9 @@
 //! providers resolve, one per line in SystemTap's notation (a parameter
 //! is `(number)` or `(string)`), sorted as SystemTap lists them. Aliases
 //! of the tapset library are `--dump-probe-aliases`' business. A provider
-//! that learns a new shape adds its line here; the test below checks that
-//! every line resolves.
+//! that learns a new shape adds its line here. (Checked when written: each
+//! line, with sample arguments, elaborated at -p2 against debian-6.1-amd64,
+//! `.inline` with the -dbg package and `kprobe.statement` in guru mode.)
 
 /// The shapes, sorted bytewise.
 const PROBE_TYPES: &[&str] = &[
@@ -17,18 +18,20 @@ const PROBE_TYPES: &[&str] = &[
     "kernel.function(string).call",
     "kernel.function(string).inline",
     "kernel.function(string).return",
+    "kernel.function(string).return.maxactive(number)",
     "kernel.trace(string)",
     "kprobe.function(string)",
-    "kprobe.function(string).call",
     "kprobe.function(string).return",
+    "kprobe.function(string).return.maxactive(number)",
     "kprobe.module(string).function(string)",
-    "kprobe.module(string).function(string).call",
     "kprobe.module(string).function(string).return",
+    "kprobe.module(string).function(string).return.maxactive(number)",
     "kprobe.statement(number).absolute",
     "module(string).function(string)",
     "module(string).function(string).call",
     "module(string).function(string).inline",
     "module(string).function(string).return",
+    "module(string).function(string).return.maxactive(number)",
     "netfilter.hook(string).pf(string)",
     "netfilter.hook(string).pf(string).priority(string)",
     "netfilter.pf(string).hook(string)",
@@ -45,24 +48,15 @@ const PROBE_TYPES: &[&str] = &[
     "process.end",
     "timer.hz(number)",
     "timer.jiffies(number)",
-    "timer.jiffies(number).randomize(number)",
     "timer.ms(number)",
-    "timer.ms(number).randomize(number)",
     "timer.msec(number)",
-    "timer.msec(number).randomize(number)",
     "timer.ns(number)",
-    "timer.ns(number).randomize(number)",
     "timer.nsec(number)",
-    "timer.nsec(number).randomize(number)",
     "timer.profile",
     "timer.s(number)",
-    "timer.s(number).randomize(number)",
     "timer.sec(number)",
-    "timer.sec(number).randomize(number)",
     "timer.us(number)",
-    "timer.us(number).randomize(number)",
     "timer.usec(number)",
-    "timer.usec(number).randomize(number)",
 ];
 
 /// The listing, one shape a line.
