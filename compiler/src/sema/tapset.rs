@@ -41,20 +41,7 @@ impl Library {
         include_dirs: &[std::path::PathBuf],
         cfg: &PreprocessConfig,
     ) -> (Library, Vec<Diagnostic>) {
-        let mut texts: Vec<(String, String)> = crate::runtime::tapsets()
-            .into_iter()
-            .map(|(n, t)| (n, t.to_string()))
-            .collect();
-        let mut diags = Vec::new();
-        for dir in include_dirs {
-            match read_dir_ext(dir, "stp") {
-                Ok(files) => texts.extend(files),
-                Err(e) => diags.push(Diagnostic::error(format!(
-                    "cannot read tapset directory {}: {e}",
-                    dir.display()
-                ))),
-            }
-        }
+        let (texts, mut diags) = library_texts(crate::runtime::tapsets(), include_dirs, "stp");
         let mut library = Library::default();
         for (name, text) in texts {
             diags.extend(library.add(map, name, text, cfg));
@@ -140,17 +127,9 @@ pub fn library_macros(
     include_dirs: &[std::path::PathBuf],
     cfg: &PreprocessConfig,
 ) -> (LibraryMacros, Vec<Diagnostic>) {
-    let mut texts: Vec<(String, String)> = crate::runtime::tapset_macros()
-        .into_iter()
-        .map(|(n, t)| (n, t.to_string()))
-        .collect();
+    // An unreadable directory is reported once, by Library::load.
+    let (texts, _) = library_texts(crate::runtime::tapset_macros(), include_dirs, "stpm");
     let mut diags = Vec::new();
-    for dir in include_dirs {
-        // An unreadable directory is reported once, by Library::load.
-        if let Ok(files) = read_dir_ext(dir, "stpm") {
-            texts.extend(files);
-        }
-    }
     let mut cfg = cfg.clone();
     cfg.library_macros = LibraryMacros::default();
     let mut macros = BTreeMap::new();
@@ -161,6 +140,31 @@ pub fn library_macros(
         macros.extend(defs);
     }
     (LibraryMacros::new(macros), diags)
+}
+
+/// The files of the library with `extension`: stapkit's own (`builtin`)
+/// then those under `include_dirs`, in order, and the directories that
+/// could not be read.
+fn library_texts(
+    builtin: Vec<(String, &'static str)>,
+    include_dirs: &[std::path::PathBuf],
+    extension: &str,
+) -> (Vec<(String, String)>, Vec<Diagnostic>) {
+    let mut texts: Vec<(String, String)> = builtin
+        .into_iter()
+        .map(|(n, t)| (n, t.to_string()))
+        .collect();
+    let mut diags = Vec::new();
+    for dir in include_dirs {
+        match read_dir_ext(dir, extension) {
+            Ok(files) => texts.extend(files),
+            Err(e) => diags.push(Diagnostic::error(format!(
+                "cannot read tapset directory {}: {e}",
+                dir.display()
+            ))),
+        }
+    }
+    (texts, diags)
 }
 
 fn read_dir_ext(dir: &Path, extension: &str) -> std::io::Result<Vec<(String, String)>> {

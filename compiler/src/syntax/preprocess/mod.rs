@@ -50,17 +50,7 @@ pub(crate) fn preprocess(
     tokens: Vec<Token>,
     cfg: &PreprocessConfig,
 ) -> (Vec<Token>, Vec<SyntaxError>) {
-    let mut pp = Preprocessor {
-        cfg,
-        input: tokens,
-        pos: 0,
-        frames: Vec::new(),
-        macros: HashMap::new(),
-        conds: Vec::new(),
-        out: Vec::new(),
-        errors: Vec::new(),
-        expanded: 0,
-    };
+    let mut pp = Preprocessor::new(tokens, cfg);
     pp.run();
     (pp.out, pp.errors)
 }
@@ -75,17 +65,7 @@ pub(crate) fn library_macros(
     Vec<Token>,
     Vec<SyntaxError>,
 ) {
-    let mut pp = Preprocessor {
-        cfg,
-        input: tokens,
-        pos: 0,
-        frames: Vec::new(),
-        macros: HashMap::new(),
-        conds: Vec::new(),
-        out: Vec::new(),
-        errors: Vec::new(),
-        expanded: 0,
-    };
+    let mut pp = Preprocessor::new(tokens, cfg);
     pp.run();
     let mut macros: Vec<_> = pp
         .macros
@@ -156,6 +136,22 @@ fn invalid(span: Span) -> Token {
         spaced: true,
         line_start: false,
         origin: None,
+    }
+}
+
+impl<'c> Preprocessor<'c> {
+    fn new(input: Vec<Token>, cfg: &'c PreprocessConfig) -> Preprocessor<'c> {
+        Preprocessor {
+            cfg,
+            input,
+            pos: 0,
+            frames: Vec::new(),
+            macros: HashMap::new(),
+            conds: Vec::new(),
+            out: Vec::new(),
+            errors: Vec::new(),
+            expanded: 0,
+        }
     }
 }
 
