@@ -921,6 +921,7 @@ fn run_all(
         .join("oracle/boots")
         .join(format!("{}-{}", root.suite, kernel.name));
     let config = BootConfig {
+        kernel_args: Vec::new(),
         arch: Arch::X86_64,
         kernel: image,
         memory_mib: 2048,

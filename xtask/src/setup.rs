@@ -31,6 +31,8 @@ pub const APT_PACKAGES: &[&str] = &[
     "gcc-aarch64-linux-gnu",
     "libc6-dev-arm64-cross",
     "qemu-system-arm",
+    // --sign-module signs with openssl's CMS, as the kernel's sign-file does
+    "openssl",
 ];
 
 /// A guest architecture `cargo xtask staprun --target` builds for (the

@@ -24,8 +24,12 @@ const MISMATCH_WARNING: &str =
 fn main() -> ExitCode {
     let cli = StapOptions::parse();
     if let Some(ko) = cli.check_module.clone() {
+        let release = match cli.single_release() {
+            Ok(r) => r,
+            Err(f) => return fail(&f),
+        };
         let options = Options {
-            release: cli.release,
+            release,
             cache_dir: cli.cache_dir,
             ..Options::default()
         };
@@ -41,10 +45,18 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         };
     }
+    if let Some(dir) = &cli.make_mok {
+        return print_or_fail(stapkit::ship::make_mok(dir.as_deref()));
+    }
+    let (bundle, releases) = (cli.bundle.clone(), cli.release.clone());
     let options = match cli.options() {
         Ok(o) => o,
         Err(f) => return fail(&f),
     };
+    if let Some(file) = bundle {
+        let verbose = options.verbose > 0;
+        return print_or_fail(stapkit::ship::bundle_command(&options, &releases, &file, verbose));
+    }
     let mut pipeline = match Pipeline::new(options) {
         Ok(p) => p,
         Err(f) => return fail(&f),
@@ -65,6 +77,16 @@ fn main() -> ExitCode {
             run.failed(&mut pipeline, &f);
             ExitCode::FAILURE
         }
+    }
+}
+
+fn print_or_fail(result: Result<String, Failure>) -> ExitCode {
+    match result {
+        Ok(text) => {
+            let _ = std::io::stdout().write_all(text.as_bytes());
+            ExitCode::SUCCESS
+        }
+        Err(f) => fail(&f),
     }
 }
 
@@ -191,6 +213,7 @@ impl Run {
         let ko = deliver(&built, &module, &cwd).map_err(|e| Failure {
             message: format!("stap: cannot write {module}.ko: {e}\n"),
         })?;
+        stapkit::ship::sign_delivered(p, &ko)?;
         let mut stderr = std::io::stderr();
         if p.options.verbose >= 2 {
             for note in &p.build_notes {

@@ -85,6 +85,9 @@ pub struct Options {
     pub cache_dir: Option<PathBuf>,
     /// Stop the script after this many seconds (`-T`).
     pub timeout: Option<u32>,
+    /// Sign the delivered module (`--sign-module[=KEY[,CERT]]`; `Some(None)`:
+    /// the key `--make-mok` made), see [`crate::ship`].
+    pub sign_module: Option<Option<String>>,
 }
 
 impl Options {

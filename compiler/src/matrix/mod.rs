@@ -8,6 +8,7 @@
 
 pub mod render;
 pub mod script;
+pub mod ship;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -359,6 +360,7 @@ pub fn build_one(
     // The script's own `# matrix:` flags are stap's: read them as stap
     // would (`-e ''` stands in for the script, set below), then set what
     // the matrix decides on the options themselves.
+    let opts_part = ship::with_test_key(opts_part, out_dir)?;
     let own = StapOptions::try_parse_from(
         std::iter::once("stap")
             .chain(opts_part.iter().map(String::as_str))
@@ -404,7 +406,9 @@ pub fn build_one(
     let c = pipeline.translate(&program).map_err(|f| f.message)?;
     let built = pipeline.build(&c).map_err(|f| f.message)?;
     std::fs::create_dir_all(out_dir).map_err(|e| e.to_string())?;
-    crate::driver::deliver(&built, &module, out_dir).map_err(|e| e.to_string())
+    let ko = crate::driver::deliver(&built, &module, out_dir).map_err(|e| e.to_string())?;
+    crate::ship::sign_delivered(&pipeline, &ko).map_err(|f| f.message)?;
+    Ok(ko)
 }
 
 /// A script argument with each `{symbol:NAME}` replaced by NAME's address
@@ -528,6 +532,10 @@ pub fn run(options: &Options, progress: &(dyn Fn(&str) + Sync)) -> Result<Report
                     progress,
                 );
                 let (result, modules) = match modules {
+                    Ok(modules) if !job.script.bundle.is_empty() => (
+                        ship::bundle_case(&job.script, &options.cache, &options.work_dir, progress),
+                        modules,
+                    ),
                     Ok(modules) => (
                         build_one(&job.script, tree, &options.cache, &dir, sysroot),
                         modules,
@@ -680,6 +688,7 @@ fn run_kernel(
                 timeout_secs: b.script.timeout_secs,
                 staprun_args: b.script.staprun_args.clone(),
                 kernel_modules: b.modules.clone(),
+                run: b.script.guest_run.clone(),
             })
         })
         .collect();
@@ -741,49 +750,38 @@ fn run_kernel(
             .ok_or_else(|| {
                 format!("{kernel}: no kernel image (fetch it with stap-prep fetch {kernel})")
             })?;
-        // The serial line can lose bytes under TCG: cases whose results
-        // did not arrive intact run again in a fresh guest.
-        let mut pending: Vec<GuestCase> = cases;
-        for attempt in 1..=BOOT_ATTEMPTS {
-            let config = BootConfig {
-                arch,
-                kernel: image.clone(),
-                memory_mib: 1024,
-                cpus: 2,
-                kvm: options.kvm,
-                timeout: Duration::from_secs(
-                    120 + pending
-                        .iter()
-                        .map(|c| c.timeout_secs as u64 + 25)
-                        .sum::<u64>(),
+        // Cases asking for kernel arguments (`# guest-boot:`) get a guest
+        // of their own per distinct set; the others share the first.
+        let mut groups: Vec<(Vec<String>, Vec<GuestCase>)> = Vec::new();
+        for case in cases {
+            let args = built
+                .iter()
+                .find(|b| b.script.name == case.id)
+                .map(|b| b.script.boot_args.clone())
+                .unwrap_or_default();
+            match groups.iter_mut().find(|(a, _)| *a == args) {
+                Some((_, group)) => group.push(case),
+                None => groups.push((args, vec![case])),
+            }
+        }
+        for (kernel_args, cases) in groups {
+            let boot_name = match kernel_args.is_empty() {
+                true => kernel.to_string(),
+                false => format!(
+                    "{kernel}-{}",
+                    kernel_args.join("-").replace(['=', ','], "_")
                 ),
-                work_dir: match attempt {
-                    1 => options.work_dir.join(kernel),
-                    n => options.work_dir.join(format!("{kernel}-attempt{n}")),
-                },
             };
-            let r = boot_cases(&config, &tools, &pending, kernel, progress)?;
-            if r.outcome != BootOutcome::Completed {
-                report
-                    .boots
-                    .insert(kernel.to_string(), boot_failure(&r, &config));
-            }
-            for (id, result) in r.results.cases {
-                if pending.iter().any(|c| c.id == id) {
-                    results.insert(id, result);
-                }
-            }
-            pending.retain(|c| !results.get(&c.id).is_some_and(|r| r.intact()));
-            // A guest that crashed is a finding, not a transfer problem.
-            if pending.is_empty() || r.outcome != BootOutcome::Completed || attempt == BOOT_ATTEMPTS
-            {
-                break;
-            }
-            let ids: Vec<&str> = pending.iter().map(|c| c.id.as_str()).collect();
-            progress(&format!(
-                "{kernel}: results of {} arrived damaged; running them again",
-                ids.join(", ")
-            ));
+            boot_group(
+                options,
+                (kernel, &boot_name),
+                (arch, &image, &tools),
+                kernel_args,
+                cases,
+                progress,
+                report,
+                &mut results,
+            )?;
         }
     }
     for b in built {
@@ -820,6 +818,64 @@ fn run_kernel(
         outcomes.push(outcome);
     }
     Ok(outcomes)
+}
+
+/// Boots one guest (and reruns damaged cases) for `cases` of `kernel`
+/// with `kernel_args` added to its command line.
+#[allow(clippy::too_many_arguments)]
+fn boot_group(
+    options: &Options,
+    (kernel, boot_name): (&str, &str),
+    (arch, image, tools): (Arch, &Path, &GuestTools),
+    kernel_args: Vec<String>,
+    cases: Vec<GuestCase>,
+    progress: &(dyn Fn(&str) + Sync),
+    report: &mut Report,
+    results: &mut BTreeMap<String, CaseResult>,
+) -> Result<(), String> {
+    let mut pending: Vec<GuestCase> = cases;
+    for attempt in 1..=BOOT_ATTEMPTS {
+        let config = BootConfig {
+            arch,
+            kernel: image.to_path_buf(),
+            memory_mib: 1024,
+            cpus: 2,
+            kvm: options.kvm,
+            timeout: Duration::from_secs(
+                120 + pending
+                    .iter()
+                    .map(|c| c.timeout_secs as u64 + 25)
+                    .sum::<u64>(),
+            ),
+            kernel_args: kernel_args.clone(),
+            work_dir: match attempt {
+                1 => options.work_dir.join(boot_name),
+                n => options.work_dir.join(format!("{boot_name}-attempt{n}")),
+            },
+        };
+        let r = boot_cases(&config, tools, &pending, kernel, progress)?;
+        if r.outcome != BootOutcome::Completed {
+            report
+                .boots
+                .insert(kernel.to_string(), boot_failure(&r, &config));
+        }
+        for (id, result) in r.results.cases {
+            if pending.iter().any(|c| c.id == id) {
+                results.insert(id, result);
+            }
+        }
+        pending.retain(|c| !results.get(&c.id).is_some_and(|r| r.intact()));
+        // A guest that crashed is a finding, not a transfer problem.
+        if pending.is_empty() || r.outcome != BootOutcome::Completed || attempt == BOOT_ATTEMPTS {
+            break;
+        }
+        let ids: Vec<&str> = pending.iter().map(|c| c.id.as_str()).collect();
+        progress(&format!(
+            "{kernel}: results of {} arrived damaged; running them again",
+            ids.join(", ")
+        ));
+    }
+    Ok(())
 }
 
 /// Boots allowed per kernel: the first, and one rerun of the cases whose

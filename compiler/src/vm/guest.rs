@@ -29,6 +29,9 @@ pub struct GuestCase {
     /// Modules of the kernel's own package to load before the case (and
     /// unload after it), dependencies first.
     pub kernel_modules: Vec<KernelModuleLoad>,
+    /// Shell commands run instead of `staprun ARGS MODULE`, in `/tmp`,
+    /// with `$MODULE` the module's path in the guest.
+    pub run: Option<String>,
 }
 
 /// One of the kernel's own modules, loaded in the guest for a case.
@@ -205,6 +208,11 @@ pub fn build_initramfs(
             .map(|m| format!("{}\n", m.name))
             .collect();
         fs.file(&format!("{dir}/later"), 0o644, later);
+        fs.file(
+            &format!("{dir}/run"),
+            0o644,
+            case.run.clone().unwrap_or_default(),
+        );
         list.push_str(&case.id);
         list.push('\n');
     }
