@@ -31,6 +31,9 @@ pub const APT_PACKAGES: &[&str] = &[
     "gcc-aarch64-linux-gnu",
     "libc6-dev-arm64-cross",
     "qemu-system-arm",
+    // the tapset reference (man 3stap) and the published examples that
+    // `cargo xtask tapset-coverage` and `cargo xtask corpus` measure with
+    "systemtap-doc",
 ];
 
 /// A guest architecture `cargo xtask staprun --target` builds for.
