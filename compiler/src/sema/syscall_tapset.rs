@@ -12,6 +12,8 @@
 //! `pid`, `sig`, `argstr` `"1234, SIGTERM"`; `openat`: `dfd`, `dfd_str`,
 //! `filename`, `flags`, `flags_str`, `mode`, `AT_FDCWD, "/f", O_RDONLY`).
 //! `.return` aliases set `name`, `retval` and `retstr` (`-2 (ENOENT)`).
+//! Each alias is also named `nd_syscall.NAME` (`.return`): SystemTap's
+//! debuginfo-free syscall points, which these already are.
 //!
 //! **Architecture Invariant:** nothing here is hand-written per syscall
 //! except the renames and formats of [`special`]; every other alias is
@@ -340,7 +342,12 @@ fn generic(info: &SyscallInfo) -> Vec<Var> {
 /// The two aliases of one syscall.
 fn aliases(info: &SyscallInfo, decoders: &Decoders, out: &mut String) {
     let name = &info.syscall.name;
-    let _ = writeln!(out, "probe syscall.{name} = __syscall(\"{name}\") {{");
+    // nd_syscall.NAME is SystemTap's debuginfo-free twin of syscall.NAME:
+    // stapkit's syscall points need no debuginfo, so both are one alias.
+    let _ = writeln!(
+        out,
+        "probe syscall.{name}, nd_syscall.{name} = __syscall(\"{name}\") {{"
+    );
     let _ = writeln!(out, "\tname = \"{name}\"");
     let target = |text: &str| {
         let mut t = text.replace("{O_CREAT}", &open_creat(decoders).to_string());
@@ -379,7 +386,7 @@ fn aliases(info: &SyscallInfo, decoders: &Decoders, out: &mut String) {
     if !NO_RETURN.contains(&name.as_str()) {
         let _ = writeln!(
             out,
-            "probe syscall.{name}.return = __syscall(\"{name}\").return {{\n\
+            "probe syscall.{name}.return, nd_syscall.{name}.return = __syscall(\"{name}\").return {{\n\
              \tname = \"{name}\"\n\
              \tretval = $return\n\
              \tretstr = __sc_retstr(retval)\n}}"
@@ -475,8 +482,8 @@ mod tests {
         );
         assert_eq!(
             out,
-            "probe syscall.kill = __syscall(\"kill\") {\n\tname = \"kill\"\n\tpid = $pid\n\tsig = $sig\n\targstr = sprintf(\"%d, %s\", pid, __sc_signal_str(sig))\n}\n\
-             probe syscall.kill.return = __syscall(\"kill\").return {\n\tname = \"kill\"\n\tretval = $return\n\tretstr = __sc_retstr(retval)\n}\n"
+            "probe syscall.kill, nd_syscall.kill = __syscall(\"kill\") {\n\tname = \"kill\"\n\tpid = $pid\n\tsig = $sig\n\targstr = sprintf(\"%d, %s\", pid, __sc_signal_str(sig))\n}\n\
+             probe syscall.kill.return, nd_syscall.kill.return = __syscall(\"kill\").return {\n\tname = \"kill\"\n\tretval = $return\n\tretstr = __sc_retstr(retval)\n}\n"
         );
         let mut out = String::new();
         let openat = info(

@@ -279,7 +279,9 @@ fn resolve_parts<'a>(
         out.extend(builtin_wildcards(parts, target)?);
     }
     if out.is_empty()
-        && parts.first().is_some_and(|(n, _)| glob(n, "syscall"))
+        && parts
+            .first()
+            .is_some_and(|(n, _)| glob(n, "syscall") || glob(n, "nd_syscall"))
         && target.kernel.is_none()
     {
         return Err(PointError {
