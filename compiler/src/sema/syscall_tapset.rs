@@ -342,12 +342,7 @@ fn generic(info: &SyscallInfo) -> Vec<Var> {
 /// The two aliases of one syscall.
 fn aliases(info: &SyscallInfo, decoders: &Decoders, out: &mut String) {
     let name = &info.syscall.name;
-    // nd_syscall.NAME is SystemTap's debuginfo-free twin of syscall.NAME:
-    // stapkit's syscall points need no debuginfo, so both are one alias.
-    let _ = writeln!(
-        out,
-        "probe syscall.{name}, nd_syscall.{name} = __syscall(\"{name}\") {{"
-    );
+    let _ = writeln!(out, "probe syscall.{name} = __syscall(\"{name}\") {{");
     let _ = writeln!(out, "\tname = \"{name}\"");
     let target = |text: &str| {
         let mut t = text.replace("{O_CREAT}", &open_creat(decoders).to_string());
@@ -386,10 +381,19 @@ fn aliases(info: &SyscallInfo, decoders: &Decoders, out: &mut String) {
     if !NO_RETURN.contains(&name.as_str()) {
         let _ = writeln!(
             out,
-            "probe syscall.{name}.return, nd_syscall.{name}.return = __syscall(\"{name}\").return {{\n\
+            "probe syscall.{name}.return = __syscall(\"{name}\").return {{\n\
              \tname = \"{name}\"\n\
              \tretval = $return\n\
              \tretstr = __sc_retstr(retval)\n}}"
+        );
+    }
+    // nd_syscall.NAME is SystemTap's debuginfo-free twin of syscall.NAME:
+    // stapkit's syscall points need no debuginfo, so it is the same point.
+    let _ = writeln!(out, "probe nd_syscall.{name} = syscall.{name} {{ }}");
+    if !NO_RETURN.contains(&name.as_str()) {
+        let _ = writeln!(
+            out,
+            "probe nd_syscall.{name}.return = syscall.{name}.return {{ }}"
         );
     }
 }
@@ -482,8 +486,10 @@ mod tests {
         );
         assert_eq!(
             out,
-            "probe syscall.kill, nd_syscall.kill = __syscall(\"kill\") {\n\tname = \"kill\"\n\tpid = $pid\n\tsig = $sig\n\targstr = sprintf(\"%d, %s\", pid, __sc_signal_str(sig))\n}\n\
-             probe syscall.kill.return, nd_syscall.kill.return = __syscall(\"kill\").return {\n\tname = \"kill\"\n\tretval = $return\n\tretstr = __sc_retstr(retval)\n}\n"
+            "probe syscall.kill = __syscall(\"kill\") {\n\tname = \"kill\"\n\tpid = $pid\n\tsig = $sig\n\targstr = sprintf(\"%d, %s\", pid, __sc_signal_str(sig))\n}\n\
+             probe syscall.kill.return = __syscall(\"kill\").return {\n\tname = \"kill\"\n\tretval = $return\n\tretstr = __sc_retstr(retval)\n}\n\
+             probe nd_syscall.kill = syscall.kill { }\n\
+             probe nd_syscall.kill.return = syscall.kill.return { }\n"
         );
         let mut out = String::new();
         let openat = info(
