@@ -11,6 +11,7 @@
 //! [`driver`] strings the passes together for the `stap` binary;
 //! [`matrix`] runs many scripts on many kernels for `stap-matrix`.
 
+pub mod arch;
 pub mod codegen;
 pub mod debuginfo;
 pub mod diag;
@@ -21,4 +22,5 @@ pub mod matrix;
 pub mod runtime;
 pub mod sema;
 pub mod syntax;
+pub mod text;
 pub mod vm;

@@ -37,6 +37,12 @@ pub fn run(sh: &Shell, options: &Options) -> Result<()> {
         test = test.env("STAPKIT_STAPRUN_ARM64", arm64);
     }
     test.run()?;
+    // Not part of a plain `cargo test`: they need the fetched kernels.
+    cmd!(
+        sh,
+        "cargo test -p stapkit --test sema_kernel --test debuginfo --test cross_arm64 {extra...}"
+    )
+    .run()?;
     // Not part of a plain `cargo test` (it needs a -dbg package).
     for kernel in &debug_kernels {
         cmd!(

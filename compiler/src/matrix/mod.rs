@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use clap::Parser as _;
 
-use crate::driver::{Pipeline, StapOptions};
+use crate::driver::{self, Pipeline, ScriptInput, StapOptions};
 use crate::kernel::fetch::{fetch, FetchOptions};
 use crate::kernel::guest_modules;
 use crate::kernel::manifest::Manifest;
@@ -356,24 +356,33 @@ pub fn build_one(
         Some(i) => (&script.stap_args[..i], &script.stap_args[i + 1..]),
         None => (&script.stap_args[..], &[][..]),
     };
-    let tree_dir = tree.dir.display().to_string();
-    let script_path = script.path.display().to_string();
-    let cache_dir = cache.dir().display().to_string();
-    let mut argv = vec![
-        "stap",
-        "-p4",
-        "-m",
-        &module,
-        "-r",
-        &tree_dir,
-        "--cache-dir",
-        &cache_dir,
-    ];
-    let sysroot = sysroot.map(|s| s.display().to_string());
-    let own_sysroot = opts_part.iter().any(|a| a.starts_with("--sysroot"));
-    if let (Some(sysroot), false) = (&sysroot, own_sysroot) {
-        argv.extend(["--sysroot", sysroot.as_str()]);
-    }
+    // The script's own `# matrix:` flags are stap's: read them as stap
+    // would (`-e ''` stands in for the script, set below), then set what
+    // the matrix decides on the options themselves.
+    let own = StapOptions::try_parse_from(
+        std::iter::once("stap")
+            .chain(opts_part.iter().map(String::as_str))
+            .chain(["-e", ""]),
+    )
+    .map_err(|e| e.to_string())?
+    .options()
+    .map_err(|f| f.message)?;
+    let mut options = driver::Options {
+        script: ScriptInput::File(script.path.clone()),
+        args: args_part
+            .iter()
+            .map(|a| substitute_symbols(a, tree))
+            .collect::<Result<_, _>>()?,
+        release: Some(tree.dir.display().to_string()),
+        module: Some(module.clone()),
+        last_pass: Some(4),
+        cache_dir: Some(cache.dir().to_path_buf()),
+        sysroot: own
+            .sysroot
+            .clone()
+            .or_else(|| sysroot.map(Path::to_path_buf)),
+        ..own
+    };
     // A TCG guest's vCPUs take turns on one host thread that the host
     // itself may not run for a while when busy: a vCPU holding a script's
     // global lock can stall for many milliseconds, which hardware never
@@ -381,18 +390,9 @@ pub fn build_one(
     // probes at random (one second was still seen to miss once on a
     // loaded 2-core host). Guests get ten seconds unless the script sets
     // its own.
-    let own_trylock = opts_part.iter().any(|a| a.contains("MAXTRYLOCK"));
-    if !own_trylock {
-        argv.extend(["-D", "MAXTRYLOCK=1000000"]);
+    if !options.defines.iter().any(|d| d.contains("MAXTRYLOCK")) {
+        options.defines.insert(0, "MAXTRYLOCK=1000000".to_string());
     }
-    argv.extend(opts_part.iter().map(String::as_str));
-    argv.push(&script_path);
-    let args: Vec<String> = args_part
-        .iter()
-        .map(|a| substitute_symbols(a, tree))
-        .collect::<Result<_, _>>()?;
-    argv.extend(args.iter().map(String::as_str));
-    let options = StapOptions::try_parse_from(argv).map_err(|e| e.to_string())?;
     let mut pipeline = Pipeline::new(options).map_err(|f| f.message)?;
     // Report the script by its file name, as `stap NAME.stp` run beside it
     // would: outcomes then do not depend on where the checkout lives.

@@ -16,7 +16,9 @@ use crate::diag::Span;
 use super::super::config::PreprocessConfig;
 use super::super::error::SyntaxError;
 use super::super::token::{Punct, Token, TokenKind};
-use super::matching::{compare_versions, glob_match, has_glob};
+use super::matching::compare_versions;
+use crate::text::glob::{is_wildcard as has_glob, matches as glob_match};
+use crate::text::similar;
 
 const NAMES: [&str; 7] = [
     "kernel_v",
@@ -340,29 +342,7 @@ fn parse_c_integer(text: &str) -> Option<i64> {
 
 /// The known condition name closest to `name`, if it is a likely typo.
 fn suggest(name: &str) -> Option<&'static str> {
-    NAMES
-        .iter()
-        .copied()
-        .map(|n| (edit_distance(n, name), n))
-        .filter(|(d, n)| *d <= 2.max(n.len() / 4))
-        .min()
-        .map(|(_, n)| n)
-}
-
-/// Levenshtein distance, for "did you mean" suggestions.
-pub(crate) fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut prev = row[0];
-        row[0] = i + 1;
-        for (j, &cb) in b.iter().enumerate() {
-            let cur = row[j + 1];
-            row[j + 1] = (prev + usize::from(ca != cb)).min(row[j] + 1).min(cur + 1);
-            prev = cur;
-        }
-    }
-    row[b.len()]
+    similar::closest(name, NAMES, |n| 2.max(n.len() / 4))
 }
 
 #[cfg(test)]

@@ -38,7 +38,6 @@ use super::error::SyntaxError;
 use super::lexer::tokenize;
 use super::token::{Punct, Token, TokenKind};
 
-pub(crate) use cond::edit_distance;
 use macros::{Env, MacroDef};
 
 /// How deeply macro uses (and parameter uses) may nest.

@@ -1,35 +1,37 @@
-//! Name similarity for "did you mean" suggestions: kernel names are
-//! `snake_case` words, so candidates sharing the query's significant words
-//! rank first, then by edit distance.
+//! "Did you mean" suggestions, one distance for all of them: `strsim`'s
+//! optimal string alignment, where a swap of two adjacent letters is one
+//! edit (`pdi` is one edit from `pid`), as in a typo.
+//!
+//! [`closest`] picks one name out of a small closed set (preprocessor
+//! conditions, `@` operators, probe-point components, script functions);
+//! [`nearest`] ranks kernel names, `snake_case` words, so that candidates
+//! sharing the query's significant words come first, then by distance.
 
 /// Words that say little about what a kernel function does.
 const WEAK_WORDS: &[&str] = &[
     "do", "sys", "x64", "ia32", "arm64", "se", "the", "of", "to", "and", "a", "is", "get", "set",
 ];
 
-/// Edit distance between two strings (bytes), counting an adjacent
-/// transposition as one edit (`pdi` is one edit from `pid`).
-pub fn edit_distance(a: &str, b: &str) -> usize {
-    let (a, b) = (a.as_bytes(), b.as_bytes());
-    let w = b.len() + 1;
-    let mut d = vec![0usize; (a.len() + 1) * w];
-    for (j, cell) in d.iter_mut().enumerate().take(w) {
-        *cell = j;
-    }
-    for i in 1..=a.len() {
-        d[i * w] = i;
-        for j in 1..=b.len() {
-            let cost = usize::from(a[i - 1] != b[j - 1]);
-            let mut best = (d[(i - 1) * w + j] + 1)
-                .min(d[i * w + j - 1] + 1)
-                .min(d[(i - 1) * w + j - 1] + cost);
-            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
-                best = best.min(d[(i - 2) * w + j - 2] + 1);
-            }
-            d[i * w + j] = best;
-        }
-    }
-    d[a.len() * w + b.len()]
+/// The edit distance between `a` and `b` (insertions, deletions,
+/// substitutions and adjacent transpositions each count one).
+pub fn distance(a: &str, b: &str) -> usize {
+    strsim::osa_distance(a, b)
+}
+
+/// The candidate closest to `name`, if one is within `limit(candidate)`
+/// edits; among equally close ones the shortest, then the first in
+/// alphabetical order.
+pub fn closest<'a>(
+    name: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+    limit: impl Fn(&str) -> usize,
+) -> Option<&'a str> {
+    candidates
+        .into_iter()
+        .map(|c| (distance(name, c), c.len(), c))
+        .filter(|(d, _, c)| *d <= limit(c))
+        .min()
+        .map(|(.., c)| c)
 }
 
 /// The significant `_`-separated words of a name.
@@ -68,7 +70,7 @@ pub fn nearest_preferring<'a>(
         let cwords = words(cand);
         let shared = qwords.iter().filter(|w| cwords.contains(w)).count();
         let all_shared = !qwords.is_empty() && shared == qwords.len();
-        let dist = edit_distance(query, cand);
+        let dist = distance(query, cand);
         let rank = if dist <= typo_budget && !all_shared {
             0
         } else if all_shared {
@@ -94,11 +96,21 @@ mod tests {
     use super::*;
 
     #[test]
-    fn distance() {
-        assert_eq!(edit_distance("kitten", "sitting"), 3);
-        assert_eq!(edit_distance("", "abc"), 3);
-        assert_eq!(edit_distance("same", "same"), 0);
-        assert_eq!(edit_distance("pdi", "pid"), 1);
+    fn distances() {
+        assert_eq!(distance("kitten", "sitting"), 3);
+        assert_eq!(distance("", "abc"), 3);
+        assert_eq!(distance("same", "same"), 0);
+        assert_eq!(distance("pdi", "pid"), 1);
+    }
+
+    #[test]
+    fn closest_of_a_small_set() {
+        let known = ["begin", "end", "error", "never"];
+        let limit = |_: &str| 2;
+        assert_eq!(closest("begn", known, limit), Some("begin"));
+        assert_eq!(closest("zzzzzz", known, limit), None);
+        // Ties go to the shorter name.
+        assert_eq!(closest("ab", ["abcd", "abc"], |_| 2), Some("abc"));
     }
 
     #[test]

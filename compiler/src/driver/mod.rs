@@ -1,112 +1,36 @@
 //! The `stap` pipeline: passes 1 (parse) to 4 (build a `.ko`), and the
 //! guarded pass 5 (run through staprun).
 //!
-//! [`StapOptions`] is SystemTap's command line; [`Pipeline`] runs the
-//! passes and keeps what each produced, so `stap` prints them and
-//! `stap-matrix` builds with exactly the same code.
+//! [`Options`] says what to do (`cli::StapOptions`, SystemTap's command
+//! line, converts into it); [`Pipeline`] runs the passes and keeps what
+//! each produced, so `stap` prints them and `stap-matrix` builds with
+//! exactly the same code. Passes 1 to 3 read the script, tapsets and what
+//! [`KernelInfo`] has at hand, never the network: when pass 2 needs facts
+//! that must be fetched first (the tracepoints of the kernel's modules),
+//! the pipeline fetches them in a step of its own that says so on
+//! stderr, and elaborates again.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use clap::{ArgAction, Parser};
+mod cli;
+mod options;
+
+pub use cli::StapOptions;
+pub use options::{Options, ScriptInput};
+
+use std::sync::Arc;
 
 use crate::codegen;
+use crate::debuginfo::{KernelFiles, KernelInfo};
 use crate::diag::{render_all, Diagnostic, SourceMap};
 use crate::ir::Program;
 use crate::kernel::kbuild::{self, BuildRequest, BuiltModule};
+use crate::kernel::module_tracepoints;
 use crate::kernel::{features, modcheck, toolchain, Cache, Catalog, HeaderTree};
 use crate::runtime;
 use crate::sema;
 use crate::syntax::{self, PreprocessConfig};
-
-/// SystemTap's command line, flag for flag where stapkit supports it.
-#[derive(Parser, Debug, Clone, Default)]
-#[command(
-    name = "stap",
-    version,
-    about = "Translate SystemTap scripts into kernel modules for any kernel tree"
-)]
-pub struct StapOptions {
-    /// Run the script given as text instead of a file.
-    #[arg(short = 'e', value_name = "SCRIPT")]
-    pub inline: Option<String>,
-    /// Target kernel: a build tree directory, a release, or a kernel manifest name.
-    #[arg(short = 'r', value_name = "RELEASE|DIR")]
-    pub release: Option<String>,
-    /// Target architecture (x86_64, arm64; aarch64 and amd64 accepted).
-    #[arg(short = 'a', value_name = "ARCH")]
-    pub arch: Option<String>,
-    /// Module name.
-    #[arg(short = 'm', value_name = "NAME")]
-    pub module: Option<String>,
-    /// Stop after pass N (1 parse, 2 elaborate, 3 translate, 4 build, 5 run).
-    #[arg(short = 'p', value_name = "N", value_parser = clap::value_parser!(u8).range(1..=5))]
-    pub pass: Option<u8>,
-    /// Keep the build directory.
-    #[arg(short = 'k')]
-    pub keep: bool,
-    /// More verbose (repeat for more).
-    #[arg(short = 'v', action = ArgAction::Count)]
-    pub verbose: u8,
-    /// Guru mode: embedded C, writes to target variables.
-    #[arg(short = 'g')]
-    pub guru: bool,
-    /// Define a C macro for the module (limits such as MAXACTION=N).
-    #[arg(short = 'D', value_name = "NAME=VALUE")]
-    pub defines: Vec<String>,
-    /// Pass NAME=VALUE to kbuild's make.
-    #[arg(short = 'B', value_name = "NAME=VALUE")]
-    pub make_vars: Vec<String>,
-    /// Add a tapset directory.
-    #[arg(short = 'I', value_name = "DIR")]
-    pub includes: Vec<PathBuf>,
-    /// Suppress warnings.
-    #[arg(short = 'w')]
-    pub suppress_warnings: bool,
-    /// Unoptimized: keep unused variables and functions.
-    #[arg(short = 'u')]
-    pub unoptimized: bool,
-    /// Run CMD while the script runs; its pid is target() and the script
-    /// ends when it exits (pass 5 hands it to staprun).
-    #[arg(short = 'c', value_name = "CMD")]
-    pub command: Option<String>,
-    /// The target process for target() (pass 5 hands it to staprun).
-    #[arg(short = 'x', value_name = "PID")]
-    pub target_pid: Option<u32>,
-    /// Size of the output buffer between the module and staprun, in MiB.
-    #[arg(short = 's', value_name = "MB", value_parser = clap::value_parser!(u32).range(1..=1024))]
-    pub buffer_mb: Option<u32>,
-    /// Send the script's output to FILE (pass 5).
-    #[arg(short = 'o', value_name = "FILE")]
-    pub output: Option<PathBuf>,
-    /// The target's file tree on this machine: `process("PATH")` programs
-    /// are read from DIR/PATH while the target still runs PATH.
-    #[arg(long = "sysroot", value_name = "DIR")]
-    pub sysroot: Option<PathBuf>,
-    /// The kernel cache (default as stap-prep's).
-    #[arg(long = "cache-dir", value_name = "DIR")]
-    pub cache_dir: Option<PathBuf>,
-    /// Check that a module built elsewhere loads on the -r kernel, and stop.
-    #[arg(long = "check-module", value_name = "FILE.ko")]
-    pub check_module: Option<PathBuf>,
-    /// List the probe points matching PROBE (`'syscall.*'`,
-    /// `'kernel.function("vfs_*")'`), one per line, and stop.
-    #[arg(short = 'l', value_name = "PROBE", conflicts_with = "list_vars")]
-    pub list: Option<String>,
-    /// As -l, with each point's variables and their types.
-    #[arg(short = 'L', value_name = "PROBE")]
-    pub list_vars: Option<String>,
-    /// The script file (unless -e), then the script's arguments ($1, @1, ...).
-    #[arg(value_name = "SCRIPT|ARGS", trailing_var_arg = true)]
-    pub rest: Vec<String>,
-}
-
-impl StapOptions {
-    /// The last pass to run (SystemTap's default is 5).
-    pub fn last_pass(&self) -> u8 {
-        self.pass.unwrap_or(5)
-    }
-}
 
 /// Why the pipeline stopped: everything to print, and the exit status.
 #[derive(Debug, Clone, PartialEq)]
@@ -116,7 +40,7 @@ pub struct Failure {
 }
 
 impl Failure {
-    fn usage(message: impl Into<String>) -> Failure {
+    pub(crate) fn usage(message: impl Into<String>) -> Failure {
         Failure {
             message: format!("{}\n", message.into()),
         }
@@ -143,7 +67,7 @@ pub struct Script {
 /// A running translation: options, sources and the target tree.
 pub struct Pipeline {
     /// The options.
-    pub options: StapOptions,
+    pub options: Options,
     /// Every source text (script and tapsets) diagnostics refer to.
     pub sources: SourceMap,
     /// The script.
@@ -153,7 +77,10 @@ pub struct Pipeline {
     tree_error: Option<String>,
     /// Non-fatal diagnostics gathered so far, rendered.
     pub warnings: String,
-    kernel: Option<std::sync::Arc<crate::debuginfo::KernelInfo>>,
+    /// Pass 2's configuration, made once (with the kernel's facts).
+    sema_config: Option<sema::Config>,
+    /// Where steps that fetch say what they do (stderr unless replaced).
+    pub progress: Arc<dyn Fn(&str) + Send + Sync>,
     /// What pass 4 chose and found (toolchain, feature probes), for `-v`.
     pub build_notes: Vec<String>,
     cache: Cache,
@@ -163,7 +90,7 @@ pub struct Pipeline {
 
 impl Pipeline {
     /// Reads the script and finds the target tree.
-    pub fn new(options: StapOptions) -> Result<Pipeline, Failure> {
+    pub fn new(options: Options) -> Result<Pipeline, Failure> {
         let script = read_script(&options)?;
         if let Some(arch) = &options.arch {
             canonical_arch(arch).ok_or_else(|| {
@@ -202,7 +129,8 @@ impl Pipeline {
             tree,
             tree_error,
             warnings: String::new(),
-            kernel: None,
+            sema_config: None,
+            progress: Arc::new(|line| eprintln!("{line}")),
             build_notes: Vec::new(),
             cache,
             catalog,
@@ -211,24 +139,78 @@ impl Pipeline {
     }
 
     /// What the target kernel looks like, read once (lazily per question).
-    pub fn kernel_info(&mut self) -> Option<std::sync::Arc<crate::debuginfo::KernelInfo>> {
-        if self.kernel.is_none() {
-            let files = self
+    pub fn kernel_info(&mut self) -> Option<Arc<KernelInfo>> {
+        self.sema_config().kernel.clone()
+    }
+
+    /// Pass 2's configuration, made the first time it is needed.
+    fn sema_config(&mut self) -> &sema::Config {
+        if self.sema_config.is_none() {
+            let kernel = self
                 .tree
                 .as_ref()
-                .and_then(crate::debuginfo::KernelFiles::from_tree)?;
-            self.kernel = Some(std::sync::Arc::new(crate::debuginfo::KernelInfo::new(
-                files,
-            )));
+                .and_then(KernelFiles::from_tree)
+                .map(|files| Arc::new(KernelInfo::new(files)));
+            self.sema_config = Some(sema::Config {
+                guru: self.options.guru,
+                unoptimized: self.options.unoptimized,
+                include_dirs: self.options.includes.clone(),
+                preprocess: self.preprocess_config(),
+                kernel,
+                sysroot: self.options.sysroot.clone(),
+            });
         }
-        self.kernel.clone()
+        self.sema_config.as_ref().expect("made above")
+    }
+
+    /// Runs `analyze` (pass 2) on the kernel's facts. When it needed facts
+    /// that were not at hand yet — the tracepoints of the kernel's own
+    /// modules, learnt from its modules package — they are fetched in a
+    /// step of their own, reported on [`Pipeline::progress`], and `analyze`
+    /// runs again on a fresh view of the kernel.
+    fn with_kernel_facts<T>(
+        &mut self,
+        mut analyze: impl FnMut(&mut SourceMap, &sema::Config) -> T,
+    ) -> Result<T, Failure> {
+        self.sema_config();
+        let config = self.sema_config.take().expect("made above");
+        let first = analyze(&mut self.sources, &config);
+        let source = config
+            .kernel
+            .as_ref()
+            .and_then(|k| k.unprepared_module_tracepoints().cloned());
+        self.sema_config = Some(config);
+        let Some(source) = source else {
+            return Ok(first);
+        };
+        let progress = self.progress.clone();
+        module_tracepoints::prepare(&source, &mut |line| progress(&format!("Pass 2: {line}")))
+            .map_err(|e| {
+                Failure::pass(
+                    2,
+                    "analysis",
+                    format!("semantic error: cannot learn the tracepoints of the kernel's modules: {e}\n"),
+                )
+            })?;
+        let config = self.sema_config.as_mut().expect("kept above");
+        config.kernel = config
+            .kernel
+            .as_ref()
+            .map(|k| Arc::new(KernelInfo::new(k.files().clone())));
+        let config = self.sema_config.take().expect("kept above");
+        let second = analyze(&mut self.sources, &config);
+        self.sema_config = Some(config);
+        Ok(second)
     }
 
     /// The module name: `-m NAME`, else `stap_` and a hash of the script.
     pub fn module_name(&self) -> String {
         match &self.options.module {
             Some(m) => m.clone(),
-            None => format!("stap_{:016x}", fnv1a(self.script.text.as_bytes())),
+            None => format!(
+                "stap_{:016x}",
+                crate::text::hash::fnv1a_64(self.script.text.as_bytes())
+            ),
         }
     }
 
@@ -315,15 +297,8 @@ impl Pipeline {
     /// Pass 2: resolve, elaborate and type the script into the IR.
     pub fn elaborate(&mut self, script: &syntax::ast::Script) -> Result<Program, Failure> {
         self.timed(2, |p| {
-            let config = sema::Config {
-                guru: p.options.guru,
-                unoptimized: p.options.unoptimized,
-                include_dirs: p.options.includes.clone(),
-                preprocess: p.preprocess_config(),
-                kernel: p.kernel_info(),
-                sysroot: p.options.sysroot.clone(),
-            };
-            let analysis = sema::analyze(&mut p.sources, script, &config);
+            let analysis =
+                p.with_kernel_facts(|sources, config| sema::analyze(sources, script, config))?;
             let ok = p.diagnostics(&analysis.diagnostics);
             match analysis.program {
                 Some(program) if ok => Ok(program),
@@ -343,16 +318,16 @@ impl Pipeline {
     /// `-l`/`-L`: the listing of the points the pattern matches (see
     /// [`sema::list_points`]), one line each.
     pub fn list_points(&mut self, script: &syntax::ast::Script) -> Result<String, Failure> {
-        let config = sema::Config {
-            guru: self.options.guru,
-            unoptimized: self.options.unoptimized,
-            include_dirs: self.options.includes.clone(),
-            preprocess: self.preprocess_config(),
-            kernel: self.kernel_info(),
-            sysroot: self.options.sysroot.clone(),
-        };
-        let variables = self.options.list_vars.is_some();
-        let (lines, diagnostics) = sema::list_points(&mut self.sources, script, &config, variables);
+        let variables = matches!(
+            self.options.script,
+            ScriptInput::List {
+                variables: true,
+                ..
+            }
+        );
+        let (lines, diagnostics) = self.with_kernel_facts(|sources, config| {
+            sema::list_points(sources, script, config, variables)
+        })?;
         let errors: Vec<_> = diagnostics.into_iter().filter(|d| d.is_error()).collect();
         if !errors.is_empty() {
             return Err(Failure::pass(
@@ -458,26 +433,21 @@ impl Pipeline {
     }
 }
 
-fn read_script(options: &StapOptions) -> Result<Script, Failure> {
-    // -l/-L elaborate a probe on the pattern, as SystemTap does.
-    if let Some(pattern) = options.list.as_ref().or(options.list_vars.as_ref()) {
-        return Ok(Script {
-            name: "<input>".to_string(),
-            text: format!("probe {pattern} {{}}\n"),
-            args: Vec::new(),
-        });
-    }
-    match &options.inline {
-        Some(text) => Ok(Script {
-            name: "<input>".to_string(),
-            text: text.clone(),
-            args: options.rest.clone(),
-        }),
-        None => {
-            let (path, args) = options.rest.split_first().ok_or_else(|| {
-                Failure::usage("stap: no script given; pass a script file or -e 'SCRIPT'")
-            })?;
-            let text = if path == "-" {
+fn read_script(options: &Options) -> Result<Script, Failure> {
+    let inline = |text: String, args: Vec<String>| Script {
+        name: "<input>".to_string(),
+        text,
+        args,
+    };
+    match &options.script {
+        // -l/-L elaborate a probe on the pattern, as SystemTap does.
+        ScriptInput::List { pattern, .. } => {
+            Ok(inline(format!("probe {pattern} {{}}\n"), Vec::new()))
+        }
+        ScriptInput::Text(text) => Ok(inline(text.clone(), options.args.clone())),
+        ScriptInput::File(path) => {
+            let name = path.display().to_string();
+            let text = if name == "-" {
                 let mut s = String::new();
                 std::io::Read::read_to_string(&mut std::io::stdin(), &mut s).map_err(|e| {
                     Failure::usage(format!("stap: cannot read the script from stdin: {e}"))
@@ -485,13 +455,13 @@ fn read_script(options: &StapOptions) -> Result<Script, Failure> {
                 s
             } else {
                 std::fs::read_to_string(path).map_err(|e| {
-                    Failure::usage(format!("stap: cannot read script '{path}': {e}"))
+                    Failure::usage(format!("stap: cannot read script '{name}': {e}"))
                 })?
             };
             Ok(Script {
-                name: path.clone(),
+                name,
                 text,
-                args: args.to_vec(),
+                args: options.args.clone(),
             })
         }
     }
@@ -499,11 +469,7 @@ fn read_script(options: &StapOptions) -> Result<Script, Failure> {
 
 /// SystemTap's spelling of an architecture name (`aarch64` is `arm64`).
 pub fn canonical_arch(arch: &str) -> Option<&'static str> {
-    match arch {
-        "x86_64" | "amd64" | "x86-64" => Some("x86_64"),
-        "arm64" | "aarch64" => Some("arm64"),
-        _ => None,
-    }
+    crate::arch::Arch::from_name(arch).map(crate::arch::Arch::name)
 }
 
 /// Checks a `-D NAME[=VALUE]` so it can be passed to the compiler safely.
@@ -545,7 +511,7 @@ fn check_make_var(var: &str) -> Result<(), String> {
 
 /// `stap --check-module FILE.ko -r TREE`: whether a module built elsewhere
 /// loads on the tree's kernel; the text to print and whether it passed.
-pub fn check_module(options: &StapOptions, ko: &Path) -> (String, bool) {
+pub fn check_module(options: &Options, ko: &Path) -> (String, bool) {
     let cache = Cache::locate(options.cache_dir.as_deref());
     let catalog = match Catalog::load() {
         Ok(c) => c,
@@ -579,12 +545,6 @@ pub fn check_module(options: &StapOptions, ko: &Path) -> (String, bool) {
     }
 }
 
-fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf29ce484222325u64, |h, &b| {
-        (h ^ b as u64).wrapping_mul(0x100000001b3)
-    })
-}
-
 /// Copies the built module to `dir/NAME.ko`, returning the new path.
 pub fn deliver(built: &BuiltModule, module: &str, dir: &Path) -> std::io::Result<PathBuf> {
     let dest = dir.join(format!("{module}.ko"));
@@ -596,8 +556,13 @@ pub fn deliver(built: &BuiltModule, module: &str, dir: &Path) -> std::io::Result
 mod tests {
     use super::*;
 
-    fn opts(args: &[&str]) -> StapOptions {
-        StapOptions::try_parse_from(std::iter::once("stap").chain(args.iter().copied())).unwrap()
+    use clap::Parser;
+
+    fn opts(args: &[&str]) -> Options {
+        StapOptions::try_parse_from(std::iter::once("stap").chain(args.iter().copied()))
+            .unwrap()
+            .options()
+            .unwrap()
     }
 
     #[test]
@@ -614,14 +579,34 @@ mod tests {
             "-k",
             "x.stp",
             "arg1",
+            "--",
             "-3",
         ]);
         assert_eq!(o.verbose, 2);
-        assert_eq!(o.pass, Some(4));
+        assert_eq!(o.last_pass(), 4);
         assert_eq!(o.module.as_deref(), Some("hello"));
         assert_eq!(o.defines, ["MAXACTION=10"]);
-        assert_eq!(o.rest, ["x.stp", "arg1", "-3"]);
+        assert_eq!(o.script, ScriptInput::File("x.stp".into()));
+        assert_eq!(o.args, ["arg1", "-3"]);
         assert!(StapOptions::try_parse_from(["stap", "-p6", "-e", "x"]).is_err());
+        // The last -p wins, combined with other flags or not.
+        assert_eq!(opts(&["-gp1", "-e", "x", "-p4"]).last_pass(), 4);
+        assert_eq!(opts(&["-p4", "-p2", "-e", "x"]).last_pass(), 2);
+        // Options after the script are options (getopt permutes).
+        let o = opts(&["-p1", "x.stp", "a", "-p2"]);
+        assert_eq!(o.last_pass(), 2);
+        assert_eq!(o.script, ScriptInput::File("x.stp".into()));
+        assert_eq!(o.args, ["a"]);
+        assert!(StapOptions::try_parse_from(["stap", "x.stp", "-3"]).is_err());
+        let listing = opts(&["-L", "syscall.*"]);
+        assert!(listing.lists_points());
+        let none = StapOptions::try_parse_from(["stap", "-v"])
+            .unwrap()
+            .options();
+        assert!(none
+            .unwrap_err()
+            .message
+            .starts_with("stap: no script given"));
     }
 
     #[test]
@@ -656,7 +641,14 @@ mod tests {
             text: "probe begin {}".into(),
             args: vec![],
         };
-        assert_eq!(format!("stap_{:016x}", fnv1a(a.text.as_bytes())).len(), 21);
+        assert_eq!(
+            format!(
+                "stap_{:016x}",
+                crate::text::hash::fnv1a_64(a.text.as_bytes())
+            )
+            .len(),
+            21
+        );
         assert_eq!(canonical_arch("aarch64"), Some("arm64"));
         assert_eq!(canonical_arch("sparc"), None);
     }
