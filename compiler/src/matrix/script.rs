@@ -16,8 +16,10 @@
 //! busybox `modprobe NAME` while the script runs.
 //!
 //! `# requires: debuginfo` limits a script to kernels fetched with their
-//! `-dbg` package (DWARF and the real `System.map`); on the others its
-//! cell is *not applicable*, with the reason, rather than built and run.
+//! `-dbg` package (DWARF and the real `System.map`), `# requires:
+//! arch=x86_64` (or `arm64`) to kernels of that architecture (for guest
+//! modules only its packages build); on the others its cell is *not
+//! applicable*, with the reason, rather than built and run.
 
 use std::path::{Path, PathBuf};
 
@@ -53,6 +55,9 @@ pub struct TestScript {
 pub enum Requirement {
     /// The kernel's debug information: fetched with its `-dbg` package.
     Debuginfo,
+    /// A kernel of this architecture (`arch=x86_64`), for scripts whose
+    /// guest modules only that architecture's packages build.
+    Arch(&'static str),
 }
 
 /// A module a script asks the guest to load.
@@ -113,11 +118,15 @@ impl TestScript {
                 for word in list.split_whitespace() {
                     let requirement = match word {
                         "debuginfo" => Requirement::Debuginfo,
-                        _ => {
-                            return Err(at(format!(
-                                "unknown requirement '{word}' (known: debuginfo)"
-                            )))
-                        }
+                        _ => match word.strip_prefix("arch=") {
+                            Some("x86_64") => Requirement::Arch("x86_64"),
+                            Some("arm64") => Requirement::Arch("arm64"),
+                            _ => {
+                                return Err(at(format!(
+                                    "unknown requirement '{word}' (known: debuginfo, arch=x86_64, arch=arm64)"
+                                )))
+                            }
+                        },
                     };
                     if !script.requires.contains(&requirement) {
                         script.requires.push(requirement);
@@ -180,6 +189,8 @@ impl TestScript {
                     )
                 })
             }
+            Requirement::Arch(arch) => (tree.arch != *arch)
+                .then(|| format!("needs an {arch} kernel, and {kernel} is {}", tree.arch)),
         })
     }
 
@@ -332,10 +343,21 @@ mod tests {
         );
         std::fs::write(&path, "probe begin {}\n").unwrap();
         assert!(TestScript::load(&path).unwrap().requires.is_empty());
+        std::fs::write(&path, "# requires: arch=x86_64\n").unwrap();
+        assert_eq!(
+            TestScript::load(&path).unwrap().requires,
+            [Requirement::Arch("x86_64")]
+        );
+        std::fs::write(&path, "# requires: arch=sparc\n").unwrap();
+        assert!(TestScript::load(&path)
+            .unwrap_err()
+            .contains("unknown requirement 'arch=sparc'"));
         std::fs::write(&path, "\n# requires: dwarf\n").unwrap();
         let err = TestScript::load(&path).unwrap_err();
         assert!(
-            err.ends_with("inline.stp:2: unknown requirement 'dwarf' (known: debuginfo)"),
+            err.ends_with(
+                "inline.stp:2: unknown requirement 'dwarf' (known: debuginfo, arch=x86_64, arch=arm64)"
+            ),
             "{err}"
         );
     }
