@@ -320,12 +320,14 @@ fn udp_loopback(port: u16) -> Result<(), String> {
     let err = |what: &str, e: std::io::Error| format!("{what} 127.0.0.1:{port}: {e}");
     let receiver =
         std::net::UdpSocket::bind(("127.0.0.1", port)).map_err(|e| err("cannot bind", e))?;
-    let sender =
-        std::net::UdpSocket::bind(("127.0.0.1", 0)).map_err(|e| err("cannot bind a sender for", e))?;
+    let sender = std::net::UdpSocket::bind(("127.0.0.1", 0))
+        .map_err(|e| err("cannot bind a sender for", e))?;
     sender
         .connect(("127.0.0.1", port))
         .map_err(|e| err("cannot connect to", e))?;
-    sender.send(b"hello").map_err(|e| err("cannot send to", e))?;
+    sender
+        .send(b"hello")
+        .map_err(|e| err("cannot send to", e))?;
     let mut buf = [0u8; 16];
     let n = receiver
         .recv(&mut buf)
@@ -345,7 +347,10 @@ fn udp_loopback(port: u16) -> Result<(), String> {
         )
     };
     if rc != 0 {
-        return Err(os_error("cannot disconnect the sender from", &port.to_string()));
+        return Err(os_error(
+            "cannot disconnect the sender from",
+            &port.to_string(),
+        ));
     }
     Ok(())
 }

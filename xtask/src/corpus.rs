@@ -159,7 +159,10 @@ fn run_check(
     shim_dir: &Path,
     timeout: Duration,
 ) -> Result<measure::Run> {
-    let check = example.check.as_deref().expect("only examples with a check run");
+    let check = example
+        .check
+        .as_deref()
+        .expect("only examples with a check run");
     let path = format!(
         "{}:{}",
         shim_dir.display(),
@@ -261,7 +264,12 @@ fn run_kernel(
 }
 
 /// The table, the totals and the causes.
-fn report(options: &Options, list: &[Example], kernels: &[String], runs: &[Vec<Outcome>]) -> String {
+fn report(
+    options: &Options,
+    list: &[Example],
+    kernels: &[String],
+    runs: &[Vec<Outcome>],
+) -> String {
     let mut out = String::new();
     let width = list.iter().map(|e| e.label().len()).max().unwrap_or(0);
     let _ = write!(out, "{:width$}", "example");
@@ -284,7 +292,10 @@ fn report(options: &Options, list: &[Example], kernels: &[String], runs: &[Vec<O
     }
     out.push('\n');
     for (kernel, run) in kernels.iter().zip(runs) {
-        let checked = run.iter().filter(|o| !matches!(o, Outcome::NoCheck)).count();
+        let checked = run
+            .iter()
+            .filter(|o| !matches!(o, Outcome::NoCheck))
+            .count();
         let p2 = run
             .iter()
             .filter(|o| matches!(o, Outcome::Ok | Outcome::BuildFailed(_)))
@@ -324,7 +335,13 @@ fn report(options: &Options, list: &[Example], kernels: &[String], runs: &[Vec<O
                 names.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
                 let shown: Vec<String> = names
                     .iter()
-                    .map(|(n, c)| if *c > 1 { format!("{n} ({c})") } else { n.clone() })
+                    .map(|(n, c)| {
+                        if *c > 1 {
+                            format!("{n} ({c})")
+                        } else {
+                            n.clone()
+                        }
+                    })
                     .collect();
                 let _ = writeln!(out, "        names: {}", shown.join(", "));
             }

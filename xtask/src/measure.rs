@@ -74,10 +74,7 @@ pub fn run_with_limit(mut command: Command, dir: &Path, limit: Duration) -> Resu
     let ok = match status {
         Some(s) => s.success(),
         None => {
-            stderr.push_str(&format!(
-                "xtask: timed out after {}s\n",
-                limit.as_secs()
-            ));
+            stderr.push_str(&format!("xtask: timed out after {}s\n", limit.as_secs()));
             false
         }
     };
@@ -138,7 +135,10 @@ pub fn normalise(line: &str) -> (String, Vec<String>) {
             }
             '/' if out.ends_with(' ') || out.is_empty() => {
                 let mut path = String::from("/");
-                while chars.peek().is_some_and(|d| !d.is_whitespace() && *d != ':') {
+                while chars
+                    .peek()
+                    .is_some_and(|d| !d.is_whitespace() && *d != ':')
+                {
                     path.push(chars.next().expect("peeked"));
                 }
                 out.push_str("PATH");

@@ -184,7 +184,11 @@ fn documented(man_dir: &Path) -> Result<Vec<Entry>> {
     let mut out = Vec::new();
     for (kind, name, path) in pages {
         let text = read_page(&path)?;
-        let prefix = if kind == Kind::Functions { "function::" } else { "probe::" };
+        let prefix = if kind == Kind::Functions {
+            "function::"
+        } else {
+            "probe::"
+        };
         let params = match kind {
             Kind::Functions => function_args(&text),
             Kind::Probes => probe_vars(&text),
@@ -259,7 +263,11 @@ fn judge(
         let blamed = blame(&run.stderr, "coverage.stp");
         for (line, warned) in &blamed.warned {
             if let Some(&i) = batch.get(line - 1) {
-                verdicts.entry(i).or_default().missing.extend(warned.iter().cloned());
+                verdicts
+                    .entry(i)
+                    .or_default()
+                    .missing
+                    .extend(warned.iter().cloned());
             }
         }
         if run.ok {
@@ -313,7 +321,9 @@ fn blame(stderr: &str, file: &str) -> Blamed {
         } else if trimmed.starts_with("WARNING") {
             current = Some((false, trimmed.to_string()));
         } else if let Some(at) = trimmed.strip_prefix("--> ") {
-            let Some((is_error, message)) = current.take() else { continue };
+            let Some((is_error, message)) = current.take() else {
+                continue;
+            };
             let Some(pos) = at.rfind(&marker) else {
                 current = Some((is_error, message));
                 continue;
@@ -350,12 +360,24 @@ pub fn run(sh: &Shell, options: &Options) -> Result<()> {
     if !options.only.is_empty() {
         entries.retain(|e| options.only.iter().any(|o| e.name.starts_with(o.as_str())));
     }
-    let work = tempfile::Builder::new().prefix("xtask-coverage").tempdir()?;
+    let work = tempfile::Builder::new()
+        .prefix("xtask-coverage")
+        .tempdir()?;
     for kernel in &kernels {
         let lines: Vec<String> = entries.iter().map(|e| script_line(e, false)).collect();
         let mut verdicts = BTreeMap::new();
-        for chunk in (0..lines.len()).collect::<Vec<_>>().chunks(options.batch.max(1)) {
-            judge(&stap, kernel, work.path(), &lines, chunk.to_vec(), &mut verdicts)?;
+        for chunk in (0..lines.len())
+            .collect::<Vec<_>>()
+            .chunks(options.batch.max(1))
+        {
+            judge(
+                &stap,
+                kernel,
+                work.path(),
+                &lines,
+                chunk.to_vec(),
+                &mut verdicts,
+            )?;
         }
         if options.vars {
             let with_vars: Vec<String> = entries.iter().map(|e| script_line(e, true)).collect();
@@ -368,7 +390,14 @@ pub fn run(sh: &Shell, options: &Options) -> Result<()> {
                 .collect();
             let mut var_verdicts = BTreeMap::new();
             for chunk in resolving.chunks(options.batch.max(1)) {
-                judge(&stap, kernel, work.path(), &with_vars, chunk.to_vec(), &mut var_verdicts)?;
+                judge(
+                    &stap,
+                    kernel,
+                    work.path(),
+                    &with_vars,
+                    chunk.to_vec(),
+                    &mut var_verdicts,
+                )?;
             }
             for (i, v) in var_verdicts {
                 let entry = verdicts.get_mut(&i).expect("judged before");
@@ -385,16 +414,30 @@ pub fn run(sh: &Shell, options: &Options) -> Result<()> {
     Ok(())
 }
 
-fn report(kernel: &str, entries: &[Entry], verdicts: &BTreeMap<usize, Verdict>, vars: bool) -> String {
+fn report(
+    kernel: &str,
+    entries: &[Entry],
+    verdicts: &BTreeMap<usize, Verdict>,
+    vars: bool,
+) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "== {kernel}");
     for kind in [Kind::Functions, Kind::Probes] {
-        let of_kind: Vec<usize> = (0..entries.len()).filter(|&i| entries[i].kind == kind).collect();
+        let of_kind: Vec<usize> = (0..entries.len())
+            .filter(|&i| entries[i].kind == kind)
+            .collect();
         if of_kind.is_empty() {
             continue;
         }
-        let ok = of_kind.iter().filter(|i| verdicts[*i].error.is_none()).count();
-        let label = if kind == Kind::Functions { "functions" } else { "probes" };
+        let ok = of_kind
+            .iter()
+            .filter(|i| verdicts[*i].error.is_none())
+            .count();
+        let label = if kind == Kind::Functions {
+            "functions"
+        } else {
+            "probes"
+        };
         let _ = writeln!(out, "{label}: {ok}/{} resolve", of_kind.len());
     }
     let mut by_group: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
@@ -403,7 +446,11 @@ fn report(kernel: &str, entries: &[Entry], verdicts: &BTreeMap<usize, Verdict>, 
     }
     let _ = writeln!(out, "\nunresolved, by group:");
     for (group, members) in &by_group {
-        let bad: Vec<usize> = members.iter().copied().filter(|i| verdicts[i].error.is_some()).collect();
+        let bad: Vec<usize> = members
+            .iter()
+            .copied()
+            .filter(|i| verdicts[i].error.is_some())
+            .collect();
         if bad.is_empty() {
             continue;
         }
@@ -459,7 +506,8 @@ mod tests {
 
     #[test]
     fn blame_finds_lines_of_the_file() {
-        let stderr = "semantic error: probe point 'a' matches nothing\n --> /t/coverage.stp:3:7\n  |\n\
+        let stderr =
+            "semantic error: probe point 'a' matches nothing\n --> /t/coverage.stp:3:7\n  |\n\
 WARNING: never-assigned local variable 'v'\n --> /t/coverage.stp:2:9\n\
 semantic error: in the tapset\n --> /x/tapset/a.stp:1:1\n";
         let b = blame(stderr, "coverage.stp");
