@@ -10,7 +10,8 @@
 //!   for x86_64 (or arm64) guests and prints its path.
 //! - `cargo xtask bench NAME` runs a benchmark and prints its figures.
 //! - `cargo xtask oracle [SCRIPT...]` runs scripts under real SystemTap
-//!   (Debian's packages) in QEMU and records what it does.
+//!   (Debian's packages) in QEMU and records what it does; with
+//!   `--record`, QEMU test scripts' expected outputs.
 //! - `cargo xtask corpus` measures how many of SystemTap's published
 //!   examples translate; `cargo xtask tapset-coverage` how many documented
 //!   tapset functions and probe points resolve.
@@ -21,6 +22,8 @@ mod corpus;
 mod measure;
 mod demo;
 mod oracle;
+mod oracle_frontend;
+mod oracle_record;
 mod setup;
 mod tapset_coverage;
 mod test;

@@ -31,9 +31,12 @@ pub const APT_PACKAGES: &[&str] = &[
     "gcc-aarch64-linux-gnu",
     "libc6-dev-arm64-cross",
     "qemu-system-arm",
-    // the tapset reference (man 3stap) and the published examples that
-    // `cargo xtask tapset-coverage` and `cargo xtask corpus` measure with
+    // SystemTap's published examples and tapset reference (man 3stap):
+    // the stap -p1 comparison reads them (tests/tests/systemtap_frontend.rs),
+    // `cargo xtask corpus` and `cargo xtask tapset-coverage` measure with them
     "systemtap-doc",
+    // --sign-module signs with openssl's CMS, as the kernel's sign-file does
+    "openssl",
 ];
 
 /// A guest architecture `cargo xtask staprun --target` builds for (the

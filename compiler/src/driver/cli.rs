@@ -19,8 +19,9 @@ pub struct StapOptions {
     #[arg(short = 'e', value_name = "SCRIPT")]
     pub inline: Option<String>,
     /// Target kernel: a build tree directory, a release, or a kernel manifest name.
-    #[arg(short = 'r', value_name = "RELEASE|DIR")]
-    pub release: Option<String>,
+    /// With --bundle, repeat it (or give a,b,... / all / @LIST) for every kernel.
+    #[arg(short = 'r', value_name = "RELEASE|DIR", action = ArgAction::Append)]
+    pub release: Vec<String>,
     /// Target architecture (x86_64, arm64; aarch64 and amd64 accepted).
     #[arg(short = 'a', value_name = "ARCH")]
     pub arch: Option<String>,
@@ -86,6 +87,19 @@ pub struct StapOptions {
     /// As -l, with each point's variables and their types.
     #[arg(short = 'L', value_name = "PROBE")]
     pub list_vars: Option<String>,
+    /// Build the module for every -r kernel into one bundle FILE (NAME.stpb)
+    /// that staprun runs on any of them (see crate::ship).
+    #[arg(long = "bundle", value_name = "FILE")]
+    pub bundle: Option<PathBuf>,
+    /// Sign the module (each module of a bundle) with KEY (PEM; CERT
+    /// defaults to KEY), in the kernel's format; without a value, the key
+    /// --make-mok made.
+    #[arg(long = "sign-module", value_name = "KEY[,CERT]", num_args = 0..=1, require_equals = true)]
+    pub sign_module: Option<Option<String>>,
+    /// Make a machine-owner key pair for --sign-module in DIR (default
+    /// ~/.config/stapkit/mok), print how to enroll it, and stop.
+    #[arg(long = "make-mok", value_name = "DIR", num_args = 0..=1, require_equals = true)]
+    pub make_mok: Option<Option<PathBuf>>,
     /// The script file (unless -e), then the script's arguments ($1, @1, ...).
     /// Options may follow the script, as with SystemTap's getopt
     /// (`stap x.stp -p2`); arguments that start with `-` go after `--`.
@@ -94,9 +108,24 @@ pub struct StapOptions {
 }
 
 impl StapOptions {
+    /// The one `-r` kernel (`None`: the running one); several only go
+    /// with `--bundle`, which reads [`StapOptions::release`] itself.
+    pub fn single_release(&self) -> Result<Option<String>, Failure> {
+        match self.release.as_slice() {
+            [] => Ok(None),
+            [one] => Ok(Some(one.clone())),
+            _ if self.bundle.is_some() => Ok(None),
+            many => Err(Failure::usage(format!(
+                "stap: -r given {} times; building for several kernels needs --bundle FILE.stpb",
+                many.len()
+            ))),
+        }
+    }
+
     /// The library's [`Options`] for this command line, or why there is
     /// no script to translate.
     pub fn options(self) -> Result<Options, Failure> {
+        let release = self.single_release()?;
         let script = match (self.list, self.list_vars, self.inline) {
             (Some(pattern), _, _) => ScriptInput::List {
                 pattern,
@@ -121,7 +150,7 @@ impl StapOptions {
         Ok(Options {
             script,
             args: rest.collect(),
-            release: self.release,
+            release,
             arch: self.arch,
             module: self.module,
             last_pass: self.pass,
@@ -139,6 +168,7 @@ impl StapOptions {
             output: self.output,
             sysroot: self.sysroot,
             cache_dir: self.cache_dir,
+            sign_module: self.sign_module,
         })
     }
 }

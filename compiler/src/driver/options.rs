@@ -73,6 +73,9 @@ pub struct Options {
     pub sysroot: Option<PathBuf>,
     /// The kernel cache (default as stap-prep's).
     pub cache_dir: Option<PathBuf>,
+    /// Sign the delivered module (`--sign-module[=KEY[,CERT]]`; `Some(None)`:
+    /// the key `--make-mok` made), see [`crate::ship`].
+    pub sign_module: Option<Option<String>>,
 }
 
 impl Options {
