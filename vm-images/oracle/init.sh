@@ -10,7 +10,8 @@
 #
 # Per case directory /cases/ID: module.ko, name (the module name),
 # timeout (seconds before SIGINT; KILL 20 s later), args (staprun
-# options, one per line).
+# options, one per line), and run (shell commands run instead of
+# staprun, in a scratch directory, with $MODULE and $NAME), if any.
 /bin/busybox --install -s /bin
 export PATH=/bin:/usr/bin:/usr/sbin:/sbin
 mount -t proc proc /proc
@@ -48,9 +49,17 @@ for case in $(cat /cases/list); do
 	# staprun options, one per line.
 	set --
 	while IFS= read -r arg; do set -- "$@" "$arg"; done < "$dir/args"
-	timeout -s KILL $((limit + 20)) timeout -s INT "$limit" \
-		/usr/bin/staprun "$@" "/tmp/$name.ko" < /dev/null > /out/stdout 2> /out/stderr
-	echo $? > /out/rc
+	if [ -e "$dir/run" ]; then
+		mkdir -p /tmp/run && cd /tmp/run
+		MODULE=/tmp/$name.ko NAME=$name timeout -s KILL $((limit + 20)) \
+			timeout -s INT "$limit" sh "$dir/run" < /dev/null > /out/stdout 2> /out/stderr
+		echo $? > /out/rc
+		cd / && rm -rf /tmp/run
+	else
+		timeout -s KILL $((limit + 20)) timeout -s INT "$limit" \
+			/usr/bin/staprun "$@" "/tmp/$name.ko" < /dev/null > /out/stdout 2> /out/stderr
+		echo $? > /out/rc
+	fi
 	if [ -e "/sys/module/$name" ]; then
 		echo loaded > /out/module
 		# Leave a clean kernel for the next case.
