@@ -70,6 +70,10 @@ pub struct StapOptions {
     /// Send the script's output to FILE (pass 5).
     #[arg(short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Exit the script after TIMEOUT seconds (its end probes run).
+    #[arg(short = 'T', value_name = "TIMEOUT",
+          value_parser = clap::value_parser!(u32).range(1..=4_000_000))]
+    pub timeout: Option<u32>,
     /// The target's file tree on this machine: `process("PATH")` programs
     /// are read from DIR/PATH while the target still runs PATH.
     #[arg(long = "sysroot", value_name = "DIR")]
@@ -166,6 +170,7 @@ impl StapOptions {
             target_pid: self.target_pid,
             buffer_mb: self.buffer_mb,
             output: self.output,
+            timeout_secs: self.timeout,
             sysroot: self.sysroot,
             cache_dir: self.cache_dir,
             sign_module: self.sign_module,

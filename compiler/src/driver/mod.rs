@@ -296,6 +296,14 @@ impl Pipeline {
 
     /// Pass 2: resolve, elaborate and type the script into the IR.
     pub fn elaborate(&mut self, script: &syntax::ast::Script) -> Result<Program, Failure> {
+        let timed_out;
+        let script = match self.options.timeout_secs {
+            Some(secs) => {
+                timed_out = self.with_timeout_probe(script, secs);
+                &timed_out
+            }
+            None => script,
+        };
         self.timed(2, |p| {
             let analysis =
                 p.with_kernel_facts(|sources, config| sema::analyze(sources, script, config))?;
@@ -313,6 +321,17 @@ impl Pipeline {
                 }
             }
         })
+    }
+
+    /// `script` with `-T`'s probe first: `probe timer.ms(MS) { exit() }`.
+    fn with_timeout_probe(&mut self, script: &syntax::ast::Script, secs: u32) -> syntax::ast::Script {
+        let text = format!("probe timer.ms({}) {{ exit() }}\n", u64::from(secs) * 1000);
+        let file = self.sources.add("<-T timeout>".to_string(), text);
+        let parsed = syntax::parse(&self.sources, file, &self.preprocess_config());
+        debug_assert!(parsed.diagnostics.is_empty(), "{:?}", parsed.diagnostics);
+        let mut out = script.clone();
+        out.items.splice(0..0, parsed.script.items);
+        out
     }
 
     /// `-l`/`-L`: the listing of the points the pattern matches (see

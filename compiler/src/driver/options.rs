@@ -68,6 +68,10 @@ pub struct Options {
     pub buffer_mb: Option<u32>,
     /// Where pass 5 sends the script's output.
     pub output: Option<PathBuf>,
+    /// `-T TIMEOUT`: the script exits after that many seconds, through a
+    /// `timer.ms` probe that calls `exit()`, which pass 2 adds before the
+    /// script's own probes (as SystemTap's `stap -p2` lists it).
+    pub timeout_secs: Option<u32>,
     /// The target's file tree on this machine (`process("PATH")` programs
     /// are read from DIR/PATH).
     pub sysroot: Option<PathBuf>,
