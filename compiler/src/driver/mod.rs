@@ -324,7 +324,11 @@ impl Pipeline {
     }
 
     /// `script` with `-T`'s probe first: `probe timer.ms(MS) { exit() }`.
-    fn with_timeout_probe(&mut self, script: &syntax::ast::Script, secs: u32) -> syntax::ast::Script {
+    fn with_timeout_probe(
+        &mut self,
+        script: &syntax::ast::Script,
+        secs: u32,
+    ) -> syntax::ast::Script {
         let text = format!("probe timer.ms({}) {{ exit() }}\n", u64::from(secs) * 1000);
         let file = self.sources.add("<-T timeout>".to_string(), text);
         let parsed = syntax::parse(&self.sources, file, &self.preprocess_config());

@@ -541,7 +541,14 @@ pub fn run(options: &Options, progress: &(dyn Fn(&str) + Sync)) -> Result<Report
                         modules,
                     ),
                     Ok(modules) => (
-                        build_one(&job.script, tree, &options.cache, &dir, sysroot, &options.work_dir),
+                        build_one(
+                            &job.script,
+                            tree,
+                            &options.cache,
+                            &dir,
+                            sysroot,
+                            &options.work_dir,
+                        ),
                         modules,
                     ),
                     Err(e) => (Err(e), Vec::new()),

@@ -174,9 +174,7 @@ impl TestScript {
                 script.firmware = match word.trim() {
                     "uefi-db" => Some(GuestFirmware::UefiDb),
                     other => {
-                        return Err(at(format!(
-                            "unknown firmware '{other}' (known: uefi-db)"
-                        )))
+                        return Err(at(format!("unknown firmware '{other}' (known: uefi-db)")))
                     }
                 };
                 continue;

@@ -134,13 +134,17 @@ mod tests {
     fn a_missing_tool_says_how_to_install_it() {
         if !Path::new(OVMF_CODE).is_file() {
             // The OVMF check comes first and says to install ovmf.
-            let err = firmware_with_db(Path::new("/nonexistent"), &[], Path::new("/tmp/x"))
-                .unwrap_err();
+            let err =
+                firmware_with_db(Path::new("/nonexistent"), &[], Path::new("/tmp/x")).unwrap_err();
             assert!(err.to_string().contains("apt-get install ovmf"), "{err}");
             return;
         }
-        let err = firmware_with_db(Path::new("/nonexistent/virt-fw-vars"), &[], Path::new("/tmp/x"))
-            .unwrap_err();
+        let err = firmware_with_db(
+            Path::new("/nonexistent/virt-fw-vars"),
+            &[],
+            Path::new("/tmp/x"),
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("cargo xtask setup"), "{err}");
     }
 }
