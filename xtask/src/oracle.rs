@@ -366,7 +366,10 @@ fn load_script(path: &Path, global_options: &[String]) -> Result<OracleScript> {
         if let Some(rest) = line.strip_prefix("# oracle-run:") {
             let (case, command) = rest.trim().split_once(' ').unwrap_or((rest.trim(), ""));
             if command.trim().is_empty() {
-                bail!("{}: '# oracle-run:' needs a case name (or *) and a command", at());
+                bail!(
+                    "{}: '# oracle-run:' needs a case name (or *) and a command",
+                    at()
+                );
             }
             run_lines.push((at(), case.to_string(), command.trim().to_string()));
         } else if let Some(rest) = line.strip_prefix("# oracle-case:") {

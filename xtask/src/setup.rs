@@ -200,9 +200,12 @@ pub fn install_virt_firmware(sh: &Shell) -> Result<()> {
         .run()
         .context("making the venv for virt-firmware (apt-get install python3-venv)")?;
     let pip = venv.join("bin/pip");
-    cmd!(sh, "{pip} install --quiet --disable-pip-version-check {VIRT_FIRMWARE}")
-        .run()
-        .context("installing virt-firmware from PyPI")?;
+    cmd!(
+        sh,
+        "{pip} install --quiet --disable-pip-version-check {VIRT_FIRMWARE}"
+    )
+    .run()
+    .context("installing virt-firmware from PyPI")?;
     if !tool.is_file() {
         bail!("{VIRT_FIRMWARE} installed no {}", tool.display());
     }
