@@ -412,10 +412,11 @@ fn loaded_module(opts: &Options) -> Result<Option<(String, u32)>, String> {
 
 fn attach(opts: &Options) -> Result<Option<Summary>, Failure> {
     let Some((name, protocol)) = loaded_module(opts)? else {
+        // SystemTap's staprun says it twice (its stapio too).
         let given = opts.module.to_string_lossy();
-        return Err(
-            format!("Cannot attach to module {given} control channel; not running?").into(),
-        );
+        let msg = format!("Cannot attach to module {given} control channel; not running?");
+        eprintln!("ERROR: {msg}");
+        return Err(msg.into());
     };
     check_protocol(protocol, &name, true)?;
     if opts.daemon {
