@@ -642,6 +642,22 @@ mod tests {
     }
 
     #[test]
+    fn timeout_adds_an_exiting_timer_probe_first() {
+        assert_eq!(opts(&["-T", "2", "-e", "x"]).timeout_secs, Some(2));
+        assert!(StapOptions::try_parse_from(["stap", "-T", "0", "-e", "x"]).is_err());
+        let mut p = Pipeline::new(opts(&["-T", "3", "-e", "probe begin { println(1) }"]))
+            .expect("pipeline");
+        let ast = p.parse().expect("parses");
+        let with = p.with_timeout_probe(&ast, 3);
+        assert_eq!(with.items.len(), ast.items.len() + 1);
+        let printed = crate::syntax::print(&with);
+        let timer = printed.find("probe timer.ms(3000)").expect(&printed);
+        let begin = printed.find("probe begin").expect(&printed);
+        assert!(timer < begin, "{printed}");
+        assert!(printed[timer..begin].contains("exit()"), "{printed}");
+    }
+
+    #[test]
     fn guru_mode_cannot_switch_modversions_off() {
         for args in [
             &["-g", "-B", "CONFIG_MODVERSIONS=", "-e", "probe begin {}"][..],
