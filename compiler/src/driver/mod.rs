@@ -86,6 +86,8 @@ pub struct Pipeline {
     cache: Cache,
     catalog: Catalog,
     timings: Vec<(u8, u128)>,
+    /// The library's macros (`.stpm` files), read by the first parse.
+    library_macros: Option<syntax::LibraryMacros>,
 }
 
 impl Pipeline {
@@ -135,6 +137,7 @@ impl Pipeline {
             cache,
             catalog,
             timings: Vec::new(),
+            library_macros: None,
         })
     }
 
@@ -253,7 +256,27 @@ impl Pipeline {
         };
         cfg.guru = self.options.guru;
         cfg.args = self.script.args.clone();
+        cfg.library_macros = self.library_macros.clone().unwrap_or_default();
         cfg
+    }
+
+    /// Reads the library macro files (`.stpm`) once, before the script is
+    /// parsed: their macros are visible to it and to every tapset.
+    fn load_library_macros(&mut self) -> Result<(), Failure> {
+        if self.library_macros.is_some() {
+            return Ok(());
+        }
+        let cfg = self.preprocess_config();
+        let (macros, diags) =
+            sema::library_macros(&mut self.sources, &self.options.includes, &cfg);
+        self.library_macros = Some(macros);
+        // Pass 2's configuration carries the macros too.
+        self.sema_config = None;
+        if self.diagnostics(&diags) {
+            return Ok(());
+        }
+        let errors: Vec<_> = diags.into_iter().filter(|d| d.is_error()).collect();
+        Err(Failure::pass(1, "parse", render_all(&self.sources, &errors)))
     }
 
     fn diagnostics(&mut self, diags: &[Diagnostic]) -> bool {
@@ -291,6 +314,7 @@ impl Pipeline {
     /// Pass 1: preprocess and parse.
     pub fn parse(&mut self) -> Result<syntax::ast::Script, Failure> {
         self.timed(1, |p| {
+            p.load_library_macros()?;
             let file = p.sources.add(p.script.name.clone(), p.script.text.clone());
             let parsed = syntax::parse(&p.sources, file, &p.preprocess_config());
             if p.diagnostics(&parsed.diagnostics) {
@@ -306,7 +330,7 @@ impl Pipeline {
     /// Pass 2: resolve, elaborate and type the script into the IR.
     pub fn elaborate(&mut self, script: &syntax::ast::Script) -> Result<Program, Failure> {
         let timed_out;
-        let script = match self.options.timeout_secs {
+        let script = match self.options.timeout {
             Some(secs) => {
                 timed_out = self.with_timeout_probe(script, secs);
                 &timed_out
@@ -345,6 +369,41 @@ impl Pipeline {
         let mut out = script.clone();
         out.items.splice(0..0, parsed.script.items);
         out
+    }
+
+    /// `--dump-functions`, `--dump-probe-aliases`, `--dump-probe-types`:
+    /// the library's listings, in SystemTap's formats.
+    pub fn dump(&mut self) -> Result<String, Failure> {
+        let ScriptInput::Dump {
+            functions,
+            aliases,
+            types,
+        } = self.options.script
+        else {
+            return Ok(String::new());
+        };
+        self.load_library_macros()?;
+        let mut out = String::new();
+        if types {
+            out.push_str(&sema::dump_probe_types());
+        }
+        for (wanted, what) in [
+            (aliases, sema::LibraryDump::ProbeAliases),
+            (functions, sema::LibraryDump::Functions),
+        ] {
+            if !wanted {
+                continue;
+            }
+            self.sema_config();
+            let config = self.sema_config.as_ref().expect("made above");
+            let (text, diags) = sema::dump_library(&mut self.sources, config, what);
+            let errors: Vec<_> = diags.into_iter().filter(|d| d.is_error()).collect();
+            if !errors.is_empty() {
+                return Err(Failure::pass(1, "parse", render_all(&self.sources, &errors)));
+            }
+            out.push_str(&text);
+        }
+        Ok(out)
     }
 
     /// `-l`/`-L`: the listing of the points the pattern matches (see
@@ -477,6 +536,7 @@ fn read_script(options: &Options) -> Result<Script, Failure> {
             Ok(inline(format!("probe {pattern} {{}}\n"), Vec::new()))
         }
         ScriptInput::Text(text) => Ok(inline(text.clone(), options.args.clone())),
+        ScriptInput::Dump { .. } => Ok(inline(String::new(), Vec::new())),
         ScriptInput::File(path) => {
             let name = path.display().to_string();
             let text = if name == "-" {
@@ -643,7 +703,7 @@ mod tests {
 
     #[test]
     fn timeout_adds_an_exiting_timer_probe_first() {
-        assert_eq!(opts(&["-T", "2", "-e", "x"]).timeout_secs, Some(2));
+        assert_eq!(opts(&["-T", "2", "-e", "x"]).timeout, Some(2));
         assert!(StapOptions::try_parse_from(["stap", "-T", "0", "-e", "x"]).is_err());
         let mut p = Pipeline::new(opts(&["-T", "3", "-e", "probe begin { println(1) }"]))
             .expect("pipeline");

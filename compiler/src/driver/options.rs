@@ -19,6 +19,16 @@ pub enum ScriptInput {
         /// Whether to list each point's variables (`-L`).
         variables: bool,
     },
+    /// `--dump-functions`, `--dump-probe-aliases`, `--dump-probe-types`:
+    /// no script, the library's listings (in that order, those asked).
+    Dump {
+        /// The library's functions.
+        functions: bool,
+        /// The library's probe aliases.
+        aliases: bool,
+        /// The built-in probe point types.
+        types: bool,
+    },
 }
 
 impl Default for ScriptInput {
@@ -68,15 +78,16 @@ pub struct Options {
     pub buffer_mb: Option<u32>,
     /// Where pass 5 sends the script's output.
     pub output: Option<PathBuf>,
-    /// `-T TIMEOUT`: the script exits after that many seconds, through a
-    /// `timer.ms` probe that calls `exit()`, which pass 2 adds before the
-    /// script's own probes (as SystemTap's `stap -p2` lists it).
-    pub timeout_secs: Option<u32>,
     /// The target's file tree on this machine (`process("PATH")` programs
     /// are read from DIR/PATH).
     pub sysroot: Option<PathBuf>,
     /// The kernel cache (default as stap-prep's).
     pub cache_dir: Option<PathBuf>,
+    /// `-T`: the script exits after this many seconds, through a
+    /// `timer.ms` probe that calls `exit()`, which pass 2 adds before the
+    /// script's own probes (as SystemTap's `stap -p2` lists it; its
+    /// `-p1` does not show it).
+    pub timeout: Option<u32>,
     /// Sign the delivered module (`--sign-module[=KEY[,CERT]]`; `Some(None)`:
     /// the key `--make-mok` made), see [`crate::ship`].
     pub sign_module: Option<Option<String>>,
@@ -91,5 +102,10 @@ impl Options {
     /// Whether this is a `-l`/`-L` listing.
     pub fn lists_points(&self) -> bool {
         matches!(self.script, ScriptInput::List { .. })
+    }
+
+    /// Whether this is a `--dump-*` listing.
+    pub fn dumps(&self) -> bool {
+        matches!(self.script, ScriptInput::Dump { .. })
     }
 }
