@@ -27,7 +27,10 @@
 //! plain `staprun [-c/-x] MODULE` of the case; `# guest-boot: ARG...`
 //! boots a guest of its own for the case with those kernel arguments
 //! added (`module.sig_enforce=1`); `# matrix: --sign-module` signs the
-//! module with a key the harness makes for the run.
+//! module with a key the harness makes for the run; `# guest-firmware:
+//! uefi-db` boots that guest through UEFI firmware whose signature
+//! database (`db`) holds the certificate of that key (x86_64; see
+//! `crate::vm::uefi`).
 
 use std::path::{Path, PathBuf};
 
@@ -63,6 +66,17 @@ pub struct TestScript {
     pub guest_run: Option<String>,
     /// Extra kernel arguments for a guest of its own (`# guest-boot:`).
     pub boot_args: Vec<String>,
+    /// The firmware of that guest (`# guest-firmware:`); `None`: QEMU's
+    /// own loader.
+    pub firmware: Option<GuestFirmware>,
+}
+
+/// Firmware a script's guest boots through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GuestFirmware {
+    /// `uefi-db`: UEFI (OVMF, Secure Boot off) with the harness's
+    /// signing certificate in `db`.
+    UefiDb,
 }
 
 /// Something a script needs from the kernel it runs on.
@@ -116,6 +130,7 @@ impl TestScript {
             bundle: Vec::new(),
             guest_run: None,
             boot_args: Vec::new(),
+            firmware: None,
         };
         for (n, line) in text.lines().enumerate() {
             let at = |e: String| format!("{}:{}: {e}", path.display(), n + 1);
@@ -153,6 +168,15 @@ impl TestScript {
                     }
                     script.boot_args.push(word.to_string());
                 }
+                continue;
+            }
+            if let Some(word) = line.strip_prefix("# guest-firmware:") {
+                script.firmware = match word.trim() {
+                    "uefi-db" => Some(GuestFirmware::UefiDb),
+                    other => {
+                        return Err(at(format!("unknown firmware '{other}' (known: uefi-db)")))
+                    }
+                };
                 continue;
             }
             if let Some(list) = line.strip_prefix("# requires:") {
@@ -360,10 +384,20 @@ mod tests {
             s.requires,
             [Requirement::Kernel(vec!["k1".into(), "k2".into()])]
         );
+        assert_eq!(s.firmware, None);
         std::fs::write(&path, "# guest-boot: a;reboot\n").unwrap();
         assert!(TestScript::load(&path)
             .unwrap_err()
             .contains("bad kernel argument 'a;reboot'"));
+        std::fs::write(&path, "# guest-firmware: uefi-db\n").unwrap();
+        assert_eq!(
+            TestScript::load(&path).unwrap().firmware,
+            Some(GuestFirmware::UefiDb)
+        );
+        std::fs::write(&path, "# guest-firmware: bios\n").unwrap();
+        assert!(TestScript::load(&path)
+            .unwrap_err()
+            .contains("unknown firmware 'bios' (known: uefi-db)"));
     }
 
     #[test]
