@@ -26,7 +26,10 @@
 //! `workload` gives a case stapkit's own `stapkit-workload` (built with
 //! `cargo xtask staprun`): at `/bin/stapkit-workload` in the guest, and
 //! under a `--sysroot=sysroot` for the build, so user-space probes on it
-//! can be compared with stapkit's.
+//! can be compared with stapkit's. The word `symbols` gives the build the
+//! kernel's real `System.map` (from its `-dbg` package) where SystemTap
+//! looks for it, so that symbols, stacks and `kprobe.function` work
+//! without the 5 GB of DWARF; Debian's header packages alone have none.
 //!
 //! **Architecture Invariant:** nothing here loads a module on the host and
 //! nothing here reads or copies SystemTap's sources: only its Debian
@@ -136,6 +139,8 @@ struct OracleCase {
     staprun_args: Vec<String>,
     /// The case probes `/bin/stapkit-workload` (word `workload`).
     workload: bool,
+    /// The build sees the kernel's real System.map (word `symbols`).
+    symbols: bool,
 }
 
 impl OracleCase {
@@ -348,6 +353,7 @@ fn load_script(path: &Path, global_options: &[String]) -> Result<OracleScript> {
         timeout_secs: DEFAULT_TIMEOUT_SECS,
         staprun_args: Vec::new(),
         workload: false,
+        symbols: false,
     };
     let mut case_lines = Vec::new();
     for (n, line) in text.lines().enumerate() {
@@ -402,6 +408,8 @@ fn apply_words(case: &mut OracleCase, words: &[String]) -> Result<(), String> {
             args = true;
         } else if word == "workload" {
             case.workload = true;
+        } else if word == "symbols" {
+            case.symbols = true;
         } else if let Some(arg) = word.strip_prefix("staprun=") {
             case.staprun_args.push(arg.to_string());
         } else if let Some(secs) = word.strip_prefix("timeout=") {
@@ -588,12 +596,31 @@ fn join(set: &BTreeSet<String>, sep: &str) -> String {
 /// mount namespace where `binds` are visible at their own paths and /proc
 /// and /dev are mounted.
 fn in_root(root: &Path, binds: &[&Path], cwd: &str, argv: &[String]) -> Result<Output> {
+    in_root_with(root, binds, None, cwd, argv)
+}
+
+/// `in_root`, and with `system_map` = (file, release) the file at
+/// `/usr/lib/debug/boot/System.map-RELEASE` on a tmpfs private to the
+/// command.
+fn in_root_with(
+    root: &Path,
+    binds: &[&Path],
+    system_map: Option<(&PathBuf, &String)>,
+    cwd: &str,
+    argv: &[String],
+) -> Result<Output> {
     const SETUP: &str = r#"set -e
 root=$1; cwd=$2; shift 2
 IFS='
 '
 for b in $ORACLE_BINDS; do mkdir -p "$root$b"; mount --bind "$b" "$root$b"; done
 unset IFS
+if [ -n "$ORACLE_SYSTEM_MAP" ]; then
+    mkdir -p "$root/usr/lib/debug"
+    mount -t tmpfs tmpfs "$root/usr/lib/debug"
+    mkdir "$root/usr/lib/debug/boot"
+    cp "$ORACLE_SYSTEM_MAP" "$root/usr/lib/debug/boot/System.map-$ORACLE_RELEASE"
+fi
 mount -t proc proc "$root/proc"
 mount --bind /dev "$root/dev"
 exec chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LC_ALL=C \
@@ -615,6 +642,14 @@ exec chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/roo
         .arg(cwd)
         .args(argv)
         .env("ORACLE_BINDS", binds.join("\n"))
+        .env(
+            "ORACLE_SYSTEM_MAP",
+            system_map.map(|(m, _)| m.display().to_string()).unwrap_or_default(),
+        )
+        .env(
+            "ORACLE_RELEASE",
+            system_map.map(|(_, r)| r.as_str()).unwrap_or_default(),
+        )
         .stdin(Stdio::null())
         .output()
         .with_context(|| format!("running {} in {}", argv.join(" "), root.display()))
@@ -730,11 +765,28 @@ fn build_case(
     argv.extend(case.stap_options.iter().cloned());
     argv.push(file.clone());
     argv.extend(case.script_args.iter().cloned());
-    let command = argv
+    let mut command = argv
         .iter()
         .map(|a| a.replace(&tree.display().to_string(), "$TREE"))
         .collect::<Vec<_>>()
         .join(" ");
+    // SystemTap looks for /usr/lib/debug/boot/System.map-RELEASE, RELEASE
+    // as the tree's include/config/kernel.release spells it.
+    let system_map = if case.symbols {
+        let map = kernel.state.system_map.as_ref().ok_or_else(|| {
+            anyhow!(
+                "case {} wants symbols, but {} was fetched without its -dbg package (stap-prep fetch --debug)",
+                case.name,
+                kernel.name
+            )
+        })?;
+        let release = std::fs::read_to_string(tree.join("include/config/kernel.release"))
+            .with_context(|| format!("reading the kernel release of {}", tree.display()))?;
+        command.push_str(" # with System.map");
+        Some((kernel.state.root.join(map), release.trim().to_string()))
+    } else {
+        None
+    };
     let key = content_key(&[
         root.suite.as_bytes(),
         root.version.as_bytes(),
@@ -776,7 +828,16 @@ fn build_case(
         std::fs::create_dir_all(&bin)?;
         std::fs::write(bin.join("stapkit-workload"), workload)?;
     }
-    let out = in_root(&root.dir, &[&kernel.state.root], &work, &argv)?;
+    let out = match &system_map {
+        Some((map, release)) => in_root_with(
+            &root.dir,
+            &[&kernel.state.root],
+            Some((map, release)),
+            &work,
+            &argv,
+        )?,
+        None => in_root(&root.dir, &[&kernel.state.root], &work, &argv)?,
+    };
     result.status = out.status.code().unwrap_or(-1);
     result.stdout = out.stdout;
     result.stderr = out.stderr;
@@ -935,7 +996,20 @@ fn run_all(
         todo.len(),
         work_dir.join("console.log").display()
     );
+    // One guest per (suite, kernel) at a time: another engineer's oracle
+    // run shares this directory (its initramfs, console and results
+    // port), so boots queue on a lock beside it.
+    std::fs::create_dir_all(&work_dir)?;
+    let lock_path = work_dir.with_extension("lock");
+    let lock = std::fs::File::create(&lock_path)
+        .with_context(|| format!("creating {}", lock_path.display()))?;
+    if lock.try_lock().is_err() {
+        eprintln!("oracle: waiting for another oracle run's guest ({})", lock_path.display());
+        lock.lock()
+            .with_context(|| format!("locking {}", lock_path.display()))?;
+    }
     let report = boot(&config, &fs.fs.to_gzip()).map_err(|e| anyhow!("{e}"))?;
+    drop(lock);
     eprintln!(
         "oracle: guest {:?} after {:.0?}",
         report.outcome, report.elapsed
