@@ -327,6 +327,9 @@ impl<'a> BodyGen<'a> {
                 self.err_label = outer;
                 self.w.line(format!("goto {end};"));
                 self.w.label(&catch);
+                // abort() unwinds through every catch (context.c).
+                self.w
+                    .line(format!("if (unlikely(c->aborted)) goto {};", self.err_label));
                 if let Some(var) = catch_var {
                     let (name, _) = self.local(*var);
                     self.w
@@ -933,12 +936,22 @@ impl<'a> BodyGen<'a> {
 
 /// The C name of a function.
 pub(super) fn function_name(f: &Function) -> String {
-    format!("stp_fn_{}", f.name)
+    format!("stp_fn_{}", function_c_ident(f))
 }
 
 /// The C name of a function's frame struct.
 pub(super) fn function_frame(f: &Function) -> String {
-    format!("stp_fn_{}_locals", f.name)
+    format!("stp_fn_{}_locals", function_c_ident(f))
+}
+
+/// A function's name as C identifiers carry it: overloads of one name
+/// are told apart by their number of parameters (`kernel_string__2`).
+pub(super) fn function_c_ident(f: &Function) -> String {
+    if f.overloaded {
+        format!("{}__{}", f.name, f.params)
+    } else {
+        f.name.clone()
+    }
 }
 
 /// A long literal in C (INT64_MIN has no literal of its own).

@@ -1604,7 +1604,11 @@ impl<'c, 'a> Walker<'c, 'a> {
         args: &[ast::Expr],
         location: ir::Location,
     ) -> (Option<Type>, ir::Expr) {
-        let Some(f) = self.cx.function_named(&name.name) else {
+        let found = self
+            .cx
+            .function_named(&name.name, args.len())
+            .or_else(|| self.cx.any_function_named(&name.name));
+        let Some(f) = found else {
             let mut d = Diagnostic::semantic_error(format!("unresolved function '{}'", name.name))
                 .with_primary(name.span, "no script or tapset function has this name");
             if let Some(s) = self.cx.similar_function(&name.name) {
@@ -1617,6 +1621,23 @@ impl<'c, 'a> Walker<'c, 'a> {
             return (None, long_expr(ir::ExprKind::Long(0), location));
         };
         self.cx.functions[f].used = true;
+        if !self.cx.config.guru && self.cx.functions[f].guru_only() {
+            self.error(
+                Diagnostic::semantic_error("function may not be used unless -g is specified")
+                    .with_primary(name.span, "this tapset function needs guru mode")
+                    .with_help("run stap with -g if you trust this script"),
+            );
+        }
+        if let Some(why) = self.cx.functions[f].unsupported() {
+            let d = Diagnostic::semantic_error(format!("unsupported function '{}'", name.name))
+                .with_primary(name.span, "called here")
+                .with_help(why.to_string());
+            self.error(d);
+        }
+        if let Some(what) = self.cx.functions[f].warning() {
+            let d = Diagnostic::warning(what.to_string()).with_primary(name.span, "called here");
+            self.warn(d);
+        }
         let params = self.cx.functions[f].def.params.len();
         if args.len() != params {
             let fname = &self.cx.functions[f].def.name;
@@ -1767,8 +1788,8 @@ impl<'c, 'a> Walker<'c, 'a> {
         for (i, a) in p.args.iter().enumerate() {
             let (t, ir) = self.expr(a, want.get(i).copied());
             if t.is_none() {
-                if let ast::ExprKind::Call { name, .. } = &a.kind {
-                    if self.cx.function_named(&name.name).is_some() {
+                if let ast::ExprKind::Call { name, args: call_args } = &a.kind {
+                    if self.cx.function_named(&name.name, call_args.len()).is_some() {
                         self.error(
                             Diagnostic::semantic_error(format!(
                                 "'{}' returns no value to print",

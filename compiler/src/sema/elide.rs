@@ -148,14 +148,16 @@ fn pure(cx: &Context<'_>, e: &ast::Expr, depth: usize) -> bool {
                     | ast::PrintKind::Sprintdln
             ) && all(&p.args)
         }
-        ExprKind::Call { name, args } => all(args) && pure_function(cx, &name.name, depth),
+        ExprKind::Call { name, args } => {
+            all(args) && pure_function(cx, &name.name, args.len(), depth)
+        }
         _ => false,
     }
 }
 
 /// Whether calling the function `name` can have no effect but its value.
-fn pure_function(cx: &Context<'_>, name: &str, depth: usize) -> bool {
-    let Some(&i) = cx.function_index.get(name) else {
+fn pure_function(cx: &Context<'_>, name: &str, arity: usize, depth: usize) -> bool {
+    let Some(i) = cx.function_named(name, arity) else {
         return false;
     };
     match &cx.functions[i].def.body {

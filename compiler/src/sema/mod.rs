@@ -93,7 +93,10 @@ pub struct Context<'a> {
     config: &'a Config,
     globals: Vec<GlobalVar<'a>>,
     functions: Vec<FunctionDef<'a>>,
-    function_index: HashMap<String, usize>,
+    /// Each function name's definitions, one per arity: a call picks the
+    /// one taking as many arguments as it passes (SystemTap's parameter
+    /// overloading).
+    function_index: HashMap<String, Vec<usize>>,
     library: &'a Library,
     pulled: Vec<bool>,
     embedded: Vec<String>,
@@ -159,8 +162,22 @@ impl<'a> Context<'a> {
             .position(|g| g.name == name && g.private_to.is_none_or(|f| f == file))
     }
 
-    fn function_named(&self, name: &str) -> Option<usize> {
-        self.function_index.get(name).copied()
+    /// The function `name` taking `arity` arguments.
+    fn function_named(&self, name: &str, arity: usize) -> Option<usize> {
+        self.function_index
+            .get(name)?
+            .iter()
+            .copied()
+            .find(|&i| self.functions[i].def.params.len() == arity)
+    }
+
+    fn function_is_tapset(&self, i: usize) -> bool {
+        self.functions[i].tapset
+    }
+
+    /// Some definition of `name`, whatever its arity (for messages).
+    fn any_function_named(&self, name: &str) -> Option<usize> {
+        self.function_index.get(name)?.first().copied()
     }
 
     fn similar_function(&self, name: &str) -> Option<String> {
@@ -234,7 +251,13 @@ impl<'a> Context<'a> {
                     }
                 }
                 ast::Item::Function(f) => {
-                    if let Some(&i) = self.function_index.get(&f.name.name) {
+                    if let Some(i) = self.function_named(&f.name.name, f.params.len()) {
+                        // A script's function hides the library's of the
+                        // same name and arity, as SystemTap runs the
+                        // script's first.
+                        if tapset && !self.function_is_tapset(i) {
+                            continue;
+                        }
                         let prev = self.functions[i].def.name.span;
                         self.diagnostics.push(
                             Diagnostic::semantic_error(format!(
@@ -273,13 +296,16 @@ impl<'a> Context<'a> {
                         );
                     }
                     self.function_index
-                        .insert(f.name.name.clone(), self.functions.len());
+                        .entry(f.name.name.clone())
+                        .or_default()
+                        .push(self.functions.len());
                     self.functions.push(FunctionDef {
                         def: f,
                         locals,
                         returns_value: embedded && f.ret.is_some(),
                         ret,
                         used: false,
+                        tapset,
                     });
                 }
                 ast::Item::Alias(a) => aliases.push(a),
@@ -315,9 +341,9 @@ impl<'a> Context<'a> {
                 }
             }
             let mut files = Vec::new();
-            for name in wanted.calls {
-                if !self.function_index.contains_key(&name) {
-                    files.extend(self.library.defining_function(&name));
+            for (name, arity) in wanted.calls {
+                if self.function_named(&name, arity).is_none() {
+                    files.extend(self.library.defining_function(&name, arity));
                 }
             }
             let mut global_files = Vec::new();
@@ -371,8 +397,8 @@ fn script_type(t: ast::ScriptType) -> Type {
 /// Names a block uses that a tapset may define.
 #[derive(Default)]
 struct Symbols {
-    /// Functions called.
-    calls: Vec<String>,
+    /// Functions called, with the number of arguments passed.
+    calls: Vec<(String, usize)>,
     /// Plain identifiers used as variables or arrays.
     vars: Vec<String>,
 }
@@ -384,7 +410,9 @@ fn symbols_in_block(b: &ast::Block, out: &mut Symbols) {
     impl Visitor for Collect<'_> {
         fn visit_expr(&mut self, e: &ast::Expr) {
             match &e.kind {
-                ast::ExprKind::Call { name, .. } => self.0.calls.push(name.name.clone()),
+                ast::ExprKind::Call { name, args } => {
+                    self.0.calls.push((name.name.clone(), args.len()))
+                }
                 ast::ExprKind::Var(v)
                 | ast::ExprKind::Index {
                     base: ast::Indexable::Var(v),
@@ -809,8 +837,12 @@ fn walk_all<'a>(
     for &i in &keep {
         let f = &cx.functions[i];
         let ret = if f.returns_value { f.ret.ty } else { None };
+        let overloaded = keep
+            .iter()
+            .any(|&j| j != i && cx.functions[j].def.name.name == f.def.name.name);
         functions.push(ir::Function {
             name: f.def.name.name.clone(),
+            overloaded,
             locals: lower_locals(&f.locals),
             params: f.def.params.len(),
             ret,

@@ -12,8 +12,8 @@ use crate::syntax::{self, ast, PreprocessConfig};
 pub struct TapsetFile {
     /// The parsed file.
     pub script: ast::Script,
-    /// Functions it defines.
-    pub functions: Vec<String>,
+    /// Functions it defines, with their number of parameters.
+    pub functions: Vec<(String, usize)>,
     /// Probe aliases it defines, as dotted names.
     pub aliases: Vec<String>,
     /// Globals it declares for scripts to use (not `private`), such as
@@ -72,7 +72,7 @@ impl Library {
         let mut globals = Vec::new();
         for item in &parsed.script.items {
             match item {
-                ast::Item::Function(f) => functions.push(f.name.name.clone()),
+                ast::Item::Function(f) => functions.push((f.name.name.clone(), f.params.len())),
                 ast::Item::Alias(a) => aliases.extend(a.names.iter().map(point_name)),
                 ast::Item::Global(g) if !g.private => {
                     globals.extend(g.vars.iter().map(|v| v.name.name.clone()))
@@ -89,11 +89,18 @@ impl Library {
         parsed.diagnostics
     }
 
-    /// The file defining function `name`, if any.
-    pub fn defining_function(&self, name: &str) -> Option<usize> {
-        self.files
-            .iter()
-            .position(|f| f.functions.iter().any(|n| n == name))
+    /// The file defining function `name` with `arity` parameters; else one
+    /// defining `name` with another arity (whose call is then an error
+    /// naming it), if any.
+    pub fn defining_function(&self, name: &str, arity: usize) -> Option<usize> {
+        let defines = |want: Option<usize>| {
+            self.files.iter().position(|f| {
+                f.functions
+                    .iter()
+                    .any(|(n, a)| n == name && want.is_none_or(|w| w == *a))
+            })
+        };
+        defines(Some(arity)).or_else(|| defines(None))
     }
 
     /// The file declaring global `name` for scripts, if any.
@@ -107,7 +114,7 @@ impl Library {
     pub fn function_names(&self) -> impl Iterator<Item = &str> {
         self.files
             .iter()
-            .flat_map(|f| f.functions.iter().map(String::as_str))
+            .flat_map(|f| f.functions.iter().map(|(n, _)| n.as_str()))
     }
 }
 
