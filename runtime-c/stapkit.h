@@ -69,6 +69,7 @@
 #include "lib/map.h"
 #include "lib/regex.h"
 #include "lib/quote.h"
+#include "lib/softfp.h"
 #include "lib/common.c"
 #include "lib/str.c"
 #include "lib/format.c"
@@ -76,6 +77,7 @@
 #include "lib/map.c"
 #include "lib/regex.c"
 #include "lib/quote.c"
+#include "lib/softfp.c"
 
 struct stp_context;
 struct stp_timer_probe;

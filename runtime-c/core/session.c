@@ -49,7 +49,8 @@ static const struct stp_module_desc *stp_desc;
  * What registering the event probes (kprobes, tracepoints, ...) came to.
  * Each family reports every point through stp_reg_count_note(); a point
  * the kernel refuses is a warning, and the session fails only when
- * required points exist and none at all registered.
+ * required points exist and none at all registered (begin, end and timer
+ * probes count as registered).
  */
 struct stp_reg_count {
 	int ok;
@@ -142,6 +143,8 @@ static __maybe_unused int stp_session_start(void)
 		stp_tracepoints_register(stp_desc->tracepoints, stp_desc->ntracepoints, &count);
 		stp_processes_register(stp_desc->processes, stp_desc->nprocesses, &count);
 		stp_netfilters_register(stp_desc->netfilters, stp_desc->nnetfilters, &count);
+		/* begin, end and timer probes are points that always work. */
+		count.ok += stp_desc->nbegin + stp_desc->nend + stp_desc->ntimers;
 		if (count.required > 0 && count.ok == 0) {
 			stp_stderr("ERROR: no probe point could be registered\n");
 			atomic_inc(&stp_error_count);
@@ -196,6 +199,12 @@ static __maybe_unused int stp_session_init(const struct stp_module_desc *desc)
 	rc = desc->globals_init ? desc->globals_init() : 0;
 	if (rc)
 		goto fail_contexts;
+	/*
+	 * Find kallsyms_lookup_name() now, in process context, so that
+	 * tapset functions can look unexported kernel data up later from any
+	 * context (softirq.entry's softirq_vec). Without it they find nothing.
+	 */
+	(void)stp_kallsyms_init();
 	rc = stp_transport_init(desc->name);
 	if (rc)
 		goto fail_transport;

@@ -936,22 +936,12 @@ impl<'a> BodyGen<'a> {
 
 /// The C name of a function.
 pub(super) fn function_name(f: &Function) -> String {
-    format!("stp_fn_{}", function_c_ident(f))
+    format!("stp_fn_{}", f.symbol)
 }
 
 /// The C name of a function's frame struct.
 pub(super) fn function_frame(f: &Function) -> String {
-    format!("stp_fn_{}_locals", function_c_ident(f))
-}
-
-/// A function's name as C identifiers carry it: overloads of one name
-/// are told apart by their number of parameters (`kernel_string__2`).
-pub(super) fn function_c_ident(f: &Function) -> String {
-    if f.overloaded {
-        format!("{}__{}", f.name, f.params)
-    } else {
-        f.name.clone()
-    }
+    format!("stp_fn_{}_locals", f.symbol)
 }
 
 /// A long literal in C (INT64_MIN has no literal of its own).

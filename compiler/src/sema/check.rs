@@ -1604,10 +1604,12 @@ impl<'c, 'a> Walker<'c, 'a> {
         args: &[ast::Expr],
         location: ir::Location,
     ) -> (Option<Type>, ir::Expr) {
+        // No overload of this arity: report the last one defined, as
+        // SystemTap does.
         let found = self
             .cx
-            .function_named(&name.name, args.len())
-            .or_else(|| self.cx.any_function_named(&name.name));
+            .function_with_arity(&name.name, args.len())
+            .or_else(|| self.cx.function_defined_last(&name.name));
         let Some(f) = found else {
             let mut d = Diagnostic::semantic_error(format!("unresolved function '{}'", name.name))
                 .with_primary(name.span, "no script or tapset function has this name");
@@ -1642,9 +1644,8 @@ impl<'c, 'a> Walker<'c, 'a> {
         if args.len() != params {
             let fname = &self.cx.functions[f].def.name;
             let d = Diagnostic::semantic_error(format!(
-                "'{}' takes {params} argument(s) but {} were given",
-                name.name,
-                args.len()
+                "arity mismatch found (function '{}' takes {params} args)",
+                name.name
             ))
             .with_primary(name.span, "called here")
             .with_secondary(fname.span, "defined here");
@@ -1788,8 +1789,8 @@ impl<'c, 'a> Walker<'c, 'a> {
         for (i, a) in p.args.iter().enumerate() {
             let (t, ir) = self.expr(a, want.get(i).copied());
             if t.is_none() {
-                if let ast::ExprKind::Call { name, args: call_args } = &a.kind {
-                    if self.cx.function_named(&name.name, call_args.len()).is_some() {
+                if let ast::ExprKind::Call { name, .. } = &a.kind {
+                    if self.cx.function_named(&name.name).is_some() {
                         self.error(
                             Diagnostic::semantic_error(format!(
                                 "'{}' returns no value to print",

@@ -148,24 +148,24 @@ fn pure(cx: &Context<'_>, e: &ast::Expr, depth: usize) -> bool {
                     | ast::PrintKind::Sprintdln
             ) && all(&p.args)
         }
-        ExprKind::Call { name, args } => {
-            all(args) && pure_function(cx, &name.name, args.len(), depth)
-        }
+        ExprKind::Call { name, args } => all(args) && pure_function(cx, &name.name, depth),
         _ => false,
     }
 }
 
 /// Whether calling the function `name` can have no effect but its value.
-fn pure_function(cx: &Context<'_>, name: &str, arity: usize, depth: usize) -> bool {
-    let Some(i) = cx.function_named(name, arity) else {
+fn pure_function(cx: &Context<'_>, name: &str, depth: usize) -> bool {
+    let Some(overloads) = cx.function_index.get(name) else {
         return false;
     };
-    match &cx.functions[i].def.body {
-        ast::FunctionBody::Embedded(code) => code.code.contains("/* pure */"),
-        ast::FunctionBody::Block(b) => {
-            depth < MAX_PURE_DEPTH && b.stmts.iter().all(|s| pure_stmt(cx, s, depth + 1))
-        }
-    }
+    overloads
+        .iter()
+        .all(|&i| match &cx.functions[i].def.body {
+            ast::FunctionBody::Embedded(code) => code.code.contains("/* pure */"),
+            ast::FunctionBody::Block(b) => {
+                depth < MAX_PURE_DEPTH && b.stmts.iter().all(|s| pure_stmt(cx, s, depth + 1))
+            }
+        })
 }
 
 /// Whether a statement of a function body can have no effect but on the

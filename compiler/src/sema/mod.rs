@@ -18,6 +18,7 @@ mod format;
 mod listing;
 mod points;
 mod pretty;
+mod probe_types;
 pub mod regex;
 mod scope;
 mod syscall_names;
@@ -34,6 +35,8 @@ use crate::syntax::{ast, PreprocessConfig};
 
 use check::{Mode, Walker};
 pub use listing::listing;
+pub use probe_types::dump_probe_types;
+pub use tapset::{dump_library, library_macros, LibraryDump};
 use points::{AliasDef, Resolved};
 use scope::{FunctionDef, GlobalVar, Locals, Shape, Slot};
 use tapset::Library;
@@ -93,9 +96,8 @@ pub struct Context<'a> {
     config: &'a Config,
     globals: Vec<GlobalVar<'a>>,
     functions: Vec<FunctionDef<'a>>,
-    /// Each function name's definitions, one per arity: a call picks the
-    /// one taking as many arguments as it passes (SystemTap's parameter
-    /// overloading).
+    /// Each name's functions, one per arity (SystemTap overloads by the
+    /// number of parameters: `ctime()` and `ctime(secs)`).
     function_index: HashMap<String, Vec<usize>>,
     library: &'a Library,
     pulled: Vec<bool>,
@@ -157,27 +159,40 @@ impl<'a> Context<'a> {
     }
 
     fn global_named(&self, name: &str, file: FileId) -> Option<usize> {
+        // A file's private global hides a public one of the same name.
         self.globals
             .iter()
-            .position(|g| g.name == name && g.private_to.is_none_or(|f| f == file))
+            .position(|g| g.name == name && g.private_to == Some(file))
+            .or_else(|| {
+                self.globals
+                    .iter()
+                    .position(|g| g.name == name && g.private_to.is_none())
+            })
     }
 
-    /// The function `name` taking `arity` arguments.
-    fn function_named(&self, name: &str, arity: usize) -> Option<usize> {
+    /// A function of this name (the first defined, whatever its arity).
+    fn function_named(&self, name: &str) -> Option<usize> {
+        self.function_index.get(name).and_then(|v| v.first().copied())
+    }
+
+    /// Whether function `i` is the script's own (not a tapset's).
+    fn function_from_script(&self, i: usize) -> bool {
+        let file = self.functions[i].def.name.span.file;
+        !self.library.files.iter().any(|f| f.script.file == file)
+    }
+
+    /// The last function of this name defined (whatever its arity).
+    fn function_defined_last(&self, name: &str) -> Option<usize> {
+        self.function_index.get(name).and_then(|v| v.last().copied())
+    }
+
+    /// The function of this name taking `arity` arguments.
+    fn function_with_arity(&self, name: &str, arity: usize) -> Option<usize> {
         self.function_index
             .get(name)?
             .iter()
             .copied()
             .find(|&i| self.functions[i].def.params.len() == arity)
-    }
-
-    fn function_is_tapset(&self, i: usize) -> bool {
-        self.functions[i].tapset
-    }
-
-    /// Some definition of `name`, whatever its arity (for messages).
-    fn any_function_named(&self, name: &str) -> Option<usize> {
-        self.function_index.get(name)?.first().copied()
     }
 
     fn similar_function(&self, name: &str) -> Option<String> {
@@ -206,7 +221,13 @@ impl<'a> Context<'a> {
                             continue;
                         }
                         let private_to = decl.private.then_some(script.file);
-                        if let Some(existing) = self.global_named(&var.name.name, script.file) {
+                        let existing = match private_to {
+                            Some(file) => self.globals.iter().position(|g| {
+                                g.name == var.name.name && g.private_to == Some(file)
+                            }),
+                            None => self.global_named(&var.name.name, script.file),
+                        };
+                        if let Some(existing) = existing {
                             let prev = self.globals[existing].decl.name.span;
                             self.diagnostics.push(
                                 Diagnostic::semantic_error(format!(
@@ -251,11 +272,11 @@ impl<'a> Context<'a> {
                     }
                 }
                 ast::Item::Function(f) => {
-                    if let Some(i) = self.function_named(&f.name.name, f.params.len()) {
-                        // A script's function hides the library's of the
-                        // same name and arity, as SystemTap runs the
-                        // script's first.
-                        if tapset && !self.function_is_tapset(i) {
+                    if let Some(i) = self.function_with_arity(&f.name.name, f.params.len()) {
+                        // A script's function replaces the library's, as
+                        // SystemTap runs the script's first (the filter
+                        // functions of the mib tapsets are meant for this).
+                        if tapset && self.function_from_script(i) {
                             continue;
                         }
                         let prev = self.functions[i].def.name.span;
@@ -335,14 +356,31 @@ impl<'a> Context<'a> {
             for b in roots {
                 symbols_in_block(b, &mut wanted);
             }
+            // Private globals a tapset function names, by its file.
+            let mut private = Vec::new();
             for f in &self.functions {
                 if let ast::FunctionBody::Block(b) = &f.def.body {
-                    symbols_in_block(b, &mut wanted);
+                    let file = f.def.name.span.file;
+                    let lib = self.library.files.iter().position(|t| t.script.file == file);
+                    match lib.filter(|&i| !self.library.files[i].private_globals.is_empty()) {
+                        Some(i) => {
+                            let mut own = Symbols::default();
+                            symbols_in_block(b, &mut own);
+                            for v in &own.vars {
+                                if self.library.files[i].private_globals.contains(v) {
+                                    private.push((i, v.clone()));
+                                }
+                            }
+                            wanted.calls.extend(own.calls);
+                            wanted.vars.extend(own.vars);
+                        }
+                        None => symbols_in_block(b, &mut wanted),
+                    }
                 }
             }
             let mut files = Vec::new();
             for (name, arity) in wanted.calls {
-                if self.function_named(&name, arity).is_none() {
+                if self.function_with_arity(&name, arity).is_none() {
                     files.extend(self.library.defining_function(&name, arity));
                 }
             }
@@ -364,6 +402,17 @@ impl<'a> Context<'a> {
             }
             for (i, name) in global_files {
                 if !self.globals.iter().any(|g| g.name == name) {
+                    self.add_items(&self.library.files[i].script, Source::TapsetGlobal(&name));
+                    added = true;
+                }
+            }
+            for (i, name) in private {
+                let file = self.library.files[i].script.file;
+                if !self
+                    .globals
+                    .iter()
+                    .any(|g| g.name == name && g.private_to == Some(file))
+                {
                     self.add_items(&self.library.files[i].script, Source::TapsetGlobal(&name));
                     added = true;
                 }
@@ -397,7 +446,7 @@ fn script_type(t: ast::ScriptType) -> Type {
 /// Names a block uses that a tapset may define.
 #[derive(Default)]
 struct Symbols {
-    /// Functions called, with the number of arguments passed.
+    /// Functions called, with their number of arguments.
     calls: Vec<(String, usize)>,
     /// Plain identifiers used as variables or arrays.
     vars: Vec<String>,
@@ -674,11 +723,13 @@ fn listed_points(derived: &[DerivedProbe<'_>], variables: bool) -> Vec<String> {
 }
 
 /// Whether some probe point of `script`, or of an alias it or a tapset
-/// defines, may be a `syscall.*` one (its first component matches
-/// `syscall`).
+/// defines, may be a `syscall.*` or `nd_syscall.*` one (its first
+/// component matches either).
 fn mentions_syscalls(script: &ast::Script, library: &Library) -> bool {
     let may_be_syscall = |pt: &ast::ProbePoint| match pt.components.first() {
-        Some(ast::Component::Named(n)) => points::glob(&n.name.name, "syscall"),
+        Some(ast::Component::Named(n)) => {
+            points::glob(&n.name.name, "syscall") || points::glob(&n.name.name, "nd_syscall")
+        }
         Some(ast::Component::Group(_)) => true,
         None => false,
     };
@@ -837,12 +888,20 @@ fn walk_all<'a>(
     for &i in &keep {
         let f = &cx.functions[i];
         let ret = if f.returns_value { f.ret.ty } else { None };
+        let name = &f.def.name.name;
         let overloaded = keep
             .iter()
-            .any(|&j| j != i && cx.functions[j].def.name.name == f.def.name.name);
+            .filter(|&&j| cx.functions[j].def.name.name == *name)
+            .count()
+            > 1;
+        let symbol = if overloaded {
+            format!("{name}__{}", f.def.params.len())
+        } else {
+            name.clone()
+        };
         functions.push(ir::Function {
             name: f.def.name.name.clone(),
-            overloaded,
+            symbol,
             locals: lower_locals(&f.locals),
             params: f.def.params.len(),
             ret,

@@ -12,6 +12,8 @@
 //! `pid`, `sig`, `argstr` `"1234, SIGTERM"`; `openat`: `dfd`, `dfd_str`,
 //! `filename`, `flags`, `flags_str`, `mode`, `AT_FDCWD, "/f", O_RDONLY`).
 //! `.return` aliases set `name`, `retval` and `retstr` (`-2 (ENOENT)`).
+//! Each alias is also named `nd_syscall.NAME` (`.return`): SystemTap's
+//! debuginfo-free syscall points, which these already are.
 //!
 //! **Architecture Invariant:** nothing here is hand-written per syscall
 //! except the renames and formats of [`special`]; every other alias is
@@ -19,8 +21,7 @@
 
 use std::fmt::Write as _;
 
-use crate::debuginfo::syscalls::read_defines;
-use crate::debuginfo::{Arch, KernelInfo, SyscallInfo};
+use crate::debuginfo::{KernelInfo, SyscallInfo};
 
 /// The name of the generated tapset in diagnostics.
 pub const TAPSET_NAME: &str = "<generated syscall tapset>";
@@ -52,39 +53,13 @@ pub struct Decoders {
 impl Decoders {
     /// Reads the tables from the tree's uapi headers.
     pub fn read(kernel: &KernelInfo) -> Decoders {
-        let dirs = &kernel.files().source_dirs;
-        let arch = match kernel.arch() {
-            Arch::X86_64 => "x86",
-            Arch::Arm64 => "arm64",
-        };
-        let files =
-            |names: &[&str]| -> Vec<String> { names.iter().map(|s| s.to_string()).collect() };
-        let signals = read_defines(
-            dirs,
-            &files(&[
-                &format!("arch/{arch}/include/uapi/asm/signal.h"),
-                "include/uapi/asm-generic/signal.h",
-            ]),
-        );
-        let errnos = read_defines(
-            dirs,
-            &files(&[
-                "include/uapi/asm-generic/errno-base.h",
-                "include/uapi/asm-generic/errno.h",
-            ]),
-        );
-        let fcntl = read_defines(
-            dirs,
-            &files(&[
-                &format!("arch/{arch}/include/uapi/asm/fcntl.h"),
-                "include/uapi/asm-generic/fcntl.h",
-                "include/uapi/linux/fcntl.h",
-            ]),
-        );
+        let signals = kernel.uapi_defines(&["asm/signal.h", "asm-generic/signal.h"]);
+        let errnos = kernel.uapi_defines(&["asm-generic/errno-base.h", "asm-generic/errno.h"]);
+        let fcntl = kernel.uapi_defines(&["asm/fcntl.h", "asm-generic/fcntl.h", "linux/fcntl.h"]);
         Decoders::from_defines(&signals, &errnos, &fcntl)
     }
 
-    /// Builds the tables from `#define`s (see [`read_defines`]).
+    /// Builds the tables from `#define`s (see [`KernelInfo::uapi_defines`]).
     pub fn from_defines(
         signals: &[(String, i64)],
         errnos: &[(String, i64)],
@@ -385,6 +360,15 @@ fn aliases(info: &SyscallInfo, decoders: &Decoders, out: &mut String) {
              \tretstr = __sc_retstr(retval)\n}}"
         );
     }
+    // nd_syscall.NAME is SystemTap's debuginfo-free twin of syscall.NAME:
+    // stapkit's syscall points need no debuginfo, so it is the same point.
+    let _ = writeln!(out, "probe nd_syscall.{name} = syscall.{name} {{ }}");
+    if !NO_RETURN.contains(&name.as_str()) {
+        let _ = writeln!(
+            out,
+            "probe nd_syscall.{name}.return = syscall.{name}.return {{ }}"
+        );
+    }
 }
 
 fn open_creat(d: &Decoders) -> i64 {
@@ -476,7 +460,9 @@ mod tests {
         assert_eq!(
             out,
             "probe syscall.kill = __syscall(\"kill\") {\n\tname = \"kill\"\n\tpid = $pid\n\tsig = $sig\n\targstr = sprintf(\"%d, %s\", pid, __sc_signal_str(sig))\n}\n\
-             probe syscall.kill.return = __syscall(\"kill\").return {\n\tname = \"kill\"\n\tretval = $return\n\tretstr = __sc_retstr(retval)\n}\n"
+             probe syscall.kill.return = __syscall(\"kill\").return {\n\tname = \"kill\"\n\tretval = $return\n\tretstr = __sc_retstr(retval)\n}\n\
+             probe nd_syscall.kill = syscall.kill { }\n\
+             probe nd_syscall.kill.return = syscall.kill.return { }\n"
         );
         let mut out = String::new();
         let openat = info(

@@ -233,6 +233,20 @@ fn resolve_parts<'a>(
                                 help: None,
                             })
                         }
+                        Err(e)
+                            if target_parts
+                                .first()
+                                .is_some_and(|(n, _)| *n == "__unavailable") =>
+                        {
+                            return Err(PointError {
+                                message: format!(
+                                    "probe point '{}' is not available: {}",
+                                    parts_text(parts),
+                                    e.message
+                                ),
+                                help: e.help,
+                            })
+                        }
                         Err(e) => return Err(e),
                     };
                     if expanded.sufficient && !inner.is_empty() {
@@ -265,7 +279,9 @@ fn resolve_parts<'a>(
         out.extend(builtin_wildcards(parts, target)?);
     }
     if out.is_empty()
-        && parts.first().is_some_and(|(n, _)| glob(n, "syscall"))
+        && parts
+            .first()
+            .is_some_and(|(n, _)| glob(n, "syscall") || glob(n, "nd_syscall"))
         && target.kernel.is_none()
     {
         return Err(PointError {
@@ -550,6 +566,12 @@ fn builtin(
             priority: priority(*a)?,
         },
         [("never", None)] => ProbeKind::Never,
+        // What a tapset alias stands for where there is nothing to
+        // probe: it never resolves, and says why (the alias that names
+        // it adds its own name).
+        [("__unavailable", Some(ast::Literal::String(why)))] => {
+            return Err(err(why.to_str_lossy().into_owned()));
+        }
         [("kprobe", None), ("statement", Some(addr)), ("absolute", None)] => {
             let ast::Literal::Number(addr) = addr else {
                 return Err(err(format!("'{name}': the address must be a number")));
@@ -663,44 +685,12 @@ fn builtin(
     )]))
 }
 
-/// Shell-style `*` matching of a probe-point component.
-pub fn glob(pattern: &str, name: &str) -> bool {
-    fn rec(p: &[u8], n: &[u8]) -> bool {
-        match p.split_first() {
-            None => n.is_empty(),
-            Some((b'*', rest)) => (0..=n.len()).any(|i| rec(rest, &n[i..])),
-            Some((c, rest)) => n.first() == Some(c) && rec(rest, &n[1..]),
-        }
-    }
-    rec(pattern.as_bytes(), name.as_bytes())
-}
+pub use crate::text::glob::matches as glob;
 
 /// The candidate closest to `name` by edit distance, if close enough.
 pub fn similar<'a>(name: &str, candidates: &'a [String]) -> Option<&'a str> {
     let limit = (name.len() / 3).max(2);
-    candidates
-        .iter()
-        .map(|c| (edit_distance(name, c), c))
-        .filter(|(d, _)| *d <= limit)
-        .min_by_key(|(d, c)| (*d, c.len()))
-        .map(|(_, c)| c.as_str())
-}
-
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1];
-        for (j, cb) in b.iter().enumerate() {
-            cur.push(
-                (prev[j] + (ca != *cb) as usize)
-                    .min(prev[j + 1] + 1)
-                    .min(cur[j] + 1),
-            );
-        }
-        prev = cur;
-    }
-    prev[b.len()]
+    crate::text::similar::closest(name, candidates.iter().map(String::as_str), |_| limit)
 }
 
 #[cfg(test)]
