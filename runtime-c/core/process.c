@@ -348,7 +348,7 @@ static void stp_process_exec(void *data, struct task_struct *p, pid_t old_pid,
 		struct stp_process_probe *pp = &stp_process_probes[i];
 
 		if (!pp->end && !pp->pid && !pp->path && stp_begin_cancel)
-			stp_probe_run(pp->probe, STP_RUNNING, NULL);
+			stp_probe_run(pp->probe, STP_PT_PROCESS, STP_RUNNING, NULL);
 	}
 }
 
