@@ -374,8 +374,13 @@ fn record_all(
     for script in scripts.iter().filter(|s| s.test) {
         let id = (script.stem.clone(), "main".to_string());
         let build = &builds[&id];
+        // The script's own `# normalise:` rewrites, as stap-matrix applies
+        // them to stapkit's output.
+        let rules = TestScript::load(&script.path)
+            .map_err(|e| anyhow!("{e}"))?
+            .normalise;
         let ran = match &runs[&id] {
-            RunResult::Ran(r) => Some(ran_outcome(r)),
+            RunResult::Ran(r) => Some(normalised(ran_outcome(r), &rules)),
             _ => None,
         };
         let stderr = String::from_utf8_lossy(&build.stderr).replace(&tree, "$TREE");
@@ -1273,7 +1278,20 @@ fn run_all(
         todo.len(),
         work_dir.join("console.log").display()
     );
+    // One guest per (suite, kernel) at a time: another engineer's oracle
+    // run shares this directory (its initramfs, console and results
+    // port), so boots queue on a lock beside it.
+    std::fs::create_dir_all(&work_dir)?;
+    let lock_path = work_dir.with_extension("lock");
+    let lock = std::fs::File::create(&lock_path)
+        .with_context(|| format!("creating {}", lock_path.display()))?;
+    if lock.try_lock().is_err() {
+        eprintln!("oracle: waiting for another oracle run's guest ({})", lock_path.display());
+        lock.lock()
+            .with_context(|| format!("locking {}", lock_path.display()))?;
+    }
     let report = boot(&config, &fs.fs.to_gzip()).map_err(|e| anyhow!("{e}"))?;
+    drop(lock);
     eprintln!(
         "oracle: guest {:?} after {:.0?}",
         report.outcome, report.elapsed
@@ -1616,6 +1634,26 @@ fn ran_outcome(r: &CaseResult) -> Outcome {
             .into_iter()
             .map(|l| strip_timestamp(l).to_string())
             .collect(),
+    }
+}
+
+/// `outcome` with a test script's `# normalise:` rules applied.
+fn normalised(outcome: Outcome, rules: &[stapkit::matrix::script::Normalisation]) -> Outcome {
+    match outcome {
+        Outcome::Ran {
+            exit_code,
+            stdout,
+            stderr,
+            still_loaded,
+            kernel_problems,
+        } => Outcome::Ran {
+            exit_code,
+            stdout: stapkit::matrix::script::normalise(rules, &stdout),
+            stderr: stapkit::matrix::script::normalise(rules, &stderr),
+            still_loaded,
+            kernel_problems,
+        },
+        other => other,
     }
 }
 

@@ -847,8 +847,8 @@ fn run_kernel(
                 )),
                 Some(r) => Outcome::Ran {
                     exit_code: r.exit_code,
-                    stdout: r.stdout.clone(),
-                    stderr: r.stderr.clone(),
+                    stdout: script::normalise(&b.script.normalise, &r.stdout),
+                    stderr: script::normalise(&b.script.normalise, &r.stderr),
                     still_loaded: r.still_loaded,
                     kernel_problems: r
                         .kernel_problems()
