@@ -63,6 +63,7 @@ pub fn run_scripts_on(kernel: &str) {
         kvm: false,
         cache: Cache::locate(None),
         work_dir: work.path().to_path_buf(),
+        build_only: false,
     };
     let report =
         matrix::run(&options, &|line| eprintln!("{line}")).unwrap_or_else(|e| panic!("{e}"));

@@ -45,6 +45,9 @@ struct Cli {
     /// Keep build products and console logs here (default: a temporary directory).
     #[arg(long)]
     work_dir: Option<PathBuf>,
+    /// Build the modules and stop: no guest boots (to time or check builds).
+    #[arg(long)]
+    build_only: bool,
     /// The scripts.
     #[arg(required = true)]
     scripts: Vec<PathBuf>,
@@ -118,6 +121,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
         kvm: cli.kvm,
         cache: Cache::locate(cli.cache_dir.as_deref()),
         work_dir,
+        build_only: cli.build_only,
     };
     let report = matrix::run(&options, &|line| eprintln!("{line}"))?;
     if options.print {
@@ -127,6 +131,22 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
         }
     }
     println!("{}", report.table());
+    if options.build_only {
+        // A cell that built only was not run: only build failures count.
+        let failed: Vec<_> = report
+            .cells
+            .iter()
+            .filter(|c| matches!(c.outcome, matrix::Outcome::BuildFailed(_)))
+            .collect();
+        for c in &failed {
+            print!("== {} on {}\n{}", c.script, c.kernel, render(&c.outcome));
+        }
+        return Ok(if failed.is_empty() {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        });
+    }
     if report.failed() {
         print!("{}", report.details());
         return Ok(ExitCode::FAILURE);

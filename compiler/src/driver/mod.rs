@@ -26,6 +26,7 @@ use crate::debuginfo::{KernelFiles, KernelInfo};
 use crate::diag::{render_all, Diagnostic, SourceMap};
 use crate::ir::Program;
 use crate::kernel::kbuild::{self, BuildRequest, BuiltModule};
+use crate::kernel::kbuild_batch::BatchModule;
 use crate::kernel::module_tracepoints;
 use crate::kernel::{features, modcheck, toolchain, Cache, Catalog, HeaderTree};
 use crate::runtime;
@@ -144,6 +145,16 @@ impl Pipeline {
     /// What the target kernel looks like, read once (lazily per question).
     pub fn kernel_info(&mut self) -> Option<Arc<KernelInfo>> {
         self.sema_config().kernel.clone()
+    }
+
+    /// Reads the kernel's facts through `info` (made for this pipeline's
+    /// tree, e.g. shared by every script stap-matrix builds for one tree,
+    /// which then reads them once) instead of a view of its own.
+    pub fn share_kernel_info(&mut self, info: Arc<KernelInfo>) {
+        self.sema_config();
+        if let Some(config) = self.sema_config.as_mut() {
+            config.kernel = Some(info);
+        }
     }
 
     /// Pass 2's configuration, made the first time it is needed.
@@ -461,66 +472,122 @@ impl Pipeline {
     /// Pass 4: build the `.ko` against the tree and check it will load.
     pub fn build(&mut self, c_source: &str) -> Result<BuiltModule, Failure> {
         self.timed(4, |p| {
-            let tree = p.require_tree()?.clone();
-            let module = p.module_name();
-            let fail = |e: &dyn std::fmt::Display| Failure::pass(4, "compilation", format!("{e}\n"));
-            let toolchain = toolchain::select(&tree, &p.cache, &p.catalog).map_err(|e| fail(&e))?;
-            let started = Instant::now();
-            let features = features::detect(&tree, &toolchain, &p.cache).map_err(|e| fail(&e))?;
-            p.build_notes.push(format!("toolchain: {}", toolchain.describe()));
-            p.build_notes.push(format!(
-                "feature probes: {} of {} present, {} in {}ms ({})",
-                features.results.values().filter(|v| **v).count(),
-                features.results.len(),
-                if features.cached { "cached" } else { "probed" },
-                started.elapsed().as_millis(),
-                features.dir.display()
-            ));
-            let mut files = runtime::files();
-            files.push((PathBuf::from("runtime/stp_features.h"), features.header.clone()));
-            files.push((PathBuf::from(format!("{module}.c")), c_source.to_string()));
-            // Warnings are errors. The runtime is one translation unit
-            // compiled whole into every module, so helpers a script does not
-            // call are expected: unused static functions are the exception.
-            let mut cflags = vec![
-                "-I$(src)/runtime".to_string(),
-                "-Werror".to_string(),
-                "-Wno-unused-function".to_string(),
-            ];
-            cflags.extend(p.options.defines.iter().map(|d| format!("-D{d}")));
-            if let Some(mb) = p.options.buffer_mb {
-                cflags.push(format!("-DSTP_TRANSPORT_BUFSIZE={}", u64::from(mb) << 20));
-            }
-            let request = BuildRequest {
-                tree: &tree,
-                toolchain: &toolchain,
-                module: &module,
+            let job = p.build_job(c_source)?;
+            let built = kbuild::build(&job.request())
+                .map_err(|e| Failure::pass(4, "compilation", format!("{e}\n")))?;
+            p.check_built(built)
+        })
+    }
+
+    /// Pass 4's first half: what kbuild is given for this module (the
+    /// runtime, the feature header, the C, the flags), for [`kbuild::build`]
+    /// or a batch of many modules (`kernel::kbuild_batch`, stap-matrix).
+    pub fn build_job(&mut self, c_source: &str) -> Result<BuildJob, Failure> {
+        let tree = self.require_tree()?.clone();
+        let module = self.module_name();
+        let fail = |e: &dyn std::fmt::Display| Failure::pass(4, "compilation", format!("{e}\n"));
+        let toolchain =
+            toolchain::select(&tree, &self.cache, &self.catalog).map_err(|e| fail(&e))?;
+        let started = Instant::now();
+        let features = features::detect(&tree, &toolchain, &self.cache).map_err(|e| fail(&e))?;
+        self.build_notes
+            .push(format!("toolchain: {}", toolchain.describe()));
+        self.build_notes.push(format!(
+            "feature probes: {} of {} present, {} in {}ms ({})",
+            features.results.values().filter(|v| **v).count(),
+            features.results.len(),
+            if features.cached { "cached" } else { "probed" },
+            started.elapsed().as_millis(),
+            features.dir.display()
+        ));
+        let mut files = runtime::files();
+        files.push((PathBuf::from("runtime/stp_features.h"), features.header.clone()));
+        files.push((PathBuf::from(format!("{module}.c")), c_source.to_string()));
+        // Warnings are errors. The runtime is one translation unit
+        // compiled whole into every module, so helpers a script does not
+        // call are expected: unused static functions are the exception.
+        let mut cflags = vec![
+            "-I$(src)/runtime".to_string(),
+            "-Werror".to_string(),
+            "-Wno-unused-function".to_string(),
+        ];
+        cflags.extend(self.options.defines.iter().map(|d| format!("-D{d}")));
+        if let Some(mb) = self.options.buffer_mb {
+            cflags.push(format!("-DSTP_TRANSPORT_BUFSIZE={}", u64::from(mb) << 20));
+        }
+        Ok(BuildJob {
+            tree,
+            toolchain,
+            module: BatchModule {
+                module,
                 files,
                 cflags,
-                make_vars: p.options.make_vars.clone(),
-                keep: p.options.keep,
-                verbose: p.options.verbose >= 3,
-            };
-            let built = kbuild::build(&request)
-                .map_err(|e| Failure::pass(4, "compilation", format!("{e}\n")))?;
-            if let Err(failures) = modcheck::check(&built.ko, &tree) {
-                let body: String = failures.iter().map(|f| format!("ERROR: {f}\n")).collect();
-                return Err(Failure::pass(4, "compilation", body));
-            }
-            if !built.modpost_warnings.is_empty() {
-                let body: String = built
-                    .modpost_warnings
-                    .iter()
-                    .map(|w| format!("ERROR: {w}\n"))
-                    .collect();
-                return Err(Failure::pass(
-                    4,
-                    "compilation",
-                    format!("{body}modpost warnings are errors (the module must build cleanly); this is a stapkit bug: please report it with the script\n"),
-                ));
-            }
-            Ok(built)
+            },
+            make_vars: self.options.make_vars.clone(),
+            keep: self.options.keep,
+            verbose: self.options.verbose >= 3,
         })
+    }
+
+    /// Pass 4's second half: the built module must load on the tree and
+    /// modpost must have been quiet.
+    pub fn check_built(&mut self, built: BuiltModule) -> Result<BuiltModule, Failure> {
+        let tree = self.require_tree()?;
+        if let Err(failures) = modcheck::check(&built.ko, tree) {
+            let body: String = failures.iter().map(|f| format!("ERROR: {f}\n")).collect();
+            return Err(Failure::pass(4, "compilation", body));
+        }
+        if !built.modpost_warnings.is_empty() {
+            let body: String = built
+                .modpost_warnings
+                .iter()
+                .map(|w| format!("ERROR: {w}\n"))
+                .collect();
+            return Err(Failure::pass(
+                4,
+                "compilation",
+                format!("{body}modpost warnings are errors (the module must build cleanly); this is a stapkit bug: please report it with the script\n"),
+            ));
+        }
+        Ok(built)
+    }
+
+    /// The failure pass 4 reports for a kbuild error.
+    pub fn build_failure(error: &kbuild::BuildError) -> Failure {
+        Failure::pass(4, "compilation", format!("{error}\n"))
+    }
+}
+
+/// What pass 4 hands kbuild for one module.
+#[derive(Debug, Clone)]
+pub struct BuildJob {
+    /// The target tree.
+    pub tree: HeaderTree,
+    /// The toolchain `make` runs with.
+    pub toolchain: toolchain::Toolchain,
+    /// The module's name, files and flags.
+    pub module: BatchModule,
+    /// `-B` variables.
+    pub make_vars: Vec<String>,
+    /// `-k`.
+    pub keep: bool,
+    /// `-v` level 3 and up.
+    pub verbose: bool,
+}
+
+impl BuildJob {
+    /// The single build of this module.
+    pub fn request(&self) -> BuildRequest<'_> {
+        BuildRequest {
+            tree: &self.tree,
+            toolchain: &self.toolchain,
+            module: &self.module.module,
+            files: self.module.files.clone(),
+            cflags: self.module.cflags.clone(),
+            make_vars: self.make_vars.clone(),
+            keep: self.keep,
+            verbose: self.verbose,
+        }
     }
 }
 

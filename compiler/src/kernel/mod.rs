@@ -12,6 +12,7 @@ pub mod features;
 pub mod fetch;
 pub mod guest_modules;
 pub mod kbuild;
+pub mod kbuild_batch;
 pub mod manifest;
 pub mod modcheck;
 pub mod module_tracepoints;

@@ -6,6 +6,7 @@
 //! the body of an insta snapshot `NAME.snap`), and reports a kernel x
 //! script table.
 
+pub mod build;
 pub mod frontend;
 pub mod oracle;
 pub mod render;
@@ -14,8 +15,6 @@ pub mod ship;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
 use std::time::Duration;
 
 use clap::Parser as _;
@@ -64,6 +63,9 @@ pub struct Options {
     pub cache: Cache,
     /// Where build directories, initrds and console logs go (kept).
     pub work_dir: PathBuf,
+    /// Build the modules, boot nothing (`--build-only`): each cell that
+    /// built is [`Outcome::NotRun`] saying so.
+    pub build_only: bool,
 }
 
 /// The verdict for one (kernel, script) cell.
@@ -381,6 +383,54 @@ pub fn build_one(
     sysroot: Option<&Path>,
     key_dir: &Path,
 ) -> Result<PathBuf, String> {
+    let mut prepared = prepare_one(script, tree, cache, out_dir, (sysroot, key_dir), None)?;
+    let built = crate::kernel::kbuild::build(&prepared.job.request());
+    prepared.finish(built)
+}
+
+/// A script translated for one tree, waiting for kbuild: passes 1-3 done,
+/// pass 4's [`driver::BuildJob`] ready for a single or a batch build.
+pub struct Prepared {
+    pipeline: Pipeline,
+    /// What kbuild is given.
+    pub job: driver::BuildJob,
+    out_dir: PathBuf,
+}
+
+impl Prepared {
+    /// Checks what kbuild made of the job (as `stap -p4` does), delivers
+    /// `OUT_DIR/NAME.ko` and signs it if asked.
+    pub fn finish(
+        &mut self,
+        built: Result<crate::kernel::kbuild::BuiltModule, crate::kernel::kbuild::BuildError>,
+    ) -> Result<PathBuf, String> {
+        let pipeline = &mut self.pipeline;
+        let failed = |p: &mut Pipeline, f: crate::driver::Failure| {
+            format!("{}{}", std::mem::take(&mut p.warnings), f.message)
+        };
+        let built = built.map_err(|e| failed(pipeline, Pipeline::build_failure(&e)))?;
+        let built = pipeline
+            .check_built(built)
+            .map_err(|f| failed(pipeline, f))?;
+        std::fs::create_dir_all(&self.out_dir).map_err(|e| e.to_string())?;
+        let ko = crate::driver::deliver(&built, &self.job.module.module, &self.out_dir)
+            .map_err(|e| e.to_string())?;
+        crate::ship::sign_delivered(pipeline, &ko).map_err(|f| f.message)?;
+        Ok(ko)
+    }
+}
+
+/// Passes 1-3 of [`build_one`] and pass 4's job, not yet built; `kernel`:
+/// the tree's facts as other scripts' builds have read them (see
+/// [`Pipeline::share_kernel_info`]), else read anew.
+pub fn prepare_one(
+    script: &TestScript,
+    tree: &HeaderTree,
+    cache: &Cache,
+    out_dir: &Path,
+    (sysroot, key_dir): (Option<&Path>, &Path),
+    kernel: Option<std::sync::Arc<crate::debuginfo::KernelInfo>>,
+) -> Result<Prepared, String> {
     let module = script.module_name();
     let (opts_part, args_part) = match script.stap_args.iter().position(|a| a == "--") {
         Some(i) => (&script.stap_args[..i], &script.stap_args[i + 1..]),
@@ -405,7 +455,7 @@ pub fn build_one(
             .map(|a| substitute_symbols(a, tree))
             .collect::<Result<_, _>>()?,
         release: Some(tree.dir.display().to_string()),
-        module: Some(module.clone()),
+        module: Some(module),
         last_pass: Some(4),
         cache_dir: Some(cache.dir().to_path_buf()),
         sysroot: own
@@ -425,6 +475,9 @@ pub fn build_one(
         options.defines.insert(0, "MAXTRYLOCK=1000000".to_string());
     }
     let mut pipeline = Pipeline::new(options).map_err(|f| f.message)?;
+    if let Some(kernel) = kernel {
+        pipeline.share_kernel_info(kernel);
+    }
     // Report the script by its file name, as `stap NAME.stp` run beside it
     // would: outcomes then do not depend on where the checkout lives.
     if let Some(file_name) = script.path.file_name() {
@@ -442,11 +495,14 @@ pub fn build_one(
     let c = pipeline
         .translate(&program)
         .map_err(|f| failed(&mut pipeline, f))?;
-    let built = pipeline.build(&c).map_err(|f| failed(&mut pipeline, f))?;
-    std::fs::create_dir_all(out_dir).map_err(|e| e.to_string())?;
-    let ko = crate::driver::deliver(&built, &module, out_dir).map_err(|e| e.to_string())?;
-    crate::ship::sign_delivered(&pipeline, &ko).map_err(|f| f.message)?;
-    Ok(ko)
+    let job = pipeline
+        .build_job(&c)
+        .map_err(|f| failed(&mut pipeline, f))?;
+    Ok(Prepared {
+        pipeline,
+        job,
+        out_dir: out_dir.to_path_buf(),
+    })
 }
 
 /// A script argument with each `{symbol:NAME}` replaced by NAME's address
@@ -533,77 +589,17 @@ pub fn run(options: &Options, progress: &(dyn Fn(&str) + Sync)) -> Result<Report
         }
     }
 
-    // Build in parallel.
-    let next = AtomicUsize::new(0);
-    let built = Mutex::new(Vec::new());
-    std::thread::scope(|s| {
-        for _ in 0..options.jobs.max(1) {
-            s.spawn(|| loop {
-                let i = next.fetch_add(1, Ordering::SeqCst);
-                let Some(job) = jobs.get(i) else { break };
-                let tree = &trees[&job.kernel];
-                let dir = options.work_dir.join(&job.kernel).join("modules");
-                let arch = Arch::from_name(&tree.arch);
-                let sysroot = sysroots
-                    .iter()
-                    .find(|(a, _)| Some(*a) == arch)
-                    .and_then(|(_, s)| s.as_deref());
-                if let Some(why) = job.script.unmet_requirement(tree, &job.kernel) {
-                    progress(&format!(
-                        "{} does not apply to {}: {why}",
-                        job.script.name, job.kernel
-                    ));
-                    built.lock().unwrap().push(Built {
-                        kernel: job.kernel.clone(),
-                        script: job.script.clone(),
-                        result: Err(why.clone()),
-                        not_applicable: Some(why),
-                        modules: Vec::new(),
-                    });
-                    continue;
-                }
-                let modules = kernel_modules(
-                    &job.script,
-                    &manifests[&job.kernel],
-                    options,
-                    tree,
-                    progress,
-                );
-                let (result, modules) = match modules {
-                    Ok(modules) if !job.script.bundle.is_empty() => (
-                        ship::bundle_case(&job.script, &options.cache, &options.work_dir, progress),
-                        modules,
-                    ),
-                    Ok(modules) => (
-                        build_one(
-                            &job.script,
-                            tree,
-                            &options.cache,
-                            &dir,
-                            sysroot,
-                            &options.work_dir,
-                        ),
-                        modules,
-                    ),
-                    Err(e) => (Err(e), Vec::new()),
-                };
-                progress(&format!(
-                    "built {} for {}: {}",
-                    job.script.name,
-                    job.kernel,
-                    if result.is_ok() { "ok" } else { "failed" }
-                ));
-                built.lock().unwrap().push(Built {
-                    kernel: job.kernel.clone(),
-                    script: job.script.clone(),
-                    result,
-                    not_applicable: None,
-                    modules,
-                });
-            });
-        }
-    });
-    let mut built = built.into_inner().unwrap();
+    // Passes 1-3 in parallel, then one kbuild run per kernel.
+    let mut built = build::build_all(
+        options,
+        &jobs,
+        &build::Targets {
+            trees: &trees,
+            manifests: &manifests,
+            sysroots: &sysroots,
+        },
+        progress,
+    );
     built.sort_by_key(|b| {
         (
             options.kernels.iter().position(|k| *k == b.kernel),
@@ -615,6 +611,23 @@ pub fn run(options: &Options, progress: &(dyn Fn(&str) + Sync)) -> Result<Report
     for kernel in &options.kernels {
         let ours: Vec<&Built> = built.iter().filter(|b| &b.kernel == kernel).collect();
         if ours.is_empty() {
+            continue;
+        }
+        if options.build_only {
+            for b in ours {
+                let outcome = match (&b.not_applicable, &b.result) {
+                    (Some(why), _) => Outcome::NotApplicable(why.clone()),
+                    (None, Err(e)) => Outcome::BuildFailed(e.clone()),
+                    (None, Ok(_)) => Outcome::NotRun(BUILT_ONLY.to_string()),
+                };
+                report.cells.push(Cell {
+                    kernel: kernel.clone(),
+                    script: b.script.name.clone(),
+                    outcome,
+                    verdict: Verdict::Printed,
+                    reference: None,
+                });
+            }
             continue;
         }
         let outcomes = run_kernel(
@@ -645,6 +658,9 @@ pub fn run(options: &Options, progress: &(dyn Fn(&str) + Sync)) -> Result<Report
     }
     Ok(report)
 }
+
+/// What a cell that built says under `--build-only`.
+pub const BUILT_ONLY: &str = "built, not run (--build-only)";
 
 /// The Rust target `cargo xtask staprun` builds a guest's binaries for.
 pub fn rust_target(arch: Arch) -> &'static str {
@@ -986,6 +1002,7 @@ mod tests {
             kvm: false,
             cache: Cache::locate(Some(Path::new("/nonexistent"))),
             work_dir: PathBuf::from("/tmp"),
+            build_only: false,
         };
         assert_eq!(guest_staprun(&options, Arch::X86_64), options.staprun);
         assert_eq!(

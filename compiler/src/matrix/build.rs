@@ -1,0 +1,228 @@
+//! Building the matrix's modules: every script through passes 1-3 in
+//! parallel (`prepare_one`), then all modules of one kernel in one kbuild
+//! run (`kernel::kbuild_batch`) with make's own jobs, so kbuild's fixed
+//! cost (parsing the tree's Makefiles, modpost) is paid once per kernel
+//! instead of once per script. Each module is built from the same C with
+//! the same flags as `stap -p4` builds it alone, and a module that fails
+//! fails alone, with the message its single build gives.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use super::{kernel_modules, prepare_one, ship, Built, Job, Options, Prepared};
+use crate::debuginfo::{KernelFiles, KernelInfo};
+use crate::kernel::kbuild_batch::{build_batch, BatchRequest};
+use crate::kernel::manifest::Manifest;
+use crate::kernel::HeaderTree;
+use crate::vm::Arch;
+
+/// The kernels the jobs build for.
+pub(super) struct Targets<'a> {
+    /// Each kernel's tree, by manifest name.
+    pub trees: &'a BTreeMap<String, HeaderTree>,
+    /// Each kernel's manifest, by name.
+    pub manifests: &'a BTreeMap<String, Manifest>,
+    /// The guests' file tree per architecture (`--sysroot`).
+    pub sysroots: &'a [(Arch, Option<PathBuf>)],
+}
+
+/// Builds every job; one result per job, in no particular order.
+pub(super) fn build_all(
+    options: &Options,
+    jobs: &[Job],
+    targets: &Targets<'_>,
+    progress: &(dyn Fn(&str) + Sync),
+) -> Vec<Built> {
+    // One view of each kernel's facts for all of its scripts: read once.
+    let facts: BTreeMap<&str, Arc<KernelInfo>> = targets
+        .trees
+        .iter()
+        .filter_map(|(k, t)| Some((k.as_str(), Arc::new(KernelInfo::new(KernelFiles::from_tree(t)?)))))
+        .collect();
+    let started = Instant::now();
+    let staged = prepare_all(options, jobs, (targets, &facts), progress);
+    progress(&format!(
+        "translated {} case(s) in {:.1?}",
+        staged.len(),
+        started.elapsed()
+    ));
+    let (mut built, mut waiting): (Vec<Built>, Vec<(Built, Prepared)>) = (Vec::new(), Vec::new());
+    for (b, prepared) in staged {
+        match prepared {
+            Some(p) => waiting.push((b, p)),
+            None => built.push(b),
+        }
+    }
+    for kernel in &options.kernels {
+        let mut ours: Vec<(Built, Prepared)> = Vec::new();
+        let mut rest = Vec::new();
+        for w in waiting {
+            if w.0.kernel == *kernel {
+                ours.push(w);
+            } else {
+                rest.push(w);
+            }
+        }
+        waiting = rest;
+        // Modules share a run when make is run the same way for them.
+        let mut groups: Vec<Vec<(Built, Prepared)>> = Vec::new();
+        for w in ours {
+            let same = |g: &Vec<(Built, Prepared)>| {
+                let (a, b) = (&g[0].1.job, &w.1.job);
+                a.tree.dir == b.tree.dir
+                    && a.toolchain == b.toolchain
+                    && a.make_vars == b.make_vars
+                    && a.verbose == b.verbose
+            };
+            match groups.iter_mut().find(|g| same(g)) {
+                Some(g) => g.push(w),
+                None => groups.push(vec![w]),
+            }
+        }
+        for (n, group) in groups.into_iter().enumerate() {
+            let dir = options.work_dir.join(kernel).join(match n {
+                0 => "kbuild".to_string(),
+                n => format!("kbuild-{n}"),
+            });
+            built.extend(build_group(options, kernel, dir, group, progress));
+        }
+    }
+    built
+}
+
+/// Passes 1-3 of every job, in parallel; a job that needs no kbuild (not
+/// applicable, a bundle, a failure) comes back finished.
+fn prepare_all(
+    options: &Options,
+    jobs: &[Job],
+    (targets, facts): (&Targets<'_>, &BTreeMap<&str, Arc<KernelInfo>>),
+    progress: &(dyn Fn(&str) + Sync),
+) -> Vec<(Built, Option<Prepared>)> {
+    let next = AtomicUsize::new(0);
+    let staged = Mutex::new(Vec::new());
+    std::thread::scope(|s| {
+        for _ in 0..options.jobs.max(1) {
+            s.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::SeqCst);
+                let Some(job) = jobs.get(i) else { break };
+                let staged_one = prepare_job(options, job, (targets, facts), progress);
+                staged.lock().unwrap().push(staged_one);
+            });
+        }
+    });
+    staged.into_inner().unwrap()
+}
+
+fn prepare_job(
+    options: &Options,
+    job: &Job,
+    (targets, facts): (&Targets<'_>, &BTreeMap<&str, Arc<KernelInfo>>),
+    progress: &(dyn Fn(&str) + Sync),
+) -> (Built, Option<Prepared>) {
+    let tree = &targets.trees[&job.kernel];
+    let done = |result: Result<PathBuf, String>, not_applicable, modules| Built {
+        kernel: job.kernel.clone(),
+        script: job.script.clone(),
+        result,
+        not_applicable,
+        modules,
+    };
+    if let Some(why) = job.script.unmet_requirement(tree, &job.kernel) {
+        progress(&format!(
+            "{} does not apply to {}: {why}",
+            job.script.name, job.kernel
+        ));
+        return (done(Err(why.clone()), Some(why), Vec::new()), None);
+    }
+    let modules = match kernel_modules(
+        &job.script,
+        &targets.manifests[&job.kernel],
+        options,
+        tree,
+        progress,
+    ) {
+        Ok(modules) => modules,
+        Err(e) => return (finished(done(Err(e), None, Vec::new()), progress), None),
+    };
+    if !job.script.bundle.is_empty() {
+        let result = ship::bundle_case(&job.script, &options.cache, &options.work_dir, progress);
+        return (finished(done(result, None, modules), progress), None);
+    }
+    let arch = Arch::from_name(&tree.arch);
+    let sysroot = targets
+        .sysroots
+        .iter()
+        .find(|(a, _)| Some(*a) == arch)
+        .and_then(|(_, s)| s.as_deref());
+    let out_dir = options.work_dir.join(&job.kernel).join("modules");
+    match prepare_one(
+        &job.script,
+        tree,
+        &options.cache,
+        &out_dir,
+        (sysroot, &options.work_dir),
+        facts.get(job.kernel.as_str()).cloned(),
+    ) {
+        Ok(prepared) => (
+            done(Err("not built".to_string()), None, modules),
+            Some(prepared),
+        ),
+        Err(e) => (finished(done(Err(e), None, modules), progress), None),
+    }
+}
+
+/// Says how a case's build ended.
+fn finished(b: Built, progress: &(dyn Fn(&str) + Sync)) -> Built {
+    progress(&format!(
+        "built {} for {}: {}",
+        b.script.name,
+        b.kernel,
+        if b.result.is_ok() { "ok" } else { "failed" }
+    ));
+    b
+}
+
+/// One kbuild run for modules that share a tree, a toolchain and make's
+/// variables.
+fn build_group(
+    options: &Options,
+    kernel: &str,
+    dir: PathBuf,
+    group: Vec<(Built, Prepared)>,
+    progress: &(dyn Fn(&str) + Sync),
+) -> Vec<Built> {
+    let first = &group[0].1.job;
+    let request = BatchRequest {
+        tree: &first.tree,
+        toolchain: &first.toolchain,
+        dir,
+        modules: group.iter().map(|(_, p)| p.job.module.clone()).collect(),
+        make_vars: first.make_vars.clone(),
+        jobs: options.jobs,
+        verbose: first.verbose,
+    };
+    progress(&format!(
+        "building {} module(s) for {kernel} in one kbuild run ({})",
+        request.modules.len(),
+        request.dir.display()
+    ));
+    let started = Instant::now();
+    let outcome = build_batch(&request);
+    progress(&format!(
+        "{kernel}: {} module(s) built in {:.1?} with {} make run(s)",
+        request.modules.len(),
+        started.elapsed(),
+        outcome.make_runs
+    ));
+    group
+        .into_iter()
+        .zip(outcome.results)
+        .map(|((mut b, mut prepared), result)| {
+            b.result = prepared.finish(result);
+            finished(b, progress)
+        })
+        .collect()
+}
