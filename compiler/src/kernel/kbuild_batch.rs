@@ -276,7 +276,7 @@ fn build_alone(req: &BatchRequest<'_>, m: &BatchModule) -> Result<BuiltModule, B
         files: m.files.clone(),
         cflags: m.cflags.clone(),
         make_vars: req.make_vars.clone(),
-        keep: true,
+        keep: false,
         verbose: req.verbose,
     })
 }

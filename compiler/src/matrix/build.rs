@@ -67,7 +67,8 @@ pub(super) fn build_all(
             }
         }
         waiting = rest;
-        // Modules share a run when make is run the same way for them.
+        // Modules share a run when make is run the same way for them and
+        // their names (their directories) differ.
         let mut groups: Vec<Vec<(Built, Prepared)>> = Vec::new();
         for w in ours {
             let same = |g: &Vec<(Built, Prepared)>| {
@@ -76,6 +77,7 @@ pub(super) fn build_all(
                     && a.toolchain == b.toolchain
                     && a.make_vars == b.make_vars
                     && a.verbose == b.verbose
+                    && !g.iter().any(|(_, p)| p.job.module.module == b.module.module)
             };
             match groups.iter_mut().find(|g| same(g)) {
                 Some(g) => g.push(w),

@@ -1,0 +1,96 @@
+//! One kbuild run for many modules (`kernel::kbuild_batch`, what
+//! stap-matrix builds a kernel's cases with) against the fetched Debian
+//! 6.1 amd64 tree: every module that compiles is built, loads on the tree
+//! as `stap -p4`'s would, and a module whose C fails fails alone with the
+//! compiler message its single build gives.
+//!
+//! The kernel comes from the stapkit cache (`cargo xtask test` fetches it
+//! with the others of `ci/matrix.yaml`); a missing kernel is a failure,
+//! not a skip.
+
+use clap::Parser;
+use stapkit::driver::{BuildJob, Pipeline, StapOptions};
+use stapkit::kernel::kbuild;
+use stapkit::kernel::kbuild_batch::{build_batch, BatchRequest};
+
+const KERNEL: &str = "debian-6.1-amd64";
+
+/// Pass 4's job for `script`, as `stap -p4 -r KERNEL -e SCRIPT` makes it.
+fn job(script: &str) -> (Pipeline, BuildJob) {
+    let options = StapOptions::try_parse_from(["stap", "-p4", "-r", KERNEL, "-e", script])
+        .expect("stap's flags")
+        .options()
+        .unwrap_or_else(|f| panic!("{}", f.message));
+    let mut p = Pipeline::new(options).unwrap_or_else(|f| panic!("{}", f.message));
+    let ast = p.parse().unwrap_or_else(|f| panic!("{}", f.message));
+    let program = p.elaborate(&ast).unwrap_or_else(|f| panic!("{}", f.message));
+    let c = p.translate(&program).unwrap_or_else(|f| panic!("{}", f.message));
+    let job = p
+        .build_job(&c)
+        .unwrap_or_else(|f| panic!("{}\nfetch it first: stap-prep fetch {KERNEL}", f.message));
+    (p, job)
+}
+
+#[test]
+fn a_batch_builds_each_module_as_alone_and_a_broken_one_fails_alone() {
+    let (mut p1, one) = job("probe begin { println(\"one\") exit() }");
+    let (mut p2, two) = job("global n probe begin { n++ printf(\"%d\\n\", n) exit() }");
+    let (_p3, mut broken) = job("probe begin { println(\"three\") exit() }");
+    let c = broken
+        .module
+        .files
+        .iter_mut()
+        .find(|(f, _)| f.to_string_lossy().ends_with(".c"))
+        .expect("the module's C");
+    c.1.push_str("\nint stapkit_batch_test = not_declared_anywhere;\n");
+    let work = tempfile::tempdir().expect("a temporary directory");
+    let request = BatchRequest {
+        tree: &one.tree,
+        toolchain: &one.toolchain,
+        dir: work.path().join("kbuild"),
+        modules: vec![
+            one.module.clone(),
+            broken.module.clone(),
+            two.module.clone(),
+        ],
+        make_vars: one.make_vars.clone(),
+        jobs: 2,
+        verbose: false,
+    };
+    let outcome = build_batch(&request);
+    let mut results = outcome.results.into_iter();
+    let (r1, r3, r2) = (
+        results.next().unwrap(),
+        results.next().unwrap(),
+        results.next().unwrap(),
+    );
+    for (p, job, r) in [(&mut p1, &one, r1), (&mut p2, &two, r2)] {
+        let built = r.unwrap_or_else(|e| panic!("{} did not build: {e}", job.module.module));
+        let name = &job.module.module;
+        assert!(built.ko.ends_with(format!("{name}/{name}.ko")), "{}", built.ko.display());
+        // Built from the files and with the flags of its single build.
+        let dir = built.dir.path().to_path_buf();
+        assert_eq!(
+            std::fs::read_to_string(dir.join("Kbuild")).unwrap(),
+            kbuild::kbuild_file(name, &job.module.cflags)
+        );
+        for (rel, text) in &job.module.files {
+            assert_eq!(&std::fs::read_to_string(dir.join(rel)).unwrap(), text, "{}", rel.display());
+        }
+        p.check_built(built)
+            .unwrap_or_else(|f| panic!("{name} would not load: {}", f.message));
+    }
+    let error = match r3 {
+        Ok(_) => panic!("the broken module built"),
+        Err(e) => e.to_string(),
+    };
+    let name = &broken.module.module;
+    assert!(
+        error.contains(&format!("{name}.c:"))
+            && error.contains("'not_declared_anywhere' undeclared")
+            && !error.contains(&format!("{name}/{name}.c")),
+        "not the single build's message:\n{error}"
+    );
+    // The batch, a second run linking the two, and the broken one alone.
+    assert_eq!(outcome.make_runs, 3);
+}
