@@ -142,9 +142,7 @@ pub fn build_batch(req: &BatchRequest<'_>) -> BatchOutcome {
     BatchOutcome {
         results: results
             .into_iter()
-            .map(|r| {
-                r.unwrap_or_else(|| Err(BuildError::Make("the module was not built".into())))
-            })
+            .map(|r| r.unwrap_or_else(|| Err(BuildError::Make("the module was not built".into()))))
             .collect(),
         make_runs,
     }
@@ -230,9 +228,8 @@ fn run_make(req: &BatchRequest<'_>, names: &[&str]) -> Result<MakeLog, BuildErro
 /// subdirectory.
 fn blamed(log: &str, name: &str) -> bool {
     let prefix = format!("/{name}/");
-    log.lines().any(|l| {
-        (l.contains(": error: ") || l.contains(": fatal error: ")) && l.contains(&prefix)
-    })
+    log.lines()
+        .any(|l| (l.contains(": error: ") || l.contains(": fatal error: ")) && l.contains(&prefix))
 }
 
 /// Whether a modpost line is an error or a warning.
@@ -287,10 +284,7 @@ mod tests {
 
     #[test]
     fn the_batch_kbuild_lists_one_directory_per_module() {
-        assert_eq!(
-            batch_kbuild_file(&["a", "b"]),
-            "obj-m += a/\nobj-m += b/\n"
-        );
+        assert_eq!(batch_kbuild_file(&["a", "b"]), "obj-m += a/\nobj-m += b/\n");
     }
 
     #[test]

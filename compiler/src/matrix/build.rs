@@ -1,7 +1,8 @@
-//! Building the matrix's modules: every script through passes 1-3 in
-//! parallel (`prepare_one`), then all modules of one kernel in one kbuild
-//! run (`kernel::kbuild_batch`) with make's own jobs, so kbuild's fixed
-//! cost (parsing the tree's Makefiles, modpost) is paid once per kernel
+//! Building the matrix's modules: every script through passes 1-3 on
+//! `jobs` threads (`prepare_one`) while this thread builds what is
+//! translated, many modules of one kernel per kbuild run
+//! (`kernel::kbuild_batch`) with make's own jobs, so kbuild's fixed cost
+//! (parsing the tree's Makefiles, modpost) is paid a few times per kernel
 //! instead of once per script. Each module is built from the same C with
 //! the same flags as `stap -p4` builds it alone, and a module that fails
 //! fails alone, with the message its single build gives.
@@ -9,7 +10,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{mpsc, Arc, Mutex};
 use std::time::Instant;
 
 use super::{kernel_modules, prepare_one, ship, Built, Job, Options, Prepared};
@@ -40,82 +41,99 @@ pub(super) fn build_all(
     let facts: BTreeMap<&str, Arc<KernelInfo>> = targets
         .trees
         .iter()
-        .filter_map(|(k, t)| Some((k.as_str(), Arc::new(KernelInfo::new(KernelFiles::from_tree(t)?)))))
+        .filter_map(|(k, t)| {
+            let files = KernelFiles::from_tree(t)?;
+            Some((k.as_str(), Arc::new(KernelInfo::new(files))))
+        })
         .collect();
     let started = Instant::now();
-    let staged = prepare_all(options, jobs, (targets, &facts), progress);
-    progress(&format!(
-        "translated {} case(s) in {:.1?}",
-        staged.len(),
-        started.elapsed()
-    ));
-    let (mut built, mut waiting): (Vec<Built>, Vec<(Built, Prepared)>) = (Vec::new(), Vec::new());
-    for (b, prepared) in staged {
-        match prepared {
-            Some(p) => waiting.push((b, p)),
-            None => built.push(b),
-        }
-    }
-    for kernel in &options.kernels {
-        let mut ours: Vec<(Built, Prepared)> = Vec::new();
-        let mut rest = Vec::new();
-        for w in waiting {
-            if w.0.kernel == *kernel {
-                ours.push(w);
-            } else {
-                rest.push(w);
-            }
-        }
-        waiting = rest;
-        // Modules share a run when make is run the same way for them and
-        // their names (their directories) differ.
-        let mut groups: Vec<Vec<(Built, Prepared)>> = Vec::new();
-        for w in ours {
-            let same = |g: &Vec<(Built, Prepared)>| {
-                let (a, b) = (&g[0].1.job, &w.1.job);
-                a.tree.dir == b.tree.dir
-                    && a.toolchain == b.toolchain
-                    && a.make_vars == b.make_vars
-                    && a.verbose == b.verbose
-                    && !g.iter().any(|(_, p)| p.job.module.module == b.module.module)
-            };
-            match groups.iter_mut().find(|g| same(g)) {
-                Some(g) => g.push(w),
-                None => groups.push(vec![w]),
-            }
-        }
-        for (n, group) in groups.into_iter().enumerate() {
-            let dir = options.work_dir.join(kernel).join(match n {
-                0 => "kbuild".to_string(),
-                n => format!("kbuild-{n}"),
-            });
-            built.extend(build_group(options, kernel, dir, group, progress));
-        }
-    }
-    built
-}
-
-/// Passes 1-3 of every job, in parallel; a job that needs no kbuild (not
-/// applicable, a bundle, a failure) comes back finished.
-fn prepare_all(
-    options: &Options,
-    jobs: &[Job],
-    (targets, facts): (&Targets<'_>, &BTreeMap<&str, Arc<KernelInfo>>),
-    progress: &(dyn Fn(&str) + Sync),
-) -> Vec<(Built, Option<Prepared>)> {
     let next = AtomicUsize::new(0);
-    let staged = Mutex::new(Vec::new());
+    let built = Mutex::new(Vec::new());
+    let (send, receive) = mpsc::channel::<(Built, Prepared)>();
     std::thread::scope(|s| {
         for _ in 0..options.jobs.max(1) {
-            s.spawn(|| loop {
+            let send = send.clone();
+            let (next, built, facts) = (&next, &built, &facts);
+            s.spawn(move || loop {
                 let i = next.fetch_add(1, Ordering::SeqCst);
                 let Some(job) = jobs.get(i) else { break };
-                let staged_one = prepare_job(options, job, (targets, facts), progress);
-                staged.lock().unwrap().push(staged_one);
+                match prepare_job(options, job, (targets, facts), progress) {
+                    (b, Some(prepared)) => {
+                        // The receiver lives until every sender is gone.
+                        let _ = send.send((b, prepared));
+                    }
+                    (b, None) => built.lock().unwrap().push(b),
+                }
             });
         }
+        drop(send);
+        // Meanwhile this thread builds what is translated, in as few runs
+        // as keep the cores busy: the first when a few modules wait, the
+        // next with all that were translated during it, and so on.
+        let mut runs: BTreeMap<String, usize> = BTreeMap::new();
+        let mut ready: Vec<(Built, Prepared)> = Vec::new();
+        let mut translating = true;
+        while translating || !ready.is_empty() {
+            while translating && ready.len() < FIRST_RUN.max(options.jobs) {
+                match receive.recv() {
+                    Ok(w) => ready.push(w),
+                    Err(_) => {
+                        translating = false;
+                        progress(&format!(
+                            "translated {} case(s) in {:.1?}",
+                            jobs.len(),
+                            started.elapsed()
+                        ));
+                    }
+                }
+            }
+            ready.extend(receive.try_iter());
+            let now = std::mem::take(&mut ready);
+            let done = build_ready(options, now, &mut runs, progress);
+            built.lock().unwrap().extend(done);
+        }
     });
-    staged.into_inner().unwrap()
+    built.into_inner().unwrap()
+}
+
+/// How many translated modules the first kbuild run waits for.
+const FIRST_RUN: usize = 8;
+
+/// Builds `ready` in one kbuild run per kernel (more only when make must
+/// run differently, or two cases share a module name).
+fn build_ready(
+    options: &Options,
+    ready: Vec<(Built, Prepared)>,
+    runs: &mut BTreeMap<String, usize>,
+    progress: &(dyn Fn(&str) + Sync),
+) -> Vec<Built> {
+    let mut groups: Vec<Vec<(Built, Prepared)>> = Vec::new();
+    for w in ready {
+        let same = |g: &Vec<(Built, Prepared)>| {
+            let (a, b) = (&g[0].1.job, &w.1.job);
+            g[0].0.kernel == w.0.kernel
+                && a.tree.dir == b.tree.dir
+                && a.toolchain == b.toolchain
+                && a.make_vars == b.make_vars
+                && a.verbose == b.verbose
+                && !g
+                    .iter()
+                    .any(|(_, p)| p.job.module.module == b.module.module)
+        };
+        match groups.iter_mut().find(|g| same(g)) {
+            Some(g) => g.push(w),
+            None => groups.push(vec![w]),
+        }
+    }
+    let mut built = Vec::new();
+    for group in groups {
+        let kernel = group[0].0.kernel.clone();
+        let n = runs.entry(kernel.clone()).or_default();
+        *n += 1;
+        let dir = options.work_dir.join(&kernel).join(format!("kbuild-{n}"));
+        built.extend(build_group(options, &kernel, dir, group, progress));
+    }
+    built
 }
 
 fn prepare_job(
