@@ -48,6 +48,8 @@
 #include <linux/pid_namespace.h>
 #include <linux/user_namespace.h>
 #include <linux/fdtable.h>
+#include <linux/fs_struct.h>
+#include <linux/mm.h>
 #include <linux/sched/loadavg.h>
 #include <linux/kallsyms.h>
 #include <linux/version.h>

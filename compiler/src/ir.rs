@@ -280,6 +280,10 @@ pub struct Local {
 pub struct Probe {
     /// The concrete points that run this body.
     pub points: Vec<ProbePoint>,
+    /// Each point as the script wrote it, wildcards expanded and aliases
+    /// not (`syscall.kill` for `kernel.function("__x64_sys_kill")`): what
+    /// `pn()` returns.
+    pub written: Vec<String>,
     /// Locals of the body.
     pub locals: Vec<Local>,
     /// `probe P if (cond)`: the body runs only when the condition holds.

@@ -44,6 +44,9 @@ static __maybe_unused inline void *stp_frame(struct stp_context *c, int depth)
 }
 
 static __maybe_unused void stp_print_flush(struct stp_context *c);
+#ifdef STP_NEED_SYSTEM
+static __maybe_unused void stp_system_flush(struct stp_context *c);
+#endif
 static __maybe_unused void stp_request_exit(bool error_exit);
 static __maybe_unused int stp_session_state(void);
 
@@ -183,6 +186,9 @@ static void stp_probe_run_ctx(const struct stp_probe *p, enum stp_probe_type typ
 #ifdef STP_NEED_KSTACK
 	c->kstack_n = -1;
 #endif
+#ifdef STP_NEED_SYSTEM
+	c->system_len = 0;
+#endif
 	c->regs = regs;
 	c->entry_data = data;
 	c->tp_args = tp_args;
@@ -191,6 +197,9 @@ static void stp_probe_run_ctx(const struct stp_probe *p, enum stp_probe_type typ
 #endif
 	p->handler(c);
 	stp_print_flush(c);
+#ifdef STP_NEED_SYSTEM
+	stp_system_flush(c);
+#endif
 	if (unlikely(c->last_error) && !c->aborted)
 		stp_report_error(c);
 #ifndef STP_NO_OVERLOAD

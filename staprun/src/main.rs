@@ -15,6 +15,7 @@ mod options;
 mod output;
 mod protocol;
 mod session;
+mod system;
 mod tz;
 
 use std::fs::OpenOptions;

@@ -21,6 +21,9 @@ pub const RECORD_STDERR: u32 = 2;
 pub const RECORD_EXIT: u32 = 3;
 /// The session is over; payload is a [`Summary`]. Nothing follows.
 pub const RECORD_DONE: u32 = 4;
+/// `system(cmd)`: payload is the command for `/bin/sh -c`. A staprun
+/// that predates it skips the record as unknown.
+pub const RECORD_SYSTEM: u32 = 5;
 
 /// Size of a record header.
 pub const HEADER_LEN: usize = 8;
@@ -79,6 +82,8 @@ pub enum Record {
     Exit,
     /// The session is over.
     Done(Summary),
+    /// A command to run in user space (`system(cmd)`).
+    System(Vec<u8>),
     /// A record type this staprun does not know (newer module); skipped.
     Unknown(u32),
 }
@@ -115,6 +120,7 @@ impl Decoder {
             RECORD_STDERR => Record::Stderr(payload),
             RECORD_EXIT => Record::Exit,
             RECORD_DONE => Record::Done(Summary::decode(&payload)),
+            RECORD_SYSTEM => Record::System(payload),
             other => Record::Unknown(other),
         })
     }
@@ -149,6 +155,7 @@ mod tests {
         summary.extend(1u32.to_le_bytes());
         summary.extend(16u32.to_le_bytes());
         summary.extend(4106u64.to_le_bytes());
+        stream.extend(record(RECORD_SYSTEM, b"echo hi"));
         stream.extend(record(RECORD_DONE, &summary));
         stream.extend(record(99, b"future"));
         for split in 0..stream.len() {
@@ -166,6 +173,7 @@ mod tests {
                     Record::Stdout(b"hello\n".to_vec()),
                     Record::Stderr(b"WARNING: x\n".to_vec()),
                     Record::Exit,
+                    Record::System(b"echo hi".to_vec()),
                     Record::Done(Summary {
                         errors: 2,
                         skipped: 1,

@@ -137,6 +137,12 @@ impl Stream<'_> {
                             .map_err(|e| format!("writing output: {e}"))?;
                         return Ok(Ending::Done(summary));
                     }
+                    Record::System(cmd) => {
+                        self.out
+                            .flush()
+                            .map_err(|e| format!("writing output: {e}"))?;
+                        crate::system::run(&cmd, &mut stderr);
+                    }
                     Record::Unknown(_) => {}
                 }
             }

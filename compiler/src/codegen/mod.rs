@@ -237,7 +237,8 @@ pub fn generate(program: &Program, config: &Config) -> Result<String, Vec<Codege
         }
         probe_handler(&mut out, program, i, &format!("stp_probe_{i}"), body, uses);
     }
-    probes::probe_tables(&mut out, program, config);
+    let with_pn = runtime_needs(program).iter().any(|n| n == "PN");
+    probes::probe_tables(&mut out, program, config, with_pn);
     Ok(out.finish())
 }
 

@@ -296,7 +296,9 @@ fn write_table(
 }
 
 /// The probe points, the family tables and the module descriptor.
-pub(super) fn probe_tables(out: &mut CWriter, program: &Program, config: &Config) {
+/// With `with_pn` (the program calls `pn()`), each probe also carries its
+/// point as written.
+pub(super) fn probe_tables(out: &mut CWriter, program: &Program, config: &Config, with_pn: bool) {
     let mut begin = Ordered::new("begin");
     let mut end = Ordered::new("end");
     let mut error = Ordered::new("error");
@@ -315,6 +317,10 @@ pub(super) fn probe_tables(out: &mut CWriter, program: &Program, config: &Config
                 }
                 ProbeKind::KprobeInline { containing, .. } => c_string(containing),
                 _ => "\"\"".to_string(),
+            };
+            let func = match p.written.get(j) {
+                Some(written) if with_pn => format!("{func}, {}", c_string(written)),
+                _ => func,
             };
             out.line(format!(
                 "static const struct stp_probe {var} = {{ {}, stp_probe_{i}, {func} }};",

@@ -832,6 +832,7 @@ fn walk_all<'a>(
         let location = cx.location(d.span, "keyword 'probe'".into());
         probes.push(ir::Probe {
             points: d.points.clone(),
+            written: d.listed.clone(),
             locals: lower_locals(&d.locals),
             condition,
             body: ir::Block { stmts },
