@@ -517,7 +517,12 @@ fn report(
         let _ = writeln!(out, "{group} ({} of {}):", bad.len(), members.len());
         for i in bad {
             let error = verdicts[&i].error.as_deref().unwrap_or_default();
-            let _ = writeln!(out, "  {}: {error}", entries[i].name);
+            let note = if entries[i].empty_page && is_identifier(&entries[i].name) {
+                " (its manual page is empty)"
+            } else {
+                ""
+            };
+            let _ = writeln!(out, "  {}: {error}{note}", entries[i].name);
         }
     }
     if vars {
