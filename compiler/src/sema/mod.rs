@@ -10,6 +10,47 @@
 //!
 //! **Architecture Invariant:** sema never generates C; it only produces IR
 //! and diagnostics. It may parse tapset files (it depends on `syntax`).
+//!
+//! ## Design (the restructuring in progress)
+//!
+//! The checker is being split into two phases, so that inference never
+//! builds IR and the compiler grows by adding files rather than arms:
+//!
+//! * **Node ids.** The parser numbers every `Expr`, `Stmt` and `Block`
+//!   (`ast::NodeId`: the parsed file and an index). Facts about a node
+//!   live in tables keyed by its id (`NodeMap`), one set per body (a
+//!   derived probe or a function: an alias body is walked once per probe
+//!   that expands it, with different locals and target variables), never
+//!   by address. Elision keeps statement ids.
+//! * **check** (phase 1, `check/`): resolves names and infers types. A
+//!   body is walked without building anything; types go into the slots of
+//!   locals, globals, parameters and returns. Bodies are re-walked to a
+//!   fixpoint with a worklist: a walk records which globals and functions
+//!   it read, a change marks their readers for another walk, in the order
+//!   the full rounds used to take (probes, then functions as they are
+//!   reached), so the result is the same but there is no round cap: a
+//!   chain of 40 nested calls converges. One last walk reports the
+//!   diagnostics and records per node what lowering needs: the variable a
+//!   name denotes, the function a call reaches, each expression's type,
+//!   the conditions `@defined` decides, the values of `@defined` and
+//!   `@probewrite`. Split by construct: statements, expressions,
+//!   assignment, printing, statistics.
+//! * **lower** (phase 2, `lower/`): runs once, only when checking found no
+//!   errors, and builds the `ir::Program` from the AST and those tables;
+//!   it reports nothing. Functions are numbered as kept, so calls need no
+//!   renumbering afterwards.
+//! * **Target expressions** (`target/`) are resolved by one resolver that
+//!   both phases call through a small host trait (the checker's host infers
+//!   the sub-expressions of `@cast` and `[i]`; the lowerer's lowers them and
+//!   saves values at function entry).
+//! * **Providers.** Each probe family (`points/<family>.rs`) resolves its
+//!   points, offers its context's target variables (what `$name`,
+//!   `$$parms`, `@entry` mean there) and prints its `-L` variables;
+//!   `target/` only walks member chains. The C runtime registers families
+//!   through one ops table per family that codegen lists in the module
+//!   descriptor.
+//! * **The IR knows no C**: registers are an enum codegen spells; codegen
+//!   trusts sema's checks (no second `break`/`next` check).
 
 mod autoprint;
 mod check;
