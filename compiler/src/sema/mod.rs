@@ -5,7 +5,10 @@
 //! script AST + tapset library
 //!   -> collect: globals, functions, aliases (pulling in tapset files on demand)
 //!   -> points: each probe's points resolved; one derived probe per alias expansion
-//!   -> check (repeated until no type changes, then once more reporting): IR
+//!   -> elide: dead alias assignments left out (by statement id)
+//!   -> check: names and types, to a fixpoint; a last walk reports and
+//!      records per node what lowering needs
+//!   -> lower (only without errors): the IR, once
 //! ```
 //!
 //! **Architecture Invariant:** sema never generates C; it only produces IR
@@ -55,8 +58,10 @@
 mod autoprint;
 mod check;
 mod elide;
+mod facts;
 mod format;
 mod listing;
+mod lower;
 mod points;
 mod pretty;
 pub mod regex;
@@ -73,7 +78,6 @@ use crate::diag::{Diagnostic, FileId, SourceMap, Span};
 use crate::ir::{self, Type};
 use crate::syntax::{ast, PreprocessConfig};
 
-use check::{Mode, Walker};
 pub use listing::listing;
 use points::{AliasDef, Resolved};
 use scope::{FunctionDef, GlobalVar, Locals, Shape, Slot};
@@ -107,9 +111,6 @@ pub struct Analysis {
     pub diagnostics: Vec<Diagnostic>,
 }
 
-/// How many quiet inference rounds before giving up on a fixpoint.
-const MAX_INFERENCE_ROUNDS: usize = 32;
-
 /// A probe after point resolution: one body with its alias code.
 struct DerivedProbe<'a> {
     points: Vec<ir::ProbePoint>,
@@ -122,10 +123,12 @@ struct DerivedProbe<'a> {
     span: Span,
     locals: Locals,
     /// The target variables the points offer (one point per probe then).
-    context: points::ProbeContext,
-    /// Statements of the alias bodies left out (by address): dead
-    /// assignments ([`elide`]).
-    elided: HashSet<usize>,
+    context: std::rc::Rc<points::ProbeContext>,
+    /// Statements of the alias bodies left out: dead assignments
+    /// ([`elide`]).
+    elided: HashSet<ast::NodeId>,
+    /// What checking's reporting walk learnt about its nodes.
+    facts: facts::BodyFacts,
 }
 
 /// Everything analysis knows, shared by the walks.
@@ -321,6 +324,7 @@ impl<'a> Context<'a> {
                         returns_value: embedded && f.ret.is_some(),
                         ret,
                         used: false,
+                        facts: Default::default(),
                     });
                 }
                 ast::Item::Alias(a) => aliases.push(a),
@@ -600,22 +604,18 @@ fn analyze_listing(
         }
     }
 
-    // Infer until nothing changes, then lower once, reporting.
-    for _ in 0..MAX_INFERENCE_ROUNDS {
-        if !walk_all(&mut cx, &mut derived, Mode::Infer).1 {
-            break;
-        }
-    }
-    let (program, _) = walk_all(&mut cx, &mut derived, Mode::Lower);
+    // Infer to a fixpoint, reporting on the last walk; then lower once.
+    check::schedule::check_all(&mut cx, &mut derived);
     diagnostics.append(&mut cx.diagnostics);
     let has_errors = crate::diag::has_errors(&diagnostics);
+    let program = (!has_errors && listing.is_none()).then(|| lower::lower_all(&cx, &derived));
     let lines = match listing {
         Some(variables) => listed_points(&derived, variables),
         None => Vec::new(),
     };
     (
         Analysis {
-            program: (!has_errors).then_some(program),
+            program,
             diagnostics,
         },
         lines,
@@ -634,7 +634,7 @@ fn listed_points(derived: &[DerivedProbe<'_>], variables: bool) -> Vec<String> {
                 }
             }
             let c_type = |ty: &crate::debuginfo::CType| ty.render().replace(" *", "*");
-            let (params, ret): (Vec<(String, String)>, Option<String>) = match &d.context {
+            let (params, ret): (Vec<(String, String)>, Option<String>) = match &*d.context {
                 points::ProbeContext::Function { prototype, ret, .. } => (
                     prototype
                         .params
@@ -715,7 +715,7 @@ fn add_to_group<'a>(
     // may mean different things at different functions. The inlined
     // copies of one function offer none and share one.
     let same = |g: &DerivedProbe<'a>| {
-        g.context == r.context
+        *g.context == r.context
             && matches!(
                 r.context,
                 points::ProbeContext::None | points::ProbeContext::Inline { .. }
@@ -724,15 +724,15 @@ fn add_to_group<'a>(
             && g.prologues
                 .iter()
                 .zip(&r.prologues)
-                .all(|(a, b)| std::ptr::eq(*a, *b))
+                .all(|(a, b)| a.id == b.id)
             && g.epilogues.len() == r.epilogues.len()
             && g.epilogues
                 .iter()
                 .zip(&r.epilogues)
-                .all(|(a, b)| std::ptr::eq(*a, *b))
+                .all(|(a, b)| a.id == b.id)
             && match (g.condition, condition) {
                 (None, None) => true,
-                (Some(a), Some(b)) => std::ptr::eq(a, b),
+                (Some(a), Some(b)) => a.id == b.id,
                 _ => false,
             }
     };
@@ -750,397 +750,9 @@ fn add_to_group<'a>(
             condition,
             span: probe.span,
             locals: Locals::default(),
-            context: r.context,
+            context: std::rc::Rc::new(r.context),
             elided: HashSet::new(),
+            facts: Default::default(),
         }),
-    }
-}
-
-/// One walk over every probe and used function. Returns the program (only
-/// meaningful in [`Mode::Lower`]) and whether any type changed.
-fn walk_all<'a>(
-    cx: &mut Context<'a>,
-    derived: &mut [DerivedProbe<'a>],
-    mode: Mode,
-) -> (ir::Program, bool) {
-    let mut changed = false;
-    let mut probes = Vec::new();
-    for d in derived.iter_mut() {
-        let locals = std::mem::take(&mut d.locals);
-        let mut w = Walker::new(cx, locals, None, mode);
-        w.context = d.context.clone();
-        w.probe_body = Some(d.body);
-        let condition = d.condition.map(|c| w.expr(c, Some(Type::Long)).1);
-        let mut stmts = Vec::new();
-        let parts = d
-            .prologues
-            .iter()
-            .copied()
-            .chain(std::iter::once(d.body))
-            .chain(d.epilogues.iter().copied());
-        for b in parts {
-            for s in &b.stmts {
-                if !d.elided.contains(&(s as *const ast::Stmt as usize)) {
-                    stmts.extend(w.stmt(s));
-                }
-            }
-        }
-        if mode == Mode::Lower {
-            w.finish_locals();
-        }
-        changed |= w.changed;
-        d.locals = w.locals;
-        let entry = w.entry;
-        let location = cx.location(d.span, "keyword 'probe'".into());
-        probes.push(ir::Probe {
-            points: d.points.clone(),
-            locals: lower_locals(&d.locals),
-            condition,
-            body: ir::Block { stmts },
-            location,
-            entry,
-        });
-    }
-    // Functions: walk every one reached (a walk may reach new ones).
-    let mut bodies: Vec<Option<ir::FunctionBody>> = vec![None; cx.functions.len()];
-    loop {
-        let todo: Vec<usize> = (0..cx.functions.len())
-            .filter(|&i| {
-                (cx.functions[i].used || cx.config.unoptimized)
-                    && bodies.get(i).is_none_or(|b| b.is_none())
-            })
-            .collect();
-        if todo.is_empty() {
-            break;
-        }
-        bodies.resize(cx.functions.len(), None);
-        for i in todo {
-            let def = cx.functions[i].def;
-            let body = match &def.body {
-                ast::FunctionBody::Embedded(code) => ir::FunctionBody::Embedded(code.code.clone()),
-                ast::FunctionBody::Block(b) => {
-                    let locals = std::mem::take(&mut cx.functions[i].locals);
-                    let mut w = Walker::new(cx, locals, Some(i), mode);
-                    let block = w.block(b);
-                    if mode == Mode::Lower {
-                        w.finish_locals();
-                    }
-                    changed |= w.changed;
-                    let locals = w.locals;
-                    cx.functions[i].locals = locals;
-                    ir::FunctionBody::Script(block)
-                }
-            };
-            bodies[i] = Some(body);
-        }
-    }
-    if mode == Mode::Lower {
-        check_signatures(cx);
-        check_globals(cx);
-    }
-    // Keep only used functions, renumbering calls.
-    let keep: Vec<usize> = (0..cx.functions.len())
-        .filter(|&i| bodies.get(i).is_some_and(|b| b.is_some()))
-        .collect();
-    let mut renumber = vec![u32::MAX; cx.functions.len()];
-    for (new, &old) in keep.iter().enumerate() {
-        renumber[old] = new as u32;
-    }
-    let mut functions = Vec::new();
-    for &i in &keep {
-        let f = &cx.functions[i];
-        let ret = if f.returns_value { f.ret.ty } else { None };
-        functions.push(ir::Function {
-            name: f.def.name.name.clone(),
-            locals: lower_locals(&f.locals),
-            params: f.def.params.len(),
-            ret,
-            body: bodies[i].take().expect("kept functions have bodies"),
-            location: cx.location(f.def.name.span, format!("identifier '{}'", f.def.name.name)),
-        });
-    }
-    let mut program = ir::Program {
-        globals: lower_globals(cx),
-        functions,
-        probes,
-        embedded: embedded_blocks(cx),
-        regexes: cx.regexes.clone(),
-        records_matches: false,
-    };
-    program.records_matches = program.functions.iter().any(|f| {
-        matches!(f.body, ir::FunctionBody::Embedded(_))
-            && regex::MATCH_FUNCTIONS.contains(&f.name.as_str())
-    });
-    if mode == Mode::Lower && program.records_matches {
-        check_capture_programs(cx);
-    }
-    renumber_calls(&mut program, &renumber);
-    if mode == Mode::Lower {
-        program
-            .probes
-            .extend(autoprint::probe(&cx.globals, &program));
-    }
-    (program, changed)
-}
-
-/// Every pattern of a program that calls `matched()` & co. needs its
-/// capture program; one too large for the runtime's scratch is an error.
-fn check_capture_programs(cx: &mut Context<'_>) {
-    for (dfa, span) in cx.regexes.iter().zip(&cx.regex_spans) {
-        if dfa.program.is_some() {
-            continue;
-        }
-        cx.diagnostics.push(
-            Diagnostic::semantic_error(format!(
-                "regular expression \"{}\" is too complex for matched() and ngroups()",
-                dfa.pattern.escape_ascii()
-            ))
-            .with_primary(*span, "this pattern")
-            .with_note(format!(
-                "subexpressions are found with at most {} automaton states and {} groups \
-                 (counted repetitions are expanded)",
-                ir::RegexProgram::MAX_INSNS,
-                ir::RegexProgram::MAX_GROUPS - 1
-            ))
-            .with_help("match with a simpler pattern, or split the test into several =~"),
-        );
-    }
-}
-
-fn lower_locals(locals: &Locals) -> Vec<ir::Local> {
-    locals
-        .vars
-        .iter()
-        .map(|v| ir::Local {
-            name: v.name.clone(),
-            ty: v.slot.ty.unwrap_or(Type::Long),
-        })
-        .collect()
-}
-
-fn lower_globals(cx: &Context<'_>) -> Vec<ir::Global> {
-    cx.globals
-        .iter()
-        .map(|g| {
-            let value = g.value.ty.unwrap_or(Type::Long);
-            let kind = match g.shape {
-                Shape::Array(_) => ir::GlobalKind::Array(ir::ArrayType {
-                    keys: g.keys.iter().map(|k| k.ty.unwrap_or(Type::Long)).collect(),
-                    value,
-                    capacity: g
-                        .decl
-                        .size
-                        .map(|s| s.value.clamp(1, u32::MAX as i64) as u32),
-                    wrap: g.decl.wrap,
-                }),
-                _ => ir::GlobalKind::Scalar(value),
-            };
-            let init = g.decl.init.as_ref().map(|l| match l {
-                ast::Literal::Number(n) => ir::Const::Long(n.value),
-                ast::Literal::String(s) => ir::Const::String(s.to_str_lossy().into_owned()),
-            });
-            ir::Global {
-                name: g.name.clone(),
-                kind,
-                init,
-                histogram: g.histogram.map(|(h, _)| h),
-                variance_shift: g.variance_shift.map_or(0, |(s, _)| s),
-                location: cx.location(g.decl.name.span, format!("identifier '{}'", g.name)),
-            }
-        })
-        .collect()
-}
-
-fn embedded_blocks(cx: &Context<'_>) -> Vec<String> {
-    cx.embedded.clone()
-}
-
-fn check_signatures(cx: &mut Context<'_>) {
-    for f in &cx.functions {
-        if !(f.used || cx.config.unoptimized) {
-            continue;
-        }
-        for (i, p) in f.def.params.iter().enumerate() {
-            if f.locals.vars[i].slot.ty.is_none() {
-                cx.diagnostics.push(
-                    Diagnostic::semantic_error(format!(
-                        "unresolved type for parameter '{}' of '{}'",
-                        p.name.name, f.def.name.name
-                    ))
-                    .with_primary(p.name.span, "nothing decides its type")
-                    .with_help(format!(
-                        "annotate it: {}:long or {}:string",
-                        p.name.name, p.name.name
-                    )),
-                );
-            }
-        }
-        if f.returns_value && f.ret.ty.is_none() {
-            cx.diagnostics.push(
-                Diagnostic::semantic_error(format!(
-                    "unresolved return type of '{}'",
-                    f.def.name.name
-                ))
-                .with_primary(f.def.name.span, "nothing decides what it returns")
-                .with_help(format!(
-                    "annotate it: function {}:long (...)",
-                    f.def.name.name
-                )),
-            );
-        }
-    }
-}
-
-fn check_globals(cx: &mut Context<'_>) {
-    for g in &cx.globals {
-        if !(g.read || g.written) {
-            cx.diagnostics.push(
-                Diagnostic::warning(format!("eliding unused variable '{}'", g.name))
-                    .with_primary(g.decl.name.span, "declared here, but never used"),
-            );
-            continue;
-        }
-        if g.value.ty.is_none() {
-            cx.diagnostics.push(
-                Diagnostic::semantic_error(format!("unresolved type for global '{}'", g.name))
-                    .with_primary(
-                        g.decl.name.span,
-                        "nothing decides whether this holds numbers or strings",
-                    ),
-            );
-        }
-        if let Shape::Array(_) = g.shape {
-            for (k, key) in g.keys.iter().enumerate() {
-                if key.ty.is_none() {
-                    cx.diagnostics.push(
-                        Diagnostic::semantic_error(format!(
-                            "unresolved type for key {} of '{}'",
-                            k + 1,
-                            g.name
-                        ))
-                        .with_primary(g.decl.name.span, "declared here"),
-                    );
-                }
-            }
-        }
-    }
-}
-
-fn renumber_calls(program: &mut ir::Program, renumber: &[u32]) {
-    fn expr(e: &mut ir::Expr, r: &[u32]) {
-        use ir::ExprKind as K;
-        match &mut e.kind {
-            K::Call { function, args } => {
-                function.0 = r[function.0 as usize];
-                args.iter_mut().for_each(|a| expr(a, r));
-            }
-            K::Index { keys, .. } | K::In { keys, .. } => keys.iter_mut().for_each(|k| expr(k, r)),
-            K::Unary { operand, .. } => expr(operand, r),
-            K::Binary { lhs, rhs, .. }
-            | K::Compare { lhs, rhs, .. }
-            | K::Logical { lhs, rhs, .. }
-            | K::Concat(lhs, rhs) => {
-                expr(lhs, r);
-                expr(rhs, r);
-            }
-            K::Ternary { cond, then, els } => {
-                expr(cond, r);
-                expr(then, r);
-                expr(els, r);
-            }
-            K::Assign { target, value, .. } | K::StatAdd { target, value } => {
-                lvalue(target, r);
-                expr(value, r);
-            }
-            K::IncDec { target, .. }
-            | K::Aggregate { stats: target, .. }
-            | K::Histogram { stats: target, .. } => lvalue(target, r),
-            K::Regex { subject, .. } => expr(subject, r),
-            K::Print { args, .. } | K::Printf { args, .. } => {
-                args.iter_mut().for_each(|a| expr(a, r))
-            }
-            K::Target(t) => target(t, r),
-            K::Long(_)
-            | K::Str(_)
-            | K::Local(_)
-            | K::Global(_)
-            | K::EntrySlot(_)
-            | K::EmbeddedC(_) => {}
-        }
-    }
-    fn target(t: &mut ir::TargetAccess, r: &[u32]) {
-        if let ir::TargetBase::Value(e) = &mut t.base {
-            expr(e, r);
-        }
-        for step in &mut t.steps {
-            if let ir::TargetStep::Index { index, .. } = step {
-                expr(index, r);
-            }
-        }
-    }
-    fn lvalue(lv: &mut ir::LValue, r: &[u32]) {
-        match lv {
-            ir::LValue::Index { keys, .. } => keys.iter_mut().for_each(|k| expr(k, r)),
-            ir::LValue::Target(t) => target(t, r),
-            ir::LValue::Local(_) | ir::LValue::Global(_) => {}
-        }
-    }
-    fn block(b: &mut ir::Block, r: &[u32]) {
-        for s in &mut b.stmts {
-            match &mut s.kind {
-                ir::StmtKind::Expr(e) => expr(e, r),
-                ir::StmtKind::Block(b) => block(b, r),
-                ir::StmtKind::If { cond, then, els } => {
-                    expr(cond, r);
-                    block(then, r);
-                    if let Some(e) = els {
-                        block(e, r);
-                    }
-                }
-                ir::StmtKind::While { cond, body } => {
-                    expr(cond, r);
-                    block(body, r);
-                }
-                ir::StmtKind::For {
-                    init,
-                    cond,
-                    step,
-                    body,
-                } => {
-                    for e in [init, cond, step].into_iter().flatten() {
-                        expr(e, r);
-                    }
-                    block(body, r);
-                }
-                ir::StmtKind::Foreach(f) => {
-                    f.slice.iter_mut().flatten().for_each(|k| expr(k, r));
-                    if let Some(l) = &mut f.limit {
-                        expr(l, r);
-                    }
-                    block(&mut f.body, r);
-                }
-                ir::StmtKind::Return(Some(e)) => expr(e, r),
-                ir::StmtKind::Delete(ir::Delete::Elements { keys, .. }) => {
-                    keys.iter_mut().flatten().for_each(|k| expr(k, r))
-                }
-                ir::StmtKind::Try { body, handler, .. } => {
-                    block(body, r);
-                    block(handler, r);
-                }
-                _ => {}
-            }
-        }
-    }
-    for p in &mut program.probes {
-        if let Some(c) = &mut p.condition {
-            expr(c, renumber);
-        }
-        p.entry.iter_mut().for_each(|e| expr(e, renumber));
-        block(&mut p.body, renumber);
-    }
-    for f in &mut program.functions {
-        if let ir::FunctionBody::Script(b) = &mut f.body {
-            block(b, renumber);
-        }
     }
 }

@@ -113,4 +113,6 @@ pub struct FunctionDef<'a> {
     pub returns_value: bool,
     /// Reached from some probe.
     pub used: bool,
+    /// What checking's reporting walk learnt about its nodes.
+    pub facts: super::facts::BodyFacts,
 }
