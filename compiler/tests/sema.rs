@@ -287,7 +287,10 @@ fn long_call_chains_infer_their_types() {
         let mut functions: Vec<String> = (0..DEPTH - 1)
             .map(|i| format!("function f{i}(x) {{ return f{}(x) }}\n", i + 1))
             .collect();
-        functions.push(format!("function f{}(x) {{ g = x; return x }}\n", DEPTH - 1));
+        functions.push(format!(
+            "function f{}(x) {{ g = x; return x }}\n",
+            DEPTH - 1
+        ));
         if reverse {
             functions.reverse();
         }

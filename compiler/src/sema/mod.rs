@@ -63,13 +63,13 @@ mod format;
 mod listing;
 mod lower;
 mod points;
-mod pretty;
 pub mod regex;
 mod scope;
 mod syscall_names;
 mod syscall_tapset;
 mod tapset;
 mod target;
+mod vars;
 
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
@@ -123,7 +123,7 @@ struct DerivedProbe<'a> {
     span: Span,
     locals: Locals,
     /// The target variables the points offer (one point per probe then).
-    context: std::rc::Rc<points::ProbeContext>,
+    context: points::ProbeContext,
     /// Statements of the alias bodies left out: dead assignments
     /// ([`elide`]).
     elided: HashSet<ast::NodeId>,
@@ -633,45 +633,7 @@ fn listed_points(derived: &[DerivedProbe<'_>], variables: bool) -> Vec<String> {
                     vars.push_str(&format!(" {}:{ty}", v.name));
                 }
             }
-            let c_type = |ty: &crate::debuginfo::CType| ty.render().replace(" *", "*");
-            let (params, ret): (Vec<(String, String)>, Option<String>) = match &*d.context {
-                points::ProbeContext::Function { prototype, ret, .. } => (
-                    prototype
-                        .params
-                        .iter()
-                        .flatten()
-                        .map(|p| (p.name.clone(), c_type(&p.ty)))
-                        .collect(),
-                    ret.then(|| c_type(&prototype.ret)),
-                ),
-                points::ProbeContext::Syscall { params, ret, .. } => (
-                    params
-                        .iter()
-                        .map(|p| (p.name.clone(), c_type(&p.ty)))
-                        .collect(),
-                    ret.then(|| "long".to_string()),
-                ),
-                points::ProbeContext::Tracepoint(tp) => (
-                    tp.params
-                        .iter()
-                        .map(|p| (p.name.clone(), c_type(&p.ty)))
-                        .collect(),
-                    None,
-                ),
-                points::ProbeContext::Netfilter => (
-                    points::NETFILTER_VARS
-                        .iter()
-                        .filter_map(|n| {
-                            points::netfilter_var(n).map(|v| (n.to_string(), c_type(&v.ty)))
-                        })
-                        .collect(),
-                    None,
-                ),
-                points::ProbeContext::None
-                | points::ProbeContext::Unchecked(_)
-                | points::ProbeContext::UserSpace
-                | points::ProbeContext::Inline { .. } => (Vec::new(), None),
-            };
+            let (ret, params) = d.context.vars().listed();
             if let Some(ret) = ret {
                 vars.push_str(&format!(" $return:{ret}"));
             }
@@ -715,11 +677,7 @@ fn add_to_group<'a>(
     // may mean different things at different functions. The inlined
     // copies of one function offer none and share one.
     let same = |g: &DerivedProbe<'a>| {
-        *g.context == r.context
-            && matches!(
-                r.context,
-                points::ProbeContext::None | points::ProbeContext::Inline { .. }
-            )
+        g.context.shares_body_with(&r.context)
             && g.prologues.len() == r.prologues.len()
             && g.prologues
                 .iter()
@@ -750,7 +708,7 @@ fn add_to_group<'a>(
             condition,
             span: probe.span,
             locals: Locals::default(),
-            context: std::rc::Rc::new(r.context),
+            context: r.context,
             elided: HashSet::new(),
             facts: Default::default(),
         }),

@@ -66,13 +66,16 @@ impl Checker<'_, '_> {
                 }
                 Some(Place::Element(g))
             }
-            ast::ExprKind::Target(t) => match target::lvalue(self, t, e.span, want, context) {
-                Ok(_) => Some(Place::Target),
-                Err(d) => {
-                    self.error(*d);
-                    None
+            ast::ExprKind::Target(t) => {
+                let probe = self.context.clone();
+                match target::lvalue(self, &probe, t, e.span, want, context) {
+                    Ok(_) => Some(Place::Target),
+                    Err(d) => {
+                        self.error(*d);
+                        None
+                    }
                 }
-            },
+            }
             _ => {
                 self.error(
                     Diagnostic::semantic_error(format!(

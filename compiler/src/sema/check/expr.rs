@@ -159,13 +159,16 @@ impl Checker<'_, '_> {
                 }
                 Some(Type::Long)
             }
-            K::Target(t) => match target::resolve(self, t, e.span) {
-                Ok(kind) => Some(target::value_type(&kind)),
-                Err(d) => {
-                    self.error(*d);
-                    Some(target::fallback_type(t))
+            K::Target(t) => {
+                let probe = self.context.clone();
+                match target::resolve(self, &probe, t, e.span) {
+                    Ok(kind) => Some(target::value_type(&kind)),
+                    Err(d) => {
+                        self.error(*d);
+                        Some(target::fallback_type(t))
+                    }
                 }
-            },
+            }
             K::Defined(inner) => {
                 self.defined(e, inner);
                 Some(Type::Long)
@@ -448,14 +451,14 @@ impl Checker<'_, '_> {
     /// `@entry(e)` in a `.return` probe: `e` is evaluated when the function
     /// is entered (with its parameters readable) and saved for the return.
     fn entry(&mut self, inner: &ast::Expr, span: Span) -> Option<Type> {
-        let Some(at_entry) = target::at_entry(&self.context) else {
+        let Some(at_entry) = self.context.vars().at_entry() else {
             self.error(target::no_entry(span));
             return None;
         };
         if self.in_entry {
             return self.expr(inner, None);
         }
-        let outer = std::mem::replace(&mut self.context, std::rc::Rc::new(at_entry));
+        let outer = std::mem::replace(&mut self.context, at_entry);
         self.in_entry = true;
         let ty = self.expr(inner, None);
         self.in_entry = false;

@@ -23,16 +23,14 @@ mod stmt;
 pub(super) use print::histogram;
 
 use std::collections::BTreeSet;
-use std::rc::Rc;
 
 use crate::diag::{Diagnostic, Span};
 use crate::ir::{self, Type};
 use crate::syntax::ast;
 
 use super::facts::{BodyFacts, VarRef};
-use super::points::ProbeContext;
 use super::scope::{LocalVar, Locals, Shape, Slot};
-use super::target::TargetHost;
+use super::vars::{ProbeContext, TargetHost};
 use super::{Config, Context};
 
 /// A type slot somewhere in the program.
@@ -70,7 +68,7 @@ pub struct Checker<'c, 'a> {
     report: bool,
     loops: usize,
     /// The target variables the probe being walked offers.
-    pub context: Rc<ProbeContext>,
+    pub context: ProbeContext,
     /// Arrays being iterated by enclosing foreach loops, with the loop's span.
     iterating: Vec<(usize, Span)>,
     /// Checking an `@entry(...)` operand (no locals exist there).
@@ -98,7 +96,7 @@ impl<'c, 'a> Checker<'c, 'a> {
             report,
             loops: 0,
             iterating: Vec::new(),
-            context: Rc::new(ProbeContext::None),
+            context: ProbeContext::none(),
             in_entry: false,
             probe_body: None,
             trace: Trace::default(),
@@ -398,10 +396,6 @@ impl<'c, 'a> Checker<'c, 'a> {
 /// Target expressions inside checked code: their script operands are
 /// checked like any expression; nothing is saved at entry.
 impl TargetHost for Checker<'_, '_> {
-    fn context(&self) -> Rc<ProbeContext> {
-        self.context.clone()
-    }
-
     fn config(&self) -> &Config {
         self.cx.config
     }

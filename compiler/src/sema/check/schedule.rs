@@ -14,7 +14,6 @@
 //! records what lowering needs about each node.
 
 use std::collections::BTreeSet;
-use std::rc::Rc;
 
 use crate::diag::Diagnostic;
 use crate::ir::{self, Type};
@@ -158,7 +157,7 @@ pub(in crate::sema) fn check_all<'a>(cx: &mut Context<'a>, derived: &mut [Derive
 fn walk_probe<'a>(cx: &mut Context<'a>, d: &mut DerivedProbe<'a>, report: bool) -> Trace {
     let locals = std::mem::take(&mut d.locals);
     let mut c = Checker::new(cx, locals, None, report);
-    c.context = Rc::clone(&d.context);
+    c.context = d.context.clone();
     c.probe_body = Some(d.body);
     if let Some(cond) = d.condition {
         c.expr(cond, Some(Type::Long));

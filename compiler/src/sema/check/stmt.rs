@@ -33,7 +33,8 @@ impl Checker<'_, '_> {
 
     /// `@defined(inner)` at node `node`: recorded for lowering.
     pub(super) fn defined(&mut self, node: &ast::Expr, inner: &ast::Expr) -> bool {
-        let truth = target::defined(self, inner);
+        let probe = self.context.clone();
+        let truth = target::defined(self, &probe, inner);
         if self.report {
             self.facts.constants.insert(node.id, truth as i64);
         }

@@ -30,7 +30,10 @@ impl Lowerer<'_, '_> {
                 })
             }
             // Checked: guru mode, a writable place.
-            ast::ExprKind::Target(t) => target::lvalue(self, t, e.span, None, "").ok(),
+            ast::ExprKind::Target(t) => {
+                let probe = self.context.clone();
+                target::lvalue(self, &probe, t, e.span, None, "").ok()
+            }
             _ => None,
         }
     }

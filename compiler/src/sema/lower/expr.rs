@@ -147,10 +147,13 @@ impl Lowerer<'_, '_> {
                 };
                 long_expr(kind, location)
             }
-            K::Target(t) => match target::resolve(self, t, e.span) {
-                Ok(kind) => typed(kind, self.ty(e), location),
-                Err(_) => refused(location),
-            },
+            K::Target(t) => {
+                let probe = self.context.clone();
+                match target::resolve(self, &probe, t, e.span) {
+                    Ok(kind) => typed(kind, self.ty(e), location),
+                    Err(_) => refused(location),
+                }
+            }
             K::Defined(_) | K::Probewrite(_) => {
                 let value = self.facts.constants.get(e.id).unwrap_or(0);
                 long_expr(ir::ExprKind::Long(value), location)
@@ -243,18 +246,18 @@ impl Lowerer<'_, '_> {
     /// `@entry(inner)`: `inner` evaluated at function entry, in the
     /// entry's context, and saved for the return.
     fn entry(&mut self, e: &ast::Expr, inner: &ast::Expr, location: ir::Location) -> ir::Expr {
-        let Some(at_entry) = target::at_entry(&self.context) else {
+        let Some(at_entry) = self.context.vars().at_entry() else {
             return refused(location);
         };
         if self.in_entry {
             return self.expr(inner);
         }
-        let outer = std::mem::replace(&mut self.context, std::rc::Rc::new(at_entry));
+        let outer = std::mem::replace(&mut self.context, at_entry);
         self.in_entry = true;
         let value = self.expr(inner);
         self.in_entry = false;
         self.context = outer;
         let ty = self.ty(e).unwrap_or(Type::Long);
-        target::TargetHost::save_at_entry(self, value, ty, location)
+        crate::sema::vars::TargetHost::save_at_entry(self, value, ty, location)
     }
 }

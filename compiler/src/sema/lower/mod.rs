@@ -17,16 +17,13 @@ mod print;
 mod stats;
 mod stmt;
 
-use std::rc::Rc;
-
 use crate::diag::Span;
 use crate::ir::{self, Type};
 use crate::syntax::ast;
 
 use super::facts::BodyFacts;
-use super::points::ProbeContext;
 use super::scope::{Locals, Shape};
-use super::target::TargetHost;
+use super::vars::{ProbeContext, TargetHost};
 use super::{autoprint, Config, Context, DerivedProbe};
 
 /// Lowers one body.
@@ -37,7 +34,7 @@ pub struct Lowerer<'l, 'a> {
     /// The function being lowered (its index), if any.
     function: Option<usize>,
     /// The target variables the probe offers here.
-    context: Rc<ProbeContext>,
+    context: ProbeContext,
     /// Lowering an `@entry(...)` operand.
     in_entry: bool,
     /// Values a `.return` probe saves at function entry (`@entry(e)`,
@@ -75,7 +72,7 @@ pub(super) fn lower_all<'a>(cx: &Context<'a>, derived: &[DerivedProbe<'a>]) -> i
             locals: &d.locals,
             facts: &d.facts,
             function: None,
-            context: Rc::clone(&d.context),
+            context: d.context.clone(),
             in_entry: false,
             entry: Vec::new(),
             function_ids: &function_ids,
@@ -115,7 +112,7 @@ pub(super) fn lower_all<'a>(cx: &Context<'a>, derived: &[DerivedProbe<'a>]) -> i
                     locals: &f.locals,
                     facts: &f.facts,
                     function: Some(i),
-                    context: Rc::new(ProbeContext::None),
+                    context: ProbeContext::none(),
                     in_entry: false,
                     entry: Vec::new(),
                     function_ids: &function_ids,
@@ -194,10 +191,6 @@ fn lower_globals(cx: &Context<'_>) -> Vec<ir::Global> {
 /// Target expressions inside lowered code: their script operands are
 /// lowered, and values read at a function's return saved at its entry.
 impl TargetHost for Lowerer<'_, '_> {
-    fn context(&self) -> Rc<ProbeContext> {
-        self.context.clone()
-    }
-
     fn config(&self) -> &Config {
         self.cx.config
     }

@@ -15,7 +15,9 @@ impl Lowerer<'_, '_> {
         let ty = string.then_some(Type::String);
         if let Some(h) = &p.hist {
             let kind = match self.stats_operand(&h.stat, None) {
-                Some(stats) if matches!(p.kind, ast::PrintKind::Print | ast::PrintKind::Println) => {
+                Some(stats)
+                    if matches!(p.kind, ast::PrintKind::Print | ast::PrintKind::Println) =>
+                {
                     let inner = ir::Expr {
                         kind: ir::ExprKind::Histogram {
                             stats,

@@ -3,15 +3,63 @@
 //! build host (at `--sysroot DIR` + PATH when a sysroot is given, the
 //! path on the target staying PATH); each function becomes a uprobe at its
 //! file offset. Target variables need the program's DWARF, which stapkit
-//! does not read: such points offer [`ProbeContext::UserSpace`].
+//! does not read: such points offer none ([`UserSpace`] says so).
+//! `process[("PATH")|(PID)].begin/.end` follow processes through the
+//! scheduler's tracepoints. The runtime has them in
+//! `runtime-c/core/uprobe.c` and `runtime-c/core/process.c`.
 
 use std::path::{Path, PathBuf};
 
 use object::{Object, ObjectSegment, ObjectSymbol, SymbolKind};
 
-use super::{glob, parts_text, resolved_text, similar, Parts, PointError, ProbeContext, Target};
-use crate::ir::{ProbeKind, ProbePoint, ProcessSelector};
+use super::{
+    glob, parts_text, resolved_text, similar, Family, Param, Parts, PointError, ProbeContext,
+    Resolution, Target,
+};
+use crate::diag::Span;
+use crate::ir::{self, ProbeKind, ProbePoint, ProcessSelector};
+use crate::sema::vars::{fail_help, Failed, Place, TargetHost, TargetVars};
 use crate::syntax::ast;
+
+pub(super) const FAMILY: Family = Family {
+    shapes: &[
+        &[("process", Param::Optional), ("begin", Param::No)],
+        &[("process", Param::Optional), ("end", Param::No)],
+        &[("process", Param::Required), ("function", Param::Required)],
+        &[
+            ("process", Param::Required),
+            ("function", Param::Required),
+            ("call", Param::No),
+        ],
+        &[
+            ("process", Param::Required),
+            ("function", Param::Required),
+            ("return", Param::No),
+        ],
+    ],
+    names: &[
+        "process(\"PATH\").function(\"NAME\")",
+        "process(\"PATH\").begin",
+        "process(\"PATH\").end",
+        "process(PID).begin",
+        "process(PID).end",
+        "process.begin",
+        "process.end",
+    ],
+    resolve,
+};
+
+fn resolve(parts: &Parts<'_>, target: Target<'_>) -> Resolution {
+    match parts.as_slice() {
+        [("process", path), (event @ ("begin" | "end"), None)] => {
+            process_lifetime_probe(parts, *path, *event == "end", target)
+        }
+        [("process", Some(path)), ("function", Some(f)), rest @ ..] => {
+            process_function_probe(parts, path, f, rest, target)
+        }
+        _ => Ok(None),
+    }
+}
 
 /// A function found in a program's symbol table.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,7 +71,7 @@ pub struct UserFunction {
 }
 
 /// `process("PATH").function("f")[.call|.return]`.
-pub(super) fn process_function_probe(
+fn process_function_probe(
     parts: &Parts<'_>,
     path: &ast::Literal,
     function: &ast::Literal,
@@ -95,7 +143,7 @@ pub(super) fn process_function_probe(
                     },
                     optional: false,
                 };
-                (point, ProbeContext::UserSpace)
+                (point, ProbeContext::new(UserSpace))
             })
             .collect(),
     ))
@@ -103,7 +151,7 @@ pub(super) fn process_function_probe(
 
 /// `process.begin/.end`, `process("PATH").begin/.end`,
 /// `process(PID).begin/.end`.
-pub(super) fn process_lifetime_probe(
+fn process_lifetime_probe(
     parts: &Parts<'_>,
     path: Option<&ast::Literal>,
     end: bool,
@@ -148,8 +196,39 @@ pub(super) fn process_lifetime_probe(
             kind: ProbeKind::Process { which, end },
             optional: false,
         },
-        ProbeContext::None,
+        ProbeContext::none(),
     )]))
+}
+
+/// A user-space function's context: its variables would need the
+/// program's DWARF, which stapkit does not read; the argument functions
+/// (`int_arg(N)`, ...) work instead.
+#[derive(Debug)]
+struct UserSpace;
+
+impl UserSpace {
+    fn refuse(span: Span, what: &str) -> Failed {
+        fail_help(
+            span,
+            format!("'{what}' of a user-space function needs the program's debug information (DWARF), which stapkit does not read"),
+            "read arguments with int_arg(N), long_arg(N), pointer_arg(N), ... and the result with returnval()".into(),
+        )
+    }
+}
+
+impl TargetVars for UserSpace {
+    fn variable(
+        &self,
+        name: &str,
+        span: Span,
+        _: &mut dyn TargetHost,
+    ) -> Result<(ir::TargetBase, Place), Failed> {
+        Err(UserSpace::refuse(span, &format!("${name}")))
+    }
+
+    fn parameters(&self, which: &str, span: Span) -> Result<(Vec<String>, bool), Failed> {
+        Err(UserSpace::refuse(span, which))
+    }
 }
 
 /// Where the build host finds the target's `path`.

@@ -2,7 +2,7 @@
 
 use crate::diag::Span;
 
-use super::{Expr, Ident, NodeId, IndexItem, Indexable, StatOp};
+use super::{Expr, Ident, IndexItem, Indexable, NodeId, StatOp};
 
 /// `{ statements }`
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -12,7 +12,7 @@ use crate::debuginfo::{CType, KernelInfo};
 use crate::diag::Span;
 use crate::ir::{self, Type};
 
-use super::target::{fail, scalar, Failed, Place, TargetHost};
+use crate::sema::vars::{fail, scalar, Failed, Place, TargetHost};
 
 /// The most values one pretty-printed string reads.
 const MAX_VALUES: usize = 32;
@@ -217,7 +217,8 @@ impl Printer {
     }
 
     fn finish(self) -> Result<ir::ExprKind, Failed> {
-        let format = super::format::parse(&self.format).map_err(|e| fail(self.span, e.message))?;
+        let format =
+            crate::sema::format::parse(&self.format).map_err(|e| fail(self.span, e.message))?;
         Ok(ir::ExprKind::Printf {
             kind: ir::PrintfKind::Sprintf,
             format,

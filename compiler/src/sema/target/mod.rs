@@ -8,48 +8,19 @@
 //! memory. `->m` on a pointer value goes to the object it points at; on a
 //! pointer stored in memory it loads the pointer first; on an embedded
 //! struct it just adds the member's offset.
+//!
+//! What `$name` itself is, the probe's family says ([`ProbeContext`]);
+//! both analysis phases call in through a [`TargetHost`].
 
-use std::rc::Rc;
+mod pretty;
 
 use crate::debuginfo::variables::{self, VariableLocation};
-use crate::debuginfo::{
-    arg_location, return_register, syscall_arg_offset, ArgLocation, CType, KernelInfo,
-};
+use crate::debuginfo::{CType, KernelInfo};
 use crate::diag::{Diagnostic, Span};
 use crate::ir::{self, Type};
 use crate::syntax::ast;
 
-use super::points::ProbeContext;
-use super::Config;
-
-/// Where a chain is: a value of this type in hand, or an object of this
-/// type at the address computed so far.
-pub(super) enum Place {
-    Value(CType),
-    Address(CType),
-}
-
-/// A failed resolution: the diagnostic to report.
-pub(super) type Failed = Box<Diagnostic>;
-
-/// What resolving a target expression needs from the walk it is part of:
-/// checking (which infers the script expressions inside and builds nothing
-/// it keeps) or lowering (which lowers them and saves values at entry).
-pub(super) trait TargetHost {
-    /// The target variables the probe offers here (at entry inside
-    /// `@entry`).
-    fn context(&self) -> Rc<ProbeContext>;
-    /// The analysis configuration (guru mode, the kernel).
-    fn config(&self) -> &Config;
-    /// Where `span` is, as runtime errors quote it.
-    fn location(&self, span: Span, token: String) -> ir::Location;
-    /// A script expression inside a target expression (`@cast`'s operand,
-    /// an index) that must have type `expect`.
-    fn operand(&mut self, e: &ast::Expr, expect: Option<Type>) -> (Option<Type>, ir::Expr);
-    /// Saves `value` when the probed function is entered; the expression
-    /// that reads it back at the return.
-    fn save_at_entry(&mut self, value: ir::Expr, ty: Type, location: ir::Location) -> ir::Expr;
-}
+use super::vars::{fail, fail_help, scalar, Failed, Place, ProbeContext, TargetHost};
 
 /// The type of a resolved target expression: `$$parms` and friends are
 /// text, everything else a number.
@@ -76,6 +47,7 @@ pub(super) fn fallback_type(t: &ast::TargetExpr) -> Type {
 /// kernel memory (`$return`, a parameter at entry, `$p->field`).
 pub(super) fn lvalue(
     h: &mut dyn TargetHost,
+    probe: &ProbeContext,
     t: &ast::TargetExpr,
     span: Span,
     want: Option<Type>,
@@ -90,7 +62,7 @@ pub(super) fn lvalue(
             .with_help("rerun with -g: guru mode lets a script change the kernel's state"),
         ));
     }
-    let access = match resolve(h, t, span)? {
+    let access = match resolve(h, probe, t, span)? {
         ir::ExprKind::Target(access) => access,
         _ => {
             return Err(fail(
@@ -114,43 +86,15 @@ pub(super) fn lvalue(
         (ir::TargetBase::TracepointArg(_), ir::TargetResult::Value { .. }) => {
             Some("tracepoint arguments are copies and cannot be changed")
         }
-        (ir::TargetBase::Value(_), ir::TargetResult::Value { .. }) => Some(
-            "in a .return probe a parameter is its value saved at entry; it cannot be changed",
-        ),
+        (ir::TargetBase::Value(_), ir::TargetResult::Value { .. }) => {
+            Some("in a .return probe a parameter is its value saved at entry; it cannot be changed")
+        }
         _ => None,
     };
     if let Some(why) = refusal {
         return Err(fail(span, format!("{context} cannot change this: {why}")));
     }
     Ok(ir::LValue::Target(access))
-}
-
-/// The same point at function entry, for `@entry(e)` in a `.return`
-/// probe: parameters read directly there. `None` where there is no entry.
-pub(super) fn at_entry(context: &ProbeContext) -> Option<ProbeContext> {
-    match context.clone() {
-        ProbeContext::Function {
-            prototype,
-            ret: true,
-            arch,
-        } => Some(ProbeContext::Function {
-            prototype,
-            ret: false,
-            arch,
-        }),
-        ProbeContext::Syscall {
-            name,
-            params,
-            ret: true,
-            arch,
-        } => Some(ProbeContext::Syscall {
-            name,
-            params,
-            ret: false,
-            arch,
-        }),
-        _ => None,
-    }
 }
 
 /// The error for `@entry` where the probe has no function entry.
@@ -162,7 +106,7 @@ pub(super) fn no_entry(span: Span) -> Diagnostic {
 /// Whether `@defined(e)` holds here: every target expression in `e`
 /// (`$x`, or `kernel_string($f->name)` around one) resolves in this
 /// probe.
-pub(super) fn defined(h: &mut dyn TargetHost, e: &ast::Expr) -> bool {
+pub(super) fn defined(h: &mut dyn TargetHost, context: &ProbeContext, e: &ast::Expr) -> bool {
     use crate::syntax::visit::{walk_expr, Visitor};
     // The visitor lends no lifetime, so the target expressions are
     // cloned out (they are small).
@@ -180,7 +124,7 @@ pub(super) fn defined(h: &mut dyn TargetHost, e: &ast::Expr) -> bool {
     targets
         .0
         .iter()
-        .all(|(t, span)| resolve(h, t, *span).is_ok())
+        .all(|(t, span)| resolve(h, context, t, *span).is_ok())
 }
 
 /// The value of a condition that `@defined` decides at compile time:
@@ -216,6 +160,7 @@ fn kernel(h: &dyn TargetHost) -> Option<std::sync::Arc<KernelInfo>> {
 /// Resolves a target expression into what the IR computes for it.
 pub(super) fn resolve(
     h: &mut dyn TargetHost,
+    context: &ProbeContext,
     t: &ast::TargetExpr,
     span: Span,
 ) -> Result<ir::ExprKind, Failed> {
@@ -225,7 +170,7 @@ pub(super) fn resolve(
                 // `$$parms$`, `$$vars$$`: each value pretty-printed.
                 if let ([c], false) = (t.components.as_slice(), t.address_of) {
                     if let ast::TargetComponentKind::Pretty { deep } = c.kind {
-                        return context_string(h, &v.name, v.span, Some(deep));
+                        return context_string(h, context, &v.name, v.span, Some(deep));
                     }
                 }
                 if !t.components.is_empty() || t.address_of {
@@ -234,9 +179,9 @@ pub(super) fn resolve(
                         format!("'{}' is a string and has no members", v.name),
                     ));
                 }
-                return context_string(h, &v.name, v.span, None);
+                return context_string(h, context, &v.name, v.span, None);
             }
-            variable(h, &v.name[1..], v.span)?
+            context.vars().variable(&v.name[1..], v.span, h)?
         }
         ast::TargetBase::Cast {
             operand,
@@ -291,7 +236,7 @@ pub(super) fn resolve(
                 if bitfield.is_some() {
                     return Err(fail(c.span, "a bitfield cannot be pretty-printed".into()));
                 }
-                return super::pretty::pretty(&*h, base, steps, place, *deep, span);
+                return pretty::pretty(&*h, base, steps, place, *deep, span);
             }
         };
     }
@@ -352,10 +297,7 @@ fn at_var(
         if m.to_str_lossy() != "kernel" {
             return Err(fail_help(
                 m.span,
-                format!(
-                    "@var in module '{}' is not supported",
-                    m.to_str_lossy()
-                ),
+                format!("@var in module '{}' is not supported", m.to_str_lossy()),
                 "stapkit reads the kernel's own variables: use \"kernel\" or leave the module out"
                     .into(),
             ));
@@ -407,220 +349,19 @@ fn at_var(
     ))
 }
 
-/// `$name`: a parameter of the probed function or tracepoint, or `$return`.
-fn variable(h: &mut dyn TargetHost, name: &str, span: Span) -> Result<(ir::TargetBase, Place), Failed> {
-    let context = h.context();
-    match &*context {
-        ProbeContext::None => Err(fail_help(
-            span,
-            format!("target variable '${name}' is not available in this probe"),
-            "target variables need a kernel.function(...) or kernel.trace(...) probe".into(),
-        )),
-        ProbeContext::Unchecked(why) => Err(unchecked(span, &format!("${name}"), why)),
-        ProbeContext::UserSpace => Err(user_space(span, &format!("${name}"))),
-        ProbeContext::Inline { callers } => {
-            Err(inline_copy(span, &format!("${name}"), callers))
-        }
-        ProbeContext::Function {
-            prototype,
-            ret,
-            arch,
-        } => {
-            if name == "return" {
-                require_return_probe(*ret, span)?;
-                let reg = return_register(*arch).to_string();
-                return Ok((
-                    ir::TargetBase::Register(reg),
-                    Place::Value(prototype.ret.clone()),
-                ));
-            }
-            let params = prototype.params.as_deref().ok_or_else(|| {
-                fail(
-                    span,
-                    format!(
-                        "the parameters of '{}' are unknown (no BTF or DWARF describes them)",
-                        prototype.name
-                    ),
-                )
-            })?;
-            let Some(n) = params.iter().position(|p| p.name == name) else {
-                let names: Vec<String> =
-                    params.iter().map(|p| format!("${}", p.name)).collect();
-                return Err(fail_help(
-                    span,
-                    format!("'{}' has no parameter '{name}'", prototype.name),
-                    format!("its parameters are: {}", names.join(", ")),
-                ));
-            };
-            let base = match arg_location(*arch, n as u32 + 1) {
-                Some(ArgLocation::Register(r)) => ir::TargetBase::Register(r.to_string()),
-                Some(ArgLocation::Stack(off)) => ir::TargetBase::Stack(off),
-                None => {
-                    return Err(fail(
-                        span,
-                        format!("cannot locate argument {} of '{}'", n + 1, prototype.name),
-                    ))
-                }
-            };
-            let ty = params[n].ty.clone();
-            if *ret {
-                // In a .return probe a parameter is its value at entry,
-                // as in SystemTap: saved then, read back here.
-                let (size, signed) = scalar(&ty).ok_or_else(|| {
-                    fail(
-                        span,
-                        format!(
-                            "'${name}' ({}) is passed by value and cannot be saved at entry",
-                            ty.render()
-                        ),
-                    )
-                })?;
-                let location = h.location(span, format!("identifier '${name}'"));
-                let value = ir::Expr {
-                    kind: ir::ExprKind::Target(Box::new(ir::TargetAccess {
-                        base,
-                        steps: Vec::new(),
-                        result: ir::TargetResult::Value { size, signed },
-                    })),
-                    ty: Some(Type::Long),
-                    location: location.clone(),
-                };
-                let saved = h.save_at_entry(value, Type::Long, location);
-                return Ok((ir::TargetBase::Value(Box::new(saved)), Place::Value(ty)));
-            }
-            Ok((base, Place::Value(ty)))
-        }
-        ProbeContext::Syscall {
-            name: syscall,
-            params,
-            ret,
-            arch,
-        } => {
-            if name == "return" {
-                require_return_probe(*ret, span)?;
-                let long = CType::Int {
-                    name: "long".into(),
-                    size: 8,
-                    signed: true,
-                };
-                let reg = return_register(*arch).to_string();
-                return Ok((ir::TargetBase::Register(reg), Place::Value(long)));
-            }
-            let Some(n) = params.iter().position(|p| p.name == name) else {
-                let names: Vec<String> =
-                    params.iter().map(|p| format!("${}", p.name)).collect();
-                return Err(fail_help(
-                    span,
-                    format!("syscall '{syscall}' has no parameter '{name}'"),
-                    if names.is_empty() {
-                        "it takes no parameters".to_string()
-                    } else {
-                        format!("its parameters are: {}", names.join(", "))
-                    },
-                ));
-            };
-            let ty = params[n].ty.clone();
-            let (size, signed) = scalar(&ty).ok_or_else(|| {
-                fail(
-                    span,
-                    format!("'${name}' ({}) is not a number or a pointer", ty.render()),
-                )
-            })?;
-            let (Some(regs), Some(offset)) = (
-                arg_location(*arch, 1),
-                syscall_arg_offset(*arch, n as u32 + 1),
-            ) else {
-                return Err(fail(
-                    span,
-                    format!("cannot locate argument {} of syscall '{syscall}'", n + 1),
-                ));
-            };
-            let ArgLocation::Register(regs) = regs else {
-                return Err(fail(
-                    span,
-                    "the pt_regs pointer is not in a register".into(),
-                ));
-            };
-            // The wrapper's first argument points at the user's saved
-            // registers; the argument is the slot there (which a guru
-            // write changes for the syscall too).
-            let location = h.location(span, format!("identifier '${name}'"));
-            let slot = |result| ir::Expr {
-                kind: ir::ExprKind::Target(Box::new(ir::TargetAccess {
-                    base: ir::TargetBase::Register(regs.to_string()),
-                    steps: vec![ir::TargetStep::Offset(offset)],
-                    result,
-                })),
-                ty: Some(Type::Long),
-                location: location.clone(),
-            };
-            if *ret {
-                // At the return the registers may be reused: the value
-                // at entry, saved then, as for functions.
-                let value = slot(ir::TargetResult::Load { size, signed });
-                let saved = h.save_at_entry(value, Type::Long, location.clone());
-                return Ok((ir::TargetBase::Value(Box::new(saved)), Place::Value(ty)));
-            }
-            let address = slot(ir::TargetResult::Address);
-            Ok((ir::TargetBase::Value(Box::new(address)), Place::Address(ty)))
-        }
-        ProbeContext::Netfilter => {
-            let Some(var) = super::points::netfilter_var(name) else {
-                let names: Vec<String> = super::points::NETFILTER_VARS
-                    .iter()
-                    .map(|n| format!("${n}"))
-                    .collect();
-                return Err(fail_help(
-                    span,
-                    format!("netfilter hooks have no variable '${name}'"),
-                    format!("their variables are: {}", names.join(", ")),
-                ));
-            };
-            let base = ir::TargetBase::TracepointArg(var.slot);
-            if var.by_address {
-                // `$verdict` is the hook function's own variable: its
-                // address is in the slot, so guru mode can store to it.
-                return Ok((base, Place::Address(var.ty)));
-            }
-            Ok((base, Place::Value(var.ty)))
-        }
-        ProbeContext::Tracepoint(tp) => {
-            let Some(n) = tp.params.iter().position(|p| p.name == name) else {
-                let names: Vec<String> =
-                    tp.params.iter().map(|p| format!("${}", p.name)).collect();
-                return Err(fail_help(
-                    span,
-                    format!("tracepoint '{}' has no parameter '{name}'", tp.name),
-                    format!("its parameters are: {}", names.join(", ")),
-                ));
-            };
-            Ok((
-                ir::TargetBase::TracepointArg(n),
-                Place::Value(tp.params[n].ty.clone()),
-            ))
-        }
-    }
-}
-
 /// `$$parms`, `$$vars`, `$$locals`, `$$return`: the values as text,
 /// `name=0x...` separated by spaces.
 /// `$$parms`, `$$vars`, `$$locals`, `$$return` (with `pretty`, their
 /// `$`/`$$` forms: `Some(deep)`), `$$system`, `$$name`.
 fn context_string(
     h: &mut dyn TargetHost,
+    context: &ProbeContext,
     which: &str,
     span: Span,
     pretty: Option<bool>,
 ) -> Result<ir::ExprKind, Failed> {
-    let context = h.context();
-    // A tracepoint's subsystem and name.
-    if let (ProbeContext::Tracepoint(tp), "$$system" | "$$name") = (&*context, which) {
-        let text = if which == "$$system" {
-            &tp.system
-        } else {
-            &tp.name
-        };
-        return Ok(ir::ExprKind::Str(text.clone()));
+    if let Some(text) = context.vars().text(which) {
+        return Ok(ir::ExprKind::Str(text));
     }
     if matches!(which, "$$system" | "$$name") {
         return Err(fail(
@@ -628,39 +369,7 @@ fn context_string(
             format!("'{which}' is only available in tracepoint probes (kernel.trace)"),
         ));
     }
-    let (names, ret): (Vec<String>, bool) = match &*context {
-        ProbeContext::Function { prototype, ret, .. } => (
-            prototype
-                .params
-                .iter()
-                .flatten()
-                .map(|p| p.name.clone())
-                .collect(),
-            *ret,
-        ),
-        ProbeContext::Tracepoint(tp) => {
-            (tp.params.iter().map(|p| p.name.clone()).collect(), false)
-        }
-        ProbeContext::Netfilter => (
-            super::points::NETFILTER_VARS
-                .iter()
-                .map(|n| n.to_string())
-                .collect(),
-            false,
-        ),
-        ProbeContext::Syscall { params, ret, .. } => {
-            (params.iter().map(|p| p.name.clone()).collect(), *ret)
-        }
-        ProbeContext::None => {
-            return Err(fail(
-                span,
-                format!("'{which}' is not available in this probe"),
-            ));
-        }
-        ProbeContext::Unchecked(why) => return Err(unchecked(span, which, why)),
-        ProbeContext::UserSpace => return Err(user_space(span, which)),
-        ProbeContext::Inline { callers } => return Err(inline_copy(span, which, callers)),
-    };
+    let (names, ret) = context.vars().parameters(which, span)?;
     let wanted: Vec<String> = match which {
         // In a .return probe, the parameters' values at entry.
         "$$parms" | "$$vars" => names,
@@ -678,9 +387,9 @@ fn context_string(
     let mut args = Vec::new();
     let location = h.location(span, format!("identifier '{which}'"));
     for name in &wanted {
-        let (base, place) = variable(h, name, span)?;
+        let (base, place) = context.vars().variable(name, span, h)?;
         if let Some(deep) = pretty {
-            let kind = super::pretty::pretty(&*h, base, Vec::new(), place, deep, span)?;
+            let kind = pretty::pretty(&*h, base, Vec::new(), place, deep, span)?;
             if !text.is_empty() {
                 text.push(' ');
             }
@@ -771,8 +480,8 @@ fn member(
     let agg = object
         .aggregate_name()
         .ok_or_else(|| fail(span, format!("'{}' has no members", object.render())))?;
-    let kernel = kernel(h)
-        .ok_or_else(|| fail(span, "members need the kernel's type information".into()))?;
+    let kernel =
+        kernel(h).ok_or_else(|| fail(span, "members need the kernel's type information".into()))?;
     let path = kernel
         .member_path(&agg, &[name])
         .map_err(|e| fail(span, e.to_string()))?
@@ -838,77 +547,4 @@ fn index(
         stride,
     });
     Ok(Place::Address(elem))
-}
-
-pub(super) fn fail(span: Span, message: String) -> Failed {
-    Box::new(Diagnostic::semantic_error(message).with_primary(span, "in this target expression"))
-}
-
-/// `$return` outside a `.return` probe is an error.
-fn require_return_probe(ret: bool, span: Span) -> Result<(), Failed> {
-    if ret {
-        Ok(())
-    } else {
-        Err(fail(
-            span,
-            "'$return' is only available in .return probes".into(),
-        ))
-    }
-}
-
-/// `what` needs the probed function's prototype, which `why` withholds.
-fn unchecked(span: Span, what: &str, why: &str) -> Failed {
-    fail_help(
-        span,
-        format!("'{what}' needs the probed function's prototype, but {why}"),
-        "name a fetched kernel with -r (see `stap-prep list`)".into(),
-    )
-}
-
-/// `$var` in a `process(...).function(...)` probe.
-fn user_space(span: Span, what: &str) -> Failed {
-    fail_help(
-        span,
-        format!("'{what}' of a user-space function needs the program's debug information (DWARF), which stapkit does not read"),
-        "read arguments with int_arg(N), long_arg(N), pointer_arg(N), ... and the result with returnval()".into(),
-    )
-}
-
-/// `$var` in a `.inline` probe.
-fn inline_copy(span: Span, what: &str, callers: &[String]) -> Failed {
-    const SHOWN: usize = 3;
-    let mut named: Vec<String> = callers
-        .iter()
-        .take(SHOWN)
-        .map(|c| format!("kernel.function(\"{c}\")"))
-        .collect();
-    if callers.len() > SHOWN {
-        named.push(format!("{} more", callers.len() - SHOWN));
-    }
-    fail_help(
-        span,
-        format!("'{what}' in an .inline probe needs the DWARF location lists of the inlined copies' variables, which stapkit does not evaluate"),
-        format!("read it in a probe on a caller ({}), or on the function's out-of-line copy with .call if it has one", named.join(", ")),
-    )
-}
-
-fn fail_help(span: Span, message: String, help: String) -> Failed {
-    Box::new(
-        Diagnostic::semantic_error(message)
-            .with_primary(span, "in this target expression")
-            .with_help(help),
-    )
-}
-
-/// Size and signedness of a type a script reads as a number.
-pub(super) fn scalar(ty: &CType) -> Option<(u8, bool)> {
-    match ty.strip() {
-        CType::Int { size, signed, .. } | CType::Enum { size, signed, .. }
-            if matches!(size, 1 | 2 | 4 | 8) =>
-        {
-            Some((*size as u8, *signed))
-        }
-        CType::Pointer(_) => Some((8, false)),
-        _ => None,
-    }
 }
