@@ -106,3 +106,20 @@ static __maybe_unused void stp_timers_disarm(struct stp_timer_probe *timers, int
 		t->cpus = NULL;
 	}
 }
+
+/* The timer family: a generated module lists `stp_timers` with it. */
+static void stp_timer_family_register(void *points, int n, struct stp_reg_count *count)
+{
+	stp_timers_arm(points, n);
+}
+
+static void stp_timer_family_unregister(void *points, int n)
+{
+	stp_timers_disarm(points, n);
+}
+
+static const struct stp_family stp_timer_family __maybe_unused = {
+	.name = "timer",
+	.register_points = stp_timer_family_register,
+	.unregister_points = stp_timer_family_unregister,
+};

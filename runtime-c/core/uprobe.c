@@ -113,3 +113,20 @@ static void stp_uprobes_register(struct stp_uprobe *ps, int n, struct stp_reg_co
 		stp_reg_count_note(count, p->probe, p->optional, rc);
 	}
 }
+
+/* The uprobe family: a generated module lists `stp_uprobes` with it. */
+static void stp_uprobe_family_register(void *points, int n, struct stp_reg_count *count)
+{
+	stp_uprobes_register(points, n, count);
+}
+
+static void stp_uprobe_family_unregister(void *points, int n)
+{
+	stp_uprobes_unregister(points, n);
+}
+
+static const struct stp_family stp_uprobe_family __maybe_unused = {
+	.name = "uprobe",
+	.register_points = stp_uprobe_family_register,
+	.unregister_points = stp_uprobe_family_unregister,
+};
