@@ -6,8 +6,8 @@
 //! check that jumps to the current error label. Temporaries only live for
 //! one statement and are reused by the next.
 
+use super::global_name;
 use super::writer::{c_string, CWriter};
-use super::{global_name, CodegenError};
 use crate::ir::*;
 
 /// A lowered value: a C expression of type `int64_t` or `const char *`.
@@ -30,21 +30,12 @@ impl Val {
     }
 }
 
-/// What kind of C function the body becomes.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub(super) enum BodyKind {
-    Probe,
-    Function,
-}
-
 /// State while lowering one body.
 pub(super) struct BodyGen<'a> {
     pub program: &'a Program,
     pub locals: &'a [Local],
-    pub kind: BodyKind,
     pub ret: Option<Type>,
     pub w: CWriter,
-    pub errors: Vec<CodegenError>,
     long_temps: usize,
     max_long_temps: usize,
     string_temps: usize,
@@ -68,19 +59,12 @@ pub(super) struct BodyGen<'a> {
 }
 
 impl<'a> BodyGen<'a> {
-    pub fn new(
-        program: &'a Program,
-        locals: &'a [Local],
-        kind: BodyKind,
-        ret: Option<Type>,
-    ) -> Self {
+    pub fn new(program: &'a Program, locals: &'a [Local], ret: Option<Type>) -> Self {
         BodyGen {
             program,
             locals,
-            kind,
             ret,
             w: CWriter::indented(1),
-            errors: Vec::new(),
             long_temps: 0,
             max_long_temps: 0,
             string_temps: 0,
@@ -201,13 +185,6 @@ impl<'a> BodyGen<'a> {
         (global_name(g), g)
     }
 
-    pub(super) fn unsupported(&mut self, what: &str, location: &Location) {
-        self.errors.push(CodegenError::Unsupported {
-            what: what.to_string(),
-            location: location.clone(),
-        });
-    }
-
     /// Jumps to the error label if the last operation failed.
     pub(super) fn check_error(&mut self) {
         let label = self.err_label.clone();
@@ -280,22 +257,16 @@ impl<'a> BodyGen<'a> {
                 }
                 self.lower_loop(None, cond.as_ref(), step.as_ref(), body, &s.location)
             }
-            StmtKind::Break => match self.loops.last() {
-                Some((brk, _)) => {
-                    let brk = brk.clone();
-                    self.w.line(format!("goto {brk};"));
+            // Sema lets `break` and `continue` only into loops, and `next`
+            // only into probe handlers.
+            StmtKind::Break | StmtKind::Continue => {
+                if let Some((brk, cont)) = self.loops.last() {
+                    let label = match s.kind {
+                        StmtKind::Break => brk.clone(),
+                        _ => cont.clone(),
+                    };
+                    self.w.line(format!("goto {label};"));
                 }
-                None => self.unsupported("'break' outside a loop", &s.location),
-            },
-            StmtKind::Continue => match self.loops.last() {
-                Some((_, cont)) => {
-                    let cont = cont.clone();
-                    self.w.line(format!("goto {cont};"));
-                }
-                None => self.unsupported("'continue' outside a loop", &s.location),
-            },
-            StmtKind::Next if self.kind == BodyKind::Function => {
-                self.unsupported("'next' inside a function", &s.location)
             }
             StmtKind::Next => self.w.line("goto out;"),
             StmtKind::Return(value) => {
@@ -409,6 +380,7 @@ impl<'a> BodyGen<'a> {
                 Some(Type::String) => Val::Str(self.entry_slot(*k)),
                 _ => Val::Long(self.entry_slot(*k)),
             },
+            // Sema lets only long and string scalars be read whole.
             ExprKind::Global(id) => match self.global(*id) {
                 (
                     name,
@@ -417,17 +389,7 @@ impl<'a> BodyGen<'a> {
                         ..
                     },
                 ) => Val::Str(name),
-                (
-                    name,
-                    Global {
-                        kind: GlobalKind::Scalar(Type::Long),
-                        ..
-                    },
-                ) => Val::Long(name),
-                _ => {
-                    self.unsupported("statistics and arrays", &e.location);
-                    Val::Long("0".into())
-                }
+                (name, _) => Val::Long(name),
             },
             ExprKind::Unary { op, operand } => {
                 let v = self.expr(operand).long();
@@ -544,9 +506,7 @@ impl<'a> BodyGen<'a> {
                 increment,
                 prefix,
             } => {
-                let Some(place) = self.place(target, &e.location) else {
-                    return Val::Long("0".into());
-                };
+                let place = self.place(target);
                 let op = if *increment { "++" } else { "--" };
                 let t = self.long_temp();
                 if *prefix {
@@ -672,23 +632,12 @@ impl<'a> BodyGen<'a> {
         self.w.line(line);
     }
 
-    /// The C lvalue for a scalar target.
-    fn place(&mut self, target: &LValue, location: &Location) -> Option<String> {
+    /// The C lvalue for a scalar target (sema lets only long and string
+    /// scalars be assigned whole).
+    fn place(&self, target: &LValue) -> String {
         match target {
-            LValue::Local(id) => Some(self.local(*id).0),
-            LValue::Global(id) => match self.global(*id) {
-                (
-                    name,
-                    Global {
-                        kind: GlobalKind::Scalar(Type::Long | Type::String),
-                        ..
-                    },
-                ) => Some(name),
-                _ => {
-                    self.unsupported("statistics", location);
-                    None
-                }
-            },
+            LValue::Local(id) => self.local(*id).0,
+            LValue::Global(id) => self.global(*id).0,
             LValue::Index { .. } | LValue::Target(_) => {
                 unreachable!("array elements and target values have their own assignment")
             }
@@ -723,19 +672,18 @@ impl<'a> BodyGen<'a> {
             return self.target_assign(t, op, value, location);
         }
         let v = self.expr(value);
-        let Some(place) = self.place(target, location) else {
-            return Val::Long("0".into());
-        };
+        let place = self.place(target);
         let string = self.target_type(target) == Some(Type::String);
+        // `.=` is only on strings, `+=` & co. only on numbers (sema).
         match (op, string) {
             (AssignOp::Set, true) => self
                 .w
                 .line(format!("stp_strlcpy({place}, {}, MAXSTRINGLEN);", v.long())),
-            (AssignOp::Concat, true) => self
+            (AssignOp::Concat, _) => self
                 .w
                 .line(format!("stp_strlcat({place}, {}, MAXSTRINGLEN);", v.long())),
             (AssignOp::Set, false) => self.w.line(format!("{place} = {};", v.long())),
-            (AssignOp::Arith(op), false) => {
+            (AssignOp::Arith(op), _) => {
                 let b = v.long();
                 let b = if is_temp_or_const(&b) {
                     b
@@ -747,7 +695,6 @@ impl<'a> BodyGen<'a> {
                 let place_copy = place.clone();
                 self.binary(&place_copy, op, &place, &b, location);
             }
-            _ => self.unsupported("this assignment", location),
         }
         if string {
             Val::Str(place)

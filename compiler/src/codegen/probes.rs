@@ -260,7 +260,13 @@ impl Family for Tracepoints {
             }
             out.close("");
         }
-        write_table(out, "tracepoint", "tracepoints", "stp_tracepoint", &self.entries)
+        write_table(
+            out,
+            "tracepoint",
+            "tracepoints",
+            "stp_tracepoint",
+            &self.entries,
+        )
     }
 }
 

@@ -174,7 +174,64 @@ pub(super) fn scalar(ty: &CType) -> Option<(u8, bool)> {
     }
 }
 
+/// The register the calling convention names by its `struct pt_regs`
+/// member (`di` on x86-64, `regs[0]` on arm64; see `debuginfo::callconv`).
+pub(super) fn register(member: &str) -> Option<ir::Register> {
+    use ir::X86Register as X;
+    if let Some(n) = member
+        .strip_prefix("regs[")
+        .and_then(|m| m.strip_suffix(']'))
+    {
+        return n
+            .parse::<u8>()
+            .ok()
+            .filter(|n| *n <= 30)
+            .map(ir::Register::Arm64);
+    }
+    let x86 = match member {
+        "ax" => X::Ax,
+        "bx" => X::Bx,
+        "cx" => X::Cx,
+        "dx" => X::Dx,
+        "si" => X::Si,
+        "di" => X::Di,
+        "bp" => X::Bp,
+        "r8" => X::R8,
+        "r9" => X::R9,
+        "r10" => X::R10,
+        "r11" => X::R11,
+        "r12" => X::R12,
+        "r13" => X::R13,
+        "r14" => X::R14,
+        "r15" => X::R15,
+        _ => return None,
+    };
+    Some(ir::Register::X86(x86))
+}
+
 /// A C type as `stap -L` lists it (`char*`, `struct file*`).
 pub(super) fn listed_type(ty: &CType) -> String {
     ty.render().replace(" *", "*")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::debuginfo::{arg_location, return_register, Arch, ArgLocation};
+
+    #[test]
+    fn every_register_the_calling_convention_names_is_known() {
+        for arch in [Arch::X86_64, Arch::Arm64] {
+            assert!(register(return_register(arch)).is_some(), "{arch:?}");
+            for n in 1..=10 {
+                if let Some(ArgLocation::Register(r)) = arg_location(arch, n) {
+                    assert!(register(r).is_some(), "{arch:?} argument {n}: {r}");
+                }
+            }
+        }
+        assert_eq!(register("di"), Some(ir::Register::X86(ir::X86Register::Di)));
+        assert_eq!(register("regs[7]"), Some(ir::Register::Arm64(7)));
+        assert_eq!(register("regs[31]"), None);
+        assert_eq!(register("orig_ax"), None);
+    }
 }

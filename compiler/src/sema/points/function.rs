@@ -20,8 +20,8 @@ use crate::debuginfo::{
 use crate::diag::Span;
 use crate::ir::{self, ProbeKind, ProbePoint, Type};
 use crate::sema::vars::{
-    fail, fail_help, listed_type, require_return_probe, scalar, Failed, Place, TargetHost,
-    TargetVars,
+    fail, fail_help, listed_type, register, require_return_probe, scalar, Failed, Place,
+    TargetHost, TargetVars,
 };
 use crate::syntax::ast;
 
@@ -376,7 +376,8 @@ impl TargetVars for FunctionVars {
         let prototype = &self.prototype;
         if name == "return" {
             require_return_probe(self.ret, span)?;
-            let reg = return_register(self.arch).to_string();
+            let reg = register(return_register(self.arch))
+                .ok_or_else(|| fail(span, "cannot locate the return value".into()))?;
             return Ok((
                 ir::TargetBase::Register(reg),
                 Place::Value(prototype.ret.clone()),
@@ -400,14 +401,15 @@ impl TargetVars for FunctionVars {
             ));
         };
         let base = match arg_location(self.arch, n as u32 + 1) {
-            Some(ArgLocation::Register(r)) => ir::TargetBase::Register(r.to_string()),
-            Some(ArgLocation::Stack(off)) => ir::TargetBase::Stack(off),
-            None => {
-                return Err(fail(
-                    span,
-                    format!("cannot locate argument {} of '{}'", n + 1, prototype.name),
-                ))
-            }
+            Some(ArgLocation::Register(r)) => register(r).map(ir::TargetBase::Register),
+            Some(ArgLocation::Stack(off)) => Some(ir::TargetBase::Stack(off)),
+            None => None,
+        };
+        let Some(base) = base else {
+            return Err(fail(
+                span,
+                format!("cannot locate argument {} of '{}'", n + 1, prototype.name),
+            ));
         };
         let ty = params[n].ty.clone();
         if self.ret {

@@ -12,8 +12,8 @@ use crate::debuginfo::{
 use crate::diag::Span;
 use crate::ir::{self, ProbeKind, ProbePoint, Type};
 use crate::sema::vars::{
-    fail, fail_help, listed_type, require_return_probe, scalar, Failed, Place, TargetHost,
-    TargetVars,
+    fail, fail_help, listed_type, register, require_return_probe, scalar, Failed, Place,
+    TargetHost, TargetVars,
 };
 use crate::syntax::ast;
 
@@ -117,7 +117,8 @@ impl TargetVars for SyscallVars {
                 size: 8,
                 signed: true,
             };
-            let reg = return_register(self.arch).to_string();
+            let reg = register(return_register(self.arch))
+                .ok_or_else(|| fail(span, "cannot locate the return value".into()))?;
             return Ok((ir::TargetBase::Register(reg), Place::Value(long)));
         }
         let Some(n) = self.params.iter().position(|p| p.name == name) else {
@@ -148,7 +149,10 @@ impl TargetVars for SyscallVars {
                 format!("cannot locate argument {} of syscall '{syscall}'", n + 1),
             ));
         };
-        let ArgLocation::Register(regs) = regs else {
+        let Some(regs) = (match regs {
+            ArgLocation::Register(r) => register(r),
+            ArgLocation::Stack(_) => None,
+        }) else {
             return Err(fail(
                 span,
                 "the pt_regs pointer is not in a register".into(),
@@ -160,7 +164,7 @@ impl TargetVars for SyscallVars {
         let location = h.location(span, format!("identifier '${name}'"));
         let slot = |result| ir::Expr {
             kind: ir::ExprKind::Target(Box::new(ir::TargetAccess {
-                base: ir::TargetBase::Register(regs.to_string()),
+                base: ir::TargetBase::Register(regs),
                 steps: vec![ir::TargetStep::Offset(offset)],
                 result,
             })),
