@@ -14,49 +14,36 @@
 //! **Architecture Invariant:** sema never generates C; it only produces IR
 //! and diagnostics. It may parse tapset files (it depends on `syntax`).
 //!
-//! ## Design (the restructuring in progress)
-//!
-//! The checker is being split into two phases, so that inference never
-//! builds IR and the compiler grows by adding files rather than arms:
+//! ## How it is organised
 //!
 //! * **Node ids.** The parser numbers every `Expr`, `Stmt` and `Block`
 //!   (`ast::NodeId`: the parsed file and an index). Facts about a node
-//!   live in tables keyed by its id (`NodeMap`), one set per body (a
+//!   live in tables keyed by its id (`facts`), one set per body (a
 //!   derived probe or a function: an alias body is walked once per probe
-//!   that expands it, with different locals and target variables), never
-//!   by address. Elision keeps statement ids.
-//! * **check** (phase 1, `check/`): resolves names and infers types. A
-//!   body is walked without building anything; types go into the slots of
-//!   locals, globals, parameters and returns. Bodies are re-walked to a
-//!   fixpoint with a worklist: a walk records which globals and functions
-//!   it read, a change marks their readers for another walk, in the order
-//!   the full rounds used to take (probes, then functions as they are
-//!   reached), so the result is the same but there is no round cap: a
-//!   chain of 40 nested calls converges. One last walk reports the
-//!   diagnostics and records per node what lowering needs: the variable a
-//!   name denotes, the function a call reaches, each expression's type,
-//!   the conditions `@defined` decides, the values of `@defined` and
-//!   `@probewrite`. Split by construct: statements, expressions,
-//!   assignment, printing, statistics.
-//! * **lower** (phase 2, `lower/`): runs once, only when checking found no
+//!   that expands it, with its own locals and target variables), never by
+//!   address. Elision keeps statement ids.
+//! * **`check`** (phase 1) resolves names and infers types without
+//!   building anything: types go into the slots of locals, globals,
+//!   parameters and returns. Bodies are re-walked to a fixpoint by a
+//!   worklist (`check::schedule`): a walk notes which globals and
+//!   functions it read, and deciding a slot marks their readers, in the
+//!   order full rounds would take, with no round cap. A last walk reports
+//!   the diagnostics and records per node what lowering needs. Split by
+//!   construct: statements, expressions, assignment, printing, statistics.
+//! * **`lower`** (phase 2) runs once, only when checking found no
 //!   errors, and builds the `ir::Program` from the AST and those tables;
-//!   it reports nothing. Functions are numbered as kept, so calls need no
-//!   renumbering afterwards.
-//! * **Target expressions** (`target/`) are resolved by one resolver that
-//!   both phases call through a small host trait (the checker's host infers
-//!   the sub-expressions of `@cast` and `[i]`; the lowerer's lowers them and
-//!   saves values at function entry).
+//!   it reports nothing.
+//! * **Target expressions** (`target`) are resolved by one resolver both
+//!   phases call through a host (`vars::TargetHost`); what `$name`,
+//!   `$$parms` and `@entry` mean at a point is its family's business.
 //! * **Providers.** Each probe family (`points/<family>.rs`) resolves its
-//!   points, offers its context's target variables (what `$name`,
-//!   `$$parms`, `@entry` mean there) and prints its `-L` variables;
-//!   `target/` only walks member chains. The C runtime registers families
-//!   through one ops table per family that codegen lists in the module
-//!   descriptor.
-//! * **The IR knows no C**: registers are an enum codegen spells; codegen
-//!   trusts sema's checks (no second `break`/`next` check).
+//!   points, offers its context's target variables (`vars::TargetVars`)
+//!   and lists them for `-L`. See "Adding a probe family" in
+//!   `docs/ARCHITECTURE.md`.
 
 mod autoprint;
 mod check;
+mod collect;
 mod elide;
 mod facts;
 mod format;
@@ -75,12 +62,13 @@ use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 
 use crate::diag::{Diagnostic, FileId, SourceMap, Span};
-use crate::ir::{self, Type};
+use crate::ir;
 use crate::syntax::{ast, PreprocessConfig};
 
+use collect::Source;
 pub use listing::listing;
 use points::{AliasDef, Resolved};
-use scope::{FunctionDef, GlobalVar, Locals, Shape, Slot};
+use scope::{FunctionDef, GlobalVar, Locals};
 use tapset::Library;
 
 /// What analysis needs beyond the script.
@@ -211,238 +199,6 @@ impl<'a> Context<'a> {
         let mut names: Vec<String> = self.function_index.keys().cloned().collect();
         names.extend(self.library.function_names().map(str::to_string));
         points::similar(name, &names).map(str::to_string)
-    }
-
-    fn add_items(&mut self, script: &'a ast::Script, from: Source) -> Vec<&'a ast::ProbeAlias> {
-        let tapset = from != Source::Script;
-        let mut aliases = Vec::new();
-        for item in &script.items {
-            let is_global = matches!(item, ast::Item::Global(_));
-            let wanted = match from {
-                Source::Script => true,
-                Source::Tapset => !is_global,
-                Source::TapsetGlobal(_) => is_global,
-            };
-            if !wanted {
-                continue;
-            }
-            match item {
-                ast::Item::Global(decl) => {
-                    for var in &decl.vars {
-                        if matches!(from, Source::TapsetGlobal(name) if name != var.name.name) {
-                            continue;
-                        }
-                        let private_to = decl.private.then_some(script.file);
-                        if let Some(existing) = self.global_named(&var.name.name, script.file) {
-                            let prev = self.globals[existing].decl.name.span;
-                            self.diagnostics.push(
-                                Diagnostic::semantic_error(format!(
-                                    "duplicate global '{}'",
-                                    var.name.name
-                                ))
-                                .with_primary(var.name.span, "declared again here")
-                                .with_secondary(prev, "first declared here"),
-                            );
-                            continue;
-                        }
-                        let mut g = GlobalVar {
-                            name: var.name.name.clone(),
-                            decl: var,
-                            private_to,
-                            shape: Shape::Unknown,
-                            shape_at: None,
-                            value: Slot::default(),
-                            keys: Vec::new(),
-                            histogram: None,
-                            variance_shift: None,
-                            read: false,
-                            written: false,
-                            first_write: None,
-                        };
-                        if var.size.is_some() || var.wrap {
-                            g.shape = Shape::Unknown; // arity is learned from uses
-                        }
-                        if let Some(init) = &var.init {
-                            g.shape = Shape::Scalar;
-                            g.shape_at = Some(var.span);
-                            let ty = match init {
-                                ast::Literal::Number(_) => Type::Long,
-                                ast::Literal::String(_) => Type::String,
-                            };
-                            g.value = Slot {
-                                ty: Some(ty),
-                                decided_at: Some(init.span()),
-                            };
-                        }
-                        self.globals.push(g);
-                    }
-                }
-                ast::Item::Function(f) => {
-                    if let Some(&i) = self.function_index.get(&f.name.name) {
-                        let prev = self.functions[i].def.name.span;
-                        self.diagnostics.push(
-                            Diagnostic::semantic_error(format!(
-                                "duplicate function '{}'",
-                                f.name.name
-                            ))
-                            .with_primary(f.name.span, "defined again here")
-                            .with_secondary(prev, "first defined here"),
-                        );
-                        continue;
-                    }
-                    let mut locals = Locals::default();
-                    for p in &f.params {
-                        let i = locals.get_or_add(&p.name.name, p.name.span);
-                        locals.vars[i].assigned = true;
-                        if let Some(t) = p.ty {
-                            locals.vars[i].slot = Slot {
-                                ty: Some(script_type(t.ty)),
-                                decided_at: Some(t.span),
-                            };
-                        }
-                    }
-                    let ret = f
-                        .ret
-                        .map(|t| Slot {
-                            ty: Some(script_type(t.ty)),
-                            decided_at: Some(t.span),
-                        })
-                        .unwrap_or_default();
-                    let embedded = matches!(f.body, ast::FunctionBody::Embedded(_));
-                    if embedded && !tapset && !self.config.guru {
-                        self.diagnostics.push(
-                            Diagnostic::semantic_error("embedded C in a script needs guru mode")
-                                .with_primary(f.name.span, "this function's body is embedded C")
-                                .with_help("run stap with -g if you trust this code"),
-                        );
-                    }
-                    self.function_index
-                        .insert(f.name.name.clone(), self.functions.len());
-                    self.functions.push(FunctionDef {
-                        def: f,
-                        locals,
-                        returns_value: embedded && f.ret.is_some(),
-                        ret,
-                        used: false,
-                        facts: Default::default(),
-                    });
-                }
-                ast::Item::Alias(a) => aliases.push(a),
-                ast::Item::Embedded(e) => {
-                    if !tapset && !self.config.guru {
-                        self.diagnostics.push(
-                            Diagnostic::semantic_error("embedded C in a script needs guru mode")
-                                .with_primary(e.span, "embedded C")
-                                .with_help("run stap with -g if you trust this code"),
-                        );
-                    }
-                    self.embedded.push(e.code.clone());
-                }
-                ast::Item::Probe(_) => {}
-            }
-        }
-        aliases
-    }
-
-    /// Pulls in the tapset file defining each function called but not
-    /// defined, and each global used but not declared, until nothing new
-    /// is needed.
-    fn pull_functions(&mut self, roots: &[&'a ast::Block]) -> Vec<&'a ast::ProbeAlias> {
-        let mut aliases = Vec::new();
-        loop {
-            let mut wanted = Symbols::default();
-            for b in roots {
-                symbols_in_block(b, &mut wanted);
-            }
-            for f in &self.functions {
-                if let ast::FunctionBody::Block(b) = &f.def.body {
-                    symbols_in_block(b, &mut wanted);
-                }
-            }
-            let mut files = Vec::new();
-            for name in wanted.calls {
-                if !self.function_index.contains_key(&name) {
-                    files.extend(self.library.defining_function(&name));
-                }
-            }
-            let mut global_files = Vec::new();
-            for name in wanted.vars {
-                if !self.globals.iter().any(|g| g.name == name) {
-                    if let Some(i) = self.library.defining_global(&name) {
-                        global_files.push((i, name));
-                    }
-                }
-            }
-            let mut added = false;
-            for i in files {
-                if !self.pulled[i] {
-                    self.pulled[i] = true;
-                    aliases.extend(self.add_items(&self.library.files[i].script, Source::Tapset));
-                    added = true;
-                }
-            }
-            for (i, name) in global_files {
-                if !self.globals.iter().any(|g| g.name == name) {
-                    self.add_items(&self.library.files[i].script, Source::TapsetGlobal(&name));
-                    added = true;
-                }
-            }
-            if !added {
-                return aliases;
-            }
-        }
-    }
-}
-
-/// Which items of a file `add_items` takes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Source<'n> {
-    /// The user's script: everything.
-    Script,
-    /// A tapset pulled in for a function or alias: all but its globals,
-    /// which load one by one when something names them.
-    Tapset,
-    /// Only this global of a tapset.
-    TapsetGlobal(&'n str),
-}
-
-fn script_type(t: ast::ScriptType) -> Type {
-    match t {
-        ast::ScriptType::Long => Type::Long,
-        ast::ScriptType::String => Type::String,
-    }
-}
-
-/// Names a block uses that a tapset may define.
-#[derive(Default)]
-struct Symbols {
-    /// Functions called.
-    calls: Vec<String>,
-    /// Plain identifiers used as variables or arrays.
-    vars: Vec<String>,
-}
-
-/// The functions called and variables named anywhere in a block.
-fn symbols_in_block(b: &ast::Block, out: &mut Symbols) {
-    use crate::syntax::visit::{walk_expr, Visitor};
-    struct Collect<'o>(&'o mut Symbols);
-    impl Visitor for Collect<'_> {
-        fn visit_expr(&mut self, e: &ast::Expr) {
-            match &e.kind {
-                ast::ExprKind::Call { name, .. } => self.0.calls.push(name.name.clone()),
-                ast::ExprKind::Var(v)
-                | ast::ExprKind::Index {
-                    base: ast::Indexable::Var(v),
-                    ..
-                } => self.0.vars.push(v.name.clone()),
-                _ => {}
-            }
-            walk_expr(self, e);
-        }
-    }
-    let mut v = Collect(out);
-    for s in &b.stmts {
-        v.visit_stmt(s);
     }
 }
 
