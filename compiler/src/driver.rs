@@ -39,8 +39,10 @@ pub struct StapOptions {
     /// Module name.
     #[arg(short = 'm', value_name = "NAME")]
     pub module: Option<String>,
-    /// Stop after pass N (1 parse, 2 elaborate, 3 translate, 4 build, 5 run).
-    #[arg(short = 'p', value_name = "N", value_parser = clap::value_parser!(u8).range(1..=5))]
+    /// Stop after pass N (1 parse, 2 elaborate, 3 translate, 4 build, 5 run);
+    /// the last of several counts, as in SystemTap (`stap -gp1 ... -p4`).
+    #[arg(short = 'p', value_name = "N", overrides_with = "pass",
+          value_parser = clap::value_parser!(u8).range(1..=5))]
     pub pass: Option<u8>,
     /// Keep the build directory.
     #[arg(short = 'k')]
@@ -97,7 +99,9 @@ pub struct StapOptions {
     #[arg(short = 'L', value_name = "PROBE")]
     pub list_vars: Option<String>,
     /// The script file (unless -e), then the script's arguments ($1, @1, ...).
-    #[arg(value_name = "SCRIPT|ARGS", trailing_var_arg = true)]
+    /// Options may follow the script, as with SystemTap's getopt
+    /// (`stap x.stp -p2`); arguments that start with `-` go after `--`.
+    #[arg(value_name = "SCRIPT|ARGS")]
     pub rest: Vec<String>,
 }
 
@@ -608,6 +612,7 @@ mod tests {
             "-k",
             "x.stp",
             "arg1",
+            "--",
             "-3",
         ]);
         assert_eq!(o.verbose, 2);
@@ -616,6 +621,13 @@ mod tests {
         assert_eq!(o.defines, ["MAXACTION=10"]);
         assert_eq!(o.rest, ["x.stp", "arg1", "-3"]);
         assert!(StapOptions::try_parse_from(["stap", "-p6", "-e", "x"]).is_err());
+        // The last -p wins, combined with other flags or not.
+        assert_eq!(opts(&["-gp1", "-e", "x", "-p4"]).pass, Some(4));
+        assert_eq!(opts(&["-p4", "-p2", "-e", "x"]).pass, Some(2));
+        // Options after the script are options (getopt permutes).
+        let o = opts(&["-p1", "x.stp", "a", "-p2"]);
+        assert_eq!((o.pass, o.rest), (Some(2), vec!["x.stp".into(), "a".into()]));
+        assert!(StapOptions::try_parse_from(["stap", "x.stp", "-3"]).is_err());
     }
 
     #[test]

@@ -49,7 +49,7 @@ fn stap_p4(stap: &PathBuf, kernel: &str, script: &PathBuf, out: &std::path::Path
     let started = Instant::now();
     let module = format!("bench_{}", kernel.replace(['-', '.'], "_"));
     let output = std::process::Command::new(stap)
-        .args(["-v", "-p4", "-m", &module, "-r", kernel])
+        .args(["-vv", "-p4", "-m", &module, "-r", kernel])
         .arg(script)
         .current_dir(out)
         .output()

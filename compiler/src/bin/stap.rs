@@ -1,15 +1,28 @@
 //! `stap`: translate a SystemTap script into a kernel module for any kernel
 //! tree (passes 1-4), and run it through staprun on the target (pass 5).
+//!
+//! What goes where and when follows real SystemTap 5.1 (observed with
+//! Debian's package): a target that is not this host (`-r` another
+//! release, `-a` another architecture) without `-p` stops after pass 4
+//! with `WARNING: kernel release/architecture mismatch with host forces
+//! last-pass 4.` first on stderr (not with `-w`), then prints the
+//! module's name and exits 0; warnings are printed as each pass finds
+//! them, each `-v` `Pass N:` line after its pass's messages, and a
+//! failing pass's `-v` line comes before its `Pass N: ... failed.` line.
 
 use std::io::Write;
 use std::process::ExitCode;
+use std::time::Instant;
 
 use clap::Parser;
 use stapkit::driver::{deliver, Failure, Pipeline, StapOptions};
 
+/// SystemTap's words for the forced last pass.
+const MISMATCH_WARNING: &str =
+    "WARNING: kernel release/architecture mismatch with host forces last-pass 4.\n";
+
 fn main() -> ExitCode {
     let options = StapOptions::parse();
-    let verbose = options.verbose;
     if let Some(ko) = &options.check_module {
         let (text, ok) = stapkit::driver::check_module(&options, ko);
         let _ = if ok {
@@ -27,18 +40,22 @@ fn main() -> ExitCode {
         Ok(p) => p,
         Err(f) => return fail(&f),
     };
-    let result = run(&mut pipeline);
-    let mut stderr = std::io::stderr();
-    let _ = stderr.write_all(pipeline.warnings.as_bytes());
-    if verbose > 0 {
-        for note in &pipeline.build_notes {
-            let _ = writeln!(stderr, "Pass 4: {note}");
+    if pipeline.options.last_pass() == 5 && targets_another_host(&pipeline) {
+        pipeline.options.pass = Some(4);
+        if !pipeline.options.suppress_warnings {
+            let _ = std::io::stderr().write_all(MISMATCH_WARNING.as_bytes());
         }
-        let _ = stderr.write_all(pipeline.timing_report().as_bytes());
     }
-    match result {
+    let mut run = Run {
+        verbose: pipeline.options.verbose > 0,
+        started: PassClock::now(),
+    };
+    match run.passes(&mut pipeline) {
         Ok(code) => code,
-        Err(f) => fail(&f),
+        Err(f) => {
+            run.failed(&mut pipeline, &f);
+            ExitCode::FAILURE
+        }
     }
 }
 
@@ -47,51 +64,243 @@ fn fail(f: &Failure) -> ExitCode {
     ExitCode::FAILURE
 }
 
-fn run(p: &mut Pipeline) -> Result<ExitCode, Failure> {
-    let last = p.options.last_pass();
-    let mut stdout = std::io::stdout();
-    let ast = p.parse()?;
-    if p.options.list.is_some() || p.options.list_vars.is_some() {
-        let _ = stdout.write_all(p.list_points(&ast)?.as_bytes());
-        return Ok(ExitCode::SUCCESS);
+/// Whether the module is for a kernel other than the one running here:
+/// another release, or another architecture.
+fn targets_another_host(p: &Pipeline) -> bool {
+    let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    let host_arch = match std::env::consts::ARCH {
+        "aarch64" => "arm64",
+        arch => arch,
+    };
+    match &p.tree {
+        Some(tree) => tree.release != release.trim() || tree.arch != host_arch,
+        None => p
+            .options
+            .arch
+            .as_deref()
+            .and_then(stapkit::driver::canonical_arch)
+            .is_some_and(|arch| arch != host_arch),
     }
-    if last == 1 {
-        let _ = stdout.write_all(stapkit::syntax::print(&ast).as_bytes());
-        return Ok(ExitCode::SUCCESS);
+}
+
+/// The passes as `stap` runs them, printing as it goes.
+struct Run {
+    verbose: bool,
+    started: PassClock,
+}
+
+impl Run {
+    /// After a pass: its warnings, then its `-v` line.
+    fn done(&mut self, p: &mut Pipeline, line: impl FnOnce() -> String) {
+        let mut stderr = std::io::stderr();
+        let _ = stderr.write_all(std::mem::take(&mut p.warnings).as_bytes());
+        if self.verbose {
+            let _ = writeln!(stderr, "{} {}", line(), self.started.report());
+        }
+        self.started = PassClock::now();
     }
-    let program = p.elaborate(&ast)?;
-    if last == 2 {
-        let _ = stdout.write_all(stapkit::sema::listing(&program).as_bytes());
-        return Ok(ExitCode::SUCCESS);
+
+    /// A failed pass: its warnings and errors, its `-v` line, then the
+    /// `Pass N: ... failed.` line.
+    fn failed(&mut self, p: &mut Pipeline, f: &Failure) {
+        let mut stderr = std::io::stderr();
+        let _ = stderr.write_all(std::mem::take(&mut p.warnings).as_bytes());
+        let (body, closing) = split_closing_line(&f.message);
+        let _ = stderr.write_all(body.as_bytes());
+        if let (true, Some(pass)) = (self.verbose, closing_pass(closing)) {
+            let line = match pass {
+                1 => Some(format!("Pass 1: parsed user script and {} library scripts", library_scripts())),
+                2 => Some("Pass 2: analyzed script".to_string()),
+                _ => None,
+            };
+            if let Some(line) = line {
+                let _ = writeln!(stderr, "{line} {}", self.started.report());
+            }
+        }
+        let _ = stderr.write_all(closing.as_bytes());
     }
-    let c = p.translate(&program)?;
-    if last == 3 {
-        let _ = stdout.write_all(c.as_bytes());
-        return Ok(ExitCode::SUCCESS);
+
+    fn passes(&mut self, p: &mut Pipeline) -> Result<ExitCode, Failure> {
+        let last = p.options.last_pass();
+        let mut stdout = std::io::stdout();
+        let ast = p.parse()?;
+        self.done(p, || {
+            format!("Pass 1: parsed user script and {} library scripts", library_scripts())
+        });
+        if p.options.list.is_some() || p.options.list_vars.is_some() {
+            let _ = stdout.write_all(p.list_points(&ast)?.as_bytes());
+            return Ok(ExitCode::SUCCESS);
+        }
+        if last == 1 {
+            let _ = stdout.write_all(stapkit::syntax::print(&ast).as_bytes());
+            return Ok(ExitCode::SUCCESS);
+        }
+        let program = p.elaborate(&ast)?;
+        self.done(p, || {
+            let count = |n: usize, one: &str, many: &str| {
+                format!("{n} {}", if n == 1 { one } else { many })
+            };
+            format!(
+                "Pass 2: analyzed script: {}, {}, {}, {}",
+                count(program.probes.len(), "probe", "probes"),
+                count(program.functions.len(), "function", "functions"),
+                count(program.embedded.len(), "embed", "embeds"),
+                count(program.globals.len(), "global", "globals"),
+            )
+        });
+        if last == 2 {
+            let _ = stdout.write_all(stapkit::sema::listing(&program).as_bytes());
+            return Ok(ExitCode::SUCCESS);
+        }
+        let c = p.translate(&program)?;
+        let module = p.module_name();
+        // The C source, where -v says it is (kept with -k).
+        let c_dir = tempfile::Builder::new()
+            .prefix("stap")
+            .tempdir()
+            .map_err(|e| io_failure("cannot make a temporary directory", &e))?;
+        let c_file = c_dir.path().join(format!("{module}_src.c"));
+        std::fs::write(&c_file, &c).map_err(|e| io_failure("cannot write the C source", &e))?;
+        self.done(p, || format!("Pass 3: translated to C into \"{}\"", c_file.display()));
+        if last == 3 {
+            let _ = stdout.write_all(c.as_bytes());
+            return Ok(ExitCode::SUCCESS);
+        }
+        let built = p.build(&c)?;
+        if p.options.keep {
+            eprintln!(
+                "Keeping temporary directory \"{}\"",
+                built.dir.path().display()
+            );
+            let _ = c_dir.keep();
+        }
+        let cwd = std::env::current_dir().map_err(|e| io_failure("cannot find the current directory", &e))?;
+        let ko = deliver(&built, &module, &cwd).map_err(|e| Failure {
+            message: format!("stap: cannot write {module}.ko: {e}\n"),
+        })?;
+        let mut stderr = std::io::stderr();
+        if p.options.verbose >= 2 {
+            for note in &p.build_notes {
+                let _ = writeln!(stderr, "Pass 4: {note}");
+            }
+        }
+        if self.verbose {
+            let _ = writeln!(
+                stderr,
+                "Pass 4: compiled C into \"{module}.ko\" {}",
+                self.started.report_times()
+            );
+        }
+        if last == 4 {
+            println!("{module}.ko");
+            return Ok(ExitCode::SUCCESS);
+        }
+        pass5(p, &ko)
     }
-    let built = p.build(&c)?;
-    let module = p.module_name();
-    if p.options.keep {
-        eprintln!(
-            "Keeping temporary directory \"{}\"",
-            built.dir.path().display()
-        );
+}
+
+fn io_failure(what: &str, e: &std::io::Error) -> Failure {
+    Failure {
+        message: format!("stap: {what}: {e}\n"),
     }
-    let cwd = std::env::current_dir().map_err(|e| Failure {
-        message: format!("stap: {e}\n"),
-    })?;
-    let ko = deliver(&built, &module, &cwd).map_err(|e| Failure {
-        message: format!("stap: cannot write {module}.ko: {e}\n"),
-    })?;
-    if last == 4 {
-        println!("{module}.ko");
-        return Ok(ExitCode::SUCCESS);
+}
+
+/// Splits a failure's text into its body and its closing
+/// `Pass N: ... failed.  [man error::passN]` line (empty if none).
+fn split_closing_line(message: &str) -> (&str, &str) {
+    let trimmed = message.strip_suffix('\n').unwrap_or(message);
+    let start = trimmed.rfind('\n').map_or(0, |i| i + 1);
+    if closing_pass(&message[start..]).is_some() {
+        (&message[..start], &message[start..])
+    } else {
+        (message, "")
     }
-    pass5(p, &ko)
+}
+
+/// N of a `Pass N: ... failed.` line.
+fn closing_pass(line: &str) -> Option<u8> {
+    let rest = line.strip_prefix("Pass ")?;
+    if !line.contains(" failed.") {
+        return None;
+    }
+    rest.split(':').next()?.parse().ok()
+}
+
+/// How many library script files stapkit's tapset has.
+fn library_scripts() -> usize {
+    stapkit::runtime::tapsets().len()
+}
+
+/// Resource use at the start of a pass, for `-v`.
+struct PassClock {
+    wall: Instant,
+    user_ms: u64,
+    sys_ms: u64,
+}
+
+impl PassClock {
+    fn now() -> PassClock {
+        let (user_ms, sys_ms) = cpu_ms();
+        PassClock {
+            wall: Instant::now(),
+            user_ms,
+            sys_ms,
+        }
+    }
+
+    /// `using Vvirt/Rres/Sshr/Ddata kb, in Uusr/Ssys/Rreal ms.`
+    fn report(&self) -> String {
+        let (virt, res, shr, data) = memory_kb();
+        format!(
+            "using {virt}virt/{res}res/{shr}shr/{data}data kb, {}",
+            self.report_times()
+        )
+    }
+
+    /// `in Uusr/Ssys/Rreal ms.`
+    fn report_times(&self) -> String {
+        let (user, sys) = cpu_ms();
+        format!(
+            "in {}usr/{}sys/{}real ms.",
+            user.saturating_sub(self.user_ms),
+            sys.saturating_sub(self.sys_ms),
+            self.wall.elapsed().as_millis()
+        )
+    }
+}
+
+/// CPU time of this process and its waited-for children (the compiler),
+/// user and system, in milliseconds.
+fn cpu_ms() -> (u64, u64) {
+    let ms = |tv: libc::timeval| tv.tv_sec as u64 * 1000 + tv.tv_usec as u64 / 1000;
+    let mut total = (0, 0);
+    for who in [libc::RUSAGE_SELF, libc::RUSAGE_CHILDREN] {
+        // SAFETY: getrusage fills the struct it is given.
+        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+        if unsafe { libc::getrusage(who, &mut usage) } == 0 {
+            total.0 += ms(usage.ru_utime);
+            total.1 += ms(usage.ru_stime);
+        }
+    }
+    total
+}
+
+/// Virtual, resident, shared and data memory of this process in KiB,
+/// from `/proc/self/statm`.
+fn memory_kb() -> (u64, u64, u64, u64) {
+    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
+    let pages: Vec<u64> = statm
+        .split_whitespace()
+        .map(|w| w.parse().unwrap_or(0))
+        .collect();
+    // SAFETY: sysconf has no preconditions.
+    let page_kb = (unsafe { libc::sysconf(libc::_SC_PAGESIZE) }.max(4096) / 1024) as u64;
+    let at = |i: usize| pages.get(i).copied().unwrap_or(0) * page_kb;
+    (at(0), at(1), at(2), at(5))
 }
 
 /// Pass 5 runs the module here, through staprun — only when the tree is
-/// this machine's running kernel; otherwise the module belongs elsewhere.
+/// this machine's running kernel (any other target stops after pass 4).
 fn pass5(p: &Pipeline, ko: &std::path::Path) -> Result<ExitCode, Failure> {
     let running = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
     let tree = p.require_tree()?;
@@ -126,4 +335,19 @@ fn pass5(p: &Pipeline, ko: &std::path::Path) -> Result<ExitCode, Failure> {
     } else {
         ExitCode::FAILURE
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failures_split_before_their_closing_line() {
+        let (body, closing) =
+            split_closing_line("semantic error: x\n\nPass 2: analysis failed.  [man error::pass2]\n");
+        assert_eq!(body, "semantic error: x\n\n");
+        assert_eq!(closing, "Pass 2: analysis failed.  [man error::pass2]\n");
+        assert_eq!(closing_pass(closing), Some(2));
+        assert_eq!(split_closing_line("stap: no script\n"), ("stap: no script\n", ""));
+    }
 }

@@ -386,7 +386,8 @@ pub fn build_one(
         argv.extend(["-D", "MAXTRYLOCK=1000000"]);
     }
     argv.extend(opts_part.iter().map(String::as_str));
-    argv.push(&script_path);
+    // Arguments may start with '-': after `--`, nothing is an option.
+    argv.extend(["--", &script_path]);
     let args: Vec<String> = args_part
         .iter()
         .map(|a| substitute_symbols(a, tree))
