@@ -72,8 +72,15 @@ for case in $(cat /cases/list); do
 	done < "$dir/later"
 	# SIGINT after the time limit lets staprun run the end probes; KILL if
 	# even that hangs. $args holds shell-quoted staprun options (-c CMD).
-	eval timeout -s KILL $((limit + 20)) timeout -s INT "$limit" \
-		staprun $args "$dir/module.ko" > /out/stdout 2>> /out/stderr
+	# A case with its own commands (run) runs them in /tmp instead, with
+	# $MODULE the module (or bundle).
+	if [ -s "$dir/run" ]; then
+		(cd /tmp && MODULE="$dir/module.ko" timeout -s KILL $((limit + 20)) \
+			sh "$dir/run") > /out/stdout 2>> /out/stderr
+	else
+		eval timeout -s KILL $((limit + 20)) timeout -s INT "$limit" \
+			staprun $args "$dir/module.ko" > /out/stdout 2>> /out/stderr
+	fi
 	echo $? > /out/rc
 	for mod in $loaded; do
 		[ -e "/sys/module/$mod" ] || continue

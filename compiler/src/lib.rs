@@ -9,8 +9,10 @@
 //! ```
 //!
 //! [`driver`] strings the passes together for the `stap` binary;
-//! [`matrix`] runs many scripts on many kernels for `stap-matrix`.
+//! [`matrix`] runs many scripts on many kernels for `stap-matrix`;
+//! [`ship`] makes bundles and signed modules for hosts without a compiler.
 
+pub mod arch;
 pub mod codegen;
 pub mod debuginfo;
 pub mod diag;
@@ -20,5 +22,7 @@ pub mod kernel;
 pub mod matrix;
 pub mod runtime;
 pub mod sema;
+pub mod ship;
 pub mod syntax;
+pub mod text;
 pub mod vm;

@@ -281,7 +281,7 @@ fn wildcards_and_exports() {
     let exports = k.exports();
     let gpl = |n: &str| {
         exports.get(n).map(|e| {
-            if e.gpl {
+            if e.gpl_only {
                 "EXPORT_SYMBOL_GPL"
             } else {
                 "EXPORT_SYMBOL"

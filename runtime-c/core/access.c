@@ -122,29 +122,25 @@ static __maybe_unused bool stp_kread(struct stp_context *c, uint64_t addr, int s
  */
 static bool stp_copy_to_kernel(void *dst, const void *src, int size)
 {
-#ifdef STP_HAVE_COPY_FROM_KERNEL_NOFAULT
 	pagefault_disable();
 	switch (size) {
 	case 1:
-		__put_kernel_nofault(dst, src, u8, fault);
+		stp_put_kernel_nofault(dst, src, u8, fault);
 		break;
 	case 2:
-		__put_kernel_nofault(dst, src, u16, fault);
+		stp_put_kernel_nofault(dst, src, u16, fault);
 		break;
 	case 4:
-		__put_kernel_nofault(dst, src, u32, fault);
+		stp_put_kernel_nofault(dst, src, u32, fault);
 		break;
 	default:
-		__put_kernel_nofault(dst, src, u64, fault);
+		stp_put_kernel_nofault(dst, src, u64, fault);
 	}
 	pagefault_enable();
 	return true;
 fault:
 	pagefault_enable();
 	return false;
-#else
-	return probe_kernel_write(dst, src, size) == 0;
-#endif
 }
 
 /*

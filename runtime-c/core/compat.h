@@ -131,6 +131,20 @@
 #else
 #define stp_copy_from_kernel_nofault(dst, src, n) probe_kernel_read((dst), (src), (n))
 #endif
+/*
+ * Stores a `type` at dst from src, or jumps to label on a fault:
+ * __put_kernel_nofault() came with copy_from_kernel_nofault() (5.8), when
+ * probe_kernel_write() went; copy_to_kernel_nofault() is not exported.
+ */
+#ifdef STP_HAVE_COPY_FROM_KERNEL_NOFAULT
+#define stp_put_kernel_nofault(dst, src, type, label) __put_kernel_nofault((dst), (src), type, label)
+#else
+#define stp_put_kernel_nofault(dst, src, type, label)                  \
+	do {                                                           \
+		if (probe_kernel_write((dst), (src), sizeof(type)))     \
+			goto label;                                    \
+	} while (0)
+#endif
 #ifdef STP_HAVE_COPY_FROM_USER_NOFAULT
 #define stp_copy_from_user_nofault(dst, src, n) copy_from_user_nofault((dst), (src), (n))
 #else
@@ -183,11 +197,23 @@ static inline struct vm_area_struct *stp_vma_lookup(struct mm_struct *mm, unsign
 #define STP_MODULE_IMPORT_NS(ns) MODULE_IMPORT_NS(ns)
 #endif
 
-/* Tracepoints register by struct tracepoint * (3.15). */
+/*
+ * Tracepoints register by struct tracepoint * (3.15), found with
+ * for_each_kernel_tracepoint(); before, there is nothing to find and
+ * registering fails. STP_TRACEPOINT_MODULES: a module's tracepoints are
+ * announced through a tracepoint module notifier.
+ */
 #ifdef STP_HAVE_TRACEPOINT_REGISTER_TP
 #define stp_tracepoint_register(tp, fn, data) tracepoint_probe_register((tp), (fn), (data))
 #define stp_tracepoint_unregister(tp, fn, data) tracepoint_probe_unregister((tp), (fn), (data))
 #define stp_for_each_kernel_tracepoint(fn, priv) for_each_kernel_tracepoint((fn), (priv))
+#ifdef CONFIG_MODULES
+#define STP_TRACEPOINT_MODULES 1
+#endif
+#else
+#define stp_tracepoint_register(tp, fn, data) ((void)(tp), (void)(fn), (void)(data), -ENOSYS)
+#define stp_tracepoint_unregister(tp, fn, data) ((void)(tp), (void)(fn), (void)(data), 0)
+#define stp_for_each_kernel_tracepoint(fn, priv) ((void)(fn), (void)(priv))
 #endif
 
 /* task_work_add() takes a notify mode instead of a bool (5.11). */

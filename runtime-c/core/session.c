@@ -21,7 +21,8 @@ enum {
  * What registering the event probes (kprobes, tracepoints, ...) came to.
  * Each family reports every point through stp_reg_count_note(); a point
  * the kernel refuses is a warning, and the session fails only when
- * required points exist and none at all registered.
+ * required points exist and none at all registered (begin, end and timer
+ * probes count as registered).
  */
 struct stp_reg_count {
 	int ok;
@@ -153,6 +154,9 @@ static __maybe_unused int stp_session_start(void)
 
 			f->family->register_points(f->points, f->n, &count);
 		}
+		/* begin and end probes are points that always work (and so are
+		 * timers, which their family counts). */
+		count.ok += stp_desc->nbegin + stp_desc->nend;
 		if (count.required > 0 && count.ok == 0) {
 			stp_stderr("ERROR: no probe point could be registered\n");
 			atomic_inc(&stp_error_count);

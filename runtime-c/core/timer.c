@@ -111,6 +111,8 @@ static __maybe_unused void stp_timers_disarm(struct stp_timer_probe *timers, int
 static void stp_timer_family_register(void *points, int n, struct stp_reg_count *count)
 {
 	stp_timers_arm(points, n);
+	/* Timers always work. */
+	count->ok += n;
 }
 
 static void stp_timer_family_unregister(void *points, int n)

@@ -66,7 +66,7 @@ static void stp_tracepoint_match(struct tracepoint *tp, void *priv)
 			s->ps[i].tp = tp;
 }
 
-#if defined(STP_HAVE_TRACEPOINT_REGISTER_TP) && defined(CONFIG_MODULES)
+#ifdef STP_TRACEPOINT_MODULES
 /* The table whose module points the notifier serves (the script's). */
 static struct stp_tracepoint *stp_tp_module_points;
 static int stp_tp_module_npoints;
@@ -166,9 +166,7 @@ static void stp_tracepoints_unregister(struct stp_tracepoint *ps, int n)
 	for (i = 0; i < n; i++) {
 		if (!ps[i].registered)
 			continue;
-#ifdef STP_HAVE_TRACEPOINT_REGISTER_TP
 		stp_tracepoint_unregister(ps[i].tp, ps[i].func, &ps[i]);
-#endif
 		ps[i].registered = false;
 		any = true;
 	}
@@ -184,7 +182,6 @@ static void stp_tracepoints_register(struct stp_tracepoint *ps, int n, struct st
 
 	if (n == 0)
 		return;
-#ifdef STP_HAVE_TRACEPOINT_REGISTER_TP
 	{
 		struct stp_tracepoint_search search = { ps, n };
 
@@ -192,18 +189,13 @@ static void stp_tracepoints_register(struct stp_tracepoint *ps, int n, struct st
 			ps[i].tp = NULL;
 		stp_for_each_kernel_tracepoint(stp_tracepoint_match, &search);
 	}
-#endif
 	for (i = 0; i < n; i++) {
 		struct stp_tracepoint *p = &ps[i];
 
 		/* A module's: attached by the notifier if and when it loads. */
 		if (p->module)
 			continue;
-#ifdef STP_HAVE_TRACEPOINT_REGISTER_TP
 		rc = p->tp ? stp_tracepoint_register(p->tp, p->func, p) : -ENOENT;
-#else
-		rc = -ENOSYS;
-#endif
 		stp_reg_count_note(count, p->probe, p->optional, rc);
 		if (rc == 0)
 			p->registered = true;

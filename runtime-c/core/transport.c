@@ -18,6 +18,10 @@ static struct {
 	struct dentry *dir;
 	bool exit_reported;
 	bool done_reported;
+	atomic_t attached;	/* the channel is open (one reader at a time) */
+	u32 flight;		/* overwrite the oldest records when full */
+	u32 protocol;		/* STP_PROTOCOL, for MODULE/protocol */
+	bool started;		/* `start` came (under control_mutex) */
 } stp_transport;
 
 static __maybe_unused void stp_ring_copy_in(u64 pos, const void *src, u32 len)
@@ -30,6 +34,25 @@ static __maybe_unused void stp_ring_copy_in(u64 pos, const void *src, u32 len)
 		memcpy(stp_transport.ring, (const char *)src + first, len - first);
 }
 
+static __maybe_unused void stp_ring_copy_out(u64 pos, void *dst, u32 len)
+{
+	u64 at = pos % STP_TRANSPORT_BUFSIZE;
+	u32 first = min_t(u64, len, STP_TRANSPORT_BUFSIZE - at);
+
+	memcpy(dst, stp_transport.ring + at, first);
+	if (first < len)
+		memcpy((char *)dst + first, stp_transport.ring, len - first);
+}
+
+/* The size (header included) of the record starting at `pos`; lock held. */
+static __maybe_unused u64 stp_ring_record_at(u64 pos)
+{
+	struct stp_record_header h;
+
+	stp_ring_copy_out(pos, &h, sizeof(h));
+	return sizeof(h) + le32_to_cpu(h.len);
+}
+
 static __maybe_unused int stp_transport_write(u32 type, const char *data, u32 len)
 {
 	struct stp_record_header h = { .type = cpu_to_le32(type), .len = cpu_to_le32(len) };
@@ -38,6 +61,12 @@ static __maybe_unused int stp_transport_write(u32 type, const char *data, u32 le
 
 	raw_spin_lock_irqsave(&stp_transport.lock, flags);
 	used = stp_transport.head - stp_transport.tail;
+	/* The flight recorder makes room by forgetting the oldest records. */
+	while (stp_transport.flight && used > 0 && sizeof(h) + len <= STP_TRANSPORT_BUFSIZE &&
+	       used + sizeof(h) + len > STP_TRANSPORT_BUFSIZE) {
+		stp_transport.tail += stp_ring_record_at(stp_transport.tail);
+		used = stp_transport.head - stp_transport.tail;
+	}
 	if (used + sizeof(h) + len > STP_TRANSPORT_BUFSIZE) {
 		raw_spin_unlock_irqrestore(&stp_transport.lock, flags);
 		atomic64_inc(&stp_transport.dropped);
@@ -51,16 +80,26 @@ static __maybe_unused int stp_transport_write(u32 type, const char *data, u32 le
 	return 0;
 }
 
-/* Moves up to `max` bytes from the ring into the bounce buffer. */
+/*
+ * Moves the whole records that fit in `max` bytes from the ring into the
+ * bounce buffer (whole, so that the flight recorder can drop the oldest
+ * record at the tail at any time). Records are far smaller than the
+ * bounce buffer (a context's print buffer at most).
+ */
 static __maybe_unused size_t stp_ring_take(size_t max)
 {
 	unsigned long flags;
-	u64 avail, at;
-	size_t n, first;
+	u64 avail, at, rec;
+	size_t n = 0, first;
 
 	raw_spin_lock_irqsave(&stp_transport.lock, flags);
 	avail = stp_transport.head - stp_transport.tail;
-	n = min_t(u64, avail, max);
+	while (n + sizeof(struct stp_record_header) <= avail) {
+		rec = stp_ring_record_at(stp_transport.tail + n);
+		if (n + rec > max)
+			break;
+		n += rec;
+	}
 	at = stp_transport.tail % STP_TRANSPORT_BUFSIZE;
 	first = min_t(u64, n, STP_TRANSPORT_BUFSIZE - at);
 	memcpy(stp_transport.bounce, stp_transport.ring + at, first);
@@ -150,25 +189,56 @@ static __maybe_unused ssize_t stp_channel_write(struct file *file, const char __
 	if (len && cmd[len - 1] == '\n')
 		cmd[len - 1] = '\0';
 	mutex_lock(&stp_transport.control_mutex);
-	if (!strcmp(cmd, "start"))
+	if (!strcmp(cmd, "start")) {
 		rc = stp_session_start();
-	else if (!strcmp(cmd, "stop"))
+		stp_transport.started = stp_transport.started || rc == 0;
+	} else if (!strcmp(cmd, "stop")) {
 		rc = stp_session_stop();
-	else
+	} else if (!strcmp(cmd, "flight")) {
+		rc = stp_transport.started ? -EBUSY : 0;
+		if (!rc)
+			WRITE_ONCE(stp_transport.flight, 1);
+	} else {
 		rc = -EINVAL;
+	}
 	mutex_unlock(&stp_transport.control_mutex);
 	return rc ? rc : count;
 }
 
+/* One reader at a time; a new one hears EXIT and DONE again. */
+static __maybe_unused int stp_channel_open(struct inode *inode, struct file *file)
+{
+	if (atomic_cmpxchg(&stp_transport.attached, 0, 1) != 0)
+		return -EBUSY;
+	mutex_lock(&stp_transport.read_mutex);
+	stp_transport.exit_reported = false;
+	stp_transport.done_reported = false;
+	mutex_unlock(&stp_transport.read_mutex);
+	return nonseekable_open(inode, file);
+}
+
+static __maybe_unused int stp_channel_release(struct inode *inode, struct file *file)
+{
+	atomic_set(&stp_transport.attached, 0);
+	return 0;
+}
+
 static const struct file_operations stp_channel_fops = {
 	.owner = THIS_MODULE,
-	.open = nonseekable_open,
+	.open = stp_channel_open,
+	.release = stp_channel_release,
 	.read = stp_channel_read,
 	.write = stp_channel_write,
 };
 
-static __maybe_unused int stp_transport_init(const char *name)
+/*
+ * The channel's directory is named for the module as loaded
+ * (THIS_MODULE->name), which staprun -R may have changed from the name
+ * it was built with.
+ */
+static __maybe_unused int stp_transport_init(const char *built_name)
 {
+	const char *name = THIS_MODULE->name[0] ? THIS_MODULE->name : built_name;
 	struct dentry *top, *file;
 
 	raw_spin_lock_init(&stp_transport.lock);
@@ -177,6 +247,8 @@ static __maybe_unused int stp_transport_init(const char *name)
 	mutex_init(&stp_transport.control_mutex);
 	atomic64_set(&stp_transport.dropped, 0);
 	atomic64_set(&stp_transport.dropped_bytes, 0);
+	atomic_set(&stp_transport.attached, 0);
+	stp_transport.protocol = STP_PROTOCOL;
 	stp_transport.ring = vzalloc(STP_TRANSPORT_BUFSIZE);
 	stp_transport.bounce = vzalloc(STP_BOUNCE_SIZE);
 	if (!stp_transport.ring || !stp_transport.bounce)
@@ -196,6 +268,8 @@ static __maybe_unused int stp_transport_init(const char *name)
 	file = debugfs_create_file("channel", 0600, stp_transport.dir, NULL, &stp_channel_fops);
 	if (IS_ERR_OR_NULL(file))
 		goto fail;
+	debugfs_create_u32("protocol", 0444, stp_transport.dir, &stp_transport.protocol);
+	debugfs_create_u32("flight", 0444, stp_transport.dir, &stp_transport.flight);
 	return 0;
 fail:
 	if (!IS_ERR_OR_NULL(stp_transport.dir))

@@ -10,6 +10,15 @@
  * counted; the count reaches staprun in the DONE record, which, like EXIT,
  * is synthesised from session state when the ring is empty and so cannot
  * itself be lost. Mirrors staprun/src/protocol.rs.
+ *
+ * Protocol 2 (STP_PROTOCOL, also in .modinfo as stapkit_protocol=2 and in
+ * debugfs as MODULE/protocol) adds: one reader at a time (a second open is
+ * -EBUSY), so staprun can detach (close) and attach again (-L, -A) while
+ * the probes run; reads hand out whole records only; and the `flight`
+ * command (before `start`) makes a full ring drop its oldest records
+ * instead of the newest (the flight recorder, staprun -F), which
+ * MODULE/flight then reads 1. A module without the .modinfo field speaks
+ * protocol 1: the same records and start/stop, nothing else.
  */
 #ifndef STP_CORE_TRANSPORT_H
 #define STP_CORE_TRANSPORT_H
@@ -18,6 +27,9 @@
 #define STP_RECORD_STDERR 2
 #define STP_RECORD_EXIT 3
 #define STP_RECORD_DONE 4
+
+#define STP_PROTOCOL 2
+MODULE_INFO(stapkit_protocol, __stringify(STP_PROTOCOL));
 
 struct stp_record_header {
 	u32 type;

@@ -1,137 +1,57 @@
-//! `staprun`: loads a stapkit module, streams its output, runs its end
-//! probes on exit or Ctrl-C, and unloads it.
+//! `staprun`: loads a stapkit module (or the one of a bundle that fits the
+//! running kernel), streams its output, runs its end probes on exit or
+//! Ctrl-C, and unloads it; or leaves it running (`-L`, `-F` flight
+//! recorder) to be attached to (`-A`) and removed (`-d`) later.
+//! `options.rs` has the command line.
 //!
-//! Usage: `staprun [-v] [-o FILE] [-x PID | -c CMD] MODULE.ko [name=value...]`.
-//! With `-c CMD`, the command runs (under `/bin/sh -c`) once the begin
-//! probes have, its pid is the script's `target()`, and the session ends
-//! when it exits. Exit status 0
-//! when the script ran and ended cleanly, 1 when it reported errors or could
-//! not be run.
+//! Exit status 0 when the script ran and ended cleanly (or staprun
+//! detached), 1 when it reported errors or could not be run.
 
+mod bundle;
 mod child;
 mod module;
+mod options;
+mod output;
 mod protocol;
+mod session;
 mod tz;
 
 use std::fs::OpenOptions;
-use std::io::{self, Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicBool, Ordering};
 
-use protocol::{Decoder, Record, Summary};
-
-static STOP_REQUESTED: AtomicBool = AtomicBool::new(false);
-
-/// Parsed command line.
-#[derive(Debug, Default, PartialEq)]
-struct Options {
-    module: PathBuf,
-    params: Vec<String>,
-    output: Option<PathBuf>,
-    target: Option<u32>,
-    command: Option<String>,
-    verbose: u32,
-}
-
-fn usage() -> String {
-    "usage: staprun [-v] [-o FILE] [-x PID | -c CMD] MODULE.ko [name=value...]".to_string()
-}
-
-fn parse_args(args: &[String]) -> Result<Options, String> {
-    let mut opts = Options::default();
-    let mut module = None;
-    let mut i = 0;
-    while i < args.len() {
-        let arg = &args[i];
-        match arg.as_str() {
-            "-v" => opts.verbose += 1,
-            "-o" => {
-                i += 1;
-                let file = args
-                    .get(i)
-                    .ok_or_else(|| format!("-o needs a file name\n{}", usage()))?;
-                opts.output = Some(PathBuf::from(file));
-            }
-            "-x" => {
-                i += 1;
-                let pid = args
-                    .get(i)
-                    .ok_or_else(|| format!("-x needs a process id\n{}", usage()))?;
-                let pid = pid
-                    .parse()
-                    .map_err(|_| format!("-x needs a process id, not '{pid}'"))?;
-                opts.target = Some(pid);
-            }
-            "-c" => {
-                i += 1;
-                let cmd = args
-                    .get(i)
-                    .ok_or_else(|| format!("-c needs a command\n{}", usage()))?;
-                opts.command = Some(cmd.clone());
-            }
-            "-h" | "--help" => return Err(usage()),
-            _ if arg.starts_with("-o") && arg.len() > 2 => {
-                opts.output = Some(PathBuf::from(&arg[2..]))
-            }
-            _ if arg.starts_with('-') && module.is_none() => {
-                return Err(format!("unknown option '{arg}'\n{}", usage()))
-            }
-            _ if module.is_none() => module = Some(PathBuf::from(arg)),
-            _ if arg.contains('=') => opts.params.push(arg.clone()),
-            _ => return Err(format!("module parameters must be name=value, not '{arg}'")),
-        }
-        i += 1;
-    }
-    opts.module = module.ok_or_else(usage)?;
-    if opts.command.is_some() && opts.target.is_some() {
-        return Err("-c and -x cannot be used together".to_string());
-    }
-    Ok(opts)
-}
-
-static CHILD_EXITED: AtomicBool = AtomicBool::new(false);
-
-extern "C" fn on_signal(_: libc::c_int) {
-    STOP_REQUESTED.store(true, Ordering::SeqCst);
-}
-
-extern "C" fn on_child(_: libc::c_int) {
-    CHILD_EXITED.store(true, Ordering::SeqCst);
-}
-
-/// Installs SIGINT/SIGTERM/SIGHUP handlers without SA_RESTART, so a
-/// blocked channel read returns EINTR and the loop can send `stop`.
-fn install_signal_handlers() {
-    let handlers: [(libc::c_int, extern "C" fn(libc::c_int)); 4] = [
-        (libc::SIGINT, on_signal),
-        (libc::SIGTERM, on_signal),
-        (libc::SIGHUP, on_signal),
-        (libc::SIGCHLD, on_child),
-    ];
-    for (sig, handler) in handlers {
-        // SAFETY: a zeroed sigaction with a plain handler and no flags is valid.
-        unsafe {
-            let mut sa: libc::sigaction = std::mem::zeroed();
-            sa.sa_sigaction = handler as usize;
-            libc::sigemptyset(&mut sa.sa_mask);
-            libc::sigaction(sig, &sa, std::ptr::null_mut());
-        }
-    }
-}
+use options::{Mode, Options};
+use output::Output;
+use protocol::{Summary, PROTOCOL};
+use session::{Ending, Stream};
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let opts = match parse_args(&args) {
+    let opts = match options::parse_args(&args) {
         Ok(o) => o,
         Err(msg) => {
             eprintln!("{msg}");
             return ExitCode::FAILURE;
         }
     };
-    match run(&opts) {
-        Ok(summary) if summary.errors == 0 && summary.error_exit == 0 => ExitCode::SUCCESS,
-        Ok(_) => ExitCode::FAILURE,
+    let result = match opts.mode {
+        Mode::Version => {
+            println!(
+                "stapkit staprun {} (channel protocols 1 to {PROTOCOL})",
+                env!("CARGO_PKG_VERSION")
+            );
+            Ok(None)
+        }
+        Mode::List => list(&opts).map(|()| None),
+        Mode::Run => run(&opts),
+        Mode::Attach => attach(&opts),
+        Mode::Delete => delete(&opts),
+    };
+    match result {
+        Ok(None) => ExitCode::SUCCESS,
+        Ok(Some(s)) if s.errors == 0 && s.error_exit == 0 => ExitCode::SUCCESS,
+        Ok(Some(_)) => ExitCode::FAILURE,
         Err(msg) => {
             eprintln!("ERROR: {msg}");
             ExitCode::FAILURE
@@ -139,26 +59,208 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(opts: &Options) -> Result<Summary, String> {
-    let image = std::fs::read(&opts.module)
-        .map_err(|e| format!("Couldn't read module '{}': {e}", opts.module.display()))?;
-    let name = module::module_name(&opts.module, &image);
+/// The module to load: its image, where it came from, and whether that is
+/// a file of its own (for `finit_module`).
+struct Source {
+    image: Vec<u8>,
+    label: String,
+    file: Option<PathBuf>,
+}
+
+/// MODULE as given, or `/lib/modules/RELEASE/systemtap/NAME.ko` for a bare
+/// name that is no file here.
+fn module_path(module: &Path) -> PathBuf {
+    let bare = module.components().count() == 1 && !module.exists();
+    if bare {
+        let release = bundle::this_host().release;
+        let name = module.to_string_lossy();
+        let name = name.strip_suffix(".ko").unwrap_or(&name);
+        let installed = PathBuf::from(format!("/lib/modules/{release}/systemtap/{name}.ko"));
+        if installed.exists() {
+            return installed;
+        }
+    }
+    module.to_path_buf()
+}
+
+fn read_bundle(path: &Path) -> Result<(Vec<u8>, bundle::Manifest), String> {
+    let data =
+        std::fs::read(path).map_err(|e| format!("Couldn't read '{}': {e}", path.display()))?;
+    if !bundle::is_bundle(&data) {
+        return Err(format!(
+            "'{}' is not a stapkit bundle (a tar with a MANIFEST)",
+            path.display()
+        ));
+    }
+    let manifest = {
+        let files =
+            bundle::tar_files(&data).map_err(|e| format!("bundle '{}': {e}", path.display()))?;
+        let (_, text) = files
+            .iter()
+            .find(|(n, _)| n == "MANIFEST")
+            .ok_or_else(|| format!("bundle '{}' has no MANIFEST", path.display()))?;
+        bundle::parse_manifest(&String::from_utf8_lossy(text))
+            .map_err(|e| format!("bundle '{}': {e}", path.display()))?
+    };
+    Ok((data, manifest))
+}
+
+fn list(opts: &Options) -> Result<(), String> {
+    let (_, manifest) = read_bundle(&opts.module)?;
+    print!("{}", bundle::listing(&manifest, &bundle::this_host()));
+    Ok(())
+}
+
+fn read_source(opts: &Options) -> Result<Source, String> {
+    let path = module_path(&opts.module);
+    let data = std::fs::read(&path)
+        .map_err(|e| format!("Couldn't read module '{}': {e}", path.display()))?;
+    if !bundle::is_bundle(&data) {
+        return Ok(Source {
+            image: data,
+            label: path.display().to_string(),
+            file: Some(path),
+        });
+    }
+    let (data, manifest) = read_bundle(&path)?;
+    let host = bundle::this_host();
+    let entry = bundle::choose(&manifest, &host, &path.display().to_string())?;
+    let files =
+        bundle::tar_files(&data).map_err(|e| format!("bundle '{}': {e}", path.display()))?;
+    let (_, image) = files
+        .iter()
+        .find(|(n, _)| *n == entry.file)
+        .ok_or_else(|| {
+            format!(
+                "bundle '{}' lists {} but does not hold it",
+                path.display(),
+                entry.file
+            )
+        })?;
+    if opts.verbose > 0 {
+        eprintln!(
+            "staprun: {}: chose {} for {} {}",
+            path.display(),
+            entry.file,
+            entry.release,
+            entry.arch
+        );
+    }
+    Ok(Source {
+        image: image.to_vec(),
+        label: format!("{}:{}", path.display(), entry.file),
+        file: None,
+    })
+}
+
+/// Refuses a module speaking a channel protocol this staprun does not,
+/// or one too old for what was asked.
+fn check_protocol(protocol: u32, label: &str, needs_detach: bool) -> Result<(), String> {
+    if protocol > PROTOCOL {
+        return Err(format!(
+            "'{label}' was built by a newer stapkit (channel protocol {protocol}; this staprun {} speaks 1 to {PROTOCOL}): \
+             run it with the staprun of the stapkit that built it",
+            env!("CARGO_PKG_VERSION")
+        ));
+    }
+    if needs_detach && protocol < 2 {
+        return Err(format!(
+            "'{label}' was built by an older stapkit (channel protocol {protocol}), which cannot detach or keep a \
+             flight recorder (-L, -F, -A need protocol 2): rebuild it with this stapkit's stap"
+        ));
+    }
+    Ok(())
+}
+
+/// Sets this process's name (its comm, what execname() reads).
+fn name_process(name: &str) {
+    if let Ok(name) = std::ffi::CString::new(name) {
+        // SAFETY: PR_SET_NAME reads a NUL-terminated string of up to 16 bytes.
+        unsafe { libc::prctl(libc::PR_SET_NAME, name.as_ptr()) };
+    }
+}
+
+/// `-D`: forks; the parent prints the child's pid and exits, the child
+/// goes on in its own session with stdin and stdout on /dev/null.
+fn daemonize() -> Result<(), String> {
+    // SAFETY: fork in a single-threaded process.
+    let pid = unsafe { libc::fork() };
+    if pid < 0 {
+        return Err(format!(
+            "cannot run in the background: {}",
+            std::io::Error::last_os_error()
+        ));
+    }
+    if pid > 0 {
+        println!("{pid}");
+        std::process::exit(0);
+    }
+    // SAFETY: setsid and dup2 onto the standard descriptors of /dev/null.
+    unsafe {
+        libc::setsid();
+        let null = libc::open(c"/dev/null".as_ptr(), libc::O_RDWR);
+        if null >= 0 {
+            libc::dup2(null, 0);
+            libc::dup2(null, 1);
+            libc::close(null);
+        }
+    }
+    Ok(())
+}
+
+fn open_output(opts: &Options) -> Result<Output, String> {
+    match &opts.output {
+        Some(pattern) => Output::files(pattern, opts.rotation).map_err(|e| e.to_string()),
+        None => Ok(Output::stdout()),
+    }
+}
+
+fn channel_path(name: &str) -> String {
+    format!("/sys/kernel/debug/stapkit/{name}/channel")
+}
+
+fn open_channel(name: &str) -> Result<std::fs::File, String> {
+    let path = channel_path(name);
+    OpenOptions::new().read(true).write(true).open(&path).map_err(|e| {
+        if e.raw_os_error() == Some(libc::EBUSY) {
+            format!("module '{name}' is attached to another staprun; stop that one first (Ctrl-C, or Ctrl-\\ to detach it)")
+        } else {
+            format!("cannot open {path}: {e}")
+        }
+    })
+}
+
+fn run(opts: &Options) -> Result<Option<Summary>, String> {
+    let source = read_source(opts)?;
+    let built_name = module::module_name(
+        source.file.as_deref().unwrap_or(&opts.module),
+        &source.image,
+    );
+    let detaching = opts.detach || opts.flight;
+    check_protocol(module::protocol_of(&source.image), &source.label, detaching)?;
+    let (name, image, file) = if opts.rename {
+        let mut new = format!("{built_name}_{}", std::process::id());
+        new.truncate(55);
+        let image = module::renamed(&source.image, &built_name, &new)
+            .map_err(|e| format!("cannot rename '{}' (-R): {e}", source.label))?;
+        (new, image, None)
+    } else {
+        (built_name, source.image, source.file)
+    };
     if Path::new("/sys/module").join(&name).exists() {
         return Err(format!(
-            "module '{name}' is already loaded; unload it first (rmmod {name})"
+            "module '{name}' is already loaded; attach to it (staprun -A {name}), remove it (staprun -d {name}), \
+             or load this one under another name (staprun -R)"
         ));
     }
     module::ensure_debugfs()
         .map_err(|e| format!("cannot mount debugfs on /sys/kernel/debug: {e}"))?;
-    let mut out: Box<dyn Write> = match &opts.output {
-        Some(path) => Box::new(
-            std::fs::File::create(path)
-                .map_err(|e| format!("cannot create {}: {e}", path.display()))?,
-        ),
-        None => Box::new(io::stdout()),
-    };
-    install_signal_handlers();
-    let child = match &opts.command {
+    if opts.daemon {
+        daemonize()?;
+    }
+    let mut out = open_output(opts)?;
+    session::install_signal_handlers();
+    let mut child = match &opts.command {
         Some(cmd) => Some(
             child::Child::spawn_waiting(cmd).map_err(|e| format!("cannot start '{cmd}': {e}"))?,
         ),
@@ -169,20 +271,87 @@ fn run(opts: &Options) -> Result<Summary, String> {
         params.push(format!("_stp_target={pid}"));
     }
     params.extend(tz::params(&opts.params));
-    module::load(&opts.module, &params.join(" ")).map_err(|e| {
-        format!(
+    let params = params.join(" ");
+    let loaded = match &file {
+        Some(path) => module::load(path, &params),
+        None => module::load_image(&image, &params),
+    };
+    if let Err(e) = loaded {
+        let mut msg = format!(
             "Couldn't insert module '{}': {}",
-            opts.module.display(),
+            source.label,
             module::load_error_text(&e)
-        )
-    })?;
+        );
+        if let Some(help) =
+            module::signature_help(&e, module::is_signed(&image), module::locked_down())
+        {
+            msg.push_str(&format!("\nstaprun: {help}"));
+        }
+        return Err(msg);
+    }
     if opts.verbose > 0 {
         eprintln!("staprun: loaded module {name}");
     }
-    let result = stream(&name, out.as_mut(), child);
-    let unloaded = module::unload(&name);
-    let summary = result?;
-    unloaded.map_err(|e| format!("Couldn't remove module '{name}': {e}"))?;
+    let result = start_and_stream(opts, &name, &mut out, child.take());
+    match result {
+        Ok(Ending::Detached) => {
+            if opts.detach || opts.flight {
+                eprintln!("\nDisconnecting from systemtap module.\nTo reconnect, type \"staprun -A {name}\"");
+            }
+            Ok(None)
+        }
+        Ok(Ending::Done(summary)) => finish(&name, summary),
+        Err(e) => {
+            module::unload(&name).ok();
+            Err(e)
+        }
+    }
+}
+
+/// Starts the session (flight recorder first when asked) and streams it,
+/// or detaches at once for -L / -F.
+fn start_and_stream(
+    opts: &Options,
+    name: &str,
+    out: &mut Output,
+    mut child: Option<child::Child>,
+) -> Result<Ending, String> {
+    let mut channel = open_channel(name)?;
+    // Begin and end probes run in this process; SystemTap runs them in
+    // stapio, and scripts print execname() there.
+    name_process("stapio");
+    if opts.flight {
+        channel
+            .write_all(b"flight")
+            .map_err(|e| format!("cannot start the flight recorder: {e}"))?;
+    }
+    channel
+        .write_all(b"start")
+        .map_err(|e| format!("cannot start the session: {e}"))?;
+    if let Some(c) = &mut child {
+        c.release()
+            .map_err(|e| format!("cannot start the -c command: {e}"))?;
+    }
+    if opts.detach || opts.flight {
+        return Ok(Ending::Detached);
+    }
+    if let Some(secs) = opts.timeout_secs {
+        session::arm_timeout(secs);
+    }
+    Stream {
+        channel,
+        path: channel_path(name),
+        out,
+        child,
+        interrupt_detaches: false,
+        suppress_warnings: opts.suppress_warnings,
+    }
+    .run()
+}
+
+/// Unloads a finished module and reports lost output, as SystemTap does.
+fn finish(name: &str, summary: Summary) -> Result<Option<Summary>, String> {
+    module::unload(name).map_err(|e| format!("Couldn't remove module '{name}': {e}"))?;
     if summary.dropped > 0 {
         // SystemTap's words for output that did not fit the buffer.
         eprintln!(
@@ -194,80 +363,96 @@ fn run(opts: &Options) -> Result<Summary, String> {
             summary.dropped_bytes
         );
     }
-    Ok(summary)
+    Ok(Some(summary))
 }
 
-/// Starts the session and copies records to stdout/stderr until `DONE`.
-/// Sets this process's name (its comm, what execname() reads).
-fn name_process(name: &str) {
-    if let Ok(name) = std::ffi::CString::new(name) {
-        // SAFETY: PR_SET_NAME reads a NUL-terminated string of up to 16 bytes.
-        unsafe { libc::prctl(libc::PR_SET_NAME, name.as_ptr()) };
+/// The loaded module's name from `-A NAME` / `-d NAME` (a path or
+/// `NAME.ko` accepted), and its channel protocol.
+fn loaded_module(opts: &Options) -> Result<(String, u32), String> {
+    let given = opts.module.to_string_lossy();
+    let base = given.rsplit('/').next().unwrap_or(&given);
+    let name = base.strip_suffix(".ko").unwrap_or(base).replace('-', "_");
+    if !Path::new("/sys/module").join(&name).exists() {
+        return Err(format!(
+            "module '{name}' is not loaded (staprun -L or -F leaves one running)"
+        ));
     }
+    module::ensure_debugfs()
+        .map_err(|e| format!("cannot mount debugfs on /sys/kernel/debug: {e}"))?;
+    let dir = format!("/sys/kernel/debug/stapkit/{name}");
+    if !Path::new(&dir).exists() {
+        return Err(format!(
+            "module '{name}' is not a stapkit module (no {dir})"
+        ));
+    }
+    let protocol = std::fs::read_to_string(format!("{dir}/protocol"))
+        .ok()
+        .and_then(|t| t.trim().parse().ok())
+        .unwrap_or(1);
+    Ok((name, protocol))
 }
 
-fn stream(
-    name: &str,
-    out: &mut dyn Write,
-    mut child: Option<child::Child>,
-) -> Result<Summary, String> {
-    let path = format!("/sys/kernel/debug/stapkit/{name}/channel");
-    let mut channel = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open(&path)
-        .map_err(|e| format!("cannot open {path}: {e}"))?;
-    // Begin and end probes run in this process; SystemTap runs them in
-    // stapio, and scripts print execname() there.
+fn attach(opts: &Options) -> Result<Option<Summary>, String> {
+    let (name, protocol) = loaded_module(opts)?;
+    check_protocol(protocol, &name, true)?;
+    let flight = std::fs::read_to_string(format!("/sys/kernel/debug/stapkit/{name}/flight"))
+        .map(|t| t.trim() == "1")
+        .unwrap_or(false);
+    if opts.daemon {
+        daemonize()?;
+    }
+    let mut out = open_output(opts)?;
+    session::install_signal_handlers();
+    let channel = open_channel(&name)?;
     name_process("stapio");
-    channel
-        .write_all(b"start")
-        .map_err(|e| format!("cannot start the session: {e}"))?;
-    if let Some(c) = &mut child {
-        c.release()
-            .map_err(|e| format!("cannot start the -c command: {e}"))?;
+    if let Some(secs) = opts.timeout_secs {
+        session::arm_timeout(secs);
     }
-    let mut stop_sent = false;
-    let mut decoder = Decoder::default();
-    let mut buf = vec![0u8; 64 * 1024];
-    let mut stderr = io::stderr();
-    loop {
-        if CHILD_EXITED.swap(false, Ordering::SeqCst)
-            && child.as_mut().is_some_and(|c| c.try_reap())
-        {
-            STOP_REQUESTED.store(true, Ordering::SeqCst);
+    let ending = Stream {
+        channel,
+        path: channel_path(&name),
+        out: &mut out,
+        child: None,
+        interrupt_detaches: flight,
+        suppress_warnings: opts.suppress_warnings,
+    }
+    .run()?;
+    match ending {
+        Ending::Detached => {
+            eprintln!(
+                "\nDisconnecting from systemtap module.\nTo reconnect, type \"staprun -A {name}\""
+            );
+            Ok(None)
         }
-        if STOP_REQUESTED.load(Ordering::SeqCst) && !stop_sent {
-            stop_sent = true;
-            channel
-                .write_all(b"stop")
-                .map_err(|e| format!("cannot stop the session: {e}"))?;
-        }
-        let n = match channel.read(&mut buf) {
-            Ok(0) => return Err("the module closed its channel before finishing".to_string()),
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(format!("reading {path}: {e}")),
-        };
-        decoder.push(&buf[..n]);
-        while let Some(record) = decoder.next_record() {
-            match record {
-                Record::Stdout(bytes) => out
-                    .write_all(&bytes)
-                    .map_err(|e| format!("writing output: {e}"))?,
-                Record::Stderr(bytes) => {
-                    out.flush().ok();
-                    stderr.write_all(&bytes).ok();
-                }
-                Record::Exit => STOP_REQUESTED.store(true, Ordering::SeqCst),
-                Record::Done(summary) => {
-                    out.flush().map_err(|e| format!("writing output: {e}"))?;
-                    return Ok(summary);
-                }
-                Record::Unknown(_) => {}
-            }
-        }
-        out.flush().map_err(|e| format!("writing output: {e}"))?;
+        Ending::Done(summary) => finish(&name, summary),
+    }
+}
+
+/// `-d`: stops the session (its end probes' output to stdout) and unloads.
+fn delete(opts: &Options) -> Result<Option<Summary>, String> {
+    let (name, protocol) = loaded_module(opts)?;
+    if protocol < 2 {
+        module::unload(&name).map_err(|e| format!("Couldn't remove module '{name}': {e}"))?;
+        return Ok(None);
+    }
+    let mut out = Output::stdout();
+    let mut channel = open_channel(&name)?;
+    channel
+        .write_all(b"stop")
+        .map_err(|e| format!("cannot stop the session: {e}"))?;
+    session::install_signal_handlers();
+    let ending = Stream {
+        channel,
+        path: channel_path(&name),
+        out: &mut out,
+        child: None,
+        interrupt_detaches: false,
+        suppress_warnings: false,
+    }
+    .run()?;
+    match ending {
+        Ending::Done(summary) => finish(&name, summary),
+        Ending::Detached => Ok(None),
     }
 }
 
@@ -275,52 +460,45 @@ fn stream(
 mod tests {
     use super::*;
 
-    fn args(s: &str) -> Vec<String> {
-        s.split_whitespace().map(str::to_string).collect()
-    }
-
-    #[test]
-    fn parses_module_params_and_output() {
-        let o = parse_args(&args("-v -o out.txt m.ko a=1 b=x")).unwrap();
-        assert_eq!(
-            o,
-            Options {
-                module: "m.ko".into(),
-                params: vec!["a=1".into(), "b=x".into()],
-                output: Some("out.txt".into()),
-                target: None,
-                command: None,
-                verbose: 1
-            }
-        );
-        assert!(parse_args(&args("")).unwrap_err().starts_with("usage:"));
-        assert!(parse_args(&args("-q m.ko"))
-            .unwrap_err()
-            .starts_with("unknown option '-q'"));
-        assert!(parse_args(&args("m.ko junk"))
-            .unwrap_err()
-            .contains("name=value"));
-        assert_eq!(parse_args(&args("-x 42 m.ko")).unwrap().target, Some(42));
-        assert!(parse_args(&args("-x abc m.ko"))
-            .unwrap_err()
-            .contains("process id"));
-        assert_eq!(
-            parse_args(&args("-c true m.ko"))
-                .unwrap()
-                .command
-                .as_deref(),
-            Some("true")
-        );
-        assert!(parse_args(&args("-c true -x 1 m.ko"))
-            .unwrap_err()
-            .contains("cannot be used together"));
-    }
-
     #[test]
     fn module_name_falls_back_to_the_file_stem() {
         assert_eq!(
             module::module_name(Path::new("/x/my-mod.ko"), b"not elf"),
             "my_mod"
         );
+    }
+
+    #[test]
+    fn protocols_are_checked_both_ways() {
+        assert!(check_protocol(1, "m.ko", false).is_ok());
+        assert!(check_protocol(2, "m.ko", true).is_ok());
+        let newer = check_protocol(3, "m.ko", false).unwrap_err();
+        assert!(
+            newer.contains("built by a newer stapkit (channel protocol 3"),
+            "{newer}"
+        );
+        let older = check_protocol(1, "m.ko", true).unwrap_err();
+        assert!(
+            older.contains("older stapkit (channel protocol 1)"),
+            "{older}"
+        );
+    }
+
+    #[test]
+    fn unsigned_modules_refused_by_the_kernel_get_a_fix() {
+        let rejected = std::io::Error::from_raw_os_error(libc::EKEYREJECTED);
+        let unsigned = module::signature_help(&rejected, false, false).unwrap();
+        assert!(unsigned.contains("loads only signed modules"), "{unsigned}");
+        assert!(unsigned.contains("stap --sign-module"), "{unsigned}");
+        let signed = module::signature_help(&rejected, true, false).unwrap();
+        assert!(
+            signed.contains("not with a key this kernel trusts"),
+            "{signed}"
+        );
+        let eperm = std::io::Error::from_raw_os_error(libc::EPERM);
+        assert!(module::signature_help(&eperm, false, true)
+            .unwrap()
+            .contains("locked down"));
+        assert!(module::signature_help(&eperm, false, false).is_none());
     }
 }

@@ -28,6 +28,119 @@ pub fn module_name(path: &Path, image: &[u8]) -> String {
     })
 }
 
+/// The `.modinfo` fields of a module image (`key=value`), in order.
+pub fn modinfo(image: &[u8]) -> Vec<(String, String)> {
+    let Ok(file) = object::File::parse(image) else {
+        return Vec::new();
+    };
+    let Some(data) = file.section_by_name(".modinfo").and_then(|s| s.data().ok()) else {
+        return Vec::new();
+    };
+    data.split(|&b| b == 0)
+        .filter_map(|f| std::str::from_utf8(f).ok())
+        .filter_map(|f| f.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+/// The channel protocol a module speaks: its `.modinfo`
+/// `stapkit_protocol`, 1 for modules built before it was recorded.
+pub fn protocol_of(image: &[u8]) -> u32 {
+    modinfo(image)
+        .iter()
+        .find(|(k, _)| k == "stapkit_protocol")
+        .and_then(|(_, v)| v.parse().ok())
+        .unwrap_or(1)
+}
+
+/// The trailer the kernel's module signing appends.
+pub const SIGNATURE_MAGIC: &[u8] = b"~Module signature appended~\n";
+
+/// Whether the image carries an appended module signature.
+pub fn is_signed(image: &[u8]) -> bool {
+    image.ends_with(SIGNATURE_MAGIC)
+}
+
+/// The image with its module name changed to `new` (`staprun -R`): the
+/// name in `struct module` (`.gnu.linkonce.this_module`, after the state
+/// and the list head) and `.modinfo`'s `name=` entry, which is turned into
+/// a field the kernel ignores when `new` does not fit in its place.
+pub fn renamed(image: &[u8], old: &str, new: &str) -> Result<Vec<u8>, String> {
+    const MODULE_NAME_LEN: usize = 56;
+    if new.len() >= MODULE_NAME_LEN {
+        return Err(format!("the new name '{new}' is too long"));
+    }
+    if is_signed(image) {
+        return Err("-R would break the module's signature (the name is part of what is signed); load it under its own name".to_string());
+    }
+    let file = object::File::parse(image).map_err(|e| format!("not an ELF module: {e}"))?;
+    let offset_of = |name: &str| {
+        file.section_by_name(name)
+            .and_then(|s| s.file_range())
+            .map(|(at, size)| (at as usize, size as usize))
+    };
+    let (this_at, this_size) = offset_of(".gnu.linkonce.this_module")
+        .ok_or("the module has no .gnu.linkonce.this_module section")?;
+    // struct module: enum module_state (padded to 8), struct list_head, char name[56].
+    let name_at = this_at + if file.is_64() { 24 } else { 12 };
+    let mut out = image.to_vec();
+    let field = out
+        .get_mut(name_at..name_at + MODULE_NAME_LEN)
+        .filter(|_| name_at + MODULE_NAME_LEN <= this_at + this_size)
+        .ok_or("the module's struct module is too small")?;
+    let mut expect = old.as_bytes().to_vec();
+    expect.push(0);
+    if !field.starts_with(&expect) {
+        return Err(format!(
+            "could not find the name '{old}' in the module's struct module"
+        ));
+    }
+    field.fill(0);
+    field[..new.len()].copy_from_slice(new.as_bytes());
+    if let Some((at, size)) = offset_of(".modinfo") {
+        let entry = format!("name={old}\0");
+        let section = &mut out[at..at + size];
+        if let Some(pos) = section
+            .windows(entry.len())
+            .position(|w| w == entry.as_bytes())
+        {
+            let replacement = if new.len() <= old.len() {
+                let mut r = format!("name={new}").into_bytes();
+                r.resize(entry.len(), 0);
+                r
+            } else {
+                // "xame=OLD": no longer a name the loader reads, so it
+                // takes struct module's.
+                let mut r = entry.clone().into_bytes();
+                r[0] = b'x';
+                r
+            };
+            section[pos..pos + entry.len()].copy_from_slice(&replacement);
+        }
+    }
+    Ok(out)
+}
+
+/// Loads a module image from memory with `init_module(2)` (bundle members
+/// and renamed modules, which have no file of their own).
+pub fn load_image(image: &[u8], params: &str) -> io::Result<()> {
+    let params = CString::new(params).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+    // SAFETY: the image buffer and parameter string outlive the call.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_init_module,
+            image.as_ptr(),
+            image.len() as libc::c_ulong,
+            params.as_ptr(),
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
 /// Loads the module file with `finit_module(2)`, passing `params`.
 pub fn load(path: &Path, params: &str) -> io::Result<()> {
     let file = std::fs::File::open(path)?;
@@ -76,6 +189,41 @@ pub fn load_error_text(err: &io::Error) -> String {
         }
         _ => err.to_string(),
     }
+}
+
+/// What to do about a load the kernel refused for its signature, or
+/// `None` when the error is not about signatures. `signed` is whether the
+/// module carries one.
+pub fn signature_help(err: &io::Error, signed: bool, lockdown: bool) -> Option<String> {
+    let fix_unsigned = "build it signed with a key this kernel trusts: \
+        stap --make-mok creates one (enroll its certificate once: mokutil --import signing_key.x509, \
+        then reboot and confirm), and stap --sign-module=signing_key.pem signs the module (or the bundle)";
+    match err.raw_os_error() {
+        Some(libc::EKEYREJECTED) if !signed => Some(format!(
+            "this kernel loads only signed modules (module.sig_enforce=1 or Secure Boot), and this one is not signed; {fix_unsigned}"
+        )),
+        Some(libc::EKEYREJECTED) | Some(libc::ENOKEY) => Some(
+            "the module is signed, but not with a key this kernel trusts (or the signature does not match it): \
+             enroll the signing certificate (mokutil --import signing_key.x509, reboot, confirm), or re-sign \
+             the module with an enrolled key (stap --sign-module=KEY[,CERT])"
+                .to_string(),
+        ),
+        Some(libc::EPERM) if lockdown && !signed => Some(format!(
+            "the kernel is locked down (Secure Boot) and loads only signed modules; {fix_unsigned}"
+        )),
+        Some(libc::EBADMSG) if signed => Some(
+            "the module's appended signature is malformed; re-sign it with stap --sign-module".to_string(),
+        ),
+        _ => None,
+    }
+}
+
+/// Whether the kernel is locked down (`/sys/kernel/security/lockdown`
+/// shows a bracketed mode other than `none`).
+pub fn locked_down() -> bool {
+    std::fs::read_to_string("/sys/kernel/security/lockdown")
+        .map(|t| !t.contains("[none]") && t.contains('['))
+        .unwrap_or(false)
 }
 
 /// Makes sure debugfs is mounted at `/sys/kernel/debug`.

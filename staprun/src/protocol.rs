@@ -7,6 +7,12 @@
 //! the end (or error) probes and finishes the session. The definitions here
 //! mirror `runtime-c/core/transport.h`.
 
+/// The newest channel protocol this staprun speaks (`STP_PROTOCOL` in
+/// `transport.h`; modules record theirs in `.modinfo` as
+/// `stapkit_protocol`). 1: records, `start` and `stop`. 2: one reader at
+/// a time (detach and attach), whole records per read, `flight`.
+pub const PROTOCOL: u32 = 2;
+
 /// Bytes of script output for standard output.
 pub const RECORD_STDOUT: u32 = 1;
 /// Bytes for standard error (warnings and errors, already formatted).

@@ -31,50 +31,22 @@ pub const APT_PACKAGES: &[&str] = &[
     "gcc-aarch64-linux-gnu",
     "libc6-dev-arm64-cross",
     "qemu-system-arm",
+    // SystemTap's published examples: the stap -p1 comparison reads them
+    // (tests/tests/systemtap_frontend.rs)
+    "systemtap-doc",
+    // --sign-module signs with openssl's CMS, as the kernel's sign-file does
+    "openssl",
 ];
 
-/// A guest architecture `cargo xtask staprun --target` builds for.
-#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub enum GuestArch {
-    /// x86-64 guests (the default).
-    #[default]
-    #[value(name = "x86_64", alias = "amd64")]
-    X86_64,
-    /// arm64 guests.
-    #[value(name = "aarch64", alias = "arm64")]
-    Aarch64,
-}
-
-impl GuestArch {
-    /// The Rust target triple its binaries are built for.
-    pub fn triple(self) -> &'static str {
-        match self {
-            GuestArch::X86_64 => "x86_64-unknown-linux-gnu",
-            GuestArch::Aarch64 => "aarch64-unknown-linux-gnu",
-        }
-    }
-
-    /// SystemTap's name for it, as kernel manifests spell `arch`.
-    pub fn kernel_arch(self) -> &'static str {
-        match self {
-            GuestArch::X86_64 => "x86_64",
-            GuestArch::Aarch64 => "arm64",
-        }
-    }
-
-    /// The architecture of a kernel manifest's `arch`.
-    pub fn of_kernel_arch(arch: &str) -> Option<GuestArch> {
-        [GuestArch::X86_64, GuestArch::Aarch64]
-            .into_iter()
-            .find(|g| g.kernel_arch() == arch)
-    }
-}
+/// A guest architecture `cargo xtask staprun --target` builds for (the
+/// crate's one architecture type).
+pub use stapkit::arch::Arch as GuestArch;
 
 /// Options of `cargo xtask staprun`.
-#[derive(clap::Args, Debug, Default)]
+#[derive(clap::Args, Debug)]
 pub struct StaprunOptions {
-    /// The guests' architecture.
-    #[arg(long, value_enum, default_value_t)]
+    /// The guests' architecture (x86_64 or aarch64; amd64 and arm64 too).
+    #[arg(long, default_value = "x86_64")]
     pub target: GuestArch,
 }
 
@@ -215,7 +187,7 @@ pub fn install_packages(sh: &Shell) -> Result<()> {
 /// here when missing) and the linker and static glibc are Debian's
 /// cross toolchain (`gcc-aarch64-linux-gnu`, `libc6-dev-arm64-cross`).
 pub fn build_staprun(sh: &Shell, arch: GuestArch) -> Result<PathBuf> {
-    let triple = arch.triple();
+    let triple = arch.rust_target();
     let env = triple.to_uppercase().replace('-', "_");
     let mut build = cmd!(
         sh,
@@ -225,7 +197,7 @@ pub fn build_staprun(sh: &Shell, arch: GuestArch) -> Result<PathBuf> {
         format!("CARGO_TARGET_{env}_RUSTFLAGS"),
         "-C target-feature=+crt-static",
     );
-    if arch == GuestArch::Aarch64 {
+    if arch == GuestArch::Arm64 {
         ensure_rust_target(sh, triple)?;
         if cmd!(sh, "which aarch64-linux-gnu-gcc")
             .quiet()
@@ -273,7 +245,7 @@ pub fn guest_arches(kernels: &[String]) -> Result<Vec<GuestArch>> {
         let manifest: serde_yaml::Value =
             serde_yaml::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
         let arch = manifest["arch"].as_str().unwrap_or_default();
-        let guest = GuestArch::of_kernel_arch(arch)
+        let guest = GuestArch::from_name(arch)
             .with_context(|| format!("{kernel}: no guest tools for arch '{arch}'"))?;
         if !arches.contains(&guest) {
             arches.push(guest);
@@ -289,10 +261,12 @@ pub fn build_binaries(sh: &Shell) -> Result<PathBuf> {
 }
 
 /// Fetches kernels, and prepares the toolchain each needs, with the freshly
-/// built stap-prep (which works on them in parallel).
+/// built stap-prep (which works on them in parallel); `--modules` also
+/// learns the tracepoints of each kernel's modules, which `stap` never
+/// fetches during a test's pass 2 (`sema_kernel` lists ext4's).
 pub fn fetch_kernels(sh: &Shell, bin_dir: &Path, kernels: &[String]) -> Result<()> {
     let stap_prep = bin_dir.join("stap-prep");
-    cmd!(sh, "{stap_prep} fetch {kernels...}")
+    cmd!(sh, "{stap_prep} fetch --modules {kernels...}")
         .quiet()
         .ignore_stdout()
         .run()?;
@@ -327,7 +301,7 @@ pub fn run(sh: &Shell, options: &Options) -> Result<Prepared> {
         let built = Some(build_staprun(sh, arch)?);
         match arch {
             GuestArch::X86_64 => staprun = built,
-            GuestArch::Aarch64 => staprun_arm64 = built,
+            GuestArch::Arm64 => staprun_arm64 = built,
         }
     }
     let staprun = staprun.expect("x86_64 guests' staprun is always built");

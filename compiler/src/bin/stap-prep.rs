@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use stapkit::kernel::fetch::{fetch, FetchOptions, Fetched};
+use stapkit::kernel::module_tracepoints::{self, ModuleSource};
 use stapkit::kernel::toolchain;
 use stapkit::kernel::{Cache, Catalog, HeaderTree, TreeError};
 
@@ -34,6 +35,11 @@ enum Command {
         /// Resolve the newest package version again even if one is cached.
         #[arg(long)]
         refresh: bool,
+        /// Also download the kernel's modules package and learn the
+        /// tracepoints its modules define (what `kernel.trace("*")` and
+        /// `stap -l 'kernel.trace("*")'` match beside the image's).
+        #[arg(long)]
+        modules: bool,
     },
     /// Prepare (or show) the toolchain of fetched kernels: the host's when it
     /// fits, else a root of the kernel's Debian suite.
@@ -72,6 +78,7 @@ fn fetch_one(
     catalog: &Catalog,
     cache: &Cache,
     options: &FetchOptions,
+    modules: bool,
 ) -> Result<String, String> {
     let manifest = catalog.get(name).map_err(|e| e.to_string())?;
     let fetched = fetch(manifest, cache, options, &mut |line| eprintln!("{line}"))
@@ -86,6 +93,15 @@ fn fetch_one(
     let tc = toolchain::ensure(manifest, &tree, cache, &mut |l| eprintln!("{l}"))
         .map_err(|e| e.to_string())?;
     eprintln!("{name}: toolchain: {}", tc.describe());
+    if modules {
+        let source = ModuleSource::Fetched {
+            cache_dir: cache.dir().to_path_buf(),
+            manifest: name.to_string(),
+        };
+        let found = module_tracepoints::prepare(&source, &mut |l| eprintln!("{name}: {l}"))
+            .map_err(|e| e.to_string())?;
+        eprintln!("{name}: {} tracepoints defined by modules", found.len());
+    }
     Ok(state.build_dir().display().to_string())
 }
 
@@ -97,6 +113,7 @@ fn run(cli: Cli) -> Result<(), String> {
             kernels,
             debug,
             refresh,
+            modules,
         } => {
             for name in &kernels {
                 catalog.get(name).map_err(|e| e.to_string())?;
@@ -105,7 +122,7 @@ fn run(cli: Cli) -> Result<(), String> {
             let results: Vec<Result<String, String>> = std::thread::scope(|s| {
                 let handles: Vec<_> = kernels
                     .iter()
-                    .map(|name| s.spawn(|| fetch_one(name, &catalog, &cache, &options)))
+                    .map(|name| s.spawn(|| fetch_one(name, &catalog, &cache, &options, modules)))
                     .collect();
                 handles
                     .into_iter()

@@ -15,16 +15,25 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::Parser;
-use stapkit::driver::{deliver, Failure, Pipeline, StapOptions};
+use stapkit::driver::{deliver, Failure, Options, Pipeline, StapOptions};
 
 /// SystemTap's words for the forced last pass.
 const MISMATCH_WARNING: &str =
     "WARNING: kernel release/architecture mismatch with host forces last-pass 4.\n";
 
 fn main() -> ExitCode {
-    let options = StapOptions::parse();
-    if let Some(ko) = &options.check_module {
-        let (text, ok) = stapkit::driver::check_module(&options, ko);
+    let cli = StapOptions::parse();
+    if let Some(ko) = cli.check_module.clone() {
+        let release = match cli.single_release() {
+            Ok(r) => r,
+            Err(f) => return fail(&f),
+        };
+        let options = Options {
+            release,
+            cache_dir: cli.cache_dir,
+            ..Options::default()
+        };
+        let (text, ok) = stapkit::driver::check_module(&options, &ko);
         let _ = if ok {
             std::io::stdout().write_all(text.as_bytes())
         } else {
@@ -36,12 +45,26 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         };
     }
+    if let Some(dir) = &cli.make_mok {
+        return print_or_fail(stapkit::ship::make_mok(dir.as_deref()));
+    }
+    let (bundle, releases) = (cli.bundle.clone(), cli.release.clone());
+    let options = match cli.options() {
+        Ok(o) => o,
+        Err(f) => return fail(&f),
+    };
+    if let Some(file) = bundle {
+        let verbose = options.verbose > 0;
+        return print_or_fail(stapkit::ship::bundle_command(
+            &options, &releases, &file, verbose,
+        ));
+    }
     let mut pipeline = match Pipeline::new(options) {
         Ok(p) => p,
         Err(f) => return fail(&f),
     };
     if pipeline.options.last_pass() == 5 && targets_another_host(&pipeline) {
-        pipeline.options.pass = Some(4);
+        pipeline.options.last_pass = Some(4);
         if !pipeline.options.suppress_warnings {
             let _ = std::io::stderr().write_all(MISMATCH_WARNING.as_bytes());
         }
@@ -56,6 +79,16 @@ fn main() -> ExitCode {
             run.failed(&mut pipeline, &f);
             ExitCode::FAILURE
         }
+    }
+}
+
+fn print_or_fail(result: Result<String, Failure>) -> ExitCode {
+    match result {
+        Ok(text) => {
+            let _ = std::io::stdout().write_all(text.as_bytes());
+            ExitCode::SUCCESS
+        }
+        Err(f) => fail(&f),
     }
 }
 
@@ -109,7 +142,10 @@ impl Run {
         let _ = stderr.write_all(body.as_bytes());
         if let (true, Some(pass)) = (self.verbose, closing_pass(closing)) {
             let line = match pass {
-                1 => Some(format!("Pass 1: parsed user script and {} library scripts", library_scripts())),
+                1 => Some(format!(
+                    "Pass 1: parsed user script and {} library scripts",
+                    library_scripts()
+                )),
                 2 => Some("Pass 2: analyzed script".to_string()),
                 _ => None,
             };
@@ -123,16 +159,33 @@ impl Run {
     fn passes(&mut self, p: &mut Pipeline) -> Result<ExitCode, Failure> {
         let last = p.options.last_pass();
         let mut stdout = std::io::stdout();
+        if p.options.dumps() {
+            let _ = stdout.write_all(p.dump()?.as_bytes());
+            return Ok(ExitCode::SUCCESS);
+        }
         let ast = p.parse()?;
+        if ast.items.is_empty() {
+            // SystemTap's words for a script of comments and blanks only.
+            return Err(Failure {
+                message: format!(
+                    "Input file '{}' is empty.\nPass 1: parse failed.  [man error::pass1]\n",
+                    p.script.name
+                ),
+            });
+        }
         self.done(p, || {
-            format!("Pass 1: parsed user script and {} library scripts", library_scripts())
+            format!(
+                "Pass 1: parsed user script and {} library scripts",
+                library_scripts()
+            )
         });
-        if p.options.list.is_some() || p.options.list_vars.is_some() {
+        if p.options.lists_points() {
             let _ = stdout.write_all(p.list_points(&ast)?.as_bytes());
             return Ok(ExitCode::SUCCESS);
         }
         if last == 1 {
-            let _ = stdout.write_all(stapkit::syntax::print(&ast).as_bytes());
+            let text = stapkit::syntax::dump_p1(&ast, &p.sources, &p.script.name);
+            let _ = stdout.write_all(text.as_bytes());
             return Ok(ExitCode::SUCCESS);
         }
         let program = p.elaborate(&ast)?;
@@ -161,7 +214,9 @@ impl Run {
             .map_err(|e| io_failure("cannot make a temporary directory", &e))?;
         let c_file = c_dir.path().join(format!("{module}_src.c"));
         std::fs::write(&c_file, &c).map_err(|e| io_failure("cannot write the C source", &e))?;
-        self.done(p, || format!("Pass 3: translated to C into \"{}\"", c_file.display()));
+        self.done(p, || {
+            format!("Pass 3: translated to C into \"{}\"", c_file.display())
+        });
         if last == 3 {
             let _ = stdout.write_all(c.as_bytes());
             return Ok(ExitCode::SUCCESS);
@@ -174,10 +229,12 @@ impl Run {
             );
             let _ = c_dir.keep();
         }
-        let cwd = std::env::current_dir().map_err(|e| io_failure("cannot find the current directory", &e))?;
+        let cwd = std::env::current_dir()
+            .map_err(|e| io_failure("cannot find the current directory", &e))?;
         let ko = deliver(&built, &module, &cwd).map_err(|e| Failure {
             message: format!("stap: cannot write {module}.ko: {e}\n"),
         })?;
+        stapkit::ship::sign_delivered(p, &ko)?;
         let mut stderr = std::io::stderr();
         if p.options.verbose >= 2 {
             for note in &p.build_notes {
@@ -343,11 +400,15 @@ mod tests {
 
     #[test]
     fn failures_split_before_their_closing_line() {
-        let (body, closing) =
-            split_closing_line("semantic error: x\n\nPass 2: analysis failed.  [man error::pass2]\n");
+        let (body, closing) = split_closing_line(
+            "semantic error: x\n\nPass 2: analysis failed.  [man error::pass2]\n",
+        );
         assert_eq!(body, "semantic error: x\n\n");
         assert_eq!(closing, "Pass 2: analysis failed.  [man error::pass2]\n");
         assert_eq!(closing_pass(closing), Some(2));
-        assert_eq!(split_closing_line("stap: no script\n"), ("stap: no script\n", ""));
+        assert_eq!(
+            split_closing_line("stap: no script\n"),
+            ("stap: no script\n", "")
+        );
     }
 }

@@ -11,47 +11,7 @@
 
 use std::fmt;
 
-/// A supported architecture.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Arch {
-    /// x86-64 (System V ABI).
-    X86_64,
-    /// arm64 (AAPCS64).
-    Arm64,
-}
-
-impl Arch {
-    /// From SystemTap's or uname's spelling (`x86_64`, `arm64`, `aarch64`).
-    pub fn from_name(name: &str) -> Option<Arch> {
-        match name {
-            "x86_64" | "amd64" => Some(Arch::X86_64),
-            "arm64" | "aarch64" => Some(Arch::Arm64),
-            _ => None,
-        }
-    }
-
-    /// SystemTap's spelling.
-    pub fn name(self) -> &'static str {
-        match self {
-            Arch::X86_64 => "x86_64",
-            Arch::Arm64 => "arm64",
-        }
-    }
-
-    /// The prefix of syscall entry functions (`__x64_`, `__arm64_`).
-    pub fn syscall_prefix(self) -> &'static str {
-        match self {
-            Arch::X86_64 => "__x64_",
-            Arch::Arm64 => "__arm64_",
-        }
-    }
-}
-
-impl fmt::Display for Arch {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
+pub use crate::arch::Arch;
 
 /// Where a value is, relative to the `struct pt_regs` of the probe hit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

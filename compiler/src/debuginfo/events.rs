@@ -6,12 +6,12 @@
 use super::ctype::CType;
 use super::error::DebugInfoError;
 use super::info::KernelInfo;
-use super::similar;
 use super::source::{Source, Sourced};
-use super::symbols::wildcard_match;
 use super::syscalls::{entry_function, params_of, Syscall, SyscallParam};
 use super::tracepoints::{combine, Tracepoint};
 use crate::kernel::module_tracepoints::ModuleTracepoint;
+use crate::text::glob::matches as wildcard_match;
+use crate::text::similar;
 
 /// What [`KernelInfo::tracepoints_with_modules`] found.
 #[derive(Debug, Clone, Default)]

@@ -4,7 +4,7 @@
 
 use super::ctype::{AggregateKind, CType, FieldPath, FieldStep, Layout, Member};
 use super::error::DebugInfoError;
-use super::similar;
+use crate::text::similar;
 
 /// A type as the member walker sees it, after typedefs and qualifiers.
 pub(crate) enum Node<Id> {

@@ -7,7 +7,8 @@ use super::dwarf::DwarfFunction;
 use super::error::DebugInfoError;
 use super::info::KernelInfo;
 use super::source::{FunctionFacts, Source, Sourced};
-use super::symbols::{wildcard_match, SystemMap};
+use super::symbols::SystemMap;
+use crate::text::glob::matches as wildcard_match;
 
 /// Whether the kprobe blacklist rules a function out.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -16,10 +16,11 @@ use super::error::DebugInfoError;
 use super::files::KernelFiles;
 use super::image::cache::ImageCache;
 use super::source::{CallingConvention, Source, Sourced, TypeSource};
-use super::symbols::{Exports, SystemMap};
+use super::symbols::SystemMap;
 use super::syscalls::{self, SyscallTable};
 use super::tracepoints::{self, TraceDecl};
-use crate::kernel::module_tracepoints::{module_tracepoints, ModuleTracepoint};
+use crate::kernel::module_tracepoints::{self, ModuleSource, ModuleTracepoint};
+use crate::kernel::symvers::Symvers;
 
 /// How a BTF load went, for `-v` and for error hints.
 #[derive(Debug)]
@@ -47,12 +48,15 @@ pub struct KernelInfo {
     dwarf: OnceLock<Loaded<DwarfKernel>>,
     btf: OnceLock<Loaded<(Btf, String)>>,
     system_map: OnceLock<Option<SystemMap>>,
-    exports: OnceLock<Exports>,
+    exports: OnceLock<Symvers>,
     calling_convention: OnceLock<CallingConvention>,
     trace_decls: OnceLock<BTreeMap<String, TraceDecl>>,
     syscall_table: OnceLock<Option<SyscallTable>>,
     syscall_protos: OnceLock<std::collections::HashMap<String, Vec<String>>>,
     module_tracepoints: OnceLock<Result<Vec<ModuleTracepoint>, String>>,
+    /// Whether a question needed the modules' tracepoints and they had
+    /// not been learnt yet (see [`KernelInfo::unprepared_module_tracepoints`]).
+    module_tracepoints_unprepared: std::sync::atomic::AtomicBool,
     /// `@var` answers by name (each one scans the tree's headers).
     pub(super) variables: std::sync::Mutex<
         std::collections::HashMap<
@@ -76,6 +80,7 @@ impl KernelInfo {
             syscall_table: OnceLock::new(),
             syscall_protos: OnceLock::new(),
             module_tracepoints: OnceLock::new(),
+            module_tracepoints_unprepared: Default::default(),
             variables: Default::default(),
         }
     }
@@ -133,10 +138,10 @@ impl KernelInfo {
     }
 
     /// The tracepoints the kernel's own modules define (see
-    /// [`crate::kernel::module_tracepoints`]): read from the modules once
-    /// per kernel, the first time something asks (a trace wildcard, a
-    /// listing), then from the cache. An error says why they cannot be
-    /// known (no modules package to be had, an unreadable module).
+    /// [`crate::kernel::module_tracepoints`]), as learnt before: this reads
+    /// a cache file only. An error says why they cannot be known (no
+    /// modules to be had, not learnt yet: then
+    /// [`KernelInfo::unprepared_module_tracepoints`] says where from).
     pub fn module_tracepoints(&self) -> Result<&[ModuleTracepoint], &str> {
         self.module_tracepoints
             .get_or_init(|| {
@@ -146,10 +151,33 @@ impl KernelInfo {
                         self.files.release
                     ));
                 };
-                module_tracepoints(source, &mut |_| {}).map_err(|e| e.to_string())
+                match module_tracepoints::cached(source) {
+                    Ok(Some(found)) => Ok(found),
+                    Ok(None) => {
+                        self.module_tracepoints_unprepared
+                            .store(true, std::sync::atomic::Ordering::Relaxed);
+                        Err(format!(
+                            "the tracepoints of the modules of {} are not learnt yet; run: {}",
+                            self.files.release,
+                            module_tracepoints::prepare_command(source)
+                        ))
+                    }
+                    Err(e) => Err(e.to_string()),
+                }
             })
             .as_deref()
             .map_err(String::as_str)
+    }
+
+    /// Where to learn the modules' tracepoints from, when a question
+    /// needed them and they were not learnt yet: the caller (the driver,
+    /// before pass 2) runs [`module_tracepoints::prepare`] on it and asks
+    /// again with a new `KernelInfo`.
+    pub fn unprepared_module_tracepoints(&self) -> Option<&ModuleSource> {
+        self.module_tracepoints_unprepared
+            .load(std::sync::atomic::Ordering::Relaxed)
+            .then_some(self.files.modules.as_ref())
+            .flatten()
     }
 
     /// The real `System.map`, if there is one.
@@ -163,12 +191,12 @@ impl KernelInfo {
     }
 
     /// The tree's exports (`Module.symvers`; empty without one).
-    pub fn exports(&self) -> &Exports {
+    pub fn exports(&self) -> &Symvers {
         self.exports.get_or_init(|| {
             self.files
                 .module_symvers
                 .as_ref()
-                .and_then(|p| Exports::load(p).ok())
+                .and_then(|p| Symvers::load(p).ok())
                 .unwrap_or_default()
         })
     }
@@ -186,7 +214,7 @@ impl KernelInfo {
                 None => Vec::new(),
             };
             if functions.is_empty() {
-                functions = self.exports_names();
+                functions = self.exports().names().map(str::to_string).collect();
             }
             functions.sort();
             functions.dedup();
@@ -195,19 +223,6 @@ impl KernelInfo {
                 functions,
             }
         })
-    }
-
-    fn exports_names(&self) -> Vec<String> {
-        let Some(path) = &self.files.module_symvers else {
-            return Vec::new();
-        };
-        std::fs::read_to_string(path)
-            .map(|t| {
-                t.lines()
-                    .filter_map(|l| l.split('\t').nth(1).map(str::to_string))
-                    .collect()
-            })
-            .unwrap_or_default()
     }
 
     /// The type sources in the order they are asked.
@@ -349,6 +364,23 @@ impl KernelInfo {
                         .unwrap_or_default()
                 ),
             })
+    }
+
+    /// The numeric `#define`s of the tree's uapi headers `headers`, in
+    /// order, a name keeping its first value (see
+    /// [`syscalls::read_defines`]): `asm/NAME.h` is the architecture's
+    /// `arch/ARCH/include/uapi/asm/NAME.h`, any other name is under
+    /// `include/uapi/` (`asm-generic/errno.h`, `linux/fcntl.h`).
+    pub fn uapi_defines(&self, headers: &[&str]) -> Vec<(String, i64)> {
+        let arch = self.files.arch.kbuild();
+        let files: Vec<String> = headers
+            .iter()
+            .map(|h| match h.strip_prefix("asm/") {
+                Some(rest) => format!("arch/{arch}/include/uapi/asm/{rest}"),
+                None => format!("include/uapi/{h}"),
+            })
+            .collect();
+        syscalls::read_defines(&self.files.source_dirs, &files)
     }
 
     pub(crate) fn syscall_prototypes(&self) -> &std::collections::HashMap<String, Vec<String>> {

@@ -9,7 +9,8 @@ use super::dwarf::index::FuncEntry;
 use super::dwarf::{file_matches, DwarfKernel};
 use super::error::DebugInfoError;
 use super::info::KernelInfo;
-use super::symbols::{wildcard_match, SystemMap};
+use super::symbols::SystemMap;
+use crate::text::glob::matches as wildcard_match;
 
 /// One inlined copy to put a kprobe on.
 #[derive(Debug, Clone, PartialEq, Eq)]

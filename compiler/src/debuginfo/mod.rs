@@ -36,7 +36,7 @@ pub mod functions;
 pub mod image;
 pub mod info;
 pub mod inline;
-pub mod similar;
+pub mod programs;
 pub mod source;
 mod suggest;
 pub mod symbols;
@@ -44,6 +44,8 @@ pub mod syscalls;
 pub mod tracepoints;
 pub mod variables;
 
+/// A tracepoint one of the kernel's own modules defines.
+pub use crate::kernel::module_tracepoints::ModuleTracepoint;
 pub use callconv::{
     arg_location, return_register, syscall_arg_offset, syscall_arg_register, Arch, ArgLocation,
 };

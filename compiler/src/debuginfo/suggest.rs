@@ -5,7 +5,7 @@
 //! operation (`vfs_fsync`), similarly named functions, and `syscall.X`.
 
 use super::info::KernelInfo;
-use super::similar;
+use crate::text::similar;
 
 /// Prefixes stripped to find what a function is about (`do_fsync` → `fsync`).
 const LAYER_PREFIXES: &[&str] = &["__", "do_", "sys_"];
@@ -32,7 +32,7 @@ pub fn alternatives(k: &KernelInfo, name: &str) -> Vec<String> {
             .map(|s| s.split('@').next().unwrap_or(&s).to_string())
             .filter(|c| !c.starts_with("__ia32_") && !c.starts_with("__se_") && c != "?")
             .collect();
-        callers.sort_by_key(|c| (similar::edit_distance(name, c), c.clone()));
+        callers.sort_by_key(|c| (similar::distance(name, c), c.clone()));
         callers.dedup();
         for c in callers {
             if k.has_function(&c) != Some(false) {

@@ -1,9 +1,9 @@
 //! Kernel symbols: `System.map` (when it is the real one — Debian's image
 //! package ships a one-line placeholder, the real map is in the `-dbg`
-//! package), the kprobe blacklist it reveals, `Module.symvers` exports,
-//! and SystemTap's wildcard matching of names.
+//! package) and the kprobe blacklist it reveals. Exports are
+//! [`crate::kernel::symvers`]'s, wildcards [`crate::text::glob`]'s.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::path::Path;
 use std::sync::OnceLock;
 
@@ -237,149 +237,6 @@ impl Blacklist {
     }
 }
 
-/// Whether an export is usable by any module or only GPL ones.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Export {
-    /// `EXPORT_SYMBOL_GPL` (vs `EXPORT_SYMBOL`).
-    pub gpl: bool,
-    /// `vmlinux` or the module's path.
-    pub module: String,
-    /// The symbol namespace, if any.
-    pub namespace: Option<String>,
-}
-
-/// The exported symbols of a tree (`Module.symvers`).
-#[derive(Debug, Clone, Default)]
-pub struct Exports {
-    map: HashMap<String, Export>,
-}
-
-impl Exports {
-    /// Parses `Module.symvers`: `CRC<TAB>name<TAB>module<TAB>EXPORT_SYMBOL[_GPL]<TAB>namespace`.
-    pub fn parse(text: &str) -> Exports {
-        let map = text
-            .lines()
-            .filter_map(|line| {
-                let mut f = line.split('\t');
-                let _crc = f.next()?;
-                let name = f.next()?;
-                let module = f.next()?;
-                let kind = f.next()?;
-                let namespace = f.next().filter(|n| !n.is_empty()).map(str::to_string);
-                Some((
-                    name.to_string(),
-                    Export {
-                        gpl: kind.ends_with("_GPL"),
-                        module: module.to_string(),
-                        namespace,
-                    },
-                ))
-            })
-            .collect();
-        Exports { map }
-    }
-
-    /// Reads `Module.symvers` at `path`.
-    pub fn load(path: &Path) -> Result<Exports, DebugInfoError> {
-        let text = std::fs::read_to_string(path).map_err(|e| DebugInfoError::io(path, e))?;
-        Ok(Exports::parse(&text))
-    }
-
-    /// The export of `name`, if it is exported.
-    pub fn get(&self, name: &str) -> Option<&Export> {
-        self.map.get(name)
-    }
-
-    /// How many symbols are exported.
-    pub fn len(&self) -> usize {
-        self.map.len()
-    }
-
-    /// Whether nothing is exported (no `Module.symvers`).
-    pub fn is_empty(&self) -> bool {
-        self.map.is_empty()
-    }
-}
-
-/// Whether `pattern` has SystemTap wildcards (`*`, `?`, `[...]`).
-pub fn is_wildcard(pattern: &str) -> bool {
-    pattern.contains(['*', '?', '['])
-}
-
-/// Shell-style matching as SystemTap does for probe points: `*` any run,
-/// `?` one character, `[abc]`/`[a-z]`/`[!a]` a class.
-pub fn wildcard_match(pattern: &str, name: &str) -> bool {
-    let (p, n): (Vec<char>, Vec<char>) = (pattern.chars().collect(), name.chars().collect());
-    // Iterative matching with backtracking to the last `*`.
-    let (mut pi, mut ni) = (0, 0);
-    let mut star: Option<(usize, usize)> = None;
-    while ni < n.len() {
-        match p.get(pi) {
-            Some('*') => {
-                star = Some((pi, ni));
-                pi += 1;
-                continue;
-            }
-            Some('?') => {
-                pi += 1;
-                ni += 1;
-                continue;
-            }
-            Some('[') => {
-                if let Some((matched, len)) = class_match(&p[pi..], n[ni]) {
-                    if matched {
-                        pi += len;
-                        ni += 1;
-                        continue;
-                    }
-                } else if n[ni] == '[' {
-                    pi += 1;
-                    ni += 1;
-                    continue;
-                }
-            }
-            Some(&c) if c == n[ni] => {
-                pi += 1;
-                ni += 1;
-                continue;
-            }
-            _ => {}
-        }
-        match star {
-            Some((sp, sn)) => {
-                pi = sp + 1;
-                ni = sn + 1;
-                star = Some((sp, sn + 1));
-            }
-            None => return false,
-        }
-    }
-    p[pi..].iter().all(|&c| c == '*')
-}
-
-/// Matches `c` against the class at the start of `p` (`[...]`); returns
-/// whether it matched and the class's length, or `None` if unterminated.
-fn class_match(p: &[char], c: char) -> Option<(bool, usize)> {
-    let mut i = 1;
-    let negate = matches!(p.get(i), Some('!' | '^'));
-    if negate {
-        i += 1;
-    }
-    let mut matched = false;
-    let mut first = true;
-    while i < p.len() && (p[i] != ']' || first) {
-        first = false;
-        if p.get(i + 1) == Some(&'-') && p.get(i + 2).is_some_and(|&e| e != ']') {
-            matched |= p[i] <= c && c <= p[i + 2];
-            i += 3;
-        } else {
-            matched |= p[i] == c;
-            i += 1;
-        }
-    }
-    (i < p.len()).then_some((matched != negate, i + 1))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -453,38 +310,5 @@ ffffffff82000100 D jiffies
         assert_eq!(unique(0xffffffff81002010), Some("helper_alias"));
         // `helper` at 0x...1000 is not unique: the anchor is `_stext`.
         assert_eq!(unique(0xffffffff81001010), Some("_stext"));
-    }
-
-    #[test]
-    fn module_symvers_exports() {
-        let e = Exports::parse(
-            "0x4c9d28b0\tphys_base\tvmlinux\tEXPORT_SYMBOL\t\n\
-             0x039823de\tinit_uts_ns\tvmlinux\tEXPORT_SYMBOL_GPL\t\n\
-             0x11111111\tcxl_thing\tdrivers/cxl/core/cxl_core\tEXPORT_SYMBOL_GPL\tCXL\n",
-        );
-        assert_eq!(e.len(), 3);
-        assert!(!e.get("phys_base").unwrap().gpl);
-        assert!(e.get("init_uts_ns").unwrap().gpl);
-        assert_eq!(
-            e.get("cxl_thing").unwrap().namespace.as_deref(),
-            Some("CXL")
-        );
-        assert!(e.get("vfs_read").is_none());
-    }
-
-    #[test]
-    fn wildcards_match_like_systemtap() {
-        assert!(is_wildcard("vfs_*") && !is_wildcard("vfs_read"));
-        assert!(wildcard_match("vfs_*", "vfs_read"));
-        assert!(wildcard_match("vfs_*", "vfs_"));
-        assert!(!wildcard_match("vfs_*", "do_vfs_read"));
-        assert!(wildcard_match("*_read", "vfs_read"));
-        assert!(wildcard_match("sys_?ill", "sys_kill"));
-        assert!(wildcard_match("sched_*_[sw]*", "sched_process_switch"));
-        assert!(!wildcard_match("sched_*_[!sw]*", "sched_process_switch"));
-        assert!(wildcard_match("a*b*c", "aXXbYYc"));
-        assert!(!wildcard_match("a*b*c", "aXXbYY"));
-        assert!(wildcard_match("[a-c]x", "bx"));
-        assert!(wildcard_match("*", ""));
     }
 }

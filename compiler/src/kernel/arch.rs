@@ -1,4 +1,5 @@
-//! Architecture names on the kernel side, and what a cross build needs.
+//! What a cross build needs, for trees whose architecture is a name
+//! (`HeaderTree::arch`); the names themselves are [`crate::arch::Arch`]'s.
 //!
 //! A tree's architecture is SystemTap's spelling (`x86_64`, `arm64`, as
 //! `HeaderTree::arch` reads it from `.config`). Building for a tree whose
@@ -9,22 +10,17 @@
 //! *host's* Debian architecture's `linux-kbuild-*` package, because they run
 //! here.
 
+use crate::arch::Arch;
+
 /// The machine stapkit runs on, in SystemTap's spelling (`x86_64`, `arm64`;
 /// anything else as Rust names it).
 pub fn host() -> &'static str {
-    match std::env::consts::ARCH {
-        "aarch64" => "arm64",
-        other => other,
-    }
+    Arch::host().map_or(std::env::consts::ARCH, Arch::name)
 }
 
 /// The Debian architecture of `arch` (`x86_64` → `amd64`).
 pub fn debian(arch: &str) -> Option<&'static str> {
-    match arch {
-        "x86_64" => Some("amd64"),
-        "arm64" => Some("arm64"),
-        _ => None,
-    }
+    Arch::from_name(arch).map(Arch::debian)
 }
 
 /// The host's Debian architecture (`amd64` here; what `linux-kbuild-*` and
@@ -36,20 +32,12 @@ pub fn host_debian() -> &'static str {
 /// The GNU triplet of `arch`, as Debian's cross compilers prefix their
 /// commands (`aarch64-linux-gnu-gcc-12`).
 pub fn gnu_triplet(arch: &str) -> Option<&'static str> {
-    match arch {
-        "x86_64" => Some("x86_64-linux-gnu"),
-        "arm64" => Some("aarch64-linux-gnu"),
-        _ => None,
-    }
+    Arch::from_name(arch).map(Arch::gnu_triplet)
 }
 
 /// kbuild's `ARCH=` for `arch` (`x86_64` → `x86`).
 pub fn kbuild(arch: &str) -> Option<&'static str> {
-    match arch {
-        "x86_64" => Some("x86"),
-        "arm64" => Some("arm64"),
-        _ => None,
-    }
+    Arch::from_name(arch).map(Arch::kbuild)
 }
 
 /// The `CROSS_COMPILE=` prefix for building `arch` modules on this host, or

@@ -27,6 +27,7 @@ use std::path::{Path, PathBuf};
 use include_dir::{include_dir, Dir};
 
 use super::cache::{lock_file, Cache};
+use super::symvers::Symvers;
 use super::toolchain::Toolchain;
 use super::tree::HeaderTree;
 
@@ -192,10 +193,10 @@ impl std::error::Error for FeatureError {}
 
 /// The cache key for `tree` built with `toolchain` and the shipped probe set.
 pub fn cache_key(tree: &HeaderTree, toolchain: &Toolchain) -> String {
-    let mut h = Fnv128::new();
-    h.add(tree.dir.to_string_lossy().as_bytes());
-    h.add(tree.release.as_bytes());
-    h.add(&std::fs::read(tree.dir.join(".config")).unwrap_or_default());
+    let mut h = crate::text::hash::Fnv1a128::new();
+    h.part(tree.dir.to_string_lossy().as_bytes());
+    h.part(tree.release.as_bytes());
+    h.part(&std::fs::read(tree.dir.join(".config")).unwrap_or_default());
     if let Ok(meta) = std::fs::metadata(tree.dir.join("Module.symvers")) {
         let mtime = meta
             .modified()
@@ -203,13 +204,13 @@ pub fn cache_key(tree: &HeaderTree, toolchain: &Toolchain) -> String {
             .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
             .map(|d| d.as_nanos())
             .unwrap_or(0);
-        h.add(format!("{} {mtime}", meta.len()).as_bytes());
+        h.part(format!("{} {mtime}", meta.len()).as_bytes());
     }
-    h.add(toolchain.identity().as_bytes());
-    h.add(PROBE_CFLAGS.as_bytes());
+    h.part(toolchain.identity().as_bytes());
+    h.part(PROBE_CFLAGS.as_bytes());
     for file in FEATURES.files() {
-        h.add(file.path().to_string_lossy().as_bytes());
-        h.add(file.contents());
+        h.part(file.path().to_string_lossy().as_bytes());
+        h.part(file.contents());
     }
     h.hex()
 }
@@ -348,17 +349,13 @@ fn run_probes(
     if !built(&control.name) {
         return Ok((None, log));
     }
-    let symvers = std::fs::read_to_string(tree.dir.join("Module.symvers")).unwrap_or_default();
-    let exported: std::collections::HashSet<&str> = symvers
-        .lines()
-        .filter_map(|l| l.split('\t').nth(1))
-        .collect();
+    let exported = Symvers::load(&tree.dir.join("Module.symvers")).unwrap_or_default();
     let results = probes
         .iter()
         .map(|p| {
             let ok = match &p.kind {
                 ProbeKind::Compile { .. } => built(&p.name),
-                ProbeKind::Export { symbol } => exported.contains(symbol.as_str()),
+                ProbeKind::Export { symbol } => exported.contains(symbol),
             };
             (p.macro_name.clone(), ok)
         })
@@ -404,26 +401,6 @@ pub fn parse_header(text: &str) -> BTreeMap<String, bool> {
             }
         })
         .collect()
-}
-
-/// A 128-bit FNV-1a hash, for cache keys.
-struct Fnv128(u128);
-
-impl Fnv128 {
-    fn new() -> Fnv128 {
-        Fnv128(0x6c62272e07bb014262b821756295c58d)
-    }
-
-    fn add(&mut self, bytes: &[u8]) {
-        for &b in bytes.iter().chain(&[0xff]) {
-            self.0 ^= b as u128;
-            self.0 = self.0.wrapping_mul(0x0000000001000000000000000000013B);
-        }
-    }
-
-    fn hex(&self) -> String {
-        format!("{:032x}", self.0)
-    }
 }
 
 #[cfg(test)]
@@ -501,7 +478,6 @@ mod tests {
         proc_ops: "STP_HAVE_PROC_OPS" => [false, true, true],
         pde_data: "STP_HAVE_PDE_DATA" => [false, true, true],
         task_state: "STP_HAVE_TASK___STATE" => [false, true, true],
-        timer_setup: "STP_HAVE_TIMER_SETUP" => [true, true, true],
         timer_container_of: "STP_HAVE_TIMER_CONTAINER_OF" => [false, false, true],
         timer_delete: "STP_HAVE_TIMER_DELETE" => [false, false, true],
         strlcpy: "STP_HAVE_STRLCPY" => [true, true, false],
@@ -519,14 +495,7 @@ mod tests {
         uprobe_register_nosync: "STP_HAVE_UPROBE_REGISTER_NOSYNC" => [false, false, true],
         uprobe_handler_data: "STP_HAVE_UPROBE_HANDLER_DATA" => [false, false, true],
         module_import_ns_string: "STP_HAVE_MODULE_IMPORT_NS_STRING" => [false, false, true],
-        debugfs_lookup: "STP_HAVE_DEBUGFS_LOOKUP" => [true, true, true],
         export_kallsyms_lookup_name: "STP_HAVE_EXPORT_KALLSYMS_LOOKUP_NAME" => [true, false, false],
-        export_kallsyms_on_each_symbol: "STP_HAVE_EXPORT_KALLSYMS_ON_EACH_SYMBOL" => [true, false, false],
-        export_task_work_add: "STP_HAVE_EXPORT_TASK_WORK_ADD" => [false, true, true],
-        export_task_work_cancel_func: "STP_HAVE_EXPORT_TASK_WORK_CANCEL_FUNC" => [false, false, false],
-        export_stack_trace_save_regs: "STP_HAVE_EXPORT_STACK_TRACE_SAVE_REGS" => [false, false, false],
-        export_for_each_kernel_tracepoint: "STP_HAVE_EXPORT_FOR_EACH_KERNEL_TRACEPOINT" => [true, true, true],
-        export_get_user_pages_remote: "STP_HAVE_EXPORT_GET_USER_PAGES_REMOTE" => [true, true, true],
     }
 
     #[test]

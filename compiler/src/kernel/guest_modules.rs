@@ -233,23 +233,33 @@ pub(super) fn modules_deb(
                 manifest.name, manifest.name
             ),
         })?;
-    let apt = PrivateApt::new(&cache.apt_dir(&manifest.name), source)?;
-    let mut info = apt.show(std::slice::from_ref(&name))?;
+    // Whatever fails from here names the package and what fetches it.
+    let cannot = |e: PrepError| PrepError::Download {
+        package: format!("{name} {version} (the modules of {})", state.release),
+        why: Box::new(e),
+        fix: format!("stap-prep fetch --modules {}", manifest.name),
+    };
+    let apt = PrivateApt::new(&cache.apt_dir(&manifest.name), source).map_err(cannot)?;
+    let mut info = apt.show(std::slice::from_ref(&name)).map_err(cannot)?;
     if info.is_empty() {
         progress(&format!("{}: reading package lists", manifest.name));
-        apt.update()?;
-        info = apt.show(std::slice::from_ref(&name))?;
+        apt.update().map_err(cannot)?;
+        info = apt.show(std::slice::from_ref(&name)).map_err(cannot)?;
     }
-    let mut pkg =
-        info.into_iter()
-            .find(|p| p.name == name)
-            .ok_or_else(|| PrepError::MissingPackage {
-                package: name.clone(),
-            })?;
-    pkg.version = version;
+    let mut pkg = info
+        .into_iter()
+        .find(|p| p.name == name)
+        .ok_or_else(|| PrepError::MissingPackage {
+            package: name.clone(),
+        })
+        .map_err(cannot)?;
+    pkg.version = version.clone();
     progress(&format!(
-        "{}: downloading {} {} for the guest's modules",
-        manifest.name, pkg.name, pkg.version
+        "fetching the modules package of {}: {} {} ({} MB)",
+        state.release,
+        pkg.name,
+        pkg.version,
+        pkg.size.div_ceil(1 << 20)
     ));
     let partial = release_dir.join("modules-deb.partial");
     let _ = std::fs::remove_dir_all(&partial);
@@ -257,7 +267,7 @@ pub(super) fn modules_deb(
         path: partial.clone(),
         error,
     })?;
-    let deb = apt.download(&pkg, &partial)?;
+    let deb = apt.download(&pkg, &partial).map_err(cannot)?;
     std::fs::rename(&deb, &kept).map_err(|error| PrepError::Io {
         path: kept.clone(),
         error,

@@ -16,6 +16,7 @@ pub mod manifest;
 pub mod modcheck;
 pub mod module_tracepoints;
 pub mod relocate;
+pub mod symvers;
 pub mod toolchain;
 pub mod tree;
 
@@ -48,6 +49,12 @@ pub enum PrepError {
     Layout { what: String },
     /// Something the manifest asks for that this build cannot do.
     Unsupported(String),
+    /// A package could not be downloaded: which, why, and what fetches it.
+    Download {
+        package: String,
+        why: Box<PrepError>,
+        fix: String,
+    },
     /// The manifest catalog could not be read.
     Manifest(manifest::ManifestError),
 }
@@ -77,6 +84,9 @@ impl fmt::Display for PrepError {
             }
             PrepError::Layout { what } => write!(f, "unexpected package layout: {what}"),
             PrepError::Unsupported(what) => write!(f, "{what}"),
+            PrepError::Download { package, why, fix } => {
+                write!(f, "cannot download {package}: {why}; fetch it with: {fix}")
+            }
             PrepError::Manifest(e) => write!(f, "{e}"),
         }
     }

@@ -15,6 +15,7 @@ use std::path::Path;
 
 use object::{Object, ObjectSection, ObjectSymbol};
 
+use super::symvers::Symvers;
 use super::tree::HeaderTree;
 
 /// What a module says about itself in `.modinfo`.
@@ -38,47 +39,6 @@ impl ModInfo {
             .filter(move |(k, _)| k == key)
             .map(|(_, v)| v.as_str())
     }
-}
-
-/// One export in a tree's `Module.symvers`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Export {
-    /// The symbol's CRC (0 without MODVERSIONS).
-    pub crc: u32,
-    /// `vmlinux` or the exporting module's path.
-    pub module: String,
-    /// `EXPORT_SYMBOL_GPL`: only GPL-compatible modules may use it.
-    pub gpl_only: bool,
-    /// The symbol namespace, if any.
-    pub namespace: Option<String>,
-}
-
-/// Parses `Module.symvers` (`CRC\tSYMBOL\tMODULE\tEXPORT_TYPE\tNAMESPACE`).
-pub fn parse_symvers(text: &str) -> BTreeMap<String, Export> {
-    text.lines()
-        .filter_map(|line| {
-            let mut f = line.split('\t');
-            let crc = f.next()?;
-            let crc = u32::from_str_radix(crc.trim_start_matches("0x"), 16).ok()?;
-            let symbol = f.next()?.to_string();
-            let module = f.next().unwrap_or("vmlinux").to_string();
-            let gpl_only = f.next().is_some_and(|t| t.ends_with("_GPL"));
-            let namespace = f
-                .next()
-                .map(str::trim)
-                .filter(|n| !n.is_empty())
-                .map(str::to_string);
-            Some((
-                symbol,
-                Export {
-                    crc,
-                    module,
-                    gpl_only,
-                    namespace,
-                },
-            ))
-        })
-        .collect()
 }
 
 /// What the checks need to know about the module's ELF image.
@@ -323,10 +283,7 @@ pub fn read_modinfo(data: &[u8]) -> Result<(ModInfo, String), CheckFailure> {
 pub fn check(ko: &Path, tree: &HeaderTree) -> Result<ModInfo, Vec<CheckFailure>> {
     let data = std::fs::read(ko)
         .map_err(|e| vec![CheckFailure::NotAModule(format!("{}: {e}", ko.display()))])?;
-    let symvers = match std::fs::read_to_string(tree.dir.join("Module.symvers")) {
-        Ok(text) => Some(parse_symvers(&text)),
-        Err(_) => None,
-    };
+    let symvers = Symvers::load(&tree.dir.join("Module.symvers")).ok();
     let file_name = ko
         .file_stem()
         .map(|s| s.to_string_lossy().replace('-', "_"));
@@ -352,7 +309,7 @@ pub struct Target<'a> {
     /// Whether the kernel checks symbol CRCs.
     pub modversions: bool,
     /// The tree's exports (`None`: the tree has no `Module.symvers`).
-    pub symvers: Option<&'a BTreeMap<String, Export>>,
+    pub symvers: Option<&'a Symvers>,
 }
 
 /// [`check`] on a module image in memory; `file_name` is the file stem the
@@ -411,13 +368,13 @@ pub fn check_image(
 fn check_symbols(
     image: &ModuleImage,
     target: &Target<'_>,
-    symvers: &BTreeMap<String, Export>,
+    symvers: &Symvers,
     failures: &mut Vec<CheckFailure>,
 ) {
     let unexported: Vec<String> = image
         .undefined
         .iter()
-        .filter(|s| !symvers.contains_key(*s))
+        .filter(|s| !symvers.contains(s))
         .cloned()
         .collect();
     if !unexported.is_empty() {
@@ -430,7 +387,7 @@ fn check_symbols(
         let gpl: Vec<String> = image
             .undefined
             .iter()
-            .filter(|s| symvers.get(*s).is_some_and(|e| e.gpl_only))
+            .filter(|s| symvers.get(s).is_some_and(|e| e.gpl_only))
             .cloned()
             .collect();
         if !gpl.is_empty() {
@@ -461,7 +418,7 @@ fn check_symbols(
     let missing: Vec<String> = image
         .undefined
         .iter()
-        .filter(|s| symvers.contains_key(*s) && !versions.contains_key(*s))
+        .filter(|s| symvers.contains(s) && !versions.contains_key(*s))
         .cloned()
         .collect();
     if !missing.is_empty() {
@@ -528,8 +485,8 @@ mod tests {
         obj.write().unwrap()
     }
 
-    fn symvers() -> BTreeMap<String, Export> {
-        parse_symvers(
+    fn symvers() -> Symvers {
+        Symvers::parse(
             "0x92997ed8\t_printk\tvmlinux\tEXPORT_SYMBOL\t\n\
              0xfcca5424\tregister_kprobe\tvmlinux\tEXPORT_SYMBOL_GPL\t\n\
              0x9060323f\tmodule_layout\tvmlinux\tEXPORT_SYMBOL\t\n\
@@ -538,7 +495,7 @@ mod tests {
         )
     }
 
-    fn target(symvers: &BTreeMap<String, Export>, modversions: bool) -> Target<'_> {
+    fn target(symvers: &Symvers, modversions: bool) -> Target<'_> {
         Target {
             arch: "x86_64",
             vermagic: VERMAGIC,
@@ -559,22 +516,6 @@ mod tests {
 
     fn refs(v: &[String]) -> Vec<&str> {
         v.iter().map(String::as_str).collect()
-    }
-
-    #[test]
-    fn symvers_lines_parse_with_license_and_namespace() {
-        let s = symvers();
-        assert_eq!(s["_printk"].crc, 0x92997ed8);
-        assert!(!s["_printk"].gpl_only);
-        assert!(s["register_kprobe"].gpl_only);
-        assert_eq!(
-            s["insert_resource_expand_to_fit"].namespace.as_deref(),
-            Some("CXL")
-        );
-        assert_eq!(
-            s["twofish_dec_blk"].module,
-            "arch/x86/crypto/twofish-x86_64"
-        );
     }
 
     #[test]

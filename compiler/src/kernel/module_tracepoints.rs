@@ -14,8 +14,10 @@
 //! The modules come from the package [`guest_modules`](super::guest_modules)
 //! downloads for guests (`RELEASE/modules.deb`), or from
 //! `/lib/modules/RELEASE` for an installed kernel; every `.ko` (`.xz`,
-//! `.zst`, `.gz` decompressed) is read once and the answer kept as
-//! `RELEASE/module-tracepoints.tsv`.
+//! `.zst`, `.gz` decompressed) is read once, by [`prepare`] (`stap-prep
+//! fetch --modules`, or the step `stap` runs before pass 2 when the
+//! script needs them), and the answer kept as
+//! `RELEASE/module-tracepoints.tsv`, which is all [`cached`] reads.
 //!
 //! **Architecture Invariant:** modules are only read here, never loaded.
 
@@ -27,6 +29,9 @@ use object::{Object, ObjectSection, ObjectSymbol, RelocationTarget, SectionIndex
 use super::cache::Cache;
 use super::guest_modules::{decompress, module_name_of, modules_deb, read_deb_modules};
 use super::{Catalog, PrepError};
+
+/// The cache file, beside the kernel's other per-release files.
+pub const CACHE_FILE: &str = "module-tracepoints.tsv";
 
 /// The cache file's first line: its format.
 const CACHE_HEADER: &str = "# stapkit module tracepoints v1: module system name";
@@ -70,9 +75,45 @@ pub enum ModuleSource {
 }
 
 /// The tracepoints of every module of the kernel, sorted by name then
-/// module: read from the cache file, else computed (reading every module
-/// once) and cached. `progress` hears about downloads and long scans.
-pub fn module_tracepoints(
+/// module, if they were learnt before ([`prepare`]): reads the cache file
+/// only, never a package or a module, never the network.
+pub fn cached(source: &ModuleSource) -> Result<Option<Vec<ModuleTracepoint>>, PrepError> {
+    match source {
+        ModuleSource::Fetched {
+            cache_dir,
+            manifest,
+        } => {
+            let cache = Cache::locate(Some(cache_dir));
+            let Some(state) = cache.state(manifest)? else {
+                return Ok(None);
+            };
+            read_cache(
+                &cache
+                    .kernel_dir(manifest)
+                    .join(&state.release)
+                    .join(CACHE_FILE),
+            )
+        }
+        ModuleSource::Installed { cache_file, .. } => read_cache(cache_file),
+    }
+}
+
+/// The `stap-prep` command that learns the tracepoints of `source`'s
+/// modules ahead of time, for error messages.
+pub fn prepare_command(source: &ModuleSource) -> String {
+    match source {
+        ModuleSource::Fetched { manifest, .. } => format!("stap-prep fetch --modules {manifest}"),
+        ModuleSource::Installed { dir, .. } => {
+            format!("stap -l 'kernel.trace(\"*\")' (it reads {})", dir.display())
+        }
+    }
+}
+
+/// The tracepoints of every module of the kernel, sorted by name then
+/// module: read from the cache file, else learnt from the modules
+/// (downloading a fetched kernel's modules package first) and cached.
+/// `progress` hears about the download, with its size, and long scans.
+pub fn prepare(
     source: &ModuleSource,
     progress: &mut dyn FnMut(&str),
 ) -> Result<Vec<ModuleTracepoint>, PrepError> {
@@ -86,7 +127,7 @@ pub fn module_tracepoints(
                 what: format!("{manifest} is not fetched; run: stap-prep fetch {manifest}"),
             })?;
             let release_dir = cache.kernel_dir(manifest).join(&state.release);
-            let file = release_dir.join("module-tracepoints.tsv");
+            let file = release_dir.join(CACHE_FILE);
             if let Some(found) = read_cache(&file)? {
                 return Ok(found);
             }
@@ -528,15 +569,17 @@ mod tests {
             dir: tmp.path().join("kernel"),
             cache_file: tmp.path().join("cache/module-tracepoints.tsv"),
         };
-        let found = module_tracepoints(&source, &mut |_| {}).unwrap();
+        assert_eq!(cached(&source).unwrap(), None);
+        let found = prepare(&source, &mut |_| {}).unwrap();
         let names: Vec<String> = found
             .iter()
             .map(|t| format!("{} {}:{}", t.module, t.system, t.name))
             .collect();
         assert_eq!(names, ["x :tp_bare", "x mysys:tp_event"]);
         assert!(tmp.path().join("cache/module-tracepoints.tsv").is_file());
+        assert_eq!(cached(&source).unwrap().as_ref(), Some(&found));
         // The second time, from the cache (the module is gone).
         std::fs::remove_file(dir.join("x.ko")).unwrap();
-        assert_eq!(module_tracepoints(&source, &mut |_| {}).unwrap(), found);
+        assert_eq!(prepare(&source, &mut |_| {}).unwrap(), found);
     }
 }

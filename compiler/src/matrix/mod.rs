@@ -6,8 +6,11 @@
 //! the body of an insta snapshot `NAME.snap`), and reports a kernel x
 //! script table.
 
+pub mod frontend;
+pub mod oracle;
 pub mod render;
 pub mod script;
+pub mod ship;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -17,7 +20,7 @@ use std::time::Duration;
 
 use clap::Parser as _;
 
-use crate::driver::{Pipeline, StapOptions};
+use crate::driver::{self, Pipeline, ScriptInput, StapOptions};
 use crate::kernel::fetch::{fetch, FetchOptions};
 use crate::kernel::guest_modules;
 use crate::kernel::manifest::Manifest;
@@ -89,6 +92,8 @@ pub struct Cell {
     pub outcome: Outcome,
     /// Against the expected file.
     pub verdict: Verdict,
+    /// What it was compared with (`None`: not compared).
+    pub reference: Option<oracle::Reference>,
 }
 
 impl Cell {
@@ -192,6 +197,11 @@ impl Report {
         out
     }
 
+    /// How the compared cells stood against real SystemTap.
+    pub fn tally(&self) -> oracle::Tally {
+        oracle::tally(&self.cells)
+    }
+
     /// Details of every failure: diffs, build errors, crash notes.
     pub fn details(&self) -> String {
         let mut out = String::new();
@@ -293,6 +303,30 @@ fn kernel_modules(
             manifest.name, manifest.name
         )
     })?;
+    module_loads(
+        &script.guest_modules,
+        &script.guest_modules_later,
+        manifest,
+        &options.cache,
+        state,
+        progress,
+    )
+    .map_err(|e| format!("guest modules of {}: {e}", script.name))
+}
+
+/// The kernel's own modules `load` (loaded before the case, with their
+/// parameters) and `later` (only carried, for the case to modprobe)
+/// name, with their dependencies, in load order; taken out of the
+/// kernel's package into the cache on first use. stap-matrix and the
+/// oracle (xtask) set up their guests with it.
+pub fn module_loads(
+    load: &[script::ModuleRequest],
+    later: &[script::ModuleRequest],
+    manifest: &Manifest,
+    cache: &Cache,
+    state: &crate::kernel::cache::FetchState,
+    progress: &(dyn Fn(&str) + Sync),
+) -> Result<Vec<KernelModuleLoad>, String> {
     let provide = |requests: &[script::ModuleRequest]| {
         let names: Vec<String> = requests.iter().map(|m| m.name.clone()).collect();
         let optional: Vec<String> = requests
@@ -300,23 +334,15 @@ fn kernel_modules(
             .filter(|m| m.optional)
             .map(|m| m.name.clone())
             .collect();
-        guest_modules::provide(
-            manifest,
-            &options.cache,
-            state,
-            &names,
-            &optional,
-            &mut |l| progress(l),
-        )
-        .map_err(|e| format!("guest modules of {}: {e}", script.name))
+        guest_modules::provide(manifest, cache, state, &names, &optional, &mut |l| progress(l))
+            .map_err(|e| e.to_string())
     };
-    let modules = provide(&script.guest_modules)?;
-    let later = provide(&script.guest_modules_later)?;
+    let modules = provide(load)?;
+    let carried = provide(later)?;
     let mut loads: Vec<KernelModuleLoad> = modules
         .into_iter()
         .map(|m| KernelModuleLoad {
-            params: script
-                .guest_modules
+            params: load
                 .iter()
                 .filter(|r| guest_modules::normalize(&r.name) == m.name)
                 .flat_map(|r| r.params.iter().cloned())
@@ -327,7 +353,7 @@ fn kernel_modules(
             load: true,
         })
         .collect();
-    for m in later {
+    for m in carried {
         if !loads.iter().any(|l| l.name == m.name) {
             loads.push(KernelModuleLoad {
                 name: m.name,
@@ -356,24 +382,34 @@ pub fn build_one(
         Some(i) => (&script.stap_args[..i], &script.stap_args[i + 1..]),
         None => (&script.stap_args[..], &[][..]),
     };
-    let tree_dir = tree.dir.display().to_string();
-    let script_path = script.path.display().to_string();
-    let cache_dir = cache.dir().display().to_string();
-    let mut argv = vec![
-        "stap",
-        "-p4",
-        "-m",
-        &module,
-        "-r",
-        &tree_dir,
-        "--cache-dir",
-        &cache_dir,
-    ];
-    let sysroot = sysroot.map(|s| s.display().to_string());
-    let own_sysroot = opts_part.iter().any(|a| a.starts_with("--sysroot"));
-    if let (Some(sysroot), false) = (&sysroot, own_sysroot) {
-        argv.extend(["--sysroot", sysroot.as_str()]);
-    }
+    // The script's own `# matrix:` flags are stap's: read them as stap
+    // would (`-e ''` stands in for the script, set below), then set what
+    // the matrix decides on the options themselves.
+    let opts_part = ship::with_test_key(opts_part, out_dir)?;
+    let own = StapOptions::try_parse_from(
+        std::iter::once("stap")
+            .chain(opts_part.iter().map(String::as_str))
+            .chain(["-e", ""]),
+    )
+    .map_err(|e| e.to_string())?
+    .options()
+    .map_err(|f| f.message)?;
+    let mut options = driver::Options {
+        script: ScriptInput::File(script.path.clone()),
+        args: args_part
+            .iter()
+            .map(|a| substitute_symbols(a, tree))
+            .collect::<Result<_, _>>()?,
+        release: Some(tree.dir.display().to_string()),
+        module: Some(module.clone()),
+        last_pass: Some(4),
+        cache_dir: Some(cache.dir().to_path_buf()),
+        sysroot: own
+            .sysroot
+            .clone()
+            .or_else(|| sysroot.map(Path::to_path_buf)),
+        ..own
+    };
     // A TCG guest's vCPUs take turns on one host thread that the host
     // itself may not run for a while when busy: a vCPU holding a script's
     // global lock can stall for many milliseconds, which hardware never
@@ -381,31 +417,32 @@ pub fn build_one(
     // probes at random (one second was still seen to miss once on a
     // loaded 2-core host). Guests get ten seconds unless the script sets
     // its own.
-    let own_trylock = opts_part.iter().any(|a| a.contains("MAXTRYLOCK"));
-    if !own_trylock {
-        argv.extend(["-D", "MAXTRYLOCK=1000000"]);
+    if !options.defines.iter().any(|d| d.contains("MAXTRYLOCK")) {
+        options.defines.insert(0, "MAXTRYLOCK=1000000".to_string());
     }
-    argv.extend(opts_part.iter().map(String::as_str));
-    // Arguments may start with '-': after `--`, nothing is an option.
-    argv.extend(["--", &script_path]);
-    let args: Vec<String> = args_part
-        .iter()
-        .map(|a| substitute_symbols(a, tree))
-        .collect::<Result<_, _>>()?;
-    argv.extend(args.iter().map(String::as_str));
-    let options = StapOptions::try_parse_from(argv).map_err(|e| e.to_string())?;
     let mut pipeline = Pipeline::new(options).map_err(|f| f.message)?;
     // Report the script by its file name, as `stap NAME.stp` run beside it
     // would: outcomes then do not depend on where the checkout lives.
     if let Some(file_name) = script.path.file_name() {
         pipeline.script.name = file_name.to_string_lossy().into_owned();
     }
-    let ast = pipeline.parse().map_err(|f| f.message)?;
-    let program = pipeline.elaborate(&ast).map_err(|f| f.message)?;
-    let c = pipeline.translate(&program).map_err(|f| f.message)?;
-    let built = pipeline.build(&c).map_err(|f| f.message)?;
+    // A failure's text is what `stap` prints on stderr: the warnings
+    // found so far, then the errors.
+    let failed = |p: &mut Pipeline, f: crate::driver::Failure| {
+        format!("{}{}", std::mem::take(&mut p.warnings), f.message)
+    };
+    let ast = pipeline.parse().map_err(|f| failed(&mut pipeline, f))?;
+    let program = pipeline
+        .elaborate(&ast)
+        .map_err(|f| failed(&mut pipeline, f))?;
+    let c = pipeline
+        .translate(&program)
+        .map_err(|f| failed(&mut pipeline, f))?;
+    let built = pipeline.build(&c).map_err(|f| failed(&mut pipeline, f))?;
     std::fs::create_dir_all(out_dir).map_err(|e| e.to_string())?;
-    crate::driver::deliver(&built, &module, out_dir).map_err(|e| e.to_string())
+    let ko = crate::driver::deliver(&built, &module, out_dir).map_err(|e| e.to_string())?;
+    crate::ship::sign_delivered(&pipeline, &ko).map_err(|f| f.message)?;
+    Ok(ko)
 }
 
 /// A script argument with each `{symbol:NAME}` replaced by NAME's address
@@ -413,7 +450,7 @@ pub fn build_one(
 /// (`kprobe.statement($1).absolute`): test guests boot with `nokaslr`, so
 /// the map's addresses are the running kernel's. Only the -dbg package
 /// carries a real System.map: such scripts say `# requires: debuginfo`.
-fn substitute_symbols(arg: &str, tree: &HeaderTree) -> Result<String, String> {
+pub fn substitute_symbols(arg: &str, tree: &HeaderTree) -> Result<String, String> {
     let mut out = String::new();
     let mut rest = arg;
     while let Some(start) = rest.find("{symbol:") {
@@ -529,6 +566,10 @@ pub fn run(options: &Options, progress: &(dyn Fn(&str) + Sync)) -> Result<Report
                     progress,
                 );
                 let (result, modules) = match modules {
+                    Ok(modules) if !job.script.bundle.is_empty() => (
+                        ship::bundle_case(&job.script, &options.cache, &options.work_dir, progress),
+                        modules,
+                    ),
                     Ok(modules) => (
                         build_one(&job.script, tree, &options.cache, &dir, sysroot),
                         modules,
@@ -574,30 +615,20 @@ pub fn run(options: &Options, progress: &(dyn Fn(&str) + Sync)) -> Result<Report
             &mut report,
         )?;
         for (b, outcome) in ours.iter().zip(outcomes) {
-            let verdict = if matches!(outcome, Outcome::NotApplicable(_)) {
-                Verdict::NotApplicable
+            let (verdict, reference) = if matches!(outcome, Outcome::NotApplicable(_)) {
+                (Verdict::NotApplicable, None)
             } else if options.print {
-                Verdict::Printed
+                (Verdict::Printed, None)
             } else {
-                match expected_for(&b.script.path) {
-                    None => Verdict::NoExpected,
-                    Some(expected) => {
-                        let actual = render(&outcome);
-                        // Trailing newlines carry nothing: a missing final
-                        // newline in the output is its own marker line.
-                        if expected.trim_end_matches('\n') == actual.trim_end_matches('\n') {
-                            Verdict::Pass
-                        } else {
-                            Verdict::Mismatch(render::diff(&expected, &actual))
-                        }
-                    }
-                }
+                let (verdict, reference) = oracle::judge(&b.script.path, kernel, &outcome);
+                (verdict, Some(reference))
             };
             report.cells.push(Cell {
                 kernel: kernel.clone(),
                 script: b.script.name.clone(),
                 outcome,
                 verdict,
+                reference,
             });
         }
     }
@@ -681,6 +712,7 @@ fn run_kernel(
                 timeout_secs: b.script.timeout_secs,
                 staprun_args: b.script.staprun_args.clone(),
                 kernel_modules: b.modules.clone(),
+                run: b.script.guest_run.clone(),
             })
         })
         .collect();
@@ -742,49 +774,38 @@ fn run_kernel(
             .ok_or_else(|| {
                 format!("{kernel}: no kernel image (fetch it with stap-prep fetch {kernel})")
             })?;
-        // The serial line can lose bytes under TCG: cases whose results
-        // did not arrive intact run again in a fresh guest.
-        let mut pending: Vec<GuestCase> = cases;
-        for attempt in 1..=BOOT_ATTEMPTS {
-            let config = BootConfig {
-                arch,
-                kernel: image.clone(),
-                memory_mib: 1024,
-                cpus: 2,
-                kvm: options.kvm,
-                timeout: Duration::from_secs(
-                    120 + pending
-                        .iter()
-                        .map(|c| c.timeout_secs as u64 + 25)
-                        .sum::<u64>(),
+        // Cases asking for kernel arguments (`# guest-boot:`) get a guest
+        // of their own per distinct set; the others share the first.
+        let mut groups: Vec<(Vec<String>, Vec<GuestCase>)> = Vec::new();
+        for case in cases {
+            let args = built
+                .iter()
+                .find(|b| b.script.name == case.id)
+                .map(|b| b.script.boot_args.clone())
+                .unwrap_or_default();
+            match groups.iter_mut().find(|(a, _)| *a == args) {
+                Some((_, group)) => group.push(case),
+                None => groups.push((args, vec![case])),
+            }
+        }
+        for (kernel_args, cases) in groups {
+            let boot_name = match kernel_args.is_empty() {
+                true => kernel.to_string(),
+                false => format!(
+                    "{kernel}-{}",
+                    kernel_args.join("-").replace(['=', ','], "_")
                 ),
-                work_dir: match attempt {
-                    1 => options.work_dir.join(kernel),
-                    n => options.work_dir.join(format!("{kernel}-attempt{n}")),
-                },
             };
-            let r = boot_cases(&config, &tools, &pending, kernel, progress)?;
-            if r.outcome != BootOutcome::Completed {
-                report
-                    .boots
-                    .insert(kernel.to_string(), boot_failure(&r, &config));
-            }
-            for (id, result) in r.results.cases {
-                if pending.iter().any(|c| c.id == id) {
-                    results.insert(id, result);
-                }
-            }
-            pending.retain(|c| !results.get(&c.id).is_some_and(|r| r.intact()));
-            // A guest that crashed is a finding, not a transfer problem.
-            if pending.is_empty() || r.outcome != BootOutcome::Completed || attempt == BOOT_ATTEMPTS
-            {
-                break;
-            }
-            let ids: Vec<&str> = pending.iter().map(|c| c.id.as_str()).collect();
-            progress(&format!(
-                "{kernel}: results of {} arrived damaged; running them again",
-                ids.join(", ")
-            ));
+            boot_group(
+                options,
+                (kernel, &boot_name),
+                (arch, &image, &tools),
+                kernel_args,
+                cases,
+                progress,
+                report,
+                &mut results,
+            )?;
         }
     }
     for b in built {
@@ -821,6 +842,64 @@ fn run_kernel(
         outcomes.push(outcome);
     }
     Ok(outcomes)
+}
+
+/// Boots one guest (and reruns damaged cases) for `cases` of `kernel`
+/// with `kernel_args` added to its command line.
+#[allow(clippy::too_many_arguments)]
+fn boot_group(
+    options: &Options,
+    (kernel, boot_name): (&str, &str),
+    (arch, image, tools): (Arch, &Path, &GuestTools),
+    kernel_args: Vec<String>,
+    cases: Vec<GuestCase>,
+    progress: &(dyn Fn(&str) + Sync),
+    report: &mut Report,
+    results: &mut BTreeMap<String, CaseResult>,
+) -> Result<(), String> {
+    let mut pending: Vec<GuestCase> = cases;
+    for attempt in 1..=BOOT_ATTEMPTS {
+        let config = BootConfig {
+            arch,
+            kernel: image.to_path_buf(),
+            memory_mib: 1024,
+            cpus: 2,
+            kvm: options.kvm,
+            timeout: Duration::from_secs(
+                120 + pending
+                    .iter()
+                    .map(|c| c.timeout_secs as u64 + 25)
+                    .sum::<u64>(),
+            ),
+            kernel_args: kernel_args.clone(),
+            work_dir: match attempt {
+                1 => options.work_dir.join(boot_name),
+                n => options.work_dir.join(format!("{boot_name}-attempt{n}")),
+            },
+        };
+        let r = boot_cases(&config, tools, &pending, kernel, progress)?;
+        if r.outcome != BootOutcome::Completed {
+            report
+                .boots
+                .insert(kernel.to_string(), boot_failure(&r, &config));
+        }
+        for (id, result) in r.results.cases {
+            if pending.iter().any(|c| c.id == id) {
+                results.insert(id, result);
+            }
+        }
+        pending.retain(|c| !results.get(&c.id).is_some_and(|r| r.intact()));
+        // A guest that crashed is a finding, not a transfer problem.
+        if pending.is_empty() || r.outcome != BootOutcome::Completed || attempt == BOOT_ATTEMPTS {
+            break;
+        }
+        let ids: Vec<&str> = pending.iter().map(|c| c.id.as_str()).collect();
+        progress(&format!(
+            "{kernel}: results of {} arrived damaged; running them again",
+            ids.join(", ")
+        ));
+    }
+    Ok(())
 }
 
 /// Boots allowed per kernel: the first, and one rerun of the cases whose
@@ -924,12 +1003,14 @@ mod tests {
                     script: "hello".into(),
                     outcome: ran(b"hello\n"),
                     verdict: Verdict::Pass,
+                    reference: None,
                 },
                 Cell {
                     kernel: "k1".into(),
                     script: "broken".into(),
                     outcome: Outcome::BuildFailed("semantic error".into()),
                     verdict: Verdict::Mismatch("- x\n".into()),
+                    reference: None,
                 },
             ],
             boots: BTreeMap::new(),
@@ -949,6 +1030,7 @@ mod tests {
                 script: "inline".into(),
                 outcome: Outcome::NotApplicable(why.into()),
                 verdict: Verdict::NotApplicable,
+                reference: None,
             }],
             boots: BTreeMap::new(),
         };

@@ -18,6 +18,16 @@
 //! `# requires: debuginfo` limits a script to kernels fetched with their
 //! `-dbg` package (DWARF and the real `System.map`); on the others its
 //! cell is *not applicable*, with the reason, rather than built and run.
+//! `# requires: kernel=NAME` limits it to that kernel (repeat for more).
+//!
+//! For staprun's own behaviour (see `ship.rs`): `# bundle: KERNEL...` makes
+//! the case's module one bundle built for all those kernels — the same
+//! file in every guest; `# guest-run: COMMAND` lines (joined as a shell
+//! script, `$MODULE` the module or bundle, run in `/tmp`) replace the
+//! plain `staprun [-c/-x] MODULE` of the case; `# guest-boot: ARG...`
+//! boots a guest of its own for the case with those kernel arguments
+//! added (`module.sig_enforce=1`); `# matrix: --sign-module` signs the
+//! module with a key the harness makes for the run.
 
 use std::path::{Path, PathBuf};
 
@@ -46,13 +56,22 @@ pub struct TestScript {
     pub guest_modules_later: Vec<ModuleRequest>,
     /// What a kernel must have for the script to apply (`# requires:`).
     pub requires: Vec<Requirement>,
+    /// Kernels of the one bundle the case runs (`# bundle:`); empty: a
+    /// plain module for the guest's kernel.
+    pub bundle: Vec<String>,
+    /// The guest's shell commands for the case (`# guest-run:` lines).
+    pub guest_run: Option<String>,
+    /// Extra kernel arguments for a guest of its own (`# guest-boot:`).
+    pub boot_args: Vec<String>,
 }
 
 /// Something a script needs from the kernel it runs on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Requirement {
     /// The kernel's debug information: fetched with its `-dbg` package.
     Debuginfo,
+    /// One of these kernels (manifest names).
+    Kernel(Vec<String>),
 }
 
 /// A module a script asks the guest to load.
@@ -94,6 +113,9 @@ impl TestScript {
             guest_modules: Vec::new(),
             guest_modules_later: Vec::new(),
             requires: Vec::new(),
+            bundle: Vec::new(),
+            guest_run: None,
+            boot_args: Vec::new(),
         };
         for (n, line) in text.lines().enumerate() {
             let at = |e: String| format!("{}:{}: {e}", path.display(), n + 1);
@@ -109,13 +131,49 @@ impl TestScript {
                 script.guest_modules_later.extend(later);
                 continue;
             }
+            if let Some(list) = line.strip_prefix("# bundle:") {
+                script
+                    .bundle
+                    .extend(list.split_whitespace().map(str::to_string));
+                continue;
+            }
+            if let Some(command) = line.strip_prefix("# guest-run:") {
+                let run = script.guest_run.get_or_insert_with(String::new);
+                run.push_str(command.trim());
+                run.push('\n');
+                continue;
+            }
+            if let Some(list) = line.strip_prefix("# guest-boot:") {
+                for word in list.split_whitespace() {
+                    if !word
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "._=,-".contains(c))
+                    {
+                        return Err(at(format!("bad kernel argument '{word}'")));
+                    }
+                    script.boot_args.push(word.to_string());
+                }
+                continue;
+            }
             if let Some(list) = line.strip_prefix("# requires:") {
                 for word in list.split_whitespace() {
+                    if let Some(kernel) = word.strip_prefix("kernel=") {
+                        match script.requires.iter_mut().find_map(|r| match r {
+                            Requirement::Kernel(k) => Some(k),
+                            _ => None,
+                        }) {
+                            Some(kernels) => kernels.push(kernel.to_string()),
+                            None => script
+                                .requires
+                                .push(Requirement::Kernel(vec![kernel.to_string()])),
+                        }
+                        continue;
+                    }
                     let requirement = match word {
                         "debuginfo" => Requirement::Debuginfo,
                         _ => {
                             return Err(at(format!(
-                                "unknown requirement '{word}' (known: debuginfo)"
+                                "unknown requirement '{word}' (known: debuginfo, kernel=NAME)"
                             )))
                         }
                     };
@@ -180,6 +238,8 @@ impl TestScript {
                     )
                 })
             }
+            Requirement::Kernel(kernels) => (!kernels.iter().any(|k| k == kernel))
+                .then(|| format!("runs only on {}", kernels.join(", "))),
         })
     }
 
@@ -280,6 +340,33 @@ mod tests {
     }
 
     #[test]
+    fn staprun_cases_carry_bundles_commands_and_boot_arguments() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ship.stp");
+        std::fs::write(
+            &path,
+            "# bundle: k1 k2\n# guest-run: staprun -F $MODULE\n# guest-run: staprun -d t_ship\n\
+             # guest-boot: module.sig_enforce=1\n# requires: kernel=k1 kernel=k2\nprobe begin {}\n",
+        )
+        .unwrap();
+        let s = TestScript::load(&path).unwrap();
+        assert_eq!(s.bundle, ["k1", "k2"]);
+        assert_eq!(
+            s.guest_run.as_deref(),
+            Some("staprun -F $MODULE\nstaprun -d t_ship\n")
+        );
+        assert_eq!(s.boot_args, ["module.sig_enforce=1"]);
+        assert_eq!(
+            s.requires,
+            [Requirement::Kernel(vec!["k1".into(), "k2".into()])]
+        );
+        std::fs::write(&path, "# guest-boot: a;reboot\n").unwrap();
+        assert!(TestScript::load(&path)
+            .unwrap_err()
+            .contains("bad kernel argument 'a;reboot'"));
+    }
+
+    #[test]
     fn guest_modules_take_parameters() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("io.stp");
@@ -335,7 +422,7 @@ mod tests {
         std::fs::write(&path, "\n# requires: dwarf\n").unwrap();
         let err = TestScript::load(&path).unwrap_err();
         assert!(
-            err.ends_with("inline.stp:2: unknown requirement 'dwarf' (known: debuginfo)"),
+            err.ends_with("inline.stp:2: unknown requirement 'dwarf' (known: debuginfo, kernel=NAME)"),
             "{err}"
         );
     }

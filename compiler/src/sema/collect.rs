@@ -1,6 +1,7 @@
 //! Collecting what a script and the tapsets it needs define: globals,
-//! functions and probe aliases, tapset files pulled in as the names they
-//! define are used (a global one by one, as SystemTap does).
+//! functions (overloaded by arity) and probe aliases, tapset files pulled
+//! in as the names they define are used (a global one by one, as
+//! SystemTap does).
 
 use crate::diag::Diagnostic;
 use crate::ir::Type;
@@ -34,7 +35,13 @@ impl<'a> Context<'a> {
                             continue;
                         }
                         let private_to = decl.private.then_some(script.file);
-                        if let Some(existing) = self.global_named(&var.name.name, script.file) {
+                        let existing = match private_to {
+                            Some(file) => self.globals.iter().position(|g| {
+                                g.name == var.name.name && g.private_to == Some(file)
+                            }),
+                            None => self.global_named(&var.name.name, script.file),
+                        };
+                        if let Some(existing) = existing {
                             let prev = self.globals[existing].decl.name.span;
                             self.diagnostics.push(
                                 Diagnostic::semantic_error(format!(
@@ -79,7 +86,13 @@ impl<'a> Context<'a> {
                     }
                 }
                 ast::Item::Function(f) => {
-                    if let Some(&i) = self.function_index.get(&f.name.name) {
+                    if let Some(i) = self.function_with_arity(&f.name.name, f.params.len()) {
+                        // A script's function replaces the library's, as
+                        // SystemTap runs the script's first (the filter
+                        // functions of the mib tapsets are meant for this).
+                        if tapset && self.function_from_script(i) {
+                            continue;
+                        }
                         let prev = self.functions[i].def.name.span;
                         self.diagnostics.push(
                             Diagnostic::semantic_error(format!(
@@ -118,7 +131,9 @@ impl<'a> Context<'a> {
                         );
                     }
                     self.function_index
-                        .insert(f.name.name.clone(), self.functions.len());
+                        .entry(f.name.name.clone())
+                        .or_default()
+                        .push(self.functions.len());
                     self.functions.push(FunctionDef {
                         def: f,
                         locals,
@@ -155,15 +170,36 @@ impl<'a> Context<'a> {
             for b in roots {
                 symbols_in_block(b, &mut wanted);
             }
+            // Private globals a tapset function names, by its file.
+            let mut private = Vec::new();
             for f in &self.functions {
                 if let ast::FunctionBody::Block(b) = &f.def.body {
-                    symbols_in_block(b, &mut wanted);
+                    let file = f.def.name.span.file;
+                    let lib = self
+                        .library
+                        .files
+                        .iter()
+                        .position(|t| t.script.file == file);
+                    match lib.filter(|&i| !self.library.files[i].private_globals.is_empty()) {
+                        Some(i) => {
+                            let mut own = Symbols::default();
+                            symbols_in_block(b, &mut own);
+                            for v in &own.vars {
+                                if self.library.files[i].private_globals.contains(v) {
+                                    private.push((i, v.clone()));
+                                }
+                            }
+                            wanted.calls.extend(own.calls);
+                            wanted.vars.extend(own.vars);
+                        }
+                        None => symbols_in_block(b, &mut wanted),
+                    }
                 }
             }
             let mut files = Vec::new();
-            for name in wanted.calls {
-                if !self.function_index.contains_key(&name) {
-                    files.extend(self.library.defining_function(&name));
+            for (name, arity) in wanted.calls {
+                if self.function_with_arity(&name, arity).is_none() {
+                    files.extend(self.library.defining_function(&name, arity));
                 }
             }
             let mut global_files = Vec::new();
@@ -184,6 +220,17 @@ impl<'a> Context<'a> {
             }
             for (i, name) in global_files {
                 if !self.globals.iter().any(|g| g.name == name) {
+                    self.add_items(&self.library.files[i].script, Source::TapsetGlobal(&name));
+                    added = true;
+                }
+            }
+            for (i, name) in private {
+                let file = self.library.files[i].script.file;
+                if !self
+                    .globals
+                    .iter()
+                    .any(|g| g.name == name && g.private_to == Some(file))
+                {
                     self.add_items(&self.library.files[i].script, Source::TapsetGlobal(&name));
                     added = true;
                 }
@@ -217,8 +264,8 @@ fn script_type(t: ast::ScriptType) -> Type {
 /// Names a block uses that a tapset may define.
 #[derive(Default)]
 struct Symbols {
-    /// Functions called.
-    calls: Vec<String>,
+    /// Functions called, with their number of arguments.
+    calls: Vec<(String, usize)>,
     /// Plain identifiers used as variables or arrays.
     vars: Vec<String>,
 }
@@ -230,7 +277,9 @@ fn symbols_in_block(b: &ast::Block, out: &mut Symbols) {
     impl Visitor for Collect<'_> {
         fn visit_expr(&mut self, e: &ast::Expr) {
             match &e.kind {
-                ast::ExprKind::Call { name, .. } => self.0.calls.push(name.name.clone()),
+                ast::ExprKind::Call { name, args } => {
+                    self.0.calls.push((name.name.clone(), args.len()))
+                }
                 ast::ExprKind::Var(v)
                 | ast::ExprKind::Index {
                     base: ast::Indexable::Var(v),

@@ -50,6 +50,7 @@ mod format;
 mod listing;
 mod lower;
 mod points;
+mod probe_types;
 pub mod regex;
 mod scope;
 mod syscall_names;
@@ -68,8 +69,10 @@ use crate::syntax::{ast, PreprocessConfig};
 use collect::Source;
 pub use listing::listing;
 use points::{AliasDef, Resolved};
+pub use probe_types::dump_probe_types;
 use scope::{FunctionDef, GlobalVar, Locals};
 use tapset::Library;
+pub use tapset::{dump_library, library_macros, LibraryDump};
 
 /// What analysis needs beyond the script.
 #[derive(Debug, Clone, Default)]
@@ -125,7 +128,9 @@ pub struct Context<'a> {
     config: &'a Config,
     globals: Vec<GlobalVar<'a>>,
     functions: Vec<FunctionDef<'a>>,
-    function_index: HashMap<String, usize>,
+    /// Each name's functions, one per arity (SystemTap overloads by the
+    /// number of parameters: `ctime()` and `ctime(secs)`).
+    function_index: HashMap<String, Vec<usize>>,
     library: &'a Library,
     pulled: Vec<bool>,
     embedded: Vec<String>,
@@ -186,13 +191,44 @@ impl<'a> Context<'a> {
     }
 
     fn global_named(&self, name: &str, file: FileId) -> Option<usize> {
+        // A file's private global hides a public one of the same name.
         self.globals
             .iter()
-            .position(|g| g.name == name && g.private_to.is_none_or(|f| f == file))
+            .position(|g| g.name == name && g.private_to == Some(file))
+            .or_else(|| {
+                self.globals
+                    .iter()
+                    .position(|g| g.name == name && g.private_to.is_none())
+            })
     }
 
+    /// A function of this name (the first defined, whatever its arity).
     fn function_named(&self, name: &str) -> Option<usize> {
-        self.function_index.get(name).copied()
+        self.function_index
+            .get(name)
+            .and_then(|v| v.first().copied())
+    }
+
+    /// Whether function `i` is the script's own (not a tapset's).
+    fn function_from_script(&self, i: usize) -> bool {
+        let file = self.functions[i].def.name.span.file;
+        !self.library.files.iter().any(|f| f.script.file == file)
+    }
+
+    /// The last function of this name defined (whatever its arity).
+    fn function_defined_last(&self, name: &str) -> Option<usize> {
+        self.function_index
+            .get(name)
+            .and_then(|v| v.last().copied())
+    }
+
+    /// The function of this name taking `arity` arguments.
+    fn function_with_arity(&self, name: &str, arity: usize) -> Option<usize> {
+        self.function_index
+            .get(name)?
+            .iter()
+            .copied()
+            .find(|&i| self.functions[i].def.params.len() == arity)
     }
 
     fn similar_function(&self, name: &str) -> Option<String> {

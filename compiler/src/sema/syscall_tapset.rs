@@ -19,8 +19,7 @@
 
 use std::fmt::Write as _;
 
-use crate::debuginfo::syscalls::read_defines;
-use crate::debuginfo::{Arch, KernelInfo, SyscallInfo};
+use crate::debuginfo::{KernelInfo, SyscallInfo};
 
 /// The name of the generated tapset in diagnostics.
 pub const TAPSET_NAME: &str = "<generated syscall tapset>";
@@ -52,39 +51,13 @@ pub struct Decoders {
 impl Decoders {
     /// Reads the tables from the tree's uapi headers.
     pub fn read(kernel: &KernelInfo) -> Decoders {
-        let dirs = &kernel.files().source_dirs;
-        let arch = match kernel.arch() {
-            Arch::X86_64 => "x86",
-            Arch::Arm64 => "arm64",
-        };
-        let files =
-            |names: &[&str]| -> Vec<String> { names.iter().map(|s| s.to_string()).collect() };
-        let signals = read_defines(
-            dirs,
-            &files(&[
-                &format!("arch/{arch}/include/uapi/asm/signal.h"),
-                "include/uapi/asm-generic/signal.h",
-            ]),
-        );
-        let errnos = read_defines(
-            dirs,
-            &files(&[
-                "include/uapi/asm-generic/errno-base.h",
-                "include/uapi/asm-generic/errno.h",
-            ]),
-        );
-        let fcntl = read_defines(
-            dirs,
-            &files(&[
-                &format!("arch/{arch}/include/uapi/asm/fcntl.h"),
-                "include/uapi/asm-generic/fcntl.h",
-                "include/uapi/linux/fcntl.h",
-            ]),
-        );
+        let signals = kernel.uapi_defines(&["asm/signal.h", "asm-generic/signal.h"]);
+        let errnos = kernel.uapi_defines(&["asm-generic/errno-base.h", "asm-generic/errno.h"]);
+        let fcntl = kernel.uapi_defines(&["asm/fcntl.h", "asm-generic/fcntl.h", "linux/fcntl.h"]);
         Decoders::from_defines(&signals, &errnos, &fcntl)
     }
 
-    /// Builds the tables from `#define`s (see [`read_defines`]).
+    /// Builds the tables from `#define`s (see [`KernelInfo::uapi_defines`]).
     pub fn from_defines(
         signals: &[(String, i64)],
         errnos: &[(String, i64)],

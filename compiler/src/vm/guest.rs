@@ -29,6 +29,9 @@ pub struct GuestCase {
     /// Modules of the kernel's own package to load before the case (and
     /// unload after it), dependencies first.
     pub kernel_modules: Vec<KernelModuleLoad>,
+    /// Shell commands run instead of `staprun ARGS MODULE`, in `/tmp`,
+    /// with `$MODULE` the module's path in the guest.
+    pub run: Option<String>,
 }
 
 /// One of the kernel's own modules, loaded in the guest for a case.
@@ -49,7 +52,7 @@ pub struct KernelModuleLoad {
 
 /// `modules.dep` for busybox `modprobe`: each carried module and all it
 /// needs, transitively, the one to load first last (as depmod writes it).
-fn modules_dep(modules: &[&KernelModuleLoad]) -> String {
+pub fn modules_dep(modules: &[&KernelModuleLoad]) -> String {
     fn closure<'a>(name: &'a str, modules: &[&'a KernelModuleLoad], out: &mut Vec<&'a str>) {
         let Some(m) = modules.iter().find(|m| m.name == name) else {
             return;
@@ -124,7 +127,7 @@ pub fn check_static_binary(path: &Path, arch: Arch, what: &str, fix: &str) -> Re
 }
 
 /// `s` quoted for the guest's shell.
-fn shell_quote(s: &str) -> String {
+pub fn shell_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', "'\\''"))
 }
 
@@ -205,6 +208,11 @@ pub fn build_initramfs(
             .map(|m| format!("{}\n", m.name))
             .collect();
         fs.file(&format!("{dir}/later"), 0o644, later);
+        fs.file(
+            &format!("{dir}/run"),
+            0o644,
+            case.run.clone().unwrap_or_default(),
+        );
         list.push_str(&case.id);
         list.push('\n');
     }

@@ -11,33 +11,10 @@ pub mod results;
 use std::fmt;
 use std::path::PathBuf;
 
-/// A guest architecture.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Arch {
-    /// x86-64 (`qemu-system-x86_64`).
-    X86_64,
-    /// AArch64 (`qemu-system-aarch64 -machine virt`).
-    Arm64,
-}
+pub use crate::arch::Arch;
 
+/// What QEMU needs to know about a guest architecture.
 impl Arch {
-    /// SystemTap's name for it, as `HeaderTree::arch` spells it.
-    pub fn name(self) -> &'static str {
-        match self {
-            Arch::X86_64 => "x86_64",
-            Arch::Arm64 => "arm64",
-        }
-    }
-
-    /// The architecture called `name` (`x86_64`, `arm64`).
-    pub fn from_name(name: &str) -> Option<Arch> {
-        match name {
-            "x86_64" => Some(Arch::X86_64),
-            "arm64" => Some(Arch::Arm64),
-            _ => None,
-        }
-    }
-
     /// The QEMU system emulator.
     pub fn qemu(self) -> &'static str {
         match self {

@@ -31,6 +31,8 @@ pub struct BootConfig {
     pub timeout: Duration,
     /// Where the results file and the console log are written.
     pub work_dir: PathBuf,
+    /// Kernel arguments added to the usual ones (`module.sig_enforce=1`).
+    pub kernel_args: Vec<String>,
 }
 
 /// How a boot ended.
@@ -98,8 +100,13 @@ pub fn command(config: &BootConfig, initrd: &Path, results: &Path) -> Command {
         .args([
             "-append",
             &format!(
-                "console={} panic=-1 quiet loglevel=4 nokaslr",
-                config.arch.console_device()
+                "console={} panic=-1 quiet loglevel=4 nokaslr{}",
+                config.arch.console_device(),
+                config
+                    .kernel_args
+                    .iter()
+                    .map(|a| format!(" {a}"))
+                    .collect::<String>()
             ),
         ])
         .args(["-serial", "stdio"]);
@@ -222,6 +229,7 @@ mod tests {
     #[test]
     fn tcg_by_default_kvm_on_request() {
         let mut config = BootConfig {
+            kernel_args: vec!["module.sig_enforce=1".to_string()],
             arch: Arch::X86_64,
             kernel: "/k/vmlinuz".into(),
             memory_mib: 1024,
@@ -247,6 +255,7 @@ mod tests {
             "{tcg}"
         );
         assert!(tcg.contains("console=ttyS0 panic=-1"), "{tcg}");
+        assert!(tcg.contains("nokaslr module.sig_enforce=1"), "{tcg}");
         config.kvm = true;
         assert!(args(&config).starts_with("-accel kvm -cpu host "));
         config.kvm = false;

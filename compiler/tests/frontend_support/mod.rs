@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use stapkit::diag::{render_all, SourceMap};
 use stapkit::syntax::{self, dump, print, DumpConfig, Parsed, PreprocessConfig, Privilege};
+use stapkit::text::header::{split_words, Quoting};
 
 /// The `.stp` files of a fixture directory, sorted by name.
 pub fn fixtures(dir: &str) -> Vec<PathBuf> {
@@ -35,7 +36,10 @@ pub fn fixture_config(text: &str) -> PreprocessConfig {
         let (key, value) = rest.split_once(':').unwrap_or((rest, ""));
         let value = value.trim();
         match key.trim() {
-            "args" => cfg.args = split_args(value),
+            "args" => {
+                cfg.args = split_words(value, Quoting::SINGLE)
+                    .unwrap_or_else(|e| panic!("//@ args: {value}: {e}"))
+            }
             "arch" => cfg.arch = value.to_string(),
             "kernel" => {
                 cfg.kernel_release = value.to_string();
@@ -58,37 +62,6 @@ pub fn fixture_config(text: &str) -> PreprocessConfig {
         }
     }
     cfg
-}
-
-/// Splits on spaces, keeping single-quoted runs together (the quotes are
-/// removed; double quotes are kept, for arguments that are string tokens).
-fn split_args(text: &str) -> Vec<String> {
-    let mut args = Vec::new();
-    let mut cur = String::new();
-    let mut quoted = false;
-    let mut any = false;
-    for c in text.chars() {
-        match c {
-            '\'' => {
-                quoted = !quoted;
-                any = true;
-            }
-            ' ' if !quoted => {
-                if any {
-                    args.push(std::mem::take(&mut cur));
-                    any = false;
-                }
-            }
-            c => {
-                cur.push(c);
-                any = true;
-            }
-        }
-    }
-    if any {
-        args.push(cur);
-    }
-    args
 }
 
 /// Parses `text` as file `name` with `cfg`.

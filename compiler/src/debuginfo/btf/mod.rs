@@ -53,9 +53,7 @@ pub struct Btf {
 
 /// FNV-1a: cheap, and the index is rebuilt on every parse.
 fn name_hash(name: &str) -> u64 {
-    name.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
-        (h ^ b as u64).wrapping_mul(0x0100_0000_01b3)
-    })
+    crate::text::hash::fnv1a_64(name.as_bytes())
 }
 
 impl Btf {

@@ -24,7 +24,7 @@ use super::ctype::{FieldPath, Layout, Prototype};
 use super::error::DebugInfoError;
 use super::fields;
 use super::image::cache::{image_key, write_atomic};
-use super::symbols::wildcard_match;
+use crate::text::glob::matches as wildcard_match;
 use index::{DwarfIndex, FuncEntry};
 use load::{Mapped, Reader};
 

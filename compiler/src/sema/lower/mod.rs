@@ -121,8 +121,20 @@ pub(super) fn lower_all<'a>(cx: &Context<'a>, derived: &[DerivedProbe<'a>]) -> i
             }
         };
         let ret = if f.returns_value { f.ret.ty } else { None };
+        let name = &f.def.name.name;
+        let overloaded = keep
+            .iter()
+            .filter(|&&j| cx.functions[j].def.name.name == *name)
+            .count()
+            > 1;
+        let symbol = if overloaded {
+            format!("{name}__{}", f.def.params.len())
+        } else {
+            name.clone()
+        };
         functions.push(ir::Function {
             name: f.def.name.name.clone(),
+            symbol,
             locals: lower_locals(&f.locals),
             params: f.def.params.len(),
             ret,

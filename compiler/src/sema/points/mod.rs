@@ -460,44 +460,12 @@ pub(super) fn single(
     )])
 }
 
-/// Shell-style `*` matching of a probe-point component.
-pub fn glob(pattern: &str, name: &str) -> bool {
-    fn rec(p: &[u8], n: &[u8]) -> bool {
-        match p.split_first() {
-            None => n.is_empty(),
-            Some((b'*', rest)) => (0..=n.len()).any(|i| rec(rest, &n[i..])),
-            Some((c, rest)) => n.first() == Some(c) && rec(rest, &n[1..]),
-        }
-    }
-    rec(pattern.as_bytes(), name.as_bytes())
-}
+pub use crate::text::glob::matches as glob;
 
 /// The candidate closest to `name` by edit distance, if close enough.
 pub fn similar<'a>(name: &str, candidates: &'a [String]) -> Option<&'a str> {
     let limit = (name.len() / 3).max(2);
-    candidates
-        .iter()
-        .map(|c| (edit_distance(name, c), c))
-        .filter(|(d, _)| *d <= limit)
-        .min_by_key(|(d, c)| (*d, c.len()))
-        .map(|(_, c)| c.as_str())
-}
-
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1];
-        for (j, cb) in b.iter().enumerate() {
-            cur.push(
-                (prev[j] + (ca != *cb) as usize)
-                    .min(prev[j + 1] + 1)
-                    .min(cur[j] + 1),
-            );
-        }
-        prev = cur;
-    }
-    prev[b.len()]
+    crate::text::similar::closest(name, candidates.iter().map(String::as_str), |_| limit)
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! User-space function probes: `process("PATH").function("f")` with
-//! `.call` and `.return`. The program's ELF symbol table is read on the
-//! build host (at `--sysroot DIR` + PATH when a sysroot is given, the
+//! `.call` and `.return`. The program's ELF symbol table is read
+//! ([`crate::debuginfo::programs`]) on the build host (at `--sysroot DIR` + PATH when a sysroot is given, the
 //! path on the target staying PATH); each function becomes a uprobe at its
 //! file offset. Target variables need the program's DWARF, which stapkit
 //! does not read: such points offer none ([`UserSpace`] says so).
@@ -9,8 +9,6 @@
 //! `runtime-c/core/uprobe.c` and `runtime-c/core/process.c`.
 
 use std::path::{Path, PathBuf};
-
-use object::{Object, ObjectSegment, ObjectSymbol, SymbolKind};
 
 use super::{
     glob, parts_text, resolved_text, similar, Family, Param, Parts, PointError, ProbeContext,
@@ -61,14 +59,7 @@ fn resolve(parts: &Parts<'_>, target: Target<'_>) -> Resolution {
     }
 }
 
-/// A function found in a program's symbol table.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UserFunction {
-    /// The symbol's name.
-    pub name: String,
-    /// Where its first instruction is in the file (what uprobes take).
-    pub offset: u64,
-}
+pub use crate::debuginfo::programs::{user_functions, UserFunction};
 
 /// `process("PATH").function("f")[.call|.return]`.
 fn process_function_probe(
@@ -239,53 +230,6 @@ fn host_path(sysroot: Option<&Path>, path: &str) -> PathBuf {
     }
 }
 
-/// The defined functions of an ELF program or library, by name (first
-/// definition of each name), with their file offsets.
-pub fn user_functions(file: &Path) -> Result<Vec<UserFunction>, String> {
-    let data = std::fs::read(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
-    let elf = object::File::parse(&*data)
-        .map_err(|e| format!("{} is not an ELF program: {e}", file.display()))?;
-    // The loadable segments: (address, size in the file, file offset).
-    let segments: Vec<(u64, u64, u64)> = elf
-        .segments()
-        .map(|s| {
-            let (offset, size) = s.file_range();
-            (s.address(), size, offset)
-        })
-        .collect();
-    let mut functions: Vec<UserFunction> = Vec::new();
-    let mut seen = std::collections::BTreeSet::new();
-    for symbol in elf.symbols().chain(elf.dynamic_symbols()) {
-        if symbol.kind() != SymbolKind::Text || !symbol.is_definition() || symbol.address() == 0 {
-            continue;
-        }
-        let Ok(name) = symbol.name() else { continue };
-        if name.is_empty() || !seen.insert(name.to_string()) {
-            continue;
-        }
-        let address = symbol.address();
-        let Some(offset) = segments
-            .iter()
-            .find(|(start, size, _)| address >= *start && address < start + size)
-            .map(|(start, _, offset)| address - start + offset)
-        else {
-            continue;
-        };
-        functions.push(UserFunction {
-            name: name.to_string(),
-            offset,
-        });
-    }
-    if functions.is_empty() {
-        return Err(format!(
-            "{} has no function symbols (stripped?)",
-            file.display()
-        ));
-    }
-    functions.sort_by(|a, b| a.name.cmp(&b.name));
-    Ok(functions)
-}
-
 /// One function's point, named as written with the function filled in.
 fn point_name(parts: &Parts<'_>, function: &str) -> String {
     resolved_text(parts, "function", function)
@@ -294,27 +238,6 @@ fn point_name(parts: &Parts<'_>, function: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn functions_of_this_test_binary_have_file_offsets() {
-        let exe = std::env::current_exe().unwrap();
-        let functions = user_functions(&exe).unwrap();
-        assert!(functions.iter().any(|f| f.name == "main"), "no main");
-        let data = std::fs::read(&exe).unwrap();
-        assert!(functions.iter().all(|f| (f.offset as usize) < data.len()));
-    }
-
-    #[test]
-    fn missing_and_non_elf_files_are_errors() {
-        let e = user_functions(Path::new("/no/such/program")).unwrap_err();
-        assert!(e.starts_with("cannot read /no/such/program: "), "{e}");
-        let e = user_functions(Path::new(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/Cargo.toml"
-        )))
-        .unwrap_err();
-        assert!(e.contains("is not an ELF program"), "{e}");
-    }
 
     #[test]
     fn sysroot_prefixes_the_path() {

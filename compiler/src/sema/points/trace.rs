@@ -8,8 +8,8 @@
 //! header with types from the kernel's BTF (one the module keeps private
 //! is refused), and the runtime attaches to it whenever its module is
 //! loaded. Wildcards match the image's tracepoints and those the kernel's
-//! own modules define (read from its modules package once, see
-//! [`crate::kernel::module_tracepoints`]) when the tree's headers declare
+//! own modules define ([`crate::debuginfo::KernelInfo::module_tracepoints`])
+//! when the tree's headers declare
 //! them; one no header declares is named in the error, never guessed at.
 //!
 //! Each concrete point carries its [`Tracepoint`] so that `$prev->pid`,
@@ -222,7 +222,7 @@ fn trace_probe(
 }
 
 /// `system:name` of a module's tracepoint (just the name for a bare one).
-fn module_tp_name(t: &crate::kernel::module_tracepoints::ModuleTracepoint) -> String {
+fn module_tp_name(t: &crate::debuginfo::ModuleTracepoint) -> String {
     if t.system.is_empty() {
         t.name.clone()
     } else {

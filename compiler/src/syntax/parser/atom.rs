@@ -6,10 +6,10 @@ use super::super::ast::{
     Expr, ExprKind, HistKind, HistOp, Ident, Indexable, NumLit, PrintCall, PrintKind, StatOp,
     StrLit,
 };
-use super::super::preprocess::edit_distance;
 use super::super::token::{Punct, TokenKind};
 use super::{PResult, Parser};
 use crate::diag::Span;
+use crate::text::similar;
 
 /// The `@` operators the parser knows (besides macros, which are gone by now).
 const AT_WORDS: [&str; 21] = [
@@ -469,13 +469,8 @@ impl Parser {
                 }
             }
             _ => {
-                let suggestion = AT_WORDS
-                    .iter()
-                    .filter(|w| **w != "define")
-                    .map(|w| (edit_distance(w, &name), *w))
-                    .filter(|(d, w)| *d <= 2.max(w.len() / 4))
-                    .min()
-                    .map(|(_, w)| w);
+                let words = AT_WORDS.iter().copied().filter(|w| *w != "define");
+                let suggestion = similar::closest(&name, words, |w| 2.max(w.len() / 4));
                 let help = match suggestion {
                     Some(w) => format!("did you mean '@{w}'?"),
                     None => format!("no macro '@{name}' is defined; macros are defined with '@define {name} %( ... %)' before use"),

@@ -16,7 +16,9 @@ use crate::diag::Span;
 use super::super::config::PreprocessConfig;
 use super::super::error::SyntaxError;
 use super::super::token::{Punct, Token, TokenKind};
-use super::matching::{compare_versions, glob_match, has_glob};
+use super::matching::compare_versions;
+use crate::text::glob::{is_wildcard as has_glob, matches as glob_match};
+use crate::text::similar;
 
 const NAMES: [&str; 7] = [
     "kernel_v",
@@ -279,8 +281,8 @@ fn compare(
     }
 }
 
-/// `CONFIG_X OP ...`. An option that is not set has the value `""`; for
-/// convenience it also matches `"n"`, the value Kconfig shows for it.
+/// `CONFIG_X OP ...`. An option that is not set has the value `""` (and
+/// so does not match `"n"`, as in SystemTap).
 fn config(
     name: &str,
     span: Span,
@@ -298,7 +300,7 @@ fn config(
             let pattern = String::from_utf8_lossy(pattern);
             let matched = match value {
                 Some(v) => glob_match(&pattern, v),
-                None => glob_match(&pattern, "") || glob_match(&pattern, "n"),
+                None => glob_match(&pattern, ""),
             };
             Ok(matched == (op == Op::Eq))
         }
@@ -340,29 +342,7 @@ fn parse_c_integer(text: &str) -> Option<i64> {
 
 /// The known condition name closest to `name`, if it is a likely typo.
 fn suggest(name: &str) -> Option<&'static str> {
-    NAMES
-        .iter()
-        .copied()
-        .map(|n| (edit_distance(n, name), n))
-        .filter(|(d, n)| *d <= 2.max(n.len() / 4))
-        .min()
-        .map(|(_, n)| n)
-}
-
-/// Levenshtein distance, for "did you mean" suggestions.
-pub(crate) fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut prev = row[0];
-        row[0] = i + 1;
-        for (j, &cb) in b.iter().enumerate() {
-            let cur = row[j + 1];
-            row[j + 1] = (prev + usize::from(ca != cb)).min(row[j] + 1).min(cur + 1);
-            prev = cur;
-        }
-    }
-    row[b.len()]
+    similar::closest(name, NAMES, |n| 2.max(n.len() / 4))
 }
 
 #[cfg(test)]
@@ -427,7 +407,8 @@ mod tests {
         assert!(eval(r#"CONFIG_EXT4_FS == "m""#));
         assert!(eval(r#"CONFIG_EXT4_FS == "[ym]""#));
         assert!(!eval(r#"CONFIG_UTRACE == "y""#));
-        assert!(eval(r#"CONFIG_UTRACE == "n""#));
+        assert!(!eval(r#"CONFIG_UTRACE == "n""#));
+        assert!(eval(r#"CONFIG_UTRACE != "n""#));
         assert!(eval(r#"CONFIG_UTRACE == """#));
         assert!(eval(r#"CONFIG_UTRACE != "y""#));
         assert!(eval("CONFIG_HZ >= 100"));

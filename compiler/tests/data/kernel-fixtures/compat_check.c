@@ -82,6 +82,15 @@ long stp_check_memory(char *dst, const char *src, const void __user *usrc, unsig
 	return n;
 }
 
+int stp_check_kernel_write(void *dst, const u64 *src);
+int stp_check_kernel_write(void *dst, const u64 *src)
+{
+	stp_put_kernel_nofault(dst, src, u64, fault);
+	return 0;
+fault:
+	return 1;
+}
+
 #ifdef stp_tracepoint_register
 static void stp_check_each_tracepoint(struct tracepoint *tp, void *priv)
 {

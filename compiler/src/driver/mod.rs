@@ -1,0 +1,726 @@
+//! The `stap` pipeline: passes 1 (parse) to 4 (build a `.ko`), and the
+//! guarded pass 5 (run through staprun).
+//!
+//! [`Options`] says what to do (`cli::StapOptions`, SystemTap's command
+//! line, converts into it); [`Pipeline`] runs the passes and keeps what
+//! each produced, so `stap` prints them and `stap-matrix` builds with
+//! exactly the same code. Passes 1 to 3 read the script, tapsets and what
+//! [`KernelInfo`] has at hand, never the network: when pass 2 needs facts
+//! that must be fetched first (the tracepoints of the kernel's modules),
+//! the pipeline fetches them in a step of its own that says so on
+//! stderr, and elaborates again.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+mod cli;
+mod options;
+
+pub use cli::StapOptions;
+pub use options::{Options, ScriptInput};
+
+use std::sync::Arc;
+
+use crate::codegen;
+use crate::debuginfo::{KernelFiles, KernelInfo};
+use crate::diag::{render_all, Diagnostic, SourceMap};
+use crate::ir::Program;
+use crate::kernel::kbuild::{self, BuildRequest, BuiltModule};
+use crate::kernel::module_tracepoints;
+use crate::kernel::{features, modcheck, toolchain, Cache, Catalog, HeaderTree};
+use crate::runtime;
+use crate::sema;
+use crate::syntax::{self, PreprocessConfig};
+
+/// Why the pipeline stopped: everything to print, and the exit status.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Failure {
+    /// Text for stderr (diagnostics and the closing `Pass N: ... failed` line).
+    pub message: String,
+}
+
+impl Failure {
+    pub(crate) fn usage(message: impl Into<String>) -> Failure {
+        Failure {
+            message: format!("{}\n", message.into()),
+        }
+    }
+
+    fn pass(pass: u8, what: &str, body: String) -> Failure {
+        Failure {
+            message: format!("{body}Pass {pass}: {what} failed.  [man error::pass{pass}]\n"),
+        }
+    }
+}
+
+/// The script text and the name it is reported under.
+#[derive(Debug, Clone)]
+pub struct Script {
+    /// `<input>` for `-e`, else the path as given.
+    pub name: String,
+    /// The text.
+    pub text: String,
+    /// Arguments after the script (`$1`...).
+    pub args: Vec<String>,
+}
+
+/// A running translation: options, sources and the target tree.
+pub struct Pipeline {
+    /// The options.
+    pub options: Options,
+    /// Every source text (script and tapsets) diagnostics refer to.
+    pub sources: SourceMap,
+    /// The script.
+    pub script: Script,
+    /// The target tree, when one could be found.
+    pub tree: Option<HeaderTree>,
+    tree_error: Option<String>,
+    /// Non-fatal diagnostics gathered so far, rendered.
+    pub warnings: String,
+    /// Pass 2's configuration, made once (with the kernel's facts).
+    sema_config: Option<sema::Config>,
+    /// Where steps that fetch say what they do (stderr unless replaced).
+    pub progress: Arc<dyn Fn(&str) + Send + Sync>,
+    /// What pass 4 chose and found (toolchain, feature probes), for `-v`.
+    pub build_notes: Vec<String>,
+    cache: Cache,
+    catalog: Catalog,
+    timings: Vec<(u8, u128)>,
+    /// The library's macros (`.stpm` files), read by the first parse.
+    library_macros: Option<syntax::LibraryMacros>,
+}
+
+impl Pipeline {
+    /// Reads the script and finds the target tree.
+    pub fn new(options: Options) -> Result<Pipeline, Failure> {
+        let script = read_script(&options)?;
+        if let Some(arch) = &options.arch {
+            canonical_arch(arch).ok_or_else(|| {
+                Failure::usage(format!(
+                    "stap: unknown architecture '{arch}'; use x86_64 or arm64"
+                ))
+            })?;
+        }
+        for define in &options.defines {
+            check_define(define).map_err(Failure::usage)?;
+        }
+        for var in &options.make_vars {
+            check_make_var(var).map_err(Failure::usage)?;
+        }
+        let cache = Cache::locate(options.cache_dir.as_deref());
+        let catalog = Catalog::load().map_err(|e| Failure::usage(format!("stap: {e}")))?;
+        let (tree, tree_error) =
+            match HeaderTree::resolve(options.release.as_deref(), &cache, &catalog) {
+            Ok(tree) => (Some(tree), None),
+            Err(e) => (None, Some(e.to_string())),
+        };
+        if let (Some(tree), Some(arch)) = (&tree, &options.arch) {
+            let want = canonical_arch(arch).unwrap_or(arch);
+            if tree.arch != want {
+                return Err(Failure::usage(format!(
+                    "stap: -a {arch} does not match the kernel tree {} ({}); pass -r with a {want} tree",
+                    tree.dir.display(),
+                    tree.arch
+                )));
+            }
+        }
+        Ok(Pipeline {
+            options,
+            sources: SourceMap::new(),
+            script,
+            tree,
+            tree_error,
+            warnings: String::new(),
+            sema_config: None,
+            progress: Arc::new(|line| eprintln!("{line}")),
+            build_notes: Vec::new(),
+            cache,
+            catalog,
+            timings: Vec::new(),
+            library_macros: None,
+        })
+    }
+
+    /// What the target kernel looks like, read once (lazily per question).
+    pub fn kernel_info(&mut self) -> Option<Arc<KernelInfo>> {
+        self.sema_config().kernel.clone()
+    }
+
+    /// Pass 2's configuration, made the first time it is needed.
+    fn sema_config(&mut self) -> &sema::Config {
+        if self.sema_config.is_none() {
+            let kernel = self
+                .tree
+                .as_ref()
+                .and_then(KernelFiles::from_tree)
+                .map(|files| Arc::new(KernelInfo::new(files)));
+            self.sema_config = Some(sema::Config {
+                guru: self.options.guru,
+                unoptimized: self.options.unoptimized,
+                include_dirs: self.options.includes.clone(),
+                preprocess: self.preprocess_config(),
+                kernel,
+                sysroot: self.options.sysroot.clone(),
+            });
+        }
+        self.sema_config.as_ref().expect("made above")
+    }
+
+    /// Runs `analyze` (pass 2) on the kernel's facts. When it needed facts
+    /// that were not at hand yet — the tracepoints of the kernel's own
+    /// modules, learnt from its modules package — they are fetched in a
+    /// step of their own, reported on [`Pipeline::progress`], and `analyze`
+    /// runs again on a fresh view of the kernel.
+    fn with_kernel_facts<T>(
+        &mut self,
+        mut analyze: impl FnMut(&mut SourceMap, &sema::Config) -> T,
+    ) -> Result<T, Failure> {
+        self.sema_config();
+        let config = self.sema_config.take().expect("made above");
+        let first = analyze(&mut self.sources, &config);
+        let source = config
+            .kernel
+            .as_ref()
+            .and_then(|k| k.unprepared_module_tracepoints().cloned());
+        self.sema_config = Some(config);
+        let Some(source) = source else {
+            return Ok(first);
+        };
+        let progress = self.progress.clone();
+        module_tracepoints::prepare(&source, &mut |line| progress(&format!("Pass 2: {line}")))
+            .map_err(|e| {
+                Failure::pass(
+                    2,
+                    "analysis",
+                    format!("semantic error: cannot learn the tracepoints of the kernel's modules: {e}\n"),
+                )
+            })?;
+        let config = self.sema_config.as_mut().expect("kept above");
+        config.kernel = config
+            .kernel
+            .as_ref()
+            .map(|k| Arc::new(KernelInfo::new(k.files().clone())));
+        let config = self.sema_config.take().expect("kept above");
+        let second = analyze(&mut self.sources, &config);
+        self.sema_config = Some(config);
+        Ok(second)
+    }
+
+    /// The module name: `-m NAME`, else `stap_` and a hash of the script.
+    pub fn module_name(&self) -> String {
+        match &self.options.module {
+            Some(m) => m.clone(),
+            None => format!(
+                "stap_{:016x}",
+                crate::text::hash::fnv1a_64(self.script.text.as_bytes())
+            ),
+        }
+    }
+
+    fn preprocess_config(&self) -> PreprocessConfig {
+        let mut cfg = match &self.tree {
+            Some(tree) => {
+                // As SystemTap, the release the tree was built as
+                // (`include/config/kernel.release`: Debian's 6.1.0-57-amd64
+                // tree says 6.1.192) is kernel_v/kernel_vr.
+                let built_as =
+                    std::fs::read_to_string(tree.dir.join("include/config/kernel.release"))
+                        .ok()
+                        .map(|r| r.trim().to_string())
+                        .filter(|r| !r.is_empty());
+                let release = built_as.as_deref().unwrap_or(&tree.release);
+                let mut cfg = PreprocessConfig::for_kernel(release, &tree.arch);
+                cfg.kernel_config = tree
+                    .config
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.trim_matches('"').to_string()))
+                    .collect();
+                cfg
+            }
+            None => {
+                let release =
+                    std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+                let arch = self
+                    .options
+                    .arch
+                    .as_deref()
+                    .and_then(canonical_arch)
+                    .unwrap_or(std::env::consts::ARCH);
+                let mut cfg = PreprocessConfig::for_kernel(
+                    release.trim(),
+                    if arch == "aarch64" { "arm64" } else { arch },
+                );
+                cfg.kernel_config.clear();
+                cfg
+            }
+        };
+        cfg.guru = self.options.guru;
+        cfg.args = self.script.args.clone();
+        cfg.library_macros = self.library_macros.clone().unwrap_or_default();
+        cfg
+    }
+
+    /// Reads the library macro files (`.stpm`) once, before the script is
+    /// parsed: their macros are visible to it and to every tapset.
+    fn load_library_macros(&mut self) -> Result<(), Failure> {
+        if self.library_macros.is_some() {
+            return Ok(());
+        }
+        let cfg = self.preprocess_config();
+        let (macros, diags) =
+            sema::library_macros(&mut self.sources, &self.options.includes, &cfg);
+        self.library_macros = Some(macros);
+        // Pass 2's configuration carries the macros too.
+        self.sema_config = None;
+        if self.diagnostics(&diags) {
+            return Ok(());
+        }
+        let errors: Vec<_> = diags.into_iter().filter(|d| d.is_error()).collect();
+        Err(Failure::pass(1, "parse", render_all(&self.sources, &errors)))
+    }
+
+    fn diagnostics(&mut self, diags: &[Diagnostic]) -> bool {
+        let (errors, warnings): (Vec<_>, Vec<_>) =
+            diags.iter().cloned().partition(|d| d.is_error());
+        if !self.options.suppress_warnings && !warnings.is_empty() {
+            self.warnings
+                .push_str(&render_all(&self.sources, &warnings));
+        }
+        errors.is_empty()
+    }
+
+    fn timed<T>(&mut self, pass: u8, f: impl FnOnce(&mut Self) -> T) -> T {
+        let start = Instant::now();
+        let out = f(self);
+        self.timings.push((pass, start.elapsed().as_millis()));
+        out
+    }
+
+    /// `Pass N: ... in Xms` lines for `-v`.
+    pub fn timing_report(&self) -> String {
+        let what = |p| match p {
+            1 => "parsed user script",
+            2 => "analyzed script",
+            3 => "translated to C",
+            4 => "compiled C into kernel module",
+            _ => "ran",
+        };
+        self.timings
+            .iter()
+            .map(|(p, ms)| format!("Pass {p}: {} in {ms}ms.\n", what(*p)))
+            .collect()
+    }
+
+    /// Pass 1: preprocess and parse.
+    pub fn parse(&mut self) -> Result<syntax::ast::Script, Failure> {
+        self.timed(1, |p| {
+            p.load_library_macros()?;
+            let file = p.sources.add(p.script.name.clone(), p.script.text.clone());
+            let mut parsed = syntax::parse(&p.sources, file, &p.preprocess_config());
+            if let Some(seconds) = p.options.timeout {
+                // -T: SystemTap adds this probe.
+                let text = format!("probe timer.ms({}) {{ exit() }}\n", u64::from(seconds) * 1000);
+                let file = p.sources.add("<-T>".to_string(), text);
+                let timer = syntax::parse(&p.sources, file, &p.preprocess_config());
+                parsed.diagnostics.extend(timer.diagnostics);
+                parsed.script.items.extend(timer.script.items);
+            }
+            if p.diagnostics(&parsed.diagnostics) {
+                Ok(parsed.script)
+            } else {
+                let (errors, _): (Vec<_>, Vec<_>) =
+                    parsed.diagnostics.into_iter().partition(|d| d.is_error());
+                Err(Failure::pass(1, "parse", render_all(&p.sources, &errors)))
+            }
+        })
+    }
+
+    /// Pass 2: resolve, elaborate and type the script into the IR.
+    pub fn elaborate(&mut self, script: &syntax::ast::Script) -> Result<Program, Failure> {
+        self.timed(2, |p| {
+            let analysis =
+                p.with_kernel_facts(|sources, config| sema::analyze(sources, script, config))?;
+            let ok = p.diagnostics(&analysis.diagnostics);
+            match analysis.program {
+                Some(program) if ok => Ok(program),
+                _ => {
+                    let (errors, _): (Vec<_>, Vec<_>) =
+                        analysis.diagnostics.into_iter().partition(|d| d.is_error());
+                    Err(Failure::pass(
+                        2,
+                        "analysis",
+                        render_all(&p.sources, &errors),
+                    ))
+                }
+            }
+        })
+    }
+
+    /// `--dump-functions`, `--dump-probe-aliases`, `--dump-probe-types`:
+    /// the library's listings, in SystemTap's formats.
+    pub fn dump(&mut self) -> Result<String, Failure> {
+        let ScriptInput::Dump {
+            functions,
+            aliases,
+            types,
+        } = self.options.script
+        else {
+            return Ok(String::new());
+        };
+        self.load_library_macros()?;
+        let mut out = String::new();
+        if types {
+            out.push_str(&sema::dump_probe_types());
+        }
+        for (wanted, what) in [
+            (aliases, sema::LibraryDump::ProbeAliases),
+            (functions, sema::LibraryDump::Functions),
+        ] {
+            if !wanted {
+                continue;
+            }
+            self.sema_config();
+            let config = self.sema_config.as_ref().expect("made above");
+            let (text, diags) = sema::dump_library(&mut self.sources, config, what);
+            let errors: Vec<_> = diags.into_iter().filter(|d| d.is_error()).collect();
+            if !errors.is_empty() {
+                return Err(Failure::pass(1, "parse", render_all(&self.sources, &errors)));
+            }
+            out.push_str(&text);
+        }
+        Ok(out)
+    }
+
+    /// `-l`/`-L`: the listing of the points the pattern matches (see
+    /// [`sema::list_points`]), one line each.
+    pub fn list_points(&mut self, script: &syntax::ast::Script) -> Result<String, Failure> {
+        let variables = matches!(
+            self.options.script,
+            ScriptInput::List {
+                variables: true,
+                ..
+            }
+        );
+        let (lines, diagnostics) = self.with_kernel_facts(|sources, config| {
+            sema::list_points(sources, script, config, variables)
+        })?;
+        let errors: Vec<_> = diagnostics.into_iter().filter(|d| d.is_error()).collect();
+        if !errors.is_empty() {
+            return Err(Failure::pass(
+                2,
+                "analysis",
+                render_all(&self.sources, &errors),
+            ));
+        }
+        Ok(lines.iter().map(|l| format!("{l}\n")).collect())
+    }
+
+    /// Pass 3: generate the module's C source.
+    pub fn translate(&mut self, program: &Program) -> Result<String, Failure> {
+        self.timed(3, |p| {
+            let config = codegen::Config {
+                module_name: p.module_name(),
+                script_name: p.script.name.clone(),
+            };
+            Ok(codegen::generate(program, &config))
+        })
+    }
+
+    /// The tree pass 4 builds against, or why there is none.
+    pub fn require_tree(&self) -> Result<&HeaderTree, Failure> {
+        self.tree.as_ref().ok_or_else(|| {
+            Failure::pass(
+                4,
+                "compilation",
+                format!("{}\n", self.tree_error.clone().unwrap_or_default()),
+            )
+        })
+    }
+
+    /// Pass 4: build the `.ko` against the tree and check it will load.
+    pub fn build(&mut self, c_source: &str) -> Result<BuiltModule, Failure> {
+        self.timed(4, |p| {
+            let tree = p.require_tree()?.clone();
+            let module = p.module_name();
+            let fail = |e: &dyn std::fmt::Display| Failure::pass(4, "compilation", format!("{e}\n"));
+            let toolchain = toolchain::select(&tree, &p.cache, &p.catalog).map_err(|e| fail(&e))?;
+            let started = Instant::now();
+            let features = features::detect(&tree, &toolchain, &p.cache).map_err(|e| fail(&e))?;
+            p.build_notes.push(format!("toolchain: {}", toolchain.describe()));
+            p.build_notes.push(format!(
+                "feature probes: {} of {} present, {} in {}ms ({})",
+                features.results.values().filter(|v| **v).count(),
+                features.results.len(),
+                if features.cached { "cached" } else { "probed" },
+                started.elapsed().as_millis(),
+                features.dir.display()
+            ));
+            let mut files = runtime::files();
+            files.push((PathBuf::from("runtime/stp_features.h"), features.header.clone()));
+            files.push((PathBuf::from(format!("{module}.c")), c_source.to_string()));
+            // Warnings are errors. The runtime is one translation unit
+            // compiled whole into every module, so helpers a script does not
+            // call are expected: unused static functions are the exception.
+            let mut cflags = vec![
+                "-I$(src)/runtime".to_string(),
+                "-Werror".to_string(),
+                "-Wno-unused-function".to_string(),
+            ];
+            cflags.extend(p.options.defines.iter().map(|d| format!("-D{d}")));
+            if let Some(mb) = p.options.buffer_mb {
+                cflags.push(format!("-DSTP_TRANSPORT_BUFSIZE={}", u64::from(mb) << 20));
+            }
+            let request = BuildRequest {
+                tree: &tree,
+                toolchain: &toolchain,
+                module: &module,
+                files,
+                cflags,
+                make_vars: p.options.make_vars.clone(),
+                keep: p.options.keep,
+                verbose: p.options.verbose >= 3,
+            };
+            let built = kbuild::build(&request)
+                .map_err(|e| Failure::pass(4, "compilation", format!("{e}\n")))?;
+            if let Err(failures) = modcheck::check(&built.ko, &tree) {
+                let body: String = failures.iter().map(|f| format!("ERROR: {f}\n")).collect();
+                return Err(Failure::pass(4, "compilation", body));
+            }
+            if !built.modpost_warnings.is_empty() {
+                let body: String = built
+                    .modpost_warnings
+                    .iter()
+                    .map(|w| format!("ERROR: {w}\n"))
+                    .collect();
+                return Err(Failure::pass(
+                    4,
+                    "compilation",
+                    format!("{body}modpost warnings are errors (the module must build cleanly); this is a stapkit bug: please report it with the script\n"),
+                ));
+            }
+            Ok(built)
+        })
+    }
+}
+
+fn read_script(options: &Options) -> Result<Script, Failure> {
+    let inline = |text: String, args: Vec<String>| Script {
+        name: "<input>".to_string(),
+        text,
+        args,
+    };
+    match &options.script {
+        // -l/-L elaborate a probe on the pattern, as SystemTap does.
+        ScriptInput::List { pattern, .. } => {
+            Ok(inline(format!("probe {pattern} {{}}\n"), Vec::new()))
+        }
+        ScriptInput::Text(text) => Ok(inline(text.clone(), options.args.clone())),
+        ScriptInput::Dump { .. } => Ok(inline(String::new(), Vec::new())),
+        ScriptInput::File(path) => {
+            let name = path.display().to_string();
+            let text = if name == "-" {
+                let mut s = String::new();
+                std::io::Read::read_to_string(&mut std::io::stdin(), &mut s).map_err(|e| {
+                    Failure::usage(format!("stap: cannot read the script from stdin: {e}"))
+                })?;
+                s
+            } else {
+                std::fs::read_to_string(path).map_err(|e| {
+                    Failure::usage(format!("stap: cannot read script '{name}': {e}"))
+                })?
+            };
+            Ok(Script {
+                name,
+                text,
+                args: options.args.clone(),
+            })
+        }
+    }
+}
+
+/// SystemTap's spelling of an architecture name (`aarch64` is `arm64`).
+pub fn canonical_arch(arch: &str) -> Option<&'static str> {
+    crate::arch::Arch::from_name(arch).map(crate::arch::Arch::name)
+}
+
+/// Checks a `-D NAME[=VALUE]` so it can be passed to the compiler safely.
+fn check_define(define: &str) -> Result<(), String> {
+    let (name, value) = define.split_once('=').unwrap_or((define, ""));
+    let ident = !name.is_empty()
+        && !name.starts_with(|c: char| c.is_ascii_digit())
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if !ident {
+        return Err(format!("stap: -D {define}: '{name}' is not a C macro name"));
+    }
+    if !value
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "_.+-".contains(c))
+    {
+        return Err(format!(
+            "stap: -D {define}: the value may only use letters, digits and '_.+-'"
+        ));
+    }
+    Ok(())
+}
+
+/// Refuses `-B` variables that would build a module the kernel refuses:
+/// switching `CONFIG_MODVERSIONS` off (in guru mode too) strips the symbol
+/// CRCs a MODVERSIONS kernel requires.
+fn check_make_var(var: &str) -> Result<(), String> {
+    let name = var.split_once('=').map(|(n, _)| n).unwrap_or(var);
+    if name == "CONFIG_MODVERSIONS"
+        || name == "KBUILD_MODPOST_WARN"
+        || name == "KBUILD_MODPOST_NOFINAL"
+    {
+        return Err(format!(
+            "stap: -B {var} would build a module this kernel may refuse ('Invalid module format' or \
+             'Unknown symbol'); stapkit keeps the tree's settings, guru mode included"
+        ));
+    }
+    Ok(())
+}
+
+/// `stap --check-module FILE.ko -r TREE`: whether a module built elsewhere
+/// loads on the tree's kernel; the text to print and whether it passed.
+pub fn check_module(options: &Options, ko: &Path) -> (String, bool) {
+    let cache = Cache::locate(options.cache_dir.as_deref());
+    let catalog = match Catalog::load() {
+        Ok(c) => c,
+        Err(e) => return (format!("stap: {e}\n"), false),
+    };
+    let tree = match HeaderTree::resolve(options.release.as_deref(), &cache, &catalog) {
+        Ok(t) => t,
+        Err(e) => return (format!("stap: {e}\n"), false),
+    };
+    match modcheck::check(ko, &tree) {
+        Ok(info) => (
+            format!(
+                "{}: module {} loads on {} (vermagic, symbol versions, exports and .modinfo match {})\n",
+                ko.display(),
+                info.name.as_deref().unwrap_or("?"),
+                tree.release,
+                tree.dir.display()
+            ),
+            true,
+        ),
+        Err(failures) => {
+            let mut out: String = failures.iter().map(|f| format!("ERROR: {f}\n")).collect();
+            out.push_str(&format!(
+                "{} would not load on {} ({})\n",
+                ko.display(),
+                tree.release,
+                tree.dir.display()
+            ));
+            (out, false)
+        }
+    }
+}
+
+/// Copies the built module to `dir/NAME.ko`, returning the new path.
+pub fn deliver(built: &BuiltModule, module: &str, dir: &Path) -> std::io::Result<PathBuf> {
+    let dest = dir.join(format!("{module}.ko"));
+    std::fs::copy(&built.ko, &dest)?;
+    Ok(dest)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    use clap::Parser;
+
+    fn opts(args: &[&str]) -> Options {
+        StapOptions::try_parse_from(std::iter::once("stap").chain(args.iter().copied()))
+            .unwrap()
+            .options()
+            .unwrap()
+    }
+
+    #[test]
+    fn parses_systemtap_flags() {
+        let o = opts(&[
+            "-v",
+            "-v",
+            "-p4",
+            "-m",
+            "hello",
+            "-r",
+            "debian-6.1-amd64",
+            "-DMAXACTION=10",
+            "-k",
+            "x.stp",
+            "arg1",
+            "--",
+            "-3",
+        ]);
+        assert_eq!(o.verbose, 2);
+        assert_eq!(o.last_pass(), 4);
+        assert_eq!(o.module.as_deref(), Some("hello"));
+        assert_eq!(o.defines, ["MAXACTION=10"]);
+        assert_eq!(o.script, ScriptInput::File("x.stp".into()));
+        assert_eq!(o.args, ["arg1", "-3"]);
+        assert!(StapOptions::try_parse_from(["stap", "-p6", "-e", "x"]).is_err());
+        // The last -p wins, combined with other flags or not.
+        assert_eq!(opts(&["-gp1", "-e", "x", "-p4"]).last_pass(), 4);
+        assert_eq!(opts(&["-p4", "-p2", "-e", "x"]).last_pass(), 2);
+        // Options after the script are options (getopt permutes).
+        let o = opts(&["-p1", "x.stp", "a", "-p2"]);
+        assert_eq!(o.last_pass(), 2);
+        assert_eq!(o.script, ScriptInput::File("x.stp".into()));
+        assert_eq!(o.args, ["a"]);
+        assert!(StapOptions::try_parse_from(["stap", "x.stp", "-3"]).is_err());
+        let listing = opts(&["-L", "syscall.*"]);
+        assert!(listing.lists_points());
+        let none = StapOptions::try_parse_from(["stap", "-v"])
+            .unwrap()
+            .options();
+        assert!(none
+            .unwrap_err()
+            .message
+            .starts_with("stap: no script given"));
+    }
+
+    #[test]
+    fn guru_mode_cannot_switch_modversions_off() {
+        for args in [
+            &["-g", "-B", "CONFIG_MODVERSIONS=", "-e", "probe begin {}"][..],
+            &["-B", "CONFIG_MODVERSIONS=n", "-e", "probe begin {}"][..],
+        ] {
+            let err = Pipeline::new(opts(args)).err().expect("refused").message;
+            assert!(err.starts_with("stap: -B CONFIG_MODVERSIONS="), "{err}");
+            assert!(err.contains("guru mode included"), "{err}");
+        }
+        assert!(check_make_var("KCFLAGS=-g").is_ok());
+    }
+
+    #[test]
+    fn defines_must_be_safe_for_the_compiler() {
+        assert!(check_define("MAXACTION=10").is_ok());
+        assert!(check_define("STP_NO_OVERLOAD").is_ok());
+        assert!(check_define("1X=2")
+            .unwrap_err()
+            .contains("not a C macro name"));
+        assert!(check_define("X=$(shell rm)")
+            .unwrap_err()
+            .contains("may only use"));
+    }
+
+    #[test]
+    fn module_names_are_stable_hashes_without_m() {
+        let a = Script {
+            name: "<input>".into(),
+            text: "probe begin {}".into(),
+            args: vec![],
+        };
+        assert_eq!(
+            format!(
+                "stap_{:016x}",
+                crate::text::hash::fnv1a_64(a.text.as_bytes())
+            )
+            .len(),
+            21
+        );
+        assert_eq!(canonical_arch("aarch64"), Some("arm64"));
+        assert_eq!(canonical_arch("sparc"), None);
+    }
+}

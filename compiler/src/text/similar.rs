@@ -1,0 +1,140 @@
+//! "Did you mean" suggestions, one distance for all of them: `strsim`'s
+//! optimal string alignment, where a swap of two adjacent letters is one
+//! edit (`pdi` is one edit from `pid`), as in a typo.
+//!
+//! [`closest`] picks one name out of a small closed set (preprocessor
+//! conditions, `@` operators, probe-point components, script functions);
+//! [`nearest`] ranks kernel names, `snake_case` words, so that candidates
+//! sharing the query's significant words come first, then by distance.
+
+/// Words that say little about what a kernel function does.
+const WEAK_WORDS: &[&str] = &[
+    "do", "sys", "x64", "ia32", "arm64", "se", "the", "of", "to", "and", "a", "is", "get", "set",
+];
+
+/// The edit distance between `a` and `b` (insertions, deletions,
+/// substitutions and adjacent transpositions each count one).
+pub fn distance(a: &str, b: &str) -> usize {
+    strsim::osa_distance(a, b)
+}
+
+/// The candidate closest to `name`, if one is within `limit(candidate)`
+/// edits; among equally close ones the shortest, then the first in
+/// alphabetical order.
+pub fn closest<'a>(
+    name: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+    limit: impl Fn(&str) -> usize,
+) -> Option<&'a str> {
+    candidates
+        .into_iter()
+        .map(|c| (distance(name, c), c.len(), c))
+        .filter(|(d, _, c)| *d <= limit(c))
+        .min()
+        .map(|(.., c)| c)
+}
+
+/// The significant `_`-separated words of a name.
+pub fn words(name: &str) -> Vec<&str> {
+    name.split(['_', ':', '.'])
+        .filter(|w| !w.is_empty() && !WEAK_WORDS.contains(w))
+        .collect()
+}
+
+/// Up to `max` candidates nearest to `query`, best first. A candidate is
+/// kept when it is a small edit away (a typo in a significant word) or
+/// shares the query's significant words.
+pub fn nearest<'a>(
+    query: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+    max: usize,
+) -> Vec<String> {
+    nearest_preferring(query, candidates, max, &|_| false)
+}
+
+/// Like [`nearest`], but among equally related candidates those for which
+/// `prefer` holds (exported functions, say) come first.
+pub fn nearest_preferring<'a>(
+    query: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+    max: usize,
+    prefer: &dyn Fn(&str) -> bool,
+) -> Vec<String> {
+    let qwords = words(query);
+    let typo_budget = (query.len() / 4).clamp(1, 3);
+    let mut scored: Vec<(usize, bool, usize, &str)> = Vec::new();
+    for cand in candidates {
+        if cand == query {
+            continue;
+        }
+        let cwords = words(cand);
+        let shared = qwords.iter().filter(|w| cwords.contains(w)).count();
+        let all_shared = !qwords.is_empty() && shared == qwords.len();
+        let dist = distance(query, cand);
+        let rank = if dist <= typo_budget && !all_shared {
+            0
+        } else if all_shared {
+            1
+        } else if shared * 2 > qwords.len() && cwords.len() <= qwords.len() + 1 {
+            2
+        } else {
+            continue;
+        };
+        scored.push((rank, !prefer(cand), dist, cand));
+    }
+    scored.sort();
+    scored.dedup_by(|a, b| a.3 == b.3);
+    scored
+        .into_iter()
+        .take(max)
+        .map(|(.., c)| c.to_string())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn distances() {
+        assert_eq!(distance("kitten", "sitting"), 3);
+        assert_eq!(distance("", "abc"), 3);
+        assert_eq!(distance("same", "same"), 0);
+        assert_eq!(distance("pdi", "pid"), 1);
+    }
+
+    #[test]
+    fn closest_of_a_small_set() {
+        let known = ["begin", "end", "error", "never"];
+        let limit = |_: &str| 2;
+        assert_eq!(closest("begn", known, limit), Some("begin"));
+        assert_eq!(closest("zzzzzz", known, limit), None);
+        // Ties go to the shorter name.
+        assert_eq!(closest("ab", ["abcd", "abc"], |_| 2), Some("abc"));
+    }
+
+    #[test]
+    fn shared_words_rank_before_unrelated_names() {
+        let cands = [
+            "vfs_fsync",
+            "vfs_fsync_range",
+            "__x64_sys_fsync",
+            "ksys_fdatasync",
+            "do_fork",
+            "sched_fork",
+            "fsnotify",
+        ];
+        let got = nearest("do_fsync", cands, 4);
+        assert_eq!(got, ["vfs_fsync", "__x64_sys_fsync", "vfs_fsync_range"]);
+        assert_eq!(
+            nearest("sched_swtich", ["sched_switch", "sched_wakeup"], 3),
+            ["sched_switch"]
+        );
+        assert!(nearest("zzzz_qqq", cands, 3).is_empty());
+        let exported = |n: &str| n == "vfs_fsync_range";
+        assert_eq!(
+            nearest_preferring("do_fsync", cands, 2, &exported),
+            ["vfs_fsync_range", "vfs_fsync"]
+        );
+    }
+}

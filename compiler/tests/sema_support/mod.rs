@@ -1,0 +1,208 @@
+//! Helpers shared by the semantic-analysis test targets (`sema.rs`, on
+//! fixtures; `sema_kernel.rs`, on the real Debian 6.1 tree): a sysroot with
+//! a synthetic `/bin/stapkit-workload`, analysis of a fixture with its
+//! `//@` and `# matrix:` headers, and snapshots.
+//!
+//! `process("PATH")` probes read their programs under a sysroot made here:
+//! `bin/stapkit-workload` is a small synthetic ELF executable (written with
+//! `object`) defining the workload's uprobe targets and `main`, so the
+//! generated C and the errors do not depend on a built workload.
+
+#![allow(dead_code)]
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::frontend_support::fixture_config;
+use stapkit::debuginfo::KernelInfo;
+use stapkit::diag::{render_all, SourceMap};
+use stapkit::sema;
+use stapkit::text::header;
+
+/// Functions of the synthetic `/bin/stapkit-workload`: (name, offset in .text).
+const SYNTHETIC_FUNCTIONS: &[(&str, u64)] = &[
+    ("main", 0x0),
+    ("stapkit_workload_add", 0x40),
+    ("stapkit_workload_text", 0x80),
+];
+
+/// A sysroot holding the synthetic `bin/stapkit-workload` (made once).
+pub fn test_sysroot() -> PathBuf {
+    static ROOT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    ROOT.get_or_init(|| {
+        let root = Path::new(env!("CARGO_TARGET_TMPDIR")).join("sema-sysroot");
+        std::fs::create_dir_all(root.join("bin")).unwrap();
+        let tmp = root.join(format!("bin/.stapkit-workload.{}", std::process::id()));
+        std::fs::write(&tmp, synthetic_program()).unwrap();
+        std::fs::rename(&tmp, root.join("bin/stapkit-workload")).unwrap();
+        root
+    })
+    .clone()
+}
+
+/// An x86-64 ELF executable: one loadable segment at file offset 0x1000,
+/// address 0x401000, holding .text with [`SYNTHETIC_FUNCTIONS`].
+fn synthetic_program() -> Vec<u8> {
+    use object::elf;
+    use object::write::elf::{FileHeader, ProgramHeader, SectionHeader, Sym, Writer};
+
+    const VADDR: u64 = 0x401000;
+    let text = vec![0xc3u8; 0xc0];
+    let mut buf = Vec::new();
+    let mut w = Writer::new(object::Endianness::Little, true, &mut buf);
+    w.reserve_file_header();
+    w.reserve_program_headers(1);
+    w.reserve_until(0x1000);
+    let text_offset = w.reserve(text.len(), 16);
+    let names: Vec<_> = SYNTHETIC_FUNCTIONS
+        .iter()
+        .map(|(n, _)| w.add_string(n.as_bytes()))
+        .collect();
+    let text_name = w.add_section_name(b".text");
+    w.reserve_null_section_index();
+    let text_index = w.reserve_section_index();
+    w.reserve_null_symbol_index();
+    for _ in SYNTHETIC_FUNCTIONS {
+        w.reserve_symbol_index(Some(text_index));
+    }
+    w.reserve_symtab();
+    w.reserve_strtab();
+    w.reserve_symtab_section_index();
+    w.reserve_strtab_section_index();
+    w.reserve_shstrtab_section_index();
+    w.reserve_shstrtab();
+    w.reserve_section_headers();
+
+    w.write_file_header(&FileHeader {
+        os_abi: elf::ELFOSABI_NONE,
+        abi_version: 0,
+        e_type: elf::ET_EXEC,
+        e_machine: elf::EM_X86_64,
+        e_entry: VADDR,
+        e_flags: 0,
+    })
+    .unwrap();
+    w.write_align_program_headers();
+    w.write_program_header(&ProgramHeader {
+        p_type: elf::PT_LOAD,
+        p_flags: elf::PF_R | elf::PF_X,
+        p_offset: text_offset as u64,
+        p_vaddr: VADDR,
+        p_paddr: VADDR,
+        p_filesz: text.len() as u64,
+        p_memsz: text.len() as u64,
+        p_align: 0x1000,
+    });
+    w.pad_until(text_offset);
+    w.write(&text);
+    w.write_null_symbol();
+    for (name, (_, offset)) in names.iter().zip(SYNTHETIC_FUNCTIONS) {
+        w.write_symbol(&Sym {
+            name: Some(*name),
+            section: Some(text_index),
+            st_info: (elf::STB_GLOBAL << 4) | elf::STT_FUNC,
+            st_other: elf::STV_DEFAULT,
+            st_shndx: 0,
+            st_value: VADDR + offset,
+            st_size: 0x40,
+        });
+    }
+    w.write_strtab();
+    w.write_shstrtab();
+    w.write_null_section_header();
+    w.write_section_header(&SectionHeader {
+        name: Some(text_name),
+        sh_type: elf::SHT_PROGBITS,
+        sh_flags: (elf::SHF_ALLOC | elf::SHF_EXECINSTR) as u64,
+        sh_addr: VADDR,
+        sh_offset: text_offset as u64,
+        sh_size: text.len() as u64,
+        sh_link: 0,
+        sh_info: 0,
+        sh_addralign: 16,
+        sh_entsize: 0,
+    });
+    w.write_symtab_section_header(1);
+    w.write_strtab_section_header();
+    w.write_shstrtab_section_header();
+    assert_eq!(w.reserved_len(), w.len());
+    buf
+}
+
+pub fn analyze(name: &str, text: &str) -> (SourceMap, sema::Analysis) {
+    analyze_for(name, text, None)
+}
+
+/// Whether a QEMU script's `# matrix:` options ask for guru mode.
+fn matrix_guru(text: &str) -> bool {
+    header::values(text, "#", "matrix").any(|(_, opts)| {
+        header::split_words(opts, header::Quoting::DOUBLE)
+            .is_ok_and(|words| words.iter().any(|w| w == "-g" || w == "--guru-mode"))
+    })
+}
+
+pub fn analyze_for(
+    name: &str,
+    text: &str,
+    kernel: Option<Arc<KernelInfo>>,
+) -> (SourceMap, sema::Analysis) {
+    let mut cfg = fixture_config(text);
+    cfg.guru |= matrix_guru(text);
+    let mut map = SourceMap::new();
+    // The library's macros (@this1, @offsetof...), as the driver reads them.
+    let (macros, _) = sema::library_macros(&mut map, &[], &cfg);
+    cfg.library_macros = macros;
+    let file = map.add(name.to_string(), text.to_string());
+    let parsed = stapkit::syntax::parse(&map, file, &cfg);
+    assert!(
+        !parsed.has_errors(),
+        "{name} does not parse:\n{}",
+        render_all(&map, &parsed.diagnostics)
+    );
+    let config = sema::Config {
+        guru: cfg.guru,
+        preprocess: cfg,
+        kernel,
+        sysroot: Some(test_sysroot()),
+        ..Default::default()
+    };
+    let analysis = sema::analyze(&mut map, &parsed.script, &config);
+    (map, analysis)
+}
+
+pub fn run_all(files: Vec<PathBuf>, check: impl Fn(&str, &str) -> Result<(), String>) {
+    assert!(!files.is_empty(), "no fixtures");
+    let mut failures = Vec::new();
+    for path in &files {
+        let name = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or("?")
+            .to_string();
+        let text =
+            std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        match catch_unwind(AssertUnwindSafe(|| check(&name, &text))) {
+            Ok(Ok(())) => {}
+            Ok(Err(message)) => failures.push(format!("{}: {message}", path.display())),
+            Err(_) => failures.push(format!("{}: panicked (snapshot mismatch?)", path.display())),
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} fixtures failed:\n\n{}",
+        failures.len(),
+        files.len(),
+        failures.join("\n\n")
+    );
+}
+
+pub fn snapshot(dir: &str, name: &str, content: &str) {
+    insta::with_settings!({
+        snapshot_path => format!("{}/tests/snapshots/{dir}", env!("CARGO_MANIFEST_DIR")),
+        prepend_module_to_snapshot => false,
+        omit_expression => true,
+    }, {
+        insta::assert_snapshot!(name.to_string(), content);
+    });
+}

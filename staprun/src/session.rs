@@ -1,0 +1,165 @@
+//! One attachment to a running module's channel: copies its records to
+//! the output until the session is done or staprun detaches.
+//!
+//! Signals only set flags (handlers without `SA_RESTART`, so a blocked
+//! channel read returns `EINTR` and the loop acts): SIGINT, SIGTERM and
+//! SIGHUP stop the session (SIGINT detaches instead when attached to a
+//! flight recorder), SIGQUIT detaches, SIGALRM is `-T`'s timeout, SIGUSR2
+//! starts the next output file, SIGCHLD is the `-c` command ending.
+
+use std::fs::File;
+use std::io::{self, Read, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use crate::child::Child;
+use crate::output::Output;
+use crate::protocol::{Decoder, Record, Summary};
+
+static STOP: AtomicBool = AtomicBool::new(false);
+static DETACH: AtomicBool = AtomicBool::new(false);
+static INTERRUPT: AtomicBool = AtomicBool::new(false);
+static SWITCH: AtomicBool = AtomicBool::new(false);
+static CHILD_EXITED: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn on_stop(_: libc::c_int) {
+    STOP.store(true, Ordering::SeqCst);
+}
+extern "C" fn on_interrupt(_: libc::c_int) {
+    INTERRUPT.store(true, Ordering::SeqCst);
+}
+extern "C" fn on_detach(_: libc::c_int) {
+    DETACH.store(true, Ordering::SeqCst);
+}
+extern "C" fn on_switch(_: libc::c_int) {
+    SWITCH.store(true, Ordering::SeqCst);
+}
+extern "C" fn on_child(_: libc::c_int) {
+    CHILD_EXITED.store(true, Ordering::SeqCst);
+}
+
+/// Installs the handlers (see the module doc).
+pub fn install_signal_handlers() {
+    let handlers: [(libc::c_int, extern "C" fn(libc::c_int)); 7] = [
+        (libc::SIGINT, on_interrupt),
+        (libc::SIGTERM, on_stop),
+        (libc::SIGHUP, on_stop),
+        (libc::SIGALRM, on_stop),
+        (libc::SIGQUIT, on_detach),
+        (libc::SIGUSR2, on_switch),
+        (libc::SIGCHLD, on_child),
+    ];
+    for (sig, handler) in handlers {
+        // SAFETY: a zeroed sigaction with a plain handler and no flags is valid.
+        unsafe {
+            let mut sa: libc::sigaction = std::mem::zeroed();
+            sa.sa_sigaction = handler as usize;
+            libc::sigemptyset(&mut sa.sa_mask);
+            libc::sigaction(sig, &sa, std::ptr::null_mut());
+        }
+    }
+}
+
+/// Arms `-T`: SIGALRM after `secs`.
+pub fn arm_timeout(secs: u64) {
+    // SAFETY: alarm(2) has no memory effects.
+    unsafe { libc::alarm(secs.min(u32::MAX as u64) as libc::c_uint) };
+}
+
+/// How an attachment ended.
+#[derive(Debug)]
+pub enum Ending {
+    /// The session is over (the module may be unloaded).
+    Done(Summary),
+    /// staprun let go; the module keeps running.
+    Detached,
+}
+
+/// What the stream does with signals and records.
+pub struct Stream<'a> {
+    /// The open channel.
+    pub channel: File,
+    /// Its path, for messages.
+    pub path: String,
+    /// Where stdout records go.
+    pub out: &'a mut Output,
+    /// The `-c` command, released already.
+    pub child: Option<Child>,
+    /// SIGINT detaches instead of stopping (attached to a flight recorder).
+    pub interrupt_detaches: bool,
+    /// `-w`: drop `WARNING:` lines of the script.
+    pub suppress_warnings: bool,
+}
+
+impl Stream<'_> {
+    /// Copies records until DONE, or until a signal detaches.
+    pub fn run(mut self) -> Result<Ending, String> {
+        let mut stop_sent = false;
+        let mut decoder = Decoder::default();
+        let mut buf = vec![0u8; 64 * 1024];
+        let mut stderr = io::stderr();
+        loop {
+            if CHILD_EXITED.swap(false, Ordering::SeqCst)
+                && self.child.as_mut().is_some_and(|c| c.try_reap())
+            {
+                STOP.store(true, Ordering::SeqCst);
+            }
+            if INTERRUPT.swap(false, Ordering::SeqCst) {
+                let flag = if self.interrupt_detaches {
+                    &DETACH
+                } else {
+                    &STOP
+                };
+                flag.store(true, Ordering::SeqCst);
+            }
+            if SWITCH.swap(false, Ordering::SeqCst) {
+                self.out
+                    .switch_file()
+                    .map_err(|e| format!("switching the output file: {e}"))?;
+            }
+            if DETACH.load(Ordering::SeqCst) && !stop_sent {
+                self.out
+                    .flush()
+                    .map_err(|e| format!("writing output: {e}"))?;
+                return Ok(Ending::Detached);
+            }
+            if STOP.load(Ordering::SeqCst) && !stop_sent {
+                stop_sent = true;
+                self.channel
+                    .write_all(b"stop")
+                    .map_err(|e| format!("cannot stop the session: {e}"))?;
+            }
+            let n = match self.channel.read(&mut buf) {
+                Ok(0) => return Err("the module closed its channel before finishing".to_string()),
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(format!("reading {}: {e}", self.path)),
+            };
+            decoder.push(&buf[..n]);
+            while let Some(record) = decoder.next_record() {
+                match record {
+                    Record::Stdout(bytes) => self
+                        .out
+                        .write_record(&bytes)
+                        .map_err(|e| format!("writing output: {e}"))?,
+                    Record::Stderr(bytes) => {
+                        self.out.flush().ok();
+                        if !(self.suppress_warnings && bytes.starts_with(b"WARNING:")) {
+                            stderr.write_all(&bytes).ok();
+                        }
+                    }
+                    Record::Exit => STOP.store(true, Ordering::SeqCst),
+                    Record::Done(summary) => {
+                        self.out
+                            .flush()
+                            .map_err(|e| format!("writing output: {e}"))?;
+                        return Ok(Ending::Done(summary));
+                    }
+                    Record::Unknown(_) => {}
+                }
+            }
+            self.out
+                .flush()
+                .map_err(|e| format!("writing output: {e}"))?;
+        }
+    }
+}
