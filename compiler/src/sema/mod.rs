@@ -50,7 +50,6 @@ mod format;
 mod listing;
 mod lower;
 mod points;
-mod probe_types;
 pub mod regex;
 mod scope;
 mod syscall_names;
@@ -68,8 +67,8 @@ use crate::syntax::{ast, PreprocessConfig};
 
 use collect::Source;
 pub use listing::listing;
+pub use points::dump_probe_types;
 use points::{AliasDef, Resolved};
-pub use probe_types::dump_probe_types;
 use scope::{FunctionDef, GlobalVar, Locals};
 use tapset::Library;
 pub use tapset::{dump_library, library_macros, LibraryDump};

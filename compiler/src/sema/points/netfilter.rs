@@ -31,6 +31,12 @@ pub(super) const FAMILY: Family = Family {
         "netfilter.pf(\"PF\").hook(\"HOOK\")",
         "netfilter.hook(\"HOOK\").pf(\"PF\").priority(\"P\")",
     ],
+    types: &[
+        "netfilter.hook(string).pf(string)",
+        "netfilter.hook(string).pf(string).priority(string)",
+        "netfilter.pf(string).hook(string)",
+        "netfilter.pf(string).hook(string).priority(string)",
+    ],
     resolve: netfilter_probe,
 };
 

@@ -44,6 +44,17 @@ pub(super) const FAMILY: Family = Family {
         "process.begin",
         "process.end",
     ],
+    types: &[
+        "process(number).begin",
+        "process(number).end",
+        "process(string).begin",
+        "process(string).end",
+        "process(string).function(string)",
+        "process(string).function(string).call",
+        "process(string).function(string).return",
+        "process.begin",
+        "process.end",
+    ],
     resolve,
 };
 

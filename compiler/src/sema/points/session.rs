@@ -15,6 +15,15 @@ pub(super) const FAMILY: Family = Family {
         &[("never", Param::No)],
     ],
     names: &["begin", "end", "error", "never"],
+    types: &[
+        "begin",
+        "begin(number)",
+        "end",
+        "end(number)",
+        "error",
+        "error(number)",
+        "never",
+    ],
     resolve,
 };
 

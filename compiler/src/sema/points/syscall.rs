@@ -20,6 +20,7 @@ use crate::syntax::ast;
 pub(super) const FAMILY: Family = Family {
     shapes: &[],
     names: &[],
+    types: &[],
     resolve,
 };
 

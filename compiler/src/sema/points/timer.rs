@@ -25,6 +25,19 @@ pub(super) const FAMILY: Family = Family {
         "timer.hz(N)",
         "timer.jiffies(N)",
     ],
+    types: &[
+        "timer.hz(number)",
+        "timer.jiffies(number)",
+        "timer.ms(number)",
+        "timer.msec(number)",
+        "timer.ns(number)",
+        "timer.nsec(number)",
+        "timer.profile",
+        "timer.s(number)",
+        "timer.sec(number)",
+        "timer.us(number)",
+        "timer.usec(number)",
+    ],
     resolve,
 };
 

@@ -25,6 +25,7 @@ use crate::syntax::ast;
 pub(super) const FAMILY: Family = Family {
     shapes: &[&[("kernel", Param::No), ("trace", Param::Required)]],
     names: &[],
+    types: &["kernel.trace(string)"],
     resolve,
 };
 
