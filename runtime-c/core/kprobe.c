@@ -200,19 +200,5 @@ static void stp_kprobes_register(struct stp_kprobe *ps, int n, struct stp_reg_co
 	mutex_unlock(&stp_kprobe_mod_lock);
 }
 
-/* The kprobe family: a generated module lists `stp_kprobes` with it. */
-static void stp_kprobe_family_register(void *points, int n, struct stp_reg_count *count)
-{
-	stp_kprobes_register(points, n, count);
-}
-
-static void stp_kprobe_family_unregister(void *points, int n)
-{
-	stp_kprobes_unregister(points, n);
-}
-
-static const struct stp_family stp_kprobe_family __maybe_unused = {
-	.name = "kprobe",
-	.register_points = stp_kprobe_family_register,
-	.unregister_points = stp_kprobe_family_unregister,
-};
+/* The kprobe family: a generated module lists its table with it. */
+STP_FAMILY(kprobe, struct stp_kprobe, stp_kprobes_register, stp_kprobes_unregister);

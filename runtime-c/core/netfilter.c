@@ -192,19 +192,5 @@ static void stp_netfilters_register(struct stp_netfilter *ps, int n, struct stp_
 #endif
 }
 
-/* The netfilter family: a generated module lists `stp_netfilters` with it. */
-static void stp_netfilter_family_register(void *points, int n, struct stp_reg_count *count)
-{
-	stp_netfilters_register(points, n, count);
-}
-
-static void stp_netfilter_family_unregister(void *points, int n)
-{
-	stp_netfilters_unregister(points, n);
-}
-
-static const struct stp_family stp_netfilter_family __maybe_unused = {
-	.name = "netfilter",
-	.register_points = stp_netfilter_family_register,
-	.unregister_points = stp_netfilter_family_unregister,
-};
+/* The netfilter family: a generated module lists its table with it. */
+STP_FAMILY(netfilter, struct stp_netfilter, stp_netfilters_register, stp_netfilters_unregister);

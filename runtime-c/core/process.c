@@ -466,19 +466,5 @@ static void stp_processes_register(struct stp_process_probe *ps, int n, struct s
 	}
 }
 
-/* The process family: a generated module lists `stp_processes` with it. */
-static void stp_process_family_register(void *points, int n, struct stp_reg_count *count)
-{
-	stp_processes_register(points, n, count);
-}
-
-static void stp_process_family_unregister(void *points, int n)
-{
-	stp_processes_unregister(points, n);
-}
-
-static const struct stp_family stp_process_family __maybe_unused = {
-	.name = "process",
-	.register_points = stp_process_family_register,
-	.unregister_points = stp_process_family_unregister,
-};
+/* The process family: a generated module lists its table with it. */
+STP_FAMILY(process, struct stp_process_probe, stp_processes_register, stp_processes_unregister);

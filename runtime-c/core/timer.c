@@ -107,21 +107,12 @@ static __maybe_unused void stp_timers_disarm(struct stp_timer_probe *timers, int
 	}
 }
 
-/* The timer family: a generated module lists `stp_timers` with it. */
-static void stp_timer_family_register(void *points, int n, struct stp_reg_count *count)
+/* Timers always work: every point counts as registered. */
+static void stp_timers_register(struct stp_timer_probe *timers, int n, struct stp_reg_count *count)
 {
-	stp_timers_arm(points, n);
-	/* Timers always work. */
+	stp_timers_arm(timers, n);
 	count->ok += n;
 }
 
-static void stp_timer_family_unregister(void *points, int n)
-{
-	stp_timers_disarm(points, n);
-}
-
-static const struct stp_family stp_timer_family __maybe_unused = {
-	.name = "timer",
-	.register_points = stp_timer_family_register,
-	.unregister_points = stp_timer_family_unregister,
-};
+/* The timer family: a generated module lists its table with it. */
+STP_FAMILY(timer, struct stp_timer_probe, stp_timers_register, stp_timers_disarm);

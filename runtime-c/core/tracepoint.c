@@ -203,19 +203,5 @@ static void stp_tracepoints_register(struct stp_tracepoint *ps, int n, struct st
 	stp_tracepoints_watch_modules(ps, n);
 }
 
-/* The tracepoint family: a generated module lists `stp_tracepoints` with it. */
-static void stp_tracepoint_family_register(void *points, int n, struct stp_reg_count *count)
-{
-	stp_tracepoints_register(points, n, count);
-}
-
-static void stp_tracepoint_family_unregister(void *points, int n)
-{
-	stp_tracepoints_unregister(points, n);
-}
-
-static const struct stp_family stp_tracepoint_family __maybe_unused = {
-	.name = "tracepoint",
-	.register_points = stp_tracepoint_family_register,
-	.unregister_points = stp_tracepoint_family_unregister,
-};
+/* The tracepoint family: a generated module lists its table with it. */
+STP_FAMILY(tracepoint, struct stp_tracepoint, stp_tracepoints_register, stp_tracepoints_unregister);

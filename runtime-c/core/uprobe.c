@@ -114,19 +114,5 @@ static void stp_uprobes_register(struct stp_uprobe *ps, int n, struct stp_reg_co
 	}
 }
 
-/* The uprobe family: a generated module lists `stp_uprobes` with it. */
-static void stp_uprobe_family_register(void *points, int n, struct stp_reg_count *count)
-{
-	stp_uprobes_register(points, n, count);
-}
-
-static void stp_uprobe_family_unregister(void *points, int n)
-{
-	stp_uprobes_unregister(points, n);
-}
-
-static const struct stp_family stp_uprobe_family __maybe_unused = {
-	.name = "uprobe",
-	.register_points = stp_uprobe_family_register,
-	.unregister_points = stp_uprobe_family_unregister,
-};
+/* The uprobe family: a generated module lists its table with it. */
+STP_FAMILY(uprobe, struct stp_uprobe, stp_uprobes_register, stp_uprobes_unregister);

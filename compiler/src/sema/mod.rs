@@ -121,6 +121,20 @@ struct DerivedProbe<'a> {
     facts: facts::BodyFacts,
 }
 
+impl<'a> DerivedProbe<'a> {
+    /// The statements the probe runs: its aliases' prologues, its handler,
+    /// its aliases' epilogues, without those elided.
+    fn statements(&self) -> impl Iterator<Item = &'a ast::Stmt> + '_ {
+        self.prologues
+            .iter()
+            .copied()
+            .chain(std::iter::once(self.body))
+            .chain(self.epilogues.iter().copied())
+            .flat_map(|b| &b.stmts)
+            .filter(|s| !self.elided.contains(&s.id))
+    }
+}
+
 /// Everything analysis knows, shared by the walks.
 pub struct Context<'a> {
     map: &'a SourceMap,

@@ -78,6 +78,36 @@ pub(super) trait TargetVars: fmt::Debug {
     }
 }
 
+/// A point that offers no target variables, for one reason, given for
+/// every `$name` and `$$parms` asked for.
+pub(super) trait Refusal: fmt::Debug {
+    /// The error for `what` (`$name`, `$$parms`, ...).
+    fn refuse(&self, span: Span, what: &str) -> Failed;
+    /// As [`TargetVars::shared_body_key`].
+    fn shared_body_key(&self) -> Option<String> {
+        None
+    }
+}
+
+impl<T: Refusal> TargetVars for T {
+    fn variable(
+        &self,
+        name: &str,
+        span: Span,
+        _: &mut dyn TargetHost,
+    ) -> Result<(ir::TargetBase, Place), Failed> {
+        Err(self.refuse(span, &format!("${name}")))
+    }
+
+    fn parameters(&self, which: &str, span: Span) -> Result<(Vec<String>, bool), Failed> {
+        Err(self.refuse(span, which))
+    }
+
+    fn shared_body_key(&self) -> Option<String> {
+        Refusal::shared_body_key(self)
+    }
+}
+
 /// What a probe point offers its handler: its family's [`TargetVars`].
 #[derive(Debug, Clone)]
 pub struct ProbeContext(Rc<dyn TargetVars>);

@@ -101,10 +101,7 @@ impl Checker<'_, '_> {
             } => {
                 // `@defined($x) ? $x : 0` (and `@choose_defined`): only the
                 // branch that applies is checked.
-                if let Some(truth) = self.decided(cond) {
-                    if self.report {
-                        self.facts.decided.insert(e.id, truth);
-                    }
+                if let Some(truth) = self.decided(cond, e.id) {
                     return self.expr(if truth { then } else { otherwise }, expect);
                 }
                 self.cond(cond);

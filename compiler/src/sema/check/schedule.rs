@@ -87,6 +87,24 @@ impl Schedule {
     }
 }
 
+/// Visits the functions walked, in waves: those reached (or kept) not yet
+/// visited, in definition order, then those the visits reached, and so on.
+fn in_waves(cx: &mut Context<'_>, mut visit: impl FnMut(&mut Context<'_>, usize)) {
+    let mut visited = vec![false; cx.functions.len()];
+    loop {
+        let wave: Vec<usize> = (0..cx.functions.len())
+            .filter(|&f| wanted(cx, f) && !visited[f])
+            .collect();
+        if wave.is_empty() {
+            return;
+        }
+        for f in wave {
+            visited[f] = true;
+            visit(cx, f);
+        }
+    }
+}
+
 /// Whether function `f` is walked: reached from a probe, or kept (`-u`).
 fn wanted(cx: &Context<'_>, f: usize) -> bool {
     cx.functions[f].used || cx.config.unoptimized
@@ -95,8 +113,7 @@ fn wanted(cx: &Context<'_>, f: usize) -> bool {
 /// Checks every probe and every function they reach: to a fixpoint, then
 /// once more reporting.
 pub(in crate::sema) fn check_all<'a>(cx: &mut Context<'a>, derived: &mut [DerivedProbe<'a>]) {
-    let functions = cx.functions.len();
-    let mut schedule = Schedule::new(derived.len(), functions, cx.globals.len());
+    let mut schedule = Schedule::new(derived.len(), cx.functions.len(), cx.globals.len());
     loop {
         let mut walked = false;
         for (p, d) in derived.iter_mut().enumerate() {
@@ -106,24 +123,14 @@ pub(in crate::sema) fn check_all<'a>(cx: &mut Context<'a>, derived: &mut [Derive
                 walked = true;
             }
         }
-        let mut considered = vec![false; functions];
-        loop {
-            let wave: Vec<usize> = (0..functions)
-                .filter(|&f| wanted(cx, f) && !considered[f])
-                .collect();
-            if wave.is_empty() {
-                break;
-            }
-            for f in wave {
-                considered[f] = true;
-                if schedule.take(Body::Function(f)) {
-                    if let Some(trace) = walk_function(cx, f, false) {
-                        schedule.note(Body::Function(f), trace);
-                    }
-                    walked = true;
+        in_waves(cx, |cx, f| {
+            if schedule.take(Body::Function(f)) {
+                if let Some(trace) = walk_function(cx, f, false) {
+                    schedule.note(Body::Function(f), trace);
                 }
+                walked = true;
             }
-        }
+        });
         if !walked {
             break;
         }
@@ -132,19 +139,9 @@ pub(in crate::sema) fn check_all<'a>(cx: &mut Context<'a>, derived: &mut [Derive
     for d in derived.iter_mut() {
         walk_probe(cx, d, true);
     }
-    let mut considered = vec![false; functions];
-    loop {
-        let wave: Vec<usize> = (0..functions)
-            .filter(|&f| wanted(cx, f) && !considered[f])
-            .collect();
-        if wave.is_empty() {
-            break;
-        }
-        for f in wave {
-            considered[f] = true;
-            walk_function(cx, f, true);
-        }
-    }
+    in_waves(cx, |cx, f| {
+        walk_function(cx, f, true);
+    });
     check_signatures(cx);
     check_globals(cx);
     if records_matches(cx) {
@@ -162,18 +159,8 @@ fn walk_probe<'a>(cx: &mut Context<'a>, d: &mut DerivedProbe<'a>, report: bool) 
     if let Some(cond) = d.condition {
         c.expr(cond, Some(Type::Long));
     }
-    let parts = d
-        .prologues
-        .iter()
-        .copied()
-        .chain(std::iter::once(d.body))
-        .chain(d.epilogues.iter().copied());
-    for b in parts {
-        for s in &b.stmts {
-            if !d.elided.contains(&s.id) {
-                c.stmt(s);
-            }
-        }
+    for s in d.statements() {
+        c.stmt(s);
     }
     if report {
         c.finish_locals();

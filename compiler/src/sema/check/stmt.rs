@@ -26,9 +26,14 @@ impl Checker<'_, '_> {
         }
     }
 
-    /// The branch `@defined` decides for condition `e`, if it does.
-    pub(super) fn decided(&mut self, e: &ast::Expr) -> Option<bool> {
-        target::static_truth(e, &mut |node, inner| self.defined(node, inner))
+    /// The branch `@defined` decides for condition `e` of the `if` or `?:`
+    /// at node `at`, if it does (recorded for lowering).
+    pub(super) fn decided(&mut self, e: &ast::Expr, at: ast::NodeId) -> Option<bool> {
+        let truth = target::static_truth(e, &mut |node, inner| self.defined(node, inner))?;
+        if self.report {
+            self.facts.decided.insert(at, truth);
+        }
+        Some(truth)
     }
 
     /// `@defined(inner)` at node `node`: recorded for lowering.
@@ -55,10 +60,7 @@ impl Checker<'_, '_> {
             } => {
                 // `if (@defined($x))`: only the branch that applies is
                 // checked, so the other may name what does not exist.
-                if let Some(truth) = self.decided(cond) {
-                    if self.report {
-                        self.facts.decided.insert(s.id, truth);
-                    }
+                if let Some(truth) = self.decided(cond, s.id) {
                     let taken = if truth {
                         Some(&**then)
                     } else {

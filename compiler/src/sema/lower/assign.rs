@@ -47,67 +47,39 @@ impl Lowerer<'_, '_> {
         location: ir::Location,
     ) -> ir::Expr {
         use ast::AssignOp as A;
-        let (kind, ty) = match op {
-            A::Accumulate => {
-                let target = self.lvalue(lhs);
-                let value = Box::new(self.expr(rhs));
-                let Some(target) = target else {
-                    return refused(location);
-                };
-                (ir::ExprKind::StatAdd { target, value }, None)
-            }
-            A::Assign => {
-                // Checking walks the value first: its type decides the
-                // target's.
-                let value = Box::new(self.expr(rhs));
-                let Some(target) = self.lvalue(lhs) else {
-                    return refused(location);
-                };
-                let kind = ir::ExprKind::Assign {
-                    target,
-                    op: ir::AssignOp::Set,
-                    value,
-                };
-                (kind, self.ty(e))
-            }
-            A::Concat => {
-                let target = self.lvalue(lhs);
-                let value = Box::new(self.expr(rhs));
-                let Some(target) = target else {
-                    return refused(location);
-                };
-                let kind = ir::ExprKind::Assign {
-                    target,
-                    op: ir::AssignOp::Concat,
-                    value,
-                };
-                (kind, Some(Type::String))
-            }
-            _ => {
-                let bop = match op {
-                    A::Add => ir::BinaryOp::Add,
-                    A::Sub => ir::BinaryOp::Sub,
-                    A::Mul => ir::BinaryOp::Mul,
-                    A::Div => ir::BinaryOp::Div,
-                    A::Mod => ir::BinaryOp::Mod,
-                    A::Shl => ir::BinaryOp::Shl,
-                    A::Shr => ir::BinaryOp::Shr,
-                    A::BitAnd => ir::BinaryOp::BitAnd,
-                    A::BitOr => ir::BinaryOp::BitOr,
-                    _ => ir::BinaryOp::BitXor,
-                };
-                let target = self.lvalue(lhs);
-                let value = Box::new(self.expr(rhs));
-                let Some(target) = target else {
-                    return refused(location);
-                };
-                let kind = ir::ExprKind::Assign {
-                    target,
-                    op: ir::AssignOp::Arith(bop),
-                    value,
-                };
-                (kind, Some(Type::Long))
-            }
+        // Checking walks `=`'s value first (its type decides the
+        // target's), the others' target first: so does lowering, which
+        // numbers the values saved at entry in that order.
+        let (target, value) = if op == A::Assign {
+            let value = self.expr(rhs);
+            (self.lvalue(lhs), value)
+        } else {
+            let target = self.lvalue(lhs);
+            (target, self.expr(rhs))
+        };
+        let Some(target) = target else {
+            return refused(location);
+        };
+        let value = Box::new(value);
+        let (op, ty) = match op {
+            A::Accumulate => (None, None),
+            A::Assign => (Some(ir::AssignOp::Set), self.ty(e)),
+            A::Concat => (Some(ir::AssignOp::Concat), Some(Type::String)),
+            A::Add => (Some(ir::AssignOp::Arith(ir::BinaryOp::Add)), Some(Type::Long)),
+            A::Sub => (Some(ir::AssignOp::Arith(ir::BinaryOp::Sub)), Some(Type::Long)),
+            A::Mul => (Some(ir::AssignOp::Arith(ir::BinaryOp::Mul)), Some(Type::Long)),
+            A::Div => (Some(ir::AssignOp::Arith(ir::BinaryOp::Div)), Some(Type::Long)),
+            A::Mod => (Some(ir::AssignOp::Arith(ir::BinaryOp::Mod)), Some(Type::Long)),
+            A::Shl => (Some(ir::AssignOp::Arith(ir::BinaryOp::Shl)), Some(Type::Long)),
+            A::Shr => (Some(ir::AssignOp::Arith(ir::BinaryOp::Shr)), Some(Type::Long)),
+            A::BitAnd => (Some(ir::AssignOp::Arith(ir::BinaryOp::BitAnd)), Some(Type::Long)),
+            A::BitOr => (Some(ir::AssignOp::Arith(ir::BinaryOp::BitOr)), Some(Type::Long)),
+            A::BitXor => (Some(ir::AssignOp::Arith(ir::BinaryOp::BitXor)), Some(Type::Long)),
+        };
+        let kind = match op {
+            // `<<<`
+            None => ir::ExprKind::StatAdd { target, value },
+            Some(op) => ir::ExprKind::Assign { target, op, value },
         };
         ir::Expr { kind, ty, location }
     }

@@ -78,20 +78,7 @@ pub(super) fn lower_all<'a>(cx: &Context<'a>, derived: &[DerivedProbe<'a>]) -> i
             function_ids: &function_ids,
         };
         let condition = d.condition.map(|c| l.expr(c));
-        let mut stmts = Vec::new();
-        let parts = d
-            .prologues
-            .iter()
-            .copied()
-            .chain(std::iter::once(d.body))
-            .chain(d.epilogues.iter().copied());
-        for b in parts {
-            for s in &b.stmts {
-                if !d.elided.contains(&s.id) {
-                    stmts.extend(l.stmt(s));
-                }
-            }
-        }
+        let stmts = d.statements().filter_map(|s| l.stmt(s)).collect();
         probes.push(ir::Probe {
             points: d.points.clone(),
             locals: lower_locals(&d.locals),

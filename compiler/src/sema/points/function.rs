@@ -21,7 +21,7 @@ use crate::diag::Span;
 use crate::ir::{self, ProbeKind, ProbePoint, Type};
 use crate::sema::vars::{
     fail, fail_help, listed_type, register, require_return_probe, scalar, Failed, Place,
-    TargetHost, TargetVars,
+    Refusal, TargetHost, TargetVars,
 };
 use crate::syntax::ast;
 
@@ -496,7 +496,7 @@ impl TargetVars for FunctionVars {
 #[derive(Debug)]
 struct Unchecked(String);
 
-impl Unchecked {
+impl Refusal for Unchecked {
     fn refuse(&self, span: Span, what: &str) -> Failed {
         fail_help(
             span,
@@ -509,21 +509,6 @@ impl Unchecked {
     }
 }
 
-impl TargetVars for Unchecked {
-    fn variable(
-        &self,
-        name: &str,
-        span: Span,
-        _: &mut dyn TargetHost,
-    ) -> Result<(ir::TargetBase, Place), Failed> {
-        Err(self.refuse(span, &format!("${name}")))
-    }
-
-    fn parameters(&self, which: &str, span: Span) -> Result<(Vec<String>, bool), Failed> {
-        Err(self.refuse(span, which))
-    }
-}
-
 /// The inlined copies of a function (`.inline`): their variables would
 /// need DWARF location lists, which stapkit does not evaluate; `callers`
 /// are the functions the copies are in (sorted), to suggest instead. The
@@ -533,7 +518,7 @@ struct InlineCopies {
     callers: Vec<String>,
 }
 
-impl InlineCopies {
+impl Refusal for InlineCopies {
     fn refuse(&self, span: Span, what: &str) -> Failed {
         const SHOWN: usize = 3;
         let mut named: Vec<String> = self
@@ -550,21 +535,6 @@ impl InlineCopies {
             format!("'{what}' in an .inline probe needs the DWARF location lists of the inlined copies' variables, which stapkit does not evaluate"),
             format!("read it in a probe on a caller ({}), or on the function's out-of-line copy with .call if it has one", named.join(", ")),
         )
-    }
-}
-
-impl TargetVars for InlineCopies {
-    fn variable(
-        &self,
-        name: &str,
-        span: Span,
-        _: &mut dyn TargetHost,
-    ) -> Result<(ir::TargetBase, Place), Failed> {
-        Err(self.refuse(span, &format!("${name}")))
-    }
-
-    fn parameters(&self, which: &str, span: Span) -> Result<(Vec<String>, bool), Failed> {
-        Err(self.refuse(span, which))
     }
 
     fn shared_body_key(&self) -> Option<String> {

@@ -15,8 +15,8 @@ use super::{
     Resolution, Target,
 };
 use crate::diag::Span;
-use crate::ir::{self, ProbeKind, ProbePoint, ProcessSelector};
-use crate::sema::vars::{fail_help, Failed, Place, TargetHost, TargetVars};
+use crate::ir::{ProbeKind, ProbePoint, ProcessSelector};
+use crate::sema::vars::{fail_help, Failed, Refusal};
 use crate::syntax::ast;
 
 pub(super) const FAMILY: Family = Family {
@@ -208,28 +208,13 @@ fn process_lifetime_probe(
 #[derive(Debug)]
 struct UserSpace;
 
-impl UserSpace {
-    fn refuse(span: Span, what: &str) -> Failed {
+impl Refusal for UserSpace {
+    fn refuse(&self, span: Span, what: &str) -> Failed {
         fail_help(
             span,
             format!("'{what}' of a user-space function needs the program's debug information (DWARF), which stapkit does not read"),
             "read arguments with int_arg(N), long_arg(N), pointer_arg(N), ... and the result with returnval()".into(),
         )
-    }
-}
-
-impl TargetVars for UserSpace {
-    fn variable(
-        &self,
-        name: &str,
-        span: Span,
-        _: &mut dyn TargetHost,
-    ) -> Result<(ir::TargetBase, Place), Failed> {
-        Err(UserSpace::refuse(span, &format!("${name}")))
-    }
-
-    fn parameters(&self, which: &str, span: Span) -> Result<(Vec<String>, bool), Failed> {
-        Err(UserSpace::refuse(span, which))
     }
 }
 
