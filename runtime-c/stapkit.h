@@ -45,6 +45,11 @@
 #include <linux/sched/task.h>
 #include <linux/task_work.h>
 #include <linux/pid.h>
+#include <linux/pid_namespace.h>
+#include <linux/user_namespace.h>
+#include <linux/fdtable.h>
+#include <linux/sched/loadavg.h>
+#include <linux/kallsyms.h>
 #include <linux/version.h>
 #include <linux/netfilter.h>
 #include <linux/netdevice.h>
@@ -63,6 +68,7 @@
 #include "lib/stat.h"
 #include "lib/map.h"
 #include "lib/regex.h"
+#include "lib/quote.h"
 #include "lib/softfp.h"
 #include "lib/common.c"
 #include "lib/str.c"
@@ -70,9 +76,13 @@
 #include "lib/stat.c"
 #include "lib/map.c"
 #include "lib/regex.c"
+#include "lib/quote.c"
 #include "lib/softfp.c"
 
 struct stp_context;
+/* Defined in core/task.c, which session.c's start and end call. */
+static void stp_task_init(void);
+static void stp_task_exit(void);
 
 #include "core/transport.h"
 #include "core/context.h"
@@ -83,7 +93,10 @@ struct stp_context;
 #include "core/data.c"
 #include "core/match.c"
 #include "core/access.c"
+#include "core/kstack.c"
 #include "core/session.c"
+#include "core/task.c"
+#include "core/probe_info.c"
 
 /* The probe families: each defines its table entry (`struct stp_kprobe`,
  * ...) and its `struct stp_family` operations, which the generated module

@@ -141,6 +141,7 @@ impl<'a> Context<'a> {
                         ret,
                         used: false,
                         facts: Default::default(),
+                        tapset,
                     });
                 }
                 ast::Item::Alias(a) => aliases.push(a),

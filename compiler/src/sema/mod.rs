@@ -454,11 +454,13 @@ fn listed_points(derived: &[DerivedProbe<'_>], variables: bool) -> Vec<String> {
 }
 
 /// Whether some probe point of `script`, or of an alias it or a tapset
-/// defines, may be a `syscall.*` one (its first component matches
-/// `syscall`).
+/// defines, may be a `syscall.*` or `nd_syscall.*` one (its first
+/// component matches either).
 fn mentions_syscalls(script: &ast::Script, library: &Library) -> bool {
     let may_be_syscall = |pt: &ast::ProbePoint| match pt.components.first() {
-        Some(ast::Component::Named(n)) => points::glob(&n.name.name, "syscall"),
+        Some(ast::Component::Named(n)) => {
+            points::glob(&n.name.name, "syscall") || points::glob(&n.name.name, "nd_syscall")
+        }
         Some(ast::Component::Group(_)) => true,
         None => false,
     };

@@ -217,6 +217,20 @@ fn resolve_parts<'a>(
                                 help: None,
                             })
                         }
+                        Err(e)
+                            if target_parts
+                                .first()
+                                .is_some_and(|(n, _)| *n == "__unavailable") =>
+                        {
+                            return Err(PointError {
+                                message: format!(
+                                    "probe point '{}' is not available: {}",
+                                    parts_text(parts),
+                                    e.message
+                                ),
+                                help: e.help,
+                            })
+                        }
                         Err(e) => return Err(e),
                     };
                     if expanded.sufficient && !inner.is_empty() {
@@ -249,7 +263,9 @@ fn resolve_parts<'a>(
         out.extend(builtin_wildcards(parts, target)?);
     }
     if out.is_empty()
-        && parts.first().is_some_and(|(n, _)| glob(n, "syscall"))
+        && parts
+            .first()
+            .is_some_and(|(n, _)| glob(n, "syscall") || glob(n, "nd_syscall"))
         && target.kernel.is_none()
     {
         return Err(PointError {

@@ -1,7 +1,8 @@
 //! The session's own points: `begin`, `end` and `error` (each with an
 //! optional priority; lower runs first) and `never`. The runtime runs them
 //! from its session state machine (`runtime-c/core/session.c`), not from a
-//! family table.
+//! family table. `__unavailable("why")` is what a tapset alias stands for
+//! where there is nothing to probe: it never resolves, and says why.
 
 use super::{parts_text, single, Family, Param, Parts, PointError, Resolution, Target};
 use crate::ir::ProbeKind;
@@ -50,6 +51,15 @@ fn resolve(parts: &Parts<'_>, _: Target<'_>) -> Resolution {
             priority: priority(*a)?,
         },
         [("never", None)] => ProbeKind::Never,
+        // What a tapset alias stands for where there is nothing to
+        // probe: it never resolves, and says why (the alias that names
+        // it adds its own name).
+        [("__unavailable", Some(ast::Literal::String(why)))] => {
+            return Err(PointError {
+                message: why.to_str_lossy().into_owned(),
+                help: None,
+            });
+        }
         _ => return Ok(None),
     };
     Ok(single(parts, kind))
