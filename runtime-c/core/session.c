@@ -43,23 +43,23 @@ struct stp_family {
 };
 
 /*
- * Defines stp_NAME_family from the family's register and unregister
+ * Defines stp_FAM_family from the family's register and unregister
  * functions, which take its own table type: one line in its file.
  */
-#define STP_FAMILY(name, type, register_fn, unregister_fn)			\
-	static void stp_##name##_family_register(void *points, int n,		\
+#define STP_FAMILY(fam, type, register_fn, unregister_fn)			\
+	static void stp_##fam##_family_register(void *points, int n,		\
 						 struct stp_reg_count *count)	\
 	{									\
 		register_fn((type *)points, n, count);				\
 	}									\
-	static void stp_##name##_family_unregister(void *points, int n)		\
+	static void stp_##fam##_family_unregister(void *points, int n)		\
 	{									\
 		unregister_fn((type *)points, n);				\
 	}									\
-	static const struct stp_family stp_##name##_family __maybe_unused = {	\
-		.name = #name,							\
-		.register_points = stp_##name##_family_register,		\
-		.unregister_points = stp_##name##_family_unregister,		\
+	static const struct stp_family stp_##fam##_family __maybe_unused = {	\
+		.name = #fam,							\
+		.register_points = stp_##fam##_family_register,		\
+		.unregister_points = stp_##fam##_family_unregister,		\
 	}
 
 /* One family's points in a module. */
