@@ -43,14 +43,8 @@ impl<'a> Context<'a> {
                         };
                         if let Some(existing) = existing {
                             let prev = self.globals[existing].decl.name.span;
-                            self.diagnostics.push(
-                                Diagnostic::semantic_error(format!(
-                                    "duplicate global '{}'",
-                                    var.name.name
-                                ))
-                                .with_primary(var.name.span, "declared again here")
-                                .with_secondary(prev, "first declared here"),
-                            );
+                            self.diagnostics
+                                .push(duplicate("global", &var.name, "declared", prev));
                             continue;
                         }
                         let mut g = GlobalVar {
@@ -94,14 +88,8 @@ impl<'a> Context<'a> {
                             continue;
                         }
                         let prev = self.functions[i].def.name.span;
-                        self.diagnostics.push(
-                            Diagnostic::semantic_error(format!(
-                                "duplicate function '{}'",
-                                f.name.name
-                            ))
-                            .with_primary(f.name.span, "defined again here")
-                            .with_secondary(prev, "first defined here"),
-                        );
+                        self.diagnostics
+                            .push(duplicate("function", &f.name, "defined", prev));
                         continue;
                     }
                     let mut locals = Locals::default();
@@ -253,6 +241,14 @@ pub(super) enum Source<'n> {
     Tapset,
     /// Only this global of a tapset.
     TapsetGlobal(&'n str),
+}
+
+/// `duplicate global 'x'` / `duplicate function 'f'`: `name` is `done`
+/// (declared, defined) again, first at `prev`.
+fn duplicate(what: &str, name: &ast::Ident, done: &str, prev: crate::diag::Span) -> Diagnostic {
+    Diagnostic::semantic_error(format!("duplicate {what} '{}'", name.name))
+        .with_primary(name.span, format!("{done} again here"))
+        .with_secondary(prev, format!("first {done} here"))
 }
 
 fn script_type(t: ast::ScriptType) -> Type {

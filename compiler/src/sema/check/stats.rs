@@ -1,7 +1,7 @@
 //! Checking arrays and statistics: element keys, `[k, *]` slices, the
 //! operands of aggregates and histograms, `@variance`'s bit-shift.
 
-use crate::diag::Diagnostic;
+use crate::diag::{Diagnostic, Span};
 use crate::ir::Type;
 use crate::syntax::ast;
 
@@ -62,14 +62,7 @@ impl Checker<'_, '_> {
                     if !self.shape(g, Shape::Scalar, v.span) {
                         return None;
                     }
-                    self.record_var(operand.id, VarRef::Global(g));
-                    self.cx.globals[g].read = true;
-                    self.unify(
-                        SlotRef::GlobalValue(g),
-                        Type::Stats,
-                        v.span,
-                        &format!("'{}'", v.name),
-                    );
+                    self.read_stats(operand.id, g, v.span, &format!("'{}'", v.name));
                     Some(g)
                 }
                 VarRef::Local(_) => {
@@ -89,14 +82,8 @@ impl Checker<'_, '_> {
                 indices,
             } => {
                 let g = self.array_global(v, indices.len())?;
-                self.record_var(operand.id, VarRef::Global(g));
-                self.cx.globals[g].read = true;
-                self.unify(
-                    SlotRef::GlobalValue(g),
-                    Type::Stats,
-                    v.span,
-                    &format!("the elements of '{}'", v.name),
-                );
+                let what = format!("the elements of '{}'", v.name);
+                self.read_stats(operand.id, g, v.span, &what);
                 if wildcards {
                     self.slice_keys(g, indices);
                 } else {
@@ -114,6 +101,14 @@ impl Checker<'_, '_> {
                 None
             }
         }
+    }
+
+    /// Global `g`, named at node `id`, is read as statistics (`what` it
+    /// is, for a type conflict).
+    fn read_stats(&mut self, id: ast::NodeId, g: usize, at: Span, what: &str) {
+        self.record_var(id, VarRef::Global(g));
+        self.cx.globals[g].read = true;
+        self.unify(SlotRef::GlobalValue(g), Type::Stats, at, what);
     }
 
     /// Records `@variance(s, N)`'s bit-shift on `s`'s global `g`: 0..=62,
