@@ -108,14 +108,7 @@ impl Checker<'_, '_> {
             A::Accumulate => {
                 if let ast::ExprKind::Var(v) = &lhs.kind {
                     if self.cx.global_named(&v.name, v.span.file).is_none() {
-                        self.error(
-                            Diagnostic::semantic_error(format!(
-                                "'{}' collects statistics, so it must be global",
-                                v.name
-                            ))
-                            .with_primary(v.span, "a local variable")
-                            .with_help(format!("declare it: global {}", v.name)),
-                        );
+                        self.must_be_global(v, "collects statistics, so it must be global");
                         self.expr(rhs, Some(Type::Long));
                         return None;
                     }

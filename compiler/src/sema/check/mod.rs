@@ -316,6 +316,15 @@ impl<'c, 'a> Checker<'c, 'a> {
         false
     }
 
+    /// `'v' WHY` at a local `v` used as only a global can be.
+    fn must_be_global(&mut self, v: &ast::Ident, why: &str) {
+        self.error(
+            Diagnostic::semantic_error(format!("'{}' {why}", v.name))
+                .with_primary(v.span, "a local variable")
+                .with_help(format!("declare it: global {}", v.name)),
+        );
+    }
+
     /// The global array `v` used with `arity` keys.
     fn array_global(&mut self, v: &ast::Ident, arity: usize) -> Option<usize> {
         match self.resolve_var(v)? {
@@ -333,14 +342,7 @@ impl<'c, 'a> Checker<'c, 'a> {
                     self.locals.vars[i].slot.ty = Some(Type::Long);
                     self.trace.changed_own = true;
                 }
-                self.error(
-                    Diagnostic::semantic_error(format!(
-                        "'{}' is indexed like an array, but arrays must be global",
-                        v.name
-                    ))
-                    .with_primary(v.span, "a local variable")
-                    .with_help(format!("declare it: global {}", v.name)),
-                );
+                self.must_be_global(v, "is indexed like an array, but arrays must be global");
                 None
             }
         }

@@ -66,14 +66,7 @@ impl Checker<'_, '_> {
                     Some(g)
                 }
                 VarRef::Local(_) => {
-                    self.error(
-                        Diagnostic::semantic_error(format!(
-                            "'{}' must be a global statistics variable",
-                            v.name
-                        ))
-                        .with_primary(v.span, "a local variable")
-                        .with_help(format!("declare it: global {}", v.name)),
-                    );
+                    self.must_be_global(v, "must be a global statistics variable");
                     None
                 }
             },
