@@ -52,7 +52,6 @@ fn translate(script: &str) -> String {
             script_name: "args.stp".to_string(),
         },
     )
-    .expect("generated C")
 }
 
 /// The `c->regs->MEMBER` reads of `c`, in order of appearance.

@@ -41,6 +41,46 @@ fn ok_fixtures_analyze_cleanly() {
     });
 }
 
+/// Inference has no round cap: types flow back through a chain of calls
+/// of any depth (`data/sema/ok/deep_call_chain.stp` has 40), in both
+/// definition orders, and a global's type through the same chain.
+#[test]
+fn long_call_chains_infer_their_types() {
+    const DEPTH: usize = 1000;
+    let chain = |reverse: bool| {
+        let mut text = String::from("global g\n");
+        let mut functions: Vec<String> = (0..DEPTH - 1)
+            .map(|i| format!("function f{i}(x) {{ return f{}(x) }}\n", i + 1))
+            .collect();
+        functions.push(format!(
+            "function f{}(x) {{ g = x; return x }}\n",
+            DEPTH - 1
+        ));
+        if reverse {
+            functions.reverse();
+        }
+        text.extend(functions);
+        text.push_str("probe begin { println(f0(\"deep\"), g) }\n");
+        text
+    };
+    for reverse in [false, true] {
+        let (map, analysis) = analyze("chain.stp", &chain(reverse));
+        let program = analysis
+            .program
+            .unwrap_or_else(|| panic!("{}", render_all(&map, &analysis.diagnostics)));
+        assert_eq!(program.functions.len(), DEPTH);
+        assert!(program
+            .functions
+            .iter()
+            .all(|f| f.ret == Some(stapkit::ir::Type::String)
+                && f.locals[0].ty == stapkit::ir::Type::String));
+        assert_eq!(
+            program.globals[0].kind,
+            stapkit::ir::GlobalKind::Scalar(stapkit::ir::Type::String)
+        );
+    }
+}
+
 #[test]
 fn err_fixtures_report_errors() {
     run_all(fixtures("sema/err"), |name, text| {

@@ -109,8 +109,8 @@ fn qemu_scripts_translate_to_deterministic_c() {
             module_name: format!("t_{name}"),
             script_name: format!("{name}.stp"),
         };
-        let c = codegen::generate(&program, &config).map_err(|e| format!("{e:?}"))?;
-        let again = codegen::generate(&program, &config).map_err(|e| format!("{e:?}"))?;
+        let c = codegen::generate(&program, &config);
+        let again = codegen::generate(&program, &config);
         if c != again {
             return Err("generated C differs between two runs".to_string());
         }

@@ -176,7 +176,8 @@ impl BodyGen<'_> {
                 self.w.line(format!("if (stp_data_failed(c, {m}, stp_map_set_str({m}, ka, {t}), {near})) goto {err};"));
                 Val::Str(t)
             }
-            (AssignOp::Concat, true) => {
+            // `.=` is only on strings, `+=` & co. only on numbers (sema).
+            (AssignOp::Concat, _) => {
                 let t = self.string_temp();
                 let vs = v.long();
                 self.fill_key_vals(vals);
@@ -188,7 +189,7 @@ impl BodyGen<'_> {
                 self.w.line(format!("if (stp_data_failed(c, {m}, stp_map_set_str({m}, ka, {t}), {near})) goto {err};"));
                 Val::Str(t)
             }
-            (AssignOp::Arith(BinaryOp::Add), false) | (AssignOp::Arith(BinaryOp::Sub), false) => {
+            (AssignOp::Arith(BinaryOp::Add), _) | (AssignOp::Arith(BinaryOp::Sub), _) => {
                 let t = self.long_temp();
                 let delta = if op == AssignOp::Arith(BinaryOp::Sub) {
                     format!("-({})", v.long())
@@ -199,7 +200,7 @@ impl BodyGen<'_> {
                 self.w.line(format!("if (stp_data_failed(c, {m}, stp_map_add_long({m}, ka, {delta}, &{t}), {near})) goto {err};"));
                 Val::Long(t)
             }
-            (AssignOp::Arith(bop), false) => {
+            (AssignOp::Arith(bop), _) => {
                 let b = self.long_temp();
                 self.w.line(format!("{b} = {};", v.long()));
                 let t = self.long_temp();
@@ -209,10 +210,6 @@ impl BodyGen<'_> {
                 self.binary(&t, bop, &t_in, &b, location);
                 self.w.line(format!("if (stp_data_failed(c, {m}, stp_map_set_long({m}, ka, {t}), {near})) goto {err};"));
                 Val::Long(t)
-            }
-            _ => {
-                self.unsupported("this assignment to an array element", location);
-                Val::Long("0".into())
             }
         }
     }

@@ -437,13 +437,7 @@ impl Pipeline {
                 module_name: p.module_name(),
                 script_name: p.script.name.clone(),
             };
-            codegen::generate(program, &config).map_err(|errors| {
-                let body: String = errors
-                    .iter()
-                    .map(|e| format!("semantic error: {e}\n"))
-                    .collect();
-                Failure::pass(3, "translation", body)
-            })
+            Ok(codegen::generate(program, &config))
         })
     }
 

@@ -3,18 +3,77 @@
 //! ([`crate::debuginfo::programs`]) on the build host (at `--sysroot DIR` + PATH when a sysroot is given, the
 //! path on the target staying PATH); each function becomes a uprobe at its
 //! file offset. Target variables need the program's DWARF, which stapkit
-//! does not read: such points offer [`ProbeContext::UserSpace`].
+//! does not read: such points offer none ([`UserSpace`] says so).
+//! `process[("PATH")|(PID)].begin/.end` follow processes through the
+//! scheduler's tracepoints. The runtime has them in
+//! `runtime-c/core/uprobe.c` and `runtime-c/core/process.c`.
 
 use std::path::{Path, PathBuf};
 
-use super::{glob, parts_text, resolved_text, similar, Parts, PointError, ProbeContext, Target};
+use super::{
+    glob, parts_text, resolved_text, similar, Family, Param, Parts, PointError, ProbeContext,
+    Resolution, Target,
+};
+use crate::diag::Span;
 use crate::ir::{ProbeKind, ProbePoint, ProcessSelector};
+use crate::sema::vars::{fail_help, Failed, Refusal};
 use crate::syntax::ast;
+
+pub(super) const FAMILY: Family = Family {
+    shapes: &[
+        &[("process", Param::Optional), ("begin", Param::No)],
+        &[("process", Param::Optional), ("end", Param::No)],
+        &[("process", Param::Required), ("function", Param::Required)],
+        &[
+            ("process", Param::Required),
+            ("function", Param::Required),
+            ("call", Param::No),
+        ],
+        &[
+            ("process", Param::Required),
+            ("function", Param::Required),
+            ("return", Param::No),
+        ],
+    ],
+    names: &[
+        "process(\"PATH\").function(\"NAME\")",
+        "process(\"PATH\").begin",
+        "process(\"PATH\").end",
+        "process(PID).begin",
+        "process(PID).end",
+        "process.begin",
+        "process.end",
+    ],
+    types: &[
+        "process(number).begin",
+        "process(number).end",
+        "process(string).begin",
+        "process(string).end",
+        "process(string).function(string)",
+        "process(string).function(string).call",
+        "process(string).function(string).return",
+        "process.begin",
+        "process.end",
+    ],
+    resolve,
+};
+
+fn resolve(parts: &Parts<'_>, target: Target<'_>) -> Resolution {
+    match parts.as_slice() {
+        [("process", path), (event @ ("begin" | "end"), None)] => {
+            process_lifetime_probe(parts, *path, *event == "end", target)
+        }
+        [("process", Some(path)), ("function", Some(f)), rest @ ..] => {
+            process_function_probe(parts, path, f, rest, target)
+        }
+        _ => Ok(None),
+    }
+}
 
 pub use crate::debuginfo::programs::{user_functions, UserFunction};
 
 /// `process("PATH").function("f")[.call|.return]`.
-pub(super) fn process_function_probe(
+fn process_function_probe(
     parts: &Parts<'_>,
     path: &ast::Literal,
     function: &ast::Literal,
@@ -86,7 +145,7 @@ pub(super) fn process_function_probe(
                     },
                     optional: false,
                 };
-                (point, ProbeContext::UserSpace)
+                (point, ProbeContext::new(UserSpace))
             })
             .collect(),
     ))
@@ -94,7 +153,7 @@ pub(super) fn process_function_probe(
 
 /// `process.begin/.end`, `process("PATH").begin/.end`,
 /// `process(PID).begin/.end`.
-pub(super) fn process_lifetime_probe(
+fn process_lifetime_probe(
     parts: &Parts<'_>,
     path: Option<&ast::Literal>,
     end: bool,
@@ -139,8 +198,24 @@ pub(super) fn process_lifetime_probe(
             kind: ProbeKind::Process { which, end },
             optional: false,
         },
-        ProbeContext::None,
+        ProbeContext::none(),
     )]))
+}
+
+/// A user-space function's context: its variables would need the
+/// program's DWARF, which stapkit does not read; the argument functions
+/// (`int_arg(N)`, ...) work instead.
+#[derive(Debug)]
+struct UserSpace;
+
+impl Refusal for UserSpace {
+    fn refuse(&self, span: Span, what: &str) -> Failed {
+        fail_help(
+            span,
+            format!("'{what}' of a user-space function needs the program's debug information (DWARF), which stapkit does not read"),
+            "read arguments with int_arg(N), long_arg(N), pointer_arg(N), ... and the result with returnval()".into(),
+        )
+    }
 }
 
 /// Where the build host finds the target's `path`.

@@ -8,12 +8,11 @@
 //! enumerable by name here), and at most [`MAX_VALUES`] values are read;
 //! past that the text ends in `...`.
 
-use crate::debuginfo::CType;
+use crate::debuginfo::{CType, KernelInfo};
 use crate::diag::Span;
 use crate::ir::{self, Type};
 
-use super::check::Walker;
-use super::target::{fail, scalar, Failed, Place};
+use crate::sema::vars::{fail, scalar, Failed, Place, TargetHost};
 
 /// The most values one pretty-printed string reads.
 const MAX_VALUES: usize = 32;
@@ -33,15 +32,37 @@ struct Printer {
     full: bool,
 }
 
-impl Walker<'_, '_> {
-    /// The `sprintf` that pretty-prints the value at `place`.
-    pub(super) fn pretty(
+/// The `sprintf` that pretty-prints the value at `place`.
+pub(super) fn pretty(
+    h: &dyn TargetHost,
+    base: ir::TargetBase,
+    steps: Vec<ir::TargetStep>,
+    place: Place,
+    deep: bool,
+    span: Span,
+) -> Result<ir::ExprKind, Failed> {
+    let kernel = h.config().kernel.clone();
+    let location = h.location(span, "operator '$'".into());
+    Walk {
+        kernel: kernel.as_deref(),
+    }
+    .pretty(base, steps, place, deep, span, location)
+}
+
+/// The kernel's types, which the walk over a value's members reads.
+struct Walk<'k> {
+    kernel: Option<&'k KernelInfo>,
+}
+
+impl Walk<'_> {
+    fn pretty(
         &mut self,
         base: ir::TargetBase,
         mut steps: Vec<ir::TargetStep>,
         place: Place,
         deep: bool,
         span: Span,
+        location: ir::Location,
     ) -> Result<ir::ExprKind, Failed> {
         let mut p = Printer {
             base,
@@ -49,7 +70,7 @@ impl Walker<'_, '_> {
             span,
             format: String::new(),
             args: Vec::new(),
-            location: self.cx.location(span, "operator '$'".into()),
+            location,
             full: false,
         };
         match place {
@@ -130,7 +151,7 @@ impl Walker<'_, '_> {
             .aggregate_name()
             .ok_or_else(|| fail(span, format!("'{}' has no members", agg.render())))?;
         let kernel = self
-            .kernel()
+            .kernel
             .ok_or_else(|| fail(span, "members need the kernel's type information".into()))?;
         let layout = kernel
             .layout(&name)
@@ -196,7 +217,8 @@ impl Printer {
     }
 
     fn finish(self) -> Result<ir::ExprKind, Failed> {
-        let format = super::format::parse(&self.format).map_err(|e| fail(self.span, e.message))?;
+        let format =
+            crate::sema::format::parse(&self.format).map_err(|e| fail(self.span, e.message))?;
         Ok(ir::ExprKind::Printf {
             kind: ir::PrintfKind::Sprintf,
             format,
