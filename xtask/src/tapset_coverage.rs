@@ -228,13 +228,20 @@ fn library_arities(dump: &str) -> BTreeMap<String, Vec<String>> {
             continue;
         };
         let name = head.split(':').next().unwrap_or_default().trim();
-        let inner = rest.split_once(')').map(|(a, _)| a.trim()).unwrap_or_default();
+        let inner = rest
+            .split_once(')')
+            .map(|(a, _)| a.trim())
+            .unwrap_or_default();
         let types = if inner.is_empty() {
             Vec::new()
         } else {
             inner
                 .split(',')
-                .map(|a| a.split_once(':').map_or("long", |(_, t)| t.trim()).to_string())
+                .map(|a| {
+                    a.split_once(':')
+                        .map_or("long", |(_, t)| t.trim())
+                        .to_string()
+                })
                 .collect()
         };
         out.entry(name.to_string()).or_insert(types);
@@ -244,7 +251,9 @@ fn library_arities(dump: &str) -> BTreeMap<String, Vec<String>> {
 
 /// Whether `name` can be called in a script at all.
 fn is_identifier(name: &str) -> bool {
-    name.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+    name.chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
@@ -404,13 +413,19 @@ pub fn run(sh: &Shell, options: &Options) -> Result<()> {
     let work = tempfile::Builder::new()
         .prefix("xtask-coverage")
         .tempdir()?;
-    if entries.iter().any(|e| e.empty_page) {
+    if entries
+        .iter()
+        .any(|e| e.empty_page && e.kind == Kind::Functions)
+    {
         let dump = Command::new(&stap)
             .arg("--dump-functions")
             .output()
             .with_context(|| format!("running {} --dump-functions", stap.display()))?;
         let arities = library_arities(&String::from_utf8_lossy(&dump.stdout));
-        for e in entries.iter_mut().filter(|e| e.empty_page) {
+        for e in entries
+            .iter_mut()
+            .filter(|e| e.empty_page && e.kind == Kind::Functions)
+        {
             if let Some(types) = arities.get(&e.name) {
                 e.params = types.clone();
             }
@@ -420,15 +435,23 @@ pub fn run(sh: &Shell, options: &Options) -> Result<()> {
         let lines: Vec<String> = entries.iter().map(|e| script_line(e, false)).collect();
         let mut verdicts = BTreeMap::new();
         for (i, e) in entries.iter().enumerate() {
-            if !is_identifier(&e.name) {
+            if e.kind == Kind::Functions && !is_identifier(&e.name) {
                 let error = format!(
                     "not a function name: an empty page the reference's index made ('{}')",
                     e.name
                 );
-                verdicts.insert(i, Verdict { error: Some(error), ..Verdict::default() });
+                verdicts.insert(
+                    i,
+                    Verdict {
+                        error: Some(error),
+                        ..Verdict::default()
+                    },
+                );
             }
         }
-        let judged: Vec<usize> = (0..lines.len()).filter(|i| !verdicts.contains_key(i)).collect();
+        let judged: Vec<usize> = (0..lines.len())
+            .filter(|i| !verdicts.contains_key(i))
+            .collect();
         for chunk in judged.chunks(options.batch.max(1)) {
             judge(
                 &stap,
@@ -517,7 +540,10 @@ fn report(
         let _ = writeln!(out, "{group} ({} of {}):", bad.len(), members.len());
         for i in bad {
             let error = verdicts[&i].error.as_deref().unwrap_or_default();
-            let note = if entries[i].empty_page && is_identifier(&entries[i].name) {
+            let note = if entries[i].empty_page
+                && entries[i].kind == Kind::Functions
+                && is_identifier(&entries[i].name)
+            {
                 " (its manual page is empty)"
             } else {
                 ""
@@ -572,7 +598,12 @@ mod tests {
         assert_eq!(a["strtol"], ["string", "long"]);
         assert!(a["exit"].is_empty());
         assert_eq!(a["signal_str"], ["long"]);
-        assert!(is_identifier("MKDEF") && is_identifier("_x1") && !is_identifier("-") && !is_identifier("1a"));
+        assert!(
+            is_identifier("MKDEF")
+                && is_identifier("_x1")
+                && !is_identifier("-")
+                && !is_identifier("1a")
+        );
     }
 
     #[test]
