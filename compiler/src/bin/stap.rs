@@ -55,7 +55,9 @@ fn main() -> ExitCode {
     };
     if let Some(file) = bundle {
         let verbose = options.verbose > 0;
-        return print_or_fail(stapkit::ship::bundle_command(&options, &releases, &file, verbose));
+        return print_or_fail(stapkit::ship::bundle_command(
+            &options, &releases, &file, verbose,
+        ));
     }
     let mut pipeline = match Pipeline::new(options) {
         Ok(p) => p,
@@ -140,7 +142,10 @@ impl Run {
         let _ = stderr.write_all(body.as_bytes());
         if let (true, Some(pass)) = (self.verbose, closing_pass(closing)) {
             let line = match pass {
-                1 => Some(format!("Pass 1: parsed user script and {} library scripts", library_scripts())),
+                1 => Some(format!(
+                    "Pass 1: parsed user script and {} library scripts",
+                    library_scripts()
+                )),
                 2 => Some("Pass 2: analyzed script".to_string()),
                 _ => None,
             };
@@ -156,7 +161,10 @@ impl Run {
         let mut stdout = std::io::stdout();
         let ast = p.parse()?;
         self.done(p, || {
-            format!("Pass 1: parsed user script and {} library scripts", library_scripts())
+            format!(
+                "Pass 1: parsed user script and {} library scripts",
+                library_scripts()
+            )
         });
         if p.options.lists_points() {
             let _ = stdout.write_all(p.list_points(&ast)?.as_bytes());
@@ -192,7 +200,9 @@ impl Run {
             .map_err(|e| io_failure("cannot make a temporary directory", &e))?;
         let c_file = c_dir.path().join(format!("{module}_src.c"));
         std::fs::write(&c_file, &c).map_err(|e| io_failure("cannot write the C source", &e))?;
-        self.done(p, || format!("Pass 3: translated to C into \"{}\"", c_file.display()));
+        self.done(p, || {
+            format!("Pass 3: translated to C into \"{}\"", c_file.display())
+        });
         if last == 3 {
             let _ = stdout.write_all(c.as_bytes());
             return Ok(ExitCode::SUCCESS);
@@ -205,7 +215,8 @@ impl Run {
             );
             let _ = c_dir.keep();
         }
-        let cwd = std::env::current_dir().map_err(|e| io_failure("cannot find the current directory", &e))?;
+        let cwd = std::env::current_dir()
+            .map_err(|e| io_failure("cannot find the current directory", &e))?;
         let ko = deliver(&built, &module, &cwd).map_err(|e| Failure {
             message: format!("stap: cannot write {module}.ko: {e}\n"),
         })?;
@@ -375,11 +386,15 @@ mod tests {
 
     #[test]
     fn failures_split_before_their_closing_line() {
-        let (body, closing) =
-            split_closing_line("semantic error: x\n\nPass 2: analysis failed.  [man error::pass2]\n");
+        let (body, closing) = split_closing_line(
+            "semantic error: x\n\nPass 2: analysis failed.  [man error::pass2]\n",
+        );
         assert_eq!(body, "semantic error: x\n\n");
         assert_eq!(closing, "Pass 2: analysis failed.  [man error::pass2]\n");
         assert_eq!(closing_pass(closing), Some(2));
-        assert_eq!(split_closing_line("stap: no script\n"), ("stap: no script\n", ""));
+        assert_eq!(
+            split_closing_line("stap: no script\n"),
+            ("stap: no script\n", "")
+        );
     }
 }

@@ -109,9 +109,9 @@ impl Pipeline {
         let catalog = Catalog::load().map_err(|e| Failure::usage(format!("stap: {e}")))?;
         let (tree, tree_error) =
             match HeaderTree::resolve(options.release.as_deref(), &cache, &catalog) {
-            Ok(tree) => (Some(tree), None),
-            Err(e) => (None, Some(e.to_string())),
-        };
+                Ok(tree) => (Some(tree), None),
+                Err(e) => (None, Some(e.to_string())),
+            };
         if let (Some(tree), Some(arch)) = (&tree, &options.arch) {
             let want = canonical_arch(arch).unwrap_or(arch);
             if tree.arch != want {

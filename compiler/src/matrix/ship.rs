@@ -50,11 +50,7 @@ pub fn with_test_key(args: &[String], work_dir: &Path) -> Result<Vec<String>, St
 
 /// The stap options of `script`'s bundle, without its kernels (bundle
 /// scripts take no script arguments).
-fn options_for(
-    script: &TestScript,
-    cache: &Cache,
-    work_dir: &Path,
-) -> Result<Options, String> {
+fn options_for(script: &TestScript, cache: &Cache, work_dir: &Path) -> Result<Options, String> {
     if script.stap_args.iter().any(|a| a == "--") {
         return Err(format!(
             "{}: a # bundle: script takes no script arguments",
@@ -129,6 +125,7 @@ pub fn bundle_case(
         script.name,
         script.bundle.join(", ")
     ));
-    crate::ship::build::build_bundle(&options, &script.bundle, &path, progress).map_err(|f| f.message)?;
+    crate::ship::build::build_bundle(&options, &script.bundle, &path, progress)
+        .map_err(|f| f.message)?;
     Ok(path)
 }
