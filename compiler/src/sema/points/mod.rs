@@ -173,6 +173,9 @@ fn resolve_parts<'a>(
     // `**` stands for one or more whole components: the alias's whole
     // name must match, with no suffix.
     let spans_components = parts.iter().any(|(n, a)| *n == "**" && a.is_none());
+    // Each component decoded once, not once per alias (a huge component
+    // would cost its length for every alias).
+    let globs: Vec<Glob<'_>> = parts.iter().map(|(n, _)| Glob::new(n)).collect();
     for def in aliases {
         for name in &def.alias.names {
             let alias_parts = self::parts(name);
@@ -180,7 +183,8 @@ fn resolve_parts<'a>(
                 // Private aliases (`__netfilter.ipv4`, which only works
                 // with a suffix) only when the pattern names them.
                 let private = |p: &Parts<'_>| p.first().is_some_and(|(n, _)| n.starts_with("__"));
-                if spanning_match(parts, &alias_parts) && (!private(&alias_parts) || private(parts))
+                if spanning_match(parts, &globs, &alias_parts)
+                    && (!private(&alias_parts) || private(parts))
                 {
                     matched.push((def, name, parts.len()));
                 }
@@ -189,7 +193,7 @@ fn resolve_parts<'a>(
             if alias_parts.len() > parts.len() {
                 continue;
             }
-            if alias_matches(&alias_parts, parts) {
+            if alias_matches(&alias_parts, parts, &globs) {
                 matched.push((def, name, alias_parts.len()));
             }
         }
@@ -496,30 +500,35 @@ fn shape_match<'p>(
 
 /// Whether the pattern `parts`, which has a `**`, matches the whole
 /// alias name `alias` (`**` standing for one or more of its components).
+/// `globs` are the components of `parts`, decoded.
 fn spanning_match(
     parts: &[(&str, Option<&ast::Literal>)],
+    globs: &[Glob<'_>],
     alias: &[(&str, Option<&ast::Literal>)],
 ) -> bool {
     match (parts.split_first(), alias.split_first()) {
         (None, None) => true,
         (Some(((pat, None), rest)), _) if *pat == "**" => {
-            (1..=alias.len()).any(|k| spanning_match(rest, &alias[k..]))
+            (1..=alias.len()).any(|k| spanning_match(rest, &globs[1..], &alias[k..]))
         }
-        (Some(((pn, pa), rest)), Some(((an, aa), alias_rest))) => {
-            glob(pn, an)
+        (Some(((_, pa), rest)), Some(((an, aa), alias_rest))) => {
+            globs[0].matches(an)
                 && aa.map(literal_text) == pa.map(literal_text)
-                && spanning_match(rest, alias_rest)
+                && spanning_match(rest, &globs[1..], alias_rest)
         }
         _ => false,
     }
 }
 
 /// Whether alias name `alias` matches the first components of `parts`.
-fn alias_matches(alias: &Parts<'_>, parts: &Parts<'_>) -> bool {
+/// `globs` are the components of `parts`, decoded.
+fn alias_matches(alias: &Parts<'_>, parts: &Parts<'_>, globs: &[Glob<'_>]) -> bool {
     alias
         .iter()
-        .zip(parts.iter())
-        .all(|((an, aa), (pn, pa))| glob(pn, an) && aa.map(literal_text) == pa.map(literal_text))
+        .zip(parts.iter().zip(globs))
+        .all(|((an, aa), ((_, pa), g))| {
+            g.matches(an) && aa.map(literal_text) == pa.map(literal_text)
+        })
 }
 
 /// The built-in providers: begin/end/error(N), never, timer.*.
@@ -664,6 +673,7 @@ fn builtin(
 }
 
 pub use crate::text::glob::matches as glob;
+use crate::text::glob::Glob;
 
 /// The candidate closest to `name` by edit distance, if close enough.
 pub fn similar<'a>(name: &str, candidates: &'a [String]) -> Option<&'a str> {

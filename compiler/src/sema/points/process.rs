@@ -7,7 +7,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{glob, parts_text, resolved_text, similar, Parts, PointError, ProbeContext, Target};
+use super::{parts_text, resolved_text, similar, Parts, PointError, ProbeContext, Target};
 use crate::ir::{ProbeKind, ProbePoint, ProcessSelector};
 use crate::syntax::ast;
 
@@ -61,7 +61,11 @@ pub(super) fn process_function_probe(
             }),
         )
     })?;
-    let matched: Vec<&UserFunction> = functions.iter().filter(|f| glob(&spec, &f.name)).collect();
+    let pattern = crate::text::glob::Glob::new(&spec);
+    let matched: Vec<&UserFunction> = functions
+        .iter()
+        .filter(|f| pattern.matches(&f.name))
+        .collect();
     if matched.is_empty() {
         let names: Vec<String> = functions.iter().map(|f| f.name.clone()).collect();
         return Err(err(
