@@ -90,7 +90,20 @@ pub struct Pipeline {
 
 impl Pipeline {
     /// Reads the script and finds the target tree.
-    pub fn new(options: Options) -> Result<Pipeline, Failure> {
+    pub fn new(mut options: Options) -> Result<Pipeline, Failure> {
+        let mut warnings = String::new();
+        if let Some(name) = &options.module {
+            let (name, note) = check_module_name(name).map_err(Failure::usage)?;
+            warnings.push_str(&note);
+            options.module = Some(name);
+        }
+        for dir in &options.includes {
+            check_include_dir(dir).map_err(Failure::usage)?;
+        }
+        // `-r ''` is the running kernel, as in SystemTap.
+        if options.release.as_deref() == Some("") {
+            options.release = None;
+        }
         let script = read_script(&options)?;
         if let Some(arch) = &options.arch {
             canonical_arch(arch).ok_or_else(|| {
@@ -110,7 +123,13 @@ impl Pipeline {
         let (tree, tree_error) =
             match HeaderTree::resolve(options.release.as_deref(), &cache, &catalog) {
                 Ok(tree) => (Some(tree), None),
-                Err(e) => (None, Some(e.to_string())),
+                // A tree named with -r must be there, at every pass
+                // (SystemTap checks it before parsing); without -r, passes
+                // 1 to 3 go on without the running kernel's.
+                Err(e) => match &options.release {
+                    Some(spec) => return Err(Failure::usage(tree_failure(spec, &e))),
+                    None => (None, Some(e.to_string())),
+                },
             };
         if let (Some(tree), Some(arch)) = (&tree, &options.arch) {
             let want = canonical_arch(arch).unwrap_or(arch);
@@ -128,7 +147,7 @@ impl Pipeline {
             script,
             tree,
             tree_error,
-            warnings: String::new(),
+            warnings,
             sema_config: None,
             progress: Arc::new(|line| eprintln!("{line}")),
             build_notes: Vec::new(),
@@ -448,13 +467,18 @@ fn read_script(options: &Options) -> Result<Script, Failure> {
         ScriptInput::File(path) => {
             let name = path.display().to_string();
             let text = if name == "-" {
-                let mut s = String::new();
-                std::io::Read::read_to_string(&mut std::io::stdin(), &mut s).map_err(|e| {
+                let mut bytes = Vec::new();
+                std::io::Read::read_to_end(&mut std::io::stdin(), &mut bytes).map_err(|e| {
                     Failure::usage(format!("stap: cannot read the script from stdin: {e}"))
                 })?;
-                s
+                crate::text::utf8::decode(bytes).map_err(|e| {
+                    Failure::usage(format!("stap: cannot read the script from stdin: {e}"))
+                })?
             } else {
-                std::fs::read_to_string(path).map_err(|e| {
+                let bytes = std::fs::read(path).map_err(|e| {
+                    Failure::usage(format!("stap: cannot read script '{name}': {e}"))
+                })?;
+                crate::text::utf8::decode(bytes).map_err(|e| {
                     Failure::usage(format!("stap: cannot read script '{name}': {e}"))
                 })?
             };
@@ -464,6 +488,62 @@ fn read_script(options: &Options) -> Result<Script, Failure> {
                 args: options.args.clone(),
             })
         }
+    }
+}
+
+/// The longest module name SystemTap keeps (it truncates longer ones; the
+/// kernel's own limit, `MODULE_NAME_LEN`, is 55 characters on 64-bit).
+const MAX_MODULE_NAME: usize = 55;
+
+/// `-m NAME` as SystemTap takes it: letters, digits and `_` only (the
+/// name becomes `NAME.ko` in the working directory, so `../x` must not
+/// pass), truncated to [`MAX_MODULE_NAME`] characters with a note; the
+/// texts are SystemTap 5.1's.
+fn check_module_name(name: &str) -> Result<(String, String), String> {
+    if name.is_empty() {
+        return Err("Module name cannot be empty.".to_string());
+    }
+    if !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        return Err(format!(
+            "ERROR: Safety pattern mismatch for -m parameter ('{name}' vs. '^[a-z0-9_]+$') rc=1"
+        ));
+    }
+    if name.len() > MAX_MODULE_NAME {
+        let short = &name[..MAX_MODULE_NAME];
+        return Ok((
+            short.to_string(),
+            format!("Truncating module name to '{short}'\n"),
+        ));
+    }
+    Ok((name.to_string(), String::new()))
+}
+
+/// `-I DIR` must be a directory when it exists (SystemTap ignores a
+/// missing one, and so does stapkit).
+fn check_include_dir(dir: &Path) -> Result<(), String> {
+    match std::fs::metadata(dir) {
+        Ok(meta) if !meta.is_dir() => Err(format!(
+            "stap: -I {}: not a directory; -I names a directory of tapset (.stp) files",
+            dir.display()
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Why `-r SPEC` names no tree, in SystemTap's words where it has some
+/// (`Checking "/lib/modules/R/build/.config" failed ...` for a release,
+/// `kernel release isn't found in "DIR"` for a directory), then stapkit's
+/// explanation with the fix.
+fn tree_failure(spec: &str, error: &crate::kernel::TreeError) -> String {
+    use crate::kernel::TreeError;
+    match error {
+        TreeError::NoSuchRelease { release } => format!(
+            "Checking \"/lib/modules/{release}/build/.config\" failed with error: No such file or directory\n{error}"
+        ),
+        TreeError::NotATree { .. } => {
+            format!("ERROR: kernel release isn't found in \"{spec}\"\n{error}")
+        }
+        _ => format!("stap: {error}"),
     }
 }
 
@@ -651,5 +731,77 @@ mod tests {
         );
         assert_eq!(canonical_arch("aarch64"), Some("arm64"));
         assert_eq!(canonical_arch("sparc"), None);
+    }
+
+    fn refusal(args: &[&str]) -> String {
+        Pipeline::new(opts(args)).err().expect("refused").message
+    }
+
+    #[test]
+    fn module_names_are_checked_as_systemtap_does() {
+        let e = refusal(&["-m", "../../evil", "-p4", "-e", "probe begin {}"]);
+        assert_eq!(
+            e,
+            "ERROR: Safety pattern mismatch for -m parameter ('../../evil' vs. '^[a-z0-9_]+$') rc=1\n"
+        );
+        assert!(refusal(&["-m", "bad name!", "-e", "x"]).contains("('bad name!' vs."));
+        assert_eq!(
+            refusal(&["-m", "", "-e", "x"]),
+            "Module name cannot be empty.\n"
+        );
+        let long = "m".repeat(60);
+        let p = Pipeline::new(opts(&["-m", &long, "-p1", "-e", "probe begin {}"])).unwrap();
+        assert_eq!(p.module_name(), "m".repeat(55));
+        assert_eq!(
+            p.warnings,
+            format!("Truncating module name to '{}'\n", "m".repeat(55))
+        );
+        let p = Pipeline::new(opts(&["-m", "Upper_9", "-p1", "-e", "probe begin {}"])).unwrap();
+        assert_eq!(p.module_name(), "Upper_9");
+    }
+
+    #[test]
+    fn a_named_tree_that_is_not_there_fails_every_pass() {
+        let e = refusal(&[
+            "-p1",
+            "-r",
+            "stapkit-no-such-release",
+            "-e",
+            "probe begin {}",
+        ]);
+        assert!(
+            e.starts_with(
+                "Checking \"/lib/modules/stapkit-no-such-release/build/.config\" failed with error: No such file or directory\n"
+            ),
+            "{e}"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let spec = dir.path().display().to_string();
+        let e = refusal(&["-p2", "-r", &spec, "-e", "probe begin {}"]);
+        assert!(
+            e.starts_with(&format!(
+                "ERROR: kernel release isn't found in \"{spec}\"\n"
+            )),
+            "{e}"
+        );
+        // `-r ''` is the running kernel's tree, as without -r.
+        let p = Pipeline::new(opts(&["-p1", "-r", "", "-e", "probe begin {}"]));
+        assert!(p.is_ok() || p.err().unwrap().message.contains("/lib/modules/"));
+    }
+
+    #[test]
+    fn include_dirs_and_scripts_are_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("not-a-dir");
+        std::fs::write(&file, "x").unwrap();
+        let e = refusal(&["-I", &file.display().to_string(), "-p1", "-e", "x"]);
+        assert!(e.contains("not-a-dir: not a directory"), "{e}");
+        let script = dir.path().join("bad.stp");
+        std::fs::write(&script, b"probe begin {\n  print(\"caf\xe9\")\n}\n").unwrap();
+        let e = refusal(&["-p1", &script.display().to_string()]);
+        assert!(
+            e.ends_with("bad.stp': invalid UTF-8 at line 2, column 13 (byte offset 26: 0xe9); save it as UTF-8\n"),
+            "{e}"
+        );
     }
 }

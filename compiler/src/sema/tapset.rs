@@ -118,7 +118,7 @@ fn read_dir_stp(dir: &Path) -> std::io::Result<Vec<(String, String)>> {
         if entry.file_type().is_file() && entry.path().extension().is_some_and(|e| e == "stp") {
             out.push((
                 entry.path().display().to_string(),
-                std::fs::read_to_string(entry.path())?,
+                crate::text::utf8::read_file(entry.path())?,
             ));
         }
     }
