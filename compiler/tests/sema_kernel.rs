@@ -5,7 +5,11 @@
 //!
 //! * `tests/data/sema/kernel_err/*.stp` must produce at least one error
 //!   (missing and inlined functions, unknown members); the snapshot holds
-//!   the diagnostics.
+//!   the diagnostics. `sema.rs` runs them on the fixture kernel too, in
+//!   every `cargo test`: both must agree but for names of the kernel.
+//! * `tests/data/sema/kernel_ok/*.stp`, which `sema.rs` snapshots on the
+//!   fixture kernel, must analyze and translate here too (the fixture
+//!   kernel stays true to a real one).
 //! * `tests/scripts/*.stp` (the QEMU suite) are translated to C, as the QEMU
 //!   test builds them; the snapshot holds the generated C, which must be
 //!   deterministic.
@@ -76,6 +80,26 @@ fn kernel_err_fixtures_report_errors() {
         // Debian point releases change the release, not the answers.
         let out = render_all(&map, &analysis.diagnostics).replace(&release, "<release>");
         snapshot("sema_kernel_err", name, &out);
+        Ok(())
+    });
+}
+
+#[test]
+fn kernel_ok_fixtures_analyze_on_the_real_kernel_too() {
+    let kernel = qemu_kernel();
+    run_all(fixtures("sema/kernel_ok"), |name, text| {
+        let (map, analysis) = analyze_for(&format!("{name}.stp"), text, Some(kernel.clone()));
+        let Some(program) = analysis.program else {
+            return Err(format!(
+                "unexpected errors:\n{}",
+                render_all(&map, &analysis.diagnostics)
+            ));
+        };
+        let config = codegen::Config {
+            module_name: format!("t_{name}"),
+            script_name: format!("{name}.stp"),
+        };
+        codegen::generate(&program, &config).map_err(|e| format!("no C: {e:?}"))?;
         Ok(())
     });
 }

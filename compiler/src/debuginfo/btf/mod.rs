@@ -13,10 +13,9 @@
 
 pub mod parse;
 #[cfg(test)]
-pub(crate) mod testing;
-#[cfg(test)]
 mod tests;
 mod trace;
+pub mod write;
 
 use std::fmt;
 use std::sync::OnceLock;

@@ -1,6 +1,6 @@
 //! BTF parsing and queries on small hand-built blobs.
 
-use super::testing::BtfBuilder;
+use super::write::BtfBuilder;
 use super::Btf;
 use crate::debuginfo::ctype::{AggregateKind, CType};
 use crate::debuginfo::error::DebugInfoError;
