@@ -205,3 +205,25 @@ fn huge_unknown_names_fail_fast_on_the_fixture_kernel() {
         started.elapsed()
     );
 }
+
+/// Which `kernel.trace` points need the modules' tracepoints learnt
+/// before pass 2 (the driver fetches them then): wildcards, and names
+/// neither the image nor a header has in that subsystem.
+#[test]
+fn tracepoints_that_need_the_modules_list() {
+    let kernel = fixture_kernel();
+    for (spec, needs) in [
+        ("sched:sched_switch", false),
+        ("sched_switch", false),
+        ("ext4:ext4_sync_file_enter", false),
+        ("ext4_sync_file_enter", false),
+        ("sched:*", true),
+        ("*", true),
+        ("i915:i915_request_add", true),
+        ("sched:sched_swich", true),
+        ("signal:sched_switch", true),
+        ("sched:ext4_sync_file_enter", true),
+    ] {
+        assert_eq!(kernel.tracepoint_needs_modules(spec), needs, "{spec}");
+    }
+}

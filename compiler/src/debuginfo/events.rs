@@ -136,6 +136,27 @@ impl KernelInfo {
         }
     }
 
+    /// Whether resolving `kernel.trace("spec")` asks for the tracepoints of
+    /// the kernel's modules ([`KernelInfo::module_tracepoints`]), which
+    /// must then be learnt before: a wildcard does; a plain name does when
+    /// neither the image nor a header of the tree has it in that subsystem
+    /// (the error then names a module's tracepoint, or the nearest ones).
+    pub fn tracepoint_needs_modules(&self, spec: &str) -> bool {
+        if spec.contains('*') {
+            return true;
+        }
+        if !self.tracepoints(spec).is_empty() {
+            return false;
+        }
+        let (system, short) = match spec.split_once(':') {
+            Some((system, short)) => (Some(system), short),
+            None => (None, spec),
+        };
+        !self
+            .module_tracepoint(short)
+            .is_some_and(|tp| system.is_none_or(|s| s == tp.value.system))
+    }
+
     /// Names close to tracepoint `name` (`sched_swich`): the image's and,
     /// when they are known already or can be learnt, the modules'.
     pub fn similar_tracepoints(&self, name: &str) -> Vec<String> {

@@ -5,16 +5,18 @@
 //! line, converts into it); [`Pipeline`] runs the passes and keeps what
 //! each produced, so `stap` prints them and `stap-matrix` builds with
 //! exactly the same code. Passes 1 to 3 read the script, tapsets and what
-//! [`KernelInfo`] has at hand, never the network: when pass 2 needs facts
-//! that must be fetched first (the tracepoints of the kernel's modules),
-//! the pipeline fetches them in a step of its own that says so on
-//! stderr, and elaborates again.
+//! [`KernelInfo`] has at hand, never the network: when pass 2 will need
+//! facts that must be fetched first (the tracepoints of the kernel's
+//! modules, for `kernel.trace` wildcards: `prescan` reads the probe
+//! points), the pipeline fetches them before pass 2 in a step of its own
+//! that says so on stderr, then elaborates once.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 mod cli;
 mod options;
+mod prescan;
 
 pub use cli::StapOptions;
 pub use options::{Options, ScriptInput};
@@ -182,26 +184,46 @@ impl Pipeline {
         self.sema_config.as_ref().expect("made above")
     }
 
-    /// Runs `analyze` (pass 2) on the kernel's facts. When it needed facts
-    /// that were not at hand yet — the tracepoints of the kernel's own
-    /// modules, learnt from its modules package — they are fetched in a
-    /// step of their own, reported on [`Pipeline::progress`], and `analyze`
-    /// runs again on a fresh view of the kernel.
+    /// Runs `analyze` (pass 2, once) on the kernel's facts, after
+    /// learning those that must be fetched first: the tracepoints of the
+    /// kernel's own modules, when a `kernel.trace` point of the script or
+    /// its tapsets needs them ([`prescan`]), in a step of its own reported
+    /// on [`Pipeline::progress`].
     fn with_kernel_facts<T>(
         &mut self,
-        mut analyze: impl FnMut(&mut SourceMap, &sema::Config) -> T,
+        script: &syntax::ast::Script,
+        analyze: impl FnOnce(&mut SourceMap, &sema::Config) -> T,
     ) -> Result<T, Failure> {
+        self.learn_module_tracepoints(script)?;
         self.sema_config();
         let config = self.sema_config.take().expect("made above");
-        let first = analyze(&mut self.sources, &config);
-        let source = config
-            .kernel
-            .as_ref()
-            .and_then(|k| k.unprepared_module_tracepoints().cloned());
+        let out = analyze(&mut self.sources, &config);
         self.sema_config = Some(config);
-        let Some(source) = source else {
-            return Ok(first);
+        Ok(out)
+    }
+
+    /// Fetches and learns the tracepoints of the kernel's modules when
+    /// `script` (or a tapset of its `-I` directories) has a `kernel.trace`
+    /// point that needs them and they are not learnt yet; pass 2 then sees
+    /// a kernel that has them.
+    fn learn_module_tracepoints(&mut self, script: &syntax::ast::Script) -> Result<(), Failure> {
+        let Some(kernel) = self.kernel_info() else {
+            return Ok(());
         };
+        let Some(source) = kernel.files().modules.clone() else {
+            return Ok(());
+        };
+        let mut specs = prescan::trace_specs(script);
+        if !self.options.includes.is_empty() {
+            let cfg = self.preprocess_config();
+            specs.extend(prescan::tapset_trace_specs(&self.options.includes, &cfg));
+        }
+        if specs.is_empty() || !matches!(module_tracepoints::cached(&source), Ok(None)) {
+            return Ok(());
+        }
+        if !specs.iter().any(|s| kernel.tracepoint_needs_modules(s)) {
+            return Ok(());
+        }
         let progress = self.progress.clone();
         module_tracepoints::prepare(&source, &mut |line| progress(&format!("Pass 2: {line}")))
             .map_err(|e| {
@@ -211,15 +233,10 @@ impl Pipeline {
                     format!("semantic error: cannot learn the tracepoints of the kernel's modules: {e}\n"),
                 )
             })?;
-        let config = self.sema_config.as_mut().expect("kept above");
-        config.kernel = config
-            .kernel
-            .as_ref()
-            .map(|k| Arc::new(KernelInfo::new(k.files().clone())));
-        let config = self.sema_config.take().expect("kept above");
-        let second = analyze(&mut self.sources, &config);
-        self.sema_config = Some(config);
-        Ok(second)
+        // A fresh view of the kernel, which reads what was just learnt.
+        let config = self.sema_config.as_mut().expect("made by kernel_info");
+        config.kernel = Some(Arc::new(KernelInfo::new(kernel.files().clone())));
+        Ok(())
     }
 
     /// The module name: `-m NAME`, else `stap_` and a hash of the script.
@@ -316,8 +333,9 @@ impl Pipeline {
     /// Pass 2: resolve, elaborate and type the script into the IR.
     pub fn elaborate(&mut self, script: &syntax::ast::Script) -> Result<Program, Failure> {
         self.timed(2, |p| {
-            let analysis =
-                p.with_kernel_facts(|sources, config| sema::analyze(sources, script, config))?;
+            let analysis = p.with_kernel_facts(script, |sources, config| {
+                sema::analyze(sources, script, config)
+            })?;
             let ok = p.diagnostics(&analysis.diagnostics);
             match analysis.program {
                 Some(program) if ok => Ok(program),
@@ -344,7 +362,7 @@ impl Pipeline {
                 ..
             }
         );
-        let (lines, diagnostics) = self.with_kernel_facts(|sources, config| {
+        let (lines, diagnostics) = self.with_kernel_facts(script, |sources, config| {
             sema::list_points(sources, script, config, variables)
         })?;
         let errors: Vec<_> = diagnostics.into_iter().filter(|d| d.is_error()).collect();
