@@ -123,8 +123,11 @@ static void stp_overload_check(struct stp_context *c, u64 start, u64 end)
 	}
 	c->overload_used += end - start;
 	if (unlikely(c->overload_used > STP_OVERLOAD_THRESHOLD)) {
+		/* SystemTap's words; its unit is cycles, stapkit's clock ns. */
+		stp_stderr("ERROR: probe overhead (%llu cycles) exceeded threshold (%lld cycles) in last %lld cycles\n",
+			   (unsigned long long)c->overload_used,
+			   (long long)STP_OVERLOAD_THRESHOLD, (long long)STP_OVERLOAD_INTERVAL);
 		c->overload_used = 0;
-		stp_stderr("ERROR: probe overhead exceeded threshold\n");
 		atomic_inc(&stp_error_count);
 		stp_request_exit(true);
 	}

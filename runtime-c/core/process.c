@@ -4,11 +4,12 @@
  * process.begin and process.end, on the scheduler's tracepoints
  * (registered like kernel.trace() points, core/tracepoint.c):
  *
- *   sched_process_exec  an exec ends the old program's process, as in
- *                       SystemTap: process.end, and process("PATH").end
- *                       when it was tracked; then process("PATH").begin
- *                       when the new program is PATH (all in the task,
- *                       whose comm is already the new one);
+ *   sched_process_exec  an exec ends the old program's process and
+ *                       begins the new one's, as in SystemTap:
+ *                       process.end, and process("PATH").end when it was
+ *                       tracked; then process("PATH").begin when the new
+ *                       program is PATH, then process.begin (all in the
+ *                       task, whose comm is already the new one);
  *   sched_process_fork  a new process begins: a tracked process's child
  *                       runs PATH too and is tracked, and the .begin
  *                       probes that match it run in the child;
@@ -24,7 +25,7 @@
  * Work still queued when the session stops is cancelled, and the module
  * waits for work already running: task_work_cancel is not exported, so it
  * is found through kallsyms, and without it .begin probes other than
- * process("PATH").begin on exec do not register.
+ * process("PATH").begin do not register.
  *
  * At exit a task's mm (and with it its executable) is already gone, so
  * the processes running a probed PATH are remembered from exec, fork and
@@ -339,6 +340,14 @@ static void stp_process_exec(void *data, struct task_struct *p, pid_t old_pid,
 			tracked = true;
 		}
 		if (!pp->end)
+			stp_probe_run(pp->probe, STP_RUNNING, NULL);
+	}
+	/* The new program's process begins: process.begin, after PATH's
+	 * (registered only where task work serves its other begins). */
+	for (i = 0; i < stp_nprocess_probes; i++) {
+		struct stp_process_probe *pp = &stp_process_probes[i];
+
+		if (!pp->end && !pp->pid && !pp->path && stp_begin_cancel)
 			stp_probe_run(pp->probe, STP_RUNNING, NULL);
 	}
 }

@@ -49,7 +49,8 @@ static const struct stp_module_desc *stp_desc;
  * What registering the event probes (kprobes, tracepoints, ...) came to.
  * Each family reports every point through stp_reg_count_note(); a point
  * the kernel refuses is a warning, and the session fails only when
- * required points exist and none at all registered.
+ * required points exist and none at all registered (begin, end and timer
+ * probes count as registered).
  */
 struct stp_reg_count {
 	int ok;
@@ -141,6 +142,8 @@ static __maybe_unused int stp_session_start(void)
 		stp_tracepoints_register(stp_desc->tracepoints, stp_desc->ntracepoints, &count);
 		stp_processes_register(stp_desc->processes, stp_desc->nprocesses, &count);
 		stp_netfilters_register(stp_desc->netfilters, stp_desc->nnetfilters, &count);
+		/* begin, end and timer probes are points that always work. */
+		count.ok += stp_desc->nbegin + stp_desc->nend + stp_desc->ntimers;
 		if (count.required > 0 && count.ok == 0) {
 			stp_stderr("ERROR: no probe point could be registered\n");
 			atomic_inc(&stp_error_count);

@@ -19,6 +19,9 @@ pub struct Child {
     reaped: bool,
 }
 
+/// The child's name until it execs (NUL-terminated for PR_SET_NAME).
+const STAPIO: &[u8] = b"stapio\0";
+
 impl Child {
     /// Forks a child that waits on a pipe, then execs the command.
     pub fn spawn_waiting(cmd: &str) -> io::Result<Child> {
@@ -46,6 +49,9 @@ impl Child {
         if pid == 0 {
             // SAFETY: in the child: wait for one byte (or EOF), then exec.
             unsafe {
+                // SystemTap's child is a fork of stapio, and a script's
+                // process.begin sees it by that name until it execs.
+                libc::prctl(libc::PR_SET_NAME, STAPIO.as_ptr());
                 libc::close(fds[1]);
                 let mut byte = 0u8;
                 let n = libc::read(fds[0], &mut byte as *mut u8 as *mut libc::c_void, 1);

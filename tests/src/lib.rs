@@ -1,7 +1,9 @@
 //! Shared helpers for the integration tests: running the scripts of
-//! `tests/scripts/` on a kernel in QEMU and snapshotting each outcome beside
-//! its script (`tests/scripts/NAME.snap`), the file `stap-matrix` compares
-//! against too.
+//! `tests/scripts/` on a kernel in QEMU and comparing each outcome with
+//! real SystemTap's, recorded beside the script (`NAME.oracle`, see
+//! `stapkit::matrix::oracle`), or, for a script that says why it is not
+//! held to SystemTap's output or has no record yet, with its insta
+//! snapshot (`NAME.snap`) — the files `stap-matrix` compares against too.
 //!
 //! **Architecture Invariant:** these tests only ever load modules inside
 //! QEMU guests; nothing here runs staprun on the build machine.
@@ -10,7 +12,8 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 
 use stapkit::kernel::Cache;
-use stapkit::matrix::{self, render};
+use stapkit::matrix::oracle::{self, judge, Reference, Tally};
+use stapkit::matrix::{self, render, Verdict};
 
 /// `tests/scripts/`.
 pub fn scripts_dir() -> PathBuf {
@@ -70,11 +73,34 @@ pub fn run_scripts_on(kernel: &str) {
         report.details()
     );
     let mut failures = Vec::new();
+    let mut tally = Tally::default();
     for cell in &report.cells {
         // A script whose `# requires:` this kernel does not meet has no
         // outcome here to compare: its one snapshot is another kernel's.
         if let matrix::Outcome::NotApplicable(why) = &cell.outcome {
             eprintln!("{} on {kernel}: not applicable: {why}", cell.script);
+            continue;
+        }
+        let path = scripts_dir().join(format!("{}.stp", cell.script));
+        let (verdict, reference) = judge(&path, kernel, &cell.outcome);
+        tally.add(&oracle::tally(&[matrix::Cell {
+            verdict: verdict.clone(),
+            reference: Some(reference.clone()),
+            ..cell.clone()
+        }]));
+        // Held to real SystemTap's record (NAME.oracle): no snapshot.
+        if let Reference::SystemTap {
+            kernel: recorded, ..
+        } = &reference
+        {
+            if let Verdict::Mismatch(diff) = &verdict {
+                eprintln!(
+                    "{} on {kernel} differs from real SystemTap's outcome (recorded on {recorded}; \
+                     normalised; - SystemTap, + stapkit):\n{diff}",
+                    cell.script
+                );
+                failures.push(format!("{} on {kernel} (SystemTap)", cell.script));
+            }
             continue;
         }
         let text = render(&cell.outcome);
@@ -91,9 +117,16 @@ pub fn run_scripts_on(kernel: &str) {
             failures.push(format!("{} on {kernel}", cell.script));
         }
     }
+    let summary = format!("{kernel}: {}", tally.summary());
+    eprintln!("{summary}");
+    // `cargo xtask test` adds up every kernel's counts and prints them last.
+    if let Some(dir) = std::env::var_os("STAPKIT_ORACLE_TALLY_DIR") {
+        let file = PathBuf::from(dir).join(format!("{kernel}.tally"));
+        std::fs::write(&file, tally.to_text()).expect("writing the oracle tally");
+    }
     assert!(
         failures.is_empty(),
-        "outcomes differ from tests/scripts/*.snap: {}",
+        "outcomes differ from real SystemTap's (NAME.oracle) or stapkit's (NAME.snap): {}",
         failures.join(", ")
     );
 }

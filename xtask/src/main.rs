@@ -10,12 +10,15 @@
 //!   for x86_64 (or arm64) guests and prints its path.
 //! - `cargo xtask bench NAME` runs a benchmark and prints its figures.
 //! - `cargo xtask oracle [SCRIPT...]` runs scripts under real SystemTap
-//!   (Debian's packages) in QEMU and records what it does.
+//!   (Debian's packages) in QEMU and records what it does; with
+//!   `--record`, QEMU test scripts' expected outputs.
 
 mod bench;
 mod bench_build;
 mod demo;
 mod oracle;
+mod oracle_frontend;
+mod oracle_record;
 mod setup;
 mod test;
 

@@ -43,15 +43,19 @@ use std::time::{Duration, Instant};
 use anyhow::{anyhow, bail, Context, Result};
 use stapkit::kernel::cache::{Cache, FetchState};
 use stapkit::kernel::fetch::{fetch, FetchOptions};
-use stapkit::kernel::Catalog;
+use stapkit::kernel::{Catalog, HeaderTree};
 use stapkit::matrix::render::{render, Outcome};
-use stapkit::vm::guest::check_static_binary;
+use stapkit::matrix::script::{ModuleRequest, Requirement, TestScript};
+use stapkit::matrix::{module_loads, substitute_symbols};
+use stapkit::vm::guest::{check_static_binary, modules_dep, shell_quote, KernelModuleLoad};
 use stapkit::vm::initramfs::Initramfs;
 use stapkit::vm::qemu::{boot, BootConfig, BootOutcome};
 use stapkit::vm::results::CaseResult;
 use stapkit::vm::Arch;
 use xshell::{cmd, Shell};
 
+use crate::oracle_frontend;
+use crate::oracle_record;
 use crate::setup;
 
 /// The guest's `/init`.
@@ -89,6 +93,19 @@ pub struct Options {
     /// Neither save nor compare outputs; only print them.
     #[arg(long, conflicts_with = "check")]
     pub no_save: bool,
+    /// Record real SystemTap's `-p1` text and `-p2` acceptance of the
+    /// published examples and the parse fixtures
+    /// (`tests/systemtap-frontend/`), instead of running scripts.
+    #[arg(long, conflicts_with_all = ["check", "record", "case"])]
+    pub frontend: bool,
+    /// With `--frontend`: run `-p2` too (slow: pass 2 reads the kernel's
+    /// DWARF for many examples).
+    #[arg(long, requires = "frontend")]
+    pub with_p2: bool,
+    /// Save each QEMU test script's outcome (`tests/scripts/*.stp`) as its
+    /// expected output, `tests/scripts/NAME.oracle` (one block per kernel).
+    #[arg(long, conflicts_with_all = ["check", "case"])]
+    pub record: bool,
     /// Run the modules again even when a cached run exists.
     #[arg(long)]
     pub rerun: bool,
@@ -119,6 +136,8 @@ struct OracleScript {
     text: String,
     /// What to build and run.
     cases: Vec<OracleCase>,
+    /// A QEMU test script (`tests/scripts/`), run as stap-matrix runs it.
+    test: bool,
 }
 
 /// One build (and run) of a script.
@@ -136,6 +155,15 @@ struct OracleCase {
     staprun_args: Vec<String>,
     /// The case probes `/bin/stapkit-workload` (word `workload`).
     workload: bool,
+    /// The module name, when not the oracle's own (test scripts keep
+    /// stap-matrix's `t_NAME`, which their output may show).
+    module: Option<String>,
+    /// The kernel's own modules the guest loads (or only carries, for the
+    /// case to modprobe) for a test script's case.
+    guest_modules: Vec<ModuleRequest>,
+    guest_modules_later: Vec<ModuleRequest>,
+    /// A test script's `# requires: debuginfo`.
+    requires_debuginfo: bool,
 }
 
 impl OracleCase {
@@ -162,22 +190,22 @@ impl OracleCase {
 
 /// A root with Debian's SystemTap.
 #[derive(Debug, Clone)]
-struct StapRoot {
+pub(crate) struct StapRoot {
     /// Debian suite.
-    suite: String,
+    pub(crate) suite: String,
     /// The root directory.
-    dir: PathBuf,
+    pub(crate) dir: PathBuf,
     /// First line of `stap -V`.
-    version: String,
+    pub(crate) version: String,
 }
 
 /// A kernel to build for and boot.
 #[derive(Debug, Clone)]
-struct Kernel {
+pub(crate) struct Kernel {
     /// Manifest name.
-    name: String,
+    pub(crate) name: String,
     /// What stap-prep fetched.
-    state: FetchState,
+    pub(crate) state: FetchState,
 }
 
 /// What `stap` did with one case.
@@ -210,6 +238,9 @@ enum RunResult {
 
 /// Runs the oracle.
 pub fn run(sh: &Shell, options: &Options) -> Result<()> {
+    if options.frontend {
+        return oracle_frontend::run(sh, options);
+    }
     let started = Instant::now();
     let (global_options, script_paths) = split_args(&options.args)?;
     let mut scripts = Vec::new();
@@ -261,8 +292,31 @@ pub fn run(sh: &Shell, options: &Options) -> Result<()> {
                 "oracle: {pair}: {} on {} ({})",
                 root.version, kernel.state.release, kernel.state.version
             );
+            let has_debug = kernel
+                .state
+                .debug_vmlinux
+                .as_ref()
+                .is_some_and(|p| kernel.state.root.join(p).is_file());
+            // `# requires: debuginfo` scripts only where the -dbg package is.
+            let scripts: Vec<OracleScript> = scripts
+                .iter()
+                .filter(|s| {
+                    let skip = !has_debug && s.cases.iter().any(|c| c.requires_debuginfo);
+                    if skip {
+                        eprintln!(
+                            "oracle: {} needs the -dbg package of {}: not run",
+                            s.stem, kernel.name
+                        );
+                    }
+                    !skip
+                })
+                .cloned()
+                .collect();
             let builds = build_all(&cache, root, kernel, &scripts, workload, options.jobs)?;
             let runs = run_all(&cache, root, kernel, &scripts, &builds, workload, options)?;
+            if options.record {
+                record_all(root, kernel, &scripts, &builds, &runs, &mut failures)?;
+            }
             for script in &scripts {
                 let text = render_script(root, kernel, script, &builds, &runs);
                 print!("{text}");
@@ -270,6 +324,10 @@ pub fn run(sh: &Shell, options: &Options) -> Result<()> {
                     .join(&options.out)
                     .join(&pair)
                     .join(format!("{}.out", script.stem));
+                if script.test {
+                    // Test scripts' record is their NAME.oracle.
+                    continue;
+                }
                 if options.check && options.case.is_none() {
                     let saved = std::fs::read_to_string(&file).unwrap_or_default();
                     if saved != text {
@@ -289,6 +347,43 @@ pub fn run(sh: &Shell, options: &Options) -> Result<()> {
             "outputs differ from the saved ones (run without --check to update):\n  {}",
             failures.join("\n  ")
         );
+    }
+    Ok(())
+}
+
+/// Saves each test script's outcome on `kernel` beside it (`--record`);
+/// a case the guest did not report is a failure, not a record.
+fn record_all(
+    root: &StapRoot,
+    kernel: &Kernel,
+    scripts: &[OracleScript],
+    builds: &BTreeMap<(String, String), BuildResult>,
+    runs: &BTreeMap<(String, String), RunResult>,
+    failures: &mut Vec<String>,
+) -> Result<()> {
+    let tree = kernel.state.build_dir().display().to_string();
+    for script in scripts.iter().filter(|s| s.test) {
+        let id = (script.stem.clone(), "main".to_string());
+        let build = &builds[&id];
+        let ran = match &runs[&id] {
+            RunResult::Ran(r) => Some(ran_outcome(r)),
+            _ => None,
+        };
+        let stderr = String::from_utf8_lossy(&build.stderr).replace(&tree, "$TREE");
+        let Some(text) = oracle_record::outcome_text(build.status, &stderr, ran) else {
+            failures.push(format!(
+                "{} on {}: the guest did not report it",
+                script.stem, kernel.name
+            ));
+            continue;
+        };
+        let provenance = oracle_record::Provenance {
+            systemtap: format!("{} (Debian {})", root.version, root.suite),
+            kernel: &kernel.name,
+            release: format!("{} ({})", kernel.state.release, kernel.state.version),
+        };
+        oracle_record::save(&script.path, &provenance, &text)?;
+        eprintln!("oracle: recorded {} on {}", script.stem, kernel.name);
     }
     Ok(())
 }
@@ -323,8 +418,59 @@ fn split_args(args: &[String]) -> Result<(Vec<String>, Vec<PathBuf>)> {
     Ok((options, scripts))
 }
 
+/// Whether `path` is one of the QEMU test scripts (`tests/scripts/`).
+fn is_test_script(path: &Path) -> bool {
+    let dir = path
+        .parent()
+        .and_then(|d| d.canonicalize().ok())
+        .unwrap_or_default();
+    dir == setup::project_root().join("tests/scripts")
+}
+
+/// A QEMU test script as one case built and run the way stap-matrix does
+/// (`stapkit::matrix::build_one`): its `# matrix:` options and arguments,
+/// `-D MAXTRYLOCK=1000000` unless it sets its own, the workload under
+/// `--sysroot`, its staprun options, guest modules and time limit, and
+/// stap-matrix's module name.
+fn load_test_script(path: &Path, global_options: &[String]) -> Result<OracleScript> {
+    let test = TestScript::load(path).map_err(|e| anyhow!("{e}"))?;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let (opts, args) = match test.stap_args.iter().position(|a| a == "--") {
+        Some(i) => (&test.stap_args[..i], &test.stap_args[i + 1..]),
+        None => (&test.stap_args[..], &[][..]),
+    };
+    let mut stap_options = global_options.to_vec();
+    if !opts.iter().any(|a| a.contains("MAXTRYLOCK")) {
+        stap_options.extend(["-D".to_string(), "MAXTRYLOCK=1000000".to_string()]);
+    }
+    stap_options.extend(opts.iter().cloned());
+    let case = OracleCase {
+        name: "main".into(),
+        stap_options,
+        script_args: args.to_vec(),
+        timeout_secs: test.timeout_secs,
+        staprun_args: test.staprun_args.clone(),
+        workload: true,
+        module: Some(test.module_name()),
+        guest_modules: test.guest_modules.clone(),
+        guest_modules_later: test.guest_modules_later.clone(),
+        requires_debuginfo: test.requires.contains(&Requirement::Debuginfo),
+    };
+    Ok(OracleScript {
+        path: path.to_path_buf(),
+        stem: test.name,
+        text,
+        cases: vec![case],
+        test: true,
+    })
+}
+
 /// Reads a script and its `# oracle:` / `# oracle-case:` header lines.
 fn load_script(path: &Path, global_options: &[String]) -> Result<OracleScript> {
+    if is_test_script(path) {
+        return load_test_script(path, global_options);
+    }
     let text =
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     let stem = path
@@ -348,6 +494,10 @@ fn load_script(path: &Path, global_options: &[String]) -> Result<OracleScript> {
         timeout_secs: DEFAULT_TIMEOUT_SECS,
         staprun_args: Vec::new(),
         workload: false,
+        module: None,
+        guest_modules: Vec::new(),
+        guest_modules_later: Vec::new(),
+        requires_debuginfo: false,
     };
     let mut case_lines = Vec::new();
     for (n, line) in text.lines().enumerate() {
@@ -389,6 +539,7 @@ fn load_script(path: &Path, global_options: &[String]) -> Result<OracleScript> {
         stem,
         text,
         cases,
+        test: false,
     })
 }
 
@@ -453,7 +604,7 @@ fn split_words(s: &str) -> Result<Vec<String>, String> {
 }
 
 /// Installs mmdebstrap from the machine's own archive when missing.
-fn install_mmdebstrap(sh: &Shell) -> Result<()> {
+pub(crate) fn install_mmdebstrap(sh: &Shell) -> Result<()> {
     if cmd!(sh, "mmdebstrap --version")
         .quiet()
         .ignore_stdout()
@@ -475,7 +626,7 @@ fn install_mmdebstrap(sh: &Shell) -> Result<()> {
 }
 
 /// Fetches (or finds cached) the kernel `name`.
-fn fetch_kernel(cache: &Cache, name: &str) -> Result<Kernel> {
+pub(crate) fn fetch_kernel(cache: &Cache, name: &str) -> Result<Kernel> {
     let catalog = Catalog::load()?;
     let manifest = catalog.get(name)?;
     let fetched = fetch(manifest, cache, &FetchOptions::default(), &mut |line| {
@@ -489,12 +640,16 @@ fn fetch_kernel(cache: &Cache, name: &str) -> Result<Kernel> {
 }
 
 /// The compiler package the kernel `name` was built with.
-fn kernel_compiler(name: &str) -> Result<String> {
+pub(crate) fn kernel_compiler(name: &str) -> Result<String> {
     Ok(Catalog::load()?.get(name)?.toolchain.compiler.clone())
 }
 
 /// Makes (or reuses) the root of `suite` with SystemTap and `compilers`.
-fn prepare_root(cache: &Cache, suite: &str, compilers: &BTreeSet<String>) -> Result<StapRoot> {
+pub(crate) fn prepare_root(
+    cache: &Cache,
+    suite: &str,
+    compilers: &BTreeSet<String>,
+) -> Result<StapRoot> {
     if !suite.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
         bail!("'{suite}' is not a Debian suite name");
     }
@@ -588,11 +743,32 @@ fn join(set: &BTreeSet<String>, sep: &str) -> String {
 /// mount namespace where `binds` are visible at their own paths and /proc
 /// and /dev are mounted.
 fn in_root(root: &Path, binds: &[&Path], cwd: &str, argv: &[String]) -> Result<Output> {
+    in_root_with(root, binds, &[], cwd, argv)
+}
+
+/// [`in_root`], with `files` (host file, path in the root) bound over
+/// files of the root too (made empty first where missing).
+pub(crate) fn in_root_with(
+    root: &Path,
+    binds: &[&Path],
+    files: &[(PathBuf, String)],
+    cwd: &str,
+    argv: &[String],
+) -> Result<Output> {
     const SETUP: &str = r#"set -e
 root=$1; cwd=$2; shift 2
 IFS='
 '
 for b in $ORACLE_BINDS; do mkdir -p "$root$b"; mount --bind "$b" "$root$b"; done
+# A writable layer over directories (a kernel tree) for the files below.
+for o in $ORACLE_OVERLAYS; do
+    layer=$(mktemp -d); mkdir "$layer/u" "$layer/w"
+    mount -t overlay overlay -o "lowerdir=$root$o,upperdir=$layer/u,workdir=$layer/w" "$root$o"
+done
+for f in $ORACLE_FILES; do
+    src=${f%%	*}; dst=$root${f#*	}
+    mkdir -p "${dst%/*}"; [ -e "$dst" ] || : > "$dst"; mount --bind "$src" "$dst"
+done
 unset IFS
 mount -t proc proc "$root/proc"
 mount --bind /dev "$root/dev"
@@ -615,13 +791,30 @@ exec chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/roo
         .arg(cwd)
         .args(argv)
         .env("ORACLE_BINDS", binds.join("\n"))
+        .env(
+            "ORACLE_OVERLAYS",
+            files
+                .iter()
+                .filter_map(|(_, dst)| dst.strip_suffix("/vmlinux"))
+                .filter(|dir| dir.contains("/usr/src/"))
+                .collect::<Vec<_>>()
+                .join("\n"),
+        )
+        .env(
+            "ORACLE_FILES",
+            files
+                .iter()
+                .map(|(src, dst)| format!("{}\t{dst}", src.display()))
+                .collect::<Vec<_>>()
+                .join("\n"),
+        )
         .stdin(Stdio::null())
         .output()
         .with_context(|| format!("running {} in {}", argv.join(" "), root.display()))
 }
 
 /// FNV-1a, 64 bits: a stable content key for the caches.
-fn content_key(parts: &[&[u8]]) -> String {
+pub(crate) fn content_key(parts: &[&[u8]]) -> String {
     let mut h: u64 = 0xcbf29ce484222325;
     for part in parts {
         for &b in part.iter().chain(&[0xffu8]) {
@@ -634,6 +827,9 @@ fn content_key(parts: &[&[u8]]) -> String {
 
 /// The module name of a case (a C identifier stap accepts).
 fn module_name(script: &OracleScript, case: &OracleCase) -> String {
+    if let Some(name) = &case.module {
+        return name.clone();
+    }
     let raw = if script.cases.len() == 1 && case.name == "main" {
         format!("o_{}", script.stem)
     } else {
@@ -713,6 +909,12 @@ fn build_case(
     };
     let name = module_name(script, case);
     let file = format!("{}.stp", script.stem);
+    let tree_facts = HeaderTree::from_fetched(kernel.state.clone()).map_err(|e| anyhow!("{e}"))?;
+    let script_args: Vec<String> = case
+        .script_args
+        .iter()
+        .map(|a| substitute_symbols(a, &tree_facts).map_err(|e| anyhow!("{e}")))
+        .collect::<Result<_>>()?;
     let mut argv: Vec<String> = vec!["stap".into()];
     if !case.lists() && !case.stap_options.iter().any(|o| o.starts_with("-p")) {
         argv.push("-p4".into());
@@ -728,8 +930,11 @@ fn build_case(
         argv.push("--sysroot=sysroot".into());
     }
     argv.extend(case.stap_options.iter().cloned());
+    // Arguments may start with '-' (stap's getopt takes options after
+    // the script too).
+    argv.push("--".into());
     argv.push(file.clone());
-    argv.extend(case.script_args.iter().cloned());
+    argv.extend(script_args);
     let command = argv
         .iter()
         .map(|a| a.replace(&tree.display().to_string(), "$TREE"))
@@ -743,6 +948,12 @@ fn build_case(
         command.as_bytes(),
         script.text.as_bytes(),
         workload.unwrap_or_default(),
+        // Where the -dbg files are offered changes what SystemTap finds.
+        debug_files(kernel)
+            .iter()
+            .map(|(_, dst)| format!("{dst}\n"))
+            .collect::<String>()
+            .as_bytes(),
     ]);
     let dir = cache.dir().join("oracle/builds").join(&key);
     let module = dir.join(format!("{name}.ko"));
@@ -776,7 +987,13 @@ fn build_case(
         std::fs::create_dir_all(&bin)?;
         std::fs::write(bin.join("stapkit-workload"), workload)?;
     }
-    let out = in_root(&root.dir, &[&kernel.state.root], &work, &argv)?;
+    let out = in_root_with(
+        &root.dir,
+        &[&kernel.state.root],
+        &debug_files(kernel),
+        &work,
+        &argv,
+    )?;
     result.status = out.status.code().unwrap_or(-1);
     result.stdout = out.stdout;
     result.stderr = out.stderr;
@@ -796,6 +1013,41 @@ fn build_case(
     std::fs::write(dir.join("done"), "")?;
     std::fs::remove_dir_all(&host_work)?;
     Ok(result)
+}
+
+/// The kernel's -dbg files where SystemTap looks for them, when they were
+/// fetched: the DWARF vmlinux and the real System.map (the header
+/// package's is a placeholder), so SystemTap resolves kernel functions,
+/// the syscall tapset and symbols as it would on a host with the -dbg
+/// package installed.
+pub(crate) fn debug_files(kernel: &Kernel) -> Vec<(PathBuf, String)> {
+    let release = &kernel.state.release;
+    let mut files = Vec::new();
+    let in_kernel = |p: &Option<PathBuf>| {
+        p.as_ref()
+            .map(|p| kernel.state.root.join(p))
+            .filter(|p| p.is_file())
+    };
+    // SystemTap with `-r TREE` reads TREE/vmlinux (so the tree gets a
+    // writable overlay in the build's namespace; the cache is untouched)
+    // and /boot/System.map-R, R being the tree's
+    // include/config/kernel.release (6.1.192 for 6.1.0-57-amd64).
+    let tree = kernel.state.build_dir();
+    let built_as = std::fs::read_to_string(tree.join("include/config/kernel.release"))
+        .map(|r| r.trim().to_string())
+        .unwrap_or_else(|_| release.clone());
+    if let Some(vmlinux) = in_kernel(&kernel.state.debug_vmlinux) {
+        files.push((vmlinux.clone(), format!("{}/vmlinux", tree.display())));
+        files.push((vmlinux, format!("/usr/lib/debug/boot/vmlinux-{release}")));
+    }
+    if let Some(map) = in_kernel(&kernel.state.system_map) {
+        files.push((map.clone(), format!("/boot/System.map-{release}")));
+        files.push((map.clone(), format!("/boot/System.map-{built_as}")));
+        if in_kernel(&kernel.state.debug_vmlinux).is_some() {
+            files.push((map, format!("{}/System.map", tree.display())));
+        }
+    }
+    files
 }
 
 /// Runs every built module of `scripts` in one boot of `kernel` (cases
@@ -821,8 +1073,14 @@ fn run_all(
                 runs.insert(id, RunResult::NotBuilt);
                 continue;
             };
+            let modules = kernel_modules(cache, kernel, case)?;
+            let module_key: String = modules
+                .iter()
+                .map(|m| format!("{} {} {:?}\n", m.name, m.load, m.params))
+                .collect();
             let key = content_key(&[
                 build.key.as_bytes(),
+                module_key.as_bytes(),
                 INIT_SCRIPT.as_bytes(),
                 guest_files.key.as_bytes(),
                 image.display().to_string().as_bytes(),
@@ -845,6 +1103,7 @@ fn run_all(
                     timeout_secs: case.timeout_secs,
                     staprun_args: case.staprun_args.clone(),
                     workload: case.workload,
+                    modules,
                     cache_dir: dir,
                 });
             }
@@ -863,9 +1122,27 @@ fn run_all(
     )
     .map_err(|e| anyhow!("{e}"))?;
     let mut fs = GuestFs::default();
-    for dir in ["bin", "proc", "sys", "dev", "tmp", "cases", "etc", "root"] {
+    for dir in [
+        "bin", "proc", "sys", "dev", "tmp", "cases", "etc", "root", "modules",
+    ] {
         fs.dir(dir);
     }
+    let mut carried: Vec<&KernelModuleLoad> = Vec::new();
+    for module in todo.iter().flat_map(|c| &c.modules) {
+        if !carried.iter().any(|m| m.name == module.name) {
+            carried.push(module);
+            fs.file(
+                &format!("modules/{}.ko", module.name),
+                0o644,
+                std::fs::read(&module.file)?,
+            );
+        }
+    }
+    fs.file(
+        "modules/modules.dep",
+        0o644,
+        modules_dep(&carried).into_bytes(),
+    );
     fs.fs.file("bin/busybox", 0o755, std::fs::read(busybox)?);
     if let (true, Some(workload)) = (todo.iter().any(|c| c.workload), workload) {
         fs.fs.file("bin/stapkit-workload", 0o755, workload.to_vec());
@@ -909,8 +1186,29 @@ fn run_all(
             0o644,
             format!("{}\n", case.timeout_secs),
         );
-        let args: String = case.staprun_args.iter().map(|a| format!("{a}\n")).collect();
-        fs.fs.file(&format!("{dir}/args"), 0o644, args);
+        let args: Vec<String> = case.staprun_args.iter().map(|a| shell_quote(a)).collect();
+        fs.fs.file(
+            &format!("{dir}/args"),
+            0o644,
+            format!("{}\n", args.join(" ")),
+        );
+        let mut modules = String::new();
+        for m in case.modules.iter().filter(|m| m.load) {
+            modules.push_str(&m.name);
+            for p in &m.params {
+                modules.push(' ');
+                modules.push_str(p);
+            }
+            modules.push('\n');
+        }
+        fs.fs.file(&format!("{dir}/modules"), 0o644, modules);
+        let later: String = case
+            .modules
+            .iter()
+            .filter(|m| !m.load)
+            .map(|m| format!("{}\n", m.name))
+            .collect();
+        fs.fs.file(&format!("{dir}/later"), 0o644, later);
         writeln!(list, "c{n}").unwrap();
         total_secs += u64::from(case.timeout_secs) + 30;
     }
@@ -958,7 +1256,7 @@ fn run_all(
                 .keys()
                 .any(|k| k.strip_prefix('c').and_then(|k| k.parse::<usize>().ok()) > Some(n));
         match report.results.cases.get(&id_in_guest) {
-            Some(result) if complete => {
+            Some(result) if complete && result.damaged.is_empty() => {
                 save_run(&dir, result)?;
                 runs.insert(id, RunResult::Ran(result.clone()));
             }
@@ -968,6 +1266,28 @@ fn run_all(
         }
     }
     Ok(runs)
+}
+
+/// The kernel's own modules a test script's case asks for, with their
+/// dependencies, in load order (as stap-matrix provides them).
+fn kernel_modules(
+    cache: &Cache,
+    kernel: &Kernel,
+    case: &OracleCase,
+) -> Result<Vec<KernelModuleLoad>> {
+    if case.guest_modules.is_empty() && case.guest_modules_later.is_empty() {
+        return Ok(Vec::new());
+    }
+    let manifest = Catalog::load()?.get(&kernel.name)?.clone();
+    module_loads(
+        &case.guest_modules,
+        &case.guest_modules_later,
+        &manifest,
+        cache,
+        &kernel.state,
+        &|l| eprintln!("{l}"),
+    )
+    .map_err(|e| anyhow!("{e}"))
 }
 
 /// A case the guest runs.
@@ -984,6 +1304,8 @@ struct GuestCase {
     staprun_args: Vec<String>,
     /// It needs `/bin/stapkit-workload`.
     workload: bool,
+    /// The kernel's own modules it loads or carries.
+    modules: Vec<KernelModuleLoad>,
     /// Where its run is cached.
     cache_dir: PathBuf,
 }
@@ -1183,17 +1505,7 @@ fn render_script(
             }
             RunResult::Ran(r) => {
                 out.push_str("staprun ");
-                let outcome = Outcome::Ran {
-                    exit_code: r.exit_code,
-                    stdout: r.stdout.clone(),
-                    stderr: r.stderr.clone(),
-                    still_loaded: r.still_loaded,
-                    kernel_problems: r
-                        .kernel_problems()
-                        .into_iter()
-                        .map(|l| strip_timestamp(l).to_string())
-                        .collect(),
-                };
+                let outcome = ran_outcome(r);
                 if r.stdout.iter().filter(|&&b| b == b'\n').count() > MAX_RENDERED_LINES {
                     out.push_str(&render_elided(&outcome, &r.stdout));
                 } else {
@@ -1248,6 +1560,22 @@ fn render_elided(outcome: &Outcome, stdout: &[u8]) -> String {
     quote(&mut middle, &tail);
     shown = shown.replacen("stdout:\n", &format!("stdout:\n{middle}"), 1);
     shown
+}
+
+/// A guest's report of a case in stap-matrix's outcome form, kernel log
+/// problems without their timestamps.
+fn ran_outcome(r: &CaseResult) -> Outcome {
+    Outcome::Ran {
+        exit_code: r.exit_code,
+        stdout: r.stdout.clone(),
+        stderr: r.stderr.clone(),
+        still_loaded: r.still_loaded,
+        kernel_problems: r
+            .kernel_problems()
+            .into_iter()
+            .map(|l| strip_timestamp(l).to_string())
+            .collect(),
+    }
 }
 
 fn strip_timestamp(line: &str) -> &str {

@@ -31,6 +31,9 @@ pub const APT_PACKAGES: &[&str] = &[
     "gcc-aarch64-linux-gnu",
     "libc6-dev-arm64-cross",
     "qemu-system-arm",
+    // SystemTap's published examples: the stap -p1 comparison reads them
+    // (tests/tests/systemtap_frontend.rs)
+    "systemtap-doc",
     // --sign-module signs with openssl's CMS, as the kernel's sign-file does
     "openssl",
 ];

@@ -6,6 +6,7 @@
 //! QEMU is installed here, not tolerated there.
 
 use anyhow::Result;
+use stapkit::matrix::oracle::Tally;
 use xshell::{cmd, Shell};
 
 use crate::setup;
@@ -32,11 +33,16 @@ pub fn run(sh: &Shell, options: &Options) -> Result<()> {
     )?;
     let staprun = prepared.staprun.display().to_string();
     let extra = &options.cargo_args;
-    let mut test = cmd!(sh, "cargo test --workspace {extra...}").env("STAPKIT_STAPRUN", &staprun);
+    let tallies = tempfile::tempdir()?;
+    let mut test = cmd!(sh, "cargo test --workspace {extra...}")
+        .env("STAPKIT_STAPRUN", &staprun)
+        .env("STAPKIT_ORACLE_TALLY_DIR", tallies.path());
     if let Some(arm64) = &prepared.staprun_arm64 {
         test = test.env("STAPKIT_STAPRUN_ARM64", arm64);
     }
-    test.run()?;
+    let result = test.run();
+    print_tally(tallies.path());
+    result?;
     // Not part of a plain `cargo test`: they need the fetched kernels.
     cmd!(
         sh,
@@ -57,4 +63,20 @@ pub fn run(sh: &Shell, options: &Options) -> Result<()> {
         started.elapsed()
     );
     Ok(())
+}
+
+/// Adds up the QEMU tests' per-kernel counts of cases compared with real
+/// SystemTap (see `stapkit::matrix::oracle`) and prints them.
+fn print_tally(dir: &std::path::Path) {
+    let mut total = Tally::default();
+    let mut kernels = 0;
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        if let Ok(text) = std::fs::read_to_string(entry.path()) {
+            total.add(&Tally::from_text(&text));
+            kernels += 1;
+        }
+    }
+    if kernels > 0 {
+        eprintln!("xtask: QEMU cases on {kernels} kernel(s): {}", total.summary());
+    }
 }

@@ -160,6 +160,15 @@ impl Run {
         let last = p.options.last_pass();
         let mut stdout = std::io::stdout();
         let ast = p.parse()?;
+        if ast.items.is_empty() {
+            // SystemTap's words for a script of comments and blanks only.
+            return Err(Failure {
+                message: format!(
+                    "Input file '{}' is empty.\nPass 1: parse failed.  [man error::pass1]\n",
+                    p.script.name
+                ),
+            });
+        }
         self.done(p, || {
             format!(
                 "Pass 1: parsed user script and {} library scripts",
@@ -171,7 +180,8 @@ impl Run {
             return Ok(ExitCode::SUCCESS);
         }
         if last == 1 {
-            let _ = stdout.write_all(stapkit::syntax::print(&ast).as_bytes());
+            let text = stapkit::syntax::dump_p1(&ast, &p.sources, &p.script.name);
+            let _ = stdout.write_all(text.as_bytes());
             return Ok(ExitCode::SUCCESS);
         }
         let program = p.elaborate(&ast)?;

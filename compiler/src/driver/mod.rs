@@ -253,7 +253,16 @@ impl Pipeline {
     fn preprocess_config(&self) -> PreprocessConfig {
         let mut cfg = match &self.tree {
             Some(tree) => {
-                let mut cfg = PreprocessConfig::for_kernel(&tree.release, &tree.arch);
+                // As SystemTap, the release the tree was built as
+                // (`include/config/kernel.release`: Debian's 6.1.0-57-amd64
+                // tree says 6.1.192) is kernel_v/kernel_vr.
+                let built_as =
+                    std::fs::read_to_string(tree.dir.join("include/config/kernel.release"))
+                        .ok()
+                        .map(|r| r.trim().to_string())
+                        .filter(|r| !r.is_empty());
+                let release = built_as.as_deref().unwrap_or(&tree.release);
+                let mut cfg = PreprocessConfig::for_kernel(release, &tree.arch);
                 cfg.kernel_config = tree
                     .config
                     .iter()

@@ -6,6 +6,8 @@
 //! the body of an insta snapshot `NAME.snap`), and reports a kernel x
 //! script table.
 
+pub mod frontend;
+pub mod oracle;
 pub mod render;
 pub mod script;
 pub mod ship;
@@ -90,6 +92,8 @@ pub struct Cell {
     pub outcome: Outcome,
     /// Against the expected file.
     pub verdict: Verdict,
+    /// What it was compared with (`None`: not compared).
+    pub reference: Option<oracle::Reference>,
 }
 
 impl Cell {
@@ -193,6 +197,11 @@ impl Report {
         out
     }
 
+    /// How the compared cells stood against real SystemTap.
+    pub fn tally(&self) -> oracle::Tally {
+        oracle::tally(&self.cells)
+    }
+
     /// Details of every failure: diffs, build errors, crash notes.
     pub fn details(&self) -> String {
         let mut out = String::new();
@@ -294,6 +303,30 @@ fn kernel_modules(
             manifest.name, manifest.name
         )
     })?;
+    module_loads(
+        &script.guest_modules,
+        &script.guest_modules_later,
+        manifest,
+        &options.cache,
+        state,
+        progress,
+    )
+    .map_err(|e| format!("guest modules of {}: {e}", script.name))
+}
+
+/// The kernel's own modules `load` (loaded before the case, with their
+/// parameters) and `later` (only carried, for the case to modprobe)
+/// name, with their dependencies, in load order; taken out of the
+/// kernel's package into the cache on first use. stap-matrix and the
+/// oracle (xtask) set up their guests with it.
+pub fn module_loads(
+    load: &[script::ModuleRequest],
+    later: &[script::ModuleRequest],
+    manifest: &Manifest,
+    cache: &Cache,
+    state: &crate::kernel::cache::FetchState,
+    progress: &(dyn Fn(&str) + Sync),
+) -> Result<Vec<KernelModuleLoad>, String> {
     let provide = |requests: &[script::ModuleRequest]| {
         let names: Vec<String> = requests.iter().map(|m| m.name.clone()).collect();
         let optional: Vec<String> = requests
@@ -301,23 +334,15 @@ fn kernel_modules(
             .filter(|m| m.optional)
             .map(|m| m.name.clone())
             .collect();
-        guest_modules::provide(
-            manifest,
-            &options.cache,
-            state,
-            &names,
-            &optional,
-            &mut |l| progress(l),
-        )
-        .map_err(|e| format!("guest modules of {}: {e}", script.name))
+        guest_modules::provide(manifest, cache, state, &names, &optional, &mut |l| progress(l))
+            .map_err(|e| e.to_string())
     };
-    let modules = provide(&script.guest_modules)?;
-    let later = provide(&script.guest_modules_later)?;
+    let modules = provide(load)?;
+    let carried = provide(later)?;
     let mut loads: Vec<KernelModuleLoad> = modules
         .into_iter()
         .map(|m| KernelModuleLoad {
-            params: script
-                .guest_modules
+            params: load
                 .iter()
                 .filter(|r| guest_modules::normalize(&r.name) == m.name)
                 .flat_map(|r| r.params.iter().cloned())
@@ -328,7 +353,7 @@ fn kernel_modules(
             load: true,
         })
         .collect();
-    for m in later {
+    for m in carried {
         if !loads.iter().any(|l| l.name == m.name) {
             loads.push(KernelModuleLoad {
                 name: m.name,
@@ -401,10 +426,19 @@ pub fn build_one(
     if let Some(file_name) = script.path.file_name() {
         pipeline.script.name = file_name.to_string_lossy().into_owned();
     }
-    let ast = pipeline.parse().map_err(|f| f.message)?;
-    let program = pipeline.elaborate(&ast).map_err(|f| f.message)?;
-    let c = pipeline.translate(&program).map_err(|f| f.message)?;
-    let built = pipeline.build(&c).map_err(|f| f.message)?;
+    // A failure's text is what `stap` prints on stderr: the warnings
+    // found so far, then the errors.
+    let failed = |p: &mut Pipeline, f: crate::driver::Failure| {
+        format!("{}{}", std::mem::take(&mut p.warnings), f.message)
+    };
+    let ast = pipeline.parse().map_err(|f| failed(&mut pipeline, f))?;
+    let program = pipeline
+        .elaborate(&ast)
+        .map_err(|f| failed(&mut pipeline, f))?;
+    let c = pipeline
+        .translate(&program)
+        .map_err(|f| failed(&mut pipeline, f))?;
+    let built = pipeline.build(&c).map_err(|f| failed(&mut pipeline, f))?;
     std::fs::create_dir_all(out_dir).map_err(|e| e.to_string())?;
     let ko = crate::driver::deliver(&built, &module, out_dir).map_err(|e| e.to_string())?;
     crate::ship::sign_delivered(&pipeline, &ko).map_err(|f| f.message)?;
@@ -416,7 +450,7 @@ pub fn build_one(
 /// (`kprobe.statement($1).absolute`): test guests boot with `nokaslr`, so
 /// the map's addresses are the running kernel's. Only the -dbg package
 /// carries a real System.map: such scripts say `# requires: debuginfo`.
-fn substitute_symbols(arg: &str, tree: &HeaderTree) -> Result<String, String> {
+pub fn substitute_symbols(arg: &str, tree: &HeaderTree) -> Result<String, String> {
     let mut out = String::new();
     let mut rest = arg;
     while let Some(start) = rest.find("{symbol:") {
@@ -581,30 +615,20 @@ pub fn run(options: &Options, progress: &(dyn Fn(&str) + Sync)) -> Result<Report
             &mut report,
         )?;
         for (b, outcome) in ours.iter().zip(outcomes) {
-            let verdict = if matches!(outcome, Outcome::NotApplicable(_)) {
-                Verdict::NotApplicable
+            let (verdict, reference) = if matches!(outcome, Outcome::NotApplicable(_)) {
+                (Verdict::NotApplicable, None)
             } else if options.print {
-                Verdict::Printed
+                (Verdict::Printed, None)
             } else {
-                match expected_for(&b.script.path) {
-                    None => Verdict::NoExpected,
-                    Some(expected) => {
-                        let actual = render(&outcome);
-                        // Trailing newlines carry nothing: a missing final
-                        // newline in the output is its own marker line.
-                        if expected.trim_end_matches('\n') == actual.trim_end_matches('\n') {
-                            Verdict::Pass
-                        } else {
-                            Verdict::Mismatch(render::diff(&expected, &actual))
-                        }
-                    }
-                }
+                let (verdict, reference) = oracle::judge(&b.script.path, kernel, &outcome);
+                (verdict, Some(reference))
             };
             report.cells.push(Cell {
                 kernel: kernel.clone(),
                 script: b.script.name.clone(),
                 outcome,
                 verdict,
+                reference,
             });
         }
     }
@@ -979,12 +1003,14 @@ mod tests {
                     script: "hello".into(),
                     outcome: ran(b"hello\n"),
                     verdict: Verdict::Pass,
+                    reference: None,
                 },
                 Cell {
                     kernel: "k1".into(),
                     script: "broken".into(),
                     outcome: Outcome::BuildFailed("semantic error".into()),
                     verdict: Verdict::Mismatch("- x\n".into()),
+                    reference: None,
                 },
             ],
             boots: BTreeMap::new(),
@@ -1004,6 +1030,7 @@ mod tests {
                 script: "inline".into(),
                 outcome: Outcome::NotApplicable(why.into()),
                 verdict: Verdict::NotApplicable,
+                reference: None,
             }],
             boots: BTreeMap::new(),
         };

@@ -37,6 +37,7 @@ pub mod config;
 mod dump;
 mod error;
 mod lexer;
+mod p1;
 mod parser;
 mod preprocess;
 mod print;
@@ -47,6 +48,7 @@ use crate::diag::{Diagnostic, FileId, SourceMap};
 
 pub use config::{PreprocessConfig, Privilege};
 pub use dump::{dump, DumpConfig};
+pub use p1::dump_p1;
 pub use print::print;
 
 /// The result of parsing one file.

@@ -52,7 +52,7 @@ pub struct KernelModuleLoad {
 
 /// `modules.dep` for busybox `modprobe`: each carried module and all it
 /// needs, transitively, the one to load first last (as depmod writes it).
-fn modules_dep(modules: &[&KernelModuleLoad]) -> String {
+pub fn modules_dep(modules: &[&KernelModuleLoad]) -> String {
     fn closure<'a>(name: &'a str, modules: &[&'a KernelModuleLoad], out: &mut Vec<&'a str>) {
         let Some(m) = modules.iter().find(|m| m.name == name) else {
             return;
@@ -127,7 +127,7 @@ pub fn check_static_binary(path: &Path, arch: Arch, what: &str, fix: &str) -> Re
 }
 
 /// `s` quoted for the guest's shell.
-fn shell_quote(s: &str) -> String {
+pub fn shell_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', "'\\''"))
 }
 

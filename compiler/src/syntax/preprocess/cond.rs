@@ -281,8 +281,8 @@ fn compare(
     }
 }
 
-/// `CONFIG_X OP ...`. An option that is not set has the value `""`; for
-/// convenience it also matches `"n"`, the value Kconfig shows for it.
+/// `CONFIG_X OP ...`. An option that is not set has the value `""` (and
+/// so does not match `"n"`, as in SystemTap).
 fn config(
     name: &str,
     span: Span,
@@ -300,7 +300,7 @@ fn config(
             let pattern = String::from_utf8_lossy(pattern);
             let matched = match value {
                 Some(v) => glob_match(&pattern, v),
-                None => glob_match(&pattern, "") || glob_match(&pattern, "n"),
+                None => glob_match(&pattern, ""),
             };
             Ok(matched == (op == Op::Eq))
         }
@@ -407,7 +407,8 @@ mod tests {
         assert!(eval(r#"CONFIG_EXT4_FS == "m""#));
         assert!(eval(r#"CONFIG_EXT4_FS == "[ym]""#));
         assert!(!eval(r#"CONFIG_UTRACE == "y""#));
-        assert!(eval(r#"CONFIG_UTRACE == "n""#));
+        assert!(!eval(r#"CONFIG_UTRACE == "n""#));
+        assert!(eval(r#"CONFIG_UTRACE != "n""#));
         assert!(eval(r#"CONFIG_UTRACE == """#));
         assert!(eval(r#"CONFIG_UTRACE != "y""#));
         assert!(eval("CONFIG_HZ >= 100"));

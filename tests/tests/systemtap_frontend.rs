@@ -1,0 +1,181 @@
+//! `stap -p1` against real SystemTap's: every published example (Debian's
+//! `systemtap-doc`, read where it is installed) and every parse fixture,
+//! parsed for the Debian 6.1 tree, must print the text SystemTap 5.1
+//! printed (the hash recorded in `tests/systemtap-frontend/cases.tsv`,
+//! or the whole text for our fixtures) and fail or succeed as it did —
+//! unless `tests/systemtap-frontend/differences.tsv` lists the case with
+//! its reason (a `docs/oracle/FINDINGS.md` entry). A listed case that now
+//! matches fails too, so the list stays true. Only comparison runs here;
+//! `cargo xtask oracle --frontend` records (see
+//! `stapkit::matrix::frontend`).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use clap::Parser as _;
+use stapkit::driver::{Pipeline, StapOptions};
+use stapkit::matrix::frontend::{parse_cases, text_hash, FrontendCase, EXAMPLES_DIR};
+use stapkit::matrix::render::diff;
+
+/// The kernel the cases were recorded for.
+const KERNEL: &str = "debian-6.1-amd64";
+
+fn data_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("systemtap-frontend")
+}
+
+fn script_path(case: &FrontendCase) -> PathBuf {
+    let (dir, file) = case.dir_and_file();
+    if case.is_example() {
+        Path::new(EXAMPLES_DIR).join(dir).join(file)
+    } else {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../compiler/tests/data/parse")
+            .join(dir)
+            .join(file)
+    }
+}
+
+/// stapkit's `stap -p1`: exit status and standard output.
+fn stapkit_p1(case: &FrontendCase) -> (i32, String) {
+    let path = script_path(case);
+    let mut argv = vec!["stap".to_string(), "-p1".into(), "-r".into(), KERNEL.into()];
+    argv.extend(case.options.iter().cloned());
+    argv.push("--".into());
+    argv.push(path.display().to_string());
+    argv.extend(case.args.iter().cloned());
+    let options = match StapOptions::try_parse_from(&argv).map(|o| o.options()) {
+        Ok(Ok(o)) => o,
+        _ => return (1, String::new()),
+    };
+    let mut pipeline = match Pipeline::new(options) {
+        Ok(p) => p,
+        Err(_) => return (1, String::new()),
+    };
+    // Named as given from its directory, as the recording ran it.
+    pipeline.script.name = case.dir_and_file().1.to_string();
+    match pipeline.parse() {
+        Ok(ast) if !ast.items.is_empty() => (
+            0,
+            stapkit::syntax::dump_p1(&ast, &pipeline.sources, &pipeline.script.name),
+        ),
+        _ => (1, String::new()),
+    }
+}
+
+/// `ID<TAB>FINDINGS.md#anchor reason` lines.
+fn differences() -> BTreeMap<String, String> {
+    let text = std::fs::read_to_string(data_dir().join("differences.tsv")).unwrap_or_default();
+    text.lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .map(|l| {
+            let (id, why) = l.split_once('\t').unwrap_or((l, ""));
+            assert!(
+                why.starts_with("FINDINGS.md#") && why.len() > 20,
+                "differences.tsv: '{id}' needs 'FINDINGS.md#anchor reason'"
+            );
+            (id.to_string(), why.to_string())
+        })
+        .collect()
+}
+
+#[test]
+fn stap_p1_prints_what_systemtap_prints() {
+    assert!(
+        Path::new(EXAMPLES_DIR).is_dir(),
+        "{EXAMPLES_DIR} is missing: install Debian's systemtap-doc (cargo xtask setup does)"
+    );
+    let recorded = std::fs::read_to_string(data_dir().join("cases.tsv")).expect("cases.tsv");
+    let cases = parse_cases(&recorded).expect("cases.tsv parses");
+    let known = differences();
+    // Every installed example with a .meta is a case.
+    let mut missing = Vec::new();
+    for meta in walk(Path::new(EXAMPLES_DIR)) {
+        if meta.extension().is_some_and(|e| e == "meta") {
+            let text = std::fs::read_to_string(&meta).unwrap_or_default();
+            if let Some(name) = text.lines().find_map(|l| l.strip_prefix("name:")) {
+                let dir = meta.parent().unwrap();
+                let rel = dir
+                    .strip_prefix(EXAMPLES_DIR)
+                    .unwrap()
+                    .display()
+                    .to_string();
+                let id = format!("ex/{rel}/{}", name.trim());
+                if dir.join(name.trim()).is_file() && !cases.iter().any(|c| c.id == id) {
+                    missing.push(id);
+                }
+            }
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "examples without a SystemTap record (run cargo xtask oracle --frontend): {missing:?}"
+    );
+    let (mut same, mut justified, mut failures) = (0, 0, Vec::new());
+    for case in &cases {
+        let (exit, text) = stapkit_p1(case);
+        let matches_exit = (exit == 0) == (case.p1_exit == 0);
+        let mut detail = String::new();
+        let matches_text = if case.p1_exit != 0 || exit != 0 {
+            true
+        } else if case.is_example() {
+            text.len() == case.p1_len && text_hash(text.as_bytes()) == case.p1_hash
+        } else {
+            let (dir, file) = case.dir_and_file();
+            let expected = std::fs::read_to_string(
+                data_dir()
+                    .join("fixtures")
+                    .join(dir)
+                    .join(file.replace(".stp", ".p1")),
+            )
+            .unwrap_or_default();
+            if expected != text {
+                detail = diff(&expected, &text);
+            }
+            expected == text
+        };
+        let matches = matches_exit && matches_text;
+        match (matches, known.get(&case.id)) {
+            (true, None) => same += 1,
+            (false, Some(_)) => justified += 1,
+            (true, Some(_)) => failures.push(format!(
+                "{}: listed in differences.tsv but now matches SystemTap; remove the line",
+                case.id
+            )),
+            (false, None) => failures.push(format!(
+                "{}: SystemTap exit {}, stapkit exit {exit}{}{}",
+                case.id,
+                case.p1_exit,
+                if matches_exit { "; text differs" } else { "" },
+                if detail.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (- SystemTap, + stapkit):\n{detail}")
+                }
+            )),
+        }
+    }
+    eprintln!(
+        "stap -p1: {same} of {} cases print what SystemTap 5.1 prints; {justified} differ with a \
+         reason (tests/systemtap-frontend/differences.tsv)",
+        cases.len()
+    );
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for entry in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                todo.push(path);
+            } else {
+                out.push(path);
+            }
+        }
+    }
+    out.sort();
+    out
+}

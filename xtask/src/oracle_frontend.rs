@@ -1,0 +1,322 @@
+//! `cargo xtask oracle --frontend`: real SystemTap's `stap -p1` text and
+//! `stap -p2` acceptance of every published example (Debian's
+//! `systemtap-doc`, one case per `.meta`) and every parse fixture, run
+//! once in the oracle root against the Debian 6.1 tree (with its -dbg
+//! files, where pass 2 needs DWARF), saved under
+//! `tests/systemtap-frontend/` (see `stapkit::matrix::frontend`).
+//! Each run is cached by content under `$STAPKIT_CACHE/oracle/frontend/`.
+//!
+//! Fixtures whose `//@` header sets target facts (`arch`, `kernel`,
+//! `config`, `systemtap`, `privilege`) are left out: real SystemTap
+//! takes those from the tree, so the same text cannot be compared.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use anyhow::{anyhow, bail, Context, Result};
+use stapkit::kernel::cache::Cache;
+use stapkit::matrix::frontend::{
+    example_invocation, format_cases, text_hash, FrontendCase, EXAMPLES_DIR,
+};
+use stapkit::text::header::{split_words, Quoting};
+use xshell::Shell;
+
+use crate::oracle::{
+    content_key, debug_files, fetch_kernel, in_root_with, install_mmdebstrap, kernel_compiler,
+    prepare_root, Kernel, Options, StapRoot,
+};
+use crate::setup;
+
+/// The kernel whose tree the front-end cases use (`-r`).
+const KERNEL: &str = "debian-6.1-amd64";
+
+/// One case to run: where the script is and how it is invoked.
+struct Job {
+    id: String,
+    /// The script's directory on this machine.
+    dir: PathBuf,
+    file: String,
+    options: Vec<String>,
+    args: Vec<String>,
+}
+
+/// What one `stap -pN` did.
+struct Ran {
+    status: i32,
+    stdout: Vec<u8>,
+}
+
+/// Runs the front-end recording.
+pub fn run(sh: &Shell, options: &Options) -> Result<()> {
+    let jobs = jobs()?;
+    setup::install_packages(sh)?;
+    install_mmdebstrap(sh)?;
+    let cache = Cache::locate(None);
+    let kernel = fetch_kernel(&cache, KERNEL)?;
+    let compilers: BTreeSet<String> = [kernel_compiler(KERNEL)?].into_iter().collect();
+    let suite = options
+        .suites
+        .first()
+        .cloned()
+        .unwrap_or_else(|| "trixie".into());
+    let root = prepare_root(&cache, &suite, &compilers)?;
+    eprintln!(
+        "oracle: front end of {} cases with {}",
+        jobs.len(),
+        root.version
+    );
+    let queue = Mutex::new(jobs.iter().collect::<Vec<_>>());
+    let done = Mutex::new(Vec::new());
+    let errors = Mutex::new(Vec::new());
+    let workers = options.jobs.unwrap_or(2).max(1);
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| loop {
+                let Some(job) = queue.lock().unwrap().pop() else {
+                    break;
+                };
+                let result = (|| -> Result<FrontendCase> {
+                    let p1 = run_stap(&cache, &root, &kernel, job, "-p1")?;
+                    let p2 = match options.with_p2 {
+                        true => Some(run_stap(&cache, &root, &kernel, job, "-p2")?.status),
+                        false => None,
+                    };
+                    if !job.id.starts_with("ex/") {
+                        save_fixture_text(job, &p1.stdout)?;
+                    }
+                    Ok(FrontendCase {
+                        id: job.id.clone(),
+                        options: job.options.clone(),
+                        args: job.args.clone(),
+                        p1_exit: p1.status,
+                        p1_len: p1.stdout.len(),
+                        p1_hash: text_hash(&p1.stdout),
+                        p2_exit: p2,
+                    })
+                })();
+                match result {
+                    Ok(case) => done.lock().unwrap().push(case),
+                    Err(e) => errors.lock().unwrap().push(format!("{}: {e:#}", job.id)),
+                }
+            });
+        }
+    });
+    let errors = errors.into_inner().unwrap();
+    if !errors.is_empty() {
+        bail!("front-end cases failed to run:\n{}", errors.join("\n"));
+    }
+    let mut cases = done.into_inner().unwrap();
+    cases.sort_by(|a, b| a.id.cmp(&b.id));
+    let out = out_dir();
+    std::fs::create_dir_all(&out)?;
+    let mut text = format!("# systemtap: {} (Debian {suite})\n", root.version);
+    text.push_str(&format!(
+        "# kernel: {KERNEL} {} ({})\n",
+        kernel.state.release, kernel.state.version
+    ));
+    text.push_str(&format_cases(&cases));
+    std::fs::write(out.join("cases.tsv"), text)?;
+    eprintln!("oracle: wrote {}", out.join("cases.tsv").display());
+    Ok(())
+}
+
+/// `tests/systemtap-frontend/`.
+fn out_dir() -> PathBuf {
+    setup::project_root().join("tests/systemtap-frontend")
+}
+
+/// Every published example and every comparable fixture.
+fn jobs() -> Result<Vec<Job>> {
+    let mut jobs = Vec::new();
+    let examples = Path::new(EXAMPLES_DIR);
+    if !examples.is_dir() {
+        bail!("{EXAMPLES_DIR} is missing: apt-get install systemtap-doc");
+    }
+    for entry in walk(examples)? {
+        if entry.extension().is_none_or(|e| e != "meta") {
+            continue;
+        }
+        let meta = std::fs::read_to_string(&entry).unwrap_or_default();
+        let Some(name) = meta
+            .lines()
+            .find_map(|l| l.strip_prefix("name:"))
+            .map(|n| n.trim().to_string())
+        else {
+            continue;
+        };
+        let dir = entry
+            .parent()
+            .expect("a file has a directory")
+            .to_path_buf();
+        if !dir.join(&name).is_file() {
+            continue;
+        }
+        let (options, args) = example_invocation(&meta, &name);
+        let rel = dir
+            .strip_prefix(examples)
+            .unwrap_or(&dir)
+            .display()
+            .to_string();
+        jobs.push(Job {
+            id: format!("ex/{rel}/{name}"),
+            dir,
+            file: name,
+            options,
+            args,
+        });
+    }
+    let fixtures = setup::project_root().join("compiler/tests/data/parse");
+    for kind in ["ok", "err"] {
+        for path in walk(&fixtures.join(kind))? {
+            if path.extension().is_none_or(|e| e != "stp") {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path)?;
+            let Some((options, args)) = fixture_invocation(&text) else {
+                continue;
+            };
+            let file = path
+                .file_name()
+                .expect("a file")
+                .to_string_lossy()
+                .into_owned();
+            jobs.push(Job {
+                id: format!("fx/{kind}/{file}"),
+                dir: path.parent().expect("a directory").to_path_buf(),
+                file,
+                options,
+                args,
+            });
+        }
+    }
+    jobs.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok(jobs)
+}
+
+/// A fixture's `//@ args:` and `//@ guru:`; `None` when it sets target
+/// facts real SystemTap would take from the tree.
+pub fn fixture_invocation(text: &str) -> Option<(Vec<String>, Vec<String>)> {
+    let (mut options, mut args) = (Vec::new(), Vec::new());
+    for line in text.lines() {
+        let Some(rest) = line.strip_prefix("//@ ") else {
+            continue;
+        };
+        let (key, value) = rest.split_once(':').unwrap_or((rest, ""));
+        match key.trim() {
+            "args" => {
+                args = split_words(value.trim(), Quoting::SINGLE).ok()?;
+            }
+            "guru" if value.trim() == "true" => options.push("-g".to_string()),
+            "guru" => {}
+            _ => return None,
+        }
+    }
+    Some((options, args))
+}
+
+fn walk(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for entry in std::fs::read_dir(&d).with_context(|| format!("reading {}", d.display()))? {
+            let path = entry?.path();
+            if path.is_dir() {
+                todo.push(path);
+            } else {
+                out.push(path);
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// Runs `stap PASS -r TREE OPTIONS -- FILE ARGS` in the root, from a copy
+/// of the script's directory (or returns the cached run).
+fn run_stap(cache: &Cache, root: &StapRoot, kernel: &Kernel, job: &Job, pass: &str) -> Result<Ran> {
+    let text = std::fs::read(job.dir.join(&job.file))?;
+    let key = content_key(&[
+        root.suite.as_bytes(),
+        root.version.as_bytes(),
+        kernel.state.release.as_bytes(),
+        pass.as_bytes(),
+        job.options.join("\u{1f}").as_bytes(),
+        job.args.join("\u{1f}").as_bytes(),
+        job.file.as_bytes(),
+        &text,
+    ]);
+    let dir = cache.dir().join("oracle/frontend").join(&key);
+    if dir.join("done").is_file() {
+        return Ok(Ran {
+            status: std::fs::read_to_string(dir.join("status"))?
+                .trim()
+                .parse()?,
+            stdout: std::fs::read(dir.join("stdout"))?,
+        });
+    }
+    let work = format!("/tmp/stapkit-frontend/{key}");
+    let host_work = root.dir.join(work.trim_start_matches('/'));
+    std::fs::create_dir_all(&host_work)?;
+    // The script's whole directory: some examples include their neighbours.
+    for entry in std::fs::read_dir(&job.dir)? {
+        let path = entry?.path();
+        if path.is_file() {
+            std::fs::copy(&path, host_work.join(path.file_name().expect("a file")))?;
+        }
+    }
+    let tree = kernel.state.build_dir().display().to_string();
+    let mut argv: Vec<String> = vec!["stap".into(), pass.into(), "-r".into(), tree];
+    argv.extend(job.options.iter().cloned());
+    argv.push("--".into());
+    argv.push(job.file.clone());
+    argv.extend(job.args.iter().cloned());
+    let out = in_root_with(
+        &root.dir,
+        &[&kernel.state.root],
+        &debug_files(kernel),
+        &work,
+        &argv,
+    )?;
+    std::fs::remove_dir_all(&host_work)?;
+    let status = out
+        .status
+        .code()
+        .ok_or_else(|| anyhow!("stap {pass} {} was killed", job.id))?;
+    std::fs::create_dir_all(&dir)?;
+    std::fs::write(dir.join("status"), format!("{status}\n"))?;
+    std::fs::write(dir.join("stdout"), &out.stdout)?;
+    std::fs::write(dir.join("stderr"), &out.stderr)?;
+    std::fs::write(dir.join("done"), "")?;
+    Ok(Ran {
+        status,
+        stdout: out.stdout,
+    })
+}
+
+/// A fixture's `-p1` text, kept whole (`fixtures/KIND/NAME.p1`).
+fn save_fixture_text(job: &Job, stdout: &[u8]) -> Result<()> {
+    let kind = job.id.split('/').nth(1).unwrap_or("ok");
+    let dir = out_dir().join("fixtures").join(kind);
+    std::fs::create_dir_all(&dir)?;
+    let name = job.file.trim_end_matches(".stp");
+    std::fs::write(dir.join(format!("{name}.p1")), stdout)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fixture_headers_give_options_or_leave_the_fixture_out() {
+        assert_eq!(
+            fixture_invocation("//@ args: 'two words' 7\n//@ guru: true\nprobe begin {}\n"),
+            Some((
+                vec!["-g".to_string()],
+                vec!["two words".to_string(), "7".to_string()]
+            ))
+        );
+        assert_eq!(fixture_invocation("//@ arch: arm64\n"), None);
+    }
+}
