@@ -120,7 +120,9 @@ fn build_hello(kernel: &str, dir: &Path) -> PathBuf {
         "probe begin { println(\"hello\") exit() }",
     ])
     .unwrap();
-    let options = options.options().unwrap_or_else(|f| panic!("{}", f.message));
+    let options = options
+        .options()
+        .unwrap_or_else(|f| panic!("{}", f.message));
     let mut p = Pipeline::new(options).unwrap_or_else(|f| panic!("{}", f.message));
     let ast = p.parse().unwrap();
     let program = p.elaborate(&ast).unwrap();
@@ -174,7 +176,9 @@ fn a_module_built_for_one_kernel_is_refused_by_the_others() {
             other,
         ])
         .unwrap();
-        let options = options.options().unwrap_or_else(|f| panic!("{}", f.message));
+        let options = options
+            .options()
+            .unwrap_or_else(|f| panic!("{}", f.message));
         let (text, ok) = stapkit::driver::check_module(&options, &ko);
         assert!(!ok);
         assert!(text.contains("'Invalid module format'"), "{text}");

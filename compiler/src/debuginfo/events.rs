@@ -152,9 +152,8 @@ impl KernelInfo {
             Some((system, short)) => (Some(system), short),
             None => (None, spec),
         };
-        !self
-            .module_tracepoint(short)
-            .is_some_and(|tp| system.is_none_or(|s| s == tp.value.system))
+        self.module_tracepoint(short)
+            .is_none_or(|tp| system.is_some_and(|s| s != tp.value.system))
     }
 
     /// Names close to tracepoint `name` (`sched_swich`): the image's and,

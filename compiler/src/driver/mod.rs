@@ -23,6 +23,7 @@ pub use options::{Options, ScriptInput};
 
 use std::sync::Arc;
 
+use crate::arch::Arch;
 use crate::codegen;
 use crate::debuginfo::{KernelFiles, KernelInfo};
 use crate::diag::{render_all, Diagnostic, SourceMap};
@@ -107,13 +108,6 @@ impl Pipeline {
             options.release = None;
         }
         let script = read_script(&options)?;
-        if let Some(arch) = &options.arch {
-            canonical_arch(arch).ok_or_else(|| {
-                Failure::usage(format!(
-                    "stap: unknown architecture '{arch}'; use x86_64 or arm64"
-                ))
-            })?;
-        }
         for define in &options.defines {
             check_define(define).map_err(Failure::usage)?;
         }
@@ -133,11 +127,10 @@ impl Pipeline {
                     None => (None, Some(e.to_string())),
                 },
             };
-        if let (Some(tree), Some(arch)) = (&tree, &options.arch) {
-            let want = canonical_arch(arch).unwrap_or(arch);
-            if tree.arch != want {
+        if let (Some(tree), Some(arch)) = (&tree, options.arch) {
+            if tree.arch != arch {
                 return Err(Failure::usage(format!(
-                    "stap: -a {arch} does not match the kernel tree {} ({}); pass -r with a {want} tree",
+                    "stap: -a {arch} does not match the kernel tree {} ({}); pass -r with a {arch} tree",
                     tree.dir.display(),
                     tree.arch
                 )));
@@ -170,7 +163,7 @@ impl Pipeline {
             let kernel = self
                 .tree
                 .as_ref()
-                .and_then(KernelFiles::from_tree)
+                .map(KernelFiles::from_tree)
                 .map(|files| Arc::new(KernelInfo::new(files)));
             self.sema_config = Some(sema::Config {
                 guru: self.options.guru,
@@ -262,7 +255,7 @@ impl Pipeline {
                         .map(|r| r.trim().to_string())
                         .filter(|r| !r.is_empty());
                 let release = built_as.as_deref().unwrap_or(&tree.release);
-                let mut cfg = PreprocessConfig::for_kernel(release, &tree.arch);
+                let mut cfg = PreprocessConfig::for_kernel(release, tree.arch.name());
                 cfg.kernel_config = tree
                     .config
                     .iter()
@@ -276,13 +269,9 @@ impl Pipeline {
                 let arch = self
                     .options
                     .arch
-                    .as_deref()
-                    .and_then(canonical_arch)
-                    .unwrap_or(std::env::consts::ARCH);
-                let mut cfg = PreprocessConfig::for_kernel(
-                    release.trim(),
-                    if arch == "aarch64" { "arm64" } else { arch },
-                );
+                    .or(Arch::host())
+                    .map_or(std::env::consts::ARCH, Arch::name);
+                let mut cfg = PreprocessConfig::for_kernel(release.trim(), arch);
                 cfg.kernel_config.clear();
                 cfg
             }
@@ -574,11 +563,6 @@ fn tree_failure(spec: &str, error: &crate::kernel::TreeError) -> String {
     }
 }
 
-/// SystemTap's spelling of an architecture name (`aarch64` is `arm64`).
-pub fn canonical_arch(arch: &str) -> Option<&'static str> {
-    crate::arch::Arch::from_name(arch).map(crate::arch::Arch::name)
-}
-
 /// Checks a `-D NAME[=VALUE]` so it can be passed to the compiler safely.
 fn check_define(define: &str) -> Result<(), String> {
     let (name, value) = define.split_once('=').unwrap_or((define, ""));
@@ -756,8 +740,6 @@ mod tests {
             .len(),
             21
         );
-        assert_eq!(canonical_arch("aarch64"), Some("arm64"));
-        assert_eq!(canonical_arch("sparc"), None);
     }
 
     fn refusal(args: &[&str]) -> String {

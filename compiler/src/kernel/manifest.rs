@@ -24,8 +24,8 @@ pub struct Manifest {
     pub distro: String,
     /// Kernel series, `MAJOR.MINOR`.
     pub series: String,
-    /// Kernel architecture in SystemTap's spelling (`x86_64`, `arm64`).
-    pub arch: String,
+    /// Kernel architecture (`x86_64`, `arm64` in the file).
+    pub arch: crate::arch::Arch,
     /// Where the packages come from.
     pub source: Source,
     /// The compiler the kernel was built with, and where it runs.
@@ -132,9 +132,8 @@ impl Manifest {
     /// itself for a native series, its Debian cross compiler
     /// (`gcc-12-aarch64-linux-gnu`) for a foreign one.
     pub fn compiler_package(&self) -> String {
-        match super::arch::cross_compile(&self.arch) {
-            Some(_) => super::arch::cross_compiler_package(&self.toolchain.compiler, &self.arch)
-                .unwrap_or_else(|| self.toolchain.compiler.clone()),
+        match super::arch::cross_compile(self.arch) {
+            Some(_) => super::arch::cross_compiler_package(&self.toolchain.compiler, self.arch),
             None => self.toolchain.compiler.clone(),
         }
     }
@@ -365,10 +364,28 @@ pub(crate) fn check_yaml_shape(text: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// Where the value of top-level `key:` starts (line and column from 1).
+fn top_level_value(text: &str, key: &str) -> Option<(usize, usize)> {
+    text.lines().enumerate().find_map(|(i, line)| {
+        let rest = line.strip_prefix(key)?.strip_prefix(':')?;
+        let value = rest.trim_start();
+        Some((i + 1, line.len() - value.len() + 1))
+    })
+}
+
 /// Parses one manifest and checks the fields serde cannot.
 pub fn parse(text: &str) -> Result<Manifest, String> {
     check_yaml_shape(text)?;
-    let manifest: Manifest = serde_yaml::from_str(text).map_err(|e| e.to_string())?;
+    let manifest: Manifest = serde_yaml::from_str(text).map_err(|e| {
+        // serde_yaml does not place the errors of a field's own parser (an
+        // unknown `arch:`): place them at the field's line.
+        match top_level_value(text, "arch") {
+            Some((line, column)) if e.to_string().starts_with("unknown architecture") => {
+                format!("arch: {e} at line {line} column {column}")
+            }
+            _ => e.to_string(),
+        }
+    })?;
     let release = match &manifest.source {
         Source::Apt(apt) => &apt.release,
         Source::Rpm(rpm) => &rpm.release,
@@ -382,12 +399,6 @@ pub fn parse(text: &str) -> Result<Manifest, String> {
         return Err(
             "toolchain.suite needs toolchain.packages (at least the compiler and make)".into(),
         );
-    }
-    if !matches!(manifest.arch.as_str(), "x86_64" | "arm64") {
-        return Err(format!(
-            "arch '{}' is not one of x86_64, arm64",
-            manifest.arch
-        ));
     }
     Ok(manifest)
 }
@@ -486,7 +497,21 @@ mod tests {
              toolchain:\n  compiler: gcc-12\n",
         )
         .unwrap_err();
-        assert!(err.contains("arch 'sparc'"), "{err}");
+        assert_eq!(
+            err,
+            "arch: unknown architecture 'sparc'; use x86_64 or arm64 at line 5 column 7"
+        );
+        // Read through the catalog, the file is named too.
+        let dir = tempfile::tempdir().unwrap();
+        let text = "name: x\ndescription: d\ndistro: debian\nseries: \"6.1\"\narch: sparc\n";
+        std::fs::write(dir.path().join("x.yaml"), text).unwrap();
+        let err = Catalog::from_dir(dir.path()).unwrap_err().to_string();
+        assert!(
+            err.contains("x.yaml")
+                && err.contains("unknown architecture 'sparc'")
+                && err.contains("line 5"),
+            "{err}"
+        );
     }
 
     #[test]

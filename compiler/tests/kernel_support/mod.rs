@@ -265,7 +265,9 @@ pub fn fixture_btf() -> Vec<u8> {
     // Built-in tracepoints: the `btf_trace_<event>` typedef (unnamed
     // parameters after `void *__data`) and the class's `__bpf_trace_`
     // function (named ones).
-    let events: [(&str, &str, &[(&str, u32)]); 7] = [
+    // (event, its class, its parameters).
+    type Event<'a> = (&'a str, &'a str, &'a [(&'a str, u32)]);
+    let events: [Event; 7] = [
         (
             "sched_switch",
             "sched_switch",
