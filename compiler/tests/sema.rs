@@ -27,7 +27,7 @@ mod sema_support;
 
 use frontend_support::{fixture_config, fixtures};
 use kernel_support::fixture_kernel;
-use sema_support::{analyze, analyze_for, run_all, snapshot, test_sysroot};
+use sema_support::{analyze, analyze_for, run_all, snapshot, test_programs, test_sysroot};
 use stapkit::codegen;
 use stapkit::diag::{render_all, SourceMap};
 use stapkit::sema;
@@ -171,7 +171,7 @@ fn probe_point_listings_on_the_fixture_kernel() {
         let config = sema::Config {
             preprocess: cfg,
             kernel: Some(fixture_kernel()),
-            sysroot: Some(test_sysroot()),
+            programs: test_programs(),
             ..Default::default()
         };
         let (lines, diagnostics) = sema::list_points(&mut map, &parsed.script, &config, variables);

@@ -26,7 +26,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use frontend_support::{fixture_config, fixtures};
-use sema_support::{analyze_for, run_all, snapshot, test_sysroot};
+use sema_support::{analyze_for, run_all, snapshot, test_programs};
 use stapkit::codegen;
 use stapkit::debuginfo::{KernelFiles, KernelInfo};
 use stapkit::diag::{render_all, SourceMap};
@@ -195,7 +195,7 @@ fn probe_point_listings() {
         let config = sema::Config {
             preprocess: cfg,
             kernel: Some(kernel.clone()),
-            sysroot: Some(test_sysroot()),
+            programs: test_programs(),
             ..Default::default()
         };
         let (lines, diagnostics) = sema::list_points(&mut map, &parsed.script, &config, variables);

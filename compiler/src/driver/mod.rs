@@ -25,7 +25,7 @@ use std::sync::Arc;
 
 use crate::arch::Arch;
 use crate::codegen;
-use crate::debuginfo::{KernelFiles, KernelInfo};
+use crate::debuginfo::{KernelFiles, KernelInfo, UserPrograms};
 use crate::diag::{render_all, Diagnostic, SourceMap};
 use crate::ir::Program;
 use crate::kernel::kbuild::{self, BuildRequest, BuiltModule};
@@ -171,7 +171,7 @@ impl Pipeline {
                 include_dirs: self.options.includes.clone(),
                 preprocess: self.preprocess_config(),
                 kernel,
-                sysroot: self.options.sysroot.clone(),
+                programs: Arc::new(UserPrograms::new(self.options.sysroot.clone())),
             });
         }
         self.sema_config.as_ref().expect("made above")

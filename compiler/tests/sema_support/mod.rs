@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::frontend_support::fixture_config;
-use stapkit::debuginfo::KernelInfo;
+use stapkit::debuginfo::{KernelInfo, UserPrograms};
 use stapkit::diag::{render_all, SourceMap};
 use stapkit::sema;
 use stapkit::text::header;
@@ -130,6 +130,11 @@ fn synthetic_program() -> Vec<u8> {
     buf
 }
 
+/// The target's programs for analysis: those of [`test_sysroot`].
+pub fn test_programs() -> Arc<UserPrograms> {
+    Arc::new(UserPrograms::new(Some(test_sysroot())))
+}
+
 pub fn analyze(name: &str, text: &str) -> (SourceMap, sema::Analysis) {
     analyze_for(name, text, None)
 }
@@ -161,7 +166,7 @@ pub fn analyze_for(
         guru: cfg.guru,
         preprocess: cfg,
         kernel,
-        sysroot: Some(test_sysroot()),
+        programs: test_programs(),
         ..Default::default()
     };
     let analysis = sema::analyze(&mut map, &parsed.script, &config);

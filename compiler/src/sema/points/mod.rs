@@ -67,9 +67,8 @@ pub struct Target<'k> {
     /// What the kernel looks like (absent without a tree: names are not
     /// checked and no target variables are available).
     pub kernel: Option<&'k KernelInfo>,
-    /// Where the target's files are on this machine (`--sysroot DIR`):
-    /// `process("PATH")` reads `DIR/PATH`.
-    pub sysroot: Option<&'k std::path::Path>,
+    /// The target's user-space programs (`process("PATH")`).
+    pub programs: &'k crate::debuginfo::UserPrograms,
     /// Guru mode (`-g`): points that can stop the kernel are allowed.
     pub guru: bool,
 }
@@ -698,7 +697,7 @@ mod tests {
         let target = Target {
             hz: 250,
             kernel: None,
-            sysroot: None,
+            programs: &Default::default(),
             guru: false,
         };
         let names = |parts: &Parts<'_>| -> Vec<String> {
