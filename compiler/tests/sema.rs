@@ -27,27 +27,17 @@ mod sema_support;
 
 use frontend_support::{fixture_config, fixtures};
 use kernel_support::fixture_kernel;
-use sema_support::{analyze, analyze_for, run_all, snapshot, test_programs, test_sysroot};
-use stapkit::codegen;
+use sema_support::{
+    analyze, analyze_for, elaborate, run_all, snapshot, test_programs, test_sysroot, translate,
+};
 use stapkit::diag::{render_all, SourceMap};
 use stapkit::sema;
 
 #[test]
 fn ok_fixtures_analyze_cleanly() {
     run_all(fixtures("sema/ok"), |name, text| {
-        let (map, analysis) = analyze(&format!("{name}.stp"), text);
-        let Some(program) = analysis.program else {
-            return Err(format!(
-                "unexpected errors:\n{}",
-                render_all(&map, &analysis.diagnostics)
-            ));
-        };
-        let mut out = sema::listing(&program);
-        if !analysis.diagnostics.is_empty() {
-            out.push_str("# warnings\n");
-            out.push_str(&render_all(&map, &analysis.diagnostics));
-        }
-        snapshot("sema_ok", name, &out);
+        let (listing, _) = elaborate(name, text, None)?;
+        snapshot("sema_ok", name, &listing);
         Ok(())
     });
 }
@@ -71,25 +61,9 @@ fn err_fixtures_report_errors() {
 fn kernel_ok_fixtures_analyze_on_the_fixture_kernel() {
     let kernel = fixture_kernel();
     run_all(fixtures("sema/kernel_ok"), |name, text| {
-        let (map, analysis) = analyze_for(&format!("{name}.stp"), text, Some(kernel.clone()));
-        let Some(program) = analysis.program else {
-            return Err(format!(
-                "unexpected errors:\n{}",
-                render_all(&map, &analysis.diagnostics)
-            ));
-        };
-        let config = codegen::Config {
-            module_name: format!("t_{name}"),
-            script_name: format!("{name}.stp"),
-        };
-        let c = codegen::generate(&program, &config).map_err(|e| format!("no C: {e:?}"))?;
-        snapshot("codegen_fixture_kernel", name, &c);
-        let mut out = sema::listing(&program);
-        if !analysis.diagnostics.is_empty() {
-            out.push_str("# warnings\n");
-            out.push_str(&render_all(&map, &analysis.diagnostics));
-        }
-        snapshot("sema_fixture_kernel_ok", name, &out);
+        let (listing, program) = elaborate(name, text, Some(kernel.clone()))?;
+        snapshot("codegen_fixture_kernel", name, &translate(name, &program)?);
+        snapshot("sema_fixture_kernel_ok", name, &listing);
         Ok(())
     });
 }

@@ -26,7 +26,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use frontend_support::{fixture_config, fixtures};
-use sema_support::{analyze_for, run_all, snapshot, test_programs};
+use sema_support::{analyze_for, elaborate, run_all, snapshot, test_programs, translate};
 use stapkit::codegen;
 use stapkit::debuginfo::{KernelFiles, KernelInfo};
 use stapkit::diag::{render_all, SourceMap};
@@ -88,19 +88,8 @@ fn kernel_err_fixtures_report_errors() {
 fn kernel_ok_fixtures_analyze_on_the_real_kernel_too() {
     let kernel = qemu_kernel();
     run_all(fixtures("sema/kernel_ok"), |name, text| {
-        let (map, analysis) = analyze_for(&format!("{name}.stp"), text, Some(kernel.clone()));
-        let Some(program) = analysis.program else {
-            return Err(format!(
-                "unexpected errors:\n{}",
-                render_all(&map, &analysis.diagnostics)
-            ));
-        };
-        let config = codegen::Config {
-            module_name: format!("t_{name}"),
-            script_name: format!("{name}.stp"),
-        };
-        codegen::generate(&program, &config).map_err(|e| format!("no C: {e:?}"))?;
-        Ok(())
+        let (_, program) = elaborate(name, text, Some(kernel.clone()))?;
+        translate(name, &program).map(drop)
     });
 }
 
@@ -122,19 +111,9 @@ fn qemu_scripts_translate_to_deterministic_c() {
             true => qemu_kernel_with_debug(),
             false => kernel.clone(),
         };
-        let (map, analysis) = analyze_for(&format!("{name}.stp"), text, Some(kernel));
-        let Some(program) = analysis.program else {
-            return Err(format!(
-                "unexpected errors:\n{}",
-                render_all(&map, &analysis.diagnostics)
-            ));
-        };
-        let config = codegen::Config {
-            module_name: format!("t_{name}"),
-            script_name: format!("{name}.stp"),
-        };
-        let c = codegen::generate(&program, &config).map_err(|e| format!("{e:?}"))?;
-        let again = codegen::generate(&program, &config).map_err(|e| format!("{e:?}"))?;
+        let (_, program) = elaborate(name, text, Some(kernel))?;
+        let c = translate(name, &program)?;
+        let again = translate(name, &program)?;
         if c != again {
             return Err("generated C differs between two runs".to_string());
         }

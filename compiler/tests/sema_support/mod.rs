@@ -173,6 +173,37 @@ pub fn analyze_for(
     (map, analysis)
 }
 
+/// Analyzes a fixture that must elaborate cleanly: its `-p2` listing
+/// (with its warnings after `# warnings`) and the program, or the errors.
+pub fn elaborate(
+    name: &str,
+    text: &str,
+    kernel: Option<Arc<KernelInfo>>,
+) -> Result<(String, stapkit::ir::Program), String> {
+    let (map, analysis) = analyze_for(&format!("{name}.stp"), text, kernel);
+    let Some(program) = analysis.program else {
+        return Err(format!(
+            "unexpected errors:\n{}",
+            render_all(&map, &analysis.diagnostics)
+        ));
+    };
+    let mut listing = sema::listing(&program);
+    if !analysis.diagnostics.is_empty() {
+        listing.push_str("# warnings\n");
+        listing.push_str(&render_all(&map, &analysis.diagnostics));
+    }
+    Ok((listing, program))
+}
+
+/// The C of fixture `name`'s program, as module `t_NAME`.
+pub fn translate(name: &str, program: &stapkit::ir::Program) -> Result<String, String> {
+    let config = stapkit::codegen::Config {
+        module_name: format!("t_{name}"),
+        script_name: format!("{name}.stp"),
+    };
+    stapkit::codegen::generate(program, &config).map_err(|e| format!("no C: {e:?}"))
+}
+
 pub fn run_all(files: Vec<PathBuf>, check: impl Fn(&str, &str) -> Result<(), String>) {
     assert!(!files.is_empty(), "no fixtures");
     let mut failures = Vec::new();
