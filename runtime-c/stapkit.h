@@ -63,12 +63,14 @@
 #include "lib/stat.h"
 #include "lib/map.h"
 #include "lib/regex.h"
+#include "lib/softfp.h"
 #include "lib/common.c"
 #include "lib/str.c"
 #include "lib/format.c"
 #include "lib/stat.c"
 #include "lib/map.c"
 #include "lib/regex.c"
+#include "lib/softfp.c"
 
 struct stp_context;
 struct stp_timer_probe;

@@ -242,6 +242,9 @@ pub enum Histogram {
 pub struct Function {
     /// Its name.
     pub name: String,
+    /// Its name in C: the name, with the arity appended when several
+    /// functions of the program share the name (`ctime__1`).
+    pub symbol: String,
     /// Parameters and locals; the first `params` entries are the parameters.
     pub locals: Vec<Local>,
     /// How many of `locals` are parameters.

@@ -39,11 +39,21 @@ fn collect(dir: &Dir<'_>, out: &mut Vec<(PathBuf, String)>) {
 /// The tapset library shipped with the runtime: `(name, text)` of every
 /// `runtime-c/tapset/*.stp`, sorted by name.
 pub fn tapsets() -> Vec<(String, &'static str)> {
+    tapset_files("stp")
+}
+
+/// The library macro files shipped with the runtime: `(name, text)` of
+/// every `runtime-c/tapset/*.stpm`, sorted by name.
+pub fn tapset_macros() -> Vec<(String, &'static str)> {
+    tapset_files("stpm")
+}
+
+fn tapset_files(extension: &str) -> Vec<(String, &'static str)> {
     let mut out: Vec<(String, &'static str)> = RUNTIME
         .get_dir("tapset")
         .map(|d| {
             d.files()
-                .filter(|f| f.path().extension().is_some_and(|e| e == "stp"))
+                .filter(|f| f.path().extension().is_some_and(|e| e == extension))
                 .filter_map(|f| {
                     Some((
                         format!("<tapset>/{}", f.path().file_name()?.to_str()?),

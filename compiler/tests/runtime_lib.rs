@@ -66,6 +66,7 @@ fn build_and_run_with(program: &str, headers: &[(&str, String)]) -> String {
         .arg(dir.path())
         .arg(test_dir.join(format!("{program}.c")))
         .args(lib_sources())
+        .arg("-lm")
         .arg("-o")
         .arg(&exe)
         .output()
@@ -104,6 +105,11 @@ fn map() {
 #[test]
 fn stat() {
     insta::assert_snapshot!("stat", build_and_run("test_stat"));
+}
+
+#[test]
+fn softfp() {
+    insta::assert_snapshot!("softfp", build_and_run("test_softfp"));
 }
 
 #[test]

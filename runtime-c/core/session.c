@@ -198,6 +198,12 @@ static __maybe_unused int stp_session_init(const struct stp_module_desc *desc)
 	rc = desc->globals_init ? desc->globals_init() : 0;
 	if (rc)
 		goto fail_contexts;
+	/*
+	 * Find kallsyms_lookup_name() now, in process context, so that
+	 * tapset functions can look unexported kernel data up later from any
+	 * context (softirq.entry's softirq_vec). Without it they find nothing.
+	 */
+	(void)stp_kallsyms_init();
 	rc = stp_transport_init(desc->name);
 	if (rc)
 		goto fail_transport;

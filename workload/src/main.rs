@@ -16,6 +16,8 @@
 //! | `missing PATH`  | an `openat` that fails with `ENOENT`                      |
 //! | `kill SIG`      | a child that waits, `kill(child, SIG)`, `wait4`           |
 //! | `tcp PORT`      | a listener on 127.0.0.1:PORT, a connection to it, 5 bytes sent and received, `shutdown` of the listener |
+//! | `nodelay PORT`  | as `tcp`, with `setsockopt(TCP_NODELAY)` on the connecting socket before it sends |
+//! | `udp PORT`      | a UDP receiver on 127.0.0.1:PORT, a sender connected to it, 5 bytes sent and received, the sender disconnected (`connect` to `AF_UNSPEC`) |
 //! | `connect PORT MS` | a listener on 127.0.0.1:PORT and a connection to it that must be made within MS milliseconds (fails with "connection timed out" when the SYN is dropped) |
 //! | `raise SIG`     | a handler for SIG, then `tgkill` of itself: the handler runs |
 //! | `call N`        | N calls of `stapkit_workload_add(i, 2)` (uprobe target)   |
@@ -93,7 +95,15 @@ fn run(args: &[String]) -> Result<(), String> {
                 &after[1..]
             }
             "tcp" => {
-                tcp_loopback(number(&operand("a port")?)? as u16)?;
+                tcp_loopback(number(&operand("a port")?)? as u16, false)?;
+                &after[1..]
+            }
+            "nodelay" => {
+                tcp_loopback(number(&operand("a port")?)? as u16, true)?;
+                &after[1..]
+            }
+            "udp" => {
+                udp_loopback(number(&operand("a port")?)? as u16)?;
                 &after[1..]
             }
             "connect" => {
@@ -273,7 +283,7 @@ fn kill_child(signal: i32) -> Result<(), String> {
     }
 }
 
-fn tcp_loopback(port: u16) -> Result<(), String> {
+fn tcp_loopback(port: u16, nodelay: bool) -> Result<(), String> {
     use std::io::{Read, Write};
     use std::os::fd::AsRawFd;
 
@@ -283,6 +293,11 @@ fn tcp_loopback(port: u16) -> Result<(), String> {
     let mut client = std::net::TcpStream::connect(("127.0.0.1", port))
         .map_err(|e| err("cannot connect to", e))?;
     let (mut server, _) = listener.accept().map_err(|e| err("cannot accept on", e))?;
+    if nodelay {
+        client
+            .set_nodelay(true)
+            .map_err(|e| err("cannot set TCP_NODELAY for", e))?;
+    }
     client
         .write_all(b"hello")
         .map_err(|e| err("cannot send to", e))?;
@@ -293,6 +308,50 @@ fn tcp_loopback(port: u16) -> Result<(), String> {
     // Shutting a listening socket down disconnects it (tcp_disconnect).
     // SAFETY: the descriptor is the listener's, open until it drops.
     unsafe { libc::shutdown(listener.as_raw_fd(), libc::SHUT_RDWR) };
+    Ok(())
+}
+
+/// `udp PORT`: a receiver bound to 127.0.0.1:PORT and a sender connected
+/// to it; 5 bytes sent and received, then the sender disconnected
+/// (`connect` to `AF_UNSPEC`).
+fn udp_loopback(port: u16) -> Result<(), String> {
+    use std::os::fd::AsRawFd;
+
+    let err = |what: &str, e: std::io::Error| format!("{what} 127.0.0.1:{port}: {e}");
+    let receiver =
+        std::net::UdpSocket::bind(("127.0.0.1", port)).map_err(|e| err("cannot bind", e))?;
+    let sender = std::net::UdpSocket::bind(("127.0.0.1", 0))
+        .map_err(|e| err("cannot bind a sender for", e))?;
+    sender
+        .connect(("127.0.0.1", port))
+        .map_err(|e| err("cannot connect to", e))?;
+    sender
+        .send(b"hello")
+        .map_err(|e| err("cannot send to", e))?;
+    let mut buf = [0u8; 16];
+    let n = receiver
+        .recv(&mut buf)
+        .map_err(|e| err("cannot receive on", e))?;
+    if n != 5 {
+        return Err(format!("received {n} bytes on 127.0.0.1:{port}, not 5"));
+    }
+    // SAFETY: a zeroed sockaddr with family AF_UNSPEC dissolves the
+    // association of the sender's descriptor, open until it drops.
+    let rc = unsafe {
+        let mut unspec: libc::sockaddr = std::mem::zeroed();
+        unspec.sa_family = libc::AF_UNSPEC as libc::sa_family_t;
+        libc::connect(
+            sender.as_raw_fd(),
+            &unspec,
+            std::mem::size_of::<libc::sockaddr>() as libc::socklen_t,
+        )
+    };
+    if rc != 0 {
+        return Err(os_error(
+            "cannot disconnect the sender from",
+            &port.to_string(),
+        ));
+    }
     Ok(())
 }
 
@@ -394,6 +453,11 @@ mod tests {
     #[test]
     fn kill_reaps_the_signalled_child() {
         kill_child(libc::SIGTERM).unwrap();
+    }
+
+    #[test]
+    fn udp_sends_receives_and_disconnects_on_loopback() {
+        udp_loopback(47211).unwrap();
     }
 
     #[test]

@@ -12,14 +12,20 @@
 //! - `cargo xtask oracle [SCRIPT...]` runs scripts under real SystemTap
 //!   (Debian's packages) in QEMU and records what it does; with
 //!   `--record`, QEMU test scripts' expected outputs.
+//! - `cargo xtask corpus` measures how many of SystemTap's published
+//!   examples translate; `cargo xtask tapset-coverage` how many documented
+//!   tapset functions and probe points resolve.
 
 mod bench;
 mod bench_build;
+mod corpus;
+mod measure;
 mod demo;
 mod oracle;
 mod oracle_frontend;
 mod oracle_record;
 mod setup;
+mod tapset_coverage;
 mod test;
 
 use clap::{Parser, Subcommand};
@@ -45,6 +51,10 @@ enum Command {
     Bench(bench::Options),
     /// Run scripts under real SystemTap in QEMU and record its behaviour.
     Oracle(oracle::Options),
+    /// Translate SystemTap's published examples and count what passes.
+    Corpus(corpus::Options),
+    /// Count the documented tapset functions and probes that resolve.
+    TapsetCoverage(tapset_coverage::Options),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -61,5 +71,7 @@ fn main() -> anyhow::Result<()> {
         }
         Command::Bench(o) => bench::run(&sh, &o),
         Command::Oracle(o) => oracle::run(&sh, &o),
+        Command::Corpus(o) => corpus::run(&sh, &o),
+        Command::TapsetCoverage(o) => tapset_coverage::run(&sh, &o),
     }
 }

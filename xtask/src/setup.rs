@@ -31,8 +31,9 @@ pub const APT_PACKAGES: &[&str] = &[
     "gcc-aarch64-linux-gnu",
     "libc6-dev-arm64-cross",
     "qemu-system-arm",
-    // SystemTap's published examples: the stap -p1 comparison reads them
-    // (tests/tests/systemtap_frontend.rs)
+    // SystemTap's published examples and tapset reference (man 3stap):
+    // the stap -p1 comparison reads them (tests/tests/systemtap_frontend.rs),
+    // `cargo xtask corpus` and `cargo xtask tapset-coverage` measure with them
     "systemtap-doc",
     // --sign-module signs with openssl's CMS, as the kernel's sign-file does
     "openssl",

@@ -151,6 +151,10 @@ impl Run {
     fn passes(&mut self, p: &mut Pipeline) -> Result<ExitCode, Failure> {
         let last = p.options.last_pass();
         let mut stdout = std::io::stdout();
+        if p.options.dumps() {
+            let _ = stdout.write_all(p.dump()?.as_bytes());
+            return Ok(ExitCode::SUCCESS);
+        }
         let ast = p.parse()?;
         if ast.items.is_empty() {
             // SystemTap's words for a script of comments and blanks only.

@@ -933,12 +933,12 @@ impl<'a> BodyGen<'a> {
 
 /// The C name of a function.
 pub(super) fn function_name(f: &Function) -> String {
-    format!("stp_fn_{}", f.name)
+    format!("stp_fn_{}", f.symbol)
 }
 
 /// The C name of a function's frame struct.
 pub(super) fn function_frame(f: &Function) -> String {
-    format!("stp_fn_{}_locals", f.name)
+    format!("stp_fn_{}_locals", f.symbol)
 }
 
 /// A long literal in C (INT64_MIN has no literal of its own).

@@ -156,7 +156,7 @@ pub fn generate(program: &Program, config: &Config) -> Result<String, Vec<Codege
     for (f, body) in program.functions.iter().zip(&function_bodies) {
         let temps = body.as_ref().map(|b| b.max_string_temps).unwrap_or(0);
         frame_struct(&mut out, &function_frame(f), &f.locals, f.ret, temps);
-        members.push(format!("struct {} f_{};", function_frame(f), f.name));
+        members.push(format!("struct {} f_{};", function_frame(f), f.symbol));
     }
     for (i, (p, body)) in program.probes.iter().zip(&probe_bodies).enumerate() {
         let entry_temps = entry_bodies[i].as_ref().map_or(0, |g| g.max_string_temps);

@@ -87,6 +87,24 @@ pub struct StapOptions {
     /// As -l, with each point's variables and their types.
     #[arg(short = 'L', value_name = "PROBE")]
     pub list_vars: Option<String>,
+    /// Stop the script after TIME seconds (a `timer.ms` probe calling
+    /// exit() is added, as SystemTap does).
+    #[arg(short = 'T', value_name = "TIME")]
+    pub timeout: Option<u32>,
+    /// Symbol and unwind data for every loaded kernel module. stapkit's
+    /// modules look kernel and module symbols up at run time, so this
+    /// changes nothing; it is accepted for SystemTap's command lines.
+    #[arg(long = "all-modules")]
+    pub all_modules: bool,
+    /// List the functions of the tapset library, and stop.
+    #[arg(long = "dump-functions")]
+    pub dump_functions: bool,
+    /// List the probe aliases of the tapset library, and stop.
+    #[arg(long = "dump-probe-aliases")]
+    pub dump_probe_aliases: bool,
+    /// List the built-in probe point types, and stop.
+    #[arg(long = "dump-probe-types")]
+    pub dump_probe_types: bool,
     /// Build the module for every -r kernel into one bundle FILE (NAME.stpb)
     /// that staprun runs on any of them (see crate::ship).
     #[arg(long = "bundle", value_name = "FILE")]
@@ -125,8 +143,14 @@ impl StapOptions {
     /// The library's [`Options`] for this command line, or why there is
     /// no script to translate.
     pub fn options(self) -> Result<Options, Failure> {
+        let dump = self.dump_functions || self.dump_probe_aliases || self.dump_probe_types;
         let release = self.single_release()?;
         let script = match (self.list, self.list_vars, self.inline) {
+            _ if dump => ScriptInput::Dump {
+                functions: self.dump_functions,
+                aliases: self.dump_probe_aliases,
+                types: self.dump_probe_types,
+            },
             (Some(pattern), _, _) => ScriptInput::List {
                 pattern,
                 variables: false,
@@ -171,6 +195,7 @@ impl StapOptions {
             output: self.output,
             sysroot: self.sysroot,
             cache_dir: self.cache_dir,
+            timeout: self.timeout,
             sign_module: self.sign_module,
         })
     }

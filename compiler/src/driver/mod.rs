@@ -89,6 +89,8 @@ pub struct Pipeline {
     cache: Cache,
     catalog: Catalog,
     timings: Vec<(u8, u128)>,
+    /// The library's macros (`.stpm` files), read by the first parse.
+    library_macros: Option<syntax::LibraryMacros>,
 }
 
 impl Pipeline {
@@ -149,6 +151,7 @@ impl Pipeline {
             cache,
             catalog,
             timings: Vec::new(),
+            library_macros: None,
         })
     }
 
@@ -278,7 +281,27 @@ impl Pipeline {
         };
         cfg.guru = self.options.guru;
         cfg.args = self.script.args.clone();
+        cfg.library_macros = self.library_macros.clone().unwrap_or_default();
         cfg
+    }
+
+    /// Reads the library macro files (`.stpm`) once, before the script is
+    /// parsed: their macros are visible to it and to every tapset.
+    fn load_library_macros(&mut self) -> Result<(), Failure> {
+        if self.library_macros.is_some() {
+            return Ok(());
+        }
+        let cfg = self.preprocess_config();
+        let (macros, diags) =
+            sema::library_macros(&mut self.sources, &self.options.includes, &cfg);
+        self.library_macros = Some(macros);
+        // Pass 2's configuration carries the macros too.
+        self.sema_config = None;
+        if self.diagnostics(&diags) {
+            return Ok(());
+        }
+        let errors: Vec<_> = diags.into_iter().filter(|d| d.is_error()).collect();
+        Err(Failure::pass(1, "parse", render_all(&self.sources, &errors)))
     }
 
     fn diagnostics(&mut self, diags: &[Diagnostic]) -> bool {
@@ -316,8 +339,17 @@ impl Pipeline {
     /// Pass 1: preprocess and parse.
     pub fn parse(&mut self) -> Result<syntax::ast::Script, Failure> {
         self.timed(1, |p| {
+            p.load_library_macros()?;
             let file = p.sources.add(p.script.name.clone(), p.script.text.clone());
-            let parsed = syntax::parse(&p.sources, file, &p.preprocess_config());
+            let mut parsed = syntax::parse(&p.sources, file, &p.preprocess_config());
+            if let Some(seconds) = p.options.timeout {
+                // -T: SystemTap adds this probe.
+                let text = format!("probe timer.ms({}) {{ exit() }}\n", u64::from(seconds) * 1000);
+                let file = p.sources.add("<-T>".to_string(), text);
+                let timer = syntax::parse(&p.sources, file, &p.preprocess_config());
+                parsed.diagnostics.extend(timer.diagnostics);
+                parsed.script.items.extend(timer.script.items);
+            }
             if p.diagnostics(&parsed.diagnostics) {
                 Ok(parsed.script)
             } else {
@@ -348,6 +380,41 @@ impl Pipeline {
                 }
             }
         })
+    }
+
+    /// `--dump-functions`, `--dump-probe-aliases`, `--dump-probe-types`:
+    /// the library's listings, in SystemTap's formats.
+    pub fn dump(&mut self) -> Result<String, Failure> {
+        let ScriptInput::Dump {
+            functions,
+            aliases,
+            types,
+        } = self.options.script
+        else {
+            return Ok(String::new());
+        };
+        self.load_library_macros()?;
+        let mut out = String::new();
+        if types {
+            out.push_str(&sema::dump_probe_types());
+        }
+        for (wanted, what) in [
+            (aliases, sema::LibraryDump::ProbeAliases),
+            (functions, sema::LibraryDump::Functions),
+        ] {
+            if !wanted {
+                continue;
+            }
+            self.sema_config();
+            let config = self.sema_config.as_ref().expect("made above");
+            let (text, diags) = sema::dump_library(&mut self.sources, config, what);
+            let errors: Vec<_> = diags.into_iter().filter(|d| d.is_error()).collect();
+            if !errors.is_empty() {
+                return Err(Failure::pass(1, "parse", render_all(&self.sources, &errors)));
+            }
+            out.push_str(&text);
+        }
+        Ok(out)
     }
 
     /// `-l`/`-L`: the listing of the points the pattern matches (see
@@ -480,6 +547,7 @@ fn read_script(options: &Options) -> Result<Script, Failure> {
             Ok(inline(format!("probe {pattern} {{}}\n"), Vec::new()))
         }
         ScriptInput::Text(text) => Ok(inline(text.clone(), options.args.clone())),
+        ScriptInput::Dump { .. } => Ok(inline(String::new(), Vec::new())),
         ScriptInput::File(path) => {
             let name = path.display().to_string();
             let text = if name == "-" {

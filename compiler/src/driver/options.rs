@@ -19,6 +19,16 @@ pub enum ScriptInput {
         /// Whether to list each point's variables (`-L`).
         variables: bool,
     },
+    /// `--dump-functions`, `--dump-probe-aliases`, `--dump-probe-types`:
+    /// no script, the library's listings (in that order, those asked).
+    Dump {
+        /// The library's functions.
+        functions: bool,
+        /// The library's probe aliases.
+        aliases: bool,
+        /// The built-in probe point types.
+        types: bool,
+    },
 }
 
 impl Default for ScriptInput {
@@ -73,6 +83,8 @@ pub struct Options {
     pub sysroot: Option<PathBuf>,
     /// The kernel cache (default as stap-prep's).
     pub cache_dir: Option<PathBuf>,
+    /// Stop the script after this many seconds (`-T`).
+    pub timeout: Option<u32>,
     /// Sign the delivered module (`--sign-module[=KEY[,CERT]]`; `Some(None)`:
     /// the key `--make-mok` made), see [`crate::ship`].
     pub sign_module: Option<Option<String>>,
@@ -87,5 +99,10 @@ impl Options {
     /// Whether this is a `-l`/`-L` listing.
     pub fn lists_points(&self) -> bool {
         matches!(self.script, ScriptInput::List { .. })
+    }
+
+    /// Whether this is a `--dump-*` listing.
+    pub fn dumps(&self) -> bool {
+        matches!(self.script, ScriptInput::Dump { .. })
     }
 }

@@ -1604,7 +1604,13 @@ impl<'c, 'a> Walker<'c, 'a> {
         args: &[ast::Expr],
         location: ir::Location,
     ) -> (Option<Type>, ir::Expr) {
-        let Some(f) = self.cx.function_named(&name.name) else {
+        // No overload of this arity: report the last one defined, as
+        // SystemTap does.
+        let found = self
+            .cx
+            .function_with_arity(&name.name, args.len())
+            .or_else(|| self.cx.function_defined_last(&name.name));
+        let Some(f) = found else {
             let mut d = Diagnostic::semantic_error(format!("unresolved function '{}'", name.name))
                 .with_primary(name.span, "no script or tapset function has this name");
             if let Some(s) = self.cx.similar_function(&name.name) {
@@ -1621,9 +1627,8 @@ impl<'c, 'a> Walker<'c, 'a> {
         if args.len() != params {
             let fname = &self.cx.functions[f].def.name;
             let d = Diagnostic::semantic_error(format!(
-                "'{}' takes {params} argument(s) but {} were given",
-                name.name,
-                args.len()
+                "arity mismatch found (function '{}' takes {params} args)",
+                name.name
             ))
             .with_primary(name.span, "called here")
             .with_secondary(fname.span, "defined here");

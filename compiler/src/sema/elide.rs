@@ -155,15 +155,17 @@ fn pure(cx: &Context<'_>, e: &ast::Expr, depth: usize) -> bool {
 
 /// Whether calling the function `name` can have no effect but its value.
 fn pure_function(cx: &Context<'_>, name: &str, depth: usize) -> bool {
-    let Some(&i) = cx.function_index.get(name) else {
+    let Some(overloads) = cx.function_index.get(name) else {
         return false;
     };
-    match &cx.functions[i].def.body {
-        ast::FunctionBody::Embedded(code) => code.code.contains("/* pure */"),
-        ast::FunctionBody::Block(b) => {
-            depth < MAX_PURE_DEPTH && b.stmts.iter().all(|s| pure_stmt(cx, s, depth + 1))
-        }
-    }
+    overloads
+        .iter()
+        .all(|&i| match &cx.functions[i].def.body {
+            ast::FunctionBody::Embedded(code) => code.code.contains("/* pure */"),
+            ast::FunctionBody::Block(b) => {
+                depth < MAX_PURE_DEPTH && b.stmts.iter().all(|s| pure_stmt(cx, s, depth + 1))
+            }
+        })
 }
 
 /// Whether a statement of a function body can have no effect but on the

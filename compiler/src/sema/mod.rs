@@ -18,6 +18,7 @@ mod format;
 mod listing;
 mod points;
 mod pretty;
+mod probe_types;
 pub mod regex;
 mod scope;
 mod syscall_names;
@@ -34,6 +35,8 @@ use crate::syntax::{ast, PreprocessConfig};
 
 use check::{Mode, Walker};
 pub use listing::listing;
+pub use probe_types::dump_probe_types;
+pub use tapset::{dump_library, library_macros, LibraryDump};
 use points::{AliasDef, Resolved};
 use scope::{FunctionDef, GlobalVar, Locals, Shape, Slot};
 use tapset::Library;
@@ -92,7 +95,9 @@ pub struct Context<'a> {
     config: &'a Config,
     globals: Vec<GlobalVar<'a>>,
     functions: Vec<FunctionDef<'a>>,
-    function_index: HashMap<String, usize>,
+    /// Each name's functions, one per arity (SystemTap overloads by the
+    /// number of parameters: `ctime()` and `ctime(secs)`).
+    function_index: HashMap<String, Vec<usize>>,
     library: &'a Library,
     pulled: Vec<bool>,
     embedded: Vec<String>,
@@ -153,13 +158,40 @@ impl<'a> Context<'a> {
     }
 
     fn global_named(&self, name: &str, file: FileId) -> Option<usize> {
+        // A file's private global hides a public one of the same name.
         self.globals
             .iter()
-            .position(|g| g.name == name && g.private_to.is_none_or(|f| f == file))
+            .position(|g| g.name == name && g.private_to == Some(file))
+            .or_else(|| {
+                self.globals
+                    .iter()
+                    .position(|g| g.name == name && g.private_to.is_none())
+            })
     }
 
+    /// A function of this name (the first defined, whatever its arity).
     fn function_named(&self, name: &str) -> Option<usize> {
-        self.function_index.get(name).copied()
+        self.function_index.get(name).and_then(|v| v.first().copied())
+    }
+
+    /// Whether function `i` is the script's own (not a tapset's).
+    fn function_from_script(&self, i: usize) -> bool {
+        let file = self.functions[i].def.name.span.file;
+        !self.library.files.iter().any(|f| f.script.file == file)
+    }
+
+    /// The last function of this name defined (whatever its arity).
+    fn function_defined_last(&self, name: &str) -> Option<usize> {
+        self.function_index.get(name).and_then(|v| v.last().copied())
+    }
+
+    /// The function of this name taking `arity` arguments.
+    fn function_with_arity(&self, name: &str, arity: usize) -> Option<usize> {
+        self.function_index
+            .get(name)?
+            .iter()
+            .copied()
+            .find(|&i| self.functions[i].def.params.len() == arity)
     }
 
     fn similar_function(&self, name: &str) -> Option<String> {
@@ -188,7 +220,13 @@ impl<'a> Context<'a> {
                             continue;
                         }
                         let private_to = decl.private.then_some(script.file);
-                        if let Some(existing) = self.global_named(&var.name.name, script.file) {
+                        let existing = match private_to {
+                            Some(file) => self.globals.iter().position(|g| {
+                                g.name == var.name.name && g.private_to == Some(file)
+                            }),
+                            None => self.global_named(&var.name.name, script.file),
+                        };
+                        if let Some(existing) = existing {
                             let prev = self.globals[existing].decl.name.span;
                             self.diagnostics.push(
                                 Diagnostic::semantic_error(format!(
@@ -233,7 +271,13 @@ impl<'a> Context<'a> {
                     }
                 }
                 ast::Item::Function(f) => {
-                    if let Some(&i) = self.function_index.get(&f.name.name) {
+                    if let Some(i) = self.function_with_arity(&f.name.name, f.params.len()) {
+                        // A script's function replaces the library's, as
+                        // SystemTap runs the script's first (the filter
+                        // functions of the mib tapsets are meant for this).
+                        if tapset && self.function_from_script(i) {
+                            continue;
+                        }
                         let prev = self.functions[i].def.name.span;
                         self.diagnostics.push(
                             Diagnostic::semantic_error(format!(
@@ -272,7 +316,9 @@ impl<'a> Context<'a> {
                         );
                     }
                     self.function_index
-                        .insert(f.name.name.clone(), self.functions.len());
+                        .entry(f.name.name.clone())
+                        .or_default()
+                        .push(self.functions.len());
                     self.functions.push(FunctionDef {
                         def: f,
                         locals,
@@ -308,15 +354,32 @@ impl<'a> Context<'a> {
             for b in roots {
                 symbols_in_block(b, &mut wanted);
             }
+            // Private globals a tapset function names, by its file.
+            let mut private = Vec::new();
             for f in &self.functions {
                 if let ast::FunctionBody::Block(b) = &f.def.body {
-                    symbols_in_block(b, &mut wanted);
+                    let file = f.def.name.span.file;
+                    let lib = self.library.files.iter().position(|t| t.script.file == file);
+                    match lib.filter(|&i| !self.library.files[i].private_globals.is_empty()) {
+                        Some(i) => {
+                            let mut own = Symbols::default();
+                            symbols_in_block(b, &mut own);
+                            for v in &own.vars {
+                                if self.library.files[i].private_globals.contains(v) {
+                                    private.push((i, v.clone()));
+                                }
+                            }
+                            wanted.calls.extend(own.calls);
+                            wanted.vars.extend(own.vars);
+                        }
+                        None => symbols_in_block(b, &mut wanted),
+                    }
                 }
             }
             let mut files = Vec::new();
-            for name in wanted.calls {
-                if !self.function_index.contains_key(&name) {
-                    files.extend(self.library.defining_function(&name));
+            for (name, arity) in wanted.calls {
+                if self.function_with_arity(&name, arity).is_none() {
+                    files.extend(self.library.defining_function(&name, arity));
                 }
             }
             let mut global_files = Vec::new();
@@ -337,6 +400,17 @@ impl<'a> Context<'a> {
             }
             for (i, name) in global_files {
                 if !self.globals.iter().any(|g| g.name == name) {
+                    self.add_items(&self.library.files[i].script, Source::TapsetGlobal(&name));
+                    added = true;
+                }
+            }
+            for (i, name) in private {
+                let file = self.library.files[i].script.file;
+                if !self
+                    .globals
+                    .iter()
+                    .any(|g| g.name == name && g.private_to == Some(file))
+                {
                     self.add_items(&self.library.files[i].script, Source::TapsetGlobal(&name));
                     added = true;
                 }
@@ -370,8 +444,8 @@ fn script_type(t: ast::ScriptType) -> Type {
 /// Names a block uses that a tapset may define.
 #[derive(Default)]
 struct Symbols {
-    /// Functions called.
-    calls: Vec<String>,
+    /// Functions called, with their number of arguments.
+    calls: Vec<(String, usize)>,
     /// Plain identifiers used as variables or arrays.
     vars: Vec<String>,
 }
@@ -383,7 +457,9 @@ fn symbols_in_block(b: &ast::Block, out: &mut Symbols) {
     impl Visitor for Collect<'_> {
         fn visit_expr(&mut self, e: &ast::Expr) {
             match &e.kind {
-                ast::ExprKind::Call { name, .. } => self.0.calls.push(name.name.clone()),
+                ast::ExprKind::Call { name, args } => {
+                    self.0.calls.push((name.name.clone(), args.len()))
+                }
                 ast::ExprKind::Var(v)
                 | ast::ExprKind::Index {
                     base: ast::Indexable::Var(v),
@@ -645,11 +721,13 @@ fn listed_points(derived: &[DerivedProbe<'_>], variables: bool) -> Vec<String> {
 }
 
 /// Whether some probe point of `script`, or of an alias it or a tapset
-/// defines, may be a `syscall.*` one (its first component matches
-/// `syscall`).
+/// defines, may be a `syscall.*` or `nd_syscall.*` one (its first
+/// component matches either).
 fn mentions_syscalls(script: &ast::Script, library: &Library) -> bool {
     let may_be_syscall = |pt: &ast::ProbePoint| match pt.components.first() {
-        Some(ast::Component::Named(n)) => points::glob(&n.name.name, "syscall"),
+        Some(ast::Component::Named(n)) => {
+            points::glob(&n.name.name, "syscall") || points::glob(&n.name.name, "nd_syscall")
+        }
         Some(ast::Component::Group(_)) => true,
         None => false,
     };
@@ -808,8 +886,20 @@ fn walk_all<'a>(
     for &i in &keep {
         let f = &cx.functions[i];
         let ret = if f.returns_value { f.ret.ty } else { None };
+        let name = &f.def.name.name;
+        let overloaded = keep
+            .iter()
+            .filter(|&&j| cx.functions[j].def.name.name == *name)
+            .count()
+            > 1;
+        let symbol = if overloaded {
+            format!("{name}__{}", f.def.params.len())
+        } else {
+            name.clone()
+        };
         functions.push(ir::Function {
             name: f.def.name.name.clone(),
+            symbol,
             locals: lower_locals(&f.locals),
             params: f.def.params.len(),
             ret,

@@ -12,6 +12,8 @@
 //! `pid`, `sig`, `argstr` `"1234, SIGTERM"`; `openat`: `dfd`, `dfd_str`,
 //! `filename`, `flags`, `flags_str`, `mode`, `AT_FDCWD, "/f", O_RDONLY`).
 //! `.return` aliases set `name`, `retval` and `retstr` (`-2 (ENOENT)`).
+//! Each alias is also named `nd_syscall.NAME` (`.return`): SystemTap's
+//! debuginfo-free syscall points, which these already are.
 //!
 //! **Architecture Invariant:** nothing here is hand-written per syscall
 //! except the renames and formats of [`special`]; every other alias is
@@ -358,6 +360,15 @@ fn aliases(info: &SyscallInfo, decoders: &Decoders, out: &mut String) {
              \tretstr = __sc_retstr(retval)\n}}"
         );
     }
+    // nd_syscall.NAME is SystemTap's debuginfo-free twin of syscall.NAME:
+    // stapkit's syscall points need no debuginfo, so it is the same point.
+    let _ = writeln!(out, "probe nd_syscall.{name} = syscall.{name} {{ }}");
+    if !NO_RETURN.contains(&name.as_str()) {
+        let _ = writeln!(
+            out,
+            "probe nd_syscall.{name}.return = syscall.{name}.return {{ }}"
+        );
+    }
 }
 
 fn open_creat(d: &Decoders) -> i64 {
@@ -449,7 +460,9 @@ mod tests {
         assert_eq!(
             out,
             "probe syscall.kill = __syscall(\"kill\") {\n\tname = \"kill\"\n\tpid = $pid\n\tsig = $sig\n\targstr = sprintf(\"%d, %s\", pid, __sc_signal_str(sig))\n}\n\
-             probe syscall.kill.return = __syscall(\"kill\").return {\n\tname = \"kill\"\n\tretval = $return\n\tretstr = __sc_retstr(retval)\n}\n"
+             probe syscall.kill.return = __syscall(\"kill\").return {\n\tname = \"kill\"\n\tretval = $return\n\tretstr = __sc_retstr(retval)\n}\n\
+             probe nd_syscall.kill = syscall.kill { }\n\
+             probe nd_syscall.kill.return = syscall.kill.return { }\n"
         );
         let mut out = String::new();
         let openat = info(

@@ -3,6 +3,45 @@
 //! `-a`) and the arguments after the script.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use crate::diag::Span;
+
+use super::token::Token;
+
+/// One library macro: a `@define` of a `.stpm` file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LibraryMacro {
+    /// Where its name was written.
+    pub name_span: Span,
+    /// Parameter names, without `@`.
+    pub params: Vec<String>,
+    /// The body, between `%(` and `%)`.
+    pub body: Vec<Token>,
+}
+
+/// The macros every file sees, as SystemTap's library macros: the
+/// `@define`s of the `.stpm` files on the tapset path. A file's own
+/// `@define` of the same name hides one of these.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LibraryMacros(Arc<BTreeMap<String, LibraryMacro>>);
+
+impl LibraryMacros {
+    /// The macros, by name.
+    pub fn new(macros: BTreeMap<String, LibraryMacro>) -> LibraryMacros {
+        LibraryMacros(Arc::new(macros))
+    }
+
+    /// The macro `name`, if the library defines it.
+    pub fn get(&self, name: &str) -> Option<&LibraryMacro> {
+        self.0.get(name)
+    }
+
+    /// Every macro, by name.
+    pub fn iter(&self) -> impl Iterator<Item = (&String, &LibraryMacro)> {
+        self.0.iter()
+    }
+}
 
 /// The privilege level a script is compiled for; `systemtap_privilege`
 /// conditions compare against its name.
@@ -57,6 +96,8 @@ pub struct PreprocessConfig {
     pub kernel_config: BTreeMap<String, String>,
     /// The command-line arguments after the script (`$1`, `@1`, `$#`).
     pub args: Vec<String>,
+    /// The library's macros (`.stpm` files), visible in every file.
+    pub library_macros: LibraryMacros,
 }
 
 impl PreprocessConfig {
@@ -114,6 +155,7 @@ impl Default for PreprocessConfig {
             guru: false,
             kernel_config,
             args: Vec::new(),
+            library_macros: LibraryMacros::default(),
         }
     }
 }

@@ -46,10 +46,10 @@ pub mod visit;
 
 use crate::diag::{Diagnostic, FileId, SourceMap};
 
-pub use config::{PreprocessConfig, Privilege};
+pub use config::{LibraryMacro, LibraryMacros, PreprocessConfig, Privilege};
 pub use dump::{dump, DumpConfig};
 pub use p1::dump_p1;
-pub use print::print;
+pub use print::{print, print_point};
 
 /// The result of parsing one file.
 #[derive(Clone, Debug)]
@@ -89,6 +89,31 @@ pub fn parse(map: &SourceMap, file: FileId, cfg: &PreprocessConfig) -> Parsed {
         script,
         diagnostics: into_diagnostics(errors),
     }
+}
+
+/// A library macro file (`.stpm`) of `map`: the macros it defines, in
+/// the order written, and its diagnostics. Such a file may hold only
+/// `@define`s (and conditionals around them); anything else is an error.
+pub fn library_macros(
+    map: &SourceMap,
+    file: FileId,
+    cfg: &PreprocessConfig,
+) -> (Vec<(String, LibraryMacro)>, Vec<Diagnostic>) {
+    let text = map.text(file);
+    let (tokens, mut errors) = lexer::tokenize(file, text);
+    let (macros, rest, pp_errors) = preprocess::library_macros(tokens, cfg);
+    errors.extend(pp_errors);
+    let mut diagnostics = into_diagnostics(errors);
+    if let Some(tok) = rest.first() {
+        diagnostics.push(
+            Diagnostic::parse_error(format!(
+                "unexpected {} in a library macro file: only @define is allowed",
+                tok.kind
+            ))
+            .with_primary(tok.span, "not a macro definition"),
+        );
+    }
+    (macros, diagnostics)
 }
 
 /// Lexes `file` of `map` without preprocessing (`$1`, `@define`, `%(` are

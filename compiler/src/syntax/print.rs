@@ -29,6 +29,16 @@ mod prec {
     pub const PRIMARY: u8 = 16;
 }
 
+/// Prints one probe point as it is written (`kernel.function("f").call?`).
+pub fn print_point(point: &ProbePoint) -> String {
+    let mut p = Printer {
+        out: String::new(),
+        indent: 0,
+    };
+    p.point(point);
+    p.out
+}
+
 /// Prints `script` in canonical form.
 pub fn print(script: &Script) -> String {
     let mut p = Printer {

@@ -155,6 +155,9 @@ pub fn analyze_for(
     let mut cfg = fixture_config(text);
     cfg.guru |= matrix_guru(text);
     let mut map = SourceMap::new();
+    // The library's macros (@this1, @offsetof...), as the driver reads them.
+    let (macros, _) = sema::library_macros(&mut map, &[], &cfg);
+    cfg.library_macros = macros;
     let file = map.add(name.to_string(), text.to_string());
     let parsed = stapkit::syntax::parse(&map, file, &cfg);
     assert!(

@@ -236,6 +236,20 @@ fn resolve_parts<'a>(
                                 help: None,
                             })
                         }
+                        Err(e)
+                            if target_parts
+                                .first()
+                                .is_some_and(|(n, _)| *n == "__unavailable") =>
+                        {
+                            return Err(PointError {
+                                message: format!(
+                                    "probe point '{}' is not available: {}",
+                                    parts_text(parts),
+                                    e.message
+                                ),
+                                help: e.help,
+                            })
+                        }
                         Err(e) => return Err(e),
                     };
                     if expanded.sufficient && !inner.is_empty() {
@@ -268,7 +282,9 @@ fn resolve_parts<'a>(
         out.extend(builtin_wildcards(parts, target)?);
     }
     if out.is_empty()
-        && parts.first().is_some_and(|(n, _)| glob(n, "syscall"))
+        && parts
+            .first()
+            .is_some_and(|(n, _)| glob(n, "syscall") || glob(n, "nd_syscall"))
         && target.kernel.is_none()
     {
         return Err(PointError {
@@ -558,6 +574,12 @@ fn builtin(
             priority: priority(*a)?,
         },
         [("never", None)] => ProbeKind::Never,
+        // What a tapset alias stands for where there is nothing to
+        // probe: it never resolves, and says why (the alias that names
+        // it adds its own name).
+        [("__unavailable", Some(ast::Literal::String(why)))] => {
+            return Err(err(why.to_str_lossy().into_owned()));
+        }
         [("kprobe", None), ("statement", Some(addr)), ("absolute", None)] => {
             let ast::Literal::Number(addr) = addr else {
                 return Err(err(format!("'{name}': the address must be a number")));

@@ -50,19 +50,39 @@ pub(crate) fn preprocess(
     tokens: Vec<Token>,
     cfg: &PreprocessConfig,
 ) -> (Vec<Token>, Vec<SyntaxError>) {
-    let mut pp = Preprocessor {
-        cfg,
-        input: tokens,
-        pos: 0,
-        frames: Vec::new(),
-        macros: HashMap::new(),
-        conds: Vec::new(),
-        out: Vec::new(),
-        errors: Vec::new(),
-        expanded: 0,
-    };
+    let mut pp = Preprocessor::new(tokens, cfg);
     pp.run();
     (pp.out, pp.errors)
+}
+
+/// Preprocesses a library macro file (`.stpm`): returns the macros it
+/// defines, and the tokens left over, which such a file may not have.
+pub(crate) fn library_macros(
+    tokens: Vec<Token>,
+    cfg: &PreprocessConfig,
+) -> (
+    Vec<(String, crate::syntax::config::LibraryMacro)>,
+    Vec<Token>,
+    Vec<SyntaxError>,
+) {
+    let mut pp = Preprocessor::new(tokens, cfg);
+    pp.run();
+    let mut macros: Vec<_> = pp
+        .macros
+        .into_iter()
+        .map(|(name, def)| {
+            (
+                name,
+                crate::syntax::config::LibraryMacro {
+                    name_span: def.name_span,
+                    params: def.params.clone(),
+                    body: def.body.to_vec(),
+                },
+            )
+        })
+        .collect();
+    macros.sort_by_key(|(_, m)| (m.name_span.file.index(), m.name_span.start));
+    (macros, pp.out, pp.errors)
 }
 
 /// One active expansion: a macro body or a parameter's tokens.
@@ -116,6 +136,22 @@ fn invalid(span: Span) -> Token {
         spaced: true,
         line_start: false,
         origin: None,
+    }
+}
+
+impl<'c> Preprocessor<'c> {
+    fn new(input: Vec<Token>, cfg: &'c PreprocessConfig) -> Preprocessor<'c> {
+        Preprocessor {
+            cfg,
+            input,
+            pos: 0,
+            frames: Vec::new(),
+            macros: HashMap::new(),
+            conds: Vec::new(),
+            out: Vec::new(),
+            errors: Vec::new(),
+            expanded: 0,
+        }
     }
 }
 
@@ -274,7 +310,16 @@ impl Preprocessor<'_> {
                     None => continue,
                 }
             }
-            if let Some(def) = self.macros.get(name).cloned() {
+            let def = self.macros.get(name).cloned().or_else(|| {
+                self.cfg.library_macros.get(name).map(|m| {
+                    Rc::new(MacroDef {
+                        name_span: m.name_span,
+                        params: m.params.clone(),
+                        body: m.body.clone().into(),
+                    })
+                })
+            });
+            if let Some(def) = def {
                 let name = name.clone();
                 match self.invoke(tok, &name, &def) {
                     Some(failed) => return Some(failed),
