@@ -4,8 +4,10 @@
 //! reads the probe points of the script and of its `-I` tapsets here,
 //! asks [`crate::debuginfo::KernelInfo::tracepoint_needs_modules`] of each
 //! `kernel.trace("SPEC")`, fetches once if one needs them, and then
-//! elaborates once. The built-in tapsets name only tracepoints built into
-//! the image.
+//! elaborates once. The built-in tapsets are not read: they name
+//! tracepoints without wildcards, for which the modules' list only changes
+//! how an error about a missing one is worded (a module's own, named, or
+//! the nearest names), never whether a script elaborates.
 
 use std::path::Path;
 
