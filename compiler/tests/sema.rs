@@ -25,13 +25,13 @@ mod frontend_support;
 mod kernel_support;
 mod sema_support;
 
-use frontend_support::{fixture_config, fixtures};
+use frontend_support::fixtures;
 use kernel_support::fixture_kernel;
 use sema_support::{
-    analyze, analyze_for, elaborate, run_all, snapshot, test_programs, test_sysroot, translate,
+    analyze, analyze_for, elaborate, listing_refused, listings, run_all, snapshot, test_sysroot,
+    translate,
 };
-use stapkit::diag::{render_all, SourceMap};
-use stapkit::sema;
+use stapkit::diag::render_all;
 
 #[test]
 fn ok_fixtures_analyze_cleanly() {
@@ -89,68 +89,31 @@ fn kernel_err_fixtures_report_errors_on_the_fixture_kernel() {
 /// of a module, process points, wildcards.
 #[test]
 fn probe_point_listings_on_the_fixture_kernel() {
-    let mut out = String::new();
-    for (pattern, variables) in [
-        ("syscall.kill", true),
-        ("syscall.kill.return", true),
-        ("syscall.*", false),
-        ("syscall.f*sync.return", true),
-        ("kernel.function(\"vfs_*\")", true),
-        ("kernel.function(\"vfs_read\").return", true),
-        ("kernel.trace(\"sched:*\")", true),
-        ("kernel.trace(\"*:ext4_sync_file_*\")", true),
-        ("kernel.trace(\"*\")", false),
-        (
-            "process(\"/bin/stapkit-workload\").function(\"stapkit_*\")",
-            false,
-        ),
-        ("signal.{send,handle}", true),
-        ("timer.*", false),
-    ] {
-        let (lines, diagnostics, map) = list(&format!("probe {pattern} {{}}\n"), variables);
-        assert!(
-            !diagnostics.iter().any(|d| d.is_error()),
-            "{pattern}: {}",
-            render_all(&map, &diagnostics)
-        );
-        assert!(!lines.is_empty(), "{pattern} lists nothing");
-        out.push_str(&format!(
-            "$ stap -{} '{pattern}'\n",
-            if variables { 'L' } else { 'l' }
-        ));
-        for line in lines {
-            out.push_str(&line);
-            out.push('\n');
-        }
-    }
+    let kernel = fixture_kernel();
+    let mut out = listings(
+        &kernel,
+        &[
+            ("syscall.kill", true),
+            ("syscall.kill.return", true),
+            ("syscall.*", false),
+            ("syscall.f*sync.return", true),
+            ("kernel.function(\"vfs_*\")", true),
+            ("kernel.function(\"vfs_read\").return", true),
+            ("kernel.trace(\"sched:*\")", true),
+            ("kernel.trace(\"*:ext4_sync_file_*\")", true),
+            ("kernel.trace(\"*\")", false),
+            (
+                "process(\"/bin/stapkit-workload\").function(\"stapkit_*\")",
+                false,
+            ),
+            ("signal.{send,handle}", true),
+            ("timer.*", false),
+        ],
+    );
     for pattern in ["syscall.kil", "kernel.function(\"vfs_rea\")"] {
-        let (lines, diagnostics, map) = list(&format!("probe {pattern} {{}}\n"), false);
-        assert!(lines.is_empty(), "{pattern}");
-        assert!(diagnostics.iter().any(|d| d.is_error()), "{pattern}");
-        out.push_str(&format!(
-            "$ stap -l '{pattern}'\n{}",
-            render_all(&map, &diagnostics)
-        ));
+        out.push_str(&listing_refused(&kernel, pattern));
     }
     snapshot("listing", "fixture_kernel_listings", &out);
-
-    fn list(
-        text: &str,
-        variables: bool,
-    ) -> (Vec<String>, Vec<stapkit::diag::Diagnostic>, SourceMap) {
-        let cfg = fixture_config(text);
-        let mut map = SourceMap::new();
-        let file = map.add("<input>".to_string(), text.to_string());
-        let parsed = stapkit::syntax::parse(&map, file, &cfg);
-        let config = sema::Config {
-            preprocess: cfg,
-            kernel: Some(fixture_kernel()),
-            programs: test_programs(),
-            ..Default::default()
-        };
-        let (lines, diagnostics) = sema::list_points(&mut map, &parsed.script, &config, variables);
-        (lines, diagnostics, map)
-    }
 }
 
 /// Unknown names of 100,000 characters in probe points are errors in the

@@ -25,13 +25,13 @@ mod sema_support;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use frontend_support::{fixture_config, fixtures};
-use sema_support::{analyze_for, elaborate, run_all, snapshot, test_programs, translate};
-use stapkit::codegen;
+use frontend_support::fixtures;
+use sema_support::{
+    analyze_for, elaborate, listing_refused, listings, run_all, snapshot, translate,
+};
 use stapkit::debuginfo::{KernelFiles, KernelInfo};
-use stapkit::diag::{render_all, SourceMap};
+use stapkit::diag::render_all;
 use stapkit::kernel::{Cache, Catalog, HeaderTree};
-use stapkit::sema;
 
 /// The kernel the QEMU scripts are translated for.
 const QEMU_KERNEL: &str = "debian-6.1-amd64";
@@ -132,84 +132,44 @@ fn qemu_scripts_translate_to_deterministic_c() {
 #[test]
 fn probe_point_listings() {
     let kernel = qemu_kernel();
-    let mut out = String::new();
-    for (pattern, variables) in [
-        ("syscall.kill", true),
-        ("syscall.kill.return", true),
-        ("syscall.{openat,close,fsync,read,write}", true),
-        ("syscall.fsync*", false),
-        ("syscall.f*sync.return", true),
-        ("syscall.exit_group", true),
-        ("kernel.function(\"vfs_fsync*\")", true),
-        ("kernel.function(\"vfs_read\").return", true),
-        ("begin", true),
-        ("timer.ms(100)", false),
-        ("kernel.trace(\"ext4:ext4_sync_file_*\")", true),
-        ("kernel.trace(\"*:ext4_sync_file_*\")", false),
-        ("kernel.trace(\"sched:sched_process_fork\")", true),
-        ("kernel.function(\"vfs_read\").*", false),
-        ("process.*", false),
-        ("process.begin", false),
-        ("process.end", true),
-        ("process(\"/bin/stapkit-workload\").*", false),
-        (
-            "process(\"/bin/stapkit-workload\").function(\"stapkit_*\")",
-            false,
-        ),
-        (
-            "process(\"/bin/stapkit-workload\").function(\"stapkit_*\").return",
-            true,
-        ),
-        ("timer.*", false),
-        ("begin*", false),
-        ("*", false),
-        ("vfs.**", false),
-        ("process(\"/bin/stapkit-workload\").**", false),
-    ] {
-        let text = format!("probe {pattern} {{}}\n");
-        let cfg = fixture_config(&text);
-        let mut map = SourceMap::new();
-        let file = map.add("<input>".to_string(), text.clone());
-        let parsed = stapkit::syntax::parse(&map, file, &cfg);
-        let config = sema::Config {
-            preprocess: cfg,
-            kernel: Some(kernel.clone()),
-            programs: test_programs(),
-            ..Default::default()
-        };
-        let (lines, diagnostics) = sema::list_points(&mut map, &parsed.script, &config, variables);
-        assert!(
-            !diagnostics.iter().any(|d| d.is_error()),
-            "{pattern}: {}",
-            render_all(&map, &diagnostics)
-        );
-        assert!(!lines.is_empty(), "{pattern} lists nothing");
-        out.push_str(&format!(
-            "$ stap -{} '{pattern}'\n",
-            if variables { 'L' } else { 'l' }
-        ));
-        for line in lines {
-            out.push_str(&line);
-            out.push('\n');
-        }
-    }
+    let mut out = listings(
+        &kernel,
+        &[
+            ("syscall.kill", true),
+            ("syscall.kill.return", true),
+            ("syscall.{openat,close,fsync,read,write}", true),
+            ("syscall.fsync*", false),
+            ("syscall.f*sync.return", true),
+            ("syscall.exit_group", true),
+            ("kernel.function(\"vfs_fsync*\")", true),
+            ("kernel.function(\"vfs_read\").return", true),
+            ("begin", true),
+            ("timer.ms(100)", false),
+            ("kernel.trace(\"ext4:ext4_sync_file_*\")", true),
+            ("kernel.trace(\"*:ext4_sync_file_*\")", false),
+            ("kernel.trace(\"sched:sched_process_fork\")", true),
+            ("kernel.function(\"vfs_read\").*", false),
+            ("process.*", false),
+            ("process.begin", false),
+            ("process.end", true),
+            ("process(\"/bin/stapkit-workload\").*", false),
+            (
+                "process(\"/bin/stapkit-workload\").function(\"stapkit_*\")",
+                false,
+            ),
+            (
+                "process(\"/bin/stapkit-workload\").function(\"stapkit_*\").return",
+                true,
+            ),
+            ("timer.*", false),
+            ("begin*", false),
+            ("*", false),
+            ("vfs.**", false),
+            ("process(\"/bin/stapkit-workload\").**", false),
+        ],
+    );
     // Unknown syscalls are errors naming the nearest ones.
-    let text = "probe syscall.kil {}\n";
-    let cfg = fixture_config(text);
-    let mut map = SourceMap::new();
-    let file = map.add("<input>".to_string(), text.to_string());
-    let parsed = stapkit::syntax::parse(&map, file, &cfg);
-    let config = sema::Config {
-        preprocess: cfg,
-        kernel: Some(kernel.clone()),
-        ..Default::default()
-    };
-    let (lines, diagnostics) = sema::list_points(&mut map, &parsed.script, &config, false);
-    assert!(lines.is_empty());
-    out.push_str(&format!(
-        "$ stap -l 'syscall.kil'\n{}",
-        render_all(&map, &diagnostics)
-    ));
+    out.push_str(&listing_refused(&kernel, "syscall.kil"));
     snapshot("listing", "probe_point_listings", &out);
 }
 

@@ -207,6 +207,59 @@ pub fn translate(name: &str, program: &stapkit::ir::Program) -> Result<String, S
     stapkit::codegen::generate(program, &config).map_err(|e| format!("no C: {e:?}"))
 }
 
+/// `stap -l`/`-L` (with `variables`) on `pattern`, on `kernel`: the lines
+/// listed and the diagnostics.
+fn list(
+    pattern: &str,
+    kernel: &Arc<KernelInfo>,
+    variables: bool,
+) -> (Vec<String>, Vec<stapkit::diag::Diagnostic>, SourceMap) {
+    let text = format!("probe {pattern} {{}}\n");
+    let cfg = fixture_config(&text);
+    let mut map = SourceMap::new();
+    let file = map.add("<input>".to_string(), text);
+    let parsed = stapkit::syntax::parse(&map, file, &cfg);
+    let config = sema::Config {
+        preprocess: cfg,
+        kernel: Some(kernel.clone()),
+        programs: test_programs(),
+        ..Default::default()
+    };
+    let (lines, diagnostics) = sema::list_points(&mut map, &parsed.script, &config, variables);
+    (lines, diagnostics, map)
+}
+
+/// The `stap -l`/`-L` listings of `patterns` (`true`: `-L`) on `kernel`,
+/// each after its command line; each must list something, without errors.
+pub fn listings(kernel: &Arc<KernelInfo>, patterns: &[(&str, bool)]) -> String {
+    let mut out = String::new();
+    for &(pattern, variables) in patterns {
+        let (lines, diagnostics, map) = list(pattern, kernel, variables);
+        assert!(
+            !diagnostics.iter().any(|d| d.is_error()),
+            "{pattern}: {}",
+            render_all(&map, &diagnostics)
+        );
+        assert!(!lines.is_empty(), "{pattern} lists nothing");
+        let flag = if variables { 'L' } else { 'l' };
+        out.push_str(&format!("$ stap -{flag} '{pattern}'\n"));
+        for line in lines {
+            out.push_str(&line);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// `stap -l PATTERN` that must list nothing and fail: the command line
+/// and the errors.
+pub fn listing_refused(kernel: &Arc<KernelInfo>, pattern: &str) -> String {
+    let (lines, diagnostics, map) = list(pattern, kernel, false);
+    assert!(lines.is_empty(), "{pattern}");
+    assert!(diagnostics.iter().any(|d| d.is_error()), "{pattern}");
+    format!("$ stap -l '{pattern}'\n{}", render_all(&map, &diagnostics))
+}
+
 pub fn run_all(files: Vec<PathBuf>, check: impl Fn(&str, &str) -> Result<(), String>) {
     assert!(!files.is_empty(), "no fixtures");
     let mut failures = Vec::new();
