@@ -1,15 +1,27 @@
-//! A tiny BTF writer for unit tests: builds blobs record by record, in the
-//! layout `Documentation/bpf/btf.rst` describes, so the parser is tested
-//! against bytes we can reason about.
+//! A small BTF writer: builds blobs record by record, in the layout
+//! `Documentation/bpf/btf.rst` describes. The parser's unit tests use it on
+//! bytes they can reason about, and the test suites' fixture kernel
+//! (`compiler/tests/kernel_support`) writes its image's `.BTF` with it.
+//!
+//! Each method adds one record and returns its type id (records are
+//! numbered from 1 in the order they are added; 0 is `void`).
 
 /// Builds a little-endian BTF blob.
-pub(crate) struct BtfBuilder {
+#[derive(Debug, Clone)]
+pub struct BtfBuilder {
     types: Vec<u8>,
     strings: Vec<u8>,
     next_id: u32,
 }
 
+impl Default for BtfBuilder {
+    fn default() -> Self {
+        BtfBuilder::new()
+    }
+}
+
 impl BtfBuilder {
+    /// An empty blob.
     pub fn new() -> Self {
         BtfBuilder {
             types: Vec::new(),
@@ -50,16 +62,24 @@ impl BtfBuilder {
         id
     }
 
+    /// The id the next record will get.
+    pub fn next_id(&self) -> u32 {
+        self.next_id
+    }
+
+    /// An integer of `size` bytes.
     pub fn int(&mut self, name: &str, size: u32, signed: bool) -> u32 {
         let id = self.header(name, 1, 0, false, size);
         self.word(((signed as u32) << 24) | (size * 8));
         id
     }
 
+    /// A pointer to `to`.
     pub fn ptr(&mut self, to: u32) -> u32 {
         self.header("", 2, 0, false, to)
     }
 
+    /// An array of `len` `elem`s, indexed by the integer type `index`.
     pub fn array(&mut self, elem: u32, index: u32, len: u32) -> u32 {
         let id = self.header("", 3, 0, false, 0);
         self.word(elem);
@@ -93,10 +113,12 @@ impl BtfBuilder {
         id
     }
 
+    /// A forward declaration of a struct (or union).
     pub fn fwd(&mut self, name: &str, union: bool) -> u32 {
         self.header(name, 7, 0, union, 0)
     }
 
+    /// A 32-bit enum.
     pub fn enum32(&mut self, name: &str, values: &[(&str, i32)]) -> u32 {
         let id = self.header(
             name,
@@ -113,14 +135,17 @@ impl BtfBuilder {
         id
     }
 
+    /// `typedef to name`.
     pub fn typedef(&mut self, name: &str, to: u32) -> u32 {
         self.header(name, 8, 0, false, to)
     }
 
+    /// `const to`.
     pub fn const_(&mut self, to: u32) -> u32 {
         self.header("", 10, 0, false, to)
     }
 
+    /// A prototype; a last parameter of type 0 is `...`.
     pub fn func_proto(&mut self, ret: u32, params: &[(&str, u32)]) -> u32 {
         let id = self.header("", 13, params.len() as u32, false, ret);
         for &(n, ty) in params {
@@ -131,8 +156,17 @@ impl BtfBuilder {
         id
     }
 
+    /// A global function with prototype `proto`.
     pub fn func(&mut self, name: &str, proto: u32) -> u32 {
         self.header(name, 12, 1, false, proto)
+    }
+
+    /// A global variable of type `ty` (vmlinux BTF has them for per-CPU
+    /// variables).
+    pub fn var(&mut self, name: &str, ty: u32) -> u32 {
+        let id = self.header(name, 14, 0, false, ty);
+        self.word(1); // linkage: global
+        id
     }
 
     /// A record of a kind number the parser does not know.
