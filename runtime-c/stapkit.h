@@ -45,6 +45,11 @@
 #include <linux/sched/task.h>
 #include <linux/task_work.h>
 #include <linux/pid.h>
+#include <linux/pid_namespace.h>
+#include <linux/user_namespace.h>
+#include <linux/fdtable.h>
+#include <linux/sched/loadavg.h>
+#include <linux/kallsyms.h>
 #include <linux/version.h>
 #include <linux/netfilter.h>
 #include <linux/netdevice.h>
@@ -63,6 +68,7 @@
 #include "lib/stat.h"
 #include "lib/map.h"
 #include "lib/regex.h"
+#include "lib/quote.h"
 #include "lib/softfp.h"
 #include "lib/common.c"
 #include "lib/str.c"
@@ -70,6 +76,7 @@
 #include "lib/stat.c"
 #include "lib/map.c"
 #include "lib/regex.c"
+#include "lib/quote.c"
 #include "lib/softfp.c"
 
 struct stp_context;
@@ -91,6 +98,8 @@ struct stp_netfilter;
 static void stp_netfilters_register(struct stp_netfilter *ps, int n, struct stp_reg_count *count);
 static void stp_netfilters_unregister(struct stp_netfilter *ps, int n);
 static void stp_timers_arm(struct stp_timer_probe *timers, int n);
+static void stp_task_init(void);
+static void stp_task_exit(void);
 static void stp_timers_disarm(struct stp_timer_probe *timers, int n);
 
 #include "core/transport.h"
@@ -102,7 +111,10 @@ static void stp_timers_disarm(struct stp_timer_probe *timers, int n);
 #include "core/data.c"
 #include "core/match.c"
 #include "core/access.c"
+#include "core/kstack.c"
 #include "core/session.c"
+#include "core/task.c"
+#include "core/probe_info.c"
 #include "core/timer.c"
 #include "core/kprobe.c"
 #include "core/uprobe.c"

@@ -73,13 +73,15 @@ for case in $(cat /cases/list); do
 	# SIGINT after the time limit lets staprun run the end probes; KILL if
 	# even that hangs. $args holds shell-quoted staprun options (-c CMD).
 	# A case with its own commands (run) runs them in /tmp instead, with
-	# $MODULE the module (or bundle).
+	# $MODULE the module (or bundle). The case's processes do not inherit
+	# the results port (fd 3): a -c command has stdin, stdout and stderr
+	# only, as under SystemTap.
 	if [ -s "$dir/run" ]; then
 		(cd /tmp && MODULE="$dir/module.ko" timeout -s KILL $((limit + 20)) \
-			sh "$dir/run") > /out/stdout 2>> /out/stderr
+			sh "$dir/run") > /out/stdout 2>> /out/stderr 3>&-
 	else
 		eval timeout -s KILL $((limit + 20)) timeout -s INT "$limit" \
-			staprun $args "$dir/module.ko" > /out/stdout 2>> /out/stderr
+			staprun $args "$dir/module.ko" > /out/stdout 2>> /out/stderr 3>&-
 	fi
 	echo $? > /out/rc
 	for mod in $loaded; do

@@ -117,6 +117,11 @@ fn str() {
     insta::assert_snapshot!("str", build_and_run("test_str"));
 }
 
+#[test]
+fn quote() {
+    insta::assert_snapshot!("quote", build_and_run("test_quote"));
+}
+
 /// The patterns `runtime-c/test/test_regex.c` uses.
 const TEST_PATTERNS: &[&[u8]] = &[
     b"abc",

@@ -122,6 +122,13 @@ static __maybe_unused bool stp_kread(struct stp_context *c, uint64_t addr, int s
  */
 static bool stp_copy_to_kernel(void *dst, const void *src, int size)
 {
+	/*
+	 * No kernel object lives below the top of user space, and a store
+	 * there (NULL) is an oops rather than a fault the primitive recovers
+	 * from, as SystemTap 5.1's set_kernel_long(0, 1) shows on 6.1.
+	 */
+	if ((unsigned long)dst < TASK_SIZE_MAX)
+		return false;
 	pagefault_disable();
 	switch (size) {
 	case 1:
@@ -207,4 +214,156 @@ static __maybe_unused bool stp_kread_bits(struct stp_context *c, uint64_t addr, 
 		bits |= ~0ULL << width;
 	*out = (int64_t)bits;
 	return true;
+}
+
+/*
+ * A UTF-16 (width 2) or UTF-32 (width 4) string at addr, NUL-terminated,
+ * decoded into UTF-8 in dst (cap bytes; longer text is cut at a whole
+ * character). Returns 0; -EFAULT when it cannot be read; -EILSEQ for a
+ * unit that is no character, *bad being its value and *bad_at its address.
+ */
+static __maybe_unused int stp_copy_utf(char *dst, size_t cap, int64_t addr, int width, int user,
+				       uint32_t *bad, uint64_t *bad_at)
+{
+	size_t len = 0, i;
+
+	dst[0] = '\0';
+	for (i = 0; i < MAXSTRINGLEN; i++) {
+		uint64_t at = addr + i * width;
+		uint32_t unit = 0, cp;
+		long rc;
+
+		if (user)
+			rc = stp_copy_from_user_nofault(&unit, (const void __user *)(uintptr_t)at, width);
+		else
+			rc = stp_copy_from_kernel_nofault(&unit, (const void *)(uintptr_t)at, width);
+		if (rc) {
+			dst[0] = '\0';
+			return -EFAULT;
+		}
+		if (width == 2)
+			unit &= 0xffff;
+		if (unit == 0)
+			return 0;
+		cp = unit;
+		if (width == 2 && unit >= 0xd800 && unit <= 0xdbff) {
+			uint32_t low = 0;
+
+			if (user)
+				rc = stp_copy_from_user_nofault(&low, (const void __user *)(uintptr_t)(at + 2), 2);
+			else
+				rc = stp_copy_from_kernel_nofault(&low, (const void *)(uintptr_t)(at + 2), 2);
+			if (rc) {
+				dst[0] = '\0';
+				return -EFAULT;
+			}
+			if (low < 0xdc00 || low > 0xdfff) {
+				*bad = unit;
+				*bad_at = at;
+				return -EILSEQ;
+			}
+			cp = 0x10000 + ((unit - 0xd800) << 10) + (low - 0xdc00);
+			i++;
+		} else if ((unit >= 0xd800 && unit <= 0xdfff) || unit > 0x10ffff) {
+			*bad = unit;
+			*bad_at = at;
+			return -EILSEQ;
+		}
+		if (!stp_utf8_append(dst, cap, &len, cp))
+			return 0;
+	}
+	return 0;
+}
+
+/*
+ * inlen bytes at addr (kernel, or user memory when user) quoted into dst
+ * (MAXSTRINGLEN), at most outlen characters (0: MAXSTRINGLEN). Returns 0,
+ * or -EFAULT when they cannot be read.
+ */
+static __maybe_unused int stp_buffer_quoted(struct stp_context *c, char *dst, int64_t addr, int64_t inlen,
+					    int64_t outlen, int user)
+{
+	size_t len = inlen < 0 ? 0 : min_t(int64_t, inlen, MAXSTRINGLEN);
+	long rc;
+
+	if (user)
+		rc = stp_copy_from_user_nofault(c->scratch, (const void __user *)(uintptr_t)addr, len);
+	else
+		rc = stp_copy_from_kernel_nofault(c->scratch, (const void *)(uintptr_t)addr, len);
+	if (rc)
+		return -EFAULT;
+	stp_quote_buffer(dst, MAXSTRINGLEN, c->scratch, len, outlen);
+	return 0;
+}
+
+/*
+ * The *_string_utf16/utf32 functions: the string at addr decoded into dst
+ * (MAXSTRINGLEN). With err_msg, a failure gives err_msg; without, it is
+ * the script error SystemTap reports.
+ */
+static __maybe_unused void stp_utf_string(struct stp_context *c, char *dst, int64_t addr, int width, int user,
+					  const char *err_msg)
+{
+	uint32_t bad = 0;
+	uint64_t bad_at = 0;
+	int rc = stp_copy_utf(dst, MAXSTRINGLEN, addr, width, user, &bad, &bad_at);
+
+	if (!rc)
+		return;
+	if (err_msg) {
+		stp_strlcpy(dst, err_msg, MAXSTRINGLEN);
+	} else if (rc == -EFAULT) {
+		dst[0] = '\0';
+		stp_error_fmt(c, "%s string copy fault at 0x%llx [man error::fault]", user ? "user" : "kernel",
+			      (unsigned long long)addr);
+	} else {
+		dst[0] = '\0';
+		stp_error_fmt(c, "invalid UTF-%d character U+%04X at 0x%llx", width * 8, bad,
+			      (unsigned long long)bad_at);
+	}
+}
+
+/*
+ * The *_string_quoted_utf16/utf32 functions: the decoded string quoted,
+ * or the address in hex when it cannot be read. where: 0 kernel, 1 user,
+ * 2 kernel then user, where a user fault is an error.
+ */
+static __maybe_unused void stp_utf_quoted(struct stp_context *c, char *dst, int64_t addr, int width, int where)
+{
+	uint32_t bad = 0;
+	uint64_t bad_at = 0;
+	int rc = stp_copy_utf(c->scratch, MAXSTRINGLEN, addr, width, where == 1, &bad, &bad_at);
+
+	if (rc == -EFAULT && where == 2)
+		rc = stp_copy_utf(c->scratch, MAXSTRINGLEN, addr, width, 1, &bad, &bad_at);
+	if (!rc) {
+		stp_quote_utf8(dst, MAXSTRINGLEN, c->scratch, 0);
+	} else if (where == 2 && rc == -EFAULT) {
+		dst[0] = '\0';
+		stp_error_fmt(c, "user string copy fault at 0x%llx [man error::fault]", (unsigned long long)addr);
+	} else {
+		scnprintf(dst, MAXSTRINGLEN, "0x%llx", (unsigned long long)addr);
+	}
+}
+
+/*
+ * Stores len bytes of s and a NUL at addr (kernel, or user memory when
+ * user). Returns 0 or -EFAULT.
+ */
+static __maybe_unused int stp_put_string(int64_t addr, const char *s, size_t len, int user)
+{
+	size_t i;
+
+	for (i = 0; i <= len; i++) {
+		char ch = i < len ? s[i] : '\0';
+		bool ok;
+
+		if (user)
+			ok = !copy_to_user_nofault((void __user *)(uintptr_t)(addr + i), &ch, 1);
+		else
+			ok = stp_copy_to_kernel((void *)(uintptr_t)(addr + i), &ch, 1);
+		if (!ok)
+			return -EFAULT;
+	}
+	return 0;
 }

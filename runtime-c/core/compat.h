@@ -95,6 +95,13 @@
 #define stp_task_state(t) ((long)READ_ONCE((t)->state))
 #endif
 
+/* Where a task's CPU is: in its thread_info since 5.16, in task_struct before. */
+#ifdef STP_HAVE_TASK_THREAD_INFO_CPU
+#define STP_TASK_CPU_OFFSET offsetof(struct task_struct, thread_info.cpu)
+#else
+#define STP_TASK_CPU_OFFSET offsetof(struct task_struct, cpu)
+#endif
+
 /* from_timer() became timer_container_of() (6.16); del_timer() timer_delete() (6.2). */
 #ifdef STP_HAVE_TIMER_CONTAINER_OF
 #define stp_timer_container_of(var, t, field) timer_container_of(var, t, field)
@@ -244,6 +251,13 @@ typedef struct callback_head *(*stp_task_work_cancel_func_t)(struct task_struct 
 #define stp_kretprobe_of(ri) ((ri)->rp)
 #endif
 
+/* Where a kretprobe instance returns to: get_kretprobe_retaddr() since 5.19, ri->ret_addr before. */
+#ifdef STP_HAVE_GET_KRETPROBE_RETADDR
+#define stp_kretprobe_ret_addr(ri) get_kretprobe_retaddr(ri)
+#else
+#define stp_kretprobe_ret_addr(ri) ((unsigned long)(ri)->ret_addr)
+#endif
+
 /*
  * kallsyms_lookup_name() was unexported in 5.7. Without the export,
  * stp_kallsyms_init() finds it once through a kprobe on it. On kernels with
@@ -388,6 +402,28 @@ static inline void stp_uprobe_unregister_nosync(struct inode *inode, loff_t offs
 	int name(struct uprobe_consumer *self, struct pt_regs *regs)
 #define STP_URETPROBE_HANDLER(name, self, func, regs) \
 	int name(struct uprobe_consumer *self, unsigned long func, struct pt_regs *regs)
+#endif
+
+/*
+ * The bytes of a module's code and of the rest of it (data, read-only
+ * data) once loaded: mem[] since 6.4, core_layout before.
+ */
+#ifdef STP_HAVE_MODULE_MEMORY
+#define stp_module_text_size(m) ((m)->mem[MOD_TEXT].size)
+#define stp_module_data_size(m) \
+	((m)->mem[MOD_DATA].size + (m)->mem[MOD_RODATA].size + (m)->mem[MOD_RO_AFTER_INIT].size)
+#else
+#define stp_module_text_size(m) ((m)->core_layout.text_size)
+#define stp_module_data_size(m) ((m)->core_layout.size - (m)->core_layout.text_size)
+#endif
+
+/* A return address without its pointer-authentication code (arm64). */
+#ifdef CONFIG_ARM64
+#ifdef ptrauth_strip_kernel_insn_pac
+#define stp_ptrauth_strip(lr) ptrauth_strip_kernel_insn_pac(lr)
+#else
+#define stp_ptrauth_strip(lr) ptrauth_strip_insn_pac(lr)
+#endif
 #endif
 
 #endif /* STP_CORE_COMPAT_H */

@@ -38,6 +38,10 @@
 #ifndef TRYLOCKDELAY
 #define TRYLOCKDELAY 10
 #endif
+/* Frames a kernel backtrace keeps (backtrace(), print_backtrace()). */
+#ifndef MAXBACKTRACE
+#define MAXBACKTRACE 20
+#endif
 /* Empty histogram rows kept around each non-empty run before eliding. */
 #ifndef HIST_ELISION
 #define HIST_ELISION 2

@@ -72,6 +72,17 @@ static __maybe_unused void stp_error_noloc(struct stp_context *c, const char *ms
 	STP_ERROR(c, c->error_buf, "");
 }
 
+/*
+ * abort(): the session ends as after exit(), and the handler unwinds at
+ * once, through any try/catch, with nothing reported.
+ */
+static __maybe_unused void stp_abort(struct stp_context *c)
+{
+	stp_request_exit(false);
+	c->aborted = true;
+	STP_ERROR(c, "abort", "");
+}
+
 /* Writes a formatted line to staprun's stderr. */
 static __maybe_unused __printf(1, 2) void stp_stderr(const char *fmt, ...)
 {
@@ -139,8 +150,9 @@ static void stp_overload_check(struct stp_context *c, u64 start, u64 end)
  * `state` and the context is free; `data` is what the handler's family
  * hands it (a kretprobe instance's values saved at entry), or NULL.
  */
-static void stp_probe_run_ctx(const struct stp_probe *p, int state, struct pt_regs *regs,
-			      void *data, unsigned long *tp_args)
+static void stp_probe_run_ctx(const struct stp_probe *p, enum stp_probe_type type, int state,
+			      struct pt_regs *regs, void *data, unsigned long *tp_args,
+			      unsigned long probe_addr)
 {
 	struct stp_context *c;
 	unsigned long flags;
@@ -158,12 +170,18 @@ static void stp_probe_run_ctx(const struct stp_probe *p, int state, struct pt_re
 		goto out;
 	}
 	c->probe = p;
+	c->type = type;
+	c->probe_addr = probe_addr;
 	c->last_error = NULL;
 	c->last_stmt = NULL;
+	c->aborted = false;
 	c->actionremain = MAXACTION;
 	c->nesting = 0;
 #ifdef STP_NEED_REGEX_GROUPS
 	c->last_match.state = STP_MATCH_NONE;
+#endif
+#ifdef STP_NEED_KSTACK
+	c->kstack_n = -1;
 #endif
 	c->regs = regs;
 	c->entry_data = data;
@@ -173,7 +191,7 @@ static void stp_probe_run_ctx(const struct stp_probe *p, int state, struct pt_re
 #endif
 	p->handler(c);
 	stp_print_flush(c);
-	if (unlikely(c->last_error))
+	if (unlikely(c->last_error) && !c->aborted)
 		stp_report_error(c);
 #ifndef STP_NO_OVERLOAD
 	stp_overload_check(c, start, ktime_get_mono_fast_ns());
@@ -183,22 +201,25 @@ out:
 	local_irq_restore(flags);
 }
 
-static __maybe_unused void stp_probe_run_data(const struct stp_probe *p, int state,
-					      struct pt_regs *regs, void *data)
+/* A kretprobe hit: the values saved at entry, and the probed function. */
+static __maybe_unused void stp_probe_run_data(const struct stp_probe *p, enum stp_probe_type type,
+					      int state, struct pt_regs *regs, void *data,
+					      unsigned long probe_addr)
 {
-	stp_probe_run_ctx(p, state, regs, data, NULL);
+	stp_probe_run_ctx(p, type, state, regs, data, NULL, probe_addr);
 }
 
-static __maybe_unused void stp_probe_run(const struct stp_probe *p, int state, struct pt_regs *regs)
+static __maybe_unused void stp_probe_run(const struct stp_probe *p, enum stp_probe_type type, int state,
+					 struct pt_regs *regs)
 {
-	stp_probe_run_ctx(p, state, regs, NULL, NULL);
+	stp_probe_run_ctx(p, type, state, regs, NULL, NULL, 0);
 }
 
 /* A tracepoint hit: no registers, the arguments in register-width slots. */
-static __maybe_unused void stp_probe_run_args(const struct stp_probe *p, int state,
-					      unsigned long *args)
+static __maybe_unused void stp_probe_run_args(const struct stp_probe *p, enum stp_probe_type type,
+					      int state, unsigned long *args)
 {
-	stp_probe_run_ctx(p, state, NULL, NULL, args);
+	stp_probe_run_ctx(p, type, state, NULL, NULL, args, 0);
 }
 
 /*

@@ -7,6 +7,22 @@
 #ifndef STP_CORE_CONTEXT_H
 #define STP_CORE_CONTEXT_H
 
+/* The low-level kind of probe a handler runs for (probe_type()). */
+enum stp_probe_type {
+	STP_PT_BEGIN,
+	STP_PT_END,
+	STP_PT_ERROR,
+	STP_PT_KPROBE,
+	STP_PT_KRETPROBE,
+	STP_PT_UPROBE,
+	STP_PT_URETPROBE,
+	STP_PT_TIMER,
+	STP_PT_PROFILE,
+	STP_PT_TRACEPOINT,
+	STP_PT_PROCESS,
+	STP_PT_NETFILTER,
+};
+
 /* One probe as the generated code describes it. */
 struct stp_probe {
 	const char *pp;       /* probe point, as pp() returns it */
@@ -30,10 +46,13 @@ struct stp_last_match {
 struct stp_context {
 	atomic_t busy;                  /* non-zero while a handler runs here */
 	const struct stp_probe *probe;  /* the running probe */
+	enum stp_probe_type type;       /* what kind of probe runs it */
+	unsigned long probe_addr;       /* a .return probe's function, else 0 */
 	const char *last_error;         /* set by a failing statement */
 	const char *last_stmt;          /* "operator '/' at FILE:L:C" of it */
 	long actionremain;              /* statements left (MAXACTION) */
 	int nesting;                    /* function call depth */
+	bool aborted;                   /* abort() ran: unwind past any catch */
 	struct pt_regs *regs;           /* registers at the probe, if any */
 	void *entry_data;               /* values saved at function entry, if any */
 	unsigned long *tp_args;         /* a tracepoint's arguments, if any */
@@ -42,9 +61,16 @@ struct stp_context {
 	size_t print_len;               /* bytes in print_buf */
 	char print_buf[STP_PRINT_BUFSIZE];
 	char error_buf[MAXSTRINGLEN];   /* formatted error messages */
+	char scratch[MAXSTRINGLEN];     /* a string being read, before quoting */
 	struct stp_tokenize_state tokenize;  /* tokenize()'s position */
 	char tokenize_buf[MAXSTRINGLEN];
 	char *frames;                   /* (MAXNESTING + 1) locals frames */
+#ifdef STP_NEED_KSTACK
+	int kstack_n;                   /* frames in kstack, -1 until walked */
+	unsigned long kstack[MAXBACKTRACE];     /* the stack at the probe */
+	char sym_buf[KSYM_SYMBOL_LEN];  /* an address named by kallsyms */
+	char sym_line[KSYM_SYMBOL_LEN + 48];    /* one line of a printed stack */
+#endif
 #ifdef STP_NEED_REGEX_GROUPS
 	struct stp_last_match last_match;       /* what the last =~ matched (matched()) */
 	struct stp_regex_scratch regex_scratch; /* stp_regex_groups()'s memory */

@@ -39,11 +39,20 @@ struct stp_kprobe {
 	} u;
 };
 
+/*
+ * A kprobe hit. The handler sees the probed address as the instruction
+ * pointer (addr(), the first frame of a backtrace), as SystemTap shows it,
+ * rather than the address past the breakpoint; the kprobe's own value is
+ * put back for the single-step that follows.
+ */
 static int stp_kprobe_entry(struct kprobe *kp, struct pt_regs *regs)
 {
 	struct stp_kprobe *p = container_of(kp, struct stp_kprobe, u.kp);
+	unsigned long ip = instruction_pointer(regs);
 
-	stp_probe_run(p->probe, STP_RUNNING, regs);
+	instruction_pointer_set(regs, (unsigned long)kp->addr);
+	stp_probe_run(p->probe, STP_PT_KPROBE, STP_RUNNING, regs);
+	instruction_pointer_set(regs, ip);
 	return 0;
 }
 
@@ -58,7 +67,8 @@ static int stp_kretprobe_entry(struct kretprobe_instance *ri, struct pt_regs *re
 		return 0;
 	p = container_of(rp, struct stp_kprobe, u.krp);
 	memset(ri->data, 0, p->data_size);
-	stp_probe_run_data(p->entry, STP_RUNNING, regs, ri->data);
+	stp_probe_run_data(p->entry, STP_PT_KRETPROBE, STP_RUNNING, regs, ri->data,
+			   (unsigned long)rp->kp.addr);
 	return 0;
 }
 
@@ -66,11 +76,21 @@ static int stp_kretprobe_return(struct kretprobe_instance *ri, struct pt_regs *r
 {
 	struct kretprobe *rp = stp_kretprobe_of(ri);
 	struct stp_kprobe *p;
+	unsigned long ip;
 
 	if (!rp)
 		return 0;
 	p = container_of(rp, struct stp_kprobe, u.krp);
-	stp_probe_run_data(p->probe, STP_RUNNING, regs, p->entry ? ri->data : NULL);
+	/*
+	 * The handler sees the address the function returns to as the
+	 * instruction pointer, as kernels since 5.14 set it; before, it was
+	 * the kretprobe trampoline's.
+	 */
+	ip = instruction_pointer(regs);
+	instruction_pointer_set(regs, stp_kretprobe_ret_addr(ri));
+	stp_probe_run_data(p->probe, STP_PT_KRETPROBE, STP_RUNNING, regs, p->entry ? ri->data : NULL,
+			   (unsigned long)rp->kp.addr);
+	instruction_pointer_set(regs, ip);
 	return 0;
 }
 

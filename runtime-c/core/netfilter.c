@@ -60,7 +60,7 @@ static unsigned int stp_netfilter_hook(void *priv, struct sk_buff *skb,
 	args[STP_NF_IN] = (unsigned long)state->in;
 	args[STP_NF_OUT] = (unsigned long)state->out;
 	args[STP_NF_VERDICT] = (unsigned long)&verdict;
-	stp_probe_run_args(p->probe, STP_RUNNING, args);
+	stp_probe_run_args(p->probe, STP_PT_NETFILTER, STP_RUNNING, args);
 	switch (verdict & NF_VERDICT_MASK) {
 	case NF_DROP:
 	case NF_ACCEPT:

@@ -116,3 +116,16 @@ static __maybe_unused inline int64_t stp_mod64(int64_t a, int64_t b)
 {
 	return b == -1 ? 0 : a % b;
 }
+
+/* Prints a C-formatted line into the handler's output. */
+static __maybe_unused __printf(2, 3) void stp_print_fmt(struct stp_context *c, const char *fmt, ...)
+{
+	char buf[160];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vscnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	stp_print_bytes(c, buf, n);
+}

@@ -210,7 +210,7 @@ static void stp_begin_run(struct callback_head *cb)
 
 		for (i = 0; i < stp_nprocess_probes; i++)
 			if (stp_begin_matches(&stp_process_probes[i], current->tgid, exe, w->startup))
-				stp_probe_run(stp_process_probes[i].probe, STP_RUNNING, NULL);
+				stp_probe_run(stp_process_probes[i].probe, STP_PT_PROCESS, STP_RUNNING, NULL);
 	}
 	stp_begin_free(w);
 }
@@ -328,7 +328,7 @@ static void stp_process_exec(void *data, struct task_struct *p, pid_t old_pid,
 		struct stp_process_probe *pp = &stp_process_probes[i];
 
 		if (pp->end && !pp->pid && (!pp->path || (pp->inode && pp->inode == old)))
-			stp_probe_run(pp->probe, STP_RUNNING, NULL);
+			stp_probe_run(pp->probe, STP_PT_PROCESS, STP_RUNNING, NULL);
 	}
 	for (i = 0; i < stp_nprocess_probes; i++) {
 		struct stp_process_probe *pp = &stp_process_probes[i];
@@ -340,7 +340,7 @@ static void stp_process_exec(void *data, struct task_struct *p, pid_t old_pid,
 			tracked = true;
 		}
 		if (!pp->end)
-			stp_probe_run(pp->probe, STP_RUNNING, NULL);
+			stp_probe_run(pp->probe, STP_PT_PROCESS, STP_RUNNING, NULL);
 	}
 	/* The new program's process begins: process.begin, after PATH's
 	 * (registered only where task work serves its other begins). */
@@ -348,7 +348,7 @@ static void stp_process_exec(void *data, struct task_struct *p, pid_t old_pid,
 		struct stp_process_probe *pp = &stp_process_probes[i];
 
 		if (!pp->end && !pp->pid && !pp->path && stp_begin_cancel)
-			stp_probe_run(pp->probe, STP_RUNNING, NULL);
+			stp_probe_run(pp->probe, STP_PT_PROCESS, STP_RUNNING, NULL);
 	}
 }
 
@@ -385,7 +385,7 @@ static void stp_process_exit(void *data, struct task_struct *p)
 
 		if (pp->end && (pp->pid ? pp->pid == p->tgid :
 				!pp->path || (pp->inode && pp->inode == inode)))
-			stp_probe_run(pp->probe, STP_RUNNING, NULL);
+			stp_probe_run(pp->probe, STP_PT_PROCESS, STP_RUNNING, NULL);
 	}
 }
 

@@ -9,42 +9,59 @@
  * Each function returns NULL or why it cannot answer (the script error).
  */
 
-/* Argument n (from 1) at function entry. */
-static __maybe_unused const char *stp_regs_arg(struct stp_context *c, int64_t n, uint64_t *out)
+/*
+ * Where argument n (from 1) is at function entry: a pt_regs slot
+ * (*reg), or a stack address (*stack_addr, *reg NULL). NULL or why not.
+ */
+static __maybe_unused const char *stp_regs_arg_place(struct stp_context *c, int64_t n, unsigned long **reg,
+						     unsigned long *stack_addr)
 {
 	struct pt_regs *regs = c->regs;
-	unsigned long slot, addr, v;
-	int rc;
 
+	*reg = NULL;
+	*stack_addr = 0;
 	if (!regs)
-		return "cannot access CPU registers in this context";
+		return "cannot access function args in this context";
 	if (n < 1 || n > 32)
 		return "argument number out of range (1 to 32)";
 #if defined(CONFIG_X86_64)
 	switch (n) {
-	case 1: *out = regs->di; return NULL;
-	case 2: *out = regs->si; return NULL;
-	case 3: *out = regs->dx; return NULL;
-	case 4: *out = regs->cx; return NULL;
-	case 5: *out = regs->r8; return NULL;
-	case 6: *out = regs->r9; return NULL;
+	case 1: *reg = &regs->di; return NULL;
+	case 2: *reg = &regs->si; return NULL;
+	case 3: *reg = &regs->dx; return NULL;
+	case 4: *reg = &regs->cx; return NULL;
+	case 5: *reg = &regs->r8; return NULL;
+	case 6: *reg = &regs->r9; return NULL;
 	}
 	/* Above the return address. */
-	slot = n - 6;
-	addr = regs->sp + slot * sizeof(unsigned long);
+	*stack_addr = regs->sp + (n - 6) * sizeof(unsigned long);
+	return NULL;
 #elif defined(CONFIG_ARM64)
 	if (n <= 8) {
-		*out = regs->regs[n - 1];
+		*reg = (unsigned long *)&regs->regs[n - 1];
 		return NULL;
 	}
-	slot = n - 9;
-	addr = regs->sp + slot * sizeof(unsigned long);
+	*stack_addr = regs->sp + (n - 9) * sizeof(unsigned long);
+	return NULL;
 #else
-	(void)slot;
-	(void)addr;
 	return "the argument functions do not know this architecture's calling convention";
 #endif
-	if (user_mode(regs))
+}
+
+/* Argument n (from 1) at function entry. */
+static __maybe_unused const char *stp_regs_arg(struct stp_context *c, int64_t n, uint64_t *out)
+{
+	unsigned long *reg, addr, v;
+	const char *why = stp_regs_arg_place(c, n, &reg, &addr);
+	int rc;
+
+	if (why)
+		return why;
+	if (reg) {
+		*out = *reg;
+		return NULL;
+	}
+	if (user_mode(c->regs))
 		rc = stp_copy_from_user_nofault(&v, (const void __user *)addr, sizeof(v));
 	else
 		rc = stp_copy_from_kernel_nofault(&v, (const void *)addr, sizeof(v));
@@ -52,6 +69,26 @@ static __maybe_unused const char *stp_regs_arg(struct stp_context *c, int64_t n,
 		return "cannot read a stack argument (fault)";
 	*out = v;
 	return NULL;
+}
+
+/* Sets argument n (from 1) to v, the whole register or stack slot. */
+static __maybe_unused const char *stp_regs_set_arg(struct stp_context *c, int64_t n, uint64_t v)
+{
+	unsigned long *reg, addr, slot = (unsigned long)v;
+	const char *why = stp_regs_arg_place(c, n, &reg, &addr);
+	bool ok;
+
+	if (why)
+		return why;
+	if (reg) {
+		*reg = slot;
+		return NULL;
+	}
+	if (user_mode(c->regs))
+		ok = !copy_to_user_nofault((void __user *)addr, &slot, sizeof(slot));
+	else
+		ok = stp_copy_to_kernel((void *)addr, &slot, sizeof(slot));
+	return ok ? NULL : "cannot write a stack argument (fault)";
 }
 
 /* The function's return value, in a .return probe. */

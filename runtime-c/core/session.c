@@ -119,19 +119,20 @@ static __maybe_unused void stp_request_exit(bool error_exit)
 	atomic_cmpxchg(&stp_state, STP_STARTING, STP_STOPPING);
 }
 
-static __maybe_unused void stp_run_all(const struct stp_probe *const *probes, int n, int state)
+static __maybe_unused void stp_run_all(const struct stp_probe *const *probes, int n,
+				       enum stp_probe_type type, int state)
 {
 	int i;
 
 	for (i = 0; i < n; i++)
-		stp_probe_run(probes[i], state, NULL);
+		stp_probe_run(probes[i], type, state, NULL);
 }
 
 static __maybe_unused int stp_session_start(void)
 {
 	if (atomic_read(&stp_state) != STP_STARTING)
 		return -EBUSY;
-	stp_run_all(stp_desc->begin, stp_desc->nbegin, STP_STARTING);
+	stp_run_all(stp_desc->begin, stp_desc->nbegin, STP_PT_BEGIN, STP_STARTING);
 	if (atomic_cmpxchg(&stp_state, STP_STARTING, STP_RUNNING) == STP_STARTING) {
 		struct stp_reg_count count = { 0, 0 };
 
@@ -176,9 +177,9 @@ static __maybe_unused int stp_session_stop(void)
 	stp_disarm();
 	/* An error in an end probe also ends in the error probes. */
 	if (!atomic_read(&stp_error_exit))
-		stp_run_all(stp_desc->end, stp_desc->nend, STP_STOPPING);
+		stp_run_all(stp_desc->end, stp_desc->nend, STP_PT_END, STP_STOPPING);
 	if (atomic_read(&stp_error_exit))
-		stp_run_all(stp_desc->error, stp_desc->nerror, STP_STOPPING);
+		stp_run_all(stp_desc->error, stp_desc->nerror, STP_PT_ERROR, STP_STOPPING);
 	errors = atomic_read(&stp_error_count);
 	skipped = atomic_read(&stp_skip_count);
 	if (errors || skipped)
@@ -207,6 +208,8 @@ static __maybe_unused int stp_session_init(const struct stp_module_desc *desc)
 	rc = stp_transport_init(desc->name);
 	if (rc)
 		goto fail_transport;
+	stp_kstack_init();
+	stp_task_init();
 	return 0;
 fail_transport:
 	if (desc->globals_exit)
@@ -221,6 +224,7 @@ static __maybe_unused void stp_session_exit(void)
 	atomic_set(&stp_state, STP_DONE);
 	stp_disarm();
 	stp_transport_exit();
+	stp_task_exit();
 	if (stp_desc->globals_exit)
 		stp_desc->globals_exit();
 	stp_contexts_exit();

@@ -36,7 +36,8 @@ static enum hrtimer_restart stp_timer_tick(struct hrtimer *hr, struct stp_timer_
 {
 	if (atomic_read(&stp_state) != STP_RUNNING)
 		return HRTIMER_NORESTART;
-	stp_probe_run(t->probe, STP_RUNNING, get_irq_regs());
+	stp_probe_run(t->probe, t->per_cpu ? STP_PT_PROFILE : STP_PT_TIMER, STP_RUNNING,
+		      get_irq_regs());
 	hrtimer_forward_now(hr, ns_to_ktime(stp_timer_interval(t)));
 	return HRTIMER_RESTART;
 }

@@ -48,7 +48,7 @@ static __maybe_unused void stp_tracepoint_run(void *data, unsigned long *args)
 {
 	struct stp_tracepoint *p = data;
 
-	stp_probe_run_args(p->probe, STP_RUNNING, args);
+	stp_probe_run_args(p->probe, STP_PT_TRACEPOINT, STP_RUNNING, args);
 }
 
 struct stp_tracepoint_search {

@@ -28,7 +28,7 @@ static STP_UPROBE_HANDLER(stp_uprobe_hit, self, regs)
 {
 	struct stp_uprobe *p = container_of(self, struct stp_uprobe, uc);
 
-	stp_probe_run(p->probe, STP_RUNNING, regs);
+	stp_probe_run(p->probe, STP_PT_UPROBE, STP_RUNNING, regs);
 	return 0;
 }
 
@@ -37,7 +37,7 @@ static STP_URETPROBE_HANDLER(stp_uretprobe_hit, self, func, regs)
 	struct stp_uprobe *p = container_of(self, struct stp_uprobe, uc);
 
 	(void)func;
-	stp_probe_run(p->probe, STP_RUNNING, regs);
+	stp_probe_run(p->probe, STP_PT_URETPROBE, STP_RUNNING, regs);
 	return 0;
 }
 

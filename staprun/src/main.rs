@@ -5,7 +5,8 @@
 //! `options.rs` has the command line.
 //!
 //! Exit status 0 when the script ran and ended cleanly (or staprun
-//! detached), 1 when it reported errors or could not be run.
+//! detached), 1 when it reported errors or could not be run; 234 (the
+//! low byte of -EINVAL) when `-d` names no loaded module, as SystemTap's.
 
 mod bundle;
 mod child;
@@ -30,9 +31,12 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let opts = match options::parse_args(&args) {
         Ok(o) => o,
-        Err(msg) => {
-            eprintln!("{msg}");
-            return ExitCode::FAILURE;
+        Err(refusal) => {
+            if let Some(msg) = &refusal.message {
+                eprintln!("{msg}");
+            }
+            print!("{}", options::usage(&bundle::this_host().release));
+            return ExitCode::from(refusal.status);
         }
     };
     let result = match opts.mode {
@@ -43,7 +47,7 @@ fn main() -> ExitCode {
             );
             Ok(None)
         }
-        Mode::List => list(&opts).map(|()| None),
+        Mode::List => list(&opts).map(|()| None).map_err(Failure::from),
         Mode::Run => run(&opts),
         Mode::Attach => attach(&opts),
         Mode::Delete => delete(&opts),
@@ -52,10 +56,28 @@ fn main() -> ExitCode {
         Ok(None) => ExitCode::SUCCESS,
         Ok(Some(s)) if s.errors == 0 && s.error_exit == 0 => ExitCode::SUCCESS,
         Ok(Some(_)) => ExitCode::FAILURE,
-        Err(msg) => {
+        Err(Failure::Message(msg)) => {
             eprintln!("ERROR: {msg}");
             ExitCode::FAILURE
         }
+        Err(Failure::NotAZombie(name)) => {
+            eprintln!("ERROR: '{name}' is not a zombie systemtap module.");
+            ExitCode::from(234)
+        }
+    }
+}
+
+/// Why staprun stopped.
+enum Failure {
+    /// `ERROR: MESSAGE`, exit 1.
+    Message(String),
+    /// `-d NAME` with no such module loaded.
+    NotAZombie(String),
+}
+
+impl From<String> for Failure {
+    fn from(msg: String) -> Failure {
+        Failure::Message(msg)
     }
 }
 
@@ -230,7 +252,7 @@ fn open_channel(name: &str) -> Result<std::fs::File, String> {
     })
 }
 
-fn run(opts: &Options) -> Result<Option<Summary>, String> {
+fn run(opts: &Options) -> Result<Option<Summary>, Failure> {
     let source = read_source(opts)?;
     let built_name = module::module_name(
         source.file.as_deref().unwrap_or(&opts.module),
@@ -239,8 +261,7 @@ fn run(opts: &Options) -> Result<Option<Summary>, String> {
     let detaching = opts.detach || opts.flight;
     check_protocol(module::protocol_of(&source.image), &source.label, detaching)?;
     let (name, image, file) = if opts.rename {
-        let mut new = format!("{built_name}_{}", std::process::id());
-        new.truncate(55);
+        let new = module::unique_name(&built_name, std::process::id());
         let image = module::renamed(&source.image, &built_name, &new)
             .map_err(|e| format!("cannot rename '{}' (-R): {e}", source.label))?;
         (new, image, None)
@@ -251,7 +272,8 @@ fn run(opts: &Options) -> Result<Option<Summary>, String> {
         return Err(format!(
             "module '{name}' is already loaded; attach to it (staprun -A {name}), remove it (staprun -d {name}), \
              or load this one under another name (staprun -R)"
-        ));
+        )
+        .into());
     }
     module::ensure_debugfs()
         .map_err(|e| format!("cannot mount debugfs on /sys/kernel/debug: {e}"))?;
@@ -287,7 +309,7 @@ fn run(opts: &Options) -> Result<Option<Summary>, String> {
         {
             msg.push_str(&format!("\nstaprun: {help}"));
         }
-        return Err(msg);
+        return Err(msg.into());
     }
     if opts.verbose > 0 {
         eprintln!("staprun: loaded module {name}");
@@ -300,10 +322,10 @@ fn run(opts: &Options) -> Result<Option<Summary>, String> {
             }
             Ok(None)
         }
-        Ok(Ending::Done(summary)) => finish(&name, summary),
+        Ok(Ending::Done(summary)) => Ok(finish(&name, summary)?),
         Err(e) => {
             module::unload(&name).ok();
-            Err(e)
+            Err(e.into())
         }
     }
 }
@@ -335,16 +357,13 @@ fn start_and_stream(
     if opts.detach || opts.flight {
         return Ok(Ending::Detached);
     }
-    if let Some(secs) = opts.timeout_secs {
-        session::arm_timeout(secs);
-    }
     Stream {
         channel,
         path: channel_path(name),
         out,
         child,
-        interrupt_detaches: false,
         suppress_warnings: opts.suppress_warnings,
+        quiet: false,
     }
     .run()
 }
@@ -367,15 +386,14 @@ fn finish(name: &str, summary: Summary) -> Result<Option<Summary>, String> {
 }
 
 /// The loaded module's name from `-A NAME` / `-d NAME` (a path or
-/// `NAME.ko` accepted), and its channel protocol.
-fn loaded_module(opts: &Options) -> Result<(String, u32), String> {
+/// `NAME.ko` accepted), and its channel protocol; `None` when no such
+/// module is loaded.
+fn loaded_module(opts: &Options) -> Result<Option<(String, u32)>, String> {
     let given = opts.module.to_string_lossy();
     let base = given.rsplit('/').next().unwrap_or(&given);
     let name = base.strip_suffix(".ko").unwrap_or(base).replace('-', "_");
     if !Path::new("/sys/module").join(&name).exists() {
-        return Err(format!(
-            "module '{name}' is not loaded (staprun -L or -F leaves one running)"
-        ));
+        return Ok(None);
     }
     module::ensure_debugfs()
         .map_err(|e| format!("cannot mount debugfs on /sys/kernel/debug: {e}"))?;
@@ -389,15 +407,18 @@ fn loaded_module(opts: &Options) -> Result<(String, u32), String> {
         .ok()
         .and_then(|t| t.trim().parse().ok())
         .unwrap_or(1);
-    Ok((name, protocol))
+    Ok(Some((name, protocol)))
 }
 
-fn attach(opts: &Options) -> Result<Option<Summary>, String> {
-    let (name, protocol) = loaded_module(opts)?;
+fn attach(opts: &Options) -> Result<Option<Summary>, Failure> {
+    let Some((name, protocol)) = loaded_module(opts)? else {
+        // SystemTap's staprun says it twice (its stapio too).
+        let given = opts.module.to_string_lossy();
+        let msg = format!("Cannot attach to module {given} control channel; not running?");
+        eprintln!("ERROR: {msg}");
+        return Err(msg.into());
+    };
     check_protocol(protocol, &name, true)?;
-    let flight = std::fs::read_to_string(format!("/sys/kernel/debug/stapkit/{name}/flight"))
-        .map(|t| t.trim() == "1")
-        .unwrap_or(false);
     if opts.daemon {
         daemonize()?;
     }
@@ -405,16 +426,13 @@ fn attach(opts: &Options) -> Result<Option<Summary>, String> {
     session::install_signal_handlers();
     let channel = open_channel(&name)?;
     name_process("stapio");
-    if let Some(secs) = opts.timeout_secs {
-        session::arm_timeout(secs);
-    }
     let ending = Stream {
         channel,
         path: channel_path(&name),
         out: &mut out,
         child: None,
-        interrupt_detaches: flight,
         suppress_warnings: opts.suppress_warnings,
+        quiet: false,
     }
     .run()?;
     match ending {
@@ -424,18 +442,24 @@ fn attach(opts: &Options) -> Result<Option<Summary>, String> {
             );
             Ok(None)
         }
-        Ending::Done(summary) => finish(&name, summary),
+        Ending::Done(summary) => Ok(finish(&name, summary)?),
     }
 }
 
-/// `-d`: stops the session (its end probes' output to stdout) and unloads.
-fn delete(opts: &Options) -> Result<Option<Summary>, String> {
-    let (name, protocol) = loaded_module(opts)?;
+/// `-d`: stops the session (its end probes run; their output, like any
+/// the module still holds, is not read, as SystemTap's `-d` prints
+/// nothing) and unloads the module; exits 0 whatever the script did.
+fn delete(opts: &Options) -> Result<Option<Summary>, Failure> {
+    let Some((name, protocol)) = loaded_module(opts)? else {
+        return Err(Failure::NotAZombie(
+            opts.module.to_string_lossy().into_owned(),
+        ));
+    };
     if protocol < 2 {
         module::unload(&name).map_err(|e| format!("Couldn't remove module '{name}': {e}"))?;
         return Ok(None);
     }
-    let mut out = Output::stdout();
+    let mut out = Output::discard();
     let mut channel = open_channel(&name)?;
     channel
         .write_all(b"stop")
@@ -446,14 +470,14 @@ fn delete(opts: &Options) -> Result<Option<Summary>, String> {
         path: channel_path(&name),
         out: &mut out,
         child: None,
-        interrupt_detaches: false,
-        suppress_warnings: false,
+        suppress_warnings: true,
+        quiet: true,
     }
     .run()?;
-    match ending {
-        Ending::Done(summary) => finish(&name, summary),
-        Ending::Detached => Ok(None),
+    if let Ending::Done(_) = ending {
+        module::unload(&name).map_err(|e| format!("Couldn't remove module '{name}': {e}"))?;
     }
+    Ok(None)
 }
 
 #[cfg(test)]

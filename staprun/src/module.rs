@@ -61,6 +61,19 @@ pub fn is_signed(image: &[u8]) -> bool {
     image.ends_with(SIGNATURE_MAGIC)
 }
 
+/// `-R`'s new name for `name` in process `pid`: the same length, its end
+/// overwritten by `_PID`, as SystemTap's staprun renames (in process 336
+/// `o_staprun_rename` is `o_staprun_re_336`, in 367 `o_staprun_r` is
+/// `o_stapr_367`).
+pub fn unique_name(name: &str, pid: u32) -> String {
+    let suffix = format!("_{pid}");
+    let mut keep = name.len().saturating_sub(suffix.len());
+    while !name.is_char_boundary(keep) {
+        keep -= 1;
+    }
+    format!("{}{suffix}", &name[..keep])
+}
+
 /// The image with its module name changed to `new` (`staprun -R`): the
 /// name in `struct module` (`.gnu.linkonce.this_module`, after the state
 /// and the list head) and `.modinfo`'s `name=` entry, which is turned into
@@ -251,5 +264,26 @@ pub fn ensure_debugfs() -> io::Result<()> {
         Ok(())
     } else {
         Err(io::Error::last_os_error())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renamed_modules_keep_their_length_as_systemtaps_do() {
+        // Observed with SystemTap 5.1's staprun -R (tests/oracle/staprun.stp).
+        assert_eq!(unique_name("o_staprun_rename", 336), "o_staprun_re_336");
+        assert_eq!(unique_name("o_staprun_r", 367), "o_stapr_367");
+        assert_eq!(
+            unique_name(
+                "o_staprun_rename_a_module_with_a_name_of_forty_eight_ch",
+                397
+            ),
+            "o_staprun_rename_a_module_with_a_name_of_forty_eigh_397"
+        );
+        // Ours: a name shorter than the suffix is all suffix.
+        assert_eq!(unique_name("ab", 4321), "_4321");
     }
 }

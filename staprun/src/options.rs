@@ -1,6 +1,9 @@
 //! staprun's command line, as SystemTap's `staprun(8)` documents it:
 //! `staprun [OPTIONS] MODULE [name=value...]`, getopt-style short options
-//! (`-vv`, `-oFILE`, `-S 1,3`), options only before MODULE.
+//! (`-vv`, `-oFILE`, `-S 1,3`), options only before MODULE. Refusals are
+//! SystemTap's staprun's, word for word (`docs/oracle/FINDINGS.md`):
+//! `ERROR: ...` on stderr and the usage on stdout, exit status 1; `-h`
+//! prints the usage alone and exits 0.
 //!
 //! MODULE is a `.ko`, a stapkit bundle (`.stpb`, see `bundle.rs`), or a
 //! module name: for `-A`/`-d` a loaded module's, else looked up as
@@ -60,28 +63,108 @@ pub struct Options {
     pub daemon: bool,
     /// `-R`: load under a unique name.
     pub rename: bool,
-    /// `-T SECONDS`: stop the session after that long.
-    pub timeout_secs: Option<u64>,
+    /// `-T MS`: the longest the reader waits before passing on output
+    /// (SystemTap's default 200). stapkit's channel hands every record to
+    /// the reader as it is written, so output never waits that long.
+    pub reader_timeout_ms: Option<u32>,
     /// `-w`: drop the script's warnings.
     pub suppress_warnings: bool,
 }
 
-/// The usage text, printed for `-h` and after option errors.
-pub fn usage() -> String {
-    "usage: staprun [-v] [-w] [-o FILE [-S SIZE[,N]]] [-D] [-T SECONDS] [-R]\n\
-     \x20              [-x PID | -c CMD] [-L | -F] MODULE.ko|BUNDLE.stpb [name=value...]\n\
-     \x20      staprun -A MODULE          attach to a module left running by -L or -F\n\
-     \x20      staprun -d MODULE          stop and remove it (its end probes run)\n\
-     \x20      staprun --list BUNDLE.stpb what a bundle holds\n\
-     \x20      staprun -V                 version"
-        .to_string()
+/// Why the command line was not run: what goes to stderr (nothing for
+/// `-h`), with the usage on stdout, and the exit status.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    /// The message, with its `ERROR: ` or `staprun: ` prefix.
+    pub message: Option<String>,
+    /// 0 for `-h`, else 1.
+    pub status: u8,
+}
+
+fn refuse(message: impl Into<String>) -> Refusal {
+    Refusal {
+        message: Some(message.into()),
+        status: 1,
+    }
+}
+
+/// The usage text, on stdout for `-h` and after a refusal: SystemTap's
+/// staprun's layout and wording for the options stapkit's shares, with
+/// stapkit's own (`-F` flight recorder, `--list`) and without those it
+/// lacks (`-u`, `-C`, `-b`, `-r`, `-N`, `-F fd`), `RELEASE` the running
+/// kernel's.
+pub fn usage(release: &str) -> String {
+    format!(
+        "\n\
+staprun [-v] [-w] [-V] [-h] [-c cmd ] [-x pid] [-A|-L|-F|-d]\n\
+\t[-R] [-T timeout] [-o FILE [-D] [-S size[,N]]] MODULE [module-options]\n\
+staprun --list BUNDLE\n\
+-v              Increase verbosity.\n\
+-V              Print version number and exit.\n\
+-h              Print this help text and exit.\n\
+-w              Suppress warnings.\n\
+-c cmd          Command 'cmd' will be run and staprun will\n\
+\x20               exit when it does.  The '_stp_target' variable\n\
+\x20               will contain the pid for the command.\n\
+-x pid          Sets the '_stp_target' variable to pid.\n\
+-o FILE         Send output to FILE. This supports strftime(3)\n\
+\x20               formats for FILE.\n\
+-L              Load module and start probes, then detach.\n\
+-F              Load module and start probes, then detach, the module\n\
+\x20               keeping its newest output (flight recorder) for -A.\n\
+-A              Attach to loaded systemtap module.\n\
+-d              Delete a module.  Only detached or unused modules\n\
+\x20               the user has permission to access will be deleted.\n\
+-R              Have staprun create a new name for the module before\n\
+\x20               inserting it. This allows the same module to be inserted\n\
+\x20               more than once.\n\
+-D              Run in background. This requires '-o' option.\n\
+-S size[,N]     Switches output file to next file when the size\n\
+\x20               of file reaches the specified size. The value\n\
+\x20               should be an integer greater than 1 which is\n\
+\x20               assumed to be the maximum file size in MB.\n\
+\x20               When the number of output files reaches N, it\n\
+\x20               switches to the first output file. You can omit\n\
+\x20               the second argument.\n\
+-T timeout      Specifies upper limit on amount of time reader thread\n\
+\x20               will wait for new full trace buffer. Value should be an\n\
+\x20               integer >= 1, which is timeout value in ms. Default 200ms.\n\
+--list BUNDLE   List the modules of a stapkit bundle, '*' marking\n\
+\x20               the one for this kernel.\n\
+\n\
+MODULE can be either a module name or a module path.  If a\n\
+module name is used, it is searched in the following directory:\n\
+/lib/modules/{release}/systemtap\n"
+    )
+}
+
+/// C's `atoi`: leading blanks, a sign, digits; 0 when there are none
+/// (SystemTap's staprun reads `-T` so: `-T abc` is a timeout of 0).
+fn atoi(s: &str) -> i64 {
+    let t = s.trim_start();
+    let (neg, digits) = match t.as_bytes().first() {
+        Some(b'-') => (true, &t[1..]),
+        Some(b'+') => (false, &t[1..]),
+        _ => (false, t),
+    };
+    let n = digits
+        .bytes()
+        .take_while(u8::is_ascii_digit)
+        .fold(0i64, |n, d| {
+            n.saturating_mul(10).saturating_add(i64::from(d - b'0'))
+        });
+    if neg {
+        -n
+    } else {
+        n
+    }
 }
 
 /// Options taking a value.
 const WITH_VALUE: &[char] = &['o', 'S', 'x', 'c', 'T', 'b'];
 
 /// Parses the arguments after the program name.
-pub fn parse_args(args: &[String]) -> Result<Options, String> {
+pub fn parse_args(args: &[String]) -> Result<Options, Refusal> {
     let mut opts = Options::default();
     let mut module: Option<PathBuf> = None;
     let mut i = 0;
@@ -90,7 +173,9 @@ pub fn parse_args(args: &[String]) -> Result<Options, String> {
         i += 1;
         if module.is_some() {
             if !arg.contains('=') || arg.starts_with('=') {
-                return Err(format!("module parameters must be name=value, not '{arg}'"));
+                return Err(refuse(format!(
+                    "ERROR: module parameters must be name=value, not '{arg}'"
+                )));
             }
             opts.params.push(arg.clone());
             continue;
@@ -100,13 +185,20 @@ pub fn parse_args(args: &[String]) -> Result<Options, String> {
                 set_mode(&mut opts, Mode::List, arg)?;
                 continue;
             }
-            "--help" | "-h" => return Err(usage()),
+            "--help" => {
+                return Err(Refusal {
+                    message: None,
+                    status: 0,
+                })
+            }
             "--version" => {
                 set_mode(&mut opts, Mode::Version, arg)?;
                 continue;
             }
             "--" => {
-                let rest = args.get(i).ok_or_else(usage)?;
+                let rest = args
+                    .get(i)
+                    .ok_or_else(|| refuse("ERROR: Need a module name or path to load."))?;
                 module = Some(PathBuf::from(rest));
                 i += 1;
                 continue;
@@ -114,7 +206,8 @@ pub fn parse_args(args: &[String]) -> Result<Options, String> {
             _ => {}
         }
         if arg.starts_with("--") {
-            return Err(format!("unknown option '{arg}'\n{}", usage()));
+            // glibc getopt's words.
+            return Err(refuse(format!("staprun: unrecognized option '{arg}'")));
         }
         if !arg.starts_with('-') || arg == "-" {
             module = Some(PathBuf::from(arg));
@@ -126,9 +219,9 @@ pub fn parse_args(args: &[String]) -> Result<Options, String> {
                 let value = if !inline.is_empty() {
                     inline.to_string()
                 } else {
-                    let v = args
-                        .get(i)
-                        .ok_or_else(|| format!("-{flag} needs a value\n{}", usage()))?;
+                    let v = args.get(i).ok_or_else(|| {
+                        refuse(format!("staprun: option requires an argument -- '{flag}'"))
+                    })?;
                     i += 1;
                     v.clone()
                 };
@@ -145,24 +238,31 @@ pub fn parse_args(args: &[String]) -> Result<Options, String> {
                 'A' => set_mode(&mut opts, Mode::Attach, "-A")?,
                 'd' => set_mode(&mut opts, Mode::Delete, "-d")?,
                 'V' => set_mode(&mut opts, Mode::Version, "-V")?,
-                _ => return Err(format!("unknown option '-{flag}'\n{}", usage())),
+                'h' => {
+                    return Err(Refusal {
+                        message: None,
+                        status: 0,
+                    })
+                }
+                _ => return Err(refuse(format!("staprun: invalid option -- '{flag}'"))),
             }
         }
     }
     if opts.mode == Mode::Version {
         return Ok(opts);
     }
-    opts.module = module.ok_or_else(usage)?;
     check(&opts)?;
+    opts.module = module.ok_or_else(|| refuse("ERROR: Need a module name or path to load."))?;
+    check_modes(&opts)?;
     Ok(opts)
 }
 
-fn set_mode(opts: &mut Options, mode: Mode, flag: &str) -> Result<(), String> {
+fn set_mode(opts: &mut Options, mode: Mode, flag: &str) -> Result<(), Refusal> {
     if opts.mode != Mode::Run && opts.mode != mode {
-        return Err(format!(
-            "{flag} cannot be combined with {}",
+        return Err(refuse(format!(
+            "ERROR: {flag} cannot be combined with {}",
             mode_flag(opts.mode)
-        ));
+        )));
     }
     opts.mode = mode;
     Ok(())
@@ -178,31 +278,29 @@ fn mode_flag(mode: Mode) -> &'static str {
     }
 }
 
-fn take_value(opts: &mut Options, flag: char, value: &str) -> Result<(), String> {
+fn take_value(opts: &mut Options, flag: char, value: &str) -> Result<(), Refusal> {
     match flag {
         'o' => opts.output = Some(value.to_string()),
-        'S' => opts.rotation = Some(parse_rotation(value)?),
+        'S' => opts.rotation = Some(parse_rotation(value).map_err(refuse)?),
         'x' => {
-            opts.target = Some(
-                value
-                    .parse()
-                    .map_err(|_| format!("-x needs a process id, not '{value}'"))?,
-            )
+            opts.target = Some(value.parse().map_err(|_| {
+                refuse(format!("ERROR: -x needs a process id, not '{value}'"))
+            })?)
         }
         'c' => opts.command = Some(value.to_string()),
         'T' => {
-            let secs: u64 = value
-                .parse()
-                .map_err(|_| format!("-T needs a whole number of seconds, not '{value}'"))?;
-            if secs == 0 {
-                return Err("-T needs a timeout of at least 1 second".to_string());
+            let ms = atoi(value);
+            if ms < 1 {
+                return Err(refuse(format!(
+                    "ERROR: Invalid reader timeout value '{ms}' (should be >= 1)."
+                )));
             }
-            opts.timeout_secs = Some(secs);
+            opts.reader_timeout_ms = Some(ms.min(i64::from(u32::MAX)) as u32);
         }
         'b' => {
-            return Err(format!(
-                "-b {value}: stapkit modules fix their buffer size when built; rebuild with stap -s {value}"
-            ))
+            return Err(refuse(format!(
+                "ERROR: -b {value}: stapkit modules fix their buffer size when built; rebuild with stap -s {value}"
+            )))
         }
         _ => unreachable!("WITH_VALUE lists the flags handled here"),
     }
@@ -212,7 +310,7 @@ fn take_value(opts: &mut Options, flag: char, value: &str) -> Result<(), String>
 /// `SIZE[,N]`: SIZE in MiB (as SystemTap), N files kept.
 pub fn parse_rotation(value: &str) -> Result<Rotation, String> {
     let bad = || {
-        format!("-S needs SIZE[,N]: the size of each output file in MB and how many to keep, not '{value}'")
+        format!("ERROR: -S needs SIZE[,N]: the size of each output file in MB and how many to keep, not '{value}'")
     };
     let (size, keep) = match value.split_once(',') {
         Some((s, n)) => (s, Some(n)),
@@ -238,27 +336,40 @@ pub fn parse_rotation(value: &str) -> Result<Rotation, String> {
     })
 }
 
-/// Combinations that make no sense, refused before anything is loaded.
-fn check(o: &Options) -> Result<(), String> {
-    if o.command.is_some() && o.target.is_some() {
-        return Err("-c and -x cannot be used together".to_string());
+/// Options that need others (SystemTap's words), checked before MODULE.
+fn check(o: &Options) -> Result<(), Refusal> {
+    if o.mode == Mode::Version {
+        return Ok(());
     }
     if o.rotation.is_some() && o.output.is_none() {
-        return Err("-S needs -o FILE: it rotates output files".to_string());
+        return Err(refuse(
+            "ERROR: You have to specify output FILE with '-S' option.",
+        ));
     }
     if o.daemon && o.output.is_none() {
-        return Err(
-            "-D needs -o FILE: a staprun in the background has no terminal to write to".to_string(),
-        );
+        return Err(refuse(
+            "ERROR: You have to specify output FILE with '-D' option.",
+        ));
+    }
+    Ok(())
+}
+
+/// Combinations that make no sense, refused before anything is loaded.
+fn check_modes(o: &Options) -> Result<(), Refusal> {
+    check_combinations(o).map_err(|e| refuse(format!("ERROR: {e}")))
+}
+
+fn check_combinations(o: &Options) -> Result<(), String> {
+    if o.command.is_some() && o.target.is_some() {
+        return Err("-c and -x cannot be used together".to_string());
     }
     if o.detach && o.flight {
         return Err("-L and -F cannot be used together (-F also detaches)".to_string());
     }
-    let runs_here =
-        o.command.is_some() || o.output.is_some() || o.daemon || o.timeout_secs.is_some();
+    let runs_here = o.command.is_some() || o.output.is_some() || o.daemon;
     if (o.detach || o.flight) && runs_here {
         return Err(format!(
-            "{} detaches at once: -o, -S, -D, -c and -T belong to the staprun that attaches (-A)",
+            "{} detaches at once: -o, -S, -D and -c belong to the staprun that attaches (-A)",
             if o.flight { "-F" } else { "-L" }
         ));
     }
@@ -276,12 +387,8 @@ fn check(o: &Options) -> Result<(), String> {
                     "{flag} works on a loaded module: -L, -F, -R, -c, -x and module parameters belong to the staprun that loads it"
                 ));
             }
-            if o.mode == Mode::Delete
-                && (o.output.is_some() || o.daemon || o.timeout_secs.is_some())
-            {
-                return Err(
-                    "-d takes no -o, -D or -T; its end probes' output goes to stdout".to_string(),
-                );
+            if o.mode == Mode::Delete && (o.output.is_some() || o.daemon) {
+                return Err("-d takes no -o or -D: the module's output is not read".to_string());
             }
         }
         Mode::List => {
@@ -310,8 +417,15 @@ mod tests {
         s.split_whitespace().map(str::to_string).collect()
     }
 
-    fn parse(s: &str) -> Result<Options, String> {
+    fn parse(s: &str) -> Result<Options, Refusal> {
         parse_args(&args(s))
+    }
+
+    /// The message of a refusal with status 1.
+    fn error(s: &str) -> String {
+        let r = parse(s).unwrap_err();
+        assert_eq!(r.status, 1, "{s}");
+        r.message.expect("a message")
     }
 
     #[test]
@@ -327,17 +441,24 @@ mod tests {
                 ..Options::default()
             }
         );
-        assert!(parse("").unwrap_err().starts_with("usage:"));
-        assert!(parse("-q m.ko")
-            .unwrap_err()
-            .starts_with("unknown option '-q'"));
-        assert!(parse("--quiet m.ko")
-            .unwrap_err()
-            .starts_with("unknown option '--quiet'"));
-        assert!(parse("m.ko junk").unwrap_err().contains("name=value"));
-        assert!(parse("m.ko -v")
-            .unwrap_err()
-            .contains("name=value, not '-v'"));
+        assert_eq!(error(""), "ERROR: Need a module name or path to load.");
+        assert_eq!(error("-A"), "ERROR: Need a module name or path to load.");
+        assert_eq!(error("-q m.ko"), "staprun: invalid option -- 'q'");
+        assert_eq!(
+            error("--quiet m.ko"),
+            "staprun: unrecognized option '--quiet'"
+        );
+        assert!(error("m.ko junk").contains("name=value"));
+        assert!(error("m.ko -v").contains("name=value, not '-v'"));
+        for help in ["-h", "--help", "-v -h m.ko"] {
+            assert_eq!(
+                parse(help).unwrap_err(),
+                Refusal {
+                    message: None,
+                    status: 0
+                }
+            );
+        }
     }
 
     #[test]
@@ -353,7 +474,7 @@ mod tests {
                 keep: Some(3)
             })
         );
-        assert_eq!(o.timeout_secs, Some(5));
+        assert_eq!(o.reader_timeout_ms, Some(5));
         assert_eq!(parse("-x 42 m.ko").unwrap().target, Some(42));
         assert_eq!(parse("-vx42 m.ko").unwrap().target, Some(42));
         assert_eq!(
@@ -363,23 +484,30 @@ mod tests {
     }
 
     #[test]
-    fn bad_values_say_what_is_wanted() {
-        assert!(parse("-x abc m.ko").unwrap_err().contains("process id"));
-        assert!(parse("-T 1.5 m.ko")
-            .unwrap_err()
-            .contains("whole number of seconds"));
-        assert!(parse("-T 0 m.ko")
-            .unwrap_err()
-            .contains("at least 1 second"));
-        assert!(parse("-o f -S 0 m.ko").unwrap_err().contains("SIZE[,N]"));
-        assert!(parse("-o f -S 1,x m.ko").unwrap_err().contains("SIZE[,N]"));
-        assert!(parse("-o f -S 1,0 m.ko").unwrap_err().contains("SIZE[,N]"));
-        assert!(parse("-o").unwrap_err().starts_with("-o needs a value"));
-        assert!(parse("-b 4 m.ko").unwrap_err().contains("stap -s 4"));
+    fn bad_values_are_refused_in_systemtaps_words() {
+        assert!(error("-x abc m.ko").contains("process id"));
+        // -T is read with atoi, as SystemTap's staprun reads it.
+        assert_eq!(
+            error("-T abc m.ko"),
+            "ERROR: Invalid reader timeout value '0' (should be >= 1)."
+        );
+        assert_eq!(
+            error("-T -5 m.ko"),
+            "ERROR: Invalid reader timeout value '-5' (should be >= 1)."
+        );
+        assert_eq!(parse("-T 100ms m.ko").unwrap().reader_timeout_ms, Some(100));
+        assert!(error("-o f -S 0 m.ko").contains("SIZE[,N]"));
+        assert!(error("-o f -S 1,x m.ko").contains("SIZE[,N]"));
+        assert!(error("-o f -S 1,0 m.ko").contains("SIZE[,N]"));
+        assert_eq!(error("-o"), "staprun: option requires an argument -- 'o'");
+        assert!(error("-b 4 m.ko").contains("stap -s 4"));
         assert_eq!(
             parse("-o f -S 7 m.ko").unwrap().rotation.unwrap().keep,
             None
         );
+        assert_eq!(atoi("  42x"), 42);
+        assert_eq!(atoi("+7"), 7);
+        assert_eq!(atoi(""), 0);
     }
 
     #[test]
@@ -390,30 +518,39 @@ mod tests {
         assert_eq!(parse("-V").unwrap().mode, Mode::Version);
         assert!(parse("-F m.ko").unwrap().flight);
         assert!(parse("-L m.ko").unwrap().detach);
-        assert!(parse("-A -d m").unwrap_err().contains("cannot be combined"));
-        assert!(parse("-c true -x 1 m.ko")
-            .unwrap_err()
-            .contains("cannot be used together"));
-        assert!(parse("-S 1 m.ko").unwrap_err().starts_with("-S needs -o"));
-        assert!(parse("-D m.ko").unwrap_err().starts_with("-D needs -o"));
-        assert!(parse("-F -o x m.ko")
-            .unwrap_err()
-            .contains("belong to the staprun that attaches"));
-        assert!(parse("-L -F m.ko")
-            .unwrap_err()
-            .contains("cannot be used together"));
-        assert!(parse("-A -F m")
-            .unwrap_err()
-            .contains("works on a loaded module"));
-        assert!(parse("-A m a=1")
-            .unwrap_err()
-            .contains("works on a loaded module"));
-        assert!(parse("-d -o x m").unwrap_err().contains("-d takes no"));
-        assert!(parse("--list -o x b.stpb")
-            .unwrap_err()
-            .contains("only reads"));
-        // -A may write to a file and stop after a while.
+        assert!(error("-A -d m").contains("cannot be combined"));
+        assert!(error("-c true -x 1 m.ko").contains("cannot be used together"));
+        assert_eq!(
+            error("-S 1 m.ko"),
+            "ERROR: You have to specify output FILE with '-S' option."
+        );
+        assert_eq!(
+            error("-D m.ko"),
+            "ERROR: You have to specify output FILE with '-D' option."
+        );
+        assert!(error("-F -o x m.ko").contains("belong to the staprun that attaches"));
+        assert!(error("-L -F m.ko").contains("cannot be used together"));
+        assert!(error("-A -F m").contains("works on a loaded module"));
+        assert!(error("-A m a=1").contains("works on a loaded module"));
+        assert!(error("-d -o x m").contains("-d takes no"));
+        assert!(error("--list -o x b.stpb").contains("only reads"));
         let o = parse("-A -o f -T 3 m").unwrap();
-        assert_eq!((o.output.as_deref(), o.timeout_secs), (Some("f"), Some(3)));
+        assert_eq!(
+            (o.output.as_deref(), o.reader_timeout_ms),
+            (Some("f"), Some(3))
+        );
+    }
+
+    #[test]
+    fn usage_names_the_running_kernels_module_directory() {
+        let u = usage("6.1.0-57-amd64");
+        assert!(
+            u.starts_with("\nstaprun [-v] [-w] [-V] [-h] [-c cmd ] [-x pid] "),
+            "{u}"
+        );
+        assert!(u.ends_with(
+            "module name is used, it is searched in the following directory:\n\
+             /lib/modules/6.1.0-57-amd64/systemtap\n"
+        ));
     }
 }

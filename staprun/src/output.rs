@@ -1,8 +1,8 @@
 //! Where the script's output goes: stdout, or `-o FILE` — FILE a
 //! strftime(3) pattern expanded in local time when each file is opened —
 //! with `-S SIZE[,N]` rotation as SystemTap's staprun does it: the files
-//! are `FILE.0`, `FILE.1`, ...; the next starts when a write would take
-//! the current one past SIZE (writes are whole records, so a record is
+//! are `FILE.0`, `FILE.1`, ...; the write that takes the current one to
+//! SIZE or past it is its last (writes are whole records, so a record is
 //! never split across files), and with N only the newest N are kept.
 //! SIGUSR2 (`switch_file`) also starts the next file.
 
@@ -20,6 +20,7 @@ pub struct Output {
 enum Target {
     Stdout(io::Stdout),
     Files(Files),
+    Discard,
 }
 
 struct Files {
@@ -39,6 +40,13 @@ impl Output {
     pub fn stdout() -> Output {
         Output {
             target: Target::Stdout(io::stdout()),
+        }
+    }
+
+    /// Nowhere (`-d`).
+    pub fn discard() -> Output {
+        Output {
+            target: Target::Discard,
         }
     }
 
@@ -64,13 +72,14 @@ impl Output {
         match &mut self.target {
             Target::Stdout(out) => out.write_all(bytes),
             Target::Files(files) => files.write(bytes),
+            Target::Discard => Ok(()),
         }
     }
 
     /// Starts the next file (SIGUSR2); stdout has none.
     pub fn switch_file(&mut self) -> io::Result<()> {
         match &mut self.target {
-            Target::Stdout(_) => Ok(()),
+            Target::Stdout(_) | Target::Discard => Ok(()),
             Target::Files(files) => {
                 if !files.numbered {
                     // Without -S the first file keeps its plain name and
@@ -88,6 +97,7 @@ impl Output {
         match &mut self.target {
             Target::Stdout(out) => out.flush(),
             Target::Files(files) => files.current.flush(),
+            Target::Discard => Ok(()),
         }
     }
 }
@@ -95,7 +105,7 @@ impl Output {
 impl Files {
     fn write(&mut self, bytes: &[u8]) -> io::Result<()> {
         if let Some(r) = self.rotation {
-            if self.written > 0 && self.written + bytes.len() as u64 > r.max_bytes {
+            if self.written >= r.max_bytes {
                 self.open_next()?;
             }
         }
@@ -177,12 +187,12 @@ mod tests {
             out.write_record(record.as_bytes()).unwrap();
         }
         out.flush().unwrap();
-        // out.0 = a+b (10 bytes), out.1 = c, out.2 = the long record
-        // (a file always takes one record), out.3 = e; two kept.
-        assert_eq!(names(&dir), ["out.2", "out.3"]);
+        // out.0 = a+b (10 bytes: full), out.1 = c and the long record
+        // that takes it past 10, out.2 = e; two kept.
+        assert_eq!(names(&dir), ["out.1", "out.2"]);
         let read = |n: &str| std::fs::read_to_string(dir.join(n)).unwrap();
-        assert_eq!(read("out.2"), "dddddddddddd\n");
-        assert_eq!(read("out.3"), "e\n");
+        assert_eq!(read("out.1"), "cccc\ndddddddddddd\n");
+        assert_eq!(read("out.2"), "e\n");
         std::fs::remove_dir_all(&dir).ok();
     }
 

@@ -3,9 +3,9 @@
 //!
 //! Signals only set flags (handlers without `SA_RESTART`, so a blocked
 //! channel read returns `EINTR` and the loop acts): SIGINT, SIGTERM and
-//! SIGHUP stop the session (SIGINT detaches instead when attached to a
-//! flight recorder), SIGQUIT detaches, SIGALRM is `-T`'s timeout, SIGUSR2
-//! starts the next output file, SIGCHLD is the `-c` command ending.
+//! SIGHUP stop the session (also when attached with `-A`, as SystemTap's
+//! staprun does), SIGQUIT detaches, SIGUSR2 starts the next output file,
+//! SIGCHLD is the `-c` command ending.
 
 use std::fs::File;
 use std::io::{self, Read, Write};
@@ -17,15 +17,11 @@ use crate::protocol::{Decoder, Record, Summary};
 
 static STOP: AtomicBool = AtomicBool::new(false);
 static DETACH: AtomicBool = AtomicBool::new(false);
-static INTERRUPT: AtomicBool = AtomicBool::new(false);
 static SWITCH: AtomicBool = AtomicBool::new(false);
 static CHILD_EXITED: AtomicBool = AtomicBool::new(false);
 
 extern "C" fn on_stop(_: libc::c_int) {
     STOP.store(true, Ordering::SeqCst);
-}
-extern "C" fn on_interrupt(_: libc::c_int) {
-    INTERRUPT.store(true, Ordering::SeqCst);
 }
 extern "C" fn on_detach(_: libc::c_int) {
     DETACH.store(true, Ordering::SeqCst);
@@ -39,11 +35,10 @@ extern "C" fn on_child(_: libc::c_int) {
 
 /// Installs the handlers (see the module doc).
 pub fn install_signal_handlers() {
-    let handlers: [(libc::c_int, extern "C" fn(libc::c_int)); 7] = [
-        (libc::SIGINT, on_interrupt),
+    let handlers: [(libc::c_int, extern "C" fn(libc::c_int)); 6] = [
+        (libc::SIGINT, on_stop),
         (libc::SIGTERM, on_stop),
         (libc::SIGHUP, on_stop),
-        (libc::SIGALRM, on_stop),
         (libc::SIGQUIT, on_detach),
         (libc::SIGUSR2, on_switch),
         (libc::SIGCHLD, on_child),
@@ -57,12 +52,6 @@ pub fn install_signal_handlers() {
             libc::sigaction(sig, &sa, std::ptr::null_mut());
         }
     }
-}
-
-/// Arms `-T`: SIGALRM after `secs`.
-pub fn arm_timeout(secs: u64) {
-    // SAFETY: alarm(2) has no memory effects.
-    unsafe { libc::alarm(secs.min(u32::MAX as u64) as libc::c_uint) };
 }
 
 /// How an attachment ended.
@@ -84,10 +73,10 @@ pub struct Stream<'a> {
     pub out: &'a mut Output,
     /// The `-c` command, released already.
     pub child: Option<Child>,
-    /// SIGINT detaches instead of stopping (attached to a flight recorder).
-    pub interrupt_detaches: bool,
     /// `-w`: drop `WARNING:` lines of the script.
     pub suppress_warnings: bool,
+    /// Drop every message of the script (`-d`: nothing is read).
+    pub quiet: bool,
 }
 
 impl Stream<'_> {
@@ -102,14 +91,6 @@ impl Stream<'_> {
                 && self.child.as_mut().is_some_and(|c| c.try_reap())
             {
                 STOP.store(true, Ordering::SeqCst);
-            }
-            if INTERRUPT.swap(false, Ordering::SeqCst) {
-                let flag = if self.interrupt_detaches {
-                    &DETACH
-                } else {
-                    &STOP
-                };
-                flag.store(true, Ordering::SeqCst);
             }
             if SWITCH.swap(false, Ordering::SeqCst) {
                 self.out
@@ -143,7 +124,9 @@ impl Stream<'_> {
                         .map_err(|e| format!("writing output: {e}"))?,
                     Record::Stderr(bytes) => {
                         self.out.flush().ok();
-                        if !(self.suppress_warnings && bytes.starts_with(b"WARNING:")) {
+                        let dropped = self.quiet
+                            || (self.suppress_warnings && bytes.starts_with(b"WARNING:"));
+                        if !dropped {
                             stderr.write_all(&bytes).ok();
                         }
                     }

@@ -174,7 +174,9 @@ fn a_module_built_for_one_kernel_is_refused_by_the_others() {
             other,
         ])
         .unwrap();
-        let options = options.options().unwrap_or_else(|f| panic!("{}", f.message));
+        let options = options
+            .check_module_options()
+            .unwrap_or_else(|f| panic!("{}", f.message));
         let (text, ok) = stapkit::driver::check_module(&options, &ko);
         assert!(!ok);
         assert!(text.contains("'Invalid module format'"), "{text}");

@@ -14,7 +14,9 @@
 # Per case directory /cases/ID: module.ko, name (the module name),
 # timeout (seconds before SIGINT; KILL 20 s later), args (shell-quoted
 # staprun options), modules ("NAME PARAMS..." per line, dependencies
-# first) and later (modules the case may modprobe itself).
+# first), later (modules the case may modprobe itself), and run (shell
+# commands run instead of staprun, in a scratch directory, with $MODULE
+# and $NAME), if any.
 #
 # It loads modules, so it only ever runs as PID 1 of a guest's
 # initramfs: anywhere else it stops before doing anything.
@@ -78,9 +80,17 @@ for case in $(cat /cases/list); do
 	cp "$dir/module.ko" "/tmp/$name.ko"
 	# SIGINT after the time limit lets staprun run the end probes; KILL if
 	# even that hangs. $args holds shell-quoted staprun options (-c CMD).
-	eval timeout -s KILL $((limit + 20)) timeout -s INT "$limit" \
-		/usr/bin/staprun $args "/tmp/$name.ko" < /dev/null > /out/stdout 2>> /out/stderr
-	echo $? > /out/rc
+	if [ -e "$dir/run" ]; then
+		mkdir -p /tmp/run && cd /tmp/run
+		MODULE=/tmp/$name.ko NAME=$name timeout -s KILL $((limit + 20)) \
+			timeout -s INT "$limit" sh "$dir/run" < /dev/null > /out/stdout 2>> /out/stderr
+		echo $? > /out/rc
+		cd / && rm -rf /tmp/run
+	else
+		eval timeout -s KILL $((limit + 20)) timeout -s INT "$limit" \
+			/usr/bin/staprun $args "/tmp/$name.ko" < /dev/null > /out/stdout 2>> /out/stderr
+		echo $? > /out/rc
+	fi
 	if [ -e "/sys/module/$name" ]; then
 		echo loaded > /out/module
 		# Leave a clean kernel for the next case.

@@ -20,6 +20,12 @@
 //! # oracle-case: div -DFOO=1 -- div          one case: name, options, -- script args
 //! ```
 //!
+//! `# oracle-run: CASE COMMAND` lines (`*` for every case) replace the
+//! case's plain `staprun MODULE` with guest shell commands, run in a
+//! scratch directory with `$MODULE` the module's path and `$NAME` its
+//! name, to observe staprun's own behaviour (`-L`/`-A`, `-o`, `-S`,
+//! signals).
+//!
 //! Without `# oracle-case:` lines a script is one case called `main`.
 //! Cases with `-p1`..`-p3`, or `-l`/`-L PROBE` (which SystemTap refuses
 //! to combine with `-p`), only record the translator's output. The word
@@ -165,6 +171,9 @@ struct OracleCase {
     guest_modules_later: Vec<ModuleRequest>,
     /// A test script's `# requires: debuginfo`.
     requires_debuginfo: bool,
+    /// Guest shell commands run instead of `staprun MODULE`
+    /// (`# oracle-run:` lines).
+    run: Option<String>,
 }
 
 impl OracleCase {
@@ -366,8 +375,13 @@ fn record_all(
     for script in scripts.iter().filter(|s| s.test) {
         let id = (script.stem.clone(), "main".to_string());
         let build = &builds[&id];
+        // The script's own `# normalise:` rewrites, as stap-matrix applies
+        // them to stapkit's output.
+        let rules = TestScript::load(&script.path)
+            .map_err(|e| anyhow!("{e}"))?
+            .normalise;
         let ran = match &runs[&id] {
-            RunResult::Ran(r) => Some(ran_outcome(r)),
+            RunResult::Ran(r) => Some(normalised(ran_outcome(r), &rules)),
             _ => None,
         };
         let stderr = String::from_utf8_lossy(&build.stderr).replace(&tree, "$TREE");
@@ -457,6 +471,7 @@ fn load_test_script(path: &Path, global_options: &[String]) -> Result<OracleScri
         guest_modules: test.guest_modules.clone(),
         guest_modules_later: test.guest_modules_later.clone(),
         requires_debuginfo: test.requires.contains(&Requirement::Debuginfo),
+        run: test.guest_run.clone(),
     };
     Ok(OracleScript {
         path: path.to_path_buf(),
@@ -499,11 +514,22 @@ fn load_script(path: &Path, global_options: &[String]) -> Result<OracleScript> {
         guest_modules: Vec::new(),
         guest_modules_later: Vec::new(),
         requires_debuginfo: false,
+        run: None,
     };
     let mut case_lines = Vec::new();
+    let mut run_lines: Vec<(String, String, String)> = Vec::new();
     for (n, line) in text.lines().enumerate() {
         let at = || format!("{}:{}", path.display(), n + 1);
-        if let Some(rest) = line.strip_prefix("# oracle-case:") {
+        if let Some(rest) = line.strip_prefix("# oracle-run:") {
+            let (case, command) = rest.trim().split_once(' ').unwrap_or((rest.trim(), ""));
+            if command.trim().is_empty() {
+                bail!(
+                    "{}: '# oracle-run:' needs a case name (or *) and a command",
+                    at()
+                );
+            }
+            run_lines.push((at(), case.to_string(), command.trim().to_string()));
+        } else if let Some(rest) = line.strip_prefix("# oracle-case:") {
             case_lines.push((
                 at(),
                 split_words(rest).map_err(|e| anyhow!("{}: {e}", at()))?,
@@ -534,6 +560,18 @@ fn load_script(path: &Path, global_options: &[String]) -> Result<OracleScript> {
     }
     if cases.is_empty() {
         cases.push(common);
+    }
+    for (at, name, command) in run_lines {
+        let mut found = false;
+        for case in cases.iter_mut().filter(|c| name == "*" || c.name == name) {
+            let run = case.run.get_or_insert_with(String::new);
+            run.push_str(&command);
+            run.push('\n');
+            found = true;
+        }
+        if !found {
+            bail!("{at}: '# oracle-run:' names no case '{name}'");
+        }
     }
     Ok(OracleScript {
         path: path.to_path_buf(),
@@ -1110,6 +1148,7 @@ fn run_all(
                 image.display().to_string().as_bytes(),
                 case.timeout_secs.to_string().as_bytes(),
                 case.staprun_args.join(" ").as_bytes(),
+                case.run.as_deref().unwrap_or_default().as_bytes(),
                 if case.workload {
                     workload.unwrap_or_default()
                 } else {
@@ -1128,6 +1167,7 @@ fn run_all(
                     staprun_args: case.staprun_args.clone(),
                     workload: case.workload,
                     modules,
+                    run: case.run.clone(),
                     cache_dir: dir,
                 });
             }
@@ -1233,6 +1273,9 @@ fn run_all(
             .map(|m| format!("{}\n", m.name))
             .collect();
         fs.fs.file(&format!("{dir}/later"), 0o644, later);
+        if let Some(run) = &case.run {
+            fs.fs.file(&format!("{dir}/run"), 0o644, run.clone());
+        }
         writeln!(list, "c{n}").unwrap();
         total_secs += u64::from(case.timeout_secs) + 30;
     }
@@ -1251,6 +1294,7 @@ fn run_all(
         kvm: options.kvm,
         timeout: Duration::from_secs(120 + total_secs),
         work_dir: work_dir.clone(),
+        firmware: None,
     };
     eprintln!(
         "oracle: booting {} with {} case(s) (console: {})",
@@ -1258,7 +1302,20 @@ fn run_all(
         todo.len(),
         work_dir.join("console.log").display()
     );
+    // One guest per (suite, kernel) at a time: another engineer's oracle
+    // run shares this directory (its initramfs, console and results
+    // port), so boots queue on a lock beside it.
+    std::fs::create_dir_all(&work_dir)?;
+    let lock_path = work_dir.with_extension("lock");
+    let lock = std::fs::File::create(&lock_path)
+        .with_context(|| format!("creating {}", lock_path.display()))?;
+    if lock.try_lock().is_err() {
+        eprintln!("oracle: waiting for another oracle run's guest ({})", lock_path.display());
+        lock.lock()
+            .with_context(|| format!("locking {}", lock_path.display()))?;
+    }
     let report = boot(&config, &fs.fs.to_gzip()).map_err(|e| anyhow!("{e}"))?;
+    drop(lock);
     eprintln!(
         "oracle: guest {:?} after {:.0?}",
         report.outcome, report.elapsed
@@ -1330,6 +1387,8 @@ struct GuestCase {
     workload: bool,
     /// The kernel's own modules it loads or carries.
     modules: Vec<KernelModuleLoad>,
+    /// Shell commands instead of `staprun MODULE`.
+    run: Option<String>,
     /// Where its run is cached.
     cache_dir: PathBuf,
 }
@@ -1602,6 +1661,26 @@ fn ran_outcome(r: &CaseResult) -> Outcome {
     }
 }
 
+/// `outcome` with a test script's `# normalise:` rules applied.
+fn normalised(outcome: Outcome, rules: &[stapkit::matrix::script::Normalisation]) -> Outcome {
+    match outcome {
+        Outcome::Ran {
+            exit_code,
+            stdout,
+            stderr,
+            still_loaded,
+            kernel_problems,
+        } => Outcome::Ran {
+            exit_code,
+            stdout: stapkit::matrix::script::normalise(rules, &stdout),
+            stderr: stapkit::matrix::script::normalise(rules, &stderr),
+            still_loaded,
+            kernel_problems,
+        },
+        other => other,
+    }
+}
+
 fn strip_timestamp(line: &str) -> &str {
     if line.starts_with('[') {
         if let Some((_, rest)) = line.split_once("] ") {
@@ -1650,17 +1729,26 @@ mod tests {
         std::fs::write(
             &path,
             "# oracle: -g timeout=3\n# oracle-case: div -DMAXERRORS=2 -- div \"a b\"\n\
-             # oracle-case: p2 -p2\nprobe begin {}\n",
+             # oracle-case: p2 -p2\n# oracle-run: div staprun -L $MODULE\n\
+             # oracle-run: * echo done\nprobe begin {}\n",
         )
         .unwrap();
         let s = load_script(&path, &["-w".into()]).unwrap();
         assert_eq!(s.cases.len(), 2);
+        assert_eq!(
+            s.cases[0].run.as_deref(),
+            Some("staprun -L $MODULE\necho done\n")
+        );
+        assert_eq!(s.cases[1].run.as_deref(), Some("echo done\n"));
         assert_eq!(s.cases[0].stap_options, ["-w", "-g", "-DMAXERRORS=2"]);
         assert_eq!(s.cases[0].script_args, ["div", "a b"]);
         assert_eq!(s.cases[0].timeout_secs, 3);
         assert_eq!(s.cases[0].last_pass(), 4);
         assert_eq!(s.cases[1].last_pass(), 2);
         assert_eq!(module_name(&s, &s.cases[0]), "o_errs_div");
+        std::fs::write(&path, "# oracle-run: nope true\nprobe begin {}\n").unwrap();
+        let err = load_script(&path, &[]).unwrap_err().to_string();
+        assert!(err.contains("names no case 'nope'"), "{err}");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

@@ -37,7 +37,16 @@ pub const APT_PACKAGES: &[&str] = &[
     "systemtap-doc",
     // --sign-module signs with openssl's CMS, as the kernel's sign-file does
     "openssl",
+    // guests that boot through UEFI with our key in db (ship_sig_trusted):
+    // Debian's OVMF, and a venv for virt-firmware's virt-fw-vars
+    "ovmf",
+    "python3-venv",
 ];
+
+/// PyPI's `virt-firmware`, whose `virt-fw-vars` enrolls certificates in
+/// OVMF's variable store (`stapkit::vm::uefi`); pinned so every machine
+/// writes the same store.
+const VIRT_FIRMWARE: &str = "virt-firmware==26.10";
 
 /// A guest architecture `cargo xtask staprun --target` builds for (the
 /// crate's one architecture type).
@@ -180,6 +189,33 @@ pub fn install_packages(sh: &Shell) -> Result<()> {
     Ok(())
 }
 
+/// Installs `virt-fw-vars` in a venv where the harness looks for it
+/// (`CACHE/tools/virt-firmware`, see `stapkit::vm::uefi::virt_fw_vars`),
+/// unless it is there already.
+pub fn install_virt_firmware(sh: &Shell) -> Result<()> {
+    let cache = stapkit::kernel::Cache::locate(None);
+    let tool = stapkit::vm::uefi::virt_fw_vars(cache.dir());
+    if tool.is_file() {
+        return Ok(());
+    }
+    let venv = cache.dir().join("tools/virt-firmware");
+    eprintln!("xtask: installing {VIRT_FIRMWARE} in {}", venv.display());
+    cmd!(sh, "python3 -m venv {venv}")
+        .run()
+        .context("making the venv for virt-firmware (apt-get install python3-venv)")?;
+    let pip = venv.join("bin/pip");
+    cmd!(
+        sh,
+        "{pip} install --quiet --disable-pip-version-check {VIRT_FIRMWARE}"
+    )
+    .run()
+    .context("installing virt-firmware from PyPI")?;
+    if !tool.is_file() {
+        bail!("{VIRT_FIRMWARE} installed no {}", tool.display());
+    }
+    Ok(())
+}
+
 /// Builds the static staprun the guests of `arch` run, and
 /// `stapkit-workload` beside it, and returns staprun's path.
 ///
@@ -290,6 +326,7 @@ pub fn fetch_debug(sh: &Shell, bin_dir: &Path, kernels: &[String]) -> Result<()>
 /// The whole setup.
 pub fn run(sh: &Shell, options: &Options) -> Result<Prepared> {
     install_packages(sh)?;
+    install_virt_firmware(sh)?;
     let bin_dir = build_binaries(sh)?;
     let kernels = if options.kernels.is_empty() {
         vec![DEFAULT_KERNEL.to_string()]

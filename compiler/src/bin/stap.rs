@@ -15,7 +15,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::Parser;
-use stapkit::driver::{deliver, Failure, Options, Pipeline, StapOptions};
+use stapkit::driver::{deliver, Failure, Pipeline, StapOptions};
 
 /// SystemTap's words for the forced last pass.
 const MISMATCH_WARNING: &str =
@@ -24,14 +24,9 @@ const MISMATCH_WARNING: &str =
 fn main() -> ExitCode {
     let cli = StapOptions::parse();
     if let Some(ko) = cli.check_module.clone() {
-        let release = match cli.single_release() {
-            Ok(r) => r,
+        let options = match cli.check_module_options() {
+            Ok(o) => o,
             Err(f) => return fail(&f),
-        };
-        let options = Options {
-            release,
-            cache_dir: cli.cache_dir,
-            ..Options::default()
         };
         let (text, ok) = stapkit::driver::check_module(&options, &ko);
         let _ = if ok {

@@ -69,6 +69,29 @@ fn probe_frame(i: usize) -> String {
     format!("stp_probe_{i}_locals")
 }
 
+/// What the program's embedded C asks of the runtime with a
+/// `/* need: NAME */` comment (`KSTACK`: kernel stack walkers, found at
+/// load), each once, sorted: the runtime builds that part only then.
+fn runtime_needs(program: &Program) -> Vec<String> {
+    let mut needs = std::collections::BTreeSet::new();
+    for f in &program.functions {
+        if let FunctionBody::Embedded(code) = &f.body {
+            let mut rest = code.as_str();
+            while let Some(at) = rest.find("/* need: ") {
+                rest = &rest[at + "/* need: ".len()..];
+                let name: String = rest
+                    .chars()
+                    .take_while(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || *c == '_')
+                    .collect();
+                if !name.is_empty() && rest[name.len()..].starts_with(" */") {
+                    needs.insert(name);
+                }
+            }
+        }
+    }
+    needs.into_iter().collect()
+}
+
 /// Translates `program` into the module's C source.
 pub fn generate(program: &Program, config: &Config) -> Result<String, Vec<CodegenError>> {
     let mut errors = Vec::new();
@@ -80,6 +103,9 @@ pub fn generate(program: &Program, config: &Config) -> Result<String, Vec<Codege
     if program.records_matches {
         // matched(n) & co.: contexts keep the last match (core/match.c).
         out.line("#define STP_NEED_REGEX_GROUPS 1");
+    }
+    for need in runtime_needs(program) {
+        out.line(format!("#define STP_NEED_{need} 1"));
     }
     out.line("#include \"stapkit.h\"");
     out.line("");

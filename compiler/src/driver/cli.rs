@@ -88,8 +88,9 @@ pub struct StapOptions {
     #[arg(short = 'L', value_name = "PROBE")]
     pub list_vars: Option<String>,
     /// Stop the script after TIME seconds (a `timer.ms` probe calling
-    /// exit() is added, as SystemTap does).
-    #[arg(short = 'T', value_name = "TIME")]
+    /// exit() is added, as SystemTap does; the end probes run).
+    #[arg(short = 'T', value_name = "TIME",
+          value_parser = clap::value_parser!(u32).range(1..=4_000_000))]
     pub timeout: Option<u32>,
     /// Symbol and unwind data for every loaded kernel module. stapkit's
     /// modules look kernel and module symbols up at run time, so this
@@ -138,6 +139,16 @@ impl StapOptions {
                 many.len()
             ))),
         }
+    }
+
+    /// The library's [`Options`] for `--check-module`, which needs a
+    /// kernel (`-r`, at most one) and a cache but no script.
+    pub fn check_module_options(&self) -> Result<Options, Failure> {
+        Ok(Options {
+            release: self.single_release()?,
+            cache_dir: self.cache_dir.clone(),
+            ..Options::default()
+        })
     }
 
     /// The library's [`Options`] for this command line, or why there is

@@ -316,15 +316,7 @@ impl Pipeline {
         self.timed(1, |p| {
             p.load_library_macros()?;
             let file = p.sources.add(p.script.name.clone(), p.script.text.clone());
-            let mut parsed = syntax::parse(&p.sources, file, &p.preprocess_config());
-            if let Some(seconds) = p.options.timeout {
-                // -T: SystemTap adds this probe.
-                let text = format!("probe timer.ms({}) {{ exit() }}\n", u64::from(seconds) * 1000);
-                let file = p.sources.add("<-T>".to_string(), text);
-                let timer = syntax::parse(&p.sources, file, &p.preprocess_config());
-                parsed.diagnostics.extend(timer.diagnostics);
-                parsed.script.items.extend(timer.script.items);
-            }
+            let parsed = syntax::parse(&p.sources, file, &p.preprocess_config());
             if p.diagnostics(&parsed.diagnostics) {
                 Ok(parsed.script)
             } else {
@@ -337,6 +329,14 @@ impl Pipeline {
 
     /// Pass 2: resolve, elaborate and type the script into the IR.
     pub fn elaborate(&mut self, script: &syntax::ast::Script) -> Result<Program, Failure> {
+        let timed_out;
+        let script = match self.options.timeout {
+            Some(secs) => {
+                timed_out = self.with_timeout_probe(script, secs);
+                &timed_out
+            }
+            None => script,
+        };
         self.timed(2, |p| {
             let analysis =
                 p.with_kernel_facts(|sources, config| sema::analyze(sources, script, config))?;
@@ -354,6 +354,21 @@ impl Pipeline {
                 }
             }
         })
+    }
+
+    /// `script` with `-T`'s probe first: `probe timer.ms(MS) { exit() }`.
+    fn with_timeout_probe(
+        &mut self,
+        script: &syntax::ast::Script,
+        secs: u32,
+    ) -> syntax::ast::Script {
+        let text = format!("probe timer.ms({}) {{ exit() }}\n", u64::from(secs) * 1000);
+        let file = self.sources.add("<-T timeout>".to_string(), text);
+        let parsed = syntax::parse(&self.sources, file, &self.preprocess_config());
+        debug_assert!(parsed.diagnostics.is_empty(), "{:?}", parsed.diagnostics);
+        let mut out = script.clone();
+        out.items.splice(0..0, parsed.script.items);
+        out
     }
 
     /// `--dump-functions`, `--dump-probe-aliases`, `--dump-probe-types`:
@@ -684,6 +699,22 @@ mod tests {
             .unwrap_err()
             .message
             .starts_with("stap: no script given"));
+    }
+
+    #[test]
+    fn timeout_adds_an_exiting_timer_probe_first() {
+        assert_eq!(opts(&["-T", "2", "-e", "x"]).timeout, Some(2));
+        assert!(StapOptions::try_parse_from(["stap", "-T", "0", "-e", "x"]).is_err());
+        let mut p = Pipeline::new(opts(&["-T", "3", "-e", "probe begin { println(1) }"]))
+            .expect("pipeline");
+        let ast = p.parse().expect("parses");
+        let with = p.with_timeout_probe(&ast, 3);
+        assert_eq!(with.items.len(), ast.items.len() + 1);
+        let printed = crate::syntax::print(&with);
+        let timer = printed.find("probe timer.ms(3000)").expect(&printed);
+        let begin = printed.find("probe begin").expect(&printed);
+        assert!(timer < begin, "{printed}");
+        assert!(printed[timer..begin].contains("exit()"), "{printed}");
     }
 
     #[test]

@@ -83,7 +83,10 @@ pub struct Options {
     pub sysroot: Option<PathBuf>,
     /// The kernel cache (default as stap-prep's).
     pub cache_dir: Option<PathBuf>,
-    /// Stop the script after this many seconds (`-T`).
+    /// `-T`: the script exits after this many seconds, through a
+    /// `timer.ms` probe that calls `exit()`, which pass 2 adds before the
+    /// script's own probes (as SystemTap's `stap -p2` lists it; its
+    /// `-p1` does not show it).
     pub timeout: Option<u32>,
     /// Sign the delivered module (`--sign-module[=KEY[,CERT]]`; `Some(None)`:
     /// the key `--make-mok` made), see [`crate::ship`].

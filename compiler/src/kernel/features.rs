@@ -478,6 +478,7 @@ mod tests {
         proc_ops: "STP_HAVE_PROC_OPS" => [false, true, true],
         pde_data: "STP_HAVE_PDE_DATA" => [false, true, true],
         task_state: "STP_HAVE_TASK___STATE" => [false, true, true],
+        task_thread_info_cpu: "STP_HAVE_TASK_THREAD_INFO_CPU" => [false, true, true],
         timer_container_of: "STP_HAVE_TIMER_CONTAINER_OF" => [false, false, true],
         timer_delete: "STP_HAVE_TIMER_DELETE" => [false, false, true],
         strlcpy: "STP_HAVE_STRLCPY" => [true, true, false],
@@ -490,12 +491,16 @@ mod tests {
         task_work_notify_mode: "STP_HAVE_TASK_WORK_NOTIFY_MODE" => [false, true, true],
         hrtimer_setup: "STP_HAVE_HRTIMER_SETUP" => [false, false, true],
         get_kretprobe: "STP_HAVE_GET_KRETPROBE" => [false, true, true],
+        get_kretprobe_retaddr: "STP_HAVE_GET_KRETPROBE_RETADDR" => [false, true, true],
         get_random_u32: "STP_HAVE_GET_RANDOM_U32" => [true, true, true],
         vma_lookup: "STP_HAVE_VMA_LOOKUP" => [false, true, true],
         uprobe_register_nosync: "STP_HAVE_UPROBE_REGISTER_NOSYNC" => [false, false, true],
         uprobe_handler_data: "STP_HAVE_UPROBE_HANDLER_DATA" => [false, false, true],
         module_import_ns_string: "STP_HAVE_MODULE_IMPORT_NS_STRING" => [false, false, true],
+        module_memory: "STP_HAVE_MODULE_MEMORY" => [false, false, true],
         export_kallsyms_lookup_name: "STP_HAVE_EXPORT_KALLSYMS_LOOKUP_NAME" => [true, false, false],
+        export_unwind_start: "STP_HAVE_EXPORT___UNWIND_START" => [false, false, false],
+        export_stack_trace_save_tsk: "STP_HAVE_EXPORT_STACK_TRACE_SAVE_TSK" => [false, false, false],
     }
 
     #[test]

@@ -30,9 +30,10 @@ use crate::vm::guest::{
 };
 use crate::vm::qemu::{boot, BootConfig, BootOutcome, BootReport};
 use crate::vm::results::CaseResult;
+use crate::vm::uefi::Uefi;
 use crate::vm::Arch;
 pub use render::{render, Outcome};
-pub use script::TestScript;
+pub use script::{GuestFirmware, TestScript};
 
 /// How to run the matrix.
 #[derive(Debug, Clone)]
@@ -370,12 +371,15 @@ pub fn module_loads(
 /// Builds one script for one tree with stap's own pipeline. `sysroot`
 /// is the guests' file tree as far as builds need it (`--sysroot`, for
 /// `process("/bin/stapkit-workload")`), unless the script names its own.
+/// `--sign-module` signs with the run's key in `key_dir` (one for every
+/// kernel, the one `# guest-firmware: uefi-db` enrolls).
 pub fn build_one(
     script: &TestScript,
     tree: &HeaderTree,
     cache: &Cache,
     out_dir: &Path,
     sysroot: Option<&Path>,
+    key_dir: &Path,
 ) -> Result<PathBuf, String> {
     let module = script.module_name();
     let (opts_part, args_part) = match script.stap_args.iter().position(|a| a == "--") {
@@ -385,7 +389,7 @@ pub fn build_one(
     // The script's own `# matrix:` flags are stap's: read them as stap
     // would (`-e ''` stands in for the script, set below), then set what
     // the matrix decides on the options themselves.
-    let opts_part = ship::with_test_key(opts_part, out_dir)?;
+    let opts_part = ship::with_test_key(opts_part, key_dir)?;
     let own = StapOptions::try_parse_from(
         std::iter::once("stap")
             .chain(opts_part.iter().map(String::as_str))
@@ -571,7 +575,14 @@ pub fn run(options: &Options, progress: &(dyn Fn(&str) + Sync)) -> Result<Report
                         modules,
                     ),
                     Ok(modules) => (
-                        build_one(&job.script, tree, &options.cache, &dir, sysroot),
+                        build_one(
+                            &job.script,
+                            tree,
+                            &options.cache,
+                            &dir,
+                            sysroot,
+                            &options.work_dir,
+                        ),
                         modules,
                     ),
                     Err(e) => (Err(e), Vec::new()),
@@ -774,33 +785,45 @@ fn run_kernel(
             .ok_or_else(|| {
                 format!("{kernel}: no kernel image (fetch it with stap-prep fetch {kernel})")
             })?;
-        // Cases asking for kernel arguments (`# guest-boot:`) get a guest
-        // of their own per distinct set; the others share the first.
-        let mut groups: Vec<(Vec<String>, Vec<GuestCase>)> = Vec::new();
+        // Cases asking for kernel arguments (`# guest-boot:`) or firmware
+        // (`# guest-firmware:`) get a guest of their own per distinct
+        // set; the others share the first.
+        type Boot = (Vec<String>, Option<GuestFirmware>);
+        let mut groups: Vec<(Boot, Vec<GuestCase>)> = Vec::new();
         for case in cases {
-            let args = built
+            let boot: Boot = built
                 .iter()
                 .find(|b| b.script.name == case.id)
-                .map(|b| b.script.boot_args.clone())
+                .map(|b| (b.script.boot_args.clone(), b.script.firmware))
                 .unwrap_or_default();
-            match groups.iter_mut().find(|(a, _)| *a == args) {
+            match groups.iter_mut().find(|(a, _)| *a == boot) {
                 Some((_, group)) => group.push(case),
-                None => groups.push((args, vec![case])),
+                None => groups.push((boot, vec![case])),
             }
         }
-        for (kernel_args, cases) in groups {
-            let boot_name = match kernel_args.is_empty() {
-                true => kernel.to_string(),
-                false => format!(
-                    "{kernel}-{}",
-                    kernel_args.join("-").replace(['=', ','], "_")
-                ),
+        for ((kernel_args, firmware), cases) in groups {
+            let mut boot_name = kernel.to_string();
+            if !kernel_args.is_empty() {
+                boot_name.push('-');
+                boot_name.push_str(&kernel_args.join("-").replace(['=', ','], "_"));
+            }
+            if firmware == Some(GuestFirmware::UefiDb) {
+                boot_name.push_str("-uefi-db");
+            }
+            let firmware = match firmware {
+                None => None,
+                Some(GuestFirmware::UefiDb) => Some(ship::uefi_with_test_key(
+                    arch,
+                    &options.cache,
+                    &options.work_dir,
+                    &options.work_dir.join(&boot_name).join("vars.fd"),
+                )?),
             };
             boot_group(
                 options,
                 (kernel, &boot_name),
                 (arch, &image, &tools),
-                kernel_args,
+                (kernel_args, firmware),
                 cases,
                 progress,
                 report,
@@ -824,8 +847,8 @@ fn run_kernel(
                 )),
                 Some(r) => Outcome::Ran {
                     exit_code: r.exit_code,
-                    stdout: r.stdout.clone(),
-                    stderr: r.stderr.clone(),
+                    stdout: script::normalise(&b.script.normalise, &r.stdout),
+                    stderr: script::normalise(&b.script.normalise, &r.stderr),
                     still_loaded: r.still_loaded,
                     kernel_problems: r
                         .kernel_problems()
@@ -851,7 +874,7 @@ fn boot_group(
     options: &Options,
     (kernel, boot_name): (&str, &str),
     (arch, image, tools): (Arch, &Path, &GuestTools),
-    kernel_args: Vec<String>,
+    (kernel_args, firmware): (Vec<String>, Option<Uefi>),
     cases: Vec<GuestCase>,
     progress: &(dyn Fn(&str) + Sync),
     report: &mut Report,
@@ -872,6 +895,7 @@ fn boot_group(
                     .sum::<u64>(),
             ),
             kernel_args: kernel_args.clone(),
+            firmware: firmware.clone(),
             work_dir: match attempt {
                 1 => options.work_dir.join(boot_name),
                 n => options.work_dir.join(format!("{boot_name}-attempt{n}")),

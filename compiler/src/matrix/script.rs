@@ -15,6 +15,12 @@
 //! modules (and their dependencies) for the case to load itself with
 //! busybox `modprobe NAME` while the script runs.
 //!
+//! `# normalise: PATTERN => REPLACEMENT` rewrites every match of the
+//! regular expression PATTERN (the `regex` crate's syntax; `$1` in
+//! REPLACEMENT names a group) in the case's stdout and stderr before they
+//! are compared or snapshotted: process ids, addresses and offsets that
+//! differ from kernel to kernel. Lines apply in order.
+//!
 //! `# requires: debuginfo` limits a script to kernels fetched with their
 //! `-dbg` package (DWARF and the real `System.map`); on the others its
 //! cell is *not applicable*, with the reason, rather than built and run.
@@ -27,7 +33,10 @@
 //! plain `staprun [-c/-x] MODULE` of the case; `# guest-boot: ARG...`
 //! boots a guest of its own for the case with those kernel arguments
 //! added (`module.sig_enforce=1`); `# matrix: --sign-module` signs the
-//! module with a key the harness makes for the run.
+//! module with a key the harness makes for the run; `# guest-firmware:
+//! uefi-db` boots that guest through UEFI firmware whose signature
+//! database (`db`) holds the certificate of that key (x86_64; see
+//! `crate::vm::uefi`).
 
 use std::path::{Path, PathBuf};
 
@@ -63,6 +72,46 @@ pub struct TestScript {
     pub guest_run: Option<String>,
     /// Extra kernel arguments for a guest of its own (`# guest-boot:`).
     pub boot_args: Vec<String>,
+    /// The firmware of that guest (`# guest-firmware:`); `None`: QEMU's
+    /// own loader.
+    pub firmware: Option<GuestFirmware>,
+    /// Rewrites of the case's output before comparison (`# normalise:`).
+    pub normalise: Vec<Normalisation>,
+}
+
+/// One `# normalise: PATTERN => REPLACEMENT` line.
+#[derive(Debug, Clone)]
+pub struct Normalisation {
+    /// The compiled PATTERN.
+    pub pattern: regex::bytes::Regex,
+    /// What each match becomes.
+    pub replacement: String,
+}
+
+impl PartialEq for Normalisation {
+    fn eq(&self, other: &Self) -> bool {
+        self.pattern.as_str() == other.pattern.as_str() && self.replacement == other.replacement
+    }
+}
+
+/// `bytes` after every normalisation of `rules`, in order.
+pub fn normalise(rules: &[Normalisation], bytes: &[u8]) -> Vec<u8> {
+    let mut out = bytes.to_vec();
+    for rule in rules {
+        out = rule
+            .pattern
+            .replace_all(&out, rule.replacement.as_bytes())
+            .into_owned();
+    }
+    out
+}
+
+/// Firmware a script's guest boots through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GuestFirmware {
+    /// `uefi-db`: UEFI (OVMF, Secure Boot off) with the harness's
+    /// signing certificate in `db`.
+    UefiDb,
 }
 
 /// Something a script needs from the kernel it runs on.
@@ -116,9 +165,28 @@ impl TestScript {
             bundle: Vec::new(),
             guest_run: None,
             boot_args: Vec::new(),
+            firmware: None,
+            normalise: Vec::new(),
         };
         for (n, line) in text.lines().enumerate() {
             let at = |e: String| format!("{}:{}: {e}", path.display(), n + 1);
+            if let Some(rule) = line.strip_prefix("# normalise:") {
+                // An empty REPLACEMENT may lose the space after `=>`.
+                let rule = rule.trim();
+                let (pattern, replacement) = match rule.strip_suffix(" =>") {
+                    Some(pattern) => (pattern, ""),
+                    None => rule.split_once(" => ").ok_or_else(|| {
+                        at("a normalisation is `# normalise: PATTERN => REPLACEMENT`".to_string())
+                    })?,
+                };
+                let pattern = regex::bytes::Regex::new(pattern)
+                    .map_err(|e| at(format!("bad pattern '{pattern}': {e}")))?;
+                script.normalise.push(Normalisation {
+                    pattern,
+                    replacement: replacement.to_string(),
+                });
+                continue;
+            }
             if let Some(list) = line.strip_prefix("# guest-modules-later:") {
                 let mut later = Vec::new();
                 parse_modules(list, &mut later).map_err(at)?;
@@ -153,6 +221,15 @@ impl TestScript {
                     }
                     script.boot_args.push(word.to_string());
                 }
+                continue;
+            }
+            if let Some(word) = line.strip_prefix("# guest-firmware:") {
+                script.firmware = match word.trim() {
+                    "uefi-db" => Some(GuestFirmware::UefiDb),
+                    other => {
+                        return Err(at(format!("unknown firmware '{other}' (known: uefi-db)")))
+                    }
+                };
                 continue;
             }
             if let Some(list) = line.strip_prefix("# requires:") {
@@ -360,10 +437,20 @@ mod tests {
             s.requires,
             [Requirement::Kernel(vec!["k1".into(), "k2".into()])]
         );
+        assert_eq!(s.firmware, None);
         std::fs::write(&path, "# guest-boot: a;reboot\n").unwrap();
         assert!(TestScript::load(&path)
             .unwrap_err()
             .contains("bad kernel argument 'a;reboot'"));
+        std::fs::write(&path, "# guest-firmware: uefi-db\n").unwrap();
+        assert_eq!(
+            TestScript::load(&path).unwrap().firmware,
+            Some(GuestFirmware::UefiDb)
+        );
+        std::fs::write(&path, "# guest-firmware: bios\n").unwrap();
+        assert!(TestScript::load(&path)
+            .unwrap_err()
+            .contains("unknown firmware 'bios' (known: uefi-db)"));
     }
 
     #[test]
@@ -425,6 +512,29 @@ mod tests {
             err.ends_with("inline.stp:2: unknown requirement 'dwarf' (known: debuginfo, kernel=NAME)"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn normalisations_rewrite_output_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("kill.stp");
+        std::fs::write(
+            &path,
+            "# normalise: \\b[0-9]+\\(stapkit => PID(stapkit\n# normalise: \\(([0-9]+)\\) => (PID)\n# normalise: from  =>\n",
+        )
+        .unwrap();
+        let s = TestScript::load(&path).unwrap();
+        assert_eq!(
+            normalise(&s.normalise, b"kill 15 115(stapkit) from  a(111) b(105)\n"),
+            b"kill 15 PID(stapkit)  a(PID) b(PID)\n"
+        );
+        std::fs::write(&path, "\n# normalise: [0-9 => x\n").unwrap();
+        let err = TestScript::load(&path).unwrap_err();
+        assert!(err.contains("kill.stp:2: bad pattern '[0-9'"), "{err}");
+        std::fs::write(&path, "# normalise: x\n").unwrap();
+        assert!(TestScript::load(&path)
+            .unwrap_err()
+            .contains("PATTERN => REPLACEMENT"));
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! What the harness needs to test shipping (`crate::ship`) in guests: the
-//! one bundle a `# bundle:` script runs on every kernel, and the signing
-//! key of a `# matrix: --sign-module` script.
+//! one bundle a `# bundle:` script runs on every kernel, the signing key
+//! of a `# matrix: --sign-module` script, and the UEFI firmware of a
+//! `# guest-firmware: uefi-db` guest, whose `db` holds that key's
+//! certificate.
 //!
 //! A bundle is built once and reused while its inputs are unchanged
 //! (`CACHE/test-bundles/KEY.stpb`, KEY the SHA-256 of the script, its
@@ -16,6 +18,8 @@ use clap::Parser as _;
 use crate::driver::{Options, Pipeline, StapOptions};
 use crate::kernel::Cache;
 use crate::ship::bundle::sha256_hex;
+use crate::vm::uefi::{firmware_with_db, virt_fw_vars, Uefi};
+use crate::vm::Arch;
 
 use super::script::TestScript;
 
@@ -34,6 +38,24 @@ pub fn test_key(work_dir: &Path) -> Result<PathBuf, String> {
     Ok(pem)
 }
 
+/// UEFI firmware for a guest of `arch` whose `db` holds the certificate
+/// of the run's signing key ([`test_key`]), its variable store at `vars`.
+pub fn uefi_with_test_key(
+    arch: Arch,
+    cache: &Cache,
+    work_dir: &Path,
+    vars: &Path,
+) -> Result<Uefi, String> {
+    if arch != Arch::X86_64 {
+        return Err(format!(
+            "# guest-firmware: uefi-db boots x86_64 guests only (OVMF), not {}; limit the script with # requires: kernel=NAME",
+            arch.name()
+        ));
+    }
+    let cert = test_key(work_dir)?.with_file_name("signing_key.x509");
+    firmware_with_db(&virt_fw_vars(cache.dir()), &[&cert], vars).map_err(|e| e.to_string())
+}
+
 /// `--sign-module` without a key in a script's options means the
 /// harness's key.
 pub fn with_test_key(args: &[String], work_dir: &Path) -> Result<Vec<String>, String> {
@@ -50,11 +72,7 @@ pub fn with_test_key(args: &[String], work_dir: &Path) -> Result<Vec<String>, St
 
 /// The stap options of `script`'s bundle, without its kernels (bundle
 /// scripts take no script arguments).
-fn options_for(
-    script: &TestScript,
-    cache: &Cache,
-    work_dir: &Path,
-) -> Result<Options, String> {
+fn options_for(script: &TestScript, cache: &Cache, work_dir: &Path) -> Result<Options, String> {
     if script.stap_args.iter().any(|a| a == "--") {
         return Err(format!(
             "{}: a # bundle: script takes no script arguments",
@@ -129,6 +147,7 @@ pub fn bundle_case(
         script.name,
         script.bundle.join(", ")
     ));
-    crate::ship::build::build_bundle(&options, &script.bundle, &path, progress).map_err(|f| f.message)?;
+    crate::ship::build::build_bundle(&options, &script.bundle, &path, progress)
+        .map_err(|f| f.message)?;
     Ok(path)
 }

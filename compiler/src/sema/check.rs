@@ -1623,6 +1623,23 @@ impl<'c, 'a> Walker<'c, 'a> {
             return (None, long_expr(ir::ExprKind::Long(0), location));
         };
         self.cx.functions[f].used = true;
+        if !self.cx.config.guru && self.cx.functions[f].guru_only() {
+            self.error(
+                Diagnostic::semantic_error("function may not be used unless -g is specified")
+                    .with_primary(name.span, "this tapset function needs guru mode")
+                    .with_help("run stap with -g if you trust this script"),
+            );
+        }
+        if let Some(why) = self.cx.functions[f].unsupported() {
+            let d = Diagnostic::semantic_error(format!("unsupported function '{}'", name.name))
+                .with_primary(name.span, "called here")
+                .with_help(why.to_string());
+            self.error(d);
+        }
+        if let Some(what) = self.cx.functions[f].warning() {
+            let d = Diagnostic::warning(what.to_string()).with_primary(name.span, "called here");
+            self.warn(d);
+        }
         let params = self.cx.functions[f].def.params.len();
         if args.len() != params {
             let fname = &self.cx.functions[f].def.name;

@@ -326,6 +326,7 @@ impl<'a> Context<'a> {
                         returns_value: embedded && f.ret.is_some(),
                         ret,
                         used: false,
+                        tapset,
                     });
                 }
                 ast::Item::Alias(a) => aliases.push(a),

@@ -113,4 +113,43 @@ pub struct FunctionDef<'a> {
     pub returns_value: bool,
     /// Reached from some probe.
     pub used: bool,
+    /// Defined in a tapset, not the user's script.
+    pub tapset: bool,
+}
+
+impl FunctionDef<'_> {
+    /// A tapset function marked `/* guru */` in its embedded C: it may
+    /// corrupt the kernel (writes, delays, panics), so only `-g` scripts
+    /// may call it.
+    pub fn guru_only(&self) -> bool {
+        self.tapset
+            && matches!(&self.def.body, ast::FunctionBody::Embedded(code) if code.code.contains("/* guru */"))
+    }
+
+    /// Why a tapset function cannot be used, from the
+    /// `/* unsupported: WHY */` its embedded C consists of: it is
+    /// documented, so it resolves, but calling it is an error naming the
+    /// reason and what to use instead.
+    pub fn unsupported(&self) -> Option<&str> {
+        self.marker("/* unsupported: ")
+    }
+
+    /// What a tapset function cannot do here, from a `/* warning: WHAT */`
+    /// in its embedded C: calling it is a warning saying so (it still
+    /// works, as SystemTap's does without the same information).
+    pub fn warning(&self) -> Option<&str> {
+        self.marker("/* warning: ")
+    }
+
+    fn marker(&self, open: &str) -> Option<&str> {
+        let ast::FunctionBody::Embedded(code) = &self.def.body else {
+            return None;
+        };
+        if !self.tapset {
+            return None;
+        }
+        let start = code.code.find(open)? + open.len();
+        let len = code.code[start..].find(" */")?;
+        Some(&code.code[start..start + len])
+    }
 }

@@ -7,6 +7,7 @@ pub mod guest;
 pub mod initramfs;
 pub mod qemu;
 pub mod results;
+pub mod uefi;
 
 use std::fmt;
 use std::path::PathBuf;

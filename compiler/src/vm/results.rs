@@ -102,6 +102,12 @@ pub fn decode(mut bytes: &[u8]) -> ResultStream {
     while let Some(nl) = bytes.iter().position(|&b| b == b'\n') {
         let line = String::from_utf8_lossy(&bytes[..nl]).into_owned();
         bytes = &bytes[nl + 1..];
+        // UEFI firmware writes its console to every serial port, so noise
+        // without a newline may precede the first header on its line.
+        let Some(at) = line.find("@@stapkit") else {
+            continue;
+        };
+        let line = &line[at..];
         if line == "@@stapkit-end" {
             out.complete = true;
             break;
@@ -195,6 +201,17 @@ mod tests {
             bad.kernel_problems(),
             ["[ 2.0] BUG: kernel NULL pointer dereference, address: 0"]
         );
+    }
+
+    #[test]
+    fn firmware_noise_before_the_first_header_is_skipped() {
+        let mut s = b"\x1b[2J\x1b[01;01H\r\n\x1b[=3h".to_vec();
+        s.extend(frame("a.stdout", b"ok\n"));
+        s.extend(b"@@stapkit-end\n");
+        let r = decode(&s);
+        assert!(r.complete);
+        assert_eq!(r.cases["a"].stdout, b"ok\n");
+        assert_eq!(r.cases["a"].received, ["stdout"]);
     }
 
     #[test]

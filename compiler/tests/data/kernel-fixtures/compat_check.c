@@ -47,7 +47,10 @@ struct proc_dir_entry *stp_check_proc(void)
 long stp_check_task(struct task_struct *t);
 long stp_check_task(struct task_struct *t)
 {
-	return stp_task_state(t);
+	static struct module m;
+
+	return stp_task_state(t) + (long)STP_TASK_CPU_OFFSET + stp_module_text_size(&m) +
+	       stp_module_data_size(&m);
 }
 
 static void stp_check_timer_fn(struct timer_list *t)
@@ -129,7 +132,7 @@ int stp_check_task_work(struct task_struct *t, struct callback_head *work)
 struct kretprobe *stp_check_kretprobe(struct kretprobe_instance *ri);
 struct kretprobe *stp_check_kretprobe(struct kretprobe_instance *ri)
 {
-	return stp_kretprobe_of(ri);
+	return stp_kretprobe_ret_addr(ri) ? stp_kretprobe_of(ri) : NULL;
 }
 
 static STP_UPROBE_HANDLER(stp_check_uprobe_hit, self, regs)

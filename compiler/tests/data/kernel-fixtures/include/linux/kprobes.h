@@ -19,11 +19,18 @@ struct kretprobe_instance {
 #else
 	struct kretprobe *rp;
 #endif
+	kprobe_opcode_t *ret_addr;
 };
 #if STP_FIXTURE_AT_LEAST(5, 11)
 static inline struct kretprobe *get_kretprobe(struct kretprobe_instance *ri)
 {
 	return ri->rph;
+}
+#endif
+#if STP_FIXTURE_AT_LEAST(5, 19)
+static inline unsigned long get_kretprobe_retaddr(struct kretprobe_instance *ri)
+{
+	return (unsigned long)ri->ret_addr;
 }
 #endif
 #endif

@@ -16,4 +16,29 @@
 #else
 #define MODULE_IMPORT_NS(ns) MODULE_INFO(import_ns, __stringify(ns))
 #endif
+
+#if STP_FIXTURE_AT_LEAST(6, 4)
+enum mod_mem_type { MOD_TEXT, MOD_DATA, MOD_RODATA, MOD_RO_AFTER_INIT, MOD_MEM_NUM_TYPES };
+struct module_memory {
+	void *base;
+	unsigned int size;
+};
+#else
+struct module_layout {
+	void *base;
+	unsigned int size;
+	unsigned int text_size;
+	unsigned int ro_size;
+	unsigned int ro_after_init_size;
+};
+#endif
+
+struct module {
+	char name[56];
+#if STP_FIXTURE_AT_LEAST(6, 4)
+	struct module_memory mem[MOD_MEM_NUM_TYPES];
+#else
+	struct module_layout core_layout;
+#endif
+};
 #endif
