@@ -17,6 +17,8 @@ pub struct Child {
     pid: libc::pid_t,
     gate: Option<libc::c_int>,
     reaped: bool,
+    /// The wait status, once reaped.
+    status: libc::c_int,
 }
 
 /// The child's name until it execs (NUL-terminated for PR_SET_NAME).
@@ -74,6 +76,7 @@ impl Child {
             pid,
             gate: Some(fds[1]),
             reaped: false,
+            status: 0,
         })
     }
 
@@ -106,7 +109,36 @@ impl Child {
         // SAFETY: waiting without blocking on our own child.
         let rc = unsafe { libc::waitpid(self.pid, &mut status, libc::WNOHANG) };
         self.reaped = rc == self.pid;
+        if self.reaped {
+            self.status = status;
+        }
         self.reaped
+    }
+
+    /// SystemTap's warning for a reaped command that did not exit 0
+    /// (staprun then exits 1): `Child process exited with status N`.
+    pub fn failure(&self) -> Option<String> {
+        if !self.reaped {
+            return None;
+        }
+        let status = self.status;
+        if libc::WIFEXITED(status) {
+            let code = libc::WEXITSTATUS(status);
+            (code != 0).then(|| format!("Child process exited with status {code}"))
+        } else if libc::WIFSIGNALED(status) {
+            let sig = libc::WTERMSIG(status);
+            // SAFETY: strsignal returns a NUL-terminated string (or NULL).
+            let name = unsafe { libc::strsignal(sig) };
+            let name = if name.is_null() {
+                String::new()
+            } else {
+                // SAFETY: non-NULL, NUL-terminated, read at once.
+                unsafe { std::ffi::CStr::from_ptr(name) }.to_string_lossy().into_owned()
+            };
+            Some(format!("Child process exited with signal {sig} ({name})"))
+        } else {
+            None
+        }
     }
 }
 
