@@ -133,7 +133,9 @@ impl Child {
                 String::new()
             } else {
                 // SAFETY: non-NULL, NUL-terminated, read at once.
-                unsafe { std::ffi::CStr::from_ptr(name) }.to_string_lossy().into_owned()
+                unsafe { std::ffi::CStr::from_ptr(name) }
+                    .to_string_lossy()
+                    .into_owned()
             };
             Some(format!("Child process exited with signal {sig} ({name})"))
         } else {

@@ -175,7 +175,8 @@ mod tests {
                         dropped: 7,
                         error_exit: 1,
                         buffer_mb: 16,
-                        dropped_bytes: 4106
+                        dropped_bytes: 4106,
+                        child_failed: false,
                     }),
                     Record::Unknown(99),
                 ],
