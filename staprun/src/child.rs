@@ -118,29 +118,7 @@ impl Child {
     /// SystemTap's warning for a reaped command that did not exit 0
     /// (staprun then exits 1): `Child process exited with status N`.
     pub fn failure(&self) -> Option<String> {
-        if !self.reaped {
-            return None;
-        }
-        let status = self.status;
-        if libc::WIFEXITED(status) {
-            let code = libc::WEXITSTATUS(status);
-            (code != 0).then(|| format!("Child process exited with status {code}"))
-        } else if libc::WIFSIGNALED(status) {
-            let sig = libc::WTERMSIG(status);
-            // SAFETY: strsignal returns a NUL-terminated string (or NULL).
-            let name = unsafe { libc::strsignal(sig) };
-            let name = if name.is_null() {
-                String::new()
-            } else {
-                // SAFETY: non-NULL, NUL-terminated, read at once.
-                unsafe { std::ffi::CStr::from_ptr(name) }
-                    .to_string_lossy()
-                    .into_owned()
-            };
-            Some(format!("Child process exited with signal {sig} ({name})"))
-        } else {
-            None
-        }
+        self.reaped.then(|| exit_failure(self.status)).flatten()
     }
 }
 
@@ -235,6 +213,17 @@ pub fn split_words(cmd: &str, env: &dyn Fn(&str) -> Option<String>) -> Option<Ve
     Some(words)
 }
 
+/// The warning for a wait status: a non-zero exit, as SystemTap 5.1's
+/// staprun prints it (observed). A command killed by a signal gets none:
+/// what SystemTap prints then was not observed.
+fn exit_failure(status: libc::c_int) -> Option<String> {
+    if !libc::WIFEXITED(status) {
+        return None;
+    }
+    let code = libc::WEXITSTATUS(status);
+    (code != 0).then(|| format!("Child process exited with status {code}"))
+}
+
 impl Drop for Child {
     /// A child never released (the module failed to load) exits at once.
     fn drop(&mut self) {
@@ -253,6 +242,21 @@ impl Drop for Child {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn exit_failure_says_the_status() {
+        assert_eq!(exit_failure(0), None);
+        assert_eq!(
+            exit_failure(1 << 8),
+            Some("Child process exited with status 1".to_string())
+        );
+        assert_eq!(
+            exit_failure(127 << 8),
+            Some("Child process exited with status 127".to_string())
+        );
+        // Killed by SIGTERM: not an exit.
+        assert_eq!(exit_failure(libc::SIGTERM), None);
+    }
 
     fn split(cmd: &str) -> Option<Vec<String>> {
         split_words(cmd, &|name| match name {
