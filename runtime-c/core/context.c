@@ -180,9 +180,8 @@ static void stp_probe_run_ctx(const struct stp_probe *p, enum stp_probe_type typ
 	c->aborted = false;
 	c->actionremain = MAXACTION;
 	c->nesting = 0;
-#ifdef STP_NEED_REGEX_GROUPS
-	c->last_match.state = STP_MATCH_NONE;
-#endif
+	/* The last =~ (last_match) is kept: SystemTap's matched()/ngroups()
+	 * in a handler that has not matched see this CPU's previous match. */
 #ifdef STP_NEED_KSTACK
 	c->kstack_n = -1;
 #endif

@@ -34,7 +34,7 @@ struct stp_probe {
 };
 
 #ifdef STP_NEED_REGEX_GROUPS
-/* The last =~ of the running handler, for matched(n) and ngroups(). */
+/* The last =~ on this CPU, for matched(n) and ngroups(). */
 struct stp_last_match {
 	int state;                      /* STP_MATCH_NONE, _FAILED or _OK */
 	int ngroups;                    /* groups + 1 (the whole match) */

@@ -43,6 +43,8 @@ pub struct Summary {
     pub buffer_mb: u32,
     /// Bytes of the dropped records.
     pub dropped_bytes: u64,
+    /// The `-c` command failed (staprun's, not the module's, finding).
+    pub child_failed: bool,
 }
 
 impl Summary {
@@ -67,6 +69,7 @@ impl Summary {
             error_exit: u32_at(16),
             buffer_mb: u32_at(20),
             dropped_bytes: u64_at(24),
+            child_failed: false,
         }
     }
 }
@@ -180,7 +183,8 @@ mod tests {
                         dropped: 7,
                         error_exit: 1,
                         buffer_mb: 16,
-                        dropped_bytes: 4106
+                        dropped_bytes: 4106,
+                        child_failed: false,
                     }),
                     Record::Unknown(99),
                 ],

@@ -477,20 +477,26 @@ impl BodyGen<'_> {
                 SortKey::Aggregate(op) => (0, agg_name(op)),
             };
             let dir = if sort.descending { -1 } else { 1 };
-            self.w
-                .line(format!("stp_map_sort({mvar}, {column}, {dir}, {agg});"));
+            // With `limit N` only the first N of the sort move to the
+            // front (SystemTap's order; see stp_map_sortn).
+            self.w.line(format!(
+                "stp_map_sortn({mvar}, {column}, {dir}, {agg}, {limit});"
+            ));
         }
         self.w.open(format!(
             "for ({node} = stp_map_first({mvar}); {node}; {node} = stp_map_next({mvar}, {node}))"
         ));
         let err = self.err_label();
+        // `limit` counts the entries walked, matching the slice or not, as
+        // SystemTap's does (a sorted foreach with a limit walks only the
+        // first N of the sort).
+        self.w
+            .line(format!("if ({limit} >= 0 && {count}++ >= {limit}) break;"));
         if !f.slice.is_empty() {
             self.w.line(format!(
                 "if (!stp_map_node_matches({mvar}, {node}, {slice}, {wildmask}u)) continue;"
             ));
         }
-        self.w
-            .line(format!("if ({limit} >= 0 && {count}++ >= {limit}) break;"));
         self.w.line(format!(
             "if (stp_action(c, 1, {})) goto {err};",
             c_string(&location.near())

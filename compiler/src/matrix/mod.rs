@@ -335,8 +335,10 @@ pub fn module_loads(
             .filter(|m| m.optional)
             .map(|m| m.name.clone())
             .collect();
-        guest_modules::provide(manifest, cache, state, &names, &optional, &mut |l| progress(l))
-            .map_err(|e| e.to_string())
+        guest_modules::provide(manifest, cache, state, &names, &optional, &mut |l| {
+            progress(l)
+        })
+        .map_err(|e| e.to_string())
     };
     let modules = provide(load)?;
     let carried = provide(later)?;
@@ -463,7 +465,7 @@ pub fn substitute_symbols(arg: &str, tree: &HeaderTree) -> Result<String, String
         };
         let name = &rest[start + "{symbol:".len()..start + len];
         let map = crate::debuginfo::KernelFiles::from_tree(tree)
-            .and_then(|f| f.system_map)
+            .system_map
             .ok_or_else(|| {
                 format!("'{arg}': this kernel has no System.map (fetch it with --debug)")
             })?;
@@ -526,10 +528,8 @@ pub fn run(options: &Options, progress: &(dyn Fn(&str) + Sync)) -> Result<Report
     // Each architecture's builds read that architecture's workload.
     let mut sysroots: Vec<(Arch, Option<PathBuf>)> = Vec::new();
     for tree in trees.values() {
-        if let Some(arch) = Arch::from_name(&tree.arch) {
-            if !sysroots.iter().any(|(a, _)| *a == arch) {
-                sysroots.push((arch, guest_sysroot(options, arch)?));
-            }
+        if !sysroots.iter().any(|(a, _)| *a == tree.arch) {
+            sysroots.push((tree.arch, guest_sysroot(options, tree.arch)?));
         }
     }
 
@@ -543,10 +543,9 @@ pub fn run(options: &Options, progress: &(dyn Fn(&str) + Sync)) -> Result<Report
                 let Some(job) = jobs.get(i) else { break };
                 let tree = &trees[&job.kernel];
                 let dir = options.work_dir.join(&job.kernel).join("modules");
-                let arch = Arch::from_name(&tree.arch);
                 let sysroot = sysroots
                     .iter()
-                    .find(|(a, _)| Some(*a) == arch)
+                    .find(|(a, _)| *a == tree.arch)
                     .and_then(|(_, s)| s.as_deref());
                 if let Some(why) = job.script.unmet_requirement(tree, &job.kernel) {
                     progress(&format!(
@@ -710,8 +709,7 @@ fn run_kernel(
     progress: &(dyn Fn(&str) + Sync),
     report: &mut Report,
 ) -> Result<Vec<Outcome>, String> {
-    let arch = Arch::from_name(&tree.arch)
-        .ok_or_else(|| format!("{kernel}: unsupported arch {}", tree.arch))?;
+    let arch = tree.arch;
     let cases: Vec<GuestCase> = built
         .iter()
         .filter_map(|b| {
@@ -742,7 +740,7 @@ fn run_kernel(
             &format!("build it with: {build_it}"),
         )
         .map_err(|e| e.to_string())?;
-        let busybox = if tree.arch == crate::kernel::arch::host() {
+        let busybox = if Some(tree.arch) == Arch::host() {
             options.busybox.clone()
         } else {
             tree.fetched

@@ -87,9 +87,8 @@ pub struct Config {
     /// What the target kernel looks like (function prototypes, struct
     /// layouts, tracepoints, syscalls); absent without a tree.
     pub kernel: Option<std::sync::Arc<crate::debuginfo::KernelInfo>>,
-    /// The target's file tree on this machine (`--sysroot DIR`), where
-    /// user-space programs are read.
-    pub sysroot: Option<PathBuf>,
+    /// The target's user-space programs (read under `--sysroot DIR`).
+    pub programs: std::sync::Arc<crate::debuginfo::UserPrograms>,
 }
 
 /// The outcome of analysis.
@@ -339,7 +338,7 @@ fn analyze_listing(
             .get("CONFIG_HZ")
             .and_then(|h| h.parse().ok())
             .unwrap_or(250),
-        sysroot: config.sysroot.as_deref(),
+        programs: &config.programs,
         guru: config.guru,
     };
     let mut derived: Vec<DerivedProbe> = Vec::new();

@@ -97,9 +97,8 @@ pub struct Target<'k> {
     /// What the kernel looks like (absent without a tree: names are not
     /// checked and no target variables are available).
     pub kernel: Option<&'k KernelInfo>,
-    /// Where the target's files are on this machine (`--sysroot DIR`):
-    /// `process("PATH")` reads `DIR/PATH`.
-    pub sysroot: Option<&'k std::path::Path>,
+    /// The target's user-space programs (`process("PATH")`).
+    pub programs: &'k crate::debuginfo::UserPrograms,
     /// Guru mode (`-g`): points that can stop the kernel are allowed.
     pub guru: bool,
 }
@@ -157,6 +156,9 @@ fn resolve_parts<'a>(
     // `**` stands for one or more whole components: the alias's whole
     // name must match, with no suffix.
     let spans_components = parts.iter().any(|(n, a)| *n == "**" && a.is_none());
+    // Each component decoded once, not once per alias (a huge component
+    // would cost its length for every alias).
+    let globs: Vec<Glob<'_>> = parts.iter().map(|(n, _)| Glob::new(n)).collect();
     for def in aliases {
         for name in &def.alias.names {
             let alias_parts = self::parts(name);
@@ -164,7 +166,8 @@ fn resolve_parts<'a>(
                 // Private aliases (`__netfilter.ipv4`, which only works
                 // with a suffix) only when the pattern names them.
                 let private = |p: &Parts<'_>| p.first().is_some_and(|(n, _)| n.starts_with("__"));
-                if spanning_match(parts, &alias_parts) && (!private(&alias_parts) || private(parts))
+                if spanning_match(parts, &globs, &alias_parts)
+                    && (!private(&alias_parts) || private(parts))
                 {
                     matched.push((def, name, parts.len()));
                 }
@@ -173,7 +176,7 @@ fn resolve_parts<'a>(
             if alias_parts.len() > parts.len() {
                 continue;
             }
-            if alias_matches(&alias_parts, parts) {
+            if alias_matches(&alias_parts, parts, &globs) {
                 matched.push((def, name, alias_parts.len()));
             }
         }
@@ -427,30 +430,35 @@ fn shape_match<'p>(
 
 /// Whether the pattern `parts`, which has a `**`, matches the whole
 /// alias name `alias` (`**` standing for one or more of its components).
+/// `globs` are the components of `parts`, decoded.
 fn spanning_match(
     parts: &[(&str, Option<&ast::Literal>)],
+    globs: &[Glob<'_>],
     alias: &[(&str, Option<&ast::Literal>)],
 ) -> bool {
     match (parts.split_first(), alias.split_first()) {
         (None, None) => true,
         (Some(((pat, None), rest)), _) if *pat == "**" => {
-            (1..=alias.len()).any(|k| spanning_match(rest, &alias[k..]))
+            (1..=alias.len()).any(|k| spanning_match(rest, &globs[1..], &alias[k..]))
         }
-        (Some(((pn, pa), rest)), Some(((an, aa), alias_rest))) => {
-            glob(pn, an)
+        (Some(((_, pa), rest)), Some(((an, aa), alias_rest))) => {
+            globs[0].matches(an)
                 && aa.map(literal_text) == pa.map(literal_text)
-                && spanning_match(rest, alias_rest)
+                && spanning_match(rest, &globs[1..], alias_rest)
         }
         _ => false,
     }
 }
 
 /// Whether alias name `alias` matches the first components of `parts`.
-fn alias_matches(alias: &Parts<'_>, parts: &Parts<'_>) -> bool {
+/// `globs` are the components of `parts`, decoded.
+fn alias_matches(alias: &Parts<'_>, parts: &Parts<'_>, globs: &[Glob<'_>]) -> bool {
     alias
         .iter()
-        .zip(parts.iter())
-        .all(|((an, aa), (pn, pa))| glob(pn, an) && aa.map(literal_text) == pa.map(literal_text))
+        .zip(parts.iter().zip(globs))
+        .all(|((an, aa), ((_, pa), g))| {
+            g.matches(an) && aa.map(literal_text) == pa.map(literal_text)
+        })
 }
 
 /// `stap --dump-probe-types`: every family's point shapes, one a line,
@@ -491,6 +499,7 @@ pub(super) fn single(
 }
 
 pub use crate::text::glob::matches as glob;
+use crate::text::glob::Glob;
 
 /// The candidate closest to `name` by edit distance, if close enough.
 pub fn similar<'a>(name: &str, candidates: &'a [String]) -> Option<&'a str> {
@@ -515,7 +524,7 @@ mod tests {
         let target = Target {
             hz: 250,
             kernel: None,
-            sysroot: None,
+            programs: &Default::default(),
             guru: false,
         };
         let names = |parts: &Parts<'_>| -> Vec<String> {
