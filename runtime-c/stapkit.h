@@ -48,6 +48,8 @@
 #include <linux/pid_namespace.h>
 #include <linux/user_namespace.h>
 #include <linux/fdtable.h>
+#include <linux/fs_struct.h>
+#include <linux/mm.h>
 #include <linux/sched/loadavg.h>
 #include <linux/kallsyms.h>
 #include <linux/version.h>
@@ -80,27 +82,9 @@
 #include "lib/softfp.c"
 
 struct stp_context;
-struct stp_timer_probe;
-struct stp_kprobe;
-struct stp_reg_count;
-static void stp_kprobes_register(struct stp_kprobe *ps, int n, struct stp_reg_count *count);
-static void stp_kprobes_unregister(struct stp_kprobe *ps, int n);
-struct stp_uprobe;
-static void stp_uprobes_register(struct stp_uprobe *ps, int n, struct stp_reg_count *count);
-static void stp_uprobes_unregister(struct stp_uprobe *ps, int n);
-struct stp_process_probe;
-static void stp_processes_register(struct stp_process_probe *ps, int n, struct stp_reg_count *count);
-static void stp_processes_unregister(struct stp_process_probe *ps, int n);
-struct stp_tracepoint;
-static void stp_tracepoints_register(struct stp_tracepoint *ps, int n, struct stp_reg_count *count);
-static void stp_tracepoints_unregister(struct stp_tracepoint *ps, int n);
-struct stp_netfilter;
-static void stp_netfilters_register(struct stp_netfilter *ps, int n, struct stp_reg_count *count);
-static void stp_netfilters_unregister(struct stp_netfilter *ps, int n);
-static void stp_timers_arm(struct stp_timer_probe *timers, int n);
+/* Defined in core/task.c, which session.c's start and end call. */
 static void stp_task_init(void);
 static void stp_task_exit(void);
-static void stp_timers_disarm(struct stp_timer_probe *timers, int n);
 
 #include "core/transport.h"
 #include "core/context.h"
@@ -115,6 +99,10 @@ static void stp_timers_disarm(struct stp_timer_probe *timers, int n);
 #include "core/session.c"
 #include "core/task.c"
 #include "core/probe_info.c"
+
+/* The probe families: each defines its table entry (`struct stp_kprobe`,
+ * ...) and its `struct stp_family` operations, which the generated module
+ * descriptor lists for the families the script uses. */
 #include "core/timer.c"
 #include "core/kprobe.c"
 #include "core/uprobe.c"

@@ -37,7 +37,7 @@ fn main() {
         .expect("kernel cache readable")
         .unwrap_or_else(|| panic!("{kernel} is not fetched: run stap-prep fetch {kernel}"));
     let tree = HeaderTree::from_fetched(state.clone()).expect("a build tree");
-    let files = KernelFiles::from_tree(&tree).expect("a supported arch");
+    let files = KernelFiles::from_tree(&tree);
     let image = files.image.clone().expect("an image");
     let tmp = tempfile::tempdir().expect("temp dir");
     println!("{kernel} ({})", files.release);

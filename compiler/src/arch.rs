@@ -92,6 +92,22 @@ impl fmt::Display for Arch {
     }
 }
 
+/// Manifests and state files spell an architecture as [`Arch::name`] (or
+/// any spelling [`Arch::from_name`] knows); an unknown one is an error
+/// that the YAML reader places at its line and column.
+impl serde::Serialize for Arch {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Arch {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Arch, D::Error> {
+        let name = String::deserialize(d)?;
+        name.parse().map_err(serde::de::Error::custom)
+    }
+}
+
 impl std::str::FromStr for Arch {
     type Err = String;
 

@@ -280,6 +280,10 @@ pub struct Local {
 pub struct Probe {
     /// The concrete points that run this body.
     pub points: Vec<ProbePoint>,
+    /// Each point as the script wrote it, wildcards expanded and aliases
+    /// not (`syscall.kill` for `kernel.function("__x64_sys_kill")`): what
+    /// `pn()` returns.
+    pub written: Vec<String>,
     /// Locals of the body.
     pub locals: Vec<Local>,
     /// `probe P if (cond)`: the body runs only when the condition holds.
@@ -647,8 +651,8 @@ pub struct TargetAccess {
 /// Where a target expression's starting value comes from.
 #[derive(Debug, Clone, PartialEq)]
 pub enum TargetBase {
-    /// A `struct pt_regs` member at the probe (`di`, `regs[0]`).
-    Register(String),
+    /// A register of the probed context, as saved at the probe.
+    Register(Register),
     /// A 64-bit stack slot this many bytes above the stack pointer at
     /// function entry.
     Stack(u64),
@@ -664,6 +668,50 @@ pub enum TargetBase {
         /// Not exported: where `System.map` puts it, relocated at run time.
         mapped: Option<MappedSymbol>,
     },
+}
+
+/// A general-purpose register of the probed CPU.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Register {
+    /// x86-64, by name.
+    X86(X86Register),
+    /// AArch64 `xN` (0 to 30).
+    Arm64(u8),
+}
+
+/// The x86-64 general-purpose registers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum X86Register {
+    /// `rax`, the return value.
+    Ax,
+    /// `rbx`.
+    Bx,
+    /// `rcx`, argument 4.
+    Cx,
+    /// `rdx`, argument 3.
+    Dx,
+    /// `rsi`, argument 2.
+    Si,
+    /// `rdi`, argument 1.
+    Di,
+    /// `rbp`.
+    Bp,
+    /// `r8`, argument 5.
+    R8,
+    /// `r9`, argument 6.
+    R9,
+    /// `r10`, a syscall's argument 4.
+    R10,
+    /// `r11`.
+    R11,
+    /// `r12`.
+    R12,
+    /// `r13`.
+    R13,
+    /// `r14`.
+    R14,
+    /// `r15`.
+    R15,
 }
 
 /// A `System.map` address relocated at run time: `address + (&anchor -

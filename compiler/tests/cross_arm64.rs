@@ -24,12 +24,12 @@ fn translate(script: &str) -> String {
     let catalog = Catalog::load().expect("kernel manifests");
     let tree = HeaderTree::resolve(Some(KERNEL), &Cache::locate(None), &catalog)
         .unwrap_or_else(|e| panic!("{e}\nfetch it first: stap-prep fetch {KERNEL}"));
-    assert_eq!(tree.arch, "arm64");
-    let files = KernelFiles::from_tree(&tree).expect("an arm64 tree");
+    assert_eq!(tree.arch, stapkit::arch::Arch::Arm64);
+    let files = KernelFiles::from_tree(&tree);
     let kernel = Arc::new(KernelInfo::new(files.without_debug()));
     let mut map = SourceMap::new();
     let file = map.add("args.stp".to_string(), script.to_string());
-    let preprocess = PreprocessConfig::for_kernel(&tree.release, &tree.arch);
+    let preprocess = PreprocessConfig::for_kernel(&tree.release, tree.arch.name());
     let parsed = stapkit::syntax::parse(&map, file, &preprocess);
     assert!(
         !parsed.has_errors(),
@@ -52,7 +52,6 @@ fn translate(script: &str) -> String {
             script_name: "args.stp".to_string(),
         },
     )
-    .expect("generated C")
 }
 
 /// The `c->regs->MEMBER` reads of `c`, in order of appearance.

@@ -5,7 +5,11 @@
 //!
 //! * `tests/data/sema/kernel_err/*.stp` must produce at least one error
 //!   (missing and inlined functions, unknown members); the snapshot holds
-//!   the diagnostics.
+//!   the diagnostics. `sema.rs` runs them on the fixture kernel too, in
+//!   every `cargo test`: both must agree but for names of the kernel.
+//! * `tests/data/sema/kernel_ok/*.stp`, which `sema.rs` snapshots on the
+//!   fixture kernel, must analyze and translate here too (the fixture
+//!   kernel stays true to a real one).
 //! * `tests/scripts/*.stp` (the QEMU suite) are translated to C, as the QEMU
 //!   test builds them; the snapshot holds the generated C, which must be
 //!   deterministic.
@@ -21,13 +25,13 @@ mod sema_support;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use frontend_support::{fixture_config, fixtures};
-use sema_support::{analyze_for, run_all, snapshot, test_sysroot};
-use stapkit::codegen;
+use frontend_support::fixtures;
+use sema_support::{
+    analyze_for, elaborate, listing_refused, listings, run_all, snapshot, translate,
+};
 use stapkit::debuginfo::{KernelFiles, KernelInfo};
-use stapkit::diag::{render_all, SourceMap};
+use stapkit::diag::render_all;
 use stapkit::kernel::{Cache, Catalog, HeaderTree};
-use stapkit::sema;
 
 /// The kernel the QEMU scripts are translated for.
 const QEMU_KERNEL: &str = "debian-6.1-amd64";
@@ -41,7 +45,7 @@ fn qemu_kernel() -> Arc<KernelInfo> {
             panic!("{e}\nfetch it first: cargo xtask setup (or stap-prep fetch {QEMU_KERNEL})")
         });
     // What a machine without the -dbg package sees, whatever is cached.
-    let files = KernelFiles::from_tree(&tree).expect("an x86_64 tree");
+    let files = KernelFiles::from_tree(&tree);
     Arc::new(KernelInfo::new(files.without_debug()))
 }
 
@@ -53,7 +57,7 @@ fn qemu_kernel_with_debug() -> Arc<KernelInfo> {
         let catalog = Catalog::load().expect("kernel manifests");
         let tree = HeaderTree::resolve(Some(QEMU_KERNEL), &Cache::locate(None), &catalog)
             .unwrap_or_else(|e| panic!("{e}"));
-        let info = KernelInfo::new(KernelFiles::from_tree(&tree).expect("an x86_64 tree"));
+        let info = KernelInfo::new(KernelFiles::from_tree(&tree));
         assert!(
             info.dwarf().is_some() && info.system_map().is_some(),
             "scripts with '# requires: debuginfo' are translated with {QEMU_KERNEL}'s -dbg \
@@ -81,6 +85,16 @@ fn kernel_err_fixtures_report_errors() {
 }
 
 #[test]
+fn kernel_ok_fixtures_analyze_on_the_real_kernel_too() {
+    let kernel = qemu_kernel();
+    run_all(fixtures("sema/kernel_ok"), |name, text| {
+        let (_, program) = elaborate(name, text, Some(kernel.clone()))?;
+        translate(name, &program);
+        Ok(())
+    });
+}
+
+#[test]
 fn qemu_scripts_translate_to_deterministic_c() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/scripts");
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
@@ -98,19 +112,9 @@ fn qemu_scripts_translate_to_deterministic_c() {
             true => qemu_kernel_with_debug(),
             false => kernel.clone(),
         };
-        let (map, analysis) = analyze_for(&format!("{name}.stp"), text, Some(kernel));
-        let Some(program) = analysis.program else {
-            return Err(format!(
-                "unexpected errors:\n{}",
-                render_all(&map, &analysis.diagnostics)
-            ));
-        };
-        let config = codegen::Config {
-            module_name: format!("t_{name}"),
-            script_name: format!("{name}.stp"),
-        };
-        let c = codegen::generate(&program, &config).map_err(|e| format!("{e:?}"))?;
-        let again = codegen::generate(&program, &config).map_err(|e| format!("{e:?}"))?;
+        let (_, program) = elaborate(name, text, Some(kernel))?;
+        let c = translate(name, &program);
+        let again = translate(name, &program);
         if c != again {
             return Err("generated C differs between two runs".to_string());
         }
@@ -129,84 +133,44 @@ fn qemu_scripts_translate_to_deterministic_c() {
 #[test]
 fn probe_point_listings() {
     let kernel = qemu_kernel();
-    let mut out = String::new();
-    for (pattern, variables) in [
-        ("syscall.kill", true),
-        ("syscall.kill.return", true),
-        ("syscall.{openat,close,fsync,read,write}", true),
-        ("syscall.fsync*", false),
-        ("syscall.f*sync.return", true),
-        ("syscall.exit_group", true),
-        ("kernel.function(\"vfs_fsync*\")", true),
-        ("kernel.function(\"vfs_read\").return", true),
-        ("begin", true),
-        ("timer.ms(100)", false),
-        ("kernel.trace(\"ext4:ext4_sync_file_*\")", true),
-        ("kernel.trace(\"*:ext4_sync_file_*\")", false),
-        ("kernel.trace(\"sched:sched_process_fork\")", true),
-        ("kernel.function(\"vfs_read\").*", false),
-        ("process.*", false),
-        ("process.begin", false),
-        ("process.end", true),
-        ("process(\"/bin/stapkit-workload\").*", false),
-        (
-            "process(\"/bin/stapkit-workload\").function(\"stapkit_*\")",
-            false,
-        ),
-        (
-            "process(\"/bin/stapkit-workload\").function(\"stapkit_*\").return",
-            true,
-        ),
-        ("timer.*", false),
-        ("begin*", false),
-        ("*", false),
-        ("vfs.**", false),
-        ("process(\"/bin/stapkit-workload\").**", false),
-    ] {
-        let text = format!("probe {pattern} {{}}\n");
-        let cfg = fixture_config(&text);
-        let mut map = SourceMap::new();
-        let file = map.add("<input>".to_string(), text.clone());
-        let parsed = stapkit::syntax::parse(&map, file, &cfg);
-        let config = sema::Config {
-            preprocess: cfg,
-            kernel: Some(kernel.clone()),
-            sysroot: Some(test_sysroot()),
-            ..Default::default()
-        };
-        let (lines, diagnostics) = sema::list_points(&mut map, &parsed.script, &config, variables);
-        assert!(
-            !diagnostics.iter().any(|d| d.is_error()),
-            "{pattern}: {}",
-            render_all(&map, &diagnostics)
-        );
-        assert!(!lines.is_empty(), "{pattern} lists nothing");
-        out.push_str(&format!(
-            "$ stap -{} '{pattern}'\n",
-            if variables { 'L' } else { 'l' }
-        ));
-        for line in lines {
-            out.push_str(&line);
-            out.push('\n');
-        }
-    }
+    let mut out = listings(
+        &kernel,
+        &[
+            ("syscall.kill", true),
+            ("syscall.kill.return", true),
+            ("syscall.{openat,close,fsync,read,write}", true),
+            ("syscall.fsync*", false),
+            ("syscall.f*sync.return", true),
+            ("syscall.exit_group", true),
+            ("kernel.function(\"vfs_fsync*\")", true),
+            ("kernel.function(\"vfs_read\").return", true),
+            ("begin", true),
+            ("timer.ms(100)", false),
+            ("kernel.trace(\"ext4:ext4_sync_file_*\")", true),
+            ("kernel.trace(\"*:ext4_sync_file_*\")", false),
+            ("kernel.trace(\"sched:sched_process_fork\")", true),
+            ("kernel.function(\"vfs_read\").*", false),
+            ("process.*", false),
+            ("process.begin", false),
+            ("process.end", true),
+            ("process(\"/bin/stapkit-workload\").*", false),
+            (
+                "process(\"/bin/stapkit-workload\").function(\"stapkit_*\")",
+                false,
+            ),
+            (
+                "process(\"/bin/stapkit-workload\").function(\"stapkit_*\").return",
+                true,
+            ),
+            ("timer.*", false),
+            ("begin*", false),
+            ("*", false),
+            ("vfs.**", false),
+            ("process(\"/bin/stapkit-workload\").**", false),
+        ],
+    );
     // Unknown syscalls are errors naming the nearest ones.
-    let text = "probe syscall.kil {}\n";
-    let cfg = fixture_config(text);
-    let mut map = SourceMap::new();
-    let file = map.add("<input>".to_string(), text.to_string());
-    let parsed = stapkit::syntax::parse(&map, file, &cfg);
-    let config = sema::Config {
-        preprocess: cfg,
-        kernel: Some(kernel.clone()),
-        ..Default::default()
-    };
-    let (lines, diagnostics) = sema::list_points(&mut map, &parsed.script, &config, false);
-    assert!(lines.is_empty());
-    out.push_str(&format!(
-        "$ stap -l 'syscall.kil'\n{}",
-        render_all(&map, &diagnostics)
-    ));
+    out.push_str(&listing_refused(&kernel, "syscall.kil"));
     snapshot("listing", "probe_point_listings", &out);
 }
 

@@ -62,6 +62,10 @@
 #ifndef STP_PRINT_BUFSIZE
 #define STP_PRINT_BUFSIZE 8192
 #endif
+/* Bytes of system() commands one handler may queue (NUL-separated). */
+#ifndef STP_SYSTEM_BUFSIZE
+#define STP_SYSTEM_BUFSIZE 2048
+#endif
 /* Bytes of output the transport holds for staprun (stap -s MB sets it;
  * SystemTap's default is 16 MiB). */
 #ifndef STP_TRANSPORT_BUFSIZE

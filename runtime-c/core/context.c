@@ -44,6 +44,9 @@ static __maybe_unused inline void *stp_frame(struct stp_context *c, int depth)
 }
 
 static __maybe_unused void stp_print_flush(struct stp_context *c);
+#ifdef STP_NEED_SYSTEM
+static __maybe_unused void stp_system_flush(struct stp_context *c);
+#endif
 static __maybe_unused void stp_request_exit(bool error_exit);
 static __maybe_unused int stp_session_state(void);
 
@@ -177,11 +180,13 @@ static void stp_probe_run_ctx(const struct stp_probe *p, enum stp_probe_type typ
 	c->aborted = false;
 	c->actionremain = MAXACTION;
 	c->nesting = 0;
-#ifdef STP_NEED_REGEX_GROUPS
-	c->last_match.state = STP_MATCH_NONE;
-#endif
+	/* The last =~ (last_match) is kept: SystemTap's matched()/ngroups()
+	 * in a handler that has not matched see this CPU's previous match. */
 #ifdef STP_NEED_KSTACK
 	c->kstack_n = -1;
+#endif
+#ifdef STP_NEED_SYSTEM
+	c->system_len = 0;
 #endif
 	c->regs = regs;
 	c->entry_data = data;
@@ -191,6 +196,9 @@ static void stp_probe_run_ctx(const struct stp_probe *p, enum stp_probe_type typ
 #endif
 	p->handler(c);
 	stp_print_flush(c);
+#ifdef STP_NEED_SYSTEM
+	stp_system_flush(c);
+#endif
 	if (unlikely(c->last_error) && !c->aborted)
 		stp_report_error(c);
 #ifndef STP_NO_OVERLOAD

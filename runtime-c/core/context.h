@@ -28,10 +28,13 @@ struct stp_probe {
 	const char *pp;       /* probe point, as pp() returns it */
 	void (*handler)(struct stp_context *c);
 	const char *func;     /* the probed function, as probefunc() returns it */
+#ifdef STP_NEED_PN
+	const char *pn;       /* the point as the script wrote it, as pn() returns it */
+#endif
 };
 
 #ifdef STP_NEED_REGEX_GROUPS
-/* The last =~ of the running handler, for matched(n) and ngroups(). */
+/* The last =~ on this CPU, for matched(n) and ngroups(). */
 struct stp_last_match {
 	int state;                      /* STP_MATCH_NONE, _FAILED or _OK */
 	int ngroups;                    /* groups + 1 (the whole match) */
@@ -70,6 +73,10 @@ struct stp_context {
 	unsigned long kstack[MAXBACKTRACE];     /* the stack at the probe */
 	char sym_buf[KSYM_SYMBOL_LEN];  /* an address named by kallsyms */
 	char sym_line[KSYM_SYMBOL_LEN + 48];    /* one line of a printed stack */
+#endif
+#ifdef STP_NEED_SYSTEM
+	size_t system_len;              /* bytes in system_buf */
+	char system_buf[STP_SYSTEM_BUFSIZE];    /* system() commands, NUL-separated */
 #endif
 #ifdef STP_NEED_REGEX_GROUPS
 	struct stp_last_match last_match;       /* what the last =~ matched (matched()) */

@@ -219,3 +219,6 @@ static void stp_kprobes_register(struct stp_kprobe *ps, int n, struct stp_reg_co
 	}
 	mutex_unlock(&stp_kprobe_mod_lock);
 }
+
+/* The kprobe family: a generated module lists its table with it. */
+STP_FAMILY(kprobe, struct stp_kprobe, stp_kprobes_register, stp_kprobes_unregister);

@@ -3,7 +3,10 @@
  * match.c - what the last =~ matched, for the regex tapset's matched(n),
  * matched_str() and ngroups().  Compiled only into modules that call them
  * (the translator defines STP_NEED_REGEX_GROUPS); each =~ of such a module
- * records its outcome here, per context, and a handler starts with none.
+ * records its outcome here, per context (per CPU).  As in SystemTap, a
+ * handler starts with whatever the last =~ on its CPU left (none at first):
+ * `probe begin { "a" =~ "(a)" } probe end { ngroups() }` gives 2 when both
+ * ran on one CPU.
  */
 #ifdef STP_NEED_REGEX_GROUPS
 
@@ -43,7 +46,7 @@ static int stp_match_record(struct stp_context *c, int matched, const struct stp
 /*
  * matched(n) into out (size bytes): "" for a group that took no part.
  * As SystemTap: n is checked against the groups of the last match first
- * (a failed match, or none yet in this handler, has only group 0), then
+ * (a failed match, or none yet on this CPU, has only group 0), then
  * whether it matched.
  */
 static void stp_match_group(struct stp_context *c, char *out, size_t size, int64_t n)

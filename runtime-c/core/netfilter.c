@@ -191,3 +191,6 @@ static void stp_netfilters_register(struct stp_netfilter *ps, int n, struct stp_
 		stp_reg_count_note(count, ps[i].probe, ps[i].optional, -ENOSYS);
 #endif
 }
+
+/* The netfilter family: a generated module lists its table with it. */
+STP_FAMILY(netfilter, struct stp_netfilter, stp_netfilters_register, stp_netfilters_unregister);

@@ -14,6 +14,42 @@ static __maybe_unused void stp_print_flush(struct stp_context *c)
 	}
 }
 
+#ifdef STP_NEED_SYSTEM
+/*
+ * system(cmd): the command waits in the context until the handler has
+ * ended and its output is queued, then goes to staprun as a SYSTEM record
+ * (staprun runs it with /bin/sh), so it runs after the probe completes
+ * and after the output the probe printed. A command that does not fit
+ * is not run, with a warning.
+ */
+static __maybe_unused void stp_system(struct stp_context *c, const char *cmd)
+{
+	size_t len = strlen(cmd) + 1;
+
+	if (len > STP_SYSTEM_BUFSIZE - c->system_len) {
+		stp_stderr("WARNING: system() command not run, over %d bytes of commands in one probe: %s\n",
+			   STP_SYSTEM_BUFSIZE, cmd);
+		return;
+	}
+	memcpy(c->system_buf + c->system_len, cmd, len);
+	c->system_len += len;
+}
+
+/* Hands the handler's system() commands to staprun, in order. */
+static __maybe_unused void stp_system_flush(struct stp_context *c)
+{
+	size_t at = 0;
+
+	while (at < c->system_len) {
+		size_t len = strlen(c->system_buf + at);
+
+		stp_transport_write(STP_RECORD_SYSTEM, c->system_buf + at, len);
+		at += len + 1;
+	}
+	c->system_len = 0;
+}
+#endif
+
 /* Appends `len` bytes of output. */
 static __maybe_unused void stp_print_bytes(struct stp_context *c, const char *s, size_t len)
 {

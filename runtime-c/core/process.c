@@ -465,3 +465,6 @@ static void stp_processes_register(struct stp_process_probe *ps, int n, struct s
 		stp_reg_count_note(count, p->probe, p->optional, rc);
 	}
 }
+
+/* The process family: a generated module lists its table with it. */
+STP_FAMILY(process, struct stp_process_probe, stp_processes_register, stp_processes_unregister);

@@ -17,34 +17,6 @@ enum {
 	STP_DONE,
 };
 
-/* What the generated code describes about a script. */
-struct stp_module_desc {
-	const char *name;
-	size_t frame_size;                      /* sizeof the locals union */
-	const struct stp_probe *const *begin;   /* in priority order */
-	int nbegin;
-	const struct stp_probe *const *end;
-	int nend;
-	const struct stp_probe *const *error;
-	int nerror;
-	struct stp_timer_probe *timers;
-	int ntimers;
-	struct stp_kprobe *kprobes;
-	int nkprobes;
-	struct stp_uprobe *uprobes;
-	int nuprobes;
-	struct stp_process_probe *processes;
-	int nprocesses;
-	struct stp_tracepoint *tracepoints;
-	int ntracepoints;
-	struct stp_netfilter *netfilters;
-	int nnetfilters;
-	int (*globals_init)(void);
-	void (*globals_exit)(void);
-};
-
-static const struct stp_module_desc *stp_desc;
-
 /*
  * What registering the event probes (kprobes, tracepoints, ...) came to.
  * Each family reports every point through stp_reg_count_note(); a point
@@ -56,6 +28,66 @@ struct stp_reg_count {
 	int ok;
 	int required;
 };
+
+/*
+ * A probe family's operations on its table of points (an array of the
+ * family's own entries, such as struct stp_kprobe): register them all
+ * when the session starts, counting into *count, and unregister them when
+ * it stops (also when none or only some registered). Each family's file
+ * (core/kprobe.c, ...) defines one.
+ */
+struct stp_family {
+	const char *name;
+	void (*register_points)(void *points, int n, struct stp_reg_count *count);
+	void (*unregister_points)(void *points, int n);
+};
+
+/*
+ * Defines stp_FAM_family from the family's register and unregister
+ * functions, which take its own table type: one line in its file.
+ */
+#define STP_FAMILY(fam, type, register_fn, unregister_fn)			\
+	static void stp_##fam##_family_register(void *points, int n,		\
+						 struct stp_reg_count *count)	\
+	{									\
+		register_fn((type *)points, n, count);				\
+	}									\
+	static void stp_##fam##_family_unregister(void *points, int n)		\
+	{									\
+		unregister_fn((type *)points, n);				\
+	}									\
+	static const struct stp_family stp_##fam##_family __maybe_unused = {	\
+		.name = #fam,							\
+		.register_points = stp_##fam##_family_register,		\
+		.unregister_points = stp_##fam##_family_unregister,		\
+	}
+
+/* One family's points in a module. */
+struct stp_family_points {
+	const struct stp_family *family;
+	void *points;
+	int n;
+};
+
+/* What the generated code describes about a script. */
+struct stp_module_desc {
+	const char *name;
+	size_t frame_size;                      /* sizeof the locals union */
+	const struct stp_probe *const *begin;   /* in priority order */
+	int nbegin;
+	const struct stp_probe *const *end;
+	int nend;
+	const struct stp_probe *const *error;
+	int nerror;
+	int (*globals_init)(void);
+	void (*globals_exit)(void);
+	/* The event families the script uses: registered in this order once
+	 * the begin probes have run, unregistered in the reverse order. */
+	const struct stp_family_points *families;
+	int nfamilies;
+};
+
+static const struct stp_module_desc *stp_desc;
 
 static __maybe_unused void stp_reg_count_note(struct stp_reg_count *count,
 					      const struct stp_probe *probe,
@@ -84,7 +116,7 @@ MODULE_PARM_DESC(_stp_tz_name, "the local time zone's name");
 static atomic_t stp_state = ATOMIC_INIT(STP_STARTING);
 static atomic_t stp_exit_requested = ATOMIC_INIT(0);
 static atomic_t stp_error_exit = ATOMIC_INIT(0);
-static bool stp_timers_armed;
+static bool stp_families_registered;
 
 static __maybe_unused int stp_session_state(void)
 {
@@ -135,16 +167,17 @@ static __maybe_unused int stp_session_start(void)
 	stp_run_all(stp_desc->begin, stp_desc->nbegin, STP_PT_BEGIN, STP_STARTING);
 	if (atomic_cmpxchg(&stp_state, STP_STARTING, STP_RUNNING) == STP_STARTING) {
 		struct stp_reg_count count = { 0, 0 };
+		int i;
 
-		stp_timers_arm(stp_desc->timers, stp_desc->ntimers);
-		stp_timers_armed = true;
-		stp_kprobes_register(stp_desc->kprobes, stp_desc->nkprobes, &count);
-		stp_uprobes_register(stp_desc->uprobes, stp_desc->nuprobes, &count);
-		stp_tracepoints_register(stp_desc->tracepoints, stp_desc->ntracepoints, &count);
-		stp_processes_register(stp_desc->processes, stp_desc->nprocesses, &count);
-		stp_netfilters_register(stp_desc->netfilters, stp_desc->nnetfilters, &count);
-		/* begin, end and timer probes are points that always work. */
-		count.ok += stp_desc->nbegin + stp_desc->nend + stp_desc->ntimers;
+		stp_families_registered = true;
+		for (i = 0; i < stp_desc->nfamilies; i++) {
+			const struct stp_family_points *f = &stp_desc->families[i];
+
+			f->family->register_points(f->points, f->n, &count);
+		}
+		/* begin and end probes are points that always work (and so are
+		 * timers, which their family counts). */
+		count.ok += stp_desc->nbegin + stp_desc->nend;
 		if (count.required > 0 && count.ok == 0) {
 			stp_stderr("ERROR: no probe point could be registered\n");
 			atomic_inc(&stp_error_count);
@@ -156,15 +189,16 @@ static __maybe_unused int stp_session_start(void)
 
 static __maybe_unused void stp_disarm(void)
 {
-	stp_kprobes_unregister(stp_desc->kprobes, stp_desc->nkprobes);
-	stp_uprobes_unregister(stp_desc->uprobes, stp_desc->nuprobes);
-	stp_tracepoints_unregister(stp_desc->tracepoints, stp_desc->ntracepoints);
-	stp_processes_unregister(stp_desc->processes, stp_desc->nprocesses);
-	stp_netfilters_unregister(stp_desc->netfilters, stp_desc->nnetfilters);
-	if (stp_timers_armed) {
-		stp_timers_disarm(stp_desc->timers, stp_desc->ntimers);
-		stp_timers_armed = false;
+	int i;
+
+	if (!stp_families_registered)
+		return;
+	for (i = stp_desc->nfamilies - 1; i >= 0; i--) {
+		const struct stp_family_points *f = &stp_desc->families[i];
+
+		f->family->unregister_points(f->points, f->n);
 	}
+	stp_families_registered = false;
 }
 
 static __maybe_unused int stp_session_stop(void)

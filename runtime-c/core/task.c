@@ -434,3 +434,62 @@ static __maybe_unused void stp_target_set_report(struct stp_context *c)
 	}
 	rcu_read_unlock();
 }
+
+/*
+ * The struct file of a task's executable (mm->exe_file), as an address:
+ * 0 for a task without user memory (a kernel thread). False on a fault.
+ */
+static __maybe_unused bool stp_task_exe_file(struct stp_context *c, int64_t task, int64_t *out)
+{
+	unsigned long mm = 0, file = 0;
+
+	*out = 0;
+	if (!STP_TASK_GET(c, task, mm, &mm))
+		return false;
+	if (mm && !STP_STRUCT_GET(c, struct mm_struct, mm, exe_file, &file))
+		return false;
+	*out = (int64_t)file;
+	return true;
+}
+
+/*
+ * The struct path of a task's working directory (fs->pwd), as an address:
+ * 0 for a task without an fs_struct (one that is exiting). False on a fault.
+ */
+static __maybe_unused bool stp_task_cwd_path(struct stp_context *c, int64_t task, int64_t *out)
+{
+	unsigned long fs = 0;
+
+	*out = 0;
+	if (!STP_TASK_GET(c, task, fs, &fs))
+		return false;
+	if (fs)
+		*out = (int64_t)(fs + offsetof(struct fs_struct, pwd));
+	return true;
+}
+
+/*
+ * The struct file open as descriptor `fd` of a task, as an address; a
+ * descriptor the task has not open is SystemTap's "cannot find file in
+ * task" error. False on a fault or that error.
+ */
+static __maybe_unused bool stp_task_fd_file(struct stp_context *c, int64_t task, int64_t fd, int64_t *out)
+{
+	unsigned long fdt, fds = 0, file = 0;
+	unsigned int max_fds;
+	bool ok;
+
+	*out = 0;
+	rcu_read_lock();
+	ok = stp_task_fdtable(c, task, &fdt, &max_fds);
+	if (ok && fdt && fd >= 0 && fd < max_fds)
+		ok = STP_STRUCT_GET(c, struct fdtable, fdt, fd, &fds) &&
+		     stp_kget(c, &file, fds + fd * sizeof(file), sizeof(file));
+	rcu_read_unlock();
+	if (ok && !file) {
+		stp_error_fmt(c, "cannot find file in task");
+		return false;
+	}
+	*out = (int64_t)file;
+	return ok;
+}

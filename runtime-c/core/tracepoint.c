@@ -202,3 +202,6 @@ static void stp_tracepoints_register(struct stp_tracepoint *ps, int n, struct st
 	}
 	stp_tracepoints_watch_modules(ps, n);
 }
+
+/* The tracepoint family: a generated module lists its table with it. */
+STP_FAMILY(tracepoint, struct stp_tracepoint, stp_tracepoints_register, stp_tracepoints_unregister);

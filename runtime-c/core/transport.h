@@ -27,6 +27,7 @@
 #define STP_RECORD_STDERR 2
 #define STP_RECORD_EXIT 3
 #define STP_RECORD_DONE 4
+#define STP_RECORD_SYSTEM 5	/* system(cmd): the command, for staprun to run */
 
 #define STP_PROTOCOL 2
 MODULE_INFO(stapkit_protocol, __stringify(STP_PROTOCOL));

@@ -113,3 +113,6 @@ static void stp_uprobes_register(struct stp_uprobe *ps, int n, struct stp_reg_co
 		stp_reg_count_note(count, p->probe, p->optional, rc);
 	}
 }
+
+/* The uprobe family: a generated module lists its table with it. */
+STP_FAMILY(uprobe, struct stp_uprobe, stp_uprobes_register, stp_uprobes_unregister);

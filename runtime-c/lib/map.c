@@ -509,23 +509,39 @@ static int stp_map_cmp(struct stp_map *m, uint32_t a, uint32_t b, int column, in
 	return x < y ? -1 : x > y;
 }
 
-STP_API int stp_map_sort(struct stp_map *m, int column, int dir, int agg)
+/*
+ * How stp_chain_sort() orders two nodes: by a column (dir applied), or by
+ * the list position each node had before (kept in its prev field).
+ */
+struct stp_chain_order {
+	int column, dir, agg;
+	int by_position;
+};
+
+static int stp_chain_cmp(struct stp_map *m, uint32_t a, uint32_t b, const struct stp_chain_order *o)
 {
-	struct stp_map_node *head = STP_NODE(m, 0);
-	uint32_t list, tail, p, q, e, prev;
+	uint32_t x, y;
+
+	if (o->by_position) {
+		x = STP_NODE(m, a)->prev;
+		y = STP_NODE(m, b)->prev;
+		return x < y ? -1 : x > y;
+	}
+	return o->dir < 0 ? -stp_map_cmp(m, a, b, o->column, o->agg)
+			  : stp_map_cmp(m, a, b, o->column, o->agg);
+}
+
+/*
+ * Bottom-up stable merge sort of the chain of next links starting at list
+ * (the last has next 0); returns the new first node.
+ */
+static uint32_t stp_chain_sort(struct stp_map *m, uint32_t list, const struct stp_chain_order *o)
+{
+	uint32_t tail, p, q, e;
 	uint32_t insize, nmerges, psize, qsize, k;
-	int c;
 
-	if (column < 0 || column > m->desc.nkeys || dir == 0)
-		return STP_E_INVAL;
-	if (column == STP_SORT_VALUE && m->desc.value_type == STP_TYPE_STAT &&
-	    (agg < STP_AGG_COUNT || agg > STP_AGG_VARIANCE))
-		return STP_E_INVAL;
-	if (m->count < 2)
-		return STP_OK;
-
-	/* Bottom-up merge sort of the chain of next links (the last is 0). */
-	list = head->next;
+	if (!list)
+		return 0;
 	for (insize = 1;; insize *= 2) {
 		p = list;
 		list = 0;
@@ -549,19 +565,14 @@ STP_API int stp_map_sort(struct stp_map *m, int column, int dir, int agg)
 					e = p;
 					p = STP_NODE(m, p)->next;
 					psize--;
+				} else if (stp_chain_cmp(m, p, q, o) <= 0) {
+					e = p;
+					p = STP_NODE(m, p)->next;
+					psize--;
 				} else {
-					c = stp_map_cmp(m, p, q, column, agg);
-					if (dir < 0)
-						c = -c;
-					if (c <= 0) {
-						e = p;
-						p = STP_NODE(m, p)->next;
-						psize--;
-					} else {
-						e = q;
-						q = STP_NODE(m, q)->next;
-						qsize--;
-					}
+					e = q;
+					q = STP_NODE(m, q)->next;
+					qsize--;
 				}
 				if (tail)
 					STP_NODE(m, tail)->next = e;
@@ -573,18 +584,62 @@ STP_API int stp_map_sort(struct stp_map *m, int column, int dir, int agg)
 		}
 		STP_NODE(m, tail)->next = 0;
 		if (nmerges <= 1)
-			break;
+			return list;
 	}
+}
 
-	/* Rebuild the circular doubly linked list around the sentinel. */
-	prev = 0;
+/* Rebuilds the circular doubly linked list around the sentinel from next links. */
+static void stp_chain_relink(struct stp_map *m, uint32_t list)
+{
+	struct stp_map_node *head = STP_NODE(m, 0);
+	uint32_t e, prev = 0;
+
 	head->next = list;
 	for (e = list; e; e = STP_NODE(m, e)->next) {
 		STP_NODE(m, e)->prev = prev;
 		prev = e;
 	}
 	head->prev = prev;
+}
+
+STP_API int stp_map_sortn(struct stp_map *m, int column, int dir, int agg, int64_t limit)
+{
+	struct stp_map_node *head = STP_NODE(m, 0);
+	struct stp_chain_order o = { column, dir, agg, 0 };
+	uint32_t list, e, last, rest, pos = 0;
+	int64_t k;
+
+	if (column < 0 || column > m->desc.nkeys || dir == 0)
+		return STP_E_INVAL;
+	if (column == STP_SORT_VALUE && m->desc.value_type == STP_TYPE_STAT &&
+	    (agg < STP_AGG_COUNT || agg > STP_AGG_VARIANCE))
+		return STP_E_INVAL;
+	if (m->count < 2)
+		return STP_OK;
+	if (limit < 0 || limit >= (int64_t)m->count) {
+		stp_chain_relink(m, stp_chain_sort(m, head->next, &o));
+		return STP_OK;
+	}
+	if (limit == 0)
+		return STP_OK;
+	/* Each node's position, in its prev field (rebuilt at the end). */
+	for (e = head->next; e; e = STP_NODE(m, e)->next)
+		STP_NODE(m, e)->prev = pos++;
+	list = stp_chain_sort(m, head->next, &o);
+	/* The first `limit` stay in sorted order; the rest go back to theirs. */
+	last = list;
+	for (k = 1; k < limit; k++)
+		last = STP_NODE(m, last)->next;
+	rest = STP_NODE(m, last)->next;
+	o.by_position = 1;
+	STP_NODE(m, last)->next = stp_chain_sort(m, rest, &o);
+	stp_chain_relink(m, list);
 	return STP_OK;
+}
+
+STP_API int stp_map_sort(struct stp_map *m, int column, int dir, int agg)
+{
+	return stp_map_sortn(m, column, dir, agg, -1);
 }
 
 STP_API int stp_map_merge_stats(struct stp_map *dst, struct stp_map *src)

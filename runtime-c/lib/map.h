@@ -166,6 +166,15 @@ STP_API void stp_map_node_set_str(struct stp_map *m, struct stp_map_node *n, con
 STP_API int stp_map_sort(struct stp_map *m, int column, int dir, int agg);
 
 /*
+ * stp_map_sort() for a sorted foreach with `limit N` (SystemTap 5.1's
+ * order, observed): only the first N entries of the sort are put first,
+ * in sorted order, and every other entry keeps its previous list order
+ * behind them.  N < 0, or N at least the count, sorts all; N == 0 leaves
+ * the list as it is.  Stable, O(n log n), iterative, no allocation.
+ */
+STP_API int stp_map_sortn(struct stp_map *m, int column, int dir, int agg, int64_t limit);
+
+/*
  * Per-CPU aggregation: folds every entry of src into dst (same desc shape),
  * inserting missing keys in src's list order.  STP_E_OVERFLOW if dst fills.
  */

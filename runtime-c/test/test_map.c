@@ -392,6 +392,13 @@ static void sort_ties(void)
 	stp_map_sort(m, 1, -1, 0);
 	stp_map_sort(m, STP_SORT_VALUE, 1, 0);
 	print_si("ties.after-key-desc", m, "e=1 b=1 d=2 f=3 c=3 a=3 ");
+	/* limit 2: the first two of the sort in front, the rest as they were */
+	stp_map_sortn(m, STP_SORT_VALUE, -1, 0, 2);
+	print_si("ties.sortn-2", m, "f=3 c=3 e=1 b=1 d=2 a=3 ");
+	stp_map_sortn(m, 1, 1, 0, 0);
+	print_si("ties.sortn-0", m, "f=3 c=3 e=1 b=1 d=2 a=3 ");
+	stp_map_sortn(m, 1, 1, 0, 6);
+	print_si("ties.sortn-all", m, "a=3 b=1 c=3 d=2 e=1 f=3 ");
 	check_int("sort.bad-column", stp_map_sort(m, 2, 1, 0), STP_E_INVAL);
 	check_int("sort.bad-dir", stp_map_sort(m, 1, 0, 0), STP_E_INVAL);
 	stp_map_destroy(m);

@@ -17,6 +17,8 @@ pub struct Child {
     pid: libc::pid_t,
     gate: Option<libc::c_int>,
     reaped: bool,
+    /// The wait status, once reaped.
+    status: libc::c_int,
 }
 
 /// The child's name until it execs (NUL-terminated for PR_SET_NAME).
@@ -74,6 +76,7 @@ impl Child {
             pid,
             gate: Some(fds[1]),
             reaped: false,
+            status: 0,
         })
     }
 
@@ -106,7 +109,16 @@ impl Child {
         // SAFETY: waiting without blocking on our own child.
         let rc = unsafe { libc::waitpid(self.pid, &mut status, libc::WNOHANG) };
         self.reaped = rc == self.pid;
+        if self.reaped {
+            self.status = status;
+        }
         self.reaped
+    }
+
+    /// SystemTap's warning for a reaped command that did not exit 0
+    /// (staprun then exits 1): `Child process exited with status N`.
+    pub fn failure(&self) -> Option<String> {
+        self.reaped.then(|| exit_failure(self.status)).flatten()
     }
 }
 
@@ -201,6 +213,17 @@ pub fn split_words(cmd: &str, env: &dyn Fn(&str) -> Option<String>) -> Option<Ve
     Some(words)
 }
 
+/// The warning for a wait status: a non-zero exit, as SystemTap 5.1's
+/// staprun prints it (observed). A command killed by a signal gets none:
+/// what SystemTap prints then was not observed.
+fn exit_failure(status: libc::c_int) -> Option<String> {
+    if !libc::WIFEXITED(status) {
+        return None;
+    }
+    let code = libc::WEXITSTATUS(status);
+    (code != 0).then(|| format!("Child process exited with status {code}"))
+}
+
 impl Drop for Child {
     /// A child never released (the module failed to load) exits at once.
     fn drop(&mut self) {
@@ -219,6 +242,21 @@ impl Drop for Child {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn exit_failure_says_the_status() {
+        assert_eq!(exit_failure(0), None);
+        assert_eq!(
+            exit_failure(1 << 8),
+            Some("Child process exited with status 1".to_string())
+        );
+        assert_eq!(
+            exit_failure(127 << 8),
+            Some("Child process exited with status 127".to_string())
+        );
+        // Killed by SIGTERM: not an exit.
+        assert_eq!(exit_failure(libc::SIGTERM), None);
+    }
 
     fn split(cmd: &str) -> Option<Vec<String>> {
         split_words(cmd, &|name| match name {

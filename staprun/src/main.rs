@@ -15,6 +15,7 @@ mod options;
 mod output;
 mod protocol;
 mod session;
+mod system;
 mod tz;
 
 use std::fs::OpenOptions;
@@ -54,7 +55,7 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(None) => ExitCode::SUCCESS,
-        Ok(Some(s)) if s.errors == 0 && s.error_exit == 0 => ExitCode::SUCCESS,
+        Ok(Some(s)) if s.errors == 0 && s.error_exit == 0 && !s.child_failed => ExitCode::SUCCESS,
         Ok(Some(_)) => ExitCode::FAILURE,
         Err(Failure::Message(msg)) => {
             eprintln!("ERROR: {msg}");

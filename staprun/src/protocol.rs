@@ -21,6 +21,9 @@ pub const RECORD_STDERR: u32 = 2;
 pub const RECORD_EXIT: u32 = 3;
 /// The session is over; payload is a [`Summary`]. Nothing follows.
 pub const RECORD_DONE: u32 = 4;
+/// `system(cmd)`: payload is the command for `/bin/sh -c`. A staprun
+/// that predates it skips the record as unknown.
+pub const RECORD_SYSTEM: u32 = 5;
 
 /// Size of a record header.
 pub const HEADER_LEN: usize = 8;
@@ -40,6 +43,8 @@ pub struct Summary {
     pub buffer_mb: u32,
     /// Bytes of the dropped records.
     pub dropped_bytes: u64,
+    /// The `-c` command failed (staprun's, not the module's, finding).
+    pub child_failed: bool,
 }
 
 impl Summary {
@@ -64,6 +69,7 @@ impl Summary {
             error_exit: u32_at(16),
             buffer_mb: u32_at(20),
             dropped_bytes: u64_at(24),
+            child_failed: false,
         }
     }
 }
@@ -79,6 +85,8 @@ pub enum Record {
     Exit,
     /// The session is over.
     Done(Summary),
+    /// A command to run in user space (`system(cmd)`).
+    System(Vec<u8>),
     /// A record type this staprun does not know (newer module); skipped.
     Unknown(u32),
 }
@@ -115,6 +123,7 @@ impl Decoder {
             RECORD_STDERR => Record::Stderr(payload),
             RECORD_EXIT => Record::Exit,
             RECORD_DONE => Record::Done(Summary::decode(&payload)),
+            RECORD_SYSTEM => Record::System(payload),
             other => Record::Unknown(other),
         })
     }
@@ -149,6 +158,7 @@ mod tests {
         summary.extend(1u32.to_le_bytes());
         summary.extend(16u32.to_le_bytes());
         summary.extend(4106u64.to_le_bytes());
+        stream.extend(record(RECORD_SYSTEM, b"echo hi"));
         stream.extend(record(RECORD_DONE, &summary));
         stream.extend(record(99, b"future"));
         for split in 0..stream.len() {
@@ -166,13 +176,15 @@ mod tests {
                     Record::Stdout(b"hello\n".to_vec()),
                     Record::Stderr(b"WARNING: x\n".to_vec()),
                     Record::Exit,
+                    Record::System(b"echo hi".to_vec()),
                     Record::Done(Summary {
                         errors: 2,
                         skipped: 1,
                         dropped: 7,
                         error_exit: 1,
                         buffer_mb: 16,
-                        dropped_bytes: 4106
+                        dropped_bytes: 4106,
+                        child_failed: false,
                     }),
                     Record::Unknown(99),
                 ],

@@ -83,6 +83,7 @@ impl Stream<'_> {
     /// Copies records until DONE, or until a signal detaches.
     pub fn run(mut self) -> Result<Ending, String> {
         let mut stop_sent = false;
+        let mut child_failed = false;
         let mut decoder = Decoder::default();
         let mut buf = vec![0u8; 64 * 1024];
         let mut stderr = io::stderr();
@@ -90,6 +91,12 @@ impl Stream<'_> {
             if CHILD_EXITED.swap(false, Ordering::SeqCst)
                 && self.child.as_mut().is_some_and(|c| c.try_reap())
             {
+                if let Some(failure) = self.child.as_ref().and_then(|c| c.failure()) {
+                    child_failed = true;
+                    if !self.suppress_warnings {
+                        eprintln!("WARNING: {failure}");
+                    }
+                }
                 STOP.store(true, Ordering::SeqCst);
             }
             if SWITCH.swap(false, Ordering::SeqCst) {
@@ -131,11 +138,18 @@ impl Stream<'_> {
                         }
                     }
                     Record::Exit => STOP.store(true, Ordering::SeqCst),
-                    Record::Done(summary) => {
+                    Record::Done(mut summary) => {
+                        summary.child_failed = child_failed;
                         self.out
                             .flush()
                             .map_err(|e| format!("writing output: {e}"))?;
                         return Ok(Ending::Done(summary));
+                    }
+                    Record::System(cmd) => {
+                        self.out
+                            .flush()
+                            .map_err(|e| format!("writing output: {e}"))?;
+                        crate::system::run(&cmd, &mut stderr);
                     }
                     Record::Unknown(_) => {}
                 }

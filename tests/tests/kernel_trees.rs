@@ -120,7 +120,9 @@ fn build_hello(kernel: &str, dir: &Path) -> PathBuf {
         "probe begin { println(\"hello\") exit() }",
     ])
     .unwrap();
-    let options = options.options().unwrap_or_else(|f| panic!("{}", f.message));
+    let options = options
+        .options()
+        .unwrap_or_else(|f| panic!("{}", f.message));
     let mut p = Pipeline::new(options).unwrap_or_else(|f| panic!("{}", f.message));
     let ast = p.parse().unwrap();
     let program = p.elaborate(&ast).unwrap();

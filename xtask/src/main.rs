@@ -23,6 +23,7 @@ mod measure;
 mod demo;
 mod oracle;
 mod oracle_frontend;
+mod oracle_machine;
 mod oracle_record;
 mod setup;
 mod tapset_coverage;

@@ -61,6 +61,7 @@ use stapkit::vm::Arch;
 use xshell::{cmd, Shell};
 
 use crate::oracle_frontend;
+use crate::oracle_machine::{self, Machine};
 use crate::oracle_record;
 use crate::setup;
 
@@ -784,8 +785,8 @@ fn in_root(root: &Path, binds: &[&Path], cwd: &str, argv: &[String]) -> Result<O
     in_root_with(root, binds, &[], cwd, argv)
 }
 
-/// [`in_root`], with `files` (host file, path in the root) bound over
-/// files of the root too (made empty first where missing).
+/// [`in_root`], with `files` (host file or directory, path in the root)
+/// bound over the root's, in order (made empty first where missing).
 pub(crate) fn in_root_with(
     root: &Path,
     binds: &[&Path],
@@ -805,7 +806,8 @@ for o in $ORACLE_OVERLAYS; do
 done
 for f in $ORACLE_FILES; do
     src=${f%%	*}; dst=$root${f#*	}
-    mkdir -p "${dst%/*}"; [ -e "$dst" ] || : > "$dst"; mount --bind "$src" "$dst"
+    if [ -d "$src" ]; then mkdir -p "$dst"; else mkdir -p "${dst%/*}"; [ -e "$dst" ] || : > "$dst"; fi
+    mount --bind "$src" "$dst"
 done
 unset IFS
 mount -t proc proc "$root/proc"
@@ -902,13 +904,22 @@ fn build_all(
     let jobs = jobs
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()))
         .max(1);
+    // Test scripts are built as a user would on a machine with the
+    // kernel's packages installed (see `oracle_machine`).
+    let machine = if scripts.iter().any(|s| s.test) {
+        Some(oracle_machine::user_machine(cache, kernel)?)
+    } else {
+        None
+    };
+    let machine = machine.as_ref();
     std::thread::scope(|scope| {
         for _ in 0..jobs {
             scope.spawn(|| loop {
                 let Some((script, case)) = queue.lock().unwrap().pop() else {
                     break;
                 };
-                match build_case(cache, root, kernel, script, case, workload) {
+                let machine = machine.filter(|_| script.test);
+                match build_case(cache, root, kernel, machine, script, case, workload) {
                     Ok(r) => {
                         results
                             .lock()
@@ -935,6 +946,7 @@ fn build_case(
     cache: &Cache,
     root: &StapRoot,
     kernel: &Kernel,
+    machine: Option<&Machine>,
     script: &OracleScript,
     case: &OracleCase,
     workload: Option<&[u8]>,
@@ -959,7 +971,7 @@ fn build_case(
     }
     argv.extend([
         "-r".into(),
-        tree.display().to_string(),
+        machine.map_or_else(|| tree.display().to_string(), |m| m.release.clone()),
         "-m".into(),
         name.clone(),
     ]);
@@ -978,6 +990,10 @@ fn build_case(
         .map(|a| a.replace(&tree.display().to_string(), "$TREE"))
         .collect::<Vec<_>>()
         .join(" ");
+    let mut mounts = match machine {
+        Some(m) => m.mounts.clone(),
+        None => debug_files(kernel),
+    };
     let key = content_key(&[
         root.suite.as_bytes(),
         root.version.as_bytes(),
@@ -986,12 +1002,17 @@ fn build_case(
         command.as_bytes(),
         script.text.as_bytes(),
         workload.unwrap_or_default(),
-        // Where the -dbg files are offered changes what SystemTap finds.
-        debug_files(kernel)
+        // Where the kernel's files are offered changes what SystemTap finds.
+        mounts
             .iter()
             .map(|(_, dst)| format!("{dst}\n"))
             .collect::<String>()
             .as_bytes(),
+        if machine.is_some() && workload.is_some() {
+            b"and in the sysroot"
+        } else {
+            &[]
+        },
     ]);
     let dir = cache.dir().join("oracle/builds").join(&key);
     let module = dir.join(format!("{name}.ko"));
@@ -1014,6 +1035,15 @@ fn build_case(
         script.stem, case.name, root.suite
     );
     let work = format!("/tmp/stapkit-oracle/{key}");
+    if let (Some(m), Some(_)) = (machine, workload) {
+        // Under `--sysroot` SystemTap looks for the kernel in the sysroot,
+        // as in a target's root file system: the kernel is there too.
+        mounts.extend(
+            m.mounts
+                .iter()
+                .map(|(src, dst)| (src.clone(), format!("{work}/sysroot{dst}"))),
+        );
+    }
     let host_work = root.dir.join(work.trim_start_matches('/'));
     if host_work.exists() {
         std::fs::remove_dir_all(&host_work)?;
@@ -1025,13 +1055,7 @@ fn build_case(
         std::fs::create_dir_all(&bin)?;
         std::fs::write(bin.join("stapkit-workload"), workload)?;
     }
-    let out = in_root_with(
-        &root.dir,
-        &[&kernel.state.root],
-        &debug_files(kernel),
-        &work,
-        &argv,
-    )?;
+    let out = in_root_with(&root.dir, &[&kernel.state.root], &mounts, &work, &argv)?;
     result.status = out.status.code().unwrap_or(-1);
     result.stdout = out.stdout;
     result.stderr = out.stderr;

@@ -13,6 +13,13 @@
 //! that resolves, that every documented variable is there. It prints
 //! counts and the unresolved names by group; it exits 0 whatever the
 //! figures.
+//!
+//! A few pages are empty (the reference's generator made them from an
+//! index line: `function::-` from "- strtol", `function::fp_div`,
+//! `function::MKDEF`, `function::sa_handler`): with no synopsis to give
+//! the arguments, a name the library defines is called with the
+//! library's own arity (`--dump-functions`), and a page whose name is not
+//! a function name at all is reported as such rather than translated.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -69,6 +76,8 @@ struct Entry {
     /// A function's argument types (`long`, `string`); a probe's variables.
     params: Vec<String>,
     group: String,
+    /// The page has no NAME section (an empty page: see the module doc).
+    empty_page: bool,
 }
 
 fn read_page(path: &Path) -> Result<String> {
@@ -197,14 +206,55 @@ fn documented(man_dir: &Path) -> Result<Vec<Entry>> {
             .get(&format!("{prefix}{name}"))
             .cloned()
             .unwrap_or_else(|| "(no group)".to_string());
+        let empty_page = section(&text, "NAME").is_empty();
         out.push(Entry {
             kind,
             name,
             params,
             group,
+            empty_page,
         });
     }
     Ok(out)
+}
+
+/// Each library function's argument types by name, from a
+/// `--dump-functions` listing (`fp_div:long (div1:long, div2:long)`; an
+/// untyped parameter is a long).
+fn library_arities(dump: &str) -> BTreeMap<String, Vec<String>> {
+    let mut out = BTreeMap::new();
+    for line in dump.lines() {
+        let Some((head, rest)) = line.split_once('(') else {
+            continue;
+        };
+        let name = head.split(':').next().unwrap_or_default().trim();
+        let inner = rest
+            .split_once(')')
+            .map(|(a, _)| a.trim())
+            .unwrap_or_default();
+        let types = if inner.is_empty() {
+            Vec::new()
+        } else {
+            inner
+                .split(',')
+                .map(|a| {
+                    a.split_once(':')
+                        .map_or("long", |(_, t)| t.trim())
+                        .to_string()
+                })
+                .collect()
+        };
+        out.entry(name.to_string()).or_insert(types);
+    }
+    out
+}
+
+/// Whether `name` can be called in a script at all.
+fn is_identifier(name: &str) -> bool {
+    name.chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 /// The one-line script that uses `entry` (`vars`: and reads its variables).
@@ -363,13 +413,46 @@ pub fn run(sh: &Shell, options: &Options) -> Result<()> {
     let work = tempfile::Builder::new()
         .prefix("xtask-coverage")
         .tempdir()?;
+    if entries
+        .iter()
+        .any(|e| e.empty_page && e.kind == Kind::Functions)
+    {
+        let dump = Command::new(&stap)
+            .arg("--dump-functions")
+            .output()
+            .with_context(|| format!("running {} --dump-functions", stap.display()))?;
+        let arities = library_arities(&String::from_utf8_lossy(&dump.stdout));
+        for e in entries
+            .iter_mut()
+            .filter(|e| e.empty_page && e.kind == Kind::Functions)
+        {
+            if let Some(types) = arities.get(&e.name) {
+                e.params = types.clone();
+            }
+        }
+    }
     for kernel in &kernels {
         let lines: Vec<String> = entries.iter().map(|e| script_line(e, false)).collect();
         let mut verdicts = BTreeMap::new();
-        for chunk in (0..lines.len())
-            .collect::<Vec<_>>()
-            .chunks(options.batch.max(1))
-        {
+        for (i, e) in entries.iter().enumerate() {
+            if e.kind == Kind::Functions && !is_identifier(&e.name) {
+                let error = format!(
+                    "not a function name: an empty page the reference's index made ('{}')",
+                    e.name
+                );
+                verdicts.insert(
+                    i,
+                    Verdict {
+                        error: Some(error),
+                        ..Verdict::default()
+                    },
+                );
+            }
+        }
+        let judged: Vec<usize> = (0..lines.len())
+            .filter(|i| !verdicts.contains_key(i))
+            .collect();
+        for chunk in judged.chunks(options.batch.max(1)) {
             judge(
                 &stap,
                 kernel,
@@ -457,7 +540,15 @@ fn report(
         let _ = writeln!(out, "{group} ({} of {}):", bad.len(), members.len());
         for i in bad {
             let error = verdicts[&i].error.as_deref().unwrap_or_default();
-            let _ = writeln!(out, "  {}: {error}", entries[i].name);
+            let note = if entries[i].empty_page
+                && entries[i].kind == Kind::Functions
+                && is_identifier(&entries[i].name)
+            {
+                " (its manual page is empty)"
+            } else {
+                ""
+            };
+            let _ = writeln!(out, "  {}: {error}{note}", entries[i].name);
         }
     }
     if vars {
@@ -490,11 +581,28 @@ mod tests {
                     kind: Kind::Functions,
                     name: "f".into(),
                     params: function_args(page),
-                    group: String::new()
+                    group: String::new(),
+                    empty_page: false,
                 },
                 false
             ),
             "probe begin { f(\"\") }"
+        );
+    }
+
+    #[test]
+    fn empty_pages_take_the_library_arity() {
+        let dump = "fp_div:long (div1:long, div2:long)\nstrtol:long (str:string, base:long) /* unprivileged */\nexit:unknown ()\nsignal_str (num)\n";
+        let a = library_arities(dump);
+        assert_eq!(a["fp_div"], ["long", "long"]);
+        assert_eq!(a["strtol"], ["string", "long"]);
+        assert!(a["exit"].is_empty());
+        assert_eq!(a["signal_str"], ["long"]);
+        assert!(
+            is_identifier("MKDEF")
+                && is_identifier("_x1")
+                && !is_identifier("-")
+                && !is_identifier("1a")
         );
     }
 

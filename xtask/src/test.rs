@@ -77,6 +77,9 @@ fn print_tally(dir: &std::path::Path) {
         }
     }
     if kernels > 0 {
-        eprintln!("xtask: QEMU cases on {kernels} kernel(s): {}", total.summary());
+        eprintln!(
+            "xtask: QEMU cases on {kernels} kernel(s): {}",
+            total.summary()
+        );
     }
 }

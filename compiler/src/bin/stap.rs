@@ -96,18 +96,10 @@ fn fail(f: &Failure) -> ExitCode {
 /// another release, or another architecture.
 fn targets_another_host(p: &Pipeline) -> bool {
     let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
-    let host_arch = match std::env::consts::ARCH {
-        "aarch64" => "arm64",
-        arch => arch,
-    };
+    let host_arch = stapkit::arch::Arch::host();
     match &p.tree {
-        Some(tree) => tree.release != release.trim() || tree.arch != host_arch,
-        None => p
-            .options
-            .arch
-            .as_deref()
-            .and_then(stapkit::driver::canonical_arch)
-            .is_some_and(|arch| arch != host_arch),
+        Some(tree) => tree.release != release.trim() || Some(tree.arch) != host_arch,
+        None => p.options.arch.is_some_and(|arch| Some(arch) != host_arch),
     }
 }
 

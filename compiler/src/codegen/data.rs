@@ -176,7 +176,8 @@ impl BodyGen<'_> {
                 self.w.line(format!("if (stp_data_failed(c, {m}, stp_map_set_str({m}, ka, {t}), {near})) goto {err};"));
                 Val::Str(t)
             }
-            (AssignOp::Concat, true) => {
+            // `.=` is only on strings, `+=` & co. only on numbers (sema).
+            (AssignOp::Concat, _) => {
                 let t = self.string_temp();
                 let vs = v.long();
                 self.fill_key_vals(vals);
@@ -188,7 +189,7 @@ impl BodyGen<'_> {
                 self.w.line(format!("if (stp_data_failed(c, {m}, stp_map_set_str({m}, ka, {t}), {near})) goto {err};"));
                 Val::Str(t)
             }
-            (AssignOp::Arith(BinaryOp::Add), false) | (AssignOp::Arith(BinaryOp::Sub), false) => {
+            (AssignOp::Arith(BinaryOp::Add), _) | (AssignOp::Arith(BinaryOp::Sub), _) => {
                 let t = self.long_temp();
                 let delta = if op == AssignOp::Arith(BinaryOp::Sub) {
                     format!("-({})", v.long())
@@ -199,7 +200,7 @@ impl BodyGen<'_> {
                 self.w.line(format!("if (stp_data_failed(c, {m}, stp_map_add_long({m}, ka, {delta}, &{t}), {near})) goto {err};"));
                 Val::Long(t)
             }
-            (AssignOp::Arith(bop), false) => {
+            (AssignOp::Arith(bop), _) => {
                 let b = self.long_temp();
                 self.w.line(format!("{b} = {};", v.long()));
                 let t = self.long_temp();
@@ -209,10 +210,6 @@ impl BodyGen<'_> {
                 self.binary(&t, bop, &t_in, &b, location);
                 self.w.line(format!("if (stp_data_failed(c, {m}, stp_map_set_long({m}, ka, {t}), {near})) goto {err};"));
                 Val::Long(t)
-            }
-            _ => {
-                self.unsupported("this assignment to an array element", location);
-                Val::Long("0".into())
             }
         }
     }
@@ -480,20 +477,26 @@ impl BodyGen<'_> {
                 SortKey::Aggregate(op) => (0, agg_name(op)),
             };
             let dir = if sort.descending { -1 } else { 1 };
-            self.w
-                .line(format!("stp_map_sort({mvar}, {column}, {dir}, {agg});"));
+            // With `limit N` only the first N of the sort move to the
+            // front (SystemTap's order; see stp_map_sortn).
+            self.w.line(format!(
+                "stp_map_sortn({mvar}, {column}, {dir}, {agg}, {limit});"
+            ));
         }
         self.w.open(format!(
             "for ({node} = stp_map_first({mvar}); {node}; {node} = stp_map_next({mvar}, {node}))"
         ));
         let err = self.err_label();
+        // `limit` counts the entries walked, matching the slice or not, as
+        // SystemTap's does (a sorted foreach with a limit walks only the
+        // first N of the sort).
+        self.w
+            .line(format!("if ({limit} >= 0 && {count}++ >= {limit}) break;"));
         if !f.slice.is_empty() {
             self.w.line(format!(
                 "if (!stp_map_node_matches({mvar}, {node}, {slice}, {wildmask}u)) continue;"
             ));
         }
-        self.w
-            .line(format!("if ({limit} >= 0 && {count}++ >= {limit}) break;"));
         self.w.line(format!(
             "if (stp_action(c, 1, {})) goto {err};",
             c_string(&location.near())

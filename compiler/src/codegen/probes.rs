@@ -1,25 +1,38 @@
-//! The probe tables: one `struct stp_probe` per probe point, then one table
-//! per probe family (begin/end/error by priority, timers, kprobes, ...)
-//! and the `stp_module_desc` that hands them to the runtime.
+//! The probe tables: one `struct stp_probe` per probe point, the
+//! begin/end/error pointers in priority order, one table per event family
+//! (timers, kprobes, ...), the list of those families with their runtime
+//! operations (`struct stp_family_points`), and the `stp_module_desc` that
+//! hands it all to the runtime.
 //!
-//! A family is a [`Family`]: it collects its points and writes its table;
-//! the descriptor then gets `.FIELD = TABLE, .nFIELD = N` for each family
-//! with entries. Adding a family means one `Family` implementation and one
-//! arm in [`probe_tables`].
+//! An event family is a [`Family`]: it collects its points and writes its
+//! table, whose entries are its runtime file's `struct stp_<family>`
+//! (`runtime-c/core/<family>.c`, which defines the `stp_<family>_family`
+//! operations the session iterates). Adding a family means one `Family`
+//! implementation and one arm in [`probe_tables`].
 
 use super::data::{self, Storage};
 use super::writer::{c_comment, c_string, CWriter};
 use super::Config;
 use crate::ir::*;
 
-/// One probe family's table.
+/// A written table of points: the C array and its length.
+struct Table {
+    /// The runtime family (`kprobe` for `stp_kprobe_family`).
+    family: &'static str,
+    /// The C array.
+    name: String,
+    /// Its entries.
+    len: usize,
+}
+
+/// One event family's table.
 trait Family {
     /// Records point `var` (the `struct stp_probe` variable). `entry`
     /// names the probe's entry-data struct when it saves values at
     /// function entry (then `VAR_entry` is the entry handler's probe).
     fn add(&mut self, var: &str, point: &ProbePoint, entry: Option<&str>);
-    /// Writes the table; its descriptor field and entry count, if any.
-    fn write(&mut self, out: &mut CWriter) -> Option<(&'static str, String, usize)>;
+    /// Writes the table, if there are points.
+    fn write(&mut self, out: &mut CWriter) -> Option<Table>;
 }
 
 /// `begin`, `end` or `error` probes: pointers in priority order.
@@ -37,8 +50,8 @@ impl Ordered {
     }
 }
 
-impl Family for Ordered {
-    fn add(&mut self, var: &str, point: &ProbePoint, _: Option<&str>) {
+impl Ordered {
+    fn add(&mut self, var: &str, point: &ProbePoint) {
         if let ProbeKind::Begin { priority }
         | ProbeKind::End { priority }
         | ProbeKind::Error { priority } = point.kind
@@ -47,6 +60,7 @@ impl Family for Ordered {
         }
     }
 
+    /// Writes the pointers; the descriptor field and their number.
     fn write(&mut self, out: &mut CWriter) -> Option<(&'static str, String, usize)> {
         if self.entries.is_empty() {
             return None;
@@ -81,8 +95,8 @@ impl Family for Timers {
         }
     }
 
-    fn write(&mut self, out: &mut CWriter) -> Option<(&'static str, String, usize)> {
-        write_table(out, "timers", "stp_timer_probe", &self.0)
+    fn write(&mut self, out: &mut CWriter) -> Option<Table> {
+        write_table(out, "timer", "timers", "stp_timer_probe", &self.0)
     }
 }
 
@@ -134,8 +148,8 @@ impl Family for Kprobes {
         }
     }
 
-    fn write(&mut self, out: &mut CWriter) -> Option<(&'static str, String, usize)> {
-        write_table(out, "kprobes", "stp_kprobe", &self.0)
+    fn write(&mut self, out: &mut CWriter) -> Option<Table> {
+        write_table(out, "kprobe", "kprobes", "stp_kprobe", &self.0)
     }
 }
 
@@ -157,8 +171,8 @@ impl Family for Uprobes {
         }
     }
 
-    fn write(&mut self, out: &mut CWriter) -> Option<(&'static str, String, usize)> {
-        write_table(out, "uprobes", "stp_uprobe", &self.0)
+    fn write(&mut self, out: &mut CWriter) -> Option<Table> {
+        write_table(out, "uprobe", "uprobes", "stp_uprobe", &self.0)
     }
 }
 
@@ -182,13 +196,13 @@ impl Family for Processes {
         }
     }
 
-    fn write(&mut self, out: &mut CWriter) -> Option<(&'static str, String, usize)> {
+    fn write(&mut self, out: &mut CWriter) -> Option<Table> {
         if !self.0.is_empty() {
             out.line("#if !STP_TRACEPOINT_SLOTS_OK");
             out.line("#error \"process probes need the exact tracepoint prototypes on kernels with CFI\"");
             out.line("#endif");
         }
-        write_table(out, "processes", "stp_process_probe", &self.0)
+        write_table(out, "process", "processes", "stp_process_probe", &self.0)
     }
 }
 
@@ -221,7 +235,7 @@ impl Family for Tracepoints {
         }
     }
 
-    fn write(&mut self, out: &mut CWriter) -> Option<(&'static str, String, usize)> {
+    fn write(&mut self, out: &mut CWriter) -> Option<Table> {
         if self.entries.is_empty() {
             return None;
         }
@@ -246,7 +260,13 @@ impl Family for Tracepoints {
             }
             out.close("");
         }
-        write_table(out, "tracepoints", "stp_tracepoint", &self.entries)
+        write_table(
+            out,
+            "tracepoint",
+            "tracepoints",
+            "stp_tracepoint",
+            &self.entries,
+        )
     }
 }
 
@@ -271,32 +291,39 @@ impl Family for Netfilters {
         }
     }
 
-    fn write(&mut self, out: &mut CWriter) -> Option<(&'static str, String, usize)> {
-        write_table(out, "netfilters", "stp_netfilter", &self.0)
+    fn write(&mut self, out: &mut CWriter) -> Option<Table> {
+        write_table(out, "netfilter", "netfilters", "stp_netfilter", &self.0)
     }
 }
 
-/// `static struct stp_TYPE stp_FIELD[] = { entries };` when there are any.
+/// `static struct stp_TYPE stp_NAME[] = { entries };` when there are any.
 fn write_table(
     out: &mut CWriter,
-    field: &'static str,
+    family: &'static str,
+    name: &str,
     ctype: &str,
     entries: &[String],
-) -> Option<(&'static str, String, usize)> {
+) -> Option<Table> {
     if entries.is_empty() {
         return None;
     }
-    let table = format!("stp_{field}");
-    out.open(format!("static struct {ctype} {table}[] ="));
+    let name = format!("stp_{name}");
+    out.open(format!("static struct {ctype} {name}[] ="));
     for entry in entries {
         out.line(entry);
     }
     out.close(";");
-    Some((field, table, entries.len()))
+    Some(Table {
+        family,
+        name,
+        len: entries.len(),
+    })
 }
 
 /// The probe points, the family tables and the module descriptor.
-pub(super) fn probe_tables(out: &mut CWriter, program: &Program, config: &Config) {
+/// With `with_pn` (the program calls `pn()`), each probe also carries its
+/// point as written.
+pub(super) fn probe_tables(out: &mut CWriter, program: &Program, config: &Config, with_pn: bool) {
     let mut begin = Ordered::new("begin");
     let mut end = Ordered::new("end");
     let mut error = Ordered::new("error");
@@ -316,6 +343,10 @@ pub(super) fn probe_tables(out: &mut CWriter, program: &Program, config: &Config
                 ProbeKind::KprobeInline { containing, .. } => c_string(containing),
                 _ => "\"\"".to_string(),
             };
+            let func = match p.written.get(j) {
+                Some(written) if with_pn => format!("{func}, {}", c_string(written)),
+                _ => func,
+            };
             out.line(format!(
                 "static const struct stp_probe {var} = {{ {}, stp_probe_{i}, {func} }};",
                 c_string(&point.name)
@@ -328,9 +359,18 @@ pub(super) fn probe_tables(out: &mut CWriter, program: &Program, config: &Config
                 ));
             }
             let family: &mut dyn Family = match &point.kind {
-                ProbeKind::Begin { .. } => &mut begin,
-                ProbeKind::End { .. } => &mut end,
-                ProbeKind::Error { .. } => &mut error,
+                ProbeKind::Begin { .. } => {
+                    begin.add(&var, point);
+                    continue;
+                }
+                ProbeKind::End { .. } => {
+                    end.add(&var, point);
+                    continue;
+                }
+                ProbeKind::Error { .. } => {
+                    error.add(&var, point);
+                    continue;
+                }
                 ProbeKind::Never => continue,
                 ProbeKind::Timer { .. } => &mut timers,
                 ProbeKind::Kprobe { .. }
@@ -345,10 +385,11 @@ pub(super) fn probe_tables(out: &mut CWriter, program: &Program, config: &Config
         }
     }
     out.line("");
-    let families: [&mut dyn Family; 9] = [
-        &mut begin,
-        &mut end,
-        &mut error,
+    let ordered: Vec<_> = [&mut begin, &mut end, &mut error]
+        .into_iter()
+        .filter_map(|o| o.write(out))
+        .collect();
+    let families: [&mut dyn Family; 6] = [
         &mut timers,
         &mut kprobes,
         &mut tracepoints,
@@ -356,8 +397,30 @@ pub(super) fn probe_tables(out: &mut CWriter, program: &Program, config: &Config
         &mut processes,
         &mut netfilters,
     ];
-    let tables: Vec<_> = families.into_iter().filter_map(|f| f.write(out)).collect();
+    let mut tables: Vec<Table> = families.into_iter().filter_map(|f| f.write(out)).collect();
+    // The runtime registers the families in this order (timers armed
+    // first), and unregisters them in the reverse.
+    const REGISTRATION: [&str; 6] = [
+        "timer",
+        "kprobe",
+        "uprobe",
+        "tracepoint",
+        "process",
+        "netfilter",
+    ];
+    tables.sort_by_key(|t| REGISTRATION.iter().position(|f| *f == t.family));
     out.line("");
+    if !tables.is_empty() {
+        out.open("static const struct stp_family_points stp_families[] =");
+        for t in &tables {
+            out.line(format!(
+                "{{ &stp_{}_family, {}, {} }},",
+                t.family, t.name, t.len
+            ));
+        }
+        out.close(";");
+        out.line("");
+    }
     out.open("static const struct stp_module_desc stp_module =");
     out.line(format!("/* {} */", c_comment(&config.module_name)));
     out.line(".name = KBUILD_MODNAME,");
@@ -366,8 +429,7 @@ pub(super) fn probe_tables(out: &mut CWriter, program: &Program, config: &Config
         .globals
         .iter()
         .any(|g| !matches!(data::storage(g), Storage::Scalar));
-    let ordered = |field: &str| ["begin", "end", "error"].contains(&field);
-    for (field, table, n) in tables.iter().filter(|t| ordered(t.0)) {
+    for (field, table, n) in &ordered {
         out.line(format!(".{field} = {table},"));
         out.line(format!(".n{field} = {n},"));
     }
@@ -375,9 +437,9 @@ pub(super) fn probe_tables(out: &mut CWriter, program: &Program, config: &Config
         out.line(".globals_init = stp_globals_init,");
         out.line(".globals_exit = stp_globals_exit,");
     }
-    for (field, table, n) in tables.iter().filter(|t| !ordered(t.0)) {
-        out.line(format!(".{field} = {table},"));
-        out.line(format!(".n{field} = {n},"));
+    if !tables.is_empty() {
+        out.line(".families = stp_families,");
+        out.line(format!(".nfamilies = {},", tables.len()));
     }
     out.close(";");
     out.line("");

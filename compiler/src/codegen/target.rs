@@ -10,12 +10,37 @@ use crate::ir::*;
 /// Where a target expression's value lives once its steps are walked.
 enum Place {
     /// A `struct pt_regs` member.
-    Register(String),
+    Register(Register),
     /// Kernel memory at the address held in this temporary.
     Memory(String),
     /// Only a value, held in this temporary (a tracepoint argument, a
     /// value saved at entry, a cast pointer).
     Value(String),
+}
+
+/// The `struct pt_regs` member holding `reg` on its architecture.
+pub(super) fn pt_regs_member(reg: Register) -> String {
+    let name = match reg {
+        Register::Arm64(n) => return format!("regs[{n}]"),
+        Register::X86(r) => match r {
+            X86Register::Ax => "ax",
+            X86Register::Bx => "bx",
+            X86Register::Cx => "cx",
+            X86Register::Dx => "dx",
+            X86Register::Si => "si",
+            X86Register::Di => "di",
+            X86Register::Bp => "bp",
+            X86Register::R8 => "r8",
+            X86Register::R9 => "r9",
+            X86Register::R10 => "r10",
+            X86Register::R11 => "r11",
+            X86Register::R12 => "r12",
+            X86Register::R13 => "r13",
+            X86Register::R14 => "r14",
+            X86Register::R15 => "r15",
+        },
+    };
+    name.to_string()
 }
 
 /// The C name through which the module refers to kernel symbol `name`
@@ -100,7 +125,7 @@ impl BodyGen<'_> {
     fn target_place(&mut self, t: &TargetAccess, location: &Location) -> Place {
         if let (TargetBase::Register(reg), true) = (&t.base, t.steps.is_empty()) {
             if matches!(t.result, TargetResult::Value { .. }) {
-                return Place::Register(reg.clone());
+                return Place::Register(*reg);
             }
         }
         let near = c_string(&location.near());
@@ -110,7 +135,9 @@ impl BodyGen<'_> {
         // argument) has not been loaded yet.
         let mut memory = false;
         match &t.base {
-            TargetBase::Register(reg) => self.w.line(format!("{a} = (int64_t)c->regs->{reg};")),
+            TargetBase::Register(reg) => self
+                .w
+                .line(format!("{a} = (int64_t)c->regs->{};", pt_regs_member(*reg))),
             TargetBase::Stack(off) => {
                 // Stack arguments: 64-bit slots above the entry stack pointer.
                 self.w.line(format!(
@@ -171,7 +198,7 @@ impl BodyGen<'_> {
     fn target_load(&mut self, place: &Place, result: TargetResult, location: &Location) -> String {
         let near = c_string(&location.near());
         let (a, from_memory) = match place {
-            Place::Register(reg) => (format!("(int64_t)c->regs->{reg}"), false),
+            Place::Register(reg) => (format!("(int64_t)c->regs->{}", pt_regs_member(*reg)), false),
             Place::Memory(a) => (a.clone(), true),
             Place::Value(a) => (a.clone(), false),
         };
@@ -206,7 +233,7 @@ impl BodyGen<'_> {
         match (place, result) {
             (Place::Register(reg), _) => self
                 .w
-                .line(format!("c->regs->{reg} = (unsigned long){v};")),
+                .line(format!("c->regs->{} = (unsigned long){v};", pt_regs_member(*reg))),
             (Place::Memory(a), TargetResult::Value { .. }) => self.w.line(format!(
                 "if (!stp_kwrite(c, (uint64_t){a}, 8, {v}, {near})) goto {err};"
             )),

@@ -115,7 +115,7 @@ impl CType {
                 Some(*size)
             }
             CType::Pointer(_) => Some(POINTER_SIZE),
-            CType::Array { elem, len } => Some(elem.size()? * (*len)?),
+            CType::Array { elem, len } => elem.size()?.checked_mul((*len)?),
             CType::Aggregate { size, .. } => *size,
             CType::Typedef { target, .. } => target.size(),
             CType::Const(t) | CType::Volatile(t) => t.size(),

@@ -10,7 +10,7 @@ use super::source::{Source, Sourced};
 use super::syscalls::{entry_function, params_of, Syscall, SyscallParam};
 use super::tracepoints::{combine, Tracepoint};
 use crate::kernel::module_tracepoints::ModuleTracepoint;
-use crate::text::glob::matches as wildcard_match;
+use crate::text::glob::Glob;
 use crate::text::similar;
 
 /// What [`KernelInfo::tracepoints_with_modules`] found.
@@ -68,10 +68,11 @@ impl KernelInfo {
     /// the headers declare.
     pub fn tracepoints(&self, pattern: &str) -> Vec<Sourced<Tracepoint>> {
         let (sys_pat, name_pat) = pattern.split_once(':').unwrap_or(("*", pattern));
+        let (sys_pat, name_pat) = (Glob::new(sys_pat), Glob::new(name_pat));
         let mut out: Vec<Sourced<Tracepoint>> = self
             .tracepoint_names()
             .into_iter()
-            .filter(|(sys, name)| wildcard_match(sys_pat, sys) && wildcard_match(name_pat, name))
+            .filter(|(sys, name)| sys_pat.matches(sys) && name_pat.matches(name))
             .map(|(_, name)| self.tracepoint_named(&name))
             .collect();
         out.sort_by(|a, b| (&a.value.system, &a.value.name).cmp(&(&b.value.system, &b.value.name)));
@@ -93,6 +94,7 @@ impl KernelInfo {
             Err(e) => Some(e.to_string()),
             Ok(list) => {
                 let (sys_pat, name_pat) = pattern.split_once(':').unwrap_or(("*", pattern));
+                let (sys_pat, name_pat) = (Glob::new(sys_pat), Glob::new(name_pat));
                 let decls = self.trace_decls();
                 let mut seen: std::collections::BTreeSet<String> =
                     found.iter().map(|t| t.value.name.clone()).collect();
@@ -103,8 +105,8 @@ impl KernelInfo {
                         (_, Some(d)) => d.system.clone(),
                         (_, None) => String::new(),
                     };
-                    if !wildcard_match(name_pat, &mt.name)
-                        || !wildcard_match(sys_pat, &system)
+                    if !name_pat.matches(&mt.name)
+                        || !sys_pat.matches(&system)
                         || !seen.insert(mt.name.clone())
                     {
                         continue;
@@ -132,6 +134,26 @@ impl KernelInfo {
             undeclared,
             modules_error,
         }
+    }
+
+    /// Whether resolving `kernel.trace("spec")` asks for the tracepoints of
+    /// the kernel's modules ([`KernelInfo::module_tracepoints`]), which
+    /// must then be learnt before: a wildcard does; a plain name does when
+    /// neither the image nor a header of the tree has it in that subsystem
+    /// (the error then names a module's tracepoint, or the nearest ones).
+    pub fn tracepoint_needs_modules(&self, spec: &str) -> bool {
+        if spec.contains('*') {
+            return true;
+        }
+        if !self.tracepoints(spec).is_empty() {
+            return false;
+        }
+        let (system, short) = match spec.split_once(':') {
+            Some((system, short)) => (Some(system), short),
+            None => (None, spec),
+        };
+        self.module_tracepoint(short)
+            .is_none_or(|tp| system.is_some_and(|s| s != tp.value.system))
     }
 
     /// Names close to tracepoint `name` (`sched_swich`): the image's and,
@@ -230,11 +252,12 @@ impl KernelInfo {
 
     /// Every syscall whose name matches `pattern` (`*`, `open*`), by number.
     pub fn syscalls(&self, pattern: &str) -> Result<Vec<SyscallInfo>, DebugInfoError> {
+        let glob = Glob::new(pattern);
         Ok(self
             .syscall_table()?
             .syscalls
             .iter()
-            .filter(|s| wildcard_match(pattern, &s.name))
+            .filter(|s| glob.matches(&s.name))
             .map(|s| self.syscall_info(s))
             .collect())
     }

@@ -27,7 +27,7 @@ pub(crate) struct GraphMember<Id> {
 /// A source's types, as needed for layouts and member chains.
 pub(crate) trait TypeGraph {
     /// A source-specific type handle.
-    type Id: Copy;
+    type Id: Copy + PartialEq;
     /// `BTF` or `DWARF`, for messages.
     fn source_name(&self) -> &'static str;
     /// A complete aggregate named `struct X`, `union X`, or a typedef `X`
@@ -91,14 +91,18 @@ pub(crate) fn member_path<G: TypeGraph>(
             agg_name = prev.ty.aggregate_name().unwrap_or_else(|| prev.ty.render());
         }
         let (bit_offset, member) =
-            find_member(g, agg, field).ok_or_else(|| DebugInfoError::NoSuchMember {
-                ty: agg_name.clone(),
-                member: field.to_string(),
-                suggestions: similar::nearest(
-                    field,
-                    member_names(g, agg).iter().map(String::as_str),
-                    3,
-                ),
+            find_member(g, agg, field, &mut Vec::new()).ok_or_else(|| {
+                DebugInfoError::NoSuchMember {
+                    ty: agg_name.clone(),
+                    member: field.to_string(),
+                    suggestions: similar::nearest(
+                        field,
+                        member_names(g, agg, &mut Vec::new())
+                            .iter()
+                            .map(String::as_str),
+                        3,
+                    ),
+                }
             })?;
         let bitfield = member
             .bitfield_size
@@ -140,14 +144,26 @@ fn not_aggregate(base: &str, steps: &[FieldStep]) -> DebugInfoError {
 
 /// The member `name` of aggregate `agg`, looking through anonymous struct
 /// and union members; the offset returned is from the start of `agg`.
-fn find_member<G: TypeGraph>(g: &G, agg: G::Id, name: &str) -> Option<(u64, GraphMember<G::Id>)> {
+/// `searched` holds the aggregates already looked through, each searched
+/// once: a malformed section may make an aggregate its own anonymous
+/// member.
+fn find_member<G: TypeGraph>(
+    g: &G,
+    agg: G::Id,
+    name: &str,
+    searched: &mut Vec<G::Id>,
+) -> Option<(u64, GraphMember<G::Id>)> {
+    if searched.contains(&agg) {
+        return None;
+    }
+    searched.push(agg);
     for m in g.members(agg) {
         if m.name == name {
             return Some((m.bit_offset, m));
         }
         if m.name.is_empty() {
             if let Node::Aggregate { .. } = g.node(m.ty) {
-                if let Some((off, inner)) = find_member(g, m.ty, name) {
+                if let Some((off, inner)) = find_member(g, m.ty, name, searched) {
                     return Some((m.bit_offset + off, inner));
                 }
             }
@@ -156,13 +172,18 @@ fn find_member<G: TypeGraph>(g: &G, agg: G::Id, name: &str) -> Option<(u64, Grap
     None
 }
 
-/// Every member name reachable from `agg` without a `.`/`->`.
-fn member_names<G: TypeGraph>(g: &G, agg: G::Id) -> Vec<String> {
+/// Every member name reachable from `agg` without a `.`/`->` (each
+/// aggregate looked through once, as in [`find_member`]).
+fn member_names<G: TypeGraph>(g: &G, agg: G::Id, searched: &mut Vec<G::Id>) -> Vec<String> {
     let mut out = Vec::new();
+    if searched.contains(&agg) {
+        return out;
+    }
+    searched.push(agg);
     for m in g.members(agg) {
         if m.name.is_empty() {
             if let Node::Aggregate { .. } = g.node(m.ty) {
-                out.extend(member_names(g, m.ty));
+                out.extend(member_names(g, m.ty, searched));
             }
         } else {
             out.push(m.name);

@@ -41,8 +41,8 @@ pub struct KernelFiles {
 
 impl KernelFiles {
     /// The files of the kernel `tree` describes (fetched or installed).
-    pub fn from_tree(tree: &HeaderTree) -> Option<KernelFiles> {
-        let arch = Arch::from_name(&tree.arch)?;
+    pub fn from_tree(tree: &HeaderTree) -> KernelFiles {
+        let arch = tree.arch;
         let release = tree.release.clone();
         let existing = |p: PathBuf| p.is_file().then_some(p);
         let mut files = KernelFiles {
@@ -116,7 +116,7 @@ impl KernelFiles {
                 );
             }
         }
-        Some(files)
+        files
     }
 
     /// The same kernel as a machine without the debug package sees it: no

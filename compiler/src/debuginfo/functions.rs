@@ -8,7 +8,7 @@ use super::error::DebugInfoError;
 use super::info::KernelInfo;
 use super::source::{FunctionFacts, Source, Sourced};
 use super::symbols::SystemMap;
-use crate::text::glob::matches as wildcard_match;
+use crate::text::glob::Glob;
 
 /// Whether the kprobe blacklist rules a function out.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -208,10 +208,11 @@ impl KernelInfo {
         let all = self.function_names();
         let map = self.system_map();
         let bl = map.map(SystemMap::blacklist);
+        let glob = Glob::new(pattern);
         let value = all
             .value
             .into_iter()
-            .filter(|n| wildcard_match(pattern, n))
+            .filter(|n| glob.matches(n))
             .filter(|n| match (map, &bl) {
                 (Some(m), Some(bl)) => m.get(n).is_none_or(|s| bl.reason(s).is_none()),
                 _ => true,

@@ -19,7 +19,7 @@ use super::source::{CallingConvention, Source, Sourced, TypeSource};
 use super::symbols::SystemMap;
 use super::syscalls::{self, SyscallTable};
 use super::tracepoints::{self, TraceDecl};
-use crate::kernel::module_tracepoints::{self, ModuleSource, ModuleTracepoint};
+use crate::kernel::module_tracepoints::{self, ModuleTracepoint};
 use crate::kernel::symvers::Symvers;
 
 /// How a BTF load went, for `-v` and for error hints.
@@ -54,9 +54,6 @@ pub struct KernelInfo {
     syscall_table: OnceLock<Option<SyscallTable>>,
     syscall_protos: OnceLock<std::collections::HashMap<String, Vec<String>>>,
     module_tracepoints: OnceLock<Result<Vec<ModuleTracepoint>, String>>,
-    /// Whether a question needed the modules' tracepoints and they had
-    /// not been learnt yet (see [`KernelInfo::unprepared_module_tracepoints`]).
-    module_tracepoints_unprepared: std::sync::atomic::AtomicBool,
     /// `@var` answers by name (each one scans the tree's headers).
     pub(super) variables: std::sync::Mutex<
         std::collections::HashMap<
@@ -80,7 +77,6 @@ impl KernelInfo {
             syscall_table: OnceLock::new(),
             syscall_protos: OnceLock::new(),
             module_tracepoints: OnceLock::new(),
-            module_tracepoints_unprepared: Default::default(),
             variables: Default::default(),
         }
     }
@@ -140,8 +136,9 @@ impl KernelInfo {
     /// The tracepoints the kernel's own modules define (see
     /// [`crate::kernel::module_tracepoints`]), as learnt before: this reads
     /// a cache file only. An error says why they cannot be known (no
-    /// modules to be had, not learnt yet: then
-    /// [`KernelInfo::unprepared_module_tracepoints`] says where from).
+    /// modules to be had, not learnt yet). The driver learns them before
+    /// pass 2 when the script's probe points need them
+    /// ([`KernelInfo::tracepoint_needs_modules`]).
     pub fn module_tracepoints(&self) -> Result<&[ModuleTracepoint], &str> {
         self.module_tracepoints
             .get_or_init(|| {
@@ -153,31 +150,16 @@ impl KernelInfo {
                 };
                 match module_tracepoints::cached(source) {
                     Ok(Some(found)) => Ok(found),
-                    Ok(None) => {
-                        self.module_tracepoints_unprepared
-                            .store(true, std::sync::atomic::Ordering::Relaxed);
-                        Err(format!(
-                            "the tracepoints of the modules of {} are not learnt yet; run: {}",
-                            self.files.release,
-                            module_tracepoints::prepare_command(source)
-                        ))
-                    }
+                    Ok(None) => Err(format!(
+                        "the tracepoints of the modules of {} are not learnt yet; run: {}",
+                        self.files.release,
+                        module_tracepoints::prepare_command(source)
+                    )),
                     Err(e) => Err(e.to_string()),
                 }
             })
             .as_deref()
             .map_err(String::as_str)
-    }
-
-    /// Where to learn the modules' tracepoints from, when a question
-    /// needed them and they were not learnt yet: the caller (the driver,
-    /// before pass 2) runs [`module_tracepoints::prepare`] on it and asks
-    /// again with a new `KernelInfo`.
-    pub fn unprepared_module_tracepoints(&self) -> Option<&ModuleSource> {
-        self.module_tracepoints_unprepared
-            .load(std::sync::atomic::Ordering::Relaxed)
-            .then_some(self.files.modules.as_ref())
-            .flatten()
     }
 
     /// The real `System.map`, if there is one.

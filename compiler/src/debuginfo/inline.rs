@@ -10,7 +10,7 @@ use super::dwarf::{file_matches, DwarfKernel};
 use super::error::DebugInfoError;
 use super::info::KernelInfo;
 use super::symbols::SystemMap;
-use crate::text::glob::matches as wildcard_match;
+use crate::text::glob::Glob;
 
 /// One inlined copy to put a kprobe on.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,11 +60,12 @@ impl KernelInfo {
             ))
         })?;
         let wildcard = pattern.contains(['*', '?', '[']);
+        let glob = Glob::new(pattern);
         let entries: Vec<&FuncEntry> = dwarf
             .index()
             .functions
             .iter()
-            .filter(|f| wildcard_match(pattern, &f.name))
+            .filter(|f| glob.matches(&f.name))
             .filter(|f| {
                 file.is_none_or(|want| {
                     dwarf

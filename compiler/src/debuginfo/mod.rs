@@ -55,5 +55,6 @@ pub use events::{SyscallInfo, TracepointMatches};
 pub use files::KernelFiles;
 pub use functions::BlacklistAnswer;
 pub use info::KernelInfo;
+pub use programs::UserPrograms;
 pub use source::{FunctionFacts, Source, Sourced, TypeSource};
 pub use tracepoints::{TraceParam, Tracepoint};

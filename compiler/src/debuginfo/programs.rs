@@ -1,8 +1,16 @@
-//! User-space programs on the build host: the functions of an ELF
-//! program or library (its symbol tables) and where each one's first
-//! instruction is in the file, which is what a uprobe takes.
+//! The target's user-space programs, as the build host reads them: the
+//! functions of an ELF program or library (its symbol tables) and where
+//! each one's first instruction is in the file, which is what a uprobe
+//! takes.
+//!
+//! [`UserPrograms`] is the door semantic analysis asks through, the
+//! user-space sibling of [`super::KernelInfo`]: it knows where the target's
+//! files are on this machine (`--sysroot DIR`, else the host's own root),
+//! reads each program once, and words what it cannot read.
 
-use std::path::Path;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use object::{Object, ObjectSegment, ObjectSymbol, SymbolKind};
 
@@ -13,6 +21,61 @@ pub struct UserFunction {
     pub name: String,
     /// Where its first instruction is in the file (what uprobes take).
     pub offset: u64,
+}
+
+/// A program's functions, or why they cannot be read.
+type Functions = Result<Arc<[UserFunction]>, String>;
+
+/// The target's programs, read on this machine (see the module docs).
+#[derive(Debug, Default)]
+pub struct UserPrograms {
+    sysroot: Option<PathBuf>,
+    /// Each program's functions (or why they cannot be read), by the
+    /// target's path.
+    functions: Mutex<HashMap<String, Functions>>,
+}
+
+impl UserPrograms {
+    /// The programs of a target whose file tree is at `sysroot` on this
+    /// machine (`None`: this machine's own files are the target's).
+    pub fn new(sysroot: Option<PathBuf>) -> UserPrograms {
+        UserPrograms {
+            sysroot,
+            functions: Mutex::default(),
+        }
+    }
+
+    /// The target's file tree on this machine, if it is not `/`.
+    pub fn sysroot(&self) -> Option<&Path> {
+        self.sysroot.as_deref()
+    }
+
+    /// Where this machine finds the target's `path`.
+    pub fn host_path(&self, path: &str) -> PathBuf {
+        match &self.sysroot {
+            Some(root) => root.join(path.trim_start_matches('/')),
+            None => PathBuf::from(path),
+        }
+    }
+
+    /// The functions of the target's program `path`, sorted by name (see
+    /// [`user_functions`]); read once.
+    pub fn functions(&self, path: &str) -> Functions {
+        let mut cache = self.functions.lock().unwrap_or_else(|e| e.into_inner());
+        cache
+            .entry(path.to_string())
+            .or_insert_with(|| user_functions(&self.host_path(path)).map(Arc::from))
+            .clone()
+    }
+
+    /// Whether the target's `path` is there to be read; the error says
+    /// why not (`cannot read HOST_PATH: ...`).
+    pub fn check_exists(&self, path: &str) -> Result<(), String> {
+        let host = self.host_path(path);
+        std::fs::metadata(&host)
+            .map(|_| ())
+            .map_err(|e| format!("cannot read {}: {e}", host.display()))
+    }
 }
 
 /// The defined functions of an ELF program or library, by name (first
@@ -73,6 +136,29 @@ mod tests {
         assert!(functions.iter().any(|f| f.name == "main"), "no main");
         let data = std::fs::read(&exe).unwrap();
         assert!(functions.iter().all(|f| (f.offset as usize) < data.len()));
+    }
+
+    #[test]
+    fn programs_are_read_under_the_sysroot_once() {
+        let root = tempfile::tempdir().unwrap();
+        let programs = UserPrograms::new(Some(root.path().to_path_buf()));
+        assert_eq!(programs.host_path("/bin/x"), root.path().join("bin/x"));
+        assert_eq!(
+            UserPrograms::new(None).host_path("/bin/x"),
+            PathBuf::from("/bin/x")
+        );
+        let e = programs.check_exists("/bin/x").unwrap_err();
+        assert!(e.starts_with(&format!(
+            "cannot read {}: ",
+            root.path().join("bin/x").display()
+        )));
+        std::fs::create_dir(root.path().join("bin")).unwrap();
+        std::fs::copy(std::env::current_exe().unwrap(), root.path().join("bin/x")).unwrap();
+        let first = programs.functions("/bin/x").unwrap();
+        assert!(first.iter().any(|f| f.name == "main"));
+        // Read once: the second answer is the same list.
+        std::fs::remove_file(root.path().join("bin/x")).unwrap();
+        assert!(Arc::ptr_eq(&first, &programs.functions("/bin/x").unwrap()));
     }
 
     #[test]

@@ -186,7 +186,10 @@ impl StapOptions {
             script,
             args: rest.collect(),
             release,
-            arch: self.arch,
+            arch: self
+                .arch
+                .map(|a| a.parse().map_err(|e| Failure::usage(format!("stap: {e}"))))
+                .transpose()?,
             module: self.module,
             last_pass: self.pass,
             keep: self.keep,

@@ -5,24 +5,30 @@
 //! line, converts into it); [`Pipeline`] runs the passes and keeps what
 //! each produced, so `stap` prints them and `stap-matrix` builds with
 //! exactly the same code. Passes 1 to 3 read the script, tapsets and what
-//! [`KernelInfo`] has at hand, never the network: when pass 2 needs facts
-//! that must be fetched first (the tracepoints of the kernel's modules),
-//! the pipeline fetches them in a step of its own that says so on
-//! stderr, and elaborates again.
+//! [`KernelInfo`] has at hand, never the network: when pass 2 will need
+//! facts that must be fetched first (the tracepoints of the kernel's
+//! modules, for `kernel.trace` wildcards: `prescan` reads the probe
+//! points), the pipeline fetches them before pass 2 in a step of its own
+//! that says so on stderr, then elaborates once.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+mod checks;
 mod cli;
 mod options;
+mod prescan;
+
+use checks::{check_define, check_include_dir, check_make_var, check_module_name, tree_failure};
 
 pub use cli::StapOptions;
 pub use options::{Options, ScriptInput};
 
 use std::sync::Arc;
 
+use crate::arch::Arch;
 use crate::codegen;
-use crate::debuginfo::{KernelFiles, KernelInfo};
+use crate::debuginfo::{KernelFiles, KernelInfo, UserPrograms};
 use crate::diag::{render_all, Diagnostic, SourceMap};
 use crate::ir::Program;
 use crate::kernel::kbuild::{self, BuildRequest, BuiltModule};
@@ -93,15 +99,21 @@ pub struct Pipeline {
 
 impl Pipeline {
     /// Reads the script and finds the target tree.
-    pub fn new(options: Options) -> Result<Pipeline, Failure> {
-        let script = read_script(&options)?;
-        if let Some(arch) = &options.arch {
-            canonical_arch(arch).ok_or_else(|| {
-                Failure::usage(format!(
-                    "stap: unknown architecture '{arch}'; use x86_64 or arm64"
-                ))
-            })?;
+    pub fn new(mut options: Options) -> Result<Pipeline, Failure> {
+        let mut warnings = String::new();
+        if let Some(name) = &options.module {
+            let (name, note) = check_module_name(name).map_err(Failure::usage)?;
+            warnings.push_str(&note);
+            options.module = Some(name);
         }
+        for dir in &options.includes {
+            check_include_dir(dir).map_err(Failure::usage)?;
+        }
+        // `-r ''` is the running kernel, as in SystemTap.
+        if options.release.as_deref() == Some("") {
+            options.release = None;
+        }
+        let script = read_script(&options)?;
         for define in &options.defines {
             check_define(define).map_err(Failure::usage)?;
         }
@@ -112,14 +124,19 @@ impl Pipeline {
         let catalog = Catalog::load().map_err(|e| Failure::usage(format!("stap: {e}")))?;
         let (tree, tree_error) =
             match HeaderTree::resolve(options.release.as_deref(), &cache, &catalog) {
-            Ok(tree) => (Some(tree), None),
-            Err(e) => (None, Some(e.to_string())),
-        };
-        if let (Some(tree), Some(arch)) = (&tree, &options.arch) {
-            let want = canonical_arch(arch).unwrap_or(arch);
-            if tree.arch != want {
+                Ok(tree) => (Some(tree), None),
+                // A tree named with -r must be there, at every pass
+                // (SystemTap checks it before parsing); without -r, passes
+                // 1 to 3 go on without the running kernel's.
+                Err(e) => match &options.release {
+                    Some(spec) => return Err(Failure::usage(tree_failure(spec, &e))),
+                    None => (None, Some(e.to_string())),
+                },
+            };
+        if let (Some(tree), Some(arch)) = (&tree, options.arch) {
+            if tree.arch != arch {
                 return Err(Failure::usage(format!(
-                    "stap: -a {arch} does not match the kernel tree {} ({}); pass -r with a {want} tree",
+                    "stap: -a {arch} does not match the kernel tree {} ({}); pass -r with a {arch} tree",
                     tree.dir.display(),
                     tree.arch
                 )));
@@ -131,7 +148,7 @@ impl Pipeline {
             script,
             tree,
             tree_error,
-            warnings: String::new(),
+            warnings,
             sema_config: None,
             progress: Arc::new(|line| eprintln!("{line}")),
             build_notes: Vec::new(),
@@ -163,7 +180,7 @@ impl Pipeline {
             let kernel = self
                 .tree
                 .as_ref()
-                .and_then(KernelFiles::from_tree)
+                .map(KernelFiles::from_tree)
                 .map(|files| Arc::new(KernelInfo::new(files)));
             self.sema_config = Some(sema::Config {
                 guru: self.options.guru,
@@ -171,32 +188,52 @@ impl Pipeline {
                 include_dirs: self.options.includes.clone(),
                 preprocess: self.preprocess_config(),
                 kernel,
-                sysroot: self.options.sysroot.clone(),
+                programs: Arc::new(UserPrograms::new(self.options.sysroot.clone())),
             });
         }
         self.sema_config.as_ref().expect("made above")
     }
 
-    /// Runs `analyze` (pass 2) on the kernel's facts. When it needed facts
-    /// that were not at hand yet — the tracepoints of the kernel's own
-    /// modules, learnt from its modules package — they are fetched in a
-    /// step of their own, reported on [`Pipeline::progress`], and `analyze`
-    /// runs again on a fresh view of the kernel.
+    /// Runs `analyze` (pass 2, once) on the kernel's facts, after
+    /// learning those that must be fetched first: the tracepoints of the
+    /// kernel's own modules, when a `kernel.trace` point of the script or
+    /// its tapsets needs them ([`prescan`]), in a step of its own reported
+    /// on [`Pipeline::progress`].
     fn with_kernel_facts<T>(
         &mut self,
-        mut analyze: impl FnMut(&mut SourceMap, &sema::Config) -> T,
+        script: &syntax::ast::Script,
+        analyze: impl FnOnce(&mut SourceMap, &sema::Config) -> T,
     ) -> Result<T, Failure> {
+        self.learn_module_tracepoints(script)?;
         self.sema_config();
         let config = self.sema_config.take().expect("made above");
-        let first = analyze(&mut self.sources, &config);
-        let source = config
-            .kernel
-            .as_ref()
-            .and_then(|k| k.unprepared_module_tracepoints().cloned());
+        let out = analyze(&mut self.sources, &config);
         self.sema_config = Some(config);
-        let Some(source) = source else {
-            return Ok(first);
+        Ok(out)
+    }
+
+    /// Fetches and learns the tracepoints of the kernel's modules when
+    /// `script` (or a tapset of its `-I` directories) has a `kernel.trace`
+    /// point that needs them and they are not learnt yet; pass 2 then sees
+    /// a kernel that has them.
+    fn learn_module_tracepoints(&mut self, script: &syntax::ast::Script) -> Result<(), Failure> {
+        let Some(kernel) = self.kernel_info() else {
+            return Ok(());
         };
+        let Some(source) = kernel.files().modules.clone() else {
+            return Ok(());
+        };
+        let mut specs = prescan::trace_specs(script);
+        if !self.options.includes.is_empty() {
+            let cfg = self.preprocess_config();
+            specs.extend(prescan::tapset_trace_specs(&self.options.includes, &cfg));
+        }
+        if specs.is_empty() || !matches!(module_tracepoints::cached(&source), Ok(None)) {
+            return Ok(());
+        }
+        if !specs.iter().any(|s| kernel.tracepoint_needs_modules(s)) {
+            return Ok(());
+        }
         let progress = self.progress.clone();
         module_tracepoints::prepare(&source, &mut |line| progress(&format!("Pass 2: {line}")))
             .map_err(|e| {
@@ -206,15 +243,10 @@ impl Pipeline {
                     format!("semantic error: cannot learn the tracepoints of the kernel's modules: {e}\n"),
                 )
             })?;
-        let config = self.sema_config.as_mut().expect("kept above");
-        config.kernel = config
-            .kernel
-            .as_ref()
-            .map(|k| Arc::new(KernelInfo::new(k.files().clone())));
-        let config = self.sema_config.take().expect("kept above");
-        let second = analyze(&mut self.sources, &config);
-        self.sema_config = Some(config);
-        Ok(second)
+        // A fresh view of the kernel, which reads what was just learnt.
+        let config = self.sema_config.as_mut().expect("made by kernel_info");
+        config.kernel = Some(Arc::new(KernelInfo::new(kernel.files().clone())));
+        Ok(())
     }
 
     /// The module name: `-m NAME`, else `stap_` and a hash of the script.
@@ -240,7 +272,7 @@ impl Pipeline {
                         .map(|r| r.trim().to_string())
                         .filter(|r| !r.is_empty());
                 let release = built_as.as_deref().unwrap_or(&tree.release);
-                let mut cfg = PreprocessConfig::for_kernel(release, &tree.arch);
+                let mut cfg = PreprocessConfig::for_kernel(release, tree.arch.name());
                 cfg.kernel_config = tree
                     .config
                     .iter()
@@ -254,13 +286,9 @@ impl Pipeline {
                 let arch = self
                     .options
                     .arch
-                    .as_deref()
-                    .and_then(canonical_arch)
-                    .unwrap_or(std::env::consts::ARCH);
-                let mut cfg = PreprocessConfig::for_kernel(
-                    release.trim(),
-                    if arch == "aarch64" { "arm64" } else { arch },
-                );
+                    .or(Arch::host())
+                    .map_or(std::env::consts::ARCH, Arch::name);
+                let mut cfg = PreprocessConfig::for_kernel(release.trim(), arch);
                 cfg.kernel_config.clear();
                 cfg
             }
@@ -349,8 +377,9 @@ impl Pipeline {
             None => script,
         };
         self.timed(2, |p| {
-            let analysis =
-                p.with_kernel_facts(|sources, config| sema::analyze(sources, script, config))?;
+            let analysis = p.with_kernel_facts(script, |sources, config| {
+                sema::analyze(sources, script, config)
+            })?;
             let ok = p.diagnostics(&analysis.diagnostics);
             match analysis.program {
                 Some(program) if ok => Ok(program),
@@ -427,7 +456,7 @@ impl Pipeline {
                 ..
             }
         );
-        let (lines, diagnostics) = self.with_kernel_facts(|sources, config| {
+        let (lines, diagnostics) = self.with_kernel_facts(script, |sources, config| {
             sema::list_points(sources, script, config, variables)
         })?;
         let errors: Vec<_> = diagnostics.into_iter().filter(|d| d.is_error()).collect();
@@ -448,13 +477,7 @@ impl Pipeline {
                 module_name: p.module_name(),
                 script_name: p.script.name.clone(),
             };
-            codegen::generate(program, &config).map_err(|errors| {
-                let body: String = errors
-                    .iter()
-                    .map(|e| format!("semantic error: {e}\n"))
-                    .collect();
-                Failure::pass(3, "translation", body)
-            })
+            Ok(codegen::generate(program, &config))
         })
     }
 
@@ -607,13 +630,18 @@ fn read_script(options: &Options) -> Result<Script, Failure> {
         ScriptInput::File(path) => {
             let name = path.display().to_string();
             let text = if name == "-" {
-                let mut s = String::new();
-                std::io::Read::read_to_string(&mut std::io::stdin(), &mut s).map_err(|e| {
+                let mut bytes = Vec::new();
+                std::io::Read::read_to_end(&mut std::io::stdin(), &mut bytes).map_err(|e| {
                     Failure::usage(format!("stap: cannot read the script from stdin: {e}"))
                 })?;
-                s
+                crate::text::utf8::decode(bytes).map_err(|e| {
+                    Failure::usage(format!("stap: cannot read the script from stdin: {e}"))
+                })?
             } else {
-                std::fs::read_to_string(path).map_err(|e| {
+                let bytes = std::fs::read(path).map_err(|e| {
+                    Failure::usage(format!("stap: cannot read script '{name}': {e}"))
+                })?;
+                crate::text::utf8::decode(bytes).map_err(|e| {
                     Failure::usage(format!("stap: cannot read script '{name}': {e}"))
                 })?
             };
@@ -624,48 +652,6 @@ fn read_script(options: &Options) -> Result<Script, Failure> {
             })
         }
     }
-}
-
-/// SystemTap's spelling of an architecture name (`aarch64` is `arm64`).
-pub fn canonical_arch(arch: &str) -> Option<&'static str> {
-    crate::arch::Arch::from_name(arch).map(crate::arch::Arch::name)
-}
-
-/// Checks a `-D NAME[=VALUE]` so it can be passed to the compiler safely.
-fn check_define(define: &str) -> Result<(), String> {
-    let (name, value) = define.split_once('=').unwrap_or((define, ""));
-    let ident = !name.is_empty()
-        && !name.starts_with(|c: char| c.is_ascii_digit())
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-    if !ident {
-        return Err(format!("stap: -D {define}: '{name}' is not a C macro name"));
-    }
-    if !value
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || "_.+-".contains(c))
-    {
-        return Err(format!(
-            "stap: -D {define}: the value may only use letters, digits and '_.+-'"
-        ));
-    }
-    Ok(())
-}
-
-/// Refuses `-B` variables that would build a module the kernel refuses:
-/// switching `CONFIG_MODVERSIONS` off (in guru mode too) strips the symbol
-/// CRCs a MODVERSIONS kernel requires.
-fn check_make_var(var: &str) -> Result<(), String> {
-    let name = var.split_once('=').map(|(n, _)| n).unwrap_or(var);
-    if name == "CONFIG_MODVERSIONS"
-        || name == "KBUILD_MODPOST_WARN"
-        || name == "KBUILD_MODPOST_NOFINAL"
-    {
-        return Err(format!(
-            "stap: -B {var} would build a module this kernel may refuse ('Invalid module format' or \
-             'Unknown symbol'); stapkit keeps the tree's settings, guru mode included"
-        ));
-    }
-    Ok(())
 }
 
 /// `stap --check-module FILE.ko -r TREE`: whether a module built elsewhere
@@ -717,7 +703,7 @@ mod tests {
 
     use clap::Parser;
 
-    fn opts(args: &[&str]) -> Options {
+    pub(super) fn opts(args: &[&str]) -> Options {
         StapOptions::try_parse_from(std::iter::once("stap").chain(args.iter().copied()))
             .unwrap()
             .options()
@@ -798,18 +784,6 @@ mod tests {
     }
 
     #[test]
-    fn defines_must_be_safe_for_the_compiler() {
-        assert!(check_define("MAXACTION=10").is_ok());
-        assert!(check_define("STP_NO_OVERLOAD").is_ok());
-        assert!(check_define("1X=2")
-            .unwrap_err()
-            .contains("not a C macro name"));
-        assert!(check_define("X=$(shell rm)")
-            .unwrap_err()
-            .contains("may only use"));
-    }
-
-    #[test]
     fn module_names_are_stable_hashes_without_m() {
         let a = Script {
             name: "<input>".into(),
@@ -824,7 +798,5 @@ mod tests {
             .len(),
             21
         );
-        assert_eq!(canonical_arch("aarch64"), Some("arm64"));
-        assert_eq!(canonical_arch("sparc"), None);
     }
 }

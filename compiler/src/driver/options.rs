@@ -47,8 +47,8 @@ pub struct Options {
     /// Target kernel: a build tree directory, a release, or a manifest name
     /// (`None`: the running kernel's).
     pub release: Option<String>,
-    /// Target architecture as given (`x86_64`, `arm64`, `aarch64`, `amd64`).
-    pub arch: Option<String>,
+    /// Target architecture (`-a`; `None`: the tree's).
+    pub arch: Option<crate::arch::Arch>,
     /// The module name (default `stap_` and a hash of the script).
     pub module: Option<String>,
     /// The last pass to run (1 parse, 2 elaborate, 3 translate, 4 build,

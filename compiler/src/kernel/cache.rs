@@ -131,10 +131,12 @@ impl Cache {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(error) => return Err(PrepError::Io { path, error }),
         };
-        let state = serde_yaml::from_str(&text).map_err(|e| PrepError::Corrupt {
-            path: path.clone(),
-            message: e.to_string(),
-        })?;
+        let state = super::manifest::check_yaml_shape(&text)
+            .and_then(|()| serde_yaml::from_str(&text).map_err(|e| e.to_string()))
+            .map_err(|message| PrepError::Corrupt {
+                path: path.clone(),
+                message,
+            })?;
         Ok(Some(state))
     }
 

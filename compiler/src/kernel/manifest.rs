@@ -24,8 +24,8 @@ pub struct Manifest {
     pub distro: String,
     /// Kernel series, `MAJOR.MINOR`.
     pub series: String,
-    /// Kernel architecture in SystemTap's spelling (`x86_64`, `arm64`).
-    pub arch: String,
+    /// Kernel architecture (`x86_64`, `arm64` in the file).
+    pub arch: crate::arch::Arch,
     /// Where the packages come from.
     pub source: Source,
     /// The compiler the kernel was built with, and where it runs.
@@ -132,9 +132,8 @@ impl Manifest {
     /// itself for a native series, its Debian cross compiler
     /// (`gcc-12-aarch64-linux-gnu`) for a foreign one.
     pub fn compiler_package(&self) -> String {
-        match super::arch::cross_compile(&self.arch) {
-            Some(_) => super::arch::cross_compiler_package(&self.toolchain.compiler, &self.arch)
-                .unwrap_or_else(|| self.toolchain.compiler.clone()),
+        match super::arch::cross_compile(self.arch) {
+            Some(_) => super::arch::cross_compiler_package(&self.toolchain.compiler, self.arch),
             None => self.toolchain.compiler.clone(),
         }
     }
@@ -247,7 +246,7 @@ impl Catalog {
         for entry in std::fs::read_dir(dir).map_err(io)? {
             let path = entry.map_err(io)?.path();
             if path.extension().is_some_and(|e| e == "yaml") {
-                let text = std::fs::read_to_string(&path).map_err(io)?;
+                let text = crate::text::utf8::read_file(&path).map_err(io)?;
                 files.push((path.display().to_string(), text));
             }
         }
@@ -303,9 +302,90 @@ impl Catalog {
     }
 }
 
+/// The largest YAML file stapkit reads (manifests are a few KiB).
+const MAX_YAML_BYTES: usize = 1 << 20;
+
+/// The deepest nesting of `[`/`{` flows and `- ` sequence items stapkit
+/// reads (manifests nest three or four levels).
+const MAX_YAML_DEPTH: usize = 32;
+
+/// Refuses YAML too large or too deeply nested before the parser sees it:
+/// serde_yaml's parser takes time quadratic in flow nesting (a line of
+/// 100,000 `[` took minutes). The scan skips quoted strings and comments
+/// and names the line and column where the limit is passed.
+pub(crate) fn check_yaml_shape(text: &str) -> Result<(), String> {
+    if text.len() > MAX_YAML_BYTES {
+        return Err(format!(
+            "{} bytes is too large for a kernel manifest (at most {MAX_YAML_BYTES})",
+            text.len()
+        ));
+    }
+    let too_deep = |line: usize, column: usize| {
+        Err(format!(
+            "line {line}, column {column}: nested more than {MAX_YAML_DEPTH} levels deep"
+        ))
+    };
+    let mut flow = 0usize;
+    for (l, line) in text.lines().enumerate() {
+        let mut quote: Option<char> = None;
+        // Block sequence items opening the line (`- - - x`) nest too.
+        let mut items = 0usize;
+        let mut leading = true;
+        let mut prev = ' ';
+        let mut chars = line.chars().enumerate().peekable();
+        while let Some((c, ch)) = chars.next() {
+            match (quote, ch) {
+                (Some('"'), '\\') => {
+                    chars.next();
+                }
+                (Some(q), ch) if ch == q => quote = None,
+                (Some(_), _) => {}
+                (None, '"' | '\'') => quote = Some(ch),
+                (None, '#') if prev == ' ' || prev == '\t' || c == 0 => break,
+                (None, '[' | '{') => {
+                    flow += 1;
+                    if flow + items > MAX_YAML_DEPTH {
+                        return too_deep(l + 1, c + 1);
+                    }
+                }
+                (None, ']' | '}') => flow = flow.saturating_sub(1),
+                (None, '-') if leading && chars.peek().is_none_or(|&(_, n)| n == ' ') => {
+                    items += 1;
+                    if flow + items > MAX_YAML_DEPTH {
+                        return too_deep(l + 1, c + 1);
+                    }
+                }
+                (None, ' ' | '\t') => {}
+                (None, _) => leading = false,
+            }
+            prev = ch;
+        }
+    }
+    Ok(())
+}
+
+/// Where the value of top-level `key:` starts (line and column from 1).
+fn top_level_value(text: &str, key: &str) -> Option<(usize, usize)> {
+    text.lines().enumerate().find_map(|(i, line)| {
+        let rest = line.strip_prefix(key)?.strip_prefix(':')?;
+        let value = rest.trim_start();
+        Some((i + 1, line.len() - value.len() + 1))
+    })
+}
+
 /// Parses one manifest and checks the fields serde cannot.
 pub fn parse(text: &str) -> Result<Manifest, String> {
-    let manifest: Manifest = serde_yaml::from_str(text).map_err(|e| e.to_string())?;
+    check_yaml_shape(text)?;
+    let manifest: Manifest = serde_yaml::from_str(text).map_err(|e| {
+        // serde_yaml does not place the errors of a field's own parser (an
+        // unknown `arch:`): place them at the field's line.
+        match top_level_value(text, "arch") {
+            Some((line, column)) if e.to_string().starts_with("unknown architecture") => {
+                format!("arch: {e} at line {line} column {column}")
+            }
+            _ => e.to_string(),
+        }
+    })?;
     let release = match &manifest.source {
         Source::Apt(apt) => &apt.release,
         Source::Rpm(rpm) => &rpm.release,
@@ -319,12 +399,6 @@ pub fn parse(text: &str) -> Result<Manifest, String> {
         return Err(
             "toolchain.suite needs toolchain.packages (at least the compiler and make)".into(),
         );
-    }
-    if !matches!(manifest.arch.as_str(), "x86_64" | "arm64") {
-        return Err(format!(
-            "arch '{}' is not one of x86_64, arm64",
-            manifest.arch
-        ));
     }
     Ok(manifest)
 }
@@ -423,6 +497,60 @@ mod tests {
              toolchain:\n  compiler: gcc-12\n",
         )
         .unwrap_err();
-        assert!(err.contains("arch 'sparc'"), "{err}");
+        assert_eq!(
+            err,
+            "arch: unknown architecture 'sparc'; use x86_64 or arm64 at line 5 column 7"
+        );
+        // Read through the catalog, the file is named too.
+        let dir = tempfile::tempdir().unwrap();
+        let text = "name: x\ndescription: d\ndistro: debian\nseries: \"6.1\"\narch: sparc\n";
+        std::fs::write(dir.path().join("x.yaml"), text).unwrap();
+        let err = Catalog::from_dir(dir.path()).unwrap_err().to_string();
+        assert!(
+            err.contains("x.yaml")
+                && err.contains("unknown architecture 'sparc'")
+                && err.contains("line 5"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn deep_or_huge_yaml_fails_fast_with_a_place() {
+        let started = std::time::Instant::now();
+        for (text, place) in [
+            ("[".repeat(100_000), "line 1, column 33:"),
+            (
+                format!("name: {}", "{".repeat(100_000)),
+                "line 1, column 39:",
+            ),
+            (
+                format!("a:\n{}x", "- ".repeat(100_000)),
+                "line 2, column 65:",
+            ),
+        ] {
+            let e = parse(&text).unwrap_err();
+            assert!(
+                e.starts_with(place) && e.contains("more than 32 levels"),
+                "{e}"
+            );
+        }
+        let e = parse(&format!("# {}", "x".repeat(2 << 20))).unwrap_err();
+        assert!(e.contains("too large"), "{e}");
+        // Brackets in strings and comments are not nesting.
+        let quoted = format!("name: '{0}'\ndescription: \"{0}\" # {0}\n", "[".repeat(100));
+        assert!(check_yaml_shape(&quoted).is_ok());
+        // serde_yaml alone took minutes on the second text.
+        assert!(started.elapsed() < std::time::Duration::from_secs(30));
+    }
+
+    #[test]
+    fn invalid_utf8_names_the_file_and_place() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("bad.yaml"), b"name: x\ndescription: \xff\n").unwrap();
+        let e = Catalog::from_dir(dir.path()).unwrap_err().to_string();
+        assert!(
+            e.contains("bad.yaml: invalid UTF-8 at line 2, column 14 (byte offset 21: 0xff)"),
+            "{e}"
+        );
     }
 }

@@ -290,7 +290,7 @@ pub fn check(ko: &Path, tree: &HeaderTree) -> Result<ModInfo, Vec<CheckFailure>>
     check_image(
         &data,
         &Target {
-            arch: &tree.arch,
+            arch: tree.arch,
             vermagic: &tree.vermagic(),
             modversions: tree.enabled("CONFIG_MODVERSIONS"),
             symvers: symvers.as_ref(),
@@ -302,8 +302,8 @@ pub fn check(ko: &Path, tree: &HeaderTree) -> Result<ModInfo, Vec<CheckFailure>>
 /// What a module is checked against: the parts of a tree that matter.
 #[derive(Debug, Clone)]
 pub struct Target<'a> {
-    /// `x86_64` or `arm64`.
-    pub arch: &'a str,
+    /// The kernel's architecture.
+    pub arch: crate::arch::Arch,
     /// The vermagic the kernel requires.
     pub vermagic: &'a str,
     /// Whether the kernel checks symbol CRCs.
@@ -322,7 +322,7 @@ pub fn check_image(
     let image = read_image(data).map_err(|e| vec![e])?;
     let info = &image.info;
     let mut failures = Vec::new();
-    if image.arch != target.arch {
+    if image.arch != target.arch.name() {
         failures.push(CheckFailure::WrongArch {
             module: image.arch.clone(),
             tree: target.arch.to_string(),
@@ -497,7 +497,7 @@ mod tests {
 
     fn target(symvers: &Symvers, modversions: bool) -> Target<'_> {
         Target {
-            arch: "x86_64",
+            arch: crate::arch::Arch::X86_64,
             vermagic: VERMAGIC,
             modversions,
             symvers: Some(symvers),
@@ -539,7 +539,7 @@ mod tests {
         let s = symvers();
         let ko = module(&refs(&good_modinfo()), None, &[]);
         let arm64 = Target {
-            arch: "arm64",
+            arch: crate::arch::Arch::Arm64,
             vermagic: "6.1.0-56-arm64 SMP mod_unload modversions aarch64",
             ..target(&s, true)
         };

@@ -289,7 +289,7 @@ pub fn ensure(
 /// (`trixie-aarch64-linux-gnu-gcc-14`), apart from the native one.
 pub fn root_name(manifest: &Manifest) -> Option<String> {
     let suite = manifest.toolchain.suite.as_ref()?;
-    let prefix = super::arch::cross_compile(&manifest.arch).unwrap_or_default();
+    let prefix = super::arch::cross_compile(manifest.arch).unwrap_or_default();
     Some(format!("{suite}-{prefix}{}", manifest.toolchain.compiler))
 }
 

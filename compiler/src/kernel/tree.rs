@@ -1,5 +1,6 @@
 //! A kernel build tree (what `make -C` takes) and how `-r` finds one.
 
+use crate::arch::Arch;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -14,8 +15,8 @@ pub struct HeaderTree {
     pub dir: PathBuf,
     /// The kernel release, `UTS_RELEASE` (e.g. `6.1.0-56-amd64`).
     pub release: String,
-    /// Architecture in SystemTap's spelling (`x86_64`, `arm64`).
-    pub arch: String,
+    /// Its architecture (from `CONFIG_X86_64`/`CONFIG_ARM64`).
+    pub arch: Arch,
     /// The tree's `.config`, `CONFIG_` names to values (`y`, `m`, `"text"`).
     pub config: BTreeMap<String, String>,
     /// The compiler command the kernel was built with (e.g. `gcc-12`).
@@ -88,9 +89,9 @@ impl HeaderTree {
             .map(str::to_string)
             .ok_or(not("UTS_RELEASE in include/generated/utsrelease.h"))?;
         let arch = if config.contains_key("CONFIG_ARM64") {
-            "arm64"
+            Arch::Arm64
         } else if config.contains_key("CONFIG_X86_64") {
-            "x86_64"
+            Arch::X86_64
         } else {
             return Err(not(
                 "CONFIG_X86_64 or CONFIG_ARM64 in .config (only x86_64 and arm64 are supported)",
@@ -104,7 +105,7 @@ impl HeaderTree {
         Ok(HeaderTree {
             dir,
             release,
-            arch: arch.to_string(),
+            arch,
             config,
             compiler,
             fetched: None,
@@ -168,7 +169,7 @@ impl HeaderTree {
     /// The `CROSS_COMPILE=` prefix of builds for this tree on this host
     /// (`aarch64-linux-gnu-` for an arm64 tree on x86-64), `None` when native.
     pub fn cross_compile(&self) -> Option<String> {
-        super::arch::cross_compile(&self.arch)
+        super::arch::cross_compile(self.arch)
     }
 
     /// The compiler command builds run: the tree's compiler, with the cross
@@ -187,11 +188,12 @@ impl HeaderTree {
     /// The `make` variables every kbuild run for this tree gets: `ARCH=` and
     /// `CROSS_COMPILE=` for a cross build, nothing for a native one.
     pub fn make_vars(&self) -> Vec<String> {
-        match (self.cross_compile(), super::arch::kbuild(&self.arch)) {
-            (Some(prefix), Some(arch)) => {
-                vec![format!("ARCH={arch}"), format!("CROSS_COMPILE={prefix}")]
-            }
-            _ => Vec::new(),
+        match self.cross_compile() {
+            Some(prefix) => vec![
+                format!("ARCH={}", self.arch.kbuild()),
+                format!("CROSS_COMPILE={prefix}"),
+            ],
+            None => Vec::new(),
         }
     }
 
@@ -227,7 +229,7 @@ impl HeaderTree {
         if self.enabled("CONFIG_MODVERSIONS") {
             v.push_str("modversions ");
         }
-        if self.arch == "arm64" {
+        if self.arch == Arch::Arm64 {
             v.push_str("aarch64");
         }
         v
@@ -271,7 +273,7 @@ pub(crate) mod tests {
         );
         let tree = HeaderTree::open(tmp.path()).unwrap();
         assert_eq!(tree.release, "6.1.0-56-amd64");
-        assert_eq!(tree.arch, "x86_64");
+        assert_eq!(tree.arch, Arch::X86_64);
         assert_eq!(tree.compiler, "gcc-12");
         assert_eq!(tree.version(), "6.1.0");
         assert_eq!(
@@ -298,7 +300,7 @@ pub(crate) mod tests {
     #[test]
     fn foreign_trees_build_with_the_cross_prefix() {
         let tmp = tempfile::tempdir().unwrap();
-        let (foreign, config, triplet) = if super::super::arch::host() == "arm64" {
+        let (foreign, config, triplet) = if Arch::host() == Some(Arch::Arm64) {
             ("x86", "CONFIG_X86_64=y\n", "x86_64-linux-gnu-")
         } else {
             ("arm64", "CONFIG_ARM64=y\n", "aarch64-linux-gnu-")

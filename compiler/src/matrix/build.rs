@@ -17,6 +17,7 @@ use super::{kernel_modules, prepare_one, ship, Built, Job, Options, Prepared};
 use crate::debuginfo::{KernelFiles, KernelInfo};
 use crate::kernel::kbuild_batch::{build_batch, BatchRequest};
 use crate::kernel::manifest::Manifest;
+use crate::kernel::module_tracepoints;
 use crate::kernel::HeaderTree;
 use crate::vm::Arch;
 
@@ -38,12 +39,20 @@ pub(super) fn build_all(
     progress: &(dyn Fn(&str) + Sync),
 ) -> Vec<Built> {
     // One view of each kernel's facts for all of its scripts: read once.
+    // Only when the facts cannot change during the run: a pass 2 that
+    // learns the tracepoints of the kernel's modules (a cold cache) gives
+    // its own pipeline a fresh view, and a shared view made before would
+    // miss them for the other scripts.
     let facts: BTreeMap<&str, Arc<KernelInfo>> = targets
         .trees
         .iter()
         .filter_map(|(k, t)| {
-            let files = KernelFiles::from_tree(t)?;
-            Some((k.as_str(), Arc::new(KernelInfo::new(files))))
+            let files = KernelFiles::from_tree(t);
+            let settled = match &files.modules {
+                None => true,
+                Some(source) => matches!(module_tracepoints::cached(source), Ok(Some(_))),
+            };
+            settled.then(|| (k.as_str(), Arc::new(KernelInfo::new(files))))
         })
         .collect();
     let started = Instant::now();
@@ -171,11 +180,10 @@ fn prepare_job(
         let result = ship::bundle_case(&job.script, &options.cache, &options.work_dir, progress);
         return (finished(done(result, None, modules), progress), None);
     }
-    let arch = Arch::from_name(&tree.arch);
     let sysroot = targets
         .sysroots
         .iter()
-        .find(|(a, _)| Some(*a) == arch)
+        .find(|(a, _)| *a == tree.arch)
         .and_then(|(_, s)| s.as_deref());
     let out_dir = options.work_dir.join(&job.kernel).join("modules");
     match prepare_one(

@@ -337,8 +337,10 @@ pub fn module_loads(
             .filter(|m| m.optional)
             .map(|m| m.name.clone())
             .collect();
-        guest_modules::provide(manifest, cache, state, &names, &optional, &mut |l| progress(l))
-            .map_err(|e| e.to_string())
+        guest_modules::provide(manifest, cache, state, &names, &optional, &mut |l| {
+            progress(l)
+        })
+        .map_err(|e| e.to_string())
     };
     let modules = provide(load)?;
     let carried = provide(later)?;
@@ -519,7 +521,7 @@ pub fn substitute_symbols(arg: &str, tree: &HeaderTree) -> Result<String, String
         };
         let name = &rest[start + "{symbol:".len()..start + len];
         let map = crate::debuginfo::KernelFiles::from_tree(tree)
-            .and_then(|f| f.system_map)
+            .system_map
             .ok_or_else(|| {
                 format!("'{arg}': this kernel has no System.map (fetch it with --debug)")
             })?;
@@ -582,10 +584,8 @@ pub fn run(options: &Options, progress: &(dyn Fn(&str) + Sync)) -> Result<Report
     // Each architecture's builds read that architecture's workload.
     let mut sysroots: Vec<(Arch, Option<PathBuf>)> = Vec::new();
     for tree in trees.values() {
-        if let Some(arch) = Arch::from_name(&tree.arch) {
-            if !sysroots.iter().any(|(a, _)| *a == arch) {
-                sysroots.push((arch, guest_sysroot(options, arch)?));
-            }
+        if !sysroots.iter().any(|(a, _)| *a == tree.arch) {
+            sysroots.push((tree.arch, guest_sysroot(options, tree.arch)?));
         }
     }
 
@@ -726,8 +726,7 @@ fn run_kernel(
     progress: &(dyn Fn(&str) + Sync),
     report: &mut Report,
 ) -> Result<Vec<Outcome>, String> {
-    let arch = Arch::from_name(&tree.arch)
-        .ok_or_else(|| format!("{kernel}: unsupported arch {}", tree.arch))?;
+    let arch = tree.arch;
     let cases: Vec<GuestCase> = built
         .iter()
         .filter_map(|b| {
@@ -758,7 +757,7 @@ fn run_kernel(
             &format!("build it with: {build_it}"),
         )
         .map_err(|e| e.to_string())?;
-        let busybox = if tree.arch == crate::kernel::arch::host() {
+        let busybox = if Some(tree.arch) == Arch::host() {
             options.busybox.clone()
         } else {
             tree.fetched

@@ -509,7 +509,9 @@ mod tests {
         std::fs::write(&path, "\n# requires: dwarf\n").unwrap();
         let err = TestScript::load(&path).unwrap_err();
         assert!(
-            err.ends_with("inline.stp:2: unknown requirement 'dwarf' (known: debuginfo, kernel=NAME)"),
+            err.ends_with(
+                "inline.stp:2: unknown requirement 'dwarf' (known: debuginfo, kernel=NAME)"
+            ),
             "{err}"
         );
     }

@@ -52,6 +52,7 @@ pub fn probe(globals: &[GlobalVar<'_>], program: &Program) -> Option<Probe> {
             kind: ProbeKind::End { priority: 0 },
             optional: false,
         }],
+        written: vec!["end".to_string()],
         locals: b.locals,
         condition: None,
         body: Block { stmts: b.stmts },

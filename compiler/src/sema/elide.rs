@@ -21,14 +21,14 @@ use crate::syntax::visit::{self, Visitor};
 /// How deep `return`-only script functions are followed for purity.
 const MAX_PURE_DEPTH: usize = 4;
 
-/// The statements (by address) of `aliases` to drop for a probe made of
+/// The statements (by id) of `aliases` to drop for a probe made of
 /// `aliases`, `body` and `condition`.
 pub(super) fn dead_alias_assignments(
     cx: &Context<'_>,
     aliases: &[&ast::Block],
     body: &ast::Block,
     condition: Option<&ast::Expr>,
-) -> HashSet<usize> {
+) -> HashSet<ast::NodeId> {
     struct Candidate<'b> {
         stmt: &'b ast::Stmt,
         target: &'b str,
@@ -88,7 +88,7 @@ pub(super) fn dead_alias_assignments(
         .iter()
         .zip(&dead)
         .filter(|(_, d)| **d)
-        .map(|(c, _)| c.stmt as *const ast::Stmt as usize)
+        .map(|(c, _)| c.stmt.id)
         .collect()
 }
 

@@ -5,41 +5,73 @@
 //! script AST + tapset library
 //!   -> collect: globals, functions, aliases (pulling in tapset files on demand)
 //!   -> points: each probe's points resolved; one derived probe per alias expansion
-//!   -> check (repeated until no type changes, then once more reporting): IR
+//!   -> elide: dead alias assignments left out (by statement id)
+//!   -> check: names and types, to a fixpoint; a last walk reports and
+//!      records per node what lowering needs
+//!   -> lower (only without errors): the IR, once
 //! ```
 //!
 //! **Architecture Invariant:** sema never generates C; it only produces IR
 //! and diagnostics. It may parse tapset files (it depends on `syntax`).
+//!
+//! ## How it is organised
+//!
+//! * **Node ids.** The parser numbers every `Expr`, `Stmt` and `Block`
+//!   (`ast::NodeId`: the parsed file and an index). Facts about a node
+//!   live in tables keyed by its id (`facts`), one set per body (a
+//!   derived probe or a function: an alias body is walked once per probe
+//!   that expands it, with its own locals and target variables), never by
+//!   address. Elision keeps statement ids.
+//! * **`check`** (phase 1) resolves names and infers types without
+//!   building anything: types go into the slots of locals, globals,
+//!   parameters and returns. Bodies are re-walked to a fixpoint by a
+//!   worklist (`check::schedule`): a walk notes which globals and
+//!   functions it read, and deciding a slot marks their readers, in the
+//!   order full rounds would take, with no round cap. A last walk reports
+//!   the diagnostics and records per node what lowering needs. Split by
+//!   construct: statements, expressions, assignment, printing, statistics.
+//! * **`lower`** (phase 2) runs once, only when checking found no
+//!   errors, and builds the `ir::Program` from the AST and those tables;
+//!   it reports nothing.
+//! * **Target expressions** (`target`) are resolved by one resolver both
+//!   phases call through a host (`vars::TargetHost`); what `$name`,
+//!   `$$parms` and `@entry` mean at a point is its family's business.
+//! * **Providers.** Each probe family (`points/<family>.rs`) resolves its
+//!   points, offers its context's target variables (`vars::TargetVars`)
+//!   and lists them for `-L`. See "Adding a probe family" in
+//!   `docs/ARCHITECTURE.md`.
 
 mod autoprint;
 mod check;
+mod collect;
 mod elide;
+mod facts;
 mod format;
 mod listing;
+mod lower;
 mod points;
-mod pretty;
-mod probe_types;
 pub mod regex;
 mod scope;
 mod syscall_names;
 mod syscall_tapset;
 mod tapset;
 mod target;
+mod vars;
 
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 
 use crate::diag::{Diagnostic, FileId, SourceMap, Span};
-use crate::ir::{self, Type};
+use crate::ir;
 use crate::syntax::{ast, PreprocessConfig};
 
-use check::{Mode, Walker};
+use collect::Source;
 pub use listing::listing;
-pub use probe_types::dump_probe_types;
-pub use tapset::{dump_library, library_macros, LibraryDump};
+pub use points::dump_probe_types;
 use points::{AliasDef, Resolved};
-use scope::{FunctionDef, GlobalVar, Locals, Shape, Slot};
+use scope::{FunctionDef, GlobalVar, Locals};
 use tapset::Library;
+pub use tapset::{dump_library, library_macros, LibraryDump};
 
 /// What analysis needs beyond the script.
 #[derive(Debug, Clone, Default)]
@@ -55,9 +87,8 @@ pub struct Config {
     /// What the target kernel looks like (function prototypes, struct
     /// layouts, tracepoints, syscalls); absent without a tree.
     pub kernel: Option<std::sync::Arc<crate::debuginfo::KernelInfo>>,
-    /// The target's file tree on this machine (`--sysroot DIR`), where
-    /// user-space programs are read.
-    pub sysroot: Option<PathBuf>,
+    /// The target's user-space programs (read under `--sysroot DIR`).
+    pub programs: std::sync::Arc<crate::debuginfo::UserPrograms>,
 }
 
 /// The outcome of analysis.
@@ -68,9 +99,6 @@ pub struct Analysis {
     /// Errors and warnings.
     pub diagnostics: Vec<Diagnostic>,
 }
-
-/// How many quiet inference rounds before giving up on a fixpoint.
-const MAX_INFERENCE_ROUNDS: usize = 32;
 
 /// A probe after point resolution: one body with its alias code.
 struct DerivedProbe<'a> {
@@ -85,9 +113,25 @@ struct DerivedProbe<'a> {
     locals: Locals,
     /// The target variables the points offer (one point per probe then).
     context: points::ProbeContext,
-    /// Statements of the alias bodies left out (by address): dead
-    /// assignments ([`elide`]).
-    elided: HashSet<usize>,
+    /// Statements of the alias bodies left out: dead assignments
+    /// ([`elide`]).
+    elided: HashSet<ast::NodeId>,
+    /// What checking's reporting walk learnt about its nodes.
+    facts: facts::BodyFacts,
+}
+
+impl<'a> DerivedProbe<'a> {
+    /// The statements the probe runs: its aliases' prologues, its handler,
+    /// its aliases' epilogues, without those elided.
+    fn statements(&self) -> impl Iterator<Item = &'a ast::Stmt> + '_ {
+        self.prologues
+            .iter()
+            .copied()
+            .chain(std::iter::once(self.body))
+            .chain(self.epilogues.iter().copied())
+            .flat_map(|b| &b.stmts)
+            .filter(|s| !self.elided.contains(&s.id))
+    }
 }
 
 /// Everything analysis knows, shared by the walks.
@@ -172,7 +216,9 @@ impl<'a> Context<'a> {
 
     /// A function of this name (the first defined, whatever its arity).
     fn function_named(&self, name: &str) -> Option<usize> {
-        self.function_index.get(name).and_then(|v| v.first().copied())
+        self.function_index
+            .get(name)
+            .and_then(|v| v.first().copied())
     }
 
     /// Whether function `i` is the script's own (not a tapset's).
@@ -183,7 +229,9 @@ impl<'a> Context<'a> {
 
     /// The last function of this name defined (whatever its arity).
     fn function_defined_last(&self, name: &str) -> Option<usize> {
-        self.function_index.get(name).and_then(|v| v.last().copied())
+        self.function_index
+            .get(name)
+            .and_then(|v| v.last().copied())
     }
 
     /// The function of this name taking `arity` arguments.
@@ -199,282 +247,6 @@ impl<'a> Context<'a> {
         let mut names: Vec<String> = self.function_index.keys().cloned().collect();
         names.extend(self.library.function_names().map(str::to_string));
         points::similar(name, &names).map(str::to_string)
-    }
-
-    fn add_items(&mut self, script: &'a ast::Script, from: Source) -> Vec<&'a ast::ProbeAlias> {
-        let tapset = from != Source::Script;
-        let mut aliases = Vec::new();
-        for item in &script.items {
-            let is_global = matches!(item, ast::Item::Global(_));
-            let wanted = match from {
-                Source::Script => true,
-                Source::Tapset => !is_global,
-                Source::TapsetGlobal(_) => is_global,
-            };
-            if !wanted {
-                continue;
-            }
-            match item {
-                ast::Item::Global(decl) => {
-                    for var in &decl.vars {
-                        if matches!(from, Source::TapsetGlobal(name) if name != var.name.name) {
-                            continue;
-                        }
-                        let private_to = decl.private.then_some(script.file);
-                        let existing = match private_to {
-                            Some(file) => self.globals.iter().position(|g| {
-                                g.name == var.name.name && g.private_to == Some(file)
-                            }),
-                            None => self.global_named(&var.name.name, script.file),
-                        };
-                        if let Some(existing) = existing {
-                            let prev = self.globals[existing].decl.name.span;
-                            self.diagnostics.push(
-                                Diagnostic::semantic_error(format!(
-                                    "duplicate global '{}'",
-                                    var.name.name
-                                ))
-                                .with_primary(var.name.span, "declared again here")
-                                .with_secondary(prev, "first declared here"),
-                            );
-                            continue;
-                        }
-                        let mut g = GlobalVar {
-                            name: var.name.name.clone(),
-                            decl: var,
-                            private_to,
-                            shape: Shape::Unknown,
-                            shape_at: None,
-                            value: Slot::default(),
-                            keys: Vec::new(),
-                            histogram: None,
-                            variance_shift: None,
-                            read: false,
-                            written: false,
-                            first_write: None,
-                        };
-                        if var.size.is_some() || var.wrap {
-                            g.shape = Shape::Unknown; // arity is learned from uses
-                        }
-                        if let Some(init) = &var.init {
-                            g.shape = Shape::Scalar;
-                            g.shape_at = Some(var.span);
-                            let ty = match init {
-                                ast::Literal::Number(_) => Type::Long,
-                                ast::Literal::String(_) => Type::String,
-                            };
-                            g.value = Slot {
-                                ty: Some(ty),
-                                decided_at: Some(init.span()),
-                            };
-                        }
-                        self.globals.push(g);
-                    }
-                }
-                ast::Item::Function(f) => {
-                    if let Some(i) = self.function_with_arity(&f.name.name, f.params.len()) {
-                        // A script's function replaces the library's, as
-                        // SystemTap runs the script's first (the filter
-                        // functions of the mib tapsets are meant for this).
-                        if tapset && self.function_from_script(i) {
-                            continue;
-                        }
-                        let prev = self.functions[i].def.name.span;
-                        self.diagnostics.push(
-                            Diagnostic::semantic_error(format!(
-                                "duplicate function '{}'",
-                                f.name.name
-                            ))
-                            .with_primary(f.name.span, "defined again here")
-                            .with_secondary(prev, "first defined here"),
-                        );
-                        continue;
-                    }
-                    let mut locals = Locals::default();
-                    for p in &f.params {
-                        let i = locals.get_or_add(&p.name.name, p.name.span);
-                        locals.vars[i].assigned = true;
-                        if let Some(t) = p.ty {
-                            locals.vars[i].slot = Slot {
-                                ty: Some(script_type(t.ty)),
-                                decided_at: Some(t.span),
-                            };
-                        }
-                    }
-                    let ret = f
-                        .ret
-                        .map(|t| Slot {
-                            ty: Some(script_type(t.ty)),
-                            decided_at: Some(t.span),
-                        })
-                        .unwrap_or_default();
-                    let embedded = matches!(f.body, ast::FunctionBody::Embedded(_));
-                    if embedded && !tapset && !self.config.guru {
-                        self.diagnostics.push(
-                            Diagnostic::semantic_error("embedded C in a script needs guru mode")
-                                .with_primary(f.name.span, "this function's body is embedded C")
-                                .with_help("run stap with -g if you trust this code"),
-                        );
-                    }
-                    self.function_index
-                        .entry(f.name.name.clone())
-                        .or_default()
-                        .push(self.functions.len());
-                    self.functions.push(FunctionDef {
-                        def: f,
-                        locals,
-                        returns_value: embedded && f.ret.is_some(),
-                        ret,
-                        used: false,
-                        tapset,
-                    });
-                }
-                ast::Item::Alias(a) => aliases.push(a),
-                ast::Item::Embedded(e) => {
-                    if !tapset && !self.config.guru {
-                        self.diagnostics.push(
-                            Diagnostic::semantic_error("embedded C in a script needs guru mode")
-                                .with_primary(e.span, "embedded C")
-                                .with_help("run stap with -g if you trust this code"),
-                        );
-                    }
-                    self.embedded.push(e.code.clone());
-                }
-                ast::Item::Probe(_) => {}
-            }
-        }
-        aliases
-    }
-
-    /// Pulls in the tapset file defining each function called but not
-    /// defined, and each global used but not declared, until nothing new
-    /// is needed.
-    fn pull_functions(&mut self, roots: &[&'a ast::Block]) -> Vec<&'a ast::ProbeAlias> {
-        let mut aliases = Vec::new();
-        loop {
-            let mut wanted = Symbols::default();
-            for b in roots {
-                symbols_in_block(b, &mut wanted);
-            }
-            // Private globals a tapset function names, by its file.
-            let mut private = Vec::new();
-            for f in &self.functions {
-                if let ast::FunctionBody::Block(b) = &f.def.body {
-                    let file = f.def.name.span.file;
-                    let lib = self.library.files.iter().position(|t| t.script.file == file);
-                    match lib.filter(|&i| !self.library.files[i].private_globals.is_empty()) {
-                        Some(i) => {
-                            let mut own = Symbols::default();
-                            symbols_in_block(b, &mut own);
-                            for v in &own.vars {
-                                if self.library.files[i].private_globals.contains(v) {
-                                    private.push((i, v.clone()));
-                                }
-                            }
-                            wanted.calls.extend(own.calls);
-                            wanted.vars.extend(own.vars);
-                        }
-                        None => symbols_in_block(b, &mut wanted),
-                    }
-                }
-            }
-            let mut files = Vec::new();
-            for (name, arity) in wanted.calls {
-                if self.function_with_arity(&name, arity).is_none() {
-                    files.extend(self.library.defining_function(&name, arity));
-                }
-            }
-            let mut global_files = Vec::new();
-            for name in wanted.vars {
-                if !self.globals.iter().any(|g| g.name == name) {
-                    if let Some(i) = self.library.defining_global(&name) {
-                        global_files.push((i, name));
-                    }
-                }
-            }
-            let mut added = false;
-            for i in files {
-                if !self.pulled[i] {
-                    self.pulled[i] = true;
-                    aliases.extend(self.add_items(&self.library.files[i].script, Source::Tapset));
-                    added = true;
-                }
-            }
-            for (i, name) in global_files {
-                if !self.globals.iter().any(|g| g.name == name) {
-                    self.add_items(&self.library.files[i].script, Source::TapsetGlobal(&name));
-                    added = true;
-                }
-            }
-            for (i, name) in private {
-                let file = self.library.files[i].script.file;
-                if !self
-                    .globals
-                    .iter()
-                    .any(|g| g.name == name && g.private_to == Some(file))
-                {
-                    self.add_items(&self.library.files[i].script, Source::TapsetGlobal(&name));
-                    added = true;
-                }
-            }
-            if !added {
-                return aliases;
-            }
-        }
-    }
-}
-
-/// Which items of a file `add_items` takes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Source<'n> {
-    /// The user's script: everything.
-    Script,
-    /// A tapset pulled in for a function or alias: all but its globals,
-    /// which load one by one when something names them.
-    Tapset,
-    /// Only this global of a tapset.
-    TapsetGlobal(&'n str),
-}
-
-fn script_type(t: ast::ScriptType) -> Type {
-    match t {
-        ast::ScriptType::Long => Type::Long,
-        ast::ScriptType::String => Type::String,
-    }
-}
-
-/// Names a block uses that a tapset may define.
-#[derive(Default)]
-struct Symbols {
-    /// Functions called, with their number of arguments.
-    calls: Vec<(String, usize)>,
-    /// Plain identifiers used as variables or arrays.
-    vars: Vec<String>,
-}
-
-/// The functions called and variables named anywhere in a block.
-fn symbols_in_block(b: &ast::Block, out: &mut Symbols) {
-    use crate::syntax::visit::{walk_expr, Visitor};
-    struct Collect<'o>(&'o mut Symbols);
-    impl Visitor for Collect<'_> {
-        fn visit_expr(&mut self, e: &ast::Expr) {
-            match &e.kind {
-                ast::ExprKind::Call { name, args } => {
-                    self.0.calls.push((name.name.clone(), args.len()))
-                }
-                ast::ExprKind::Var(v)
-                | ast::ExprKind::Index {
-                    base: ast::Indexable::Var(v),
-                    ..
-                } => self.0.vars.push(v.name.clone()),
-                _ => {}
-            }
-            walk_expr(self, e);
-        }
-    }
-    let mut v = Collect(out);
-    for s in &b.stmts {
-        v.visit_stmt(s);
     }
 }
 
@@ -566,7 +338,7 @@ fn analyze_listing(
             .get("CONFIG_HZ")
             .and_then(|h| h.parse().ok())
             .unwrap_or(250),
-        sysroot: config.sysroot.as_deref(),
+        programs: &config.programs,
         guru: config.guru,
     };
     let mut derived: Vec<DerivedProbe> = Vec::new();
@@ -636,22 +408,18 @@ fn analyze_listing(
         }
     }
 
-    // Infer until nothing changes, then lower once, reporting.
-    for _ in 0..MAX_INFERENCE_ROUNDS {
-        if !walk_all(&mut cx, &mut derived, Mode::Infer).1 {
-            break;
-        }
-    }
-    let (program, _) = walk_all(&mut cx, &mut derived, Mode::Lower);
+    // Infer to a fixpoint, reporting on the last walk; then lower once.
+    check::schedule::check_all(&mut cx, &mut derived);
     diagnostics.append(&mut cx.diagnostics);
     let has_errors = crate::diag::has_errors(&diagnostics);
+    let program = (!has_errors && listing.is_none()).then(|| lower::lower_all(&cx, &derived));
     let lines = match listing {
         Some(variables) => listed_points(&derived, variables),
         None => Vec::new(),
     };
     (
         Analysis {
-            program: (!has_errors).then_some(program),
+            program,
             diagnostics,
         },
         lines,
@@ -669,45 +437,7 @@ fn listed_points(derived: &[DerivedProbe<'_>], variables: bool) -> Vec<String> {
                     vars.push_str(&format!(" {}:{ty}", v.name));
                 }
             }
-            let c_type = |ty: &crate::debuginfo::CType| ty.render().replace(" *", "*");
-            let (params, ret): (Vec<(String, String)>, Option<String>) = match &d.context {
-                points::ProbeContext::Function { prototype, ret, .. } => (
-                    prototype
-                        .params
-                        .iter()
-                        .flatten()
-                        .map(|p| (p.name.clone(), c_type(&p.ty)))
-                        .collect(),
-                    ret.then(|| c_type(&prototype.ret)),
-                ),
-                points::ProbeContext::Syscall { params, ret, .. } => (
-                    params
-                        .iter()
-                        .map(|p| (p.name.clone(), c_type(&p.ty)))
-                        .collect(),
-                    ret.then(|| "long".to_string()),
-                ),
-                points::ProbeContext::Tracepoint(tp) => (
-                    tp.params
-                        .iter()
-                        .map(|p| (p.name.clone(), c_type(&p.ty)))
-                        .collect(),
-                    None,
-                ),
-                points::ProbeContext::Netfilter => (
-                    points::NETFILTER_VARS
-                        .iter()
-                        .filter_map(|n| {
-                            points::netfilter_var(n).map(|v| (n.to_string(), c_type(&v.ty)))
-                        })
-                        .collect(),
-                    None,
-                ),
-                points::ProbeContext::None
-                | points::ProbeContext::Unchecked(_)
-                | points::ProbeContext::UserSpace
-                | points::ProbeContext::Inline { .. } => (Vec::new(), None),
-            };
+            let (ret, params) = d.context.vars().listed();
             if let Some(ret) = ret {
                 vars.push_str(&format!(" $return:{ret}"));
             }
@@ -753,24 +483,20 @@ fn add_to_group<'a>(
     // may mean different things at different functions. The inlined
     // copies of one function offer none and share one.
     let same = |g: &DerivedProbe<'a>| {
-        g.context == r.context
-            && matches!(
-                r.context,
-                points::ProbeContext::None | points::ProbeContext::Inline { .. }
-            )
+        g.context.shares_body_with(&r.context)
             && g.prologues.len() == r.prologues.len()
             && g.prologues
                 .iter()
                 .zip(&r.prologues)
-                .all(|(a, b)| std::ptr::eq(*a, *b))
+                .all(|(a, b)| a.id == b.id)
             && g.epilogues.len() == r.epilogues.len()
             && g.epilogues
                 .iter()
                 .zip(&r.epilogues)
-                .all(|(a, b)| std::ptr::eq(*a, *b))
+                .all(|(a, b)| a.id == b.id)
             && match (g.condition, condition) {
                 (None, None) => true,
-                (Some(a), Some(b)) => std::ptr::eq(a, b),
+                (Some(a), Some(b)) => a.id == b.id,
                 _ => false,
             }
     };
@@ -790,407 +516,7 @@ fn add_to_group<'a>(
             locals: Locals::default(),
             context: r.context,
             elided: HashSet::new(),
+            facts: Default::default(),
         }),
-    }
-}
-
-/// One walk over every probe and used function. Returns the program (only
-/// meaningful in [`Mode::Lower`]) and whether any type changed.
-fn walk_all<'a>(
-    cx: &mut Context<'a>,
-    derived: &mut [DerivedProbe<'a>],
-    mode: Mode,
-) -> (ir::Program, bool) {
-    let mut changed = false;
-    let mut probes = Vec::new();
-    for d in derived.iter_mut() {
-        let locals = std::mem::take(&mut d.locals);
-        let mut w = Walker::new(cx, locals, None, mode);
-        w.context = d.context.clone();
-        w.probe_body = Some(d.body);
-        let condition = d.condition.map(|c| w.expr(c, Some(Type::Long)).1);
-        let mut stmts = Vec::new();
-        let parts = d
-            .prologues
-            .iter()
-            .copied()
-            .chain(std::iter::once(d.body))
-            .chain(d.epilogues.iter().copied());
-        for b in parts {
-            for s in &b.stmts {
-                if !d.elided.contains(&(s as *const ast::Stmt as usize)) {
-                    stmts.extend(w.stmt(s));
-                }
-            }
-        }
-        if mode == Mode::Lower {
-            w.finish_locals();
-        }
-        changed |= w.changed;
-        d.locals = w.locals;
-        let entry = w.entry;
-        let location = cx.location(d.span, "keyword 'probe'".into());
-        probes.push(ir::Probe {
-            points: d.points.clone(),
-            locals: lower_locals(&d.locals),
-            condition,
-            body: ir::Block { stmts },
-            location,
-            entry,
-        });
-    }
-    // Functions: walk every one reached (a walk may reach new ones).
-    let mut bodies: Vec<Option<ir::FunctionBody>> = vec![None; cx.functions.len()];
-    loop {
-        let todo: Vec<usize> = (0..cx.functions.len())
-            .filter(|&i| {
-                (cx.functions[i].used || cx.config.unoptimized)
-                    && bodies.get(i).is_none_or(|b| b.is_none())
-            })
-            .collect();
-        if todo.is_empty() {
-            break;
-        }
-        bodies.resize(cx.functions.len(), None);
-        for i in todo {
-            let def = cx.functions[i].def;
-            let body = match &def.body {
-                ast::FunctionBody::Embedded(code) => ir::FunctionBody::Embedded(code.code.clone()),
-                ast::FunctionBody::Block(b) => {
-                    let locals = std::mem::take(&mut cx.functions[i].locals);
-                    let mut w = Walker::new(cx, locals, Some(i), mode);
-                    let block = w.block(b);
-                    if mode == Mode::Lower {
-                        w.finish_locals();
-                    }
-                    changed |= w.changed;
-                    let locals = w.locals;
-                    cx.functions[i].locals = locals;
-                    ir::FunctionBody::Script(block)
-                }
-            };
-            bodies[i] = Some(body);
-        }
-    }
-    if mode == Mode::Lower {
-        check_signatures(cx);
-        check_globals(cx);
-    }
-    // Keep only used functions, renumbering calls.
-    let keep: Vec<usize> = (0..cx.functions.len())
-        .filter(|&i| bodies.get(i).is_some_and(|b| b.is_some()))
-        .collect();
-    let mut renumber = vec![u32::MAX; cx.functions.len()];
-    for (new, &old) in keep.iter().enumerate() {
-        renumber[old] = new as u32;
-    }
-    let mut functions = Vec::new();
-    for &i in &keep {
-        let f = &cx.functions[i];
-        let ret = if f.returns_value { f.ret.ty } else { None };
-        let name = &f.def.name.name;
-        let overloaded = keep
-            .iter()
-            .filter(|&&j| cx.functions[j].def.name.name == *name)
-            .count()
-            > 1;
-        let symbol = if overloaded {
-            format!("{name}__{}", f.def.params.len())
-        } else {
-            name.clone()
-        };
-        functions.push(ir::Function {
-            name: f.def.name.name.clone(),
-            symbol,
-            locals: lower_locals(&f.locals),
-            params: f.def.params.len(),
-            ret,
-            body: bodies[i].take().expect("kept functions have bodies"),
-            location: cx.location(f.def.name.span, format!("identifier '{}'", f.def.name.name)),
-        });
-    }
-    let mut program = ir::Program {
-        globals: lower_globals(cx),
-        functions,
-        probes,
-        embedded: embedded_blocks(cx),
-        regexes: cx.regexes.clone(),
-        records_matches: false,
-    };
-    program.records_matches = program.functions.iter().any(|f| {
-        matches!(f.body, ir::FunctionBody::Embedded(_))
-            && regex::MATCH_FUNCTIONS.contains(&f.name.as_str())
-    });
-    if mode == Mode::Lower && program.records_matches {
-        check_capture_programs(cx);
-    }
-    renumber_calls(&mut program, &renumber);
-    if mode == Mode::Lower {
-        program
-            .probes
-            .extend(autoprint::probe(&cx.globals, &program));
-    }
-    (program, changed)
-}
-
-/// Every pattern of a program that calls `matched()` & co. needs its
-/// capture program; one too large for the runtime's scratch is an error.
-fn check_capture_programs(cx: &mut Context<'_>) {
-    for (dfa, span) in cx.regexes.iter().zip(&cx.regex_spans) {
-        if dfa.program.is_some() {
-            continue;
-        }
-        cx.diagnostics.push(
-            Diagnostic::semantic_error(format!(
-                "regular expression \"{}\" is too complex for matched() and ngroups()",
-                dfa.pattern.escape_ascii()
-            ))
-            .with_primary(*span, "this pattern")
-            .with_note(format!(
-                "subexpressions are found with at most {} automaton states and {} groups \
-                 (counted repetitions are expanded)",
-                ir::RegexProgram::MAX_INSNS,
-                ir::RegexProgram::MAX_GROUPS - 1
-            ))
-            .with_help("match with a simpler pattern, or split the test into several =~"),
-        );
-    }
-}
-
-fn lower_locals(locals: &Locals) -> Vec<ir::Local> {
-    locals
-        .vars
-        .iter()
-        .map(|v| ir::Local {
-            name: v.name.clone(),
-            ty: v.slot.ty.unwrap_or(Type::Long),
-        })
-        .collect()
-}
-
-fn lower_globals(cx: &Context<'_>) -> Vec<ir::Global> {
-    cx.globals
-        .iter()
-        .map(|g| {
-            let value = g.value.ty.unwrap_or(Type::Long);
-            let kind = match g.shape {
-                Shape::Array(_) => ir::GlobalKind::Array(ir::ArrayType {
-                    keys: g.keys.iter().map(|k| k.ty.unwrap_or(Type::Long)).collect(),
-                    value,
-                    capacity: g
-                        .decl
-                        .size
-                        .map(|s| s.value.clamp(1, u32::MAX as i64) as u32),
-                    wrap: g.decl.wrap,
-                }),
-                _ => ir::GlobalKind::Scalar(value),
-            };
-            let init = g.decl.init.as_ref().map(|l| match l {
-                ast::Literal::Number(n) => ir::Const::Long(n.value),
-                ast::Literal::String(s) => ir::Const::String(s.to_str_lossy().into_owned()),
-            });
-            ir::Global {
-                name: g.name.clone(),
-                kind,
-                init,
-                histogram: g.histogram.map(|(h, _)| h),
-                variance_shift: g.variance_shift.map_or(0, |(s, _)| s),
-                location: cx.location(g.decl.name.span, format!("identifier '{}'", g.name)),
-            }
-        })
-        .collect()
-}
-
-fn embedded_blocks(cx: &Context<'_>) -> Vec<String> {
-    cx.embedded.clone()
-}
-
-fn check_signatures(cx: &mut Context<'_>) {
-    for f in &cx.functions {
-        if !(f.used || cx.config.unoptimized) {
-            continue;
-        }
-        for (i, p) in f.def.params.iter().enumerate() {
-            if f.locals.vars[i].slot.ty.is_none() {
-                cx.diagnostics.push(
-                    Diagnostic::semantic_error(format!(
-                        "unresolved type for parameter '{}' of '{}'",
-                        p.name.name, f.def.name.name
-                    ))
-                    .with_primary(p.name.span, "nothing decides its type")
-                    .with_help(format!(
-                        "annotate it: {}:long or {}:string",
-                        p.name.name, p.name.name
-                    )),
-                );
-            }
-        }
-        if f.returns_value && f.ret.ty.is_none() {
-            cx.diagnostics.push(
-                Diagnostic::semantic_error(format!(
-                    "unresolved return type of '{}'",
-                    f.def.name.name
-                ))
-                .with_primary(f.def.name.span, "nothing decides what it returns")
-                .with_help(format!(
-                    "annotate it: function {}:long (...)",
-                    f.def.name.name
-                )),
-            );
-        }
-    }
-}
-
-fn check_globals(cx: &mut Context<'_>) {
-    for g in &cx.globals {
-        if !(g.read || g.written) {
-            cx.diagnostics.push(
-                Diagnostic::warning(format!("eliding unused variable '{}'", g.name))
-                    .with_primary(g.decl.name.span, "declared here, but never used"),
-            );
-            continue;
-        }
-        if g.value.ty.is_none() {
-            cx.diagnostics.push(
-                Diagnostic::semantic_error(format!("unresolved type for global '{}'", g.name))
-                    .with_primary(
-                        g.decl.name.span,
-                        "nothing decides whether this holds numbers or strings",
-                    ),
-            );
-        }
-        if let Shape::Array(_) = g.shape {
-            for (k, key) in g.keys.iter().enumerate() {
-                if key.ty.is_none() {
-                    cx.diagnostics.push(
-                        Diagnostic::semantic_error(format!(
-                            "unresolved type for key {} of '{}'",
-                            k + 1,
-                            g.name
-                        ))
-                        .with_primary(g.decl.name.span, "declared here"),
-                    );
-                }
-            }
-        }
-    }
-}
-
-fn renumber_calls(program: &mut ir::Program, renumber: &[u32]) {
-    fn expr(e: &mut ir::Expr, r: &[u32]) {
-        use ir::ExprKind as K;
-        match &mut e.kind {
-            K::Call { function, args } => {
-                function.0 = r[function.0 as usize];
-                args.iter_mut().for_each(|a| expr(a, r));
-            }
-            K::Index { keys, .. } | K::In { keys, .. } => keys.iter_mut().for_each(|k| expr(k, r)),
-            K::Unary { operand, .. } => expr(operand, r),
-            K::Binary { lhs, rhs, .. }
-            | K::Compare { lhs, rhs, .. }
-            | K::Logical { lhs, rhs, .. }
-            | K::Concat(lhs, rhs) => {
-                expr(lhs, r);
-                expr(rhs, r);
-            }
-            K::Ternary { cond, then, els } => {
-                expr(cond, r);
-                expr(then, r);
-                expr(els, r);
-            }
-            K::Assign { target, value, .. } | K::StatAdd { target, value } => {
-                lvalue(target, r);
-                expr(value, r);
-            }
-            K::IncDec { target, .. }
-            | K::Aggregate { stats: target, .. }
-            | K::Histogram { stats: target, .. } => lvalue(target, r),
-            K::Regex { subject, .. } => expr(subject, r),
-            K::Print { args, .. } | K::Printf { args, .. } => {
-                args.iter_mut().for_each(|a| expr(a, r))
-            }
-            K::Target(t) => target(t, r),
-            K::Long(_)
-            | K::Str(_)
-            | K::Local(_)
-            | K::Global(_)
-            | K::EntrySlot(_)
-            | K::EmbeddedC(_) => {}
-        }
-    }
-    fn target(t: &mut ir::TargetAccess, r: &[u32]) {
-        if let ir::TargetBase::Value(e) = &mut t.base {
-            expr(e, r);
-        }
-        for step in &mut t.steps {
-            if let ir::TargetStep::Index { index, .. } = step {
-                expr(index, r);
-            }
-        }
-    }
-    fn lvalue(lv: &mut ir::LValue, r: &[u32]) {
-        match lv {
-            ir::LValue::Index { keys, .. } => keys.iter_mut().for_each(|k| expr(k, r)),
-            ir::LValue::Target(t) => target(t, r),
-            ir::LValue::Local(_) | ir::LValue::Global(_) => {}
-        }
-    }
-    fn block(b: &mut ir::Block, r: &[u32]) {
-        for s in &mut b.stmts {
-            match &mut s.kind {
-                ir::StmtKind::Expr(e) => expr(e, r),
-                ir::StmtKind::Block(b) => block(b, r),
-                ir::StmtKind::If { cond, then, els } => {
-                    expr(cond, r);
-                    block(then, r);
-                    if let Some(e) = els {
-                        block(e, r);
-                    }
-                }
-                ir::StmtKind::While { cond, body } => {
-                    expr(cond, r);
-                    block(body, r);
-                }
-                ir::StmtKind::For {
-                    init,
-                    cond,
-                    step,
-                    body,
-                } => {
-                    for e in [init, cond, step].into_iter().flatten() {
-                        expr(e, r);
-                    }
-                    block(body, r);
-                }
-                ir::StmtKind::Foreach(f) => {
-                    f.slice.iter_mut().flatten().for_each(|k| expr(k, r));
-                    if let Some(l) = &mut f.limit {
-                        expr(l, r);
-                    }
-                    block(&mut f.body, r);
-                }
-                ir::StmtKind::Return(Some(e)) => expr(e, r),
-                ir::StmtKind::Delete(ir::Delete::Elements { keys, .. }) => {
-                    keys.iter_mut().flatten().for_each(|k| expr(k, r))
-                }
-                ir::StmtKind::Try { body, handler, .. } => {
-                    block(body, r);
-                    block(handler, r);
-                }
-                _ => {}
-            }
-        }
-    }
-    for p in &mut program.probes {
-        if let Some(c) = &mut p.condition {
-            expr(c, renumber);
-        }
-        p.entry.iter_mut().for_each(|e| expr(e, renumber));
-        block(&mut p.body, renumber);
-    }
-    for f in &mut program.functions {
-        if let ir::FunctionBody::Script(b) = &mut f.body {
-            block(b, renumber);
-        }
     }
 }

@@ -113,6 +113,8 @@ pub struct FunctionDef<'a> {
     pub returns_value: bool,
     /// Reached from some probe.
     pub used: bool,
+    /// What checking's reporting walk learnt about its nodes.
+    pub facts: super::facts::BodyFacts,
     /// Defined in a tapset, not the user's script.
     pub tapset: bool,
 }

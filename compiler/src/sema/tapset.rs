@@ -176,7 +176,7 @@ fn read_dir_ext(dir: &Path, extension: &str) -> std::io::Result<Vec<(String, Str
         {
             out.push((
                 entry.path().display().to_string(),
-                std::fs::read_to_string(entry.path())?,
+                crate::text::utf8::read_file(entry.path())?,
             ));
         }
     }

@@ -136,7 +136,7 @@ fn build_for(
         build_id: kernel_build_id(&tree, &cache),
         vermagic: tree.vermagic(),
         release: tree.release.clone(),
-        arch: tree.arch.clone(),
+        arch: tree.arch.name().to_string(),
         signed,
         image,
     })

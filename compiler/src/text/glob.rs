@@ -17,9 +17,42 @@ pub fn is_wildcard(pattern: &str) -> bool {
 /// characters (including `/`), `?` any one character, `[abc]`, `[a-z]` and
 /// `[!a-z]`/`[^a-z]` a class (a `]` first in it is a member); everything
 /// else, backslash included, matches itself (fnmatch's `FNM_NOESCAPE`). An
-/// unclosed `[` matches a literal `[`.
+/// unclosed `[` matches a literal `[`. To match one pattern against many
+/// names, make a [`Glob`] once.
 pub fn matches(pattern: &str, text: &str) -> bool {
-    let p: Vec<char> = pattern.chars().collect();
+    Glob::new(pattern).matches(text)
+}
+
+/// A pattern decoded once, for matching against many names: a pattern
+/// without wildcards is compared as a string, so that a huge one costs its
+/// length once, not once per name.
+#[derive(Debug, Clone)]
+pub struct Glob<'a> {
+    pattern: &'a str,
+    /// The pattern's characters, when it has wildcards.
+    wild: Option<Vec<char>>,
+}
+
+impl<'a> Glob<'a> {
+    /// `pattern`, ready to match (see [`matches`] for the rules).
+    pub fn new(pattern: &'a str) -> Glob<'a> {
+        Glob {
+            pattern,
+            wild: is_wildcard(pattern).then(|| pattern.chars().collect()),
+        }
+    }
+
+    /// Whether `text` matches.
+    pub fn matches(&self, text: &str) -> bool {
+        match &self.wild {
+            None => self.pattern == text,
+            Some(p) => wild_match(p, text),
+        }
+    }
+}
+
+/// The matcher proper, over a pattern with wildcards.
+fn wild_match(p: &[char], text: &str) -> bool {
     let t: Vec<char> = text.chars().collect();
     let (mut pi, mut ti) = (0, 0);
     // Where to resume after the most recent '*': (pattern index, text index).
@@ -124,6 +157,18 @@ mod tests {
         // Pathological patterns stay fast.
         let text = "a".repeat(2000);
         assert!(!matches(&format!("{}b", "*a".repeat(200)), &text));
+    }
+
+    #[test]
+    fn a_glob_decodes_its_pattern_once() {
+        let huge = "a".repeat(100_000);
+        let literal = Glob::new(&huge);
+        assert!(literal.matches(&huge) && !literal.matches("a"));
+        let wild = format!("{huge}*");
+        let wild = Glob::new(&wild);
+        assert!(wild.matches(&format!("{huge}b")) && !wild.matches("ab"));
+        // Thousands of names against one huge pattern.
+        assert!((0..20_000).all(|i| !literal.matches(&format!("name_{i}"))));
     }
 
     #[test]

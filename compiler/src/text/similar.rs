@@ -12,6 +12,11 @@ const WEAK_WORDS: &[&str] = &[
     "do", "sys", "x64", "ia32", "arm64", "se", "the", "of", "to", "and", "a", "is", "get", "set",
 ];
 
+/// The longest name suggestions are made for or from: the kernel's
+/// `KSYM_NAME_LEN`. The distance costs the product of the two lengths, so a
+/// 100,000-character typo against every kernel function would take minutes.
+pub const MAX_NAME: usize = 512;
+
 /// The edit distance between `a` and `b` (insertions, deletions,
 /// substitutions and adjacent transpositions each count one).
 pub fn distance(a: &str, b: &str) -> usize {
@@ -26,8 +31,12 @@ pub fn closest<'a>(
     candidates: impl IntoIterator<Item = &'a str>,
     limit: impl Fn(&str) -> usize,
 ) -> Option<&'a str> {
+    let chars = name.chars().count();
     candidates
         .into_iter()
+        // The distance is at least the difference in length: skip the
+        // candidates that cannot be close without computing it.
+        .filter(|c| c.chars().count().abs_diff(chars) <= limit(c))
         .map(|c| (distance(name, c), c.len(), c))
         .filter(|(d, _, c)| *d <= limit(c))
         .min()
@@ -60,11 +69,14 @@ pub fn nearest_preferring<'a>(
     max: usize,
     prefer: &dyn Fn(&str) -> bool,
 ) -> Vec<String> {
+    if query.len() > MAX_NAME {
+        return Vec::new();
+    }
     let qwords = words(query);
     let typo_budget = (query.len() / 4).clamp(1, 3);
     let mut scored: Vec<(usize, bool, usize, &str)> = Vec::new();
     for cand in candidates {
-        if cand == query {
+        if cand == query || cand.len() > MAX_NAME {
             continue;
         }
         let cwords = words(cand);
@@ -111,6 +123,24 @@ mod tests {
         assert_eq!(closest("zzzzzz", known, limit), None);
         // Ties go to the shorter name.
         assert_eq!(closest("ab", ["abcd", "abc"], |_| 2), Some("abc"));
+    }
+
+    #[test]
+    fn huge_names_cost_their_length_only() {
+        // Each distance here would cost 100,000 x 20 steps: without the
+        // length filters this takes minutes.
+        let huge = "a".repeat(100_000);
+        let many: Vec<String> = (0..20_000).map(|i| format!("function_{i:08}")).collect();
+        let names = || many.iter().map(String::as_str);
+        assert_eq!(closest(&huge, names(), |w| 2.max(w.len() / 4)), None);
+        assert!(nearest(&huge, names(), 3).is_empty());
+        let words = "a_".repeat(50_000);
+        assert!(nearest(&words, names(), 3).is_empty());
+        // Lengths apart by more than the limit are never close.
+        assert_eq!(
+            closest("abcdefgh", ["abc", "abcdefg"], |_| 2),
+            Some("abcdefg")
+        );
     }
 
     #[test]

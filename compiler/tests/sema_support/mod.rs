@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::frontend_support::fixture_config;
-use stapkit::debuginfo::KernelInfo;
+use stapkit::debuginfo::{KernelInfo, UserPrograms};
 use stapkit::diag::{render_all, SourceMap};
 use stapkit::sema;
 use stapkit::text::header;
@@ -130,6 +130,11 @@ fn synthetic_program() -> Vec<u8> {
     buf
 }
 
+/// The target's programs for analysis: those of [`test_sysroot`].
+pub fn test_programs() -> Arc<UserPrograms> {
+    Arc::new(UserPrograms::new(Some(test_sysroot())))
+}
+
 pub fn analyze(name: &str, text: &str) -> (SourceMap, sema::Analysis) {
     analyze_for(name, text, None)
 }
@@ -164,11 +169,95 @@ pub fn analyze_for(
         guru: cfg.guru,
         preprocess: cfg,
         kernel,
-        sysroot: Some(test_sysroot()),
+        programs: test_programs(),
         ..Default::default()
     };
     let analysis = sema::analyze(&mut map, &parsed.script, &config);
     (map, analysis)
+}
+
+/// Analyzes a fixture that must elaborate cleanly: its `-p2` listing
+/// (with its warnings after `# warnings`) and the program, or the errors.
+pub fn elaborate(
+    name: &str,
+    text: &str,
+    kernel: Option<Arc<KernelInfo>>,
+) -> Result<(String, stapkit::ir::Program), String> {
+    let (map, analysis) = analyze_for(&format!("{name}.stp"), text, kernel);
+    let Some(program) = analysis.program else {
+        return Err(format!(
+            "unexpected errors:\n{}",
+            render_all(&map, &analysis.diagnostics)
+        ));
+    };
+    let mut listing = sema::listing(&program);
+    if !analysis.diagnostics.is_empty() {
+        listing.push_str("# warnings\n");
+        listing.push_str(&render_all(&map, &analysis.diagnostics));
+    }
+    Ok((listing, program))
+}
+
+/// The C of fixture `name`'s program, as module `t_NAME`.
+pub fn translate(name: &str, program: &stapkit::ir::Program) -> String {
+    let config = stapkit::codegen::Config {
+        module_name: format!("t_{name}"),
+        script_name: format!("{name}.stp"),
+    };
+    stapkit::codegen::generate(program, &config)
+}
+
+/// `stap -l`/`-L` (with `variables`) on `pattern`, on `kernel`: the lines
+/// listed and the diagnostics.
+fn list(
+    pattern: &str,
+    kernel: &Arc<KernelInfo>,
+    variables: bool,
+) -> (Vec<String>, Vec<stapkit::diag::Diagnostic>, SourceMap) {
+    let text = format!("probe {pattern} {{}}\n");
+    let cfg = fixture_config(&text);
+    let mut map = SourceMap::new();
+    let file = map.add("<input>".to_string(), text);
+    let parsed = stapkit::syntax::parse(&map, file, &cfg);
+    let config = sema::Config {
+        preprocess: cfg,
+        kernel: Some(kernel.clone()),
+        programs: test_programs(),
+        ..Default::default()
+    };
+    let (lines, diagnostics) = sema::list_points(&mut map, &parsed.script, &config, variables);
+    (lines, diagnostics, map)
+}
+
+/// The `stap -l`/`-L` listings of `patterns` (`true`: `-L`) on `kernel`,
+/// each after its command line; each must list something, without errors.
+pub fn listings(kernel: &Arc<KernelInfo>, patterns: &[(&str, bool)]) -> String {
+    let mut out = String::new();
+    for &(pattern, variables) in patterns {
+        let (lines, diagnostics, map) = list(pattern, kernel, variables);
+        assert!(
+            !diagnostics.iter().any(|d| d.is_error()),
+            "{pattern}: {}",
+            render_all(&map, &diagnostics)
+        );
+        assert!(!lines.is_empty(), "{pattern} lists nothing");
+        let flag = if variables { 'L' } else { 'l' };
+        out.push_str(&format!("$ stap -{flag} '{pattern}'\n"));
+        for line in lines {
+            out.push_str(&line);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// `stap -l PATTERN` that must list nothing and fail: the command line
+/// and the errors.
+pub fn listing_refused(kernel: &Arc<KernelInfo>, pattern: &str) -> String {
+    let (lines, diagnostics, map) = list(pattern, kernel, false);
+    assert!(lines.is_empty(), "{pattern}");
+    assert!(diagnostics.iter().any(|d| d.is_error()), "{pattern}");
+    format!("$ stap -l '{pattern}'\n{}", render_all(&map, &diagnostics))
 }
 
 pub fn run_all(files: Vec<PathBuf>, check: impl Fn(&str, &str) -> Result<(), String>) {

@@ -13,10 +13,9 @@
 
 pub mod parse;
 #[cfg(test)]
-pub(crate) mod testing;
-#[cfg(test)]
 mod tests;
 mod trace;
+pub mod write;
 
 use std::fmt;
 use std::sync::OnceLock;
@@ -191,6 +190,11 @@ impl Btf {
 
     /// Return type, named parameters and variadic flag of a `FUNC_PROTO`.
     fn proto_parts(&self, proto: TypeId) -> Option<(CType, Vec<Param>, bool)> {
+        self.proto_parts_at(proto, 0)
+    }
+
+    /// [`Btf::proto_parts`] of a prototype met `depth` levels into a type.
+    fn proto_parts_at(&self, proto: TypeId, depth: u32) -> Option<(CType, Vec<Param>, bool)> {
         let RawKind::FuncProto { ret, params } = &self.raw.types.get(proto as usize)?.kind else {
             return None;
         };
@@ -207,10 +211,10 @@ impl Btf {
             };
             out.push(Param {
                 name,
-                ty: self.ctype(p.ty),
+                ty: self.ctype_at(p.ty, depth + 1),
             });
         }
-        Some((self.ctype(*ret), out, variadic))
+        Some((self.ctype_at(*ret, depth + 1), out, variadic))
     }
 
     fn ctype_at(&self, id: TypeId, depth: u32) -> CType {
@@ -268,7 +272,7 @@ impl Btf {
             RawKind::Const(t) => CType::Const(sub(*t)),
             RawKind::Volatile(t) => CType::Volatile(sub(*t)),
             RawKind::Restrict(t) | RawKind::TypeTag(t) => self.ctype_at(*t, depth + 1),
-            RawKind::FuncProto { .. } => match self.proto_parts(id) {
+            RawKind::FuncProto { .. } => match self.proto_parts_at(id, depth) {
                 Some((ret, params, variadic)) => CType::Function {
                     ret: Box::new(ret),
                     params: params.into_iter().map(|p| p.ty).collect(),
@@ -381,7 +385,7 @@ impl TypeGraph for Btf {
                     ..
                 } = self.raw.types[self.strip(m.ty) as usize].kind
                 {
-                    if bitfield_size.is_none() && (bits as u32) < size * 8 {
+                    if bitfield_size.is_none() && (bits as u32) < size.saturating_mul(8) {
                         bitfield_size = Some(bits as u32);
                         bit_offset += int_off as u64;
                     }

@@ -240,15 +240,70 @@ pub fn parse(data: &[u8]) -> Result<RawBtf, BtfError> {
         enumerators: Vec::new(),
     };
     let mut at = types_range.start;
+    // Where each record starts (index: type id), for error messages.
+    let mut starts = vec![0];
     while at < types_range.end {
+        starts.push(at);
         at = parse_type(&r, at, &mut out)?;
     }
     if at != types_range.end {
-        return Err(BtfError(
-            "the last type record overruns the type section".into(),
-        ));
+        return Err(BtfError(format!(
+            "the last type record (at byte {}) overruns the type section, which ends at byte {}",
+            starts.last().copied().unwrap_or(at),
+            types_range.end
+        )));
     }
+    check_references(&out, &starts)?;
     Ok(out)
+}
+
+/// Every type id a record refers to names a record of the blob, so that
+/// the queries can index [`RawBtf::types`] with it: a malformed section is
+/// refused here, naming the record's offset, rather than read later.
+fn check_references(btf: &RawBtf, starts: &[usize]) -> Result<(), BtfError> {
+    let count = btf.types.len();
+    let check = |id: usize, what: &str, target: TypeId| {
+        if (target as usize) < count {
+            return Ok(());
+        }
+        Err(BtfError(format!(
+            "type {id} (the record at byte {}) has {what} type {target}, but the section has only {} types",
+            starts[id],
+            count - 1
+        )))
+    };
+    for (id, t) in btf.types.iter().enumerate().skip(1) {
+        match &t.kind {
+            RawKind::Ptr(to)
+            | RawKind::Typedef(to)
+            | RawKind::Volatile(to)
+            | RawKind::Const(to)
+            | RawKind::Restrict(to)
+            | RawKind::DeclTag(to)
+            | RawKind::TypeTag(to) => check(id, "a target", *to)?,
+            RawKind::Array { elem, .. } => check(id, "an element", *elem)?,
+            RawKind::Var { ty } => check(id, "a variable of", *ty)?,
+            RawKind::Func { proto, .. } => check(id, "a prototype", *proto)?,
+            RawKind::Aggregate { members, .. } => {
+                for m in &btf.members[members.clone()] {
+                    check(id, "a member of", m.ty)?;
+                }
+            }
+            RawKind::FuncProto { ret, params } => {
+                check(id, "a return", *ret)?;
+                for p in &btf.params[params.clone()] {
+                    check(id, "a parameter of", p.ty)?;
+                }
+            }
+            RawKind::Void
+            | RawKind::Int { .. }
+            | RawKind::Enum { .. }
+            | RawKind::Fwd { .. }
+            | RawKind::Datasec
+            | RawKind::Float { .. } => {}
+        }
+    }
+    Ok(())
 }
 
 /// Decodes the record at `at`, returning where the next one starts.

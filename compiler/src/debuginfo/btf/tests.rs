@@ -1,6 +1,6 @@
 //! BTF parsing and queries on small hand-built blobs.
 
-use super::testing::BtfBuilder;
+use super::write::BtfBuilder;
 use super::Btf;
 use crate::debuginfo::ctype::{AggregateKind, CType};
 use crate::debuginfo::error::DebugInfoError;
@@ -263,4 +263,133 @@ fn big_endian_blobs_parse_too() {
     }
     let btf = Btf::parse(&be).unwrap();
     assert_eq!(btf.prototype("f").unwrap().render(), "int f(int x)");
+}
+
+/// Every query a script can make, on whatever `btf` holds: none may panic.
+fn ask_everything(btf: &Btf) {
+    for name in btf.function_names() {
+        let _ = btf.prototype(name);
+    }
+    for event in btf.tracepoint_names() {
+        let _ = btf.tracepoint_params(event);
+        let _ = btf.tracepoint_param_names(event);
+    }
+    for name in ["struct task_struct", "struct file", "atomic_t", "pid_t"] {
+        let _ = btf.layout(name);
+        let _ = btf.named_type_ctype(name);
+        let _ = btf.member_path(name, &["real_parent", "comm"]);
+        let _ = btf.member_path(name, &["f_owner", "pid"]);
+    }
+    for id in 0..=btf.type_count() as u32 + 2 {
+        let _ = btf.ctype(id);
+    }
+}
+
+#[test]
+fn truncated_sections_are_errors_naming_an_offset() {
+    let blob = mini_kernel();
+    let type_end = 24 + u32::from_le_bytes(blob[12..16].try_into().unwrap()) as usize;
+    for len in 0..blob.len() {
+        // A cut inside the header or type section moves the string
+        // section outside the blob; keep the header's lengths consistent
+        // with the cut too, so the record decoder meets the cut.
+        for fix_header in [false, true] {
+            let mut cut = blob[..len].to_vec();
+            if fix_header && len >= 24 && len < type_end {
+                let type_len = (len - 24) as u32;
+                cut[12..16].copy_from_slice(&type_len.to_le_bytes());
+                cut[16..20].copy_from_slice(&type_len.to_le_bytes());
+                cut[20..24].copy_from_slice(&0u32.to_le_bytes());
+            }
+            match Btf::parse(&cut) {
+                Ok(btf) => ask_everything(&btf),
+                Err(e) if len >= 24 && fix_header && len < type_end => {
+                    assert!(e.0.contains("byte"), "cut at {len}: {e}")
+                }
+                Err(_) => {}
+            }
+        }
+    }
+}
+
+#[test]
+fn out_of_range_type_ids_are_refused_with_the_record_offset() {
+    for bad in [
+        |b: &mut BtfBuilder| {
+            b.ptr(999);
+        },
+        |b: &mut BtfBuilder| {
+            b.typedef("t", 999);
+        },
+        |b: &mut BtfBuilder| {
+            b.array(999, 1, 4);
+        },
+        |b: &mut BtfBuilder| {
+            b.aggregate("s", false, 8, &[("m", 999, 0, 0)]);
+        },
+        |b: &mut BtfBuilder| {
+            b.func_proto(999, &[]);
+        },
+        |b: &mut BtfBuilder| {
+            b.func_proto(1, &[("x", 999)]);
+        },
+        |b: &mut BtfBuilder| {
+            b.func("f", 999);
+        },
+    ] {
+        let mut b = BtfBuilder::new();
+        b.int("int", 4, true);
+        bad(&mut b);
+        let e = Btf::parse(&b.build()).unwrap_err();
+        assert!(
+            e.0.starts_with("type 2 (the record at byte 40)")
+                && e.0.ends_with("type 999, but the section has only 2 types"),
+            "{e}"
+        );
+    }
+}
+
+#[test]
+fn garbage_after_a_valid_header_never_panics() {
+    // A fixed pseudo-random stream (xorshift), so failures reproduce.
+    let mut state: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut next = || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let good = mini_kernel();
+    for round in 0..2000 {
+        let mut blob = good.clone();
+        // Flip a few bytes of the type section, or fill it with noise.
+        let type_end = 24 + u32::from_le_bytes(blob[12..16].try_into().unwrap()) as usize;
+        let flips = if round % 10 == 0 { type_end - 24 } else { 3 };
+        for _ in 0..flips {
+            let at = 24 + (next() as usize) % (type_end - 24);
+            blob[at] = next() as u8;
+        }
+        if let Ok(btf) = Btf::parse(&blob) {
+            ask_everything(&btf);
+        }
+    }
+}
+
+#[test]
+fn an_aggregate_that_is_its_own_anonymous_member_ends() {
+    let mut b = BtfBuilder::new();
+    let int = b.int("int", 4, true);
+    // Type 2 names itself as its anonymous member: a malformed section.
+    let s = b.aggregate("loop", false, 8, &[("", 2, 0, 0), ("x", int, 32, 0)]);
+    assert_eq!(s, 2);
+    let btf = Btf::parse(&b.build()).unwrap();
+    assert_eq!(
+        btf.member_path("struct loop", &["x"]).unwrap().steps[0].offset,
+        4
+    );
+    let e = btf.member_path("struct loop", &["y"]).unwrap_err();
+    assert!(
+        e.to_string().starts_with("struct loop has no member 'y'"),
+        "{e}"
+    );
 }

@@ -139,10 +139,11 @@ impl DwarfKernel {
     /// matching `file` (`fs/read_write.c`, `*/read_write.c`,
     /// `read_write.c`), sorted by name then file.
     pub fn matching(&self, pattern: &str, file: Option<&str>) -> Vec<DwarfFunction> {
+        let glob = crate::text::glob::Glob::new(pattern);
         self.index
             .functions
             .iter()
-            .filter(|f| wildcard_match(pattern, &f.name))
+            .filter(|f| glob.matches(&f.name))
             .filter(|f| match file {
                 None => true,
                 Some(want) => self

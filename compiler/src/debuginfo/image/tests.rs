@@ -5,7 +5,7 @@
 
 use super::cache::ImageCache;
 use super::*;
-use crate::debuginfo::btf::testing::BtfBuilder;
+use crate::debuginfo::btf::write::BtfBuilder;
 
 const PAYLOAD: &[u8] = include_bytes!("testdata/payload.bin");
 const XZ: &[u8] = include_bytes!("testdata/payload.xz");

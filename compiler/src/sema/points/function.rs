@@ -1,11 +1,123 @@
 //! Function probes: `kernel.function("f")`, `kprobe.function("f")`,
 //! `module("m").function("f")`, `kprobe.module("m").function("f")`, checked
-//! against the kernel's debug information when there is some.
+//! against the kernel's debug information when there is some, and the raw
+//! `kprobe.statement(ADDR).absolute` (guru mode). The runtime places them
+//! as kprobes and kretprobes (`runtime-c/core/kprobe.c`).
+//!
+//! Their variables ([`FunctionVars`]): the parameters, where the calling
+//! convention puts them at entry (`callconv`); in a `.return` probe the
+//! values saved at entry, and `$return`. Without the prototype
+//! ([`Unchecked`]) or for an inlined copy ([`InlineCopies`]) there are
+//! none, and the error says why.
 
-use super::{parts_text, resolved_text, Parts, PointError, ProbeContext, Target};
-use crate::debuginfo::DebugInfoError;
-use crate::ir::{ProbeKind, ProbePoint};
+use super::{
+    parts_text, resolved_text, single, Family, Param, Parts, PointError, ProbeContext, Resolution,
+    Target,
+};
+use crate::debuginfo::{
+    arg_location, return_register, Arch, ArgLocation, DebugInfoError, Prototype,
+};
+use crate::diag::Span;
+use crate::ir::{self, ProbeKind, ProbePoint, Type};
+use crate::sema::vars::{
+    fail, fail_help, listed_type, register, require_return_probe, scalar, Failed, Place,
+    Refusal, TargetHost, TargetVars,
+};
 use crate::syntax::ast;
+
+pub(super) const FAMILY: Family = Family {
+    shapes: &[
+        &[("kernel", Param::No), ("function", Param::Required)],
+        &[
+            ("kernel", Param::No),
+            ("function", Param::Required),
+            ("call", Param::No),
+        ],
+        &[
+            ("kernel", Param::No),
+            ("function", Param::Required),
+            ("return", Param::No),
+        ],
+        &[("kprobe", Param::No), ("function", Param::Required)],
+        &[
+            ("kprobe", Param::No),
+            ("function", Param::Required),
+            ("return", Param::No),
+        ],
+    ],
+    names: &[],
+    types: &[
+        "kernel.function(string)",
+        "kernel.function(string).call",
+        "kernel.function(string).inline",
+        "kernel.function(string).return",
+        "kernel.function(string).return.maxactive(number)",
+        "kprobe.function(string)",
+        "kprobe.function(string).return",
+        "kprobe.function(string).return.maxactive(number)",
+        "kprobe.module(string).function(string)",
+        "kprobe.module(string).function(string).return",
+        "kprobe.module(string).function(string).return.maxactive(number)",
+        "kprobe.statement(number).absolute",
+        "module(string).function(string)",
+        "module(string).function(string).call",
+        "module(string).function(string).inline",
+        "module(string).function(string).return",
+        "module(string).function(string).return.maxactive(number)",
+    ],
+    resolve,
+};
+
+fn resolve(parts: &Parts<'_>, target: Target<'_>) -> Resolution {
+    let name = parts_text(parts);
+    let err = |m: String| PointError {
+        message: m,
+        help: None,
+    };
+    match parts.as_slice() {
+        [("kprobe", None), ("statement", Some(addr)), ("absolute", None)] => {
+            let ast::Literal::Number(addr) = addr else {
+                return Err(err(format!("'{name}': the address must be a number")));
+            };
+            if !target.guru {
+                return Err(PointError {
+                    message: format!(
+                        "'{name}' probes a raw kernel address, which needs guru mode"
+                    ),
+                    help: Some(
+                        "rerun with -g; a wrong address can crash the kernel, so check it in /proc/kallsyms"
+                            .into(),
+                    ),
+                });
+            }
+            Ok(single(
+                parts,
+                ProbeKind::KprobeAddress {
+                    address: addr.value as u64,
+                },
+            ))
+        }
+        [("kernel", None), ("function", Some(f)), rest @ ..]
+        | [("kprobe", None), ("function", Some(f)), rest @ ..] => {
+            function_probe(parts, f, None, rest, parts[0].0 == "kprobe", target)
+        }
+        [("module", Some(m)), ("function", Some(f)), rest @ ..]
+        | [("kprobe", None), ("module", Some(m)), ("function", Some(f)), rest @ ..] => {
+            let ast::Literal::String(m) = m else {
+                return Err(err(format!("'{name}': the module name must be a string")));
+            };
+            function_probe(
+                parts,
+                f,
+                Some(m.to_str_lossy().into_owned()),
+                rest,
+                parts[0].0 == "kprobe",
+                target,
+            )
+        }
+        _ => Ok(None),
+    }
+}
 
 /// `kernel.function("f")`, `kprobe.function("f")`, `module("m").function("f")`
 /// with `.call`, `.return`, `.maxactive(N)` and `.inline` (every inlined
@@ -13,7 +125,7 @@ use crate::syntax::ast;
 /// information, names are checked (inlined or missing functions fail with
 /// the nearest alternatives), wildcards and `f@file.c` expand to every
 /// match, and each point carries its function's prototype for `$vars`.
-pub(super) fn function_probe(
+fn function_probe(
     parts: &Parts<'_>,
     function: &ast::Literal,
     module: Option<String>,
@@ -64,14 +176,14 @@ pub(super) fn function_probe(
         // module's functions), names go to the kernel unchecked.
         _ if !wildcard && file.is_none() => {
             let context = match (&module, raw_kprobe) {
-                (_, true) => ProbeContext::None,
-                (Some(m), false) => ProbeContext::Unchecked(format!(
+                (_, true) => ProbeContext::none(),
+                (Some(m), false) => ProbeContext::new(Unchecked(format!(
                     "the functions of module '{m}' are not described yet"
-                )),
-                (None, false) => ProbeContext::Unchecked(
+                ))),
+                (None, false) => ProbeContext::new(Unchecked(
                     "no kernel tree was found, so nothing describes the kernel's functions"
                         .to_string(),
-                ),
+                )),
             };
             let point = function_point(parts, &pattern, module, ret, maxactive);
             return Ok(Some(vec![(point, context)]));
@@ -100,7 +212,7 @@ pub(super) fn function_probe(
             match kernel.kprobe_symbol(function) {
                 Ok(()) => points.push((
                     function_point(parts, function, None, ret, maxactive),
-                    ProbeContext::None,
+                    ProbeContext::none(),
                 )),
                 Err(_) if wildcard => {}
                 Err(e) => return Err(err(format!("'{name}': {e}"), None)),
@@ -109,11 +221,11 @@ pub(super) fn function_probe(
         }
         match kernel.probeable(function) {
             Ok(facts) => {
-                let context = ProbeContext::Function {
+                let context = ProbeContext::new(FunctionVars {
                     prototype: facts.value.prototype,
                     ret,
                     arch: kernel.arch(),
-                };
+                });
                 points.push((
                     function_point(parts, function, None, ret, maxactive),
                     context,
@@ -138,7 +250,7 @@ pub(super) fn function_probe(
 /// found in DWARF. Inlined copies have no return of their own, and their
 /// variables live wherever the optimiser put them (DWARF location lists,
 /// which stapkit does not evaluate): `.return` is refused here and
-/// `$vars` by [`ProbeContext::Inline`].
+/// `$vars` by [`InlineCopies`].
 fn inline_probe(
     parts: &Parts<'_>,
     spec: &str,
@@ -235,9 +347,9 @@ fn inline_probe(
                 },
                 optional: false,
             };
-            let context = ProbeContext::Inline {
+            let context = ProbeContext::new(InlineCopies {
                 callers: callers_of(&p.function),
-            };
+            });
             (point, context)
         })
         .collect())
@@ -261,5 +373,171 @@ fn function_point(
             maxactive,
         },
         optional: false,
+    }
+}
+
+/// A function's entry or return: its prototype, where its arguments are.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct FunctionVars {
+    pub prototype: Prototype,
+    /// A `.return` probe.
+    pub ret: bool,
+    pub arch: Arch,
+}
+
+impl TargetVars for FunctionVars {
+    fn variable(
+        &self,
+        name: &str,
+        span: Span,
+        h: &mut dyn TargetHost,
+    ) -> Result<(ir::TargetBase, Place), Failed> {
+        let prototype = &self.prototype;
+        if name == "return" {
+            require_return_probe(self.ret, span)?;
+            let reg = register(return_register(self.arch))
+                .ok_or_else(|| fail(span, "cannot locate the return value".into()))?;
+            return Ok((
+                ir::TargetBase::Register(reg),
+                Place::Value(prototype.ret.clone()),
+            ));
+        }
+        let params = prototype.params.as_deref().ok_or_else(|| {
+            fail(
+                span,
+                format!(
+                    "the parameters of '{}' are unknown (no BTF or DWARF describes them)",
+                    prototype.name
+                ),
+            )
+        })?;
+        let Some(n) = params.iter().position(|p| p.name == name) else {
+            let names: Vec<String> = params.iter().map(|p| format!("${}", p.name)).collect();
+            return Err(fail_help(
+                span,
+                format!("'{}' has no parameter '{name}'", prototype.name),
+                format!("its parameters are: {}", names.join(", ")),
+            ));
+        };
+        let base = match arg_location(self.arch, n as u32 + 1) {
+            Some(ArgLocation::Register(r)) => register(r).map(ir::TargetBase::Register),
+            Some(ArgLocation::Stack(off)) => Some(ir::TargetBase::Stack(off)),
+            None => None,
+        };
+        let Some(base) = base else {
+            return Err(fail(
+                span,
+                format!("cannot locate argument {} of '{}'", n + 1, prototype.name),
+            ));
+        };
+        let ty = params[n].ty.clone();
+        if self.ret {
+            // In a .return probe a parameter is its value at entry,
+            // as in SystemTap: saved then, read back here.
+            let (size, signed) = scalar(&ty).ok_or_else(|| {
+                fail(
+                    span,
+                    format!(
+                        "'${name}' ({}) is passed by value and cannot be saved at entry",
+                        ty.render()
+                    ),
+                )
+            })?;
+            let location = h.location(span, format!("identifier '${name}'"));
+            let value = ir::Expr {
+                kind: ir::ExprKind::Target(Box::new(ir::TargetAccess {
+                    base,
+                    steps: Vec::new(),
+                    result: ir::TargetResult::Value { size, signed },
+                })),
+                ty: Some(Type::Long),
+                location: location.clone(),
+            };
+            let saved = h.save_at_entry(value, Type::Long, location);
+            return Ok((ir::TargetBase::Value(Box::new(saved)), Place::Value(ty)));
+        }
+        Ok((base, Place::Value(ty)))
+    }
+
+    fn parameters(&self, _: &str, _: Span) -> Result<(Vec<String>, bool), Failed> {
+        let names = self
+            .prototype
+            .params
+            .iter()
+            .flatten()
+            .map(|p| p.name.clone())
+            .collect();
+        Ok((names, self.ret))
+    }
+
+    fn at_entry(&self) -> Option<ProbeContext> {
+        self.ret.then(|| {
+            ProbeContext::new(FunctionVars {
+                ret: false,
+                ..self.clone()
+            })
+        })
+    }
+
+    fn listed(&self) -> (Option<String>, Vec<(String, String)>) {
+        let params = self
+            .prototype
+            .params
+            .iter()
+            .flatten()
+            .map(|p| (p.name.clone(), listed_type(&p.ty)))
+            .collect();
+        (self.ret.then(|| listed_type(&self.prototype.ret)), params)
+    }
+}
+
+/// A function named without the information to check it (no kernel
+/// tree, or a module's function): why its variables are unknown.
+#[derive(Debug)]
+struct Unchecked(String);
+
+impl Refusal for Unchecked {
+    fn refuse(&self, span: Span, what: &str) -> Failed {
+        fail_help(
+            span,
+            format!(
+                "'{what}' needs the probed function's prototype, but {}",
+                self.0
+            ),
+            "name a fetched kernel with -r (see `stap-prep list`)".into(),
+        )
+    }
+}
+
+/// The inlined copies of a function (`.inline`): their variables would
+/// need DWARF location lists, which stapkit does not evaluate; `callers`
+/// are the functions the copies are in (sorted), to suggest instead. The
+/// copies of one function share one probe body.
+#[derive(Debug)]
+struct InlineCopies {
+    callers: Vec<String>,
+}
+
+impl Refusal for InlineCopies {
+    fn refuse(&self, span: Span, what: &str) -> Failed {
+        const SHOWN: usize = 3;
+        let mut named: Vec<String> = self
+            .callers
+            .iter()
+            .take(SHOWN)
+            .map(|c| format!("kernel.function(\"{c}\")"))
+            .collect();
+        if self.callers.len() > SHOWN {
+            named.push(format!("{} more", self.callers.len() - SHOWN));
+        }
+        fail_help(
+            span,
+            format!("'{what}' in an .inline probe needs the DWARF location lists of the inlined copies' variables, which stapkit does not evaluate"),
+            format!("read it in a probe on a caller ({}), or on the function's out-of-line copy with .call if it has one", named.join(", ")),
+        )
+    }
+
+    fn shared_body_key(&self) -> Option<String> {
+        Some(format!("inline:{}", self.callers.join(",")))
     }
 }

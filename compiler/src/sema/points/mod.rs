@@ -2,25 +2,55 @@
 //! epilogues and any suffix the use adds), and what remains is matched
 //! against the built-in probe providers.
 
-use crate::debuginfo::syscalls::SyscallParam;
-use crate::debuginfo::{Arch, KernelInfo, Prototype, Tracepoint};
+use crate::debuginfo::KernelInfo;
 use crate::ir::{ProbeKind, ProbePoint};
 use crate::syntax::ast;
 
 use super::tapset::point_name;
+pub use super::vars::ProbeContext;
 
 mod function;
 mod netfilter;
 mod process;
+mod session;
 mod syscall;
+mod timer;
 mod trace;
 
-use function::function_probe;
-use netfilter::netfilter_probe;
-pub use netfilter::{netfilter_var, NETFILTER_VARS};
-use process::{process_function_probe, process_lifetime_probe};
-use syscall::syscall_probe;
-use trace::trace_probe;
+/// The built-in probe families, each in its own file: the shapes of their
+/// points (for wildcard components), the names suggested when a point
+/// matches nothing, and their resolution. Wildcards list points, and
+/// suggestions are made, in this order.
+const FAMILIES: &[&Family] = &[
+    &session::FAMILY,
+    &timer::FAMILY,
+    &process::FAMILY,
+    &function::FAMILY,
+    &trace::FAMILY,
+    &netfilter::FAMILY,
+    &syscall::FAMILY,
+];
+
+/// A built-in probe family.
+pub(super) struct Family {
+    /// The shapes of its points: a wildcard never stands for a parameter,
+    /// so `timer.*` is `timer.profile` alone and `process.*` is
+    /// `process.begin` and `process.end`, as SystemTap lists them;
+    /// `kernel.function("f").*` is its `.call` and `.return`.
+    pub shapes: &'static [&'static [(&'static str, Param)]],
+    /// Its points as suggested when a point matches nothing.
+    pub names: &'static [&'static str],
+    /// Its points' shapes as `stap --dump-probe-types` lists them, in
+    /// SystemTap's notation (a parameter is `(number)` or `(string)`).
+    pub types: &'static [&'static str],
+    /// The concrete points `parts` stand for, `None` when they do not
+    /// name a point of this family.
+    pub resolve: fn(&Parts<'_>, Target<'_>) -> Resolution,
+}
+
+/// What a family makes of a point: its concrete points with their
+/// contexts, nothing (not this family's), or why it cannot resolve.
+pub(super) type Resolution = Result<Option<Vec<(ProbePoint, ProbeContext)>>, PointError>;
 
 /// How deep aliases may refer to aliases.
 const MAX_ALIAS_DEPTH: usize = 16;
@@ -67,60 +97,13 @@ pub struct Target<'k> {
     /// What the kernel looks like (absent without a tree: names are not
     /// checked and no target variables are available).
     pub kernel: Option<&'k KernelInfo>,
-    /// Where the target's files are on this machine (`--sysroot DIR`):
-    /// `process("PATH")` reads `DIR/PATH`.
-    pub sysroot: Option<&'k std::path::Path>,
+    /// The target's user-space programs (`process("PATH")`).
+    pub programs: &'k crate::debuginfo::UserPrograms,
     /// Guru mode (`-g`): points that can stop the kernel are allowed.
     pub guru: bool,
 }
 
-/// What a probe point offers its handler beyond the script's own data:
-/// the target variables (`$name`) it can read.
-#[derive(Debug, Clone, PartialEq)]
-pub enum ProbeContext {
-    /// Nothing (begin, timers, raw kprobes).
-    None,
-    /// A function's entry or return: its prototype, where its arguments are.
-    Function {
-        prototype: Prototype,
-        ret: bool,
-        arch: Arch,
-    },
-    /// A tracepoint and its parameters.
-    Tracepoint(Tracepoint),
-    /// A syscall's entry wrapper (`__x64_sys_kill`) or its return: the
-    /// user's arguments are in the `struct pt_regs` that the wrapper's one
-    /// parameter points at, not in the wrapper's own argument registers.
-    Syscall {
-        /// The syscall's name (`kill`).
-        name: String,
-        /// Its user-visible parameters, in order.
-        params: Vec<SyscallParam>,
-        /// Whether this is the return.
-        ret: bool,
-        /// The architecture (where `pt_regs` keeps each argument).
-        arch: Arch,
-    },
-    /// A function named without the information to check it (no kernel
-    /// tree, or a module's function): why its variables are unknown.
-    Unchecked(String),
-    /// A user-space function (`process("PATH").function("f")`): its
-    /// variables would need the program's DWARF, which stapkit does not
-    /// read; the argument functions (`int_arg(N)`, ...) work instead.
-    UserSpace,
-    /// A netfilter hook: `$hooknum`, `$skb`, `$in`, `$out` and the
-    /// writable `$verdict`, in fixed slots the runtime fills.
-    Netfilter,
-    /// An inlined copy of a function (`.inline`): its variables would need
-    /// DWARF location lists, which stapkit does not evaluate; `callers`
-    /// are the functions its copies are in, to suggest instead.
-    Inline {
-        /// The functions containing the copies (`__x64_sys_fsync`), sorted.
-        callers: Vec<String>,
-    },
-}
-
-type Parts<'p> = Vec<(&'p str, Option<&'p ast::Literal>)>;
+pub(super) type Parts<'p> = Vec<(&'p str, Option<&'p ast::Literal>)>;
 
 fn parts(point: &ast::ProbePoint) -> Parts<'_> {
     point
@@ -173,6 +156,9 @@ fn resolve_parts<'a>(
     // `**` stands for one or more whole components: the alias's whole
     // name must match, with no suffix.
     let spans_components = parts.iter().any(|(n, a)| *n == "**" && a.is_none());
+    // Each component decoded once, not once per alias (a huge component
+    // would cost its length for every alias).
+    let globs: Vec<Glob<'_>> = parts.iter().map(|(n, _)| Glob::new(n)).collect();
     for def in aliases {
         for name in &def.alias.names {
             let alias_parts = self::parts(name);
@@ -180,7 +166,8 @@ fn resolve_parts<'a>(
                 // Private aliases (`__netfilter.ipv4`, which only works
                 // with a suffix) only when the pattern names them.
                 let private = |p: &Parts<'_>| p.first().is_some_and(|(n, _)| n.starts_with("__"));
-                if spanning_match(parts, &alias_parts) && (!private(&alias_parts) || private(parts))
+                if spanning_match(parts, &globs, &alias_parts)
+                    && (!private(&alias_parts) || private(parts))
                 {
                     matched.push((def, name, parts.len()));
                 }
@@ -189,7 +176,7 @@ fn resolve_parts<'a>(
             if alias_parts.len() > parts.len() {
                 continue;
             }
-            if alias_matches(&alias_parts, parts) {
+            if alias_matches(&alias_parts, parts, &globs) {
                 matched.push((def, name, alias_parts.len()));
             }
         }
@@ -305,7 +292,11 @@ fn resolve_parts<'a>(
     }
     if out.is_empty() {
         let shown = parts_text(parts);
-        let mut known: Vec<String> = BUILTIN_NAMES.iter().map(|s| s.to_string()).collect();
+        let mut known: Vec<String> = FAMILIES
+            .iter()
+            .flat_map(|f| f.names)
+            .map(|s| s.to_string())
+            .collect();
         known.extend(
             aliases
                 .iter()
@@ -322,7 +313,7 @@ fn resolve_parts<'a>(
 
 /// Whether a built-in point's component takes a parameter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Param {
+pub(super) enum Param {
     /// Never (`never`, `.return`).
     No,
     /// It may (`begin(N)`, `process("PATH")`).
@@ -330,56 +321,6 @@ enum Param {
     /// It must (`timer.ms(N)`, `function("NAME")`).
     Required,
 }
-
-/// The shapes of the built-in points, for wildcard components: a
-/// wildcard never stands for a parameter, so `timer.*` is `timer.profile`
-/// alone and `process.*` is `process.begin` and `process.end`, as
-/// SystemTap lists them; `kernel.function("f").*` is its `.call` and
-/// `.return`.
-const BUILTIN_SHAPES: &[&[(&str, Param)]] = &[
-    &[("begin", Param::Optional)],
-    &[("end", Param::Optional)],
-    &[("error", Param::Optional)],
-    &[("never", Param::No)],
-    &[("timer", Param::No), ("profile", Param::No)],
-    &[("timer", Param::No), ("s", Param::Required)],
-    &[("timer", Param::No), ("ms", Param::Required)],
-    &[("timer", Param::No), ("us", Param::Required)],
-    &[("timer", Param::No), ("ns", Param::Required)],
-    &[("timer", Param::No), ("hz", Param::Required)],
-    &[("timer", Param::No), ("jiffies", Param::Required)],
-    &[("process", Param::Optional), ("begin", Param::No)],
-    &[("process", Param::Optional), ("end", Param::No)],
-    &[("process", Param::Required), ("function", Param::Required)],
-    &[
-        ("process", Param::Required),
-        ("function", Param::Required),
-        ("call", Param::No),
-    ],
-    &[
-        ("process", Param::Required),
-        ("function", Param::Required),
-        ("return", Param::No),
-    ],
-    &[("kernel", Param::No), ("function", Param::Required)],
-    &[
-        ("kernel", Param::No),
-        ("function", Param::Required),
-        ("call", Param::No),
-    ],
-    &[
-        ("kernel", Param::No),
-        ("function", Param::Required),
-        ("return", Param::No),
-    ],
-    &[("kprobe", Param::No), ("function", Param::Required)],
-    &[
-        ("kprobe", Param::No),
-        ("function", Param::Required),
-        ("return", Param::No),
-    ],
-    &[("kernel", Param::No), ("trace", Param::Required)],
-];
 
 /// The built-in points a pattern with wildcard components names: each
 /// shape whose components the pattern's match, resolved with the
@@ -391,7 +332,7 @@ fn builtin_wildcards<'a>(
 ) -> Result<Vec<Resolved<'a>>, PointError> {
     let mut out = Vec::new();
     let mut first_error = None;
-    for shape in BUILTIN_SHAPES {
+    for shape in FAMILIES.iter().flat_map(|f| f.shapes) {
         let Some(concrete) = shape_match(parts, shape) else {
             continue;
         };
@@ -414,29 +355,6 @@ fn builtin_wildcards<'a>(
         _ => Ok(out),
     }
 }
-
-const BUILTIN_NAMES: &[&str] = &[
-    "begin",
-    "end",
-    "error",
-    "never",
-    "timer.s(N)",
-    "timer.ms(N)",
-    "timer.us(N)",
-    "timer.ns(N)",
-    "timer.hz(N)",
-    "timer.jiffies(N)",
-    "process(\"PATH\").function(\"NAME\")",
-    "process(\"PATH\").begin",
-    "process(\"PATH\").end",
-    "process(PID).begin",
-    "process(PID).end",
-    "process.begin",
-    "process.end",
-    "netfilter.hook(\"HOOK\").pf(\"PF\")",
-    "netfilter.pf(\"PF\").hook(\"HOOK\")",
-    "netfilter.hook(\"HOOK\").pf(\"PF\").priority(\"P\")",
-];
 
 pub(super) fn literal_text(l: &ast::Literal) -> String {
     match l {
@@ -468,7 +386,7 @@ pub(super) fn resolved_text(parts: &Parts<'_>, component: &str, value: &str) -> 
         .join(".")
 }
 
-fn number(arg: Option<&ast::Literal>) -> Option<i64> {
+pub(super) fn number(arg: Option<&ast::Literal>) -> Option<i64> {
     match arg {
         Some(ast::Literal::Number(n)) => Some(n.value),
         _ => None,
@@ -512,180 +430,76 @@ fn shape_match<'p>(
 
 /// Whether the pattern `parts`, which has a `**`, matches the whole
 /// alias name `alias` (`**` standing for one or more of its components).
+/// `globs` are the components of `parts`, decoded.
 fn spanning_match(
     parts: &[(&str, Option<&ast::Literal>)],
+    globs: &[Glob<'_>],
     alias: &[(&str, Option<&ast::Literal>)],
 ) -> bool {
     match (parts.split_first(), alias.split_first()) {
         (None, None) => true,
         (Some(((pat, None), rest)), _) if *pat == "**" => {
-            (1..=alias.len()).any(|k| spanning_match(rest, &alias[k..]))
+            (1..=alias.len()).any(|k| spanning_match(rest, &globs[1..], &alias[k..]))
         }
-        (Some(((pn, pa), rest)), Some(((an, aa), alias_rest))) => {
-            glob(pn, an)
+        (Some(((_, pa), rest)), Some(((an, aa), alias_rest))) => {
+            globs[0].matches(an)
                 && aa.map(literal_text) == pa.map(literal_text)
-                && spanning_match(rest, alias_rest)
+                && spanning_match(rest, &globs[1..], alias_rest)
         }
         _ => false,
     }
 }
 
 /// Whether alias name `alias` matches the first components of `parts`.
-fn alias_matches(alias: &Parts<'_>, parts: &Parts<'_>) -> bool {
+/// `globs` are the components of `parts`, decoded.
+fn alias_matches(alias: &Parts<'_>, parts: &Parts<'_>, globs: &[Glob<'_>]) -> bool {
     alias
         .iter()
-        .zip(parts.iter())
-        .all(|((an, aa), (pn, pa))| glob(pn, an) && aa.map(literal_text) == pa.map(literal_text))
+        .zip(parts.iter().zip(globs))
+        .all(|((an, aa), ((_, pa), g))| {
+            g.matches(an) && aa.map(literal_text) == pa.map(literal_text)
+        })
 }
 
-/// The built-in providers: begin/end/error(N), never, timer.*.
-fn builtin(
+/// `stap --dump-probe-types`: every family's point shapes, one a line,
+/// sorted bytewise as SystemTap lists them. (Checked when written: each
+/// line, with sample arguments, elaborated at -p2 against
+/// debian-6.1-amd64, `.inline` with the -dbg package and
+/// `kprobe.statement` in guru mode.)
+pub fn dump_probe_types() -> String {
+    let mut types: Vec<&str> = FAMILIES.iter().flat_map(|f| f.types).copied().collect();
+    types.sort();
+    types.iter().map(|t| format!("{t}\n")).collect()
+}
+
+/// The built-in families' points `parts` stand for, if a family knows
+/// them.
+fn builtin(parts: &Parts<'_>, target: Target<'_>) -> Resolution {
+    for family in FAMILIES {
+        if let Some(points) = (family.resolve)(parts, target)? {
+            return Ok(Some(points));
+        }
+    }
+    Ok(None)
+}
+
+/// One point of `kind` without target variables, named as written.
+pub(super) fn single(
     parts: &Parts<'_>,
-    target: Target<'_>,
-) -> Result<Option<Vec<(ProbePoint, ProbeContext)>>, PointError> {
-    let err = |m: String| PointError {
-        message: m,
-        help: None,
-    };
-    let name = parts_text(parts);
-    let priority = |arg: Option<&ast::Literal>| -> Result<i64, PointError> {
-        match arg {
-            None => Ok(0),
-            Some(ast::Literal::Number(n)) => Ok(n.value),
-            Some(_) => Err(err(format!("'{name}': the priority must be a number"))),
-        }
-    };
-    let kind = match parts.as_slice() {
-        [("begin", a)] => ProbeKind::Begin {
-            priority: priority(*a)?,
-        },
-        [("end", a)] => ProbeKind::End {
-            priority: priority(*a)?,
-        },
-        [("error", a)] => ProbeKind::Error {
-            priority: priority(*a)?,
-        },
-        [("never", None)] => ProbeKind::Never,
-        // What a tapset alias stands for where there is nothing to
-        // probe: it never resolves, and says why (the alias that names
-        // it adds its own name).
-        [("__unavailable", Some(ast::Literal::String(why)))] => {
-            return Err(err(why.to_str_lossy().into_owned()));
-        }
-        [("kprobe", None), ("statement", Some(addr)), ("absolute", None)] => {
-            let ast::Literal::Number(addr) = addr else {
-                return Err(err(format!("'{name}': the address must be a number")));
-            };
-            if !target.guru {
-                return Err(PointError {
-                    message: format!(
-                        "'{name}' probes a raw kernel address, which needs guru mode"
-                    ),
-                    help: Some(
-                        "rerun with -g; a wrong address can crash the kernel, so check it in /proc/kallsyms"
-                            .into(),
-                    ),
-                });
-            }
-            ProbeKind::KprobeAddress {
-                address: addr.value as u64,
-            }
-        }
-        [("kernel", None), ("function", Some(f)), rest @ ..]
-        | [("kprobe", None), ("function", Some(f)), rest @ ..] => {
-            return function_probe(parts, f, None, rest, parts[0].0 == "kprobe", target);
-        }
-        [("module", Some(m)), ("function", Some(f)), rest @ ..]
-        | [("kprobe", None), ("module", Some(m)), ("function", Some(f)), rest @ ..] => {
-            let ast::Literal::String(m) = m else {
-                return Err(err(format!("'{name}': the module name must be a string")));
-            };
-            return function_probe(
-                parts,
-                f,
-                Some(m.to_str_lossy().into_owned()),
-                rest,
-                parts[0].0 == "kprobe",
-                target,
-            );
-        }
-        [("process", path), (event @ ("begin" | "end"), None)] => {
-            return process_lifetime_probe(parts, *path, *event == "end", target);
-        }
-        [("process", Some(path)), ("function", Some(f)), rest @ ..] => {
-            return process_function_probe(parts, path, f, rest, target);
-        }
-        [("kernel", None), ("trace", Some(t)), rest @ ..] => {
-            return trace_probe(parts, t, rest, target);
-        }
-        [("netfilter", None), ..] => return netfilter_probe(parts, target),
-        [("__syscall", Some(n)), rest @ ..] => {
-            return syscall_probe(n, &rest.to_vec(), target);
-        }
-        [("timer", None), ("profile", None)] => ProbeKind::Timer {
-            period_ns: 1_000_000_000 / target.hz.max(1),
-            randomize_ns: 0,
-            per_cpu: true,
-        },
-        [("timer", None), (unit, arg), rest @ ..] => {
-            let ns_per = |unit: &str| -> Option<u64> {
-                Some(match unit {
-                    "s" | "sec" => 1_000_000_000,
-                    "ms" | "msec" => 1_000_000,
-                    "us" | "usec" => 1_000,
-                    "ns" | "nsec" => 1,
-                    "jiffies" => 1_000_000_000 / target.hz.max(1),
-                    _ => return None,
-                })
-            };
-            let n = number(*arg);
-            let period_ns = match (*unit, n) {
-                ("hz", Some(hz)) if hz > 0 => 1_000_000_000 / hz as u64,
-                (u, Some(v)) if v > 0 => match ns_per(u) {
-                    Some(mult) => (v as u64)
-                        .checked_mul(mult)
-                        .ok_or_else(|| err(format!("'{name}': the period is too long")))?,
-                    None => return Ok(None),
-                },
-                (u, _) if ns_per(u).is_some() || u == "hz" => {
-                    return Err(err(format!(
-                        "'{name}': timer.{u}(N) needs a positive number N"
-                    )))
-                }
-                _ => return Ok(None),
-            };
-            let randomize_ns = match rest {
-                [] => 0,
-                [("randomize", Some(ast::Literal::Number(r)))] if r.value >= 0 && *unit != "hz" => {
-                    let r = (r.value as u64).saturating_mul(ns_per(unit).unwrap_or(1));
-                    if r >= period_ns {
-                        return Err(err(format!(
-                            "'{name}': the randomization must be smaller than the period"
-                        )));
-                    }
-                    r
-                }
-                _ => return Ok(None),
-            };
-            ProbeKind::Timer {
-                period_ns,
-                randomize_ns,
-                per_cpu: false,
-            }
-        }
-        _ => return Ok(None),
-    };
-    Ok(Some(vec![(
+    kind: ProbeKind,
+) -> Option<Vec<(ProbePoint, ProbeContext)>> {
+    Some(vec![(
         ProbePoint {
-            name,
+            name: parts_text(parts),
             kind,
             optional: false,
         },
-        ProbeContext::None,
-    )]))
+        ProbeContext::none(),
+    )])
 }
 
 pub use crate::text::glob::matches as glob;
+use crate::text::glob::Glob;
 
 /// The candidate closest to `name` by edit distance, if close enough.
 pub fn similar<'a>(name: &str, candidates: &'a [String]) -> Option<&'a str> {
@@ -710,7 +524,7 @@ mod tests {
         let target = Target {
             hz: 250,
             kernel: None,
-            sysroot: None,
+            programs: &Default::default(),
             guru: false,
         };
         let names = |parts: &Parts<'_>| -> Vec<String> {
@@ -761,6 +575,18 @@ mod tests {
         let e =
             builtin_wildcards(&vec![("process", Some(&path)), ("*", None)], target).unwrap_err();
         assert!(e.message.contains("must be absolute"), "{}", e.message);
+    }
+
+    #[test]
+    fn probe_types_are_listed_once_each() {
+        let listed = dump_probe_types();
+        let lines: Vec<&str> = listed.lines().collect();
+        let mut unique = lines.clone();
+        unique.dedup();
+        assert_eq!(lines, unique);
+        assert_eq!(lines.first(), Some(&"begin"));
+        assert!(lines.contains(&"kernel.trace(string)"));
+        assert!(lines.contains(&"timer.profile"));
     }
 
     #[test]

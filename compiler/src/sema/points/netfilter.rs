@@ -14,12 +14,31 @@
 //!
 //! The handler's target variables are `$hooknum`, `$skb`, `$in`, `$out`
 //! (also `$indev`/`$outdev`) and `$verdict`, which guru mode may assign
-//! to decide the packet's fate.
+//! to decide the packet's fate ([`NetfilterVars`]). The runtime registers
+//! the hooks in every network namespace (`runtime-c/core/netfilter.c`).
 
-use super::{parts_text, Parts, PointError, ProbeContext, Target};
+use super::{parts_text, Family, Parts, PointError, ProbeContext, Target};
 use crate::debuginfo::{AggregateKind, CType};
-use crate::ir::{ProbeKind, ProbePoint};
+use crate::diag::Span;
+use crate::ir::{self, ProbeKind, ProbePoint};
+use crate::sema::vars::{fail_help, listed_type, Failed, Place, TargetHost, TargetVars};
 use crate::syntax::ast;
+
+pub(super) const FAMILY: Family = Family {
+    shapes: &[],
+    names: &[
+        "netfilter.hook(\"HOOK\").pf(\"PF\")",
+        "netfilter.pf(\"PF\").hook(\"HOOK\")",
+        "netfilter.hook(\"HOOK\").pf(\"PF\").priority(\"P\")",
+    ],
+    types: &[
+        "netfilter.hook(string).pf(string)",
+        "netfilter.hook(string).pf(string).priority(string)",
+        "netfilter.pf(string).hook(string)",
+        "netfilter.pf(string).hook(string).priority(string)",
+    ],
+    resolve: netfilter_probe,
+};
 
 /// Protocol families (`enum` in `uapi/linux/netfilter.h`).
 const FAMILIES: &[(&str, u8)] = &[
@@ -108,7 +127,7 @@ const IP6_PRIORITIES: &[(&str, i64)] = &[
 
 /// `netfilter.hook(...).pf(...)[.priority(...)]` in either order; `None`
 /// when `parts` is not a netfilter point at all.
-pub(super) fn netfilter_probe(
+fn netfilter_probe(
     parts: &Parts<'_>,
     target: Target<'_>,
 ) -> Result<Option<Vec<(ProbePoint, ProbeContext)>>, PointError> {
@@ -213,7 +232,7 @@ pub(super) fn netfilter_probe(
             },
             optional: false,
         },
-        ProbeContext::Netfilter,
+        ProbeContext::new(NetfilterVars),
     )]))
 }
 
@@ -222,20 +241,20 @@ pub(super) fn netfilter_probe(
 /// address (`$verdict`, which lives in the hook function's frame) rather
 /// than its value.
 #[derive(Debug, Clone, PartialEq)]
-pub struct NetfilterVar {
-    /// The slot (`c->tp_args[slot]`).
-    pub slot: usize,
+struct NetfilterVar {
+    /// The slot (the runtime's `STP_NF_*`).
+    slot: usize,
     /// The variable's C type.
-    pub ty: CType,
+    ty: CType,
     /// The slot holds the variable's address.
-    pub by_address: bool,
+    by_address: bool,
 }
 
 /// The variables a netfilter hook offers, in `$$parms` order.
-pub const NETFILTER_VARS: &[&str] = &["hooknum", "skb", "in", "out", "verdict"];
+const NETFILTER_VARS: &[&str] = &["hooknum", "skb", "in", "out", "verdict"];
 
 /// `$name` at a netfilter hook (`$indev`/`$outdev` are `$in`/`$out`).
-pub fn netfilter_var(name: &str) -> Option<NetfilterVar> {
+fn netfilter_var(name: &str) -> Option<NetfilterVar> {
     let int = |name: &str, signed| CType::Int {
         name: name.into(),
         size: 4,
@@ -261,6 +280,50 @@ pub fn netfilter_var(name: &str) -> Option<NetfilterVar> {
         ty,
         by_address,
     })
+}
+
+/// A netfilter hook's variables.
+#[derive(Debug)]
+struct NetfilterVars;
+
+impl TargetVars for NetfilterVars {
+    fn variable(
+        &self,
+        name: &str,
+        span: Span,
+        _: &mut dyn TargetHost,
+    ) -> Result<(ir::TargetBase, Place), Failed> {
+        let Some(var) = netfilter_var(name) else {
+            let names: Vec<String> = NETFILTER_VARS.iter().map(|n| format!("${n}")).collect();
+            return Err(fail_help(
+                span,
+                format!("netfilter hooks have no variable '${name}'"),
+                format!("their variables are: {}", names.join(", ")),
+            ));
+        };
+        let base = ir::TargetBase::TracepointArg(var.slot);
+        if var.by_address {
+            // `$verdict` is the hook function's own variable: its
+            // address is in the slot, so guru mode can store to it.
+            return Ok((base, Place::Address(var.ty)));
+        }
+        Ok((base, Place::Value(var.ty)))
+    }
+
+    fn parameters(&self, _: &str, _: Span) -> Result<(Vec<String>, bool), Failed> {
+        Ok((
+            NETFILTER_VARS.iter().map(|n| n.to_string()).collect(),
+            false,
+        ))
+    }
+
+    fn listed(&self) -> (Option<String>, Vec<(String, String)>) {
+        let vars = NETFILTER_VARS
+            .iter()
+            .filter_map(|n| netfilter_var(n).map(|v| (n.to_string(), listed_type(&v.ty))))
+            .collect();
+        (None, vars)
+    }
 }
 
 /// A component's argument as text: a string's contents, a number's digits.

@@ -1,20 +1,77 @@
 //! User-space function probes: `process("PATH").function("f")` with
-//! `.call` and `.return`. The program's ELF symbol table is read
-//! ([`crate::debuginfo::programs`]) on the build host (at `--sysroot DIR` + PATH when a sysroot is given, the
-//! path on the target staying PATH); each function becomes a uprobe at its
+//! `.call` and `.return`. The program's functions come from the target's
+//! [`crate::debuginfo::UserPrograms`] (its ELF symbol table, read on the
+//! build host at `--sysroot DIR` + PATH when a sysroot is given, the path
+//! on the target staying PATH); each function becomes a uprobe at its
 //! file offset. Target variables need the program's DWARF, which stapkit
-//! does not read: such points offer [`ProbeContext::UserSpace`].
+//! does not read: such points offer none ([`UserSpace`] says so).
+//! `process[("PATH")|(PID)].begin/.end` follow processes through the
+//! scheduler's tracepoints. The runtime has them in
+//! `runtime-c/core/uprobe.c` and `runtime-c/core/process.c`.
 
-use std::path::{Path, PathBuf};
-
-use super::{glob, parts_text, resolved_text, similar, Parts, PointError, ProbeContext, Target};
+use super::{
+    parts_text, resolved_text, similar, Family, Param, Parts, PointError, ProbeContext, Resolution,
+    Target,
+};
+use crate::debuginfo::programs::UserFunction;
+use crate::diag::Span;
 use crate::ir::{ProbeKind, ProbePoint, ProcessSelector};
+use crate::sema::vars::{fail_help, Failed, Refusal};
 use crate::syntax::ast;
 
-pub use crate::debuginfo::programs::{user_functions, UserFunction};
+pub(super) const FAMILY: Family = Family {
+    shapes: &[
+        &[("process", Param::Optional), ("begin", Param::No)],
+        &[("process", Param::Optional), ("end", Param::No)],
+        &[("process", Param::Required), ("function", Param::Required)],
+        &[
+            ("process", Param::Required),
+            ("function", Param::Required),
+            ("call", Param::No),
+        ],
+        &[
+            ("process", Param::Required),
+            ("function", Param::Required),
+            ("return", Param::No),
+        ],
+    ],
+    names: &[
+        "process(\"PATH\").function(\"NAME\")",
+        "process(\"PATH\").begin",
+        "process(\"PATH\").end",
+        "process(PID).begin",
+        "process(PID).end",
+        "process.begin",
+        "process.end",
+    ],
+    types: &[
+        "process(number).begin",
+        "process(number).end",
+        "process(string).begin",
+        "process(string).end",
+        "process(string).function(string)",
+        "process(string).function(string).call",
+        "process(string).function(string).return",
+        "process.begin",
+        "process.end",
+    ],
+    resolve,
+};
+
+fn resolve(parts: &Parts<'_>, target: Target<'_>) -> Resolution {
+    match parts.as_slice() {
+        [("process", path), (event @ ("begin" | "end"), None)] => {
+            process_lifetime_probe(parts, *path, *event == "end", target)
+        }
+        [("process", Some(path)), ("function", Some(f)), rest @ ..] => {
+            process_function_probe(parts, path, f, rest, target)
+        }
+        _ => Ok(None),
+    }
+}
 
 /// `process("PATH").function("f")[.call|.return]`.
-pub(super) fn process_function_probe(
+fn process_function_probe(
     parts: &Parts<'_>,
     path: &ast::Literal,
     function: &ast::Literal,
@@ -51,17 +108,21 @@ pub(super) fn process_function_probe(
             Some("name the function by its symbol only".to_string()),
         ));
     }
-    let host = host_path(target.sysroot, &path);
-    let functions = user_functions(&host).map_err(|e| {
+    let host = target.programs.host_path(&path);
+    let functions = target.programs.functions(&path).map_err(|e| {
         err(
             format!("'{name}': {e}"),
-            target.sysroot.is_none().then(|| {
+            target.programs.sysroot().is_none().then(|| {
                 "programs are read on this machine: give the target's file tree with --sysroot DIR"
                     .to_string()
             }),
         )
     })?;
-    let matched: Vec<&UserFunction> = functions.iter().filter(|f| glob(&spec, &f.name)).collect();
+    let pattern = crate::text::glob::Glob::new(&spec);
+    let matched: Vec<&UserFunction> = functions
+        .iter()
+        .filter(|f| pattern.matches(&f.name))
+        .collect();
     if matched.is_empty() {
         let names: Vec<String> = functions.iter().map(|f| f.name.clone()).collect();
         return Err(err(
@@ -86,7 +147,7 @@ pub(super) fn process_function_probe(
                     },
                     optional: false,
                 };
-                (point, ProbeContext::UserSpace)
+                (point, ProbeContext::new(UserSpace))
             })
             .collect(),
     ))
@@ -94,7 +155,7 @@ pub(super) fn process_function_probe(
 
 /// `process.begin/.end`, `process("PATH").begin/.end`,
 /// `process(PID).begin/.end`.
-pub(super) fn process_lifetime_probe(
+fn process_lifetime_probe(
     parts: &Parts<'_>,
     path: Option<&ast::Literal>,
     end: bool,
@@ -122,11 +183,10 @@ pub(super) fn process_lifetime_probe(
                 Some(format!("write the full path, such as \"/usr/bin/{path}\"")),
             ));
         }
-        let host = host_path(target.sysroot, path);
-        if let Err(e) = std::fs::metadata(&host) {
+        if let Err(e) = target.programs.check_exists(path) {
             return Err(err(
-                format!("'{name}': cannot read {}: {e}", host.display()),
-                target.sysroot.is_none().then(|| {
+                format!("'{name}': {e}"),
+                target.programs.sysroot().is_none().then(|| {
                     "programs are read on this machine: give the target's file tree with --sysroot DIR"
                         .to_string()
                 }),
@@ -139,33 +199,27 @@ pub(super) fn process_lifetime_probe(
             kind: ProbeKind::Process { which, end },
             optional: false,
         },
-        ProbeContext::None,
+        ProbeContext::none(),
     )]))
 }
 
-/// Where the build host finds the target's `path`.
-fn host_path(sysroot: Option<&Path>, path: &str) -> PathBuf {
-    match sysroot {
-        Some(root) => root.join(path.trim_start_matches('/')),
-        None => PathBuf::from(path),
+/// A user-space function's context: its variables would need the
+/// program's DWARF, which stapkit does not read; the argument functions
+/// (`int_arg(N)`, ...) work instead.
+#[derive(Debug)]
+struct UserSpace;
+
+impl Refusal for UserSpace {
+    fn refuse(&self, span: Span, what: &str) -> Failed {
+        fail_help(
+            span,
+            format!("'{what}' of a user-space function needs the program's debug information (DWARF), which stapkit does not read"),
+            "read arguments with int_arg(N), long_arg(N), pointer_arg(N), ... and the result with returnval()".into(),
+        )
     }
 }
 
 /// One function's point, named as written with the function filled in.
 fn point_name(parts: &Parts<'_>, function: &str) -> String {
     resolved_text(parts, "function", function)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sysroot_prefixes_the_path() {
-        assert_eq!(
-            host_path(Some(Path::new("/s")), "/bin/x"),
-            PathBuf::from("/s/bin/x")
-        );
-        assert_eq!(host_path(None, "/bin/x"), PathBuf::from("/bin/x"));
-    }
 }

@@ -15,17 +15,33 @@
 //! Each concrete point carries its [`Tracepoint`] so that `$prev->pid`,
 //! `$$parms`, `$$system` and `$$name` resolve against its parameters.
 
-use super::{parts_text, resolved_text, Parts, PointError, ProbeContext, Target};
+use super::{parts_text, resolved_text, Family, Param, Parts, PointError, ProbeContext, Target};
 use crate::debuginfo::{CType, Tracepoint};
-use crate::ir::{ProbeKind, ProbePoint};
+use crate::diag::Span;
+use crate::ir::{self, ProbeKind, ProbePoint};
+use crate::sema::vars::{fail_help, listed_type, Failed, Place, TargetHost, TargetVars};
 use crate::syntax::ast;
+
+pub(super) const FAMILY: Family = Family {
+    shapes: &[&[("kernel", Param::No), ("trace", Param::Required)]],
+    names: &[],
+    types: &["kernel.trace(string)"],
+    resolve,
+};
+
+fn resolve(parts: &Parts<'_>, target: Target<'_>) -> super::Resolution {
+    match parts.as_slice() {
+        [("kernel", None), ("trace", Some(t)), rest @ ..] => trace_probe(parts, t, rest, target),
+        _ => Ok(None),
+    }
+}
 
 /// Register-width slots: a parameter wider than this (a struct passed by
 /// value, a 128-bit integer) cannot be read from one.
 const SLOT_BYTES: u64 = 8;
 
 /// `kernel.trace("spec")`.
-pub(super) fn trace_probe(
+fn trace_probe(
     parts: &Parts<'_>,
     spec: &ast::Literal,
     rest: &[(&str, Option<&ast::Literal>)],
@@ -143,7 +159,7 @@ pub(super) fn trace_probe(
                 }
                 return Ok(Some(vec![(
                     trace_point(parts, &tp),
-                    ProbeContext::Tracepoint(tp),
+                    ProbeContext::new(TracepointVars(tp)),
                 )]));
             }
         }
@@ -192,7 +208,10 @@ pub(super) fn trace_probe(
                 None,
             ));
         }
-        points.push((trace_point(parts, &tp), ProbeContext::Tracepoint(tp)));
+        points.push((
+            trace_point(parts, &tp),
+            ProbeContext::new(TracepointVars(tp)),
+        ));
     }
     if points.is_empty() {
         return Err(err(
@@ -235,6 +254,59 @@ fn trace_point(parts: &Parts<'_>, tp: &Tracepoint) -> ProbePoint {
             module: tp.in_kernel == Some(false),
         },
         optional: false,
+    }
+}
+
+/// A tracepoint's variables: its parameters, in the argument slots the
+/// runtime's probe function receives; `$$system` and `$$name`.
+#[derive(Debug)]
+struct TracepointVars(Tracepoint);
+
+impl TargetVars for TracepointVars {
+    fn variable(
+        &self,
+        name: &str,
+        span: Span,
+        _: &mut dyn TargetHost,
+    ) -> Result<(ir::TargetBase, Place), Failed> {
+        let tp = &self.0;
+        let Some(n) = tp.params.iter().position(|p| p.name == name) else {
+            let names: Vec<String> = tp.params.iter().map(|p| format!("${}", p.name)).collect();
+            return Err(fail_help(
+                span,
+                format!("tracepoint '{}' has no parameter '{name}'", tp.name),
+                format!("its parameters are: {}", names.join(", ")),
+            ));
+        };
+        Ok((
+            ir::TargetBase::TracepointArg(n),
+            Place::Value(tp.params[n].ty.clone()),
+        ))
+    }
+
+    fn parameters(&self, _: &str, _: Span) -> Result<(Vec<String>, bool), Failed> {
+        Ok((
+            self.0.params.iter().map(|p| p.name.clone()).collect(),
+            false,
+        ))
+    }
+
+    fn text(&self, which: &str) -> Option<String> {
+        match which {
+            "$$system" => Some(self.0.system.clone()),
+            "$$name" => Some(self.0.name.clone()),
+            _ => None,
+        }
+    }
+
+    fn listed(&self) -> (Option<String>, Vec<(String, String)>) {
+        let params = self
+            .0
+            .params
+            .iter()
+            .map(|p| (p.name.clone(), listed_type(&p.ty)))
+            .collect();
+        (None, params)
     }
 }
 

@@ -3,7 +3,7 @@
 
 use crate::diag::Span;
 
-use super::{Ident, NumLit, StrLit};
+use super::{Ident, NodeId, NumLit, StrLit};
 
 /// Something that can be indexed or iterated: an array name or a histogram.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -122,6 +122,8 @@ pub struct Expr {
     pub kind: ExprKind,
     /// Where it was written (without enclosing parentheses).
     pub span: Span,
+    /// Its identity.
+    pub id: NodeId,
 }
 
 /// The kinds of expression.

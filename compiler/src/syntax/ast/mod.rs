@@ -25,6 +25,19 @@ pub use expr::*;
 pub use probe::*;
 pub use stmt::*;
 
+/// Identifies an expression, statement or block: the file the parser
+/// was given and the node's number in that parse. Later stages key their
+/// facts about a node by it (never by address). A node the parser copies
+/// keeps its id: `@choose_defined(a, b)` is `@defined(a) ? a : b` with
+/// both `a`s the same node.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct NodeId {
+    /// The file that was parsed (macros of other files expand into it).
+    pub file: FileId,
+    /// The node's number in that parse.
+    pub index: u32,
+}
+
 /// A name as written, with its place.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Ident {

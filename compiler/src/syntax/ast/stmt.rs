@@ -2,7 +2,7 @@
 
 use crate::diag::Span;
 
-use super::{Expr, Ident, IndexItem, Indexable, StatOp};
+use super::{Expr, Ident, IndexItem, Indexable, NodeId, StatOp};
 
 /// `{ statements }`
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -11,6 +11,8 @@ pub struct Block {
     pub stmts: Vec<Stmt>,
     /// From `{` to `}`.
     pub span: Span,
+    /// Its identity.
+    pub id: NodeId,
 }
 
 /// A statement.
@@ -20,6 +22,8 @@ pub struct Stmt {
     pub kind: StmtKind,
     /// Where it was written (without a trailing `;`).
     pub span: Span,
+    /// Its identity.
+    pub id: NodeId,
 }
 
 /// The kinds of statement.

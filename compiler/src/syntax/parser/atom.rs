@@ -98,6 +98,7 @@ impl Parser {
                 let n = *n;
                 self.bump();
                 Ok(Expr {
+                    id: self.node_id(),
                     kind: ExprKind::Number(n as i64),
                     span: start,
                 })
@@ -105,6 +106,7 @@ impl Parser {
             TokenKind::Str(_) => {
                 let s = self.string_lit();
                 Ok(Expr {
+                    id: self.node_id(),
                     kind: ExprKind::String(s.value),
                     span: s.span,
                 })
@@ -112,6 +114,7 @@ impl Parser {
             TokenKind::Embedded(_) => {
                 let code = self.embedded_code();
                 Ok(Expr {
+                    id: self.node_id(),
                     kind: ExprKind::Embedded(code.code),
                     span: code.span,
                 })
@@ -141,6 +144,7 @@ impl Parser {
         }
         let span = ident.span;
         Ok(Expr {
+            id: self.node_id(),
             kind: ExprKind::Var(ident),
             span,
         })
@@ -151,6 +155,7 @@ impl Parser {
         let open = self.bump().span;
         let args = self.call_args(open)?;
         Ok(Expr {
+            id: self.node_id(),
             kind: ExprKind::Call { name, args },
             span: self.span_from(start),
         })
@@ -160,6 +165,7 @@ impl Parser {
         let start = name.span;
         let indices = self.index_list()?;
         Ok(Expr {
+            id: self.node_id(),
             kind: ExprKind::Index {
                 base: Indexable::Var(name),
                 indices,
@@ -213,6 +219,7 @@ impl Parser {
                 let indices = self.index_list()?;
                 let span = hist.span.to(self.prev_span());
                 call.args.push(Expr {
+                    id: self.node_id(),
                     kind: ExprKind::Index {
                         base: Indexable::Hist(hist),
                         indices,
@@ -227,6 +234,7 @@ impl Parser {
             }
             self.expect_closing(Punct::RParen, open, "to close this '('")?;
             return Ok(Expr {
+                id: self.node_id(),
                 kind: ExprKind::Print(Box::new(call)),
                 span: self.span_from(start),
             });
@@ -274,6 +282,7 @@ impl Parser {
             ));
         }
         Ok(Expr {
+            id: self.node_id(),
             kind: ExprKind::Print(Box::new(call)),
             span,
         })
@@ -352,6 +361,7 @@ impl Parser {
             }
             let indices = self.index_list()?;
             return Ok(Expr {
+                id: self.node_id(),
                 kind: ExprKind::Index {
                     base: Indexable::Hist(hist),
                     indices,
@@ -378,6 +388,7 @@ impl Parser {
             }
             self.expect_closing(Punct::RParen, open, "to close this '('")?;
             return Ok(Expr {
+                id: self.node_id(),
                 kind: ExprKind::Stat { op, operand, param },
                 span: self.span_from(start),
             });
@@ -401,6 +412,7 @@ impl Parser {
                 self.expect_closing(Punct::RParen, open, "to close this '('")?;
                 let span = self.span_from(start);
                 let defined = Expr {
+                    id: self.node_id(),
                     kind: ExprKind::Defined(Box::new(a.clone())),
                     span,
                 };
@@ -473,6 +485,7 @@ impl Parser {
             }
         };
         Ok(Expr {
+            id: self.node_id(),
             kind,
             span: self.span_from(start),
         })

@@ -142,6 +142,7 @@ impl Parser {
             rhs: Box::new(rhs),
         };
         Ok(Expr {
+            id: self.node_id(),
             kind,
             span: self.span_from(start),
         })
@@ -169,6 +170,7 @@ impl Parser {
             otherwise: Box::new(otherwise?),
         };
         Ok(Expr {
+            id: self.node_id(),
             kind,
             span: self.span_from(start),
         })
@@ -248,6 +250,7 @@ impl Parser {
         let base = self.indexable()?;
         let keys = vec![IndexItem::Expr(lhs)];
         Ok(Expr {
+            id: self.node_id(),
             kind: ExprKind::In { keys, base },
             span: self.span_from(start),
         })
@@ -263,6 +266,7 @@ impl Parser {
             rhs: Box::new(rhs),
         };
         Ok(Expr {
+            id: self.node_id(),
             kind,
             span: self.span_from(start),
         })
@@ -285,6 +289,7 @@ impl Parser {
             pattern,
         };
         Ok(Expr {
+            id: self.node_id(),
             kind,
             span: self.span_from(start),
         })
@@ -301,6 +306,7 @@ impl Parser {
         }
         let base = self.indexable()?;
         Ok(Expr {
+            id: self.node_id(),
             kind: ExprKind::In { keys, base },
             span: self.span_from(start),
         })
@@ -337,6 +343,7 @@ impl Parser {
             operand: Box::new(operand?),
         };
         Ok(Expr {
+            id: self.node_id(),
             kind,
             span: self.span_from(start),
         })
@@ -351,6 +358,7 @@ impl Parser {
             operand: Box::new(operand),
         };
         Ok(Expr {
+            id: self.node_id(),
             kind,
             span: self.span_from(start),
         })
@@ -365,6 +373,7 @@ impl Parser {
             operand: Box::new(operand),
         };
         Ok(Expr {
+            id: self.node_id(),
             kind,
             span: self.span_from(start),
         })

@@ -110,6 +110,9 @@ pub(super) struct Parser {
     /// Where an unclosed block was last reported, so that the enclosing
     /// blocks, which end at the same token, do not repeat it.
     pub(super) unclosed_reported_at: Option<usize>,
+    /// The file parsed, and how many nodes have been numbered in it.
+    file: FileId,
+    nodes: u32,
 }
 
 impl Parser {
@@ -135,7 +138,19 @@ impl Parser {
             stuck: Cell::new(false),
             in_function: false,
             unclosed_reported_at: None,
+            file,
+            nodes: 0,
         }
+    }
+
+    /// A fresh id for the node being built.
+    pub(super) fn node_id(&mut self) -> ast::NodeId {
+        let id = ast::NodeId {
+            file: self.file,
+            index: self.nodes,
+        };
+        self.nodes = self.nodes.saturating_add(1);
+        id
     }
 
     fn finish(mut self) -> Vec<SyntaxError> {

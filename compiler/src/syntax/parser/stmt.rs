@@ -41,6 +41,7 @@ impl Parser {
             }
         }
         Ok(Block {
+            id: self.node_id(),
             stmts,
             span: self.span_from(open),
         })
@@ -81,6 +82,7 @@ impl Parser {
         let block = self.block()?;
         let span = block.span;
         Ok(Stmt {
+            id: self.node_id(),
             kind: StmtKind::Block(block),
             span,
         })
@@ -94,6 +96,7 @@ impl Parser {
             TokenKind::Punct(Punct::Semi) => {
                 self.bump();
                 return Ok(Stmt {
+                    id: self.node_id(),
                     kind: StmtKind::Empty,
                     span: start,
                 });
@@ -135,7 +138,11 @@ impl Parser {
         };
         let span = self.span_from(start);
         self.eat(Punct::Semi);
-        Ok(Stmt { kind, span })
+        Ok(Stmt {
+            kind,
+            span,
+            id: self.node_id(),
+        })
     }
 
     fn return_stmt(&mut self) -> PResult<StmtKind> {
@@ -211,6 +218,7 @@ impl Parser {
             None
         };
         Ok(Stmt {
+            id: self.node_id(),
             kind: StmtKind::If {
                 cond,
                 then,
@@ -225,6 +233,7 @@ impl Parser {
         let cond = self.paren_condition("while")?;
         let body = Box::new(self.stmt()?);
         Ok(Stmt {
+            id: self.node_id(),
             kind: StmtKind::While { cond, body },
             span: self.span_from(start),
         })
@@ -236,6 +245,7 @@ impl Parser {
         let (init, cond, step) = self.in_header(|p| p.for_header(open))?;
         let body = Box::new(self.stmt()?);
         Ok(Stmt {
+            id: self.node_id(),
             kind: StmtKind::For {
                 init,
                 cond,
@@ -299,6 +309,7 @@ impl Parser {
         }
         let catch = self.block()?;
         Ok(Stmt {
+            id: self.node_id(),
             kind: StmtKind::Try {
                 body,
                 catch_var,
@@ -355,6 +366,7 @@ impl Parser {
         let mut foreach = self.in_header(|p| p.foreach_header(open))?;
         foreach.body = self.stmt()?;
         Ok(Stmt {
+            id: self.node_id(),
             kind: StmtKind::Foreach(Box::new(foreach)),
             span: self.span_from(start),
         })
@@ -451,6 +463,7 @@ impl Parser {
         };
         self.expect_closing(Punct::RParen, open, "to close this '('")?;
         let body = Stmt {
+            id: self.node_id(),
             kind: StmtKind::Empty,
             span: open,
         };

@@ -46,6 +46,7 @@ impl Parser {
         };
         self.target_components(&mut target)?;
         Ok(Expr {
+            id: self.node_id(),
             kind: ExprKind::Target(Box::new(target)),
             span: self.span_from(start),
         })
@@ -82,6 +83,7 @@ impl Parser {
         target.address_of = ampersand;
         self.target_components(&mut target)?;
         Ok(Expr {
+            id: self.node_id(),
             kind: ExprKind::Target(Box::new(target)),
             span: self.span_from(start),
         })

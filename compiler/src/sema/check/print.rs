@@ -1,0 +1,126 @@
+//! Checking the print family: formats and their arguments, histograms.
+
+use crate::diag::{Diagnostic, Span};
+use crate::ir::{self, Type};
+use crate::syntax::ast;
+
+use super::Checker;
+use crate::sema::format;
+
+impl Checker<'_, '_> {
+    pub(super) fn print(&mut self, p: &ast::PrintCall, span: Span) -> Option<Type> {
+        let ty = p.kind.returns_string().then_some(Type::String);
+        if let Some(h) = &p.hist {
+            let g = self.stats_operand(&h.stat, false)?;
+            let histogram = histogram(h);
+            if let ast::HistKind::Linear { low, high, step } = h.kind {
+                if step <= 0 || high <= low {
+                    self.error(
+                        Diagnostic::semantic_error(
+                            "@hist_linear needs low < high and a positive step",
+                        )
+                        .with_primary(h.span, "bad bounds"),
+                    );
+                }
+            }
+            match self.cx.globals[g].histogram {
+                None => self.cx.globals[g].histogram = Some((histogram, h.span)),
+                Some((existing, at)) if existing != histogram => {
+                    let name = self.cx.globals[g].name.clone();
+                    self.error(
+                        Diagnostic::semantic_error(format!("'{name}' is printed as two different histograms"))
+                            .with_primary(h.span, "this histogram")
+                            .with_secondary(at, "differs from this one")
+                            .with_help("a statistics variable carries one histogram type; use a second variable"),
+                    );
+                }
+                Some(_) => {}
+            }
+            if !matches!(p.kind, ast::PrintKind::Print | ast::PrintKind::Println) {
+                self.error(
+                    Diagnostic::semantic_error(format!(
+                        "{} cannot draw a histogram; use print",
+                        p.kind.name()
+                    ))
+                    .with_primary(span, "here"),
+                );
+            }
+            return ty;
+        }
+        // A format decides its arguments' types: parse it first, then walk
+        // each argument once with the type it must have.
+        let format = if p.kind.has_format() {
+            let fmt = p
+                .format
+                .as_ref()
+                .map(|f| f.to_str_lossy().into_owned())
+                .unwrap_or_default();
+            match format::parse(&fmt) {
+                Ok(format) => Some(format),
+                Err(e) => {
+                    let at = p.format.as_ref().map(|f| f.span).unwrap_or(span);
+                    self.error(
+                        Diagnostic::semantic_error(format!("bad format string: {}", e.message))
+                            .with_primary(at, "this format"),
+                    );
+                    None
+                }
+            }
+        } else {
+            None
+        };
+        let want: Vec<Type> = format
+            .as_ref()
+            .map(format::argument_types)
+            .unwrap_or_default();
+        for (i, a) in p.args.iter().enumerate() {
+            let t = self.expr(a, want.get(i).copied());
+            if t.is_none() {
+                if let ast::ExprKind::Call { name, .. } = &a.kind {
+                    if self.cx.function_named(&name.name).is_some() {
+                        self.error(
+                            Diagnostic::semantic_error(format!(
+                                "'{}' returns no value to print",
+                                name.name
+                            ))
+                            .with_primary(a.span, "this call has no value"),
+                        );
+                    }
+                }
+            }
+            if let (Some(t), Some(w)) = (t, want.get(i)) {
+                if t != *w {
+                    self.error(
+                        Diagnostic::semantic_error(format!(
+                            "argument {} is a {t}, but its conversion needs a {w}",
+                            i + 1
+                        ))
+                        .with_primary(a.span, format!("a {t}")),
+                    );
+                }
+            }
+        }
+        if format.is_some() && want.len() != p.args.len() {
+            self.error(
+                Diagnostic::semantic_error(format!(
+                    "the format expects {} argument(s) but {} were given",
+                    want.len(),
+                    p.args.len()
+                ))
+                .with_primary(
+                    p.format.as_ref().map(|f| f.span).unwrap_or(span),
+                    "this format",
+                ),
+            );
+        }
+        ty
+    }
+}
+
+/// The histogram `@hist_log`/`@hist_linear` draws.
+pub(in crate::sema) fn histogram(h: &ast::HistOp) -> ir::Histogram {
+    match h.kind {
+        ast::HistKind::Log => ir::Histogram::Log,
+        ast::HistKind::Linear { low, high, step } => ir::Histogram::Linear { low, high, step },
+    }
+}

@@ -1,0 +1,550 @@
+//! Target expressions: `$param`, `$var->a->b[i]`, `&$var->f`, `$return`,
+//! `$$parms`, `@cast(p, "struct T")->f`, resolved against the probe's
+//! context (a function's prototype, a tracepoint's parameters) and the
+//! kernel's type information into [`ir::TargetAccess`].
+//!
+//! A chain is walked as a place: either a *value* in hand (a parameter's
+//! register, a pointer just loaded) or the *address* of an object in
+//! memory. `->m` on a pointer value goes to the object it points at; on a
+//! pointer stored in memory it loads the pointer first; on an embedded
+//! struct it just adds the member's offset.
+//!
+//! What `$name` itself is, the probe's family says ([`ProbeContext`]);
+//! both analysis phases call in through a [`TargetHost`].
+
+mod pretty;
+
+use crate::debuginfo::variables::{self, VariableLocation};
+use crate::debuginfo::{CType, KernelInfo};
+use crate::diag::{Diagnostic, Span};
+use crate::ir::{self, Type};
+use crate::syntax::ast;
+
+use super::vars::{fail, fail_help, scalar, Failed, Place, ProbeContext, TargetHost};
+
+/// The type of a resolved target expression: `$$parms` and friends are
+/// text, everything else a number.
+pub(super) fn value_type(kind: &ir::ExprKind) -> Type {
+    if matches!(kind, ir::ExprKind::Printf { .. } | ir::ExprKind::Str(_)) {
+        Type::String
+    } else {
+        Type::Long
+    }
+}
+
+/// The type a target expression that does not resolve keeps: `$$parms`
+/// and friends stay strings, so that one error does not cascade into type
+/// mismatches.
+pub(super) fn fallback_type(t: &ast::TargetExpr) -> Type {
+    match &t.base {
+        ast::TargetBase::Var(v) if v.name.starts_with("$$") => Type::String,
+        _ => Type::Long,
+    }
+}
+
+/// A target expression on the left of an assignment or `++`/`--`:
+/// guru mode only, and only a value in a register, on the stack or in
+/// kernel memory (`$return`, a parameter at entry, `$p->field`).
+pub(super) fn lvalue(
+    h: &mut dyn TargetHost,
+    probe: &ProbeContext,
+    t: &ast::TargetExpr,
+    span: Span,
+    want: Option<Type>,
+    context: &str,
+) -> Result<ir::LValue, Failed> {
+    if !h.config().guru {
+        return Err(Box::new(
+            Diagnostic::semantic_error(format!(
+                "{context} writes to a target variable, which needs guru mode"
+            ))
+            .with_primary(span, "a value of the probed kernel")
+            .with_help("rerun with -g: guru mode lets a script change the kernel's state"),
+        ));
+    }
+    let access = match resolve(h, probe, t, span)? {
+        ir::ExprKind::Target(access) => access,
+        _ => {
+            return Err(fail(
+                span,
+                format!("{context} cannot change this: it is text made from the probe's values"),
+            ))
+        }
+    };
+    if let Some(w) = want.filter(|w| *w != Type::Long) {
+        return Err(Box::new(
+            Diagnostic::semantic_error(format!(
+                "{context} needs a {w} here, but target variables are numbers"
+            ))
+            .with_primary(span, "a number"),
+        ));
+    }
+    let refusal = match (&access.base, access.result) {
+        (_, ir::TargetResult::Address) => {
+            Some("this is an address (or a whole struct or array); assign one of its members")
+        }
+        (ir::TargetBase::TracepointArg(_), ir::TargetResult::Value { .. }) => {
+            Some("tracepoint arguments are copies and cannot be changed")
+        }
+        (ir::TargetBase::Value(_), ir::TargetResult::Value { .. }) => {
+            Some("in a .return probe a parameter is its value saved at entry; it cannot be changed")
+        }
+        _ => None,
+    };
+    if let Some(why) = refusal {
+        return Err(fail(span, format!("{context} cannot change this: {why}")));
+    }
+    Ok(ir::LValue::Target(access))
+}
+
+/// The error for `@entry` where the probe has no function entry.
+pub(super) fn no_entry(span: Span) -> Diagnostic {
+    Diagnostic::semantic_error("@entry is only available in .return probes of functions")
+        .with_primary(span, "here")
+}
+
+/// Whether `@defined(e)` holds here: every target expression in `e`
+/// (`$x`, or `kernel_string($f->name)` around one) resolves in this
+/// probe.
+pub(super) fn defined(h: &mut dyn TargetHost, context: &ProbeContext, e: &ast::Expr) -> bool {
+    use crate::syntax::visit::{walk_expr, Visitor};
+    // The visitor lends no lifetime, so the target expressions are
+    // cloned out (they are small).
+    struct Targets(Vec<(ast::TargetExpr, Span)>);
+    impl Visitor for Targets {
+        fn visit_expr(&mut self, e: &ast::Expr) {
+            if let ast::ExprKind::Target(t) = &e.kind {
+                self.0.push(((**t).clone(), e.span));
+            }
+            walk_expr(self, e);
+        }
+    }
+    let mut targets = Targets(Vec::new());
+    targets.visit_expr(e);
+    targets
+        .0
+        .iter()
+        .all(|(t, span)| resolve(h, context, t, *span).is_ok())
+}
+
+/// The value of a condition that `@defined` decides at compile time:
+/// `@defined(x)`, its negation, and `&&`/`||` whose left side is
+/// decided (the right side is then evaluated only as C would). `defined`
+/// answers each `@defined` (and may record it).
+pub(super) fn static_truth(
+    e: &ast::Expr,
+    defined: &mut dyn FnMut(&ast::Expr, &ast::Expr) -> bool,
+) -> Option<bool> {
+    use ast::{BinaryOp, ExprKind as K, UnaryOp};
+    match &e.kind {
+        K::Defined(inner) => Some(defined(e, inner)),
+        K::Unary {
+            op: UnaryOp::Not,
+            operand,
+        } => static_truth(operand, defined).map(|b| !b),
+        K::Binary { op, lhs, rhs } if matches!(op, BinaryOp::And | BinaryOp::Or) => {
+            let short = *op == BinaryOp::Or;
+            match static_truth(lhs, defined)? {
+                l if l == short => Some(short),
+                _ => static_truth(rhs, defined),
+            }
+        }
+        _ => None,
+    }
+}
+
+fn kernel(h: &dyn TargetHost) -> Option<std::sync::Arc<KernelInfo>> {
+    h.config().kernel.clone()
+}
+
+/// Resolves a target expression into what the IR computes for it.
+pub(super) fn resolve(
+    h: &mut dyn TargetHost,
+    context: &ProbeContext,
+    t: &ast::TargetExpr,
+    span: Span,
+) -> Result<ir::ExprKind, Failed> {
+    let (base, place) = match &t.base {
+        ast::TargetBase::Var(v) => {
+            if v.name.starts_with("$$") {
+                // `$$parms$`, `$$vars$$`: each value pretty-printed.
+                if let ([c], false) = (t.components.as_slice(), t.address_of) {
+                    if let ast::TargetComponentKind::Pretty { deep } = c.kind {
+                        return context_string(h, context, &v.name, v.span, Some(deep));
+                    }
+                }
+                if !t.components.is_empty() || t.address_of {
+                    return Err(fail(
+                        v.span,
+                        format!("'{}' is a string and has no members", v.name),
+                    ));
+                }
+                return context_string(h, context, &v.name, v.span, None);
+            }
+            context.vars().variable(&v.name[1..], v.span, h)?
+        }
+        ast::TargetBase::Cast {
+            operand,
+            type_name,
+            module,
+        } => {
+            if let Some(m) = module {
+                // "kernel" and "kernel<linux/sched.h>" name the
+                // kernel's own types, which BTF/DWARF describe
+                // whole: the header list is not needed.
+                let text = m.to_str_lossy();
+                if text != "kernel" && !text.starts_with("kernel<") {
+                    return Err(fail_help(
+                            m.span,
+                            format!("@cast types from module '{text}' are not supported"),
+                            "stapkit reads types from the kernel's BTF or DWARF: use \"kernel\" or leave the module out".into(),
+                        ));
+                }
+            }
+            let name = type_name.to_str_lossy().into_owned();
+            let (_, value) = h.operand(operand, Some(Type::Long));
+            // The value is a pointer to `name`: its address.
+            let agg = named_aggregate(&*h, &name, type_name.span)?;
+            (
+                ir::TargetBase::Value(Box::new(value)),
+                Place::Value(CType::Pointer(Box::new(agg))),
+            )
+        }
+        ast::TargetBase::AtVar { name, module } => at_var(&*h, name, module.as_ref())?,
+        ast::TargetBase::Autocast(e) => {
+            return Err(fail(
+                e.span,
+                "this value has no known C type; use @cast(value, \"struct T\")".into(),
+            ))
+        }
+    };
+    let mut steps = Vec::new();
+    let mut place = place;
+    let mut bitfield = None;
+    for c in &t.components {
+        if bitfield.is_some() {
+            return Err(fail(c.span, "a bitfield has no members".into()));
+        }
+        place = match &c.kind {
+            ast::TargetComponentKind::Member(m) => {
+                let (next, bits) = member(&*h, place, &m.name, m.span, &mut steps)?;
+                bitfield = bits;
+                next
+            }
+            ast::TargetComponentKind::Index(i) => index(h, place, i, c.span, &mut steps)?,
+            ast::TargetComponentKind::Pretty { deep } => {
+                if bitfield.is_some() {
+                    return Err(fail(c.span, "a bitfield cannot be pretty-printed".into()));
+                }
+                return pretty::pretty(&*h, base, steps, place, *deep, span);
+            }
+        };
+    }
+    let result = if t.address_of {
+        match place {
+            Place::Address(_) => ir::TargetResult::Address,
+            Place::Value(_) => {
+                return Err(fail(
+                    span,
+                    "cannot take the address of a value held in a register".into(),
+                ))
+            }
+        }
+    } else {
+        match (place, bitfield) {
+            (Place::Address(ty), Some((shift, width))) => {
+                let (size, signed) = scalar(&ty).unwrap_or((8, false));
+                ir::TargetResult::Bitfield {
+                    size,
+                    bit_offset: shift,
+                    width,
+                    signed,
+                }
+            }
+            (Place::Value(ty), _) => {
+                let (size, signed) = scalar(&ty).ok_or_else(|| {
+                    fail(
+                        span,
+                        format!(
+                            "'{}' is not a number or a pointer; take one of its members",
+                            ty.render()
+                        ),
+                    )
+                })?;
+                ir::TargetResult::Value { size, signed }
+            }
+            (Place::Address(ty), None) => match scalar(&ty) {
+                Some((size, signed)) => ir::TargetResult::Load { size, signed },
+                // Arrays and structs yield their address (kernel_string($t->comm)).
+                None => ir::TargetResult::Address,
+            },
+        }
+    };
+    Ok(ir::ExprKind::Target(Box::new(ir::TargetAccess {
+        base,
+        steps,
+        result,
+    })))
+}
+
+/// `@var("name"[, "kernel"])`: a kernel global variable in memory.
+fn at_var(
+    h: &dyn TargetHost,
+    name: &ast::StrLit,
+    module: Option<&ast::StrLit>,
+) -> Result<(ir::TargetBase, Place), Failed> {
+    if let Some(m) = module {
+        if m.to_str_lossy() != "kernel" {
+            return Err(fail_help(
+                m.span,
+                format!("@var in module '{}' is not supported", m.to_str_lossy()),
+                "stapkit reads the kernel's own variables: use \"kernel\" or leave the module out"
+                    .into(),
+            ));
+        }
+    }
+    let text = name.to_str_lossy().into_owned();
+    let (var, file) = match text.split_once('@') {
+        Some((v, f)) => (v.to_string(), Some(f.to_string())),
+        None => (text.clone(), None),
+    };
+    let is_ident = !var.is_empty()
+        && !var.starts_with(|c: char| c.is_ascii_digit())
+        && var.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if !is_ident {
+        return Err(fail(
+            name.span,
+            format!("@var(\"{text}\"): '{var}' is not a variable name"),
+        ));
+    }
+    let kernel = kernel(h).ok_or_else(|| {
+        fail(
+            name.span,
+            "@var needs the kernel's headers and symbols (a tree with -r)".into(),
+        )
+    })?;
+    let found = kernel.variable(&var, file.as_deref()).map_err(|e| {
+        fail(
+            name.span,
+            format!("@var(\"{text}\"): cannot read kernel variable '{var}': {e}"),
+        )
+    })?;
+    let mapped = match found.location {
+        VariableLocation::Exported => None,
+        VariableLocation::Mapped {
+            address,
+            anchor_address,
+        } => Some(ir::MappedSymbol {
+            address,
+            anchor: variables::ANCHOR.to_string(),
+            anchor_address,
+        }),
+    };
+    Ok((
+        ir::TargetBase::KernelSymbol {
+            symbol: var,
+            mapped,
+        },
+        Place::Address(found.ty),
+    ))
+}
+
+/// `$$parms`, `$$vars`, `$$locals`, `$$return`: the values as text,
+/// `name=0x...` separated by spaces.
+/// `$$parms`, `$$vars`, `$$locals`, `$$return` (with `pretty`, their
+/// `$`/`$$` forms: `Some(deep)`), `$$system`, `$$name`.
+fn context_string(
+    h: &mut dyn TargetHost,
+    context: &ProbeContext,
+    which: &str,
+    span: Span,
+    pretty: Option<bool>,
+) -> Result<ir::ExprKind, Failed> {
+    if let Some(text) = context.vars().text(which) {
+        return Ok(ir::ExprKind::Str(text));
+    }
+    if matches!(which, "$$system" | "$$name") {
+        return Err(fail(
+            span,
+            format!("'{which}' is only available in tracepoint probes (kernel.trace)"),
+        ));
+    }
+    let (names, ret) = context.vars().parameters(which, span)?;
+    let wanted: Vec<String> = match which {
+        // In a .return probe, the parameters' values at entry.
+        "$$parms" | "$$vars" => names,
+        "$$locals" => Vec::new(),
+        "$$return" if ret => vec!["return".to_string()],
+        "$$return" => {
+            return Err(fail(
+                span,
+                "'$$return' is only available in .return probes".into(),
+            ))
+        }
+        _ => return Err(fail(span, format!("unknown context variable '{which}'"))),
+    };
+    let mut text = String::new();
+    let mut args = Vec::new();
+    let location = h.location(span, format!("identifier '{which}'"));
+    for name in &wanted {
+        let (base, place) = context.vars().variable(name, span, h)?;
+        if let Some(deep) = pretty {
+            let kind = pretty::pretty(&*h, base, Vec::new(), place, deep, span)?;
+            if !text.is_empty() {
+                text.push(' ');
+            }
+            text.push_str(&format!("{name}=%s"));
+            args.push(ir::Expr {
+                kind,
+                ty: Some(Type::String),
+                location: location.clone(),
+            });
+            continue;
+        }
+        let Place::Value(ty) = place else { continue };
+        let Some((size, signed)) = scalar(&ty) else {
+            continue;
+        };
+        if !text.is_empty() {
+            text.push(' ');
+        }
+        text.push_str(&format!("{name}=%#x"));
+        let access = ir::TargetAccess {
+            base,
+            steps: Vec::new(),
+            result: ir::TargetResult::Value { size, signed },
+        };
+        args.push(ir::Expr {
+            kind: ir::ExprKind::Target(Box::new(access)),
+            ty: Some(Type::Long),
+            location: location.clone(),
+        });
+    }
+    let format = super::format::parse(&text).map_err(|e| fail(span, e.message))?;
+    Ok(ir::ExprKind::Printf {
+        kind: ir::PrintfKind::Sprintf,
+        format,
+        args,
+    })
+}
+
+fn named_aggregate(h: &dyn TargetHost, name: &str, span: Span) -> Result<CType, Failed> {
+    let kernel = kernel(h).ok_or_else(|| {
+        fail(
+            span,
+            "@cast needs the kernel's type information (a tree with -r)".into(),
+        )
+    })?;
+    let layout = kernel.layout(name).map_err(|e| fail(span, e.to_string()))?;
+    Ok(CType::Aggregate {
+        kind: layout.value.kind,
+        name: Some(
+            layout
+                .value
+                .name
+                .trim_start_matches("struct ")
+                .trim_start_matches("union ")
+                .to_string(),
+        ),
+        size: Some(layout.value.size),
+    })
+}
+
+/// `->name` from `place`.
+fn member(
+    h: &dyn TargetHost,
+    place: Place,
+    name: &str,
+    span: Span,
+    steps: &mut Vec<ir::TargetStep>,
+) -> Result<(Place, Option<(u32, u32)>), Failed> {
+    // Reach the object's address.
+    let object = match place {
+        Place::Value(ty) => match ty.strip() {
+            CType::Pointer(to) => (**to).clone(),
+            other => {
+                return Err(fail(
+                    span,
+                    format!("'{}' is not a pointer to a struct", other.render()),
+                ))
+            }
+        },
+        Place::Address(ty) => match ty.strip() {
+            CType::Pointer(to) => {
+                steps.push(ir::TargetStep::Deref);
+                (**to).clone()
+            }
+            _ => ty,
+        },
+    };
+    let agg = object
+        .aggregate_name()
+        .ok_or_else(|| fail(span, format!("'{}' has no members", object.render())))?;
+    let kernel =
+        kernel(h).ok_or_else(|| fail(span, "members need the kernel's type information".into()))?;
+    let path = kernel
+        .member_path(&agg, &[name])
+        .map_err(|e| fail(span, e.to_string()))?
+        .value;
+    let mut bitfield = None;
+    let mut ty = object;
+    for step in path.steps {
+        if step.deref {
+            steps.push(ir::TargetStep::Deref);
+        }
+        // Members of embedded structs add up to one offset.
+        match steps.last_mut() {
+            Some(ir::TargetStep::Offset(last)) => *last += step.offset,
+            _ => steps.push(ir::TargetStep::Offset(step.offset)),
+        }
+        bitfield = step.bitfield;
+        ty = step.ty;
+    }
+    Ok((Place::Address(ty), bitfield))
+}
+
+/// `[i]` from `place`.
+fn index(
+    h: &mut dyn TargetHost,
+    place: Place,
+    index: &ast::Expr,
+    span: Span,
+    steps: &mut Vec<ir::TargetStep>,
+) -> Result<Place, Failed> {
+    let elem = match place {
+        Place::Value(ty) => match ty.strip() {
+            CType::Pointer(to) => (**to).clone(),
+            other => {
+                return Err(fail(
+                    span,
+                    format!("'{}' cannot be indexed", other.render()),
+                ))
+            }
+        },
+        Place::Address(ty) => match ty.strip() {
+            CType::Array { elem, .. } => (**elem).clone(),
+            CType::Pointer(to) => {
+                steps.push(ir::TargetStep::Deref);
+                (**to).clone()
+            }
+            other => {
+                return Err(fail(
+                    span,
+                    format!("'{}' cannot be indexed", other.render()),
+                ))
+            }
+        },
+    };
+    let stride = elem
+        .size()
+        .ok_or_else(|| fail(span, format!("'{}' has no known size", elem.render())))?;
+    let (t, value) = h.operand(index, Some(Type::Long));
+    if t.is_some_and(|t| t != Type::Long) {
+        return Err(fail(index.span, "an index must be a number".into()));
+    }
+    steps.push(ir::TargetStep::Index {
+        index: Box::new(value),
+        stride,
+    });
+    Ok(Place::Address(elem))
+}

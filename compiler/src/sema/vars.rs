@@ -1,0 +1,267 @@
+//! Target variables: what a probe point offers its handler beyond the
+//! script's own data (`$name`, `$$parms`, `@entry`), in the vocabulary
+//! the providers that offer them (`points/<family>.rs`) and the resolver
+//! of member chains (`target/`) share.
+//!
+//! A point's [`ProbeContext`] is its family's [`TargetVars`]; the
+//! resolver asks it what `$name` is and then walks `->member`, `[i]` and
+//! `$`/`$$` from there on its own.
+
+use std::fmt;
+use std::rc::Rc;
+
+use crate::debuginfo::CType;
+use crate::diag::{Diagnostic, Span};
+use crate::ir::{self, Type};
+use crate::syntax::ast;
+
+use super::Config;
+
+/// Where a chain is: a value of this type in hand, or an object of this
+/// type at the address computed so far.
+pub(super) enum Place {
+    Value(CType),
+    Address(CType),
+}
+
+/// A failed resolution: the diagnostic to report.
+pub(super) type Failed = Box<Diagnostic>;
+
+/// What resolving a target expression needs from the walk it is part of:
+/// checking (which infers the script expressions inside and builds nothing
+/// it keeps) or lowering (which lowers them and saves values at entry).
+pub(super) trait TargetHost {
+    /// The analysis configuration (guru mode, the kernel).
+    fn config(&self) -> &Config;
+    /// Where `span` is, as runtime errors quote it.
+    fn location(&self, span: Span, token: String) -> ir::Location;
+    /// A script expression inside a target expression (`@cast`'s operand,
+    /// an index) that must have type `expect`.
+    fn operand(&mut self, e: &ast::Expr, expect: Option<Type>) -> (Option<Type>, ir::Expr);
+    /// Saves `value` when the probed function is entered; the expression
+    /// that reads it back at the return.
+    fn save_at_entry(&mut self, value: ir::Expr, ty: Type, location: ir::Location) -> ir::Expr;
+}
+
+/// The target variables of one kind of probe point.
+pub(super) trait TargetVars: fmt::Debug {
+    /// `$name` (`name` without the `$`; `return` for `$return`): where its
+    /// value starts, or why there is none.
+    fn variable(
+        &self,
+        name: &str,
+        span: Span,
+        h: &mut dyn TargetHost,
+    ) -> Result<(ir::TargetBase, Place), Failed>;
+    /// The variables `$$parms` and `$$vars` print, in order, and whether
+    /// `$$return` applies; or why `which` (`$$parms`, ...) is refused.
+    fn parameters(&self, which: &str, span: Span) -> Result<(Vec<String>, bool), Failed>;
+    /// `$$system` and `$$name` where the point has them (tracepoints).
+    fn text(&self, _which: &str) -> Option<String> {
+        None
+    }
+    /// The same point at function entry, for `@entry(e)` in a `.return`
+    /// probe; `None` where there is no entry.
+    fn at_entry(&self) -> Option<ProbeContext> {
+        None
+    }
+    /// `stap -L`: `$return`'s C type when it has one, and each variable
+    /// with its C type.
+    fn listed(&self) -> (Option<String>, Vec<(String, String)>) {
+        (None, Vec::new())
+    }
+    /// Points whose contexts have the same key share one probe body;
+    /// `None` (the default) gives each point its own, since `$file` may
+    /// mean different things at different functions.
+    fn shared_body_key(&self) -> Option<String> {
+        None
+    }
+}
+
+/// A point that offers no target variables, for one reason, given for
+/// every `$name` and `$$parms` asked for.
+pub(super) trait Refusal: fmt::Debug {
+    /// The error for `what` (`$name`, `$$parms`, ...).
+    fn refuse(&self, span: Span, what: &str) -> Failed;
+    /// As [`TargetVars::shared_body_key`].
+    fn shared_body_key(&self) -> Option<String> {
+        None
+    }
+}
+
+impl<T: Refusal> TargetVars for T {
+    fn variable(
+        &self,
+        name: &str,
+        span: Span,
+        _: &mut dyn TargetHost,
+    ) -> Result<(ir::TargetBase, Place), Failed> {
+        Err(self.refuse(span, &format!("${name}")))
+    }
+
+    fn parameters(&self, which: &str, span: Span) -> Result<(Vec<String>, bool), Failed> {
+        Err(self.refuse(span, which))
+    }
+
+    fn shared_body_key(&self) -> Option<String> {
+        Refusal::shared_body_key(self)
+    }
+}
+
+/// What a probe point offers its handler: its family's [`TargetVars`].
+#[derive(Debug, Clone)]
+pub struct ProbeContext(Rc<dyn TargetVars>);
+
+impl ProbeContext {
+    /// The context of a family's point.
+    pub(super) fn new(vars: impl TargetVars + 'static) -> ProbeContext {
+        ProbeContext(Rc::new(vars))
+    }
+
+    /// No target variables (begin, timers, raw kprobes, functions).
+    pub(super) fn none() -> ProbeContext {
+        ProbeContext::new(NoVars)
+    }
+
+    /// The variables.
+    pub(super) fn vars(&self) -> &dyn TargetVars {
+        &*self.0
+    }
+
+    /// Whether points of these two contexts share one probe body.
+    pub(super) fn shares_body_with(&self, other: &ProbeContext) -> bool {
+        match (self.0.shared_body_key(), other.0.shared_body_key()) {
+            (Some(a), Some(b)) => a == b,
+            _ => false,
+        }
+    }
+}
+
+/// A point without target variables.
+#[derive(Debug)]
+struct NoVars;
+
+impl TargetVars for NoVars {
+    fn variable(
+        &self,
+        name: &str,
+        span: Span,
+        _: &mut dyn TargetHost,
+    ) -> Result<(ir::TargetBase, Place), Failed> {
+        Err(fail_help(
+            span,
+            format!("target variable '${name}' is not available in this probe"),
+            "target variables need a kernel.function(...) or kernel.trace(...) probe".into(),
+        ))
+    }
+
+    fn parameters(&self, which: &str, span: Span) -> Result<(Vec<String>, bool), Failed> {
+        Err(fail(
+            span,
+            format!("'{which}' is not available in this probe"),
+        ))
+    }
+
+    fn shared_body_key(&self) -> Option<String> {
+        Some("none".into())
+    }
+}
+
+pub(super) fn fail(span: Span, message: String) -> Failed {
+    Box::new(Diagnostic::semantic_error(message).with_primary(span, "in this target expression"))
+}
+
+pub(super) fn fail_help(span: Span, message: String, help: String) -> Failed {
+    Box::new(
+        Diagnostic::semantic_error(message)
+            .with_primary(span, "in this target expression")
+            .with_help(help),
+    )
+}
+
+/// `$return` outside a `.return` probe is an error.
+pub(super) fn require_return_probe(ret: bool, span: Span) -> Result<(), Failed> {
+    if ret {
+        Ok(())
+    } else {
+        Err(fail(
+            span,
+            "'$return' is only available in .return probes".into(),
+        ))
+    }
+}
+
+/// Size and signedness of a type a script reads as a number.
+pub(super) fn scalar(ty: &CType) -> Option<(u8, bool)> {
+    match ty.strip() {
+        CType::Int { size, signed, .. } | CType::Enum { size, signed, .. }
+            if matches!(size, 1 | 2 | 4 | 8) =>
+        {
+            Some((*size as u8, *signed))
+        }
+        CType::Pointer(_) => Some((8, false)),
+        _ => None,
+    }
+}
+
+/// The register the calling convention names by its `struct pt_regs`
+/// member (`di` on x86-64, `regs[0]` on arm64; see `debuginfo::callconv`).
+pub(super) fn register(member: &str) -> Option<ir::Register> {
+    use ir::X86Register as X;
+    if let Some(n) = member
+        .strip_prefix("regs[")
+        .and_then(|m| m.strip_suffix(']'))
+    {
+        return n
+            .parse::<u8>()
+            .ok()
+            .filter(|n| *n <= 30)
+            .map(ir::Register::Arm64);
+    }
+    let x86 = match member {
+        "ax" => X::Ax,
+        "bx" => X::Bx,
+        "cx" => X::Cx,
+        "dx" => X::Dx,
+        "si" => X::Si,
+        "di" => X::Di,
+        "bp" => X::Bp,
+        "r8" => X::R8,
+        "r9" => X::R9,
+        "r10" => X::R10,
+        "r11" => X::R11,
+        "r12" => X::R12,
+        "r13" => X::R13,
+        "r14" => X::R14,
+        "r15" => X::R15,
+        _ => return None,
+    };
+    Some(ir::Register::X86(x86))
+}
+
+/// A C type as `stap -L` lists it (`char*`, `struct file*`).
+pub(super) fn listed_type(ty: &CType) -> String {
+    ty.render().replace(" *", "*")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::debuginfo::{arg_location, return_register, Arch, ArgLocation};
+
+    #[test]
+    fn every_register_the_calling_convention_names_is_known() {
+        for arch in [Arch::X86_64, Arch::Arm64] {
+            assert!(register(return_register(arch)).is_some(), "{arch:?}");
+            for n in 1..=10 {
+                if let Some(ArgLocation::Register(r)) = arg_location(arch, n) {
+                    assert!(register(r).is_some(), "{arch:?} argument {n}: {r}");
+                }
+            }
+        }
+        assert_eq!(register("di"), Some(ir::Register::X86(ir::X86Register::Di)));
+        assert_eq!(register("regs[7]"), Some(ir::Register::Arm64(7)));
+        assert_eq!(register("regs[31]"), None);
+        assert_eq!(register("orig_ax"), None);
+    }
+}

@@ -1,0 +1,2 @@
+/* The fixture kernel's tick counter. */
+extern unsigned long volatile jiffies;

@@ -1,0 +1,138 @@
+//! The kernel as Debian installs it on a user's machine, inside the
+//! oracle root: the fetched packages' `/usr/src/linux-headers-*`,
+//! `/usr/lib/linux-kbuild-*`, `/boot` and (with the -dbg package)
+//! `/usr/lib/debug` bind-mounted at their own paths, and
+//! `/lib/modules/RELEASE` with its `build` and `source` links, so that
+//! `stap -r RELEASE` finds everything where a user's SystemTap finds it.
+//!
+//! SystemTap 5.1 given only `-r TREE` (the relocated header tree) finds
+//! no tracepoint (`-vvv`: `getting a tracepoint query for 0 headers`,
+//! then `no match` for every `kernel.trace`), and no `kprobe.function`
+//! without the real System.map where it looks
+//! (`/usr/lib/debug/boot/System.map-R`, `/boot/System.map-R`); installed
+//! this way it builds its tracepoint query module against the headers
+//! and resolves both. The kernel cache's trees are relocated (their
+//! links are relative to the cache), so `/lib/modules/RELEASE` is a
+//! directory of absolute links made here, under
+//! `$STAPKIT_CACHE/oracle/machines/`, with the package's files bound
+//! into it.
+
+use std::path::{Component, Path, PathBuf};
+
+use anyhow::{Context, Result};
+use stapkit::kernel::cache::Cache;
+
+use crate::oracle::Kernel;
+
+/// What the root is given for one kernel.
+pub(crate) struct Machine {
+    /// `uname -r` of the kernel: what `-r` names.
+    pub(crate) release: String,
+    /// (host path, path in the root) bind mounts, in order: directories
+    /// before the files bound inside them.
+    pub(crate) mounts: Vec<(PathBuf, String)>,
+}
+
+/// The kernel installed as on a user's machine.
+pub(crate) fn user_machine(cache: &Cache, kernel: &Kernel) -> Result<Machine> {
+    let root = &kernel.state.root;
+    let release = kernel.state.release.clone();
+    let mut mounts = Vec::new();
+    for dir in ["usr/src", "usr/lib"] {
+        let Ok(entries) = std::fs::read_dir(root.join(dir)) else {
+            continue;
+        };
+        let mut names: Vec<String> = entries
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n != "modules")
+            .collect();
+        names.sort();
+        for name in names {
+            mounts.push((root.join(dir).join(&name), format!("/{dir}/{name}")));
+        }
+    }
+    if root.join("boot").is_dir() {
+        mounts.push((root.join("boot"), "/boot".to_string()));
+    }
+    // /lib/modules/R: links made absolute, files bound one by one.
+    let made = cache
+        .dir()
+        .join("oracle/machines")
+        .join(&kernel.name)
+        .join(&release);
+    let modules = ["lib/modules", "usr/lib/modules"]
+        .iter()
+        .map(|d| (format!("/{d}/{release}"), root.join(d).join(&release)))
+        .find(|(_, host)| host.is_dir());
+    let mut files = Vec::new();
+    if let Some((in_root, host)) = modules {
+        if made.exists() {
+            std::fs::remove_dir_all(&made)?;
+        }
+        std::fs::create_dir_all(&made)?;
+        for entry in std::fs::read_dir(&host)? {
+            let entry = entry?;
+            let name = entry.file_name();
+            let path = entry.path();
+            if let Ok(target) = std::fs::read_link(&path) {
+                let absolute = resolve(Path::new(&in_root), &target);
+                std::os::unix::fs::symlink(&absolute, made.join(&name))
+                    .with_context(|| format!("linking {}", made.join(&name).display()))?;
+            } else if path.is_file() {
+                files.push((path, format!("{in_root}/{}", name.to_string_lossy())));
+            }
+        }
+        mounts.push((made, in_root));
+    }
+    files.sort();
+    mounts.extend(files);
+    Ok(Machine { release, mounts })
+}
+
+/// `target` of a link in `dir`, as an absolute, normalised path.
+fn resolve(dir: &Path, target: &Path) -> PathBuf {
+    let mut out = PathBuf::from("/");
+    let joined = if target.is_absolute() {
+        target.to_path_buf()
+    } else {
+        dir.join(target)
+    };
+    for part in joined.components() {
+        match part {
+            Component::ParentDir => {
+                out.pop();
+            }
+            Component::Normal(p) => out.push(p),
+            _ => {}
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn links_resolve_from_where_they_are_installed() {
+        assert_eq!(
+            resolve(
+                Path::new("/lib/modules/6.1.0-57-amd64"),
+                Path::new("../../../usr/src/linux-headers-6.1.0-57-amd64")
+            ),
+            PathBuf::from("/usr/src/linux-headers-6.1.0-57-amd64")
+        );
+        assert_eq!(
+            resolve(
+                Path::new("/usr/lib/modules/6.12.118+deb13-amd64"),
+                Path::new("../../../src/linux-headers-6.12.118+deb13-amd64")
+            ),
+            PathBuf::from("/usr/src/linux-headers-6.12.118+deb13-amd64")
+        );
+        assert_eq!(
+            resolve(Path::new("/lib/modules/x"), Path::new("/usr/src/y")),
+            PathBuf::from("/usr/src/y")
+        );
+    }
+}
