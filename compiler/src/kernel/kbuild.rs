@@ -174,19 +174,7 @@ pub fn build(req: &BuildRequest<'_>) -> Result<BuiltModule, BuildError> {
     let kbuild = kbuild_file(req.module, &req.cflags);
     std::fs::write(path.join("Kbuild"), kbuild).map_err(io(&path.join("Kbuild")))?;
 
-    let mut make = req.toolchain.command("make");
-    make.arg("-C")
-        .arg(&req.tree.dir)
-        .arg(format!("M={}", path.display()));
-    if req.verbose {
-        make.arg("V=1");
-    }
-    // The tree's cross-build variables first: `-B` may override them.
-    make.args(req.tree.make_vars())
-        .args(&req.make_vars)
-        .arg("modules")
-        .env("LC_ALL", "C");
-    let out = make
+    let out = modules_command(req.tree, req.toolchain, &path, &[], &req.make_vars, req.verbose)
         .output()
         .map_err(|e| BuildError::Make(req.toolchain.spawn_error(&e)))?;
     let log = format!(
@@ -213,6 +201,31 @@ pub fn build(req: &BuildRequest<'_>) -> Result<BuiltModule, BuildError> {
         dir,
         modpost_warnings,
     })
+}
+
+/// `make [FLAGS] -C TREE M=DIR ... modules` with the toolchain, the tree's
+/// variables and then `make_vars` (`-B` may override the tree's).
+pub fn modules_command(
+    tree: &HeaderTree,
+    toolchain: &Toolchain,
+    dir: &Path,
+    flags: &[String],
+    make_vars: &[String],
+    verbose: bool,
+) -> std::process::Command {
+    let mut make = toolchain.command("make");
+    make.args(flags)
+        .arg("-C")
+        .arg(&tree.dir)
+        .arg(format!("M={}", dir.display()));
+    if verbose {
+        make.arg("V=1");
+    }
+    make.args(tree.make_vars())
+        .args(make_vars)
+        .arg("modules")
+        .env("LC_ALL", "C");
+    make
 }
 
 /// The `Kbuild` file for a one-object module.

@@ -198,19 +198,15 @@ fn run_make(req: &BatchRequest<'_>, names: &[&str]) -> Result<MakeLog, BuildErro
         path: kbuild.clone(),
         error,
     })?;
-    let mut make = req.toolchain.command("make");
-    make.arg("-k")
-        .arg(format!("-j{}", req.jobs.max(1)))
-        .arg("-C")
-        .arg(&req.tree.dir)
-        .arg(format!("M={}", req.dir.display()));
-    if req.verbose {
-        make.arg("V=1");
-    }
-    make.args(req.tree.make_vars())
-        .args(&req.make_vars)
-        .arg("modules")
-        .env("LC_ALL", "C");
+    let flags = ["-k".to_string(), format!("-j{}", req.jobs.max(1))];
+    let mut make = kbuild::modules_command(
+        req.tree,
+        req.toolchain,
+        &req.dir,
+        &flags,
+        &req.make_vars,
+        req.verbose,
+    );
     let out = make
         .output()
         .map_err(|e| BuildError::Make(req.toolchain.spawn_error(&e)))?;
