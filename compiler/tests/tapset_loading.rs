@@ -66,7 +66,10 @@ fn user_tapsets_define_functions_aliases_globals_and_macros() {
         "my_over:string (a:string, b:string)",
         "timer.ms(10)",
     ] {
-        assert!(listing.contains(wanted), "{wanted} missing from:\n{listing}");
+        assert!(
+            listing.contains(wanted),
+            "{wanted} missing from:\n{listing}"
+        );
     }
 }
 
@@ -87,8 +90,15 @@ fn embedded_c_needs_guru_mode_in_a_script_only() {
         "function f:long () %{ STAP_RETVALUE = 1; %}\nprobe begin { println(f(), my_embedded(1)) }",
     ))
     .unwrap_err();
-    assert!(err.contains("embedded C in a script needs guru mode"), "{err}");
-    assert_eq!(err.matches("embedded C").count(), 2, "only the script's: {err}");
+    assert!(
+        err.contains("embedded C in a script needs guru mode"),
+        "{err}"
+    );
+    assert_eq!(
+        err.matches("embedded C").count(),
+        2,
+        "only the script's: {err}"
+    );
     let mut guru = options(
         dir.path(),
         "function f:long () %{ STAP_RETVALUE = 1; %}\nprobe begin { println(f(), my_embedded(1)) }",
@@ -109,10 +119,19 @@ fn overloads_resolve_by_arity_and_a_script_replaces_the_library() {
          probe begin { println(ctime(), ctime(0), tokenize(\"a b\", \" \"), tokenize(\" \"), my_over(1, 2)) }",
     ))
     .unwrap();
-    assert!(listing.contains("ctime:string (epochsecs:long)"), "{listing}");
+    assert!(
+        listing.contains("ctime:string (epochsecs:long)"),
+        "{listing}"
+    );
     assert!(listing.contains("ctime:string ()"), "{listing}");
-    assert!(listing.contains("tokenize:string (delim:string)"), "{listing}");
-    assert!(listing.contains("my_over:long (a:long, b:long)"), "{listing}");
+    assert!(
+        listing.contains("tokenize:string (delim:string)"),
+        "{listing}"
+    );
+    assert!(
+        listing.contains("my_over:long (a:long, b:long)"),
+        "{listing}"
+    );
     let err = elaborate(options(dir.path(), "probe begin { println(ctime(1, 2)) }")).unwrap_err();
     assert!(
         err.contains("semantic error: arity mismatch found (function 'ctime' takes 0 args)"),
@@ -156,6 +175,12 @@ fn dumps_list_the_library_in_systemtaps_formats() {
     ] {
         assert!(dump.contains(wanted), "{wanted:?} missing");
     }
-    assert!(!dump.contains("my_private"), "private functions are not listed");
-    assert!(!dump.contains("\n__"), "the library's own functions are not listed");
+    assert!(
+        !dump.contains("my_private"),
+        "private functions are not listed"
+    );
+    assert!(
+        !dump.contains("\n__"),
+        "the library's own functions are not listed"
+    );
 }

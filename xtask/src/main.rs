@@ -19,8 +19,8 @@
 mod bench;
 mod bench_build;
 mod corpus;
-mod measure;
 mod demo;
+mod measure;
 mod oracle;
 mod oracle_frontend;
 mod oracle_machine;

@@ -1310,7 +1310,10 @@ fn run_all(
     let lock = std::fs::File::create(&lock_path)
         .with_context(|| format!("creating {}", lock_path.display()))?;
     if lock.try_lock().is_err() {
-        eprintln!("oracle: waiting for another oracle run's guest ({})", lock_path.display());
+        eprintln!(
+            "oracle: waiting for another oracle run's guest ({})",
+            lock_path.display()
+        );
         lock.lock()
             .with_context(|| format!("locking {}", lock_path.display()))?;
     }

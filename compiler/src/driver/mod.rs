@@ -306,8 +306,7 @@ impl Pipeline {
             return Ok(());
         }
         let cfg = self.preprocess_config();
-        let (macros, diags) =
-            sema::library_macros(&mut self.sources, &self.options.includes, &cfg);
+        let (macros, diags) = sema::library_macros(&mut self.sources, &self.options.includes, &cfg);
         self.library_macros = Some(macros);
         // Pass 2's configuration carries the macros too.
         self.sema_config = None;
@@ -315,7 +314,11 @@ impl Pipeline {
             return Ok(());
         }
         let errors: Vec<_> = diags.into_iter().filter(|d| d.is_error()).collect();
-        Err(Failure::pass(1, "parse", render_all(&self.sources, &errors)))
+        Err(Failure::pass(
+            1,
+            "parse",
+            render_all(&self.sources, &errors),
+        ))
     }
 
     fn diagnostics(&mut self, diags: &[Diagnostic]) -> bool {
@@ -439,7 +442,11 @@ impl Pipeline {
             let (text, diags) = sema::dump_library(&mut self.sources, config, what);
             let errors: Vec<_> = diags.into_iter().filter(|d| d.is_error()).collect();
             if !errors.is_empty() {
-                return Err(Failure::pass(1, "parse", render_all(&self.sources, &errors)));
+                return Err(Failure::pass(
+                    1,
+                    "parse",
+                    render_all(&self.sources, &errors),
+                ));
             }
             out.push_str(&text);
         }
@@ -524,7 +531,10 @@ impl Pipeline {
             features.dir.display()
         ));
         let mut files = runtime::files();
-        files.push((PathBuf::from("runtime/stp_features.h"), features.header.clone()));
+        files.push((
+            PathBuf::from("runtime/stp_features.h"),
+            features.header.clone(),
+        ));
         files.push((PathBuf::from(format!("{module}.c")), c_source.to_string()));
         // Warnings are errors. The runtime is one translation unit
         // compiled whole into every module, so helpers a script does not

@@ -158,14 +158,12 @@ fn pure_function(cx: &Context<'_>, name: &str, depth: usize) -> bool {
     let Some(overloads) = cx.function_index.get(name) else {
         return false;
     };
-    overloads
-        .iter()
-        .all(|&i| match &cx.functions[i].def.body {
-            ast::FunctionBody::Embedded(code) => code.code.contains("/* pure */"),
-            ast::FunctionBody::Block(b) => {
-                depth < MAX_PURE_DEPTH && b.stmts.iter().all(|s| pure_stmt(cx, s, depth + 1))
-            }
-        })
+    overloads.iter().all(|&i| match &cx.functions[i].def.body {
+        ast::FunctionBody::Embedded(code) => code.code.contains("/* pure */"),
+        ast::FunctionBody::Block(b) => {
+            depth < MAX_PURE_DEPTH && b.stmts.iter().all(|s| pure_stmt(cx, s, depth + 1))
+        }
+    })
 }
 
 /// Whether a statement of a function body can have no effect but on the

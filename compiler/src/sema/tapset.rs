@@ -171,9 +171,7 @@ fn read_dir_ext(dir: &Path, extension: &str) -> std::io::Result<Vec<(String, Str
     let mut out = Vec::new();
     for entry in walkdir::WalkDir::new(dir).sort_by_file_name() {
         let entry = entry.map_err(std::io::Error::from)?;
-        if entry.file_type().is_file()
-            && entry.path().extension().is_some_and(|e| e == extension)
-        {
+        if entry.file_type().is_file() && entry.path().extension().is_some_and(|e| e == extension) {
             out.push((
                 entry.path().display().to_string(),
                 crate::text::utf8::read_file(entry.path())?,
@@ -241,7 +239,11 @@ pub fn dump_functions(library: &Library) -> String {
                 f.name.name,
                 ty(f.ret),
                 params.join(", "),
-                if unprivileged { " /* unprivileged */" } else { "" }
+                if unprivileged {
+                    " /* unprivileged */"
+                } else {
+                    ""
+                }
             ));
         }
     }

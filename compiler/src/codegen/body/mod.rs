@@ -305,8 +305,10 @@ impl<'a> BodyGen<'a> {
                 self.w.line(format!("goto {end};"));
                 self.w.label(&catch);
                 // abort() unwinds through every catch (context.c).
-                self.w
-                    .line(format!("if (unlikely(c->aborted)) goto {};", self.err_label));
+                self.w.line(format!(
+                    "if (unlikely(c->aborted)) goto {};",
+                    self.err_label
+                ));
                 if let Some(var) = catch_var {
                     let (name, _) = self.local(*var);
                     self.w

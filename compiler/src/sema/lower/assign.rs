@@ -65,16 +65,46 @@ impl Lowerer<'_, '_> {
             A::Accumulate => (None, None),
             A::Assign => (Some(ir::AssignOp::Set), self.ty(e)),
             A::Concat => (Some(ir::AssignOp::Concat), Some(Type::String)),
-            A::Add => (Some(ir::AssignOp::Arith(ir::BinaryOp::Add)), Some(Type::Long)),
-            A::Sub => (Some(ir::AssignOp::Arith(ir::BinaryOp::Sub)), Some(Type::Long)),
-            A::Mul => (Some(ir::AssignOp::Arith(ir::BinaryOp::Mul)), Some(Type::Long)),
-            A::Div => (Some(ir::AssignOp::Arith(ir::BinaryOp::Div)), Some(Type::Long)),
-            A::Mod => (Some(ir::AssignOp::Arith(ir::BinaryOp::Mod)), Some(Type::Long)),
-            A::Shl => (Some(ir::AssignOp::Arith(ir::BinaryOp::Shl)), Some(Type::Long)),
-            A::Shr => (Some(ir::AssignOp::Arith(ir::BinaryOp::Shr)), Some(Type::Long)),
-            A::BitAnd => (Some(ir::AssignOp::Arith(ir::BinaryOp::BitAnd)), Some(Type::Long)),
-            A::BitOr => (Some(ir::AssignOp::Arith(ir::BinaryOp::BitOr)), Some(Type::Long)),
-            A::BitXor => (Some(ir::AssignOp::Arith(ir::BinaryOp::BitXor)), Some(Type::Long)),
+            A::Add => (
+                Some(ir::AssignOp::Arith(ir::BinaryOp::Add)),
+                Some(Type::Long),
+            ),
+            A::Sub => (
+                Some(ir::AssignOp::Arith(ir::BinaryOp::Sub)),
+                Some(Type::Long),
+            ),
+            A::Mul => (
+                Some(ir::AssignOp::Arith(ir::BinaryOp::Mul)),
+                Some(Type::Long),
+            ),
+            A::Div => (
+                Some(ir::AssignOp::Arith(ir::BinaryOp::Div)),
+                Some(Type::Long),
+            ),
+            A::Mod => (
+                Some(ir::AssignOp::Arith(ir::BinaryOp::Mod)),
+                Some(Type::Long),
+            ),
+            A::Shl => (
+                Some(ir::AssignOp::Arith(ir::BinaryOp::Shl)),
+                Some(Type::Long),
+            ),
+            A::Shr => (
+                Some(ir::AssignOp::Arith(ir::BinaryOp::Shr)),
+                Some(Type::Long),
+            ),
+            A::BitAnd => (
+                Some(ir::AssignOp::Arith(ir::BinaryOp::BitAnd)),
+                Some(Type::Long),
+            ),
+            A::BitOr => (
+                Some(ir::AssignOp::Arith(ir::BinaryOp::BitOr)),
+                Some(Type::Long),
+            ),
+            A::BitXor => (
+                Some(ir::AssignOp::Arith(ir::BinaryOp::BitXor)),
+                Some(Type::Long),
+            ),
         };
         let kind = match op {
             // `<<<`

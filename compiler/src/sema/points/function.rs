@@ -20,8 +20,8 @@ use crate::debuginfo::{
 use crate::diag::Span;
 use crate::ir::{self, ProbeKind, ProbePoint, Type};
 use crate::sema::vars::{
-    fail, fail_help, listed_type, register, require_return_probe, scalar, Failed, Place,
-    Refusal, TargetHost, TargetVars,
+    fail, fail_help, listed_type, register, require_return_probe, scalar, Failed, Place, Refusal,
+    TargetHost, TargetVars,
 };
 use crate::syntax::ast;
 
