@@ -54,6 +54,7 @@
 #include <linux/kallsyms.h>
 #include <linux/version.h>
 #include <linux/netfilter.h>
+#include <linux/proc_fs.h>
 #include <linux/netdevice.h>
 #include <net/net_namespace.h>
 
@@ -110,5 +111,6 @@ static void stp_task_exit(void);
 #include "core/tracepoint.c"
 #include "core/process.c"
 #include "core/netfilter.c"
+#include "core/procfs.c"
 
 #endif /* STAPKIT_H */

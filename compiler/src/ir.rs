@@ -390,6 +390,21 @@ pub enum ProbeKind {
         /// Lower runs first; 0 is the filter tables' priority.
         priority: i32,
     },
+    /// A file under `/proc/systemtap/MODULE/` (`procfs("PATH").read`,
+    /// `.write`): the probe runs when it is read (and sets the text the
+    /// reader gets) or written (and reads what was written).
+    Procfs {
+        /// The file's name in the module's directory.
+        path: String,
+        /// A write probe, not a read probe.
+        write: bool,
+        /// `.umask(U)`: the file's mode is 0444/0222/0666 less these
+        /// bits; without it 0400/0200/0600.
+        umask: Option<u32>,
+        /// `.maxsize(N)`: a read probe's buffer, in bytes (the runtime's
+        /// default is `MAXSTRINGLEN`).
+        maxsize: Option<u32>,
+    },
 }
 
 /// Which processes a `process...begin/.end` probe is for.
@@ -633,6 +648,9 @@ pub enum ExprKind {
     /// A value read from the probed kernel: `$param`, `$var->a->b`,
     /// `$return`, `@cast(p, "type")->f`.
     Target(Box<TargetAccess>),
+    /// The text the probe's point hands its handler (procfs's `$value`):
+    /// a string.
+    ProbeText,
 }
 
 /// How to compute a target expression: start from a value, walk member
@@ -775,6 +793,9 @@ pub enum LValue {
     /// A value of the probed kernel (guru mode): a register, a stack slot
     /// or kernel memory, as a target expression reaches it.
     Target(Box<TargetAccess>),
+    /// The text the probe's point hands back (procfs's `$value` in a read
+    /// probe): a string of the point's own capacity.
+    ProbeText,
 }
 
 /// Unary operators.

@@ -21,6 +21,7 @@ enum stp_probe_type {
 	STP_PT_TRACEPOINT,
 	STP_PT_PROCESS,
 	STP_PT_NETFILTER,
+	STP_PT_PROCFS,
 };
 
 /* One probe as the generated code describes it. */
@@ -59,6 +60,7 @@ struct stp_context {
 	struct pt_regs *regs;           /* registers at the probe, if any */
 	void *entry_data;               /* values saved at function entry, if any */
 	unsigned long *tp_args;         /* a tracepoint's arguments, if any */
+	/* (or a family's text: STP_PROBE_TEXT) */
 	u64 overload_start;             /* start of the current overload interval (ns) */
 	u64 overload_used;              /* handler time spent in it (ns) */
 	size_t print_len;               /* bytes in print_buf */
@@ -83,6 +85,13 @@ struct stp_context {
 	struct stp_regex_scratch regex_scratch; /* stp_regex_groups()'s memory */
 #endif
 };
+
+/*
+ * The text a family hands its handler in place of arguments (procfs's
+ * $value): a buffer and its size in bytes, in the first two slots.
+ */
+#define STP_PROBE_TEXT(c) ((char *)(c)->tp_args[0])
+#define STP_PROBE_TEXT_SIZE(c) ((size_t)(c)->tp_args[1])
 
 /* Fails the running handler with `msg` at `stmt`; the handler unwinds. */
 #define STP_ERROR(c, msg, stmt) \

@@ -33,6 +33,8 @@ static __maybe_unused const char *stp_probe_type_name(const struct stp_context *
 		return "utrace";
 	case STP_PT_NETFILTER:
 		return "netfilter";
+	case STP_PT_PROCFS:
+		return "procfs";
 	}
 	return "";
 }

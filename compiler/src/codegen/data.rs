@@ -268,7 +268,7 @@ impl BodyGen<'_> {
                 ));
                 self.check_error();
             }
-            LValue::Local(_) | LValue::Target(_) => {
+            LValue::Local(_) | LValue::Target(_) | LValue::ProbeText => {
                 unreachable!("locals and target values are never statistics")
             }
         }
@@ -312,7 +312,7 @@ impl BodyGen<'_> {
                     ));
                 }
             }
-            LValue::Local(_) | LValue::Target(_) => {
+            LValue::Local(_) | LValue::Target(_) | LValue::ProbeText => {
                 unreachable!("locals and target values are never statistics")
             }
         }
@@ -353,7 +353,7 @@ impl BodyGen<'_> {
                 self.w.close("");
                 self.check_error();
             }
-            LValue::Local(_) | LValue::Target(_) => {
+            LValue::Local(_) | LValue::Target(_) | LValue::ProbeText => {
                 unreachable!("locals and target values are never statistics")
             }
         }

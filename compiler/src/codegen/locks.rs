@@ -167,7 +167,7 @@ impl<'p> Visitor<'p> {
 
     fn lvalue(&mut self, lv: &LValue, access: Access) {
         match lv {
-            LValue::Local(_) => {}
+            LValue::Local(_) | LValue::ProbeText => {}
             LValue::Global(g) => merge(&mut self.uses, *g, access),
             LValue::Index { array, keys, .. } => {
                 merge(&mut self.uses, *array, access);
@@ -183,6 +183,7 @@ impl<'p> Visitor<'p> {
             | ExprKind::Str(_)
             | ExprKind::Local(_)
             | ExprKind::EntrySlot(_)
+            | ExprKind::ProbeText
             | ExprKind::EmbeddedC(_) => {}
             ExprKind::Global(g) => merge(&mut self.uses, *g, Access::Read),
             ExprKind::Index { array, keys } | ExprKind::In { array, keys, .. } => {

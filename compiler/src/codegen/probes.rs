@@ -296,6 +296,36 @@ impl Family for Netfilters {
     }
 }
 
+/// `procfs("PATH").read/.write` probes: files under
+/// `/proc/systemtap/MODULE/` (core/procfs.c).
+#[derive(Default)]
+struct Procfs(Vec<String>);
+
+impl Family for Procfs {
+    fn add(&mut self, var: &str, point: &ProbePoint, _: Option<&str>) {
+        if let ProbeKind::Procfs {
+            path,
+            write,
+            umask,
+            maxsize,
+        } = &point.kind
+        {
+            // -1: no umask given (the default modes).
+            let umask = umask.map_or("-1".to_string(), |u| format!("0{u:o}"));
+            self.0.push(format!(
+                "{{ .probe = &{var}, .path = {}, .write = {write}, .umask = {umask}, .maxsize = {}, .optional = {} }},",
+                c_string(path),
+                maxsize.unwrap_or(0),
+                point.optional
+            ));
+        }
+    }
+
+    fn write(&mut self, out: &mut CWriter) -> Option<Table> {
+        write_table(out, "procfs", "procfs", "stp_procfs", &self.0)
+    }
+}
+
 /// `static struct stp_TYPE stp_NAME[] = { entries };` when there are any.
 fn write_table(
     out: &mut CWriter,
@@ -333,6 +363,7 @@ pub(super) fn probe_tables(out: &mut CWriter, program: &Program, config: &Config
     let mut uprobes = Uprobes::default();
     let mut processes = Processes::default();
     let mut netfilters = Netfilters::default();
+    let mut procfs = Procfs::default();
     for (i, p) in program.probes.iter().enumerate() {
         for (j, point) in p.points.iter().enumerate() {
             let var = format!("stp_probe_{i}_{j}");
@@ -380,6 +411,7 @@ pub(super) fn probe_tables(out: &mut CWriter, program: &Program, config: &Config
                 ProbeKind::Uprobe { .. } => &mut uprobes,
                 ProbeKind::Process { .. } => &mut processes,
                 ProbeKind::Netfilter { .. } => &mut netfilters,
+                ProbeKind::Procfs { .. } => &mut procfs,
             };
             family.add(&var, point, entry.as_deref());
         }
@@ -389,24 +421,26 @@ pub(super) fn probe_tables(out: &mut CWriter, program: &Program, config: &Config
         .into_iter()
         .filter_map(|o| o.write(out))
         .collect();
-    let families: [&mut dyn Family; 6] = [
+    let families: [&mut dyn Family; 7] = [
         &mut timers,
         &mut kprobes,
         &mut tracepoints,
         &mut uprobes,
         &mut processes,
         &mut netfilters,
+        &mut procfs,
     ];
     let mut tables: Vec<Table> = families.into_iter().filter_map(|f| f.write(out)).collect();
     // The runtime registers the families in this order (timers armed
     // first), and unregisters them in the reverse.
-    const REGISTRATION: [&str; 6] = [
+    const REGISTRATION: [&str; 7] = [
         "timer",
         "kprobe",
         "uprobe",
         "tracepoint",
         "process",
         "netfilter",
+        "procfs",
     ];
     tables.sort_by_key(|t| REGISTRATION.iter().position(|f| *f == t.family));
     out.line("");

@@ -43,6 +43,15 @@ pub(super) trait TargetHost {
     fn save_at_entry(&mut self, value: ir::Expr, ty: Type, location: ir::Location) -> ir::Expr;
 }
 
+/// A point's own text in place of a target variable (procfs's `$value`):
+/// a string the runtime hands the handler, which it may set unless
+/// `read_only` says why not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct ProbeText {
+    /// Why the handler may not set it, if it may not.
+    pub read_only: Option<&'static str>,
+}
+
 /// The target variables of one kind of probe point.
 pub(super) trait TargetVars: fmt::Debug {
     /// `$name` (`name` without the `$`; `return` for `$return`): where its
@@ -56,6 +65,11 @@ pub(super) trait TargetVars: fmt::Debug {
     /// The variables `$$parms` and `$$vars` print, in order, and whether
     /// `$$return` applies; or why `which` (`$$parms`, ...) is refused.
     fn parameters(&self, which: &str, span: Span) -> Result<(Vec<String>, bool), Failed>;
+    /// `$name` when it is the point's own text ([`ProbeText`]), not a
+    /// value of the probed kernel; asked before [`Self::variable`].
+    fn probe_text(&self, _name: &str) -> Option<ProbeText> {
+        None
+    }
     /// `$$system` and `$$name` where the point has them (tracepoints).
     fn text(&self, _which: &str) -> Option<String> {
         None

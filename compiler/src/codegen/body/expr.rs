@@ -6,6 +6,11 @@ use super::{c_long, has_effects, is_temp_or_const, BodyGen, Val};
 use crate::codegen::writer::c_string;
 use crate::ir::*;
 
+/// The text a probe's point hands its handler (procfs's `$value`) and its
+/// capacity in bytes, as the runtime's `core/context.h` spells them.
+const PROBE_TEXT: &str = "STP_PROBE_TEXT(c)";
+const PROBE_TEXT_SIZE: &str = "STP_PROBE_TEXT_SIZE(c)";
+
 impl BodyGen<'_> {
     /// Lowers `e`, returning the C expression of its value.
     pub(in crate::codegen) fn expr(&mut self, e: &Expr) -> Val {
@@ -165,6 +170,7 @@ impl BodyGen<'_> {
             ExprKind::Print { kind, args } => self.print(*kind, args),
             ExprKind::Printf { kind, format, args } => self.printf(*kind, format, args),
             ExprKind::Target(t) => self.target(t, &e.location),
+            ExprKind::ProbeText => Val::Str(PROBE_TEXT.to_string()),
             ExprKind::Index { array, keys } => self.index_read(*array, keys, e.ty, &e.location),
             ExprKind::In {
                 array,
@@ -285,6 +291,7 @@ impl BodyGen<'_> {
         match target {
             LValue::Local(id) => self.local(*id).0,
             LValue::Global(id) => self.global(*id).0,
+            LValue::ProbeText => PROBE_TEXT.to_string(),
             LValue::Index { .. } | LValue::Target(_) => {
                 unreachable!("array elements and target values have their own assignment")
             }
@@ -303,6 +310,7 @@ impl BodyGen<'_> {
                 GlobalKind::Scalar(t) => Some(*t),
             },
             LValue::Target(_) => Some(Type::Long),
+            LValue::ProbeText => Some(Type::String),
         }
     }
 
@@ -327,14 +335,19 @@ impl BodyGen<'_> {
         let v = self.expr(value);
         let place = self.place(target);
         let string = self.target_type(target) == Some(Type::String);
+        // The point's text has the point's own capacity.
+        let size = match target {
+            LValue::ProbeText => PROBE_TEXT_SIZE,
+            _ => "MAXSTRINGLEN",
+        };
         // `.=` is only on strings, `+=` & co. only on numbers (sema).
         match (op, string) {
             (AssignOp::Set, true) => self
                 .w
-                .line(format!("stp_strlcpy({place}, {}, MAXSTRINGLEN);", v.long())),
+                .line(format!("stp_strlcpy({place}, {}, {size});", v.long())),
             (AssignOp::Concat, _) => self
                 .w
-                .line(format!("stp_strlcat({place}, {}, MAXSTRINGLEN);", v.long())),
+                .line(format!("stp_strlcat({place}, {}, {size});", v.long())),
             (AssignOp::Set, false) => self.w.line(format!("{place} = {};", v.long())),
             (AssignOp::Arith(op), _) => {
                 let b = v.long();

@@ -411,7 +411,8 @@ pub(super) fn has_effects(e: &Expr) -> bool {
         | ExprKind::Str(_)
         | ExprKind::Local(_)
         | ExprKind::Global(_)
-        | ExprKind::EntrySlot(_) => false,
+        | ExprKind::EntrySlot(_)
+        | ExprKind::ProbeText => false,
         ExprKind::Assign { .. }
         | ExprKind::IncDec { .. }
         | ExprKind::StatAdd { .. }

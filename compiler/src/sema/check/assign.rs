@@ -2,7 +2,7 @@
 //! (and `++`/`--`) write.
 
 use crate::diag::Diagnostic;
-use crate::ir::Type;
+use crate::ir::{self, Type};
 use crate::syntax::ast;
 
 use super::{Checker, SlotRef, VarRef};
@@ -16,6 +16,8 @@ pub(super) enum Place {
     Global(usize),
     Element(usize),
     Target,
+    /// The point's own text (procfs's `$value`).
+    Text,
 }
 
 impl Checker<'_, '_> {
@@ -69,6 +71,7 @@ impl Checker<'_, '_> {
             ast::ExprKind::Target(t) => {
                 let probe = self.context.clone();
                 match target::lvalue(self, &probe, t, e.span, want, context) {
+                    Ok(ir::LValue::ProbeText) => Some(Place::Text),
                     Ok(_) => Some(Place::Target),
                     Err(d) => {
                         self.error(*d);
@@ -93,6 +96,7 @@ impl Checker<'_, '_> {
             Place::Local(i) => self.locals.vars[i].slot.ty,
             Place::Global(g) | Place::Element(g) => self.global_type(g),
             Place::Target => Some(Type::Long),
+            Place::Text => Some(Type::String),
         }
     }
 
@@ -172,7 +176,13 @@ impl Checker<'_, '_> {
                 .cx
                 .global_named(&v.name, v.span.file)
                 .and_then(|g| self.global_type(g)),
-            ast::ExprKind::Target(_) => Some(Type::Long),
+            ast::ExprKind::Target(t) => {
+                if target::probe_text(&self.context, t, e.span).is_ok_and(|p| p.is_some()) {
+                    Some(Type::String)
+                } else {
+                    Some(Type::Long)
+                }
+            }
             _ => None,
         }
         .filter(|t| *t != Type::Stats)

@@ -11,6 +11,7 @@ pub use super::vars::ProbeContext;
 
 mod function;
 mod netfilter;
+mod procfs;
 mod process;
 mod session;
 mod syscall;
@@ -28,6 +29,7 @@ const FAMILIES: &[&Family] = &[
     &function::FAMILY,
     &trace::FAMILY,
     &netfilter::FAMILY,
+    &procfs::FAMILY,
     &syscall::FAMILY,
 ];
 

@@ -20,12 +20,17 @@ use crate::diag::{Diagnostic, Span};
 use crate::ir::{self, Type};
 use crate::syntax::ast;
 
-use super::vars::{fail, fail_help, scalar, Failed, Place, ProbeContext, TargetHost};
+use super::vars::{
+    fail, fail_help, scalar, Failed, Place, ProbeContext, ProbeText, TargetHost,
+};
 
 /// The type of a resolved target expression: `$$parms` and friends are
 /// text, everything else a number.
 pub(super) fn value_type(kind: &ir::ExprKind) -> Type {
-    if matches!(kind, ir::ExprKind::Printf { .. } | ir::ExprKind::Str(_)) {
+    if matches!(
+        kind,
+        ir::ExprKind::Printf { .. } | ir::ExprKind::Str(_) | ir::ExprKind::ProbeText
+    ) {
         Type::String
     } else {
         Type::Long
@@ -53,6 +58,20 @@ pub(super) fn lvalue(
     want: Option<Type>,
     context: &str,
 ) -> Result<ir::LValue, Failed> {
+    if let Some(text) = probe_text(probe, t, span)? {
+        if let Some(why) = text.read_only {
+            return Err(fail(span, format!("{context} cannot change this: {why}")));
+        }
+        if let Some(w) = want.filter(|w| *w != Type::String) {
+            return Err(Box::new(
+                Diagnostic::semantic_error(format!(
+                    "{context} needs a {w} here, but this target variable is a string"
+                ))
+                .with_primary(span, "a string"),
+            ));
+        }
+        return Ok(ir::LValue::ProbeText);
+    }
     if !h.config().guru {
         return Err(Box::new(
             Diagnostic::semantic_error(format!(
@@ -157,6 +176,33 @@ fn kernel(h: &dyn TargetHost) -> Option<std::sync::Arc<KernelInfo>> {
     h.config().kernel.clone()
 }
 
+/// The point's own text, when `t` is the variable that names it
+/// (procfs's `$value`), taken whole.
+pub(super) fn probe_text(
+    context: &ProbeContext,
+    t: &ast::TargetExpr,
+    span: Span,
+) -> Result<Option<ProbeText>, Failed> {
+    let ast::TargetBase::Var(v) = &t.base else {
+        return Ok(None);
+    };
+    let Some(text) = v
+        .name
+        .strip_prefix('$')
+        .filter(|n| !n.starts_with('$'))
+        .and_then(|n| context.vars().probe_text(n))
+    else {
+        return Ok(None);
+    };
+    if !t.components.is_empty() || t.address_of {
+        return Err(fail(
+            span,
+            format!("'{}' is a string and has no members or address", v.name),
+        ));
+    }
+    Ok(Some(text))
+}
+
 /// Resolves a target expression into what the IR computes for it.
 pub(super) fn resolve(
     h: &mut dyn TargetHost,
@@ -164,6 +210,9 @@ pub(super) fn resolve(
     t: &ast::TargetExpr,
     span: Span,
 ) -> Result<ir::ExprKind, Failed> {
+    if probe_text(context, t, span)?.is_some() {
+        return Ok(ir::ExprKind::ProbeText);
+    }
     let (base, place) = match &t.base {
         ast::TargetBase::Var(v) => {
             if v.name.starts_with("$$") {
