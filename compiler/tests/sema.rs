@@ -148,6 +148,7 @@ fn probe_point_listings_on_the_fixture_kernel() {
             ),
             ("signal.{send,handle}", true),
             ("timer.*", false),
+            ("procfs(\"status\").*", true),
         ],
     );
     for pattern in ["syscall.kil", "kernel.function(\"vfs_rea\")"] {

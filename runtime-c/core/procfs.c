@@ -14,8 +14,8 @@
  * coming in the following calls). The handler runs as every other
  * family's does, through stp_probe_run_args(): the buffer and its size
  * are its two argument slots (STP_PROBE_TEXT in core/context.h). Reading
- * a file without a read probe gives nothing; writing one without a write
- * probe takes the bytes and drops them (root may open either).
+ * a file without a read probe gives nothing and writing one without a
+ * write probe fails with EIO, as SystemTap's do (root may open either).
  *
  * /proc/systemtap is made when missing and removed when the last module's
  * directory in it goes: creating an entry that exists would be a kernel
@@ -102,7 +102,7 @@ static ssize_t stp_procfs_write(struct file *file, const char __user *ubuf, size
 	size_t len = min_t(size_t, count, MAXSTRINGLEN - 1);
 
 	if (!o->file->writer)
-		return count;
+		return -EIO;
 	if (copy_from_user(o->buf, ubuf, len))
 		return -EFAULT;
 	o->buf[len] = '\0';

@@ -162,7 +162,7 @@ impl Checker<'_, '_> {
                     Ok(kind) => Some(target::value_type(&kind)),
                     Err(d) => {
                         self.error(*d);
-                        Some(target::fallback_type(t))
+                        Some(target::fallback_type(&probe, t))
                     }
                 }
             }

@@ -38,11 +38,14 @@ pub(super) fn value_type(kind: &ir::ExprKind) -> Type {
 }
 
 /// The type a target expression that does not resolve keeps: `$$parms`
-/// and friends stay strings, so that one error does not cascade into type
-/// mismatches.
-pub(super) fn fallback_type(t: &ast::TargetExpr) -> Type {
+/// and friends, and the point's own text (`$value->x`), stay strings, so
+/// that one error does not cascade into type mismatches.
+pub(super) fn fallback_type(context: &ProbeContext, t: &ast::TargetExpr) -> Type {
     match &t.base {
         ast::TargetBase::Var(v) if v.name.starts_with("$$") => Type::String,
+        ast::TargetBase::Var(v) if context.vars().probe_text(&v.name[1..]).is_some() => {
+            Type::String
+        }
         _ => Type::Long,
     }
 }
