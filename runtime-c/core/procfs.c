@@ -17,11 +17,11 @@
  * a file without a read probe gives nothing and writing one without a
  * write probe fails with EIO, as SystemTap's do (root may open either).
  *
- * /proc/systemtap is made when missing and removed when the last module's
- * directory in it goes: creating an entry that exists would be a kernel
- * warning, so it is looked up first, and its link count tells whether
- * other modules' directories remain. proc_remove() waits for handlers
- * still running in the files before the session's memory goes.
+ * /proc/systemtap is made when missing (looked up first: creating an entry
+ * that exists would be a kernel warning) and, as SystemTap leaves it, kept
+ * when the module goes; it holds nothing of the module's. proc_remove()
+ * waits for handlers still running in the files before the session's
+ * memory goes.
  */
 
 #ifndef STP_PROCFS_BUFSIZE
@@ -114,23 +114,15 @@ static ssize_t stp_procfs_write(struct file *file, const char __user *ubuf, size
 STP_PROC_OPS(stp_procfs_ops, stp_procfs_open, stp_procfs_read, stp_procfs_write,
 	     stp_procfs_release);
 
-/* Whether /proc/systemtap exists; with `subdirs`, whether it has any. */
-static bool stp_procfs_root_exists(bool *subdirs)
+/* Whether /proc/systemtap exists. */
+static bool stp_procfs_root_exists(void)
 {
 	struct path path;
-	struct kstat st;
-	bool exists;
 
 	if (kern_path("/proc/systemtap", LOOKUP_DIRECTORY, &path))
 		return false;
-	exists = true;
-	if (subdirs) {
-		/* A procfs directory's link count is 2 plus its subdirectories. */
-		*subdirs = vfs_getattr(&path, &st, STATX_NLINK, AT_STATX_SYNC_AS_STAT) != 0 ||
-			   st.nlink > 2;
-	}
 	path_put(&path);
-	return exists;
+	return true;
 }
 
 /* The file's mode, from its read and write points. */
@@ -149,7 +141,6 @@ static umode_t stp_procfs_mode(const struct stp_procfs *f)
 
 static void stp_procfs_unregister(struct stp_procfs *ps, int n)
 {
-	bool subdirs = true;
 	int i;
 
 	for (i = 0; i < n; i++) {
@@ -161,8 +152,6 @@ static void stp_procfs_unregister(struct stp_procfs *ps, int n)
 		return;
 	proc_remove(stp_procfs_dir);
 	stp_procfs_dir = NULL;
-	if (stp_procfs_root_exists(&subdirs) && !subdirs)
-		remove_proc_entry("systemtap", NULL);
 }
 
 /* Makes every point's file, counting into *count. */
@@ -172,7 +161,7 @@ static void stp_procfs_register(struct stp_procfs *ps, int n, struct stp_reg_cou
 
 	if (n == 0)
 		return;
-	if (!stp_procfs_root_exists(NULL) && !proc_mkdir("systemtap", NULL))
+	if (!stp_procfs_root_exists() && !proc_mkdir("systemtap", NULL))
 		rc = -ENOMEM;
 	if (rc == 0) {
 		snprintf(stp_procfs_dir_name, sizeof(stp_procfs_dir_name), "systemtap/%s",
