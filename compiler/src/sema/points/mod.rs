@@ -560,7 +560,9 @@ mod tests {
                 "never",
                 "timer.profile",
                 "process.begin",
-                "process.end"
+                "process.end",
+                "procfs.read",
+                "procfs.write"
             ]
         );
         assert_eq!(

@@ -9,7 +9,8 @@
 //! The handler's one target variable is `$value` ([`ProcfsVars`]): in a
 //! read probe the text the reader gets, which the handler sets (up to
 //! `.maxsize` bytes, `MAXSTRINGLEN` by default); in a write probe what the
-//! writer wrote, which it only reads.
+//! writer wrote, which it only reads. `stap -L` lists no variables for
+//! procfs points, as SystemTap's does (tests/oracle/procfs_listing.stp).
 
 use super::{parts_text, Family, Param, Parts, PointError, ProbeContext, Resolution, Target};
 use crate::diag::Span;
@@ -166,10 +167,6 @@ impl TargetVars for ProcfsVars {
                 "in a procfs write probe $value is what was written; set it in a read probe",
             ),
         })
-    }
-
-    fn listed(&self) -> (Option<String>, Vec<(String, String)>) {
-        (None, vec![("value".into(), "string".into())])
     }
 
     fn shared_body_key(&self) -> Option<String> {
