@@ -11,8 +11,8 @@ pub use super::vars::ProbeContext;
 
 mod function;
 mod netfilter;
-mod procfs;
 mod process;
+mod procfs;
 mod session;
 mod syscall;
 mod timer;

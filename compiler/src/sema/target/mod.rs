@@ -20,9 +20,7 @@ use crate::diag::{Diagnostic, Span};
 use crate::ir::{self, Type};
 use crate::syntax::ast;
 
-use super::vars::{
-    fail, fail_help, scalar, Failed, Place, ProbeContext, ProbeText, TargetHost,
-};
+use super::vars::{fail, fail_help, scalar, Failed, Place, ProbeContext, ProbeText, TargetHost};
 
 /// The type of a resolved target expression: `$$parms` and friends are
 /// text, everything else a number.
