@@ -101,6 +101,10 @@ pub(super) trait Refusal: fmt::Debug {
     fn shared_body_key(&self) -> Option<String> {
         None
     }
+    /// As [`TargetVars::probe_text`]: the one `$name` not refused.
+    fn probe_text(&self, _name: &str) -> Option<ProbeText> {
+        None
+    }
 }
 
 impl<T: Refusal> TargetVars for T {
@@ -119,6 +123,10 @@ impl<T: Refusal> TargetVars for T {
 
     fn shared_body_key(&self) -> Option<String> {
         Refusal::shared_body_key(self)
+    }
+
+    fn probe_text(&self, name: &str) -> Option<ProbeText> {
+        Refusal::probe_text(self, name)
     }
 }
 

@@ -14,8 +14,8 @@
 
 use super::{parts_text, Family, Param, Parts, PointError, ProbeContext, Resolution, Target};
 use crate::diag::Span;
-use crate::ir::{self, ProbeKind, ProbePoint};
-use crate::sema::vars::{fail, fail_help, Failed, Place, ProbeText, TargetHost, TargetVars};
+use crate::ir::{ProbeKind, ProbePoint};
+use crate::sema::vars::{fail, Failed, ProbeText, Refusal};
 use crate::syntax::ast;
 
 pub(super) const FAMILY: Family = Family {
@@ -140,25 +140,12 @@ struct ProcfsVars {
     write: bool,
 }
 
-impl TargetVars for ProcfsVars {
-    fn variable(
-        &self,
-        name: &str,
-        span: Span,
-        _: &mut dyn TargetHost,
-    ) -> Result<(ir::TargetBase, Place), Failed> {
-        Err(fail_help(
+impl Refusal for ProcfsVars {
+    fn refuse(&self, span: Span, what: &str) -> Failed {
+        fail(
             span,
-            format!("procfs probes have no variable '${name}'"),
-            "their one variable is $value".into(),
-        ))
-    }
-
-    fn parameters(&self, which: &str, span: Span) -> Result<(Vec<String>, bool), Failed> {
-        Err(fail(
-            span,
-            format!("'{which}' is not available in procfs probes: their one variable is $value"),
-        ))
+            format!("'{what}' is not available in procfs probes: their one variable is $value"),
+        )
     }
 
     fn probe_text(&self, name: &str) -> Option<ProbeText> {
