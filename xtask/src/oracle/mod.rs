@@ -54,6 +54,7 @@ use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use stapkit::kernel::cache::Cache;
+use stapkit::text::hash::Fnv1a64;
 use xshell::Shell;
 
 use crate::setup;
@@ -231,16 +232,14 @@ pub fn run(sh: &Shell, options: &Options) -> Result<()> {
     Ok(())
 }
 
-/// FNV-1a, 64 bits: a stable content key for the caches.
+/// FNV-1a, 64 bits: a stable content key for the caches (each part ended
+/// by `0xff`, as [`Fnv1a64::part`] does).
 pub(crate) fn content_key(parts: &[&[u8]]) -> String {
-    let mut h: u64 = 0xcbf29ce484222325;
+    let mut h = Fnv1a64::new();
     for part in parts {
-        for &b in part.iter().chain(&[0xffu8]) {
-            h ^= b as u64;
-            h = h.wrapping_mul(0x100000001b3);
-        }
+        h.part(part);
     }
-    format!("{h:016x}")
+    h.hex()
 }
 
 #[cfg(test)]
@@ -251,5 +250,7 @@ mod tests {
     fn content_keys_are_stable() {
         assert_eq!(content_key(&[b"a", b"b"]), content_key(&[b"a", b"b"]));
         assert_ne!(content_key(&[b"ab"]), content_key(&[b"a", b"b"]));
+        // The caches under `$STAPKIT_CACHE/oracle/` are named by these keys.
+        assert_eq!(content_key(&[b"a", b"b"]), "d2b371819297f98a");
     }
 }

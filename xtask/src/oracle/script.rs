@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Context, Result};
 use stapkit::matrix::script::{ModuleRequest, Requirement, TestScript};
+use stapkit::text::header::{split_words, Quoting};
 
 use crate::setup;
 
@@ -209,10 +210,11 @@ pub(super) fn load_script(path: &Path, global_options: &[String]) -> Result<Orac
         } else if let Some(rest) = line.strip_prefix("# oracle-case:") {
             case_lines.push((
                 at(),
-                split_words(rest).map_err(|e| anyhow!("{}: {e}", at()))?,
+                split_words(rest, Quoting::DOUBLE_ESCAPED).map_err(|e| anyhow!("{}: {e}", at()))?,
             ));
         } else if let Some(rest) = line.strip_prefix("# oracle:") {
-            let words = split_words(rest).map_err(|e| anyhow!("{}: {e}", at()))?;
+            let words =
+                split_words(rest, Quoting::DOUBLE_ESCAPED).map_err(|e| anyhow!("{}: {e}", at()))?;
             apply_words(&mut common, &words).map_err(|e| anyhow!("{}: {e}", at()))?;
         }
     }
@@ -282,43 +284,6 @@ fn apply_words(case: &mut OracleCase, words: &[String]) -> Result<(), String> {
     Ok(())
 }
 
-/// Splits on whitespace, honouring double quotes.
-fn split_words(s: &str) -> Result<Vec<String>, String> {
-    let mut words = Vec::new();
-    let (mut cur, mut in_word, mut quoted) = (String::new(), false, false);
-    let mut chars = s.chars();
-    while let Some(c) = chars.next() {
-        match c {
-            // `\"` is a quote inside a word (`process(\"/bin/sh\").*`).
-            '\\' => {
-                cur.extend(chars.next());
-                in_word = true;
-            }
-            '"' => {
-                quoted = !quoted;
-                in_word = true;
-            }
-            c if c.is_whitespace() && !quoted => {
-                if in_word {
-                    words.push(std::mem::take(&mut cur));
-                    in_word = false;
-                }
-            }
-            c => {
-                cur.push(c);
-                in_word = true;
-            }
-        }
-    }
-    if quoted {
-        return Err("unterminated quote".into());
-    }
-    if in_word {
-        words.push(cur);
-    }
-    Ok(words)
-}
-
 /// The module name of a case (a C identifier stap accepts).
 pub(super) fn module_name(script: &OracleScript, case: &OracleCase) -> String {
     if let Some(name) = &case.module {
@@ -369,6 +334,12 @@ mod tests {
         std::fs::write(&path, "# oracle-run: nope true\nprobe begin {}\n").unwrap();
         let err = load_script(&path, &[]).unwrap_err().to_string();
         assert!(err.contains("names no case 'nope'"), "{err}");
+        std::fs::write(&path, "# oracle: -DX=\\\"y -e \"a\nprobe begin {}\n").unwrap();
+        let err = load_script(&path, &[]).unwrap_err().to_string();
+        assert!(err.ends_with("errs.stp:1: unterminated quote"), "{err}");
+        std::fs::write(&path, "# oracle: -DX=\\\"y\\\" \"a b\"\nprobe begin {}\n").unwrap();
+        let s = load_script(&path, &[]).unwrap();
+        assert_eq!(s.cases[0].stap_options, ["-DX=\"y\"", "a b"]);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
