@@ -13,7 +13,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::Instant;
 
-use super::{kernel_modules, prepare_one, ship, Built, Job, Options, Prepared};
+use super::boot::kernel_modules;
+use super::{prepare_one, ship, Built, Job, Options, Prepared};
 use crate::debuginfo::{KernelFiles, KernelInfo};
 use crate::kernel::kbuild_batch::{build_batch, BatchRequest};
 use crate::kernel::manifest::Manifest;

@@ -8,11 +8,19 @@
 //! stdout, stderr, leftover module and kernel problems. It is normalised
 //! before it is saved, so the file holds no pid, address or time.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
-use anyhow::{Context, Result};
+use anyhow::{anyhow, Context, Result};
 use stapkit::matrix::oracle::{format_oracle, normalise, oracle_path, parse_oracle, OracleBlock};
 use stapkit::matrix::render::{render, Outcome};
+use stapkit::matrix::script::TestScript;
+
+use super::build::BuildResult;
+use super::guest::RunResult;
+use super::render::{normalised, ran_outcome};
+use super::root::{Kernel, StapRoot};
+use super::script::OracleScript;
 
 /// Where a recorded outcome came from.
 pub struct Provenance<'a> {
@@ -73,6 +81,48 @@ fn today() -> String {
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
     format!("{year:04}-{month:02}-{day:02}")
+}
+
+/// Saves each test script's outcome on `kernel` beside it (`--record`);
+/// a case the guest did not report is a failure, not a record.
+pub(super) fn record_all(
+    root: &StapRoot,
+    kernel: &Kernel,
+    scripts: &[OracleScript],
+    builds: &BTreeMap<(String, String), BuildResult>,
+    runs: &BTreeMap<(String, String), RunResult>,
+    failures: &mut Vec<String>,
+) -> Result<()> {
+    let tree = kernel.state.build_dir().display().to_string();
+    for script in scripts.iter().filter(|s| s.test) {
+        let id = (script.stem.clone(), "main".to_string());
+        let build = &builds[&id];
+        // The script's own `# normalise:` rewrites, as stap-matrix applies
+        // them to stapkit's output.
+        let rules = TestScript::load(&script.path)
+            .map_err(|e| anyhow!("{e}"))?
+            .normalise;
+        let ran = match &runs[&id] {
+            RunResult::Ran(r) => Some(normalised(ran_outcome(r), &rules)),
+            _ => None,
+        };
+        let stderr = String::from_utf8_lossy(&build.stderr).replace(&tree, "$TREE");
+        let Some(text) = outcome_text(build.status, &stderr, ran) else {
+            failures.push(format!(
+                "{} on {}: the guest did not report it",
+                script.stem, kernel.name
+            ));
+            continue;
+        };
+        let provenance = Provenance {
+            systemtap: format!("{} (Debian {})", root.version, root.suite),
+            kernel: &kernel.name,
+            release: format!("{} ({})", kernel.state.release, kernel.state.version),
+        };
+        save(&script.path, &provenance, &text)?;
+        eprintln!("oracle: recorded {} on {}", script.stem, kernel.name);
+    }
+    Ok(())
 }
 
 #[cfg(test)]

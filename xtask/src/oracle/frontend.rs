@@ -22,10 +22,11 @@ use stapkit::matrix::frontend::{
 use stapkit::text::header::{split_words, Quoting};
 use xshell::Shell;
 
-use crate::oracle::{
-    content_key, debug_files, fetch_kernel, in_root_with, install_mmdebstrap, kernel_compiler,
-    prepare_root, Kernel, Options, StapRoot,
+use super::build::debug_files;
+use super::root::{
+    fetch_kernel, in_root_with, install_mmdebstrap, kernel_compiler, prepare_root, Kernel, StapRoot,
 };
+use super::{content_key, Options};
 use crate::setup;
 
 /// The kernel whose tree the front-end cases use (`-r`).

@@ -22,7 +22,7 @@ use std::path::{Component, Path, PathBuf};
 use anyhow::{Context, Result};
 use stapkit::kernel::cache::Cache;
 
-use crate::oracle::Kernel;
+use super::root::Kernel;
 
 /// What the root is given for one kernel.
 pub(crate) struct Machine {

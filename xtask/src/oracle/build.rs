@@ -1,0 +1,265 @@
+//! Building the oracle's cases: `stap -p4 -r TREE` (or only the
+//! translator's passes) for every case in a root, on `--jobs` threads,
+//! each build cached by content under `$STAPKIT_CACHE/oracle/builds/`,
+//! with the kernel's -dbg files or a user's installed kernel
+//! (`machine`) offered where SystemTap looks for them.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+use anyhow::{anyhow, bail, Result};
+use stapkit::kernel::cache::Cache;
+use stapkit::kernel::HeaderTree;
+use stapkit::matrix::substitute_symbols;
+
+use super::content_key;
+use super::machine::{self, Machine};
+use super::root::{in_root_with, Kernel, StapRoot};
+use super::script::{module_name, OracleCase, OracleScript};
+
+/// What `stap` did with one case.
+#[derive(Debug, Clone, Default)]
+pub(super) struct BuildResult {
+    /// The command line, as run in the root (tree path abbreviated).
+    pub(super) command: String,
+    /// stap's exit status.
+    pub(super) status: i32,
+    /// stap's standard output.
+    pub(super) stdout: Vec<u8>,
+    /// stap's standard error.
+    pub(super) stderr: Vec<u8>,
+    /// The module, when pass 4 ran and succeeded.
+    pub(super) module: Option<PathBuf>,
+    /// Content key of the build (and of its run cache).
+    pub(super) key: String,
+}
+
+/// Builds every case for `kernel` in `root`, in parallel, with caching.
+pub(super) fn build_all(
+    cache: &Cache,
+    root: &StapRoot,
+    kernel: &Kernel,
+    scripts: &[OracleScript],
+    workload: Option<&[u8]>,
+    jobs: Option<usize>,
+) -> Result<BTreeMap<(String, String), BuildResult>> {
+    let queue: Mutex<Vec<(&OracleScript, &OracleCase)>> = Mutex::new(
+        scripts
+            .iter()
+            .flat_map(|s| s.cases.iter().map(move |c| (s, c)))
+            .rev()
+            .collect(),
+    );
+    let results = Mutex::new(BTreeMap::new());
+    let errors = Mutex::new(Vec::new());
+    let jobs = jobs
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()))
+        .max(1);
+    // Test scripts are built as a user would on a machine with the
+    // kernel's packages installed (see `machine`).
+    let machine = if scripts.iter().any(|s| s.test) {
+        Some(machine::user_machine(cache, kernel)?)
+    } else {
+        None
+    };
+    let machine = machine.as_ref();
+    std::thread::scope(|scope| {
+        for _ in 0..jobs {
+            scope.spawn(|| loop {
+                let Some((script, case)) = queue.lock().unwrap().pop() else {
+                    break;
+                };
+                let machine = machine.filter(|_| script.test);
+                match build_case(cache, root, kernel, machine, script, case, workload) {
+                    Ok(r) => {
+                        results
+                            .lock()
+                            .unwrap()
+                            .insert((script.stem.clone(), case.name.clone()), r);
+                    }
+                    Err(e) => errors
+                        .lock()
+                        .unwrap()
+                        .push(format!("{} {}: {e:#}", script.stem, case.name)),
+                }
+            });
+        }
+    });
+    let errors = errors.into_inner().unwrap();
+    if !errors.is_empty() {
+        bail!("building: {}", errors.join("\n"));
+    }
+    Ok(results.into_inner().unwrap())
+}
+
+/// Builds one case (or returns the cached build).
+fn build_case(
+    cache: &Cache,
+    root: &StapRoot,
+    kernel: &Kernel,
+    machine: Option<&Machine>,
+    script: &OracleScript,
+    case: &OracleCase,
+    workload: Option<&[u8]>,
+) -> Result<BuildResult> {
+    let tree = kernel.state.build_dir();
+    let workload = if case.workload {
+        Some(workload.ok_or_else(|| anyhow!("the workload was not built"))?)
+    } else {
+        None
+    };
+    let name = module_name(script, case);
+    let file = format!("{}.stp", script.stem);
+    let tree_facts = HeaderTree::from_fetched(kernel.state.clone()).map_err(|e| anyhow!("{e}"))?;
+    let script_args: Vec<String> = case
+        .script_args
+        .iter()
+        .map(|a| substitute_symbols(a, &tree_facts).map_err(|e| anyhow!("{e}")))
+        .collect::<Result<_>>()?;
+    let mut argv: Vec<String> = vec!["stap".into()];
+    if !case.lists() && !case.stap_options.iter().any(|o| o.starts_with("-p")) {
+        argv.push("-p4".into());
+    }
+    argv.extend([
+        "-r".into(),
+        machine.map_or_else(|| tree.display().to_string(), |m| m.release.clone()),
+        "-m".into(),
+        name.clone(),
+    ]);
+    if workload.is_some() {
+        // Relative to the build directory, where it is copied below.
+        argv.push("--sysroot=sysroot".into());
+    }
+    argv.extend(case.stap_options.iter().cloned());
+    // Arguments may start with '-' (stap's getopt takes options after
+    // the script too).
+    argv.push("--".into());
+    argv.push(file.clone());
+    argv.extend(script_args);
+    let command = argv
+        .iter()
+        .map(|a| a.replace(&tree.display().to_string(), "$TREE"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let mut mounts = match machine {
+        Some(m) => m.mounts.clone(),
+        None => debug_files(kernel),
+    };
+    let key = content_key(&[
+        root.suite.as_bytes(),
+        root.version.as_bytes(),
+        kernel.state.release.as_bytes(),
+        kernel.state.version.as_bytes(),
+        command.as_bytes(),
+        script.text.as_bytes(),
+        workload.unwrap_or_default(),
+        // Where the kernel's files are offered changes what SystemTap finds.
+        mounts
+            .iter()
+            .map(|(_, dst)| format!("{dst}\n"))
+            .collect::<String>()
+            .as_bytes(),
+        if machine.is_some() && workload.is_some() {
+            b"and in the sysroot"
+        } else {
+            &[]
+        },
+    ]);
+    let dir = cache.dir().join("oracle/builds").join(&key);
+    let module = dir.join(format!("{name}.ko"));
+    let mut result = BuildResult {
+        command,
+        key: key.clone(),
+        ..Default::default()
+    };
+    if dir.join("done").is_file() {
+        result.status = std::fs::read_to_string(dir.join("status"))?
+            .trim()
+            .parse()?;
+        result.stdout = std::fs::read(dir.join("stdout"))?;
+        result.stderr = std::fs::read(dir.join("stderr"))?;
+        result.module = module.is_file().then_some(module);
+        return Ok(result);
+    }
+    eprintln!(
+        "oracle: stap {} {} ({})",
+        script.stem, case.name, root.suite
+    );
+    let work = format!("/tmp/stapkit-oracle/{key}");
+    if let (Some(m), Some(_)) = (machine, workload) {
+        // Under `--sysroot` SystemTap looks for the kernel in the sysroot,
+        // as in a target's root file system: the kernel is there too.
+        mounts.extend(
+            m.mounts
+                .iter()
+                .map(|(src, dst)| (src.clone(), format!("{work}/sysroot{dst}"))),
+        );
+    }
+    let host_work = root.dir.join(work.trim_start_matches('/'));
+    if host_work.exists() {
+        std::fs::remove_dir_all(&host_work)?;
+    }
+    std::fs::create_dir_all(&host_work)?;
+    std::fs::write(host_work.join(&file), &script.text)?;
+    if let Some(workload) = workload {
+        let bin = host_work.join("sysroot/bin");
+        std::fs::create_dir_all(&bin)?;
+        std::fs::write(bin.join("stapkit-workload"), workload)?;
+    }
+    let out = in_root_with(&root.dir, &[&kernel.state.root], &mounts, &work, &argv)?;
+    result.status = out.status.code().unwrap_or(-1);
+    result.stdout = out.stdout;
+    result.stderr = out.stderr;
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir)?;
+    }
+    std::fs::create_dir_all(&dir)?;
+    let built = host_work.join(format!("{name}.ko"));
+    if case.last_pass() >= 4 && result.status == 0 && built.is_file() {
+        std::fs::copy(&built, &module)?;
+        result.module = Some(module);
+    }
+    std::fs::write(dir.join("status"), format!("{}\n", result.status))?;
+    std::fs::write(dir.join("stdout"), &result.stdout)?;
+    std::fs::write(dir.join("stderr"), &result.stderr)?;
+    std::fs::write(dir.join("command"), format!("{}\n", result.command))?;
+    std::fs::write(dir.join("done"), "")?;
+    std::fs::remove_dir_all(&host_work)?;
+    Ok(result)
+}
+
+/// The kernel's -dbg files where SystemTap looks for them, when they were
+/// fetched: the DWARF vmlinux and the real System.map (the header
+/// package's is a placeholder), so SystemTap resolves kernel functions,
+/// the syscall tapset and symbols as it would on a host with the -dbg
+/// package installed.
+pub(crate) fn debug_files(kernel: &Kernel) -> Vec<(PathBuf, String)> {
+    let release = &kernel.state.release;
+    let mut files = Vec::new();
+    let in_kernel = |p: &Option<PathBuf>| {
+        p.as_ref()
+            .map(|p| kernel.state.root.join(p))
+            .filter(|p| p.is_file())
+    };
+    // SystemTap with `-r TREE` reads TREE/vmlinux (so the tree gets a
+    // writable overlay in the build's namespace; the cache is untouched)
+    // and /boot/System.map-R, R being the tree's
+    // include/config/kernel.release (6.1.192 for 6.1.0-57-amd64).
+    let tree = kernel.state.build_dir();
+    let built_as = std::fs::read_to_string(tree.join("include/config/kernel.release"))
+        .map(|r| r.trim().to_string())
+        .unwrap_or_else(|_| release.clone());
+    if let Some(vmlinux) = in_kernel(&kernel.state.debug_vmlinux) {
+        files.push((vmlinux.clone(), format!("{}/vmlinux", tree.display())));
+        files.push((vmlinux, format!("/usr/lib/debug/boot/vmlinux-{release}")));
+    }
+    if let Some(map) = in_kernel(&kernel.state.system_map) {
+        files.push((map.clone(), format!("/boot/System.map-{release}")));
+        files.push((map.clone(), format!("/boot/System.map-{built_as}")));
+        if in_kernel(&kernel.state.debug_vmlinux).is_some() {
+            files.push((map, format!("{}/System.map", tree.display())));
+        }
+    }
+    files
+}
