@@ -20,6 +20,7 @@ pub mod driver;
 pub mod ir;
 pub mod kernel;
 pub mod matrix;
+pub mod modcache;
 pub mod runtime;
 pub mod sema;
 pub mod ship;

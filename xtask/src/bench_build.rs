@@ -2,7 +2,8 @@
 //!
 //! Cold means the tree's feature probes run (the features cache is emptied
 //! first); warm means they come from the cache. Both build the same small
-//! script, so the difference is what the cache saves. Figures are printed,
+//! script with the module cache off (`--disable-cache`), so both run
+//! kbuild and the difference is what the features cache saves. Figures are printed,
 //! never asserted: this machine's load varies.
 
 use std::path::PathBuf;
@@ -49,7 +50,7 @@ fn stap_p4(stap: &PathBuf, kernel: &str, script: &PathBuf, out: &std::path::Path
     let started = Instant::now();
     let module = format!("bench_{}", kernel.replace(['-', '.'], "_"));
     let output = std::process::Command::new(stap)
-        .args(["-vv", "-p4", "-m", &module, "-r", kernel])
+        .args(["-vv", "-p4", "--disable-cache", "-m", &module, "-r", kernel])
         .arg(script)
         .current_dir(out)
         .output()

@@ -46,7 +46,7 @@ pub fn run(sh: &Shell, options: &Options) -> Result<()> {
     // Not part of a plain `cargo test`: they need the fetched kernels.
     cmd!(
         sh,
-        "cargo test -p stapkit --test sema_kernel --test debuginfo --test cross_arm64 --test kbuild_batch {extra...}"
+        "cargo test -p stapkit --test sema_kernel --test debuginfo --test cross_arm64 --test kbuild_batch --test module_cache {extra...}"
     )
     .run()?;
     // Not part of a plain `cargo test` (it needs a -dbg package).

@@ -40,6 +40,20 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         };
     }
+    if cli.clean_cache {
+        let cache = stapkit::kernel::Cache::locate(cli.cache_dir.as_deref());
+        return match stapkit::modcache::clean(&cache) {
+            Ok(text) => {
+                if cli.verbose > 0 {
+                    let _ = std::io::stderr().write_all(text.as_bytes());
+                }
+                ExitCode::SUCCESS
+            }
+            Err(message) => fail(&Failure {
+                message: format!("{message}\n"),
+            }),
+        };
+    }
     if let Some(dir) = &cli.make_mok {
         return print_or_fail(stapkit::ship::make_mok(dir.as_deref()));
     }
@@ -228,12 +242,19 @@ impl Run {
                 let _ = writeln!(stderr, "Pass 4: {note}");
             }
         }
-        if self.verbose {
-            let _ = writeln!(
-                stderr,
-                "Pass 4: compiled C into \"{module}.ko\" {}",
-                self.started.report_times()
-            );
+        match (&p.cached_module, self.verbose) {
+            // SystemTap's words for a module from its cache.
+            (Some(entry), true) => {
+                let _ = writeln!(stderr, "Pass 4: using cached {}", entry.display());
+            }
+            (None, true) => {
+                let _ = writeln!(
+                    stderr,
+                    "Pass 4: compiled C into \"{module}.ko\" {}",
+                    self.started.report_times()
+                );
+            }
+            (_, false) => {}
         }
         if last == 4 {
             println!("{module}.ko");

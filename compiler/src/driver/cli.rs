@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use clap::{ArgAction, Parser};
 
 use super::{Failure, Options, ScriptInput};
+use crate::modcache::CacheUse;
 
 /// SystemTap's command line, flag for flag where stapkit supports it.
 #[derive(Parser, Debug, Clone, Default)]
@@ -119,6 +120,15 @@ pub struct StapOptions {
     /// ~/.config/stapkit/mok), print how to enroll it, and stop.
     #[arg(long = "make-mok", value_name = "DIR", num_args = 0..=1, require_equals = true)]
     pub make_mok: Option<Option<PathBuf>>,
+    /// Neither use nor fill the module cache (CACHE/modules).
+    #[arg(long = "disable-cache")]
+    pub disable_cache: bool,
+    /// Treat cached modules as invalid: rebuild, and cache the new module.
+    #[arg(long = "poison-cache")]
+    pub poison_cache: bool,
+    /// Empty the module cache, and stop.
+    #[arg(long = "clean-cache")]
+    pub clean_cache: bool,
     /// The script file (unless -e), then the script's arguments ($1, @1, ...).
     /// Options may follow the script, as with SystemTap's getopt
     /// (`stap x.stp -p2`); arguments that start with `-` go after `--`.
@@ -173,6 +183,12 @@ impl StapOptions {
             (None, None, Some(text)) => ScriptInput::Text(text),
             (None, None, None) => ScriptInput::File(PathBuf::new()),
         };
+        let module_cache = match (self.disable_cache, self.poison_cache || self.keep) {
+            (true, _) => CacheUse::Off,
+            // -k wants the build directory, which only a build has.
+            (false, true) => CacheUse::WriteOnly,
+            (false, false) => CacheUse::ReadWrite,
+        };
         let mut rest = self.rest.into_iter();
         let script = match script {
             ScriptInput::File(_) => {
@@ -208,6 +224,7 @@ impl StapOptions {
             cache_dir: self.cache_dir,
             timeout: self.timeout,
             sign_module: self.sign_module,
+            module_cache,
         })
     }
 }

@@ -35,6 +35,7 @@ use crate::kernel::kbuild::{self, BuildRequest, BuiltModule};
 use crate::kernel::kbuild_batch::BatchModule;
 use crate::kernel::module_tracepoints;
 use crate::kernel::{features, modcheck, toolchain, Cache, Catalog, HeaderTree};
+use crate::modcache;
 use crate::runtime;
 use crate::sema;
 use crate::syntax::{self, PreprocessConfig};
@@ -90,6 +91,8 @@ pub struct Pipeline {
     pub progress: Arc<dyn Fn(&str) + Send + Sync>,
     /// What pass 4 chose and found (toolchain, feature probes), for `-v`.
     pub build_notes: Vec<String>,
+    /// The cache entry pass 4 took its module from, when it did.
+    pub cached_module: Option<PathBuf>,
     cache: Cache,
     catalog: Catalog,
     timings: Vec<(u8, u128)>,
@@ -152,6 +155,7 @@ impl Pipeline {
             sema_config: None,
             progress: Arc::new(|line| eprintln!("{line}")),
             build_notes: Vec::new(),
+            cached_module: None,
             cache,
             catalog,
             timings: Vec::new(),
@@ -500,12 +504,29 @@ impl Pipeline {
     }
 
     /// Pass 4: build the `.ko` against the tree and check it will load.
+    /// A module from the cache (`crate::modcache`, as `options.module_cache`
+    /// allows) is checked the same way, and a module kbuild made is cached
+    /// after its check; [`Pipeline::cached_module`] says which it was.
     pub fn build(&mut self, c_source: &str) -> Result<BuiltModule, Failure> {
         self.timed(4, |p| {
             let job = p.build_job(c_source)?;
+            let slot = modcache::Slot::new(&p.cache, p.options.module_cache, &job.key_inputs());
+            if let Some(hit) = slot.as_ref().and_then(|s| s.lookup(&job.module.module)) {
+                match p.check_built(hit) {
+                    Ok(built) => {
+                        p.cached_module = slot.map(|s| s.entry());
+                        return Ok(built);
+                    }
+                    Err(_) => slot.iter().for_each(modcache::Slot::discard),
+                }
+            }
             let built = kbuild::build(&job.request())
                 .map_err(|e| Failure::pass(4, "compilation", format!("{e}\n")))?;
-            p.check_built(built)
+            let built = p.check_built(built)?;
+            if let Some(Err(e)) = slot.map(|s| s.store(&built)) {
+                p.build_notes.push(format!("module cache: {e}"));
+            }
+            Ok(built)
         })
     }
 
@@ -609,6 +630,16 @@ pub struct BuildJob {
 }
 
 impl BuildJob {
+    /// What the module cache's key is made of.
+    pub fn key_inputs(&self) -> modcache::KeyInputs<'_> {
+        modcache::KeyInputs {
+            tree: &self.tree,
+            toolchain: &self.toolchain,
+            module: &self.module,
+            make_vars: &self.make_vars,
+        }
+    }
+
     /// The single build of this module.
     pub fn request(&self) -> BuildRequest<'_> {
         BuildRequest {

@@ -91,6 +91,9 @@ pub struct Options {
     /// Sign the delivered module (`--sign-module[=KEY[,CERT]]`; `Some(None)`:
     /// the key `--make-mok` made), see [`crate::ship`].
     pub sign_module: Option<Option<String>>,
+    /// How pass 4 uses the module cache (`crate::modcache`; off unless
+    /// asked, `stap` asks).
+    pub module_cache: crate::modcache::CacheUse,
 }
 
 impl Options {

@@ -7,6 +7,7 @@
 //! CACHE/apt/NAME/                       the private apt configuration
 //! CACHE/toolchains/SUITE-COMPILER/      a toolchain root (kernel::toolchain)
 //! CACHE/features/KEY/stp_features.h     feature probe results (kernel::features)
+//! CACHE/modules/KEY.ko                  built modules (crate::modcache)
 //! ```
 //! `CACHE` is `$STAPKIT_CACHE`, else `$XDG_CACHE_HOME/stapkit`, else
 //! `~/.cache/stapkit`.
@@ -121,6 +122,11 @@ impl Cache {
     /// Feature probe results live under here, one directory per key.
     pub fn features_dir(&self) -> PathBuf {
         self.dir.join("features")
+    }
+
+    /// Built modules live under here (`crate::modcache`).
+    pub fn modules_dir(&self) -> PathBuf {
+        self.dir.join("modules")
     }
 
     /// The recorded state of one kernel, if it has been fetched.

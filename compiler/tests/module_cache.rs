@@ -1,0 +1,112 @@
+//! The module cache (`stapkit::modcache`) end to end, with `stap` itself
+//! against the fetched Debian 6.1 amd64 tree: the second `stap -p4` of a
+//! script takes the module from the cache (`-v`: `Pass 4: using cached
+//! ...`) and delivers a `NAME.ko` byte for byte the first one;
+//! `--disable-cache` and `--poison-cache` rebuild; a cached module that
+//! fails its check against the tree is dropped and rebuilt.
+//!
+//! The kernel comes from the stapkit cache (`cargo xtask test` fetches it
+//! with the others of `ci/matrix.yaml`); a missing kernel is a failure,
+//! not a skip. The cache is the shared one (it holds the kernels): the
+//! script carries a nonce so the first build is a miss, and the test
+//! removes its entry at the end.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const KERNEL: &str = "debian-6.1-amd64";
+
+/// `stap -v -p4 -r KERNEL -m modcache_test -e SCRIPT EXTRA...` in `dir`:
+/// its stderr, after checking it succeeded and printed `NAME.ko`.
+fn stap_p4(dir: &Path, script: &str, extra: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_stap"))
+        .args([
+            "-v",
+            "-p4",
+            "-r",
+            KERNEL,
+            "-m",
+            "modcache_test",
+            "-e",
+            script,
+        ])
+        .args(extra)
+        .current_dir(dir)
+        .output()
+        .expect("runs stap");
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(
+        out.status.success(),
+        "stap {extra:?} failed (fetch the kernel first: stap-prep fetch {KERNEL}):\n{stderr}"
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "modcache_test.ko\n");
+    stderr
+}
+
+/// The cache entry a `-v` run says it used, if it used one.
+fn cached(stderr: &str) -> Option<PathBuf> {
+    stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("Pass 4: using cached "))
+        .map(PathBuf::from)
+}
+
+fn compiled(stderr: &str) -> bool {
+    stderr
+        .lines()
+        .any(|l| l.starts_with("Pass 4: compiled C into \"modcache_test.ko\" in "))
+}
+
+#[test]
+fn a_repeated_build_is_a_checked_cache_hit_and_the_switches_rebuild() {
+    let work = tempfile::tempdir().expect("a temporary directory");
+    let ko = work.path().join("modcache_test.ko");
+    let nonce = format!(
+        "{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    );
+    let script = format!("probe begin {{ println(\"modcache {nonce}\") exit() }}");
+
+    let first = stap_p4(work.path(), &script, &[]);
+    assert!(compiled(&first) && cached(&first).is_none(), "{first}");
+    let built = std::fs::read(&ko).expect("the first build's module");
+
+    std::fs::remove_file(&ko).unwrap();
+    let second = stap_p4(work.path(), &script, &[]);
+    let entry = cached(&second).unwrap_or_else(|| panic!("not a cache hit:\n{second}"));
+    assert!(!compiled(&second), "{second}");
+    assert!(
+        entry.parent().is_some_and(|d| d.ends_with("modules")) && entry.is_file(),
+        "{}",
+        entry.display()
+    );
+    assert_eq!(
+        std::fs::read(&ko).expect("the cached module, delivered"),
+        built,
+        "the cached module differs from the built one"
+    );
+
+    for switch in ["--disable-cache", "--poison-cache"] {
+        let again = stap_p4(work.path(), &script, &[switch]);
+        assert!(
+            compiled(&again) && cached(&again).is_none(),
+            "{switch}:\n{again}"
+        );
+    }
+    // --poison-cache stored its new module: a plain run hits again.
+    assert!(cached(&stap_p4(work.path(), &script, &[])).is_some());
+
+    // An entry that no longer passes the module check is not delivered:
+    // it is rebuilt, and the rebuilt module is cached in its place.
+    std::fs::write(&entry, b"not a module").unwrap();
+    let checked = stap_p4(work.path(), &script, &[]);
+    assert!(compiled(&checked), "{checked}");
+    assert_ne!(std::fs::read(&ko).unwrap(), b"not a module");
+    assert_ne!(std::fs::read(&entry).unwrap(), b"not a module");
+
+    std::fs::remove_file(&entry).expect("removes the test's cache entry");
+}
