@@ -313,7 +313,7 @@ pub(super) fn run_kernel(
                     kernel_problems: r
                         .kernel_problems()
                         .into_iter()
-                        .map(strip_timestamp)
+                        .map(|l| crate::matrix::render::strip_timestamp(l).to_string())
                         .collect(),
                 },
                 None => Outcome::NotRun(format!(
@@ -421,13 +421,6 @@ fn boot_failure(r: &BootReport, config: &BootConfig) -> String {
 }
 
 /// Drops the `[   12.345678] ` prefix so kernel lines compare across runs.
-fn strip_timestamp(line: &str) -> String {
-    match line.strip_prefix('[').and_then(|r| r.split_once("] ")) {
-        Some((_, rest)) => rest.to_string(),
-        None => line.to_string(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -462,7 +455,10 @@ mod tests {
 
     #[test]
     fn timestamps_are_dropped_from_kernel_lines() {
-        assert_eq!(strip_timestamp("[    2.5] BUG: x"), "BUG: x");
-        assert_eq!(strip_timestamp("BUG: x"), "BUG: x");
+        assert_eq!(
+            crate::matrix::render::strip_timestamp("[    2.5] BUG: x"),
+            "BUG: x"
+        );
+        assert_eq!(crate::matrix::render::strip_timestamp("BUG: x"), "BUG: x");
     }
 }

@@ -82,7 +82,18 @@ pub fn render(outcome: &Outcome) -> String {
     out
 }
 
-fn render_bytes(out: &mut String, bytes: &[u8]) {
+/// The kernel log line without its `[ seconds]` timestamp.
+pub fn strip_timestamp(line: &str) -> &str {
+    match line.strip_prefix('[').and_then(|r| r.split_once("] ")) {
+        Some((_, rest)) => rest,
+        None => line,
+    }
+}
+
+/// Appends `bytes` one `|`-prefixed line at a time, escaping backslashes
+/// and unprintable bytes, and marking output that does not end in a
+/// newline: the form of the snapshots and of the oracle's records.
+pub fn render_bytes(out: &mut String, bytes: &[u8]) {
     if bytes.is_empty() {
         return;
     }

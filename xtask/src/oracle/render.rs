@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use stapkit::matrix::render::{render, Outcome};
+use stapkit::matrix::render::{render, render_bytes, strip_timestamp, Outcome};
 use stapkit::vm::results::CaseResult;
 
 use super::build::BuildResult;
@@ -48,11 +48,11 @@ pub(super) fn render_script(
         writeln!(out, "$ {}", build.command).unwrap();
         writeln!(out, "stap exit: {}", build.status).unwrap();
         out.push_str("stap stdout:\n");
-        quote(&mut out, &build.stdout);
+        render_bytes(&mut out, &build.stdout);
         out.push_str("stap stderr:\n");
         let tree = kernel.state.build_dir().display().to_string();
         let stderr = String::from_utf8_lossy(&build.stderr).replace(&tree, "$TREE");
-        quote(&mut out, stderr.as_bytes());
+        render_bytes(&mut out, stderr.as_bytes());
         match &runs[&id] {
             RunResult::NotBuilt => {}
             RunResult::NotRun(why) => {
@@ -72,7 +72,7 @@ pub(super) fn render_script(
                     .lines()
                     .map(|l| format!("{}\n", strip_timestamp(l)))
                     .collect();
-                quote(&mut out, log.as_bytes());
+                render_bytes(&mut out, log.as_bytes());
             }
         }
     }
@@ -104,7 +104,7 @@ fn render_elided(outcome: &Outcome, stdout: &[u8]) -> String {
         kernel_problems: kernel_problems.clone(),
     });
     let mut middle = String::new();
-    quote(&mut middle, &[head.as_slice(), b"\n"].concat());
+    render_bytes(&mut middle, &[head.as_slice(), b"\n"].concat());
     writeln!(
         middle,
         "... {} bytes, {newlines} newlines in all; lines 21 to {} not shown ...",
@@ -112,7 +112,7 @@ fn render_elided(outcome: &Outcome, stdout: &[u8]) -> String {
         tail_start
     )
     .unwrap();
-    quote(&mut middle, &tail);
+    render_bytes(&mut middle, &tail);
     shown = shown.replacen("stdout:\n", &format!("stdout:\n{middle}"), 1);
     shown
 }
@@ -156,42 +156,6 @@ pub(super) fn normalised(
     }
 }
 
-fn strip_timestamp(line: &str) -> &str {
-    if line.starts_with('[') {
-        if let Some((_, rest)) = line.split_once("] ") {
-            return rest;
-        }
-    }
-    line
-}
-
-/// Appends `bytes` one `|`-prefixed line at a time, as `render` does.
-fn quote(out: &mut String, bytes: &[u8]) {
-    if bytes.is_empty() {
-        return;
-    }
-    let mut lines = bytes.split(|&b| b == b'\n').peekable();
-    while let Some(line) = lines.next() {
-        let last = lines.peek().is_none();
-        if last && line.is_empty() {
-            break;
-        }
-        out.push('|');
-        for &b in line {
-            match b {
-                b'\\' => out.push_str("\\\\"),
-                b'\t' => out.push('\t'),
-                0x20..=0x7e => out.push(b as char),
-                _ => write!(out, "\\x{b:02x}").unwrap(),
-            }
-        }
-        out.push('\n');
-        if last {
-            out.push_str("\\ no newline at end\n");
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -199,7 +163,7 @@ mod tests {
     #[test]
     fn quoting_matches_the_matrix_form() {
         let mut out = String::new();
-        quote(&mut out, b"a\\b\x01\n\nend");
+        render_bytes(&mut out, b"a\\b\x01\n\nend");
         assert_eq!(out, "|a\\\\b\\x01\n|\n|end\n\\ no newline at end\n");
     }
 }
