@@ -11,9 +11,10 @@
 //! points), the pipeline fetches them before pass 2 in a step of its own
 //! that says so on stderr, then elaborates once.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
+mod build;
 mod checks;
 mod cli;
 mod options;
@@ -21,6 +22,7 @@ mod prescan;
 
 use checks::{check_define, check_include_dir, check_make_var, check_module_name, tree_failure};
 
+pub use build::{check_module, deliver, BuildJob};
 pub use cli::StapOptions;
 pub use options::{Options, ScriptInput};
 
@@ -31,7 +33,7 @@ use crate::codegen;
 use crate::debuginfo::{KernelFiles, KernelInfo, UserPrograms};
 use crate::diag::{render_all, Diagnostic, SourceMap};
 use crate::ir::Program;
-use crate::kernel::kbuild::{self, BuildRequest, BuiltModule};
+use crate::kernel::kbuild::{self, BuiltModule};
 use crate::kernel::kbuild_batch::BatchModule;
 use crate::kernel::module_tracepoints;
 use crate::kernel::{features, modcheck, toolchain, Cache, Catalog, HeaderTree};
@@ -612,49 +614,6 @@ impl Pipeline {
     }
 }
 
-/// What pass 4 hands kbuild for one module.
-#[derive(Debug, Clone)]
-pub struct BuildJob {
-    /// The target tree.
-    pub tree: HeaderTree,
-    /// The toolchain `make` runs with.
-    pub toolchain: toolchain::Toolchain,
-    /// The module's name, files and flags.
-    pub module: BatchModule,
-    /// `-B` variables.
-    pub make_vars: Vec<String>,
-    /// `-k`.
-    pub keep: bool,
-    /// `-v` level 3 and up.
-    pub verbose: bool,
-}
-
-impl BuildJob {
-    /// What the module cache's key is made of.
-    pub fn key_inputs(&self) -> modcache::KeyInputs<'_> {
-        modcache::KeyInputs {
-            tree: &self.tree,
-            toolchain: &self.toolchain,
-            module: &self.module,
-            make_vars: &self.make_vars,
-        }
-    }
-
-    /// The single build of this module.
-    pub fn request(&self) -> BuildRequest<'_> {
-        BuildRequest {
-            tree: &self.tree,
-            toolchain: &self.toolchain,
-            module: &self.module.module,
-            files: self.module.files.clone(),
-            cflags: self.module.cflags.clone(),
-            make_vars: self.make_vars.clone(),
-            keep: self.keep,
-            verbose: self.verbose,
-        }
-    }
-}
-
 fn read_script(options: &Options) -> Result<Script, Failure> {
     let inline = |text: String, args: Vec<String>| Script {
         name: "<input>".to_string(),
@@ -693,49 +652,6 @@ fn read_script(options: &Options) -> Result<Script, Failure> {
             })
         }
     }
-}
-
-/// `stap --check-module FILE.ko -r TREE`: whether a module built elsewhere
-/// loads on the tree's kernel; the text to print and whether it passed.
-pub fn check_module(options: &Options, ko: &Path) -> (String, bool) {
-    let cache = Cache::locate(options.cache_dir.as_deref());
-    let catalog = match Catalog::load() {
-        Ok(c) => c,
-        Err(e) => return (format!("stap: {e}\n"), false),
-    };
-    let tree = match HeaderTree::resolve(options.release.as_deref(), &cache, &catalog) {
-        Ok(t) => t,
-        Err(e) => return (format!("stap: {e}\n"), false),
-    };
-    match modcheck::check(ko, &tree) {
-        Ok(info) => (
-            format!(
-                "{}: module {} loads on {} (vermagic, symbol versions, exports and .modinfo match {})\n",
-                ko.display(),
-                info.name.as_deref().unwrap_or("?"),
-                tree.release,
-                tree.dir.display()
-            ),
-            true,
-        ),
-        Err(failures) => {
-            let mut out: String = failures.iter().map(|f| format!("ERROR: {f}\n")).collect();
-            out.push_str(&format!(
-                "{} would not load on {} ({})\n",
-                ko.display(),
-                tree.release,
-                tree.dir.display()
-            ));
-            (out, false)
-        }
-    }
-}
-
-/// Copies the built module to `dir/NAME.ko`, returning the new path.
-pub fn deliver(built: &BuiltModule, module: &str, dir: &Path) -> std::io::Result<PathBuf> {
-    let dest = dir.join(format!("{module}.ko"));
-    std::fs::copy(&built.ko, &dest)?;
-    Ok(dest)
 }
 
 #[cfg(test)]
