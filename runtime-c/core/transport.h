@@ -29,7 +29,15 @@
 #define STP_RECORD_DONE 4
 #define STP_RECORD_SYSTEM 5	/* system(cmd): the command, for staprun to run */
 
+/* Protocol 3 adds STP_RECORD_SYSTEM: only a module that calls system()
+ * says 3, so a staprun that predates the record refuses that module
+ * (naming the protocol) instead of silently skipping its commands, and
+ * every other module still loads with it. */
+#ifdef STP_NEED_SYSTEM
+#define STP_PROTOCOL 3
+#else
 #define STP_PROTOCOL 2
+#endif
 MODULE_INFO(stapkit_protocol, __stringify(STP_PROTOCOL));
 
 struct stp_record_header {

@@ -11,7 +11,8 @@
 /// `transport.h`; modules record theirs in `.modinfo` as
 /// `stapkit_protocol`). 1: records, `start` and `stop`. 2: one reader at
 /// a time (detach and attach), whole records per read, `flight`.
-pub const PROTOCOL: u32 = 2;
+/// 3: [`RECORD_SYSTEM`] (only modules that call `system()` say 3).
+pub const PROTOCOL: u32 = 3;
 
 /// Bytes of script output for standard output.
 pub const RECORD_STDOUT: u32 = 1;
@@ -21,8 +22,8 @@ pub const RECORD_STDERR: u32 = 2;
 pub const RECORD_EXIT: u32 = 3;
 /// The session is over; payload is a [`Summary`]. Nothing follows.
 pub const RECORD_DONE: u32 = 4;
-/// `system(cmd)`: payload is the command for `/bin/sh -c`. A staprun
-/// that predates it skips the record as unknown.
+/// `system(cmd)`: payload is the command for `/bin/sh -c` (protocol 3:
+/// a staprun that predates it refuses the module).
 pub const RECORD_SYSTEM: u32 = 5;
 
 /// Size of a record header.

@@ -14,8 +14,18 @@ use super::bundle::{build_id_in, sha256_hex, Bundle, BundleModule};
 use super::sign::{self, SigningKey};
 
 /// The channel protocol of the runtime's modules (`STP_PROTOCOL` in
-/// `runtime-c/core/transport.h`).
+/// `runtime-c/core/transport.h`) when they need nothing newer; a module
+/// says its own in `.modinfo` (`stapkit_protocol`: 3 when it calls
+/// `system()`).
 pub const PROTOCOL: u32 = 2;
+
+/// The channel protocol a built module records in `.modinfo`.
+fn protocol_of(image: &[u8]) -> u32 {
+    crate::kernel::modcheck::read_modinfo(image)
+        .ok()
+        .and_then(|(info, _)| info.all("stapkit_protocol").next()?.parse().ok())
+        .unwrap_or(PROTOCOL)
+}
 
 /// The kernels `-r` names for a bundle: each `-r` may be a list
 /// (`a,b`), `all` (every kernel of the catalog fetched into the cache) or
@@ -226,7 +236,11 @@ pub fn build_bundle(
     let bundle = Bundle {
         name,
         script_sha256,
-        protocol: PROTOCOL,
+        protocol: modules
+            .iter()
+            .map(|m| protocol_of(&m.image))
+            .max()
+            .unwrap_or(PROTOCOL),
         modules,
     };
     bundle
@@ -280,7 +294,8 @@ mod tests {
             .expect("transport.h is embedded")
             .1;
         assert!(
-            header.contains(&format!("#define STP_PROTOCOL {PROTOCOL}\n")),
+            header.contains(&format!("#define STP_PROTOCOL {PROTOCOL}\n"))
+                && header.contains("#define STP_PROTOCOL 3\n"),
             "{header}"
         );
     }
