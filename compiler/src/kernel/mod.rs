@@ -5,6 +5,7 @@
 //! the kbuild driver takes C sources and returns a `.ko`.
 
 pub mod apt;
+pub mod apt_sources;
 pub mod arch;
 pub mod cache;
 pub mod debversion;

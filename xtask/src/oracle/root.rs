@@ -17,9 +17,6 @@ use xshell::{cmd, Shell};
 /// Packages every oracle root gets (the kernels' compilers are added).
 const ROOT_PACKAGES: &[&str] = &["systemtap", "make", "libc6-dev", "dwarves"];
 
-/// Debian's archive.
-const MIRROR: &str = "http://deb.debian.org/debian";
-
 /// A root with Debian's SystemTap.
 #[derive(Debug, Clone)]
 pub(crate) struct StapRoot {
@@ -103,6 +100,8 @@ pub(crate) fn prepare_root(
         std::fs::create_dir_all(&roots)?;
         eprintln!("oracle: making a {suite} root with {}", join(&wanted, ","));
         let include = format!("--include={}", join(&wanted, ","));
+        // The archive this machine's apt uses: hosts are configuration.
+        let archive = stapkit::kernel::apt_sources::host_archive().map_err(anyhow::Error::msg)?;
         let status = Command::new("mmdebstrap")
             .args(["--variant=apt", "--architectures=amd64", "--quiet"])
             // Suites such as sid may be served from a snapshot whose
@@ -111,11 +110,11 @@ pub(crate) fn prepare_root(
             .arg(include)
             .arg(suite)
             .arg(&tmp)
-            .arg(MIRROR)
+            .arg(&archive)
             .status()
             .context("running mmdebstrap")?;
         if !status.success() {
-            bail!("mmdebstrap {suite} failed ({status}); is '{suite}' a suite of {MIRROR}?");
+            bail!("mmdebstrap {suite} failed ({status}); is '{suite}' a suite of {archive}?");
         }
         std::fs::write(
             tmp.join(".stapkit-oracle-packages"),
