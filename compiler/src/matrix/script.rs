@@ -135,24 +135,28 @@ pub struct ModuleRequest {
     pub optional: bool,
 }
 
+/// The name of the script at `path` (its file stem), which must use only
+/// letters, digits, `_` and `-` (it becomes a module name).
+pub fn script_name(path: &Path) -> Result<&str, String> {
+    path.file_stem()
+        .and_then(|s| s.to_str())
+        .filter(|s| {
+            s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        })
+        .ok_or_else(|| {
+            format!(
+                "{}: script names may only use letters, digits, '_' and '-'",
+                path.display()
+            )
+        })
+}
+
 impl TestScript {
     /// Reads the script's header.
     pub fn load(path: &Path) -> Result<TestScript, String> {
         let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        let name = path
-            .file_stem()
-            .and_then(|s| s.to_str())
-            .filter(|s| {
-                s.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-            })
-            .ok_or_else(|| {
-                format!(
-                    "{}: script names may only use letters, digits, '_' and '-'",
-                    path.display()
-                )
-            })?
-            .to_string();
+        let name = script_name(path)?.to_string();
         let mut script = TestScript {
             path: path.to_path_buf(),
             name,

@@ -167,19 +167,8 @@ pub(super) fn load_script(path: &Path, global_options: &[String]) -> Result<Orac
     }
     let text =
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    let stem = path
-        .file_stem()
-        .and_then(|s| s.to_str())
-        .filter(|s| {
-            s.chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-        })
-        .ok_or_else(|| {
-            anyhow!(
-                "{}: use letters, digits, '_' and '-' in names",
-                path.display()
-            )
-        })?
+    let stem = stapkit::matrix::script::script_name(path)
+        .map_err(anyhow::Error::msg)?
         .to_string();
     let mut common = OracleCase {
         name: "main".into(),
