@@ -360,6 +360,17 @@ pub enum ProbeKind {
         offset: u64,
         ret: bool,
     },
+    /// An SDT marker of a user-space program (`process("PATH").mark("m")`):
+    /// a uprobe at the marker's `offset` in the file PATH; with a
+    /// `semaphore` (its offset in the file), the kernel counts the probe
+    /// there while it is registered, which enables the marker.
+    UserMarker {
+        path: String,
+        provider: String,
+        name: String,
+        offset: u64,
+        semaphore: Option<u64>,
+    },
     /// A process starting or ending: `.begin` (a new process, a process
     /// already running when the session starts, or a task that exec'd
     /// PATH) or `.end` (a process's last thread exits), for the processes
@@ -686,6 +697,21 @@ pub enum TargetBase {
         /// Not exported: where `System.map` puts it, relocated at run time.
         mapped: Option<MappedSymbol>,
     },
+    /// `size` bytes of the probed process's memory (an SDT marker's
+    /// argument: `8@-16(%rbp)`, `-4@[sp, 12]`), read at `base + index *
+    /// scale + displacement` and sign- or zero-extended: a value.
+    UserMemory {
+        /// The base register, if any.
+        base: Option<Register>,
+        /// The index register and its scale, if any.
+        index: Option<(Register, u8)>,
+        /// The displacement.
+        displacement: i64,
+        /// 1, 2, 4 or 8.
+        size: u8,
+        /// Sign-extended.
+        signed: bool,
+    },
 }
 
 /// A general-purpose register of the probed CPU.
@@ -695,6 +721,8 @@ pub enum Register {
     X86(X86Register),
     /// AArch64 `xN` (0 to 30).
     Arm64(u8),
+    /// AArch64 `sp` (user-space operands: SDT marker arguments).
+    Arm64Sp,
 }
 
 /// The x86-64 general-purpose registers.
@@ -730,6 +758,10 @@ pub enum X86Register {
     R14,
     /// `r15`.
     R15,
+    /// `rsp` (user-space operands: SDT marker arguments).
+    Sp,
+    /// `rip` (user-space operands: SDT marker arguments).
+    Ip,
 }
 
 /// A `System.map` address relocated at run time: `address + (&anchor -

@@ -115,6 +115,30 @@ static __maybe_unused bool stp_kread(struct stp_context *c, uint64_t addr, int s
 }
 
 /*
+ * As stp_kread, for the probed process's memory (an SDT marker's argument
+ * in memory: the handler runs in that process, in a uprobe).
+ */
+static __maybe_unused bool stp_uread(struct stp_context *c, uint64_t addr, int size, bool is_signed,
+				     int64_t *out, const char *stmt)
+{
+	union {
+		u8 b;
+		u16 h;
+		u32 w;
+		u64 q;
+	} v;
+
+	if (stp_copy_from_user_nofault(&v, (const void __user *)(uintptr_t)addr, size)) {
+		scnprintf(c->error_buf, sizeof(c->error_buf),
+			  "user read fault [man error::fault] at 0x%016llx (addr)", (unsigned long long)addr);
+		STP_ERROR(c, c->error_buf, stmt);
+		return false;
+	}
+	*out = stp_narrow(size == 1 ? v.b : size == 2 ? v.h : size == 4 ? v.w : v.q, size, is_signed);
+	return true;
+}
+
+/*
  * Copies size (1, 2, 4 or 8) bytes to kernel memory; false on a fault.
  * copy_to_kernel_nofault() (5.8, renamed from probe_kernel_write() in the
  * same change as the read side) is not exported to modules, so from 5.8

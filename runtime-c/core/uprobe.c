@@ -9,6 +9,11 @@
  * Handlers run in the probed task, with its user registers: the argument
  * functions (int_arg(N), ...) and register() read them.
  *
+ * SDT markers (process("PATH").mark("m")) are uprobes too; a marker with
+ * a semaphore gives its offset in the file (ref_ctr_offset), where the
+ * kernel counts the probes registered on it in every process mapping the
+ * file, which turns the marker's guarded code on.
+ *
  * A point the kernel refuses (no such file, offset past its end) is a
  * warning and the script goes on with the others, as for kprobes.
  */
@@ -17,6 +22,7 @@ struct stp_uprobe {
 	const struct stp_probe *probe;
 	const char *path;
 	loff_t offset;
+	loff_t ref_ctr_offset; /* an SDT semaphore in the file; 0: none */
 	bool ret;             /* .return: a uretprobe */
 	bool optional;        /* probe P? : a failed registration is silent */
 	struct inode *inode;  /* held (igrab) while registered */
@@ -104,7 +110,7 @@ static void stp_uprobes_register(struct stp_uprobe *ps, int n, struct stp_reg_co
 				p->uc.ret_handler = stp_uretprobe_hit;
 			else
 				p->uc.handler = stp_uprobe_hit;
-			rc = stp_uprobe_register(inode, p->offset, &p->uc, &p->uprobe);
+			rc = stp_uprobe_register(inode, p->offset, p->ref_ctr_offset, &p->uc, &p->uprobe);
 			if (rc == 0)
 				p->inode = inode;
 			else

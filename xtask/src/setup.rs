@@ -35,6 +35,9 @@ pub const APT_PACKAGES: &[&str] = &[
     // the stap -p1 comparison reads them (tests/tests/systemtap_frontend.rs),
     // `cargo xtask corpus` and `cargo xtask tapset-coverage` measure with them
     "systemtap-doc",
+    // <sys/sdt.h>: the guests' stapkit-workload has SDT markers (workload/c/)
+    // and the SDT/PLT unit tests compile a small program with them
+    "systemtap-sdt-dev",
     // --sign-module signs with openssl's CMS, as the kernel's sign-file does
     "openssl",
     // guests that boot through UEFI with our key in db (ship_sig_trusted):

@@ -153,7 +153,8 @@ impl Family for Kprobes {
     }
 }
 
-/// `process("PATH").function("f")` probes (uprobes and uretprobes).
+/// `process("PATH").function("f")` probes (uprobes and uretprobes), and
+/// SDT markers (`.mark("m")`, uprobes with a reference counter).
 #[derive(Default)]
 struct Uprobes(Vec<String>);
 
@@ -165,6 +166,22 @@ impl Family for Uprobes {
         {
             self.0.push(format!(
                 "{{ .probe = &{var}, .path = {}, .offset = {offset:#x}, .ret = {ret}, .optional = {} }},",
+                c_string(path),
+                point.optional
+            ));
+        }
+        if let ProbeKind::UserMarker {
+            path,
+            offset,
+            semaphore,
+            ..
+        } = &point.kind
+        {
+            // The kernel counts registered probes in the semaphore.
+            let semaphore =
+                semaphore.map_or(String::new(), |s| format!(", .ref_ctr_offset = {s:#x}"));
+            self.0.push(format!(
+                "{{ .probe = &{var}, .path = {}, .offset = {offset:#x}{semaphore}, .optional = {} }},",
                 c_string(path),
                 point.optional
             ));
@@ -408,7 +425,7 @@ pub(super) fn probe_tables(out: &mut CWriter, program: &Program, config: &Config
                 | ProbeKind::KprobeInline { .. }
                 | ProbeKind::KprobeAddress { .. } => &mut kprobes,
                 ProbeKind::Tracepoint { .. } => &mut tracepoints,
-                ProbeKind::Uprobe { .. } => &mut uprobes,
+                ProbeKind::Uprobe { .. } | ProbeKind::UserMarker { .. } => &mut uprobes,
                 ProbeKind::Process { .. } => &mut processes,
                 ProbeKind::Netfilter { .. } => &mut netfilters,
                 ProbeKind::Procfs { .. } => &mut procfs,

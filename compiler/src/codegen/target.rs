@@ -22,6 +22,7 @@ enum Place {
 pub(super) fn pt_regs_member(reg: Register) -> String {
     let name = match reg {
         Register::Arm64(n) => return format!("regs[{n}]"),
+        Register::Arm64Sp => "sp",
         Register::X86(r) => match r {
             X86Register::Ax => "ax",
             X86Register::Bx => "bx",
@@ -38,6 +39,8 @@ pub(super) fn pt_regs_member(reg: Register) -> String {
             X86Register::R13 => "r13",
             X86Register::R14 => "r14",
             X86Register::R15 => "r15",
+            X86Register::Sp => "sp",
+            X86Register::Ip => "ip",
         },
     };
     name.to_string()
@@ -144,6 +147,27 @@ impl BodyGen<'_> {
                     "{a} = (int64_t)((uint64_t)kernel_stack_pointer(c->regs) + {off}ULL);"
                 ));
                 memory = true;
+            }
+            TargetBase::UserMemory {
+                base,
+                index,
+                displacement,
+                size,
+                signed,
+            } => {
+                let mut address = format!("(uint64_t){displacement}LL");
+                if let Some(b) = base {
+                    address.push_str(&format!(" + (uint64_t)c->regs->{}", pt_regs_member(*b)));
+                }
+                if let Some((i, scale)) = index {
+                    address.push_str(&format!(
+                        " + (uint64_t)c->regs->{} * {scale}ULL",
+                        pt_regs_member(*i)
+                    ));
+                }
+                self.w.line(format!(
+                    "if (!stp_uread(c, {address}, {size}, {signed}, &{a}, {near})) goto {err};"
+                ));
             }
             TargetBase::TracepointArg(i) => self.w.line(format!("{a} = (int64_t)c->tp_args[{i}];")),
             TargetBase::Value(e) => {

@@ -11,8 +11,10 @@ pub use super::vars::ProbeContext;
 
 mod function;
 mod netfilter;
+mod plt;
 mod process;
 mod procfs;
+mod sdt;
 mod session;
 mod syscall;
 mod timer;
@@ -26,6 +28,8 @@ const FAMILIES: &[&Family] = &[
     &session::FAMILY,
     &timer::FAMILY,
     &process::FAMILY,
+    &sdt::FAMILY,
+    &plt::FAMILY,
     &function::FAMILY,
     &trace::FAMILY,
     &netfilter::FAMILY,

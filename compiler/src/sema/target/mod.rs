@@ -103,6 +103,9 @@ pub(super) fn lvalue(
         (_, ir::TargetResult::Address) => {
             Some("this is an address (or a whole struct or array); assign one of its members")
         }
+        (ir::TargetBase::UserMemory { .. }, _) => {
+            Some("an SDT marker's argument in memory is read as a copy and cannot be changed")
+        }
         (ir::TargetBase::TracepointArg(_), ir::TargetResult::Value { .. }) => {
             Some("tracepoint arguments are copies and cannot be changed")
         }
