@@ -118,7 +118,12 @@ pub fn markers(data: &[u8], file: &str) -> SdtResult<Vec<SdtMarker>> {
                 .map_err(|e| format!("{file}: .note.stapsdt: {e}"))?;
             // Prelink moved the file: the note's base is where
             // `.stapsdt.base` was at link time.
-            let delta = base_section.map_or(0, |b| b.wrapping_sub(marker.base));
+            // (A linker that dropped `.stapsdt.base` leaves 0: no
+            // adjustment.)
+            let delta = match base_section {
+                Some(b) if marker.base != 0 => b.wrapping_sub(marker.base),
+                _ => 0,
+            };
             let pc = marker.pc.wrapping_add(delta);
             let offset = to_offset(pc).ok_or_else(|| {
                 format!(
