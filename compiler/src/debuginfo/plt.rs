@@ -103,35 +103,62 @@ pub fn plt_entries(data: &[u8], file: &str) -> Result<Vec<PltEntry>, String> {
 mod tests {
     use super::*;
 
-    #[test]
-    fn stubs_of_a_compiled_program() {
-        let program = crate::debuginfo::sdt::test_program::build();
-        let data = std::fs::read(&program).unwrap();
+    /// Every stub found is where `objdump` puts `NAME@plt`, and each
+    /// `NAME@plt` objdump shows in `.plt` and `.plt.sec` is found.
+    fn agrees_with_objdump(program: &std::path::Path, objdump: &str) {
+        let data = std::fs::read(program).unwrap();
         let entries = plt_entries(&data, "t").unwrap();
-        let puts = entries
-            .iter()
-            .find(|e| e.name == "puts")
-            .unwrap_or_else(|| panic!("no puts stub in {entries:?}"));
-        // objdump names the same stub `puts@plt`.
-        let out = std::process::Command::new("objdump")
+        assert!(entries.iter().any(|e| e.name == "puts"), "{entries:?}");
+        // (`.plt.got` stubs, for functions bound at load time, are not
+        // the PLT's.)
+        let out = std::process::Command::new(objdump)
             .args(["-d", "--section=.plt", "--section=.plt.sec"])
-            .arg(&program)
+            .arg(program)
             .output()
-            .unwrap();
+            .unwrap_or_else(|e| panic!("running {objdump}: {e}"));
         let text = String::from_utf8_lossy(&out.stdout);
         let elf = object::File::parse(&*data).unwrap();
-        let seg = elf
-            .segments()
-            .find(|s| {
-                let (o, n) = s.file_range();
-                puts.offset >= o && puts.offset < o + n
-            })
-            .unwrap();
-        let address = puts.offset - seg.file_range().0 + seg.address();
-        assert!(
-            text.contains(&format!("{address:016x} <puts@plt>:")),
-            "puts at {address:#x}, objdump says:\n{text}"
+        let address = |offset: u64| {
+            let seg = elf
+                .segments()
+                .find(|s| {
+                    let (o, n) = s.file_range();
+                    offset >= o && offset < o + n
+                })
+                .unwrap();
+            offset - seg.file_range().0 + seg.address()
+        };
+        let mut ours: Vec<String> = entries
+            .iter()
+            .map(|e| format!("{:016x} <{}@plt>:", address(e.offset), e.name))
+            .collect();
+        let mut theirs: Vec<String> = text
+            .lines()
+            .filter(|l| l.ends_with("@plt>:"))
+            .map(str::to_string)
+            .collect();
+        ours.sort();
+        theirs.sort();
+        assert_eq!(ours, theirs, "{}", program.display());
+    }
+
+    #[test]
+    fn stubs_of_compiled_programs() {
+        let program = crate::debuginfo::sdt::test_program::build();
+        agrees_with_objdump(&program, "objdump");
+        // IBT: the stubs called are in .plt.sec.
+        let ibt = crate::debuginfo::sdt::test_program::build_with(
+            "cc",
+            &["-fcf-protection=full", "-Wl,-z,ibtplt"],
         );
+        let data = std::fs::read(&ibt).unwrap();
+        assert!(object::File::parse(&*data)
+            .unwrap()
+            .section_by_name(".plt.sec")
+            .is_some());
+        agrees_with_objdump(&ibt, "objdump");
+        let arm64 = crate::debuginfo::sdt::test_program::build_with("aarch64-linux-gnu-gcc", &[]);
+        agrees_with_objdump(&arm64, "aarch64-linux-gnu-objdump");
     }
 
     #[test]

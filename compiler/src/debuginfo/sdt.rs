@@ -681,6 +681,28 @@ mod tests {
         // The marker's offset is its nop in the file.
         let at = markers[0].offset as usize;
         assert_eq!(data[at], 0x90, "not a nop at {at:#x}");
+        // arm64: the operands are arm64's, the marker a nop (d503201f).
+        let arm64 = test_program::build_with("aarch64-linux-gnu-gcc", &[]);
+        let data = std::fs::read(&arm64).unwrap();
+        let markers = super::markers(&data, "t").unwrap();
+        assert_eq!(markers.len(), 3);
+        assert!(
+            matches!(
+                markers[1].args[0].operand,
+                Operand::Memory {
+                    base: Some(MarkerRegister::Arm64Sp),
+                    ..
+                } | Operand::Register(MarkerRegister::Arm64(_))
+            ),
+            "{:?}",
+            markers[1]
+        );
+        let at = markers[0].offset as usize;
+        assert_eq!(
+            data[at..at + 4],
+            [0x1f, 0x20, 0x03, 0xd5],
+            "not a nop at {at:#x}"
+        );
     }
 }
 
@@ -721,36 +743,56 @@ void guarded(int n) {
 }
 "#;
 
-    /// Compiles [`SOURCE`] once (a dynamically linked program calling
-    /// `puts`, for the PLT tests too); fails the test, saying what to
-    /// install, without `cc` or `<sys/sdt.h>`.
+    /// Compiles [`SOURCE`] and [`GUARDED`] once with the host's `cc`
+    /// (a dynamically linked program calling `puts`, for the PLT tests
+    /// too).
     pub fn build() -> PathBuf {
         static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
-        BUILT
-            .get_or_init(|| {
-                let dir = tempfile::Builder::new()
-                    .prefix("stapkit-sdt-test")
-                    .tempdir()
-                    .expect("a temporary directory")
-                    .keep();
-                let src = dir.join("t.c");
-                let guarded = dir.join("guarded.c");
-                let exe = dir.join("t");
-                std::fs::write(&src, SOURCE).unwrap();
-                std::fs::write(&guarded, GUARDED).unwrap();
-                let status = std::process::Command::new("cc")
-                    .args(["-O0", "-g0", "-o"])
-                    .arg(&exe)
-                    .arg(&src)
-                    .arg(&guarded)
-                    .status()
-                    .expect("running cc");
-                assert!(
-                    status.success(),
-                    "cc failed on the SDT test program: is <sys/sdt.h> installed? (apt-get install systemtap-sdt-dev, or cargo xtask setup)"
-                );
-                exe
-            })
-            .clone()
+        BUILT.get_or_init(|| build_with("cc", &[])).clone()
+    }
+
+    /// Compiles [`SOURCE`] and [`GUARDED`] with `compiler` and `flags`;
+    /// fails the test, saying what to install, without the compiler or
+    /// `<sys/sdt.h>` (which Debian puts in the host's multiarch include
+    /// directory: a copy is given to cross compilers).
+    pub fn build_with(compiler: &str, flags: &[&str]) -> PathBuf {
+        let dir = tempfile::Builder::new()
+            .prefix("stapkit-sdt-test")
+            .tempdir()
+            .expect("a temporary directory")
+            .keep();
+        let header = ["/usr/include/sys/sdt.h", "/usr/include/x86_64-linux-gnu/sys/sdt.h", "/usr/include/aarch64-linux-gnu/sys/sdt.h"]
+            .iter()
+            .map(std::path::Path::new)
+            .find(|p| p.exists())
+            .expect("<sys/sdt.h> is missing: apt-get install systemtap-sdt-dev (cargo xtask setup installs it)");
+        std::fs::create_dir_all(dir.join("include/sys")).unwrap();
+        for name in ["sdt.h", "sdt-config.h"] {
+            let from = header.with_file_name(name);
+            if from.exists() {
+                std::fs::copy(&from, dir.join("include/sys").join(name)).unwrap();
+            }
+        }
+        let src = dir.join("t.c");
+        let guarded = dir.join("guarded.c");
+        let exe = dir.join("t");
+        std::fs::write(&src, SOURCE).unwrap();
+        std::fs::write(&guarded, GUARDED).unwrap();
+        let status = std::process::Command::new(compiler)
+            .args(["-O0", "-g0"])
+            .args(flags)
+            .arg("-I")
+            .arg(dir.join("include"))
+            .arg("-o")
+            .arg(&exe)
+            .arg(&src)
+            .arg(&guarded)
+            .status()
+            .unwrap_or_else(|e| panic!("running {compiler}: {e} (cargo xtask setup installs it)"));
+        assert!(
+            status.success(),
+            "{compiler} failed on the SDT test program"
+        );
+        exe
     }
 }

@@ -49,7 +49,11 @@ fn synthetic_notes(vaddr: u64) -> Vec<u8> {
         let mut desc = Vec::new();
         desc.extend((vaddr + offset).to_le_bytes());
         desc.extend(0u64.to_le_bytes());
-        let sem = if *semaphore == 0 { 0 } else { vaddr + semaphore };
+        let sem = if *semaphore == 0 {
+            0
+        } else {
+            vaddr + semaphore
+        };
         desc.extend(sem.to_le_bytes());
         for text in ["stapkit", name, args] {
             desc.extend(text.as_bytes());
