@@ -31,6 +31,7 @@ pub mod dwarf;
 pub mod error;
 pub mod events;
 mod fields;
+pub mod file_offsets;
 pub mod files;
 pub mod functions;
 pub mod image;

@@ -6,7 +6,7 @@
 //! resolver's stub); on arm64 at `.plt + 32 + 16 i`. Relocations without
 //! a symbol (`IRELATIVE`) keep their place but name no stub.
 
-use object::{Architecture, Object, ObjectSection, ObjectSegment, ObjectSymbolTable, SymbolIndex};
+use object::{Architecture, Object, ObjectSection, ObjectSymbolTable, SymbolIndex};
 
 /// One PLT stub.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,19 +52,8 @@ pub fn plt_entries(data: &[u8], file: &str) -> Result<Vec<PltEntry>, String> {
         .data()
         .map_err(|e| format!("{file}: cannot read .rela.plt: {e}"))?;
     let symbols = elf.dynamic_symbol_table();
-    let segments: Vec<(u64, u64, u64)> = elf
-        .segments()
-        .map(|s| {
-            let (offset, size) = s.file_range();
-            (s.address(), size, offset)
-        })
-        .collect();
-    let to_offset = |address: u64| {
-        segments
-            .iter()
-            .find(|(start, size, _)| address >= *start && address < start + size)
-            .map(|(start, _, offset)| address - start + offset)
-    };
+    let offsets = super::file_offsets::FileOffsets::new(&elf);
+    let to_offset = |address: u64| offsets.offset(address);
     let mut out = Vec::new();
     // Elf64_Rela: r_offset, r_info (symbol << 32 | type), r_addend.
     for (i, entry) in relocations.chunks_exact(24).enumerate() {
@@ -102,6 +91,7 @@ pub fn plt_entries(data: &[u8], file: &str) -> Result<Vec<PltEntry>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use object::ObjectSegment;
 
     /// Every stub found is where `objdump` puts `NAME@plt`, and each
     /// `NAME@plt` objdump shows in `.plt` and `.plt.sec` is found.

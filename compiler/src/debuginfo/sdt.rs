@@ -10,7 +10,7 @@
 //! takes the marker's offset in the file, and the kernel's reference
 //! counter (the semaphore) is named by its offset in the file too.
 
-use object::{Architecture, Object, ObjectSection, ObjectSegment};
+use object::{Architecture, Object, ObjectSection};
 
 /// One SDT marker.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -90,19 +90,8 @@ pub fn markers(data: &[u8], file: &str) -> SdtResult<Vec<SdtMarker>> {
     };
     let wide = elf.is_64();
     let little = elf.is_little_endian();
-    let segments: Vec<(u64, u64, u64)> = elf
-        .segments()
-        .map(|s| {
-            let (offset, size) = s.file_range();
-            (s.address(), size, offset)
-        })
-        .collect();
-    let to_offset = |address: u64| {
-        segments
-            .iter()
-            .find(|(start, size, _)| address >= *start && address < start + size)
-            .map(|(start, _, offset)| address - start + offset)
-    };
+    let offsets = super::file_offsets::FileOffsets::new(&elf);
+    let to_offset = |address: u64| offsets.offset(address);
     let base_section = elf.section_by_name(".stapsdt.base").map(|s| s.address());
     let mut out = Vec::new();
     for section in elf.sections().filter(|s| s.name() == Ok(".note.stapsdt")) {

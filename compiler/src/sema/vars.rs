@@ -228,6 +228,7 @@ pub(super) fn scalar(ty: &CType) -> Option<(u8, bool)> {
 
 /// The register the calling convention names by its `struct pt_regs`
 /// member (`di` on x86-64, `regs[0]` on arm64; see `debuginfo::callconv`).
+/// `sp` and `ip` are x86-64's (SDT marker operands, `debuginfo::sdt`).
 pub(super) fn register(member: &str) -> Option<ir::Register> {
     use ir::X86Register as X;
     if let Some(n) = member
@@ -256,6 +257,8 @@ pub(super) fn register(member: &str) -> Option<ir::Register> {
         "r13" => X::R13,
         "r14" => X::R14,
         "r15" => X::R15,
+        "sp" => X::Sp,
+        "ip" => X::Ip,
         _ => return None,
     };
     Some(ir::Register::X86(x86))

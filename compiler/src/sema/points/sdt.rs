@@ -189,29 +189,12 @@ fn long() -> CType {
 }
 
 fn register(r: MarkerRegister) -> ir::Register {
-    use ir::X86Register as X;
     match r {
         MarkerRegister::Arm64(n) => ir::Register::Arm64(n),
         MarkerRegister::Arm64Sp => ir::Register::Arm64Sp,
-        MarkerRegister::X86(member) => ir::Register::X86(match member {
-            "ax" => X::Ax,
-            "bx" => X::Bx,
-            "cx" => X::Cx,
-            "dx" => X::Dx,
-            "si" => X::Si,
-            "di" => X::Di,
-            "bp" => X::Bp,
-            "sp" => X::Sp,
-            "ip" => X::Ip,
-            "r8" => X::R8,
-            "r9" => X::R9,
-            "r10" => X::R10,
-            "r11" => X::R11,
-            "r12" => X::R12,
-            "r13" => X::R13,
-            "r14" => X::R14,
-            _ => X::R15,
-        }),
+        // The decoder names x86-64 registers by their pt_regs members.
+        MarkerRegister::X86(member) => crate::sema::vars::register(member)
+            .unwrap_or_else(|| unreachable!("'{member}' is a pt_regs member")),
     }
 }
 
@@ -301,5 +284,29 @@ impl TargetVars for MarkerVars {
             .map(|i| (format!("arg{i}"), "long".to_string()))
             .collect();
         (None, args)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every x86-64 register an operand may name is one the IR knows.
+    #[test]
+    fn every_decoded_register_has_an_ir_register() {
+        let names = "rax eax ax al rbx ebx bx bl rcx ecx cx cl rdx edx dx dl rsi esi si sil \
+                     rdi edi di dil rbp ebp bp bpl rsp esp sp spl rip r8 r9d r10w r11b r12 r13 r14 r15";
+        for name in names.split(' ') {
+            let args = sdt::parse_args(&format!("8@%{name}"), sdt::Arch::X86).unwrap();
+            let Operand::Register(r) = args[0].operand else {
+                panic!("{name}: {:?}", args[0]);
+            };
+            let _ = register(r);
+        }
+        assert_eq!(
+            register(MarkerRegister::X86("sp")),
+            ir::Register::X86(ir::X86Register::Sp)
+        );
+        assert_eq!(register(MarkerRegister::Arm64Sp), ir::Register::Arm64Sp);
     }
 }
