@@ -719,10 +719,8 @@ pub enum TargetBase {
 pub enum Register {
     /// x86-64, by name.
     X86(X86Register),
-    /// AArch64 `xN` (0 to 30).
+    /// AArch64 `xN` (0 to 30); 31 is the stack pointer.
     Arm64(u8),
-    /// AArch64 `sp` (user-space operands: SDT marker arguments).
-    Arm64Sp,
 }
 
 /// The x86-64 general-purpose registers.
@@ -742,6 +740,8 @@ pub enum X86Register {
     Di,
     /// `rbp`.
     Bp,
+    /// `rsp`, the stack pointer.
+    Sp,
     /// `r8`, argument 5.
     R8,
     /// `r9`, argument 6.
@@ -758,8 +758,6 @@ pub enum X86Register {
     R14,
     /// `r15`.
     R15,
-    /// `rsp` (user-space operands: SDT marker arguments).
-    Sp,
     /// `rip` (user-space operands: SDT marker arguments).
     Ip,
 }

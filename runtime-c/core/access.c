@@ -90,14 +90,12 @@ static __maybe_unused void stp_ctime(char *dst, size_t cap, int64_t secs)
 }
 
 /*
- * Target expressions: reads size (1, 2, 4 or 8) bytes at addr into *out,
- * sign- or zero-extended, from kernel memory or, when user, the probed
- * process's (an SDT marker's argument in memory: the handler runs in
- * that process, in a uprobe). A bad address fails the handler with
- * SystemTap's "read fault" text; returns false then.
+ * Target expressions: reads size (1, 2, 4 or 8) bytes of kernel memory at
+ * addr into *out, sign- or zero-extended. A bad address fails the handler
+ * with SystemTap's "read fault" text; returns false then.
  */
-static __maybe_unused bool stp_read_value(struct stp_context *c, uint64_t addr, int size, bool is_signed,
-					  int64_t *out, const char *stmt, bool user)
+static __maybe_unused bool stp_kread(struct stp_context *c, uint64_t addr, int size, bool is_signed,
+				     int64_t *out, const char *stmt)
 {
 	union {
 		u8 b;
@@ -105,29 +103,15 @@ static __maybe_unused bool stp_read_value(struct stp_context *c, uint64_t addr, 
 		u32 w;
 		u64 q;
 	} v;
-	int rc = user ? stp_copy_from_user_nofault(&v, (const void __user *)(uintptr_t)addr, size)
-		      : stp_copy_from_kernel_nofault(&v, (const void *)(uintptr_t)addr, size);
 
-	if (rc) {
-		scnprintf(c->error_buf, sizeof(c->error_buf), "%sread fault [man error::fault] at 0x%016llx (addr)",
-			  user ? "user " : "", (unsigned long long)addr);
+	if (stp_copy_from_kernel_nofault(&v, (const void *)(uintptr_t)addr, size)) {
+		scnprintf(c->error_buf, sizeof(c->error_buf),
+			  "read fault [man error::fault] at 0x%016llx (addr)", (unsigned long long)addr);
 		STP_ERROR(c, c->error_buf, stmt);
 		return false;
 	}
 	*out = stp_narrow(size == 1 ? v.b : size == 2 ? v.h : size == 4 ? v.w : v.q, size, is_signed);
 	return true;
-}
-
-static __maybe_unused bool stp_kread(struct stp_context *c, uint64_t addr, int size, bool is_signed,
-				     int64_t *out, const char *stmt)
-{
-	return stp_read_value(c, addr, size, is_signed, out, stmt, false);
-}
-
-static __maybe_unused bool stp_uread(struct stp_context *c, uint64_t addr, int size, bool is_signed,
-				     int64_t *out, const char *stmt)
-{
-	return stp_read_value(c, addr, size, is_signed, out, stmt, true);
 }
 
 /*

@@ -21,8 +21,8 @@ enum Place {
 /// The `struct pt_regs` member holding `reg` on its architecture.
 pub(super) fn pt_regs_member(reg: Register) -> String {
     let name = match reg {
+        Register::Arm64(31) => "sp",
         Register::Arm64(n) => return format!("regs[{n}]"),
-        Register::Arm64Sp => "sp",
         Register::X86(r) => match r {
             X86Register::Ax => "ax",
             X86Register::Bx => "bx",
@@ -31,6 +31,7 @@ pub(super) fn pt_regs_member(reg: Register) -> String {
             X86Register::Si => "si",
             X86Register::Di => "di",
             X86Register::Bp => "bp",
+            X86Register::Sp => "sp",
             X86Register::R8 => "r8",
             X86Register::R9 => "r9",
             X86Register::R10 => "r10",
@@ -39,7 +40,6 @@ pub(super) fn pt_regs_member(reg: Register) -> String {
             X86Register::R13 => "r13",
             X86Register::R14 => "r14",
             X86Register::R15 => "r15",
-            X86Register::Sp => "sp",
             X86Register::Ip => "ip",
         },
     };

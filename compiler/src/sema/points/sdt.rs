@@ -191,7 +191,7 @@ fn long() -> CType {
 fn register(r: MarkerRegister) -> ir::Register {
     match r {
         MarkerRegister::Arm64(n) => ir::Register::Arm64(n),
-        MarkerRegister::Arm64Sp => ir::Register::Arm64Sp,
+        MarkerRegister::Arm64Sp => ir::Register::Arm64(31),
         // The decoder names x86-64 registers by their pt_regs members.
         MarkerRegister::X86(member) => crate::sema::vars::register(member)
             .unwrap_or_else(|| unreachable!("'{member}' is a pt_regs member")),
@@ -307,6 +307,6 @@ mod tests {
             register(MarkerRegister::X86("sp")),
             ir::Register::X86(ir::X86Register::Sp)
         );
-        assert_eq!(register(MarkerRegister::Arm64Sp), ir::Register::Arm64Sp);
+        assert_eq!(register(MarkerRegister::Arm64Sp), ir::Register::Arm64(31));
     }
 }
