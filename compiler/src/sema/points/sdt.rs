@@ -78,14 +78,16 @@ pub(super) fn program_path(parts: &Parts<'_>, l: &ast::Literal) -> Result<String
     Ok(path)
 }
 
-/// The target's file `path`, read on this machine (under `--sysroot`).
+/// The target's file `path`, read on this machine (under `--sysroot`);
+/// an error when it is not a program of the target kernel's
+/// architecture.
 pub(super) fn read_program(
     parts: &Parts<'_>,
     path: &str,
     target: Target<'_>,
 ) -> Result<Vec<u8>, PointError> {
     let host = target.programs.host_path(path);
-    std::fs::read(&host).map_err(|e| PointError {
+    let data = std::fs::read(&host).map_err(|e| PointError {
         message: format!(
             "'{}': cannot read {}: {e}",
             parts_text(parts),
@@ -95,7 +97,26 @@ pub(super) fn read_program(
             "programs are read on this machine: give the target's file tree with --sysroot DIR"
                 .to_string()
         }),
-    })
+    })?;
+    if let (Some(kernel), Ok(elf)) = (target.kernel, object::File::parse(&*data)) {
+        let arch = match object::Object::architecture(&elf) {
+            object::Architecture::X86_64 => Some(crate::arch::Arch::X86_64),
+            object::Architecture::Aarch64 => Some(crate::arch::Arch::Arm64),
+            _ => None,
+        };
+        if arch != Some(kernel.arch()) {
+            return Err(PointError {
+                message: format!(
+                    "'{}': {} is not a program for {}",
+                    parts_text(parts),
+                    host.display(),
+                    kernel.arch()
+                ),
+                help: Some("give the target's file tree with --sysroot DIR".to_string()),
+            });
+        }
+    }
+    Ok(data)
 }
 
 fn markers(
