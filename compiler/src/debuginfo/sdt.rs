@@ -745,11 +745,17 @@ void guarded(int n) {
     /// `<sys/sdt.h>` (which Debian puts in the host's multiarch include
     /// directory: a copy is given to cross compilers).
     pub fn build_with(compiler: &str, flags: &[&str]) -> PathBuf {
-        let dir = tempfile::Builder::new()
-            .prefix("stapkit-sdt-test")
-            .tempdir()
-            .expect("a temporary directory")
-            .keep();
+        // Beside the test binary (cargo clean removes them), one directory
+        // per build of this process.
+        static BUILDS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = BUILDS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let exe = std::env::current_exe().expect("the test binary's path");
+        let dir = exe
+            .parent()
+            .expect("a directory")
+            .join("sdt-test-programs")
+            .join(format!("{}-{n}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("a directory for the test program");
         let header = ["/usr/include/sys/sdt.h", "/usr/include/x86_64-linux-gnu/sys/sdt.h", "/usr/include/aarch64-linux-gnu/sys/sdt.h"]
             .iter()
             .map(std::path::Path::new)
