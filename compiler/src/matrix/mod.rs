@@ -8,6 +8,7 @@
 
 mod boot;
 pub mod build;
+pub mod ci;
 pub mod frontend;
 pub mod html;
 pub mod junit;

@@ -167,7 +167,7 @@ impl ShardResult {
                         Reference::NoSystemTap(why) => {
                             format!("stapkit's snapshot (SystemTap cannot run it: {why})")
                         }
-                        _ => "stapkit's snapshot".to_string(),
+                        _ => "the script's expected file".to_string(),
                     }),
                 ),
             };
