@@ -13,7 +13,10 @@ use stapkit::kernel::Cache;
 use stapkit::matrix::ci;
 
 fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
 }
 
 fn actionlint(files: &[&Path]) -> (bool, String) {
@@ -42,7 +45,10 @@ fn actionlint(files: &[&Path]) -> (bool, String) {
 fn the_projects_workflow_passes_actionlint() {
     let (ok, text) = actionlint(&[&root().join("ci/github/workflow.yml")]);
     assert!(ok, "{text}");
-    assert!(text.ends_with("actionlint: 1 file(s), 0 problem(s)\n"), "{text}");
+    assert!(
+        text.ends_with("actionlint: 1 file(s), 0 problem(s)\n"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -50,11 +56,23 @@ fn a_workflow_for_every_manifest_passes_and_a_broken_one_does_not() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("all.yml");
     let out = Command::new(env!("CARGO_BIN_EXE_stap-matrix"))
-        .args(["ci", "github", "--shards", "5", "--scripts", "tests/scripts/a*.stp", "--output"])
+        .args([
+            "ci",
+            "github",
+            "--shards",
+            "5",
+            "--scripts",
+            "tests/scripts/a*.stp",
+            "--output",
+        ])
         .arg(&file)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let (ok, text) = actionlint(&[&file]);
     assert!(ok, "{text}");
     // actionlint does check these files: a job that needs a missing one fails.
@@ -63,5 +81,8 @@ fn a_workflow_for_every_manifest_passes_and_a_broken_one_does_not() {
     std::fs::write(&broken, text.replace("needs: shard", "needs: shards")).unwrap();
     let (ok, text) = actionlint(&[&broken]);
     assert!(!ok, "{text}");
-    assert!(text.contains("job \"report\" needs job \"shards\" which does not exist"), "{text}");
+    assert!(
+        text.contains("job \"report\" needs job \"shards\" which does not exist"),
+        "{text}"
+    );
 }

@@ -9,7 +9,10 @@ use std::process::Command;
 use serde_yaml::{Mapping, Value};
 
 fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
 }
 
 /// The regenerating command in a definition's header.
@@ -47,7 +50,12 @@ fn regenerates(file: &str) {
     let dir = tempfile::tempdir().unwrap();
     let copy = dir.path().join("copy.yml");
     let text = std::fs::read_to_string(root().join(file)).unwrap();
-    std::fs::write(&copy, text.replace("fail-fast", "fail-fast ").replace("stages:", "stages :")).unwrap();
+    std::fs::write(
+        &copy,
+        text.replace("fail-fast", "fail-fast ")
+            .replace("stages:", "stages :"),
+    )
+    .unwrap();
     let mut args = args;
     let at = args.iter().position(|a| a == "--output").unwrap();
     args[at + 1] = copy.display().to_string();
@@ -99,17 +107,43 @@ fn the_ci_kernels_are_ci_matrix_yaml_s() {
 }
 
 /// Keywords GitLab reads at the top level rather than as jobs.
-const GLOBAL: &[&str] = &["stages", "default", "variables", "workflow", "include", "image", "cache"];
+const GLOBAL: &[&str] = &[
+    "stages",
+    "default",
+    "variables",
+    "workflow",
+    "include",
+    "image",
+    "cache",
+];
 
 /// Keywords a GitLab job may have (those this file can use).
 const JOB_KEYS: &[&str] = &[
-    "stage", "extends", "script", "before_script", "after_script", "image", "variables",
-    "parallel", "cache", "artifacts", "needs", "when", "timeout", "rules", "tags",
-    "allow_failure", "dependencies", "services", "retry", "interruptible",
+    "stage",
+    "extends",
+    "script",
+    "before_script",
+    "after_script",
+    "image",
+    "variables",
+    "parallel",
+    "cache",
+    "artifacts",
+    "needs",
+    "when",
+    "timeout",
+    "rules",
+    "tags",
+    "allow_failure",
+    "dependencies",
+    "services",
+    "retry",
+    "interruptible",
 ];
 
 fn map<'a>(v: &'a Value, what: &str) -> &'a Mapping {
-    v.as_mapping().unwrap_or_else(|| panic!("{what} must be a mapping: {v:?}"))
+    v.as_mapping()
+        .unwrap_or_else(|| panic!("{what} must be a mapping: {v:?}"))
 }
 
 fn strings(v: &Value, what: &str) -> Vec<String> {
@@ -160,13 +194,29 @@ fn gitlab_ci_has_the_structure_gitlab_requires() {
         let script = get(top, job, "script").unwrap_or_else(|| panic!("{key}: no script"));
         assert!(!strings(script, "script").is_empty(), "{key}: empty script");
         let stage = get(top, job, "stage").and_then(Value::as_str).unwrap();
-        assert!(stages.contains(stage), "{key}: stage {stage} is not in stages");
+        assert!(
+            stages.contains(stage),
+            "{key}: stage {stage} is not in stages"
+        );
         if let Some(when) = get(top, job, "when") {
             let when = when.as_str().unwrap();
-            assert!(["on_success", "on_failure", "always", "manual", "delayed", "never"].contains(&when), "{key}: when {when}");
+            assert!(
+                [
+                    "on_success",
+                    "on_failure",
+                    "always",
+                    "manual",
+                    "delayed",
+                    "never"
+                ]
+                .contains(&when),
+                "{key}: when {when}"
+            );
         }
         if let Some(parallel) = get(top, job, "parallel") {
-            let matrix = parallel["matrix"].as_sequence().expect("parallel:matrix is a list");
+            let matrix = parallel["matrix"]
+                .as_sequence()
+                .expect("parallel:matrix is a list");
             let mut combinations = 0;
             for entry in matrix {
                 let mut n = 1;
@@ -179,14 +229,23 @@ fn gitlab_ci_has_the_structure_gitlab_requires() {
                 }
                 combinations += n;
             }
-            assert!((1..=200).contains(&combinations), "{key}: {combinations} parallel jobs");
+            assert!(
+                (1..=200).contains(&combinations),
+                "{key}: {combinations} parallel jobs"
+            );
         }
         if let Some(cache) = get(top, job, "cache") {
             let files = strings(&cache["key"]["files"], "cache:key:files");
-            assert!((1..=2).contains(&files.len()), "{key}: cache:key:files takes one or two files");
+            assert!(
+                (1..=2).contains(&files.len()),
+                "{key}: cache:key:files takes one or two files"
+            );
             assert!(!strings(&cache["paths"], "cache:paths").is_empty());
             for p in strings(&cache["paths"], "cache:paths") {
-                assert!(!p.starts_with('/') && !p.starts_with(".."), "{key}: cache paths stay in the project: {p}");
+                assert!(
+                    !p.starts_with('/') && !p.starts_with(".."),
+                    "{key}: cache paths stay in the project: {p}"
+                );
             }
         }
         if let Some(artifacts) = get(top, job, "artifacts") {
@@ -200,14 +259,21 @@ fn gitlab_ci_has_the_structure_gitlab_requires() {
     let order: Vec<String> = strings(&doc["stages"], "stages");
     for name in &jobs {
         let job = map(&top[name.as_str()], name);
-        let Some(needs) = job.get("needs") else { continue };
+        let Some(needs) = job.get("needs") else {
+            continue;
+        };
         let stage = get(top, job, "stage").and_then(Value::as_str).unwrap();
         for need in needs.as_sequence().unwrap() {
             let other = need["job"].as_str().or(need.as_str()).unwrap();
             assert!(jobs.contains(other), "{name} needs missing job {other}");
-            let other_stage = get(top, map(&top[other], other), "stage").and_then(Value::as_str).unwrap();
+            let other_stage = get(top, map(&top[other], other), "stage")
+                .and_then(Value::as_str)
+                .unwrap();
             let at = |s: &str| order.iter().position(|x| x == s).unwrap();
-            assert!(at(other_stage) < at(stage), "{name} needs {other} of a later stage");
+            assert!(
+                at(other_stage) < at(stage),
+                "{name} needs {other} of a later stage"
+            );
         }
     }
     // Each kernel x shard makes a job that keeps JUnit, and one job merges.
@@ -215,5 +281,8 @@ fn gitlab_ci_has_the_structure_gitlab_requires() {
     assert_eq!(shard_jobs, 6, "{jobs:?}");
     let report = map(&top["report"], "report");
     let script = strings(&report["script"], "script").join("\n");
-    assert!(script.contains("stap-matrix report results/*.json --markdown report.md --html report"), "{script}");
+    assert!(
+        script.contains("stap-matrix report results/*.json --markdown report.md --html report"),
+        "{script}"
+    );
 }

@@ -42,7 +42,11 @@ fn two_shards_merge_into_one_report() {
         .unwrap();
     // A script of ours whose expected file is wrong on purpose: one DIFF.
     let wrong = work.path().join("wrong_expectation.stp");
-    std::fs::write(&wrong, "probe begin { printf(\"sum=%d\\n\", 2 + 2); exit() }\n").unwrap();
+    std::fs::write(
+        &wrong,
+        "probe begin { printf(\"sum=%d\\n\", 2 + 2); exit() }\n",
+    )
+    .unwrap();
     std::fs::write(
         wrong.with_extension("expected"),
         "exit: 0\nstdout:\n|sum=5\nstderr:\n",
@@ -77,7 +81,10 @@ fn two_shards_merge_into_one_report() {
         ),
         "{md}"
     );
-    assert!(md.contains("```diff\n  exit: 0\n  stdout:\n+ |sum=4\n- |sum=5\n  stderr:\n```"), "{md}");
+    assert!(
+        md.contains("```diff\n  exit: 0\n  stdout:\n+ |sum=4\n- |sum=5\n  stderr:\n```"),
+        "{md}"
+    );
 
     let dir = work.path().join("html");
     let index = html::write_report(&merged, &dir).unwrap();
@@ -94,7 +101,10 @@ fn two_shards_merge_into_one_report() {
     for link in &links {
         assert!(dir.join(link).is_file(), "{link} is not written");
     }
-    let console = links.iter().find(|l| l.starts_with("consoles/shard2-")).unwrap();
+    let console = links
+        .iter()
+        .find(|l| l.starts_with("consoles/shard2-"))
+        .unwrap();
     let console = std::fs::read_to_string(dir.join(console)).unwrap();
     assert!(console.contains("init: booted 6.1.0-"), "{console}");
     assert!(console.contains("init: case arithmetic"), "{console}");

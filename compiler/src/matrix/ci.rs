@@ -127,8 +127,10 @@ impl Plan {
                 return Err(PlanError::BadName(k.clone()));
             }
         }
-        let ok = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '/' | '*' | '?');
-        if self.scripts.is_empty() || !self.scripts.chars().all(ok) || self.scripts.starts_with('-') {
+        let ok =
+            |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '/' | '*' | '?');
+        if self.scripts.is_empty() || !self.scripts.chars().all(ok) || self.scripts.starts_with('-')
+        {
             return Err(PlanError::BadPattern(self.scripts.clone()));
         }
         if self.shards == 0 || self.shards > MAX_SHARDS {
@@ -373,12 +375,23 @@ mod tests {
         assert!(y.contains("#   stap-matrix ci github --shards 3\n"), "{y}");
         assert!(y.contains("        kernel:\n          - debian-6.1-amd64\n          - debian-6.1-arm64\n        shard: [1, 2, 3]\n"), "{y}");
         assert!(y.contains("          - kernel: debian-6.1-arm64\n            arch: arm64\n            debug: \"no\"\n"), "{y}");
-        assert!(y.contains("hashFiles('kernels/kernels.lock', format('kernels/{0}.yaml', matrix.kernel))"), "{y}");
+        assert!(
+            y.contains(
+                "hashFiles('kernels/kernels.lock', format('kernels/{0}.yaml', matrix.kernel))"
+            ),
+            "{y}"
+        );
         assert!(y.contains("--shard \"$SHARD/3\" --work-dir work --junit \"results/$KERNEL-$SHARD.xml\" --json \"results/$KERNEL-$SHARD.json\" tests/scripts/*.stp\n"), "{y}");
         assert!(y.contains("stap-matrix report results/*.json --markdown \"$GITHUB_STEP_SUMMARY\" --html report"), "{y}");
         let v: serde_yaml::Value = serde_yaml::from_str(&y).unwrap();
         assert_eq!(v["jobs"]["report"]["needs"], "shard");
-        assert_eq!(v["jobs"]["shard"]["strategy"]["matrix"]["shard"].as_sequence().unwrap().len(), 3);
+        assert_eq!(
+            v["jobs"]["shard"]["strategy"]["matrix"]["shard"]
+                .as_sequence()
+                .unwrap()
+                .len(),
+            3
+        );
     }
 
     #[test]
@@ -387,7 +400,10 @@ mod tests {
         let v: serde_yaml::Value = serde_yaml::from_str(&y).unwrap();
         let script = v[".shard"]["script"].as_sequence().unwrap();
         assert!(script[0].as_str().unwrap().starts_with("if [ \"$DEBUG\" = yes ]; then cargo xtask setup --kernel \"$KERNEL\" --debug-kernel \"$KERNEL\"; else"));
-        assert_eq!(script[1], "export STAPKIT_STAPRUN=\"$(cargo xtask staprun)\"");
+        assert_eq!(
+            script[1],
+            "export STAPKIT_STAPRUN=\"$(cargo xtask staprun)\""
+        );
         assert_eq!(v["shard debian-6.1-arm64"]["variables"]["ARCH"], "arm64");
         assert_eq!(v["report"]["needs"].as_sequence().unwrap().len(), 2);
     }
@@ -396,10 +412,16 @@ mod tests {
     fn names_that_need_quoting_are_refused() {
         let mut p = plan();
         p.kernels[0].name = "a: b".into();
-        assert_eq!(write(Engine::Github, &p), Err(PlanError::BadName("a: b".into())));
+        assert_eq!(
+            write(Engine::Github, &p),
+            Err(PlanError::BadName("a: b".into()))
+        );
         let mut p = plan();
         p.scripts = "$(rm -rf /)".into();
-        assert!(matches!(write(Engine::Gitlab, &p), Err(PlanError::BadPattern(_))));
+        assert!(matches!(
+            write(Engine::Gitlab, &p),
+            Err(PlanError::BadPattern(_))
+        ));
         let mut p = plan();
         p.shards = 0;
         assert_eq!(

@@ -241,8 +241,8 @@ fn diff_pre(diff: &str) -> String {
     out
 }
 
-/// Text for HTML element content.
-fn escape(s: &str) -> String {
+/// Text for HTML element content and double-quoted attributes.
+pub(super) fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
@@ -292,13 +292,21 @@ mod tests {
         }
         assert_eq!(links, 7);
         let output = std::fs::read_to_string(dir.path().join("cells/k1/b.output.html")).unwrap();
-        assert!(output.contains("|&lt;script&gt;alert(1)&lt;/script&gt;"), "{output}");
+        assert!(
+            output.contains("|&lt;script&gt;alert(1)&lt;/script&gt;"),
+            "{output}"
+        );
         assert!(output.contains("<a href=\"../../index.html\">"), "{output}");
         let diff = std::fs::read_to_string(dir.path().join("cells/k1/b.diff.html")).unwrap();
-        assert!(diff.contains("<span class=add>+ |hi</span>\n<span class=del>- |hello</span>"), "{diff}");
-        let console =
-            std::fs::read_to_string(dir.path().join("consoles/shard2-k1.html")).unwrap();
-        assert!(console.contains("<pre>console of shard 2\n</pre>"), "{console}");
+        assert!(
+            diff.contains("<span class=add>+ |hi</span>\n<span class=del>- |hello</span>"),
+            "{diff}"
+        );
+        let console = std::fs::read_to_string(dir.path().join("consoles/shard2-k1.html")).unwrap();
+        assert!(
+            console.contains("<pre>console of shard 2\n</pre>"),
+            "{console}"
+        );
     }
 
     #[test]

@@ -42,7 +42,12 @@ fn status(cell: &CellResult) -> Status<'_> {
             cell.outcome.as_str(),
         )
     } else if cell.load == "NOTRUN" {
-        (true, "not-run", format!("not run: {note}"), cell.outcome.as_str())
+        (
+            true,
+            "not-run",
+            format!("not run: {note}"),
+            cell.outcome.as_str(),
+        )
     } else if cell.load == "FAIL" {
         (
             false,
@@ -95,7 +100,7 @@ pub fn junit(results: &[&ShardResult]) -> String {
         results
             .iter()
             .flat_map(|r| &r.cells)
-            .filter(|c| k.map_or(true, |k| c.kernel == k) && f(&status(c)))
+            .filter(|c| k.is_none_or(|k| c.kernel == k) && f(&status(c)))
             .count()
             .to_string()
     };
@@ -165,11 +170,12 @@ pub fn junit(results: &[&ShardResult]) -> String {
             put(Event::Start(BytesStart::new("system-out")));
             put(text(&cell.outcome));
             put(Event::End(BytesEnd::new("system-out")));
-            if let Some(console) = cell
-                .console
-                .as_ref()
-                .and_then(|name| results.iter().flat_map(|r| &r.consoles).find(|c| &c.name == name))
-            {
+            if let Some(console) = cell.console.as_ref().and_then(|name| {
+                results
+                    .iter()
+                    .flat_map(|r| &r.consoles)
+                    .find(|c| &c.name == name)
+            }) {
                 put(Event::Start(BytesStart::new("system-err")));
                 put(text(&format!("console log: {}", console.path.display())));
                 put(Event::End(BytesEnd::new("system-err")));
@@ -216,19 +222,9 @@ mod tests {
 
     fn cell(script: &str, cols: [&str; 3], failed: bool) -> CellResult {
         CellResult {
-            kernel: "debian-6.1-amd64".into(),
-            script: script.into(),
-            path: format!("tests/scripts/{script}.stp").into(),
-            build: cols[0].into(),
-            load: cols[1].into(),
-            output: cols[2].into(),
-            failed,
-            note: None,
             outcome: "exit: 0\nstdout:\n|a <b> & \x1b[0m\nstderr:\n".into(),
-            expected: None,
-            reference: None,
             diff: None,
-            console: Some("debian-6.1-amd64".into()),
+            ..crate::matrix::merge::tests::cell("debian-6.1-amd64", script, cols, failed)
         }
     }
 
@@ -252,7 +248,13 @@ mod tests {
                 path: "/w/debian-6.1-amd64/console.log".into(),
                 text: String::new(),
             }],
-            cells: vec![cell("ok", ["ok", "ok", "ok"], false), diff, build, na, notrun],
+            cells: vec![
+                cell("ok", ["ok", "ok", "ok"], false),
+                diff,
+                build,
+                na,
+                notrun,
+            ],
         }
     }
 
@@ -310,15 +312,22 @@ mod tests {
     fn cells_become_testcases_with_failures_errors_and_skips() {
         let r = sample();
         let xml = junit(&[&r]);
-        assert!(xml.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites"), "{xml}");
+        assert!(
+            xml.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites"),
+            "{xml}"
+        );
         let ev = events(&xml);
         let has = |s: &str| assert!(ev.iter().any(|e| e == s), "{s} not in {ev:#?}");
         has(r#"testsuites name="stap-matrix" tests="5" failures="2" errors="1" skipped="1""#);
         has(r#"testsuite name="debian-6.1-amd64" tests="5" failures="2" errors="1" skipped="1""#);
         has(r#"testcase classname="debian-6.1-amd64" name="hello" file="tests/scripts/hello.stp""#);
-        has(r#"failure type="output" message="the output differs from the expected (- expected, + actual)""#);
+        has(
+            r#"failure type="output" message="the output differs from the expected (- expected, + actual)""#,
+        );
         has(r#"text "- hello\n+ hi\n""#);
-        has(r#"failure type="build" message="the module did not build: semantic error: unresolved""#);
+        has(
+            r#"failure type="build" message="the module did not build: semantic error: unresolved""#,
+        );
         has(r#"skipped message="needs DWARF""#);
         has(r#"error type="not-run" message="not run: the guest ended""#);
         has(r#"text "exit: 0\nstdout:\n|a <b> & \\x1b[0m\nstderr:\n""#);

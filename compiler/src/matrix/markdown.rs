@@ -137,11 +137,10 @@ fn cell_text(s: &str) -> String {
     html_text(s).replace('|', "\\|")
 }
 
-/// Text with `<`, `>` and `&` escaped (Markdown passes HTML through).
+/// Text with HTML's special characters escaped (Markdown passes HTML
+/// through).
 fn html_text(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
+    super::html::escape(s)
 }
 
 /// `text` in a code fence longer than any backtick run inside it.
@@ -190,10 +189,19 @@ mod tests {
         let two = shard(2, vec![b]);
         let merged = merge(&[("1.json".into(), one), ("2.json".into(), two)]).unwrap();
         let md = markdown(&merged, Some("artifact stap-matrix-report"));
-        assert!(md.starts_with("## stap-matrix: 1 failed, 1 passed\n\n2 kernel(s) x 2 script(s)"), "{md}");
+        assert!(
+            md.starts_with("## stap-matrix: 1 failed, 1 passed\n\n2 kernel(s) x 2 script(s)"),
+            "{md}"
+        );
         assert!(md.contains("| script | k1 | k2 |\n|:--|:--|:--|\n| a | ✅ ok | ⚪ not run |\n| b | ❌ DIFF | ⚪ not run |\n"), "{md}");
-        assert!(md.contains("the HTML report (artifact stap-matrix-report)"), "{md}");
-        assert!(md.contains("<details><summary><code>b</code> on <code>k1</code>: DIFF</summary>"), "{md}");
+        assert!(
+            md.contains("the HTML report (artifact stap-matrix-report)"),
+            "{md}"
+        );
+        assert!(
+            md.contains("<details><summary><code>b</code> on <code>k1</code>: DIFF</summary>"),
+            "{md}"
+        );
         // The fence outgrows the backticks inside.
         assert!(md.contains("````diff\n+ ```x\n- <y>\n````\n"), "{md}");
     }

@@ -312,7 +312,10 @@ pub(crate) mod tests {
         let b = merged.cell("k1", "b").unwrap();
         assert_eq!(merged.console(b).unwrap().text, "console of shard 2\n");
         assert_eq!(status(Some(b)), (Standing::Fail, "DIFF"));
-        assert_eq!(status(merged.cell("k2", "a")), (Standing::Missing, "not run"));
+        assert_eq!(
+            status(merged.cell("k2", "a")),
+            (Standing::Missing, "not run")
+        );
         // k2 ran in neither shard: two cells missing.
         assert_eq!(merged.counts(), [1, 1, 0, 2]);
         assert!(merged.failed());
@@ -330,7 +333,9 @@ pub(crate) mod tests {
             .unwrap_err()
             .to_string();
         assert!(
-            e.starts_with("y/1.json: a on k1 is also in x/1.json: each cell must come from one shard"),
+            e.starts_with(
+                "y/1.json: a on k1 is also in x/1.json: each cell must come from one shard"
+            ),
             "{e}"
         );
         assert_eq!(merge(&[]), Err(MergeError::NoResults));

@@ -247,7 +247,10 @@ fn console_entry(consoles: &mut Vec<Console>, kernel: &str, path: &Path) -> Stri
         .to_string();
     let text = match std::fs::read(path) {
         Ok(bytes) => tail(&bytes, CONSOLE_LIMIT),
-        Err(e) => format!("(the console log could not be read: {}: {e})\n", path.display()),
+        Err(e) => format!(
+            "(the console log could not be read: {}: {e})\n",
+            path.display()
+        ),
     };
     consoles.push(Console {
         name: name.clone(),
@@ -334,16 +337,17 @@ mod tests {
         report
             .consoles
             .insert(("k1".into(), "hello".into()), console.clone());
-        let scripts = [
-            PathBuf::from("s/inline.stp"),
-            PathBuf::from("s/hello.stp"),
-        ];
+        let scripts = [PathBuf::from("s/inline.stp"), PathBuf::from("s/hello.stp")];
         let result = ShardResult::from_report(&report, &["k1".into()], &scripts, Some((2, 3)));
         assert_eq!(result.scripts, ["inline", "hello"]);
         assert_eq!(result.shard, Some(Shard { index: 2, count: 3 }));
         let hello = &result.cells[0];
         assert_eq!(
-            (hello.build.as_str(), hello.load.as_str(), hello.output.as_str()),
+            (
+                hello.build.as_str(),
+                hello.load.as_str(),
+                hello.output.as_str()
+            ),
             ("ok", "ok", "DIFF")
         );
         assert!(hello.failed);
@@ -371,7 +375,13 @@ mod tests {
         let file = dir.path().join("x.json");
         std::fs::write(&file, "{\"format\": 1}").unwrap();
         let e = ShardResult::read(&file).unwrap_err().to_string();
-        assert!(e.starts_with(&format!("{}: not a stap-matrix result file", file.display())), "{e}");
+        assert!(
+            e.starts_with(&format!(
+                "{}: not a stap-matrix result file",
+                file.display()
+            )),
+            "{e}"
+        );
         let mut r = ShardResult::from_report(&Report::default(), &[], &[], None);
         r.format = "other/9".into();
         std::fs::write(&file, r.to_json()).unwrap();
@@ -382,7 +392,10 @@ mod tests {
     #[test]
     fn long_consoles_keep_their_end_from_a_line_start() {
         let text = tail(b"aaaa\nbbbb\ncccc\n", 7);
-        assert_eq!(text, "(the first 10 bytes of this console log are left out)\ncccc\n");
+        assert_eq!(
+            text,
+            "(the first 10 bytes of this console log are left out)\ncccc\n"
+        );
         assert_eq!(tail(b"short\n", 7), "short\n");
     }
 }
