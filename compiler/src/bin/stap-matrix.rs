@@ -210,10 +210,21 @@ fn run(cli: RunArgs) -> Result<ExitCode, String> {
         work_dir,
         build_only: cli.build_only,
     };
-    let report = matrix::run(&options, &|line| eprintln!("{line}"))?;
+    let outcome = matrix::run(&options, &|line| eprintln!("{line}"));
     if cli.junit.is_some() || cli.json.is_some() {
-        let result =
-            ShardResult::from_report(&report, &options.kernels, &options.scripts, options.shard);
+        // A run that failed as a whole still leaves a result saying why,
+        // so the merged report shows its kernels and the reason.
+        let result = match &outcome {
+            Ok(report) => {
+                ShardResult::from_report(report, &options.kernels, &options.scripts, options.shard)
+            }
+            Err(e) => ShardResult::failed_run(
+                &format!("stap-matrix failed: {e}"),
+                &options.kernels,
+                &options.scripts,
+                options.shard,
+            ),
+        };
         if let Some(path) = &cli.json {
             result.write(path).map_err(|e| e.to_string())?;
         }
@@ -222,6 +233,7 @@ fn run(cli: RunArgs) -> Result<ExitCode, String> {
                 .map_err(|e| format!("{}: {e}", path.display()))?;
         }
     }
+    let report = outcome?;
     if options.print {
         for cell in &report.cells {
             println!("=== {} on {}", cell.script, cell.kernel);

@@ -91,46 +91,85 @@ fn status(cell: &CellResult) -> Status<'_> {
 /// result, in order).
 pub fn junit(results: &[&ShardResult]) -> String {
     let mut kernels: Vec<&str> = Vec::new();
-    for c in results.iter().flat_map(|r| &r.cells) {
-        if !kernels.contains(&c.kernel.as_str()) {
-            kernels.push(&c.kernel);
+    let boots = results.iter().flat_map(|r| r.boots.keys());
+    for k in results
+        .iter()
+        .flat_map(|r| &r.cells)
+        .map(|c| &c.kernel)
+        .chain(boots)
+    {
+        if !kernels.contains(&k.as_str()) {
+            kernels.push(k);
         }
     }
+    // A kernel with no cells failed as a whole: one errored case says why.
+    let cell_less = |k: &str| !results.iter().flat_map(|r| &r.cells).any(|c| c.kernel == k);
     let count = |k: Option<&str>, f: &dyn Fn(&Status) -> bool| {
         results
             .iter()
             .flat_map(|r| &r.cells)
             .filter(|c| k.is_none_or(|k| c.kernel == k) && f(&status(c)))
             .count()
-            .to_string()
     };
     let failure = |s: &Status| matches!(s, Status::Failed { error: false, .. });
     let error = |s: &Status| matches!(s, Status::Failed { error: true, .. });
     let skipped = |s: &Status| matches!(s, Status::Skipped(_));
     let any = |_: &Status| true;
+    // (tests, failures, errors, skipped) of one kernel or all of them,
+    // counting a cell-less kernel's run as one error.
+    let counts = |k: Option<&str>| {
+        let whole = kernels
+            .iter()
+            .filter(|&&x| k.is_none_or(|k| k == x) && cell_less(x))
+            .count();
+        [
+            count(k, &any) + whole,
+            count(k, &failure),
+            count(k, &error) + whole,
+            count(k, &skipped),
+        ]
+    };
+    let with_counts = |mut e: BytesStart<'static>, n: [usize; 4]| {
+        for (name, n) in ["tests", "failures", "errors", "skipped"]
+            .into_iter()
+            .zip(n)
+        {
+            e.push_attribute((name, n.to_string().as_str()));
+        }
+        e
+    };
 
     let mut w = Writer::new_with_indent(Vec::new(), b' ', 2);
     let mut put = |e: Event| w.write_event(e).expect("writing to memory");
     put(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)));
     let mut root = BytesStart::new("testsuites");
     root.push_attribute(("name", "stap-matrix"));
-    root.push_attribute(("tests", count(None, &any).as_str()));
-    root.push_attribute(("failures", count(None, &failure).as_str()));
-    root.push_attribute(("errors", count(None, &error).as_str()));
-    root.push_attribute(("skipped", count(None, &skipped).as_str()));
-    put(Event::Start(root));
-    for kernel in kernels {
+    put(Event::Start(with_counts(root, counts(None))));
+    for &kernel in &kernels {
         let mut suite = BytesStart::new("testsuite");
         suite.push_attribute(("name", kernel));
-        suite.push_attribute(("tests", count(Some(kernel), &any).as_str()));
-        suite.push_attribute(("failures", count(Some(kernel), &failure).as_str()));
-        suite.push_attribute(("errors", count(Some(kernel), &error).as_str()));
-        suite.push_attribute(("skipped", count(Some(kernel), &skipped).as_str()));
+        let suite = with_counts(suite, counts(Some(kernel)));
         put(Event::Start(suite));
-        if let Some(note) = results.iter().find_map(|r| r.boots.get(kernel)) {
+        let note = results.iter().find_map(|r| r.boots.get(kernel));
+        if let Some(note) = note {
             put(Event::Start(BytesStart::new("system-err")));
             put(text(note));
             put(Event::End(BytesEnd::new("system-err")));
+        }
+        if cell_less(kernel) {
+            let mut case = BytesStart::new("testcase");
+            case.push_attribute(("classname", kernel));
+            case.push_attribute(("name", "(the run)"));
+            put(Event::Start(case));
+            let note = note.map_or("", String::as_str);
+            let mut e = BytesStart::new("error");
+            e.push_attribute(("type", "run"));
+            let first = note.lines().next().unwrap_or_default();
+            e.push_attribute(("message", xml_text(first).as_str()));
+            put(Event::Start(e));
+            put(text(note));
+            put(Event::End(BytesEnd::new("error")));
+            put(Event::End(BytesEnd::new("testcase")));
         }
         for cell in results
             .iter()
@@ -336,6 +375,16 @@ mod tests {
         // The passing case has no failure element after it.
         let ok = ev.iter().position(|e| e.contains(r#"name="ok""#)).unwrap();
         assert!(ev[ok + 1].starts_with("system-out"), "{ev:#?}");
+    }
+
+    #[test]
+    fn a_run_that_failed_as_a_whole_is_one_error() {
+        let r = ShardResult::failed_run("stap-matrix failed: no kernel", &["k9".into()], &[], None);
+        let ev = events(&junit(&[&r]));
+        let has = |s: &str| assert!(ev.iter().any(|e| e == s), "{s} not in {ev:#?}");
+        has(r#"testsuite name="k9" tests="1" failures="0" errors="1" skipped="0""#);
+        has(r#"testcase classname="k9" name="(the run)""#);
+        has(r#"error type="run" message="stap-matrix failed: no kernel""#);
     }
 
     #[test]

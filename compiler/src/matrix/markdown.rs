@@ -21,16 +21,18 @@ const TEXT_BYTES: usize = 16 * 1024;
 /// is (e.g. the artifact), said under the grid when given.
 pub fn markdown(merged: &Merged, html: Option<&str>) -> String {
     let mut out = String::new();
-    let [pass, fail, ..] = merged.counts();
-    let _ = writeln!(
-        out,
-        "## stap-matrix: {}\n",
-        if merged.failed() {
-            format!("{fail} failed, {pass} passed")
-        } else {
-            format!("all {pass} passed")
+    let [pass, fail, _, missing] = merged.counts();
+    let headline = if merged.failed() {
+        let mut parts = vec![format!("{fail} failed")];
+        if missing > 0 {
+            parts.push(format!("{missing} not run"));
         }
-    );
+        parts.push(format!("{pass} passed"));
+        parts.join(", ")
+    } else {
+        format!("all {pass} passed")
+    };
+    let _ = writeln!(out, "## stap-matrix: {headline}\n");
     let _ = writeln!(out, "{}.\n", merged.summary());
     out.push_str("| script |");
     for k in &merged.kernels {
@@ -190,7 +192,9 @@ mod tests {
         let merged = merge(&[("1.json".into(), one), ("2.json".into(), two)]).unwrap();
         let md = markdown(&merged, Some("artifact stap-matrix-report"));
         assert!(
-            md.starts_with("## stap-matrix: 1 failed, 1 passed\n\n2 kernel(s) x 2 script(s)"),
+            md.starts_with(
+                "## stap-matrix: 1 failed, 2 not run, 1 passed\n\n2 kernel(s) x 2 script(s)"
+            ),
             "{md}"
         );
         assert!(md.contains("| script | k1 | k2 |\n|:--|:--|:--|\n| a | ✅ ok | ⚪ not run |\n| b | ❌ DIFF | ⚪ not run |\n"), "{md}");

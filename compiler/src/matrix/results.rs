@@ -205,6 +205,25 @@ impl ShardResult {
         }
     }
 
+    /// The result of a run that failed before it had cells (a kernel
+    /// that could not be fetched, a script that does not parse): `why`
+    /// as every kernel's boot note.
+    pub fn failed_run(
+        why: &str,
+        kernels: &[String],
+        scripts: &[PathBuf],
+        shard: Option<(usize, usize)>,
+    ) -> ShardResult {
+        let report = Report {
+            boots: kernels
+                .iter()
+                .map(|k| (k.clone(), why.to_string()))
+                .collect(),
+            ..Report::default()
+        };
+        ShardResult::from_report(&report, kernels, scripts, shard)
+    }
+
     /// The JSON text (pretty, ending in a newline).
     pub fn to_json(&self) -> String {
         let mut text = serde_json::to_string_pretty(self).expect("results serialise");
@@ -387,6 +406,20 @@ mod tests {
         std::fs::write(&file, r.to_json()).unwrap();
         let e = ShardResult::read(&file).unwrap_err().to_string();
         assert!(e.contains("its format is \"other/9\""), "{e}");
+    }
+
+    #[test]
+    fn a_failed_run_names_its_kernels_and_why() {
+        let r = ShardResult::failed_run(
+            "stap-matrix failed: k9: no such manifest",
+            &["k9".into()],
+            &[PathBuf::from("s/hello.stp")],
+            Some((1, 2)),
+        );
+        assert_eq!(r.kernels, ["k9"]);
+        assert_eq!(r.scripts, ["hello"]);
+        assert!(r.cells.is_empty());
+        assert_eq!(r.boots["k9"], "stap-matrix failed: k9: no such manifest");
     }
 
     #[test]
