@@ -686,6 +686,9 @@ pub enum TargetBase {
         /// Not exported: where `System.map` puts it, relocated at run time.
         mapped: Option<MappedSymbol>,
     },
+    /// A user-space program's value (uprobes): `base` plus `offset`, and
+    /// every memory read along the chain reads the probed task's memory.
+    User { base: Box<TargetBase>, offset: i64 },
 }
 
 /// A general-purpose register of the probed CPU.
@@ -693,7 +696,7 @@ pub enum TargetBase {
 pub enum Register {
     /// x86-64, by name.
     X86(X86Register),
-    /// AArch64 `xN` (0 to 30).
+    /// AArch64 `xN` (0 to 30); 31 is the stack pointer.
     Arm64(u8),
 }
 
@@ -714,6 +717,8 @@ pub enum X86Register {
     Di,
     /// `rbp`.
     Bp,
+    /// `rsp`, the stack pointer.
+    Sp,
     /// `r8`, argument 5.
     R8,
     /// `r9`, argument 6.

@@ -24,9 +24,12 @@
 
 pub mod btf;
 pub mod callconv;
+pub mod cfi;
 pub mod cdecl;
 pub mod cheader;
 pub mod ctype;
+pub mod debugfile;
+pub mod debuginfod;
 pub mod dwarf;
 pub mod error;
 pub mod events;
@@ -41,7 +44,10 @@ pub mod source;
 mod suggest;
 pub mod symbols;
 pub mod syscalls;
+#[doc(hidden)]
+pub mod testprog;
 pub mod tracepoints;
+pub mod userdebug;
 pub mod variables;
 
 /// A tracepoint one of the kernel's own modules defines.

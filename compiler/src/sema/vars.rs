@@ -70,6 +70,20 @@ pub(super) trait TargetVars: fmt::Debug {
     fn probe_text(&self, _name: &str) -> Option<ProbeText> {
         None
     }
+    /// The local variables `$$locals` and `$$vars` print after the
+    /// parameters (user-space functions with DWARF); none by default.
+    fn locals(&self) -> Vec<String> {
+        Vec::new()
+    }
+    /// Member `member` of aggregate `aggregate` from the probed program's
+    /// own types (user space); `None`: the kernel's types answer.
+    fn member_path(
+        &self,
+        _aggregate: &str,
+        _member: &str,
+    ) -> Option<Result<crate::debuginfo::FieldPath, String>> {
+        None
+    }
     /// `$$system` and `$$name` where the point has them (tracepoints).
     fn text(&self, _which: &str) -> Option<String> {
         None

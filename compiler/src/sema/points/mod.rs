@@ -12,6 +12,7 @@ pub use super::vars::ProbeContext;
 mod function;
 mod netfilter;
 mod process;
+mod process_dwarf;
 mod procfs;
 mod session;
 mod syscall;
