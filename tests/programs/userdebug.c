@@ -4,7 +4,6 @@
  * information in a separate file at its build-id path, the way
  * distributions ship programs. Deterministic: no time, no addresses.
  */
-#include <stdio.h>
 #include <string.h>
 
 struct point {
@@ -40,6 +39,6 @@ int main(int argc, char **argv)
 	int r = user_scale(&pt, factor);
 	long t = user_total(4, 5);
 
-	printf("%d %ld\n", r, t);
-	return 0;
+	/* No output: the probes' lines are the test's whole stdout. */
+	return r + t == 79 ? 0 : 1;
 }

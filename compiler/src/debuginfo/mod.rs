@@ -44,7 +44,6 @@ pub mod source;
 mod suggest;
 pub mod symbols;
 pub mod syscalls;
-#[doc(hidden)]
 pub mod testprog;
 pub mod tracepoints;
 pub mod userdebug;

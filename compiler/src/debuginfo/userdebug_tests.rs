@@ -31,8 +31,8 @@ fn functions_parameters_and_locals_of_a_stripped_program() {
     );
     assert_eq!(scale.prototype.ret.render(), "int");
     let file = d.dwarf().scope_file(scale.die).unwrap();
-    assert!(file.0.ends_with("tests/programs/userdebug.c"), "{file:?}");
-    assert_eq!(file.1, 17);
+    assert_eq!(file.0, "/usr/src/stapkit/userdebug.c");
+    assert_eq!(file.1, 16);
 }
 
 #[test]
@@ -58,10 +58,10 @@ fn locations_after_the_prologue_are_frame_slots() {
     }
     // A statement line: the loop's body.
     let total = &d.functions("user_total")[0];
-    let at = d.dwarf().statement_addresses(total, "userdebug.c", 32);
+    let at = d.dwarf().statement_addresses(total, "userdebug.c", 31);
     assert_eq!(at.len(), 1, "{at:?}");
     assert!(at[0] > total.low_pc && at[0] < total.high_pc);
-    assert!(d.dwarf().statement_addresses(total, "other.c", 32).is_empty());
+    assert!(d.dwarf().statement_addresses(total, "other.c", 31).is_empty());
 }
 
 #[test]

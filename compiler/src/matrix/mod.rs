@@ -11,7 +11,7 @@ pub mod build;
 pub mod frontend;
 pub mod oracle;
 mod prepare;
-mod programs;
+pub mod programs;
 pub mod render;
 mod report;
 pub mod script;

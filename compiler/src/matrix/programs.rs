@@ -8,70 +8,42 @@
 //! DWARF the way it does on a distribution.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
-
-use crate::debuginfo::debugfile;
+use crate::debuginfo::{debugfile, testprog};
 use crate::vm::Arch;
 
 /// The programs: name and C source.
-const PROGRAMS: &[(&str, &str)] = &[(
-    "userdebug",
-    include_str!("../../../tests/programs/userdebug.c"),
-)];
+const PROGRAMS: &[(&str, &str)] = &[("userdebug", testprog::USERDEBUG)];
 
-/// The C compiler and objcopy for `arch` guests (Debian's names).
-fn tools(arch: Arch) -> (&'static str, &'static str) {
-    match arch {
+/// The static toolchain for `arch` guests (Debian's names).
+fn toolchain(arch: Arch) -> testprog::Toolchain<'static> {
+    let (cc, objcopy) = match arch {
         Arch::X86_64 => ("gcc", "objcopy"),
         Arch::Arm64 => ("aarch64-linux-gnu-gcc", "aarch64-linux-gnu-objcopy"),
+    };
+    testprog::Toolchain {
+        cc,
+        objcopy,
+        options: &["-static"],
     }
-}
-
-fn run(cmd: &mut Command) -> Result<(), String> {
-    let out = cmd.output().map_err(|e| format!("{cmd:?}: {e}"))?;
-    if !out.status.success() {
-        return Err(format!(
-            "{cmd:?} failed: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        ));
-    }
-    Ok(())
 }
 
 /// Builds the programs for `arch` into `dir` and lays them out under the
 /// sysroot `root`; returns each guest file (`bin/NAME`) with the stripped
 /// program to copy there.
-pub(super) fn build(dir: &Path, root: &Path, arch: Arch) -> Result<Vec<(String, PathBuf)>, String> {
-    let (cc, objcopy) = tools(arch);
-    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+pub fn build(dir: &Path, root: &Path, arch: Arch) -> Result<Vec<(String, PathBuf)>, String> {
     let mut out = Vec::new();
     for (name, source) in PROGRAMS {
-        let c = dir.join(format!("{name}.c"));
-        let full = dir.join(format!("{name}.full"));
-        let debug = dir.join(format!("{name}.debug"));
-        let stripped = dir.join(name);
-        std::fs::write(&c, source).map_err(|e| format!("{}: {e}", c.display()))?;
-        run(Command::new(cc)
-            .args(["-static", "-g", "-O0", "-Wl,--build-id", "-o"])
-            .arg(&full)
-            .arg(&c))?;
-        run(Command::new(objcopy)
-            .arg("--only-keep-debug")
-            .arg(&full)
-            .arg(&debug))?;
-        run(Command::new(objcopy)
-            .arg("--strip-all")
-            .arg(&full)
-            .arg(&stripped))?;
-        let data = std::fs::read(&stripped).map_err(|e| format!("{}: {e}", stripped.display()))?;
+        let split = testprog::build_in(dir, name, source, toolchain(arch))?;
+        let data = std::fs::read(&split.stripped)
+            .map_err(|e| format!("{}: {e}", split.stripped.display()))?;
         let id = debugfile::links_of(&data)?
             .build_id
-            .ok_or_else(|| format!("{} has no build id", stripped.display()))?;
+            .ok_or_else(|| format!("{} has no build id", split.stripped.display()))?;
         let at = debugfile::build_id_path(&root.join("usr/lib/debug"), &id)
             .ok_or_else(|| format!("bad build id {id}"))?;
-        link(&debug, &at)?;
-        link(&stripped, &root.join("bin").join(name))?;
-        out.push((format!("bin/{name}"), stripped));
+        link(&split.debug, &at)?;
+        link(&split.stripped, &root.join("bin").join(name))?;
+        out.push((format!("bin/{name}"), split.stripped));
     }
     Ok(out)
 }
@@ -87,21 +59,24 @@ pub(super) fn guest_files(dir: &Path) -> Vec<(String, PathBuf)> {
 }
 
 /// Where the programs for `arch` are built under the work directory.
-pub(super) fn dir(work_dir: &Path, arch: Arch) -> PathBuf {
+pub fn dir(work_dir: &Path, arch: Arch) -> PathBuf {
     work_dir.join(format!("programs-{}", super::rust_target(arch)))
 }
 
-/// A fresh symlink `at` -> `to`.
+/// A fresh symlink `at` -> `to`, replacing what is there.
 fn link(to: &Path, at: &Path) -> Result<(), String> {
     let parent = at.parent().unwrap_or(Path::new("/"));
     std::fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
-    match std::fs::remove_file(at) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-            return Err(format!("{}: {e}", at.display()))
-        }
-        _ => {}
-    }
-    std::os::unix::fs::symlink(to, at).map_err(|e| format!("{}: {e}", at.display()))
+    // Made beside and renamed over: concurrent builds of one sysroot
+    // (test targets running at once) never see it missing.
+    let tmp = parent.join(format!(
+        ".{}.{}",
+        at.file_name().unwrap_or_default().to_string_lossy(),
+        std::process::id()
+    ));
+    let _ = std::fs::remove_file(&tmp);
+    std::os::unix::fs::symlink(to, &tmp).map_err(|e| format!("{}: {e}", tmp.display()))?;
+    std::fs::rename(&tmp, at).map_err(|e| format!("{}: {e}", at.display()))
 }
 
 #[cfg(test)]
