@@ -87,8 +87,9 @@ fn debug_files_come_from_a_local_debuginfod_server() {
     let cache = work.path().join("cache");
     let lines = Arc::new(Mutex::new(Vec::<String>::new()));
     let sink = lines.clone();
-    let mut client = Client::new(vec![format!("{}/", server.url)], &cache)
-        .with_progress(Arc::new(move |l: &str| sink.lock().unwrap().push(l.to_string())));
+    let mut client = Client::new(vec![format!("{}/", server.url)], &cache).with_progress(Arc::new(
+        move |l: &str| sink.lock().unwrap().push(l.to_string()),
+    ));
     client.progress_after = Duration::ZERO;
     let path = fetch_when_ready(&client, &id);
     assert_eq!(path, cache.join("debuginfod").join(&id).join("debuginfo"));
@@ -97,7 +98,10 @@ fn debug_files_come_from_a_local_debuginfod_server() {
     let url = format!("{}/buildid/{id}/debuginfo", server.url);
     let lines = lines.lock().unwrap().clone();
     assert!(
-        lines.last().unwrap().starts_with(&format!("\rDownloading from {url}: "))
+        lines
+            .last()
+            .unwrap()
+            .starts_with(&format!("\rDownloading from {url}: "))
             && lines.last().unwrap().ends_with(" MiB\n"),
         "{lines:?}"
     );
@@ -105,7 +109,10 @@ fn debug_files_come_from_a_local_debuginfod_server() {
     // The debug file search asks the server last, and reads the DWARF.
     let search = SearchPath {
         debug_roots: vec![work.path().join("no-debug-root")],
-        debuginfod: Some(Client::new(vec![server.url.clone()], &work.path().join("c2"))),
+        debuginfod: Some(Client::new(
+            vec![server.url.clone()],
+            &work.path().join("c2"),
+        )),
     };
     let found = debugfile::find(&p.stripped, "/bin/userdebug", &search).unwrap();
     assert_eq!(found.found, Found::Debuginfod);

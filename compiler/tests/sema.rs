@@ -148,7 +148,10 @@ fn probe_point_listings_on_the_fixture_kernel() {
             ),
             // Stripped, its DWARF found at its build-id path.
             ("process(\"/bin/userdebug\").function(\"*user*\")", true),
-            ("process(\"/bin/userdebug\").function(\"user_*\").return", true),
+            (
+                "process(\"/bin/userdebug\").function(\"user_*\").return",
+                true,
+            ),
             (
                 "process(\"/bin/userdebug\").statement(\"user_total@userdebug.c:31\")",
                 true,

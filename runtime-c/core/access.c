@@ -200,19 +200,25 @@ static __maybe_unused bool stp_kwrite_bits(struct stp_context *c, uint64_t addr,
 	return stp_kwrite(c, addr, size, unit, stmt);
 }
 
+/* The bitfield of `width` bits at bit `shift` of unit, sign-extended if asked. */
+static __maybe_unused int64_t stp_bits_of(int64_t unit, int shift, int width, bool is_signed)
+{
+	uint64_t bits = ((uint64_t)unit >> shift) & (width >= 64 ? ~0ULL : ((1ULL << width) - 1));
+
+	if (is_signed && width < 64 && (bits >> (width - 1)) & 1)
+		bits |= ~0ULL << width;
+	return (int64_t)bits;
+}
+
 /* A bitfield of `width` bits at bit `shift` of the size-byte unit at addr. */
 static __maybe_unused bool stp_kread_bits(struct stp_context *c, uint64_t addr, int size, int shift,
 					  int width, bool is_signed, int64_t *out, const char *stmt)
 {
 	int64_t unit;
-	uint64_t bits;
 
 	if (!stp_kread(c, addr, size, false, &unit, stmt))
 		return false;
-	bits = ((uint64_t)unit >> shift) & (width >= 64 ? ~0ULL : ((1ULL << width) - 1));
-	if (is_signed && width < 64 && (bits >> (width - 1)) & 1)
-		bits |= ~0ULL << width;
-	*out = (int64_t)bits;
+	*out = stp_bits_of(unit, shift, width, is_signed);
 	return true;
 }
 

@@ -34,13 +34,9 @@ static __maybe_unused bool stp_uread_bits(struct stp_context *c, uint64_t addr, 
 					  int width, bool is_signed, int64_t *out, const char *stmt)
 {
 	int64_t unit;
-	uint64_t bits;
 
 	if (!stp_uread(c, addr, size, false, &unit, stmt))
 		return false;
-	bits = ((uint64_t)unit >> shift) & (width >= 64 ? ~0ULL : ((1ULL << width) - 1));
-	if (is_signed && width < 64 && (bits >> (width - 1)) & 1)
-		bits |= ~0ULL << width;
-	*out = (int64_t)bits;
+	*out = stp_bits_of(unit, shift, width, is_signed);
 	return true;
 }

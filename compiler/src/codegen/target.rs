@@ -175,8 +175,10 @@ impl BodyGen<'_> {
         }
         if let TargetBase::User { offset, .. } = &t.base {
             if *offset != 0 {
-                self.w
-                    .line(format!("{a} = (int64_t)((uint64_t){a} + {}ULL);", *offset as u64));
+                self.w.line(format!(
+                    "{a} = (int64_t)((uint64_t){a} + {}ULL);",
+                    *offset as u64
+                ));
             }
         }
         for step in &t.steps {

@@ -31,9 +31,9 @@ pub fn cfa_at(data: &[u8], pc: u64) -> Result<(u16, i64), String> {
     }
     let rule = |r: &CfaRule<usize>| match r {
         CfaRule::RegisterAndOffset { register, offset } => Ok((register.0, *offset)),
-        CfaRule::Expression(_) => {
-            Err(format!("the frame address at 0x{pc:x} is an expression, which stapkit does not evaluate"))
-        }
+        CfaRule::Expression(_) => Err(format!(
+            "the frame address at 0x{pc:x} is an expression, which stapkit does not evaluate"
+        )),
     };
     let mut why = Vec::new();
     if let Some((address, bytes)) = section(".eh_frame") {
@@ -50,8 +50,7 @@ pub fn cfa_at(data: &[u8], pc: u64) -> Result<(u16, i64), String> {
         let mut df = gimli::DebugFrame::new(bytes, endian);
         df.set_address_size(8);
         let mut ctx = UnwindContext::new();
-        match df.unwind_info_for_address(&bases, &mut ctx, pc, gimli::DebugFrame::cie_from_offset)
-        {
+        match df.unwind_info_for_address(&bases, &mut ctx, pc, gimli::DebugFrame::cie_from_offset) {
             Ok(row) => return rule(row.cfa()),
             Err(e) => why.push(format!(".debug_frame: {e}")),
         }

@@ -133,8 +133,8 @@ pub fn debuglink_crc(path: &Path) -> std::io::Result<u32> {
 /// tried and why each did not fit.
 pub fn find(host: &Path, target: &str, search: &SearchPath) -> Result<DebugFile, String> {
     let data = std::fs::read(host).map_err(|e| format!("cannot read {}: {e}", host.display()))?;
-    let links = links_of(&data)
-        .map_err(|e| format!("{} is not an ELF program: {e}", host.display()))?;
+    let links =
+        links_of(&data).map_err(|e| format!("{} is not an ELF program: {e}", host.display()))?;
     if links.has_dwarf {
         return Ok(DebugFile {
             path: host.to_path_buf(),

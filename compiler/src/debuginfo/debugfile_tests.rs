@@ -42,8 +42,14 @@ fn the_build_id_path_under_a_debug_root() {
     std::fs::copy(&p.stripped, &at).unwrap();
     std::fs::copy(std::env::current_exe().unwrap(), &at).unwrap();
     let e = find(&p.stripped, "/bin/userdebug", &roots(root.path())).unwrap_err();
-    assert!(e.contains(&format!("{} (its build id is", at.display())), "{e}");
-    assert!(e.contains("has no DWARF of its own and no debug file for it was found (build id "), "{e}");
+    assert!(
+        e.contains(&format!("{} (its build id is", at.display())),
+        "{e}"
+    );
+    assert!(
+        e.contains("has no DWARF of its own and no debug file for it was found (build id "),
+        "{e}"
+    );
     assert!(e.ends_with("; DEBUGINFOD_URLS is not set"), "{e}");
 }
 

@@ -125,8 +125,8 @@ impl Client {
             .header("Content-Length")
             .and_then(|l| l.parse().ok());
         std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-        let mut tmp = tempfile::NamedTempFile::new_in(dir)
-            .map_err(|e| format!("{}: {e}", dir.display()))?;
+        let mut tmp =
+            tempfile::NamedTempFile::new_in(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
         let mut reader = response.into_reader();
         let mut buf = vec![0u8; 1 << 16];
         let (start, mut done, mut reported) = (Instant::now(), 0u64, false);
@@ -166,7 +166,11 @@ impl Client {
 fn progress_line(url: &str, done: u64, total: Option<u64>) -> String {
     let mib = |b: u64| b as f64 / (1024.0 * 1024.0);
     match total {
-        Some(t) => format!("\rDownloading from {url}: {:.1}/{:.1} MiB", mib(done), mib(t)),
+        Some(t) => format!(
+            "\rDownloading from {url}: {:.1}/{:.1} MiB",
+            mib(done),
+            mib(t)
+        ),
         None => format!("\rDownloading from {url}: {:.1} MiB", mib(done)),
     }
 }

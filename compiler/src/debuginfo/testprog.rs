@@ -57,7 +57,12 @@ fn run(cmd: &mut Command) -> Result<(), String> {
 }
 
 /// Builds C `source` as `dir/NAME` (`-g -O0`, a build id) and splits it.
-pub fn build_in(dir: &Path, name: &str, source: &str, tools: Toolchain<'_>) -> Result<Split, String> {
+pub fn build_in(
+    dir: &Path,
+    name: &str,
+    source: &str,
+    tools: Toolchain<'_>,
+) -> Result<Split, String> {
     std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let c = dir.join(format!("{name}.c"));
     let split = Split {

@@ -26,7 +26,9 @@ pub struct UserDebug {
 
 impl std::fmt::Debug for UserDebug {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("UserDebug").field("file", &self.file).finish()
+        f.debug_struct("UserDebug")
+            .field("file", &self.file)
+            .finish()
     }
 }
 

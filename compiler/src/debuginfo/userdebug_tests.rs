@@ -4,8 +4,13 @@ use crate::debuginfo::testprog;
 fn open_stripped() -> (testprog::TestProgram, tempfile::TempDir, UserDebug) {
     let p = testprog::build();
     let cache = tempfile::tempdir().unwrap();
-    let d = UserDebug::open(&p.stripped, "/bin/userdebug", &SearchPath::default(), cache.path())
-        .unwrap();
+    let d = UserDebug::open(
+        &p.stripped,
+        "/bin/userdebug",
+        &SearchPath::default(),
+        cache.path(),
+    )
+    .unwrap();
     (p, cache, d)
 }
 
@@ -61,7 +66,10 @@ fn locations_after_the_prologue_are_frame_slots() {
     let at = d.dwarf().statement_addresses(total, "userdebug.c", 31);
     assert_eq!(at.len(), 1, "{at:?}");
     assert!(at[0] > total.low_pc && at[0] < total.high_pc);
-    assert!(d.dwarf().statement_addresses(total, "other.c", 31).is_empty());
+    assert!(d
+        .dwarf()
+        .statement_addresses(total, "other.c", 31)
+        .is_empty());
 }
 
 #[test]
@@ -69,8 +77,16 @@ fn a_program_without_any_debug_file_says_where_it_looked() {
     let p = testprog::build();
     std::fs::remove_file(&p.debug).unwrap();
     let cache = tempfile::tempdir().unwrap();
-    let e = UserDebug::open(&p.stripped, "/bin/userdebug", &SearchPath::default(), cache.path())
-        .unwrap_err();
-    assert!(e.contains("has no DWARF of its own and no debug file for it was found"), "{e}");
+    let e = UserDebug::open(
+        &p.stripped,
+        "/bin/userdebug",
+        &SearchPath::default(),
+        cache.path(),
+    )
+    .unwrap_err();
+    assert!(
+        e.contains("has no DWARF of its own and no debug file for it was found"),
+        "{e}"
+    );
     assert!(e.contains("userdebug.debug (not there)"), "{e}");
 }

@@ -7,9 +7,9 @@
 //! path (`usr/lib/debug/.build-id/XX/REST.debug`), so that stap finds the
 //! DWARF the way it does on a distribution.
 
-use std::path::{Path, PathBuf};
 use crate::debuginfo::{debugfile, testprog};
 use crate::vm::Arch;
+use std::path::{Path, PathBuf};
 
 /// The programs: name and C source.
 const PROGRAMS: &[(&str, &str)] = &[("userdebug", testprog::USERDEBUG)];

@@ -227,6 +227,44 @@ pub(super) fn require_return_probe(ret: bool, span: Span) -> Result<(), Failed> 
     }
 }
 
+/// Parameter `$name` of type `ty`, found at `base` (a value, or an object
+/// in memory when `in_memory`), saved when the function is entered: the
+/// expression reading it back in a `.return` probe (as in SystemTap, a
+/// parameter there is its value at entry).
+pub(super) fn saved_at_entry(
+    h: &mut dyn TargetHost,
+    name: &str,
+    ty: &CType,
+    base: ir::TargetBase,
+    in_memory: bool,
+    span: Span,
+) -> Result<ir::Expr, Failed> {
+    let (size, signed) = scalar(ty).ok_or_else(|| {
+        fail(
+            span,
+            format!(
+                "'${name}' ({}) is passed by value and cannot be saved at entry",
+                ty.render()
+            ),
+        )
+    })?;
+    let location = h.location(span, format!("identifier '${name}'"));
+    let value = ir::Expr {
+        kind: ir::ExprKind::Target(Box::new(ir::TargetAccess {
+            base,
+            steps: Vec::new(),
+            result: if in_memory {
+                ir::TargetResult::Load { size, signed }
+            } else {
+                ir::TargetResult::Value { size, signed }
+            },
+        })),
+        ty: Some(Type::Long),
+        location: location.clone(),
+    };
+    Ok(h.save_at_entry(value, Type::Long, location))
+}
+
 /// Size and signedness of a type a script reads as a number.
 pub(super) fn scalar(ty: &CType) -> Option<(u8, bool)> {
     match ty.strip() {

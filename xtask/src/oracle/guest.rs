@@ -78,11 +78,7 @@ pub(super) fn run_all(
                 case.timeout_secs.to_string().as_bytes(),
                 case.staprun_args.join(" ").as_bytes(),
                 case.run.as_deref().unwrap_or_default().as_bytes(),
-                if case.workload {
-                    &workload_key
-                } else {
-                    &[]
-                },
+                if case.workload { &workload_key } else { &[] },
             ]);
             let dir = cache.dir().join("oracle/runs").join(&key);
             if !options.rerun && dir.join("done").is_file() {

@@ -43,9 +43,9 @@
 
 mod build;
 mod frontend;
-mod programs;
 mod guest;
 mod machine;
+mod programs;
 mod record;
 mod render;
 mod root;

@@ -24,6 +24,20 @@ impl Workload {
             .map_err(|e| anyhow!("building the test programs: {e}"))?;
         let mut files = vec![("bin/stapkit-workload".to_string(), workload)];
         collect(&root, &root, &mut files)?;
+        // SystemTap 5.1 does not look under --sysroot by build id: the
+        // same debug file is also where a .gnu_debuglink leads under the
+        // debug root (`usr/lib/debug/bin/NAME.debug`).
+        let mut linked = Vec::new();
+        for (path, _) in files.iter().filter(|(p, _)| p.starts_with("bin/")) {
+            let debug = dir.join("build").join(format!(
+                "{}.debug",
+                path.trim_start_matches("bin/")
+            ));
+            if let Ok(bytes) = std::fs::read(&debug) {
+                linked.push((format!("usr/lib/debug/{path}.debug"), bytes));
+            }
+        }
+        files.extend(linked);
         files.sort();
         Ok(Workload { files })
     }
@@ -53,7 +67,10 @@ fn collect(root: &Path, dir: &Path, out: &mut Vec<(String, Vec<u8>)>) -> Result<
             collect(root, &path, out)?;
         } else {
             let rel = path.strip_prefix(root)?.to_string_lossy().into_owned();
-            out.push((rel, std::fs::read(&path).with_context(|| path.display().to_string())?));
+            out.push((
+                rel,
+                std::fs::read(&path).with_context(|| path.display().to_string())?,
+            ));
         }
     }
     Ok(())

@@ -244,7 +244,9 @@ impl DwarfKernel {
                         return Ok(entry.data.0.slice().to_vec());
                     }
                 }
-                Err(format!("it has no location at 0x{pc:x} (optimized out there)"))
+                Err(format!(
+                    "it has no location at 0x{pc:x} (optimized out there)"
+                ))
             }
         }
     }
@@ -307,8 +309,8 @@ impl DwarfKernel {
     ) -> Result<Vec<Operation<gimli::EndianSlice<'e, gimli::RunTimeEndian>>>, String> {
         let unit = self.unit_at(scope.die).ok_or("its unit cannot be read")?;
         let endian = gimli::Reader::endian(gimli::Section::reader(&self.dwarf.debug_info));
-        let mut ops = gimli::Expression(gimli::EndianSlice::new(expr, endian))
-            .operations(unit.encoding());
+        let mut ops =
+            gimli::Expression(gimli::EndianSlice::new(expr, endian)).operations(unit.encoding());
         let mut out = Vec::new();
         loop {
             match ops.next() {

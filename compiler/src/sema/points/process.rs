@@ -10,11 +10,11 @@
 //! scheduler's tracepoints. The runtime has them in
 //! `runtime-c/core/uprobe.c` and `runtime-c/core/process.c`.
 
+use super::process_dwarf::{self, How};
 use super::{
     parts_text, resolved_text, similar, Family, Param, Parts, PointError, ProbeContext, Resolution,
     Target,
 };
-use super::process_dwarf::{self, How};
 use crate::debuginfo::programs::UserFunction;
 use crate::diag::Span;
 use crate::ir::{ProbeKind, ProbePoint, ProcessSelector};
@@ -70,9 +70,16 @@ fn resolve(parts: &Parts<'_>, target: Target<'_>) -> Resolution {
         [("process", Some(path)), ("function", Some(f)), rest @ ..] => {
             process_function_probe(parts, path, f, rest, target)
         }
-        [("process", Some(ast::Literal::String(path))), ("statement", Some(ast::Literal::String(s)))] => {
+        [("process", Some(ast::Literal::String(path))), ("statement", Some(ast::Literal::String(s)))] =>
+        {
             let path = path.to_str_lossy();
-            process_dwarf::resolve(parts, &path, &s.to_str_lossy(), How::Statement, target.programs)
+            process_dwarf::resolve(
+                parts,
+                &path,
+                &s.to_str_lossy(),
+                How::Statement,
+                target.programs,
+            )
         }
         _ => Ok(None),
     }

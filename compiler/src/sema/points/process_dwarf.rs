@@ -22,7 +22,7 @@ use crate::debuginfo::{arg_location, return_register, ArgLocation, CType, FieldP
 use crate::diag::Span;
 use crate::ir::{self, ProbeKind, ProbePoint, Type};
 use crate::sema::vars::{
-    fail, fail_help, listed_type, register, require_return_probe, scalar, Failed, Place,
+    fail, fail_help, listed_type, register, require_return_probe, saved_at_entry, Failed, Place,
     TargetHost, TargetVars,
 };
 
@@ -95,17 +95,19 @@ pub(super) fn resolve(
                         None,
                     )
                 })?;
-                let pcs =
-                    debug
-                        .dwarf()
-                        .statement_addresses(&scope, file.unwrap_or("*"), want);
+                let pcs = debug
+                    .dwarf()
+                    .statement_addresses(&scope, file.unwrap_or("*"), want);
                 (pcs, want)
             }
         };
         for pc in pcs {
             let offset = debug.file_offset(pc).ok_or_else(|| {
                 err(
-                    format!("'{name}': address 0x{pc:x} of '{}' is in no segment of {path}", scope.name),
+                    format!(
+                        "'{name}': address 0x{pc:x} of '{}' is in no segment of {path}",
+                        scope.name
+                    ),
                     None,
                 )
             })?;
@@ -174,10 +176,7 @@ fn split_spec(spec: &str) -> (&str, Option<&str>, Option<u32>) {
 
 /// The program's architecture (its ELF machine), else the host's.
 fn arch_of(debug: &UserDebug) -> Arch {
-    debug
-        .arch()
-        .or_else(Arch::host)
-        .unwrap_or(Arch::X86_64)
+    debug.arch().or_else(Arch::host).unwrap_or(Arch::X86_64)
 }
 
 /// The register DWARF numbers `n` on `arch`.
@@ -239,7 +238,10 @@ impl UserVars {
         let at = self.scope.low_pc;
         if let Ok(UserLoc::Register(n)) = self.debug.location(&self.scope, var, at) {
             if let Some(r) = dwarf_register(self.arch, n) {
-                return Ok((user(ir::TargetBase::Register(r)), Place::Value(var.ty.clone())));
+                return Ok((
+                    user(ir::TargetBase::Register(r)),
+                    Place::Value(var.ty.clone()),
+                ));
             }
         }
         let n = self
@@ -252,13 +254,19 @@ impl UserVars {
         let fail_locate = || {
             fail(
                 span,
-                format!("cannot locate parameter '${}' of '{}' at its entry", var.name, self.scope.name),
+                format!(
+                    "cannot locate parameter '${}' of '{}' at its entry",
+                    var.name, self.scope.name
+                ),
             )
         };
         match arg_location(self.arch, n) {
             Some(ArgLocation::Register(r)) => {
                 let r = register(r).ok_or_else(fail_locate)?;
-                Ok((user(ir::TargetBase::Register(r)), Place::Value(var.ty.clone())))
+                Ok((
+                    user(ir::TargetBase::Register(r)),
+                    Place::Value(var.ty.clone()),
+                ))
             }
             Some(ArgLocation::Stack(off)) => {
                 let sp = match self.arch {
@@ -338,30 +346,8 @@ impl TargetVars for UserVars {
             // In a .return probe a parameter is its value at entry, as in
             // SystemTap: saved then (core/uentry.c), read back here.
             let ty = var.ty.clone();
-            let (size, signed) = scalar(&ty).ok_or_else(|| {
-                fail(
-                    span,
-                    format!(
-                        "'${name}' ({}) is passed by value and cannot be saved at entry",
-                        ty.render()
-                    ),
-                )
-            })?;
-            let result = match place {
-                Place::Value(_) => ir::TargetResult::Value { size, signed },
-                Place::Address(_) => ir::TargetResult::Load { size, signed },
-            };
-            let location = h.location(span, format!("identifier '${name}'"));
-            let value = ir::Expr {
-                kind: ir::ExprKind::Target(Box::new(ir::TargetAccess {
-                    base,
-                    steps: Vec::new(),
-                    result,
-                })),
-                ty: Some(Type::Long),
-                location: location.clone(),
-            };
-            let saved = h.save_at_entry(value, Type::Long, location);
+            let in_memory = matches!(place, Place::Address(_));
+            let saved = saved_at_entry(h, name, &ty, base, in_memory, span)?;
             return Ok((
                 ir::TargetBase::User {
                     base: Box::new(ir::TargetBase::Value(Box::new(saved))),
@@ -373,7 +359,12 @@ impl TargetVars for UserVars {
         let location = self
             .debug
             .location(&self.scope, var, self.pc)
-            .map_err(|e| fail(span, format!("cannot locate '${name}' of '{function}': {e}")))?;
+            .map_err(|e| {
+                fail(
+                    span,
+                    format!("cannot locate '${name}' of '{function}': {e}"),
+                )
+            })?;
         let reg = |n: u16| {
             dwarf_register(self.arch, n).ok_or_else(|| {
                 fail(
@@ -483,8 +474,14 @@ mod tests {
             Some(ir::Register::X86(ir::X86Register::Sp))
         );
         assert_eq!(dwarf_register(Arch::X86_64, 16), None);
-        assert_eq!(dwarf_register(Arch::Arm64, 29), Some(ir::Register::Arm64(29)));
-        assert_eq!(dwarf_register(Arch::Arm64, 31), Some(ir::Register::Arm64(31)));
+        assert_eq!(
+            dwarf_register(Arch::Arm64, 29),
+            Some(ir::Register::Arm64(29))
+        );
+        assert_eq!(
+            dwarf_register(Arch::Arm64, 31),
+            Some(ir::Register::Arm64(31))
+        );
         assert_eq!(dwarf_register(Arch::Arm64, 32), None);
     }
 }
