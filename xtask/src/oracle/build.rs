@@ -167,12 +167,6 @@ fn build_case(
         } else {
             &[]
         },
-        // Debug files under the sysroot are named in SYSTEMTAP_DEBUGINFO_PATH.
-        if debug_files_in_sysroot(workload) {
-            b"debuginfo path"
-        } else {
-            &[]
-        },
     ]);
     let dir = cache.dir().join("oracle/builds").join(&key);
     let module = dir.join(format!("{name}.ko"));
@@ -214,21 +208,6 @@ fn build_case(
         let at = host_work.join("sysroot").join(path);
         std::fs::create_dir_all(at.parent().unwrap_or(&host_work))?;
         std::fs::write(at, bytes)?;
-    }
-    if debug_files_in_sysroot(workload) {
-        // SystemTap 5.1 does not look for debug files under --sysroot
-        // (it warns "No DWARF information found" for a stripped program
-        // whose file is at the sysroot's build-id path); its debuginfo
-        // path, as stappaths(7) describes it, is where a user names them.
-        argv.splice(
-            0..0,
-            [
-                "env".to_string(),
-                format!(
-                    "SYSTEMTAP_DEBUGINFO_PATH=+:.debug:/usr/lib/debug:{work}/sysroot/usr/lib/debug"
-                ),
-            ],
-        );
     }
     let out = in_root_with(&root.dir, &[&kernel.state.root], &mounts, &work, &argv)?;
     result.status = out.status.code().unwrap_or(-1);
@@ -285,9 +264,4 @@ pub(crate) fn debug_files(kernel: &Kernel) -> Vec<(PathBuf, String)> {
         }
     }
     files
-}
-
-/// Whether the sysroot holds debug files (the C test programs').
-fn debug_files_in_sysroot(workload: Option<&Workload>) -> bool {
-    workload.is_some_and(|w| w.files.iter().any(|(p, _)| p.starts_with("usr/lib/debug/")))
 }

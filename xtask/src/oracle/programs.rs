@@ -24,9 +24,12 @@ impl Workload {
             .map_err(|e| anyhow!("building the test programs: {e}"))?;
         let mut files = vec![("bin/stapkit-workload".to_string(), workload)];
         collect(&root, &root, &mut files)?;
-        // SystemTap 5.1 does not look under --sysroot by build id: the
-        // same debug file is also where a .gnu_debuglink leads under the
-        // debug root (`usr/lib/debug/bin/NAME.debug`).
+        // A build on the kernel's machine has the kernel's /usr/lib/debug
+        // mounted over the sysroot's (see `machine`), which hides the
+        // build-id paths: the same debug file also lies beside the
+        // program, where its .gnu_debuglink leads (`bin/NAME.debug`;
+        // SystemTap 5.1 finds either way, as a build without the mounts
+        // shows).
         let mut linked = Vec::new();
         for (path, _) in files.iter().filter(|(p, _)| p.starts_with("bin/")) {
             let debug = dir.join("build").join(format!(
@@ -34,7 +37,7 @@ impl Workload {
                 path.trim_start_matches("bin/")
             ));
             if let Ok(bytes) = std::fs::read(&debug) {
-                linked.push((format!("usr/lib/debug/{path}.debug"), bytes));
+                linked.push((format!("{path}.debug"), bytes));
             }
         }
         files.extend(linked);
@@ -55,7 +58,9 @@ impl Workload {
 
     /// The programs the guest runs (`bin/...`).
     pub(super) fn guest_files(&self) -> impl Iterator<Item = &(String, Vec<u8>)> {
-        self.files.iter().filter(|(p, _)| p.starts_with("bin/"))
+        self.files
+            .iter()
+            .filter(|(p, _)| p.starts_with("bin/") && !p.ends_with(".debug"))
     }
 }
 
