@@ -143,7 +143,15 @@ fn process_function_probe(
                 "'{name}': no function matches '{spec}' in the symbol table of {}",
                 host.display()
             ),
-            similar(&spec, &names).map(|s| format!("did you mean '{s}'?")),
+            similar(&spec, &names)
+                .map(|s| format!("did you mean '{s}'?"))
+                .or_else(|| {
+                    target
+                        .programs
+                        .debug(&path)
+                        .err()
+                        .map(|e| format!("its debug information would name more: {e}"))
+                }),
         ));
     }
     Ok(Some(
