@@ -94,24 +94,37 @@ static __maybe_unused void stp_ctime(char *dst, size_t cap, int64_t secs)
  * addr into *out, sign- or zero-extended. A bad address fails the handler
  * with SystemTap's "read fault" text; returns false then.
  */
-static __maybe_unused bool stp_kread(struct stp_context *c, uint64_t addr, int size, bool is_signed,
-				     int64_t *out, const char *stmt)
-{
-	union {
-		u8 b;
-		u16 h;
-		u32 w;
-		u64 q;
-	} v;
+union stp_unit {
+	u8 b;
+	u16 h;
+	u32 w;
+	u64 q;
+};
 
-	if (stp_copy_from_kernel_nofault(&v, (const void *)(uintptr_t)addr, size)) {
+/* The end of a target read of size bytes at addr into v: SystemTap's fault
+ * text when the copy failed (failed != 0), else the value, extended. */
+static __maybe_unused bool stp_read_done(struct stp_context *c, long failed, uint64_t addr,
+					 const union stp_unit *v, int size, bool is_signed,
+					 int64_t *out, const char *stmt)
+{
+	if (failed) {
 		scnprintf(c->error_buf, sizeof(c->error_buf),
 			  "read fault [man error::fault] at 0x%016llx (addr)", (unsigned long long)addr);
 		STP_ERROR(c, c->error_buf, stmt);
 		return false;
 	}
-	*out = stp_narrow(size == 1 ? v.b : size == 2 ? v.h : size == 4 ? v.w : v.q, size, is_signed);
+	*out = stp_narrow(size == 1 ? v->b : size == 2 ? v->h : size == 4 ? v->w : v->q, size,
+			  is_signed);
 	return true;
+}
+
+static __maybe_unused bool stp_kread(struct stp_context *c, uint64_t addr, int size, bool is_signed,
+				     int64_t *out, const char *stmt)
+{
+	union stp_unit v;
+	long failed = stp_copy_from_kernel_nofault(&v, (const void *)(uintptr_t)addr, size);
+
+	return stp_read_done(c, failed, addr, &v, size, is_signed, out, stmt);
 }
 
 /*

@@ -253,16 +253,22 @@ pub(super) fn saved_at_entry(
         kind: ir::ExprKind::Target(Box::new(ir::TargetAccess {
             base,
             steps: Vec::new(),
-            result: if in_memory {
-                ir::TargetResult::Load { size, signed }
-            } else {
-                ir::TargetResult::Value { size, signed }
-            },
+            result: scalar_result(in_memory, size, signed),
         })),
         ty: Some(Type::Long),
         location: location.clone(),
     };
     Ok(h.save_at_entry(value, Type::Long, location))
+}
+
+/// A number read from an object in memory (`in_memory`) or taken as the
+/// value in hand.
+pub(super) fn scalar_result(in_memory: bool, size: u8, signed: bool) -> ir::TargetResult {
+    if in_memory {
+        ir::TargetResult::Load { size, signed }
+    } else {
+        ir::TargetResult::Value { size, signed }
+    }
 }
 
 /// Size and signedness of a type a script reads as a number.

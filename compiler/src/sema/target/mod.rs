@@ -20,7 +20,9 @@ use crate::diag::{Diagnostic, Span};
 use crate::ir::{self, Type};
 use crate::syntax::ast;
 
-use super::vars::{fail, fail_help, scalar, Failed, Place, ProbeContext, ProbeText, TargetHost};
+use super::vars::{
+    fail, fail_help, scalar, scalar_result, Failed, Place, ProbeContext, ProbeText, TargetHost,
+};
 
 /// The type of a resolved target expression: `$$parms` and friends are
 /// text, everything else a number.
@@ -470,11 +472,7 @@ fn context_string(
         let access = ir::TargetAccess {
             base,
             steps: Vec::new(),
-            result: if in_memory {
-                ir::TargetResult::Load { size, signed }
-            } else {
-                ir::TargetResult::Value { size, signed }
-            },
+            result: scalar_result(in_memory, size, signed),
         };
         args.push(ir::Expr {
             kind: ir::ExprKind::Target(Box::new(access)),
