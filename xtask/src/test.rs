@@ -31,6 +31,7 @@ pub fn run(sh: &Shell, options: &Options) -> Result<()> {
             debug_kernels: debug_kernels.clone(),
         },
     )?;
+    setup::install_actionlint(sh)?;
     let staprun = prepared.staprun.display().to_string();
     let extra = &options.cargo_args;
     let tallies = tempfile::tempdir()?;
@@ -47,10 +48,11 @@ pub fn run(sh: &Shell, options: &Options) -> Result<()> {
     let result = test.run();
     print_tally(tallies.path());
     result?;
-    // Not part of a plain `cargo test`: they need the fetched kernels.
+    // Not part of a plain `cargo test`: they need the fetched kernels
+    // (ci_actionlint: the actionlint package setup installs).
     cmd!(
         sh,
-        "cargo test -p stapkit --test sema_kernel --test debuginfo --test cross_arm64 --test kbuild_batch --test module_cache {extra...}"
+        "cargo test -p stapkit --test sema_kernel --test debuginfo --test cross_arm64 --test kbuild_batch --test module_cache --test ci_actionlint {extra...}"
     )
     .run()?;
     // Not part of a plain `cargo test` (it needs a -dbg package).
