@@ -107,6 +107,7 @@ static void stp_task_exit(void);
  * descriptor lists for the families the script uses. */
 #include "core/timer.c"
 #include "core/kprobe.c"
+#include "core/uentry.c"
 #include "core/uprobe.c"
 #include "core/regs.c"
 #include "core/tracepoint.c"

@@ -712,6 +712,9 @@ pub enum TargetBase {
         /// Sign-extended.
         signed: bool,
     },
+    /// A user-space program's value (uprobes): `base` plus `offset`, and
+    /// every memory read along the chain reads the probed task's memory.
+    User { base: Box<TargetBase>, offset: i64 },
 }
 
 /// A general-purpose register of the probed CPU.

@@ -151,6 +151,16 @@ fn probe_point_listings_on_the_fixture_kernel() {
                 "process(\"/bin/stapkit-workload\").provider(\"stap*\").mark(\"s*\")",
                 false,
             ),
+            // Stripped, its DWARF found at its build-id path.
+            ("process(\"/bin/userdebug\").function(\"*user*\")", true),
+            (
+                "process(\"/bin/userdebug\").function(\"user_*\").return",
+                true,
+            ),
+            (
+                "process(\"/bin/userdebug\").statement(\"user_total@userdebug.c:31\")",
+                true,
+            ),
             ("signal.{send,handle}", true),
             ("timer.*", false),
             ("procfs(\"status\").*", true),

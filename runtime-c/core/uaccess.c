@@ -11,22 +11,11 @@
 static __maybe_unused bool stp_uread(struct stp_context *c, uint64_t addr, int size, bool is_signed,
 				     int64_t *out, const char *stmt)
 {
-	union {
-		u8 b;
-		u16 h;
-		u32 w;
-		u64 q;
-	} v;
+	union stp_unit v;
+	long failed = !current->mm ||
+		      stp_copy_from_user_nofault(&v, (const void __user *)(uintptr_t)addr, size);
 
-	if (!current->mm ||
-	    stp_copy_from_user_nofault(&v, (const void __user *)(uintptr_t)addr, size)) {
-		scnprintf(c->error_buf, sizeof(c->error_buf),
-			  "read fault [man error::fault] at 0x%016llx (addr)", (unsigned long long)addr);
-		STP_ERROR(c, c->error_buf, stmt);
-		return false;
-	}
-	*out = stp_narrow(size == 1 ? v.b : size == 2 ? v.h : size == 4 ? v.w : v.q, size, is_signed);
-	return true;
+	return stp_read_done(c, failed, addr, &v, size, is_signed, out, stmt);
 }
 
 /* A bitfield of `width` bits at bit `shift` of the size-byte unit at addr. */
@@ -34,13 +23,9 @@ static __maybe_unused bool stp_uread_bits(struct stp_context *c, uint64_t addr, 
 					  int width, bool is_signed, int64_t *out, const char *stmt)
 {
 	int64_t unit;
-	uint64_t bits;
 
 	if (!stp_uread(c, addr, size, false, &unit, stmt))
 		return false;
-	bits = ((uint64_t)unit >> shift) & (width >= 64 ? ~0ULL : ((1ULL << width) - 1));
-	if (is_signed && width < 64 && (bits >> (width - 1)) & 1)
-		bits |= ~0ULL << width;
-	*out = (int64_t)bits;
+	*out = stp_bits_of(unit, shift, width, is_signed);
 	return true;
 }

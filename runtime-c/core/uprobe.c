@@ -28,12 +28,20 @@ struct stp_uprobe {
 	struct inode *inode;  /* held (igrab) while registered */
 	struct uprobe *uprobe; /* what 6.12+ unregistering takes */
 	struct uprobe_consumer uc;
+	/* .return probes saving values at entry: the probe's entry part and
+	 * the size of what it saves (core/uentry.c keeps it). */
+	const struct stp_probe *entry;
+	size_t data_size;
 };
 
 static STP_UPROBE_HANDLER(stp_uprobe_hit, self, regs)
 {
 	struct stp_uprobe *p = container_of(self, struct stp_uprobe, uc);
 
+	if (p->ret) {
+		stp_uentry_save(p, p->entry, p->data_size, regs);
+		return 0;
+	}
 	stp_probe_run(p->probe, STP_PT_UPROBE, STP_RUNNING, regs);
 	return 0;
 }
@@ -43,6 +51,10 @@ static STP_URETPROBE_HANDLER(stp_uretprobe_hit, self, func, regs)
 	struct stp_uprobe *p = container_of(self, struct stp_uprobe, uc);
 
 	(void)func;
+	if (p->entry) {
+		stp_uentry_return(p, p->probe, regs);
+		return 0;
+	}
 	stp_probe_run(p->probe, STP_PT_URETPROBE, STP_RUNNING, regs);
 	return 0;
 }
@@ -106,6 +118,8 @@ static void stp_uprobes_register(struct stp_uprobe *ps, int n, struct stp_reg_co
 		if (IS_ERR(inode)) {
 			rc = PTR_ERR(inode);
 		} else {
+			if (p->ret && p->entry)
+				p->uc.handler = stp_uprobe_hit;
 			if (p->ret)
 				p->uc.ret_handler = stp_uretprobe_hit;
 			else

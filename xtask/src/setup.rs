@@ -44,6 +44,11 @@ pub const APT_PACKAGES: &[&str] = &[
     // Debian's OVMF, and a venv for virt-firmware's virt-fw-vars
     "ovmf",
     "python3-venv",
+    // user-space debug information: a real debuginfod server the client's
+    // test (compiler/tests/debuginfod.rs) starts on 127.0.0.1; binutils'
+    // objcopy splits the test programs' debug files
+    "debuginfod",
+    "binutils",
 ];
 
 /// PyPI's `virt-firmware`, whose `virt-fw-vars` enrolls certificates in

@@ -159,13 +159,19 @@ impl Family for Kprobes {
 struct Uprobes(Vec<String>);
 
 impl Family for Uprobes {
-    fn add(&mut self, var: &str, point: &ProbePoint, _: Option<&str>) {
+    fn add(&mut self, var: &str, point: &ProbePoint, entry: Option<&str>) {
         if let ProbeKind::Uprobe {
             path, offset, ret, ..
         } = &point.kind
         {
+            let saves = match entry {
+                Some(data) if *ret => {
+                    format!(", .entry = &{var}_entry, .data_size = sizeof(struct {data})")
+                }
+                _ => String::new(),
+            };
             self.0.push(format!(
-                "{{ .probe = &{var}, .path = {}, .offset = {offset:#x}, .ret = {ret}, .optional = {} }},",
+                "{{ .probe = &{var}, .path = {}, .offset = {offset:#x}, .ret = {ret}, .optional = {}{saves} }},",
                 c_string(path),
                 point.optional
             ));

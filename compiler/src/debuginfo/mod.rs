@@ -25,8 +25,11 @@
 pub mod btf;
 pub mod callconv;
 pub mod cdecl;
+pub mod cfi;
 pub mod cheader;
 pub mod ctype;
+pub mod debugfile;
+pub mod debuginfod;
 pub mod dwarf;
 pub mod error;
 pub mod events;
@@ -44,7 +47,9 @@ pub mod source;
 mod suggest;
 pub mod symbols;
 pub mod syscalls;
+pub mod testprog;
 pub mod tracepoints;
+pub mod userdebug;
 pub mod variables;
 
 /// A tracepoint one of the kernel's own modules defines.

@@ -6,7 +6,9 @@
 //! `process("PATH")` probes read their programs under a sysroot made here:
 //! `bin/stapkit-workload` is a small synthetic ELF executable (written with
 //! `object`) defining the workload's uprobe targets and `main`, so the
-//! generated C and the errors do not depend on a built workload.
+//! generated C and the errors do not depend on a built workload; the
+//! guests' C programs (`tests/programs/`) are built as stap-matrix builds
+//! them, with their debug files at their build-id paths.
 
 #![allow(dead_code)]
 
@@ -80,6 +82,11 @@ pub fn test_sysroot() -> PathBuf {
         let tmp = root.join(format!("bin/.stapkit-workload.{}", std::process::id()));
         std::fs::write(&tmp, synthetic_program()).unwrap();
         std::fs::rename(&tmp, root.join("bin/stapkit-workload")).unwrap();
+        // The guests' C programs, stripped, their debug files at their
+        // build-id paths (as stap-matrix lays them out).
+        let programs = Path::new(env!("CARGO_TARGET_TMPDIR"))
+            .join(format!("sema-programs.{}", std::process::id()));
+        stapkit::matrix::programs::build(&programs, &root, stapkit::arch::Arch::X86_64).unwrap();
         root
     })
     .clone()

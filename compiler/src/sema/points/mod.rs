@@ -13,6 +13,7 @@ mod function;
 mod netfilter;
 mod plt;
 mod process;
+mod process_dwarf;
 mod procfs;
 mod sdt;
 mod session;
