@@ -12,7 +12,7 @@ use stapkit::kernel::{Cache, Catalog, HeaderTree, TreeError};
 
 /// Fetch kernel header trees (and images) for stapkit.
 #[derive(Parser)]
-#[command(name = "stap-prep", version)]
+#[command(name = "stap-prep", version, after_help = ARCHIVES_HELP)]
 struct Cli {
     /// Cache directory (default: $STAPKIT_CACHE, $XDG_CACHE_HOME/stapkit or ~/.cache/stapkit).
     #[arg(long, global = true, value_name = "DIR")]
@@ -60,6 +60,20 @@ enum Command {
         image: bool,
     },
 }
+
+/// Where packages come from (`kernel::archives`), for `--help`.
+const ARCHIVES_HELP: &str = "\
+Archives: manifests name an archive (debian, debian-security, ubuntu,
+ubuntu-ddebs, centos-stream, ...) and its suites; where it is, is
+configuration. For archive NAME the first of these wins:
+  STAPKIT_ARCHIVE_NAME=URI     environment (upper case, '-' as '_'),
+                               e.g. STAPKIT_ARCHIVE_DEBIAN=http://mirror/debian
+  NAME: URI                    a line of $XDG_CONFIG_HOME/stapkit/archives.yaml
+                               (else ~/.config/stapkit/archives.yaml)
+  this machine's apt sources   for its own distribution's archives
+                               (all suites of a distribution share them)
+NAME-security defaults to NAME's URI with -security appended. A URI may be
+preceded by apt options: '[signed-by=/path/key.gpg] URI', '[trusted=yes] URI'.";
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -118,7 +132,11 @@ fn run(cli: Cli) -> Result<(), String> {
             for name in &kernels {
                 catalog.get(name).map_err(|e| e.to_string())?;
             }
-            let options = FetchOptions { debug, refresh };
+            let options = FetchOptions {
+                debug,
+                refresh,
+                archives: None,
+            };
             let results: Vec<Result<String, String>> = std::thread::scope(|s| {
                 let handles: Vec<_> = kernels
                     .iter()

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use super::apt::{PackageInfo, PrivateApt};
+use super::archives::Archives;
 use super::cache::{Cache, FetchState, FetchedPackage};
 use super::manifest::{release_matches, AptSource, Manifest, Source};
 use super::{debversion, relocate, PrepError};
@@ -17,6 +18,9 @@ pub struct FetchOptions {
     pub debug: bool,
     /// Re-resolve the newest version even if a tree is already cached.
     pub refresh: bool,
+    /// Where the archives are; `None` reads the configuration
+    /// (`Archives::load`).
+    pub archives: Option<Archives>,
 }
 
 /// The result of a fetch.
@@ -66,7 +70,11 @@ pub fn fetch(
         }
     }
 
-    let apt = PrivateApt::new(&cache.apt_dir(&manifest.name), apt_source)?;
+    let archives = match &options.archives {
+        Some(a) => a.clone(),
+        None => Archives::load()?,
+    };
+    let apt = PrivateApt::new(&cache.apt_dir(&manifest.name), apt_source, &archives)?;
     progress(&format!("{}: reading package lists", manifest.name));
     apt.update()?;
     let (release, headers) = resolve_release(&apt, apt_source, &manifest.name)?;

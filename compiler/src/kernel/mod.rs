@@ -6,6 +6,7 @@
 
 pub mod apt;
 pub mod apt_sources;
+pub mod archives;
 pub mod arch;
 pub mod cache;
 pub mod debversion;
@@ -59,6 +60,8 @@ pub enum PrepError {
     },
     /// The manifest catalog could not be read.
     Manifest(manifest::ManifestError),
+    /// An archive's location is not configured or is malformed.
+    Archive(archives::ArchiveError),
 }
 
 impl fmt::Display for PrepError {
@@ -90,11 +93,18 @@ impl fmt::Display for PrepError {
                 write!(f, "cannot download {package}: {why}; fetch it with: {fix}")
             }
             PrepError::Manifest(e) => write!(f, "{e}"),
+            PrepError::Archive(e) => write!(f, "{e}"),
         }
     }
 }
 
 impl std::error::Error for PrepError {}
+
+impl From<archives::ArchiveError> for PrepError {
+    fn from(e: archives::ArchiveError) -> Self {
+        PrepError::Archive(e)
+    }
+}
 
 impl From<manifest::ManifestError> for PrepError {
     fn from(e: manifest::ManifestError) -> Self {

@@ -353,14 +353,11 @@ pub fn prepare(
     }
     let staging = base.join("root.partial");
     remove_dir_if_exists(&staging)?;
-    let mirrors: Vec<String> = apt
-        .repositories
-        .iter()
-        .flat_map(|r| {
-            r.suites
-                .iter()
-                .map(move |s| format!("deb {} {s} {}", r.uri, r.components.join(" ")))
-        })
+    // The manifest's archives, where the configuration says they are.
+    let archives = super::archives::Archives::load()?;
+    let mirrors: Vec<String> = super::apt::source_lines(apt, &archives)?
+        .into_iter()
+        .map(|line| format!("deb {line}"))
         .collect();
     let packages = &manifest.toolchain.packages;
     progress(&format!(
