@@ -64,6 +64,8 @@ pub struct PackageInfo {
     /// Whether it was asked for as `NAME:ARCH` (another architecture than
     /// the configuration's own).
     pub qualified: bool,
+    /// SHA-256 of the `.deb`, as the archive's index lists it.
+    pub sha256: String,
 }
 
 impl PackageInfo {
@@ -258,6 +260,7 @@ pub fn parse_show(text: &str) -> Vec<PackageInfo> {
             size,
             architecture: field("Architecture").unwrap_or_default(),
             qualified: false,
+            sha256: field("SHA256").unwrap_or_default(),
         });
     }
     out

@@ -224,6 +224,11 @@ impl fmt::Display for ManifestError {
 
 impl std::error::Error for ManifestError {}
 
+/// The lock file built into this binary (`kernels/kernels.lock`), if any.
+pub fn builtin_lock() -> Option<&'static str> {
+    BUILTIN.get_file("kernels.lock").and_then(|f| f.contents_utf8())
+}
+
 /// The set of manifests stapkit knows about.
 #[derive(Debug, Clone)]
 pub struct Catalog {

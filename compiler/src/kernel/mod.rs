@@ -6,6 +6,7 @@
 
 pub mod apt;
 pub mod apt_sources;
+pub mod lock;
 pub mod archives;
 pub mod arch;
 pub mod cache;
@@ -19,6 +20,7 @@ pub mod manifest;
 pub mod modcheck;
 pub mod module_tracepoints;
 pub mod relocate;
+pub mod resolve;
 pub mod symvers;
 pub mod toolchain;
 pub mod tree;
@@ -60,6 +62,24 @@ pub enum PrepError {
     },
     /// The manifest catalog could not be read.
     Manifest(manifest::ManifestError),
+    /// A version the lock file names is no longer in the archive.
+    LockedGone {
+        manifest: String,
+        package: String,
+        version: String,
+        lock: PathBuf,
+    },
+    /// The archive's (or a download's) SHA-256 is not the locked one.
+    LockMismatch {
+        manifest: String,
+        package: String,
+        version: String,
+        locked: String,
+        found: String,
+        lock: PathBuf,
+    },
+    /// The lock file cannot be read or lacks the kernel.
+    Lock(lock::LockError),
     /// An archive's location is not configured or is malformed.
     Archive(archives::ArchiveError),
 }
@@ -94,11 +114,46 @@ impl fmt::Display for PrepError {
             }
             PrepError::Manifest(e) => write!(f, "{e}"),
             PrepError::Archive(e) => write!(f, "{e}"),
+            PrepError::Lock(e) => write!(f, "{e}"),
+            PrepError::LockedGone {
+                manifest,
+                package,
+                version,
+                lock,
+            } => write!(
+                f,
+                "{manifest}: the locked {package} {version} is no longer in the archive; \
+                 move the lock to the archive's newest with: stap-prep update --lock {} {manifest} \
+                 (and commit {})",
+                lock.display(),
+                lock.display()
+            ),
+            PrepError::LockMismatch {
+                manifest,
+                package,
+                version,
+                locked,
+                found,
+                lock,
+            } => write!(
+                f,
+                "{manifest}: {package} {version} has SHA-256 {found}, but {} locks {locked}: \
+                 the archive rebuilt it or a mirror serves other bytes; if it is trusted, move the lock \
+                 with: stap-prep update --lock {} {manifest}",
+                lock.display(),
+                lock.display()
+            ),
         }
     }
 }
 
 impl std::error::Error for PrepError {}
+
+impl From<lock::LockError> for PrepError {
+    fn from(e: lock::LockError) -> Self {
+        PrepError::Lock(e)
+    }
+}
 
 impl From<archives::ArchiveError> for PrepError {
     fn from(e: archives::ArchiveError) -> Self {
