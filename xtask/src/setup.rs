@@ -21,6 +21,10 @@ pub const APT_PACKAGES: &[&str] = &[
     // stap-prep: toolchain roots for kernels the host compiler does not fit
     // (5.10 gcc-10, 6.12 gcc-14, 7.2 gcc-16)
     "mmdebstrap",
+    // the RPM- and Ubuntu-shaped repositories the fetch tests build and
+    // serve on 127.0.0.1 (compiler/tests/fetch_local.rs)
+    "rpm",
+    "createrepo-c",
     // the test guests
     "qemu-system-x86",
     "busybox-static",

@@ -95,12 +95,7 @@ pub fn fetch(
 ) -> Result<Fetched, PrepError> {
     let apt_source = match &manifest.source {
         Source::Apt(apt) => apt,
-        Source::Rpm(_) => {
-            return Err(PrepError::Unsupported(format!(
-                "{}: fetching RPM kernels is not supported yet; unpack kernel-devel yourself and pass the tree with -r DIR",
-                manifest.name
-            )))
-        }
+        Source::Rpm(rpm) => return super::rpm_repo::fetch(manifest, rpm, cache, options, progress),
     };
     let _lock = cache.lock(&manifest.name)?;
     if let Some(state) = cache.state(&manifest.name)? {
