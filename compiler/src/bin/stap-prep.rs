@@ -164,7 +164,10 @@ fn read_lock(path: Option<&std::path::Path>) -> Result<(LockFile, PathBuf), Stri
             let path = PathBuf::from("kernels/kernels.lock");
             let text = builtin_lock()
                 .ok_or("no lock file: name one with --lock FILE, or lock kernels with stap-prep update --lock FILE KERNEL...")?;
-            Ok((LockFile::parse(text, &path).map_err(|e| e.to_string())?, path))
+            Ok((
+                LockFile::parse(text, &path).map_err(|e| e.to_string())?,
+                path,
+            ))
         }
     }
 }

@@ -14,10 +14,19 @@ use super::PrepError;
 /// The `[OPTIONS] URI SUITE COMPONENTS` of each suite of `source`, its
 /// archives located by `archives`. A location without options is checked
 /// with its distribution's keyring (`/usr/share/keyrings/NAME-archive-keyring.gpg`
-/// for archive `NAME` or `NAME-*`) when that is installed.
-pub fn source_lines(source: &AptSource, archives: &Archives) -> Result<Vec<String>, PrepError> {
+/// for archive `NAME` or `NAME-*`) when that is installed. Repositories
+/// only for debug packages are left out unless `with_debug`.
+pub fn source_lines(
+    source: &AptSource,
+    archives: &Archives,
+    with_debug: bool,
+) -> Result<Vec<String>, PrepError> {
     let mut lines = Vec::new();
-    for repo in &source.repositories {
+    for repo in source
+        .repositories
+        .iter()
+        .filter(|r| with_debug || !r.debug_only)
+    {
         let mut location: Location = archives.locate(&repo.archive)?;
         if location.options.is_empty() {
             let distro = repo.archive.split('-').next().unwrap_or(&repo.archive);
@@ -86,6 +95,7 @@ impl PrivateApt {
         dir: &Path,
         source: &AptSource,
         archives: &Archives,
+        with_debug: bool,
     ) -> Result<PrivateApt, PrepError> {
         let io = |error| PrepError::Io {
             path: dir.to_path_buf(),
@@ -95,7 +105,7 @@ impl PrivateApt {
             std::fs::create_dir_all(dir.join(sub)).map_err(io)?;
         }
         let mut list = String::new();
-        for line in source_lines(source, archives)? {
+        for line in source_lines(source, archives, with_debug)? {
             list.push_str(&format!("deb {line}\n"));
         }
         std::fs::write(dir.join("etc/sources.list"), list).map_err(io)?;
@@ -330,13 +340,16 @@ mod source_line_tests {
             panic!("apt manifest")
         };
         let archives = Archives::from_parts(
-            &[("STAPKIT_ARCHIVE_DEBIAN", "[trusted=yes] http://127.0.0.1:1/debian")],
+            &[(
+                "STAPKIT_ARCHIVE_DEBIAN",
+                "[trusted=yes] http://127.0.0.1:1/debian",
+            )],
             "",
             Default::default(),
         )
         .unwrap();
         assert_eq!(
-            source_lines(source, &archives).unwrap(),
+            source_lines(source, &archives, false).unwrap(),
             [
                 "[trusted=yes] http://127.0.0.1:1/debian bookworm main",
                 "[trusted=yes] http://127.0.0.1:1/debian bookworm-updates main",

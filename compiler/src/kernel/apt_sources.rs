@@ -134,7 +134,11 @@ pub fn entries_under(etc_apt: &Path) -> Vec<(Entry, std::path::PathBuf)> {
     let mut entries = Vec::new();
     let list = etc_apt.join("sources.list");
     if let Ok(text) = std::fs::read_to_string(&list) {
-        entries.extend(one_line_entries(&text).into_iter().map(|e| (e, list.clone())));
+        entries.extend(
+            one_line_entries(&text)
+                .into_iter()
+                .map(|e| (e, list.clone())),
+        );
     }
     let mut files: Vec<_> = std::fs::read_dir(etc_apt.join("sources.list.d"))
         .into_iter()

@@ -191,7 +191,9 @@ fn parse_config(text: &str) -> Result<BTreeMap<String, String>, String> {
     }
     super::manifest::check_yaml_shape(text)?;
     let map: Option<BTreeMap<String, String>> = serde_yaml::from_str(text).map_err(|e| {
-        format!("{e}; expected lines of 'ARCHIVE: URI' (e.g. 'debian: http://mirror.example/debian')")
+        format!(
+            "{e}; expected lines of 'ARCHIVE: URI' (e.g. 'debian: http://mirror.example/debian')"
+        )
     })?;
     Ok(map.unwrap_or_default())
 }
@@ -216,9 +218,7 @@ fn parse_value(value: &str, from: &str) -> Result<Location, ArchiveError> {
         None => (Vec::new(), value),
     };
     if uri.contains(char::is_whitespace)
-        || !(uri.starts_with("http://")
-            || uri.starts_with("https://")
-            || uri.starts_with("file:/"))
+        || !(uri.starts_with("http://") || uri.starts_with("https://") || uri.starts_with("file:/"))
     {
         return Err(invalid(format!(
             "'{value}' is not '[OPTIONS] URI' with an http://, https:// or file:/ URI"
@@ -282,7 +282,10 @@ mod tests {
             },
         );
         let a = Archives::from_parts(&[], "", host.clone()).unwrap();
-        assert_eq!(a.locate("debian").unwrap().uri, "http://host.example/debian");
+        assert_eq!(
+            a.locate("debian").unwrap().uri,
+            "http://host.example/debian"
+        );
         assert_eq!(
             a.locate("debian-security").unwrap().uri,
             "http://host.example/debian-security"
@@ -315,11 +318,17 @@ mod tests {
             e.contains("STAPKIT_ARCHIVE_UBUNTU_DDEBS=URI") && e.contains("'ubuntu-ddebs: URI'"),
             "{e}"
         );
-        let a = Archives::from_parts(&[("STAPKIT_ARCHIVE_UBUNTU", "[trusted=yes http://x")], "", BTreeMap::new())
-            .unwrap();
+        let a = Archives::from_parts(
+            &[("STAPKIT_ARCHIVE_UBUNTU", "[trusted=yes http://x")],
+            "",
+            BTreeMap::new(),
+        )
+        .unwrap();
         let e = a.locate("ubuntu").unwrap_err().to_string();
         assert!(e.starts_with("STAPKIT_ARCHIVE_UBUNTU: "), "{e}");
-        let e = Archives::from_parts(&[], "- a\n", BTreeMap::new()).unwrap_err().to_string();
+        let e = Archives::from_parts(&[], "- a\n", BTreeMap::new())
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("ARCHIVE: URI"), "{e}");
     }
 

@@ -7,8 +7,8 @@ use std::process::{Command, Stdio};
 
 use super::apt::PrivateApt;
 use super::archives::Archives;
-use super::lock::{sha256_file, LockedKernel};
 use super::cache::{Cache, FetchState, FetchedPackage};
+use super::lock::{sha256_file, LockedKernel};
 use super::manifest::{Manifest, Source};
 use super::{relocate, resolve, PrepError};
 
@@ -71,7 +71,13 @@ pub fn update_entry(
         )));
     };
     let _lock = cache.lock(&manifest.name)?;
-    let apt = PrivateApt::new(&cache.apt_dir(&manifest.name), source, archives)?;
+    // The debug package is locked too when its archive is configured.
+    let with_debug = source
+        .repositories
+        .iter()
+        .filter(|r| r.debug_only)
+        .all(|r| archives.locate(&r.archive).is_ok());
+    let apt = PrivateApt::new(&cache.apt_dir(&manifest.name), source, archives, with_debug)?;
     if from_cache {
         let state = cache.state(&manifest.name)?.ok_or_else(|| {
             PrepError::Unsupported(format!(
@@ -119,7 +125,12 @@ pub fn fetch(
         Some(a) => a.clone(),
         None => Archives::load()?,
     };
-    let apt = PrivateApt::new(&cache.apt_dir(&manifest.name), apt_source, &archives)?;
+    let apt = PrivateApt::new(
+        &cache.apt_dir(&manifest.name),
+        apt_source,
+        &archives,
+        options.debug,
+    )?;
     progress(&format!("{}: reading package lists", manifest.name));
     apt.update()?;
     let plan = match &options.locked {

@@ -65,7 +65,10 @@ impl LockedKernel {
 #[derive(Debug)]
 pub enum LockError {
     /// The file could not be read or written.
-    Io { path: PathBuf, error: std::io::Error },
+    Io {
+        path: PathBuf,
+        error: std::io::Error,
+    },
     /// The file is not a lock file.
     Invalid { path: PathBuf, message: String },
     /// The kernel has no entry.
@@ -104,7 +107,10 @@ impl LockFile {
             message,
         };
         super::manifest::check_yaml_shape(text).map_err(invalid)?;
-        if text.lines().all(|l| l.trim().is_empty() || l.starts_with('#')) {
+        if text
+            .lines()
+            .all(|l| l.trim().is_empty() || l.starts_with('#'))
+        {
             return Ok(LockFile::default());
         }
         let lock: LockFile = serde_yaml::from_str(text).map_err(|e| invalid(e.to_string()))?;
@@ -160,10 +166,12 @@ impl LockFile {
 
     /// The entry of `kernel`; `path` names the file in the error.
     pub fn get(&self, kernel: &str, path: &Path) -> Result<&LockedKernel, LockError> {
-        self.kernels.get(kernel).ok_or_else(|| LockError::NotLocked {
-            kernel: kernel.to_string(),
-            path: path.to_path_buf(),
-        })
+        self.kernels
+            .get(kernel)
+            .ok_or_else(|| LockError::NotLocked {
+                kernel: kernel.to_string(),
+                path: path.to_path_buf(),
+            })
     }
 }
 
@@ -211,7 +219,10 @@ mod tests {
         let lock = sample();
         let text = lock.render();
         assert!(text.starts_with("# Kernel package versions"), "{text}");
-        assert!(text.contains("debian-6.1-amd64:\n  release: 6.1.0-57-amd64\n"), "{text}");
+        assert!(
+            text.contains("debian-6.1-amd64:\n  release: 6.1.0-57-amd64\n"),
+            "{text}"
+        );
         assert_eq!(LockFile::parse(&text, Path::new("k.lock")).unwrap(), lock);
         assert_eq!(
             LockFile::parse(HEADER, Path::new("k.lock")).unwrap(),
@@ -222,12 +233,22 @@ mod tests {
     #[test]
     fn bad_lock_files_and_missing_kernels_say_what_to_do() {
         let text = sample().render().replace(&"ab".repeat(32), "xyz");
-        let e = LockFile::parse(&text, Path::new("k.lock")).unwrap_err().to_string();
-        assert!(e.starts_with("k.lock: not a kernel lock file: debian-6.1-amd64: "), "{e}");
-        let e = LockFile::parse("a: [", Path::new("k.lock")).unwrap_err().to_string();
+        let e = LockFile::parse(&text, Path::new("k.lock"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("k.lock: not a kernel lock file: debian-6.1-amd64: "),
+            "{e}"
+        );
+        let e = LockFile::parse("a: [", Path::new("k.lock"))
+            .unwrap_err()
+            .to_string();
         assert!(e.starts_with("k.lock: not a kernel lock file: "), "{e}");
         let lock = sample();
-        let e = lock.get("debian-5.10-amd64", Path::new("k.lock")).unwrap_err().to_string();
+        let e = lock
+            .get("debian-5.10-amd64", Path::new("k.lock"))
+            .unwrap_err()
+            .to_string();
         assert_eq!(
             e,
             "debian-5.10-amd64 is not in the lock file k.lock; add it with: \

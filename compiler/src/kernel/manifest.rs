@@ -88,6 +88,10 @@ pub struct AptRepository {
     /// Archive components; `main` when absent.
     #[serde(default = "default_components")]
     pub components: Vec<String>,
+    /// Read only when the debug package is fetched (Ubuntu's ddebs
+    /// archive, which a user without `--debug` need not configure).
+    #[serde(default)]
+    pub debug_only: bool,
 }
 
 fn default_components() -> Vec<String> {
@@ -226,7 +230,9 @@ impl std::error::Error for ManifestError {}
 
 /// The lock file built into this binary (`kernels/kernels.lock`), if any.
 pub fn builtin_lock() -> Option<&'static str> {
-    BUILTIN.get_file("kernels.lock").and_then(|f| f.contents_utf8())
+    BUILTIN
+        .get_file("kernels.lock")
+        .and_then(|f| f.contents_utf8())
 }
 
 /// The set of manifests stapkit knows about.

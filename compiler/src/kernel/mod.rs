@@ -6,9 +6,8 @@
 
 pub mod apt;
 pub mod apt_sources;
-pub mod lock;
-pub mod archives;
 pub mod arch;
+pub mod archives;
 pub mod cache;
 pub mod debversion;
 pub mod features;
@@ -16,6 +15,7 @@ pub mod fetch;
 pub mod guest_modules;
 pub mod kbuild;
 pub mod kbuild_batch;
+pub mod lock;
 pub mod manifest;
 pub mod modcheck;
 pub mod module_tracepoints;

@@ -154,7 +154,9 @@ fn exact(apt: &PrivateApt, name: &str, version: &str) -> Result<Option<PackageIn
     Ok(apt
         .show(&[format!("{name}={version}")])?
         .into_iter()
-        .find(|p| p.name == plain && p.version == version && arch.is_none_or(|a| p.architecture == a))
+        .find(|p| {
+            p.name == plain && p.version == version && arch.is_none_or(|a| p.architecture == a)
+        })
         .map(|mut p| {
             p.qualified = arch.is_some();
             p
@@ -177,7 +179,10 @@ pub fn cached_entry(
         .map(|p| (p.name.clone(), p.version.clone()))
         .collect();
     let image = source.image_package(&state.release);
-    let image_version = wanted.iter().find(|(n, _)| *n == image).map(|(_, v)| v.clone());
+    let image_version = wanted
+        .iter()
+        .find(|(n, _)| *n == image)
+        .map(|(_, v)| v.clone());
     let debug = source.debug_package(&state.release);
     if let (Some(debug), Some(version)) = (&debug, image_version) {
         if !wanted.iter().any(|(n, _)| n == debug) {
@@ -302,4 +307,3 @@ pub fn show_one(apt: &PrivateApt, name: &str) -> Result<PackageInfo, PrepError> 
             package: name.to_string(),
         })
 }
-

@@ -80,12 +80,7 @@ pub fn primary_href(repomd: &[u8]) -> Result<String, String> {
                 _ => {}
             },
             Ok(Event::Eof) => return Err("no <data type=\"primary\"> entry".into()),
-            Err(e) => {
-                return Err(format!(
-                    "at byte {}: {e}",
-                    reader.buffer_position()
-                ))
-            }
+            Err(e) => return Err(format!("at byte {}: {e}", reader.buffer_position())),
             _ => {}
         }
         buf.clear();
@@ -299,7 +294,11 @@ fn unpack(path: &Path, root: &Path, filter: Keep) -> Result<(), PrepError> {
         ::rpm::CompressionType::Zstd => "x.zst",
         ::rpm::CompressionType::Xz => "x.xz",
         ::rpm::CompressionType::None => "x",
-        other => return Err(corrupt(format!("payload compression {other} is not supported"))),
+        other => {
+            return Err(corrupt(format!(
+                "payload compression {other} is not supported"
+            )))
+        }
     };
     let payload = decompress(name, package.content).map_err(corrupt)?;
     let io = |p: &Path, error| PrepError::Io {
@@ -429,9 +428,7 @@ pub fn fetch(
             message,
         };
         let xml = decompress(&href, data).map_err(corrupt)?;
-        all.extend(
-            parse_primary(&xml, base, &|n| names.iter().any(|w| *w == n)).map_err(corrupt)?,
-        );
+        all.extend(parse_primary(&xml, base, &|n| names.iter().any(|w| *w == n)).map_err(corrupt)?);
     }
     let header_name = source.headers.first().ok_or_else(|| PrepError::Layout {
         what: format!("{name}: the manifest lists no header packages"),
@@ -467,7 +464,11 @@ pub fn fetch(
     let release = chosen.kernel_release();
     progress(&format!(
         "{name}: {} release is {release}",
-        if options.locked.is_some() { "locked" } else { "newest" }
+        if options.locked.is_some() {
+            "locked"
+        } else {
+            "newest"
+        }
     ));
     let same = |n: &str| {
         all.iter()
@@ -525,7 +526,10 @@ pub fn fetch(
         error,
     })?;
     let root = release_dir.join("root");
-    progress(&format!("{name}: relocating the tree under {}", root.display()));
+    progress(&format!(
+        "{name}: relocating the tree under {}",
+        root.display()
+    ));
     relocate::relocate(&root)?;
     let build = PathBuf::from(format!("usr/src/kernels/{release}"));
     if !root.join(&build).join("Makefile").is_file() {
@@ -652,7 +656,10 @@ mod tests {
         let repomd = br#"<?xml version="1.0"?><repomd xmlns="http://linux.duke.edu/metadata/repo">
             <data type="filelists"><location href="repodata/f.xml.gz"/></data>
             <data type="primary"><checksum type="sha256">x</checksum><location href="repodata/abc-primary.xml.zst"/></data></repomd>"#;
-        assert_eq!(primary_href(repomd).unwrap(), "repodata/abc-primary.xml.zst");
+        assert_eq!(
+            primary_href(repomd).unwrap(),
+            "repodata/abc-primary.xml.zst"
+        );
         assert!(primary_href(b"<repomd/>").unwrap_err().contains("primary"));
         let primary = br#"<metadata xmlns="http://linux.duke.edu/metadata/common" packages="3">
 <package type="rpm"><name>kernel-devel</name><arch>x86_64</arch><version epoch="0" ver="5.14.0" rel="503.el9"/>
@@ -661,7 +668,8 @@ mod tests {
 <checksum type="sha256" pkgid="YES">bb</checksum><location href="Packages/old.rpm"/><size package="100"/></package>
 <package type="rpm"><name>bash</name><arch>x86_64</arch><version epoch="0" ver="5" rel="1"/></package>
 </metadata>"#;
-        let pkgs = parse_primary(primary, "http://127.0.0.1:1/r", &|n| n == "kernel-devel").unwrap();
+        let pkgs =
+            parse_primary(primary, "http://127.0.0.1:1/r", &|n| n == "kernel-devel").unwrap();
         assert_eq!(pkgs.len(), 2);
         let n = newest(&pkgs).unwrap();
         assert_eq!(n.kernel_release(), "5.14.0-503.el9.x86_64");
@@ -672,8 +680,14 @@ mod tests {
 
     #[test]
     fn the_nearest_debian_gcc_is_chosen() {
-        assert_eq!(nearest_debian_gcc(110500), ("gcc-11".to_string(), "bookworm"));
-        assert_eq!(nearest_debian_gcc(80500), ("gcc-10".to_string(), "bullseye"));
+        assert_eq!(
+            nearest_debian_gcc(110500),
+            ("gcc-11".to_string(), "bookworm")
+        );
+        assert_eq!(
+            nearest_debian_gcc(80500),
+            ("gcc-10".to_string(), "bullseye")
+        );
         assert_eq!(nearest_debian_gcc(140201), ("gcc-14".to_string(), "trixie"));
     }
 }
