@@ -300,7 +300,16 @@ pub fn show_one(apt: &PrivateApt, name: &str) -> Result<PackageInfo, PrepError> 
         Some((plain, arch)) => (plain, Some(arch)),
         None => (name, None),
     };
-    apt.show(&[name.to_string()])?
+    let missing = || PrepError::MissingPackage {
+        package: name.to_string(),
+    };
+    let found = match apt.show(&[name.to_string()]) {
+        Err(PrepError::Apt { message, .. }) if message.starts_with("No packages found") => {
+            return Err(missing())
+        }
+        other => other?,
+    };
+    found
         .into_iter()
         .find(|p| p.name == plain && arch.is_none_or(|a| p.architecture == a))
         .ok_or_else(|| PrepError::MissingPackage {
