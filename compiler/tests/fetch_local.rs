@@ -19,7 +19,7 @@ use std::process::Command;
 use fetch_support::{debian_tree, run, serve, LocalTree};
 use stapkit::kernel::archives::Archives;
 use stapkit::kernel::fetch::{fetch, FetchOptions, Fetched};
-use stapkit::kernel::lock::{LockedKernel, LockedPackage};
+use stapkit::kernel::lock::LockedKernel;
 use stapkit::kernel::{manifest, Cache};
 
 /// `stap -p4` against `kernel` of `kernels_dir`, fetched into `cache`.
@@ -128,19 +128,17 @@ fn an_rpm_repository_is_fetched_locked_and_built_against() {
     );
     assert_eq!(tree.release, debian.release);
 
-    // Cached: nothing is downloaded again, locked to the same version or not.
-    let locked = LockedKernel {
-        release: rel.into(),
-        packages: state
-            .packages
-            .iter()
-            .map(|p| LockedPackage {
-                name: p.name.clone(),
-                version: p.version.clone(),
-                sha256: "0".repeat(64),
-            })
-            .collect(),
-    };
+    // `stap-prep update` locks the repository's newest from its metadata;
+    // the cached kernel is that, so a locked fetch downloads nothing.
+    let locked =
+        stapkit::kernel::fetch::update_entry(&m, &cache, &archives, false, &mut |_| {}).unwrap();
+    assert_eq!(locked.release, rel);
+    let names: Vec<&str> = locked.packages.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(names, ["kernel-devel", "kernel-core"]);
+    assert!(locked
+        .packages
+        .iter()
+        .all(|p| p.version == "6.1.0-57.stapkit"));
     let again = FetchOptions {
         locked: Some((locked.clone(), "kernels.lock".into())),
         ..options.clone()

@@ -64,11 +64,18 @@ pub fn update_entry(
     from_cache: bool,
     progress: &mut dyn FnMut(&str),
 ) -> Result<LockedKernel, PrepError> {
-    let Source::Apt(source) = &manifest.source else {
-        return Err(PrepError::Unsupported(format!(
-            "{}: locking RPM kernels is not supported yet",
-            manifest.name
-        )));
+    let source = match &manifest.source {
+        Source::Apt(source) => source,
+        Source::Rpm(rpm) => {
+            if from_cache {
+                return Err(PrepError::Unsupported(format!(
+                    "{}: --from-cache locks Debian-style kernels only; lock the repository's newest with: \
+                     stap-prep update {}",
+                    manifest.name, manifest.name
+                )));
+            }
+            return super::rpm_repo::lock_entry(manifest, rpm, cache, archives, progress);
+        }
     };
     let _lock = cache.lock(&manifest.name)?;
     // The debug package is locked too when its archive is configured.

@@ -396,40 +396,7 @@ pub fn fetch(
         Some(a) => a.clone(),
         None => Archives::load()?,
     };
-    let meta_dir = cache.dir().join("rpm").join(name);
-    std::fs::create_dir_all(&meta_dir).map_err(|error| PrepError::Io {
-        path: meta_dir.clone(),
-        error,
-    })?;
-    progress(&format!("{name}: reading repository metadata"));
-    let mut names: Vec<&String> = source.headers.iter().collect();
-    names.push(&source.image);
-    names.extend(source.debug.as_ref());
-    let mut all = Vec::new();
-    for (i, base) in repository_bases(source, &archives)?.iter().enumerate() {
-        let repomd = meta_dir.join(format!("{i}-repomd.xml"));
-        download(&format!("{base}/repodata/repomd.xml"), &repomd, None)?;
-        let text = std::fs::read(&repomd).map_err(|error| PrepError::Io {
-            path: repomd.clone(),
-            error,
-        })?;
-        let href = primary_href(&text).map_err(|message| PrepError::Corrupt {
-            path: repomd.clone(),
-            message,
-        })?;
-        let primary = meta_dir.join(format!("{i}-primary"));
-        download(&format!("{base}/{href}"), &primary, None)?;
-        let data = std::fs::read(&primary).map_err(|error| PrepError::Io {
-            path: primary.clone(),
-            error,
-        })?;
-        let corrupt = |message| PrepError::Corrupt {
-            path: primary.clone(),
-            message,
-        };
-        let xml = decompress(&href, data).map_err(corrupt)?;
-        all.extend(parse_primary(&xml, base, &|n| names.iter().any(|w| *w == n)).map_err(corrupt)?);
-    }
+    let all = read_metadata(name, source, cache, &archives, progress)?;
     let header_name = source.headers.first().ok_or_else(|| PrepError::Layout {
         what: format!("{name}: the manifest lists no header packages"),
     })?;
@@ -588,6 +555,106 @@ pub fn fetch(
     };
     cache.save_state(&state)?;
     Ok(Fetched::New(state))
+}
+
+/// The packages of the manifest's names in its repositories' metadata.
+fn read_metadata(
+    name: &str,
+    source: &RpmSource,
+    cache: &Cache,
+    archives: &Archives,
+    progress: &mut dyn FnMut(&str),
+) -> Result<Vec<RpmPackage>, PrepError> {
+    let meta_dir = cache.dir().join("rpm").join(name);
+    std::fs::create_dir_all(&meta_dir).map_err(|error| PrepError::Io {
+        path: meta_dir.clone(),
+        error,
+    })?;
+    progress(&format!("{name}: reading repository metadata"));
+    let mut names: Vec<&String> = source.headers.iter().collect();
+    names.push(&source.image);
+    names.extend(source.debug.as_ref());
+    let mut all = Vec::new();
+    for (i, base) in repository_bases(source, archives)?.iter().enumerate() {
+        let repomd = meta_dir.join(format!("{i}-repomd.xml"));
+        download(&format!("{base}/repodata/repomd.xml"), &repomd, None)?;
+        let text = std::fs::read(&repomd).map_err(|error| PrepError::Io {
+            path: repomd.clone(),
+            error,
+        })?;
+        let href = primary_href(&text).map_err(|message| PrepError::Corrupt {
+            path: repomd.clone(),
+            message,
+        })?;
+        let primary = meta_dir.join(format!("{i}-primary"));
+        download(&format!("{base}/{href}"), &primary, None)?;
+        let data = std::fs::read(&primary).map_err(|error| PrepError::Io {
+            path: primary.clone(),
+            error,
+        })?;
+        let corrupt = |message| PrepError::Corrupt {
+            path: primary.clone(),
+            message,
+        };
+        let xml = decompress(&href, data).map_err(corrupt)?;
+        all.extend(parse_primary(&xml, base, &|n| names.iter().any(|w| *w == n)).map_err(corrupt)?);
+    }
+    Ok(all)
+}
+
+/// The lock entry of an RPM kernel (`stap-prep update`): the newest
+/// release's packages with the metadata's SHA-256 sums; nothing is
+/// downloaded but the metadata.
+pub fn lock_entry(
+    manifest: &Manifest,
+    source: &RpmSource,
+    cache: &Cache,
+    archives: &Archives,
+    progress: &mut dyn FnMut(&str),
+) -> Result<LockedKernel, PrepError> {
+    let name = &manifest.name;
+    let all = read_metadata(name, source, cache, archives, progress)?;
+    let header_name = source.headers.first().ok_or_else(|| PrepError::Layout {
+        what: format!("{name}: the manifest lists no header packages"),
+    })?;
+    let candidates: Vec<RpmPackage> = all
+        .iter()
+        .filter(|p| &p.name == header_name && release_matches(&source.release, &p.kernel_release()))
+        .cloned()
+        .collect();
+    let chosen = newest(&candidates).ok_or_else(|| PrepError::NoRelease {
+        manifest: name.clone(),
+        pattern: format!("{header_name} of release {}", source.release),
+    })?;
+    let mut packages = Vec::new();
+    let names = source
+        .headers
+        .iter()
+        .chain(std::iter::once(&source.image))
+        .chain(&source.debug);
+    for n in names {
+        let found = all
+            .iter()
+            .find(|p| &p.name == n && p.evr() == chosen.evr() && p.arch == chosen.arch);
+        match found {
+            Some(p) => packages.push(LockedPackage {
+                name: p.name.clone(),
+                version: p.full_version(),
+                sha256: p.sha256.clone(),
+            }),
+            // The debug package may live in a repository not listed.
+            None if Some(n) == source.debug.as_ref() => {}
+            None => {
+                return Err(PrepError::MissingPackage {
+                    package: format!("{n}-{}", chosen.full_version()),
+                })
+            }
+        }
+    }
+    Ok(LockedKernel {
+        release: chosen.kernel_release(),
+        packages,
+    })
 }
 
 fn check_locked(

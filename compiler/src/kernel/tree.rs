@@ -274,7 +274,11 @@ impl HeaderTree {
 /// `-r` as users type it when no tree has exactly that release: a prefix
 /// of one fetched kernel's release (`6.8.0` of `6.8.0-31-generic`), or the
 /// release of a known series that is not fetched (which says what to run).
-fn by_release_prefix(release: &str, cache: &Cache, catalog: &Catalog) -> Result<HeaderTree, TreeError> {
+fn by_release_prefix(
+    release: &str,
+    cache: &Cache,
+    catalog: &Catalog,
+) -> Result<HeaderTree, TreeError> {
     let fetched = cache.list().map_err(TreeError::Cache)?;
     let mut matching: Vec<FetchState> = fetched
         .iter()
