@@ -211,8 +211,7 @@ pub fn fetch(
             if sum != pkg.sha256 {
                 return Err(PrepError::LockMismatch {
                     manifest: manifest.name.clone(),
-                    package: pkg.qualified_name(),
-                    version: pkg.version.clone(),
+                    package: format!("{} {}", pkg.qualified_name(), pkg.version),
                     locked: pkg.sha256.clone(),
                     found: sum,
                     lock: lock_path.clone(),

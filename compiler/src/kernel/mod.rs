@@ -73,8 +73,8 @@ pub enum PrepError {
     /// The archive's (or a download's) SHA-256 is not the locked one.
     LockMismatch {
         manifest: String,
+        /// `NAME VERSION`.
         package: String,
-        version: String,
         locked: String,
         found: String,
         lock: PathBuf,
@@ -132,13 +132,12 @@ impl fmt::Display for PrepError {
             PrepError::LockMismatch {
                 manifest,
                 package,
-                version,
                 locked,
                 found,
                 lock,
             } => write!(
                 f,
-                "{manifest}: {package} {version} has SHA-256 {found}, but {} locks {locked}: \
+                "{manifest}: {package} has SHA-256 {found}, but {} locks {locked}: \
                  the archive rebuilt it or a mirror serves other bytes; if it is trusted, move the lock \
                  with: stap-prep update --lock {} {manifest}",
                 lock.display(),

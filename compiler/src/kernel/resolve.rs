@@ -104,8 +104,7 @@ pub fn locked(
         if pkg.sha256 != want.sha256 {
             return Err(PrepError::LockMismatch {
                 manifest: name.to_string(),
-                package: want.name.clone(),
-                version: want.version.clone(),
+                package: format!("{} {}", want.name, want.version),
                 locked: want.sha256.clone(),
                 found: pkg.sha256.clone(),
                 lock: lock_path.to_path_buf(),

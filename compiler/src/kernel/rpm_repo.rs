@@ -668,8 +668,7 @@ fn check_locked(
         Some(w) if w.version == p.full_version() && w.sha256 == p.sha256 => Ok(()),
         Some(w) if w.version == p.full_version() => Err(PrepError::LockMismatch {
             manifest: name.to_string(),
-            package: p.name.clone(),
-            version: w.version.clone(),
+            package: format!("{} {}", p.name, w.version),
             locked: w.sha256.clone(),
             found: p.sha256.clone(),
             lock: path.to_path_buf(),
