@@ -27,6 +27,30 @@ pub struct FetchOptions {
     pub locked: Option<(LockedKernel, PathBuf)>,
 }
 
+impl FetchOptions {
+    /// Whether the cached `state` serves this fetch as it is: not asked to
+    /// refresh, with the debug vmlinux when asked for, the busybox when
+    /// `needs_busybox`, the locked versions when locked, and a build tree.
+    pub fn cached_fits(&self, state: &FetchState, needs_busybox: bool) -> bool {
+        !self.refresh
+            && (state.debug_vmlinux.is_some() || !self.debug)
+            && (state.busybox.is_some() || !needs_busybox)
+            && self
+                .locked
+                .as_ref()
+                .is_none_or(|(l, _)| matches_lock(state, l))
+            && state.build_dir().join("Makefile").is_file()
+    }
+
+    /// The archives given, else the configured ones.
+    pub fn archives(&self) -> Result<Archives, PrepError> {
+        match &self.archives {
+            Some(a) => Ok(a.clone()),
+            None => Ok(Archives::load()?),
+        }
+    }
+}
+
 /// Whether the cached `state` holds exactly the locked versions.
 pub fn matches_lock(state: &FetchState, locked: &LockedKernel) -> bool {
     state.release == locked.release
@@ -112,26 +136,12 @@ pub fn fetch(
     };
     let _lock = cache.lock(&manifest.name)?;
     if let Some(state) = cache.state(&manifest.name)? {
-        let has_debug = state.debug_vmlinux.is_some() || !options.debug;
-        let has_busybox = state.busybox.is_some() || apt_source.busybox.is_none();
-        let as_locked = options
-            .locked
-            .as_ref()
-            .is_none_or(|(l, _)| matches_lock(&state, l));
-        if !options.refresh
-            && has_debug
-            && has_busybox
-            && as_locked
-            && state.build_dir().join("Makefile").is_file()
-        {
+        if options.cached_fits(&state, apt_source.busybox.is_some()) {
             return Ok(Fetched::AlreadyCached(state));
         }
     }
 
-    let archives = match &options.archives {
-        Some(a) => a.clone(),
-        None => Archives::load()?,
-    };
+    let archives = options.archives()?;
     let apt = PrivateApt::new(
         &cache.apt_dir(&manifest.name),
         apt_source,

@@ -19,7 +19,7 @@ use quick_xml::events::Event;
 
 use super::archives::Archives;
 use super::cache::{Cache, FetchState, FetchedPackage};
-use super::fetch::{matches_lock, FetchOptions, Fetched};
+use super::fetch::{FetchOptions, Fetched};
 use super::lock::{sha256_file, LockedKernel, LockedPackage};
 use super::manifest::{release_matches, Manifest, RpmSource};
 use super::{relocate, PrepError};
@@ -380,22 +380,11 @@ pub fn fetch(
     let name = &manifest.name;
     let _lock = cache.lock(name)?;
     if let Some(state) = cache.state(name)? {
-        let as_locked = options
-            .locked
-            .as_ref()
-            .is_none_or(|(l, _)| matches_lock(&state, l));
-        if !options.refresh
-            && (state.debug_vmlinux.is_some() || !options.debug)
-            && as_locked
-            && state.build_dir().join("Makefile").is_file()
-        {
+        if options.cached_fits(&state, false) {
             return Ok(Fetched::AlreadyCached(state));
         }
     }
-    let archives = match &options.archives {
-        Some(a) => a.clone(),
-        None => Archives::load()?,
-    };
+    let archives = options.archives()?;
     let all = read_metadata(name, source, cache, &archives, progress)?;
     let header_name = source.headers.first().ok_or_else(|| PrepError::Layout {
         what: format!("{name}: the manifest lists no header packages"),
