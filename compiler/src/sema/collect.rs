@@ -231,6 +231,41 @@ impl<'a> Context<'a> {
     }
 }
 
+impl Context<'_> {
+    /// The library files (indices) that `roots` use: those of the alias
+    /// bodies among them and of every function they reach, directly or
+    /// through other functions.
+    pub(super) fn used_tapset_files(&self, roots: &[&ast::Block]) -> Vec<usize> {
+        let mut files = std::collections::BTreeSet::new();
+        let mut seen = vec![false; self.functions.len()];
+        let mut calls = Symbols::default();
+        for b in roots {
+            files.insert(b.span.file);
+            symbols_in_block(b, &mut calls);
+        }
+        let mut pending = calls.calls;
+        while let Some((name, arity)) = pending.pop() {
+            let Some(i) = self.function_with_arity(&name, arity) else {
+                continue;
+            };
+            if std::mem::replace(&mut seen[i], true) {
+                continue;
+            }
+            let def = self.functions[i].def;
+            files.insert(def.name.span.file);
+            if let ast::FunctionBody::Block(b) = &def.body {
+                let mut own = Symbols::default();
+                symbols_in_block(b, &mut own);
+                pending.extend(own.calls);
+            }
+        }
+        (self.library.files.iter().enumerate())
+            .filter(|(_, f)| files.contains(&f.script.file))
+            .map(|(i, _)| i)
+            .collect()
+    }
+}
+
 /// Which items of a file `add_items` takes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Source<'n> {
