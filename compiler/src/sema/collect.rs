@@ -233,10 +233,11 @@ impl<'a> Context<'a> {
 
 impl Context<'_> {
     /// The library files (indices) that `roots` use: those of the alias
-    /// bodies among them and of every function they reach, directly or
-    /// through other functions.
+    /// bodies among them, of every function they reach, directly or
+    /// through other functions, and of the globals taken from the library.
     pub(super) fn used_tapset_files(&self, roots: &[&ast::Block]) -> Vec<usize> {
-        let mut files = std::collections::BTreeSet::new();
+        let mut files: std::collections::BTreeSet<_> =
+            self.globals.iter().map(|g| g.decl.name.span.file).collect();
         let mut seen = vec![false; self.functions.len()];
         let mut calls = Symbols::default();
         for b in roots {
