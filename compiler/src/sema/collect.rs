@@ -163,6 +163,9 @@ impl<'a> Context<'a> {
             let mut private = Vec::new();
             for f in &self.functions {
                 if let ast::FunctionBody::Block(b) = &f.def.body {
+                    // A parameter is no global, whatever its name (a
+                    // tapset function's `argv` is not argv.stp's).
+                    let is_param = |v: &String| f.def.params.iter().any(|p| p.name.name == *v);
                     let file = f.def.name.span.file;
                     let lib = self
                         .library
@@ -179,9 +182,14 @@ impl<'a> Context<'a> {
                                 }
                             }
                             wanted.calls.extend(own.calls);
-                            wanted.vars.extend(own.vars);
+                            wanted.vars.extend(own.vars.into_iter().filter(|v| !is_param(v)));
                         }
-                        None => symbols_in_block(b, &mut wanted),
+                        None => {
+                            let mut own = Symbols::default();
+                            symbols_in_block(b, &mut own);
+                            wanted.calls.extend(own.calls);
+                            wanted.vars.extend(own.vars.into_iter().filter(|v| !is_param(v)));
+                        }
                     }
                 }
             }

@@ -340,6 +340,7 @@ fn analyze_listing(
             .unwrap_or(250),
         programs: &config.programs,
         guru: config.guru,
+        in_alias: false,
     };
     let mut derived: Vec<DerivedProbe> = Vec::new();
     for item in &script.items {
