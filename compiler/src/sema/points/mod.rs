@@ -13,6 +13,7 @@ mod function;
 mod netfilter;
 mod process;
 mod procfs;
+mod python;
 mod session;
 mod syscall;
 mod timer;
@@ -30,6 +31,7 @@ const FAMILIES: &[&Family] = &[
     &trace::FAMILY,
     &netfilter::FAMILY,
     &procfs::FAMILY,
+    &python::FAMILY,
     &syscall::FAMILY,
 ];
 
