@@ -163,6 +163,9 @@ impl<'a> Context<'a> {
             let mut private = Vec::new();
             for f in &self.functions {
                 if let ast::FunctionBody::Block(b) = &f.def.body {
+                    // A parameter is no global, whatever its name (a
+                    // tapset function's `argv` is not argv.stp's).
+                    let is_param = |v: &String| f.def.params.iter().any(|p| p.name.name == *v);
                     let file = f.def.name.span.file;
                     let lib = self
                         .library
@@ -179,9 +182,14 @@ impl<'a> Context<'a> {
                                 }
                             }
                             wanted.calls.extend(own.calls);
-                            wanted.vars.extend(own.vars);
+                            wanted.vars.extend(own.vars.into_iter().filter(|v| !is_param(v)));
                         }
-                        None => symbols_in_block(b, &mut wanted),
+                        None => {
+                            let mut own = Symbols::default();
+                            symbols_in_block(b, &mut own);
+                            wanted.calls.extend(own.calls);
+                            wanted.vars.extend(own.vars.into_iter().filter(|v| !is_param(v)));
+                        }
                     }
                 }
             }
@@ -228,6 +236,42 @@ impl<'a> Context<'a> {
                 return aliases;
             }
         }
+    }
+}
+
+impl Context<'_> {
+    /// The library files (indices) that `roots` use: those of the alias
+    /// bodies among them, of every function they reach, directly or
+    /// through other functions, and of the globals taken from the library.
+    pub(super) fn used_tapset_files(&self, roots: &[&ast::Block]) -> Vec<usize> {
+        let mut files: std::collections::BTreeSet<_> =
+            self.globals.iter().map(|g| g.decl.name.span.file).collect();
+        let mut seen = vec![false; self.functions.len()];
+        let mut calls = Symbols::default();
+        for b in roots {
+            files.insert(b.span.file);
+            symbols_in_block(b, &mut calls);
+        }
+        let mut pending = calls.calls;
+        while let Some((name, arity)) = pending.pop() {
+            let Some(i) = self.function_with_arity(&name, arity) else {
+                continue;
+            };
+            if std::mem::replace(&mut seen[i], true) {
+                continue;
+            }
+            let def = self.functions[i].def;
+            files.insert(def.name.span.file);
+            if let ast::FunctionBody::Block(b) = &def.body {
+                let mut own = Symbols::default();
+                symbols_in_block(b, &mut own);
+                pending.extend(own.calls);
+            }
+        }
+        (self.library.files.iter().enumerate())
+            .filter(|(_, f)| files.contains(&f.script.file))
+            .map(|(i, _)| i)
+            .collect()
     }
 }
 
