@@ -112,7 +112,9 @@ impl Bundle {
     /// so a failed write leaves no half bundle).
     pub fn write(&self, path: &Path) -> std::io::Result<()> {
         let bytes = self.to_tar()?;
-        let tmp = path.with_extension("stpb.tmp");
+        // A name of this process's own: two runs writing the same bundle
+        // (the harness's cache) must not write into one temporary file.
+        let tmp = path.with_extension(format!("stpb.{}.tmp", std::process::id()));
         std::fs::write(&tmp, bytes)?;
         std::fs::rename(&tmp, path)
     }
