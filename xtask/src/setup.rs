@@ -362,10 +362,13 @@ pub fn build_binaries(sh: &Shell) -> Result<PathBuf> {
 pub fn fetch_kernels(sh: &Shell, bin_dir: &Path, kernels: &[String]) -> Result<()> {
     let stap_prep = bin_dir.join("stap-prep");
     let lock = lock_file();
-    cmd!(sh, "{stap_prep} fetch --locked --lock {lock} --modules {kernels...}")
-        .quiet()
-        .ignore_stdout()
-        .run()?;
+    cmd!(
+        sh,
+        "{stap_prep} fetch --locked --lock {lock} --modules {kernels...}"
+    )
+    .quiet()
+    .ignore_stdout()
+    .run()?;
     Ok(())
 }
 
@@ -382,10 +385,13 @@ pub fn fetch_debug(sh: &Shell, bin_dir: &Path, kernels: &[String]) -> Result<()>
     }
     let stap_prep = bin_dir.join("stap-prep");
     let lock = lock_file();
-    cmd!(sh, "{stap_prep} fetch --locked --lock {lock} --debug {kernels...}")
-        .quiet()
-        .ignore_stdout()
-        .run()?;
+    cmd!(
+        sh,
+        "{stap_prep} fetch --locked --lock {lock} --debug {kernels...}"
+    )
+    .quiet()
+    .ignore_stdout()
+    .run()?;
     Ok(())
 }
 

@@ -162,13 +162,19 @@ impl<'a> Context<'a> {
             let mut wanted = Symbols::default();
             let mut own_file = Vec::new();
             let library_file = |file| {
-                (self.library.files.iter()).position(|t: &super::tapset::TapsetFile| t.script.file == file)
+                (self.library.files.iter())
+                    .position(|t: &super::tapset::TapsetFile| t.script.file == file)
             };
-            let mut take = |b: &ast::Block, params: &[ast::Param], own_file: &mut Vec<(usize, String)>| {
+            let mut take = |b: &ast::Block,
+                            params: &[ast::Param],
+                            own_file: &mut Vec<(usize, String)>| {
                 let mut own = Symbols::default();
                 symbols_in_block(b, &mut own);
                 wanted.calls.extend(own.calls);
-                let vars = own.vars.into_iter().filter(|v| !params.iter().any(|p| p.name.name == *v));
+                let vars = own
+                    .vars
+                    .into_iter()
+                    .filter(|v| !params.iter().any(|p| p.name.name == *v));
                 match library_file(b.span.file) {
                     Some(i) => {
                         let t = &self.library.files[i];
@@ -220,7 +226,8 @@ impl<'a> Context<'a> {
                 let file = self.library.files[i].script.file;
                 let private = self.library.files[i].private_globals.contains(&name);
                 let present = self.globals.iter().any(|g| {
-                    g.name == name && (g.private_to == Some(file) || (!private && g.private_to.is_none()))
+                    g.name == name
+                        && (g.private_to == Some(file) || (!private && g.private_to.is_none()))
                 });
                 if !present {
                     self.add_items(&self.library.files[i].script, Source::TapsetGlobal(&name));

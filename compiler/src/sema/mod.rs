@@ -358,10 +358,10 @@ fn analyze_listing(
     }
     let more_aliases = cx.pull_functions(&roots);
     let _ = more_aliases; // aliases in function-only tapset files are not used by points resolved above
-    // The probes of the tapset files the script uses (a function it
-    // reaches or an alias it names), as SystemTap takes a file whole;
-    // they may use more of the library in turn. Listings show only the
-    // script's own probes.
+                          // The probes of the tapset files the script uses (a function it
+                          // reaches or an alias it names), as SystemTap takes a file whole;
+                          // they may use more of the library in turn. Listings show only the
+                          // script's own probes.
     let mut probed = vec![false; library.files.len()];
     while listing.is_none() {
         let mut added = Vec::new();

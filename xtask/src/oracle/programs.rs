@@ -32,10 +32,9 @@ impl Workload {
         // shows).
         let mut linked = Vec::new();
         for (path, _) in files.iter().filter(|(p, _)| p.starts_with("bin/")) {
-            let debug = dir.join("build").join(format!(
-                "{}.debug",
-                path.trim_start_matches("bin/")
-            ));
+            let debug = dir
+                .join("build")
+                .join(format!("{}.debug", path.trim_start_matches("bin/")));
             if let Ok(bytes) = std::fs::read(&debug) {
                 linked.push((format!("{path}.debug"), bytes));
             }

@@ -62,7 +62,11 @@ mod tests {
             guru: false,
             in_alias: false,
         };
-        let parts: Parts<'_> = vec![("python3", None), ("module", Some(&m)), ("function", Some(&f))];
+        let parts: Parts<'_> = vec![
+            ("python3", None),
+            ("module", Some(&m)),
+            ("function", Some(&f)),
+        ];
         let err = resolve(&parts, target).unwrap_err();
         assert!(
             err.message.starts_with(
