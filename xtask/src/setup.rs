@@ -24,6 +24,8 @@ pub const APT_PACKAGES: &[&str] = &[
     // the RPM- and Ubuntu-shaped repositories the fetch tests build and
     // serve on 127.0.0.1 (compiler/tests/fetch_local.rs)
     "rpm",
+    // dpkg-scanpackages: the Ubuntu-shaped repository of fetch_local.
+    "dpkg-dev",
     "createrepo-c",
     // the test guests
     "qemu-system-x86",
