@@ -68,11 +68,14 @@ pub fn run_scripts_on(kernel: &str) {
     let report =
         matrix::run(&options, &|line| eprintln!("{line}")).unwrap_or_else(|e| panic!("{e}"));
     eprintln!("{}", report.table());
-    assert!(
-        report.boots.is_empty(),
-        "the guest did not finish cleanly:\n{}",
-        report.details()
-    );
+    if !report.boots.is_empty() {
+        let details = report.details();
+        record_failures(
+            kernel,
+            &failure_detail("the guest", kernel, "a clean boot", &details),
+        );
+        panic!("the guest did not finish cleanly:\n{details}");
+    }
     let mut failures = Vec::new();
     let mut details = Vec::new();
     let mut tally = Tally::default();
@@ -123,9 +126,11 @@ pub fn run_scripts_on(kernel: &str) {
         }));
         if result.is_err() {
             failures.push(format!("{} on {kernel}", cell.script));
-            if let Verdict::Mismatch(diff) = &verdict {
-                details.push(failure_detail(&cell.script, kernel, "its snapshot", diff));
-            }
+            let diff = match &verdict {
+                Verdict::Mismatch(diff) => diff.clone(),
+                _ => format!("+{}", text.replace('\n', "\n+")),
+            };
+            details.push(failure_detail(&cell.script, kernel, "its snapshot", &diff));
         }
     }
     let summary = format!("{kernel}: {}", tally.summary());
@@ -135,18 +140,25 @@ pub fn run_scripts_on(kernel: &str) {
         let dir = PathBuf::from(dir);
         let file = dir.join(format!("{kernel}.tally"));
         std::fs::write(&file, tally.to_text()).expect("writing the oracle tally");
-        // Printed again at the very end of the suite, where a CI log that
-        // keeps only its head and tail still shows them.
-        if !details.is_empty() {
-            let file = dir.join(format!("{kernel}.failures"));
-            std::fs::write(&file, details.concat()).expect("writing the failures");
-        }
+    }
+    if !details.is_empty() {
+        record_failures(kernel, &details.concat());
     }
     assert!(
         failures.is_empty(),
         "outcomes differ from real SystemTap's (NAME.oracle) or stapkit's (NAME.snap): {}",
         failures.join(", ")
     );
+}
+
+/// Keeps a kernel's failed cases for `cargo xtask test`, which prints them
+/// again at the very end of the suite, where a CI log that keeps only its
+/// head and tail still shows them.
+fn record_failures(kernel: &str, details: &str) {
+    if let Some(dir) = std::env::var_os("STAPKIT_ORACLE_TALLY_DIR") {
+        let file = PathBuf::from(dir).join(format!("{kernel}.failures"));
+        std::fs::write(&file, details).expect("writing the failures");
+    }
 }
 
 /// A failed case for the suite's closing summary: its name, what it was

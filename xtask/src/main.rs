@@ -55,7 +55,20 @@ enum Command {
     TapsetCoverage(tapset_coverage::Options),
 }
 
-fn main() -> anyhow::Result<()> {
+/// Runs the command; an error ends in one line naming it (no backtrace,
+/// even where CI sets `RUST_BACKTRACE`: the end of a CI log must show
+/// what failed, not xtask's frames).
+fn main() -> std::process::ExitCode {
+    match run() {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("xtask: error: {error:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let sh = xshell::Shell::new()?;
     sh.change_dir(setup::project_root());

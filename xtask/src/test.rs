@@ -107,4 +107,51 @@ fn print_tally(dir: &std::path::Path) {
             total.summary()
         );
     }
+    if !failures.is_empty() {
+        eprintln!("xtask: in short:\n{}", short_failures(&failures.concat()));
+    }
+}
+
+/// The failed cases' headers, each with its first changed lines, in at
+/// most `LINES` lines: what a CI log cut to its last lines still shows.
+fn short_failures(details: &str) -> String {
+    const LINES: usize = 20;
+    const PER_CASE: usize = 3;
+    let mut out = Vec::new();
+    let mut in_case = 0;
+    for line in details.lines() {
+        if line.starts_with("--- ") && line.contains(" differs from ") {
+            out.push(line.trim_start_matches("--- ").to_string());
+            in_case = 0;
+        } else if (line.starts_with('+') || line.starts_with('-')) && in_case < PER_CASE {
+            out.push(format!("    {line}"));
+            in_case += 1;
+        }
+    }
+    let cases = details
+        .lines()
+        .filter(|l| l.starts_with("--- ") && l.contains(" differs from "))
+        .count();
+    if out.len() > LINES {
+        out.truncate(LINES);
+        out.push(format!("    ... ({cases} case(s) in all, diffs above)"));
+    }
+    out.join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::short_failures;
+
+    #[test]
+    fn short_failures_keep_headers_and_first_changes() {
+        let details = "--- a on k differs from its snapshot (- expected, + stapkit):\n \
+                       same\n-old 1\n+new 1\n-old 2\n+new 2\n\
+                       --- b on k differs from its snapshot (- expected, + stapkit):\n-x\n";
+        assert_eq!(
+            short_failures(details),
+            "a on k differs from its snapshot (- expected, + stapkit):\n    -old 1\n    +new 1\n    -old 2\n\
+             b on k differs from its snapshot (- expected, + stapkit):\n    -x"
+        );
+    }
 }
