@@ -24,6 +24,7 @@
 
 pub mod btf;
 pub mod callconv;
+pub mod cfi;
 pub mod cdecl;
 pub mod cheader;
 pub mod ctype;
@@ -42,6 +43,7 @@ mod suggest;
 pub mod symbols;
 pub mod syscalls;
 pub mod tracepoints;
+pub mod umodule;
 pub mod variables;
 
 /// A tracepoint one of the kernel's own modules defines.
