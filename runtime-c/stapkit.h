@@ -97,6 +97,7 @@ static void stp_task_exit(void);
 #include "core/match.c"
 #include "core/access.c"
 #include "core/kstack.c"
+#include "core/ustack.c"
 #include "core/session.c"
 #include "core/task.c"
 #include "core/probe_info.c"

@@ -13,7 +13,7 @@ use stapkit::kernel::cache::Cache;
 use stapkit::kernel::HeaderTree;
 use stapkit::matrix::substitute_symbols;
 
-use super::content_key;
+use super::{content_key, Workload};
 use super::machine::{self, Machine};
 use super::root::{in_root_with, Kernel, StapRoot};
 use super::script::{module_name, OracleCase, OracleScript};
@@ -41,7 +41,7 @@ pub(super) fn build_all(
     root: &StapRoot,
     kernel: &Kernel,
     scripts: &[OracleScript],
-    workload: Option<&[u8]>,
+    workload: Option<&Workload>,
     jobs: Option<usize>,
 ) -> Result<BTreeMap<(String, String), BuildResult>> {
     let queue: Mutex<Vec<(&OracleScript, &OracleCase)>> = Mutex::new(
@@ -101,7 +101,7 @@ fn build_case(
     machine: Option<&Machine>,
     script: &OracleScript,
     case: &OracleCase,
-    workload: Option<&[u8]>,
+    workload: Option<&Workload>,
 ) -> Result<BuildResult> {
     let tree = kernel.state.build_dir();
     let workload = if case.workload {
@@ -153,7 +153,7 @@ fn build_case(
         kernel.state.version.as_bytes(),
         command.as_bytes(),
         script.text.as_bytes(),
-        workload.unwrap_or_default(),
+        workload.map(Workload::key).unwrap_or_default(),
         // Where the kernel's files are offered changes what SystemTap finds.
         mounts
             .iter()
@@ -205,7 +205,9 @@ fn build_case(
     if let Some(workload) = workload {
         let bin = host_work.join("sysroot/bin");
         std::fs::create_dir_all(&bin)?;
-        std::fs::write(bin.join("stapkit-workload"), workload)?;
+        for (name, bytes) in &workload.files {
+            std::fs::write(bin.join(name), bytes)?;
+        }
     }
     let out = in_root_with(&root.dir, &[&kernel.state.root], &mounts, &work, &argv)?;
     result.status = out.status.code().unwrap_or(-1);

@@ -23,7 +23,7 @@ use stapkit::vm::Arch;
 use super::build::BuildResult;
 use super::root::{in_root, Kernel, StapRoot};
 use super::script::{module_name, OracleCase, OracleScript};
-use super::{content_key, Options};
+use super::{content_key, Options, Workload};
 
 /// The guest's `/init`.
 const INIT_SCRIPT: &str = include_str!("../../../vm-images/oracle/init.sh");
@@ -47,7 +47,7 @@ pub(super) fn run_all(
     kernel: &Kernel,
     scripts: &[OracleScript],
     builds: &BTreeMap<(String, String), BuildResult>,
-    workload: Option<&[u8]>,
+    workload: Option<&Workload>,
     options: &Options,
 ) -> Result<BTreeMap<(String, String), RunResult>> {
     let guest_files = guest_files(root)?;
@@ -77,7 +77,7 @@ pub(super) fn run_all(
                 case.staprun_args.join(" ").as_bytes(),
                 case.run.as_deref().unwrap_or_default().as_bytes(),
                 if case.workload {
-                    workload.unwrap_or_default()
+                    workload.map(Workload::key).unwrap_or_default()
                 } else {
                     &[]
                 },
@@ -136,7 +136,9 @@ pub(super) fn run_all(
     );
     fs.fs.file("bin/busybox", 0o755, std::fs::read(busybox)?);
     if let (true, Some(workload)) = (todo.iter().any(|c| c.workload), workload) {
-        fs.fs.file("bin/stapkit-workload", 0o755, workload.to_vec());
+        for (name, bytes) in &workload.files {
+            fs.fs.file(&format!("bin/{name}"), 0o755, bytes.clone());
+        }
     }
     fs.fs.symlink("bin/sh", "busybox");
     fs.fs.symlink("sbin", "bin");

@@ -58,6 +58,38 @@ use stapkit::text::hash::Fnv1a64;
 use xshell::Shell;
 
 use crate::setup;
+
+/// stapkit's guest programs, for cases that probe them (word `workload`):
+/// `stapkit-workload` and the other programs of its package
+/// (`stapkit::vm::guest::WORKLOAD_PROGRAMS`), in `/bin` of the guest and
+/// of the build's sysroot.
+pub(super) struct Workload {
+    /// Each program's name and contents.
+    files: Vec<(String, Vec<u8>)>,
+    /// All of them, for cache keys.
+    key: Vec<u8>,
+}
+
+impl Workload {
+    /// The programs built beside `staprun`.
+    fn read(staprun: &std::path::Path) -> Result<Workload> {
+        let mut files = Vec::new();
+        let mut key = Vec::new();
+        let names = std::iter::once("stapkit-workload").chain(stapkit::vm::guest::WORKLOAD_PROGRAMS);
+        for name in names {
+            let path = staprun.with_file_name(name);
+            let bytes =
+                std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+            key.extend_from_slice(&bytes);
+            files.push((name.to_string(), bytes));
+        }
+        Ok(Workload { files, key })
+    }
+
+    fn key(&self) -> &[u8] {
+        &self.key
+    }
+}
 use build::build_all;
 use guest::run_all;
 use record::record_all;
@@ -157,13 +189,12 @@ pub fn run(sh: &Shell, options: &Options) -> Result<()> {
         .collect::<Result<Vec<_>>>()?;
 
     let workload = if scripts.iter().flat_map(|s| &s.cases).any(|c| c.workload) {
-        let path =
-            setup::build_staprun(sh, setup::GuestArch::X86_64)?.with_file_name("stapkit-workload");
-        Some(std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?)
+        let staprun = setup::build_staprun(sh, setup::GuestArch::X86_64)?;
+        Some(Workload::read(&staprun)?)
     } else {
         None
     };
-    let workload = workload.as_deref();
+    let workload = workload.as_ref();
 
     let mut failures = Vec::new();
     for root in &roots {
