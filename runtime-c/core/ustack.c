@@ -267,6 +267,15 @@ static bool stp_ustep(struct stp_uregs *r, bool top)
 			return false;
 		break;
 	case STP_USAVED_SAME:
+		/*
+		 * Still in the link register: only where the probe hit, at a
+		 * function's first instructions. Further down the register is
+		 * long overwritten; there "no rule" is the outermost frame's
+		 * "undefined" (arm64's _start), which gimli does not tell
+		 * apart from it.
+		 */
+		if (!top)
+			return false;
 		ra = r->lr;
 		break;
 	default:
