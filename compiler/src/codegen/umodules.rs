@@ -21,7 +21,8 @@ pub(super) fn tables(program: &Program) -> String {
     }
     out.push_str("static struct stp_umodule stp_umodules[STP_N_UMODULES + 1] = {\n");
     for (i, m) in program.user_modules.iter().enumerate() {
-        let _ = writeln!(
+        let _ =
+            writeln!(
             out,
             "\t{{ .path = {}, .syms = {}, .nsyms = {}, .names = {}, .rows = {}, .nrows = {} }},",
             c_string(&m.path),
@@ -52,7 +53,13 @@ fn module_tables(out: &mut String, i: usize, m: &UserModule) {
         let _ = writeln!(out, "static const struct stp_usym stp_umod_{i}_syms[] = {{");
         for s in syms(m) {
             let size = s.size.min(u64::from(u32::MAX));
-            let _ = writeln!(out, "\t{{ {:#x}, {:#x}, {} }},", s.offset, size, names.len());
+            let _ = writeln!(
+                out,
+                "\t{{ {:#x}, {:#x}, {} }},",
+                s.offset,
+                size,
+                names.len()
+            );
             names.push_str(&s.name.replace('\0', ""));
             names.push('\0');
         }

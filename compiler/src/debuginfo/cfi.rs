@@ -166,7 +166,10 @@ fn collect<'d, S: UnwindSection<gimli::EndianSlice<'d, RunTimeEndian>>>(
         ) else {
             continue;
         };
-        let overlaps = fdes.range(..end).next_back().is_some_and(|(_, f)| f.end > start);
+        let overlaps = fdes
+            .range(..end)
+            .next_back()
+            .is_some_and(|(_, f)| f.end > start);
         if overlaps || end <= start {
             continue;
         }
@@ -177,13 +180,11 @@ fn collect<'d, S: UnwindSection<gimli::EndianSlice<'d, RunTimeEndian>>>(
                 continue;
             };
             let cfa = match row.cfa() {
-                CfaRule::RegisterAndOffset { register, offset } => {
-                    match i32::try_from(*offset) {
-                        Ok(off) if *register == regs.sp => UnwindCfa::Sp(off),
-                        Ok(off) if *register == regs.fp => UnwindCfa::Fp(off),
-                        _ => UnwindCfa::Unknown,
-                    }
-                }
+                CfaRule::RegisterAndOffset { register, offset } => match i32::try_from(*offset) {
+                    Ok(off) if *register == regs.sp => UnwindCfa::Sp(off),
+                    Ok(off) if *register == regs.fp => UnwindCfa::Fp(off),
+                    _ => UnwindCfa::Unknown,
+                },
                 CfaRule::Expression(_) => UnwindCfa::Unknown,
             };
             let ra = match row.register(regs.ra) {
@@ -216,7 +217,9 @@ fn collect<'d, S: UnwindSection<gimli::EndianSlice<'d, RunTimeEndian>>>(
 /// table has no form for.
 fn saved<T: gimli::ReaderOffset>(rule: &RegisterRule<T>, other: UnwindSaved) -> UnwindSaved {
     match rule {
-        RegisterRule::Offset(off) => i32::try_from(*off).map_or(UnwindSaved::Unknown, UnwindSaved::AtCfa),
+        RegisterRule::Offset(off) => {
+            i32::try_from(*off).map_or(UnwindSaved::Unknown, UnwindSaved::AtCfa)
+        }
         RegisterRule::SameValue => UnwindSaved::Same,
         RegisterRule::Undefined => other,
         _ => UnwindSaved::Unknown,
@@ -231,9 +234,9 @@ fn merge(fdes: BTreeMap<u64, Fde>) -> Vec<UnwindRow> {
     let mut fdes = fdes.into_iter().peekable();
     while let Some((_, fde)) = fdes.next() {
         for row in fde.rows {
-            let same = out.last().is_some_and(|last| {
-                last.cfa == row.cfa && last.ra == row.ra && last.fp == row.fp
-            });
+            let same = out
+                .last()
+                .is_some_and(|last| last.cfa == row.cfa && last.ra == row.ra && last.fp == row.fp);
             if !same {
                 out.push(row);
             }

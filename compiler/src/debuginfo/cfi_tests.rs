@@ -78,7 +78,12 @@ fn a_frame_pointer_function_has_one_row_per_rule_change_and_an_end() {
             row(0x1001, Sp(16), AtCfa(-8), AtCfa(-16)),
             row(0x1005, Fp(16), AtCfa(-8), AtCfa(-16)),
             row(0x100f, Sp(8), AtCfa(-8), Same),
-            row(0x1020, UnwindCfa::Unknown, UnwindSaved::Unknown, UnwindSaved::Unknown),
+            row(
+                0x1020,
+                UnwindCfa::Unknown,
+                UnwindSaved::Unknown,
+                UnwindSaved::Unknown
+            ),
         ]
     );
 }
@@ -95,7 +100,9 @@ fn adjacent_functions_share_rows_and_gaps_and_expressions_stop_the_walk() {
         &mut section,
         0x1040,
         0x10,
-        &[0x0f, 0x02, 0x77, 0x08, 0x41, 0x0c, 0x07, 0x08, 0x09, 0x06, 0x03],
+        &[
+            0x0f, 0x02, 0x77, 0x08, 0x41, 0x0c, 0x07, 0x08, 0x09, 0x06, 0x03,
+        ],
     );
     section.extend_from_slice(&[0, 0, 0, 0]);
     use UnwindCfa::*;
@@ -105,10 +112,20 @@ fn adjacent_functions_share_rows_and_gaps_and_expressions_stop_the_walk() {
         vec![
             row(0x1000, Sp(8), AtCfa(-8), Same),
             row(0x1012, Sp(16), AtCfa(-8), Same),
-            row(0x1020, UnwindCfa::Unknown, UnwindSaved::Unknown, UnwindSaved::Unknown),
+            row(
+                0x1020,
+                UnwindCfa::Unknown,
+                UnwindSaved::Unknown,
+                UnwindSaved::Unknown
+            ),
             row(0x1040, UnwindCfa::Unknown, AtCfa(-8), Same),
             row(0x1041, Sp(8), AtCfa(-8), UnwindSaved::Unknown),
-            row(0x1050, UnwindCfa::Unknown, UnwindSaved::Unknown, UnwindSaved::Unknown),
+            row(
+                0x1050,
+                UnwindCfa::Unknown,
+                UnwindSaved::Unknown,
+                UnwindSaved::Unknown
+            ),
         ]
     );
 }
@@ -133,7 +150,12 @@ fn arm64_return_addresses_start_in_the_link_register() {
             row(0x4000, Sp(0), Same, Same),
             row(0x4001, Sp(16), AtCfa(-8), AtCfa(-16)),
             row(0x4002, Fp(16), AtCfa(-8), AtCfa(-16)),
-            row(0x4018, UnwindCfa::Unknown, UnwindSaved::Unknown, UnwindSaved::Unknown),
+            row(
+                0x4018,
+                UnwindCfa::Unknown,
+                UnwindSaved::Unknown,
+                UnwindSaved::Unknown
+            ),
         ]
     );
 }
@@ -148,7 +170,10 @@ fn this_test_programs_main_starts_with_the_entry_rule() {
         _ => Arch::X86_64,
     };
     let rows = unwind_rows(&elf, arch).unwrap();
-    assert!(rows.windows(2).all(|w| w[0].start < w[1].start), "rows not sorted");
+    assert!(
+        rows.windows(2).all(|w| w[0].start < w[1].start),
+        "rows not sorted"
+    );
     let main = crate::debuginfo::programs::user_functions(&exe)
         .unwrap()
         .into_iter()
@@ -171,6 +196,12 @@ fn a_corrupt_section_is_an_error_naming_it() {
     eh.set_address_size(8);
     let bases = BaseAddresses::default().set_eh_frame(EH_FRAME);
     let mut fdes = BTreeMap::new();
-    let e = collect(&eh, &bases, Registers::of(Arch::X86_64), &|a| Some(a), &mut fdes);
+    let e = collect(
+        &eh,
+        &bases,
+        Registers::of(Arch::X86_64),
+        &|a| Some(a),
+        &mut fdes,
+    );
     assert!(e.is_err());
 }

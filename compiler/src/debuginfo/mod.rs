@@ -24,8 +24,8 @@
 
 pub mod btf;
 pub mod callconv;
-pub mod cfi;
 pub mod cdecl;
+pub mod cfi;
 pub mod cheader;
 pub mod ctype;
 pub mod dwarf;

@@ -30,8 +30,8 @@ pub fn read_user_module(path: &str, file: &Path, arch: Arch) -> Result<UserModul
             elf.architecture()
         ));
     }
-    let unwind = super::cfi::unwind_rows(&elf, arch)
-        .map_err(|e| format!("{}: {e}", file.display()))?;
+    let unwind =
+        super::cfi::unwind_rows(&elf, arch).map_err(|e| format!("{}: {e}", file.display()))?;
     Ok(UserModule {
         path: path.to_string(),
         symbols: symbols(&elf),
@@ -134,7 +134,10 @@ mod tests {
         // This test program links libc dynamically.
         let exe = std::env::current_exe().unwrap();
         let needed = needed_libraries(&exe).unwrap();
-        assert!(needed.iter().any(|n| n.starts_with("libc.so")), "{needed:?}");
+        assert!(
+            needed.iter().any(|n| n.starts_with("libc.so")),
+            "{needed:?}"
+        );
     }
 
     #[test]

@@ -4,8 +4,9 @@
 //! `//@` and `# matrix:` headers, and snapshots.
 //!
 //! `process("PATH")` probes read their programs under a sysroot made here:
-//! `bin/stapkit-workload` is a small synthetic ELF executable (written with
-//! `object`) defining the workload's uprobe targets and `main`, so the
+//! `bin/stapkit-workload` and `bin/stapkit-ustack` are small synthetic ELF
+//! executables (written with `object`) defining the workload's uprobe
+//! targets and `main`, so the
 //! generated C and the errors do not depend on a built workload.
 
 #![allow(dead_code)]
@@ -27,35 +28,49 @@ const SYNTHETIC_FUNCTIONS: &[(&str, u64)] = &[
     ("stapkit_workload_text", 0x80),
 ];
 
+/// Functions of the synthetic `/bin/stapkit-ustack` (the user-stack
+/// tests' C program).
+const SYNTHETIC_USTACK_FUNCTIONS: &[(&str, u64)] = &[
+    ("main", 0x0),
+    ("stapkit_ustack_inner", 0x40),
+    ("stapkit_ustack_middle", 0x80),
+    ("stapkit_ustack_outer", 0xc0),
+];
+
 /// A sysroot holding the synthetic `bin/stapkit-workload` (made once).
 pub fn test_sysroot() -> PathBuf {
     static ROOT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
     ROOT.get_or_init(|| {
         let root = Path::new(env!("CARGO_TARGET_TMPDIR")).join("sema-sysroot");
         std::fs::create_dir_all(root.join("bin")).unwrap();
-        let tmp = root.join(format!("bin/.stapkit-workload.{}", std::process::id()));
-        std::fs::write(&tmp, synthetic_program()).unwrap();
-        std::fs::rename(&tmp, root.join("bin/stapkit-workload")).unwrap();
+        for (name, functions) in [
+            ("stapkit-workload", SYNTHETIC_FUNCTIONS),
+            ("stapkit-ustack", SYNTHETIC_USTACK_FUNCTIONS),
+        ] {
+            let tmp = root.join(format!("bin/.{name}.{}", std::process::id()));
+            std::fs::write(&tmp, synthetic_program(functions)).unwrap();
+            std::fs::rename(&tmp, root.join("bin").join(name)).unwrap();
+        }
         root
     })
     .clone()
 }
 
 /// An x86-64 ELF executable: one loadable segment at file offset 0x1000,
-/// address 0x401000, holding .text with [`SYNTHETIC_FUNCTIONS`].
-fn synthetic_program() -> Vec<u8> {
+/// address 0x401000, holding .text with `functions` (0x40 bytes each).
+fn synthetic_program(functions: &[(&str, u64)]) -> Vec<u8> {
     use object::elf;
     use object::write::elf::{FileHeader, ProgramHeader, SectionHeader, Sym, Writer};
 
     const VADDR: u64 = 0x401000;
-    let text = vec![0xc3u8; 0xc0];
+    let text = vec![0xc3u8; 0x40 * functions.len()];
     let mut buf = Vec::new();
     let mut w = Writer::new(object::Endianness::Little, true, &mut buf);
     w.reserve_file_header();
     w.reserve_program_headers(1);
     w.reserve_until(0x1000);
     let text_offset = w.reserve(text.len(), 16);
-    let names: Vec<_> = SYNTHETIC_FUNCTIONS
+    let names: Vec<_> = functions
         .iter()
         .map(|(n, _)| w.add_string(n.as_bytes()))
         .collect();
@@ -63,7 +78,7 @@ fn synthetic_program() -> Vec<u8> {
     w.reserve_null_section_index();
     let text_index = w.reserve_section_index();
     w.reserve_null_symbol_index();
-    for _ in SYNTHETIC_FUNCTIONS {
+    for _ in functions {
         w.reserve_symbol_index(Some(text_index));
     }
     w.reserve_symtab();
@@ -97,7 +112,7 @@ fn synthetic_program() -> Vec<u8> {
     w.pad_until(text_offset);
     w.write(&text);
     w.write_null_symbol();
-    for (name, (_, offset)) in names.iter().zip(SYNTHETIC_FUNCTIONS) {
+    for (name, (_, offset)) in names.iter().zip(functions) {
         w.write_symbol(&Sym {
             name: Some(*name),
             section: Some(text_index),
