@@ -88,20 +88,26 @@ static void stp_ustack_exit(void)
 	}
 }
 
+/* staprun's target process (-c/-x), defined in core/session.c. */
+static long stp_target_pid;
+
 /* Where addr is in the current task: its mapping's file. */
 struct stp_uplace {
 	const struct stp_umodule *mod;  /* NULL: a file the module was not told of */
 	unsigned long offset;           /* addr's offset in the file */
-	unsigned long start, end;       /* the mapping, for module-relative output */
-	const char *file;               /* the mapped file's name (d_name), if any */
-	char file_buf[64];
+	unsigned long base, size;       /* the file's mappings, from its offset 0 */
+	const char *path;               /* the file's path (want_path), or NULL */
+	char path_buf[256];
 };
 
 /*
- * Places addr; false when the task has no mapping there (or its mmap
- * lock is taken: the probe may have hit while it is held).
+ * Places addr; false when the task has no file mapped there (or its mmap
+ * lock is taken: the probe may have hit while it is held). With
+ * want_path, also the file's path and the extent of its mappings, as
+ * SystemTap knows them: for the files it carries, and for any file of
+ * the target process (-c, -x), whose mappings it follows.
  */
-static bool stp_uplace(unsigned long addr, struct stp_uplace *at)
+static bool stp_uplace(unsigned long addr, struct stp_uplace *at, bool want_path)
 {
 	struct mm_struct *mm = current->mm;
 	struct vm_area_struct *vma;
@@ -113,19 +119,32 @@ static bool stp_uplace(unsigned long addr, struct stp_uplace *at)
 		return false;
 	vma = stp_vma_lookup(mm, addr);
 	if (vma && vma->vm_file) {
-		struct inode *inode = file_inode(vma->vm_file);
-		const struct dentry *d = vma->vm_file->f_path.dentry;
+		struct file *file = vma->vm_file;
+		struct inode *inode = file_inode(file);
 
 		found = true;
 		at->offset = addr - vma->vm_start + (vma->vm_pgoff << PAGE_SHIFT);
-		at->start = vma->vm_start - (vma->vm_pgoff << PAGE_SHIFT);
-		at->end = vma->vm_end;
-		strscpy(at->file_buf, d->d_name.name, sizeof(at->file_buf));
-		at->file = at->file_buf;
 		for (i = 0; i < STP_N_UMODULES; i++) {
 			if (stp_umodules[i].inode == inode) {
 				at->mod = &stp_umodules[i];
 				break;
+			}
+		}
+		if (want_path && (at->mod || current->tgid == stp_target_pid)) {
+			struct vm_area_struct *next = vma;
+			char *p;
+
+			at->base = vma->vm_start - (vma->vm_pgoff << PAGE_SHIFT);
+			/* The file's later mappings, a few at most. */
+			for (i = 0; i < 16 && next && next->vm_file && file_inode(next->vm_file) == inode; i++) {
+				at->size = next->vm_end - at->base;
+				next = find_vma(mm, next->vm_end);
+			}
+			if (at->mod) {
+				at->path = at->mod->path;
+			} else {
+				p = d_path(&file->f_path, at->path_buf, sizeof(at->path_buf));
+				at->path = IS_ERR(p) ? NULL : p;
 			}
 		}
 	}
@@ -234,6 +253,22 @@ static bool stp_uread(unsigned long addr, unsigned long *val)
 }
 
 /*
+ * Says once per session that the walk reached code whose unwind data the
+ * module lacks, and which -d option would add it.
+ */
+static void stp_umissing_warning(unsigned long pc)
+{
+	static atomic_t warned = ATOMIC_INIT(0);
+	struct stp_uplace at;
+
+	if (atomic_xchg(&warned, 1))
+		return;
+	stp_uplace(pc, &at, true);
+	stp_stderr("WARNING: Missing unwind data for a module, rerun with 'stap -d %s'\n",
+		   at.path ? at.path : "(unknown; retry with -DDEBUG_UNWIND)");
+}
+
+/*
  * Steps from frame r to its caller; false at the end of the stack or
  * where the table has no rule. `top`: r is where the probe hit (its pc
  * is not a return address).
@@ -244,8 +279,10 @@ static bool stp_ustep(struct stp_uregs *r, bool top)
 	const struct stp_urow *row;
 	unsigned long cfa, ra, fp = r->fp;
 
-	if (!stp_uplace(top ? r->pc : r->pc - 1, &at) || !at.mod)
+	if (!stp_uplace(top ? r->pc : r->pc - 1, &at, false) || !at.mod) {
+		stp_umissing_warning(r->pc);
 		return false;
+	}
 	row = stp_urow_at(at.mod, at.offset);
 	if (!row)
 		return false;
@@ -360,25 +397,27 @@ enum stp_usym_style {
 	STP_USYM_SBACKTRACE,    /* sprint_ubacktrace(): "main+0x4 [/bin/p]\n" */
 };
 
-/* Appends addr, named in `style`, to dst (cap bytes, NUL-terminated). */
+/*
+ * Appends addr, named in `style`, to dst (cap bytes, NUL-terminated), as
+ * SystemTap writes it: "name+0xoff/0xsize [path]" where the function is
+ * known, "0xADDR [path+0xoff/0xsize]" where only the file is (its offset
+ * from where the file is mapped and the extent of its mappings), "0xADDR"
+ * otherwise.
+ */
 static void stp_usym_append(char *dst, size_t cap, unsigned long addr, enum stp_usym_style style)
 {
 	struct stp_uplace at;
 	const struct stp_usym *sym = NULL;
-	const char *module = NULL;
 	size_t len = strnlen(dst, cap);
+	bool sized = style == STP_USYM_DATA || style == STP_USYM_STACK;
 
 	if (len + 1 >= cap)
 		return;
 	dst += len;
 	cap -= len;
 	len = 0;
-	if (stp_uplace(addr, &at)) {
-		module = at.mod ? at.mod->path : NULL;
-		sym = at.mod ? stp_usym_at(at.mod, at.offset) : NULL;
-	}
-	if (style == STP_USYM_STACK)
-		len = scnprintf(dst, cap, " 0x%016lx : ", addr);
+	if (stp_uplace(addr, &at, style != STP_USYM_NAME) && at.mod)
+		sym = stp_usym_at(at.mod, at.offset);
 	if (style == STP_USYM_NAME) {
 		if (sym)
 			scnprintf(dst, cap, "%s", at.mod->names + sym->name);
@@ -387,15 +426,23 @@ static void stp_usym_append(char *dst, size_t cap, unsigned long addr, enum stp_
 		return;
 	}
 	if (sym) {
+		if (style == STP_USYM_STACK)
+			len = scnprintf(dst, cap, " 0x%016lx : ", addr);
 		len += scnprintf(dst + len, cap - len, "%s+%#lx", at.mod->names + sym->name,
 				 at.offset - sym->offset);
-		if (style == STP_USYM_DATA || style == STP_USYM_STACK)
+		if (sized)
 			len += scnprintf(dst + len, cap - len, "/%#x", sym->size);
+		if (style != STP_USYM_BRIEF)
+			len += scnprintf(dst + len, cap - len, " [%s]", at.path);
 	} else {
-		len += scnprintf(dst + len, cap - len, "0x%lx", addr);
+		len = scnprintf(dst, cap, style == STP_USYM_STACK ? " 0x%lx" : "0x%lx", addr);
+		if (at.path && style != STP_USYM_BRIEF) {
+			len += scnprintf(dst + len, cap - len, " [%s+%#lx", at.path, addr - at.base);
+			if (sized)
+				len += scnprintf(dst + len, cap - len, "/%#lx", at.size);
+			len += scnprintf(dst + len, cap - len, "]");
+		}
 	}
-	if (module && style != STP_USYM_BRIEF)
-		len += scnprintf(dst + len, cap - len, " [%s]", module);
 	if (style != STP_USYM_DATA)
 		len += scnprintf(dst + len, cap - len, "\n");
 }
@@ -440,9 +487,9 @@ static __maybe_unused bool stp_umodname(unsigned long addr, char *dst, size_t ca
 {
 	struct stp_uplace at;
 
-	if (!stp_uplace(addr, &at) || !at.file)
+	if (!stp_uplace(addr, &at, true) || !at.path)
 		return false;
-	scnprintf(dst, cap, "%s", at.mod ? at.mod->path : at.file);
+	scnprintf(dst, cap, "%s", at.path);
 	return true;
 }
 

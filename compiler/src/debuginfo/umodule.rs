@@ -64,8 +64,9 @@ pub fn needed_libraries(file: &Path) -> Result<Vec<String>, String> {
     Ok(out)
 }
 
-/// The defined functions of `elf` by file offset: one per offset (the
-/// first global name, else the first name), with its size.
+/// The defined functions of `elf` by file offset: one per offset (a
+/// global name before a local one, then the first in byte order), with
+/// its size.
 fn symbols(elf: &object::File<'_>) -> Vec<UserSymbol> {
     let segments: Vec<(u64, u64, u64)> = elf
         .segments()
@@ -92,9 +93,14 @@ fn symbols(elf: &object::File<'_>) -> Vec<UserSymbol> {
             continue;
         };
         let global = symbol.is_global();
+        // Of several names for one function: a global one, then the
+        // first in byte order, whatever order the symbol table has.
         let better = match by_offset.get(&offset) {
             None => true,
-            Some((was_global, _)) => global && !was_global,
+            Some((was_global, was)) => {
+                (global, std::cmp::Reverse(name))
+                    > (*was_global, std::cmp::Reverse(was.name.as_str()))
+            }
         };
         if better {
             by_offset.insert(
