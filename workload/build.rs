@@ -13,9 +13,4 @@ fn main() {
         .flag("-fomit-frame-pointer")
         .flag("-fasynchronous-unwind-tables")
         .compile("stapkit_ustack");
-    // A fixed-address static program, not a static PIE: SystemTap 5.1
-    // reads a static PIE's build id from the wrong address ("Build-id
-    // mismatch") and then places no probes in it.
-    println!("cargo:rustc-link-arg-bin=stapkit-ustack=-no-pie");
-    println!("cargo:rustc-link-arg-bin=stapkit-ustack=-static");
 }
