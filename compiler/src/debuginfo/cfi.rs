@@ -60,10 +60,10 @@ impl Registers {
 }
 
 /// Virtual address to file offset, by the program's loadable segments.
-struct Segments(Vec<(u64, u64, u64)>);
+pub(crate) struct Segments(Vec<(u64, u64, u64)>);
 
 impl Segments {
-    fn of(elf: &object::File<'_>) -> Segments {
+    pub(crate) fn of(elf: &object::File<'_>) -> Segments {
         Segments(
             elf.segments()
                 .map(|s| {
@@ -74,7 +74,7 @@ impl Segments {
         )
     }
 
-    fn offset(&self, address: u64) -> Option<u64> {
+    pub(crate) fn offset(&self, address: u64) -> Option<u64> {
         self.0
             .iter()
             .find(|(start, size, _)| address >= *start && address - start < *size)

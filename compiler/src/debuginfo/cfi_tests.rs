@@ -9,7 +9,7 @@ const EH_FRAME: u64 = 0x2000;
 fn cie(data_align: u8, ra: u8, initial: &[u8]) -> Vec<u8> {
     let mut body = vec![0, 0, 0, 0, 1, b'z', b'R', 0, 1, data_align, ra, 1, 0x1b];
     body.extend_from_slice(initial);
-    while (body.len() + 4) % 8 != 0 {
+    while !(body.len() + 4).is_multiple_of(8) {
         body.push(0); // DW_CFA_nop
     }
     let mut out = (body.len() as u32).to_le_bytes().to_vec();
@@ -28,7 +28,7 @@ fn fde(section: &mut Vec<u8>, start: u64, len: u32, instructions: &[u8]) {
     body.extend_from_slice(&len.to_le_bytes());
     body.push(0); // no augmentation data
     body.extend_from_slice(instructions);
-    while (body.len() + 4) % 8 != 0 {
+    while !(body.len() + 4).is_multiple_of(8) {
         body.push(0);
     }
     section.extend_from_slice(&(body.len() as u32).to_le_bytes());

@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use object::{Object, ObjectSegment, ObjectSymbol, SymbolKind};
+use object::{Object, ObjectSymbol, SymbolKind};
 
 use crate::arch::Arch;
 use crate::ir::{UserModule, UserSymbol};
@@ -68,13 +68,7 @@ pub fn needed_libraries(file: &Path) -> Result<Vec<String>, String> {
 /// global name before a local one, then the first in byte order), with
 /// its size.
 fn symbols(elf: &object::File<'_>) -> Vec<UserSymbol> {
-    let segments: Vec<(u64, u64, u64)> = elf
-        .segments()
-        .map(|s| {
-            let (offset, size) = s.file_range();
-            (s.address(), size, offset)
-        })
-        .collect();
+    let segments = super::cfi::Segments::of(elf);
     let mut by_offset: BTreeMap<u64, (bool, UserSymbol)> = BTreeMap::new();
     for symbol in elf.symbols().chain(elf.dynamic_symbols()) {
         if symbol.kind() != SymbolKind::Text || !symbol.is_definition() || symbol.address() == 0 {
@@ -85,11 +79,7 @@ fn symbols(elf: &object::File<'_>) -> Vec<UserSymbol> {
             continue;
         }
         let address = symbol.address();
-        let Some(offset) = segments
-            .iter()
-            .find(|(start, size, _)| address >= *start && address - start < *size)
-            .map(|(start, _, offset)| address - start + offset)
-        else {
+        let Some(offset) = segments.offset(address) else {
             continue;
         };
         let global = symbol.is_global();
