@@ -189,7 +189,8 @@ static const struct stp_usym *stp_usym_at(const struct stp_umodule *m, unsigned 
 	if (!lo)
 		return NULL;
 	s = &m->syms[lo - 1];
-	if (s->size && off - s->offset >= s->size)
+	/* Its end too: the return address after a call that never returns. */
+	if (s->size && off - s->offset > s->size)
 		return NULL;
 	return s;
 }

@@ -64,13 +64,19 @@ pub fn needed_libraries(file: &Path) -> Result<Vec<String>, String> {
     Ok(out)
 }
 
-/// The defined functions of `elf` by file offset: one per offset (a
-/// global name before a local one, then the first in byte order), with
-/// its size.
+/// The defined functions of `elf` by file offset, one name per offset,
+/// with its size.
 fn symbols(elf: &object::File<'_>) -> Vec<UserSymbol> {
     let segments = super::cfi::Segments::of(elf);
-    let mut by_offset: BTreeMap<u64, (bool, UserSymbol)> = BTreeMap::new();
-    for symbol in elf.symbols().chain(elf.dynamic_symbols()) {
+    // Of several names for one function the symbol table's last, as
+    // SystemTap names it (`__libc_start_main_impl`, not its alias
+    // `__libc_start_main`); the dynamic symbols only add functions.
+    let mut by_offset: BTreeMap<u64, UserSymbol> = BTreeMap::new();
+    for (dynamic, symbol) in elf
+        .symbols()
+        .map(|s| (false, s))
+        .chain(elf.dynamic_symbols().map(|s| (true, s)))
+    {
         if symbol.kind() != SymbolKind::Text || !symbol.is_definition() || symbol.address() == 0 {
             continue;
         }
@@ -78,35 +84,22 @@ fn symbols(elf: &object::File<'_>) -> Vec<UserSymbol> {
         if name.is_empty() {
             continue;
         }
-        let address = symbol.address();
-        let Some(offset) = segments.offset(address) else {
+        let Some(offset) = segments.offset(symbol.address()) else {
             continue;
         };
-        let global = symbol.is_global();
-        // Of several names for one function: a global one, then the
-        // first in byte order, whatever order the symbol table has.
-        let better = match by_offset.get(&offset) {
-            None => true,
-            Some((was_global, was)) => {
-                (global, std::cmp::Reverse(name))
-                    > (*was_global, std::cmp::Reverse(was.name.as_str()))
-            }
-        };
-        if better {
-            by_offset.insert(
-                offset,
-                (
-                    global,
-                    UserSymbol {
-                        offset,
-                        size: symbol.size(),
-                        name: name.to_string(),
-                    },
-                ),
-            );
+        if dynamic && by_offset.contains_key(&offset) {
+            continue;
         }
+        by_offset.insert(
+            offset,
+            UserSymbol {
+                offset,
+                size: symbol.size(),
+                name: name.to_string(),
+            },
+        );
     }
-    by_offset.into_values().map(|(_, s)| s).collect()
+    by_offset.into_values().collect()
 }
 
 #[cfg(test)]
