@@ -139,8 +139,9 @@ pub fn guest_staprun(options: &Options, arch: Arch) -> PathBuf {
 
 /// The part of the guests' file tree that builds read: `bin/stapkit-workload`
 /// and the other [`crate::vm::guest::WORKLOAD_PROGRAMS`] (the files every
-/// guest gets in `/bin`), linked under
-/// the work directory. None when the workload is not built (a script
+/// guest gets in `/bin`), linked under the work directory, and the C test
+/// programs with their debug files (see `programs`). None when the
+/// workload is not built (a script
 /// probing it then fails to build, saying which file is missing).
 pub(super) fn guest_sysroot(options: &Options, arch: Arch) -> Result<Option<PathBuf>, String> {
     let workload = guest_staprun(options, arch).with_file_name("stapkit-workload");
@@ -168,6 +169,7 @@ pub(super) fn guest_sysroot(options: &Options, arch: Arch) -> Result<Option<Path
         std::os::unix::fs::symlink(&target, &link)
             .map_err(|e| format!("{}: {e}", link.display()))?;
     }
+    super::programs::build(&super::programs::dir(&options.work_dir, arch), &root, arch)?;
     Ok(Some(root))
 }
 
@@ -255,6 +257,7 @@ pub(super) fn run_kernel(
             busybox,
             staprun,
             workload,
+            programs: super::programs::guest_files(&super::programs::dir(&options.work_dir, arch)),
         };
         let image = tree
             .fetched

@@ -87,6 +87,8 @@ pub struct GuestTools {
     /// The statically linked `stapkit-workload` (`/bin/stapkit-workload`),
     /// which scripts run with `-c` to make the events they probe.
     pub workload: PathBuf,
+    /// More programs: the guest's path (`bin/NAME`) and the file to put there.
+    pub programs: Vec<(String, PathBuf)>,
 }
 
 /// The other programs built beside `stapkit-workload` from its package
@@ -161,6 +163,9 @@ pub fn build_initramfs(
             0o755,
             read(&tools.workload.with_file_name(name))?,
         );
+    }
+    for (at, program) in &tools.programs {
+        fs.file(at, 0o755, read(program)?);
     }
     fs.symlink("bin/sh", "busybox");
     fs.file("init", 0o755, INIT_SCRIPT.as_bytes().to_vec());

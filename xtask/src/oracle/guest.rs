@@ -21,9 +21,10 @@ use stapkit::vm::results::CaseResult;
 use stapkit::vm::Arch;
 
 use super::build::BuildResult;
+use super::programs::Workload;
 use super::root::{in_root, Kernel, StapRoot};
 use super::script::{module_name, OracleCase, OracleScript};
-use super::{content_key, Options, Workload};
+use super::{content_key, Options};
 
 /// The guest's `/init`.
 const INIT_SCRIPT: &str = include_str!("../../../vm-images/oracle/init.sh");
@@ -51,6 +52,7 @@ pub(super) fn run_all(
     options: &Options,
 ) -> Result<BTreeMap<(String, String), RunResult>> {
     let guest_files = guest_files(root)?;
+    let workload_key = workload.map(Workload::key).unwrap_or_default();
     let image = kernel.state.image_path();
     let mut runs = BTreeMap::new();
     let mut todo = Vec::new();
@@ -76,11 +78,7 @@ pub(super) fn run_all(
                 case.timeout_secs.to_string().as_bytes(),
                 case.staprun_args.join(" ").as_bytes(),
                 case.run.as_deref().unwrap_or_default().as_bytes(),
-                if case.workload {
-                    workload.map(Workload::key).unwrap_or_default()
-                } else {
-                    &[]
-                },
+                if case.workload { &workload_key } else { &[] },
             ]);
             let dir = cache.dir().join("oracle/runs").join(&key);
             if !options.rerun && dir.join("done").is_file() {
@@ -136,8 +134,8 @@ pub(super) fn run_all(
     );
     fs.fs.file("bin/busybox", 0o755, std::fs::read(busybox)?);
     if let (true, Some(workload)) = (todo.iter().any(|c| c.workload), workload) {
-        for (name, bytes) in &workload.files {
-            fs.fs.file(&format!("bin/{name}"), 0o755, bytes.clone());
+        for (path, bytes) in workload.guest_files() {
+            fs.fs.file(path, 0o755, bytes.clone());
         }
     }
     fs.fs.symlink("bin/sh", "busybox");

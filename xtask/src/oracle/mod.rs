@@ -32,7 +32,9 @@
 //! `workload` gives a case stapkit's own `stapkit-workload` (built with
 //! `cargo xtask staprun`): at `/bin/stapkit-workload` in the guest, and
 //! under a `--sysroot=sysroot` for the build, so user-space probes on it
-//! can be compared with stapkit's.
+//! can be compared with stapkit's; the C test programs come along the
+//! same way, their debug files at build-id paths in the sysroot
+//! (`programs`).
 //!
 //! **Architecture Invariant:** nothing here loads a module on the host and
 //! nothing here reads or copies SystemTap's sources: only its Debian
@@ -43,6 +45,7 @@ mod build;
 mod frontend;
 mod guest;
 mod machine;
+mod programs;
 mod record;
 mod render;
 mod root;
@@ -58,40 +61,9 @@ use stapkit::text::hash::Fnv1a64;
 use xshell::Shell;
 
 use crate::setup;
-
-/// stapkit's guest programs, for cases that probe them (word `workload`):
-/// `stapkit-workload` and the other programs of its package
-/// (`stapkit::vm::guest::WORKLOAD_PROGRAMS`), in `/bin` of the guest and
-/// of the build's sysroot.
-pub(super) struct Workload {
-    /// Each program's name and contents.
-    files: Vec<(String, Vec<u8>)>,
-    /// All of them, for cache keys.
-    key: Vec<u8>,
-}
-
-impl Workload {
-    /// The programs built beside `staprun`.
-    fn read(staprun: &std::path::Path) -> Result<Workload> {
-        let mut files = Vec::new();
-        let mut key = Vec::new();
-        let names = std::iter::once("stapkit-workload").chain(stapkit::vm::guest::WORKLOAD_PROGRAMS);
-        for name in names {
-            let path = staprun.with_file_name(name);
-            let bytes =
-                std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
-            key.extend_from_slice(&bytes);
-            files.push((name.to_string(), bytes));
-        }
-        Ok(Workload { files, key })
-    }
-
-    fn key(&self) -> &[u8] {
-        &self.key
-    }
-}
 use build::build_all;
 use guest::run_all;
+use programs::Workload;
 use record::record_all;
 use render::render_script;
 use root::{fetch_kernel, install_mmdebstrap, kernel_compiler, prepare_root};
@@ -190,7 +162,7 @@ pub fn run(sh: &Shell, options: &Options) -> Result<()> {
 
     let workload = if scripts.iter().flat_map(|s| &s.cases).any(|c| c.workload) {
         let staprun = setup::build_staprun(sh, setup::GuestArch::X86_64)?;
-        Some(Workload::read(&staprun)?)
+        Some(Workload::new(&staprun, &cache.dir().join("oracle/programs"))?)
     } else {
         None
     };
