@@ -248,7 +248,8 @@ static unsigned long stp_uretprobe_orig(unsigned long cfa, unsigned long ra)
 	return ra;
 }
 
-static bool stp_uread(unsigned long addr, unsigned long *val)
+/* One word of the current task's stack during a walk. */
+static bool stp_ustack_read_word(unsigned long addr, unsigned long *val)
 {
 	return copy_from_user_nofault(val, (const void __user *)addr, sizeof(*val)) == 0;
 }
@@ -301,7 +302,7 @@ static bool stp_ustep(struct stp_uregs *r, bool top)
 	}
 	switch (row->ra) {
 	case STP_USAVED_AT_CFA:
-		if (!stp_uread(cfa + row->ra_off, &ra))
+		if (!stp_ustack_read_word(cfa + row->ra_off, &ra))
 			return false;
 		break;
 	case STP_USAVED_SAME:
@@ -321,7 +322,7 @@ static bool stp_ustep(struct stp_uregs *r, bool top)
 	}
 	switch (row->fp) {
 	case STP_USAVED_AT_CFA:
-		if (!stp_uread(cfa + row->fp_off, &fp))
+		if (!stp_ustack_read_word(cfa + row->fp_off, &fp))
 			return false;
 		r->fp_known = true;
 		break;
