@@ -23,8 +23,9 @@ use gimli::{
     BaseAddresses, CfaRule, CieOrFde, DebugFrame, EhFrame, Register, RegisterRule, RunTimeEndian,
     UnwindContext, UnwindSection,
 };
-use object::{Object, ObjectSection, ObjectSegment};
+use object::{Object, ObjectSection};
 
+use super::file_offsets::FileOffsets;
 use crate::arch::Arch;
 use crate::ir::{UnwindCfa, UnwindRow, UnwindSaved};
 
@@ -59,29 +60,6 @@ impl Registers {
     }
 }
 
-/// Virtual address to file offset, by the program's loadable segments.
-pub(crate) struct Segments(Vec<(u64, u64, u64)>);
-
-impl Segments {
-    pub(crate) fn of(elf: &object::File<'_>) -> Segments {
-        Segments(
-            elf.segments()
-                .map(|s| {
-                    let (offset, size) = s.file_range();
-                    (s.address(), size, offset)
-                })
-                .collect(),
-        )
-    }
-
-    pub(crate) fn offset(&self, address: u64) -> Option<u64> {
-        self.0
-            .iter()
-            .find(|(start, size, _)| address >= *start && address - start < *size)
-            .map(|(start, _, offset)| address - start + offset)
-    }
-}
-
 /// One function's rows (file offsets), before they are merged.
 struct Fde {
     end: u64,
@@ -99,7 +77,7 @@ pub fn unwind_rows(elf: &object::File<'_>, arch: Arch) -> Result<Vec<UnwindRow>,
         RunTimeEndian::Big
     };
     let regs = Registers::of(arch);
-    let segments = Segments::of(elf);
+    let segments = FileOffsets::new(elf);
     let address_of = |name: &str| elf.section_by_name(name).map(|s| s.address());
     let mut bases = BaseAddresses::default();
     if let Some(a) = address_of(".eh_frame") {

@@ -67,7 +67,7 @@ pub fn needed_libraries(file: &Path) -> Result<Vec<String>, String> {
 /// The defined functions of `elf` by file offset, one name per offset,
 /// with its size.
 fn symbols(elf: &object::File<'_>) -> Vec<UserSymbol> {
-    let segments = super::cfi::Segments::of(elf);
+    let segments = super::file_offsets::FileOffsets::new(elf);
     // Of several names for one function the symbol table's last, as
     // SystemTap names it (`__libc_start_main_impl`, not its alias
     // `__libc_start_main`); the dynamic symbols only add functions.
