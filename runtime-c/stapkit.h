@@ -98,6 +98,7 @@ static void stp_task_exit(void);
 #include "core/access.c"
 #include "core/uaccess.c"
 #include "core/kstack.c"
+#include "core/ustack.c"
 #include "core/session.c"
 #include "core/task.c"
 #include "core/probe_info.c"

@@ -182,6 +182,9 @@ static void stp_probe_run_ctx(const struct stp_probe *p, enum stp_probe_type typ
 	c->nesting = 0;
 	/* The last =~ (last_match) is kept: SystemTap's matched()/ngroups()
 	 * in a handler that has not matched see this CPU's previous match. */
+#ifdef STP_NEED_USTACK
+	c->ustack_n = -1;
+#endif
 #ifdef STP_NEED_KSTACK
 	c->kstack_n = -1;
 #endif

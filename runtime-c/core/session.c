@@ -243,6 +243,7 @@ static __maybe_unused int stp_session_init(const struct stp_module_desc *desc)
 	if (rc)
 		goto fail_transport;
 	stp_kstack_init();
+	stp_ustack_init();
 	stp_task_init();
 	return 0;
 fail_transport:
@@ -259,6 +260,7 @@ static __maybe_unused void stp_session_exit(void)
 	stp_disarm();
 	stp_transport_exit();
 	stp_task_exit();
+	stp_ustack_exit();
 	if (stp_desc->globals_exit)
 		stp_desc->globals_exit();
 	stp_contexts_exit();

@@ -15,6 +15,7 @@ mod locks;
 mod probes;
 pub mod regex;
 mod target;
+mod umodules;
 mod writer;
 
 use body::{c_long, function_frame, function_name, BodyGen};
@@ -81,11 +82,19 @@ pub fn generate(program: &Program, config: &Config) -> String {
         // matched(n) & co.: contexts keep the last match (core/match.c).
         out.line("#define STP_NEED_REGEX_GROUPS 1");
     }
-    for need in runtime_needs(program) {
+    let needs = runtime_needs(program);
+    for need in &needs {
         out.line(format!("#define STP_NEED_{need} 1"));
+    }
+    let ustack = needs.iter().any(|n| n == "USTACK");
+    if ustack {
+        out.line(umodules::count_define(program));
     }
     out.line("#include \"stapkit.h\"");
     out.line("");
+    if ustack {
+        out.raw(&umodules::tables(program));
+    }
     for block in &program.embedded {
         out.raw(block);
     }

@@ -98,6 +98,17 @@ pub struct StapOptions {
     /// changes nothing; it is accepted for SystemTap's command lines.
     #[arg(long = "all-modules")]
     pub all_modules: bool,
+    /// Add symbol and unwind information for MODULE (a program or
+    /// shared library by path: `-d /usr/bin/ls`) to the module, for
+    /// symbolic user-space backtraces through it. Kernel modules by name
+    /// (`-d ext4`, `-d kernel`) are named at run time and need nothing.
+    #[arg(short = 'd', value_name = "MODULE")]
+    pub unwind_modules: Vec<String>,
+    /// Add symbol and unwind information for the shared libraries the
+    /// probed programs and those named with -d need (their DT_NEEDED
+    /// entries, found in the target's library directories).
+    #[arg(long = "ldd")]
+    pub ldd: bool,
     /// List the functions of the tapset library, and stop.
     #[arg(long = "dump-functions")]
     pub dump_functions: bool,
@@ -221,6 +232,12 @@ impl StapOptions {
             buffer_mb: self.buffer_mb,
             output: self.output,
             sysroot: self.sysroot,
+            unwind_modules: self
+                .unwind_modules
+                .into_iter()
+                .filter(|m| m.contains('/'))
+                .collect(),
+            ldd: self.ldd,
             cache_dir: self.cache_dir,
             timeout: self.timeout,
             sign_module: self.sign_module,

@@ -195,6 +195,8 @@ impl Pipeline {
                 preprocess: self.preprocess_config(),
                 kernel,
                 programs: Arc::new(UserPrograms::new(self.options.sysroot.clone())),
+                unwind_paths: self.options.unwind_modules.clone(),
+                ldd: self.options.ldd,
             });
         }
         self.sema_config.as_ref().expect("made above")

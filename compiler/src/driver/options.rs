@@ -81,6 +81,11 @@ pub struct Options {
     /// The target's file tree on this machine (`process("PATH")` programs
     /// are read from DIR/PATH).
     pub sysroot: Option<PathBuf>,
+    /// Programs and libraries (by path) whose symbols and unwind data the
+    /// module carries (`-d PATH`).
+    pub unwind_modules: Vec<String>,
+    /// Also the shared libraries they need (`--ldd`).
+    pub ldd: bool,
     /// The kernel cache (default as stap-prep's).
     pub cache_dir: Option<PathBuf>,
     /// `-T`: the script exits after this many seconds, through a

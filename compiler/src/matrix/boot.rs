@@ -138,9 +138,10 @@ pub fn guest_staprun(options: &Options, arch: Arch) -> PathBuf {
 }
 
 /// The part of the guests' file tree that builds read: `bin/stapkit-workload`
-/// (the file every guest gets as `/bin/stapkit-workload`), linked under
-/// the work directory, and the C test programs with their debug files
-/// (see `programs`). None when the workload is not built (a script
+/// and the other [`crate::vm::guest::WORKLOAD_PROGRAMS`] (the files every
+/// guest gets in `/bin`), linked under the work directory, and the C test
+/// programs with their debug files (see `programs`). None when the
+/// workload is not built (a script
 /// probing it then fails to build, saying which file is missing).
 pub(super) fn guest_sysroot(options: &Options, arch: Arch) -> Result<Option<PathBuf>, String> {
     let workload = guest_staprun(options, arch).with_file_name("stapkit-workload");
@@ -151,15 +152,23 @@ pub(super) fn guest_sysroot(options: &Options, arch: Arch) -> Result<Option<Path
         .work_dir
         .join(format!("sysroot-{}", rust_target(arch)));
     let bin = root.join("bin");
-    let link = bin.join("stapkit-workload");
     std::fs::create_dir_all(&bin).map_err(|e| format!("{}: {e}", bin.display()))?;
-    match std::fs::remove_file(&link) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-            return Err(format!("{}: {e}", link.display()))
+    let programs = std::iter::once("stapkit-workload").chain(crate::vm::guest::WORKLOAD_PROGRAMS);
+    for name in programs {
+        let link = bin.join(name);
+        match std::fs::remove_file(&link) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(format!("{}: {e}", link.display()))
+            }
+            _ => {}
         }
-        _ => {}
+        // Built together; one missing fails the builds probing it, by name.
+        let Ok(target) = workload.with_file_name(name).canonicalize() else {
+            continue;
+        };
+        std::os::unix::fs::symlink(&target, &link)
+            .map_err(|e| format!("{}: {e}", link.display()))?;
     }
-    std::os::unix::fs::symlink(&workload, &link).map_err(|e| format!("{}: {e}", link.display()))?;
     super::programs::build(&super::programs::dir(&options.work_dir, arch), &root, arch)?;
     Ok(Some(root))
 }
@@ -235,6 +244,15 @@ pub(super) fn run_kernel(
             &format!("build it (beside staprun) with: {build_it}"),
         )
         .map_err(|e| e.to_string())?;
+        for name in crate::vm::guest::WORKLOAD_PROGRAMS {
+            check_static_binary(
+                &workload.with_file_name(name),
+                arch,
+                name,
+                &format!("build it (beside staprun) with: {build_it}"),
+            )
+            .map_err(|e| e.to_string())?;
+        }
         let tools = GuestTools {
             busybox,
             staprun,

@@ -4,8 +4,9 @@
 //! `//@` and `# matrix:` headers, and snapshots.
 //!
 //! `process("PATH")` probes read their programs under a sysroot made here:
-//! `bin/stapkit-workload` is a small synthetic ELF executable (written with
-//! `object`) defining the workload's uprobe targets and `main`, so the
+//! `bin/stapkit-workload` and `bin/stapkit-ustack` are small synthetic ELF
+//! executables (written with `object`) defining the workload's uprobe
+//! targets and `main` (and the workload's SDT markers), so the
 //! generated C and the errors do not depend on a built workload; the
 //! guests' C programs (`tests/programs/`) are built as stap-matrix builds
 //! them, with their debug files at their build-id paths.
@@ -29,10 +30,19 @@ const SYNTHETIC_FUNCTIONS: &[(&str, u64)] = &[
     ("stapkit_workload_text", 0x80),
 ];
 
+/// Functions of the synthetic `/bin/stapkit-ustack` (the user-stack
+/// tests' C program).
+const SYNTHETIC_USTACK_FUNCTIONS: &[(&str, u64)] = &[
+    ("main", 0x0),
+    ("stapkit_ustack_inner", 0x40),
+    ("stapkit_ustack_middle", 0x80),
+    ("stapkit_ustack_outer", 0xc0),
+];
+
 /// SDT markers of the synthetic `/bin/stapkit-workload`, as the built
 /// workload's (`workload/c/`) on amd64: (name, offset in .text,
 /// semaphore offset in .text or 0, arguments).
-const SYNTHETIC_MARKERS: &[(&str, u64, u64, &str)] = &[
+const SYNTHETIC_MARKERS: &[Marker] = &[
     ("registers", 0xa0, 0, "-8@%rdi -8@%rax -4@$42 8@%rsi"),
     ("none", 0xa1, 0, ""),
     (
@@ -44,10 +54,14 @@ const SYNTHETIC_MARKERS: &[(&str, u64, u64, &str)] = &[
     ("guarded", 0xa3, 0xbe, "-8@-8(%rbp) 2@%ax"),
 ];
 
-/// The `.note.stapsdt` section of [`SYNTHETIC_MARKERS`] at `vaddr`.
-fn synthetic_notes(vaddr: u64) -> Vec<u8> {
+/// An SDT marker: (name, offset in .text, semaphore offset in .text or 0,
+/// arguments).
+type Marker = (&'static str, u64, u64, &'static str);
+
+/// The `.note.stapsdt` section of `markers` at `vaddr`.
+fn synthetic_notes(vaddr: u64, markers: &[Marker]) -> Vec<u8> {
     let mut out = Vec::new();
-    for (name, offset, semaphore, args) in SYNTHETIC_MARKERS {
+    for (name, offset, semaphore, args) in markers {
         let mut desc = Vec::new();
         desc.extend((vaddr + offset).to_le_bytes());
         desc.extend(0u64.to_le_bytes());
@@ -79,9 +93,14 @@ pub fn test_sysroot() -> PathBuf {
     ROOT.get_or_init(|| {
         let root = Path::new(env!("CARGO_TARGET_TMPDIR")).join("sema-sysroot");
         std::fs::create_dir_all(root.join("bin")).unwrap();
-        let tmp = root.join(format!("bin/.stapkit-workload.{}", std::process::id()));
-        std::fs::write(&tmp, synthetic_program()).unwrap();
-        std::fs::rename(&tmp, root.join("bin/stapkit-workload")).unwrap();
+        for (name, functions, markers) in [
+            ("stapkit-workload", SYNTHETIC_FUNCTIONS, SYNTHETIC_MARKERS),
+            ("stapkit-ustack", SYNTHETIC_USTACK_FUNCTIONS, &[][..]),
+        ] {
+            let tmp = root.join(format!("bin/.{name}.{}", std::process::id()));
+            std::fs::write(&tmp, synthetic_program(functions, markers)).unwrap();
+            std::fs::rename(&tmp, root.join("bin").join(name)).unwrap();
+        }
         // The guests' C programs, stripped, their debug files at their
         // build-id paths (as stap-matrix lays them out).
         let programs = Path::new(env!("CARGO_TARGET_TMPDIR"))
@@ -93,23 +112,23 @@ pub fn test_sysroot() -> PathBuf {
 }
 
 /// An x86-64 ELF executable: one loadable segment at file offset 0x1000,
-/// address 0x401000, holding .text with [`SYNTHETIC_FUNCTIONS`], and the
-/// `.note.stapsdt` of [`SYNTHETIC_MARKERS`].
-fn synthetic_program() -> Vec<u8> {
+/// address 0x401000, holding .text with `functions` (0x40 bytes each),
+/// and the `.note.stapsdt` of `markers` (see [`SYNTHETIC_MARKERS`]).
+fn synthetic_program(functions: &[(&str, u64)], markers: &[Marker]) -> Vec<u8> {
     use object::elf;
     use object::write::elf::{FileHeader, ProgramHeader, SectionHeader, Sym, Writer};
 
     const VADDR: u64 = 0x401000;
-    let text = vec![0xc3u8; 0xc0];
+    let text = vec![0xc3u8; 0x40 * functions.len()];
     let mut buf = Vec::new();
     let mut w = Writer::new(object::Endianness::Little, true, &mut buf);
     w.reserve_file_header();
     w.reserve_program_headers(1);
     w.reserve_until(0x1000);
     let text_offset = w.reserve(text.len(), 16);
-    let notes = synthetic_notes(VADDR);
+    let notes = synthetic_notes(VADDR, markers);
     let notes_offset = w.reserve(notes.len(), 4);
-    let names: Vec<_> = SYNTHETIC_FUNCTIONS
+    let names: Vec<_> = functions
         .iter()
         .map(|(n, _)| w.add_string(n.as_bytes()))
         .collect();
@@ -119,7 +138,7 @@ fn synthetic_program() -> Vec<u8> {
     let text_index = w.reserve_section_index();
     w.reserve_section_index();
     w.reserve_null_symbol_index();
-    for _ in SYNTHETIC_FUNCTIONS {
+    for _ in functions {
         w.reserve_symbol_index(Some(text_index));
     }
     w.reserve_symtab();
@@ -155,7 +174,7 @@ fn synthetic_program() -> Vec<u8> {
     w.write_align(4);
     w.write(&notes);
     w.write_null_symbol();
-    for (name, (_, offset)) in names.iter().zip(SYNTHETIC_FUNCTIONS) {
+    for (name, (_, offset)) in names.iter().zip(functions) {
         w.write_symbol(&Sym {
             name: Some(*name),
             section: Some(text_index),

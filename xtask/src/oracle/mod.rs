@@ -161,10 +161,8 @@ pub fn run(sh: &Shell, options: &Options) -> Result<()> {
         .collect::<Result<Vec<_>>>()?;
 
     let workload = if scripts.iter().flat_map(|s| &s.cases).any(|c| c.workload) {
-        let path =
-            setup::build_staprun(sh, setup::GuestArch::X86_64)?.with_file_name("stapkit-workload");
-        let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
-        Some(Workload::new(bytes, &cache.dir().join("oracle/programs"))?)
+        let staprun = setup::build_staprun(sh, setup::GuestArch::X86_64)?;
+        Some(Workload::new(&staprun, &cache.dir().join("oracle/programs"))?)
     } else {
         None
     };

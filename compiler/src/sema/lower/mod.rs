@@ -137,6 +137,7 @@ pub(super) fn lower_all<'a>(cx: &Context<'a>, derived: &[DerivedProbe<'a>]) -> i
         embedded: cx.embedded.clone(),
         regexes: cx.regexes.clone(),
         records_matches: super::check::schedule::records_matches(cx),
+        user_modules: Vec::new(),
     };
     program
         .probes
