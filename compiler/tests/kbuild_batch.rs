@@ -81,7 +81,16 @@ fn a_batch_builds_each_module_as_alone_and_a_broken_one_fails_alone() {
         let dir = built.dir.path().to_path_buf();
         assert_eq!(
             std::fs::read_to_string(dir.join("Kbuild")).unwrap(),
-            kbuild::kbuild_file(name, &job.module.cflags)
+            kbuild::kbuild_file(
+                name,
+                &job.module.cflags,
+                &job
+                    .module
+                    .objects
+                    .iter()
+                    .map(|o| o.file_name().unwrap().to_string_lossy().into_owned())
+                    .collect::<Vec<_>>()
+            )
         );
         for (rel, text) in &job.module.files {
             assert_eq!(
