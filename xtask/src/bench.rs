@@ -7,15 +7,28 @@ use xshell::{cmd, Shell};
 #[derive(clap::Args, Debug)]
 pub struct Options {
     /// Which benchmark: `frontend` (parse and elaborate a large script),
-    /// `build` (cold and warm `stap -p4` per CI kernel).
+    /// `build` (`stap -p4` first, cold and cached, a bare kbuild module and
+    /// SystemTap's uncached and cached, per kernel).
     pub name: String,
+    /// Kernels to measure (`build`: default every CI kernel); repeatable.
+    #[arg(long = "kernel")]
+    pub kernels: Vec<String>,
+    /// Runs per figure; the median is printed.
+    #[arg(long, default_value_t = 3)]
+    pub runs: usize,
 }
 
 /// Runs the named benchmark.
 pub fn run(sh: &Shell, options: &Options) -> Result<()> {
     match options.name.as_str() {
         "frontend" => cmd!(sh, "cargo bench -p stapkit --bench frontend").run()?,
-        "build" => crate::bench_build::run(sh)?,
+        "build" => crate::bench_build::run(
+            sh,
+            &crate::bench_build::BuildBench {
+                kernels: options.kernels.clone(),
+                runs: options.runs,
+            },
+        )?,
         other => bail!("unknown benchmark '{other}'; known: frontend, build"),
     }
     Ok(())
