@@ -8,14 +8,19 @@ use xshell::{cmd, Shell};
 pub struct Options {
     /// Which benchmark: `frontend` (parse and elaborate a large script),
     /// `build` (`stap -p4` first, cold and cached, a bare kbuild module and
-    /// SystemTap's uncached and cached, per kernel).
+    /// SystemTap's uncached and cached, per kernel), `overhead` (ns per probe
+    /// hit, stapkit's module and SystemTap's in one guest).
     pub name: String,
     /// Kernels to measure (`build`: default every CI kernel); repeatable.
     #[arg(long = "kernel")]
     pub kernels: Vec<String>,
-    /// Runs per figure; the median is printed.
+    /// Runs per figure (`build`: the median is printed; `overhead`: the
+    /// best workload run).
     #[arg(long, default_value_t = 3)]
     pub runs: usize,
+    /// `overhead`: getppid calls per workload run.
+    #[arg(long, default_value_t = 100_000)]
+    pub calls: u64,
 }
 
 /// Runs the named benchmark.
@@ -29,7 +34,19 @@ pub fn run(sh: &Shell, options: &Options) -> Result<()> {
                 runs: options.runs,
             },
         )?,
-        other => bail!("unknown benchmark '{other}'; known: frontend, build"),
+        "overhead" => crate::bench_overhead::run(
+            sh,
+            &crate::bench_overhead::OverheadBench {
+                kernel: options
+                    .kernels
+                    .first()
+                    .cloned()
+                    .unwrap_or_else(|| crate::setup::DEFAULT_KERNEL.to_string()),
+                runs: options.runs,
+                calls: options.calls,
+            },
+        )?,
+        other => bail!("unknown benchmark '{other}'; known: frontend, build, overhead"),
     }
     Ok(())
 }

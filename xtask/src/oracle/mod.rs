@@ -62,10 +62,11 @@ use build::build_all;
 use guest::run_all;
 use record::record_all;
 use render::render_script;
-use root::{install_mmdebstrap, prepare_root};
+use root::install_mmdebstrap;
 // `cargo xtask bench build` runs SystemTap in the same roots.
 pub(crate) use build::debug_files;
-pub(crate) use root::{fetch_kernel, in_root_with, kernel_compiler};
+pub(crate) use guest::guest_files;
+pub(crate) use root::{fetch_kernel, in_root_with, kernel_compiler, prepare_root, Kernel};
 use script::{load_script, split_args, OracleScript};
 
 /// Options of `cargo xtask oracle`.
