@@ -133,7 +133,7 @@ pub fn object_key(files: &[(PathBuf, String)], cflags: &[String], make_vars: &[S
         h.update((bytes.len() as u64).to_le_bytes());
         h.update(bytes);
     };
-    part("format", b"stapkit runtime object 1");
+    part("format", b"stapkit runtime object 2");
     for (path, text) in files {
         part("file", path.to_string_lossy().as_bytes());
         part("contents", text.as_bytes());
@@ -212,12 +212,17 @@ pub fn prepare(req: &ObjectRequest<'_>) -> Result<RuntimeObject, BuildError> {
     })
 }
 
-/// The `Kbuild` file of the object's own build. The object's functions are
-/// global without a prototype of their own (the script's C has them), which
-/// newer trees warn about.
+/// The `Kbuild` file of the object's own build: the object is one part of
+/// a multi-object module, as it is in every script's module, so kbuild
+/// treats it as it will there (objtool runs on parts, or only on the linked
+/// module where the tree delays it: running it twice would define
+/// `__pfx_` symbols twice on 6.12). The object's functions are global
+/// without a prototype of their own (the script's C has them), which newer
+/// trees warn about.
 pub fn object_kbuild_file(cflags: &[String]) -> String {
     let mut text = format!(
-        "obj-m := {OBJECT}\nCFLAGS_{OBJECT} += -Wno-missing-prototypes -Wno-missing-declarations\n"
+        "obj-m := stp_runtime_module.o\nstp_runtime_module-y := {OBJECT}\n\
+         CFLAGS_{OBJECT} += -Wno-missing-prototypes -Wno-missing-declarations\n"
     );
     if !cflags.is_empty() {
         text.push_str(&format!("ccflags-y += {}\n", cflags.join(" ")));
