@@ -18,6 +18,9 @@ pub struct Options {
     /// best workload run).
     #[arg(long, default_value_t = 3)]
     pub runs: usize,
+    /// `build`: measure this `stap` instead of building the release one.
+    #[arg(long)]
+    pub stap: Option<std::path::PathBuf>,
     /// `overhead`: getppid calls per workload run.
     #[arg(long, default_value_t = 100_000)]
     pub calls: u64,
@@ -32,6 +35,7 @@ pub fn run(sh: &Shell, options: &Options) -> Result<()> {
             &crate::bench_build::BuildBench {
                 kernels: options.kernels.clone(),
                 runs: options.runs,
+                stap: options.stap.clone(),
             },
         )?,
         "overhead" => crate::bench_overhead::run(

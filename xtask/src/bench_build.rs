@@ -17,7 +17,8 @@
 //!   (`docs/oracle/README.md`) with `-r TREE`, on the kernels whose
 //!   compiler that root has (`cargo xtask oracle --kernel K` adds one).
 //!
-//! stapkit runs its release build. Figures are printed, never asserted.
+//! stapkit runs its release build (or `--stap PATH`). Figures are
+//! printed, never asserted.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -117,6 +118,8 @@ pub struct BuildBench {
     pub kernels: Vec<String>,
     /// Runs per figure.
     pub runs: usize,
+    /// The `stap` to measure (default: the release build, built first).
+    pub stap: Option<PathBuf>,
 }
 
 /// Measures and prints the figures (see the module doc).
@@ -134,8 +137,13 @@ pub fn run(sh: &Shell, bench: &BuildBench) -> Result<()> {
         },
     )?;
     drop(prepared);
-    cmd!(sh, "cargo build --quiet --release -p stapkit --bin stap").run()?;
-    let stap = setup::target_dir()?.join("release/stap");
+    let stap = match &bench.stap {
+        Some(stap) => stap.clone(),
+        None => {
+            cmd!(sh, "cargo build --quiet --release -p stapkit --bin stap").run()?;
+            setup::target_dir()?.join("release/stap")
+        }
+    };
     let script = setup::project_root().join("tests/scripts/hello.stp");
     let work = tempfile::Builder::new().prefix("stapkit-bench").tempdir()?;
     let cache = Cache::locate(None);
