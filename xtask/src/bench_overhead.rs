@@ -9,7 +9,10 @@
 //! in turn: the bare workload (the baseline), the module started by its
 //! own tool's `staprun` (stapkit's static one, SystemTap's with `stapio`)
 //! with its output sent to `/dev/null`, the workload again `--runs` times,
-//! the module stopped. Cost per hit is (workload with the module −
+//! the module stopped. SystemTap builds the empty-bodied probes with `-u`:
+//! it elides them otherwise, and the point is to measure one (stapkit
+//! keeps them; its `-u` would also build every tapset function).
+//! Cost per hit is (workload with the module −
 //! baseline) / N, best of the runs; `timer.profile` is hit by the clock,
 //! not by the workload, so its figure is the slowdown per workload call.
 //! Both modules run in the same guest with the same kernel, so the ratio
@@ -256,7 +259,10 @@ fn systemtap_module(
     std::fs::create_dir_all(&host_work)?;
     std::fs::write(host_work.join(format!("{name}.stp")), text)?;
     let tree = k.state.build_dir().display().to_string();
-    let argv: Vec<String> = ["stap", "-p4", "-r", &tree, "-m", name, &format!("{name}.stp")]
+    // `-u` only where SystemTap would elide the empty probe.
+    let elided = text.contains("{}");
+    let u = if elided { "-u" } else { "-p4" };
+    let argv: Vec<String> = ["stap", "-p4", u, "-r", &tree, "-m", name, &format!("{name}.stp")]
         .iter()
         .map(|s| s.to_string())
         .collect();
