@@ -320,6 +320,24 @@ fn inline_instances_of_do_fsync() {
     );
     let wild = k.inline_probes("do_fs*nc", Some("sync.c")).unwrap();
     assert_eq!(wild, probes);
+    // A wildcard over thousands of functions reads each unit once for all
+    // of them (issue 18: `d*` once grew to gigabytes) and finds the same
+    // copies of each as asking for it alone.
+    let broad = k.inline_probes("d*", None).unwrap();
+    let of_do_fsync: Vec<_> = broad
+        .iter()
+        .filter(|p| p.function == "do_fsync")
+        .cloned()
+        .collect();
+    assert_eq!(of_do_fsync, probes);
+    let functions: std::collections::BTreeSet<&str> =
+        broad.iter().map(|p| p.function.as_str()).collect();
+    assert!(functions.len() > 100, "{} functions", functions.len());
+    for f in functions.iter().step_by(97).take(5) {
+        let alone = k.inline_probes(f, None).unwrap();
+        let within: Vec<_> = broad.iter().filter(|p| p.function == *f).cloned().collect();
+        assert_eq!(alone, within, "{f}");
+    }
     // Errors name what is wrong.
     let mut out = String::new();
     for (f, file) in [

@@ -74,6 +74,7 @@ pub fn run_scripts_on(kernel: &str) {
         report.details()
     );
     let mut failures = Vec::new();
+    let mut details = Vec::new();
     let mut tally = Tally::default();
     for cell in &report.cells {
         // A script whose `# requires:` this kernel does not meet has no
@@ -101,6 +102,12 @@ pub fn run_scripts_on(kernel: &str) {
                     cell.script
                 );
                 failures.push(format!("{} on {kernel} (SystemTap)", cell.script));
+                details.push(failure_detail(
+                    &cell.script,
+                    kernel,
+                    "SystemTap's record",
+                    diff,
+                ));
             }
             continue;
         }
@@ -116,18 +123,45 @@ pub fn run_scripts_on(kernel: &str) {
         }));
         if result.is_err() {
             failures.push(format!("{} on {kernel}", cell.script));
+            if let Verdict::Mismatch(diff) = &verdict {
+                details.push(failure_detail(&cell.script, kernel, "its snapshot", diff));
+            }
         }
     }
     let summary = format!("{kernel}: {}", tally.summary());
     eprintln!("{summary}");
     // `cargo xtask test` adds up every kernel's counts and prints them last.
     if let Some(dir) = std::env::var_os("STAPKIT_ORACLE_TALLY_DIR") {
-        let file = PathBuf::from(dir).join(format!("{kernel}.tally"));
+        let dir = PathBuf::from(dir);
+        let file = dir.join(format!("{kernel}.tally"));
         std::fs::write(&file, tally.to_text()).expect("writing the oracle tally");
+        // Printed again at the very end of the suite, where a CI log that
+        // keeps only its head and tail still shows them.
+        if !details.is_empty() {
+            let file = dir.join(format!("{kernel}.failures"));
+            std::fs::write(&file, details.concat()).expect("writing the failures");
+        }
     }
     assert!(
         failures.is_empty(),
         "outcomes differ from real SystemTap's (NAME.oracle) or stapkit's (NAME.snap): {}",
         failures.join(", ")
     );
+}
+
+/// A failed case for the suite's closing summary: its name, what it was
+/// compared with, and the first lines of the diff.
+fn failure_detail(script: &str, kernel: &str, against: &str, diff: &str) -> String {
+    const LINES: usize = 40;
+    let mut text =
+        format!("--- {script} on {kernel} differs from {against} (- expected, + stapkit):\n");
+    for line in diff.lines().take(LINES) {
+        text.push_str(line);
+        text.push('\n');
+    }
+    let more = diff.lines().count().saturating_sub(LINES);
+    if more > 0 {
+        text.push_str(&format!("... {more} more line(s)\n"));
+    }
+    text
 }

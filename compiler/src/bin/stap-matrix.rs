@@ -1,18 +1,94 @@
-//! `stap-matrix`: build scripts for kernels, run them in QEMU, compare.
+//! `stap-matrix`: build scripts for kernels, run them in QEMU, compare;
+//! `stap-matrix report` merges shards' results, `stap-matrix ci` writes
+//! a CI definition that runs the matrix.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{Parser, Subcommand, ValueEnum};
 use stapkit::kernel::{Cache, Catalog};
-use stapkit::matrix::{self, render, Options};
+use stapkit::matrix::results::ShardResult;
+use stapkit::matrix::{self, ci, html, junit, markdown, merge, render, Options};
 
 /// Build every script for every kernel, boot each kernel once in QEMU, run
 /// the modules, and compare their output with the expected file beside
 /// each script.
 #[derive(Parser)]
-#[command(name = "stap-matrix", version)]
+#[command(
+    name = "stap-matrix",
+    version,
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true
+)]
 struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    run: RunArgs,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Merge the result files of shards (--json) into one Markdown summary
+    /// and one static HTML report.
+    Report(ReportArgs),
+    /// Write a CI definition running the matrix as kernels x shards.
+    Ci(CiArgs),
+}
+
+#[derive(clap::Args)]
+struct ReportArgs {
+    /// The result files stap-matrix --json wrote.
+    #[arg(required = true)]
+    results: Vec<PathBuf>,
+    /// Write the Markdown summary here (e.g. "$GITHUB_STEP_SUMMARY").
+    #[arg(long)]
+    markdown: Option<PathBuf>,
+    /// Write the HTML report into this directory (index.html and pages).
+    #[arg(long)]
+    html: Option<PathBuf>,
+    /// Where readers find the HTML report, said in the Markdown summary.
+    #[arg(long)]
+    html_link: Option<String>,
+    /// Write the merged JUnit XML here.
+    #[arg(long)]
+    junit: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum EngineArg {
+    /// GitHub Actions.
+    Github,
+    /// GitLab CI.
+    Gitlab,
+}
+
+#[derive(clap::Args)]
+struct CiArgs {
+    /// The CI engine.
+    engine: EngineArg,
+    /// Kernel manifest names (default: every manifest).
+    #[arg(long = "kernel")]
+    kernels: Vec<String>,
+    /// Kernels to fetch with their debug-info package (DWARF).
+    #[arg(long = "debug-kernel")]
+    debug_kernels: Vec<String>,
+    /// Shards per kernel.
+    #[arg(long, default_value_t = 2)]
+    shards: usize,
+    /// The scripts, as a shell pattern relative to the repository.
+    #[arg(long, default_value = "tests/scripts/*.stp")]
+    scripts: String,
+    /// Write the definition here instead of to stdout.
+    #[arg(long)]
+    output: Option<PathBuf>,
+    /// Do not write: fail when --output differs from what would be written.
+    #[arg(long, requires = "output")]
+    check: bool,
+}
+
+#[derive(clap::Args)]
+struct RunArgs {
     /// Kernel manifest names, or `all`.
     #[arg(long = "kernel", required = true)]
     kernels: Vec<String>,
@@ -48,6 +124,12 @@ struct Cli {
     /// Build the modules and stop: no guest boots (to time or check builds).
     #[arg(long)]
     build_only: bool,
+    /// Write the results as JUnit XML here.
+    #[arg(long)]
+    junit: Option<PathBuf>,
+    /// Write the results as JSON here (what stap-matrix report merges).
+    #[arg(long)]
+    json: Option<PathBuf>,
     /// The scripts.
     #[arg(required = true)]
     scripts: Vec<PathBuf>,
@@ -67,7 +149,12 @@ fn parse_shard(s: &str) -> Result<(usize, usize), String> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match run(cli) {
+    let result = match cli.command {
+        Some(Command::Report(args)) => report(args),
+        Some(Command::Ci(args)) => write_ci(args),
+        None => run(cli.run),
+    };
+    match result {
         Ok(code) => code,
         Err(e) => {
             eprintln!("stap-matrix: {e}");
@@ -76,7 +163,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(cli: Cli) -> Result<ExitCode, String> {
+fn run(cli: RunArgs) -> Result<ExitCode, String> {
     let kernels = if cli.kernels.iter().any(|k| k == "all") {
         let catalog = Catalog::load().map_err(|e| e.to_string())?;
         catalog.all().iter().map(|m| m.name.clone()).collect()
@@ -123,7 +210,30 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
         work_dir,
         build_only: cli.build_only,
     };
-    let report = matrix::run(&options, &|line| eprintln!("{line}"))?;
+    let outcome = matrix::run(&options, &|line| eprintln!("{line}"));
+    if cli.junit.is_some() || cli.json.is_some() {
+        // A run that failed as a whole still leaves a result saying why,
+        // so the merged report shows its kernels and the reason.
+        let result = match &outcome {
+            Ok(report) => {
+                ShardResult::from_report(report, &options.kernels, &options.scripts, options.shard)
+            }
+            Err(e) => ShardResult::failed_run(
+                &format!("stap-matrix failed: {e}"),
+                &options.kernels,
+                &options.scripts,
+                options.shard,
+            ),
+        };
+        if let Some(path) = &cli.json {
+            result.write(path).map_err(|e| e.to_string())?;
+        }
+        if let Some(path) = &cli.junit {
+            std::fs::write(path, junit::junit(&[&result]))
+                .map_err(|e| format!("{}: {e}", path.display()))?;
+        }
+    }
+    let report = outcome?;
     if options.print {
         for cell in &report.cells {
             println!("=== {} on {}", cell.script, cell.kernel);
@@ -150,6 +260,99 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
     if report.failed() {
         print!("{}", report.details());
         return Ok(ExitCode::FAILURE);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn report(args: ReportArgs) -> Result<ExitCode, String> {
+    let mut results = Vec::new();
+    for path in &args.results {
+        results.push((
+            path.clone(),
+            ShardResult::read(path).map_err(|e| e.to_string())?,
+        ));
+    }
+    let merged = merge::merge(&results).map_err(|e| e.to_string())?;
+    if let Some(dir) = &args.html {
+        let index = html::write_report(&merged, dir).map_err(|e| e.to_string())?;
+        eprintln!("stap-matrix: HTML report in {}", index.display());
+    }
+    if let Some(path) = &args.markdown {
+        let text = markdown::markdown(&merged, args.html_link.as_deref());
+        std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))?;
+    }
+    if let Some(path) = &args.junit {
+        let all: Vec<&ShardResult> = results.iter().map(|(_, r)| r).collect();
+        std::fs::write(path, junit::junit(&all)).map_err(|e| format!("{}: {e}", path.display()))?;
+    }
+    println!("{}", merged.summary());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn write_ci(args: CiArgs) -> Result<ExitCode, String> {
+    let catalog = Catalog::load().map_err(|e| e.to_string())?;
+    let names: Vec<String> = if args.kernels.is_empty() {
+        catalog.all().iter().map(|m| m.name.clone()).collect()
+    } else {
+        args.kernels.clone()
+    };
+    let mut kernels = Vec::new();
+    for name in &names {
+        let manifest = catalog.get(name).map_err(|e| e.to_string())?;
+        kernels.push(ci::CiKernel {
+            name: name.clone(),
+            arch: manifest.arch,
+            debug: args.debug_kernels.contains(name),
+        });
+    }
+    if let Some(k) = args.debug_kernels.iter().find(|k| !names.contains(k)) {
+        return Err(format!(
+            "--debug-kernel {k} is not one of the matrix's kernels"
+        ));
+    }
+    let engine = match args.engine {
+        EngineArg::Github => ci::Engine::Github,
+        EngineArg::Gitlab => ci::Engine::Gitlab,
+    };
+    // The header's command: what regenerates this text.
+    let mut command = format!("stap-matrix ci {} --shards {}", engine.name(), args.shards);
+    for k in &args.kernels {
+        command.push_str(&format!(" --kernel {k}"));
+    }
+    for k in &args.debug_kernels {
+        command.push_str(&format!(" --debug-kernel {k}"));
+    }
+    if args.scripts != "tests/scripts/*.stp" {
+        command.push_str(&format!(" --scripts '{}'", args.scripts));
+    }
+    if let Some(out) = &args.output {
+        command.push_str(&format!(" --output {}", out.display()));
+    }
+    let plan = ci::Plan {
+        kernels,
+        shards: args.shards,
+        scripts: args.scripts.clone(),
+        command,
+    };
+    let text = ci::write(engine, &plan).map_err(|e| e.to_string())?;
+    match &args.output {
+        None => print!("{text}"),
+        Some(path) if args.check => {
+            let current = std::fs::read_to_string(path).unwrap_or_default();
+            if current != text {
+                return Err(format!(
+                    "{} is not what `{}` writes; run that command and commit the result",
+                    path.display(),
+                    plan.command
+                ));
+            }
+        }
+        Some(path) => {
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+            }
+            std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))?;
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -5,8 +5,9 @@
 //! kprobe by name takes the first of several same-named static
 //! functions). Copies in code the kernel refuses kprobes in are skipped.
 
+use super::dwarf::file_matches;
 use super::dwarf::index::FuncEntry;
-use super::dwarf::{file_matches, DwarfKernel};
+use super::dwarf::inlines::InlineInstance;
 use super::error::DebugInfoError;
 use super::info::KernelInfo;
 use super::symbols::SystemMap;
@@ -85,8 +86,10 @@ impl KernelInfo {
         }
         let mut out = Vec::new();
         let mut refused: Option<(String, String)> = None;
-        for f in entries.iter().filter(|f| f.inlined > 0) {
-            let (probes, why) = probes_of(dwarf, map, f)?;
+        let inlined: Vec<&FuncEntry> = entries.iter().copied().filter(|f| f.inlined > 0).collect();
+        let copies = dwarf.inline_instances_of(&inlined)?;
+        for (f, copies) in inlined.iter().zip(copies) {
+            let (probes, why) = probes_of(map, f, copies);
             if probes.is_empty() {
                 if let Some(why) = why {
                     refused.get_or_insert((f.name.clone(), why));
@@ -123,14 +126,14 @@ impl KernelInfo {
 
 /// The kprobes for `f`'s copies, and why copies were refused when some were.
 fn probes_of(
-    dwarf: &DwarfKernel,
     map: &SystemMap,
     f: &FuncEntry,
-) -> Result<(Vec<InlineProbe>, Option<String>), DebugInfoError> {
+    copies: Vec<InlineInstance>,
+) -> (Vec<InlineProbe>, Option<String>) {
     let mut probes = Vec::new();
     let mut why = None;
     let blacklist = map.blacklist();
-    for inst in dwarf.inline_instances(f)? {
+    for inst in copies {
         let Some(containing) = map.text_symbol_at(inst.entry) else {
             why.get_or_insert_with(|| "a copy is outside the kernel's text".to_string());
             continue;
@@ -156,5 +159,5 @@ fn probes_of(
             address: inst.entry,
         });
     }
-    Ok((probes, why))
+    (probes, why)
 }

@@ -362,6 +362,12 @@ fn boot_group(
             },
         };
         let r = boot_cases(&config, tools, &pending, kernel, progress)?;
+        for c in &pending {
+            report.consoles.insert(
+                (kernel.to_string(), c.id.clone()),
+                config.work_dir.join("console.log"),
+            );
+        }
         if r.outcome != BootOutcome::Completed {
             report
                 .boots

@@ -8,11 +8,17 @@
 
 mod boot;
 pub mod build;
+pub mod ci;
 pub mod frontend;
+pub mod html;
+pub mod junit;
+pub mod markdown;
+pub mod merge;
 pub mod oracle;
 mod prepare;
 pub mod render;
 mod report;
+pub mod results;
 pub mod script;
 pub mod ship;
 

@@ -58,7 +58,8 @@ impl Cell {
         }
     }
 
-    fn statuses(&self) -> [&'static str; 3] {
+    /// The build, load and output columns of the table for this cell.
+    pub fn statuses(&self) -> [&'static str; 3] {
         let output = match &self.verdict {
             Verdict::Pass => "ok",
             Verdict::Printed => "printed",
@@ -98,6 +99,9 @@ pub struct Report {
     pub cells: Vec<Cell>,
     /// Boot notes (crashes, timeouts) per kernel.
     pub boots: BTreeMap<String, String>,
+    /// The console log of the boot that ran each (kernel, script) cell
+    /// (the last attempt's, when it was run again).
+    pub consoles: BTreeMap<(String, String), std::path::PathBuf>,
 }
 
 impl Report {
@@ -217,7 +221,7 @@ mod tests {
                     reference: None,
                 },
             ],
-            boots: BTreeMap::new(),
+            ..Report::default()
         };
         assert!(report.failed());
         let table = report.table();
@@ -236,7 +240,7 @@ mod tests {
                 verdict: Verdict::NotApplicable,
                 reference: None,
             }],
-            boots: BTreeMap::new(),
+            ..Report::default()
         };
         assert!(!report.failed());
         let table = report.table();

@@ -347,6 +347,7 @@ fn analyze_listing(
             continue;
         };
         let mut groups: Vec<DerivedProbe> = Vec::new();
+        let mut shared = HashMap::new();
         let mut sufficient_hit = false;
         for written in &probe.points {
             if sufficient_hit {
@@ -373,7 +374,13 @@ fn analyze_listing(
                         }
                         for mut r in resolved {
                             r.point.optional = point.optional;
-                            add_to_group(&mut groups, r, probe, written.condition.as_ref());
+                            add_to_group(
+                                &mut groups,
+                                &mut shared,
+                                r,
+                                probe,
+                                written.condition.as_ref(),
+                            );
                         }
                     }
                     Err(_) if point.optional => {}
@@ -473,8 +480,21 @@ fn mentions_syscalls(script: &ast::Script, library: &Library) -> bool {
     in_script(script, true) || library.files.iter().any(|f| in_script(&f.script, false))
 }
 
+/// Which points of one written probe share a body: those whose contexts
+/// name the same shared body (see [`ProbeContext::shared_body_key`])
+/// under the same alias prologues, epilogues and condition. Looked up by
+/// key, so the thousands of inlined copies of a wildcard cost one lookup
+/// each, not a scan of every group.
+type GroupKey = (
+    String,
+    Vec<ast::NodeId>,
+    Vec<ast::NodeId>,
+    Option<ast::NodeId>,
+);
+
 fn add_to_group<'a>(
     groups: &mut Vec<DerivedProbe<'a>>,
+    shared: &mut HashMap<GroupKey, usize>,
     r: Resolved<'a>,
     probe: &'a ast::Probe,
     condition: Option<&'a ast::Expr>,
@@ -482,41 +502,34 @@ fn add_to_group<'a>(
     // Points offering target variables each get their own body: '$file'
     // may mean different things at different functions. The inlined
     // copies of one function offer none and share one.
-    let same = |g: &DerivedProbe<'a>| {
-        g.context.shares_body_with(&r.context)
-            && g.prologues.len() == r.prologues.len()
-            && g.prologues
-                .iter()
-                .zip(&r.prologues)
-                .all(|(a, b)| a.id == b.id)
-            && g.epilogues.len() == r.epilogues.len()
-            && g.epilogues
-                .iter()
-                .zip(&r.epilogues)
-                .all(|(a, b)| a.id == b.id)
-            && match (g.condition, condition) {
-                (None, None) => true,
-                (Some(a), Some(b)) => a.id == b.id,
-                _ => false,
-            }
-    };
-    match groups.iter_mut().find(|g| same(g)) {
-        Some(g) => {
-            g.points.push(r.point);
-            g.listed.push(r.listed);
-        }
-        None => groups.push(DerivedProbe {
-            points: vec![r.point],
-            listed: vec![r.listed],
-            prologues: r.prologues,
-            body: &probe.body,
-            epilogues: r.epilogues,
-            condition,
-            span: probe.span,
-            locals: Locals::default(),
-            context: r.context,
-            elided: HashSet::new(),
-            facts: Default::default(),
-        }),
+    let key = r.context.shared_body_key().map(|body| {
+        (
+            body,
+            r.prologues.iter().map(|b| b.id).collect(),
+            r.epilogues.iter().map(|b| b.id).collect(),
+            condition.map(|c| c.id),
+        )
+    });
+    if let Some(&i) = key.as_ref().and_then(|k| shared.get(k)) {
+        let g = &mut groups[i];
+        g.points.push(r.point);
+        g.listed.push(r.listed);
+        return;
     }
+    if let Some(k) = key {
+        shared.insert(k, groups.len());
+    }
+    groups.push(DerivedProbe {
+        points: vec![r.point],
+        listed: vec![r.listed],
+        prologues: r.prologues,
+        body: &probe.body,
+        epilogues: r.epilogues,
+        condition,
+        span: probe.span,
+        locals: Locals::default(),
+        context: r.context,
+        elided: HashSet::new(),
+        facts: Default::default(),
+    });
 }

@@ -150,12 +150,10 @@ impl ProbeContext {
         &*self.0
     }
 
-    /// Whether points of these two contexts share one probe body.
-    pub(super) fn shares_body_with(&self, other: &ProbeContext) -> bool {
-        match (self.0.shared_body_key(), other.0.shared_body_key()) {
-            (Some(a), Some(b)) => a == b,
-            _ => false,
-        }
+    /// What names the one probe body that points of this context share
+    /// with other points naming the same (`None`: a body of its own).
+    pub(super) fn shared_body_key(&self) -> Option<String> {
+        self.0.shared_body_key()
     }
 }
 

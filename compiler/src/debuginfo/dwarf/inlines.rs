@@ -3,7 +3,7 @@
 //! the index lists for the function are read, so asking for `do_fsync`
 //! touches one unit rather than all of `.debug_info`.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use gimli::AttributeValue;
 
@@ -39,9 +39,27 @@ impl DwarfKernel {
     /// per address. Copies without code (inside abstract instances) are
     /// left out.
     pub fn inline_instances(&self, f: &FuncEntry) -> Result<Vec<InlineInstance>, DebugInfoError> {
-        let want_file = self.index.file(f.file);
-        let mut out = Vec::new();
-        for &unit_off in &f.inline_units {
+        Ok(self.inline_instances_of(&[f])?.pop().unwrap_or_default())
+    }
+
+    /// [`inline_instances`](Self::inline_instances) of each of `fs`, in
+    /// order. Each unit is read once however many of `fs` were inlined
+    /// into it, so a wildcard over thousands of functions costs one pass
+    /// over their units, not one per function.
+    pub fn inline_instances_of(
+        &self,
+        fs: &[&FuncEntry],
+    ) -> Result<Vec<Vec<InlineInstance>>, DebugInfoError> {
+        let mut by_unit: BTreeMap<u64, Vec<usize>> = BTreeMap::new();
+        for (i, f) in fs.iter().enumerate() {
+            for &unit in &f.inline_units {
+                by_unit.entry(unit).or_default().push(i);
+            }
+        }
+        let mut out = vec![Vec::new(); fs.len()];
+        // Origins in other units, looked up once each.
+        let mut origins: HashMap<u64, (Option<String>, Option<String>)> = HashMap::new();
+        for (unit_off, wanted) in by_unit {
             let Some(unit) = self.unit_at(unit_off) else {
                 continue;
             };
@@ -49,25 +67,43 @@ impl DwarfKernel {
                 path: self.path().to_path_buf(),
                 message: e.to_string(),
             })?;
+            let mut targets: HashMap<(&str, Option<&str>), Vec<usize>> = HashMap::new();
+            for &i in &wanted {
+                let f = fs[i];
+                targets
+                    .entry((f.name.as_str(), self.index.file(f.file)))
+                    .or_default()
+                    .push(i);
+            }
             for (inst, origin_name, origin_file, caller) in found {
-                let (name, file) = match (origin_name, inst.origin) {
-                    (Some(n), _) => (Some(n), origin_file),
+                let (name, file) = match origin_name {
+                    Some(n) => (Some(n), origin_file),
                     // An origin in another unit: ask that unit.
-                    (None, o) => self.name_and_file(o).unwrap_or((None, None)),
+                    None => origins
+                        .entry(inst.origin)
+                        .or_insert_with(|| self.name_and_file(inst.origin).unwrap_or((None, None)))
+                        .clone(),
                 };
-                if name.as_deref() != Some(f.name.as_str()) || file.as_deref() != want_file {
+                let Some(name) = name else {
                     continue;
+                };
+                let Some(hits) = targets.get(&(name.as_str(), file.as_deref())) else {
+                    continue;
+                };
+                for &i in hits {
+                    out[i].push(InlineInstance {
+                        function: fs[i].name.clone(),
+                        entry: inst.entry,
+                        caller: caller.clone(),
+                        call_line: inst.call_line,
+                    });
                 }
-                out.push(InlineInstance {
-                    function: f.name.clone(),
-                    entry: inst.entry,
-                    caller,
-                    call_line: inst.call_line,
-                });
             }
         }
-        out.sort_by_key(|i| i.entry);
-        out.dedup_by_key(|i| i.entry);
+        for copies in &mut out {
+            copies.sort_by_key(|i| i.entry);
+            copies.dedup_by_key(|i| i.entry);
+        }
         Ok(out)
     }
 

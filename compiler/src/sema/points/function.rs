@@ -10,6 +10,8 @@
 //! ([`Unchecked`]) or for an inlined copy ([`InlineCopies`]) there are
 //! none, and the error says why.
 
+use std::collections::HashMap;
+
 use super::{
     parts_text, resolved_text, single, Family, Param, Parts, PointError, ProbeContext, Resolution,
     Target,
@@ -322,18 +324,27 @@ fn inline_probe(
             None,
         ));
     }
-    // One context per function, the same for all its copies, so that
-    // they stay one probe (and a refused `$var` is reported once).
-    let callers_of = |function: &str| {
-        let mut callers: Vec<String> = probes
-            .iter()
-            .filter(|p| p.function == function)
-            .map(|p| p.containing.clone())
-            .collect();
-        callers.sort();
-        callers.dedup();
+    // One context per function, shared by all its copies, so that they
+    // stay one probe (and a refused `$var` is reported once). Built once
+    // per function: a function inlined thousands of times must not cost
+    // thousands of caller lists.
+    let mut contexts: HashMap<&str, ProbeContext> = HashMap::new();
+    let mut callers: HashMap<&str, Vec<String>> = HashMap::new();
+    for p in &probes {
         callers
-    };
+            .entry(p.function.as_str())
+            .or_default()
+            .push(p.containing.clone());
+    }
+    for (function, mut list) in callers {
+        list.sort();
+        list.dedup();
+        let copies = InlineCopies {
+            function: function.to_string(),
+            callers: list,
+        };
+        contexts.insert(function, ProbeContext::new(copies));
+    }
     Ok(probes
         .iter()
         .map(|p| {
@@ -347,10 +358,7 @@ fn inline_probe(
                 },
                 optional: false,
             };
-            let context = ProbeContext::new(InlineCopies {
-                callers: callers_of(&p.function),
-            });
-            (point, context)
+            (point, contexts[p.function.as_str()].clone())
         })
         .collect())
 }
@@ -512,9 +520,10 @@ impl Refusal for Unchecked {
 /// The inlined copies of a function (`.inline`): their variables would
 /// need DWARF location lists, which stapkit does not evaluate; `callers`
 /// are the functions the copies are in (sorted), to suggest instead. The
-/// copies of one function share one probe body.
+/// copies of one `function` share one probe body.
 #[derive(Debug)]
 struct InlineCopies {
+    function: String,
     callers: Vec<String>,
 }
 
@@ -538,6 +547,6 @@ impl Refusal for InlineCopies {
     }
 
     fn shared_body_key(&self) -> Option<String> {
-        Some(format!("inline:{}", self.callers.join(",")))
+        Some(format!("inline:{}", self.function))
     }
 }
