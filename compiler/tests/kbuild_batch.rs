@@ -84,8 +84,7 @@ fn a_batch_builds_each_module_as_alone_and_a_broken_one_fails_alone() {
             kbuild::kbuild_file(
                 name,
                 &job.module.cflags,
-                &job
-                    .module
+                &job.module
                     .objects
                     .iter()
                     .map(|o| o.file_name().unwrap().to_string_lossy().into_owned())

@@ -91,7 +91,11 @@ fn median(mut runs: Vec<Run>) -> Option<Run> {
 
 fn show(run: Option<Run>) -> String {
     match run {
-        Some(r) => format!("{:>5.2}s/{:<5.2}", r.wall.as_secs_f64(), r.cpu.as_secs_f64()),
+        Some(r) => format!(
+            "{:>5.2}s/{:<5.2}",
+            r.wall.as_secs_f64(),
+            r.cpu.as_secs_f64()
+        ),
         None => format!("{:>11}", "-"),
     }
 }

@@ -116,13 +116,11 @@ pub fn run(sh: &Shell, bench: &OverheadBench) -> Result<()> {
         .context("reading stapkit-workload (cargo xtask staprun builds it)")?;
     let cache = Cache::locate(None);
     let compiler = oracle::kernel_compiler(kernel)?;
-    let root = oracle::prepare_root(
-        &cache,
-        "trixie",
-        &std::iter::once(compiler).collect(),
-    )?;
+    let root = oracle::prepare_root(&cache, "trixie", &std::iter::once(compiler).collect())?;
     let k = oracle::fetch_kernel(&cache, kernel)?;
-    let work = tempfile::Builder::new().prefix("stapkit-overhead").tempdir()?;
+    let work = tempfile::Builder::new()
+        .prefix("stapkit-overhead")
+        .tempdir()?;
 
     // Both tools' modules of every script.
     let mut modules: Vec<(String, Vec<u8>)> = Vec::new();
@@ -141,9 +139,15 @@ pub fn run(sh: &Shell, bench: &OverheadBench) -> Result<()> {
                 String::from_utf8_lossy(&out.stderr)
             );
         }
-        modules.push((ours.clone(), std::fs::read(work.path().join(format!("{ours}.ko")))?));
+        modules.push((
+            ours.clone(),
+            std::fs::read(work.path().join(format!("{ours}.ko")))?,
+        ));
         let theirs = format!("s_{name}");
-        modules.push((theirs.clone(), systemtap_module(&root.dir, &k, &theirs, text)?));
+        modules.push((
+            theirs.clone(),
+            systemtap_module(&root.dir, &k, &theirs, text)?,
+        ));
         eprintln!("overhead: built {name} with both tools");
     }
 
@@ -180,8 +184,19 @@ pub fn run(sh: &Shell, bench: &OverheadBench) -> Result<()> {
     }
     let mut file = |fs: &mut Initramfs, path: &str, mode: u32, data: Vec<u8>| {
         let mut at = String::new();
-        for part in path.split('/').rev().skip(1).collect::<Vec<_>>().into_iter().rev() {
-            at = if at.is_empty() { part.to_string() } else { format!("{at}/{part}") };
+        for part in path
+            .split('/')
+            .rev()
+            .skip(1)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+        {
+            at = if at.is_empty() {
+                part.to_string()
+            } else {
+                format!("{at}/{part}")
+            };
             if made.insert(at.clone()) {
                 fs.dir(&at);
             }
@@ -191,10 +206,20 @@ pub fn run(sh: &Shell, bench: &OverheadBench) -> Result<()> {
     for (path, data) in &guest.files {
         file(&mut fs, path, 0o755, data.clone());
     }
-    file(&mut fs, "bin/busybox", 0o755, std::fs::read("/bin/busybox")?);
+    file(
+        &mut fs,
+        "bin/busybox",
+        0o755,
+        std::fs::read("/bin/busybox")?,
+    );
     fs.symlink("bin/sh", "busybox");
     file(&mut fs, "bin/stapkit-workload", 0o755, workload);
-    file(&mut fs, "bin/stapkit-staprun", 0o755, std::fs::read(&prepared.staprun)?);
+    file(
+        &mut fs,
+        "bin/stapkit-staprun",
+        0o755,
+        std::fs::read(&prepared.staprun)?,
+    );
     for (name, data) in modules {
         file(&mut fs, &format!("mods/{name}.ko"), 0o644, data);
     }
@@ -206,7 +231,11 @@ pub fn run(sh: &Shell, bench: &OverheadBench) -> Result<()> {
         format!("{}\n", Arch::X86_64.results_device()),
     );
     fs.file("etc/passwd", 0o644, "root:x:0:0:root:/root:/bin/sh\n");
-    fs.file("etc/group", 0o644, "root:x:0:\nstapusr:x:156:\nstapdev:x:157:\n");
+    fs.file(
+        "etc/group",
+        0o644,
+        "root:x:0:\nstapusr:x:156:\nstapdev:x:157:\n",
+    );
 
     let boot_dir = work.path().join("boot");
     std::fs::create_dir_all(&boot_dir)?;
@@ -247,12 +276,7 @@ pub fn run(sh: &Shell, bench: &OverheadBench) -> Result<()> {
 }
 
 /// SystemTap's module `name` of `text`, built in the oracle's root.
-fn systemtap_module(
-    root: &Path,
-    k: &oracle::Kernel,
-    name: &str,
-    text: &str,
-) -> Result<Vec<u8>> {
+fn systemtap_module(root: &Path, k: &oracle::Kernel, name: &str, text: &str) -> Result<Vec<u8>> {
     let work = format!("/tmp/stapkit-overhead-{name}");
     let host_work = root.join(work.trim_start_matches('/'));
     let _ = std::fs::remove_dir_all(&host_work);
@@ -262,11 +286,26 @@ fn systemtap_module(
     // `-u` only where SystemTap would elide the empty probe.
     let elided = text.contains("{}");
     let u = if elided { "-u" } else { "-p4" };
-    let argv: Vec<String> = ["stap", "-p4", u, "-r", &tree, "-m", name, &format!("{name}.stp")]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-    let out = oracle::in_root_with(root, &[&k.state.root], &oracle::debug_files(k), &work, &argv)?;
+    let argv: Vec<String> = [
+        "stap",
+        "-p4",
+        u,
+        "-r",
+        &tree,
+        "-m",
+        name,
+        &format!("{name}.stp"),
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let out = oracle::in_root_with(
+        root,
+        &[&k.state.root],
+        &oracle::debug_files(k),
+        &work,
+        &argv,
+    )?;
     if !out.status.success() {
         bail!(
             "SystemTap's stap -p4 {name}: {}",
@@ -287,7 +326,9 @@ fn print_figures(stdout: &str, calls: u64, elapsed: &Duration, kernel: &str) -> 
         let f: Vec<&str> = line.split_whitespace().collect();
         if let [kind @ ("base" | "probe"), _tool, module, "getppid", _, ns] = f[..] {
             let ns: u64 = ns.parse()?;
-            let e = best.entry((kind.to_string(), module.to_string())).or_insert(ns);
+            let e = best
+                .entry((kind.to_string(), module.to_string()))
+                .or_insert(ns);
             *e = (*e).min(ns);
         }
     }
@@ -321,7 +362,12 @@ fn print_figures(stdout: &str, calls: u64, elapsed: &Duration, kernel: &str) -> 
         } else {
             format!("{name} (per call)")
         };
-        println!("{label:<20} {:>16} {:>16} {:>8}", show(ours), show(theirs), ratio);
+        println!(
+            "{label:<20} {:>16} {:>16} {:>8}",
+            show(ours),
+            show(theirs),
+            ratio
+        );
     }
     println!("guest time: {:.0?}", elapsed);
     Ok(())

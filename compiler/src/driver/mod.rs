@@ -38,8 +38,8 @@ use crate::kernel::kbuild_batch::BatchModule;
 use crate::kernel::module_tracepoints;
 use crate::kernel::{features, modcheck, toolchain, Cache, Catalog, HeaderTree};
 use crate::modcache;
-use crate::runtime_object;
 use crate::runtime;
+use crate::runtime_object;
 use crate::sema;
 use crate::syntax::{self, PreprocessConfig};
 

@@ -189,11 +189,7 @@ pub fn build(req: &BuildRequest<'_>) -> Result<BuiltModule, BuildError> {
     )
     .output()
     .map_err(|e| BuildError::Make(req.toolchain.spawn_error(&e)))?;
-    let log = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let log = make_log(&out);
     let ko = path.join(format!("{}.ko", req.module));
     if !out.status.success() || !ko.is_file() {
         let errors = compile_errors(&log, &path);
@@ -213,6 +209,15 @@ pub fn build(req: &BuildRequest<'_>) -> Result<BuiltModule, BuildError> {
         dir,
         modpost_warnings,
     })
+}
+
+/// What `make` printed, standard output then standard error.
+pub fn make_log(out: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
 }
 
 /// `make [FLAGS] -C TREE M=DIR ... modules` with the toolchain, the tree's

@@ -81,8 +81,14 @@ pub(super) fn module_key_for(inputs: &KeyInputs<'_>, stapkit: &str) -> String {
         h.part("contents", text.as_bytes());
     }
     for object in &inputs.module.objects {
-        h.part("object", object.file_name().unwrap_or_default().as_encoded_bytes());
-        h.part("object contents", &std::fs::read(object).unwrap_or_default());
+        h.part(
+            "object",
+            object.file_name().unwrap_or_default().as_encoded_bytes(),
+        );
+        h.part(
+            "object contents",
+            &std::fs::read(object).unwrap_or_default(),
+        );
     }
     for flag in &inputs.module.cflags {
         h.part("cflag", flag.as_bytes());

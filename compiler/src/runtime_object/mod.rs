@@ -59,11 +59,7 @@ pub fn split_runtime(files: &[(PathBuf, String)]) -> Result<SplitRuntime, String
                 ));
             }
             let object = text.replace(STP_API, "#define STP_API\n");
-            let decls = object.replacen(
-                "#include ",
-                "#define STP_RUNTIME_DECLS 1\n#include ",
-                1,
-            );
+            let decls = object.replacen("#include ", "#define STP_RUNTIME_DECLS 1\n#include ", 1);
             object_files.push((path.clone(), object));
             decl_files.push((path.clone(), decls));
         } else {
@@ -183,15 +179,14 @@ pub fn prepare(req: &ObjectRequest<'_>) -> Result<RuntimeObject, BuildError> {
     std::fs::write(&kbuild_path, object_kbuild_file(req.cflags)).map_err(io(&kbuild_path))?;
     // modpost and the final link are not wanted: the object is all.
     let mut vars = req.make_vars.to_vec();
-    vars.extend(["KBUILD_MODPOST_WARN=1".into(), "KBUILD_MODPOST_NOFINAL=1".into()]);
+    vars.extend([
+        "KBUILD_MODPOST_WARN=1".into(),
+        "KBUILD_MODPOST_NOFINAL=1".into(),
+    ]);
     let out = kbuild::modules_command(req.tree, req.toolchain, dir.path(), &[], &vars, req.verbose)
         .output()
         .map_err(|e| BuildError::Make(req.toolchain.spawn_error(&e)))?;
-    let log = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let log = kbuild::make_log(&out);
     let built = dir.path().join(OBJECT);
     let compiled = log.lines().all(|l| !l.contains(": error: "));
     if !built.is_file() || !compiled {
@@ -255,7 +250,9 @@ mod tests {
                 .map(|(_, t)| t.clone())
                 .unwrap()
         };
-        assert!(decls("stapkit.h").contains("#define STP_RUNTIME_DECLS 1\n#include <linux/module.h>"));
+        assert!(
+            decls("stapkit.h").contains("#define STP_RUNTIME_DECLS 1\n#include <linux/module.h>")
+        );
         assert!(decls("stapkit.h").contains("#define STP_API\n"));
         assert!(decls("core/context.c").contains("extern size_t stp_frame_size;"));
         assert!(split

@@ -394,7 +394,10 @@ mod tests {
         assert_eq!(split(text), (text.to_string(), text.to_string()));
         let (obj, decls) = split("static void stp_f(void);\nSTP_API int stp_g(int a);\n");
         assert_eq!(obj, "void stp_f(void);\nSTP_API int stp_g(int a);\n");
-        assert_eq!(decls, "extern void stp_f(void);\nextern STP_API int stp_g(int a);\n");
+        assert_eq!(
+            decls,
+            "extern void stp_f(void);\nextern STP_API int stp_g(int a);\n"
+        );
     }
 
     #[test]
