@@ -48,7 +48,7 @@ const SCRIPTS: &[(&str, &str, bool)] = &[
     ),
     (
         "tracepoint",
-        "probe kernel.trace(\"raw_syscalls:sys_enter\") {}\n",
+        "probe kernel.trace(\"sys_enter\") {}\n",
         true,
     ),
     ("timer_profile", "probe timer.profile {}\n", false),
