@@ -96,6 +96,7 @@ static void stp_task_exit(void);
 #include "core/data.c"
 #include "core/match.c"
 #include "core/access.c"
+#include "core/uaccess.c"
 #include "core/kstack.c"
 #include "core/session.c"
 #include "core/task.c"
@@ -106,6 +107,7 @@ static void stp_task_exit(void);
  * descriptor lists for the families the script uses. */
 #include "core/timer.c"
 #include "core/kprobe.c"
+#include "core/uentry.c"
 #include "core/uprobe.c"
 #include "core/regs.c"
 #include "core/tracepoint.c"

@@ -360,6 +360,17 @@ pub enum ProbeKind {
         offset: u64,
         ret: bool,
     },
+    /// An SDT marker of a user-space program (`process("PATH").mark("m")`):
+    /// a uprobe at the marker's `offset` in the file PATH; with a
+    /// `semaphore` (its offset in the file), the kernel counts the probe
+    /// there while it is registered, which enables the marker.
+    UserMarker {
+        path: String,
+        provider: String,
+        name: String,
+        offset: u64,
+        semaphore: Option<u64>,
+    },
     /// A process starting or ending: `.begin` (a new process, a process
     /// already running when the session starts, or a task that exec'd
     /// PATH) or `.end` (a process's last thread exits), for the processes
@@ -686,6 +697,24 @@ pub enum TargetBase {
         /// Not exported: where `System.map` puts it, relocated at run time.
         mapped: Option<MappedSymbol>,
     },
+    /// `size` bytes of the probed process's memory (an SDT marker's
+    /// argument: `8@-16(%rbp)`, `-4@[sp, 12]`), read at `base + index *
+    /// scale + displacement` and sign- or zero-extended: a value.
+    UserMemory {
+        /// The base register, if any.
+        base: Option<Register>,
+        /// The index register and its scale, if any.
+        index: Option<(Register, u8)>,
+        /// The displacement.
+        displacement: i64,
+        /// 1, 2, 4 or 8.
+        size: u8,
+        /// Sign-extended.
+        signed: bool,
+    },
+    /// A user-space program's value (uprobes): `base` plus `offset`, and
+    /// every memory read along the chain reads the probed task's memory.
+    User { base: Box<TargetBase>, offset: i64 },
 }
 
 /// A general-purpose register of the probed CPU.
@@ -693,7 +722,7 @@ pub enum TargetBase {
 pub enum Register {
     /// x86-64, by name.
     X86(X86Register),
-    /// AArch64 `xN` (0 to 30).
+    /// AArch64 `xN` (0 to 30); 31 is the stack pointer.
     Arm64(u8),
 }
 
@@ -714,6 +743,8 @@ pub enum X86Register {
     Di,
     /// `rbp`.
     Bp,
+    /// `rsp`, the stack pointer.
+    Sp,
     /// `r8`, argument 5.
     R8,
     /// `r9`, argument 6.
@@ -730,6 +761,8 @@ pub enum X86Register {
     R14,
     /// `r15`.
     R15,
+    /// `rip` (user-space operands: SDT marker arguments).
+    Ip,
 }
 
 /// A `System.map` address relocated at run time: `address + (&anchor -

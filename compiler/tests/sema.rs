@@ -146,14 +146,36 @@ fn probe_point_listings_on_the_fixture_kernel() {
                 "process(\"/bin/stapkit-workload\").function(\"stapkit_*\")",
                 false,
             ),
+            ("process(\"/bin/stapkit-workload\").mark(\"*\")", true),
+            (
+                "process(\"/bin/stapkit-workload\").provider(\"stap*\").mark(\"s*\")",
+                false,
+            ),
+            // Stripped, its DWARF found at its build-id path.
+            ("process(\"/bin/userdebug\").function(\"*user*\")", true),
+            (
+                "process(\"/bin/userdebug\").function(\"user_*\").return",
+                true,
+            ),
+            (
+                "process(\"/bin/userdebug\").statement(\"user_total@userdebug.c:31\")",
+                true,
+            ),
             ("signal.{send,handle}", true),
             ("timer.*", false),
             ("procfs(\"status\").*", true),
         ],
     );
-    for pattern in ["syscall.kil", "kernel.function(\"vfs_rea\")"] {
+    for pattern in [
+        "syscall.kil",
+        "kernel.function(\"vfs_rea\")",
+        "process(\"/bin/stapkit-workload\").mark(\"size\")",
+        "process(\"/bin/stapkit-workload\").plt",
+    ] {
         out.push_str(&listing_refused(&kernel, pattern));
     }
+    // The sysroot lives in this checkout's target directory.
+    let out = out.replace(&test_sysroot().display().to_string(), "<sysroot>");
     snapshot("listing", "fixture_kernel_listings", &out);
 }
 

@@ -94,24 +94,37 @@ static __maybe_unused void stp_ctime(char *dst, size_t cap, int64_t secs)
  * addr into *out, sign- or zero-extended. A bad address fails the handler
  * with SystemTap's "read fault" text; returns false then.
  */
-static __maybe_unused bool stp_kread(struct stp_context *c, uint64_t addr, int size, bool is_signed,
-				     int64_t *out, const char *stmt)
-{
-	union {
-		u8 b;
-		u16 h;
-		u32 w;
-		u64 q;
-	} v;
+union stp_unit {
+	u8 b;
+	u16 h;
+	u32 w;
+	u64 q;
+};
 
-	if (stp_copy_from_kernel_nofault(&v, (const void *)(uintptr_t)addr, size)) {
+/* The end of a target read of size bytes at addr into v: SystemTap's fault
+ * text when the copy failed (failed != 0), else the value, extended. */
+static __maybe_unused bool stp_read_done(struct stp_context *c, long failed, uint64_t addr,
+					 const union stp_unit *v, int size, bool is_signed,
+					 int64_t *out, const char *stmt)
+{
+	if (failed) {
 		scnprintf(c->error_buf, sizeof(c->error_buf),
 			  "read fault [man error::fault] at 0x%016llx (addr)", (unsigned long long)addr);
 		STP_ERROR(c, c->error_buf, stmt);
 		return false;
 	}
-	*out = stp_narrow(size == 1 ? v.b : size == 2 ? v.h : size == 4 ? v.w : v.q, size, is_signed);
+	*out = stp_narrow(size == 1 ? v->b : size == 2 ? v->h : size == 4 ? v->w : v->q, size,
+			  is_signed);
 	return true;
+}
+
+static __maybe_unused bool stp_kread(struct stp_context *c, uint64_t addr, int size, bool is_signed,
+				     int64_t *out, const char *stmt)
+{
+	union stp_unit v;
+	long failed = stp_copy_from_kernel_nofault(&v, (const void *)(uintptr_t)addr, size);
+
+	return stp_read_done(c, failed, addr, &v, size, is_signed, out, stmt);
 }
 
 /*
@@ -200,19 +213,25 @@ static __maybe_unused bool stp_kwrite_bits(struct stp_context *c, uint64_t addr,
 	return stp_kwrite(c, addr, size, unit, stmt);
 }
 
+/* The bitfield of `width` bits at bit `shift` of unit, sign-extended if asked. */
+static __maybe_unused int64_t stp_bits_of(int64_t unit, int shift, int width, bool is_signed)
+{
+	uint64_t bits = ((uint64_t)unit >> shift) & (width >= 64 ? ~0ULL : ((1ULL << width) - 1));
+
+	if (is_signed && width < 64 && (bits >> (width - 1)) & 1)
+		bits |= ~0ULL << width;
+	return (int64_t)bits;
+}
+
 /* A bitfield of `width` bits at bit `shift` of the size-byte unit at addr. */
 static __maybe_unused bool stp_kread_bits(struct stp_context *c, uint64_t addr, int size, int shift,
 					  int width, bool is_signed, int64_t *out, const char *stmt)
 {
 	int64_t unit;
-	uint64_t bits;
 
 	if (!stp_kread(c, addr, size, false, &unit, stmt))
 		return false;
-	bits = ((uint64_t)unit >> shift) & (width >= 64 ? ~0ULL : ((1ULL << width) - 1));
-	if (is_signed && width < 64 && (bits >> (width - 1)) & 1)
-		bits |= ~0ULL << width;
-	*out = (int64_t)bits;
+	*out = stp_bits_of(unit, shift, width, is_signed);
 	return true;
 }
 

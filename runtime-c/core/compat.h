@@ -350,12 +350,15 @@ static inline __maybe_unused unsigned long stp_kallsyms_callable(const char *nam
  * unregistering takes, with uprobe_unregister_nosync() per consumer and
  * then one uprobe_unregister_sync() for all; before, it returned an errno
  * and uprobe_unregister() took the inode and offset again and waited.
+ * ref_ctr_offset (an SDT semaphore's offset in the file, 0: none) went
+ * to uprobe_register_refctr() (4.20) until 6.12 folded it into
+ * uprobe_register().
  */
 #ifdef STP_HAVE_UPROBE_REGISTER_NOSYNC
-static inline int stp_uprobe_register(struct inode *inode, loff_t offset,
+static inline int stp_uprobe_register(struct inode *inode, loff_t offset, loff_t ref_ctr_offset,
 				      struct uprobe_consumer *uc, struct uprobe **uprobe)
 {
-	struct uprobe *u = uprobe_register(inode, offset, 0, uc);
+	struct uprobe *u = uprobe_register(inode, offset, ref_ctr_offset, uc);
 
 	*uprobe = NULL;
 	if (IS_ERR(u))
@@ -373,11 +376,11 @@ static inline void stp_uprobe_unregister_nosync(struct inode *inode, loff_t offs
 }
 #define stp_uprobe_unregister_sync() uprobe_unregister_sync()
 #else
-static inline int stp_uprobe_register(struct inode *inode, loff_t offset,
+static inline int stp_uprobe_register(struct inode *inode, loff_t offset, loff_t ref_ctr_offset,
 				      struct uprobe_consumer *uc, struct uprobe **uprobe)
 {
 	*uprobe = NULL;
-	return uprobe_register(inode, offset, uc);
+	return uprobe_register_refctr(inode, offset, ref_ctr_offset, uc);
 }
 
 static inline void stp_uprobe_unregister_nosync(struct inode *inode, loff_t offset,

@@ -17,6 +17,10 @@
  * a file without a read probe gives nothing and writing one without a
  * write probe fails with EIO, as SystemTap's do (root may open either).
  *
+ * The file __stdin, which staprun feeds its standard input to one character
+ * per write, is the input probes' (input.char and input.line, both write
+ * points of it): it alone may have several write points, each run in turn.
+ *
  * /proc/systemtap is made when missing (looked up first: creating an entry
  * that exists would be a kernel warning) and, as SystemTap leaves it, kept
  * when the module goes; it holds nothing of the module's. proc_remove()
@@ -37,6 +41,8 @@ struct stp_procfs {
 	bool optional;
 	/* On the point that owns the file (the first of its path): */
 	struct stp_procfs *reader, *writer;
+	/* The next write point of the file (__stdin only), on a writer. */
+	struct stp_procfs *next_writer;
 	struct proc_dir_entry *pde;
 };
 
@@ -100,13 +106,16 @@ static ssize_t stp_procfs_write(struct file *file, const char __user *ubuf, size
 	struct stp_procfs_open *o = file->private_data;
 	unsigned long args[2] = { (unsigned long)o->buf, MAXSTRINGLEN };
 	size_t len = min_t(size_t, count, MAXSTRINGLEN - 1);
+	struct stp_procfs *w;
 
 	if (!o->file->writer)
 		return -EIO;
 	if (copy_from_user(o->buf, ubuf, len))
 		return -EFAULT;
-	o->buf[len] = '\0';
-	stp_probe_run_args(o->file->writer->probe, STP_PT_PROCFS, STP_RUNNING, args);
+	for (w = o->file->writer; w; w = w->next_writer) {
+		o->buf[len] = '\0';
+		stp_probe_run_args(w->probe, STP_PT_PROCFS, STP_RUNNING, args);
+	}
 	*ppos += len;
 	return len;
 }
@@ -180,6 +189,14 @@ static void stp_procfs_register(struct stp_procfs *ps, int n, struct stp_reg_cou
 				break;
 			}
 		}
+		if (prc == 0 && p->write && owner->writer && strcmp(p->path, "__stdin") == 0) {
+			struct stp_procfs *last = owner->writer;
+
+			while (last->next_writer)
+				last = last->next_writer;
+			last->next_writer = p;  /* noted with the file below */
+			continue;
+		}
 		if (prc == 0 && (p->write ? owner->writer : owner->reader))
 			prc = -EBUSY;  /* one read and one write probe per file */
 		else if (prc == 0 && p->write)
@@ -191,7 +208,7 @@ static void stp_procfs_register(struct stp_procfs *ps, int n, struct stp_reg_cou
 	}
 	/* The files, now that each knows its reader and writer. */
 	for (i = 0; i < n; i++) {
-		struct stp_procfs *p = &ps[i];
+		struct stp_procfs *p = &ps[i], *w;
 		int prc = 0;
 
 		if (!p->reader && !p->writer)
@@ -206,8 +223,8 @@ static void stp_procfs_register(struct stp_procfs *ps, int n, struct stp_reg_cou
 		}
 		if (p->reader)
 			stp_reg_count_note(count, p->reader->probe, p->reader->optional, prc);
-		if (p->writer)
-			stp_reg_count_note(count, p->writer->probe, p->writer->optional, prc);
+		for (w = p->writer; w; w = w->next_writer)
+			stp_reg_count_note(count, w->probe, w->optional, prc);
 	}
 }
 

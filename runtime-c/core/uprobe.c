@@ -9,6 +9,11 @@
  * Handlers run in the probed task, with its user registers: the argument
  * functions (int_arg(N), ...) and register() read them.
  *
+ * SDT markers (process("PATH").mark("m")) are uprobes too; a marker with
+ * a semaphore gives its offset in the file (ref_ctr_offset), where the
+ * kernel counts the probes registered on it in every process mapping the
+ * file, which turns the marker's guarded code on.
+ *
  * A point the kernel refuses (no such file, offset past its end) is a
  * warning and the script goes on with the others, as for kprobes.
  */
@@ -17,17 +22,26 @@ struct stp_uprobe {
 	const struct stp_probe *probe;
 	const char *path;
 	loff_t offset;
+	loff_t ref_ctr_offset; /* an SDT semaphore in the file; 0: none */
 	bool ret;             /* .return: a uretprobe */
 	bool optional;        /* probe P? : a failed registration is silent */
 	struct inode *inode;  /* held (igrab) while registered */
 	struct uprobe *uprobe; /* what 6.12+ unregistering takes */
 	struct uprobe_consumer uc;
+	/* .return probes saving values at entry: the probe's entry part and
+	 * the size of what it saves (core/uentry.c keeps it). */
+	const struct stp_probe *entry;
+	size_t data_size;
 };
 
 static STP_UPROBE_HANDLER(stp_uprobe_hit, self, regs)
 {
 	struct stp_uprobe *p = container_of(self, struct stp_uprobe, uc);
 
+	if (p->ret) {
+		stp_uentry_save(p, p->entry, p->data_size, regs);
+		return 0;
+	}
 	stp_probe_run(p->probe, STP_PT_UPROBE, STP_RUNNING, regs);
 	return 0;
 }
@@ -37,6 +51,10 @@ static STP_URETPROBE_HANDLER(stp_uretprobe_hit, self, func, regs)
 	struct stp_uprobe *p = container_of(self, struct stp_uprobe, uc);
 
 	(void)func;
+	if (p->entry) {
+		stp_uentry_return(p, p->probe, regs);
+		return 0;
+	}
 	stp_probe_run(p->probe, STP_PT_URETPROBE, STP_RUNNING, regs);
 	return 0;
 }
@@ -100,11 +118,13 @@ static void stp_uprobes_register(struct stp_uprobe *ps, int n, struct stp_reg_co
 		if (IS_ERR(inode)) {
 			rc = PTR_ERR(inode);
 		} else {
+			if (p->ret && p->entry)
+				p->uc.handler = stp_uprobe_hit;
 			if (p->ret)
 				p->uc.ret_handler = stp_uretprobe_hit;
 			else
 				p->uc.handler = stp_uprobe_hit;
-			rc = stp_uprobe_register(inode, p->offset, &p->uc, &p->uprobe);
+			rc = stp_uprobe_register(inode, p->offset, p->ref_ctr_offset, &p->uc, &p->uprobe);
 			if (rc == 0)
 				p->inode = inode;
 			else

@@ -87,7 +87,7 @@ static void stp_fmt_number(struct stp_out *o, uint64_t mag, int neg, unsigned in
 }
 
 /*
- * %p: "0x" and at least 16 hex digits by default; with a width, the digits
+ * %p: "0x" and the digits the value needs by default; with a width, the digits
  * are zero-padded to width-2 (at most 16 unless '-') and the field is then
  * space-padded on the left; '-' zero-pads the digits to the full width.
  */
@@ -107,7 +107,9 @@ static void stp_fmt_pointer(struct stp_out *o, uint64_t v, const struct stp_fmt_
 		if (sp->width > 2 + (digits > ndig ? digits : ndig))
 			pad = sp->width - 2 - (digits > ndig ? digits : ndig);
 	} else if (sp->width < 0) {
-		digits = 16;
+		/* No width: the digits the value needs, as SystemTap 5.1 prints
+		 * (`0x0`, `0x1234`; docs/oracle/FINDINGS.md, section 5). */
+		digits = 0;
 	} else if (sp->flags & STP_F_LEFT) {
 		digits = sp->width - 2;
 	} else {

@@ -10,6 +10,7 @@
 
 mod bundle;
 mod child;
+mod input;
 mod module;
 mod options;
 mod output;
@@ -358,6 +359,7 @@ fn start_and_stream(
     if opts.detach || opts.flight {
         return Ok(Ending::Detached);
     }
+    input::feed(name);
     Stream {
         channel,
         path: channel_path(name),

@@ -22,6 +22,7 @@
 //! | `raise SIG`     | a handler for SIG, then `tgkill` of itself: the handler runs |
 //! | `call N`        | N calls of `stapkit_workload_add(i, 2)` (uprobe target)   |
 //! | `text STRING`   | one call of `stapkit_workload_text(STRING, -7)` (uprobe target) |
+//! | `sdt N STRING`  | the SDT markers of `c/sdt_markers.c` with N and STRING (`process(...).mark(...)` targets) |
 //! | `exec PATH ...` | `execve(PATH, [PATH, ...])`; the rest of the line is argv |
 //! | `sleep MS`      | `nanosleep`                                               |
 //! | `getppid N`     | N `getppid` system calls, then one line `getppid N NS` on stdout, NS the nanoseconds they took (`cargo xtask bench overhead`) |
@@ -51,6 +52,14 @@ pub extern "C" fn stapkit_workload_text(text: *const libc::c_char, tag: i32) -> 
     let len = unsafe { libc::strlen(std::ptr::read_volatile(&text)) };
     std::hint::black_box(tag);
     len as i32
+}
+
+extern "C" {
+    /// The SDT markers (`c/sdt_markers.c`): `stapkit:none`, `stapkit:sizes`
+    /// (seven arguments of 1 to 8 bytes in memory), `stapkit:registers`
+    /// (registers and a constant) and the semaphore-guarded
+    /// `stapkit:guarded`.
+    fn stapkit_workload_sdt(n: i64, text: *const libc::c_char);
 }
 
 fn main() -> ExitCode {
@@ -143,6 +152,16 @@ fn run(args: &[String]) -> Result<(), String> {
                 let text = c_path(&operand("a string")?)?;
                 std::hint::black_box(stapkit_workload_text(text.as_ptr(), -7));
                 &after[1..]
+            }
+            "sdt" => {
+                let n = number(&operand("a number")?)?;
+                let text = after
+                    .get(1)
+                    .ok_or_else(|| "'sdt' needs a number and a string".to_string())
+                    .and_then(|t| c_path(t))?;
+                // SAFETY: text is NUL-terminated and outlives the call.
+                unsafe { stapkit_workload_sdt(n, text.as_ptr()) };
+                &after[2..]
             }
             "blkio" => {
                 block_io(&operand("a block device")?)?;

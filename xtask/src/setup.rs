@@ -21,6 +21,10 @@ pub const APT_PACKAGES: &[&str] = &[
     // stap-prep: toolchain roots for kernels the host compiler does not fit
     // (5.10 gcc-10, 6.12 gcc-14, 7.2 gcc-16)
     "mmdebstrap",
+    // the RPM- and Ubuntu-shaped repositories the fetch tests build and
+    // serve on 127.0.0.1 (compiler/tests/fetch_local.rs)
+    "rpm",
+    "createrepo-c",
     // the test guests
     "qemu-system-x86",
     "busybox-static",
@@ -35,12 +39,20 @@ pub const APT_PACKAGES: &[&str] = &[
     // the stap -p1 comparison reads them (tests/tests/systemtap_frontend.rs),
     // `cargo xtask corpus` and `cargo xtask tapset-coverage` measure with them
     "systemtap-doc",
+    // <sys/sdt.h>: the guests' stapkit-workload has SDT markers (workload/c/)
+    // and the SDT/PLT unit tests compile a small program with them
+    "systemtap-sdt-dev",
     // --sign-module signs with openssl's CMS, as the kernel's sign-file does
     "openssl",
     // guests that boot through UEFI with our key in db (ship_sig_trusted):
     // Debian's OVMF, and a venv for virt-firmware's virt-fw-vars
     "ovmf",
     "python3-venv",
+    // user-space debug information: a real debuginfod server the client's
+    // test (compiler/tests/debuginfod.rs) starts on 127.0.0.1; binutils'
+    // objcopy splits the test programs' debug files
+    "debuginfod",
+    "binutils",
 ];
 
 /// PyPI's `virt-firmware`, whose `virt-fw-vars` enrolls certificates in
@@ -344,17 +356,24 @@ pub fn build_binaries(sh: &Shell) -> Result<PathBuf> {
     Ok(target_dir()?.join("debug"))
 }
 
-/// Fetches kernels, and prepares the toolchain each needs, with the freshly
+/// Fetches kernels at the versions of the lock file, and prepares the toolchain each needs, with the freshly
 /// built stap-prep (which works on them in parallel); `--modules` also
 /// learns the tracepoints of each kernel's modules, which `stap` never
 /// fetches during a test's pass 2 (`sema_kernel` lists ext4's).
 pub fn fetch_kernels(sh: &Shell, bin_dir: &Path, kernels: &[String]) -> Result<()> {
     let stap_prep = bin_dir.join("stap-prep");
-    cmd!(sh, "{stap_prep} fetch --modules {kernels...}")
+    let lock = lock_file();
+    cmd!(sh, "{stap_prep} fetch --locked --lock {lock} --modules {kernels...}")
         .quiet()
         .ignore_stdout()
         .run()?;
     Ok(())
+}
+
+/// `kernels/kernels.lock`: the exact package versions the tests and the
+/// demo fetch (`stap-prep update --lock kernels/kernels.lock` moves it).
+pub fn lock_file() -> PathBuf {
+    project_root().join("kernels/kernels.lock")
 }
 
 /// Adds the -dbg package to fetched kernels.
@@ -363,7 +382,8 @@ pub fn fetch_debug(sh: &Shell, bin_dir: &Path, kernels: &[String]) -> Result<()>
         return Ok(());
     }
     let stap_prep = bin_dir.join("stap-prep");
-    cmd!(sh, "{stap_prep} fetch --debug {kernels...}")
+    let lock = lock_file();
+    cmd!(sh, "{stap_prep} fetch --locked --lock {lock} --debug {kernels...}")
         .quiet()
         .ignore_stdout()
         .run()?;

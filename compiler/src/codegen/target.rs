@@ -11,8 +11,9 @@ use crate::ir::*;
 enum Place {
     /// A `struct pt_regs` member.
     Register(Register),
-    /// Kernel memory at the address held in this temporary.
-    Memory(String),
+    /// Memory at the address held in this temporary: the kernel's, or
+    /// the probed task's when `user` (see [`TargetBase::User`]).
+    Memory(String, bool),
     /// Only a value, held in this temporary (a tracepoint argument, a
     /// value saved at entry, a cast pointer).
     Value(String),
@@ -21,6 +22,7 @@ enum Place {
 /// The `struct pt_regs` member holding `reg` on its architecture.
 pub(super) fn pt_regs_member(reg: Register) -> String {
     let name = match reg {
+        Register::Arm64(31) => "sp",
         Register::Arm64(n) => return format!("regs[{n}]"),
         Register::X86(r) => match r {
             X86Register::Ax => "ax",
@@ -30,6 +32,7 @@ pub(super) fn pt_regs_member(reg: Register) -> String {
             X86Register::Si => "si",
             X86Register::Di => "di",
             X86Register::Bp => "bp",
+            X86Register::Sp => "sp",
             X86Register::R8 => "r8",
             X86Register::R9 => "r9",
             X86Register::R10 => "r10",
@@ -38,6 +41,7 @@ pub(super) fn pt_regs_member(reg: Register) -> String {
             X86Register::R13 => "r13",
             X86Register::R14 => "r14",
             X86Register::R15 => "r15",
+            X86Register::Ip => "ip",
         },
     };
     name.to_string()
@@ -134,7 +138,12 @@ impl BodyGen<'_> {
         // Set while `a` holds a stack slot's address whose value (the
         // argument) has not been loaded yet.
         let mut memory = false;
-        match &t.base {
+        let (base, user) = match &t.base {
+            TargetBase::User { base, .. } => (&**base, true),
+            base => (base, false),
+        };
+        let read = if user { "stp_uread" } else { "stp_kread" };
+        match base {
             TargetBase::Register(reg) => self
                 .w
                 .line(format!("{a} = (int64_t)c->regs->{};", pt_regs_member(*reg))),
@@ -144,6 +153,27 @@ impl BodyGen<'_> {
                     "{a} = (int64_t)((uint64_t)kernel_stack_pointer(c->regs) + {off}ULL);"
                 ));
                 memory = true;
+            }
+            TargetBase::UserMemory {
+                base,
+                index,
+                displacement,
+                size,
+                signed,
+            } => {
+                let mut address = format!("(uint64_t){displacement}LL");
+                if let Some(b) = base {
+                    address.push_str(&format!(" + (uint64_t)c->regs->{}", pt_regs_member(*b)));
+                }
+                if let Some((i, scale)) = index {
+                    address.push_str(&format!(
+                        " + (uint64_t)c->regs->{} * {scale}ULL",
+                        pt_regs_member(*i)
+                    ));
+                }
+                self.w.line(format!(
+                    "if (!stp_uread(c, {address}, {size}, {signed}, &{a}, {near})) goto {err};"
+                ));
             }
             TargetBase::TracepointArg(i) => self.w.line(format!("{a} = (int64_t)c->tp_args[{i}];")),
             TargetBase::Value(e) => {
@@ -163,16 +193,25 @@ impl BodyGen<'_> {
                     ));
                 }
             },
+            TargetBase::User { .. } => unreachable!("sema nests no user base in another"),
+        }
+        if let TargetBase::User { offset, .. } = &t.base {
+            if *offset != 0 {
+                self.w.line(format!(
+                    "{a} = (int64_t)((uint64_t){a} + {}ULL);",
+                    *offset as u64
+                ));
+            }
         }
         for step in &t.steps {
             if std::mem::take(&mut memory) {
                 self.w.line(format!(
-                    "if (!stp_kread(c, (uint64_t){a}, 8, false, &{a}, {near})) goto {err};"
+                    "if (!{read}(c, (uint64_t){a}, 8, false, &{a}, {near})) goto {err};"
                 ));
             }
             match step {
                 TargetStep::Deref => self.w.line(format!(
-                    "if (!stp_kread(c, (uint64_t){a}, 8, false, &{a}, {near})) goto {err};"
+                    "if (!{read}(c, (uint64_t){a}, 8, false, &{a}, {near})) goto {err};"
                 )),
                 TargetStep::Offset(0) => {}
                 TargetStep::Offset(off) => self
@@ -188,9 +227,9 @@ impl BodyGen<'_> {
         }
         match (memory, t.result, t.steps.is_empty()) {
             // A stack slot read as the argument's value.
-            (true, TargetResult::Value { .. }, _) => Place::Memory(a),
+            (true, TargetResult::Value { .. }, _) => Place::Memory(a, user),
             (_, TargetResult::Value { .. }, true) => Place::Value(a),
-            _ => Place::Memory(a),
+            _ => Place::Memory(a, user),
         }
     }
 
@@ -199,15 +238,19 @@ impl BodyGen<'_> {
         let near = c_string(&location.near());
         let (a, from_memory) = match place {
             Place::Register(reg) => (format!("(int64_t)c->regs->{}", pt_regs_member(*reg)), false),
-            Place::Memory(a) => (a.clone(), true),
+            Place::Memory(a, _) => (a.clone(), true),
             Place::Value(a) => (a.clone(), false),
+        };
+        let (read, read_bits) = match place {
+            Place::Memory(_, true) => ("stp_uread", "stp_uread_bits"),
+            _ => ("stp_kread", "stp_kread_bits"),
         };
         let out = self.long_temp();
         let err = self.err_label();
         match result {
             TargetResult::Value { size, signed } if from_memory => {
                 self.w.line(format!(
-                    "if (!stp_kread(c, (uint64_t){a}, 8, false, &{out}, {near})) goto {err};"
+                    "if (!{read}(c, (uint64_t){a}, 8, false, &{out}, {near})) goto {err};"
                 ));
                 self.w
                     .line(format!("{out} = stp_narrow((uint64_t){out}, {size}, {signed});"));
@@ -216,10 +259,10 @@ impl BodyGen<'_> {
                 .w
                 .line(format!("{out} = stp_narrow((uint64_t){a}, {size}, {signed});")),
             TargetResult::Load { size, signed } => self.w.line(format!(
-                "if (!stp_kread(c, (uint64_t){a}, {size}, {signed}, &{out}, {near})) goto {err};"
+                "if (!{read}(c, (uint64_t){a}, {size}, {signed}, &{out}, {near})) goto {err};"
             )),
             TargetResult::Bitfield { size, bit_offset, width, signed } => self.w.line(format!(
-                "if (!stp_kread_bits(c, (uint64_t){a}, {size}, {bit_offset}, {width}, {signed}, &{out}, {near})) goto {err};"
+                "if (!{read_bits}(c, (uint64_t){a}, {size}, {bit_offset}, {width}, {signed}, &{out}, {near})) goto {err};"
             )),
             TargetResult::Address => self.w.line(format!("{out} = {a};")),
         }
@@ -234,13 +277,13 @@ impl BodyGen<'_> {
             (Place::Register(reg), _) => self
                 .w
                 .line(format!("c->regs->{} = (unsigned long){v};", pt_regs_member(*reg))),
-            (Place::Memory(a), TargetResult::Value { .. }) => self.w.line(format!(
+            (Place::Memory(a, false), TargetResult::Value { .. }) => self.w.line(format!(
                 "if (!stp_kwrite(c, (uint64_t){a}, 8, {v}, {near})) goto {err};"
             )),
-            (Place::Memory(a), TargetResult::Load { size, .. }) => self.w.line(format!(
+            (Place::Memory(a, false), TargetResult::Load { size, .. }) => self.w.line(format!(
                 "if (!stp_kwrite(c, (uint64_t){a}, {size}, {v}, {near})) goto {err};"
             )),
-            (Place::Memory(a), TargetResult::Bitfield { size, bit_offset, width, .. }) => {
+            (Place::Memory(a, false), TargetResult::Bitfield { size, bit_offset, width, .. }) => {
                 self.w.line(format!(
                     "if (!stp_kwrite_bits(c, (uint64_t){a}, {size}, {bit_offset}, {width}, {v}, {near})) goto {err};"
                 ))

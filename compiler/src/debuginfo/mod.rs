@@ -25,23 +25,31 @@
 pub mod btf;
 pub mod callconv;
 pub mod cdecl;
+pub mod cfi;
 pub mod cheader;
 pub mod ctype;
+pub mod debugfile;
+pub mod debuginfod;
 pub mod dwarf;
 pub mod error;
 pub mod events;
 mod fields;
+pub mod file_offsets;
 pub mod files;
 pub mod functions;
 pub mod image;
 pub mod info;
 pub mod inline;
+pub mod plt;
 pub mod programs;
+pub mod sdt;
 pub mod source;
 mod suggest;
 pub mod symbols;
 pub mod syscalls;
+pub mod testprog;
 pub mod tracepoints;
+pub mod userdebug;
 pub mod variables;
 
 /// A tracepoint one of the kernel's own modules defines.

@@ -26,6 +26,9 @@ pub struct UserFunction {
 /// A program's functions, or why they cannot be read.
 type Functions = Result<Arc<[UserFunction]>, String>;
 
+/// A program's debug information, or why there is none.
+type Debug = Result<Arc<super::userdebug::UserDebug>, String>;
+
 /// The target's programs, read on this machine (see the module docs).
 #[derive(Debug, Default)]
 pub struct UserPrograms {
@@ -33,6 +36,8 @@ pub struct UserPrograms {
     /// Each program's functions (or why they cannot be read), by the
     /// target's path.
     functions: Mutex<HashMap<String, Functions>>,
+    /// Each program's DWARF (see [`super::debugfile`]), by the target's path.
+    debug: Mutex<HashMap<String, Debug>>,
 }
 
 impl UserPrograms {
@@ -42,6 +47,7 @@ impl UserPrograms {
         UserPrograms {
             sysroot,
             functions: Mutex::default(),
+            debug: Mutex::default(),
         }
     }
 
@@ -65,6 +71,22 @@ impl UserPrograms {
         cache
             .entry(path.to_string())
             .or_insert_with(|| user_functions(&self.host_path(path)).map(Arc::from))
+            .clone()
+    }
+
+    /// The DWARF of the target's program `path`, from its separate debug
+    /// file when it is stripped (build id, debuglink, debuginfod; see
+    /// [`super::debugfile`]); looked for once.
+    pub fn debug(&self, path: &str) -> Debug {
+        let mut cache = self.debug.lock().unwrap_or_else(|e| e.into_inner());
+        cache
+            .entry(path.to_string())
+            .or_insert_with(|| {
+                let cache = crate::kernel::cache::Cache::locate(None);
+                let search = super::debugfile::SearchPath::standard(self.sysroot(), cache.dir());
+                super::userdebug::UserDebug::open(&self.host_path(path), path, &search, cache.dir())
+                    .map(Arc::new)
+            })
             .clone()
     }
 

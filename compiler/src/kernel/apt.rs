@@ -7,8 +7,44 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use super::archives::{Archives, Location};
 use super::manifest::AptSource;
 use super::PrepError;
+
+/// The `[OPTIONS] URI SUITE COMPONENTS` of each suite of `source`, its
+/// archives located by `archives`. A location without options is checked
+/// with its distribution's keyring (`/usr/share/keyrings/NAME-archive-keyring.gpg`
+/// for archive `NAME` or `NAME-*`) when that is installed. Repositories
+/// only for debug packages are left out unless `with_debug`.
+pub fn source_lines(
+    source: &AptSource,
+    archives: &Archives,
+    with_debug: bool,
+) -> Result<Vec<String>, PrepError> {
+    let mut lines = Vec::new();
+    for repo in source
+        .repositories
+        .iter()
+        .filter(|r| with_debug || !r.debug_only)
+    {
+        let mut location: Location = archives.locate(&repo.archive)?;
+        if location.options.is_empty() {
+            let distro = repo.archive.split('-').next().unwrap_or(&repo.archive);
+            let keyring = format!("/usr/share/keyrings/{distro}-archive-keyring.gpg");
+            if Path::new(&keyring).is_file() {
+                location.options.push(format!("signed-by={keyring}"));
+            }
+        }
+        for suite in &repo.suites {
+            lines.push(format!(
+                "{} {suite} {}",
+                location.apt_prefix(),
+                repo.components.join(" ")
+            ));
+        }
+    }
+    Ok(lines)
+}
 
 /// apt pointed at one directory of its own.
 #[derive(Debug, Clone)]
@@ -37,6 +73,8 @@ pub struct PackageInfo {
     /// Whether it was asked for as `NAME:ARCH` (another architecture than
     /// the configuration's own).
     pub qualified: bool,
+    /// SHA-256 of the `.deb`, as the archive's index lists it.
+    pub sha256: String,
 }
 
 impl PackageInfo {
@@ -51,8 +89,14 @@ impl PackageInfo {
 }
 
 impl PrivateApt {
-    /// Writes the sources list for `source` under `dir` (created if needed).
-    pub fn new(dir: &Path, source: &AptSource) -> Result<PrivateApt, PrepError> {
+    /// Writes the sources list for `source` under `dir` (created if
+    /// needed), its archives located by `archives`.
+    pub fn new(
+        dir: &Path,
+        source: &AptSource,
+        archives: &Archives,
+        with_debug: bool,
+    ) -> Result<PrivateApt, PrepError> {
         let io = |error| PrepError::Io {
             path: dir.to_path_buf(),
             error,
@@ -61,15 +105,8 @@ impl PrivateApt {
             std::fs::create_dir_all(dir.join(sub)).map_err(io)?;
         }
         let mut list = String::new();
-        for repo in &source.repositories {
-            for suite in &repo.suites {
-                list.push_str(&format!(
-                    "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] {} {} {}\n",
-                    repo.uri,
-                    suite,
-                    repo.components.join(" ")
-                ));
-            }
+        for line in source_lines(source, archives, with_debug)? {
+            list.push_str(&format!("deb {line}\n"));
         }
         std::fs::write(dir.join("etc/sources.list"), list).map_err(io)?;
         let host = super::arch::host_debian();
@@ -233,6 +270,7 @@ pub fn parse_show(text: &str) -> Vec<PackageInfo> {
             size,
             architecture: field("Architecture").unwrap_or_default(),
             qualified: false,
+            sha256: field("SHA256").unwrap_or_default(),
         });
     }
     out
@@ -286,6 +324,37 @@ mod tests {
         assert_eq!(
             first_apt_error("E: Unable to locate package foo\n"),
             "Unable to locate package foo"
+        );
+    }
+}
+
+#[cfg(test)]
+mod source_line_tests {
+    use super::*;
+
+    #[test]
+    fn manifests_archives_become_configured_lines() {
+        let catalog = crate::kernel::Catalog::builtin().unwrap();
+        let m = catalog.get("debian-6.1-amd64").unwrap();
+        let crate::kernel::manifest::Source::Apt(source) = &m.source else {
+            panic!("apt manifest")
+        };
+        let archives = Archives::from_parts(
+            &[(
+                "STAPKIT_ARCHIVE_DEBIAN",
+                "[trusted=yes] http://127.0.0.1:1/debian",
+            )],
+            "",
+            Default::default(),
+        )
+        .unwrap();
+        assert_eq!(
+            source_lines(source, &archives, false).unwrap(),
+            [
+                "[trusted=yes] http://127.0.0.1:1/debian bookworm main",
+                "[trusted=yes] http://127.0.0.1:1/debian bookworm-updates main",
+                "[trusted=yes] http://127.0.0.1:1/debian-security bookworm-security main",
+            ]
         );
     }
 }

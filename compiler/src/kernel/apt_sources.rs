@@ -16,6 +16,8 @@ pub struct Entry {
     pub uri: String,
     /// Its suites.
     pub suites: Vec<String>,
+    /// apt options (`signed-by=/path`, `trusted=yes`), one-line spelling.
+    pub options: Vec<String>,
 }
 
 /// The `deb` entries of a one-line format file.
@@ -29,16 +31,28 @@ pub fn one_line_entries(text: &str) -> Vec<Entry> {
             }
             // Options such as `[signed-by=...]` come before the URI.
             let mut word = words.next()?;
-            if word.starts_with('[') {
-                while !word.ends_with(']') {
+            let mut options = Vec::new();
+            if let Some(first) = word.strip_prefix('[') {
+                word = first;
+                loop {
+                    let (option, closed) = match word.strip_suffix(']') {
+                        Some(o) => (o, true),
+                        None => (word, false),
+                    };
+                    if !option.is_empty() {
+                        options.push(option.to_string());
+                    }
                     word = words.next()?;
+                    if closed {
+                        break;
+                    }
                 }
-                word = words.next()?;
             }
             let suite = words.next()?;
             Some(Entry {
                 uri: word.to_string(),
                 suites: vec![suite.to_string()],
+                options,
             })
         })
         .collect()
@@ -66,10 +80,17 @@ pub fn deb822_entries(text: &str) -> Vec<Entry> {
             continue;
         }
         let suites = field("Suites");
+        let mut options = Vec::new();
+        for (key, option) in [("Signed-By", "signed-by"), ("Trusted", "trusted")] {
+            if let Some(value) = field(key).first() {
+                options.push(format!("{option}={value}"));
+            }
+        }
         for uri in field("URIs") {
             entries.push(Entry {
                 uri,
                 suites: suites.clone(),
+                options: options.clone(),
             });
         }
     }
@@ -96,9 +117,28 @@ pub fn host_archive() -> Result<String, String> {
 
 /// The archive of the apt configuration under `etc_apt`.
 pub fn archive_under(etc_apt: &Path) -> Result<String, String> {
+    let entries: Vec<Entry> = entries_under(etc_apt).into_iter().map(|(e, _)| e).collect();
+    archive(&entries).ok_or_else(|| {
+        format!(
+            "no Debian archive in this machine's apt sources ({}/sources.list, {}/sources.list.d): \
+             add the archive you use there",
+            etc_apt.display(),
+            etc_apt.display()
+        )
+    })
+}
+
+/// Every `deb` entry of the apt configuration under `etc_apt`, with the
+/// file it is written in, in apt's order.
+pub fn entries_under(etc_apt: &Path) -> Vec<(Entry, std::path::PathBuf)> {
     let mut entries = Vec::new();
-    if let Ok(text) = std::fs::read_to_string(etc_apt.join("sources.list")) {
-        entries.extend(one_line_entries(&text));
+    let list = etc_apt.join("sources.list");
+    if let Ok(text) = std::fs::read_to_string(&list) {
+        entries.extend(
+            one_line_entries(&text)
+                .into_iter()
+                .map(|e| (e, list.clone())),
+        );
     }
     let mut files: Vec<_> = std::fs::read_dir(etc_apt.join("sources.list.d"))
         .into_iter()
@@ -111,20 +151,14 @@ pub fn archive_under(etc_apt: &Path) -> Result<String, String> {
         let Ok(text) = std::fs::read_to_string(&file) else {
             continue;
         };
-        match file.extension().and_then(|e| e.to_str()) {
-            Some("list") => entries.extend(one_line_entries(&text)),
-            Some("sources") => entries.extend(deb822_entries(&text)),
-            _ => {}
-        }
+        let found = match file.extension().and_then(|e| e.to_str()) {
+            Some("list") => one_line_entries(&text),
+            Some("sources") => deb822_entries(&text),
+            _ => Vec::new(),
+        };
+        entries.extend(found.into_iter().map(|e| (e, file.clone())));
     }
-    archive(&entries).ok_or_else(|| {
-        format!(
-            "no Debian archive in this machine's apt sources ({}/sources.list, {}/sources.list.d): \
-             add the archive you use there",
-            etc_apt.display(),
-            etc_apt.display()
-        )
-    })
+    entries
 }
 
 #[cfg(test)]
@@ -142,6 +176,7 @@ mod tests {
             vec![Entry {
                 uri: "http://mirror.example/debian/".into(),
                 suites: vec!["bookworm".into()],
+                options: vec!["arch=amd64".into(), "signed-by=/k.gpg".into()],
             }]
         );
         assert_eq!(

@@ -5,10 +5,12 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use super::apt::{PackageInfo, PrivateApt};
+use super::apt::PrivateApt;
+use super::archives::Archives;
 use super::cache::{Cache, FetchState, FetchedPackage};
-use super::manifest::{release_matches, AptSource, Manifest, Source};
-use super::{debversion, relocate, PrepError};
+use super::lock::{sha256_file, LockedKernel};
+use super::manifest::{Manifest, Source};
+use super::{relocate, resolve, PrepError};
 
 /// How to fetch.
 #[derive(Debug, Clone, Default)]
@@ -17,6 +19,46 @@ pub struct FetchOptions {
     pub debug: bool,
     /// Re-resolve the newest version even if a tree is already cached.
     pub refresh: bool,
+    /// Where the archives are; `None` reads the configuration
+    /// (`Archives::load`).
+    pub archives: Option<Archives>,
+    /// Fetch exactly these versions (`--locked`): the kernel's entry of the
+    /// lock file, and the file's path for messages.
+    pub locked: Option<(LockedKernel, PathBuf)>,
+}
+
+impl FetchOptions {
+    /// Whether the cached `state` serves this fetch as it is: not asked to
+    /// refresh, with the debug vmlinux when asked for, the busybox when
+    /// `needs_busybox`, the locked versions when locked, and a build tree.
+    pub fn cached_fits(&self, state: &FetchState, needs_busybox: bool) -> bool {
+        !self.refresh
+            && (state.debug_vmlinux.is_some() || !self.debug)
+            && (state.busybox.is_some() || !needs_busybox)
+            && self
+                .locked
+                .as_ref()
+                .is_none_or(|(l, _)| matches_lock(state, l))
+            && state.build_dir().join("Makefile").is_file()
+    }
+
+    /// The archives given, else the configured ones.
+    pub fn archives(&self) -> Result<Archives, PrepError> {
+        match &self.archives {
+            Some(a) => Ok(a.clone()),
+            None => Ok(Archives::load()?),
+        }
+    }
+}
+
+/// Whether the cached `state` holds exactly the locked versions.
+pub fn matches_lock(state: &FetchState, locked: &LockedKernel) -> bool {
+    state.release == locked.release
+        && state.packages.iter().all(|p| {
+            locked
+                .package(&p.name)
+                .is_some_and(|l| l.version == p.version)
+        })
 }
 
 /// The result of a fetch.
@@ -37,6 +79,50 @@ impl Fetched {
     }
 }
 
+/// The lock entry `stap-prep update` writes for `manifest`: the archive's
+/// newest release, or (`from_cache`) the release the cache holds.
+pub fn update_entry(
+    manifest: &Manifest,
+    cache: &Cache,
+    archives: &Archives,
+    from_cache: bool,
+    progress: &mut dyn FnMut(&str),
+) -> Result<LockedKernel, PrepError> {
+    let source = match &manifest.source {
+        Source::Apt(source) => source,
+        Source::Rpm(rpm) => {
+            if from_cache {
+                return Err(PrepError::Unsupported(format!(
+                    "{}: --from-cache locks Debian-style kernels only; lock the repository's newest with: \
+                     stap-prep update {}",
+                    manifest.name, manifest.name
+                )));
+            }
+            return super::rpm_repo::lock_entry(manifest, rpm, cache, archives, progress);
+        }
+    };
+    let _lock = cache.lock(&manifest.name)?;
+    // The debug package is locked too when its archive is configured.
+    let with_debug = source
+        .repositories
+        .iter()
+        .filter(|r| r.debug_only)
+        .all(|r| archives.locate(&r.archive).is_ok());
+    let apt = PrivateApt::new(&cache.apt_dir(&manifest.name), source, archives, with_debug)?;
+    if from_cache {
+        let state = cache.state(&manifest.name)?.ok_or_else(|| {
+            PrepError::Unsupported(format!(
+                "{0}: not fetched, so there is nothing cached to lock; fetch it first: stap-prep fetch {0}",
+                manifest.name
+            ))
+        })?;
+        return resolve::cached_entry(&apt, source, &state, progress);
+    }
+    progress(&format!("{}: reading package lists", manifest.name));
+    apt.update()?;
+    Ok(resolve::newest(&apt, source, &manifest.name)?.locked())
+}
+
 /// Fetches `manifest` into `cache`, reporting progress lines to `progress`.
 pub fn fetch(
     manifest: &Manifest,
@@ -46,40 +132,53 @@ pub fn fetch(
 ) -> Result<Fetched, PrepError> {
     let apt_source = match &manifest.source {
         Source::Apt(apt) => apt,
-        Source::Rpm(_) => {
-            return Err(PrepError::Unsupported(format!(
-                "{}: fetching RPM kernels is not supported yet; unpack kernel-devel yourself and pass the tree with -r DIR",
-                manifest.name
-            )))
-        }
+        Source::Rpm(rpm) => return super::rpm_repo::fetch(manifest, rpm, cache, options, progress),
     };
     let _lock = cache.lock(&manifest.name)?;
     if let Some(state) = cache.state(&manifest.name)? {
-        let has_debug = state.debug_vmlinux.is_some() || !options.debug;
-        let has_busybox = state.busybox.is_some() || apt_source.busybox.is_none();
-        if !options.refresh
-            && has_debug
-            && has_busybox
-            && state.build_dir().join("Makefile").is_file()
-        {
+        if options.cached_fits(&state, apt_source.busybox.is_some()) {
             return Ok(Fetched::AlreadyCached(state));
         }
     }
 
-    let apt = PrivateApt::new(&cache.apt_dir(&manifest.name), apt_source)?;
+    let archives = options.archives()?;
+    let apt = PrivateApt::new(
+        &cache.apt_dir(&manifest.name),
+        apt_source,
+        &archives,
+        options.debug,
+    )?;
     progress(&format!("{}: reading package lists", manifest.name));
     apt.update()?;
-    let (release, headers) = resolve_release(&apt, apt_source, &manifest.name)?;
-    progress(&format!(
-        "{}: newest release is {release} ({})",
-        manifest.name, headers.version
-    ));
-
-    let mut packages = header_closure(&apt, apt_source, &release)?;
-    let image = show_one(&apt, &apt_source.image_package(&release))?;
+    let plan = match &options.locked {
+        Some((locked, path)) => {
+            let plan = resolve::locked(&apt, apt_source, &manifest.name, locked, path)?;
+            progress(&format!(
+                "{}: locked release is {} ({})",
+                manifest.name, plan.release, plan.version
+            ));
+            plan
+        }
+        None => {
+            let plan = resolve::newest(&apt, apt_source, &manifest.name)?;
+            progress(&format!(
+                "{}: newest release is {} ({})",
+                manifest.name, plan.release, plan.version
+            ));
+            plan
+        }
+    };
+    let release = plan.release.clone();
+    let headers_version = plan.version.clone();
+    let image = plan.image.clone();
+    let mut packages = plan.headers.clone();
     packages.push(image.clone());
     let debug = match (options.debug, apt_source.debug_package(&release)) {
-        (true, Some(name)) => Some(show_one(&apt, &name)?),
+        (true, Some(name)) => Some(
+            plan.debug
+                .clone()
+                .ok_or(PrepError::MissingPackage { package: name })?,
+        ),
         (true, None) => {
             return Err(PrepError::Unsupported(format!(
                 "{}: the manifest names no debug package",
@@ -89,10 +188,7 @@ pub fn fetch(
         (false, _) => None,
     };
     packages.extend(debug.clone());
-    let busybox = match &apt_source.busybox {
-        Some(name) => Some(show_one(&apt, name)?),
-        None => None,
-    };
+    let busybox = plan.busybox.clone();
     packages.extend(busybox.clone());
 
     let release_dir = cache.kernel_dir(&manifest.name).join(&release);
@@ -117,6 +213,21 @@ pub fn fetch(
             human_size(pkg.size)
         ));
         let deb = apt.download(pkg, &debs)?;
+        if let Some((_, lock_path)) = &options.locked {
+            let sum = sha256_file(&deb).map_err(|error| PrepError::Io {
+                path: deb.clone(),
+                error,
+            })?;
+            if sum != pkg.sha256 {
+                return Err(PrepError::LockMismatch {
+                    manifest: manifest.name.clone(),
+                    package: format!("{} {}", pkg.qualified_name(), pkg.version),
+                    locked: pkg.sha256.clone(),
+                    found: sum,
+                    lock: lock_path.clone(),
+                });
+            }
+        }
         let filter = if pkg.name == image.name {
             Filter::Image
         } else if Some(&pkg.name) == debug.as_ref().map(|d| &d.name) {
@@ -150,7 +261,7 @@ pub fn fetch(
     let state = FetchState {
         manifest: manifest.name.clone(),
         release: release.clone(),
-        version: headers.version.clone(),
+        version: headers_version,
         packages: packages
             .iter()
             .map(|p| FetchedPackage {
@@ -195,92 +306,6 @@ pub fn fetch(
     cache.save_state(&state)?;
     remove_other_releases(cache, &manifest.name, &release)?;
     Ok(Fetched::New(state))
-}
-
-/// Finds the newest release of the series: the header package matching the
-/// release pattern with the highest version.
-fn resolve_release(
-    apt: &PrivateApt,
-    source: &AptSource,
-    name: &str,
-) -> Result<(String, PackageInfo), PrepError> {
-    let template = source.headers.first().ok_or_else(|| PrepError::Layout {
-        what: format!("{name}: the manifest lists no header packages"),
-    })?;
-    let (pkg_prefix, pkg_suffix) =
-        template
-            .split_once("{release}")
-            .ok_or_else(|| PrepError::Layout {
-                what: format!("{name}: header package '{template}' has no {{release}}"),
-            })?;
-    let release_prefix = source.release.split('*').next().unwrap_or("");
-    let names = apt.package_names(&format!("{pkg_prefix}{release_prefix}"))?;
-    let candidates: Vec<String> = names
-        .into_iter()
-        .filter(|n| {
-            n.strip_prefix(pkg_prefix)
-                .and_then(|r| r.strip_suffix(pkg_suffix))
-                .is_some_and(|release| release_matches(&source.release, release))
-        })
-        .collect();
-    let newest = apt
-        .show(&candidates)?
-        .into_iter()
-        .max_by(|a, b| debversion::compare(&a.version, &b.version))
-        .ok_or_else(|| PrepError::NoRelease {
-            manifest: name.to_string(),
-            pattern: format!("{pkg_prefix}{}{pkg_suffix}", source.release),
-        })?;
-    let release = newest.name[pkg_prefix.len()..newest.name.len() - pkg_suffix.len()].to_string();
-    Ok((release, newest))
-}
-
-/// The header packages and their `linux-headers-*`/`linux-kbuild-*`
-/// dependencies, transitively. `linux-kbuild-*` holds the tree's host tools
-/// (`fixdep`, `modpost`), which run on the build host: for a series of
-/// another architecture it is fetched for the host's (`NAME:amd64`).
-fn header_closure(
-    apt: &PrivateApt,
-    source: &AptSource,
-    release: &str,
-) -> Result<Vec<PackageInfo>, PrepError> {
-    let mut todo = source.header_packages(release);
-    let mut seen: Vec<PackageInfo> = Vec::new();
-    while let Some(name) = todo.pop() {
-        if seen.iter().any(|p| p.name == name) {
-            continue;
-        }
-        let pkg = match apt.host_architecture() {
-            Some(host) if name.starts_with("linux-kbuild-") => {
-                let mut pkg = show_one(apt, &format!("{name}:{host}"))?;
-                pkg.qualified = true;
-                pkg
-            }
-            _ => show_one(apt, &name)?,
-        };
-        for dep in &pkg.depends {
-            if dep.starts_with("linux-headers-") || dep.starts_with("linux-kbuild-") {
-                todo.push(dep.clone());
-            }
-        }
-        seen.push(pkg);
-    }
-    seen.sort_by(|a, b| a.name.cmp(&b.name));
-    Ok(seen)
-}
-
-/// What apt says about `name` (or `name:arch`).
-fn show_one(apt: &PrivateApt, name: &str) -> Result<PackageInfo, PrepError> {
-    let (plain, arch) = match name.split_once(':') {
-        Some((plain, arch)) => (plain, Some(arch)),
-        None => (name, None),
-    };
-    apt.show(&[name.to_string()])?
-        .into_iter()
-        .find(|p| p.name == plain && arch.is_none_or(|a| p.architecture == a))
-        .ok_or_else(|| PrepError::MissingPackage {
-            package: name.to_string(),
-        })
 }
 
 /// Which files of a package are unpacked.

@@ -239,7 +239,11 @@ pub(super) fn modules_deb(
         why: Box::new(e),
         fix: format!("stap-prep fetch --modules {}", manifest.name),
     };
-    let apt = PrivateApt::new(&cache.apt_dir(&manifest.name), source).map_err(cannot)?;
+    let archives = super::archives::Archives::load()
+        .map_err(PrepError::from)
+        .map_err(cannot)?;
+    let apt = PrivateApt::new(&cache.apt_dir(&manifest.name), source, &archives, false)
+        .map_err(cannot)?;
     let mut info = apt.show(std::slice::from_ref(&name)).map_err(cannot)?;
     if info.is_empty() {
         progress(&format!("{}: reading package lists", manifest.name));

@@ -3,6 +3,8 @@
 //!
 //! The manifests shipped with stapkit are embedded in the binary; a directory
 //! named by `STAPKIT_KERNELS` (or `--kernels DIR`) is read instead when set.
+//! Manifests name archives, suites, components and packages, never an
+//! archive's host: that is configuration (`kernel::archives`).
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -73,38 +75,57 @@ pub struct AptSource {
     pub busybox: Option<String>,
 }
 
-/// One apt repository line (`deb URI SUITE COMPONENTS`) per suite.
+/// One apt repository line (`deb URI SUITE COMPONENTS`) per suite. The
+/// manifest names the archive (`debian`, `debian-security`, `ubuntu`);
+/// where it is, is configuration (`kernel::archives`).
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct AptRepository {
-    /// Archive root, e.g. `http://deb.debian.org/debian`.
-    pub uri: String,
+    /// The archive's name, located by `kernel::archives`.
+    pub archive: String,
     /// Suites read from this archive.
     pub suites: Vec<String>,
     /// Archive components; `main` when absent.
     #[serde(default = "default_components")]
     pub components: Vec<String>,
+    /// Read only when the debug package is fetched (Ubuntu's ddebs
+    /// archive, which a user without `--debug` need not configure).
+    #[serde(default)]
+    pub debug_only: bool,
 }
 
 fn default_components() -> Vec<String> {
     vec!["main".to_string()]
 }
 
-/// An RPM repository (`baseurl`) and the package names of one kernel series.
+/// RPM repositories and the package names of one kernel series. Packages
+/// are named without their version (`kernel-devel`); a package's release
+/// (`uname -r`) is `VERSION-RELEASE.ARCH` of its RPM header.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct RpmSource {
-    /// Repository base URLs.
-    pub baseurls: Vec<String>,
+    /// Repositories: an archive (located by `kernel::archives`) and the
+    /// repository directories under it (each holding `repodata/`).
+    pub repositories: Vec<RpmRepository>,
     /// Release pattern, e.g. `5.14.0-*.el9.x86_64`.
     pub release: String,
-    /// Header packages, e.g. `kernel-devel-{release}`.
+    /// Header packages, e.g. `kernel-devel`.
     pub headers: Vec<String>,
-    /// The package carrying the kernel image, e.g. `kernel-core-{release}`.
+    /// The package carrying the kernel image (`kernel-core`, `kernel`).
     pub image: String,
-    /// The package carrying debug info, e.g. `kernel-debuginfo-{release}`.
+    /// The package carrying debug info (`kernel-debuginfo`).
     #[serde(default)]
     pub debug: Option<String>,
+}
+
+/// Repository directories of one RPM archive.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RpmRepository {
+    /// The archive's name, located by `kernel::archives`.
+    pub archive: String,
+    /// Directories under the archive root, e.g. `9-stream/AppStream/x86_64/os`.
+    pub paths: Vec<String>,
 }
 
 /// The compiler a kernel series wants, and where to get it when the host
@@ -206,6 +227,13 @@ impl fmt::Display for ManifestError {
 }
 
 impl std::error::Error for ManifestError {}
+
+/// The lock file built into this binary (`kernels/kernels.lock`), if any.
+pub fn builtin_lock() -> Option<&'static str> {
+    BUILTIN
+        .get_file("kernels.lock")
+        .and_then(|f| f.contents_utf8())
+}
 
 /// The set of manifests stapkit knows about.
 #[derive(Debug, Clone)]
@@ -479,8 +507,8 @@ mod tests {
     fn rpm_manifests_describe_kernel_devel_trees() {
         let m = parse(
             "name: centos-9-x86_64\ndescription: CentOS Stream 9\ndistro: centos\nseries: \"5.14\"\n\
-             arch: x86_64\nsource:\n  kind: rpm\n  baseurls: [http://mirror.stream.centos.org/9-stream/AppStream/x86_64/os/]\n\
-             \x20 release: \"5.14.0-*.el9.x86_64\"\n  headers: [\"kernel-devel-{release}\"]\n  image: kernel-core-{release}\n\
+             arch: x86_64\nsource:\n  kind: rpm\n  repositories:\n  - archive: centos-stream\n    paths: [9-stream/AppStream/x86_64/os]\n\
+             \x20 release: \"5.14.0-*.el9.x86_64\"\n  headers: [kernel-devel]\n  image: kernel-core\n\
              toolchain:\n  compiler: gcc\n",
         )
         .unwrap();

@@ -7,6 +7,7 @@
 pub mod apt;
 pub mod apt_sources;
 pub mod arch;
+pub mod archives;
 pub mod cache;
 pub mod debversion;
 pub mod features;
@@ -14,10 +15,13 @@ pub mod fetch;
 pub mod guest_modules;
 pub mod kbuild;
 pub mod kbuild_batch;
+pub mod lock;
 pub mod manifest;
 pub mod modcheck;
 pub mod module_tracepoints;
 pub mod relocate;
+pub mod resolve;
+pub mod rpm_repo;
 pub mod symvers;
 pub mod toolchain;
 pub mod tree;
@@ -59,6 +63,26 @@ pub enum PrepError {
     },
     /// The manifest catalog could not be read.
     Manifest(manifest::ManifestError),
+    /// A version the lock file names is no longer in the archive.
+    LockedGone {
+        manifest: String,
+        package: String,
+        version: String,
+        lock: PathBuf,
+    },
+    /// The archive's (or a download's) SHA-256 is not the locked one.
+    LockMismatch {
+        manifest: String,
+        /// `NAME VERSION`.
+        package: String,
+        locked: String,
+        found: String,
+        lock: PathBuf,
+    },
+    /// The lock file cannot be read or lacks the kernel.
+    Lock(lock::LockError),
+    /// An archive's location is not configured or is malformed.
+    Archive(archives::ArchiveError),
 }
 
 impl fmt::Display for PrepError {
@@ -90,11 +114,52 @@ impl fmt::Display for PrepError {
                 write!(f, "cannot download {package}: {why}; fetch it with: {fix}")
             }
             PrepError::Manifest(e) => write!(f, "{e}"),
+            PrepError::Archive(e) => write!(f, "{e}"),
+            PrepError::Lock(e) => write!(f, "{e}"),
+            PrepError::LockedGone {
+                manifest,
+                package,
+                version,
+                lock,
+            } => write!(
+                f,
+                "{manifest}: the locked {package} {version} is no longer in the archive; \
+                 move the lock to the archive's newest with: stap-prep update --lock {} {manifest} \
+                 (and commit {})",
+                lock.display(),
+                lock.display()
+            ),
+            PrepError::LockMismatch {
+                manifest,
+                package,
+                locked,
+                found,
+                lock,
+            } => write!(
+                f,
+                "{manifest}: {package} has SHA-256 {found}, but {} locks {locked}: \
+                 the archive rebuilt it or a mirror serves other bytes; if it is trusted, move the lock \
+                 with: stap-prep update --lock {} {manifest}",
+                lock.display(),
+                lock.display()
+            ),
         }
     }
 }
 
 impl std::error::Error for PrepError {}
+
+impl From<lock::LockError> for PrepError {
+    fn from(e: lock::LockError) -> Self {
+        PrepError::Lock(e)
+    }
+}
+
+impl From<archives::ArchiveError> for PrepError {
+    fn from(e: archives::ArchiveError) -> Self {
+        PrepError::Archive(e)
+    }
+}
 
 impl From<manifest::ManifestError> for PrepError {
     fn from(e: manifest::ManifestError) -> Self {

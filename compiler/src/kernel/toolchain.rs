@@ -353,15 +353,19 @@ pub fn prepare(
     }
     let staging = base.join("root.partial");
     remove_dir_if_exists(&staging)?;
-    let mirrors: Vec<String> = apt
-        .repositories
-        .iter()
-        .flat_map(|r| {
-            r.suites
-                .iter()
-                .map(move |s| format!("deb {} {s} {}", r.uri, r.components.join(" ")))
-        })
-        .collect();
+    // The manifest's archives, where the configuration says they are.
+    let archives = super::archives::Archives::load()?;
+    // A Debian kernel's root comes from its own repositories; another
+    // distribution's (Ubuntu's) from the Debian archive's `suite`.
+    let mirrors: Vec<String> = if manifest.distro == "debian" {
+        super::apt::source_lines(apt, &archives, false)?
+            .into_iter()
+            .map(|line| format!("deb {line}"))
+            .collect()
+    } else {
+        let debian = archives.locate("debian")?;
+        vec![format!("deb {} {suite} main", debian.apt_prefix())]
+    };
     let packages = &manifest.toolchain.packages;
     progress(&format!(
         "{}: preparing the {name} toolchain root ({})",

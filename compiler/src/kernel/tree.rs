@@ -32,6 +32,18 @@ pub enum TreeError {
     NotFetched { name: String },
     /// `-r RELEASE` matched neither an installed nor a fetched kernel.
     NoSuchRelease { release: String },
+    /// `-r RELEASE` is of a known kernel series that is not fetched (at
+    /// that release).
+    ReleaseNotFetched {
+        release: String,
+        manifest: String,
+        fetched: Option<String>,
+    },
+    /// `-r PREFIX` (`6.8.0`) names several fetched kernels.
+    Ambiguous {
+        release: String,
+        candidates: Vec<String>,
+    },
     /// A directory that is not a configured kernel build tree.
     NotATree { dir: PathBuf, missing: &'static str },
     /// The cache could not be read.
@@ -51,6 +63,29 @@ impl fmt::Display for TreeError {
                 "no build tree for kernel release '{release}': /lib/modules/{release}/build does not exist \
                  and no fetched kernel has that release; install linux-headers-{release}, or fetch one \
                  with stap-prep (see stap-prep list --available)"
+            ),
+            TreeError::ReleaseNotFetched {
+                release,
+                manifest,
+                fetched,
+            } => match fetched {
+                Some(have) => write!(
+                    f,
+                    "kernel release '{release}' is of {manifest}, which is fetched at {have}; fetch that \
+                     release with: stap-prep fetch --refresh {manifest} (or use -r {have})"
+                ),
+                None => write!(
+                    f,
+                    "kernel release '{release}' is of {manifest}, which is not fetched; run: stap-prep fetch {manifest}"
+                ),
+            },
+            TreeError::Ambiguous {
+                release,
+                candidates,
+            } => write!(
+                f,
+                "kernel release '{release}' matches several fetched kernels: {}; name one of them",
+                candidates.join(", ")
             ),
             TreeError::NotATree { dir, missing } => {
                 write!(f, "{} is not a kernel build tree: it has no {missing}", dir.display())
@@ -153,10 +188,10 @@ impl HeaderTree {
         if installed.join("Makefile").is_file() {
             return HeaderTree::open(&installed);
         }
-        match cache.find_release(&release).map_err(TreeError::Cache)? {
-            Some(state) => HeaderTree::from_fetched(state),
-            None => Err(TreeError::NoSuchRelease { release }),
+        if let Some(state) = cache.find_release(&release).map_err(TreeError::Cache)? {
+            return HeaderTree::from_fetched(state);
         }
+        by_release_prefix(&release, cache, catalog)
     }
 
     /// The tree of a fetched kernel.
@@ -233,6 +268,62 @@ impl HeaderTree {
             v.push_str("aarch64");
         }
         v
+    }
+}
+
+/// `-r` as users type it when no tree has exactly that release: a prefix
+/// of one fetched kernel's release (`6.8.0` of `6.8.0-31-generic`), or the
+/// release of a known series that is not fetched (which says what to run).
+fn by_release_prefix(
+    release: &str,
+    cache: &Cache,
+    catalog: &Catalog,
+) -> Result<HeaderTree, TreeError> {
+    let fetched = cache.list().map_err(TreeError::Cache)?;
+    let mut matching: Vec<FetchState> = fetched
+        .iter()
+        .filter(|s| {
+            s.release
+                .strip_prefix(release)
+                .is_some_and(|rest| rest.starts_with(['-', '.', '+']))
+        })
+        .cloned()
+        .collect();
+    match matching.len() {
+        1 => return HeaderTree::from_fetched(matching.remove(0)),
+        0 => {}
+        _ => {
+            return Err(TreeError::Ambiguous {
+                release: release.to_string(),
+                candidates: matching.iter().map(|s| s.release.clone()).collect(),
+            })
+        }
+    }
+    let known = catalog.for_release(release).or_else(|| {
+        catalog.all().iter().find(|m| {
+            let pattern = match &m.source {
+                super::manifest::Source::Apt(a) => &a.release,
+                super::manifest::Source::Rpm(r) => &r.release,
+            };
+            let prefix = pattern.split('*').next().unwrap_or("");
+            m.series == release
+                || prefix
+                    .strip_prefix(release)
+                    .is_some_and(|rest| rest.starts_with(['-', '.']))
+        })
+    });
+    match known {
+        Some(m) => Err(TreeError::ReleaseNotFetched {
+            release: release.to_string(),
+            manifest: m.name.clone(),
+            fetched: fetched
+                .iter()
+                .find(|s| s.manifest == m.name)
+                .map(|s| s.release.clone()),
+        }),
+        None => Err(TreeError::NoSuchRelease {
+            release: release.to_string(),
+        }),
     }
 }
 
@@ -368,5 +459,45 @@ pub(crate) mod tests {
             err.starts_with("no build tree for kernel release '9.9.9-nope'"),
             "{err}"
         );
+        // Releases as users type them: a known series' release, or a prefix.
+        let err = HeaderTree::resolve(Some("6.1.0-99-amd64"), &cache, &catalog)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "kernel release '6.1.0-99-amd64' is of debian-6.1-amd64, which is not fetched; \
+             run: stap-prep fetch debian-6.1-amd64"
+        );
+        let err = HeaderTree::resolve(Some("6.12"), &cache, &catalog)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("is of debian-6.12-"), "{err}");
+        for release in ["6.1.0-57-amd64", "6.1.0-57-arm64"] {
+            let dir = tmp.path().join(release);
+            fake_tree(&dir, release, "CONFIG_X86=y\n");
+            let state = FetchState {
+                manifest: format!("k-{release}"),
+                release: release.into(),
+                version: "1".into(),
+                packages: vec![],
+                root: dir.clone(),
+                build: ".".into(),
+                image: "vmlinuz".into(),
+                system_map: None,
+                debug_vmlinux: None,
+                busybox: None,
+            };
+            let _lock = cache.lock(&state.manifest).unwrap();
+            cache.save_state(&state).unwrap();
+        }
+        let err = HeaderTree::resolve(Some("6.1.0"), &cache, &catalog)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "kernel release '6.1.0' matches several fetched kernels: 6.1.0-57-amd64, 6.1.0-57-arm64; name one of them"
+        );
+        let tree = HeaderTree::resolve(Some("6.1.0-57"), &cache, &catalog);
+        assert!(matches!(tree, Err(TreeError::Ambiguous { .. })));
     }
 }

@@ -139,7 +139,8 @@ pub fn guest_staprun(options: &Options, arch: Arch) -> PathBuf {
 
 /// The part of the guests' file tree that builds read: `bin/stapkit-workload`
 /// (the file every guest gets as `/bin/stapkit-workload`), linked under
-/// the work directory. None when the workload is not built (a script
+/// the work directory, and the C test programs with their debug files
+/// (see `programs`). None when the workload is not built (a script
 /// probing it then fails to build, saying which file is missing).
 pub(super) fn guest_sysroot(options: &Options, arch: Arch) -> Result<Option<PathBuf>, String> {
     let workload = guest_staprun(options, arch).with_file_name("stapkit-workload");
@@ -159,6 +160,7 @@ pub(super) fn guest_sysroot(options: &Options, arch: Arch) -> Result<Option<Path
         _ => {}
     }
     std::os::unix::fs::symlink(&workload, &link).map_err(|e| format!("{}: {e}", link.display()))?;
+    super::programs::build(&super::programs::dir(&options.work_dir, arch), &root, arch)?;
     Ok(Some(root))
 }
 
@@ -237,6 +239,7 @@ pub(super) fn run_kernel(
             busybox,
             staprun,
             workload,
+            programs: super::programs::guest_files(&super::programs::dir(&options.work_dir, arch)),
         };
         let image = tree
             .fetched

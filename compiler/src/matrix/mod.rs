@@ -16,6 +16,7 @@ pub mod markdown;
 pub mod merge;
 pub mod oracle;
 mod prepare;
+pub mod programs;
 pub mod render;
 mod report;
 pub mod results;

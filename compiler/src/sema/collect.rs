@@ -155,34 +155,37 @@ impl<'a> Context<'a> {
     pub(super) fn pull_functions(&mut self, roots: &[&'a ast::Block]) -> Vec<&'a ast::ProbeAlias> {
         let mut aliases = Vec::new();
         loop {
+            // The script's own code may name any library global; a
+            // tapset's code (an alias body, a function) only its own
+            // file's, so that its locals and parameters (kprocess.stp's
+            // `argv`) never pull in another file's global of that name.
             let mut wanted = Symbols::default();
+            let mut own_file = Vec::new();
+            let library_file = |file| {
+                (self.library.files.iter()).position(|t: &super::tapset::TapsetFile| t.script.file == file)
+            };
+            let mut take = |b: &ast::Block, params: &[ast::Param], own_file: &mut Vec<(usize, String)>| {
+                let mut own = Symbols::default();
+                symbols_in_block(b, &mut own);
+                wanted.calls.extend(own.calls);
+                let vars = own.vars.into_iter().filter(|v| !params.iter().any(|p| p.name.name == *v));
+                match library_file(b.span.file) {
+                    Some(i) => {
+                        let t = &self.library.files[i];
+                        own_file.extend(
+                            vars.filter(|v| t.globals.contains(v) || t.private_globals.contains(v))
+                                .map(|v| (i, v)),
+                        );
+                    }
+                    None => wanted.vars.extend(vars),
+                }
+            };
             for b in roots {
-                symbols_in_block(b, &mut wanted);
+                take(b, &[], &mut own_file);
             }
-            // Private globals a tapset function names, by its file.
-            let mut private = Vec::new();
             for f in &self.functions {
                 if let ast::FunctionBody::Block(b) = &f.def.body {
-                    let file = f.def.name.span.file;
-                    let lib = self
-                        .library
-                        .files
-                        .iter()
-                        .position(|t| t.script.file == file);
-                    match lib.filter(|&i| !self.library.files[i].private_globals.is_empty()) {
-                        Some(i) => {
-                            let mut own = Symbols::default();
-                            symbols_in_block(b, &mut own);
-                            for v in &own.vars {
-                                if self.library.files[i].private_globals.contains(v) {
-                                    private.push((i, v.clone()));
-                                }
-                            }
-                            wanted.calls.extend(own.calls);
-                            wanted.vars.extend(own.vars);
-                        }
-                        None => symbols_in_block(b, &mut wanted),
-                    }
+                    take(b, &f.def.params, &mut own_file);
                 }
             }
             let mut files = Vec::new();
@@ -213,13 +216,13 @@ impl<'a> Context<'a> {
                     added = true;
                 }
             }
-            for (i, name) in private {
+            for (i, name) in own_file {
                 let file = self.library.files[i].script.file;
-                if !self
-                    .globals
-                    .iter()
-                    .any(|g| g.name == name && g.private_to == Some(file))
-                {
+                let private = self.library.files[i].private_globals.contains(&name);
+                let present = self.globals.iter().any(|g| {
+                    g.name == name && (g.private_to == Some(file) || (!private && g.private_to.is_none()))
+                });
+                if !present {
                     self.add_items(&self.library.files[i].script, Source::TapsetGlobal(&name));
                     added = true;
                 }
@@ -228,6 +231,42 @@ impl<'a> Context<'a> {
                 return aliases;
             }
         }
+    }
+}
+
+impl Context<'_> {
+    /// The library files (indices) that `roots` use: those of the alias
+    /// bodies among them, of every function they reach, directly or
+    /// through other functions, and of the globals taken from the library.
+    pub(super) fn used_tapset_files(&self, roots: &[&ast::Block]) -> Vec<usize> {
+        let mut files: std::collections::BTreeSet<_> =
+            self.globals.iter().map(|g| g.decl.name.span.file).collect();
+        let mut seen = vec![false; self.functions.len()];
+        let mut calls = Symbols::default();
+        for b in roots {
+            files.insert(b.span.file);
+            symbols_in_block(b, &mut calls);
+        }
+        let mut pending = calls.calls;
+        while let Some((name, arity)) = pending.pop() {
+            let Some(i) = self.function_with_arity(&name, arity) else {
+                continue;
+            };
+            if std::mem::replace(&mut seen[i], true) {
+                continue;
+            }
+            let def = self.functions[i].def;
+            files.insert(def.name.span.file);
+            if let ast::FunctionBody::Block(b) = &def.body {
+                let mut own = Symbols::default();
+                symbols_in_block(b, &mut own);
+                pending.extend(own.calls);
+            }
+        }
+        (self.library.files.iter().enumerate())
+            .filter(|(_, f)| files.contains(&f.script.file))
+            .map(|(i, _)| i)
+            .collect()
     }
 }
 

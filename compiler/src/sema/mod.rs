@@ -340,62 +340,13 @@ fn analyze_listing(
             .unwrap_or(250),
         programs: &config.programs,
         guru: config.guru,
+        in_alias: false,
     };
     let mut derived: Vec<DerivedProbe> = Vec::new();
     for item in &script.items {
-        let ast::Item::Probe(probe) = item else {
-            continue;
-        };
-        let mut groups: Vec<DerivedProbe> = Vec::new();
-        let mut shared = HashMap::new();
-        let mut sufficient_hit = false;
-        for written in &probe.points {
-            if sufficient_hit {
-                break;
-            }
-            let expanded = match written.expand(1024) {
-                Ok(e) => e,
-                Err(e) => {
-                    cx.diagnostics.push(
-                        Diagnostic::semantic_error(format!(
-                            "probe point expands to more than {} points",
-                            e.limit
-                        ))
-                        .with_primary(written.span, "too many alternatives"),
-                    );
-                    continue;
-                }
-            };
-            for point in expanded {
-                match points::resolve(&point, &alias_defs, target) {
-                    Ok(resolved) => {
-                        if point.sufficient && !resolved.is_empty() {
-                            sufficient_hit = true;
-                        }
-                        for mut r in resolved {
-                            r.point.optional = point.optional;
-                            add_to_group(
-                                &mut groups,
-                                &mut shared,
-                                r,
-                                probe,
-                                written.condition.as_ref(),
-                            );
-                        }
-                    }
-                    Err(_) if point.optional => {}
-                    Err(e) => {
-                        let mut d = Diagnostic::semantic_error(e.message)
-                            .with_primary(point.span, "while resolving this probe point");
-                        if let Some(h) = e.help {
-                            d = d.with_help(h);
-                        }
-                        cx.diagnostics.push(d);
-                    }
-                }
-            }
+        if let ast::Item::Probe(probe) = item {
+            derived.extend(derive(&mut cx, probe, &alias_defs, target));
         }
-        derived.extend(groups);
     }
 
     // Pull tapset functions the bodies call.
@@ -407,6 +358,34 @@ fn analyze_listing(
     }
     let more_aliases = cx.pull_functions(&roots);
     let _ = more_aliases; // aliases in function-only tapset files are not used by points resolved above
+    // The probes of the tapset files the script uses (a function it
+    // reaches or an alias it names), as SystemTap takes a file whole;
+    // they may use more of the library in turn. Listings show only the
+    // script's own probes.
+    let mut probed = vec![false; library.files.len()];
+    while listing.is_none() {
+        let mut added = Vec::new();
+        for i in cx.used_tapset_files(&roots) {
+            if std::mem::replace(&mut probed[i], true) {
+                continue;
+            }
+            for item in &library.files[i].script.items {
+                if let ast::Item::Probe(probe) = item {
+                    added.extend(derive(&mut cx, probe, &alias_defs, target));
+                }
+            }
+        }
+        if added.is_empty() {
+            break;
+        }
+        for d in &added {
+            roots.extend(d.prologues.iter().copied());
+            roots.push(d.body);
+            roots.extend(d.epilogues.iter().copied());
+        }
+        derived.extend(added);
+        cx.pull_functions(&roots);
+    }
     if !cx.config.unoptimized && listing.is_none() {
         for d in &mut derived {
             let aliases: Vec<&ast::Block> =
@@ -478,6 +457,67 @@ fn mentions_syscalls(script: &ast::Script, library: &Library) -> bool {
         })
     };
     in_script(script, true) || library.files.iter().any(|f| in_script(&f.script, false))
+}
+
+/// The derived probes of one `probe` item: each of its points resolved
+/// (alternatives expanded, `!` stopping at the first that resolves, `?`
+/// ones dropped when they resolve to nothing), grouped into bodies.
+fn derive<'a>(
+    cx: &mut Context<'a>,
+    probe: &'a ast::Probe,
+    alias_defs: &[AliasDef<'a>],
+    target: points::Target<'_>,
+) -> Vec<DerivedProbe<'a>> {
+    let mut groups: Vec<DerivedProbe> = Vec::new();
+    let mut shared = HashMap::new();
+    let mut sufficient_hit = false;
+    for written in &probe.points {
+        if sufficient_hit {
+            break;
+        }
+        let expanded = match written.expand(1024) {
+            Ok(e) => e,
+            Err(e) => {
+                cx.diagnostics.push(
+                    Diagnostic::semantic_error(format!(
+                        "probe point expands to more than {} points",
+                        e.limit
+                    ))
+                    .with_primary(written.span, "too many alternatives"),
+                );
+                continue;
+            }
+        };
+        for point in expanded {
+            match points::resolve(&point, alias_defs, target) {
+                Ok(resolved) => {
+                    if point.sufficient && !resolved.is_empty() {
+                        sufficient_hit = true;
+                    }
+                    for mut r in resolved {
+                        r.point.optional = point.optional;
+                        add_to_group(
+                            &mut groups,
+                            &mut shared,
+                            r,
+                            probe,
+                            written.condition.as_ref(),
+                        );
+                    }
+                }
+                Err(_) if point.optional => {}
+                Err(e) => {
+                    let mut d = Diagnostic::semantic_error(e.message)
+                        .with_primary(point.span, "while resolving this probe point");
+                    if let Some(h) = e.help {
+                        d = d.with_help(h);
+                    }
+                    cx.diagnostics.push(d);
+                }
+            }
+        }
+    }
+    groups
 }
 
 /// Which points of one written probe share a body: those whose contexts

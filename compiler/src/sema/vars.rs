@@ -70,6 +70,20 @@ pub(super) trait TargetVars: fmt::Debug {
     fn probe_text(&self, _name: &str) -> Option<ProbeText> {
         None
     }
+    /// The local variables `$$locals` and `$$vars` print after the
+    /// parameters (user-space functions with DWARF); none by default.
+    fn locals(&self) -> Vec<String> {
+        Vec::new()
+    }
+    /// Member `member` of aggregate `aggregate` from the probed program's
+    /// own types (user space); `None`: the kernel's types answer.
+    fn member_path(
+        &self,
+        _aggregate: &str,
+        _member: &str,
+    ) -> Option<Result<crate::debuginfo::FieldPath, String>> {
+        None
+    }
     /// `$$system` and `$$name` where the point has them (tracepoints).
     fn text(&self, _which: &str) -> Option<String> {
         None
@@ -211,6 +225,50 @@ pub(super) fn require_return_probe(ret: bool, span: Span) -> Result<(), Failed> 
     }
 }
 
+/// Parameter `$name` of type `ty`, found at `base` (a value, or an object
+/// in memory when `in_memory`), saved when the function is entered: the
+/// expression reading it back in a `.return` probe (as in SystemTap, a
+/// parameter there is its value at entry).
+pub(super) fn saved_at_entry(
+    h: &mut dyn TargetHost,
+    name: &str,
+    ty: &CType,
+    base: ir::TargetBase,
+    in_memory: bool,
+    span: Span,
+) -> Result<ir::Expr, Failed> {
+    let (size, signed) = scalar(ty).ok_or_else(|| {
+        fail(
+            span,
+            format!(
+                "'${name}' ({}) is passed by value and cannot be saved at entry",
+                ty.render()
+            ),
+        )
+    })?;
+    let location = h.location(span, format!("identifier '${name}'"));
+    let value = ir::Expr {
+        kind: ir::ExprKind::Target(Box::new(ir::TargetAccess {
+            base,
+            steps: Vec::new(),
+            result: scalar_result(in_memory, size, signed),
+        })),
+        ty: Some(Type::Long),
+        location: location.clone(),
+    };
+    Ok(h.save_at_entry(value, Type::Long, location))
+}
+
+/// A number read from an object in memory (`in_memory`) or taken as the
+/// value in hand.
+pub(super) fn scalar_result(in_memory: bool, size: u8, signed: bool) -> ir::TargetResult {
+    if in_memory {
+        ir::TargetResult::Load { size, signed }
+    } else {
+        ir::TargetResult::Value { size, signed }
+    }
+}
+
 /// Size and signedness of a type a script reads as a number.
 pub(super) fn scalar(ty: &CType) -> Option<(u8, bool)> {
     match ty.strip() {
@@ -226,6 +284,7 @@ pub(super) fn scalar(ty: &CType) -> Option<(u8, bool)> {
 
 /// The register the calling convention names by its `struct pt_regs`
 /// member (`di` on x86-64, `regs[0]` on arm64; see `debuginfo::callconv`).
+/// `sp` and `ip` are x86-64's (SDT marker operands, `debuginfo::sdt`).
 pub(super) fn register(member: &str) -> Option<ir::Register> {
     use ir::X86Register as X;
     if let Some(n) = member
@@ -254,6 +313,8 @@ pub(super) fn register(member: &str) -> Option<ir::Register> {
         "r13" => X::R13,
         "r14" => X::R14,
         "r15" => X::R15,
+        "sp" => X::Sp,
+        "ip" => X::Ip,
         _ => return None,
     };
     Some(ir::Register::X86(x86))

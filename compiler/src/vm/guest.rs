@@ -87,6 +87,8 @@ pub struct GuestTools {
     /// The statically linked `stapkit-workload` (`/bin/stapkit-workload`),
     /// which scripts run with `-c` to make the events they probe.
     pub workload: PathBuf,
+    /// More programs: the guest's path (`bin/NAME`) and the file to put there.
+    pub programs: Vec<(String, PathBuf)>,
 }
 
 /// Whether the ELF file at `path` is a static executable for `arch`.
@@ -150,6 +152,9 @@ pub fn build_initramfs(
     fs.file("bin/busybox", 0o755, read(&tools.busybox)?);
     fs.file("bin/staprun", 0o755, read(&tools.staprun)?);
     fs.file("bin/stapkit-workload", 0o755, read(&tools.workload)?);
+    for (at, program) in &tools.programs {
+        fs.file(at, 0o755, read(program)?);
+    }
     fs.symlink("bin/sh", "busybox");
     fs.file("init", 0o755, INIT_SCRIPT.as_bytes().to_vec());
     fs.file(

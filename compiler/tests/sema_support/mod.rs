@@ -6,7 +6,9 @@
 //! `process("PATH")` probes read their programs under a sysroot made here:
 //! `bin/stapkit-workload` is a small synthetic ELF executable (written with
 //! `object`) defining the workload's uprobe targets and `main`, so the
-//! generated C and the errors do not depend on a built workload.
+//! generated C and the errors do not depend on a built workload; the
+//! guests' C programs (`tests/programs/`) are built as stap-matrix builds
+//! them, with their debug files at their build-id paths.
 
 #![allow(dead_code)]
 
@@ -27,6 +29,50 @@ const SYNTHETIC_FUNCTIONS: &[(&str, u64)] = &[
     ("stapkit_workload_text", 0x80),
 ];
 
+/// SDT markers of the synthetic `/bin/stapkit-workload`, as the built
+/// workload's (`workload/c/`) on amd64: (name, offset in .text,
+/// semaphore offset in .text or 0, arguments).
+const SYNTHETIC_MARKERS: &[(&str, u64, u64, &str)] = &[
+    ("registers", 0xa0, 0, "-8@%rdi -8@%rax -4@$42 8@%rsi"),
+    ("none", 0xa1, 0, ""),
+    (
+        "sizes",
+        0xa2,
+        0,
+        "-1@-1(%rbp) 2@-4(%rbp) -2@-6(%rbp) -4@-12(%rbp) 4@-16(%rbp) -8@-24(%rbp) 8@-48(%rbp)",
+    ),
+    ("guarded", 0xa3, 0xbe, "-8@-8(%rbp) 2@%ax"),
+];
+
+/// The `.note.stapsdt` section of [`SYNTHETIC_MARKERS`] at `vaddr`.
+fn synthetic_notes(vaddr: u64) -> Vec<u8> {
+    let mut out = Vec::new();
+    for (name, offset, semaphore, args) in SYNTHETIC_MARKERS {
+        let mut desc = Vec::new();
+        desc.extend((vaddr + offset).to_le_bytes());
+        desc.extend(0u64.to_le_bytes());
+        let sem = if *semaphore == 0 {
+            0
+        } else {
+            vaddr + semaphore
+        };
+        desc.extend(sem.to_le_bytes());
+        for text in ["stapkit", name, args] {
+            desc.extend(text.as_bytes());
+            desc.push(0);
+        }
+        out.extend(8u32.to_le_bytes());
+        out.extend((desc.len() as u32).to_le_bytes());
+        out.extend(3u32.to_le_bytes());
+        out.extend(b"stapsdt\0");
+        out.extend(&desc);
+        while out.len() % 4 != 0 {
+            out.push(0);
+        }
+    }
+    out
+}
+
 /// A sysroot holding the synthetic `bin/stapkit-workload` (made once).
 pub fn test_sysroot() -> PathBuf {
     static ROOT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
@@ -36,13 +82,19 @@ pub fn test_sysroot() -> PathBuf {
         let tmp = root.join(format!("bin/.stapkit-workload.{}", std::process::id()));
         std::fs::write(&tmp, synthetic_program()).unwrap();
         std::fs::rename(&tmp, root.join("bin/stapkit-workload")).unwrap();
+        // The guests' C programs, stripped, their debug files at their
+        // build-id paths (as stap-matrix lays them out).
+        let programs = Path::new(env!("CARGO_TARGET_TMPDIR"))
+            .join(format!("sema-programs.{}", std::process::id()));
+        stapkit::matrix::programs::build(&programs, &root, stapkit::arch::Arch::X86_64).unwrap();
         root
     })
     .clone()
 }
 
 /// An x86-64 ELF executable: one loadable segment at file offset 0x1000,
-/// address 0x401000, holding .text with [`SYNTHETIC_FUNCTIONS`].
+/// address 0x401000, holding .text with [`SYNTHETIC_FUNCTIONS`], and the
+/// `.note.stapsdt` of [`SYNTHETIC_MARKERS`].
 fn synthetic_program() -> Vec<u8> {
     use object::elf;
     use object::write::elf::{FileHeader, ProgramHeader, SectionHeader, Sym, Writer};
@@ -55,13 +107,17 @@ fn synthetic_program() -> Vec<u8> {
     w.reserve_program_headers(1);
     w.reserve_until(0x1000);
     let text_offset = w.reserve(text.len(), 16);
+    let notes = synthetic_notes(VADDR);
+    let notes_offset = w.reserve(notes.len(), 4);
     let names: Vec<_> = SYNTHETIC_FUNCTIONS
         .iter()
         .map(|(n, _)| w.add_string(n.as_bytes()))
         .collect();
     let text_name = w.add_section_name(b".text");
+    let notes_name = w.add_section_name(b".note.stapsdt");
     w.reserve_null_section_index();
     let text_index = w.reserve_section_index();
+    w.reserve_section_index();
     w.reserve_null_symbol_index();
     for _ in SYNTHETIC_FUNCTIONS {
         w.reserve_symbol_index(Some(text_index));
@@ -96,6 +152,8 @@ fn synthetic_program() -> Vec<u8> {
     });
     w.pad_until(text_offset);
     w.write(&text);
+    w.write_align(4);
+    w.write(&notes);
     w.write_null_symbol();
     for (name, (_, offset)) in names.iter().zip(SYNTHETIC_FUNCTIONS) {
         w.write_symbol(&Sym {
@@ -121,6 +179,18 @@ fn synthetic_program() -> Vec<u8> {
         sh_link: 0,
         sh_info: 0,
         sh_addralign: 16,
+        sh_entsize: 0,
+    });
+    w.write_section_header(&SectionHeader {
+        name: Some(notes_name),
+        sh_type: elf::SHT_NOTE,
+        sh_flags: 0,
+        sh_addr: 0,
+        sh_offset: notes_offset as u64,
+        sh_size: notes.len() as u64,
+        sh_link: 0,
+        sh_info: 0,
+        sh_addralign: 4,
         sh_entsize: 0,
     });
     w.write_symtab_section_header(1);

@@ -15,6 +15,7 @@ use stapkit::matrix::substitute_symbols;
 
 use super::content_key;
 use super::machine::{self, Machine};
+use super::programs::Workload;
 use super::root::{in_root_with, Kernel, StapRoot};
 use super::script::{module_name, OracleCase, OracleScript};
 
@@ -41,7 +42,7 @@ pub(super) fn build_all(
     root: &StapRoot,
     kernel: &Kernel,
     scripts: &[OracleScript],
-    workload: Option<&[u8]>,
+    workload: Option<&Workload>,
     jobs: Option<usize>,
 ) -> Result<BTreeMap<(String, String), BuildResult>> {
     let queue: Mutex<Vec<(&OracleScript, &OracleCase)>> = Mutex::new(
@@ -101,7 +102,7 @@ fn build_case(
     machine: Option<&Machine>,
     script: &OracleScript,
     case: &OracleCase,
-    workload: Option<&[u8]>,
+    workload: Option<&Workload>,
 ) -> Result<BuildResult> {
     let tree = kernel.state.build_dir();
     let workload = if case.workload {
@@ -142,6 +143,7 @@ fn build_case(
         .map(|a| a.replace(&tree.display().to_string(), "$TREE"))
         .collect::<Vec<_>>()
         .join(" ");
+    let workload_key = workload.map(Workload::key).unwrap_or_default();
     let mut mounts = match machine {
         Some(m) => m.mounts.clone(),
         None => debug_files(kernel),
@@ -153,7 +155,7 @@ fn build_case(
         kernel.state.version.as_bytes(),
         command.as_bytes(),
         script.text.as_bytes(),
-        workload.unwrap_or_default(),
+        &workload_key,
         // Where the kernel's files are offered changes what SystemTap finds.
         mounts
             .iter()
@@ -202,10 +204,10 @@ fn build_case(
     }
     std::fs::create_dir_all(&host_work)?;
     std::fs::write(host_work.join(&file), &script.text)?;
-    if let Some(workload) = workload {
-        let bin = host_work.join("sysroot/bin");
-        std::fs::create_dir_all(&bin)?;
-        std::fs::write(bin.join("stapkit-workload"), workload)?;
+    for (path, bytes) in workload.iter().flat_map(|w| &w.files) {
+        let at = host_work.join("sysroot").join(path);
+        std::fs::create_dir_all(at.parent().unwrap_or(&host_work))?;
+        std::fs::write(at, bytes)?;
     }
     let out = in_root_with(&root.dir, &[&kernel.state.root], &mounts, &work, &argv)?;
     result.status = out.status.code().unwrap_or(-1);

@@ -21,6 +21,7 @@ use stapkit::vm::results::CaseResult;
 use stapkit::vm::Arch;
 
 use super::build::BuildResult;
+use super::programs::Workload;
 use super::root::{in_root, Kernel, StapRoot};
 use super::script::{module_name, OracleCase, OracleScript};
 use super::{content_key, Options};
@@ -47,10 +48,11 @@ pub(super) fn run_all(
     kernel: &Kernel,
     scripts: &[OracleScript],
     builds: &BTreeMap<(String, String), BuildResult>,
-    workload: Option<&[u8]>,
+    workload: Option<&Workload>,
     options: &Options,
 ) -> Result<BTreeMap<(String, String), RunResult>> {
     let guest_files = guest_files(root)?;
+    let workload_key = workload.map(Workload::key).unwrap_or_default();
     let image = kernel.state.image_path();
     let mut runs = BTreeMap::new();
     let mut todo = Vec::new();
@@ -76,11 +78,7 @@ pub(super) fn run_all(
                 case.timeout_secs.to_string().as_bytes(),
                 case.staprun_args.join(" ").as_bytes(),
                 case.run.as_deref().unwrap_or_default().as_bytes(),
-                if case.workload {
-                    workload.unwrap_or_default()
-                } else {
-                    &[]
-                },
+                if case.workload { &workload_key } else { &[] },
             ]);
             let dir = cache.dir().join("oracle/runs").join(&key);
             if !options.rerun && dir.join("done").is_file() {
@@ -136,7 +134,9 @@ pub(super) fn run_all(
     );
     fs.fs.file("bin/busybox", 0o755, std::fs::read(busybox)?);
     if let (true, Some(workload)) = (todo.iter().any(|c| c.workload), workload) {
-        fs.fs.file("bin/stapkit-workload", 0o755, workload.to_vec());
+        for (path, bytes) in workload.guest_files() {
+            fs.fs.file(path, 0o755, bytes.clone());
+        }
     }
     fs.fs.symlink("bin/sh", "busybox");
     fs.fs.symlink("sbin", "bin");

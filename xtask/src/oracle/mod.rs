@@ -32,7 +32,9 @@
 //! `workload` gives a case stapkit's own `stapkit-workload` (built with
 //! `cargo xtask staprun`): at `/bin/stapkit-workload` in the guest, and
 //! under a `--sysroot=sysroot` for the build, so user-space probes on it
-//! can be compared with stapkit's.
+//! can be compared with stapkit's; the C test programs come along the
+//! same way, their debug files at build-id paths in the sysroot
+//! (`programs`).
 //!
 //! **Architecture Invariant:** nothing here loads a module on the host and
 //! nothing here reads or copies SystemTap's sources: only its Debian
@@ -43,6 +45,7 @@ mod build;
 mod frontend;
 mod guest;
 mod machine;
+mod programs;
 mod record;
 mod render;
 mod root;
@@ -60,6 +63,7 @@ use xshell::Shell;
 use crate::setup;
 use build::build_all;
 use guest::run_all;
+use programs::Workload;
 use record::record_all;
 use render::render_script;
 use root::install_mmdebstrap;
@@ -163,11 +167,12 @@ pub fn run(sh: &Shell, options: &Options) -> Result<()> {
     let workload = if scripts.iter().flat_map(|s| &s.cases).any(|c| c.workload) {
         let path =
             setup::build_staprun(sh, setup::GuestArch::X86_64)?.with_file_name("stapkit-workload");
-        Some(std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?)
+        let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+        Some(Workload::new(bytes, &cache.dir().join("oracle/programs"))?)
     } else {
         None
     };
-    let workload = workload.as_deref();
+    let workload = workload.as_ref();
 
     let mut failures = Vec::new();
     for root in &roots {

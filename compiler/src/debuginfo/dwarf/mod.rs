@@ -11,6 +11,7 @@ pub mod index;
 mod index_file;
 pub mod inlines;
 pub mod load;
+pub mod scopes;
 mod types;
 pub mod variables;
 

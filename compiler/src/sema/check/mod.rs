@@ -73,6 +73,9 @@ pub struct Checker<'c, 'a> {
     iterating: Vec<(usize, Span)>,
     /// Checking an `@entry(...)` operand (no locals exist there).
     in_entry: bool,
+    /// The expression being checked is a statement of its own, so a
+    /// `++`/`--` at its top discards its value.
+    value_discarded: bool,
     /// The probe handler's own body (not its aliases' prologues and
     /// epilogues), for `@probewrite`; `None` in functions.
     pub probe_body: Option<&'a ast::Block>,
@@ -98,6 +101,7 @@ impl<'c, 'a> Checker<'c, 'a> {
             iterating: Vec::new(),
             context: ProbeContext::none(),
             in_entry: false,
+            value_discarded: false,
             probe_body: None,
             trace: Trace::default(),
             facts: BodyFacts::default(),

@@ -264,6 +264,12 @@ fn check_signatures(cx: &mut Context<'_>) {
 fn check_globals(cx: &mut Context<'_>) {
     for g in &cx.globals {
         if !(g.read || g.written) {
+            // A tapset's globals that the script's probes leave unused go
+            // silently, as SystemTap's do.
+            let file = g.decl.name.span.file;
+            if cx.library.files.iter().any(|f| f.script.file == file) {
+                continue;
+            }
             cx.diagnostics.push(
                 Diagnostic::warning(format!("eliding unused variable '{}'", g.name))
                     .with_primary(g.decl.name.span, "declared here, but never used"),

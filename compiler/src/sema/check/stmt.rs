@@ -51,7 +51,9 @@ impl Checker<'_, '_> {
             ast::StmtKind::Empty => {}
             ast::StmtKind::Block(b) => self.block(b),
             ast::StmtKind::Expr(e) => {
+                self.value_discarded = matches!(e.kind, ast::ExprKind::Crement { .. });
                 self.expr(e, None);
+                self.value_discarded = false;
             }
             ast::StmtKind::If {
                 cond,

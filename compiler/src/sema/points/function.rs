@@ -20,10 +20,10 @@ use crate::debuginfo::{
     arg_location, return_register, Arch, ArgLocation, DebugInfoError, Prototype,
 };
 use crate::diag::Span;
-use crate::ir::{self, ProbeKind, ProbePoint, Type};
+use crate::ir::{self, ProbeKind, ProbePoint};
 use crate::sema::vars::{
-    fail, fail_help, listed_type, register, require_return_probe, scalar, Failed, Place, Refusal,
-    TargetHost, TargetVars,
+    fail, fail_help, listed_type, register, require_return_probe, saved_at_entry, Failed, Place,
+    Refusal, TargetHost, TargetVars,
 };
 use crate::syntax::ast;
 
@@ -442,26 +442,7 @@ impl TargetVars for FunctionVars {
         if self.ret {
             // In a .return probe a parameter is its value at entry,
             // as in SystemTap: saved then, read back here.
-            let (size, signed) = scalar(&ty).ok_or_else(|| {
-                fail(
-                    span,
-                    format!(
-                        "'${name}' ({}) is passed by value and cannot be saved at entry",
-                        ty.render()
-                    ),
-                )
-            })?;
-            let location = h.location(span, format!("identifier '${name}'"));
-            let value = ir::Expr {
-                kind: ir::ExprKind::Target(Box::new(ir::TargetAccess {
-                    base,
-                    steps: Vec::new(),
-                    result: ir::TargetResult::Value { size, signed },
-                })),
-                ty: Some(Type::Long),
-                location: location.clone(),
-            };
-            let saved = h.save_at_entry(value, Type::Long, location);
+            let saved = saved_at_entry(h, name, &ty, base, false, span)?;
             return Ok((ir::TargetBase::Value(Box::new(saved)), Place::Value(ty)));
         }
         Ok((base, Place::Value(ty)))

@@ -11,8 +11,12 @@ pub use super::vars::ProbeContext;
 
 mod function;
 mod netfilter;
+mod plt;
 mod process;
+mod process_dwarf;
 mod procfs;
+mod sdt;
+mod python;
 mod session;
 mod syscall;
 mod timer;
@@ -26,10 +30,13 @@ const FAMILIES: &[&Family] = &[
     &session::FAMILY,
     &timer::FAMILY,
     &process::FAMILY,
+    &sdt::FAMILY,
+    &plt::FAMILY,
     &function::FAMILY,
     &trace::FAMILY,
     &netfilter::FAMILY,
     &procfs::FAMILY,
+    &python::FAMILY,
     &syscall::FAMILY,
 ];
 
@@ -103,6 +110,9 @@ pub struct Target<'k> {
     pub programs: &'k crate::debuginfo::UserPrograms,
     /// Guru mode (`-g`): points that can stop the kernel are allowed.
     pub guru: bool,
+    /// The point is an alias's expansion (`input.char` may name the
+    /// procfs file `__stdin`, reserved for input probes; a probe may not).
+    pub in_alias: bool,
 }
 
 pub(super) type Parts<'p> = Vec<(&'p str, Option<&'p ast::Literal>)>;
@@ -201,7 +211,11 @@ fn resolve_parts<'a>(
                 for expanded in expansion.expand(1024).unwrap_or_default() {
                     let mut target_parts = self::parts(&expanded);
                     target_parts.extend(suffix.iter().cloned());
-                    let inner = match resolve_parts(&target_parts, aliases, target, depth + 1) {
+                    let inner_target = Target {
+                        in_alias: true,
+                        ..target
+                    };
+                    let inner = match resolve_parts(&target_parts, aliases, inner_target, depth + 1) {
                         Ok(inner) => inner,
                         // `**` is a wildcard: an alias it reaches that
                         // does not resolve here is left out.
@@ -528,6 +542,7 @@ mod tests {
             kernel: None,
             programs: &Default::default(),
             guru: false,
+            in_alias: false,
         };
         let names = |parts: &Parts<'_>| -> Vec<String> {
             builtin_wildcards(parts, target)

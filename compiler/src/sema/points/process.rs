@@ -3,12 +3,14 @@
 //! [`crate::debuginfo::UserPrograms`] (its ELF symbol table, read on the
 //! build host at `--sysroot DIR` + PATH when a sysroot is given, the path
 //! on the target staying PATH); each function becomes a uprobe at its
-//! file offset. Target variables need the program's DWARF, which stapkit
-//! does not read: such points offer none ([`UserSpace`] says so).
+//! file offset. When the program has DWARF (its own or a separate debug
+//! file), `process_dwarf` resolves the points instead and offers target
+//! variables; without it they offer none ([`UserSpace`] says why).
 //! `process[("PATH")|(PID)].begin/.end` follow processes through the
 //! scheduler's tracepoints. The runtime has them in
 //! `runtime-c/core/uprobe.c` and `runtime-c/core/process.c`.
 
+use super::process_dwarf::{self, How};
 use super::{
     parts_text, resolved_text, similar, Family, Param, Parts, PointError, ProbeContext, Resolution,
     Target,
@@ -34,6 +36,7 @@ pub(super) const FAMILY: Family = Family {
             ("function", Param::Required),
             ("return", Param::No),
         ],
+        &[("process", Param::Required), ("statement", Param::Required)],
     ],
     names: &[
         "process(\"PATH\").function(\"NAME\")",
@@ -52,6 +55,7 @@ pub(super) const FAMILY: Family = Family {
         "process(string).function(string)",
         "process(string).function(string).call",
         "process(string).function(string).return",
+        "process(string).statement(string)",
         "process.begin",
         "process.end",
     ],
@@ -65,6 +69,17 @@ fn resolve(parts: &Parts<'_>, target: Target<'_>) -> Resolution {
         }
         [("process", Some(path)), ("function", Some(f)), rest @ ..] => {
             process_function_probe(parts, path, f, rest, target)
+        }
+        [("process", Some(ast::Literal::String(path))), ("statement", Some(ast::Literal::String(s)))] =>
+        {
+            let path = path.to_str_lossy();
+            process_dwarf::resolve(
+                parts,
+                &path,
+                &s.to_str_lossy(),
+                How::Statement,
+                target.programs,
+            )
         }
         _ => Ok(None),
     }
@@ -102,11 +117,9 @@ fn process_function_probe(
             Some(format!("write the full path, such as \"/usr/bin/{path}\"")),
         ));
     }
-    if spec.contains('@') || spec.contains(':') {
-        return Err(err(
-            format!("'{name}': source files and lines of user-space functions need the program's debug information (DWARF), which stapkit does not read"),
-            Some("name the function by its symbol only".to_string()),
-        ));
+    let how = if ret { How::Return } else { How::Entry };
+    if let Some(points) = process_dwarf::resolve(parts, &path, &spec, how, target.programs)? {
+        return Ok(Some(points));
     }
     let host = target.programs.host_path(&path);
     let functions = target.programs.functions(&path).map_err(|e| {
@@ -130,7 +143,15 @@ fn process_function_probe(
                 "'{name}': no function matches '{spec}' in the symbol table of {}",
                 host.display()
             ),
-            similar(&spec, &names).map(|s| format!("did you mean '{s}'?")),
+            similar(&spec, &names)
+                .map(|s| format!("did you mean '{s}'?"))
+                .or_else(|| {
+                    target
+                        .programs
+                        .debug(&path)
+                        .err()
+                        .map(|e| format!("its debug information would name more: {e}"))
+                }),
         ));
     }
     Ok(Some(
@@ -147,7 +168,11 @@ fn process_function_probe(
                     },
                     optional: false,
                 };
-                (point, ProbeContext::new(UserSpace))
+                let why = match target.programs.debug(&path) {
+                    Ok(_) => format!("DWARF does not describe '{}'", f.name),
+                    Err(e) => e,
+                };
+                (point, ProbeContext::new(UserSpace(why)))
             })
             .collect(),
     ))
@@ -203,17 +228,17 @@ fn process_lifetime_probe(
     )]))
 }
 
-/// A user-space function's context: its variables would need the
-/// program's DWARF, which stapkit does not read; the argument functions
-/// (`int_arg(N)`, ...) work instead.
+/// A user-space function found in the symbol table only: its variables
+/// need the program's DWARF, and this says why there is none; the
+/// argument functions (`int_arg(N)`, ...) work instead.
 #[derive(Debug)]
-struct UserSpace;
+struct UserSpace(String);
 
 impl Refusal for UserSpace {
     fn refuse(&self, span: Span, what: &str) -> Failed {
         fail_help(
             span,
-            format!("'{what}' of a user-space function needs the program's debug information (DWARF), which stapkit does not read"),
+            format!("'{what}' of a user-space function needs the program's debug information (DWARF): {}", self.0),
             "read arguments with int_arg(N), long_arg(N), pointer_arg(N), ... and the result with returnval()".into(),
         )
     }

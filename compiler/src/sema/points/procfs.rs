@@ -55,7 +55,7 @@ const RESERVED_PATH: &str = "__stdin";
 /// `procfs[("PATH")][.umask(U)].read[.maxsize(N)]` or
 /// `procfs[("PATH")][.umask(U)].write`; `None` when `parts` is not a
 /// procfs point.
-fn resolve(parts: &Parts<'_>, _: Target<'_>) -> Resolution {
+fn resolve(parts: &Parts<'_>, target: Target<'_>) -> Resolution {
     let [("procfs", path), rest @ ..] = parts.as_slice() else {
         return Ok(None);
     };
@@ -90,10 +90,10 @@ fn resolve(parts: &Parts<'_>, _: Target<'_>) -> Resolution {
             Some("name one file of /proc/systemtap/MODULE: no '/', not empty, '.' or '..'"),
         ));
     }
-    if path == RESERVED_PATH {
+    if path == RESERVED_PATH && !(write && target.in_alias) {
         return Err(err(
             format!("'{name}': '{RESERVED_PATH}' is reserved for input probes"),
-            Some("choose another file name"),
+            Some("choose another file name; input.char and input.line read the standard input"),
         ));
     }
     let umask = match umask {
@@ -173,6 +173,7 @@ mod tests {
             kernel: None,
             programs: PROGRAMS.get_or_init(Default::default),
             guru: false,
+            in_alias: false,
         }
     }
 

@@ -20,7 +20,9 @@ use crate::diag::{Diagnostic, Span};
 use crate::ir::{self, Type};
 use crate::syntax::ast;
 
-use super::vars::{fail, fail_help, scalar, Failed, Place, ProbeContext, ProbeText, TargetHost};
+use super::vars::{
+    fail, fail_help, scalar, scalar_result, Failed, Place, ProbeContext, ProbeText, TargetHost,
+};
 
 /// The type of a resolved target expression: `$$parms` and friends are
 /// text, everything else a number.
@@ -103,8 +105,14 @@ pub(super) fn lvalue(
         (_, ir::TargetResult::Address) => {
             Some("this is an address (or a whole struct or array); assign one of its members")
         }
+        (ir::TargetBase::UserMemory { .. }, _) => {
+            Some("an SDT marker's argument in memory is read as a copy and cannot be changed")
+        }
         (ir::TargetBase::TracepointArg(_), ir::TargetResult::Value { .. }) => {
             Some("tracepoint arguments are copies and cannot be changed")
+        }
+        (ir::TargetBase::User { .. }, _) => {
+            Some("stapkit does not change a user-space program's variables")
         }
         (ir::TargetBase::Value(_), ir::TargetResult::Value { .. }) => {
             Some("in a .return probe a parameter is its value saved at entry; it cannot be changed")
@@ -277,7 +285,7 @@ pub(super) fn resolve(
         }
         place = match &c.kind {
             ast::TargetComponentKind::Member(m) => {
-                let (next, bits) = member(&*h, place, &m.name, m.span, &mut steps)?;
+                let (next, bits) = member(&*h, context, place, &m.name, m.span, &mut steps)?;
                 bitfield = bits;
                 next
             }
@@ -422,8 +430,9 @@ fn context_string(
     let (names, ret) = context.vars().parameters(which, span)?;
     let wanted: Vec<String> = match which {
         // In a .return probe, the parameters' values at entry.
-        "$$parms" | "$$vars" => names,
-        "$$locals" => Vec::new(),
+        "$$parms" => names,
+        "$$vars" => names.into_iter().chain(context.vars().locals()).collect(),
+        "$$locals" => context.vars().locals(),
         "$$return" if ret => vec!["return".to_string()],
         "$$return" => {
             return Err(fail(
@@ -451,7 +460,11 @@ fn context_string(
             });
             continue;
         }
-        let Place::Value(ty) = place else { continue };
+        // A value in a register, or one in memory (a user-space frame slot).
+        let (ty, in_memory) = match place {
+            Place::Value(ty) => (ty, false),
+            Place::Address(ty) => (ty, true),
+        };
         let Some((size, signed)) = scalar(&ty) else {
             continue;
         };
@@ -462,7 +475,7 @@ fn context_string(
         let access = ir::TargetAccess {
             base,
             steps: Vec::new(),
-            result: ir::TargetResult::Value { size, signed },
+            result: scalar_result(in_memory, size, signed),
         };
         args.push(ir::Expr {
             kind: ir::ExprKind::Target(Box::new(access)),
@@ -503,6 +516,7 @@ fn named_aggregate(h: &dyn TargetHost, name: &str, span: Span) -> Result<CType, 
 /// `->name` from `place`.
 fn member(
     h: &dyn TargetHost,
+    context: &ProbeContext,
     place: Place,
     name: &str,
     span: Span,
@@ -530,12 +544,17 @@ fn member(
     let agg = object
         .aggregate_name()
         .ok_or_else(|| fail(span, format!("'{}' has no members", object.render())))?;
-    let kernel =
-        kernel(h).ok_or_else(|| fail(span, "members need the kernel's type information".into()))?;
-    let path = kernel
-        .member_path(&agg, &[name])
-        .map_err(|e| fail(span, e.to_string()))?
-        .value;
+    let path = match context.vars().member_path(&agg, name) {
+        Some(path) => path.map_err(|e| fail(span, e))?,
+        None => {
+            let kernel = kernel(h)
+                .ok_or_else(|| fail(span, "members need the kernel's type information".into()))?;
+            kernel
+                .member_path(&agg, &[name])
+                .map_err(|e| fail(span, e.to_string()))?
+                .value
+        }
+    };
     let mut bitfield = None;
     let mut ty = object;
     for step in path.steps {
@@ -544,7 +563,7 @@ fn member(
         }
         // Members of embedded structs add up to one offset.
         match steps.last_mut() {
-            Some(ir::TargetStep::Offset(last)) => *last += step.offset,
+            Some(ir::TargetStep::Offset(last)) => *last = last.wrapping_add(step.offset),
             _ => steps.push(ir::TargetStep::Offset(step.offset)),
         }
         bitfield = step.bitfield;

@@ -158,7 +158,7 @@ int stp_check_uprobe(struct inode *inode, struct uprobe_consumer *uc)
 
 	uc->handler = stp_check_uprobe_hit;
 	uc->ret_handler = stp_check_uretprobe_hit;
-	rc = stp_uprobe_register(inode, 4096, uc, &uprobe);
+	rc = stp_uprobe_register(inode, 4096, 8192, uc, &uprobe);
 	if (rc == 0) {
 		stp_uprobe_unregister_nosync(inode, 4096, uc, uprobe);
 		stp_uprobe_unregister_sync();

@@ -29,6 +29,8 @@ void uprobe_unregister_nosync(struct uprobe *uprobe, struct uprobe_consumer *uc)
 void uprobe_unregister_sync(void);
 #else
 int uprobe_register(struct inode *inode, loff_t offset, struct uprobe_consumer *uc);
+/* 4.20 (SDT semaphores as reference counters) until 6.12 folded it in. */
+int uprobe_register_refctr(struct inode *inode, loff_t offset, loff_t ref_ctr_offset, struct uprobe_consumer *uc);
 void uprobe_unregister(struct inode *inode, loff_t offset, struct uprobe_consumer *uc);
 #endif
 #endif

@@ -1,0 +1,137 @@
+//! What the local-repository fetch tests share: the fetched Debian tree
+//! they repackage, a flattened copy of it, a command runner and a small
+//! HTTP server on 127.0.0.1.
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use stapkit::kernel::{Cache, FetchState};
+
+/// The kernel whose tree the local repositories repackage.
+pub const KERNEL: &str = "debian-6.1-amd64";
+
+/// The fetched Debian 6.1 amd64 kernel.
+pub fn debian_tree() -> FetchState {
+    Cache::locate(None)
+        .state(KERNEL)
+        .expect("the stapkit cache is readable")
+        .unwrap_or_else(|| panic!("fetch it first: stap-prep fetch {KERNEL}"))
+}
+
+/// Runs `cmd`, failing the test with its stderr when it fails.
+pub fn run(cmd: &mut Command) {
+    let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A self-contained copy of the Debian tree at one directory, as
+/// kernel-devel and Ubuntu's headers ship theirs: the common tree, the
+/// kbuild host tools and the flavour's configuration in one place.
+pub struct LocalTree {
+    /// `UTS_RELEASE` of the tree (what vermagic starts with).
+    pub release: String,
+}
+
+impl LocalTree {
+    /// Copies `state`'s tree into `dest` (created).
+    pub fn flatten(state: &FetchState, dest: &Path) -> LocalTree {
+        let root = &state.root;
+        let flavour = state.build_dir();
+        let common = std::fs::read_dir(root.join("usr/src"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| p.to_string_lossy().ends_with("-common"))
+            .expect("a -common header tree");
+        let kbuild = std::fs::read_dir(root.join("usr/lib"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| {
+                p.file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .starts_with("linux-kbuild-")
+            })
+            .expect("the linux-kbuild host tools");
+        std::fs::create_dir_all(dest).unwrap();
+        copy_tree(&common, dest, &["./scripts", "./tools"]);
+        run(Command::new("cp")
+            .arg("-a")
+            .arg(format!("{}/.", kbuild.display()))
+            .arg(dest));
+        copy_tree(&flavour, dest, &["./Makefile", "./scripts", "./tools"]);
+        let uts = std::fs::read_to_string(dest.join("include/generated/utsrelease.h")).unwrap();
+        let release = uts
+            .split('"')
+            .nth(1)
+            .expect("#define UTS_RELEASE \"...\"")
+            .to_string();
+        LocalTree { release }
+    }
+}
+
+/// Copies `from` into `to` with tar, leaving out `exclude`.
+fn copy_tree(from: &Path, to: &Path, exclude: &[&str]) {
+    let excludes: Vec<String> = exclude.iter().map(|e| format!("--exclude={e}")).collect();
+    let script = format!(
+        "tar -C '{}' -cf - {} . | tar -C '{}' -xf -",
+        from.display(),
+        excludes.join(" "),
+        to.display()
+    );
+    run(Command::new("sh").arg("-c").arg(script));
+}
+
+/// Serves the files under `dir` on 127.0.0.1 (GET and HEAD, one request
+/// per connection) for the rest of the test process; the port.
+pub fn serve(dir: PathBuf) -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let dir = dir.clone();
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut request = String::new();
+                if reader.read_line(&mut request).is_err() {
+                    return;
+                }
+                loop {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 || line.trim().is_empty() {
+                        break;
+                    }
+                }
+                let mut words = request.split_whitespace();
+                let method = words.next().unwrap_or("");
+                let path = words.next().unwrap_or("/").split('?').next().unwrap_or("/");
+                let file = dir.join(path.trim_start_matches('/'));
+                let safe = !path.contains("..");
+                match std::fs::read(&file) {
+                    Ok(body) if safe && file.is_file() => {
+                        let head = format!(
+                            "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                            body.len()
+                        );
+                        let _ = stream.write_all(head.as_bytes());
+                        if method != "HEAD" {
+                            let _ = stream.write_all(&body);
+                        }
+                    }
+                    _ => {
+                        let _ = stream.write_all(
+                            b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                        );
+                    }
+                }
+            });
+        }
+    });
+    port
+}

@@ -1,0 +1,82 @@
+//! What a `workload` case's build sees under `--sysroot` and its guest
+//! carries: stapkit's own `stapkit-workload` and the C test programs
+//! stap-matrix builds (`stapkit::matrix::programs`), stripped, with their
+//! debug files at their build-id paths under `usr/lib/debug`.
+
+use std::path::Path;
+
+use anyhow::{anyhow, Context, Result};
+
+/// The files, by their path under the sysroot (`bin/NAME`, ...).
+pub(super) struct Workload {
+    pub(super) files: Vec<(String, Vec<u8>)>,
+}
+
+impl Workload {
+    /// `stapkit-workload` (its bytes) and the programs, built for x86-64
+    /// under `dir`.
+    pub(super) fn new(workload: Vec<u8>, dir: &Path) -> Result<Workload> {
+        let root = dir.join("sysroot");
+        if root.exists() {
+            std::fs::remove_dir_all(&root).with_context(|| root.display().to_string())?;
+        }
+        stapkit::matrix::programs::build(&dir.join("build"), &root, stapkit::arch::Arch::X86_64)
+            .map_err(|e| anyhow!("building the test programs: {e}"))?;
+        let mut files = vec![("bin/stapkit-workload".to_string(), workload)];
+        collect(&root, &root, &mut files)?;
+        // A build on the kernel's machine has the kernel's /usr/lib/debug
+        // mounted over the sysroot's (see `machine`), which hides the
+        // build-id paths: the same debug file also lies beside the
+        // program, where its .gnu_debuglink leads (`bin/NAME.debug`;
+        // SystemTap 5.1 finds either way, as a build without the mounts
+        // shows).
+        let mut linked = Vec::new();
+        for (path, _) in files.iter().filter(|(p, _)| p.starts_with("bin/")) {
+            let debug = dir.join("build").join(format!(
+                "{}.debug",
+                path.trim_start_matches("bin/")
+            ));
+            if let Ok(bytes) = std::fs::read(&debug) {
+                linked.push((format!("{path}.debug"), bytes));
+            }
+        }
+        files.extend(linked);
+        files.sort();
+        Ok(Workload { files })
+    }
+
+    /// What builds and runs of it are keyed by.
+    pub(super) fn key(&self) -> Vec<u8> {
+        let mut key = Vec::new();
+        for (path, bytes) in &self.files {
+            key.extend_from_slice(path.as_bytes());
+            key.push(0);
+            key.extend_from_slice(bytes);
+        }
+        key
+    }
+
+    /// The programs the guest runs (`bin/...`).
+    pub(super) fn guest_files(&self) -> impl Iterator<Item = &(String, Vec<u8>)> {
+        self.files
+            .iter()
+            .filter(|(p, _)| p.starts_with("bin/") && !p.ends_with(".debug"))
+    }
+}
+
+/// Every file under `dir` (symlinks followed), by its path under `root`.
+fn collect(root: &Path, dir: &Path, out: &mut Vec<(String, Vec<u8>)>) -> Result<()> {
+    for entry in std::fs::read_dir(dir).with_context(|| dir.display().to_string())? {
+        let path = entry?.path();
+        if path.is_dir() {
+            collect(root, &path, out)?;
+        } else {
+            let rel = path.strip_prefix(root)?.to_string_lossy().into_owned();
+            out.push((
+                rel,
+                std::fs::read(&path).with_context(|| path.display().to_string())?,
+            ));
+        }
+    }
+    Ok(())
+}
