@@ -22,6 +22,7 @@ pub mod kernel;
 pub mod matrix;
 pub mod modcache;
 pub mod runtime;
+pub mod runtime_object;
 pub mod sema;
 pub mod ship;
 pub mod syntax;

@@ -46,6 +46,11 @@ struct stp_family {
  * Defines stp_FAM_family from the family's register and unregister
  * functions, which take its own table type: one line in its file.
  */
+#ifdef STP_RUNTIME_DECLS
+/* A script compiled apart from the runtime object only names the family. */
+#define STP_FAMILY(fam, type, register_fn, unregister_fn)			\
+	extern const struct stp_family stp_##fam##_family
+#else
 #define STP_FAMILY(fam, type, register_fn, unregister_fn)			\
 	static void stp_##fam##_family_register(void *points, int n,		\
 						 struct stp_reg_count *count)	\
@@ -56,11 +61,12 @@ struct stp_family {
 	{									\
 		unregister_fn((type *)points, n);				\
 	}									\
-	static const struct stp_family stp_##fam##_family __maybe_unused = {	\
+	STP_API const struct stp_family stp_##fam##_family __maybe_unused = {	\
 		.name = #fam,							\
 		.register_points = stp_##fam##_family_register,		\
 		.unregister_points = stp_##fam##_family_unregister,		\
 	}
+#endif
 
 /* One family's points in a module. */
 struct stp_family_points {

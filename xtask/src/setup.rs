@@ -148,7 +148,8 @@ pub fn project_root() -> PathBuf {
         .to_path_buf()
 }
 
-fn target_dir() -> Result<PathBuf> {
+/// Cargo's target directory of the workspace.
+pub fn target_dir() -> Result<PathBuf> {
     let meta = cargo_metadata::MetadataCommand::new()
         .manifest_path(project_root().join("Cargo.toml"))
         .no_deps()

@@ -137,7 +137,7 @@ pub struct StapOptions {
     /// Treat cached modules as invalid: rebuild, and cache the new module.
     #[arg(long = "poison-cache")]
     pub poison_cache: bool,
-    /// Empty the module cache, and stop.
+    /// Prune stale entries from the module cache (down to its limit), and stop.
     #[arg(long = "clean-cache")]
     pub clean_cache: bool,
     /// The script file (unless -e), then the script's arguments ($1, @1, ...).

@@ -39,6 +39,7 @@ use crate::kernel::module_tracepoints;
 use crate::kernel::{features, modcheck, toolchain, Cache, Catalog, HeaderTree};
 use crate::modcache;
 use crate::runtime;
+use crate::runtime_object;
 use crate::sema;
 use crate::syntax::{self, PreprocessConfig};
 
@@ -555,15 +556,14 @@ impl Pipeline {
             started.elapsed().as_millis(),
             features.dir.display()
         ));
-        let mut files = runtime::files();
-        files.push((
+        let mut runtime_files = runtime::files();
+        runtime_files.push((
             PathBuf::from("runtime/stp_features.h"),
             features.header.clone(),
         ));
-        files.push((PathBuf::from(format!("{module}.c")), c_source.to_string()));
-        // Warnings are errors. The runtime is one translation unit
-        // compiled whole into every module, so helpers a script does not
-        // call are expected: unused static functions are the exception.
+        // Warnings are errors. The runtime's declarations come whole into
+        // every script, so helpers a script does not call are expected:
+        // unused static functions are the exception.
         let mut cflags = vec![
             "-I$(src)/runtime".to_string(),
             "-Werror".to_string(),
@@ -573,12 +573,40 @@ impl Pipeline {
         if let Some(mb) = self.options.buffer_mb {
             cflags.push(format!("-DSTP_TRANSPORT_BUFSIZE={}", u64::from(mb) << 20));
         }
+        // The runtime is compiled once per tree and configuration
+        // (`runtime_object`); the script's build compiles only its C.
+        let split = runtime_object::split_runtime(&runtime_files).map_err(|e| fail(&e))?;
+        let mut object_cflags = cflags.clone();
+        object_cflags.extend(runtime_object::script_needs(c_source));
+        let started = Instant::now();
+        let object = runtime_object::prepare(&runtime_object::ObjectRequest {
+            tree: &tree,
+            toolchain: &toolchain,
+            features_dir: &features.dir,
+            files: &split.object_files,
+            cflags: &object_cflags,
+            make_vars: &self.options.make_vars,
+            verbose: self.options.verbose >= 3,
+        })
+        .map_err(|e| fail(&e))?;
+        self.build_notes.push(format!(
+            "runtime object: {} in {}ms ({})",
+            if object.cached { "cached" } else { "compiled" },
+            started.elapsed().as_millis(),
+            object.path.display()
+        ));
+        let mut files = split.decl_files;
+        files.push((
+            PathBuf::from(format!("{module}_src.c")),
+            c_source.to_string(),
+        ));
         Ok(BuildJob {
             tree,
             toolchain,
             module: BatchModule {
                 module,
                 files,
+                objects: vec![object.path],
                 cflags,
             },
             make_vars: self.options.make_vars.clone(),

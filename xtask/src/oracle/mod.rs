@@ -66,7 +66,11 @@ use guest::run_all;
 use programs::Workload;
 use record::record_all;
 use render::render_script;
-use root::{fetch_kernel, install_mmdebstrap, kernel_compiler, prepare_root};
+use root::install_mmdebstrap;
+// `cargo xtask bench build` runs SystemTap in the same roots.
+pub(crate) use build::debug_files;
+pub(crate) use guest::guest_files;
+pub(crate) use root::{fetch_kernel, in_root_with, kernel_compiler, prepare_root, Kernel};
 use script::{load_script, split_args, OracleScript};
 
 /// Options of `cargo xtask oracle`.
