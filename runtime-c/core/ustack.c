@@ -8,7 +8,8 @@
  * file offset and its call-frame information reduced to a sorted table of
  * rows (compiler/src/debuginfo/cfi.rs): where the canonical frame address
  * (CFA) is, and where the return address and frame pointer were saved.
- * The generated code defines stp_umodules[] after this file.
+ * The generated code defines stp_umodules[] and stp_n_umodules (which the
+ * runtime object, compiled apart from the script, only declares).
  *
  * An address is placed by the mapping that holds it in the current task
  * (a trylock of its mmap lock, never a sleep): the mapped file's inode
@@ -58,15 +59,16 @@ struct stp_umodule {
 	struct inode *inode;    /* held from session start to end; NULL: not found */
 };
 
-/* Defined by the generated module, STP_N_UMODULES entries and an end. */
-static struct stp_umodule stp_umodules[STP_N_UMODULES + 1];
+/* Defined by the generated module: stp_n_umodules entries and an end. */
+extern struct stp_umodule stp_umodules[];
+extern const unsigned int stp_n_umodules;
 
 /* Finds each module's file when the session starts (process context). */
 static void stp_ustack_init(void)
 {
 	unsigned int i;
 
-	for (i = 0; i < STP_N_UMODULES; i++) {
+	for (i = 0; i < stp_n_umodules; i++) {
 		struct path found;
 
 		stp_umodules[i].inode = NULL;
@@ -81,7 +83,7 @@ static void stp_ustack_exit(void)
 {
 	unsigned int i;
 
-	for (i = 0; i < STP_N_UMODULES; i++) {
+	for (i = 0; i < stp_n_umodules; i++) {
 		if (stp_umodules[i].inode)
 			iput(stp_umodules[i].inode);
 		stp_umodules[i].inode = NULL;
@@ -124,7 +126,7 @@ static bool stp_uplace(unsigned long addr, struct stp_uplace *at, bool want_path
 
 		found = true;
 		at->offset = addr - vma->vm_start + (vma->vm_pgoff << PAGE_SHIFT);
-		for (i = 0; i < STP_N_UMODULES; i++) {
+		for (i = 0; i < stp_n_umodules; i++) {
 			if (stp_umodules[i].inode == inode) {
 				at->mod = &stp_umodules[i];
 				break;

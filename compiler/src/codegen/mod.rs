@@ -87,9 +87,6 @@ pub fn generate(program: &Program, config: &Config) -> String {
         out.line(format!("#define STP_NEED_{need} 1"));
     }
     let ustack = needs.iter().any(|n| n == "USTACK");
-    if ustack {
-        out.line(umodules::count_define(program));
-    }
     out.line("#include \"stapkit.h\"");
     out.line("");
     if ustack {

@@ -8,18 +8,19 @@ use std::fmt::Write as _;
 use super::writer::c_string;
 use crate::ir::{Program, UnwindCfa, UnwindSaved, UserModule};
 
-/// `#define STP_N_UMODULES N`, written before the runtime is included.
-pub(super) fn count_define(program: &Program) -> String {
-    format!("#define STP_N_UMODULES {}", program.user_modules.len())
-}
-
 /// The tables, written after the runtime is included.
 pub(super) fn tables(program: &Program) -> String {
     let mut out = String::new();
     for (i, m) in program.user_modules.iter().enumerate() {
         module_tables(&mut out, i, m);
     }
-    out.push_str("static struct stp_umodule stp_umodules[STP_N_UMODULES + 1] = {\n");
+    // Global: the runtime object, compiled apart from the script, reads them.
+    let _ = writeln!(
+        out,
+        "const unsigned int stp_n_umodules = {};",
+        program.user_modules.len()
+    );
+    out.push_str("struct stp_umodule stp_umodules[] = {\n");
     for (i, m) in program.user_modules.iter().enumerate() {
         let _ =
             writeln!(
