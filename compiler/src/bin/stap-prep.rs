@@ -7,8 +7,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use stapkit::kernel::archives::Archives;
 use stapkit::kernel::fetch::{fetch, update_entry, FetchOptions, Fetched};
-use stapkit::kernel::lock::LockFile;
-use stapkit::kernel::manifest::builtin_lock;
+use stapkit::kernel::lock::{self, LockFile};
 use stapkit::kernel::module_tracepoints::{self, ModuleSource};
 use stapkit::kernel::toolchain;
 use stapkit::kernel::{Cache, Catalog, HeaderTree, TreeError};
@@ -143,33 +142,12 @@ fn fetch_one(
     Ok(state.build_dir().display().to_string())
 }
 
-/// `$STAPKIT_KERNELS/kernels.lock`, else `./kernels/kernels.lock` when it
-/// exists.
-fn default_lock_path() -> Option<PathBuf> {
-    if let Some(dir) = std::env::var_os("STAPKIT_KERNELS").filter(|d| !d.is_empty()) {
-        return Some(PathBuf::from(dir).join("kernels.lock"));
-    }
-    let local = PathBuf::from("kernels/kernels.lock");
-    local.is_file().then_some(local)
-}
-
 /// The lock file `fetch --locked` reads, and its name for messages.
 fn read_lock(path: Option<&std::path::Path>) -> Result<(LockFile, PathBuf), String> {
-    match path.map(PathBuf::from).or_else(default_lock_path) {
-        Some(path) => Ok((
-            LockFile::read(&path, false).map_err(|e| e.to_string())?,
-            path,
-        )),
-        None => {
-            let path = PathBuf::from("kernels/kernels.lock");
-            let text = builtin_lock()
-                .ok_or("no lock file: name one with --lock FILE, or lock kernels with stap-prep update --lock FILE KERNEL...")?;
-            Ok((
-                LockFile::parse(text, &path).map_err(|e| e.to_string())?,
-                path,
-            ))
-        }
-    }
+    lock::load(path).map_err(|e| e.to_string())?.ok_or_else(|| {
+        "no lock file: name one with --lock FILE, or lock kernels with stap-prep update --lock FILE KERNEL..."
+            .to_string()
+    })
 }
 
 fn run(cli: Cli) -> Result<(), String> {
@@ -239,7 +217,7 @@ fn run(cli: Cli) -> Result<(), String> {
             from_cache,
         } => {
             let path = lock
-                .or_else(default_lock_path)
+                .or_else(lock::default_path)
                 .ok_or("stap-prep update writes the lock file: name it with --lock FILE")?;
             let mut file = LockFile::read(&path, true).map_err(|e| e.to_string())?;
             let names: Vec<String> = if kernels.is_empty() {
