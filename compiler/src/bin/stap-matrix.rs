@@ -202,7 +202,10 @@ fn run(cli: RunArgs) -> Result<ExitCode, String> {
         .ok_or("cannot locate staprun; pass --staprun")?;
     let temp;
     let work_dir = match cli.work_dir {
-        Some(d) => d,
+        // Absolute: builds run compilers in subdirectories of it (a
+        // relative `--work-dir work`, as CI passes, named files that the
+        // compiler, started inside `work/...`, could not find).
+        Some(d) => std::path::absolute(&d).map_err(|e| format!("--work-dir {}: {e}", d.display()))?,
         None => {
             temp = tempfile::Builder::new()
                 .prefix("stap-matrix")
