@@ -205,7 +205,9 @@ fn run(cli: RunArgs) -> Result<ExitCode, String> {
         // Absolute: builds run compilers in subdirectories of it (a
         // relative `--work-dir work`, as CI passes, named files that the
         // compiler, started inside `work/...`, could not find).
-        Some(d) => std::path::absolute(&d).map_err(|e| format!("--work-dir {}: {e}", d.display()))?,
+        Some(d) => {
+            std::path::absolute(&d).map_err(|e| format!("--work-dir {}: {e}", d.display()))?
+        }
         None => {
             temp = tempfile::Builder::new()
                 .prefix("stap-matrix")

@@ -185,11 +185,19 @@ mod tests {
     fn version_lines_are_read() {
         let id = CompilerId::parse("\"gcc (GCC) 11.5.0 20240719 (Red Hat 11.5.0-2)\"");
         assert_eq!(
-            (id.command.as_str(), id.vendor.as_str(), id.build.as_str(), id.version.as_str()),
+            (
+                id.command.as_str(),
+                id.vendor.as_str(),
+                id.build.as_str(),
+                id.version.as_str()
+            ),
             ("gcc", "Red Hat", "(Red Hat 11.5.0-2)", "11.5.0")
         );
         let id = CompilerId::parse("x86_64-linux-gnu-gcc-13 (Ubuntu 13.2.0-23ubuntu4) 13.2.0");
-        assert_eq!((id.vendor.as_str(), id.version.as_str()), ("Ubuntu", "13.2.0"));
+        assert_eq!(
+            (id.vendor.as_str(), id.version.as_str()),
+            ("Ubuntu", "13.2.0")
+        );
         let id = CompilerId::parse("gcc (GCC) 14.2.1 20240912");
         assert_eq!((id.vendor.as_str(), id.version.as_str()), ("", "14.2.1"));
     }
@@ -197,7 +205,14 @@ mod tests {
     #[test]
     fn the_kernels_own_compiler_needs_no_note() {
         // The command's spelling does not matter (6.12 names the triplet).
-        assert_eq!(note("k", "x86_64-linux-gnu-gcc-12 (Debian 12.2.0-14) 12.2.0", DEBIAN_12), None);
+        assert_eq!(
+            note(
+                "k",
+                "x86_64-linux-gnu-gcc-12 (Debian 12.2.0-14) 12.2.0",
+                DEBIAN_12
+            ),
+            None
+        );
         assert_eq!(note("k", "", DEBIAN_12), None);
     }
 

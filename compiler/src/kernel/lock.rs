@@ -372,7 +372,12 @@ mod tests {
         sample().write(&path).unwrap();
         let (lock, at) = load(Some(&path)).unwrap().unwrap();
         assert_eq!((lock, at), (sample(), path.clone()));
-        let e = load(Some(&dir.path().join("none.lock"))).unwrap_err().to_string();
-        assert!(e.starts_with(&format!("{}: ", dir.path().join("none.lock").display())), "{e}");
+        let e = load(Some(&dir.path().join("none.lock")))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with(&format!("{}: ", dir.path().join("none.lock").display())),
+            "{e}"
+        );
     }
 }

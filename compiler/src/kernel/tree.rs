@@ -491,9 +491,11 @@ pub(crate) mod tests {
             .unwrap_err()
             .to_string();
         assert!(
-            err.starts_with("kernel release '6.8.0-31-generic' is of ubuntu-6.8-amd64, which is not fetched; \
+            err.starts_with(
+                "kernel release '6.8.0-31-generic' is of ubuntu-6.8-amd64, which is not fetched; \
                  fetch that release with: stap-prep update --lock kernels/kernels.lock --release \
-                 6.8.0-31-generic ubuntu-6.8-amd64 && "),
+                 6.8.0-31-generic ubuntu-6.8-amd64 && "
+            ),
             "{err}"
         );
         let err = HeaderTree::resolve(Some("6.8.0"), &cache, &catalog)

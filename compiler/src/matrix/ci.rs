@@ -120,7 +120,10 @@ impl Install {
             Install::Path(root) if root == "." => format!("--path {dir}"),
             Install::Path(root) => format!("--path {root}/{dir}"),
             Install::Git { url, rev } => {
-                let rev = rev.as_ref().map(|r| format!(" --rev {r}")).unwrap_or_default();
+                let rev = rev
+                    .as_ref()
+                    .map(|r| format!(" --rev {r}"))
+                    .unwrap_or_default();
                 format!("--git {url}{rev} {package}")
             }
         }
@@ -291,7 +294,7 @@ pub const APT_PACKAGES_ARM64: &[&str] = &[
 ];
 
 /// PyPI's `virt-firmware` (its `virt-fw-vars` writes UEFI guests' key
-/// database), pinned as `cargo xtask setup` pins it.
+/// database), pinned; `cargo xtask setup` installs the same.
 pub const VIRT_FIRMWARE: &str = "virt-firmware==26.10";
 
 /// Where the jobs install stapkit, relative to the repository.
@@ -314,7 +317,13 @@ fn shard_script(plan: &Plan) -> [Vec<String>; 3] {
             .map(|(package, dir)| {
                 format!(
                     "CARGO_TARGET_{var}_RUSTFLAGS=\"-C target-feature=+crt-static\" {env}{}",
-                    cargo_install(plan, &format!("{ROOT}/guest-{arch}"), &format!("--target {triple} "), package, dir)
+                    cargo_install(
+                        plan,
+                        &format!("{ROOT}/guest-{arch}"),
+                        &format!("--target {triple} "),
+                        package,
+                        dir
+                    )
                 )
             })
             .collect::<Vec<_>>()
@@ -468,11 +477,19 @@ fn github(plan: &Plan) -> String {
         plan,
         "--markdown \"$GITHUB_STEP_SUMMARY\" --html report --html-link \"the stap-matrix-report artifact\"",
     );
-    let _ = writeln!(o, "      - name: Install stap-matrix\n        run: {}", report[0]);
+    let _ = writeln!(
+        o,
+        "      - name: Install stap-matrix\n        run: {}",
+        report[0]
+    );
     o.push_str(
         "      - name: Fetch the shards' results\n        uses: actions/download-artifact@v4\n        with:\n          pattern: stap-matrix-shard-*\n          path: results\n          merge-multiple: true\n",
     );
-    let _ = writeln!(o, "      - name: Merge the shards\n        run: {}", report[1]);
+    let _ = writeln!(
+        o,
+        "      - name: Merge the shards\n        run: {}",
+        report[1]
+    );
     o.push_str(
         "      - name: Keep the report\n        if: ${{ always() }}\n        uses: actions/upload-artifact@v4\n        with:\n          name: stap-matrix-report\n          path: report/\n",
     );
@@ -667,7 +684,10 @@ mod tests {
     #[test]
     fn install_specs_are_paths_or_git_repositories() {
         assert_eq!(Install::parse("path:."), Ok(Install::Path(".".into())));
-        assert_eq!(Install::parse("path:tools/stapkit/"), Ok(Install::Path("tools/stapkit".into())));
+        assert_eq!(
+            Install::parse("path:tools/stapkit/"),
+            Ok(Install::Path("tools/stapkit".into()))
+        );
         assert_eq!(
             Install::parse("git:https://example.org/stapkit.git#v0.1.0"),
             Ok(Install::Git {
@@ -679,11 +699,27 @@ mod tests {
             Install::Path("tools/stapkit".into()).source("staprun", "staprun"),
             "--path tools/stapkit/staprun"
         );
-        assert_eq!(Install::Path(".".into()).source("stapkit", "compiler"), "--path compiler");
-        for bad in ["", "path:", "path:$(id)", "git:example.org/x", "git:https://e.org/x#a b", "svn:x"] {
-            assert_eq!(Install::parse(bad), Err(PlanError::BadInstall(bad.into())), "{bad}");
+        assert_eq!(
+            Install::Path(".".into()).source("stapkit", "compiler"),
+            "--path compiler"
+        );
+        for bad in [
+            "",
+            "path:",
+            "path:$(id)",
+            "git:example.org/x",
+            "git:https://e.org/x#a b",
+            "svn:x",
+        ] {
+            assert_eq!(
+                Install::parse(bad),
+                Err(PlanError::BadInstall(bad.into())),
+                "{bad}"
+            );
         }
-        assert!(PlanError::BadInstall("x".into()).to_string().contains("path:DIR"));
+        assert!(PlanError::BadInstall("x".into())
+            .to_string()
+            .contains("path:DIR"));
         let spec = "git:https://example.org/stapkit.git#v0.1.0";
         assert_eq!(Install::parse(spec).unwrap().spec(), spec);
     }
