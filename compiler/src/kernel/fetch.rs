@@ -123,6 +123,32 @@ pub fn update_entry(
     Ok(resolve::newest(&apt, source, &manifest.name)?.locked())
 }
 
+/// The lock entry for exactly `release` of `manifest`'s series (`stap-prep
+/// update --release`): how a fleet's own point release (`6.8.0-31-generic`,
+/// not the archive's newest) is fetched, with `stap-prep fetch --locked`.
+pub fn update_entry_at(
+    manifest: &Manifest,
+    cache: &Cache,
+    archives: &Archives,
+    release: &str,
+    progress: &mut dyn FnMut(&str),
+) -> Result<LockedKernel, PrepError> {
+    let mut exact = manifest.clone();
+    let pattern = match &mut exact.source {
+        Source::Apt(a) => &mut a.release,
+        Source::Rpm(r) => &mut r.release,
+    };
+    if !super::manifest::release_matches(pattern, release) {
+        return Err(PrepError::Unsupported(format!(
+            "{}: release {release} is not of its series ({pattern}); name a manifest whose release \
+             pattern it matches (stap-prep list --available)",
+            manifest.name
+        )));
+    }
+    *pattern = release.to_string();
+    update_entry(&exact, cache, archives, false, progress)
+}
+
 /// Fetches `manifest` into `cache`, reporting progress lines to `progress`.
 pub fn fetch(
     manifest: &Manifest,

@@ -9,6 +9,7 @@ pub mod apt_sources;
 pub mod arch;
 pub mod archives;
 pub mod cache;
+pub mod compiler_note;
 pub mod debversion;
 pub mod features;
 pub mod fetch;

@@ -7,8 +7,8 @@
 //! payloads and relocate `/usr/src/kernels/REL`.
 //!
 //! No root of these distributions can be had here, so modules are built
-//! with the nearest Debian gcc to the tree's `CONFIG_GCC_VERSION`, and
-//! the fetch says so.
+//! with a Debian gcc; `stap-prep` says which, beside the kernel's own
+//! (`kernel::compiler_note`), as for every kernel whose compiler is not here.
 
 use std::cmp::Ordering;
 use std::io::Read;
@@ -349,26 +349,6 @@ fn unpack(path: &Path, root: &Path, filter: Keep) -> Result<(), PrepError> {
     Ok(())
 }
 
-/// The nearest Debian gcc to a tree's `CONFIG_GCC_VERSION` (`110500`):
-/// the compiler command and the Debian suite that has it.
-pub fn nearest_debian_gcc(config_gcc_version: u32) -> (String, &'static str) {
-    const DEBIAN: &[(u32, &str)] = &[
-        (10, "bullseye"),
-        (11, "bookworm"),
-        (12, "bookworm"),
-        (13, "trixie"),
-        (14, "trixie"),
-        (15, "sid"),
-        (16, "sid"),
-    ];
-    let major = config_gcc_version / 10000;
-    let &(gcc, suite) = DEBIAN
-        .iter()
-        .min_by_key(|(v, _)| v.abs_diff(major))
-        .expect("the table is not empty");
-    (format!("gcc-{gcc}"), suite)
-}
-
 /// Fetches an RPM-family kernel into `cache`.
 pub fn fetch(
     manifest: &Manifest,
@@ -493,7 +473,6 @@ pub fn fetch(
             what: format!("{} has no {}/Makefile", header_name, build.display()),
         });
     }
-    report_compiler(name, &root.join(&build), progress);
     let find = |candidates: &[String]| {
         candidates
             .iter()
@@ -671,25 +650,6 @@ fn check_locked(
     }
 }
 
-/// Says which compiler builds modules for the tree: no root of its
-/// distribution can be had here, so the nearest Debian gcc.
-fn report_compiler(name: &str, build: &Path, progress: &mut dyn FnMut(&str)) {
-    let config = std::fs::read_to_string(build.join(".config")).unwrap_or_default();
-    let version = super::tree::parse_config(&config)
-        .get("CONFIG_GCC_VERSION")
-        .and_then(|v| v.parse::<u32>().ok());
-    if let Some(v) = version {
-        let (gcc, suite) = nearest_debian_gcc(v);
-        progress(&format!(
-            "{name}: the kernel was built with gcc {}.{}.{} (CONFIG_GCC_VERSION={v}); no root of its \
-             distribution is available here, so modules build with Debian's {gcc} ({suite}), the nearest",
-            v / 10000,
-            v / 100 % 100,
-            v % 100
-        ));
-    }
-}
-
 /// The base URIs of the manifest's repositories.
 pub fn repository_bases(source: &RpmSource, archives: &Archives) -> Result<Vec<String>, PrepError> {
     let mut out = Vec::new();
@@ -731,18 +691,5 @@ mod tests {
         assert_eq!(n.sha256, "aa");
         assert_eq!(n.href, "Packages/kernel-devel-5.14.0-503.el9.x86_64.rpm");
         assert!(release_matches("5.14.0-*.el9.x86_64", &n.kernel_release()));
-    }
-
-    #[test]
-    fn the_nearest_debian_gcc_is_chosen() {
-        assert_eq!(
-            nearest_debian_gcc(110500),
-            ("gcc-11".to_string(), "bookworm")
-        );
-        assert_eq!(
-            nearest_debian_gcc(80500),
-            ("gcc-10".to_string(), "bullseye")
-        );
-        assert_eq!(nearest_debian_gcc(140201), ("gcc-14".to_string(), "trixie"));
     }
 }
