@@ -184,6 +184,24 @@ pub fn newest(packages: &[RpmPackage]) -> Option<&RpmPackage> {
 }
 
 /// Decompresses metadata by its name's extension.
+/// The first directory of `relative` (below `root`) that is a symbolic
+/// link, which would carry a write outside `root`.
+fn symlink_on_the_way(root: &Path, relative: &Path) -> Option<PathBuf> {
+    let mut at = root.to_path_buf();
+    let mut dirs = relative.components().collect::<Vec<_>>();
+    dirs.pop();
+    for c in dirs {
+        at.push(c);
+        if at
+            .symlink_metadata()
+            .is_ok_and(|m| m.file_type().is_symlink())
+        {
+            return at.strip_prefix(root).ok().map(Path::to_path_buf);
+        }
+    }
+    None
+}
+
 fn decompress(name: &str, data: Vec<u8>) -> Result<Vec<u8>, String> {
     let mut out = Vec::new();
     let result = if name.ends_with(".gz") {
@@ -255,7 +273,8 @@ pub fn download(uri: &str, dest: &Path, sha256: Option<&str>) -> Result<(), Prep
 
 /// Which files of a package are unpacked.
 #[derive(Debug, Clone, Copy, PartialEq)]
-enum Keep {
+pub enum Keep {
+    /// Every file (the devel package).
     All,
     /// The image, System.map and config of `lib/modules/REL` or `boot`.
     Image,
@@ -284,7 +303,41 @@ fn unpack(path: &Path, root: &Path, filter: Keep) -> Result<(), PrepError> {
         path: path.to_path_buf(),
         message,
     };
+    let io = |error| PrepError::Io {
+        path: path.to_path_buf(),
+        error,
+    };
+    let mut file = std::fs::File::open(path).map_err(io)?;
+    let len = file.metadata().map_err(io)?.len();
+    super::rpm_header::check(&mut std::io::BufReader::new(&mut file), len)
+        .map_err(|e| corrupt(e.0))?;
     let package = ::rpm::Package::open(path).map_err(|e| corrupt(e.to_string()))?;
+    unpack_package(package, path, root, filter)
+}
+
+/// Reads a package from `bytes` after checking its headers (see
+/// [`super::rpm_header`]: the `rpm` crate alone panics or allocates
+/// gigabytes on damaged ones).
+pub fn parse_package(bytes: &[u8]) -> Result<::rpm::Package, String> {
+    super::rpm_header::check(&mut &bytes[..], bytes.len() as u64).map_err(|e| e.0)?;
+    ::rpm::Package::parse(&mut &bytes[..]).map_err(|e| e.to_string())
+}
+
+/// Unpacks `package` (read from `path`, which errors name) as [`unpack`]
+/// does. Members are kept inside `root`: a name with `..` or a leading
+/// `/` is skipped, a member below a symlink that an earlier member made
+/// is refused, and a member replaces (never writes through) a symlink of
+/// its own name.
+pub fn unpack_package(
+    package: ::rpm::Package,
+    path: &Path,
+    root: &Path,
+    filter: Keep,
+) -> Result<(), PrepError> {
+    let corrupt = |message: String| PrepError::Corrupt {
+        path: path.to_path_buf(),
+        message,
+    };
     let compressor = package
         .metadata
         .get_payload_compressor()
@@ -326,6 +379,14 @@ fn unpack(path: &Path, root: &Path, filter: Keep) -> Result<(), PrepError> {
         {
             continue;
         }
+        if let Some(link) = symlink_on_the_way(root, relative) {
+            return Err(corrupt(format!(
+                "cpio: member '{entry_name}' lies below '{}', a symbolic link an earlier member made: \
+                 unpacking it would write outside {}",
+                link.display(),
+                root.display()
+            )));
+        }
         let target = root.join(relative);
         if let Some(dir) = target.parent() {
             std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
@@ -338,6 +399,7 @@ fn unpack(path: &Path, root: &Path, filter: Keep) -> Result<(), PrepError> {
                 std::os::unix::fs::symlink(link, &target).map_err(|e| io(&target, e))?;
             }
             0o100000 => {
+                let _ = std::fs::remove_file(&target);
                 std::fs::write(&target, &data).map_err(|e| io(&target, e))?;
                 use std::os::unix::fs::PermissionsExt;
                 std::fs::set_permissions(&target, std::fs::Permissions::from_mode(mode & 0o7777))
