@@ -60,7 +60,7 @@ pub fn check(r: &mut impl Read, file_len: u64) -> Result<u64, HeaderError> {
     let mut at = LEAD as u64;
     for (what, pad) in [("signature header", true), ("main header", false)] {
         at = header(r, at, file_len, what)?;
-        if pad && at % 8 != 0 {
+        if pad && !at.is_multiple_of(8) {
             let padding = (8 - at % 8) as usize;
             if at + padding as u64 > file_len {
                 return Err(err(format!(
@@ -174,7 +174,7 @@ mod tests {
         let mut p = LEAD_MAGIC.to_vec();
         p.resize(LEAD, 0);
         p.extend(sig);
-        while p.len() % 8 != 0 {
+        while !p.len().is_multiple_of(8) {
             p.push(0);
         }
         p.extend(main);
