@@ -202,20 +202,38 @@ fn symlink_on_the_way(root: &Path, relative: &Path) -> Option<PathBuf> {
     None
 }
 
+/// How many times its packed size a payload or metadata file may unpack
+/// to: kernels and XML pack about 4 to 20 times; a crafted xz or zstd
+/// stream reaches ratios of millions.
+const MAX_RATIO: u64 = 2048;
+
+/// Decompresses `data` by the compression `name` ends with, refusing
+/// more than [`MAX_RATIO`] times its size.
 fn decompress(name: &str, data: Vec<u8>) -> Result<Vec<u8>, String> {
+    let limit = (data.len() as u64).saturating_mul(MAX_RATIO);
     let mut out = Vec::new();
     let result = if name.ends_with(".gz") {
-        flate2::read::GzDecoder::new(&data[..]).read_to_end(&mut out)
+        flate2::read::GzDecoder::new(&data[..])
+            .take(limit + 1)
+            .read_to_end(&mut out)
     } else if name.ends_with(".zst") {
         ruzstd::decoding::StreamingDecoder::new(&data[..])
             .map_err(|e| std::io::Error::other(e.to_string()))
-            .and_then(|mut d| d.read_to_end(&mut out))
+            .and_then(|d| d.take(limit + 1).read_to_end(&mut out))
     } else if name.ends_with(".xz") {
-        lzma_rust2::XzReader::new(&data[..], false).read_to_end(&mut out)
+        lzma_rust2::XzReader::new(&data[..], false)
+            .take(limit + 1)
+            .read_to_end(&mut out)
     } else {
         return Ok(data);
     };
     result.map_err(|e| format!("cannot decompress: {e}"))?;
+    if out.len() as u64 > limit {
+        return Err(format!(
+            "it unpacks to more than {MAX_RATIO} times its {} bytes: damaged or crafted",
+            data.len()
+        ));
+    }
     Ok(out)
 }
 
@@ -767,6 +785,23 @@ pub fn repository_bases(source: &RpmSource, archives: &Archives) -> Result<Vec<S
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_payload_that_unpacks_beyond_the_ratio_is_refused() {
+        let zeros = vec![0u8; 8 << 20];
+        let packed = ruzstd::encoding::compress_to_vec(
+            &zeros[..],
+            ruzstd::encoding::CompressionLevel::Fastest,
+        );
+        let e = decompress("x.zst", packed).unwrap_err();
+        assert!(e.contains("more than 2048 times"), "{e}");
+        let text = b"<metadata packages=\"1\"/>".repeat(100);
+        let packed = ruzstd::encoding::compress_to_vec(
+            &text[..],
+            ruzstd::encoding::CompressionLevel::Fastest,
+        );
+        assert_eq!(decompress("primary.xml.zst", packed).unwrap(), text);
+    }
 
     #[test]
     fn metadata_gives_the_primary_and_its_packages() {
