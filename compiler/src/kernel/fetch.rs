@@ -336,7 +336,7 @@ pub fn fetch(
 
 /// Which files of a package are unpacked.
 #[derive(Debug, Clone, Copy, PartialEq)]
-enum Filter {
+pub enum Filter {
     /// Everything (header and kbuild packages).
     All,
     /// Only the image, System.map and config (not the thousands of modules).
@@ -422,7 +422,15 @@ pub(super) fn read_deb_files<T>(
     Ok(value)
 }
 
-fn unpack_tar(stream: impl Read, root: &Path, filter: Filter, deb: &Path) -> Result<(), PrepError> {
+/// Unpacks the members of the tar `stream` (a package's files, read from
+/// `deb`, which errors name) that `filter` keeps into `root`; the tar
+/// crate's `unpack_in` keeps every member inside `root`.
+pub fn unpack_tar(
+    stream: impl Read,
+    root: &Path,
+    filter: Filter,
+    deb: &Path,
+) -> Result<(), PrepError> {
     let corrupt = |e: std::io::Error| PrepError::Corrupt {
         path: deb.to_path_buf(),
         message: e.to_string(),

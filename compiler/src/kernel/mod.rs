@@ -22,6 +22,7 @@ pub mod modcheck;
 pub mod module_tracepoints;
 pub mod relocate;
 pub mod resolve;
+pub mod rpm_header;
 pub mod rpm_repo;
 pub mod symvers;
 pub mod toolchain;
