@@ -373,12 +373,13 @@ fn pass5(p: &Pipeline, ko: &std::path::Path) -> Result<ExitCode, Failure> {
         return Err(Failure {
             message: format!(
                 "stap: {} is built for kernel {}, but this machine runs {}; copy it to a host running {} \
-                 and run: staprun {}\n",
+                 and run: staprun {}{}\n",
                 ko.display(),
                 tree.release,
                 running.trim(),
                 tree.release,
-                ko.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+                ko.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+                p.options.set_globals.iter().map(|g| format!(" {g}")).collect::<String>()
             ),
         });
     }
@@ -392,7 +393,7 @@ fn pass5(p: &Pipeline, ko: &std::path::Path) -> Result<ExitCode, Failure> {
     if let Some(command) = &p.options.command {
         cmd.arg("-c").arg(command);
     }
-    let status = cmd.arg(ko).status().map_err(|e| Failure {
+    let status = cmd.arg(ko).args(&p.options.set_globals).status().map_err(|e| Failure {
         message: format!("stap: cannot run staprun: {e}; install stapkit's staprun on this host\n"),
     })?;
     Ok(if status.success() {

@@ -91,6 +91,9 @@ pub struct Options {
     /// Sign the delivered module (`--sign-module[=KEY[,CERT]]`; `Some(None)`:
     /// the key `--make-mok` made), see [`crate::ship`].
     pub sign_module: Option<Option<String>>,
+    /// `-G NAME=VALUE`: module options pass 5 hands to staprun, which
+    /// set the script's globals at load.
+    pub set_globals: Vec<String>,
     /// How pass 4 uses the module cache (`crate::modcache`; off unless
     /// asked, `stap` asks).
     pub module_cache: crate::modcache::CacheUse,
