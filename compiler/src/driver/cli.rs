@@ -111,6 +111,15 @@ pub struct StapOptions {
     /// that staprun runs on any of them (see crate::ship).
     #[arg(long = "bundle", value_name = "FILE")]
     pub bundle: Option<PathBuf>,
+    /// Flight recorder mode (pass 5): without -o, load the module, start
+    /// the probes and detach (`staprun -L`); with -o, run staprun in the
+    /// background and print its pid (`staprun -D -o FILE`).
+    #[arg(short = 'F')]
+    pub flight: bool,
+    /// With -o: switch to the next output file past SIZE MB, keeping the
+    /// last N (pass 5 hands it to staprun as -S).
+    #[arg(short = 'S', value_name = "SIZE[,N]")]
+    pub rotate: Option<String>,
     /// Set global NAME to VALUE when staprun loads the module (pass 5
     /// passes NAME=VALUE to staprun as a module option).
     #[arg(short = 'G', value_name = "NAME=VALUE")]
@@ -232,6 +241,8 @@ impl StapOptions {
             timeout: self.timeout,
             sign_module: self.sign_module,
             set_globals: self.set_globals,
+            flight: self.flight,
+            rotate: self.rotate,
             module_cache,
         })
     }
