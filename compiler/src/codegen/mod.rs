@@ -244,7 +244,12 @@ fn globals(program: &Program, out: &mut CWriter) {
             (Storage::Scalar, ..) => out.line(format!("static __maybe_unused int64_t {name};")),
         }
         if let Some(param) = global_param(g) {
+            // The kernel's macros expand a parameter's name: a global named
+            // like an object-like macro (`current`, `HZ`) gets no parameter
+            // rather than a module that does not build.
+            out.line(format!("#ifndef {}", g.name));
             out.line(param);
+            out.line("#endif");
         }
         // Unused globals (sema warned) must not fail a -Werror build.
         out.line(format!(
