@@ -483,13 +483,18 @@ fn delete_unused() -> Result<Option<Summary>, Failure> {
         .collect();
     names.sort();
     for name in names {
-        let protocol = std::fs::read_to_string(format!("/sys/kernel/debug/stapkit/{name}/protocol"))
-            .ok()
-            .and_then(|t| t.trim().parse().ok())
-            .unwrap_or(1);
+        let protocol =
+            std::fs::read_to_string(format!("/sys/kernel/debug/stapkit/{name}/protocol"))
+                .ok()
+                .and_then(|t| t.trim().parse().ok())
+                .unwrap_or(1);
         if protocol >= 2 {
             // An attached staprun holds the channel: that module is in use.
-            match OpenOptions::new().read(true).write(true).open(channel_path(&name)) {
+            match OpenOptions::new()
+                .read(true)
+                .write(true)
+                .open(channel_path(&name))
+            {
                 Err(e) if e.raw_os_error() == Some(libc::EBUSY) => continue,
                 _ => {}
             }

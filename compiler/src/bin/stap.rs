@@ -385,9 +385,15 @@ fn pass5(p: &Pipeline, ko: &std::path::Path) -> Result<ExitCode, Failure> {
     }
     let mut cmd = std::process::Command::new("staprun");
     cmd.args(staprun_options(&p.options));
-    let status = cmd.arg(ko).args(&p.options.set_globals).status().map_err(|e| Failure {
-        message: format!("stap: cannot run staprun: {e}; install stapkit's staprun on this host\n"),
-    })?;
+    let status = cmd
+        .arg(ko)
+        .args(&p.options.set_globals)
+        .status()
+        .map_err(|e| Failure {
+            message: format!(
+                "stap: cannot run staprun: {e}; install stapkit's staprun on this host\n"
+            ),
+        })?;
     Ok(if status.success() {
         ExitCode::SUCCESS
     } else {
@@ -443,7 +449,10 @@ mod tests {
                 .join(" ")
         };
         assert_eq!(words(&["-F", "-e", "x"]), "-L");
-        assert_eq!(words(&["-F", "-o", "f", "-S", "2,3", "-e", "x"]), "-D -o f -S 2,3");
+        assert_eq!(
+            words(&["-F", "-o", "f", "-S", "2,3", "-e", "x"]),
+            "-D -o f -S 2,3"
+        );
         assert_eq!(words(&["-x", "7", "-e", "x"]), "-x 7");
         assert_eq!(words(&["-c", "ls -l", "-e", "x"]), "-c ls -l");
     }

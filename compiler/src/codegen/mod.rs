@@ -276,10 +276,9 @@ fn global_param(g: &Global) -> Option<String> {
     }
     let name = global_name(g);
     match (data::storage(g), &g.kind) {
-        (Storage::Scalar, GlobalKind::Scalar(Type::String)) => Some(format!(
-            "STP_GLOBAL_PARAM_STRING({}, {name});",
-            g.name
-        )),
+        (Storage::Scalar, GlobalKind::Scalar(Type::String)) => {
+            Some(format!("STP_GLOBAL_PARAM_STRING({}, {name});", g.name))
+        }
         (Storage::Scalar, GlobalKind::Scalar(Type::Long)) => {
             Some(format!("STP_GLOBAL_PARAM_LONG({}, {name});", g.name))
         }
