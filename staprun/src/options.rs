@@ -114,7 +114,8 @@ staprun --list BUNDLE\n\
 \x20               keeping its newest output (flight recorder) for -A.\n\
 -A              Attach to loaded systemtap module.\n\
 -d              Delete a module.  Only detached or unused modules\n\
-\x20               the user has permission to access will be deleted.\n\
+\x20               the user has permission to access will be deleted. Use \"*\"\n\
+\x20               (quoted) to delete all unused modules.\n\
 -R              Have staprun create a new name for the module before\n\
 \x20               inserting it. This allows the same module to be inserted\n\
 \x20               more than once.\n\
