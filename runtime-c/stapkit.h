@@ -89,6 +89,7 @@ static void stp_task_exit(void);
 
 #include "core/transport.h"
 #include "core/context.h"
+#include "core/params.h"
 
 #include "core/transport.c"
 #include "core/context.c"

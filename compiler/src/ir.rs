@@ -260,6 +260,9 @@ pub struct Global {
     pub histogram: Option<Histogram>,
     /// The bit-shift its `@variance(s, N)` asks for (0..=62; 0 by default).
     pub variance_shift: u32,
+    /// Declared `private global`: seen by its own file only, and no
+    /// module parameter (SystemTap's modules make none for it).
+    pub private: bool,
     /// Where it is declared.
     pub location: Location,
 }

@@ -698,6 +698,25 @@ mod tests {
     }
 
     #[test]
+    fn set_globals_pass_systemtaps_safety_pattern() {
+        let o = opts(&["-G", "num=5", "-G", "_s=a.b-1", "-e", "x"]);
+        assert_eq!(o.set_globals, vec!["num=5", "_s=a.b-1"]);
+        for bad in ["num", "num=", "Num=5", "1n=5", "s=a b", "s=\"q\""] {
+            let err = StapOptions::try_parse_from(["stap", "-G", bad, "-e", "x"])
+                .unwrap()
+                .options()
+                .unwrap_err();
+            assert_eq!(
+                err.message,
+                format!(
+                    "ERROR: Safety pattern mismatch for -G parameter ('{bad}' vs. \
+                     '^[a-z_][a-z0-9_]*=[a-z0-9_.-]+$') rc=1\n"
+                )
+            );
+        }
+    }
+
+    #[test]
     fn parses_systemtap_flags() {
         let o = opts(&[
             "-v",

@@ -96,6 +96,14 @@ pub struct Options {
     /// Sign the delivered module (`--sign-module[=KEY[,CERT]]`; `Some(None)`:
     /// the key `--make-mok` made), see [`crate::ship`].
     pub sign_module: Option<Option<String>>,
+    /// `-G NAME=VALUE`: module options pass 5 hands to staprun, which
+    /// set the script's globals at load.
+    pub set_globals: Vec<String>,
+    /// `-F`: pass 5 leaves the module running (`staprun -L`, or with `-o`
+    /// `staprun -D`), as stap(1) says.
+    pub flight: bool,
+    /// `-S SIZE[,N]`: pass 5's output file rotation (staprun's `-S`).
+    pub rotate: Option<String>,
     /// How pass 4 uses the module cache (`crate::modcache`; off unless
     /// asked, `stap` asks).
     pub module_cache: crate::modcache::CacheUse,

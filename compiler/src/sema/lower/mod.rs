@@ -183,6 +183,7 @@ fn lower_globals(cx: &Context<'_>) -> Vec<ir::Global> {
                 init,
                 histogram: g.histogram.map(|(h, _)| h),
                 variance_shift: g.variance_shift.map_or(0, |(s, _)| s),
+                private: g.private_to.is_some(),
                 location: cx.location(g.decl.name.span, format!("identifier '{}'", g.name)),
             }
         })
