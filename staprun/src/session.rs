@@ -140,7 +140,8 @@ impl Stream<'_> {
                         self.out.flush().ok();
                         let warning = bytes.starts_with(b"WARNING:");
                         let dropped = self.quiet
-                            || (warning && (self.suppress_warnings || !warned.insert(bytes.clone())));
+                            || (warning
+                                && (self.suppress_warnings || !warned.insert(bytes.clone())));
                         if !dropped {
                             stderr.write_all(&bytes).ok();
                         }
