@@ -138,7 +138,7 @@ pub fn guest_staprun(options: &Options, arch: Arch) -> PathBuf {
 }
 
 /// The part of the guests' file tree that builds read: `bin/stapkit-workload`
-/// (the file every guest gets as `/bin/stapkit-workload`), linked under
+/// and `bin/staprun` (the files every guest gets there), linked under
 /// the work directory, and the C test programs with their debug files
 /// (see `programs`). None when the workload is not built (a script
 /// probing it then fails to build, saying which file is missing).
@@ -151,15 +151,22 @@ pub(super) fn guest_sysroot(options: &Options, arch: Arch) -> Result<Option<Path
         .work_dir
         .join(format!("sysroot-{}", rust_target(arch)));
     let bin = root.join("bin");
-    let link = bin.join("stapkit-workload");
     std::fs::create_dir_all(&bin).map_err(|e| format!("{}: {e}", bin.display()))?;
-    match std::fs::remove_file(&link) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-            return Err(format!("{}: {e}", link.display()))
+    // The guest's staprun too, for the staprun.* markers' points.
+    let staprun = guest_staprun(options, arch).canonicalize().ok();
+    for (name, file) in [("stapkit-workload", Some(workload)), ("staprun", staprun)] {
+        let link = bin.join(name);
+        match std::fs::remove_file(&link) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(format!("{}: {e}", link.display()))
+            }
+            _ => {}
         }
-        _ => {}
+        if let Some(file) = file {
+            std::os::unix::fs::symlink(&file, &link)
+                .map_err(|e| format!("{}: {e}", link.display()))?;
+        }
     }
-    std::os::unix::fs::symlink(&workload, &link).map_err(|e| format!("{}: {e}", link.display()))?;
     super::programs::build(&super::programs::dir(&options.work_dir, arch), &root, arch)?;
     Ok(Some(root))
 }

@@ -29,25 +29,44 @@ const SYNTHETIC_FUNCTIONS: &[(&str, u64)] = &[
     ("stapkit_workload_text", 0x80),
 ];
 
+/// An SDT marker of a synthetic program: (provider, name, offset in
+/// .text, semaphore offset in .text or 0, arguments).
+type SyntheticMarker = (&'static str, &'static str, u64, u64, &'static str);
+
 /// SDT markers of the synthetic `/bin/stapkit-workload`, as the built
-/// workload's (`workload/c/`) on amd64: (name, offset in .text,
-/// semaphore offset in .text or 0, arguments).
-const SYNTHETIC_MARKERS: &[(&str, u64, u64, &str)] = &[
-    ("registers", 0xa0, 0, "-8@%rdi -8@%rax -4@$42 8@%rsi"),
-    ("none", 0xa1, 0, ""),
+/// workload's (`workload/c/`) on amd64.
+const SYNTHETIC_MARKERS: &[SyntheticMarker] = &[
     (
+        "stapkit",
+        "registers",
+        0xa0,
+        0,
+        "-8@%rdi -8@%rax -4@$42 8@%rsi",
+    ),
+    ("stapkit", "none", 0xa1, 0, ""),
+    (
+        "stapkit",
         "sizes",
         0xa2,
         0,
         "-1@-1(%rbp) 2@-4(%rbp) -2@-6(%rbp) -4@-12(%rbp) 4@-16(%rbp) -8@-24(%rbp) 8@-48(%rbp)",
     ),
-    ("guarded", 0xa3, 0xbe, "-8@-8(%rbp) 2@%ax"),
+    ("stapkit", "guarded", 0xa3, 0xbe, "-8@-8(%rbp) 2@%ax"),
 ];
 
-/// The `.note.stapsdt` section of [`SYNTHETIC_MARKERS`] at `vaddr`.
-fn synthetic_notes(vaddr: u64) -> Vec<u8> {
+/// SDT markers of the synthetic `/bin/staprun`, as the built staprun's
+/// (`staprun/src/markers.rs`) on amd64.
+const STAPRUN_MARKERS: &[SyntheticMarker] = &[
+    ("staprun", "insert__module", 0xa0, 0, "-8@%rbx"),
+    ("staprun", "remove__module", 0xa1, 0, "-8@%rax"),
+    ("stapio", "send__ctlmsg", 0xa2, 0, "-8@%rax -8@%r12 -8@%rcx"),
+    ("staprun", "recv__ctlmsg", 0xa3, 0, "-8@%r14 -8@%rdi -8@%r9"),
+];
+
+/// The `.note.stapsdt` section of `markers` at `vaddr`.
+fn synthetic_notes(vaddr: u64, markers: &[SyntheticMarker]) -> Vec<u8> {
     let mut out = Vec::new();
-    for (name, offset, semaphore, args) in SYNTHETIC_MARKERS {
+    for (provider, name, offset, semaphore, args) in markers {
         let mut desc = Vec::new();
         desc.extend((vaddr + offset).to_le_bytes());
         desc.extend(0u64.to_le_bytes());
@@ -57,7 +76,7 @@ fn synthetic_notes(vaddr: u64) -> Vec<u8> {
             vaddr + semaphore
         };
         desc.extend(sem.to_le_bytes());
-        for text in ["stapkit", name, args] {
+        for text in [provider, name, args] {
             desc.extend(text.as_bytes());
             desc.push(0);
         }
@@ -80,8 +99,15 @@ pub fn test_sysroot() -> PathBuf {
         let root = Path::new(env!("CARGO_TARGET_TMPDIR")).join("sema-sysroot");
         std::fs::create_dir_all(root.join("bin")).unwrap();
         let tmp = root.join(format!("bin/.stapkit-workload.{}", std::process::id()));
-        std::fs::write(&tmp, synthetic_program()).unwrap();
+        std::fs::write(&tmp, synthetic_program(SYNTHETIC_MARKERS)).unwrap();
         std::fs::rename(&tmp, root.join("bin/stapkit-workload")).unwrap();
+        // staprun, for the staprun.* markers (looked for in $PATH).
+        let tmp = root.join(format!("bin/.staprun.{}", std::process::id()));
+        std::fs::write(&tmp, synthetic_program(STAPRUN_MARKERS)).unwrap();
+        let mut perms = std::fs::metadata(&tmp).unwrap().permissions();
+        std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
+        std::fs::set_permissions(&tmp, perms).unwrap();
+        std::fs::rename(&tmp, root.join("bin/staprun")).unwrap();
         // The guests' C programs, stripped, their debug files at their
         // build-id paths (as stap-matrix lays them out).
         let programs = Path::new(env!("CARGO_TARGET_TMPDIR"))
@@ -94,8 +120,8 @@ pub fn test_sysroot() -> PathBuf {
 
 /// An x86-64 ELF executable: one loadable segment at file offset 0x1000,
 /// address 0x401000, holding .text with [`SYNTHETIC_FUNCTIONS`], and the
-/// `.note.stapsdt` of [`SYNTHETIC_MARKERS`].
-fn synthetic_program() -> Vec<u8> {
+/// `.note.stapsdt` of `markers`.
+fn synthetic_program(markers: &[SyntheticMarker]) -> Vec<u8> {
     use object::elf;
     use object::write::elf::{FileHeader, ProgramHeader, SectionHeader, Sym, Writer};
 
@@ -107,7 +133,7 @@ fn synthetic_program() -> Vec<u8> {
     w.reserve_program_headers(1);
     w.reserve_until(0x1000);
     let text_offset = w.reserve(text.len(), 16);
-    let notes = synthetic_notes(VADDR);
+    let notes = synthetic_notes(VADDR, markers);
     let notes_offset = w.reserve(notes.len(), 4);
     let names: Vec<_> = SYNTHETIC_FUNCTIONS
         .iter()
