@@ -72,7 +72,16 @@ pub(super) fn program_path(
     target: Target<'_>,
 ) -> Result<String, PointError> {
     let path = string_arg(parts, l, "program path")?;
-    target.programs.find_program(&path).ok_or_else(|| {
+    found_program(parts, &path, target)
+}
+
+/// The absolute path of the program `path` names (see [`program_path`]).
+pub(super) fn found_program(
+    parts: &Parts<'_>,
+    path: &str,
+    target: Target<'_>,
+) -> Result<String, PointError> {
+    target.programs.find_program(path).ok_or_else(|| {
         let (message, help) = if path.contains('/') {
             (
                 format!(
