@@ -89,6 +89,7 @@ static void stp_task_exit(void);
 
 #include "core/transport.h"
 #include "core/context.h"
+#include "core/params.h"
 
 #include "core/transport.c"
 #include "core/context.c"
@@ -98,6 +99,7 @@ static void stp_task_exit(void);
 #include "core/access.c"
 #include "core/uaccess.c"
 #include "core/kstack.c"
+#include "core/ustack.c"
 #include "core/session.c"
 #include "core/task.c"
 #include "core/probe_info.c"

@@ -1,13 +1,22 @@
-//! Compiles the workload's SDT markers (`c/*.c`, `<sys/sdt.h>` from
-//! Debian's systemtap-sdt-dev) for the target with the `cc` crate, which
-//! knows each target's C compiler (`aarch64-linux-gnu-gcc` for arm64).
-//! The header is architecture-independent but Debian installs it in the
-//! host's multiarch directory, so it is copied into an include directory
-//! of its own that a cross compiler can be given.
+//! Compiles the C sources of the guests (`c/*.c`) for the target with the
+//! `cc` crate, which knows each target's C compiler
+//! (`aarch64-linux-gnu-gcc` for arm64): the workload's SDT markers
+//! (`<sys/sdt.h>` from Debian's systemtap-sdt-dev) and the programs of
+//! this package whose `main` is C (`c/ustack.c`).
+//!
+//! The SDT header is architecture-independent but Debian installs it in
+//! the host's multiarch directory, so it is copied into an include
+//! directory of its own that a cross compiler can be given.
 
 use std::path::{Path, PathBuf};
 
 fn main() {
+    sdt_markers();
+    ustack();
+}
+
+/// `c/sdt_markers.c` and `c/sdt_guarded.c`, linked into `stapkit-workload`.
+fn sdt_markers() {
     let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
     let include = out.join("include");
     let sys = include.join("sys");
@@ -34,6 +43,20 @@ fn main() {
         .debug(false)
         .warnings(true)
         .compile("stapkit_sdt");
+}
+
+/// `c/ustack.c`, the `main` of `stapkit-ustack`.
+fn ustack() {
+    println!("cargo:rerun-if-changed=c/ustack.c");
+    // Call-frame information only: the user-stack tests must unwind
+    // without frame pointers.
+    cc::Build::new()
+        .file("c/ustack.c")
+        .opt_level(2)
+        .debug(false)
+        .flag("-fomit-frame-pointer")
+        .flag("-fasynchronous-unwind-tables")
+        .compile("stapkit_ustack");
 }
 
 /// `sys/sdt.h` in `/usr/include` or one of its multiarch directories.

@@ -28,6 +28,73 @@ pub struct Program {
     /// The program calls the regex tapset (`matched(n)`, `ngroups()`):
     /// every `=~`/`!~` records what it matched for them.
     pub records_matches: bool,
+    /// User-space programs and libraries whose stacks the module walks
+    /// and whose addresses it names (`ubacktrace()`, `usymname()`): the
+    /// probed programs and those named with `-d`/`--ldd`, when the
+    /// program uses the user-stack tapset.
+    pub user_modules: Vec<UserModule>,
+}
+
+/// A user-space program or library as the user-stack functions know it.
+/// Offsets are into the file, so they hold wherever it is mapped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserModule {
+    /// The target's path to it (`/usr/bin/ls`), as the kernel finds it.
+    pub path: String,
+    /// Its functions, sorted by offset.
+    pub symbols: Vec<UserSymbol>,
+    /// Its unwind table (see `debuginfo::cfi`), sorted by offset.
+    pub unwind: Vec<UnwindRow>,
+}
+
+/// A function of a [`UserModule`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserSymbol {
+    /// File offset of its first instruction.
+    pub offset: u64,
+    /// Its size in bytes (0 when the symbol table does not say).
+    pub size: u64,
+    /// Its name.
+    pub name: String,
+}
+
+/// The unwind rules from file offset `start` until the next row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UnwindRow {
+    /// File offset of the first instruction the rules hold for.
+    pub start: u64,
+    /// Where the canonical frame address is.
+    pub cfa: UnwindCfa,
+    /// Where the caller's return address is.
+    pub ra: UnwindSaved,
+    /// Where the caller's frame pointer is.
+    pub fp: UnwindSaved,
+}
+
+/// The canonical frame address of an [`UnwindRow`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UnwindCfa {
+    /// The stack pointer plus an offset.
+    Sp(i32),
+    /// The frame pointer plus an offset.
+    Fp(i32),
+    /// A rule the table has no form for, or no function here: the walk
+    /// stops.
+    Unknown,
+}
+
+/// Where a register of the caller is, in an [`UnwindRow`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UnwindSaved {
+    /// Saved in memory at the CFA plus an offset.
+    AtCfa(i32),
+    /// Unchanged: still in its register (arm64's return address in the
+    /// link register at a function's entry).
+    Same,
+    /// Not recoverable: the outermost frame (`_start`).
+    Undefined,
+    /// A rule the table has no form for: the walk stops.
+    Unknown,
 }
 
 /// Index of a compiled pattern in [`Program::regexes`].
@@ -193,6 +260,9 @@ pub struct Global {
     pub histogram: Option<Histogram>,
     /// The bit-shift its `@variance(s, N)` asks for (0..=62; 0 by default).
     pub variance_shift: u32,
+    /// Declared `private global`: seen by its own file only, and no
+    /// module parameter (SystemTap's modules make none for it).
+    pub private: bool,
     /// Where it is declared.
     pub location: Location,
 }

@@ -23,6 +23,7 @@ pub mod markers;
 pub mod matrix;
 pub mod modcache;
 pub mod runtime;
+pub mod runtime_object;
 pub mod sema;
 pub mod ship;
 pub mod syntax;

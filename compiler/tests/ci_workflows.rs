@@ -286,3 +286,19 @@ fn gitlab_ci_has_the_structure_gitlab_requires() {
         "{script}"
     );
 }
+
+#[test]
+fn shards_install_stapkit_and_fetch_at_the_lock_without_xtask() {
+    for file in ["ci/github/workflow.yml", "ci/gitlab-ci.yml"] {
+        let text = std::fs::read_to_string(root().join(file)).unwrap();
+        assert!(!text.contains("xtask"), "{file}: a user's CI has no xtask");
+        assert!(
+            text.contains("cargo install --locked --quiet --root .stapkit --path compiler"),
+            "{file}"
+        );
+        assert!(
+            text.contains(".stapkit/bin/stap-prep fetch --locked --lock kernels/kernels.lock"),
+            "{file}"
+        );
+    }
+}

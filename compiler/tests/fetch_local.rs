@@ -47,6 +47,23 @@ fn an_rpm_repository_is_fetched_locked_and_built_against() {
     let w = work.path();
     let rel = "6.1.0-57.stapkit.x86_64";
     let tree = LocalTree::flatten(&debian, &w.join("devel/usr/src/kernels").join(rel));
+    // As a RHEL-family tree records its compiler (kbuild reads
+    // include/config/auto.conf, which keeps Debian's).
+    let config = w.join("devel/usr/src/kernels").join(rel).join(".config");
+    let text = std::fs::read_to_string(&config).unwrap();
+    let cc = text
+        .lines()
+        .find(|l| l.starts_with("CONFIG_CC_VERSION_TEXT="))
+        .expect("the tree records its compiler")
+        .to_string();
+    std::fs::write(
+        &config,
+        text.replace(
+            &cc,
+            "CONFIG_CC_VERSION_TEXT=\"gcc (GCC) 12.2.0 20221121 (Red Hat 12.2.0-1)\"",
+        ),
+    )
+    .unwrap();
     let core = w.join(format!("core/lib/modules/{rel}"));
     std::fs::create_dir_all(&core).unwrap();
     std::fs::copy(debian.image_path(), core.join("vmlinuz")).unwrap();
@@ -119,11 +136,19 @@ fn an_rpm_repository_is_fetched_locked_and_built_against() {
         std::fs::read(state.image_path()).unwrap(),
         std::fs::read(debian.image_path()).unwrap()
     );
-    assert!(
-        lines.iter().any(|l| l.ends_with(
-            "the kernel was built with gcc 12.2.0 (CONFIG_GCC_VERSION=120200); no root of its distribution \
-             is available here, so modules build with Debian's gcc-12 (bookworm), the nearest"
-        )),
+    // No root of the tree's distribution: the note names the Debian gcc
+    // that builds its modules.
+    let built = stapkit::kernel::HeaderTree::from_fetched(state.clone()).unwrap();
+    let tc = stapkit::kernel::toolchain::ensure(&m, &built, &cache, &mut |_| {}).unwrap();
+    let host = Command::new("gcc").arg("--version").output().unwrap();
+    let host = String::from_utf8_lossy(&host.stdout);
+    let version = host.lines().next().unwrap().rsplit(' ').next().unwrap();
+    assert_eq!(
+        stapkit::kernel::compiler_note::for_tree(&m.name, &built, &tc).unwrap(),
+        format!(
+            "local-rpm-6.1-x86_64: the kernel was built with gcc 12.2.0 (Red Hat 12.2.0-1); no compiler of \
+             that distribution is available here, so modules build with Debian's gcc {version}, the nearest"
+        ),
         "{lines:#?}"
     );
     assert_eq!(tree.release, debian.release);
@@ -227,7 +252,7 @@ fn deb(dir: &Path, name: &str, arch: &str, depends: &str, pool: &Path) {
 
 #[test]
 fn an_ubuntu_shaped_archive_is_locked_fetched_and_built_against_by_release() {
-    use stapkit::kernel::fetch::update_entry;
+    use stapkit::kernel::fetch::{update_entry, update_entry_at};
     let debian = debian_tree();
     let work = tempfile::tempdir().unwrap();
     let w = work.path();
@@ -340,6 +365,22 @@ fn an_ubuntu_shaped_archive_is_locked_fetched_and_built_against_by_release() {
     // `stap-prep update` locks the archive's newest, `fetch --locked` fetches it.
     let locked = update_entry(&m, &cache, &archives, false, &mut |_| {}).unwrap();
     assert_eq!(locked.release, rel);
+    // `stap-prep update --release REL` locks exactly a fleet's release of
+    // the series; one the archive lacks, or of another series, is refused.
+    let at = update_entry_at(&m, &cache, &archives, rel, &mut |_| {}).unwrap();
+    assert_eq!(at, locked);
+    let e = update_entry_at(&m, &cache, &archives, "6.1.0-31-generic", &mut |_| {})
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("linux-headers-6.1.0-31-generic"), "{e}");
+    let e = update_entry_at(&m, &cache, &archives, "6.8.0-31-generic", &mut |_| {})
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        e,
+        "local-ubuntu-6.1-amd64: release 6.8.0-31-generic is not of its series (6.1.0-*-generic); name a \
+         manifest whose release pattern it matches (stap-prep list --available)"
+    );
     let names: Vec<&str> = locked.packages.iter().map(|p| p.name.as_str()).collect();
     assert_eq!(
         names,

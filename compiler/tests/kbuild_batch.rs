@@ -40,7 +40,8 @@ fn a_batch_builds_each_module_as_alone_and_a_broken_one_fails_alone() {
     let (mut p1, one) = job("probe begin { println(\"one\") exit() }");
     let (mut p2, two) = job("global n probe begin { n++ printf(\"%d\\n\", n) exit() }");
     let (_p3, mut broken) = job("probe begin { println(\"three\") exit() }");
-    let main = format!("{}.c", broken.module.module);
+    // With the runtime object linked in, the script's C is NAME_src.c.
+    let main = format!("{}_src.c", broken.module.module);
     let c = broken
         .module
         .files
@@ -81,7 +82,15 @@ fn a_batch_builds_each_module_as_alone_and_a_broken_one_fails_alone() {
         let dir = built.dir.path().to_path_buf();
         assert_eq!(
             std::fs::read_to_string(dir.join("Kbuild")).unwrap(),
-            kbuild::kbuild_file(name, &job.module.cflags)
+            kbuild::kbuild_file(
+                name,
+                &job.module.cflags,
+                &job.module
+                    .objects
+                    .iter()
+                    .map(|o| o.file_name().unwrap().to_string_lossy().into_owned())
+                    .collect::<Vec<_>>()
+            )
         );
         for (rel, text) in &job.module.files {
             assert_eq!(
@@ -100,10 +109,10 @@ fn a_batch_builds_each_module_as_alone_and_a_broken_one_fails_alone() {
     };
     let name = &broken.module.module;
     assert!(
-        error.contains(&format!("\n{name}.c:"))
+        error.contains(&format!("\n{name}_src.c:"))
             && error.contains("not_declared_anywhere")
             && error.contains("undeclared")
-            && !error.contains(&format!("{name}/{name}.c")),
+            && !error.contains(&format!("{name}/{name}_src.c")),
         "not the single build's message:\n{error}"
     );
     // The batch, a second run linking the two, and the broken one alone.

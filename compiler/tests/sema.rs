@@ -227,3 +227,79 @@ fn tracepoints_that_need_the_modules_list() {
         assert_eq!(kernel.tracepoint_needs_modules(spec), needs, "{spec}");
     }
 }
+
+/// Analyzes `text` as `stap -d PATH...` would, on no kernel.
+fn analyze_unwinding(
+    text: &str,
+    unwind_paths: &[&str],
+) -> (stapkit::diag::SourceMap, stapkit::sema::Analysis) {
+    let mut cfg = frontend_support::fixture_config(text);
+    let mut map = stapkit::diag::SourceMap::new();
+    let (macros, _) = stapkit::sema::library_macros(&mut map, &[], &cfg);
+    cfg.library_macros = macros;
+    let file = map.add("u.stp".to_string(), text.to_string());
+    let parsed = stapkit::syntax::parse(&map, file, &cfg);
+    let config = stapkit::sema::Config {
+        preprocess: cfg,
+        programs: sema_support::test_programs(),
+        unwind_paths: unwind_paths.iter().map(|p| p.to_string()).collect(),
+        ..Default::default()
+    };
+    let analysis = stapkit::sema::analyze(&mut map, &parsed.script, &config);
+    (map, analysis)
+}
+
+#[test]
+fn user_stack_functions_carry_the_probed_programs_and_those_named_with_d() {
+    let script = r#"probe process("/bin/stapkit-workload").function("stapkit_workload_add") { print_ubacktrace() }"#;
+    let (map, analysis) = analyze_unwinding(script, &["/bin/stapkit-ustack"]);
+    let program = analysis
+        .program
+        .unwrap_or_else(|| panic!("{}", render_all(&map, &analysis.diagnostics)));
+    let modules: Vec<(&str, Vec<&str>)> = program
+        .user_modules
+        .iter()
+        .map(|m| {
+            (
+                m.path.as_str(),
+                m.symbols.iter().map(|s| s.name.as_str()).collect(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        modules,
+        vec![
+            (
+                "/bin/stapkit-workload",
+                vec!["main", "stapkit_workload_add", "stapkit_workload_text"]
+            ),
+            (
+                "/bin/stapkit-ustack",
+                vec![
+                    "main",
+                    "stapkit_ustack_inner",
+                    "stapkit_ustack_middle",
+                    "stapkit_ustack_outer"
+                ]
+            ),
+        ]
+    );
+    // Without the user-stack tapset nothing is carried.
+    let (_, analysis) = analyze_unwinding(
+        r#"probe begin { println(uaddr()) }"#,
+        &["/bin/stapkit-ustack"],
+    );
+    assert!(analysis.program.unwrap().user_modules.is_empty());
+}
+
+#[test]
+fn a_d_path_that_cannot_be_read_is_an_error_naming_it() {
+    let (map, analysis) =
+        analyze_unwinding("probe begin { print_ubacktrace() }", &["/no/such/libx.so"]);
+    assert!(analysis.program.is_none());
+    let out = render_all(&map, &analysis.diagnostics);
+    assert!(
+        out.contains("cannot read the unwind data of '/no/such/libx.so': cannot read "),
+        "{out}"
+    );
+}

@@ -109,7 +109,7 @@ static __maybe_unused bool stp_read_done(struct stp_context *c, long failed, uin
 {
 	if (failed) {
 		scnprintf(c->error_buf, sizeof(c->error_buf),
-			  "read fault [man error::fault] at 0x%016llx (addr)", (unsigned long long)addr);
+			  "read fault [man error::fault] at 0x%llx", (unsigned long long)addr);
 		STP_ERROR(c, c->error_buf, stmt);
 		return false;
 	}

@@ -163,6 +163,17 @@ static void stp_probe_run_ctx(const struct stp_probe *p, enum stp_probe_type typ
 	u64 start;
 #endif
 
+	/*
+	 * A hit in NMI context (a kprobe on a function NMI handlers call) may
+	 * have interrupted this CPU inside the output ring's lock or a
+	 * global's: running the handler could spin forever. It is skipped and
+	 * counted without a lock (stp_skip's message would need the ring);
+	 * the end of the session reports the count.
+	 */
+	if (unlikely(in_nmi())) {
+		atomic_inc(&stp_skip_count);
+		return;
+	}
 	local_irq_save(flags);
 	if (stp_session_state() != state)
 		goto out;
@@ -182,6 +193,9 @@ static void stp_probe_run_ctx(const struct stp_probe *p, enum stp_probe_type typ
 	c->nesting = 0;
 	/* The last =~ (last_match) is kept: SystemTap's matched()/ngroups()
 	 * in a handler that has not matched see this CPU's previous match. */
+#ifdef STP_NEED_USTACK
+	c->ustack_n = -1;
+#endif
 #ifdef STP_NEED_KSTACK
 	c->kstack_n = -1;
 #endif

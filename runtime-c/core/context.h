@@ -76,6 +76,11 @@ struct stp_context {
 	char sym_buf[KSYM_SYMBOL_LEN];  /* an address named by kallsyms */
 	char sym_line[KSYM_SYMBOL_LEN + 48];    /* one line of a printed stack */
 #endif
+#ifdef STP_NEED_USTACK
+	int ustack_n;                   /* frames in ustack, -1 until walked */
+	unsigned long ustack[MAXBACKTRACE];     /* the user stack at the probe */
+	char usym_line[384];            /* one line of a printed user stack */
+#endif
 #ifdef STP_NEED_SYSTEM
 	size_t system_len;              /* bytes in system_buf */
 	char system_buf[STP_SYSTEM_BUFSIZE];    /* system() commands, NUL-separated */

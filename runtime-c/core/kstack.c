@@ -173,6 +173,50 @@ static __maybe_unused unsigned int stp_kstack_task(struct task_struct *task, uns
 }
 #endif /* STP_NEED_KSTACK */
 
+/* Hex address lists, for the kernel and the user stack functions. */
+/*
+ * The addresses of a string of hex numbers ("0xffffffff81234567 0x..."
+ * as backtrace() and callers() write them): calls each(addr) for each,
+ * in order. A word that is no number counts as 0.
+ */
+static __maybe_unused void stp_hex_list(const char *s, void (*each)(unsigned long, void *), void *data)
+{
+	while (*s) {
+		char word[24];
+		size_t n = 0;
+		unsigned long addr = 0;
+
+		while (*s == ' ')
+			s++;
+		if (!*s)
+			break;
+		while (*s && *s != ' ') {
+			if (n + 1 < sizeof(word))
+				word[n++] = *s;
+			s++;
+		}
+		word[n] = '\0';
+		if (kstrtoul(word, 16, &addr))
+			addr = 0;
+		each(addr, data);
+	}
+}
+
+/*
+ * Addresses as hex numbers, each followed by a space (backtrace()) or
+ * separated by spaces (callers()).
+ */
+static __maybe_unused void stp_hex_join(char *dst, size_t cap, const unsigned long *addrs, unsigned int n,
+					bool trailing)
+{
+	size_t len = 0;
+	unsigned int i;
+
+	dst[0] = '\0';
+	for (i = 0; i < n && len + 1 < cap; i++)
+		len += scnprintf(dst + len, cap - len, trailing ? "0x%lx " : i ? " 0x%lx" : "0x%lx", addrs[i]);
+}
+
 #ifdef STP_NEED_KSTACK
 /* How stp_ksym_append() writes an address, in SystemTap's formats. */
 enum stp_ksym_style {
@@ -257,49 +301,6 @@ static __maybe_unused void stp_ksym_line(unsigned long addr, void *data)
 	l->c->sym_line[0] = '\0';
 	stp_ksym_append(l->c, l->c->sym_line, sizeof(l->c->sym_line), addr, l->style, inexact);
 	stp_print_str(l->c, l->c->sym_line);
-}
-
-/*
- * The addresses of a string of hex numbers ("0xffffffff81234567 0x..."
- * as backtrace() and callers() write them): calls each(addr) for each,
- * in order. A word that is no number counts as 0.
- */
-static __maybe_unused void stp_hex_list(const char *s, void (*each)(unsigned long, void *), void *data)
-{
-	while (*s) {
-		char word[24];
-		size_t n = 0;
-		unsigned long addr = 0;
-
-		while (*s == ' ')
-			s++;
-		if (!*s)
-			break;
-		while (*s && *s != ' ') {
-			if (n + 1 < sizeof(word))
-				word[n++] = *s;
-			s++;
-		}
-		word[n] = '\0';
-		if (kstrtoul(word, 16, &addr))
-			addr = 0;
-		each(addr, data);
-	}
-}
-
-/*
- * Addresses as hex numbers, each followed by a space (backtrace()) or
- * separated by spaces (callers()).
- */
-static __maybe_unused void stp_hex_join(char *dst, size_t cap, const unsigned long *addrs, unsigned int n,
-					bool trailing)
-{
-	size_t len = 0;
-	unsigned int i;
-
-	dst[0] = '\0';
-	for (i = 0; i < n && len + 1 < cap; i++)
-		len += scnprintf(dst + len, cap - len, trailing ? "0x%lx " : i ? " 0x%lx" : "0x%lx", addrs[i]);
 }
 
 /*

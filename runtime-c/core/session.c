@@ -46,6 +46,11 @@ struct stp_family {
  * Defines stp_FAM_family from the family's register and unregister
  * functions, which take its own table type: one line in its file.
  */
+#ifdef STP_RUNTIME_DECLS
+/* A script compiled apart from the runtime object only names the family. */
+#define STP_FAMILY(fam, type, register_fn, unregister_fn)			\
+	extern const struct stp_family stp_##fam##_family
+#else
 #define STP_FAMILY(fam, type, register_fn, unregister_fn)			\
 	static void stp_##fam##_family_register(void *points, int n,		\
 						 struct stp_reg_count *count)	\
@@ -56,11 +61,12 @@ struct stp_family {
 	{									\
 		unregister_fn((type *)points, n);				\
 	}									\
-	static const struct stp_family stp_##fam##_family __maybe_unused = {	\
+	STP_API const struct stp_family stp_##fam##_family __maybe_unused = {	\
 		.name = #fam,							\
 		.register_points = stp_##fam##_family_register,		\
 		.unregister_points = stp_##fam##_family_unregister,		\
 	}
+#endif
 
 /* One family's points in a module. */
 struct stp_family_points {
@@ -243,6 +249,7 @@ static __maybe_unused int stp_session_init(const struct stp_module_desc *desc)
 	if (rc)
 		goto fail_transport;
 	stp_kstack_init();
+	stp_ustack_init();
 	stp_task_init();
 	return 0;
 fail_transport:
@@ -259,6 +266,7 @@ static __maybe_unused void stp_session_exit(void)
 	stp_disarm();
 	stp_transport_exit();
 	stp_task_exit();
+	stp_ustack_exit();
 	if (stp_desc->globals_exit)
 		stp_desc->globals_exit();
 	stp_contexts_exit();

@@ -451,24 +451,72 @@ fn attach(opts: &Options) -> Result<Option<Summary>, Failure> {
 /// `-d`: stops the session (its end probes run; their output, like any
 /// the module still holds, is not read, as SystemTap's `-d` prints
 /// nothing) and unloads the module; exits 0 whatever the script did.
+/// `-d '*'` does so for every stapkit module no staprun is attached to.
 fn delete(opts: &Options) -> Result<Option<Summary>, Failure> {
+    if opts.module.as_os_str() == "*" {
+        return delete_unused();
+    }
     let Some((name, protocol)) = loaded_module(opts)? else {
         return Err(Failure::NotAZombie(
             opts.module.to_string_lossy().into_owned(),
         ));
     };
-    if protocol < 2 {
-        module::unload(&name).map_err(|e| format!("Couldn't remove module '{name}': {e}"))?;
+    delete_loaded(&name, protocol)?;
+    Ok(None)
+}
+
+/// `-d '*'`: "Use "*" (quoted) to delete all unused modules" (staprun(8)):
+/// every loaded stapkit module whose channel no staprun holds (detached
+/// with -L, -F or Ctrl-\), silently, exit 0, also when there is none.
+/// (SystemTap 5.1's staprun was seen to remove none of its own detached
+/// modules so; docs/oracle/FINDINGS.md, "Module options".)
+fn delete_unused() -> Result<Option<Summary>, Failure> {
+    module::ensure_debugfs()
+        .map_err(|e| format!("cannot mount debugfs on /sys/kernel/debug: {e}"))?;
+    let Ok(entries) = std::fs::read_dir("/sys/kernel/debug/stapkit") else {
         return Ok(None);
+    };
+    let mut names: Vec<String> = entries
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| Path::new("/sys/module").join(n).exists())
+        .collect();
+    names.sort();
+    for name in names {
+        let protocol =
+            std::fs::read_to_string(format!("/sys/kernel/debug/stapkit/{name}/protocol"))
+                .ok()
+                .and_then(|t| t.trim().parse().ok())
+                .unwrap_or(1);
+        if protocol >= 2 {
+            // An attached staprun holds the channel: that module is in use.
+            match OpenOptions::new()
+                .read(true)
+                .write(true)
+                .open(channel_path(&name))
+            {
+                Err(e) if e.raw_os_error() == Some(libc::EBUSY) => continue,
+                _ => {}
+            }
+        }
+        delete_loaded(&name, protocol)?;
+    }
+    Ok(None)
+}
+
+/// Stops and unloads module `name`, speaking channel `protocol`.
+fn delete_loaded(name: &str, protocol: u32) -> Result<(), Failure> {
+    if protocol < 2 {
+        module::unload(name).map_err(|e| format!("Couldn't remove module '{name}': {e}"))?;
+        return Ok(());
     }
     let mut out = Output::discard();
-    let mut channel = open_channel(&name)?;
+    let mut channel = open_channel(name)?;
     markers::send_command(&mut channel, b"stop")
         .map_err(|e| format!("cannot stop the session: {e}"))?;
     session::install_signal_handlers();
     let ending = Stream {
         channel,
-        path: channel_path(&name),
+        path: channel_path(name),
         out: &mut out,
         child: None,
         suppress_warnings: true,
@@ -476,9 +524,9 @@ fn delete(opts: &Options) -> Result<Option<Summary>, Failure> {
     }
     .run()?;
     if let Ending::Done(_) = ending {
-        module::unload(&name).map_err(|e| format!("Couldn't remove module '{name}': {e}"))?;
+        module::unload(name).map_err(|e| format!("Couldn't remove module '{name}': {e}"))?;
     }
-    Ok(None)
+    Ok(())
 }
 
 #[cfg(test)]

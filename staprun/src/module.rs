@@ -201,7 +201,21 @@ pub fn load_error_text(err: &io::Error) -> String {
         Some(libc::EKEYREJECTED) => {
             "Key was rejected by service (module signature required)".to_string()
         }
-        _ => err.to_string(),
+        // What insmod has always said for a refused parameter, and
+        // SystemTap's staprun with it.
+        Some(libc::EINVAL) => "Invalid parameters".to_string(),
+        Some(code) => strerror(code),
+        None => err.to_string(),
+    }
+}
+
+/// strerror(3)'s text for `code`, without Rust's ` (os error N)`, as C
+/// programs (SystemTap's staprun) print it.
+fn strerror(code: i32) -> String {
+    let text = io::Error::from_raw_os_error(code).to_string();
+    match text.rfind(" (os error ") {
+        Some(at) => text[..at].to_string(),
+        None => text,
     }
 }
 
@@ -271,6 +285,16 @@ pub fn ensure_debugfs() -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn load_errors_read_as_systemtaps_staprun_prints_them() {
+        // Observed with SystemTap 5.1 (tests/oracle/staprun_params.stp):
+        // `num=abc` is EINVAL, a string past MAXSTRINGLEN ENOSPC.
+        let text = |code| load_error_text(&io::Error::from_raw_os_error(code));
+        assert_eq!(text(libc::EINVAL), "Invalid parameters");
+        assert_eq!(text(libc::ENOSPC), "No space left on device");
+        assert_eq!(text(libc::ENOEXEC), "Invalid module format");
+    }
 
     #[test]
     fn renamed_modules_keep_their_length_as_systemtaps_do() {

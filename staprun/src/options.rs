@@ -114,7 +114,8 @@ staprun --list BUNDLE\n\
 \x20               keeping its newest output (flight recorder) for -A.\n\
 -A              Attach to loaded systemtap module.\n\
 -d              Delete a module.  Only detached or unused modules\n\
-\x20               the user has permission to access will be deleted.\n\
+\x20               the user has permission to access will be deleted. Use \"*\"\n\
+\x20               (quoted) to delete all unused modules.\n\
 -R              Have staprun create a new name for the module before\n\
 \x20               inserting it. This allows the same module to be inserted\n\
 \x20               more than once.\n\
@@ -139,7 +140,8 @@ module name is used, it is searched in the following directory:\n\
 }
 
 /// C's `atoi`: leading blanks, a sign, digits; 0 when there are none
-/// (SystemTap's staprun reads `-T` so: `-T abc` is a timeout of 0).
+/// (SystemTap's staprun reads `-T` and `-x` so: `-T abc` is a timeout of
+/// 0, `-x abc` the pid 0).
 fn atoi(s: &str) -> i64 {
     let t = s.trim_start();
     let (neg, digits) = match t.as_bytes().first() {
@@ -172,9 +174,13 @@ pub fn parse_args(args: &[String]) -> Result<Options, Refusal> {
         let arg = &args[i];
         i += 1;
         if module.is_some() {
-            if !arg.contains('=') || arg.starts_with('=') {
+            // Words after MODULE go to the kernel as they are, as
+            // SystemTap's staprun passes them: `name` without a value
+            // fails the load there ("Invalid parameters"), an unknown
+            // name is ignored there with a kernel-log line.
+            if arg.starts_with('-') {
                 return Err(refuse(format!(
-                    "ERROR: module parameters must be name=value, not '{arg}'"
+                    "ERROR: options go before MODULE; module parameters are name=value, not '{arg}'"
                 )));
             }
             opts.params.push(arg.clone());
@@ -282,11 +288,8 @@ fn take_value(opts: &mut Options, flag: char, value: &str) -> Result<(), Refusal
     match flag {
         'o' => opts.output = Some(value.to_string()),
         'S' => opts.rotation = Some(parse_rotation(value).map_err(refuse)?),
-        'x' => {
-            opts.target = Some(value.parse().map_err(|_| {
-                refuse(format!("ERROR: -x needs a process id, not '{value}'"))
-            })?)
-        }
+        // atoi(3), as SystemTap's staprun reads it: `-x abc` is pid 0.
+        'x' => opts.target = Some(atoi(value).clamp(0, i64::from(u32::MAX)) as u32),
         'c' => opts.command = Some(value.to_string()),
         'T' => {
             let ms = atoi(value);
@@ -448,7 +451,8 @@ mod tests {
             error("--quiet m.ko"),
             "staprun: unrecognized option '--quiet'"
         );
-        assert!(error("m.ko junk").contains("name=value"));
+        // The kernel judges module parameters, as with SystemTap's staprun.
+        assert_eq!(parse("m.ko junk").unwrap().params, vec!["junk".to_string()]);
         assert!(error("m.ko -v").contains("name=value, not '-v'"));
         for help in ["-h", "--help", "-v -h m.ko"] {
             assert_eq!(
@@ -485,7 +489,8 @@ mod tests {
 
     #[test]
     fn bad_values_are_refused_in_systemtaps_words() {
-        assert!(error("-x abc m.ko").contains("process id"));
+        assert_eq!(parse("-x abc m.ko").unwrap().target, Some(0));
+        assert_eq!(parse("-x 12abc m.ko").unwrap().target, Some(12));
         // -T is read with atoi, as SystemTap's staprun reads it.
         assert_eq!(
             error("-T abc m.ko"),

@@ -6,7 +6,13 @@
 //! SIGHUP stop the session (also when attached with `-A`, as SystemTap's
 //! staprun does), SIGQUIT detaches, SIGUSR2 starts the next output file,
 //! SIGCHLD is the `-c` command ending.
+//!
+//! A script's warning is printed once: a `WARNING:` message equal to one
+//! printed before in the session is dropped, as SystemTap's staprun does
+//! (`tests/scripts/tapset_logging.oracle`: two `warn("warn twice")` calls
+//! print one line).
 
+use std::collections::HashSet;
 use std::fs::File;
 use std::io::{self, Read, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -87,6 +93,7 @@ impl Stream<'_> {
         let mut decoder = Decoder::default();
         let mut buf = vec![0u8; 64 * 1024];
         let mut stderr = io::stderr();
+        let mut warned: HashSet<Vec<u8>> = HashSet::new();
         loop {
             if CHILD_EXITED.swap(false, Ordering::SeqCst)
                 && self.child.as_mut().is_some_and(|c| c.try_reap())
@@ -130,8 +137,10 @@ impl Stream<'_> {
                         .map_err(|e| format!("writing output: {e}"))?,
                     Record::Stderr(bytes) => {
                         self.out.flush().ok();
+                        let warning = bytes.starts_with(b"WARNING:");
                         let dropped = self.quiet
-                            || (self.suppress_warnings && bytes.starts_with(b"WARNING:"));
+                            || (warning
+                                && (self.suppress_warnings || !warned.insert(bytes.clone())));
                         if !dropped {
                             stderr.write_all(&bytes).ok();
                         }

@@ -25,10 +25,11 @@
 //! | `sdt N STRING`  | the SDT markers of `c/sdt_markers.c` with N and STRING (`process(...).mark(...)` targets) |
 //! | `exec PATH ...` | `execve(PATH, [PATH, ...])`; the rest of the line is argv |
 //! | `sleep MS`      | `nanosleep`                                               |
+//! | `getppid N`     | N `getppid` system calls, then one line `getppid N NS` on stdout, NS the nanoseconds they took (`cargo xtask bench overhead`) |
 //! | `blkio DEV`     | `O_DIRECT` open of block device DEV, one 4096-byte `pwrite` at offset 4096 (sector 8), one 4096-byte `pread` of it, `close`: one write bio and one read bio |
 //!
-//! It prints nothing: what the guest captures is the script's output. A
-//! failed step is reported on stderr and exits 1.
+//! It prints nothing but `getppid`'s line: what the guest captures is the
+//! script's output. A failed step is reported on stderr and exits 1.
 
 use std::ffi::CString;
 use std::process::ExitCode;
@@ -135,6 +136,16 @@ fn run(args: &[String]) -> Result<(), String> {
                     sum += stapkit_workload_add(i, 2);
                 }
                 std::hint::black_box(sum);
+                &after[1..]
+            }
+            "getppid" => {
+                let n = number(&operand("a count")?)?;
+                let started = std::time::Instant::now();
+                for _ in 0..n {
+                    // SAFETY: getppid has no preconditions.
+                    std::hint::black_box(unsafe { libc::getppid() });
+                }
+                println!("getppid {n} {}", started.elapsed().as_nanos());
                 &after[1..]
             }
             "text" => {

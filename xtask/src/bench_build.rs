@@ -1,24 +1,54 @@
-//! `cargo xtask bench build`: cold and warm `stap -p4` per CI kernel.
+//! `cargo xtask bench build`: how long `stap -p4` of a small script takes,
+//! stapkit beside a bare kbuild module and beside real SystemTap, on the
+//! same tree at the same moment.
 //!
-//! Cold means the tree's feature probes run (the features cache is emptied
-//! first); warm means they come from the cache. Both build the same small
-//! script with the module cache off (`--disable-cache`), so both run
-//! kbuild and the difference is what the features cache saves. Figures are printed,
-//! never asserted: this machine's load varies.
+//! Per kernel, each figure is the median of `--runs` runs, wall time and
+//! CPU time (of every process the run waited for; on a busy machine the
+//! CPU time is the steadier figure):
+//! - *first*: stapkit with its per-tree caches (feature probes, runtime
+//!   object) emptied and the module cache off: the first script ever built
+//!   for the tree;
+//! - *cold*: the module cache off, per-tree caches warm: a new script;
+//! - *cached*: the same script again, from the module cache;
+//! - *bare*: a one-file `hello` module (`module_init` and a `pr_info`)
+//!   built by kbuild with the same toolchain, the floor a build can reach;
+//! - SystemTap *uncached* (a fresh `SYSTEMTAP_DIR`) and *cached* (the
+//!   same again), Debian's SystemTap in the oracle's root
+//!   (`docs/oracle/README.md`) with `-r TREE`, on the kernels whose
+//!   compiler that root has (`cargo xtask oracle --kernel K` adds one);
+//!   without `-m`, which keeps SystemTap from its cache (observed: with
+//!   `-m` the second build takes as long as the first).
+//!
+//! stapkit runs its release build (or `--stap PATH`). Figures are
+//! printed, never asserted.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, Context, Result};
-use xshell::Shell;
+use anyhow::{anyhow, bail, Context, Result};
+use stapkit::kernel::cache::Cache;
+use stapkit::kernel::kbuild::{self, BuildRequest};
+use stapkit::kernel::{toolchain, Catalog, HeaderTree};
+use xshell::{cmd, Shell};
 
+use crate::oracle;
 use crate::setup;
 
-/// One measured `stap -p4`.
+/// The bare module: what every kbuild module has, and nothing more.
+const BARE_C: &str = "#include <linux/module.h>\n#include <linux/kernel.h>\n\n\
+static int __init bare_init(void)\n{\n\tpr_info(\"hello\\n\");\n\treturn 0;\n}\n\n\
+static void __exit bare_exit(void)\n{\n}\n\n\
+module_init(bare_init);\nmodule_exit(bare_exit);\n\
+MODULE_LICENSE(\"GPL\");\nMODULE_DESCRIPTION(\"bare kbuild floor\");\n";
+
+/// The SystemTap suite whose root is used (the oracle's default).
+const STAP_SUITE: &str = "trixie";
+
+/// One measured run.
+#[derive(Debug, Clone, Copy)]
 struct Run {
     wall: Duration,
     cpu: Duration,
-    probes: String,
 }
 
 /// CPU time of every waited-for descendant so far.
@@ -33,49 +63,78 @@ fn children_cpu() -> Duration {
     tv(usage.ru_utime) + tv(usage.ru_stime)
 }
 
-fn cache_dir() -> PathBuf {
-    let env = |k| {
-        std::env::var_os(k)
-            .filter(|v| !v.is_empty())
-            .map(PathBuf::from)
-    };
-    env("STAPKIT_CACHE")
-        .or_else(|| env("XDG_CACHE_HOME").map(|d| d.join("stapkit")))
-        .or_else(|| env("HOME").map(|h| h.join(".cache/stapkit")))
-        .unwrap_or_else(|| PathBuf::from("/var/cache/stapkit"))
-}
-
-fn stap_p4(stap: &PathBuf, kernel: &str, script: &PathBuf, out: &std::path::Path) -> Result<Run> {
+/// Times `f`, which must wait for the processes it starts.
+fn timed(f: impl FnOnce() -> Result<()>) -> Result<Run> {
     let cpu = children_cpu();
     let started = Instant::now();
-    let module = format!("bench_{}", kernel.replace(['-', '.'], "_"));
-    let output = std::process::Command::new(stap)
-        .args(["-vv", "-p4", "--disable-cache", "-m", &module, "-r", kernel])
-        .arg(script)
-        .current_dir(out)
-        .output()
-        .with_context(|| format!("running {}", stap.display()))?;
-    let wall = started.elapsed();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    if !output.status.success() {
-        bail!("stap -p4 -r {kernel} failed:\n{stderr}");
-    }
-    let probes = stderr
-        .lines()
-        .find_map(|l| l.strip_prefix("Pass 4: feature probes: "))
-        .and_then(|l| l.split(" (").next())
-        .unwrap_or("?")
-        .to_string();
+    f()?;
     Ok(Run {
-        wall,
+        wall: started.elapsed(),
         cpu: children_cpu() - cpu,
-        probes,
     })
 }
 
-/// Measures and prints cold and warm `stap -p4` for every CI kernel.
-pub fn run(sh: &Shell) -> Result<()> {
-    let kernels = setup::ci_kernels()?;
+/// The median wall and CPU time of `runs`.
+fn median(mut runs: Vec<Run>) -> Option<Run> {
+    if runs.is_empty() {
+        return None;
+    }
+    let mid = runs.len() / 2;
+    runs.sort_by_key(|r| r.wall);
+    let wall = runs[mid].wall;
+    runs.sort_by_key(|r| r.cpu);
+    Some(Run {
+        wall,
+        cpu: runs[mid].cpu,
+    })
+}
+
+fn show(run: Option<Run>) -> String {
+    match run {
+        Some(r) => format!(
+            "{:>5.2}s/{:<5.2}",
+            r.wall.as_secs_f64(),
+            r.cpu.as_secs_f64()
+        ),
+        None => format!("{:>11}", "-"),
+    }
+}
+
+fn stap_p4(stap: &Path, kernel: &str, script: &Path, dir: &Path, cache: &[&str]) -> Result<()> {
+    let output = std::process::Command::new(stap)
+        .args(["-p4", "-m", "bench_hello", "-r", kernel])
+        .args(cache)
+        .arg(script)
+        .current_dir(dir)
+        .output()
+        .with_context(|| format!("running {}", stap.display()))?;
+    if !output.status.success() {
+        bail!(
+            "stap -p4 -r {kernel} failed:\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    Ok(())
+}
+
+/// Options of `cargo xtask bench build`.
+#[derive(Debug, Clone)]
+pub struct BuildBench {
+    /// Kernels (default: every CI kernel).
+    pub kernels: Vec<String>,
+    /// Runs per figure.
+    pub runs: usize,
+    /// The `stap` to measure (default: the release build, built first).
+    pub stap: Option<PathBuf>,
+}
+
+/// Measures and prints the figures (see the module doc).
+pub fn run(sh: &Shell, bench: &BuildBench) -> Result<()> {
+    let kernels = if bench.kernels.is_empty() {
+        setup::ci_kernels()?
+    } else {
+        bench.kernels.clone()
+    };
     let prepared = setup::run(
         sh,
         &setup::Options {
@@ -83,38 +142,140 @@ pub fn run(sh: &Shell) -> Result<()> {
             debug_kernels: Vec::new(),
         },
     )?;
-    let stap = prepared.bin_dir.join("stap");
+    drop(prepared);
+    let stap = match &bench.stap {
+        Some(stap) => stap.clone(),
+        None => {
+            cmd!(sh, "cargo build --quiet --release -p stapkit --bin stap").run()?;
+            setup::target_dir()?.join("release/stap")
+        }
+    };
     let script = setup::project_root().join("tests/scripts/hello.stp");
-    let out = tempfile_dir()?;
-    let features = cache_dir().join("features");
+    let work = tempfile::Builder::new().prefix("stapkit-bench").tempdir()?;
+    let cache = Cache::locate(None);
+    let catalog = Catalog::load()?;
+    let runs = bench.runs.max(1);
+    println!("stap -p4 of tests/scripts/hello.stp; median of {runs} runs, wall/CPU seconds");
     println!(
-        "{:<20} {:>9} {:>9} {:>9} {:>9}  feature probes (cold; warm)",
-        "kernel", "cold", "cold cpu", "warm", "warm cpu"
+        "{:<19} {:>11} {:>11} {:>11} {:>11} | {:>11} {:>11}",
+        "kernel", "first", "cold", "cached", "bare kbuild", "stap uncach", "stap cached"
     );
     for kernel in &kernels {
-        if features.exists() {
-            std::fs::remove_dir_all(&features)
-                .with_context(|| format!("emptying {}", features.display()))?;
+        let tree = HeaderTree::resolve(Some(kernel), &cache, &catalog)
+            .map_err(|e| anyhow!("{kernel}: {e}"))?;
+        let tc = toolchain::select(&tree, &cache, &catalog).map_err(|e| anyhow!("{e}"))?;
+        let dir = work.path();
+        let mut first = Vec::new();
+        let mut cold = Vec::new();
+        let mut cached = Vec::new();
+        let mut bare = Vec::new();
+        for _ in 0..runs {
+            // The per-tree caches of this tree only: other kernels' stay.
+            let features = cache
+                .features_dir()
+                .join(stapkit::kernel::features::cache_key(&tree, &tc));
+            if features.exists() {
+                std::fs::remove_dir_all(&features)
+                    .with_context(|| format!("emptying {}", features.display()))?;
+            }
+            first.push(timed(|| {
+                stap_p4(&stap, kernel, &script, dir, &["--disable-cache"])
+            })?);
+            cold.push(timed(|| {
+                stap_p4(&stap, kernel, &script, dir, &["--disable-cache"])
+            })?);
+            // Fill the module cache, then time a hit.
+            stap_p4(&stap, kernel, &script, dir, &["--poison-cache"])?;
+            cached.push(timed(|| stap_p4(&stap, kernel, &script, dir, &[]))?);
+            bare.push(timed(|| {
+                kbuild::build(&BuildRequest {
+                    tree: &tree,
+                    toolchain: &tc,
+                    module: "hello",
+                    files: vec![(PathBuf::from("hello.c"), BARE_C.to_string())],
+                    objects: Vec::new(),
+                    cflags: Vec::new(),
+                    make_vars: Vec::new(),
+                    keep: false,
+                    verbose: false,
+                })
+                .map(drop)
+                .map_err(|e| anyhow!("bare kbuild on {kernel}: {e}"))
+            })?);
         }
-        let cold = stap_p4(&stap, kernel, &script, &out)?;
-        let warm = stap_p4(&stap, kernel, &script, &out)?;
+        let (st_uncached, st_cached) = match systemtap_runs(&cache, kernel, &script, runs) {
+            Ok(r) => r,
+            Err(e) => {
+                eprintln!("{kernel}: SystemTap not measured: {e:#}");
+                (Vec::new(), Vec::new())
+            }
+        };
         println!(
-            "{:<20} {:>8.1}s {:>8.1}s {:>8.1}s {:>8.1}s  {}; {}",
+            "{:<19} {} {} {} {} | {} {}",
             kernel,
-            cold.wall.as_secs_f64(),
-            cold.cpu.as_secs_f64(),
-            warm.wall.as_secs_f64(),
-            warm.cpu.as_secs_f64(),
-            cold.probes,
-            warm.probes
+            show(median(first)),
+            show(median(cold)),
+            show(median(cached)),
+            show(median(bare)),
+            show(median(st_uncached)),
+            show(median(st_cached)),
         );
     }
-    let _ = std::fs::remove_dir_all(&out);
     Ok(())
 }
 
-fn tempfile_dir() -> Result<PathBuf> {
-    let dir = std::env::temp_dir().join(format!("stapkit-bench-{}", std::process::id()));
-    std::fs::create_dir_all(&dir)?;
-    Ok(dir)
+/// SystemTap's uncached and cached `stap -p4` of `script` for `kernel`, in
+/// the oracle's root; an error when the root lacks the kernel's compiler.
+fn systemtap_runs(
+    cache: &Cache,
+    kernel: &str,
+    script: &Path,
+    runs: usize,
+) -> Result<(Vec<Run>, Vec<Run>)> {
+    let root_dir = cache.dir().join("oracle/roots").join(STAP_SUITE);
+    let compiler = oracle::kernel_compiler(kernel)?;
+    let packages = std::fs::read_to_string(root_dir.join(".stapkit-oracle-packages"))
+        .map_err(|_| anyhow!("no {STAP_SUITE} oracle root (cargo xtask oracle makes it)"))?;
+    if !packages.lines().any(|p| p == compiler) {
+        bail!("the {STAP_SUITE} oracle root has no {compiler} (cargo xtask oracle --kernel {kernel} adds it)");
+    }
+    let k = oracle::fetch_kernel(cache, kernel)?;
+    let tree = k.state.build_dir().display().to_string();
+    let files = oracle::debug_files(&k);
+    let work = "/tmp/stapkit-bench-build";
+    let host_work = root_dir.join(work.trim_start_matches('/'));
+    let _ = std::fs::remove_dir_all(&host_work);
+    std::fs::create_dir_all(&host_work)?;
+    std::fs::copy(script, host_work.join("hello.stp"))?;
+    let stap = |dir: &str| -> Result<()> {
+        let argv: Vec<String> = [
+            "env",
+            &format!("SYSTEMTAP_DIR={work}/{dir}"),
+            "stap",
+            "-p4",
+            "-r",
+            &tree,
+            "hello.stp",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let out = oracle::in_root_with(&root_dir, &[&k.state.root], &files, work, &argv)?;
+        if !out.status.success() {
+            bail!(
+                "SystemTap's stap -p4 failed:\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        Ok(())
+    };
+    let mut uncached = Vec::new();
+    let mut cached = Vec::new();
+    for i in 0..runs {
+        let dir = format!("stapdir-{i}");
+        uncached.push(timed(|| stap(&dir))?);
+        cached.push(timed(|| stap(&dir))?);
+    }
+    let _ = std::fs::remove_dir_all(&host_work);
+    Ok((uncached, cached))
 }

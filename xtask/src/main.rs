@@ -18,6 +18,7 @@
 
 mod bench;
 mod bench_build;
+mod bench_overhead;
 mod corpus;
 mod demo;
 mod measure;

@@ -6,50 +6,20 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use xshell::{cmd, Shell};
 
-/// Debian packages the build and the VM tests need.
-pub const APT_PACKAGES: &[&str] = &[
-    // kbuild and the feature probes
-    "make",
-    "gcc",
-    "libc6-dev",
-    "libelf1",
-    "libssl3",
-    // stap-prep: private apt configuration and unpacking
-    "apt",
-    "dpkg",
-    "debian-archive-keyring",
-    // stap-prep: toolchain roots for kernels the host compiler does not fit
-    // (5.10 gcc-10, 6.12 gcc-14, 7.2 gcc-16)
-    "mmdebstrap",
+/// Debian packages the tests need beyond what a CI shard installs
+/// (`stapkit::matrix::ci::APT_PACKAGES` and, for arm64 guests,
+/// `APT_PACKAGES_ARM64`, which `cargo xtask setup` installs too).
+pub const DEV_APT_PACKAGES: &[&str] = &[
     // the RPM- and Ubuntu-shaped repositories the fetch tests build and
     // serve on 127.0.0.1 (compiler/tests/fetch_local.rs)
     "rpm",
     // dpkg-scanpackages: the Ubuntu-shaped repository of fetch_local.
     "dpkg-dev",
     "createrepo-c",
-    // the test guests
-    "qemu-system-x86",
-    "busybox-static",
-    // arm64: modules are cross-built with Debian's aarch64 gcc (the 6.12
-    // root brings trixie's), which also links the guests' static staprun
-    // (its glibc comes as libc6-dev-arm64-cross); arm64 guests boot in
-    // qemu-system-aarch64. Their busybox comes with the kernel (stap-prep).
-    "gcc-aarch64-linux-gnu",
-    "libc6-dev-arm64-cross",
-    "qemu-system-arm",
     // SystemTap's published examples and tapset reference (man 3stap):
     // the stap -p1 comparison reads them (tests/tests/systemtap_frontend.rs),
     // `cargo xtask corpus` and `cargo xtask tapset-coverage` measure with them
     "systemtap-doc",
-    // <sys/sdt.h>: the guests' stapkit-workload has SDT markers (workload/c/)
-    // and the SDT/PLT unit tests compile a small program with them
-    "systemtap-sdt-dev",
-    // --sign-module signs with openssl's CMS, as the kernel's sign-file does
-    "openssl",
-    // guests that boot through UEFI with our key in db (ship_sig_trusted):
-    // Debian's OVMF, and a venv for virt-firmware's virt-fw-vars
-    "ovmf",
-    "python3-venv",
     // user-space debug information: a real debuginfod server the client's
     // test (compiler/tests/debuginfod.rs) starts on 127.0.0.1; binutils'
     // objcopy splits the test programs' debug files
@@ -57,10 +27,24 @@ pub const APT_PACKAGES: &[&str] = &[
     "binutils",
 ];
 
+/// Every Debian package the build and the tests need: a CI shard's
+/// (kbuild, stap-prep's apt and mmdebstrap roots, QEMU and busybox, the
+/// workload's `<sys/sdt.h>`, openssl, OVMF and a venv for virt-firmware),
+/// arm64 guests' (the cross compiler, its static glibc, QEMU for arm) and
+/// the tests' own.
+pub fn apt_packages() -> impl Iterator<Item = &'static str> {
+    use stapkit::matrix::ci;
+    ci::APT_PACKAGES
+        .iter()
+        .chain(ci::APT_PACKAGES_ARM64)
+        .chain(DEV_APT_PACKAGES)
+        .copied()
+}
+
 /// PyPI's `virt-firmware`, whose `virt-fw-vars` enrolls certificates in
-/// OVMF's variable store (`stapkit::vm::uefi`); pinned so every machine
-/// writes the same store.
-const VIRT_FIRMWARE: &str = "virt-firmware==26.10";
+/// OVMF's variable store (`stapkit::vm::uefi`); pinned (as the CI shards
+/// pin it) so every machine writes the same store.
+const VIRT_FIRMWARE: &str = stapkit::matrix::ci::VIRT_FIRMWARE;
 
 /// A guest architecture `cargo xtask staprun --target` builds for (the
 /// crate's one architecture type).
@@ -148,7 +132,8 @@ pub fn project_root() -> PathBuf {
         .to_path_buf()
 }
 
-fn target_dir() -> Result<PathBuf> {
+/// Cargo's target directory of the workspace.
+pub fn target_dir() -> Result<PathBuf> {
     let meta = cargo_metadata::MetadataCommand::new()
         .manifest_path(project_root().join("Cargo.toml"))
         .no_deps()
@@ -168,9 +153,7 @@ fn is_root() -> bool {
 
 /// Installs the missing apt packages (as root), or says what to run.
 pub fn install_packages(sh: &Shell) -> Result<()> {
-    let missing: Vec<&str> = APT_PACKAGES
-        .iter()
-        .copied()
+    let missing: Vec<&str> = apt_packages()
         .filter(|p| {
             let format = "-f=${Status}";
             let status = cmd!(sh, "dpkg-query -W {format} {p}")

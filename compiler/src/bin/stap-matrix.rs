@@ -2,10 +2,11 @@
 //! `stap-matrix report` merges shards' results, `stap-matrix ci` writes
 //! a CI definition that runs the matrix.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
+use stapkit::kernel::lock::{self, AllKernels};
 use stapkit::kernel::{Cache, Catalog};
 use stapkit::matrix::results::ShardResult;
 use stapkit::matrix::{self, ci, html, junit, markdown, merge, render, Options};
@@ -67,7 +68,7 @@ enum EngineArg {
 struct CiArgs {
     /// The CI engine.
     engine: EngineArg,
-    /// Kernel manifest names (default: every manifest).
+    /// Kernel manifest names (default: every manifest the lock file holds).
     #[arg(long = "kernel")]
     kernels: Vec<String>,
     /// Kernels to fetch with their debug-info package (DWARF).
@@ -79,6 +80,15 @@ struct CiArgs {
     /// The scripts, as a shell pattern relative to the repository.
     #[arg(long, default_value = "tests/scripts/*.stp")]
     scripts: String,
+    /// Where the jobs `cargo install` stapkit from: `git:URL[#REV]`, or
+    /// `path:DIR` for stapkit's workspace in the repository (`path:.` in
+    /// stapkit's own).
+    #[arg(long, value_name = "SPEC")]
+    install: String,
+    /// The lock file the jobs fetch kernels at (`stap-prep fetch
+    /// --locked`), committed in the repository; relative to its root.
+    #[arg(long, default_value = "kernels/kernels.lock", value_name = "FILE")]
+    lock: String,
     /// Write the definition here instead of to stdout.
     #[arg(long)]
     output: Option<PathBuf>,
@@ -89,7 +99,8 @@ struct CiArgs {
 
 #[derive(clap::Args)]
 struct RunArgs {
-    /// Kernel manifest names, or `all`.
+    /// Kernel manifest names, or `all`: every manifest the lock file holds
+    /// or the cache has fetched (the others are named, with the reason).
     #[arg(long = "kernel", required = true)]
     kernels: Vec<String>,
     /// Print each case's outcome instead of comparing.
@@ -165,8 +176,18 @@ fn main() -> ExitCode {
 
 fn run(cli: RunArgs) -> Result<ExitCode, String> {
     let kernels = if cli.kernels.iter().any(|k| k == "all") {
-        let catalog = Catalog::load().map_err(|e| e.to_string())?;
-        catalog.all().iter().map(|m| m.name.clone()).collect()
+        let cache = Cache::locate(cli.cache_dir.as_deref());
+        let fetched: Vec<String> = cache
+            .list()
+            .map_err(|e| e.to_string())?
+            .into_iter()
+            .map(|s| s.manifest)
+            .collect();
+        let all = all_kernels(None, &fetched)?;
+        for line in all.notes("stap-matrix: --kernel all") {
+            eprintln!("{line}");
+        }
+        all.chosen
     } else {
         cli.kernels
     };
@@ -181,7 +202,12 @@ fn run(cli: RunArgs) -> Result<ExitCode, String> {
         .ok_or("cannot locate staprun; pass --staprun")?;
     let temp;
     let work_dir = match cli.work_dir {
-        Some(d) => d,
+        // Absolute: builds run compilers in subdirectories of it (a
+        // relative `--work-dir work`, as CI passes, named files that the
+        // compiler, started inside `work/...`, could not find).
+        Some(d) => {
+            std::path::absolute(&d).map_err(|e| format!("--work-dir {}: {e}", d.display()))?
+        }
         None => {
             temp = tempfile::Builder::new()
                 .prefix("stap-matrix")
@@ -264,6 +290,27 @@ fn run(cli: RunArgs) -> Result<ExitCode, String> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// `all`: the manifests the lock file (`lock`, else the one in effect)
+/// holds, or `fetched` names.
+fn all_kernels(lock: Option<&Path>, fetched: &[String]) -> Result<AllKernels, String> {
+    let catalog = Catalog::load().map_err(|e| e.to_string())?;
+    let names: Vec<String> = catalog.all().iter().map(|m| m.name.clone()).collect();
+    let lock = lock::load(lock).map_err(|e| e.to_string())?;
+    let all = AllKernels::choose(
+        &names,
+        lock.as_ref().map(|(l, p)| (l, p.as_path())),
+        fetched,
+    );
+    if all.chosen.is_empty() {
+        let mut message = "no kernel is locked or fetched, so `all` names none".to_string();
+        for (name, why) in &all.left_out {
+            message.push_str(&format!("\n  {name}: {why}"));
+        }
+        return Err(message);
+    }
+    Ok(all)
+}
+
 fn report(args: ReportArgs) -> Result<ExitCode, String> {
     let mut results = Vec::new();
     for path in &args.results {
@@ -292,7 +339,14 @@ fn report(args: ReportArgs) -> Result<ExitCode, String> {
 fn write_ci(args: CiArgs) -> Result<ExitCode, String> {
     let catalog = Catalog::load().map_err(|e| e.to_string())?;
     let names: Vec<String> = if args.kernels.is_empty() {
-        catalog.all().iter().map(|m| m.name.clone()).collect()
+        // The jobs fetch with `stap-prep fetch --locked`: every locked
+        // manifest, read from --lock when it is here.
+        let here = Path::new(&args.lock);
+        let all = all_kernels(here.is_file().then_some(here), &[])?;
+        for line in all.notes("stap-matrix ci") {
+            eprintln!("{line}");
+        }
+        all.chosen
     } else {
         args.kernels.clone()
     };
@@ -325,6 +379,11 @@ fn write_ci(args: CiArgs) -> Result<ExitCode, String> {
     if args.scripts != "tests/scripts/*.stp" {
         command.push_str(&format!(" --scripts '{}'", args.scripts));
     }
+    let install = ci::Install::parse(&args.install).map_err(|e| e.to_string())?;
+    command.push_str(&format!(" --install {}", install.spec()));
+    if args.lock != "kernels/kernels.lock" {
+        command.push_str(&format!(" --lock {}", args.lock));
+    }
     if let Some(out) = &args.output {
         command.push_str(&format!(" --output {}", out.display()));
     }
@@ -332,6 +391,8 @@ fn write_ci(args: CiArgs) -> Result<ExitCode, String> {
         kernels,
         shards: args.shards,
         scripts: args.scripts.clone(),
+        install,
+        lock: args.lock.clone(),
         command,
     };
     let text = ci::write(engine, &plan).map_err(|e| e.to_string())?;

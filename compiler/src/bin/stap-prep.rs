@@ -6,11 +6,10 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use stapkit::kernel::archives::Archives;
-use stapkit::kernel::fetch::{fetch, update_entry, FetchOptions, Fetched};
-use stapkit::kernel::lock::LockFile;
-use stapkit::kernel::manifest::builtin_lock;
+use stapkit::kernel::fetch::{fetch, update_entry, update_entry_at, FetchOptions, Fetched};
+use stapkit::kernel::lock::{self, LockFile};
 use stapkit::kernel::module_tracepoints::{self, ModuleSource};
-use stapkit::kernel::toolchain;
+use stapkit::kernel::{compiler_note, toolchain};
 use stapkit::kernel::{Cache, Catalog, HeaderTree, TreeError};
 
 /// Fetch kernel header trees (and images) for stapkit.
@@ -62,8 +61,13 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         lock: Option<PathBuf>,
         /// Lock what the cache already holds instead of the newest.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "release")]
         from_cache: bool,
+        /// Lock exactly this release of the kernel's series instead of the
+        /// newest (e.g. 6.8.0-31-generic: the release a fleet runs); names
+        /// one kernel.
+        #[arg(long, value_name = "RELEASE")]
+        release: Option<String>,
     },
     /// Prepare (or show) the toolchain of fetched kernels: the host's when it
     /// fits, else a root of the kernel's Debian suite.
@@ -131,6 +135,9 @@ fn fetch_one(
     let tc = toolchain::ensure(manifest, &tree, cache, &mut |l| eprintln!("{l}"))
         .map_err(|e| e.to_string())?;
     eprintln!("{name}: toolchain: {}", tc.describe());
+    if let Some(note) = compiler_note::for_tree(name, &tree, &tc) {
+        eprintln!("{note}");
+    }
     if modules {
         let source = ModuleSource::Fetched {
             cache_dir: cache.dir().to_path_buf(),
@@ -143,33 +150,12 @@ fn fetch_one(
     Ok(state.build_dir().display().to_string())
 }
 
-/// `$STAPKIT_KERNELS/kernels.lock`, else `./kernels/kernels.lock` when it
-/// exists.
-fn default_lock_path() -> Option<PathBuf> {
-    if let Some(dir) = std::env::var_os("STAPKIT_KERNELS").filter(|d| !d.is_empty()) {
-        return Some(PathBuf::from(dir).join("kernels.lock"));
-    }
-    let local = PathBuf::from("kernels/kernels.lock");
-    local.is_file().then_some(local)
-}
-
 /// The lock file `fetch --locked` reads, and its name for messages.
 fn read_lock(path: Option<&std::path::Path>) -> Result<(LockFile, PathBuf), String> {
-    match path.map(PathBuf::from).or_else(default_lock_path) {
-        Some(path) => Ok((
-            LockFile::read(&path, false).map_err(|e| e.to_string())?,
-            path,
-        )),
-        None => {
-            let path = PathBuf::from("kernels/kernels.lock");
-            let text = builtin_lock()
-                .ok_or("no lock file: name one with --lock FILE, or lock kernels with stap-prep update --lock FILE KERNEL...")?;
-            Ok((
-                LockFile::parse(text, &path).map_err(|e| e.to_string())?,
-                path,
-            ))
-        }
-    }
+    lock::load(path).map_err(|e| e.to_string())?.ok_or_else(|| {
+        "no lock file: name one with --lock FILE, or lock kernels with stap-prep update --lock FILE KERNEL..."
+            .to_string()
+    })
 }
 
 fn run(cli: Cli) -> Result<(), String> {
@@ -237,9 +223,13 @@ fn run(cli: Cli) -> Result<(), String> {
             kernels,
             lock,
             from_cache,
+            release,
         } => {
+            if release.is_some() && kernels.len() != 1 {
+                return Err("--release names one kernel's release: name that one kernel".into());
+            }
             let path = lock
-                .or_else(default_lock_path)
+                .or_else(lock::default_path)
                 .ok_or("stap-prep update writes the lock file: name it with --lock FILE")?;
             let mut file = LockFile::read(&path, true).map_err(|e| e.to_string())?;
             let names: Vec<String> = if kernels.is_empty() {
@@ -256,9 +246,13 @@ fn run(cli: Cli) -> Result<(), String> {
             let archives = Archives::load().map_err(|e| e.to_string())?;
             for name in &names {
                 let manifest = catalog.get(name).map_err(|e| e.to_string())?;
-                let entry = update_entry(manifest, &cache, &archives, from_cache, &mut |l| {
-                    eprintln!("{l}")
-                })
+                let mut progress = |l: &str| eprintln!("{l}");
+                let entry = match &release {
+                    Some(release) => {
+                        update_entry_at(manifest, &cache, &archives, release, &mut progress)
+                    }
+                    None => update_entry(manifest, &cache, &archives, from_cache, &mut progress),
+                }
                 .map_err(|e| e.to_string())?;
                 let moved = match file.kernels.get(name) {
                     Some(old) if old == &entry => "unchanged".to_string(),
@@ -281,6 +275,9 @@ fn run(cli: Cli) -> Result<(), String> {
                 let tc = toolchain::ensure(manifest, &tree, &cache, &mut |l| eprintln!("{l}"))
                     .map_err(|e| e.to_string())?;
                 println!("{name}: {}", tc.describe());
+                if let Some(note) = compiler_note::for_tree(&name, &tree, &tc) {
+                    eprintln!("{note}");
+                }
             }
         }
         Command::List { available: true } => {

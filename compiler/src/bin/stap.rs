@@ -397,28 +397,27 @@ fn pass5(p: &Pipeline, ko: &std::path::Path) -> Result<ExitCode, Failure> {
         return Err(Failure {
             message: format!(
                 "stap: {} is built for kernel {}, but this machine runs {}; copy it to a host running {} \
-                 and run: staprun {}\n",
+                 and run: staprun {}{}\n",
                 ko.display(),
                 tree.release,
                 running.trim(),
                 tree.release,
-                ko.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+                ko.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+                p.options.set_globals.iter().map(|g| format!(" {g}")).collect::<String>()
             ),
         });
     }
     let mut cmd = std::process::Command::new("staprun");
-    if let Some(out) = &p.options.output {
-        cmd.arg("-o").arg(out);
-    }
-    if let Some(pid) = p.options.target_pid {
-        cmd.arg("-x").arg(pid.to_string());
-    }
-    if let Some(command) = &p.options.command {
-        cmd.arg("-c").arg(command);
-    }
-    let status = cmd.arg(ko).status().map_err(|e| Failure {
-        message: format!("stap: cannot run staprun: {e}; install stapkit's staprun on this host\n"),
-    })?;
+    cmd.args(staprun_options(&p.options));
+    let status = cmd
+        .arg(ko)
+        .args(&p.options.set_globals)
+        .status()
+        .map_err(|e| Failure {
+            message: format!(
+                "stap: cannot run staprun: {e}; install stapkit's staprun on this host\n"
+            ),
+        })?;
     Ok(if status.success() {
         ExitCode::SUCCESS
     } else {
@@ -426,9 +425,61 @@ fn pass5(p: &Pipeline, ko: &std::path::Path) -> Result<ExitCode, Failure> {
     })
 }
 
+/// staprun's options for pass 5, from stap's: `-o`, `-S`, `-F` (stap(1):
+/// detach, or with `-o` run in the background), `-x`, `-c`.
+fn staprun_options(o: &stapkit::driver::Options) -> Vec<std::ffi::OsString> {
+    let mut args: Vec<std::ffi::OsString> = Vec::new();
+    if o.flight {
+        args.push(if o.output.is_some() { "-D" } else { "-L" }.into());
+    }
+    if let Some(out) = &o.output {
+        args.push("-o".into());
+        args.push(out.into());
+    }
+    if let Some(rotate) = &o.rotate {
+        args.push("-S".into());
+        args.push(rotate.into());
+    }
+    if let Some(pid) = o.target_pid {
+        args.push("-x".into());
+        args.push(pid.to_string().into());
+    }
+    if let Some(command) = &o.command {
+        args.push("-c".into());
+        args.push(command.into());
+    }
+    args
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pass5_hands_stap_options_to_staprun() {
+        let parse = |args: &[&str]| {
+            stapkit::driver::StapOptions::try_parse_from(
+                std::iter::once("stap").chain(args.iter().copied()),
+            )
+            .unwrap()
+            .options()
+            .unwrap()
+        };
+        let words = |args: &[&str]| {
+            staprun_options(&parse(args))
+                .into_iter()
+                .map(|a| a.into_string().unwrap())
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        assert_eq!(words(&["-F", "-e", "x"]), "-L");
+        assert_eq!(
+            words(&["-F", "-o", "f", "-S", "2,3", "-e", "x"]),
+            "-D -o f -S 2,3"
+        );
+        assert_eq!(words(&["-x", "7", "-e", "x"]), "-x 7");
+        assert_eq!(words(&["-c", "ls -l", "-e", "x"]), "-c ls -l");
+    }
 
     #[test]
     fn failures_split_before_their_closing_line() {

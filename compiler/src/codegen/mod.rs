@@ -15,6 +15,7 @@ mod locks;
 mod probes;
 pub mod regex;
 mod target;
+mod umodules;
 mod writer;
 
 use body::{c_long, function_frame, function_name, BodyGen};
@@ -81,11 +82,16 @@ pub fn generate(program: &Program, config: &Config) -> String {
         // matched(n) & co.: contexts keep the last match (core/match.c).
         out.line("#define STP_NEED_REGEX_GROUPS 1");
     }
-    for need in runtime_needs(program) {
+    let needs = runtime_needs(program);
+    for need in &needs {
         out.line(format!("#define STP_NEED_{need} 1"));
     }
+    let ustack = needs.iter().any(|n| n == "USTACK");
     out.line("#include \"stapkit.h\"");
     out.line("");
+    if ustack {
+        out.raw(&umodules::tables(program));
+    }
     for block in &program.embedded {
         out.raw(block);
     }
@@ -243,6 +249,14 @@ fn globals(program: &Program, out: &mut CWriter) {
             )),
             (Storage::Scalar, ..) => out.line(format!("static __maybe_unused int64_t {name};")),
         }
+        if let Some(param) = global_param(g) {
+            // The kernel's macros expand a parameter's name: a global named
+            // like an object-like macro (`current`, `HZ`) gets no parameter
+            // rather than a module that does not build.
+            out.line(format!("#ifndef {}", g.name));
+            out.line(param);
+            out.line("#endif");
+        }
         // Unused globals (sema warned) must not fail a -Werror build.
         out.line(format!(
             "static __maybe_unused DEFINE_RWLOCK({});",
@@ -251,6 +265,31 @@ fn globals(program: &Program, out: &mut CWriter) {
     }
     out.line("");
     globals_init(program, out);
+}
+
+/// Parameters the runtime itself declares (`core/session.c`): a script
+/// global of the same name gets none.
+const RUNTIME_PARAMS: &[&str] = &["_stp_target", "_stp_tz_gmtoff", "_stp_tz_name"];
+
+/// The module parameter that lets `staprun MODULE NAME=VALUE` (and
+/// `stap -G NAME=VALUE`) set global `g` before the module starts
+/// (`runtime-c/core/params.h`): every public long or string scalar, as
+/// SystemTap's modules have; arrays, statistics and private globals have
+/// none.
+fn global_param(g: &Global) -> Option<String> {
+    if g.private || RUNTIME_PARAMS.contains(&g.name.as_str()) {
+        return None;
+    }
+    let name = global_name(g);
+    match (data::storage(g), &g.kind) {
+        (Storage::Scalar, GlobalKind::Scalar(Type::String)) => {
+            Some(format!("STP_GLOBAL_PARAM_STRING({}, {name});", g.name))
+        }
+        (Storage::Scalar, GlobalKind::Scalar(Type::Long)) => {
+            Some(format!("STP_GLOBAL_PARAM_LONG({}, {name});", g.name))
+        }
+        _ => None,
+    }
 }
 
 fn type_tag(t: Type) -> &'static str {

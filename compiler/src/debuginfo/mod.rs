@@ -36,6 +36,7 @@ pub mod events;
 mod fields;
 pub mod file_offsets;
 pub mod files;
+pub mod frame_base;
 pub mod functions;
 pub mod image;
 pub mod info;
@@ -49,6 +50,7 @@ pub mod symbols;
 pub mod syscalls;
 pub mod testprog;
 pub mod tracepoints;
+pub mod umodule;
 pub mod userdebug;
 pub mod variables;
 

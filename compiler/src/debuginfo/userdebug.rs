@@ -137,8 +137,8 @@ impl UserDebug {
             Loc::Register(r) => Ok(UserLoc::Register(r)),
             Loc::Memory { register, offset } => Ok(UserLoc::Memory { register, offset }),
             Loc::Cfa(offset) => {
-                let (register, cfa) = super::cfi::cfa_at(&self.program, pc)
-                    .or_else(|_| super::cfi::cfa_at(self.dwarf.file_bytes(), pc))?;
+                let (register, cfa) = super::frame_base::cfa_at(&self.program, pc)
+                    .or_else(|_| super::frame_base::cfa_at(self.dwarf.file_bytes(), pc))?;
                 Ok(UserLoc::Memory {
                     register,
                     offset: cfa.wrapping_add(offset),

@@ -46,6 +46,7 @@ impl BuildJob {
             toolchain: &self.toolchain,
             module: &self.module.module,
             files: self.module.files.clone(),
+            objects: self.module.objects.clone(),
             cflags: self.module.cflags.clone(),
             make_vars: self.make_vars.clone(),
             keep: self.keep,

@@ -101,6 +101,17 @@ pub struct StapOptions {
     /// changes nothing; it is accepted for SystemTap's command lines.
     #[arg(long = "all-modules")]
     pub all_modules: bool,
+    /// Add symbol and unwind information for MODULE (a program or
+    /// shared library by path: `-d /usr/bin/ls`) to the module, for
+    /// symbolic user-space backtraces through it. Kernel modules by name
+    /// (`-d ext4`, `-d kernel`) are named at run time and need nothing.
+    #[arg(short = 'd', value_name = "MODULE")]
+    pub unwind_modules: Vec<String>,
+    /// Add symbol and unwind information for the shared libraries the
+    /// probed programs and those named with -d need (their DT_NEEDED
+    /// entries, found in the target's library directories).
+    #[arg(long = "ldd")]
+    pub ldd: bool,
     /// List the functions of the tapset library, and stop.
     #[arg(long = "dump-functions")]
     pub dump_functions: bool,
@@ -114,6 +125,19 @@ pub struct StapOptions {
     /// that staprun runs on any of them (see crate::ship).
     #[arg(long = "bundle", value_name = "FILE")]
     pub bundle: Option<PathBuf>,
+    /// Flight recorder mode (pass 5): without -o, load the module, start
+    /// the probes and detach (`staprun -L`); with -o, run staprun in the
+    /// background and print its pid (`staprun -D -o FILE`).
+    #[arg(short = 'F')]
+    pub flight: bool,
+    /// With -o: switch to the next output file past SIZE MB, keeping the
+    /// last N (pass 5 hands it to staprun as -S).
+    #[arg(short = 'S', value_name = "SIZE[,N]")]
+    pub rotate: Option<String>,
+    /// Set global NAME to VALUE when staprun loads the module (pass 5
+    /// passes NAME=VALUE to staprun as a module option).
+    #[arg(short = 'G', value_name = "NAME=VALUE")]
+    pub set_globals: Vec<String>,
     /// Sign the module (each module of a bundle) with KEY (PEM; CERT
     /// defaults to KEY), in the kernel's format; without a value, the key
     /// --make-mok made.
@@ -129,7 +153,7 @@ pub struct StapOptions {
     /// Treat cached modules as invalid: rebuild, and cache the new module.
     #[arg(long = "poison-cache")]
     pub poison_cache: bool,
-    /// Empty the module cache, and stop.
+    /// Prune stale entries from the module cache (down to its limit), and stop.
     #[arg(long = "clean-cache")]
     pub clean_cache: bool,
     /// The script file (unless -e), then the script's arguments ($1, @1, ...).
@@ -167,6 +191,9 @@ impl StapOptions {
     /// The library's [`Options`] for this command line, or why there is
     /// no script to translate.
     pub fn options(self) -> Result<Options, Failure> {
+        for g in &self.set_globals {
+            check_set_global(g)?;
+        }
         let dump = self.dump_functions || self.dump_probe_aliases || self.dump_probe_types;
         let release = self.single_release()?;
         let script = match (self.list, self.list_vars, self.inline) {
@@ -225,10 +252,47 @@ impl StapOptions {
             buffer_mb: self.buffer_mb,
             output: self.output,
             sysroot: self.sysroot,
+            unwind_modules: self
+                .unwind_modules
+                .into_iter()
+                .filter(|m| m.contains('/'))
+                .collect(),
+            ldd: self.ldd,
             cache_dir: self.cache_dir,
             timeout: self.timeout,
             sign_module: self.sign_module,
+            set_globals: self.set_globals,
+            flight: self.flight,
+            rotate: self.rotate,
             module_cache,
         })
+    }
+}
+
+/// The pattern SystemTap's `stap` holds every `-G` value to, in its words.
+const SET_GLOBAL_PATTERN: &str = "^[a-z_][a-z0-9_]*=[a-z0-9_.-]+$";
+
+/// Refuses a `-G` value outside [`SET_GLOBAL_PATTERN`] as SystemTap 5.1's
+/// `stap` does, before any pass (`ERROR: Safety pattern mismatch for -G
+/// parameter ('num' vs. '...') rc=1`, exit 1; docs/oracle/FINDINGS.md,
+/// "Module options"). Whether NAME is a global is not checked: staprun's
+/// kernel ignores an unknown one.
+fn check_set_global(value: &str) -> Result<(), Failure> {
+    let ok = value.split_once('=').is_some_and(|(name, v)| {
+        let mut chars = name.chars();
+        chars
+            .next()
+            .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+            && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+            && !v.is_empty()
+            && v.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "_.-".contains(c))
+    });
+    if ok {
+        Ok(())
+    } else {
+        Err(Failure::usage(format!(
+            "ERROR: Safety pattern mismatch for -G parameter ('{value}' vs. '{SET_GLOBAL_PATTERN}') rc=1"
+        )))
     }
 }

@@ -40,6 +40,7 @@ use crate::kernel::module_tracepoints;
 use crate::kernel::{features, modcheck, toolchain, Cache, Catalog, HeaderTree};
 use crate::modcache;
 use crate::runtime;
+use crate::runtime_object;
 use crate::sema;
 use crate::syntax::{self, PreprocessConfig};
 
@@ -196,6 +197,8 @@ impl Pipeline {
                 preprocess: self.preprocess_config(),
                 kernel,
                 programs: Arc::new(UserPrograms::new(self.options.sysroot.clone())),
+                unwind_paths: self.options.unwind_modules.clone(),
+                ldd: self.options.ldd,
             });
         }
         self.sema_config.as_ref().expect("made above")
@@ -563,15 +566,14 @@ impl Pipeline {
             started.elapsed().as_millis(),
             features.dir.display()
         ));
-        let mut files = runtime::files();
-        files.push((
+        let mut runtime_files = runtime::files();
+        runtime_files.push((
             PathBuf::from("runtime/stp_features.h"),
             features.header.clone(),
         ));
-        files.push((PathBuf::from(format!("{module}.c")), c_source.to_string()));
-        // Warnings are errors. The runtime is one translation unit
-        // compiled whole into every module, so helpers a script does not
-        // call are expected: unused static functions are the exception.
+        // Warnings are errors. The runtime's declarations come whole into
+        // every script, so helpers a script does not call are expected:
+        // unused static functions are the exception.
         let mut cflags = vec![
             "-I$(src)/runtime".to_string(),
             "-Werror".to_string(),
@@ -581,12 +583,40 @@ impl Pipeline {
         if let Some(mb) = self.options.buffer_mb {
             cflags.push(format!("-DSTP_TRANSPORT_BUFSIZE={}", u64::from(mb) << 20));
         }
+        // The runtime is compiled once per tree and configuration
+        // (`runtime_object`); the script's build compiles only its C.
+        let split = runtime_object::split_runtime(&runtime_files).map_err(|e| fail(&e))?;
+        let mut object_cflags = cflags.clone();
+        object_cflags.extend(runtime_object::script_needs(c_source));
+        let started = Instant::now();
+        let object = runtime_object::prepare(&runtime_object::ObjectRequest {
+            tree: &tree,
+            toolchain: &toolchain,
+            features_dir: &features.dir,
+            files: &split.object_files,
+            cflags: &object_cflags,
+            make_vars: &self.options.make_vars,
+            verbose: self.options.verbose >= 3,
+        })
+        .map_err(|e| fail(&e))?;
+        self.build_notes.push(format!(
+            "runtime object: {} in {}ms ({})",
+            if object.cached { "cached" } else { "compiled" },
+            started.elapsed().as_millis(),
+            object.path.display()
+        ));
+        let mut files = split.decl_files;
+        files.push((
+            PathBuf::from(format!("{module}_src.c")),
+            c_source.to_string(),
+        ));
         Ok(BuildJob {
             tree,
             toolchain,
             module: BatchModule {
                 module,
                 files,
+                objects: vec![object.path],
                 cflags,
             },
             make_vars: self.options.make_vars.clone(),
@@ -675,6 +705,25 @@ mod tests {
             .unwrap()
             .options()
             .unwrap()
+    }
+
+    #[test]
+    fn set_globals_pass_systemtaps_safety_pattern() {
+        let o = opts(&["-G", "num=5", "-G", "_s=a.b-1", "-e", "x"]);
+        assert_eq!(o.set_globals, vec!["num=5", "_s=a.b-1"]);
+        for bad in ["num", "num=", "Num=5", "1n=5", "s=a b", "s=\"q\""] {
+            let err = StapOptions::try_parse_from(["stap", "-G", bad, "-e", "x"])
+                .unwrap()
+                .options()
+                .unwrap_err();
+            assert_eq!(
+                err.message,
+                format!(
+                    "ERROR: Safety pattern mismatch for -G parameter ('{bad}' vs. \
+                     '^[a-z_][a-z0-9_]*=[a-z0-9_.-]+$') rc=1\n"
+                )
+            );
+        }
     }
 
     #[test]

@@ -83,6 +83,11 @@ pub struct Options {
     /// The target's file tree on this machine (`process("PATH")` programs
     /// are read from DIR/PATH).
     pub sysroot: Option<PathBuf>,
+    /// Programs and libraries (by path) whose symbols and unwind data the
+    /// module carries (`-d PATH`).
+    pub unwind_modules: Vec<String>,
+    /// Also the shared libraries they need (`--ldd`).
+    pub ldd: bool,
     /// The kernel cache (default as stap-prep's).
     pub cache_dir: Option<PathBuf>,
     /// `-T`: the script exits after this many seconds, through a
@@ -93,6 +98,14 @@ pub struct Options {
     /// Sign the delivered module (`--sign-module[=KEY[,CERT]]`; `Some(None)`:
     /// the key `--make-mok` made), see [`crate::ship`].
     pub sign_module: Option<Option<String>>,
+    /// `-G NAME=VALUE`: module options pass 5 hands to staprun, which
+    /// set the script's globals at load.
+    pub set_globals: Vec<String>,
+    /// `-F`: pass 5 leaves the module running (`staprun -L`, or with `-o`
+    /// `staprun -D`), as stap(1) says.
+    pub flight: bool,
+    /// `-S SIZE[,N]`: pass 5's output file rotation (staprun's `-S`).
+    pub rotate: Option<String>,
     /// How pass 4 uses the module cache (`crate::modcache`; off unless
     /// asked, `stap` asks).
     pub module_cache: crate::modcache::CacheUse,

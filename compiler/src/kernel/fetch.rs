@@ -123,6 +123,32 @@ pub fn update_entry(
     Ok(resolve::newest(&apt, source, &manifest.name)?.locked())
 }
 
+/// The lock entry for exactly `release` of `manifest`'s series (`stap-prep
+/// update --release`): how a fleet's own point release (`6.8.0-31-generic`,
+/// not the archive's newest) is fetched, with `stap-prep fetch --locked`.
+pub fn update_entry_at(
+    manifest: &Manifest,
+    cache: &Cache,
+    archives: &Archives,
+    release: &str,
+    progress: &mut dyn FnMut(&str),
+) -> Result<LockedKernel, PrepError> {
+    let mut exact = manifest.clone();
+    let pattern = match &mut exact.source {
+        Source::Apt(a) => &mut a.release,
+        Source::Rpm(r) => &mut r.release,
+    };
+    if !super::manifest::release_matches(pattern, release) {
+        return Err(PrepError::Unsupported(format!(
+            "{}: release {release} is not of its series ({pattern}); name a manifest whose release \
+             pattern it matches (stap-prep list --available)",
+            manifest.name
+        )));
+    }
+    *pattern = release.to_string();
+    update_entry(&exact, cache, archives, false, progress)
+}
+
 /// Fetches `manifest` into `cache`, reporting progress lines to `progress`.
 pub fn fetch(
     manifest: &Manifest,
@@ -310,7 +336,7 @@ pub fn fetch(
 
 /// Which files of a package are unpacked.
 #[derive(Debug, Clone, Copy, PartialEq)]
-enum Filter {
+pub enum Filter {
     /// Everything (header and kbuild packages).
     All,
     /// Only the image, System.map and config (not the thousands of modules).
@@ -396,7 +422,15 @@ pub(super) fn read_deb_files<T>(
     Ok(value)
 }
 
-fn unpack_tar(stream: impl Read, root: &Path, filter: Filter, deb: &Path) -> Result<(), PrepError> {
+/// Unpacks the members of the tar `stream` (a package's files, read from
+/// `deb`, which errors name) that `filter` keeps into `root`; the tar
+/// crate's `unpack_in` keeps every member inside `root`.
+pub fn unpack_tar(
+    stream: impl Read,
+    root: &Path,
+    filter: Filter,
+    deb: &Path,
+) -> Result<(), PrepError> {
     let corrupt = |e: std::io::Error| PrepError::Corrupt {
         path: deb.to_path_buf(),
         message: e.to_string(),

@@ -21,10 +21,14 @@ pub struct BuildRequest<'a> {
     pub tree: &'a HeaderTree,
     /// Where `make` runs.
     pub toolchain: &'a Toolchain,
-    /// The module name (`NAME.ko`); the main source must be `NAME.c`.
+    /// The module name (`NAME.ko`); the main source must be `NAME.c`, or
+    /// `NAME_src.c` when `objects` are linked in.
     pub module: &'a str,
     /// Files to write into the build directory: relative path and contents.
     pub files: Vec<(PathBuf, String)>,
+    /// Objects built before (`runtime_object`), copied into the build
+    /// directory and linked into the module.
+    pub objects: Vec<PathBuf>,
     /// Extra compiler flags (`-D`, `-I $(src)/...`), placed in `ccflags-y`.
     pub cflags: Vec<String>,
     /// Extra `make` variables (`-B NAME=VALUE`).
@@ -171,7 +175,8 @@ pub fn build(req: &BuildRequest<'_>) -> Result<BuiltModule, BuildError> {
         }
         std::fs::write(&file, text).map_err(io(&file))?;
     }
-    let kbuild = kbuild_file(req.module, &req.cflags);
+    let objects = copy_objects(&req.objects, &path)?;
+    let kbuild = kbuild_file(req.module, &req.cflags, &objects);
     std::fs::write(path.join("Kbuild"), kbuild).map_err(io(&path.join("Kbuild")))?;
 
     let out = crate::markers::run_command(&mut modules_command(
@@ -183,11 +188,7 @@ pub fn build(req: &BuildRequest<'_>) -> Result<BuiltModule, BuildError> {
         req.verbose,
     ))
     .map_err(|e| BuildError::Make(req.toolchain.spawn_error(&e)))?;
-    let log = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let log = make_log(&out);
     let ko = path.join(format!("{}.ko", req.module));
     if !out.status.success() || !ko.is_file() {
         let errors = compile_errors(&log, &path);
@@ -207,6 +208,15 @@ pub fn build(req: &BuildRequest<'_>) -> Result<BuiltModule, BuildError> {
         dir,
         modpost_warnings,
     })
+}
+
+/// What `make` printed, standard output then standard error.
+pub fn make_log(out: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
 }
 
 /// `make [FLAGS] -C TREE M=DIR ... modules` with the toolchain, the tree's
@@ -234,9 +244,41 @@ pub fn modules_command(
     make
 }
 
-/// The `Kbuild` file for a one-object module.
-pub fn kbuild_file(module: &str, cflags: &[String]) -> String {
+/// Copies prebuilt objects into `dir`, returning their file names.
+pub fn copy_objects(objects: &[PathBuf], dir: &Path) -> Result<Vec<String>, BuildError> {
+    let mut names = Vec::new();
+    for object in objects {
+        let name = object
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let dest = dir.join(&name);
+        std::fs::copy(object, &dest).map_err(|error| BuildError::Io {
+            path: object.clone(),
+            error,
+        })?;
+        // modpost reads every object's `.NAME.cmd`; kbuild has none to
+        // write for an object it did not compile.
+        let cmd = dir.join(format!(".{name}.cmd"));
+        std::fs::write(&cmd, format!("cmd_{name} := prebuilt by stapkit\n"))
+            .map_err(|error| BuildError::Io { path: cmd, error })?;
+        names.push(name);
+    }
+    Ok(names)
+}
+
+/// The `Kbuild` file for a module: one object from `NAME.c`, or with
+/// prebuilt `objects` (file names in the build directory), `NAME_src.c`'s
+/// object linked with them.
+pub fn kbuild_file(module: &str, cflags: &[String], objects: &[String]) -> String {
     let mut text = format!("obj-m := {module}.o\n");
+    if !objects.is_empty() {
+        text.push_str(&format!("{module}-y := {module}_src.o"));
+        for o in objects {
+            text.push_str(&format!(" {o}"));
+        }
+        text.push('\n');
+    }
     if !cflags.is_empty() {
         text.push_str(&format!("ccflags-y += {}\n", cflags.join(" ")));
     }
@@ -296,13 +338,18 @@ mod tests {
 
     #[test]
     fn kbuild_file_names_the_object_and_flags() {
-        assert_eq!(kbuild_file("hello", &[]), "obj-m := hello.o\n");
+        assert_eq!(kbuild_file("hello", &[], &[]), "obj-m := hello.o\n");
         assert_eq!(
             kbuild_file(
                 "hello",
-                &["-I$(src)/runtime".into(), "-DMAXACTION=10".into()]
+                &["-I$(src)/runtime".into(), "-DMAXACTION=10".into()],
+                &[]
             ),
             "obj-m := hello.o\nccflags-y += -I$(src)/runtime -DMAXACTION=10\n"
+        );
+        assert_eq!(
+            kbuild_file("hello", &[], &["stp_runtime.o".into()]),
+            "obj-m := hello.o\nhello-y := hello_src.o stp_runtime.o\n"
         );
     }
 

@@ -21,10 +21,13 @@ use super::tree::HeaderTree;
 /// One module of a batch: what a [`BuildRequest`] carries for it.
 #[derive(Debug, Clone)]
 pub struct BatchModule {
-    /// The module name (`NAME.ko`); the main source must be `NAME.c`.
+    /// The module name (`NAME.ko`); the main source must be `NAME.c`, or
+    /// `NAME_src.c` with `objects`.
     pub module: String,
     /// Files of its build directory: relative path and contents.
     pub files: Vec<(PathBuf, String)>,
+    /// Prebuilt objects linked in (`kbuild::BuildRequest::objects`).
+    pub objects: Vec<PathBuf>,
     /// Its `ccflags-y`.
     pub cflags: Vec<String>,
 }
@@ -175,8 +178,11 @@ fn write_batch(req: &BatchRequest<'_>) -> Result<(), BuildError> {
                 }
             }
         }
+        std::fs::create_dir_all(&sub).map_err(io(&sub))?;
+        let objects = kbuild::copy_objects(&m.objects, &sub)?;
         let kbuild = sub.join("Kbuild");
-        std::fs::write(&kbuild, kbuild::kbuild_file(&m.module, &m.cflags)).map_err(io(&kbuild))?;
+        std::fs::write(&kbuild, kbuild::kbuild_file(&m.module, &m.cflags, &objects))
+            .map_err(io(&kbuild))?;
     }
     Ok(())
 }
@@ -267,6 +273,7 @@ fn build_alone(req: &BatchRequest<'_>, m: &BatchModule) -> Result<BuiltModule, B
         toolchain: req.toolchain,
         module: &m.module,
         files: m.files.clone(),
+        objects: m.objects.clone(),
         cflags: m.cflags.clone(),
         make_vars: req.make_vars.clone(),
         keep: false,
@@ -313,6 +320,7 @@ mod tests {
             .map(|m| BatchModule {
                 module: m.to_string(),
                 files: vec![],
+                objects: vec![],
                 cflags: vec![],
             })
             .collect();

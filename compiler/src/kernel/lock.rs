@@ -175,6 +175,82 @@ impl LockFile {
     }
 }
 
+/// The lock file in effect when none is named:
+/// `$STAPKIT_KERNELS/kernels.lock`, else `./kernels/kernels.lock` when it
+/// exists (`None`: the one built into the binary).
+pub fn default_path() -> Option<PathBuf> {
+    if let Some(dir) = std::env::var_os("STAPKIT_KERNELS").filter(|d| !d.is_empty()) {
+        return Some(PathBuf::from(dir).join("kernels.lock"));
+    }
+    let local = PathBuf::from("kernels/kernels.lock");
+    local.is_file().then_some(local)
+}
+
+/// The lock file `path` names, else the one in effect
+/// ([`default_path`]), else the one built into the binary (named
+/// `kernels/kernels.lock` in messages); `None` when there is none at all.
+pub fn load(path: Option<&Path>) -> Result<Option<(LockFile, PathBuf)>, LockError> {
+    if let Some(path) = path.map(PathBuf::from).or_else(default_path) {
+        return Ok(Some((LockFile::read(&path, false)?, path)));
+    }
+    let path = PathBuf::from("kernels/kernels.lock");
+    match super::manifest::builtin_lock() {
+        Some(text) => Ok(Some((LockFile::parse(text, &path)?, path))),
+        None => Ok(None),
+    }
+}
+
+/// What `--kernel all` means: every manifest that the lock file holds (so
+/// `stap-prep fetch --locked` brings it) or the cache has fetched; the
+/// others are left out, each with the reason and the command that would
+/// bring it in.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AllKernels {
+    /// The manifests chosen, in the catalog's order.
+    pub chosen: Vec<String>,
+    /// The manifests left out and why.
+    pub left_out: Vec<(String, String)>,
+}
+
+impl AllKernels {
+    /// Chooses among `manifests` (the catalog's names, in order) by
+    /// `lock` and the `fetched` manifests' names.
+    pub fn choose(
+        manifests: &[String],
+        lock: Option<(&LockFile, &Path)>,
+        fetched: &[String],
+    ) -> AllKernels {
+        let mut all = AllKernels {
+            chosen: Vec::new(),
+            left_out: Vec::new(),
+        };
+        for name in manifests {
+            let locked = lock.is_some_and(|(l, _)| l.kernels.contains_key(name));
+            if locked || fetched.contains(name) {
+                all.chosen.push(name.clone());
+                continue;
+            }
+            let why = match lock {
+                Some((_, path)) => format!(
+                    "not locked in {0} and not fetched; lock it with: stap-prep update --lock {0} {name}",
+                    path.display()
+                ),
+                None => format!("not fetched; fetch it with: stap-prep fetch {name}"),
+            };
+            all.left_out.push((name.clone(), why));
+        }
+        all
+    }
+
+    /// One line per manifest left out, for the user.
+    pub fn notes(&self, what: &str) -> Vec<String> {
+        self.left_out
+            .iter()
+            .map(|(name, why)| format!("{what}: leaving out {name}: {why}"))
+            .collect()
+    }
+}
+
 /// The SHA-256 of a file, 64 lower-case hex digits.
 pub fn sha256_file(path: &Path) -> std::io::Result<String> {
     let mut file = std::fs::File::open(path)?;
@@ -264,6 +340,44 @@ mod tests {
         assert_eq!(
             sha256_file(&f).unwrap(),
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
+
+    #[test]
+    fn all_means_the_locked_and_the_fetched_manifests() {
+        let names: Vec<String> = ["debian-5.10-amd64", "debian-6.1-amd64", "ubuntu-6.8-amd64"]
+            .map(String::from)
+            .to_vec();
+        let lock = sample();
+        let path = Path::new("kernels/kernels.lock");
+        let all = AllKernels::choose(&names, Some((&lock, path)), &["debian-5.10-amd64".into()]);
+        assert_eq!(all.chosen, ["debian-5.10-amd64", "debian-6.1-amd64"]);
+        assert_eq!(
+            all.notes("--kernel all"),
+            ["--kernel all: leaving out ubuntu-6.8-amd64: not locked in kernels/kernels.lock and not \
+              fetched; lock it with: stap-prep update --lock kernels/kernels.lock ubuntu-6.8-amd64"]
+        );
+        let all = AllKernels::choose(&names, None, &[]);
+        assert!(all.chosen.is_empty());
+        assert_eq!(
+            all.left_out[2].1,
+            "not fetched; fetch it with: stap-prep fetch ubuntu-6.8-amd64"
+        );
+    }
+
+    #[test]
+    fn a_named_lock_file_is_read_and_a_missing_one_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("k.lock");
+        sample().write(&path).unwrap();
+        let (lock, at) = load(Some(&path)).unwrap().unwrap();
+        assert_eq!((lock, at), (sample(), path.clone()));
+        let e = load(Some(&dir.path().join("none.lock")))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with(&format!("{}: ", dir.path().join("none.lock").display())),
+            "{e}"
         );
     }
 }

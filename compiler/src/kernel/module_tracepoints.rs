@@ -358,7 +358,14 @@ pub fn tracepoints_of_module(data: &[u8]) -> Result<Vec<(String, String)>, Strin
         let entries: Vec<(SectionIndex, u64)> =
             relocs.of(events.index()).values().copied().collect();
         for (call_section, call) in entries {
-            let tp = relocs.at(call_section, call + CALL_TP_OFFSET);
+            // A damaged relocation can point anywhere, up to u64::MAX.
+            let (Some(tp_slot), Some(class_slot)) = (
+                call.checked_add(CALL_TP_OFFSET),
+                call.checked_add(CALL_CLASS_OFFSET),
+            ) else {
+                continue;
+            };
+            let tp = relocs.at(call_section, tp_slot);
             let Some(name) = tp
                 .filter(|(s, _)| *s == tp_section)
                 .and_then(|(_, off)| by_offset.get(&off))
@@ -366,7 +373,7 @@ pub fn tracepoints_of_module(data: &[u8]) -> Result<Vec<(String, String)>, Strin
                 continue;
             };
             let system = relocs
-                .at(call_section, call + CALL_CLASS_OFFSET)
+                .at(call_section, class_slot)
                 .and_then(|(class_section, class)| relocs.at(class_section, class))
                 .and_then(|(s, off)| c_string(&elf, s, off));
             if let Some(system) = system {
@@ -523,6 +530,47 @@ mod tests {
         assert_eq!(tracepoints_of_module(&obj.write().unwrap()).unwrap(), []);
         let e = tracepoints_of_module(b"not a module").unwrap_err();
         assert!(e.starts_with("not an ELF module"), "{e}");
+    }
+
+    #[test]
+    fn an_event_pointing_to_the_top_of_the_address_space_is_skipped() {
+        // A symbol at u64::MAX - 8 that `_ftrace_events` points to: the
+        // slots 16 and 24 bytes further overflowed (a panic in debug).
+        let mut obj = WriteObject::new(BinaryFormat::Elf, Architecture::X86_64, Endianness::Little);
+        let tps = obj.add_section(Vec::new(), b"__tracepoints".to_vec(), SectionKind::Data);
+        let events = obj.add_section(Vec::new(), b"_ftrace_events".to_vec(), SectionKind::Data);
+        obj.append_section_data(tps, &[0u8; 0x40], 8);
+        obj.append_section_data(events, &[0u8; 8], 8);
+        let mut symbol = |name: &str, value| {
+            obj.add_symbol(Symbol {
+                name: name.as_bytes().to_vec(),
+                value,
+                size: 8,
+                kind: SymbolKind::Data,
+                scope: SymbolScope::Linkage,
+                weak: false,
+                section: SymbolSection::Section(tps),
+                flags: SymbolFlags::None,
+            })
+        };
+        symbol("__tracepoint_tp", 0);
+        let top = symbol("top", u64::MAX - 8);
+        obj.add_relocation(
+            events,
+            Relocation {
+                offset: 0,
+                symbol: top,
+                addend: 0,
+                flags: RelocationFlags::Generic {
+                    kind: RelocationKind::Absolute,
+                    encoding: RelocationEncoding::Generic,
+                    size: 64,
+                },
+            },
+        )
+        .unwrap();
+        let found = tracepoints_of_module(&obj.write().unwrap()).unwrap();
+        assert_eq!(found, [(String::new(), "tp".to_string())]);
     }
 
     #[test]

@@ -7,8 +7,8 @@
 //! payloads and relocate `/usr/src/kernels/REL`.
 //!
 //! No root of these distributions can be had here, so modules are built
-//! with the nearest Debian gcc to the tree's `CONFIG_GCC_VERSION`, and
-//! the fetch says so.
+//! with a Debian gcc; `stap-prep` says which, beside the kernel's own
+//! (`kernel::compiler_note`), as for every kernel whose compiler is not here.
 
 use std::cmp::Ordering;
 use std::io::Read;
@@ -184,20 +184,56 @@ pub fn newest(packages: &[RpmPackage]) -> Option<&RpmPackage> {
 }
 
 /// Decompresses metadata by its name's extension.
+/// The first directory of `relative` (below `root`) that is a symbolic
+/// link, which would carry a write outside `root`.
+fn symlink_on_the_way(root: &Path, relative: &Path) -> Option<PathBuf> {
+    let mut at = root.to_path_buf();
+    let mut dirs = relative.components().collect::<Vec<_>>();
+    dirs.pop();
+    for c in dirs {
+        at.push(c);
+        if at
+            .symlink_metadata()
+            .is_ok_and(|m| m.file_type().is_symlink())
+        {
+            return at.strip_prefix(root).ok().map(Path::to_path_buf);
+        }
+    }
+    None
+}
+
+/// How many times its packed size a payload or metadata file may unpack
+/// to: kernels and XML pack about 4 to 20 times; a crafted xz or zstd
+/// stream reaches ratios of millions.
+const MAX_RATIO: u64 = 2048;
+
+/// Decompresses `data` by the compression `name` ends with, refusing
+/// more than [`MAX_RATIO`] times its size.
 fn decompress(name: &str, data: Vec<u8>) -> Result<Vec<u8>, String> {
+    let limit = (data.len() as u64).saturating_mul(MAX_RATIO);
     let mut out = Vec::new();
     let result = if name.ends_with(".gz") {
-        flate2::read::GzDecoder::new(&data[..]).read_to_end(&mut out)
+        flate2::read::GzDecoder::new(&data[..])
+            .take(limit + 1)
+            .read_to_end(&mut out)
     } else if name.ends_with(".zst") {
         ruzstd::decoding::StreamingDecoder::new(&data[..])
             .map_err(|e| std::io::Error::other(e.to_string()))
-            .and_then(|mut d| d.read_to_end(&mut out))
+            .and_then(|d| d.take(limit + 1).read_to_end(&mut out))
     } else if name.ends_with(".xz") {
-        lzma_rust2::XzReader::new(&data[..], false).read_to_end(&mut out)
+        lzma_rust2::XzReader::new(&data[..], false)
+            .take(limit + 1)
+            .read_to_end(&mut out)
     } else {
         return Ok(data);
     };
     result.map_err(|e| format!("cannot decompress: {e}"))?;
+    if out.len() as u64 > limit {
+        return Err(format!(
+            "it unpacks to more than {MAX_RATIO} times its {} bytes: damaged or crafted",
+            data.len()
+        ));
+    }
     Ok(out)
 }
 
@@ -255,7 +291,8 @@ pub fn download(uri: &str, dest: &Path, sha256: Option<&str>) -> Result<(), Prep
 
 /// Which files of a package are unpacked.
 #[derive(Debug, Clone, Copy, PartialEq)]
-enum Keep {
+pub enum Keep {
+    /// Every file (the devel package).
     All,
     /// The image, System.map and config of `lib/modules/REL` or `boot`.
     Image,
@@ -284,7 +321,41 @@ fn unpack(path: &Path, root: &Path, filter: Keep) -> Result<(), PrepError> {
         path: path.to_path_buf(),
         message,
     };
+    let io = |error| PrepError::Io {
+        path: path.to_path_buf(),
+        error,
+    };
+    let mut file = std::fs::File::open(path).map_err(io)?;
+    let len = file.metadata().map_err(io)?.len();
+    super::rpm_header::check(&mut std::io::BufReader::new(&mut file), len)
+        .map_err(|e| corrupt(e.0))?;
     let package = ::rpm::Package::open(path).map_err(|e| corrupt(e.to_string()))?;
+    unpack_package(package, path, root, filter)
+}
+
+/// Reads a package from `bytes` after checking its headers (see
+/// [`super::rpm_header`]: the `rpm` crate alone panics or allocates
+/// gigabytes on damaged ones).
+pub fn parse_package(bytes: &[u8]) -> Result<::rpm::Package, String> {
+    super::rpm_header::check(&mut &bytes[..], bytes.len() as u64).map_err(|e| e.0)?;
+    ::rpm::Package::parse(&mut &bytes[..]).map_err(|e| e.to_string())
+}
+
+/// Unpacks `package` (read from `path`, which errors name) as [`unpack`]
+/// does. Members are kept inside `root`: a name with `..` or a leading
+/// `/` is skipped, a member below a symlink that an earlier member made
+/// is refused, and a member replaces (never writes through) a symlink of
+/// its own name.
+pub fn unpack_package(
+    package: ::rpm::Package,
+    path: &Path,
+    root: &Path,
+    filter: Keep,
+) -> Result<(), PrepError> {
+    let corrupt = |message: String| PrepError::Corrupt {
+        path: path.to_path_buf(),
+        message,
+    };
     let compressor = package
         .metadata
         .get_payload_compressor()
@@ -326,6 +397,14 @@ fn unpack(path: &Path, root: &Path, filter: Keep) -> Result<(), PrepError> {
         {
             continue;
         }
+        if let Some(link) = symlink_on_the_way(root, relative) {
+            return Err(corrupt(format!(
+                "cpio: member '{entry_name}' lies below '{}', a symbolic link an earlier member made: \
+                 unpacking it would write outside {}",
+                link.display(),
+                root.display()
+            )));
+        }
         let target = root.join(relative);
         if let Some(dir) = target.parent() {
             std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
@@ -338,6 +417,7 @@ fn unpack(path: &Path, root: &Path, filter: Keep) -> Result<(), PrepError> {
                 std::os::unix::fs::symlink(link, &target).map_err(|e| io(&target, e))?;
             }
             0o100000 => {
+                let _ = std::fs::remove_file(&target);
                 std::fs::write(&target, &data).map_err(|e| io(&target, e))?;
                 use std::os::unix::fs::PermissionsExt;
                 std::fs::set_permissions(&target, std::fs::Permissions::from_mode(mode & 0o7777))
@@ -347,26 +427,6 @@ fn unpack(path: &Path, root: &Path, filter: Keep) -> Result<(), PrepError> {
         }
     }
     Ok(())
-}
-
-/// The nearest Debian gcc to a tree's `CONFIG_GCC_VERSION` (`110500`):
-/// the compiler command and the Debian suite that has it.
-pub fn nearest_debian_gcc(config_gcc_version: u32) -> (String, &'static str) {
-    const DEBIAN: &[(u32, &str)] = &[
-        (10, "bullseye"),
-        (11, "bookworm"),
-        (12, "bookworm"),
-        (13, "trixie"),
-        (14, "trixie"),
-        (15, "sid"),
-        (16, "sid"),
-    ];
-    let major = config_gcc_version / 10000;
-    let &(gcc, suite) = DEBIAN
-        .iter()
-        .min_by_key(|(v, _)| v.abs_diff(major))
-        .expect("the table is not empty");
-    (format!("gcc-{gcc}"), suite)
 }
 
 /// Fetches an RPM-family kernel into `cache`.
@@ -493,7 +553,6 @@ pub fn fetch(
             what: format!("{} has no {}/Makefile", header_name, build.display()),
         });
     }
-    report_compiler(name, &root.join(&build), progress);
     let find = |candidates: &[String]| {
         candidates
             .iter()
@@ -671,25 +730,6 @@ fn check_locked(
     }
 }
 
-/// Says which compiler builds modules for the tree: no root of its
-/// distribution can be had here, so the nearest Debian gcc.
-fn report_compiler(name: &str, build: &Path, progress: &mut dyn FnMut(&str)) {
-    let config = std::fs::read_to_string(build.join(".config")).unwrap_or_default();
-    let version = super::tree::parse_config(&config)
-        .get("CONFIG_GCC_VERSION")
-        .and_then(|v| v.parse::<u32>().ok());
-    if let Some(v) = version {
-        let (gcc, suite) = nearest_debian_gcc(v);
-        progress(&format!(
-            "{name}: the kernel was built with gcc {}.{}.{} (CONFIG_GCC_VERSION={v}); no root of its \
-             distribution is available here, so modules build with Debian's {gcc} ({suite}), the nearest",
-            v / 10000,
-            v / 100 % 100,
-            v % 100
-        ));
-    }
-}
-
 /// The base URIs of the manifest's repositories.
 pub fn repository_bases(source: &RpmSource, archives: &Archives) -> Result<Vec<String>, PrepError> {
     let mut out = Vec::new();
@@ -705,6 +745,23 @@ pub fn repository_bases(source: &RpmSource, archives: &Archives) -> Result<Vec<S
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_payload_that_unpacks_beyond_the_ratio_is_refused() {
+        let zeros = vec![0u8; 8 << 20];
+        let packed = ruzstd::encoding::compress_to_vec(
+            &zeros[..],
+            ruzstd::encoding::CompressionLevel::Fastest,
+        );
+        let e = decompress("x.zst", packed).unwrap_err();
+        assert!(e.contains("more than 2048 times"), "{e}");
+        let text = b"<metadata packages=\"1\"/>".repeat(100);
+        let packed = ruzstd::encoding::compress_to_vec(
+            &text[..],
+            ruzstd::encoding::CompressionLevel::Fastest,
+        );
+        assert_eq!(decompress("primary.xml.zst", packed).unwrap(), text);
+    }
 
     #[test]
     fn metadata_gives_the_primary_and_its_packages() {
@@ -731,18 +788,5 @@ mod tests {
         assert_eq!(n.sha256, "aa");
         assert_eq!(n.href, "Packages/kernel-devel-5.14.0-503.el9.x86_64.rpm");
         assert!(release_matches("5.14.0-*.el9.x86_64", &n.kernel_release()));
-    }
-
-    #[test]
-    fn the_nearest_debian_gcc_is_chosen() {
-        assert_eq!(
-            nearest_debian_gcc(110500),
-            ("gcc-11".to_string(), "bookworm")
-        );
-        assert_eq!(
-            nearest_debian_gcc(80500),
-            ("gcc-10".to_string(), "bullseye")
-        );
-        assert_eq!(nearest_debian_gcc(140201), ("gcc-14".to_string(), "trixie"));
     }
 }

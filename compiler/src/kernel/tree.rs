@@ -72,11 +72,14 @@ impl fmt::Display for TreeError {
                 Some(have) => write!(
                     f,
                     "kernel release '{release}' is of {manifest}, which is fetched at {have}; fetch that \
-                     release with: stap-prep fetch --refresh {manifest} (or use -r {have})"
+                     release with: {} (or use -r {have})",
+                    fetch_release(manifest, release)
                 ),
                 None => write!(
                     f,
-                    "kernel release '{release}' is of {manifest}, which is not fetched; run: stap-prep fetch {manifest}"
+                    "kernel release '{release}' is of {manifest}, which is not fetched; fetch that release \
+                     with: {}",
+                    fetch_release(manifest, release)
                 ),
             },
             TreeError::Ambiguous {
@@ -268,6 +271,20 @@ impl HeaderTree {
             v.push_str("aarch64");
         }
         v
+    }
+}
+
+/// The commands that fetch exactly `release` of `manifest`'s series: lock
+/// it, then fetch at the lock (a series' plain fetch brings its newest).
+/// A prefix (`6.8.0`) is no release: the series' fetch then.
+fn fetch_release(manifest: &str, release: &str) -> String {
+    if release.contains('-') {
+        format!(
+            "stap-prep update --lock kernels/kernels.lock --release {release} {manifest} && \
+             stap-prep fetch --locked --lock kernels/kernels.lock {manifest}"
+        )
+    } else {
+        format!("stap-prep fetch {manifest}")
     }
 }
 
@@ -465,8 +482,29 @@ pub(crate) mod tests {
             .to_string();
         assert_eq!(
             err,
-            "kernel release '6.1.0-99-amd64' is of debian-6.1-amd64, which is not fetched; \
-             run: stap-prep fetch debian-6.1-amd64"
+            "kernel release '6.1.0-99-amd64' is of debian-6.1-amd64, which is not fetched; fetch that \
+             release with: stap-prep update --lock kernels/kernels.lock --release 6.1.0-99-amd64 \
+             debian-6.1-amd64 && stap-prep fetch --locked --lock kernels/kernels.lock debian-6.1-amd64"
+        );
+        // Ubuntu's releases as a fleet's hosts print them.
+        let err = HeaderTree::resolve(Some("6.8.0-31-generic"), &cache, &catalog)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with(
+                "kernel release '6.8.0-31-generic' is of ubuntu-6.8-amd64, which is not fetched; \
+                 fetch that release with: stap-prep update --lock kernels/kernels.lock --release \
+                 6.8.0-31-generic ubuntu-6.8-amd64 && "
+            ),
+            "{err}"
+        );
+        let err = HeaderTree::resolve(Some("6.8.0"), &cache, &catalog)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "kernel release '6.8.0' is of ubuntu-6.8-amd64, which is not fetched; fetch that release \
+             with: stap-prep fetch ubuntu-6.8-amd64"
         );
         let err = HeaderTree::resolve(Some("6.12"), &cache, &catalog)
             .unwrap_err()

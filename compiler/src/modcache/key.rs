@@ -80,6 +80,16 @@ pub(super) fn module_key_for(inputs: &KeyInputs<'_>, stapkit: &str) -> String {
         h.part("file", path.to_string_lossy().as_bytes());
         h.part("contents", text.as_bytes());
     }
+    for object in &inputs.module.objects {
+        h.part(
+            "object",
+            object.file_name().unwrap_or_default().as_encoded_bytes(),
+        );
+        h.part(
+            "object contents",
+            &std::fs::read(object).unwrap_or_default(),
+        );
+    }
     for flag in &inputs.module.cflags {
         h.part("cflag", flag.as_bytes());
     }
@@ -200,6 +210,7 @@ mod tests {
                 ),
                 ("hello.c".into(), "int x;".into()),
             ],
+            objects: vec![],
             cflags: vec!["-Werror".into(), "-DMAXACTION=10".into()],
         }
     }

@@ -110,7 +110,8 @@ impl Slot {
     }
 }
 
-/// `stap --clean-cache`: empties the module cache; the text to print.
+/// `stap --clean-cache`: prunes the module cache to its limit
+/// (`Store::clean`); the text to print.
 pub fn clean(cache: &Cache) -> Result<String, String> {
     let store = store_of(cache);
     store

@@ -171,10 +171,15 @@ impl Store {
         Ok(removed)
     }
 
-    /// Empties the cache (the limit file stays); returns how many entries
-    /// went.
+    /// Prunes stale entries, as SystemTap's `--clean-cache` does: the
+    /// least recently used go until the cache fits `cache_mb_limit`, and
+    /// temporary files left by runs that died go too; returns how many
+    /// entries went.
     pub fn clean(&self) -> io::Result<usize> {
-        self.evict(0, None)
+        if !self.dir.is_dir() {
+            return Ok(0);
+        }
+        self.evict(self.limit_bytes()?, None)
     }
 }
 
@@ -228,6 +233,24 @@ mod tests {
     }
 
     #[test]
+    fn clean_prunes_down_to_the_limit_only() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = Store::new(tmp.path().join("modules"));
+        assert_eq!(store.clean().unwrap(), 0, "no cache yet");
+        std::fs::create_dir_all(store.dir()).unwrap();
+        std::fs::write(store.dir().join(LIMIT_FILE), "1\n").unwrap();
+        for (name, used) in [("old", 10), ("new", 20)] {
+            let path = store.entry(name);
+            std::fs::write(&path, vec![0u8; 700 * 1024]).unwrap();
+            used_at(&path, used);
+        }
+        assert_eq!(store.clean().unwrap(), 1);
+        assert_eq!(names(&store), ["new.ko"]);
+        assert_eq!(store.clean().unwrap(), 0, "within the limit: kept");
+        assert_eq!(names(&store), ["new.ko"]);
+    }
+
+    #[test]
     fn eviction_removes_the_least_recently_used_first() {
         let tmp = tempfile::tempdir().unwrap();
         let store = Store::new(tmp.path().join("modules"));
@@ -247,7 +270,7 @@ mod tests {
         assert_eq!(names(&store), ["b.ko"]);
         // The entry just written is kept even beyond the limit.
         assert_eq!(store.evict(0, Some(&store.entry("b"))).unwrap(), 0);
-        assert_eq!(store.clean().unwrap(), 1);
+        assert_eq!(store.evict(0, None).unwrap(), 1);
         assert!(names(&store).is_empty());
     }
 

@@ -56,6 +56,7 @@ mod syscall_names;
 mod syscall_tapset;
 mod tapset;
 mod target;
+mod umodules;
 mod vars;
 
 use std::collections::{HashMap, HashSet};
@@ -89,6 +90,11 @@ pub struct Config {
     pub kernel: Option<std::sync::Arc<crate::debuginfo::KernelInfo>>,
     /// The target's user-space programs (read under `--sysroot DIR`).
     pub programs: std::sync::Arc<crate::debuginfo::UserPrograms>,
+    /// Programs and libraries whose unwind data and symbols the module
+    /// carries besides the probed ones (`-d PATH`).
+    pub unwind_paths: Vec<String>,
+    /// Also carry the shared libraries those need (`--ldd`).
+    pub ldd: bool,
 }
 
 /// The outcome of analysis.
@@ -398,7 +404,13 @@ fn analyze_listing(
     check::schedule::check_all(&mut cx, &mut derived);
     diagnostics.append(&mut cx.diagnostics);
     let has_errors = crate::diag::has_errors(&diagnostics);
-    let program = (!has_errors && listing.is_none()).then(|| lower::lower_all(&cx, &derived));
+    let mut program = (!has_errors && listing.is_none()).then(|| lower::lower_all(&cx, &derived));
+    if let Some(p) = &mut program {
+        diagnostics.append(&mut umodules::attach(p, cx.config));
+        if crate::diag::has_errors(&diagnostics) {
+            program = None;
+        }
+    }
     let lines = match listing {
         Some(variables) => listed_points(&derived, variables),
         None => Vec::new(),

@@ -91,6 +91,11 @@ pub struct GuestTools {
     pub programs: Vec<(String, PathBuf)>,
 }
 
+/// The other programs built beside `stapkit-workload` from its package
+/// (C programs: `workload/c/`), which every guest also gets in `/bin`
+/// and builds find in the guests' sysroot.
+pub const WORKLOAD_PROGRAMS: [&str; 1] = ["stapkit-ustack"];
+
 /// Whether the ELF file at `path` is a static executable for `arch`.
 pub fn check_static_binary(path: &Path, arch: Arch, what: &str, fix: &str) -> Result<(), VmError> {
     let data = std::fs::read(path).map_err(|e| VmError::Tool {
@@ -152,6 +157,13 @@ pub fn build_initramfs(
     fs.file("bin/busybox", 0o755, read(&tools.busybox)?);
     fs.file("bin/staprun", 0o755, read(&tools.staprun)?);
     fs.file("bin/stapkit-workload", 0o755, read(&tools.workload)?);
+    for name in WORKLOAD_PROGRAMS {
+        fs.file(
+            &format!("bin/{name}"),
+            0o755,
+            read(&tools.workload.with_file_name(name))?,
+        );
+    }
     for (at, program) in &tools.programs {
         fs.file(at, 0o755, read(program)?);
     }

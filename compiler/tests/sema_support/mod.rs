@@ -4,8 +4,9 @@
 //! `//@` and `# matrix:` headers, and snapshots.
 //!
 //! `process("PATH")` probes read their programs under a sysroot made here:
-//! `bin/stapkit-workload` is a small synthetic ELF executable (written with
-//! `object`) defining the workload's uprobe targets and `main`, so the
+//! `bin/stapkit-workload` and `bin/stapkit-ustack` are small synthetic ELF
+//! executables (written with `object`) defining the workload's uprobe
+//! targets and `main` (and the workload's SDT markers), so the
 //! generated C and the errors do not depend on a built workload; the
 //! guests' C programs (`tests/programs/`) are built as stap-matrix builds
 //! them, with their debug files at their build-id paths.
@@ -29,20 +30,19 @@ const SYNTHETIC_FUNCTIONS: &[(&str, u64)] = &[
     ("stapkit_workload_text", 0x80),
 ];
 
-/// An SDT marker of a synthetic program: (provider, name, offset in
-/// .text, semaphore offset in .text or 0, arguments).
-type SyntheticMarker = (&'static str, &'static str, u64, u64, &'static str);
+/// Functions of the synthetic `/bin/stapkit-ustack` (the user-stack
+/// tests' C program).
+const SYNTHETIC_USTACK_FUNCTIONS: &[(&str, u64)] = &[
+    ("main", 0x0),
+    ("stapkit_ustack_inner", 0x40),
+    ("stapkit_ustack_middle", 0x80),
+    ("stapkit_ustack_outer", 0xc0),
+];
 
 /// SDT markers of the synthetic `/bin/stapkit-workload`, as the built
 /// workload's (`workload/c/`) on amd64.
-const SYNTHETIC_MARKERS: &[SyntheticMarker] = &[
-    (
-        "stapkit",
-        "registers",
-        0xa0,
-        0,
-        "-8@%rdi -8@%rax -4@$42 8@%rsi",
-    ),
+const SYNTHETIC_MARKERS: &[Marker] = &[
+    ("stapkit", "registers", 0xa0, 0, "-8@%rdi -8@%rax -4@$42 8@%rsi"),
     ("stapkit", "none", 0xa1, 0, ""),
     (
         "stapkit",
@@ -56,15 +56,19 @@ const SYNTHETIC_MARKERS: &[SyntheticMarker] = &[
 
 /// SDT markers of the synthetic `/bin/staprun`, as the built staprun's
 /// (`staprun/src/markers.rs`) on amd64.
-const STAPRUN_MARKERS: &[SyntheticMarker] = &[
+const STAPRUN_MARKERS: &[Marker] = &[
     ("staprun", "insert__module", 0xa0, 0, "-8@%rbx"),
     ("staprun", "remove__module", 0xa1, 0, "-8@%rax"),
     ("stapio", "send__ctlmsg", 0xa2, 0, "-8@%rax -8@%r12 -8@%rcx"),
     ("staprun", "recv__ctlmsg", 0xa3, 0, "-8@%r14 -8@%rdi -8@%r9"),
 ];
 
+/// An SDT marker: (provider, name, offset in .text, semaphore offset in
+/// .text or 0, arguments).
+type Marker = (&'static str, &'static str, u64, u64, &'static str);
+
 /// The `.note.stapsdt` section of `markers` at `vaddr`.
-fn synthetic_notes(vaddr: u64, markers: &[SyntheticMarker]) -> Vec<u8> {
+fn synthetic_notes(vaddr: u64, markers: &[Marker]) -> Vec<u8> {
     let mut out = Vec::new();
     for (provider, name, offset, semaphore, args) in markers {
         let mut desc = Vec::new();
@@ -98,16 +102,21 @@ pub fn test_sysroot() -> PathBuf {
     ROOT.get_or_init(|| {
         let root = Path::new(env!("CARGO_TARGET_TMPDIR")).join("sema-sysroot");
         std::fs::create_dir_all(root.join("bin")).unwrap();
-        let tmp = root.join(format!("bin/.stapkit-workload.{}", std::process::id()));
-        std::fs::write(&tmp, synthetic_program(SYNTHETIC_MARKERS)).unwrap();
-        std::fs::rename(&tmp, root.join("bin/stapkit-workload")).unwrap();
-        // staprun, for the staprun.* markers (looked for in $PATH).
-        let tmp = root.join(format!("bin/.staprun.{}", std::process::id()));
-        std::fs::write(&tmp, synthetic_program(STAPRUN_MARKERS)).unwrap();
-        let mut perms = std::fs::metadata(&tmp).unwrap().permissions();
-        std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
-        std::fs::set_permissions(&tmp, perms).unwrap();
-        std::fs::rename(&tmp, root.join("bin/staprun")).unwrap();
+        for (name, functions, markers) in [
+            ("stapkit-workload", SYNTHETIC_FUNCTIONS, SYNTHETIC_MARKERS),
+            ("stapkit-ustack", SYNTHETIC_USTACK_FUNCTIONS, &[][..]),
+            // staprun's markers (process("staprun") is looked for in $PATH).
+            ("staprun", SYNTHETIC_FUNCTIONS, STAPRUN_MARKERS),
+        ] {
+            let tmp = root.join(format!("bin/.{name}.{}", std::process::id()));
+            std::fs::write(&tmp, synthetic_program(functions, markers)).unwrap();
+            if name == "staprun" {
+                let mut perms = std::fs::metadata(&tmp).unwrap().permissions();
+                std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
+                std::fs::set_permissions(&tmp, perms).unwrap();
+            }
+            std::fs::rename(&tmp, root.join("bin").join(name)).unwrap();
+        }
         // The guests' C programs, stripped, their debug files at their
         // build-id paths (as stap-matrix lays them out).
         let programs = Path::new(env!("CARGO_TARGET_TMPDIR"))
@@ -119,14 +128,14 @@ pub fn test_sysroot() -> PathBuf {
 }
 
 /// An x86-64 ELF executable: one loadable segment at file offset 0x1000,
-/// address 0x401000, holding .text with [`SYNTHETIC_FUNCTIONS`], and the
-/// `.note.stapsdt` of `markers`.
-fn synthetic_program(markers: &[SyntheticMarker]) -> Vec<u8> {
+/// address 0x401000, holding .text with `functions` (0x40 bytes each),
+/// and the `.note.stapsdt` of `markers` (see [`SYNTHETIC_MARKERS`]).
+fn synthetic_program(functions: &[(&str, u64)], markers: &[Marker]) -> Vec<u8> {
     use object::elf;
     use object::write::elf::{FileHeader, ProgramHeader, SectionHeader, Sym, Writer};
 
     const VADDR: u64 = 0x401000;
-    let text = vec![0xc3u8; 0xc0];
+    let text = vec![0xc3u8; 0x40 * functions.len()];
     let mut buf = Vec::new();
     let mut w = Writer::new(object::Endianness::Little, true, &mut buf);
     w.reserve_file_header();
@@ -135,7 +144,7 @@ fn synthetic_program(markers: &[SyntheticMarker]) -> Vec<u8> {
     let text_offset = w.reserve(text.len(), 16);
     let notes = synthetic_notes(VADDR, markers);
     let notes_offset = w.reserve(notes.len(), 4);
-    let names: Vec<_> = SYNTHETIC_FUNCTIONS
+    let names: Vec<_> = functions
         .iter()
         .map(|(n, _)| w.add_string(n.as_bytes()))
         .collect();
@@ -145,7 +154,7 @@ fn synthetic_program(markers: &[SyntheticMarker]) -> Vec<u8> {
     let text_index = w.reserve_section_index();
     w.reserve_section_index();
     w.reserve_null_symbol_index();
-    for _ in SYNTHETIC_FUNCTIONS {
+    for _ in functions {
         w.reserve_symbol_index(Some(text_index));
     }
     w.reserve_symtab();
@@ -181,7 +190,7 @@ fn synthetic_program(markers: &[SyntheticMarker]) -> Vec<u8> {
     w.write_align(4);
     w.write(&notes);
     w.write_null_symbol();
-    for (name, (_, offset)) in names.iter().zip(SYNTHETIC_FUNCTIONS) {
+    for (name, (_, offset)) in names.iter().zip(functions) {
         w.write_symbol(&Sym {
             name: Some(*name),
             section: Some(text_index),

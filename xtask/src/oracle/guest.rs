@@ -353,18 +353,18 @@ impl GuestFs {
 }
 
 /// SystemTap's staprun and stapio from a root, with everything they load.
-struct GuestFiles {
+pub(crate) struct GuestFiles {
     /// Guest path (relative) to contents.
-    files: BTreeMap<String, Vec<u8>>,
+    pub(crate) files: BTreeMap<String, Vec<u8>>,
     /// Top-level symbolic links of the root's merged /usr (`lib` -> `usr/lib`).
-    links: Vec<(String, String)>,
+    pub(crate) links: Vec<(String, String)>,
     /// Content key of all of it.
     key: String,
 }
 
 /// Collects staprun, stapio, their shared libraries and the dynamic loader
 /// from `root` (found with the root's own `ldd`).
-fn guest_files(root: &StapRoot) -> Result<GuestFiles> {
+pub(crate) fn guest_files(root: &StapRoot) -> Result<GuestFiles> {
     let listing = in_root(
         &root.dir,
         &[],

@@ -66,7 +66,11 @@ use guest::run_all;
 use programs::Workload;
 use record::record_all;
 use render::render_script;
-use root::{fetch_kernel, install_mmdebstrap, kernel_compiler, prepare_root};
+use root::install_mmdebstrap;
+// `cargo xtask bench build` runs SystemTap in the same roots.
+pub(crate) use build::debug_files;
+pub(crate) use guest::guest_files;
+pub(crate) use root::{fetch_kernel, in_root_with, kernel_compiler, prepare_root, Kernel};
 use script::{load_script, split_args, OracleScript};
 
 /// Options of `cargo xtask oracle`.
@@ -161,10 +165,8 @@ pub fn run(sh: &Shell, options: &Options) -> Result<()> {
         .collect::<Result<Vec<_>>>()?;
 
     let workload = if scripts.iter().flat_map(|s| &s.cases).any(|c| c.workload) {
-        let path =
-            setup::build_staprun(sh, setup::GuestArch::X86_64)?.with_file_name("stapkit-workload");
-        let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
-        Some(Workload::new(bytes, &cache.dir().join("oracle/programs"))?)
+        let staprun = setup::build_staprun(sh, setup::GuestArch::X86_64)?;
+        Some(Workload::new(&staprun, &cache.dir().join("oracle/programs"))?)
     } else {
         None
     };

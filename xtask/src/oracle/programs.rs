@@ -1,5 +1,6 @@
 //! What a `workload` case's build sees under `--sysroot` and its guest
-//! carries: stapkit's own `stapkit-workload` and the C test programs
+//! carries: stapkit's own `stapkit-workload` with the other programs of
+//! its package (`stapkit::vm::guest::WORKLOAD_PROGRAMS`), and the C test programs
 //! stap-matrix builds (`stapkit::matrix::programs`), stripped, with their
 //! debug files at their build-id paths under `usr/lib/debug`.
 
@@ -13,16 +14,25 @@ pub(super) struct Workload {
 }
 
 impl Workload {
-    /// `stapkit-workload` (its bytes) and the programs, built for x86-64
-    /// under `dir`.
-    pub(super) fn new(workload: Vec<u8>, dir: &Path) -> Result<Workload> {
+    /// `stapkit-workload` and the other programs of its package, built
+    /// beside `staprun`, and the test programs, built for x86-64 under
+    /// `dir`.
+    pub(super) fn new(staprun: &Path, dir: &Path) -> Result<Workload> {
         let root = dir.join("sysroot");
         if root.exists() {
             std::fs::remove_dir_all(&root).with_context(|| root.display().to_string())?;
         }
         stapkit::matrix::programs::build(&dir.join("build"), &root, stapkit::arch::Arch::X86_64)
             .map_err(|e| anyhow!("building the test programs: {e}"))?;
-        let mut files = vec![("bin/stapkit-workload".to_string(), workload)];
+        let mut files = Vec::new();
+        let names =
+            std::iter::once("stapkit-workload").chain(stapkit::vm::guest::WORKLOAD_PROGRAMS);
+        for name in names {
+            let path = staprun.with_file_name(name);
+            let bytes =
+                std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+            files.push((format!("bin/{name}"), bytes));
+        }
         collect(&root, &root, &mut files)?;
         // A build on the kernel's machine has the kernel's /usr/lib/debug
         // mounted over the sysroot's (see `machine`), which hides the

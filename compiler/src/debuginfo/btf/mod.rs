@@ -17,6 +17,7 @@ mod tests;
 mod trace;
 pub mod write;
 
+use std::cell::Cell;
 use std::fmt;
 use std::sync::OnceLock;
 
@@ -49,6 +50,10 @@ pub struct Btf {
     /// The `__bpf_trace_<class>` FUNCs: (name offset, FUNC_PROTO id).
     bpf_trace_funcs: OnceLock<Vec<(u32, TypeId)>>,
 }
+
+/// How many nodes one [`Btf::ctype`] may build: a real kernel's deepest
+/// function-pointer types take a few dozen.
+const CTYPE_BUDGET: u32 = 4096;
 
 /// FNV-1a: cheap, and the index is rebuilt on every parse.
 fn name_hash(name: &str) -> u64 {
@@ -164,7 +169,7 @@ impl Btf {
 
     /// Type `id` as a [`CType`].
     pub fn ctype(&self, id: TypeId) -> CType {
-        self.ctype_at(id, 0)
+        self.ctype_at(id, 0, &Cell::new(CTYPE_BUDGET))
     }
 
     /// The ids of every type named `name`.
@@ -190,11 +195,17 @@ impl Btf {
 
     /// Return type, named parameters and variadic flag of a `FUNC_PROTO`.
     fn proto_parts(&self, proto: TypeId) -> Option<(CType, Vec<Param>, bool)> {
-        self.proto_parts_at(proto, 0)
+        self.proto_parts_at(proto, 0, &Cell::new(CTYPE_BUDGET))
     }
 
-    /// [`Btf::proto_parts`] of a prototype met `depth` levels into a type.
-    fn proto_parts_at(&self, proto: TypeId, depth: u32) -> Option<(CType, Vec<Param>, bool)> {
+    /// [`Btf::proto_parts`] of a prototype met `depth` levels into a type,
+    /// with what is left of the walk's `budget`.
+    fn proto_parts_at(
+        &self,
+        proto: TypeId,
+        depth: u32,
+        budget: &Cell<u32>,
+    ) -> Option<(CType, Vec<Param>, bool)> {
         let RawKind::FuncProto { ret, params } = &self.raw.types.get(proto as usize)?.kind else {
             return None;
         };
@@ -211,20 +222,26 @@ impl Btf {
             };
             out.push(Param {
                 name,
-                ty: self.ctype_at(p.ty, depth + 1),
+                ty: self.ctype_at(p.ty, depth + 1, budget),
             });
         }
-        Some((self.ctype_at(*ret, depth + 1), out, variadic))
+        Some((self.ctype_at(*ret, depth + 1, budget), out, variadic))
     }
 
-    fn ctype_at(&self, id: TypeId, depth: u32) -> CType {
+    /// Type `id` met `depth` levels into a type. Every node of the walk
+    /// spends one unit of `budget`: prototypes whose parameters point back
+    /// at them (only a damaged or crafted section has those) would
+    /// otherwise expand exponentially; past the budget or the depth the
+    /// rest is `void`.
+    fn ctype_at(&self, id: TypeId, depth: u32, budget: &Cell<u32>) -> CType {
         let Some(t) = self.raw.types.get(id as usize) else {
             return CType::Void;
         };
-        if depth > 64 {
+        if depth > 64 || budget.get() == 0 {
             return CType::Void;
         }
-        let sub = |id: TypeId| Box::new(self.ctype_at(id, depth + 1));
+        budget.set(budget.get() - 1);
+        let sub = |id: TypeId| Box::new(self.ctype_at(id, depth + 1, budget));
         let name = || self.name(id).map(str::to_string);
         match &t.kind {
             RawKind::Void | RawKind::Func { .. } | RawKind::Var { .. } | RawKind::Datasec => {
@@ -271,8 +288,8 @@ impl Btf {
             },
             RawKind::Const(t) => CType::Const(sub(*t)),
             RawKind::Volatile(t) => CType::Volatile(sub(*t)),
-            RawKind::Restrict(t) | RawKind::TypeTag(t) => self.ctype_at(*t, depth + 1),
-            RawKind::FuncProto { .. } => match self.proto_parts_at(id, depth) {
+            RawKind::Restrict(t) | RawKind::TypeTag(t) => self.ctype_at(*t, depth + 1, budget),
+            RawKind::FuncProto { .. } => match self.proto_parts_at(id, depth, budget) {
                 Some((ret, params, variadic)) => CType::Function {
                     ret: Box::new(ret),
                     params: params.into_iter().map(|p| p.ty).collect(),

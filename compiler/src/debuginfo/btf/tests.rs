@@ -393,3 +393,21 @@ fn an_aggregate_that_is_its_own_anonymous_member_ends() {
         "{e}"
     );
 }
+
+#[test]
+fn a_prototype_that_takes_itself_is_walked_in_bounded_time() {
+    // Type 1 returns and takes two values of its own type: a damaged
+    // section. Each node has three children 64 levels deep, so the walk
+    // was 3^64 nodes long before it had a budget.
+    let mut b = BtfBuilder::new();
+    let id = b.next_id();
+    let proto = b.func_proto(id, &[("a", id), ("b", id)]);
+    assert_eq!(proto, id);
+    b.func("f", proto);
+    let btf = Btf::parse(&b.build()).unwrap();
+    let start = std::time::Instant::now();
+    let p = btf.prototype("f").unwrap();
+    assert_eq!(p.params.map(|p| p.len()), Some(2));
+    assert!(matches!(btf.ctype(proto), CType::Function { .. }));
+    assert!(start.elapsed() < std::time::Duration::from_secs(10));
+}

@@ -122,7 +122,14 @@ pub fn detect(data: &[u8]) -> Result<Detected, String> {
     }
     // x86 boot protocol: "HdrS" at 0x202; payload fields since 2.08.
     if data.get(0x202..0x206) == Some(b"HdrS") {
-        let version = u16::from_le_bytes([data[0x206], data[0x207]]);
+        let version = match data.get(0x206..0x208) {
+            Some(&[lo, hi]) => u16::from_le_bytes([lo, hi]),
+            _ => {
+                return Err(
+                    "the bzImage header is cut short before its boot protocol version".into(),
+                )
+            }
+        };
         if version < 0x208 {
             return Err(format!(
                 "bzImage boot protocol {version:#x} is older than 2.08"
@@ -173,15 +180,30 @@ pub fn detect(data: &[u8]) -> Result<Detected, String> {
     }
 }
 
+/// The most an unpacked kernel may take: a vmlinux with everything built
+/// in is well under 200 MiB, and a crafted stream (xz and zstd reach
+/// ratios of thousands) must not exhaust memory.
+pub const MAX_UNPACKED: u64 = 1 << 30;
+
 /// Decompresses one stream of `c` (trailing bytes, such as the size the
-/// kernel build appends, are ignored).
+/// kernel build appends, are ignored), refusing more than
+/// [`MAX_UNPACKED`] bytes or more than 2,048 times the packed size
+/// (gzip's deflate cannot exceed 1,032; a kernel compresses about 4:1).
 pub fn decompress(c: Compression, data: &[u8]) -> Result<Vec<u8>, String> {
-    let mut out = Vec::with_capacity(data.len() * 4);
+    let limit = MAX_UNPACKED.min((data.len() as u64).saturating_mul(2048));
+    let mut out = Vec::with_capacity(data.len().saturating_mul(4).min(limit as usize));
+    // One byte past the limit tells a stream that fits from one that does not.
+    let take = limit + 1;
     let result = match c {
-        Compression::Gzip => flate2::read::GzDecoder::new(data).read_to_end(&mut out),
-        Compression::Xz => lzma_rust2::XzReader::new(data, false).read_to_end(&mut out),
+        Compression::Gzip => flate2::read::GzDecoder::new(data)
+            .take(take)
+            .read_to_end(&mut out),
+        Compression::Xz => lzma_rust2::XzReader::new(data, false)
+            .take(take)
+            .read_to_end(&mut out),
         Compression::Zstd => ruzstd::decoding::StreamingDecoder::new(data)
             .map_err(|e| e.to_string())?
+            .take(take)
             .read_to_end(&mut out),
         other => {
             return Err(format!(
@@ -191,6 +213,12 @@ pub fn decompress(c: Compression, data: &[u8]) -> Result<Vec<u8>, String> {
         }
     };
     result.map_err(|e| format!("{c} decompression failed: {e}"))?;
+    if out.len() as u64 > limit {
+        return Err(format!(
+            "the {c} stream unpacks to more than {limit} bytes ({} packed): not a kernel",
+            data.len()
+        ));
+    }
     Ok(out)
 }
 

@@ -192,3 +192,21 @@ fn cache_extracts_once_and_notices_a_new_image() {
     let e = cache.btf(&no_btf).unwrap_err().to_string();
     assert!(e.contains("has no .BTF section"), "{e}");
 }
+
+#[test]
+fn a_short_bzimage_header_and_a_decompression_bomb_are_errors() {
+    // "HdrS" with the file ending inside the version field: indexed past
+    // the end before.
+    let mut img = vec![0u8; 0x207];
+    img[0x202..0x206].copy_from_slice(b"HdrS");
+    let e = detect(&img).unwrap_err();
+    assert!(e.contains("cut short"), "{e}");
+    // 8 MiB of zeros packs into a few hundred bytes: refused beyond
+    // 2,048 times the packed size rather than unpacked without limit.
+    let zeros = vec![0u8; 8 << 20];
+    let packed =
+        ruzstd::encoding::compress_to_vec(&zeros[..], ruzstd::encoding::CompressionLevel::Fastest);
+    assert!(packed.len() * 2048 < zeros.len(), "{}", packed.len());
+    let e = decompress(Compression::Zstd, &packed).unwrap_err();
+    assert!(e.contains("not a kernel"), "{e}");
+}

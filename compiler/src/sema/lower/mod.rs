@@ -137,6 +137,7 @@ pub(super) fn lower_all<'a>(cx: &Context<'a>, derived: &[DerivedProbe<'a>]) -> i
         embedded: cx.embedded.clone(),
         regexes: cx.regexes.clone(),
         records_matches: super::check::schedule::records_matches(cx),
+        user_modules: Vec::new(),
     };
     program
         .probes
@@ -182,6 +183,7 @@ fn lower_globals(cx: &Context<'_>) -> Vec<ir::Global> {
                 init,
                 histogram: g.histogram.map(|(h, _)| h),
                 variance_shift: g.variance_shift.map_or(0, |(s, _)| s),
+                private: g.private_to.is_some(),
                 location: cx.location(g.decl.name.span, format!("identifier '{}'", g.name)),
             }
         })

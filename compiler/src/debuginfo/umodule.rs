@@ -1,0 +1,145 @@
+//! A user-space program or library as the module's user-stack functions
+//! need it (`ubacktrace()`, `usymname()`, ...): its functions by file
+//! offset, from the ELF symbol tables, and its unwind table (see
+//! [`super::cfi`]). Read at translate time for the probed programs and
+//! those named with `-d PATH` or found by `--ldd`.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use object::{Object, ObjectSymbol, SymbolKind};
+
+use crate::arch::Arch;
+use crate::ir::{UserModule, UserSymbol};
+
+/// Reads `file` (the target's `path`, found on this machine at `file`)
+/// for a target of `arch`. The error names the file and the problem.
+pub fn read_user_module(path: &str, file: &Path, arch: Arch) -> Result<UserModule, String> {
+    let data = std::fs::read(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+    let elf = object::File::parse(&*data)
+        .map_err(|e| format!("{} is not an ELF program: {e}", file.display()))?;
+    let machine = match elf.architecture() {
+        object::Architecture::X86_64 => Some(Arch::X86_64),
+        object::Architecture::Aarch64 => Some(Arch::Arm64),
+        _ => None,
+    };
+    if machine != Some(arch) {
+        return Err(format!(
+            "{} is not a program for {arch} ({:?})",
+            file.display(),
+            elf.architecture()
+        ));
+    }
+    let unwind =
+        super::cfi::unwind_rows(&elf, arch).map_err(|e| format!("{}: {e}", file.display()))?;
+    Ok(UserModule {
+        path: path.to_string(),
+        symbols: symbols(&elf),
+        unwind,
+    })
+}
+
+/// The `DT_NEEDED` names of the ELF file `file` (`libc.so.6`), in order;
+/// none for a static program.
+pub fn needed_libraries(file: &Path) -> Result<Vec<String>, String> {
+    use object::read::elf::{Dyn, FileHeader, SectionHeader};
+    let data = std::fs::read(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+    let bad = |e: object::Error| format!("{}: {e}", file.display());
+    let header = object::elf::FileHeader64::<object::Endianness>::parse(&*data).map_err(bad)?;
+    let endian = header.endian().map_err(bad)?;
+    let sections = header.sections(endian, &*data).map_err(bad)?;
+    let mut out = Vec::new();
+    for section in sections.iter() {
+        let Some((entries, link)) = section.dynamic(endian, &*data).map_err(bad)? else {
+            continue;
+        };
+        let strings = sections.strings(endian, &*data, link).map_err(bad)?;
+        for entry in entries {
+            if entry.d_tag(endian) == u64::from(object::elf::DT_NEEDED) {
+                let name = entry.string(endian, strings).map_err(bad)?;
+                out.push(String::from_utf8_lossy(name).into_owned());
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The defined functions of `elf` by file offset, one name per offset,
+/// with its size.
+fn symbols(elf: &object::File<'_>) -> Vec<UserSymbol> {
+    let segments = super::file_offsets::FileOffsets::new(elf);
+    // Of several names for one function the symbol table's last, as
+    // SystemTap names it (`__libc_start_main_impl`, not its alias
+    // `__libc_start_main`); the dynamic symbols only add functions.
+    let mut by_offset: BTreeMap<u64, UserSymbol> = BTreeMap::new();
+    for (dynamic, symbol) in elf
+        .symbols()
+        .map(|s| (false, s))
+        .chain(elf.dynamic_symbols().map(|s| (true, s)))
+    {
+        if symbol.kind() != SymbolKind::Text || !symbol.is_definition() || symbol.address() == 0 {
+            continue;
+        }
+        let Ok(name) = symbol.name() else { continue };
+        if name.is_empty() {
+            continue;
+        }
+        let Some(offset) = segments.offset(symbol.address()) else {
+            continue;
+        };
+        if dynamic && by_offset.contains_key(&offset) {
+            continue;
+        }
+        by_offset.insert(
+            offset,
+            UserSymbol {
+                offset,
+                size: symbol.size(),
+                name: name.to_string(),
+            },
+        );
+    }
+    by_offset.into_values().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn this_test_program_has_main_and_rows() {
+        let exe = std::env::current_exe().unwrap();
+        let arch = Arch::host().unwrap();
+        let m = read_user_module("/bin/t", &exe, arch).unwrap();
+        assert_eq!(m.path, "/bin/t");
+        assert!(m.symbols.windows(2).all(|w| w[0].offset < w[1].offset));
+        let main = m.symbols.iter().find(|s| s.name == "main").unwrap();
+        assert!(main.size > 0);
+        assert!(!m.unwind.is_empty());
+    }
+
+    #[test]
+    fn needed_libraries_of_a_dynamic_program_name_libc() {
+        // This test program links libc dynamically.
+        let exe = std::env::current_exe().unwrap();
+        let needed = needed_libraries(&exe).unwrap();
+        assert!(
+            needed.iter().any(|n| n.starts_with("libc.so")),
+            "{needed:?}"
+        );
+    }
+
+    #[test]
+    fn the_wrong_architecture_and_non_elf_files_are_errors() {
+        let exe = std::env::current_exe().unwrap();
+        let other = match Arch::host().unwrap() {
+            Arch::X86_64 => Arch::Arm64,
+            Arch::Arm64 => Arch::X86_64,
+        };
+        let e = read_user_module("/bin/t", &exe, other).unwrap_err();
+        assert!(e.contains(&format!("is not a program for {other}")), "{e}");
+        let toml = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml"));
+        let e = read_user_module("/x", toml, Arch::X86_64).unwrap_err();
+        assert!(e.contains("is not an ELF program"), "{e}");
+    }
+}

@@ -1,0 +1,374 @@
+//! `cargo xtask bench overhead`: the cost of a probe hit, stapkit's module
+//! beside real SystemTap's module for the same script, in one QEMU guest
+//! of one kernel (default 6.1 amd64).
+//!
+//! The workload is `stapkit-workload getppid N`: N `getppid` system calls,
+//! timed in the guest. Each script is built by both tools (stapkit's
+//! `stap -p4`, Debian's SystemTap in the oracle's root as
+//! `docs/oracle/README.md` describes), then in the guest, for each module
+//! in turn: the bare workload (the baseline), the module started by its
+//! own tool's `staprun` (stapkit's static one, SystemTap's with `stapio`)
+//! with its output sent to `/dev/null`, the workload again `--runs` times,
+//! the module stopped. SystemTap builds the empty-bodied probes with `-u`:
+//! it elides them otherwise, and the point is to measure one (stapkit
+//! keeps them; its `-u` would also build every tapset function).
+//! Cost per hit is (workload with the module −
+//! baseline) / N, best of the runs; `timer.profile` is hit by the clock,
+//! not by the workload, so its figure is the slowdown per workload call.
+//! Both modules run in the same guest with the same kernel, so the ratio
+//! is what counts: under TCG the absolute numbers mean little.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::{anyhow, bail, Context, Result};
+use stapkit::kernel::cache::Cache;
+use stapkit::vm::initramfs::Initramfs;
+use stapkit::vm::qemu::{boot, BootConfig};
+use stapkit::vm::Arch;
+use xshell::Shell;
+
+use crate::oracle;
+use crate::setup;
+
+/// The scripts: (name, text, whether each workload call hits it once).
+const SCRIPTS: &[(&str, &str, bool)] = &[
+    (
+        "kprobe",
+        "probe kprobe.function(\"__x64_sys_getppid\") {}\n",
+        true,
+    ),
+    (
+        "kprobe_map_printf",
+        "global hits\nprobe kprobe.function(\"__x64_sys_getppid\") {\n\
+         \thits[pid()]++\n\tprintf(\"%d\\n\", hits[pid()])\n}\n",
+        true,
+    ),
+    (
+        "tracepoint",
+        "probe kernel.trace(\"sys_enter\") {}\n",
+        true,
+    ),
+    ("timer_profile", "probe timer.profile {}\n", false),
+];
+
+/// The guest's `/init`: runs `/bench.sh`, sends its output on the results
+/// port as case `bench` (the framing of `stapkit::vm::results`), powers
+/// off. It loads modules, so it only runs as a guest's PID 1.
+const INIT: &str = r#"#!/bin/busybox sh
+if [ "$$" != 1 ]; then
+	echo "this is a benchmark guest's /init; it does not run on a host" >&2
+	exit 1
+fi
+/bin/busybox --install -s /bin
+export PATH=/bin:/usr/bin:/usr/sbin:/sbin
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev
+mount -t debugfs debugfs /sys/kernel/debug
+mount -t tracefs tracefs /sys/kernel/tracing 2>/dev/null
+mkdir -p /out /tmp /var/run /run /dev/pts
+mount -t tmpfs tmpfs /tmp
+results=$(cat /results-port)
+stty -F "$results" raw -echo 2>/dev/null
+exec 3>"$results"
+emit() {
+	size=$(wc -c < "$2"); size=$((size + 0))
+	printf '@@stapkit %s %s %s\n' "$1" "$size" "$(crc32 < "$2")" >&3
+	cat "$2" >&3
+}
+echo "init: booted $(uname -r)"
+sh /bench.sh > /out/stdout 2> /out/stderr
+echo $? > /out/rc
+echo unloaded > /out/module
+dmesg > /out/dmesg
+for part in stdout stderr rc module dmesg; do emit "bench.$part" "/out/$part"; done
+printf '@@stapkit-end\n' >&3
+printf '%064d\n' 0 >&3
+exec 3>&-
+poweroff -f
+"#;
+
+/// Options of `cargo xtask bench overhead`.
+#[derive(Debug, Clone)]
+pub struct OverheadBench {
+    /// The kernel (an amd64 one: the scripts probe x86-64 names).
+    pub kernel: String,
+    /// Workload runs per module; the best is taken.
+    pub runs: usize,
+    /// `getppid` calls per workload run.
+    pub calls: u64,
+}
+
+/// Builds, boots, measures and prints (see the module doc).
+pub fn run(sh: &Shell, bench: &OverheadBench) -> Result<()> {
+    let kernel = &bench.kernel;
+    let prepared = setup::run(
+        sh,
+        &setup::Options {
+            kernels: vec![kernel.clone()],
+            debug_kernels: Vec::new(),
+        },
+    )?;
+    let workload = std::fs::read(prepared.staprun.with_file_name("stapkit-workload"))
+        .context("reading stapkit-workload (cargo xtask staprun builds it)")?;
+    let cache = Cache::locate(None);
+    let compiler = oracle::kernel_compiler(kernel)?;
+    let root = oracle::prepare_root(&cache, "trixie", &std::iter::once(compiler).collect())?;
+    let k = oracle::fetch_kernel(&cache, kernel)?;
+    let work = tempfile::Builder::new()
+        .prefix("stapkit-overhead")
+        .tempdir()?;
+
+    // Both tools' modules of every script.
+    let mut modules: Vec<(String, Vec<u8>)> = Vec::new();
+    for (name, text, _) in SCRIPTS {
+        let file = work.path().join(format!("{name}.stp"));
+        std::fs::write(&file, text)?;
+        let ours = format!("k_{name}");
+        let out = std::process::Command::new(prepared.bin_dir.join("stap"))
+            .args(["-p4", "--disable-cache", "-r", kernel, "-m", &ours])
+            .arg(&file)
+            .current_dir(work.path())
+            .output()?;
+        if !out.status.success() {
+            bail!(
+                "stapkit's stap -p4 {name}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        modules.push((
+            ours.clone(),
+            std::fs::read(work.path().join(format!("{ours}.ko")))?,
+        ));
+        let theirs = format!("s_{name}");
+        modules.push((
+            theirs.clone(),
+            systemtap_module(&root.dir, &k, &theirs, text)?,
+        ));
+        eprintln!("overhead: built {name} with both tools");
+    }
+
+    let calls = bench.calls;
+    let runs = bench.runs.max(1);
+    let mut script = format!(
+        "N={calls}\nmeasure() {{ # TOOL NAME STAPRUN\n\
+         \tfor r in $(seq {runs}); do echo \"base $1 $2 $(stapkit-workload getppid $N)\"; done\n\
+         \tcp /mods/$2.ko /tmp/$2.ko\n\
+         \t$3 /tmp/$2.ko > /dev/null 2>/tmp/$2.err &\n\
+         \tpid=$!\n\
+         \tfor t in $(seq 600); do [ \"$(cat /sys/module/$2/initstate 2>/dev/null)\" = live ] && break; sleep 0.1; done\n\
+         \tsleep 3\n\
+         \tfor r in $(seq {runs}); do echo \"probe $1 $2 $(stapkit-workload getppid $N)\"; done\n\
+         \tkill -INT $pid; wait $pid\n\
+         \tfor t in $(seq 600); do [ -e /sys/module/$2 ] || break; sleep 0.1; done\n\
+         \tsed \"s/^/stderr $2: /\" /tmp/$2.err; rm -f /tmp/$2.ko\n\
+         }}\n"
+    );
+    for (name, _, _) in SCRIPTS {
+        writeln!(script, "measure stapkit k_{name} /bin/stapkit-staprun").unwrap();
+        writeln!(script, "measure systemtap s_{name} /usr/bin/staprun").unwrap();
+    }
+
+    let mut fs = Initramfs::default();
+    let mut made = std::collections::BTreeSet::new();
+    for dir in ["proc", "sys", "dev", "tmp", "etc", "root"] {
+        fs.dir(dir);
+    }
+    let guest = oracle::guest_files(&root)?;
+    for (link, target) in &guest.links {
+        fs.symlink(link, target);
+        made.insert(link.clone());
+    }
+    let mut file = |fs: &mut Initramfs, path: &str, mode: u32, data: Vec<u8>| {
+        let mut at = String::new();
+        for part in path
+            .split('/')
+            .rev()
+            .skip(1)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+        {
+            at = if at.is_empty() {
+                part.to_string()
+            } else {
+                format!("{at}/{part}")
+            };
+            if made.insert(at.clone()) {
+                fs.dir(&at);
+            }
+        }
+        fs.file(path, mode, data);
+    };
+    for (path, data) in &guest.files {
+        file(&mut fs, path, 0o755, data.clone());
+    }
+    file(
+        &mut fs,
+        "bin/busybox",
+        0o755,
+        std::fs::read("/bin/busybox")?,
+    );
+    fs.symlink("bin/sh", "busybox");
+    file(&mut fs, "bin/stapkit-workload", 0o755, workload);
+    file(
+        &mut fs,
+        "bin/stapkit-staprun",
+        0o755,
+        std::fs::read(&prepared.staprun)?,
+    );
+    for (name, data) in modules {
+        file(&mut fs, &format!("mods/{name}.ko"), 0o644, data);
+    }
+    fs.file("init", 0o755, INIT.as_bytes().to_vec());
+    fs.file("bench.sh", 0o644, script.into_bytes());
+    fs.file(
+        "results-port",
+        0o644,
+        format!("{}\n", Arch::X86_64.results_device()),
+    );
+    fs.file("etc/passwd", 0o644, "root:x:0:0:root:/root:/bin/sh\n");
+    fs.file(
+        "etc/group",
+        0o644,
+        "root:x:0:\nstapusr:x:156:\nstapdev:x:157:\n",
+    );
+
+    let boot_dir = work.path().join("boot");
+    std::fs::create_dir_all(&boot_dir)?;
+    eprintln!(
+        "overhead: booting {kernel} (console: {})",
+        boot_dir.join("console.log").display()
+    );
+    let report = boot(
+        &BootConfig {
+            arch: Arch::X86_64,
+            kernel: k.state.image_path(),
+            memory_mib: 2048,
+            cpus: 1,
+            kvm: false,
+            timeout: Duration::from_secs(3600),
+            work_dir: boot_dir.clone(),
+            kernel_args: Vec::new(),
+            firmware: None,
+        },
+        &fs.to_gzip(),
+    )
+    .map_err(|e| anyhow!("{e}"))?;
+    let Some(result) = report.results.cases.get("bench") else {
+        let _ = work.keep();
+        bail!(
+            "the guest reported nothing ({:?}; console: {})",
+            report.outcome,
+            boot_dir.join("console.log").display()
+        );
+    };
+    let stdout = String::from_utf8_lossy(&result.stdout).into_owned();
+    print_figures(&stdout, calls, &report.elapsed, kernel)?;
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    if !stderr.trim().is_empty() {
+        eprintln!("guest stderr:\n{stderr}");
+    }
+    Ok(())
+}
+
+/// SystemTap's module `name` of `text`, built in the oracle's root.
+fn systemtap_module(root: &Path, k: &oracle::Kernel, name: &str, text: &str) -> Result<Vec<u8>> {
+    let work = format!("/tmp/stapkit-overhead-{name}");
+    let host_work = root.join(work.trim_start_matches('/'));
+    let _ = std::fs::remove_dir_all(&host_work);
+    std::fs::create_dir_all(&host_work)?;
+    std::fs::write(host_work.join(format!("{name}.stp")), text)?;
+    let tree = k.state.build_dir().display().to_string();
+    // `-u` only where SystemTap would elide the empty probe.
+    let elided = text.contains("{}");
+    let u = if elided { "-u" } else { "-p4" };
+    let argv: Vec<String> = [
+        "stap",
+        "-p4",
+        u,
+        "-r",
+        &tree,
+        "-m",
+        name,
+        &format!("{name}.stp"),
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let out = oracle::in_root_with(
+        root,
+        &[&k.state.root],
+        &oracle::debug_files(k),
+        &work,
+        &argv,
+    )?;
+    if !out.status.success() {
+        bail!(
+            "SystemTap's stap -p4 {name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let ko = std::fs::read(host_work.join(format!("{name}.ko")))?;
+    let _ = std::fs::remove_dir_all(&host_work);
+    Ok(ko)
+}
+
+/// Prints the table from the guest's `base|probe TOOL NAME getppid N NS`
+/// lines.
+fn print_figures(stdout: &str, calls: u64, elapsed: &Duration, kernel: &str) -> Result<()> {
+    // (kind, module) -> best ns.
+    let mut best: BTreeMap<(String, String), u64> = BTreeMap::new();
+    for line in stdout.lines() {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        if let [kind @ ("base" | "probe"), _tool, module, "getppid", _, ns] = f[..] {
+            let ns: u64 = ns.parse()?;
+            let e = best
+                .entry((kind.to_string(), module.to_string()))
+                .or_insert(ns);
+            *e = (*e).min(ns);
+        }
+    }
+    let baseline = best
+        .iter()
+        .filter(|((kind, _), _)| kind == "base")
+        .map(|(_, ns)| *ns)
+        .min()
+        .ok_or_else(|| anyhow!("the guest measured nothing:\n{stdout}"))?;
+    let per_call = baseline as f64 / calls as f64;
+    println!("probe overhead on {kernel} under QEMU TCG, one guest, {calls} getppid calls per run");
+    println!("TCG makes absolute numbers meaningless: the ratio between the tools in the same guest is what counts.");
+    println!("bare workload: {per_call:.0} ns per getppid call (best run)");
+    println!(
+        "{:<20} {:>16} {:>16} {:>8}",
+        "script", "stapkit ns/hit", "SystemTap ns/hit", "ratio"
+    );
+    for (name, _, per_hit) in SCRIPTS {
+        let cost = |module: String| {
+            best.get(&("probe".to_string(), module))
+                .map(|ns| (*ns as f64 - baseline as f64) / calls as f64)
+        };
+        let (ours, theirs) = (cost(format!("k_{name}")), cost(format!("s_{name}")));
+        let show = |c: Option<f64>| c.map_or("-".to_string(), |c| format!("{c:.0}"));
+        let ratio = match (ours, theirs) {
+            (Some(o), Some(t)) if t > 0.0 => format!("{:.2}", o / t),
+            _ => "-".to_string(),
+        };
+        let label = if *per_hit {
+            name.to_string()
+        } else {
+            format!("{name} (per call)")
+        };
+        println!(
+            "{label:<20} {:>16} {:>16} {:>8}",
+            show(ours),
+            show(theirs),
+            ratio
+        );
+    }
+    println!("guest time: {:.0?}", elapsed);
+    Ok(())
+}
