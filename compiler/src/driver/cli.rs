@@ -46,9 +46,6 @@ pub struct StapOptions {
     /// Define a C macro for the module (limits such as MAXACTION=N).
     #[arg(short = 'D', value_name = "NAME=VALUE")]
     pub defines: Vec<String>,
-    /// Set the script's global NAME to VALUE at the session's start.
-    #[arg(short = 'G', value_name = "NAME=VALUE")]
-    pub global_values: Vec<String>,
     /// Pass NAME=VALUE to kbuild's make.
     #[arg(short = 'B', value_name = "NAME=VALUE")]
     pub make_vars: Vec<String>,
@@ -242,7 +239,6 @@ impl StapOptions {
             verbose: self.verbose,
             guru: self.guru,
             defines: self.defines,
-            global_values: self.global_values,
             make_vars: self.make_vars,
             includes: self.includes,
             suppress_warnings: self.suppress_warnings,

@@ -17,7 +17,6 @@ use std::time::Instant;
 mod build;
 mod checks;
 mod cli;
-mod globals;
 mod options;
 mod prescan;
 
@@ -381,15 +380,6 @@ impl Pipeline {
 
     /// Pass 2: resolve, elaborate and type the script into the IR.
     pub fn elaborate(&mut self, script: &syntax::ast::Script) -> Result<Program, Failure> {
-        let valued;
-        let script = match self.options.global_values.is_empty() {
-            true => script,
-            false => {
-                valued = globals::with_global_values(script, &self.options.global_values)
-                    .map_err(|m| Failure::pass(2, "analysis", format!("{m}\n")))?;
-                &valued
-            }
-        };
         let timed_out;
         let script = match self.options.timeout {
             Some(secs) => {

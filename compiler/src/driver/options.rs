@@ -62,8 +62,6 @@ pub struct Options {
     pub guru: bool,
     /// C macros for the module (`MAXACTION=N`).
     pub defines: Vec<String>,
-    /// `-G NAME=VALUE`: initial values of the script's globals.
-    pub global_values: Vec<String>,
     /// `NAME=VALUE` for kbuild's make.
     pub make_vars: Vec<String>,
     /// Extra tapset directories.
