@@ -19,6 +19,7 @@ pub mod diag;
 pub mod driver;
 pub mod ir;
 pub mod kernel;
+pub mod markers;
 pub mod matrix;
 pub mod modcache;
 pub mod runtime;

@@ -11,6 +11,7 @@
 mod bundle;
 mod child;
 mod input;
+mod markers;
 mod module;
 mod options;
 mod output;
@@ -20,7 +21,6 @@ mod system;
 mod tz;
 
 use std::fs::OpenOptions;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -296,6 +296,7 @@ fn run(opts: &Options) -> Result<Option<Summary>, Failure> {
     }
     params.extend(tz::params(&opts.params));
     let params = params.join(" ");
+    markers::insert_module(file.as_deref().unwrap_or(&opts.module));
     let loaded = match &file {
         Some(path) => module::load(path, &params),
         None => module::load_image(&image, &params),
@@ -345,12 +346,10 @@ fn start_and_stream(
     // stapio, and scripts print execname() there.
     name_process("stapio");
     if opts.flight {
-        channel
-            .write_all(b"flight")
+        markers::send_command(&mut channel, b"flight")
             .map_err(|e| format!("cannot start the flight recorder: {e}"))?;
     }
-    channel
-        .write_all(b"start")
+    markers::send_command(&mut channel, b"start")
         .map_err(|e| format!("cannot start the session: {e}"))?;
     if let Some(c) = &mut child {
         c.release()
@@ -512,8 +511,7 @@ fn delete_loaded(name: &str, protocol: u32) -> Result<(), Failure> {
     }
     let mut out = Output::discard();
     let mut channel = open_channel(name)?;
-    channel
-        .write_all(b"stop")
+    markers::send_command(&mut channel, b"stop")
         .map_err(|e| format!("cannot stop the session: {e}"))?;
     session::install_signal_handlers();
     let ending = Stream {

@@ -170,6 +170,7 @@ pub fn load(path: &Path, params: &str) -> io::Result<()> {
 /// Unloads the module with `delete_module(2)`, retrying briefly while the
 /// kernel still holds a reference.
 pub fn unload(name: &str) -> io::Result<()> {
+    crate::markers::remove_module(name);
     let name = CString::new(name).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
     let mut last = io::Error::from(io::ErrorKind::Other);
     for _ in 0..50 {

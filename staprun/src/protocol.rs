@@ -119,6 +119,7 @@ impl Decoder {
             .drain(..HEADER_LEN + len)
             .skip(HEADER_LEN)
             .collect();
+        crate::markers::receive_control_message(kind, &payload);
         Some(match kind {
             RECORD_STDOUT => Record::Stdout(payload),
             RECORD_STDERR => Record::Stderr(payload),

@@ -119,8 +119,7 @@ impl Stream<'_> {
             }
             if STOP.load(Ordering::SeqCst) && !stop_sent {
                 stop_sent = true;
-                self.channel
-                    .write_all(b"stop")
+                crate::markers::send_command(&mut self.channel, b"stop")
                     .map_err(|e| format!("cannot stop the session: {e}"))?;
             }
             let n = match self.channel.read(&mut buf) {

@@ -309,6 +309,12 @@ fn judge(
         std::fs::write(&file, text)?;
         let mut command = Command::new(stap);
         command.args(["-p2", "-g", "-r", kernel]).arg(&file);
+        // stapkit's programs first on PATH, as an installed stap's are:
+        // the stap.* and staprun.* points are markers in them.
+        if let Some(dir) = stap.parent() {
+            let path = std::env::var("PATH").unwrap_or_default();
+            command.env("PATH", format!("{}:{path}", dir.display()));
+        }
         let run = measure::run_with_limit(command, work, Duration::from_secs(600))?;
         let blamed = blame(&run.stderr, "coverage.stp");
         for (line, warned) in &blamed.warned {

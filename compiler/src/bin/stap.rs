@@ -16,6 +16,7 @@ use std::time::Instant;
 
 use clap::Parser;
 use stapkit::driver::{deliver, Failure, Pipeline, StapOptions};
+use stapkit::markers::{self, Edge};
 
 /// SystemTap's words for the forced last pass.
 const MISMATCH_WARNING: &str =
@@ -81,14 +82,21 @@ fn main() -> ExitCode {
     let mut run = Run {
         verbose: pipeline.options.verbose > 0,
         started: PassClock::now(),
+        session: &pipeline as *const Pipeline as usize,
     };
-    match run.passes(&mut pipeline) {
+    markers::pass(0, Edge::Start, run.session);
+    let code = match run.passes(&mut pipeline) {
         Ok(code) => code,
         Err(f) => {
             run.failed(&mut pipeline, &f);
             ExitCode::FAILURE
         }
-    }
+    };
+    // SystemTap's pass 6 is its clean-up, after the last pass run.
+    markers::pass(6, Edge::Start, run.session);
+    drop(pipeline);
+    markers::pass(6, Edge::End, run.session);
+    code
 }
 
 fn print_or_fail(result: Result<String, Failure>) -> ExitCode {
@@ -121,6 +129,8 @@ fn targets_another_host(p: &Pipeline) -> bool {
 struct Run {
     verbose: bool,
     started: PassClock,
+    /// The pipeline's address: the `session` of the `stap.pass*` markers.
+    session: usize,
 }
 
 impl Run {
@@ -158,13 +168,17 @@ impl Run {
     }
 
     fn passes(&mut self, p: &mut Pipeline) -> Result<ExitCode, Failure> {
+        let session = self.session;
+        markers::pass(0, Edge::End, session);
         let last = p.options.last_pass();
         let mut stdout = std::io::stdout();
         if p.options.dumps() {
             let _ = stdout.write_all(p.dump()?.as_bytes());
             return Ok(ExitCode::SUCCESS);
         }
+        markers::pass(1, Edge::Start, session);
         let ast = p.parse()?;
+        markers::pass1b(session);
         if ast.items.is_empty() {
             // SystemTap's words for a script of comments and blanks only.
             return Err(Failure {
@@ -180,6 +194,7 @@ impl Run {
                 library_scripts()
             )
         });
+        markers::pass(1, Edge::End, session);
         if p.options.lists_points() {
             let _ = stdout.write_all(p.list_points(&ast)?.as_bytes());
             return Ok(ExitCode::SUCCESS);
@@ -189,7 +204,9 @@ impl Run {
             let _ = stdout.write_all(text.as_bytes());
             return Ok(ExitCode::SUCCESS);
         }
+        markers::pass(2, Edge::Start, session);
         let program = p.elaborate(&ast)?;
+        markers::pass(2, Edge::End, session);
         self.done(p, || {
             let count = |n: usize, one: &str, many: &str| {
                 format!("{n} {}", if n == 1 { one } else { many })
@@ -206,7 +223,9 @@ impl Run {
             let _ = stdout.write_all(stapkit::sema::listing(&program).as_bytes());
             return Ok(ExitCode::SUCCESS);
         }
+        markers::pass(3, Edge::Start, session);
         let c = p.translate(&program)?;
+        markers::pass(3, Edge::End, session);
         let module = p.module_name();
         // The C source, where -v says it is (kept with -k).
         let c_dir = tempfile::Builder::new()
@@ -222,7 +241,9 @@ impl Run {
             let _ = stdout.write_all(c.as_bytes());
             return Ok(ExitCode::SUCCESS);
         }
+        markers::pass(4, Edge::Start, session);
         let built = p.build(&c)?;
+        markers::pass(4, Edge::End, session);
         if p.options.keep {
             eprintln!(
                 "Keeping temporary directory \"{}\"",
@@ -260,7 +281,10 @@ impl Run {
             println!("{module}.ko");
             return Ok(ExitCode::SUCCESS);
         }
-        pass5(p, &ko)
+        markers::pass(5, Edge::Start, session);
+        let ran = pass5(p, &ko);
+        markers::pass(5, Edge::End, session);
+        ran
     }
 }
 

@@ -38,6 +38,9 @@ pub struct UserPrograms {
     functions: Mutex<HashMap<String, Functions>>,
     /// Each program's DWARF (see [`super::debugfile`]), by the target's path.
     debug: Mutex<HashMap<String, Debug>>,
+    /// The directories a program name without `/` is looked for in
+    /// (`$PATH` when stap started), as the target's paths.
+    search_path: Vec<String>,
 }
 
 impl UserPrograms {
@@ -48,7 +51,37 @@ impl UserPrograms {
             sysroot,
             functions: Mutex::default(),
             debug: Mutex::default(),
+            search_path: std::env::var("PATH")
+                .unwrap_or_default()
+                .split(':')
+                .filter(|d| d.starts_with('/'))
+                .map(str::to_string)
+                .collect(),
         }
+    }
+
+    /// The target's path of the program `name` as SystemTap finds a
+    /// `process("NAME")`: as it is when absolute; from the current
+    /// directory when it has a `/` (no `--sysroot`); else the first
+    /// executable file of that name in `$PATH`'s directories (under
+    /// `--sysroot`). `None` when there is none.
+    pub fn find_program(&self, name: &str) -> Option<String> {
+        if name.starts_with('/') {
+            return Some(name.to_string());
+        }
+        if name.contains('/') {
+            if self.sysroot.is_some() {
+                return None;
+            }
+            let cwd = std::env::current_dir().ok()?;
+            return Some(cwd.join(name).to_string_lossy().into_owned());
+        }
+        self.search_path.iter().find_map(|dir| {
+            let path = format!("{}/{name}", dir.trim_end_matches('/'));
+            let meta = std::fs::metadata(self.host_path(&path)).ok()?;
+            let executable = std::os::unix::fs::PermissionsExt::mode(&meta.permissions()) & 0o111;
+            (meta.is_file() && executable != 0).then_some(path)
+        })
     }
 
     /// The target's file tree on this machine, if it is not `/`.

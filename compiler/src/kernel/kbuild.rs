@@ -179,15 +179,14 @@ pub fn build(req: &BuildRequest<'_>) -> Result<BuiltModule, BuildError> {
     let kbuild = kbuild_file(req.module, &req.cflags, &objects);
     std::fs::write(path.join("Kbuild"), kbuild).map_err(io(&path.join("Kbuild")))?;
 
-    let out = modules_command(
+    let out = crate::markers::run_command(&mut modules_command(
         req.tree,
         req.toolchain,
         &path,
         &[],
         &req.make_vars,
         req.verbose,
-    )
-    .output()
+    ))
     .map_err(|e| BuildError::Make(req.toolchain.spawn_error(&e)))?;
     let log = make_log(&out);
     let ko = path.join(format!("{}.ko", req.module));

@@ -138,7 +138,7 @@ pub fn guest_staprun(options: &Options, arch: Arch) -> PathBuf {
 }
 
 /// The part of the guests' file tree that builds read: `bin/stapkit-workload`
-/// and the other [`crate::vm::guest::WORKLOAD_PROGRAMS`] (the files every
+/// and `bin/staprun`, and the other [`crate::vm::guest::WORKLOAD_PROGRAMS`] (the files every
 /// guest gets in `/bin`), linked under the work directory, and the C test
 /// programs with their debug files (see `programs`). None when the
 /// workload is not built (a script
@@ -153,7 +153,10 @@ pub(super) fn guest_sysroot(options: &Options, arch: Arch) -> Result<Option<Path
         .join(format!("sysroot-{}", rust_target(arch)));
     let bin = root.join("bin");
     std::fs::create_dir_all(&bin).map_err(|e| format!("{}: {e}", bin.display()))?;
-    let programs = std::iter::once("stapkit-workload").chain(crate::vm::guest::WORKLOAD_PROGRAMS);
+    // staprun too, for the staprun.* markers' points.
+    let programs = ["stapkit-workload", "staprun"]
+        .into_iter()
+        .chain(crate::vm::guest::WORKLOAD_PROGRAMS);
     for name in programs {
         let link = bin.join(name);
         match std::fs::remove_file(&link) {

@@ -79,11 +79,15 @@ impl Slot {
         let dir = tempfile::Builder::new().prefix("stapkit").tempdir().ok()?;
         let ko = dir.path().join(format!("{module}.ko"));
         match self.store.fetch(&self.key, &ko) {
-            Ok(true) => Some(BuiltModule {
-                ko,
-                dir: BuildDir::Temporary(dir),
-                modpost_warnings: Vec::new(),
-            }),
+            Ok(true) => {
+                // No C source is cached with the module: its path is empty.
+                crate::markers::cache_get(&self.entry(), std::path::Path::new(""));
+                Some(BuiltModule {
+                    ko,
+                    dir: BuildDir::Temporary(dir),
+                    modpost_warnings: Vec::new(),
+                })
+            }
             _ => None,
         }
     }
@@ -91,6 +95,7 @@ impl Slot {
     /// Stores a module that built and passed its check; the error says
     /// what could not be written (the build itself stands).
     pub fn store(&self, built: &BuiltModule) -> Result<PathBuf, String> {
+        crate::markers::cache_add_module(&built.ko, &self.entry());
         self.store.insert(&self.key, &built.ko).map_err(|e| {
             format!(
                 "cannot store the module in {}: {e}",

@@ -159,6 +159,7 @@ impl Store {
             if Some(path.as_path()) == keep {
                 continue;
             }
+            crate::markers::cache_clean(&path);
             match std::fs::remove_file(&path) {
                 Ok(()) => removed += 1,
                 // Another run evicted it first.

@@ -40,28 +40,37 @@ const SYNTHETIC_USTACK_FUNCTIONS: &[(&str, u64)] = &[
 ];
 
 /// SDT markers of the synthetic `/bin/stapkit-workload`, as the built
-/// workload's (`workload/c/`) on amd64: (name, offset in .text,
-/// semaphore offset in .text or 0, arguments).
+/// workload's (`workload/c/`) on amd64.
 const SYNTHETIC_MARKERS: &[Marker] = &[
-    ("registers", 0xa0, 0, "-8@%rdi -8@%rax -4@$42 8@%rsi"),
-    ("none", 0xa1, 0, ""),
+    ("stapkit", "registers", 0xa0, 0, "-8@%rdi -8@%rax -4@$42 8@%rsi"),
+    ("stapkit", "none", 0xa1, 0, ""),
     (
+        "stapkit",
         "sizes",
         0xa2,
         0,
         "-1@-1(%rbp) 2@-4(%rbp) -2@-6(%rbp) -4@-12(%rbp) 4@-16(%rbp) -8@-24(%rbp) 8@-48(%rbp)",
     ),
-    ("guarded", 0xa3, 0xbe, "-8@-8(%rbp) 2@%ax"),
+    ("stapkit", "guarded", 0xa3, 0xbe, "-8@-8(%rbp) 2@%ax"),
 ];
 
-/// An SDT marker: (name, offset in .text, semaphore offset in .text or 0,
-/// arguments).
-type Marker = (&'static str, u64, u64, &'static str);
+/// SDT markers of the synthetic `/bin/staprun`, as the built staprun's
+/// (`staprun/src/markers.rs`) on amd64.
+const STAPRUN_MARKERS: &[Marker] = &[
+    ("staprun", "insert__module", 0xa0, 0, "-8@%rbx"),
+    ("staprun", "remove__module", 0xa1, 0, "-8@%rax"),
+    ("stapio", "send__ctlmsg", 0xa2, 0, "-8@%rax -8@%r12 -8@%rcx"),
+    ("staprun", "recv__ctlmsg", 0xa3, 0, "-8@%r14 -8@%rdi -8@%r9"),
+];
+
+/// An SDT marker: (provider, name, offset in .text, semaphore offset in
+/// .text or 0, arguments).
+type Marker = (&'static str, &'static str, u64, u64, &'static str);
 
 /// The `.note.stapsdt` section of `markers` at `vaddr`.
 fn synthetic_notes(vaddr: u64, markers: &[Marker]) -> Vec<u8> {
     let mut out = Vec::new();
-    for (name, offset, semaphore, args) in markers {
+    for (provider, name, offset, semaphore, args) in markers {
         let mut desc = Vec::new();
         desc.extend((vaddr + offset).to_le_bytes());
         desc.extend(0u64.to_le_bytes());
@@ -71,7 +80,7 @@ fn synthetic_notes(vaddr: u64, markers: &[Marker]) -> Vec<u8> {
             vaddr + semaphore
         };
         desc.extend(sem.to_le_bytes());
-        for text in ["stapkit", name, args] {
+        for text in [provider, name, args] {
             desc.extend(text.as_bytes());
             desc.push(0);
         }
@@ -96,9 +105,16 @@ pub fn test_sysroot() -> PathBuf {
         for (name, functions, markers) in [
             ("stapkit-workload", SYNTHETIC_FUNCTIONS, SYNTHETIC_MARKERS),
             ("stapkit-ustack", SYNTHETIC_USTACK_FUNCTIONS, &[][..]),
+            // staprun's markers (process("staprun") is looked for in $PATH).
+            ("staprun", SYNTHETIC_FUNCTIONS, STAPRUN_MARKERS),
         ] {
             let tmp = root.join(format!("bin/.{name}.{}", std::process::id()));
             std::fs::write(&tmp, synthetic_program(functions, markers)).unwrap();
+            if name == "staprun" {
+                let mut perms = std::fs::metadata(&tmp).unwrap().permissions();
+                std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
+                std::fs::set_permissions(&tmp, perms).unwrap();
+            }
             std::fs::rename(&tmp, root.join("bin").join(name)).unwrap();
         }
         // The guests' C programs, stripped, their debug files at their

@@ -168,6 +168,9 @@ fn resolve_parts<'a>(
     // `**` stands for one or more whole components: the alias's whole
     // name must match, with no suffix.
     let spans_components = parts.iter().any(|(n, a)| *n == "**" && a.is_none());
+    // A wildcard component (`stap.*`) leaves out the aliases it reaches
+    // that are unavailable here; naming one alone says why.
+    let globbed = parts.iter().any(|(n, _)| n.contains(['*', '?', '[']));
     // Each component decoded once, not once per alias (a huge component
     // would cost its length for every alias).
     let globs: Vec<Glob<'_>> = parts.iter().map(|(n, _)| Glob::new(n)).collect();
@@ -235,6 +238,14 @@ fn resolve_parts<'a>(
                                 ),
                                 help: None,
                             })
+                        }
+                        Err(_)
+                            if globbed
+                                && target_parts
+                                    .first()
+                                    .is_some_and(|(n, _)| *n == "__unavailable") =>
+                        {
+                            Vec::new()
                         }
                         Err(e)
                             if target_parts

@@ -40,7 +40,7 @@ fn resolve(parts: &Parts<'_>, target: Target<'_>) -> Resolution {
         [("process", Some(path)), ("plt", name), ("return", None)] => (path, name, true),
         _ => return Ok(None),
     };
-    let path = program_path(parts, path)?;
+    let path = program_path(parts, path, target)?;
     let spec = match name {
         Some(n) => string_arg(parts, n, "function name")?,
         None => "*".to_string(),

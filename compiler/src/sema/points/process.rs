@@ -109,14 +109,8 @@ fn process_function_probe(
             _ => return Ok(None),
         }
     }
-    let path = path.to_str_lossy().into_owned();
+    let path = super::sdt::found_program(parts, &path.to_str_lossy(), target)?;
     let spec = function.to_str_lossy().into_owned();
-    if !path.starts_with('/') {
-        return Err(err(
-            format!("'{name}': the program path '{path}' must be absolute"),
-            Some(format!("write the full path, such as \"/usr/bin/{path}\"")),
-        ));
-    }
     let how = if ret { How::Return } else { How::Entry };
     if let Some(points) = process_dwarf::resolve(parts, &path, &spec, how, target.programs)? {
         return Ok(Some(points));
@@ -190,7 +184,9 @@ fn process_lifetime_probe(
     let err = |m: String, help: Option<String>| PointError { message: m, help };
     let which = match path {
         None => ProcessSelector::Any,
-        Some(ast::Literal::String(s)) => ProcessSelector::Path(s.to_str_lossy().into_owned()),
+        Some(ast::Literal::String(s)) => {
+            ProcessSelector::Path(super::sdt::found_program(parts, &s.to_str_lossy(), target)?)
+        }
         Some(ast::Literal::Number(pid)) if pid.value > 0 && pid.value <= i32::MAX as i64 => {
             ProcessSelector::Pid(pid.value)
         }
@@ -202,12 +198,6 @@ fn process_lifetime_probe(
         }
     };
     if let ProcessSelector::Path(path) = &which {
-        if !path.starts_with('/') {
-            return Err(err(
-                format!("'{name}': the program path '{path}' must be absolute"),
-                Some(format!("write the full path, such as \"/usr/bin/{path}\"")),
-            ));
-        }
         if let Err(e) = target.programs.check_exists(path) {
             return Err(err(
                 format!("'{name}': {e}"),

@@ -63,19 +63,47 @@ pub(super) fn string_arg(
     }
 }
 
-/// The absolute program path of `process("PATH")`, or the error.
-pub(super) fn program_path(parts: &Parts<'_>, l: &ast::Literal) -> Result<String, PointError> {
+/// The absolute program path of `process("PATH")` (a name without `/`
+/// looked for in `$PATH`, a relative path from the current directory, as
+/// SystemTap does), or the error.
+pub(super) fn program_path(
+    parts: &Parts<'_>,
+    l: &ast::Literal,
+    target: Target<'_>,
+) -> Result<String, PointError> {
     let path = string_arg(parts, l, "program path")?;
-    if !path.starts_with('/') {
-        return Err(PointError {
-            message: format!(
-                "'{}': the program path '{path}' must be absolute",
-                parts_text(parts)
-            ),
-            help: Some(format!("write the full path, such as \"/usr/bin/{path}\"")),
-        });
-    }
-    Ok(path)
+    found_program(parts, &path, target)
+}
+
+/// The absolute path of the program `path` names (see [`program_path`]).
+pub(super) fn found_program(
+    parts: &Parts<'_>,
+    path: &str,
+    target: Target<'_>,
+) -> Result<String, PointError> {
+    target.programs.find_program(path).ok_or_else(|| {
+        let (message, help) = if path.contains('/') {
+            (
+                format!(
+                    "'{}': the program path '{path}' must be absolute with --sysroot",
+                    parts_text(parts)
+                ),
+                format!("write the full path, such as \"/usr/bin/{path}\""),
+            )
+        } else {
+            (
+                format!(
+                    "'{}': no program '{path}' in any directory of $PATH",
+                    parts_text(parts)
+                ),
+                format!("write the full path, such as \"/usr/bin/{path}\", or add its directory to $PATH"),
+            )
+        };
+        PointError {
+            message,
+            help: Some(help),
+        }
+    })
 }
 
 /// The target's file `path`, read on this machine (under `--sysroot`);
@@ -126,7 +154,7 @@ fn markers(
     mark: &ast::Literal,
     target: Target<'_>,
 ) -> Resolution {
-    let path = program_path(parts, path)?;
+    let path = program_path(parts, path, target)?;
     let provider = provider
         .map(|p| string_arg(parts, p, "provider"))
         .transpose()?;

@@ -279,17 +279,30 @@ pub(super) fn resolve(
     let mut steps = Vec::new();
     let mut place = place;
     let mut bitfield = None;
+    // The named aggregate and member names an anonymous one was reached by.
+    let mut anonymous = None;
     for c in &t.components {
         if bitfield.is_some() {
             return Err(fail(c.span, "a bitfield has no members".into()));
         }
         place = match &c.kind {
             ast::TargetComponentKind::Member(m) => {
-                let (next, bits) = member(&*h, context, place, &m.name, m.span, &mut steps)?;
+                let (next, bits) = member(
+                    &*h,
+                    context,
+                    place,
+                    &m.name,
+                    m.span,
+                    &mut steps,
+                    &mut anonymous,
+                )?;
                 bitfield = bits;
                 next
             }
-            ast::TargetComponentKind::Index(i) => index(h, place, i, c.span, &mut steps)?,
+            ast::TargetComponentKind::Index(i) => {
+                anonymous = None;
+                index(h, place, i, c.span, &mut steps)?
+            }
             ast::TargetComponentKind::Pretty { deep } => {
                 if bitfield.is_some() {
                     return Err(fail(c.span, "a bitfield cannot be pretty-printed".into()));
@@ -298,7 +311,10 @@ pub(super) fn resolve(
             }
         };
     }
-    let result = if t.address_of {
+    // `& @cast(p, "struct T")` is the address of the struct at p: p itself
+    // (`& @container_of(...)`, as published examples write it).
+    let whole_cast = t.components.is_empty() && matches!(t.base, ast::TargetBase::Cast { .. });
+    let result = if t.address_of && !whole_cast {
         match place {
             Place::Address(_) => ir::TargetResult::Address,
             Place::Value(_) => {
@@ -513,7 +529,21 @@ fn named_aggregate(h: &dyn TargetHost, name: &str, span: Span) -> Result<CType, 
     })
 }
 
-/// `->name` from `place`.
+/// Whether a member's object is held in the object before it (its
+/// anonymous aggregate's members are found from the named one) or
+/// reached through a pointer.
+enum PlaceKind {
+    Embedded,
+    Pointed,
+}
+
+/// A named aggregate and the member names that reach an anonymous
+/// struct or union inside it (`union futex_key`, `both`).
+type AnonymousPath = Option<(String, Vec<String>)>;
+
+/// `->name` from `place`; `anonymous` is how an anonymous aggregate
+/// `place` holds was reached (its members are found from the named one),
+/// and becomes so for the member's type.
 fn member(
     h: &dyn TargetHost,
     context: &ProbeContext,
@@ -521,8 +551,13 @@ fn member(
     name: &str,
     span: Span,
     steps: &mut Vec<ir::TargetStep>,
+    anonymous: &mut AnonymousPath,
 ) -> Result<(Place, Option<(u32, u32)>), Failed> {
     // Reach the object's address.
+    let place_kind = match &place {
+        Place::Address(ty) if !matches!(ty.strip(), CType::Pointer(_)) => PlaceKind::Embedded,
+        _ => PlaceKind::Pointed,
+    };
     let object = match place {
         Place::Value(ty) => match ty.strip() {
             CType::Pointer(to) => (**to).clone(),
@@ -541,23 +576,32 @@ fn member(
             _ => ty,
         },
     };
-    let agg = object
-        .aggregate_name()
-        .ok_or_else(|| fail(span, format!("'{}' has no members", object.render())))?;
-    let path = match context.vars().member_path(&agg, name) {
+    let embedded = matches!(place_kind, PlaceKind::Embedded);
+    let (agg, prefix) = match (object.aggregate_name(), anonymous.take()) {
+        (Some(agg), _) => (agg, Vec::new()),
+        (None, Some((agg, prefix))) if embedded => (agg, prefix),
+        _ => return Err(fail(span, format!("'{}' has no members", object.render()))),
+    };
+    let mut names: Vec<&str> = prefix.iter().map(String::as_str).collect();
+    names.push(name);
+    let known = match prefix.is_empty() {
+        true => context.vars().member_path(&agg, name),
+        false => None,
+    };
+    let path = match known {
         Some(path) => path.map_err(|e| fail(span, e))?,
         None => {
             let kernel = kernel(h)
                 .ok_or_else(|| fail(span, "members need the kernel's type information".into()))?;
             kernel
-                .member_path(&agg, &[name])
+                .member_path(&agg, &names)
                 .map_err(|e| fail(span, e.to_string()))?
                 .value
         }
     };
     let mut bitfield = None;
     let mut ty = object;
-    for step in path.steps {
+    for step in path.steps.into_iter().skip(prefix.len()) {
         if step.deref {
             steps.push(ir::TargetStep::Deref);
         }
@@ -568,6 +612,9 @@ fn member(
         }
         bitfield = step.bitfield;
         ty = step.ty;
+    }
+    if matches!(ty.strip(), CType::Aggregate { name: None, .. }) {
+        *anonymous = Some((agg, names.into_iter().map(str::to_string).collect()));
     }
     Ok((Place::Address(ty), bitfield))
 }
