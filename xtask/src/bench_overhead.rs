@@ -46,11 +46,7 @@ const SCRIPTS: &[(&str, &str, bool)] = &[
          \thits[pid()]++\n\tprintf(\"%d\\n\", hits[pid()])\n}\n",
         true,
     ),
-    (
-        "tracepoint",
-        "probe kernel.trace(\"sys_enter\") {}\n",
-        true,
-    ),
+    ("tracepoint", "probe kernel.trace(\"sys_enter\") {}\n", true),
     ("timer_profile", "probe timer.profile {}\n", false),
 ];
 

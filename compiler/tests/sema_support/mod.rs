@@ -42,7 +42,13 @@ const SYNTHETIC_USTACK_FUNCTIONS: &[(&str, u64)] = &[
 /// SDT markers of the synthetic `/bin/stapkit-workload`, as the built
 /// workload's (`workload/c/`) on amd64.
 const SYNTHETIC_MARKERS: &[Marker] = &[
-    ("stapkit", "registers", 0xa0, 0, "-8@%rdi -8@%rax -4@$42 8@%rsi"),
+    (
+        "stapkit",
+        "registers",
+        0xa0,
+        0,
+        "-8@%rdi -8@%rax -4@$42 8@%rsi",
+    ),
     ("stapkit", "none", 0xa1, 0, ""),
     (
         "stapkit",

@@ -166,7 +166,10 @@ pub fn run(sh: &Shell, options: &Options) -> Result<()> {
 
     let workload = if scripts.iter().flat_map(|s| &s.cases).any(|c| c.workload) {
         let staprun = setup::build_staprun(sh, setup::GuestArch::X86_64)?;
-        Some(Workload::new(&staprun, &cache.dir().join("oracle/programs"))?)
+        Some(Workload::new(
+            &staprun,
+            &cache.dir().join("oracle/programs"),
+        )?)
     } else {
         None
     };
