@@ -187,17 +187,20 @@ mod tests {
     #[test]
     fn urls_and_progress_lines() {
         assert_eq!(
-            parse_urls(" http://a:1  https://b/x \n"),
-            vec!["http://a:1".to_string(), "https://b/x".to_string()]
+            parse_urls(" http://127.0.0.1:8002  https://127.0.0.1:8003/x \n"),
+            vec![
+                "http://127.0.0.1:8002".to_string(),
+                "https://127.0.0.1:8003/x".to_string()
+            ]
         );
         assert!(parse_urls("  ").is_empty());
         assert_eq!(
-            progress_line("http://h/x", 3 << 20, Some(6 << 20)),
-            "\rDownloading from http://h/x: 3.0/6.0 MiB"
+            progress_line("http://127.0.0.1:8002/x", 3 << 20, Some(6 << 20)),
+            "\rDownloading from http://127.0.0.1:8002/x: 3.0/6.0 MiB"
         );
         assert_eq!(
-            progress_line("http://h/x", 1 << 19, None),
-            "\rDownloading from http://h/x: 0.5 MiB"
+            progress_line("http://127.0.0.1:8002/x", 1 << 19, None),
+            "\rDownloading from http://127.0.0.1:8002/x: 0.5 MiB"
         );
     }
 
