@@ -127,8 +127,11 @@ fn examples(root: &Path) -> Result<Vec<Example>> {
 }
 
 /// The `stap` the examples find first on `PATH`: stapkit's, for `kernel`,
-/// with any `-pN` past `pass` lowered to it.
+/// with any `-pN` past `pass` lowered to it. The shim runs `stap` with
+/// `stap`'s own directory first on `PATH`, so that a script probing
+/// `process("stap")` finds stapkit's program, not this shell script.
 fn write_shim(dir: &Path, stap: &Path, kernel: &str, pass: u8) -> Result<()> {
+    let bin = stap.parent().unwrap_or(Path::new("/"));
     let script = format!(
         r#"#!/bin/sh
 # cargo xtask corpus: stapkit's stap for {kernel}, stopping at pass {pass}
@@ -140,9 +143,10 @@ for a do
   esac
   set -- "$@" "$a"
 done
-exec '{stap}' -r '{kernel}' "$@"
+PATH='{bin}':"$PATH" exec '{stap}' -r '{kernel}' "$@"
 "#,
-        stap = stap.display()
+        stap = stap.display(),
+        bin = bin.display()
     );
     let path = dir.join("stap");
     std::fs::write(&path, script).with_context(|| format!("writing {}", path.display()))?;
@@ -382,6 +386,28 @@ mod tests {
         assert_eq!(
             String::from_utf8_lossy(&out.stdout),
             "-r debian-6.1-amd64 -gp2 x.stp -p2 -p1 -wp2 -- -p4x\n"
+        );
+    }
+
+    #[test]
+    fn inside_the_shim_stap_is_the_program_not_the_shim() {
+        let shim = tempfile::tempdir().unwrap();
+        let bin = tempfile::tempdir().unwrap();
+        let stap = bin.path().join("stap");
+        std::fs::write(&stap, "#!/bin/sh\ncommand -v stap\n").unwrap();
+        let mut perms = std::fs::metadata(&stap).unwrap().permissions();
+        std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
+        std::fs::set_permissions(&stap, perms).unwrap();
+        write_shim(shim.path(), &stap, "debian-6.1-amd64", 2).unwrap();
+        let path = format!("{}:/usr/bin:/bin", shim.path().display());
+        let out = Command::new("sh")
+            .args(["-c", "stap -p4 x.stp"])
+            .env("PATH", path)
+            .output()
+            .unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            format!("{}\n", stap.display())
         );
     }
 }
