@@ -394,3 +394,86 @@ fn inline_points_in_scripts() {
 fn k_files() -> KernelFiles {
     kernel().files().clone()
 }
+
+/// `kernel.statement("do_nanosleep@*:*")` (the published `linetimes.stp`):
+/// one kprobe per statement of do_nanosleep's own file, each at a unique
+/// symbol plus an offset that lands inside do_nanosleep; one line is a
+/// subset of all; a missing function is an error. Lines move between
+/// Debian point releases, so they are checked against each other and
+/// System.map, not snapshotted.
+#[test]
+fn statements_of_do_nanosleep() {
+    use stapkit::debuginfo::statements::Lines;
+    let k = kernel();
+    let map = k.system_map().unwrap();
+    let all = k.statement_probes("do_nanosleep", "*", Lines::All).unwrap();
+    assert!(all.len() > 5, "{all:?}");
+    for p in &all {
+        assert_eq!(p.function, "do_nanosleep");
+        assert_eq!(p.file, "kernel/time/hrtimer.c");
+        assert_eq!(p.containing, "do_nanosleep");
+        let at = map.get(&p.symbol).unwrap().addr + p.offset;
+        assert_eq!(map.text_symbol_at(at).unwrap().name, "do_nanosleep");
+    }
+    let line = all[all.len() / 2].line;
+    let one = k
+        .statement_probes(
+            "do_nanosleep",
+            "kernel/time/hrtimer.c",
+            Lines::Range {
+                first: line,
+                last: line,
+            },
+        )
+        .unwrap();
+    assert!(!one.is_empty() && one.iter().all(|p| p.line == line));
+    assert!(one.iter().all(|p| all.contains(p)));
+    let missing = k
+        .statement_probes("no_such_function", "*", Lines::All)
+        .unwrap_err();
+    assert!(missing.to_string().contains("does not exist"), "{missing}");
+}
+
+/// `kernel.statement` through sema: each point named with its file and
+/// line, and `$$vars` refused with the reason.
+#[test]
+fn statement_points_in_scripts() {
+    use stapkit::diag::{render_all, SourceMap};
+    use stapkit::{ir, sema, syntax};
+    let info = std::sync::Arc::new(KernelInfo::new(k_files()));
+    let analyze = |text: &str| {
+        let mut map = SourceMap::new();
+        let file = map.add("statement.stp".to_string(), text.to_string());
+        let cfg = syntax::PreprocessConfig::default();
+        let parsed = syntax::parse(&map, file, &cfg);
+        let config = sema::Config {
+            preprocess: cfg,
+            kernel: Some(info.clone()),
+            ..Default::default()
+        };
+        let analysis = sema::analyze(&mut map, &parsed.script, &config);
+        let errors = render_all(&map, &analysis.diagnostics);
+        (analysis.program, errors)
+    };
+    let (program, errors) =
+        analyze("probe kernel.statement(\"do_nanosleep@*:*\") { println(pp()) }");
+    let program = program.unwrap_or_else(|| panic!("{errors}"));
+    let points: Vec<&ir::ProbePoint> = program.probes.iter().flat_map(|p| &p.points).collect();
+    assert!(points.len() > 5);
+    for p in points {
+        assert!(
+            p.name
+                .starts_with("kernel.statement(\"do_nanosleep@kernel/time/hrtimer.c:"),
+            "{}",
+            p.name
+        );
+        assert!(matches!(&p.kind, ir::ProbeKind::KprobeInline { .. }));
+    }
+    let (program, errors) =
+        analyze("probe kernel.statement(\"do_nanosleep@*:*\") { println($$vars) }");
+    assert!(program.is_none());
+    assert!(
+        errors.contains("needs the DWARF locations of the function's variables"),
+        "{errors}"
+    );
+}

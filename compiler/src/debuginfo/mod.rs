@@ -44,6 +44,7 @@ pub mod inline;
 pub mod plt;
 pub mod programs;
 pub mod sdt;
+pub mod statements;
 pub mod source;
 mod suggest;
 pub mod symbols;

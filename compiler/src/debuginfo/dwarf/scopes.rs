@@ -356,13 +356,37 @@ impl DwarfKernel {
     /// The `is_stmt` line-table rows inside `scope`: address, line, file
     /// (as [`DwarfKernel::scope_file`] spells it), in table order.
     fn line_rows(&self, scope: &Scope) -> Vec<(u64, u32, Option<String>)> {
+        self.rows_named(scope, user_files)
+    }
+
+    /// The `is_stmt` line-table rows inside a kernel function's `scope`:
+    /// address, line, file as the kernel's DWARF spells it (relative to
+    /// the build directory, `kernel/time/hrtimer.c`), in table order.
+    pub fn kernel_line_rows(&self, scope: &Scope) -> Vec<(u64, u32, Option<String>)> {
+        self.rows_named(scope, |dwarf, unit| {
+            super::index::unit_files(dwarf, unit)
+                .into_iter()
+                .map(|f| f.map(|f| f.to_string()))
+                .collect()
+        })
+    }
+
+    /// The `is_stmt` rows inside `scope`, with files named by `names`.
+    fn rows_named(
+        &self,
+        scope: &Scope,
+        names: impl Fn(
+            &gimli::Dwarf<Reader<'static>>,
+            &gimli::Unit<Reader<'static>>,
+        ) -> Vec<Option<String>>,
+    ) -> Vec<(u64, u32, Option<String>)> {
         let Some(unit) = self.unit_at(scope.die) else {
             return Vec::new();
         };
         let Some(program) = unit.line_program.clone() else {
             return Vec::new();
         };
-        let files = user_files(&self.dwarf, &unit);
+        let files = names(&self.dwarf, &unit);
         let mut rows = program.rows();
         let mut out = Vec::new();
         while let Ok(Some((_, row))) = rows.next_row() {

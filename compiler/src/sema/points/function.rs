@@ -1,8 +1,10 @@
 //! Function probes: `kernel.function("f")`, `kprobe.function("f")`,
 //! `module("m").function("f")`, `kprobe.module("m").function("f")`, checked
 //! against the kernel's debug information when there is some, and the raw
-//! `kprobe.statement(ADDR).absolute` (guru mode). The runtime places them
-//! as kprobes and kretprobes (`runtime-c/core/kprobe.c`).
+//! `kprobe.statement(ADDR).absolute` (guru mode), and
+//! `kernel.statement("f@file:LINES")` (each statement of a function, from
+//! the line table of the kernel's DWARF). The runtime places them as
+//! kprobes and kretprobes (`runtime-c/core/kprobe.c`).
 //!
 //! Their variables ([`FunctionVars`]): the parameters, where the calling
 //! convention puts them at entry (`callconv`); in a `.return` probe the
@@ -16,6 +18,7 @@ use super::{
     parts_text, resolved_text, single, Family, Param, Parts, PointError, ProbeContext, Resolution,
     Target,
 };
+use crate::debuginfo::statements::Lines;
 use crate::debuginfo::{
     arg_location, return_register, Arch, ArgLocation, DebugInfoError, Prototype,
 };
@@ -46,6 +49,7 @@ pub(super) const FAMILY: Family = Family {
             ("function", Param::Required),
             ("return", Param::No),
         ],
+        &[("kernel", Param::No), ("statement", Param::Required)],
     ],
     names: &[],
     types: &[
@@ -54,6 +58,7 @@ pub(super) const FAMILY: Family = Family {
         "kernel.function(string).inline",
         "kernel.function(string).return",
         "kernel.function(string).return.maxactive(number)",
+        "kernel.statement(string)",
         "kprobe.function(string)",
         "kprobe.function(string).return",
         "kprobe.function(string).return.maxactive(number)",
@@ -99,6 +104,7 @@ fn resolve(parts: &Parts<'_>, target: Target<'_>) -> Resolution {
                 },
             ))
         }
+        [("kernel", None), ("statement", Some(s))] => statement_probe(parts, s, target).map(Some),
         [("kernel", None), ("function", Some(f)), rest @ ..]
         | [("kprobe", None), ("function", Some(f)), rest @ ..] => {
             function_probe(parts, f, None, rest, parts[0].0 == "kprobe", target)
@@ -363,6 +369,70 @@ fn inline_probe(
         .collect())
 }
 
+/// `kernel.statement("f@file:LINES")`: a kprobe on each statement at
+/// `LINES` (`N`, `N-M` or `*`) of the out-of-line copies of the functions
+/// matching `f` declared in a file matching `file` (from DWARF's line
+/// table), each named with its function, file and line as SystemTap
+/// names it. Their variables would need DWARF locations, which stapkit
+/// does not evaluate for the kernel ([`KernelStatement`]).
+fn statement_probe(
+    parts: &Parts<'_>,
+    spec: &ast::Literal,
+    target: Target<'_>,
+) -> Result<Vec<(ProbePoint, ProbeContext)>, PointError> {
+    let name = parts_text(parts);
+    let err = |m: String, help: Option<String>| PointError { message: m, help };
+    let ast::Literal::String(spec) = spec else {
+        return Err(err(
+            format!("'{name}': a kernel statement is named \"function@file.c:LINE\"; raw addresses are kprobe.statement(ADDR).absolute"),
+            None,
+        ));
+    };
+    let spec = spec.to_str_lossy().into_owned();
+    let parsed = spec.split_once('@').and_then(|(f, rest)| {
+        let (file, lines) = rest.rsplit_once(':')?;
+        Some((f, file, Lines::parse(lines)?))
+    });
+    let Some((function, file, lines)) = parsed else {
+        return Err(err(
+            format!("'{name}': a kernel statement is written \"function@file.c:LINE\" (LINE a number, N-M or *)"),
+            None,
+        ));
+    };
+    let Some(kernel) = target.kernel else {
+        return Err(err(
+            format!("'{name}': statements need the kernel's DWARF (a kernel tree with -r and its -dbg package)"),
+            None,
+        ));
+    };
+    let probes = kernel
+        .statement_probes(function, file, lines)
+        .map_err(|e| err(format!("'{name}': {e}"), None))?;
+    if probes.is_empty() {
+        return Err(err(
+            format!("'{name}': no statement of '{spec}' has code where a kprobe can go"),
+            Some("name a line with a statement on it (stap -l 'kernel.statement(\"f@file.c:*\")' lists them)".into()),
+        ));
+    }
+    Ok(probes
+        .into_iter()
+        .map(|p| {
+            let at = format!("{}@{}:{}", p.function, p.file, p.line);
+            let point = ProbePoint {
+                name: resolved_text(parts, "statement", &at),
+                kind: ProbeKind::KprobeInline {
+                    function: p.function,
+                    symbol: p.symbol,
+                    offset: p.offset,
+                    containing: p.containing,
+                },
+                optional: false,
+            };
+            (point, ProbeContext::new(KernelStatement(at)))
+        })
+        .collect())
+}
+
 /// One function's point, named as written with the function filled in.
 fn function_point(
     parts: &Parts<'_>,
@@ -529,5 +599,21 @@ impl Refusal for InlineCopies {
 
     fn shared_body_key(&self) -> Option<String> {
         Some(format!("inline:{}", self.function))
+    }
+}
+
+/// A statement inside a kernel function (`kernel.statement`): its
+/// variables live wherever the compiler put them at that instruction
+/// (DWARF location lists), which stapkit does not evaluate for the kernel.
+#[derive(Debug)]
+struct KernelStatement(String);
+
+impl Refusal for KernelStatement {
+    fn refuse(&self, span: Span, what: &str) -> Failed {
+        fail_help(
+            span,
+            format!("'{what}' at kernel statement '{}' needs the DWARF locations of the function's variables, which stapkit does not evaluate for the kernel", self.0),
+            "read the function's parameters in a kernel.function(\"...\") probe, which needs no DWARF locations".into(),
+        )
     }
 }
