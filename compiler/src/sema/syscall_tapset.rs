@@ -173,11 +173,6 @@ impl Decoders {
             let _ = writeln!(s, "\tif (flags & {v}) {{ s .= \"|{n}\"; rest &= ~{v} }}");
         }
         s.push_str("\tif (rest) s .= sprintf(\"|%#o\", rest)\n\treturn s\n}\n\n");
-        // SystemTap's name for the same decoder, which scripts call
-        // (the published process/pfiles.stp).
-        s.push_str(
-            "function _sys_open_flag_str:string (f:long) {\n\treturn __sc_open_flags_str(f)\n}\n\n",
-        );
         let _ = write!(
             s,
             "function __sc_dfd_str:string (dfd:long) {{\n\
@@ -395,6 +390,12 @@ pub fn generate(kernel: &KernelInfo) -> Option<String> {
     for info in syscalls.iter().filter(|i| i.entry_exists != Some(false)) {
         aliases(info, &decoders, &mut out);
     }
+    // SystemTap's name for the open-flags decoder, which scripts call
+    // (the published process/pfiles.stp); last, so that the aliases'
+    // lines (in error locations) do not move.
+    out.push_str(
+        "function _sys_open_flag_str:string (f:long) {\n\treturn __sc_open_flags_str(f)\n}\n",
+    );
     Some(out)
 }
 
