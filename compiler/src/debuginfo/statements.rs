@@ -165,7 +165,10 @@ mod tests {
         assert_eq!(Lines::parse("*"), Some(Lines::All));
         assert_eq!(
             Lines::parse("87"),
-            Some(Lines::Range { first: 87, last: 87 })
+            Some(Lines::Range {
+                first: 87,
+                last: 87
+            })
         );
         assert_eq!(
             Lines::parse("87-102"),
