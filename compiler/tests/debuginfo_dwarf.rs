@@ -356,23 +356,9 @@ fn inline_instances_of_do_fsync() {
 /// `.inline` points through sema: one per copy, and `$vars` refused.
 #[test]
 fn inline_points_in_scripts() {
-    use stapkit::diag::{render_all, SourceMap};
-    use stapkit::{ir, sema, syntax};
+    use stapkit::ir;
     let info = std::sync::Arc::new(KernelInfo::new(k_files()));
-    let analyze = |text: &str| {
-        let mut map = SourceMap::new();
-        let file = map.add("inline.stp".to_string(), text.to_string());
-        let cfg = syntax::PreprocessConfig::default();
-        let parsed = syntax::parse(&map, file, &cfg);
-        let config = sema::Config {
-            preprocess: cfg,
-            kernel: Some(info.clone()),
-            ..Default::default()
-        };
-        let analysis = sema::analyze(&mut map, &parsed.script, &config);
-        let errors = render_all(&map, &analysis.diagnostics);
-        (analysis.program, errors)
-    };
+    let analyze = |text: &str| analyze_on(&info, "inline.stp", text);
     let (program, errors) =
         analyze("probe kernel.function(\"do_fsync\").inline { println(pp(), \" \", probefunc()) }");
     let program = program.unwrap_or_else(|| panic!("{errors}"));
@@ -388,6 +374,29 @@ fn inline_points_in_scripts() {
     assert!(program.is_none());
     let (_, no_inline) = analyze("probe kernel.function(\"do_fsync\") { }");
     insta::assert_snapshot!(redact(&format!("{errors}\n{no_inline}")));
+}
+
+/// Passes 1 and 2 of script `text` (named `name`) on `info`: the program,
+/// if it elaborated, and the rendered diagnostics.
+fn analyze_on(
+    info: &std::sync::Arc<KernelInfo>,
+    name: &str,
+    text: &str,
+) -> (Option<stapkit::ir::Program>, String) {
+    use stapkit::diag::{render_all, SourceMap};
+    use stapkit::{sema, syntax};
+    let mut map = SourceMap::new();
+    let file = map.add(name.to_string(), text.to_string());
+    let cfg = syntax::PreprocessConfig::default();
+    let parsed = syntax::parse(&map, file, &cfg);
+    let config = sema::Config {
+        preprocess: cfg,
+        kernel: Some(info.clone()),
+        ..Default::default()
+    };
+    let analysis = sema::analyze(&mut map, &parsed.script, &config);
+    let errors = render_all(&map, &analysis.diagnostics);
+    (analysis.program, errors)
 }
 
 /// The files of the kernel [`kernel`] describes, for a second `KernelInfo`.
@@ -438,23 +447,9 @@ fn statements_of_do_nanosleep() {
 /// line, and `$$vars` refused with the reason.
 #[test]
 fn statement_points_in_scripts() {
-    use stapkit::diag::{render_all, SourceMap};
-    use stapkit::{ir, sema, syntax};
+    use stapkit::ir;
     let info = std::sync::Arc::new(KernelInfo::new(k_files()));
-    let analyze = |text: &str| {
-        let mut map = SourceMap::new();
-        let file = map.add("statement.stp".to_string(), text.to_string());
-        let cfg = syntax::PreprocessConfig::default();
-        let parsed = syntax::parse(&map, file, &cfg);
-        let config = sema::Config {
-            preprocess: cfg,
-            kernel: Some(info.clone()),
-            ..Default::default()
-        };
-        let analysis = sema::analyze(&mut map, &parsed.script, &config);
-        let errors = render_all(&map, &analysis.diagnostics);
-        (analysis.program, errors)
-    };
+    let analyze = |text: &str| analyze_on(&info, "statement.stp", text);
     let (program, errors) =
         analyze("probe kernel.statement(\"do_nanosleep@*:*\") { println(pp()) }");
     let program = program.unwrap_or_else(|| panic!("{errors}"));
