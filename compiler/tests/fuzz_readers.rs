@@ -35,6 +35,7 @@ use std::time::{Duration, Instant};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 
+mod elf_fixture;
 mod readers;
 
 // ---- the counting allocator ----------------------------------------------
