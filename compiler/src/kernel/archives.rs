@@ -356,26 +356,21 @@ mod tests {
         assert_eq!(a.locate("debian").unwrap().from, "STAPKIT_ARCHIVE_DEBIAN");
         // An RPM distribution's debug trees: beside its other trees unless
         // configured apart.
-        let a = Archives::from_parts(
-            &[("STAPKIT_ARCHIVE_ROCKY", "http://127.0.0.1:9/rocky")],
-            "",
-            BTreeMap::new(),
-        )
-        .unwrap();
-        assert_eq!(
-            a.locate("rocky-debug").unwrap().uri,
-            "http://127.0.0.1:9/rocky"
-        );
-        let a = Archives::from_parts(
-            &[("STAPKIT_ARCHIVE_ROCKY", "http://127.0.0.1:9/rocky")],
-            "rocky-debug: http://127.0.0.1:9/debuginfo\n",
-            BTreeMap::new(),
-        )
-        .unwrap();
-        assert_eq!(
-            a.locate("rocky-debug").unwrap().uri,
-            "http://127.0.0.1:9/debuginfo"
-        );
+        for (config, want) in [
+            ("", "http://127.0.0.1:9/rocky"),
+            (
+                "rocky-debug: http://127.0.0.1:9/debuginfo\n",
+                "http://127.0.0.1:9/debuginfo",
+            ),
+        ] {
+            let a = Archives::from_parts(
+                &[("STAPKIT_ARCHIVE_ROCKY", "http://127.0.0.1:9/rocky")],
+                config,
+                BTreeMap::new(),
+            )
+            .unwrap();
+            assert_eq!(a.locate("rocky-debug").unwrap().uri, want);
+        }
     }
 
     #[test]

@@ -670,22 +670,21 @@ fn read_repository(
     i: usize,
     names: &[&String],
 ) -> Result<Vec<RpmPackage>, PrepError> {
+    let fetch = |uri: String, dest: &Path| {
+        download(&uri, dest, None)?;
+        std::fs::read(dest).map_err(|error| PrepError::Io {
+            path: dest.to_path_buf(),
+            error,
+        })
+    };
     let repomd = meta_dir.join(format!("{i}-repomd.xml"));
-    download(&format!("{base}/repodata/repomd.xml"), &repomd, None)?;
-    let text = std::fs::read(&repomd).map_err(|error| PrepError::Io {
-        path: repomd.clone(),
-        error,
-    })?;
+    let text = fetch(format!("{base}/repodata/repomd.xml"), &repomd)?;
     let href = primary_href(&text).map_err(|message| PrepError::Corrupt {
         path: repomd.clone(),
         message,
     })?;
     let primary = meta_dir.join(format!("{i}-primary"));
-    download(&format!("{base}/{href}"), &primary, None)?;
-    let data = std::fs::read(&primary).map_err(|error| PrepError::Io {
-        path: primary.clone(),
-        error,
-    })?;
+    let data = fetch(format!("{base}/{href}"), &primary)?;
     let corrupt = |message| PrepError::Corrupt {
         path: primary.clone(),
         message,
