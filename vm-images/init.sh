@@ -1,7 +1,7 @@
 #!/bin/busybox sh
 # stapkit's test guests: /init of the initramfs that stap-matrix builds,
-# and of those `cargo xtask oracle` and `cargo xtask bench overhead` build
-# to run real SystemTap's modules in the same setting.
+# and of the one `cargo xtask oracle` builds to run real SystemTap's
+# modules in the same setting.
 #
 # Runs every case listed in /cases/list, one at a time, and streams each
 # case's results to the second serial port (ttyS1 on x86_64, a PCI 16550
@@ -106,8 +106,7 @@ run_stapkit() {
 
 # The case through SystemTap's staprun (see the flavour above).
 run_systemtap() {
-	# (A case of commands alone, as the overhead benchmark's, has none.)
-	[ -e "$dir/module.ko" ] && cp "$dir/module.ko" "/tmp/$name.ko"
+	cp "$dir/module.ko" "/tmp/$name.ko"
 	if [ -e "$dir/run" ]; then
 		mkdir -p /tmp/run && cd /tmp/run
 		MODULE=/tmp/$name.ko NAME=$name timeout -s KILL $((limit + 20)) \
