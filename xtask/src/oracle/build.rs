@@ -261,7 +261,9 @@ fn reads_user_space(text: &str, options: &[String]) -> bool {
         .filter(|l| !l.trim_start().starts_with('#'))
         .collect::<Vec<_>>()
         .join("\n");
-    options.iter().any(|o| o.starts_with("-d") || o.starts_with("--ldd"))
+    options
+        .iter()
+        .any(|o| o.starts_with("-d") || o.starts_with("--ldd"))
         || WORDS.iter().any(|w| {
             code.match_indices(w).any(|(at, _)| {
                 // `kprocess.` is the kernel's tapset, not a program.
@@ -316,8 +318,14 @@ mod tests {
             "probe process(\"/bin/stapkit-workload\").function(\"main\") {}",
             none
         ));
-        assert!(reads_user_space("probe timer.s(1) { print_ubacktrace() }", none));
-        assert!(reads_user_space("probe begin {}", &["-d".into(), "/bin/sh".into()]));
+        assert!(reads_user_space(
+            "probe timer.s(1) { print_ubacktrace() }",
+            none
+        ));
+        assert!(reads_user_space(
+            "probe begin {}",
+            &["-d".into(), "/bin/sh".into()]
+        ));
         assert!(!reads_user_space(
             "# matrix: -c \"stapkit-workload kill 15\"\nprobe kprocess.exec { println(filename) }\n\
              probe kernel.trace(\"sched:*\") {}",
