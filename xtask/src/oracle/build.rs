@@ -266,8 +266,10 @@ fn reads_user_space(text: &str, options: &[String]) -> bool {
         .any(|o| o.starts_with("-d") || o.starts_with("--ldd"))
         || WORDS.iter().any(|w| {
             code.match_indices(w).any(|(at, _)| {
-                // `kprocess.` is the kernel's tapset, not a program.
-                !code[..at].ends_with(|c: char| c.is_ascii_alphanumeric() || c == '_')
+                // `kprocess.` is the kernel's tapset, not a program
+                // (`print_ubacktrace` is a user-stack function).
+                !w.starts_with("process")
+                    || !code[..at].ends_with(|c: char| c.is_ascii_alphanumeric() || c == '_')
             })
         })
 }
