@@ -400,7 +400,12 @@ fn run(name: &str, default_cases: u32, strategy: impl Strategy<Value = (Vec<u8>,
 fn libfuzzer_corpus_replays() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus/script");
     let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("{}: {e} (cargo xtask fuzz --target script makes it)", dir.display()))
+        .unwrap_or_else(|e| {
+            panic!(
+                "{}: {e} (cargo xtask fuzz --target script makes it)",
+                dir.display()
+            )
+        })
         .map(|e| e.unwrap().path())
         .collect();
     files.sort();

@@ -339,7 +339,9 @@ fn libfuzzer_corpus_replays() {
         ("text", readers::text()),
     ] {
         let mut files: Vec<_> = std::fs::read_dir(root.join(dir))
-            .unwrap_or_else(|e| panic!("fuzz/corpus/{dir}: {e} (cargo xtask fuzz --target {dir} makes it)"))
+            .unwrap_or_else(|e| {
+                panic!("fuzz/corpus/{dir}: {e} (cargo xtask fuzz --target {dir} makes it)")
+            })
             .map(|e| e.unwrap().path())
             .collect();
         files.sort();

@@ -93,7 +93,8 @@ pub fn run(sh: &Shell, o: &Options) -> Result<()> {
     for t in &targets {
         runs.push(fuzz_one(&root, &binary, t, o)?);
     }
-    let mut table = String::from("| target | executions | corpus | findings |\n|---|---:|---:|---|\n");
+    let mut table =
+        String::from("| target | executions | corpus | findings |\n|---|---:|---:|---|\n");
     for r in &runs {
         let findings = if r.findings.is_empty() {
             "none".to_string()
@@ -104,7 +105,11 @@ pub fn run(sh: &Shell, o: &Options) -> Result<()> {
                 .collect::<Vec<_>>()
                 .join(", ")
         };
-        let _ = writeln!(table, "| {} | {} | {} | {findings} |", r.target, r.executions, r.corpus);
+        let _ = writeln!(
+            table,
+            "| {} | {} | {} | {findings} |",
+            r.target, r.executions, r.corpus
+        );
     }
     print!("{table}");
     append_report(&root, o, &runs)?;
@@ -171,7 +176,9 @@ fn fuzz_one(root: &Path, binary: &Path, target: &str, o: &Options) -> Result<Run
             .arg(scratch.path().join("new"))
             .arg(&corpus)
             .stdout(std::fs::File::create(&log)?)
-            .stderr(std::fs::File::create(scratch.path().join(format!("err-{job}")))?)
+            .stderr(std::fs::File::create(
+                scratch.path().join(format!("err-{job}")),
+            )?)
             .spawn();
         workers.push((job, child.context("starting the fuzz binary")?));
     }
@@ -220,7 +227,10 @@ fn list(dir: &Path) -> Vec<PathBuf> {
 fn append_report(root: &Path, o: &Options, runs: &[Run]) -> Result<()> {
     use std::io::Write as _;
     let path = root.join("fuzz/REPORT.md");
-    let mut f = std::fs::OpenOptions::new().append(true).create(true).open(&path)?;
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(&path)?;
     for r in runs {
         writeln!(
             f,
