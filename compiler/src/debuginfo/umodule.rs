@@ -36,7 +36,24 @@ pub fn read_user_module(path: &str, file: &Path, arch: Arch) -> Result<UserModul
         path: path.to_string(),
         symbols: symbols(&elf),
         unwind,
+        lines: Vec::new(),
+        line_files: Vec::new(),
     })
+}
+
+/// Gives `module` the source lines of `debug`'s line table (file
+/// offsets of the program `debug` describes).
+pub fn attach_lines(module: &mut UserModule, debug: &super::userdebug::UserDebug) {
+    let table = debug.line_table();
+    module.lines = table
+        .rows
+        .iter()
+        .map(|r| crate::ir::UserLine {
+            offset: r.address,
+            place: r.place,
+        })
+        .collect();
+    module.line_files = table.files;
 }
 
 /// The `DT_NEEDED` names of the ELF file `file` (`libc.so.6`), in order;

@@ -130,6 +130,41 @@ impl UserDebug {
         })
     }
 
+    /// The program's line table with file offsets for addresses (see
+    /// [`super::dwarf::lines`]): what the module carries to name the
+    /// source line of an address wherever the program is mapped. Rows
+    /// outside the program's loaded segments are left out; a sequence's
+    /// end just past a segment is kept.
+    pub fn line_table(&self) -> super::dwarf::lines::LineTable {
+        let mut table = self.dwarf.line_table();
+        let Ok(elf) = object::File::parse(&*self.program) else {
+            return super::dwarf::lines::LineTable::default();
+        };
+        let segments: Vec<(u64, u64, u64)> = elf
+            .segments()
+            .map(|s| {
+                let (offset, size) = s.file_range();
+                (s.address(), size, offset)
+            })
+            .collect();
+        table.rows.retain_mut(|row| {
+            let inside = |(start, size, _): &&(u64, u64, u64)| {
+                row.address >= *start
+                    && (row.address < start + size
+                        || (row.place.is_none() && row.address == start + size))
+            };
+            match segments.iter().find(inside) {
+                Some((start, _, offset)) => {
+                    row.address = row.address - start + offset;
+                    true
+                }
+                None => false,
+            }
+        });
+        table.rows.sort_by_key(|r| r.address);
+        table
+    }
+
     /// Where `var` of `scope` is at `pc`: the CFA is resolved with the
     /// program's call frame information (else the debug file's).
     pub fn location(&self, scope: &Scope, var: &ScopeVar, pc: u64) -> Result<UserLoc, String> {
