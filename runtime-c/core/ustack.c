@@ -439,7 +439,7 @@ static unsigned int stp_ustack(struct stp_context *c, const unsigned long **out)
 enum stp_usym_style {
 	STP_USYM_NAME,          /* usymname(): "main", or "0x..." */
 	STP_USYM_DATA,          /* usymdata(): "main+0x4/0x20 [/bin/p]" */
-	STP_USYM_STACK,         /* print_ustack(): " 0x... : main+0x4/0x20 [/bin/p]\n" */
+	STP_USYM_STACK,         /* print_ustack(): " 0x401136 : main+0x4/0x20 [/bin/p]\n" */
 	STP_USYM_BRIEF,         /* print_ubacktrace_brief(): "main+0x4\n" */
 	STP_USYM_SBACKTRACE,    /* sprint_ubacktrace(): "main+0x4 [/bin/p]\n" */
 	STP_USYM_FILELINE,      /* print_ubacktrace_fileline(): STACK's with " at FILE:LINE" */
@@ -478,7 +478,7 @@ static void stp_usym_append(char *dst, size_t cap, unsigned long addr, enum stp_
 	}
 	if (sym) {
 		if (stack)
-			len = scnprintf(dst, cap, " 0x%016lx : ", addr);
+			len = scnprintf(dst, cap, " 0x%lx : ", addr);
 		len += scnprintf(dst + len, cap - len, "%s+%#lx", at.mod->names + sym->name,
 				 at.offset - sym->offset);
 		if (sized)

@@ -71,11 +71,26 @@ pub(super) fn attach(program: &mut ir::Program, config: &Config) -> Vec<Diagnost
         let host = config.programs.host_path(&path);
         match crate::debuginfo::umodule::read_user_module(&path, &host, arch) {
             Ok(mut m) => {
-                // Without debug information the functions give the
-                // address in hex, as SystemTap's do.
-                if lines {
+                // A stripped program's functions are named from its debug
+                // file's symbol table; without debug information the
+                // line functions give the address in hex, as SystemTap's do.
+                let stripped = crate::debuginfo::umodule::is_stripped(&host);
+                if lines || stripped {
                     if let Ok(debug) = config.programs.debug(&path) {
-                        crate::debuginfo::umodule::attach_lines(&mut m, &debug);
+                        if stripped {
+                            if let Err(e) = crate::debuginfo::umodule::attach_debug_symbols(
+                                &mut m,
+                                &host,
+                                &debug.file.path,
+                            ) {
+                                errors.push(Diagnostic::warning(format!(
+                                    "the functions of '{path}' are named from its dynamic symbols only: {e}"
+                                )));
+                            }
+                        }
+                        if lines {
+                            crate::debuginfo::umodule::attach_lines(&mut m, &debug);
+                        }
                     }
                 }
                 modules.push(m)
