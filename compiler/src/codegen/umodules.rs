@@ -23,18 +23,32 @@ pub(super) fn tables(program: &Program) -> String {
     );
     out.push_str("struct stp_umodule stp_umodules[] = {\n");
     for (i, m) in program.user_modules.iter().enumerate() {
-        let _ =
-            writeln!(
+        let _ = writeln!(
             out,
             "\t{{ .path = {}, .syms = {}, .nsyms = {}, .names = {}, .rows = {}, .nrows = {}{} }},",
             c_string(&m.path),
-            if syms(m).next().is_some() { format!("stp_umod_{i}_syms") } else { "NULL".into() },
+            if syms(m).next().is_some() {
+                format!("stp_umod_{i}_syms")
+            } else {
+                "NULL".into()
+            },
             syms(m).count(),
-            if syms(m).next().is_some() { format!("stp_umod_{i}_names") } else { "\"\"".into() },
-            if rows(m).next().is_some() { format!("stp_umod_{i}_rows") } else { "NULL".into() },
+            if syms(m).next().is_some() {
+                format!("stp_umod_{i}_names")
+            } else {
+                "\"\"".into()
+            },
+            if rows(m).next().is_some() {
+                format!("stp_umod_{i}_rows")
+            } else {
+                "NULL".into()
+            },
             rows(m).count(),
             if lines(m).next().is_some() {
-                format!(", .lines = stp_umod_{i}_lines, .nlines = {}, .files = stp_umod_{i}_files", lines(m).count())
+                format!(
+                    ", .lines = stp_umod_{i}_lines, .nlines = {}, .files = stp_umod_{i}_files",
+                    lines(m).count()
+                )
             } else {
                 String::new()
             },
@@ -68,7 +82,10 @@ fn line_tables(out: &mut String, i: usize, m: &UserModule) {
         let _ = writeln!(out, "\t{},", c_string(f));
     }
     out.push_str("\tNULL\n};\n");
-    let _ = writeln!(out, "static const struct stp_uline stp_umod_{i}_lines[] = {{");
+    let _ = writeln!(
+        out,
+        "static const struct stp_uline stp_umod_{i}_lines[] = {{"
+    );
     for l in lines(m) {
         let _ = match l.place {
             Some((file, line)) => writeln!(out, "\t{{ {:#x}, {line}, {file} }},", l.offset),

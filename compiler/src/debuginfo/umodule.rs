@@ -99,7 +99,9 @@ pub fn attach_debug_symbols(
     program: &Path,
     debug_file: &Path,
 ) -> Result<(), String> {
-    let read = |file: &Path| std::fs::read(file).map_err(|e| format!("cannot read {}: {e}", file.display()));
+    let read = |file: &Path| {
+        std::fs::read(file).map_err(|e| format!("cannot read {}: {e}", file.display()))
+    };
     let (program_data, debug_data) = (read(program)?, read(debug_file)?);
     let bad = |file: &Path, e: object::Error| format!("{} is not an ELF file: {e}", file.display());
     let program_elf = object::File::parse(&*program_data).map_err(|e| bad(program, e))?;

@@ -97,7 +97,10 @@ fn line_table_names_source_lines_by_file_offset() {
     let table = d.line_table();
     assert!(table.rows.windows(2).all(|w| w[0].address <= w[1].address));
     assert!(
-        table.files.iter().any(|f| f == "/usr/src/stapkit/userdebug.c"),
+        table
+            .files
+            .iter()
+            .any(|f| f == "/usr/src/stapkit/userdebug.c"),
         "{:?}",
         table.files
     );

@@ -39,6 +39,10 @@ impl LineTable {
     }
 }
 
+/// A row before sorting: address, its order among the rows at that
+/// address (sequence ends before starts), place.
+type RawRow = (u64, u8, Option<(u32, u32)>);
+
 impl DwarfKernel {
     /// Every unit's line rows (see the module docs); time and memory
     /// linear in the line programs' size. Units or rows gimli cannot
@@ -46,8 +50,7 @@ impl DwarfKernel {
     pub fn line_table(&self) -> LineTable {
         let mut files: Vec<String> = Vec::new();
         let mut file_ids: HashMap<Arc<str>, u32> = HashMap::new();
-        // (address, order within the address: ends before starts, place)
-        let mut rows: Vec<(u64, u8, Option<(u32, u32)>)> = Vec::new();
+        let mut rows: Vec<RawRow> = Vec::new();
         let mut headers = self.dwarf.units();
         while let Ok(Some(header)) = headers.next() {
             let Ok(unit) = self.dwarf.unit(header) else {
@@ -65,7 +68,9 @@ impl DwarfKernel {
                     rows.push((address, 0, None));
                     continue;
                 }
-                let line = row.line().map_or(0, |l| l.get().min(u64::from(u32::MAX)) as u32);
+                let line = row
+                    .line()
+                    .map_or(0, |l| l.get().min(u64::from(u32::MAX)) as u32);
                 let index = row.file_index() as usize;
                 let file = match (line, unit_files.get(index).and_then(Option::as_ref)) {
                     (0, _) | (_, None) => None,

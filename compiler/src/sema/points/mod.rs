@@ -606,7 +606,8 @@ mod tests {
         let e =
             builtin_wildcards(&vec![("process", Some(&path)), ("*", None)], target).unwrap_err();
         assert!(
-            e.message.contains("no program 'relative' in any directory of $PATH"),
+            e.message
+                .contains("no program 'relative' in any directory of $PATH"),
             "{}",
             e.message
         );

@@ -299,15 +299,18 @@ pub(super) fn resolve(
         }
         place = match &c.kind {
             ast::TargetComponentKind::Member(m) => {
+                let types = match user.as_deref() {
+                    Some(debug) => MemberTypes::Program(debug),
+                    None => MemberTypes::Probe(context),
+                };
                 let (next, bits) = member(
                     &*h,
-                    context,
+                    types,
                     place,
                     &m.name,
                     m.span,
                     &mut steps,
                     &mut anonymous,
-                    user.as_deref(),
                 )?;
                 bitfield = bits;
                 next
@@ -623,15 +626,22 @@ type AnonymousPath = Option<(String, Vec<String>)>;
 /// `->name` from `place`; `anonymous` is how an anonymous aggregate
 /// `place` holds was reached (its members are found from the named one),
 /// and becomes so for the member's type.
+/// Where members' types come from: the probe's (its program's, else the
+/// kernel's), or the program a user-space `@cast` names.
+#[derive(Clone, Copy)]
+enum MemberTypes<'a> {
+    Probe(&'a ProbeContext),
+    Program(&'a crate::debuginfo::userdebug::UserDebug),
+}
+
 fn member(
     h: &dyn TargetHost,
-    context: &ProbeContext,
+    types: MemberTypes<'_>,
     place: Place,
     name: &str,
     span: Span,
     steps: &mut Vec<ir::TargetStep>,
     anonymous: &mut AnonymousPath,
-    user: Option<&crate::debuginfo::userdebug::UserDebug>,
 ) -> Result<(Place, Option<(u32, u32)>), Failed> {
     // Reach the object's address.
     let place_kind = match &place {
@@ -664,15 +674,15 @@ fn member(
     };
     let mut names: Vec<&str> = prefix.iter().map(String::as_str).collect();
     names.push(name);
-    let known = match (user, prefix.is_empty()) {
-        (Some(debug), _) => Some(
+    let known = match (types, prefix.is_empty()) {
+        (MemberTypes::Program(debug), _) => Some(
             debug
                 .dwarf()
                 .member_path(&agg, &names)
                 .map_err(|e| e.to_string()),
         ),
-        (None, true) => context.vars().member_path(&agg, name),
-        (None, false) => None,
+        (MemberTypes::Probe(context), true) => context.vars().member_path(&agg, name),
+        (MemberTypes::Probe(_), false) => None,
     };
     let path = match known {
         Some(path) => path.map_err(|e| fail(span, e))?,
