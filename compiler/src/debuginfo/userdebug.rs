@@ -140,22 +140,21 @@ impl UserDebug {
         let Ok(elf) = object::File::parse(&*self.program) else {
             return super::dwarf::lines::LineTable::default();
         };
-        let segments: Vec<(u64, u64, u64)> = elf
-            .segments()
-            .map(|s| {
-                let (offset, size) = s.file_range();
-                (s.address(), size, offset)
-            })
-            .collect();
+        let segments = super::file_offsets::FileOffsets::new(&elf);
         table.rows.retain_mut(|row| {
-            let inside = |(start, size, _): &&(u64, u64, u64)| {
-                row.address >= *start
-                    && (row.address < start + size
-                        || (row.place.is_none() && row.address == start + size))
+            // A sequence's end may be just past its segment's last byte.
+            let offset = match segments.offset(row.address) {
+                Some(o) => Some(o),
+                None if row.place.is_none() => row
+                    .address
+                    .checked_sub(1)
+                    .and_then(|a| segments.offset(a))
+                    .map(|o| o + 1),
+                None => None,
             };
-            match segments.iter().find(inside) {
-                Some((start, _, offset)) => {
-                    row.address = row.address - start + offset;
+            match offset {
+                Some(o) => {
+                    row.address = o;
                     true
                 }
                 None => false,
