@@ -118,3 +118,74 @@ fn a_batch_builds_each_module_as_alone_and_a_broken_one_fails_alone() {
     // The batch, a second run linking the two, and the broken one alone.
     assert_eq!(outcome.make_runs, 3);
 }
+
+/// Kbuild's compiler tests answered from the tree's cache
+/// (`kernel::kbuild_tryrun`) change nothing: on every CI kernel, a bare
+/// module built in the same directory plainly, while recording the
+/// answers, and from them is the same file byte for byte; and the
+/// answers in the file are the ones a build uses.
+#[test]
+fn compiler_tests_from_the_cache_leave_the_module_byte_identical() {
+    use stapkit::kernel::cache::Cache;
+    use stapkit::kernel::kbuild_tryrun::TryRun;
+    use stapkit::kernel::{toolchain, Catalog, HeaderTree};
+
+    const BARE: &str = "#include <linux/module.h>\n\
+        static int __init bare_init(void) { pr_info(\"bare\\n\"); return 0; }\n\
+        static void __exit bare_exit(void) {}\n\
+        module_init(bare_init);\nmodule_exit(bare_exit);\n\
+        MODULE_LICENSE(\"GPL\");\nMODULE_DESCRIPTION(\"try-run cache check\");\n";
+    let cache = Cache::locate(None);
+    let catalog = Catalog::load().expect("the kernel catalog");
+    for kernel in [
+        "debian-5.10-amd64",
+        "debian-6.1-amd64",
+        "debian-6.12-amd64",
+        "debian-7.2-amd64",
+        "debian-6.1-arm64",
+        "debian-6.12-arm64",
+    ] {
+        let tree = HeaderTree::resolve(Some(kernel), &cache, &catalog)
+            .unwrap_or_else(|e| panic!("{kernel}: {e}\nfetch it first: stap-prep fetch {kernel}"));
+        let tc = toolchain::select(&tree, &cache, &catalog).unwrap_or_else(|e| panic!("{e}"));
+        let work = tempfile::tempdir().unwrap();
+        let dir = work.path().join("build");
+        let answers = work.path().join("try-run.mk");
+        // One build in a fresh `dir`: the module, and make's commands.
+        let build = |try_run: bool| -> (Vec<u8>, String) {
+            let _ = std::fs::remove_dir_all(&dir);
+            std::fs::create_dir_all(&dir).unwrap();
+            std::fs::write(dir.join("bare.c"), BARE).unwrap();
+            std::fs::write(dir.join("Kbuild"), "obj-m := bare.o\n").unwrap();
+            let mut make = kbuild::modules_command(&tree, &tc, &dir, &[], &[], true);
+            let t = try_run.then(|| TryRun::prepare(&answers, &dir, &mut make).unwrap());
+            let out = make.output().expect("runs make");
+            let log = kbuild::make_log(&out);
+            assert!(out.status.success(), "{kernel}:\n{log}");
+            t.into_iter().for_each(TryRun::finish);
+            (std::fs::read(dir.join("bare.ko")).unwrap(), log)
+        };
+        let (plain, _) = build(false);
+        let (recorded, _) = build(true);
+        let written = std::fs::read_to_string(&answers).expect("the answers were recorded");
+        let (replayed, _) = build(true);
+        assert!(plain == recorded, "{kernel}: recording changed the module");
+        assert!(
+            plain == replayed,
+            "{kernel}: the cached answers changed the module"
+        );
+        assert!(written.lines().count() >= 10, "{kernel}: {written}");
+        // The answers are what the build used: one changed in the file
+        // (a macro nothing reads) shows in the compile command.
+        let marked = written.replacen(
+            " := $(stp-empty)-f",
+            " := $(stp-empty)-DSTP_TRY_RUN_CACHED -f",
+            1,
+        );
+        assert_ne!(marked, written, "{kernel}: no -f answer in {written}");
+        std::fs::write(&answers, marked).unwrap();
+        let (_, log) = build(true);
+        let cmd = std::fs::read_to_string(dir.join(".bare.o.cmd")).unwrap();
+        assert!(cmd.contains("-DSTP_TRY_RUN_CACHED"), "{kernel}:\n{log}");
+    }
+}
