@@ -1,13 +1,33 @@
 #!/bin/busybox sh
-# stapkit test guest: /init of the initramfs that stap-matrix builds.
+# stapkit's test guests: /init of the initramfs that stap-matrix builds,
+# and of the one `cargo xtask oracle` builds to run real SystemTap's
+# modules in the same setting.
 #
-# Runs every case listed in /cases/list through staprun, one at a time,
-# and streams each case's results to the second serial port (ttyS1 on
-# x86_64, a PCI 16550 as ttyS0 on arm64: /cases/results-port) as framed
-# files: a line "@@stapkit NAME SIZE CRC" followed by SIZE raw bytes (CRC
-# is the data's CRC-32: the line can lose bytes under TCG, and the host
-# reruns a case whose frames do not check). The console (first port) only
-# carries progress lines and kernel messages.
+# Runs every case listed in /cases/list, one at a time, and streams each
+# case's results to the second serial port (ttyS1 on x86_64, a PCI 16550
+# as ttyS0 on arm64: /cases/results-port) as framed files: a line
+# "@@stapkit NAME SIZE CRC" followed by SIZE raw bytes (CRC is the data's
+# CRC-32: the line can lose bytes under TCG, and the host reruns a case
+# whose frames do not check), ended by "@@stapkit-end" (the format
+# stapkit::vm::results decodes). The console (first port) only carries
+# progress lines and kernel messages.
+#
+# Per case directory /cases/ID: module.ko, name (the module name),
+# timeout (seconds before SIGINT; KILL 20 s later), args (the loader's
+# options, shell-quoted), modules ("NAME PARAMS..." per line, dependencies
+# first: the kernel's own modules loaded before the case and unloaded
+# after it), later (modules the case may load itself), and run (shell
+# commands run instead of staprun, with $MODULE the module), if any.
+#
+# /cases/flavour says whose loader runs the cases. Without it, stapkit's
+# (/bin/staprun, static). With "systemtap", SystemTap's own
+# /usr/bin/staprun, which starts its stapio: the guest then also has the
+# mounts they expect (tracefs, devpts, /dev/shm, a tmpfs /tmp) and a
+# PATH with /usr/bin; the module is given as /tmp/NAME.ko (SystemTap's
+# loader wants the file named after the module) with stdin from /dev/null; a
+# case's run gets $NAME too, runs in a scratch directory under the same
+# SIGINT limit, and keeps the results port open; and a module still
+# loaded after its case is removed, to leave a clean kernel.
 #
 # It loads modules (staprun's, and Debian's that a case names), so it only
 # ever runs as PID 1 of a test guest's initramfs: anywhere else it stops
@@ -17,13 +37,24 @@ if [ "$$" != 1 ]; then
 	exit 1
 fi
 /bin/busybox --install -s /bin
-export PATH=/bin
+flavour=$(/bin/cat /cases/flavour 2>/dev/null)
+if [ "$flavour" = systemtap ]; then
+	export PATH=/bin:/usr/bin:/usr/sbin:/sbin
+else
+	export PATH=/bin
+fi
 mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
 mount -t debugfs debugfs /sys/kernel/debug
-mkdir -p /out /tmp
 mkdir -p /out /tmp /lib/modules
+if [ "$flavour" = systemtap ]; then
+	mount -t tracefs tracefs /sys/kernel/tracing 2>/dev/null
+	mkdir -p /dev/pts /dev/shm /var/run /run
+	mount -t devpts devpts /dev/pts
+	mount -t tmpfs tmpfs /dev/shm
+	mount -t tmpfs tmpfs /tmp
+fi
 # The kernel's own modules that cases asked for, with a modules.dep, where
 # busybox modprobe looks for them.
 ln -s /modules "/lib/modules/$(uname -r)"
@@ -46,16 +77,68 @@ emit() {
 	cat "$2" >&3
 }
 
+# The kernel's own modules loaded for the case, or by it: unloaded after it.
+unload_kernel_modules() {
+	for mod in $loaded; do
+		[ -e "/sys/module/$mod" ] || continue
+		rmmod "$mod" || echo "init: rmmod $mod failed"
+	done
+}
+
+# The case through stapkit's staprun. SIGINT after the time limit lets
+# staprun run the end probes; KILL if even that hangs. $args holds
+# shell-quoted staprun options (-c CMD). A case with its own commands
+# (run) runs them in /tmp instead, with $MODULE the module (or bundle).
+# The case's processes do not inherit the results port (fd 3): a -c
+# command has stdin, stdout and stderr only, as under SystemTap.
+run_stapkit() {
+	if [ -s "$dir/run" ]; then
+		(cd /tmp && MODULE="$dir/module.ko" timeout -s KILL $((limit + 20)) \
+			sh "$dir/run") > /out/stdout 2>> /out/stderr 3>&-
+	else
+		eval timeout -s KILL $((limit + 20)) timeout -s INT "$limit" \
+			staprun $args "$dir/module.ko" > /out/stdout 2>> /out/stderr 3>&-
+	fi
+	echo $? > /out/rc
+	unload_kernel_modules
+	if [ -e "/sys/module/$name" ]; then echo loaded > /out/module; else echo unloaded > /out/module; fi
+}
+
+# The case through SystemTap's staprun (see the flavour above).
+run_systemtap() {
+	cp "$dir/module.ko" "/tmp/$name.ko"
+	if [ -e "$dir/run" ]; then
+		mkdir -p /tmp/run && cd /tmp/run
+		MODULE=/tmp/$name.ko NAME=$name timeout -s KILL $((limit + 20)) \
+			timeout -s INT "$limit" sh "$dir/run" < /dev/null > /out/stdout 2>> /out/stderr
+		echo $? > /out/rc
+		cd / && rm -rf /tmp/run
+	else
+		eval timeout -s KILL $((limit + 20)) timeout -s INT "$limit" \
+			/usr/bin/staprun $args "/tmp/$name.ko" < /dev/null > /out/stdout 2>> /out/stderr
+		echo $? > /out/rc
+	fi
+	if [ -e "/sys/module/$name" ]; then
+		echo loaded > /out/module
+		/usr/bin/staprun -d "$name" > /dev/null 2>&1 || rmmod "$name" 2>/dev/null
+	else
+		echo unloaded > /out/module
+	fi
+	unload_kernel_modules
+	rm -f "/tmp/$name.ko"
+}
+
 echo "init: booted $(uname -r)"
 dmesg -c > /dev/null
 for case in $(cat /cases/list); do
 	dir=/cases/$case
 	limit=$(cat "$dir/timeout")
+	name=$(cat "$dir/name")
 	args=$(cat "$dir/args")
 	echo "init: case $case"
 	# The kernel's own modules the case asked for (dependencies first;
-	# "NAME PARAMS..." per line), loaded now and unloaded after it. A
-	# failed insmod shows in the case's stderr.
+	# "NAME PARAMS..." per line), loaded now. A failed insmod shows in the
+	# case's stderr.
 	: > /out/stderr
 	loaded=""
 	while read -r mod params; do
@@ -70,26 +153,11 @@ for case in $(cat /cases/list); do
 	while read -r mod; do
 		[ -e "/sys/module/$mod" ] || loaded="$mod $loaded"
 	done < "$dir/later"
-	# SIGINT after the time limit lets staprun run the end probes; KILL if
-	# even that hangs. $args holds shell-quoted staprun options (-c CMD).
-	# A case with its own commands (run) runs them in /tmp instead, with
-	# $MODULE the module (or bundle). The case's processes do not inherit
-	# the results port (fd 3): a -c command has stdin, stdout and stderr
-	# only, as under SystemTap.
-	if [ -s "$dir/run" ]; then
-		(cd /tmp && MODULE="$dir/module.ko" timeout -s KILL $((limit + 20)) \
-			sh "$dir/run") > /out/stdout 2>> /out/stderr 3>&-
+	if [ "$flavour" = systemtap ]; then
+		run_systemtap
 	else
-		eval timeout -s KILL $((limit + 20)) timeout -s INT "$limit" \
-			staprun $args "$dir/module.ko" > /out/stdout 2>> /out/stderr 3>&-
+		run_stapkit
 	fi
-	echo $? > /out/rc
-	for mod in $loaded; do
-		[ -e "/sys/module/$mod" ] || continue
-		rmmod "$mod" || echo "init: rmmod $mod failed"
-	done
-	name=$(cat "$dir/name")
-	if [ -e "/sys/module/$name" ]; then echo loaded > /out/module; else echo unloaded > /out/module; fi
 	dmesg -c > /out/dmesg
 	for part in stdout stderr rc module dmesg; do
 		emit "$case.$part" "/out/$part"

@@ -45,6 +45,23 @@ pub struct UserModule {
     pub symbols: Vec<UserSymbol>,
     /// Its unwind table (see `debuginfo::cfi`), sorted by offset.
     pub unwind: Vec<UnwindRow>,
+    /// Its source lines by offset, from its DWARF line table, when the
+    /// program names source lines (`usymfileline()`) and its debug
+    /// information was found; sorted by offset.
+    pub lines: Vec<UserLine>,
+    /// The source files [`UserLine::place`] names, by index.
+    pub line_files: Vec<String>,
+}
+
+/// A row of a [`UserModule`]'s line table: from file offset `offset`
+/// until the next row, the source file and line of the code (`None`: no
+/// line, as after the end of a sequence).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UserLine {
+    /// File offset of the first instruction the row holds for.
+    pub offset: u64,
+    /// The file (an index into [`UserModule::line_files`]) and the line.
+    pub place: Option<(u32, u32)>,
 }
 
 /// A function of a [`UserModule`].

@@ -29,3 +29,8 @@ pub mod ship;
 pub mod syntax;
 pub mod text;
 pub mod vm;
+
+/// ELF objects shaped as kernel modules, shared with the integration tests.
+#[cfg(test)]
+#[path = "../tests/elf_fixture/mod.rs"]
+mod elf_fixture;

@@ -1,8 +1,10 @@
 //! Fetching through exactly the code public archives go through, from
-//! repositories built here and served by the test on 127.0.0.1: an RPM
-//! repository of `kernel-devel`/`kernel-core`-shaped packages made with
-//! Debian's `rpmbuild` and `createrepo_c` from the fetched Debian 6.1 amd64
-//! tree, and an Ubuntu-shaped apt repository (`linux-headers-REL`,
+//! repositories built here and served by the test on 127.0.0.1: CentOS
+//! Stream 9's repositories (the shipped manifest) of
+//! `kernel-devel`/`kernel-core` packages made with Debian's `rpmbuild` and
+//! `createrepo_c` from the fetched Debian 6.1 amd64 tree; small packages
+//! laid out as each shipped RPM-family manifest's distribution lays them
+//! out; and an Ubuntu-shaped apt repository (`linux-headers-REL`,
 //! `linux-headers-REL-generic`, `linux-image-unsigned-REL`) made with
 //! `dpkg-deb` from the same tree. Each fetch is checked, a module is built
 //! against each fetched tree with `stap -p4`, and a lock naming a version
@@ -45,7 +47,9 @@ fn an_rpm_repository_is_fetched_locked_and_built_against() {
     let debian = debian_tree();
     let work = tempfile::tempdir().unwrap();
     let w = work.path();
-    let rel = "6.1.0-57.stapkit.x86_64";
+    // The shipped CentOS Stream 9 manifest, its repositories served here:
+    // Debian's tree packaged as Stream's kernel-devel 5.14.0-57.el9.
+    let rel = "5.14.0-57.el9.x86_64";
     let tree = LocalTree::flatten(&debian, &w.join("devel/usr/src/kernels").join(rel));
     // As a RHEL-family tree records its compiler (kbuild reads
     // include/config/auto.conf, which keeps Debian's).
@@ -70,7 +74,7 @@ fn an_rpm_repository_is_fetched_locked_and_built_against() {
     let spec = w.join("k.spec");
     std::fs::write(
         &spec,
-        "Name: %{pkg}\nVersion: 6.1.0\nRelease: 57.stapkit\nSummary: kernel-devel-shaped test package\n\
+        "Name: %{pkg}\nVersion: 5.14.0\nRelease: 57.el9\nSummary: kernel-devel-shaped test package\n\
          License: GPL-2.0-only\nBuildArch: x86_64\nAutoReqProv: no\n%define debug_package %{nil}\n\
          %define __os_install_post %{nil}\n%define _build_id_links none\n\
          %description\nMade from a Debian tree for stapkit's tests.\n\
@@ -89,28 +93,33 @@ fn an_rpm_repository_is_fetched_locked_and_built_against() {
             .arg(format!("--define=top {top}"))
             .arg(&spec));
     }
-    let repo = w.join("www/9/BaseOS/x86_64/os");
-    std::fs::create_dir_all(&repo).unwrap();
-    for entry in std::fs::read_dir(w.join("top/RPMS/x86_64")).unwrap() {
-        let p = entry.unwrap().path();
-        std::fs::rename(&p, repo.join(p.file_name().unwrap())).unwrap();
+    // As Stream lays them out: kernel-core in BaseOS, kernel-devel in AppStream.
+    for (pkg, repo) in [
+        ("kernel-core", "9-stream/BaseOS/x86_64/os"),
+        ("kernel-devel", "9-stream/AppStream/x86_64/os"),
+    ] {
+        let repo = w.join("www/centos-stream").join(repo);
+        std::fs::create_dir_all(&repo).unwrap();
+        let file = format!("{pkg}-5.14.0-57.el9.x86_64.rpm");
+        std::fs::rename(w.join("top/RPMS/x86_64").join(&file), repo.join(&file)).unwrap();
+        run(Command::new("createrepo_c").arg("-q").arg(&repo));
     }
-    run(Command::new("createrepo_c").arg("-q").arg(&repo));
     let port = serve(w.join("www"));
 
     let kernels = w.join("kernels");
     std::fs::create_dir_all(&kernels).unwrap();
-    let text = "name: local-rpm-6.1-x86_64\ndescription: kernel-devel-shaped RPMs of Debian's 6.1 tree\n\
-        distro: centos\nseries: \"6.1\"\narch: x86_64\nsource:\n  kind: rpm\n  repositories:\n\
-        \x20   - archive: local-rpm\n      paths: [9/BaseOS/x86_64/os]\n  release: \"6.1.0-*.stapkit.x86_64\"\n\
-        \x20 headers: [kernel-devel]\n  image: kernel-core\n  debug: kernel-debuginfo\ntoolchain:\n  compiler: gcc-12\n";
-    std::fs::write(kernels.join("local-rpm-6.1-x86_64.yaml"), text).unwrap();
-    let m = manifest::parse(text).unwrap();
+    let name = "centos-stream-9-x86_64";
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../kernels/{name}.yaml")),
+    )
+    .unwrap();
+    std::fs::write(kernels.join(format!("{name}.yaml")), &text).unwrap();
+    let m = manifest::parse(&text).unwrap();
     let cache_dir = w.join("cache");
     let cache = Cache::locate(Some(&cache_dir));
-    let uri = format!("http://127.0.0.1:{port}");
+    let uri = format!("http://127.0.0.1:{port}/centos-stream");
     let archives = Archives::from_parts(
-        &[("STAPKIT_ARCHIVE_LOCAL_RPM", &uri)],
+        &[("STAPKIT_ARCHIVE_CENTOS_STREAM", &uri)],
         "",
         Default::default(),
     )
@@ -125,7 +134,7 @@ fn an_rpm_repository_is_fetched_locked_and_built_against() {
         panic!("a fresh cache fetches")
     };
     assert_eq!(state.release, rel);
-    assert_eq!(state.version, "6.1.0-57.stapkit");
+    assert_eq!(state.version, "5.14.0-57.el9");
     assert_eq!(state.build, Path::new("usr/src/kernels").join(rel));
     assert_eq!(
         state.image,
@@ -136,18 +145,21 @@ fn an_rpm_repository_is_fetched_locked_and_built_against() {
         std::fs::read(state.image_path()).unwrap(),
         std::fs::read(debian.image_path()).unwrap()
     );
-    // No root of the tree's distribution: the note names the Debian gcc
-    // that builds its modules.
+    // No root of the tree's distribution: its plain `gcc` becomes Debian's
+    // gcc of the same major version (CONFIG_GCC_VERSION), passed to kbuild
+    // as CC, and the note names it.
     let built = stapkit::kernel::HeaderTree::from_fetched(state.clone()).unwrap();
+    assert_eq!(built.compiler, "gcc-12");
+    assert!(built.make_vars().contains(&"CC=gcc-12".to_string()));
     let tc = stapkit::kernel::toolchain::ensure(&m, &built, &cache, &mut |_| {}).unwrap();
-    let host = Command::new("gcc").arg("--version").output().unwrap();
+    let host = Command::new("gcc-12").arg("--version").output().unwrap();
     let host = String::from_utf8_lossy(&host.stdout);
     let version = host.lines().next().unwrap().rsplit(' ').next().unwrap();
     assert_eq!(
         stapkit::kernel::compiler_note::for_tree(&m.name, &built, &tc).unwrap(),
         format!(
-            "local-rpm-6.1-x86_64: the kernel was built with gcc 12.2.0 (Red Hat 12.2.0-1); no compiler of \
-             that distribution is available here, so modules build with Debian's gcc {version}, the nearest"
+            "centos-stream-9-x86_64: the kernel was built with gcc 12.2.0 (Red Hat 12.2.0-1); no compiler of \
+             that distribution is available here, so modules build with Debian's gcc-12 {version}, the nearest"
         ),
         "{lines:#?}"
     );
@@ -160,10 +172,7 @@ fn an_rpm_repository_is_fetched_locked_and_built_against() {
     assert_eq!(locked.release, rel);
     let names: Vec<&str> = locked.packages.iter().map(|p| p.name.as_str()).collect();
     assert_eq!(names, ["kernel-devel", "kernel-core"]);
-    assert!(locked
-        .packages
-        .iter()
-        .all(|p| p.version == "6.1.0-57.stapkit"));
+    assert!(locked.packages.iter().all(|p| p.version == "5.14.0-57.el9"));
     let again = FetchOptions {
         locked: Some((locked.clone(), "kernels.lock".into())),
         ..options.clone()
@@ -174,7 +183,7 @@ fn an_rpm_repository_is_fetched_locked_and_built_against() {
     ));
     // A lock naming a release the repository no longer has.
     let gone = LockedKernel {
-        release: "6.1.0-56.stapkit.x86_64".into(),
+        release: "5.14.0-56.el9.x86_64".into(),
         ..locked
     };
     let gone = FetchOptions {
@@ -186,12 +195,13 @@ fn an_rpm_repository_is_fetched_locked_and_built_against() {
         .to_string();
     assert_eq!(
         e,
-        "local-rpm-6.1-x86_64: the locked kernel-devel 6.1.0-56.stapkit.x86_64 is no longer in the archive; \
+        "centos-stream-9-x86_64: the locked kernel-devel 5.14.0-56.el9.x86_64 is no longer in the archive; \
          move the lock to the archive's newest with: stap-prep update --lock kernels/kernels.lock \
-         local-rpm-6.1-x86_64 (and commit kernels/kernels.lock)"
+         centos-stream-9-x86_64 (and commit kernels/kernels.lock)"
     );
 
-    let module = build_module(&cache_dir, &kernels, "local-rpm-6.1-x86_64", w);
+    // The release as `uname -r` prints it on a Stream host finds the tree.
+    let module = build_module(&cache_dir, &kernels, rel, w);
     let vermagic = format!("vermagic={} ", tree.release);
     assert!(
         module
@@ -212,7 +222,7 @@ fn an_rpm_repository_is_fetched_locked_and_built_against() {
     std::env::var_os("STAPKIT_STAPRUN")
         .expect("set STAPKIT_STAPRUN=$(cargo xtask staprun): the guest runs the module with it");
     let out = Command::new(env!("CARGO_BIN_EXE_stap-matrix"))
-        .args(["--kernel", "local-rpm-6.1-x86_64", "--print"])
+        .args(["--kernel", name, "--print"])
         .arg(&script)
         .env("STAPKIT_CACHE", &cache_dir)
         .env("STAPKIT_KERNELS", &kernels)
@@ -440,4 +450,307 @@ fn an_ubuntu_shaped_archive_is_locked_fetched_and_built_against_by_release() {
     assert!(module
         .windows(vermagic.len())
         .any(|x| x == vermagic.as_bytes()));
+}
+
+/// One shipped RPM-family manifest and the two kernels its local
+/// repositories hold (older, newer), as `VERSION-RELEASE`.
+struct Family {
+    manifest: &'static str,
+    kernels: [(&'static str, &'static str); 2],
+    /// Where the newer kernel's packages are, when apart from the older's
+    /// (Fedora: the release repository, then updates): repository index.
+    split: bool,
+    /// The archive the debug repositories are configured under, when not
+    /// beside the others (`X-debug` falls back to `X`).
+    debug_archive: Option<&'static str>,
+    /// The kernel's compiler (`CONFIG_CC_VERSION_TEXT`, `CONFIG_GCC_VERSION`)
+    /// and the Debian gcc that builds its modules.
+    gcc: (&'static str, &'static str, &'static str),
+}
+
+const EL9_GCC: (&str, &str, &str) = (
+    "gcc (GCC) 11.5.0 20240719 (Red Hat 11.5.0-2)",
+    "110500",
+    "gcc-11",
+);
+
+const FAMILIES: &[Family] = &[
+    Family {
+        manifest: "centos-stream-9-x86_64",
+        kernels: [("5.14.0", "503.el9"), ("5.14.0", "570.el9")],
+        split: false,
+        debug_archive: None,
+        gcc: EL9_GCC,
+    },
+    Family {
+        manifest: "centos-stream-10-x86_64",
+        kernels: [("6.12.0", "55.el10"), ("6.12.0", "124.el10")],
+        split: false,
+        debug_archive: None,
+        gcc: (
+            "gcc (GCC) 14.2.1 20250110 (Red Hat 14.2.1-7)",
+            "140201",
+            "gcc-14",
+        ),
+    },
+    Family {
+        manifest: "rhel-9-x86_64",
+        kernels: [("5.14.0", "427.13.1.el9_4"), ("5.14.0", "503.11.1.el9_5")],
+        split: false,
+        debug_archive: None,
+        gcc: EL9_GCC,
+    },
+    Family {
+        manifest: "almalinux-9-x86_64",
+        kernels: [("5.14.0", "427.13.1.el9_4"), ("5.14.0", "503.11.1.el9_5")],
+        split: false,
+        debug_archive: Some("almalinux-vault"),
+        gcc: EL9_GCC,
+    },
+    Family {
+        manifest: "rocky-9-x86_64",
+        kernels: [("5.14.0", "427.13.1.el9_4"), ("5.14.0", "503.11.1.el9_5")],
+        split: false,
+        debug_archive: None,
+        gcc: EL9_GCC,
+    },
+    Family {
+        manifest: "fedora-43-x86_64",
+        kernels: [("6.17.1", "300.fc43"), ("6.17.7", "300.fc43")],
+        split: true,
+        debug_archive: None,
+        gcc: (
+            "gcc (GCC) 15.2.1 20250808 (Red Hat 15.2.1-1)",
+            "150201",
+            "gcc-15",
+        ),
+    },
+];
+
+/// Builds small `kernel-devel`, `kernel-core` and `kernel-debuginfo`
+/// packages of `version-release` into `out` (one rpmbuild, three
+/// subpackages): a tree that `stap -r` opens (Makefile, .config recording
+/// Red Hat's gcc 11 or Fedora's 15, utsrelease.h), an image and a debug
+/// vmlinux, at the paths the distributions use.
+fn small_kernel_rpms(work: &Path, version: &str, release: &str, gcc: (&str, &str), out: &Path) {
+    let rel = format!("{version}-{release}.x86_64");
+    let src = work.join(format!("src-{rel}"));
+    let tree = src.join(format!("usr/src/kernels/{rel}"));
+    std::fs::create_dir_all(tree.join("include/generated")).unwrap();
+    std::fs::write(tree.join("Makefile"), "# kernel-devel-shaped test tree\n").unwrap();
+    std::fs::write(
+        tree.join(".config"),
+        format!(
+            "CONFIG_X86_64=y\nCONFIG_CC_VERSION_TEXT=\"{}\"\nCONFIG_GCC_VERSION={}\n",
+            gcc.0, gcc.1
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        tree.join("include/generated/utsrelease.h"),
+        format!("#define UTS_RELEASE \"{rel}\"\n"),
+    )
+    .unwrap();
+    let core = src.join(format!("lib/modules/{rel}"));
+    std::fs::create_dir_all(&core).unwrap();
+    std::fs::write(core.join("vmlinuz"), "image").unwrap();
+    let debug = src.join(format!("usr/lib/debug/lib/modules/{rel}"));
+    std::fs::create_dir_all(&debug).unwrap();
+    std::fs::write(debug.join("vmlinux"), "dwarf").unwrap();
+    let spec = work.join("family.spec");
+    let sub = |name: &str, files: &str| {
+        format!(
+            "%package -n {name}\nSummary: test\n%description -n {name}\ntest\n%files -n {name}\n{files}\n"
+        )
+    };
+    std::fs::write(
+        &spec,
+        format!(
+            "Name: kernel\nVersion: %{{ver}}\nRelease: %{{rel}}\nSummary: test\nLicense: GPL-2.0-only\n\
+             BuildArch: x86_64\nAutoReqProv: no\n%define debug_package %{{nil}}\n\
+             %define __os_install_post %{{nil}}\n%define _build_id_links none\n%description\ntest\n\
+             %install\ncp -a %{{src}}/. %{{buildroot}}/\n{}{}{}",
+            sub("kernel-devel", "/usr/src/kernels"),
+            sub("kernel-core", "/lib/modules"),
+            sub("kernel-debuginfo", "/usr/lib/debug"),
+        ),
+    )
+    .unwrap();
+    run(Command::new("rpmbuild")
+        .args(["-bb", "--quiet"])
+        .arg(format!("--define=_topdir {}", work.join("top").display()))
+        .arg(format!("--define=_rpmdir {}", out.display()))
+        .arg(format!("--define=ver {version}"))
+        .arg(format!("--define=rel {release}"))
+        .arg(format!("--define=src {}", src.display()))
+        .arg(&spec));
+}
+
+#[test]
+fn each_rpm_family_manifest_resolves_and_fetches_from_its_distributions_layout() {
+    use stapkit::kernel::fetch::update_entry;
+    use stapkit::kernel::manifest::Source;
+    use stapkit::kernel::HeaderTree;
+    let work = tempfile::tempdir().unwrap();
+    let w = work.path();
+    let www = w.join("www");
+    let port = serve(www.clone());
+    let catalog = manifest::Catalog::builtin().unwrap();
+    let rpm_manifests: Vec<&str> = catalog
+        .all()
+        .iter()
+        .filter(|m| matches!(m.source, Source::Rpm(_)))
+        .map(|m| m.name.as_str())
+        .collect();
+    let mut checked: Vec<&str> = FAMILIES.iter().map(|f| f.manifest).collect();
+    checked.sort();
+    assert_eq!(
+        rpm_manifests, checked,
+        "every shipped RPM-family manifest is checked here"
+    );
+    for family in FAMILIES {
+        let m = catalog.get(family.manifest).unwrap();
+        let Source::Rpm(source) = &m.source else {
+            unreachable!()
+        };
+        let gcc = (family.gcc.0, family.gcc.1);
+        let built = w.join(format!("rpms-{}", family.manifest));
+        for (version, release) in family.kernels {
+            small_kernel_rpms(w, version, release, gcc, &built);
+        }
+        // Each archive under www/ARCHIVE; a debug archive beside its
+        // distribution's unless configured apart.
+        let mut env: Vec<(String, String)> = Vec::new();
+        let mut dir_of = |archive: &str| {
+            let dir = match archive.strip_suffix("-debug") {
+                Some(base) if family.debug_archive != Some(archive) => base,
+                _ => archive,
+            };
+            let var = stapkit::kernel::archives::env_var(dir);
+            if !env.iter().any(|(v, _)| *v == var) {
+                env.push((var, format!("http://127.0.0.1:{port}/{dir}")));
+            }
+            www.join(dir)
+        };
+        let (mut main, mut debug) = (Vec::new(), Vec::new());
+        for repo in &source.repositories {
+            let root = dir_of(&repo.archive);
+            for path in &repo.paths {
+                let dir = root.join(path);
+                std::fs::create_dir_all(&dir).unwrap();
+                if repo.debug_only {
+                    &mut debug
+                } else {
+                    &mut main
+                }
+                .push(dir);
+            }
+        }
+        for (k, (version, release)) in family.kernels.iter().enumerate() {
+            let file = |pkg: &str| {
+                built
+                    .join("x86_64")
+                    .join(format!("{pkg}-{version}-{release}.x86_64.rpm"))
+            };
+            let pick = |dirs: &[std::path::PathBuf], i: usize| {
+                dirs[if family.split { k } else { i }.min(dirs.len() - 1)].clone()
+            };
+            // RHEL's family: kernel-core in BaseOS (the first), kernel-devel
+            // in AppStream (the second); Fedora: both in one.
+            for (pkg, dir) in [
+                ("kernel-core", pick(&main, 0)),
+                ("kernel-devel", pick(&main, 1)),
+                ("kernel-debuginfo", pick(&debug, 0)),
+            ] {
+                std::fs::copy(file(pkg), dir.join(file(pkg).file_name().unwrap())).unwrap();
+            }
+        }
+        for dir in main.iter().chain(&debug) {
+            run(Command::new("createrepo_c").arg("-q").arg(dir));
+        }
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let archives = Archives::from_parts(&env, "", Default::default()).unwrap();
+        let cache_dir = w.join(format!("cache-{}", family.manifest));
+        let cache = Cache::locate(Some(&cache_dir));
+
+        // No location: the error names the variable, the file and what the
+        // URI must hold.
+        let none = Archives::from_parts(&[], "", Default::default()).unwrap();
+        let e = update_entry(m, &cache, &none, false, &mut |_| {})
+            .unwrap_err()
+            .to_string();
+        let first = &source.repositories[0];
+        assert_eq!(
+            e,
+            format!(
+                "no location for the '{0}' archive: set {1}=URI, or add '{0}: URI' to archives.yaml, where \
+                 URI is the root of the archive or of your mirror of it (URI/{2}/repodata/repomd.xml must \
+                 exist) (this machine's apt sources name only its own distribution's archives)",
+                first.archive,
+                stapkit::kernel::archives::env_var(&first.archive),
+                first.paths[0]
+            ),
+            "{}",
+            family.manifest
+        );
+
+        // `stap-prep update` locks the newest kernel of the series, with
+        // its debug package.
+        let (version, release) = family.kernels[1];
+        let rel = format!("{version}-{release}.x86_64");
+        let locked = update_entry(m, &cache, &archives, false, &mut |_| {}).unwrap();
+        assert_eq!(locked.release, rel, "{}", family.manifest);
+        let names: Vec<&str> = locked.packages.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(names, ["kernel-devel", "kernel-core", "kernel-debuginfo"]);
+
+        // A locked fetch with --debug unpacks the tree, image and vmlinux.
+        let options = FetchOptions {
+            archives: Some(archives),
+            debug: true,
+            locked: Some((locked, "kernels.lock".into())),
+            ..Default::default()
+        };
+        let Fetched::New(state) = fetch(m, &cache, &options, &mut |_| {}).unwrap() else {
+            panic!("a fresh cache fetches")
+        };
+        assert_eq!(state.build, Path::new("usr/src/kernels").join(&rel));
+        assert_eq!(
+            state.image,
+            Path::new("lib/modules").join(&rel).join("vmlinuz")
+        );
+        assert_eq!(
+            state.debug_vmlinux.as_deref(),
+            Some(
+                Path::new("usr/lib/debug/lib/modules")
+                    .join(&rel)
+                    .join("vmlinux")
+                    .as_path()
+            )
+        );
+
+        // `-r` as `uname -r` prints it finds the fetched tree, whose plain
+        // `gcc` becomes Debian's gcc of the kernel's major version.
+        let tree = HeaderTree::resolve(Some(&rel), &cache, &catalog).unwrap();
+        assert_eq!(tree.release, rel);
+        let want = family.gcc.2;
+        assert_eq!(tree.compiler, want, "{}", family.manifest);
+        assert_eq!(m.toolchain.compiler, want, "{}", family.manifest);
+        assert!(tree.make_vars().contains(&format!("CC={want}")));
+        if family.manifest == "centos-stream-10-x86_64" {
+            // Its toolchain root is debian-6.12-amd64's (trixie's gcc-14,
+            // which `cargo xtask test` prepares in the shared cache): the
+            // note names Red Hat's gcc and the Debian one that builds.
+            let shared = Cache::locate(None);
+            let tc = stapkit::kernel::toolchain::select(&tree, &shared, &catalog).unwrap();
+            let note = stapkit::kernel::compiler_note::for_tree(&m.name, &tree, &tc).unwrap();
+            assert!(
+                note.starts_with(
+                    "centos-stream-10-x86_64: the kernel was built with gcc 14.2.1 (Red Hat 14.2.1-7); no \
+                     compiler of that distribution is available here, so modules build with Debian's \
+                     gcc-14 14."
+                ) && note.ends_with(", the nearest"),
+                "{note}"
+            );
+        }
+    }
 }

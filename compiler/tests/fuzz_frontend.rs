@@ -393,6 +393,32 @@ fn run(name: &str, default_cases: u32, strategy: impl Strategy<Value = (Vec<u8>,
     }
 }
 
+/// The script corpus of the coverage-guided campaign (`cargo xtask fuzz
+/// --target script`, kept in `fuzz/corpus/script/`), replayed with every
+/// check above: CI runs the corpus, not the campaign.
+#[test]
+fn libfuzzer_corpus_replays() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus/script");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| {
+            panic!(
+                "{}: {e} (cargo xtask fuzz --target script makes it)",
+                dir.display()
+            )
+        })
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    assert!(!files.is_empty(), "{} is empty", dir.display());
+    for path in &files {
+        let bytes = std::fs::read(path).unwrap();
+        if let Err(e) = check(&bytes, &[]) {
+            panic!("{}: {e}", path.display());
+        }
+    }
+    println!("libfuzzer_corpus_replays: {} inputs", files.len());
+}
+
 #[test]
 fn mutated_fixtures() {
     let n = corpus().len();

@@ -15,11 +15,11 @@
 //! refused, which aborts the run with the size in the message), and the
 //! package unpackers must write nothing outside their directory.
 //!
-//! Why proptest and not cargo-fuzz: the machine has only stable Rust, and
-//! cargo-fuzz's libFuzzer needs `-Zsanitizer` instrumentation; proptest
-//! (already this crate's property-test library) runs inside the normal
-//! `cargo test`, shrinks a failure to a small input and saves it under
-//! `proptest-regressions/`. Every bug it found is also a named case in
+//! This proptest run is the one inside every `cargo test`; the
+//! coverage-guided campaign is `fuzz/` (libFuzzer, `cargo xtask fuzz`),
+//! whose corpus `libfuzzer_corpus_replays` runs here under the same
+//! bounds. proptest shrinks a failure to a small input and saves it under
+//! `proptest-regressions/`. Every bug either found is also a named case in
 //! [`regressions`].
 //!
 //! The default run is short (a few seconds). For a long campaign set
@@ -35,6 +35,7 @@ use std::time::{Duration, Instant};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 
+mod elf_fixture;
 mod readers;
 
 // ---- the counting allocator ----------------------------------------------
@@ -319,6 +320,40 @@ fn cached_dwarf_index() {
 #[test]
 fn text_files() {
     fuzz(readers::text(), 500);
+}
+
+/// The corpus of the coverage-guided campaign (`cargo xtask fuzz`, kept
+/// in `fuzz/corpus/TARGET/`), replayed under the same bounds: CI runs the
+/// corpus, not the campaign.
+#[test]
+fn libfuzzer_corpus_replays() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus");
+    let mut replayed = 0;
+    for (dir, target) in [
+        ("btf", readers::btf()),
+        ("elf_module", readers::elf_module()),
+        ("program", readers::program()),
+        ("dwarf_index", readers::dwarf_index()),
+        ("kernel_image", readers::kernel_image()),
+        ("deb_tar", readers::deb_tar()),
+        ("rpm", readers::rpm()),
+        ("text", readers::text()),
+    ] {
+        let mut files: Vec<_> = std::fs::read_dir(root.join(dir))
+            .unwrap_or_else(|e| {
+                panic!("fuzz/corpus/{dir}: {e} (cargo xtask fuzz --target {dir} makes it)")
+            })
+            .map(|e| e.unwrap().path())
+            .collect();
+        files.sort();
+        assert!(!files.is_empty(), "fuzz/corpus/{dir} is empty");
+        for path in files {
+            let data = std::fs::read(&path).unwrap();
+            check(&target, &data).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            replayed += 1;
+        }
+    }
+    eprintln!("fuzz_readers: {replayed} corpus inputs replayed");
 }
 
 /// The inputs that made a reader panic, hang or escape before it was

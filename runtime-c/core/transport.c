@@ -22,7 +22,50 @@ static struct {
 	u32 flight;		/* overwrite the oldest records when full */
 	u32 protocol;		/* STP_PROTOCOL, for MODULE/protocol */
 	bool started;		/* `start` came (under control_mutex) */
+	u32 *taking;		/* per CPU: taking or holding `lock` (see below) */
 } stp_transport;
+
+/*
+ * Takes the ring's lock with interrupts off, unless this CPU is already
+ * taking or holding it: then the caller interrupted that CPU's own
+ * critical section (an NMI, or a kprobe's int3 on a function the locked
+ * code calls, with the reader or another handler inside) and spinning
+ * would wait for itself forever. Such a caller only tries the lock once
+ * and, when it is held, gets false: its record is dropped and counted
+ * like one that did not fit. A hit that interrupted nothing of the
+ * transport's, NMI or not, takes the lock as usual, so kprobes entered
+ * through int3 (in_nmi() is true there on x86) never lose output to this.
+ */
+static __maybe_unused bool stp_transport_lock(unsigned long *flags)
+{
+	u32 *taking;
+
+	local_irq_save(*flags);
+	taking = &stp_transport.taking[smp_processor_id()];
+	/* A nested (NMI) caller restores the count before it returns. */
+	if (READ_ONCE(*taking)) {
+		if (!raw_spin_trylock(&stp_transport.lock)) {
+			local_irq_restore(*flags);
+			return false;
+		}
+		WRITE_ONCE(*taking, *taking + 1);
+		return true;
+	}
+	WRITE_ONCE(*taking, 1);
+	barrier();
+	raw_spin_lock(&stp_transport.lock);
+	return true;
+}
+
+static __maybe_unused void stp_transport_unlock(unsigned long flags)
+{
+	u32 *taking = &stp_transport.taking[smp_processor_id()];
+
+	raw_spin_unlock(&stp_transport.lock);
+	barrier();
+	WRITE_ONCE(*taking, *taking - 1);
+	local_irq_restore(flags);
+}
 
 static __maybe_unused void stp_ring_copy_in(u64 pos, const void *src, u32 len)
 {
@@ -59,7 +102,11 @@ static __maybe_unused int stp_transport_write(u32 type, const char *data, u32 le
 	unsigned long flags;
 	u64 used;
 
-	raw_spin_lock_irqsave(&stp_transport.lock, flags);
+	if (!stp_transport_lock(&flags)) {
+		atomic64_inc(&stp_transport.dropped);
+		atomic64_add(len, &stp_transport.dropped_bytes);
+		return -EDEADLK;
+	}
 	used = stp_transport.head - stp_transport.tail;
 	/* The flight recorder makes room by forgetting the oldest records. */
 	while (stp_transport.flight && used > 0 && sizeof(h) + len <= STP_TRANSPORT_BUFSIZE &&
@@ -68,7 +115,7 @@ static __maybe_unused int stp_transport_write(u32 type, const char *data, u32 le
 		used = stp_transport.head - stp_transport.tail;
 	}
 	if (used + sizeof(h) + len > STP_TRANSPORT_BUFSIZE) {
-		raw_spin_unlock_irqrestore(&stp_transport.lock, flags);
+		stp_transport_unlock(flags);
 		atomic64_inc(&stp_transport.dropped);
 		atomic64_add(len, &stp_transport.dropped_bytes);
 		return -ENOSPC;
@@ -76,7 +123,7 @@ static __maybe_unused int stp_transport_write(u32 type, const char *data, u32 le
 	stp_ring_copy_in(stp_transport.head, &h, sizeof(h));
 	stp_ring_copy_in(stp_transport.head + sizeof(h), data, len);
 	stp_transport.head += sizeof(h) + len;
-	raw_spin_unlock_irqrestore(&stp_transport.lock, flags);
+	stp_transport_unlock(flags);
 	return 0;
 }
 
@@ -92,7 +139,9 @@ static __maybe_unused size_t stp_ring_take(size_t max)
 	u64 avail, at, rec;
 	size_t n = 0, first;
 
-	raw_spin_lock_irqsave(&stp_transport.lock, flags);
+	/* Process context: this CPU cannot be inside the lock already. */
+	if (!stp_transport_lock(&flags))
+		return 0;
 	avail = stp_transport.head - stp_transport.tail;
 	while (n + sizeof(struct stp_record_header) <= avail) {
 		rec = stp_ring_record_at(stp_transport.tail + n);
@@ -106,7 +155,7 @@ static __maybe_unused size_t stp_ring_take(size_t max)
 	if (first < n)
 		memcpy(stp_transport.bounce + first, stp_transport.ring, n - first);
 	stp_transport.tail += n;
-	raw_spin_unlock_irqrestore(&stp_transport.lock, flags);
+	stp_transport_unlock(flags);
 	return n;
 }
 
@@ -251,7 +300,8 @@ static __maybe_unused int stp_transport_init(const char *built_name)
 	stp_transport.protocol = STP_PROTOCOL;
 	stp_transport.ring = vzalloc(STP_TRANSPORT_BUFSIZE);
 	stp_transport.bounce = vzalloc(STP_BOUNCE_SIZE);
-	if (!stp_transport.ring || !stp_transport.bounce)
+	stp_transport.taking = kcalloc(nr_cpu_ids, sizeof(*stp_transport.taking), GFP_KERNEL);
+	if (!stp_transport.ring || !stp_transport.bounce || !stp_transport.taking)
 		goto nomem;
 	top = debugfs_lookup("stapkit", NULL);
 	if (!top)
@@ -277,10 +327,12 @@ fail:
 	stp_transport.dir = NULL;
 	vfree(stp_transport.ring);
 	vfree(stp_transport.bounce);
+	kfree(stp_transport.taking);
 	return -ENODEV;
 nomem:
 	vfree(stp_transport.ring);
 	vfree(stp_transport.bounce);
+	kfree(stp_transport.taking);
 	return -ENOMEM;
 }
 
@@ -289,4 +341,5 @@ static __maybe_unused void stp_transport_exit(void)
 	debugfs_remove_recursive(stp_transport.dir);
 	vfree(stp_transport.ring);
 	vfree(stp_transport.bounce);
+	kfree(stp_transport.taking);
 }

@@ -5,8 +5,9 @@
  *
  * A record is a little-endian u32 type, a u32 length and the payload. The
  * ring is written from any context (probe handlers run with interrupts
- * off) under a raw spinlock and never sleeps or wakes anyone: the reader
- * polls with a short timeout. A record that does not fit is dropped and
+ * off) under a raw spinlock, only tried, never spun on, by a hit that
+ * interrupted its own CPU inside it (an NMI), and never sleeps or wakes
+ * anyone: the reader polls with a short timeout. A record that does not fit is dropped and
  * counted; the count reaches staprun in the DONE record, which, like EXIT,
  * is synthesised from session state when the ring is empty and so cannot
  * itself be lost. Mirrors staprun/src/protocol.rs.
@@ -55,7 +56,9 @@ struct stp_summary {
 	u64 dropped_bytes;    /* payload bytes of the dropped records */
 };
 
-/* Queues one record; returns 0 or -ENOSPC (then counted as dropped). */
+/* Queues one record; returns 0, or -ENOSPC when it does not fit or -EDEADLK
+ * when it came from inside this CPU's own use of the ring (an NMI, see
+ * stp_transport_lock), both counted as dropped. */
 static int stp_transport_write(u32 type, const char *data, u32 len);
 
 #endif /* STP_CORE_TRANSPORT_H */

@@ -7,7 +7,9 @@
  * was told of (the probed programs, `-d PATH`, `--ldd`), its functions by
  * file offset and its call-frame information reduced to a sorted table of
  * rows (compiler/src/debuginfo/cfi.rs): where the canonical frame address
- * (CFA) is, and where the return address and frame pointer were saved.
+ * (CFA) is, and where the return address and frame pointer were saved;
+ * when the script names source lines (usymfileline() and the like), also
+ * its DWARF line table as rows of file offset, line and file.
  * The generated code defines stp_umodules[] and stp_n_umodules (which the
  * runtime object, compiled apart from the script, only declares).
  *
@@ -49,6 +51,17 @@ struct stp_usym {
 	u32 name;
 };
 
+/*
+ * From file offset `offset` until the next row, source line `line` of
+ * file `file` (an index into the module's files); STP_ULINE_NONE: no line.
+ */
+#define STP_ULINE_NONE 0xffffffffu
+struct stp_uline {
+	u32 offset;
+	u32 line;
+	u32 file;
+};
+
 struct stp_umodule {
 	const char *path;
 	const struct stp_usym *syms;
@@ -56,6 +69,9 @@ struct stp_umodule {
 	const char *names;
 	const struct stp_urow *rows;
 	unsigned int nrows;
+	const struct stp_uline *lines;  /* NULL: no line table (no DWARF, or not asked for) */
+	unsigned int nlines;
+	const char *const *files;
 	struct inode *inode;    /* held from session start to end; NULL: not found */
 };
 
@@ -195,6 +211,33 @@ static const struct stp_usym *stp_usym_at(const struct stp_umodule *m, unsigned 
 	if (s->size && off - s->offset > s->size)
 		return NULL;
 	return s;
+}
+
+/* The source file and line of file offset off; false when not known. */
+static bool stp_uline_at(const struct stp_umodule *m, unsigned long off, const char **file,
+			 unsigned int *line)
+{
+	unsigned int lo = 0, hi = m->nlines;
+	const struct stp_uline *l;
+
+	if (!m->lines || off > U32_MAX)
+		return false;
+	while (lo < hi) {
+		unsigned int mid = lo + (hi - lo) / 2;
+
+		if (m->lines[mid].offset <= off)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (!lo)
+		return false;
+	l = &m->lines[lo - 1];
+	if (l->file == STP_ULINE_NONE)
+		return false;
+	*file = m->files[l->file];
+	*line = l->line;
+	return true;
 }
 
 /* A return address without arm64's pointer-authentication code. */
@@ -396,9 +439,10 @@ static unsigned int stp_ustack(struct stp_context *c, const unsigned long **out)
 enum stp_usym_style {
 	STP_USYM_NAME,          /* usymname(): "main", or "0x..." */
 	STP_USYM_DATA,          /* usymdata(): "main+0x4/0x20 [/bin/p]" */
-	STP_USYM_STACK,         /* print_ustack(): " 0x... : main+0x4/0x20 [/bin/p]\n" */
+	STP_USYM_STACK,         /* print_ustack(): " 0x401136 : main+0x4/0x20 [/bin/p]\n" */
 	STP_USYM_BRIEF,         /* print_ubacktrace_brief(): "main+0x4\n" */
 	STP_USYM_SBACKTRACE,    /* sprint_ubacktrace(): "main+0x4 [/bin/p]\n" */
+	STP_USYM_FILELINE,      /* print_ubacktrace_fileline(): STACK's with " at FILE:LINE" */
 };
 
 /*
@@ -413,7 +457,10 @@ static void stp_usym_append(char *dst, size_t cap, unsigned long addr, enum stp_
 	struct stp_uplace at;
 	const struct stp_usym *sym = NULL;
 	size_t len = strnlen(dst, cap);
-	bool sized = style == STP_USYM_DATA || style == STP_USYM_STACK;
+	bool stack = style == STP_USYM_STACK || style == STP_USYM_FILELINE;
+	bool sized = style == STP_USYM_DATA || stack;
+	const char *file;
+	unsigned int line;
 
 	if (len + 1 >= cap)
 		return;
@@ -430,16 +477,18 @@ static void stp_usym_append(char *dst, size_t cap, unsigned long addr, enum stp_
 		return;
 	}
 	if (sym) {
-		if (style == STP_USYM_STACK)
-			len = scnprintf(dst, cap, " 0x%016lx : ", addr);
+		if (stack)
+			len = scnprintf(dst, cap, " 0x%lx : ", addr);
 		len += scnprintf(dst + len, cap - len, "%s+%#lx", at.mod->names + sym->name,
 				 at.offset - sym->offset);
 		if (sized)
 			len += scnprintf(dst + len, cap - len, "/%#x", sym->size);
+		if (style == STP_USYM_FILELINE && stp_uline_at(at.mod, at.offset, &file, &line))
+			len += scnprintf(dst + len, cap - len, " at %s:%u", file, line);
 		if (style != STP_USYM_BRIEF)
 			len += scnprintf(dst + len, cap - len, " [%s]", at.path);
 	} else {
-		len = scnprintf(dst, cap, style == STP_USYM_STACK ? " 0x%lx" : "0x%lx", addr);
+		len = scnprintf(dst, cap, stack ? " 0x%lx" : "0x%lx", addr);
 		if (at.path && style != STP_USYM_BRIEF) {
 			len += scnprintf(dst + len, cap - len, " [%s+%#lx", at.path, addr - at.base);
 			if (sized)
@@ -449,6 +498,43 @@ static void stp_usym_append(char *dst, size_t cap, unsigned long addr, enum stp_
 	}
 	if (style != STP_USYM_DATA)
 		len += scnprintf(dst + len, cap - len, "\n");
+}
+
+/* Which part of an address's source place stp_usym_source() writes. */
+enum stp_usrc_part {
+	STP_USRC_FILE,          /* usymfile(): "/usr/src/p/main.c" */
+	STP_USRC_LINE,          /* usymline(): "12" */
+	STP_USRC_FILELINE,      /* usymfileline(): "/usr/src/p/main.c:12" */
+};
+
+/*
+ * Writes the source file, line or both of addr in the current task, from
+ * the line table of its module; addr in hex when the module has none or
+ * the address has no line.
+ */
+static __maybe_unused void stp_usym_source(char *dst, size_t cap, unsigned long addr,
+					   enum stp_usrc_part part)
+{
+	struct stp_uplace at;
+	const char *file;
+	unsigned int line;
+
+	if (!stp_uplace(addr, &at, false) || !at.mod ||
+	    !stp_uline_at(at.mod, at.offset, &file, &line)) {
+		scnprintf(dst, cap, "0x%lx", addr);
+		return;
+	}
+	switch (part) {
+	case STP_USRC_FILE:
+		scnprintf(dst, cap, "%s", file);
+		break;
+	case STP_USRC_LINE:
+		scnprintf(dst, cap, "%u", line);
+		break;
+	default:
+		scnprintf(dst, cap, "%s:%u", file, line);
+		break;
+	}
 }
 
 /* Writes, or prints, one line per address (stp_hex_list's callback). */

@@ -5,7 +5,11 @@
 //! channel read returns `EINTR` and the loop acts): SIGINT, SIGTERM and
 //! SIGHUP stop the session (also when attached with `-A`, as SystemTap's
 //! staprun does), SIGQUIT detaches, SIGUSR2 starts the next output file,
-//! SIGCHLD is the `-c` command ending.
+//! SIGCHLD is the `-c` command ending. While the stream runs, SIGALRM
+//! interrupts the read every 100 ms: a signal that lands after the loop
+//! checked its flags but before the read began would otherwise be lost,
+//! and staprun would wait for output that may never come (seen with
+//! SIGTERM at start-up in `tests/scripts/stress_signals.stp`).
 //!
 //! A script's warning is printed once: a `WARNING:` message equal to one
 //! printed before in the session is dropped, as SystemTap's staprun does
@@ -38,16 +42,50 @@ extern "C" fn on_switch(_: libc::c_int) {
 extern "C" fn on_child(_: libc::c_int) {
     CHILD_EXITED.store(true, Ordering::SeqCst);
 }
+extern "C" fn on_wakeup(_: libc::c_int) {}
+
+/// How often a blocked channel read is interrupted to look at the flags.
+const WAKEUP_USEC: libc::suseconds_t = 100_000;
+
+/// Interrupts the stream's reads every [`WAKEUP_USEC`] while it lives.
+struct WakeupTimer;
+
+impl WakeupTimer {
+    fn start() -> WakeupTimer {
+        Self::set(WAKEUP_USEC);
+        WakeupTimer
+    }
+
+    fn set(usec: libc::suseconds_t) {
+        let tick = libc::timeval {
+            tv_sec: 0,
+            tv_usec: usec,
+        };
+        let timer = libc::itimerval {
+            it_interval: tick,
+            it_value: tick,
+        };
+        // SAFETY: a valid itimerval; the old value is not asked for.
+        unsafe { libc::setitimer(libc::ITIMER_REAL, &timer, std::ptr::null_mut()) };
+    }
+}
+
+impl Drop for WakeupTimer {
+    fn drop(&mut self) {
+        Self::set(0);
+    }
+}
 
 /// Installs the handlers (see the module doc).
 pub fn install_signal_handlers() {
-    let handlers: [(libc::c_int, extern "C" fn(libc::c_int)); 6] = [
+    let handlers: [(libc::c_int, extern "C" fn(libc::c_int)); 7] = [
         (libc::SIGINT, on_stop),
         (libc::SIGTERM, on_stop),
         (libc::SIGHUP, on_stop),
         (libc::SIGQUIT, on_detach),
         (libc::SIGUSR2, on_switch),
         (libc::SIGCHLD, on_child),
+        (libc::SIGALRM, on_wakeup),
     ];
     for (sig, handler) in handlers {
         // SAFETY: a zeroed sigaction with a plain handler and no flags is valid.
@@ -94,6 +132,7 @@ impl Stream<'_> {
         let mut buf = vec![0u8; 64 * 1024];
         let mut stderr = io::stderr();
         let mut warned: HashSet<Vec<u8>> = HashSet::new();
+        let _wakeup = WakeupTimer::start();
         loop {
             if CHILD_EXITED.swap(false, Ordering::SeqCst)
                 && self.child.as_mut().is_some_and(|c| c.try_reap())

@@ -6,12 +6,13 @@
 //! CPU time (of every process the run waited for; on a busy machine the
 //! CPU time is the steadier figure):
 //! - *first*: stapkit with its per-tree caches (feature probes, runtime
-//!   object) emptied and the module cache off: the first script ever built
-//!   for the tree;
+//!   object, kbuild's compiler-test answers) emptied and the module cache
+//!   off: the first script ever built for the tree;
 //! - *cold*: the module cache off, per-tree caches warm: a new script;
 //! - *cached*: the same script again, from the module cache;
 //! - *bare*: a one-file `hello` module (`module_init` and a `pr_info`)
-//!   built by kbuild with the same toolchain, the floor a build can reach;
+//!   built by a plain kbuild with the same toolchain (its compiler tests
+//!   run, as in any `make -C TREE M=DIR`): the floor kbuild itself sets;
 //! - SystemTap *uncached* (a fresh `SYSTEMTAP_DIR`) and *cached* (the
 //!   same again), Debian's SystemTap in the oracle's root
 //!   (`docs/oracle/README.md`) with `-r TREE`, on the kernels whose
@@ -196,6 +197,7 @@ pub fn run(sh: &Shell, bench: &BuildBench) -> Result<()> {
                     objects: Vec::new(),
                     cflags: Vec::new(),
                     make_vars: Vec::new(),
+                    try_run_cache: None,
                     keep: false,
                     verbose: false,
                 })

@@ -15,12 +15,16 @@
 //! - `cargo xtask corpus` measures how many of SystemTap's published
 //!   examples translate; `cargo xtask tapset-coverage` how many documented
 //!   tapset functions and probe points resolve.
+//! - `cargo xtask fuzz [--target T] [--seconds N]` runs the libFuzzer
+//!   targets of `fuzz/` on their corpus and records the run in
+//!   `fuzz/REPORT.md`.
 
 mod bench;
 mod bench_build;
 mod bench_overhead;
 mod corpus;
 mod demo;
+mod fuzz;
 mod measure;
 mod oracle;
 mod setup;
@@ -54,6 +58,8 @@ enum Command {
     Corpus(corpus::Options),
     /// Count the documented tapset functions and probes that resolve.
     TapsetCoverage(tapset_coverage::Options),
+    /// Coverage-guided fuzzing (libFuzzer) of the front end and the readers.
+    Fuzz(fuzz::Options),
 }
 
 /// Runs the command; an error ends in one line naming it (no backtrace,
@@ -85,5 +91,6 @@ fn run() -> anyhow::Result<()> {
         Command::Oracle(o) => oracle::run(&sh, &o),
         Command::Corpus(o) => corpus::run(&sh, &o),
         Command::TapsetCoverage(o) => tapset_coverage::run(&sh, &o),
+        Command::Fuzz(o) => fuzz::run(&sh, &o),
     }
 }

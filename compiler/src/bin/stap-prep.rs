@@ -282,13 +282,13 @@ fn run(cli: Cli) -> Result<(), String> {
         }
         Command::List { available: true } => {
             for m in catalog.all() {
-                println!("{:<22} {}", m.name, m.description);
+                println!("{:<24} {}", m.name, m.description);
             }
         }
         Command::List { available: false } => {
             for s in cache.list().map_err(|e| e.to_string())? {
                 println!(
-                    "{:<22} {:<28} {:<14} {}",
+                    "{:<24} {:<28} {:<14} {}",
                     s.manifest,
                     s.release,
                     s.version,

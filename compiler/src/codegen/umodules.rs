@@ -1,7 +1,8 @@
 //! The user-space programs' symbol and unwind tables
 //! ([`Program::user_modules`]) as the C arrays `runtime-c/core/ustack.c`
 //! reads: `stp_umodules[]` and, per module, its functions (file offset,
-//! size, name), their names and its unwind rows.
+//! size, name), their names, its unwind rows and, when the script names
+//! source lines, its line table.
 
 use std::fmt::Write as _;
 
@@ -22,16 +23,35 @@ pub(super) fn tables(program: &Program) -> String {
     );
     out.push_str("struct stp_umodule stp_umodules[] = {\n");
     for (i, m) in program.user_modules.iter().enumerate() {
-        let _ =
-            writeln!(
+        let _ = writeln!(
             out,
-            "\t{{ .path = {}, .syms = {}, .nsyms = {}, .names = {}, .rows = {}, .nrows = {} }},",
+            "\t{{ .path = {}, .syms = {}, .nsyms = {}, .names = {}, .rows = {}, .nrows = {}{} }},",
             c_string(&m.path),
-            if syms(m).next().is_some() { format!("stp_umod_{i}_syms") } else { "NULL".into() },
+            if syms(m).next().is_some() {
+                format!("stp_umod_{i}_syms")
+            } else {
+                "NULL".into()
+            },
             syms(m).count(),
-            if syms(m).next().is_some() { format!("stp_umod_{i}_names") } else { "\"\"".into() },
-            if rows(m).next().is_some() { format!("stp_umod_{i}_rows") } else { "NULL".into() },
+            if syms(m).next().is_some() {
+                format!("stp_umod_{i}_names")
+            } else {
+                "\"\"".into()
+            },
+            if rows(m).next().is_some() {
+                format!("stp_umod_{i}_rows")
+            } else {
+                "NULL".into()
+            },
             rows(m).count(),
+            if lines(m).next().is_some() {
+                format!(
+                    ", .lines = stp_umod_{i}_lines, .nlines = {}, .files = stp_umod_{i}_files",
+                    lines(m).count()
+                )
+            } else {
+                String::new()
+            },
         );
     }
     out.push_str("\t{ 0 }\n};\n\n");
@@ -45,6 +65,34 @@ fn syms(m: &UserModule) -> impl Iterator<Item = &crate::ir::UserSymbol> {
 
 fn rows(m: &UserModule) -> impl Iterator<Item = &crate::ir::UnwindRow> {
     m.unwind.iter().filter(|r| r.start <= u64::from(u32::MAX))
+}
+
+fn lines(m: &UserModule) -> impl Iterator<Item = &crate::ir::UserLine> {
+    m.lines.iter().filter(|l| l.offset <= u64::from(u32::MAX))
+}
+
+/// The line table: rows (offset, line, file index; `STP_ULINE_NONE`
+/// where the code has no line) and the file names.
+fn line_tables(out: &mut String, i: usize, m: &UserModule) {
+    if lines(m).next().is_none() {
+        return;
+    }
+    let _ = writeln!(out, "static const char *const stp_umod_{i}_files[] = {{");
+    for f in &m.line_files {
+        let _ = writeln!(out, "\t{},", c_string(f));
+    }
+    out.push_str("\tNULL\n};\n");
+    let _ = writeln!(
+        out,
+        "static const struct stp_uline stp_umod_{i}_lines[] = {{"
+    );
+    for l in lines(m) {
+        let _ = match l.place {
+            Some((file, line)) => writeln!(out, "\t{{ {:#x}, {line}, {file} }},", l.offset),
+            None => writeln!(out, "\t{{ {:#x}, 0, STP_ULINE_NONE }},", l.offset),
+        };
+    }
+    out.push_str("};\n");
 }
 
 fn module_tables(out: &mut String, i: usize, m: &UserModule) {
@@ -90,6 +138,7 @@ fn module_tables(out: &mut String, i: usize, m: &UserModule) {
         }
         out.push_str("};\n");
     }
+    line_tables(out, i, m);
 }
 
 fn saved(rule: UnwindSaved) -> (&'static str, i32) {

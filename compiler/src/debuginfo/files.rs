@@ -135,7 +135,7 @@ fn debug_package(manifest: &str, release: &str) -> String {
         .ok()
         .and_then(|c| match &c.get(manifest).ok()?.source {
             ManifestSource::Apt(apt) => apt.debug_package(release),
-            _ => None,
+            ManifestSource::Rpm(rpm) => rpm.debug.clone(),
         })
         .unwrap_or_else(|| format!("linux-image-{release}-dbg"))
 }

@@ -54,6 +54,8 @@ pub struct KernelInfo {
     syscall_table: OnceLock<Option<SyscallTable>>,
     syscall_protos: OnceLock<std::collections::HashMap<String, Vec<String>>>,
     module_tracepoints: OnceLock<Result<Vec<ModuleTracepoint>, String>>,
+    /// The probe-able functions (`probeable`).
+    pub(super) probeable: OnceLock<super::probeable::ProbeableList>,
     /// `@var` answers by name (each one scans the tree's headers).
     pub(super) variables: std::sync::Mutex<
         std::collections::HashMap<
@@ -77,6 +79,7 @@ impl KernelInfo {
             syscall_table: OnceLock::new(),
             syscall_protos: OnceLock::new(),
             module_tracepoints: OnceLock::new(),
+            probeable: OnceLock::new(),
             variables: Default::default(),
         }
     }

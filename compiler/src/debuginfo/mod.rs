@@ -42,6 +42,7 @@ pub mod image;
 pub mod info;
 pub mod inline;
 pub mod plt;
+pub mod probeable;
 pub mod programs;
 pub mod sdt;
 pub mod source;

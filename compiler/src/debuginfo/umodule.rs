@@ -34,9 +34,26 @@ pub fn read_user_module(path: &str, file: &Path, arch: Arch) -> Result<UserModul
         super::cfi::unwind_rows(&elf, arch).map_err(|e| format!("{}: {e}", file.display()))?;
     Ok(UserModule {
         path: path.to_string(),
-        symbols: symbols(&elf),
+        symbols: symbols(&elf, &elf),
         unwind,
+        lines: Vec::new(),
+        line_files: Vec::new(),
     })
+}
+
+/// Gives `module` the source lines of `debug`'s line table (file
+/// offsets of the program `debug` describes).
+pub fn attach_lines(module: &mut UserModule, debug: &super::userdebug::UserDebug) {
+    let table = debug.line_table();
+    module.lines = table
+        .rows
+        .iter()
+        .map(|r| crate::ir::UserLine {
+            offset: r.address,
+            place: r.place,
+        })
+        .collect();
+    module.line_files = table.files;
 }
 
 /// The `DT_NEEDED` names of the ELF file `file` (`libc.so.6`), in order;
@@ -64,10 +81,47 @@ pub fn needed_libraries(file: &Path) -> Result<Vec<String>, String> {
     Ok(out)
 }
 
-/// The defined functions of `elf` by file offset, one name per offset,
-/// with its size.
-fn symbols(elf: &object::File<'_>) -> Vec<UserSymbol> {
-    let segments = super::file_offsets::FileOffsets::new(elf);
+/// Whether the program `file` has no symbol table of its own (stripped:
+/// only its dynamic symbols name functions).
+pub fn is_stripped(file: &Path) -> bool {
+    let Ok(data) = std::fs::read(file) else {
+        return false;
+    };
+    object::File::parse(&*data).is_ok_and(|elf| elf.symbols().next().is_none())
+}
+
+/// Names the functions of the stripped program at `program` from the
+/// symbol table of its separate debug file `debug_file` (which
+/// `objcopy --only-keep-debug` keeps), as SystemTap does; its dynamic
+/// symbols name only what the debug file does not.
+pub fn attach_debug_symbols(
+    module: &mut UserModule,
+    program: &Path,
+    debug_file: &Path,
+) -> Result<(), String> {
+    let read = |file: &Path| {
+        std::fs::read(file).map_err(|e| format!("cannot read {}: {e}", file.display()))
+    };
+    let (program_data, debug_data) = (read(program)?, read(debug_file)?);
+    let bad = |file: &Path, e: object::Error| format!("{} is not an ELF file: {e}", file.display());
+    let program_elf = object::File::parse(&*program_data).map_err(|e| bad(program, e))?;
+    let debug_elf = object::File::parse(&*debug_data).map_err(|e| bad(debug_file, e))?;
+    let mut by_offset: BTreeMap<u64, UserSymbol> = symbols(&program_elf, &debug_elf)
+        .into_iter()
+        .map(|s| (s.offset, s))
+        .collect();
+    for s in module.symbols.drain(..) {
+        by_offset.entry(s.offset).or_insert(s);
+    }
+    module.symbols = by_offset.into_values().collect();
+    Ok(())
+}
+
+/// The defined functions of `elf` by file offset in the program `program`
+/// (the same file, or the program `elf` is the debug file of), one name
+/// per offset, with its size.
+fn symbols(program: &object::File<'_>, elf: &object::File<'_>) -> Vec<UserSymbol> {
+    let segments = super::file_offsets::FileOffsets::new(program);
     // Of several names for one function the symbol table's last, as
     // SystemTap names it (`__libc_start_main_impl`, not its alias
     // `__libc_start_main`); the dynamic symbols only add functions.

@@ -130,6 +130,40 @@ impl UserDebug {
         })
     }
 
+    /// The program's line table with file offsets for addresses (see
+    /// [`super::dwarf::lines`]): what the module carries to name the
+    /// source line of an address wherever the program is mapped. Rows
+    /// outside the program's loaded segments are left out; a sequence's
+    /// end just past a segment is kept.
+    pub fn line_table(&self) -> super::dwarf::lines::LineTable {
+        let mut table = self.dwarf.line_table();
+        let Ok(elf) = object::File::parse(&*self.program) else {
+            return super::dwarf::lines::LineTable::default();
+        };
+        let segments = super::file_offsets::FileOffsets::new(&elf);
+        table.rows.retain_mut(|row| {
+            // A sequence's end may be just past its segment's last byte.
+            let offset = match segments.offset(row.address) {
+                Some(o) => Some(o),
+                None if row.place.is_none() => row
+                    .address
+                    .checked_sub(1)
+                    .and_then(|a| segments.offset(a))
+                    .map(|o| o + 1),
+                None => None,
+            };
+            match offset {
+                Some(o) => {
+                    row.address = o;
+                    true
+                }
+                None => false,
+            }
+        });
+        table.rows.sort_by_key(|r| r.address);
+        table
+    }
+
     /// Where `var` of `scope` is at `pc`: the CFA is resolved with the
     /// program's call frame information (else the debug file's).
     pub fn location(&self, scope: &Scope, var: &ScopeVar, pc: u64) -> Result<UserLoc, String> {

@@ -90,3 +90,34 @@ fn a_program_without_any_debug_file_says_where_it_looked() {
     );
     assert!(e.contains("userdebug.debug (not there)"), "{e}");
 }
+
+#[test]
+fn line_table_names_source_lines_by_file_offset() {
+    let (_p, _cache, d) = open_stripped();
+    let table = d.line_table();
+    assert!(table.rows.windows(2).all(|w| w[0].address <= w[1].address));
+    assert!(
+        table
+            .files
+            .iter()
+            .any(|f| f == "/usr/src/stapkit/userdebug.c"),
+        "{:?}",
+        table.files
+    );
+    // After user_scale's prologue: its first statement, line 18.
+    let scale = &d.functions("user_scale")[0];
+    let pc = d.dwarf().after_prologue(scale);
+    let offset = d.file_offset(pc).unwrap();
+    assert_eq!(
+        table.place(offset),
+        Some(("/usr/src/stapkit/userdebug.c", 18))
+    );
+    // The statement probe's line resolves back to itself.
+    let total = &d.functions("user_total")[0];
+    for a in d.dwarf().statement_addresses(total, "userdebug.c", 31) {
+        let offset = d.file_offset(a).unwrap();
+        assert_eq!(table.place(offset).map(|p| p.1), Some(31));
+    }
+    // Offsets before the first row have none.
+    assert_eq!(table.place(0), None);
+}

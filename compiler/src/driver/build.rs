@@ -22,6 +22,9 @@ pub struct BuildJob {
     pub module: BatchModule,
     /// `-B` variables.
     pub make_vars: Vec<String>,
+    /// Kbuild's compiler tests, answered from the tree's cache
+    /// (`kernel::kbuild_tryrun`).
+    pub try_run_cache: Option<PathBuf>,
     /// `-k`.
     pub keep: bool,
     /// `-v` level 3 and up.
@@ -49,6 +52,7 @@ impl BuildJob {
             objects: self.module.objects.clone(),
             cflags: self.module.cflags.clone(),
             make_vars: self.make_vars.clone(),
+            try_run_cache: self.try_run_cache.clone(),
             keep: self.keep,
             verbose: self.verbose,
         }

@@ -35,6 +35,7 @@ use crate::diag::{render_all, Diagnostic, SourceMap};
 use crate::ir::Program;
 use crate::kernel::kbuild::{self, BuiltModule};
 use crate::kernel::kbuild_batch::BatchModule;
+use crate::kernel::kbuild_tryrun;
 use crate::kernel::module_tracepoints;
 use crate::kernel::{features, modcheck, toolchain, Cache, Catalog, HeaderTree};
 use crate::modcache;
@@ -610,6 +611,10 @@ impl Pipeline {
                 cflags,
             },
             make_vars: self.options.make_vars.clone(),
+            try_run_cache: Some(kbuild_tryrun::cache_path(
+                &features.dir,
+                &self.options.make_vars,
+            )),
             keep: self.options.keep,
             verbose: self.options.verbose >= 3,
         })

@@ -15,7 +15,12 @@
 //!    on the same archive, so a bookworm machine's sources also serve
 //!    trixie and sid;
 //! 4. `X-security` falls back to `X`'s location with `-security` appended
-//!    (mirrors carry `/debian-security` beside `/debian`).
+//!    (mirrors carry `/debian-security` beside `/debian`), and `X-debug`
+//!    (an RPM distribution's `debug/tree` repositories) to `X`'s own
+//!    location, where most mirrors keep them.
+//!
+//! The archives the manifests name, and what each URI must hold, are
+//! listed in `docs/kernels.md`.
 //!
 //! A `VALUE` is a URI, optionally preceded by apt's options in brackets,
 //! as in a sources.list line: `[signed-by=/path/key.gpg] http://host/debian`
@@ -52,8 +57,14 @@ impl Location {
 /// An archive no configuration names, or a configuration that cannot be read.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ArchiveError {
-    /// Nothing says where `name` is.
-    Unconfigured { name: String, config: PathBuf },
+    /// Nothing says where `name` is; `holds` is a file under the archive's
+    /// root that the reader wanted (`9-stream/BaseOS/x86_64/os/repodata/repomd.xml`),
+    /// so the user knows which directory of a mirror to name.
+    Unconfigured {
+        name: String,
+        config: PathBuf,
+        holds: Option<String>,
+    },
     /// A configuration value or file is malformed.
     Invalid { place: String, message: String },
 }
@@ -61,13 +72,28 @@ pub enum ArchiveError {
 impl fmt::Display for ArchiveError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ArchiveError::Unconfigured { name, config } => write!(
-                f,
-                "no location for the '{name}' archive: set {}=URI, or add '{name}: URI' to {} \
-                 (this machine's apt sources name only its own distribution's archives)",
-                env_var(name),
-                config.display()
-            ),
+            ArchiveError::Unconfigured {
+                name,
+                config,
+                holds,
+            } => {
+                write!(
+                    f,
+                    "no location for the '{name}' archive: set {}=URI, or add '{name}: URI' to {}",
+                    env_var(name),
+                    config.display()
+                )?;
+                if let Some(holds) = holds {
+                    write!(
+                        f,
+                        ", where URI is the root of the archive or of your mirror of it (URI/{holds} must exist)"
+                    )?;
+                }
+                write!(
+                    f,
+                    " (this machine's apt sources name only its own distribution's archives)"
+                )
+            }
             ArchiveError::Invalid { place, message } => write!(f, "{place}: {message}"),
         }
     }
@@ -177,9 +203,29 @@ impl Archives {
                 return Ok(location);
             }
         }
+        if let Some(base) = name.strip_suffix("-debug") {
+            if let Ok(mut location) = self.locate(base) {
+                location.from = format!("{} (the debug trees beside '{base}')", location.from);
+                return Ok(location);
+            }
+        }
         Err(ArchiveError::Unconfigured {
             name: name.to_string(),
             config: self.config_path.clone(),
+            holds: None,
+        })
+    }
+
+    /// Where archive `name` is, for a reader that wants `holds` under its
+    /// root: an unconfigured archive's error names that file.
+    pub fn locate_holding(&self, name: &str, holds: &str) -> Result<Location, ArchiveError> {
+        self.locate(name).map_err(|e| match e {
+            ArchiveError::Unconfigured { name, config, .. } => ArchiveError::Unconfigured {
+                name,
+                config,
+                holds: Some(holds.to_string()),
+            },
+            other => other,
         })
     }
 }
@@ -308,6 +354,23 @@ mod tests {
         .unwrap();
         assert_eq!(a.locate("debian").unwrap().uri, "http://127.0.0.1:9/d");
         assert_eq!(a.locate("debian").unwrap().from, "STAPKIT_ARCHIVE_DEBIAN");
+        // An RPM distribution's debug trees: beside its other trees unless
+        // configured apart.
+        for (config, want) in [
+            ("", "http://127.0.0.1:9/rocky"),
+            (
+                "rocky-debug: http://127.0.0.1:9/debuginfo\n",
+                "http://127.0.0.1:9/debuginfo",
+            ),
+        ] {
+            let a = Archives::from_parts(
+                &[("STAPKIT_ARCHIVE_ROCKY", "http://127.0.0.1:9/rocky")],
+                config,
+                BTreeMap::new(),
+            )
+            .unwrap();
+            assert_eq!(a.locate("rocky-debug").unwrap().uri, want);
+        }
     }
 
     #[test]
@@ -317,6 +380,17 @@ mod tests {
         assert!(
             e.contains("STAPKIT_ARCHIVE_UBUNTU_DDEBS=URI") && e.contains("'ubuntu-ddebs: URI'"),
             "{e}"
+        );
+        let e = a
+            .locate_holding("rocky", "9/BaseOS/x86_64/os/repodata/repomd.xml")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            e,
+            "no location for the 'rocky' archive: set STAPKIT_ARCHIVE_ROCKY=URI, or add 'rocky: URI' to \
+             archives.yaml, where URI is the root of the archive or of your mirror of it \
+             (URI/9/BaseOS/x86_64/os/repodata/repomd.xml must exist) (this machine's apt sources name \
+             only its own distribution's archives)"
         );
         let a = Archives::from_parts(
             &[("STAPKIT_ARCHIVE_UBUNTU", "[trusted=yes http://x")],

@@ -103,6 +103,12 @@ impl CompilerId {
     }
 }
 
+/// Whether two `--version` lines (or `CONFIG_CC_VERSION_TEXT`) name the
+/// same compiler, whatever its command is called.
+pub fn same_compiler(a: &str, b: &str) -> bool {
+    CompilerId::parse(a).rest == CompilerId::parse(b).rest
+}
+
 /// The note for kernel `name` built by `kernel` (its
 /// `CONFIG_CC_VERSION_TEXT`) whose modules build with `chosen` (that
 /// compiler's `--version` line); `None` when they are the same compiler.

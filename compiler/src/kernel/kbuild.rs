@@ -3,7 +3,8 @@
 //! Writes the sources and a `Kbuild` file to a build directory, runs
 //! `make -C TREE M=DIR modules` with the tree's toolchain (the host's, or a
 //! toolchain root: `kernel::toolchain`; `ARCH=`/`CROSS_COMPILE=` when the
-//! tree is another architecture's, `kernel::arch`), and on failure shows each compiler
+//! tree is another architecture's, `kernel::arch`; kbuild's compiler tests
+//! answered from a per-tree cache, `kernel::kbuild_tryrun`), and on failure shows each compiler
 //! error with the generated line it points at. Warnings of `modpost` are
 //! returned with the module: with `-Werror` on the C, a build is clean only
 //! when modpost is quiet too (7.x warns about a missing MODULE_DESCRIPTION).
@@ -11,6 +12,7 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use super::kbuild_tryrun::TryRun;
 use super::toolchain::Toolchain;
 use super::tree::HeaderTree;
 
@@ -33,6 +35,9 @@ pub struct BuildRequest<'a> {
     pub cflags: Vec<String>,
     /// Extra `make` variables (`-B NAME=VALUE`).
     pub make_vars: Vec<String>,
+    /// Where kbuild's compiler tests are answered from, or recorded to
+    /// (`kernel::kbuild_tryrun`); `None` runs them.
+    pub try_run_cache: Option<PathBuf>,
     /// Keep the build directory (`-k`).
     pub keep: bool,
     /// Echo the build commands (`-v` level 3 and up).
@@ -179,15 +184,20 @@ pub fn build(req: &BuildRequest<'_>) -> Result<BuiltModule, BuildError> {
     let kbuild = kbuild_file(req.module, &req.cflags, &objects);
     std::fs::write(path.join("Kbuild"), kbuild).map_err(io(&path.join("Kbuild")))?;
 
-    let out = crate::markers::run_command(&mut modules_command(
+    let mut make = modules_command(
         req.tree,
         req.toolchain,
         &path,
         &[],
         &req.make_vars,
         req.verbose,
-    ))
-    .map_err(|e| BuildError::Make(req.toolchain.spawn_error(&e)))?;
+    );
+    let try_run = match &req.try_run_cache {
+        Some(cache) => Some(TryRun::prepare(cache, &path, &mut make).map_err(io(&path))?),
+        None => None,
+    };
+    let out = crate::markers::run_command(&mut make)
+        .map_err(|e| BuildError::Make(req.toolchain.spawn_error(&e)))?;
     let log = make_log(&out);
     let ko = path.join(format!("{}.ko", req.module));
     if !out.status.success() || !ko.is_file() {
@@ -197,6 +207,9 @@ pub fn build(req: &BuildRequest<'_>) -> Result<BuiltModule, BuildError> {
             errors,
             log,
         });
+    }
+    if let Some(t) = try_run {
+        t.finish();
     }
     let modpost_warnings = log
         .lines()

@@ -276,6 +276,7 @@ fn build_alone(req: &BatchRequest<'_>, m: &BatchModule) -> Result<BuiltModule, B
         objects: m.objects.clone(),
         cflags: m.cflags.clone(),
         make_vars: req.make_vars.clone(),
+        try_run_cache: None,
         keep: false,
         verbose: req.verbose,
     })

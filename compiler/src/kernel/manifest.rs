@@ -107,7 +107,8 @@ pub struct RpmSource {
     /// Repositories: an archive (located by `kernel::archives`) and the
     /// repository directories under it (each holding `repodata/`).
     pub repositories: Vec<RpmRepository>,
-    /// Release pattern, e.g. `5.14.0-*.el9.x86_64`.
+    /// Release pattern, e.g. `5.14.0-*.el9.x86_64` (CentOS Stream),
+    /// `5.14.0-*.el9_*.x86_64` (RHEL's point releases), `6.17.*-*.fc43.x86_64`.
     pub release: String,
     /// Header packages, e.g. `kernel-devel`.
     pub headers: Vec<String>,
@@ -126,6 +127,11 @@ pub struct RpmRepository {
     pub archive: String,
     /// Directories under the archive root, e.g. `9-stream/AppStream/x86_64/os`.
     pub paths: Vec<String>,
+    /// Read only when the debug package is fetched (the distributions'
+    /// `debug/tree` repositories, which a user without `--debug` need not
+    /// configure).
+    #[serde(default)]
+    pub debug_only: bool,
 }
 
 /// The compiler a kernel series wants, and where to get it when the host
@@ -418,9 +424,9 @@ pub fn parse(text: &str) -> Result<Manifest, String> {
         Source::Apt(apt) => &apt.release,
         Source::Rpm(rpm) => &rpm.release,
     };
-    if release.matches('*').count() != 1 {
+    if !(1..=2).contains(&release.matches('*').count()) || release.contains("**") {
         return Err(format!(
-            "release pattern '{release}' must contain exactly one '*'"
+            "release pattern '{release}' must contain one or two '*', not side by side"
         ));
     }
     if manifest.toolchain.suite.is_some() && manifest.toolchain.packages.is_empty() {
@@ -431,20 +437,41 @@ pub fn parse(text: &str) -> Result<Manifest, String> {
     Ok(manifest)
 }
 
-/// Whether `release` matches `pattern`, where `*` stands for one run of
-/// characters without `-` (so `6.1.0-*-amd64` does not match the
-/// `6.1.0-56-cloud-amd64` flavour).
+/// Whether `release` matches `pattern`, where each `*` stands for one
+/// run of characters without `-` (so `6.1.0-*-amd64` does not match the
+/// `6.1.0-56-cloud-amd64` flavour, and `5.14.0-*.el9_*.x86_64` matches
+/// RHEL's `5.14.0-427.13.1.el9_4.x86_64` but not CentOS Stream's
+/// `5.14.0-427.el9.x86_64`).
 pub fn release_matches(pattern: &str, release: &str) -> bool {
-    let Some((prefix, suffix)) = pattern.split_once('*') else {
+    let mut parts = pattern.split('*');
+    let first = parts.next().unwrap_or("");
+    let literals: Vec<&str> = parts.collect();
+    if literals.is_empty() {
         return pattern == release;
+    }
+    release
+        .strip_prefix(first)
+        .is_some_and(|rest| gaps_match(&literals, rest))
+}
+
+/// Whether `rest` is a run without `-` followed by `literals[0]`, then
+/// the same for the other literals; the last literal ends `rest`. A run
+/// ends at the first `-`, so each literal is looked for only up to there.
+fn gaps_match(literals: &[&str], rest: &str) -> bool {
+    let Some((literal, more)) = literals.split_first() else {
+        return rest.is_empty();
     };
-    let Some(middle) = release
-        .strip_prefix(prefix)
-        .and_then(|r| r.strip_suffix(suffix))
-    else {
-        return false;
-    };
-    !middle.is_empty() && !middle.contains('-')
+    if more.is_empty() {
+        return rest
+            .strip_suffix(literal)
+            .is_some_and(|gap| !gap.is_empty() && !gap.contains('-'));
+    }
+    let limit = rest.find('-').unwrap_or(rest.len());
+    (1..=limit).any(|end| {
+        rest.is_char_boundary(end)
+            && rest[end..].starts_with(literal)
+            && gaps_match(more, &rest[end + literal.len()..])
+    })
 }
 
 #[cfg(test)]
@@ -501,6 +528,31 @@ mod tests {
         assert!(!release_matches("6.1.0-*-amd64", "6.1.0--amd64"));
         assert!(release_matches("6.12.*-amd64", "6.12.107+deb13-amd64"));
         assert!(!release_matches("6.12.*-amd64", "6.12.107+deb13-rt-amd64"));
+        // Two runs: RHEL's point releases apart from CentOS Stream's.
+        let rhel = "5.14.0-*.el9_*.x86_64";
+        assert!(release_matches(rhel, "5.14.0-427.13.1.el9_4.x86_64"));
+        assert!(!release_matches(rhel, "5.14.0-427.el9.x86_64"));
+        assert!(!release_matches(rhel, "5.14.0-427.13.1.el9_4.x86_64+debug"));
+        assert!(!release_matches(rhel, "5.14.0-427.13.1.el9_.x86_64"));
+        assert!(release_matches(
+            "5.14.0-*.el9.x86_64",
+            "5.14.0-570.el9.x86_64"
+        ));
+        assert!(!release_matches(
+            "5.14.0-*.el9.x86_64",
+            "5.14.0-427.13.1.el9_4.x86_64"
+        ));
+        let fedora = "6.17.*-*.fc43.x86_64";
+        assert!(release_matches(fedora, "6.17.7-300.fc43.x86_64"));
+        assert!(!release_matches(fedora, "6.17.7-300.fc42.x86_64"));
+        assert!(!release_matches(fedora, "6.18.1-200.fc43.x86_64"));
+        // Neither run holds a '-', the second no more than the first.
+        assert!(release_matches("a-*.b*.c", "a-1.b2.b3.c"));
+        assert!(!release_matches("a-*.b*.c", "a-1.b-2.b3.c"));
+        assert!(!release_matches("a-*.b*.c", "a-1.b.c"));
+        // Long input stays cheap: a run ends at the first '-'.
+        let long = format!("5.14.0-{}", ".el9_".repeat(100_000));
+        assert!(!release_matches(rhel, &long));
     }
 
     #[test]
@@ -513,6 +565,86 @@ mod tests {
         )
         .unwrap();
         assert!(matches!(m.source, Source::Rpm(_)));
+    }
+
+    #[test]
+    fn manifests_name_archives_never_hosts() {
+        let catalog = Catalog::builtin().unwrap();
+        let plain = |s: &str| {
+            !s.is_empty()
+                && s.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        };
+        for m in catalog.all() {
+            let (archives, paths): (Vec<&str>, Vec<&str>) = match &m.source {
+                Source::Apt(a) => (
+                    a.repositories.iter().map(|r| r.archive.as_str()).collect(),
+                    Vec::new(),
+                ),
+                Source::Rpm(r) => (
+                    r.repositories.iter().map(|r| r.archive.as_str()).collect(),
+                    r.repositories
+                        .iter()
+                        .flat_map(|r| r.paths.iter().map(String::as_str))
+                        .collect(),
+                ),
+            };
+            for a in archives {
+                assert!(plain(a), "{}: archive '{a}' is a name, not a place", m.name);
+            }
+            for p in paths {
+                let first = p.split('/').next().unwrap_or("");
+                assert!(
+                    !p.contains(':') && !first.contains('.'),
+                    "{}: repository path '{p}' must be relative to its archive's root",
+                    m.name
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn rpm_family_manifests_build_with_debians_nearest_gcc() {
+        let catalog = Catalog::builtin().unwrap();
+        let rpm: Vec<&Manifest> = catalog
+            .all()
+            .iter()
+            .filter(|m| matches!(m.source, Source::Rpm(_)))
+            .collect();
+        let names: Vec<&str> = rpm.iter().map(|m| m.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "almalinux-9-x86_64",
+                "centos-stream-10-x86_64",
+                "centos-stream-9-x86_64",
+                "fedora-43-x86_64",
+                "rhel-9-x86_64",
+                "rocky-9-x86_64"
+            ]
+        );
+        for m in rpm {
+            let major: u32 = m.toolchain.compiler["gcc-".len()..].parse().unwrap();
+            let (gcc, suite) = super::super::compiler_note::nearest_debian_gcc(major);
+            assert_eq!(
+                (m.toolchain.compiler.as_str(), m.toolchain.suite.as_deref()),
+                (gcc.as_str(), Some(suite)),
+                "{}",
+                m.name
+            );
+            let Source::Rpm(source) = &m.source else {
+                unreachable!()
+            };
+            assert_eq!(source.headers, ["kernel-devel"]);
+            assert_eq!(source.image, "kernel-core");
+            assert_eq!(source.debug.as_deref(), Some("kernel-debuginfo"));
+            assert!(
+                source.repositories.iter().any(|r| r.debug_only)
+                    && source.repositories.iter().any(|r| !r.debug_only),
+                "{}: debug repositories apart",
+                m.name
+            );
+        }
     }
 
     #[test]

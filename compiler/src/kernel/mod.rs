@@ -16,6 +16,7 @@ pub mod fetch;
 pub mod guest_modules;
 pub mod kbuild;
 pub mod kbuild_batch;
+pub mod kbuild_tryrun;
 pub mod lock;
 pub mod manifest;
 pub mod modcheck;

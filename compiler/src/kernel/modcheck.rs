@@ -439,49 +439,21 @@ fn check_symbols(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use object::write::{Object as WriteObject, Symbol, SymbolSection};
-    use object::{
-        Architecture, BinaryFormat, Endianness, SectionKind, SymbolFlags, SymbolKind, SymbolScope,
-    };
+    use crate::elf_fixture;
 
     const VERMAGIC: &str = "6.1.0-56-amd64 SMP preempt mod_unload modversions ";
 
     /// A minimal module image: `.modinfo` fields, `__versions` entries and
     /// undefined symbols, as kbuild would lay them out.
     fn module(modinfo: &[&str], versions: Option<&[(&str, u32)]>, undefined: &[&str]) -> Vec<u8> {
-        let mut obj = WriteObject::new(BinaryFormat::Elf, Architecture::X86_64, Endianness::Little);
-        let info: Vec<u8> = modinfo.iter().flat_map(|f| f.bytes().chain([0])).collect();
-        let s = obj.add_section(vec![], b".modinfo".to_vec(), SectionKind::ReadOnlyData);
-        obj.append_section_data(s, &info, 1);
+        let mut obj = elf_fixture::object();
+        elf_fixture::modinfo(&mut obj, modinfo);
         if let Some(versions) = versions {
-            let mut bytes = Vec::new();
-            for (name, crc) in versions {
-                bytes.extend_from_slice(&(*crc as u64).to_le_bytes());
-                let mut n = name.as_bytes().to_vec();
-                n.resize(56, 0);
-                bytes.extend_from_slice(&n);
-            }
-            let s = obj.add_section(vec![], b"__versions".to_vec(), SectionKind::ReadOnlyData);
-            obj.append_section_data(s, &bytes, 8);
+            let wide: Vec<(&str, u64)> = versions.iter().map(|&(n, c)| (n, u64::from(c))).collect();
+            elf_fixture::versions(&mut obj, &wide);
         }
-        let s = obj.add_section(
-            vec![],
-            b".gnu.linkonce.this_module".to_vec(),
-            SectionKind::Data,
-        );
-        obj.append_section_data(s, &[0u8; 64], 8);
-        for name in undefined {
-            obj.add_symbol(Symbol {
-                name: name.as_bytes().to_vec(),
-                value: 0,
-                size: 0,
-                kind: SymbolKind::Unknown,
-                scope: SymbolScope::Linkage,
-                weak: false,
-                section: SymbolSection::Undefined,
-                flags: SymbolFlags::None,
-            });
-        }
+        elf_fixture::this_module(&mut obj);
+        elf_fixture::undefined(&mut obj, undefined);
         obj.write().unwrap()
     }
 

@@ -449,66 +449,19 @@ fn c_string(elf: &object::File<'_>, section: SectionIndex, offset: u64) -> Optio
 #[cfg(test)]
 mod tests {
     use super::*;
-    use object::write::{Object as WriteObject, Relocation, Symbol, SymbolSection};
-    use object::{
-        Architecture, BinaryFormat, Endianness, RelocationEncoding, RelocationFlags,
-        RelocationKind, SectionKind, SymbolFlags, SymbolKind, SymbolScope,
-    };
+    use crate::elf_fixture;
+    use object::SectionKind;
 
-    /// A module shaped as the kernel's trace macros lay one out: two
-    /// tracepoints in `__tracepoints`, an event on the first whose class
-    /// names the subsystem, and no event on the second (a bare
-    /// `DECLARE_TRACE`). Relocations go through section symbols plus
-    /// addends, as the assembler writes those against static objects.
+    /// A module shaped as the kernel's trace macros lay one out (see
+    /// [`elf_fixture::tracepoints`]), with this reader's idea of where an
+    /// event's class and tracepoint pointers are.
     fn synthetic_module() -> Vec<u8> {
-        let mut obj = WriteObject::new(BinaryFormat::Elf, Architecture::X86_64, Endianness::Little);
-        let section = |obj: &mut WriteObject, name: &str, kind| {
-            obj.add_section(Vec::new(), name.as_bytes().to_vec(), kind)
-        };
-        let tps = section(&mut obj, "__tracepoints", SectionKind::Data);
-        let rodata = section(&mut obj, ".rodata", SectionKind::ReadOnlyData);
-        let data = section(&mut obj, ".data", SectionKind::Data);
-        let events = section(&mut obj, "_ftrace_events", SectionKind::Data);
-        obj.append_section_data(tps, &[0u8; 0x80], 8);
-        // Something before the system's name, so the addend matters.
-        obj.append_section_data(rodata, b"other\0mysys\0", 1);
-        // The class at 0 (system pointer first), the call at 0x40.
-        obj.append_section_data(data, &[0u8; 0x80], 8);
-        obj.append_section_data(events, &[0u8; 8], 8);
-        for (name, at) in [("__tracepoint_tp_event", 0x40), ("__tracepoint_tp_bare", 0)] {
-            obj.add_symbol(Symbol {
-                name: name.as_bytes().to_vec(),
-                value: at,
-                size: 0x40,
-                kind: SymbolKind::Data,
-                scope: SymbolScope::Linkage,
-                weak: false,
-                section: SymbolSection::Section(tps),
-                flags: SymbolFlags::None,
-            });
-        }
-        let abs64 = RelocationFlags::Generic {
-            kind: RelocationKind::Absolute,
-            encoding: RelocationEncoding::Generic,
-            size: 64,
-        };
-        let reloc = |obj: &mut WriteObject, at_section, offset, to_section, addend| {
-            let symbol = obj.section_symbol(to_section);
-            obj.add_relocation(
-                at_section,
-                Relocation {
-                    offset,
-                    symbol,
-                    addend,
-                    flags: abs64,
-                },
-            )
-            .unwrap();
-        };
-        reloc(&mut obj, data, 0, rodata, 6);
-        reloc(&mut obj, data, 0x40 + CALL_CLASS_OFFSET, data, 0);
-        reloc(&mut obj, data, 0x40 + CALL_TP_OFFSET, tps, 0x40);
-        reloc(&mut obj, events, 0, data, 0x40);
+        assert_eq!(
+            (elf_fixture::CALL_CLASS_OFFSET, elf_fixture::CALL_TP_OFFSET),
+            (CALL_CLASS_OFFSET, CALL_TP_OFFSET)
+        );
+        let mut obj = elf_fixture::object();
+        elf_fixture::tracepoints(&mut obj);
         obj.write().unwrap()
     }
 
@@ -526,7 +479,7 @@ mod tests {
 
     #[test]
     fn modules_without_tracepoints_and_non_elf_files() {
-        let obj = WriteObject::new(BinaryFormat::Elf, Architecture::X86_64, Endianness::Little);
+        let obj = elf_fixture::object();
         assert_eq!(tracepoints_of_module(&obj.write().unwrap()).unwrap(), []);
         let e = tracepoints_of_module(b"not a module").unwrap_err();
         assert!(e.starts_with("not an ELF module"), "{e}");
@@ -536,39 +489,13 @@ mod tests {
     fn an_event_pointing_to_the_top_of_the_address_space_is_skipped() {
         // A symbol at u64::MAX - 8 that `_ftrace_events` points to: the
         // slots 16 and 24 bytes further overflowed (a panic in debug).
-        let mut obj = WriteObject::new(BinaryFormat::Elf, Architecture::X86_64, Endianness::Little);
-        let tps = obj.add_section(Vec::new(), b"__tracepoints".to_vec(), SectionKind::Data);
-        let events = obj.add_section(Vec::new(), b"_ftrace_events".to_vec(), SectionKind::Data);
-        obj.append_section_data(tps, &[0u8; 0x40], 8);
-        obj.append_section_data(events, &[0u8; 8], 8);
-        let mut symbol = |name: &str, value| {
-            obj.add_symbol(Symbol {
-                name: name.as_bytes().to_vec(),
-                value,
-                size: 8,
-                kind: SymbolKind::Data,
-                scope: SymbolScope::Linkage,
-                weak: false,
-                section: SymbolSection::Section(tps),
-                flags: SymbolFlags::None,
-            })
-        };
-        symbol("__tracepoint_tp", 0);
-        let top = symbol("top", u64::MAX - 8);
-        obj.add_relocation(
-            events,
-            Relocation {
-                offset: 0,
-                symbol: top,
-                addend: 0,
-                flags: RelocationFlags::Generic {
-                    kind: RelocationKind::Absolute,
-                    encoding: RelocationEncoding::Generic,
-                    size: 64,
-                },
-            },
-        )
-        .unwrap();
+        let mut obj = elf_fixture::object();
+        let tps = elf_fixture::section(&mut obj, "__tracepoints", SectionKind::Data, &[0; 0x40], 8);
+        let events =
+            elf_fixture::section(&mut obj, "_ftrace_events", SectionKind::Data, &[0; 8], 8);
+        elf_fixture::data_symbol(&mut obj, "__tracepoint_tp", tps, 0, 8);
+        let top = elf_fixture::data_symbol(&mut obj, "top", tps, u64::MAX - 8, 8);
+        elf_fixture::abs64(&mut obj, events, 0, top, 0);
         let found = tracepoints_of_module(&obj.write().unwrap()).unwrap();
         assert_eq!(found, [(String::new(), "tp".to_string())]);
     }

@@ -445,7 +445,11 @@ pub fn fetch(
         }
     }
     let archives = options.archives()?;
-    let all = read_metadata(name, source, cache, &archives, progress)?;
+    let debug = match options.debug {
+        true => DebugRepos::Required,
+        false => DebugRepos::Skip,
+    };
+    let all = read_metadata(name, source, cache, &archives, debug, progress)?;
     let header_name = source.headers.first().ok_or_else(|| PrepError::Layout {
         what: format!("{name}: the manifest lists no header packages"),
     })?;
@@ -605,12 +609,25 @@ pub fn fetch(
     Ok(Fetched::New(state))
 }
 
+/// Whether the repositories only for debug packages are read.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum DebugRepos {
+    /// No (a fetch without `--debug`).
+    Skip,
+    /// Yes, and one that cannot be read is an error (`--debug`).
+    Required,
+    /// When configured, and one that cannot be read is left out, saying so
+    /// (`stap-prep update`: many mirrors carry no debug trees).
+    IfReachable,
+}
+
 /// The packages of the manifest's names in its repositories' metadata.
 fn read_metadata(
     name: &str,
     source: &RpmSource,
     cache: &Cache,
     archives: &Archives,
+    debug: DebugRepos,
     progress: &mut dyn FnMut(&str),
 ) -> Result<Vec<RpmPackage>, PrepError> {
     let meta_dir = cache.dir().join("rpm").join(name);
@@ -619,35 +636,61 @@ fn read_metadata(
         error,
     })?;
     progress(&format!("{name}: reading repository metadata"));
+    let with_debug = match debug {
+        DebugRepos::Skip => false,
+        DebugRepos::Required => true,
+        DebugRepos::IfReachable => source.debug.is_some() && debug_configured(source, archives),
+    };
     let mut names: Vec<&String> = source.headers.iter().collect();
     names.push(&source.image);
-    names.extend(source.debug.as_ref());
+    names.extend(source.debug.as_ref().filter(|_| with_debug));
     let mut all = Vec::new();
-    for (i, base) in repository_bases(source, archives)?.iter().enumerate() {
-        let repomd = meta_dir.join(format!("{i}-repomd.xml"));
-        download(&format!("{base}/repodata/repomd.xml"), &repomd, None)?;
-        let text = std::fs::read(&repomd).map_err(|error| PrepError::Io {
-            path: repomd.clone(),
-            error,
-        })?;
-        let href = primary_href(&text).map_err(|message| PrepError::Corrupt {
-            path: repomd.clone(),
-            message,
-        })?;
-        let primary = meta_dir.join(format!("{i}-primary"));
-        download(&format!("{base}/{href}"), &primary, None)?;
-        let data = std::fs::read(&primary).map_err(|error| PrepError::Io {
-            path: primary.clone(),
-            error,
-        })?;
-        let corrupt = |message| PrepError::Corrupt {
-            path: primary.clone(),
-            message,
-        };
-        let xml = decompress(&href, data).map_err(corrupt)?;
-        all.extend(parse_primary(&xml, base, &|n| names.iter().any(|w| *w == n)).map_err(corrupt)?);
+    for (i, (base, debug_only)) in repository_bases(source, archives, with_debug)?
+        .iter()
+        .enumerate()
+    {
+        match read_repository(base, &meta_dir, i, &names) {
+            Ok(found) => all.extend(found),
+            Err(e) if debug == DebugRepos::IfReachable && *debug_only => {
+                progress(&format!(
+                    "{name}: the debug repository {base} cannot be read ({e}); its packages are left out"
+                ));
+            }
+            Err(e) => return Err(e),
+        }
     }
     Ok(all)
+}
+
+/// The packages named `names` in the repository at `base` (its metadata
+/// kept in `meta_dir` under index `i`).
+fn read_repository(
+    base: &str,
+    meta_dir: &Path,
+    i: usize,
+    names: &[&String],
+) -> Result<Vec<RpmPackage>, PrepError> {
+    let fetch = |uri: String, dest: &Path| {
+        download(&uri, dest, None)?;
+        std::fs::read(dest).map_err(|error| PrepError::Io {
+            path: dest.to_path_buf(),
+            error,
+        })
+    };
+    let repomd = meta_dir.join(format!("{i}-repomd.xml"));
+    let text = fetch(format!("{base}/repodata/repomd.xml"), &repomd)?;
+    let href = primary_href(&text).map_err(|message| PrepError::Corrupt {
+        path: repomd.clone(),
+        message,
+    })?;
+    let primary = meta_dir.join(format!("{i}-primary"));
+    let data = fetch(format!("{base}/{href}"), &primary)?;
+    let corrupt = |message| PrepError::Corrupt {
+        path: primary.clone(),
+        message,
+    };
+    let xml = decompress(&href, data).map_err(corrupt)?;
+    parse_primary(&xml, base, &|n| names.iter().any(|w| *w == n)).map_err(corrupt)
 }
 
 /// The lock entry of an RPM kernel (`stap-prep update`): the newest
@@ -661,7 +704,15 @@ pub fn lock_entry(
     progress: &mut dyn FnMut(&str),
 ) -> Result<LockedKernel, PrepError> {
     let name = &manifest.name;
-    let all = read_metadata(name, source, cache, archives, progress)?;
+    // The debug package is locked too when its repositories can be read.
+    let all = read_metadata(
+        name,
+        source,
+        cache,
+        archives,
+        DebugRepos::IfReachable,
+        progress,
+    )?;
     let header_name = source.headers.first().ok_or_else(|| PrepError::Layout {
         what: format!("{name}: the manifest lists no header packages"),
     })?;
@@ -730,16 +781,44 @@ fn check_locked(
     }
 }
 
-/// The base URIs of the manifest's repositories.
-pub fn repository_bases(source: &RpmSource, archives: &Archives) -> Result<Vec<String>, PrepError> {
+/// The base URIs of the manifest's repositories, each with whether it is
+/// only for debug packages; those are left out unless `with_debug`.
+pub fn repository_bases(
+    source: &RpmSource,
+    archives: &Archives,
+    with_debug: bool,
+) -> Result<Vec<(String, bool)>, PrepError> {
     let mut out = Vec::new();
-    for repo in &source.repositories {
-        let location = archives.locate(&repo.archive)?;
+    for repo in source
+        .repositories
+        .iter()
+        .filter(|r| with_debug || !r.debug_only)
+    {
+        let first = repo
+            .paths
+            .first()
+            .map(|p| p.trim_matches('/'))
+            .unwrap_or("");
+        let holds = format!("{first}/repodata/repomd.xml");
+        let location = archives.locate_holding(&repo.archive, holds.trim_start_matches('/'))?;
         for path in &repo.paths {
-            out.push(format!("{}/{}", location.uri, path.trim_matches('/')));
+            out.push((
+                format!("{}/{}", location.uri, path.trim_matches('/')),
+                repo.debug_only,
+            ));
         }
     }
     Ok(out)
+}
+
+/// Whether every archive of the manifest's debug-only repositories is
+/// configured (`stap-prep update` then locks the debug package too).
+pub fn debug_configured(source: &RpmSource, archives: &Archives) -> bool {
+    source
+        .repositories
+        .iter()
+        .filter(|r| r.debug_only)
+        .all(|r| archives.locate(&r.archive).is_ok())
 }
 
 #[cfg(test)]

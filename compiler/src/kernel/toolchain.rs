@@ -339,12 +339,6 @@ pub fn prepare(
     if let Some(root) = find_root(cache, manifest)? {
         return Ok(root);
     }
-    let Source::Apt(apt) = &manifest.source else {
-        return Err(PrepError::Unsupported(format!(
-            "{}: toolchain roots come from Debian archives only",
-            manifest.name
-        )));
-    };
     if which("mmdebstrap").is_none() {
         return Err(PrepError::ToolMissing {
             tool: "mmdebstrap".into(),
@@ -356,16 +350,18 @@ pub fn prepare(
     // The manifest's archives, where the configuration says they are.
     let archives = super::archives::Archives::load()?;
     // A Debian kernel's root comes from its own repositories; another
-    // distribution's (Ubuntu's) from the Debian archive's `suite`.
-    let mirrors: Vec<String> = if manifest.distro == "debian" {
-        super::apt::source_lines(apt, &archives, false)?
-            .into_iter()
-            .map(|line| format!("deb {line}"))
-            .collect()
-    } else {
-        let debian = archives.locate("debian")?;
-        vec![format!("deb {} {suite} main", debian.apt_prefix())]
-    };
+    // distribution's (Ubuntu's, RHEL-family and Fedora's) from the Debian
+    // archive's `suite`.
+    let mirrors: Vec<String> =
+        if let (Source::Apt(apt), "debian") = (&manifest.source, manifest.distro.as_str()) {
+            super::apt::source_lines(apt, &archives, false)?
+                .into_iter()
+                .map(|line| format!("deb {line}"))
+                .collect()
+        } else {
+            let debian = archives.locate("debian")?;
+            vec![format!("deb {} {suite} main", debian.apt_prefix())]
+        };
     let packages = &manifest.toolchain.packages;
     progress(&format!(
         "{}: preparing the {name} toolchain root ({})",

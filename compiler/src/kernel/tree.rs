@@ -34,10 +34,14 @@ pub enum TreeError {
     NoSuchRelease { release: String },
     /// `-r RELEASE` is of a known kernel series that is not fetched (at
     /// that release).
+    /// `also` names the other manifests whose series it is too (RHEL,
+    /// AlmaLinux and Rocky share their releases; Debian and CentOS
+    /// Stream 10 the 6.12 series).
     ReleaseNotFetched {
         release: String,
         manifest: String,
         fetched: Option<String>,
+        also: Vec<String>,
     },
     /// `-r PREFIX` (`6.8.0`) names several fetched kernels.
     Ambiguous {
@@ -68,20 +72,31 @@ impl fmt::Display for TreeError {
                 release,
                 manifest,
                 fetched,
-            } => match fetched {
-                Some(have) => write!(
-                    f,
-                    "kernel release '{release}' is of {manifest}, which is fetched at {have}; fetch that \
-                     release with: {} (or use -r {have})",
-                    fetch_release(manifest, release)
-                ),
-                None => write!(
-                    f,
-                    "kernel release '{release}' is of {manifest}, which is not fetched; fetch that release \
-                     with: {}",
-                    fetch_release(manifest, release)
-                ),
-            },
+                also,
+            } => {
+                match fetched {
+                    Some(have) => write!(
+                        f,
+                        "kernel release '{release}' is of {manifest}, which is fetched at {have}; fetch that \
+                         release with: {} (or use -r {have})",
+                        fetch_release(manifest, release)
+                    )?,
+                    None => write!(
+                        f,
+                        "kernel release '{release}' is of {manifest}, which is not fetched; fetch that release \
+                         with: {}",
+                        fetch_release(manifest, release)
+                    )?,
+                }
+                if !also.is_empty() {
+                    write!(
+                        f,
+                        "; it is also of {}: name the one your hosts run in place of {manifest}",
+                        also.join(", ")
+                    )?;
+                }
+                Ok(())
+            }
             TreeError::Ambiguous {
                 release,
                 candidates,
@@ -135,11 +150,7 @@ impl HeaderTree {
                 "CONFIG_X86_64 or CONFIG_ARM64 in .config (only x86_64 and arm64 are supported)",
             ));
         };
-        let compiler = config
-            .get("CONFIG_CC_VERSION_TEXT")
-            .and_then(|t| t.trim_matches('"').split_whitespace().next())
-            .unwrap_or("gcc")
-            .to_string();
+        let compiler = build_compiler(&config, host_gcc);
         Ok(HeaderTree {
             dir,
             release,
@@ -224,15 +235,27 @@ impl HeaderTree {
     }
 
     /// The `make` variables every kbuild run for this tree gets: `ARCH=` and
-    /// `CROSS_COMPILE=` for a cross build, nothing for a native one.
+    /// `CROSS_COMPILE=` for a cross build, and `CC=` when modules build
+    /// with another compiler command than the tree's Makefile names (a
+    /// RHEL-family tree's plain `gcc` built with Debian's `gcc-11`, see
+    /// [`build_compiler`]).
     pub fn make_vars(&self) -> Vec<String> {
-        match self.cross_compile() {
+        let mut vars = match self.cross_compile() {
             Some(prefix) => vec![
                 format!("ARCH={}", self.arch.kbuild()),
                 format!("CROSS_COMPILE={prefix}"),
             ],
             None => Vec::new(),
+        };
+        let named = self
+            .config
+            .get("CONFIG_CC_VERSION_TEXT")
+            .and_then(|t| t.trim_matches('"').split_whitespace().next())
+            .unwrap_or("gcc");
+        if self.compiler != named {
+            vars.push(format!("CC={}", self.compiler_command()));
         }
+        vars
     }
 
     /// Whether `CONFIG_name` is `y` or `m`.
@@ -316,32 +339,100 @@ fn by_release_prefix(
             })
         }
     }
-    let known = catalog.for_release(release).or_else(|| {
-        catalog.all().iter().find(|m| {
-            let pattern = match &m.source {
-                super::manifest::Source::Apt(a) => &a.release,
-                super::manifest::Source::Rpm(r) => &r.release,
-            };
-            let prefix = pattern.split('*').next().unwrap_or("");
-            m.series == release
-                || prefix
-                    .strip_prefix(release)
-                    .is_some_and(|rest| rest.starts_with(['-', '.']))
-        })
+    // The manifests whose release pattern the release matches, else those
+    // of its series or whose releases start with it (`6.8.0`).
+    let pattern_of = |m: &super::manifest::Manifest| match &m.source {
+        super::manifest::Source::Apt(a) => a.release.clone(),
+        super::manifest::Source::Rpm(r) => r.release.clone(),
+    };
+    let mut known: Vec<&super::manifest::Manifest> = catalog
+        .all()
+        .iter()
+        .filter(|m| super::manifest::release_matches(&pattern_of(m), release))
+        .collect();
+    if known.is_empty() {
+        known = catalog
+            .all()
+            .iter()
+            .filter(|m| {
+                let pattern = pattern_of(m);
+                let prefix = pattern.split('*').next().unwrap_or("");
+                m.series == release
+                    || prefix
+                        .strip_prefix(release)
+                        .is_some_and(|rest| rest.starts_with(['-', '.']))
+            })
+            .collect();
+    }
+    // A fetched one first, then this host's architecture.
+    known.sort_by_key(|m| {
+        (
+            !fetched.iter().any(|s| s.manifest == m.name),
+            Some(m.arch) != crate::arch::Arch::host(),
+        )
     });
-    match known {
-        Some(m) => Err(TreeError::ReleaseNotFetched {
+    match known.split_first() {
+        Some((m, others)) => Err(TreeError::ReleaseNotFetched {
             release: release.to_string(),
             manifest: m.name.clone(),
             fetched: fetched
                 .iter()
                 .find(|s| s.manifest == m.name)
                 .map(|s| s.release.clone()),
+            also: others.iter().map(|o| o.name.clone()).collect(),
         }),
         None => Err(TreeError::NoSuchRelease {
             release: release.to_string(),
         }),
     }
+}
+
+/// The compiler command that builds modules for a tree of `config`. A
+/// versioned command the kernel names (`gcc-12`, Ubuntu's
+/// `x86_64-linux-gnu-gcc-13`) is kept. A plain `gcc` (RHEL-family and
+/// Fedora kernels: `gcc (GCC) 11.5.0 ... (Red Hat 11.5.0-2)`) is kept when
+/// the host's own `gcc` (`host`: its `--version` line) is that very
+/// compiler; otherwise the kernel's GCC major version
+/// (`CONFIG_GCC_VERSION`, 110500) picks Debian's nearest gcc (`gcc-11`):
+/// the host's when installed, else the manifest's toolchain root's.
+pub fn build_compiler(
+    config: &BTreeMap<String, String>,
+    host: impl FnOnce() -> Option<String>,
+) -> String {
+    let text = config
+        .get("CONFIG_CC_VERSION_TEXT")
+        .map(|t| t.trim_matches('"'))
+        .unwrap_or("");
+    let named = text.split_whitespace().next().unwrap_or("gcc");
+    if named != "gcc" {
+        return named.to_string();
+    }
+    let Some(major) = config
+        .get("CONFIG_GCC_VERSION")
+        .and_then(|v| v.parse::<u32>().ok())
+        .map(|v| v / 10000)
+        .filter(|&m| m > 0)
+    else {
+        return named.to_string();
+    };
+    if host().is_some_and(|line| super::compiler_note::same_compiler(&line, text)) {
+        return named.to_string();
+    }
+    super::compiler_note::nearest_debian_gcc(major).0
+}
+
+/// The first line of the host's `gcc --version`, if it has a gcc.
+fn host_gcc() -> Option<String> {
+    let out = std::process::Command::new("gcc")
+        .arg("--version")
+        .env("LC_ALL", "C")
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.lines()
+        .next()
+        .filter(|_| out.status.success())
+        .map(str::to_string)
 }
 
 /// Parses a kernel `.config` into `CONFIG_` names and values (unset options
@@ -452,6 +543,39 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn unversioned_gcc_becomes_the_nearest_debian_gcc_unless_it_is_the_hosts() {
+        let config = |text: &str, version: &str| {
+            parse_config(&format!(
+                "CONFIG_CC_VERSION_TEXT=\"{text}\"\nCONFIG_GCC_VERSION={version}\n"
+            ))
+        };
+        let el9 = config("gcc (GCC) 11.5.0 20240719 (Red Hat 11.5.0-2)", "110500");
+        let debian = || Some("gcc (Debian 12.2.0-14) 12.2.0".to_string());
+        assert_eq!(build_compiler(&el9, debian), "gcc-11");
+        assert_eq!(build_compiler(&el9, || None), "gcc-11");
+        // On the kernel's own distribution, its gcc is the host's.
+        let rhel = || Some("gcc (GCC) 11.5.0 20240719 (Red Hat 11.5.0-2)".to_string());
+        assert_eq!(build_compiler(&el9, rhel), "gcc");
+        let fedora = config("gcc (GCC) 15.2.1 20250808 (Red Hat 15.2.1-1)", "150201");
+        assert_eq!(build_compiler(&fedora, debian), "gcc-15");
+        // A versioned command is the kernel's own choice.
+        let ubuntu = config(
+            "x86_64-linux-gnu-gcc-13 (Ubuntu 13.2.0-23ubuntu4) 13.2.0",
+            "130200",
+        );
+        assert_eq!(build_compiler(&ubuntu, debian), "x86_64-linux-gnu-gcc-13");
+        assert_eq!(
+            build_compiler(
+                &config("gcc-12 (Debian 12.2.0-14) 12.2.0", "120200"),
+                debian
+            ),
+            "gcc-12"
+        );
+        // Nothing to go by: plain gcc.
+        assert_eq!(build_compiler(&BTreeMap::new(), debian), "gcc");
+    }
+
+    #[test]
     fn errors_say_what_is_missing_and_what_to_run() {
         let tmp = tempfile::tempdir().unwrap();
         let err = HeaderTree::open(tmp.path()).unwrap_err().to_string();
@@ -509,7 +633,47 @@ pub(crate) mod tests {
         let err = HeaderTree::resolve(Some("6.12"), &cache, &catalog)
             .unwrap_err()
             .to_string();
-        assert!(err.contains("is of debian-6.12-"), "{err}");
+        assert_eq!(
+            err,
+            "kernel release '6.12' is of centos-stream-10-x86_64, which is not fetched; fetch that release \
+             with: stap-prep fetch centos-stream-10-x86_64; it is also of debian-6.12-amd64, \
+             debian-6.12-arm64: name the one your hosts run in place of centos-stream-10-x86_64"
+        );
+        // RPM-family releases as `uname -r` prints them: CentOS Stream's
+        // apart from RHEL's point releases, which AlmaLinux and Rocky share.
+        let err = HeaderTree::resolve(Some("5.14.0-570.el9.x86_64"), &cache, &catalog)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "kernel release '5.14.0-570.el9.x86_64' is of centos-stream-9-x86_64, which is not fetched; \
+             fetch that release with: stap-prep update --lock kernels/kernels.lock --release \
+             5.14.0-570.el9.x86_64 centos-stream-9-x86_64 && stap-prep fetch --locked --lock \
+             kernels/kernels.lock centos-stream-9-x86_64"
+        );
+        let err = HeaderTree::resolve(Some("5.14.0-427.13.1.el9_4.x86_64"), &cache, &catalog)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with(
+                "kernel release '5.14.0-427.13.1.el9_4.x86_64' is of almalinux-9-x86_64, "
+            ) && err.ends_with(
+                "; it is also of rhel-9-x86_64, rocky-9-x86_64: name the one your hosts run in \
+                     place of almalinux-9-x86_64"
+            ),
+            "{err}"
+        );
+        let err = HeaderTree::resolve(Some("6.12.0-55.el10.x86_64"), &cache, &catalog)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("is of centos-stream-10-x86_64, which") && !err.contains("also"),
+            "{err}"
+        );
+        let err = HeaderTree::resolve(Some("6.17.7-300.fc43.x86_64"), &cache, &catalog)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("is of fedora-43-x86_64, which"), "{err}");
         for release in ["6.1.0-57-amd64", "6.1.0-57-arm64"] {
             let dir = tmp.path().join(release);
             fake_tree(&dir, release, "CONFIG_X86=y\n");

@@ -22,6 +22,7 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 use crate::kernel::kbuild::{self, BuildError};
+use crate::kernel::kbuild_tryrun::{self, TryRun};
 use crate::kernel::toolchain::Toolchain;
 use crate::kernel::HeaderTree;
 
@@ -183,7 +184,17 @@ pub fn prepare(req: &ObjectRequest<'_>) -> Result<RuntimeObject, BuildError> {
         "KBUILD_MODPOST_WARN=1".into(),
         "KBUILD_MODPOST_NOFINAL=1".into(),
     ]);
-    let out = kbuild::modules_command(req.tree, req.toolchain, dir.path(), &[], &vars, req.verbose)
+    let mut make =
+        kbuild::modules_command(req.tree, req.toolchain, dir.path(), &[], &vars, req.verbose);
+    // The tree's first build: it records kbuild's compiler tests for the
+    // script builds that follow (`kernel::kbuild_tryrun`).
+    let try_run = TryRun::prepare(
+        &kbuild_tryrun::cache_path(req.features_dir, req.make_vars),
+        dir.path(),
+        &mut make,
+    )
+    .map_err(io(dir.path()))?;
+    let out = make
         .output()
         .map_err(|e| BuildError::Make(req.toolchain.spawn_error(&e)))?;
     let log = kbuild::make_log(&out);
@@ -197,6 +208,7 @@ pub fn prepare(req: &ObjectRequest<'_>) -> Result<RuntimeObject, BuildError> {
             log,
         });
     }
+    try_run.finish();
     std::fs::create_dir_all(&key_dir).map_err(io(&key_dir))?;
     let tmp = path.with_extension("o.tmp");
     std::fs::copy(&built, &tmp).map_err(io(&tmp))?;

@@ -347,6 +347,7 @@ fn analyze_listing(
         programs: &config.programs,
         guru: config.guru,
         in_alias: false,
+        names_only: listing == Some(false),
     };
     let mut derived: Vec<DerivedProbe> = Vec::new();
     for item in &script.items {

@@ -20,6 +20,16 @@ pub(super) fn needs_user_modules(program: &ir::Program) -> bool {
     })
 }
 
+/// Whether `program` names the source lines of user addresses
+/// (`usymfileline()`, `print_ubacktrace_fileline()`): its modules then
+/// carry their line tables.
+fn needs_user_lines(program: &ir::Program) -> bool {
+    program.functions.iter().any(|f| match &f.body {
+        ir::FunctionBody::Embedded(code) => code.contains("/* need: ULINES */"),
+        _ => false,
+    })
+}
+
 /// Fills `program.user_modules` when it needs them; the diagnostics
 /// include an error for a program or library that cannot be read.
 pub(super) fn attach(program: &mut ir::Program, config: &Config) -> Vec<Diagnostic> {
@@ -51,6 +61,7 @@ pub(super) fn attach(program: &mut ir::Program, config: &Config) -> Vec<Diagnost
     for path in &config.unwind_paths {
         add(path, &mut paths);
     }
+    let lines = needs_user_lines(program);
     let mut errors = Vec::new();
     let mut modules = Vec::new();
     let mut i = 0;
@@ -59,7 +70,31 @@ pub(super) fn attach(program: &mut ir::Program, config: &Config) -> Vec<Diagnost
         i += 1;
         let host = config.programs.host_path(&path);
         match crate::debuginfo::umodule::read_user_module(&path, &host, arch) {
-            Ok(m) => modules.push(m),
+            Ok(mut m) => {
+                // A stripped program's functions are named from its debug
+                // file's symbol table; without debug information the
+                // line functions give the address in hex, as SystemTap's do.
+                let stripped = crate::debuginfo::umodule::is_stripped(&host);
+                if lines || stripped {
+                    if let Ok(debug) = config.programs.debug(&path) {
+                        if stripped {
+                            if let Err(e) = crate::debuginfo::umodule::attach_debug_symbols(
+                                &mut m,
+                                &host,
+                                &debug.file.path,
+                            ) {
+                                errors.push(Diagnostic::warning(format!(
+                                    "the functions of '{path}' are named from its dynamic symbols only: {e}"
+                                )));
+                            }
+                        }
+                        if lines {
+                            crate::debuginfo::umodule::attach_lines(&mut m, &debug);
+                        }
+                    }
+                }
+                modules.push(m)
+            }
             Err(e) => {
                 errors.push(
                     Diagnostic::error(format!("cannot read the unwind data of '{path}': {e}"))

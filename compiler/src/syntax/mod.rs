@@ -8,8 +8,9 @@
 //!
 //! [`parse`] runs the whole pipeline for one file and returns the tree with
 //! every diagnostic found; it never fails and never panics. [`print()`]
-//! writes a tree back in canonical form (`stap -p1`), and re-parsing that
-//! text gives the same tree. [`dump`] writes the tree's structure for tests.
+//! writes a tree back in canonical form, and re-parsing that text gives
+//! the same tree; [`dump_p1`] writes SystemTap's `stap -p1` text with the
+//! same printer. [`dump`] writes the tree's structure for tests.
 //!
 //! **Architecture Invariant:** this module knows nothing of the rest of the
 //! compiler; it depends only on [`crate::diag`]. It does not resolve names,
@@ -23,7 +24,7 @@
 //! splicing, `macros`, `cond`itionals evaluated against
 //! [`PreprocessConfig`]), `parser` (`decl`, `probe`, `stmt`, `expr`,
 //! `atom`, `target`), `error` (every syntax error and its wording), [`ast`],
-//! [`visit`], `print`, `dump`.
+//! [`visit`], `print` (the canonical form and `-p1`), `dump`.
 //!
 //! Limits, so that no input can exhaust memory or the stack: nesting is at
 //! most 256 units deep (an expression level costs 3, a statement 1; see
@@ -37,7 +38,6 @@ pub mod config;
 mod dump;
 mod error;
 mod lexer;
-mod p1;
 mod parser;
 mod preprocess;
 mod print;
@@ -48,8 +48,7 @@ use crate::diag::{Diagnostic, FileId, SourceMap};
 
 pub use config::{LibraryMacro, LibraryMacros, PreprocessConfig, Privilege};
 pub use dump::{dump, DumpConfig};
-pub use p1::dump_p1;
-pub use print::{print, print_point};
+pub use print::{dump_p1, print, print_point};
 
 /// The result of parsing one file.
 #[derive(Clone, Debug)]

@@ -4,17 +4,14 @@ use std::path::Path;
 use std::process::Command;
 use std::sync::OnceLock;
 
-use object::write::{Object as WriteObject, Relocation, Symbol, SymbolSection};
-use object::{
-    Architecture, BinaryFormat, Endianness, RelocationEncoding, RelocationFlags, RelocationKind,
-    SectionKind, SymbolFlags, SymbolKind, SymbolScope,
-};
+use object::SectionKind;
 use stapkit::debuginfo::btf::write::BtfBuilder;
 use stapkit::debuginfo::btf::Btf;
 use stapkit::debuginfo::dwarf::DwarfKernel;
 use stapkit::debuginfo::{debugfile, image, plt, sdt};
 use stapkit::kernel::{fetch, manifest, modcheck, module_tracepoints, rpm_repo};
 
+use super::elf_fixture;
 use super::Target;
 
 /// A BTF blob with every kind the queries follow: integers, pointers,
@@ -133,110 +130,38 @@ pub fn btf() -> Target {
     }
 }
 
-fn section(
-    obj: &mut WriteObject,
-    name: &str,
-    kind: SectionKind,
-    data: &[u8],
-) -> object::write::SectionId {
-    let s = obj.add_section(Vec::new(), name.as_bytes().to_vec(), kind);
-    obj.append_section_data(s, data, 8);
-    s
-}
-
 /// A module as kbuild lays one out: `.modinfo`, `__versions`,
 /// `.gnu.linkonce.this_module`, undefined symbols, a tracepoint with its
 /// event and class (relocations through section symbols), a GNU build id
 /// note, a debug link and a `.BTF` section.
 pub fn module_image() -> Vec<u8> {
-    let mut obj = WriteObject::new(BinaryFormat::Elf, Architecture::X86_64, Endianness::Little);
-    section(
+    let mut obj = elf_fixture::object();
+    elf_fixture::modinfo(
         &mut obj,
-        ".modinfo",
-        SectionKind::ReadOnlyData,
-        b"name=fuzz\0vermagic=6.1.0-27-amd64 SMP preempt mod_unload modversions \0license=GPL\0",
+        &[
+            "name=fuzz",
+            "vermagic=6.1.0-27-amd64 SMP preempt mod_unload modversions ",
+            "license=GPL",
+        ],
     );
-    let mut versions = Vec::new();
-    for (name, crc) in [("module_layout", 0x9060323fu64), ("_printk", 0x92997ed8)] {
-        versions.extend_from_slice(&crc.to_le_bytes());
-        let mut n = name.as_bytes().to_vec();
-        n.resize(56, 0);
-        versions.extend_from_slice(&n);
-    }
-    section(&mut obj, "__versions", SectionKind::ReadOnlyData, &versions);
-    section(
+    elf_fixture::versions(
         &mut obj,
-        ".gnu.linkonce.this_module",
-        SectionKind::Data,
-        &[0; 64],
+        &[("module_layout", 0x9060323f), ("_printk", 0x92997ed8)],
     );
-    let tps = section(&mut obj, "__tracepoints", SectionKind::Data, &[0; 0x80]);
-    let rodata = section(
-        &mut obj,
-        ".rodata",
-        SectionKind::ReadOnlyData,
-        b"other\0mysys\0",
-    );
-    let data = section(&mut obj, ".data", SectionKind::Data, &[0; 0x80]);
-    let events = section(&mut obj, "_ftrace_events", SectionKind::Data, &[0; 8]);
-    for (name, at) in [("__tracepoint_tp_event", 0x40), ("__tracepoint_tp_bare", 0)] {
-        obj.add_symbol(Symbol {
-            name: name.as_bytes().to_vec(),
-            value: at,
-            size: 0x40,
-            kind: SymbolKind::Data,
-            scope: SymbolScope::Linkage,
-            weak: false,
-            section: SymbolSection::Section(tps),
-            flags: SymbolFlags::None,
-        });
-    }
-    for name in ["_printk", "register_kprobe"] {
-        obj.add_symbol(Symbol {
-            name: name.as_bytes().to_vec(),
-            value: 0,
-            size: 0,
-            kind: SymbolKind::Unknown,
-            scope: SymbolScope::Linkage,
-            weak: false,
-            section: SymbolSection::Undefined,
-            flags: SymbolFlags::None,
-        });
-    }
-    let abs64 = RelocationFlags::Generic {
-        kind: RelocationKind::Absolute,
-        encoding: RelocationEncoding::Generic,
-        size: 64,
-    };
-    for (at_section, offset, to_section, addend) in [
-        (data, 0, rodata, 6),
-        (data, 0x40 + 16, data, 0),
-        (data, 0x40 + 24, tps, 0x40),
-        (events, 0, data, 0x40),
-    ] {
-        let symbol = obj.section_symbol(to_section);
-        obj.add_relocation(
-            at_section,
-            Relocation {
-                offset,
-                symbol,
-                addend,
-                flags: abs64,
-            },
-        )
-        .unwrap();
-    }
+    elf_fixture::this_module(&mut obj);
+    elf_fixture::tracepoints(&mut obj);
+    elf_fixture::undefined(&mut obj, &["_printk", "register_kprobe"]);
     let mut note = Vec::new();
     for w in [4u32, 20, 3] {
         note.extend_from_slice(&w.to_le_bytes());
     }
     note.extend_from_slice(b"GNU\0");
     note.extend(1..=20u8);
-    section(&mut obj, ".notes", SectionKind::Note, &note);
+    elf_fixture::section(&mut obj, ".notes", SectionKind::Note, &note, 8);
     let mut link = b"fuzz.debug\0\0".to_vec();
     link.extend_from_slice(&0x1234_5678u32.to_le_bytes());
-    section(&mut obj, ".gnu_debuglink", SectionKind::Metadata, &link);
-    section(&mut obj, ".BTF", SectionKind::Metadata, &btf_blob());
+    elf_fixture::section(&mut obj, ".gnu_debuglink", SectionKind::Metadata, &link, 8);
+    elf_fixture::section(&mut obj, ".BTF", SectionKind::Metadata, &btf_blob(), 8);
     obj.write().unwrap()
 }
 

@@ -110,6 +110,13 @@ fn build_case(
     } else {
         None
     };
+    // Only a build that reads user-space programs is given them under
+    // `--sysroot`; a kernel-only script is built as a user builds it on
+    // the target machine. (Under `--sysroot` SystemTap 5.1 also builds
+    // its tracepoint query modules from headers named by their path in
+    // the sysroot, which fail to compile: every `kernel.trace` is then
+    // `no match`, or pass 4 looks for `SYSROOT/lib/modules/R/build`.)
+    let workload = workload.filter(|_| reads_user_space(&script.text, &case.stap_options));
     let name = module_name(script, case);
     let file = format!("{}.stp", script.stem);
     let tree_facts = HeaderTree::from_fetched(kernel.state.clone()).map_err(|e| anyhow!("{e}"))?;
@@ -231,6 +238,42 @@ fn build_case(
     Ok(result)
 }
 
+/// Whether SystemTap needs the guest's programs to build `text` with
+/// `options`: a probe on a program (`process`), user-space symbols or
+/// stacks (`-d`, `--ldd`, the `u*` stack and symbol functions), or a
+/// type from a program (`@cast`/`@var` naming a path).
+fn reads_user_space(text: &str, options: &[String]) -> bool {
+    const WORDS: &[&str] = &[
+        "process(",
+        "process.",
+        "ubacktrace",
+        "ucallers",
+        "ustack",
+        "usym",
+        "umodname",
+        "uaddr",
+        "\"/bin/",
+        "\"/usr/",
+        "\"/lib",
+    ];
+    let code = text
+        .lines()
+        .filter(|l| !l.trim_start().starts_with('#'))
+        .collect::<Vec<_>>()
+        .join("\n");
+    options
+        .iter()
+        .any(|o| o.starts_with("-d") || o.starts_with("--ldd"))
+        || WORDS.iter().any(|w| {
+            code.match_indices(w).any(|(at, _)| {
+                // `kprocess.` is the kernel's tapset, not a program
+                // (`print_ubacktrace` is a user-stack function).
+                !w.starts_with("process")
+                    || !code[..at].ends_with(|c: char| c.is_ascii_alphanumeric() || c == '_')
+            })
+        })
+}
+
 /// The kernel's -dbg files where SystemTap looks for them, when they were
 /// fetched: the DWARF vmlinux and the real System.map (the header
 /// package's is a placeholder), so SystemTap resolves kernel functions,
@@ -264,4 +307,31 @@ pub(crate) fn debug_files(kernel: &Kernel) -> Vec<(PathBuf, String)> {
         }
     }
     files
+}
+
+#[cfg(test)]
+mod tests {
+    use super::reads_user_space;
+
+    #[test]
+    fn only_user_space_scripts_get_the_sysroot() {
+        let none: &[String] = &[];
+        assert!(reads_user_space(
+            "probe process(\"/bin/stapkit-workload\").function(\"main\") {}",
+            none
+        ));
+        assert!(reads_user_space(
+            "probe timer.s(1) { print_ubacktrace() }",
+            none
+        ));
+        assert!(reads_user_space(
+            "probe begin {}",
+            &["-d".into(), "/bin/sh".into()]
+        ));
+        assert!(!reads_user_space(
+            "# matrix: -c \"stapkit-workload kill 15\"\nprobe kprocess.exec { println(filename) }\n\
+             probe kernel.trace(\"sched:*\") {}",
+            none
+        ));
+    }
 }

@@ -1,9 +1,9 @@
 //! Running the oracle's modules: every built case of a (suite, kernel)
-//! pair in one QEMU boot of the kernel, under `vm-images/oracle/init.sh`
-//! with SystemTap's own `staprun`/`stapio` and their shared libraries
-//! taken from the root, the kernel's own modules a test script asks for,
-//! and each case's report cached by content under
-//! `$STAPKIT_CACHE/oracle/runs/`.
+//! pair in one QEMU boot of the kernel, under stap-matrix's guest init
+//! (`vm-images/init.sh`, its `systemtap` flavour) with SystemTap's own
+//! `staprun`/`stapio` and their shared libraries taken from the root,
+//! the kernel's own modules a test script asks for, and each case's
+//! report cached by content under `$STAPKIT_CACHE/oracle/runs/`.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -26,8 +26,9 @@ use super::root::{in_root, Kernel, StapRoot};
 use super::script::{module_name, OracleCase, OracleScript};
 use super::{content_key, Options};
 
-/// The guest's `/init`.
-const INIT_SCRIPT: &str = include_str!("../../../vm-images/oracle/init.sh");
+/// The guest's `/init`: stap-matrix's, told by `cases/flavour` to run
+/// SystemTap's `staprun`.
+const INIT_SCRIPT: &str = stapkit::vm::guest::INIT_SCRIPT;
 
 /// What the guest reported for one case.
 #[derive(Debug, Clone)]
@@ -160,6 +161,7 @@ pub(super) fn run_all(
         0o644,
         format!("{}\n", Arch::X86_64.results_device()),
     );
+    fs.fs.file("cases/flavour", 0o644, "systemtap\n");
     let mut list = String::new();
     let mut total_secs = 0u64;
     for (n, case) in todo.iter().enumerate() {

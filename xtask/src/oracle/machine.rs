@@ -15,7 +15,8 @@
 //! links are relative to the cache), so `/lib/modules/RELEASE` is a
 //! directory of absolute links made here, under
 //! `$STAPKIT_CACHE/oracle/machines/`, with the package's files bound
-//! into it.
+//! into it; made once and renamed into place, since concurrent oracle
+//! runs bind it into their builds.
 
 use std::path::{Component, Path, PathBuf};
 
@@ -67,21 +68,29 @@ pub(crate) fn user_machine(cache: &Cache, kernel: &Kernel) -> Result<Machine> {
         .find(|(_, host)| host.is_dir());
     let mut files = Vec::new();
     if let Some((in_root, host)) = modules {
-        if made.exists() {
-            std::fs::remove_dir_all(&made)?;
+        // Made beside it and renamed into place, never removed: other
+        // oracle runs may have it bound in their builds at this moment
+        // (its content depends only on the kernel's files).
+        let making = made.with_file_name(format!(".{release}.making-{}", std::process::id()));
+        if making.exists() {
+            std::fs::remove_dir_all(&making)?;
         }
-        std::fs::create_dir_all(&made)?;
+        std::fs::create_dir_all(&making)?;
         for entry in std::fs::read_dir(&host)? {
             let entry = entry?;
             let name = entry.file_name();
             let path = entry.path();
             if let Ok(target) = std::fs::read_link(&path) {
                 let absolute = resolve(Path::new(&in_root), &target);
-                std::os::unix::fs::symlink(&absolute, made.join(&name))
-                    .with_context(|| format!("linking {}", made.join(&name).display()))?;
+                std::os::unix::fs::symlink(&absolute, making.join(&name))
+                    .with_context(|| format!("linking {}", making.join(&name).display()))?;
             } else if path.is_file() {
                 files.push((path, format!("{in_root}/{}", name.to_string_lossy())));
             }
+        }
+        if std::fs::rename(&making, &made).is_err() {
+            // Another run put it there first.
+            std::fs::remove_dir_all(&making)?;
         }
         mounts.push((made, in_root));
     }

@@ -9,7 +9,7 @@
 //! a private mount namespace). Real SystemTap's pass 5 never runs on this
 //! machine: the modules are run in a QEMU guest of the target kernel by
 //! SystemTap's own `staprun`/`stapio` (copied from the root with their
-//! shared libraries), under `vm-images/oracle/init.sh`, one boot per
+//! shared libraries), under `vm-images/init.sh`, one boot per
 //! (suite, kernel) pair. Builds and runs are cached by content, so a
 //! second run only boots for cases that changed.
 //!

@@ -10,6 +10,7 @@
 pub mod index;
 mod index_file;
 pub mod inlines;
+pub mod lines;
 pub mod load;
 pub mod scopes;
 mod types;

@@ -424,7 +424,7 @@ impl DwarfKernel {
 
 /// The unit's files by line-program index, joined to the compilation
 /// directory (user programs name their sources by full path).
-fn user_files(
+pub(super) fn user_files(
     dwarf: &gimli::Dwarf<Reader<'static>>,
     unit: &gimli::Unit<Reader<'static>>,
 ) -> Vec<Option<String>> {

@@ -203,6 +203,27 @@ fn function_probe(
             ))
         }
     };
+    if target.names_only && !target.in_alias && wildcard && file.is_none() && !raw_kprobe {
+        // `-l`: the names are all, and the tree's list has them.
+        let points: Vec<_> = kernel
+            .probeable_matching(&pattern)
+            .value
+            .iter()
+            .map(|function| {
+                (
+                    function_point(parts, function, None, ret, maxactive),
+                    ProbeContext::none(),
+                )
+            })
+            .collect();
+        if points.is_empty() {
+            return Err(err(
+                format!("'{name}': no probe-able function matches '{spec}'"),
+                None,
+            ));
+        }
+        return Ok(Some(points));
+    }
     let names: Vec<String> = match (&file, wildcard) {
         (Some(file), _) => kernel
             .functions_in_file(&pattern, file)

@@ -113,6 +113,10 @@ pub struct Target<'k> {
     /// The point is an alias's expansion (`input.char` may name the
     /// procfs file `__stdin`, reserved for input probes; a probe may not).
     pub in_alias: bool,
+    /// Only the points' names are wanted (`-l`): wildcard function points
+    /// of the script itself match the kernel's cached probe-able list and
+    /// read no prototypes.
+    pub names_only: bool,
 }
 
 pub(super) type Parts<'p> = Vec<(&'p str, Option<&'p ast::Literal>)>;
@@ -554,6 +558,7 @@ mod tests {
             programs: &Default::default(),
             guru: false,
             in_alias: false,
+            names_only: false,
         };
         let names = |parts: &Parts<'_>| -> Vec<String> {
             builtin_wildcards(parts, target)

@@ -174,6 +174,7 @@ mod tests {
             programs: PROGRAMS.get_or_init(Default::default),
             guru: false,
             in_alias: false,
+            names_only: false,
         }
     }
 

@@ -61,6 +61,7 @@ mod tests {
             programs: &programs,
             guru: false,
             in_alias: false,
+            names_only: false,
         };
         let parts: Parts<'_> = vec![
             ("python3", None),

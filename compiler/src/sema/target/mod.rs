@@ -222,6 +222,8 @@ pub(super) fn resolve(
     if probe_text(context, t, span)?.is_some() {
         return Ok(ir::ExprKind::ProbeText);
     }
+    // The program whose types a user-space @cast names.
+    let mut user: Option<std::sync::Arc<crate::debuginfo::userdebug::UserDebug>> = None;
     let (base, place) = match &t.base {
         ast::TargetBase::Var(v) => {
             if v.name.starts_with("$$") {
@@ -251,22 +253,32 @@ pub(super) fn resolve(
                 // kernel's own types, which BTF/DWARF describe
                 // whole: the header list is not needed.
                 let text = m.to_str_lossy();
-                if text != "kernel" && !text.starts_with("kernel<") {
-                    return Err(fail_help(
+                if text.starts_with('/') {
+                    let debug = user_types(&*h, &text, m.span)?;
+                    let name = type_name.to_str_lossy().into_owned();
+                    let agg = user_aggregate(&debug, &text, &name, type_name.span)?;
+                    let (_, value) = h.operand(operand, Some(Type::Long));
+                    user = Some(debug);
+                    (
+                        ir::TargetBase::User {
+                            base: Box::new(ir::TargetBase::Value(Box::new(value))),
+                            offset: 0,
+                        },
+                        Place::Value(CType::Pointer(Box::new(agg))),
+                    )
+                } else {
+                    if text != "kernel" && !text.starts_with("kernel<") {
+                        return Err(fail_help(
                             m.span,
                             format!("@cast types from module '{text}' are not supported"),
-                            "stapkit reads types from the kernel's BTF or DWARF: use \"kernel\" or leave the module out".into(),
+                            "stapkit reads types from the kernel's BTF or DWARF (\"kernel\") and from user-space programs named by absolute path (\"/usr/bin/prog\")".into(),
                         ));
+                    }
+                    kernel_cast(h, operand, type_name)?
                 }
+            } else {
+                kernel_cast(h, operand, type_name)?
             }
-            let name = type_name.to_str_lossy().into_owned();
-            let (_, value) = h.operand(operand, Some(Type::Long));
-            // The value is a pointer to `name`: its address.
-            let agg = named_aggregate(&*h, &name, type_name.span)?;
-            (
-                ir::TargetBase::Value(Box::new(value)),
-                Place::Value(CType::Pointer(Box::new(agg))),
-            )
         }
         ast::TargetBase::AtVar { name, module } => at_var(&*h, name, module.as_ref())?,
         ast::TargetBase::Autocast(e) => {
@@ -287,9 +299,13 @@ pub(super) fn resolve(
         }
         place = match &c.kind {
             ast::TargetComponentKind::Member(m) => {
+                let types = match user.as_deref() {
+                    Some(debug) => MemberTypes::Program(debug),
+                    None => MemberTypes::Probe(context),
+                };
                 let (next, bits) = member(
                     &*h,
-                    context,
+                    types,
                     place,
                     &m.name,
                     m.span,
@@ -304,6 +320,12 @@ pub(super) fn resolve(
                 index(h, place, i, c.span, &mut steps)?
             }
             ast::TargetComponentKind::Pretty { deep } => {
+                if user.is_some() {
+                    return Err(fail(
+                        c.span,
+                        "pretty-printing a user-space program's @cast is not supported yet; print its members".into(),
+                    ));
+                }
                 if bitfield.is_some() {
                     return Err(fail(c.span, "a bitfield cannot be pretty-printed".into()));
                 }
@@ -507,6 +529,66 @@ fn context_string(
     })
 }
 
+/// `@cast(p, "struct T")` and `@cast(p, "struct T", "kernel")`: `p` is
+/// a pointer to the kernel's `T`.
+fn kernel_cast(
+    h: &mut dyn TargetHost,
+    operand: &ast::Expr,
+    type_name: &ast::StrLit,
+) -> Result<(ir::TargetBase, Place), Failed> {
+    let name = type_name.to_str_lossy().into_owned();
+    let (_, value) = h.operand(operand, Some(Type::Long));
+    // The value is a pointer to `name`: its address.
+    let agg = named_aggregate(&*h, &name, type_name.span)?;
+    Ok((
+        ir::TargetBase::Value(Box::new(value)),
+        Place::Value(CType::Pointer(Box::new(agg))),
+    ))
+}
+
+/// The DWARF of the program `path` a user-space `@cast` names (found as
+/// for its probes: build id, debuglink, debuginfod).
+fn user_types(
+    h: &dyn TargetHost,
+    path: &str,
+    span: Span,
+) -> Result<std::sync::Arc<crate::debuginfo::userdebug::UserDebug>, Failed> {
+    h.config().programs.debug(path).map_err(|e| {
+        fail_help(
+            span,
+            format!("@cast: cannot read the types of '{path}': {e}"),
+            "the program's types come from its debug information: install its debug file (a -dbgsym/-debuginfo package) or set DEBUGINFOD_URLS".into(),
+        )
+    })
+}
+
+/// The struct, union or typedef `name` of a user-space program.
+fn user_aggregate(
+    debug: &crate::debuginfo::userdebug::UserDebug,
+    path: &str,
+    name: &str,
+    span: Span,
+) -> Result<CType, Failed> {
+    // SystemTap's words (its pass 2 error for a type the program lacks).
+    let layout = debug.dwarf().layout(name).map_err(|_| {
+        fail(
+            span,
+            format!("type definition '{name}' not found in '{path}'"),
+        )
+    })?;
+    Ok(CType::Aggregate {
+        kind: layout.kind,
+        name: Some(
+            layout
+                .name
+                .trim_start_matches("struct ")
+                .trim_start_matches("union ")
+                .to_string(),
+        ),
+        size: Some(layout.size),
+    })
+}
+
 fn named_aggregate(h: &dyn TargetHost, name: &str, span: Span) -> Result<CType, Failed> {
     let kernel = kernel(h).ok_or_else(|| {
         fail(
@@ -544,9 +626,17 @@ type AnonymousPath = Option<(String, Vec<String>)>;
 /// `->name` from `place`; `anonymous` is how an anonymous aggregate
 /// `place` holds was reached (its members are found from the named one),
 /// and becomes so for the member's type.
+/// Where members' types come from: the probe's (its program's, else the
+/// kernel's), or the program a user-space `@cast` names.
+#[derive(Clone, Copy)]
+enum MemberTypes<'a> {
+    Probe(&'a ProbeContext),
+    Program(&'a crate::debuginfo::userdebug::UserDebug),
+}
+
 fn member(
     h: &dyn TargetHost,
-    context: &ProbeContext,
+    types: MemberTypes<'_>,
     place: Place,
     name: &str,
     span: Span,
@@ -584,9 +674,15 @@ fn member(
     };
     let mut names: Vec<&str> = prefix.iter().map(String::as_str).collect();
     names.push(name);
-    let known = match prefix.is_empty() {
-        true => context.vars().member_path(&agg, name),
-        false => None,
+    let known = match (types, prefix.is_empty()) {
+        (MemberTypes::Program(debug), _) => Some(
+            debug
+                .dwarf()
+                .member_path(&agg, &names)
+                .map_err(|e| e.to_string()),
+        ),
+        (MemberTypes::Probe(context), true) => context.vars().member_path(&agg, name),
+        (MemberTypes::Probe(_), false) => None,
     };
     let path = match known {
         Some(path) => path.map_err(|e| fail(span, e))?,
