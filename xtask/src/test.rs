@@ -124,16 +124,20 @@ struct FailedTests {
 }
 
 impl FailedTests {
-    /// Runs `command`, copying its standard output through and noting
+    /// Runs `command`, copying its standard output to ours and noting
     /// failed tests; an error when it exits non-zero.
-    fn run(&mut self, mut command: Command) -> Result<()> {
+    fn run(&mut self, command: Command) -> Result<()> {
+        self.run_into(command, &mut std::io::stdout().lock())
+    }
+
+    /// [`Self::run`], copying the output to `out`.
+    fn run_into(&mut self, mut command: Command, out: &mut impl Write) -> Result<()> {
         eprintln!("$ {command:?}");
         let mut child = command
             .stdout(Stdio::piped())
             .spawn()
             .with_context(|| format!("cannot run {command:?}"))?;
         let stdout = child.stdout.take().context("cargo test has no stdout")?;
-        let mut out = std::io::stdout().lock();
         for line in BufReader::new(stdout).split(b'\n') {
             let line = line.context("reading cargo test's output")?;
             out.write_all(&line)?;
@@ -270,7 +274,9 @@ mod tests {
             "-c",
             "printf '%s\\n' '---- t stdout ----' \"thread 't' (1) panicked at x.rs:1:1:\" boom; exit 101",
         ]);
-        let error = failed.run(command).unwrap_err();
+        let mut out = Vec::new();
+        let error = failed.run_into(command, &mut out).unwrap_err();
+        assert!(String::from_utf8_lossy(&out).ends_with("boom\n"));
         assert!(error.to_string().contains("101"), "{error}");
         assert_eq!(failed.cases, [("t".to_string(), "boom".to_string())]);
     }
