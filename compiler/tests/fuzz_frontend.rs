@@ -23,12 +23,11 @@ mod frontend_support;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
 
-use frontend_support::{check_roundtrip, check_spans, fixtures};
+use frontend_support::{check_front_end, fixtures};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
-use stapkit::diag::{render_all, SourceMap};
-use stapkit::syntax::{self, dump, DumpConfig, PreprocessConfig};
-use stapkit::{codegen, sema};
+use stapkit::diag::SourceMap;
+use stapkit::syntax;
 
 /// Fragments worth inserting: every kind of token, and the openers and
 /// closers that stress recovery.
@@ -308,49 +307,6 @@ fn args() -> impl Strategy<Value = Vec<String>> {
     ]
 }
 
-/// Runs the whole front end on `bytes`; returns whether it parsed without
-/// errors (so the round trip was checked), or a failure description.
-fn check(bytes: &[u8], args: &[String]) -> Result<bool, String> {
-    let mut map = SourceMap::new();
-    let file = map.add_bytes("fuzz.stp", bytes);
-    let len = map.text(file).len();
-    let cfg = PreprocessConfig {
-        args: args.to_vec(),
-        ..PreprocessConfig::default()
-    };
-    let parsed = syntax::parse(&map, file, &cfg);
-    let _ = render_all(&map, &parsed.diagnostics);
-    let _ = dump(&parsed.script, DumpConfig { spans: true });
-    let _ = syntax::print(&parsed.script);
-    if parsed
-        .diagnostics
-        .iter()
-        .any(|d| d.message.starts_with("internal error"))
-    {
-        return Err("the parser stopped making progress".to_string());
-    }
-    check_spans(&parsed, len)?;
-    if parsed.has_errors() {
-        return Ok(false);
-    }
-    check_roundtrip(&parsed)?;
-    let config = sema::Config {
-        preprocess: cfg,
-        ..Default::default()
-    };
-    let analysis = sema::analyze(&mut map, &parsed.script, &config);
-    let _ = render_all(&map, &analysis.diagnostics);
-    if let Some(program) = analysis.program {
-        let _ = sema::listing(&program);
-        let config = codegen::Config {
-            module_name: "fuzz".into(),
-            script_name: "fuzz.stp".into(),
-        };
-        let _ = codegen::generate(&program, &config);
-    }
-    Ok(true)
-}
-
 /// Cases per test: `STAPKIT_FUZZ_CASES`, or a short default.
 fn cases(default: u32) -> u32 {
     std::env::var("STAPKIT_FUZZ_CASES")
@@ -371,7 +327,7 @@ fn run(name: &str, default_cases: u32, strategy: impl Strategy<Value = (Vec<u8>,
     let mut runner = TestRunner::new(config);
     let result = runner.run(&strategy, |(bytes, args)| {
         count.fetch_add(1, Ordering::Relaxed);
-        let ok = check(&bytes, &args).map_err(|e| {
+        let ok = check_front_end(&bytes, &args).map_err(|e| {
             TestCaseError::fail(format!(
                 "{e}\n--- input ---\n{}",
                 String::from_utf8_lossy(&bytes)
@@ -412,7 +368,7 @@ fn libfuzzer_corpus_replays() {
     assert!(!files.is_empty(), "{} is empty", dir.display());
     for path in &files {
         let bytes = std::fs::read(path).unwrap();
-        if let Err(e) = check(&bytes, &[]) {
+        if let Err(e) = check_front_end(&bytes, &[]) {
             panic!("{}: {e}", path.display());
         }
     }

@@ -19,9 +19,17 @@ use std::path::Path;
 use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
-use stapkit::diag::{render_all, SourceMap};
-use stapkit::syntax::{self, dump, DumpConfig, PreprocessConfig};
-use stapkit::{codegen, sema};
+
+mod targets;
+use targets::TARGETS;
+
+/// The front end's checks, shared with `fuzz_frontend`.
+#[path = "../../compiler/tests/frontend_support/mod.rs"]
+mod frontend_support;
+
+/// The ELF files the reader seeds are built from.
+#[path = "../../compiler/tests/elf_fixture/mod.rs"]
+mod elf_fixture;
 
 /// The readers and their seeds, shared with `fuzz_readers`.
 #[path = "../../compiler/tests/readers/mod.rs"]
@@ -36,19 +44,6 @@ pub struct Target {
     pub per_byte: usize,
     pub read: fn(&[u8]),
 }
-
-/// The target names `STAPKIT_FUZZ_TARGET` takes.
-const TARGETS: &[&str] = &[
-    "script",
-    "btf",
-    "elf_module",
-    "program",
-    "dwarf_index",
-    "kernel_image",
-    "deb_tar",
-    "rpm",
-    "text",
-];
 
 fn reader(name: &str) -> Option<Target> {
     Some(match name {
@@ -121,60 +116,11 @@ fn selected() -> &'static Selected {
     })
 }
 
-/// The front end on one script, with the invariants `fuzz_frontend` holds.
+/// The front end on one script, with the invariants `fuzz_frontend` holds
+/// (the same check): a broken one is a finding.
 fn script(bytes: &[u8]) {
-    let mut map = SourceMap::new();
-    let file = map.add_bytes("fuzz.stp", bytes);
-    let len = map.text(file).len();
-    let cfg = PreprocessConfig::default();
-    let parsed = syntax::parse(&map, file, &cfg);
-    let _ = render_all(&map, &parsed.diagnostics);
-    let _ = dump(&parsed.script, DumpConfig { spans: true });
-    let printed = syntax::print(&parsed.script);
-    assert!(
-        !parsed
-            .diagnostics
-            .iter()
-            .any(|d| d.message.starts_with("internal error")),
-        "the parser stopped making progress"
-    );
-    for d in &parsed.diagnostics {
-        for label in d.primary.iter().chain(&d.secondary) {
-            let span = label.span;
-            assert!(
-                span.file != file || (span.start <= span.end && span.end <= len),
-                "a diagnostic's span {span:?} lies outside the {len}-byte file"
-            );
-        }
-    }
-    if parsed.has_errors() {
-        return;
-    }
-    let mut again = SourceMap::new();
-    let file2 = again.add_bytes("printed.stp", printed.as_bytes());
-    let reparsed = syntax::parse(&again, file2, &cfg);
-    assert!(
-        !reparsed.has_errors(),
-        "the printed form of a clean parse does not parse:\n{printed}"
-    );
-    assert_eq!(
-        syntax::print(&reparsed.script),
-        printed,
-        "printing is not idempotent"
-    );
-    let config = sema::Config {
-        preprocess: cfg,
-        ..Default::default()
-    };
-    let analysis = sema::analyze(&mut map, &parsed.script, &config);
-    let _ = render_all(&map, &analysis.diagnostics);
-    if let Some(program) = analysis.program {
-        let _ = sema::listing(&program);
-        let config = codegen::Config {
-            module_name: "fuzz".into(),
-            script_name: "fuzz.stp".into(),
-        };
-        let _ = codegen::generate(&program, &config);
+    if let Err(e) = frontend_support::check_front_end(bytes, &[]) {
+        panic!("{e}");
     }
 }
 

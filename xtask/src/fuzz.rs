@@ -23,17 +23,9 @@ use anyhow::{bail, Context, Result};
 use xshell::{cmd, Shell};
 
 /// Every target of the fuzz binary.
-pub const TARGETS: &[&str] = &[
-    "script",
-    "btf",
-    "elf_module",
-    "program",
-    "dwarf_index",
-    "kernel_image",
-    "deb_tar",
-    "rpm",
-    "text",
-];
+#[path = "../../fuzz/src/targets.rs"]
+mod targets;
+use targets::TARGETS;
 
 /// Options of `cargo xtask fuzz`.
 #[derive(clap::Args, Debug)]

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use stapkit::diag::{render_all, SourceMap};
 use stapkit::syntax::{self, dump, print, DumpConfig, Parsed, PreprocessConfig, Privilege};
 use stapkit::text::header::{split_words, Quoting};
+use stapkit::{codegen, sema};
 
 /// The `.stp` files of a fixture directory, sorted by name.
 pub fn fixtures(dir: &str) -> Vec<PathBuf> {
@@ -135,4 +136,47 @@ pub fn check_roundtrip(parsed: &Parsed) -> Result<String, String> {
         ));
     }
     Ok(printed)
+}
+
+/// Runs the whole front end on `bytes`; returns whether it parsed without
+/// errors (so the round trip was checked), or a failure description.
+pub fn check_front_end(bytes: &[u8], args: &[String]) -> Result<bool, String> {
+    let mut map = SourceMap::new();
+    let file = map.add_bytes("fuzz.stp", bytes);
+    let len = map.text(file).len();
+    let cfg = PreprocessConfig {
+        args: args.to_vec(),
+        ..PreprocessConfig::default()
+    };
+    let parsed = syntax::parse(&map, file, &cfg);
+    let _ = render_all(&map, &parsed.diagnostics);
+    let _ = dump(&parsed.script, DumpConfig { spans: true });
+    let _ = syntax::print(&parsed.script);
+    if parsed
+        .diagnostics
+        .iter()
+        .any(|d| d.message.starts_with("internal error"))
+    {
+        return Err("the parser stopped making progress".to_string());
+    }
+    check_spans(&parsed, len)?;
+    if parsed.has_errors() {
+        return Ok(false);
+    }
+    check_roundtrip(&parsed)?;
+    let config = sema::Config {
+        preprocess: cfg,
+        ..Default::default()
+    };
+    let analysis = sema::analyze(&mut map, &parsed.script, &config);
+    let _ = render_all(&map, &analysis.diagnostics);
+    if let Some(program) = analysis.program {
+        let _ = sema::listing(&program);
+        let config = codegen::Config {
+            module_name: "fuzz".into(),
+            script_name: "fuzz.stp".into(),
+        };
+        let _ = codegen::generate(&program, &config);
+    }
+    Ok(true)
 }
