@@ -104,7 +104,7 @@ fn an_rpm_repository_is_fetched_locked_and_built_against() {
         std::fs::rename(w.join("top/RPMS/x86_64").join(&file), repo.join(&file)).unwrap();
         run(Command::new("createrepo_c").arg("-q").arg(&repo));
     }
-    let port = serve(w.join("www"));
+    let base = serve(w.join("www"));
 
     let kernels = w.join("kernels");
     std::fs::create_dir_all(&kernels).unwrap();
@@ -117,7 +117,7 @@ fn an_rpm_repository_is_fetched_locked_and_built_against() {
     let m = manifest::parse(&text).unwrap();
     let cache_dir = w.join("cache");
     let cache = Cache::locate(Some(&cache_dir));
-    let uri = format!("http://127.0.0.1:{port}/centos-stream");
+    let uri = format!("{base}/centos-stream");
     let archives = Archives::from_parts(
         &[("STAPKIT_ARCHIVE_CENTOS_STREAM", &uri)],
         "",
@@ -354,7 +354,7 @@ fn an_ubuntu_shaped_archive_is_locked_fetched_and_built_against_by_release() {
         ),
     )
     .unwrap();
-    let port = serve(w.join("www"));
+    let base = serve(w.join("www"));
 
     let kernels = w.join("kernels");
     std::fs::create_dir_all(&kernels).unwrap();
@@ -367,7 +367,7 @@ fn an_ubuntu_shaped_archive_is_locked_fetched_and_built_against_by_release() {
     let m = manifest::parse(text).unwrap();
     let cache_dir = w.join("cache");
     let cache = Cache::locate(Some(&cache_dir));
-    let uri = format!("[trusted=yes] http://127.0.0.1:{port}/ubuntu");
+    let uri = format!("[trusted=yes] {base}/ubuntu");
     // The ddebs archive is not configured: fetches without --debug never read it.
     let archives =
         Archives::from_parts(&[("STAPKIT_ARCHIVE_UBUNTU", &uri)], "", Default::default()).unwrap();
@@ -594,7 +594,7 @@ fn each_rpm_family_manifest_resolves_and_fetches_from_its_distributions_layout()
     let work = tempfile::tempdir().unwrap();
     let w = work.path();
     let www = w.join("www");
-    let port = serve(www.clone());
+    let base = serve(www.clone());
     let catalog = manifest::Catalog::builtin().unwrap();
     let rpm_manifests: Vec<&str> = catalog
         .all()
@@ -628,7 +628,7 @@ fn each_rpm_family_manifest_resolves_and_fetches_from_its_distributions_layout()
             };
             let var = stapkit::kernel::archives::env_var(dir);
             if !env.iter().any(|(v, _)| *v == var) {
-                env.push((var, format!("http://127.0.0.1:{port}/{dir}")));
+                env.push((var, format!("{base}/{dir}")));
             }
             www.join(dir)
         };

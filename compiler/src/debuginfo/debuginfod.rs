@@ -184,39 +184,42 @@ pub fn parse_urls(value: &str) -> Vec<String> {
 mod tests {
     use super::*;
 
+    /// A URL on the loopback address where nothing listens (its listener
+    /// is closed again at once), so connecting to it is refused.
+    fn closed_server() -> String {
+        let listener = std::net::TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0)).unwrap();
+        format!("http://{}/", listener.local_addr().unwrap())
+    }
+
     #[test]
     fn urls_and_progress_lines() {
-        assert_eq!(
-            parse_urls(" http://127.0.0.1:8002  https://127.0.0.1:8003/x \n"),
-            vec![
-                "http://127.0.0.1:8002".to_string(),
-                "https://127.0.0.1:8003/x".to_string()
-            ]
-        );
+        let (a, b) = (closed_server(), format!("{}x", closed_server()));
+        assert_eq!(parse_urls(&format!(" {a}  {b} \n")), vec![a.clone(), b]);
         assert!(parse_urls("  ").is_empty());
         assert_eq!(
-            progress_line("http://127.0.0.1:8002/x", 3 << 20, Some(6 << 20)),
-            "\rDownloading from http://127.0.0.1:8002/x: 3.0/6.0 MiB"
+            progress_line(&format!("{a}x"), 3 << 20, Some(6 << 20)),
+            format!("\rDownloading from {a}x: 3.0/6.0 MiB")
         );
         assert_eq!(
-            progress_line("http://127.0.0.1:8002/x", 1 << 19, None),
-            "\rDownloading from http://127.0.0.1:8002/x: 0.5 MiB"
+            progress_line(&format!("{a}x"), 1 << 19, None),
+            format!("\rDownloading from {a}x: 0.5 MiB")
         );
     }
 
     #[test]
     fn bad_build_ids_and_unreachable_servers_are_named() {
         let cache = tempfile::tempdir().unwrap();
-        let client = Client::new(vec!["http://127.0.0.1:9/".into()], cache.path());
+        let server = closed_server();
+        let client = Client::new(vec![server.clone()], cache.path());
         assert_eq!(
             client.debuginfo("zz").unwrap_err(),
             "debuginfod: 'zz' is not a build id"
         );
         let e = client.debuginfo("ABCD").unwrap_err();
         assert!(
-            e.starts_with(
-                "debuginfod has no debug file for build id abcd: http://127.0.0.1:9/buildid/abcd/debuginfo: "
-            ),
+            e.starts_with(&format!(
+                "debuginfod has no debug file for build id abcd: {server}buildid/abcd/debuginfo: "
+            )),
             "{e}"
         );
         // A cached answer is used without asking.

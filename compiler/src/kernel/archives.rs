@@ -357,14 +357,14 @@ mod tests {
         // An RPM distribution's debug trees: beside its other trees unless
         // configured apart.
         for (config, want) in [
-            ("", "http://127.0.0.1:9/rocky"),
+            ("", "file:/srv/mirror/rocky"),
             (
-                "rocky-debug: http://127.0.0.1:9/debuginfo\n",
-                "http://127.0.0.1:9/debuginfo",
+                "rocky-debug: file:/srv/mirror/debuginfo\n",
+                "file:/srv/mirror/debuginfo",
             ),
         ] {
             let a = Archives::from_parts(
-                &[("STAPKIT_ARCHIVE_ROCKY", "http://127.0.0.1:9/rocky")],
+                &[("STAPKIT_ARCHIVE_ROCKY", "file:/srv/mirror/rocky")],
                 config,
                 BTreeMap::new(),
             )

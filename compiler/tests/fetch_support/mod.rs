@@ -87,11 +87,12 @@ fn copy_tree(from: &Path, to: &Path, exclude: &[&str]) {
     run(Command::new("sh").arg("-c").arg(script));
 }
 
-/// Serves the files under `dir` on 127.0.0.1 (GET and HEAD, one request
-/// per connection) for the rest of the test process; the port.
-pub fn serve(dir: PathBuf) -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
+/// Serves the files under `dir` on the loopback address (GET and HEAD, one
+/// request per connection) for the rest of the test process; the base URL
+/// (`http://ADDRESS:PORT`, from the socket it listens on).
+pub fn serve(dir: PathBuf) -> String {
+    let listener = TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0)).unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
     std::thread::spawn(move || {
         for stream in listener.incoming() {
             let Ok(mut stream) = stream else { continue };
@@ -133,5 +134,5 @@ pub fn serve(dir: PathBuf) -> u16 {
             });
         }
     });
-    port
+    base
 }
