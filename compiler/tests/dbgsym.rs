@@ -42,7 +42,11 @@ fn index(archive: &Path, suite: &str, arch: &str) {
         .current_dir(archive)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let dir = archive.join(format!("dists/{suite}/main/binary-{arch}"));
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("Packages"), &out.stdout).unwrap();
@@ -118,7 +122,7 @@ fn dbgsym_packages_are_unpacked_into_the_sysroot_where_stap_finds_them() {
     assert_eq!(unpacked.len(), 1);
     assert_eq!(unpacked[0].package, "userdebug-dbgsym");
     assert_eq!(unpacked[0].version, "1.0-1");
-    assert_eq!(unpacked[0].build_ids, [id.clone()]);
+    assert_eq!(unpacked[0].build_ids, std::slice::from_ref(&id));
     // Only the debug tree was unpacked (not the package's control files).
     let mut top: Vec<String> = std::fs::read_dir(&sysroot)
         .unwrap()

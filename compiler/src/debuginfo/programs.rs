@@ -75,7 +75,11 @@ impl UserPrograms {
             (None, Some(pid)) if self.sysroot.is_none() => Some(
                 std::fs::read_link(format!("/proc/{pid}/exe"))
                     .map(|p| p.to_string_lossy().into_owned())
-                    .map_err(|e| format!("the program of process {pid} cannot be read from /proc/{pid}/exe: {e}")),
+                    .map_err(|e| {
+                        format!(
+                            "the program of process {pid} cannot be read from /proc/{pid}/exe: {e}"
+                        )
+                    }),
             ),
             (None, Some(pid)) => Some(Err(format!(
                 "the program of process {pid} on the target is not known here (--sysroot)"

@@ -203,7 +203,8 @@ impl UserDebug {
     pub fn global(&self, scope: &Scope, name: &str) -> Option<(CType, UserLoc)> {
         // Units are named as compiled (`userdebug.c`): match the base name.
         let own = self.dwarf.scope_file(scope.die).map(|(f, _)| {
-            f.rsplit_once('/').map_or(f.clone(), |(_, base)| base.to_string())
+            f.rsplit_once('/')
+                .map_or(f.clone(), |(_, base)| base.to_string())
         });
         let found = own
             .and_then(|f| self.dwarf.variable_in(name, &f))

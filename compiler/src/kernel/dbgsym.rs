@@ -86,12 +86,13 @@ pub fn fetch_into(
     })?;
     let mut out = Vec::new();
     for name in &names {
-        let pkg = found
-            .iter()
-            .find(|p| &p.name == name)
-            .ok_or_else(|| PrepError::MissingPackage {
-                package: name.clone(),
-            })?;
+        let pkg =
+            found
+                .iter()
+                .find(|p| &p.name == name)
+                .ok_or_else(|| PrepError::MissingPackage {
+                    package: name.clone(),
+                })?;
         let deb = apt.download(pkg, &debs)?;
         read_deb_files(&deb, |files| {
             unpack_tar(files, sysroot, Filter::DebugFiles, &deb)

@@ -291,9 +291,9 @@ pub fn analyze_for(
         preprocess: cfg,
         kernel,
         programs: match matrix_command(text) {
-            Some(cmd) => Arc::new(
-                UserPrograms::new(Some(test_sysroot())).with_target(Some(&cmd), None),
-            ),
+            Some(cmd) => {
+                Arc::new(UserPrograms::new(Some(test_sysroot())).with_target(Some(&cmd), None))
+            }
             None => test_programs(),
         },
         ..Default::default()

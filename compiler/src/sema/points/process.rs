@@ -135,7 +135,13 @@ fn process_function_probe(
     });
     let named: Parts<'_> = parts
         .iter()
-        .map(|&(n, a)| if n == "process" { (n, Some(&filled)) } else { (n, a) })
+        .map(|&(n, a)| {
+            if n == "process" {
+                (n, Some(&filled))
+            } else {
+                (n, a)
+            }
+        })
         .collect();
     let parts = &named;
     let spec = function.to_str_lossy().into_owned();

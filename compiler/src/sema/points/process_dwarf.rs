@@ -112,7 +112,8 @@ pub(super) fn resolve(
                 for label in scope.labels.iter().filter(|l| glob.matches(&l.name)) {
                     let offset = file_offset(&debug, path, &scope, label.pc)
                         .map_err(|m| err(format!("'{name}': {m}"), None))?;
-                    let point = label_point(parts, path, offset, &scope, label, &decl_file, decl_line);
+                    let point =
+                        label_point(parts, path, offset, &scope, label, &decl_file);
                     let vars = UserVars {
                         debug: debug.clone(),
                         scope: Arc::new(scope.clone()),
@@ -183,8 +184,8 @@ pub(super) fn resolve(
     Ok(Some(out))
 }
 
-/// The uprobe at `label` of `scope`, named with the function resolved as
-/// for `.function` and the label by its name.
+/// The uprobe at `label` of `scope`, named as SystemTap names it: the
+/// function at the label's line, without the `.label` component.
 fn label_point(
     parts: &Parts<'_>,
     path: &str,
@@ -192,16 +193,15 @@ fn label_point(
     scope: &Scope,
     label: &ScopeLabel,
     decl_file: &str,
-    decl_line: u32,
 ) -> ProbePoint {
-    let function = format!("{}@{decl_file}:{decl_line}", scope.name);
-    let without: Parts<'_> = parts.iter().filter(|(n, _)| *n != "label").cloned().collect();
+    let function = format!("{}@{decl_file}:{}", scope.name, label.line);
+    let without: Parts<'_> = parts
+        .iter()
+        .filter(|(n, _)| *n != "label")
+        .cloned()
+        .collect();
     ProbePoint {
-        name: format!(
-            "{}.label(\"{}\")",
-            resolved_text(&without, "function", &function),
-            label.name
-        ),
+        name: resolved_text(&without, "function", &function),
         kind: ProbeKind::Uprobe {
             path: path.to_string(),
             function: scope.name.clone(),
