@@ -112,8 +112,7 @@ pub(super) fn resolve(
                 for label in scope.labels.iter().filter(|l| glob.matches(&l.name)) {
                     let offset = file_offset(&debug, path, &scope, label.pc)
                         .map_err(|m| err(format!("'{name}': {m}"), None))?;
-                    let point =
-                        label_point(parts, path, offset, &scope, label, &decl_file);
+                    let point = label_point(parts, path, offset, &scope, label, &decl_file);
                     let vars = UserVars {
                         debug: debug.clone(),
                         scope: Arc::new(scope.clone()),
