@@ -45,6 +45,7 @@ mod build;
 mod frontend;
 mod guest;
 mod machine;
+mod module_debug;
 mod programs;
 mod record;
 mod render;
