@@ -4,7 +4,7 @@
 //! with the kernel's -dbg files or a user's installed kernel
 //! (`machine`) offered where SystemTap looks for them.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Mutex;
 
@@ -60,13 +60,12 @@ pub(super) fn build_all(
     // Test scripts are built as a user would on a machine with the
     // kernel's packages installed (see `machine`).
     let machine = if scripts.iter().any(|s| s.test) {
-        let modules: BTreeSet<String> = scripts
-            .iter()
-            .filter(|s| s.test)
-            .flat_map(|s| &s.cases)
-            .flat_map(|c| c.guest_modules.iter().chain(&c.guest_modules_later))
-            .map(|m| m.name.clone())
-            .collect();
+        let mut modules = BTreeMap::new();
+        for case in scripts.iter().filter(|s| s.test).flat_map(|s| &s.cases) {
+            for m in super::guest::kernel_modules(cache, kernel, case)? {
+                modules.insert(m.name, m.file);
+            }
+        }
         Some(machine::user_machine(cache, kernel, &modules)?)
     } else {
         None
@@ -169,10 +168,11 @@ fn build_case(
     // A script that loads the kernel's modules in its guest gets their
     // debug files, as a user with the -dbg package installed has them.
     let loads_modules = !case.guest_modules.is_empty() || !case.guest_modules_later.is_empty();
-    let module_debug = machine
-        .and_then(|m| m.module_debug.clone())
-        .filter(|_| loads_modules);
-    mounts.extend(module_debug.clone());
+    let module_debug = match machine {
+        Some(m) if loads_modules => m.module_debug.clone(),
+        _ => Vec::new(),
+    };
+    mounts.extend(module_debug.iter().cloned());
     let key = content_key(&[
         root.suite.as_bytes(),
         root.version.as_bytes(),

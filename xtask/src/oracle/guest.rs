@@ -320,7 +320,7 @@ fn boot_cases(
 
 /// The kernel's own modules a test script's case asks for, with their
 /// dependencies, in load order (as stap-matrix provides them).
-fn kernel_modules(
+pub(super) fn kernel_modules(
     cache: &Cache,
     kernel: &Kernel,
     case: &OracleCase,

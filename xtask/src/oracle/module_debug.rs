@@ -16,7 +16,7 @@
 //! cache is bound at its own path in the build's namespace). The kernel
 //! cache itself is not changed, so stapkit's own runs never see them.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -30,28 +30,28 @@ use stapkit::kernel::Catalog;
 
 use super::root::Kernel;
 
-/// The directory to bind at `/usr/lib/debug/lib/modules/R` with the
-/// debug files of `names` (module names as `# guest-modules:` gives
-/// them), or `None` when the kernel was fetched without its -dbg package
-/// or no module is asked for. Modules the package does not have (built
-/// in) are left out.
-pub(super) fn module_debug_dir(
+/// Bind mounts that give a build the debug files of `modules` (the
+/// kernel's own modules a script loads in its guest, by name, with their
+/// uncompressed `.ko` files) as the -dbg package installs them, and the
+/// modules themselves under `/lib/modules/R/kernel` as the image package
+/// installs them (SystemTap finds a module's debug file from the module:
+/// with the debug file alone `module("brd")` is `no match`). Empty when
+/// the kernel was fetched without its -dbg package or no module is
+/// asked for; modules the package has no debug file of are left out.
+pub(super) fn module_debug_mounts(
     cache: &Cache,
     kernel: &Kernel,
-    names: &BTreeSet<String>,
-) -> Result<Option<PathBuf>> {
+    modules: &BTreeMap<String, PathBuf>,
+) -> Result<Vec<(PathBuf, String)>> {
     let Some(vmlinux) = &kernel.state.debug_vmlinux else {
-        return Ok(None);
+        return Ok(Vec::new());
     };
-    if names.is_empty() {
-        return Ok(None);
+    if modules.is_empty() {
+        return Ok(Vec::new());
     }
     let release = &kernel.state.release;
-    let dir = cache
-        .dir()
-        .join("oracle/module-debug")
-        .join(&kernel.name)
-        .join(release);
+    let base = cache.dir().join("oracle/module-debug").join(&kernel.name);
+    let dir = base.join(release);
     // Names already asked for, found or not (`asked`, one a line).
     let asked_file = dir.join("asked");
     let asked: BTreeSet<String> = std::fs::read_to_string(&asked_file)
@@ -59,7 +59,7 @@ pub(super) fn module_debug_dir(
         .lines()
         .map(str::to_string)
         .collect();
-    let wanted: BTreeSet<String> = names.iter().map(|n| normalize(n)).collect();
+    let wanted: BTreeSet<String> = modules.keys().map(|n| normalize(n)).collect();
     let missing: BTreeSet<String> = wanted.difference(&asked).cloned().collect();
     if !missing.is_empty() {
         extract(cache, kernel, &missing, &dir)?;
@@ -73,7 +73,34 @@ pub(super) fn module_debug_dir(
         std::os::unix::fs::symlink(kernel.state.root.join(vmlinux), &link)
             .with_context(|| format!("linking {}", link.display()))?;
     }
-    Ok(Some(dir))
+    // The modules, at the paths of their debug files.
+    let installed = base.join(format!("{release}.modules"));
+    for entry in walkdir::WalkDir::new(dir.join("kernel")) {
+        let entry = entry?;
+        let name = entry.file_name().to_string_lossy();
+        let Some(stem) = name.strip_suffix(".ko") else {
+            continue;
+        };
+        let Some(file) = modules.get(&normalize(stem)) else {
+            continue;
+        };
+        let to = installed.join(entry.path().strip_prefix(&dir)?);
+        let same = std::fs::metadata(&to).ok().map(|m| m.len())
+            == std::fs::metadata(file).ok().map(|m| m.len());
+        if !same {
+            std::fs::create_dir_all(to.parent().unwrap_or(&installed))?;
+            let tmp = to.with_extension(format!("partial-{}", std::process::id()));
+            std::fs::copy(file, &tmp).with_context(|| format!("copying {}", file.display()))?;
+            std::fs::rename(&tmp, &to)?;
+        }
+    }
+    Ok(vec![
+        (dir, format!("/usr/lib/debug/lib/modules/{release}")),
+        (
+            installed.join("kernel"),
+            format!("/lib/modules/{release}/kernel"),
+        ),
+    ])
 }
 
 /// Downloads the kernel's -dbg package and writes the debug files of
