@@ -121,9 +121,16 @@ pub fn run(sh: &Shell, bench: &OverheadBench) -> Result<()> {
     // Both tools' modules of every script.
     let mut modules: Vec<(String, Vec<u8>)> = Vec::new();
     let chosen = |name: &str| bench.scripts.is_empty() || bench.scripts.iter().any(|s| s == name);
-    if let Some(unknown) = bench.scripts.iter().find(|s| !SCRIPTS.iter().any(|(n, _, _)| n == s)) {
+    if let Some(unknown) = bench
+        .scripts
+        .iter()
+        .find(|s| !SCRIPTS.iter().any(|(n, _, _)| n == s))
+    {
         let known: Vec<&str> = SCRIPTS.iter().map(|(n, _, _)| *n).collect();
-        bail!("no overhead script '{unknown}'; known: {}", known.join(", "));
+        bail!(
+            "no overhead script '{unknown}'; known: {}",
+            known.join(", ")
+        );
     }
     for (name, text, _) in SCRIPTS.iter().filter(|(n, _, _)| chosen(n)) {
         let file = work.path().join(format!("{name}.stp"));
@@ -155,7 +162,9 @@ pub fn run(sh: &Shell, bench: &OverheadBench) -> Result<()> {
     let calls = bench.calls;
     let runs = bench.runs.max(1);
     let mut fs = GuestFs::default();
-    for dir in ["bin", "proc", "sys", "dev", "tmp", "cases", "etc", "root", "modules"] {
+    for dir in [
+        "bin", "proc", "sys", "dev", "tmp", "cases", "etc", "root", "modules",
+    ] {
         fs.dir(dir);
     }
     let guest = oracle::guest_files(&root)?;
@@ -182,7 +191,11 @@ pub fn run(sh: &Shell, bench: &OverheadBench) -> Result<()> {
     );
     fs.file("cases/flavour", 0o644, "systemtap\n".into());
     fs.file("modules/modules.dep", 0o644, Vec::new());
-    fs.file("etc/passwd", 0o644, "root:x:0:0:root:/root:/bin/sh\n".into());
+    fs.file(
+        "etc/passwd",
+        0o644,
+        "root:x:0:0:root:/root:/bin/sh\n".into(),
+    );
     fs.file(
         "etc/group",
         0o644,
@@ -348,7 +361,10 @@ fn print_figures(stdout: &str, calls: u64, elapsed: &Duration, kernel: &str) -> 
         "{:<20} {:>16} {:>16} {:>8}",
         "script", "stapkit ns/hit", "SystemTap ns/hit", "ratio"
     );
-    for (name, _, per_hit) in SCRIPTS.iter().filter(|(n, _, _)| best.keys().any(|(_, m)| m == &format!("k_{n}"))) {
+    for (name, _, per_hit) in SCRIPTS
+        .iter()
+        .filter(|(n, _, _)| best.keys().any(|(_, m)| m == &format!("k_{n}")))
+    {
         let cost = |module: String| {
             best.get(&("probe".to_string(), module))
                 .map(|ns| (*ns as f64 - baseline as f64) / calls as f64)

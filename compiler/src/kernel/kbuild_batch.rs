@@ -219,14 +219,12 @@ fn run_make(req: &BatchRequest<'_>, names: &[&str]) -> Result<MakeLog, BuildErro
         req.verbose,
     );
     let try_run = match &req.try_run_cache {
-        Some(cache) => {
-            Some(
-                TryRun::prepare(cache, &req.dir, &mut make).map_err(|error| BuildError::Io {
-                    path: req.dir.clone(),
-                    error,
-                })?,
-            )
-        }
+        Some(cache) => Some(
+            TryRun::prepare(cache, &req.dir, &mut make).map_err(|error| BuildError::Io {
+                path: req.dir.clone(),
+                error,
+            })?,
+        ),
         None => None,
     };
     let out = make
