@@ -24,6 +24,10 @@ pub struct Options {
     /// `overhead`: getppid calls per workload run.
     #[arg(long, default_value_t = 100_000)]
     pub calls: u64,
+    /// `overhead`: only this script (kprobe, kprobe_map_printf,
+    /// tracepoint, timer_profile); repeatable.
+    #[arg(long = "script")]
+    pub scripts: Vec<String>,
 }
 
 /// Runs the named benchmark.
@@ -48,6 +52,7 @@ pub fn run(sh: &Shell, options: &Options) -> Result<()> {
                     .unwrap_or_else(|| crate::setup::DEFAULT_KERNEL.to_string()),
                 runs: options.runs,
                 calls: options.calls,
+                scripts: options.scripts.clone(),
             },
         )?,
         other => bail!("unknown benchmark '{other}'; known: frontend, build, overhead"),

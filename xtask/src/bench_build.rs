@@ -14,7 +14,8 @@
 //!   built by a plain kbuild with the same toolchain (its compiler tests
 //!   run, as in any `make -C TREE M=DIR`): the floor kbuild itself sets;
 //! - SystemTap *uncached* (a fresh `SYSTEMTAP_DIR`) and *cached* (the
-//!   same again), Debian's SystemTap in the oracle's root
+//!   same again, its module from that directory's cache, which `-v`'s
+//!   `Pass 4: using cached` line must show), Debian's SystemTap in the oracle's root
 //!   (`docs/oracle/README.md`) with `-r TREE`, on the kernels whose
 //!   compiler that root has (`cargo xtask oracle --kernel K` adds one);
 //!   without `-m`, which keeps SystemTap from its cache (observed: with
@@ -249,11 +250,15 @@ fn systemtap_runs(
     let _ = std::fs::remove_dir_all(&host_work);
     std::fs::create_dir_all(&host_work)?;
     std::fs::copy(script, host_work.join("hello.stp"))?;
-    let stap = |dir: &str| -> Result<()> {
+    // `-v` makes SystemTap say where pass 4's module came from: a run
+    // that should be a hit and is not stops the benchmark instead of
+    // printing a build's time in the cached column.
+    let stap = |dir: &str, hit: bool| -> Result<()> {
         let argv: Vec<String> = [
             "env",
             &format!("SYSTEMTAP_DIR={work}/{dir}"),
             "stap",
+            "-v",
             "-p4",
             "-r",
             &tree,
@@ -263,10 +268,17 @@ fn systemtap_runs(
         .map(|s| s.to_string())
         .collect();
         let out = oracle::in_root_with(&root_dir, &[&k.state.root], &files, work, &argv)?;
+        let stderr = String::from_utf8_lossy(&out.stderr);
         if !out.status.success() {
+            bail!("SystemTap's stap -p4 failed:\n{stderr}");
+        }
+        let from_cache = stderr
+            .lines()
+            .any(|l| l.starts_with("Pass 4: using cached"));
+        if from_cache != hit {
             bail!(
-                "SystemTap's stap -p4 failed:\n{}",
-                String::from_utf8_lossy(&out.stderr)
+                "SystemTap's stap -p4 {} its cache ({work}/{dir}):\n{stderr}",
+                if hit { "missed" } else { "unexpectedly hit" }
             );
         }
         Ok(())
@@ -275,8 +287,8 @@ fn systemtap_runs(
     let mut cached = Vec::new();
     for i in 0..runs {
         let dir = format!("stapdir-{i}");
-        uncached.push(timed(|| stap(&dir))?);
-        cached.push(timed(|| stap(&dir))?);
+        uncached.push(timed(|| stap(&dir, false))?);
+        cached.push(timed(|| stap(&dir, true))?);
     }
     let _ = std::fs::remove_dir_all(&host_work);
     Ok((uncached, cached))

@@ -9,12 +9,14 @@
 //! runtime) are hard links to one copy. A module whose C fails, or that
 //! modpost complains about, is built again on its own so its error is the
 //! one a single build reports; the others are linked by a second batch run
-//! that reuses their objects.
+//! that reuses their objects. Kbuild's compiler tests are answered from
+//! the tree's cache (`kernel::kbuild_tryrun`), as in a single build.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use super::kbuild::{self, BuildDir, BuildError, BuildRequest, BuiltModule};
+use super::kbuild_tryrun::TryRun;
 use super::toolchain::Toolchain;
 use super::tree::HeaderTree;
 
@@ -47,6 +49,9 @@ pub struct BatchRequest<'a> {
     pub make_vars: Vec<String>,
     /// `make -jN`.
     pub jobs: usize,
+    /// The tree's cache of kbuild's compiler-test answers
+    /// (`kernel::kbuild_tryrun`), read or recorded by every `make` run.
+    pub try_run_cache: Option<PathBuf>,
     /// Echo the build commands.
     pub verbose: bool,
 }
@@ -213,9 +218,22 @@ fn run_make(req: &BatchRequest<'_>, names: &[&str]) -> Result<MakeLog, BuildErro
         &req.make_vars,
         req.verbose,
     );
+    let try_run = match &req.try_run_cache {
+        Some(cache) => Some(
+            TryRun::prepare(cache, &req.dir, &mut make).map_err(|error| BuildError::Io {
+                path: req.dir.clone(),
+                error,
+            })?,
+        ),
+        None => None,
+    };
     let out = make
         .output()
         .map_err(|e| BuildError::Make(req.toolchain.spawn_error(&e)))?;
+    // Answers are kept only from a run that passed, as a single build does.
+    if let (Some(t), true) = (try_run, out.status.success()) {
+        t.finish();
+    }
     Ok(MakeLog {
         ok: out.status.success(),
         text: format!(
@@ -276,7 +294,7 @@ fn build_alone(req: &BatchRequest<'_>, m: &BatchModule) -> Result<BuiltModule, B
         objects: m.objects.clone(),
         cflags: m.cflags.clone(),
         make_vars: req.make_vars.clone(),
-        try_run_cache: None,
+        try_run_cache: req.try_run_cache.clone(),
         keep: false,
         verbose: req.verbose,
     })

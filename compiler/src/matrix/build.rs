@@ -125,6 +125,7 @@ fn build_ready(
                 && a.tree.dir == b.tree.dir
                 && a.toolchain == b.toolchain
                 && a.make_vars == b.make_vars
+                && a.try_run_cache == b.try_run_cache
                 && a.verbose == b.verbose
                 && !g
                     .iter()
@@ -231,6 +232,7 @@ fn build_group(
         modules: group.iter().map(|(_, p)| p.job.module.clone()).collect(),
         make_vars: first.make_vars.clone(),
         jobs: options.jobs,
+        try_run_cache: first.try_run_cache.clone(),
         verbose: first.verbose,
     };
     progress(&format!(

@@ -366,13 +366,13 @@ struct GuestCase {
 
 /// An initramfs that creates parent directories on demand.
 #[derive(Default)]
-struct GuestFs {
-    fs: Initramfs,
-    made: BTreeSet<String>,
+pub(crate) struct GuestFs {
+    pub(crate) fs: Initramfs,
+    pub(crate) made: BTreeSet<String>,
 }
 
 impl GuestFs {
-    fn dir(&mut self, path: &str) {
+    pub(crate) fn dir(&mut self, path: &str) {
         let path = path.trim_matches('/');
         if path.is_empty() || self.made.contains(path) {
             return;
@@ -384,7 +384,7 @@ impl GuestFs {
         self.made.insert(path.to_string());
     }
 
-    fn file(&mut self, path: &str, perm: u32, data: Vec<u8>) {
+    pub(crate) fn file(&mut self, path: &str, perm: u32, data: Vec<u8>) {
         let path = path.trim_matches('/');
         if let Some((parent, _)) = path.rsplit_once('/') {
             self.dir(parent);

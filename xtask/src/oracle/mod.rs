@@ -70,8 +70,10 @@ use render::render_script;
 use root::install_mmdebstrap;
 // `cargo xtask bench build` runs SystemTap in the same roots.
 pub(crate) use build::debug_files;
-pub(crate) use guest::guest_files;
-pub(crate) use root::{fetch_kernel, in_root_with, kernel_compiler, prepare_root, Kernel};
+pub(crate) use guest::{guest_files, GuestFs};
+pub(crate) use root::{
+    fetch_kernel, in_root_with, kernel_compiler, prepare_root, Kernel, StapRoot,
+};
 use script::{load_script, split_args, OracleScript};
 
 /// Options of `cargo xtask oracle`.
