@@ -50,13 +50,11 @@ pub fn stream9_repository(debian: &FetchState, arch: &str, compiler: Compiler, w
     let spec = w.join("k.spec");
     std::fs::write(
         &spec,
-        format!(
-            "Name: %{{pkg}}\nVersion: 5.14.0\nRelease: 57.el9\nSummary: kernel-devel-shaped test package\n\
-             License: GPL-2.0-only\nBuildArch: {arch}\nAutoReqProv: no\n%define debug_package %{{nil}}\n\
-             %define __os_install_post %{{nil}}\n%define _build_id_links none\n\
+            "Name: %{pkg}\nVersion: 5.14.0\nRelease: 57.el9\nSummary: kernel-devel-shaped test package\n\
+             License: GPL-2.0-only\nAutoReqProv: no\n%define debug_package %{nil}\n\
+             %define __os_install_post %{nil}\n%define _build_id_links none\n\
              %description\nMade from a Debian tree for stapkit's tests.\n\
-             %install\ncp -a %{{src}}/. %{{buildroot}}/\n%files\n/%{{top}}\n"
-        ),
+             %install\ncp -a %{src}/. %{buildroot}/\n%files\n/%{top}\n",
     )
     .unwrap();
     for (pkg, src, top) in [
@@ -266,7 +264,7 @@ pub fn small_kernel_rpms(
         &spec,
         format!(
             "Name: kernel\nVersion: %{{ver}}\nRelease: %{{rel}}\nSummary: test\nLicense: GPL-2.0-only\n\
-             BuildArch: {arch}\nAutoReqProv: no\n%define debug_package %{{nil}}\n\
+             AutoReqProv: no\n%define debug_package %{{nil}}\n\
              %define __os_install_post %{{nil}}\n%define _build_id_links none\n%description\ntest\n\
              %install\ncp -a %{{src}}/. %{{buildroot}}/\n{}{}{}",
             sub("kernel-devel", "/usr/src/kernels"),
