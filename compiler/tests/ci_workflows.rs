@@ -333,7 +333,14 @@ fn host_install_runs_in_a_prepared_runners_own_shell() {
     for engine in ["github", "gitlab"] {
         let text = written(engine, &args);
         // Nothing installed, no container: the runner's machine has it all.
-        for absent in ["image:", "container:", "apt-get", "cargo install", "rustup", "pip install"] {
+        for absent in [
+            "image:",
+            "container:",
+            "apt-get",
+            "cargo install",
+            "rustup",
+            "pip install",
+        ] {
             assert!(!text.contains(absent), "{engine}: {absent}\n{text}");
         }
         for present in [
@@ -351,7 +358,11 @@ fn host_install_runs_in_a_prepared_runners_own_shell() {
         }
     }
     let github = written("github", &args);
-    assert_eq!(github.matches("runs-on: self-hosted").count(), 2, "{github}");
+    assert_eq!(
+        github.matches("runs-on: self-hosted").count(),
+        2,
+        "{github}"
+    );
     // The GitLab definition keeps the structure GitLab requires.
     let gitlab: Value = serde_yaml::from_str(&written("gitlab", &args)).unwrap();
     let top = map(&gitlab, "the definition");
@@ -359,9 +370,20 @@ fn host_install_runs_in_a_prepared_runners_own_shell() {
     let shard = map(&top["shard debian-6.1-amd64"], "the shard job");
     assert_eq!(shard["extends"], Value::from(".shard"));
     // Only an absolute directory without `..`.
-    for bad in ["host:opt/stapkit", "host:/opt/../stapkit", "host:/opt/sta pkit"] {
+    for bad in [
+        "host:opt/stapkit",
+        "host:/opt/../stapkit",
+        "host:/opt/sta pkit",
+    ] {
         let out = Command::new(env!("CARGO_BIN_EXE_stap-matrix"))
-            .args(["ci", "gitlab", "--install", bad, "--kernel", "debian-6.1-amd64"])
+            .args([
+                "ci",
+                "gitlab",
+                "--install",
+                bad,
+                "--kernel",
+                "debian-6.1-amd64",
+            ])
             .current_dir(root())
             .output()
             .unwrap();

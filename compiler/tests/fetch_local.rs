@@ -282,10 +282,9 @@ fn an_el9_tree_built_with_gcc_11_builds_with_bookworms_gcc_11_root_and_runs_in_q
     // The root lives in the shared cache (prepared here once, with
     // mmdebstrap, when missing) and is linked into the test's.
     let shared = Cache::locate(None);
-    let tc = stapkit::kernel::toolchain::ensure(&served.m, &built, &shared, &mut |l| {
-        eprintln!("{l}")
-    })
-    .unwrap();
+    let tc =
+        stapkit::kernel::toolchain::ensure(&served.m, &built, &shared, &mut |l| eprintln!("{l}"))
+            .unwrap();
     let stapkit::kernel::toolchain::Toolchain::Root(root) = &tc else {
         panic!("this host has no gcc-11 of its own: {tc:?}")
     };

@@ -61,7 +61,6 @@ pub(super) fn decompress(name: &str, data: Vec<u8>) -> Result<Vec<u8>, String> {
     Ok(out)
 }
 
-
 /// Which files of a package are unpacked.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Keep {

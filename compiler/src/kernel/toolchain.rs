@@ -194,10 +194,9 @@ pub fn ensure(
         Ok(()) => Ok(Toolchain::Host {
             compiler: tree.compiler_command(),
         }),
-        Err(why @ Misfit::ForeignHostTool { .. }) => Err(PrepError::Unsupported(format!(
-            "{}: {why}",
-            manifest.name
-        ))),
+        Err(why @ Misfit::ForeignHostTool { .. }) => {
+            Err(PrepError::Unsupported(format!("{}: {why}", manifest.name)))
+        }
         Err(why) => {
             if manifest.toolchain.suite.is_none() {
                 return Err(PrepError::Unsupported(format!(

@@ -96,7 +96,10 @@ impl Install {
             };
         }
         if let Some(dir) = spec.strip_prefix("host:") {
-            return if dir.starts_with('/') && safe(&dir[1..], "") && !dir.split('/').any(|p| p == "..") {
+            return if dir.starts_with('/')
+                && safe(&dir[1..], "")
+                && !dir.split('/').any(|p| p == "..")
+            {
                 Ok(Install::Host(dir.trim_end_matches('/').to_string()))
             } else {
                 Err(bad())
@@ -535,12 +538,19 @@ fn github(plan: &Plan) -> String {
         "--markdown \"$GITHUB_STEP_SUMMARY\" --html report --html-link \"the stap-matrix-report artifact\"",
     );
     if let Some(install) = &report.0 {
-        let _ = writeln!(o, "      - name: Install stap-matrix\n        run: {install}");
+        let _ = writeln!(
+            o,
+            "      - name: Install stap-matrix\n        run: {install}"
+        );
     }
     o.push_str(
         "      - name: Fetch the shards' results\n        uses: actions/download-artifact@v4\n        with:\n          pattern: stap-matrix-shard-*\n          path: results\n          merge-multiple: true\n",
     );
-    let _ = writeln!(o, "      - name: Merge the shards\n        run: {}", report.1);
+    let _ = writeln!(
+        o,
+        "      - name: Merge the shards\n        run: {}",
+        report.1
+    );
     o.push_str(
         "      - name: Keep the report\n        if: ${{ always() }}\n        uses: actions/upload-artifact@v4\n        with:\n          name: stap-matrix-report\n          path: report/\n",
     );

@@ -25,7 +25,12 @@ pub struct Compiler<'a> {
 /// Packages `debian`'s tree and image as Stream 9's `kernel-devel` and
 /// `kernel-core` 5.14.0-57.el9.`arch` under `w/www/centos-stream`; the
 /// tree's own `UTS_RELEASE` is the returned tree's.
-pub fn stream9_repository(debian: &FetchState, arch: &str, compiler: Compiler, w: &Path) -> LocalTree {
+pub fn stream9_repository(
+    debian: &FetchState,
+    arch: &str,
+    compiler: Compiler,
+    w: &Path,
+) -> LocalTree {
     let rel = format!("5.14.0-57.el9.{arch}");
     let devel = w.join("devel/usr/src/kernels").join(&rel);
     let tree = LocalTree::flatten(debian, &devel);
