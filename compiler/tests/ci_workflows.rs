@@ -302,3 +302,93 @@ fn shards_install_stapkit_and_fetch_at_the_lock_without_xtask() {
         );
     }
 }
+
+/// `stap-matrix ci ENGINE ARGS...` in the repository; its stdout.
+fn written(engine: &str, args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_stap-matrix"))
+        .args(["ci", engine])
+        .args(args)
+        .current_dir(root())
+        .env_remove("STAPKIT_KERNELS")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn host_install_runs_in_a_prepared_runners_own_shell() {
+    let args = [
+        "--install",
+        "host:/opt/stapkit/",
+        "--kernel",
+        "debian-6.1-amd64",
+        "--shards",
+        "3",
+    ];
+    for engine in ["github", "gitlab"] {
+        let text = written(engine, &args);
+        // Nothing installed, no container: the runner's machine has it all.
+        for absent in [
+            "image:",
+            "container:",
+            "apt-get",
+            "cargo install",
+            "rustup",
+            "pip install",
+        ] {
+            assert!(!text.contains(absent), "{engine}: {absent}\n{text}");
+        }
+        for present in [
+            "/opt/stapkit/bin/stap-prep fetch --locked --lock kernels/kernels.lock --modules",
+            "--staprun \\\"/opt/stapkit/guest-x86_64/bin/staprun\\\"",
+            "STAPKIT_VIRT_FW_VARS=\\\"/opt/stapkit/virt-firmware/bin/virt-fw-vars\\\"",
+            "/opt/stapkit/bin/stap-matrix report results/*.json",
+        ] {
+            let present = if engine == "github" {
+                present.replace("\\\"", "\"")
+            } else {
+                present.to_string()
+            };
+            assert!(text.contains(&present), "{engine}: {present}\n{text}");
+        }
+    }
+    let github = written("github", &args);
+    assert_eq!(
+        github.matches("runs-on: self-hosted").count(),
+        2,
+        "{github}"
+    );
+    // The GitLab definition keeps the structure GitLab requires.
+    let gitlab: Value = serde_yaml::from_str(&written("gitlab", &args)).unwrap();
+    let top = map(&gitlab, "the definition");
+    assert!(!top.contains_key("default"));
+    let shard = map(&top["shard debian-6.1-amd64"], "the shard job");
+    assert_eq!(shard["extends"], Value::from(".shard"));
+    // Only an absolute directory without `..`.
+    for bad in [
+        "host:opt/stapkit",
+        "host:/opt/../stapkit",
+        "host:/opt/sta pkit",
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_stap-matrix"))
+            .args([
+                "ci",
+                "gitlab",
+                "--install",
+                bad,
+                "--kernel",
+                "debian-6.1-amd64",
+            ])
+            .current_dir(root())
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{bad}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("host:/DIR"), "{bad}: {err}");
+    }
+}

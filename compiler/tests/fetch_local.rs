@@ -1,32 +1,47 @@
 //! Fetching through exactly the code public archives go through, from
 //! repositories built here and served by the test on 127.0.0.1: CentOS
-//! Stream 9's repositories (the shipped manifest) of
+//! Stream 9's repositories (the shipped manifests) of
 //! `kernel-devel`/`kernel-core` packages made with Debian's `rpmbuild` and
-//! `createrepo_c` from the fetched Debian 6.1 amd64 tree; small packages
-//! laid out as each shipped RPM-family manifest's distribution lays them
-//! out; and an Ubuntu-shaped apt repository (`linux-headers-REL`,
-//! `linux-headers-REL-generic`, `linux-image-unsigned-REL`) made with
-//! `dpkg-deb` from the same tree. Each fetch is checked, a module is built
-//! against each fetched tree with `stap -p4`, and a lock naming a version
-//! the repository no longer has fails saying how to move the lock.
+//! `createrepo_c` from fetched Debian trees (6.1 amd64; 6.1 arm64 as
+//! aarch64, cross-built with `-a arm64`; 5.10 amd64 recording Red Hat's
+//! gcc 11, built with bookworm's gcc-11 from the manifest's toolchain
+//! root); small packages laid out as each shipped RPM-family manifest's
+//! distribution lays them out, x86_64 and aarch64; and an Ubuntu-shaped
+//! apt repository (`linux-headers-REL`, `linux-headers-REL-generic`,
+//! `linux-image-unsigned-REL`) made with `dpkg-deb` from the 6.1 tree.
+//! Each fetch is checked, a module is built against each fetched tree
+//! with `stap -p4` (those of the amd64 RPM trees boot and run in QEMU),
+//! and a lock naming a version the repository no longer has fails saying
+//! how to move the lock.
 //!
-//! The Debian tree comes from the stapkit cache (`cargo xtask test`
-//! fetches it); a missing kernel is a failure, not a skip.
+//! The Debian trees come from the stapkit cache (`cargo xtask test`
+//! fetches them); a missing kernel is a failure, not a skip.
 
 mod fetch_support;
 
 use std::path::Path;
 use std::process::Command;
 
-use fetch_support::{debian_tree, run, serve, LocalTree};
+use fetch_support::rpm::{
+    fetch_served_stream9, small_kernel_rpms, stream9_repository, Compiler, Family, Served, FAMILIES,
+};
+use fetch_support::{cached_kernel, debian_tree, run, serve, LocalTree};
 use stapkit::kernel::archives::Archives;
 use stapkit::kernel::fetch::{fetch, FetchOptions, Fetched};
 use stapkit::kernel::lock::LockedKernel;
 use stapkit::kernel::{manifest, Cache};
 
-/// `stap -p4` against `kernel` of `kernels_dir`, fetched into `cache`.
-fn build_module(cache: &Path, kernels_dir: &Path, kernel: &str, work: &Path) -> Vec<u8> {
+/// `stap -p4` against `kernel` of `kernels_dir`, fetched into `cache`
+/// (for `-a ARCH` when given).
+fn build_module(
+    cache: &Path,
+    kernels_dir: &Path,
+    kernel: &str,
+    arch: Option<&str>,
+    work: &Path,
+) -> Vec<u8> {
     let out = Command::new(env!("CARGO_BIN_EXE_stap"))
+        .args(arch.map(|a| ["-a", a]).into_iter().flatten())
         .args(["-p4", "-r", kernel, "-m", "fetched_hello", "-e"])
         .arg("probe begin { println(\"hello from a fetched tree\") exit() }")
         .env("STAPKIT_CACHE", cache)
@@ -50,89 +65,27 @@ fn an_rpm_repository_is_fetched_locked_and_built_against() {
     // The shipped CentOS Stream 9 manifest, its repositories served here:
     // Debian's tree packaged as Stream's kernel-devel 5.14.0-57.el9.
     let rel = "5.14.0-57.el9.x86_64";
-    let tree = LocalTree::flatten(&debian, &w.join("devel/usr/src/kernels").join(rel));
-    // As a RHEL-family tree records its compiler (kbuild reads
-    // include/config/auto.conf, which keeps Debian's).
-    let config = w.join("devel/usr/src/kernels").join(rel).join(".config");
-    let text = std::fs::read_to_string(&config).unwrap();
-    let cc = text
-        .lines()
-        .find(|l| l.starts_with("CONFIG_CC_VERSION_TEXT="))
-        .expect("the tree records its compiler")
-        .to_string();
-    std::fs::write(
-        &config,
-        text.replace(
-            &cc,
-            "CONFIG_CC_VERSION_TEXT=\"gcc (GCC) 12.2.0 20221121 (Red Hat 12.2.0-1)\"",
-        ),
-    )
-    .unwrap();
-    let core = w.join(format!("core/lib/modules/{rel}"));
-    std::fs::create_dir_all(&core).unwrap();
-    std::fs::copy(debian.image_path(), core.join("vmlinuz")).unwrap();
-    let spec = w.join("k.spec");
-    std::fs::write(
-        &spec,
-        "Name: %{pkg}\nVersion: 5.14.0\nRelease: 57.el9\nSummary: kernel-devel-shaped test package\n\
-         License: GPL-2.0-only\nBuildArch: x86_64\nAutoReqProv: no\n%define debug_package %{nil}\n\
-         %define __os_install_post %{nil}\n%define _build_id_links none\n\
-         %description\nMade from a Debian tree for stapkit's tests.\n\
-         %install\ncp -a %{src}/. %{buildroot}/\n%files\n/%{top}\n",
-    )
-    .unwrap();
-    for (pkg, src, top) in [
-        ("kernel-devel", "devel", "usr/src/kernels"),
-        ("kernel-core", "core", "lib/modules"),
-    ] {
-        run(Command::new("rpmbuild")
-            .args(["-bb", "--quiet"])
-            .arg(format!("--define=_topdir {}", w.join("top").display()))
-            .arg(format!("--define=pkg {pkg}"))
-            .arg(format!("--define=src {}", w.join(src).display()))
-            .arg(format!("--define=top {top}"))
-            .arg(&spec));
-    }
-    // As Stream lays them out: kernel-core in BaseOS, kernel-devel in AppStream.
-    for (pkg, repo) in [
-        ("kernel-core", "9-stream/BaseOS/x86_64/os"),
-        ("kernel-devel", "9-stream/AppStream/x86_64/os"),
-    ] {
-        let repo = w.join("www/centos-stream").join(repo);
-        std::fs::create_dir_all(&repo).unwrap();
-        let file = format!("{pkg}-5.14.0-57.el9.x86_64.rpm");
-        std::fs::rename(w.join("top/RPMS/x86_64").join(&file), repo.join(&file)).unwrap();
-        run(Command::new("createrepo_c").arg("-q").arg(&repo));
-    }
-    let base = serve(w.join("www"));
-
-    let kernels = w.join("kernels");
-    std::fs::create_dir_all(&kernels).unwrap();
+    let tree = stream9_repository(
+        &debian,
+        "x86_64",
+        Compiler {
+            text: "gcc (GCC) 12.2.0 20221121 (Red Hat 12.2.0-1)",
+            gcc_version: None,
+        },
+        w,
+    );
     let name = "centos-stream-9-x86_64";
-    let text = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../kernels/{name}.yaml")),
-    )
-    .unwrap();
-    std::fs::write(kernels.join(format!("{name}.yaml")), &text).unwrap();
-    let m = manifest::parse(&text).unwrap();
-    let cache_dir = w.join("cache");
-    let cache = Cache::locate(Some(&cache_dir));
-    let uri = format!("{base}/centos-stream");
-    let archives = Archives::from_parts(
-        &[("STAPKIT_ARCHIVE_CENTOS_STREAM", &uri)],
-        "",
-        Default::default(),
-    )
-    .unwrap();
-    let options = FetchOptions {
-        archives: Some(archives.clone()),
-        ..Default::default()
-    };
-    let mut lines = Vec::new();
-    let fetched = fetch(&m, &cache, &options, &mut |l| lines.push(l.to_string())).unwrap();
-    let Fetched::New(state) = fetched else {
-        panic!("a fresh cache fetches")
-    };
+    let served = fetch_served_stream9(w, name);
+    let Served {
+        m,
+        kernels,
+        cache_dir,
+        cache,
+        archives,
+        options,
+        lines,
+        state,
+    } = served;
     assert_eq!(state.release, rel);
     assert_eq!(state.version, "5.14.0-57.el9");
     assert_eq!(state.build, Path::new("usr/src/kernels").join(rel));
@@ -201,7 +154,7 @@ fn an_rpm_repository_is_fetched_locked_and_built_against() {
     );
 
     // The release as `uname -r` prints it on a Stream host finds the tree.
-    let module = build_module(&cache_dir, &kernels, rel, w);
+    let module = build_module(&cache_dir, &kernels, rel, None, w);
     let vermagic = format!("vermagic={} ", tree.release);
     assert!(
         module
@@ -219,20 +172,158 @@ fn an_rpm_repository_is_fetched_locked_and_built_against() {
         "probe begin { println(\"hello from an RPM-fetched tree\") exit() }\n",
     )
     .unwrap();
+    runs_in_qemu(
+        name,
+        &kernels,
+        &cache_dir,
+        &script,
+        "hello from an RPM-fetched tree",
+    );
+}
+
+/// Runs `script` with `stap-matrix --print` on `name` of `kernels`,
+/// fetched into `cache_dir`, and checks the guest printed `line`.
+fn runs_in_qemu(name: &str, kernels: &Path, cache_dir: &Path, script: &Path, line: &str) {
     std::env::var_os("STAPKIT_STAPRUN")
         .expect("set STAPKIT_STAPRUN=$(cargo xtask staprun): the guest runs the module with it");
     let out = Command::new(env!("CARGO_BIN_EXE_stap-matrix"))
         .args(["--kernel", name, "--print"])
-        .arg(&script)
-        .env("STAPKIT_CACHE", &cache_dir)
-        .env("STAPKIT_KERNELS", &kernels)
+        .arg(script)
+        .env("STAPKIT_CACHE", cache_dir)
+        .env("STAPKIT_KERNELS", kernels)
         .output()
         .expect("running stap-matrix");
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
-        out.status.success() && stdout.contains("|hello from an RPM-fetched tree\n"),
+        out.status.success() && stdout.contains(&format!("|{line}\n")),
         "stap-matrix: {stdout}\n{}",
         String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn an_aarch64_rpm_repository_is_fetched_and_cross_built_against_with_dash_a() {
+    // Debian's arm64 tree (its kbuild host tools are this host's, from
+    // linux-kbuild: what a real aarch64 kernel-devel needs put in its
+    // scripts/ to build here, docs/kernels.md) as Stream 9's aarch64
+    // kernel-devel, served as Stream lays out its aarch64 trees.
+    let debian = cached_kernel("debian-6.1-arm64");
+    let work = tempfile::tempdir().unwrap();
+    let w = work.path();
+    let tree = stream9_repository(
+        &debian,
+        "aarch64",
+        Compiler {
+            text: "gcc (GCC) 12.2.0 20221121 (Red Hat 12.2.0-1)",
+            gcc_version: None,
+        },
+        w,
+    );
+    let rel = "5.14.0-57.el9.aarch64";
+    let name = "centos-stream-9-aarch64";
+    let served = fetch_served_stream9(w, name);
+    let state = &served.state;
+    assert_eq!(state.release, rel);
+    assert_eq!(
+        state.image,
+        Path::new("lib/modules").join(rel).join("vmlinuz")
+    );
+    assert!(state.build_dir().join("scripts/mod/modpost").is_file());
+    // Cross-built with Debian's cross gcc of the kernel's major version.
+    let built = stapkit::kernel::HeaderTree::from_fetched(state.clone()).unwrap();
+    assert_eq!(built.compiler, "gcc-12");
+    assert_eq!(
+        built.make_vars(),
+        [
+            "ARCH=arm64",
+            "CROSS_COMPILE=aarch64-linux-gnu-",
+            "CC=aarch64-linux-gnu-gcc-12"
+        ]
+    );
+    // `stap -a arm64 -r` with the release as `uname -r` prints it on a
+    // Stream aarch64 host.
+    let module = build_module(&served.cache_dir, &served.kernels, rel, Some("arm64"), w);
+    let vermagic = format!("vermagic={} ", tree.release);
+    assert!(
+        module
+            .windows(vermagic.len())
+            .any(|x| x == vermagic.as_bytes()),
+        "the module is built for the tree's own release {}",
+        tree.release
+    );
+    // An aarch64 ELF relocatable (e_machine 183).
+    assert_eq!(&module[..4], b"\x7fELF");
+    assert_eq!(u16::from_le_bytes([module[18], module[19]]), 183);
+}
+
+#[test]
+fn an_el9_tree_built_with_gcc_11_builds_with_bookworms_gcc_11_root_and_runs_in_qemu() {
+    // Debian 5.10's tree (built with gcc-10) recording Red Hat's gcc 11 as
+    // an EL9 kernel-devel does: the module builds with gcc-11 from the
+    // manifest's toolchain root, a minimal root of Debian's bookworm.
+    let debian = cached_kernel("debian-5.10-amd64");
+    let work = tempfile::tempdir().unwrap();
+    let w = work.path();
+    let tree = stream9_repository(
+        &debian,
+        "x86_64",
+        Compiler {
+            text: "gcc (GCC) 11.5.0 20240719 (Red Hat 11.5.0-2)",
+            gcc_version: Some("110500"),
+        },
+        w,
+    );
+    let rel = "5.14.0-57.el9.x86_64";
+    let name = "centos-stream-9-x86_64";
+    let served = fetch_served_stream9(w, name);
+    let built = stapkit::kernel::HeaderTree::from_fetched(served.state.clone()).unwrap();
+    assert_eq!(built.compiler, "gcc-11");
+    assert_eq!(built.make_vars(), ["CC=gcc-11"]);
+    // The root lives in the shared cache (prepared here once, with
+    // mmdebstrap, when missing) and is linked into the test's.
+    let shared = Cache::locate(None);
+    let tc =
+        stapkit::kernel::toolchain::ensure(&served.m, &built, &shared, &mut |l| eprintln!("{l}"))
+            .unwrap();
+    let stapkit::kernel::toolchain::Toolchain::Root(root) = &tc else {
+        panic!("this host has no gcc-11 of its own: {tc:?}")
+    };
+    assert_eq!(root.name, "bookworm-gcc-11");
+    assert!(root.state.packages.iter().any(|p| p.name == "gcc-11"));
+    let own = served.cache_dir.join("toolchains");
+    std::fs::create_dir_all(&own).unwrap();
+    std::os::unix::fs::symlink(root.dir.parent().unwrap(), own.join(&root.name)).unwrap();
+    let note = stapkit::kernel::compiler_note::for_tree(name, &built, &tc).unwrap();
+    assert!(
+        note.starts_with(
+            "centos-stream-9-x86_64: the kernel was built with gcc 11.5.0 (Red Hat 11.5.0-2); no compiler \
+             of that distribution is available here, so modules build with Debian's gcc-11 11."
+        ) && note.ends_with(", the nearest"),
+        "{note}"
+    );
+    let module = build_module(&served.cache_dir, &served.kernels, rel, None, w);
+    let vermagic = format!("vermagic={} ", tree.release);
+    assert!(module
+        .windows(vermagic.len())
+        .any(|x| x == vermagic.as_bytes()));
+    // gcc-11 built it: its .comment names Debian's gcc 11.
+    let comment = b"GCC: (Debian 11.";
+    assert!(
+        module.windows(comment.len()).any(|x| x == comment),
+        "the module's .comment names gcc 11"
+    );
+    let script = w.join("gcc11_hello.stp");
+    std::fs::write(
+        &script,
+        "probe begin { println(\"hello from a gcc-11 module\") exit() }\n",
+    )
+    .unwrap();
+    runs_in_qemu(
+        name,
+        &served.kernels,
+        &served.cache_dir,
+        &script,
+        "hello from a gcc-11 module",
     );
 }
 
@@ -445,145 +536,11 @@ fn an_ubuntu_shaped_archive_is_locked_fetched_and_built_against_by_release() {
     );
 
     // The release as users type it (`stap -r 6.1.0-57-generic`) finds the fetched tree.
-    let module = build_module(&cache_dir, &kernels, rel, w);
+    let module = build_module(&cache_dir, &kernels, rel, None, w);
     let vermagic = format!("vermagic={} ", tree.release);
     assert!(module
         .windows(vermagic.len())
         .any(|x| x == vermagic.as_bytes()));
-}
-
-/// One shipped RPM-family manifest and the two kernels its local
-/// repositories hold (older, newer), as `VERSION-RELEASE`.
-struct Family {
-    manifest: &'static str,
-    kernels: [(&'static str, &'static str); 2],
-    /// Where the newer kernel's packages are, when apart from the older's
-    /// (Fedora: the release repository, then updates): repository index.
-    split: bool,
-    /// The archive the debug repositories are configured under, when not
-    /// beside the others (`X-debug` falls back to `X`).
-    debug_archive: Option<&'static str>,
-    /// The kernel's compiler (`CONFIG_CC_VERSION_TEXT`, `CONFIG_GCC_VERSION`)
-    /// and the Debian gcc that builds its modules.
-    gcc: (&'static str, &'static str, &'static str),
-}
-
-const EL9_GCC: (&str, &str, &str) = (
-    "gcc (GCC) 11.5.0 20240719 (Red Hat 11.5.0-2)",
-    "110500",
-    "gcc-11",
-);
-
-const FAMILIES: &[Family] = &[
-    Family {
-        manifest: "centos-stream-9-x86_64",
-        kernels: [("5.14.0", "503.el9"), ("5.14.0", "570.el9")],
-        split: false,
-        debug_archive: None,
-        gcc: EL9_GCC,
-    },
-    Family {
-        manifest: "centos-stream-10-x86_64",
-        kernels: [("6.12.0", "55.el10"), ("6.12.0", "124.el10")],
-        split: false,
-        debug_archive: None,
-        gcc: (
-            "gcc (GCC) 14.2.1 20250110 (Red Hat 14.2.1-7)",
-            "140201",
-            "gcc-14",
-        ),
-    },
-    Family {
-        manifest: "rhel-9-x86_64",
-        kernels: [("5.14.0", "427.13.1.el9_4"), ("5.14.0", "503.11.1.el9_5")],
-        split: false,
-        debug_archive: None,
-        gcc: EL9_GCC,
-    },
-    Family {
-        manifest: "almalinux-9-x86_64",
-        kernels: [("5.14.0", "427.13.1.el9_4"), ("5.14.0", "503.11.1.el9_5")],
-        split: false,
-        debug_archive: Some("almalinux-vault"),
-        gcc: EL9_GCC,
-    },
-    Family {
-        manifest: "rocky-9-x86_64",
-        kernels: [("5.14.0", "427.13.1.el9_4"), ("5.14.0", "503.11.1.el9_5")],
-        split: false,
-        debug_archive: None,
-        gcc: EL9_GCC,
-    },
-    Family {
-        manifest: "fedora-43-x86_64",
-        kernels: [("6.17.1", "300.fc43"), ("6.17.7", "300.fc43")],
-        split: true,
-        debug_archive: None,
-        gcc: (
-            "gcc (GCC) 15.2.1 20250808 (Red Hat 15.2.1-1)",
-            "150201",
-            "gcc-15",
-        ),
-    },
-];
-
-/// Builds small `kernel-devel`, `kernel-core` and `kernel-debuginfo`
-/// packages of `version-release` into `out` (one rpmbuild, three
-/// subpackages): a tree that `stap -r` opens (Makefile, .config recording
-/// Red Hat's gcc 11 or Fedora's 15, utsrelease.h), an image and a debug
-/// vmlinux, at the paths the distributions use.
-fn small_kernel_rpms(work: &Path, version: &str, release: &str, gcc: (&str, &str), out: &Path) {
-    let rel = format!("{version}-{release}.x86_64");
-    let src = work.join(format!("src-{rel}"));
-    let tree = src.join(format!("usr/src/kernels/{rel}"));
-    std::fs::create_dir_all(tree.join("include/generated")).unwrap();
-    std::fs::write(tree.join("Makefile"), "# kernel-devel-shaped test tree\n").unwrap();
-    std::fs::write(
-        tree.join(".config"),
-        format!(
-            "CONFIG_X86_64=y\nCONFIG_CC_VERSION_TEXT=\"{}\"\nCONFIG_GCC_VERSION={}\n",
-            gcc.0, gcc.1
-        ),
-    )
-    .unwrap();
-    std::fs::write(
-        tree.join("include/generated/utsrelease.h"),
-        format!("#define UTS_RELEASE \"{rel}\"\n"),
-    )
-    .unwrap();
-    let core = src.join(format!("lib/modules/{rel}"));
-    std::fs::create_dir_all(&core).unwrap();
-    std::fs::write(core.join("vmlinuz"), "image").unwrap();
-    let debug = src.join(format!("usr/lib/debug/lib/modules/{rel}"));
-    std::fs::create_dir_all(&debug).unwrap();
-    std::fs::write(debug.join("vmlinux"), "dwarf").unwrap();
-    let spec = work.join("family.spec");
-    let sub = |name: &str, files: &str| {
-        format!(
-            "%package -n {name}\nSummary: test\n%description -n {name}\ntest\n%files -n {name}\n{files}\n"
-        )
-    };
-    std::fs::write(
-        &spec,
-        format!(
-            "Name: kernel\nVersion: %{{ver}}\nRelease: %{{rel}}\nSummary: test\nLicense: GPL-2.0-only\n\
-             BuildArch: x86_64\nAutoReqProv: no\n%define debug_package %{{nil}}\n\
-             %define __os_install_post %{{nil}}\n%define _build_id_links none\n%description\ntest\n\
-             %install\ncp -a %{{src}}/. %{{buildroot}}/\n{}{}{}",
-            sub("kernel-devel", "/usr/src/kernels"),
-            sub("kernel-core", "/lib/modules"),
-            sub("kernel-debuginfo", "/usr/lib/debug"),
-        ),
-    )
-    .unwrap();
-    run(Command::new("rpmbuild")
-        .args(["-bb", "--quiet"])
-        .arg(format!("--define=_topdir {}", work.join("top").display()))
-        .arg(format!("--define=_rpmdir {}", out.display()))
-        .arg(format!("--define=ver {version}"))
-        .arg(format!("--define=rel {release}"))
-        .arg(format!("--define=src {}", src.display()))
-        .arg(&spec));
 }
 
 #[test]
@@ -602,21 +559,26 @@ fn each_rpm_family_manifest_resolves_and_fetches_from_its_distributions_layout()
         .filter(|m| matches!(m.source, Source::Rpm(_)))
         .map(|m| m.name.as_str())
         .collect();
-    let mut checked: Vec<&str> = FAMILIES.iter().map(|f| f.manifest).collect();
+    let runs: Vec<(&Family, &str, String)> = FAMILIES
+        .iter()
+        .flat_map(|f| ["x86_64", "aarch64"].map(|arch| (f, arch, format!("{}-{arch}", f.manifest))))
+        .collect();
+    let mut checked: Vec<&str> = runs.iter().map(|(_, _, name)| name.as_str()).collect();
     checked.sort();
     assert_eq!(
         rpm_manifests, checked,
         "every shipped RPM-family manifest is checked here"
     );
-    for family in FAMILIES {
-        let m = catalog.get(family.manifest).unwrap();
+    for (family, arch, name) in &runs {
+        let (family, arch) = (*family, *arch);
+        let m = catalog.get(name).unwrap();
         let Source::Rpm(source) = &m.source else {
             unreachable!()
         };
         let gcc = (family.gcc.0, family.gcc.1);
-        let built = w.join(format!("rpms-{}", family.manifest));
+        let built = w.join(format!("rpms-{name}"));
         for (version, release) in family.kernels {
-            small_kernel_rpms(w, version, release, gcc, &built);
+            small_kernel_rpms(w, arch, version, release, gcc, &built);
         }
         // Each archive under www/ARCHIVE; a debug archive beside its
         // distribution's unless configured apart.
@@ -649,8 +611,8 @@ fn each_rpm_family_manifest_resolves_and_fetches_from_its_distributions_layout()
         for (k, (version, release)) in family.kernels.iter().enumerate() {
             let file = |pkg: &str| {
                 built
-                    .join("x86_64")
-                    .join(format!("{pkg}-{version}-{release}.x86_64.rpm"))
+                    .join(arch)
+                    .join(format!("{pkg}-{version}-{release}.{arch}.rpm"))
             };
             let pick = |dirs: &[std::path::PathBuf], i: usize| {
                 dirs[if family.split { k } else { i }.min(dirs.len() - 1)].clone()
@@ -670,7 +632,7 @@ fn each_rpm_family_manifest_resolves_and_fetches_from_its_distributions_layout()
         }
         let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         let archives = Archives::from_parts(&env, "", Default::default()).unwrap();
-        let cache_dir = w.join(format!("cache-{}", family.manifest));
+        let cache_dir = w.join(format!("cache-{name}"));
         let cache = Cache::locate(Some(&cache_dir));
 
         // No location: the error names the variable, the file and what the
@@ -691,15 +653,15 @@ fn each_rpm_family_manifest_resolves_and_fetches_from_its_distributions_layout()
                 first.paths[0]
             ),
             "{}",
-            family.manifest
+            name
         );
 
         // `stap-prep update` locks the newest kernel of the series, with
         // its debug package.
         let (version, release) = family.kernels[1];
-        let rel = format!("{version}-{release}.x86_64");
+        let rel = format!("{version}-{release}.{arch}");
         let locked = update_entry(m, &cache, &archives, false, &mut |_| {}).unwrap();
-        assert_eq!(locked.release, rel, "{}", family.manifest);
+        assert_eq!(locked.release, rel, "{name}");
         let names: Vec<&str> = locked.packages.iter().map(|p| p.name.as_str()).collect();
         assert_eq!(names, ["kernel-devel", "kernel-core", "kernel-debuginfo"]);
 
@@ -733,10 +695,27 @@ fn each_rpm_family_manifest_resolves_and_fetches_from_its_distributions_layout()
         let tree = HeaderTree::resolve(Some(&rel), &cache, &catalog).unwrap();
         assert_eq!(tree.release, rel);
         let want = family.gcc.2;
-        assert_eq!(tree.compiler, want, "{}", family.manifest);
-        assert_eq!(m.toolchain.compiler, want, "{}", family.manifest);
-        assert!(tree.make_vars().contains(&format!("CC={want}")));
-        if family.manifest == "centos-stream-10-x86_64" {
+        assert_eq!(tree.compiler, want, "{name}");
+        assert_eq!(m.toolchain.compiler, want, "{name}");
+        if arch == "aarch64" {
+            // Cross-built on this host: Debian's cross gcc of the kernel's
+            // major version, from the toolchain root's cross package.
+            let cross = format!("aarch64-linux-gnu-{want}");
+            assert_eq!(
+                tree.make_vars(),
+                [
+                    "ARCH=arm64".to_string(),
+                    "CROSS_COMPILE=aarch64-linux-gnu-".into(),
+                    format!("CC={cross}")
+                ],
+                "{name}"
+            );
+            assert_eq!(m.compiler_package(), format!("{want}-aarch64-linux-gnu"));
+            assert_eq!(m.toolchain.packages[0], m.compiler_package(), "{name}");
+        } else {
+            assert_eq!(tree.make_vars(), [format!("CC={want}")], "{name}");
+        }
+        if name == "centos-stream-10-x86_64" {
             // Its toolchain root is debian-6.12-amd64's (trixie's gcc-14,
             // which `cargo xtask test` prepares in the shared cache): the
             // note names Red Hat's gcc and the Debian one that builds.

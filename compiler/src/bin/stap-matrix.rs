@@ -82,7 +82,9 @@ struct CiArgs {
     scripts: String,
     /// Where the jobs `cargo install` stapkit from: `git:URL[#REV]`, or
     /// `path:DIR` for stapkit's workspace in the repository (`path:.` in
-    /// stapkit's own).
+    /// stapkit's own); or `host:/DIR` for self-hosted shell runners on
+    /// prepared machines with stapkit installed under DIR (no container,
+    /// nothing installed by the jobs).
     #[arg(long, value_name = "SPEC")]
     install: String,
     /// The lock file the jobs fetch kernels at (`stap-prep fetch

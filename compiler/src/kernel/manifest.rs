@@ -615,11 +615,17 @@ mod tests {
         assert_eq!(
             names,
             [
+                "almalinux-9-aarch64",
                 "almalinux-9-x86_64",
+                "centos-stream-10-aarch64",
                 "centos-stream-10-x86_64",
+                "centos-stream-9-aarch64",
                 "centos-stream-9-x86_64",
+                "fedora-43-aarch64",
                 "fedora-43-x86_64",
+                "rhel-9-aarch64",
                 "rhel-9-x86_64",
+                "rocky-9-aarch64",
                 "rocky-9-x86_64"
             ]
         );
@@ -638,6 +644,34 @@ mod tests {
             assert_eq!(source.headers, ["kernel-devel"]);
             assert_eq!(source.image, "kernel-core");
             assert_eq!(source.debug.as_deref(), Some("kernel-debuginfo"));
+            // The release ends in the distribution's architecture, which
+            // the name and the repository paths spell the same way, and
+            // the toolchain root holds the compiler builds run.
+            let arch = match m.arch {
+                crate::arch::Arch::Arm64 => "aarch64",
+                _ => "x86_64",
+            };
+            assert!(m.name.ends_with(&format!("-{arch}")), "{}", m.name);
+            assert!(source.release.ends_with(&format!(".{arch}")), "{}", m.name);
+            assert!(
+                source
+                    .repositories
+                    .iter()
+                    .flat_map(|r| &r.paths)
+                    .all(|p| p.split('/').any(|c| c == arch)),
+                "{}",
+                m.name
+            );
+            // The toolchain roots are for x86-64 build hosts: an aarch64
+            // kernel's holds the cross compiler.
+            let compiler = &m.toolchain.compiler;
+            let package = match m.arch {
+                crate::arch::Arch::Arm64 => {
+                    super::super::arch::cross_compiler_package(compiler, m.arch)
+                }
+                _ => compiler.clone(),
+            };
+            assert_eq!(m.toolchain.packages[0], package, "{}", m.name);
             assert!(
                 source.repositories.iter().any(|r| r.debug_only)
                     && source.repositories.iter().any(|r| !r.debug_only),

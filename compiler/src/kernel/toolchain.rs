@@ -28,6 +28,8 @@ use std::process::Command;
 
 use serde::{Deserialize, Serialize};
 
+pub use super::host_fit::{host_fit, which, Misfit};
+
 use super::cache::{lock_file, Cache, FetchedPackage};
 use super::manifest::{Catalog, Manifest, Source};
 use super::tree::HeaderTree;
@@ -67,31 +69,6 @@ pub struct RootState {
     pub packages: Vec<FetchedPackage>,
 }
 
-/// Why the host's toolchain does not fit a tree.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Misfit {
-    /// A program is not on `PATH`.
-    Missing { program: String, why: &'static str },
-    /// A kbuild host tool of the tree does not run here.
-    HostTool { tool: String, message: String },
-}
-
-impl fmt::Display for Misfit {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Misfit::Missing { program, why } => {
-                write!(f, "'{program}' is not installed on this host ({why})")
-            }
-            Misfit::HostTool { tool, message } => {
-                write!(
-                    f,
-                    "the tree's host tool {tool} does not run here ({message})"
-                )
-            }
-        }
-    }
-}
-
 /// Why no toolchain could be chosen for a tree.
 #[derive(Debug)]
 pub enum ToolchainError {
@@ -105,6 +82,8 @@ pub enum ToolchainError {
     },
     /// The host does not fit and no manifest says where a toolchain comes from.
     NoManifest { release: String, why: Misfit },
+    /// The tree's host tools are another architecture's programs.
+    Foreign { release: String, why: Misfit },
     /// The tree lives under a directory the toolchain root replaces.
     UnderUsr { dir: PathBuf },
     /// The cache could not be read.
@@ -132,6 +111,9 @@ impl fmt::Display for ToolchainError {
                 "cannot build for kernel {release}: {why}; install that compiler here, or add a kernels/*.yaml \
                  manifest with a toolchain suite for this release"
             ),
+            ToolchainError::Foreign { release, why } => {
+                write!(f, "cannot build for kernel {release}: {why}")
+            }
             ToolchainError::UnderUsr { dir } => write!(
                 f,
                 "{} lies under /usr, which the toolchain root replaces during builds; fetch the kernel with \
@@ -151,68 +133,6 @@ pub fn is_root() -> bool {
     unsafe { libc::geteuid() == 0 }
 }
 
-/// Finds `program` on `PATH`.
-pub fn which(program: &str) -> Option<PathBuf> {
-    let paths = std::env::var_os("PATH")?;
-    std::env::split_paths(&paths)
-        .map(|d| d.join(program))
-        .find(|p| p.is_file())
-}
-
-/// Whether the host's own toolchain can build modules for `tree`.
-pub fn host_fit(tree: &HeaderTree) -> Result<(), Misfit> {
-    let missing = |program: &str, why| Misfit::Missing {
-        program: program.to_string(),
-        why,
-    };
-    let compiler = tree.compiler_command();
-    if which(&compiler).is_none() {
-        let why = if tree.cross_compile().is_some() {
-            "the kernel was built with its version; this cross compiler builds for it here"
-        } else {
-            "the kernel was built with it"
-        };
-        return Err(missing(&compiler, why));
-    }
-    if which("make").is_none() {
-        return Err(missing("make", "kbuild runs it"));
-    }
-    let fixdep = tree.dir.join("scripts/basic/fixdep");
-    if fixdep.is_file() {
-        match Command::new(&fixdep).output() {
-            Ok(out) => {
-                let stderr = String::from_utf8_lossy(&out.stderr);
-                if let Some(line) = stderr.lines().find(|l| {
-                    l.contains("GLIBC_") || l.contains("error while loading shared libraries")
-                }) {
-                    return Err(Misfit::HostTool {
-                        tool: "scripts/basic/fixdep".into(),
-                        message: line.rsplit(": ").next().unwrap_or(line).trim().to_string(),
-                    });
-                }
-            }
-            Err(e) => {
-                return Err(Misfit::HostTool {
-                    tool: "scripts/basic/fixdep".into(),
-                    message: e.to_string(),
-                })
-            }
-        }
-    }
-    if needs_pahole(tree) && which("pahole").is_none() {
-        return Err(missing(
-            "pahole",
-            "the tree ships vmlinux, so kbuild adds BTF to modules; apt-get install dwarves",
-        ));
-    }
-    Ok(())
-}
-
-/// Trees that ship a `vmlinux` with `CONFIG_DEBUG_INFO_BTF_MODULES` run pahole on every module.
-fn needs_pahole(tree: &HeaderTree) -> bool {
-    tree.enabled("CONFIG_DEBUG_INFO_BTF_MODULES") && tree.dir.join("vmlinux").is_file()
-}
-
 /// Chooses the toolchain for `tree`: the host's when it fits, else the
 /// prepared root of the tree's manifest.
 // Called once per build; the error carries the whole remedy on purpose.
@@ -226,6 +146,12 @@ pub fn select(
         Ok(()) => {
             return Ok(Toolchain::Host {
                 compiler: tree.compiler_command(),
+            })
+        }
+        Err(why @ Misfit::ForeignHostTool { .. }) => {
+            return Err(ToolchainError::Foreign {
+                release: tree.release.clone(),
+                why,
             })
         }
         Err(why) => why,
@@ -268,6 +194,9 @@ pub fn ensure(
         Ok(()) => Ok(Toolchain::Host {
             compiler: tree.compiler_command(),
         }),
+        Err(why @ Misfit::ForeignHostTool { .. }) => {
+            Err(PrepError::Unsupported(format!("{}: {why}", manifest.name)))
+        }
         Err(why) => {
             if manifest.toolchain.suite.is_none() {
                 return Err(PrepError::Unsupported(format!(

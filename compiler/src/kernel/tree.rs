@@ -628,7 +628,8 @@ pub(crate) mod tests {
         assert_eq!(
             err,
             "kernel release '6.8.0' is of ubuntu-6.8-amd64, which is not fetched; fetch that release \
-             with: stap-prep fetch ubuntu-6.8-amd64"
+             with: stap-prep fetch ubuntu-6.8-amd64; it is also of ubuntu-6.8-arm64: name the one your \
+             hosts run in place of ubuntu-6.8-amd64"
         );
         let err = HeaderTree::resolve(Some("6.12"), &cache, &catalog)
             .unwrap_err()
@@ -637,7 +638,8 @@ pub(crate) mod tests {
             err,
             "kernel release '6.12' is of centos-stream-10-x86_64, which is not fetched; fetch that release \
              with: stap-prep fetch centos-stream-10-x86_64; it is also of debian-6.12-amd64, \
-             debian-6.12-arm64: name the one your hosts run in place of centos-stream-10-x86_64"
+             centos-stream-10-aarch64, debian-6.12-arm64: name the one your hosts run in place of \
+             centos-stream-10-x86_64"
         );
         // RPM-family releases as `uname -r` prints them: CentOS Stream's
         // apart from RHEL's point releases, which AlmaLinux and Rocky share.

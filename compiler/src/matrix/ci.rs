@@ -69,6 +69,13 @@ pub enum Install {
         /// A commit, tag or branch.
         rev: Option<String>,
     },
+    /// `host:DIR`: self-hosted runners that run jobs in their own shell
+    /// (GitLab's shell executor, GitHub's self-hosted runners) on a machine
+    /// prepared as `cargo xtask setup` prepares one, with stapkit installed
+    /// under the absolute `DIR` as the jobs would install it (`bin/`,
+    /// `guest-x86_64/bin/staprun`, `guest-aarch64/bin/staprun`,
+    /// `virt-firmware/`): no container, no apt-get, no cargo install.
+    Host(String),
 }
 
 impl Install {
@@ -84,6 +91,16 @@ impl Install {
         if let Some(dir) = spec.strip_prefix("path:") {
             return if safe(dir, "") {
                 Ok(Install::Path(dir.trim_end_matches('/').to_string()))
+            } else {
+                Err(bad())
+            };
+        }
+        if let Some(dir) = spec.strip_prefix("host:") {
+            return if dir.starts_with('/')
+                && safe(&dir[1..], "")
+                && !dir.split('/').any(|p| p == "..")
+            {
+                Ok(Install::Host(dir.trim_end_matches('/').to_string()))
             } else {
                 Err(bad())
             };
@@ -110,7 +127,22 @@ impl Install {
             Install::Path(dir) => format!("path:{dir}"),
             Install::Git { url, rev: None } => format!("git:{url}"),
             Install::Git { url, rev: Some(r) } => format!("git:{url}#{r}"),
+            Install::Host(dir) => format!("host:{dir}"),
         }
+    }
+
+    /// The installed stapkit's directory as the jobs name it: `.stapkit`
+    /// in the checkout, or a self-hosted runner's own.
+    fn root(&self) -> &str {
+        match self {
+            Install::Host(dir) => dir,
+            _ => ROOT,
+        }
+    }
+
+    /// A self-hosted runner's own shell, where nothing is installed.
+    pub fn on_host(&self) -> bool {
+        matches!(self, Install::Host(_))
     }
 
     /// `cargo install` arguments naming `package`, which lives in the
@@ -126,6 +158,7 @@ impl Install {
                     .unwrap_or_default();
                 format!("--git {url}{rev} {package}")
             }
+            Install::Host(_) => unreachable!("nothing is installed on a prepared host"),
         }
     }
 }
@@ -176,7 +209,7 @@ pub enum PlanError {
     BadPattern(String),
     /// Shards out of range.
     BadShards(usize),
-    /// An `--install` that is not `path:DIR` or `git:URL[#REV]`.
+    /// An `--install` that is not `path:DIR`, `git:URL[#REV]` or `host:DIR`.
     BadInstall(String),
     /// A lock file path that would need quoting.
     BadLock(String),
@@ -199,9 +232,10 @@ impl std::fmt::Display for PlanError {
             }
             PlanError::BadInstall(s) => write!(
                 f,
-                "--install {s:?}: expected path:DIR (stapkit's workspace in the repository) or \
-                 git:URL[#REV] (e.g. git:https://example.org/stapkit.git#v0.1.0), with only letters, \
-                 digits and '.', '_', '-', '/' (and ':', '@', '~', '+', '%' in a URL)"
+                "--install {s:?}: expected path:DIR (stapkit's workspace in the repository), \
+                 git:URL[#REV] (e.g. git:https://example.org/stapkit.git#v0.1.0) or host:/DIR \
+                 (installed on a self-hosted runner), with only letters, digits and '.', '_', '-', '/' \
+                 (and ':', '@', '~', '+', '%' in a URL)"
             ),
             PlanError::BadLock(s) => write!(
                 f,
@@ -307,6 +341,7 @@ const ROOT: &str = ".stapkit";
 /// is `yes`), and stap-matrix with its results in `results/` (file names
 /// from `$KERNEL`, `$SHARD`), failing the job only after they are written.
 fn shard_script(plan: &Plan) -> [Vec<String>; 3] {
+    let root = plan.install.root();
     let apt = "DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends";
     // The guests' programs link glibc statically, for the guest's target.
     let guest = |arch: &str, env: &str| {
@@ -329,7 +364,10 @@ fn shard_script(plan: &Plan) -> [Vec<String>; 3] {
             .collect::<Vec<_>>()
             .join(" && ")
     };
-    let setup = vec![
+    let setup = if plan.install.on_host() {
+        Vec::new()
+    } else {
+        vec![
         "apt-get update -qq".to_string(),
         format!("{apt} {}", APT_PACKAGES.join(" ")),
         format!(
@@ -348,9 +386,12 @@ fn shard_script(plan: &Plan) -> [Vec<String>; 3] {
         format!(
             "python3 -m venv {ROOT}/virt-firmware && {ROOT}/virt-firmware/bin/pip install --quiet --disable-pip-version-check {VIRT_FIRMWARE}"
         ),
-    ];
+        ]
+    };
+    // An absolute root is not under the checkout.
+    let here = if root.starts_with('/') { "" } else { "$PWD/" };
     let prep = format!(
-        "{ROOT}/bin/stap-prep fetch --locked --lock {} --modules",
+        "{root}/bin/stap-prep fetch --locked --lock {} --modules",
         plan.lock
     );
     let fetch = vec![format!(
@@ -358,9 +399,9 @@ fn shard_script(plan: &Plan) -> [Vec<String>; 3] {
     )];
     let run = vec![
         "mkdir -p results".to_string(),
-        format!("export STAPKIT_VIRT_FW_VARS=\"$PWD/{ROOT}/virt-firmware/bin/virt-fw-vars\""),
+        format!("export STAPKIT_VIRT_FW_VARS=\"{here}{root}/virt-firmware/bin/virt-fw-vars\""),
         format!(
-            "{ROOT}/bin/stap-matrix --kernel \"$KERNEL\" --shard \"$SHARD/{}\" --staprun \"$PWD/{ROOT}/guest-x86_64/bin/staprun\" --staprun-arm64 \"$PWD/{ROOT}/guest-aarch64/bin/staprun\" --work-dir work --junit \"results/$KERNEL-$SHARD.xml\" --json \"results/$KERNEL-$SHARD.json\" {}",
+            "{root}/bin/stap-matrix --kernel \"$KERNEL\" --shard \"$SHARD/{}\" --staprun \"{here}{root}/guest-x86_64/bin/staprun\" --staprun-arm64 \"{here}{root}/guest-aarch64/bin/staprun\" --work-dir work --junit \"results/$KERNEL-$SHARD.xml\" --json \"results/$KERNEL-$SHARD.json\" {}",
             plan.shards, plan.scripts
         ),
     ];
@@ -376,15 +417,20 @@ fn cargo_install(plan: &Plan, root: &str, target: &str, package: &str, dir: &str
     )
 }
 
-/// The report job's lines: stap-matrix alone, then the merge (`rest`).
-fn report_script(plan: &Plan, merge: &str) -> Vec<String> {
-    vec![
+/// The report job's lines: stap-matrix alone (`None` on a prepared
+/// host), then the merge (`merge`).
+fn report_script(plan: &Plan, merge: &str) -> (Option<String>, String) {
+    let install = (!plan.install.on_host()).then(|| {
         format!(
             "{} --bin stap-matrix",
             cargo_install(plan, ROOT, "", "stapkit", "compiler")
-        ),
-        format!("{ROOT}/bin/stap-matrix report results/*.json {merge}"),
-    ]
+        )
+    });
+    let root = plan.install.root();
+    (
+        install,
+        format!("{root}/bin/stap-matrix report results/*.json {merge}"),
+    )
 }
 
 fn github(plan: &Plan) -> String {
@@ -408,15 +454,19 @@ fn github(plan: &Plan) -> String {
         "  shard:\n    name: ${{{{ matrix.kernel }}}} ${{{{ matrix.shard }}}}/{}",
         plan.shards
     );
-    o.push_str("    runs-on: ubuntu-latest\n");
-    o.push_str(
-        "    # Debian 12 as the set-up expects; privileged, for the mmdebstrap roots\n    \
-         # of kernels built with another suite's gcc. Guests boot under TCG.\n",
-    );
-    let _ = writeln!(
-        o,
-        "    container:\n      image: {IMAGE}\n      options: --privileged"
-    );
+    if plan.install.on_host() {
+        o.push_str("    # A machine prepared as `cargo xtask setup` prepares one.\n    runs-on: self-hosted\n");
+    } else {
+        o.push_str("    runs-on: ubuntu-latest\n");
+        o.push_str(
+            "    # Debian 12 as the set-up expects; privileged, for the mmdebstrap roots\n    \
+             # of kernels built with another suite's gcc. Guests boot under TCG.\n",
+        );
+        let _ = writeln!(
+            o,
+            "    container:\n      image: {IMAGE}\n      options: --privileged"
+        );
+    }
     o.push_str("    timeout-minutes: 90\n");
     o.push_str("    strategy:\n      fail-fast: false\n      matrix:\n        kernel:\n");
     for k in &plan.kernels {
@@ -461,6 +511,9 @@ fn github(plan: &Plan) -> String {
         ("Fetch the kernel at the locked versions", &fetch),
         ("Run the shard", &run),
     ] {
+        if lines.is_empty() {
+            continue;
+        }
         let _ = writeln!(o, "      - name: {name}\n        run: |");
         for line in lines {
             let _ = writeln!(o, "          {line}");
@@ -470,25 +523,33 @@ fn github(plan: &Plan) -> String {
         "      - name: Keep the results\n        if: ${{ always() }}\n        uses: actions/upload-artifact@v4\n        with:\n          name: stap-matrix-shard-${{ matrix.kernel }}-${{ matrix.shard }}\n          path: results/\n          if-no-files-found: warn\n",
     );
     o.push('\n');
-    o.push_str("  report:\n    name: report\n    needs: shard\n    if: ${{ always() }}\n    runs-on: ubuntu-latest\n");
-    let _ = writeln!(o, "    container:\n      image: {IMAGE}");
+    o.push_str("  report:\n    name: report\n    needs: shard\n    if: ${{ always() }}\n");
+    if plan.install.on_host() {
+        o.push_str("    runs-on: self-hosted\n");
+    } else {
+        let _ = writeln!(
+            o,
+            "    runs-on: ubuntu-latest\n    container:\n      image: {IMAGE}"
+        );
+    }
     o.push_str("    steps:\n      - uses: actions/checkout@v4\n");
     let report = report_script(
         plan,
         "--markdown \"$GITHUB_STEP_SUMMARY\" --html report --html-link \"the stap-matrix-report artifact\"",
     );
-    let _ = writeln!(
-        o,
-        "      - name: Install stap-matrix\n        run: {}",
-        report[0]
-    );
+    if let Some(install) = &report.0 {
+        let _ = writeln!(
+            o,
+            "      - name: Install stap-matrix\n        run: {install}"
+        );
+    }
     o.push_str(
         "      - name: Fetch the shards' results\n        uses: actions/download-artifact@v4\n        with:\n          pattern: stap-matrix-shard-*\n          path: results\n          merge-multiple: true\n",
     );
     let _ = writeln!(
         o,
         "      - name: Merge the shards\n        run: {}",
-        report[1]
+        report.1
     );
     o.push_str(
         "      - name: Keep the report\n        if: ${{ always() }}\n        uses: actions/upload-artifact@v4\n        with:\n          name: stap-matrix-report\n          path: report/\n",
@@ -503,12 +564,20 @@ fn gitlab(plan: &Plan) -> String {
         plan,
         "stap-matrix on GitLab CI: each script on each kernel in QEMU, as a matrix of kernels x shards, merged into one report.",
     );
-    o.push_str(
-        "# The mmdebstrap roots of kernels built with another suite's gcc need a\n\
-         # runner that allows privileged containers. Guests boot under TCG.\n",
-    );
-    o.push_str("stages:\n  - test\n  - report\n\n");
-    let _ = writeln!(o, "default:\n  image: {IMAGE}\n");
+    if plan.install.on_host() {
+        o.push_str(
+            "# For shell-executor runners on machines prepared as `cargo xtask setup`\n\
+             # prepares one. Guests boot under TCG.\n",
+        );
+        o.push_str("stages:\n  - test\n  - report\n\n");
+    } else {
+        o.push_str(
+            "# The mmdebstrap roots of kernels built with another suite's gcc need a\n\
+             # runner that allows privileged containers. Guests boot under TCG.\n",
+        );
+        o.push_str("stages:\n  - test\n  - report\n\n");
+        let _ = writeln!(o, "default:\n  image: {IMAGE}\n");
+    }
     o.push_str(
         "variables:\n  # GitLab caches only paths inside the project directory.\n  STAPKIT_CACHE: \"$CI_PROJECT_DIR/.stapkit-cache\"\n\n",
     );
@@ -547,11 +616,12 @@ fn gitlab(plan: &Plan) -> String {
         let _ = writeln!(o, "    - job: shard {}\n      artifacts: true", k.name);
     }
     o.push_str("  script:\n");
-    for line in report_script(
+    let (install, merge) = report_script(
         plan,
         "--markdown report.md --html report --html-link \"report/index.html in this job's artifacts\"",
-    ) {
-        let _ = writeln!(o, "    - {}", yaml_quote(&line));
+    );
+    for line in install.iter().chain([&merge]) {
+        let _ = writeln!(o, "    - {}", yaml_quote(line));
     }
     o.push_str(
         "  artifacts:\n    when: always\n    expose_as: stap-matrix report\n    paths:\n      - report/\n      - report.md\n",

@@ -9,15 +9,23 @@ use std::process::Command;
 
 use stapkit::kernel::{Cache, FetchState};
 
+pub mod rpm;
+
 /// The kernel whose tree the local repositories repackage.
 pub const KERNEL: &str = "debian-6.1-amd64";
 
 /// The fetched Debian 6.1 amd64 kernel.
 pub fn debian_tree() -> FetchState {
+    cached_kernel(KERNEL)
+}
+
+/// The fetched kernel `name` of the shared stapkit cache (one of the CI
+/// kernels `cargo xtask test` fetches).
+pub fn cached_kernel(name: &str) -> FetchState {
     Cache::locate(None)
-        .state(KERNEL)
+        .state(name)
         .expect("the stapkit cache is readable")
-        .unwrap_or_else(|| panic!("fetch it first: stap-prep fetch {KERNEL}"))
+        .unwrap_or_else(|| panic!("fetch it first: stap-prep fetch {name}"))
 }
 
 /// Runs `cmd`, failing the test with its stderr when it fails.
