@@ -56,6 +56,14 @@ fn run_all(dir: &str, check: impl Fn(&str, &str) -> Result<(), String>) {
     );
 }
 
+/// A fixture is the user's script: guru-only syntax needs `//@ guru: true`.
+fn script_config(text: &str) -> stapkit::syntax::PreprocessConfig {
+    stapkit::syntax::PreprocessConfig {
+        user_script: true,
+        ..fixture_config(text)
+    }
+}
+
 fn snapshot(dir: &str, name: &str, content: &str) {
     insta::with_settings!({
         snapshot_path => format!("snapshots/{dir}"),
@@ -69,7 +77,7 @@ fn snapshot(dir: &str, name: &str, content: &str) {
 #[test]
 fn ok_fixtures_parse_cleanly_and_round_trip() {
     run_all("parse/ok", |name, text| {
-        let cfg = fixture_config(text);
+        let cfg = script_config(text);
         let (map, parsed) = parse_text(&format!("{name}.stp"), text, &cfg);
         if parsed.has_errors() {
             return Err(format!(
@@ -95,7 +103,7 @@ fn ok_fixtures_parse_cleanly_and_round_trip() {
 #[test]
 fn err_fixtures_report_errors() {
     run_all("parse/err", |name, text| {
-        let cfg = fixture_config(text);
+        let cfg = script_config(text);
         let (map, parsed) = parse_text(&format!("{name}.stp"), text, &cfg);
         if !parsed.has_errors() {
             return Err("expected at least one error, got none".to_string());
@@ -109,7 +117,7 @@ fn err_fixtures_report_errors() {
 #[test]
 fn realistic_scripts_parse_cleanly_and_round_trip() {
     run_all("scripts", |name, text| {
-        let cfg = fixture_config(text);
+        let cfg = script_config(text);
         let (map, parsed) = parse_text(&format!("{name}.stp"), text, &cfg);
         if parsed.has_errors() {
             return Err(format!(

@@ -371,7 +371,11 @@ impl Pipeline {
         self.timed(1, |p| {
             p.load_library_macros()?;
             let file = p.sources.add(p.script.name.clone(), p.script.text.clone());
-            let parsed = syntax::parse(&p.sources, file, &p.preprocess_config());
+            let cfg = PreprocessConfig {
+                user_script: true,
+                ..p.preprocess_config()
+            };
+            let parsed = syntax::parse(&p.sources, file, &cfg);
             if p.diagnostics(&parsed.diagnostics) {
                 Ok(parsed.script)
             } else {

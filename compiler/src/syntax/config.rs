@@ -98,6 +98,10 @@ pub struct PreprocessConfig {
     pub args: Vec<String>,
     /// The library's macros (`.stpm` files), visible in every file.
     pub library_macros: LibraryMacros,
+    /// Whether the file is the user's script rather than a tapset: then,
+    /// without [`guru`](Self::guru), embedded C and `@const` are parse
+    /// errors, as in SystemTap's pass 1.
+    pub user_script: bool,
 }
 
 impl PreprocessConfig {
@@ -156,6 +160,7 @@ impl Default for PreprocessConfig {
             kernel_config,
             args: Vec::new(),
             library_macros: LibraryMacros::default(),
+            user_script: false,
         }
     }
 }

@@ -158,6 +158,11 @@ pub(crate) enum SyntaxError {
     TooDeep {
         span: Span,
     },
+    /// Embedded C or `@const` in the user's script without `-g`.
+    NeedsGuru {
+        span: Span,
+        what: &'static str,
+    },
     TooManyErrors {
         limit: usize,
     },
@@ -205,6 +210,7 @@ impl SyntaxError {
             | Expected { span, .. }
             | Misplaced { span, .. }
             | TooDeep { span }
+            | NeedsGuru { span, .. }
             | NoProgress { span } => Some(*span),
             PpUnterminated { open } => Some(*open),
             TooManyErrors { .. } => None,
@@ -374,6 +380,16 @@ impl SyntaxError {
             TooDeep { span } => err("nesting too deep")
                 .with_primary(span, "too many nested expressions or statements here")
                 .with_help("split the expression into smaller pieces using temporary variables"),
+            NeedsGuru { span, what } => {
+                // SystemTap's pass-1 wording.
+                let message = match what {
+                    "@const" => "using @const operator not permitted; need stap -g".to_string(),
+                    _ => format!("{what} in unprivileged script; need stap -g"),
+                };
+                err(message)
+                    .with_primary(span, "allowed only in guru mode")
+                    .with_help("run stap with -g if you trust this code")
+            }
             TooManyErrors { limit } => {
                 Diagnostic::note(format!("stopped after {limit} errors; fix these and parse again to see the rest"))
             }

@@ -14,8 +14,9 @@
 //!
 //! **Architecture Invariant:** this module knows nothing of the rest of the
 //! compiler; it depends only on [`crate::diag`]. It does not resolve names,
-//! expand aliases or wildcards, or check types; embedded C and guru-only
-//! constructs are recorded, not rejected (that is sema's job).
+//! expand aliases or wildcards, or check types. Guru-only constructs
+//! (embedded C, `@const`) are refused only in the user's script without
+//! `-g`, as SystemTap's pass 1 does (`guru`); tapsets keep them.
 //!
 //! **API Boundary:** [`ast`] and [`parse`] are what semantic analysis
 //! consumes.
@@ -23,7 +24,8 @@
 //! Code map: `lexer` (text to [`token::Token`]s), `preprocess` (`$N`/`@N`
 //! splicing, `macros`, `cond`itionals evaluated against
 //! [`PreprocessConfig`]), `parser` (`decl`, `probe`, `stmt`, `expr`,
-//! `atom`, `target`), `error` (every syntax error and its wording), [`ast`],
+//! `atom`, `target`), `guru` (guru-only syntax in the user's script),
+//! `error` (every syntax error and its wording), [`ast`],
 //! [`visit`], `print` (the canonical form and `-p1`), `dump`.
 //!
 //! Limits, so that no input can exhaust memory or the stack: nesting is at
@@ -37,6 +39,7 @@ pub mod ast;
 pub mod config;
 mod dump;
 mod error;
+mod guru;
 mod lexer;
 mod parser;
 mod preprocess;
@@ -84,6 +87,9 @@ pub fn parse(map: &SourceMap, file: FileId, cfg: &PreprocessConfig) -> Parsed {
     errors.extend(pp_errors);
     let (script, parse_errors) = parser::parse_tokens(file, text.len(), tokens);
     errors.extend(parse_errors);
+    if cfg.user_script && !cfg.guru {
+        errors.extend(guru::guru_only_errors(&script));
+    }
     Parsed {
         script,
         diagnostics: into_diagnostics(errors),

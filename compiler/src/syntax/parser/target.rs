@@ -230,7 +230,11 @@ impl Parser {
     fn at_var(&mut self) -> PResult<TargetExpr> {
         self.bump();
         let open = self.expect(Punct::LParen, "'(' after '@var'")?;
-        let name = self.nonempty_string("a variable name such as \"jiffies@kernel/time.c\"")?;
+        // SystemTap's pass 1 takes `@var("")`; pass 2 finds no such variable.
+        if !matches!(self.kind(), TokenKind::Str(_)) {
+            return Err(self.expected("a variable name such as \"jiffies@kernel/time.c\"", None));
+        }
+        let name = self.string_lit();
         let module = if self.eat(Punct::Comma) {
             Some(self.nonempty_string("a module name")?)
         } else {

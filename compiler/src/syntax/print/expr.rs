@@ -139,10 +139,20 @@ impl Printer<'_> {
             ExprKind::Probewrite(v) => {
                 let _ = write!(self.out, "@probewrite({})", v.name);
             }
-            ExprKind::Const(s) => {
-                let text = self.string(&s.value, s.span);
-                let _ = write!(self.out, "@const({text})");
-            }
+            // SystemTap's pass 1 turns `@const("X")` into embedded C.
+            ExprKind::Const(s) => match self.form {
+                Form::Canonical => {
+                    let text = self.string(&s.value, s.span);
+                    let _ = write!(self.out, "@const({text})");
+                }
+                Form::SystemTap(_) => {
+                    let _ = write!(
+                        self.out,
+                        "%{{ /* pure */ /* unprivileged */ /* stable */ {} %}}",
+                        String::from_utf8_lossy(&s.value)
+                    );
+                }
+            },
             ExprKind::Perf(s) => {
                 let text = self.string(&s.value, s.span);
                 let _ = write!(self.out, "@perf({text})");

@@ -19,7 +19,7 @@
 //!
 //! ```
 //!
-//! Globals first (one per line), embedded C, aliases, probes, functions;
+//! Embedded C first, then globals (one per line), aliases, probes, functions;
 //! no indentation; every statement of a block ends with `;` on its own
 //! terms (`if` ends its line first); every operand of an operator is
 //! parenthesized, call arguments and index keys are not; `while` is
@@ -27,7 +27,8 @@
 //! carrying its `?`/`!` and condition; types and function priorities are
 //! left out; numbers print as signed 64-bit decimals; strings print as
 //! written (adjacent literals joined, unknown escapes such as `\e`
-//! reduced to the character), and a `printf`/`sprintf` format with its
+//! reduced to the character), `@const("X")` as the embedded expression
+//! SystemTap turns it into, and a `printf`/`sprintf` format with its
 //! backslashes doubled.
 //!
 //! Items and statements are laid out here; expressions come from the
@@ -46,14 +47,14 @@ pub fn dump_p1(script: &Script, map: &SourceMap, name: &str) -> String {
     p.out.push_str("# parse tree dump\n");
     let _ = writeln!(p.out, "# file {name}");
     for item in &script.items {
-        if let Item::Global(g) = item {
-            p.global(g);
-        }
-    }
-    for item in &script.items {
         if let Item::Embedded(e) = item {
             // No line break after it: the next item follows on its line.
             let _ = write!(p.out, "%{{{}%}}", e.code);
+        }
+    }
+    for item in &script.items {
+        if let Item::Global(g) = item {
+            p.global(g);
         }
     }
     for item in &script.items {
@@ -287,5 +288,21 @@ mod tests {
         assert_eq!(written_literals(r#""a\"b""#).as_deref(), Some("a\"b"));
         assert_eq!(written_literals("x"), None);
         assert_eq!(decode(r"\101\x41\n"), b"AA\n");
+    }
+
+    #[test]
+    fn embedded_c_comes_before_globals() {
+        let text = "global a\nfunction f() { return 1 }\n%{ int x; %}\n\
+                    probe foo = begin { }\nprobe begin { f() }\nglobal b\n";
+        let mut map = SourceMap::new();
+        let file = map.add("o.stp".to_string(), text.to_string());
+        let parsed = crate::syntax::parse(&map, file, &Default::default());
+        assert!(parsed.diagnostics.is_empty(), "{:?}", parsed.diagnostics);
+        // As SystemTap 5.1 prints it (`stap -p1 -g`).
+        assert_eq!(
+            dump_p1(&parsed.script, &map, "o.stp"),
+            "# parse tree dump\n# file o.stp\n%{ int x; %}global a\nglobal b\n\
+             probe foo = begin{\n}\nprobe begin{\nf();\n}\nfunction f ()\n{\nreturn 1;\n}\n\n"
+        );
     }
 }
