@@ -27,6 +27,7 @@
 #include <linux/cpumask.h>
 #include <linux/smp.h>
 #include <linux/fs.h>
+#include <linux/poll.h>
 #include <asm/irq_regs.h>
 #include <asm/syscall.h>
 #include <linux/compat.h>

@@ -23,6 +23,7 @@ static struct {
 	u32 protocol;		/* STP_PROTOCOL, for MODULE/protocol */
 	bool started;		/* `start` came (under control_mutex) */
 	u32 *taking;		/* per CPU: taking or holding `lock` (see below) */
+	struct timer_list poll_timer;	/* wakes a poller (see stp_channel_poll) */
 } stp_transport;
 
 /*
@@ -272,12 +273,44 @@ static __maybe_unused int stp_channel_release(struct inode *inode, struct file *
 	return 0;
 }
 
+/* Whether a read would return at once: records, EXIT, DONE or end of file. */
+static __maybe_unused bool stp_channel_ready(void)
+{
+	return !stp_ring_empty() ||
+	       (stp_session_exit_requested() && !READ_ONCE(stp_transport.exit_reported)) ||
+	       stp_session_done();
+}
+
+static __maybe_unused void stp_channel_poll_tick(struct timer_list *t)
+{
+	wake_up_interruptible(&stp_transport.readers);
+}
+
+/*
+ * poll(): readable when a read would not block, so staprun can wait in
+ * ppoll() with its stop signals unblocked only there and never lose one.
+ * Probes wake nobody (they may run in any context), so a poller that
+ * finds nothing is woken again after STP_POLL_MS by a timer, the period a
+ * blocked read polls with; the timer is armed only while someone polls.
+ * It never reports EPOLLOUT, which is how staprun tells this from a
+ * module without poll (whose channel the VFS calls always ready).
+ */
+static __maybe_unused __poll_t stp_channel_poll(struct file *file, poll_table *wait)
+{
+	poll_wait(file, &stp_transport.readers, wait);
+	if (stp_channel_ready())
+		return EPOLLIN | EPOLLRDNORM;
+	mod_timer(&stp_transport.poll_timer, jiffies + msecs_to_jiffies(STP_POLL_MS));
+	return 0;
+}
+
 static const struct file_operations stp_channel_fops = {
 	.owner = THIS_MODULE,
 	.open = stp_channel_open,
 	.release = stp_channel_release,
 	.read = stp_channel_read,
 	.write = stp_channel_write,
+	.poll = stp_channel_poll,
 };
 
 /*
@@ -292,6 +325,7 @@ static __maybe_unused int stp_transport_init(const char *built_name)
 
 	raw_spin_lock_init(&stp_transport.lock);
 	init_waitqueue_head(&stp_transport.readers);
+	timer_setup(&stp_transport.poll_timer, stp_channel_poll_tick, 0);
 	mutex_init(&stp_transport.read_mutex);
 	mutex_init(&stp_transport.control_mutex);
 	atomic64_set(&stp_transport.dropped, 0);
@@ -338,7 +372,9 @@ nomem:
 
 static __maybe_unused void stp_transport_exit(void)
 {
+	/* No poll can start once the files are gone: then stop the timer. */
 	debugfs_remove_recursive(stp_transport.dir);
+	stp_timer_delete_sync(&stp_transport.poll_timer);
 	vfree(stp_transport.ring);
 	vfree(stp_transport.bounce);
 	kfree(stp_transport.taking);

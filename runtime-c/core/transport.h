@@ -7,10 +7,11 @@
  * ring is written from any context (probe handlers run with interrupts
  * off) under a raw spinlock, only tried, never spun on, by a hit that
  * interrupted its own CPU inside it (an NMI), and never sleeps or wakes
- * anyone: the reader polls with a short timeout. A record that does not fit is dropped and
- * counted; the count reaches staprun in the DONE record, which, like EXIT,
- * is synthesised from session state when the ring is empty and so cannot
- * itself be lost. Mirrors staprun/src/protocol.rs.
+ * anyone: the reader polls with a short timeout, and poll() on the
+ * channel is woken by a timer with the same period while it waits. A
+ * record that does not fit is dropped and counted; the count reaches
+ * staprun in the DONE record, which, like EXIT, is synthesised from
+ * session state when the ring is empty and so cannot itself be lost. Mirrors staprun/src/protocol.rs.
  *
  * Protocol 2 (STP_PROTOCOL, also in .modinfo as stapkit_protocol=2 and in
  * debugfs as MODULE/protocol) adds: one reader at a time (a second open is
