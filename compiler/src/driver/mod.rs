@@ -627,6 +627,10 @@ impl Pipeline {
         let split = runtime_object::split_runtime(&runtime_files).map_err(|e| fail(&e))?;
         let mut object_cflags = cflags.clone();
         object_cflags.extend(runtime_object::script_needs(c_source));
+        // The script's own C, with its embedded `%{ %}` code, builds as
+        // SystemTap builds it: a variable left unused there (the published
+        // plimit.stp's `cur_buf`) is no error. The runtime keeps them.
+        cflags.push(SCRIPT_C_LENIENCY.to_string());
         let started = Instant::now();
         let object = runtime_object::prepare(&runtime_object::ObjectRequest {
             tree: &tree,
@@ -696,6 +700,11 @@ impl Pipeline {
         Failure::pass(4, "compilation", format!("{error}\n"))
     }
 }
+
+/// The warning the script's C (not the runtime's) may give without
+/// failing the build, as with SystemTap 5.1, which builds an example whose
+/// embedded C leaves a variable unused (`docs/oracle/FINDINGS.md`).
+pub const SCRIPT_C_LENIENCY: &str = "-Wno-unused-variable";
 
 fn read_script(options: &Options) -> Result<Script, Failure> {
     let inline = |text: String, args: Vec<String>| Script {
