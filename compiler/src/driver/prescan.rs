@@ -23,6 +23,15 @@ const EXPANSION_LIMIT: usize = 1024;
 /// `script`: its probes' and its aliases' (a wildcard component standing
 /// for `kernel` or `trace` counts, since it may match them).
 pub fn trace_specs(script: &ast::Script) -> Vec<String> {
+    expanded_points(script)
+        .iter()
+        .filter_map(trace_spec)
+        .collect()
+}
+
+/// Every probe point of `script`'s probes and aliases, its brace groups
+/// expanded.
+fn expanded_points(script: &ast::Script) -> Vec<ast::ProbePoint> {
     let mut out = Vec::new();
     for item in &script.items {
         let points = match item {
@@ -31,9 +40,7 @@ pub fn trace_specs(script: &ast::Script) -> Vec<String> {
             _ => continue,
         };
         for point in points {
-            for flat in point.expand(EXPANSION_LIMIT).unwrap_or_default() {
-                out.extend(trace_spec(&flat));
-            }
+            out.extend(point.expand(EXPANSION_LIMIT).unwrap_or_default());
         }
     }
     out
@@ -87,23 +94,16 @@ pub fn module_names(script: &ast::Script) -> Vec<String> {
     let mut casts = Casts(Vec::new());
     for item in &script.items {
         casts.visit_item(item);
-        let points = match item {
-            ast::Item::Probe(p) => &p.points,
-            ast::Item::Alias(a) => &a.points,
-            _ => continue,
-        };
-        for point in points {
-            for flat in point.expand(EXPANSION_LIMIT).unwrap_or_default() {
-                for c in &flat.components {
-                    if let ast::Component::Named(named) = c {
-                        if let (true, Some(ast::Literal::String(m))) =
-                            (named.name.name == "module", &named.arg)
-                        {
-                            let m = m.to_str_lossy();
-                            if !m.contains(['*', '?', '[']) {
-                                casts.0.push(m.into_owned());
-                            }
-                        }
+    }
+    for flat in expanded_points(script) {
+        for c in &flat.components {
+            if let ast::Component::Named(named) = c {
+                if let (true, Some(ast::Literal::String(m))) =
+                    (named.name.name == "module", &named.arg)
+                {
+                    let m = m.to_str_lossy();
+                    if !m.contains(['*', '?', '[']) {
+                        casts.0.push(m.into_owned());
                     }
                 }
             }

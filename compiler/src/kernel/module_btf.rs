@@ -232,10 +232,11 @@ fn find_installed(dir: &Path, name: &str) -> Option<PathBuf> {
             let path = e.path();
             match e.file_type() {
                 Ok(t) if t.is_dir() => stack.push(path),
-                Ok(t) if t.is_file() => {
-                    if module_name_of(&path.to_string_lossy()).as_deref() == Some(name) {
-                        return Some(path);
-                    }
+                Ok(t)
+                    if t.is_file()
+                        && module_name_of(&path.to_string_lossy()).as_deref() == Some(name) =>
+                {
+                    return Some(path);
                 }
                 _ => {}
             }

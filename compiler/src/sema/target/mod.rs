@@ -589,17 +589,7 @@ fn user_aggregate(
             format!("type definition '{name}' not found in '{path}'"),
         )
     })?;
-    Ok(CType::Aggregate {
-        kind: layout.kind,
-        name: Some(
-            layout
-                .name
-                .trim_start_matches("struct ")
-                .trim_start_matches("union ")
-                .to_string(),
-        ),
-        size: Some(layout.size),
-    })
+    Ok(cast::aggregate(&layout))
 }
 
 /// Whether a member's object is held in the object before it (its
