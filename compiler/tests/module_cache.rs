@@ -110,3 +110,32 @@ fn a_repeated_build_is_a_checked_cache_hit_and_the_switches_rebuild() {
 
     std::fs::remove_file(&entry).expect("removes the test's cache entry");
 }
+
+/// Embedded C that leaves a variable unused builds, as SystemTap 5.1
+/// builds the published `plimit.stp` (its `static char cur_buf[24]` is
+/// never used): the script's C is built without `-Werror=unused-variable`,
+/// while any other warning there still fails the build.
+#[test]
+fn embedded_c_with_an_unused_variable_builds_as_with_systemtap() {
+    let work = tempfile::tempdir().unwrap();
+    let script = "function f:long () %{ /* pure */ static char unused_buf[24]; long unused_n; STAP_RETVALUE = 1; %} \
+                  probe begin { println(f()) exit() }";
+    let stderr = stap_p4(work.path(), script, &["-g", "--disable-cache"]);
+    assert!(compiled(&stderr), "{stderr}");
+
+    let warned = Command::new(env!("CARGO_BIN_EXE_stap"))
+        .args(["-p4", "-r", KERNEL, "-m", "modcache_test", "-g", "--disable-cache", "-e"])
+        .arg("function f:long () %{ /* pure */ long v = 1; v + 1; STAP_RETVALUE = v; %} probe begin { println(f()) exit() }")
+        .current_dir(work.path())
+        .output()
+        .expect("runs stap");
+    assert!(
+        !warned.status.success(),
+        "a warning other than an unused variable (here -Wunused-value) still fails the script's build"
+    );
+    assert!(
+        String::from_utf8_lossy(&warned.stderr).contains("unused-value"),
+        "{}",
+        String::from_utf8_lossy(&warned.stderr)
+    );
+}

@@ -46,6 +46,12 @@ fn qemu_kernel() -> Arc<KernelInfo> {
         });
     // What a machine without the -dbg package sees, whatever is cached.
     let files = KernelFiles::from_tree(&tree);
+    // The fixtures' module("ext4") points and @casts read ext4's types,
+    // which stap learns before pass 2.
+    if let Some(source) = &files.modules {
+        stapkit::kernel::module_btf::prepare(source, &["ext4".to_string()], &mut |_| {})
+            .unwrap_or_else(|e| panic!("learning ext4's types: {e}"));
+    }
     Arc::new(KernelInfo::new(files.without_debug()))
 }
 

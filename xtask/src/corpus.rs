@@ -51,6 +51,11 @@ pub struct Options {
     /// The examples' directory.
     #[arg(long, default_value = EXAMPLES)]
     pub examples: PathBuf,
+    /// Measure the `stap` and `stap-prep` in this directory (a copy of a
+    /// build, so that rebuilding during a long run changes nothing)
+    /// instead of building them.
+    #[arg(long)]
+    pub bin_dir: Option<PathBuf>,
 }
 
 /// One published example.
@@ -358,7 +363,13 @@ fn report(
 /// Runs the corpus and prints what happened.
 pub fn run(sh: &Shell, options: &Options) -> Result<()> {
     let kernels = measure::kernels(&options.kernels)?;
-    let bin_dir = measure::prepare(sh, &kernels)?;
+    let bin_dir = match &options.bin_dir {
+        Some(dir) => {
+            crate::setup::fetch_kernels(sh, dir, &kernels)?;
+            std::path::absolute(dir)?
+        }
+        None => measure::prepare(sh, &kernels)?,
+    };
     let mut list = examples(&options.examples)?;
     if !options.only.is_empty() {
         list.retain(|e| options.only.iter().any(|o| e.label().contains(o.as_str())));

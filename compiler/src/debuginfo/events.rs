@@ -205,12 +205,34 @@ impl KernelInfo {
         if btf.tracepoint_params(name).is_some() {
             return None;
         }
-        let decl = self.trace_decls().get(name)?;
+        let Some(decl) = self.trace_decls().get(name) else {
+            return self.module_private_tracepoint(name);
+        };
         let mut tp = combine(Some(decl), name, None, None, self.type_names());
         tp.in_kernel = Some(false);
         Some(Sourced {
             value: tp,
             source: Source::Headers,
+        })
+    }
+
+    /// A module's tracepoint that no header of the tree declares (`kvm`'s,
+    /// from `arch/x86/kvm/trace.h`), typed from the module's BTF, which has
+    /// its `btf_trace_` typedef as the image's BTF has the built-in ones',
+    /// when the module's types were learnt (see
+    /// [`KernelInfo::module_types`]).
+    fn module_private_tracepoint(&self, name: &str) -> Option<Sourced<Tracepoint>> {
+        let list = self.module_tracepoints().ok()?;
+        let mt = list.iter().find(|t| t.name == name)?;
+        let types = self.module_types(&mt.module).ok()?;
+        let params = types.tracepoint_params(name)?;
+        let names = types.tracepoint_param_names(name);
+        let mut tp = combine(None, name, Some(params), names, self.type_names());
+        tp.system = mt.system.clone();
+        tp.in_kernel = Some(false);
+        Some(Sourced {
+            value: tp,
+            source: Source::Btf,
         })
     }
 

@@ -56,6 +56,8 @@ pub struct KernelInfo {
     module_tracepoints: OnceLock<Result<Vec<ModuleTracepoint>, String>>,
     /// The probe-able functions (`probeable`).
     pub(super) probeable: OnceLock<super::probeable::ProbeableList>,
+    /// Loadable modules' types by module name (`module_types`).
+    pub(super) module_types: super::module_types::ModuleTypesCache,
     /// `@var` answers by name (each one scans the tree's headers).
     pub(super) variables: std::sync::Mutex<
         std::collections::HashMap<
@@ -80,6 +82,7 @@ impl KernelInfo {
             syscall_protos: OnceLock::new(),
             module_tracepoints: OnceLock::new(),
             probeable: OnceLock::new(),
+            module_types: Default::default(),
             variables: Default::default(),
         }
     }

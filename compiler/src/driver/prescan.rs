@@ -23,6 +23,15 @@ const EXPANSION_LIMIT: usize = 1024;
 /// `script`: its probes' and its aliases' (a wildcard component standing
 /// for `kernel` or `trace` counts, since it may match them).
 pub fn trace_specs(script: &ast::Script) -> Vec<String> {
+    expanded_points(script)
+        .iter()
+        .filter_map(trace_spec)
+        .collect()
+}
+
+/// Every probe point of `script`'s probes and aliases, its brace groups
+/// expanded.
+fn expanded_points(script: &ast::Script) -> Vec<ast::ProbePoint> {
     let mut out = Vec::new();
     for item in &script.items {
         let points = match item {
@@ -31,9 +40,7 @@ pub fn trace_specs(script: &ast::Script) -> Vec<String> {
             _ => continue,
         };
         for point in points {
-            for flat in point.expand(EXPANSION_LIMIT).unwrap_or_default() {
-                out.extend(trace_spec(&flat));
-            }
+            out.extend(point.expand(EXPANSION_LIMIT).unwrap_or_default());
         }
     }
     out
@@ -52,6 +59,60 @@ fn trace_spec(point: &ast::ProbePoint) -> Option<String> {
         && Glob::new(&kernel.name.name).matches("kernel")
         && Glob::new(&trace.name.name).matches("trace"))
     .then(|| spec.to_str_lossy().into_owned())
+}
+
+/// The loadable modules whose types `script` needs (see
+/// [`crate::kernel::module_btf`]): each `module("NAME")` of its probe
+/// points and aliases, and each module a kernel `@cast(p, "T", "A:B")`
+/// names (not `kernel`, not a user-space program's path), sorted and
+/// deduplicated. Wildcard module names are left out.
+pub fn module_names(script: &ast::Script) -> Vec<String> {
+    use crate::syntax::visit::{self, Visitor};
+
+    struct Casts(Vec<String>);
+    impl Visitor for Casts {
+        fn visit_expr(&mut self, e: &ast::Expr) {
+            if let ast::ExprKind::Target(t) = &e.kind {
+                if let ast::TargetBase::Cast {
+                    module: Some(m), ..
+                } = &t.base
+                {
+                    let text = m.to_str_lossy();
+                    if !text.starts_with('/') {
+                        for part in text.split(':') {
+                            let name = part.split('<').next().unwrap_or(part).trim();
+                            if !name.is_empty() && name != "kernel" {
+                                self.0.push(name.to_string());
+                            }
+                        }
+                    }
+                }
+            }
+            visit::walk_expr(self, e);
+        }
+    }
+    let mut casts = Casts(Vec::new());
+    for item in &script.items {
+        casts.visit_item(item);
+    }
+    for flat in expanded_points(script) {
+        for c in &flat.components {
+            if let ast::Component::Named(named) = c {
+                if let (true, Some(ast::Literal::String(m))) =
+                    (named.name.name == "module", &named.arg)
+                {
+                    let m = m.to_str_lossy();
+                    if !m.contains(['*', '?', '[']) {
+                        casts.0.push(m.into_owned());
+                    }
+                }
+            }
+        }
+    }
+    let mut out = casts.0;
+    out.sort();
+    out.dedup();
+    out
 }
 
 /// [`trace_specs`] of every tapset (`*.stp`, recursively) under `dirs`,
@@ -83,6 +144,21 @@ pub fn tapset_trace_specs(dirs: &[impl AsRef<Path>], cfg: &PreprocessConfig) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn module_names_come_from_points_and_casts() {
+        let mut map = SourceMap::new();
+        let text = r#"
+            probe {kernel,module("ext4")}.function("f").return ? { }
+            probe sd = module("sd_mod").function("g") { x = @cast(p, "scsi_device", "kernel<scsi/scsi_device.h>")->a }
+            probe module("*").function("h"), begin {
+                y = @cast(q, "T", "nfsd:kernel")->b + @cast(r, "U", "/bin/true")->c
+            }
+        "#;
+        let file = map.add("t.stp".to_string(), text.to_string());
+        let script = syntax::parse(&map, file, &PreprocessConfig::default()).script;
+        assert_eq!(module_names(&script), ["ext4", "nfsd", "sd_mod"]);
+    }
 
     fn specs(text: &str) -> Vec<String> {
         let mut map = SourceMap::new();

@@ -22,6 +22,7 @@ pub mod kbuild_tryrun;
 pub mod lock;
 pub mod manifest;
 pub mod modcheck;
+pub mod module_btf;
 pub mod module_tracepoints;
 pub mod relocate;
 pub mod resolve;

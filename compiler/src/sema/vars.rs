@@ -84,6 +84,12 @@ pub(super) trait TargetVars: fmt::Debug {
     ) -> Option<Result<crate::debuginfo::FieldPath, String>> {
         None
     }
+    /// The types of the module the point is in (`module("m")` points),
+    /// where `@cast` looks first, as SystemTap defaults to the probed
+    /// module; `None`: the kernel's.
+    fn module_types(&self) -> Option<std::sync::Arc<crate::debuginfo::btf::Btf>> {
+        None
+    }
     /// `$$system` and `$$name` where the point has them (tracepoints).
     fn text(&self, _which: &str) -> Option<String> {
         None

@@ -59,7 +59,7 @@ pub fn fixture_files() -> KernelFiles {
             "install linux-image-{FIXTURE_RELEASE}-dbg (stap-prep fetch --debug fixture)"
         ),
         modules: Some(ModuleSource::Installed {
-            dir: dir.join("modules"),
+            dir: fixture_modules(&work),
             cache_file: dir.join("module-tracepoints.tsv"),
         }),
     }
@@ -91,6 +91,57 @@ fn fixture_image(work: &Path) -> PathBuf {
         .clone()
 }
 
+/// Writes the fixture kernel's loadable modules under `work/modules`
+/// (once per process, through renames): `ext4.ko`, whose split `.BTF`
+/// extends the image's with ext4's own struct and functions.
+fn fixture_modules(work: &Path) -> PathBuf {
+    static MODULES: OnceLock<PathBuf> = OnceLock::new();
+    MODULES
+        .get_or_init(|| {
+            let dir = work.join("modules/kernel/fs/ext4");
+            std::fs::create_dir_all(&dir).unwrap();
+            let path = dir.join("ext4.ko");
+            let bytes = elf_with_btf(&fixture_ext4_btf());
+            if std::fs::read(&path).ok().as_deref() != Some(&bytes[..]) {
+                let tmp = dir.join(format!(".ext4.ko.{}", std::process::id()));
+                std::fs::write(&tmp, &bytes).unwrap();
+                std::fs::rename(&tmp, &path).unwrap();
+            }
+            work.join("modules")
+        })
+        .clone()
+}
+
+/// ext4's split BTF on top of [`fixture_btf`]: `struct ext4_inode_info`,
+/// which the image lacks, and `ext4_sync_file(struct file *, loff_t,
+/// loff_t, int)`, as in the real ext4.
+pub fn fixture_ext4_btf() -> Vec<u8> {
+    let mut m = BtfBuilder::split(&fixture_btf_builder());
+    let int = m.int("int", 4, true);
+    let uint = m.int("unsigned int", 4, false);
+    let llong = m.int("long long int", 8, true);
+    let loff_t = m.typedef("loff_t", llong);
+    let file_fwd = m.fwd("file", false);
+    let file_ptr = m.ptr(file_fwd);
+    m.aggregate(
+        "ext4_inode_info",
+        false,
+        16,
+        &[("i_flags", uint, 0, 0), ("i_disksize", loff_t, 64, 0)],
+    );
+    let sync = m.func_proto(
+        int,
+        &[
+            ("file", file_ptr),
+            ("start", loff_t),
+            ("end", loff_t),
+            ("datasync", int),
+        ],
+    );
+    m.func("ext4_sync_file", sync);
+    m.build()
+}
+
 /// A relocatable x86-64 ELF file with one `.BTF` section: what the image
 /// reader takes from a plain `vmlinux`.
 fn elf_with_btf(btf: &[u8]) -> Vec<u8> {
@@ -106,6 +157,12 @@ fn elf_with_btf(btf: &[u8]) -> Vec<u8> {
 /// fixtures use, laid out as a 64-bit kernel lays them out (offsets in
 /// bits).
 pub fn fixture_btf() -> Vec<u8> {
+    fixture_btf_builder().build()
+}
+
+/// [`fixture_btf`] before it is written out (modules' split BTF goes on
+/// from it).
+fn fixture_btf_builder() -> BtfBuilder {
     let mut b = BtfBuilder::new();
     let int = b.int("int", 4, true);
     let uint = b.int("unsigned int", 4, false);
@@ -318,5 +375,5 @@ pub fn fixture_btf() -> Vec<u8> {
         let glue = b.func_proto(0, &named);
         b.func(&format!("__bpf_trace_{class}"), glue);
     }
-    b.build()
+    b
 }

@@ -63,7 +63,19 @@ fn name_hash(name: &str) -> u64 {
 impl Btf {
     /// Decodes and indexes a `.BTF` section.
     pub fn parse(data: &[u8]) -> Result<Btf, BtfError> {
-        let raw = parse::parse(data)?;
+        Ok(Btf::index(parse::parse(data)?))
+    }
+
+    /// Decodes a loadable module's split `.BTF` section, which extends
+    /// `base`, the BTF of the kernel it was built for: the result answers
+    /// for the kernel's types and the module's own (its functions, and the
+    /// structs of headers the kernel image never uses, such as
+    /// `struct scsi_device` in `sd_mod`).
+    pub fn parse_split(data: &[u8], base: &Btf) -> Result<Btf, BtfError> {
+        Ok(Btf::index(parse::parse_split(data, &base.raw)?))
+    }
+
+    fn index(raw: RawBtf) -> Btf {
         let mut by_name: Vec<(u64, TypeId)> = raw
             .types
             .iter()
@@ -72,12 +84,12 @@ impl Btf {
             .map(|(id, t)| (name_hash(raw.str_at(t.name_off)), id as TypeId))
             .collect();
         by_name.sort_unstable();
-        Ok(Btf {
+        Btf {
             raw,
             by_name,
             functions: OnceLock::new(),
             bpf_trace_funcs: OnceLock::new(),
-        })
+        }
     }
 
     /// How many types there are (ids `1..=count`).

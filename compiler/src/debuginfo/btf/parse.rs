@@ -207,6 +207,20 @@ impl Reader<'_> {
 
 /// Decodes a `.BTF` section.
 pub fn parse(data: &[u8]) -> Result<RawBtf, BtfError> {
+    parse_onto(data, None)
+}
+
+/// Decodes a module's split `.BTF` section on top of `base`, the kernel's
+/// own (`vmlinux`) BTF it was built against. A split section numbers its
+/// types on from the base's last id and its strings on from the end of the
+/// base's string section, so the result is the base's types and strings
+/// followed by the module's, and every id and offset of either reads as
+/// written.
+pub fn parse_split(data: &[u8], base: &RawBtf) -> Result<RawBtf, BtfError> {
+    parse_onto(data, Some(base))
+}
+
+fn parse_onto(data: &[u8], base: Option<&RawBtf>) -> Result<RawBtf, BtfError> {
     let big_endian = match data.get(0..2) {
         Some(m) if u16::from_le_bytes([m[0], m[1]]) == MAGIC => false,
         Some(m) if u16::from_be_bytes([m[0], m[1]]) == MAGIC => true,
@@ -227,21 +241,29 @@ pub fn parse(data: &[u8]) -> Result<RawBtf, BtfError> {
             .ok_or_else(|| BtfError(format!("{what} section lies outside the blob")))
     };
     let types_range = section(type_off, type_len, "type")?;
-    let strings = data[section(str_off, str_len, "string")?].to_vec();
+    let strings = &data[section(str_off, str_len, "string")?];
 
-    let mut out = RawBtf {
-        strings,
-        types: vec![RawType {
-            name_off: 0,
-            kind: RawKind::Void,
-        }],
-        members: Vec::new(),
-        params: Vec::new(),
-        enumerators: Vec::new(),
+    let mut out = match base {
+        None => RawBtf {
+            strings: strings.to_vec(),
+            types: vec![RawType {
+                name_off: 0,
+                kind: RawKind::Void,
+            }],
+            members: Vec::new(),
+            params: Vec::new(),
+            enumerators: Vec::new(),
+        },
+        Some(base) => {
+            let mut out = base.clone();
+            out.strings.extend_from_slice(strings);
+            out
+        }
     };
     let mut at = types_range.start;
-    // Where each record starts (index: type id), for error messages.
-    let mut starts = vec![0];
+    // Where each record starts (index: type id), for error messages; the
+    // base's records are not in this blob.
+    let mut starts = vec![0; out.types.len()];
     while at < types_range.end {
         starts.push(at);
         at = parse_type(&r, at, &mut out)?;

@@ -411,3 +411,57 @@ fn a_prototype_that_takes_itself_is_walked_in_bounded_time() {
     assert!(matches!(btf.ctype(proto), CType::Function { .. }));
     assert!(start.elapsed() < std::time::Duration::from_secs(10));
 }
+
+/// A module's split `.BTF` (ids and string offsets going on from the
+/// kernel's): its own structs and functions resolve, and its members of
+/// the kernel's types read through to the base.
+#[test]
+fn split_module_btf_extends_the_kernel_types() {
+    let mut base = BtfBuilder::new();
+    let int = base.int("int", 4, true);
+    let uint = base.int("unsigned int", 4, false);
+    let dev = base.typedef("dev_t", uint);
+    base.aggregate("super_block", false, 8, &[("s_dev", dev, 0, 0)]);
+    let kernel = Btf::parse(&base.build()).unwrap();
+
+    let mut module = BtfBuilder::split(&base);
+    let sb_fwd = module.fwd("super_block", false);
+    let sb_ptr = module.ptr(sb_fwd);
+    let sdev = module.aggregate(
+        "scsi_device",
+        false,
+        16,
+        &[("sector_size", uint, 0, 0), ("host_no", int, 32, 0)],
+    );
+    let sdev_ptr = module.ptr(sdev);
+    let proto = module.func_proto(int, &[("sb", sb_ptr), ("sdp", sdev_ptr)]);
+    module.func("ext4_should_retry_alloc", proto);
+    let blob = module.build();
+
+    let split = Btf::parse_split(&blob, &kernel).unwrap();
+    assert_eq!(split.type_count(), kernel.type_count() + 6);
+    let layout = split.layout("struct scsi_device").unwrap();
+    assert_eq!(layout.size, 16);
+    assert_eq!(
+        split
+            .member_path("struct scsi_device", &["host_no"])
+            .unwrap()
+            .ty()
+            .render(),
+        "int"
+    );
+    let p = split.prototype("ext4_should_retry_alloc").unwrap();
+    assert_eq!(
+        p.render(),
+        "int ext4_should_retry_alloc(struct super_block* sb, struct scsi_device* sdp)"
+    );
+    // The kernel's own types are still there, and the kernel alone does
+    // not know the module's.
+    assert!(split.layout("struct super_block").is_ok());
+    assert!(kernel.layout("struct scsi_device").is_err());
+    assert!(!kernel.has_function("ext4_should_retry_alloc"));
+    // A split blob whose ids point past its own records is refused.
+    let mut bad = BtfBuilder::split(&base);
+    bad.ptr(99);
+    assert!(Btf::parse_split(&bad.build(), &kernel).is_err());
+}

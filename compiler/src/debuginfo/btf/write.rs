@@ -12,6 +12,9 @@ pub struct BtfBuilder {
     types: Vec<u8>,
     strings: Vec<u8>,
     next_id: u32,
+    /// Where this blob's strings start: 0, or the base's string section
+    /// length for a module's split blob.
+    str_base: u32,
 }
 
 impl Default for BtfBuilder {
@@ -27,6 +30,19 @@ impl BtfBuilder {
             types: Vec::new(),
             strings: vec![0],
             next_id: 1,
+            str_base: 0,
+        }
+    }
+
+    /// An empty split blob on top of `base`'s finished types, as a
+    /// loadable module's `.BTF` extends the kernel's: ids go on from the
+    /// base's, string offsets from the end of its string section.
+    pub fn split(base: &BtfBuilder) -> Self {
+        BtfBuilder {
+            types: Vec::new(),
+            strings: Vec::new(),
+            next_id: base.next_id,
+            str_base: base.str_base + base.strings.len() as u32,
         }
     }
 
@@ -35,7 +51,7 @@ impl BtfBuilder {
         if s.is_empty() {
             return 0;
         }
-        let off = self.strings.len() as u32;
+        let off = self.str_base + self.strings.len() as u32;
         self.strings.extend_from_slice(s.as_bytes());
         self.strings.push(0);
         off

@@ -180,6 +180,12 @@ fn function_probe(
     };
     let kernel = match (target.kernel, &module) {
         (Some(k), None) => k,
+        (Some(k), Some(m)) if !raw_kprobe && !wildcard && file.is_none() => {
+            let context = module_function_context(k, m, &pattern, ret)
+                .map_err(|e| err(format!("'{name}': {e}"), None))?;
+            let point = function_point(parts, &pattern, module, ret, maxactive);
+            return Ok(Some(vec![(point, context)]));
+        }
         // Without the kernel's information (no tree for -p1/-p2, or a
         // module's functions), names go to the kernel unchecked.
         _ if !wildcard && file.is_none() => {
@@ -568,6 +574,95 @@ impl TargetVars for FunctionVars {
             .map(|p| (p.name.clone(), listed_type(&p.ty)))
             .collect();
         (self.ret.then(|| listed_type(&self.prototype.ret)), params)
+    }
+}
+
+/// `module("m").function("f")`'s variables: `f`'s prototype in the
+/// module's BTF, and the module's own types for their members. A module
+/// the kernel does not have, or a function its BTF does not describe (it
+/// has every function the module has out of line), does not resolve, so
+/// that `?` and `!` alternatives work as with SystemTap; a module whose
+/// types cannot be read leaves the variables unknown, saying why.
+fn module_function_context(
+    kernel: &crate::debuginfo::KernelInfo,
+    module: &str,
+    function: &str,
+    ret: bool,
+) -> Result<ProbeContext, String> {
+    use crate::debuginfo::module_types::ModuleTypesError;
+    match kernel.module_types(module) {
+        Ok(types) => match types.prototype(function) {
+            Some(prototype) => Ok(ProbeContext::new(ModuleFunctionVars {
+                vars: FunctionVars {
+                    prototype,
+                    ret,
+                    arch: kernel.arch(),
+                },
+                types,
+            })),
+            None => Err(format!(
+                "module '{module}' has no function '{function}' that can be probed (its BTF describes none: inlined, renamed or gone in this kernel)"
+            )),
+        },
+        Err(ModuleTypesError::NoModule(why)) => Err(why),
+        Err(ModuleTypesError::Unavailable(why)) => Ok(ProbeContext::new(Unchecked(format!(
+            "the types of module '{module}' cannot be read: {why}"
+        )))),
+    }
+}
+
+/// A module function's entry or return ([`FunctionVars`]), whose
+/// parameters' members are read with the module's types.
+#[derive(Debug, Clone)]
+struct ModuleFunctionVars {
+    vars: FunctionVars,
+    types: std::sync::Arc<crate::debuginfo::btf::Btf>,
+}
+
+impl TargetVars for ModuleFunctionVars {
+    fn variable(
+        &self,
+        name: &str,
+        span: Span,
+        h: &mut dyn TargetHost,
+    ) -> Result<(ir::TargetBase, Place), Failed> {
+        self.vars.variable(name, span, h)
+    }
+
+    fn parameters(&self, which: &str, span: Span) -> Result<(Vec<String>, bool), Failed> {
+        self.vars.parameters(which, span)
+    }
+
+    fn member_path(
+        &self,
+        aggregate: &str,
+        member: &str,
+    ) -> Option<Result<crate::debuginfo::FieldPath, String>> {
+        Some(
+            self.types
+                .member_path(aggregate, &[member])
+                .map_err(|e| e.to_string()),
+        )
+    }
+
+    fn module_types(&self) -> Option<std::sync::Arc<crate::debuginfo::btf::Btf>> {
+        Some(self.types.clone())
+    }
+
+    fn at_entry(&self) -> Option<ProbeContext> {
+        self.vars.ret.then(|| {
+            ProbeContext::new(ModuleFunctionVars {
+                vars: FunctionVars {
+                    ret: false,
+                    ..self.vars.clone()
+                },
+                types: self.types.clone(),
+            })
+        })
+    }
+
+    fn listed(&self) -> (Option<String>, Vec<(String, String)>) {
+        self.vars.listed()
     }
 }
 

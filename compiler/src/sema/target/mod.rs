@@ -12,6 +12,7 @@
 //! What `$name` itself is, the probe's family says ([`ProbeContext`]);
 //! both analysis phases call in through a [`TargetHost`].
 
+mod cast;
 mod pretty;
 
 use crate::debuginfo::variables::{self, VariableLocation};
@@ -224,6 +225,8 @@ pub(super) fn resolve(
     }
     // The program whose types a user-space @cast names.
     let mut user: Option<std::sync::Arc<crate::debuginfo::userdebug::UserDebug>> = None;
+    // The loadable module whose types a kernel @cast's type came from.
+    let mut module_types: Option<std::sync::Arc<crate::debuginfo::btf::Btf>> = None;
     let (base, place) = match &t.base {
         ast::TargetBase::Var(v) => {
             if v.name.starts_with("$$") {
@@ -267,17 +270,15 @@ pub(super) fn resolve(
                         Place::Value(CType::Pointer(Box::new(agg))),
                     )
                 } else {
-                    if text != "kernel" && !text.starts_with("kernel<") {
-                        return Err(fail_help(
-                            m.span,
-                            format!("@cast types from module '{text}' are not supported"),
-                            "stapkit reads types from the kernel's BTF or DWARF (\"kernel\") and from user-space programs named by absolute path (\"/usr/bin/prog\")".into(),
-                        ));
-                    }
-                    kernel_cast(h, operand, type_name)?
+                    let (base, place, types) =
+                        kernel_cast(h, context, operand, type_name, Some(&text))?;
+                    module_types = types;
+                    (base, place)
                 }
             } else {
-                kernel_cast(h, operand, type_name)?
+                let (base, place, types) = kernel_cast(h, context, operand, type_name, None)?;
+                module_types = types;
+                (base, place)
             }
         }
         ast::TargetBase::AtVar { name, module } => at_var(&*h, name, module.as_ref())?,
@@ -299,9 +300,10 @@ pub(super) fn resolve(
         }
         place = match &c.kind {
             ast::TargetComponentKind::Member(m) => {
-                let types = match user.as_deref() {
-                    Some(debug) => MemberTypes::Program(debug),
-                    None => MemberTypes::Probe(context),
+                let types = match (user.as_deref(), module_types.as_deref()) {
+                    (Some(debug), _) => MemberTypes::Program(debug),
+                    (None, Some(btf)) => MemberTypes::Module(btf),
+                    (None, None) => MemberTypes::Probe(context),
                 };
                 let (next, bits) = member(
                     &*h,
@@ -529,20 +531,31 @@ fn context_string(
     })
 }
 
-/// `@cast(p, "struct T")` and `@cast(p, "struct T", "kernel")`: `p` is
-/// a pointer to the kernel's `T`.
+/// `@cast(p, "struct T")` and `@cast(p, "struct T", "kernel:ext4")`: `p`
+/// is a pointer to `T`, found where [`cast`] says; the module types it
+/// came from, if not the kernel's.
 fn kernel_cast(
     h: &mut dyn TargetHost,
+    context: &ProbeContext,
     operand: &ast::Expr,
     type_name: &ast::StrLit,
-) -> Result<(ir::TargetBase, Place), Failed> {
+    module: Option<&str>,
+) -> Result<
+    (
+        ir::TargetBase,
+        Place,
+        Option<std::sync::Arc<crate::debuginfo::btf::Btf>>,
+    ),
+    Failed,
+> {
     let name = type_name.to_str_lossy().into_owned();
     let (_, value) = h.operand(operand, Some(Type::Long));
+    let (agg, types) = cast::cast_aggregate(&*h, context, module, &name, type_name.span)?;
     // The value is a pointer to `name`: its address.
-    let agg = named_aggregate(&*h, &name, type_name.span)?;
     Ok((
         ir::TargetBase::Value(Box::new(value)),
         Place::Value(CType::Pointer(Box::new(agg))),
+        types,
     ))
 }
 
@@ -576,39 +589,7 @@ fn user_aggregate(
             format!("type definition '{name}' not found in '{path}'"),
         )
     })?;
-    Ok(CType::Aggregate {
-        kind: layout.kind,
-        name: Some(
-            layout
-                .name
-                .trim_start_matches("struct ")
-                .trim_start_matches("union ")
-                .to_string(),
-        ),
-        size: Some(layout.size),
-    })
-}
-
-fn named_aggregate(h: &dyn TargetHost, name: &str, span: Span) -> Result<CType, Failed> {
-    let kernel = kernel(h).ok_or_else(|| {
-        fail(
-            span,
-            "@cast needs the kernel's type information (a tree with -r)".into(),
-        )
-    })?;
-    let layout = kernel.layout(name).map_err(|e| fail(span, e.to_string()))?;
-    Ok(CType::Aggregate {
-        kind: layout.value.kind,
-        name: Some(
-            layout
-                .value
-                .name
-                .trim_start_matches("struct ")
-                .trim_start_matches("union ")
-                .to_string(),
-        ),
-        size: Some(layout.value.size),
-    })
+    Ok(cast::aggregate(&layout))
 }
 
 /// Whether a member's object is held in the object before it (its
@@ -632,6 +613,7 @@ type AnonymousPath = Option<(String, Vec<String>)>;
 enum MemberTypes<'a> {
     Probe(&'a ProbeContext),
     Program(&'a crate::debuginfo::userdebug::UserDebug),
+    Module(&'a crate::debuginfo::btf::Btf),
 }
 
 fn member(
@@ -681,6 +663,9 @@ fn member(
                 .member_path(&agg, &names)
                 .map_err(|e| e.to_string()),
         ),
+        (MemberTypes::Module(btf), _) => {
+            Some(btf.member_path(&agg, &names).map_err(|e| e.to_string()))
+        }
         (MemberTypes::Probe(context), true) => context.vars().member_path(&agg, name),
         (MemberTypes::Probe(_), false) => None,
     };
