@@ -71,8 +71,10 @@ static int stp_hwbkpt_place(struct stp_hwbkpt *h)
 		return -EINVAL;
 	attr.bp_type = h->write_only ? HW_BREAKPOINT_W : HW_BREAKPOINT_RW;
 	events = register_wide_hw_breakpoint(&attr, stp_hwbkpt_hit, h);
-	if (IS_ERR((void __force *)events))
-		return PTR_ERR((void __force *)events);
+	/* A per-CPU pointer: checked as a number (newer compilers refuse its
+	 * cast to a plain pointer), as the kernel's IS_ERR_PCPU() does. */
+	if (IS_ERR_VALUE((__force unsigned long)events))
+		return (int)(long)(__force unsigned long)events;
 	h->events = events;
 	return 0;
 }

@@ -79,6 +79,12 @@ impl Walk<'_> {
                 CType::Pointer(to) if is_aggregate(to.strip()) => {
                     self.pretty_at(&mut p, &steps, to, 0)?
                 }
+                // A struct passed by value (a parameter in registers) has
+                // no address to read its members at: SystemTap prints
+                // each as `?`.
+                CType::Aggregate { .. } if ty.aggregate_name().is_some() => {
+                    self.unreadable_members(&mut p, &ty)?
+                }
                 _ => {
                     let (conv, result) = scalar_conv(&ty, false).ok_or_else(|| {
                         fail(span, format!("'{}' cannot be printed", ty.render()))
@@ -135,6 +141,30 @@ impl Walk<'_> {
             Some((conv, result)) => p.value(steps, conv, result),
             None => p.format.push('?'),
         }
+        Ok(())
+    }
+
+    /// `{.a=?, .b=?}`: the named members of the struct or union `agg`
+    /// (or a typedef of one), whose values cannot be read.
+    fn unreadable_members(&mut self, p: &mut Printer, agg: &CType) -> Result<(), Failed> {
+        let span = p.span;
+        let name = agg
+            .aggregate_name()
+            .ok_or_else(|| fail(span, format!("'{}' has no members", agg.render())))?;
+        let kernel = self
+            .kernel
+            .ok_or_else(|| fail(span, "members need the kernel's type information".into()))?;
+        let layout = kernel
+            .layout(&name)
+            .map_err(|e| fail(span, e.to_string()))?
+            .value;
+        let members: Vec<String> = layout
+            .members
+            .iter()
+            .filter(|m| !m.name.is_empty())
+            .map(|m| format!(".{}=?", m.name))
+            .collect();
+        p.format.push_str(&format!("{{{}}}", members.join(", ")));
         Ok(())
     }
 
