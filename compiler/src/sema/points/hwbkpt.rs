@@ -17,8 +17,16 @@ use crate::syntax::ast;
 
 pub(super) const FAMILY: Family = Family {
     shapes: &[
-        &[("kernel", Param::No), ("data", Param::Required), ("write", Param::No)],
-        &[("kernel", Param::No), ("data", Param::Required), ("rw", Param::No)],
+        &[
+            ("kernel", Param::No),
+            ("data", Param::Required),
+            ("write", Param::No),
+        ],
+        &[
+            ("kernel", Param::No),
+            ("data", Param::Required),
+            ("rw", Param::No),
+        ],
         &[
             ("kernel", Param::No),
             ("data", Param::Required),
@@ -68,7 +76,10 @@ fn resolve(parts: &Parts<'_>, target: Target<'_>) -> Resolution {
         message,
         help: help.map(str::to_string),
     };
-    if target.kernel.is_some_and(|k| k.arch() == crate::arch::Arch::Arm64) {
+    if target
+        .kernel
+        .is_some_and(|k| k.arch() == crate::arch::Arch::Arm64)
+    {
         return Err(err(
             format!(
                 "'{}': hardware breakpoints are not available on arm64: its kernel steps over a watchpoint only for perf's own handlers, and a probe's would trap on the same access forever",
@@ -82,7 +93,10 @@ fn resolve(parts: &Parts<'_>, target: Target<'_>) -> Resolution {
         Some(ast::Literal::Number(n)) if n.value > 0 => n.value as u64,
         Some(_) => {
             return Err(err(
-                format!("'{}': the length must be a positive number", parts_text(parts)),
+                format!(
+                    "'{}': the length must be a positive number",
+                    parts_text(parts)
+                ),
                 None,
             ))
         }

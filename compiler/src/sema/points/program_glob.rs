@@ -123,7 +123,10 @@ mod tests {
     fn no_match_is_systemtaps_error_with_the_multiarch_path() {
         let (_dir, p) = tree();
         let (message, help) = no_match(&p, "/lib*/libc.so.6");
-        assert_eq!(message, "glob /lib*/libc.so.6 error (3): no file matches it");
+        assert_eq!(
+            message,
+            "glob /lib*/libc.so.6 error (3): no file matches it"
+        );
         assert_eq!(
             help.as_deref(),
             Some("this system keeps it elsewhere: write process(\"/usr/lib/x86_64-linux-gnu/libc.so.6\") (libraries of multiarch systems are under /usr/lib/TRIPLET)")

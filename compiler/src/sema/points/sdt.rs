@@ -263,26 +263,26 @@ fn file_markers(
         });
     }
     Ok(matched
-            .into_iter()
-            .map(|m| {
-                let name = match provider {
-                    Some(_) => format!(
-                        "process(\"{path}\").provider(\"{}\").mark(\"{}\")",
-                        m.provider, m.name
-                    ),
-                    None => format!("process(\"{path}\").mark(\"{}\")", m.name),
-                };
-                let point = ProbePoint {
-                    name,
-                    kind: ProbeKind::UserMarker {
-                        path: path.clone(),
-                        provider: m.provider.clone(),
-                        name: m.name.clone(),
-                        offset: m.offset,
-                        semaphore: m.semaphore,
-                    },
-                    optional: false,
-                };
+        .into_iter()
+        .map(|m| {
+            let name = match provider {
+                Some(_) => format!(
+                    "process(\"{path}\").provider(\"{}\").mark(\"{}\")",
+                    m.provider, m.name
+                ),
+                None => format!("process(\"{path}\").mark(\"{}\")", m.name),
+            };
+            let point = ProbePoint {
+                name,
+                kind: ProbeKind::UserMarker {
+                    path: path.clone(),
+                    provider: m.provider.clone(),
+                    name: m.name.clone(),
+                    offset: m.offset,
+                    semaphore: m.semaphore,
+                },
+                optional: false,
+            };
             (point, ProbeContext::new(MarkerVars(m.clone())))
         })
         .collect())
