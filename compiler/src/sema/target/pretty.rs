@@ -54,7 +54,7 @@ struct Walk<'k> {
     kernel: Option<&'k KernelInfo>,
 }
 
-impl Walk<'_> {
+impl<'k> Walk<'k> {
     fn pretty(
         &mut self,
         base: ir::TargetBase,
@@ -144,10 +144,12 @@ impl Walk<'_> {
         Ok(())
     }
 
-    /// `{.a=?, .b=?}`: the named members of the struct or union `agg`
-    /// (or a typedef of one), whose values cannot be read.
-    fn unreadable_members(&mut self, p: &mut Printer, agg: &CType) -> Result<(), Failed> {
-        let span = p.span;
+    /// The kernel, the lookup name and the layout of the aggregate `agg`.
+    fn layout(
+        &self,
+        span: Span,
+        agg: &CType,
+    ) -> Result<(&'k KernelInfo, String, crate::debuginfo::Layout), Failed> {
         let name = agg
             .aggregate_name()
             .ok_or_else(|| fail(span, format!("'{}' has no members", agg.render())))?;
@@ -158,6 +160,14 @@ impl Walk<'_> {
             .layout(&name)
             .map_err(|e| fail(span, e.to_string()))?
             .value;
+        Ok((kernel, name, layout))
+    }
+
+    /// `{.a=?, .b=?}`: the named members of the struct or union `agg`
+    /// (or a typedef of one), whose values cannot be read.
+    fn unreadable_members(&mut self, p: &mut Printer, agg: &CType) -> Result<(), Failed> {
+        let span = p.span;
+        let (_, _, layout) = self.layout(span, agg)?;
         let members: Vec<String> = layout
             .members
             .iter()
@@ -177,16 +187,7 @@ impl Walk<'_> {
         depth: usize,
     ) -> Result<(), Failed> {
         let span = p.span;
-        let name = agg
-            .aggregate_name()
-            .ok_or_else(|| fail(span, format!("'{}' has no members", agg.render())))?;
-        let kernel = self
-            .kernel
-            .ok_or_else(|| fail(span, "members need the kernel's type information".into()))?;
-        let layout = kernel
-            .layout(&name)
-            .map_err(|e| fail(span, e.to_string()))?
-            .value;
+        let (kernel, name, layout) = self.layout(span, agg)?;
         p.format.push('{');
         for member in layout.members.iter().filter(|m| !m.name.is_empty()) {
             if p.full {
