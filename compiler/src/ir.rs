@@ -818,9 +818,13 @@ pub enum TargetBase {
 pub enum Register {
     /// x86-64, by name.
     X86(X86Register),
-    /// AArch64 `xN` (0 to 30); 31 is the stack pointer.
+    /// AArch64 `xN` (0 to 30); 31 is the stack pointer, [`ARM64_PC`] the
+    /// program counter.
     Arm64(u8),
 }
+
+/// The AArch64 program counter as a [`Register::Arm64`].
+pub const ARM64_PC: u8 = 32;
 
 /// The x86-64 general-purpose registers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

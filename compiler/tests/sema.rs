@@ -161,6 +161,10 @@ fn probe_point_listings_on_the_fixture_kernel() {
                 "process(\"/bin/userdebug\").statement(\"user_total@userdebug.c:31\")",
                 true,
             ),
+            (
+                "process(\"/bin/userdebug\").function(\"user_total\").label(\"*\")",
+                true,
+            ),
             ("signal.{send,handle}", true),
             ("timer.*", false),
             ("procfs(\"status\").*", true),

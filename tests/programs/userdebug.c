@@ -21,15 +21,15 @@ __attribute__((noinline)) int user_scale(struct point *p, int factor)
 	return scaled;
 }
 
-/* A loop with a local the script reads at one line. */
+/* A loop with a local read at one line, and labels to probe. */
 __attribute__((noinline)) long user_total(int n, unsigned char step)
 {
 	long acc = 0;
 	int i;
 
 	for (i = 0; i < n; i++)
-		acc += i * step;
-	return acc;
+		add: acc += i * step;
+done:	return acc;
 }
 
 int main(int argc, char **argv)
@@ -42,3 +42,6 @@ int main(int argc, char **argv)
 	/* No output: the probes' lines are the test's whole stdout. */
 	return r + t == 79 ? 0 : 1;
 }
+
+/* A global read as $user_base (a PIE build moves it with the program). */
+long user_base = 40;

@@ -9,7 +9,7 @@ use stapkit::kernel::archives::Archives;
 use stapkit::kernel::fetch::{fetch, update_entry, update_entry_at, FetchOptions, Fetched};
 use stapkit::kernel::lock::{self, LockFile};
 use stapkit::kernel::module_tracepoints::{self, ModuleSource};
-use stapkit::kernel::{compiler_note, toolchain};
+use stapkit::kernel::{compiler_note, dbgsym, toolchain};
 use stapkit::kernel::{Cache, Catalog, HeaderTree, TreeError};
 
 /// Fetch kernel header trees (and images) for stapkit.
@@ -79,6 +79,30 @@ enum Command {
     List {
         #[arg(long)]
         available: bool,
+    },
+    /// Unpack the debug files of user-space programs into a sysroot: for
+    /// each binary package, its NAME-dbgsym package from a debug archive
+    /// (only `usr/lib/debug/`), where `stap --sysroot DIR` finds each
+    /// program's DWARF by its build id.
+    Dbgsym {
+        /// Binary packages (or debug packages: NAME-dbgsym, NAME-dbg).
+        #[arg(required = true)]
+        packages: Vec<String>,
+        /// The target's file tree the debug files go into.
+        #[arg(long, value_name = "DIR")]
+        sysroot: PathBuf,
+        /// The debug archive's name (located as under Archives below).
+        #[arg(long, default_value = "debian-debug")]
+        archive: String,
+        /// Its suite (e.g. bookworm-debug); repeat for more.
+        #[arg(long, required = true)]
+        suite: Vec<String>,
+        /// Its component; repeat for more.
+        #[arg(long, default_value = "main")]
+        component: Vec<String>,
+        /// The packages' Debian architecture (default: this machine's).
+        #[arg(long)]
+        arch: Option<String>,
     },
     /// Print the build tree directory of a fetched kernel.
     Path {
@@ -217,6 +241,35 @@ fn run(cli: Cli) -> Result<(), String> {
             }
             if !errors.is_empty() {
                 return Err(errors.join("\nstap-prep: "));
+            }
+        }
+        Command::Dbgsym {
+            packages,
+            sysroot,
+            archive,
+            suite,
+            component,
+            arch,
+        } => {
+            let archives = Archives::load().map_err(|e| e.to_string())?;
+            let from = dbgsym::DebugArchive {
+                archive,
+                suites: suite,
+                components: component,
+                architecture: arch
+                    .unwrap_or_else(|| stapkit::kernel::arch::host_debian().to_string()),
+            };
+            let work = cache.dir().join("dbgsym").join(&from.architecture);
+            let unpacked = dbgsym::fetch_into(&work, &from, &archives, &packages, &sysroot)
+                .map_err(|e| e.to_string())?;
+            for u in unpacked {
+                println!(
+                    "{} {}: {} debug files in {}",
+                    u.package,
+                    u.version,
+                    u.build_ids.len(),
+                    sysroot.join("usr/lib/debug/.build-id").display()
+                );
             }
         }
         Command::Update {

@@ -23,6 +23,7 @@ enum Place {
 pub(super) fn pt_regs_member(reg: Register) -> String {
     let name = match reg {
         Register::Arm64(31) => "sp",
+        Register::Arm64(ARM64_PC) => "pc",
         Register::Arm64(n) => return format!("regs[{n}]"),
         Register::X86(r) => match r {
             X86Register::Ax => "ax",

@@ -41,6 +41,8 @@ pub struct UserPrograms {
     /// The directories a program name without `/` is looked for in
     /// (`$PATH` when stap started), as the target's paths.
     search_path: Vec<String>,
+    /// The program of `-c CMD` or `-x PID` (see [`Self::with_target`]).
+    target: Option<Result<String, String>>,
 }
 
 impl UserPrograms {
@@ -57,7 +59,54 @@ impl UserPrograms {
                 .filter(|d| d.starts_with('/'))
                 .map(str::to_string)
                 .collect(),
+            target: None,
         }
+    }
+
+    /// These programs with the target process of `-c CMD` or `-x PID`,
+    /// whose program a `process` point without a path names, as
+    /// SystemTap fills it in: the first word of `CMD` found as
+    /// `process("WORD")` is (a command with shell syntax, one of
+    /// `|&;<>(){}`, is refused), else the program `/proc/PID/exe` links
+    /// to when this machine is the target (no `--sysroot`).
+    pub fn with_target(mut self, command: Option<&str>, pid: Option<u32>) -> UserPrograms {
+        self.target = match (command, pid) {
+            (Some(cmd), _) => Some(self.command_program(cmd)),
+            (None, Some(pid)) if self.sysroot.is_none() => Some(
+                std::fs::read_link(format!("/proc/{pid}/exe"))
+                    .map(|p| p.to_string_lossy().into_owned())
+                    .map_err(|e| {
+                        format!(
+                            "the program of process {pid} cannot be read from /proc/{pid}/exe: {e}"
+                        )
+                    }),
+            ),
+            (None, Some(pid)) => Some(Err(format!(
+                "the program of process {pid} on the target is not known here (--sysroot)"
+            ))),
+            (None, None) => None,
+        };
+        self
+    }
+
+    fn command_program(&self, cmd: &str) -> Result<String, String> {
+        if let Some(c) = cmd.chars().find(|c| "|&;<>(){}".contains(*c)) {
+            return Err(format!(
+                "the -c command '{cmd}' has shell syntax ('{c}'): its program cannot be told"
+            ));
+        }
+        let word = cmd
+            .split_whitespace()
+            .next()
+            .ok_or_else(|| "the -c command is empty".to_string())?;
+        self.find_program(word)
+            .ok_or_else(|| format!("the -c command's program '{word}' is in no directory of $PATH"))
+    }
+
+    /// The program of the target process (`-c`/`-x`): `None` without
+    /// either, an error when it cannot be told.
+    pub fn target_program(&self) -> Option<Result<String, String>> {
+        self.target.clone()
     }
 
     /// The target's path of the program `name` as SystemTap finds a

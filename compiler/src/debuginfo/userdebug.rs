@@ -12,6 +12,7 @@ use object::{Object, ObjectKind, ObjectSegment};
 use super::debugfile::{self, DebugFile, SearchPath};
 use super::dwarf::scopes::{Loc, Scope, ScopeVar};
 use super::dwarf::DwarfKernel;
+use super::CType;
 
 /// An opened program with its debug file.
 pub struct UserDebug {
@@ -47,6 +48,10 @@ pub enum UserLoc {
     },
     /// In the task's memory at this address (a non-PIE program's static).
     Static(u64),
+    /// In the task's memory at this link-time address of a
+    /// position-independent program, moved as the program was: by the
+    /// probed instruction's address less its link-time address.
+    Relative(u64),
 }
 
 impl UserDebug {
@@ -178,11 +183,33 @@ impl UserDebug {
                     offset: cfa.wrapping_add(offset),
                 })
             }
-            Loc::Static(_) if self.relocatable => Err(
-                "it is a static variable of a position-independent program, whose load address stapkit does not yet apply".into(),
-            ),
-            Loc::Static(a) => Ok(UserLoc::Static(a)),
+            Loc::Static(a) => Ok(self.static_at(a)),
         }
+    }
+
+    /// A static address of the program: moved with it when it is
+    /// position-independent.
+    fn static_at(&self, address: u64) -> UserLoc {
+        if self.relocatable {
+            UserLoc::Relative(address)
+        } else {
+            UserLoc::Static(address)
+        }
+    }
+
+    /// The global or file-static variable `name` a function of `scope`
+    /// sees: its own unit's first, else any unit's (SystemTap's `$name`
+    /// for a variable not in the function). Its type and where it is.
+    pub fn global(&self, scope: &Scope, name: &str) -> Option<(CType, UserLoc)> {
+        // Units are named as compiled (`userdebug.c`): match the base name.
+        let own = self.dwarf.scope_file(scope.die).map(|(f, _)| {
+            f.rsplit_once('/')
+                .map_or(f.clone(), |(_, base)| base.to_string())
+        });
+        let found = own
+            .and_then(|f| self.dwarf.variable_in(name, &f))
+            .or_else(|| self.dwarf.variable_in(name, "*"))?;
+        Some((found.ty, self.static_at(found.address)))
     }
 }
 

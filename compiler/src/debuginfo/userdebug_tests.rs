@@ -73,6 +73,26 @@ fn locations_after_the_prologue_are_frame_slots() {
 }
 
 #[test]
+fn labels_with_code_are_in_their_function_s_scope() {
+    let (_p, _cache, d) = open_stripped();
+    let total = &d.functions("user_total")[0];
+    let labels: Vec<(&str, u32)> = total
+        .labels
+        .iter()
+        .map(|l| (l.name.as_str(), l.line))
+        .collect();
+    assert_eq!(labels, [("add", 31), ("done", 32)]);
+    // The loop body's label is in its line's code (gcc -O0 puts a nop
+    // for the label at the line's start), the other after it.
+    let line = d.dwarf().statement_addresses(total, "userdebug.c", 31);
+    assert_eq!(line.len(), 1, "{line:?}");
+    let (add, done) = (total.labels[0].pc, total.labels[1].pc);
+    assert!(add >= line[0] && add < done, "{add:#x} {line:x?}");
+    assert!(done < total.high_pc);
+    assert!(d.functions("user_scale")[0].labels.is_empty());
+}
+
+#[test]
 fn a_program_without_any_debug_file_says_where_it_looked() {
     let p = testprog::build();
     std::fs::remove_file(&p.debug).unwrap();

@@ -196,7 +196,10 @@ impl Pipeline {
                 include_dirs: self.options.includes.clone(),
                 preprocess: self.preprocess_config(),
                 kernel,
-                programs: Arc::new(UserPrograms::new(self.options.sysroot.clone())),
+                programs: Arc::new(
+                    UserPrograms::new(self.options.sysroot.clone())
+                        .with_target(self.options.command.as_deref(), self.options.target_pid),
+                ),
                 unwind_paths: self.options.unwind_modules.clone(),
                 ldd: self.options.ldd,
             });

@@ -345,6 +345,8 @@ pub enum Filter {
     Debug,
     /// Only the busybox executable.
     Busybox,
+    /// Only debug files (`usr/lib/debug/`: a `-dbgsym` package's).
+    DebugFiles,
 }
 
 fn keep(filter: Filter, path: &str) -> bool {
@@ -372,6 +374,7 @@ fn keep(filter: Filter, path: &str) -> bool {
                 || path.contains("/boot/System.map-")
         }
         Filter::Busybox => path == "bin/busybox" || path == "usr/bin/busybox",
+        Filter::DebugFiles => path.starts_with("usr/lib/debug/"),
     }
 }
 

@@ -10,6 +10,7 @@ pub mod arch;
 pub mod archives;
 pub mod cache;
 pub mod compiler_note;
+pub mod dbgsym;
 pub mod debversion;
 pub mod features;
 pub mod fetch;

@@ -115,6 +115,16 @@ pub fn prepare_one(
     // probes at random (one second was still seen to miss once on a
     // loaded 2-core host). Guests get ten seconds unless the script sets
     // its own.
+    // staprun runs the -c command (or attaches to -x PID) in the guest;
+    // stap learns it too, as it would from its own -c/-x: a `process`
+    // point without a path names that program.
+    for pair in script.staprun_args.chunks(2) {
+        match pair {
+            [flag, cmd] if flag == "-c" => options.command = Some(cmd.clone()),
+            [flag, pid] if flag == "-x" => options.target_pid = pid.parse().ok(),
+            _ => {}
+        }
+    }
     if !options.defines.iter().any(|d| d.contains("MAXTRYLOCK")) {
         options.defines.insert(0, "MAXTRYLOCK=1000000".to_string());
     }

@@ -1,6 +1,7 @@
 //! C programs the guests carry for scripts that probe user space through
 //! debug information (`tests/programs/*.c`, embedded in the binary): each
-//! is built statically for the guests' architecture with `-g`, split as
+//! is built statically (`userpie`: as a static PIE) for the guests'
+//! architecture with `-g`, split as
 //! distributions ship programs, and laid out twice: the stripped program
 //! as the guest's `/bin/NAME`, and, in the build side's sysroot, the same
 //! stripped program at `bin/NAME` with its debug file only at its build-id
@@ -11,19 +12,28 @@ use crate::debuginfo::{debugfile, testprog};
 use crate::vm::Arch;
 use std::path::{Path, PathBuf};
 
-/// The programs: name and C source.
-const PROGRAMS: &[(&str, &str)] = &[("userdebug", testprog::USERDEBUG)];
+/// The programs: name, C source and how they are linked (`-static`, or
+/// `-static-pie`: loaded at an address chosen at run time, so that its
+/// statics move with it).
+const PROGRAMS: &[(&str, &str, &str)] = &[
+    ("userdebug", testprog::USERDEBUG, "-static"),
+    ("userpie", testprog::USERDEBUG, "-static-pie"),
+];
 
-/// The static toolchain for `arch` guests (Debian's names).
-fn toolchain(arch: Arch) -> testprog::Toolchain<'static> {
+/// The toolchain for `arch` guests (Debian's names), linking with `link`.
+fn toolchain(arch: Arch, link: &'static str) -> testprog::Toolchain<'static> {
     let (cc, objcopy) = match arch {
         Arch::X86_64 => ("gcc", "objcopy"),
         Arch::Arm64 => ("aarch64-linux-gnu-gcc", "aarch64-linux-gnu-objcopy"),
     };
+    let options: &'static [&'static str] = match link {
+        "-static-pie" => &["-static-pie"],
+        _ => &["-static"],
+    };
     testprog::Toolchain {
         cc,
         objcopy,
-        options: &["-static"],
+        options,
     }
 }
 
@@ -32,8 +42,8 @@ fn toolchain(arch: Arch) -> testprog::Toolchain<'static> {
 /// program to copy there.
 pub fn build(dir: &Path, root: &Path, arch: Arch) -> Result<Vec<(String, PathBuf)>, String> {
     let mut out = Vec::new();
-    for (name, source) in PROGRAMS {
-        let split = testprog::build_in(dir, name, source, toolchain(arch))?;
+    for (name, source, linking) in PROGRAMS {
+        let split = testprog::build_in(dir, name, source, toolchain(arch, linking))?;
         let data = std::fs::read(&split.stripped)
             .map_err(|e| format!("{}: {e}", split.stripped.display()))?;
         let id = debugfile::links_of(&data)?
@@ -53,7 +63,7 @@ pub fn build(dir: &Path, root: &Path, arch: Arch) -> Result<Vec<(String, PathBuf
 pub(super) fn guest_files(dir: &Path) -> Vec<(String, PathBuf)> {
     PROGRAMS
         .iter()
-        .map(|(name, _)| (format!("bin/{name}"), dir.join(name)))
+        .map(|(name, _, _)| (format!("bin/{name}"), dir.join(name)))
         .filter(|(_, p)| p.is_file())
         .collect()
 }

@@ -250,6 +250,16 @@ pub fn analyze(name: &str, text: &str) -> (SourceMap, sema::Analysis) {
     analyze_for(name, text, None)
 }
 
+/// The command of a QEMU script's `# matrix: -c "CMD"` option, whose
+/// program a `process` point without a path names.
+fn matrix_command(text: &str) -> Option<String> {
+    header::values(text, "#", "matrix").find_map(|(_, opts)| {
+        let words = header::split_words(opts, header::Quoting::DOUBLE).ok()?;
+        let at = words.iter().position(|w| w == "-c")?;
+        words.get(at + 1).cloned()
+    })
+}
+
 /// Whether a QEMU script's `# matrix:` options ask for guru mode.
 fn matrix_guru(text: &str) -> bool {
     header::values(text, "#", "matrix").any(|(_, opts)| {
@@ -280,7 +290,12 @@ pub fn analyze_for(
         guru: cfg.guru,
         preprocess: cfg,
         kernel,
-        programs: test_programs(),
+        programs: match matrix_command(text) {
+            Some(cmd) => {
+                Arc::new(UserPrograms::new(Some(test_sysroot())).with_target(Some(&cmd), None))
+            }
+            None => test_programs(),
+        },
         ..Default::default()
     };
     let analysis = sema::analyze(&mut map, &parsed.script, &config);

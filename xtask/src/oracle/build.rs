@@ -60,7 +60,13 @@ pub(super) fn build_all(
     // Test scripts are built as a user would on a machine with the
     // kernel's packages installed (see `machine`).
     let machine = if scripts.iter().any(|s| s.test) {
-        Some(machine::user_machine(cache, kernel)?)
+        let mut modules = BTreeMap::new();
+        for case in scripts.iter().filter(|s| s.test).flat_map(|s| &s.cases) {
+            for m in super::guest::kernel_modules(cache, kernel, case)? {
+                modules.insert(m.name, m.file);
+            }
+        }
+        Some(machine::user_machine(cache, kernel, &modules)?)
     } else {
         None
     };
@@ -117,6 +123,10 @@ fn build_case(
     // the sysroot, which fail to compile: every `kernel.trace` is then
     // `no match`, or pass 4 looks for `SYSROOT/lib/modules/R/build`.)
     let workload = workload.filter(|_| reads_user_space(&script.text, &case.stap_options));
+    // Under `--sysroot` SystemTap 5.1 builds no tracepoint probe, so a
+    // script with both gets the programs installed in place instead, as
+    // on the machine it runs on (only with the kernel installed too).
+    let in_place = workload.is_some() && machine.is_some() && uses_tracepoints(&script.text);
     let name = module_name(script, case);
     let file = format!("{}.stp", script.stem);
     let tree_facts = HeaderTree::from_fetched(kernel.state.clone()).map_err(|e| anyhow!("{e}"))?;
@@ -135,7 +145,7 @@ fn build_case(
         "-m".into(),
         name.clone(),
     ]);
-    if workload.is_some() {
+    if workload.is_some() && !in_place {
         // Relative to the build directory, where it is copied below.
         argv.push("--sysroot=sysroot".into());
     }
@@ -155,6 +165,14 @@ fn build_case(
         Some(m) => m.mounts.clone(),
         None => debug_files(kernel),
     };
+    // A script that loads the kernel's modules in its guest gets their
+    // debug files, as a user with the -dbg package installed has them.
+    let loads_modules = !case.guest_modules.is_empty() || !case.guest_modules_later.is_empty();
+    let module_debug = match machine {
+        Some(m) if loads_modules => m.module_debug.clone(),
+        _ => Vec::new(),
+    };
+    mounts.extend(module_debug.iter().cloned());
     let key = content_key(&[
         root.suite.as_bytes(),
         root.version.as_bytes(),
@@ -196,16 +214,29 @@ fn build_case(
         script.stem, case.name, root.suite
     );
     let work = format!("/tmp/stapkit-oracle/{key}");
-    if let (Some(m), Some(_)) = (machine, workload) {
+    let host_work = root.dir.join(work.trim_start_matches('/'));
+    if in_place {
+        // The programs at their own paths (`/bin` is `/usr/bin` in the
+        // root; a writable layer keeps the root unchanged), their debug
+        // files beside them, where `.gnu_debuglink` leads.
+        for (path, _) in workload.iter().flat_map(|w| &w.files) {
+            if let Some(name) = path.strip_prefix("bin/") {
+                mounts.push((
+                    host_work.join("sysroot").join(path),
+                    format!("/usr/bin/{name}"),
+                ));
+            }
+        }
+    } else if let (Some(m), Some(_)) = (machine, workload) {
         // Under `--sysroot` SystemTap looks for the kernel in the sysroot,
         // as in a target's root file system: the kernel is there too.
         mounts.extend(
             m.mounts
                 .iter()
+                .chain(&module_debug)
                 .map(|(src, dst)| (src.clone(), format!("{work}/sysroot{dst}"))),
         );
     }
-    let host_work = root.dir.join(work.trim_start_matches('/'));
     if host_work.exists() {
         std::fs::remove_dir_all(&host_work)?;
     }
@@ -236,6 +267,13 @@ fn build_case(
     std::fs::write(dir.join("done"), "")?;
     std::fs::remove_dir_all(&host_work)?;
     Ok(result)
+}
+
+/// Whether `text` probes a tracepoint (`kernel.trace`).
+fn uses_tracepoints(text: &str) -> bool {
+    text.lines()
+        .filter(|l| !l.trim_start().starts_with('#'))
+        .any(|l| l.contains("kernel.trace("))
 }
 
 /// Whether SystemTap needs the guest's programs to build `text` with

@@ -1,5 +1,6 @@
 //! Running the oracle's modules: every built case of a (suite, kernel)
-//! pair in one QEMU boot of the kernel, under stap-matrix's guest init
+//! pair in one QEMU boot of the kernel (one more per distinct set of a
+//! test script's `# guest-boot:` kernel arguments), under stap-matrix's guest init
 //! (`vm-images/init.sh`, its `systemtap` flavour) with SystemTap's own
 //! `staprun`/`stapio` and their shared libraries taken from the root,
 //! the kernel's own modules a test script asks for, and each case's
@@ -80,6 +81,7 @@ pub(super) fn run_all(
                 case.staprun_args.join(" ").as_bytes(),
                 case.run.as_deref().unwrap_or_default().as_bytes(),
                 if case.workload { &workload_key } else { &[] },
+                case.boot_args.join(" ").as_bytes(),
             ]);
             let dir = cache.dir().join("oracle/runs").join(&key);
             if !options.rerun && dir.join("done").is_file() {
@@ -94,14 +96,49 @@ pub(super) fn run_all(
                     workload: case.workload,
                     modules,
                     run: case.run.clone(),
+                    boot_args: case.boot_args.clone(),
                     cache_dir: dir,
                 });
             }
         }
     }
-    if todo.is_empty() {
-        return Ok(runs);
+    // Cases that need kernel arguments of their own (`# guest-boot:`)
+    // boot a guest of their own, one per distinct set.
+    let mut groups: BTreeMap<Vec<String>, Vec<GuestCase>> = BTreeMap::new();
+    for case in todo {
+        groups.entry(case.boot_args.clone()).or_default().push(case);
     }
+    for (boot_args, todo) in groups {
+        boot_cases(
+            cache,
+            root,
+            kernel,
+            &guest_files,
+            workload,
+            options,
+            &boot_args,
+            todo,
+            &mut runs,
+        )?;
+    }
+    Ok(runs)
+}
+
+/// Boots `kernel` once with `boot_args` and runs `todo` in that guest,
+/// adding each case's report to `runs`.
+#[allow(clippy::too_many_arguments)]
+fn boot_cases(
+    cache: &Cache,
+    root: &StapRoot,
+    kernel: &Kernel,
+    guest_files: &GuestFiles,
+    workload: Option<&Workload>,
+    options: &Options,
+    boot_args: &[String],
+    todo: Vec<GuestCase>,
+    runs: &mut BTreeMap<(String, String), RunResult>,
+) -> Result<()> {
+    let image = kernel.state.image_path();
 
     let busybox = Path::new("/bin/busybox");
     check_static_binary(
@@ -215,7 +252,7 @@ pub(super) fn run_all(
         .join("oracle/boots")
         .join(format!("{}-{}", root.suite, kernel.name));
     let config = BootConfig {
-        kernel_args: Vec::new(),
+        kernel_args: boot_args.to_vec(),
         arch: Arch::X86_64,
         kernel: image,
         memory_mib: 2048,
@@ -278,12 +315,12 @@ pub(super) fn run_all(
             }
         }
     }
-    Ok(runs)
+    Ok(())
 }
 
 /// The kernel's own modules a test script's case asks for, with their
 /// dependencies, in load order (as stap-matrix provides them).
-fn kernel_modules(
+pub(super) fn kernel_modules(
     cache: &Cache,
     kernel: &Kernel,
     case: &OracleCase,
@@ -321,6 +358,8 @@ struct GuestCase {
     modules: Vec<KernelModuleLoad>,
     /// Shell commands instead of `staprun MODULE`.
     run: Option<String>,
+    /// Kernel arguments of its guest (`# guest-boot:`).
+    boot_args: Vec<String>,
     /// Where its run is cached.
     cache_dir: PathBuf,
 }

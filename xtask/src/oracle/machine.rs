@@ -18,6 +18,7 @@
 //! into it; made once and renamed into place, since concurrent oracle
 //! runs bind it into their builds.
 
+use std::collections::BTreeMap;
 use std::path::{Component, Path, PathBuf};
 
 use anyhow::{Context, Result};
@@ -32,10 +33,18 @@ pub(crate) struct Machine {
     /// (host path, path in the root) bind mounts, in order: directories
     /// before the files bound inside them.
     pub(crate) mounts: Vec<(PathBuf, String)>,
+    /// The guest modules and their debug files (`module_debug`), bound
+    /// for the scripts that load modules.
+    pub(crate) module_debug: Vec<(PathBuf, String)>,
 }
 
 /// The kernel installed as on a user's machine.
-pub(crate) fn user_machine(cache: &Cache, kernel: &Kernel) -> Result<Machine> {
+pub(crate) fn user_machine(
+    cache: &Cache,
+    kernel: &Kernel,
+    modules: &BTreeMap<String, PathBuf>,
+) -> Result<Machine> {
+    let module_debug = super::module_debug::module_debug_mounts(cache, kernel, modules)?;
     let root = &kernel.state.root;
     let release = kernel.state.release.clone();
     let mut mounts = Vec::new();
@@ -96,7 +105,11 @@ pub(crate) fn user_machine(cache: &Cache, kernel: &Kernel) -> Result<Machine> {
     }
     files.sort();
     mounts.extend(files);
-    Ok(Machine { release, mounts })
+    Ok(Machine {
+        mounts,
+        module_debug,
+        release,
+    })
 }
 
 /// `target` of a link in `dir`, as an absolute, normalised path.

@@ -45,6 +45,7 @@ mod build;
 mod frontend;
 mod guest;
 mod machine;
+mod module_debug;
 mod programs;
 mod record;
 mod render;
@@ -166,10 +167,19 @@ pub fn run(sh: &Shell, options: &Options) -> Result<()> {
 
     let workload = if scripts.iter().flat_map(|s| &s.cases).any(|c| c.workload) {
         let staprun = setup::build_staprun(sh, setup::GuestArch::X86_64)?;
-        Some(Workload::new(
-            &staprun,
-            &cache.dir().join("oracle/programs"),
-        )?)
+        // Concurrent oracle runs build the programs in the same place
+        // (their DWARF names it, so the builds' keys stay stable): one at
+        // a time.
+        let dir = cache.dir().join("oracle/programs");
+        std::fs::create_dir_all(cache.dir().join("oracle"))?;
+        let lock_path = dir.with_extension("lock");
+        let lock = std::fs::File::create(&lock_path)
+            .with_context(|| format!("creating {}", lock_path.display()))?;
+        lock.lock()
+            .with_context(|| format!("locking {}", lock_path.display()))?;
+        let workload = Workload::new(&staprun, &dir)?;
+        drop(lock);
+        Some(workload)
     } else {
         None
     };

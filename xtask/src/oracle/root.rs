@@ -234,6 +234,14 @@ exec chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/roo
                 .iter()
                 .filter_map(|(_, dst)| dst.strip_suffix("/vmlinux"))
                 .filter(|dir| dir.contains("/usr/src/"))
+                // Programs installed in place (`build`): the root's own
+                // /usr/bin stays as it is.
+                .chain(
+                    files
+                        .iter()
+                        .any(|(_, dst)| dst.starts_with("/usr/bin/"))
+                        .then_some("/usr/bin"),
+                )
                 .collect::<Vec<_>>()
                 .join("\n"),
         )

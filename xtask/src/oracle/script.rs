@@ -57,6 +57,9 @@ pub(super) struct OracleCase {
     /// Guest shell commands run instead of `staprun MODULE`
     /// (`# oracle-run:` lines).
     pub(super) run: Option<String>,
+    /// Kernel arguments of a guest of its own (a test script's
+    /// `# guest-boot:`); cases without any share one boot.
+    pub(super) boot_args: Vec<String>,
 }
 
 impl OracleCase {
@@ -150,6 +153,7 @@ fn load_test_script(path: &Path, global_options: &[String]) -> Result<OracleScri
         guest_modules_later: test.guest_modules_later.clone(),
         requires_debuginfo: test.requires.contains(&Requirement::Debuginfo),
         run: test.guest_run.clone(),
+        boot_args: test.boot_args.clone(),
     };
     Ok(OracleScript {
         path: path.to_path_buf(),
@@ -182,6 +186,7 @@ pub(super) fn load_script(path: &Path, global_options: &[String]) -> Result<Orac
         guest_modules_later: Vec::new(),
         requires_debuginfo: false,
         run: None,
+        boot_args: Vec::new(),
     };
     let mut case_lines = Vec::new();
     let mut run_lines: Vec<(String, String, String)> = Vec::new();

@@ -40,6 +40,17 @@ pub struct ScopeVar {
     location: Option<LocationAttr>,
 }
 
+/// A source label (`DW_TAG_label`) with code: where `.label("L")` probes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScopeLabel {
+    /// Its name.
+    pub name: String,
+    /// The line it is declared on (0: not recorded).
+    pub line: u32,
+    /// Its instruction (link-time address).
+    pub pc: u64,
+}
+
 /// A function with code.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Scope {
@@ -55,6 +66,8 @@ pub struct Scope {
     pub prototype: Prototype,
     /// Parameters first, then locals, in source order.
     pub vars: Vec<ScopeVar>,
+    /// Its labels with code, nested blocks' included, in source order.
+    pub labels: Vec<ScopeLabel>,
     frame_base: Option<LocationAttr>,
 }
 
@@ -74,6 +87,13 @@ pub enum Loc {
     Cfa(i64),
     /// In memory at this link-time address.
     Static(u64),
+}
+
+/// What [`DwarfKernel::collect_vars`] gathers from a function's tree.
+#[derive(Default)]
+struct Found {
+    vars: Vec<ScopeVar>,
+    labels: Vec<ScopeLabel>,
 }
 
 impl ScopeVar {
@@ -100,10 +120,11 @@ impl DwarfKernel {
             .name
             .clone()
             .or_else(|| attrs.origin.and_then(|o| self.attrs(o)?.name))?;
-        let mut vars = Vec::new();
+        let mut found = Found::default();
         let mut tree = unit.entries_tree(Some(offset)).ok()?;
         let root = tree.root().ok()?;
-        self.collect_vars(&unit, root, &[], &mut vars);
+        self.collect_vars(&unit, root, &[], &mut found);
+        let Found { vars, labels } = found;
         let ret = self
             .prototype_of(&name, die)
             .map(|p| p.ret)
@@ -128,6 +149,7 @@ impl DwarfKernel {
             low_pc,
             high_pc,
             vars,
+            labels,
             frame_base,
         })
     }
@@ -164,15 +186,15 @@ impl DwarfKernel {
         }
     }
 
-    /// Parameters and variables under `node`, descending into lexical
-    /// blocks (whose ranges limit what they declare), not into nested
-    /// functions or inlined copies.
+    /// Parameters, variables and labels under `node`, descending into
+    /// lexical blocks (whose ranges limit what they declare), not into
+    /// nested functions or inlined copies.
     fn collect_vars(
         &self,
         unit: &gimli::Unit<Reader<'static>>,
         node: gimli::EntriesTreeNode<'_, '_, '_, Reader<'static>>,
         ranges: &[(u64, u64)],
-        out: &mut Vec<ScopeVar>,
+        out: &mut Found,
     ) {
         let mut children = node.children();
         while let Ok(Some(child)) = children.next() {
@@ -197,7 +219,7 @@ impl DwarfKernel {
                     if attrs.declaration {
                         continue;
                     }
-                    out.push(ScopeVar {
+                    out.vars.push(ScopeVar {
                         name,
                         ty: self.ctype(ty),
                         param: entry.tag() == gimli::DW_TAG_formal_parameter,
@@ -218,6 +240,21 @@ impl DwarfKernel {
                         inner
                     };
                     self.collect_vars(unit, child, &inner, out);
+                }
+                gimli::DW_TAG_label => {
+                    let attrs = super::types::read_attrs(self, unit, entry);
+                    let pc = match entry.attr_value(gimli::DW_AT_low_pc) {
+                        Ok(Some(v)) => self.dwarf.attr_address(unit, v).ok().flatten(),
+                        _ => None,
+                    };
+                    // A label the compiler dropped with its code has no address.
+                    if let (Some(name), Some(pc)) = (attrs.name, pc) {
+                        let line = match entry.attr_value(gimli::DW_AT_decl_line) {
+                            Ok(Some(v)) => v.udata_value().unwrap_or(0) as u32,
+                            _ => 0,
+                        };
+                        out.labels.push(ScopeLabel { name, line, pc });
+                    }
                 }
                 _ => {}
             }

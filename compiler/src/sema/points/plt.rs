@@ -4,7 +4,8 @@
 //! program makes into another object. `$$name` is the called function's
 //! name; arguments have no types here (no debug information is read), so
 //! `$name` is refused and the argument functions (`int_arg(N)`, ...)
-//! read them.
+//! read them. `process.plt` without a path probes the target process's
+//! program (`-c CMD`, `-x PID`).
 
 use super::sdt::{program_path, read_program, string_arg};
 use super::{
@@ -17,9 +18,9 @@ use crate::sema::vars::{fail_help, Failed, Place, TargetHost, TargetVars};
 
 pub(super) const FAMILY: Family = Family {
     shapes: &[
-        &[("process", Param::Required), ("plt", Param::Optional)],
+        &[("process", Param::Optional), ("plt", Param::Optional)],
         &[
-            ("process", Param::Required),
+            ("process", Param::Optional),
             ("plt", Param::Optional),
             ("return", Param::No),
         ],
@@ -36,11 +37,11 @@ pub(super) const FAMILY: Family = Family {
 
 fn resolve(parts: &Parts<'_>, target: Target<'_>) -> Resolution {
     let (path, name, ret) = match parts.as_slice() {
-        [("process", Some(path)), ("plt", name)] => (path, name, false),
-        [("process", Some(path)), ("plt", name), ("return", None)] => (path, name, true),
+        [("process", path), ("plt", name)] => (path, name, false),
+        [("process", path), ("plt", name), ("return", None)] => (path, name, true),
         _ => return Ok(None),
     };
-    let path = program_path(parts, path, target)?;
+    let path = program_path(parts, *path, target)?;
     let spec = match name {
         Some(n) => string_arg(parts, n, "function name")?,
         None => "*".to_string(),

@@ -4,8 +4,10 @@
 //! build host at `--sysroot DIR` + PATH when a sysroot is given, the path
 //! on the target staying PATH); each function becomes a uprobe at its
 //! file offset. When the program has DWARF (its own or a separate debug
-//! file), `process_dwarf` resolves the points instead and offers target
-//! variables; without it they offer none ([`UserSpace`] says why).
+//! file), `process_dwarf` resolves the points instead (and `.label("L")`,
+//! which only DWARF knows) and offers target variables; without it they offer none ([`UserSpace`] says why).
+//! Without a path (`process.function("f")`) the points are in the target
+//! process's program (`-c CMD`, `-x PID`).
 //! `process[("PATH")|(PID)].begin/.end` follow processes through the
 //! scheduler's tracepoints. The runtime has them in
 //! `runtime-c/core/uprobe.c` and `runtime-c/core/process.c`.
@@ -25,18 +27,23 @@ pub(super) const FAMILY: Family = Family {
     shapes: &[
         &[("process", Param::Optional), ("begin", Param::No)],
         &[("process", Param::Optional), ("end", Param::No)],
-        &[("process", Param::Required), ("function", Param::Required)],
+        &[("process", Param::Optional), ("function", Param::Required)],
         &[
-            ("process", Param::Required),
+            ("process", Param::Optional),
             ("function", Param::Required),
             ("call", Param::No),
         ],
         &[
-            ("process", Param::Required),
+            ("process", Param::Optional),
             ("function", Param::Required),
             ("return", Param::No),
         ],
         &[("process", Param::Required), ("statement", Param::Required)],
+        &[
+            ("process", Param::Optional),
+            ("function", Param::Required),
+            ("label", Param::Required),
+        ],
     ],
     names: &[
         "process(\"PATH\").function(\"NAME\")",
@@ -54,6 +61,7 @@ pub(super) const FAMILY: Family = Family {
         "process(string).end",
         "process(string).function(string)",
         "process(string).function(string).call",
+        "process(string).function(string).label(string)",
         "process(string).function(string).return",
         "process(string).statement(string)",
         "process.begin",
@@ -67,8 +75,8 @@ fn resolve(parts: &Parts<'_>, target: Target<'_>) -> Resolution {
         [("process", path), (event @ ("begin" | "end"), None)] => {
             process_lifetime_probe(parts, *path, *event == "end", target)
         }
-        [("process", Some(path)), ("function", Some(f)), rest @ ..] => {
-            process_function_probe(parts, path, f, rest, target)
+        [("process", path), ("function", Some(f)), rest @ ..] => {
+            process_function_probe(parts, *path, f, rest, target)
         }
         [("process", Some(ast::Literal::String(path))), ("statement", Some(ast::Literal::String(s)))] =>
         {
@@ -88,30 +96,60 @@ fn resolve(parts: &Parts<'_>, target: Target<'_>) -> Resolution {
 /// `process("PATH").function("f")[.call|.return]`.
 fn process_function_probe(
     parts: &Parts<'_>,
-    path: &ast::Literal,
+    path: Option<&ast::Literal>,
     function: &ast::Literal,
     rest: &[(&str, Option<&ast::Literal>)],
     target: Target<'_>,
 ) -> Result<Option<Vec<(ProbePoint, ProbeContext)>>, PointError> {
     let name = parts_text(parts);
     let err = |m: String, help: Option<String>| PointError { message: m, help };
-    let (ast::Literal::String(path), ast::Literal::String(function)) = (path, function) else {
+    let path = match path {
+        Some(ast::Literal::String(p)) => Some(p.to_str_lossy().into_owned()),
+        Some(ast::Literal::Number(_)) => None,
+        None => Some(super::sdt::target_program(parts, target)?),
+    };
+    let (Some(path), ast::Literal::String(function)) = (path, function) else {
         return Err(err(
             format!("'{name}': the program path and the function name must be strings"),
             None,
         ));
     };
     let mut ret = false;
+    let mut label = None;
     for (component, arg) in rest {
         match (*component, arg) {
             ("call", None) => {}
             ("return", None) => ret = true,
+            ("label", Some(ast::Literal::String(l))) => label = Some(l.to_str_lossy()),
+            ("label", Some(_)) => {
+                return Err(err(format!("'{name}': the label must be a string"), None))
+            }
             _ => return Ok(None),
         }
     }
-    let path = super::sdt::found_program(parts, &path.to_str_lossy(), target)?;
+    let path = super::sdt::found_program(parts, &path, target)?;
+    // Without a path the points are named with the target's program.
+    let filled = ast::Literal::String(ast::StrLit {
+        value: path.clone().into_bytes(),
+        span: function.span,
+    });
+    let named: Parts<'_> = parts
+        .iter()
+        .map(|&(n, a)| {
+            if n == "process" {
+                (n, Some(&filled))
+            } else {
+                (n, a)
+            }
+        })
+        .collect();
+    let parts = &named;
     let spec = function.to_str_lossy().into_owned();
-    let how = if ret { How::Return } else { How::Entry };
+    let how = match (&label, ret) {
+        (Some(l), _) => How::Label(l),
+        (None, true) => How::Return,
+        (None, false) => How::Entry,
+    };
     if let Some(points) = process_dwarf::resolve(parts, &path, &spec, how, target.programs)? {
         return Ok(Some(points));
     }

@@ -1,11 +1,16 @@
 //! User-space points resolved through the program's DWARF (its own, or
 //! its separate debug file: see `debuginfo::debugfile`):
 //! `process("P").function("f[@file[:line]]")` with wildcards over the
-//! DWARF's function names, `.return`, and `.statement("f@file.c:N")`.
+//! DWARF's function names, `.return`, `.statement("f@file.c:N")` and
+//! `.function("f").label("L")` (wildcards over the source labels with
+//! code, `DW_TAG_label`, of each matching function).
 //! A `.function` uprobe goes after the prologue, as SystemTap's does, so
 //! parameters have reached their frame slots; `.return` goes on the entry.
 //!
-//! Their context ([`UserVars`]) offers `$param`, `$local`, `$p->field`,
+//! Their context ([`UserVars`]) offers `$param`, `$local`, `$global`
+//! (a variable of the function's unit, else of any: in a
+//! position-independent program moved by its load address, the probed
+//! instruction's address less its link-time one), `$p->field`,
 //! `$$parms`, `$$locals`, `$$vars`, `$return` and `@entry` (a `.return`
 //! probe's parameters are their values saved at entry): DWARF location
 //! expressions at the probed instruction become reads of the task's
@@ -16,7 +21,7 @@ use std::sync::Arc;
 
 use super::{parts_text, resolved_text, similar, Parts, PointError, ProbeContext};
 use crate::arch::Arch;
-use crate::debuginfo::dwarf::scopes::Scope;
+use crate::debuginfo::dwarf::scopes::{Scope, ScopeLabel};
 use crate::debuginfo::userdebug::{UserDebug, UserLoc};
 use crate::debuginfo::{arg_location, return_register, ArgLocation, CType, FieldPath};
 use crate::diag::Span;
@@ -37,13 +42,13 @@ pub(super) fn resolve(
     parts: &Parts<'_>,
     path: &str,
     spec: &str,
-    how: How,
+    how: How<'_>,
     programs: &crate::debuginfo::UserPrograms,
 ) -> Result<Option<Points>, PointError> {
     let name = parts_text(parts);
     let err = |m: String, help: Option<String>| PointError { message: m, help };
     let (function, file, line) = split_spec(spec);
-    let needs_dwarf = file.is_some() || how == How::Statement;
+    let needs_dwarf = file.is_some() || matches!(how, How::Statement | How::Label(_));
     let debug = match programs.debug(path) {
         Ok(d) => d,
         Err(_) if !needs_dwarf => return Ok(None),
@@ -80,6 +85,7 @@ pub(super) fn resolve(
     }
     let arch = arch_of(&debug);
     let mut out = Vec::new();
+    let mut labels: Vec<String> = Vec::new();
     for scope in scopes {
         let (decl_file, decl_line) = debug
             .dwarf()
@@ -100,17 +106,29 @@ pub(super) fn resolve(
                     .statement_addresses(&scope, file.unwrap_or("*"), want);
                 (pcs, want)
             }
+            How::Label(pattern) => {
+                labels.extend(scope.labels.iter().map(|l| l.name.clone()));
+                let glob = crate::text::glob::Glob::new(pattern);
+                for label in scope.labels.iter().filter(|l| glob.matches(&l.name)) {
+                    let offset = file_offset(&debug, path, &scope, label.pc)
+                        .map_err(|m| err(format!("'{name}': {m}"), None))?;
+                    let point = label_point(parts, path, offset, &scope, label, &decl_file);
+                    let vars = UserVars {
+                        debug: debug.clone(),
+                        scope: Arc::new(scope.clone()),
+                        pc: label.pc,
+                        ret: false,
+                        entry: false,
+                        arch,
+                    };
+                    out.push((point, ProbeContext::new(vars)));
+                }
+                continue;
+            }
         };
         for pc in pcs {
-            let offset = debug.file_offset(pc).ok_or_else(|| {
-                err(
-                    format!(
-                        "'{name}': address 0x{pc:x} of '{}' is in no segment of {path}",
-                        scope.name
-                    ),
-                    None,
-                )
-            })?;
+            let offset = file_offset(&debug, path, &scope, pc)
+                .map_err(|m| err(format!("'{name}': {m}"), None))?;
             let component = if how == How::Statement {
                 "statement"
             } else {
@@ -142,6 +160,21 @@ pub(super) fn resolve(
         }
     }
     if out.is_empty() {
+        if let How::Label(pattern) = how {
+            return Err(err(
+                format!("'{name}': no label matches '{pattern}' in '{spec}' of {path}"),
+                Some(if labels.is_empty() {
+                    "it has no labels with code".into()
+                } else {
+                    labels.sort();
+                    labels.dedup();
+                    similar(pattern, &labels).map_or_else(
+                        || format!("its labels are: {}", labels.join(", ")),
+                        |s| format!("did you mean '{s}'?"),
+                    )
+                }),
+            ));
+        }
         return Err(err(
             format!("'{name}': no statement of '{spec}' has code in {path}"),
             Some("name a line with a statement on it".into()),
@@ -150,15 +183,55 @@ pub(super) fn resolve(
     Ok(Some(out))
 }
 
+/// The uprobe at `label` of `scope`, named as SystemTap names it: the
+/// function at the label's line, without the `.label` component.
+fn label_point(
+    parts: &Parts<'_>,
+    path: &str,
+    offset: u64,
+    scope: &Scope,
+    label: &ScopeLabel,
+    decl_file: &str,
+) -> ProbePoint {
+    let function = format!("{}@{decl_file}:{}", scope.name, label.line);
+    let without: Parts<'_> = parts
+        .iter()
+        .filter(|(n, _)| *n != "label")
+        .cloned()
+        .collect();
+    ProbePoint {
+        name: resolved_text(&without, "function", &function),
+        kind: ProbeKind::Uprobe {
+            path: path.to_string(),
+            function: scope.name.clone(),
+            offset,
+            ret: false,
+        },
+        optional: false,
+    }
+}
+
+/// The file offset of `pc` in `scope` of program `path` (its uprobe's).
+fn file_offset(debug: &UserDebug, path: &str, scope: &Scope, pc: u64) -> Result<u64, String> {
+    debug.file_offset(pc).ok_or_else(|| {
+        format!(
+            "address 0x{pc:x} of '{}' is in no segment of {path}",
+            scope.name
+        )
+    })
+}
+
 /// Which instruction of a function a point probes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum How {
+pub(super) enum How<'a> {
     /// `.function("f")`, `.call`: after the prologue.
     Entry,
     /// `.return`: a uretprobe on the entry.
     Return,
     /// `.statement("f@file:N")`: each statement of line N.
     Statement,
+    /// `.function("f").label("L")`: each label matching the pattern.
+    Label(&'a str),
 }
 
 /// `f@file.c:N` into its parts (`file` and `line` when written).
@@ -285,6 +358,75 @@ impl UserVars {
         }
     }
 
+    /// Where variable `name` of type `ty` at `location` is read.
+    fn place(
+        &self,
+        name: &str,
+        ty: CType,
+        location: UserLoc,
+        span: Span,
+        h: &mut dyn TargetHost,
+    ) -> Result<(ir::TargetBase, Place), Failed> {
+        let function = &self.scope.name;
+        let reg = |n: u16| {
+            dwarf_register(self.arch, n).ok_or_else(|| {
+                fail(
+                    span,
+                    format!("cannot locate '${name}' of '{function}': DWARF register {n} is not one stapkit reads"),
+                )
+            })
+        };
+        Ok(match location {
+            UserLoc::Register(n) => (
+                ir::TargetBase::User {
+                    base: Box::new(ir::TargetBase::Register(reg(n)?)),
+                    offset: 0,
+                },
+                Place::Value(ty),
+            ),
+            UserLoc::Memory { register, offset } => (
+                ir::TargetBase::User {
+                    base: Box::new(ir::TargetBase::Register(reg(register)?)),
+                    offset,
+                },
+                Place::Address(ty),
+            ),
+            UserLoc::Static(address) => (
+                ir::TargetBase::User {
+                    base: Box::new(ir::TargetBase::Value(Box::new(ir::Expr {
+                        kind: ir::ExprKind::Long(address as i64),
+                        ty: Some(Type::Long),
+                        location: h.location(span, format!("identifier '${name}'")),
+                    }))),
+                    offset: 0,
+                },
+                Place::Address(ty),
+            ),
+            UserLoc::Relative(address) => {
+                if self.ret && !self.entry {
+                    return Err(fail_help(
+                        span,
+                        format!("'${name}' is a static variable of a position-independent program, whose load address a .return probe does not know"),
+                        format!("read it in a process(...).function(\"{function}\") probe or with @entry(${name})"),
+                    ));
+                }
+                // The probed instruction's address, less its link-time
+                // one, is where the program was loaded.
+                let ip = match self.arch {
+                    Arch::X86_64 => ir::Register::X86(ir::X86Register::Ip),
+                    Arch::Arm64 => ir::Register::Arm64(ir::ARM64_PC),
+                };
+                (
+                    ir::TargetBase::User {
+                        base: Box::new(ir::TargetBase::Register(ip)),
+                        offset: address.wrapping_sub(self.pc) as i64,
+                    },
+                    Place::Address(ty),
+                )
+            }
+        })
+    }
+
     /// The variables visible at the probed instruction: parameters, then
     /// locals (an inner block's shadowing an outer one's).
     fn visible(&self, params: bool) -> Vec<&crate::debuginfo::dwarf::scopes::ScopeVar> {
@@ -320,6 +462,9 @@ impl TargetVars for UserVars {
         let mut all = self.visible(true);
         all.extend(self.visible(false));
         let Some(var) = all.iter().rev().find(|v| v.name == name) else {
+            if let Some((ty, location)) = self.debug.global(&self.scope, name) {
+                return self.place(name, ty, location, span, h);
+            }
             let names: Vec<String> = all.iter().map(|v| format!("${}", v.name)).collect();
             return Err(fail_help(
                 span,
@@ -365,44 +510,8 @@ impl TargetVars for UserVars {
                     format!("cannot locate '${name}' of '{function}': {e}"),
                 )
             })?;
-        let reg = |n: u16| {
-            dwarf_register(self.arch, n).ok_or_else(|| {
-                fail(
-                    span,
-                    format!("cannot locate '${name}' of '{function}': DWARF register {n} is not one stapkit reads"),
-                )
-            })
-        };
-        let ty = var.ty.clone();
-        Ok(match location {
-            UserLoc::Register(n) => (
-                ir::TargetBase::User {
-                    base: Box::new(ir::TargetBase::Register(reg(n)?)),
-                    offset: 0,
-                },
-                Place::Value(ty),
-            ),
-            UserLoc::Memory { register, offset } => (
-                ir::TargetBase::User {
-                    base: Box::new(ir::TargetBase::Register(reg(register)?)),
-                    offset,
-                },
-                Place::Address(ty),
-            ),
-            UserLoc::Static(address) => (
-                ir::TargetBase::User {
-                    base: Box::new(ir::TargetBase::Value(Box::new(ir::Expr {
-                        kind: ir::ExprKind::Long(address as i64),
-                        ty: Some(Type::Long),
-                        location: h.location(span, format!("identifier '${name}'")),
-                    }))),
-                    offset: 0,
-                },
-                Place::Address(ty),
-            ),
-        })
+        self.place(name, var.ty.clone(), location, span, h)
     }
-
     fn parameters(&self, _: &str, _: Span) -> Result<(Vec<String>, bool), Failed> {
         let names = self.visible(true).iter().map(|v| v.name.clone()).collect();
         Ok((names, self.ret))

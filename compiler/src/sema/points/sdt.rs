@@ -20,9 +20,9 @@ use crate::syntax::ast;
 
 pub(super) const FAMILY: Family = Family {
     shapes: &[
-        &[("process", Param::Required), ("mark", Param::Required)],
+        &[("process", Param::Optional), ("mark", Param::Required)],
         &[
-            ("process", Param::Required),
+            ("process", Param::Optional),
             ("provider", Param::Required),
             ("mark", Param::Required),
         ],
@@ -40,9 +40,9 @@ pub(super) const FAMILY: Family = Family {
 
 fn resolve(parts: &Parts<'_>, target: Target<'_>) -> Resolution {
     match parts.as_slice() {
-        [("process", Some(path)), ("mark", Some(mark))] => markers(parts, path, None, mark, target),
-        [("process", Some(path)), ("provider", Some(provider)), ("mark", Some(mark))] => {
-            markers(parts, path, Some(provider), mark, target)
+        [("process", path), ("mark", Some(mark))] => markers(parts, *path, None, mark, target),
+        [("process", path), ("provider", Some(provider)), ("mark", Some(mark))] => {
+            markers(parts, *path, Some(provider), mark, target)
         }
         _ => Ok(None),
     }
@@ -68,11 +68,34 @@ pub(super) fn string_arg(
 /// SystemTap does), or the error.
 pub(super) fn program_path(
     parts: &Parts<'_>,
-    l: &ast::Literal,
+    l: Option<&ast::Literal>,
     target: Target<'_>,
 ) -> Result<String, PointError> {
+    let Some(l) = l else {
+        return target_program(parts, target);
+    };
     let path = string_arg(parts, l, "program path")?;
     found_program(parts, &path, target)
+}
+
+/// The program of a `process` point written without a path: the target
+/// process's (`-c CMD`, `-x PID`), as SystemTap fills it in.
+pub(super) fn target_program(parts: &Parts<'_>, target: Target<'_>) -> Result<String, PointError> {
+    let name = parts_text(parts);
+    match target.programs.target_program() {
+        Some(Ok(path)) => Ok(path),
+        Some(Err(e)) => Err(PointError {
+            message: format!("'{name}': {e}"),
+            help: Some("write the program's path: process(\"PATH\")".into()),
+        }),
+        None => Err(PointError {
+            message: format!("'{name}': no program is named and there is no target process"),
+            help: Some(
+                "write the program's path, process(\"PATH\"), or give the command with -c CMD"
+                    .into(),
+            ),
+        }),
+    }
 }
 
 /// The absolute path of the program `path` names (see [`program_path`]).
@@ -183,7 +206,7 @@ pub(super) fn read_program(
 
 fn markers(
     parts: &Parts<'_>,
-    path: &ast::Literal,
+    path: Option<&ast::Literal>,
     provider: Option<&ast::Literal>,
     mark: &ast::Literal,
     target: Target<'_>,

@@ -1,0 +1,158 @@
+//! `stap-prep dbgsym` against a local debug archive: a program built here
+//! is split as distributions ship it, its debug file packaged as a
+//! `-dbgsym` package with `dpkg-deb` into a Debian-shaped repository
+//! served on the loopback address; the package is fetched with apt and
+//! unpacked into a sysroot, where the stripped program's DWARF is then
+//! found by its build id.
+
+#[allow(dead_code)]
+mod fetch_support;
+
+use std::path::Path;
+use std::process::Command;
+
+use fetch_support::{run, serve};
+use stapkit::debuginfo::{debugfile, testprog, UserPrograms};
+use stapkit::kernel::archives::Archives;
+use stapkit::kernel::dbgsym::{fetch_into, DebugArchive};
+
+/// Packages `root` (a file tree) as `NAME_1.0-1_ARCH.deb` into `pool`.
+fn deb(root: &Path, name: &str, arch: &str, pool: &Path) {
+    let control = root.join("DEBIAN/control");
+    std::fs::create_dir_all(control.parent().unwrap()).unwrap();
+    std::fs::write(
+        &control,
+        format!(
+            "Package: {name}\nVersion: 1.0-1\nArchitecture: {arch}\nMaintainer: stapkit tests\n\
+             Section: debug\nPriority: optional\nDescription: debug symbols for a test program\n"
+        ),
+    )
+    .unwrap();
+    run(Command::new("dpkg-deb")
+        .args(["--build", "--root-owner-group"])
+        .arg(root)
+        .arg(pool.join(format!("{name}_1.0-1_{arch}.deb"))));
+}
+
+/// A Debian-shaped repository of the `.deb`s in `archive/pool` for suite
+/// `suite`, component main.
+fn index(archive: &Path, suite: &str, arch: &str) {
+    let out = Command::new("dpkg-scanpackages")
+        .args(["--multiversion", "pool"])
+        .current_dir(archive)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let dir = archive.join(format!("dists/{suite}/main/binary-{arch}"));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("Packages"), &out.stdout).unwrap();
+    let sum = stapkit::kernel::lock::sha256_file(&dir.join("Packages")).unwrap();
+    std::fs::write(
+        archive.join(format!("dists/{suite}/Release")),
+        format!(
+            "Origin: stapkit-tests\nSuite: {suite}\nCodename: {suite}\nArchitectures: {arch}\n\
+             Components: main\nDate: Sun, 06 Dec 2026 00:00:00 UTC\nSHA256:\n {sum} {} main/binary-{arch}/Packages\n",
+            out.stdout.len()
+        ),
+    )
+    .unwrap();
+}
+
+#[test]
+fn dbgsym_packages_are_unpacked_into_the_sysroot_where_stap_finds_them() {
+    let w = tempfile::tempdir().unwrap();
+    let w = w.path();
+    let arch = stapkit::kernel::arch::host_debian();
+    let split = testprog::build_in(
+        &w.join("build"),
+        "userdebug",
+        testprog::USERDEBUG,
+        testprog::HOST,
+    )
+    .unwrap();
+    let id = debugfile::links_of(&std::fs::read(&split.stripped).unwrap())
+        .unwrap()
+        .build_id
+        .unwrap();
+
+    // The -dbgsym package: the debug file at its build-id path.
+    let pkg = w.join("pkg");
+    let at = debugfile::build_id_path(&pkg.join("usr/lib/debug"), &id).unwrap();
+    std::fs::create_dir_all(at.parent().unwrap()).unwrap();
+    std::fs::copy(&split.debug, &at).unwrap();
+    let archive = w.join("www/debian-debug");
+    let pool = archive.join("pool/main/u/userdebug");
+    std::fs::create_dir_all(&pool).unwrap();
+    deb(&pkg, "userdebug-dbgsym", arch, &pool);
+    index(&archive, "bookworm-debug", arch);
+    let base = serve(w.join("www"));
+    let uri = format!("[trusted=yes] {base}/debian-debug");
+    let archives = Archives::from_parts(
+        &[("STAPKIT_ARCHIVE_DEBIAN_DEBUG", &uri)],
+        "",
+        Default::default(),
+    )
+    .unwrap();
+    let from = DebugArchive {
+        archive: "debian-debug".into(),
+        suites: vec!["bookworm-debug".into()],
+        components: vec!["main".into()],
+        architecture: arch.into(),
+    };
+
+    // The stripped program in the sysroot finds no DWARF before.
+    let sysroot = w.join("sysroot");
+    std::fs::create_dir_all(sysroot.join("bin")).unwrap();
+    std::fs::copy(&split.stripped, sysroot.join("bin/userdebug")).unwrap();
+    let before = UserPrograms::new(Some(sysroot.clone()));
+    assert!(before.debug("/bin/userdebug").is_err());
+
+    let unpacked = fetch_into(
+        &w.join("work"),
+        &from,
+        &archives,
+        &["userdebug".to_string()],
+        &sysroot,
+    )
+    .unwrap();
+    assert_eq!(unpacked.len(), 1);
+    assert_eq!(unpacked[0].package, "userdebug-dbgsym");
+    assert_eq!(unpacked[0].version, "1.0-1");
+    assert_eq!(unpacked[0].build_ids, std::slice::from_ref(&id));
+    // Only the debug tree was unpacked (not the package's control files).
+    let mut top: Vec<String> = std::fs::read_dir(&sysroot)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    top.sort();
+    assert_eq!(top, ["bin", "usr"]);
+
+    let after = UserPrograms::new(Some(sysroot.clone()));
+    let debug = after.debug("/bin/userdebug").unwrap();
+    assert_eq!(
+        debug.file.path,
+        debugfile::build_id_path(&sysroot.join("usr/lib/debug"), &id).unwrap()
+    );
+    let names: Vec<String> = debug
+        .functions("user_*")
+        .into_iter()
+        .map(|s| s.name)
+        .collect();
+    assert_eq!(names, ["user_scale", "user_total"]);
+
+    // A package the archive lacks is named in the error.
+    let e = fetch_into(
+        &w.join("work"),
+        &from,
+        &archives,
+        &["nosuch".to_string()],
+        &sysroot,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("nosuch-dbgsym"), "{e}");
+}

@@ -1,0 +1,205 @@
+//! The debug files of the kernel's own modules a test script loads in
+//! its guest (`# guest-modules:`), where Debian's -dbg package installs
+//! them (`/usr/lib/debug/lib/modules/R/kernel/.../NAME.ko`): SystemTap
+//! needs a module's DWARF for `module("NAME").function` and for the
+//! module's tracepoints (`kernel.trace("ext4:...")` is `no match`
+//! without it), as on a user's machine with the -dbg package installed.
+//!
+//! `stap-prep fetch --debug` keeps only the vmlinux of that package (it
+//! unpacks to some 5 GB), so the first recording that asks for a module
+//! downloads the package again with the kernel's private apt
+//! configuration, of the version fetched, takes the asked-for modules'
+//! files out of it and drops it. They are kept under
+//! `$STAPKIT_CACHE/oracle/module-debug/KERNEL/R/` as a copy of the
+//! package's `lib/modules/R` directory: the modules' files, and the
+//! kernel cache's own `vmlinux` there as an absolute link (the kernel
+//! cache is bound at its own path in the build's namespace). The kernel
+//! cache itself is not changed, so stapkit's own runs never see them.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{anyhow, bail, Context, Result};
+use stapkit::kernel::apt::PrivateApt;
+use stapkit::kernel::archives::Archives;
+use stapkit::kernel::cache::Cache;
+use stapkit::kernel::guest_modules::normalize;
+use stapkit::kernel::manifest::Source;
+use stapkit::kernel::Catalog;
+
+use super::root::Kernel;
+
+/// Bind mounts that give a build the debug files of `modules` (the
+/// kernel's own modules a script loads in its guest, by name, with their
+/// uncompressed `.ko` files) as the -dbg package installs them, and the
+/// modules themselves under `/lib/modules/R/kernel` as the image package
+/// installs them (SystemTap finds a module's debug file from the module:
+/// with the debug file alone `module("brd")` is `no match`). Empty when
+/// the kernel was fetched without its -dbg package or no module is
+/// asked for; modules the package has no debug file of are left out.
+pub(super) fn module_debug_mounts(
+    cache: &Cache,
+    kernel: &Kernel,
+    modules: &BTreeMap<String, PathBuf>,
+) -> Result<Vec<(PathBuf, String)>> {
+    let Some(vmlinux) = &kernel.state.debug_vmlinux else {
+        return Ok(Vec::new());
+    };
+    if modules.is_empty() {
+        return Ok(Vec::new());
+    }
+    let release = &kernel.state.release;
+    let base = cache.dir().join("oracle/module-debug").join(&kernel.name);
+    let dir = base.join(release);
+    // Names already asked for, found or not (`asked`, one a line).
+    let asked_file = dir.join("asked");
+    let asked: BTreeSet<String> = std::fs::read_to_string(&asked_file)
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_string)
+        .collect();
+    let wanted: BTreeSet<String> = modules.keys().map(|n| normalize(n)).collect();
+    let missing: BTreeSet<String> = wanted.difference(&asked).cloned().collect();
+    if !missing.is_empty() {
+        extract(cache, kernel, &missing, &dir)?;
+        let mut all = asked;
+        all.extend(missing);
+        let text: String = all.iter().map(|n| format!("{n}\n")).collect();
+        std::fs::write(&asked_file, text)?;
+    }
+    let link = dir.join("vmlinux");
+    if std::fs::symlink_metadata(&link).is_err() {
+        std::os::unix::fs::symlink(kernel.state.root.join(vmlinux), &link)
+            .with_context(|| format!("linking {}", link.display()))?;
+    }
+    // The modules, at the paths of their debug files.
+    let installed = base.join(format!("{release}.modules"));
+    for entry in walkdir::WalkDir::new(dir.join("kernel")) {
+        let entry = entry?;
+        let name = entry.file_name().to_string_lossy();
+        let Some(stem) = name.strip_suffix(".ko") else {
+            continue;
+        };
+        let Some(file) = modules.get(&normalize(stem)) else {
+            continue;
+        };
+        let to = installed.join(entry.path().strip_prefix(&dir)?);
+        let same = std::fs::metadata(&to).ok().map(|m| m.len())
+            == std::fs::metadata(file).ok().map(|m| m.len());
+        if !same {
+            std::fs::create_dir_all(to.parent().unwrap_or(&installed))?;
+            let tmp = to.with_extension(format!("partial-{}", std::process::id()));
+            std::fs::copy(file, &tmp).with_context(|| format!("copying {}", file.display()))?;
+            std::fs::rename(&tmp, &to)?;
+        }
+    }
+    Ok(vec![
+        (dir, format!("/usr/lib/debug/lib/modules/{release}")),
+        (
+            installed.join("kernel"),
+            format!("/lib/modules/{release}/kernel"),
+        ),
+    ])
+}
+
+/// Downloads the kernel's -dbg package and writes the debug files of
+/// `names` under `dir` (their paths below the package's
+/// `usr/lib/debug/lib/modules/R/`).
+fn extract(cache: &Cache, kernel: &Kernel, names: &BTreeSet<String>, dir: &Path) -> Result<()> {
+    let state = &kernel.state;
+    let manifest = Catalog::load()?.get(&kernel.name)?.clone();
+    let Source::Apt(source) = &manifest.source else {
+        bail!(
+            "{}: module debug files come from Debian's -dbg packages only",
+            kernel.name
+        );
+    };
+    let package = source
+        .debug_package(&state.release)
+        .ok_or_else(|| anyhow!("{}: the manifest names no -dbg package", kernel.name))?;
+    let version = state
+        .packages
+        .iter()
+        .find(|p| p.name == package)
+        .map(|p| p.version.clone())
+        .ok_or_else(|| {
+            anyhow!(
+                "{}: the kernel cache records no {package}; fetch it with: stap-prep fetch --debug {}",
+                kernel.name,
+                kernel.name
+            )
+        })?;
+    let apt = PrivateApt::new(
+        &cache.apt_dir(&kernel.name),
+        source,
+        &Archives::load()?,
+        true,
+    )?;
+    let mut pkg = apt
+        .show(std::slice::from_ref(&package))?
+        .into_iter()
+        .find(|p| p.name == package)
+        .ok_or_else(|| anyhow!("{}: apt knows no {package}", kernel.name))?;
+    pkg.version = version;
+    eprintln!(
+        "oracle: fetching {} {} ({} MB) for the debug files of {}",
+        pkg.name,
+        pkg.version,
+        pkg.size.div_ceil(1 << 20),
+        names.iter().cloned().collect::<Vec<_>>().join(", ")
+    );
+    let partial = dir.with_file_name(format!(".{}.partial-{}", state.release, std::process::id()));
+    let _ = std::fs::remove_dir_all(&partial);
+    std::fs::create_dir_all(&partial)?;
+    let result = (|| -> Result<()> {
+        let deb = apt.download(&pkg, &partial)?;
+        let prefix = format!("./usr/lib/debug/lib/modules/{}/", state.release);
+        // A module's file may spell `_` as `-` (crc32c-generic.ko).
+        let patterns: BTreeSet<String> = names
+            .iter()
+            .flat_map(|n| [n.clone(), n.replace('_', "-")])
+            .map(|n| format!("{prefix}*/{n}.ko"))
+            .collect();
+        let out_dir = partial.join("files");
+        std::fs::create_dir_all(&out_dir)?;
+        let mut command = Command::new("sh");
+        command
+            .args([
+                "-c",
+                "deb=$1; to=$2; shift 2; \
+                 dpkg-deb --fsys-tarfile \"$deb\" | tar -x -C \"$to\" --wildcards \"$@\"",
+                "sh",
+            ])
+            .arg(&deb)
+            .arg(&out_dir)
+            .args(&patterns);
+        let out = command.output().context("running dpkg-deb and tar")?;
+        // tar exits 2 for a pattern no file matched (a built-in module).
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let real_errors: Vec<&str> = stderr
+            .lines()
+            .filter(|l| !l.contains("Not found in archive") && !l.contains("Exiting with failure"))
+            .collect();
+        if !real_errors.is_empty() {
+            bail!("unpacking {}: {}", deb.display(), real_errors.join("; "));
+        }
+        let from = out_dir.join(prefix.trim_start_matches("./"));
+        std::fs::create_dir_all(dir)?;
+        for entry in walkdir::WalkDir::new(&from) {
+            let entry = entry?;
+            if !entry.file_type().is_file() {
+                continue;
+            }
+            let rel = entry.path().strip_prefix(&from)?;
+            let to = dir.join(rel);
+            std::fs::create_dir_all(to.parent().unwrap_or(dir))?;
+            std::fs::rename(entry.path(), &to)
+                .with_context(|| format!("placing {}", to.display()))?;
+            eprintln!("oracle: kept {}", to.display());
+        }
+        Ok(())
+    })();
+    let _ = std::fs::remove_dir_all(&partial);
+    result
+}
