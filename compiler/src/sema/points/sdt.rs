@@ -211,11 +211,16 @@ fn markers(
     mark: &ast::Literal,
     target: Target<'_>,
 ) -> Resolution {
-    let pattern = string_arg(parts, path, "program path")?;
-    let paths = if pattern.starts_with('/') && crate::text::glob::is_wildcard(&pattern) {
-        found_programs(parts, &pattern, target)?
-    } else {
-        vec![found_program(parts, &pattern, target)?]
+    let paths = match path {
+        None => vec![target_program(parts, target)?],
+        Some(l) => {
+            let pattern = string_arg(parts, l, "program path")?;
+            if pattern.starts_with('/') && crate::text::glob::is_wildcard(&pattern) {
+                found_programs(parts, &pattern, target)?
+            } else {
+                vec![found_program(parts, &pattern, target)?]
+            }
+        }
     };
     let provider = provider
         .map(|p| string_arg(parts, p, "provider"))
