@@ -117,5 +117,6 @@ static void stp_task_exit(void);
 #include "core/process.c"
 #include "core/netfilter.c"
 #include "core/procfs.c"
+#include "core/hwbkpt.c"
 
 #endif /* STAPKIT_H */

@@ -447,6 +447,15 @@ pub enum ProbeKind {
         offset: u64,
         ret: bool,
     },
+    /// A hardware breakpoint (`kernel.data(ADDRESS|"SYMBOL").write/.rw`,
+    /// `.length(N)`): `len` bytes at `address`, or at `symbol` looked up
+    /// when the session starts; on writes only, or on reads and writes.
+    HwBreakpoint {
+        address: u64,
+        symbol: Option<String>,
+        len: u64,
+        write_only: bool,
+    },
     /// An SDT marker of a user-space program (`process("PATH").mark("m")`):
     /// a uprobe at the marker's `offset` in the file PATH; with a
     /// `semaphore` (its offset in the file), the kernel counts the probe

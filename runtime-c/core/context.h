@@ -22,6 +22,7 @@ enum stp_probe_type {
 	STP_PT_PROCESS,
 	STP_PT_NETFILTER,
 	STP_PT_PROCFS,
+	STP_PT_HWBKPT,
 };
 
 /* One probe as the generated code describes it. */

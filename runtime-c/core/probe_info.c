@@ -35,6 +35,8 @@ static __maybe_unused const char *stp_probe_type_name(const struct stp_context *
 		return "netfilter";
 	case STP_PT_PROCFS:
 		return "procfs";
+	case STP_PT_HWBKPT:
+		return "hwbkpt";
 	}
 	return "";
 }

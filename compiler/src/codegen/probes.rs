@@ -349,6 +349,32 @@ impl Family for Procfs {
     }
 }
 
+/// `kernel.data(...)` probes: hardware breakpoints (core/hwbkpt.c).
+#[derive(Default)]
+struct HwBreakpoints(Vec<String>);
+
+impl Family for HwBreakpoints {
+    fn add(&mut self, var: &str, point: &ProbePoint, _: Option<&str>) {
+        if let ProbeKind::HwBreakpoint {
+            address,
+            symbol,
+            len,
+            write_only,
+        } = &point.kind
+        {
+            self.0.push(format!(
+                "{{ .probe = &{var}, .address = {address:#x}UL, .symbol = {}, .len = {len}, .write_only = {write_only}, .optional = {} }},",
+                symbol.as_deref().map_or("NULL".to_string(), c_string),
+                point.optional
+            ));
+        }
+    }
+
+    fn write(&mut self, out: &mut CWriter) -> Option<Table> {
+        write_table(out, "hwbkpt", "hwbkpts", "stp_hwbkpt", &self.0)
+    }
+}
+
 /// `static struct stp_TYPE stp_NAME[] = { entries };` when there are any.
 fn write_table(
     out: &mut CWriter,
@@ -387,6 +413,7 @@ pub(super) fn probe_tables(out: &mut CWriter, program: &Program, config: &Config
     let mut processes = Processes::default();
     let mut netfilters = Netfilters::default();
     let mut procfs = Procfs::default();
+    let mut hwbkpts = HwBreakpoints::default();
     for (i, p) in program.probes.iter().enumerate() {
         for (j, point) in p.points.iter().enumerate() {
             let var = format!("stp_probe_{i}_{j}");
@@ -435,6 +462,7 @@ pub(super) fn probe_tables(out: &mut CWriter, program: &Program, config: &Config
                 ProbeKind::Process { .. } => &mut processes,
                 ProbeKind::Netfilter { .. } => &mut netfilters,
                 ProbeKind::Procfs { .. } => &mut procfs,
+                ProbeKind::HwBreakpoint { .. } => &mut hwbkpts,
             };
             family.add(&var, point, entry.as_deref());
         }
@@ -444,7 +472,7 @@ pub(super) fn probe_tables(out: &mut CWriter, program: &Program, config: &Config
         .into_iter()
         .filter_map(|o| o.write(out))
         .collect();
-    let families: [&mut dyn Family; 7] = [
+    let families: [&mut dyn Family; 8] = [
         &mut timers,
         &mut kprobes,
         &mut tracepoints,
@@ -452,11 +480,12 @@ pub(super) fn probe_tables(out: &mut CWriter, program: &Program, config: &Config
         &mut processes,
         &mut netfilters,
         &mut procfs,
+        &mut hwbkpts,
     ];
     let mut tables: Vec<Table> = families.into_iter().filter_map(|f| f.write(out)).collect();
     // The runtime registers the families in this order (timers armed
     // first), and unregisters them in the reverse.
-    const REGISTRATION: [&str; 7] = [
+    const REGISTRATION: [&str; 8] = [
         "timer",
         "kprobe",
         "uprobe",
@@ -464,6 +493,7 @@ pub(super) fn probe_tables(out: &mut CWriter, program: &Program, config: &Config
         "process",
         "netfilter",
         "procfs",
+        "hwbkpt",
     ];
     tables.sort_by_key(|t| REGISTRATION.iter().position(|f| *f == t.family));
     out.line("");

@@ -396,7 +396,36 @@ pub fn generate(kernel: &KernelInfo) -> Option<String> {
     out.push_str(
         "function _sys_open_flag_str:string (f:long) {\n\treturn __sc_open_flags_str(f)\n}\n",
     );
+    let names: Vec<&str> = syscalls.iter().map(|i| i.syscall.name.as_str()).collect();
+    socketcall_only(&names, &mut out);
     Some(out)
+}
+
+/// The socket calls SystemTap documents that exist only through
+/// socketcall(2) on architectures whose table lacks them (x86-64 and
+/// arm64 have no `send` or `recv`), with the call programs make instead.
+const SOCKETCALL_ONLY: &[(&str, &str)] = &[("send", "sendto"), ("recv", "recvfrom")];
+
+/// `syscall.NAME` (and `.return`, `nd_syscall.*`) for the
+/// [`SOCKETCALL_ONLY`] calls the table lacks: unavailable, saying why and
+/// what to probe instead.
+fn socketcall_only(table: &[&str], out: &mut String) {
+    for (name, instead) in SOCKETCALL_ONLY {
+        if table.contains(name) {
+            continue;
+        }
+        let why = format!(
+            "this kernel has no {name} system call: its programs call {instead}() (C libraries implement {name}() with it), and only 32-bit programs reach a {name} through socketcall(2); use syscall.{instead}"
+        );
+        for prefix in ["syscall", "nd_syscall"] {
+            for suffix in ["", ".return"] {
+                let _ = writeln!(
+                    out,
+                    "probe {prefix}.{name}{suffix} = __unavailable(\"{why}{suffix}\") {{ }}"
+                );
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -411,6 +440,18 @@ mod tests {
             parse_defines("#define EPERM 1\n#define ENOENT 2\n#define EWOULDBLOCK EAGAIN\n");
         let fcntl = parse_defines("#define O_ACCMODE 00000003\n#define O_RDONLY 00000000\n#define O_WRONLY 00000001\n#define O_CREAT 00000100\n#define O_TRUNC 00001000\n#define O_CLOEXEC 02000000\n#define __O_TMPFILE 020000000\n#define AT_FDCWD -100\n");
         Decoders::from_defines(&signals, &errnos, &fcntl)
+    }
+
+    #[test]
+    fn socketcall_only_calls_are_unavailable_where_the_table_lacks_them() {
+        let mut out = String::new();
+        socketcall_only(&["sendto", "recv", "recvfrom"], &mut out);
+        assert!(out.contains(
+            "probe syscall.send = __unavailable(\"this kernel has no send system call: its programs call sendto()"
+        ));
+        assert!(out.contains("use syscall.sendto.return\") { }\n"));
+        assert!(out.contains("probe nd_syscall.send.return = __unavailable("));
+        assert!(!out.contains("syscall.recv"));
     }
 
     #[test]

@@ -302,6 +302,13 @@ fn fixture_btf_builder() -> BtfBuilder {
     b.func("vfs_fsync", vfs_fsync);
     let wake_up = b.func_proto(int, &[("p", task_ptr)]);
     b.func("wake_up_process", wake_up);
+    // A struct passed by value: kuid_t, a typedef of an anonymous struct.
+    let kuid_struct = b.aggregate("", false, 4, &[("val", uint, 0, 0)]);
+    let kuid_t = b.typedef("kuid_t", kuid_struct);
+    let user_ns = b.aggregate("user_namespace", false, 4, &[("level", uint, 0, 0)]);
+    let user_ns_ptr = b.ptr(user_ns);
+    let from_kuid = b.func_proto(uint, &[("targ", user_ns_ptr), ("kuid", kuid_t)]);
+    b.func("from_kuid", from_kuid);
     let printk = b.func_proto(int, &[("fmt", const_char_ptr), ("", 0)]);
     b.func("_printk", printk);
     let syscall_entry = b.func_proto(long, &[("regs", const_regs_ptr)]);

@@ -10,11 +10,13 @@ use super::tapset::point_name;
 pub use super::vars::ProbeContext;
 
 mod function;
+mod hwbkpt;
 mod netfilter;
 mod plt;
 mod process;
 mod process_dwarf;
 mod procfs;
+mod program_glob;
 mod python;
 mod sdt;
 mod session;
@@ -34,6 +36,7 @@ const FAMILIES: &[&Family] = &[
     &plt::FAMILY,
     &function::FAMILY,
     &trace::FAMILY,
+    &hwbkpt::FAMILY,
     &netfilter::FAMILY,
     &procfs::FAMILY,
     &python::FAMILY,

@@ -104,6 +104,21 @@ pub(super) fn found_program(
     path: &str,
     target: Target<'_>,
 ) -> Result<String, PointError> {
+    if path.starts_with('/') && crate::text::glob::is_wildcard(path) {
+        let mut found = found_programs(parts, path, target)?;
+        if found.len() > 1 {
+            return Err(PointError {
+                message: format!(
+                    "'{}': {path} matches {} files ({}), and this probe point takes one",
+                    parts_text(parts),
+                    found.len(),
+                    found.join(", ")
+                ),
+                help: Some("name one of them".to_string()),
+            });
+        }
+        return Ok(found.remove(0));
+    }
     target.programs.find_program(path).ok_or_else(|| {
         let (message, help) = if path.contains('/') {
             (
@@ -127,6 +142,25 @@ pub(super) fn found_program(
             help: Some(help),
         }
     })
+}
+
+/// The files a `process("PATH")` with wildcards names: every file of the
+/// target the absolute `pattern` matches ([`super::program_glob`]), or
+/// SystemTap's error when there is none.
+fn found_programs(
+    parts: &Parts<'_>,
+    pattern: &str,
+    target: Target<'_>,
+) -> Result<Vec<String>, PointError> {
+    let found = super::program_glob::expand(target.programs, pattern);
+    if found.is_empty() {
+        let (message, help) = super::program_glob::no_match(target.programs, pattern);
+        return Err(PointError {
+            message: format!("'{}': {message}", parts_text(parts)),
+            help,
+        });
+    }
+    Ok(found)
 }
 
 /// The target's file `path`, read on this machine (under `--sysroot`);
@@ -177,19 +211,56 @@ fn markers(
     mark: &ast::Literal,
     target: Target<'_>,
 ) -> Resolution {
-    let path = program_path(parts, path, target)?;
+    let paths = match path {
+        None => vec![target_program(parts, target)?],
+        Some(l) => {
+            let pattern = string_arg(parts, l, "program path")?;
+            if pattern.starts_with('/') && crate::text::glob::is_wildcard(&pattern) {
+                found_programs(parts, &pattern, target)?
+            } else {
+                vec![found_program(parts, &pattern, target)?]
+            }
+        }
+    };
     let provider = provider
         .map(|p| string_arg(parts, p, "provider"))
         .transpose()?;
     let spec = string_arg(parts, mark, "marker name")?;
+    // A pattern's files each give their markers; only when none has one
+    // that matches is it an error (the first file's).
+    let mut points = Vec::new();
+    let mut first_error = None;
+    for path in paths {
+        match file_markers(parts, path, provider.as_deref(), &spec, target) {
+            Ok(found) => points.extend(found),
+            Err(e) => {
+                first_error.get_or_insert(e);
+            }
+        }
+    }
+    match first_error {
+        Some(e) if points.is_empty() => Err(e),
+        _ => Ok(Some(points)),
+    }
+}
+
+/// The points of the markers of the program `path` that match `spec` (and
+/// `provider`), or the error naming the file.
+fn file_markers(
+    parts: &Parts<'_>,
+    path: String,
+    provider: Option<&str>,
+    spec: &str,
+    target: Target<'_>,
+) -> Result<Vec<(ProbePoint, ProbeContext)>, PointError> {
     let data = read_program(parts, &path, target)?;
     let host = target.programs.host_path(&path);
     let all = sdt::markers(&data, &host.display().to_string()).map_err(|e| PointError {
         message: format!("'{}': {e}", parts_text(parts)),
         help: None,
     })?;
-    let name_glob = crate::text::glob::Glob::new(&spec);
-    let provider_glob = provider.as_deref().map(crate::text::glob::Glob::new);
+    let name_glob = crate::text::glob::Glob::new(spec);
+    let provider_glob = provider.map(crate::text::glob::Glob::new);
     let matched: Vec<&SdtMarker> = all
         .iter()
         .filter(|m| name_glob.matches(&m.name))
@@ -216,35 +287,33 @@ fn markers(
         };
         return Err(PointError {
             message,
-            help: similar(&spec, &names).map(|s| format!("did you mean '{s}'?")),
+            help: similar(spec, &names).map(|s| format!("did you mean '{s}'?")),
         });
     }
-    Ok(Some(
-        matched
-            .into_iter()
-            .map(|m| {
-                let name = match &provider {
-                    Some(_) => format!(
-                        "process(\"{path}\").provider(\"{}\").mark(\"{}\")",
-                        m.provider, m.name
-                    ),
-                    None => format!("process(\"{path}\").mark(\"{}\")", m.name),
-                };
-                let point = ProbePoint {
-                    name,
-                    kind: ProbeKind::UserMarker {
-                        path: path.clone(),
-                        provider: m.provider.clone(),
-                        name: m.name.clone(),
-                        offset: m.offset,
-                        semaphore: m.semaphore,
-                    },
-                    optional: false,
-                };
-                (point, ProbeContext::new(MarkerVars(m.clone())))
-            })
-            .collect(),
-    ))
+    Ok(matched
+        .into_iter()
+        .map(|m| {
+            let name = match provider {
+                Some(_) => format!(
+                    "process(\"{path}\").provider(\"{}\").mark(\"{}\")",
+                    m.provider, m.name
+                ),
+                None => format!("process(\"{path}\").mark(\"{}\")", m.name),
+            };
+            let point = ProbePoint {
+                name,
+                kind: ProbeKind::UserMarker {
+                    path: path.clone(),
+                    provider: m.provider.clone(),
+                    name: m.name.clone(),
+                    offset: m.offset,
+                    semaphore: m.semaphore,
+                },
+                optional: false,
+            };
+            (point, ProbeContext::new(MarkerVars(m.clone())))
+        })
+        .collect())
 }
 
 /// A marker's context: its arguments, name and provider.

@@ -506,6 +506,13 @@ fn context_string(
             Place::Address(ty) => (ty, true),
         };
         let Some((size, signed)) = scalar(&ty) else {
+            // A struct passed by value: SystemTap shows it as `{...}`.
+            if matches!(ty.strip(), crate::debuginfo::CType::Aggregate { .. }) {
+                if !text.is_empty() {
+                    text.push(' ');
+                }
+                text.push_str(&format!("{name}={{...}}"));
+            }
             continue;
         };
         if !text.is_empty() {

@@ -54,7 +54,7 @@ struct Walk<'k> {
     kernel: Option<&'k KernelInfo>,
 }
 
-impl Walk<'_> {
+impl<'k> Walk<'k> {
     fn pretty(
         &mut self,
         base: ir::TargetBase,
@@ -78,6 +78,12 @@ impl Walk<'_> {
                 // A pointer to a struct: the struct it points to.
                 CType::Pointer(to) if is_aggregate(to.strip()) => {
                     self.pretty_at(&mut p, &steps, to, 0)?
+                }
+                // A struct passed by value (a parameter in registers) has
+                // no address to read its members at: SystemTap prints
+                // each as `?`.
+                CType::Aggregate { .. } if ty.aggregate_name().is_some() => {
+                    self.unreadable_members(&mut p, &ty)?
                 }
                 _ => {
                     let (conv, result) = scalar_conv(&ty, false).ok_or_else(|| {
@@ -138,15 +144,12 @@ impl Walk<'_> {
         Ok(())
     }
 
-    /// `{.a=..., .b=...}` for the struct or union `agg` at `steps`.
-    fn pretty_aggregate(
-        &mut self,
-        p: &mut Printer,
-        steps: &[ir::TargetStep],
+    /// The kernel, the lookup name and the layout of the aggregate `agg`.
+    fn layout(
+        &self,
+        span: Span,
         agg: &CType,
-        depth: usize,
-    ) -> Result<(), Failed> {
-        let span = p.span;
+    ) -> Result<(&'k KernelInfo, String, crate::debuginfo::Layout), Failed> {
         let name = agg
             .aggregate_name()
             .ok_or_else(|| fail(span, format!("'{}' has no members", agg.render())))?;
@@ -157,6 +160,34 @@ impl Walk<'_> {
             .layout(&name)
             .map_err(|e| fail(span, e.to_string()))?
             .value;
+        Ok((kernel, name, layout))
+    }
+
+    /// `{.a=?, .b=?}`: the named members of the struct or union `agg`
+    /// (or a typedef of one), whose values cannot be read.
+    fn unreadable_members(&mut self, p: &mut Printer, agg: &CType) -> Result<(), Failed> {
+        let span = p.span;
+        let (_, _, layout) = self.layout(span, agg)?;
+        let members: Vec<String> = layout
+            .members
+            .iter()
+            .filter(|m| !m.name.is_empty())
+            .map(|m| format!(".{}=?", m.name))
+            .collect();
+        p.format.push_str(&format!("{{{}}}", members.join(", ")));
+        Ok(())
+    }
+
+    /// `{.a=..., .b=...}` for the struct or union `agg` at `steps`.
+    fn pretty_aggregate(
+        &mut self,
+        p: &mut Printer,
+        steps: &[ir::TargetStep],
+        agg: &CType,
+        depth: usize,
+    ) -> Result<(), Failed> {
+        let span = p.span;
+        let (kernel, name, layout) = self.layout(span, agg)?;
         p.format.push('{');
         for member in layout.members.iter().filter(|m| !m.name.is_empty()) {
             if p.full {
