@@ -11,7 +11,7 @@ mod fetch_support;
 use std::path::Path;
 use std::process::Command;
 
-use fetch_support::{run, serve};
+use fetch_support::{deb_index, run, serve};
 use stapkit::debuginfo::{debugfile, testprog, UserPrograms};
 use stapkit::kernel::archives::Archives;
 use stapkit::kernel::dbgsym::{fetch_into, DebugArchive};
@@ -32,34 +32,6 @@ fn deb(root: &Path, name: &str, arch: &str, pool: &Path) {
         .args(["--build", "--root-owner-group"])
         .arg(root)
         .arg(pool.join(format!("{name}_1.0-1_{arch}.deb"))));
-}
-
-/// A Debian-shaped repository of the `.deb`s in `archive/pool` for suite
-/// `suite`, component main.
-fn index(archive: &Path, suite: &str, arch: &str) {
-    let out = Command::new("dpkg-scanpackages")
-        .args(["--multiversion", "pool"])
-        .current_dir(archive)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let dir = archive.join(format!("dists/{suite}/main/binary-{arch}"));
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("Packages"), &out.stdout).unwrap();
-    let sum = stapkit::kernel::lock::sha256_file(&dir.join("Packages")).unwrap();
-    std::fs::write(
-        archive.join(format!("dists/{suite}/Release")),
-        format!(
-            "Origin: stapkit-tests\nSuite: {suite}\nCodename: {suite}\nArchitectures: {arch}\n\
-             Components: main\nDate: Sun, 06 Dec 2026 00:00:00 UTC\nSHA256:\n {sum} {} main/binary-{arch}/Packages\n",
-            out.stdout.len()
-        ),
-    )
-    .unwrap();
 }
 
 #[test]
@@ -88,7 +60,7 @@ fn dbgsym_packages_are_unpacked_into_the_sysroot_where_stap_finds_them() {
     let pool = archive.join("pool/main/u/userdebug");
     std::fs::create_dir_all(&pool).unwrap();
     deb(&pkg, "userdebug-dbgsym", arch, &pool);
-    index(&archive, "bookworm-debug", arch);
+    deb_index(&archive, "bookworm-debug", arch);
     let base = serve(w.join("www"));
     let uri = format!("[trusted=yes] {base}/debian-debug");
     let archives = Archives::from_parts(

@@ -25,7 +25,7 @@ use std::process::Command;
 use fetch_support::rpm::{
     fetch_served_stream9, small_kernel_rpms, stream9_repository, Compiler, Family, Served, FAMILIES,
 };
-use fetch_support::{cached_kernel, debian_tree, run, serve, LocalTree};
+use fetch_support::{cached_kernel, deb_index, debian_tree, run, serve, LocalTree};
 use stapkit::kernel::archives::Archives;
 use stapkit::kernel::fetch::{fetch, FetchOptions, Fetched};
 use stapkit::kernel::lock::LockedKernel;
@@ -422,29 +422,7 @@ fn an_ubuntu_shaped_archive_is_locked_fetched_and_built_against_by_release() {
         "",
         &pool,
     );
-    let packages = archive.join("dists/noble/main/binary-amd64");
-    std::fs::create_dir_all(&packages).unwrap();
-    let out = Command::new("dpkg-scanpackages")
-        .args(["--multiversion", "pool"])
-        .current_dir(&archive)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    std::fs::write(packages.join("Packages"), &out.stdout).unwrap();
-    let sum = stapkit::kernel::lock::sha256_file(&packages.join("Packages")).unwrap();
-    std::fs::write(
-        archive.join("dists/noble/Release"),
-        format!(
-            "Origin: stapkit-tests\nSuite: noble\nCodename: noble\nArchitectures: amd64\nComponents: main\n\
-             Date: Sun, 06 Dec 2026 00:00:00 UTC\nSHA256:\n {sum} {} main/binary-amd64/Packages\n",
-            out.stdout.len()
-        ),
-    )
-    .unwrap();
+    deb_index(&archive, "noble", "amd64");
     let base = serve(w.join("www"));
 
     let kernels = w.join("kernels");

@@ -1,6 +1,6 @@
 //! What the local-repository fetch tests share: the fetched Debian tree
-//! they repackage, a flattened copy of it, a command runner and a small
-//! HTTP server on 127.0.0.1.
+//! they repackage, a flattened copy of it, a command runner, a Debian
+//! repository index and a small HTTP server on 127.0.0.1.
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
@@ -36,6 +36,34 @@ pub fn run(cmd: &mut Command) {
         "{cmd:?} failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// A Debian-shaped repository of the `.deb`s in `archive/pool` for suite
+/// `suite`, component main.
+pub fn deb_index(archive: &Path, suite: &str, arch: &str) {
+    let out = Command::new("dpkg-scanpackages")
+        .args(["--multiversion", "pool"])
+        .current_dir(archive)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let dir = archive.join(format!("dists/{suite}/main/binary-{arch}"));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("Packages"), &out.stdout).unwrap();
+    let sum = stapkit::kernel::lock::sha256_file(&dir.join("Packages")).unwrap();
+    std::fs::write(
+        archive.join(format!("dists/{suite}/Release")),
+        format!(
+            "Origin: stapkit-tests\nSuite: {suite}\nCodename: {suite}\nArchitectures: {arch}\n\
+             Components: main\nDate: Sun, 06 Dec 2026 00:00:00 UTC\nSHA256:\n {sum} {} main/binary-{arch}/Packages\n",
+            out.stdout.len()
+        ),
+    )
+    .unwrap();
 }
 
 /// A self-contained copy of the Debian tree at one directory, as
