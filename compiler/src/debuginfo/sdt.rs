@@ -12,6 +12,8 @@
 
 use object::{Architecture, Object, ObjectSection};
 
+pub use crate::arch::Arch;
+
 /// One SDT marker.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SdtMarker {
@@ -80,7 +82,7 @@ pub fn markers(data: &[u8], file: &str) -> SdtResult<Vec<SdtMarker>> {
     let elf =
         object::File::parse(data).map_err(|e| format!("{file} is not an ELF program: {e}"))?;
     let arch = match elf.architecture() {
-        Architecture::X86_64 => Arch::X86,
+        Architecture::X86_64 => Arch::X86_64,
         Architecture::Aarch64 => Arch::Arm64,
         other => {
             return Err(format!(
@@ -146,15 +148,6 @@ pub fn markers(data: &[u8], file: &str) -> SdtResult<Vec<SdtMarker>> {
         }
     }
     Ok(out)
-}
-
-/// The architecture whose operand syntax a note uses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Arch {
-    /// AT&T syntax, x86-64.
-    X86,
-    /// AArch64 syntax.
-    Arm64,
 }
 
 /// One ELF note.
@@ -298,7 +291,7 @@ fn parse_arg(word: &str, arch: Arch) -> Result<SdtArg, String> {
         _ => (8, true, word),
     };
     let operand = match arch {
-        Arch::X86 => x86_operand(operand)?,
+        Arch::X86_64 => x86_operand(operand)?,
         Arch::Arm64 => arm64_operand(operand)?,
     };
     Ok(SdtArg {
@@ -478,7 +471,7 @@ mod tests {
     use super::*;
 
     fn x86(text: &str) -> Vec<SdtArg> {
-        parse_args(text, Arch::X86).unwrap()
+        parse_args(text, Arch::X86_64).unwrap()
     }
 
     fn arg(size: u8, signed: bool, operand: Operand) -> SdtArg {
@@ -584,13 +577,13 @@ mod tests {
     fn bad_operands_are_errors() {
         let e = |t: &str, a: Arch| parse_args(t, a).unwrap_err();
         assert_eq!(
-            e("3@%eax", Arch::X86),
+            e("3@%eax", Arch::X86_64),
             "'3@%eax': 3 is not an argument size (1, 2, 4 or 8, negative when signed)"
         );
-        assert!(e("8@%xmm0", Arch::X86).contains("not a general-purpose register"));
-        assert!(e("8@%fs:8", Arch::X86).contains("segment-relative"));
-        assert!(e("8@counter(%rip)", Arch::X86).contains("symbolic operands"));
-        assert!(e("8@(%rax,%rbx,3)", Arch::X86).contains("not a scale"));
+        assert!(e("8@%xmm0", Arch::X86_64).contains("not a general-purpose register"));
+        assert!(e("8@%fs:8", Arch::X86_64).contains("segment-relative"));
+        assert!(e("8@counter(%rip)", Arch::X86_64).contains("symbolic operands"));
+        assert!(e("8@(%rax,%rbx,3)", Arch::X86_64).contains("not a scale"));
         assert!(e("8@[x31]", Arch::Arm64).contains("not a general-purpose register"));
         assert!(e("8@[sp, 8", Arch::Arm64).contains("unclosed"));
     }
@@ -625,7 +618,7 @@ mod tests {
             .map(|n| {
                 let n = n.unwrap();
                 assert_eq!((n.owner, n.kind), (&b"stapsdt"[..], 3));
-                decode_note(n.desc, true, true, Arch::X86).unwrap()
+                decode_note(n.desc, true, true, Arch::X86_64).unwrap()
             })
             .collect();
         assert_eq!(got.len(), 2);

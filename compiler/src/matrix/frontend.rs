@@ -56,10 +56,7 @@ impl FrontendCase {
 /// FNV-1a 64 of `bytes`, hexadecimal: a content check for text that is
 /// not kept.
 pub fn text_hash(bytes: &[u8]) -> String {
-    let h = bytes.iter().fold(0xcbf29ce484222325u64, |h, &b| {
-        (h ^ u64::from(b)).wrapping_mul(0x100000001b3)
-    });
-    format!("{h:016x}")
+    format!("{:016x}", crate::text::hash::fnv1a_64(bytes))
 }
 
 /// Header of `cases.tsv`.

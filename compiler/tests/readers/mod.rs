@@ -505,7 +505,7 @@ fn read_text(data: &[u8]) {
     let _ = manifest::parse(&text);
     let _ = stapkit::debuginfo::symbols::SystemMap::parse(&text).map(|m| m.function_names().len());
     let _ = stapkit::kernel::symvers::Symvers::parse(&text).len();
-    let _ = sdt::parse_args(&text, sdt::Arch::X86);
+    let _ = sdt::parse_args(&text, sdt::Arch::X86_64);
     let _ = sdt::parse_args(&text, sdt::Arch::Arm64);
 }
 

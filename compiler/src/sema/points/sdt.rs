@@ -438,7 +438,7 @@ mod tests {
         let names = "rax eax ax al rbx ebx bx bl rcx ecx cx cl rdx edx dx dl rsi esi si sil \
                      rdi edi di dil rbp ebp bp bpl rsp esp sp spl rip r8 r9d r10w r11b r12 r13 r14 r15";
         for name in names.split(' ') {
-            let args = sdt::parse_args(&format!("8@%{name}"), sdt::Arch::X86).unwrap();
+            let args = sdt::parse_args(&format!("8@%{name}"), sdt::Arch::X86_64).unwrap();
             let Operand::Register(r) = args[0].operand else {
                 panic!("{name}: {:?}", args[0]);
             };
