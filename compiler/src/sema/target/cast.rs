@@ -11,7 +11,7 @@
 use std::sync::Arc;
 
 use crate::debuginfo::btf::Btf;
-use crate::debuginfo::{CType, Layout};
+use crate::debuginfo::{CType, DebugInfoError, Layout};
 use crate::diag::Span;
 
 use super::super::vars::{fail, Failed, ProbeContext, TargetHost};
@@ -83,6 +83,11 @@ pub(super) fn cast_aggregate(
             TypePlace::Module(m) => match kernel.module_types(&m) {
                 Ok(types) => match types.layout(name) {
                     Ok(layout) => return Ok((aggregate(&layout), Some(types))),
+                    Err(DebugInfoError::NoSuchType { name, source }) => {
+                        module_errors.push(format!(
+                            "module '{m}': no struct, union or typedef '{name}' in its {source}"
+                        ))
+                    }
                     Err(e) => module_errors.push(format!("module '{m}': {e}")),
                 },
                 Err(why) => module_errors.push(format!("module '{m}': {why}")),
