@@ -65,7 +65,7 @@ struct stp_context {
 	u64 overload_start;             /* start of the current overload interval (ns) */
 	u64 overload_used;              /* handler time spent in it (ns) */
 	size_t print_len;               /* bytes in print_buf */
-	char print_buf[STP_PRINT_BUFSIZE];
+	char print_buf[STP_PRINT_BUFSIZE + 1]; /* + the formatter's NUL */
 	char error_buf[MAXSTRINGLEN];   /* formatted error messages */
 	char scratch[MAXSTRINGLEN];     /* a string being read, before quoting */
 	struct stp_tokenize_state tokenize;  /* tokenize()'s position */

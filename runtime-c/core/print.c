@@ -105,27 +105,31 @@ static __maybe_unused void stp_format_failed(struct stp_context *c, int status)
 	STP_ERROR(c, status == STP_E_MEMREAD ? "read fault in %m/%M" : "printf failed", NULL);
 }
 
-/* printf: formats straight into the print buffer, flushing first if needed. */
+/*
+ * printf: formats straight into the print buffer, flushing first if needed.
+ * The buffer has a byte beyond STP_PRINT_BUFSIZE for the formatter's NUL,
+ * so all STP_PRINT_BUFSIZE bytes can hold output.
+ */
 static __maybe_unused void stp_printf(struct stp_context *c, const char *fmt, const union stp_arg *args, int nargs)
 {
 	size_t room = STP_PRINT_BUFSIZE - c->print_len;
-	int n = stp_format(c->print_buf + c->print_len, room, fmt, args, nargs, &stp_format_env);
+	int n = stp_format(c->print_buf + c->print_len, room + 1, fmt, args, nargs, &stp_format_env);
 
 	if (n < 0) {
 		stp_format_failed(c, n);
 		return;
 	}
-	if ((size_t)n >= room && c->print_len) {
+	if ((size_t)n > room && c->print_len) {
 		stp_print_flush(c);
 		room = STP_PRINT_BUFSIZE;
-		n = stp_format(c->print_buf, room, fmt, args, nargs, &stp_format_env);
+		n = stp_format(c->print_buf, room + 1, fmt, args, nargs, &stp_format_env);
 		if (n < 0) {
 			stp_format_failed(c, n);
 			return;
 		}
 	}
-	/* Output longer than the whole buffer is truncated to it. */
-	c->print_len += min_t(size_t, n, room - 1);
+	/* Output longer than the whole buffer is truncated to it, as SystemTap's is. */
+	c->print_len += min_t(size_t, n, room);
 }
 
 /* sprintf into a MAXSTRINGLEN-style buffer (truncating, as SystemTap does). */

@@ -41,10 +41,12 @@ impl BodyGen<'_> {
         };
         self.w.open("");
         self.w.line(format!("struct {frame} *callee;"));
+        // SystemTap reports MAXNESTING at the called function's name in
+        // its declaration, not at the call.
         self.w.open("if (unlikely(c->nesting >= MAXNESTING))");
         self.w.line(format!(
             "STP_ERROR(c, \"MAXNESTING exceeded\", {});",
-            c_string(&location.near())
+            c_string(&f.location.near())
         ));
         self.w.line(format!("goto {err};"));
         self.w.close("");
