@@ -124,8 +124,8 @@ fn copy_tree(from: &Path, to: &Path, exclude: &[&str]) {
 }
 
 /// Serves the files under `dir` on the loopback address (GET and HEAD, one
-/// request per connection) for the rest of the test process; the base URL
-/// (`http://ADDRESS:PORT`, from the socket it listens on).
+/// request per connection) for the rest of the test process, and returns
+/// its base URL, made from the address and port of the socket it listens on.
 pub fn serve(dir: PathBuf) -> String {
     let listener = TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0)).unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
