@@ -164,24 +164,24 @@ fn an_rpm_repository_is_fetched_locked_and_built_against() {
 
     // The RPM-fetched tree's module boots and runs in QEMU, on the image
     // kernel-core carried (Debian's, so the module's vermagic fits it).
-    let script = w.join("rpm_hello.stp");
-    std::fs::write(
-        &script,
-        "probe begin { println(\"hello from an RPM-fetched tree\") exit() }\n",
-    )
-    .unwrap();
-    runs_in_qemu(
+    prints_in_qemu(
         name,
         &kernels,
         &cache_dir,
-        &script,
+        &w.join("rpm_hello.stp"),
         "hello from an RPM-fetched tree",
     );
 }
 
-/// Runs `script` with `stap-matrix --print` on `name` of `kernels`,
-/// fetched into `cache_dir`, and checks the guest printed `line`.
-fn runs_in_qemu(name: &str, kernels: &Path, cache_dir: &Path, script: &Path, line: &str) {
+/// Writes `script`, which prints `line` and exits, runs it with
+/// `stap-matrix --print` on `name` of `kernels`, fetched into `cache_dir`,
+/// and checks the guest printed `line`.
+fn prints_in_qemu(name: &str, kernels: &Path, cache_dir: &Path, script: &Path, line: &str) {
+    std::fs::write(
+        script,
+        format!("probe begin {{ println(\"{line}\") exit() }}\n"),
+    )
+    .unwrap();
     std::env::var_os("STAPKIT_STAPRUN")
         .expect("set STAPKIT_STAPRUN=$(cargo xtask staprun): the guest runs the module with it");
     let out = Command::new(env!("CARGO_BIN_EXE_stap-matrix"))
@@ -258,17 +258,11 @@ fn an_aarch64_rpm_repository_is_fetched_and_cross_built_against_with_dash_a() {
         served.cache.kernel_dir("debian-6.1-arm64"),
     )
     .unwrap();
-    let script = w.join("rpm_arm64_hello.stp");
-    std::fs::write(
-        &script,
-        "probe begin { println(\"hello from an aarch64 RPM-fetched tree\") exit() }\n",
-    )
-    .unwrap();
-    runs_in_qemu(
+    prints_in_qemu(
         name,
         &served.kernels,
         &served.cache_dir,
-        &script,
+        &w.join("rpm_arm64_hello.stp"),
         "hello from an aarch64 RPM-fetched tree",
     );
 }
@@ -326,17 +320,11 @@ fn an_el9_tree_built_with_gcc_11_builds_with_bookworms_gcc_11_root_and_runs_in_q
         module.windows(comment.len()).any(|x| x == comment),
         "the module's .comment names gcc 11"
     );
-    let script = w.join("gcc11_hello.stp");
-    std::fs::write(
-        &script,
-        "probe begin { println(\"hello from a gcc-11 module\") exit() }\n",
-    )
-    .unwrap();
-    runs_in_qemu(
+    prints_in_qemu(
         name,
         &served.kernels,
         &served.cache_dir,
-        &script,
+        &w.join("gcc11_hello.stp"),
         "hello from a gcc-11 module",
     );
 }

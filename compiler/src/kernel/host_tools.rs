@@ -168,26 +168,15 @@ fn build(source: &Path, work: &Path, tree: &HeaderTree) -> Result<(), HostToolsE
             .arg(&scripts),
     )?;
     remove_foreign_programs(&scripts)?;
-    let include = format!("-I{}", scripts.join("include").display());
-    let host_cc = |out: &Path, sources: &[PathBuf], what: &str| {
-        run(
-            what,
-            Command::new("cc")
-                .args(["-O2", "-std=gnu11", "-w", &include])
-                .arg(format!("-I{}", scripts.join("mod").display()))
-                .arg("-o")
-                .arg(out)
-                .args(sources),
-        )
-    };
     host_cc(
+        &scripts,
         &scripts.join("basic/fixdep"),
         &[scripts.join("basic/fixdep.c")],
         "scripts/basic/fixdep",
     )?;
     let module = scripts.join("mod");
     if !module.join("elfconfig.h").is_file() {
-        elfconfig(&module, tree, &host_cc)?;
+        elfconfig(&scripts, tree)?;
     }
     let skip = ["mk_elfconfig.c", "empty.c", "devicetable-offsets.c"];
     let mut sources: Vec<PathBuf> = std::fs::read_dir(&module)
@@ -199,18 +188,21 @@ fn build(source: &Path, work: &Path, tree: &HeaderTree) -> Result<(), HostToolsE
         })
         .collect();
     sources.sort();
-    host_cc(&module.join("modpost"), &sources, "scripts/mod/modpost")?;
+    host_cc(
+        &scripts,
+        &module.join("modpost"),
+        &sources,
+        "scripts/mod/modpost",
+    )?;
     std::fs::write(work.join(DONE), "fixdep modpost\n").map_err(io(&work.join(DONE)))
 }
 
 /// `scripts/mod/elfconfig.h` (the target's ELF class and byte order), as
 /// kbuild makes it: the target compiler's object of `empty.c` read by
 /// `mk_elfconfig`.
-fn elfconfig(
-    module: &Path,
-    tree: &HeaderTree,
-    host_cc: &dyn Fn(&Path, &[PathBuf], &str) -> Result<(), HostToolsError>,
-) -> Result<(), HostToolsError> {
+fn elfconfig(scripts: &Path, tree: &HeaderTree) -> Result<(), HostToolsError> {
+    let module = scripts.join("mod");
+    let module = module.as_path();
     let what = "scripts/mod/elfconfig.h";
     for needed in ["mk_elfconfig.c", "empty.c"] {
         if !module.join(needed).is_file() {
@@ -224,6 +216,7 @@ fn elfconfig(
     }
     let mk = module.join("mk_elfconfig");
     host_cc(
+        scripts,
         &mk,
         &[module.join("mk_elfconfig.c")],
         "scripts/mod/mk_elfconfig",
@@ -243,6 +236,27 @@ fn elfconfig(
         Command::new(&mk)
             .stdin(Stdio::from(object))
             .stdout(Stdio::from(header)),
+    )
+}
+
+/// Compiles `sources` into the host program `out` with the host's `cc`,
+/// as kbuild compiles host programs (its `scripts/include` and
+/// `scripts/mod` on the include path).
+fn host_cc(
+    scripts: &Path,
+    out: &Path,
+    sources: &[PathBuf],
+    what: &str,
+) -> Result<(), HostToolsError> {
+    run(
+        what,
+        Command::new("cc")
+            .args(["-O2", "-std=gnu11", "-w"])
+            .arg(format!("-I{}", scripts.join("include").display()))
+            .arg(format!("-I{}", scripts.join("mod").display()))
+            .arg("-o")
+            .arg(out)
+            .args(sources),
     )
 }
 
