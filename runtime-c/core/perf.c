@@ -10,8 +10,8 @@
  * counts, and @perf("NAME") reads it, in the counting task, with
  * perf_event_read_local() (not exported: found through kallsyms; without
  * it, or in another task, the value is 0). An event the machine does not
- * have (hardware events in a guest without a PMU) fails the point's
- * registration with the kernel's error, as in SystemTap.
+ * have (hardware events in a guest without a PMU) is SystemTap's ERROR
+ * with the kernel's error code, and the session ends with an error.
  */
 #ifdef CONFIG_PERF_EVENTS
 #include <linux/perf_event.h>
@@ -180,7 +180,14 @@ static void stp_perfs_register(struct stp_perf *ps, int n, struct stp_reg_count 
 #else
 		int rc = -ENOSYS;
 #endif
-		stp_reg_count_note(count, ps[i].probe, ps[i].optional, rc);
+		/* SystemTap fails the session on a perf event the kernel
+		 * refuses, with this error, once the begin probes have run. */
+		if (rc && !ps[i].optional) {
+			stp_stderr("ERROR: probe %s registration error [man warning::pass5] (rc %d)\n",
+				   ps[i].probe->pp, rc);
+			stp_request_exit(true);
+		}
+		stp_reg_count_note(count, ps[i].probe, true, rc);
 	}
 }
 

@@ -208,7 +208,7 @@ impl Checker<'_, '_> {
                     };
                     self.error(
                         Diagnostic::semantic_error(format!(
-                            "perf counter '{name}' is not defined"
+                            "perf counter '{name}' not defined"
                         ))
                         .with_primary(e.span, "no .counter(\"NAME\") point names it")
                         .with_help(help),

@@ -67,9 +67,13 @@ fn resolve(parts: &Parts<'_>, target: Target<'_>) -> Resolution {
     for (i, (name, arg)) in rest.iter().enumerate() {
         match (*name, arg) {
             ("sample" | "hz", _) if i == 0 => {
-                let n = number(*arg)
-                    .filter(|n| *n > 0)
-                    .ok_or_else(|| err(&format!("perf .{name}(K) needs a positive number K")))?;
+                let n = number(*arg).filter(|n| *n > 0).ok_or_else(|| PointError {
+                    message: format!(
+                        "invalid perf sample period {}",
+                        arg.map_or_else(String::new, super::literal_text)
+                    ),
+                    help: Some(format!("'{}': .{name}(K) takes a positive K", parts_text(parts))),
+                })?;
                 period = Some(n as u64);
                 freq = *name == "hz";
             }
@@ -109,8 +113,9 @@ fn resolve(parts: &Parts<'_>, target: Target<'_>) -> Resolution {
     )]))
 }
 
-/// The point's name as `pp()` gives it: every component spelt out, the
-/// sample period included.
+/// The point's name as SystemTap 5.1 gives it (observed with its `pp()`
+/// and `-p2`): the sample period always spelt out, `.sample(K)` for a
+/// `.hz(K)` too, and `.sample(0)` for a counter.
 fn point_name(kind: &ProbeKind) -> String {
     let ProbeKind::Perf {
         event_type,
@@ -123,12 +128,9 @@ fn point_name(kind: &ProbeKind) -> String {
     else {
         return String::new();
     };
-    let mut name = format!("perf.type({event_type}).config({config})");
-    if *freq {
-        name.push_str(&format!(".hz({period})"));
-    } else {
-        name.push_str(&format!(".sample({period})"));
-    }
+    let _ = freq;
+    let period = if counter.is_some() { 0 } else { *period };
+    let mut name = format!("perf.type({event_type}).config({config}).sample({period})");
     if let Some(p) = process {
         name.push_str(&format!(".process(\"{p}\")"));
     }
@@ -153,5 +155,29 @@ mod tests {
             counter: None,
         };
         assert_eq!(point_name(&kind), "perf.type(1).config(0).sample(1000000)");
+        let hz = ProbeKind::Perf {
+            event_type: 1,
+            config: 3,
+            period: 100,
+            freq: true,
+            process: Some("/bin/p".into()),
+            counter: None,
+        };
+        assert_eq!(
+            point_name(&hz),
+            "perf.type(1).config(3).sample(100).process(\"/bin/p\")"
+        );
+        let counter = ProbeKind::Perf {
+            event_type: 1,
+            config: 0,
+            period: DEFAULT_PERIOD,
+            freq: false,
+            process: Some("/bin/p".into()),
+            counter: Some("c".into()),
+        };
+        assert_eq!(
+            point_name(&counter),
+            "perf.type(1).config(0).sample(0).process(\"/bin/p\").counter(\"c\")"
+        );
     }
 }
