@@ -164,10 +164,8 @@ impl BodyGen<'_> {
             ExprKind::Call { function, args } => self.call(*function, args, &e.location),
             ExprKind::PerfCounter(name) => {
                 let t = self.long_temp();
-                self.w.line(format!(
-                    "{t} = stp_perf_counter_read({});",
-                    c_string(name)
-                ));
+                self.w
+                    .line(format!("{t} = stp_perf_counter_read({});", c_string(name)));
                 Val::Long(t)
             }
             ExprKind::EmbeddedC(code) => {

@@ -207,11 +207,9 @@ impl Checker<'_, '_> {
                         format!("the counters are: {}", self.cx.perf_counters.join(", "))
                     };
                     self.error(
-                        Diagnostic::semantic_error(format!(
-                            "perf counter '{name}' not defined"
-                        ))
-                        .with_primary(e.span, "no .counter(\"NAME\") point names it")
-                        .with_help(help),
+                        Diagnostic::semantic_error(format!("perf counter '{name}' not defined"))
+                            .with_primary(e.span, "no .counter(\"NAME\") point names it")
+                            .with_help(help),
                     );
                     return None;
                 }

@@ -109,7 +109,9 @@ fn resolve(parts: &Parts<'_>, target: Target<'_>) -> Resolution {
         | [("module", Some(_)), ("function", Some(f)), ("label", Some(l))] => {
             let text = |l: &ast::Literal, what: &str| match l {
                 ast::Literal::String(s) => Ok(s.to_str_lossy().into_owned()),
-                ast::Literal::Number(_) => Err(err(format!("'{name}': the {what} must be a string"))),
+                ast::Literal::Number(_) => {
+                    Err(err(format!("'{name}': the {what} must be a string")))
+                }
             };
             let module = match parts[0] {
                 ("module", Some(m)) => Some(text(m, "module name")?),

@@ -23,7 +23,9 @@ pub(super) fn resolve(
     let name = parts_text(parts);
     let needs = |what: String| PointError {
         message: format!("'{name}': {what}"),
-        help: Some("fetch the kernel with its -dbg package (stap-prep) and pass its tree with -r".into()),
+        help: Some(
+            "fetch the kernel with its -dbg package (stap-prep) and pass its tree with -r".into(),
+        ),
     };
     if let Some(m) = module {
         return Err(PointError {
@@ -45,7 +47,11 @@ pub(super) fn resolve(
     let blacklist = map.blacklist();
     let mut labels = Vec::new();
     let mut out = Vec::new();
-    for f in index.functions.iter().filter(|f| f.code && functions.matches(&f.name)) {
+    for f in index
+        .functions
+        .iter()
+        .filter(|f| f.code && functions.matches(&f.name))
+    {
         let Some(scope) = dwarf.scope(f.die) else {
             continue;
         };

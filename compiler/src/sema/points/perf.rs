@@ -9,7 +9,9 @@
 //! `@perf("NAME")`. Type and config are passed to the kernel unchecked,
 //! as SystemTap does: an event the machine lacks fails at start-up.
 
-use super::{number, parts_text, Family, Param, Parts, PointError, ProbeContext, Resolution, Target};
+use super::{
+    number, parts_text, Family, Param, Parts, PointError, ProbeContext, Resolution, Target,
+};
 use crate::ir::{ProbeKind, ProbePoint};
 
 /// SystemTap's sample period when a point names none.
@@ -21,10 +23,25 @@ const CONFIG: (&str, Param) = ("config", Param::Required);
 pub(super) const FAMILY: Family = Family {
     shapes: &[
         &[("perf", Param::No), TYPE, CONFIG],
-        &[("perf", Param::No), TYPE, CONFIG, ("sample", Param::Required)],
+        &[
+            ("perf", Param::No),
+            TYPE,
+            CONFIG,
+            ("sample", Param::Required),
+        ],
         &[("perf", Param::No), TYPE, CONFIG, ("hz", Param::Required)],
-        &[("perf", Param::No), TYPE, CONFIG, ("process", Param::Optional)],
-        &[("perf", Param::No), TYPE, CONFIG, ("counter", Param::Required)],
+        &[
+            ("perf", Param::No),
+            TYPE,
+            CONFIG,
+            ("process", Param::Optional),
+        ],
+        &[
+            ("perf", Param::No),
+            TYPE,
+            CONFIG,
+            ("counter", Param::Required),
+        ],
     ],
     names: &[
         "perf.type(N).config(M)",
@@ -72,7 +89,10 @@ fn resolve(parts: &Parts<'_>, target: Target<'_>) -> Resolution {
                         "invalid perf sample period {}",
                         arg.map_or_else(String::new, super::literal_text)
                     ),
-                    help: Some(format!("'{}': .{name}(K) takes a positive K", parts_text(parts))),
+                    help: Some(format!(
+                        "'{}': .{name}(K) takes a positive K",
+                        parts_text(parts)
+                    )),
                 })?;
                 period = Some(n as u64);
                 freq = *name == "hz";
