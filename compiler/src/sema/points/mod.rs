@@ -11,7 +11,9 @@ pub use super::vars::ProbeContext;
 
 mod function;
 mod hwbkpt;
+mod kernel_label;
 mod netfilter;
+mod perf;
 mod plt;
 mod process;
 mod process_dwarf;
@@ -37,6 +39,7 @@ const FAMILIES: &[&Family] = &[
     &function::FAMILY,
     &trace::FAMILY,
     &hwbkpt::FAMILY,
+    &perf::FAMILY,
     &netfilter::FAMILY,
     &procfs::FAMILY,
     &python::FAMILY,

@@ -161,19 +161,7 @@ pub(super) fn resolve(
     }
     if out.is_empty() {
         if let How::Label(pattern) = how {
-            return Err(err(
-                format!("'{name}': no label matches '{pattern}' in '{spec}' of {path}"),
-                Some(if labels.is_empty() {
-                    "it has no labels with code".into()
-                } else {
-                    labels.sort();
-                    labels.dedup();
-                    similar(pattern, &labels).map_or_else(
-                        || format!("its labels are: {}", labels.join(", ")),
-                        |s| format!("did you mean '{s}'?"),
-                    )
-                }),
-            ));
+            return Err(no_label(parts, pattern, spec, path, labels));
         }
         return Err(err(
             format!("'{name}': no statement of '{spec}' has code in {path}"),
@@ -183,8 +171,52 @@ pub(super) fn resolve(
     Ok(Some(out))
 }
 
-/// The uprobe at `label` of `scope`, named as SystemTap names it: the
-/// function at the label's line, without the `.label` component.
+/// The error for a `.label(pattern)` of `spec` in `place` (a program's
+/// path, the kernel) that matches none of the `labels` its functions have.
+pub(super) fn no_label(
+    parts: &Parts<'_>,
+    pattern: &str,
+    spec: &str,
+    place: &str,
+    mut labels: Vec<String>,
+) -> PointError {
+    PointError {
+        message: format!(
+            "'{}': no label matches '{pattern}' in '{spec}' of {place}",
+            parts_text(parts)
+        ),
+        help: Some(if labels.is_empty() {
+            "it has no labels with code".into()
+        } else {
+            labels.sort();
+            labels.dedup();
+            similar(pattern, &labels).map_or_else(
+                || format!("its labels are: {}", labels.join(", ")),
+                |s| format!("did you mean '{s}'?"),
+            )
+        }),
+    }
+}
+
+/// The name SystemTap gives the point at `label` of `scope` (observed
+/// with its `pp()`): the function at the label's line, without the
+/// `.label` component.
+pub(super) fn label_point_name(
+    parts: &Parts<'_>,
+    scope: &Scope,
+    label: &ScopeLabel,
+    decl_file: &str,
+) -> String {
+    let function = format!("{}@{decl_file}:{}", scope.name, label.line);
+    let without: Parts<'_> = parts
+        .iter()
+        .filter(|(n, _)| *n != "label")
+        .cloned()
+        .collect();
+    resolved_text(&without, "function", &function)
+}
+
+/// The uprobe at `label` of `scope`, named by [`label_point_name`].
 fn label_point(
     parts: &Parts<'_>,
     path: &str,
@@ -193,14 +225,8 @@ fn label_point(
     label: &ScopeLabel,
     decl_file: &str,
 ) -> ProbePoint {
-    let function = format!("{}@{decl_file}:{}", scope.name, label.line);
-    let without: Parts<'_> = parts
-        .iter()
-        .filter(|(n, _)| *n != "label")
-        .cloned()
-        .collect();
     ProbePoint {
-        name: resolved_text(&without, "function", &function),
+        name: label_point_name(parts, scope, label, decl_file),
         kind: ProbeKind::Uprobe {
             path: path.to_string(),
             function: scope.name.clone(),
