@@ -11,6 +11,7 @@ pub use super::vars::ProbeContext;
 
 mod function;
 mod hwbkpt;
+mod library;
 mod netfilter;
 mod plt;
 mod process;

@@ -85,6 +85,7 @@ fn resolve(parts: &Parts<'_>, target: Target<'_>) -> Resolution {
                         function: e.name.clone(),
                         offset: e.offset,
                         ret,
+                        process: None,
                     },
                     optional: false,
                 };

@@ -145,6 +145,7 @@ pub(super) fn resolve(
                     function: scope.name.clone(),
                     offset,
                     ret: how == How::Return,
+                    process: None,
                 },
                 optional: false,
             };
@@ -206,6 +207,7 @@ fn label_point(
             function: scope.name.clone(),
             offset,
             ret: false,
+            process: None,
         },
         optional: false,
     }
