@@ -441,15 +441,11 @@ pub enum ProbeKind {
     /// uretprobe): `process("PATH").function("f")`. `path` is the program
     /// as the target host sees it; `offset` is the probed instruction's
     /// offset in that file (resolved on the build host from its ELF).
-    /// `process`: the program whose processes alone the point fires in,
-    /// for a library's point (`process("P").library("L")`); `None`: every
-    /// process mapping the file.
     Uprobe {
         path: String,
         function: String,
         offset: u64,
         ret: bool,
-        process: Option<String>,
     },
     /// A hardware breakpoint (`kernel.data(ADDRESS|"SYMBOL").write/.rw`,
     /// `.length(N)`): `len` bytes at `address`, or at `symbol` looked up
@@ -463,15 +459,13 @@ pub enum ProbeKind {
     /// An SDT marker of a user-space program (`process("PATH").mark("m")`):
     /// a uprobe at the marker's `offset` in the file PATH; with a
     /// `semaphore` (its offset in the file), the kernel counts the probe
-    /// there while it is registered, which enables the marker. `process`
-    /// as for [`ProbeKind::Uprobe`].
+    /// there while it is registered, which enables the marker.
     UserMarker {
         path: String,
         provider: String,
         name: String,
         offset: u64,
         semaphore: Option<u64>,
-        process: Option<String>,
     },
     /// A process starting or ending: `.begin` (a new process, a process
     /// already running when the session starts, or a task that exec'd

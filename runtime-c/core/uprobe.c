@@ -14,10 +14,6 @@
  * kernel counts the probes registered on it in every process mapping the
  * file, which turns the marker's guarded code on.
  *
- * A shared library's point (process("P").library("L")) names its program:
- * the program's inode is held too, and the handlers run the probe only in
- * tasks whose mm executes that file (mm->exe_file, read under RCU).
- *
  * A point the kernel refuses (no such file, offset past its end) is a
  * warning and the script goes on with the others, as for kprobes.
  */
@@ -25,13 +21,11 @@
 struct stp_uprobe {
 	const struct stp_probe *probe;
 	const char *path;
-	const char *process;  /* a library's program; NULL: every process */
 	loff_t offset;
 	loff_t ref_ctr_offset; /* an SDT semaphore in the file; 0: none */
 	bool ret;             /* .return: a uretprobe */
 	bool optional;        /* probe P? : a failed registration is silent */
 	struct inode *inode;  /* held (igrab) while registered */
-	struct inode *process_inode; /* the program's, held likewise */
 	struct uprobe *uprobe; /* what 6.12+ unregistering takes */
 	struct uprobe_consumer uc;
 	/* .return probes saving values at entry: the probe's entry part and
@@ -40,30 +34,10 @@ struct stp_uprobe {
 	size_t data_size;
 };
 
-/* Whether the current task runs p's program (always, without one). */
-static bool stp_uprobe_in_process(const struct stp_uprobe *p)
-{
-	struct mm_struct *mm = current->mm;
-	struct file *exe;
-	bool same;
-
-	if (!p->process_inode)
-		return true;
-	if (!mm)
-		return false;
-	rcu_read_lock();
-	exe = rcu_dereference(mm->exe_file);
-	same = exe && file_inode(exe) == p->process_inode;
-	rcu_read_unlock();
-	return same;
-}
-
 static STP_UPROBE_HANDLER(stp_uprobe_hit, self, regs)
 {
 	struct stp_uprobe *p = container_of(self, struct stp_uprobe, uc);
 
-	if (!stp_uprobe_in_process(p))
-		return 0;
 	if (p->ret) {
 		stp_uentry_save(p, p->entry, p->data_size, regs);
 		return 0;
@@ -77,8 +51,6 @@ static STP_URETPROBE_HANDLER(stp_uretprobe_hit, self, func, regs)
 	struct stp_uprobe *p = container_of(self, struct stp_uprobe, uc);
 
 	(void)func;
-	if (!stp_uprobe_in_process(p))
-		return 0;
 	if (p->entry) {
 		stp_uentry_return(p, p->probe, regs);
 		return 0;
@@ -128,9 +100,6 @@ static void stp_uprobes_unregister(struct stp_uprobe *ps, int n)
 		iput(ps[i].inode);
 		ps[i].inode = NULL;
 		ps[i].uprobe = NULL;
-		if (ps[i].process_inode)
-			iput(ps[i].process_inode);
-		ps[i].process_inode = NULL;
 	}
 }
 
@@ -146,17 +115,6 @@ static void stp_uprobes_register(struct stp_uprobe *ps, int n, struct stp_reg_co
 		memset(&p->uc, 0, sizeof(p->uc));
 		p->inode = NULL;
 		p->uprobe = NULL;
-		p->process_inode = NULL;
-		if (!IS_ERR(inode) && p->process) {
-			struct inode *program = stp_uprobe_inode(p->process);
-
-			if (IS_ERR(program)) {
-				iput(inode);
-				inode = program;
-			} else {
-				p->process_inode = program;
-			}
-		}
 		if (IS_ERR(inode)) {
 			rc = PTR_ERR(inode);
 		} else {
@@ -167,14 +125,10 @@ static void stp_uprobes_register(struct stp_uprobe *ps, int n, struct stp_reg_co
 			else
 				p->uc.handler = stp_uprobe_hit;
 			rc = stp_uprobe_register(inode, p->offset, p->ref_ctr_offset, &p->uc, &p->uprobe);
-			if (rc == 0) {
+			if (rc == 0)
 				p->inode = inode;
-			} else {
+			else
 				iput(inode);
-				if (p->process_inode)
-					iput(p->process_inode);
-				p->process_inode = NULL;
-			}
 		}
 		stp_reg_count_note(count, p->probe, p->optional, rc);
 	}

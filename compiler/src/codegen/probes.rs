@@ -160,18 +160,8 @@ struct Uprobes(Vec<String>);
 
 impl Family for Uprobes {
     fn add(&mut self, var: &str, point: &ProbePoint, entry: Option<&str>) {
-        // A library's point fires only in its program's processes.
-        let only_in = |process: &Option<String>| {
-            process
-                .as_ref()
-                .map_or(String::new(), |p| format!(", .process = {}", c_string(p)))
-        };
         if let ProbeKind::Uprobe {
-            path,
-            offset,
-            ret,
-            process,
-            ..
+            path, offset, ret, ..
         } = &point.kind
         {
             let saves = match entry {
@@ -181,9 +171,8 @@ impl Family for Uprobes {
                 _ => String::new(),
             };
             self.0.push(format!(
-                "{{ .probe = &{var}, .path = {}{}, .offset = {offset:#x}, .ret = {ret}, .optional = {}{saves} }},",
+                "{{ .probe = &{var}, .path = {}, .offset = {offset:#x}, .ret = {ret}, .optional = {}{saves} }},",
                 c_string(path),
-                only_in(process),
                 point.optional
             ));
         }
@@ -191,7 +180,6 @@ impl Family for Uprobes {
             path,
             offset,
             semaphore,
-            process,
             ..
         } = &point.kind
         {
@@ -199,9 +187,8 @@ impl Family for Uprobes {
             let semaphore =
                 semaphore.map_or(String::new(), |s| format!(", .ref_ctr_offset = {s:#x}"));
             self.0.push(format!(
-                "{{ .probe = &{var}, .path = {}{}, .offset = {offset:#x}{semaphore}, .optional = {} }},",
+                "{{ .probe = &{var}, .path = {}, .offset = {offset:#x}{semaphore}, .optional = {} }},",
                 c_string(path),
-                only_in(process),
                 point.optional
             ));
         }

@@ -4,10 +4,12 @@
 //! file, needed by P or not), or a name or glob matched against the file
 //! names of the libraries P needs ([`crate::debuginfo::UserPrograms::needed_libraries`],
 //! found as the target's dynamic loader finds them). Each point is named
-//! with the program's and the library's full paths.
+//! with the program's and the library's full paths. As in SystemTap 5.1
+//! (its record of `tests/scripts/uprobes_pie.stp`), a point is a uprobe
+//! on the library's file and fires in every process that maps it, not
+//! only in P's.
 
-use super::{parts_text, similar, Parts, PointError, ProbeContext, Target};
-use crate::ir::{ProbeKind, ProbePoint};
+use super::{parts_text, similar, Parts, PointError, Target};
 use crate::syntax::ast;
 
 /// The target's paths of the libraries `spec` names for the program
@@ -97,16 +99,4 @@ pub(super) fn literal(text: &str, span: crate::diag::Span) -> ast::Literal {
         value: text.as_bytes().to_vec(),
         span,
     })
-}
-
-/// Restricts user-space `points` (of a library) to the processes of the
-/// target's program `program`.
-pub(super) fn in_process(points: &mut [(ProbePoint, ProbeContext)], program: &str) {
-    for (point, _) in points {
-        if let ProbeKind::Uprobe { process, .. } | ProbeKind::UserMarker { process, .. } =
-            &mut point.kind
-        {
-            *process = Some(program.to_string());
-        }
-    }
 }

@@ -85,7 +85,6 @@ fn resolve(parts: &Parts<'_>, target: Target<'_>) -> Resolution {
                         function: e.name.clone(),
                         offset: e.offset,
                         ret,
-                        process: None,
                     },
                     optional: false,
                 };

@@ -174,10 +174,7 @@ fn process_function_probe(
         let lib_literal = library::literal(&lib, function.span);
         let named = library::filled(parts, &program, Some(&lib_literal));
         match function_points(&named, &lib, &spec, how, ret, target) {
-            Ok(mut found) => {
-                library::in_process(&mut found, &path);
-                points.extend(found);
-            }
+            Ok(found) => points.extend(found),
             Err(e) => {
                 first_error.get_or_insert(e);
             }
@@ -248,7 +245,6 @@ fn function_points(
                     function: f.name.clone(),
                     offset: f.offset,
                     ret,
-                    process: None,
                 },
                 optional: false,
             };

@@ -259,11 +259,11 @@ fn markers(
     let mut files = Vec::new();
     for path in paths {
         match library {
-            None => files.push((path.clone(), format!("process(\"{path}\")"), None)),
+            None => files.push((path.clone(), format!("process(\"{path}\")"))),
             Some(l) => {
                 for lib in super::library::libraries(parts, &path, l, target)? {
                     let place = format!("process(\"{path}\").library(\"{lib}\")");
-                    files.push((lib, place, Some(path.clone())));
+                    files.push((lib, place));
                 }
             }
         }
@@ -272,14 +272,9 @@ fn markers(
     // that matches is it an error (the first file's).
     let mut points = Vec::new();
     let mut first_error = None;
-    for (path, place, program) in files {
+    for (path, place) in files {
         match file_markers(parts, path, &place, provider.as_deref(), &spec, target) {
-            Ok(mut found) => {
-                if let Some(program) = program {
-                    super::library::in_process(&mut found, &program);
-                }
-                points.extend(found);
-            }
+            Ok(found) => points.extend(found),
             Err(e) => {
                 first_error.get_or_insert(e);
             }
@@ -353,7 +348,6 @@ fn file_markers(
                     name: m.name.clone(),
                     offset: m.offset,
                     semaphore: m.semaphore,
-                    process: None,
                 },
                 optional: false,
             };
