@@ -168,22 +168,12 @@ fn process_function_probe(
     };
     // A pattern's libraries each give their functions; only when none has
     // one that matches is it an error (the first library's).
-    let mut points = Vec::new();
-    let mut first_error = None;
-    for lib in library::libraries(parts, &path, library, target)? {
+    let libraries = library::libraries(parts, &path, library, target)?;
+    super::points_of_any(libraries.into_iter().map(|lib| {
         let lib_literal = library::literal(&lib, function.span);
         let named = library::filled(parts, &program, Some(&lib_literal));
-        match function_points(&named, &lib, &spec, how, ret, target) {
-            Ok(found) => points.extend(found),
-            Err(e) => {
-                first_error.get_or_insert(e);
-            }
-        }
-    }
-    match first_error {
-        Some(e) if points.is_empty() => Err(e),
-        _ => Ok(Some(points)),
-    }
+        function_points(&named, &lib, &spec, how, ret, target)
+    }))
 }
 
 /// The points of the functions `spec` names in the file `path`, named

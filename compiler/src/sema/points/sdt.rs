@@ -270,20 +270,11 @@ fn markers(
     }
     // A pattern's files each give their markers; only when none has one
     // that matches is it an error (the first file's).
-    let mut points = Vec::new();
-    let mut first_error = None;
-    for (path, place) in files {
-        match file_markers(parts, path, &place, provider.as_deref(), &spec, target) {
-            Ok(found) => points.extend(found),
-            Err(e) => {
-                first_error.get_or_insert(e);
-            }
-        }
-    }
-    match first_error {
-        Some(e) if points.is_empty() => Err(e),
-        _ => Ok(Some(points)),
-    }
+    super::points_of_any(
+        files.into_iter().map(|(path, place)| {
+            file_markers(parts, path, &place, provider.as_deref(), &spec, target)
+        }),
+    )
 }
 
 /// The points of the markers of the program `path` that match `spec` (and
