@@ -469,6 +469,28 @@ impl UserVars {
 }
 
 impl TargetVars for UserVars {
+    fn program_variable(
+        &self,
+        name: &str,
+        file: Option<&str>,
+        span: Span,
+        h: &mut dyn TargetHost,
+    ) -> Option<Result<(ir::TargetBase, Place), Failed>> {
+        let found = match file {
+            Some(f) => self.debug.global_in(name, f),
+            None => self.debug.global(&self.scope, name),
+        };
+        let Some((ty, location)) = found else {
+            let in_file = file.map_or(String::new(), |f| format!(" in a unit compiled from '{f}'"));
+            return Some(Err(fail_help(
+                span,
+                format!("@var: the program has no global variable '{name}'{in_file}"),
+                "@var names a global or file-static variable of the probed program: \"name\" or \"name@file.c\"".into(),
+            )));
+        };
+        Some(self.place(name, ty, location, span, h))
+    }
+
     fn variable(
         &self,
         name: &str,
