@@ -48,7 +48,7 @@ pub fn targets() -> Result<(Vec<String>, Vec<String>)> {
     let tests = package
         .targets
         .iter()
-        .filter(|t| t.kind.iter().any(|k| k.to_string() == "test"))
+        .filter(|t| t.kind.iter().any(|k| *k == "test"))
         .map(|t| t.name.clone());
     Ok(tests.partition(|name| name.starts_with(PREFIX)))
 }
