@@ -12,19 +12,13 @@ use std::io::{self, Write};
 
 use crate::options::Rotation;
 
-/// Standard output's buffer: a channel read's worth of records.
-const STDOUT_BUFFER: usize = 64 * 1024;
-
 /// The output sink.
 pub struct Output {
     target: Target,
 }
 
 enum Target {
-    /// Buffered: one `write` per channel read (the session flushes after
-    /// each), not one per line as `io::Stdout`'s line buffering does,
-    /// which cost a system call per probe hit that printed a line.
-    Stdout(io::BufWriter<io::Stdout>),
+    Stdout(io::Stdout),
     Files(Files),
     Discard,
 }
@@ -45,7 +39,7 @@ impl Output {
     /// Standard output.
     pub fn stdout() -> Output {
         Output {
-            target: Target::Stdout(io::BufWriter::with_capacity(STDOUT_BUFFER, io::stdout())),
+            target: Target::Stdout(io::stdout()),
         }
     }
 
