@@ -28,7 +28,13 @@ pub struct Options {
     pub scripts: Vec<PathBuf>,
 }
 
+/// What a kernel build needs beyond a compiler and make (kconfig's
+/// parser generators, objtool's libelf, the certificate tools).
+const BUILD_PACKAGES: &[&str] = &["flex", "bison", "bc", "libelf-dev", "libssl-dev"];
+
 pub fn run(sh: &Shell, options: &Options) -> Result<()> {
+    let missing = setup::not_installed(sh, BUILD_PACKAGES.iter().copied());
+    setup::apt_install(sh, &missing, "the kernel build needs packages")?;
     let catalog = Catalog::load()?;
     let planned = source_build::plan(&options.kernel, &catalog)?.with_context(|| {
         let known = source_build::recipes()
