@@ -23,6 +23,7 @@ mod bench;
 mod bench_build;
 mod bench_overhead;
 mod corpus;
+mod debug_kernel;
 mod demo;
 mod fuzz;
 mod measure;
@@ -61,6 +62,8 @@ enum Command {
     TapsetCoverage(tapset_coverage::Options),
     /// Coverage-guided fuzzing (libFuzzer) of the front end and the readers.
     Fuzz(fuzz::Options),
+    /// Build a kernel with KASAN and lockdep from source and run scripts on it.
+    DebugKernel(debug_kernel::Options),
 }
 
 /// Runs the command; an error ends in one line naming it (no backtrace,
@@ -93,5 +96,6 @@ fn run() -> anyhow::Result<()> {
         Command::Corpus(o) => corpus::run(&sh, &o),
         Command::TapsetCoverage(o) => tapset_coverage::run(&sh, &o),
         Command::Fuzz(o) => fuzz::run(&sh, &o),
+        Command::DebugKernel(o) => debug_kernel::run(&sh, &o),
     }
 }

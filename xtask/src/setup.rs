@@ -153,7 +153,16 @@ fn is_root() -> bool {
 
 /// Installs the missing apt packages (as root), or says what to run.
 pub fn install_packages(sh: &Shell) -> Result<()> {
-    let missing: Vec<&str> = apt_packages()
+    let missing = not_installed(sh, apt_packages());
+    apt_install(sh, &missing, "missing packages")
+}
+
+/// The packages of `packages` that dpkg does not have installed.
+pub(crate) fn not_installed<'a>(
+    sh: &Shell,
+    packages: impl Iterator<Item = &'a str>,
+) -> Vec<&'a str> {
+    packages
         .filter(|p| {
             let format = "-f=${Status}";
             let status = cmd!(sh, "dpkg-query -W {format} {p}")
@@ -163,13 +172,12 @@ pub fn install_packages(sh: &Shell) -> Result<()> {
                 .unwrap_or_default();
             !status.ends_with("installed") || status.contains("not-installed")
         })
-        .collect();
-    apt_install(sh, &missing, "missing packages")
+        .collect()
 }
 
 /// Installs `packages` with apt-get (as root), or says what to run and
 /// why (`what`).
-fn apt_install(sh: &Shell, packages: &[&str], what: &str) -> Result<()> {
+pub(crate) fn apt_install(sh: &Shell, packages: &[&str], what: &str) -> Result<()> {
     if packages.is_empty() {
         return Ok(());
     }

@@ -78,7 +78,22 @@ pub(super) fn check_define(define: &str) -> Result<(), String> {
             "stap: -D {define}: the value may only use letters, digits and '_.+-'"
         ));
     }
+    if name == "MAXPROBES" && value.parse::<usize>().is_err() {
+        return Err(format!(
+            "stap: -D {define}: MAXPROBES is a number of probe points (-D MAXPROBES=50000)"
+        ));
+    }
     Ok(())
+}
+
+/// The probe-point limit a `-D MAXPROBES=N` sets (the last one given),
+/// read by pass 2 as well as handed to the compiler like every `-D`.
+pub(super) fn max_probes(defines: &[String]) -> Option<usize> {
+    defines
+        .iter()
+        .rev()
+        .find_map(|d| d.strip_prefix("MAXPROBES="))
+        .and_then(|n| n.parse().ok())
 }
 
 /// Refuses `-B` variables that would build a module the kernel refuses:
@@ -107,6 +122,13 @@ mod tests {
     #[test]
     fn defines_must_be_safe_for_the_compiler() {
         assert!(check_define("MAXACTION=10").is_ok());
+        assert!(check_define("MAXPROBES=50000").is_ok());
+        assert!(check_define("MAXPROBES=many")
+            .unwrap_err()
+            .contains("MAXPROBES is a number of probe points"));
+        let defines = ["MAXPROBES=5".to_string(), "MAXPROBES=7".to_string()];
+        assert_eq!(max_probes(&defines), Some(7));
+        assert_eq!(max_probes(&["MAXACTION=5".to_string()]), None);
         assert!(check_define("STP_NO_OVERLOAD").is_ok());
         assert!(check_define("1X=2")
             .unwrap_err()
@@ -170,6 +192,30 @@ mod tests {
         // `-r ''` is the running kernel's tree, as without -r.
         let p = Pipeline::new(opts(&["-p1", "-r", "", "-e", "probe begin {}"]));
         assert!(p.is_ok() || p.err().unwrap().message.contains("/lib/modules/"));
+    }
+
+    /// A script whose probes resolve to more points than `-D MAXPROBES`
+    /// allows (a wildcard over a whole kernel) is refused at pass 2 with
+    /// the count and the way to raise the limit, before anything is built.
+    #[test]
+    fn probe_points_beyond_maxprobes_are_refused_with_the_count() {
+        let script = "probe begin, begin { }\nprobe end, end { }\n";
+        let elaborate = |limit: &str| {
+            let define = format!("MAXPROBES={limit}");
+            let mut p = Pipeline::new(opts(&["-p2", "-D", &define, "-e", script])).unwrap();
+            let parsed = p.parse().unwrap();
+            p.elaborate(&parsed).map(drop).map_err(|f| f.message)
+        };
+        assert!(elaborate("4").is_ok());
+        let e = elaborate("3").unwrap_err();
+        assert!(
+            e.contains(
+                "too many probe points: this probe resolves to 2 probe points, 4 with the probes before it, more than the limit of 3"
+            ),
+            "{e}"
+        );
+        assert!(e.contains("-D MAXPROBES=4"), "{e}");
+        assert!(e.contains("<input>:2:7"), "{e}");
     }
 
     #[test]

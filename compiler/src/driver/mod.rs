@@ -20,7 +20,9 @@ mod cli;
 mod options;
 mod prescan;
 
-use checks::{check_define, check_include_dir, check_make_var, check_module_name, tree_failure};
+use checks::{
+    check_define, check_include_dir, check_make_var, check_module_name, max_probes, tree_failure,
+};
 
 pub use build::{check_module, deliver, BuildJob};
 pub use cli::StapOptions;
@@ -202,6 +204,7 @@ impl Pipeline {
                 ),
                 unwind_paths: self.options.unwind_modules.clone(),
                 ldd: self.options.ldd,
+                max_probes: max_probes(&self.options.defines),
             });
         }
         self.sema_config.as_ref().expect("made above")

@@ -31,6 +31,7 @@ pub mod rpm_header;
 pub mod rpm_metadata;
 pub mod rpm_repo;
 pub mod rpm_unpack;
+pub mod source_build;
 pub mod symvers;
 pub mod toolchain;
 pub mod tree;

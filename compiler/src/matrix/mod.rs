@@ -29,7 +29,7 @@ use std::path::{Path, PathBuf};
 
 use crate::kernel::fetch::{fetch, FetchOptions};
 use crate::kernel::Cache;
-use crate::kernel::{toolchain, Catalog, HeaderTree};
+use crate::kernel::{source_build, toolchain, Catalog, HeaderTree};
 use crate::vm::guest::KernelModuleLoad;
 use crate::vm::Arch;
 pub use boot::{guest_staprun, module_loads, rust_target};
@@ -119,16 +119,35 @@ pub fn run(options: &Options, progress: &(dyn Fn(&str) + Sync)) -> Result<Report
     let mut trees = BTreeMap::new();
     let mut manifests = BTreeMap::new();
     for name in &options.kernels {
-        let manifest = catalog.get(name).map_err(|e| e.to_string())?;
+        // A kernel built here from source (`kernels/built/`) is booted
+        // once built (`cargo xtask debug-kernel`), with its recipe's
+        // manifest's toolchain; a fetched one is fetched when missing.
+        let built = source_build::plan(name, &catalog).map_err(|e| e.to_string())?;
+        let (manifest, state) = match &built {
+            Some(planned) => {
+                let state = source_build::built_state(&options.cache, name)
+                    .map_err(|e| e.to_string())?
+                    .ok_or_else(|| {
+                        format!(
+                            "{name} is built from source and not built yet: run `cargo xtask debug-kernel --kernel {name}` first"
+                        )
+                    })?;
+                (&planned.manifest, state)
+            }
+            None => {
+                let manifest = catalog.get(name).map_err(|e| e.to_string())?;
+                let fetched = fetch(
+                    manifest,
+                    &options.cache,
+                    &FetchOptions::default(),
+                    &mut |l| progress(l),
+                )
+                .map_err(|e| e.to_string())?;
+                (manifest, fetched.state().clone())
+            }
+        };
         manifests.insert(name.clone(), manifest.clone());
-        let fetched = fetch(
-            manifest,
-            &options.cache,
-            &FetchOptions::default(),
-            &mut |l| progress(l),
-        )
-        .map_err(|e| e.to_string())?;
-        let tree = HeaderTree::from_fetched(fetched.state().clone()).map_err(|e| e.to_string())?;
+        let tree = HeaderTree::from_fetched(state).map_err(|e| e.to_string())?;
         toolchain::ensure(manifest, &tree, &options.cache, &mut |l| progress(l))
             .map_err(|e| e.to_string())?;
         trees.insert(name.clone(), tree);
