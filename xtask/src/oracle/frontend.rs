@@ -348,7 +348,11 @@ fn run_stap(
         return Ok(ran);
     }
     let (dir, text) = run_dir(cache, root, kernel, job, pass, prelude)?;
-    let key = dir.file_name().expect("a key").to_string_lossy().into_owned();
+    let key = dir
+        .file_name()
+        .expect("a key")
+        .to_string_lossy()
+        .into_owned();
     let work = format!("/tmp/stapkit-frontend/{key}");
     let host_work = root.dir.join(work.trim_start_matches('/'));
     std::fs::create_dir_all(&host_work)?;

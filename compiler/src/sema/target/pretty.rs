@@ -81,9 +81,7 @@ impl<'k> Walk<'k> {
         match place {
             Place::Value(ty) => match ty.strip() {
                 // A pointer to a struct: the struct it points to.
-                CType::Pointer(to) if is_aggregate(to) => {
-                    self.pretty_at(&mut p, &steps, to, 0)?
-                }
+                CType::Pointer(to) if is_aggregate(to) => self.pretty_at(&mut p, &steps, to, 0)?,
                 // A struct passed by value (a parameter in registers) has
                 // no address to read its members at: SystemTap prints
                 // each as `?`.
@@ -303,8 +301,10 @@ fn scalar_conv(ty: &CType, in_memory: bool) -> Option<(&'static str, ir::TargetR
             (*size as u8, *signed, if *signed { "%d" } else { "%u" })
         }
         CType::Pointer(to)
-            if matches!(to.strip(), CType::Int { .. } | CType::Enum { .. } | CType::Float { .. })
-                && !matches!(to.strip(), CType::Int { size: 1, .. }) =>
+            if matches!(
+                to.strip(),
+                CType::Int { .. } | CType::Enum { .. } | CType::Float { .. }
+            ) && !matches!(to.strip(), CType::Int { size: 1, .. }) =>
         {
             (8, true, "%d")
         }
