@@ -87,17 +87,29 @@ pub fn run(sh: &Shell, options: &Options) -> Result<()> {
                     break;
                 };
                 let result = (|| -> Result<FrontendCase> {
-                    let p1 = run_stap(&cache, &root, &kernel, job, "-p1", "")?;
+                    let p1_run = StapRun {
+                        cache: &cache,
+                        root: &root,
+                        kernel: &kernel,
+                        job,
+                        pass: "-p1",
+                        prelude: "",
+                    };
+                    let p1 = run_stap(&p1_run)?;
+                    let p2_run = StapRun {
+                        pass: "-p2",
+                        ..p1_run
+                    };
                     let p2 = match (options.with_p2, options.p2_cached_only) {
-                        (true, false) => {
-                            Some(run_stap(&cache, &root, &kernel, job, "-p2", "")?.status)
-                        }
-                        (true, true) => cached_run(&cache, &root, &kernel, job, "-p2", "")?
-                            .map(|ran| ran.status),
+                        (true, false) => Some(run_stap(&p2_run)?.status),
+                        (true, true) => p2_run.cached()?.map(|ran| ran.status),
                         (false, _) => None,
                     };
                     if let Some(prelude) = own_macros(job)? {
-                        let own = run_stap(&cache, &root, &kernel, job, "-p1", &prelude)?;
+                        let own = run_stap(&StapRun {
+                            prelude: &prelude,
+                            ..p1_run
+                        })?;
                         own_lines.lock().unwrap().push(format!(
                             "{}\t{}\t{}\t{}\n",
                             job.id,
@@ -131,7 +143,8 @@ pub fn run(sh: &Shell, options: &Options) -> Result<()> {
         bail!("front-end cases failed to run:\n{}", errors.join("\n"));
     }
     let mut cases = done.into_inner().unwrap();
-    cases.sort_by(|a, b| a.id.cmp(&b.id));
+    // By id, then arguments: an example can be two cases (pyexample).
+    cases.sort_by(|a, b| (&a.id, &a.args).cmp(&(&b.id, &b.args)));
     let out = out_dir();
     std::fs::create_dir_all(&out)?;
     let mut text = format!("# systemtap: {} (Debian {suite})\n", root.version);
@@ -287,67 +300,65 @@ fn own_macros(job: &Job) -> Result<Option<String>> {
     Ok(Some(prelude))
 }
 
-/// Where a run of `stap PASS` on `prelude` and `job`'s script is cached,
-/// and the script's text as run.
-fn run_dir(
-    cache: &Cache,
-    root: &StapRoot,
-    kernel: &Kernel,
-    job: &Job,
-    pass: &str,
-    prelude: &str,
-) -> Result<(PathBuf, Vec<u8>)> {
-    let mut text = prelude.as_bytes().to_vec();
-    text.extend(std::fs::read(job.dir.join(&job.file))?);
-    let key = content_key(&[
-        root.suite.as_bytes(),
-        root.version.as_bytes(),
-        kernel.state.release.as_bytes(),
-        pass.as_bytes(),
-        job.options.join("\u{1f}").as_bytes(),
-        job.args.join("\u{1f}").as_bytes(),
-        job.file.as_bytes(),
-        &text,
-    ]);
-    Ok((cache.dir().join("oracle/frontend").join(key), text))
+/// One `stap PASS` run of `job`'s script with `prelude` before its text,
+/// in `root` against `kernel`'s tree, cached under `cache`.
+struct StapRun<'a> {
+    cache: &'a Cache,
+    root: &'a StapRoot,
+    kernel: &'a Kernel,
+    job: &'a Job,
+    pass: &'a str,
+    prelude: &'a str,
 }
 
-/// The cached run of `stap PASS` on `job` (see [`run_dir`]), if there is one.
-fn cached_run(
-    cache: &Cache,
-    root: &StapRoot,
-    kernel: &Kernel,
-    job: &Job,
-    pass: &str,
-    prelude: &str,
-) -> Result<Option<Ran>> {
-    let (dir, _) = run_dir(cache, root, kernel, job, pass, prelude)?;
-    if !dir.join("done").is_file() {
-        return Ok(None);
+impl StapRun<'_> {
+    /// Where the run is cached, and the script's text as run.
+    fn dir(&self) -> Result<(PathBuf, Vec<u8>)> {
+        let mut text = self.prelude.as_bytes().to_vec();
+        text.extend(std::fs::read(self.job.dir.join(&self.job.file))?);
+        let key = content_key(&[
+            self.root.suite.as_bytes(),
+            self.root.version.as_bytes(),
+            self.kernel.state.release.as_bytes(),
+            self.pass.as_bytes(),
+            self.job.options.join("\u{1f}").as_bytes(),
+            self.job.args.join("\u{1f}").as_bytes(),
+            self.job.file.as_bytes(),
+            &text,
+        ]);
+        Ok((self.cache.dir().join("oracle/frontend").join(key), text))
     }
-    Ok(Some(Ran {
-        status: std::fs::read_to_string(dir.join("status"))?
-            .trim()
-            .parse()?,
-        stdout: std::fs::read(dir.join("stdout"))?,
-    }))
+
+    /// The cached run, if there is one.
+    fn cached(&self) -> Result<Option<Ran>> {
+        let (dir, _) = self.dir()?;
+        if !dir.join("done").is_file() {
+            return Ok(None);
+        }
+        Ok(Some(Ran {
+            status: std::fs::read_to_string(dir.join("status"))?
+                .trim()
+                .parse()?,
+            stdout: std::fs::read(dir.join("stdout"))?,
+        }))
+    }
 }
 
 /// Runs `stap PASS -r TREE OPTIONS -- FILE ARGS` in the root, from a copy
-/// of the script's directory (or returns the cached run); `prelude` is
-/// put before the script's text in the copy.
-fn run_stap(
-    cache: &Cache,
-    root: &StapRoot,
-    kernel: &Kernel,
-    job: &Job,
-    pass: &str,
-    prelude: &str,
-) -> Result<Ran> {
-    if let Some(ran) = cached_run(cache, root, kernel, job, pass, prelude)? {
+/// of the script's directory (or returns the cached run); the run's
+/// prelude is put before the script's text in the copy.
+fn run_stap(run: &StapRun) -> Result<Ran> {
+    if let Some(ran) = run.cached()? {
         return Ok(ran);
     }
-    let (dir, text) = run_dir(cache, root, kernel, job, pass, prelude)?;
+    let StapRun {
+        root,
+        kernel,
+        job,
+        pass,
+        ..
+    } = *run;
+    let (dir, text) = run.dir()?;
     let key = dir
         .file_name()
         .expect("a key")
