@@ -74,7 +74,7 @@ fn a_workflow_for_every_manifest_passes_and_a_broken_one_does_not() {
             "tests/scripts/a*.stp",
             // A user's repository: stapkit from git, its own lock file.
             "--install",
-            "git:https://example.org/stapkit.git#v0.1.0",
+            "git:file:///srv/git/stapkit.git#v0.1.0",
             "--lock",
             "ci/kernels.lock",
             "--output",

@@ -26,7 +26,9 @@ use std::process::Command;
 use fetch_support::rpm::{
     fetch_served_stream9, small_kernel_rpms, stream9_repository, Compiler, Family, Served, FAMILIES,
 };
-use fetch_support::{cached_kernel, deb_index, debian_tree, run, serve, LocalTree};
+use fetch_support::{
+    cached_kernel, deb, deb_index, debian_tree, run, serve, DebPackage, LocalTree,
+};
 use stapkit::kernel::archives::Archives;
 use stapkit::kernel::fetch::{fetch, FetchOptions, Fetched};
 use stapkit::kernel::lock::LockedKernel;
@@ -329,28 +331,16 @@ fn an_el9_tree_built_with_gcc_11_builds_with_bookworms_gcc_11_root_and_runs_in_q
     );
 }
 
-/// Builds a `.deb` of `dir` (whose files are laid out from `/`) named
-/// `name`, with `depends`, into `pool`.
-fn deb(dir: &Path, name: &str, arch: &str, depends: &str, pool: &Path) {
-    let control = dir.join("DEBIAN");
-    std::fs::create_dir_all(&control).unwrap();
-    let depends = if depends.is_empty() {
-        String::new()
-    } else {
-        format!("Depends: {depends}\n")
+/// An Ubuntu-shaped test package of the 6.1 tree named `name`.
+fn ubuntu_deb(dir: &Path, name: &str, arch: &str, depends: &str, pool: &Path) {
+    let package = DebPackage {
+        name,
+        version: "6.1.0-57.63",
+        arch,
+        depends,
+        description: "Ubuntu-shaped test package made from a Debian tree",
     };
-    std::fs::write(
-        control.join("control"),
-        format!(
-            "Package: {name}\nVersion: 6.1.0-57.63\nArchitecture: {arch}\nMaintainer: stapkit tests <tests@localhost>\n\
-             {depends}Description: Ubuntu-shaped test package made from a Debian tree\n"
-        ),
-    )
-    .unwrap();
-    run(Command::new("dpkg-deb")
-        .args(["--root-owner-group", "-Zgzip", "-z1", "--build"])
-        .arg(dir)
-        .arg(pool.join(format!("{name}_6.1.0-57.63_{arch}.deb"))));
+    deb(dir, &package, pool);
 }
 
 #[test]
@@ -403,21 +393,21 @@ fn an_ubuntu_shaped_archive_is_locked_fetched_and_built_against_by_release() {
     let archive = w.join("www/ubuntu");
     let pool = archive.join("pool/main/l/linux");
     std::fs::create_dir_all(&pool).unwrap();
-    deb(
+    ubuntu_deb(
         &w.join("common"),
         "linux-headers-6.1.0-57",
         "all",
         "",
         &pool,
     );
-    deb(
+    ubuntu_deb(
         &w.join("flavour"),
         &format!("linux-headers-{rel}"),
         "amd64",
         "linux-headers-6.1.0-57, libc6",
         &pool,
     );
-    deb(
+    ubuntu_deb(
         &w.join("image"),
         &format!("linux-image-unsigned-{rel}"),
         "amd64",

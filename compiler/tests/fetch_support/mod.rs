@@ -1,7 +1,7 @@
 //! What the local-repository fetch tests share: the fetched Debian tree
 //! they repackage, a flattened copy of it, a command runner (the one of
-//! `command_support`), a Debian repository index and a small HTTP server
-//! on 127.0.0.1.
+//! `command_support`), `.deb` packages, a Debian repository index and a
+//! small HTTP server on the loopback address.
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
@@ -32,6 +32,48 @@ pub fn cached_kernel(name: &str) -> FetchState {
 #[path = "../command_support/mod.rs"]
 mod command_support;
 pub use command_support::run;
+
+/// One binary package to build with [`deb`].
+pub struct DebPackage<'a> {
+    /// `Package:`.
+    pub name: &'a str,
+    /// `Version:`.
+    pub version: &'a str,
+    /// `Architecture:` (`all`, `amd64`, ...).
+    pub arch: &'a str,
+    /// `Depends:` (empty: none).
+    pub depends: &'a str,
+    /// `Description:`.
+    pub description: &'a str,
+}
+
+/// Builds `NAME_VERSION_ARCH.deb` of `dir` (its files laid out from `/`)
+/// into `pool` with `dpkg-deb` (gzip at its fastest: the tests' packages
+/// are large trees read once).
+pub fn deb(dir: &Path, package: &DebPackage<'_>, pool: &Path) {
+    let control = dir.join("DEBIAN");
+    std::fs::create_dir_all(&control).unwrap();
+    let depends = match package.depends {
+        "" => String::new(),
+        d => format!("Depends: {d}\n"),
+    };
+    std::fs::write(
+        control.join("control"),
+        format!(
+            "Package: {}\nVersion: {}\nArchitecture: {}\nMaintainer: stapkit tests\n\
+             {depends}Description: {}\n",
+            package.name, package.version, package.arch, package.description
+        ),
+    )
+    .unwrap();
+    run(Command::new("dpkg-deb")
+        .args(["--root-owner-group", "-Zgzip", "-z1", "--build"])
+        .arg(dir)
+        .arg(pool.join(format!(
+            "{}_{}_{}.deb",
+            package.name, package.version, package.arch
+        ))));
+}
 
 /// A Debian-shaped repository of the `.deb`s in `archive/pool` for suite
 /// `suite`, component main.
