@@ -6,6 +6,14 @@
 //! `tests/systemtap-frontend/` (see `stapkit::matrix::frontend`).
 //! Each run is cached by content under `$STAPKIT_CACHE/oracle/frontend/`.
 //!
+//! An example that calls the library's `@prometheus_*` or `@json_*`
+//! macros prints their expansion at `-p1`, and stapkit's bodies are its
+//! own code, not SystemTap's. For those, SystemTap also runs on the
+//! script with stapkit's `prometheus.stpm` and `json.stpm` put before it
+//! (a script's own `@define` takes the place of the library's, and `-p1`
+//! prints the script's file name only), and that text's length and hash
+//! go to `own-macros.tsv`: stapkit's `-p1` must equal it.
+//!
 //! Fixtures whose `//@` header sets target facts (`arch`, `kernel`,
 //! `config`, `systemtap`, `privilege`) are left out: real SystemTap
 //! takes those from the tree, so the same text cannot be compared.
@@ -70,6 +78,7 @@ pub fn run(sh: &Shell, options: &Options) -> Result<()> {
     let queue = Mutex::new(jobs.iter().collect::<Vec<_>>());
     let done = Mutex::new(Vec::new());
     let errors = Mutex::new(Vec::new());
+    let own_lines = Mutex::new(Vec::new());
     let workers = options.jobs.unwrap_or(2).max(1);
     std::thread::scope(|scope| {
         for _ in 0..workers {
@@ -78,11 +87,37 @@ pub fn run(sh: &Shell, options: &Options) -> Result<()> {
                     break;
                 };
                 let result = (|| -> Result<FrontendCase> {
-                    let p1 = run_stap(&cache, &root, &kernel, job, "-p1")?;
-                    let p2 = match options.with_p2 {
-                        true => Some(run_stap(&cache, &root, &kernel, job, "-p2")?.status),
-                        false => None,
+                    let p1_run = StapRun {
+                        cache: &cache,
+                        root: &root,
+                        kernel: &kernel,
+                        job,
+                        pass: "-p1",
+                        prelude: "",
                     };
+                    let p1 = run_stap(&p1_run)?;
+                    let p2_run = StapRun {
+                        pass: "-p2",
+                        ..p1_run
+                    };
+                    let p2 = match (options.with_p2, options.p2_cached_only) {
+                        (true, false) => Some(run_stap(&p2_run)?.status),
+                        (true, true) => p2_run.cached()?.map(|ran| ran.status),
+                        (false, _) => None,
+                    };
+                    if let Some(prelude) = own_macros(job)? {
+                        let own = run_stap(&StapRun {
+                            prelude: &prelude,
+                            ..p1_run
+                        })?;
+                        own_lines.lock().unwrap().push(format!(
+                            "{}\t{}\t{}\t{}\n",
+                            job.id,
+                            own.status,
+                            own.stdout.len(),
+                            text_hash(&own.stdout)
+                        ));
+                    }
                     if !job.id.starts_with("ex/") {
                         save_fixture_text(job, &p1.stdout)?;
                     }
@@ -108,7 +143,8 @@ pub fn run(sh: &Shell, options: &Options) -> Result<()> {
         bail!("front-end cases failed to run:\n{}", errors.join("\n"));
     }
     let mut cases = done.into_inner().unwrap();
-    cases.sort_by(|a, b| a.id.cmp(&b.id));
+    // By id, then arguments: an example can be two cases (pyexample).
+    cases.sort_by(|a, b| (&a.id, &a.args).cmp(&(&b.id, &b.args)));
     let out = out_dir();
     std::fs::create_dir_all(&out)?;
     let mut text = format!("# systemtap: {} (Debian {suite})\n", root.version);
@@ -119,6 +155,16 @@ pub fn run(sh: &Shell, options: &Options) -> Result<()> {
     text.push_str(&format_cases(&cases));
     std::fs::write(out.join("cases.tsv"), text)?;
     eprintln!("oracle: wrote {}", out.join("cases.tsv").display());
+    let mut own = own_lines.into_inner().unwrap();
+    own.sort();
+    let mut text = String::from(
+        "# SystemTap's stap -p1 of the examples that call @prometheus_*/@json_* library macros,\n\
+         # with stapkit's prometheus.stpm and json.stpm put before the script (see\n\
+         # xtask/src/oracle/frontend.rs). Written by `cargo xtask oracle --frontend`.\n\
+         # id\tp1 exit\tp1 stdout length\tp1 stdout hash\n",
+    );
+    text.extend(own);
+    std::fs::write(out.join("own-macros.tsv"), text)?;
     Ok(())
 }
 
@@ -233,29 +279,91 @@ fn walk(dir: &Path) -> Result<Vec<PathBuf>> {
     Ok(out)
 }
 
-/// Runs `stap PASS -r TREE OPTIONS -- FILE ARGS` in the root, from a copy
-/// of the script's directory (or returns the cached run).
-fn run_stap(cache: &Cache, root: &StapRoot, kernel: &Kernel, job: &Job, pass: &str) -> Result<Ran> {
-    let text = std::fs::read(job.dir.join(&job.file))?;
-    let key = content_key(&[
-        root.suite.as_bytes(),
-        root.version.as_bytes(),
-        kernel.state.release.as_bytes(),
-        pass.as_bytes(),
-        job.options.join("\u{1f}").as_bytes(),
-        job.args.join("\u{1f}").as_bytes(),
-        job.file.as_bytes(),
-        &text,
-    ]);
-    let dir = cache.dir().join("oracle/frontend").join(&key);
-    if dir.join("done").is_file() {
-        return Ok(Ran {
+/// The library macro files whose bodies are stapkit's own, when `job`'s
+/// script calls one of their macros: their text, to put before the
+/// script (`None` for every other script).
+fn own_macros(job: &Job) -> Result<Option<String>> {
+    if !job.id.starts_with("ex/") {
+        return Ok(None);
+    }
+    let text = std::fs::read_to_string(job.dir.join(&job.file))?;
+    if !text.contains("@prometheus_") && !text.contains("@json_") {
+        return Ok(None);
+    }
+    let mut prelude = String::new();
+    for (name, body) in stapkit::runtime::tapset_macros() {
+        if name.ends_with("/prometheus.stpm") || name.ends_with("/json.stpm") {
+            prelude.push_str(body);
+            prelude.push('\n');
+        }
+    }
+    Ok(Some(prelude))
+}
+
+/// One `stap PASS` run of `job`'s script with `prelude` before its text,
+/// in `root` against `kernel`'s tree, cached under `cache`.
+struct StapRun<'a> {
+    cache: &'a Cache,
+    root: &'a StapRoot,
+    kernel: &'a Kernel,
+    job: &'a Job,
+    pass: &'a str,
+    prelude: &'a str,
+}
+
+impl StapRun<'_> {
+    /// Where the run is cached, and the script's text as run.
+    fn dir(&self) -> Result<(PathBuf, Vec<u8>)> {
+        let mut text = self.prelude.as_bytes().to_vec();
+        text.extend(std::fs::read(self.job.dir.join(&self.job.file))?);
+        let key = content_key(&[
+            self.root.suite.as_bytes(),
+            self.root.version.as_bytes(),
+            self.kernel.state.release.as_bytes(),
+            self.pass.as_bytes(),
+            self.job.options.join("\u{1f}").as_bytes(),
+            self.job.args.join("\u{1f}").as_bytes(),
+            self.job.file.as_bytes(),
+            &text,
+        ]);
+        Ok((self.cache.dir().join("oracle/frontend").join(key), text))
+    }
+
+    /// The cached run, if there is one.
+    fn cached(&self) -> Result<Option<Ran>> {
+        let (dir, _) = self.dir()?;
+        if !dir.join("done").is_file() {
+            return Ok(None);
+        }
+        Ok(Some(Ran {
             status: std::fs::read_to_string(dir.join("status"))?
                 .trim()
                 .parse()?,
             stdout: std::fs::read(dir.join("stdout"))?,
-        });
+        }))
     }
+}
+
+/// Runs `stap PASS -r TREE OPTIONS -- FILE ARGS` in the root, from a copy
+/// of the script's directory (or returns the cached run); the run's
+/// prelude is put before the script's text in the copy.
+fn run_stap(run: &StapRun) -> Result<Ran> {
+    if let Some(ran) = run.cached()? {
+        return Ok(ran);
+    }
+    let StapRun {
+        root,
+        kernel,
+        job,
+        pass,
+        ..
+    } = *run;
+    let (dir, text) = run.dir()?;
+    let key = dir
+        .file_name()
+        .expect("a key")
+        .to_string_lossy()
+        .into_owned();
     let work = format!("/tmp/stapkit-frontend/{key}");
     let host_work = root.dir.join(work.trim_start_matches('/'));
     std::fs::create_dir_all(&host_work)?;
@@ -266,6 +374,7 @@ fn run_stap(cache: &Cache, root: &StapRoot, kernel: &Kernel, job: &Job, pass: &s
             std::fs::copy(&path, host_work.join(path.file_name().expect("a file")))?;
         }
     }
+    std::fs::write(host_work.join(&job.file), &text)?;
     let tree = kernel.state.build_dir().display().to_string();
     let mut argv: Vec<String> = vec!["stap".into(), pass.into(), "-r".into(), tree];
     argv.extend(job.options.iter().cloned());

@@ -105,6 +105,11 @@ pub struct Options {
     /// DWARF for many examples).
     #[arg(long, requires = "frontend")]
     pub with_p2: bool,
+    /// With `--with-p2`: take `-p2` outcomes only from runs already
+    /// cached, leaving the other cases' `-p2` unrecorded (`-`), so that a
+    /// partial recording can be kept while the rest is run later.
+    #[arg(long, requires = "with_p2")]
+    pub p2_cached_only: bool,
     /// Save each QEMU test script's outcome (`tests/scripts/*.stp`) as its
     /// expected output, `tests/scripts/NAME.oracle` (one block per kernel).
     #[arg(long, conflicts_with_all = ["check", "case"])]

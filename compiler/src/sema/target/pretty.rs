@@ -4,7 +4,12 @@
 //! structs expanded and arrays showing their first element
 //! (`.d=[%i, ...]`). Lowered to one `sprintf` over member loads.
 //!
-//! Anonymous struct/union members are left out (their members are not
+//! As SystemTap 5.1 prints them (its record of `pretty_parms.stp`): an
+//! anonymous union member is `<union>={...}` (an anonymous struct
+//! `<struct>={...}`, by analogy), a struct behind a typedef
+//! (`atomic_long_t`) is a struct, and a pointer to a number (`loff_t *`)
+//! is the pointer in signed decimal where other pointers are `0x...`.
+//! Anonymous members stay folded under `$$` too (their members are not
 //! enumerable by name here), and at most [`MAX_VALUES`] values are read;
 //! past that the text ends in `...`.
 
@@ -76,9 +81,7 @@ impl<'k> Walk<'k> {
         match place {
             Place::Value(ty) => match ty.strip() {
                 // A pointer to a struct: the struct it points to.
-                CType::Pointer(to) if is_aggregate(to.strip()) => {
-                    self.pretty_at(&mut p, &steps, to, 0)?
-                }
+                CType::Pointer(to) if is_aggregate(to) => self.pretty_at(&mut p, &steps, to, 0)?,
                 // A struct passed by value (a parameter in registers) has
                 // no address to read its members at: SystemTap prints
                 // each as `?`.
@@ -94,7 +97,7 @@ impl<'k> Walk<'k> {
             },
             Place::Address(ty) => {
                 let object = match ty.strip() {
-                    CType::Pointer(to) if is_aggregate(to.strip()) => {
+                    CType::Pointer(to) if is_aggregate(to) => {
                         steps.push(ir::TargetStep::Deref);
                         (**to).clone()
                     }
@@ -115,13 +118,18 @@ impl<'k> Walk<'k> {
         ty: &CType,
         depth: usize,
     ) -> Result<(), Failed> {
-        let ty = ty.strip();
         if is_aggregate(ty) {
             if depth > 0 && (!p.deep || depth >= MAX_DEPTH) {
                 p.format.push_str("{...}");
                 return Ok(());
             }
             return self.pretty_aggregate(p, steps, ty, depth);
+        }
+        let ty = ty.strip();
+        // An anonymous struct or union (nothing to look its layout up by).
+        if matches!(ty, CType::Aggregate { .. }) {
+            p.format.push_str("{...}");
+            return Ok(());
         }
         if let CType::Array { elem, len } = ty {
             match (p.deep, scalar_conv(elem, true)) {
@@ -189,9 +197,18 @@ impl<'k> Walk<'k> {
         let span = p.span;
         let (kernel, name, layout) = self.layout(span, agg)?;
         p.format.push('{');
-        for member in layout.members.iter().filter(|m| !m.name.is_empty()) {
+        for member in &layout.members {
             if p.full {
                 break;
+            }
+            if member.name.is_empty() {
+                if let CType::Aggregate { kind, .. } = member.ty.strip() {
+                    if !p.format.ends_with('{') {
+                        p.format.push_str(", ");
+                    }
+                    p.format.push_str(&format!("<{}>={{...}}", kind.keyword()));
+                }
+                continue;
             }
             let path = kernel
                 .member_path(&name, &[member.name.as_str()])
@@ -258,13 +275,15 @@ impl Printer {
     }
 }
 
-/// Whether `ty` (stripped) is a struct or union itself, not a pointer to one.
+/// Whether `ty` is a struct or union itself (or a typedef of one), not a
+/// pointer to one, with a name to look its layout up by.
 fn is_aggregate(ty: &CType) -> bool {
-    matches!(ty, CType::Aggregate { .. }) && ty.aggregate_name().is_some()
+    matches!(ty.strip(), CType::Aggregate { .. }) && ty.aggregate_name().is_some()
 }
 
 /// The conversion and read for a scalar: signed integers `%d`, unsigned
-/// `%u`, `char` `%c`, pointers `%p`. `in_memory` says whether the value is
+/// `%u`, `char` `%c`, pointers to numbers `%d` (as SystemTap 5.1 prints
+/// `loff_t *pos`), other pointers `%p`. `in_memory` says whether the value is
 /// loaded from an address (a member) or is the value in hand.
 fn scalar_conv(ty: &CType, in_memory: bool) -> Option<(&'static str, ir::TargetResult)> {
     let (size, signed, conv) = match ty.strip() {
@@ -280,6 +299,14 @@ fn scalar_conv(ty: &CType, in_memory: bool) -> Option<(&'static str, ir::TargetR
         }
         CType::Enum { size, signed, .. } if matches!(size, 1 | 2 | 4 | 8) => {
             (*size as u8, *signed, if *signed { "%d" } else { "%u" })
+        }
+        CType::Pointer(to)
+            if matches!(
+                to.strip(),
+                CType::Int { .. } | CType::Enum { .. } | CType::Float { .. }
+            ) && !matches!(to.strip(), CType::Int { size: 1, .. }) =>
+        {
+            (8, true, "%d")
         }
         CType::Pointer(_) => (8, false, "%p"),
         _ => return None,
