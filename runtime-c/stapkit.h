@@ -118,5 +118,6 @@ static void stp_task_exit(void);
 #include "core/netfilter.c"
 #include "core/procfs.c"
 #include "core/hwbkpt.c"
+#include "core/perf.c"
 
 #endif /* STAPKIT_H */

@@ -456,6 +456,25 @@ pub enum ProbeKind {
         len: u64,
         write_only: bool,
     },
+    /// A perf event (`perf.type(N).config(M)`, `.sample(K)`, `.hz(K)`,
+    /// `.process("P")`, `.counter("NAME")`): a kernel counter per CPU, or
+    /// one bound to the target process, whose overflow every `period`
+    /// events (or `period` times a second with `freq`) runs the probe; a
+    /// `counter` only counts, for `@perf("NAME")` to read.
+    Perf {
+        /// `perf_event_attr.type`.
+        event_type: u32,
+        /// `perf_event_attr.config`.
+        config: u64,
+        /// The sample period, or the frequency in hertz with `freq`.
+        period: u64,
+        /// `.hz(K)`: `period` is a frequency.
+        freq: bool,
+        /// `.process`: the program whose (target) process it counts in.
+        process: Option<String>,
+        /// `.counter("NAME")`: counts only, read by `@perf("NAME")`.
+        counter: Option<String>,
+    },
     /// An SDT marker of a user-space program (`process("PATH").mark("m")`):
     /// a uprobe at the marker's `offset` in the file PATH; with a
     /// `semaphore` (its offset in the file), the kernel counts the probe
@@ -736,6 +755,10 @@ pub enum ExprKind {
         regex: RegexId,
         negate: bool,
     },
+    /// `@perf("NAME")`: the value of the perf counter of the
+    /// `.counter("NAME")` point in the current task, 0 where it does not
+    /// count.
+    PerfCounter(String),
     /// A C expression of the kernel's headers or the script's own
     /// embedded C (`@const("NAME")`, `%{ expr %}`; guru mode), as a long.
     EmbeddedC(String),

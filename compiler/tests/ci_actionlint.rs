@@ -7,9 +7,12 @@
 //! node. Not part of a plain `cargo test` (it needs the set-up):
 //! `cargo xtask test` installs it and runs this.
 
+mod command_support;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use command_support::run;
 use stapkit::kernel::Cache;
 use stapkit::matrix::ci;
 
@@ -42,9 +45,9 @@ fn actionlint(files: &[&Path]) -> (bool, String) {
     (out.status.success(), text)
 }
 
-#[test]
-fn the_projects_workflow_passes_actionlint() {
-    let (ok, text) = actionlint(&[&root().join("ci/github/workflow.yml")]);
+/// actionlint finds no problem in `file`.
+fn passes_actionlint(file: &Path) {
+    let (ok, text) = actionlint(&[file]);
     assert!(ok, "{text}");
     assert!(
         text.ends_with("actionlint: 1 file(s), 0 problem(s)\n"),
@@ -53,10 +56,15 @@ fn the_projects_workflow_passes_actionlint() {
 }
 
 #[test]
+fn the_projects_workflow_passes_actionlint() {
+    passes_actionlint(&root().join("ci/github/workflow.yml"));
+}
+
+#[test]
 fn a_workflow_for_every_manifest_passes_and_a_broken_one_does_not() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("all.yml");
-    let out = Command::new(env!("CARGO_BIN_EXE_stap-matrix"))
+    let out = run(Command::new(env!("CARGO_BIN_EXE_stap-matrix"))
         .args([
             "ci",
             "github",
@@ -66,19 +74,12 @@ fn a_workflow_for_every_manifest_passes_and_a_broken_one_does_not() {
             "tests/scripts/a*.stp",
             // A user's repository: stapkit from git, its own lock file.
             "--install",
-            "git:https://example.org/stapkit.git#v0.1.0",
+            "git:file:///srv/git/stapkit.git#v0.1.0",
             "--lock",
             "ci/kernels.lock",
             "--output",
         ])
-        .arg(&file)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+        .arg(&file));
     let (ok, text) = actionlint(&[&file]);
     assert!(ok, "{text}");
     // Every locked manifest (those `stap-prep fetch --locked` can fetch),
@@ -121,7 +122,7 @@ fn a_workflow_for_every_manifest_passes_and_a_broken_one_does_not() {
 fn a_workflow_for_self_hosted_runners_passes() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("host.yml");
-    let out = Command::new(env!("CARGO_BIN_EXE_stap-matrix"))
+    run(Command::new(env!("CARGO_BIN_EXE_stap-matrix"))
         .args([
             "ci",
             "github",
@@ -134,18 +135,6 @@ fn a_workflow_for_self_hosted_runners_passes() {
             "--output",
         ])
         .arg(&file)
-        .current_dir(root())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let (ok, text) = actionlint(&[&file]);
-    assert!(ok, "{text}");
-    assert!(
-        text.ends_with("actionlint: 1 file(s), 0 problem(s)\n"),
-        "{text}"
-    );
+        .current_dir(root()));
+    passes_actionlint(&file);
 }

@@ -2,10 +2,13 @@
 //! writes (each file's header names the command), and the GitLab one has
 //! the structure GitLab requires. (`ci_actionlint` lints the GitHub one.)
 
+mod command_support;
+
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use command_support::run;
 use serde_yaml::{Mapping, Value};
 
 fn root() -> PathBuf {
@@ -34,18 +37,12 @@ fn regenerates(file: &str) {
         args.windows(2).any(|w| w[0] == "--output" && w[1] == file),
         "{file}: its command writes elsewhere: {args:?}"
     );
-    let out = Command::new(env!("CARGO_BIN_EXE_stap-matrix"))
+    // A stale file fails the command, which names it.
+    run(Command::new(env!("CARGO_BIN_EXE_stap-matrix"))
         .args(&args)
         .arg("--check")
         .current_dir(root())
-        .env_remove("STAPKIT_KERNELS")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{file} is stale: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+        .env_remove("STAPKIT_KERNELS"));
     // And --check does fail on a changed file.
     let dir = tempfile::tempdir().unwrap();
     let copy = dir.path().join("copy.yml");
@@ -305,18 +302,11 @@ fn shards_install_stapkit_and_fetch_at_the_lock_without_xtask() {
 
 /// `stap-matrix ci ENGINE ARGS...` in the repository; its stdout.
 fn written(engine: &str, args: &[&str]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_stap-matrix"))
+    let out = run(Command::new(env!("CARGO_BIN_EXE_stap-matrix"))
         .args(["ci", engine])
         .args(args)
         .current_dir(root())
-        .env_remove("STAPKIT_KERNELS")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+        .env_remove("STAPKIT_KERNELS"));
     String::from_utf8(out.stdout).unwrap()
 }
 

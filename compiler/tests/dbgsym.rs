@@ -8,31 +8,10 @@
 #[allow(dead_code)]
 mod fetch_support;
 
-use std::path::Path;
-use std::process::Command;
-
-use fetch_support::{deb_index, run, serve};
+use fetch_support::{deb, deb_index, serve, DebPackage};
 use stapkit::debuginfo::{debugfile, testprog, UserPrograms};
 use stapkit::kernel::archives::Archives;
 use stapkit::kernel::dbgsym::{fetch_into, DebugArchive};
-
-/// Packages `root` (a file tree) as `NAME_1.0-1_ARCH.deb` into `pool`.
-fn deb(root: &Path, name: &str, arch: &str, pool: &Path) {
-    let control = root.join("DEBIAN/control");
-    std::fs::create_dir_all(control.parent().unwrap()).unwrap();
-    std::fs::write(
-        &control,
-        format!(
-            "Package: {name}\nVersion: 1.0-1\nArchitecture: {arch}\nMaintainer: stapkit tests\n\
-             Section: debug\nPriority: optional\nDescription: debug symbols for a test program\n"
-        ),
-    )
-    .unwrap();
-    run(Command::new("dpkg-deb")
-        .args(["--build", "--root-owner-group"])
-        .arg(root)
-        .arg(pool.join(format!("{name}_1.0-1_{arch}.deb"))));
-}
 
 #[test]
 fn dbgsym_packages_are_unpacked_into_the_sysroot_where_stap_finds_them() {
@@ -59,7 +38,14 @@ fn dbgsym_packages_are_unpacked_into_the_sysroot_where_stap_finds_them() {
     let archive = w.join("www/debian-debug");
     let pool = archive.join("pool/main/u/userdebug");
     std::fs::create_dir_all(&pool).unwrap();
-    deb(&pkg, "userdebug-dbgsym", arch, &pool);
+    let package = DebPackage {
+        name: "userdebug-dbgsym",
+        version: "1.0-1",
+        arch,
+        depends: "",
+        description: "debug symbols for a test program",
+    };
+    deb(&pkg, &package, &pool);
     deb_index(&archive, "bookworm-debug", arch);
     let base = serve(w.join("www"));
     let uri = format!("[trusted=yes] {base}/debian-debug");

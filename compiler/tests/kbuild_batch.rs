@@ -123,13 +123,11 @@ fn a_batch_builds_each_module_as_alone_and_a_broken_one_fails_alone() {
 /// Kbuild's compiler tests answered from the tree's cache
 /// (`kernel::kbuild_tryrun`) change nothing: on every CI kernel, a bare
 /// module built in the same directory plainly, while recording the
-/// answers, and from them is the same file byte for byte.
-/// FIXME: that the answers are used was shown on 6.1 amd64 only (a changed
-/// answer shows in the compile command there). On 5.10 amd64 the check
-/// changed the first `-f` answer, which there is `CFLAGS_GCOV`'s
-/// `-fno-tree-loop-im` (the first answers 5.10 records; used only for
-/// objects built with coverage), so it could not show; marking every `-f`
-/// answer should (not yet run).
+/// answers, and from them is the same file byte for byte; and the
+/// answers in the file are the ones a build uses: a macro nothing reads,
+/// added to every `-f` answer in the file, shows in the compile command.
+/// (Every answer, not the first: on 5.10 the first `-f` answer recorded
+/// is `CFLAGS_GCOV`'s `-fno-tree-loop-im`, which only coverage builds use.)
 #[test]
 fn compiler_tests_from_the_cache_leave_the_module_byte_identical() {
     use stapkit::kernel::cache::Cache;
@@ -157,8 +155,8 @@ fn compiler_tests_from_the_cache_leave_the_module_byte_identical() {
         let work = tempfile::tempdir().unwrap();
         let dir = work.path().join("build");
         let answers = work.path().join("try-run.mk");
-        // One build in a fresh `dir`: the module.
-        let build = |try_run: bool| -> Vec<u8> {
+        // One build in a fresh `dir`: the module, and make's log.
+        let build = |try_run: bool| -> (Vec<u8>, String) {
             let _ = std::fs::remove_dir_all(&dir);
             std::fs::create_dir_all(&dir).unwrap();
             std::fs::write(dir.join("bare.c"), BARE).unwrap();
@@ -166,23 +164,32 @@ fn compiler_tests_from_the_cache_leave_the_module_byte_identical() {
             let mut make = kbuild::modules_command(&tree, &tc, &dir, &[], &[], false);
             let t = try_run.then(|| TryRun::prepare(&answers, &dir, &mut make).unwrap());
             let out = make.output().expect("runs make");
-            assert!(
-                out.status.success(),
-                "{kernel}:\n{}",
-                kbuild::make_log(&out)
-            );
+            let log = kbuild::make_log(&out);
+            assert!(out.status.success(), "{kernel}:\n{log}");
             t.into_iter().for_each(TryRun::finish);
-            std::fs::read(dir.join("bare.ko")).unwrap()
+            (std::fs::read(dir.join("bare.ko")).unwrap(), log)
         };
-        let plain = build(false);
-        let recorded = build(true);
+        let (plain, _) = build(false);
+        let (recorded, _) = build(true);
         let written = std::fs::read_to_string(&answers).expect("the answers were recorded");
-        let replayed = build(true);
+        let (replayed, _) = build(true);
         assert!(plain == recorded, "{kernel}: recording changed the module");
         assert!(
             plain == replayed,
             "{kernel}: the cached answers changed the module"
         );
         assert!(written.lines().count() >= 10, "{kernel}: {written}");
+        let marked = written.replace(
+            " := $(stp-empty)-f",
+            " := $(stp-empty)-DSTP_TRY_RUN_CACHED -f",
+        );
+        assert_ne!(marked, written, "{kernel}: no -f answer in {written}");
+        std::fs::write(&answers, marked).unwrap();
+        let (_, log) = build(true);
+        let cmd = std::fs::read_to_string(dir.join(".bare.o.cmd")).unwrap();
+        assert!(
+            cmd.contains("-DSTP_TRY_RUN_CACHED"),
+            "{kernel}: no changed answer reached the compile command:\n{cmd}\n{log}"
+        );
     }
 }

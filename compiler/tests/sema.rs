@@ -165,6 +165,11 @@ fn probe_point_listings_on_the_fixture_kernel() {
                 "process(\"/bin/userdebug\").function(\"user_total\").label(\"*\")",
                 true,
             ),
+            // A shared library the program needs, found by its soname.
+            (
+                "process(\"/bin/uselib\").library(\"libstaplib.so.1\").function(\"*\")",
+                true,
+            ),
             ("signal.{send,handle}", true),
             ("timer.*", false),
             ("procfs(\"status\").*", true),

@@ -180,6 +180,32 @@ fn probe_point_listings() {
     snapshot("listing", "probe_point_listings", &out);
 }
 
+/// `kernel.function("f").label("L")` from the -dbg package's DWARF: each
+/// label with code named as SystemTap names label points (the function
+/// at the label's line), a pattern matching no label names the labels
+/// there, and variables are refused with the reason.
+#[test]
+fn kernel_label_points() {
+    let kernel = qemu_kernel_with_debug();
+    let mut out = listings(
+        &kernel,
+        &[("kernel.function(\"ksys_unshare\").label(\"*\")", true)],
+    );
+    out.push_str(&listing_refused(
+        &kernel,
+        "kernel.function(\"ksys_unshare\").label(\"nope\")",
+    ));
+    snapshot("listing", "kernel_label_points", &out);
+    let (map, analysis) = sema_support::analyze_for(
+        "label.stp",
+        "probe kernel.function(\"ksys_unshare\").label(\"*\") { println($$vars) }",
+        Some(kernel),
+    );
+    assert!(analysis.program.is_none());
+    let errors = render_all(&map, &analysis.diagnostics);
+    assert!(errors.contains("needs the DWARF locations"), "{errors}");
+}
+
 /// Every alias of the generated syscall tapset elaborates on the 6.1 tree:
 /// `syscall.*` and `syscall.*.return` with their variables all used.
 /// (Built and loaded in guests of 5.10, 6.1, 6.12 and 7.2 by hand: several

@@ -23,6 +23,7 @@ enum stp_probe_type {
 	STP_PT_NETFILTER,
 	STP_PT_PROCFS,
 	STP_PT_HWBKPT,
+	STP_PT_PERF,
 };
 
 /* One probe as the generated code describes it. */

@@ -37,6 +37,8 @@ static __maybe_unused const char *stp_probe_type_name(const struct stp_context *
 		return "procfs";
 	case STP_PT_HWBKPT:
 		return "hwbkpt";
+	case STP_PT_PERF:
+		return "perf_event";
 	}
 	return "";
 }

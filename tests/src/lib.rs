@@ -53,9 +53,7 @@ pub fn run_scripts_on(kernel: &str) {
         kernels: vec![kernel.to_string()],
         scripts: all_scripts(),
         print: true,
-        jobs: std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(2),
+        jobs: jobs(),
         shard: None,
         staprun: staprun(),
         staprun_arm64: std::env::var_os("STAPKIT_STAPRUN_ARM64").map(PathBuf::from),
@@ -149,6 +147,21 @@ pub fn run_scripts_on(kernel: &str) {
         "outcomes differ from real SystemTap's (NAME.oracle) or stapkit's (NAME.snap): {}",
         failures.join(", ")
     );
+}
+
+/// Parallel builds: every core, or when another kernel's guest may run
+/// beside the builds (`cargo xtask test` sets
+/// `stapkit::matrix::phases::PHASES_ENV`), every core but the one its
+/// TCG guest runs on, so that the guest is not slowed by them.
+fn jobs() -> usize {
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2);
+    if std::env::var_os(stapkit::matrix::phases::PHASES_ENV).is_some() {
+        cores.saturating_sub(1).max(1)
+    } else {
+        cores
+    }
 }
 
 /// Keeps a kernel's failed cases for `cargo xtask test`, which prints them

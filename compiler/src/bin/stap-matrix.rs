@@ -122,7 +122,7 @@ struct RunArgs {
     #[arg(long)]
     staprun_arm64: Option<PathBuf>,
     /// The static busybox for guests of this machine's architecture (others use the one
-    /// stap-prep fetched with their kernel).
+    /// stap-prep fetched with their kernel, else another fetched kernel's of their architecture).
     #[arg(long, default_value = "/bin/busybox")]
     busybox: PathBuf,
     /// Use KVM instead of TCG.

@@ -184,6 +184,7 @@ impl<'p> Visitor<'p> {
             | ExprKind::Local(_)
             | ExprKind::EntrySlot(_)
             | ExprKind::ProbeText
+            | ExprKind::PerfCounter(_)
             | ExprKind::EmbeddedC(_) => {}
             ExprKind::Global(g) => merge(&mut self.uses, *g, Access::Read),
             ExprKind::Index { array, keys } | ExprKind::In { array, keys, .. } => {

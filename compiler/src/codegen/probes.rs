@@ -375,6 +375,35 @@ impl Family for HwBreakpoints {
     }
 }
 
+/// `perf.*` probes: kernel perf counters (core/perf.c).
+#[derive(Default)]
+struct PerfEvents(Vec<String>);
+
+impl Family for PerfEvents {
+    fn add(&mut self, var: &str, point: &ProbePoint, _: Option<&str>) {
+        if let ProbeKind::Perf {
+            event_type,
+            config,
+            period,
+            freq,
+            process,
+            counter,
+        } = &point.kind
+        {
+            self.0.push(format!(
+                "{{ .probe = &{var}, .type = {event_type}, .config = {config:#x}ULL, .period = {period}ULL, .freq = {freq}, .task = {}, .counter = {}, .optional = {} }},",
+                process.is_some(),
+                counter.as_deref().map_or("NULL".to_string(), c_string),
+                point.optional
+            ));
+        }
+    }
+
+    fn write(&mut self, out: &mut CWriter) -> Option<Table> {
+        write_table(out, "perf", "perfs", "stp_perf", &self.0)
+    }
+}
+
 /// `static struct stp_TYPE stp_NAME[] = { entries };` when there are any.
 fn write_table(
     out: &mut CWriter,
@@ -414,6 +443,7 @@ pub(super) fn probe_tables(out: &mut CWriter, program: &Program, config: &Config
     let mut netfilters = Netfilters::default();
     let mut procfs = Procfs::default();
     let mut hwbkpts = HwBreakpoints::default();
+    let mut perfs = PerfEvents::default();
     for (i, p) in program.probes.iter().enumerate() {
         for (j, point) in p.points.iter().enumerate() {
             let var = format!("stp_probe_{i}_{j}");
@@ -463,6 +493,7 @@ pub(super) fn probe_tables(out: &mut CWriter, program: &Program, config: &Config
                 ProbeKind::Netfilter { .. } => &mut netfilters,
                 ProbeKind::Procfs { .. } => &mut procfs,
                 ProbeKind::HwBreakpoint { .. } => &mut hwbkpts,
+                ProbeKind::Perf { .. } => &mut perfs,
             };
             family.add(&var, point, entry.as_deref());
         }
@@ -472,7 +503,7 @@ pub(super) fn probe_tables(out: &mut CWriter, program: &Program, config: &Config
         .into_iter()
         .filter_map(|o| o.write(out))
         .collect();
-    let families: [&mut dyn Family; 8] = [
+    let families: [&mut dyn Family; 9] = [
         &mut timers,
         &mut kprobes,
         &mut tracepoints,
@@ -481,11 +512,12 @@ pub(super) fn probe_tables(out: &mut CWriter, program: &Program, config: &Config
         &mut netfilters,
         &mut procfs,
         &mut hwbkpts,
+        &mut perfs,
     ];
     let mut tables: Vec<Table> = families.into_iter().filter_map(|f| f.write(out)).collect();
     // The runtime registers the families in this order (timers armed
     // first), and unregisters them in the reverse.
-    const REGISTRATION: [&str; 8] = [
+    const REGISTRATION: [&str; 9] = [
         "timer",
         "kprobe",
         "uprobe",
@@ -494,6 +526,7 @@ pub(super) fn probe_tables(out: &mut CWriter, program: &Program, config: &Config
         "netfilter",
         "procfs",
         "hwbkpt",
+        "perf",
     ];
     tables.sort_by_key(|t| REGISTRATION.iter().position(|f| *f == t.family));
     out.line("");

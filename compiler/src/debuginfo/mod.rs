@@ -41,6 +41,7 @@ pub mod functions;
 pub mod image;
 pub mod info;
 pub mod inline;
+pub mod libraries;
 pub mod module_types;
 pub mod plt;
 pub mod probeable;

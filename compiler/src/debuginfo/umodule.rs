@@ -56,31 +56,6 @@ pub fn attach_lines(module: &mut UserModule, debug: &super::userdebug::UserDebug
     module.line_files = table.files;
 }
 
-/// The `DT_NEEDED` names of the ELF file `file` (`libc.so.6`), in order;
-/// none for a static program.
-pub fn needed_libraries(file: &Path) -> Result<Vec<String>, String> {
-    use object::read::elf::{Dyn, FileHeader, SectionHeader};
-    let data = std::fs::read(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
-    let bad = |e: object::Error| format!("{}: {e}", file.display());
-    let header = object::elf::FileHeader64::<object::Endianness>::parse(&*data).map_err(bad)?;
-    let endian = header.endian().map_err(bad)?;
-    let sections = header.sections(endian, &*data).map_err(bad)?;
-    let mut out = Vec::new();
-    for section in sections.iter() {
-        let Some((entries, link)) = section.dynamic(endian, &*data).map_err(bad)? else {
-            continue;
-        };
-        let strings = sections.strings(endian, &*data, link).map_err(bad)?;
-        for entry in entries {
-            if entry.d_tag(endian) == u64::from(object::elf::DT_NEEDED) {
-                let name = entry.string(endian, strings).map_err(bad)?;
-                out.push(String::from_utf8_lossy(name).into_owned());
-            }
-        }
-    }
-    Ok(out)
-}
-
 /// Whether the program `file` has no symbol table of its own (stripped:
 /// only its dynamic symbols name functions).
 pub fn is_stripped(file: &Path) -> bool {
@@ -170,17 +145,6 @@ mod tests {
         let main = m.symbols.iter().find(|s| s.name == "main").unwrap();
         assert!(main.size > 0);
         assert!(!m.unwind.is_empty());
-    }
-
-    #[test]
-    fn needed_libraries_of_a_dynamic_program_name_libc() {
-        // This test program links libc dynamically.
-        let exe = std::env::current_exe().unwrap();
-        let needed = needed_libraries(&exe).unwrap();
-        assert!(
-            needed.iter().any(|n| n.starts_with("libc.so")),
-            "{needed:?}"
-        );
     }
 
     #[test]

@@ -211,6 +211,14 @@ impl UserDebug {
             .or_else(|| self.dwarf.variable_in(name, "*"))?;
         Some((found.ty, self.static_at(found.address)))
     }
+
+    /// The global or file-static variable `name` of a unit compiled from
+    /// a file matching `file` (`@var("name@file")`): the first such
+    /// unit's. Its type and where it is.
+    pub fn global_in(&self, name: &str, file: &str) -> Option<(CType, UserLoc)> {
+        let found = self.dwarf.variable_in(name, file)?;
+        Some((found.ty, self.static_at(found.address)))
+    }
 }
 
 #[cfg(test)]

@@ -603,9 +603,16 @@ impl Pipeline {
     /// runtime, the feature header, the C, the flags), for [`kbuild::build`]
     /// or a batch of many modules (`kernel::kbuild_batch`, stap-matrix).
     pub fn build_job(&mut self, c_source: &str) -> Result<BuildJob, Failure> {
-        let tree = self.require_tree()?.clone();
         let module = self.module_name();
         let fail = |e: &dyn std::fmt::Display| Failure::pass(4, "compilation", format!("{e}\n"));
+        // A tree whose kbuild host tools are another architecture's
+        // programs builds with the ones rebuilt for this host.
+        let progress = self.progress.clone();
+        let tree =
+            crate::kernel::host_tools::for_host(self.require_tree()?, &self.cache, &mut |l| {
+                progress(l)
+            })
+            .map_err(|e| fail(&e))?;
         let toolchain =
             toolchain::select(&tree, &self.cache, &self.catalog).map_err(|e| fail(&e))?;
         let started = Instant::now();

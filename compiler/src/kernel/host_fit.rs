@@ -114,7 +114,7 @@ pub fn host_fit(tree: &HeaderTree) -> Result<(), Misfit> {
 /// The architecture of the ELF program at `path` when it is one of
 /// another architecture than this host's (by its `e_machine`); `None` for
 /// this host's programs, for anything else and for unreadable files.
-fn foreign_program(path: &Path) -> Option<&'static str> {
+pub(super) fn foreign_program(path: &Path) -> Option<&'static str> {
     use std::io::Read;
     let mut head = [0u8; 20];
     std::fs::File::open(path).ok()?.read_exact(&mut head).ok()?;

@@ -16,6 +16,7 @@ pub mod features;
 pub mod fetch;
 pub mod guest_modules;
 pub mod host_fit;
+pub mod host_tools;
 pub mod kbuild;
 pub mod kbuild_batch;
 pub mod kbuild_tryrun;

@@ -23,9 +23,8 @@ use std::path::{Path, PathBuf};
 
 use object::{Object, ObjectSection};
 
-use super::cache::Cache;
 use super::guest_modules::{decompress, module_name_of, modules_deb, normalize, read_deb_modules};
-use super::module_tracepoints::ModuleSource;
+use super::module_tracepoints::{FetchedEntry, ModuleSource};
 use super::{Catalog, PrepError};
 
 /// The cache directory, beside the kernel's other per-release files.
@@ -68,15 +67,10 @@ pub fn cached(source: &ModuleSource, name: &str) -> Result<ModuleBtf, PrepError>
             cache_dir,
             manifest,
         } => {
-            let cache = Cache::locate(Some(cache_dir));
-            let Some(state) = cache.state(manifest)? else {
+            let Some(entry) = FetchedEntry::find(cache_dir, manifest)? else {
                 return Ok(ModuleBtf::NotLearnt);
             };
-            let dir = cache
-                .kernel_dir(manifest)
-                .join(&state.release)
-                .join(CACHE_DIR);
-            read_cached(&dir, &name)
+            read_cached(&entry.release_dir.join(CACHE_DIR), &name)
         }
         ModuleSource::Installed { dir, .. } => {
             let Some(path) = find_installed(dir, &name) else {
@@ -119,11 +113,11 @@ pub fn prepare(
     else {
         return Ok(());
     };
-    let cache = Cache::locate(Some(cache_dir));
-    let state = cache.state(manifest)?.ok_or_else(|| PrepError::Layout {
-        what: format!("{manifest} is not fetched; run: stap-prep fetch {manifest}"),
-    })?;
-    let release_dir = cache.kernel_dir(manifest).join(&state.release);
+    let FetchedEntry {
+        cache,
+        state,
+        release_dir,
+    } = FetchedEntry::require(cache_dir, manifest)?;
     let dir = release_dir.join(CACHE_DIR);
     let unknown = |names: &mut dyn Iterator<Item = String>| -> Result<BTreeSet<String>, PrepError> {
         let mut out = BTreeSet::new();

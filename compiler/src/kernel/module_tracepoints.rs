@@ -74,6 +74,39 @@ pub enum ModuleSource {
     },
 }
 
+/// A fetched kernel's entry in the cache: what was fetched, and the
+/// release's directory, where the answers about its modules are kept.
+pub(super) struct FetchedEntry {
+    pub cache: Cache,
+    pub state: super::FetchState,
+    pub release_dir: PathBuf,
+}
+
+impl FetchedEntry {
+    /// The entry of `manifest` in the cache at `cache_dir`; `None` when
+    /// the kernel is not fetched.
+    pub fn find(cache_dir: &Path, manifest: &str) -> Result<Option<FetchedEntry>, PrepError> {
+        let cache = Cache::locate(Some(cache_dir));
+        let Some(state) = cache.state(manifest)? else {
+            return Ok(None);
+        };
+        let release_dir = cache.kernel_dir(manifest).join(&state.release);
+        Ok(Some(FetchedEntry {
+            cache,
+            state,
+            release_dir,
+        }))
+    }
+
+    /// [`FetchedEntry::find`], a kernel that is not fetched being an error
+    /// that says how to fetch it.
+    pub fn require(cache_dir: &Path, manifest: &str) -> Result<FetchedEntry, PrepError> {
+        Self::find(cache_dir, manifest)?.ok_or_else(|| PrepError::Layout {
+            what: format!("{manifest} is not fetched; run: stap-prep fetch {manifest}"),
+        })
+    }
+}
+
 /// The tracepoints of every module of the kernel, sorted by name then
 /// module, if they were learnt before ([`prepare`]): reads the cache file
 /// only, never a package or a module, never the network.
@@ -83,16 +116,10 @@ pub fn cached(source: &ModuleSource) -> Result<Option<Vec<ModuleTracepoint>>, Pr
             cache_dir,
             manifest,
         } => {
-            let cache = Cache::locate(Some(cache_dir));
-            let Some(state) = cache.state(manifest)? else {
+            let Some(entry) = FetchedEntry::find(cache_dir, manifest)? else {
                 return Ok(None);
             };
-            read_cache(
-                &cache
-                    .kernel_dir(manifest)
-                    .join(&state.release)
-                    .join(CACHE_FILE),
-            )
+            read_cache(&entry.release_dir.join(CACHE_FILE))
         }
         ModuleSource::Installed { cache_file, .. } => read_cache(cache_file),
     }
@@ -122,11 +149,11 @@ pub fn prepare(
             cache_dir,
             manifest,
         } => {
-            let cache = Cache::locate(Some(cache_dir));
-            let state = cache.state(manifest)?.ok_or_else(|| PrepError::Layout {
-                what: format!("{manifest} is not fetched; run: stap-prep fetch {manifest}"),
-            })?;
-            let release_dir = cache.kernel_dir(manifest).join(&state.release);
+            let FetchedEntry {
+                cache,
+                state,
+                release_dir,
+            } = FetchedEntry::require(cache_dir, manifest)?;
             let file = release_dir.join(CACHE_FILE);
             if let Some(found) = read_cache(&file)? {
                 return Ok(found);

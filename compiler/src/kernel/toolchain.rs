@@ -194,8 +194,12 @@ pub fn ensure(
         Ok(()) => Ok(Toolchain::Host {
             compiler: tree.compiler_command(),
         }),
-        Err(why @ Misfit::ForeignHostTool { .. }) => {
-            Err(PrepError::Unsupported(format!("{}: {why}", manifest.name)))
+        // Host tools built here from the tree's sources, in the cache;
+        // then the rebuilt tree's toolchain.
+        Err(Misfit::ForeignHostTool { .. }) => {
+            let rebuilt = super::host_tools::for_host(tree, cache, progress)
+                .map_err(|e| PrepError::Unsupported(format!("{}: {e}", manifest.name)))?;
+            ensure(manifest, &rebuilt, cache, progress)
         }
         Err(why) => {
             if manifest.toolchain.suite.is_none() {

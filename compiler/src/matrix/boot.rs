@@ -115,6 +115,30 @@ pub fn rust_target(arch: Arch) -> &'static str {
     }
 }
 
+/// The static busybox for a guest of `tree`'s architecture when that is
+/// not the host's: the one fetched with the kernel (Debian manifests name
+/// `busybox-static`), else that of another fetched kernel of the same
+/// architecture (RPM-family and Ubuntu manifests name none; a busybox
+/// runs on any kernel of its architecture).
+fn guest_busybox(kernel: &str, tree: &HeaderTree, cache: &Cache) -> Result<PathBuf, String> {
+    if let Some(own) = tree.fetched.as_ref().and_then(|f| f.busybox_path()) {
+        return Ok(own);
+    }
+    let other = cache
+        .list()
+        .map_err(|e| e.to_string())?
+        .iter()
+        .filter_map(|s| s.busybox_path())
+        .find(|p| check_static_binary(p, tree.arch, "busybox", "").is_ok());
+    other.ok_or_else(|| {
+        format!(
+            "{kernel}: no {} busybox for the guest; fetch it with the kernel when its manifest names one \
+             (stap-prep fetch {kernel}), or fetch a Debian {} kernel, whose busybox-static the guest uses",
+            tree.arch, tree.arch
+        )
+    })
+}
+
 /// The static staprun for `arch` guests: the one given for it, else the
 /// x86_64 one's counterpart in cargo's layout
 /// (`target/aarch64-unknown-linux-gnu/release/staprun` beside
@@ -219,15 +243,7 @@ pub(super) fn run_kernel(
         let busybox = if Some(tree.arch) == Arch::host() {
             options.busybox.clone()
         } else {
-            tree.fetched
-                .as_ref()
-                .and_then(|f| f.busybox_path())
-                .ok_or_else(|| {
-                    format!(
-                        "{kernel}: no {} busybox for the guest; fetch it with: stap-prep fetch {kernel}",
-                        tree.arch
-                    )
-                })?
+            guest_busybox(kernel, tree, &options.cache)?
         };
         check_static_binary(
             &busybox,

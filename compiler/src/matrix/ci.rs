@@ -233,7 +233,7 @@ impl std::fmt::Display for PlanError {
             PlanError::BadInstall(s) => write!(
                 f,
                 "--install {s:?}: expected path:DIR (stapkit's workspace in the repository), \
-                 git:URL[#REV] (e.g. git:https://example.org/stapkit.git#v0.1.0) or host:/DIR \
+                 git:URL[#REV] (e.g. git:file:///srv/git/stapkit.git#v0.1.0) or host:/DIR \
                  (installed on a self-hosted runner), with only letters, digits and '.', '_', '-', '/' \
                  (and ':', '@', '~', '+', '%' in a URL)"
             ),
@@ -664,7 +664,7 @@ mod tests {
             shards: 3,
             scripts: "tests/scripts/*.stp".into(),
             install: Install::Git {
-                url: "https://example.org/stapkit.git".into(),
+                url: "file:///srv/git/stapkit.git".into(),
                 rev: Some("v0.1.0".into()),
             },
             lock: "ci/kernels.lock".into(),
@@ -686,12 +686,12 @@ mod tests {
         // No xtask, no source tree: stapkit comes from the git repository,
         // the kernel from the lock file.
         assert!(!y.contains("xtask"), "{y}");
-        assert!(y.contains("          cargo install --locked --quiet --root .stapkit --git https://example.org/stapkit.git --rev v0.1.0 stapkit\n"), "{y}");
-        assert!(y.contains("cargo install --locked --quiet --target x86_64-unknown-linux-gnu --root .stapkit/guest-x86_64 --git https://example.org/stapkit.git --rev v0.1.0 staprun && "), "{y}");
+        assert!(y.contains("          cargo install --locked --quiet --root .stapkit --git file:///srv/git/stapkit.git --rev v0.1.0 stapkit\n"), "{y}");
+        assert!(y.contains("cargo install --locked --quiet --target x86_64-unknown-linux-gnu --root .stapkit/guest-x86_64 --git file:///srv/git/stapkit.git --rev v0.1.0 staprun && "), "{y}");
         assert!(y.contains("          if [ \"$DEBUG\" = yes ]; then .stapkit/bin/stap-prep fetch --locked --lock ci/kernels.lock --modules --debug \"$KERNEL\"; else"), "{y}");
         assert!(y.contains("--shard \"$SHARD/3\" --staprun \"$PWD/.stapkit/guest-x86_64/bin/staprun\" --staprun-arm64 \"$PWD/.stapkit/guest-aarch64/bin/staprun\" --work-dir work --junit \"results/$KERNEL-$SHARD.xml\" --json \"results/$KERNEL-$SHARD.json\" tests/scripts/*.stp\n"), "{y}");
         assert!(y.contains("        run: .stapkit/bin/stap-matrix report results/*.json --markdown \"$GITHUB_STEP_SUMMARY\" --html report"), "{y}");
-        assert!(y.contains("        run: cargo install --locked --quiet --root .stapkit --git https://example.org/stapkit.git --rev v0.1.0 stapkit --bin stap-matrix\n"), "{y}");
+        assert!(y.contains("        run: cargo install --locked --quiet --root .stapkit --git file:///srv/git/stapkit.git --rev v0.1.0 stapkit --bin stap-matrix\n"), "{y}");
         let v: serde_yaml::Value = serde_yaml::from_str(&y).unwrap();
         assert_eq!(v["jobs"]["report"]["needs"], "shard");
         assert_eq!(
@@ -759,9 +759,9 @@ mod tests {
             Ok(Install::Path("tools/stapkit".into()))
         );
         assert_eq!(
-            Install::parse("git:https://example.org/stapkit.git#v0.1.0"),
+            Install::parse("git:file:///srv/git/stapkit.git#v0.1.0"),
             Ok(Install::Git {
-                url: "https://example.org/stapkit.git".into(),
+                url: "file:///srv/git/stapkit.git".into(),
                 rev: Some("v0.1.0".into())
             })
         );
@@ -777,8 +777,8 @@ mod tests {
             "",
             "path:",
             "path:$(id)",
-            "git:example.org/x",
-            "git:https://e.org/x#a b",
+            "git:srv/git/x",
+            "git:file:///srv/x#a b",
             "svn:x",
         ] {
             assert_eq!(
@@ -790,7 +790,7 @@ mod tests {
         assert!(PlanError::BadInstall("x".into())
             .to_string()
             .contains("path:DIR"));
-        let spec = "git:https://example.org/stapkit.git#v0.1.0";
+        let spec = "git:file:///srv/git/stapkit.git#v0.1.0";
         assert_eq!(Install::parse(spec).unwrap().spec(), spec);
     }
 }

@@ -15,6 +15,7 @@ pub mod junit;
 pub mod markdown;
 pub mod merge;
 pub mod oracle;
+pub mod phases;
 mod prepare;
 pub mod programs;
 pub mod render;
@@ -158,7 +159,9 @@ pub fn run(options: &Options, progress: &(dyn Fn(&str) + Sync)) -> Result<Report
         }
     }
 
-    // Passes 1-3 in parallel, then one kbuild run per kernel.
+    // Passes 1-3 in parallel, then one kbuild run per kernel; in the
+    // build turn when runs share the machine (`phases`).
+    let build_turn = phases::take("build", progress);
     let mut built = build::build_all(
         options,
         &jobs,
@@ -169,6 +172,7 @@ pub fn run(options: &Options, progress: &(dyn Fn(&str) + Sync)) -> Result<Report
         },
         progress,
     );
+    drop(build_turn);
     built.sort_by_key(|b| {
         (
             options.kernels.iter().position(|k| *k == b.kernel),
@@ -177,6 +181,7 @@ pub fn run(options: &Options, progress: &(dyn Fn(&str) + Sync)) -> Result<Report
     });
 
     let mut report = Report::default();
+    let _guest_turn = (!options.build_only).then(|| phases::take("guest", progress));
     for kernel in &options.kernels {
         let ours: Vec<&Built> = built.iter().filter(|b| &b.kernel == kernel).collect();
         if ours.is_empty() {

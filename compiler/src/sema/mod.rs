@@ -159,6 +159,9 @@ pub struct Context<'a> {
     regex_index: HashMap<Vec<u8>, Result<u32, regex::RegexError>>,
     /// The first literal of each of `regexes`.
     regex_spans: Vec<Span>,
+    /// The names of the program's perf counters (`.counter("NAME")`
+    /// points), which `@perf("NAME")` reads.
+    perf_counters: Vec<String>,
 }
 
 impl<'a> Context<'a> {
@@ -323,6 +326,7 @@ fn analyze_listing(
         regexes: Vec::new(),
         regex_spans: Vec::new(),
         regex_index: HashMap::new(),
+        perf_counters: Vec::new(),
     };
     let mut aliases: Vec<&ast::ProbeAlias> = cx.add_items(script, Source::Script);
     // Tapset aliases are available to every probe point (their files load
@@ -401,6 +405,16 @@ fn analyze_listing(
         }
     }
 
+    cx.perf_counters = derived
+        .iter()
+        .flat_map(|d| &d.points)
+        .filter_map(|p| match &p.kind {
+            ir::ProbeKind::Perf {
+                counter: Some(c), ..
+            } => Some(c.clone()),
+            _ => None,
+        })
+        .collect();
     // Infer to a fixpoint, reporting on the last walk; then lower once.
     check::schedule::check_all(&mut cx, &mut derived);
     diagnostics.append(&mut cx.diagnostics);

@@ -104,15 +104,17 @@ pub(super) fn attach(program: &mut ir::Program, config: &Config) -> Vec<Diagnost
             }
         }
         if config.ldd {
-            match crate::debuginfo::umodule::needed_libraries(&host) {
-                Ok(needed) => {
-                    for name in needed {
-                        match find_library(config, arch, &name) {
-                            Some(lib) => add(&lib, &mut paths),
-                            None => errors.push(Diagnostic::warning(format!(
-                                "--ldd: cannot find '{name}', needed by '{path}', in the target's library directories"
-                            ))),
-                        }
+            // The libraries it loads, as the target's dynamic loader
+            // finds them (theirs too: each is walked in turn).
+            match config.programs.needed_libraries(&path) {
+                Ok(loaded) => {
+                    for lib in &loaded.found {
+                        add(&lib.path, &mut paths);
+                    }
+                    for name in loaded.missing {
+                        errors.push(Diagnostic::warning(format!(
+                            "--ldd: cannot find '{name}', needed by '{path}', in the target's library directories"
+                        )));
                     }
                 }
                 Err(e) => errors.push(Diagnostic::error(format!("--ldd: {e}"))),
@@ -121,24 +123,4 @@ pub(super) fn attach(program: &mut ir::Program, config: &Config) -> Vec<Diagnost
     }
     program.user_modules = modules;
     errors
-}
-
-/// Where the target's dynamic linker finds the library `name`: its
-/// multiarch directories, then the plain ones.
-fn find_library(config: &Config, arch: Arch, name: &str) -> Option<String> {
-    if name.contains('/') {
-        return Some(name.to_string());
-    }
-    let triplet = arch.gnu_triplet();
-    [
-        format!("/lib/{triplet}"),
-        format!("/usr/lib/{triplet}"),
-        "/lib64".to_string(),
-        "/usr/lib64".to_string(),
-        "/lib".to_string(),
-        "/usr/lib".to_string(),
-    ]
-    .into_iter()
-    .map(|dir| format!("{dir}/{name}"))
-    .find(|path| config.programs.host_path(path).is_file())
 }

@@ -70,6 +70,17 @@ pub(super) trait TargetVars: fmt::Debug {
     /// The variables `$$parms` and `$$vars` print, in order, and whether
     /// `$$return` applies; or why `which` (`$$parms`, ...) is refused.
     fn parameters(&self, which: &str, span: Span) -> Result<(Vec<String>, bool), Failed>;
+    /// `@var("name")` or `@var("name@file")` when the point's own program
+    /// holds the variables (user space); `None`: the kernel's.
+    fn program_variable(
+        &self,
+        _name: &str,
+        _file: Option<&str>,
+        _span: Span,
+        _h: &mut dyn TargetHost,
+    ) -> Option<Result<(ir::TargetBase, Place), Failed>> {
+        None
+    }
     /// `$name` when it is the point's own text ([`ProbeText`]), not a
     /// value of the probed kernel; asked before [`Self::variable`].
     fn probe_text(&self, _name: &str) -> Option<ProbeText> {

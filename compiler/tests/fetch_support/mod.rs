@@ -1,6 +1,7 @@
 //! What the local-repository fetch tests share: the fetched Debian tree
-//! they repackage, a flattened copy of it, a command runner, a Debian
-//! repository index and a small HTTP server on 127.0.0.1.
+//! they repackage, a flattened copy of it, a command runner (the one of
+//! `command_support`), `.deb` packages, a Debian repository index and a
+//! small HTTP server on the loopback address.
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
@@ -28,29 +29,58 @@ pub fn cached_kernel(name: &str) -> FetchState {
         .unwrap_or_else(|| panic!("fetch it first: stap-prep fetch {name}"))
 }
 
-/// Runs `cmd`, failing the test with its stderr when it fails.
-pub fn run(cmd: &mut Command) {
-    let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+#[path = "../command_support/mod.rs"]
+mod command_support;
+pub use command_support::run;
+
+/// One binary package to build with [`deb`].
+pub struct DebPackage<'a> {
+    /// `Package:`.
+    pub name: &'a str,
+    /// `Version:`.
+    pub version: &'a str,
+    /// `Architecture:` (`all`, `amd64`, ...).
+    pub arch: &'a str,
+    /// `Depends:` (empty: none).
+    pub depends: &'a str,
+    /// `Description:`.
+    pub description: &'a str,
+}
+
+/// Builds `NAME_VERSION_ARCH.deb` of `dir` (its files laid out from `/`)
+/// into `pool` with `dpkg-deb` (gzip at its fastest: the tests' packages
+/// are large trees read once).
+pub fn deb(dir: &Path, package: &DebPackage<'_>, pool: &Path) {
+    let control = dir.join("DEBIAN");
+    std::fs::create_dir_all(&control).unwrap();
+    let depends = match package.depends {
+        "" => String::new(),
+        d => format!("Depends: {d}\n"),
+    };
+    std::fs::write(
+        control.join("control"),
+        format!(
+            "Package: {}\nVersion: {}\nArchitecture: {}\nMaintainer: stapkit tests\n\
+             {depends}Description: {}\n",
+            package.name, package.version, package.arch, package.description
+        ),
+    )
+    .unwrap();
+    run(Command::new("dpkg-deb")
+        .args(["--root-owner-group", "-Zgzip", "-z1", "--build"])
+        .arg(dir)
+        .arg(pool.join(format!(
+            "{}_{}_{}.deb",
+            package.name, package.version, package.arch
+        ))));
 }
 
 /// A Debian-shaped repository of the `.deb`s in `archive/pool` for suite
 /// `suite`, component main.
 pub fn deb_index(archive: &Path, suite: &str, arch: &str) {
-    let out = Command::new("dpkg-scanpackages")
+    let out = run(Command::new("dpkg-scanpackages")
         .args(["--multiversion", "pool"])
-        .current_dir(archive)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+        .current_dir(archive));
     let dir = archive.join(format!("dists/{suite}/main/binary-{arch}"));
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("Packages"), &out.stdout).unwrap();

@@ -128,9 +128,70 @@ pub fn test_sysroot() -> PathBuf {
         let programs = Path::new(env!("CARGO_TARGET_TMPDIR"))
             .join(format!("sema-programs.{}", std::process::id()));
         stapkit::matrix::programs::build(&programs, &root, stapkit::arch::Arch::X86_64).unwrap();
+        shared_library_program(&programs, &root);
         root
     })
     .clone()
+}
+
+/// `bin/uselib`, a program that needs `libstaplib.so.1`: the library is
+/// `usr/lib/x86_64-linux-gnu/libstaplib.so.1.0` with the soname's link
+/// beside it, and `opt/staplib/libstaplib.so.1`, a second copy that
+/// `DT_RUNPATH` of `bin/uselib-runpath` names. Built with the host's gcc
+/// without the C library, so that they need nothing else.
+fn shared_library_program(dir: &Path, root: &Path) {
+    let run = |cmd: &mut std::process::Command| {
+        let out = cmd.output().unwrap();
+        assert!(
+            out.status.success(),
+            "{cmd:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    std::fs::create_dir_all(dir).unwrap();
+    std::fs::write(
+        dir.join("staplib.c"),
+        "int staplib_add(int a, int b) { return a + b; }\nint staplib_neg(int a) { return -a; }\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("uselib.c"),
+        "int staplib_add(int, int);\nint main(void) { return staplib_add(1, 2); }\n",
+    )
+    .unwrap();
+    let libdir = root.join("usr/lib/x86_64-linux-gnu");
+    let optdir = root.join("opt/staplib");
+    std::fs::create_dir_all(&libdir).unwrap();
+    std::fs::create_dir_all(&optdir).unwrap();
+    let lib = dir.join("libstaplib.so.1.0");
+    run(std::process::Command::new("gcc")
+        .args([
+            "-shared",
+            "-fPIC",
+            "-nostdlib",
+            "-Wl,-soname,libstaplib.so.1",
+            "-o",
+        ])
+        .arg(&lib)
+        .arg(dir.join("staplib.c")));
+    std::fs::copy(&lib, libdir.join("libstaplib.so.1.0")).unwrap();
+    std::fs::copy(&lib, optdir.join("libstaplib.so.1")).unwrap();
+    let link = libdir.join("libstaplib.so.1");
+    let _ = std::fs::remove_file(&link);
+    std::os::unix::fs::symlink("libstaplib.so.1.0", &link).unwrap();
+    for (name, runpath) in [("uselib", None), ("uselib-runpath", Some("/opt/staplib"))] {
+        let out = dir.join(name);
+        let mut cmd = std::process::Command::new("gcc");
+        cmd.args(["-nostdlib", "-Wl,-e,main", "-o"])
+            .arg(&out)
+            .arg(dir.join("uselib.c"))
+            .arg(&lib);
+        if let Some(r) = runpath {
+            cmd.arg(format!("-Wl,--enable-new-dtags,-rpath,{r}"));
+        }
+        run(&mut cmd);
+        std::fs::copy(&out, root.join("bin").join(name)).unwrap();
+    }
 }
 
 /// An x86-64 ELF executable: one loadable segment at file offset 0x1000,

@@ -162,6 +162,12 @@ impl BodyGen<'_> {
                 Val::Long(t)
             }
             ExprKind::Call { function, args } => self.call(*function, args, &e.location),
+            ExprKind::PerfCounter(name) => {
+                let t = self.long_temp();
+                self.w
+                    .line(format!("{t} = stp_perf_counter_read({});", c_string(name)));
+                Val::Long(t)
+            }
             ExprKind::EmbeddedC(code) => {
                 let t = self.long_temp();
                 self.w.line(format!("{t} = (int64_t)({code});"));

@@ -412,6 +412,7 @@ pub(super) fn has_effects(e: &Expr) -> bool {
         | ExprKind::Local(_)
         | ExprKind::Global(_)
         | ExprKind::EntrySlot(_)
+        | ExprKind::PerfCounter(_)
         | ExprKind::ProbeText => false,
         ExprKind::Assign { .. }
         | ExprKind::IncDec { .. }

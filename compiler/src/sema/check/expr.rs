@@ -200,7 +200,25 @@ impl Checker<'_, '_> {
                 }
                 Some(Type::Long)
             }
-            K::Perf(_) | K::Register { .. } | K::Deref { .. } => {
+            K::Perf(name) => {
+                let name = name.to_str_lossy();
+                if !self.cx.perf_counters.iter().any(|c| *c == name) {
+                    let help = if self.cx.perf_counters.is_empty() {
+                        "define it with a probe perf.TYPE.process(\"PROC\").counter(\"NAME\") {}"
+                            .to_string()
+                    } else {
+                        format!("the counters are: {}", self.cx.perf_counters.join(", "))
+                    };
+                    self.error(
+                        Diagnostic::semantic_error(format!("perf counter '{name}' not defined"))
+                            .with_primary(e.span, "no .counter(\"NAME\") point names it")
+                            .with_help(help),
+                    );
+                    return None;
+                }
+                Some(Type::Long)
+            }
+            K::Register { .. } | K::Deref { .. } => {
                 self.error(
                     Diagnostic::semantic_error(
                         "target expressions are not available in this probe context",

@@ -159,7 +159,11 @@ impl Lowerer<'_, '_> {
                 long_expr(ir::ExprKind::Long(value), location)
             }
             K::Entry(inner) => self.entry(e, inner, location),
-            K::Perf(_) | K::Register { .. } | K::Deref { .. } => refused(location),
+            K::Perf(name) => long_expr(
+                ir::ExprKind::PerfCounter(name.to_str_lossy().into_owned()),
+                location,
+            ),
+            K::Register { .. } | K::Deref { .. } => refused(location),
             K::Const(name) => {
                 let code = name.to_str_lossy().into_owned();
                 long_expr(ir::ExprKind::EmbeddedC(code), location)

@@ -105,6 +105,27 @@ fn resolve(parts: &Parts<'_>, target: Target<'_>) -> Resolution {
             ))
         }
         [("kernel", None), ("statement", Some(s))] => statement_probe(parts, s, target).map(Some),
+        [("kernel", None), ("function", Some(f)), ("label", Some(l))]
+        | [("module", Some(_)), ("function", Some(f)), ("label", Some(l))] => {
+            let text = |l: &ast::Literal, what: &str| match l {
+                ast::Literal::String(s) => Ok(s.to_str_lossy().into_owned()),
+                ast::Literal::Number(_) => {
+                    Err(err(format!("'{name}': the {what} must be a string")))
+                }
+            };
+            let module = match parts[0] {
+                ("module", Some(m)) => Some(text(m, "module name")?),
+                _ => None,
+            };
+            super::kernel_label::resolve(
+                parts,
+                &text(f, "function name")?,
+                &text(l, "label name")?,
+                module.as_deref(),
+                target,
+            )
+            .map(Some)
+        }
         [("kernel", None), ("function", Some(f)), rest @ ..]
         | [("kprobe", None), ("function", Some(f)), rest @ ..] => {
             function_probe(parts, f, None, rest, parts[0].0 == "kprobe", target)
@@ -716,6 +737,12 @@ impl Refusal for InlineCopies {
     fn shared_body_key(&self) -> Option<String> {
         Some(format!("inline:{}", self.function))
     }
+}
+
+/// The context of a point inside kernel function code at `at`
+/// (`f@file:LINE`): its variables are refused ([`KernelStatement`]).
+pub(super) fn kernel_statement_context(at: String) -> ProbeContext {
+    ProbeContext::new(KernelStatement(at))
 }
 
 /// A statement inside a kernel function (`kernel.statement`): its

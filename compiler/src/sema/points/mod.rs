@@ -11,7 +11,10 @@ pub use super::vars::ProbeContext;
 
 mod function;
 mod hwbkpt;
+mod kernel_label;
+mod library;
 mod netfilter;
+mod perf;
 mod plt;
 mod process;
 mod process_dwarf;
@@ -37,6 +40,7 @@ const FAMILIES: &[&Family] = &[
     &function::FAMILY,
     &trace::FAMILY,
     &hwbkpt::FAMILY,
+    &perf::FAMILY,
     &netfilter::FAMILY,
     &procfs::FAMILY,
     &python::FAMILY,
@@ -63,6 +67,28 @@ pub(super) struct Family {
 /// What a family makes of a point: its concrete points with their
 /// contexts, nothing (not this family's), or why it cannot resolve.
 pub(super) type Resolution = Result<Option<Vec<(ProbePoint, ProbeContext)>>, PointError>;
+
+/// The points several files give (a pattern's programs, a program's
+/// libraries), each found or refused: an error, the first, only when no
+/// file gave a point.
+pub(super) fn points_of_any(
+    results: impl IntoIterator<Item = Result<Vec<(ProbePoint, ProbeContext)>, PointError>>,
+) -> Resolution {
+    let mut points = Vec::new();
+    let mut first_error = None;
+    for result in results {
+        match result {
+            Ok(found) => points.extend(found),
+            Err(e) => {
+                first_error.get_or_insert(e);
+            }
+        }
+    }
+    match first_error {
+        Some(e) if points.is_empty() => Err(e),
+        _ => Ok(Some(points)),
+    }
+}
 
 /// How deep aliases may refer to aliases.
 const MAX_ALIAS_DEPTH: usize = 16;

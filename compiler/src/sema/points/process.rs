@@ -14,8 +14,8 @@
 
 use super::process_dwarf::{self, How};
 use super::{
-    parts_text, resolved_text, similar, Family, Param, Parts, PointError, ProbeContext, Resolution,
-    Target,
+    library, parts_text, resolved_text, similar, Family, Param, Parts, PointError, ProbeContext,
+    Resolution, Target,
 };
 use crate::debuginfo::programs::UserFunction;
 use crate::diag::Span;
@@ -41,12 +41,30 @@ pub(super) const FAMILY: Family = Family {
         &[("process", Param::Required), ("statement", Param::Required)],
         &[
             ("process", Param::Optional),
+            ("library", Param::Required),
+            ("function", Param::Required),
+        ],
+        &[
+            ("process", Param::Optional),
+            ("library", Param::Required),
+            ("function", Param::Required),
+            ("call", Param::No),
+        ],
+        &[
+            ("process", Param::Optional),
+            ("library", Param::Required),
+            ("function", Param::Required),
+            ("return", Param::No),
+        ],
+        &[
+            ("process", Param::Optional),
             ("function", Param::Required),
             ("label", Param::Required),
         ],
     ],
     names: &[
         "process(\"PATH\").function(\"NAME\")",
+        "process(\"PATH\").library(\"PATH\").function(\"NAME\")",
         "process(\"PATH\").begin",
         "process(\"PATH\").end",
         "process(PID).begin",
@@ -63,6 +81,9 @@ pub(super) const FAMILY: Family = Family {
         "process(string).function(string).call",
         "process(string).function(string).label(string)",
         "process(string).function(string).return",
+        "process(string).library(string).function(string)",
+        "process(string).library(string).function(string).call",
+        "process(string).library(string).function(string).return",
         "process(string).statement(string)",
         "process.begin",
         "process.end",
@@ -76,7 +97,10 @@ fn resolve(parts: &Parts<'_>, target: Target<'_>) -> Resolution {
             process_lifetime_probe(parts, *path, *event == "end", target)
         }
         [("process", path), ("function", Some(f)), rest @ ..] => {
-            process_function_probe(parts, *path, f, rest, target)
+            process_function_probe(parts, *path, None, f, rest, target)
+        }
+        [("process", path), ("library", Some(lib)), ("function", Some(f)), rest @ ..] => {
+            process_function_probe(parts, *path, Some(lib), f, rest, target)
         }
         [("process", Some(ast::Literal::String(path))), ("statement", Some(ast::Literal::String(s)))] =>
         {
@@ -93,10 +117,11 @@ fn resolve(parts: &Parts<'_>, target: Target<'_>) -> Resolution {
     }
 }
 
-/// `process("PATH").function("f")[.call|.return]`.
+/// `process("PATH")[.library("L")].function("f")[.call|.return]`.
 fn process_function_probe(
     parts: &Parts<'_>,
     path: Option<&ast::Literal>,
+    library: Option<&ast::Literal>,
     function: &ast::Literal,
     rest: &[(&str, Option<&ast::Literal>)],
     target: Target<'_>,
@@ -128,30 +153,44 @@ fn process_function_probe(
         }
     }
     let path = super::sdt::found_program(parts, &path, target)?;
-    // Without a path the points are named with the target's program.
-    let filled = ast::Literal::String(ast::StrLit {
-        value: path.clone().into_bytes(),
-        span: function.span,
-    });
-    let named: Parts<'_> = parts
-        .iter()
-        .map(|&(n, a)| {
-            if n == "process" {
-                (n, Some(&filled))
-            } else {
-                (n, a)
-            }
-        })
-        .collect();
-    let parts = &named;
     let spec = function.to_str_lossy().into_owned();
     let how = match (&label, ret) {
         (Some(l), _) => How::Label(l),
         (None, true) => How::Return,
         (None, false) => How::Entry,
     };
-    if let Some(points) = process_dwarf::resolve(parts, &path, &spec, how, target.programs)? {
-        return Ok(Some(points));
+    // Without a path the points are named with the target's program; a
+    // library's with the program's and the library's paths.
+    let program = library::literal(&path, function.span);
+    let Some(library) = library else {
+        let named = library::filled(parts, &program, None);
+        return function_points(&named, &path, &spec, how, ret, target).map(Some);
+    };
+    // A pattern's libraries each give their functions; only when none has
+    // one that matches is it an error (the first library's).
+    let libraries = library::libraries(parts, &path, library, target)?;
+    super::points_of_any(libraries.into_iter().map(|lib| {
+        let lib_literal = library::literal(&lib, function.span);
+        let named = library::filled(parts, &program, Some(&lib_literal));
+        function_points(&named, &lib, &spec, how, ret, target)
+    }))
+}
+
+/// The points of the functions `spec` names in the file `path`, named
+/// after `parts` (whose paths are filled in).
+fn function_points(
+    parts: &Parts<'_>,
+    path: &str,
+    spec: &str,
+    how: How<'_>,
+    ret: bool,
+    target: Target<'_>,
+) -> Result<Vec<(ProbePoint, ProbeContext)>, PointError> {
+    let name = parts_text(parts);
+    let err = |m: String, help: Option<String>| PointError { message: m, help };
+    let path = path.to_string();
+    if let Some(points) = process_dwarf::resolve(parts, &path, spec, how, target.programs)? {
+        return Ok(points);
     }
     let host = target.programs.host_path(&path);
     let functions = target.programs.functions(&path).map_err(|e| {
@@ -163,7 +202,7 @@ fn process_function_probe(
             }),
         )
     })?;
-    let pattern = crate::text::glob::Glob::new(&spec);
+    let pattern = crate::text::glob::Glob::new(spec);
     let matched: Vec<&UserFunction> = functions
         .iter()
         .filter(|f| pattern.matches(&f.name))
@@ -175,7 +214,7 @@ fn process_function_probe(
                 "'{name}': no function matches '{spec}' in the symbol table of {}",
                 host.display()
             ),
-            similar(&spec, &names)
+            similar(spec, &names)
                 .map(|s| format!("did you mean '{s}'?"))
                 .or_else(|| {
                     target
@@ -186,28 +225,26 @@ fn process_function_probe(
                 }),
         ));
     }
-    Ok(Some(
-        matched
-            .into_iter()
-            .map(|f| {
-                let point = ProbePoint {
-                    name: point_name(parts, &f.name),
-                    kind: ProbeKind::Uprobe {
-                        path: path.clone(),
-                        function: f.name.clone(),
-                        offset: f.offset,
-                        ret,
-                    },
-                    optional: false,
-                };
-                let why = match target.programs.debug(&path) {
-                    Ok(_) => format!("DWARF does not describe '{}'", f.name),
-                    Err(e) => e,
-                };
-                (point, ProbeContext::new(UserSpace(why)))
-            })
-            .collect(),
-    ))
+    Ok(matched
+        .into_iter()
+        .map(|f| {
+            let point = ProbePoint {
+                name: point_name(parts, &f.name),
+                kind: ProbeKind::Uprobe {
+                    path: path.clone(),
+                    function: f.name.clone(),
+                    offset: f.offset,
+                    ret,
+                },
+                optional: false,
+            };
+            let why = match target.programs.debug(&path) {
+                Ok(_) => format!("DWARF does not describe '{}'", f.name),
+                Err(e) => e,
+            };
+            (point, ProbeContext::new(UserSpace(why)))
+        })
+        .collect())
 }
 
 /// `process.begin/.end`, `process("PATH").begin/.end`,

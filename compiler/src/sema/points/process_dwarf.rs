@@ -161,19 +161,7 @@ pub(super) fn resolve(
     }
     if out.is_empty() {
         if let How::Label(pattern) = how {
-            return Err(err(
-                format!("'{name}': no label matches '{pattern}' in '{spec}' of {path}"),
-                Some(if labels.is_empty() {
-                    "it has no labels with code".into()
-                } else {
-                    labels.sort();
-                    labels.dedup();
-                    similar(pattern, &labels).map_or_else(
-                        || format!("its labels are: {}", labels.join(", ")),
-                        |s| format!("did you mean '{s}'?"),
-                    )
-                }),
-            ));
+            return Err(no_label(parts, pattern, spec, path, labels));
         }
         return Err(err(
             format!("'{name}': no statement of '{spec}' has code in {path}"),
@@ -183,8 +171,52 @@ pub(super) fn resolve(
     Ok(Some(out))
 }
 
-/// The uprobe at `label` of `scope`, named as SystemTap names it: the
-/// function at the label's line, without the `.label` component.
+/// The error for a `.label(pattern)` of `spec` in `place` (a program's
+/// path, the kernel) that matches none of the `labels` its functions have.
+pub(super) fn no_label(
+    parts: &Parts<'_>,
+    pattern: &str,
+    spec: &str,
+    place: &str,
+    mut labels: Vec<String>,
+) -> PointError {
+    PointError {
+        message: format!(
+            "'{}': no label matches '{pattern}' in '{spec}' of {place}",
+            parts_text(parts)
+        ),
+        help: Some(if labels.is_empty() {
+            "it has no labels with code".into()
+        } else {
+            labels.sort();
+            labels.dedup();
+            similar(pattern, &labels).map_or_else(
+                || format!("its labels are: {}", labels.join(", ")),
+                |s| format!("did you mean '{s}'?"),
+            )
+        }),
+    }
+}
+
+/// The name SystemTap gives the point at `label` of `scope` (observed
+/// with its `pp()`): the function at the label's line, without the
+/// `.label` component.
+pub(super) fn label_point_name(
+    parts: &Parts<'_>,
+    scope: &Scope,
+    label: &ScopeLabel,
+    decl_file: &str,
+) -> String {
+    let function = format!("{}@{decl_file}:{}", scope.name, label.line);
+    let without: Parts<'_> = parts
+        .iter()
+        .filter(|(n, _)| *n != "label")
+        .cloned()
+        .collect();
+    resolved_text(&without, "function", &function)
+}
+
+/// The uprobe at `label` of `scope`, named by [`label_point_name`].
 fn label_point(
     parts: &Parts<'_>,
     path: &str,
@@ -193,14 +225,8 @@ fn label_point(
     label: &ScopeLabel,
     decl_file: &str,
 ) -> ProbePoint {
-    let function = format!("{}@{decl_file}:{}", scope.name, label.line);
-    let without: Parts<'_> = parts
-        .iter()
-        .filter(|(n, _)| *n != "label")
-        .cloned()
-        .collect();
     ProbePoint {
-        name: resolved_text(&without, "function", &function),
+        name: label_point_name(parts, scope, label, decl_file),
         kind: ProbeKind::Uprobe {
             path: path.to_string(),
             function: scope.name.clone(),
@@ -443,6 +469,28 @@ impl UserVars {
 }
 
 impl TargetVars for UserVars {
+    fn program_variable(
+        &self,
+        name: &str,
+        file: Option<&str>,
+        span: Span,
+        h: &mut dyn TargetHost,
+    ) -> Option<Result<(ir::TargetBase, Place), Failed>> {
+        let found = match file {
+            Some(f) => self.debug.global_in(name, f),
+            None => self.debug.global(&self.scope, name),
+        };
+        let Some((ty, location)) = found else {
+            let in_file = file.map_or(String::new(), |f| format!(" in a unit compiled from '{f}'"));
+            return Some(Err(fail_help(
+                span,
+                format!("@var: the program has no global variable '{name}'{in_file}"),
+                "@var names a global or file-static variable of the probed program: \"name\" or \"name@file.c\"".into(),
+            )));
+        };
+        Some(self.place(name, ty, location, span, h))
+    }
+
     fn variable(
         &self,
         name: &str,

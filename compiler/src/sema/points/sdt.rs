@@ -26,12 +26,26 @@ pub(super) const FAMILY: Family = Family {
             ("provider", Param::Required),
             ("mark", Param::Required),
         ],
+        &[
+            ("process", Param::Optional),
+            ("library", Param::Required),
+            ("mark", Param::Required),
+        ],
+        &[
+            ("process", Param::Optional),
+            ("library", Param::Required),
+            ("provider", Param::Required),
+            ("mark", Param::Required),
+        ],
     ],
     names: &[
         "process(\"PATH\").mark(\"NAME\")",
         "process(\"PATH\").provider(\"PROVIDER\").mark(\"NAME\")",
+        "process(\"PATH\").library(\"PATH\").mark(\"NAME\")",
     ],
     types: &[
+        "process(string).library(string).mark(string)",
+        "process(string).library(string).provider(string).mark(string)",
         "process(string).mark(string)",
         "process(string).provider(string).mark(string)",
     ],
@@ -40,9 +54,17 @@ pub(super) const FAMILY: Family = Family {
 
 fn resolve(parts: &Parts<'_>, target: Target<'_>) -> Resolution {
     match parts.as_slice() {
-        [("process", path), ("mark", Some(mark))] => markers(parts, *path, None, mark, target),
+        [("process", path), ("mark", Some(mark))] => {
+            markers(parts, *path, None, None, mark, target)
+        }
         [("process", path), ("provider", Some(provider)), ("mark", Some(mark))] => {
-            markers(parts, *path, Some(provider), mark, target)
+            markers(parts, *path, None, Some(provider), mark, target)
+        }
+        [("process", path), ("library", Some(lib)), ("mark", Some(mark))] => {
+            markers(parts, *path, Some(lib), None, mark, target)
+        }
+        [("process", path), ("library", Some(lib)), ("provider", Some(provider)), ("mark", Some(mark))] => {
+            markers(parts, *path, Some(lib), Some(provider), mark, target)
         }
         _ => Ok(None),
     }
@@ -119,7 +141,13 @@ pub(super) fn found_program(
         }
         return Ok(found.remove(0));
     }
-    target.programs.find_program(path).ok_or_else(|| {
+    // A name without '/' that is no program may be a library's soname.
+    let program = target.programs.find_program(path).or_else(|| {
+        (!path.contains('/'))
+            .then(|| target.programs.find_library(path, &[]))
+            .flatten()
+    });
+    program.ok_or_else(|| {
         let (message, help) = if path.contains('/') {
             (
                 format!(
@@ -207,6 +235,7 @@ pub(super) fn read_program(
 fn markers(
     parts: &Parts<'_>,
     path: Option<&ast::Literal>,
+    library: Option<&ast::Literal>,
     provider: Option<&ast::Literal>,
     mark: &ast::Literal,
     target: Target<'_>,
@@ -226,22 +255,26 @@ fn markers(
         .map(|p| string_arg(parts, p, "provider"))
         .transpose()?;
     let spec = string_arg(parts, mark, "marker name")?;
-    // A pattern's files each give their markers; only when none has one
-    // that matches is it an error (the first file's).
-    let mut points = Vec::new();
-    let mut first_error = None;
+    // The files probed, each with the point's name up to `.mark`.
+    let mut files = Vec::new();
     for path in paths {
-        match file_markers(parts, path, provider.as_deref(), &spec, target) {
-            Ok(found) => points.extend(found),
-            Err(e) => {
-                first_error.get_or_insert(e);
+        match library {
+            None => files.push((path.clone(), format!("process(\"{path}\")"))),
+            Some(l) => {
+                for lib in super::library::libraries(parts, &path, l, target)? {
+                    let place = format!("process(\"{path}\").library(\"{lib}\")");
+                    files.push((lib, place));
+                }
             }
         }
     }
-    match first_error {
-        Some(e) if points.is_empty() => Err(e),
-        _ => Ok(Some(points)),
-    }
+    // A pattern's files each give their markers; only when none has one
+    // that matches is it an error (the first file's).
+    super::points_of_any(
+        files.into_iter().map(|(path, place)| {
+            file_markers(parts, path, &place, provider.as_deref(), &spec, target)
+        }),
+    )
 }
 
 /// The points of the markers of the program `path` that match `spec` (and
@@ -249,6 +282,7 @@ fn markers(
 fn file_markers(
     parts: &Parts<'_>,
     path: String,
+    place: &str,
     provider: Option<&str>,
     spec: &str,
     target: Target<'_>,
@@ -294,11 +328,8 @@ fn file_markers(
         .into_iter()
         .map(|m| {
             let name = match provider {
-                Some(_) => format!(
-                    "process(\"{path}\").provider(\"{}\").mark(\"{}\")",
-                    m.provider, m.name
-                ),
-                None => format!("process(\"{path}\").mark(\"{}\")", m.name),
+                Some(_) => format!("{place}.provider(\"{}\").mark(\"{}\")", m.provider, m.name),
+                None => format!("{place}.mark(\"{}\")", m.name),
             };
             let point = ProbePoint {
                 name,

@@ -293,7 +293,12 @@ pub(super) fn resolve_typed(
                 (base, place)
             }
         }
-        ast::TargetBase::AtVar { name, module } => at_var(&*h, name, module.as_ref())?,
+        ast::TargetBase::AtVar { name, module } => {
+            match program_var(h, context, name, module.as_ref()) {
+                Some(found) => found?,
+                None => at_var(&*h, name, module.as_ref())?,
+            }
+        }
         ast::TargetBase::Autocast(e) => {
             let Some(typed) = h.autocast(e) else {
                 return Err(fail(
@@ -428,6 +433,26 @@ fn untyped(
     r: Result<ir::ExprKind, Failed>,
 ) -> Result<(ir::ExprKind, Option<TypedPointer>), Failed> {
     r.map(|kind| (kind, None))
+}
+
+/// `@var("name[@file]")` in a probe of a user-space program with DWARF:
+/// the program's global; `None` when the point's variables are the
+/// kernel's (or a module is named).
+fn program_var(
+    h: &mut dyn TargetHost,
+    context: &ProbeContext,
+    name: &ast::StrLit,
+    module: Option<&ast::StrLit>,
+) -> Option<Result<(ir::TargetBase, Place), Failed>> {
+    if module.is_some() {
+        return None;
+    }
+    let text = name.to_str_lossy().into_owned();
+    let (var, file) = match text.split_once('@') {
+        Some((v, f)) => (v, Some(f)),
+        None => (text.as_str(), None),
+    };
+    context.vars().program_variable(var, file, name.span, h)
 }
 
 /// `@var("name"[, "kernel"])`: a kernel global variable in memory.
