@@ -466,7 +466,10 @@ mod tests {
             .iter()
             .map(Example::label)
             .collect();
-        assert_eq!(kept, ["general/helloworld.stp", "general/para-callgraph.stp"]);
+        assert_eq!(
+            kept,
+            ["general/helloworld.stp", "general/para-callgraph.stp"]
+        );
     }
 
     #[test]
