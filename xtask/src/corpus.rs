@@ -5,8 +5,10 @@
 //! with. Each such line runs as it is, in a scratch copy of the examples,
 //! with a `stap` first on `PATH` that is stapkit's own for the kernel
 //! asked, stopping at pass 2 (`--build`: pass 4 as the line says, where
-//! pass 2 succeeded). The examples are read where they are installed and
-//! never copied into the repository.
+//! pass 2 succeeded). `--write-passing` records the examples that pass 2,
+//! and `--list` runs only those: so `--build` measures, on each other
+//! kernel, pass 4 of what passes 2 on one. The examples are read where
+//! they are installed and never copied into the repository.
 //!
 //! A measuring tool, not a CI gate: it prints a table, totals, and the
 //! failures grouped by cause (the first error line with its particulars
@@ -42,6 +44,15 @@ pub struct Options {
     /// Only examples whose path contains this text; repeatable.
     #[arg(long = "only")]
     pub only: Vec<String>,
+    /// Only the examples this file names, one a line (as `--write-passing`
+    /// writes them): with `--build`, pass 4 on other kernels of the
+    /// examples that pass 2 on one.
+    #[arg(long)]
+    pub list: Option<PathBuf>,
+    /// Writes the examples that pass 2 on every kernel run to this file,
+    /// one a line.
+    #[arg(long)]
+    pub write_passing: Option<PathBuf>,
     /// Examples run at once.
     #[arg(long, short = 'j', default_value_t = 1)]
     pub jobs: usize,
@@ -374,17 +385,92 @@ pub fn run(sh: &Shell, options: &Options) -> Result<()> {
     if !options.only.is_empty() {
         list.retain(|e| options.only.iter().any(|o| e.label().contains(o.as_str())));
     }
+    if let Some(file) = &options.list {
+        let text = std::fs::read_to_string(file)
+            .with_context(|| format!("reading the list {}", file.display()))?;
+        list = restrict(list, &text);
+    }
     let mut runs = Vec::new();
     for kernel in &kernels {
         runs.push(run_kernel(options, &list, &bin_dir, kernel)?);
     }
     print!("{}", report(options, &list, &kernels, &runs));
+    if let Some(file) = &options.write_passing {
+        std::fs::write(file, passing(&list, &runs))
+            .with_context(|| format!("writing {}", file.display()))?;
+    }
     Ok(())
+}
+
+/// The examples of `list` that `text` names, one label a line (blank
+/// lines and `#` comments aside).
+fn restrict(list: Vec<Example>, text: &str) -> Vec<Example> {
+    let wanted: std::collections::BTreeSet<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .collect();
+    list.into_iter()
+        .filter(|e| wanted.contains(e.label().as_str()))
+        .collect()
+}
+
+/// The labels of the examples that passed pass 2 on every kernel of
+/// `runs`, one a line, each once.
+fn passing(list: &[Example], runs: &[Vec<Outcome>]) -> String {
+    let mut out = String::new();
+    let mut seen = std::collections::BTreeSet::new();
+    for (i, example) in list.iter().enumerate() {
+        let passed = runs
+            .iter()
+            .all(|run| matches!(run[i], Outcome::Ok | Outcome::BuildFailed(_)));
+        if passed && seen.insert(example.label()) {
+            let _ = writeln!(out, "{}", example.label());
+        }
+    }
+    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn example(dir: &str, name: &str) -> Example {
+        Example {
+            dir: PathBuf::from(dir),
+            name: name.to_string(),
+            check: Some(format!("stap -p4 {name}")),
+        }
+    }
+
+    #[test]
+    fn a_list_written_by_one_run_restricts_the_next() {
+        let list = vec![
+            example("general", "helloworld.stp"),
+            example("general", "para-callgraph.stp"),
+            example("general", "para-callgraph-verbose.stp"),
+            example("io", "iotop.stp"),
+        ];
+        let runs = vec![vec![
+            Outcome::Ok,
+            Outcome::BuildFailed("error".into()),
+            Outcome::Failed("semantic error".into()),
+            Outcome::NoCheck,
+        ]];
+        let written = passing(&list, &runs);
+        assert_eq!(
+            written,
+            "general/helloworld.stp\ngeneral/para-callgraph.stp\n"
+        );
+        let kept: Vec<String> = restrict(list, &format!("# from 6.1\n\n{written}"))
+            .iter()
+            .map(Example::label)
+            .collect();
+        assert_eq!(
+            kept,
+            ["general/helloworld.stp", "general/para-callgraph.stp"]
+        );
+    }
 
     #[test]
     fn the_shim_lowers_the_pass_and_names_the_kernel() {

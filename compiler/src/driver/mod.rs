@@ -280,6 +280,14 @@ impl Pipeline {
             return Ok(());
         };
         let mut names = prescan::module_names(script);
+        // The modules the tapset aliases it probes through name
+        // (`nfsd.unlink` is a function of nfsd).
+        let cfg = self.preprocess_config();
+        names.extend(prescan::library_module_names(
+            script,
+            &self.options.includes,
+            &cfg,
+        ));
         // The modules that define the tracepoints the script names, whose
         // BTF types those no header declares.
         if let Ok(list) = kernel.module_tracepoints() {

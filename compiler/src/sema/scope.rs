@@ -68,6 +68,43 @@ pub struct LocalVar {
     pub first: Span,
     /// Assigned somewhere (parameters count as assigned).
     pub assigned: bool,
+    /// The C type its `->` members are read with (SystemTap's autocast).
+    pub autocast: AutoCast,
+}
+
+/// What a local's `->member` reads: SystemTap's autocast, where a local
+/// given a pointer by a target expression (`fh = &@cast(p, "struct
+/// svc_fh")`, `t = $task`) keeps that pointer's type.
+#[derive(Debug, Clone, Default)]
+pub enum AutoCast {
+    /// No target expression gave it a pointer.
+    #[default]
+    Untyped,
+    /// Every target expression that gave it one gave this type.
+    Typed(TypedPointer),
+    /// Target expressions gave it pointers of different types.
+    Mixed,
+}
+
+impl AutoCast {
+    /// The state after the local is also given a pointer of type `p`.
+    pub fn with(&self, p: TypedPointer) -> AutoCast {
+        match self {
+            AutoCast::Untyped => AutoCast::Typed(p),
+            AutoCast::Typed(old) if old.ty == p.ty => self.clone(),
+            _ => AutoCast::Mixed,
+        }
+    }
+}
+
+/// A pointer's C type, and the loadable module's types its members are
+/// found in, if not the kernel's.
+#[derive(Debug, Clone)]
+pub struct TypedPointer {
+    /// The pointer type (`struct svc_fh *`).
+    pub ty: crate::debuginfo::ctype::CType,
+    /// The module's types (`nfsd`'s split BTF), if they are its.
+    pub module_types: Option<std::sync::Arc<crate::debuginfo::btf::Btf>>,
 }
 
 /// The locals of one probe or function body.
@@ -94,6 +131,7 @@ impl Locals {
             slot: Slot::default(),
             first: span,
             assigned: false,
+            autocast: AutoCast::Untyped,
         });
         self.by_name.insert(name.to_string(), self.vars.len() - 1);
         self.vars.len() - 1

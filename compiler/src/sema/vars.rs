@@ -41,6 +41,11 @@ pub(super) trait TargetHost {
     /// Saves `value` when the probed function is entered; the expression
     /// that reads it back at the return.
     fn save_at_entry(&mut self, value: ir::Expr, ty: Type, location: ir::Location) -> ir::Expr;
+    /// The pointer type `e` carries when it is a local that target
+    /// expressions gave one type of pointer (see [`super::scope::AutoCast`]).
+    fn autocast(&self, _e: &ast::Expr) -> Option<super::scope::TypedPointer> {
+        None
+    }
 }
 
 /// A point's own text in place of a target variable (procfs's `$value`):

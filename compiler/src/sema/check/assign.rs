@@ -125,7 +125,9 @@ impl Checker<'_, '_> {
             A::Assign => {
                 // The value's type decides the target's, or the target's the value's.
                 let probe_target = self.peek_lvalue_type(lhs);
+                self.last_pointer = None;
                 let tr = self.expr(rhs, probe_target);
+                let pointer = self.last_pointer.take();
                 if tr == Some(Type::Stats) {
                     self.error(
                         Diagnostic::semantic_error(
@@ -135,6 +137,13 @@ impl Checker<'_, '_> {
                     );
                 }
                 let place = self.lvalue(lhs, tr.filter(|t| *t != Type::Stats), &ctx)?;
+                // A local given a kernel pointer by a target expression
+                // keeps its type (SystemTap's autocast).
+                if let (Place::Local(i), Some(p), ast::ExprKind::Target(_)) =
+                    (place, pointer, &rhs.kind)
+                {
+                    self.give_pointer(i, p);
+                }
                 let ty = self.place_type(place);
                 if tr.is_none() {
                     if let Some(t) = ty {

@@ -166,8 +166,11 @@ impl Checker<'_, '_> {
             }
             K::Target(t) => {
                 let probe = self.context.clone();
-                match target::resolve(self, &probe, t, e.span) {
-                    Ok(kind) => Some(target::value_type(&kind)),
+                match target::resolve_typed(self, &probe, t, e.span) {
+                    Ok((kind, pointer)) => {
+                        self.last_pointer = pointer;
+                        Some(target::value_type(&kind))
+                    }
                     Err(d) => {
                         self.error(*d);
                         Some(target::fallback_type(&probe, t))

@@ -29,7 +29,7 @@ use crate::ir::{self, Type};
 use crate::syntax::ast;
 
 use super::facts::{BodyFacts, VarRef};
-use super::scope::{LocalVar, Locals, Shape, Slot};
+use super::scope::{AutoCast, LocalVar, Locals, Shape, Slot, TypedPointer};
 use super::vars::{ProbeContext, TargetHost};
 use super::{Config, Context};
 
@@ -83,6 +83,9 @@ pub struct Checker<'c, 'a> {
     pub trace: Trace,
     /// What the reporting walk learnt about each node.
     pub facts: BodyFacts,
+    /// The pointer type of the last target expression checked, if it is
+    /// one (what an assignment gives a local, see [`AutoCast`]).
+    last_pointer: Option<TypedPointer>,
 }
 
 impl<'c, 'a> Checker<'c, 'a> {
@@ -105,6 +108,23 @@ impl<'c, 'a> Checker<'c, 'a> {
             probe_body: None,
             trace: Trace::default(),
             facts: BodyFacts::default(),
+            last_pointer: None,
+        }
+    }
+
+    /// Local `i` is given a pointer of type `p` (SystemTap's autocast): a
+    /// new state is a change that needs another walk.
+    fn give_pointer(&mut self, i: usize, p: TypedPointer) {
+        let var = &mut self.locals.vars[i];
+        let next = var.autocast.with(p);
+        let same = match (&var.autocast, &next) {
+            (AutoCast::Typed(a), AutoCast::Typed(b)) => a.ty == b.ty,
+            (AutoCast::Mixed, AutoCast::Mixed) => true,
+            _ => false,
+        };
+        if !same {
+            var.autocast = next;
+            self.trace.changed_own = true;
         }
     }
 
@@ -421,6 +441,25 @@ impl TargetHost for Checker<'_, '_> {
             ty: Some(ty),
             location: ir::Location::default(),
         }
+    }
+
+    fn autocast(&self, e: &ast::Expr) -> Option<TypedPointer> {
+        if self.in_entry {
+            return None;
+        }
+        autocast_of(&self.locals, e)
+    }
+}
+
+/// The pointer type local `e` carries, if `e` is a local that target
+/// expressions gave one type of pointer.
+pub(in crate::sema) fn autocast_of(locals: &Locals, e: &ast::Expr) -> Option<TypedPointer> {
+    let ast::ExprKind::Var(v) = &e.kind else {
+        return None;
+    };
+    match &locals.vars[locals.get(&v.name)?].autocast {
+        AutoCast::Typed(p) => Some(p.clone()),
+        _ => None,
     }
 }
 

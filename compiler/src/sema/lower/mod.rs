@@ -213,6 +213,9 @@ impl TargetHost for Lowerer<'_, '_> {
             location,
         }
     }
+    fn autocast(&self, e: &ast::Expr) -> Option<crate::sema::scope::TypedPointer> {
+        crate::sema::check::autocast_of(self.locals, e)
+    }
 }
 
 /// A long expression.

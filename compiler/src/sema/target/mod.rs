@@ -21,6 +21,7 @@ use crate::diag::{Diagnostic, Span};
 use crate::ir::{self, Type};
 use crate::syntax::ast;
 
+use super::scope::TypedPointer;
 use super::vars::{
     fail, fail_help, scalar, scalar_result, Failed, Place, ProbeContext, ProbeText, TargetHost,
 };
@@ -220,8 +221,19 @@ pub(super) fn resolve(
     t: &ast::TargetExpr,
     span: Span,
 ) -> Result<ir::ExprKind, Failed> {
+    resolve_typed(h, context, t, span).map(|(kind, _)| kind)
+}
+
+/// [`resolve`], and the pointer type of the value when it is a kernel
+/// pointer (what a local it is assigned to carries, SystemTap's autocast).
+pub(super) fn resolve_typed(
+    h: &mut dyn TargetHost,
+    context: &ProbeContext,
+    t: &ast::TargetExpr,
+    span: Span,
+) -> Result<(ir::ExprKind, Option<TypedPointer>), Failed> {
     if probe_text(context, t, span)?.is_some() {
-        return Ok(ir::ExprKind::ProbeText);
+        return Ok((ir::ExprKind::ProbeText, None));
     }
     // The program whose types a user-space @cast names.
     let mut user: Option<std::sync::Arc<crate::debuginfo::userdebug::UserDebug>> = None;
@@ -233,7 +245,7 @@ pub(super) fn resolve(
                 // `$$parms$`, `$$vars$$`: each value pretty-printed.
                 if let ([c], false) = (t.components.as_slice(), t.address_of) {
                     if let ast::TargetComponentKind::Pretty { deep } = c.kind {
-                        return context_string(h, context, &v.name, v.span, Some(deep));
+                        return untyped(context_string(h, context, &v.name, v.span, Some(deep)));
                     }
                 }
                 if !t.components.is_empty() || t.address_of {
@@ -242,7 +254,7 @@ pub(super) fn resolve(
                         format!("'{}' is a string and has no members", v.name),
                     ));
                 }
-                return context_string(h, context, &v.name, v.span, None);
+                return untyped(context_string(h, context, &v.name, v.span, None));
             }
             context.vars().variable(&v.name[1..], v.span, h)?
         }
@@ -288,10 +300,18 @@ pub(super) fn resolve(
             }
         }
         ast::TargetBase::Autocast(e) => {
-            return Err(fail(
-                e.span,
-                "this value has no known C type; use @cast(value, \"struct T\")".into(),
-            ))
+            let Some(typed) = h.autocast(e) else {
+                return Err(fail(
+                    e.span,
+                    "this value has no known C type; use @cast(value, \"struct T\")".into(),
+                ));
+            };
+            let (_, value) = h.operand(e, Some(Type::Long));
+            module_types = typed.module_types;
+            (
+                ir::TargetBase::Value(Box::new(value)),
+                Place::Value(typed.ty),
+            )
         }
     };
     let mut steps = Vec::new();
@@ -336,13 +356,16 @@ pub(super) fn resolve(
                 if bitfield.is_some() {
                     return Err(fail(c.span, "a bitfield cannot be pretty-printed".into()));
                 }
-                return pretty::pretty(&*h, base, steps, place, *deep, span);
+                return untyped(pretty::pretty(&*h, base, steps, place, *deep, span));
             }
         };
     }
     // `& @cast(p, "struct T")` is the address of the struct at p: p itself
     // (`& @container_of(...)`, as published examples write it).
     let whole_cast = t.components.is_empty() && matches!(t.base, ast::TargetBase::Cast { .. });
+    let place_type = match &place {
+        Place::Address(ty) | Place::Value(ty) => Some(ty.clone()),
+    };
     let result = if t.address_of && !whole_cast {
         match place {
             Place::Address(_) => ir::TargetResult::Address,
@@ -383,11 +406,33 @@ pub(super) fn resolve(
             },
         }
     };
-    Ok(ir::ExprKind::Target(Box::new(ir::TargetAccess {
-        base,
-        steps,
-        result,
-    })))
+    // The pointer the value is, for a local it is assigned to.
+    let pointer = match (&result, place_type) {
+        _ if user.is_some() || bitfield.is_some() => None,
+        (ir::TargetResult::Address, Some(ty)) => Some(CType::Pointer(Box::new(ty))),
+        (ir::TargetResult::Value { .. } | ir::TargetResult::Load { .. }, Some(ty))
+            if ty.strip().is_pointer() =>
+        {
+            Some(ty)
+        }
+        _ => None,
+    };
+    let typed = pointer.map(|ty| TypedPointer { ty, module_types });
+    Ok((
+        ir::ExprKind::Target(Box::new(ir::TargetAccess {
+            base,
+            steps,
+            result,
+        })),
+        typed,
+    ))
+}
+
+/// A resolution that yields no typed pointer.
+fn untyped(
+    r: Result<ir::ExprKind, Failed>,
+) -> Result<(ir::ExprKind, Option<TypedPointer>), Failed> {
+    r.map(|kind| (kind, None))
 }
 
 /// `@var("name[@file]")` in a probe of a user-space program with DWARF:
