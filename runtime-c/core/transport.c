@@ -5,7 +5,7 @@
 #define STP_POLL_MS 10
 
 static struct {
-	raw_spinlock_t lock;
+	arch_spinlock_t lock;	/* see stp_transport_lock */
 	char *ring;
 	u64 head; /* bytes ever written */
 	u64 tail; /* bytes ever read */
@@ -36,6 +36,11 @@ static struct {
  * like one that did not fit. A hit that interrupted nothing of the
  * transport's, NMI or not, takes the lock as usual, so kprobes entered
  * through int3 (in_nmi() is true there on x86) never lose output to this.
+ * The lock is an arch spinlock, outside lockdep: lockdep sees one lock
+ * taken both in NMI context (an int3 kprobe) and with only interrupts off
+ * (a timer, the reader) and reports an inconsistent lock state, which the
+ * per-CPU `taking` count above makes impossible (found on a lockdep kernel
+ * by stress_unload). Interrupts are off while it is held.
  */
 static __maybe_unused bool stp_transport_lock(unsigned long *flags)
 {
@@ -45,7 +50,7 @@ static __maybe_unused bool stp_transport_lock(unsigned long *flags)
 	taking = &stp_transport.taking[smp_processor_id()];
 	/* A nested (NMI) caller restores the count before it returns. */
 	if (READ_ONCE(*taking)) {
-		if (!raw_spin_trylock(&stp_transport.lock)) {
+		if (!arch_spin_trylock(&stp_transport.lock)) {
 			local_irq_restore(*flags);
 			return false;
 		}
@@ -54,7 +59,7 @@ static __maybe_unused bool stp_transport_lock(unsigned long *flags)
 	}
 	WRITE_ONCE(*taking, 1);
 	barrier();
-	raw_spin_lock(&stp_transport.lock);
+	arch_spin_lock(&stp_transport.lock);
 	return true;
 }
 
@@ -62,7 +67,7 @@ static __maybe_unused void stp_transport_unlock(unsigned long flags)
 {
 	u32 *taking = &stp_transport.taking[smp_processor_id()];
 
-	raw_spin_unlock(&stp_transport.lock);
+	arch_spin_unlock(&stp_transport.lock);
 	barrier();
 	WRITE_ONCE(*taking, *taking - 1);
 	local_irq_restore(flags);
@@ -323,7 +328,7 @@ static __maybe_unused int stp_transport_init(const char *built_name)
 	const char *name = THIS_MODULE->name[0] ? THIS_MODULE->name : built_name;
 	struct dentry *top, *file;
 
-	raw_spin_lock_init(&stp_transport.lock);
+	stp_transport.lock = (arch_spinlock_t)__ARCH_SPIN_LOCK_UNLOCKED;
 	init_waitqueue_head(&stp_transport.readers);
 	timer_setup(&stp_transport.poll_timer, stp_channel_poll_tick, 0);
 	mutex_init(&stp_transport.read_mutex);
