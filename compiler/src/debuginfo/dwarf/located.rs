@@ -25,6 +25,8 @@ pub enum KernelLoc {
     },
     /// At this link-time address (a `static` local).
     Static(u64),
+    /// This value, which the compiler knows there.
+    Constant(i64),
 }
 
 /// A variable visible at the probed instruction.
@@ -75,6 +77,7 @@ impl DwarfKernel {
                     Loc::Register(r) => Ok(KernelLoc::Register(r)),
                     Loc::Memory { register, offset } => Ok(KernelLoc::Memory { register, offset }),
                     Loc::Static(a) => Ok(KernelLoc::Static(a)),
+                    Loc::Constant(v) => Ok(KernelLoc::Constant(v)),
                     Loc::Cfa(offset) => {
                         let (register, base) = cfa
                             .get_or_insert_with(|| {

@@ -87,6 +87,9 @@ pub enum Loc {
     Cfa(i64),
     /// In memory at this link-time address.
     Static(u64),
+    /// Not in memory: the compiler knows its value there
+    /// (`DW_OP_litN`/`DW_OP_constN` then `DW_OP_stack_value`).
+    Constant(i64),
 }
 
 /// What [`DwarfKernel::collect_vars`] gathers from a function's tree.
@@ -391,6 +394,12 @@ impl DwarfKernel {
             }),
             [Operation::Address { address }] => Ok(Loc::Static(*address)),
             [Operation::CallFrameCFA] => Ok(Loc::Cfa(0)),
+            [Operation::UnsignedConstant { value }, Operation::StackValue] => {
+                Ok(Loc::Constant(*value as i64))
+            }
+            [Operation::SignedConstant { value }, Operation::StackValue] => {
+                Ok(Loc::Constant(*value))
+            }
             [.., Operation::StackValue] => {
                 Err("its value is computed by the compiler's expression, which stapkit does not evaluate".into())
             }

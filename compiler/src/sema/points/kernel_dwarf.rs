@@ -51,7 +51,7 @@ impl TargetVars for KernelVars {
         &self,
         name: &str,
         span: Span,
-        _: &mut dyn TargetHost,
+        h: &mut dyn TargetHost,
     ) -> Result<(ir::TargetBase, Place), Failed> {
         let function = &self.located.function;
         if name == "return" {
@@ -102,6 +102,14 @@ impl TargetVars for KernelVars {
                     offset,
                 },
                 Place::Address(var.ty.clone()),
+            )),
+            KernelLoc::Constant(v) => Ok((
+                ir::TargetBase::Value(Box::new(ir::Expr {
+                    kind: ir::ExprKind::Long(v),
+                    ty: Some(ir::Type::Long),
+                    location: h.location(span, format!("identifier '${name}'")),
+                })),
+                Place::Value(var.ty.clone()),
             )),
             KernelLoc::Static(_) => Err(fail_help(
                 span,
