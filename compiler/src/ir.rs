@@ -834,6 +834,10 @@ pub enum TargetBase {
     /// A user-space program's value (uprobes): `base` plus `offset`, and
     /// every memory read along the chain reads the probed task's memory.
     User { base: Box<TargetBase>, offset: i64 },
+    /// A kernel variable in memory at `base` plus `offset` (a DWARF
+    /// location at a kernel statement: a frame slot at a register plus
+    /// an offset); reads along the chain read the kernel's memory.
+    Kernel { base: Box<TargetBase>, offset: i64 },
 }
 
 /// A general-purpose register of the probed CPU.

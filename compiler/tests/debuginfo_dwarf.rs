@@ -292,7 +292,7 @@ fn variables_in_files() {
 fn inline_instances_of_do_fsync() {
     let k = kernel();
     let map = k.system_map().unwrap();
-    let probes = k.inline_probes("do_fsync", None).unwrap();
+    let probes = k.inline_probes("do_fsync", None, false).unwrap();
     let mut containing: Vec<&str> = probes.iter().map(|p| p.containing.as_str()).collect();
     containing.sort();
     assert_eq!(
@@ -315,15 +315,16 @@ fn inline_instances_of_do_fsync() {
     }
     // The same copies through the file and through a wildcard.
     assert_eq!(
-        k.inline_probes("do_fsync", Some("fs/sync.c")).unwrap(),
+        k.inline_probes("do_fsync", Some("fs/sync.c"), false)
+            .unwrap(),
         probes
     );
-    let wild = k.inline_probes("do_fs*nc", Some("sync.c")).unwrap();
+    let wild = k.inline_probes("do_fs*nc", Some("sync.c"), false).unwrap();
     assert_eq!(wild, probes);
     // A wildcard over thousands of functions reads each unit once for all
     // of them (issue 18: `d*` once grew to gigabytes) and finds the same
     // copies of each as asking for it alone.
-    let broad = k.inline_probes("d*", None).unwrap();
+    let broad = k.inline_probes("d*", None, false).unwrap();
     let of_do_fsync: Vec<_> = broad
         .iter()
         .filter(|p| p.function == "do_fsync")
@@ -334,7 +335,7 @@ fn inline_instances_of_do_fsync() {
         broad.iter().map(|p| p.function.as_str()).collect();
     assert!(functions.len() > 100, "{} functions", functions.len());
     for f in functions.iter().step_by(97).take(5) {
-        let alone = k.inline_probes(f, None).unwrap();
+        let alone = k.inline_probes(f, None, false).unwrap();
         let within: Vec<_> = broad.iter().filter(|p| p.function == *f).cloned().collect();
         assert_eq!(alone, within, "{f}");
     }
@@ -347,9 +348,12 @@ fn inline_instances_of_do_fsync() {
         // Inlined only into do_syscall_64, which is .noinstr.text.
         ("do_syscall_x64", None),
     ] {
-        let _ = writeln!(out, "{}", k.inline_probes(f, file).unwrap_err());
+        let _ = writeln!(out, "{}", k.inline_probes(f, file, false).unwrap_err());
     }
-    assert!(k.inline_probes("no_such_*", None).unwrap().is_empty());
+    assert!(k
+        .inline_probes("no_such_*", None, false)
+        .unwrap()
+        .is_empty());
     insta::assert_snapshot!(redact(&out));
 }
 
@@ -370,10 +374,32 @@ fn inline_points_in_scripts() {
             matches!(&p.kind, ir::ProbeKind::KprobeInline { function, .. } if function == "do_fsync")
         );
     }
-    let (program, errors) = analyze("probe kernel.function(\"do_fsync\").inline { println($fd) }");
+    // An exact name's copies each read their variables where DWARF puts
+    // them at the copy's entry; `$$parms` shows `?` for one it cannot.
+    let (program, errors) =
+        analyze("probe kernel.function(\"do_fsync\").inline { println($fd, \" \", $$parms) }");
+    assert_eq!(
+        program
+            .unwrap_or_else(|| panic!("{errors}"))
+            .probes
+            .iter()
+            .flat_map(|p| &p.points)
+            .count(),
+        4
+    );
+    // do_fsync has no out-of-line copy: kernel.function covers its
+    // inlined copies (SystemTap's DWARF function probes do), .call none.
+    let (program, errors) = analyze("probe kernel.function(\"do_fsync\") { println($fd) }");
+    let program = program.unwrap_or_else(|| panic!("{errors}"));
+    assert_eq!(program.probes.iter().flat_map(|p| &p.points).count(), 4);
+    // A wildcard's copies share one body, without variables; .return and
+    // .call find nothing to probe.
+    let (program, wildcard) =
+        analyze("probe kernel.function(\"do_fs*nc\").inline { println($fd) }");
     assert!(program.is_none());
-    let (_, no_inline) = analyze("probe kernel.function(\"do_fsync\") { }");
-    insta::assert_snapshot!(redact(&format!("{errors}\n{no_inline}")));
+    let (_, ret) = analyze("probe kernel.function(\"do_fsync\").return { }");
+    let (_, call) = analyze("probe kernel.function(\"do_fsync\").call { }");
+    insta::assert_snapshot!(redact(&format!("{wildcard}\n{ret}\n{call}")));
 }
 
 /// Passes 1 and 2 of script `text` (named `name`) on `info`: the program,
@@ -466,9 +492,42 @@ fn statement_points_in_scripts() {
     }
     let (program, errors) =
         analyze("probe kernel.statement(\"do_nanosleep@*:*\") { println($$vars) }");
-    assert!(program.is_none());
-    assert!(
-        errors.contains("needs the DWARF locations of the function's variables"),
-        "{errors}"
-    );
+    assert!(program.is_some(), "{errors}");
+    // do_sys_open has an abstract instance and a concrete out-of-line
+    // copy: its statements are the copy's (the published varwatch.stp).
+    let (program, errors) =
+        analyze("probe kernel.statement(\"do_sys_open@fs/open.c:*\") { println($$vars, $dfd) }");
+    let program = program.unwrap_or_else(|| panic!("{errors}"));
+    assert!(program.probes.iter().flat_map(|p| &p.points).count() >= 2);
+    // `f@file+N`: N lines past the declaration (do_sys_open is declared
+    // on the line before its first statement's).
+    let (_, errors) = analyze("probe kernel.statement(\"do_sys_open@fs/open.c+2\") { }");
+    assert!(!errors.contains("is written"), "{errors}");
+}
+
+/// Where DWARF puts join_session_keyring's variables at its label
+/// `error2` (the published cve-2016-0728.stp): `keyring` in a register,
+/// `name` only as its value at entry, which is refused with the reason.
+#[test]
+fn variables_located_at_a_label() {
+    use stapkit::debuginfo::dwarf::located::KernelLoc;
+    let k = kernel();
+    let dwarf = k.dwarf().unwrap();
+    let f = &dwarf.index().functions_named("join_session_keyring")[0];
+    let scopes = dwarf.code_scopes(f.die);
+    assert_eq!(scopes.len(), 1);
+    let label = scopes[0]
+        .labels
+        .iter()
+        .find(|l| l.name == "error2")
+        .unwrap();
+    let located = dwarf.located(&scopes[0], label.pc);
+    let names: Vec<&str> = located.vars.iter().map(|v| v.name.as_str()).collect();
+    assert_eq!(names, ["name", "old", "new", "keyring", "ret", "serial"]);
+    assert!(matches!(
+        located.var("keyring").unwrap().location,
+        Ok(KernelLoc::Register(_))
+    ));
+    let name = located.var("name").unwrap().location.as_ref().unwrap_err();
+    assert!(name.contains("DW_OP_entry_value"), "{name}");
 }

@@ -141,6 +141,7 @@ impl BodyGen<'_> {
         let mut memory = false;
         let (base, user) = match &t.base {
             TargetBase::User { base, .. } => (&**base, true),
+            TargetBase::Kernel { base, .. } => (&**base, false),
             base => (base, false),
         };
         let read = if user { "stp_uread" } else { "stp_kread" };
@@ -194,9 +195,11 @@ impl BodyGen<'_> {
                     ));
                 }
             },
-            TargetBase::User { .. } => unreachable!("sema nests no user base in another"),
+            TargetBase::User { .. } | TargetBase::Kernel { .. } => {
+                unreachable!("sema nests no displaced base in another")
+            }
         }
-        if let TargetBase::User { offset, .. } = &t.base {
+        if let TargetBase::User { offset, .. } | TargetBase::Kernel { offset, .. } = &t.base {
             if *offset != 0 {
                 self.w.line(format!(
                     "{a} = (int64_t)((uint64_t){a} + {}ULL);",

@@ -8,6 +8,8 @@
 use super::dwarf::file_matches;
 use super::dwarf::index::FuncEntry;
 use super::dwarf::inlines::InlineInstance;
+use super::dwarf::located::LocatedScope;
+use super::dwarf::DwarfKernel;
 use super::error::DebugInfoError;
 use super::info::KernelInfo;
 use super::symbols::SystemMap;
@@ -27,6 +29,9 @@ pub struct InlineProbe {
     pub containing: String,
     /// The copy's link-time entry address.
     pub address: u64,
+    /// The inlined function's variables at the copy's entry, when asked
+    /// for ([`KernelInfo::inline_probes`]'s `vars`).
+    pub located: Option<LocatedScope>,
 }
 
 impl KernelInfo {
@@ -36,11 +41,13 @@ impl KernelInfo {
     /// real `System.map` (both in the `-dbg` package). A function named
     /// exactly that is missing, never inlined, or inlined only where
     /// kprobes cannot go is an error; a wildcard skips such functions and
-    /// errors only when nothing is left.
+    /// errors only when nothing is left. With `vars`, each copy's
+    /// variables are located at its entry.
     pub fn inline_probes(
         &self,
         pattern: &str,
         file: Option<&str>,
+        vars: bool,
     ) -> Result<Vec<InlineProbe>, DebugInfoError> {
         let spec = match file {
             Some(f) => format!("{pattern}@{f}"),
@@ -89,7 +96,7 @@ impl KernelInfo {
         let inlined: Vec<&FuncEntry> = entries.iter().copied().filter(|f| f.inlined > 0).collect();
         let copies = dwarf.inline_instances_of(&inlined)?;
         for (f, copies) in inlined.iter().zip(copies) {
-            let (probes, why) = probes_of(map, f, copies);
+            let (probes, why) = probes_of(map, f, copies, vars.then_some(dwarf));
             if probes.is_empty() {
                 if let Some(why) = why {
                     refused.get_or_insert((f.name.clone(), why));
@@ -129,6 +136,7 @@ fn probes_of(
     map: &SystemMap,
     f: &FuncEntry,
     copies: Vec<InlineInstance>,
+    vars: Option<&DwarfKernel>,
 ) -> (Vec<InlineProbe>, Option<String>) {
     let mut probes = Vec::new();
     let mut why = None;
@@ -157,7 +165,22 @@ fn probes_of(
             offset: inst.entry - anchor.addr,
             containing: containing.name.clone(),
             address: inst.entry,
+            located: vars.map(|dwarf| located_copy(dwarf, &inst)),
         });
     }
     (probes, why)
+}
+
+/// The variables of inlined copy `inst` at its entry (none when its scope
+/// cannot be read).
+fn located_copy(dwarf: &DwarfKernel, inst: &InlineInstance) -> LocatedScope {
+    let scope = inst.top.and_then(|top| dwarf.inline_scope(inst.die, top));
+    match scope {
+        Some(scope) => dwarf.located(&scope, inst.entry),
+        None => LocatedScope {
+            function: inst.function.clone(),
+            pc: inst.entry,
+            vars: Vec::new(),
+        },
+    }
 }

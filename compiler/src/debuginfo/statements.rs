@@ -7,6 +7,7 @@
 //! one (`:N`), a range (`:N-M`) or every line with code (`:*`).
 
 use super::dwarf::file_matches;
+use super::dwarf::located::LocatedScope;
 use super::error::DebugInfoError;
 use super::info::KernelInfo;
 use crate::text::glob::Glob;
@@ -23,6 +24,8 @@ pub enum Lines {
         /// The last line (inclusive).
         last: u32,
     },
+    /// `+N`: the line N past the function's declaration line.
+    Relative(u32),
 }
 
 impl Lines {
@@ -37,10 +40,30 @@ impl Lines {
         (first <= last).then_some(Lines::Range { first, last })
     }
 
+    /// The `+N` form (the text after the `+`).
+    pub fn parse_relative(text: &str) -> Option<Lines> {
+        text.parse().ok().map(Lines::Relative)
+    }
+
+    /// These lines of a function declared at line `decl`.
+    fn of_function(self, decl: u32) -> Lines {
+        match self {
+            Lines::Relative(n) => {
+                let line = decl.saturating_add(n);
+                Lines::Range {
+                    first: line,
+                    last: line,
+                }
+            }
+            other => other,
+        }
+    }
+
     fn contains(self, line: u32) -> bool {
         match self {
             Lines::All => line != 0,
             Lines::Range { first, last } => (first..=last).contains(&line),
+            Lines::Relative(_) => false,
         }
     }
 }
@@ -60,6 +83,8 @@ pub struct StatementProbe {
     pub offset: u64,
     /// The function containing it, as `symname(addr)` names it.
     pub containing: String,
+    /// The function's variables there.
+    pub located: LocatedScope,
 }
 
 impl KernelInfo {
@@ -112,13 +137,16 @@ impl KernelInfo {
         }
         let blacklist = map.blacklist();
         let mut out = Vec::new();
-        for f in entries.iter().filter(|f| f.code) {
-            let Some(scope) = dwarf.scope(f.die) else {
-                continue;
-            };
+        // An abstract instance's statements are in its concrete copies.
+        let scopes = entries
+            .iter()
+            .filter(|f| f.code)
+            .flat_map(|f| dwarf.code_scopes(f.die).into_iter().map(move |s| (f, s)));
+        for (f, scope) in scopes {
             let Some(decl) = index.file(f.file) else {
                 continue;
             };
+            let lines = lines.of_function(f.line);
             let mut previous = None;
             for (address, line, row_file) in dwarf.kernel_line_rows(&scope) {
                 let starts = previous != Some((line, row_file.clone()));
@@ -146,6 +174,7 @@ impl KernelInfo {
                         symbol: anchor.name.clone(),
                         offset: address - anchor.addr,
                         containing: containing.name.clone(),
+                        located: dwarf.located(&scope, address),
                     },
                 ));
             }
@@ -182,5 +211,15 @@ mod tests {
         assert_eq!(Lines::parse(""), None);
         assert!(Lines::All.contains(5) && !Lines::All.contains(0));
         assert!(!Lines::Range { first: 2, last: 3 }.contains(4));
+        assert_eq!(Lines::parse_relative("44"), Some(Lines::Relative(44)));
+        assert_eq!(Lines::parse_relative("x"), None);
+        assert_eq!(
+            Lines::Relative(44).of_function(836),
+            Lines::Range {
+                first: 880,
+                last: 880
+            }
+        );
+        assert_eq!(Lines::All.of_function(836), Lines::All);
     }
 }

@@ -184,6 +184,9 @@ impl UserDebug {
                 })
             }
             Loc::Static(a) => Ok(self.static_at(a)),
+            Loc::Constant(v) => Err(format!(
+                "it is the constant {v} there, not a place in the program's memory or registers"
+            )),
         }
     }
 

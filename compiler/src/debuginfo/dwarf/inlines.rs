@@ -24,10 +24,16 @@ pub struct InlineInstance {
     pub caller: String,
     /// The call's line.
     pub call_line: u32,
+    /// The copy's DIE (`DW_TAG_inlined_subroutine`): its variables.
+    pub die: u64,
+    /// The DIE of the out-of-line function it is in, whose frame base
+    /// its variables use.
+    pub top: Option<u64>,
 }
 
 /// What one inlined-subroutine DIE says.
 struct RawInstance {
+    die: u64,
     origin: u64,
     entry: u64,
     top: Option<u64>,
@@ -96,6 +102,8 @@ impl DwarfKernel {
                         entry: inst.entry,
                         caller: caller.clone(),
                         call_line: inst.call_line,
+                        die: inst.die,
+                        top: inst.top,
                     });
                 }
             }
@@ -185,6 +193,7 @@ fn scan_unit(
                     .and_then(|v| super::index::constant(&v))
                     .unwrap_or(0) as u32;
                 raw.push(RawInstance {
+                    die,
                     origin,
                     entry: entry_pc,
                     top: if depth > 1 { top } else { None },

@@ -12,6 +12,7 @@ mod index_file;
 pub mod inlines;
 pub mod lines;
 pub mod load;
+pub mod located;
 pub mod scopes;
 mod types;
 pub mod variables;

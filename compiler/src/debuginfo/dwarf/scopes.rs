@@ -87,6 +87,9 @@ pub enum Loc {
     Cfa(i64),
     /// In memory at this link-time address.
     Static(u64),
+    /// Not in memory: the compiler knows its value there
+    /// (`DW_OP_litN`/`DW_OP_constN` then `DW_OP_stack_value`).
+    Constant(i64),
 }
 
 /// What [`DwarfKernel::collect_vars`] gathers from a function's tree.
@@ -107,13 +110,69 @@ impl DwarfKernel {
     /// The scope of the function defined at DIE `die` (None: it has no
     /// code there).
     pub fn scope(&self, die: u64) -> Option<Scope> {
+        self.scope_framed(die, die)
+    }
+
+    /// The out-of-line copies of the function whose index entry is DIE
+    /// `die`: that DIE when it has code, else every concrete copy of that
+    /// abstract instance in its unit (a top-level subprogram whose
+    /// `DW_AT_abstract_origin` is `die`: the copy a compiler emits beside
+    /// the inlined ones, and specialised clones such as `f.isra.0`),
+    /// ascending by address.
+    pub fn code_scopes(&self, die: u64) -> Vec<Scope> {
+        if let Some(scope) = self.scope(die) {
+            return vec![scope];
+        }
+        let Some(unit) = self.unit_at(die) else {
+            return Vec::new();
+        };
+        let mut copies = Vec::new();
+        let mut depth = 0isize;
+        let mut cursor = unit.entries();
+        while let Ok(Some((delta, entry))) = cursor.next_dfs() {
+            depth += delta;
+            if depth != 1 || entry.tag() != gimli::DW_TAG_subprogram {
+                continue;
+            }
+            let origin = match entry.attr_value(gimli::DW_AT_abstract_origin) {
+                Ok(Some(v)) => super::index::reference(&unit.header, v),
+                _ => None,
+            };
+            if origin == Some(die) {
+                copies.push(super::index::global(&unit.header, entry.offset()));
+            }
+        }
+        let mut out: Vec<Scope> = copies.into_iter().filter_map(|d| self.scope(d)).collect();
+        out.sort_by_key(|s| s.low_pc);
+        out
+    }
+
+    /// The scope of the inlined copy at DIE `die` (a
+    /// `DW_TAG_inlined_subroutine`) inside the out-of-line function at
+    /// DIE `top`, whose frame base its variables' `DW_OP_fbreg` uses.
+    pub fn inline_scope(&self, die: u64, top: u64) -> Option<Scope> {
+        self.scope_framed(die, top)
+    }
+
+    /// The scope at DIE `die`, with the frame base of DIE `framed`.
+    fn scope_framed(&self, die: u64, framed: u64) -> Option<Scope> {
         let unit = self.unit_at(die)?;
         let offset = Self::unit_offset(&unit, die)?;
         let entry = unit.entry(offset).ok()?;
         let (low_pc, high_pc) = self.first_range(&unit, &entry)?;
-        let frame_base = match entry.attr_value(gimli::DW_AT_frame_base) {
-            Ok(Some(v)) => self.location_attr(&unit, v),
-            _ => None,
+        let frame_base = if framed == die {
+            match entry.attr_value(gimli::DW_AT_frame_base) {
+                Ok(Some(v)) => self.location_attr(&unit, v),
+                _ => None,
+            }
+        } else {
+            self.with_entry(framed, |unit, top| {
+                match top.attr_value(gimli::DW_AT_frame_base) {
+                    Ok(Some(v)) => self.location_attr(unit, v),
+                    _ => None,
+                }
+            })
+            .flatten()
         };
         let attrs = super::types::read_attrs(self, &unit, &entry);
         let name = attrs
@@ -296,6 +355,12 @@ impl DwarfKernel {
             .ok_or("it has no location (optimized out)")?;
         let expr = self.expression_at(scope, attr, pc)?;
         let ops = self.operations(scope, &expr)?;
+        if ops
+            .iter()
+            .any(|op| matches!(op, Operation::EntryValue { .. }))
+        {
+            return Err("its value here is the one a register held when the function was entered (DW_OP_entry_value), which a probe inside the function cannot know".into());
+        }
         match ops.as_slice() {
             [Operation::FrameOffset { offset }] => {
                 let base = scope
@@ -329,6 +394,12 @@ impl DwarfKernel {
             }),
             [Operation::Address { address }] => Ok(Loc::Static(*address)),
             [Operation::CallFrameCFA] => Ok(Loc::Cfa(0)),
+            [Operation::UnsignedConstant { value }, Operation::StackValue] => {
+                Ok(Loc::Constant(*value as i64))
+            }
+            [Operation::SignedConstant { value }, Operation::StackValue] => {
+                Ok(Loc::Constant(*value))
+            }
             [.., Operation::StackValue] => {
                 Err("its value is computed by the compiler's expression, which stapkit does not evaluate".into())
             }

@@ -9,11 +9,16 @@
 //! Their variables ([`FunctionVars`]): the parameters, where the calling
 //! convention puts them at entry (`callconv`); in a `.return` probe the
 //! values saved at entry, and `$return`. Without the prototype
-//! ([`Unchecked`]) or for an inlined copy ([`InlineCopies`]) there are
-//! none, and the error says why.
+//! ([`Unchecked`]) there are none, and the error says why. Points inside
+//! kernel code found in DWARF (statements, inlined copies of an exactly
+//! named function, specialised clones such as `f.isra.0`, which
+//! `kernel.function("f")` probes when `f` has no symbol of its own) get
+//! the variables DWARF locates there (`kernel_dwarf`); the copies of a
+//! wildcard `.inline` share one body without them ([`InlineCopies`]).
 
 use std::collections::HashMap;
 
+use super::kernel_dwarf::kernel_vars;
 use super::{
     parts_text, resolved_text, single, Family, Param, Parts, PointError, ProbeContext, Resolution,
     Target,
@@ -289,7 +294,10 @@ fn function_probe(
             }
             // Wildcards skip what cannot be probed, as SystemTap does.
             Err(_) if wildcard || file.is_some() => {}
-            Err(e) => return Err(err(format!("'{name}': {e}"), None)),
+            Err(e) => match dwarf_copies(parts, target, function, call, ret)? {
+                Some(copies) => points.extend(copies),
+                None => return Err(err(format!("'{name}': {e}"), None)),
+            },
         }
     }
     if points.is_empty() {
@@ -301,12 +309,88 @@ fn function_probe(
     Ok(Some(points))
 }
 
+/// `kernel.function("f")` (and `.call`) for a function with no symbol of
+/// its own, as SystemTap resolves it through DWARF: its
+/// compiler-specialised out-of-line clones (`f.isra.0`, `f.constprop.0`,
+/// whose code DWARF describes as a concrete copy of `f`) and, except
+/// with `.call`, its inlined copies; each point with the variables DWARF
+/// locates at its entry. `None`: DWARF knows no such copies (or `.return`,
+/// which clones and inlined copies do not offer here), so the caller's
+/// error stands.
+fn dwarf_copies(
+    parts: &Parts<'_>,
+    target: Target<'_>,
+    function: &str,
+    call: bool,
+    ret: bool,
+) -> Result<Option<Vec<(ProbePoint, ProbeContext)>>, PointError> {
+    let Some(kernel) = target.kernel else {
+        return Ok(None);
+    };
+    let (Some(dwarf), Some(map)) = (kernel.dwarf(), kernel.system_map()) else {
+        return Ok(None);
+    };
+    if ret {
+        return Ok(None);
+    }
+    let mut out = Vec::new();
+    let blacklist = map.blacklist();
+    for f in dwarf
+        .index()
+        .functions_named(function)
+        .iter()
+        .filter(|f| f.code)
+    {
+        for scope in dwarf.code_scopes(f.die) {
+            let Some(clone) = map
+                .text_symbol_at(scope.low_pc)
+                .filter(|s| s.addr == scope.low_pc)
+                .filter(|s| {
+                    s.name
+                        .strip_prefix(function)
+                        .is_some_and(|r| r.starts_with('.'))
+                })
+            else {
+                continue;
+            };
+            if blacklist.reason_at(scope.low_pc, &clone.name).is_some() {
+                continue;
+            }
+            let point = ProbePoint {
+                name: resolved_text(parts, "function", function),
+                kind: ProbeKind::KprobeInline {
+                    function: function.to_string(),
+                    symbol: clone.name.clone(),
+                    offset: 0,
+                    containing: clone.name.clone(),
+                },
+                optional: false,
+            };
+            let located = dwarf.located(&scope, scope.low_pc);
+            out.push((
+                point,
+                kernel_vars(located, clone.name.clone(), kernel.arch()),
+            ));
+        }
+    }
+    let inlined = dwarf
+        .index()
+        .functions_named(function)
+        .iter()
+        .any(|f| f.inlined > 0);
+    if !call && inlined {
+        let copies = inline_probe(parts, function, false, false, false, target)?;
+        out.extend(copies);
+    }
+    Ok((!out.is_empty()).then_some(out))
+}
+
 /// `kernel.function("f").inline`: a kprobe on the entry of every inlined
 /// copy of `f` (wildcards and `f@file.c` as for other function probes),
-/// found in DWARF. Inlined copies have no return of their own, and their
-/// variables live wherever the optimiser put them (DWARF location lists,
-/// which stapkit does not evaluate): `.return` is refused here and
-/// `$vars` by [`InlineCopies`].
+/// found in DWARF. Inlined copies have no return of their own: `.return`
+/// is refused. An exact name's copies each offer the variables DWARF
+/// locates at their entry; a wildcard's share one body and refuse them
+/// ([`InlineCopies`]).
 fn inline_probe(
     parts: &Parts<'_>,
     spec: &str,
@@ -363,7 +447,11 @@ fn inline_probe(
         Some((f, file)) => (f, Some(file)),
         None => (spec, None),
     };
-    let probes = kernel.inline_probes(pattern, file).map_err(|e| {
+    // An exact name's copies are few: each gets its variables, located
+    // at its entry. A wildcard's may be thousands: they share one body
+    // without variables.
+    let exact = !pattern.contains(['*', '?', '[']);
+    let probes = kernel.inline_probes(pattern, file, exact).map_err(|e| {
         let help = match &e {
             DebugInfoError::NoSuchFunction { .. } | DebugInfoError::Blacklisted { .. } => {
                 Some("probe a function that calls it, or the function itself without .inline when it has an out-of-line copy".into())
@@ -382,11 +470,11 @@ fn inline_probe(
     // stay one probe (and a refused `$var` is reported once). Built once
     // per function: a function inlined thousands of times must not cost
     // thousands of caller lists.
-    let mut contexts: HashMap<&str, ProbeContext> = HashMap::new();
-    let mut callers: HashMap<&str, Vec<String>> = HashMap::new();
-    for p in &probes {
+    let mut contexts: HashMap<String, ProbeContext> = HashMap::new();
+    let mut callers: HashMap<String, Vec<String>> = HashMap::new();
+    for p in probes.iter().filter(|p| p.located.is_none()) {
         callers
-            .entry(p.function.as_str())
+            .entry(p.function.clone())
             .or_default()
             .push(p.containing.clone());
     }
@@ -394,13 +482,13 @@ fn inline_probe(
         list.sort();
         list.dedup();
         let copies = InlineCopies {
-            function: function.to_string(),
+            function: function.clone(),
             callers: list,
         };
         contexts.insert(function, ProbeContext::new(copies));
     }
     Ok(probes
-        .iter()
+        .into_iter()
         .map(|p| {
             let point = ProbePoint {
                 name: resolved_text(parts, "function", &p.function),
@@ -412,7 +500,14 @@ fn inline_probe(
                 },
                 optional: false,
             };
-            (point, contexts[p.function.as_str()].clone())
+            let context = match p.located {
+                Some(located) => {
+                    let at = format!("{} inlined in {}", p.function, p.containing);
+                    kernel_vars(located, at, kernel.arch())
+                }
+                None => contexts[p.function.as_str()].clone(),
+            };
+            (point, context)
         })
         .collect())
 }
@@ -421,8 +516,7 @@ fn inline_probe(
 /// `LINES` (`N`, `N-M` or `*`) of the out-of-line copies of the functions
 /// matching `f` declared in a file matching `file` (from DWARF's line
 /// table), each named with its function, file and line as SystemTap
-/// names it. Their variables would need DWARF locations, which stapkit
-/// does not evaluate for the kernel ([`KernelStatement`]).
+/// names it, with the variables DWARF locates there ([`kernel_vars`]).
 fn statement_probe(
     parts: &Parts<'_>,
     spec: &ast::Literal,
@@ -437,13 +531,19 @@ fn statement_probe(
         ));
     };
     let spec = spec.to_str_lossy().into_owned();
-    let parsed = spec.split_once('@').and_then(|(f, rest)| {
-        let (file, lines) = rest.rsplit_once(':')?;
-        Some((f, file, Lines::parse(lines)?))
-    });
+    let parsed = spec
+        .split_once('@')
+        .and_then(|(f, rest)| match rest.rsplit_once(':') {
+            Some((file, lines)) => Some((f, file, Lines::parse(lines)?)),
+            // `f@file+N`: N lines past the function's declaration.
+            None => {
+                let (file, n) = rest.rsplit_once('+')?;
+                Some((f, file, Lines::parse_relative(n)?))
+            }
+        });
     let Some((function, file, lines)) = parsed else {
         return Err(err(
-            format!("'{name}': a kernel statement is written \"function@file.c:LINE\" (LINE a number, N-M or *)"),
+            format!("'{name}': a kernel statement is written \"function@file.c:LINE\" (LINE a number, N-M or *) or \"function@file.c+N\" (N lines past the function's declaration)"),
             None,
         ));
     };
@@ -476,7 +576,7 @@ fn statement_probe(
                 },
                 optional: false,
             };
-            (point, ProbeContext::new(KernelStatement(at)))
+            (point, kernel_vars(p.located, at, kernel.arch()))
         })
         .collect())
 }
@@ -705,10 +805,10 @@ impl Refusal for Unchecked {
     }
 }
 
-/// The inlined copies of a function (`.inline`): their variables would
-/// need DWARF location lists, which stapkit does not evaluate; `callers`
-/// are the functions the copies are in (sorted), to suggest instead. The
-/// copies of one `function` share one probe body.
+/// The inlined copies of a function matched by a wildcard `.inline`: they
+/// share one probe body, so no copy's variables can be read in it;
+/// `callers` are the functions the copies are in (sorted), to suggest
+/// instead.
 #[derive(Debug)]
 struct InlineCopies {
     function: String,
@@ -729,34 +829,12 @@ impl Refusal for InlineCopies {
         }
         fail_help(
             span,
-            format!("'{what}' in an .inline probe needs the DWARF location lists of the inlined copies' variables, which stapkit does not evaluate"),
-            format!("read it in a probe on a caller ({}), or on the function's out-of-line copy with .call if it has one", named.join(", ")),
+            format!("'{what}' in an .inline probe on a wildcard: the inlined copies of '{}' share one probe body, where no copy's variables can be read", self.function),
+            format!("name the function exactly (kernel.function(\"{}\").inline), or read it in a probe on a caller ({})", self.function, named.join(", ")),
         )
     }
 
     fn shared_body_key(&self) -> Option<String> {
         Some(format!("inline:{}", self.function))
-    }
-}
-
-/// The context of a point inside kernel function code at `at`
-/// (`f@file:LINE`): its variables are refused ([`KernelStatement`]).
-pub(super) fn kernel_statement_context(at: String) -> ProbeContext {
-    ProbeContext::new(KernelStatement(at))
-}
-
-/// A statement inside a kernel function (`kernel.statement`): its
-/// variables live wherever the compiler put them at that instruction
-/// (DWARF location lists), which stapkit does not evaluate for the kernel.
-#[derive(Debug)]
-struct KernelStatement(String);
-
-impl Refusal for KernelStatement {
-    fn refuse(&self, span: Span, what: &str) -> Failed {
-        fail_help(
-            span,
-            format!("'{what}' at kernel statement '{}' needs the DWARF locations of the function's variables, which stapkit does not evaluate for the kernel", self.0),
-            "read the function's parameters in a kernel.function(\"...\") probe, which needs no DWARF locations".into(),
-        )
     }
 }

@@ -2,9 +2,9 @@
 //! code (`DW_TAG_label`) matching `L` in the out-of-line copies of the
 //! functions matching `f`, from the kernel's DWARF (its -dbg package),
 //! named as SystemTap names label points (the function at the label's
-//! line, as `process(...).label` points are: `process_dwarf`). Their
-//! variables would need DWARF locations, which stapkit does not evaluate
-//! for the kernel, so reading one is refused with the reason.
+//! line, as `process(...).label` points are: `process_dwarf`), with the
+//! variables DWARF locates at the label (`kernel_dwarf`). A function
+//! with only an abstract instance has its labels in its concrete copies.
 //! `module("m").function("f").label("L")` needs the module's DWARF, which
 //! stapkit does not read: refused with the reason.
 
@@ -41,20 +41,33 @@ pub(super) fn resolve(
         .kernel
         .and_then(|k| k.system_map())
         .ok_or_else(|| needs("a kprobe inside a function needs the real System.map".into()))?;
-    let functions = crate::text::glob::Glob::new(function);
+    // `f@file.c`: functions matching `f` declared in a file matching.
+    let (function_pattern, file) = match function.split_once('@') {
+        Some((f, file)) => (f, Some(file)),
+        None => (function, None),
+    };
+    let functions = crate::text::glob::Glob::new(function_pattern);
     let labels_glob = crate::text::glob::Glob::new(pattern);
     let index = dwarf.index();
     let blacklist = map.blacklist();
     let mut labels = Vec::new();
     let mut out = Vec::new();
-    for f in index
+    let arch = target
+        .kernel
+        .map_or(crate::arch::Arch::X86_64, |k| k.arch());
+    let scopes = index
         .functions
         .iter()
         .filter(|f| f.code && functions.matches(&f.name))
-    {
-        let Some(scope) = dwarf.scope(f.die) else {
-            continue;
-        };
+        .filter(|f| {
+            file.is_none_or(|want| {
+                index
+                    .file(f.file)
+                    .is_some_and(|p| crate::debuginfo::dwarf::file_matches(want, p))
+            })
+        })
+        .flat_map(|f| dwarf.code_scopes(f.die).into_iter().map(move |s| (f, s)));
+    for (f, scope) in scopes {
         let decl_file = index.file(f.file).unwrap_or("??");
         labels.extend(scope.labels.iter().map(|l| l.name.clone()));
         for label in scope.labels.iter().filter(|l| labels_glob.matches(&l.name)) {
@@ -78,7 +91,8 @@ pub(super) fn resolve(
                 optional: false,
             };
             let at = format!("{}@{decl_file}:{}", scope.name, label.line);
-            out.push((point, super::function::kernel_statement_context(at)));
+            let located = dwarf.located(&scope, label.pc);
+            out.push((point, super::kernel_dwarf::kernel_vars(located, at, arch)));
         }
     }
     if out.is_empty() {

@@ -11,6 +11,7 @@ pub use super::vars::ProbeContext;
 
 mod function;
 mod hwbkpt;
+mod kernel_dwarf;
 mod kernel_label;
 mod library;
 mod netfilter;

@@ -556,7 +556,15 @@ fn context_string(
     let mut args = Vec::new();
     let location = h.location(span, format!("identifier '{which}'"));
     for name in &wanted {
-        let (base, place) = context.vars().variable(name, span, h)?;
+        // A variable its point's debug information cannot place there
+        // (optimized out, computed): SystemTap shows `name=?`.
+        let Ok((base, place)) = context.vars().variable(name, span, h) else {
+            if !text.is_empty() {
+                text.push(' ');
+            }
+            text.push_str(&format!("{name}=?"));
+            continue;
+        };
         if let Some(deep) = pretty {
             let kind = pretty::pretty(&*h, base, Vec::new(), place, deep, span)?;
             if !text.is_empty() {
