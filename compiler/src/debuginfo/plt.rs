@@ -34,10 +34,8 @@ fn stub_slot(arch: Architecture, code: &[u8], address: u64) -> Option<u64> {
             for at in [0usize, 1, 4, 5] {
                 let op = code.get(at..at + 6)?;
                 if op[0] == 0xff && op[1] == 0x25 {
-                    if at == 1 || at == 5 {
-                        if code[at - 1] != 0xf2 {
-                            continue;
-                        }
+                    if (at == 1 || at == 5) && code[at - 1] != 0xf2 {
+                        continue;
                     }
                     if at >= 4 && code[..4] != [0xf3, 0x0f, 0x1e, 0xfa] {
                         continue;
