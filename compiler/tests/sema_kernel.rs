@@ -110,6 +110,7 @@ fn qemu_scripts_translate_to_deterministic_c() {
         .collect();
     files.sort();
     let kernel = qemu_kernel();
+    sema_support::test_sysroot_with_userland();
     run_all(files, |name, text| {
         let kernel = match text
             .lines()

@@ -28,8 +28,14 @@ pub struct SdtMarker {
     pub semaphore: Option<u64>,
     /// The argument text as the note gives it.
     pub args_text: String,
-    /// The arguments, decoded.
+    /// The arguments, decoded ([`Operand::Undecoded`] where the text
+    /// could not be).
     pub args: Vec<SdtArg>,
+    /// Why each undecoded argument could not be decoded, by its index in
+    /// `args`: the marker is still probe-able, and only a script reading
+    /// that argument fails (glibc's markers name static symbols,
+    /// `8@32+mp_(%rip)`, that a stripped library's symbol tables lack).
+    pub undecoded: Vec<(usize, String)>,
 }
 
 /// One argument of a marker: its size and signedness and where it is.
@@ -50,6 +56,9 @@ pub enum Operand {
     Constant(i64),
     /// A register.
     Register(MarkerRegister),
+    /// An argument whose text could not be decoded (see
+    /// [`SdtMarker::undecoded`]).
+    Undecoded,
     /// Memory at `base + index * scale + displacement`.
     Memory {
         /// The base register, if any.
@@ -131,12 +140,8 @@ pub fn markers(data: &[u8], file: &str) -> SdtResult<Vec<SdtMarker>> {
                     )
                 })?),
             };
-            let args = parse_args(&marker.args, arch).map_err(|e| {
-                format!(
-                    "{file}: marker {}:{}: argument '{}': {e}",
-                    marker.provider, marker.name, marker.args
-                )
-            })?;
+            let what = format!("{file}: marker {}:{}", marker.provider, marker.name);
+            let (args, undecoded) = decode_args(&marker.args, arch, &what);
             out.push(SdtMarker {
                 provider: marker.provider,
                 name: marker.name,
@@ -144,6 +149,7 @@ pub fn markers(data: &[u8], file: &str) -> SdtResult<Vec<SdtMarker>> {
                 semaphore,
                 args_text: marker.args,
                 args,
+                undecoded,
             });
         }
     }
@@ -244,9 +250,39 @@ fn decode_note(desc: &[u8], wide: bool, little: bool, _arch: Arch) -> Result<Raw
     })
 }
 
+/// A marker's arguments from their text, each that cannot be decoded an
+/// [`Operand::Undecoded`] placeholder with its reason (prefixed by
+/// `what`) in the second list.
+fn decode_args(text: &str, arch: Arch, what: &str) -> (Vec<SdtArg>, Vec<(usize, String)>) {
+    let mut args = Vec::new();
+    let mut undecoded = Vec::new();
+    for (i, word) in arg_words(text).iter().enumerate() {
+        match parse_arg(word, arch) {
+            Ok(a) => args.push(a),
+            Err(e) => {
+                undecoded.push((i, format!("{what}: argument '{word}': {e}")));
+                args.push(SdtArg {
+                    size: 8,
+                    signed: true,
+                    operand: Operand::Undecoded,
+                });
+            }
+        }
+    }
+    (args, undecoded)
+}
+
 /// A marker's arguments from their text: `SIZE@OPERAND`
 /// separated by spaces (a space inside `[...]` belongs to the operand).
 pub fn parse_args(text: &str, arch: Arch) -> Result<Vec<SdtArg>, String> {
+    arg_words(text)
+        .iter()
+        .map(|w| parse_arg(w, arch).map_err(|e| format!("'{w}': {e}")))
+        .collect()
+}
+
+/// The `SIZE@OPERAND` words of an argument text.
+fn arg_words(text: &str) -> Vec<String> {
     let mut words: Vec<String> = Vec::new();
     let mut depth = 0i32;
     let mut current = String::new();
@@ -268,9 +304,6 @@ pub fn parse_args(text: &str, arch: Arch) -> Result<Vec<SdtArg>, String> {
         words.push(current);
     }
     words
-        .iter()
-        .map(|w| parse_arg(w, arch).map_err(|e| format!("'{w}': {e}")))
-        .collect()
 }
 
 /// One `SIZE@OPERAND` (or a bare operand, 8 bytes signed).
@@ -586,6 +619,34 @@ mod tests {
         assert!(e("8@(%rax,%rbx,3)", Arch::X86_64).contains("not a scale"));
         assert!(e("8@[x31]", Arch::Arm64).contains("not a general-purpose register"));
         assert!(e("8@[sp, 8", Arch::Arm64).contains("unclosed"));
+    }
+
+    /// glibc's markers name static symbols: the other arguments stay
+    /// usable, the symbolic one says why it is not.
+    #[test]
+    fn an_undecodable_argument_leaves_the_others() {
+        let (args, undecoded) = decode_args(
+            "8@%rax 8@16+mp_(%rip) -4@perturb_byte(%rip)",
+            Arch::X86_64,
+            "m",
+        );
+        assert_eq!(args.len(), 3);
+        assert_eq!(
+            args[0].operand,
+            Operand::Register(MarkerRegister::X86("ax"))
+        );
+        assert_eq!(args[1].operand, Operand::Undecoded);
+        assert_eq!(undecoded.len(), 2);
+        assert_eq!(undecoded[0].0, 1);
+        assert!(
+            undecoded[0].1.starts_with("m: argument '8@16+mp_(%rip)': "),
+            "{}",
+            undecoded[0].1
+        );
+        assert_eq!(undecoded[1].0, 2);
+        let (args, undecoded) = decode_args("-4@x1 -4@[x0, 72]", Arch::Arm64, "m");
+        assert_eq!(args.len(), 2);
+        assert!(undecoded.is_empty());
     }
 
     /// A note as `<sys/sdt.h>` assembles it (64-bit, little-endian).

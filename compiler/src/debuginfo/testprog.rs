@@ -16,6 +16,10 @@ pub const SOURCE_DIR: &str = "/usr/src/stapkit";
 /// locals.
 pub const USERDEBUG: &str = include_str!("../../../tests/programs/userdebug.c");
 
+/// `tests/programs/userdyn.c`: a dynamically linked program whose calls
+/// into the C library go through its PLT.
+pub const USERDYN: &str = include_str!("../../../tests/programs/userdyn.c");
+
 /// A program in its three forms.
 #[derive(Debug, Clone)]
 pub struct Split {

@@ -385,7 +385,7 @@ fn unpack(deb: &Path, root: &Path, filter: Filter) -> Result<(), PrepError> {
 
 /// Runs `read` on the tar stream of `deb`'s files (`dpkg-deb
 /// --fsys-tarfile`); its error comes first, then dpkg-deb's own.
-pub(super) fn read_deb_files<T>(
+pub fn read_deb_files<T>(
     deb: &Path,
     read: impl FnOnce(std::process::ChildStdout) -> Result<T, PrepError>,
 ) -> Result<T, PrepError> {

@@ -164,10 +164,15 @@ pub fn guest_staprun(options: &Options, arch: Arch) -> PathBuf {
 /// The part of the guests' file tree that builds read: `bin/stapkit-workload`
 /// and `bin/staprun`, and the other [`crate::vm::guest::WORKLOAD_PROGRAMS`] (the files every
 /// guest gets in `/bin`), linked under the work directory, and the C test
-/// programs with their debug files (see `programs`). None when the
+/// programs with their debug files (see `programs`) and the dynamic
+/// loader and C library they link with (see `userland`). None when the
 /// workload is not built (a script
 /// probing it then fails to build, saying which file is missing).
-pub(super) fn guest_sysroot(options: &Options, arch: Arch) -> Result<Option<PathBuf>, String> {
+pub(super) fn guest_sysroot(
+    options: &Options,
+    arch: Arch,
+    progress: &(dyn Fn(&str) + Sync),
+) -> Result<Option<PathBuf>, String> {
     let workload = guest_staprun(options, arch).with_file_name("stapkit-workload");
     let Ok(workload) = workload.canonicalize() else {
         return Ok(None);
@@ -196,7 +201,13 @@ pub(super) fn guest_sysroot(options: &Options, arch: Arch) -> Result<Option<Path
         std::os::unix::fs::symlink(&target, &link)
             .map_err(|e| format!("{}: {e}", link.display()))?;
     }
-    super::programs::build(&super::programs::dir(&options.work_dir, arch), &root, arch)?;
+    let userland = super::userland::fetch(&options.cache, None, arch, &|l| progress(l))?;
+    super::programs::build(
+        &super::programs::dir(&options.work_dir, arch),
+        &root,
+        arch,
+        &userland,
+    )?;
     Ok(Some(root))
 }
 
@@ -276,7 +287,13 @@ pub(super) fn run_kernel(
             busybox,
             staprun,
             workload,
-            programs: super::programs::guest_files(&super::programs::dir(&options.work_dir, arch)),
+            programs: super::programs::guest_files(
+                &super::programs::dir(&options.work_dir, arch),
+                arch,
+                cases
+                    .iter()
+                    .any(|c| super::programs::needs_userland(&c.staprun_args)),
+            ),
         };
         let image = tree
             .fetched

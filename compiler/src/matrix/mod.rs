@@ -23,6 +23,7 @@ mod report;
 pub mod results;
 pub mod script;
 pub mod ship;
+pub mod userland;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -174,7 +175,7 @@ pub fn run(options: &Options, progress: &(dyn Fn(&str) + Sync)) -> Result<Report
     let mut sysroots: Vec<(Arch, Option<PathBuf>)> = Vec::new();
     for tree in trees.values() {
         if !sysroots.iter().any(|(a, _)| *a == tree.arch) {
-            sysroots.push((tree.arch, guest_sysroot(options, tree.arch)?));
+            sysroots.push((tree.arch, guest_sysroot(options, tree.arch, progress)?));
         }
     }
 

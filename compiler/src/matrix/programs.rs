@@ -1,23 +1,27 @@
 //! C programs the guests carry for scripts that probe user space through
 //! debug information (`tests/programs/*.c`, embedded in the binary): each
-//! is built statically (`userpie`: as a static PIE) for the guests'
+//! is built statically (`userpie`: as a static PIE; `userdyn`: dynamically
+//! linked, for the C library of [`super::userland`]) for the guests'
 //! architecture with `-g`, split as
 //! distributions ship programs, and laid out twice: the stripped program
 //! as the guest's `/bin/NAME`, and, in the build side's sysroot, the same
 //! stripped program at `bin/NAME` with its debug file only at its build-id
 //! path (`usr/lib/debug/.build-id/XX/REST.debug`), so that stap finds the
-//! DWARF the way it does on a distribution.
+//! DWARF the way it does on a distribution. The dynamic loader and
+//! `libc.so.6` (`super::userland`) lie at the same paths in both.
 
 use crate::debuginfo::{debugfile, testprog};
 use crate::vm::Arch;
 use std::path::{Path, PathBuf};
 
-/// The programs: name, C source and how they are linked (`-static`, or
+/// The programs: name, C source and how they are linked (`-static`,
 /// `-static-pie`: loaded at an address chosen at run time, so that its
-/// statics move with it).
+/// statics move with it, or `-dynamic`: the compiler's default, a PIE
+/// that the guest's dynamic loader links with `libc.so.6`).
 const PROGRAMS: &[(&str, &str, &str)] = &[
     ("userdebug", testprog::USERDEBUG, "-static"),
     ("userpie", testprog::USERDEBUG, "-static-pie"),
+    ("userdyn", testprog::USERDYN, "-dynamic"),
 ];
 
 /// The toolchain for `arch` guests (Debian's names), linking with `link`.
@@ -28,6 +32,7 @@ fn toolchain(arch: Arch, link: &'static str) -> testprog::Toolchain<'static> {
     };
     let options: &'static [&'static str] = match link {
         "-static-pie" => &["-static-pie"],
+        "-dynamic" => &[],
         _ => &["-static"],
     };
     testprog::Toolchain {
@@ -38,10 +43,22 @@ fn toolchain(arch: Arch, link: &'static str) -> testprog::Toolchain<'static> {
 }
 
 /// Builds the programs for `arch` into `dir` and lays them out under the
-/// sysroot `root`; returns each guest file (`bin/NAME`) with the stripped
-/// program to copy there.
-pub fn build(dir: &Path, root: &Path, arch: Arch) -> Result<Vec<(String, PathBuf)>, String> {
+/// sysroot `root` with the guest `userland` ([`super::userland::fetch`]:
+/// each guest path with its file); returns each guest file (`bin/NAME`,
+/// the userland's paths) with the file to copy there.
+pub fn build(
+    dir: &Path,
+    root: &Path,
+    arch: Arch,
+    userland: &[(String, PathBuf)],
+) -> Result<Vec<(String, PathBuf)>, String> {
     let mut out = Vec::new();
+    for (at, file) in userland {
+        // Under `dir` too, where [`guest_files`] finds them.
+        link(file, &dir.join(USERLAND_DIR).join(at))?;
+        link(file, &root.join(at))?;
+        out.push((at.clone(), file.clone()));
+    }
     for (name, source, linking) in PROGRAMS {
         let split = testprog::build_in(dir, name, source, toolchain(arch, linking))?;
         let data = std::fs::read(&split.stripped)
@@ -58,14 +75,46 @@ pub fn build(dir: &Path, root: &Path, arch: Arch) -> Result<Vec<(String, PathBuf
     Ok(out)
 }
 
-/// The guest files of programs [`build`] made in `dir` (none when it has
-/// not run).
-pub(super) fn guest_files(dir: &Path) -> Vec<(String, PathBuf)> {
-    PROGRAMS
-        .iter()
-        .map(|(name, _, _)| (format!("bin/{name}"), dir.join(name)))
+/// Where [`build`] links the userland's files under its directory.
+const USERLAND_DIR: &str = "userland";
+
+/// The guest files of programs [`build`] made in `dir` for `arch` (none
+/// when it has not run), with the userland it laid out there only when
+/// `with_userland` ([`needs_userland`]): it costs a guest about 1 MB of
+/// compressed initramfs.
+pub(super) fn guest_files(dir: &Path, arch: Arch, with_userland: bool) -> Vec<(String, PathBuf)> {
+    let userland = match super::userland::locked(arch) {
+        Ok(l) if with_userland => l.files.into_iter().map(|f| f.to).collect(),
+        _ => Vec::new(),
+    };
+    userland
+        .into_iter()
+        .map(|at| {
+            let file = dir.join(USERLAND_DIR).join(&at);
+            (at, file)
+        })
+        .chain(
+            PROGRAMS
+                .iter()
+                .map(|(name, _, _)| (format!("bin/{name}"), dir.join(name))),
+        )
         .filter(|(_, p)| p.is_file())
         .collect()
+}
+
+/// Whether a guest case with these staprun options runs (`-c CMD`) one
+/// of the dynamically linked programs, which need the userland's loader
+/// and C library.
+pub(super) fn needs_userland(staprun_args: &[String]) -> bool {
+    staprun_args
+        .windows(2)
+        .filter(|w| w[0] == "-c")
+        .filter_map(|w| w[1].split_whitespace().next())
+        .any(|program| {
+            PROGRAMS.iter().any(|(name, _, link)| {
+                *link == "-dynamic" && program.strip_prefix("/bin/") == Some(name)
+            })
+        })
 }
 
 /// Where the programs for `arch` are built under the work directory.
@@ -94,10 +143,19 @@ mod tests {
     use super::*;
 
     #[test]
+    fn only_cases_running_a_dynamic_program_need_the_userland() {
+        let args = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert!(needs_userland(&args(&["-c", "/bin/userdyn abc"])));
+        assert!(!needs_userland(&args(&["-c", "/bin/userdebug abc"])));
+        assert!(!needs_userland(&args(&["-x", "/bin/userdyn"])));
+        assert!(!needs_userland(&[]));
+    }
+
+    #[test]
     fn programs_are_stripped_with_the_debug_file_at_the_build_id_path() {
         let work = tempfile::tempdir().unwrap();
         let root = work.path().join("root");
-        let files = build(&work.path().join("programs"), &root, Arch::X86_64).unwrap();
+        let files = build(&work.path().join("programs"), &root, Arch::X86_64, &[]).unwrap();
         assert_eq!(files.len(), PROGRAMS.len());
         let (at, stripped) = &files[0];
         assert_eq!(at, "bin/userdebug");

@@ -87,7 +87,8 @@ pub struct GuestTools {
     /// The statically linked `stapkit-workload` (`/bin/stapkit-workload`),
     /// which scripts run with `-c` to make the events they probe.
     pub workload: PathBuf,
-    /// More programs: the guest's path (`bin/NAME`) and the file to put there.
+    /// More programs: the guest's path (`bin/NAME`, `lib64/ld-linux-x86-64.so.2`)
+    /// and the file to put there; their directories are made as needed.
     pub programs: Vec<(String, PathBuf)>,
 }
 
@@ -164,7 +165,25 @@ pub fn build_initramfs(
             read(&tools.workload.with_file_name(name))?,
         );
     }
+    // Programs may lie outside /bin (the userland's loader and C
+    // library): the kernel's unpacker needs each directory before its
+    // files.
+    let mut made: Vec<String> = ["bin", "proc", "sys", "dev", "tmp", "cases", "modules"]
+        .map(String::from)
+        .to_vec();
     for (at, program) in &tools.programs {
+        let dirs: Vec<&Path> = Path::new(at)
+            .ancestors()
+            .skip(1)
+            .filter(|d| !d.as_os_str().is_empty())
+            .collect();
+        for dir in dirs.into_iter().rev() {
+            let dir = dir.to_string_lossy().into_owned();
+            if !made.contains(&dir) {
+                fs.dir(&dir);
+                made.push(dir);
+            }
+        }
         fs.file(at, 0o755, read(program)?);
     }
     fs.symlink("bin/sh", "busybox");

@@ -127,11 +127,33 @@ pub fn test_sysroot() -> PathBuf {
         // build-id paths (as stap-matrix lays them out).
         let programs = Path::new(env!("CARGO_TARGET_TMPDIR"))
             .join(format!("sema-programs.{}", std::process::id()));
-        stapkit::matrix::programs::build(&programs, &root, stapkit::arch::Arch::X86_64).unwrap();
+        stapkit::matrix::programs::build(&programs, &root, stapkit::arch::Arch::X86_64, &[])
+            .unwrap();
         shared_library_program(&programs, &root);
         root
     })
     .clone()
+}
+
+/// [`test_sysroot`] with the guests' dynamic loader and C library
+/// (`stapkit::matrix::userland`, fetched into the cache when missing: the
+/// network), at the paths the guests have them, for the scripts that
+/// probe `libc.so.6` (`tests/scripts/uprobes_plt.stp`).
+pub fn test_sysroot_with_userland() -> PathBuf {
+    let root = test_sysroot();
+    let arch = stapkit::arch::Arch::X86_64;
+    let cache = stapkit::kernel::Cache::locate(None);
+    let files = stapkit::matrix::userland::fetch(&cache, None, arch, &|_| {})
+        .unwrap_or_else(|e| panic!("the guests' userland: {e}"));
+    for (at, file) in files {
+        let link = root.join(&at);
+        std::fs::create_dir_all(link.parent().unwrap()).unwrap();
+        let tmp = link.with_extension(format!("tmp{}", std::process::id()));
+        let _ = std::fs::remove_file(&tmp);
+        std::os::unix::fs::symlink(&file, &tmp).unwrap();
+        std::fs::rename(&tmp, &link).unwrap();
+    }
+    root
 }
 
 /// `bin/uselib`, a program that needs `libstaplib.so.1`: the library is

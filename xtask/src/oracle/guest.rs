@@ -193,6 +193,26 @@ fn boot_cases(
     for (path, data) in &guest_files.files {
         fs.file(path, 0o755, data.clone());
     }
+    // The test programs' loader and C library take the place of the
+    // root's (the same files the builds' sysroot holds, so that
+    // `process("libc.so.6")` probes the library the guest maps; glibc
+    // runs programs built against an older one, staprun and stapio too).
+    if let (true, Some(workload)) = (todo.iter().any(|c| c.workload), workload) {
+        for (path, bytes) in workload.userland_files() {
+            let name = path.rsplit('/').next().unwrap_or(path);
+            let same: Vec<&String> = guest_files
+                .files
+                .keys()
+                .filter(|p| p.rsplit('/').next() == Some(name))
+                .collect();
+            if same.is_empty() {
+                fs.file(path, 0o755, bytes.clone());
+            }
+            for at in same {
+                fs.file(at, 0o755, bytes.clone());
+            }
+        }
+    }
     fs.fs.file(
         "cases/results-port",
         0o644,

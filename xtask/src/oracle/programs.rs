@@ -22,7 +22,11 @@ impl Workload {
         if root.exists() {
             std::fs::remove_dir_all(&root).with_context(|| root.display().to_string())?;
         }
-        stapkit::matrix::programs::build(&dir.join("build"), &root, stapkit::arch::Arch::X86_64)
+        let arch = stapkit::arch::Arch::X86_64;
+        let cache = stapkit::kernel::cache::Cache::locate(None);
+        let userland = stapkit::matrix::userland::fetch(&cache, None, arch, &|l| eprintln!("{l}"))
+            .map_err(|e| anyhow!("fetching the guest userland: {e}"))?;
+        stapkit::matrix::programs::build(&dir.join("build"), &root, arch, &userland)
             .map_err(|e| anyhow!("building the test programs: {e}"))?;
         let mut files = Vec::new();
         let names =
@@ -63,6 +67,15 @@ impl Workload {
             key.extend_from_slice(bytes);
         }
         key
+    }
+
+    /// The guest userland's loader and C library
+    /// (`stapkit::matrix::userland`), by their paths under the sysroot.
+    pub(super) fn userland_files(&self) -> impl Iterator<Item = &(String, Vec<u8>)> {
+        let paths: Vec<String> = stapkit::matrix::userland::locked(stapkit::arch::Arch::X86_64)
+            .map(|l| l.files.into_iter().map(|f| f.to).collect())
+            .unwrap_or_default();
+        self.files.iter().filter(move |(p, _)| paths.contains(p))
     }
 
     /// The programs the guest runs (`bin/...`).

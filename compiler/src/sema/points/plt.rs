@@ -6,6 +6,12 @@
 //! `$name` is refused and the argument functions (`int_arg(N)`, ...)
 //! read them. `process.plt` without a path probes the target process's
 //! program (`-c CMD`, `-x PID`).
+//!
+//! `process("P").library("L").plt[("NAME")][.return]` probes the stubs of
+//! the shared library L as P loads it (`super::library`: a full path, or
+//! a name or glob over the libraries P needs), each point named with the
+//! program's and the library's paths; like the library's functions, the
+//! stubs fire in every process that maps the library.
 
 use super::sdt::{program_path, read_program, string_arg};
 use super::{
@@ -24,9 +30,28 @@ pub(super) const FAMILY: Family = Family {
             ("plt", Param::Optional),
             ("return", Param::No),
         ],
+        &[
+            ("process", Param::Optional),
+            ("library", Param::Required),
+            ("plt", Param::Optional),
+        ],
+        &[
+            ("process", Param::Optional),
+            ("library", Param::Required),
+            ("plt", Param::Optional),
+            ("return", Param::No),
+        ],
     ],
-    names: &["process(\"PATH\").plt(\"NAME\")", "process(\"PATH\").plt"],
+    names: &[
+        "process(\"PATH\").plt(\"NAME\")",
+        "process(\"PATH\").plt",
+        "process(\"PATH\").library(\"PATH\").plt(\"NAME\")",
+    ],
     types: &[
+        "process(string).library(string).plt",
+        "process(string).library(string).plt(string)",
+        "process(string).library(string).plt(string).return",
+        "process(string).library(string).plt.return",
         "process(string).plt",
         "process(string).plt(string)",
         "process(string).plt(string).return",
@@ -36,9 +61,15 @@ pub(super) const FAMILY: Family = Family {
 };
 
 fn resolve(parts: &Parts<'_>, target: Target<'_>) -> Resolution {
-    let (path, name, ret) = match parts.as_slice() {
-        [("process", path), ("plt", name)] => (path, name, false),
-        [("process", path), ("plt", name), ("return", None)] => (path, name, true),
+    let (path, library, name, ret) = match parts.as_slice() {
+        [("process", path), ("plt", name)] => (path, None, name, false),
+        [("process", path), ("plt", name), ("return", None)] => (path, None, name, true),
+        [("process", path), ("library", Some(lib)), ("plt", name)] => {
+            (path, Some(*lib), name, false)
+        }
+        [("process", path), ("library", Some(lib)), ("plt", name), ("return", None)] => {
+            (path, Some(*lib), name, true)
+        }
         _ => return Ok(None),
     };
     let path = program_path(parts, *path, target)?;
@@ -46,13 +77,36 @@ fn resolve(parts: &Parts<'_>, target: Target<'_>) -> Resolution {
         Some(n) => string_arg(parts, n, "function name")?,
         None => "*".to_string(),
     };
-    let data = read_program(parts, &path, target)?;
-    let host = target.programs.host_path(&path);
+    let Some(library) = library else {
+        let place = format!("process(\"{path}\")");
+        return stub_points(parts, &path, &place, &spec, ret, target).map(Some);
+    };
+    // A pattern's libraries each give their stubs; only when none has one
+    // that matches is it an error (the first library's).
+    let libraries = super::library::libraries(parts, &path, library, target)?;
+    super::points_of_any(libraries.into_iter().map(|lib| {
+        let place = format!("process(\"{path}\").library(\"{lib}\")");
+        stub_points(parts, &lib, &place, &spec, ret, target)
+    }))
+}
+
+/// The points of the PLT stubs matching `spec` in the file `file`, named
+/// `PLACE.plt("NAME")[.return]`.
+fn stub_points(
+    parts: &Parts<'_>,
+    file: &str,
+    place: &str,
+    spec: &str,
+    ret: bool,
+    target: Target<'_>,
+) -> Result<Vec<(ProbePoint, ProbeContext)>, PointError> {
+    let data = read_program(parts, file, target)?;
+    let host = target.programs.host_path(file);
     let entries = plt_entries(&data, &host.display().to_string()).map_err(|e| PointError {
         message: format!("'{}': {e}", parts_text(parts)),
         help: None,
     })?;
-    let glob = crate::text::glob::Glob::new(&spec);
+    let glob = crate::text::glob::Glob::new(spec);
     let matched: Vec<&PltEntry> = entries.iter().filter(|e| glob.matches(&e.name)).collect();
     if matched.is_empty() {
         let names: Vec<String> = entries.iter().map(|e| e.name.clone()).collect();
@@ -70,28 +124,26 @@ fn resolve(parts: &Parts<'_>, target: Target<'_>) -> Resolution {
                     host.display()
                 )
             },
-            help: similar(&spec, &names).map(|s| format!("did you mean '{s}'?")),
+            help: similar(spec, &names).map(|s| format!("did you mean '{s}'?")),
         });
     }
     let suffix = if ret { ".return" } else { "" };
-    Ok(Some(
-        matched
-            .into_iter()
-            .map(|e| {
-                let point = ProbePoint {
-                    name: format!("process(\"{path}\").plt(\"{}\"){suffix}", e.name),
-                    kind: ProbeKind::Uprobe {
-                        path: path.clone(),
-                        function: e.name.clone(),
-                        offset: e.offset,
-                        ret,
-                    },
-                    optional: false,
-                };
-                (point, ProbeContext::new(PltVars(e.name.clone())))
-            })
-            .collect(),
-    ))
+    Ok(matched
+        .into_iter()
+        .map(|e| {
+            let point = ProbePoint {
+                name: format!("{place}.plt(\"{}\"){suffix}", e.name),
+                kind: ProbeKind::Uprobe {
+                    path: file.to_string(),
+                    function: e.name.clone(),
+                    offset: e.offset,
+                    ret,
+                },
+                optional: false,
+            };
+            (point, ProbeContext::new(PltVars(e.name.clone())))
+        })
+        .collect())
 }
 
 /// A stub's context: `$$name` only.

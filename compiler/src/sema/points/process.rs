@@ -42,6 +42,11 @@ pub(super) const FAMILY: Family = Family {
         &[
             ("process", Param::Optional),
             ("library", Param::Required),
+            ("statement", Param::Required),
+        ],
+        &[
+            ("process", Param::Optional),
+            ("library", Param::Required),
             ("function", Param::Required),
         ],
         &[
@@ -65,6 +70,7 @@ pub(super) const FAMILY: Family = Family {
     names: &[
         "process(\"PATH\").function(\"NAME\")",
         "process(\"PATH\").library(\"PATH\").function(\"NAME\")",
+        "process(\"PATH\").library(\"PATH\").statement(\"NAME@FILE:LINE\")",
         "process(\"PATH\").begin",
         "process(\"PATH\").end",
         "process(PID).begin",
@@ -84,6 +90,7 @@ pub(super) const FAMILY: Family = Family {
         "process(string).library(string).function(string)",
         "process(string).library(string).function(string).call",
         "process(string).library(string).function(string).return",
+        "process(string).library(string).statement(string)",
         "process(string).statement(string)",
         "process.begin",
         "process.end",
@@ -102,6 +109,9 @@ fn resolve(parts: &Parts<'_>, target: Target<'_>) -> Resolution {
         [("process", path), ("library", Some(lib)), ("function", Some(f)), rest @ ..] => {
             process_function_probe(parts, *path, Some(lib), f, rest, target)
         }
+        [("process", path), ("library", Some(lib)), ("statement", Some(s))] => {
+            library_statement_probe(parts, *path, lib, s, target)
+        }
         [("process", Some(ast::Literal::String(path))), ("statement", Some(ast::Literal::String(s)))] =>
         {
             let path = path.to_str_lossy();
@@ -115,6 +125,52 @@ fn resolve(parts: &Parts<'_>, target: Target<'_>) -> Resolution {
         }
         _ => Ok(None),
     }
+}
+
+/// `process("PATH").library("L").statement("f@file.c:N")`: the
+/// statements of each library L names (see `library`), read from its
+/// DWARF, each point named with the program's and the library's paths.
+fn library_statement_probe(
+    parts: &Parts<'_>,
+    path: Option<&ast::Literal>,
+    library: &ast::Literal,
+    statement: &ast::Literal,
+    target: Target<'_>,
+) -> Resolution {
+    let name = parts_text(parts);
+    let ast::Literal::String(statement) = statement else {
+        return Err(PointError {
+            message: format!("'{name}': the statement must be a string"),
+            help: Some("write it as \"FUNCTION@FILE:LINE\"".into()),
+        });
+    };
+    let path = match path {
+        Some(ast::Literal::String(p)) => p.to_str_lossy().into_owned(),
+        Some(ast::Literal::Number(_)) => {
+            return Err(PointError {
+                message: format!("'{name}': a library's statements need the program's path"),
+                help: Some("write process(\"PATH\").library(\"L\").statement(...)".into()),
+            })
+        }
+        None => super::sdt::target_program(parts, target)?,
+    };
+    let path = super::sdt::found_program(parts, &path, target)?;
+    let spec = statement.to_str_lossy().into_owned();
+    let program = library::literal(&path, statement.span);
+    let libraries = library::libraries(parts, &path, library, target)?;
+    super::points_of_any(libraries.into_iter().map(|lib| {
+        let lib_literal = library::literal(&lib, statement.span);
+        let named = library::filled(parts, &program, Some(&lib_literal));
+        process_dwarf::resolve(&named, &lib, &spec, How::Statement, target.programs)?.ok_or_else(
+            || PointError {
+                message: format!(
+                    "'{}': no statement matches '{spec}' in {lib}",
+                    parts_text(&named)
+                ),
+                help: None,
+            },
+        )
+    }))
 }
 
 /// `process("PATH")[.library("L")].function("f")[.call|.return]`.

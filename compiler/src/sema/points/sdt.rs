@@ -387,6 +387,7 @@ fn argument(arg: &SdtArg) -> (ir::TargetBase, Place) {
             Place::Value(int),
         ),
         Operand::Register(r) => (ir::TargetBase::Register(register(r)), Place::Value(int)),
+        Operand::Undecoded => unreachable!("MarkerVars::variable refuses undecoded arguments"),
         Operand::Memory {
             base,
             index,
@@ -415,6 +416,12 @@ impl TargetVars for MarkerVars {
             .strip_prefix("arg")
             .and_then(|n| n.parse::<usize>().ok())
             .filter(|n| *n >= 1);
+        if let Some((_, why)) = n.and_then(|n| self.0.undecoded.iter().find(|(i, _)| *i + 1 == n)) {
+            return Err(fail(
+                span,
+                format!("target variable '${name}' is not available: {why}"),
+            ));
+        }
         match n.and_then(|n| self.0.args.get(n - 1)) {
             Some(arg) => Ok(argument(arg)),
             None => Err(fail(
