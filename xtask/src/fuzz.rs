@@ -12,8 +12,12 @@
 //! timeout or memory blow-up is saved under `fuzz/artifacts/TARGET/` and
 //! fails the command; turn it into a regression fixture before fixing it.
 //! Each run appends a line to `fuzz/REPORT.md` (executions, corpus,
-//! findings). `cargo test` replays the corpus (`fuzz_readers`,
-//! `fuzz_frontend`): CI runs the corpus, not the campaign.
+//! findings) and rewrites its total. `cargo test` replays the corpus
+//! (`fuzz_readers`, `fuzz_frontend`): CI runs the corpus, not the
+//! campaign. The workers' temporary files (the package targets unpack
+//! every input into a directory of their own) go to a memory file
+//! system when the machine has one (`/dev/shm`), so that an input costs
+//! no disk writes.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -150,6 +154,7 @@ fn fuzz_one(root: &Path, binary: &Path, target: &str, o: &Options) -> Result<Run
         }
     }
     let scratch = tempfile::tempdir()?;
+    let temp = scratch_dir()?;
     let before: Vec<_> = list(&artifacts);
     let mut executions = 0;
     std::fs::create_dir_all(scratch.path().join("new"))?;
@@ -158,6 +163,7 @@ fn fuzz_one(root: &Path, binary: &Path, target: &str, o: &Options) -> Result<Run
         let log = scratch.path().join(format!("log-{job}"));
         let child = Command::new(binary)
             .env("STAPKIT_FUZZ_TARGET", target)
+            .env("TMPDIR", temp.path())
             .arg(format!("-max_total_time={}", o.seconds))
             .arg(format!("-timeout={}", o.timeout))
             .arg("-rss_limit_mb=3072")
@@ -186,6 +192,7 @@ fn fuzz_one(root: &Path, binary: &Path, target: &str, o: &Options) -> Result<Run
     // Keep only what adds coverage: merge the new inputs into the corpus.
     let status = Command::new(binary)
         .env("STAPKIT_FUZZ_TARGET", target)
+        .env("TMPDIR", temp.path())
         .arg("-merge=1")
         .arg(format!("-timeout={}", o.timeout))
         .arg("-rss_limit_mb=3072")
@@ -208,6 +215,20 @@ fn fuzz_one(root: &Path, binary: &Path, target: &str, o: &Options) -> Result<Run
     })
 }
 
+/// A directory for the workers' temporary files: in `/dev/shm` (memory)
+/// when there is one, else in the usual temporary directory.
+fn scratch_dir() -> Result<tempfile::TempDir> {
+    let shm = Path::new("/dev/shm");
+    let dir = if shm.is_dir() {
+        tempfile::Builder::new()
+            .prefix("stapkit-fuzz")
+            .tempdir_in(shm)
+    } else {
+        tempfile::Builder::new().prefix("stapkit-fuzz").tempdir()
+    };
+    dir.context("a directory for the fuzz workers' temporary files")
+}
+
 fn list(dir: &Path) -> Vec<PathBuf> {
     let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
         .map(|d| d.filter_map(Result::ok).map(|e| e.path()).collect())
@@ -217,15 +238,12 @@ fn list(dir: &Path) -> Vec<PathBuf> {
 }
 
 fn append_report(root: &Path, o: &Options, runs: &[Run]) -> Result<()> {
-    use std::io::Write as _;
     let path = root.join("fuzz/REPORT.md");
-    let mut f = std::fs::OpenOptions::new()
-        .append(true)
-        .create(true)
-        .open(&path)?;
+    let text = std::fs::read_to_string(&path).unwrap_or_default();
+    let mut text = without_total(&text);
     for r in runs {
-        writeln!(
-            f,
+        let _ = writeln!(
+            text,
             "| {} | {} s x {} | {} | {} | {} |",
             r.target,
             o.seconds,
@@ -233,7 +251,55 @@ fn append_report(root: &Path, o: &Options, runs: &[Run]) -> Result<()> {
             r.executions,
             r.corpus,
             r.findings.len()
-        )?;
+        );
     }
+    let total = report_total(&text);
+    let _ = writeln!(text, "\n{TOTAL_PREFIX}{total} executions");
+    std::fs::write(&path, text)?;
+    println!("fuzz/REPORT.md: {total} executions in total");
     Ok(())
+}
+
+/// The start of the report's last line, which `cargo xtask fuzz` rewrites.
+const TOTAL_PREFIX: &str = "Total of the runs above: ";
+
+/// The report without its total line (and the blank line before it).
+fn without_total(text: &str) -> String {
+    let mut lines: Vec<&str> = text
+        .lines()
+        .filter(|l| !l.starts_with(TOTAL_PREFIX))
+        .collect();
+    while lines.last().is_some_and(|l| l.trim().is_empty()) {
+        lines.pop();
+    }
+    let mut out = lines.join("\n");
+    out.push('\n');
+    out
+}
+
+/// The executions column (the third) added up over the table's rows.
+fn report_total(text: &str) -> u64 {
+    text.lines()
+        .filter(|l| l.starts_with("| ") && !l.starts_with("| target "))
+        .filter_map(|l| l.split('|').nth(3)?.trim().parse::<u64>().ok())
+        .sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_total_adds_up_the_rows_and_is_rewritten() {
+        let report = "# Fuzzing\n\n| target | time x workers | executions | corpus | findings |\n\
+                      |---|---|---:|---:|---:|\n| btf | 40 s x 1 | 100 | 3 | 0 |\n\
+                      | rpm | 60 s x 1 | 23 | 4 | 0 |\n\nTotal of the runs above: 5 executions\n";
+        assert_eq!(report_total(report), 123);
+        let kept = without_total(report);
+        assert!(
+            kept.ends_with("| rpm | 60 s x 1 | 23 | 4 | 0 |\n"),
+            "{kept}"
+        );
+        assert_eq!(report_total(&kept), 123);
+    }
 }

@@ -163,7 +163,7 @@ impl<'a> Context<'a> {
             let mut own_file = Vec::new();
             let library_file = |file| {
                 (self.library.files.iter())
-                    .position(|t: &super::tapset::TapsetFile| t.script.file == file)
+                    .position(|t: &std::sync::Arc<super::tapset::TapsetFile>| t.script.file == file)
             };
             let mut take = |b: &ast::Block,
                             params: &[ast::Param],

@@ -72,7 +72,7 @@ pub use points::dump_probe_types;
 use points::{AliasDef, Resolved};
 use scope::{FunctionDef, GlobalVar, Locals};
 use tapset::Library;
-pub use tapset::{dump_library, library_macros, LibraryDump};
+pub use tapset::{dump_library, library_macros, LibraryDump, PreparedLibrary};
 
 /// What analysis needs beyond the script.
 #[derive(Debug, Clone, Default)]
@@ -268,7 +268,20 @@ impl<'a> Context<'a> {
 
 /// Analyzes `script` into a program.
 pub fn analyze(map: &mut SourceMap, script: &ast::Script, config: &Config) -> Analysis {
-    analyze_listing(map, script, config, None).0
+    analyze_listing(map, script, config, None, None).0
+}
+
+/// [`analyze`] with the tapset library parsed beforehand: `map` is a
+/// copy of `library`'s ([`PreparedLibrary::source_map`]) with the script
+/// added. The outcome is [`analyze`]'s; a library prepared for another
+/// configuration or map is not used (the library is parsed again).
+pub fn analyze_prepared(
+    map: &mut SourceMap,
+    script: &ast::Script,
+    config: &Config,
+    library: &PreparedLibrary,
+) -> Analysis {
+    analyze_listing(map, script, config, None, Some(library)).0
 }
 
 /// `stap -l`/`-L`: the points the probes of `script` resolve to, one line
@@ -282,7 +295,7 @@ pub fn list_points(
     config: &Config,
     variables: bool,
 ) -> (Vec<String>, Vec<Diagnostic>) {
-    let (analysis, lines) = analyze_listing(map, script, config, Some(variables));
+    let (analysis, lines) = analyze_listing(map, script, config, Some(variables), None);
     (lines, analysis.diagnostics)
 }
 
@@ -291,9 +304,12 @@ fn analyze_listing(
     script: &ast::Script,
     config: &Config,
     listing: Option<bool>,
+    prepared: Option<&PreparedLibrary>,
 ) -> (Analysis, Vec<String>) {
-    let (mut library, mut diagnostics) =
-        Library::load(map, &config.include_dirs, &config.preprocess);
+    let (mut library, mut diagnostics) = match prepared.and_then(|p| p.get(map, config)) {
+        Some(loaded) => loaded,
+        None => Library::load(map, &config.include_dirs, &config.preprocess),
+    };
     // The syscall tapset is generated from the target's syscall table, and
     // only when a probe point may name it.
     if let Some(kernel) = config

@@ -5,7 +5,8 @@
 //! macros are visible to every tapset and to the script.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use crate::diag::{Diagnostic, SourceMap};
 use crate::syntax::{self, ast, LibraryMacros, PreprocessConfig};
@@ -27,11 +28,12 @@ pub struct TapsetFile {
     pub private_globals: Vec<String>,
 }
 
-/// Every tapset file available to a compilation.
-#[derive(Debug, Default)]
+/// Every tapset file available to a compilation. Cloning it shares the
+/// parsed files.
+#[derive(Debug, Default, Clone)]
 pub struct Library {
     /// The files, stapkit's own first, then `-I` directories in order.
-    pub files: Vec<TapsetFile>,
+    pub files: Vec<Arc<TapsetFile>>,
 }
 
 impl Library {
@@ -79,13 +81,13 @@ impl Library {
                 _ => {}
             }
         }
-        self.files.push(TapsetFile {
+        self.files.push(Arc::new(TapsetFile {
             script: parsed.script,
             functions,
             aliases,
             globals,
             private_globals,
-        });
+        }));
         parsed.diagnostics
     }
 
@@ -114,6 +116,65 @@ impl Library {
         self.files
             .iter()
             .flat_map(|f| f.functions.iter().map(|(n, _)| n.as_str()))
+    }
+}
+
+/// The library parsed once for many analyses of one configuration (a
+/// fuzzer's or a test's thousands of scripts), with the source map its
+/// files were added to: [`PreparedLibrary::source_map`] gives each
+/// analysis a copy of that map to add its script to, and
+/// [`super::analyze_prepared`] then skips parsing the library again.
+#[derive(Debug, Clone)]
+pub struct PreparedLibrary {
+    map: SourceMap,
+    library: Library,
+    diagnostics: Vec<Diagnostic>,
+    include_dirs: Vec<PathBuf>,
+    preprocess: PreprocessConfig,
+}
+
+impl PreparedLibrary {
+    /// Parses the library as an analysis with `include_dirs` and `cfg`
+    /// would, into a map of its own that starts with `map`'s files (the
+    /// `.stpm` files of [`library_macros`], say).
+    pub fn new(map: &SourceMap, include_dirs: &[PathBuf], cfg: &PreprocessConfig) -> Self {
+        let mut map = map.clone();
+        let (library, diagnostics) = Library::load(&mut map, include_dirs, cfg);
+        PreparedLibrary {
+            map,
+            library,
+            diagnostics,
+            include_dirs: include_dirs.to_vec(),
+            preprocess: cfg.clone(),
+        }
+    }
+
+    /// A copy of the source map holding the library's files, for one
+    /// analysis to add its script to.
+    pub fn source_map(&self) -> SourceMap {
+        self.map.clone()
+    }
+
+    /// The library and its diagnostics, if it is the one `config` would
+    /// load into `map`: the same include directories and preprocessor
+    /// configuration, and `map` holding its files under the same ids
+    /// (a map made by [`PreparedLibrary::source_map`]).
+    pub(super) fn get(
+        &self,
+        map: &SourceMap,
+        config: &super::Config,
+    ) -> Option<(Library, Vec<Diagnostic>)> {
+        let same_files = self.library.files.iter().all(|f| {
+            let id = f.script.file;
+            match (map.get(id), self.map.get(id)) {
+                (Some(a), Some(b)) => a.name() == b.name() && a.text() == b.text(),
+                _ => false,
+            }
+        });
+        (same_files
+            && self.include_dirs == config.include_dirs
+            && self.preprocess == config.preprocess)
+            .then(|| (self.library.clone(), self.diagnostics.clone()))
     }
 }
 

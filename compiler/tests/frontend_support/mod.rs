@@ -138,15 +138,47 @@ pub fn check_roundtrip(parsed: &Parsed) -> Result<String, String> {
     Ok(printed)
 }
 
-/// Runs the whole front end on `bytes`; returns whether it parsed without
-/// errors (so the round trip was checked), or a failure description.
+/// The tapset library, parsed once per process for [`check_front_end`]
+/// (its library macros, the `.stpm` files, included as the driver
+/// includes them), and the preprocessor configuration it was parsed
+/// with.
+pub struct FrontEnd {
+    pub library: sema::PreparedLibrary,
+    pub cfg: PreprocessConfig,
+}
+
+impl FrontEnd {
+    /// Loads the library macros and the library as `stap` does without
+    /// `-I` or a kernel.
+    pub fn new() -> FrontEnd {
+        let mut map = SourceMap::new();
+        let mut cfg = PreprocessConfig::default();
+        let (macros, _) = sema::library_macros(&mut map, &[], &cfg);
+        cfg.library_macros = macros;
+        let library = sema::PreparedLibrary::new(&map, &[], &cfg);
+        FrontEnd { library, cfg }
+    }
+
+    /// The one of this process.
+    pub fn shared() -> &'static FrontEnd {
+        static SHARED: std::sync::OnceLock<FrontEnd> = std::sync::OnceLock::new();
+        SHARED.get_or_init(FrontEnd::new)
+    }
+}
+
+/// Runs the whole front end on `bytes` with script arguments `args`;
+/// returns whether it parsed without errors (so the round trip was
+/// checked), or a failure description. The tapset library is parsed once
+/// per process ([`FrontEnd::shared`]); with `args` it is parsed again for
+/// each input, as its preprocessor configuration differs.
 pub fn check_front_end(bytes: &[u8], args: &[String]) -> Result<bool, String> {
-    let mut map = SourceMap::new();
+    let front = FrontEnd::shared();
+    let mut map = front.library.source_map();
     let file = map.add_bytes("fuzz.stp", bytes);
     let len = map.text(file).len();
     let cfg = PreprocessConfig {
         args: args.to_vec(),
-        ..PreprocessConfig::default()
+        ..front.cfg.clone()
     };
     let parsed = syntax::parse(&map, file, &cfg);
     let _ = render_all(&map, &parsed.diagnostics);
@@ -168,7 +200,7 @@ pub fn check_front_end(bytes: &[u8], args: &[String]) -> Result<bool, String> {
         preprocess: cfg,
         ..Default::default()
     };
-    let analysis = sema::analyze(&mut map, &parsed.script, &config);
+    let analysis = sema::analyze_prepared(&mut map, &parsed.script, &config, &front.library);
     let _ = render_all(&map, &analysis.diagnostics);
     if let Some(program) = analysis.program {
         let _ = sema::listing(&program);
