@@ -477,14 +477,11 @@ fn generic_table_lacks(table: &[&str], out: &mut String) {
         let Some(instead) = candidates.iter().find(|c| table.contains(c)) else {
             continue;
         };
-        let why = format!(
-            "this kernel has no {name} system call: its programs call {instead}() (C libraries implement {name}() with it); use syscall.{instead}"
-        );
         for prefix in ["syscall", "nd_syscall"] {
             for suffix in ["", ".return"] {
                 let _ = writeln!(
                     out,
-                    "probe {prefix}.{name}{suffix} = __unavailable(\"{why}{suffix}\") {{ }}"
+                    "probe {prefix}.{name}{suffix} = __unavailable(\"this kernel has no {name} system call: its programs call {instead}() (C libraries implement {name}() with it); use {prefix}.{instead}{suffix}\") {{ }}"
                 );
             }
         }
@@ -527,7 +524,7 @@ mod tests {
         assert!(out.contains(
             "probe syscall.open = __unavailable(\"this kernel has no open system call: its programs call openat() (C libraries implement open() with it); use syscall.openat\") { }\n"
         ));
-        assert!(out.contains("probe nd_syscall.open.return = __unavailable(\"this kernel has no open system call: its programs call openat() (C libraries implement open() with it); use syscall.openat.return\") { }\n"));
+        assert!(out.contains("probe nd_syscall.open.return = __unavailable(\"this kernel has no open system call: its programs call openat() (C libraries implement open() with it); use nd_syscall.openat.return\") { }\n"));
         assert!(out.contains("use syscall.newfstatat\") { }"), "{out}");
         assert!(out.contains("probe syscall.rmdir = "));
         // The table has stat; it has nothing replacing mkdir.
