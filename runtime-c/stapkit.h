@@ -98,6 +98,7 @@ static void stp_task_exit(void);
 #include "core/data.c"
 #include "core/match.c"
 #include "core/access.c"
+#include "core/guru.c"
 #include "core/uaccess.c"
 #include "core/kstack.c"
 #include "core/ustack.c"

@@ -28,6 +28,7 @@
 #include <linux/kallsyms.h>
 #include <linux/err.h>
 #include <linux/uprobes.h>
+#include <linux/fdtable.h>
 
 /* mmap_sem became mmap_lock, with mmap_read_lock() (5.8). */
 #ifdef STP_HAVE_MMAP_LOCK
@@ -129,8 +130,38 @@
 
 /*
  * strlcpy() went in 6.8 (STP_HAVE_STRLCPY says whether the tree still has
- * it). The runtime never calls it: lib/str.c has its own stp_strlcpy().
+ * it). The runtime never calls it (lib/str.c has its own stp_strlcpy()),
+ * but users' embedded C does (SystemTap's language reference shows it,
+ * published examples such as psig.stp and ttyspy.stp call it): where the
+ * kernel lost it, this is the kernel's strlcpy() as it was (the whole of
+ * src copied when it fits, else size - 1 bytes and a NUL; returns
+ * strlen(src)).
  */
+#ifndef STP_HAVE_STRLCPY
+static inline size_t stp_compat_strlcpy(char *dst, const char *src, size_t size)
+{
+	size_t len = strlen(src);
+
+	if (size) {
+		size_t n = len >= size ? size - 1 : len;
+
+		memcpy(dst, src, n);
+		dst[n] = '\0';
+	}
+	return len;
+}
+#define strlcpy(dst, src, size) stp_compat_strlcpy((dst), (src), (size))
+#endif
+
+/*
+ * fcheck_files() (a file of a files_struct by descriptor, under
+ * rcu_read_lock()) became files_lookup_fd_rcu() in 5.11, and the lookup
+ * under either lock is files_lookup_fd_raw() since; users' embedded C
+ * (pfiles.stp) still calls the old name.
+ */
+#ifndef STP_HAVE_FCHECK_FILES
+#define fcheck_files(files, fd) files_lookup_fd_raw((files), (fd))
+#endif
 
 /* probe_kernel_read()/probe_user_read() became copy_from_{kernel,user}_nofault() (5.8). */
 #ifdef STP_HAVE_COPY_FROM_KERNEL_NOFAULT

@@ -86,6 +86,21 @@ impl Example {
     }
 }
 
+/// How long one example's runs took on one kernel.
+#[derive(Debug, Clone, Copy, Default)]
+struct Timing {
+    /// Pass 2 (zero for an example without a check).
+    p2: Duration,
+    /// Pass 4, when it ran.
+    p4: Option<Duration>,
+}
+
+/// One kernel's outcomes and timings, in the order of the examples.
+struct KernelRun {
+    outcomes: Vec<Outcome>,
+    timings: Vec<Timing>,
+}
+
 /// What happened to one example on one kernel.
 #[derive(Debug, Clone)]
 enum Outcome {
@@ -215,7 +230,7 @@ fn run_kernel(
     list: &[Example],
     bin_dir: &Path,
     kernel: &str,
-) -> Result<Vec<Outcome>> {
+) -> Result<KernelRun> {
     let scratch = tempfile::Builder::new().prefix("xtask-corpus").tempdir()?;
     let work = scratch.path().join("examples");
     copy_tree(&options.examples, &work)?;
@@ -227,7 +242,7 @@ fn run_kernel(
         write_shim(dir, &stap, kernel, pass)?;
     }
     let timeout = Duration::from_secs(options.timeout);
-    let outcomes: Mutex<Vec<Option<Outcome>>> = Mutex::new(vec![None; list.len()]);
+    let outcomes: Mutex<Vec<Option<(Outcome, Timing)>>> = Mutex::new(vec![None; list.len()]);
     let next = AtomicUsize::new(0);
     let failure: Mutex<Option<anyhow::Error>> = Mutex::new(None);
     std::thread::scope(|scope| {
@@ -235,34 +250,41 @@ fn run_kernel(
             scope.spawn(|| loop {
                 let i = next.fetch_add(1, Ordering::SeqCst);
                 let Some(example) = list.get(i) else { break };
-                let outcome = (|| -> Result<Outcome> {
+                let outcome = (|| -> Result<(Outcome, Timing)> {
+                    let mut timing = Timing::default();
                     if example.check.is_none() {
-                        return Ok(Outcome::NoCheck);
+                        return Ok((Outcome::NoCheck, timing));
                     }
                     let run = run_check(example, &work, &p2, timeout)?;
+                    timing.p2 = run.elapsed;
                     if !run.ok {
-                        return Ok(Outcome::Failed(first_error(&run.stderr)));
+                        return Ok((Outcome::Failed(first_error(&run.stderr)), timing));
                     }
                     if !options.build {
-                        return Ok(Outcome::Ok);
+                        return Ok((Outcome::Ok, timing));
                     }
                     let run = run_check(example, &work, &p4, timeout)?;
-                    Ok(if run.ok {
-                        Outcome::Ok
-                    } else {
-                        Outcome::BuildFailed(first_error(&run.stderr))
-                    })
+                    timing.p4 = Some(run.elapsed);
+                    let outcome = match run.ok {
+                        true => Outcome::Ok,
+                        false => Outcome::BuildFailed(first_error(&run.stderr)),
+                    };
+                    Ok((outcome, timing))
                 })();
                 match outcome {
-                    Ok(o) => {
+                    Ok((o, timing)) => {
                         let mark = match &o {
                             Outcome::Ok => "ok".to_string(),
                             Outcome::BuildFailed(e) => format!("p4 FAIL: {e}"),
                             Outcome::Failed(e) => format!("FAIL: {e}"),
                             Outcome::NoCheck => "no test_check".to_string(),
                         };
-                        eprintln!("corpus: {kernel}: {}: {mark}", example.label());
-                        outcomes.lock().expect("not poisoned")[i] = Some(o);
+                        eprintln!(
+                            "corpus: {kernel}: {}: {mark} ({})",
+                            example.label(),
+                            seconds(&timing)
+                        );
+                        outcomes.lock().expect("not poisoned")[i] = Some((o, timing));
                     }
                     Err(e) => {
                         *failure.lock().expect("not poisoned") = Some(e);
@@ -275,21 +297,52 @@ fn run_kernel(
     if let Some(e) = failure.into_inner().expect("not poisoned") {
         return Err(e);
     }
-    Ok(outcomes
+    let (outcomes, timings) = outcomes
         .into_inner()
         .expect("not poisoned")
         .into_iter()
         .map(|o| o.expect("every example ran"))
-        .collect())
+        .unzip();
+    Ok(KernelRun { outcomes, timings })
+}
+
+/// `2.1s` or `2.1s + 34.0s` (pass 2, then pass 4).
+fn seconds(timing: &Timing) -> String {
+    match timing.p4 {
+        Some(p4) => format!("{:.1}s + {:.1}s", timing.p2.as_secs_f64(), p4.as_secs_f64()),
+        None => format!("{:.1}s", timing.p2.as_secs_f64()),
+    }
+}
+
+/// How many of the slowest examples the report names per kernel.
+const SLOWEST: usize = 5;
+
+/// The `SLOWEST` examples of one kernel by pass 2 time, then by pass 4
+/// time, slowest first: `(pass, label, seconds)`.
+fn slowest(list: &[Example], timings: &[Timing]) -> Vec<(u8, String, f64)> {
+    let mut out = Vec::new();
+    for pass in [2u8, 4] {
+        let mut times: Vec<(String, f64)> = list
+            .iter()
+            .zip(timings)
+            .filter_map(|(e, t)| {
+                let d = if pass == 2 { Some(t.p2) } else { t.p4 }?;
+                (!d.is_zero()).then(|| (e.label(), d.as_secs_f64()))
+            })
+            .collect();
+        times.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        out.extend(
+            times
+                .into_iter()
+                .take(SLOWEST)
+                .map(|(label, secs)| (pass, label, secs)),
+        );
+    }
+    out
 }
 
 /// The table, the totals and the causes.
-fn report(
-    options: &Options,
-    list: &[Example],
-    kernels: &[String],
-    runs: &[Vec<Outcome>],
-) -> String {
+fn report(options: &Options, list: &[Example], kernels: &[String], runs: &[KernelRun]) -> String {
     let mut out = String::new();
     let width = list.iter().map(|e| e.label().len()).max().unwrap_or(0);
     let _ = write!(out, "{:width$}", "example");
@@ -300,7 +353,7 @@ fn report(
     for (i, example) in list.iter().enumerate() {
         let _ = write!(out, "{:width$}", example.label());
         for run in runs {
-            let cell = match &run[i] {
+            let cell = match &run.outcomes[i] {
                 Outcome::Ok => "ok",
                 Outcome::BuildFailed(_) => "p4 FAIL",
                 Outcome::Failed(_) => "FAIL",
@@ -312,6 +365,7 @@ fn report(
     }
     out.push('\n');
     for (kernel, run) in kernels.iter().zip(runs) {
+        let run = &run.outcomes;
         let checked = run
             .iter()
             .filter(|o| !matches!(o, Outcome::NoCheck))
@@ -328,6 +382,14 @@ fn report(
         out.push('\n');
     }
     for (kernel, run) in kernels.iter().zip(runs) {
+        let slow = slowest(list, &run.timings);
+        if !slow.is_empty() {
+            let _ = writeln!(out, "\nslowest on {kernel}:");
+            for (pass, label, secs) in slow {
+                let _ = writeln!(out, "  pass {pass} {secs:7.1}s  {label}");
+            }
+        }
+        let run = &run.outcomes;
         let mut causes: BTreeMap<String, (Vec<String>, BTreeMap<String, usize>)> = BTreeMap::new();
         for (example, outcome) in list.iter().zip(run) {
             let (stage, line) = match outcome {
@@ -417,13 +479,13 @@ fn restrict(list: Vec<Example>, text: &str) -> Vec<Example> {
 
 /// The labels of the examples that passed pass 2 on every kernel of
 /// `runs`, one a line, each once.
-fn passing(list: &[Example], runs: &[Vec<Outcome>]) -> String {
+fn passing(list: &[Example], runs: &[KernelRun]) -> String {
     let mut out = String::new();
     let mut seen = std::collections::BTreeSet::new();
     for (i, example) in list.iter().enumerate() {
         let passed = runs
             .iter()
-            .all(|run| matches!(run[i], Outcome::Ok | Outcome::BuildFailed(_)));
+            .all(|run| matches!(run.outcomes[i], Outcome::Ok | Outcome::BuildFailed(_)));
         if passed && seen.insert(example.label()) {
             let _ = writeln!(out, "{}", example.label());
         }
@@ -451,12 +513,15 @@ mod tests {
             example("general", "para-callgraph-verbose.stp"),
             example("io", "iotop.stp"),
         ];
-        let runs = vec![vec![
-            Outcome::Ok,
-            Outcome::BuildFailed("error".into()),
-            Outcome::Failed("semantic error".into()),
-            Outcome::NoCheck,
-        ]];
+        let runs = vec![KernelRun {
+            outcomes: vec![
+                Outcome::Ok,
+                Outcome::BuildFailed("error".into()),
+                Outcome::Failed("semantic error".into()),
+                Outcome::NoCheck,
+            ],
+            timings: vec![Timing::default(); 4],
+        }];
         let written = passing(&list, &runs);
         assert_eq!(
             written,
@@ -469,6 +534,81 @@ mod tests {
         assert_eq!(
             kept,
             ["general/helloworld.stp", "general/para-callgraph.stp"]
+        );
+    }
+
+    #[test]
+    fn the_report_names_the_slowest_runs_of_each_pass() {
+        let list: Vec<Example> = (0..7)
+            .map(|i| example("general", &format!("e{i}.stp")))
+            .collect();
+        let timings: Vec<Timing> = (0..7u64)
+            .map(|i| Timing {
+                p2: Duration::from_secs(i),
+                p4: (i % 2 == 1).then(|| Duration::from_secs(100 - i)),
+            })
+            .collect();
+        let slow = slowest(&list, &timings);
+        let names: Vec<(u8, &str)> = slow.iter().map(|(p, l, _)| (*p, l.as_str())).collect();
+        assert_eq!(
+            names,
+            [
+                (2, "general/e6.stp"),
+                (2, "general/e5.stp"),
+                (2, "general/e4.stp"),
+                (2, "general/e3.stp"),
+                (2, "general/e2.stp"),
+                (4, "general/e1.stp"),
+                (4, "general/e3.stp"),
+                (4, "general/e5.stp"),
+            ]
+        );
+        let run = KernelRun {
+            outcomes: vec![Outcome::Ok; 7],
+            timings,
+        };
+        let text = report(
+            &Options {
+                kernels: vec![],
+                build: true,
+                only: vec![],
+                list: None,
+                write_passing: None,
+                jobs: 1,
+                timeout: 1,
+                examples: PathBuf::new(),
+                bin_dir: None,
+            },
+            &list,
+            &["k".to_string()],
+            &[run],
+        );
+        assert!(
+            text.contains("slowest on k:\n  pass 2     6.0s  general/e6.stp\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("  pass 4    99.0s  general/e1.stp\n"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_time_out_kills_what_the_check_started() {
+        let dir = tempfile::tempdir().unwrap();
+        let mark = dir.path().join("survived");
+        // The check's shell starts a child that would outlive it.
+        let mut command = Command::new("sh");
+        command
+            .arg("-c")
+            .arg(format!("(sleep 2; touch '{}') & sleep 30", mark.display()));
+        let run = measure::run_with_limit(command, dir.path(), Duration::from_millis(300)).unwrap();
+        assert!(!run.ok);
+        assert!(run.stderr.contains("timed out after"), "{}", run.stderr);
+        std::thread::sleep(Duration::from_secs(3));
+        assert!(
+            !mark.exists(),
+            "the check's child ran on after the time-out"
         );
     }
 

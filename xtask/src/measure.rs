@@ -40,15 +40,21 @@ pub struct Run {
     pub ok: bool,
     /// Its standard error (and, on a time-out, a line saying so).
     pub stderr: String,
+    /// How long it ran.
+    pub elapsed: Duration,
 }
 
-/// Runs `command` in `dir`, killing it after `limit`.
+/// Runs `command` in `dir`, killing it after `limit`. It runs in a
+/// process group of its own, and a time-out kills the whole group: a
+/// `sh -c` check's `stap`, and that `stap`'s kbuild and compilers, would
+/// otherwise go on taking the machine's CPUs from the runs after it.
 pub fn run_with_limit(mut command: Command, dir: &Path, limit: Duration) -> Result<Run> {
     command
         .current_dir(dir)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
+    std::os::unix::process::CommandExt::process_group(&mut command, 0);
     let mut child = command
         .spawn()
         .with_context(|| format!("starting {command:?}"))?;
@@ -64,6 +70,7 @@ pub fn run_with_limit(mut command: Command, dir: &Path, limit: Duration) -> Resu
             break Some(status);
         }
         if started.elapsed() > limit {
+            kill_group(child.id());
             let _ = child.kill();
             let _ = child.wait();
             break None;
@@ -78,7 +85,23 @@ pub fn run_with_limit(mut command: Command, dir: &Path, limit: Duration) -> Resu
             false
         }
     };
-    Ok(Run { ok, stderr })
+    Ok(Run {
+        ok,
+        stderr,
+        elapsed: started.elapsed(),
+    })
+}
+
+/// Sends SIGKILL to the process group `leader` leads.
+fn kill_group(leader: u32) {
+    let Ok(group) = libc::pid_t::try_from(leader) else {
+        return;
+    };
+    // SAFETY: kill(2) with a negative pid signals that process group; it
+    // touches no memory of ours.
+    unsafe {
+        libc::kill(-group, libc::SIGKILL);
+    }
 }
 
 /// The first line of `stderr` that says what went wrong (an error, else

@@ -428,9 +428,25 @@ fn script_function(out: &mut CWriter, f: &Function, body: BodyGen<'_>) {
         out.line(decl);
     }
     out.line("");
-    out.raw(&body.w.finish());
+    let text = body.w.finish();
+    // Embedded C expressions in the body (`%{ S_ISLNK(STAP_ARG_mode) %}`,
+    // as in pfiles.stp) name the parameters as embedded functions do.
+    let params: Vec<&str> = match text.contains("STAP_ARG_") {
+        true => f.locals[..f.params]
+            .iter()
+            .map(|l| l.name.as_str())
+            .collect(),
+        false => Vec::new(),
+    };
+    for name in &params {
+        out.line(format!("#define STAP_ARG_{name} l->v_{name}"));
+    }
+    out.raw(&text);
     out.label("out");
     out.line("return;");
+    for name in &params {
+        out.line(format!("#undef STAP_ARG_{name}"));
+    }
     out.close("");
     out.line("");
 }
@@ -456,7 +472,18 @@ fn embedded_function(out: &mut CWriter, f: &Function, code: &str) {
     out.close("");
     out.line("goto out;");
     out.label("out");
-    out.line(";");
+    if f.location.file.starts_with("<tapset>/") {
+        // The library's own functions: the caller names its call (see
+        // FINDINGS, "Errors inside tapset functions").
+        out.line(";");
+    } else {
+        // An error the user's C raised without a place (STAP_ERROR, a
+        // kread() fault) is reported, as SystemTap does, at the function.
+        out.line(format!(
+            "if (unlikely(c->last_error) && !c->last_stmt) c->last_stmt = {};",
+            c_string(&f.location.near())
+        ));
+    }
     for l in &f.locals[..f.params] {
         out.line(format!("#undef STAP_ARG_{}", l.name));
     }

@@ -482,6 +482,7 @@ mod tests {
         timer_container_of: "STP_HAVE_TIMER_CONTAINER_OF" => [false, false, true],
         timer_delete: "STP_HAVE_TIMER_DELETE" => [false, false, true],
         strlcpy: "STP_HAVE_STRLCPY" => [true, true, false],
+        fcheck_files: "STP_HAVE_FCHECK_FILES" => [true, false, false],
         copy_from_kernel_nofault: "STP_HAVE_COPY_FROM_KERNEL_NOFAULT" => [false, true, true],
         copy_from_user_nofault: "STP_HAVE_COPY_FROM_USER_NOFAULT" => [false, true, true],
         tracepoint_register_tp: "STP_HAVE_TRACEPOINT_REGISTER_TP" => [true, true, true],

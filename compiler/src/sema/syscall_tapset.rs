@@ -398,6 +398,7 @@ pub fn generate(kernel: &KernelInfo) -> Option<String> {
     );
     let names: Vec<&str> = syscalls.iter().map(|i| i.syscall.name.as_str()).collect();
     socketcall_only(&names, &mut out);
+    generic_table_lacks(&names, &mut out);
     Some(out)
 }
 
@@ -428,6 +429,65 @@ fn socketcall_only(table: &[&str], out: &mut String) {
     }
 }
 
+/// Calls of SystemTap's syscall tapset that the generic system call
+/// table (arm64's) lacks, with the calls C libraries make for them there,
+/// first found first.
+const GENERIC_TABLE_LACKS: &[(&str, &[&str])] = &[
+    ("open", &["openat"]),
+    ("creat", &["openat"]),
+    ("stat", &["newfstatat", "statx"]),
+    ("lstat", &["newfstatat", "statx"]),
+    ("access", &["faccessat", "faccessat2"]),
+    ("mkdir", &["mkdirat"]),
+    ("rmdir", &["unlinkat"]),
+    ("unlink", &["unlinkat"]),
+    ("rename", &["renameat", "renameat2"]),
+    ("link", &["linkat"]),
+    ("symlink", &["symlinkat"]),
+    ("readlink", &["readlinkat"]),
+    ("chmod", &["fchmodat"]),
+    ("chown", &["fchownat"]),
+    ("lchown", &["fchownat"]),
+    ("mknod", &["mknodat"]),
+    ("utimes", &["utimensat"]),
+    ("futimesat", &["utimensat"]),
+    ("getdents", &["getdents64"]),
+    ("pipe", &["pipe2"]),
+    ("dup2", &["dup3"]),
+    ("poll", &["ppoll"]),
+    ("select", &["pselect6"]),
+    ("epoll_create", &["epoll_create1"]),
+    ("epoll_wait", &["epoll_pwait"]),
+    ("inotify_init", &["inotify_init1"]),
+    ("eventfd", &["eventfd2"]),
+    ("signalfd", &["signalfd4"]),
+    ("fork", &["clone"]),
+    ("vfork", &["clone"]),
+];
+
+/// `syscall.NAME` (and `.return`, `nd_syscall.*`) for the
+/// [`GENERIC_TABLE_LACKS`] calls this kernel's table lacks while it has
+/// their replacement: unavailable, naming the call to probe instead
+/// (published examples probe `syscall.open`, which arm64 never had).
+fn generic_table_lacks(table: &[&str], out: &mut String) {
+    for (name, candidates) in GENERIC_TABLE_LACKS {
+        if table.contains(name) {
+            continue;
+        }
+        let Some(instead) = candidates.iter().find(|c| table.contains(c)) else {
+            continue;
+        };
+        for prefix in ["syscall", "nd_syscall"] {
+            for suffix in ["", ".return"] {
+                let _ = writeln!(
+                    out,
+                    "probe {prefix}.{name}{suffix} = __unavailable(\"this kernel has no {name} system call: its programs call {instead}() (C libraries implement {name}() with it); use {prefix}.{instead}{suffix}\") {{ }}"
+                );
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -452,6 +512,28 @@ mod tests {
         assert!(out.contains("use syscall.sendto.return\") { }\n"));
         assert!(out.contains("probe nd_syscall.send.return = __unavailable("));
         assert!(!out.contains("syscall.recv"));
+    }
+
+    #[test]
+    fn calls_the_generic_table_lacks_name_their_replacement() {
+        let mut out = String::new();
+        generic_table_lacks(
+            &["openat", "newfstatat", "statx", "unlinkat", "stat"],
+            &mut out,
+        );
+        assert!(out.contains(
+            "probe syscall.open = __unavailable(\"this kernel has no open system call: its programs call openat() (C libraries implement open() with it); use syscall.openat\") { }\n"
+        ));
+        assert!(out.contains("probe nd_syscall.open.return = __unavailable(\"this kernel has no open system call: its programs call openat() (C libraries implement open() with it); use nd_syscall.openat.return\") { }\n"));
+        assert!(out.contains("use syscall.newfstatat\") { }"), "{out}");
+        assert!(out.contains("probe syscall.rmdir = "));
+        // The table has stat; it has nothing replacing mkdir.
+        assert!(!out.contains("syscall.stat ="));
+        assert!(!out.contains("syscall.mkdir"));
+        // On a table that has the call, nothing.
+        let mut out = String::new();
+        generic_table_lacks(&["open", "openat"], &mut out);
+        assert!(!out.contains("syscall.open ="), "{out}");
     }
 
     #[test]

@@ -166,4 +166,13 @@ int stp_check_uprobe(struct inode *inode, struct uprobe_consumer *uc)
 	return rc;
 }
 
+/* The names users' embedded C calls, where the kernel renamed or dropped them. */
+struct file *stp_check_guru_names(struct files_struct *files, char *dst, size_t size);
+struct file *stp_check_guru_names(struct files_struct *files, char *dst, size_t size)
+{
+	if (strlcpy(dst, "pfiles", size) >= size)
+		return NULL;
+	return fcheck_files(files, 0);
+}
+
 STP_MODULE_IMPORT_NS(STP_CHECK_NS);
