@@ -7,15 +7,21 @@
 //! its reason (a `docs/oracle/FINDINGS.md` entry). An example that
 //! expands a `@prometheus_*` or `@json_*` library macro is held to
 //! SystemTap's text with stapkit's macro bodies (`own-macros.tsv`). A
-//! listed case that now matches fails too, so the list stays true. Only
-//! comparison runs here;
+//! listed case that now matches fails too, so the list stays true.
+//! `stap -p2` must accept or refuse each case as SystemTap did with the
+//! 6.1 -dbg files (the `-p2` column), unless `p2-differences.tsv` lists
+//! it. Only comparison runs here;
 //! `cargo xtask oracle --frontend` records (see
 //! `stapkit::matrix::frontend`).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use clap::Parser as _;
+use stapkit::debuginfo::KernelInfo;
 use stapkit::driver::{Pipeline, StapOptions};
 use stapkit::matrix::frontend::{parse_cases, text_hash, FrontendCase, EXAMPLES_DIR};
 use stapkit::matrix::render::diff;
@@ -83,18 +89,53 @@ fn own_macros() -> BTreeMap<String, (usize, String)> {
         .collect()
 }
 
-/// `ID<TAB>FINDINGS.md#anchor reason` lines.
-fn differences() -> BTreeMap<String, String> {
-    let text = std::fs::read_to_string(data_dir().join("differences.tsv")).unwrap_or_default();
-    text.lines()
-        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
-        .map(|l| {
-            let (id, why) = l.split_once('\t').unwrap_or((l, ""));
-            assert!(
-                why.starts_with("FINDINGS.md#") && why.len() > 20,
-                "differences.tsv: '{id}' needs 'FINDINGS.md#anchor reason'"
-            );
-            (id.to_string(), why.to_string())
+/// `ID<TAB>FINDINGS.md#anchor reason` lines of `file`; every anchor
+/// must be a heading of `docs/oracle/FINDINGS.md`.
+fn differences(file: &str) -> BTreeMap<String, String> {
+    let text = std::fs::read_to_string(data_dir().join(file)).unwrap_or_default();
+    let findings = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/oracle/FINDINGS.md"),
+    )
+    .expect("docs/oracle/FINDINGS.md");
+    let anchors: Vec<String> = findings
+        .lines()
+        .filter_map(|l| l.strip_prefix('#'))
+        .map(|h| anchor(h.trim_start_matches('#').trim()))
+        .collect();
+    let mut out = BTreeMap::new();
+    for l in text.lines() {
+        if l.starts_with('#') || l.trim().is_empty() {
+            continue;
+        }
+        let (id, why) = l.split_once('\t').unwrap_or((l, ""));
+        let target = why
+            .strip_prefix("FINDINGS.md#")
+            .and_then(|w| w.split_once(' '))
+            .filter(|(_, reason)| reason.len() > 10);
+        let Some((target, _)) = target else {
+            panic!("{file}: '{id}' needs 'FINDINGS.md#anchor reason'");
+        };
+        assert!(
+            anchors.iter().any(|a| a == target),
+            "{file}: '{id}' points at FINDINGS.md#{target}, which is no heading there"
+        );
+        assert!(
+            out.insert(id.to_string(), why.to_string()).is_none(),
+            "{file}: '{id}' is listed twice"
+        );
+    }
+    out
+}
+
+/// A heading's anchor as GitHub makes it: lower case, spaces to '-',
+/// punctuation other than '-' and '_' dropped.
+fn anchor(heading: &str) -> String {
+    heading
+        .chars()
+        .filter_map(|c| match c {
+            ' ' => Some('-'),
+            c if c.is_alphanumeric() || c == '-' || c == '_' => Some(c.to_ascii_lowercase()),
+            _ => None,
         })
         .collect()
 }
@@ -107,7 +148,7 @@ fn stap_p1_prints_what_systemtap_prints() {
     );
     let recorded = std::fs::read_to_string(data_dir().join("cases.tsv")).expect("cases.tsv");
     let cases = parse_cases(&recorded).expect("cases.tsv parses");
-    let known = differences();
+    let known = differences("differences.tsv");
     // Every installed example with a .meta is a case.
     let mut missing = Vec::new();
     for meta in walk(Path::new(EXAMPLES_DIR)) {
@@ -207,4 +248,119 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
     }
     out.sort();
     out
+}
+
+/// stapkit's `stap -p2` of `case` reading the kernel's facts through
+/// `kernel` (one view shared by every case): `Ok` when passes 1 and 2
+/// accept it, else the first line of what stap would print.
+fn stapkit_p2(case: &FrontendCase, kernel: Option<&Arc<KernelInfo>>) -> Result<(), String> {
+    let mut argv = vec!["stap".to_string(), "-p2".into(), "-r".into(), KERNEL.into()];
+    argv.extend(case.options.iter().cloned());
+    argv.push("--".into());
+    argv.push(script_path(case).display().to_string());
+    argv.extend(case.args.iter().cloned());
+    let first_line =
+        |f: stapkit::driver::Failure| f.message.lines().next().unwrap_or_default().to_string();
+    let options = StapOptions::try_parse_from(&argv)
+        .map_err(|e| e.to_string())?
+        .options()
+        .map_err(first_line)?;
+    let mut pipeline = Pipeline::new(options).map_err(first_line)?;
+    // Pass 2 may learn module facts first; what it says then is no outcome.
+    pipeline.progress = Arc::new(|_| {});
+    if let Some(kernel) = kernel {
+        pipeline.share_kernel_info(kernel.clone());
+    }
+    pipeline.script.name = case.dir_and_file().1.to_string();
+    let ast = pipeline.parse().map_err(first_line)?;
+    if ast.items.is_empty() {
+        return Err(format!("Input file '{}' is empty.", pipeline.script.name));
+    }
+    pipeline.elaborate(&ast).map(|_| ()).map_err(first_line)
+}
+
+/// `stap -p2` against real SystemTap's: every case of `cases.tsv` with a
+/// recorded `-p2` outcome is accepted or refused by stapkit's passes 1
+/// and 2 as SystemTap 5.1 did on the Debian 6.1 tree with its -dbg files,
+/// unless `p2-differences.tsv` lists it with its reason. The cases share
+/// one view of the kernel's facts (DWARF, BTF, symbols are read once) and
+/// run on every CPU.
+#[test]
+fn stap_p2_accepts_and_refuses_what_systemtap_does() {
+    assert!(
+        Path::new(EXAMPLES_DIR).is_dir(),
+        "{EXAMPLES_DIR} is missing: install Debian's systemtap-doc (cargo xtask setup does)"
+    );
+    let started = Instant::now();
+    let recorded = std::fs::read_to_string(data_dir().join("cases.tsv")).expect("cases.tsv");
+    let cases: Vec<FrontendCase> = parse_cases(&recorded)
+        .expect("cases.tsv parses")
+        .into_iter()
+        .filter(|c| c.p2_exit.is_some())
+        .collect();
+    let known = differences("p2-differences.tsv");
+    for id in known.keys() {
+        assert!(
+            cases.iter().any(|c| &c.id == id),
+            "p2-differences.tsv: '{id}' is no case with a -p2 record"
+        );
+    }
+    // The kernel's facts, read once for every case.
+    let kernel = {
+        let argv = ["stap", "-p2", "-r", KERNEL, "-e", "probe begin {}"];
+        let options = StapOptions::try_parse_from(argv)
+            .expect("options")
+            .options()
+            .expect("options");
+        let mut pipeline =
+            Pipeline::new(options).unwrap_or_else(|f| panic!("the {KERNEL} tree: {}", f.message));
+        pipeline.kernel_info()
+    };
+    let next = AtomicUsize::new(0);
+    let outcomes: Mutex<Vec<(usize, Result<(), String>)>> = Mutex::new(Vec::new());
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(case) = cases.get(i) else { break };
+                let outcome = stapkit_p2(case, kernel.as_ref());
+                outcomes.lock().unwrap().push((i, outcome));
+            });
+        }
+    });
+    let mut outcomes = outcomes.into_inner().unwrap();
+    outcomes.sort_by_key(|(i, _)| *i);
+    let (mut same, mut justified, mut failures) = (0, 0, Vec::new());
+    for (i, outcome) in outcomes {
+        let case = &cases[i];
+        let systemtap_accepts = case.p2_exit == Some(0);
+        let agrees = systemtap_accepts == outcome.is_ok();
+        match (agrees, known.get(&case.id)) {
+            (true, None) => same += 1,
+            (false, Some(_)) => justified += 1,
+            (true, Some(_)) => {
+                failures.push(format!(
+                "{}: listed in p2-differences.tsv but now {} as SystemTap does; remove the line",
+                case.id,
+                if systemtap_accepts { "accepted" } else { "refused" }
+            ))
+            }
+            (false, None) => failures.push(match outcome {
+                Ok(()) => format!("{}: SystemTap refuses it at -p2, stapkit accepts", case.id),
+                Err(why) => format!(
+                    "{}: SystemTap accepts it at -p2, stapkit refuses: {why}",
+                    case.id
+                ),
+            }),
+        }
+    }
+    eprintln!(
+        "stap -p2: {same} of {} cases accepted or refused as SystemTap 5.1 does; {justified} \
+         differ with a reason (tests/systemtap-frontend/p2-differences.tsv); {:.1} s on {workers} \
+         threads",
+        cases.len(),
+        started.elapsed().as_secs_f64()
+    );
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

@@ -380,8 +380,12 @@ impl Pipeline {
         let cfg = self.preprocess_config();
         let (macros, diags) = sema::library_macros(&mut self.sources, &self.options.includes, &cfg);
         self.library_macros = Some(macros);
-        // Pass 2's configuration carries the macros too.
-        self.sema_config = None;
+        // Pass 2's configuration carries the macros too; its view of the
+        // kernel stays (it may be shared: `share_kernel_info`).
+        let preprocess = self.preprocess_config();
+        if let Some(config) = self.sema_config.as_mut() {
+            config.preprocess = preprocess;
+        }
         if self.diagnostics(&diags) {
             return Ok(());
         }

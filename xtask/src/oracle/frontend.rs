@@ -5,6 +5,9 @@
 //! files, where pass 2 needs DWARF), saved under
 //! `tests/systemtap-frontend/` (see `stapkit::matrix::frontend`).
 //! Each run is cached by content under `$STAPKIT_CACHE/oracle/frontend/`.
+//! Case ids given after `--frontend` (`ex/general/sizeof.stp`) run only
+//! those cases and print their outcomes, `-p2`'s stderr included, saving
+//! nothing: how a difference's reason is read.
 //!
 //! An example that calls the library's `@prometheus_*` or `@json_*`
 //! macros prints their expansion at `-p1`, and stapkit's bodies are its
@@ -54,11 +57,25 @@ struct Job {
 struct Ran {
     status: i32,
     stdout: Vec<u8>,
+    stderr: Vec<u8>,
 }
 
 /// Runs the front-end recording.
 pub fn run(sh: &Shell, options: &Options) -> Result<()> {
-    let jobs = jobs()?;
+    let mut jobs = jobs()?;
+    // Case ids given: only those run, and their outcomes are printed
+    // (with `-p2`'s stderr), never saved: `cases.tsv` holds every case.
+    let only = &options.args;
+    if !only.is_empty() {
+        let unknown: Vec<&String> = only
+            .iter()
+            .filter(|id| !jobs.iter().any(|j| &j.id == *id))
+            .collect();
+        if !unknown.is_empty() {
+            bail!("no front-end case with id {unknown:?} (ids as in cases.tsv)");
+        }
+        jobs.retain(|j| only.contains(&j.id));
+    }
     setup::install_packages(sh)?;
     install_mmdebstrap(sh)?;
     let cache = Cache::locate(None);
@@ -101,10 +118,19 @@ pub fn run(sh: &Shell, options: &Options) -> Result<()> {
                         ..p1_run
                     };
                     let p2 = match (options.with_p2, options.p2_cached_only) {
-                        (true, false) => Some(run_stap(&p2_run)?.status),
-                        (true, true) => p2_run.cached()?.map(|ran| ran.status),
+                        (true, false) => Some(run_stap(&p2_run)?),
+                        (true, true) => p2_run.cached()?,
                         (false, _) => None,
                     };
+                    if !only.is_empty() {
+                        let mut report = format!("== {} -p1 exit {}", job.id, p1.status);
+                        if let Some(p2) = &p2 {
+                            report.push_str(&format!(", -p2 exit {}, -p2 stderr:\n", p2.status));
+                            report.push_str(&String::from_utf8_lossy(&p2.stderr));
+                        }
+                        println!("{report}");
+                    }
+                    let p2 = p2.map(|ran| ran.status);
                     if let Some(prelude) = own_macros(job)? {
                         let own = run_stap(&StapRun {
                             prelude: &prelude,
@@ -141,6 +167,9 @@ pub fn run(sh: &Shell, options: &Options) -> Result<()> {
     let errors = errors.into_inner().unwrap();
     if !errors.is_empty() {
         bail!("front-end cases failed to run:\n{}", errors.join("\n"));
+    }
+    if !only.is_empty() {
+        return Ok(());
     }
     let mut cases = done.into_inner().unwrap();
     // By id, then arguments: an example can be two cases (pyexample).
@@ -340,6 +369,7 @@ impl StapRun<'_> {
                 .trim()
                 .parse()?,
             stdout: std::fs::read(dir.join("stdout"))?,
+            stderr: std::fs::read(dir.join("stderr")).unwrap_or_default(),
         }))
     }
 }
@@ -401,6 +431,7 @@ fn run_stap(run: &StapRun) -> Result<Ran> {
     Ok(Ran {
         status,
         stdout: out.stdout,
+        stderr: out.stderr,
     })
 }
 

@@ -128,7 +128,8 @@ pub struct Options {
     #[arg(long)]
     pub case: Option<String>,
     /// stap options for every case, then the scripts (`*.stp`; default:
-    /// every `tests/oracle/*.stp`).
+    /// every `tests/oracle/*.stp`). With `--frontend`: case ids
+    /// (`ex/general/sizeof.stp`) to run and print, saving nothing.
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
     pub args: Vec<String>,
 }

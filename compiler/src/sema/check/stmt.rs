@@ -159,7 +159,25 @@ impl Checker<'_, '_> {
             );
             return;
         };
-        let Some(e) = value else { return };
+        let Some(e) = value else {
+            // A bare `return` gives no value: in a function that returns
+            // one elsewhere, SystemTap refuses it in pass 2 (`type
+            // mismatch (unknown)`).
+            let slot = self.slot(SlotRef::Return(f));
+            if let Some(t) = slot.ty {
+                let name = self.cx.functions[f].def.name.name.clone();
+                let mut d = Diagnostic::semantic_error(format!(
+                    "type mismatch for the return value of '{name}': this 'return' gives no value, \
+                     but the function returns a {t}"
+                ))
+                .with_primary(span, "returns no value");
+                if let Some(prev) = slot.decided_at {
+                    d = d.with_secondary(prev, format!("{t} because of this"));
+                }
+                self.error(d);
+            }
+            return;
+        };
         self.cx.functions[f].returns_value = true;
         let expect = self.return_type(f);
         let ty = self.expr(e, expect);
