@@ -66,6 +66,24 @@ impl BuildTimes {
     }
 }
 
+/// CPU time so far: this process's (every thread) and that of its
+/// waited-for children (make, the compilers, QEMU).
+pub(super) fn cpu_times() -> (Duration, Duration) {
+    let of = |who| {
+        // SAFETY: getrusage fills the struct it is given.
+        let usage = unsafe {
+            let mut u: libc::rusage = std::mem::zeroed();
+            libc::getrusage(who, &mut u);
+            u
+        };
+        let tv = |t: libc::timeval| {
+            Duration::new(t.tv_sec.max(0) as u64, (t.tv_usec.max(0) as u32) * 1000)
+        };
+        tv(usage.ru_utime) + tv(usage.ru_stime)
+    };
+    (of(libc::RUSAGE_SELF), of(libc::RUSAGE_CHILDREN))
+}
+
 /// The time a pipeline's notes say the runtime object took to compile
 /// (`None`: it came from the cache).
 fn runtime_compile_time(notes: &[String]) -> Option<Duration> {

@@ -182,6 +182,7 @@ pub fn run(options: &Options, progress: &(dyn Fn(&str) + Sync)) -> Result<Report
     // build turn when runs share the machine (`phases`).
     let build_turn = phases::take("build", progress);
     let build_started = std::time::Instant::now();
+    let build_cpu = build::cpu_times();
     let (mut built, build_times) = build::build_all(
         options,
         &jobs,
@@ -193,6 +194,8 @@ pub fn run(options: &Options, progress: &(dyn Fn(&str) + Sync)) -> Result<Report
         progress,
     );
     let build_wall = build_started.elapsed();
+    let cpu_after = build::cpu_times();
+    let build_cpu = (cpu_after.0 - build_cpu.0, cpu_after.1 - build_cpu.1);
     let build_waited = build_turn.waited;
     drop(build_turn);
     built.sort_by_key(|b| {
@@ -208,9 +211,11 @@ pub fn run(options: &Options, progress: &(dyn Fn(&str) + Sync)) -> Result<Report
     let summary = |kernel: &str, guest: Option<std::time::Duration>| {
         let build = build_times.get(kernel).cloned().unwrap_or_default();
         progress(&format!(
-            "{kernel}: time: waited {:.1}s for the build turn; build phase {:.1}s (all kernels of this run): {}; waited {:.1}s for the guest turn; {}",
+            "{kernel}: time: waited {:.1}s for the build turn; build phase {:.1}s, CPU {:.1}s in stapkit and {:.1}s in make and compilers (all kernels of this run): {}; waited {:.1}s for the guest turn; {}",
             build_waited.as_secs_f64(),
             build_wall.as_secs_f64(),
+            build_cpu.0.as_secs_f64(),
+            build_cpu.1.as_secs_f64(),
             build.describe(),
             guest_turn.as_ref().map_or(0.0, |t| t.waited.as_secs_f64()),
             match guest {
