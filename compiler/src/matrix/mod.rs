@@ -7,6 +7,7 @@
 //! script table.
 
 mod boot;
+mod boot_image;
 pub mod build;
 pub mod ci;
 pub mod frontend;
