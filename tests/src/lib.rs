@@ -8,6 +8,7 @@
 //! **Architecture Invariant:** these tests only ever load modules inside
 //! QEMU guests; nothing here runs staprun on the build machine.
 
+use std::io::Write;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 
@@ -63,8 +64,17 @@ pub fn run_scripts_on(kernel: &str) {
         work_dir: work.path().to_path_buf(),
         build_only: false,
     };
-    let report =
-        matrix::run(&options, &|line| eprintln!("{line}")).unwrap_or_else(|e| panic!("{e}"));
+    // Where the kernel's time went is printed past libtest's capture
+    // (a direct write to stderr), so that `cargo xtask test` shows it for
+    // passing tests too; the rest is shown only for a failing one.
+    let progress = |line: &str| {
+        if line.contains(": time: ") {
+            let _ = writeln!(std::io::stderr(), "{line}");
+        } else {
+            eprintln!("{line}");
+        }
+    };
+    let report = matrix::run(&options, &progress).unwrap_or_else(|e| panic!("{e}"));
     eprintln!("{}", report.table());
     if !report.boots.is_empty() {
         let details = report.details();

@@ -176,6 +176,15 @@ impl Run {
             let _ = stdout.write_all(p.dump()?.as_bytes());
             return Ok(ExitCode::SUCCESS);
         }
+        // A module the same script, options and tree built before, found
+        // without passes 1 to 3 (`modcache::script`).
+        if let Some(built) = p.cached_script() {
+            markers::pass(4, Edge::Start, session);
+            markers::pass(4, Edge::End, session);
+            let mut stderr = std::io::stderr();
+            let _ = stderr.write_all(std::mem::take(&mut p.warnings).as_bytes());
+            return self.deliver(p, built);
+        }
         markers::pass(1, Edge::Start, session);
         let ast = p.parse()?;
         markers::pass1b(session);
@@ -251,6 +260,19 @@ impl Run {
             );
             let _ = c_dir.keep();
         }
+        self.deliver(p, built)
+    }
+
+    /// After pass 4: the module to the current directory (signed when
+    /// asked), pass 4's `-v` lines, then pass 5 or the module's name.
+    fn deliver(
+        &mut self,
+        p: &mut Pipeline,
+        built: stapkit::kernel::kbuild::BuiltModule,
+    ) -> Result<ExitCode, Failure> {
+        let session = self.session;
+        let last = p.options.last_pass();
+        let module = p.module_name();
         let cwd = std::env::current_dir()
             .map_err(|e| io_failure("cannot find the current directory", &e))?;
         let ko = deliver(&built, &module, &cwd).map_err(|e| Failure {

@@ -172,6 +172,15 @@ impl UserPrograms {
             .clone()
     }
 
+    /// Whether any program's functions or debug information were asked
+    /// for: a translation that read none depends on no user-space file
+    /// (the module cache's script key relies on it, `crate::modcache`).
+    pub fn read_any(&self) -> bool {
+        let functions = self.functions.lock().unwrap_or_else(|e| e.into_inner());
+        let debug = self.debug.lock().unwrap_or_else(|e| e.into_inner());
+        !functions.is_empty() || !debug.is_empty()
+    }
+
     /// Whether the target's `path` is there to be read; the error says
     /// why not (`cannot read HOST_PATH: ...`).
     pub fn check_exists(&self, path: &str) -> Result<(), String> {

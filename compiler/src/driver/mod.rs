@@ -104,6 +104,13 @@ pub struct Pipeline {
     timings: Vec<(u8, u128)>,
     /// The library's macros (`.stpm` files), read by the first parse.
     library_macros: Option<syntax::LibraryMacros>,
+    /// Every warning passes 1 to 3 rendered, which a module found by its
+    /// script key prints again (`modcache::script`).
+    pass_warnings: String,
+    /// After pass 2: whether the translation read no user-space program,
+    /// so the script key (which has none of their files) may find its
+    /// module (`None` before pass 2).
+    script_cacheable: Option<bool>,
 }
 
 impl Pipeline {
@@ -166,6 +173,8 @@ impl Pipeline {
             catalog,
             timings: Vec::new(),
             library_macros: None,
+            pass_warnings: String::new(),
+            script_cacheable: None,
         })
     }
 
@@ -401,8 +410,9 @@ impl Pipeline {
         let (errors, warnings): (Vec<_>, Vec<_>) =
             diags.iter().cloned().partition(|d| d.is_error());
         if !self.options.suppress_warnings && !warnings.is_empty() {
-            self.warnings
-                .push_str(&render_all(&self.sources, &warnings));
+            let text = render_all(&self.sources, &warnings);
+            self.pass_warnings.push_str(&text);
+            self.warnings.push_str(&text);
         }
         errors.is_empty()
     }
@@ -465,7 +475,14 @@ impl Pipeline {
             })?;
             let ok = p.diagnostics(&analysis.diagnostics);
             match analysis.program {
-                Some(program) if ok => Ok(program),
+                Some(program) if ok => {
+                    let read_programs = p
+                        .sema_config
+                        .as_ref()
+                        .is_some_and(|c| c.programs.read_any());
+                    p.script_cacheable = Some(!read_programs && !names_user_files(&program));
+                    Ok(program)
+                }
                 _ => {
                     let (errors, _): (Vec<_>, Vec<_>) =
                         analysis.diagnostics.into_iter().partition(|d| d.is_error());
@@ -599,11 +616,91 @@ impl Pipeline {
             let built = kbuild::build(&job.request())
                 .map_err(|e| Failure::pass(4, "compilation", format!("{e}\n")))?;
             let built = p.check_built(built)?;
-            if let Some(Err(e)) = slot.map(|s| s.store(&built)) {
-                p.build_notes.push(format!("module cache: {e}"));
+            if let Some(slot) = &slot {
+                match slot.store(&built) {
+                    Ok(_) => p.remember_script(slot, &job.toolchain),
+                    Err(e) => p.build_notes.push(format!("module cache: {e}")),
+                }
             }
             Ok(built)
         })
+    }
+
+    /// The module pass 4 would give, found by the script key before
+    /// passes 1 to 3 (`modcache::script`) and checked against the tree
+    /// as a build is; the warnings those passes printed when it was built
+    /// are in [`Pipeline::warnings`] again, and
+    /// [`Pipeline::cached_module`] names the entry. `None` (run the
+    /// passes) on a miss, without a tree, with `-v` (whose report is of
+    /// the passes), and unless the cache is read.
+    pub fn cached_script(&mut self) -> Option<BuiltModule> {
+        let o = &self.options;
+        if o.module_cache != modcache::CacheUse::ReadWrite
+            || o.verbose > 0
+            || o.lists_points()
+            || o.dumps()
+            || o.last_pass() < 4
+        {
+            return None;
+        }
+        let slot = self.script_slot()?;
+        let hit = slot.lookup(&self.cache, &self.module_name())?;
+        match self.check_built(hit.built) {
+            Ok(built) => {
+                self.warnings.push_str(&hit.warnings);
+                self.cached_module = Some(hit.entry);
+                Some(built)
+            }
+            Err(_) => {
+                // The tree changed under the same stamps: build afresh.
+                slot.discard();
+                let _ = std::fs::remove_file(&hit.entry);
+                None
+            }
+        }
+    }
+
+    /// The script key's slot of this translation (`None` without a tree).
+    fn script_slot(&self) -> Option<modcache::ScriptSlot> {
+        let tree = self.tree.as_ref()?;
+        let files = KernelFiles::from_tree(tree);
+        let mut fact_files = vec![
+            ("image", files.image.clone()),
+            ("System.map", files.system_map.clone()),
+            ("debug vmlinux", files.debug_vmlinux.clone()),
+        ];
+        fact_files.extend(
+            files
+                .source_dirs
+                .iter()
+                .map(|d| ("headers", Some(d.clone()))),
+        );
+        let options = script_key_options(&self.options);
+        Some(modcache::ScriptSlot::new(
+            &self.cache,
+            &modcache::ScriptInputs {
+                options: &options,
+                script_name: &self.script.name,
+                script_text: &self.script.text,
+                tree,
+                fact_files: &fact_files,
+                include_dirs: &self.options.includes,
+            },
+        ))
+    }
+
+    /// After a build cached as `slot`: the script key's entry for it,
+    /// when pass 2 found the translation read no user-space program.
+    fn remember_script(&mut self, slot: &modcache::Slot, toolchain: &toolchain::Toolchain) {
+        if self.script_cacheable != Some(true) {
+            return;
+        }
+        let Some(script_slot) = self.script_slot() else {
+            return;
+        };
+        if let Err(e) = script_slot.remember(slot, toolchain, &self.pass_warnings) {
+            self.build_notes.push(format!("module cache: {e}"));
+        }
     }
 
     /// Pass 4's first half: what kbuild is given for this module (the
@@ -728,6 +825,52 @@ impl Pipeline {
     pub fn build_failure(error: &kbuild::BuildError) -> Failure {
         Failure::pass(4, "compilation", format!("{error}\n"))
     }
+}
+
+/// The options as the script key has them: all of them but those that
+/// cannot change the module or what passes 1 to 3 print (how verbose,
+/// the last pass, pass 5's, signing, which is of the delivered copy, the
+/// cache's) and `-r`, whose tree the key stamps itself. Spelled with
+/// `Debug`, so an option added later is in the key unless left out here.
+fn script_key_options(options: &Options) -> String {
+    let o = Options {
+        release: None,
+        last_pass: None,
+        keep: false,
+        verbose: 0,
+        output: None,
+        cache_dir: None,
+        sign_module: None,
+        set_globals: Vec::new(),
+        flight: false,
+        rotate: None,
+        module_cache: modcache::CacheUse::Off,
+        ..options.clone()
+    };
+    format!("{o:?}")
+}
+
+/// Whether `program` names user-space files (probed programs, their
+/// libraries, the programs whose stacks it walks), which the script key
+/// does not stamp.
+fn names_user_files(program: &Program) -> bool {
+    use crate::ir::{ProbeKind, ProcessSelector};
+    !program.user_modules.is_empty()
+        || program.probes.iter().flat_map(|p| &p.points).any(|point| {
+            matches!(
+                &point.kind,
+                ProbeKind::Uprobe { .. }
+                    | ProbeKind::UserMarker { .. }
+                    | ProbeKind::Perf {
+                        process: Some(_),
+                        ..
+                    }
+                    | ProbeKind::Process {
+                        which: ProcessSelector::Path(_),
+                        ..
+                    }
+            )
+        })
 }
 
 /// The warning the script's C (not the runtime's) may give without

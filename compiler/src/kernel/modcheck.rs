@@ -283,7 +283,20 @@ pub fn read_modinfo(data: &[u8]) -> Result<(ModInfo, String), CheckFailure> {
 pub fn check(ko: &Path, tree: &HeaderTree) -> Result<ModInfo, Vec<CheckFailure>> {
     let data = std::fs::read(ko)
         .map_err(|e| vec![CheckFailure::NotAModule(format!("{}: {e}", ko.display()))])?;
-    let symvers = Symvers::load(&tree.dir.join("Module.symvers")).ok();
+    // Only the exports the module names are looked up: reading those
+    // alone spares a hit from the module cache building the whole table.
+    let wanted: BTreeSet<String> = match read_image(&data) {
+        Ok(image) => image
+            .undefined
+            .into_iter()
+            .chain(image.versions.into_iter().flat_map(BTreeMap::into_keys))
+            .collect(),
+        Err(_) => BTreeSet::new(),
+    };
+    let symvers = Symvers::load_only(&tree.dir.join("Module.symvers"), |name| {
+        wanted.contains(name)
+    })
+    .ok();
     let file_name = ko
         .file_stem()
         .map(|s| s.to_string_lossy().replace('-', "_"));

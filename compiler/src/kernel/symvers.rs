@@ -30,13 +30,22 @@ impl Symvers {
     /// Parses the text of a `Module.symvers`; a line without a symbol or
     /// with a CRC that is not hexadecimal is skipped.
     pub fn parse(text: &str) -> Symvers {
+        Symvers::parse_only(text, |_| true)
+    }
+
+    /// [`Symvers::parse`] keeping only the symbols `wanted` accepts.
+    pub fn parse_only(text: &str, wanted: impl Fn(&str) -> bool) -> Symvers {
         let map = text
             .lines()
             .filter_map(|line| {
                 let mut f = line.split('\t');
                 let crc = f.next()?;
+                let symbol = f.next()?;
+                if !wanted(symbol) {
+                    return None;
+                }
                 let crc = u32::from_str_radix(crc.trim_start_matches("0x"), 16).ok()?;
-                let symbol = f.next()?.to_string();
+                let symbol = symbol.to_string();
                 let module = f.next().unwrap_or("vmlinux").to_string();
                 let gpl_only = f.next().is_some_and(|t| t.ends_with("_GPL"));
                 let namespace = f
@@ -59,6 +68,11 @@ impl Symvers {
     /// Reads the `Module.symvers` at `path`.
     pub fn load(path: &Path) -> std::io::Result<Symvers> {
         std::fs::read_to_string(path).map(|t| Symvers::parse(&t))
+    }
+
+    /// [`Symvers::load`] keeping only the symbols `wanted` accepts.
+    pub fn load_only(path: &Path, wanted: impl Fn(&str) -> bool) -> std::io::Result<Symvers> {
+        std::fs::read_to_string(path).map(|t| Symvers::parse_only(&t, wanted))
     }
 
     /// The export of `name`, if it is exported.
@@ -114,5 +128,13 @@ mod tests {
             ["_printk", "bare", "register_kprobe", "usb_x"]
         );
         assert!(Symvers::default().is_empty());
+        let only = Symvers::parse_only(
+            "0x12345678\t_printk\tvmlinux\tEXPORT_SYMBOL\t\n\
+             0x9abcdef0\tregister_kprobe\tvmlinux\tEXPORT_SYMBOL_GPL\t\n\
+             not-hex\tskipped\tvmlinux\tEXPORT_SYMBOL\t\n",
+            |name| name != "_printk",
+        );
+        assert_eq!(only.names().collect::<Vec<_>>(), ["register_kprobe"]);
+        assert_eq!(only.get("register_kprobe"), s.get("register_kprobe"));
     }
 }

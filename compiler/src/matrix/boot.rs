@@ -336,10 +336,18 @@ pub(super) fn run_kernel(
                     &options.work_dir.join(&boot_name).join("vars.fd"),
                 )?),
             };
+            let cache_dir = crate::debuginfo::KernelFiles::from_tree(tree).cache_dir;
+            let boot_kernel = super::boot_image::guest_kernel(
+                &image,
+                (!cache_dir.as_os_str().is_empty()).then_some(cache_dir.as_path()),
+                arch,
+                firmware.is_some(),
+                progress,
+            );
             boot_group(
                 options,
                 (kernel, &boot_name),
-                (arch, &image, &tools),
+                (arch, &boot_kernel, &tools),
                 (kernel_args, firmware),
                 cases,
                 progress,
@@ -468,7 +476,47 @@ fn boot_cases(
         "{kernel}: guest finished in {:.1?} ({:?})",
         r.elapsed, r.outcome
     ));
+    progress(&format!(
+        "{kernel}: time: {}",
+        guest_timeline(&r.marks, r.elapsed)
+    ));
     Ok(r)
+}
+
+/// How many of the slowest cases the guest's time line names.
+const SLOWEST: usize = 8;
+
+/// Where a guest's time went, from its init's console lines: until
+/// `init: booted`, each `init: case NAME` until the next line, and the
+/// slowest cases.
+fn guest_timeline(marks: &[(String, Duration)], elapsed: Duration) -> String {
+    let booted = marks
+        .iter()
+        .find(|(l, _)| l.starts_with("init: booted"))
+        .map(|m| m.1);
+    let mut cases: Vec<(&str, Duration)> = Vec::new();
+    for (i, (line, at)) in marks.iter().enumerate() {
+        let Some(name) = line.strip_prefix("init: case ") else {
+            continue;
+        };
+        let end = marks.get(i + 1).map_or(elapsed, |m| m.1);
+        cases.push((name.trim(), end.saturating_sub(*at)));
+    }
+    let total: Duration = cases.iter().map(|c| c.1).sum();
+    cases.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    let slowest: Vec<String> = cases
+        .iter()
+        .take(SLOWEST)
+        .map(|(n, d)| format!("{n} {:.1}s", d.as_secs_f64()))
+        .collect();
+    format!(
+        "guest {:.1}s: booted after {}, {} case(s) in {:.1}s, slowest: {}",
+        elapsed.as_secs_f64(),
+        booted.map_or("?".to_string(), |b| format!("{:.1}s", b.as_secs_f64())),
+        cases.len(),
+        total.as_secs_f64(),
+        slowest.join(", ")
+    )
 }
 
 /// What a boot that did not complete left on the console.
@@ -513,6 +561,26 @@ mod tests {
         assert_eq!(
             guest_staprun(&options, Arch::Arm64),
             Path::new("/elsewhere/staprun")
+        );
+    }
+
+    #[test]
+    fn the_guest_timeline_names_the_boot_and_the_slowest_cases() {
+        let s = |secs: u64| Duration::from_secs(secs);
+        let marks = vec![
+            ("init: booted 6.1.0-57-amd64".to_string(), s(8)),
+            ("init: case hello".to_string(), s(9)),
+            ("init: case timers".to_string(), s(10)),
+            ("init: case quick".to_string(), s(15)),
+            ("init: success".to_string(), s(16)),
+        ];
+        assert_eq!(
+            guest_timeline(&marks, s(17)),
+            "guest 17.0s: booted after 8.0s, 3 case(s) in 7.0s, slowest: timers 5.0s, hello 1.0s, quick 1.0s"
+        );
+        assert_eq!(
+            guest_timeline(&[], s(3)),
+            "guest 3.0s: booted after ?, 0 case(s) in 0.0s, slowest: "
         );
     }
 

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::boot::kernel_modules;
 use super::{prepare_one, ship, Built, Job, Options, Prepared};
@@ -32,13 +32,77 @@ pub(super) struct Targets<'a> {
     pub sysroots: &'a [(Arch, Option<PathBuf>)],
 }
 
-/// Builds every job; one result per job, in no particular order.
+/// Where one kernel's build time went: the figures of the summary line
+/// `stap-matrix` prints per kernel (`super::run`).
+#[derive(Debug, Clone, Default)]
+pub(super) struct BuildTimes {
+    /// Cases translated (passes 1-3 and the runtime object).
+    pub cases: usize,
+    /// Their translation times, summed (they run on several threads).
+    pub translate: Duration,
+    /// Runtime objects compiled (not found in the per-tree cache).
+    pub runtime_objects: usize,
+    /// The time spent compiling them, within `translate`.
+    pub runtime_compile: Duration,
+    /// kbuild runs of the modules.
+    pub kbuild_runs: usize,
+    /// Their time, one after another on the building thread.
+    pub kbuild: Duration,
+}
+
+impl BuildTimes {
+    /// One line: `translated N case(s) in Xs (R runtime object(s) compiled
+    /// in Ys), K kbuild run(s) in Zs`.
+    pub fn describe(&self) -> String {
+        format!(
+            "translated {} case(s) in {:.1}s summed over threads ({} runtime object(s) compiled in {:.1}s), {} kbuild run(s) in {:.1}s",
+            self.cases,
+            self.translate.as_secs_f64(),
+            self.runtime_objects,
+            self.runtime_compile.as_secs_f64(),
+            self.kbuild_runs,
+            self.kbuild.as_secs_f64()
+        )
+    }
+}
+
+/// CPU time so far: this process's (every thread) and that of its
+/// waited-for children (make, the compilers, QEMU).
+pub(super) fn cpu_times() -> (Duration, Duration) {
+    let of = |who| {
+        // SAFETY: getrusage fills the struct it is given.
+        let usage = unsafe {
+            let mut u: libc::rusage = std::mem::zeroed();
+            libc::getrusage(who, &mut u);
+            u
+        };
+        let tv = |t: libc::timeval| {
+            Duration::new(t.tv_sec.max(0) as u64, (t.tv_usec.max(0) as u32) * 1000)
+        };
+        tv(usage.ru_utime) + tv(usage.ru_stime)
+    };
+    (of(libc::RUSAGE_SELF), of(libc::RUSAGE_CHILDREN))
+}
+
+/// The time a pipeline's notes say the runtime object took to compile
+/// (`None`: it came from the cache).
+fn runtime_compile_time(notes: &[String]) -> Option<Duration> {
+    notes.iter().find_map(|n| {
+        let ms = n.strip_prefix("runtime object: compiled in ")?;
+        let ms: u64 = ms.split("ms").next()?.parse().ok()?;
+        Some(Duration::from_millis(ms))
+    })
+}
+
+/// Builds every job; one result per job, in no particular order, and
+/// where each kernel's time went.
 pub(super) fn build_all(
     options: &Options,
     jobs: &[Job],
     targets: &Targets<'_>,
     progress: &(dyn Fn(&str) + Sync),
-) -> Vec<Built> {
+) -> (Vec<Built>, BTreeMap<String, BuildTimes>) {
+    let times: Mutex<BTreeMap<String, BuildTimes>> = Mutex::default();
     // One view of each kernel's facts for all of its scripts: read once.
     // Only when the facts cannot change during the run: a pass 2 that
     // learns the tracepoints of the kernel's modules (a cold cache) gives
@@ -63,11 +127,27 @@ pub(super) fn build_all(
     std::thread::scope(|s| {
         for _ in 0..options.jobs.max(1) {
             let send = send.clone();
-            let (next, built, facts) = (&next, &built, &facts);
+            let (next, built, facts, times) = (&next, &built, &facts, &times);
             s.spawn(move || loop {
                 let i = next.fetch_add(1, Ordering::SeqCst);
                 let Some(job) = jobs.get(i) else { break };
-                match prepare_job(options, job, (targets, facts), progress) {
+                let started = Instant::now();
+                let prepared = prepare_job(options, job, (targets, facts), progress);
+                {
+                    let mut times = times.lock().unwrap();
+                    let t = times.entry(job.kernel.clone()).or_default();
+                    t.cases += 1;
+                    t.translate += started.elapsed();
+                    if let Some(d) = prepared
+                        .1
+                        .as_ref()
+                        .and_then(|p| runtime_compile_time(p.notes()))
+                    {
+                        t.runtime_objects += 1;
+                        t.runtime_compile += d;
+                    }
+                }
+                match prepared {
                     (b, Some(prepared)) => {
                         // The receiver lives until every sender is gone.
                         let _ = send.send((b, prepared));
@@ -99,11 +179,11 @@ pub(super) fn build_all(
             }
             ready.extend(receive.try_iter());
             let now = std::mem::take(&mut ready);
-            let done = build_ready(options, now, &mut runs, progress);
+            let done = build_ready(options, now, &mut runs, &times, progress);
             built.lock().unwrap().extend(done);
         }
     });
-    built.into_inner().unwrap()
+    (built.into_inner().unwrap(), times.into_inner().unwrap())
 }
 
 /// How many translated modules the first kbuild run waits for.
@@ -115,6 +195,7 @@ fn build_ready(
     options: &Options,
     ready: Vec<(Built, Prepared)>,
     runs: &mut BTreeMap<String, usize>,
+    times: &Mutex<BTreeMap<String, BuildTimes>>,
     progress: &(dyn Fn(&str) + Sync),
 ) -> Vec<Built> {
     let mut groups: Vec<Vec<(Built, Prepared)>> = Vec::new();
@@ -142,7 +223,12 @@ fn build_ready(
         let n = runs.entry(kernel.clone()).or_default();
         *n += 1;
         let dir = options.work_dir.join(&kernel).join(format!("kbuild-{n}"));
+        let started = Instant::now();
         built.extend(build_group(options, &kernel, dir, group, progress));
+        let mut times = times.lock().unwrap();
+        let t = times.entry(kernel).or_default();
+        t.kbuild_runs += 1;
+        t.kbuild += started.elapsed();
     }
     built
 }

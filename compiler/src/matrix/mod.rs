@@ -7,6 +7,7 @@
 //! script table.
 
 mod boot;
+mod boot_image;
 pub mod build;
 pub mod ci;
 pub mod frontend;
@@ -182,7 +183,9 @@ pub fn run(options: &Options, progress: &(dyn Fn(&str) + Sync)) -> Result<Report
     // Passes 1-3 in parallel, then one kbuild run per kernel; in the
     // build turn when runs share the machine (`phases`).
     let build_turn = phases::take("build", progress);
-    let mut built = build::build_all(
+    let build_started = std::time::Instant::now();
+    let build_cpu = build::cpu_times();
+    let (mut built, build_times) = build::build_all(
         options,
         &jobs,
         &build::Targets {
@@ -192,6 +195,10 @@ pub fn run(options: &Options, progress: &(dyn Fn(&str) + Sync)) -> Result<Report
         },
         progress,
     );
+    let build_wall = build_started.elapsed();
+    let cpu_after = build::cpu_times();
+    let build_cpu = (cpu_after.0 - build_cpu.0, cpu_after.1 - build_cpu.1);
+    let build_waited = build_turn.waited;
     drop(build_turn);
     built.sort_by_key(|b| {
         (
@@ -201,7 +208,27 @@ pub fn run(options: &Options, progress: &(dyn Fn(&str) + Sync)) -> Result<Report
     });
 
     let mut report = Report::default();
-    let _guest_turn = (!options.build_only).then(|| phases::take("guest", progress));
+    let guest_turn = (!options.build_only).then(|| phases::take("guest", progress));
+    // Where the time went, per kernel, printed when its guest is done.
+    let summary = |kernel: &str, guest: Option<std::time::Duration>| {
+        let build = build_times.get(kernel).cloned().unwrap_or_default();
+        progress(&format!(
+            "{kernel}: time: waited {:.1}s for the build turn; build phase {:.1}s, CPU {:.1}s in stapkit and {:.1}s in make and compilers (all kernels of this run): {}; waited {:.1}s for the guest turn; {}",
+            build_waited.as_secs_f64(),
+            build_wall.as_secs_f64(),
+            build_cpu.0.as_secs_f64(),
+            build_cpu.1.as_secs_f64(),
+            build.describe(),
+            guest_turn.as_ref().map_or(0.0, |t| t.waited.as_secs_f64()),
+            match guest {
+                Some(d) => format!(
+                    "guest {:.1}s (initramfs and one boot that runs every case)",
+                    d.as_secs_f64()
+                ),
+                None => "no guest".to_string(),
+            }
+        ));
+    };
     for kernel in &options.kernels {
         let ours: Vec<&Built> = built.iter().filter(|b| &b.kernel == kernel).collect();
         if ours.is_empty() {
@@ -222,8 +249,10 @@ pub fn run(options: &Options, progress: &(dyn Fn(&str) + Sync)) -> Result<Report
                     reference: None,
                 });
             }
+            summary(kernel, None);
             continue;
         }
+        let guest_started = std::time::Instant::now();
         let outcomes = run_kernel(
             options,
             kernel,
@@ -232,6 +261,7 @@ pub fn run(options: &Options, progress: &(dyn Fn(&str) + Sync)) -> Result<Report
             progress,
             &mut report,
         )?;
+        summary(kernel, Some(guest_started.elapsed()));
         for (b, outcome) in ours.iter().zip(outcomes) {
             let (verdict, reference) = if matches!(outcome, Outcome::NotApplicable(_)) {
                 (Verdict::NotApplicable, None)

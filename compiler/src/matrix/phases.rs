@@ -8,6 +8,7 @@
 
 use std::fs::{File, OpenOptions};
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 /// The variable naming the lock directory.
 pub const PHASES_ENV: &str = "STAPKIT_MATRIX_PHASES";
@@ -15,6 +16,8 @@ pub const PHASES_ENV: &str = "STAPKIT_MATRIX_PHASES";
 /// A phase's turn, held until dropped (the lock goes with the file).
 pub struct Turn {
     _file: Option<File>,
+    /// How long the run waited for it.
+    pub waited: Duration,
 }
 
 /// Waits for `phase`'s turn (`build` or `guest`) when runs share turns.
@@ -28,7 +31,10 @@ pub(super) fn take(phase: &str, progress: &(dyn Fn(&str) + Sync)) -> Turn {
 /// [`take`] with the lock directory given (`None`: no turns).
 fn take_in(dir: Option<&Path>, phase: &str, progress: &(dyn Fn(&str) + Sync)) -> Turn {
     let Some(dir) = dir else {
-        return Turn { _file: None };
+        return Turn {
+            _file: None,
+            waited: Duration::ZERO,
+        };
     };
     let path = dir.join(format!("{phase}.lock"));
     let file = match OpenOptions::new()
@@ -43,9 +49,13 @@ fn take_in(dir: Option<&Path>, phase: &str, progress: &(dyn Fn(&str) + Sync)) ->
                 "{}: {e}; not waiting for the {phase} turn ({PHASES_ENV})",
                 path.display()
             ));
-            return Turn { _file: None };
+            return Turn {
+                _file: None,
+                waited: Duration::ZERO,
+            };
         }
     };
+    let started = Instant::now();
     if file.try_lock().is_err() {
         progress(&format!(
             "waiting for the {phase} turn ({})",
@@ -56,10 +66,16 @@ fn take_in(dir: Option<&Path>, phase: &str, progress: &(dyn Fn(&str) + Sync)) ->
                 "{}: {e}; not waiting for the {phase} turn",
                 path.display()
             ));
-            return Turn { _file: None };
+            return Turn {
+                _file: None,
+                waited: Duration::ZERO,
+            };
         }
     }
-    Turn { _file: Some(file) }
+    Turn {
+        _file: Some(file),
+        waited: started.elapsed(),
+    }
 }
 
 #[cfg(test)]

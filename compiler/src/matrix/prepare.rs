@@ -42,6 +42,11 @@ pub struct Prepared {
 }
 
 impl Prepared {
+    /// What pass 4 chose and found (`Pipeline::build_notes`).
+    pub fn notes(&self) -> &[String] {
+        &self.pipeline.build_notes
+    }
+
     /// Checks what kbuild made of the job (as `stap -p4` does), delivers
     /// `OUT_DIR/NAME.ko` and signs it if asked.
     pub fn finish(

@@ -46,17 +46,21 @@ pub struct KeyInputs<'a> {
 }
 
 /// A labelled, length-prefixed SHA-256.
-struct KeyHasher(Sha256);
+pub(super) struct KeyHasher(Sha256);
 
 impl KeyHasher {
-    fn part(&mut self, label: &str, bytes: &[u8]) {
+    pub(super) fn new() -> KeyHasher {
+        KeyHasher(Sha256::new())
+    }
+
+    pub(super) fn part(&mut self, label: &str, bytes: &[u8]) {
         self.0.update((label.len() as u64).to_le_bytes());
         self.0.update(label.as_bytes());
         self.0.update((bytes.len() as u64).to_le_bytes());
         self.0.update(bytes);
     }
 
-    fn hex(self) -> String {
+    pub(super) fn hex(self) -> String {
         self.0
             .finalize()
             .iter()
@@ -72,7 +76,7 @@ pub fn module_key(inputs: &KeyInputs<'_>) -> String {
 
 /// [`module_key`] with the given stapkit identity (tests vary it).
 pub(super) fn module_key_for(inputs: &KeyInputs<'_>, stapkit: &str) -> String {
-    let mut h = KeyHasher(Sha256::new());
+    let mut h = KeyHasher::new();
     h.part("format", b"stapkit module cache 1");
     h.part("stapkit", stapkit.as_bytes());
     h.part("module", inputs.module.module.as_bytes());
@@ -102,7 +106,7 @@ pub(super) fn module_key_for(inputs: &KeyInputs<'_>, stapkit: &str) -> String {
 }
 
 /// stapkit's version and this executable's size and modification time.
-fn stapkit_identity() -> String {
+pub(super) fn stapkit_identity() -> String {
     let exe = std::env::current_exe()
         .and_then(std::fs::metadata)
         .map(|m| {
@@ -119,7 +123,7 @@ fn stapkit_identity() -> String {
 
 /// The toolchain without where it lives: the host compiler's identity,
 /// or a root's suite, compiler and package versions.
-fn toolchain_identity(toolchain: &Toolchain) -> String {
+pub(super) fn toolchain_identity(toolchain: &Toolchain) -> String {
     match toolchain {
         Toolchain::Host { .. } => toolchain.identity(),
         Toolchain::Root(root) => format!(

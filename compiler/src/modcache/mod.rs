@@ -9,8 +9,12 @@
 //! before kbuild, checks a hit against the tree like a fresh build
 //! (`kernel::modcheck`), and stores what kbuild made after that check.
 //! Modules are cached unsigned: `--sign-module` signs the delivered copy.
+//! [`script`] finds a module earlier, before passes 1 to 3, from what the
+//! translation is given (the script, the options, stamps of the tree);
+//! [`ScriptSlot`] is that lookup's place.
 
 pub mod key;
+pub mod script;
 pub mod store;
 
 use std::path::PathBuf;
@@ -19,6 +23,7 @@ use crate::kernel::kbuild::{BuildDir, BuiltModule};
 use crate::kernel::Cache;
 
 pub use key::{module_key, KeyInputs};
+pub use script::{script_key, ScriptInputs};
 pub use store::Store;
 
 /// How a build uses the cache.
@@ -107,6 +112,81 @@ impl Slot {
     /// Drops an entry that failed its check against the tree.
     pub fn discard(&self) {
         let _ = self.store.remove(&self.key);
+    }
+
+    /// This slot's key.
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+}
+
+/// A translation's place among the script entries (see [`script`]).
+#[derive(Debug, Clone)]
+pub struct ScriptSlot {
+    store: Store,
+    key: String,
+}
+
+/// A module found by its script key.
+#[derive(Debug)]
+pub struct ScriptHit {
+    /// The module, as a build's result (see [`Slot::lookup`]).
+    pub built: BuiltModule,
+    /// The module cache's entry it came from.
+    pub entry: PathBuf,
+    /// The warnings passes 1 to 3 printed when it was built.
+    pub warnings: String,
+}
+
+impl ScriptSlot {
+    /// The slot of the translation `inputs` describe.
+    pub fn new(cache: &Cache, inputs: &ScriptInputs<'_>) -> ScriptSlot {
+        ScriptSlot {
+            store: store_of(cache),
+            key: script_key(inputs),
+        }
+    }
+
+    /// The module these inputs built before, if it is still cached and
+    /// the toolchain that built it is unchanged; `module` is its name.
+    pub fn lookup(&self, cache: &Cache, module: &str) -> Option<ScriptHit> {
+        let entry = script::read_entry(self.store.dir(), &self.key)?;
+        if !entry.toolchain_unchanged(cache) {
+            return None;
+        }
+        let slot = Slot {
+            store: self.store.clone(),
+            key: entry.module_key.clone(),
+            reads: true,
+        };
+        let built = slot.lookup(module)?;
+        Some(ScriptHit {
+            built,
+            entry: slot.entry(),
+            warnings: entry.warnings,
+        })
+    }
+
+    /// Records that these inputs made the module of `slot`, built with
+    /// `toolchain`, and that passes 1 to 3 printed `warnings`.
+    pub fn remember(
+        &self,
+        slot: &Slot,
+        toolchain: &crate::kernel::toolchain::Toolchain,
+        warnings: &str,
+    ) -> Result<(), String> {
+        let entry = script::ScriptEntry::new(&slot.key, toolchain, warnings);
+        script::write_entry(self.store.dir(), &self.key, &entry).map_err(|e| {
+            format!(
+                "cannot store the script entry in {}: {e}",
+                script::entries_dir(self.store.dir()).display()
+            )
+        })
+    }
+
+    /// Drops this entry (its module failed its check against the tree).
+    pub fn discard(&self) {
+        script::remove_entry(self.store.dir(), &self.key);
     }
 }
 

@@ -168,6 +168,10 @@ impl Store {
             }
             total -= size;
         }
+        if removed > 0 {
+            // The script entries of the modules that went.
+            super::script::prune(&self.dir)?;
+        }
         Ok(removed)
     }
 
@@ -179,7 +183,9 @@ impl Store {
         if !self.dir.is_dir() {
             return Ok(0);
         }
-        self.evict(self.limit_bytes()?, None)
+        let removed = self.evict(self.limit_bytes()?, None)?;
+        super::script::prune(&self.dir)?;
+        Ok(removed)
     }
 }
 

@@ -63,6 +63,9 @@ pub struct BootReport {
     pub results: ResultStream,
     /// Wall time of the boot.
     pub elapsed: Duration,
+    /// The guest init's own console lines (`init: ...`), each with when
+    /// it arrived after QEMU started: where the guest's time went.
+    pub marks: Vec<(String, Duration)>,
 }
 
 /// Console lines after which the guest is beyond saving.
@@ -191,10 +194,14 @@ pub fn boot(config: &BootConfig, initrd: &[u8]) -> Result<BootReport, VmError> {
     });
 
     let mut console = String::new();
+    let mut marks = Vec::new();
     let outcome = loop {
         let left = config.timeout.saturating_sub(start.elapsed());
         match rx.recv_timeout(left) {
             Ok(line) => {
+                if line.starts_with("init: ") {
+                    marks.push((line.clone(), start.elapsed()));
+                }
                 let fatal = FATAL_MARKERS.iter().any(|m| line.contains(m));
                 console.push_str(&line);
                 console.push('\n');
@@ -240,6 +247,7 @@ pub fn boot(config: &BootConfig, initrd: &[u8]) -> Result<BootReport, VmError> {
         console,
         results,
         elapsed: start.elapsed(),
+        marks,
     })
 }
 
