@@ -153,55 +153,56 @@ fn tree_identity(h: &mut KeyHasher, tree: &HeaderTree) {
     }
 }
 
+/// A minimal fetched header tree in `dir` (what a key reads of one), for
+/// the cache's tests.
+#[cfg(test)]
+pub(crate) fn test_tree(dir: &std::path::Path) -> HeaderTree {
+    use crate::kernel::cache::{FetchState, FetchedPackage};
+    use std::path::PathBuf;
+
+    std::fs::create_dir_all(dir.join("include/config")).unwrap();
+    std::fs::write(
+        dir.join(".config"),
+        "CONFIG_X86_64=y\nCONFIG_MODVERSIONS=y\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("Module.symvers"),
+        "0x1\tprintk\tvmlinux\tEXPORT_SYMBOL\t\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("include/config/kernel.release"),
+        "6.1.0-56-amd64\n",
+    )
+    .unwrap();
+    HeaderTree {
+        dir: dir.to_path_buf(),
+        release: "6.1.0-56-amd64".into(),
+        arch: crate::arch::Arch::X86_64,
+        config: Default::default(),
+        compiler: "gcc-12".into(),
+        fetched: Some(FetchState {
+            manifest: "debian-6.1-amd64".into(),
+            release: "6.1.0-56-amd64".into(),
+            version: "6.1.192-2".into(),
+            packages: vec![FetchedPackage {
+                name: "linux-kbuild-6.1".into(),
+                version: "6.1.192-2".into(),
+            }],
+            root: dir.to_path_buf(),
+            build: PathBuf::new(),
+            image: "boot/vmlinuz".into(),
+            system_map: None,
+            debug_vmlinux: None,
+            busybox: None,
+        }),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    use std::path::{Path, PathBuf};
-
-    use crate::kernel::cache::{FetchState, FetchedPackage};
-
-    /// A minimal tree in `dir` (what the key reads of one).
-    fn tree_in(dir: &Path) -> HeaderTree {
-        std::fs::create_dir_all(dir.join("include/config")).unwrap();
-        std::fs::write(
-            dir.join(".config"),
-            "CONFIG_X86_64=y\nCONFIG_MODVERSIONS=y\n",
-        )
-        .unwrap();
-        std::fs::write(
-            dir.join("Module.symvers"),
-            "0x1\tprintk\tvmlinux\tEXPORT_SYMBOL\t\n",
-        )
-        .unwrap();
-        std::fs::write(
-            dir.join("include/config/kernel.release"),
-            "6.1.0-56-amd64\n",
-        )
-        .unwrap();
-        HeaderTree {
-            dir: dir.to_path_buf(),
-            release: "6.1.0-56-amd64".into(),
-            arch: crate::arch::Arch::X86_64,
-            config: Default::default(),
-            compiler: "gcc-12".into(),
-            fetched: Some(FetchState {
-                manifest: "debian-6.1-amd64".into(),
-                release: "6.1.0-56-amd64".into(),
-                version: "6.1.192-2".into(),
-                packages: vec![FetchedPackage {
-                    name: "linux-kbuild-6.1".into(),
-                    version: "6.1.192-2".into(),
-                }],
-                root: dir.to_path_buf(),
-                build: PathBuf::new(),
-                image: "boot/vmlinuz".into(),
-                system_map: None,
-                debug_vmlinux: None,
-                busybox: None,
-            }),
-        }
-    }
 
     fn module() -> BatchModule {
         BatchModule {
@@ -234,7 +235,7 @@ mod tests {
     #[test]
     fn every_input_changes_the_key_but_the_trees_path_does_not() {
         let tmp = tempfile::tempdir().unwrap();
-        let tree = tree_in(&tmp.path().join("a"));
+        let tree = test_tree(&tmp.path().join("a"));
         let host = Toolchain::Host {
             compiler: "gcc-12".into(),
         };
@@ -244,7 +245,7 @@ mod tests {
 
         // The same tree elsewhere (copied, with its path in the fetch
         // state too): the same key.
-        let moved = tree_in(&tmp.path().join("elsewhere/b"));
+        let moved = test_tree(&tmp.path().join("elsewhere/b"));
         assert_eq!(base, key(&moved, &host, &module(), &[]));
 
         let mut changed: Vec<(&str, String)> = Vec::new();
@@ -295,7 +296,7 @@ mod tests {
             ("Module.symvers", "0x2\tprintk\tvmlinux\tEXPORT_SYMBOL\t\n"),
             ("include/config/kernel.release", "6.1.193\n"),
         ] {
-            let t = tree_in(&tmp.path().join(format!("c{}", changed.len())));
+            let t = test_tree(&tmp.path().join(format!("c{}", changed.len())));
             std::fs::write(t.dir.join(file), text).unwrap();
             changed.push((file, key(&t, &host, &module(), &[])));
         }
@@ -311,7 +312,7 @@ mod tests {
     #[test]
     fn parts_do_not_run_together() {
         let tmp = tempfile::tempdir().unwrap();
-        let tree = tree_in(tmp.path());
+        let tree = test_tree(tmp.path());
         let host = Toolchain::Host {
             compiler: "gcc-12".into(),
         };

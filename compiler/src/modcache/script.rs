@@ -329,46 +329,6 @@ pub fn prune(modules_dir: &Path) -> io::Result<usize> {
 mod tests {
     use super::*;
 
-    use crate::kernel::cache::{FetchState, FetchedPackage};
-
-    /// A minimal tree in `dir`.
-    fn tree_in(dir: &Path) -> HeaderTree {
-        std::fs::create_dir_all(dir.join("include/config")).unwrap();
-        std::fs::write(dir.join(".config"), "CONFIG_X86_64=y\n").unwrap();
-        std::fs::write(
-            dir.join("Module.symvers"),
-            "0x1\tprintk\tvmlinux\tEXPORT_SYMBOL\t\n",
-        )
-        .unwrap();
-        std::fs::write(
-            dir.join("include/config/kernel.release"),
-            "6.1.0-56-amd64\n",
-        )
-        .unwrap();
-        HeaderTree {
-            dir: dir.to_path_buf(),
-            release: "6.1.0-56-amd64".into(),
-            arch: crate::arch::Arch::X86_64,
-            config: Default::default(),
-            compiler: "gcc-12".into(),
-            fetched: Some(FetchState {
-                manifest: "debian-6.1-amd64".into(),
-                release: "6.1.0-56-amd64".into(),
-                version: "6.1.192-2".into(),
-                packages: vec![FetchedPackage {
-                    name: "linux-kbuild-6.1".into(),
-                    version: "6.1.192-2".into(),
-                }],
-                root: dir.to_path_buf(),
-                build: PathBuf::new(),
-                image: "boot/vmlinuz".into(),
-                system_map: None,
-                debug_vmlinux: None,
-                busybox: None,
-            }),
-        }
-    }
-
     /// Copies `from`'s files to `to` with their modification times.
     fn copy_tree(from: &Path, to: &Path) {
         for file in [".config", "Module.symvers", "include/config/kernel.release"] {
@@ -417,7 +377,7 @@ mod tests {
     #[test]
     fn each_input_changes_the_key_and_the_same_inputs_give_the_same_key() {
         let tmp = tempfile::tempdir().unwrap();
-        let tree = tree_in(&tmp.path().join("tree"));
+        let tree = crate::modcache::key::test_tree(&tmp.path().join("tree"));
         let image = tmp.path().join("vmlinuz");
         std::fs::write(&image, b"image").unwrap();
         let tapsets = tmp.path().join("tapsets");
@@ -440,7 +400,7 @@ mod tests {
         let moved = tmp.path().join("elsewhere/tree");
         copy_tree(&tree.dir, &moved);
         let mut c = base_case();
-        c.tree = tree_in(&moved);
+        c.tree = crate::modcache::key::test_tree(&moved);
         copy_tree(&tree.dir, &moved);
         assert_eq!(base, c.key(), "the tree's path is not part of the key");
 
