@@ -58,18 +58,24 @@ fn compiled(stderr: &str) -> bool {
         .any(|l| l.starts_with("Pass 4: compiled C into \"modcache_test.ko\" in "))
 }
 
-#[test]
-fn a_repeated_build_is_a_checked_cache_hit_and_the_switches_rebuild() {
-    let work = tempfile::tempdir().expect("a temporary directory");
-    let ko = work.path().join("modcache_test.ko");
-    let nonce = format!(
+/// A text no earlier run used (this process and the time), so a script
+/// that prints it is built for the first time.
+fn nonce() -> String {
+    format!(
         "{}-{}",
         std::process::id(),
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap()
             .as_nanos()
-    );
+    )
+}
+
+#[test]
+fn a_repeated_build_is_a_checked_cache_hit_and_the_switches_rebuild() {
+    let work = tempfile::tempdir().expect("a temporary directory");
+    let ko = work.path().join("modcache_test.ko");
+    let nonce = nonce();
     let script = format!("probe begin {{ println(\"modcache {nonce}\") exit() }}");
 
     let first = stap_p4(work.path(), &script, &[]);
@@ -149,14 +155,7 @@ fn the_script_key_finds_the_module_before_pass_1() {
     std::fs::create_dir_all(&tapsets).unwrap();
     std::fs::write(tapsets.join("t.stp"), "function t() { return 1 }\n").unwrap();
     let script = work.path().join("script.stp");
-    let nonce = format!(
-        "{}-{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos()
-    );
+    let nonce = nonce();
     // `x` is never assigned: pass 2 warns, with the line (and the nonce).
     let text = format!("probe begin {{ println(\"script key {nonce}\", x + 0) exit() }}\n");
     std::fs::write(&script, &text).unwrap();
