@@ -291,6 +291,18 @@ mod tests {
     }
 
     #[test]
+    fn pid_1_never_asks_for_power_off_itself() {
+        // reboot(2) ends its caller when the machine is still running after
+        // the request; pid 1 ending panics the guest.
+        for line in INIT_SCRIPT.lines().map(str::trim) {
+            if line.starts_with("poweroff") || line.starts_with("reboot") {
+                assert!(line.ends_with('&'), "pid 1 runs `{line}` itself");
+            }
+        }
+        assert!(INIT_SCRIPT.trim_end().ends_with("while :; do sleep 1; done"));
+    }
+
+    #[test]
     fn modules_dep_lists_every_dependency_first_loaded_last() {
         let m = |name: &str, deps: &[&str]| KernelModuleLoad {
             name: name.to_string(),
