@@ -101,6 +101,20 @@ union stp_unit {
 	u64 q;
 };
 
+/* The size-byte (1, 2, 4; anything else: 8) member of v, zero-extended. */
+static inline u64 stp_unit_value(const union stp_unit *v, int size)
+{
+	return size == 1 ? v->b : size == 2 ? v->h : size == 4 ? v->w : v->q;
+}
+
+/* Fails the handler with SystemTap's text for a read of addr that faulted. */
+static __maybe_unused void stp_read_fault(struct stp_context *c, uint64_t addr, const char *stmt)
+{
+	scnprintf(c->error_buf, sizeof(c->error_buf), "read fault [man error::fault] at 0x%llx",
+		  (unsigned long long)addr);
+	STP_ERROR(c, c->error_buf, stmt);
+}
+
 /* The end of a target read of size bytes at addr into v: SystemTap's fault
  * text when the copy failed (failed != 0), else the value, extended. */
 static __maybe_unused bool stp_read_done(struct stp_context *c, long failed, uint64_t addr,
@@ -108,13 +122,10 @@ static __maybe_unused bool stp_read_done(struct stp_context *c, long failed, uin
 					 int64_t *out, const char *stmt)
 {
 	if (failed) {
-		scnprintf(c->error_buf, sizeof(c->error_buf),
-			  "read fault [man error::fault] at 0x%llx", (unsigned long long)addr);
-		STP_ERROR(c, c->error_buf, stmt);
+		stp_read_fault(c, addr, stmt);
 		return false;
 	}
-	*out = stp_narrow(size == 1 ? v->b : size == 2 ? v->h : size == 4 ? v->w : v->q, size,
-			  is_signed);
+	*out = stp_narrow(stp_unit_value(v, size), size, is_signed);
 	return true;
 }
 

@@ -33,12 +33,12 @@
 /* Sets the script's error for a fault reading (or writing) addr. */
 static __maybe_unused void stp_deref_fault(struct stp_context *c, bool write, uint64_t addr)
 {
-	if (write)
-		scnprintf(c->error_buf, sizeof(c->error_buf),
-			  "write fault [man error::fault] at 0x%016llx (addr)", (unsigned long long)addr);
-	else
-		scnprintf(c->error_buf, sizeof(c->error_buf), "read fault [man error::fault] at 0x%llx",
-			  (unsigned long long)addr);
+	if (!write) {
+		stp_read_fault(c, addr, NULL);
+		return;
+	}
+	scnprintf(c->error_buf, sizeof(c->error_buf),
+		  "write fault [man error::fault] at 0x%016llx (addr)", (unsigned long long)addr);
 	STP_ERROR(c, c->error_buf, NULL);
 }
 
@@ -64,18 +64,13 @@ static __maybe_unused bool stp_kderef_buffer(void *dst, uint64_t addr, size_t n)
 /* The size-byte unsigned value at addr in *out; false on a fault. */
 static __maybe_unused bool stp_kderef_sized(uint64_t *out, int size, uint64_t addr)
 {
-	union {
-		u8 b;
-		u16 h;
-		u32 w;
-		u64 q;
-	} v;
+	union stp_unit v;
 
 	if (size != 1 && size != 2 && size != 4)
 		size = 8;
 	if (stp_copy_from_kernel_nofault(&v, (const void *)(uintptr_t)addr, size))
 		return false;
-	*out = size == 1 ? v.b : size == 2 ? v.h : size == 4 ? v.w : v.q;
+	*out = stp_unit_value(&v, size);
 	return true;
 }
 
@@ -127,12 +122,7 @@ static __maybe_unused bool stp_kderef_sized(uint64_t *out, int size, uint64_t ad
 
 #define store_kderef(size, addr, value)                                                \
 	do {                                                                           \
-		union {                                                                \
-			u8 b;                                                          \
-			u16 h;                                                         \
-			u32 w;                                                         \
-			u64 q;                                                         \
-		} _stp_store;                                                          \
+		union stp_unit _stp_store;                                             \
 		int _stp_size = (size);                                                \
 		if (_stp_size == 1)                                                    \
 			_stp_store.b = (u8)(value);                                    \
