@@ -384,10 +384,13 @@ impl UserVars {
         }
     }
 
-    /// Where variable `name` of type `ty` at `location` is read.
+    /// Where variable `name` of type `ty` at `location` is read; `shown`
+    /// is how the script wrote it (`$name`, `@var("name@file.c")`), for
+    /// messages.
     fn place(
         &self,
         name: &str,
+        shown: &str,
         ty: CType,
         location: UserLoc,
         span: Span,
@@ -398,7 +401,7 @@ impl UserVars {
             dwarf_register(self.arch, n).ok_or_else(|| {
                 fail(
                     span,
-                    format!("cannot locate '${name}' of '{function}': DWARF register {n} is not one stapkit reads"),
+                    format!("cannot locate '{shown}' of '{function}': DWARF register {n} is not one stapkit reads"),
                 )
             })
         };
@@ -432,8 +435,8 @@ impl UserVars {
                 if self.ret && !self.entry {
                     return Err(fail_help(
                         span,
-                        format!("'${name}' is a static variable of a position-independent program, whose load address a .return probe does not know"),
-                        format!("read it in a process(...).function(\"{function}\") probe or with @entry(${name})"),
+                        format!("'{shown}' is a static variable of a position-independent program, whose load address a .return probe does not know"),
+                        format!("read it in a process(...).function(\"{function}\") probe or with @entry({shown})"),
                     ));
                 }
                 // The probed instruction's address, less its link-time
@@ -488,7 +491,11 @@ impl TargetVars for UserVars {
                 "@var names a global or file-static variable of the probed program: \"name\" or \"name@file.c\"".into(),
             )));
         };
-        Some(self.place(name, ty, location, span, h))
+        let shown = match file {
+            Some(f) => format!("@var(\"{name}@{f}\")"),
+            None => format!("@var(\"{name}\")"),
+        };
+        Some(self.place(name, &shown, ty, location, span, h))
     }
 
     fn variable(
@@ -511,7 +518,7 @@ impl TargetVars for UserVars {
         all.extend(self.visible(false));
         let Some(var) = all.iter().rev().find(|v| v.name == name) else {
             if let Some((ty, location)) = self.debug.global(&self.scope, name) {
-                return self.place(name, ty, location, span, h);
+                return self.place(name, &format!("${name}"), ty, location, span, h);
             }
             let names: Vec<String> = all.iter().map(|v| format!("${}", v.name)).collect();
             return Err(fail_help(
@@ -558,7 +565,7 @@ impl TargetVars for UserVars {
                     format!("cannot locate '${name}' of '{function}': {e}"),
                 )
             })?;
-        self.place(name, var.ty.clone(), location, span, h)
+        self.place(name, &format!("${name}"), var.ty.clone(), location, span, h)
     }
     fn parameters(&self, _: &str, _: Span) -> Result<(Vec<String>, bool), Failed> {
         let names = self.visible(true).iter().map(|v| v.name.clone()).collect();
