@@ -292,7 +292,8 @@ mod tests {
             options: &["-static"],
             ..testprog::HOST
         };
-        let split = testprog::build_in(dir.path(), "userdebug", testprog::USERDEBUG, tools).unwrap();
+        let split =
+            testprog::build_in(dir.path(), "userdebug", testprog::USERDEBUG, tools).unwrap();
         let data = std::fs::read(&split.stripped).unwrap();
         let elf = object::File::parse(&*data).unwrap();
         assert!(elf.section_by_name(".rela.plt").is_some());

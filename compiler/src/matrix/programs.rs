@@ -180,9 +180,9 @@ pub(super) fn needs_userland(staprun_args: &[String]) -> bool {
         .filter(|w| w[0] == "-c")
         .filter_map(|w| w[1].split_whitespace().next())
         .any(|program| {
-            PROGRAMS.iter().any(|p| {
-                p.link == Link::Dynamic && program.strip_prefix("/bin/") == Some(p.name)
-            })
+            PROGRAMS
+                .iter()
+                .any(|p| p.link == Link::Dynamic && program.strip_prefix("/bin/") == Some(p.name))
         })
 }
 
