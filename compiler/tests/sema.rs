@@ -222,6 +222,15 @@ fn user_space_listings() {
                 "process(\"/usr/lib/libuserlib.so.1\").function(\"userlib_sum\")",
                 true,
             ),
+            // Every line with code, and those of a range.
+            (
+                "process(\"/usr/lib/libuserlib.so.1\").statement(\"userlib_sum@userlib.c:*\")",
+                false,
+            ),
+            (
+                "process(\"/usr/lib/libuserlib.so.1\").statement(\"userlib_sum@userlib.c:26-28\")",
+                true,
+            ),
             ("process(\"/usr/lib/libuserlib.so.1\").function(\"*\")", false),
             // PLT stubs: every one, and one by name.
             ("process(\"/bin/userdyn\").plt", false),
@@ -241,10 +250,8 @@ fn user_space_listings() {
         "process(\"/bin/uselib\").library(\"libnone.so.1\").function(\"*\")",
         // A static program has no PLT (its .rela.plt has only ifuncs).
         "process(\"/bin/userdebug\").plt",
-        // FIXME: SystemTap accepts a line wildcard or range after the
-        // file (`userlib.c:*`, `userlib.c:26-28`); stapkit's user-space
-        // statements take one line.
-        "process(\"/bin/userlibmain\").library(\"libuserlib.so.1\").statement(\"userlib_sum@userlib.c:*\")",
+        // No line of the range has code.
+        "process(\"/bin/userlibmain\").library(\"libuserlib.so.1\").statement(\"userlib_sum@userlib.c:1-20\")",
     ] {
         out.push_str(&listing_refused(&kernel, pattern));
     }
