@@ -188,6 +188,88 @@ fn probe_point_listings_on_the_fixture_kernel() {
     snapshot("listing", "fixture_kernel_listings", &out);
 }
 
+/// `stap -l`/`-L` over the guests' user-space programs as the test
+/// sysroot holds them (stripped, their DWARF in separate files at their
+/// build-id paths): functions with their parameters and locals typed
+/// from the debug file, `.return` and statement points, a shared
+/// library's functions by soname, by path and by wildcard over the
+/// libraries a program loads, PLT stubs, and SDT markers by provider.
+#[test]
+fn user_space_listings() {
+    let kernel = fixture_kernel();
+    let mut out = listings(
+        &kernel,
+        &[
+            // A static program: its own functions have DWARF, libc's not.
+            ("process(\"/bin/userdebug\").function(\"main\")", true),
+            ("process(\"/bin/userdebug\").function(\"user_*\")", false),
+            // A dynamically linked one: local arrays and structs.
+            ("process(\"/bin/userlibmain\").function(\"*\")", true),
+            // Its library, by soname, by wildcard and by path.
+            (
+                "process(\"/bin/userlibmain\").library(\"libuserlib.so.1\").function(\"*\")",
+                true,
+            ),
+            (
+                "process(\"/bin/userlibmain\").library(\"*\").function(\"userlib_*\").return",
+                true,
+            ),
+            (
+                "process(\"/bin/userlibmain\").library(\"libuserlib.so.1\").statement(\"userlib_sum@userlib.c:28\")",
+                true,
+            ),
+            (
+                "process(\"/usr/lib/libuserlib.so.1\").function(\"userlib_sum\")",
+                true,
+            ),
+            // Every line with code, and those of a range.
+            (
+                "process(\"/usr/lib/libuserlib.so.1\").statement(\"userlib_sum@userlib.c:*\")",
+                false,
+            ),
+            (
+                "process(\"/usr/lib/libuserlib.so.1\").statement(\"userlib_sum@userlib.c:26-28\")",
+                true,
+            ),
+            ("process(\"/usr/lib/libuserlib.so.1\").function(\"*\")", false),
+            // PLT stubs: every one, and one by name.
+            ("process(\"/bin/userdyn\").plt", false),
+            ("process(\"/bin/userdyn\").plt(\"m*\")", true),
+            ("process(\"/bin/userlibmain\").plt(\"userlib_sum\")", true),
+            // SDT markers of two providers in one program.
+            ("process(\"/bin/staprun\").mark(\"*\")", true),
+            ("process(\"/bin/staprun\").provider(\"stapio\").mark(\"*\")", false),
+        ],
+    );
+    for pattern in [
+        // The library has no such function; its DWARF is read.
+        "process(\"/bin/userlibmain\").library(\"libuserlib.so.1\").function(\"userlib_sun\")",
+        // The program does not load such a library (one that needs no C
+        // library: whether the sysroot has the guests' libc.so.6 depends
+        // on which test laid it out first).
+        "process(\"/bin/uselib\").library(\"libnone.so.1\").function(\"*\")",
+        // A static program has no PLT (its .rela.plt has only ifuncs).
+        "process(\"/bin/userdebug\").plt",
+        // No line of the range has code.
+        "process(\"/bin/userlibmain\").library(\"libuserlib.so.1\").statement(\"userlib_sum@userlib.c:1-20\")",
+    ] {
+        out.push_str(&listing_refused(&kernel, pattern));
+    }
+    // The sysroot lives in this checkout's target directory; build ids
+    // differ with the host's compiler.
+    let out = out.replace(&test_sysroot().display().to_string(), "<sysroot>");
+    let out = out
+        .split(".build-id/")
+        .enumerate()
+        .map(|(i, part)| match (i, part.split_once(".debug")) {
+            (0, _) | (_, None) => part.to_string(),
+            (_, Some((_, rest))) => format!("<build-id>.debug{rest}"),
+        })
+        .collect::<Vec<_>>()
+        .join(".build-id/");
+    snapshot("listing", "user_space_listings", &out);
+}
+
 /// Unknown names of 100,000 characters in probe points are errors in the
 /// time short ones take (the suggester and the matchers once cost the
 /// product of the name's length and the number of kernel names).

@@ -132,6 +132,11 @@ pub fn plt_entries(data: &[u8], file: &str) -> Result<Vec<PltEntry>, String> {
             (slot, name)
         })
         .collect();
+    // A static program's `.rela.plt` holds only `IRELATIVE` relocations
+    // (its ifuncs' slots, with stubs of another size): nothing to name.
+    if named.iter().all(|(_, name)| name.is_none()) {
+        return Ok(Vec::new());
+    }
     let code = section.data().map_err(|e| {
         format!(
             "{file}: cannot read {}: {e}",
@@ -275,5 +280,23 @@ mod tests {
     fn a_program_without_a_plt_has_no_stubs() {
         let e = plt_entries(b"not elf", "x").unwrap_err();
         assert!(e.contains("is not an ELF program"), "{e}");
+    }
+
+    /// A static glibc program has a `.plt` of `IRELATIVE` stubs (its
+    /// ifuncs), none of which calls another object: no stubs, no error.
+    #[test]
+    fn a_static_program_has_no_stubs() {
+        use crate::debuginfo::testprog;
+        let dir = tempfile::tempdir().unwrap();
+        let tools = testprog::Toolchain {
+            options: &["-static"],
+            ..testprog::HOST
+        };
+        let split =
+            testprog::build_in(dir.path(), "userdebug", testprog::USERDEBUG, tools).unwrap();
+        let data = std::fs::read(&split.stripped).unwrap();
+        let elf = object::File::parse(&*data).unwrap();
+        assert!(elf.section_by_name(".rela.plt").is_some());
+        assert_eq!(plt_entries(&data, "userdebug"), Ok(Vec::new()));
     }
 }

@@ -4,7 +4,8 @@
 //! built in, so that answers do not depend on the checkout), the DWARF
 //! split off with `objcopy --only-keep-debug`, and a stripped copy with
 //! a `.gnu_debuglink` to it. Used by this crate's tests (the host's gcc)
-//! and by `stap-matrix` for the guests (static, per architecture).
+//! and by `stap-matrix` for the guests (per architecture; shared
+//! libraries too).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -12,13 +13,44 @@ use std::process::Command;
 /// Where the DWARF says the sources are.
 pub const SOURCE_DIR: &str = "/usr/src/stapkit";
 
+/// A test program's C source: its file's name, which its DWARF names
+/// (`SOURCE_DIR/FILE`) whatever the program built from it is called, and
+/// its text.
+#[derive(Debug, Clone, Copy)]
+pub struct Source {
+    /// `userdebug.c`.
+    pub file: &'static str,
+    /// The C text.
+    pub text: &'static str,
+}
+
 /// `tests/programs/userdebug.c`: a struct passed by pointer, a loop with
 /// locals.
-pub const USERDEBUG: &str = include_str!("../../../tests/programs/userdebug.c");
+pub const USERDEBUG: Source = Source {
+    file: "userdebug.c",
+    text: include_str!("../../../tests/programs/userdebug.c"),
+};
 
 /// `tests/programs/userdyn.c`: a dynamically linked program whose calls
 /// into the C library go through its PLT.
-pub const USERDYN: &str = include_str!("../../../tests/programs/userdyn.c");
+pub const USERDYN: Source = Source {
+    file: "userdyn.c",
+    text: include_str!("../../../tests/programs/userdyn.c"),
+};
+
+/// `tests/programs/userlib.c`: a shared library (`libuserlib.so.1`) with
+/// a struct parameter, a loop with locals and a global.
+pub const USERLIB: Source = Source {
+    file: "userlib.c",
+    text: include_str!("../../../tests/programs/userlib.c"),
+};
+
+/// `tests/programs/userlibmain.c`: a dynamically linked program that
+/// calls `libuserlib.so.1`.
+pub const USERLIBMAIN: Source = Source {
+    file: "userlibmain.c",
+    text: include_str!("../../../tests/programs/userlibmain.c"),
+};
 
 /// A program in its three forms.
 #[derive(Debug, Clone)]
@@ -38,8 +70,12 @@ pub struct Toolchain<'a> {
     pub cc: &'a str,
     /// The matching objcopy.
     pub objcopy: &'a str,
-    /// More options (`-static`).
+    /// More options (`-static`; `-shared -fPIC -Wl,-soname,...` for a
+    /// library).
     pub options: &'a [&'a str],
+    /// Shared libraries linked after the source: files in the build's
+    /// directory (`libuserlib.so.1`, built there before).
+    pub libraries: &'a [&'a str],
 }
 
 /// The host's gcc and objcopy, dynamically linked.
@@ -47,6 +83,7 @@ pub const HOST: Toolchain<'static> = Toolchain {
     cc: "gcc",
     objcopy: "objcopy",
     options: &[],
+    libraries: &[],
 };
 
 fn run(cmd: &mut Command) -> Result<(), String> {
@@ -60,21 +97,22 @@ fn run(cmd: &mut Command) -> Result<(), String> {
     Ok(())
 }
 
-/// Builds C `source` as `dir/NAME` (`-g -O0`, a build id) and splits it.
+/// Builds C `source` (written as `dir/FILE`) as `dir/NAME` (`-g -O0`, a
+/// build id) and splits it.
 pub fn build_in(
     dir: &Path,
     name: &str,
-    source: &str,
+    source: Source,
     tools: Toolchain<'_>,
 ) -> Result<Split, String> {
     std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    let c = dir.join(format!("{name}.c"));
+    let c = dir.join(source.file);
     let split = Split {
         full: dir.join(format!("{name}.full")),
         debug: dir.join(format!("{name}.debug")),
         stripped: dir.join(name),
     };
-    std::fs::write(&c, source).map_err(|e| format!("{}: {e}", c.display()))?;
+    std::fs::write(&c, source.text).map_err(|e| format!("{}: {e}", c.display()))?;
     run(Command::new(tools.cc)
         .current_dir(dir)
         .args(tools.options)
@@ -82,7 +120,8 @@ pub fn build_in(
         .arg(format!("-fdebug-prefix-map={}={SOURCE_DIR}", dir.display()))
         .arg("-o")
         .arg(&split.full)
-        .arg(&c))?;
+        .arg(&c)
+        .args(tools.libraries))?;
     run(Command::new(tools.objcopy)
         .arg("--only-keep-debug")
         .arg(&split.full)

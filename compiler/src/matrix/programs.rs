@@ -1,45 +1,118 @@
 //! C programs the guests carry for scripts that probe user space through
 //! debug information (`tests/programs/*.c`, embedded in the binary): each
-//! is built statically (`userpie`: as a static PIE; `userdyn`: dynamically
-//! linked, for the C library of [`super::userland`]) for the guests'
-//! architecture with `-g`, split as
+//! is built statically (`userpie`: as a static PIE; `userdyn` and
+//! `userlibmain`: dynamically linked, for the C library of
+//! [`super::userland`]; `libuserlib.so.1`: a shared library that
+//! `userlibmain` needs) for the guests' architecture with `-g`, split as
 //! distributions ship programs, and laid out twice: the stripped program
-//! as the guest's `/bin/NAME`, and, in the build side's sysroot, the same
-//! stripped program at `bin/NAME` with its debug file only at its build-id
-//! path (`usr/lib/debug/.build-id/XX/REST.debug`), so that stap finds the
-//! DWARF the way it does on a distribution. The dynamic loader and
-//! `libc.so.6` (`super::userland`) lie at the same paths in both.
+//! as the guest's `/bin/NAME` (a library as `/usr/lib/NAME`, where the
+//! guests' dynamic loader looks), and, in the build side's sysroot, the
+//! same stripped file at the same path with its debug file only at its
+//! build-id path (`usr/lib/debug/.build-id/XX/REST.debug`), so that stap
+//! finds the DWARF the way it does on a distribution. The dynamic loader
+//! and `libc.so.6` (`super::userland`) lie at the same paths in both.
 
 use crate::debuginfo::{debugfile, testprog};
 use crate::vm::Arch;
 use std::path::{Path, PathBuf};
 
-/// The programs: name, C source and how they are linked (`-static`,
-/// `-static-pie`: loaded at an address chosen at run time, so that its
-/// statics move with it, or `-dynamic`: the compiler's default, a PIE
-/// that the guest's dynamic loader links with `libc.so.6`).
-const PROGRAMS: &[(&str, &str, &str)] = &[
-    ("userdebug", testprog::USERDEBUG, "-static"),
-    ("userpie", testprog::USERDEBUG, "-static-pie"),
-    ("userdyn", testprog::USERDYN, "-dynamic"),
+/// How a program is linked.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Link {
+    /// `-static`.
+    Static,
+    /// `-static-pie`: loaded at an address chosen at run time, so that its
+    /// statics move with it.
+    StaticPie,
+    /// The compiler's default: a PIE that the guest's dynamic loader links
+    /// with `libc.so.6` and the libraries it names.
+    Dynamic,
+    /// A shared library, its name its soname.
+    Shared,
+}
+
+/// One test program (or library).
+struct Program {
+    /// Its file name.
+    name: &'static str,
+    /// Its C source.
+    source: testprog::Source,
+    link: Link,
+    /// The shared libraries among [`PROGRAMS`] it is linked with (built
+    /// before it).
+    libraries: &'static [&'static str],
+}
+
+impl Program {
+    /// Its path in the guest and the sysroot (relative).
+    fn guest_path(&self) -> String {
+        match self.link {
+            Link::Shared => format!("usr/lib/{}", self.name),
+            _ => format!("bin/{}", self.name),
+        }
+    }
+}
+
+/// The programs, each after the libraries it needs.
+const PROGRAMS: &[Program] = &[
+    Program {
+        name: "userdebug",
+        source: testprog::USERDEBUG,
+        link: Link::Static,
+        libraries: &[],
+    },
+    Program {
+        name: "userpie",
+        source: testprog::USERDEBUG,
+        link: Link::StaticPie,
+        libraries: &[],
+    },
+    Program {
+        name: "userdyn",
+        source: testprog::USERDYN,
+        link: Link::Dynamic,
+        libraries: &[],
+    },
+    Program {
+        name: "libuserlib.so.1",
+        source: testprog::USERLIB,
+        link: Link::Shared,
+        libraries: &[],
+    },
+    Program {
+        name: "userlibmain",
+        source: testprog::USERLIBMAIN,
+        link: Link::Dynamic,
+        libraries: &["libuserlib.so.1"],
+    },
 ];
 
-/// The toolchain for `arch` guests (Debian's names), linking with `link`.
-fn toolchain(arch: Arch, link: &'static str) -> testprog::Toolchain<'static> {
+/// The guest paths of the programs ([`build`] lays them out there, in the
+/// sysroot too): `bin/NAME`, `usr/lib/NAME` for a library.
+pub fn guest_paths() -> impl Iterator<Item = String> {
+    PROGRAMS.iter().map(Program::guest_path)
+}
+
+/// Builds `program` for `arch` guests in `dir` (Debian's tool names).
+fn build_one(dir: &Path, arch: Arch, program: &Program) -> Result<testprog::Split, String> {
     let (cc, objcopy) = match arch {
         Arch::X86_64 => ("gcc", "objcopy"),
         Arch::Arm64 => ("aarch64-linux-gnu-gcc", "aarch64-linux-gnu-objcopy"),
     };
-    let options: &'static [&'static str] = match link {
-        "-static-pie" => &["-static-pie"],
-        "-dynamic" => &[],
-        _ => &["-static"],
+    let soname = format!("-Wl,-soname,{}", program.name);
+    let options: Vec<&str> = match program.link {
+        Link::Static => vec!["-static"],
+        Link::StaticPie => vec!["-static-pie"],
+        Link::Dynamic => vec![],
+        Link::Shared => vec!["-shared", "-fPIC", &soname],
     };
-    testprog::Toolchain {
+    let tools = testprog::Toolchain {
         cc,
         objcopy,
-        options,
-    }
+        options: &options,
+        libraries: program.libraries,
+    };
+    testprog::build_in(dir, program.name, program.source, tools)
 }
 
 /// Builds the programs for `arch` into `dir` and lays them out under the
@@ -59,8 +132,8 @@ pub fn build(
         link(file, &root.join(at))?;
         out.push((at.clone(), file.clone()));
     }
-    for (name, source, linking) in PROGRAMS {
-        let split = testprog::build_in(dir, name, source, toolchain(arch, linking))?;
+    for program in PROGRAMS {
+        let split = build_one(dir, arch, program)?;
         let data = std::fs::read(&split.stripped)
             .map_err(|e| format!("{}: {e}", split.stripped.display()))?;
         let id = debugfile::links_of(&data)?
@@ -69,8 +142,8 @@ pub fn build(
         let at = debugfile::build_id_path(&root.join("usr/lib/debug"), &id)
             .ok_or_else(|| format!("bad build id {id}"))?;
         link(&split.debug, &at)?;
-        link(&split.stripped, &root.join("bin").join(name))?;
-        out.push((format!("bin/{name}"), split.stripped));
+        link(&split.stripped, &root.join(program.guest_path()))?;
+        out.push((program.guest_path(), split.stripped));
     }
     Ok(out)
 }
@@ -93,11 +166,7 @@ pub(super) fn guest_files(dir: &Path, arch: Arch, with_userland: bool) -> Vec<(S
             let file = dir.join(USERLAND_DIR).join(&at);
             (at, file)
         })
-        .chain(
-            PROGRAMS
-                .iter()
-                .map(|(name, _, _)| (format!("bin/{name}"), dir.join(name))),
-        )
+        .chain(PROGRAMS.iter().map(|p| (p.guest_path(), dir.join(p.name))))
         .filter(|(_, p)| p.is_file())
         .collect()
 }
@@ -111,9 +180,9 @@ pub(super) fn needs_userland(staprun_args: &[String]) -> bool {
         .filter(|w| w[0] == "-c")
         .filter_map(|w| w[1].split_whitespace().next())
         .any(|program| {
-            PROGRAMS.iter().any(|(name, _, link)| {
-                *link == "-dynamic" && program.strip_prefix("/bin/") == Some(name)
-            })
+            PROGRAMS
+                .iter()
+                .any(|p| p.link == Link::Dynamic && program.strip_prefix("/bin/") == Some(p.name))
         })
 }
 
@@ -146,6 +215,7 @@ mod tests {
     fn only_cases_running_a_dynamic_program_need_the_userland() {
         let args = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
         assert!(needs_userland(&args(&["-c", "/bin/userdyn abc"])));
+        assert!(needs_userland(&args(&["-c", "/bin/userlibmain abc"])));
         assert!(!needs_userland(&args(&["-c", "/bin/userdebug abc"])));
         assert!(!needs_userland(&args(&["-x", "/bin/userdyn"])));
         assert!(!needs_userland(&[]));
@@ -174,5 +244,40 @@ mod tests {
             &id[..2],
             &id[2..]
         )));
+    }
+
+    #[test]
+    fn the_library_lies_in_usr_lib_where_the_program_finds_it_by_soname() {
+        let work = tempfile::tempdir().unwrap();
+        let root = work.path().join("root");
+        let files = build(&work.path().join("programs"), &root, Arch::X86_64, &[]).unwrap();
+        let at: Vec<&str> = files.iter().map(|(at, _)| at.as_str()).collect();
+        assert!(at.contains(&"usr/lib/libuserlib.so.1"), "{at:?}");
+        assert!(at.contains(&"bin/userlibmain"), "{at:?}");
+        let programs = crate::debuginfo::UserPrograms::new(Some(root.clone()));
+        let loaded = programs.needed_libraries("/bin/userlibmain").unwrap();
+        assert_eq!(
+            loaded.found,
+            vec![crate::debuginfo::libraries::NeededLibrary {
+                soname: "libuserlib.so.1".into(),
+                path: "/usr/lib/libuserlib.so.1".into(),
+            }]
+        );
+        // Without the userland, the C library is the one missing.
+        assert_eq!(loaded.missing, vec!["libc.so.6".to_string()]);
+        let found = debugfile::find(
+            &root.join("usr/lib/libuserlib.so.1"),
+            "/usr/lib/libuserlib.so.1",
+            &debugfile::SearchPath::standard(Some(&root), work.path()),
+        )
+        .unwrap();
+        assert_eq!(found.found, debugfile::Found::BuildId);
+        assert_eq!(
+            guest_files(&work.path().join("programs"), Arch::X86_64, false)
+                .iter()
+                .filter(|(at, _)| at == "usr/lib/libuserlib.so.1")
+                .count(),
+            1
+        );
     }
 }

@@ -173,7 +173,8 @@ fn boot_cases(
     fs.fs.file("bin/busybox", 0o755, std::fs::read(busybox)?);
     if let (true, Some(workload)) = (todo.iter().any(|c| c.workload), workload) {
         for (path, bytes) in workload.guest_files() {
-            fs.fs.file(path, 0o755, bytes.clone());
+            // A library's directory (usr/lib) is made on demand.
+            fs.file(path, 0o755, bytes.clone());
         }
     }
     fs.fs.symlink("bin/sh", "busybox");

@@ -1,8 +1,9 @@
 //! What a `workload` case's build sees under `--sysroot` and its guest
 //! carries: stapkit's own `stapkit-workload` with the other programs of
 //! its package (`stapkit::vm::guest::WORKLOAD_PROGRAMS`), and the C test programs
-//! stap-matrix builds (`stapkit::matrix::programs`), stripped, with their
-//! debug files at their build-id paths under `usr/lib/debug`.
+//! stap-matrix builds (`stapkit::matrix::programs`; a shared library at
+//! `usr/lib/NAME`), stripped, with their debug files at their build-id
+//! paths under `usr/lib/debug`.
 
 use std::path::Path;
 
@@ -44,11 +45,14 @@ impl Workload {
         // program, where its .gnu_debuglink leads (`bin/NAME.debug`;
         // SystemTap 5.1 finds either way, as a build without the mounts
         // shows).
+        let programs: Vec<String> = stapkit::matrix::programs::guest_paths().collect();
         let mut linked = Vec::new();
-        for (path, _) in files.iter().filter(|(p, _)| p.starts_with("bin/")) {
-            let debug = dir
-                .join("build")
-                .join(format!("{}.debug", path.trim_start_matches("bin/")));
+        for (path, _) in files
+            .iter()
+            .filter(|(p, _)| p.starts_with("bin/") || programs.contains(p))
+        {
+            let name = path.rsplit('/').next().unwrap_or(path);
+            let debug = dir.join("build").join(format!("{name}.debug"));
             if let Ok(bytes) = std::fs::read(&debug) {
                 linked.push((format!("{path}.debug"), bytes));
             }
@@ -78,11 +82,13 @@ impl Workload {
         self.files.iter().filter(move |(p, _)| paths.contains(p))
     }
 
-    /// The programs the guest runs (`bin/...`).
+    /// The programs the guest runs (`bin/...`) and the test programs'
+    /// libraries (`usr/lib/NAME`).
     pub(super) fn guest_files(&self) -> impl Iterator<Item = &(String, Vec<u8>)> {
-        self.files
-            .iter()
-            .filter(|(p, _)| p.starts_with("bin/") && !p.ends_with(".debug"))
+        let programs: Vec<String> = stapkit::matrix::programs::guest_paths().collect();
+        self.files.iter().filter(move |(p, _)| {
+            (p.starts_with("bin/") || programs.contains(p)) && !p.ends_with(".debug")
+        })
     }
 }
 

@@ -461,6 +461,22 @@ impl DwarfKernel {
         out
     }
 
+    /// The lines of a file matching `file` that have statements in
+    /// `scope` (line 0, code of no line, left out), ascending.
+    pub fn statement_lines(&self, scope: &Scope, file: &str) -> Vec<u32> {
+        let mut lines: Vec<u32> = self
+            .line_rows(scope)
+            .into_iter()
+            .filter(|(_, line, f)| {
+                *line != 0 && f.as_deref().is_some_and(|f| super::file_matches(file, f))
+            })
+            .map(|(_, line, _)| line)
+            .collect();
+        lines.sort_unstable();
+        lines.dedup();
+        lines
+    }
+
     /// The `is_stmt` line-table rows inside `scope`: address, line, file
     /// (as [`DwarfKernel::scope_file`] spells it), in table order.
     fn line_rows(&self, scope: &Scope) -> Vec<(u64, u32, Option<String>)> {

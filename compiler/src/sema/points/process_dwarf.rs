@@ -1,7 +1,8 @@
 //! User-space points resolved through the program's DWARF (its own, or
 //! its separate debug file: see `debuginfo::debugfile`):
 //! `process("P").function("f[@file[:line]]")` with wildcards over the
-//! DWARF's function names, `.return`, `.statement("f@file.c:N")` and
+//! DWARF's function names, `.return`, `.statement("f@file.c:N")` (or
+//! `:N-M` and `:*`: each line with code there, at its first statement) and
 //! `.function("f").label("L")` (wildcards over the source labels with
 //! code, `DW_TAG_label`, of each matching function).
 //! A `.function` uprobe goes after the prologue, as SystemTap's does, so
@@ -91,20 +92,37 @@ pub(super) fn resolve(
             .dwarf()
             .scope_file(scope.die)
             .unwrap_or_else(|| ("??".into(), 0));
-        let (pcs, shown) = match how {
-            How::Entry => (vec![debug.dwarf().after_prologue(&scope)], decl_line),
-            How::Return => (vec![scope.low_pc], decl_line),
+        // Each probed address with the line its point names.
+        let pcs: Vec<(u64, u32)> = match how {
+            How::Entry => vec![(debug.dwarf().after_prologue(&scope), decl_line)],
+            How::Return => vec![(scope.low_pc, decl_line)],
             How::Statement => {
                 let want = line.ok_or_else(|| {
                     err(
-                        format!("'{name}': a statement is written \"function@file.c:LINE\""),
+                        format!("'{name}': a statement is written \"function@file.c:LINE\" (LINE may be N-M or *)"),
                         None,
                     )
                 })?;
-                let pcs = debug
-                    .dwarf()
-                    .statement_addresses(&scope, file.unwrap_or("*"), want);
-                (pcs, want)
+                let file = file.unwrap_or("*");
+                let dwarf = debug.dwarf();
+                match want {
+                    Lines::One(n) => dwarf
+                        .statement_addresses(&scope, file, n)
+                        .into_iter()
+                        .map(|pc| (pc, n))
+                        .collect(),
+                    // Every line with code in the range, each at its
+                    // first statement.
+                    Lines::Range(..) | Lines::Every => dwarf
+                        .statement_lines(&scope, file)
+                        .into_iter()
+                        .filter(|n| want.contains(*n))
+                        .filter_map(|n| {
+                            let first = dwarf.statement_addresses(&scope, file, n).first().copied();
+                            first.map(|pc| (pc, n))
+                        })
+                        .collect(),
+                }
             }
             How::Label(pattern) => {
                 labels.extend(scope.labels.iter().map(|l| l.name.clone()));
@@ -126,7 +144,7 @@ pub(super) fn resolve(
                 continue;
             }
         };
-        for pc in pcs {
+        for (pc, shown) in pcs {
             let offset = file_offset(&debug, path, &scope, pc)
                 .map_err(|m| err(format!("'{name}': {m}"), None))?;
             let component = if how == How::Statement {
@@ -260,16 +278,49 @@ pub(super) enum How<'a> {
     Label(&'a str),
 }
 
-/// `f@file.c:N` into its parts (`file` and `line` when written).
-fn split_spec(spec: &str) -> (&str, Option<&str>, Option<u32>) {
+/// The lines a `.statement("f@file.c:LINES")` names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Lines {
+    /// `:N`: every statement of line N.
+    One(u32),
+    /// `:N-M`: each line from N to M that has code.
+    Range(u32, u32),
+    /// `:*`: each line of the function that has code.
+    Every,
+}
+
+impl Lines {
+    fn parse(text: &str) -> Option<Lines> {
+        if text == "*" {
+            return Some(Lines::Every);
+        }
+        if let Some((a, b)) = text.split_once('-') {
+            let (a, b) = (a.parse().ok()?, b.parse().ok()?);
+            return (a <= b).then_some(Lines::Range(a, b));
+        }
+        text.parse().ok().map(Lines::One)
+    }
+
+    fn contains(self, line: u32) -> bool {
+        match self {
+            Lines::One(n) => line == n,
+            Lines::Range(a, b) => (a..=b).contains(&line),
+            Lines::Every => true,
+        }
+    }
+}
+
+/// `f@file.c:N` into its parts (`file` and the lines when written).
+fn split_spec(spec: &str) -> (&str, Option<&str>, Option<Lines>) {
     let Some((function, rest)) = spec.split_once('@') else {
         return (spec, None, None);
     };
     match rest.rsplit_once(':') {
-        Some((file, line)) if line.parse::<u32>().is_ok() => {
-            (function, Some(file), line.parse().ok())
-        }
-        _ => (function, Some(rest), None),
+        Some((file, lines)) => match Lines::parse(lines) {
+            Some(lines) => (function, Some(file), Some(lines)),
+            None => (function, Some(rest), None),
+        },
+        None => (function, Some(rest), None),
     }
 }
 
@@ -384,10 +435,13 @@ impl UserVars {
         }
     }
 
-    /// Where variable `name` of type `ty` at `location` is read.
+    /// Where variable `name` of type `ty` at `location` is read; `shown`
+    /// is how the script wrote it (`$name`, `@var("name@file.c")`), for
+    /// messages.
     fn place(
         &self,
         name: &str,
+        shown: &str,
         ty: CType,
         location: UserLoc,
         span: Span,
@@ -398,7 +452,7 @@ impl UserVars {
             dwarf_register(self.arch, n).ok_or_else(|| {
                 fail(
                     span,
-                    format!("cannot locate '${name}' of '{function}': DWARF register {n} is not one stapkit reads"),
+                    format!("cannot locate '{shown}' of '{function}': DWARF register {n} is not one stapkit reads"),
                 )
             })
         };
@@ -432,8 +486,8 @@ impl UserVars {
                 if self.ret && !self.entry {
                     return Err(fail_help(
                         span,
-                        format!("'${name}' is a static variable of a position-independent program, whose load address a .return probe does not know"),
-                        format!("read it in a process(...).function(\"{function}\") probe or with @entry(${name})"),
+                        format!("'{shown}' is a static variable of a position-independent program, whose load address a .return probe does not know"),
+                        format!("read it in a process(...).function(\"{function}\") probe or with @entry({shown})"),
                     ));
                 }
                 // The probed instruction's address, less its link-time
@@ -488,7 +542,11 @@ impl TargetVars for UserVars {
                 "@var names a global or file-static variable of the probed program: \"name\" or \"name@file.c\"".into(),
             )));
         };
-        Some(self.place(name, ty, location, span, h))
+        let shown = match file {
+            Some(f) => format!("@var(\"{name}@{f}\")"),
+            None => format!("@var(\"{name}\")"),
+        };
+        Some(self.place(name, &shown, ty, location, span, h))
     }
 
     fn variable(
@@ -511,7 +569,7 @@ impl TargetVars for UserVars {
         all.extend(self.visible(false));
         let Some(var) = all.iter().rev().find(|v| v.name == name) else {
             if let Some((ty, location)) = self.debug.global(&self.scope, name) {
-                return self.place(name, ty, location, span, h);
+                return self.place(name, &format!("${name}"), ty, location, span, h);
             }
             let names: Vec<String> = all.iter().map(|v| format!("${}", v.name)).collect();
             return Err(fail_help(
@@ -558,7 +616,7 @@ impl TargetVars for UserVars {
                     format!("cannot locate '${name}' of '{function}': {e}"),
                 )
             })?;
-        self.place(name, var.ty.clone(), location, span, h)
+        self.place(name, &format!("${name}"), var.ty.clone(), location, span, h)
     }
     fn parameters(&self, _: &str, _: Span) -> Result<(Vec<String>, bool), Failed> {
         let names = self.visible(true).iter().map(|v| v.name.clone()).collect();
@@ -620,8 +678,21 @@ mod tests {
     fn specs_and_registers() {
         assert_eq!(split_spec("f"), ("f", None, None));
         assert_eq!(split_spec("f@a.c"), ("f", Some("a.c"), None));
-        assert_eq!(split_spec("f@src/a.c:12"), ("f", Some("src/a.c"), Some(12)));
+        assert_eq!(
+            split_spec("f@src/a.c:12"),
+            ("f", Some("src/a.c"), Some(Lines::One(12)))
+        );
+        assert_eq!(
+            split_spec("f@a.c:26-28"),
+            ("f", Some("a.c"), Some(Lines::Range(26, 28)))
+        );
+        assert_eq!(
+            split_spec("f@a.c:*"),
+            ("f", Some("a.c"), Some(Lines::Every))
+        );
         assert_eq!(split_spec("f@a.c:x"), ("f", Some("a.c:x"), None));
+        // A range must ascend.
+        assert_eq!(split_spec("f@a.c:28-26"), ("f", Some("a.c:28-26"), None));
         assert_eq!(
             dwarf_register(Arch::X86_64, 6),
             Some(ir::Register::X86(ir::X86Register::Bp))
