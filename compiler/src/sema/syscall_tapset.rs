@@ -411,7 +411,8 @@ const SOCKETCALL_ONLY: &[(&str, &str)] = &[("send", "sendto"), ("recv", "recvfro
 /// The x86-64 kernel's entry of 32-bit programs' socketcall(2), when it
 /// can be probed: its `struct pt_regs *regs` holds the call number in
 /// `bx` and the user address of the 32-bit argument words in `cx` (the
-/// i386 system call convention).
+/// i386 system call convention). The points read it as the first
+/// argument, cast through BTF, so that they need no DWARF.
 const IA32_SOCKETCALL: &str = "__ia32_compat_sys_socketcall";
 
 /// [`IA32_SOCKETCALL`] when `kernel` is x86-64 and has it.
@@ -492,8 +493,9 @@ fn socketcall_only(table: &[&str], compat: Option<&str>, out: &mut String) {
             let _ = writeln!(
                 out,
                 "probe syscall.{name} = kernel.function(\"{entry}\") {{\n\
-                 \tif ($regs->bx != {number}) next\n\
-                 \t__args = $regs->cx & 0xffffffff\n\
+                 \t__regs = pointer_arg(1)\n\
+                 \tif (@cast(__regs, \"pt_regs\", \"kernel\")->bx != {number}) next\n\
+                 \t__args = @cast(__regs, \"pt_regs\", \"kernel\")->cx & 0xffffffff\n\
                  \tname = \"{name}\"\n\
                  \ts = user_int32(__args)\n\
                  \tbuf_uaddr = user_uint32(__args + 4)\n\
@@ -505,9 +507,9 @@ fn socketcall_only(table: &[&str], compat: Option<&str>, out: &mut String) {
             let _ = writeln!(
                 out,
                 "probe syscall.{name}.return = kernel.function(\"{entry}\").return {{\n\
-                 \tif (@entry($regs->bx) != {number}) next\n\
+                 \tif (@entry(@cast(pointer_arg(1), \"pt_regs\", \"kernel\")->bx) != {number}) next\n\
                  \tname = \"{name}\"\n\
-                 \tretval = $return\n\
+                 \tretval = returnval()\n\
                  \tretstr = __sc_retstr(retval)\n}}"
             );
             let _ = writeln!(out, "probe nd_syscall.{name} = syscall.{name} {{ }}");
@@ -621,11 +623,11 @@ mod tests {
         let mut out = String::new();
         socketcall_only(&["sendto", "recvfrom"], Some(IA32_SOCKETCALL), &mut out);
         assert!(out.contains(
-            "probe syscall.send = kernel.function(\"__ia32_compat_sys_socketcall\") {\n\tif ($regs->bx != 9) next\n\t__args = $regs->cx & 0xffffffff\n"
+            "probe syscall.send = kernel.function(\"__ia32_compat_sys_socketcall\") {\n\t__regs = pointer_arg(1)\n\tif (@cast(__regs, \"pt_regs\", \"kernel\")->bx != 9) next\n\t__args = @cast(__regs, \"pt_regs\", \"kernel\")->cx & 0xffffffff\n"
         ), "{out}");
         assert!(out.contains("\ts = user_int32(__args)\n\tbuf_uaddr = user_uint32(__args + 4)\n"));
         assert!(out.contains(
-            "probe syscall.recv.return = kernel.function(\"__ia32_compat_sys_socketcall\").return {\n\tif (@entry($regs->bx) != 10) next\n"
+            "probe syscall.recv.return = kernel.function(\"__ia32_compat_sys_socketcall\").return {\n\tif (@entry(@cast(pointer_arg(1), \"pt_regs\", \"kernel\")->bx) != 10) next\n"
         ));
         assert!(out.contains("probe nd_syscall.recv.return = syscall.recv.return { }\n"));
         assert!(!out.contains("__unavailable"));
