@@ -297,6 +297,19 @@ fn huge_unknown_names_fail_fast_on_the_fixture_kernel() {
     );
 }
 
+/// send and recv exist only through 32-bit programs' socketcall(2) on
+/// x86-64: a kernel without that entry (the fixture kernel has none)
+/// says so, and names the calls programs make instead.
+#[test]
+fn send_and_recv_are_unavailable_without_the_compat_socketcall_entry() {
+    let text = "probe syscall.send { }\nprobe nd_syscall.recv.return { }\n";
+    let (map, analysis) = analyze_for("send.stp", text, Some(fixture_kernel()));
+    assert!(analysis.program.is_none());
+    let out = render_all(&map, &analysis.diagnostics);
+    assert!(out.contains("semantic error: probe point 'syscall.send' is not available: this kernel has no send system call: its programs call sendto() (C libraries implement send() with it), and only 32-bit programs reach a send through socketcall(2); use syscall.sendto\n"), "{out}");
+    assert!(out.contains("probe point 'nd_syscall.recv.return' is not available: this kernel has no recv system call"), "{out}");
+}
+
 /// Which `kernel.trace` points need the modules' tracepoints learnt
 /// before pass 2 (the driver fetches them then): wildcards, and names
 /// neither the image nor a header has in that subsystem.

@@ -206,6 +206,32 @@ fn kernel_label_points() {
     assert!(analysis.program.is_some(), "{errors}");
 }
 
+/// send and recv, which x86-64's table lacks, are 32-bit programs'
+/// socketcall(2) through the compat entry, with SystemTap's variables,
+/// without DWARF.
+#[test]
+fn send_and_recv_are_the_compat_socketcall_entry() {
+    let text = "probe syscall.send { printf(\"%d %d %d %s %s\\n\", s, buf_uaddr, len, flags_str, argstr) }\n\
+                probe nd_syscall.recv.return { println(name, retval, retstr) }\n";
+    let (map, analysis) = analyze_for("send.stp", text, Some(qemu_kernel()));
+    let Some(program) = analysis.program else {
+        panic!("{}", render_all(&map, &analysis.diagnostics));
+    };
+    let points: Vec<&str> = program
+        .probes
+        .iter()
+        .flat_map(|p| &p.points)
+        .map(|p| p.name.as_str())
+        .collect();
+    assert_eq!(
+        points,
+        [
+            "kernel.function(\"__ia32_compat_sys_socketcall\")",
+            "kernel.function(\"__ia32_compat_sys_socketcall\").return"
+        ]
+    );
+}
+
 /// Every alias of the generated syscall tapset elaborates on the 6.1 tree:
 /// `syscall.*` and `syscall.*.return` with their variables all used.
 /// (Built and loaded in guests of 5.10, 6.1, 6.12 and 7.2 by hand: several

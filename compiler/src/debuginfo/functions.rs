@@ -170,8 +170,13 @@ impl KernelInfo {
     }
 
     /// The probe-able function names (DWARF's with code, else BTF's, else
-    /// symbols), and the source they came from.
-    pub fn function_names(&self) -> Sourced<Vec<String>> {
+    /// symbols), and the source they came from; built on first use.
+    pub fn function_names(&self) -> &Sourced<Vec<String>> {
+        self.function_names
+            .get_or_init(|| self.build_function_names())
+    }
+
+    fn build_function_names(&self) -> Sourced<Vec<String>> {
         if let Some(d) = self.dwarf() {
             // DWARF's functions with code, plus BTF's (aliases left by
             // identical-code folding have no code in DWARF); with a real
@@ -211,12 +216,13 @@ impl KernelInfo {
         let glob = Glob::new(pattern);
         let value = all
             .value
-            .into_iter()
+            .iter()
             .filter(|n| glob.matches(n))
             .filter(|n| match (map, &bl) {
                 (Some(m), Some(bl)) => m.get(n).is_none_or(|s| bl.reason(s).is_none()),
                 _ => true,
             })
+            .cloned()
             .collect();
         Sourced {
             value,

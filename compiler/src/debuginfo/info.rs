@@ -54,6 +54,9 @@ pub struct KernelInfo {
     syscall_table: OnceLock<Option<SyscallTable>>,
     syscall_protos: OnceLock<std::collections::HashMap<String, Vec<String>>>,
     module_tracepoints: OnceLock<Result<Vec<ModuleTracepoint>, String>>,
+    /// The probe-able function names (`function_names`), built once: each
+    /// point that names no function asks for them (its suggestions).
+    pub(super) function_names: OnceLock<Sourced<Vec<String>>>,
     /// The probe-able functions (`probeable`).
     pub(super) probeable: OnceLock<super::probeable::ProbeableList>,
     /// Loadable modules' types by module name (`module_types`).
@@ -81,6 +84,7 @@ impl KernelInfo {
             syscall_table: OnceLock::new(),
             syscall_protos: OnceLock::new(),
             module_tracepoints: OnceLock::new(),
+            function_names: OnceLock::new(),
             probeable: OnceLock::new(),
             module_types: Default::default(),
             variables: Default::default(),

@@ -65,7 +65,7 @@ pub fn alternatives(k: &KernelInfo, name: &str) -> Vec<String> {
     }
     // 4. Similar names among the probe-able functions.
     //    Exported functions first: they are the kernel's interfaces.
-    let names = k.function_names().value;
+    let names = &k.function_names().value;
     let exports = k.exports();
     let exported = |n: &str| exports.get(n).is_some();
     for f in similar::nearest_preferring(

@@ -141,6 +141,8 @@ pub fn parse_table(table: &str, names: &str) -> SyscallTable {
         ("__SYSCALL_64", 1),
         ("__SYSCALL_WITH_COMPAT", 1),
         ("__SYSCALL", 1),
+        // 6.10+ marks the calls that never return (exit, exit_group).
+        ("__SYSCALL_NORETURN", 1),
         ("__SC_COMP_3264", 2),
         ("__SC_3264", 2),
         ("__SC_COMP", 1),
@@ -424,6 +426,28 @@ mod tests {
         assert!(t.by_nr(134).is_none());
         assert_eq!(entry_function(Arch::X86_64, "sys_kill"), "__x64_sys_kill");
         assert_eq!(entry_function(Arch::Arm64, "sys_kill"), "__arm64_sys_kill");
+    }
+
+    /// 6.12's table (6.10+) gives exit and exit_group their own macro.
+    #[test]
+    fn x86_table_with_noreturn_calls() {
+        let table = "__SYSCALL(0, sys_read)\n__SYSCALL_NORETURN(60, sys_exit)\n__SYSCALL(62, sys_kill)\n__SYSCALL_NORETURN(231, sys_exit_group)\n";
+        let names = "#define __NR_read 0\n#define __NR_exit 60\n#define __NR_kill 62\n#define __NR_exit_group 231\n";
+        let t = parse_table(table, names);
+        let got: Vec<(u32, &str, &str)> = t
+            .syscalls
+            .iter()
+            .map(|s| (s.nr, s.name.as_str(), s.entry.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (0, "read", "sys_read"),
+                (60, "exit", "sys_exit"),
+                (62, "kill", "sys_kill"),
+                (231, "exit_group", "sys_exit_group"),
+            ]
+        );
     }
 
     #[test]

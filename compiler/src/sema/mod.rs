@@ -552,6 +552,11 @@ fn derive<'a>(
             }
         };
         for point in expanded {
+            // `kernel.{trace("a")!, trace("b")}`: a `!` inside a group
+            // ends the alternatives that follow it too.
+            if sufficient_hit {
+                break;
+            }
             match points::resolve(&point, alias_defs, target) {
                 Ok(resolved) => {
                     if point.sufficient && !resolved.is_empty() {

@@ -397,7 +397,8 @@ pub fn generate(kernel: &KernelInfo) -> Option<String> {
         "function _sys_open_flag_str:string (f:long) {\n\treturn __sc_open_flags_str(f)\n}\n",
     );
     let names: Vec<&str> = syscalls.iter().map(|i| i.syscall.name.as_str()).collect();
-    socketcall_only(&names, &mut out);
+    let compat = compat_socketcall(kernel);
+    socketcall_only(&names, compat, &mut out);
     generic_table_lacks(&names, &mut out);
     Some(out)
 }
@@ -407,12 +408,115 @@ pub fn generate(kernel: &KernelInfo) -> Option<String> {
 /// arm64 have no `send` or `recv`), with the call programs make instead.
 const SOCKETCALL_ONLY: &[(&str, &str)] = &[("send", "sendto"), ("recv", "recvfrom")];
 
+/// The x86-64 kernel's entry of 32-bit programs' socketcall(2), when it
+/// can be probed: its `struct pt_regs *regs` holds the call number in
+/// `bx` and the user address of the 32-bit argument words in `cx` (the
+/// i386 system call convention). The points read it as the first
+/// argument, cast through BTF, so that they need no DWARF.
+const IA32_SOCKETCALL: &str = "__ia32_compat_sys_socketcall";
+
+/// [`IA32_SOCKETCALL`] when `kernel` is x86-64 and has it.
+fn compat_socketcall(kernel: &KernelInfo) -> Option<&'static str> {
+    (kernel.arch() == crate::arch::Arch::X86_64 && kernel.probeable(IA32_SOCKETCALL).is_ok())
+        .then_some(IA32_SOCKETCALL)
+}
+
+/// socketcall(2)'s numbers of the [`SOCKETCALL_ONLY`] calls (`SYS_SEND`,
+/// `SYS_RECV` of the uapi `linux/net.h`, fixed by the i386 ABI).
+fn socketcall_number(name: &str) -> Option<u32> {
+    match name {
+        "send" => Some(9),
+        "recv" => Some(10),
+        _ => None,
+    }
+}
+
+/// The `MSG_*` flags of send(2)/recv(2) and their values (fixed by the
+/// ABI: `linux/socket.h`), as `flags_str` shows them.
+const MSG_FLAGS: &[(u32, &str)] = &[
+    (0x1, "MSG_OOB"),
+    (0x2, "MSG_PEEK"),
+    (0x4, "MSG_DONTROUTE"),
+    (0x8, "MSG_CTRUNC"),
+    (0x10, "MSG_PROXY"),
+    (0x20, "MSG_TRUNC"),
+    (0x40, "MSG_DONTWAIT"),
+    (0x80, "MSG_EOR"),
+    (0x100, "MSG_WAITALL"),
+    (0x200, "MSG_FIN"),
+    (0x400, "MSG_SYN"),
+    (0x800, "MSG_CONFIRM"),
+    (0x1000, "MSG_RST"),
+    (0x2000, "MSG_ERRQUEUE"),
+    (0x4000, "MSG_NOSIGNAL"),
+    (0x8000, "MSG_MORE"),
+    (0x10000, "MSG_WAITFORONE"),
+    (0x4000000, "MSG_ZEROCOPY"),
+    (0x20000000, "MSG_FASTOPEN"),
+    (0x40000000, "MSG_CMSG_CLOEXEC"),
+];
+
+/// `__sc_msg_flags_str(f)`: the set `MSG_*` flags joined by `|`, bits no
+/// name covers in hex after them, `0` for none.
+fn msg_flags_function(out: &mut String) {
+    out.push_str("function __sc_msg_flags_str:string (f:long) {\n\ts = \"\"\n");
+    for (value, name) in MSG_FLAGS {
+        let _ = writeln!(
+            out,
+            "\tif (f & {value:#x}) {{ s .= (s == \"\" ? \"\" : \"|\") . \"{name}\"; f &= ~{value:#x} }}"
+        );
+    }
+    out.push_str(
+        "\tif (f) s .= sprintf(\"%s%#x\", s == \"\" ? \"\" : \"|\", f)\n\treturn s == \"\" ? \"0\" : s\n}\n",
+    );
+}
+
 /// `syscall.NAME` (and `.return`, `nd_syscall.*`) for the
-/// [`SOCKETCALL_ONLY`] calls the table lacks: unavailable, saying why and
-/// what to probe instead.
-fn socketcall_only(table: &[&str], out: &mut String) {
+/// [`SOCKETCALL_ONLY`] calls the table lacks. Where 32-bit programs reach
+/// them through socketcall(2) (`compat`, the kernel's entry of that call,
+/// see [`IA32_SOCKETCALL`]), the points are that entry when its call
+/// number is NAME's, with the variables SystemTap documents (`s`,
+/// `buf_uaddr`, `len`, `flags`, `flags_str`), as SystemTap resolves them
+/// there; 64-bit programs never reach them (they call the replacement).
+/// Elsewhere they are unavailable, saying why and what to probe instead.
+fn socketcall_only(table: &[&str], compat: Option<&str>, out: &mut String) {
+    let mut decoder = false;
     for (name, instead) in SOCKETCALL_ONLY {
         if table.contains(name) {
+            continue;
+        }
+        if let (Some(entry), Some(number)) = (compat, socketcall_number(name)) {
+            if !decoder {
+                msg_flags_function(out);
+                decoder = true;
+            }
+            let _ = writeln!(
+                out,
+                "probe syscall.{name} = kernel.function(\"{entry}\") {{\n\
+                 \t__regs = pointer_arg(1)\n\
+                 \tif (@cast(__regs, \"pt_regs\", \"kernel\")->bx != {number}) next\n\
+                 \t__args = @cast(__regs, \"pt_regs\", \"kernel\")->cx & 0xffffffff\n\
+                 \tname = \"{name}\"\n\
+                 \ts = user_int32(__args)\n\
+                 \tbuf_uaddr = user_uint32(__args + 4)\n\
+                 \tlen = user_uint32(__args + 8)\n\
+                 \tflags = user_uint32(__args + 12)\n\
+                 \tflags_str = __sc_msg_flags_str(flags)\n\
+                 \targstr = sprintf(\"%d, %p, %u, %s\", s, buf_uaddr, len, flags_str)\n}}"
+            );
+            let _ = writeln!(
+                out,
+                "probe syscall.{name}.return = kernel.function(\"{entry}\").return {{\n\
+                 \tif (@entry(@cast(pointer_arg(1), \"pt_regs\", \"kernel\")->bx) != {number}) next\n\
+                 \tname = \"{name}\"\n\
+                 \tretval = returnval()\n\
+                 \tretstr = __sc_retstr(retval)\n}}"
+            );
+            let _ = writeln!(out, "probe nd_syscall.{name} = syscall.{name} {{ }}");
+            let _ = writeln!(
+                out,
+                "probe nd_syscall.{name}.return = syscall.{name}.return {{ }}"
+            );
             continue;
         }
         let why = format!(
@@ -505,13 +609,34 @@ mod tests {
     #[test]
     fn socketcall_only_calls_are_unavailable_where_the_table_lacks_them() {
         let mut out = String::new();
-        socketcall_only(&["sendto", "recv", "recvfrom"], &mut out);
+        socketcall_only(&["sendto", "recv", "recvfrom"], None, &mut out);
         assert!(out.contains(
             "probe syscall.send = __unavailable(\"this kernel has no send system call: its programs call sendto()"
         ));
         assert!(out.contains("use syscall.sendto.return\") { }\n"));
         assert!(out.contains("probe nd_syscall.send.return = __unavailable("));
         assert!(!out.contains("syscall.recv"));
+    }
+
+    #[test]
+    fn socketcall_only_calls_are_the_compat_entry_where_the_kernel_has_it() {
+        let mut out = String::new();
+        socketcall_only(&["sendto", "recvfrom"], Some(IA32_SOCKETCALL), &mut out);
+        assert!(out.contains(
+            "probe syscall.send = kernel.function(\"__ia32_compat_sys_socketcall\") {\n\t__regs = pointer_arg(1)\n\tif (@cast(__regs, \"pt_regs\", \"kernel\")->bx != 9) next\n\t__args = @cast(__regs, \"pt_regs\", \"kernel\")->cx & 0xffffffff\n"
+        ), "{out}");
+        assert!(out.contains("\ts = user_int32(__args)\n\tbuf_uaddr = user_uint32(__args + 4)\n"));
+        assert!(out.contains(
+            "probe syscall.recv.return = kernel.function(\"__ia32_compat_sys_socketcall\").return {\n\tif (@entry(@cast(pointer_arg(1), \"pt_regs\", \"kernel\")->bx) != 10) next\n"
+        ));
+        assert!(out.contains("probe nd_syscall.recv.return = syscall.recv.return { }\n"));
+        assert!(!out.contains("__unavailable"));
+        // One decoder for both calls.
+        assert_eq!(out.matches("function __sc_msg_flags_str").count(), 1);
+        let mut map = crate::diag::SourceMap::new();
+        let file = map.add("t", out.clone());
+        let parsed = crate::syntax::parse(&map, file, &crate::syntax::PreprocessConfig::default());
+        assert!(!parsed.has_errors(), "{:?}", parsed.diagnostics);
     }
 
     #[test]

@@ -246,6 +246,9 @@ fn resolve_parts<'a>(
                     break;
                 }
                 for expanded in expansion.expand(1024).unwrap_or_default() {
+                    if sufficient_hit {
+                        break;
+                    }
                     let mut target_parts = self::parts(&expanded);
                     target_parts.extend(suffix.iter().cloned());
                     let inner_target = Target {
