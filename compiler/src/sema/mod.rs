@@ -80,7 +80,9 @@ pub use tapset::{dump_library, library_macros, LibraryDump, PreparedLibrary};
 pub struct Config {
     /// Guru mode (`-g`): embedded C allowed in the script.
     pub guru: bool,
-    /// Keep unused functions and globals (`-u`).
+    /// Pass 2's optimizer off (`-u`): dead assignments, side-effect-free
+    /// statements and probes left with nothing to do are kept. Functions
+    /// no probe reaches are left out all the same, as SystemTap does.
     pub unoptimized: bool,
     /// Extra tapset directories (`-I`).
     pub include_dirs: Vec<PathBuf>,

@@ -105,9 +105,10 @@ fn in_waves(cx: &mut Context<'_>, mut visit: impl FnMut(&mut Context<'_>, usize)
     }
 }
 
-/// Whether function `f` is walked: reached from a probe, or kept (`-u`).
+/// Whether function `f` is walked: reached from a probe (before the
+/// optimizer dropped code, see [`crate::sema::elide`]).
 fn wanted(cx: &Context<'_>, f: usize) -> bool {
-    cx.functions[f].used || cx.config.unoptimized
+    cx.functions[f].used
 }
 
 /// Checks every probe and every function they reach: to a fixpoint, then
@@ -230,7 +231,7 @@ fn check_capture_programs(cx: &mut Context<'_>) {
 
 fn check_signatures(cx: &mut Context<'_>) {
     for f in &cx.functions {
-        if !((f.used && f.reachable) || cx.config.unoptimized) {
+        if !(f.used && f.reachable) {
             continue;
         }
         for (i, p) in f.def.params.iter().enumerate() {

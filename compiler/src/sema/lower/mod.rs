@@ -54,10 +54,10 @@ impl Lowerer<'_, '_> {
     }
 }
 
-/// Whether function `f` is part of the program: reached from a probe, or
-/// kept (`-u`).
+/// Whether function `f` is part of the program: reached from a probe by
+/// the code the optimizer left.
 fn kept(cx: &Context<'_>, f: usize) -> bool {
-    (cx.functions[f].used && cx.functions[f].reachable) || cx.config.unoptimized
+    cx.functions[f].used && cx.functions[f].reachable
 }
 
 /// The program: every derived probe, the functions kept, the globals.
