@@ -199,7 +199,7 @@ mod tests {
     /// the count and the way to raise the limit, before anything is built.
     #[test]
     fn probe_points_beyond_maxprobes_are_refused_with_the_count() {
-        let script = "probe begin, begin { }\nprobe end, end { }\n";
+        let script = "probe begin, begin { exit() }\nprobe end, end { exit() }\n";
         let elaborate = |limit: &str| {
             let define = format!("MAXPROBES={limit}");
             let mut p = Pipeline::new(opts(&["-p2", "-D", &define, "-e", script])).unwrap();

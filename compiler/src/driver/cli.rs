@@ -55,7 +55,8 @@ pub struct StapOptions {
     /// Suppress warnings.
     #[arg(short = 'w')]
     pub suppress_warnings: bool,
-    /// Unoptimized: keep unused variables and functions.
+    /// Unoptimized: keep dead assignments, side-effect-free statements and
+    /// probes that do nothing.
     #[arg(short = 'u')]
     pub unoptimized: bool,
     /// Run CMD while the script runs; its pid is target() and the script

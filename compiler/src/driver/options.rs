@@ -68,7 +68,7 @@ pub struct Options {
     pub includes: Vec<PathBuf>,
     /// Suppress warnings.
     pub suppress_warnings: bool,
-    /// Keep unused variables and functions.
+    /// Pass 2's optimizer off (`-u`).
     pub unoptimized: bool,
     /// The command to run while the script runs (pass 5, `-c`).
     pub command: Option<String>,

@@ -128,6 +128,8 @@ impl<'a> Context<'a> {
                         returns_value: embedded && f.ret.is_some(),
                         ret,
                         used: false,
+                        reachable: true,
+                        elision: Default::default(),
                         facts: Default::default(),
                         tapset,
                     });

@@ -5,7 +5,8 @@
 //! script AST + tapset library
 //!   -> collect: globals, functions, aliases (pulling in tapset files on demand)
 //!   -> points: each probe's points resolved; one derived probe per alias expansion
-//!   -> elide: dead alias assignments left out (by statement id)
+//!   -> elide: dead assignments and side-effect-free statements left out
+//!      (by node id), probes left with nothing to do dropped (not with -u)
 //!   -> check: names and types, to a fixpoint; a last walk reports and
 //!      records per node what lowering needs
 //!   -> lower (only without errors): the IR, once
@@ -79,7 +80,9 @@ pub use tapset::{dump_library, library_macros, LibraryDump, PreparedLibrary};
 pub struct Config {
     /// Guru mode (`-g`): embedded C allowed in the script.
     pub guru: bool,
-    /// Keep unused functions and globals (`-u`).
+    /// Pass 2's optimizer off (`-u`): dead assignments, side-effect-free
+    /// statements and probes left with nothing to do are kept. Functions
+    /// no probe reaches are left out all the same, as SystemTap does.
     pub unoptimized: bool,
     /// Extra tapset directories (`-I`).
     pub include_dirs: Vec<PathBuf>,
@@ -126,9 +129,11 @@ struct DerivedProbe<'a> {
     locals: Locals,
     /// The target variables the points offer (one point per probe then).
     context: points::ProbeContext,
-    /// Statements of the alias bodies left out: dead assignments
-    /// ([`elide`]).
-    elided: HashSet<ast::NodeId>,
+    /// What the optimizer left out ([`elide`]).
+    elision: std::sync::Arc<elide::Elision>,
+    /// Where an elided probe is reported: `probe`, or the point written
+    /// when it came through an alias.
+    elided_at: Span,
     /// What checking's reporting walk learnt about its nodes.
     facts: facts::BodyFacts,
 }
@@ -143,7 +148,7 @@ impl<'a> DerivedProbe<'a> {
             .chain(std::iter::once(self.body))
             .chain(self.epilogues.iter().copied())
             .flat_map(|b| &b.stmts)
-            .filter(|s| !self.elided.contains(&s.id))
+            .filter(|s| !self.elision.stmt(s))
     }
 }
 
@@ -434,11 +439,15 @@ fn analyze_listing(
         cx.pull_functions(&roots);
     }
     if !cx.config.unoptimized && listing.is_none() {
-        for d in &mut derived {
-            let aliases: Vec<&ast::Block> =
-                d.prologues.iter().chain(&d.epilogues).copied().collect();
-            d.elided = elide::dead_alias_assignments(&cx, &aliases, d.body, d.condition);
-        }
+        derived = optimize(&mut cx, derived);
+    }
+    if listing.is_none()
+        && derived.is_empty()
+        && !crate::diag::has_errors(&diagnostics)
+        && !crate::diag::has_errors(&cx.diagnostics)
+    {
+        cx.diagnostics
+            .push(Diagnostic::semantic_error("no probes found"));
     }
 
     cx.perf_counters = derived
@@ -473,6 +482,104 @@ fn analyze_listing(
         },
         lines,
     )
+}
+
+/// Pass 2's optimizer ([`elide`]): each body's dead code marked, the
+/// probes left with nothing to do dropped (with a warning each), and the
+/// functions only dropped code called marked unreachable.
+fn optimize<'a>(cx: &mut Context<'a>, derived: Vec<DerivedProbe<'a>>) -> Vec<DerivedProbe<'a>> {
+    let mut warnings = elide::Warnings::default();
+    let body = |d: &DerivedProbe<'a>| elide::Body {
+        blocks: d
+            .prologues
+            .iter()
+            .copied()
+            .chain(std::iter::once(d.body))
+            .chain(d.epilogues.iter().copied())
+            .collect(),
+        condition: d.condition,
+    };
+    let mut derived = derived;
+    let nothing = elide::Elision::default();
+    let unoptimized = vec![elide::Elision::default(); cx.functions.len()];
+    let roots: Vec<_> = derived
+        .iter()
+        .map(|d| (body(d).blocks, d.condition, &nothing))
+        .collect();
+    let reached_before = elide::reachable_functions(cx, &roots, &unoptimized);
+    for d in &mut derived {
+        d.elision = std::sync::Arc::new(elide::optimize(cx, &body(d), &mut warnings));
+    }
+    let mut functions = Vec::with_capacity(cx.functions.len());
+    for (f, reached) in cx.functions.iter().zip(&reached_before) {
+        functions.push(match &f.def.body {
+            ast::FunctionBody::Block(b) if *reached => elide::optimize(
+                cx,
+                &elide::Body {
+                    blocks: vec![b],
+                    condition: None,
+                },
+                &mut warnings,
+            ),
+            _ => elide::Elision::default(),
+        });
+    }
+    let mut elided_probes = Vec::new();
+    let mut seen = HashSet::new();
+    let mut kept = Vec::with_capacity(derived.len());
+    for d in derived {
+        // A perf counter's probe defines what `@perf` reads: it stays.
+        let counter = d.points.iter().any(|p| {
+            matches!(
+                p.kind,
+                ir::ProbeKind::Perf {
+                    counter: Some(_),
+                    ..
+                }
+            )
+        });
+        if !counter && d.condition.is_none() && elide::all_elided(&body(&d), &d.elision) {
+            let name = d.points.first().map_or("", |p| {
+                p.name.split(['.', '(']).next().unwrap_or(p.name.as_str())
+            });
+            let warn = elide::probe_elided(name, d.elided_at);
+            let from_script = !cx
+                .library
+                .files
+                .iter()
+                .any(|f| f.script.file == d.elided_at.file);
+            if from_script && seen.insert((warn.message.clone(), d.elided_at)) {
+                elided_probes.push(warn);
+            }
+        } else {
+            kept.push(d);
+        }
+    }
+    let roots: Vec<(Vec<&ast::Block>, Option<&ast::Expr>, &elide::Elision)> = kept
+        .iter()
+        .map(|d| {
+            let b = body(d);
+            (b.blocks, b.condition, &*d.elision)
+        })
+        .collect();
+    let reachable = elide::reachable_functions(cx, &roots, &functions);
+    // A function only elided code called is still checked, as SystemTap
+    // checks it (a bare `return` beside `return x * 2` is refused), but it
+    // is left out of the program.
+    for (((f, elision), reached), before) in cx
+        .functions
+        .iter_mut()
+        .zip(functions)
+        .zip(reachable)
+        .zip(reached_before)
+    {
+        f.elision = std::sync::Arc::new(elision);
+        f.reachable = reached;
+        f.used |= before && !reached;
+    }
+    cx.diagnostics.extend(warnings.into_diagnostics());
+    cx.diagnostics.extend(elided_probes);
+    kept
 }
 
 /// The `-l`/`-L` lines of the derived probes.
@@ -570,6 +677,7 @@ fn derive<'a>(
                             r,
                             probe,
                             written.condition.as_ref(),
+                            point.span,
                         );
                     }
                 }
@@ -623,6 +731,7 @@ fn add_to_group<'a>(
     r: Resolved<'a>,
     probe: &'a ast::Probe,
     condition: Option<&'a ast::Expr>,
+    point_span: Span,
 ) {
     // Points offering target variables each get their own body: '$file'
     // may mean different things at different functions. The inlined
@@ -644,6 +753,17 @@ fn add_to_group<'a>(
     if let Some(k) = key {
         shared.insert(k, groups.len());
     }
+    // SystemTap names an elided probe at `probe`, or at the point
+    // written when an alias expanded it.
+    let elided_at = if r.prologues.is_empty() && r.epilogues.is_empty() {
+        Span::new(
+            probe.span.file,
+            probe.span.start,
+            probe.span.start + "probe".len(),
+        )
+    } else {
+        point_span
+    };
     groups.push(DerivedProbe {
         points: vec![r.point],
         listed: vec![r.listed],
@@ -654,7 +774,8 @@ fn add_to_group<'a>(
         span: probe.span,
         locals: Locals::default(),
         context: r.context,
-        elided: HashSet::new(),
+        elision: Default::default(),
+        elided_at,
         facts: Default::default(),
     });
 }

@@ -151,6 +151,12 @@ pub struct FunctionDef<'a> {
     pub returns_value: bool,
     /// Reached from some probe.
     pub used: bool,
+    /// Still reached once the optimizer dropped code
+    /// ([`super::elide`]); a function only elided code called is checked
+    /// but left out of the program.
+    pub reachable: bool,
+    /// What the optimizer left out of its body.
+    pub elision: std::sync::Arc<super::elide::Elision>,
     /// What checking's reporting walk learnt about its nodes.
     pub facts: super::facts::BodyFacts,
     /// Defined in a tapset, not the user's script.

@@ -134,6 +134,7 @@ impl Checker<'_, '_> {
                     (x, y) => x.or(y),
                 }
             }
+            K::Assign { rhs, .. } if self.elision.assign(e) => self.expr(rhs, expect),
             K::Assign { op, lhs, rhs } => self.assign(*op, lhs, rhs),
             K::In {
                 keys,

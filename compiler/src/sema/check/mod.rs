@@ -86,6 +86,8 @@ pub struct Checker<'c, 'a> {
     /// The pointer type of the last target expression checked, if it is
     /// one (what an assignment gives a local, see [`AutoCast`]).
     last_pointer: Option<TypedPointer>,
+    /// What the optimizer left out of the body walked.
+    pub(in crate::sema) elision: std::sync::Arc<crate::sema::elide::Elision>,
 }
 
 impl<'c, 'a> Checker<'c, 'a> {
@@ -95,6 +97,9 @@ impl<'c, 'a> Checker<'c, 'a> {
         function: Option<usize>,
         report: bool,
     ) -> Self {
+        let elision = function
+            .map(|f| cx.functions[f].elision.clone())
+            .unwrap_or_default();
         Checker {
             cx,
             locals,
@@ -109,6 +114,7 @@ impl<'c, 'a> Checker<'c, 'a> {
             trace: Trace::default(),
             facts: BodyFacts::default(),
             last_pointer: None,
+            elision,
         }
     }
 

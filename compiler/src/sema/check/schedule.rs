@@ -105,9 +105,10 @@ fn in_waves(cx: &mut Context<'_>, mut visit: impl FnMut(&mut Context<'_>, usize)
     }
 }
 
-/// Whether function `f` is walked: reached from a probe, or kept (`-u`).
+/// Whether function `f` is walked: reached from a probe (before the
+/// optimizer dropped code, see [`crate::sema::elide`]).
 fn wanted(cx: &Context<'_>, f: usize) -> bool {
-    cx.functions[f].used || cx.config.unoptimized
+    cx.functions[f].used
 }
 
 /// Checks every probe and every function they reach: to a fixpoint, then
@@ -156,6 +157,7 @@ fn walk_probe<'a>(cx: &mut Context<'a>, d: &mut DerivedProbe<'a>, report: bool) 
     let mut c = Checker::new(cx, locals, None, report);
     c.context = d.context.clone();
     c.probe_body = Some(d.body);
+    c.elision = d.elision.clone();
     if let Some(cond) = d.condition {
         c.expr(cond, Some(Type::Long));
     }
@@ -179,7 +181,9 @@ fn walk_function(cx: &mut Context<'_>, f: usize, report: bool) -> Option<Trace> 
     let locals = std::mem::take(&mut cx.functions[f].locals);
     let mut c = Checker::new(cx, locals, Some(f), report);
     c.block(b);
-    if report {
+    // A function only elided code called is checked, but what it leaves
+    // undecided is no error: it is left out of the program.
+    if report && c.cx.functions[f].reachable {
         c.finish_locals();
     }
     let facts = std::mem::take(&mut c.facts);
@@ -227,7 +231,7 @@ fn check_capture_programs(cx: &mut Context<'_>) {
 
 fn check_signatures(cx: &mut Context<'_>) {
     for f in &cx.functions {
-        if !(f.used || cx.config.unoptimized) {
+        if !(f.used && f.reachable) {
             continue;
         }
         for (i, p) in f.def.params.iter().enumerate() {

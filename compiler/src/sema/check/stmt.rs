@@ -47,6 +47,9 @@ impl Checker<'_, '_> {
     }
 
     pub(crate) fn stmt(&mut self, s: &ast::Stmt) {
+        if self.elision.stmt(s) {
+            return;
+        }
         match &s.kind {
             ast::StmtKind::Empty => {}
             ast::StmtKind::Block(b) => self.block(b),

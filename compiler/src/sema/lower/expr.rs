@@ -115,6 +115,7 @@ impl Lowerer<'_, '_> {
                 };
                 typed(kind, self.ty(e), location)
             }
+            K::Assign { rhs, .. } if self.elision.assign(e) => self.expr(rhs),
             K::Assign { op, lhs, rhs } => self.assign(e, *op, lhs, rhs, location),
             K::In {
                 keys,

@@ -43,6 +43,8 @@ pub struct Lowerer<'l, 'a> {
     /// The program's id of each function of the context (`u32::MAX` for
     /// those not kept).
     function_ids: &'l [u32],
+    /// What the optimizer left out of the body.
+    elision: &'l super::elide::Elision,
 }
 
 impl Lowerer<'_, '_> {
@@ -52,10 +54,10 @@ impl Lowerer<'_, '_> {
     }
 }
 
-/// Whether function `f` is part of the program: reached from a probe, or
-/// kept (`-u`).
+/// Whether function `f` is part of the program: reached from a probe by
+/// the code the optimizer left.
 fn kept(cx: &Context<'_>, f: usize) -> bool {
-    cx.functions[f].used || cx.config.unoptimized
+    cx.functions[f].used && cx.functions[f].reachable
 }
 
 /// The program: every derived probe, the functions kept, the globals.
@@ -76,6 +78,7 @@ pub(super) fn lower_all<'a>(cx: &Context<'a>, derived: &[DerivedProbe<'a>]) -> i
             in_entry: false,
             entry: Vec::new(),
             function_ids: &function_ids,
+            elision: &d.elision,
         };
         let condition = d.condition.map(|c| l.expr(c));
         let stmts = d.statements().filter_map(|s| l.stmt(s)).collect();
@@ -104,6 +107,7 @@ pub(super) fn lower_all<'a>(cx: &Context<'a>, derived: &[DerivedProbe<'a>]) -> i
                     in_entry: false,
                     entry: Vec::new(),
                     function_ids: &function_ids,
+                    elision: &f.elision,
                 };
                 ir::FunctionBody::Script(l.block(b))
             }

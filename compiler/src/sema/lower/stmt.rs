@@ -15,6 +15,9 @@ impl Lowerer<'_, '_> {
     }
 
     fn stmt_as_block(&mut self, s: &ast::Stmt) -> ir::Block {
+        if self.elision.stmt(s) {
+            return ir::Block::default();
+        }
         match &s.kind {
             ast::StmtKind::Block(b) => self.block(b),
             _ => ir::Block {
@@ -29,6 +32,9 @@ impl Lowerer<'_, '_> {
     }
 
     pub(crate) fn stmt(&mut self, s: &ast::Stmt) -> Option<ir::Stmt> {
+        if self.elision.stmt(s) {
+            return None;
+        }
         let kind = match &s.kind {
             ast::StmtKind::Empty => return None,
             ast::StmtKind::Block(b) => ir::StmtKind::Block(self.block(b)),
