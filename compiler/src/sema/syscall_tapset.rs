@@ -100,10 +100,13 @@ impl Decoders {
         d
     }
 
-    /// `SIGTERM` for 15, else the number.
+    /// `SIGTERM` for 15, `SIG_0` for 0, else the number.
     #[cfg(test)]
     pub fn signal_str(&self, sig: i64) -> String {
-        lookup(&self.signals, sig).unwrap_or_else(|| sig.to_string())
+        match sig {
+            0 => "SIG_0".to_string(),
+            _ => lookup(&self.signals, sig).unwrap_or_else(|| sig.to_string()),
+        }
     }
 
     /// `-2 (ENOENT)` for -2, else the number.
@@ -146,7 +149,9 @@ impl Decoders {
         for (v, n) in &self.signals {
             let _ = writeln!(s, "\tif (sig == {v}) return \"{n}\"");
         }
-        s.push_str("\treturn sprintf(\"%d\", sig)\n}\n\n");
+        // SystemTap names the null signal too: `kill(pid, 0)`'s argstr is
+        // `PID, SIG_0` (tests/scripts/syscall_all.oracle).
+        s.push_str("\treturn sig == 0 ? \"SIG_0\" : sprintf(\"%d\", sig)\n}\n\n");
         s.push_str("function __sc_errno_str:string (e:long) {\n");
         for (v, n) in &self.errnos {
             let _ = writeln!(s, "\tif (e == {v}) return \"{n}\"");
@@ -668,6 +673,7 @@ mod tests {
         // The first name of a number wins.
         assert_eq!(d.signal_str(6), "SIGIOT");
         assert_eq!(d.signal_str(40), "40");
+        assert_eq!(d.signal_str(0), "SIG_0");
         assert_eq!(d.retstr(-2), "-2 (ENOENT)");
         assert_eq!(d.retstr(3), "3");
         assert_eq!(d.retstr(-999), "-999");
@@ -679,6 +685,7 @@ mod tests {
         assert_eq!(d.at_fdcwd, -100);
         let script = d.script();
         assert!(script.contains("if (sig == 15) return \"SIGTERM\""));
+        assert!(script.contains("return sig == 0 ? \"SIG_0\" : sprintf(\"%d\", sig)"));
         assert!(script.contains("if (flags & 64) { s .= \"|O_CREAT\"; rest &= ~64 }"));
         assert!(script.contains("if (dfd == -100) return \"AT_FDCWD\""));
     }
