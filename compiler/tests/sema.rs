@@ -134,8 +134,14 @@ fn a_wildcard_probe_has_one_handler_for_its_points() {
         .lines()
         .filter(|l| l.starts_with("static void stp_probe_"))
         .collect();
-    assert_eq!(handlers, ["static void stp_probe_0(struct stp_context *c) {"]);
-    let frames = c.lines().filter(|l| l.starts_with("struct stp_probe_")).count();
+    assert_eq!(
+        handlers,
+        ["static void stp_probe_0(struct stp_context *c) {"]
+    );
+    let frames = c
+        .lines()
+        .filter(|l| l.starts_with("struct stp_probe_"))
+        .count();
     assert_eq!(frames, 1, "one locals frame:\n{c}");
     for (i, point) in points.iter().enumerate() {
         let function = &point["kernel.function(\"".len()..point.len() - 2];

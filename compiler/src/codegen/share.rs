@@ -105,7 +105,10 @@ impl Handlers {
             return existing.clone();
         }
         let named = format!("static void {name}(");
-        out.raw(&key.1.replacen(&format!("static void {HANDLER_NAME}("), &named, 1));
+        out.raw(
+            &key.1
+                .replacen(&format!("static void {HANDLER_NAME}("), &named, 1),
+        );
         self.written.insert(key, name.to_string());
         name.to_string()
     }
