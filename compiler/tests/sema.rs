@@ -108,6 +108,50 @@ fn kernel_ok_fixtures_analyze_on_the_fixture_kernel() {
     });
 }
 
+/// The points of a wildcard probe share one handler: the module's C grows
+/// with the script, not with the number of points. Each point keeps its
+/// own `struct stp_probe` (its `pp()` and `probefunc()`).
+#[test]
+fn a_wildcard_probe_has_one_handler_for_its_points() {
+    let text = "probe kernel.function(\"vfs_*\") { printf(\"%s %s\\n\", pp(), probefunc()) }\n";
+    let (_, program) = elaborate("wildcard_one", text, Some(fixture_kernel())).unwrap();
+    let points: Vec<&str> = program
+        .probes
+        .iter()
+        .flat_map(|p| &p.points)
+        .map(|p| p.name.as_str())
+        .collect();
+    assert_eq!(
+        points,
+        [
+            "kernel.function(\"vfs_fsync\")",
+            "kernel.function(\"vfs_read\")",
+            "kernel.function(\"vfs_write\")"
+        ]
+    );
+    let c = translate("wildcard_one", &program);
+    let handlers: Vec<&str> = c
+        .lines()
+        .filter(|l| l.starts_with("static void stp_probe_"))
+        .collect();
+    assert_eq!(
+        handlers,
+        ["static void stp_probe_0(struct stp_context *c) {"]
+    );
+    let frames = c
+        .lines()
+        .filter(|l| l.starts_with("struct stp_probe_"))
+        .count();
+    assert_eq!(frames, 1, "one locals frame:\n{c}");
+    for (i, point) in points.iter().enumerate() {
+        let function = &point["kernel.function(\"".len()..point.len() - 2];
+        let entry = format!(
+            "static const struct stp_probe stp_probe_{i}_0 = {{ \"kernel.function(\\\"{function}\\\")\", stp_probe_0, \"{function}\" }};"
+        );
+        assert!(c.contains(&entry), "no {entry} in:\n{c}");
+    }
+}
+
 #[test]
 fn kernel_err_fixtures_report_errors_on_the_fixture_kernel() {
     run_all(fixtures("sema/kernel_err"), |name, text| {

@@ -14,6 +14,7 @@ mod data;
 mod locks;
 mod probes;
 pub mod regex;
+mod share;
 mod target;
 mod umodules;
 mod writer;
@@ -117,10 +118,12 @@ pub fn generate(program: &Program, config: &Config) -> String {
             FunctionBody::Embedded(_) => function_bodies.push(None),
         }
     }
+    let lock_sets = locks::probe_locks(program);
+    let sharing = share::Sharing::of(program, &lock_sets);
     let mut probe_bodies = Vec::new();
     let mut entry_bodies = Vec::new();
     for (i, p) in program.probes.iter().enumerate() {
-        let entry_struct = (!p.entry.is_empty()).then(|| entry_struct(i));
+        let entry_struct = sharing.entry_struct(i);
         entry_bodies.push(entry_struct.clone().map(|name| {
             let mut g = BodyGen::new(program, &p.locals, None);
             g.entry_struct = Some(name);
@@ -161,16 +164,19 @@ pub fn generate(program: &Program, config: &Config) -> String {
         frame_struct(&mut out, &function_frame(f), &f.locals, f.ret, temps);
         members.push(format!("struct {} f_{};", function_frame(f), f.symbol));
     }
-    for (i, (p, body)) in program.probes.iter().zip(&probe_bodies).enumerate() {
+    // One frame per source probe: its points' bodies have the same locals,
+    // and the frame holds the most string temporaries any of them uses.
+    let mut frame_temps = vec![0; program.probes.len()];
+    for (i, body) in probe_bodies.iter().enumerate() {
         let entry_temps = entry_bodies[i].as_ref().map_or(0, |g| g.max_string_temps);
-        frame_struct(
-            &mut out,
-            &probe_frame(i),
-            &p.locals,
-            None,
-            body.max_string_temps.max(entry_temps),
-        );
-        members.push(format!("struct {} p{i};", probe_frame(i)));
+        let temps = &mut frame_temps[sharing.frame[i]];
+        *temps = (*temps).max(body.max_string_temps.max(entry_temps));
+    }
+    for (i, p) in program.probes.iter().enumerate() {
+        if sharing.frame[i] == i {
+            frame_struct(&mut out, &probe_frame(i), &p.locals, None, frame_temps[i]);
+            members.push(format!("struct {} p{i};", probe_frame(i)));
+        }
     }
     out.open("union stp_frame");
     out.line("char none;");
@@ -198,24 +204,40 @@ pub fn generate(program: &Program, config: &Config) -> String {
         }
     }
 
-    // Probes.
-    let lock_sets = locks::probe_locks(program);
+    // Probes: each distinct handler once; the points' table names it.
+    let mut handlers = share::Handlers::default();
     for (i, ((body, entry), uses)) in probe_bodies
         .into_iter()
         .zip(entry_bodies)
         .zip(&lock_sets)
         .enumerate()
     {
-        lock_table(&mut out, program, i, uses);
-        if let Some(entry) = entry {
-            entry_data_struct(&mut out, &program.probes[i].entry, i);
-            let name = format!("stp_probe_{i}_entry");
-            probe_handler(&mut out, program, i, &name, entry, uses);
+        let locks = sharing.locks[i];
+        if locks == i {
+            lock_table(&mut out, program, i, uses);
         }
-        probe_handler(&mut out, program, i, &format!("stp_probe_{i}"), body, uses);
+        let frame = sharing.frame[i];
+        let entry_name = match entry {
+            Some(entry) => {
+                let data = sharing.entry[i];
+                if data == i {
+                    entry_data_struct(&mut out, &program.probes[i].entry, i);
+                }
+                let text = probe_handler(program, i, frame, locks, entry, uses);
+                Some(handlers.add(&mut out, &format!("stp_probe_{i}_entry"), frame, text))
+            }
+            None => None,
+        };
+        let text = probe_handler(program, i, frame, locks, body, uses);
+        let name = handlers.add(&mut out, &format!("stp_probe_{i}"), frame, text);
+        handlers.names.push(share::ProbeHandlers {
+            body: name,
+            entry: entry_name,
+            entry_data: sharing.entry_struct(i),
+        });
     }
     let with_pn = runtime_needs(program).iter().any(|n| n == "PN");
-    probes::probe_tables(&mut out, program, config, with_pn);
+    probes::probe_tables(&mut out, program, config, with_pn, &handlers.names);
     out.finish()
 }
 
@@ -532,21 +554,27 @@ fn lock_table(out: &mut CWriter, program: &Program, i: usize, uses: &locks::Uses
     }
 }
 
-/// Handler `name` of probe `i` (its body, or its entry saves).
+/// The text of a handler of probe `i` (its body, or its entry saves),
+/// named [`share::HANDLER_NAME`]: it runs in frame `frame`'s locals and
+/// takes lock table `locks`'s locks.
 fn probe_handler(
-    out: &mut CWriter,
     program: &Program,
     i: usize,
-    name: &str,
+    frame: usize,
+    locks: usize,
     body: BodyGen<'_>,
     uses: &locks::Uses,
-) {
+) -> String {
     let p = &program.probes[i];
+    let mut out = CWriter::default();
     out.line(format!("/* {} */", c_comment(&p.location.near())));
-    out.open(format!("static void {name}(struct stp_context *c)"));
+    out.open(format!(
+        "static void {}(struct stp_context *c)",
+        share::HANDLER_NAME
+    ));
     out.line(format!(
         "struct {} *l __maybe_unused = stp_frame(c, 0);",
-        probe_frame(i)
+        probe_frame(frame)
     ));
     for decl in body.temp_decls() {
         out.line(decl);
@@ -555,7 +583,7 @@ fn probe_handler(
     out.line("memset(l, 0, sizeof(*l));");
     if !uses.is_empty() {
         out.line(format!(
-            "if (!stp_lock_globals(stp_probe_{i}_locks, {}))",
+            "if (!stp_lock_globals(stp_probe_{locks}_locks, {}))",
             uses.len()
         ));
         out.line("\treturn;");
@@ -566,10 +594,11 @@ fn probe_handler(
         out.line(";");
     } else {
         out.line(format!(
-            "stp_unlock_globals(stp_probe_{i}_locks, {});",
+            "stp_unlock_globals(stp_probe_{locks}_locks, {});",
             uses.len()
         ));
     }
     out.close("");
     out.line("");
+    out.finish()
 }

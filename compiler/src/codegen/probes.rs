@@ -11,6 +11,7 @@
 //! implementation and one arm in [`probe_tables`].
 
 use super::data::{self, Storage};
+use super::share::ProbeHandlers;
 use super::writer::{c_comment, c_string, CWriter};
 use super::Config;
 use crate::ir::*;
@@ -430,8 +431,15 @@ fn write_table(
 
 /// The probe points, the family tables and the module descriptor.
 /// With `with_pn` (the program calls `pn()`), each probe also carries its
-/// point as written.
-pub(super) fn probe_tables(out: &mut CWriter, program: &Program, config: &Config, with_pn: bool) {
+/// point as written. `handlers` names each probe's handlers, which the
+/// points of one source probe share where their C is the same.
+pub(super) fn probe_tables(
+    out: &mut CWriter,
+    program: &Program,
+    config: &Config,
+    with_pn: bool,
+    handlers: &[ProbeHandlers],
+) {
     let mut begin = Ordered::new("begin");
     let mut end = Ordered::new("end");
     let mut error = Ordered::new("error");
@@ -444,7 +452,7 @@ pub(super) fn probe_tables(out: &mut CWriter, program: &Program, config: &Config
     let mut procfs = Procfs::default();
     let mut hwbkpts = HwBreakpoints::default();
     let mut perfs = PerfEvents::default();
-    for (i, p) in program.probes.iter().enumerate() {
+    for (i, (p, handler)) in program.probes.iter().zip(handlers).enumerate() {
         for (j, point) in p.points.iter().enumerate() {
             let var = format!("stp_probe_{i}_{j}");
             let func = match &point.kind {
@@ -459,13 +467,14 @@ pub(super) fn probe_tables(out: &mut CWriter, program: &Program, config: &Config
                 _ => func,
             };
             out.line(format!(
-                "static const struct stp_probe {var} = {{ {}, stp_probe_{i}, {func} }};",
-                c_string(&point.name)
+                "static const struct stp_probe {var} = {{ {}, {}, {func} }};",
+                c_string(&point.name),
+                handler.body
             ));
-            let entry = (!p.entry.is_empty()).then(|| super::entry_struct(i));
-            if entry.is_some() {
+            let entry = handler.entry_data.as_deref();
+            if let Some(entry_handler) = &handler.entry {
                 out.line(format!(
-                    "static const struct stp_probe {var}_entry = {{ {}, stp_probe_{i}_entry, {func} }};",
+                    "static const struct stp_probe {var}_entry = {{ {}, {entry_handler}, {func} }};",
                     c_string(&point.name)
                 ));
             }
@@ -495,7 +504,7 @@ pub(super) fn probe_tables(out: &mut CWriter, program: &Program, config: &Config
                 ProbeKind::HwBreakpoint { .. } => &mut hwbkpts,
                 ProbeKind::Perf { .. } => &mut perfs,
             };
-            family.add(&var, point, entry.as_deref());
+            family.add(&var, point, entry);
         }
     }
     out.line("");
