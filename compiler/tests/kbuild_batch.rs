@@ -90,7 +90,8 @@ fn a_batch_builds_each_module_as_alone_and_a_broken_one_fails_alone() {
                     .objects
                     .iter()
                     .map(|o| o.file_name().unwrap().to_string_lossy().into_owned())
-                    .collect::<Vec<_>>()
+                    .collect::<Vec<_>>(),
+                job.module.pch.as_deref()
             )
         );
         for (rel, text) in &job.module.files {

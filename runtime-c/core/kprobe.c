@@ -174,7 +174,9 @@ static struct notifier_block stp_kprobe_module_nb = {
 
 static void stp_kprobes_unregister(struct stp_kprobe *ps, int n)
 {
-	int i;
+	struct kprobe **kps;
+	struct kretprobe **krps;
+	int i, nk = 0, nr = 0;
 
 	/* No module comes or goes for these points after this. */
 	if (stp_kprobe_notifier_registered && ps == stp_kprobe_mod_points) {
@@ -182,8 +184,36 @@ static void stp_kprobes_unregister(struct stp_kprobe *ps, int n)
 		stp_kprobe_notifier_registered = false;
 	}
 	mutex_lock(&stp_kprobe_mod_lock);
-	for (i = 0; i < n; i++)
-		stp_kprobe_unregister(&ps[i]);
+	/*
+	 * All at once: the kernel waits for an RCU grace period per call of
+	 * unregister_kprobes()/unregister_kretprobes(), so hundreds of points
+	 * (syscall.*) removed one by one waited for hundreds of them. One by
+	 * one only if the lists cannot be had.
+	 */
+	kps = kmalloc_array(n, sizeof(*kps), GFP_KERNEL);
+	krps = kmalloc_array(n, sizeof(*krps), GFP_KERNEL);
+	if (n > 0 && kps && krps) {
+		for (i = 0; i < n; i++) {
+			struct stp_kprobe *p = &ps[i];
+
+			if (!p->registered)
+				continue;
+			if (p->ret)
+				krps[nr++] = &p->u.krp;
+			else
+				kps[nk++] = &p->u.kp;
+			p->registered = false;
+		}
+		if (nk > 0)
+			unregister_kprobes(kps, nk);
+		if (nr > 0)
+			unregister_kretprobes(krps, nr);
+	} else {
+		for (i = 0; i < n; i++)
+			stp_kprobe_unregister(&ps[i]);
+	}
+	kfree(kps);
+	kfree(krps);
 	mutex_unlock(&stp_kprobe_mod_lock);
 }
 

@@ -197,6 +197,7 @@ pub fn run(sh: &Shell, bench: &BuildBench) -> Result<()> {
                     files: vec![(PathBuf::from("hello.c"), BARE_C.to_string())],
                     objects: Vec::new(),
                     cflags: Vec::new(),
+                    pch: None,
                     make_vars: Vec::new(),
                     try_run_cache: None,
                     keep: false,

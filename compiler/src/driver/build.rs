@@ -51,6 +51,7 @@ impl BuildJob {
             files: self.module.files.clone(),
             objects: self.module.objects.clone(),
             cflags: self.module.cflags.clone(),
+            pch: self.module.pch.clone(),
             make_vars: self.make_vars.clone(),
             try_run_cache: self.try_run_cache.clone(),
             keep: self.keep,

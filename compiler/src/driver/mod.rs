@@ -774,6 +774,30 @@ impl Pipeline {
             started.elapsed().as_millis(),
             object.path.display()
         ));
+        // The declarations precompiled for this configuration: the
+        // script's compile then reads no kernel header itself.
+        let needs = runtime_object::pch::need_lines(c_source);
+        let started = Instant::now();
+        let pch = runtime_object::pch::prepare(&runtime_object::pch::PchRequest {
+            tree: &tree,
+            toolchain: &toolchain,
+            features_dir: &features.dir,
+            decl_files: &split.decl_files,
+            cflags: &cflags,
+            needs: &needs,
+            make_vars: &self.options.make_vars,
+            verbose: self.options.verbose >= 3,
+        });
+        self.build_notes.push(match &pch {
+            Ok(header) => format!(
+                "precompiled header: ready in {}ms ({})",
+                started.elapsed().as_millis(),
+                header.display()
+            ),
+            Err(why) => {
+                format!("precompiled header: none, the script's C reads the headers: {why}")
+            }
+        });
         let mut files = split.decl_files;
         files.push((
             PathBuf::from(format!("{module}_src.c")),
@@ -787,6 +811,7 @@ impl Pipeline {
                 files,
                 objects: vec![object.path],
                 cflags,
+                pch: pch.ok(),
             },
             make_vars: self.options.make_vars.clone(),
             try_run_cache: Some(kbuild_tryrun::cache_path(

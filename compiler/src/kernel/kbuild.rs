@@ -33,6 +33,9 @@ pub struct BuildRequest<'a> {
     pub objects: Vec<PathBuf>,
     /// Extra compiler flags (`-D`, `-I $(src)/...`), placed in `ccflags-y`.
     pub cflags: Vec<String>,
+    /// The runtime's declarations precompiled (`runtime_object::pch`):
+    /// its `stp_pch.h`, whose `.gch` the script's C is compiled with.
+    pub pch: Option<PathBuf>,
     /// Extra `make` variables (`-B NAME=VALUE`).
     pub make_vars: Vec<String>,
     /// Where kbuild's compiler tests are answered from, or recorded to
@@ -181,7 +184,11 @@ pub fn build(req: &BuildRequest<'_>) -> Result<BuiltModule, BuildError> {
         std::fs::write(&file, text).map_err(io(&file))?;
     }
     let objects = copy_objects(&req.objects, &path)?;
-    let kbuild = kbuild_file(req.module, &req.cflags, &objects);
+    if req.pch.is_some() {
+        let names = path.join(NAMES_HEADER);
+        std::fs::write(&names, names_header(req.module)).map_err(io(&names))?;
+    }
+    let kbuild = kbuild_file(req.module, &req.cflags, &objects, req.pch.as_deref());
     std::fs::write(path.join("Kbuild"), kbuild).map_err(io(&path.join("Kbuild")))?;
 
     let mut make = modules_command(
@@ -283,7 +290,25 @@ pub fn copy_objects(objects: &[PathBuf], dir: &Path) -> Result<Vec<String>, Buil
 /// The `Kbuild` file for a module: one object from `NAME.c`, or with
 /// prebuilt `objects` (file names in the build directory), `NAME_src.c`'s
 /// object linked with them.
-pub fn kbuild_file(module: &str, cflags: &[String], objects: &[String]) -> String {
+///
+/// With `pch` (a precompiled `stp_pch.h`, `runtime_object::pch`), the
+/// script's C is compiled with it as its first `-include`, so the kernel's
+/// and the runtime's headers are read once per tree and configuration
+/// instead of once per module. GCC uses a precompiled header only before
+/// the first C token (kbuild's own `-include compiler_types.h` has some),
+/// hence `NOSTDINC_FLAGS`, the one variable kbuild puts before its own
+/// includes; and only when the macros defined before it are those it was
+/// made with, so the per-module `KBUILD_BASENAME`/`KBUILD_MODNAME` move
+/// from the command line to [`NAMES_HEADER`], read right after it (the
+/// kernel's headers only name them inside macros). If GCC refuses the
+/// `.gch`, it reads `stp_pch.h` itself: the same declarations, as slowly
+/// as before.
+pub fn kbuild_file(
+    module: &str,
+    cflags: &[String],
+    objects: &[String],
+    pch: Option<&Path>,
+) -> String {
     let mut text = format!("obj-m := {module}.o\n");
     if !objects.is_empty() {
         text.push_str(&format!("{module}-y := {module}_src.o"));
@@ -295,7 +320,33 @@ pub fn kbuild_file(module: &str, cflags: &[String], objects: &[String]) -> Strin
     if !cflags.is_empty() {
         text.push_str(&format!("ccflags-y += {}\n", cflags.join(" ")));
     }
+    if let (Some(pch), false) = (pch, objects.is_empty()) {
+        let target = format!("$(obj)/{module}_src.o");
+        text.push_str(&format!(
+            "{target}: NOSTDINC_FLAGS += -include {} -include $(src)/{NAMES_HEADER}\n\
+             {target}: basename_flags :=\n\
+             {target}: modname_flags :=\n",
+            pch.display()
+        ));
+    }
     text
+}
+
+/// The header that defines, after the precompiled header, the names kbuild
+/// gives a module's object on the command line.
+pub const NAMES_HEADER: &str = "stp_kbuild_names.h";
+
+/// [`NAMES_HEADER`]'s text for `NAME_src.o` of module `module`: kbuild's
+/// `basename_flags` and `modname_flags` (its `name-fix`: `-` and `,`
+/// become `_`).
+pub fn names_header(module: &str) -> String {
+    let fixed = module.replace(['-', ','], "_");
+    format!(
+        "/* kbuild's names for this object, defined after the precompiled header. */\n\
+         #define KBUILD_BASENAME \"{fixed}_src\"\n\
+         #define KBUILD_MODNAME \"{fixed}\"\n\
+         #define __KBUILD_MODNAME kmod_{fixed}\n"
+    )
 }
 
 /// Extracts `FILE:LINE:COL: error: MSG` lines, attaching the source line
@@ -351,19 +402,33 @@ mod tests {
 
     #[test]
     fn kbuild_file_names_the_object_and_flags() {
-        assert_eq!(kbuild_file("hello", &[], &[]), "obj-m := hello.o\n");
+        assert_eq!(kbuild_file("hello", &[], &[], None), "obj-m := hello.o\n");
         assert_eq!(
             kbuild_file(
                 "hello",
                 &["-I$(src)/runtime".into(), "-DMAXACTION=10".into()],
-                &[]
+                &[],
+                None
             ),
             "obj-m := hello.o\nccflags-y += -I$(src)/runtime -DMAXACTION=10\n"
         );
         assert_eq!(
-            kbuild_file("hello", &[], &["stp_runtime.o".into()]),
+            kbuild_file("hello", &[], &["stp_runtime.o".into()], None),
             "obj-m := hello.o\nhello-y := hello_src.o stp_runtime.o\n"
         );
+        assert_eq!(
+            kbuild_file(
+                "hello",
+                &[],
+                &["stp_runtime.o".into()],
+                Some(Path::new("/c/pch-1/stp_pch.h"))
+            ),
+            "obj-m := hello.o\nhello-y := hello_src.o stp_runtime.o\n\
+             $(obj)/hello_src.o: NOSTDINC_FLAGS += -include /c/pch-1/stp_pch.h -include $(src)/stp_kbuild_names.h\n\
+             $(obj)/hello_src.o: basename_flags :=\n\
+             $(obj)/hello_src.o: modname_flags :=\n"
+        );
+        assert!(names_header("a-b").contains("#define KBUILD_MODNAME \"a_b\"\n"));
     }
 
     #[test]

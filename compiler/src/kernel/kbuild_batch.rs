@@ -32,6 +32,9 @@ pub struct BatchModule {
     pub objects: Vec<PathBuf>,
     /// Its `ccflags-y`.
     pub cflags: Vec<String>,
+    /// The precompiled runtime header it is compiled with
+    /// (`kbuild::BuildRequest::pch`).
+    pub pch: Option<PathBuf>,
 }
 
 /// What to build in one run.
@@ -185,9 +188,13 @@ fn write_batch(req: &BatchRequest<'_>) -> Result<(), BuildError> {
         }
         std::fs::create_dir_all(&sub).map_err(io(&sub))?;
         let objects = kbuild::copy_objects(&m.objects, &sub)?;
+        if m.pch.is_some() {
+            let names = sub.join(kbuild::NAMES_HEADER);
+            std::fs::write(&names, kbuild::names_header(&m.module)).map_err(io(&names))?;
+        }
         let kbuild = sub.join("Kbuild");
-        std::fs::write(&kbuild, kbuild::kbuild_file(&m.module, &m.cflags, &objects))
-            .map_err(io(&kbuild))?;
+        let text = kbuild::kbuild_file(&m.module, &m.cflags, &objects, m.pch.as_deref());
+        std::fs::write(&kbuild, text).map_err(io(&kbuild))?;
     }
     Ok(())
 }
@@ -293,6 +300,7 @@ fn build_alone(req: &BatchRequest<'_>, m: &BatchModule) -> Result<BuiltModule, B
         files: m.files.clone(),
         objects: m.objects.clone(),
         cflags: m.cflags.clone(),
+        pch: m.pch.clone(),
         make_vars: req.make_vars.clone(),
         try_run_cache: req.try_run_cache.clone(),
         keep: false,
@@ -341,6 +349,7 @@ mod tests {
                 files: vec![],
                 objects: vec![],
                 cflags: vec![],
+                pch: None,
             })
             .collect();
         assert_eq!(

@@ -97,6 +97,12 @@ pub(super) fn module_key_for(inputs: &KeyInputs<'_>, stapkit: &str) -> String {
     for flag in &inputs.module.cflags {
         h.part("cflag", flag.as_bytes());
     }
+    // The precompiled header's directory is named by a hash of what it
+    // is made from; the cache's own path is left out.
+    if let Some(pch) = &inputs.module.pch {
+        let dir = pch.parent().and_then(|d| d.file_name()).unwrap_or_default();
+        h.part("pch", dir.as_encoded_bytes());
+    }
     for var in inputs.make_vars {
         h.part("make", var.as_bytes());
     }
@@ -217,6 +223,7 @@ mod tests {
             ],
             objects: vec![],
             cflags: vec!["-Werror".into(), "-DMAXACTION=10".into()],
+            pch: None,
         }
     }
 

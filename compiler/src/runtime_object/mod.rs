@@ -15,6 +15,7 @@
 //! the tree and toolchain are in the features key. A collision would hand
 //! out a wrong object, hence SHA-256.
 
+pub mod pch;
 pub mod split;
 
 use std::path::{Path, PathBuf};
