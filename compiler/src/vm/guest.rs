@@ -299,7 +299,9 @@ mod tests {
                 assert!(line.ends_with('&'), "pid 1 runs `{line}` itself");
             }
         }
-        assert!(INIT_SCRIPT.trim_end().ends_with("while :; do sleep 1; done"));
+        assert!(INIT_SCRIPT
+            .trim_end()
+            .ends_with("while :; do sleep 1; done"));
     }
 
     #[test]
