@@ -758,14 +758,17 @@ impl Pipeline {
         // plimit.stp's `cur_buf`) is no error. The runtime keeps them.
         cflags.push(SCRIPT_C_LENIENCY.to_string());
         let started = Instant::now();
-        let object = runtime_object::prepare(&runtime_object::ObjectRequest {
+        let site = runtime_object::BuildSite {
             tree: &tree,
             toolchain: &toolchain,
             features_dir: &features.dir,
-            files: &split.object_files,
-            cflags: &object_cflags,
             make_vars: &self.options.make_vars,
             verbose: self.options.verbose >= 3,
+        };
+        let object = runtime_object::prepare(&runtime_object::ObjectRequest {
+            site,
+            files: &split.object_files,
+            cflags: &object_cflags,
         })
         .map_err(|e| fail(&e))?;
         self.build_notes.push(format!(
@@ -779,14 +782,10 @@ impl Pipeline {
         let needs = runtime_object::pch::need_lines(c_source);
         let started = Instant::now();
         let pch = runtime_object::pch::prepare(&runtime_object::pch::PchRequest {
-            tree: &tree,
-            toolchain: &toolchain,
-            features_dir: &features.dir,
+            site,
             decl_files: &split.decl_files,
             cflags: &cflags,
             needs: &needs,
-            make_vars: &self.options.make_vars,
-            verbose: self.options.verbose >= 3,
         });
         self.build_notes.push(match &pch {
             Ok(header) => format!(

@@ -15,6 +15,7 @@
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
 use super::PrepError;
 
@@ -210,6 +211,31 @@ pub fn lock_file(path: &Path) -> Result<std::fs::File, PrepError> {
         error,
     })?;
     Ok(file)
+}
+
+/// A labelled, length-prefixed SHA-256: the keys of the cache's built
+/// pieces (modules, runtime objects, precompiled headers), where no two
+/// different inputs may run together into the same bytes.
+#[derive(Default)]
+pub struct KeyHasher(Sha256);
+
+impl KeyHasher {
+    /// Adds `bytes` under `label`.
+    pub fn part(&mut self, label: &str, bytes: &[u8]) {
+        self.0.update((label.len() as u64).to_le_bytes());
+        self.0.update(label.as_bytes());
+        self.0.update((bytes.len() as u64).to_le_bytes());
+        self.0.update(bytes);
+    }
+
+    /// The key, 64 hex digits.
+    pub fn hex(self) -> String {
+        self.0
+            .finalize()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
 }
 
 #[cfg(test)]

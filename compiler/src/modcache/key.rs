@@ -16,8 +16,7 @@
 //! the project's FNV (`text::hash`): a collision here would hand out a
 //! wrong module, so the key must be collision-resistant.
 
-use sha2::{Digest, Sha256};
-
+pub(super) use crate::kernel::cache::KeyHasher;
 use crate::kernel::kbuild_batch::BatchModule;
 use crate::kernel::toolchain::Toolchain;
 use crate::kernel::HeaderTree;
@@ -45,30 +44,6 @@ pub struct KeyInputs<'a> {
     pub make_vars: &'a [String],
 }
 
-/// A labelled, length-prefixed SHA-256.
-pub(super) struct KeyHasher(Sha256);
-
-impl KeyHasher {
-    pub(super) fn new() -> KeyHasher {
-        KeyHasher(Sha256::new())
-    }
-
-    pub(super) fn part(&mut self, label: &str, bytes: &[u8]) {
-        self.0.update((label.len() as u64).to_le_bytes());
-        self.0.update(label.as_bytes());
-        self.0.update((bytes.len() as u64).to_le_bytes());
-        self.0.update(bytes);
-    }
-
-    pub(super) fn hex(self) -> String {
-        self.0
-            .finalize()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect()
-    }
-}
-
 /// The key of the module `inputs` describe, 64 hex digits.
 pub fn module_key(inputs: &KeyInputs<'_>) -> String {
     module_key_for(inputs, &stapkit_identity())
@@ -76,7 +51,7 @@ pub fn module_key(inputs: &KeyInputs<'_>) -> String {
 
 /// [`module_key`] with the given stapkit identity (tests vary it).
 pub(super) fn module_key_for(inputs: &KeyInputs<'_>, stapkit: &str) -> String {
-    let mut h = KeyHasher::new();
+    let mut h = KeyHasher::default();
     h.part("format", b"stapkit module cache 1");
     h.part("stapkit", stapkit.as_bytes());
     h.part("module", inputs.module.module.as_bytes());

@@ -77,7 +77,7 @@ pub fn script_key(inputs: &ScriptInputs<'_>) -> String {
 
 /// [`script_key`] with the given stapkit identity (tests vary it).
 pub(super) fn script_key_for(inputs: &ScriptInputs<'_>, stapkit: &str) -> String {
-    let mut h = KeyHasher::new();
+    let mut h = KeyHasher::default();
     h.part("format", b"stapkit script cache 1");
     h.part("stapkit", stapkit.as_bytes());
     h.part("options", inputs.options.as_bytes());
@@ -204,7 +204,7 @@ impl ToolchainRef {
 
 /// The SHA-256 of a toolchain's identity (what the module key hashes).
 fn toolchain_digest(toolchain: &Toolchain) -> String {
-    let mut h = KeyHasher::new();
+    let mut h = KeyHasher::default();
     h.part("toolchain", toolchain_identity(toolchain).as_bytes());
     h.hex()
 }

@@ -20,8 +20,7 @@ pub mod split;
 
 use std::path::{Path, PathBuf};
 
-use sha2::{Digest, Sha256};
-
+use crate::kernel::cache::KeyHasher;
 use crate::kernel::kbuild::{self, BuildError};
 use crate::kernel::kbuild_tryrun::{self, TryRun};
 use crate::kernel::toolchain::Toolchain;
@@ -82,35 +81,92 @@ pub fn split_runtime(files: &[(PathBuf, String)]) -> Result<SplitRuntime, String
 }
 
 /// The `STP_NEED_*` parts the script's C defines before it includes the
-/// runtime (`codegen`): the object must be built with them too.
+/// runtime (`codegen`), as `-D` flags: the object must be built with them
+/// too.
 pub fn script_needs(c_source: &str) -> Vec<String> {
-    c_source
-        .lines()
-        .take_while(|l| !l.starts_with("#include"))
-        .filter_map(|l| l.strip_prefix("#define "))
-        .filter(|d| d.starts_with("STP_NEED_"))
-        .filter_map(|d| d.split_once(' '))
+    pch::need_lines(c_source)
+        .iter()
+        .filter_map(|l| l.strip_prefix("#define ")?.split_once(' '))
         .map(|(name, value)| format!("-D{name}={value}"))
         .collect()
+}
+
+/// Where the runtime's cached pieces are built: one kernel tree's kbuild.
+#[derive(Debug, Clone, Copy)]
+pub struct BuildSite<'a> {
+    /// The target tree.
+    pub tree: &'a HeaderTree,
+    /// Where `make` runs.
+    pub toolchain: &'a Toolchain,
+    /// The tree's feature directory (`kernel::features`), where the
+    /// pieces are cached.
+    pub features_dir: &'a Path,
+    /// `-B` variables.
+    pub make_vars: &'a [String],
+    /// Echo the build commands.
+    pub verbose: bool,
 }
 
 /// What the object is built from.
 #[derive(Debug, Clone, Copy)]
 pub struct ObjectRequest<'a> {
-    /// The target tree.
-    pub tree: &'a HeaderTree,
-    /// Where `make` runs.
-    pub toolchain: &'a Toolchain,
-    /// The tree's feature directory (`kernel::features`), where it is cached.
-    pub features_dir: &'a Path,
+    /// Where it is built.
+    pub site: BuildSite<'a>,
     /// The object view's files.
     pub files: &'a [(PathBuf, String)],
     /// The C flags, as the script's own (plus its `STP_NEED_*`).
     pub cflags: &'a [String],
-    /// `-B` variables.
-    pub make_vars: &'a [String],
-    /// Echo the build commands.
-    pub verbose: bool,
+}
+
+/// What [`make_objects`] ran: make's exit, its log, and the record of
+/// the tree's compiler tests to keep (`finish`) once the caller has found
+/// the build good.
+struct ObjectsMade {
+    success: bool,
+    log: String,
+    try_run: TryRun,
+}
+
+/// Writes `files` into `dir` and runs kbuild there for its objects only
+/// (no modpost, no final link); the tree's first build records kbuild's
+/// compiler tests for the builds that follow (`kernel::kbuild_tryrun`).
+fn make_objects(
+    site: &BuildSite<'_>,
+    dir: &Path,
+    files: &[(PathBuf, String)],
+) -> Result<ObjectsMade, BuildError> {
+    let io = |p: &Path| {
+        let p = p.to_path_buf();
+        move |error| BuildError::Io { path: p, error }
+    };
+    for (rel, text) in files {
+        let file = dir.join(rel);
+        if let Some(parent) = file.parent() {
+            std::fs::create_dir_all(parent).map_err(io(parent))?;
+        }
+        std::fs::write(&file, text).map_err(io(&file))?;
+    }
+    let mut vars = site.make_vars.to_vec();
+    vars.extend([
+        "KBUILD_MODPOST_WARN=1".into(),
+        "KBUILD_MODPOST_NOFINAL=1".into(),
+    ]);
+    let mut make =
+        kbuild::modules_command(site.tree, site.toolchain, dir, &[], &vars, site.verbose);
+    let try_run = TryRun::prepare(
+        &kbuild_tryrun::cache_path(site.features_dir, site.make_vars),
+        dir,
+        &mut make,
+    )
+    .map_err(io(dir))?;
+    let out = make
+        .output()
+        .map_err(|e| BuildError::Make(site.toolchain.spawn_error(&e)))?;
+    Ok(ObjectsMade {
+        success: out.status.success(),
+        log: kbuild::make_log(&out),
+        try_run,
+    })
 }
 
 /// A runtime object ready to link.
@@ -124,32 +180,27 @@ pub struct RuntimeObject {
 
 /// The key of the object `req` describes, 64 hex digits.
 pub fn object_key(files: &[(PathBuf, String)], cflags: &[String], make_vars: &[String]) -> String {
-    let mut h = Sha256::new();
-    let mut part = |label: &str, bytes: &[u8]| {
-        h.update((label.len() as u64).to_le_bytes());
-        h.update(label.as_bytes());
-        h.update((bytes.len() as u64).to_le_bytes());
-        h.update(bytes);
-    };
-    part("format", b"stapkit runtime object 2");
+    let mut h = KeyHasher::default();
+    h.part("format", b"stapkit runtime object 2");
     for (path, text) in files {
-        part("file", path.to_string_lossy().as_bytes());
-        part("contents", text.as_bytes());
+        h.part("file", path.to_string_lossy().as_bytes());
+        h.part("contents", text.as_bytes());
     }
     for flag in cflags {
-        part("cflag", flag.as_bytes());
+        h.part("cflag", flag.as_bytes());
     }
     for var in make_vars {
-        part("make", var.as_bytes());
+        h.part("make", var.as_bytes());
     }
-    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    h.hex()
 }
 
 /// The runtime object for `req`: from the cache, or built now (once, even
 /// when several builds ask at the same time).
 pub fn prepare(req: &ObjectRequest<'_>) -> Result<RuntimeObject, BuildError> {
-    let key = object_key(req.files, req.cflags, req.make_vars);
-    let key_dir = req.features_dir.join(format!("runtime-{key}"));
+    let site = &req.site;
+    let key = object_key(req.files, req.cflags, site.make_vars);
+    let key_dir = site.features_dir.join(format!("runtime-{key}"));
     let path = key_dir.join(OBJECT);
     if path.is_file() {
         return Ok(RuntimeObject { path, cached: true });
@@ -170,46 +221,21 @@ pub fn prepare(req: &ObjectRequest<'_>) -> Result<RuntimeObject, BuildError> {
         .prefix("stapkit-runtime")
         .tempdir()
         .map_err(io(&std::env::temp_dir()))?;
-    for (rel, text) in req.files {
-        let file = dir.path().join(rel);
-        if let Some(parent) = file.parent() {
-            std::fs::create_dir_all(parent).map_err(io(parent))?;
-        }
-        std::fs::write(&file, text).map_err(io(&file))?;
-    }
-    let kbuild_path = dir.path().join("Kbuild");
-    std::fs::write(&kbuild_path, object_kbuild_file(req.cflags)).map_err(io(&kbuild_path))?;
-    // modpost and the final link are not wanted: the object is all.
-    let mut vars = req.make_vars.to_vec();
-    vars.extend([
-        "KBUILD_MODPOST_WARN=1".into(),
-        "KBUILD_MODPOST_NOFINAL=1".into(),
-    ]);
-    let mut make =
-        kbuild::modules_command(req.tree, req.toolchain, dir.path(), &[], &vars, req.verbose);
-    // The tree's first build: it records kbuild's compiler tests for the
-    // script builds that follow (`kernel::kbuild_tryrun`).
-    let try_run = TryRun::prepare(
-        &kbuild_tryrun::cache_path(req.features_dir, req.make_vars),
-        dir.path(),
-        &mut make,
-    )
-    .map_err(io(dir.path()))?;
-    let out = make
-        .output()
-        .map_err(|e| BuildError::Make(req.toolchain.spawn_error(&e)))?;
-    let log = kbuild::make_log(&out);
+    let mut files = req.files.to_vec();
+    files.push((PathBuf::from("Kbuild"), object_kbuild_file(req.cflags)));
+    let made = make_objects(site, dir.path(), &files)?;
+    // make's exit is not the verdict: the object is all that is wanted.
     let built = dir.path().join(OBJECT);
-    let compiled = log.lines().all(|l| !l.contains(": error: "));
+    let compiled = made.log.lines().all(|l| !l.contains(": error: "));
     if !built.is_file() || !compiled {
-        let errors = kbuild::compile_errors(&log, dir.path());
+        let errors = kbuild::compile_errors(&made.log, dir.path());
         return Err(BuildError::Failed {
             dir: dir.keep(),
             errors,
-            log,
+            log: made.log,
         });
     }
-    try_run.finish();
+    made.try_run.finish();
     std::fs::create_dir_all(&key_dir).map_err(io(&key_dir))?;
     let tmp = path.with_extension("o.tmp");
     std::fs::copy(&built, &tmp).map_err(io(&tmp))?;

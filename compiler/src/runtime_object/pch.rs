@@ -14,12 +14,9 @@
 
 use std::path::{Path, PathBuf};
 
-use sha2::{Digest, Sha256};
-
+use super::{make_objects, BuildSite};
+use crate::kernel::cache::KeyHasher;
 use crate::kernel::kbuild::{self, BuildError};
-use crate::kernel::kbuild_tryrun::{self, TryRun};
-use crate::kernel::toolchain::Toolchain;
-use crate::kernel::HeaderTree;
 
 /// The header a script's object is compiled with first.
 pub const HEADER: &str = "stp_pch.h";
@@ -27,12 +24,8 @@ pub const HEADER: &str = "stp_pch.h";
 /// What the precompiled header is made from.
 #[derive(Debug, Clone, Copy)]
 pub struct PchRequest<'a> {
-    /// The target tree.
-    pub tree: &'a HeaderTree,
-    /// Where `make` runs.
-    pub toolchain: &'a Toolchain,
-    /// The tree's feature directory, where it is kept.
-    pub features_dir: &'a Path,
+    /// Where it is built and kept.
+    pub site: BuildSite<'a>,
     /// The declarations view (`runtime/...`), as the script's build gets it.
     pub decl_files: &'a [(PathBuf, String)],
     /// The script's object's `ccflags-y`.
@@ -40,10 +33,6 @@ pub struct PchRequest<'a> {
     /// The script's `#define STP_NEED_* ...` lines, verbatim (they come
     /// before its `#include "stapkit.h"`).
     pub needs: &'a [String],
-    /// `-B` variables.
-    pub make_vars: &'a [String],
-    /// Echo the build commands.
-    pub verbose: bool,
 }
 
 /// The script's `#define STP_NEED_*` lines before its include of the
@@ -99,24 +88,18 @@ pub fn pch_kbuild_file(cflags: &[String]) -> String {
 
 /// The key of the header `req` describes, 64 hex digits.
 pub fn pch_key(req: &PchRequest<'_>) -> String {
-    let mut h = Sha256::new();
-    let mut part = |label: &str, bytes: &[u8]| {
-        h.update((label.len() as u64).to_le_bytes());
-        h.update(label.as_bytes());
-        h.update((bytes.len() as u64).to_le_bytes());
-        h.update(bytes);
-    };
-    part("format", b"stapkit precompiled runtime 1");
-    part("kbuild", pch_kbuild_file(req.cflags).as_bytes());
-    part("header", header_text(req.needs).as_bytes());
+    let mut h = KeyHasher::default();
+    h.part("format", b"stapkit precompiled runtime 1");
+    h.part("kbuild", pch_kbuild_file(req.cflags).as_bytes());
+    h.part("header", header_text(req.needs).as_bytes());
     for (path, text) in req.decl_files {
-        part("file", path.to_string_lossy().as_bytes());
-        part("contents", text.as_bytes());
+        h.part("file", path.to_string_lossy().as_bytes());
+        h.part("contents", text.as_bytes());
     }
-    for var in req.make_vars {
-        part("make", var.as_bytes());
+    for var in req.site.make_vars {
+        h.part("make", var.as_bytes());
     }
-    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    h.hex()
 }
 
 /// The precompiled header for `req` ([`HEADER`] in its directory, the
@@ -124,7 +107,7 @@ pub fn pch_key(req: &PchRequest<'_>) -> String {
 /// several builds ask at the same time). `Err` says why there is none;
 /// the script then builds without it.
 pub fn prepare(req: &PchRequest<'_>) -> Result<PathBuf, String> {
-    let dir = req.features_dir.join(format!("pch-{}", pch_key(req)));
+    let dir = req.site.features_dir.join(format!("pch-{}", pch_key(req)));
     let header = dir.join(HEADER);
     let ready = dir.join("ready");
     let failed = dir.join("failed");
@@ -175,37 +158,15 @@ fn build(req: &PchRequest<'_>, dir: &Path) -> Result<(), BuildError> {
         "#include <linux/module.h>\nMODULE_LICENSE(\"GPL\");\n".to_string(),
     ));
     files.push((PathBuf::from("Kbuild"), pch_kbuild_file(req.cflags)));
-    for (rel, text) in &files {
-        let file = dir.join(rel);
-        if let Some(parent) = file.parent() {
-            std::fs::create_dir_all(parent).map_err(io(parent))?;
-        }
-        std::fs::write(&file, text).map_err(io(&file))?;
-    }
-    let mut vars = req.make_vars.to_vec();
-    vars.extend([
-        "KBUILD_MODPOST_WARN=1".into(),
-        "KBUILD_MODPOST_NOFINAL=1".into(),
-    ]);
-    let mut make = kbuild::modules_command(req.tree, req.toolchain, dir, &[], &vars, req.verbose);
-    let try_run = TryRun::prepare(
-        &kbuild_tryrun::cache_path(req.features_dir, req.make_vars),
-        dir,
-        &mut make,
-    )
-    .map_err(io(dir))?;
-    let out = make
-        .output()
-        .map_err(|e| BuildError::Make(req.toolchain.spawn_error(&e)))?;
-    let log = kbuild::make_log(&out);
-    if !out.status.success() || !dir.join(format!("{HEADER}.gch")).is_file() {
+    let made = make_objects(&req.site, dir, &files)?;
+    if !made.success || !dir.join(format!("{HEADER}.gch")).is_file() {
         return Err(BuildError::Failed {
             dir: dir.to_path_buf(),
-            errors: kbuild::compile_errors(&log, dir),
-            log,
+            errors: kbuild::compile_errors(&made.log, dir),
+            log: made.log,
         });
     }
-    try_run.finish();
+    made.try_run.finish();
     Ok(())
 }
 
