@@ -11,9 +11,8 @@
 //! its `systemtap` flavour), one case per module, in turn: the bare workload (the baseline), the module started by its
 //! own tool's `staprun` (stapkit's static one, SystemTap's with `stapio`)
 //! with its output sent to `/dev/null`, the workload again `--runs` times,
-//! the module stopped. SystemTap builds the empty-bodied probes with `-u`:
-//! it elides them otherwise, and the point is to measure one (stapkit
-//! keeps them; its `-u` would also build every tapset function).
+//! the module stopped. Both tools build the empty-bodied probes with `-u`:
+//! both elide them otherwise, and the point is to measure one.
 //! Cost per hit is (workload with the module −
 //! baseline) / N, best of the runs; `timer.profile` is hit by the clock,
 //! not by the workload, so its figure is the slowdown per workload call.
@@ -138,8 +137,10 @@ pub fn run(sh: &Shell, bench: &OverheadBench) -> Result<()> {
         let file = work.path().join(format!("{name}.stp"));
         std::fs::write(&file, text)?;
         let ours = format!("k_{name}");
+        // `-u` as for SystemTap below: pass 2 elides an empty probe.
+        let keep = if text.contains("{}") { "-u" } else { "-p4" };
         let out = std::process::Command::new(prepared.bin_dir.join("stap"))
-            .args(["-p4", "--disable-cache", "-r", kernel, "-m", &ours])
+            .args(["-p4", keep, "--disable-cache", "-r", kernel, "-m", &ours])
             .arg(&file)
             .current_dir(work.path())
             .output()?;
