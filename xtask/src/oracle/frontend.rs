@@ -579,4 +579,19 @@ mod tests {
         );
         assert_eq!(fixture_invocation("//@ arch: arm64\n"), None);
     }
+
+    #[test]
+    fn module_and_tracepoint_names_are_read_from_probe_points() {
+        let text = "probe module(\"st\").function(\"st_do_scsi\").call !,\n\
+                    kernel.function(\"x\") {}\nprobe kernel.trace(\"kvm:kvm_exit\") {}\n";
+        assert_eq!(quoted_after(text, "module(\"").collect::<Vec<_>>(), ["st"]);
+        assert_eq!(
+            quoted_after(text, "trace(\"").collect::<Vec<_>>(),
+            ["kvm:kvm_exit"]
+        );
+        assert_eq!(
+            quoted_after("module(\"unterminated", "module(\"").count(),
+            0
+        );
+    }
 }
