@@ -281,10 +281,11 @@ fn stapkit_p2(case: &FrontendCase, kernel: Option<&Arc<KernelInfo>>) -> Result<(
 
 /// `stap -p2` against real SystemTap's: every case of `cases.tsv` with a
 /// recorded `-p2` outcome is accepted or refused by stapkit's passes 1
-/// and 2 as SystemTap 5.1 did on the Debian 6.1 tree with its -dbg files,
-/// unless `p2-differences.tsv` lists it with its reason. The cases share
-/// one view of the kernel's facts (DWARF, BTF, symbols are read once) and
-/// run on every CPU.
+/// and 2 as SystemTap 5.1 did on the Debian 6.1 kernel installed as on a
+/// user's machine (image, headers, -dbg files), unless
+/// `p2-differences.tsv` lists it with its reason. The cases share one
+/// view of the kernel's facts (DWARF, BTF, symbols are read once) and run
+/// on every CPU.
 #[test]
 fn stap_p2_accepts_and_refuses_what_systemtap_does() {
     assert!(

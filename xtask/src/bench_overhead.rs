@@ -3,12 +3,15 @@
 //! of one kernel (default 6.1 amd64).
 //!
 //! The workload is `stapkit-workload getppid N`: N `getppid` system calls,
-//! timed in the guest. Each script is built by both tools (stapkit's
-//! `stap -p4`, Debian's SystemTap in the oracle's root as
-//! `docs/oracle/README.md` describes, without `--sysroot`: the scripts
-//! are kernel-only, and under it SystemTap 5.1 finds no tracepoint), then
-//! in one guest booted with the test guests' `/init` (`vm-images/init.sh`,
-//! its `systemtap` flavour), one case per module, in turn: the bare workload (the baseline), the module started by its
+//! timed in the guest. Each script is built by both tools: stapkit's
+//! `stap -p4`, and Debian's SystemTap in the oracle's root with the
+//! kernel installed as on a user's machine, as `cargo xtask oracle
+//! --record` builds (`oracle::user_machine`; given only `-r TREE`,
+//! SystemTap 5.1 finds no tracepoint), without `--sysroot` (the scripts
+//! are kernel-only, and under it SystemTap 5.1 finds no tracepoint
+//! either). Then, in one guest booted with the test guests' `/init`
+//! (`vm-images/init.sh`, its `systemtap` flavour), one case per module,
+//! in turn: the bare workload (the baseline), the module started by its
 //! own tool's `staprun` (stapkit's static one, SystemTap's with `stapio`)
 //! with its output sent to `/dev/null`, the workload again `--runs` times,
 //! the module stopped. Both tools build the empty-bodied probes with `-u`:
@@ -46,10 +49,6 @@ const SCRIPTS: &[(&str, &str, bool)] = &[
          \thits[pid()]++\n\tprintf(\"%d\\n\", hits[pid()])\n}\n",
         true,
     ),
-    // FIXME: SystemTap 5.1 in the oracle's root resolves neither
-    // `sys_enter` nor `raw_syscalls:sys_enter` for a header tree
-    // (`semantic error: no match`, December 2026), so this script stops
-    // the benchmark; run the others with `--script`.
     (
         "tracepoint",
         "probe kernel.trace(\"raw_syscalls:sys_enter\") {}\n",
@@ -280,6 +279,14 @@ fn systemtap_module(
     name: &str,
     text: &str,
 ) -> Result<Vec<u8>> {
+    // The kernel installed, as a user's SystemTap finds it (no module
+    // of the kernel's is asked for).
+    let machine = oracle::user_machine(cache, k, &BTreeMap::new())?;
+    let setup: String = machine
+        .mounts
+        .iter()
+        .map(|(_, dst)| format!("{dst}\n"))
+        .collect();
     let key = oracle::content_key(&[
         stap_root.suite.as_bytes(),
         stap_root.version.as_bytes(),
@@ -287,6 +294,7 @@ fn systemtap_module(
         k.state.version.as_bytes(),
         name.as_bytes(),
         text.as_bytes(),
+        setup.as_bytes(),
     ]);
     let kept = cache.dir().join("bench/overhead").join(format!("{key}.ko"));
     if let Ok(ko) = std::fs::read(&kept) {
@@ -298,7 +306,6 @@ fn systemtap_module(
     let _ = std::fs::remove_dir_all(&host_work);
     std::fs::create_dir_all(&host_work)?;
     std::fs::write(host_work.join(format!("{name}.stp")), text)?;
-    let tree = k.state.build_dir().display().to_string();
     // `-u` only where SystemTap would elide the empty probe.
     let elided = text.contains("{}");
     let u = if elided { "-u" } else { "-p4" };
@@ -307,7 +314,7 @@ fn systemtap_module(
         "-p4",
         u,
         "-r",
-        &tree,
+        &machine.release,
         "-m",
         name,
         &format!("{name}.stp"),
@@ -315,13 +322,7 @@ fn systemtap_module(
     .iter()
     .map(|s| s.to_string())
     .collect();
-    let out = oracle::in_root_with(
-        root,
-        &[&k.state.root],
-        &oracle::debug_files(k),
-        &work,
-        &argv,
-    )?;
+    let out = oracle::in_root_with(root, &[&k.state.root], &machine.mounts, &work, &argv)?;
     if !out.status.success() {
         bail!(
             "SystemTap's stap -p4 {name}: {}",

@@ -5,7 +5,8 @@
 //! (`compiler/tests/data/parse/{ok,err}`).
 //!
 //! `cargo xtask oracle --frontend` runs real SystemTap once per case (in
-//! the oracle root, `-r` the Debian 6.1 tree) and writes
+//! the oracle root against the Debian 6.1 kernel; `-p2` with the kernel
+//! installed as on a user's machine, its -dbg files included) and writes
 //! `tests/systemtap-frontend/cases.tsv`: per case its options and
 //! arguments (from the `.meta`'s `test_check` line), `-p1`'s exit status
 //! and the length and hash of its standard output, and `-p2`'s exit

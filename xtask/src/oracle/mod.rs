@@ -71,6 +71,7 @@ use root::install_mmdebstrap;
 // `cargo xtask bench build` runs SystemTap in the same roots.
 pub(crate) use build::debug_files;
 pub(crate) use guest::{guest_files, GuestFs};
+pub(crate) use machine::user_machine;
 pub(crate) use root::{
     fetch_kernel, in_root_with, kernel_compiler, prepare_root, Kernel, StapRoot,
 };
