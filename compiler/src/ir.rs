@@ -280,6 +280,9 @@ pub struct Global {
     /// Declared `private global`: seen by its own file only, and no
     /// module parameter (SystemTap's modules make none for it).
     pub private: bool,
+    /// Read or written by code the optimizer kept; SystemTap's `-p2`
+    /// leaves out a global that is neither, without a word.
+    pub used: bool,
     /// Where it is declared.
     pub location: Location,
 }
