@@ -280,6 +280,9 @@ pub struct Global {
     /// Declared `private global`: seen by its own file only, and no
     /// module parameter (SystemTap's modules make none for it).
     pub private: bool,
+    /// Read or written by code the optimizer kept; SystemTap's `-p2`
+    /// leaves out a global that is neither, without a word.
+    pub used: bool,
     /// Where it is declared.
     pub location: Location,
 }
@@ -588,6 +591,8 @@ pub enum StmtKind {
     },
     /// `foreach`.
     Foreach(Box<Foreach>),
+    /// `foreach (b in @hist_log(s))`: over a histogram's buckets.
+    ForeachBuckets(Box<ForeachBuckets>),
     /// `break`.
     Break,
     /// `continue`.
@@ -621,6 +626,25 @@ pub struct Foreach {
     pub slice: Vec<Option<Expr>>,
     /// Sort order, if any.
     pub sort: Option<Sort>,
+    /// `limit N`.
+    pub limit: Option<Expr>,
+    /// The loop body.
+    pub body: Block,
+}
+
+/// `foreach (count = b in @hist_*(stats) limit N)`: every bucket of the
+/// histogram, empty ones included, in bucket order (SystemTap 5.1 takes
+/// and ignores a sort order or a slice there).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ForeachBuckets {
+    /// The statistics whose histogram is walked.
+    pub stats: LValue,
+    /// Its histogram.
+    pub histogram: Histogram,
+    /// The local receiving each bucket's number.
+    pub bucket: LocalId,
+    /// `count =`: the local receiving the bucket's count.
+    pub value: Option<LocalId>,
     /// `limit N`.
     pub limit: Option<Expr>,
     /// The loop body.
@@ -748,6 +772,12 @@ pub enum ExprKind {
     },
     /// `@hist_log(s)` / `@hist_linear(s, ...)`, only as a print argument.
     Histogram { stats: LValue, histogram: Histogram },
+    /// `@hist_log(s)[i]`: the count in bucket `i` of the histogram.
+    HistBucket {
+        stats: LValue,
+        histogram: Histogram,
+        bucket: Box<Expr>,
+    },
     /// `subject =~ "regex"` (or `!~` with `negate`); the pattern is a
     /// literal, compiled into [`Program::regexes`].
     Regex {

@@ -146,6 +146,24 @@ static __maybe_unused void stp_pstat_clear(struct stp_pstat *p)
 	p->dirty = false;
 }
 
+/*
+ * @hist_*(s)[i] (write lock held); s is NULL for an array element never
+ * added to.  SystemTap's messages: "empty aggregate" for an empty
+ * statistic, "histogram index out of range" for a bucket it lacks.
+ */
+static __maybe_unused bool stp_hist_at(struct stp_context *c, const struct stp_stat *s,
+				       const struct stp_stat_desc *d, int64_t i, int64_t *out,
+				       const char *stmt)
+{
+	int status = s ? stp_hist_bucket(s, d, i, out) : STP_E_EMPTY;
+
+	if (status == STP_E_RANGE) {
+		STP_ERROR(c, "histogram index out of range", stmt);
+		return true;
+	}
+	return stp_data_failed(c, NULL, status, stmt);
+}
+
 /* Appends a drawn histogram of `s` to the output. */
 static __maybe_unused void stp_print_hist(struct stp_context *c, const struct stp_stat *s,
 			   const struct stp_stat_desc *d, char *buf, size_t size, const char *stmt)

@@ -245,6 +245,11 @@ STP_API int stp_hist_bucket(const struct stp_stat *s, const struct stp_stat_desc
 	return STP_OK;
 }
 
+STP_API int64_t stp_hist_count(const struct stp_stat *s, int b)
+{
+	return s ? s->buckets[b] : 0;
+}
+
 /* Writes v in decimal to out (>= 21 bytes, no NUL); returns its length. */
 static int stp_hist_decimal(char *out, int64_t v)
 {

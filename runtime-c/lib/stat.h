@@ -102,6 +102,9 @@ STP_API int stp_hist_bucket_of(const struct stp_stat_desc *d, int64_t v);
 STP_API int stp_hist_bucket(const struct stp_stat *s, const struct stp_stat_desc *d, int64_t i,
 			    int64_t *out);
 
+/* A bucket's count as a foreach over the buckets sees it (0 for a NULL s). */
+STP_API int64_t stp_hist_count(const struct stp_stat *s, int b);
+
 /*
  * print(@hist_*(s)) in SystemTap's ASCII layout into buf (snprintf
  * convention: returns the full length needed, always NUL-terminates when

@@ -161,6 +161,11 @@ static void testsuite_log(void)
 		stp_stat_add(s, &d, i);
 	strcat(all, hist(s, &d, 2));
 	check_int("log_edge.bucket66", (stp_hist_bucket(s, &d, 66, &b), b), 2);
+	/* foreach (v = b in @hist_log(s)): counts, 0 for an absent element */
+	check_int("log_edge.count66", stp_hist_count(s, 66), 2);
+	check_int("log_edge.count67", stp_hist_count(s, 67), 1);
+	check_int("log_edge.count_absent", stp_hist_count(NULL, 66), 0);
+	check_int("log_edge.range128", stp_hist_bucket(s, &d, 128, &b), STP_E_RANGE);
 	check_file("log_edge.hist", all, "log_edge.txt");
 	free(s);
 }

@@ -537,4 +537,108 @@ impl BodyGen<'_> {
         self.w.line(";");
         self.w.close("");
     }
+
+    /// Sets C variable `st` to the merged statistics `stats` names (NULL
+    /// for an array element never added to) and returns its descriptor.
+    fn hist_source(&mut self, stats: &LValue, st: &str, location: &Location) -> String {
+        match stats {
+            LValue::Global(g) => {
+                let Storage::Stat(name) = storage(&self.program.globals[g.0 as usize]) else {
+                    unreachable!("sema made histogram operands statistics")
+                };
+                self.w.line(format!("{st} = stp_pstat_agg(&{name});"));
+                format!("&{name}.desc")
+            }
+            LValue::Index { array, keys, .. } => {
+                let Storage::StatMap(name) = storage(&self.program.globals[array.0 as usize])
+                else {
+                    unreachable!("sema made histogram operands statistics")
+                };
+                let m = self.map_for_read(*array, location);
+                self.fill_keys(keys, &[]);
+                self.w.line(format!("{st} = stp_map_get_stat({m}, ka);"));
+                format!("&{name}.sdesc")
+            }
+            LValue::Local(_) | LValue::Target(_) | LValue::ProbeText => {
+                unreachable!("locals and target values are never statistics")
+            }
+        }
+    }
+
+    /// `@hist_*(stats)[bucket]`: one bucket's count; an empty histogram
+    /// or a bucket it does not have is an error.
+    pub(super) fn hist_bucket(
+        &mut self,
+        stats: &LValue,
+        bucket: &Expr,
+        location: &Location,
+    ) -> Val {
+        let near = c_string(&location.near());
+        let err = self.err_label();
+        let b = self.expr(bucket).long();
+        let i = self.long_temp();
+        self.w.line(format!("{i} = {b};"));
+        let t = self.long_temp();
+        self.w.open("");
+        self.w.line("const struct stp_stat *st;");
+        let desc = self.hist_source(stats, "st", location);
+        self.w.line(format!(
+            "if (stp_hist_at(c, st, {desc}, {i}, &{t}, {near})) goto {err};"
+        ));
+        self.w.close("");
+        Val::Long(t)
+    }
+
+    /// `foreach (count = b in @hist_*(stats) limit N) body`: every bucket
+    /// in order, as SystemTap 5.1 walks them whatever sort is written.
+    pub(super) fn foreach_buckets(&mut self, f: &ForeachBuckets, location: &Location) {
+        let n = self.next_label_number();
+        let (st, bucket, count, limit) = (
+            format!("hist{n}"),
+            format!("bucket{n}"),
+            format!("count{n}"),
+            format!("limit{n}"),
+        );
+        let brk = format!("break_{n}");
+        let cont = format!("continue_{n}");
+        self.w.open("");
+        self.w.line(format!("const struct stp_stat *{st};"));
+        self.w.line(format!("int {bucket};"));
+        self.w.line(format!("int64_t {count} = 0, {limit} = -1;"));
+        if let Some(l) = &f.limit {
+            let v = self.expr(l).long();
+            self.w.line(format!("{limit} = {v};"));
+        }
+        let desc = self.hist_source(&f.stats, &st, location);
+        self.w.open(format!(
+            "for ({bucket} = 0; {bucket} < ({desc})->nbuckets; {bucket}++)"
+        ));
+        let err = self.err_label();
+        self.w
+            .line(format!("if ({limit} >= 0 && {count}++ >= {limit}) break;"));
+        self.w.line(format!(
+            "if (stp_action(c, 1, {})) goto {err};",
+            c_string(&location.near())
+        ));
+        let (name, _) = self.local(f.bucket);
+        self.w.line(format!("{name} = {bucket};"));
+        if let Some(v) = f.value {
+            let (name, _) = self.local(v);
+            self.w
+                .line(format!("{name} = stp_hist_count({st}, {bucket});"));
+        }
+        self.push_loop(brk.clone(), cont.clone());
+        let floors = self.reserve_temps();
+        self.w.open("");
+        self.block(&f.body);
+        self.w.close("");
+        self.unreserve_temps(floors);
+        self.pop_loop();
+        self.w.label(&cont);
+        self.w.line(";");
+        self.w.close("");
+        self.w.label(&brk);
+        self.w.line(";");
+        self.w.close("");
+    }
 }

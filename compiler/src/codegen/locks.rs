@@ -147,6 +147,14 @@ impl<'p> Visitor<'p> {
                 }
                 self.block(&f.body);
             }
+            StmtKind::ForeachBuckets(f) => {
+                // The histogram is read from the merged per-CPU copies.
+                self.lvalue(&f.stats, Access::Write);
+                if let Some(l) = &f.limit {
+                    self.expr(l);
+                }
+                self.block(&f.body);
+            }
             StmtKind::Return(Some(e)) => self.expr(e),
             StmtKind::Delete(Delete::Global(g)) => merge(&mut self.uses, *g, Access::Write),
             StmtKind::Delete(Delete::Elements { array, keys }) => {
@@ -223,6 +231,10 @@ impl<'p> Visitor<'p> {
             // Reading an aggregate folds per-CPU data: it needs the writer's lock.
             ExprKind::Aggregate { stats, .. } | ExprKind::Histogram { stats, .. } => {
                 self.lvalue(stats, Access::Write)
+            }
+            ExprKind::HistBucket { stats, bucket, .. } => {
+                self.lvalue(stats, Access::Write);
+                self.expr(bucket);
             }
             ExprKind::Regex { subject, .. } => self.expr(subject),
             ExprKind::Call { function, args } => {

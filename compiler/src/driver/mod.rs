@@ -107,6 +107,11 @@ pub struct Pipeline {
     /// Every warning passes 1 to 3 rendered, which a module found by its
     /// script key prints again (`modcache::script`).
     pass_warnings: String,
+    /// Every warning text printed so far: SystemTap prints one text once
+    /// unless `-v` is given, and counts the rest.
+    warnings_seen: std::collections::HashSet<String>,
+    /// Warnings left out as repeats of one printed before.
+    warnings_suppressed: usize,
     /// After pass 2: whether the translation read no user-space program,
     /// so the script key (which has none of their files) may find its
     /// module (`None` before pass 2).
@@ -174,6 +179,8 @@ impl Pipeline {
             timings: Vec::new(),
             library_macros: None,
             pass_warnings: String::new(),
+            warnings_seen: Default::default(),
+            warnings_suppressed: 0,
             script_cacheable: None,
         })
     }
@@ -410,11 +417,45 @@ impl Pipeline {
         let (errors, warnings): (Vec<_>, Vec<_>) =
             diags.iter().cloned().partition(|d| d.is_error());
         if !self.options.suppress_warnings && !warnings.is_empty() {
-            let text = render_all(&self.sources, &warnings);
+            let shown = self.unsuppressed(warnings);
+            let text = render_all(&self.sources, &shown);
             self.pass_warnings.push_str(&text);
             self.warnings.push_str(&text);
         }
         errors.is_empty()
+    }
+
+    /// The warnings to print: without `-v`, each message text once (the
+    /// first), the repeats counted as SystemTap counts them.
+    fn unsuppressed(&mut self, warnings: Vec<Diagnostic>) -> Vec<Diagnostic> {
+        if self.options.verbose > 0 {
+            return warnings;
+        }
+        let mut shown = Vec::new();
+        for w in warnings {
+            if self.warnings_seen.insert(w.message.clone()) {
+                shown.push(w);
+            } else {
+                self.warnings_suppressed += 1;
+            }
+        }
+        shown
+    }
+
+    /// SystemTap's note after the warnings when some were repeats:
+    /// `Number of similar warning messages suppressed: N.` and `Rerun with
+    /// -v to see them.` (observed with SystemTap 5.1 at `-p2`), added once
+    /// to what pass 2 prints.
+    fn note_suppressed_warnings(&mut self) {
+        if self.warnings_suppressed == 0 {
+            return;
+        }
+        let note = format!(
+            "Number of similar warning messages suppressed: {}.\nRerun with -v to see them.\n",
+            std::mem::take(&mut self.warnings_suppressed)
+        );
+        self.pass_warnings.push_str(&note);
+        self.warnings.push_str(&note);
     }
 
     fn timed<T>(&mut self, pass: u8, f: impl FnOnce(&mut Self) -> T) -> T {
@@ -474,6 +515,7 @@ impl Pipeline {
                 sema::analyze(sources, script, config)
             })?;
             let ok = p.diagnostics(&analysis.diagnostics);
+            p.note_suppressed_warnings();
             match analysis.program {
                 Some(program) if ok => {
                     let read_programs = p
@@ -1016,6 +1058,46 @@ mod tests {
             .unwrap_err()
             .message
             .starts_with("stap: no script given"));
+    }
+
+    /// Pass 2's warnings as SystemTap 5.1 prints them
+    /// (`tests/oracle/elide_warnings.stp`): each message text once, the
+    /// repeats counted in a closing note, all of them with `-v`; a global
+    /// nothing uses is neither mentioned nor listed.
+    #[test]
+    fn repeated_warnings_are_counted_unless_verbose() {
+        let script = "global ug\nprobe begin {\n\tx = 1\n\tx = 2\n\tx = 3\n\t1 + 1\n\t2 + 2\n\tprintln(\"kept\")\n}\n";
+        let warnings = |verbose: bool| {
+            let mut args = vec!["-p2", "-e", script];
+            if verbose {
+                args.insert(0, "-v");
+            }
+            let mut p = Pipeline::new(opts(&args)).unwrap();
+            let parsed = p.parse().unwrap();
+            let program = p.elaborate(&parsed).map_err(|f| f.message).unwrap();
+            (
+                std::mem::take(&mut p.warnings),
+                crate::sema::listing(&program),
+            )
+        };
+        let (quiet, listing) = warnings(false);
+        insta::assert_snapshot!("repeated_warnings", quiet);
+        assert!(!listing.contains("ug"), "{listing}");
+        let (verbose, _) = warnings(true);
+        assert_eq!(
+            verbose
+                .matches("WARNING: Eliding assignment to 'x'")
+                .count(),
+            3
+        );
+        assert_eq!(
+            verbose
+                .matches("WARNING: Eliding side-effect-free expression")
+                .count(),
+            5
+        );
+        assert!(!verbose.contains("suppressed"), "{verbose}");
+        assert!(!verbose.contains("'ug'"), "{verbose}");
     }
 
     #[test]

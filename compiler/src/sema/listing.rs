@@ -9,9 +9,11 @@ use crate::ir::{FunctionBody, GlobalKind, Program};
 /// The listing of an analyzed program.
 pub fn listing(program: &Program) -> String {
     let mut out = String::new();
-    if !program.globals.is_empty() {
+    // SystemTap leaves out the globals nothing uses (and says nothing).
+    let used = || program.globals.iter().filter(|g| g.used);
+    if used().next().is_some() {
         out.push_str("# global variables\n");
-        for g in &program.globals {
+        for g in used() {
             match &g.kind {
                 GlobalKind::Scalar(t) => {
                     let _ = writeln!(out, "{}:{t}", g.name);

@@ -190,6 +190,9 @@ impl BodyGen<'_> {
                 wildcards,
             } => self.aggregate(*op, stats, *wildcards, &e.location),
             ExprKind::Histogram { stats, .. } => self.histogram(stats, &e.location),
+            ExprKind::HistBucket { stats, bucket, .. } => {
+                self.hist_bucket(stats, bucket, &e.location)
+            }
             ExprKind::Regex {
                 subject,
                 regex,

@@ -323,6 +323,7 @@ impl<'a> BodyGen<'a> {
                 self.w.line(";");
             }
             StmtKind::Foreach(f) => self.foreach(f, &s.location),
+            StmtKind::ForeachBuckets(f) => self.foreach_buckets(f, &s.location),
             StmtKind::Delete(Delete::Local(id)) => {
                 let (name, ty) = self.local(*id);
                 match ty {
@@ -431,6 +432,7 @@ pub(super) fn has_effects(e: &Expr) -> bool {
             has_effects(cond) || has_effects(then) || has_effects(els)
         }
         ExprKind::Aggregate { .. } | ExprKind::Histogram { .. } => false,
+        ExprKind::HistBucket { bucket, .. } => has_effects(bucket),
         ExprKind::Regex { subject, .. } => has_effects(subject),
         ExprKind::Target(t) => super::locks::target_exprs(t).any(has_effects),
     }

@@ -58,15 +58,27 @@ impl Checker<'_, '_> {
             }
             K::Index {
                 base: ast::Indexable::Hist(h),
-                ..
+                indices,
             } => {
-                self.error(
-                    Diagnostic::semantic_error(
-                        "indexing a histogram's buckets is not supported yet",
-                    )
-                    .with_primary(h.span, "a histogram"),
-                );
-                None
+                self.hist_operand(h);
+                match indices.as_slice() {
+                    [ast::IndexItem::Expr(i)] => {
+                        let ty = self.expr(i, Some(Type::Long));
+                        if let Some(t) = ty.filter(|t| *t != Type::Long) {
+                            self.error(
+                                Diagnostic::semantic_error(format!(
+                                    "a histogram's bucket index must be a number, not a {t}"
+                                ))
+                                .with_primary(i.span, format!("a {t}")),
+                            );
+                        }
+                    }
+                    _ => self.error(
+                        Diagnostic::semantic_error("a histogram is indexed by one bucket number")
+                            .with_primary(h.span, format!("{} indices given", indices.len())),
+                    ),
+                }
+                Some(Type::Long)
             }
             K::Call { name, args } => self.call(e, name, args),
             K::Print(p) => self.print(p, e.span),

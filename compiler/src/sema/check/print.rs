@@ -11,31 +11,7 @@ impl Checker<'_, '_> {
     pub(super) fn print(&mut self, p: &ast::PrintCall, span: Span) -> Option<Type> {
         let ty = p.kind.returns_string().then_some(Type::String);
         if let Some(h) = &p.hist {
-            let g = self.stats_operand(&h.stat, false)?;
-            let histogram = histogram(h);
-            if let ast::HistKind::Linear { low, high, step } = h.kind {
-                if step <= 0 || high <= low {
-                    self.error(
-                        Diagnostic::semantic_error(
-                            "@hist_linear needs low < high and a positive step",
-                        )
-                        .with_primary(h.span, "bad bounds"),
-                    );
-                }
-            }
-            match self.cx.globals[g].histogram {
-                None => self.cx.globals[g].histogram = Some((histogram, h.span)),
-                Some((existing, at)) if existing != histogram => {
-                    let name = self.cx.globals[g].name.clone();
-                    self.error(
-                        Diagnostic::semantic_error(format!("'{name}' is printed as two different histograms"))
-                            .with_primary(h.span, "this histogram")
-                            .with_secondary(at, "differs from this one")
-                            .with_help("a statistics variable carries one histogram type; use a second variable"),
-                    );
-                }
-                Some(_) => {}
-            }
+            self.hist_operand(h)?;
             if !matches!(p.kind, ast::PrintKind::Print | ast::PrintKind::Println) {
                 self.error(
                     Diagnostic::semantic_error(format!(
@@ -114,6 +90,42 @@ impl Checker<'_, '_> {
             );
         }
         ty
+    }
+}
+
+impl Checker<'_, '_> {
+    /// The statistics global `@hist_log(s)`/`@hist_linear(s, ...)` reads
+    /// (printed, indexed by bucket or iterated over), which then carries
+    /// that histogram: one shape per variable.
+    pub(super) fn hist_operand(&mut self, h: &ast::HistOp) -> Option<usize> {
+        let g = self.stats_operand(&h.stat, false)?;
+        let histogram = histogram(h);
+        if let ast::HistKind::Linear { low, high, step } = h.kind {
+            if step <= 0 || high <= low {
+                self.error(
+                    Diagnostic::semantic_error("@hist_linear needs low < high and a positive step")
+                        .with_primary(h.span, "bad bounds"),
+                );
+            }
+        }
+        match self.cx.globals[g].histogram {
+            None => self.cx.globals[g].histogram = Some((histogram, h.span)),
+            Some((existing, at)) if existing != histogram => {
+                let name = self.cx.globals[g].name.clone();
+                self.error(
+                    Diagnostic::semantic_error(format!(
+                        "'{name}' is used as two different histograms"
+                    ))
+                    .with_primary(h.span, "this histogram")
+                    .with_secondary(at, "differs from this one")
+                    .with_help(
+                        "a statistics variable carries one histogram type; use a second variable",
+                    ),
+                );
+            }
+            Some(_) => {}
+        }
+        Some(g)
     }
 }
 

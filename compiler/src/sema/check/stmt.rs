@@ -237,14 +237,9 @@ impl Checker<'_, '_> {
     }
 
     fn foreach(&mut self, f: &ast::Foreach, id: ast::NodeId) {
-        let ast::Indexable::Var(array) = &f.base else {
-            self.error(
-                Diagnostic::semantic_error(
-                    "foreach over a histogram's buckets is not supported yet",
-                )
-                .with_primary(f.base.span(), "a histogram"),
-            );
-            return;
+        let array = match &f.base {
+            ast::Indexable::Var(array) => array,
+            ast::Indexable::Hist(h) => return self.foreach_buckets(f, h, id),
         };
         let Some(g) = self.array_global(array, f.keys.len()) else {
             return;
@@ -310,6 +305,57 @@ impl Checker<'_, '_> {
         self.iterating.push((g, array.span));
         self.stmt(&f.body);
         self.iterating.pop();
+        self.loops -= 1;
+    }
+
+    /// `foreach (v = b in @hist_log(s))`: `b` takes each bucket's number,
+    /// `v` its count.
+    fn foreach_buckets(&mut self, f: &ast::Foreach, h: &ast::HistOp, id: ast::NodeId) {
+        let Some(g) = self.hist_operand(h) else {
+            return;
+        };
+        self.record_var(id, VarRef::Global(g));
+        if f.keys.len() != 1 {
+            self.error(
+                Diagnostic::semantic_error(format!(
+                    "a histogram's buckets have one index, but the loop binds {}",
+                    f.keys.len()
+                ))
+                .with_primary(h.span, "a histogram"),
+            );
+        }
+        // SystemTap 5.1 takes a slice (`@hist_log(s)[1]`) and a sort order
+        // here and walks every bucket in order all the same.
+        for item in f.slice.iter().flatten() {
+            if let ast::IndexItem::Expr(e) = item {
+                self.expr(e, None);
+            }
+        }
+        for key in &f.keys {
+            let i = self.local(&key.name, key.span);
+            self.locals.vars[i].assigned = true;
+            self.unify(
+                SlotRef::Local(i),
+                Type::Long,
+                key.span,
+                &format!("'{}'", key.name),
+            );
+        }
+        if let Some(v) = &f.value {
+            let i = self.local(&v.name, v.span);
+            self.locals.vars[i].assigned = true;
+            self.unify(
+                SlotRef::Local(i),
+                Type::Long,
+                v.span,
+                &format!("'{}'", v.name),
+            );
+        }
+        if let Some(l) = &f.limit {
+            self.cond(l);
+        }
+        self.loops += 1;
+        self.stmt(&f.body);
         self.loops -= 1;
     }
 }

@@ -48,9 +48,26 @@ impl Lowerer<'_, '_> {
                 _ => refused(location),
             },
             K::Index {
-                base: ast::Indexable::Hist(_),
-                ..
-            } => refused(location),
+                base: ast::Indexable::Hist(h),
+                indices,
+            } => match (self.stats_operand(&h.stat, None), indices.as_slice()) {
+                (Some(stats), [ast::IndexItem::Expr(i)]) => {
+                    // Runtime errors name the histogram operator, as
+                    // SystemTap's do.
+                    let name = match h.kind {
+                        ast::HistKind::Log => "@hist_log",
+                        ast::HistKind::Linear { .. } => "@hist_linear",
+                    };
+                    let location = self.location(h.span, format!("operator '{name}'"));
+                    let kind = ir::ExprKind::HistBucket {
+                        stats,
+                        histogram: crate::sema::check::histogram(h),
+                        bucket: Box::new(self.expr(i)),
+                    };
+                    long_expr(kind, location)
+                }
+                _ => refused(location),
+            },
             K::Call { args, .. } => self.call(e, args, location),
             K::Print(p) => self.print(p, location),
             K::Unary { op, operand } => {

@@ -188,6 +188,7 @@ fn lower_globals(cx: &Context<'_>) -> Vec<ir::Global> {
                 histogram: g.histogram.map(|(h, _)| h),
                 variance_shift: g.variance_shift.map_or(0, |(s, _)| s),
                 private: g.private_to.is_some(),
+                used: g.read || g.written,
                 location: cx.location(g.decl.name.span, format!("identifier '{}'", g.name)),
             }
         })

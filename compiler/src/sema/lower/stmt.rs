@@ -156,6 +156,9 @@ impl Lowerer<'_, '_> {
     }
 
     fn foreach(&mut self, f: &ast::Foreach, s: &ast::Stmt) -> Option<ir::Stmt> {
+        if let ast::Indexable::Hist(h) = &f.base {
+            return self.foreach_buckets(f, h, s);
+        }
         let Some(VarRef::Global(g)) = self.facts.vars.get(s.id) else {
             return None;
         };
@@ -188,6 +191,33 @@ impl Lowerer<'_, '_> {
                 value,
                 slice,
                 sort,
+                limit,
+                body,
+            })),
+            location: self.keyword_location(s.span, "foreach"),
+        })
+    }
+}
+
+impl Lowerer<'_, '_> {
+    /// `foreach (b in @hist_log(s))`.
+    fn foreach_buckets(
+        &mut self,
+        f: &ast::Foreach,
+        h: &ast::HistOp,
+        s: &ast::Stmt,
+    ) -> Option<ir::Stmt> {
+        let stats = self.stats_operand(&h.stat, None)?;
+        let bucket = self.local_named(&f.keys.first()?.name);
+        let value = f.value.as_ref().map(|v| self.local_named(&v.name));
+        let limit = f.limit.as_ref().map(|l| self.expr(l));
+        let body = self.stmt_as_block(&f.body);
+        Some(ir::Stmt {
+            kind: ir::StmtKind::ForeachBuckets(Box::new(ir::ForeachBuckets {
+                stats,
+                histogram: crate::sema::check::histogram(h),
+                bucket,
+                value,
                 limit,
                 body,
             })),
