@@ -291,6 +291,27 @@ mod tests {
     }
 
     #[test]
+    fn the_workload_frames_every_part_and_the_shell_is_the_fallback() {
+        // One process per case: `stapkit-workload emit` with the parts of
+        // the decoder, the kernel log last (read after the case ended).
+        let parts = &super::super::results::PARTS;
+        let (last, files) = parts.split_last().unwrap();
+        let emit = format!(
+            "stapkit-workload emit \"$case\" /out {} \\\n\t\t\t--kernel-log {last} >&3",
+            files.join(" ")
+        );
+        assert!(INIT_SCRIPT.contains(&emit), "{emit}");
+        // Checked once per boot, so that an older workload without `emit`
+        // (or a guest without one) still reports through the shell.
+        assert!(INIT_SCRIPT.contains("if stapkit-workload emit check /cases results-port"));
+        assert!(INIT_SCRIPT.contains(&format!("for part in {}; do", parts.join(" "))));
+        // The loop reads its files with the shell's `read`, not `cat`.
+        for file in ["timeout", "name", "args"] {
+            assert!(INIT_SCRIPT.contains(&format!("< \"$dir/{file}\"")), "{file}");
+        }
+    }
+
+    #[test]
     fn pid_1_never_asks_for_power_off_itself() {
         // reboot(2) ends its caller when the machine is still running after
         // the request; pid 1 ending panics the guest.
