@@ -307,7 +307,10 @@ mod tests {
         assert!(INIT_SCRIPT.contains(&format!("for part in {}; do", parts.join(" "))));
         // The loop reads its files with the shell's `read`, not `cat`.
         for file in ["timeout", "name", "args"] {
-            assert!(INIT_SCRIPT.contains(&format!("< \"$dir/{file}\"")), "{file}");
+            assert!(
+                INIT_SCRIPT.contains(&format!("< \"$dir/{file}\"")),
+                "{file}"
+            );
         }
     }
 
