@@ -262,7 +262,9 @@ fn remove(entry: &Entry) -> io::Result<Removal> {
         Err(e) => return Err(e),
     }
     drop(lock);
-    std::fs::remove_dir_all(&away)?;
+    // Out of the cache now; what a failure here leaves goes with the
+    // renamed leftovers (`entries`).
+    let _ = std::fs::remove_dir_all(&away);
     Ok(Removal::Removed)
 }
 
@@ -370,6 +372,17 @@ mod tests {
         drop(again);
         assert_eq!(evict_to(root, 0).unwrap(), 1);
         assert!(!dir.exists());
+    }
+
+    #[test]
+    fn leftovers_of_a_dead_eviction_go_once_stale() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path();
+        let stale = entry(root, ".evicted-pch-a-1", 10, 7200);
+        let fresh = entry(root, ".evicted-pch-b-2", 10, 10);
+        assert!(names(root).is_empty(), "not entries");
+        assert!(!stale.exists());
+        assert!(fresh.exists(), "its eviction may still be removing it");
     }
 
     #[test]
