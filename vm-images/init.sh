@@ -10,7 +10,11 @@
 # CRC-32: the line can lose bytes under TCG, and the host reruns a case
 # whose frames do not check), ended by "@@stapkit-end" (the format
 # stapkit::vm::results decodes). The console (first port) only carries
-# progress lines and kernel messages.
+# progress lines and kernel messages. Each process costs tens of
+# milliseconds under TCG, times every case: the loop reads its files with
+# the shell's own `read`, and one `stapkit-workload emit` frames a case's
+# files and the kernel log (the shell's `emit` and busybox's `dmesg` do it
+# where a guest has no workload).
 #
 # Per case directory /cases/ID: module.ko, name (the module name),
 # timeout (seconds before SIGINT; KILL 20 s later), args (the loader's
@@ -68,7 +72,8 @@ stty -F "$results" raw -echo 2>/dev/null
 # tail of a frame still in flight.
 exec 3>"$results"
 
-# emit NAME FILE: one framed file on the results port.
+# emit NAME FILE: one framed file on the results port (without the
+# workload).
 emit() {
 	size=$(wc -c < "$2")
 	size=$((size + 0))
@@ -86,7 +91,8 @@ unload_kernel_modules() {
 }
 
 # The case through stapkit's staprun. SIGINT after the time limit lets
-# staprun run the end probes; KILL if even that hangs. $args holds
+# staprun run the end probes; KILL if even that hangs (one `timeout` does
+# both: `-k`). $args holds
 # shell-quoted staprun options (-c CMD). A case with its own commands
 # (run) runs them in /tmp instead, with $MODULE the module (or bundle).
 # The case's processes do not inherit the results port (fd 3): a -c
@@ -96,7 +102,7 @@ run_stapkit() {
 		(cd /tmp && MODULE="$dir/module.ko" timeout -s KILL $((limit + 20)) \
 			sh "$dir/run") > /out/stdout 2>> /out/stderr 3>&-
 	else
-		eval timeout -s KILL $((limit + 20)) timeout -s INT "$limit" \
+		eval timeout -k 20 -s INT "$limit" \
 			staprun $args "$dir/module.ko" > /out/stdout 2>> /out/stderr 3>&-
 	fi
 	echo $? > /out/rc
@@ -109,12 +115,12 @@ run_systemtap() {
 	cp "$dir/module.ko" "/tmp/$name.ko"
 	if [ -e "$dir/run" ]; then
 		mkdir -p /tmp/run && cd /tmp/run
-		MODULE=/tmp/$name.ko NAME=$name timeout -s KILL $((limit + 20)) \
-			timeout -s INT "$limit" sh "$dir/run" < /dev/null > /out/stdout 2>> /out/stderr
+		MODULE=/tmp/$name.ko NAME=$name timeout -k 20 -s INT "$limit" \
+			sh "$dir/run" < /dev/null > /out/stdout 2>> /out/stderr
 		echo $? > /out/rc
 		cd / && rm -rf /tmp/run
 	else
-		eval timeout -s KILL $((limit + 20)) timeout -s INT "$limit" \
+		eval timeout -k 20 -s INT "$limit" \
 			/usr/bin/staprun $args "/tmp/$name.ko" < /dev/null > /out/stdout 2>> /out/stderr
 		echo $? > /out/rc
 	fi
@@ -128,13 +134,19 @@ run_systemtap() {
 	rm -f "/tmp/$name.ko"
 }
 
+# The workload frames results if it has `emit` (a guest without it, or
+# with an older build, uses the shell's).
+framer=shell
+if stapkit-workload emit check /cases results-port > /dev/null 2>&1; then
+	framer=workload
+fi
 echo "init: booted $(uname -r)"
 dmesg -c > /dev/null
 for case in $(cat /cases/list); do
 	dir=/cases/$case
-	limit=$(cat "$dir/timeout")
-	name=$(cat "$dir/name")
-	args=$(cat "$dir/args")
+	read -r limit < "$dir/timeout"
+	read -r name < "$dir/name"
+	read -r args < "$dir/args"
 	echo "init: case $case"
 	# The kernel's own modules the case asked for (dependencies first;
 	# "NAME PARAMS..." per line), loaded now. A failed insmod shows in the
@@ -158,10 +170,15 @@ for case in $(cat /cases/list); do
 	else
 		run_stapkit
 	fi
-	dmesg -c > /out/dmesg
-	for part in stdout stderr rc module dmesg; do
-		emit "$case.$part" "/out/$part"
-	done
+	if [ "$framer" = workload ]; then
+		stapkit-workload emit "$case" /out stdout stderr rc module \
+			--kernel-log dmesg >&3
+	else
+		dmesg -c > /out/dmesg
+		for part in stdout stderr rc module dmesg; do
+			emit "$case.$part" "/out/$part"
+		done
+	fi
 done
 printf '@@stapkit-end\n' >&3
 # Padding after the end marker absorbs anything the final close drops.

@@ -30,9 +30,14 @@
 //!
 //! It prints nothing but `getppid`'s line: what the guest captures is the
 //! script's output. A failed step is reported on stderr and exits 1.
+//!
+//! `stapkit-workload emit CASE DIR PART...` is not a step but the guest
+//! `/init`'s framing of a case's results (see [`emit`]).
 
 use std::ffi::CString;
 use std::process::ExitCode;
+
+mod emit;
 
 /// The function `process("...").function("stapkit_workload_add")` probes:
 /// never inlined, a stable unmangled symbol, two arguments and a result.
@@ -64,7 +69,11 @@ extern "C" {
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    match run(&args) {
+    let done = match args.split_first() {
+        Some((first, rest)) if first == "emit" => emit::run(rest, &mut std::io::stdout().lock()),
+        _ => run(&args),
+    };
+    match done {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
             eprintln!("stapkit-workload: {message}");

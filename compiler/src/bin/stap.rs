@@ -43,7 +43,11 @@ fn main() -> ExitCode {
     }
     if cli.clean_cache {
         let cache = stapkit::kernel::Cache::locate(cli.cache_dir.as_deref());
-        return match stapkit::modcache::clean(&cache) {
+        let cleaned = stapkit::modcache::clean(&cache).and_then(|modules| {
+            let runtime = stapkit::runtime_object::limit::clean(&cache)?;
+            Ok(modules + &runtime)
+        });
+        return match cleaned {
             Ok(text) => {
                 if cli.verbose > 0 {
                     let _ = std::io::stderr().write_all(text.as_bytes());

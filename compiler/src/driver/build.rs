@@ -29,6 +29,9 @@ pub struct BuildJob {
     pub keep: bool,
     /// `-v` level 3 and up.
     pub verbose: bool,
+    /// The runtime's cached pieces the module is built with, held in use
+    /// (`runtime_object::limit`) while the job lives.
+    pub in_use: Vec<crate::runtime_object::limit::InUse>,
 }
 
 impl BuildJob {

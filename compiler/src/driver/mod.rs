@@ -819,6 +819,7 @@ impl Pipeline {
             started.elapsed().as_millis(),
             object.path.display()
         ));
+        let mut in_use = vec![object.in_use];
         // The declarations precompiled for this configuration: the
         // script's compile then reads no kernel header itself.
         let needs = runtime_object::pch::need_lines(c_source);
@@ -830,14 +831,26 @@ impl Pipeline {
             needs: &needs,
         });
         self.build_notes.push(match &pch {
-            Ok(header) => format!(
+            Ok(pch) => format!(
                 "precompiled header: ready in {}ms ({})",
                 started.elapsed().as_millis(),
-                header.display()
+                pch.header.display()
             ),
             Err(why) => {
                 format!("precompiled header: none, the script's C reads the headers: {why}")
             }
+        });
+        let eviction_errors = [
+            object.eviction_error,
+            pch.as_ref().ok().and_then(|p| p.eviction_error.clone()),
+        ];
+        for e in eviction_errors.into_iter().flatten() {
+            self.build_notes
+                .push(format!("runtime cache size limit: {e}"));
+        }
+        let pch = pch.ok().map(|p| {
+            in_use.push(p.in_use);
+            p.header
         });
         let mut files = split.decl_files;
         files.push((
@@ -852,8 +865,9 @@ impl Pipeline {
                 files,
                 objects: vec![object.path],
                 cflags,
-                pch: pch.ok(),
+                pch,
             },
+            in_use,
             make_vars: self.options.make_vars.clone(),
             try_run_cache: Some(kbuild_tryrun::cache_path(
                 &features.dir,

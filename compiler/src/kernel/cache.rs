@@ -7,6 +7,8 @@
 //! CACHE/apt/NAME/                       the private apt configuration
 //! CACHE/toolchains/SUITE-COMPILER/      a toolchain root (kernel::toolchain)
 //! CACHE/features/KEY/stp_features.h     feature probe results (kernel::features)
+//! CACHE/features/KEY/{runtime,pch}-HASH/ the compiled runtime (runtime_object),
+//!                                       within CACHE/features/cache_mb_limit
 //! CACHE/modules/KEY.ko                  built modules (crate::modcache)
 //! ```
 //! `CACHE` is `$STAPKIT_CACHE`, else `$XDG_CACHE_HOME/stapkit`, else

@@ -21,6 +21,7 @@ pub mod kbuild;
 pub mod kbuild_batch;
 pub mod kbuild_tryrun;
 pub mod lock;
+pub mod lru;
 pub mod manifest;
 pub mod modcheck;
 pub mod module_btf;

@@ -8,17 +8,18 @@
 //! eviction by another run at the same moment cannot take the module from
 //! under it, and touches the entry's modification time: after each new
 //! entry the least recently used entries (oldest modification time) are
-//! removed until the cache fits its limit.
+//! removed until the cache fits its limit (`kernel::lru`, which the
+//! runtime's cached pieces share).
 
 use std::io;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
+pub use crate::kernel::lru::LIMIT_FILE;
+use crate::kernel::lru::{self, Removal};
+
 /// The limit written when `cache_mb_limit` is missing (SystemTap's).
 pub const DEFAULT_LIMIT_MB: u64 = 256;
-
-/// The file holding the limit.
-pub const LIMIT_FILE: &str = "cache_mb_limit";
 
 /// Temporary files older than this are left over by a run that died and
 /// are removed by eviction.
@@ -57,11 +58,7 @@ impl Store {
         };
         match placed {
             Ok(()) => {
-                // Recency for eviction; a read-only cache still serves.
-                let _ = std::fs::File::options()
-                    .write(true)
-                    .open(&entry)
-                    .and_then(|f| f.set_modified(SystemTime::now()));
+                lru::mark_used(&entry);
                 Ok(true)
             }
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
@@ -95,30 +92,11 @@ impl Store {
     /// The size limit in bytes, from `cache_mb_limit` (written with
     /// [`DEFAULT_LIMIT_MB`] when missing).
     pub fn limit_bytes(&self) -> io::Result<u64> {
-        let file = self.dir.join(LIMIT_FILE);
-        let mb = match std::fs::read_to_string(&file) {
-            Ok(text) => text.trim().parse::<u64>().map_err(|_| {
-                io::Error::new(
-                    io::ErrorKind::InvalidData,
-                    format!(
-                        "{}: '{}' is not a number of MiB; write one integer, e.g. {DEFAULT_LIMIT_MB}",
-                        file.display(),
-                        text.trim()
-                    ),
-                )
-            })?,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                std::fs::create_dir_all(&self.dir)?;
-                std::fs::write(&file, format!("{DEFAULT_LIMIT_MB}\n"))?;
-                DEFAULT_LIMIT_MB
-            }
-            Err(e) => return Err(e),
-        };
-        Ok(mb.saturating_mul(1 << 20))
+        lru::limit_bytes(&self.dir, DEFAULT_LIMIT_MB)
     }
 
     /// The entries, each with its size and last use.
-    fn entries(&self) -> io::Result<Vec<(PathBuf, u64, SystemTime)>> {
+    fn entries(&self) -> io::Result<Vec<lru::Entry>> {
         let read = match std::fs::read_dir(&self.dir) {
             Ok(r) => r,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -131,7 +109,7 @@ impl Store {
             let name = item.file_name();
             let name = name.to_string_lossy();
             let Ok(meta) = item.metadata() else { continue };
-            let used = meta.modified().unwrap_or(SystemTime::UNIX_EPOCH);
+            let used = lru::last_use(&meta);
             if name.starts_with('.') && name.ends_with(".tmp") {
                 // Left by a run that died while writing.
                 let age = SystemTime::now().duration_since(used).unwrap_or_default();
@@ -139,7 +117,11 @@ impl Store {
                     let _ = std::fs::remove_file(&path);
                 }
             } else if name.ends_with(".ko") {
-                out.push((path, meta.len(), used));
+                out.push(lru::Entry {
+                    path,
+                    size: meta.len(),
+                    used,
+                });
             }
         }
         Ok(out)
@@ -148,26 +130,15 @@ impl Store {
     /// Removes the least recently used entries (never `keep`) until the
     /// entries take at most `limit` bytes; returns how many went.
     pub fn evict(&self, limit: u64, keep: Option<&Path>) -> io::Result<usize> {
-        let mut entries = self.entries()?;
-        let mut total: u64 = entries.iter().map(|e| e.1).sum();
-        entries.sort_by(|a, b| a.2.cmp(&b.2).then_with(|| a.0.cmp(&b.0)));
-        let mut removed = 0;
-        for (path, size, _) in entries {
-            if total <= limit {
-                break;
-            }
-            if Some(path.as_path()) == keep {
-                continue;
-            }
-            crate::markers::cache_clean(&path);
-            match std::fs::remove_file(&path) {
-                Ok(()) => removed += 1,
+        let removed = lru::evict(self.entries()?, limit, keep, |entry| {
+            crate::markers::cache_clean(&entry.path);
+            match std::fs::remove_file(&entry.path) {
+                Ok(()) => Ok(Removal::Removed),
                 // Another run evicted it first.
-                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-                Err(e) => return Err(e),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Removal::Gone),
+                Err(e) => Err(e),
             }
-            total -= size;
-        }
+        })?;
         if removed > 0 {
             // The script entries of the modules that went.
             super::script::prune(&self.dir)?;
@@ -207,7 +178,7 @@ mod tests {
             .entries()
             .unwrap()
             .into_iter()
-            .map(|e| e.0.file_name().unwrap().to_string_lossy().into_owned())
+            .map(|e| e.path.file_name().unwrap().to_string_lossy().into_owned())
             .collect();
         v.sort();
         v

@@ -15,6 +15,7 @@
 //! the tree and toolchain are in the features key. A collision would hand
 //! out a wrong object, hence SHA-256.
 
+pub mod limit;
 pub mod pch;
 pub mod split;
 
@@ -176,6 +177,10 @@ pub struct RuntimeObject {
     pub path: PathBuf,
     /// Whether it was in the cache already.
     pub cached: bool,
+    /// Its entry held in use: keep it until the module is linked.
+    pub in_use: limit::InUse,
+    /// What eviction of the cache (after a new object) ran into.
+    pub eviction_error: Option<String>,
 }
 
 /// The key of the object `req` describes, 64 hex digits.
@@ -202,21 +207,23 @@ pub fn prepare(req: &ObjectRequest<'_>) -> Result<RuntimeObject, BuildError> {
     let key = object_key(req.files, req.cflags, site.make_vars);
     let key_dir = site.features_dir.join(format!("runtime-{key}"));
     let path = key_dir.join(OBJECT);
-    if path.is_file() {
-        return Ok(RuntimeObject { path, cached: true });
-    }
     let io = |p: &Path| {
         let p = p.to_path_buf();
         move |error| BuildError::Io { path: p, error }
     };
     let lock_path = key_dir.with_extension("lock");
-    let _lock = crate::kernel::cache::lock_file(&lock_path).map_err(|e| BuildError::Io {
-        path: lock_path.clone(),
-        error: std::io::Error::other(e.to_string()),
-    })?;
-    if path.is_file() {
-        return Ok(RuntimeObject { path, cached: true });
-    }
+    let building = match limit::hold(&lock_path, || path.is_file()).map_err(io(&lock_path))? {
+        limit::Held::Ready(in_use) => {
+            crate::kernel::lru::mark_used(&key_dir);
+            return Ok(RuntimeObject {
+                path,
+                cached: true,
+                in_use,
+                eviction_error: None,
+            });
+        }
+        limit::Held::Build(building) => building,
+    };
     let dir = tempfile::Builder::new()
         .prefix("stapkit-runtime")
         .tempdir()
@@ -240,9 +247,12 @@ pub fn prepare(req: &ObjectRequest<'_>) -> Result<RuntimeObject, BuildError> {
     let tmp = path.with_extension("o.tmp");
     std::fs::copy(&built, &tmp).map_err(io(&tmp))?;
     std::fs::rename(&tmp, &path).map_err(io(&path))?;
+    let (in_use, evicted) = building.made(&key_dir);
     Ok(RuntimeObject {
         path,
         cached: false,
+        in_use,
+        eviction_error: evicted.err(),
     })
 }
 

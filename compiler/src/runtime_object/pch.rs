@@ -14,6 +14,7 @@
 
 use std::path::{Path, PathBuf};
 
+use super::limit::{self, Held, InUse};
 use super::{make_objects, BuildSite};
 use crate::kernel::cache::KeyHasher;
 use crate::kernel::kbuild::{self, BuildError};
@@ -102,39 +103,59 @@ pub fn pch_key(req: &PchRequest<'_>) -> String {
     h.hex()
 }
 
-/// The precompiled header for `req` ([`HEADER`] in its directory, the
-/// `.gch` beside it): from the cache, or built now (once, even when
-/// several builds ask at the same time). `Err` says why there is none;
-/// the script then builds without it.
-pub fn prepare(req: &PchRequest<'_>) -> Result<PathBuf, String> {
+/// A precompiled header ready to use.
+#[derive(Debug, Clone)]
+pub struct Pch {
+    /// [`HEADER`] in its directory, the `.gch` beside it.
+    pub header: PathBuf,
+    /// Its entry held in use: keep it until the module is compiled.
+    pub in_use: InUse,
+    /// What eviction of the cache (after a new header) ran into.
+    pub eviction_error: Option<String>,
+}
+
+/// The precompiled header for `req`: from the cache, or built now (once,
+/// even when several builds ask at the same time). `Err` says why there
+/// is none; the script then builds without it.
+pub fn prepare(req: &PchRequest<'_>) -> Result<Pch, String> {
     let dir = req.site.features_dir.join(format!("pch-{}", pch_key(req)));
     let header = dir.join(HEADER);
     let ready = dir.join("ready");
     let failed = dir.join("failed");
-    let known = || -> Option<Result<PathBuf, String>> {
-        if ready.is_file() {
-            return Some(Ok(header.clone()));
-        }
-        let why = std::fs::read_to_string(&failed).ok()?;
-        Some(Err(why))
-    };
-    if let Some(known) = known() {
-        return known;
-    }
+    let known = || ready.is_file() || failed.is_file();
+    let why_failed = || std::fs::read_to_string(&failed).map_err(|e| e.to_string());
     let lock_path = dir.with_extension("lock");
-    let _lock = crate::kernel::cache::lock_file(&lock_path).map_err(|e| e.to_string())?;
-    if let Some(known) = known() {
-        return known;
-    }
+    let building = match limit::hold(&lock_path, known)
+        .map_err(|e| format!("{}: {e}", lock_path.display()))?
+    {
+        Held::Ready(in_use) => {
+            crate::kernel::lru::mark_used(&dir);
+            if !ready.is_file() {
+                return Err(why_failed()?);
+            }
+            return Ok(Pch {
+                header,
+                in_use,
+                eviction_error: None,
+            });
+        }
+        Held::Build(building) => building,
+    };
     match build(req, &dir) {
         Ok(()) => {
             std::fs::write(&ready, "").map_err(|e| format!("{}: {e}", ready.display()))?;
-            Ok(header)
+            let (in_use, evicted) = building.made(&dir);
+            Ok(Pch {
+                header,
+                in_use,
+                eviction_error: evicted.err(),
+            })
         }
         Err(e) => {
             let why = e.to_string();
             // Remembered: every script of the configuration would fail alike.
             let _ = std::fs::write(&failed, &why);
+            drop(building.made(&dir));
             Err(why)
         }
     }

@@ -134,6 +134,44 @@ pub fn check_static_binary(path: &Path, arch: Arch, what: &str, fix: &str) -> Re
     Ok(())
 }
 
+/// The trailer of a module signed in the kernel's appended format.
+const SIGNATURE_TRAILER: &[u8] = b"~Module signature appended~\n";
+
+/// A case's module as the guest gets it: without its debug sections
+/// (`objcopy --strip-debug`, as the kernel's `INSTALL_MOD_STRIP=1` installs
+/// modules), which the kernel's loader never reads but which are five
+/// sixths of a module's bytes; every guest unpacks, and the host
+/// compresses, an initramfs of all of them. A signed module (its signature
+/// covers those sections), a file that is not ELF (a bundle), or one that
+/// `objcopy` cannot strip is carried as it is.
+pub fn guest_module(arch: Arch, data: Vec<u8>) -> Vec<u8> {
+    if !data.starts_with(b"\x7fELF") || data.ends_with(SIGNATURE_TRAILER) {
+        return data;
+    }
+    let objcopy = if Arch::host() == Some(arch) {
+        "objcopy"
+    } else {
+        match arch {
+            Arch::X86_64 => "x86_64-linux-gnu-objcopy",
+            Arch::Arm64 => "aarch64-linux-gnu-objcopy",
+        }
+    };
+    let stripped = || -> Option<Vec<u8>> {
+        let dir = tempfile::tempdir().ok()?;
+        let (from, to) = (dir.path().join("in.ko"), dir.path().join("out.ko"));
+        std::fs::write(&from, &data).ok()?;
+        let status = std::process::Command::new(objcopy)
+            .arg("--strip-debug")
+            .arg(&from)
+            .arg(&to)
+            .stderr(std::process::Stdio::null())
+            .status()
+            .ok()?;
+        status.success().then(|| std::fs::read(&to).ok())?
+    };
+    stripped().unwrap_or(data)
+}
+
 /// `s` quoted for the guest's shell.
 pub fn shell_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', "'\\''"))
@@ -210,7 +248,11 @@ pub fn build_initramfs(
     for case in cases {
         let dir = format!("cases/{}", case.id);
         fs.dir(&dir);
-        fs.file(&format!("{dir}/module.ko"), 0o644, read(&case.module)?);
+        fs.file(
+            &format!("{dir}/module.ko"),
+            0o644,
+            guest_module(arch, read(&case.module)?),
+        );
         fs.file(
             &format!("{dir}/name"),
             0o644,
@@ -291,6 +333,30 @@ mod tests {
     }
 
     #[test]
+    fn the_workload_frames_every_part_and_the_shell_is_the_fallback() {
+        // One process per case: `stapkit-workload emit` with the parts of
+        // the decoder, the kernel log last (read after the case ended).
+        let parts = &super::super::results::PARTS;
+        let (last, files) = parts.split_last().unwrap();
+        let emit = format!(
+            "stapkit-workload emit \"$case\" /out {} \\\n\t\t\t--kernel-log {last} >&3",
+            files.join(" ")
+        );
+        assert!(INIT_SCRIPT.contains(&emit), "{emit}");
+        // Checked once per boot, so that an older workload without `emit`
+        // (or a guest without one) still reports through the shell.
+        assert!(INIT_SCRIPT.contains("if stapkit-workload emit check /cases results-port"));
+        assert!(INIT_SCRIPT.contains(&format!("for part in {}; do", parts.join(" "))));
+        // The loop reads its files with the shell's `read`, not `cat`.
+        for file in ["timeout", "name", "args"] {
+            assert!(
+                INIT_SCRIPT.contains(&format!("< \"$dir/{file}\"")),
+                "{file}"
+            );
+        }
+    }
+
+    #[test]
     fn pid_1_never_asks_for_power_off_itself() {
         // reboot(2) ends its caller when the machine is still running after
         // the request; pid 1 ending panics the guest.
@@ -302,6 +368,44 @@ mod tests {
         assert!(INIT_SCRIPT
             .trim_end()
             .ends_with("while :; do sleep 1; done"));
+    }
+
+    #[test]
+    fn guest_modules_lose_their_debug_sections_only() {
+        use object::{Object, ObjectSection};
+        let mut elf = object::write::Object::new(
+            object::BinaryFormat::Elf,
+            object::Architecture::X86_64,
+            object::Endianness::Little,
+        );
+        let text = elf.add_section(Vec::new(), b".text".to_vec(), object::SectionKind::Text);
+        elf.append_section_data(text, &[0xc3; 16], 16);
+        let debug = elf.add_section(
+            Vec::new(),
+            b".debug_info".to_vec(),
+            object::SectionKind::Debug,
+        );
+        elf.append_section_data(debug, &[7; 4096], 1);
+        let ko = elf.write().unwrap();
+        let stripped = guest_module(Arch::X86_64, ko.clone());
+        let names = |data: &[u8]| -> Vec<String> {
+            let file = object::File::parse(data).unwrap();
+            file.sections()
+                .filter_map(|s| s.name().ok().map(String::from))
+                .filter(|n| !n.is_empty())
+                .collect()
+        };
+        assert!(names(&ko).contains(&".debug_info".to_string()));
+        let left = names(&stripped);
+        assert!(left.contains(&".text".to_string()), "{left:?}");
+        assert!(!left.iter().any(|n| n.starts_with(".debug")), "{left:?}");
+        assert!(stripped.len() < ko.len() - 4000);
+        // A signed module, or a file that is not ELF: as they are.
+        let mut signed = ko.clone();
+        signed.extend_from_slice(SIGNATURE_TRAILER);
+        assert_eq!(guest_module(Arch::X86_64, signed.clone()), signed);
+        let bundle = b"STAPKIT-BUNDLE\n".to_vec();
+        assert_eq!(guest_module(Arch::Arm64, bundle.clone()), bundle);
     }
 
     #[test]

@@ -204,6 +204,22 @@ mod tests {
     }
 
     #[test]
+    fn decodes_what_the_workloads_emit_writes() {
+        // `stapkit-workload emit` (workload/src/emit.rs, whose tests pin
+        // these bytes): CRCs in eight hex digits, as busybox prints them.
+        let mut s = b"@@stapkit c1.rc 2 7e4acd12\n0\n".to_vec();
+        s.extend(b"@@stapkit c1.stderr 0 00000000\n");
+        s.extend(b"@@stapkit c1.nope 1 8cdc1683\nx");
+        s.extend(b"@@stapkit-end\n");
+        let r = decode(&s);
+        assert!(r.complete);
+        let c1 = &r.cases["c1"];
+        assert_eq!(c1.exit_code, Some(0));
+        assert!(c1.damaged.is_empty(), "{c1:?}");
+        assert_eq!(c1.received, ["rc", "stderr", "nope"]);
+    }
+
+    #[test]
     fn firmware_noise_before_the_first_header_is_skipped() {
         let mut s = b"\x1b[2J\x1b[01;01H\r\n\x1b[=3h".to_vec();
         s.extend(frame("a.stdout", b"ok\n"));
