@@ -202,8 +202,21 @@ impl Family for Uprobes {
 
 /// `process("PATH").begin/.end` and `process.end` probes (scheduler
 /// tracepoints in the runtime, core/process.c).
+///
+/// The runtime runs the probes of one process's begin or end in the
+/// table's order. SystemTap 5.1 runs the `process("PATH")` ones first
+/// when the script has no uprobe and last when it has one, whatever the
+/// script's order (docs/oracle/FINDINGS.md, "Order of process begin and
+/// end probes"): [`Processes::paths_last`] says which, and each group
+/// keeps the script's order.
 #[derive(Default)]
-struct Processes(Vec<String>);
+struct Processes {
+    /// Each entry, and whether it names a path.
+    entries: Vec<(bool, String)>,
+    /// The script has a uprobe (a function, statement or marker of a
+    /// program or library).
+    paths_last: bool,
+}
 
 impl Family for Processes {
     fn add(&mut self, var: &str, point: &ProbePoint, _: Option<&str>) {
@@ -213,20 +226,28 @@ impl Family for Processes {
                 ProcessSelector::Path(path) => (c_string(path), 0),
                 ProcessSelector::Pid(pid) => ("NULL".to_string(), *pid),
             };
-            self.0.push(format!(
-                "{{ .probe = &{var}, .path = {path}, .pid = {pid}, .end = {end}, .optional = {} }},",
-                point.optional
+            self.entries.push((
+                matches!(which, ProcessSelector::Path(_)),
+                format!(
+                    "{{ .probe = &{var}, .path = {path}, .pid = {pid}, .end = {end}, .optional = {} }},",
+                    point.optional
+                ),
             ));
         }
     }
 
     fn write(&mut self, out: &mut CWriter) -> Option<Table> {
-        if !self.0.is_empty() {
+        if !self.entries.is_empty() {
             out.line("#if !STP_TRACEPOINT_SLOTS_OK");
             out.line("#error \"process probes need the exact tracepoint prototypes on kernels with CFI\"");
             out.line("#endif");
         }
-        write_table(out, "process", "processes", "stp_process_probe", &self.0)
+        let paths_last = self.paths_last;
+        // A stable sort: the script's order within each group.
+        self.entries
+            .sort_by_key(|(by_path, _)| *by_path == paths_last);
+        let entries: Vec<String> = self.entries.iter().map(|(_, e)| e.clone()).collect();
+        write_table(out, "process", "processes", "stp_process_probe", &entries)
     }
 }
 
@@ -507,6 +528,7 @@ pub(super) fn probe_tables(
             family.add(&var, point, entry);
         }
     }
+    processes.paths_last = !uprobes.0.is_empty();
     out.line("");
     let ordered: Vec<_> = [&mut begin, &mut end, &mut error]
         .into_iter()
