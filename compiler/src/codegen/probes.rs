@@ -426,6 +426,28 @@ impl Family for PerfEvents {
     }
 }
 
+/// What `pp()` gives for `point`: its name, except for an SDT marker of
+/// a program named by its path, which SystemTap 5.1 reports as the
+/// statement it probes, `process("PATH").statement(0xADDRESS)`
+/// (`tests/scripts/sdt_markers.oracle`, a static PIE whose addresses are
+/// its file offsets, as the marker's offset here is; `-l` and `-L` still
+/// name the marker). A library's markers, written by soname or path,
+/// take the same form (not observed); `.library("L").mark(...)` keeps
+/// its name.
+fn probe_point_text(point: &ProbePoint) -> std::borrow::Cow<'_, str> {
+    if let ProbeKind::UserMarker { path, offset, .. } = &point.kind {
+        let place = format!("process(\"{path}\")");
+        if point
+            .name
+            .strip_prefix(&place)
+            .is_some_and(|rest| rest.starts_with(".mark(") || rest.starts_with(".provider("))
+        {
+            return format!("{place}.statement({offset:#x})").into();
+        }
+    }
+    point.name.as_str().into()
+}
+
 /// `static struct stp_TYPE stp_NAME[] = { entries };` when there are any.
 fn write_table(
     out: &mut CWriter,
@@ -487,16 +509,17 @@ pub(super) fn probe_tables(
                 Some(written) if with_pn => format!("{func}, {}", c_string(written)),
                 _ => func,
             };
+            let pp = probe_point_text(point);
             out.line(format!(
                 "static const struct stp_probe {var} = {{ {}, {}, {func} }};",
-                c_string(&point.name),
+                c_string(&pp),
                 handler.body
             ));
             let entry = handler.entry_data.as_deref();
             if let Some(entry_handler) = &handler.entry {
                 out.line(format!(
                     "static const struct stp_probe {var}_entry = {{ {}, {entry_handler}, {func} }};",
-                    c_string(&point.name)
+                    c_string(&pp)
                 ));
             }
             let family: &mut dyn Family = match &point.kind {
