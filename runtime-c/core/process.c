@@ -8,7 +8,7 @@
  *                       begins the new one's, as in SystemTap:
  *                       process.end, and process("PATH").end when it was
  *                       tracked; then process("PATH").begin when the new
- *                       program is PATH, then process.begin (all in the
+ *                       program is PATH, and process.begin (all in the
  *                       task, whose comm is already the new one);
  *   sched_process_fork  a new process begins: a tracked process's child
  *                       runs PATH too and is tracked, and the .begin
@@ -16,6 +16,12 @@
  *   sched_process_exit  once the last thread of a process exits:
  *                       process.end, process(PID).end, and
  *                       process("PATH").end when it was tracked.
+ *
+ * The probes of one process's begin (or end) run in the table's order,
+ * which the translator makes SystemTap 5.1's: process("PATH") probes
+ * before the others when the script has no uprobe, after them when it
+ * has one (docs/oracle/FINDINGS.md, "Order of process begin and end
+ * probes").
  *
  * A .begin runs in the context of the process that begins, as in
  * SystemTap. A forked child (and, when the session starts, every process
@@ -333,21 +339,20 @@ static void stp_process_exec(void *data, struct task_struct *p, pid_t old_pid,
 	for (i = 0; i < stp_nprocess_probes; i++) {
 		struct stp_process_probe *pp = &stp_process_probes[i];
 
-		if (!pp->inode || pp->inode != inode)
-			continue;
-		if (pp->end && !tracked) {
+		if (pp->end && !tracked && pp->inode && pp->inode == inode) {
 			stp_process_track(current->tgid, inode);
 			tracked = true;
 		}
-		if (!pp->end)
-			stp_probe_run(pp->probe, STP_PT_PROCESS, STP_RUNNING, NULL);
 	}
-	/* The new program's process begins: process.begin, after PATH's
-	 * (registered only where task work serves its other begins). */
+	/* The new program's process begins: process("PATH").begin when it
+	 * runs PATH, and process.begin (registered only where task work
+	 * serves its other begins), in the table's order. */
 	for (i = 0; i < stp_nprocess_probes; i++) {
 		struct stp_process_probe *pp = &stp_process_probes[i];
 
-		if (!pp->end && !pp->pid && !pp->path && stp_begin_cancel)
+		if (pp->end || pp->pid)
+			continue;
+		if (pp->path ? pp->inode && pp->inode == inode : stp_begin_cancel != NULL)
 			stp_probe_run(pp->probe, STP_PT_PROCESS, STP_RUNNING, NULL);
 	}
 }

@@ -441,7 +441,7 @@ enum stp_usym_style {
 	STP_USYM_DATA,          /* usymdata(): "main+0x4/0x20 [/bin/p]" */
 	STP_USYM_STACK,         /* print_ustack(): " 0x401136 : main+0x4/0x20 [/bin/p]\n" */
 	STP_USYM_BRIEF,         /* print_ubacktrace_brief(): "main+0x4\n" */
-	STP_USYM_SBACKTRACE,    /* sprint_ubacktrace(): "main+0x4 [/bin/p]\n" */
+	STP_USYM_SBACKTRACE,    /* sprint_ubacktrace(): "main+0x4 [p]\n" */
 	STP_USYM_FILELINE,      /* print_ubacktrace_fileline(): STACK's with " at FILE:LINE" */
 };
 
@@ -485,7 +485,11 @@ static void stp_usym_append(char *dst, size_t cap, unsigned long addr, enum stp_
 			len += scnprintf(dst + len, cap - len, "/%#x", sym->size);
 		if (style == STP_USYM_FILELINE && stp_uline_at(at.mod, at.offset, &file, &line))
 			len += scnprintf(dst + len, cap - len, " at %s:%u", file, line);
-		if (style != STP_USYM_BRIEF)
+		/* sprint_ubacktrace() names the file without its directory
+		 * (SystemTap 5.1, docs/oracle/outputs/.../ustack_strings.out). */
+		if (style == STP_USYM_SBACKTRACE)
+			len += scnprintf(dst + len, cap - len, " [%s]", kbasename(at.path));
+		else if (style != STP_USYM_BRIEF)
 			len += scnprintf(dst + len, cap - len, " [%s]", at.path);
 	} else {
 		len = scnprintf(dst, cap, stack ? " 0x%lx" : "0x%lx", addr);

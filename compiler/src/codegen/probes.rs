@@ -202,8 +202,21 @@ impl Family for Uprobes {
 
 /// `process("PATH").begin/.end` and `process.end` probes (scheduler
 /// tracepoints in the runtime, core/process.c).
+///
+/// The runtime runs the probes of one process's begin or end in the
+/// table's order. SystemTap 5.1 runs the `process("PATH")` ones first
+/// when the script has no uprobe and last when it has one, whatever the
+/// script's order (docs/oracle/FINDINGS.md, "Order of process begin and
+/// end probes"): [`Processes::paths_last`] says which, and each group
+/// keeps the script's order.
 #[derive(Default)]
-struct Processes(Vec<String>);
+struct Processes {
+    /// Each entry, and whether it names a path.
+    entries: Vec<(bool, String)>,
+    /// The script has a uprobe (a function, statement or marker of a
+    /// program or library).
+    paths_last: bool,
+}
 
 impl Family for Processes {
     fn add(&mut self, var: &str, point: &ProbePoint, _: Option<&str>) {
@@ -213,20 +226,28 @@ impl Family for Processes {
                 ProcessSelector::Path(path) => (c_string(path), 0),
                 ProcessSelector::Pid(pid) => ("NULL".to_string(), *pid),
             };
-            self.0.push(format!(
-                "{{ .probe = &{var}, .path = {path}, .pid = {pid}, .end = {end}, .optional = {} }},",
-                point.optional
+            self.entries.push((
+                matches!(which, ProcessSelector::Path(_)),
+                format!(
+                    "{{ .probe = &{var}, .path = {path}, .pid = {pid}, .end = {end}, .optional = {} }},",
+                    point.optional
+                ),
             ));
         }
     }
 
     fn write(&mut self, out: &mut CWriter) -> Option<Table> {
-        if !self.0.is_empty() {
+        if !self.entries.is_empty() {
             out.line("#if !STP_TRACEPOINT_SLOTS_OK");
             out.line("#error \"process probes need the exact tracepoint prototypes on kernels with CFI\"");
             out.line("#endif");
         }
-        write_table(out, "process", "processes", "stp_process_probe", &self.0)
+        let paths_last = self.paths_last;
+        // A stable sort: the script's order within each group.
+        self.entries
+            .sort_by_key(|(by_path, _)| *by_path == paths_last);
+        let entries: Vec<String> = self.entries.iter().map(|(_, e)| e.clone()).collect();
+        write_table(out, "process", "processes", "stp_process_probe", &entries)
     }
 }
 
@@ -405,6 +426,28 @@ impl Family for PerfEvents {
     }
 }
 
+/// What `pp()` gives for `point`: its name, except for an SDT marker of
+/// a program named by its path, which SystemTap 5.1 reports as the
+/// statement it probes, `process("PATH").statement(0xADDRESS)`
+/// (`tests/scripts/sdt_markers.oracle`, a static PIE whose addresses are
+/// its file offsets, as the marker's offset here is; `-l` and `-L` still
+/// name the marker). A library's markers, written by soname or path,
+/// take the same form (not observed); `.library("L").mark(...)` keeps
+/// its name.
+fn probe_point_text(point: &ProbePoint) -> std::borrow::Cow<'_, str> {
+    if let ProbeKind::UserMarker { path, offset, .. } = &point.kind {
+        let place = format!("process(\"{path}\")");
+        if point
+            .name
+            .strip_prefix(&place)
+            .is_some_and(|rest| rest.starts_with(".mark(") || rest.starts_with(".provider("))
+        {
+            return format!("{place}.statement({offset:#x})").into();
+        }
+    }
+    point.name.as_str().into()
+}
+
 /// `static struct stp_TYPE stp_NAME[] = { entries };` when there are any.
 fn write_table(
     out: &mut CWriter,
@@ -466,16 +509,17 @@ pub(super) fn probe_tables(
                 Some(written) if with_pn => format!("{func}, {}", c_string(written)),
                 _ => func,
             };
+            let pp = probe_point_text(point);
             out.line(format!(
                 "static const struct stp_probe {var} = {{ {}, {}, {func} }};",
-                c_string(&point.name),
+                c_string(&pp),
                 handler.body
             ));
             let entry = handler.entry_data.as_deref();
             if let Some(entry_handler) = &handler.entry {
                 out.line(format!(
                     "static const struct stp_probe {var}_entry = {{ {}, {entry_handler}, {func} }};",
-                    c_string(&point.name)
+                    c_string(&pp)
                 ));
             }
             let family: &mut dyn Family = match &point.kind {
@@ -507,6 +551,7 @@ pub(super) fn probe_tables(
             family.add(&var, point, entry);
         }
     }
+    processes.paths_last = !uprobes.0.is_empty();
     out.line("");
     let ordered: Vec<_> = [&mut begin, &mut end, &mut error]
         .into_iter()

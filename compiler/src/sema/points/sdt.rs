@@ -412,6 +412,8 @@ impl TargetVars for MarkerVars {
         span: Span,
         _: &mut dyn TargetHost,
     ) -> Result<(ir::TargetBase, Place), Failed> {
+        // `$$parms` names them `$argN`, as SystemTap prints them.
+        let name = name.strip_prefix('$').unwrap_or(name);
         let n = name
             .strip_prefix("arg")
             .and_then(|n| n.parse::<usize>().ok())
@@ -439,8 +441,12 @@ impl TargetVars for MarkerVars {
 
     fn parameters(&self, which: &str, span: Span) -> Result<(Vec<String>, bool), Failed> {
         match which {
+            // SystemTap 5.1 prints `$arg1=0x... $arg2=...`
+            // (tests/scripts/sdt_markers.oracle).
             "$$parms" | "$$vars" | "$$locals" | "$$return" => Ok((
-                (1..=self.0.args.len()).map(|i| format!("arg{i}")).collect(),
+                (1..=self.0.args.len())
+                    .map(|i| format!("$arg{i}"))
+                    .collect(),
                 false,
             )),
             _ => Err(fail(
