@@ -280,7 +280,11 @@ fn function_probe(
             }
             continue;
         }
-        match kernel.probeable(function) {
+        let suggest = match target.quiet {
+            true => crate::debuginfo::Suggest::Nothing,
+            false => crate::debuginfo::Suggest::Alternatives,
+        };
+        match kernel.probeable_for(function, suggest) {
             Ok(facts) => {
                 let context = ProbeContext::new(FunctionVars {
                     prototype: facts.value.prototype,
@@ -795,9 +799,9 @@ fn module_btf_context(
             None => Ok(None),
         },
         Err(ModuleTypesError::NoModule(why)) => Err(why),
-        Err(ModuleTypesError::Unavailable(why)) => Ok(Some(ProbeContext::new(Unchecked(
-            format!("the types of module '{module}' cannot be read: {why}"),
-        )))),
+        Err(ModuleTypesError::Unavailable(why)) => Ok(Some(ProbeContext::new(Unchecked(format!(
+            "the types of module '{module}' cannot be read: {why}"
+        ))))),
     }
 }
 
