@@ -268,8 +268,10 @@ fn every_syscall_alias_elaborates() {
 /// pass 2.
 fn kernel_with_modules(name: &str, modules: &[&str]) -> Arc<KernelInfo> {
     let catalog = Catalog::load().expect("kernel manifests");
-    let tree = HeaderTree::resolve(Some(name), &Cache::locate(None), &catalog)
-        .unwrap_or_else(|e| panic!("{e}\nfetch it first: cargo xtask setup (or stap-prep fetch {name})"));
+    let tree =
+        HeaderTree::resolve(Some(name), &Cache::locate(None), &catalog).unwrap_or_else(|e| {
+            panic!("{e}\nfetch it first: cargo xtask setup (or stap-prep fetch {name})")
+        });
     let files = KernelFiles::from_tree(&tree);
     if let Some(source) = &files.modules {
         let modules: Vec<String> = modules.iter().map(|m| m.to_string()).collect();
@@ -296,8 +298,8 @@ fn errors_on(kernel: &Arc<KernelInfo>, text: &str) -> Option<String> {
 #[test]
 fn module_functions_are_checked_against_the_symbol_table() {
     let kernel = kernel_with_modules(QEMU_KERNEL, &["nfsd"]);
-    let shared = errors_on(&kernel, "probe module(\"nfsd\").function(\"nfsd_open\") {}")
-        .expect("refused");
+    let shared =
+        errors_on(&kernel, "probe module(\"nfsd\").function(\"nfsd_open\") {}").expect("refused");
     assert!(
         shared.contains("module 'nfsd' has 2 functions named 'nfsd_open' (1 of them static)")
             && shared.contains("(a static one)"),
@@ -335,7 +337,10 @@ fn a_module_function_the_btf_leaves_out_resolves_from_the_symbol_table() {
         None
     );
     assert_eq!(
-        errors_on(&kernel, "probe sunrpc.clnt.call_sync { println(servername, progname) }"),
+        errors_on(
+            &kernel,
+            "probe sunrpc.clnt.call_sync { println(servername, progname) }"
+        ),
         None
     );
     let vars = errors_on(
