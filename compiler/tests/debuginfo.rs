@@ -12,7 +12,7 @@ use std::sync::OnceLock;
 
 use stapkit::debuginfo::{
     arg_location, return_register, syscall_arg_register, BlacklistAnswer, CType, KernelFiles,
-    KernelInfo, Prototype, Source,
+    KernelInfo, Prototype, Source, Suggest,
 };
 use stapkit::kernel::{Cache, HeaderTree};
 
@@ -271,6 +271,23 @@ fn inlined_functions_get_alternatives() {
         "{e}\n{}",
         k.probeable("vfs_raed").unwrap_err()
     )));
+}
+
+/// An error nobody will see (an optional point's) names no alternatives,
+/// which cost a walk over every function; its reason is the same.
+#[test]
+fn errors_for_optional_points_skip_the_alternatives() {
+    let k = kernel();
+    let quiet = k
+        .probeable_for("do_fsync", Suggest::Nothing)
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        quiet,
+        "function 'do_fsync' is not in this kernel's BTF: it is inlined or does not exist"
+    );
+    let told = k.probeable("do_fsync").unwrap_err().to_string();
+    assert!(told.starts_with(&quiet) && told.contains("try "), "{told}");
 }
 
 #[test]

@@ -262,3 +262,94 @@ fn every_syscall_alias_elaborates() {
     assert!(entries > 300, "{entries} entries");
     assert_eq!(returns + 2, entries);
 }
+
+/// The fetched kernel `name` (without its -dbg package), with the
+/// symbols and types of `modules` learnt as stap learns them before
+/// pass 2.
+fn kernel_with_modules(name: &str, modules: &[&str]) -> Arc<KernelInfo> {
+    let catalog = Catalog::load().expect("kernel manifests");
+    let tree =
+        HeaderTree::resolve(Some(name), &Cache::locate(None), &catalog).unwrap_or_else(|e| {
+            panic!("{e}\nfetch it first: cargo xtask setup (or stap-prep fetch {name})")
+        });
+    let files = KernelFiles::from_tree(&tree);
+    if let Some(source) = &files.modules {
+        let modules: Vec<String> = modules.iter().map(|m| m.to_string()).collect();
+        stapkit::kernel::module_btf::prepare(source, &modules, &mut |_| {})
+            .unwrap_or_else(|e| panic!("learning {modules:?} of {name}: {e}"));
+    }
+    Arc::new(KernelInfo::new(files.without_debug()))
+}
+
+/// The rendered errors of `text` on `kernel`, `None` when it analyzes.
+fn errors_on(kernel: &Arc<KernelInfo>, text: &str) -> Option<String> {
+    let (map, analysis) = analyze_for("m.stp", text, Some(kernel.clone()));
+    match analysis.program {
+        Some(_) => None,
+        None => Some(render_all(&map, &analysis.diagnostics)),
+    }
+}
+
+/// Module functions are checked against the module's symbol table as
+/// well as its BTF (both learnt before pass 2): on 6.1, nfsd's
+/// `nfsd_open` names two functions, a static one first, where the kernel
+/// would place the probe, so it is refused, and so is the tapset's
+/// `nfsd.open` on it; a name in neither is refused saying so.
+#[test]
+fn module_functions_are_checked_against_the_symbol_table() {
+    let kernel = kernel_with_modules(QEMU_KERNEL, &["nfsd"]);
+    let shared =
+        errors_on(&kernel, "probe module(\"nfsd\").function(\"nfsd_open\") {}").expect("refused");
+    assert!(
+        shared.contains("module 'nfsd' has 2 functions named 'nfsd_open' (1 of them static)")
+            && shared.contains("(a static one)"),
+        "{shared}"
+    );
+    let alias = errors_on(&kernel, "probe nfsd.open {}").expect("refused");
+    assert!(
+        alias.contains("probe point 'nfsd.open' is not available")
+            && alias.contains("nfsd_open_verified"),
+        "{alias}"
+    );
+    let gone = errors_on(
+        &kernel,
+        "probe module(\"nfsd\").function(\"stapkit_no_such_function\") {}",
+    )
+    .expect("refused");
+    assert!(
+        gone.contains("neither its BTF nor its symbol table names one"),
+        "{gone}"
+    );
+}
+
+/// On 7.2 (a CI kernel) sunrpc's BTF leaves `rpc_call_sync` out (the
+/// compiler split off `rpc_call_sync.part.0`), though the function is
+/// there: it resolves from the symbol table, without `$vars`, and so does
+/// the tapset's `sunrpc.clnt.call_sync`.
+#[test]
+fn a_module_function_the_btf_leaves_out_resolves_from_the_symbol_table() {
+    let kernel = kernel_with_modules("debian-7.2-amd64", &["sunrpc"]);
+    assert_eq!(
+        errors_on(
+            &kernel,
+            "probe module(\"sunrpc\").function(\"rpc_call_sync\") { println(pointer_arg(1)) }"
+        ),
+        None
+    );
+    assert_eq!(
+        errors_on(
+            &kernel,
+            "probe sunrpc.clnt.call_sync { println(servername, progname) }"
+        ),
+        None
+    );
+    let vars = errors_on(
+        &kernel,
+        "probe module(\"sunrpc\").function(\"rpc_call_sync\") { println($clnt) }",
+    )
+    .expect("$clnt refused");
+    assert!(
+        vars.contains("which the BTF of module 'sunrpc' leaves out"),
+        "{vars}"
+    );
+}

@@ -10,6 +10,17 @@ use super::source::{FunctionFacts, Source, Sourced};
 use super::symbols::SystemMap;
 use crate::text::glob::Glob;
 
+/// Whether an error should name alternatives: they cost a walk over every
+/// kernel function (and DWARF's index, when there is one), wasted on an
+/// error nobody sees, such as an optional (`?`) point's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Suggest {
+    /// Name the functions to probe instead.
+    Alternatives,
+    /// The error will be dropped: name none.
+    Nothing,
+}
+
 /// Whether the kprobe blacklist rules a function out.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BlacklistAnswer {
@@ -26,7 +37,7 @@ impl KernelInfo {
     /// (with alternatives) when no source knows it.
     pub fn function(&self, name: &str) -> Result<Sourced<FunctionFacts>, DebugInfoError> {
         self.find_function(name)
-            .ok_or_else(|| self.no_such_function(name))
+            .ok_or_else(|| self.no_such_function(name, Suggest::Alternatives))
     }
 
     /// What the first source that knows function `name` says, if any.
@@ -53,16 +64,28 @@ impl KernelInfo {
     /// be placed on `name`: it must have an out-of-line copy, a symbol
     /// (when `System.map` is real) and not be blacklisted.
     pub fn probeable(&self, name: &str) -> Result<Sourced<FunctionFacts>, DebugInfoError> {
-        let found = self.function(name)?;
+        self.probeable_for(name, Suggest::Alternatives)
+    }
+
+    /// [`probeable`](Self::probeable), its errors naming alternatives or
+    /// not as `suggest` says.
+    pub fn probeable_for(
+        &self,
+        name: &str,
+        suggest: Suggest,
+    ) -> Result<Sourced<FunctionFacts>, DebugInfoError> {
+        let found = self
+            .find_function(name)
+            .ok_or_else(|| self.no_such_function(name, suggest))?;
         if !found.value.out_of_line {
             let inlined = found.value.inlined.unwrap_or(0);
             let why = match inlined {
                 0 => "the compiler left no code for it".to_string(),
                 n => format!("it is inlined ({n} copies) and has no out-of-line copy to probe"),
             };
-            let mut suggestions = self.alternatives(name);
+            let mut suggestions = self.suggestions(name, suggest);
             // DWARF knows where the copies are: `.inline` probes them.
-            if inlined > 0 && found.source == Source::Dwarf {
+            if inlined > 0 && found.source == Source::Dwarf && suggest == Suggest::Alternatives {
                 suggestions.insert(0, format!("kernel.function(\"{name}\").inline"));
             }
             return Err(DebugInfoError::NoSuchFunction {
@@ -91,7 +114,7 @@ impl KernelInfo {
                         "only compiler-specialised copies of it have symbols".into()
                     },
                     suggestions: if clones.is_empty() {
-                        self.alternatives(name)
+                        self.suggestions(name, suggest)
                     } else {
                         clones
                     },
@@ -146,7 +169,7 @@ impl KernelInfo {
             .map_or(BlacklistAnswer::Allowed, BlacklistAnswer::Forbidden)
     }
 
-    fn no_such_function(&self, name: &str) -> DebugInfoError {
+    fn no_such_function(&self, name: &str, suggest: Suggest) -> DebugInfoError {
         let (source, why) = if self.dwarf().is_some() {
             ("DWARF", "it does not exist")
         } else if self.btf().is_some() {
@@ -157,8 +180,15 @@ impl KernelInfo {
         DebugInfoError::NoSuchFunction {
             name: name.to_string(),
             why: why.into(),
-            suggestions: self.alternatives(name),
+            suggestions: self.suggestions(name, suggest),
             source: source.into(),
+        }
+    }
+
+    fn suggestions(&self, name: &str, suggest: Suggest) -> Vec<String> {
+        match suggest {
+            Suggest::Alternatives => self.alternatives(name),
+            Suggest::Nothing => Vec::new(),
         }
     }
 

@@ -67,7 +67,7 @@ pub use ctype::{AggregateKind, CType, FieldPath, FieldStep, Layout, Member, Para
 pub use error::DebugInfoError;
 pub use events::{SyscallInfo, TracepointMatches};
 pub use files::KernelFiles;
-pub use functions::BlacklistAnswer;
+pub use functions::{BlacklistAnswer, Suggest};
 pub use info::KernelInfo;
 pub use programs::UserPrograms;
 pub use source::{FunctionFacts, Source, Sourced, TypeSource};

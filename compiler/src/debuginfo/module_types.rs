@@ -57,6 +57,17 @@ impl KernelInfo {
         found
     }
 
+    /// Module `name`'s function symbols in its symbol table's order, when
+    /// they were learnt before pass 2 (see
+    /// [`module_btf::cached_functions`]); `None` when not, or when they
+    /// cannot be read.
+    pub fn module_functions(&self, name: &str) -> Option<Vec<module_btf::FunctionSymbol>> {
+        let source = self.files().modules.as_ref()?;
+        module_btf::cached_functions(source, &normalize(name))
+            .ok()
+            .flatten()
+    }
+
     /// The answer, and whether it lasts.
     fn read_module_types(&self, name: &str) -> (Result<Arc<Btf>, ModuleTypesError>, bool) {
         let found = self.module_types_once(name).map_err(|why| match why {

@@ -16,12 +16,20 @@
 //! only those files. For an installed kernel, [`cached`] reads the module under
 //! `/lib/modules/RELEASE` itself.
 //!
+//! Beside the BTF, [`prepare`] keeps the module's function symbols
+//! (`NAME.funcs`, [`cached_functions`]): pahole leaves out of the BTF a
+//! function whose name another function of the module shares, and one the
+//! compiler specialised (`rpc_call_sync` beside `rpc_call_sync.part.0`),
+//! though the function is there to probe; and a name two functions share
+//! (a static `nfsd_open` before the global one) is placed by the kernel on
+//! the first in the module's symbol table, which the symbols show.
+//!
 //! **Architecture Invariant:** modules are only read here, never loaded.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use object::{Object, ObjectSection};
+use object::{Object, ObjectSection, ObjectSymbol, SymbolKind};
 
 use super::guest_modules::{decompress, module_name_of, modules_deb, normalize, read_deb_modules};
 use super::module_tracepoints::{FetchedEntry, ModuleSource};
@@ -54,6 +62,99 @@ pub fn btf_section(module: &[u8]) -> Result<Option<Vec<u8>>, String> {
             .data()
             .map(|d| Some(d.to_vec()))
             .map_err(|e| format!("unreadable .BTF section: {e}")),
+    }
+}
+
+/// The extension of the file of a module's function symbols.
+const FUNCS: &str = "funcs";
+
+/// One function symbol of a module.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FunctionSymbol {
+    pub name: String,
+    /// Local to its file (`static`), not global.
+    pub local: bool,
+}
+
+/// The function symbols a module file's (decompressed) bytes define, in
+/// the order of its symbol table (the order in which the kernel, placing a
+/// kprobe by `module:name`, looks a name up).
+pub fn function_symbols(module: &[u8]) -> Result<Vec<FunctionSymbol>, String> {
+    let file = object::File::parse(module).map_err(|e| format!("not an ELF module: {e}"))?;
+    Ok(file
+        .symbols()
+        .filter(|s| s.kind() == SymbolKind::Text && s.is_definition())
+        .filter_map(|s| {
+            Some(FunctionSymbol {
+                name: s.name().ok()?.to_string(),
+                local: s.is_local(),
+            })
+        })
+        .filter(|s| !s.name.is_empty())
+        .collect())
+}
+
+fn functions_text(symbols: &[FunctionSymbol]) -> String {
+    symbols
+        .iter()
+        .map(|s| format!("{} {}\n", if s.local { 'l' } else { 'g' }, s.name))
+        .collect()
+}
+
+fn parse_functions(text: &str) -> Vec<FunctionSymbol> {
+    text.lines()
+        .filter_map(|l| {
+            let (kind, name) = l.split_once(' ')?;
+            Some(FunctionSymbol {
+                name: name.to_string(),
+                local: kind == "l",
+            })
+        })
+        .collect()
+}
+
+/// Module `name`'s function symbols, when learnt: the cache's file for a
+/// fetched kernel (`None` when [`prepare`] has not kept it, or there is
+/// no such module), the module file itself for an installed one.
+pub fn cached_functions(
+    source: &ModuleSource,
+    name: &str,
+) -> Result<Option<Vec<FunctionSymbol>>, PrepError> {
+    let name = normalize(name);
+    match source {
+        ModuleSource::Fetched {
+            cache_dir,
+            manifest,
+        } => {
+            let Some(entry) = FetchedEntry::find(cache_dir, manifest)? else {
+                return Ok(None);
+            };
+            let path = entry
+                .release_dir
+                .join(CACHE_DIR)
+                .join(format!("{name}.{FUNCS}"));
+            match std::fs::read(&path) {
+                Ok(d) => Ok(Some(parse_functions(&String::from_utf8_lossy(&d)))),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+                Err(error) => Err(PrepError::Io { path, error }),
+            }
+        }
+        ModuleSource::Installed { dir, .. } => {
+            let Some(path) = find_installed(dir, &name) else {
+                return Ok(None);
+            };
+            let data = std::fs::read(&path).map_err(|error| PrepError::Io {
+                path: path.clone(),
+                error,
+            })?;
+            let path_text = path.to_string_lossy();
+            let from = |message: String| PrepError::Corrupt {
+                path: path.clone(),
+                message,
+            };
+            let plain = decompress(&path_text, &data).map_err(from)?;
+            function_symbols(&plain).map(Some).map_err(from)
+        }
     }
 }
 
@@ -122,7 +223,15 @@ pub fn prepare(
     let unknown = |names: &mut dyn Iterator<Item = String>| -> Result<BTreeSet<String>, PrepError> {
         let mut out = BTreeSet::new();
         for n in names {
-            if read_cached(&dir, &n)? == ModuleBtf::NotLearnt {
+            let learnt = match read_cached(&dir, &n)? {
+                ModuleBtf::NotLearnt => false,
+                ModuleBtf::NoModule(_) => true,
+                // Caches from before the symbols were kept lack them.
+                ModuleBtf::Found(_) | ModuleBtf::Absent(_) => {
+                    dir.join(format!("{n}.{FUNCS}")).exists()
+                }
+            };
+            if !learnt {
                 out.insert(n);
             }
         }
@@ -160,9 +269,13 @@ pub fn prepare(
                 message: format!("{path}: {message}"),
             };
             let plain = decompress(&path, &data).map_err(corrupt)?;
-            match btf_section(&plain).map_err(corrupt)? {
-                Some(btf) => write(&dir, &name, "btf", &btf)?,
-                None => write(&dir, &name, "none", no_btf(&path).as_bytes())?,
+            let symbols = function_symbols(&plain).map_err(corrupt)?;
+            write(&dir, &name, FUNCS, functions_text(&symbols).as_bytes())?;
+            if read_cached(&dir, &name)? == ModuleBtf::NotLearnt {
+                match btf_section(&plain).map_err(corrupt)? {
+                    Some(btf) => write(&dir, &name, "btf", &btf)?,
+                    None => write(&dir, &name, "none", no_btf(&path).as_bytes())?,
+                }
             }
             seen.insert(name);
             Ok(())
@@ -291,5 +404,38 @@ mod tests {
     #[test]
     fn a_file_that_is_not_elf_is_an_error_not_a_panic() {
         assert!(btf_section(b"not an elf").is_err());
+        assert!(function_symbols(b"not an elf").is_err());
+    }
+
+    #[test]
+    fn function_symbols_keep_their_order_and_binding_through_the_cache_file() {
+        let symbols = vec![
+            FunctionSymbol {
+                name: "nfsd_open".into(),
+                local: true,
+            },
+            FunctionSymbol {
+                name: "rpc_call_sync.part.0".into(),
+                local: true,
+            },
+            FunctionSymbol {
+                name: "nfsd_open".into(),
+                local: false,
+            },
+        ];
+        let text = functions_text(&symbols);
+        assert_eq!(text, "l nfsd_open\nl rpc_call_sync.part.0\ng nfsd_open\n");
+        assert_eq!(parse_functions(&text), symbols);
+    }
+
+    #[test]
+    fn an_elf_object_s_function_symbols_are_read_in_table_order() {
+        // This test binary's own symbols: a real ELF with both bindings.
+        let me = std::fs::read(std::env::current_exe().unwrap()).unwrap();
+        let symbols = function_symbols(&me).unwrap();
+        assert!(symbols.iter().any(|s| s.local));
+        assert!(symbols.iter().any(|s| !s.local && s.name == "main"));
+        let first_global = symbols.iter().position(|s| !s.local).unwrap();
+        assert!(symbols[..first_global].iter().all(|s| s.local));
     }
 }

@@ -380,6 +380,7 @@ fn analyze_listing(
         guru: config.guru,
         in_alias: false,
         names_only: listing == Some(false),
+        quiet: false,
     };
     let mut derived: Vec<DerivedProbe> = Vec::new();
     let mut points_so_far = 0usize;
@@ -664,6 +665,10 @@ fn derive<'a>(
             if sufficient_hit {
                 break;
             }
+            let target = points::Target {
+                quiet: point.optional,
+                ..target
+            };
             match points::resolve(&point, alias_defs, target) {
                 Ok(resolved) => {
                     if point.sufficient && !resolved.is_empty() {

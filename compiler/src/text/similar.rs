@@ -45,9 +45,12 @@ pub fn closest<'a>(
 
 /// The significant `_`-separated words of a name.
 pub fn words(name: &str) -> Vec<&str> {
+    words_of(name).collect()
+}
+
+fn words_of(name: &str) -> impl Iterator<Item = &str> {
     name.split(['_', ':', '.'])
         .filter(|w| !w.is_empty() && !WEAK_WORDS.contains(w))
-        .collect()
 }
 
 /// Up to `max` candidates nearest to `query`, best first. A candidate is
@@ -74,20 +77,31 @@ pub fn nearest_preferring<'a>(
     }
     let qwords = words(query);
     let typo_budget = (query.len() / 4).clamp(1, 3);
+    let query_chars = query.chars().count();
     let mut scored: Vec<(usize, bool, usize, &str)> = Vec::new();
+    // A kernel has some 50,000 functions: one buffer for every
+    // candidate's words, and the distance (the costly part) computed only
+    // for the candidates the words or the lengths do not already rule out.
+    let mut cwords: Vec<&str> = Vec::new();
     for cand in candidates {
         if cand == query || cand.len() > MAX_NAME {
             continue;
         }
-        let cwords = words(cand);
+        cwords.clear();
+        cwords.extend(words_of(cand));
         let shared = qwords.iter().filter(|w| cwords.contains(w)).count();
         let all_shared = !qwords.is_empty() && shared == qwords.len();
+        let related = shared * 2 > qwords.len() && cwords.len() <= qwords.len() + 1;
+        // The distance is at least the difference in length.
+        if !all_shared && !related && cand.chars().count().abs_diff(query_chars) > typo_budget {
+            continue;
+        }
         let dist = distance(query, cand);
         let rank = if dist <= typo_budget && !all_shared {
             0
         } else if all_shared {
             1
-        } else if shared * 2 > qwords.len() && cwords.len() <= qwords.len() + 1 {
+        } else if related {
             2
         } else {
             continue;

@@ -280,7 +280,11 @@ fn function_probe(
             }
             continue;
         }
-        match kernel.probeable(function) {
+        let suggest = match target.quiet {
+            true => crate::debuginfo::Suggest::Nothing,
+            false => crate::debuginfo::Suggest::Alternatives,
+        };
+        match kernel.probeable_for(function, suggest) {
             Ok(facts) => {
                 let context = ProbeContext::new(FunctionVars {
                     prototype: facts.value.prototype,
@@ -700,35 +704,104 @@ impl TargetVars for FunctionVars {
 
 /// `module("m").function("f")`'s variables: `f`'s prototype in the
 /// module's BTF, and the module's own types for their members. A module
-/// the kernel does not have, or a function its BTF does not describe (it
-/// has every function the module has out of line), does not resolve, so
-/// that `?` and `!` alternatives work as with SystemTap; a module whose
-/// types cannot be read leaves the variables unknown, saying why.
+/// the kernel does not have, or a function neither its BTF nor its symbol
+/// table has, does not resolve, so that `?` and `!` alternatives work as
+/// with SystemTap; a module whose types cannot be read leaves the
+/// variables unknown, saying why.
+///
+/// The module's function symbols, when learnt, settle two more cases:
+/// a function the symbol table has and the BTF leaves out (pahole drops a
+/// name two functions share, and a function the compiler specialised)
+/// resolves without `$vars`; a name several functions share does not
+/// resolve, since the kernel places a probe by name on the first of them
+/// in the table, which need not be the one meant (a static function of
+/// the same name comes before the global one).
 fn module_function_context(
     kernel: &crate::debuginfo::KernelInfo,
     module: &str,
     function: &str,
     ret: bool,
 ) -> Result<ProbeContext, String> {
+    let symbols = kernel.module_functions(module);
+    if let Some(symbols) = &symbols {
+        let same: Vec<_> = symbols.iter().filter(|s| s.name == function).collect();
+        if same.len() > 1 {
+            let statics = same.iter().filter(|s| s.local).count();
+            return Err(format!(
+                "module '{module}' has {} functions named '{function}' ({statics} of them static): \
+                 the kernel places a probe by name on the first in the module's symbol table ({}), \
+                 which need not be the one meant; probe a function that calls the one you want, or one it calls",
+                same.len(),
+                if same[0].local { "a static one" } else { "a global one" },
+            ));
+        }
+    }
+    match module_btf_context(kernel, module, function, ret)? {
+        Some(context) => Ok(context),
+        None => match &symbols {
+            Some(symbols) if symbols.iter().any(|s| s.name == function) => {
+                Ok(ProbeContext::new(OutOfBtf {
+                    module: module.to_string(),
+                    function: function.to_string(),
+                }))
+            }
+            Some(_) => Err(format!(
+                "module '{module}' has no function '{function}' (neither its BTF nor its symbol table names one: renamed, inlined or gone in this kernel)"
+            )),
+            None => Err(format!(
+                "module '{module}' has no function '{function}' that can be probed (its BTF describes none: inlined, renamed or gone in this kernel)"
+            )),
+        },
+    }
+}
+
+/// A module function its symbol table has and its BTF leaves out: no
+/// prototype gives its parameters.
+#[derive(Debug)]
+struct OutOfBtf {
+    module: String,
+    function: String,
+}
+
+impl Refusal for OutOfBtf {
+    fn refuse(&self, span: Span, what: &str) -> Failed {
+        fail_help(
+            span,
+            format!(
+                "'{what}' needs the prototype of '{}', which the BTF of module '{}' leaves out \
+                 (pahole drops a function whose name another shares, or that the compiler specialised)",
+                self.function, self.module
+            ),
+            "read its arguments with pointer_arg(N), int_arg(N), long_arg(N) (man probe::function)".into(),
+        )
+    }
+}
+
+/// The BTF side of [`module_function_context`]: `None` when the module's
+/// BTF does not describe `function`.
+fn module_btf_context(
+    kernel: &crate::debuginfo::KernelInfo,
+    module: &str,
+    function: &str,
+    ret: bool,
+) -> Result<Option<ProbeContext>, String> {
     use crate::debuginfo::module_types::ModuleTypesError;
     match kernel.module_types(module) {
         Ok(types) => match types.prototype(function) {
-            Some(prototype) => Ok(ProbeContext::new(ModuleFunctionVars {
+            Some(prototype) => Ok(Some(ProbeContext::new(ModuleFunctionVars {
                 vars: FunctionVars {
                     prototype,
                     ret,
                     arch: kernel.arch(),
                 },
                 types,
-            })),
-            None => Err(format!(
-                "module '{module}' has no function '{function}' that can be probed (its BTF describes none: inlined, renamed or gone in this kernel)"
-            )),
+            }))),
+            None => Ok(None),
         },
         Err(ModuleTypesError::NoModule(why)) => Err(why),
-        Err(ModuleTypesError::Unavailable(why)) => Ok(ProbeContext::new(Unchecked(format!(
+        Err(ModuleTypesError::Unavailable(why)) => Ok(Some(ProbeContext::new(Unchecked(format!(
             "the types of module '{module}' cannot be read: {why}"
-        )))),
+        ))))),
     }
 }
 

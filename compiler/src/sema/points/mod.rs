@@ -147,6 +147,9 @@ pub struct Target<'k> {
     /// of the script itself match the kernel's cached probe-able list and
     /// read no prototypes.
     pub names_only: bool,
+    /// The point is optional (`?`): an error resolving it is dropped, so
+    /// nothing is spent on suggesting alternatives.
+    pub quiet: bool,
 }
 
 pub(super) type Parts<'p> = Vec<(&'p str, Option<&'p ast::Literal>)>;
@@ -253,6 +256,7 @@ fn resolve_parts<'a>(
                     target_parts.extend(suffix.iter().cloned());
                     let inner_target = Target {
                         in_alias: true,
+                        quiet: target.quiet || expanded.optional || spans_components,
                         ..target
                     };
                     let inner = match resolve_parts(&target_parts, aliases, inner_target, depth + 1) {
@@ -592,6 +596,7 @@ mod tests {
             guru: false,
             in_alias: false,
             names_only: false,
+            quiet: false,
         };
         let names = |parts: &Parts<'_>| -> Vec<String> {
             builtin_wildcards(parts, target)

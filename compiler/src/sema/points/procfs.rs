@@ -175,6 +175,7 @@ mod tests {
             guru: false,
             in_alias: false,
             names_only: false,
+            quiet: false,
         }
     }
 

@@ -62,6 +62,7 @@ mod tests {
             guru: false,
             in_alias: false,
             names_only: false,
+            quiet: false,
         };
         let parts: Parts<'_> = vec![
             ("python3", None),
