@@ -523,19 +523,7 @@ impl BodyGen<'_> {
                     .line(format!("{name} = stp_map_node_long({mvar}, {node});")),
             }
         }
-        self.push_loop(brk.clone(), cont.clone());
-        let floors = self.reserve_temps();
-        self.w.open("");
-        self.block(&f.body);
-        self.w.close("");
-        self.unreserve_temps(floors);
-        self.pop_loop();
-        self.w.label(&cont);
-        self.w.line(";");
-        self.w.close("");
-        self.w.label(&brk);
-        self.w.line(";");
-        self.w.close("");
+        self.foreach_body(&f.body, brk, cont);
     }
 
     /// Sets C variable `st` to the merged statistics `stats` names (NULL
@@ -627,10 +615,16 @@ impl BodyGen<'_> {
             self.w
                 .line(format!("{name} = stp_hist_count({st}, {bucket});"));
         }
+        self.foreach_body(&f.body, brk, cont);
+    }
+
+    /// A foreach loop's body and its end: `cont` (next iteration) and
+    /// `brk` (after the loop) label the two scopes the loop opened.
+    fn foreach_body(&mut self, body: &Block, brk: String, cont: String) {
         self.push_loop(brk.clone(), cont.clone());
         let floors = self.reserve_temps();
         self.w.open("");
-        self.block(&f.body);
+        self.block(body);
         self.w.close("");
         self.unreserve_temps(floors);
         self.pop_loop();

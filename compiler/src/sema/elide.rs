@@ -402,8 +402,7 @@ impl Visitor for Reads<'_> {
                 self.visit_expr(rhs);
                 return;
             }
-            ExprKind::Assign { lhs, rhs, .. } if self.elision.assign(e) => {
-                let _ = lhs;
+            ExprKind::Assign { rhs, .. } if self.elision.assign(e) => {
                 self.visit_expr(rhs);
                 return;
             }
