@@ -143,18 +143,28 @@ pub fn cached_functions(
             let Some(path) = find_installed(dir, &name) else {
                 return Ok(None);
             };
-            let data = std::fs::read(&path).map_err(|error| PrepError::Io {
-                path: path.clone(),
-                error,
-            })?;
-            let path_text = path.to_string_lossy();
-            let from = |message: String| PrepError::Corrupt {
-                path: path.clone(),
-                message,
-            };
-            let plain = decompress(&path_text, &data).map_err(from)?;
-            function_symbols(&plain).map(Some).map_err(from)
+            let plain = read_installed(&path)?;
+            function_symbols(&plain)
+                .map(Some)
+                .map_err(|message| corrupt(&path, message))
         }
+    }
+}
+
+/// An installed module file's bytes, decompressed (`.ko.xz`, `.ko.zst`, ...).
+fn read_installed(path: &Path) -> Result<Vec<u8>, PrepError> {
+    let data = std::fs::read(path).map_err(|error| PrepError::Io {
+        path: path.to_path_buf(),
+        error,
+    })?;
+    decompress(&path.to_string_lossy(), &data).map_err(|message| corrupt(path, message))
+}
+
+/// A module file that could not be read as one.
+fn corrupt(path: &Path, message: String) -> PrepError {
+    PrepError::Corrupt {
+        path: path.to_path_buf(),
+        message,
     }
 }
 
@@ -180,20 +190,13 @@ pub fn cached(source: &ModuleSource, name: &str) -> Result<ModuleBtf, PrepError>
                     dir.display()
                 )));
             };
-            let data = std::fs::read(&path).map_err(|error| PrepError::Io {
-                path: path.clone(),
-                error,
-            })?;
-            let path_text = path.to_string_lossy();
-            let from = |message: String| PrepError::Corrupt {
-                path: path.clone(),
-                message,
-            };
-            let plain = decompress(&path_text, &data).map_err(from)?;
-            Ok(match btf_section(&plain).map_err(from)? {
-                Some(btf) => ModuleBtf::Found(btf),
-                None => ModuleBtf::Absent(no_btf(&path_text)),
-            })
+            let plain = read_installed(&path)?;
+            Ok(
+                match btf_section(&plain).map_err(|message| corrupt(&path, message))? {
+                    Some(btf) => ModuleBtf::Found(btf),
+                    None => ModuleBtf::Absent(no_btf(&path.to_string_lossy())),
+                },
+            )
         }
     }
 }
