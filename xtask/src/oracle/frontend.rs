@@ -54,6 +54,10 @@ use crate::setup;
 /// The kernel whose tree the front-end cases use (`-r`).
 const KERNEL: &str = "debian-6.1-amd64";
 
+/// The address space one `stap -p1`/`-p2` may take (KiB): far above what
+/// `-p2` with a kernel's DWARF needs (under 2 GiB here).
+const STAP_MEMORY_KIB: u64 = 8 << 20;
+
 /// One case to run: where the script is and how it is invoked.
 struct Job {
     id: String,
@@ -131,6 +135,7 @@ pub fn run(sh: &Shell, options: &Options) -> Result<()> {
                         pass: "-p1",
                         prelude: "",
                         machine: None,
+                        rerun: options.rerun,
                     };
                     let p1 = run_stap(&p1_run)?;
                     let p2_run = StapRun {
@@ -439,6 +444,9 @@ struct StapRun<'a> {
     pass: &'a str,
     prelude: &'a str,
     machine: Option<&'a Machine>,
+    /// Run again even when a cached run exists (`--rerun`); the new run
+    /// replaces it.
+    rerun: bool,
 }
 
 impl StapRun<'_> {
@@ -495,7 +503,7 @@ impl StapRun<'_> {
 /// of the script's directory (or returns the cached run); the run's
 /// prelude is put before the script's text in the copy.
 fn run_stap(run: &StapRun) -> Result<Ran> {
-    if let Some(ran) = run.cached()? {
+    if let Some(ran) = run.cached()?.filter(|_| !run.rerun) {
         return Ok(ran);
     }
     let StapRun {
@@ -532,19 +540,28 @@ fn run_stap(run: &StapRun) -> Result<Ran> {
             debug_files(kernel),
         ),
     };
-    let mut argv: Vec<String> = vec!["stap".into(), pass.into(), "-r".into(), release];
+    // SystemTap's `-p1` of `fx/err/macro_recursive.stp` grows until the
+    // kernel's OOM killer stops it (SIGKILL at 20 GB, December 7, 2026),
+    // pushing the other jobs of a shared machine out of memory first: each
+    // run gets at most STAP_MEMORY_KIB of address space.
+    let mut argv: Vec<String> = vec![
+        "sh".into(),
+        "-c".into(),
+        "ulimit -v \"$0\" && exec \"$@\"".into(),
+        STAP_MEMORY_KIB.to_string(),
+        "stap".into(),
+        pass.into(),
+        "-r".into(),
+        release,
+    ];
     argv.extend(job.options.iter().cloned());
     argv.push("--".into());
     argv.push(job.file.clone());
     argv.extend(job.args.iter().cloned());
     let out = in_root_with(&root.dir, &[&kernel.state.root], &mounts, &work, &argv)?;
     std::fs::remove_dir_all(&host_work)?;
-    // Killed by a signal: 128 + its number, as a shell reports it.
-    // SystemTap's `-p1` of `fx/err/macro_recursive.stp` grows until the
-    // kernel's OOM killer stops it (SIGKILL at 20 GB, December 7, 2026),
-    // so that outcome is 137 and cached like any other.
-    // FIXME: bound stap's memory here, so that such a case does not push
-    // the other jobs of a shared machine out of memory first.
+    // Killed by a signal (the memory bound's abort, for example): 128 +
+    // its number, as a shell reports it, cached like any other outcome.
     let status = match (out.status.code(), out.status.signal()) {
         (Some(code), _) => code,
         (None, Some(signal)) => 128 + signal,
