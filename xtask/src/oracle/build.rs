@@ -116,9 +116,9 @@ fn build_case(
     } else {
         None
     };
-    // Only a build that reads user-space programs is given them under
-    // `--sysroot`; a kernel-only script is built as a user builds it on
-    // the target machine. (Under `--sysroot` SystemTap 5.1 also builds
+    // Only a build that reads user-space programs is given them (in
+    // place or under `--sysroot`, below); a kernel-only script is built as
+    // a user builds it on the target machine. (Under `--sysroot` SystemTap 5.1 also builds
     // its tracepoint query modules from headers named by their path in
     // the sysroot, which fail to compile: every `kernel.trace` is then
     // `no match`, or pass 4 looks for `SYSROOT/lib/modules/R/build`.)
