@@ -174,7 +174,7 @@ pub(super) fn guest_files(dir: &Path, arch: Arch, with_userland: bool) -> Vec<(S
 /// Whether a guest case with these staprun options runs (`-c CMD`) one
 /// of the dynamically linked programs, which need the userland's loader
 /// and C library.
-pub(super) fn needs_userland(staprun_args: &[String]) -> bool {
+pub fn needs_userland(staprun_args: &[String]) -> bool {
     staprun_args
         .windows(2)
         .filter(|w| w[0] == "-c")

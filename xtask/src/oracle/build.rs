@@ -16,7 +16,7 @@ use stapkit::matrix::substitute_symbols;
 use super::content_key;
 use super::machine::{self, Machine};
 use super::programs::Workload;
-use super::root::{in_root_with, Kernel, StapRoot};
+use super::root::{in_root_own_bin, in_root_with, writable, Kernel, StapRoot};
 use super::script::{module_name, OracleCase, OracleScript};
 
 /// What `stap` did with one case.
@@ -116,17 +116,24 @@ fn build_case(
     } else {
         None
     };
-    // Only a build that reads user-space programs is given them under
-    // `--sysroot`; a kernel-only script is built as a user builds it on
-    // the target machine. (Under `--sysroot` SystemTap 5.1 also builds
+    // Only a build that reads user-space programs is given them (in
+    // place or under `--sysroot`, below); a kernel-only script is built as
+    // a user builds it on the target machine. (Under `--sysroot` SystemTap 5.1 also builds
     // its tracepoint query modules from headers named by their path in
     // the sysroot, which fail to compile: every `kernel.trace` is then
     // `no match`, or pass 4 looks for `SYSROOT/lib/modules/R/build`.)
     let workload = workload.filter(|_| reads_user_space(&script.text, &case.stap_options));
-    // Under `--sysroot` SystemTap 5.1 builds no tracepoint probe, so a
-    // script with both gets the programs installed in place instead, as
-    // on the machine it runs on (only with the kernel installed too).
-    let in_place = workload.is_some() && machine.is_some() && uses_tracepoints(&script.text);
+    // A test script's programs are installed in place, as on the machine
+    // it runs on (with the kernel installed too): under `--sysroot`
+    // SystemTap 5.1 builds no tracepoint probe, looks for a @cast's
+    // program outside the sysroot, and finds no library by soname. Only a
+    // case running a dynamically linked test program keeps the sysroot,
+    // since the guest's C library (`stapkit::matrix::userland`) cannot
+    // stand in for the root's own, which stap and the compiler run on.
+    let in_place = workload.is_some()
+        && machine.is_some()
+        && (uses_tracepoints(&script.text)
+            || !stapkit::matrix::programs::needs_userland(&case.staprun_args));
     let name = module_name(script, case);
     let file = format!("{}.stp", script.stem);
     let tree_facts = HeaderTree::from_fetched(kernel.state.clone()).map_err(|e| anyhow!("{e}"))?;
@@ -187,7 +194,9 @@ fn build_case(
             .map(|(_, dst)| format!("{dst}\n"))
             .collect::<String>()
             .as_bytes(),
-        if machine.is_some() && workload.is_some() {
+        if in_place {
+            b"installed in place, in a root with /bin of its own"
+        } else if machine.is_some() && workload.is_some() {
             b"and in the sysroot"
         } else {
             &[]
@@ -215,18 +224,16 @@ fn build_case(
     );
     let work = format!("/tmp/stapkit-oracle/{key}");
     let host_work = root.dir.join(work.trim_start_matches('/'));
-    if in_place {
-        // The programs at their own paths (`/bin` is `/usr/bin` in the
-        // root; a writable layer keeps the root unchanged), their debug
-        // files beside them, where `.gnu_debuglink` leads.
-        for (path, _) in workload.iter().flat_map(|w| &w.files) {
-            if let Some(name) = path.strip_prefix("bin/") {
-                mounts.push((
-                    host_work.join("sysroot").join(path),
-                    format!("/usr/bin/{name}"),
-                ));
-            }
-        }
+    if let (true, Some(w)) = (in_place, workload) {
+        let userland: Vec<&String> = w.userland_files().map(|(p, _)| p).collect();
+        let files: Vec<(PathBuf, String)> = w
+            .files
+            .iter()
+            .map(|(p, _)| p)
+            .filter(|p| !userland.contains(p))
+            .filter_map(|p| Some((host_work.join("sysroot").join(p), installed_path(p)?)))
+            .collect();
+        mounts = install_in_place(mounts, files);
     } else if let (Some(m), Some(_)) = (machine, workload) {
         // Under `--sysroot` SystemTap looks for the kernel in the sysroot,
         // as in a target's root file system: the kernel is there too.
@@ -247,7 +254,11 @@ fn build_case(
         std::fs::create_dir_all(at.parent().unwrap_or(&host_work))?;
         std::fs::write(at, bytes)?;
     }
-    let out = in_root_with(&root.dir, &[&kernel.state.root], &mounts, &work, &argv)?;
+    let out = if in_place {
+        in_root_own_bin(&root.dir, &[&kernel.state.root], &mounts, &work, &argv)?
+    } else {
+        in_root_with(&root.dir, &[&kernel.state.root], &mounts, &work, &argv)?
+    };
     result.status = out.status.code().unwrap_or(-1);
     result.stdout = out.stdout;
     result.stderr = out.stderr;
@@ -267,6 +278,43 @@ fn build_case(
     std::fs::write(dir.join("done"), "")?;
     std::fs::remove_dir_all(&host_work)?;
     Ok(result)
+}
+
+/// Where a file of the workload (its path under the sysroot) is
+/// installed on the machine: at the path the guest has it (programs in
+/// `/bin`, which the build's root has as a directory of its own, see
+/// `root::in_root_own_bin`), debug files only at their build-id paths
+/// under `/usr/lib/debug`, as a distribution installs them (not the
+/// copies beside the programs that a build under `--sysroot` has, see
+/// `programs`).
+fn installed_path(path: &str) -> Option<String> {
+    match path.strip_prefix("bin/") {
+        Some(name) if name.ends_with(".debug") => None,
+        _ => Some(format!("/{path}")),
+    }
+}
+
+/// `mounts` (the installed kernel's) with `files` (host file, path in the
+/// root) bound at their paths, a bound directory they go into (the
+/// kernel's `/usr/lib/debug`) made writable right after its bind
+/// (`root::writable`), so that the cache is not written and what is bound
+/// below it later stays visible. (The root itself is written only through
+/// its own writable layer, `root::in_root_own_bin`.)
+fn install_in_place(
+    mounts: Vec<(PathBuf, String)>,
+    files: Vec<(PathBuf, String)>,
+) -> Vec<(PathBuf, String)> {
+    let under = |dir: &str| files.iter().any(|(_, d)| d.starts_with(&format!("{dir}/")));
+    let mut out = Vec::new();
+    for (src, dst) in mounts {
+        let bound_dir = under(&dst);
+        out.push((src, dst.clone()));
+        if bound_dir {
+            out.push(writable(&dst));
+        }
+    }
+    out.extend(files);
+    out
 }
 
 /// Whether `text` probes a tracepoint (`kernel.trace`).
@@ -349,7 +397,71 @@ pub(crate) fn debug_files(kernel: &Kernel) -> Vec<(PathBuf, String)> {
 
 #[cfg(test)]
 mod tests {
-    use super::reads_user_space;
+    use super::{install_in_place, installed_path, reads_user_space};
+    use std::path::PathBuf;
+
+    #[test]
+    fn programs_are_installed_where_a_distribution_puts_them() {
+        assert_eq!(
+            installed_path("bin/userdebug").as_deref(),
+            Some("/bin/userdebug")
+        );
+        assert_eq!(installed_path("bin/userdebug.debug"), None);
+        assert_eq!(
+            installed_path("usr/lib/debug/.build-id/1c/1cf7.debug").as_deref(),
+            Some("/usr/lib/debug/.build-id/1c/1cf7.debug")
+        );
+        assert_eq!(
+            installed_path("usr/lib/libuserlib.so.1").as_deref(),
+            Some("/usr/lib/libuserlib.so.1")
+        );
+    }
+
+    #[test]
+    fn installing_in_place_writes_neither_the_root_nor_the_cache() {
+        let m = |src: &str, dst: &str| (PathBuf::from(src), dst.to_string());
+        let w = |dst: &str| (PathBuf::new(), dst.to_string());
+        let kernel = vec![
+            m("/cache/k/usr/lib/debug", "/usr/lib/debug"),
+            m(
+                "/cache/k/usr/lib/linux-kbuild-6.1",
+                "/usr/lib/linux-kbuild-6.1",
+            ),
+            m(
+                "/cache/m/brd.ko.debug",
+                "/usr/lib/debug/lib/modules/R/brd.ko",
+            ),
+        ];
+        let files = vec![
+            m("/w/sysroot/bin/userdebug", "/bin/userdebug"),
+            m(
+                "/w/sysroot/usr/lib/debug/.build-id/1c/f7.debug",
+                "/usr/lib/debug/.build-id/1c/f7.debug",
+            ),
+        ];
+        assert_eq!(
+            install_in_place(kernel, files),
+            vec![
+                // The cache's directory, right after its bind and before
+                // the files bound below it.
+                m("/cache/k/usr/lib/debug", "/usr/lib/debug"),
+                w("/usr/lib/debug"),
+                m(
+                    "/cache/k/usr/lib/linux-kbuild-6.1",
+                    "/usr/lib/linux-kbuild-6.1"
+                ),
+                m(
+                    "/cache/m/brd.ko.debug",
+                    "/usr/lib/debug/lib/modules/R/brd.ko"
+                ),
+                m("/w/sysroot/bin/userdebug", "/bin/userdebug"),
+                m(
+                    "/w/sysroot/usr/lib/debug/.build-id/1c/f7.debug",
+                    "/usr/lib/debug/.build-id/1c/f7.debug"
+                ),
+            ]
+        );
+    }
 
     #[test]
     fn only_user_space_scripts_get_the_sysroot() {

@@ -1,5 +1,5 @@
-//! What a `workload` case's build sees under `--sysroot` and its guest
-//! carries: stapkit's own `stapkit-workload` with the other programs of
+//! What a `workload` case's build sees (under `--sysroot`, or installed
+//! in place for a test script, see `build`) and its guest carries: stapkit's own `stapkit-workload` with the other programs of
 //! its package (`stapkit::vm::guest::WORKLOAD_PROGRAMS`), and the C test programs
 //! stap-matrix builds (`stapkit::matrix::programs`; a shared library at
 //! `usr/lib/NAME`), stripped, with their debug files at their build-id

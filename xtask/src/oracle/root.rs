@@ -182,8 +182,17 @@ pub(super) fn in_root(root: &Path, binds: &[&Path], cwd: &str, argv: &[String]) 
     in_root_with(root, binds, &[], cwd, argv)
 }
 
+/// The `files` entry of [`in_root_with`] that makes the directory `dst`
+/// writable for the run, over what is bound there before it.
+pub(crate) fn writable(dst: &str) -> (PathBuf, String) {
+    (PathBuf::new(), dst.to_string())
+}
+
 /// [`in_root`], with `files` (host file or directory, path in the root)
-/// bound over the root's, in order (made empty first where missing).
+/// bound over the root's, in order (made empty first where missing); an
+/// entry with an empty host path ([`writable`]) puts a writable layer
+/// over the directory at its path instead, so that what is bound below it
+/// later leaves the root (and the cache bound there) unchanged.
 pub(crate) fn in_root_with(
     root: &Path,
     binds: &[&Path],
@@ -191,8 +200,46 @@ pub(crate) fn in_root_with(
     cwd: &str,
     argv: &[String],
 ) -> Result<Output> {
+    run_in_root(root, binds, files, cwd, argv, false)
+}
+
+/// [`in_root_with`] in a root whose `/bin` is a directory of its own (the
+/// root's is a link to `/usr/bin`, merged `/usr`), so that programs bound
+/// at `/bin/NAME` are known by that path, as in the test guests: see
+/// `build`'s programs installed in place.
+pub(crate) fn in_root_own_bin(
+    root: &Path,
+    binds: &[&Path],
+    files: &[(PathBuf, String)],
+    cwd: &str,
+    argv: &[String],
+) -> Result<Output> {
+    run_in_root(root, binds, files, cwd, argv, true)
+}
+
+fn run_in_root(
+    root: &Path,
+    binds: &[&Path],
+    files: &[(PathBuf, String)],
+    cwd: &str,
+    argv: &[String],
+    own_bin: bool,
+) -> Result<Output> {
     const SETUP: &str = r#"set -e
 root=$1; cwd=$2; shift 2
+if [ -n "$ORACLE_OWN_BIN" ]; then
+    # The root through a writable layer (in memory, gone with the
+    # namespace) in which /bin is a directory of its own, as on a system
+    # without merged /usr: links to /usr/bin's files, beside which the
+    # programs bound later keep their /bin paths. Its /tmp stays the
+    # root's, where the caller finds what the command wrote.
+    top=$(mktemp -d); mount -t tmpfs tmpfs "$top"; mkdir "$top/u" "$top/w" "$top/m"
+    mount -t overlay overlay -o "lowerdir=$root,upperdir=$top/u,workdir=$top/w" "$top/m"
+    rm "$top/m/bin"; mkdir "$top/m/bin"
+    (cd "$root/usr/bin" && ls -A) | sed 's|^|/usr/bin/|' | xargs ln -s -t "$top/m/bin"
+    mount --bind "$root/tmp" "$top/m/tmp"
+    root=$top/m
+fi
 IFS='
 '
 for b in $ORACLE_BINDS; do mkdir -p "$root$b"; mount --bind "$b" "$root$b"; done
@@ -203,6 +250,12 @@ for o in $ORACLE_OVERLAYS; do
 done
 for f in $ORACLE_FILES; do
     src=${f%%	*}; dst=$root${f#*	}
+    if [ -z "$src" ]; then
+        # A writable layer over what is there now (binds included).
+        layer=$(mktemp -d); mkdir "$layer/u" "$layer/w"
+        mount -t overlay overlay -o "lowerdir=$dst,upperdir=$layer/u,workdir=$layer/w" "$dst"
+        continue
+    fi
     if [ -d "$src" ]; then mkdir -p "$dst"; else mkdir -p "${dst%/*}"; [ -e "$dst" ] || : > "$dst"; fi
     mount --bind "$src" "$dst"
 done
@@ -228,20 +281,13 @@ exec chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/roo
         .arg(cwd)
         .args(argv)
         .env("ORACLE_BINDS", binds.join("\n"))
+        .env("ORACLE_OWN_BIN", if own_bin { "1" } else { "" })
         .env(
             "ORACLE_OVERLAYS",
             files
                 .iter()
                 .filter_map(|(_, dst)| dst.strip_suffix("/vmlinux"))
                 .filter(|dir| dir.contains("/usr/src/"))
-                // Programs installed in place (`build`): the root's own
-                // /usr/bin stays as it is.
-                .chain(
-                    files
-                        .iter()
-                        .any(|(_, dst)| dst.starts_with("/usr/bin/"))
-                        .then_some("/usr/bin"),
-                )
                 .collect::<Vec<_>>()
                 .join("\n"),
         )
