@@ -58,6 +58,7 @@ mod syscall_tapset;
 mod tapset;
 mod target;
 mod umodules;
+mod unassigned;
 mod vars;
 
 use std::collections::{HashMap, HashSet};
@@ -439,8 +440,15 @@ fn analyze_listing(
         derived.extend(added);
         cx.pull_functions(&roots);
     }
+    // The optimizer's warnings come after checking's never-assigned ones,
+    // as SystemTap resolves symbols before it optimizes.
+    let mut elided = Vec::new();
+    if listing.is_none() {
+        let unassigned = never_assigned(&cx, &derived);
+        cx.diagnostics.extend(unassigned);
+    }
     if !cx.config.unoptimized && listing.is_none() {
-        derived = optimize(&mut cx, derived);
+        (derived, elided) = optimize(&mut cx, derived);
     }
     if listing.is_none()
         && derived.is_empty()
@@ -464,6 +472,7 @@ fn analyze_listing(
     // Infer to a fixpoint, reporting on the last walk; then lower once.
     check::schedule::check_all(&mut cx, &mut derived);
     diagnostics.append(&mut cx.diagnostics);
+    diagnostics.append(&mut elided);
     let has_errors = crate::diag::has_errors(&diagnostics);
     let mut program = (!has_errors && listing.is_none()).then(|| lower::lower_all(&cx, &derived));
     if let Some(p) = &mut program {
@@ -485,10 +494,53 @@ fn analyze_listing(
     )
 }
 
+/// SystemTap's never-assigned warnings ([`unassigned`]) over the probes
+/// and the functions they reach, before anything is elided.
+fn never_assigned(cx: &Context<'_>, derived: &[DerivedProbe<'_>]) -> Vec<Diagnostic> {
+    let nothing = elide::Elision::default();
+    let unoptimized = vec![elide::Elision::default(); cx.functions.len()];
+    let probes: Vec<unassigned::Body<'_>> = derived
+        .iter()
+        .map(|d| unassigned::Body {
+            blocks: d
+                .prologues
+                .iter()
+                .copied()
+                .chain(std::iter::once(d.body))
+                .chain(d.epilogues.iter().copied())
+                .collect(),
+            condition: d.condition,
+            params: Vec::new(),
+        })
+        .collect();
+    let roots: Vec<_> = probes
+        .iter()
+        .map(|b| (b.blocks.clone(), b.condition, &nothing))
+        .collect();
+    let reached = elide::reachable_functions(cx, &roots, &unoptimized);
+    let functions: Vec<unassigned::Body<'_>> = cx
+        .functions
+        .iter()
+        .zip(reached)
+        .filter_map(|(f, reached)| match &f.def.body {
+            ast::FunctionBody::Block(b) if reached => Some(unassigned::Body {
+                blocks: vec![b],
+                condition: None,
+                params: f.def.params.iter().map(|p| &p.name).collect(),
+            }),
+            _ => None,
+        })
+        .collect();
+    unassigned::warnings(cx, &probes, &functions)
+}
+
 /// Pass 2's optimizer ([`elide`]): each body's dead code marked, the
 /// probes left with nothing to do dropped (with a warning each), and the
 /// functions only dropped code called marked unreachable.
-fn optimize<'a>(cx: &mut Context<'a>, derived: Vec<DerivedProbe<'a>>) -> Vec<DerivedProbe<'a>> {
+fn optimize<'a>(
+    cx: &mut Context<'a>,
+    derived: Vec<DerivedProbe<'a>>,
+) -> (Vec<DerivedProbe<'a>>, Vec<Diagnostic>) {
     let mut warnings = elide::Warnings::default();
     let body = |d: &DerivedProbe<'a>| elide::Body {
         blocks: d
@@ -578,9 +630,9 @@ fn optimize<'a>(cx: &mut Context<'a>, derived: Vec<DerivedProbe<'a>>) -> Vec<Der
         f.reachable = reached;
         f.used |= before && !reached;
     }
-    cx.diagnostics.extend(warnings.into_diagnostics());
-    cx.diagnostics.extend(elided_probes);
-    kept
+    let mut elided = warnings.into_diagnostics();
+    elided.extend(elided_probes);
+    (kept, elided)
 }
 
 /// The `-l`/`-L` lines of the derived probes.

@@ -409,19 +409,8 @@ impl<'c, 'a> Checker<'c, 'a> {
                     )),
             );
         }
-        let unassigned: Vec<LocalVar> = self
-            .locals
-            .vars
-            .iter()
-            .filter(|v| !v.assigned)
-            .cloned()
-            .collect();
-        for v in unassigned {
-            self.error(
-                Diagnostic::warning(format!("never-assigned local variable '{}'", v.name))
-                    .with_primary(v.first, "read here, but never given a value"),
-            );
-        }
+        // Never-assigned locals are reported before elision
+        // (`super::unassigned`), as SystemTap does.
     }
 }
 
