@@ -175,6 +175,8 @@ pub struct Context<'a> {
     /// The names of the program's perf counters (`.counter("NAME")`
     /// points), which `@perf("NAME")` reads.
     perf_counters: Vec<String>,
+    /// Errors of symbol resolution ([`check`]'s `resolution_error`).
+    resolution_errors: Vec<Diagnostic>,
 }
 
 impl<'a> Context<'a> {
@@ -265,10 +267,17 @@ impl<'a> Context<'a> {
             .find(|&i| self.functions[i].def.params.len() == arity)
     }
 
-    fn similar_function(&self, name: &str) -> Option<String> {
+    /// ` (similar: NAME)` in SystemTap's form for an unresolved function:
+    /// the nearest of the script's and the library's functions, if one is
+    /// near. (SystemTap 5.1 lists five names of its own library, which is
+    /// not stapkit's: `no_such_function` gets `ctime, pn, tid, htonl,
+    /// htons`.)
+    fn similar_functions(&self, name: &str) -> String {
         let mut names: Vec<String> = self.function_index.keys().cloned().collect();
         names.extend(self.library.function_names().map(str::to_string));
-        points::similar(name, &names).map(str::to_string)
+        points::similar(name, &names)
+            .map(|s| format!(" (similar: {s})"))
+            .unwrap_or_default()
     }
 }
 
@@ -356,6 +365,7 @@ fn analyze_listing(
         regex_spans: Vec::new(),
         regex_index: HashMap::new(),
         perf_counters: Vec::new(),
+        resolution_errors: Vec::new(),
     };
     let mut aliases: Vec<&ast::ProbeAlias> = cx.add_items(script, Source::Script);
     // Tapset aliases are available to every probe point (their files load
@@ -470,7 +480,17 @@ fn analyze_listing(
         })
         .collect();
     // Infer to a fixpoint, reporting on the last walk; then lower once.
+    let before_check = cx.diagnostics.len();
     check::schedule::check_all(&mut cx, &mut derived);
+    let resolution = std::mem::take(&mut cx.resolution_errors);
+    if !resolution.is_empty() {
+        // SystemTap stops at these, before its optimizer and type checks.
+        let checked = cx.diagnostics.split_off(before_check);
+        cx.diagnostics
+            .extend(checked.into_iter().filter(|d| !d.is_error()));
+        cx.diagnostics.extend(resolution);
+        elided.clear();
+    }
     diagnostics.append(&mut cx.diagnostics);
     diagnostics.append(&mut elided);
     let has_errors = crate::diag::has_errors(&diagnostics);

@@ -84,7 +84,7 @@ pub(super) fn warnings(
                 .map(|o| o.name.as_str())
                 .filter(|o| *o != v.name)
                 .chain(used.iter().copied());
-            let similar = similar_names(&v.name, others);
+            let similar = crate::text::similar::systemtap_list(&v.name, others);
             out.push(
                 Diagnostic::warning(format!(
                     "never-assigned local variable '{}'{similar}",
@@ -100,7 +100,7 @@ pub(super) fn warnings(
         if !globals.read.contains(&g) || globals.written.contains(&g) || !warns_in(cx, at.file) {
             continue;
         }
-        let similar = similar_names(&global.name, used.iter().copied());
+        let similar = crate::text::similar::systemtap_list(&global.name, used.iter().copied());
         out.push(
             Diagnostic::warning(format!(
                 "never-assigned global variable '{}'{similar}",
@@ -232,24 +232,5 @@ impl Visitor for Walk<'_, '_> {
             }
             _ => visit::walk_expr(self, e),
         }
-    }
-}
-
-/// SystemTap's ` (similar: a, b)` after a never-assigned variable's name:
-/// up to five candidates, nearest first (ties in the order given); empty
-/// when there is none.
-fn similar_names<'n>(name: &str, candidates: impl IntoIterator<Item = &'n str>) -> String {
-    let mut ranked: Vec<(usize, usize, &str)> = Vec::new();
-    for (i, c) in candidates.into_iter().enumerate() {
-        if !ranked.iter().any(|(.., r)| *r == c) {
-            ranked.push((crate::text::similar::distance(name, c), i, c));
-        }
-    }
-    ranked.sort();
-    let names: Vec<&str> = ranked.iter().take(5).map(|(.., c)| *c).collect();
-    if names.is_empty() {
-        String::new()
-    } else {
-        format!(" (similar: {})", names.join(", "))
     }
 }
