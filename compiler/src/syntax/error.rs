@@ -358,7 +358,14 @@ impl SyntaxError {
             }
 
             Expected { span, expected, found, origin, opener, help } => {
-                let mut d = err(format!("expected {expected}, found {found}")).with_primary(span, format!("expected {expected}"));
+                // A missing operand in SystemTap's words (`saw:` names
+                // what came instead).
+                let message = if expected == "an expression" {
+                    "expected literal string or number".to_string()
+                } else {
+                    format!("expected {expected}, found {found}")
+                };
+                let mut d = err(message).with_primary(span, format!("expected {expected}"));
                 if let Some((s, what)) = opener {
                     d = d.with_secondary(s, what);
                 }
