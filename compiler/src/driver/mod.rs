@@ -65,6 +65,17 @@ impl Failure {
             message: format!("{body}Pass {pass}: {what} failed.  [man error::pass{pass}]\n"),
         }
     }
+
+    /// SystemTap's note after the `Pass N: ... failed.` line when
+    /// repeats of an error were left out.
+    fn with_suppressed(mut self, suppressed: usize) -> Failure {
+        if suppressed > 0 {
+            self.message.push_str(&format!(
+                "Number of similar error messages suppressed: {suppressed}.\nRerun with -v to see them.\n"
+            ));
+        }
+        self
+    }
 }
 
 /// The script text and the name it is reported under.
@@ -419,15 +430,37 @@ impl Pipeline {
     }
 
     /// Pass 1's failure: its errors, then SystemTap's count of them
-    /// (`1 parse error.`, `2 parse errors.`).
+    /// (`1 parse error.`, `2 parse errors.`, repeats included).
     fn parse_failure(&mut self, errors: &[Diagnostic]) -> Failure {
-        let mut body = self.render(errors);
+        let (mut body, suppressed) = self.render_errors(errors);
         let n = errors.len();
         body.push_str(&format!(
             "{n} parse error{}.\n",
             if n == 1 { "" } else { "s" }
         ));
-        Failure::pass(1, "parse", body)
+        Failure::pass(1, "parse", body).with_suppressed(suppressed)
+    }
+
+    /// Pass 2's failure: its errors and the count of repeats.
+    fn analysis_failure(&mut self, errors: &[Diagnostic]) -> Failure {
+        let (body, suppressed) = self.render_errors(errors);
+        Failure::pass(2, "analysis", body).with_suppressed(suppressed)
+    }
+
+    /// Errors as SystemTap prints them: without `-v`, each message text
+    /// once (the first), and how many repeats were left out.
+    fn render_errors(&mut self, errors: &[Diagnostic]) -> (String, usize) {
+        if self.options.verbose > 0 {
+            return (self.render(errors), 0);
+        }
+        let mut seen = std::collections::HashSet::new();
+        let shown: Vec<Diagnostic> = errors
+            .iter()
+            .filter(|e| seen.insert(e.message.clone()))
+            .cloned()
+            .collect();
+        let suppressed = errors.len() - shown.len();
+        (self.render(&shown), suppressed)
     }
 
     fn diagnostics(&mut self, diags: &[Diagnostic]) -> bool {
@@ -569,8 +602,7 @@ impl Pipeline {
                 _ => {
                     let (errors, _): (Vec<_>, Vec<_>) =
                         analysis.diagnostics.into_iter().partition(|d| d.is_error());
-                    let body = p.render(&errors);
-                    Err(Failure::pass(2, "analysis", body))
+                    Err(p.analysis_failure(&errors))
                 }
             }
         })
@@ -641,8 +673,7 @@ impl Pipeline {
         })?;
         let errors: Vec<_> = diagnostics.into_iter().filter(|d| d.is_error()).collect();
         if !errors.is_empty() {
-            let body = self.render(&errors);
-            return Err(Failure::pass(2, "analysis", body));
+            return Err(self.analysis_failure(&errors));
         }
         Ok(lines.iter().map(|l| format!("{l}\n")).collect())
     }
