@@ -453,7 +453,13 @@ fn analyze_listing(
     // The optimizer's warnings come after checking's never-assigned ones,
     // as SystemTap resolves symbols before it optimizes.
     let mut elided = Vec::new();
-    if listing.is_none() {
+    // SystemTap resolves probe points first: when one fails it reports
+    // nothing about the variables (the bodies of the probes it could not
+    // place are not there to give them values).
+    if listing.is_none()
+        && !crate::diag::has_errors(&diagnostics)
+        && !crate::diag::has_errors(&cx.diagnostics)
+    {
         let unassigned = never_assigned(&cx, &derived);
         cx.diagnostics.extend(unassigned);
     }
