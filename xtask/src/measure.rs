@@ -117,8 +117,24 @@ pub fn first_error(stderr: &str) -> String {
                 || l.starts_with("stap:")
         })
         .or_else(|| lines.iter().rev().find(|l| !l.is_empty()))
-        .map(|l| l.to_string())
+        .map(|l| without_place(l).to_string())
         .unwrap_or_else(|| "(no message)".to_string())
+}
+
+/// A message without SystemTap's `: TOKEN at FILE:LINE:COL` ending, so
+/// that one cause groups together wherever it is.
+fn without_place(line: &str) -> &str {
+    let Some(at) = line.rfind(" at ") else {
+        return line;
+    };
+    let mut place = line[at + 4..].rsplitn(3, ':');
+    let numbers = place.next().is_some_and(|c| c.parse::<u32>().is_ok())
+        && place.next().is_some_and(|l| l.parse::<u32>().is_ok())
+        && place.next().is_some();
+    match line[..at].rfind(": ") {
+        Some(colon) if numbers => &line[..colon],
+        _ => line,
+    }
 }
 
 /// An error line with its particulars (quoted names, numbers, paths)
@@ -192,8 +208,16 @@ mod tests {
 
     #[test]
     fn first_error_prefers_an_error_line() {
-        let stderr = "WARNING: x\nsemantic error: no\n --> a.stp:1:1\nPass 2: analysis failed.\n";
+        let stderr = "WARNING: x\nsemantic error: no: identifier 'x' at a.stp:1:1\n        source: x\n\nPass 2: analysis failed.\n";
         assert_eq!(first_error(stderr), "semantic error: no");
+        assert_eq!(
+            first_error("semantic error: while resolving probe point: identifier 'k' at :3:7\n"),
+            "semantic error: while resolving probe point"
+        );
+        assert_eq!(
+            first_error("semantic error: no match\n"),
+            "semantic error: no match"
+        );
         assert_eq!(first_error("just this\n\n"), "just this");
     }
 }

@@ -370,40 +370,51 @@ struct Blamed {
 }
 
 fn blame(stderr: &str, file: &str) -> Blamed {
+    // stap prints SystemTap's layout: `semantic error: TEXT: TOKEN at
+    // FILE:LINE:COL` (a parse error's place on its `saw:` line), the file
+    // left out (`at :LINE:COL`) when it is the one named just before.
     let mut blamed = Blamed::default();
     let mut current: Option<(bool, String)> = None;
-    let marker = format!("{file}:");
+    let mut last_file = String::new();
     for line in stderr.lines() {
         let trimmed = line.trim();
-        if trimmed.contains("error:") {
-            current = Some((true, trimmed.to_string()));
-        } else if trimmed.starts_with("WARNING") {
-            current = Some((false, trimmed.to_string()));
-        } else if let Some(at) = trimmed.strip_prefix("--> ") {
-            let Some((is_error, message)) = current.take() else {
-                continue;
-            };
-            let Some(pos) = at.rfind(&marker) else {
-                current = Some((is_error, message));
-                continue;
-            };
-            let line_no = at[pos + marker.len()..]
-                .split(':')
-                .next()
-                .and_then(|n| n.parse::<usize>().ok());
-            let Some(line_no) = line_no else { continue };
-            if is_error {
-                blamed.errors.entry(line_no).or_insert(message);
-            } else if let Some(name) = message
-                .strip_prefix("WARNING: never-assigned local variable '")
-                .and_then(|r| r.strip_suffix('\''))
-            {
-                blamed
-                    .warned
-                    .entry(line_no)
-                    .or_default()
-                    .insert(name.to_string());
-            }
+        let is_error =
+            trimmed.starts_with("semantic error:") || trimmed.starts_with("parse error:");
+        if is_error || trimmed.starts_with("WARNING:") {
+            current = Some((is_error, trimmed.to_string()));
+        } else if !trimmed.starts_with("saw:") {
+            continue;
+        }
+        let Some((is_error, message)) = current.clone() else {
+            continue;
+        };
+        let Some(at) = trimmed.rfind(" at ").map(|i| &trimmed[i + 4..]) else {
+            continue;
+        };
+        let mut parts = at.rsplitn(3, ':');
+        let (_col, line_no, place) = (parts.next(), parts.next(), parts.next());
+        let (Some(line_no), Some(place)) = (line_no.and_then(|n| n.parse::<usize>().ok()), place)
+        else {
+            continue;
+        };
+        if !place.is_empty() {
+            last_file = place.to_string();
+        }
+        current = None;
+        if !(last_file == file || last_file.ends_with(&format!("/{file}"))) {
+            continue;
+        }
+        if is_error {
+            blamed.errors.entry(line_no).or_insert(message);
+        } else if let Some(name) = message
+            .strip_prefix("WARNING: never-assigned local variable '")
+            .and_then(|r| r.split('\'').next())
+        {
+            blamed
+                .warned
+                .entry(line_no)
+                .or_default()
+                .insert(name.to_string());
         }
     }
     blamed
@@ -623,12 +634,13 @@ mod tests {
 
     #[test]
     fn blame_finds_lines_of_the_file() {
-        let stderr =
-            "semantic error: probe point 'a' matches nothing\n --> /t/coverage.stp:3:7\n  |\n\
-WARNING: never-assigned local variable 'v'\n --> /t/coverage.stp:2:9\n\
-semantic error: in the tapset\n --> /x/tapset/a.stp:1:1\n";
+        let stderr = "semantic error: probe point 'a' matches nothing: identifier 'a' at /t/coverage.stp:3:7\n\
+        source: probe a {}\n\n\
+WARNING: never-assigned local variable 'v' (similar: w): identifier 'v' at :2:9\n source: x\n\
+semantic error: in the tapset: identifier 'f' at /x/tapset/a.stp:1:1\n\
+parse error: expected literal string or number\n        saw: operator '}' at /t/coverage.stp:5:1\n";
         let b = blame(stderr, "coverage.stp");
-        assert_eq!(b.errors.keys().copied().collect::<Vec<_>>(), vec![3]);
+        assert_eq!(b.errors.keys().copied().collect::<Vec<_>>(), vec![3, 5]);
         assert!(b.warned[&2].contains("v"));
     }
 }

@@ -321,14 +321,22 @@ fn io_failure(what: &str, e: &std::io::Error) -> Failure {
 }
 
 /// Splits a failure's text into its body and its closing
-/// `Pass N: ... failed.  [man error::passN]` line (empty if none).
+/// `Pass N: ... failed.  [man error::passN]` line and what follows it
+/// (empty if none).
 fn split_closing_line(message: &str) -> (&str, &str) {
-    let trimmed = message.strip_suffix('\n').unwrap_or(message);
-    let start = trimmed.rfind('\n').map_or(0, |i| i + 1);
-    if closing_pass(&message[start..]).is_some() {
-        (&message[..start], &message[start..])
-    } else {
-        (message, "")
+    // The `Pass N: ... failed.` line may be followed by SystemTap's count
+    // of suppressed repeats.
+    let mut start = 0;
+    let mut found = None;
+    for line in message.split_inclusive('\n') {
+        if closing_pass(line).is_some() {
+            found = Some(start);
+        }
+        start += line.len();
+    }
+    match found {
+        Some(at) => (&message[..at], &message[at..]),
+        None => (message, ""),
     }
 }
 
@@ -518,6 +526,15 @@ mod tests {
         assert_eq!(
             split_closing_line("stap: no script\n"),
             ("stap: no script\n", "")
+        );
+        let counted = "parse error: x\n\n2 parse errors.\nPass 1: parse failed.  [man error::pass1]\n\
+                       Number of similar error messages suppressed: 1.\nRerun with -v to see them.\n";
+        let (body, closing) = split_closing_line(counted);
+        assert_eq!(body, "parse error: x\n\n2 parse errors.\n");
+        assert!(closing.starts_with("Pass 1: parse failed."), "{closing}");
+        assert!(
+            closing.ends_with("Rerun with -v to see them.\n"),
+            "{closing}"
         );
     }
 }

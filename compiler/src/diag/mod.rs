@@ -5,7 +5,8 @@
 //! report problems as [`Diagnostic`] values and never print: the driver
 //! renders them with [`render`], which produces deterministic, colourless
 //! text headed in SystemTap's words (`parse error:`, `semantic error:`,
-//! `WARNING:`) followed by a rustc-like code frame.
+//! `WARNING:`) followed by a rustc-like code frame; `stap` prints them
+//! with [`StapRenderer`], byte for byte as SystemTap does.
 //!
 //! **API Boundary:** the syntax, semantic, codegen and kernel stages all
 //! depend on this module; keep it free of any stage's details.
@@ -15,7 +16,9 @@
 mod diagnostic;
 mod render;
 mod source;
+mod stap;
 
 pub use diagnostic::{has_errors, Diagnostic, DiagnosticKind, Label, Severity};
 pub use render::{render, render_all};
 pub use source::{FileId, LineCol, SourceFile, SourceMap, Span};
+pub use stap::{token, StapRenderer};

@@ -33,7 +33,7 @@ use std::sync::Arc;
 use crate::arch::Arch;
 use crate::codegen;
 use crate::debuginfo::{KernelFiles, KernelInfo, UserPrograms};
-use crate::diag::{render_all, Diagnostic, SourceMap};
+use crate::diag::{Diagnostic, SourceMap, StapRenderer};
 use crate::ir::Program;
 use crate::kernel::kbuild::{self, BuiltModule};
 use crate::kernel::kbuild_batch::BatchModule;
@@ -64,6 +64,17 @@ impl Failure {
         Failure {
             message: format!("{body}Pass {pass}: {what} failed.  [man error::pass{pass}]\n"),
         }
+    }
+
+    /// SystemTap's note after the `Pass N: ... failed.` line when
+    /// repeats of an error were left out.
+    fn with_suppressed(mut self, suppressed: usize) -> Failure {
+        if suppressed > 0 {
+            self.message.push_str(&format!(
+                "Number of similar error messages suppressed: {suppressed}.\nRerun with -v to see them.\n"
+            ));
+        }
+        self
     }
 }
 
@@ -112,6 +123,9 @@ pub struct Pipeline {
     warnings_seen: std::collections::HashSet<String>,
     /// Warnings left out as repeats of one printed before.
     warnings_suppressed: usize,
+    /// SystemTap's rendering of diagnostics, which remembers the file of
+    /// the place it printed last for the whole run.
+    renderer: StapRenderer,
     /// After pass 2: whether the translation read no user-space program,
     /// so the script key (which has none of their files) may find its
     /// module (`None` before pass 2).
@@ -181,6 +195,7 @@ impl Pipeline {
             pass_warnings: String::new(),
             warnings_seen: Default::default(),
             warnings_suppressed: 0,
+            renderer: StapRenderer::new(),
             script_cacheable: None,
         })
     }
@@ -406,11 +421,46 @@ impl Pipeline {
             return Ok(());
         }
         let errors: Vec<_> = diags.into_iter().filter(|d| d.is_error()).collect();
-        Err(Failure::pass(
-            1,
-            "parse",
-            render_all(&self.sources, &errors),
-        ))
+        Err(self.parse_failure(&errors))
+    }
+
+    /// Diagnostics in SystemTap's words and layout.
+    fn render(&mut self, diags: &[Diagnostic]) -> String {
+        self.renderer.render_all(&self.sources, diags)
+    }
+
+    /// Pass 1's failure: its errors, then SystemTap's count of them
+    /// (`1 parse error.`, `2 parse errors.`, repeats included).
+    fn parse_failure(&mut self, errors: &[Diagnostic]) -> Failure {
+        let (mut body, suppressed) = self.render_errors(errors);
+        let n = errors.len();
+        body.push_str(&format!(
+            "{n} parse error{}.\n",
+            if n == 1 { "" } else { "s" }
+        ));
+        Failure::pass(1, "parse", body).with_suppressed(suppressed)
+    }
+
+    /// Pass 2's failure: its errors and the count of repeats.
+    fn analysis_failure(&mut self, errors: &[Diagnostic]) -> Failure {
+        let (body, suppressed) = self.render_errors(errors);
+        Failure::pass(2, "analysis", body).with_suppressed(suppressed)
+    }
+
+    /// Errors as SystemTap prints them: without `-v`, each message text
+    /// once (the first), and how many repeats were left out.
+    fn render_errors(&mut self, errors: &[Diagnostic]) -> (String, usize) {
+        if self.options.verbose > 0 {
+            return (self.render(errors), 0);
+        }
+        let mut seen = std::collections::HashSet::new();
+        let shown: Vec<Diagnostic> = errors
+            .iter()
+            .filter(|e| seen.insert(e.message.clone()))
+            .cloned()
+            .collect();
+        let suppressed = errors.len() - shown.len();
+        (self.render(&shown), suppressed)
     }
 
     fn diagnostics(&mut self, diags: &[Diagnostic]) -> bool {
@@ -418,7 +468,7 @@ impl Pipeline {
             diags.iter().cloned().partition(|d| d.is_error());
         if !self.options.suppress_warnings && !warnings.is_empty() {
             let shown = self.unsuppressed(warnings);
-            let text = render_all(&self.sources, &shown);
+            let text = self.render(&shown);
             self.pass_warnings.push_str(&text);
             self.warnings.push_str(&text);
         }
@@ -440,6 +490,26 @@ impl Pipeline {
             }
         }
         shown
+    }
+
+    /// SystemTap's `WARNING: unused command line option $N/@N` for each
+    /// argument the script never names (after pass 2's other warnings).
+    fn unused_args(&self) -> Vec<Diagnostic> {
+        let Some(file) = self
+            .sources
+            .files()
+            .find(|(_, f)| f.name() == self.script.name)
+            .map(|(id, _)| id)
+        else {
+            return Vec::new();
+        };
+        let Some(named) = syntax::args_named(&self.sources, file) else {
+            return Vec::new();
+        };
+        (1..=self.script.args.len() as u32)
+            .filter(|i| !named.contains(i))
+            .map(|i| Diagnostic::warning(format!("unused command line option ${i}/@{i}")))
+            .collect()
     }
 
     /// SystemTap's note after the warnings when some were repeats:
@@ -495,7 +565,7 @@ impl Pipeline {
             } else {
                 let (errors, _): (Vec<_>, Vec<_>) =
                     parsed.diagnostics.into_iter().partition(|d| d.is_error());
-                Err(Failure::pass(1, "parse", render_all(&p.sources, &errors)))
+                Err(p.parse_failure(&errors))
             }
         })
     }
@@ -514,7 +584,11 @@ impl Pipeline {
             let analysis = p.with_kernel_facts(script, |sources, config| {
                 sema::analyze(sources, script, config)
             })?;
-            let ok = p.diagnostics(&analysis.diagnostics);
+            let mut ok = p.diagnostics(&analysis.diagnostics);
+            if ok {
+                let unused = p.unused_args();
+                ok = p.diagnostics(&unused);
+            }
             p.note_suppressed_warnings();
             match analysis.program {
                 Some(program) if ok => {
@@ -528,11 +602,7 @@ impl Pipeline {
                 _ => {
                     let (errors, _): (Vec<_>, Vec<_>) =
                         analysis.diagnostics.into_iter().partition(|d| d.is_error());
-                    Err(Failure::pass(
-                        2,
-                        "analysis",
-                        render_all(&p.sources, &errors),
-                    ))
+                    Err(p.analysis_failure(&errors))
                 }
             }
         })
@@ -581,11 +651,7 @@ impl Pipeline {
             let (text, diags) = sema::dump_library(&mut self.sources, config, what);
             let errors: Vec<_> = diags.into_iter().filter(|d| d.is_error()).collect();
             if !errors.is_empty() {
-                return Err(Failure::pass(
-                    1,
-                    "parse",
-                    render_all(&self.sources, &errors),
-                ));
+                return Err(self.parse_failure(&errors));
             }
             out.push_str(&text);
         }
@@ -607,11 +673,7 @@ impl Pipeline {
         })?;
         let errors: Vec<_> = diagnostics.into_iter().filter(|d| d.is_error()).collect();
         if !errors.is_empty() {
-            return Err(Failure::pass(
-                2,
-                "analysis",
-                render_all(&self.sources, &errors),
-            ));
+            return Err(self.analysis_failure(&errors));
         }
         Ok(lines.iter().map(|l| format!("{l}\n")).collect())
     }

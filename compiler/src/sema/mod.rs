@@ -58,6 +58,7 @@ mod syscall_tapset;
 mod tapset;
 mod target;
 mod umodules;
+mod unassigned;
 mod vars;
 
 use std::collections::{HashMap, HashSet};
@@ -174,6 +175,8 @@ pub struct Context<'a> {
     /// The names of the program's perf counters (`.counter("NAME")`
     /// points), which `@perf("NAME")` reads.
     perf_counters: Vec<String>,
+    /// Errors of symbol resolution ([`check`]'s `resolution_error`).
+    resolution_errors: Vec<Diagnostic>,
 }
 
 impl<'a> Context<'a> {
@@ -264,10 +267,17 @@ impl<'a> Context<'a> {
             .find(|&i| self.functions[i].def.params.len() == arity)
     }
 
-    fn similar_function(&self, name: &str) -> Option<String> {
+    /// ` (similar: NAME)` in SystemTap's form for an unresolved function:
+    /// the nearest of the script's and the library's functions, if one is
+    /// near. (SystemTap 5.1 lists five names of its own library, which is
+    /// not stapkit's: `no_such_function` gets `ctime, pn, tid, htonl,
+    /// htons`.)
+    fn similar_functions(&self, name: &str) -> String {
         let mut names: Vec<String> = self.function_index.keys().cloned().collect();
         names.extend(self.library.function_names().map(str::to_string));
-        points::similar(name, &names).map(str::to_string)
+        points::similar(name, &names)
+            .map(|s| format!(" (similar: {s})"))
+            .unwrap_or_default()
     }
 }
 
@@ -355,6 +365,7 @@ fn analyze_listing(
         regex_spans: Vec::new(),
         regex_index: HashMap::new(),
         perf_counters: Vec::new(),
+        resolution_errors: Vec::new(),
     };
     let mut aliases: Vec<&ast::ProbeAlias> = cx.add_items(script, Source::Script);
     // Tapset aliases are available to every probe point (their files load
@@ -439,8 +450,21 @@ fn analyze_listing(
         derived.extend(added);
         cx.pull_functions(&roots);
     }
+    // The optimizer's warnings come after checking's never-assigned ones,
+    // as SystemTap resolves symbols before it optimizes.
+    let mut elided = Vec::new();
+    // SystemTap resolves probe points first: when one fails it reports
+    // nothing about the variables (the bodies of the probes it could not
+    // place are not there to give them values).
+    if listing.is_none()
+        && !crate::diag::has_errors(&diagnostics)
+        && !crate::diag::has_errors(&cx.diagnostics)
+    {
+        let unassigned = never_assigned(&cx, &derived);
+        cx.diagnostics.extend(unassigned);
+    }
     if !cx.config.unoptimized && listing.is_none() {
-        derived = optimize(&mut cx, derived);
+        (derived, elided) = optimize(&mut cx, derived);
     }
     if listing.is_none()
         && derived.is_empty()
@@ -462,8 +486,19 @@ fn analyze_listing(
         })
         .collect();
     // Infer to a fixpoint, reporting on the last walk; then lower once.
+    let before_check = cx.diagnostics.len();
     check::schedule::check_all(&mut cx, &mut derived);
+    let resolution = std::mem::take(&mut cx.resolution_errors);
+    if !resolution.is_empty() {
+        // SystemTap stops at these, before its optimizer and type checks.
+        let checked = cx.diagnostics.split_off(before_check);
+        cx.diagnostics
+            .extend(checked.into_iter().filter(|d| !d.is_error()));
+        cx.diagnostics.extend(resolution);
+        elided.clear();
+    }
     diagnostics.append(&mut cx.diagnostics);
+    diagnostics.append(&mut elided);
     let has_errors = crate::diag::has_errors(&diagnostics);
     let mut program = (!has_errors && listing.is_none()).then(|| lower::lower_all(&cx, &derived));
     if let Some(p) = &mut program {
@@ -485,10 +520,53 @@ fn analyze_listing(
     )
 }
 
+/// SystemTap's never-assigned warnings ([`unassigned`]) over the probes
+/// and the functions they reach, before anything is elided.
+fn never_assigned(cx: &Context<'_>, derived: &[DerivedProbe<'_>]) -> Vec<Diagnostic> {
+    let nothing = elide::Elision::default();
+    let unoptimized = vec![elide::Elision::default(); cx.functions.len()];
+    let probes: Vec<unassigned::Body<'_>> = derived
+        .iter()
+        .map(|d| unassigned::Body {
+            blocks: d
+                .prologues
+                .iter()
+                .copied()
+                .chain(std::iter::once(d.body))
+                .chain(d.epilogues.iter().copied())
+                .collect(),
+            condition: d.condition,
+            params: Vec::new(),
+        })
+        .collect();
+    let roots: Vec<_> = probes
+        .iter()
+        .map(|b| (b.blocks.clone(), b.condition, &nothing))
+        .collect();
+    let reached = elide::reachable_functions(cx, &roots, &unoptimized);
+    let functions: Vec<unassigned::Body<'_>> = cx
+        .functions
+        .iter()
+        .zip(reached)
+        .filter_map(|(f, reached)| match &f.def.body {
+            ast::FunctionBody::Block(b) if reached => Some(unassigned::Body {
+                blocks: vec![b],
+                condition: None,
+                params: f.def.params.iter().map(|p| &p.name).collect(),
+            }),
+            _ => None,
+        })
+        .collect();
+    unassigned::warnings(cx, &probes, &functions)
+}
+
 /// Pass 2's optimizer ([`elide`]): each body's dead code marked, the
 /// probes left with nothing to do dropped (with a warning each), and the
 /// functions only dropped code called marked unreachable.
-fn optimize<'a>(cx: &mut Context<'a>, derived: Vec<DerivedProbe<'a>>) -> Vec<DerivedProbe<'a>> {
+fn optimize<'a>(
+    cx: &mut Context<'a>,
+    derived: Vec<DerivedProbe<'a>>,
+) -> (Vec<DerivedProbe<'a>>, Vec<Diagnostic>) {
     let mut warnings = elide::Warnings::default();
     let body = |d: &DerivedProbe<'a>| elide::Body {
         blocks: d
@@ -578,9 +656,9 @@ fn optimize<'a>(cx: &mut Context<'a>, derived: Vec<DerivedProbe<'a>>) -> Vec<Der
         f.reachable = reached;
         f.used |= before && !reached;
     }
-    cx.diagnostics.extend(warnings.into_diagnostics());
-    cx.diagnostics.extend(elided_probes);
-    kept
+    let mut elided = warnings.into_diagnostics();
+    elided.extend(elided_probes);
+    (kept, elided)
 }
 
 /// The `-l`/`-L` lines of the derived probes.

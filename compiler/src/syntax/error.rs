@@ -358,7 +358,14 @@ impl SyntaxError {
             }
 
             Expected { span, expected, found, origin, opener, help } => {
-                let mut d = err(format!("expected {expected}, found {found}")).with_primary(span, format!("expected {expected}"));
+                // A missing operand in SystemTap's words (`saw:` names
+                // what came instead).
+                let message = if expected == "an expression" {
+                    "expected literal string or number".to_string()
+                } else {
+                    format!("expected {expected}, found {found}")
+                };
+                let mut d = err(message).with_primary(span, format!("expected {expected}"));
                 if let Some((s, what)) = opener {
                     d = d.with_secondary(s, what);
                 }
@@ -381,14 +388,12 @@ impl SyntaxError {
                 .with_primary(span, "too many nested expressions or statements here")
                 .with_help("split the expression into smaller pieces using temporary variables"),
             NeedsGuru { span, what } => {
-                // SystemTap's pass-1 wording.
+                // SystemTap's pass-1 wording, which already says what to do.
                 let message = match what {
                     "@const" => "using @const operator not permitted; need stap -g".to_string(),
                     _ => format!("{what} in unprivileged script; need stap -g"),
                 };
-                err(message)
-                    .with_primary(span, "allowed only in guru mode")
-                    .with_help("run stap with -g if you trust this code")
+                err(message).with_primary(span, "allowed only in guru mode")
             }
             TooManyErrors { limit } => {
                 Diagnostic::note(format!("stopped after {limit} errors; fix these and parse again to see the rest"))

@@ -96,6 +96,24 @@ pub fn parse(map: &SourceMap, file: FileId, cfg: &PreprocessConfig) -> Parsed {
     }
 }
 
+/// The command-line arguments (`$N`, `@N`, 1-based) the text of `file`
+/// names anywhere, conditional code included; `None` when it names
+/// `$#` or `@#`, which may read any of them.
+pub fn args_named(map: &SourceMap, file: FileId) -> Option<std::collections::BTreeSet<u32>> {
+    let (tokens, _) = lexer::tokenize(file, map.text(file));
+    let mut named = std::collections::BTreeSet::new();
+    for t in tokens {
+        match t.kind {
+            token::TokenKind::Arg { index, .. } => {
+                named.insert(index);
+            }
+            token::TokenKind::ArgCount { .. } => return None,
+            _ => {}
+        }
+    }
+    Some(named)
+}
+
 /// A library macro file (`.stpm`) of `map`: the macros it defines, in
 /// the order written, and its diagnostics. Such a file may hold only
 /// `@define`s (and conditionals around them); anything else is an error.

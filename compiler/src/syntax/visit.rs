@@ -113,7 +113,8 @@ pub fn walk_block<V: Visitor + ?Sized>(v: &mut V, block: &Block) {
     }
 }
 
-fn walk_index_items<V: Visitor + ?Sized>(v: &mut V, items: &[IndexItem]) {
+/// Visits the expressions among index items (wildcards have none).
+pub fn walk_index_items<V: Visitor + ?Sized>(v: &mut V, items: &[IndexItem]) {
     for item in items {
         if let IndexItem::Expr(e) = item {
             v.visit_expr(e);

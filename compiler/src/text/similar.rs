@@ -43,6 +43,26 @@ pub fn closest<'a>(
         .map(|(.., c)| c)
 }
 
+/// SystemTap's ` (similar: a, b)` after a name it could not use (a
+/// never-assigned variable, an unresolved function): up to five
+/// candidates, nearest first (ties in the order given), however far;
+/// empty when there is none.
+pub fn systemtap_list<'n>(name: &str, candidates: impl IntoIterator<Item = &'n str>) -> String {
+    let mut ranked: Vec<(usize, usize, &str)> = Vec::new();
+    for (i, c) in candidates.into_iter().enumerate() {
+        if !ranked.iter().any(|(.., r)| *r == c) {
+            ranked.push((distance(name, c), i, c));
+        }
+    }
+    ranked.sort();
+    let names: Vec<&str> = ranked.iter().take(5).map(|(.., c)| *c).collect();
+    if names.is_empty() {
+        String::new()
+    } else {
+        format!(" (similar: {})", names.join(", "))
+    }
+}
+
 /// The significant `_`-separated words of a name.
 pub fn words(name: &str) -> Vec<&str> {
     words_of(name).collect()

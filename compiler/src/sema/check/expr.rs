@@ -440,12 +440,12 @@ impl Checker<'_, '_> {
             .function_with_arity(&name.name, args.len())
             .or_else(|| self.cx.function_defined_last(&name.name));
         let Some(f) = found else {
-            let mut d = Diagnostic::semantic_error(format!("unresolved function '{}'", name.name))
-                .with_primary(name.span, "no script or tapset function has this name");
-            if let Some(s) = self.cx.similar_function(&name.name) {
-                d = d.with_help(format!("did you mean '{s}'?"));
-            }
-            self.error(d);
+            // SystemTap's words, with its five nearest names.
+            let similar = self.cx.similar_functions(&name.name);
+            let d =
+                Diagnostic::semantic_error(format!("unresolved function {}{similar}", name.name))
+                    .with_primary(name.span, "no script or tapset function has this name");
+            self.resolution_error(d);
             for a in args {
                 self.expr(a, None);
             }
@@ -481,7 +481,7 @@ impl Checker<'_, '_> {
             ))
             .with_primary(name.span, "called here")
             .with_secondary(fname.span, "defined here");
-            self.error(d);
+            self.resolution_error(d);
         }
         for (i, a) in args.iter().enumerate() {
             if i >= params {

@@ -140,6 +140,16 @@ impl<'c, 'a> Checker<'c, 'a> {
         }
     }
 
+    /// An error SystemTap finds while it resolves symbols (an unknown
+    /// function, a wrong number of arguments, a local indexed as an
+    /// array): it stops there, before the optimizer and type checking,
+    /// so their warnings and errors are not reported beside it.
+    fn resolution_error(&mut self, d: Diagnostic) {
+        if self.report {
+            self.cx.resolution_errors.push(d);
+        }
+    }
+
     // ---- type slots -------------------------------------------------------
 
     /// Records that `slot` has type `ty` because of the code at `at`.
@@ -155,16 +165,18 @@ impl<'c, 'a> Checker<'c, 'a> {
             }
             Some(t) if t == ty => {}
             Some(t) => {
-                let mut d = Diagnostic::semantic_error(format!(
-                    "type mismatch for {what}: it is {t} here but used as {ty}"
-                ))
-                .with_primary(at, format!("used as {ty}"));
-                if let Some(prev) = current.decided_at {
-                    if prev != at {
-                        d = d.with_secondary(prev, format!("{t} because of this"));
-                    }
+                // SystemTap's two errors: the use, then where the type
+                // was decided.
+                self.error(
+                    Diagnostic::semantic_error(format!("type mismatch ({ty})"))
+                        .with_primary(at, format!("{what} used as {ty}")),
+                );
+                if let Some(prev) = current.decided_at.filter(|p| *p != at) {
+                    self.error(
+                        Diagnostic::semantic_error(format!("type was first inferred here ({t})"))
+                            .with_primary(prev, format!("{what} is {t} because of this")),
+                    );
                 }
-                self.error(d);
             }
         }
     }
@@ -372,7 +384,14 @@ impl<'c, 'a> Checker<'c, 'a> {
                     self.locals.vars[i].slot.ty = Some(Type::Long);
                     self.trace.changed_own = true;
                 }
-                self.must_be_global(v, "is indexed like an array, but arrays must be global");
+                // SystemTap's words, which say what to do.
+                self.resolution_error(
+                    Diagnostic::semantic_error(format!(
+                        "unresolved arity-{arity} global array {}, missing global declaration?",
+                        v.name
+                    ))
+                    .with_primary(v.span, "a local variable"),
+                );
                 None
             }
         }
@@ -409,19 +428,8 @@ impl<'c, 'a> Checker<'c, 'a> {
                     )),
             );
         }
-        let unassigned: Vec<LocalVar> = self
-            .locals
-            .vars
-            .iter()
-            .filter(|v| !v.assigned)
-            .cloned()
-            .collect();
-        for v in unassigned {
-            self.error(
-                Diagnostic::warning(format!("never-assigned local variable '{}'", v.name))
-                    .with_primary(v.first, "read here, but never given a value"),
-            );
-        }
+        // Never-assigned locals are reported before elision
+        // (`super::unassigned`), as SystemTap does.
     }
 }
 

@@ -66,27 +66,28 @@ impl Checker<'_, '_> {
             }
             if let (Some(t), Some(w)) = (t, want.get(i)) {
                 if t != *w {
+                    // SystemTap's words.
                     self.error(
                         Diagnostic::semantic_error(format!(
-                            "argument {} is a {t}, but its conversion needs a {w}",
-                            i + 1
+                            "type mismatch: expected {w} but found {t}"
                         ))
-                        .with_primary(a.span, format!("a {t}")),
+                        .with_primary(a.span, format!("argument {} is a {t}", i + 1)),
                     );
                 }
             }
         }
         if format.is_some() && want.len() != p.args.len() {
+            // SystemTap's words, at the operator's name.
             self.error(
-                Diagnostic::semantic_error(format!(
-                    "the format expects {} argument(s) but {} were given",
-                    want.len(),
-                    p.args.len()
-                ))
-                .with_primary(
-                    p.format.as_ref().map(|f| f.span).unwrap_or(span),
-                    "this format",
-                ),
+                Diagnostic::semantic_error("Wrong number of args to formatted print operator")
+                    .with_primary(
+                        span,
+                        format!(
+                            "the format expects {} argument(s) but {} were given",
+                            want.len(),
+                            p.args.len()
+                        ),
+                    ),
             );
         }
         ty

@@ -1,0 +1,215 @@
+//! `stap`'s translator messages against real SystemTap's: each `-p1`..`-p3`
+//! case of the oracle questions below is run through stapkit's `stap`, and
+//! its stderr and exit status are compared with what SystemTap 5.1 printed
+//! for it (`docs/oracle/outputs/trixie-debian-6.1-amd64/`, recorded by
+//! `cargo xtask oracle`). Lines only Debian's build prints are left out of
+//! SystemTap's side: the symbol-table warning of its header packages and
+//! Debian's `Tip:` line; `-v`'s `Pass N:` lines (resource use and times)
+//! are left out of both.
+//!
+//! Every case either matches byte for byte or is listed in `DIFFERENT`
+//! with its reason (a heading of `docs/oracle/FINDINGS.md`); a listed case
+//! that starts to match fails too, so the list stays true.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Cases whose text still differs from SystemTap's, and why.
+const DIFFERENT: &[(&str, &str)] = &[
+    // Pass 2's warnings.
+    ("warnings/never-local", "error texts: `unresolved type for 'totl'`; SystemTap repeats the error (3 suppressed)"),
+    ("warnings/then-error", "similar names: SystemTap lists five of its own library (`ctime, pn, tid, htonl, htons`)"),
+    ("warnings/global-order", "stapkit does not type a global through a function's use (`h() + early`)"),
+    // The translator's errors: stapkit's own texts.
+    ("translator/unresolved-type", "`unresolved type for global 'g'` at the declaration; SystemTap's `unresolved type ` at the use and its repeat count (3)"),
+    ("translator/unknown-function", "similar names of the unresolved function (SystemTap's library)"),
+    ("translator/unknown-probe", "probe point mismatch text"),
+    ("translator/printf-bad-conversion", "stapkit refuses the format in pass 2, SystemTap in pass 1"),
+    ("translator/printf-arg-type", "SystemTap reports the error twice and counts one repeat (`Number of similar error messages suppressed: 1.`)"),
+    ("translator/printf-percent-width", "SystemTap refuses `%5%` in pass 1 with its own text; stapkit in pass 2"),
+    ("translator/printf-lone-percent", "SystemTap refuses the format in pass 1 with its own text; stapkit in pass 2"),
+    ("translator/printf-length-modifiers", "SystemTap refuses `%llx` in pass 1; stapkit accepts it"),
+    ("translator/printdln-one-value", "parse error text (`expected literal string or number` at the `}`)"),
+    ("translator/kprobe-without-symbols", "stapkit places kprobe.function from the host's symbols; SystemTap 5.1 had no symbol table in the recording root"),
+    ("translator/two-errors", "similar names of the unresolved function (SystemTap's library)"),
+];
+
+struct Case {
+    id: String,
+    options: Vec<String>,
+    args: Vec<String>,
+    exit: i32,
+    stderr: String,
+}
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// The `-p1`..`-p3` cases of one oracle output file.
+fn cases(question: &str) -> Vec<Case> {
+    let path = repo().join(format!(
+        "docs/oracle/outputs/trixie-debian-6.1-amd64/{question}.out"
+    ));
+    let text = std::fs::read_to_string(&path).expect("oracle output");
+    let mut out = Vec::new();
+    for block in text.split("\n## case ").skip(1) {
+        let mut lines = block.lines();
+        let name = lines.next().unwrap().trim();
+        let command = lines.next().unwrap();
+        let words: Vec<&str> = command.split_whitespace().collect();
+        let script = format!("{question}.stp");
+        let at = words.iter().position(|w| *w == script).unwrap();
+        let mut options: Vec<String> = Vec::new();
+        let mut i = 2;
+        while i < at {
+            match words[i] {
+                "-r" | "-m" => i += 1,
+                "--" => {}
+                w => options.push(w.to_string()),
+            }
+            i += 1;
+        }
+        if !options
+            .iter()
+            .any(|o| matches!(o.as_str(), "-p1" | "-p2" | "-p3"))
+        {
+            continue;
+        }
+        let args = words[at + 1..].iter().map(|w| w.to_string()).collect();
+        let mut exit = 0;
+        let mut stderr = String::new();
+        let mut in_stderr = false;
+        for line in lines {
+            if let Some(code) = line.strip_prefix("stap exit: ") {
+                exit = code.parse().unwrap();
+            } else if line == "stap stderr:" {
+                in_stderr = true;
+            } else if in_stderr {
+                let Some(l) = line.strip_prefix('|') else {
+                    break;
+                };
+                if l.starts_with("WARNING: Kernel function symbol table missing")
+                    || l.starts_with("Tip: /usr/share/doc/systemtap/README.Debian")
+                    || is_pass_line(l)
+                {
+                    continue;
+                }
+                stderr.push_str(&l.replace("\\\\", "\\"));
+                stderr.push('\n');
+            }
+        }
+        out.push(Case {
+            id: format!("{question}/{name}"),
+            options,
+            args,
+            exit,
+            stderr,
+        });
+    }
+    out
+}
+
+/// `-v`'s `Pass N: parsed|analyzed ...` line (not a `failed` one).
+fn is_pass_line(line: &str) -> bool {
+    line.starts_with("Pass ") && !line.contains(" failed.  [man error::pass")
+}
+
+/// stapkit's stderr and exit status for `case`, run as SystemTap was: the
+/// script under its own name in the working directory.
+fn run(question: &str, case: &Case, dir: &Path) -> (i32, String) {
+    let script = format!("{question}.stp");
+    std::fs::copy(repo().join("tests/oracle").join(&script), dir.join(&script)).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_stap"))
+        .current_dir(dir)
+        .args(&case.options)
+        .arg(&script)
+        .args(&case.args)
+        .output()
+        .expect("run stap");
+    let stderr: String = String::from_utf8_lossy(&out.stderr)
+        .lines()
+        .filter(|l| !is_pass_line(l))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    (out.status.code().unwrap_or(-1), stderr)
+}
+
+#[test]
+fn translator_messages_are_systemtaps() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut same = Vec::new();
+    let mut wrong = Vec::new();
+    for question in ["warnings", "elide_warnings", "translator"] {
+        for case in cases(question) {
+            let (exit, stderr) = run(question, &case, dir.path());
+            let matches = exit == case.exit && stderr == case.stderr;
+            let listed = DIFFERENT.iter().find(|(id, _)| *id == case.id);
+            match (matches, listed) {
+                (true, None) => same.push(case.id),
+                (false, Some(_)) => {}
+                (true, Some((_, why))) => wrong.push(format!(
+                    "{}: matches SystemTap now; remove it from DIFFERENT ({why})",
+                    case.id
+                )),
+                (false, None) => wrong.push(format!(
+                    "{}: differs from SystemTap 5.1\n--- SystemTap (exit {})\n{}--- stapkit (exit {exit})\n{stderr}",
+                    case.id, case.exit, case.stderr
+                )),
+            }
+        }
+    }
+    eprintln!("{} cases byte for byte: {}", same.len(), same.join(", "));
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    assert!(same.len() >= 10, "{same:?}");
+}
+
+/// stapkit's stderr for `script` run as `stap -p2 OPTIONS t.stp ARGS`.
+fn stap_p2(script: &str, options: &[&str], args: &[&str]) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("t.stp"), script).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_stap"))
+        .current_dir(dir.path())
+        .arg("-p2")
+        .args(options)
+        .arg("t.stp")
+        .args(args)
+        .output()
+        .expect("run stap");
+    format!(
+        "exit {}\n{}",
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// The warnings of pass 2 in SystemTap's layout: never-assigned locals,
+/// then globals, then the optimizer's, then unused arguments, then the
+/// count of repeats.
+#[test]
+fn pass2_warning_texts() {
+    let script = "global g, gone, hits\n\
+                  function twice(v) {\n\tw = v\n\treturn v * 2 + k\n}\n\
+                  probe begin {\n\tx = 1\n\tx = 2\n\t\"text\"\n\thits++\n\tprintln(twice(g) + y)\n}\n\
+                  probe end {\n    z = 3\n}\n";
+    insta::assert_snapshot!("pass2_warnings", stap_p2(script, &[], &["extra"]));
+    insta::assert_snapshot!("pass2_warnings_verbose", {
+        let text = stap_p2(script, &["-v"], &["extra"]);
+        text.lines()
+            .filter(|l| !is_pass_line(l))
+            .map(|l| format!("{l}\n"))
+            .collect::<String>()
+    });
+    assert_eq!(stap_p2(script, &["-w"], &["extra"]), "exit 0\n");
+}
+
+/// Errors in SystemTap's layout: the token, the place (the file named
+/// once), the source line and caret, an empty line; parse errors' `saw:`
+/// and count.
+#[test]
+fn error_texts() {
+    let semantic = "function add(a, b) {\n\treturn a + b\n}\nprobe begin {\n\tprintln(add(1))\n}\n";
+    insta::assert_snapshot!("arity_error", stap_p2(semantic, &[], &[]));
+    let parse = "probe begin {\n\tx = \n}\nfunction f:long() %{ 1 %}\n";
+    insta::assert_snapshot!("parse_errors", stap_p2(parse, &[], &[]));
+}
