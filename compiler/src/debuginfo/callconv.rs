@@ -6,8 +6,10 @@
 //! take one `struct pt_regs *` whose fields hold the user's arguments.
 //!
 //! A register holds 64 bits; a narrower parameter is the low bytes of it
-//! (truncate to the parameter's size, sign-extend if signed). Structs
-//! passed by value and 128-bit integers do not follow these slots.
+//! (truncate to the parameter's size, sign-extend if signed). A struct
+//! passed by value or a 128-bit integer takes two slots, or goes to the
+//! stack: [`param_locations`] counts them, so the parameters after one
+//! (`tcp_setsockopt`'s `optlen` after its `sockptr_t optval`) are found.
 
 use std::fmt;
 
@@ -53,6 +55,86 @@ pub fn arg_location(arch: Arch, n: u32) -> Option<ArgLocation> {
             None => ArgLocation::Stack(8 * (i - ARM64_REGS.len()) as u64),
         },
     })
+}
+
+/// How a parameter is passed, as far as the integer registers go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ArgShape {
+    /// An integer, pointer or enum of at most 8 bytes: one slot.
+    Scalar,
+    /// A floating-point value: in a vector register, no integer slot.
+    Float,
+    /// A 16-byte integer (`__int128`): two slots (an even pair on arm64).
+    Int128,
+    /// A struct or union passed by value, of this many bytes.
+    Aggregate(u64),
+}
+
+impl ArgShape {
+    /// The shape of a parameter of type `ty`; `None` when its size is
+    /// unknown (an incomplete type), which leaves every later slot unknown.
+    pub fn of(ty: &crate::debuginfo::CType) -> Option<ArgShape> {
+        use crate::debuginfo::CType;
+        Some(match ty.strip() {
+            CType::Float { .. } => ArgShape::Float,
+            CType::Int { size: 16, .. } => ArgShape::Int128,
+            CType::Aggregate { size, .. } => ArgShape::Aggregate((*size)?),
+            _ => ArgShape::Scalar,
+        })
+    }
+}
+
+/// Where each parameter starts at function entry, in order: the System V
+/// x86-64 and AAPCS64 rules for the integer registers. An aggregate of at
+/// most 16 bytes takes one or two registers if that many are left, else
+/// goes whole to the stack (on arm64 no register is used after it); a
+/// larger one is on the stack (x86-64) or passed by reference, a pointer
+/// in one slot (arm64). Stack arguments take 8-byte slots. `None` for a
+/// float (a vector register) and for everything after a parameter whose
+/// shape is unknown.
+pub fn param_locations(arch: Arch, shapes: &[Option<ArgShape>]) -> Vec<Option<ArgLocation>> {
+    let (regs, stack_base): (&[&'static str], u64) = match arch {
+        Arch::X86_64 => (&X86_ARGS, 8),
+        Arch::Arm64 => (&ARM64_REGS, 0),
+    };
+    let mut next_reg = 0usize;
+    let mut next_stack = stack_base;
+    let mut known = true;
+    let mut out = Vec::with_capacity(shapes.len());
+    for shape in shapes {
+        let Some(shape) = shape.filter(|_| known) else {
+            known = false;
+            out.push(None);
+            continue;
+        };
+        // How many 8-byte slots, and whether registers may hold it.
+        let (slots, in_regs) = match (arch, shape) {
+            (_, ArgShape::Float) => {
+                out.push(None);
+                continue;
+            }
+            (_, ArgShape::Scalar) => (1, true),
+            (_, ArgShape::Int128) => (2, true),
+            (Arch::X86_64, ArgShape::Aggregate(size)) => (size.div_ceil(8).max(1), size <= 16),
+            (Arch::Arm64, ArgShape::Aggregate(size)) if size > 16 => (1, true),
+            (Arch::Arm64, ArgShape::Aggregate(size)) => (size.div_ceil(8).max(1), true),
+        };
+        let slots = slots as usize;
+        if arch == Arch::Arm64 && shape == ArgShape::Int128 && next_reg % 2 == 1 {
+            next_reg += 1;
+        }
+        if in_regs && next_reg + slots <= regs.len() {
+            out.push(Some(ArgLocation::Register(regs[next_reg])));
+            next_reg += slots;
+        } else {
+            if arch == Arch::Arm64 && in_regs {
+                next_reg = regs.len();
+            }
+            out.push(Some(ArgLocation::Stack(next_stack)));
+            next_stack += 8 * slots as u64;
+        }
+    }
+    out
 }
 
 /// The register holding the return value at a `.return` probe.
@@ -133,6 +215,89 @@ mod tests {
         assert_eq!(syscall_arg_offset(Arch::X86_64, 4), Some(56));
         assert_eq!(syscall_arg_offset(Arch::X86_64, 7), None);
         assert_eq!(syscall_arg_offset(Arch::Arm64, 2), Some(8));
+    }
+
+    #[test]
+    fn aggregates_by_value_take_their_slots() {
+        use ArgShape::*;
+        let x86 = |shapes: &[Option<ArgShape>]| -> Vec<String> {
+            param_locations(Arch::X86_64, shapes)
+                .iter()
+                .map(|l| l.map_or("-".into(), |l| l.to_string()))
+                .collect()
+        };
+        // tcp_setsockopt(sk, level, optname, sockptr_t optval, optlen):
+        // the 16-byte sockptr_t takes cx and r8, optlen is in r9.
+        let setsockopt = [
+            Some(Scalar),
+            Some(Scalar),
+            Some(Scalar),
+            Some(Aggregate(16)),
+            Some(Scalar),
+        ];
+        assert_eq!(
+            x86(&setsockopt),
+            ["regs->di", "regs->si", "regs->dx", "regs->cx", "regs->r9"]
+        );
+        // A large struct goes to the stack and uses no register; one that
+        // no longer fits in the registers goes whole to the stack, and a
+        // later scalar still takes the register left.
+        assert_eq!(
+            x86(&[
+                Some(Aggregate(24)),
+                Some(Scalar),
+                Some(Scalar),
+                Some(Scalar),
+                Some(Scalar),
+                Some(Scalar),
+                Some(Aggregate(16)),
+                Some(Scalar),
+                Some(Scalar),
+            ]),
+            [
+                "*(u64 *)(sp + 8)",
+                "regs->di",
+                "regs->si",
+                "regs->dx",
+                "regs->cx",
+                "regs->r8",
+                "*(u64 *)(sp + 32)",
+                "regs->r9",
+                "*(u64 *)(sp + 48)"
+            ]
+        );
+        // Floats use no integer register; an unknown size hides the rest.
+        assert_eq!(
+            x86(&[Some(Float), Some(Scalar), None, Some(Scalar)]),
+            ["-", "regs->di", "-", "-"]
+        );
+        // Plain scalars are arg_location's slots.
+        let scalars = vec![Some(Scalar); 8];
+        for (n, l) in param_locations(Arch::Arm64, &scalars)
+            .into_iter()
+            .enumerate()
+        {
+            assert_eq!(l, arg_location(Arch::Arm64, n as u32 + 1));
+        }
+        // arm64: a large struct is a pointer in one register, a 128-bit
+        // integer starts at an even register, and a small struct that does
+        // not fit ends the use of registers.
+        assert_eq!(
+            param_locations(
+                Arch::Arm64,
+                &[Some(Aggregate(32)), Some(Int128), Some(Scalar)]
+            ),
+            [
+                Some(ArgLocation::Register("regs[0]")),
+                Some(ArgLocation::Register("regs[2]")),
+                Some(ArgLocation::Register("regs[4]")),
+            ]
+        );
+        let mut shapes = vec![Some(Scalar); 7];
+        shapes.extend([Some(Aggregate(16)), Some(Scalar)]);
+        let arm = param_locations(Arch::Arm64, &shapes);
+        assert_eq!(arm[7], Some(ArgLocation::Stack(0)));
+        assert_eq!(arm[8], Some(ArgLocation::Stack(16)));
     }
 
     #[test]

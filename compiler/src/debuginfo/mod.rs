@@ -61,7 +61,8 @@ pub mod variables;
 /// A tracepoint one of the kernel's own modules defines.
 pub use crate::kernel::module_tracepoints::ModuleTracepoint;
 pub use callconv::{
-    arg_location, return_register, syscall_arg_offset, syscall_arg_register, Arch, ArgLocation,
+    arg_location, param_locations, return_register, syscall_arg_offset, syscall_arg_register, Arch,
+    ArgLocation, ArgShape,
 };
 pub use ctype::{AggregateKind, CType, FieldPath, FieldStep, Layout, Member, Param, Prototype};
 pub use error::DebugInfoError;

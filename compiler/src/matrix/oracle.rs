@@ -33,6 +33,15 @@
 //! # systemtap-none: FINDINGS.md#anchor why SystemTap cannot run it at all
 //! ```
 //!
+//! Such a line may name the kernels it applies to, when SystemTap ran
+//! the script on one kernel and failed (or differs justifiably) on
+//! another: `# systemtap-difference on debian-6.1-amd64: FINDINGS.md#...`.
+//! On the kernels it names the script keeps its snapshot; the block it
+//! excuses (which must exist) is then no reference for any other kernel,
+//! which is held to its own block, or to the first block that no line
+//! excuses. A kernel left with no usable block shares the first scoped
+//! line's verdict.
+//!
 //! **Architecture Invariant:** comparing is text only; nothing here runs
 //! SystemTap (recording is `cargo xtask oracle`'s job, never CI's).
 
@@ -330,37 +339,152 @@ pub fn oracle_path(script: &Path) -> PathBuf {
     script.with_extension("oracle")
 }
 
+/// Which of a script's header lines say it is not held to SystemTap.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum ExcuseKind {
+    /// `# systemtap-difference`: a justified difference.
+    Difference,
+    /// `# systemtap-none`: SystemTap cannot run it.
+    None,
+}
+
+/// One `# systemtap-difference` / `# systemtap-none` line.
+#[derive(Debug, Clone, PartialEq)]
+struct Excuse {
+    kind: ExcuseKind,
+    /// The kernels it applies to; `None`: every kernel.
+    kernels: Option<Vec<String>>,
+    /// `FINDINGS.md#anchor REASON`.
+    why: String,
+}
+
+impl Excuse {
+    fn applies_to(&self, kernel: &str) -> bool {
+        self.kernels
+            .as_ref()
+            .is_none_or(|ks| ks.iter().any(|k| k == kernel))
+    }
+
+    fn reference(&self) -> Reference {
+        match self.kind {
+            ExcuseKind::Difference => Reference::Difference(self.why.clone()),
+            ExcuseKind::None => Reference::NoSystemTap(self.why.clone()),
+        }
+    }
+}
+
+/// Reads one header line as an excuse: `# systemtap-difference: WHY`,
+/// `# systemtap-difference on K1, K2: WHY` (and `systemtap-none`).
+/// `Ok(None)` for any other line.
+fn parse_excuse(line: &str) -> Result<Option<Excuse>, String> {
+    let (kind, rest) = if let Some(rest) = line.strip_prefix("# systemtap-difference") {
+        (ExcuseKind::Difference, rest)
+    } else if let Some(rest) = line.strip_prefix("# systemtap-none") {
+        (ExcuseKind::None, rest)
+    } else {
+        return Ok(None);
+    };
+    let name = match kind {
+        ExcuseKind::Difference => "systemtap-difference",
+        ExcuseKind::None => "systemtap-none",
+    };
+    if let Some(why) = rest.strip_prefix(':') {
+        return Ok(Some(Excuse {
+            kind,
+            kernels: None,
+            why: why.trim().to_string(),
+        }));
+    }
+    let usage = || {
+        format!(
+            "'# {name}' is followed by ':' or by ' on KERNEL[, KERNEL...]:' (for example \
+             '# {name} on debian-6.1-amd64: FINDINGS.md#anchor REASON')"
+        )
+    };
+    let Some((list, why)) = rest.strip_prefix(" on ").and_then(|r| r.split_once(':')) else {
+        return Err(usage());
+    };
+    let kernels: Vec<String> = list
+        .split([',', ' '])
+        .filter(|k| !k.is_empty())
+        .map(str::to_string)
+        .collect();
+    if kernels.is_empty() || kernels.iter().any(|k| !k.starts_with("debian-")) {
+        return Err(usage());
+    }
+    Ok(Some(Excuse {
+        kind,
+        kernels: Some(kernels),
+        why: why.trim().to_string(),
+    }))
+}
+
 /// What `script`'s outcome on `kernel` is compared with.
 pub fn reference(script: &Path, kernel: &str) -> Result<Reference, String> {
     let text = std::fs::read_to_string(script).map_err(|e| format!("{}: {e}", script.display()))?;
-    for line in text.lines() {
-        if let Some(why) = line.strip_prefix("# systemtap-difference:") {
-            check_reason(script, why)?;
-            if !oracle_path(script).is_file() {
-                return Err(format!(
-                    "{}: a recorded difference needs SystemTap's record beside it \
-                     (cargo xtask oracle --record {})",
-                    script.display(),
-                    script.display()
-                ));
-            }
-            return Ok(Reference::Difference(why.trim().to_string()));
-        }
-        if let Some(why) = line.strip_prefix("# systemtap-none:") {
-            check_reason(script, why)?;
-            return Ok(Reference::NoSystemTap(why.trim().to_string()));
+    let mut excuses = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let excuse =
+            parse_excuse(line).map_err(|e| format!("{}:{}: {e}", script.display(), n + 1))?;
+        if let Some(excuse) = excuse {
+            check_reason(script, &excuse.why)?;
+            excuses.push(excuse);
         }
     }
     let path = oracle_path(script);
-    let Ok(recorded) = std::fs::read_to_string(&path) else {
-        return Ok(Reference::NotRecorded);
+    let recorded = std::fs::read_to_string(&path).ok();
+    let needs_record = || {
+        format!(
+            "{}: a recorded difference needs SystemTap's record beside it \
+             (cargo xtask oracle --record {})",
+            script.display(),
+            script.display()
+        )
     };
-    let blocks = parse_oracle(&recorded).map_err(|e| format!("{}: {e}", path.display()))?;
+    let blocks = match &recorded {
+        Some(text) => parse_oracle(text).map_err(|e| format!("{}: {e}", path.display()))?,
+        None => Vec::new(),
+    };
+    // A kernel-scoped excuse names the kernels whose records it excuses:
+    // each must have one.
+    for excuse in &excuses {
+        for k in excuse.kernels.iter().flatten() {
+            if !blocks.iter().any(|b| &b.kernel == k) {
+                return Err(format!(
+                    "{}: its '# systemtap-{}' line names {k}, which has no block in {} \
+                     (cargo xtask oracle --record --kernel {k} {})",
+                    script.display(),
+                    match excuse.kind {
+                        ExcuseKind::Difference => "difference",
+                        ExcuseKind::None => "none",
+                    },
+                    path.display(),
+                    script.display()
+                ));
+            }
+        }
+    }
+    if let Some(excuse) = excuses.iter().find(|e| e.applies_to(kernel)) {
+        if excuse.kind == ExcuseKind::Difference && recorded.is_none() {
+            return Err(needs_record());
+        }
+        return Ok(excuse.reference());
+    }
+    if recorded.is_none() {
+        return Ok(Reference::NotRecorded);
+    }
+    let excused = |k: &str| excuses.iter().any(|e| e.applies_to(k));
     let block = blocks
         .iter()
         .find(|b| b.kernel == kernel)
-        .or_else(|| blocks.first())
-        .ok_or_else(|| format!("{}: no block", path.display()))?;
+        .or_else(|| blocks.iter().find(|b| !excused(&b.kernel)));
+    let Some(block) = block else {
+        // Every record is excused on its own kernel: none holds here.
+        return match excuses.first() {
+            Some(excuse) => Ok(excuse.reference()),
+            None => Err(format!("{}: no block", path.display())),
+        };
+    };
     Ok(Reference::SystemTap {
         kernel: block.kernel.clone(),
         same_kernel: block.kernel == kernel,
@@ -633,6 +757,174 @@ mod tests {
         assert!(t
             .summary()
             .starts_with("6 cases match real SystemTap byte for byte"));
+    }
+
+    /// A repository in a temporary directory: FINDINGS.md with one
+    /// heading, and `x.stp` with `header` and the oracle blocks
+    /// (`(kernel, stdout line)`).
+    fn scripted(header: &str, blocks: &[(&str, &str)]) -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("docs/oracle")).unwrap();
+        std::fs::write(
+            dir.path().join("docs/oracle/FINDINGS.md"),
+            "# Findings\n\n### Tapsets that fail\n",
+        )
+        .unwrap();
+        let script = dir.path().join("x.stp");
+        std::fs::write(&script, format!("{header}probe begin {{ exit() }}\n")).unwrap();
+        if !blocks.is_empty() {
+            let blocks: Vec<OracleBlock> = blocks
+                .iter()
+                .map(|(kernel, line)| OracleBlock {
+                    kernel: kernel.to_string(),
+                    provenance: vec![
+                        ("systemtap".into(), "5.6".into()),
+                        ("kernel".into(), "r".into()),
+                        ("recorded".into(), "2026-12-07".into()),
+                    ],
+                    outcome: format!("exit: 0\nstdout:\n|{line}\nstderr:\n"),
+                })
+                .collect();
+            std::fs::write(oracle_path(&script), format_oracle(&blocks)).unwrap();
+        }
+        (dir, script)
+    }
+
+    fn held_to(r: Reference) -> (String, bool) {
+        match r {
+            Reference::SystemTap {
+                kernel,
+                same_kernel,
+                ..
+            } => (kernel, same_kernel),
+            other => panic!("not held to SystemTap: {other:?}"),
+        }
+    }
+
+    const WHY: &str = "FINDINGS.md#tapsets-that-fail SystemTap 5.1 fails pass 2 there";
+
+    #[test]
+    fn kernels_are_held_to_their_own_block_or_the_first() {
+        let (_d, script) = scripted("", &[("debian-6.1-amd64", "a"), ("debian-6.12-amd64", "b")]);
+        assert_eq!(
+            held_to(reference(&script, "debian-6.12-amd64").unwrap()),
+            ("debian-6.12-amd64".into(), true)
+        );
+        assert_eq!(
+            held_to(reference(&script, "debian-7.2-amd64").unwrap()),
+            ("debian-6.1-amd64".into(), false)
+        );
+        let (_d, script) = scripted("", &[]);
+        assert_eq!(
+            reference(&script, "debian-6.1-amd64").unwrap(),
+            Reference::NotRecorded
+        );
+    }
+
+    #[test]
+    fn an_unscoped_difference_applies_on_every_kernel() {
+        let header = format!("# systemtap-difference: {WHY}\n");
+        let (_d, script) = scripted(&header, &[("debian-6.1-amd64", "a")]);
+        for kernel in ["debian-6.1-amd64", "debian-6.12-amd64"] {
+            assert_eq!(
+                reference(&script, kernel).unwrap(),
+                Reference::Difference(WHY.into())
+            );
+        }
+        // A difference needs the record it differs from.
+        let (_d, script) = scripted(&header, &[]);
+        let err = reference(&script, "debian-6.1-amd64").unwrap_err();
+        assert!(err.contains("needs SystemTap's record"), "{err}");
+    }
+
+    #[test]
+    fn a_difference_on_one_kernel_leaves_the_others_held_to_systemtap() {
+        let header = format!("# systemtap-difference on debian-6.1-amd64: {WHY}\n");
+        let (_d, script) = scripted(
+            &header,
+            &[("debian-6.1-amd64", "failed"), ("debian-6.12-amd64", "ran")],
+        );
+        assert_eq!(
+            reference(&script, "debian-6.1-amd64").unwrap(),
+            Reference::Difference(WHY.into())
+        );
+        assert_eq!(
+            held_to(reference(&script, "debian-6.12-amd64").unwrap()),
+            ("debian-6.12-amd64".into(), true)
+        );
+        // Other kernels skip the excused 6.1 block (though it sorts first).
+        for kernel in ["debian-6.1-arm64", "debian-7.2-amd64"] {
+            assert_eq!(
+                held_to(reference(&script, kernel).unwrap()),
+                ("debian-6.12-amd64".into(), false)
+            );
+        }
+    }
+
+    #[test]
+    fn scoped_lines_name_recorded_kernels_in_lists() {
+        let header =
+            format!("# systemtap-difference on debian-6.1-amd64, debian-6.12-amd64: {WHY}\n");
+        let (_d, script) = scripted(
+            &header,
+            &[("debian-6.1-amd64", "a"), ("debian-6.12-amd64", "b")],
+        );
+        assert_eq!(
+            reference(&script, "debian-6.12-amd64").unwrap(),
+            Reference::Difference(WHY.into())
+        );
+        // No usable block is left for another kernel: the excuse holds.
+        assert_eq!(
+            reference(&script, "debian-7.2-amd64").unwrap(),
+            Reference::Difference(WHY.into())
+        );
+        // A scoped line must name a kernel with a block.
+        let (_d, script) = scripted(&header, &[("debian-6.1-amd64", "a")]);
+        let err = reference(&script, "debian-6.1-amd64").unwrap_err();
+        assert!(
+            err.contains("names debian-6.12-amd64, which has no block"),
+            "{err}"
+        );
+        // A scoped none for one kernel, the other held.
+        let header = format!("# systemtap-none on debian-6.12-amd64: {WHY}\n");
+        let (_d, script) = scripted(
+            &header,
+            &[("debian-6.1-amd64", "a"), ("debian-6.12-amd64", "b")],
+        );
+        assert_eq!(
+            reference(&script, "debian-6.12-amd64").unwrap(),
+            Reference::NoSystemTap(WHY.into())
+        );
+        assert_eq!(
+            held_to(reference(&script, "debian-6.1-amd64").unwrap()),
+            ("debian-6.1-amd64".into(), true)
+        );
+    }
+
+    #[test]
+    fn malformed_excuses_are_refused_with_their_line() {
+        for header in [
+            format!("# systemtap-difference on: {WHY}\n"),
+            format!("# systemtap-difference for debian-6.1-amd64: {WHY}\n"),
+            format!("# systemtap-difference on 6.1: {WHY}\n"),
+        ] {
+            let (_d, script) = scripted(&header, &[("debian-6.1-amd64", "a")]);
+            let err = reference(&script, "debian-6.1-amd64").unwrap_err();
+            assert!(
+                err.contains("x.stp:1: '# systemtap-difference' is followed by"),
+                "{err}"
+            );
+        }
+        // The reason is checked as before.
+        let (_d, script) = scripted(
+            "# systemtap-difference on debian-6.1-amd64: FINDINGS.md#nowhere at all, really\n",
+            &[("debian-6.1-amd64", "a")],
+        );
+        let err = reference(&script, "debian-6.1-amd64").unwrap_err();
+        assert!(
+            err.contains("no heading whose anchor is 'nowhere'"),
+            "{err}"
+        );
     }
 
     #[test]

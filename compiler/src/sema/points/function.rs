@@ -25,7 +25,7 @@ use super::{
 };
 use crate::debuginfo::statements::Lines;
 use crate::debuginfo::{
-    arg_location, return_register, Arch, ArgLocation, DebugInfoError, Prototype,
+    param_locations, return_register, Arch, ArgLocation, ArgShape, DebugInfoError, Prototype,
 };
 use crate::diag::Span;
 use crate::ir::{self, ProbeKind, ProbePoint};
@@ -649,7 +649,8 @@ impl TargetVars for FunctionVars {
                 format!("its parameters are: {}", names.join(", ")),
             ));
         };
-        let base = match arg_location(self.arch, n as u32 + 1) {
+        let shapes: Vec<Option<ArgShape>> = params.iter().map(|p| ArgShape::of(&p.ty)).collect();
+        let base = match param_locations(self.arch, &shapes)[n] {
             Some(ArgLocation::Register(r)) => register(r).map(ir::TargetBase::Register),
             Some(ArgLocation::Stack(off)) => Some(ir::TargetBase::Stack(off)),
             None => None,
