@@ -140,14 +140,20 @@ struct DerivedProbe<'a> {
 }
 
 impl<'a> DerivedProbe<'a> {
-    /// The statements the probe runs: its aliases' prologues, its handler,
-    /// its aliases' epilogues, without those elided.
-    fn statements(&self) -> impl Iterator<Item = &'a ast::Stmt> + '_ {
+    /// The blocks the probe runs, in order: its aliases' prologues, its
+    /// handler, its aliases' epilogues.
+    fn blocks(&self) -> impl Iterator<Item = &'a ast::Block> + '_ {
         self.prologues
             .iter()
             .copied()
             .chain(std::iter::once(self.body))
             .chain(self.epilogues.iter().copied())
+    }
+
+    /// The statements the probe runs ([`Self::blocks`]), without those
+    /// elided.
+    fn statements(&self) -> impl Iterator<Item = &'a ast::Stmt> + '_ {
+        self.blocks()
             .flat_map(|b| &b.stmts)
             .filter(|s| !self.elision.stmt(s))
     }
@@ -528,13 +534,7 @@ fn never_assigned(cx: &Context<'_>, derived: &[DerivedProbe<'_>]) -> Vec<Diagnos
     let probes: Vec<unassigned::Body<'_>> = derived
         .iter()
         .map(|d| unassigned::Body {
-            blocks: d
-                .prologues
-                .iter()
-                .copied()
-                .chain(std::iter::once(d.body))
-                .chain(d.epilogues.iter().copied())
-                .collect(),
+            blocks: d.blocks().collect(),
             condition: d.condition,
             params: Vec::new(),
         })
@@ -569,13 +569,7 @@ fn optimize<'a>(
 ) -> (Vec<DerivedProbe<'a>>, Vec<Diagnostic>) {
     let mut warnings = elide::Warnings::default();
     let body = |d: &DerivedProbe<'a>| elide::Body {
-        blocks: d
-            .prologues
-            .iter()
-            .copied()
-            .chain(std::iter::once(d.body))
-            .chain(d.epilogues.iter().copied())
-            .collect(),
+        blocks: d.blocks().collect(),
         condition: d.condition,
     };
     let mut derived = derived;
