@@ -1,12 +1,13 @@
 //! The QEMU tests of `cargo xtask test` (`tests/tests/qemu_*.rs`, one per
-//! kernel), two at a time.
+//! kernel), [`AT_ONCE`] at a time.
 //!
 //! A kernel's test builds its modules (both cores: translation threads
 //! and make's jobs), then runs them in one TCG guest, which uses one host
-//! thread. Run one after another, a core idles through every guest; two
-//! at a time, sharing turns (`stapkit::matrix::phases`: one run builds
-//! while the other's guest runs, never two builds or two guests at once),
-//! the next kernel's modules are built during the previous kernel's guest.
+//! thread. Run one after another, a core idles through every guest. Run
+//! together, they share turns (`stapkit::matrix::phases`): one build at a
+//! time, beside one guest, or two guests at once while nothing builds,
+//! and a waiting build goes first, so later kernels' modules are built
+//! ahead and the suite ends with two guests side by side.
 //! Cargo holds its build-directory lock while test binaries run, so the
 //! binaries are built with `cargo test --no-run` and run here as `cargo
 //! test` runs them: from the package's directory, with
