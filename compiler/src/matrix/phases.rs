@@ -16,7 +16,10 @@
 //!
 //! A waiting build goes before waiting guests: it closes a gate
 //! (`gate.lock`) that guests pass through to take a slot, then takes the
-//! first slot that comes free. Builds are thereby done ahead of the
+//! first slot that comes free; and a run that has just built, asking for
+//! its guest's slot, leaves the slot it built in to a build waiting for
+//! the turn (a build holds `builders.lock` shared until it has a slot,
+//! then `building.lock`). Builds are thereby done ahead of the
 //! guests that need them, a finished build waits for a slot with its
 //! modules ready, and the suite ends with two guests side by side rather
 //! than one guest left alone behind the last build. Only the build turn
@@ -110,6 +113,10 @@ fn take_in(dir: Option<&Path>, phase: Phase, progress: &(dyn Fn(&str) + Sync)) -
 
 /// The build turn, then (gate closed to guests) the first free slot.
 fn take_build(dir: &Path, progress: &(dyn Fn(&str) + Sync)) -> io::Result<Vec<File>> {
+    // Held shared from before the build turn until a slot is had, so
+    // that guests see a build about to take the turn another has left.
+    let builders = open(dir, "builders.lock")?;
+    builders.lock_shared()?;
     let build = open(dir, "build.lock")?;
     if !try_lock(&build)? {
         progress(&format!(
@@ -135,17 +142,27 @@ fn take_build(dir: &Path, progress: &(dyn Fn(&str) + Sync)) -> io::Result<Vec<Fi
         }
         std::thread::sleep(POLL);
     };
+    // Building: guests no longer leave slots to this build.
+    let building = open(dir, "building.lock")?;
+    building.lock()?;
     drop(gate);
-    Ok(vec![build, slot])
+    drop(builders);
+    Ok(vec![build, slot, building])
 }
 
 /// A free slot, taken when no build is waiting for one.
 fn take_guest(dir: &Path, progress: &(dyn Fn(&str) + Sync)) -> io::Result<Vec<File>> {
     let gate = open(dir, "gate.lock")?;
+    let builders = open(dir, "builders.lock")?;
+    let building = open(dir, "building.lock")?;
     let mut said = false;
     loop {
         gate.lock()?;
-        let slot = free_slot(dir);
+        let slot = match build_taking_over(&builders, &building) {
+            Ok(false) => free_slot(dir),
+            Ok(true) => Ok(None),
+            Err(e) => Err(e),
+        };
         gate.unlock()?;
         if let Some(slot) = slot? {
             return Ok(vec![slot]);
@@ -159,6 +176,22 @@ fn take_guest(dir: &Path, progress: &(dyn Fn(&str) + Sync)) -> io::Result<Vec<Fi
         }
         std::thread::sleep(POLL);
     }
+}
+
+/// Whether a build is on its way to a slot (the guest of a run that has
+/// just built asks for a slot first): no run is building and a build
+/// waits, for the turn or for a slot. A build waiting while another
+/// builds does not keep guests from a free slot.
+fn build_taking_over(builders: &File, building: &File) -> io::Result<bool> {
+    if !try_lock(building)? {
+        return Ok(false);
+    }
+    building.unlock()?;
+    if try_lock(builders)? {
+        builders.unlock()?;
+        return Ok(false);
+    }
+    Ok(true)
 }
 
 /// The first slot no one holds, locked.
@@ -245,7 +278,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let guest = take_in(Some(dir.path()), Phase::Guest, &quiet);
         let build = take_in(Some(dir.path()), Phase::Build, &quiet);
-        assert_eq!(build._files.len(), 2, "the build turn and a slot");
+        assert_eq!(build._files.len(), 3, "the build turn, a slot, building");
         std::thread::scope(|s| {
             // No second guest beside the build.
             let (tx, taken) = channel();
@@ -277,7 +310,7 @@ mod tests {
             // A slot is free: a guest need not wait for the builds.
             drop(take_in(Some(dir.path()), Phase::Guest, &quiet));
             drop(first);
-            assert_eq!(taken.recv().unwrap().1._files.len(), 2);
+            assert_eq!(taken.recv().unwrap().1._files.len(), 3);
         });
     }
 
@@ -296,13 +329,34 @@ mod tests {
             drop(first);
             let (phase, build) = taken.recv().unwrap();
             assert_eq!(phase, Phase::Build, "the guest took the slot first");
-            assert_eq!(build._files.len(), 2);
+            assert_eq!(build._files.len(), 3);
             drop(build);
             let (phase, guest) = taken.recv().unwrap();
             assert_eq!(phase, Phase::Guest);
             drop(guest);
         });
         drop(second);
+    }
+
+    #[test]
+    fn a_run_that_has_built_leaves_its_slot_to_the_next_build() {
+        let dir = tempfile::tempdir().unwrap();
+        let guest = take_in(Some(dir.path()), Phase::Guest, &quiet);
+        let built = take_in(Some(dir.path()), Phase::Build, &quiet);
+        std::thread::scope(|s| {
+            let (tx, taken) = channel();
+            let build_said = waiter(s, dir.path(), Phase::Build, tx.clone());
+            waits(&build_said, "waiting for the build turn");
+            // The run that built asks for its guest's slot at once.
+            drop(built);
+            let after = waiter(s, dir.path(), Phase::Guest, tx);
+            let (phase, build) = taken.recv().unwrap();
+            assert_eq!(phase, Phase::Build, "the guest took the slot first");
+            waits(&after, "waiting for a guest turn");
+            drop(build);
+            assert_eq!(taken.recv().unwrap().0, Phase::Guest);
+        });
+        drop(guest);
     }
 
     #[test]
