@@ -50,8 +50,8 @@ pub fn run(sh: &Shell, options: &Options) -> Result<()> {
             test.env("STAPKIT_STAPRUN_ARM64", arm64);
         }
     };
-    // The whole workspace, the QEMU tests apart: they run two at a time
-    // (`test_qemu`), each kernel's builds beside the previous one's guest.
+    // The whole workspace, the QEMU tests apart: they run several at a
+    // time (`test_qemu`), taking turns to build and to boot.
     let (qemu, others) = test_qemu::targets()?;
     let mut test = cargo_test(
         sh,

@@ -182,7 +182,7 @@ pub fn run(options: &Options, progress: &(dyn Fn(&str) + Sync)) -> Result<Report
 
     // Passes 1-3 in parallel, then one kbuild run per kernel; in the
     // build turn when runs share the machine (`phases`).
-    let build_turn = phases::take("build", progress);
+    let build_turn = phases::take(phases::Phase::Build, progress);
     let build_started = std::time::Instant::now();
     let build_cpu = build::cpu_times();
     let (mut built, build_times) = build::build_all(
@@ -208,7 +208,7 @@ pub fn run(options: &Options, progress: &(dyn Fn(&str) + Sync)) -> Result<Report
     });
 
     let mut report = Report::default();
-    let guest_turn = (!options.build_only).then(|| phases::take("guest", progress));
+    let guest_turn = (!options.build_only).then(|| phases::take(phases::Phase::Guest, progress));
     // Where the time went, per kernel, printed when its guest is done.
     let summary = |kernel: &str, guest: Option<std::time::Duration>| {
         let build = build_times.get(kernel).cloned().unwrap_or_default();
