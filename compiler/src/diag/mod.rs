@@ -2,11 +2,12 @@
 //!
 //! [`SourceMap`] holds every text of a compilation (scripts, tapsets, `-e`
 //! text named `<input>`); a [`Span`] is a byte range in one of them. Stages
-//! report problems as [`Diagnostic`] values and never print: the driver
-//! renders them with [`render`], which produces deterministic, colourless
-//! text headed in SystemTap's words (`parse error:`, `semantic error:`,
-//! `WARNING:`) followed by a rustc-like code frame; `stap` prints them
-//! with [`StapRenderer`], byte for byte as SystemTap does.
+//! report problems as [`Diagnostic`] values and never print. `stap`
+//! prints them with [`StapRenderer`], byte for byte as SystemTap does;
+//! [`render`] gives deterministic, colourless text headed in SystemTap's
+//! words (`parse error:`, `semantic error:`, `WARNING:`) followed by a
+//! rustc-like code frame with every label, which the snapshot tests
+//! keep so that each label's place is checked.
 //!
 //! **API Boundary:** the syntax, semantic, codegen and kernel stages all
 //! depend on this module; keep it free of any stage's details.
