@@ -19,7 +19,6 @@ const DIFFERENT: &[(&str, &str)] = &[
     // Pass 2's warnings.
     ("warnings/never-local", "error texts: `unresolved type for 'totl'`; SystemTap repeats the error (3 suppressed)"),
     ("warnings/then-error", "similar names: SystemTap lists five of its own library (`ctime, pn, tid, htonl, htons`)"),
-    ("warnings/global-order", "stapkit does not type a global through a function's use (`h() + early`)"),
     // The translator's errors: stapkit's own texts.
     ("translator/unresolved-type", "`unresolved type for global 'g'` at the declaration; SystemTap's `unresolved type ` at the use and its repeat count (3)"),
     ("translator/unknown-function", "similar names of the unresolved function (SystemTap's library)"),

@@ -80,7 +80,7 @@ impl Checker<'_, '_> {
                 }
                 Some(Type::Long)
             }
-            K::Call { name, args } => self.call(e, name, args),
+            K::Call { name, args } => self.call(e, name, args, expect),
             K::Print(p) => self.print(p, e.span),
             K::Unary { op, operand } => {
                 let ty = self.expr(operand, Some(Type::Long));
@@ -432,7 +432,13 @@ impl Checker<'_, '_> {
         }
     }
 
-    fn call(&mut self, e: &ast::Expr, name: &ast::Ident, args: &[ast::Expr]) -> Option<Type> {
+    fn call(
+        &mut self,
+        e: &ast::Expr,
+        name: &ast::Ident,
+        args: &[ast::Expr],
+        expect: Option<Type>,
+    ) -> Option<Type> {
         // No overload of this arity: report the last one defined, as
         // SystemTap does.
         let found = self
@@ -505,6 +511,17 @@ impl Checker<'_, '_> {
                 }
                 None => {}
             }
+        }
+        // A function whose body does not decide its type takes it from
+        // where it is called, as a variable does (`h() + early`: `h` is
+        // long, and so is the global it returns).
+        if let (Some(t), None) = (expect, self.return_type(f)) {
+            self.unify(
+                SlotRef::Return(f),
+                t,
+                name.span,
+                &format!("the value of '{}'", name.name),
+            );
         }
         self.return_type(f)
     }
