@@ -135,7 +135,9 @@ struct Globals {
 
 impl Globals {
     fn note(&mut self, g: usize, write: bool) {
-        if !self.order.contains(&g) {
+        // First named now: in neither set yet (a set lookup, so that a
+        // script naming many globals stays linear).
+        if !self.read.contains(&g) && !self.written.contains(&g) {
             self.order.push(g);
         }
         if write {
