@@ -138,7 +138,8 @@ pub fn test_sysroot() -> PathBuf {
 /// [`test_sysroot`] with the guests' dynamic loader and C library
 /// (`stapkit::matrix::userland`, fetched into the cache when missing: the
 /// network), at the paths the guests have them, for the scripts that
-/// probe `libc.so.6` (`tests/scripts/uprobes_plt.stp`).
+/// probe the guests' `libc.so.6` (`tests/scripts/uprobes_plt.stp` by path,
+/// `uprobes_plt_soname.stp` by soname).
 pub fn test_sysroot_with_userland() -> PathBuf {
     let root = test_sysroot();
     let arch = stapkit::arch::Arch::X86_64;
