@@ -288,6 +288,14 @@ pub fn parse_oracle(text: &str) -> Result<Vec<OracleBlock>, String> {
         }
         block.outcome.push_str(line);
     }
+    for b in &mut blocks {
+        // The blank line before the next '## KERNEL' separates blocks: it
+        // is not part of the outcome (kept, a block rewritten beside it
+        // would gain one more blank line at each recording).
+        while b.outcome.ends_with("\n\n") {
+            b.outcome.pop();
+        }
+    }
     for b in &blocks {
         for key in ["systemtap", "kernel", "recorded"] {
             if !b.provenance.iter().any(|(k, _)| k == key) {
@@ -940,6 +948,16 @@ mod tests {
         }];
         let text = format_oracle(&blocks);
         assert_eq!(parse_oracle(&text).unwrap(), blocks);
+        // Two blocks: the first keeps no blank line, so that writing the
+        // file again gives the same text.
+        let mut two = blocks.clone();
+        two.push(OracleBlock {
+            kernel: "debian-6.12-amd64".into(),
+            ..blocks[0].clone()
+        });
+        let text = format_oracle(&two);
+        assert_eq!(parse_oracle(&text).unwrap(), two);
+        assert_eq!(format_oracle(&parse_oracle(&text).unwrap()), text);
         assert!(parse_oracle("## k\nexit: 0\n")
             .unwrap_err()
             .contains("systemtap"));
