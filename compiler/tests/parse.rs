@@ -74,6 +74,19 @@ fn snapshot(dir: &str, name: &str, content: &str) {
     });
 }
 
+/// What `stap` reports and the follow-on errors after it in the same
+/// item, in source order: the code frames show every error found.
+fn every_error(parsed: &stapkit::syntax::Parsed) -> Vec<stapkit::diag::Diagnostic> {
+    let mut all: Vec<_> = parsed
+        .diagnostics
+        .iter()
+        .chain(&parsed.follow_on)
+        .cloned()
+        .collect();
+    all.sort_by_key(|d| d.primary.as_ref().map_or((1, 0), |p| (0, p.span.start)));
+    all
+}
+
 #[test]
 fn ok_fixtures_parse_cleanly_and_round_trip() {
     run_all("parse/ok", |name, text| {
@@ -109,7 +122,7 @@ fn err_fixtures_report_errors() {
             return Err("expected at least one error, got none".to_string());
         }
         check_spans(&parsed, text.len())?;
-        snapshot("parse_err", name, &render_all(&map, &parsed.diagnostics));
+        snapshot("parse_err", name, &render_all(&map, &every_error(&parsed)));
         Ok(())
     });
 }

@@ -161,7 +161,7 @@ impl Run {
                     "Pass 1: parsed user script and {} library scripts",
                     library_scripts()
                 )),
-                2 => Some("Pass 2: analyzed script".to_string()),
+                2 => Some(pass2_line(p.pass2_summary.unwrap_or_default())),
                 _ => None,
             };
             if let Some(line) = line {
@@ -220,18 +220,8 @@ impl Run {
         markers::pass(2, Edge::Start, session);
         let program = p.elaborate(&ast)?;
         markers::pass(2, Edge::End, session);
-        self.done(p, || {
-            let count = |n: usize, one: &str, many: &str| {
-                format!("{n} {}", if n == 1 { one } else { many })
-            };
-            format!(
-                "Pass 2: analyzed script: {}, {}, {}, {}",
-                count(program.probes.len(), "probe", "probes"),
-                count(program.functions.len(), "function", "functions"),
-                count(program.embedded.len(), "embed", "embeds"),
-                count(program.globals.len(), "global", "globals"),
-            )
-        });
+        let summary = p.pass2_summary.unwrap_or_default();
+        self.done(p, || pass2_line(summary));
         if last == 2 {
             let _ = stdout.write_all(stapkit::sema::listing(&program).as_bytes());
             return Ok(ExitCode::SUCCESS);
@@ -350,6 +340,21 @@ fn closing_pass(line: &str) -> Option<u8> {
 }
 
 /// How many library script files stapkit's tapset has.
+/// `-v`'s line after pass 2, before its resource use: SystemTap 5.1's
+/// words and counts (`tests/oracle/verbose.stp`), printed also when pass 2
+/// failed, before its `Pass 2: analysis failed.` line.
+fn pass2_line(s: stapkit::sema::Summary) -> String {
+    let count =
+        |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+    format!(
+        "Pass 2: analyzed script: {}, {}, {}, {}",
+        count(s.probes, "probe", "probes"),
+        count(s.functions, "function", "functions"),
+        count(s.embeds, "embed", "embeds"),
+        count(s.globals, "global", "globals"),
+    )
+}
+
 fn library_scripts() -> usize {
     stapkit::runtime::tapsets().len()
 }
@@ -487,6 +492,30 @@ fn staprun_options(o: &stapkit::driver::Options) -> Vec<std::ffi::OsString> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn pass2_line_counts_in_systemtaps_words() {
+        let one = stapkit::sema::Summary {
+            probes: 1,
+            functions: 1,
+            embeds: 1,
+            globals: 1,
+        };
+        assert_eq!(
+            pass2_line(one),
+            "Pass 2: analyzed script: 1 probe, 1 function, 1 embed, 1 global"
+        );
+        let some = stapkit::sema::Summary {
+            probes: 2,
+            functions: 0,
+            embeds: 0,
+            globals: 2,
+        };
+        assert_eq!(
+            pass2_line(some),
+            "Pass 2: analyzed script: 2 probes, 0 functions, 0 embeds, 2 globals"
+        );
+    }
     use super::*;
 
     #[test]

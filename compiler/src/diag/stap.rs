@@ -21,8 +21,8 @@
 //! The place is the token at the primary span, described as SystemTap
 //! describes tokens (`identifier 'x'`, `operator '='`, `number '1'`,
 //! `string 'text'`, a bare `keyword`, `embedded-code`); the file name is
-//! left out (`at :5:10`) when it is the file of the place printed last,
-//! which is why a [`StapRenderer`] lives as long as one `stap` run. The
+//! left out (`at :5:10`) when it is the file of the place printed last
+//! (a parse error's `saw:` always names it), which is why a [`StapRenderer`] lives as long as one `stap` run. The
 //! source line is printed as written (tabs kept) and the caret line keeps
 //! its tabs too, so the caret sits under the token in any terminal.
 //! Secondary labels follow as `TOKEN at PLACE` with their own source
@@ -68,6 +68,8 @@ impl StapRenderer {
             DiagnosticKind::ParseError => {
                 let _ = writeln!(out, "{header}: {}", diag.message);
                 if let Some(p) = &diag.primary {
+                    // Each parse error names its file.
+                    self.last_file = None;
                     let at = self.place(map, p.span);
                     let _ = writeln!(out, "        saw: {at}");
                     source_lines(&mut out, map, p.span, "     source: ");
@@ -260,6 +262,23 @@ mod tests {
              source: global y\n                       ^\n\n\
              parse error: expected literal string or number\n        \
              saw: operator '}' at t.stp:3:1\n     source: }\n             ^\n\n"
+        );
+    }
+
+    /// SystemTap 5.1 names the file in every parse error's `saw:`, one
+    /// after another (`tests/oracle/printf_formats.stp`, `-v` cases).
+    #[test]
+    fn parse_errors_always_name_their_file() {
+        let mut map = SourceMap::new();
+        let f = map.add("t.stp", "probe begin { printf(\"%q\", 1) }\n");
+        let p = Diagnostic::parse_error("invalid or missing conversion specifier")
+            .with_primary(Span::new(f, 25, 26), "");
+        let text = StapRenderer::new().render_all(&map, &[p.clone(), p]);
+        let saw = "        saw: operator ',' at t.stp:1:26\n     \
+                   source: probe begin { printf(\"%q\", 1) }\n                                      ^\n\n";
+        assert_eq!(
+            text,
+            format!("parse error: invalid or missing conversion specifier\n{saw}").repeat(2)
         );
     }
 

@@ -110,6 +110,8 @@ pub struct Pipeline {
     pub build_notes: Vec<String>,
     /// The cache entry pass 4 took its module from, when it did.
     pub cached_module: Option<PathBuf>,
+    /// What pass 2 counted for `-v`'s line, once it ran (also when it failed).
+    pub pass2_summary: Option<sema::Summary>,
     cache: Cache,
     catalog: Catalog,
     timings: Vec<(u8, u128)>,
@@ -188,6 +190,7 @@ impl Pipeline {
             progress: Arc::new(|line| eprintln!("{line}")),
             build_notes: Vec::new(),
             cached_module: None,
+            pass2_summary: None,
             cache,
             catalog,
             timings: Vec::new(),
@@ -584,6 +587,7 @@ impl Pipeline {
             let analysis = p.with_kernel_facts(script, |sources, config| {
                 sema::analyze(sources, script, config)
             })?;
+            p.pass2_summary = Some(analysis.summary);
             let mut ok = p.diagnostics(&analysis.diagnostics);
             if ok {
                 let unused = p.unused_args();

@@ -2,6 +2,7 @@
 //! and carried into the IR (the runtime formats from the text).
 
 use crate::ir::{Conversion, Format};
+use crate::syntax::format::directives;
 
 /// A format string that cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -12,78 +13,28 @@ pub struct FormatError {
     pub message: String,
 }
 
-/// Parses `%[flags][width][.precision][length]conversion` directives.
-///
-/// Flags `-+ #0`, widths and precisions as digits or `*`, length modifiers
-/// `l`, `ll`, `h`, `hh`, `z`, `L` (accepted, ignored: every integer is 64
-/// bits), conversions `d i u x X o c s p b m M %`.
+/// Parses a format's directives as SystemTap's parser takes them
+/// ([`crate::syntax::format`]: one flag of `-+ #`, a width and a precision
+/// as digits or `*`, one `l`, conversions `d i u x X o c s p b m M`, and
+/// `%%`).
 pub fn parse(text: &str) -> Result<Format, FormatError> {
-    let bytes = text.as_bytes();
-    let mut conversions = Vec::new();
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] != b'%' {
-            i += 1;
-            continue;
-        }
-        let start = i;
-        i += 1;
-        while i < bytes.len() && b"-+ #0".contains(&bytes[i]) {
-            i += 1;
-        }
-        let mut star_width = false;
-        if i < bytes.len() && bytes[i] == b'*' {
-            star_width = true;
-            i += 1;
-        } else {
-            while i < bytes.len() && bytes[i].is_ascii_digit() {
-                i += 1;
-            }
-        }
-        let mut star_precision = false;
-        if i < bytes.len() && bytes[i] == b'.' {
-            i += 1;
-            if i < bytes.len() && bytes[i] == b'*' {
-                star_precision = true;
-                i += 1;
-            } else {
-                while i < bytes.len() && bytes[i].is_ascii_digit() {
-                    i += 1;
-                }
-            }
-        }
-        while i < bytes.len() && b"lhzL".contains(&bytes[i]) {
-            i += 1;
-        }
-        let Some(&c) = bytes.get(i) else {
-            return Err(FormatError {
-                offset: start,
-                message: "format string ends inside a conversion".into(),
-            });
-        };
-        i += 1;
-        match c {
-            b'%' if i - start == 2 => {}
-            b'd' | b'i' | b'u' | b'x' | b'X' | b'o' | b'c' | b's' | b'p' | b'b' | b'm' | b'M' => {
-                conversions.push(Conversion {
-                    kind: c as char,
-                    star_width,
-                    star_precision,
+    match directives(text.as_bytes()) {
+        Ok(found) => Ok(Format {
+            text: text.to_string(),
+            conversions: found
+                .iter()
+                .map(|d| Conversion {
+                    kind: d.conversion as char,
+                    star_width: d.star_width,
+                    star_precision: d.star_precision,
                 })
-            }
-            _ => {
-                let shown = text[start..].chars().take(i - start).collect::<String>();
-                return Err(FormatError {
-                    offset: start,
-                    message: format!("invalid or missing conversion in '{shown}'; use one of %d %i %u %x %X %o %c %s %p %b %m %M %%"),
-                });
-            }
-        }
+                .collect(),
+        }),
+        Err(bad) => Err(FormatError {
+            offset: bad.offset,
+            message: format!("invalid or missing conversion specifier '{}'", bad.text),
+        }),
     }
-    Ok(Format {
-        text: text.to_string(),
-        conversions,
-    })
 }
 
 /// The argument types a format consumes, in order (`*` widths first).
@@ -129,18 +80,13 @@ mod tests {
 
     #[test]
     fn rejects_bad_conversions() {
-        assert_eq!(
-            parse("100%").unwrap_err().message,
-            "format string ends inside a conversion"
-        );
+        let e = parse("100%").unwrap_err();
+        assert_eq!(e.offset, 3);
+        assert_eq!(e.message, "invalid or missing conversion specifier '%'");
         let e = parse("x %q").unwrap_err();
         assert_eq!(e.offset, 2);
-        assert!(
-            e.message
-                .starts_with("invalid or missing conversion in '%q'"),
-            "{}",
-            e.message
-        );
+        assert_eq!(e.message, "invalid or missing conversion specifier '%q'");
         assert!(parse("%5%").is_err());
+        assert!(parse("%lld").is_err());
     }
 }

@@ -115,6 +115,37 @@ pub struct Analysis {
     pub program: Option<ir::Program>,
     /// Errors and warnings.
     pub diagnostics: Vec<Diagnostic>,
+    /// What `stap -v`'s pass-2 line counts, also when pass 2 failed.
+    pub summary: Summary,
+}
+
+/// The counts of `stap -v`'s `Pass 2: analyzed script: ...` line: the
+/// program's probes, functions kept, embedded-C blocks and globals in use;
+/// when pass 2 fails, what it had resolved and reached by then (observed
+/// with SystemTap 5.1, `tests/oracle/verbose.stp`: a type error still
+/// counts every probe, function and global; a probe point that resolves
+/// to nothing is not counted).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Summary {
+    /// Probes (after the optimizer dropped those with nothing to do).
+    pub probes: usize,
+    /// Functions reached from the probes.
+    pub functions: usize,
+    /// Top-level embedded-C blocks.
+    pub embeds: usize,
+    /// Globals something reads or writes.
+    pub globals: usize,
+}
+
+impl Summary {
+    fn of(program: &ir::Program) -> Summary {
+        Summary {
+            probes: program.probes.len(),
+            functions: program.functions.len(),
+            embeds: program.embedded.len(),
+            globals: program.globals.iter().filter(|g| g.used).count(),
+        }
+    }
 }
 
 /// A probe after point resolution: one body with its alias code.
@@ -517,10 +548,24 @@ fn analyze_listing(
         Some(variables) => listed_points(&derived, variables),
         None => Vec::new(),
     };
+    let summary = match &program {
+        Some(p) => Summary::of(p),
+        None => Summary {
+            probes: derived.len(),
+            functions: cx
+                .functions
+                .iter()
+                .filter(|f| f.used && f.reachable)
+                .count(),
+            embeds: cx.embedded.len(),
+            globals: cx.globals.iter().filter(|g| g.read || g.written).count(),
+        },
+    };
     (
         Analysis {
             program,
             diagnostics,
+            summary,
         },
         lines,
     )

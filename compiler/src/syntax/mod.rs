@@ -25,7 +25,8 @@
 //! splicing, `macros`, `cond`itionals evaluated against
 //! [`PreprocessConfig`]), `parser` (`decl`, `probe`, `stmt`, `expr`,
 //! `atom`, `target`), `guru` (guru-only syntax in the user's script),
-//! `error` (every syntax error and its wording), [`ast`],
+//! `error` (every syntax error and its wording), [`format`] (the printf
+//! directives pass 1 takes), [`ast`],
 //! [`visit`], `print` (the canonical form and `-p1`), `dump`.
 //!
 //! Limits, so that no input can exhaust memory or the stack: nesting is at
@@ -39,6 +40,7 @@ pub mod ast;
 pub mod config;
 mod dump;
 mod error;
+pub mod format;
 mod guru;
 mod lexer;
 mod parser;
@@ -59,8 +61,13 @@ pub struct Parsed {
     /// The tree; complete if there are no errors, otherwise holding every
     /// item that could be recovered.
     pub script: ast::Script,
-    /// Errors and warnings, in source order.
+    /// Errors and warnings, in source order: what SystemTap reports, so
+    /// a grammar error only where it is the first of its top-level item.
     pub diagnostics: Vec<Diagnostic>,
+    /// Grammar errors after the first of the same top-level item, in
+    /// source order; SystemTap's parser skips the rest of an item after
+    /// an error, so `stap` leaves them out, and the code frames show them.
+    pub follow_on: Vec<Diagnostic>,
 }
 
 impl Parsed {
@@ -85,7 +92,7 @@ pub fn parse(map: &SourceMap, file: FileId, cfg: &PreprocessConfig) -> Parsed {
     let (tokens, mut errors) = lexer::tokenize(file, text);
     let (tokens, pp_errors) = preprocess::preprocess(tokens, cfg);
     errors.extend(pp_errors);
-    let (script, parse_errors) = parser::parse_tokens(file, text.len(), tokens);
+    let (script, parse_errors, follow_on) = parser::parse_tokens(file, text.len(), tokens);
     errors.extend(parse_errors);
     if cfg.user_script && !cfg.guru {
         errors.extend(guru::guru_only_errors(&script));
@@ -93,6 +100,7 @@ pub fn parse(map: &SourceMap, file: FileId, cfg: &PreprocessConfig) -> Parsed {
     Parsed {
         script,
         diagnostics: into_diagnostics(errors),
+        follow_on: into_diagnostics(follow_on),
     }
 }
 

@@ -48,7 +48,7 @@ pub(super) fn render_script(
         writeln!(out, "$ {}", build.command).unwrap();
         writeln!(out, "stap exit: {}", build.status).unwrap();
         out.push_str("stap stdout:\n");
-        render_bytes(&mut out, &build.stdout);
+        render_long(&mut out, &build.stdout);
         out.push_str("stap stderr:\n");
         let tree = kernel.state.build_dir().display().to_string();
         let stderr = String::from_utf8_lossy(&build.stderr).replace(&tree, "$TREE");
@@ -80,6 +80,27 @@ pub(super) fn render_script(
 }
 
 /// `render` with stdout shown as its first and last lines only.
+/// The translator's stdout, its first and last 20 lines when it has more
+/// than [`MAX_RENDERED_LINES`] (`-p1 -v` prints the whole library's parse
+/// tree, `-p3` the generated C).
+fn render_long(out: &mut String, stdout: &[u8]) {
+    let newlines = stdout.iter().filter(|&&b| b == b'\n').count();
+    if newlines <= MAX_RENDERED_LINES {
+        render_bytes(out, stdout);
+        return;
+    }
+    let lines: Vec<&[u8]> = stdout.split(|&b| b == b'\n').collect();
+    let tail_start = lines.len().saturating_sub(21);
+    render_bytes(out, &[lines[..20].join(&b'\n').as_slice(), b"\n"].concat());
+    writeln!(
+        out,
+        "... {} bytes, {newlines} newlines in all; lines 21 to {tail_start} not shown ...",
+        stdout.len()
+    )
+    .unwrap();
+    render_bytes(out, &lines[tail_start..].join(&b'\n'));
+}
+
 fn render_elided(outcome: &Outcome, stdout: &[u8]) -> String {
     let Outcome::Ran {
         exit_code,

@@ -190,14 +190,23 @@ impl Parser {
         }
     }
 
+    /// A call of the print family, parsed as SystemTap's parser does and
+    /// refused in its words (observed with SystemTap 5.1,
+    /// `tests/oracle/printf_formats.stp`): `expected '('`, `expected
+    /// literal string` for a format or delimiter that is not one, `invalid
+    /// or missing conversion specifier` at the token after a format with a
+    /// directive it does not take, `expected one of ', )'` after a value.
+    /// A printd-family call closed with fewer than two values goes on
+    /// reading values after its `)`, as SystemTap's does, so the error
+    /// comes at what follows.
     fn print_call(&mut self, kind: PrintKind, name: Ident) -> PResult<Expr> {
         let start = name.span;
         if !self.at(Punct::LParen) {
-            let help = format!(
-                "'{}' is a built-in function and cannot be used as a variable",
+            let label = format!(
+                "'{}' is a built-in function and takes its arguments in '(...)'",
                 kind.name()
             );
-            return Err(self.expected(&format!("'(' after '{}'", kind.name()), Some(help)));
+            return Err(self.stap_error("expected '('", &label));
         }
         let open = self.bump().span;
         let mut call = PrintCall {
@@ -241,51 +250,59 @@ impl Parser {
         }
         if kind.has_format() || kind.has_delimiter() {
             if !matches!(self.kind(), TokenKind::Str(_)) {
-                let (what, help) = if kind.has_format() {
-                    ("a format string literal", "the format is checked when the script is compiled; to print a computed string write printf(\"%s\", value)")
+                let label = if kind.has_format() {
+                    "the format must be a string literal: it is checked when the script is compiled"
                 } else {
-                    ("a delimiter string literal", "the first argument of the printd family is the delimiter put between the values")
+                    "the first argument of the printd family is the delimiter string literal"
                 };
-                return Err(self.expected(what, Some(help.to_string())));
+                return Err(self.stap_error("expected literal string", label));
             }
-            call.format = Some(self.string_lit());
-            while self.eat(Punct::Comma) {
-                call.args.push(self.expr()?);
+            let format = self.string_lit();
+            if kind.has_format() {
+                if let Err(bad) = crate::syntax::format::directives(&format.value) {
+                    let label = format!(
+                        "after a format whose directive '{}' is not one of %[-+ #][width][.precision][l]diuxXocspbmM or %%",
+                        bad.text.escape_debug()
+                    );
+                    return Err(self.stap_error("invalid or missing conversion specifier", &label));
+                }
             }
-        } else if !self.at(Punct::RParen) {
-            call.args = self.call_args(open)?;
-            return self.finish_print(call, start);
+            call.format = Some(format);
+        } else if self.at(Punct::RParen) && kind.has_newline() {
+            // println() and sprintln(): a newline alone.
+            self.bump();
+            return Ok(self.finish_print(call, start));
+        } else {
+            call.args.push(self.expr()?);
         }
-        self.expect_closing(Punct::RParen, open, "to close this '('")?;
-        self.finish_print(call, start)
+        // After the format, delimiter or a value: `,` and the next value,
+        // or `)`, which closes a printd-family call only after two values.
+        let needed = if kind.has_delimiter() { 2 } else { 0 };
+        loop {
+            if self.eat(Punct::Comma) {
+                call.args.push(self.expr()?);
+            } else if self.at(Punct::RParen) {
+                self.bump();
+                if call.args.len() >= needed {
+                    return Ok(self.finish_print(call, start));
+                }
+                call.args.push(self.expr()?);
+            } else {
+                let label = format!(
+                    "a ',' and the next value, or ')' to close '{}('",
+                    kind.name()
+                );
+                return Err(self.stap_error("expected one of ', )'", &label));
+            }
+        }
     }
 
-    fn finish_print(&mut self, call: PrintCall, start: Span) -> PResult<Expr> {
-        let span = self.span_from(start);
-        let needed = if call.kind.has_delimiter() {
-            2
-        } else if call.kind.has_format() || call.kind.has_newline() {
-            0
-        } else {
-            1
-        };
-        if call.args.len() < needed {
-            let plural = if needed == 1 { "" } else { "s" };
-            return Err(self.misplaced(
-                span,
-                format!(
-                    "'{}' needs at least {needed} value{plural} to print",
-                    call.kind.name()
-                ),
-                "too few arguments",
-                None,
-            ));
-        }
-        Ok(Expr {
+    fn finish_print(&mut self, call: PrintCall, start: Span) -> Expr {
+        Expr {
             id: self.node_id(),
             kind: ExprKind::Print(Box::new(call)),
-            span,
-        })
+            span: self.span_from(start),
+        }
     }
 
     /// An array name or histogram, for indexing, `in` and `foreach`.

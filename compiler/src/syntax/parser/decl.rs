@@ -79,6 +79,13 @@ impl Parser {
                     None,
                 );
             }
+            if !matches!(
+                self.kind(),
+                TokenKind::Str(_) | TokenKind::Number(_) | TokenKind::Punct(Punct::Minus)
+            ) {
+                // SystemTap's words (tests/oracle/printf_formats.stp, recovery).
+                return Err(self.stap_error("expected literal string or number", LITERAL_INIT_HELP));
+            }
             init = Some(self.literal("a number or string literal", Some(LITERAL_INIT_HELP))?);
             if let TokenKind::Punct(p) = self.kind() {
                 if !matches!(p, Punct::Comma | Punct::Semi | Punct::RBrace) {

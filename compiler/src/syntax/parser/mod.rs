@@ -74,11 +74,14 @@ pub(super) type PResult<T> = Result<T, Recovered>;
 
 /// Parses `tokens` (which need not end with an end token) from `file`
 /// of `file_len` bytes.
+/// Parses `tokens` into a script; returns it with the errors SystemTap
+/// would report (the first of each top-level item) and the follow-on
+/// errors after them in the same item.
 pub(crate) fn parse_tokens(
     file: FileId,
     file_len: usize,
     tokens: Vec<Token>,
-) -> (ast::Script, Vec<SyntaxError>) {
+) -> (ast::Script, Vec<SyntaxError>, Vec<SyntaxError>) {
     let end = Span::new(file, file_len, file_len);
     let mut parser = Parser::new(file, end, tokens);
     let items = parser.items();
@@ -87,7 +90,8 @@ pub(crate) fn parse_tokens(
         items,
         span: Span::new(file, 0, file_len),
     };
-    (script, parser.finish())
+    let follow_on = std::mem::take(&mut parser.follow_on);
+    (script, parser.finish(), follow_on)
 }
 
 pub(super) struct Parser {
@@ -98,6 +102,13 @@ pub(super) struct Parser {
     prev_span: Span,
     prev_was_dot: bool,
     errors: Vec<SyntaxError>,
+    /// Errors after the first one of the same top-level item: SystemTap's
+    /// parser skips to the next item after an error, so it never reports
+    /// them (observed with SystemTap 5.1, `tests/oracle/printf_formats.stp`
+    /// case `where`); stapkit's code frames still show them.
+    follow_on: Vec<SyntaxError>,
+    /// Whether the item being parsed has had an error.
+    item_errored: bool,
     error_count: usize,
     depth: usize,
     /// Set once parsing has been abandoned (too deep, too many errors):
@@ -131,6 +142,8 @@ impl Parser {
             prev_span: Span::new(file, 0, 0),
             prev_was_dot: false,
             errors: Vec::new(),
+            follow_on: Vec::new(),
+            item_errored: false,
             error_count: 0,
             depth: 0,
             aborted: false,
@@ -327,7 +340,11 @@ impl Parser {
         }
         self.error_count += 1;
         if self.error_count <= MAX_ERRORS {
-            self.errors.push(error);
+            if std::mem::replace(&mut self.item_errored, true) {
+                self.follow_on.push(error);
+            } else {
+                self.errors.push(error);
+            }
         } else {
             self.errors
                 .push(SyntaxError::TooManyErrors { limit: MAX_ERRORS });
@@ -369,6 +386,19 @@ impl Parser {
             opener,
             help,
         })
+    }
+
+    /// Reports `message`, SystemTap's own words, at the current token
+    /// (`saw:` names it); `label` says more in stapkit's code frame.
+    pub(super) fn stap_error(&mut self, message: &str, label: &str) -> Recovered {
+        let tok = self.peek();
+        let span = match tok.kind {
+            // Already reported by the lexer or preprocessor.
+            TokenKind::Invalid => return Recovered,
+            TokenKind::Eof => self.prev_span.end_point(),
+            _ => tok.span,
+        };
+        self.misplaced(span, message, label, None)
     }
 
     /// Reports a construct that is well-formed but not allowed here.
@@ -495,6 +525,7 @@ impl Parser {
                 continue;
             }
             let start = self.pos;
+            self.item_errored = false;
             match self.item() {
                 Ok(item) => items.push(item),
                 Err(Recovered) => {
