@@ -110,7 +110,8 @@ pub(super) fn module_debug_mounts(
 /// them, where a user would have installed the package. They are taken
 /// once out of the package of the version fetched into
 /// `$STAPKIT_CACHE/oracle/kernel-debug/KERNEL/R/usr/lib/debug/boot/`
-/// (the kernel cache, which stapkit's own runs read, is not changed) and
+/// as `vmlinux-R` and `System.map-R`, wherever the package has them (the
+/// kernel cache, which stapkit's own runs read, is not changed) and
 /// named by absolute paths in the returned state, which the builds bind
 /// where SystemTap looks (`build::debug_files`, `machine`).
 pub(crate) fn with_kernel_debug(cache: &Cache, kernel: &Kernel) -> Result<Kernel> {
@@ -164,26 +165,56 @@ pub(crate) fn with_kernel_debug(cache: &Cache, kernel: &Kernel) -> Result<Kernel
             let deb = apt.download(&pkg, &partial)?;
             let out_dir = partial.join("files");
             std::fs::create_dir_all(&out_dir)?;
+            // Up to 6.x the package has them in /usr/lib/debug/boot; from
+            // 7.x beside the modules' debug files.
             let out = Command::new("sh")
                 .args([
                     "-c",
-                    "dpkg-deb --fsys-tarfile \"$1\" | tar -x -C \"$2\" --wildcards './usr/lib/debug/boot/*'",
+                    "dpkg-deb --fsys-tarfile \"$1\" | tar -x -C \"$2\" --wildcards \
+                     './usr/lib/debug/boot/*' './usr/lib/debug/*modules/*/vmlinux' \
+                     './usr/lib/debug/*modules/*/System.map'",
                     "sh",
                 ])
                 .arg(&deb)
                 .arg(&out_dir)
                 .output()
                 .context("running dpkg-deb and tar")?;
-            if !out.status.success() {
-                bail!(
-                    "unpacking {}: {}",
-                    deb.display(),
-                    String::from_utf8_lossy(&out.stderr)
-                );
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            let real_errors: Vec<&str> = stderr
+                .lines()
+                .filter(|l| {
+                    !l.contains("Not found in archive") && !l.contains("Exiting with failure")
+                })
+                .collect();
+            if !real_errors.is_empty() {
+                bail!("unpacking {}: {}", deb.display(), real_errors.join("; "));
             }
-            let from = out_dir.join("usr/lib/debug/boot");
-            if !from.join(format!("vmlinux-{release}")).is_file() {
-                bail!("{}: no usr/lib/debug/boot/vmlinux-{release}", pkg.name);
+            let debug = out_dir.join("usr/lib/debug");
+            // The file itself: 7.x's boot/vmlinux-R is a link to the
+            // modules' directory's.
+            let found = |names: &[String]| {
+                names
+                    .iter()
+                    .map(|n| debug.join(n))
+                    .find(|p| p.is_file())
+                    .and_then(|p| std::fs::canonicalize(p).ok())
+            };
+            let in_modules = |file: &str| {
+                [
+                    format!("boot/{file}-{release}"),
+                    format!("lib/modules/{release}/{file}"),
+                    format!("usr/lib/modules/{release}/{file}"),
+                ]
+            };
+            let from = out_dir.join("boot");
+            std::fs::create_dir_all(&from)?;
+            let found_map = found(&in_modules("System.map"));
+            let Some(found_vmlinux) = found(&in_modules("vmlinux")) else {
+                bail!("{}: no vmlinux of {release} in it", pkg.name);
+            };
+            std::fs::rename(found_vmlinux, from.join(format!("vmlinux-{release}")))?;
+            if let Some(map) = found_map {
+                std::fs::rename(map, from.join(format!("System.map-{release}")))?;
             }
             std::fs::create_dir_all(boot.parent().unwrap_or(&dir))?;
             // Renamed into place whole: a concurrent run sees all or nothing.
