@@ -21,7 +21,8 @@
 //! ```
 //!
 //! stapkit's outcome on a kernel must equal that kernel's block, or, on a
-//! kernel SystemTap did not run the script on, the first block (the
+//! kernel SystemTap did not run the script on, the default kernel's
+//! block ([`DEFAULT_KERNEL`]), else the first block (the
 //! [`Reference::kernel`] says which), after the same normalisation.
 //!
 //! A script says in its header when it is not held to SystemTap's output,
@@ -38,8 +39,8 @@
 //! another: `# systemtap-difference on debian-6.1-amd64: FINDINGS.md#...`.
 //! On the kernels it names the script keeps its snapshot; the block it
 //! excuses (which must exist) is then no reference for any other kernel,
-//! which is held to its own block, or to the first block that no line
-//! excuses. A kernel left with no usable block shares the first scoped
+//! which is held to its own block, or to the default kernel's or the
+//! first block that no line excuses. A kernel left with no usable block shares the first scoped
 //! line's verdict.
 //!
 //! **Architecture Invariant:** comparing is text only; nothing here runs
@@ -427,6 +428,11 @@ fn parse_excuse(line: &str) -> Result<Option<Excuse>, String> {
     }))
 }
 
+/// The kernel of the oracle's default pair (`cargo xtask oracle`:
+/// trixie x debian-6.1-amd64), whose block stands for a kernel that has
+/// none of its own.
+pub const DEFAULT_KERNEL: &str = "debian-6.1-amd64";
+
 /// What `script`'s outcome on `kernel` is compared with.
 pub fn reference(script: &Path, kernel: &str) -> Result<Reference, String> {
     let text = std::fs::read_to_string(script).map_err(|e| format!("{}: {e}", script.display()))?;
@@ -482,9 +488,17 @@ pub fn reference(script: &Path, kernel: &str) -> Result<Reference, String> {
         return Ok(Reference::NotRecorded);
     }
     let excused = |k: &str| excuses.iter().any(|e| e.applies_to(k));
+    // Another kernel's block: the oracle's default kernel's first (every
+    // script is recorded there; a 5.10 block, which sorts before it, is
+    // no better a stand-in for 6.1-arm64 or 7.2), else the first.
     let block = blocks
         .iter()
         .find(|b| b.kernel == kernel)
+        .or_else(|| {
+            blocks
+                .iter()
+                .find(|b| b.kernel == DEFAULT_KERNEL && !excused(&b.kernel))
+        })
         .or_else(|| blocks.iter().find(|b| !excused(&b.kernel)));
     let Some(block) = block else {
         // Every record is excused on its own kernel: none holds here.
@@ -826,6 +840,37 @@ mod tests {
         assert_eq!(
             reference(&script, "debian-6.1-amd64").unwrap(),
             Reference::NotRecorded
+        );
+    }
+
+    #[test]
+    fn other_kernels_are_held_to_the_default_kernel_before_an_older_one() {
+        let (_d, script) = scripted(
+            "",
+            &[
+                ("debian-5.10-amd64", "old"),
+                ("debian-6.1-amd64", "a"),
+                ("debian-6.12-amd64", "b"),
+            ],
+        );
+        assert_eq!(
+            held_to(reference(&script, "debian-5.10-amd64").unwrap()),
+            ("debian-5.10-amd64".into(), true)
+        );
+        for kernel in ["debian-6.1-arm64", "debian-7.2-amd64"] {
+            assert_eq!(
+                held_to(reference(&script, kernel).unwrap()),
+                ("debian-6.1-amd64".into(), false)
+            );
+        }
+        // Without the default kernel's block, the first one.
+        let (_d, script) = scripted(
+            "",
+            &[("debian-5.10-amd64", "old"), ("debian-6.12-amd64", "b")],
+        );
+        assert_eq!(
+            held_to(reference(&script, "debian-7.2-amd64").unwrap()),
+            ("debian-5.10-amd64".into(), false)
         );
     }
 

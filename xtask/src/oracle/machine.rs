@@ -65,6 +65,18 @@ pub(crate) fn user_machine(
     if root.join("boot").is_dir() {
         mounts.push((root.join("boot"), "/boot".to_string()));
     }
+    // The -dbg package's vmlinux and System.map taken apart from the
+    // kernel cache (`module_debug::with_kernel_debug`), where the package
+    // installs them.
+    if let Some(boot) = kernel
+        .state
+        .debug_vmlinux
+        .as_ref()
+        .filter(|v| v.is_absolute() && !v.starts_with(root))
+        .and_then(|v| v.parent())
+    {
+        mounts.push((boot.to_path_buf(), "/usr/lib/debug/boot".to_string()));
+    }
     // /lib/modules/R: links made absolute, files bound one by one.
     let made = cache
         .dir()

@@ -162,7 +162,7 @@ pub fn run(sh: &Shell, options: &Options) -> Result<()> {
     let kernels = options
         .kernels
         .iter()
-        .map(|k| fetch_kernel(&cache, k))
+        .map(|k| fetch_kernel(&cache, k).and_then(|k| module_debug::with_kernel_debug(&cache, &k)))
         .collect::<Result<Vec<_>>>()?;
     let compilers: BTreeSet<String> = kernels
         .iter()

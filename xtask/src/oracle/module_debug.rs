@@ -103,6 +103,142 @@ pub(super) fn module_debug_mounts(
     ])
 }
 
+/// `kernel` with the DWARF vmlinux and the real System.map of its -dbg
+/// package when the kernel cache was fetched without it (`stap-prep
+/// fetch` without `--debug`, as the 5.10 tree is): SystemTap resolves no
+/// `kernel.function`, kernel `@cast` or syscall tapset probe without
+/// them, where a user would have installed the package. They are taken
+/// once out of the package of the version fetched into
+/// `$STAPKIT_CACHE/oracle/kernel-debug/KERNEL/R/usr/lib/debug/boot/`
+/// as `vmlinux-R` and `System.map-R`, wherever the package has them (the
+/// kernel cache, which stapkit's own runs read, is not changed) and
+/// named by absolute paths in the returned state, which the builds bind
+/// where SystemTap looks (`build::debug_files`, `machine`).
+pub(crate) fn with_kernel_debug(cache: &Cache, kernel: &Kernel) -> Result<Kernel> {
+    if kernel.state.debug_vmlinux.is_some() {
+        return Ok(kernel.clone());
+    }
+    let release = &kernel.state.release;
+    let manifest = Catalog::load()?.get(&kernel.name)?.clone();
+    let Source::Apt(source) = &manifest.source else {
+        return Ok(kernel.clone());
+    };
+    let Some(package) = source.debug_package(release) else {
+        return Ok(kernel.clone());
+    };
+    let dir = cache
+        .dir()
+        .join("oracle/kernel-debug")
+        .join(&kernel.name)
+        .join(release);
+    let boot = dir.join("usr/lib/debug/boot");
+    let vmlinux = boot.join(format!("vmlinux-{release}"));
+    if !vmlinux.is_file() {
+        let apt = PrivateApt::new(
+            &cache.apt_dir(&kernel.name),
+            source,
+            &Archives::load()?,
+            true,
+        )?;
+        let mut pkg = apt
+            .show(std::slice::from_ref(&package))?
+            .into_iter()
+            .find(|p| p.name == package)
+            .ok_or_else(|| anyhow!("{}: apt knows no {package}", kernel.name))?;
+        // The image's version: the -dbg package is built with it.
+        pkg.version = kernel
+            .state
+            .packages
+            .iter()
+            .find(|p| is_image(&p.name))
+            .map_or_else(|| kernel.state.version.clone(), |p| p.version.clone());
+        eprintln!(
+            "oracle: fetching {} {} ({} MB) for the kernel's DWARF and System.map",
+            pkg.name,
+            pkg.version,
+            pkg.size.div_ceil(1 << 20)
+        );
+        let partial = dir.with_file_name(format!(".{release}.partial-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&partial);
+        std::fs::create_dir_all(&partial)?;
+        let result = (|| -> Result<()> {
+            let deb = apt.download(&pkg, &partial)?;
+            let out_dir = partial.join("files");
+            std::fs::create_dir_all(&out_dir)?;
+            // Up to 6.x the package has them in /usr/lib/debug/boot; from
+            // 7.x beside the modules' debug files.
+            let out = Command::new("sh")
+                .args([
+                    "-c",
+                    "dpkg-deb --fsys-tarfile \"$1\" | tar -x -C \"$2\" --wildcards \
+                     './usr/lib/debug/boot/*' './usr/lib/debug/*modules/*/vmlinux' \
+                     './usr/lib/debug/*modules/*/System.map'",
+                    "sh",
+                ])
+                .arg(&deb)
+                .arg(&out_dir)
+                .output()
+                .context("running dpkg-deb and tar")?;
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            let real_errors: Vec<&str> = stderr
+                .lines()
+                .filter(|l| {
+                    !l.contains("Not found in archive") && !l.contains("Exiting with failure")
+                })
+                .collect();
+            if !real_errors.is_empty() {
+                bail!("unpacking {}: {}", deb.display(), real_errors.join("; "));
+            }
+            let debug = out_dir.join("usr/lib/debug");
+            // The file itself: 7.x's boot/vmlinux-R is a link to the
+            // modules' directory's.
+            let found = |names: &[String]| {
+                names
+                    .iter()
+                    .map(|n| debug.join(n))
+                    .find(|p| p.is_file())
+                    .and_then(|p| std::fs::canonicalize(p).ok())
+            };
+            let in_modules = |file: &str| {
+                [
+                    format!("boot/{file}-{release}"),
+                    format!("lib/modules/{release}/{file}"),
+                    format!("usr/lib/modules/{release}/{file}"),
+                ]
+            };
+            let from = out_dir.join("boot");
+            std::fs::create_dir_all(&from)?;
+            let found_map = found(&in_modules("System.map"));
+            let Some(found_vmlinux) = found(&in_modules("vmlinux")) else {
+                bail!("{}: no vmlinux of {release} in it", pkg.name);
+            };
+            std::fs::rename(found_vmlinux, from.join(format!("vmlinux-{release}")))?;
+            if let Some(map) = found_map {
+                std::fs::rename(map, from.join(format!("System.map-{release}")))?;
+            }
+            std::fs::create_dir_all(boot.parent().unwrap_or(&dir))?;
+            // Renamed into place whole: a concurrent run sees all or nothing.
+            std::fs::rename(&from, &boot).or_else(|e| {
+                if vmlinux.is_file() {
+                    Ok(())
+                } else {
+                    Err(e)
+                }
+            })?;
+            Ok(())
+        })();
+        let _ = std::fs::remove_dir_all(&partial);
+        result?;
+    }
+    let mut kernel = kernel.clone();
+    kernel.state.debug_vmlinux = Some(vmlinux);
+    let map = boot.join(format!("System.map-{release}"));
+    if map.is_file() {
+        kernel.state.system_map = Some(map);
+    }
+    Ok(kernel)
+}
+
 /// Downloads the kernel's -dbg package and writes the debug files of
 /// `names` under `dir` (their paths below the package's
 /// `usr/lib/debug/lib/modules/R/`).
@@ -118,10 +254,17 @@ fn extract(cache: &Cache, kernel: &Kernel, names: &BTreeSet<String>, dir: &Path)
     let package = source
         .debug_package(&state.release)
         .ok_or_else(|| anyhow!("{}: the manifest names no -dbg package", kernel.name))?;
+    // The vmlinux taken apart (`with_kernel_debug`) came from the
+    // image's version of the package.
+    let apart = !state
+        .debug_vmlinux
+        .as_ref()
+        .is_some_and(|v| v.is_relative());
     let version = state
         .packages
         .iter()
         .find(|p| p.name == package)
+        .or_else(|| state.packages.iter().find(|p| apart && is_image(&p.name)))
         .map(|p| p.version.clone())
         .ok_or_else(|| {
             anyhow!(
@@ -202,4 +345,9 @@ fn extract(cache: &Cache, kernel: &Kernel, names: &BTreeSet<String>, dir: &Path)
     })();
     let _ = std::fs::remove_dir_all(&partial);
     result
+}
+
+/// Whether `name` is a kernel image package (`linux-binary-*` from 7.x).
+fn is_image(name: &str) -> bool {
+    name.starts_with("linux-image-") || name.starts_with("linux-binary-")
 }

@@ -98,8 +98,11 @@ pub(crate) fn prepare_root(
             std::fs::remove_dir_all(&tmp)?;
         }
         std::fs::create_dir_all(&roots)?;
-        eprintln!("oracle: making a {suite} root with {}", join(&wanted, ","));
-        let include = format!("--include={}", join(&wanted, ","));
+        // The compilers are installed below, each from the suite that has
+        // it: the root's own suite may not (trixie has no gcc-10).
+        let base: BTreeSet<String> = ROOT_PACKAGES.iter().map(|p| p.to_string()).collect();
+        eprintln!("oracle: making a {suite} root with {}", join(&base, ","));
+        let include = format!("--include={}", join(&base, ","));
         // The archive this machine's apt uses: hosts are configuration.
         let archive = stapkit::kernel::apt_sources::host_archive().map_err(anyhow::Error::msg)?;
         let status = Command::new("mmdebstrap")
@@ -118,7 +121,7 @@ pub(crate) fn prepare_root(
         }
         std::fs::write(
             tmp.join(".stapkit-oracle-packages"),
-            join(&wanted, "\n") + "\n",
+            join(&base, "\n") + "\n",
         )?;
         std::fs::rename(&tmp, &dir)?;
     }
@@ -133,6 +136,7 @@ pub(crate) fn prepare_root(
             missing.join(" ")
         );
         std::fs::copy("/etc/resolv.conf", dir.join("etc/resolv.conf"))?;
+        add_compiler_suites(&dir, suite, &missing)?;
         let mut argv = vec!["sh".to_string(), "-c".to_string()];
         argv.push(format!(
             "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
@@ -169,6 +173,75 @@ pub(crate) fn prepare_root(
         dir,
         version,
     })
+}
+
+/// Gives the root at `dir` (of `suite`) the apt sources of the suites the
+/// compilers among `packages` come from when `suite` has no such package:
+/// a kernel's compiler is found in its manifest's toolchain suite (gcc-10
+/// for 5.10 in bullseye, which trixie no longer has). Such a suite is
+/// pinned below the root's own (priority 100), so that apt takes from it
+/// only what the root's suite lacks: the root keeps its SystemTap, its C
+/// library and its tools. Only the root's own apt configuration is
+/// written, never the machine's.
+fn add_compiler_suites(dir: &Path, suite: &str, packages: &[String]) -> Result<()> {
+    let catalog = Catalog::load()?;
+    let mut extra = BTreeSet::new();
+    for package in packages {
+        let Some(from) = catalog
+            .all()
+            .iter()
+            .filter(|m| &m.toolchain.compiler == package)
+            .find_map(|m| m.toolchain.suite.clone())
+        else {
+            continue;
+        };
+        if from == suite {
+            continue;
+        }
+        let update = [
+            "sh".to_string(),
+            "-c".to_string(),
+            "apt-get update -qq".to_string(),
+        ];
+        let out = in_root(dir, &[], "/", &update)?;
+        if !out.status.success() {
+            bail!(
+                "apt-get update in {}: {}",
+                dir.display(),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        let show = [
+            "apt-cache".to_string(),
+            "show".to_string(),
+            "--no-all-versions".to_string(),
+            package.clone(),
+        ];
+        let has = in_root(dir, &[], "/", &show)?;
+        if has.status.success() && !has.stdout.is_empty() {
+            continue;
+        }
+        extra.insert(from);
+    }
+    if extra.is_empty() {
+        return Ok(());
+    }
+    let archive = stapkit::kernel::apt_sources::host_archive().map_err(anyhow::Error::msg)?;
+    for from in &extra {
+        if !from.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+            bail!("'{from}' is not a Debian suite name");
+        }
+        eprintln!("oracle: the {suite} root takes its compilers missing there from {from}");
+        std::fs::write(
+            dir.join(format!("etc/apt/sources.list.d/stapkit-{from}.list")),
+            format!("deb {archive} {from} main\n"),
+        )?;
+        std::fs::write(
+            dir.join(format!("etc/apt/preferences.d/stapkit-{from}")),
+            format!("Package: *\nPin: release n={from}\nPin-Priority: 100\n"),
+        )?;
+    }
+    Ok(())
 }
 
 fn join(set: &BTreeSet<String>, sep: &str) -> String {
