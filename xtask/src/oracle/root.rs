@@ -249,8 +249,8 @@ fn join(set: &BTreeSet<String>, sep: &str) -> String {
 }
 
 /// Runs `argv` in `root` (cwd `cwd`, a clean environment) in a private
-/// mount namespace where `binds` are visible at their own paths and /proc
-/// and /dev are mounted.
+/// mount namespace where `binds` are visible, read-only, at their own
+/// paths and /proc and /dev are mounted.
 pub(super) fn in_root(root: &Path, binds: &[&Path], cwd: &str, argv: &[String]) -> Result<Output> {
     in_root_with(root, binds, &[], cwd, argv)
 }
@@ -315,7 +315,12 @@ if [ -n "$ORACLE_OWN_BIN" ]; then
 fi
 IFS='
 '
-for b in $ORACLE_BINDS; do mkdir -p "$root$b"; mount --bind "$b" "$root$b"; done
+# The kernel cache, read-only: nothing SystemTap's build writes (7.x's
+# kbuild writes its external module's files into the tree) may reach
+# the shared cache; a tree that must be written gets an overlay below.
+for b in $ORACLE_BINDS; do
+    mkdir -p "$root$b"; mount --bind "$b" "$root$b"; mount -o remount,bind,ro "$root$b"
+done
 # A writable layer over directories (a kernel tree) for the files below.
 for o in $ORACLE_OVERLAYS; do
     layer=$(mktemp -d); mkdir "$layer/u" "$layer/w"
