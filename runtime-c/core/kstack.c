@@ -333,4 +333,21 @@ static __maybe_unused void stp_backtrace_lines(struct stp_context *c, char *dst,
 	for (; i < n; i++)
 		stp_ksym_line(frames[i], &lines);
 }
+
+/*
+ * probefunc(): the probe's function, or "0x0" outside one. In a return
+ * probe on a kernel function it is the function returned to,
+ * symname(addr()), as in SystemTap 5.6, whose manual computes it so
+ * (FINDINGS, "probefunc() in a return probe").
+ */
+static __maybe_unused void stp_probefunc(struct stp_context *c, char *dst, size_t cap)
+{
+	if (c->type == STP_PT_KRETPROBE && c->regs) {
+		dst[0] = '\0';
+		stp_ksym_append(c, dst, cap, instruction_pointer(c->regs), STP_KSYM_NAME, false);
+		return;
+	}
+	stp_strlcpy(dst, c->probe->func && c->probe->func[0] ? c->probe->func : "0x0", cap);
+}
+
 #endif /* STP_NEED_KSTACK */
