@@ -82,8 +82,19 @@ emit() {
 	cat "$2" >&3
 }
 
-# The kernel's own modules loaded for the case, or by it: unloaded after it.
+# The kernel's own modules loaded for the case, or by it: unloaded after it,
+# unless the next case asks for the same modules with the same parameters
+# and this one loaded none itself: they are then kept for it. A module
+# cannot always be loaded again at once: 7.x keeps a removed SCSI host's
+# scsi_tmf_N workqueue, so a second scsi_debug, given host N again, fails
+# to register its own (-EEXIST) and has no disk.
 unload_kernel_modules() {
+	kept=""
+	if [ -n "$loaded" ] && [ -n "$next" ] && [ ! -s "$dir/later" ] &&
+		[ "$(cat "$dir/modules")" = "$(cat "/cases/$next/modules")" ]; then
+		kept=$loaded
+		return 0
+	fi
 	for mod in $loaded; do
 		[ -e "/sys/module/$mod" ] || continue
 		rmmod "$mod" || echo "init: rmmod $mod failed"
@@ -142,7 +153,12 @@ if stapkit-workload emit check /cases results-port > /dev/null 2>&1; then
 fi
 echo "init: booted $(uname -r)"
 dmesg -c > /dev/null
-for case in $(cat /cases/list); do
+set -- $(cat /cases/list)
+kept=""
+while [ $# -gt 0 ]; do
+	case=$1
+	shift
+	next=${1:-}
 	dir=/cases/$case
 	read -r limit < "$dir/timeout"
 	read -r name < "$dir/name"
@@ -152,7 +168,8 @@ for case in $(cat /cases/list); do
 	# "NAME PARAMS..." per line), loaded now. A failed insmod shows in the
 	# case's stderr.
 	: > /out/stderr
-	loaded=""
+	# Modules the previous case kept for this one are this case's to unload.
+	loaded=$kept
 	while read -r mod params; do
 		[ -e "/sys/module/$mod" ] && continue
 		if insmod "/modules/$mod.ko" $params 2>> /out/stderr; then
