@@ -469,6 +469,38 @@ fn statements_of_do_nanosleep() {
     assert!(missing.to_string().contains("does not exist"), "{missing}");
 }
 
+/// A line named exactly whose line-table rows are none of them
+/// statements (`is_stmt` clear): line 133 of 6.1's `do_sync_work`, rows
+/// at +0x8b, +0xa0 and +0xa5. SystemTap 5.6 probes it once, at its first
+/// row (`-p2 -vv`: `pc=0xffffffff813abdbb`, December 7, 2026); `:*` does
+/// not list it.
+#[test]
+fn a_line_without_a_statement_row_is_probed_at_its_first_address() {
+    use stapkit::debuginfo::statements::Lines;
+    let k = kernel();
+    let map = k.system_map().unwrap();
+    let line = |n| Lines::Range { first: n, last: n };
+    let one = k
+        .statement_probes("do_sync_work", "fs/sync.c", line(133))
+        .unwrap();
+    assert_eq!(one.len(), 1, "{one:?}");
+    assert_eq!(
+        (one[0].line, one[0].containing.as_str()),
+        (133, "do_sync_work")
+    );
+    let at = map.get(&one[0].symbol).unwrap().addr + one[0].offset;
+    assert_eq!(at - map.get("do_sync_work").unwrap().addr, 0x8b);
+    let all = k
+        .statement_probes("do_sync_work", "fs/sync.c", Lines::All)
+        .unwrap();
+    assert!(all.iter().all(|p| p.line != 133), "{all:?}");
+    // A line with a statement row is probed there, as before.
+    let stmt = k
+        .statement_probes("do_sync_work", "fs/sync.c", line(132))
+        .unwrap();
+    assert!(stmt.len() == 1 && all.contains(&stmt[0]), "{stmt:?}");
+}
+
 /// `kernel.statement` through sema: each point named with its file and
 /// line, and `$$vars` refused with the reason.
 #[test]

@@ -7,7 +7,9 @@
 //! one (`:N`), a range (`:N-M`) or every line with code (`:*`).
 
 use super::dwarf::file_matches;
+use super::dwarf::index::FuncEntry;
 use super::dwarf::located::LocatedScope;
+use super::dwarf::scopes::Scope;
 use super::error::DebugInfoError;
 use super::info::KernelInfo;
 use crate::text::glob::Glob;
@@ -138,17 +140,37 @@ impl KernelInfo {
         let blacklist = map.blacklist();
         let mut out = Vec::new();
         // An abstract instance's statements are in its concrete copies.
-        let scopes = entries
+        let scopes: Vec<_> = entries
             .iter()
             .filter(|f| f.code)
-            .flat_map(|f| dwarf.code_scopes(f.die).into_iter().map(move |s| (f, s)));
-        for (f, scope) in scopes {
+            .flat_map(|f| dwarf.code_scopes(f.die).into_iter().map(move |s| (f, s)))
+            .collect();
+        let probe_at = |f: &FuncEntry, scope: &Scope, decl: &str, address: u64, line: u32| {
+            let containing = map.text_symbol_at(address)?;
+            if blacklist.reason_at(address, &containing.name).is_some() {
+                return None;
+            }
+            let anchor = map.unique_text_symbol_before(address)?;
+            Some((
+                address,
+                StatementProbe {
+                    function: f.name.clone(),
+                    file: decl.to_string(),
+                    line,
+                    symbol: anchor.name.clone(),
+                    offset: address - anchor.addr,
+                    containing: containing.name.clone(),
+                    located: dwarf.located(scope, address),
+                },
+            ))
+        };
+        for (f, scope) in &scopes {
             let Some(decl) = index.file(f.file) else {
                 continue;
             };
             let lines = lines.of_function(f.line);
             let mut previous = None;
-            for (address, line, row_file) in dwarf.kernel_line_rows(&scope) {
+            for (address, line, row_file) in dwarf.kernel_line_rows(scope) {
                 let starts = previous != Some((line, row_file.clone()));
                 previous = Some((line, row_file.clone()));
                 // Lines of the function's own file: code inlined from
@@ -156,27 +178,30 @@ impl KernelInfo {
                 if !starts || !lines.contains(line) || row_file.as_deref() != Some(decl) {
                     continue;
                 }
-                let Some(containing) = map.text_symbol_at(address) else {
+                out.extend(probe_at(f, scope, decl, address, line));
+            }
+        }
+        // One line named exactly, with code but no statement row (gcc 14
+        // leaves such lines): SystemTap 5.6 still probes it, once per
+        // copy, at its first address (FINDINGS, "SystemTap 5.6 on 6.12
+        // with the -dbg package").
+        if out.is_empty() {
+            for (f, scope) in &scopes {
+                let Lines::Range { first, last } = lines.of_function(f.line) else {
                     continue;
                 };
-                if blacklist.reason_at(address, &containing.name).is_some() {
+                let Some(decl) = index.file(f.file).filter(|_| first == last) else {
                     continue;
+                };
+                let first_row = dwarf
+                    .kernel_line_rows_not_statements(scope)
+                    .into_iter()
+                    .filter(|(_, line, file)| *line == first && file.as_deref() == Some(decl))
+                    .map(|(address, _, _)| address)
+                    .min();
+                if let Some(address) = first_row {
+                    out.extend(probe_at(f, scope, decl, address, first));
                 }
-                let Some(anchor) = map.unique_text_symbol_before(address) else {
-                    continue;
-                };
-                out.push((
-                    address,
-                    StatementProbe {
-                        function: f.name.clone(),
-                        file: decl.to_string(),
-                        line,
-                        symbol: anchor.name.clone(),
-                        offset: address - anchor.addr,
-                        containing: containing.name.clone(),
-                        located: dwarf.located(&scope, address),
-                    },
-                ));
             }
         }
         out.sort_by(|a, b| (&a.1.function, a.0).cmp(&(&b.1.function, b.0)));

@@ -70,7 +70,15 @@ pub(super) fn module_debug_mounts(
     }
     let link = dir.join("vmlinux");
     if std::fs::symlink_metadata(&link).is_err() {
-        std::os::unix::fs::symlink(kernel.state.root.join(vmlinux), &link)
+        // A vmlinux taken apart (`with_kernel_debug`) is not under the
+        // kernel cache the build binds: linked as the package links it,
+        // to where it is bound (`/usr/lib/debug/boot`, see `machine`).
+        let target = if vmlinux.is_absolute() {
+            PathBuf::from(format!("../../../boot/vmlinux-{release}"))
+        } else {
+            kernel.state.root.join(vmlinux)
+        };
+        std::os::unix::fs::symlink(target, &link)
             .with_context(|| format!("linking {}", link.display()))?;
     }
     // The modules, at the paths of their debug files.

@@ -480,25 +480,34 @@ impl DwarfKernel {
     /// The `is_stmt` line-table rows inside `scope`: address, line, file
     /// (as [`DwarfKernel::scope_file`] spells it), in table order.
     fn line_rows(&self, scope: &Scope) -> Vec<(u64, u32, Option<String>)> {
-        self.rows_named(scope, user_files)
+        self.rows_named(scope, true, user_files)
     }
 
     /// The `is_stmt` line-table rows inside a kernel function's `scope`:
     /// address, line, file as the kernel's DWARF spells it (relative to
     /// the build directory, `kernel/time/hrtimer.c`), in table order.
     pub fn kernel_line_rows(&self, scope: &Scope) -> Vec<(u64, u32, Option<String>)> {
-        self.rows_named(scope, |dwarf, unit| {
-            super::index::unit_files(dwarf, unit)
-                .into_iter()
-                .map(|f| f.map(|f| f.to_string()))
-                .collect()
-        })
+        self.rows_named(scope, true, kernel_files)
     }
 
-    /// The `is_stmt` rows inside `scope`, with files named by `names`.
+    /// The rows inside a kernel function's `scope` that are not
+    /// statements (`is_stmt` clear), as [`Self::kernel_line_rows`] gives
+    /// the others: gcc 14 leaves lines with code and no statement row
+    /// (line 188 of 6.12's `vfs_fsync_range`), which SystemTap still
+    /// probes when a `kernel.statement` names the line.
+    pub fn kernel_line_rows_not_statements(
+        &self,
+        scope: &Scope,
+    ) -> Vec<(u64, u32, Option<String>)> {
+        self.rows_named(scope, false, kernel_files)
+    }
+
+    /// The rows inside `scope` whose `is_stmt` is `statements`, with
+    /// files named by `names`.
     fn rows_named(
         &self,
         scope: &Scope,
+        statements: bool,
         names: impl Fn(
             &gimli::Dwarf<Reader<'static>>,
             &gimli::Unit<Reader<'static>>,
@@ -515,7 +524,11 @@ impl DwarfKernel {
         let mut out = Vec::new();
         while let Ok(Some((_, row))) = rows.next_row() {
             let a = row.address();
-            if row.end_sequence() || !row.is_stmt() || a < scope.low_pc || a >= scope.high_pc {
+            if row.end_sequence()
+                || row.is_stmt() != statements
+                || a < scope.low_pc
+                || a >= scope.high_pc
+            {
                 continue;
             }
             let line = row.line().map_or(0, |l| l.get() as u32);
@@ -544,6 +557,18 @@ impl DwarfKernel {
         })
         .flatten()
     }
+}
+
+/// The unit's files by line-program index as the kernel's DWARF spells
+/// them (relative to the build directory).
+fn kernel_files(
+    dwarf: &gimli::Dwarf<Reader<'static>>,
+    unit: &gimli::Unit<Reader<'static>>,
+) -> Vec<Option<String>> {
+    super::index::unit_files(dwarf, unit)
+        .into_iter()
+        .map(|f| f.map(|f| f.to_string()))
+        .collect()
 }
 
 /// The unit's files by line-program index, joined to the compilation
