@@ -21,11 +21,11 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{anyhow, bail, Context, Result};
-use stapkit::kernel::apt::PrivateApt;
+use stapkit::kernel::apt::{PackageInfo, PrivateApt};
 use stapkit::kernel::archives::Archives;
 use stapkit::kernel::cache::Cache;
 use stapkit::kernel::guest_modules::normalize;
-use stapkit::kernel::manifest::Source;
+use stapkit::kernel::manifest::{AptSource, Source};
 use stapkit::kernel::Catalog;
 
 use super::root::Kernel;
@@ -142,24 +142,14 @@ pub(crate) fn with_kernel_debug(cache: &Cache, kernel: &Kernel) -> Result<Kernel
     let boot = dir.join("usr/lib/debug/boot");
     let vmlinux = boot.join(format!("vmlinux-{release}"));
     if !vmlinux.is_file() {
-        let apt = PrivateApt::new(
-            &cache.apt_dir(&kernel.name),
-            source,
-            &Archives::load()?,
-            true,
-        )?;
-        let mut pkg = apt
-            .show(std::slice::from_ref(&package))?
-            .into_iter()
-            .find(|p| p.name == package)
-            .ok_or_else(|| anyhow!("{}: apt knows no {package}", kernel.name))?;
         // The image's version: the -dbg package is built with it.
-        pkg.version = kernel
+        let version = kernel
             .state
             .packages
             .iter()
             .find(|p| is_image(&p.name))
             .map_or_else(|| kernel.state.version.clone(), |p| p.version.clone());
+        let (apt, pkg) = debug_package_at(cache, kernel, source, &package, version)?;
         eprintln!(
             "oracle: fetching {} {} ({} MB) for the kernel's DWARF and System.map",
             pkg.name,
@@ -247,6 +237,31 @@ pub(crate) fn with_kernel_debug(cache: &Cache, kernel: &Kernel) -> Result<Kernel
     Ok(kernel)
 }
 
+/// The kernel's private apt and its -dbg `package` as apt knows it, at
+/// `version` (the one the fetched kernel was built with, which the
+/// archive may list beside newer ones).
+fn debug_package_at(
+    cache: &Cache,
+    kernel: &Kernel,
+    source: &AptSource,
+    package: &str,
+    version: String,
+) -> Result<(PrivateApt, PackageInfo)> {
+    let apt = PrivateApt::new(
+        &cache.apt_dir(&kernel.name),
+        source,
+        &Archives::load()?,
+        true,
+    )?;
+    let mut pkg = apt
+        .show(&[package.to_string()])?
+        .into_iter()
+        .find(|p| p.name == package)
+        .ok_or_else(|| anyhow!("{}: apt knows no {package}", kernel.name))?;
+    pkg.version = version;
+    Ok((apt, pkg))
+}
+
 /// Downloads the kernel's -dbg package and writes the debug files of
 /// `names` under `dir` (their paths below the package's
 /// `usr/lib/debug/lib/modules/R/`).
@@ -281,18 +296,7 @@ fn extract(cache: &Cache, kernel: &Kernel, names: &BTreeSet<String>, dir: &Path)
                 kernel.name
             )
         })?;
-    let apt = PrivateApt::new(
-        &cache.apt_dir(&kernel.name),
-        source,
-        &Archives::load()?,
-        true,
-    )?;
-    let mut pkg = apt
-        .show(std::slice::from_ref(&package))?
-        .into_iter()
-        .find(|p| p.name == package)
-        .ok_or_else(|| anyhow!("{}: apt knows no {package}", kernel.name))?;
-    pkg.version = version;
+    let (apt, pkg) = debug_package_at(cache, kernel, source, &package, version)?;
     eprintln!(
         "oracle: fetching {} {} ({} MB) for the debug files of {}",
         pkg.name,
