@@ -339,7 +339,6 @@ fn closing_pass(line: &str) -> Option<u8> {
     rest.split(':').next()?.parse().ok()
 }
 
-/// How many library script files stapkit's tapset has.
 /// `-v`'s line after pass 2, before its resource use: SystemTap 5.1's
 /// words and counts (`tests/oracle/verbose.stp`), printed also when pass 2
 /// failed, before its `Pass 2: analysis failed.` line.
@@ -355,6 +354,7 @@ fn pass2_line(s: stapkit::sema::Summary) -> String {
     )
 }
 
+/// How many library script files stapkit's tapset has.
 fn library_scripts() -> usize {
     stapkit::runtime::tapsets().len()
 }
@@ -492,6 +492,7 @@ fn staprun_options(o: &stapkit::driver::Options) -> Vec<std::ffi::OsString> {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
 
     #[test]
     fn pass2_line_counts_in_systemtaps_words() {
@@ -516,7 +517,6 @@ mod tests {
             "Pass 2: analyzed script: 2 probes, 0 functions, 0 embeds, 2 globals"
         );
     }
-    use super::*;
 
     #[test]
     fn pass5_hands_stap_options_to_staprun() {

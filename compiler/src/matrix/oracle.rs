@@ -40,8 +40,8 @@
 //! On the kernels it names the script keeps its snapshot; the block it
 //! excuses (which must exist) is then no reference for any other kernel,
 //! which is held to its own block, or to the default kernel's or the
-//! first block that no line excuses. A kernel left with no usable block shares the first scoped
-//! line's verdict.
+//! first block that no line excuses. A kernel left with no usable block
+//! shares the first scoped line's verdict.
 //!
 //! **Architecture Invariant:** comparing is text only; nothing here runs
 //! SystemTap (recording is `cargo xtask oracle`'s job, never CI's).

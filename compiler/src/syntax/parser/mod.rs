@@ -73,10 +73,9 @@ pub(super) struct Recovered;
 pub(super) type PResult<T> = Result<T, Recovered>;
 
 /// Parses `tokens` (which need not end with an end token) from `file`
-/// of `file_len` bytes.
-/// Parses `tokens` into a script; returns it with the errors SystemTap
-/// would report (the first of each top-level item) and the follow-on
-/// errors after them in the same item.
+/// of `file_len` bytes into a script; returns it with the errors
+/// SystemTap would report (the first of each top-level item) and the
+/// follow-on errors after them in the same item.
 pub(crate) fn parse_tokens(
     file: FileId,
     file_len: usize,
