@@ -235,8 +235,12 @@ static __maybe_unused void stp_probe_run_args(const struct stp_probe *p, enum st
 
 /*
  * Takes the global locks a handler needs, in index order: write locks for
- * globals it changes, read locks for ones it only reads. Gives up after
- * MAXTRYLOCK attempts per lock (the hit is then skipped).
+ * globals it changes, read locks for ones it only reads. Gives up on a
+ * lock after MAXTRYLOCK attempts TRYLOCKDELAY microseconds apart (the hit
+ * is then skipped), and not before that much time has passed by the
+ * clock: udelay() is only as good as its boot-time calibration, which in
+ * an emulated guest was seen to make a million 10 us delays pass in under
+ * 0.2 s while the lock's holder, a vCPU not being run, kept it.
  */
 struct stp_lock_use {
 	rwlock_t *lock;
@@ -246,12 +250,17 @@ struct stp_lock_use {
 static __maybe_unused bool stp_lock_globals(const struct stp_lock_use *uses, int n)
 {
 	int i, tries;
+	u64 deadline;
 
 	for (i = 0; i < n; i++) {
+		deadline = 0;
 		for (tries = 0;; tries++) {
 			if (uses[i].write ? write_trylock(uses[i].lock) : read_trylock(uses[i].lock))
 				break;
-			if (tries >= MAXTRYLOCK)
+			if (!deadline)
+				deadline = ktime_get_mono_fast_ns() +
+					   (u64)MAXTRYLOCK * TRYLOCKDELAY * NSEC_PER_USEC;
+			if (tries >= MAXTRYLOCK && ktime_get_mono_fast_ns() >= deadline)
 				goto fail;
 			udelay(TRYLOCKDELAY);
 		}
