@@ -22,9 +22,10 @@
 //! describes tokens (`identifier 'x'`, `operator '='`, `number '1'`,
 //! `string 'text'`, a bare `keyword`, `embedded-code`); the file name is
 //! left out (`at :5:10`) when it is the file of the place printed last
-//! (a parse error's `saw:` always names it), which is why a [`StapRenderer`] lives as long as one `stap` run. The
-//! source line is printed as written (tabs kept) and the caret line keeps
-//! its tabs too, so the caret sits under the token in any terminal.
+//! (a parse error's `saw:` always names it), which is why a
+//! [`StapRenderer`] lives as long as one `stap` run. The source line is
+//! printed as written (tabs kept) and the caret line keeps its tabs too,
+//! so the caret sits under the token in any terminal.
 //! Secondary labels follow as `TOKEN at PLACE` with their own source
 //! lines. Notes and `help:` lines are stapkit's own (SystemTap puts what
 //! to do in the message, `need stap -g`): they come last, as `note: ...`

@@ -165,28 +165,15 @@ pub(crate) fn with_kernel_debug(cache: &Cache, kernel: &Kernel) -> Result<Kernel
             std::fs::create_dir_all(&out_dir)?;
             // Up to 6.x the package has them in /usr/lib/debug/boot; from
             // 7.x beside the modules' debug files.
-            let out = Command::new("sh")
-                .args([
-                    "-c",
-                    "dpkg-deb --fsys-tarfile \"$1\" | tar -x -C \"$2\" --wildcards \
-                     './usr/lib/debug/boot/*' './usr/lib/debug/*modules/*/vmlinux' \
-                     './usr/lib/debug/*modules/*/System.map'",
-                    "sh",
-                ])
-                .arg(&deb)
-                .arg(&out_dir)
-                .output()
-                .context("running dpkg-deb and tar")?;
-            let stderr = String::from_utf8_lossy(&out.stderr);
-            let real_errors: Vec<&str> = stderr
-                .lines()
-                .filter(|l| {
-                    !l.contains("Not found in archive") && !l.contains("Exiting with failure")
-                })
-                .collect();
-            if !real_errors.is_empty() {
-                bail!("unpacking {}: {}", deb.display(), real_errors.join("; "));
-            }
+            unpack_matching(
+                &deb,
+                &out_dir,
+                [
+                    "./usr/lib/debug/boot/*",
+                    "./usr/lib/debug/*modules/*/vmlinux",
+                    "./usr/lib/debug/*modules/*/System.map",
+                ],
+            )?;
             let debug = out_dir.join("usr/lib/debug");
             // The file itself: 7.x's boot/vmlinux-R is a link to the
             // modules' directory's.
@@ -318,27 +305,8 @@ fn extract(cache: &Cache, kernel: &Kernel, names: &BTreeSet<String>, dir: &Path)
             .collect();
         let out_dir = partial.join("files");
         std::fs::create_dir_all(&out_dir)?;
-        let mut command = Command::new("sh");
-        command
-            .args([
-                "-c",
-                "deb=$1; to=$2; shift 2; \
-                 dpkg-deb --fsys-tarfile \"$deb\" | tar -x -C \"$to\" --wildcards \"$@\"",
-                "sh",
-            ])
-            .arg(&deb)
-            .arg(&out_dir)
-            .args(&patterns);
-        let out = command.output().context("running dpkg-deb and tar")?;
-        // tar exits 2 for a pattern no file matched (a built-in module).
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        let real_errors: Vec<&str> = stderr
-            .lines()
-            .filter(|l| !l.contains("Not found in archive") && !l.contains("Exiting with failure"))
-            .collect();
-        if !real_errors.is_empty() {
-            bail!("unpacking {}: {}", deb.display(), real_errors.join("; "));
-        }
+        // A built-in module has no file: its pattern matches nothing.
+        unpack_matching(&deb, &out_dir, &patterns)?;
         let from = out_dir.join(prefix.trim_start_matches("./"));
         std::fs::create_dir_all(dir)?;
         for entry in walkdir::WalkDir::new(&from) {
@@ -357,6 +325,37 @@ fn extract(cache: &Cache, kernel: &Kernel, names: &BTreeSet<String>, dir: &Path)
     })();
     let _ = std::fs::remove_dir_all(&partial);
     result
+}
+
+/// Unpacks the files of the package `deb` that match `patterns` (tar
+/// wildcards, `./`-rooted) under `to`. A pattern that matches nothing is
+/// not an error (tar then exits 2): the caller looks for what it needs.
+fn unpack_matching<I, P>(deb: &Path, to: &Path, patterns: I) -> Result<()>
+where
+    I: IntoIterator<Item = P>,
+    P: AsRef<std::ffi::OsStr>,
+{
+    let out = Command::new("sh")
+        .args([
+            "-c",
+            "deb=$1; to=$2; shift 2; \
+             dpkg-deb --fsys-tarfile \"$deb\" | tar -x -C \"$to\" --wildcards \"$@\"",
+            "sh",
+        ])
+        .arg(deb)
+        .arg(to)
+        .args(patterns)
+        .output()
+        .context("running dpkg-deb and tar")?;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let real_errors: Vec<&str> = stderr
+        .lines()
+        .filter(|l| !l.contains("Not found in archive") && !l.contains("Exiting with failure"))
+        .collect();
+    if !real_errors.is_empty() {
+        bail!("unpacking {}: {}", deb.display(), real_errors.join("; "));
+    }
+    Ok(())
 }
 
 /// Whether `name` is a kernel image package (`linux-binary-*` from 7.x).

@@ -79,10 +79,9 @@ pub(super) fn render_script(
     out
 }
 
-/// `render` with stdout shown as its first and last lines only.
-/// The translator's stdout, its first and last 20 lines when it has more
-/// than [`MAX_RENDERED_LINES`] (`-p1 -v` prints the whole library's parse
-/// tree, `-p3` the generated C).
+/// Output (`stap`'s stdout, a module's), its first and last 20 lines only
+/// when it has more than [`MAX_RENDERED_LINES`] (`-p1 -v` prints the
+/// whole library's parse tree, `-p3` the generated C).
 fn render_long(out: &mut String, stdout: &[u8]) {
     let newlines = stdout.iter().filter(|&&b| b == b'\n').count();
     if newlines <= MAX_RENDERED_LINES {
@@ -101,6 +100,7 @@ fn render_long(out: &mut String, stdout: &[u8]) {
     render_bytes(out, &lines[tail_start..].join(&b'\n'));
 }
 
+/// `render` with stdout shown as its first and last lines only.
 fn render_elided(outcome: &Outcome, stdout: &[u8]) -> String {
     let Outcome::Ran {
         exit_code,
@@ -112,11 +112,6 @@ fn render_elided(outcome: &Outcome, stdout: &[u8]) -> String {
     else {
         return render(outcome);
     };
-    let lines: Vec<&[u8]> = stdout.split(|&b| b == b'\n').collect();
-    let newlines = lines.len() - 1;
-    let head = lines[..20].join(&b'\n');
-    let tail_start = lines.len().saturating_sub(21);
-    let tail = lines[tail_start..].join(&b'\n');
     let mut shown = render(&Outcome::Ran {
         exit_code: *exit_code,
         stdout: Vec::new(),
@@ -125,15 +120,7 @@ fn render_elided(outcome: &Outcome, stdout: &[u8]) -> String {
         kernel_problems: kernel_problems.clone(),
     });
     let mut middle = String::new();
-    render_bytes(&mut middle, &[head.as_slice(), b"\n"].concat());
-    writeln!(
-        middle,
-        "... {} bytes, {newlines} newlines in all; lines 21 to {} not shown ...",
-        stdout.len(),
-        tail_start
-    )
-    .unwrap();
-    render_bytes(&mut middle, &tail);
+    render_long(&mut middle, stdout);
     shown = shown.replacen("stdout:\n", &format!("stdout:\n{middle}"), 1);
     shown
 }
